@@ -1,0 +1,64 @@
+"""sqlml: BigQuery ML's SQL on an embedded DuckDB warehouse.
+
+>>> import sqlml
+>>> sqlml.connect(":memory:").query("SELECT 1 AS x").fetchall()
+[(1,)]
+"""
+
+from sqlml.api import connect, query
+from sqlml.connection import Connection
+from sqlml.errors import (
+    AlreadyExistsError,
+    Cancelled,
+    CorruptModelError,
+    Error,
+    ExecutionError,
+    InvalidModelInputError,
+    InvalidOptionError,
+    ModelError,
+    ModelNotFoundError,
+    NotFoundError,
+    ParameterError,
+    ProjectError,
+    ScriptError,
+    SqlError,
+    SqlSyntaxError,
+    SqlTypeError,
+    TrainingError,
+    TransactionError,
+    UnsupportedStatementError,
+    WarehouseError,
+    WarehouseLockedError,
+)
+from sqlml.result import Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExistsError",
+    "Cancelled",
+    "Connection",
+    "CorruptModelError",
+    "Error",
+    "ExecutionError",
+    "InvalidModelInputError",
+    "InvalidOptionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "ParameterError",
+    "ProjectError",
+    "Result",
+    "ScriptError",
+    "SqlError",
+    "SqlSyntaxError",
+    "SqlTypeError",
+    "TrainingError",
+    "TransactionError",
+    "UnsupportedStatementError",
+    "WarehouseError",
+    "WarehouseLockedError",
+    "__version__",
+    "connect",
+    "query",
+]

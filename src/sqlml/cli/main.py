@@ -1,0 +1,124 @@
+"""The ``sqlml`` command: a thin front door over :class:`sqlml.Connection`.
+
+Every command that touches data takes ``--warehouse`` and ``--models``. Errors print as
+``Error: <message>`` on stderr with exit status 1; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+import sqlml
+from sqlml.cli.params import parse_param
+from sqlml.cli.render import FORMATS, render, write_parquet
+
+EXAMPLES = """
+\b
+Examples:
+  sqlml query "SELECT 1 AS x"
+  sqlml query "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT * FROM UNNEST([1,2,3]) AS x; SELECT SUM(x) FROM ds.t"
+  sqlml query -f script.sql --format csv --output out.csv
+  sqlml query "SELECT * FROM ds.t WHERE x > @min" --param min=1
+  sqlml run                      # run the SQL project in ./sql (or --project DIR)
+"""
+
+
+def error_handler(func):
+    """Turn sqlml errors into one clear message and exit status 1 (traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        debug = ctx.find_root().params.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except sqlml.Error as error:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Cancelled.", err=True)
+            ctx.exit(130)
+
+    return wrapper
+
+
+def data_options(func):
+    """``--warehouse``, ``--models``, ``--dialect`` and ``--lock-timeout``."""
+    options = [
+        click.option("--warehouse", default="warehouse", show_default=True, help="Warehouse folder, or :memory:."),
+        click.option("--models", default="models", show_default=True, help="Model store folder."),
+        click.option("--dialect", type=click.Choice(["bigquery", "duckdb"]), default="bigquery", show_default=True),
+        click.option("--lock-timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a busy warehouse."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: float, **options) -> sqlml.Connection:
+    """A connection for a CLI command."""
+    return sqlml.connect(warehouse, models, dialect, lock_timeout=lock_timeout, **options)
+
+
+@click.group(epilog=EXAMPLES)
+@click.version_option(sqlml.__version__, prog_name="sqlml")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """sqlml: BigQuery ML's SQL on an embedded DuckDB warehouse."""
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False), help="Read the SQL from a file.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result to a file.")
+@click.option("-p", "--param", "params", multiple=True, help="A query parameter: name=value or name:TYPE=value.")
+@data_options
+@error_handler
+def query(sql, file, fmt, output, params, warehouse, models, dialect, lock_timeout):
+    """Run SQL (a statement or a whole script) and print the last statement's result."""
+    if file:
+        sql, path = Path(file).read_text(), file
+    elif sql == "-" or (sql is None and not sys.stdin.isatty()):
+        sql, path = sys.stdin.read(), "<stdin>"
+    elif sql is None:
+        raise click.UsageError("Give the SQL as an argument, with -f FILE, or on standard input.")
+    else:
+        path = None
+    values = dict(parse_param(p) for p in params)
+    with open_connection(warehouse, models, dialect, lock_timeout) as connection:
+        result = connection.query(sql, values or None, path=path)
+        emit(result, fmt, output)
+
+
+def emit(result: sqlml.Result, fmt: str, output: str | None) -> None:
+    """Print or write a result in the chosen format."""
+    if not result.columns:
+        if result.rowcount >= 0:
+            click.echo(f"{result.rowcount} row(s) affected.", err=output is None)
+        return
+    table = result.arrow()
+    if fmt == "parquet":
+        if output is None:
+            raise click.UsageError("--format parquet needs --output FILE.")
+        write_parquet(table, output)
+        return
+    text = render(table, fmt)
+    if output:
+        Path(output).write_text(text + "\n")
+    else:
+        click.echo(text)
+        if fmt in ("table", "vertical"):
+            click.echo(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})", err=True)
+
+
+def main() -> None:
+    """Entry point of the ``sqlml`` console script."""
+    cli(prog_name="sqlml")

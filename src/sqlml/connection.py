@@ -1,0 +1,191 @@
+"""A session on a warehouse and a model store: the object every front door talks to."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.engine.executor import Executor
+from sqlml.engine.warehouse import Warehouse
+from sqlml.errors import Error, ParameterError, SqlSyntaxError
+from sqlml.result import Result
+
+MEMORY = ":memory:"
+
+_READERS = {
+    ".csv": "read_csv_auto",
+    ".tsv": "read_csv_auto",
+    ".parquet": "read_parquet",
+    ".json": "read_json_auto",
+    ".jsonl": "read_json_auto",
+    ".ndjson": "read_json_auto",
+}
+
+
+class Connection:
+    """A sqlml session: SQL in, results out, models trained and used along the way.
+
+    Open one with :func:`sqlml.connect`. A connection may be used from several threads at once
+    (each thread gets its own DuckDB cursor); session state — TEMP tables and functions,
+    script variables, registered DataFrames — belongs to the connection.
+
+    Args:
+        warehouse: the warehouse folder, or ``":memory:"``.
+        models: the model store folder; with an in-memory warehouse and the default value, a
+            temporary folder removed on :meth:`close`.
+        dialect: ``"bigquery"`` (default) or ``"duckdb"``: how the SQL is written.
+        read_only: open the warehouse read-only.
+        lock_timeout: seconds to wait for another process to release the warehouse.
+        idle_release: seconds of idleness after which the warehouse file is released.
+        config: extra DuckDB settings.
+    """
+
+    def __init__(
+        self,
+        warehouse: str | os.PathLike = "warehouse",
+        models: str | os.PathLike | None = "models",
+        dialect: str = "bigquery",
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 30.0,
+        idle_release: float = 0.2,
+        config: dict | None = None,
+    ):
+        in_memory = str(warehouse) == MEMORY
+        self._temporary_models = None
+        if models is None or (in_memory and str(models) == "models"):
+            self._temporary_models = tempfile.mkdtemp(prefix="sqlml-models-")
+            models = self._temporary_models
+        self.warehouse_path = None if in_memory else Path(warehouse)
+        self.models_path = Path(models)
+        self.models_path.mkdir(parents=True, exist_ok=True)
+        self._warehouse = Warehouse(
+            None if in_memory else warehouse,
+            read_only=read_only,
+            lock_timeout=lock_timeout,
+            idle_release=idle_release,
+            config=config,
+        )
+        from sqlml.store import ModelStore
+
+        self.models = ModelStore(self.models_path)
+        self._executor = Executor(self._warehouse, self.models, dialect)
+        self._closed = False
+
+    @property
+    def dialect(self) -> str:
+        """How this connection reads SQL: ``"bigquery"`` or ``"duckdb"``."""
+        return self._executor.dialect
+
+    @dialect.setter
+    def dialect(self, value: str) -> None:
+        Executor(self._warehouse, self.models, value)  # validates the name
+        self._executor.dialect = value
+
+    def query(self, sql: str, params: Mapping | Sequence | None = None, *, path: str | None = None) -> Result:
+        """Run one statement or a whole script and return the last statement's result.
+
+        Args:
+            sql: the SQL text; statements are separated by semicolons.
+            params: values for ``@name`` parameters (a dict) or ``?`` parameters (a list),
+                bound as values, never pasted into the SQL text.
+            path: the file the SQL came from, named in error messages.
+
+        Raises:
+            sqlml.Error: the first statement that failed, with its position and a hint.
+        """
+        return self._executor.execute(sql, params, path)
+
+    execute = query
+
+    def register(self, name: str, data) -> None:
+        """Make a pandas DataFrame or Arrow table/batch readable as ``name`` in later queries."""
+        if not isinstance(data, (pa.Table, pa.RecordBatch)) and not hasattr(data, "to_numpy"):
+            raise ParameterError(f"Cannot register {type(data).__name__}: pass a pandas DataFrame or an Arrow table.")
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        self._warehouse.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        """Forget a name given to :meth:`register`."""
+        self._warehouse.unregister(name)
+
+    def load(self, table: str, path: str | os.PathLike, *, format: str | None = None, replace: bool = True) -> int:
+        """Create (or replace) ``table`` from a CSV, Parquet or JSON file; return its row count.
+
+        Args:
+            table: ``dataset.table``; the dataset is created if missing.
+            path: the file (or a glob such as ``data/*.parquet``).
+            format: ``csv``, ``parquet`` or ``json``; inferred from the file extension if omitted.
+            replace: replace an existing table (otherwise it is an error).
+        """
+        reader = _reader_for(path, format)
+        target = _table_name(table)
+        dataset = target.args.get("db")
+        create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
+        target_sql = target.sql(dialect="duckdb")
+        with self._warehouse.lease() as cursor:
+            try:
+                if dataset is not None:
+                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.sql(dialect='duckdb')}")
+                cursor.execute(f"{create} {target_sql} AS SELECT * FROM {reader}($path)", {"path": str(path)})
+                return cursor.sql(f"SELECT count(*) FROM {target_sql}").fetchall()[0][0]
+            except Exception as error:  # duckdb.Error: translate at the boundary
+                import duckdb
+
+                if isinstance(error, duckdb.Error):
+                    raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
+                raise
+
+    def interrupt(self) -> None:
+        """Ask the statements running on this connection to stop (for Ctrl-C in a shell)."""
+        self._warehouse.interrupt()
+
+    def close(self) -> None:
+        """Release the warehouse and remove a temporary model store."""
+        if self._closed:
+            return
+        self._closed = True
+        self._warehouse.close()
+        if self._temporary_models:
+            shutil.rmtree(self._temporary_models, ignore_errors=True)
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.warehouse_path or MEMORY
+        return f"<sqlml.Connection warehouse={str(where)!r} models={str(self.models_path)!r} dialect={self.dialect!r}>"
+
+
+def _reader_for(path, format: str | None) -> str:
+    if format is not None:
+        key = "." + format.lower().lstrip(".")
+    else:
+        key = Path(str(path)).suffix.lower()
+    if key not in _READERS:
+        raise ParameterError(
+            f"Cannot tell the format of {path}.",
+            hint="Pass format='csv', 'parquet' or 'json'.",
+        )
+    return _READERS[key]
+
+
+def _table_name(name: str) -> exp.Table:
+    from sqlml.sql.dialect import Sqlml
+
+    try:
+        table = exp.to_table(name, dialect=Sqlml)
+    except Exception:
+        raise SqlSyntaxError(f"{name!r} is not a table name.", hint="Write it as dataset.table.") from None
+    table.set("catalog", None)
+    return table

@@ -1,0 +1,155 @@
+"""Translate DuckDB's exceptions into sqlml errors that point at the user's SQL.
+
+DuckDB reports positions in the SQL text it ran, which is sqlglot's transpiled text, not what
+the user wrote. The names DuckDB complains about (a table, a column, a function) are looked up
+in the user's own syntax tree instead, whose identifiers carry their original offsets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+
+import duckdb
+from sqlglot import exp
+
+from sqlml.errors import (
+    AlreadyExistsError,
+    Cancelled,
+    Error,
+    ExecutionError,
+    Location,
+    NotFoundError,
+    SqlSyntaxError,
+    SqlTypeError,
+    TransactionError,
+)
+from sqlml.sql.script import location_at
+
+# DuckDB's message shapes, e.g. 'Catalog Error: Table with name nope does not exist!'.
+# These patterns read DuckDB's error messages, never SQL text.
+_MISSING = re.compile(r"(Table|View|Schema|Table Function|Scalar Function|Macro Function|Function|Catalog) with name \"?([^\s\"!]+)\"? does not exist")
+_MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+_CANDIDATES = re.compile(r'Candidate bindings: (.*)')
+_EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?([^\s\"]+)\"? already exists")
+
+
+def translate(
+    error: duckdb.Error,
+    tree: exp.Expression | None,
+    sql: str,
+    location: Location,
+    known_tables: Callable[[], Iterable[str]] = lambda: (),
+) -> Error:
+    """The sqlml error for a DuckDB exception raised while running ``tree``.
+
+    Args:
+        error: what DuckDB raised.
+        tree: the statement as the user wrote it (original positions), if any.
+        sql: the whole script text, for caret excerpts.
+        location: where the statement starts, used when no finer position is found.
+        known_tables: lists ``dataset.table`` names, for "did you mean" hints.
+    """
+    text = _first_line(error)
+    if isinstance(error, duckdb.InterruptException):
+        return Cancelled("The statement was cancelled; nothing it started was kept.", location=location)
+    if match := _MISSING.search(text):
+        return _missing_object(match.group(1), match.group(2), tree, sql, location, known_tables)
+    if match := _MISSING_COLUMN.search(str(error)):
+        return _missing_column(match.group(1), str(error), tree, sql, location)
+    if match := _EXISTS.search(text):
+        kind, name = match.group(1).lower(), match.group(2)
+        return AlreadyExistsError(
+            f"A {kind} named {name} already exists.",
+            hint="Use CREATE OR REPLACE to replace it, or CREATE … IF NOT EXISTS to keep it.",
+            location=_locate(tree, name, sql, location),
+        )
+    if isinstance(error, (duckdb.ConversionException, duckdb.TypeMismatchException)):
+        return SqlTypeError(_strip_kind(text), location=location)
+    if isinstance(error, duckdb.BinderException) and "No function matches" in text:
+        return SqlTypeError(_strip_kind(text), hint=_detail(error), location=location)
+    if isinstance(error, duckdb.TransactionException):
+        return TransactionError(_strip_kind(text), location=location)
+    if isinstance(error, duckdb.ParserException):
+        return SqlSyntaxError(
+            f"DuckDB could not run this statement: {_strip_kind(text)}",
+            hint="This BigQuery construct has no DuckDB translation yet; rewrite it or report it.",
+            location=location,
+        )
+    return ExecutionError(_strip_kind(text), location=location)
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """The closest candidate to ``name`` (case-insensitive), or None."""
+    pool = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(name.lower(), list(pool), n=1, cutoff=0.6)
+    return pool[match[0]] if match else None
+
+
+def _missing_object(kind, name, tree, sql, location, known_tables) -> NotFoundError:
+    kind = kind.lower()
+    node_location = _locate(tree, name, sql, location)
+    if kind in ("table", "view"):
+        written = _written_table_name(tree, name) or name
+        guess = suggest(written, known_tables())
+        hint = f"Did you mean {guess}?" if guess else "List tables with SELECT * FROM <dataset>.INFORMATION_SCHEMA.TABLES."
+        return NotFoundError(f"Unknown table {written}.", hint=hint, location=node_location)
+    if kind == "schema" or kind == "catalog":
+        return NotFoundError(
+            f"Unknown dataset {name}.",
+            hint=f"Create it first with CREATE SCHEMA {name}.",
+            location=node_location,
+        )
+    return NotFoundError(
+        f"Unknown function {name}.",
+        hint="Check the spelling, or create it with CREATE FUNCTION.",
+        location=node_location,
+    )
+
+
+def _missing_column(name, message, tree, sql, location) -> NotFoundError:
+    candidates = []
+    if match := _CANDIDATES.search(message):
+        candidates = [c.strip().strip('"').split(".")[-1].strip('"') for c in match.group(1).split(",")]
+    guess = suggest(name, candidates)
+    hint = f"Did you mean {guess}?" if guess else (f"Columns: {', '.join(candidates)}." if candidates else None)
+    return NotFoundError(f"Unknown column {name}.", hint=hint, location=_locate(tree, name, sql, location))
+
+
+def _written_table_name(tree: exp.Expression | None, name: str) -> str | None:
+    if tree is None:
+        return None
+    for table in tree.find_all(exp.Table):
+        if table.name.lower() == name.lower():
+            return ".".join(part.name for part in table.parts[-2:])
+    return None
+
+
+def _locate(tree: exp.Expression | None, name: str, sql: str, fallback: Location) -> Location:
+    """The position of the first identifier called ``name`` in the user's tree."""
+    if tree is None:
+        return fallback
+    wanted = name.lower().split(".")[-1]
+    for node in tree.find_all(exp.Identifier, exp.Anonymous):
+        node_name = node.name if isinstance(node, exp.Identifier) else str(node.this)
+        start = node.meta.get("start")
+        if node_name.lower() == wanted and start is not None:
+            length = node.meta.get("end", start) - start + 1
+            return location_at(sql, start, fallback.statement, length, fallback.path)
+    return fallback
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).split("\n", 1)[0]
+
+
+def _detail(error: Exception) -> str | None:
+    rest = str(error).split("\n", 1)
+    return rest[1].strip() if len(rest) > 1 and rest[1].strip() else None
+
+
+def _strip_kind(text: str) -> str:
+    # 'Conversion Error: Could not convert…' → 'Could not convert…'
+    head, sep, tail = text.partition(": ")
+    return tail if sep and head.endswith("Error") else text

@@ -1,0 +1,286 @@
+"""Run scripts: statement by statement, SQL on DuckDB, ML work in Python, errors translated once.
+
+The executor is the boundary where foreign exceptions (sqlglot's, DuckDB's) become sqlml errors
+that carry the statement's number, line and column. Statement kinds other than plain SQL are
+dispatched to handlers (``CREATE MODEL`` to :mod:`sqlml.ml`, procedural blocks to
+:mod:`sqlml.script`), registered in :data:`HANDLERS` by the modules that own them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+from sqlglot import exp
+
+from sqlml.engine.errors import translate
+from sqlml.engine.sources import Renderer, SourceSet
+from sqlml.engine.warehouse import CATALOG, Warehouse
+from sqlml.errors import Error, Location, ParameterError, TransactionError, UnsupportedStatementError
+from sqlml.result import Result
+from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.planner import Plan, StatementKind, plan
+from sqlml.sql.script import Node, ScriptParser, Statement, location_of
+from sqlml.sql.transpile import count_placeholders, parameter_names
+
+
+@dataclass
+class StatementContext:
+    """What a handler needs to run one statement.
+
+    Attributes:
+        executor: the executor running it.
+        plan: the classified statement.
+        params: named parameter values (``@name``) visible to the statement.
+        location: where the statement starts, for errors.
+        keep_result: whether the caller wants its rows (it is the script's last statement).
+    """
+
+    executor: "Executor"
+    plan: Plan
+    params: dict
+    location: Location
+    keep_result: bool
+    sources: SourceSet = field(default_factory=SourceSet)
+
+
+#: Handlers for statement kinds that are not plain SQL, filled in by the modules that own them.
+HANDLERS: dict[StatementKind, Callable[[StatementContext], Result]] = {}
+#: Runs procedural nodes (blocks, loops, DECLARE…); set by :mod:`sqlml.script`.
+SCRIPT_RUNNER: list[Callable] = []
+
+
+class Executor:
+    """Runs scripts for one connection.
+
+    Args:
+        warehouse: the connection's warehouse.
+        models: the model store (see :mod:`sqlml.store`).
+        dialect: ``"bigquery"`` or ``"duckdb"``: how the SQL is written.
+    """
+
+    def __init__(self, warehouse: Warehouse, models, dialect: str = "bigquery"):
+        if dialect not in DIALECTS:
+            raise ParameterError(f"Unknown dialect {dialect!r}.", hint=f"Use one of: {', '.join(DIALECTS)}.")
+        self.warehouse = warehouse
+        self.models = models
+        self.dialect = dialect
+        self.session: dict = {}
+        self._local = threading.local()
+
+    @property
+    def dialect_class(self):
+        """The sqlglot dialect class scripts are parsed with."""
+        return DIALECTS[self.dialect]
+
+    # -- scripts -----------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Mapping | Sequence | None = None, path: str | None = None) -> Result:
+        """Run every statement of ``sql``; return the last statement's result.
+
+        Raises:
+            Error: the first statement that fails, with its number, line and column.
+        """
+        parser = ScriptParser(sql, self.dialect_class, path)
+        nodes = parser.nodes()
+        named, positional = _split_params(params)
+        run = _Run(parser=parser, named=named, positional=list(positional))
+        result = Result.empty()
+        try:
+            for index, node in enumerate(nodes):
+                result.close()
+                result = self.execute_node(node, run, keep_result=index == len(nodes) - 1)
+        except BaseException:
+            rollback(self)  # a script that fails inside a transaction rolls it back
+            raise
+        return result
+
+    def execute_node(self, node: Node, run: "_Run", keep_result: bool) -> Result:
+        """Run one top-level node of a script."""
+        if not isinstance(node, Statement) or node.verb in _procedural_verbs():
+            if not SCRIPT_RUNNER:
+                raise UnsupportedStatementError(
+                    "Procedural statements are not available.",
+                    location=location_of(node.first, run.parser.sql, node.number, run.parser.path),
+                )
+            return SCRIPT_RUNNER[0](self, node, run, keep_result)
+        tree = run.parser.parse_statement(node)
+        return self.execute_tree(tree, node, run, keep_result)
+
+    def execute_tree(self, tree: exp.Expression, node: Node, run: "_Run", keep_result: bool, params=None) -> Result:
+        """Run one parsed statement; ``params`` adds named values (script variables)."""
+        location = location_of(node.first, run.parser.sql, node.number, run.parser.path)
+        try:
+            values = self._bind(tree, run, params)
+            statement_plan = plan(tree)
+            context = StatementContext(self, statement_plan, values, location, keep_result)
+            handler = HANDLERS.get(statement_plan.kind, _run_sql)
+            return handler(context)
+        except Error as error:
+            raise error.with_location(location) from None
+        except duckdb.Error as error:
+            raise translate(error, tree, run.parser.sql, location, self.known_tables) from None
+
+    def _bind(self, tree: exp.Expression, run: "_Run", extra: Mapping | None) -> dict:
+        values = dict(extra or {})
+        for name in parameter_names(tree):
+            if name in values:
+                continue
+            if name not in run.named:
+                raise ParameterError(
+                    f"The query parameter @{name} has no value.",
+                    hint=f"Pass it, e.g. query(sql, params={{'{name}': …}}) or --param {name}=….",
+                )
+            values[name] = run.named[name]
+        count = count_placeholders(tree)
+        if count:
+            if len(run.positional) < count:
+                raise ParameterError(
+                    f"The statement has {count} positional parameter(s) (?) but only "
+                    f"{len(run.positional)} value(s) are left.",
+                    hint="Pass one value per ? in params=[…], in order.",
+                )
+            values.update({f"__p{k}": v for k, v in enumerate(run.positional[:count], 1)})
+            del run.positional[:count]
+        return values
+
+    # -- helpers for handlers ----------------------------------------------------------------
+
+    def renderer(self, params: Mapping | None) -> Renderer:
+        """A :class:`Renderer` that evaluates ML calls with this executor's model store."""
+        return Renderer(self.evaluate_ml_call, self.warehouse.new_cursor, params)
+
+    def evaluate_ml_call(self, node, inputs, sources):
+        """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""
+        from sqlml.ml.functions import evaluate
+
+        return evaluate(self, node, inputs)
+
+    def known_tables(self) -> list[str]:
+        """``dataset.table`` names of every table and view in the warehouse, for hints."""
+        with self.warehouse.lease() as cursor:
+            rows = cursor.sql(
+                f"SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = '{CATALOG}' "
+                f"UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() "
+                f"WHERE database_name = '{CATALOG}' AND NOT internal"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+
+@dataclass
+class _Run:
+    """State of one script run: its parser and the parameters still to bind."""
+
+    parser: ScriptParser
+    named: dict
+    positional: list
+
+
+def _split_params(params) -> tuple[dict, Sequence]:
+    if params is None:
+        return {}, ()
+    if isinstance(params, Mapping):
+        return dict(params), ()
+    if isinstance(params, (list, tuple)):
+        return {}, params
+    raise ParameterError(
+        f"params must be a dict (for @name) or a list (for ?), not {type(params).__name__}.",
+    )
+
+
+def _procedural_verbs() -> set[str]:
+    from sqlml.sql.script import PROCEDURAL_VERBS
+
+    return PROCEDURAL_VERBS
+
+
+def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
+    """Number positional ``?`` placeholders as ``$__p1, $__p2 …`` so that all values bind by name."""
+    counter = 0
+
+    def number(node):
+        nonlocal counter
+        if isinstance(node, exp.Placeholder) and not node.name:
+            counter += 1
+            return exp.Parameter(this=exp.var(f"__p{counter}"))
+        return node
+
+    return tree.transform(number)
+
+
+def _run_sql(context: StatementContext) -> Result:
+    """Run a plain SQL statement (ML calls inside it included) on DuckDB."""
+    executor, statement = context.executor, context.plan
+    warehouse = executor.warehouse
+    warehouse.acquire()
+    sources = context.sources
+    try:
+        cursor = warehouse.cursor()
+        tree = to_duckdb_parameters(statement.tree)
+        sql, values = executor.renderer(context.params).render(tree, cursor, sources)
+        values = values or None
+        if statement.kind is StatementKind.TRANSACTION:
+            return _run_transaction(context, cursor, sql)
+        if statement.returns_rows:
+            relation = cursor.sql(sql, params=values)
+            if context.keep_result:
+                handed_over = sources
+                result = Result(relation=relation, statement=statement.verb, on_close=lambda: _finish(handed_over, warehouse))
+                context.sources, sources = SourceSet(), None
+                return result
+            relation.to_arrow_table()
+            return Result.empty(statement.verb)
+        rows = cursor.execute(sql, values).fetchall()
+        rowcount = rows[0][0] if statement.kind is StatementKind.DML and rows and isinstance(rows[0][0], int) else -1
+        return Result.empty(statement.verb, rowcount)
+    finally:
+        if sources is not None:
+            _finish(sources, warehouse)
+
+
+def _finish(sources: SourceSet, warehouse: Warehouse) -> None:
+    sources.close()
+    warehouse.release()
+
+
+def _run_transaction(context: StatementContext, cursor, sql: str) -> Result:
+    """BEGIN keeps the warehouse leased until COMMIT or ROLLBACK, across query() calls."""
+    executor, tree = context.executor, context.plan.tree
+    local = executor._local
+    open_ = getattr(local, "transaction", False)
+    if isinstance(tree, exp.Transaction):
+        if open_:
+            raise TransactionError("A transaction is already open; transactions do not nest.", hint="COMMIT or ROLLBACK it first.")
+        cursor.execute("BEGIN TRANSACTION")
+        executor.warehouse.acquire()
+        local.transaction = True
+    else:
+        if not open_:
+            verb = "COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK"
+            raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
+        local.transaction = False
+        try:
+            cursor.execute("COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK")
+        finally:
+            executor.warehouse.release()
+    return Result.empty(context.plan.verb)
+
+
+def in_transaction(executor: Executor) -> bool:
+    """Whether this thread has an open transaction on ``executor``."""
+    return getattr(executor._local, "transaction", False)
+
+
+def rollback(executor: Executor) -> None:
+    """Roll back this thread's open transaction, if any (after a failed statement)."""
+    if not in_transaction(executor):
+        return
+    executor._local.transaction = False
+    try:
+        executor.warehouse.cursor().execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+    finally:
+        executor.warehouse.release()

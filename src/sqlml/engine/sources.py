@@ -1,0 +1,191 @@
+"""Run ML table functions inside ordinary SQL by swapping them for registered Arrow sources.
+
+DuckDB cannot call a Python table function, so a statement such as
+``SELECT … FROM ML.PREDICT(MODEL m, (SELECT …)) JOIN …`` is run in two steps: each outermost
+ML call is evaluated in Python — its data argument streamed out of DuckDB on a cursor of its own —
+and its output (an Arrow table, or a one-pass record-batch reader for row-wise functions) is
+registered under a fresh name on the cursor that runs the statement. The statement's tree then
+reads that name instead of the ML call, so WHERE, JOIN, GROUP BY and LIMIT around it run in DuckDB.
+ML calls nested in a data argument are handled the same way, one level down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.errors import SqlSyntaxError
+from sqlml.sql.expressions import MLFunction
+from sqlml.sql.transpile import parameter_names, to_duckdb
+
+_names = itertools.count(1)
+
+
+@dataclass
+class SourceSet:
+    """Registrations and side cursors a statement opened; closed together when it is done."""
+
+    registrations: list[tuple[duckdb.DuckDBPyConnection, str]] = field(default_factory=list)
+    cursors: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+
+    def register(self, cursor: duckdb.DuckDBPyConnection, data: pa.Table | pa.RecordBatchReader) -> str:
+        """Register ``data`` on ``cursor`` under a fresh name and return the name."""
+        name = f"__sqlml_source_{next(_names)}"
+        cursor.register(name, data)
+        self.registrations.append((cursor, name))
+        return name
+
+    def close(self) -> None:
+        """Unregister every source and close every side cursor."""
+        for cursor, name in reversed(self.registrations):
+            with contextlib.suppress(duckdb.Error):
+                cursor.unregister(name)
+        for cursor in self.cursors:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
+        self.registrations.clear()
+        self.cursors.clear()
+
+
+class DataInput:
+    """One data argument of an ML function (``TABLE t`` or ``(query)``), readable as Arrow.
+
+    Args:
+        sql: the DuckDB SQL of the data, ML calls already replaced.
+        cursor: a side cursor reserved for reading it.
+        params: parameter values the SQL needs.
+    """
+
+    def __init__(self, sql: str, cursor: duckdb.DuckDBPyConnection, params: Mapping | None):
+        self.sql = sql
+        self.cursor = cursor
+        self.params = dict(params) if params else None
+
+    def relation(self, sql: str | None = None):
+        """A DuckDB relation over the data, or over ``sql`` that reads it as ``__data``."""
+        if sql is None:
+            return self.cursor.sql(self.sql, params=self.params)
+        return self.cursor.sql(f"WITH __data AS ({self.sql}) {sql}", params=self.params)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """Column names and Arrow types of the data, without reading it."""
+        from sqlml.result import arrow_type
+
+        relation = self.relation()
+        return pa.schema([pa.field(n, arrow_type(t)) for n, t in zip(relation.columns, relation.types)])
+
+    def reader(self, batch_size: int = 122_880) -> pa.RecordBatchReader:
+        """Stream the rows in batches (at most 122,880 rows each, DuckDB's cap)."""
+        return self.relation().to_arrow_reader(batch_size)
+
+    def table(self) -> pa.Table:
+        """All rows in memory."""
+        return self.relation().to_arrow_table()
+
+
+class Renderer:
+    """Turns a statement tree into DuckDB SQL, evaluating its ML calls on the way.
+
+    Args:
+        evaluate: runs one ML call: ``evaluate(node, inputs, sources) -> Arrow table or reader``,
+            where ``inputs`` are the call's :class:`DataInput` objects, in order.
+        new_cursor: opens a side cursor on the warehouse.
+        params: the statement's parameter values by name.
+    """
+
+    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params):
+        self.evaluate = evaluate
+        self.new_cursor = new_cursor
+        self.params = params or {}
+
+    def render(self, tree: exp.Expression, cursor, sources: SourceSet) -> tuple[str, dict]:
+        """DuckDB SQL for ``tree`` and the parameter values it reads.
+
+        Each outermost ML call is evaluated and registered on ``cursor`` first.
+        """
+        tree = tree.copy()
+        for node in _outermost_ml_calls(tree):
+            holder = node.parent
+            if not (isinstance(holder, exp.Table) and holder.this is node):
+                raise SqlSyntaxError(
+                    f"ML.{node.function_name} is a table function; use it in FROM, e.g. "
+                    f"SELECT * FROM ML.{node.function_name}(…)",
+                )
+            inputs = [self.data_input(arg, node, sources) for arg in node.data_arguments]
+            output = self.evaluate(node, inputs, sources)
+            name = sources.register(cursor, output)
+            holder.set("this", exp.to_identifier(name))
+            holder.set("db", None)
+            holder.set("catalog", None)
+        values = {name: self.params[name] for name in parameter_names(tree) if name in self.params}
+        return to_duckdb(tree), values
+
+    def data_input(self, argument: exp.Expression, call: MLFunction, sources: SourceSet) -> DataInput:
+        """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor."""
+        query = _as_query(argument, call)
+        cursor = self.new_cursor()
+        sources.cursors.append(cursor)
+        sql, values = self.render(query, cursor, sources)
+        return DataInput(sql, cursor, values)
+
+
+def _outermost_ml_calls(tree: exp.Expression) -> list[MLFunction]:
+    calls = []
+    for node in tree.find_all(MLFunction):
+        parent = node.parent
+        while parent is not None and not isinstance(parent, MLFunction):
+            parent = parent.parent
+        if parent is None:
+            calls.append(node)
+    return calls
+
+
+def _as_query(argument: exp.Expression, call: MLFunction) -> exp.Query:
+    """The data argument as a standalone query, with the enclosing CTEs it reads."""
+    if isinstance(argument, exp.Subquery):
+        query = argument.this.copy()
+    elif isinstance(argument, exp.Query):
+        query = argument.copy()
+    else:
+        query = exp.select("*").from_(argument.copy())
+    ctes = _visible_ctes(call)
+    needed = _needed_ctes(query, ctes)
+    if needed:
+        existing = query.args.get("with_")
+        own = list(existing.expressions) if existing else []
+        query.set("with_", exp.With(expressions=[ctes[n].copy() for n in needed] + own))
+    return query
+
+
+def _visible_ctes(node: exp.Expression) -> dict[str, exp.CTE]:
+    ctes: dict[str, exp.CTE] = {}
+    parent = node.parent
+    while parent is not None:
+        with_ = parent.args.get("with_") if isinstance(parent, exp.Query) else None
+        if with_ is not None:
+            for cte in with_.expressions:
+                ctes.setdefault(cte.alias_or_name.lower(), cte)
+        parent = parent.parent
+    return ctes
+
+
+def _needed_ctes(query: exp.Expression, ctes: dict[str, exp.CTE]) -> list[str]:
+    """CTE names ``query`` reads, directly or through other CTEs, dependencies first."""
+    needed: list[str] = []
+
+    def visit(tree: exp.Expression) -> None:
+        for table in tree.find_all(exp.Table):
+            name = table.name.lower()
+            if not table.db and name in ctes and name not in needed:
+                visit(ctes[name].this)
+                needed.append(name)
+
+    visit(query)
+    return needed

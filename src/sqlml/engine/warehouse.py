@@ -1,0 +1,247 @@
+"""The one DuckDB instance a connection uses, holding the warehouse file only while work runs.
+
+DuckDB lets one process hold a database file for writing and refuses every other process
+meanwhile (duckdb.org/docs/2.0/connect/concurrency). A shell left open must not lock out the
+scheduler, the project runner or the server, so the warehouse file is *attached* to a private
+in-memory DuckDB instance for the duration of a lease and *detached* once no lease is left and
+the connection has been idle for ``idle_release`` seconds (a short grace period, so that a loop
+of small statements does not pay for the attach each time).
+
+Session state lives outside the file and survives detaching: TEMP tables and TEMP functions are
+in each cursor's temporary catalog, registered DataFrames are re-registered on every cursor,
+and script variables are kept in Python by the scripting layer.
+
+A second process that wants the file while it is held waits up to ``lock_timeout`` seconds, then
+gets :class:`~sqlml.errors.WarehouseLockedError` naming the process that holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from sqlml.errors import WarehouseError, WarehouseLockedError
+
+#: The catalog name the warehouse file is attached under; unqualified names resolve in it.
+CATALOG = "warehouse"
+#: The file inside the warehouse folder.
+FILENAME = "warehouse.duckdb"
+
+
+class Warehouse:
+    """Owns the DuckDB instance of one connection and leases the warehouse file to its work.
+
+    Args:
+        folder: the warehouse folder, or None for an in-memory warehouse.
+        read_only: attach the file read-only (several processes may then read at once).
+        lock_timeout: seconds to wait for another process to release the file.
+        idle_release: seconds of idleness after which the file is released.
+        config: extra DuckDB settings (``threads``, ``memory_limit``…).
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike | None,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 30.0,
+        idle_release: float = 0.2,
+        config: dict | None = None,
+    ):
+        self.path = None if folder is None else Path(folder) / FILENAME
+        self.read_only = read_only
+        self.lock_timeout = lock_timeout
+        self.idle_release = idle_release
+        # Replacement scans would let any Python variable in a caller's frame shadow a table.
+        self._db = duckdb.connect(":memory:", config={"python_enable_replacements": False, **(config or {})})
+        self._lock = threading.RLock()
+        self._leases = 0
+        self._generation = 0
+        self._attached = False
+        self._timer: threading.Timer | None = None
+        self._local = threading.local()
+        self._registered: dict[str, object] = {}
+        self._forgotten: set[str] = set()
+        self._registry_version = 0
+        self._cursors: set = set()
+        self._closed = False
+        if self.path is None:
+            self._db.execute(f"ATTACH ':memory:' AS {CATALOG}")
+            self._attached = True
+            self._generation = 1
+        else:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    # -- leases ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lease(self):
+        """Hold the warehouse file for the duration of a ``with`` block; yields this thread's cursor."""
+        self.acquire()
+        try:
+            yield self.cursor()
+        finally:
+            self.release()
+
+    def acquire(self) -> None:
+        """Take a lease, attaching the file if no lease was held."""
+        with self._lock:
+            if self._closed:
+                raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if not self._attached:
+                self._attach()
+            self._leases += 1
+
+    def release(self) -> None:
+        """Give a lease back; the file is detached after ``idle_release`` seconds without one."""
+        with self._lock:
+            self._leases -= 1
+            if self._leases > 0 or self.path is None:
+                return
+            if self.idle_release <= 0:
+                self._detach()
+            else:
+                self._timer = threading.Timer(self.idle_release, self._detach_if_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    @property
+    def is_attached(self) -> bool:
+        """Whether this process currently holds the warehouse file."""
+        return self._attached
+
+    def _attach(self) -> None:
+        mode = " (READ_ONLY)" if self.read_only else ""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                self._db.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}") from None
+                if time.monotonic() >= deadline:
+                    raise _locked_error(self.path, error, self.lock_timeout) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+            except duckdb.Error as error:
+                raise WarehouseError(
+                    f"Cannot open the warehouse {self.path}: {error}",
+                    hint="Check that the file is a DuckDB 2 database written by sqlml.",
+                ) from None
+        self._attached = True
+        self._generation += 1
+
+    def _detach_if_idle(self) -> None:
+        with self._lock:
+            if self._leases == 0 and self._attached and not self._closed:
+                self._detach()
+
+    def _detach(self) -> None:
+        if not self._attached or self.path is None:
+            return
+        self._db.execute(f"DETACH {CATALOG}")
+        self._attached = False
+
+    # -- cursors -----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor, pointed at the warehouse. Call only while holding a lease.
+
+        DuckDB refuses to share one connection object between threads ("connection is busy"),
+        so each thread gets its own cursor on the shared instance (SQLMesh's connection pool).
+        """
+        local = self._local
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:
+            cursor = self._db.cursor()
+            local.cursor, local.generation, local.registry = cursor, 0, 0
+            with self._lock:
+                self._cursors.add(cursor)
+        if local.generation != self._generation:
+            cursor.execute(f"USE {CATALOG}")
+            local.generation = self._generation
+        if local.registry != self._registry_version:
+            self._sync_registrations(cursor)
+            local.registry = self._registry_version
+        return cursor
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor for a side job (reading an ML function's input); close it after use."""
+        cursor = self._db.cursor()
+        cursor.execute(f"USE {CATALOG}")
+        self._sync_registrations(cursor)
+        return cursor
+
+    def register(self, name: str, data: object) -> None:
+        """Make a pandas DataFrame or Arrow table readable by ``name`` in every later query."""
+        with self._lock:
+            self._registered[name] = data
+            self._forgotten.discard(name)
+            self._registry_version += 1
+
+    def unregister(self, name: str) -> None:
+        """Forget a name given to :meth:`register`."""
+        with self._lock:
+            if self._registered.pop(name, None) is not None:
+                self._forgotten.add(name)
+            self._registry_version += 1
+
+    def _sync_registrations(self, cursor) -> None:
+        for name in self._forgotten:
+            with contextlib.suppress(duckdb.Error):
+                cursor.unregister(name)
+        for name, data in self._registered.items():
+            cursor.register(name, data)
+
+    def interrupt(self) -> None:
+        """Ask every running statement of this connection to stop (DuckDB's interrupt)."""
+        with self._lock:
+            for cursor in list(self._cursors):
+                with contextlib.suppress(duckdb.Error):
+                    cursor.interrupt()
+
+    def close(self) -> None:
+        """Release the file and close the DuckDB instance."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._closed = True
+            with contextlib.suppress(duckdb.Error):
+                self._detach()
+            self._db.close()
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _locked_error(path: Path, error: Exception, waited: float) -> WarehouseLockedError:
+    # DuckDB names the holder: '... Conflicting lock is held in /usr/bin/python3 (PID 4242) ...'
+    message = str(error)
+    pid = None
+    if "PID " in message:
+        digits = message.split("PID ", 1)[1].split(")")[0].strip()
+        pid = int(digits) if digits.isdigit() else None
+    holder = f" (PID {pid})" if pid else ""
+    return WarehouseLockedError(
+        f"The warehouse {path} is in use by another process{holder}; waited {waited:g} s.",
+        hint=(
+            "Wait for it to finish and retry, raise the wait with "
+            "sqlml.connect(..., lock_timeout=SECONDS) or --lock-timeout, or open it read-only "
+            "with sqlml.connect(..., read_only=True) once the writer is done."
+        ),
+        pid=pid,
+    )

@@ -1,0 +1,183 @@
+"""The rows a statement returned: Arrow, pandas or tuples, materialized once or streamed.
+
+A :class:`Result` wraps either rows already in memory (an Arrow table) or a pending DuckDB
+relation. A pending result holds the warehouse lease and the ML sources it reads until it is
+consumed or closed, so that a huge result can be streamed batch by batch with :meth:`reader`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+
+import pyarrow as pa
+
+_PREVIEW_ROWS = 10
+
+
+class Result:
+    """Rows returned by the last statement of a :meth:`~sqlml.Connection.query` call.
+
+    Args:
+        table: rows already in memory.
+        relation: a pending DuckDB relation, run on first use.
+        rowcount: rows changed by a DML statement, or -1.
+        statement: the kind of statement that produced it (``SELECT``, ``INSERT``…).
+        on_close: called once when the result is consumed or closed (releases resources).
+    """
+
+    def __init__(
+        self,
+        *,
+        table: pa.Table | None = None,
+        relation=None,
+        rowcount: int = -1,
+        statement: str = "",
+        on_close: Callable[[], None] | None = None,
+    ):
+        self._table = table
+        self._relation = relation
+        self._schema = table.schema if table is not None else None
+        self.rowcount = rowcount
+        self.statement = statement
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._streamed = False
+
+    @classmethod
+    def empty(cls, statement: str = "", rowcount: int = -1) -> "Result":
+        """A result without rows, for DDL and DML."""
+        return cls(table=pa.table({}), rowcount=rowcount, statement=statement)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """Column names and Arrow types, known without running a pending query."""
+        if self._schema is None:
+            self._schema = pa.schema(
+                [pa.field(name, arrow_type(t)) for name, t in zip(self._relation.columns, self._relation.types)]
+            )
+        return self._schema
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names, in order."""
+        if self._table is not None:
+            return list(self._table.column_names)
+        return list(self._relation.columns)
+
+    def arrow(self) -> pa.Table:
+        """All rows as an Arrow table (run once, then cached)."""
+        with self._lock:
+            if self._table is None:
+                if self._streamed:
+                    raise RuntimeError("This result was streamed with reader(); run the query again.")
+                try:
+                    self._table = self._relation.to_arrow_table()
+                    self._schema = self._table.schema
+                finally:
+                    self._relation = None
+                    self._close_resources()
+            return self._table
+
+    def df(self):
+        """All rows as a pandas DataFrame."""
+        return self.arrow().to_pandas()
+
+    def fetchall(self) -> list[tuple]:
+        """All rows as a list of tuples."""
+        table = self.arrow()
+        columns = [column.to_pylist() for column in table.columns]
+        return list(zip(*columns)) if columns else []
+
+    def fetchone(self) -> tuple | None:
+        """The first row, or None when there are none."""
+        rows = self.arrow().slice(0, 1)
+        return self._rows_of(rows)[0] if rows.num_rows else None
+
+    def scalar(self):
+        """The value in the first column of the first row (None when there are no rows)."""
+        row = self.fetchone()
+        return row[0] if row else None
+
+    def reader(self, batch_size: int = 122_880) -> pa.RecordBatchReader:
+        """Stream the rows as Arrow record batches, for results larger than memory.
+
+        A pending result is streamed from DuckDB without being materialized; the lease on the
+        warehouse is released once the last batch has been read or the reader is closed.
+        """
+        with self._lock:
+            if self._table is not None:
+                return pa.RecordBatchReader.from_batches(self._table.schema, self._table.to_batches(batch_size))
+            if self._streamed:
+                raise RuntimeError("This result was already streamed; run the query again.")
+            self._streamed = True
+            source = self._relation.to_arrow_reader(batch_size)
+            self._relation = None
+        return pa.RecordBatchReader.from_batches(source.schema, self._drain(source))
+
+    def _drain(self, source: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from source
+        finally:
+            self._close_resources()
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.fetchall())
+
+    def __len__(self) -> int:
+        return self.arrow().num_rows
+
+    def close(self) -> None:
+        """Free the warehouse lease and any ML sources without reading the rows."""
+        with self._lock:
+            self._relation = None
+            self._close_resources()
+
+    def _close_resources(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+    def __del__(self):
+        on_close = getattr(self, "_on_close", None)
+        if on_close is not None:
+            self._on_close = None
+            on_close()
+
+    @staticmethod
+    def _rows_of(table: pa.Table) -> list[tuple]:
+        columns = [column.to_pylist() for column in table.columns]
+        return list(zip(*columns))
+
+    def __repr__(self) -> str:
+        if not self.columns:
+            affected = f", {self.rowcount} rows affected" if self.rowcount >= 0 else ""
+            return f"<sqlml.Result {self.statement or 'statement'}{affected}>"
+        from sqlml.cli.render import render_table
+
+        table = self.arrow()
+        text = render_table(table.slice(0, _PREVIEW_ROWS))
+        more = f"\n({table.num_rows} rows)" if table.num_rows > _PREVIEW_ROWS else ""
+        return text + more
+
+
+def arrow_type(duckdb_type) -> pa.DataType:
+    """The Arrow type DuckDB will produce for a column, without running the query."""
+    return _arrow_type_of(str(duckdb_type))
+
+
+@functools.lru_cache(maxsize=256)
+def _arrow_type_of(type_name: str) -> pa.DataType:
+    import duckdb
+
+    with _TYPE_LOCK:
+        global _TYPE_CONNECTION
+        if _TYPE_CONNECTION is None:
+            _TYPE_CONNECTION = duckdb.connect(":memory:")
+        empty = _TYPE_CONNECTION.sql(f"SELECT NULL::{type_name} AS c LIMIT 0").to_arrow_table()
+    return empty.schema.field(0).type
+
+
+_TYPE_LOCK = threading.Lock()
+_TYPE_CONNECTION = None

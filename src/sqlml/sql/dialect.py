@@ -1,0 +1,177 @@
+"""sqlml's SQL dialects: BigQuery (the default) and DuckDB, each extended with the ML surface.
+
+This is the only module that uses sqlglot's private parser API (``_parse_*``, ``_match*``,
+``_tokens``); sqlglot changes it in minor releases, so it stays here, pinned by
+``tests/sql/test_dialect.py``'s round-trip corpus.
+
+What the subclasses add:
+
+* the ML table functions (``ML.EVALUATE(MODEL m [, TABLE t | (query)] [, STRUCT(...)])`` and the
+  rest of :data:`sqlml.sql.expressions.ML_FUNCTIONS`) with optional data arguments, which
+  sqlglot's ``_parse_ml`` cannot express;
+* ``ALTER MODEL … SET OPTIONS(...)`` and ``EXPORT MODEL … OPTIONS(...)``;
+* a tokenizer that no longer swallows ``LOOP``/``BEGIN``/``CALL``/``EXECUTE …`` into one opaque
+  string, so that :mod:`sqlml.sql.script` can see the blocks of procedural SQL.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.helper import seq_get
+from sqlglot.tokens import TokenType
+
+from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction
+
+# Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
+# Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
+_SWALLOWING = {TokenType.COMMAND, TokenType.EXECUTE, TokenType.SHOW}
+
+
+class _MLParser:
+    """Parser additions shared by both dialects (mixed in before the dialect's own Parser)."""
+
+    def _parse_ml_function(self, node_type: type[MLFunction]) -> exp.Expression:
+        # Only ML.<NAME>( is ours: a bare EVALUATE(x) stays an ordinary function call.
+        # The tokens before the current one are: ML . NAME (
+        prefix = seq_get(self._tokens, self._index - 4)
+        if not (prefix and prefix.text.upper() == "ML"):
+            name = self._tokens[self._index - 2].text
+            return self.expression(exp.Anonymous(this=name, expressions=self._parse_csv(self._parse_lambda)))
+
+        model = None
+        if self._match_text_seq("MODEL"):
+            model = self._parse_table_parts()
+        elif node_type.requires_model:
+            self.raise_error(f"Expected MODEL <name> as the first argument of ML.{node_type.function_name}")
+
+        arguments = []
+        if model is None and not self._match(TokenType.R_PAREN, advance=False):
+            arguments.append(self._parse_ml_argument())
+        while self._match(TokenType.COMMA):
+            arguments.append(self._parse_ml_argument())
+        return self.expression(node_type(this=model, expressions=arguments))
+
+    def _parse_ml_argument(self) -> exp.Expression:
+        if self._match(TokenType.TABLE):
+            return self._parse_table_parts()
+        if self._match(TokenType.L_PAREN, advance=False) and self._next and self._next.token_type in (
+            TokenType.SELECT,
+            TokenType.WITH,
+            TokenType.FROM,
+            TokenType.L_PAREN,
+        ):
+            return self._parse_table()
+        return self._parse_assignment()
+
+    def _parse_column_ops(self, this):
+        # DuckDB's parser reads ML.NAME(...) as an anonymous function; re-read it so that the
+        # FUNCTION_PARSERS above fire (BigQuery's own parser already does this for ML./AI.).
+        func_index = self._index + 1
+        this = super()._parse_column_ops(this)
+        if (
+            isinstance(this, exp.Dot)
+            and isinstance(this.expression, exp.Anonymous)
+            and this.this.name.upper() == "ML"
+            and this.expression.name.upper() in ML_FUNCTIONS
+        ):
+            self._retreat(func_index)
+            parsed = self._parse_function(any_token=True)
+            if parsed:
+                this = self.expression(exp.Dot(this=this.this, expression=parsed))
+        return this
+
+    def _parse_alter(self):
+        if not self._match_text_seq("MODEL"):
+            return super()._parse_alter()
+        exists = self._parse_exists()
+        model = self._parse_table_parts()
+        if not (self._match(TokenType.SET) and self._match_text_seq("OPTIONS")):
+            self.raise_error("Expected SET OPTIONS(...) after ALTER MODEL <name>")
+        options = self._parse_with_property()
+        return self.expression(AlterModel(this=model, exists=exists, expressions=options))
+
+    def _parse_export_data(self):
+        if not self._match_text_seq("MODEL"):
+            if hasattr(super(), "_parse_export_data"):
+                return super()._parse_export_data()
+            return self._parse_as_command(self._prev)
+        model = self._parse_table_parts()
+        options = self._parse_with_property() if self._match_text_seq("OPTIONS") else []
+        return self.expression(ExportModel(this=model, expressions=options))
+
+
+_ML_FUNCTION_PARSERS = {
+    name: (lambda node_type: lambda self: self._parse_ml_function(node_type))(node_type)
+    for name, node_type in ML_FUNCTIONS.items()
+}
+
+
+def _ml_function_sql(self, node: MLFunction) -> str:
+    args = [f"MODEL {self.sql(node, 'this')}"] if node.this else []
+    for arg in node.expressions:
+        args.append(f"TABLE {self.sql(arg)}" if isinstance(arg, exp.Table) else self.sql(arg))
+    # The ``ML.`` prefix belongs to the enclosing Table (FROM ML.X(...)) or Dot node.
+    return f"{node.function_name}({', '.join(args)})"
+
+
+def _options_sql(self, options: list[exp.Expression]) -> str:
+    return "OPTIONS(" + ", ".join(self.sql(option) for option in options) + ")"
+
+
+def _alter_model_sql(self, node: AlterModel) -> str:
+    exists = " IF EXISTS" if node.args.get("exists") else ""
+    return f"ALTER MODEL{exists} {self.sql(node, 'this')} SET {_options_sql(self, node.expressions)}"
+
+
+def _export_model_sql(self, node: ExportModel) -> str:
+    options = f" {_options_sql(self, node.expressions)}" if node.expressions else ""
+    return f"EXPORT MODEL {self.sql(node, 'this')}{options}"
+
+
+_ML_TRANSFORMS = {
+    **{node_type: _ml_function_sql for node_type in ML_FUNCTIONS.values()},
+    AlterModel: _alter_model_sql,
+    ExportModel: _export_model_sql,
+}
+
+
+class Sqlml(BigQuery):
+    """BigQuery's dialect with sqlml's ML surface; ``read="sqlml"`` selects it."""
+
+    class Tokenizer(BigQuery.Tokenizer):
+        COMMANDS = BigQuery.Tokenizer.COMMANDS - _SWALLOWING
+        KEYWORDS = {**BigQuery.Tokenizer.KEYWORDS, "BEGIN": TokenType.BEGIN}
+
+    class Parser(_MLParser, BigQuery.Parser):
+        FUNCTION_PARSERS = {**BigQuery.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+
+    class Generator(BigQuery.Generator):
+        TRANSFORMS = {**BigQuery.Generator.TRANSFORMS, **_ML_TRANSFORMS}
+
+
+class SqlmlDuckdb(DuckDB):
+    """DuckDB's dialect with the same ML surface, for ``sqlml.connect(dialect="duckdb")``."""
+
+    class Tokenizer(DuckDB.Tokenizer):
+        COMMANDS = DuckDB.Tokenizer.COMMANDS - _SWALLOWING
+        KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "MODEL": TokenType.MODEL, "EXPORT": TokenType.EXPORT}
+
+    class Parser(_MLParser, DuckDB.Parser):
+        FUNCTION_PARSERS = {**DuckDB.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+        STATEMENT_PARSERS = {
+            **DuckDB.Parser.STATEMENT_PARSERS,
+            TokenType.EXPORT: lambda self: self._parse_export_data(),
+        }
+        PROPERTY_PARSERS = {
+            **DuckDB.Parser.PROPERTY_PARSERS,
+            "OPTIONS": lambda self: self._parse_with_property(),
+        }
+
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **_ML_TRANSFORMS}
+
+
+#: Dialect classes by the name users pass to ``sqlml.connect(dialect=...)``.
+DIALECTS = {"bigquery": Sqlml, "duckdb": SqlmlDuckdb}

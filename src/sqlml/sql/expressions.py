@@ -1,0 +1,108 @@
+"""Syntax-tree nodes for what sqlml adds to BigQuery SQL: the ML.* table functions and model DDL.
+
+Nodes follow sqlglot's own declarations (``exp.Predict`` in ``expressions/functions.py``):
+``arg_types`` lists the children, ``True`` marks the required ones. They are generated back to
+text only through :mod:`sqlml.sql.dialect`'s ``TRANSFORMS`` (sqlglot ignores ``<key>_sql``
+methods for classes it does not know).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+
+class MLFunction(exp.Expression, exp.Func):
+    """``ML.<NAME>(MODEL m, {TABLE t | (query)}, ..., STRUCT(...))``: a table-valued ML function.
+
+    ``this`` is the model reference (an ``exp.Table``) or None for the data-only functions such
+    as ML.DESCRIBE_DATA; ``expressions`` holds the remaining arguments in the order written:
+    data arguments (``exp.Table`` for ``TABLE t``, ``exp.Subquery`` for ``(query)``), the trailing
+    settings ``STRUCT`` and any other expression (ML.ROC_CURVE's ``GENERATE_ARRAY``).
+    """
+
+    arg_types = {"this": False, "expressions": False}
+    #: The name after ``ML.``, upper-case.
+    function_name: str = ""
+
+    @property
+    def model(self) -> exp.Table | None:
+        """The ``MODEL`` argument, if any."""
+        return self.this
+
+    @property
+    def data_arguments(self) -> list[exp.Expression]:
+        """``TABLE t`` and ``(query)`` arguments, in order."""
+        return [a for a in self.expressions if isinstance(a, (exp.Table, exp.Subquery, exp.Query))]
+
+    @property
+    def settings(self) -> exp.Struct | None:
+        """The trailing ``STRUCT(...)`` of named settings, if any."""
+        return next((a for a in self.expressions if isinstance(a, exp.Struct)), None)
+
+    @property
+    def other_arguments(self) -> list[exp.Expression]:
+        """Arguments that are neither data nor the settings STRUCT (e.g. GENERATE_ARRAY)."""
+        data = set(map(id, self.data_arguments))
+        return [a for a in self.expressions if id(a) not in data and not isinstance(a, exp.Struct)]
+
+
+def _ml_function(name: str, requires_model: bool = True) -> type[MLFunction]:
+    cls_name = "ML" + "".join(part.capitalize() for part in name.split("_"))
+    return type(
+        cls_name,
+        (MLFunction,),
+        {
+            "function_name": name,
+            "requires_model": requires_model,
+            "_sql_names": [f"ML_{name}"],
+            "__doc__": f"``ML.{name}(...)``.",
+        },
+    )
+
+
+#: ML table functions taking ``MODEL m`` first (BigQuery's, then sqlml's own additions).
+MODEL_FUNCTION_NAMES = (
+    "PREDICT",
+    "EVALUATE",
+    "CONFUSION_MATRIX",
+    "ROC_CURVE",
+    "TRAINING_INFO",
+    "FEATURE_INFO",
+    "WEIGHTS",
+    "ADVANCED_WEIGHTS",
+    "CENTROIDS",
+    "PRINCIPAL_COMPONENTS",
+    "PRINCIPAL_COMPONENT_INFO",
+    "EXPLAIN_PREDICT",
+    "GLOBAL_EXPLAIN",
+    "FEATURE_IMPORTANCE",
+    "TRIAL_INFO",
+    "TRANSFORM",
+    "VALIDATE_DATA_SKEW",
+    "DETECT_ANOMALIES",
+    "RECONSTRUCTION_LOSS",
+    # sqlml additions: the model registry and fairness.
+    "VERSIONS",
+    "EVALUATE_FAIRNESS",
+)
+
+#: ML table functions whose first argument is data, not a model.
+DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT")
+
+#: Every ML table-function node class by its upper-case name.
+ML_FUNCTIONS: dict[str, type[MLFunction]] = {
+    **{name: _ml_function(name) for name in MODEL_FUNCTION_NAMES},
+    **{name: _ml_function(name, requires_model=False) for name in DATA_FUNCTION_NAMES},
+}
+
+
+class AlterModel(exp.Expression):
+    """``ALTER MODEL [IF EXISTS] m SET OPTIONS(...)``."""
+
+    arg_types = {"this": True, "exists": False, "expressions": True}
+
+
+class ExportModel(exp.Expression):
+    """``EXPORT MODEL m [OPTIONS(...)]``."""
+
+    arg_types = {"this": True, "expressions": False}

@@ -1,0 +1,439 @@
+"""Split a script into statements and procedural blocks, from the dialect's tokens.
+
+sqlglot parses single statements but leaves procedural SQL (``BEGIN … END``, ``IF … END IF``,
+``LOOP``, ``WHILE``, ``REPEAT``, ``FOR … IN``, procedural ``CASE``, ``CREATE PROCEDURE … BEGIN …
+END``) to the caller (tobymao/sqlglot#2890, #3780). This module owns that: it walks the token list
+once, so semicolons inside strings and comments (which the tokenizer has already consumed) and
+inside blocks are never boundaries, and it hands each simple statement's tokens to the parser.
+
+The result is a list of :class:`Node` objects; :class:`Statement` is the leaf. Every node keeps
+its tokens, so errors point at the original line and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from sqlml.errors import Location, SqlSyntaxError, UnsupportedStatementError
+
+_OPAQUE = {TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.NATIONAL_STRING}
+
+#: Statements handled by the scripting interpreter rather than by sqlglot's statement parser.
+PROCEDURAL_VERBS = {
+    "DECLARE", "SET", "RAISE", "ASSERT", "BREAK", "LEAVE", "CONTINUE", "ITERATE", "RETURN",
+    "CALL", "EXECUTE",
+}  # fmt: skip
+
+
+@dataclass
+class Node:
+    """A piece of a script: a statement or a procedural block.
+
+    Attributes:
+        tokens: every token of the node, from its first keyword to before its ``;``.
+        number: 1-based number of the top-level statement the node belongs to.
+    """
+
+    tokens: list[Token]
+    number: int
+
+    @property
+    def first(self) -> Token:
+        """The node's first token, for its position."""
+        return self.tokens[0]
+
+
+@dataclass
+class Statement(Node):
+    """One simple statement; ``verb`` is its first keyword, upper-case."""
+
+    verb: str = ""
+
+
+@dataclass
+class Block(Node):
+    """``[label:] BEGIN body [EXCEPTION WHEN ERROR THEN handler] END [label]``."""
+
+    body: list[Node] = field(default_factory=list)
+    handler: list[Node] | None = None
+    label: str | None = None
+
+
+@dataclass
+class If(Node):
+    """``IF c THEN … [ELSEIF c THEN …]… [ELSE …] END IF``; conditions are token lists."""
+
+    branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
+    otherwise: list[Node] | None = None
+
+
+@dataclass
+class Case(Node):
+    """Procedural ``CASE [subject] WHEN w THEN … [ELSE …] END CASE``."""
+
+    subject: list[Token] | None = None
+    branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
+    otherwise: list[Node] | None = None
+
+
+@dataclass
+class Loop(Node):
+    """``LOOP``, ``WHILE c DO``, ``REPEAT … UNTIL c`` and ``FOR v IN (q) DO`` loops.
+
+    Attributes:
+        kind: LOOP, WHILE, REPEAT or FOR.
+        condition: WHILE's and REPEAT's condition tokens; FOR's query tokens.
+        variable: FOR's loop variable.
+    """
+
+    kind: str = "LOOP"
+    body: list[Node] = field(default_factory=list)
+    condition: list[Token] | None = None
+    variable: str | None = None
+    label: str | None = None
+
+
+@dataclass
+class ProcedureDefinition(Node):
+    """``CREATE [OR REPLACE] PROCEDURE name(args) [OPTIONS(…)] BEGIN … END``."""
+
+    header: list[Token] = field(default_factory=list)
+    body: Block | None = None
+
+
+def location_of(token: Token, sql: str, number: int | None = None, path: str | None = None) -> Location:
+    """The :class:`Location` of a token in the script text ``sql``."""
+    return location_at(sql, token.start, number, length=max(1, token.end - token.start + 1), path=path)
+
+
+def location_at(sql: str, offset: int, number: int | None = None, length: int = 1, path=None) -> Location:
+    """The :class:`Location` of a character offset in the script text ``sql``."""
+    offset = max(0, min(offset, len(sql)))
+    line_start = sql.rfind("\n", 0, offset) + 1
+    line_end = sql.find("\n", offset)
+    source_line = sql[line_start : line_end if line_end >= 0 else len(sql)]
+    line = sql.count("\n", 0, offset) + 1
+    return Location(number, line, offset - line_start + 1, source_line, length, path)
+
+
+class ScriptParser:
+    """Turns script text into :class:`Node` trees with the given sqlglot dialect.
+
+    Args:
+        sql: the script text.
+        dialect: a sqlglot Dialect class (``Sqlml`` or ``SqlmlDuckdb``).
+        path: the file the script came from, for error messages.
+    """
+
+    def __init__(self, sql: str, dialect, path: str | None = None):
+        self.sql = sql
+        self.dialect = dialect
+        self.path = path
+        self.tokens = self._tokenize()
+        self._i = 0
+        self._number = 0
+
+    def nodes(self) -> list[Node]:
+        """Every top-level node of the script, in order."""
+        nodes = []
+        while self._skip_semicolons():
+            self._number += 1
+            nodes.append(self._node())
+            self._end_statement()
+        return nodes
+
+    def parse_statement(self, statement: Statement) -> exp.Expression:
+        """Parse a simple statement's tokens into one sqlglot tree.
+
+        Raises:
+            SqlSyntaxError: the tokens do not parse.
+            UnsupportedStatementError: sqlglot fell back to an opaque Command.
+        """
+        try:
+            trees = self.dialect().parser().parse(statement.tokens, self.sql)
+        except ParseError as error:
+            raise self._syntax_error(error, statement) from None
+        tree = trees[0]
+        if isinstance(tree, exp.Command):
+            raise UnsupportedStatementError(
+                f"sqlml does not support the statement {statement.verb} …",
+                hint="See README.md for the statements sqlml runs.",
+                location=location_of(statement.first, self.sql, statement.number, self.path),
+            )
+        return tree
+
+    def parse_expression(self, tokens: list[Token], number: int) -> exp.Expression:
+        """Parse a token list that holds one expression (an IF condition, a DEFAULT value)."""
+        if not tokens:
+            raise SqlSyntaxError("Expected an expression", location=self._location(self._prev_token(), number))
+        try:
+            return self.dialect().parser().parse_into(exp.Condition, tokens, self.sql)[0]
+        except ParseError as error:
+            raise self._syntax_error(error, Statement(tokens, number)) from None
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def _tokenize(self) -> list[Token]:
+        try:
+            return self.dialect().tokenize(self.sql)
+        except TokenError as error:
+            offset = _token_error_offset(error, self.sql)
+            raise SqlSyntaxError(
+                "Unterminated string, quoted identifier or comment",
+                hint="Close the quote (', \", ` or ''') or the /* comment.",
+                location=location_at(self.sql, offset, None, path=self.path),
+            ) from None
+
+    def _peek(self, ahead: int = 0) -> Token | None:
+        index = self._i + ahead
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def _word(self, ahead: int = 0) -> str:
+        token = self._peek(ahead)
+        if token is None or token.token_type in _OPAQUE:
+            return ""
+        return token.text.upper()
+
+    def _advance(self) -> Token:
+        token = self.tokens[self._i]
+        self._i += 1
+        return token
+
+    def _prev_token(self) -> Token:
+        return self.tokens[min(self._i, len(self.tokens)) - 1]
+
+    def _location(self, token: Token, number: int | None = None) -> Location:
+        return location_of(token, self.sql, number or self._number, self.path)
+
+    def _expect(self, *words: str) -> list[Token]:
+        taken = []
+        for word in words:
+            if self._word() != word:
+                found = self._peek()
+                at = found or self._prev_token()
+                got = f"'{found.text}'" if found else "the end of the script"
+                raise SqlSyntaxError(f"Expected {' '.join(words)} but found {got}", location=self._location(at))
+            taken.append(self._advance())
+        return taken
+
+    def _skip_semicolons(self) -> bool:
+        while self._peek() is not None and self._peek().token_type == TokenType.SEMICOLON:
+            self._i += 1
+        return self._peek() is not None
+
+    def _end_statement(self) -> None:
+        token = self._peek()
+        if token is not None and token.token_type != TokenType.SEMICOLON:
+            raise SqlSyntaxError(
+                f"Expected ';' before '{token.text}'",
+                hint="End each statement with a semicolon.",
+                location=self._location(token),
+            )
+
+    # -- nodes -------------------------------------------------------------------------------
+
+    def _node(self) -> Node:
+        label = None
+        if self._peek(1) is not None and self._peek(1).token_type == TokenType.COLON and self._word(2) in (
+            "BEGIN", "LOOP", "WHILE", "REPEAT", "FOR",
+        ):  # fmt: skip
+            label = self._advance().text
+            self._advance()
+        start = self._i
+        word = self._word()
+        if word == "BEGIN" and self._word(1) not in ("", ";", "TRANSACTION"):
+            node = self._block(label)
+        elif word == "IF":
+            node = self._if()
+        elif word == "CASE":
+            node = self._case()
+        elif word in ("LOOP", "WHILE", "REPEAT", "FOR"):
+            node = self._loop(word, label)
+        elif word == "CREATE" and self._is_procedure_definition():
+            node = self._procedure()
+        else:
+            return self._statement()
+        node.tokens = self.tokens[start : self._i]
+        return node
+
+    def _statement(self) -> Statement:
+        start = self._i
+        while self._peek() is not None and self._peek().token_type != TokenType.SEMICOLON:
+            self._i += 1
+        tokens = self.tokens[start : self._i]
+        return Statement(tokens, self._number, verb=tokens[0].text.upper().split()[0])
+
+    def _body(self, *stops: str) -> list[Node]:
+        nodes = []
+        while self._skip_semicolons() and not self._at_stop(stops):
+            nodes.append(self._node())
+            self._end_statement()
+        if self._peek() is None:
+            raise SqlSyntaxError(
+                f"Expected {' or '.join(stops)} before the end of the script",
+                hint="Close every BEGIN, IF, LOOP, WHILE, REPEAT, FOR and CASE block.",
+                location=self._location(self._prev_token()),
+            )
+        return nodes
+
+    def _at_stop(self, stops: tuple[str, ...]) -> bool:
+        for stop in stops:
+            words = stop.split()
+            if all(self._word(k) == w for k, w in enumerate(words)):
+                if stop == "END" and self._word(1) in ("IF", "LOOP", "WHILE", "REPEAT", "FOR", "CASE"):
+                    continue
+                return True
+        return False
+
+    def _until(self, *stops: str) -> list[Token]:
+        """Tokens up to the first stop word outside parentheses and CASE … END expressions."""
+        start, depth, cases = self._i, 0, 0
+        while self._peek() is not None:
+            token, word = self._peek(), self._word()
+            if depth == 0 and cases == 0 and self._at_stop(stops):
+                return self.tokens[start : self._i]
+            if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+                depth += 1
+            elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+                depth -= 1
+            elif word == "CASE":
+                cases += 1
+            elif word == "END" and cases:
+                cases -= 1
+            self._i += 1
+        raise SqlSyntaxError(
+            f"Expected {' or '.join(stops)} before the end of the script",
+            location=self._location(self._prev_token()),
+        )
+
+    def _closing_label(self, label: str | None) -> None:
+        token = self._peek()
+        if token is not None and token.token_type not in (TokenType.SEMICOLON,):
+            if label is None or token.text.lower() != label.lower():
+                raise SqlSyntaxError(f"Unexpected '{token.text}' after the end of a block", location=self._location(token))
+            self._advance()
+
+    def _block(self, label: str | None) -> Block:
+        self._expect("BEGIN")
+        body = self._body("EXCEPTION", "END")
+        handler = None
+        if self._word() == "EXCEPTION":
+            self._expect("EXCEPTION", "WHEN", "ERROR", "THEN")
+            handler = self._body("END")
+        self._expect("END")
+        self._closing_label(label)
+        return Block([], self._number, body=body, handler=handler, label=label)
+
+    def _if(self) -> If:
+        node = If([], self._number)
+        keyword = "IF"
+        while keyword in ("IF", "ELSEIF"):
+            self._advance()
+            condition = self._until("THEN")
+            self._expect("THEN")
+            node.branches.append((condition, self._body("ELSEIF", "ELSE", "END IF")))
+            keyword = self._word()
+        if keyword == "ELSE":
+            self._advance()
+            node.otherwise = self._body("END IF")
+        self._expect("END", "IF")
+        return node
+
+    def _case(self) -> Case:
+        self._expect("CASE")
+        node = Case([], self._number)
+        if self._word() != "WHEN":
+            node.subject = self._until("WHEN")
+        while self._word() == "WHEN":
+            self._advance()
+            condition = self._until("THEN")
+            self._expect("THEN")
+            node.branches.append((condition, self._body("WHEN", "ELSE", "END CASE")))
+        if self._word() == "ELSE":
+            self._advance()
+            node.otherwise = self._body("END CASE")
+        self._expect("END", "CASE")
+        return node
+
+    def _loop(self, kind: str, label: str | None) -> Loop:
+        self._advance()
+        node = Loop([], self._number, kind=kind, label=label)
+        if kind == "WHILE":
+            node.condition = self._until("DO")
+            self._expect("DO")
+        elif kind == "FOR":
+            node.variable = self._advance().text
+            self._expect("IN")
+            node.condition = self._until("DO")
+            self._expect("DO")
+        node.body = self._body("UNTIL" if kind == "REPEAT" else f"END {kind}")
+        if kind == "REPEAT":
+            self._expect("UNTIL")
+            node.condition = self._until("END REPEAT")
+        self._expect("END", kind)
+        self._closing_label(label)
+        return node
+
+    def _is_procedure_definition(self) -> bool:
+        for ahead in range(1, 6):
+            word = self._word(ahead)
+            if word == "PROCEDURE":
+                return True
+            if word not in ("OR", "REPLACE", "TEMP", "TEMPORARY"):
+                return False
+        return False
+
+    def _procedure(self) -> ProcedureDefinition:
+        header = self._until("BEGIN")
+        body = self._block(None)
+        return ProcedureDefinition([], self._number, header=header, body=body)
+
+    def _syntax_error(self, error: ParseError, statement: Node) -> SqlSyntaxError:
+        detail = error.errors[0] if error.errors else {}
+        line, col = detail.get("line"), detail.get("col")
+        highlight = detail.get("highlight") or ""
+        location = self._location(statement.first, statement.number)
+        if line and col:
+            offset = _offset_of(self.sql, line, col) - max(len(highlight) - 1, 0)
+            location = location_at(self.sql, offset, statement.number, max(1, len(highlight)), self.path)
+        message = _describe_parse_error(detail.get("description") or str(error), highlight)
+        return SqlSyntaxError(f"Syntax error: {message}", location=location)
+
+
+def _describe_parse_error(description: str, near: str) -> str:
+    """sqlglot's parser message, reworded for someone who wrote SQL rather than a parser."""
+    description = description.rstrip(".")
+    near_text = f" near '{near}'" if near else ""
+    if description.startswith("Required keyword"):
+        # "Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>"
+        construct = description.rsplit(".", 1)[-1].rstrip("'>")
+        return f"incomplete {construct.upper()} expression{near_text}"
+    if "but got <Token" in description:
+        # "Expected table name but got <Token token_type: TokenType.SENTINEL, …>"
+        expected = description.split(" but got <Token", 1)[0]
+        got = "the end of the statement" if "SENTINEL" in description else f"'{near}'"
+        return f"{expected[0].lower()}{expected[1:]} but got {got}"
+    if description.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected '{near}'" if near else "unexpected end of statement"
+    return f"{description}{near_text}" if near and near not in description else description
+
+
+def _offset_of(sql: str, line: int, col: int) -> int:
+    """Character offset of a 1-based (line, col) pair as sqlglot reports them."""
+    offset = 0
+    for _ in range(line - 1):
+        offset = sql.find("\n", offset) + 1
+    return offset + col - 1
+
+
+def _token_error_offset(error: TokenError, sql: str) -> int:
+    # sqlglot reports the start of the unterminated token as "Missing ' from <line>:<offset>".
+    cause = str(error.__cause__ or "")
+    tail = cause.rsplit(":", 1)[-1]
+    if tail.strip().isdigit():
+        return int(tail)
+    return getattr(error, "start", 0) or 0
