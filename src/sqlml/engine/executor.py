@@ -46,10 +46,41 @@ class StatementContext:
     sources: SourceSet = field(default_factory=SourceSet)
 
 
-#: Handlers for statement kinds that are not plain SQL, filled in by the modules that own them.
-HANDLERS: dict[StatementKind, Callable[[StatementContext], Result]] = {}
+Handler = Callable[[StatementContext], Result]
+
+#: ``(applies, handler)`` pairs tried in order; the first whose ``applies(context)`` is true runs
+#: the statement, else it runs as plain SQL. Modules that own a statement add theirs with
+#: :func:`register_handler`.
+HANDLERS: list[tuple[Callable[[StatementContext], bool], Handler]] = []
+#: Tree rewrites applied to every statement before it is planned (``rewrite(tree, executor)``),
+#: e.g. expanding views that call ML functions; added with :func:`register_rewrite`.
+REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: Runs procedural nodes (blocks, loops, DECLARE…); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[Callable] = []
+#: Modules that register handlers and rewrites, imported when the first executor is made.
+EXTENSIONS = ("sqlml.ml.statements",)
+
+
+def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:
+    """Let ``handler`` run the statements for which ``applies(context)`` is true."""
+    HANDLERS.append((applies, handler))
+
+
+def register_rewrite(rewrite: Callable[[exp.Expression, "Executor"], exp.Expression]) -> None:
+    """Apply ``rewrite(tree, executor)`` to every statement before it is planned."""
+    REWRITES.append(rewrite)
+
+
+def handles(*kinds: StatementKind) -> Callable[[StatementContext], bool]:
+    """An ``applies`` predicate matching statements of the given kinds."""
+    return lambda context: context.plan.kind in kinds
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        importlib.import_module(name)
 
 
 class Executor:
@@ -69,6 +100,9 @@ class Executor:
         self.dialect = dialect
         self.session: dict = {}
         self._local = threading.local()
+        if not _extensions_loaded:
+            _load_extensions()
+            _extensions_loaded.append(True)
 
     @property
     def dialect_class(self):
@@ -113,10 +147,11 @@ class Executor:
         """Run one parsed statement; ``params`` adds named values (script variables)."""
         location = location_of(node.first, run.parser.sql, node.number, run.parser.path)
         try:
+            for rewrite in REWRITES:
+                tree = rewrite(tree, self)
             values = self._bind(tree, run, params)
-            statement_plan = plan(tree)
-            context = StatementContext(self, statement_plan, values, location, keep_result)
-            handler = HANDLERS.get(statement_plan.kind, _run_sql)
+            context = StatementContext(self, plan(tree), values, location, keep_result)
+            handler = next((h for applies, h in HANDLERS if applies(context)), run_sql)
             return handler(context)
         except Error as error:
             raise error.with_location(location) from None
@@ -150,7 +185,9 @@ class Executor:
 
     def renderer(self, params: Mapping | None) -> Renderer:
         """A :class:`Renderer` that evaluates ML calls with this executor's model store."""
-        return Renderer(self.evaluate_ml_call, self.warehouse.new_cursor, params)
+        return Renderer(
+            self.evaluate_ml_call, self.warehouse.new_cursor, params, from_bigquery=self.dialect == "bigquery"
+        )
 
     def evaluate_ml_call(self, node, inputs, sources):
         """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""
@@ -167,6 +204,9 @@ class Executor:
                 f"WHERE database_name = '{CATALOG}' AND NOT internal"
             ).fetchall()
         return [row[0] for row in rows]
+
+
+_extensions_loaded: list[bool] = []
 
 
 @dataclass
@@ -210,7 +250,7 @@ def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
     return tree.transform(number)
 
 
-def _run_sql(context: StatementContext) -> Result:
+def run_sql(context: StatementContext) -> Result:
     """Run a plain SQL statement (ML calls inside it included) on DuckDB."""
     executor, statement = context.executor, context.plan
     warehouse = executor.warehouse

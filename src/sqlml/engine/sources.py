@@ -98,12 +98,14 @@ class Renderer:
             where ``inputs`` are the call's :class:`DataInput` objects, in order.
         new_cursor: opens a side cursor on the warehouse.
         params: the statement's parameter values by name.
+        from_bigquery: the SQL was written for BigQuery (see :func:`~sqlml.sql.transpile.to_duckdb`).
     """
 
-    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params):
+    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params, *, from_bigquery=True):
         self.evaluate = evaluate
         self.new_cursor = new_cursor
         self.params = params or {}
+        self.from_bigquery = from_bigquery
 
     def render(self, tree: exp.Expression, cursor, sources: SourceSet) -> tuple[str, dict]:
         """DuckDB SQL for ``tree`` and the parameter values it reads.
@@ -125,7 +127,7 @@ class Renderer:
             holder.set("db", None)
             holder.set("catalog", None)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params}
-        return to_duckdb(tree), values
+        return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction, sources: SourceSet) -> DataInput:
         """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor."""

@@ -22,6 +22,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.helper import seq_get
 from sqlglot.tokens import TokenType
 
+from sqlml.sql.compat import GENERATOR_FIXES
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction
 
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
@@ -171,6 +172,17 @@ class SqlmlDuckdb(DuckDB):
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **_ML_TRANSFORMS}
+
+
+class BigQueryOnDuckdb(SqlmlDuckdb):
+    """The output dialect for BigQuery input: DuckDB text with BigQuery's meaning kept.
+
+    Its generator carries :data:`sqlml.sql.compat.GENERATOR_FIXES`, which are right only for
+    trees parsed from BigQuery SQL (DuckDB input is generated with :class:`SqlmlDuckdb`).
+    """
+
+    class Generator(SqlmlDuckdb.Generator):
+        TRANSFORMS = {**SqlmlDuckdb.Generator.TRANSFORMS, **GENERATOR_FIXES}
 
 
 #: Dialect classes by the name users pass to ``sqlml.connect(dialect=...)``.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.engine.warehouse import CATALOG
-from sqlml.sql.dialect import SqlmlDuckdb
+from sqlml.sql import compat
+from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
 
 #: Catalogs that are DuckDB's own and must not be stripped from a three-part name.
 _KEEP_CATALOGS = {"memory", "temp", "system", CATALOG}
@@ -61,14 +62,16 @@ def name_anonymous_columns(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def to_duckdb(tree: exp.Expression, *, bigquery_names: bool = True) -> str:
+def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
     """DuckDB SQL text for a statement without ML nodes.
 
     Args:
         tree: the parsed statement.
-        bigquery_names: name anonymous columns as BigQuery does (off for DuckDB-dialect input).
+        from_bigquery: the tree was parsed from BigQuery SQL, so BigQuery's semantics (column
+            names, function behaviour) are kept; False for DuckDB-dialect input.
     """
     tree = strip_project(tree.copy())
-    if bigquery_names:
-        tree = name_anonymous_columns(tree)
-    return tree.sql(dialect=SqlmlDuckdb)
+    if not from_bigquery:
+        return tree.sql(dialect=SqlmlDuckdb)
+    tree = name_anonymous_columns(compat.rewrite(tree))
+    return tree.sql(dialect=BigQueryOnDuckdb)
