@@ -121,4 +121,10 @@ def emit(result: sqlml.Result, fmt: str, output: str | None) -> None:
 
 def main() -> None:
     """Entry point of the ``sqlml`` console script."""
+    import importlib
+
+    from sqlml.cli.commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
     cli(prog_name="sqlml")

@@ -1,0 +1,6 @@
+"""Modules that add commands to the ``sqlml`` group; imported by :func:`sqlml.cli.main.main`.
+
+Each module defines its click command(s) and attaches them with ``cli.add_command``.
+"""
+
+COMMAND_MODULES: tuple[str, ...] = ()
