@@ -189,11 +189,11 @@ class Executor:
             self.evaluate_ml_call, self.warehouse.new_cursor, params, from_bigquery=self.dialect == "bigquery"
         )
 
-    def evaluate_ml_call(self, node, inputs, sources):
+    def evaluate_ml_call(self, node, inputs, params):
         """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""
-        from sqlml.ml.functions import evaluate
+        from sqlml.ml import functions
 
-        return evaluate(self, node, inputs)
+        return functions.run(self, node, inputs, params)
 
     def known_tables(self) -> list[str]:
         """``dataset.table`` names of every table and view in the warehouse, for hints."""

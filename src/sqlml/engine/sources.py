@@ -94,7 +94,7 @@ class Renderer:
     """Turns a statement tree into DuckDB SQL, evaluating its ML calls on the way.
 
     Args:
-        evaluate: runs one ML call: ``evaluate(node, inputs, sources) -> Arrow table or reader``,
+        evaluate: runs one ML call: ``evaluate(node, inputs, params) -> Arrow table or reader``,
             where ``inputs`` are the call's :class:`DataInput` objects, in order.
         new_cursor: opens a side cursor on the warehouse.
         params: the statement's parameter values by name.
@@ -121,7 +121,7 @@ class Renderer:
                     f"SELECT * FROM ML.{node.function_name}(…)",
                 )
             inputs = [self.data_input(arg, node, sources) for arg in node.data_arguments]
-            output = self.evaluate(node, inputs, sources)
+            output = self.evaluate(node, inputs, self.params)
             name = sources.register(cursor, output)
             holder.set("this", exp.to_identifier(name))
             holder.set("db", None)
@@ -129,8 +129,11 @@ class Renderer:
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params}
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
-    def data_input(self, argument: exp.Expression, call: MLFunction, sources: SourceSet) -> DataInput:
-        """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor."""
+    def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet) -> DataInput:
+        """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor.
+
+        ``call`` is None for a standalone query (CREATE MODEL's AS clause).
+        """
         query = _as_query(argument, call)
         cursor = self.new_cursor()
         sources.cursors.append(cursor)
@@ -149,7 +152,7 @@ def _outermost_ml_calls(tree: exp.Expression) -> list[MLFunction]:
     return calls
 
 
-def _as_query(argument: exp.Expression, call: MLFunction) -> exp.Query:
+def _as_query(argument: exp.Expression, call: MLFunction | None) -> exp.Query:
     """The data argument as a standalone query, with the enclosing CTEs it reads."""
     if isinstance(argument, exp.Subquery):
         query = argument.this.copy()
@@ -166,9 +169,9 @@ def _as_query(argument: exp.Expression, call: MLFunction) -> exp.Query:
     return query
 
 
-def _visible_ctes(node: exp.Expression) -> dict[str, exp.CTE]:
+def _visible_ctes(node: exp.Expression | None) -> dict[str, exp.CTE]:
     ctes: dict[str, exp.CTE] = {}
-    parent = node.parent
+    parent = node.parent if node is not None else None
     while parent is not None:
         with_ = parent.args.get("with_") if isinstance(parent, exp.Query) else None
         if with_ is not None:

@@ -1,1 +1,216 @@
-"""Model DDL: CREATE MODEL, DROP MODEL, ALTER MODEL, EXPORT MODEL."""
+"""Model DDL: CREATE MODEL, DROP MODEL and ALTER MODEL, registered with the executor.
+
+CREATE MODEL reads its training rows while holding the warehouse, releases it, trains, and then
+publishes the model as a new version in one atomic step (see :mod:`sqlml.store.registry`): a
+failure or a kill at any point leaves the model store as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.engine.executor import StatementContext, handles, register_handler
+from sqlml.engine.sources import SourceSet
+from sqlml.errors import AlreadyExistsError, InvalidOptionError, ModelNotFoundError, NotFoundError, SqlSyntaxError
+from sqlml.ml.model import Model
+from sqlml.ml.options import option_value, parse_model_type, resolve_options
+from sqlml.result import Result
+from sqlml.sql.planner import StatementKind
+from sqlml.store.records import ModelRef
+
+#: Options that describe the model in the registry rather than its training.
+MODEL_LEVEL_OPTIONS = ("description", "labels", "max_versions")
+HASH_COLUMN = "__sqlml_row_hash"
+
+
+def read_options(properties: list[exp.Expression], params: dict) -> dict:
+    """``OPTIONS(k=v, …)`` as a dict of lower-case names to Python values."""
+    raw = {}
+    for prop in properties:
+        if type(prop) is exp.Property:
+            name = prop.name.lower()
+            if name in raw:
+                raise InvalidOptionError(f"The option '{name}' is given twice.", option=name)
+            raw[name] = option_value(prop.args["value"], params)
+    return raw
+
+
+def create_model(context: StatementContext) -> Result:
+    """Run ``CREATE [OR REPLACE] MODEL [IF NOT EXISTS] name [TRANSFORM(…)] OPTIONS(…) AS query``."""
+    executor, tree = context.executor, context.plan.tree
+    ref = ModelRef.from_table(tree.this)
+    replace, if_not_exists = bool(tree.args.get("replace")), bool(tree.args.get("exists"))
+    if replace and if_not_exists:
+        raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
+    properties = tree.args["properties"].expressions if tree.args.get("properties") else []
+    raw = read_options(properties, context.params)
+    model_type = parse_model_type(raw)
+    options = resolve_options(model_type, raw)
+    from sqlml.ml.training import check_options
+
+    check_options(model_type, options, set(raw))
+    store = executor.models
+    if store.exists(ref.dataset, ref.name):
+        if if_not_exists:
+            return Result.empty("CREATE MODEL")
+        if not replace:
+            raise AlreadyExistsError(
+                f"Model {ref.dataset}.{ref.name} already exists.",
+                hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
+            )
+    _check_dataset(executor, ref)
+    transform = next((p for p in properties if isinstance(p, exp.TransformModelProperty)), None)
+    model = _build_model(context, ref, model_type, options, tree.expression, transform)
+    _publish(store, ref, model, replace, options)
+    return Result.empty("CREATE MODEL")
+
+
+def _build_model(context, ref, model_type, options, query, transform) -> Model:
+    if model_type.is_imported:
+        from sqlml.ml.imported import import_model
+
+        return import_model(model_type, options)
+    if query is None:
+        raise SqlSyntaxError(
+            f"CREATE MODEL {ref.dataset}.{ref.name} needs a training query: … AS SELECT ….",
+        )
+    started = time.monotonic()
+    table, hashes, lineage = read_training_rows(context, query)
+    read_seconds = time.monotonic() - started
+    raw_table = table
+    transform_spec = None
+    if transform is not None:
+        from sqlml.ml.transform import fit_transform
+
+        table, transform_spec = fit_transform(transform, table, model_type, options, context.params)
+    from sqlml.ml.training import train
+
+    description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
+    model = train(
+        model_type, options, table, hashes, description=description,
+        cancel=getattr(context.executor, "cancel", None), raw_table=raw_table,
+    )  # fmt: skip
+    if transform_spec is not None:
+        model.spec["transform"] = transform_spec
+    model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
+    return model
+
+
+def read_training_rows(context: StatementContext, query: exp.Expression) -> tuple[pa.Table, np.ndarray, dict]:
+    """The training rows as Arrow, a per-row hash (values and column names) and the lineage.
+
+    The warehouse is held only while the rows are read; training runs without it.
+    """
+    executor = context.executor
+    sources = SourceSet()
+    with executor.warehouse.lease():
+        try:
+            data = executor.renderer(context.params).data_input(exp.Subquery(this=query.copy()), None, sources)
+            rows = data.relation(f"SELECT *, hash(__data) AS {HASH_COLUMN} FROM __data").to_arrow_table()
+        finally:
+            sources.close()
+    hashes = rows.column(HASH_COLUMN).to_numpy(zero_copy_only=False).astype(np.uint64)
+    table = rows.drop_columns([HASH_COLUMN])
+    names_hash = np.uint64(int.from_bytes(hashlib.sha256("|".join(table.column_names).encode()).digest()[:8], "little"))
+    hashes = hashes ^ names_hash
+    lineage = {
+        "query": query.sql(dialect="bigquery"),
+        "tables": sorted(_tables_read(query)),
+        "fingerprint": f"{int(np.bitwise_xor.reduce(hashes)) if len(hashes) else 0:016x}-{len(hashes)}",
+        "rows_read": table.num_rows,
+    }
+    return table, hashes, lineage
+
+
+def _tables_read(query: exp.Expression) -> set[str]:
+    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    names = set()
+    for table in query.find_all(exp.Table):
+        if isinstance(table.this, exp.Identifier) and not (not table.db and table.name.lower() in ctes):
+            names.add(".".join(part.name for part in table.parts[-2:]))
+    return names
+
+
+def _check_dataset(executor, ref: ModelRef) -> None:
+    """The dataset must exist, and no table may already use the model's name (one namespace)."""
+    with executor.warehouse.lease() as cursor:
+        schema = cursor.sql(
+            "SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND lower(schema_name) = lower($s)",
+            params={"s": ref.dataset},
+        ).fetchall()
+        clash = cursor.sql(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND lower(schema_name) = lower($s) AND table_name = $t",
+            params={"s": ref.dataset, "t": ref.name},
+        ).fetchall()
+    if not schema:
+        raise NotFoundError(
+            f"Dataset {ref.dataset} was not found.", hint=f"Create it first with CREATE SCHEMA {ref.dataset}."
+        )
+    if clash:
+        raise AlreadyExistsError(
+            f"A table named {ref.dataset}.{ref.name} already exists; models and tables share one namespace.",
+            hint="Choose another model name or drop the table.",
+        )
+
+
+def _publish(store, ref: ModelRef, model: Model, replace: bool, options: dict) -> None:
+    catalog_spec = {k: v for k, v in model.spec.items() if k not in ("preprocessing", "estimator_params")}
+    with store.staging() as folder:
+        model.save(folder)
+        settings = {key: options.get(key) for key in MODEL_LEVEL_OPTIONS}
+        store.commit(ref, folder, catalog_spec, replace=replace, options=settings)
+
+
+def drop_model(context: StatementContext) -> Result:
+    """``DROP MODEL [IF EXISTS] ds.m`` (all versions) or ``` DROP MODEL `ds.m@2` ``` (one)."""
+    tree = context.plan.tree
+    for table in tree.args.get("tables") or [tree.this]:
+        ref = ModelRef.from_table(table)
+        try:
+            context.executor.models.drop(ref)
+        except ModelNotFoundError:
+            if not tree.args.get("exists"):
+                raise
+    return Result.empty("DROP MODEL")
+
+
+def alter_model(context: StatementContext) -> Result:
+    """``ALTER MODEL [IF EXISTS] m SET OPTIONS(description=…, labels=…, version_aliases=[…], max_versions=…)``."""
+    tree = context.plan.tree
+    ref = ModelRef.from_table(tree.this)
+    raw = read_options(tree.expressions, context.params)
+    store = context.executor.models
+    try:
+        store.resolve(ref)
+    except ModelNotFoundError:
+        if tree.args.get("exists"):
+            return Result.empty("ALTER MODEL")
+        raise
+    allowed = {"description", "labels", "version_aliases", "max_versions", "expiration_timestamp", "kms_key_name", "vertex_ai_model_id"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InvalidOptionError(
+            f"ALTER MODEL does not accept the option '{unknown[0]}'.",
+            option=unknown[0],
+            hint=f"Valid options: {', '.join(sorted(allowed))}.",
+        )
+    if raw.get("version_aliases") is not None:
+        aliases = raw["version_aliases"]
+        if not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+            raise InvalidOptionError("version_aliases must be an array of strings.", option="version_aliases")
+        store.set_aliases(ref, aliases)
+    settings = {key: raw[key] for key in ("description", "labels", "max_versions") if key in raw}
+    if settings:
+        store.set_model_options(ref, **settings)
+    return Result.empty("ALTER MODEL")
+
+
+register_handler(handles(StatementKind.CREATE_MODEL), create_model)
+register_handler(handles(StatementKind.DROP_MODEL), drop_model)
+register_handler(handles(StatementKind.ALTER_MODEL), alter_model)

@@ -1,0 +1,96 @@
+"""One ML table-function call as its implementation sees it: the model, the settings, the data."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
+from sqlml.ml.model import CACHE, Model
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.options import option_value
+from sqlml.store.records import ModelRef
+
+
+class Call:
+    """An ``ML.<NAME>(MODEL m, data…, STRUCT(settings))`` being evaluated.
+
+    Args:
+        executor: the executor running the statement (its model store, its warehouse).
+        node: the syntax-tree node of the call.
+        inputs: the call's data arguments as :class:`~sqlml.engine.sources.DataInput` objects.
+        params: the statement's parameter values.
+    """
+
+    def __init__(self, executor, node, inputs, params=None):
+        self.executor = executor
+        self.node = node
+        self.inputs = inputs
+        self.params = params or {}
+        self.name = f"ML.{node.function_name}"
+        self._model: Model | None = None
+        self._record = None
+
+    @property
+    def ref(self) -> ModelRef:
+        """The model reference written in the call."""
+        return ModelRef.from_table(self.node.model)
+
+    @property
+    def record(self):
+        """The catalog record of the model version the call names."""
+        if self._record is None:
+            self._record = self.executor.models.resolve(self.ref)
+        return self._record
+
+    @property
+    def model(self) -> Model:
+        """The loaded model (checksums verified, cached per process)."""
+        if self._model is None:
+            self._model = CACHE.get(self.executor.models, self.record)
+        return self._model
+
+    def require(self, *model_types: ModelType, what: str | None = None) -> Model:
+        """The model, or a clear error if its type is not one ``model_types``."""
+        model = self.model
+        if model.model_type not in model_types:
+            allowed = what or ", ".join(t.value for t in model_types)
+            raise ModelError(
+                f"{self.name} does not support {model.model_type.value} models; it needs {allowed}. "
+                f"{self.record.dataset}.{self.record.name} is {model.model_type.value}.",
+                model=str(self.ref),
+            )
+        return model
+
+    def settings(self, allowed: dict[str, type | tuple]) -> dict:
+        """The trailing STRUCT's fields, checked against ``allowed`` (name → Python type)."""
+        struct = self.node.settings
+        values = {}
+        if struct is None:
+            return values
+        for field in struct.expressions:
+            if isinstance(field, (exp.PropertyEQ, exp.Alias)):
+                key = (field.this.name if isinstance(field, exp.PropertyEQ) else field.alias).lower()
+                value = option_value(field.expression if isinstance(field, exp.PropertyEQ) else field.this, self.params)
+            else:
+                raise InvalidOptionError(f"Write each {self.name} setting as STRUCT(<value> AS <name>).")
+            if key not in allowed:
+                raise InvalidOptionError(
+                    f"{self.name} has no setting '{key}'.",
+                    option=key,
+                    hint=f"Settings: {', '.join(sorted(allowed)) or 'none'}.",
+                )
+            expected = allowed[key]
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+                raise InvalidOptionError(f"The {self.name} setting '{key}' has the wrong type: {value!r}.", option=key)
+            values[key] = value
+        return values
+
+    def data(self, index: int = 0, required: bool = True):
+        """The ``index``-th data argument, or None when absent and not required."""
+        if index < len(self.inputs):
+            return self.inputs[index]
+        if required:
+            raise UnsupportedStatementError(f"{self.name} needs input data: TABLE <name> or (SELECT …).")
+        return None

@@ -1,0 +1,187 @@
+"""ML.EVALUATE, ML.CONFUSION_MATRIX and ML.ROC_CURVE.
+
+Without input data they use what training kept: the metrics and the outputs on the evaluation
+split (or on the training rows when there was no split), as BigQuery does. With input data the
+rows are streamed through the model and compared with their label column.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml import metrics
+from sqlml.ml.functions import function
+from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.predict import check_threshold, scored_batches
+from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.outputs import predicted_class_index
+
+_METRIC_COLUMNS = {
+    "regression": metrics.REGRESSION_METRICS,
+    "classification": metrics.CLASSIFICATION_METRICS,
+    ModelType.KMEANS: metrics.KMEANS_METRICS,
+    ModelType.PCA: metrics.PCA_METRICS,
+}
+_EVALUABLE = (
+    ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER,
+    ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_CLASSIFIER,
+    ModelType.RANDOM_FOREST_REGRESSOR, ModelType.KMEANS, ModelType.PCA,
+)  # fmt: skip
+_CLASSIFIERS = (ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.RANDOM_FOREST_CLASSIFIER)
+
+
+def metric_columns(model: Model) -> tuple[str, ...]:
+    """ML.EVALUATE's columns for the model's type."""
+    model_type = model.model_type
+    if model_type.is_regressor:
+        return _METRIC_COLUMNS["regression"]
+    if model_type.is_classifier:
+        return _METRIC_COLUMNS["classification"]
+    return _METRIC_COLUMNS[model_type]
+
+
+def labelled_outputs(call: Call, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded labels and raw outputs for the call's input rows (rows with a NULL label skipped)."""
+    name = model.label["name"]
+    targets, outputs = [], []
+    for batch, raw in scored_batches(model, call.data(0).reader()):
+        column = _label_column(batch, name)
+        keep = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        targets.append(_encode(model, column.filter(pc.is_valid(column))))
+        outputs.append(raw[keep])
+    if not targets:
+        return np.array([]), np.empty((0, max(1, len(model.label.get("classes") or [])))).squeeze()
+    return np.concatenate(targets), np.concatenate(outputs)
+
+
+def stored_outputs(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and outputs training kept for its evaluation rows."""
+    return model.arrays["eval_target"], model.arrays["eval_output"]
+
+
+def _label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    for field_name in batch.schema.names:
+        if field_name.lower() == name.lower():
+            return batch.column(field_name)
+    raise InvalidModelInputError(
+        f"The evaluation data has no label column {name}.",
+        hint=f"Include {name} in the query you evaluate on.",
+    )
+
+
+def _encode(model: Model, column: pa.Array) -> np.ndarray:
+    if model.model_type.is_regressor:
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    classes = model.classes()
+    if column.type != classes.type:
+        column = column.cast(classes.type)
+    codes = pc.index_in(column, value_set=classes)
+    if codes.null_count:
+        unseen = column.filter(pc.is_null(codes)).unique().to_pylist()[:5]
+        raise InvalidModelInputError(
+            f"The label column has values the model never saw in training: {unseen}.",
+            hint=f"The model knows: {model.label['classes']}.",
+        )
+    return codes.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _metrics_row(model: Model, y, raw, threshold) -> dict:
+    if model.model_type.is_regressor:
+        return metrics.regression_metrics(y, raw)
+    if model.model_type.is_classifier:
+        return metrics.classification_metrics(y, raw, predicted_class_index(raw, threshold))
+    raise AssertionError
+
+
+@function("EVALUATE")
+def evaluate(call: Call) -> pa.Table:
+    """``ML.EVALUATE(MODEL m [, data] [, STRUCT(threshold, trial_id)])`` — one row of metrics."""
+    model = call.require(*_EVALUABLE)
+    settings = call.settings({"threshold": float, "trial_id": int})
+    data = call.data(0, required=False)
+    threshold = settings.get("threshold")
+    if threshold is not None and data is None:
+        raise InvalidOptionError("The threshold setting of ML.EVALUATE needs input data.", option="threshold")
+    check_threshold(model, threshold, call.name)
+    if data is None or model.model_type is ModelType.PCA:
+        row = dict(model.spec["metrics"])
+    elif model.model_type is ModelType.KMEANS:
+        distances = np.concatenate([raw for _, raw in scored_batches(model, data.reader())] or [np.empty((0, 1))])
+        row = metrics.kmeans_metrics(distances, model.estimator._prepare(model.estimator.centroids_))
+    else:
+        y, raw = labelled_outputs(call, model)
+        row = _metrics_row(model, y, raw, threshold)
+    columns = metric_columns(model)
+    return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+
+
+@function("CONFUSION_MATRIX")
+def confusion_matrix(call: Call) -> pa.Table:
+    """``ML.CONFUSION_MATRIX(MODEL m [, data] [, STRUCT(threshold)])``: expected_label, one count per class."""
+    model = call.require(*_CLASSIFIERS, what="a classification model")
+    settings = call.settings({"threshold": float, "trial_id": int})
+    threshold = settings.get("threshold")
+    data = call.data(0, required=False)
+    if threshold is not None and data is None:
+        raise InvalidOptionError("The threshold setting of ML.CONFUSION_MATRIX needs input data.", option="threshold")
+    check_threshold(model, threshold, call.name)
+    y, raw = labelled_outputs(call, model) if data is not None else stored_outputs(model)
+    classes = model.classes()
+    k = len(classes)
+    counts = metrics.confusion_counts(y, predicted_class_index(raw, threshold), k) if len(y) else np.zeros((k, k), np.int64)
+    columns = {"expected_label": classes}
+    for name, index in zip(column_names(classes.to_pylist()), range(k)):
+        columns[name] = pa.array(counts[:, index], pa.int64())
+    return pa.table(columns)
+
+
+def column_names(classes: list) -> list[str]:
+    """Class labels as column names: legal names kept, others sanitized and made unique (0 → _0)."""
+    names, seen = [], set()
+    for value in classes:
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        name = re.sub(r"[^A-Za-z0-9_]", "_", text)  # a label's text, not SQL
+        if not name or not (name[0].isalpha() or name[0] == "_"):
+            name = "_" + name
+        candidate, suffix = name, 1
+        while candidate.lower() in seen or candidate.lower() == "expected_label":
+            candidate, suffix = f"{name}_{suffix}", suffix + 1
+        seen.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
+@function("ROC_CURVE")
+def roc_curve(call: Call) -> pa.Table:
+    """``ML.ROC_CURVE(MODEL m [, data] [, GENERATE_ARRAY(…)])`` for binary classifiers."""
+    model = call.require(*_CLASSIFIERS, what="a binary classification model")
+    if len(model.label["classes"]) != 2:
+        raise InvalidModelInputError(
+            f"ML.ROC_CURVE needs a binary classification model; {call.record.dataset}.{call.record.name} has "
+            f"{len(model.label['classes'])} classes.",
+            hint="Use ML.CONFUSION_MATRIX for multiclass models.",
+        )
+    call.settings({"trial_id": int})
+    data = call.data(0, required=False)
+    y, raw = labelled_outputs(call, model) if data is not None else stored_outputs(model)
+    scores = raw[:, 1] if len(raw) else np.array([])
+    thresholds = _thresholds(call, scores)
+    return pa.table(metrics.roc_points(np.asarray(y), scores, thresholds))
+
+
+def _thresholds(call: Call, scores: np.ndarray) -> np.ndarray:
+    others = call.node.other_arguments
+    if not others:
+        return metrics.default_thresholds(scores)
+    from sqlml.ml.functions.constants import constant_value
+
+    values = constant_value(call, others[0])
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
+        raise InvalidOptionError("ML.ROC_CURVE's thresholds must be an array of numbers, e.g. GENERATE_ARRAY(0, 1, 0.01).")
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,201 @@
+"""Model inspection: ML.TRAINING_INFO, ML.FEATURE_INFO, ML.WEIGHTS, ML.CENTROIDS,
+ML.PRINCIPAL_COMPONENTS and ML.PRINCIPAL_COMPONENT_INFO, with BigQuery's columns.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-weights (and the
+pages of the other functions). Weights and centroids are reported per processed input: a numeric
+column has a ``weight``/``numerical_value``; a categorical one has one entry per category (NULL
+shown as ``_null_filler``, a dropped dummy category with weight 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, TimestampEncoder
+from sqlml.ml.functions import function
+from sqlml.ml.functions.call import Call
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.preprocess import Preprocessor
+
+INTERCEPT = "__INTERCEPT__"
+_CATEGORY_WEIGHT = pa.struct([pa.field("category", pa.string()), pa.field("weight", pa.float64())])
+_CATEGORY_VALUE = pa.struct([pa.field("category", pa.string()), pa.field("value", pa.float64())])
+
+
+@dataclass
+class Block:
+    """A processed input: its name, its feature indices and, if categorical, its categories."""
+
+    name: str
+    indices: list[int]
+    categories: list[str] | None = None  # None: numeric
+    encoder: object = None
+    dropped: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.categories is None
+
+
+def blocks(preprocessor: Preprocessor) -> Iterator[Block]:
+    """The processed inputs of a preprocessor, in feature order."""
+    start = 0
+    for encoder in preprocessor.encoders:
+        parts = [encoder.epoch, *encoder.components] if isinstance(encoder, TimestampEncoder) else [encoder]
+        for part in parts:
+            width = len(part.feature_names)
+            indices = list(range(start, start + width))
+            if isinstance(part, ArrayEncoder):
+                for offset, name in enumerate(part.feature_names):
+                    yield Block(name, [indices[offset]], None, part)
+            elif isinstance(part, CategoricalEncoder):
+                yield Block(part.name, indices, part.columns, part, part.dropped)
+            elif isinstance(part, MultiHotEncoder):
+                yield Block(part.name, indices, part.vocabulary, part)
+            else:
+                yield Block(part.name, indices, None, part)
+            start += width
+
+
+def _scale(block: Block, position: int = 0) -> tuple[float, float]:
+    """(mean, std) that standardized a numeric feature, or (0, 1) if it was not standardized."""
+    encoder = block.encoder
+    if isinstance(encoder, NumericEncoder) and encoder.standardize:
+        return encoder.mean, encoder.std
+    if isinstance(encoder, ArrayEncoder) and encoder.standardize:
+        k = int(block.name.rsplit("_", 1)[1])
+        return encoder.means[k], encoder.stds[k]
+    return 0.0, 1.0
+
+
+@function("TRAINING_INFO")
+def training_info(call: Call) -> pa.Table:
+    """One row per training iteration."""
+    model = call.model
+    rows = model.spec.get("training_info", [])
+    columns = {
+        "training_run": pa.array([r["training_run"] for r in rows], pa.int64()),
+        "iteration": pa.array([r["iteration"] for r in rows], pa.int64()),
+        "loss": pa.array([r["loss"] for r in rows], pa.float64()),
+    }
+    if model.model_type is not ModelType.KMEANS:
+        columns["eval_loss"] = pa.array([r["eval_loss"] for r in rows], pa.float64())
+    columns["learning_rate"] = pa.array([r["learning_rate"] for r in rows], pa.float64())
+    columns["duration_ms"] = pa.array([r["duration_ms"] for r in rows], pa.int64())
+    if model.model_type is ModelType.KMEANS:
+        info = pa.struct([("centroid_id", pa.int64()), ("cluster_radius", pa.float64()), ("cluster_size", pa.int64())])
+        columns["cluster_info"] = pa.array([r.get("cluster_info") for r in rows], pa.list_(info))
+    return pa.table(columns)
+
+
+@function("FEATURE_INFO")
+def feature_info(call: Call) -> pa.Table:
+    """Statistics of each input column, captured at training (pre-TRANSFORM)."""
+    rows = call.model.spec["feature_info"]
+    floats = ("min", "max", "mean", "median", "stddev")
+    columns = {"input": pa.array([r["input"] for r in rows], pa.string())}
+    columns.update({key: pa.array([r[key] for r in rows], pa.float64()) for key in floats})
+    for key in ("category_count", "null_count", "dimension"):
+        columns[key] = pa.array([r[key] for r in rows], pa.int64())
+    return pa.table(columns)
+
+
+@function("WEIGHTS")
+def weights(call: Call) -> pa.Table:
+    """``ML.WEIGHTS(MODEL m [, STRUCT(standardize)])`` for linear and logistic regression."""
+    model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
+    standardize = call.settings({"standardize": bool}).get("standardize", False)
+    estimator = model.estimator
+    coef = np.atleast_2d(estimator.coef_)
+    intercepts = np.atleast_1d(estimator.intercept_)
+    multiclass = model.task.kind == "multiclass"
+    class_labels = [str(c) for c in model.label["classes"]] if multiclass else [None]
+    records = []
+    for k, class_label in enumerate(class_labels):
+        row_coef, intercept = coef[k], float(intercepts[k])
+        for block in blocks(model.preprocessor):
+            if block.numeric:
+                mean, std = _scale(block)
+                weight = row_coef[block.indices[0]]
+                if not standardize:
+                    weight, intercept = weight / std, intercept - weight * mean / std
+                records.append((block.name, float(weight), [], class_label))
+            else:
+                entries = [{"category": c, "weight": float(row_coef[i])} for c, i in zip(block.categories, block.indices)]
+                if block.dropped is not None:
+                    entries.append({"category": block.dropped, "weight": 0.0})
+                    entries.sort(key=lambda e: e["category"])
+                records.append((block.name, None, entries, class_label))
+        records.append((INTERCEPT, intercept, [], class_label))
+    columns = {
+        "processed_input": pa.array([r[0] for r in records], pa.string()),
+        "weight": pa.array([r[1] for r in records], pa.float64()),
+        "category_weights": pa.array([r[2] for r in records], pa.list_(_CATEGORY_WEIGHT)),
+    }
+    if multiclass:
+        columns["class_label"] = pa.array([r[3] for r in records], pa.string())
+    return pa.table(columns)
+
+
+@function("CENTROIDS")
+def centroids(call: Call) -> pa.Table:
+    """``ML.CENTROIDS(MODEL m [, STRUCT(standardize)])``: one row per (centroid, feature)."""
+    model = call.require(ModelType.KMEANS)
+    standardize = call.settings({"standardize": bool}).get("standardize", False)
+    records = []
+    for index, centroid in enumerate(model.estimator.centroids_, start=1):
+        for block in blocks(model.preprocessor):
+            if block.numeric:
+                value = float(centroid[block.indices[0]])
+                if not standardize:
+                    mean, std = _scale(block)
+                    value = value * std + mean
+                records.append((index, block.name, value, []))
+            else:
+                entries = [{"category": c, "value": float(centroid[i])} for c, i in zip(block.categories, block.indices)]
+                records.append((index, block.name, None, entries))
+    return pa.table({
+        "centroid_id": pa.array([r[0] for r in records], pa.int64()),
+        "feature": pa.array([r[1] for r in records], pa.string()),
+        "numerical_value": pa.array([r[2] for r in records], pa.float64()),
+        "categorical_value": pa.array([r[3] for r in records], pa.list_(_CATEGORY_VALUE)),
+        "geography_value": pa.nulls(len(records), pa.string()),
+    })  # fmt: skip
+
+
+@function("PRINCIPAL_COMPONENTS")
+def principal_components(call: Call) -> pa.Table:
+    """Loadings: one row per (component, feature), components by decreasing eigenvalue, 0-based."""
+    model = call.require(ModelType.PCA)
+    records = []
+    for index, component in enumerate(model.estimator.components_):
+        for block in blocks(model.preprocessor):
+            if block.numeric:
+                records.append((index, block.name, float(component[block.indices[0]]), []))
+            else:
+                entries = [{"category": c, "value": float(component[i])} for c, i in zip(block.categories, block.indices)]
+                records.append((index, block.name, None, entries))
+    return pa.table({
+        "principal_component_id": pa.array([r[0] for r in records], pa.int64()),
+        "feature": pa.array([r[1] for r in records], pa.string()),
+        "numerical_value": pa.array([r[2] for r in records], pa.float64()),
+        "categorical_value": pa.array([r[3] for r in records], pa.list_(_CATEGORY_VALUE)),
+    })  # fmt: skip
+
+
+@function("PRINCIPAL_COMPONENT_INFO")
+def principal_component_info(call: Call) -> pa.Table:
+    """Eigenvalue and (cumulative) explained variance ratio of each kept component."""
+    estimator = call.require(ModelType.PCA).estimator
+    k = len(estimator.components_)
+    ratio = estimator.explained_variance_ratio
+    return pa.table({
+        "principal_component_id": pa.array(range(k), pa.int64()),
+        "eigenvalue": pa.array(estimator.eigenvalues_[:k], pa.float64()),
+        "explained_variance_ratio": pa.array(ratio, pa.float64()),
+        "cumulative_explained_variance_ratio": pa.array(np.cumsum(ratio), pa.float64()),
+    })  # fmt: skip

@@ -1,0 +1,85 @@
+"""ML.PREDICT: stream input batches through the model, model outputs first, inputs after.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
+
+The input query is read as Arrow record batches (at most 122,880 rows each) on its own cursor
+and each batch is scored as it arrives, so memory stays bounded whatever the table's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.functions import function
+from sqlml.ml.functions.call import Call
+from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.outputs import output_schema, prediction_columns
+
+PREDICTABLE = (
+    ModelType.LINEAR_REG,
+    ModelType.LOGISTIC_REG,
+    ModelType.BOOSTED_TREE_CLASSIFIER,
+    ModelType.BOOSTED_TREE_REGRESSOR,
+    ModelType.RANDOM_FOREST_CLASSIFIER,
+    ModelType.RANDOM_FOREST_REGRESSOR,
+    ModelType.KMEANS,
+    ModelType.PCA,
+)
+
+
+def check_threshold(model: Model, threshold: float | None, name: str) -> None:
+    """``threshold`` applies to binary classifiers only, and must lie in [0, 1]."""
+    if threshold is None:
+        return
+    if not (model.model_type.is_classifier and len(model.label["classes"]) == 2):
+        raise InvalidOptionError(f"The threshold setting of {name} applies only to binary classification models.", option="threshold")
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidOptionError(f"threshold must be in [0, 1]; got {threshold}.", option="threshold")
+
+
+def score(model: Model, batch: pa.RecordBatch) -> np.ndarray:
+    """The estimator's raw outputs for one batch of input rows."""
+    if batch.num_rows == 0:
+        width = len(model.label["classes"]) if model.model_type.is_classifier else 0
+        return np.empty((0, width)) if width else np.empty(0)
+    return model.estimator.predict(model.features(batch))
+
+
+def scored_batches(model: Model, reader: pa.RecordBatchReader) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Each input batch with its raw model outputs."""
+    for batch in reader:
+        yield batch, score(model, batch)
+
+
+@function("PREDICT")
+def predict(call: Call) -> pa.RecordBatchReader:
+    """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
+    model = call.require(*PREDICTABLE, what="a trained or imported model")
+    settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
+    threshold = settings.get("threshold")
+    check_threshold(model, threshold, call.name)
+    keep_inputs = model.model_type is not ModelType.PCA or settings.get("keep_original_columns", False)
+    return prediction_reader(model, call.data(0).reader(), threshold, keep_inputs)
+
+
+def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_inputs=True) -> pa.RecordBatchReader:
+    """A reader of ML.PREDICT's rows for the rows of ``reader``."""
+    outputs = output_schema(model)
+    inputs = list(reader.schema) if keep_inputs else []
+    schema = pa.schema(list(outputs) + inputs)
+
+    def batches():
+        for batch, raw in scored_batches(model, reader):
+            columns = prediction_columns(model, raw, threshold) if batch.num_rows else [
+                pa.array([], field.type) for field in outputs
+            ]  # fmt: skip
+            if keep_inputs:
+                columns += list(batch.columns)
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())

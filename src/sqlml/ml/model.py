@@ -1,0 +1,192 @@
+"""A trained model: its description, its preprocessing and its estimator, saved without pickle.
+
+On disk a model version is three kinds of file, each in an open format that loads without
+running code: ``model.json`` (the description, including the preprocessing state), ``arrays.npz``
+(NumPy arrays, read with ``allow_pickle=False``) and, for tree models, LightGBM's text model
+``booster.txt``. The store records a SHA-256 of each file and verifies it before loading.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.errors import CorruptModelError
+from sqlml.ml.estimator import Estimator, Task
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.preprocess import Preprocessor
+
+MODEL_FILE = "model.json"
+ARRAYS_FILE = "arrays.npz"
+
+
+def estimator_class(model_type: ModelType) -> type[Estimator]:
+    """The estimator family of a model type (imported lazily: LightGBM and scikit-learn are slow to import)."""
+    if model_type.is_linear:
+        from sqlml.ml.linear import LinearModel
+
+        return LinearModel
+    if model_type in (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR):
+        from sqlml.ml.trees import BoostedTree
+
+        return BoostedTree
+    if model_type in (ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR):
+        from sqlml.ml.trees import RandomForest
+
+        return RandomForest
+    if model_type is ModelType.KMEANS:
+        from sqlml.ml.kmeans import KMeans
+
+        return KMeans
+    if model_type is ModelType.PCA:
+        from sqlml.ml.pca import PCA
+
+        return PCA
+    raise ValueError(f"no estimator for {model_type}")
+
+
+class Model:
+    """Everything needed to use a trained model.
+
+    Attributes:
+        spec: the JSON description (model type, options, label, features, metrics, lineage…).
+        preprocessor: the fitted automatic preprocessing.
+        estimator: the fitted estimator.
+        arrays: extra arrays kept with the model (e.g. the eval split's outputs).
+    """
+
+    def __init__(self, spec: dict, preprocessor: Preprocessor | None, estimator: Estimator | None, arrays=None):
+        self.spec = spec
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.arrays: dict[str, np.ndarray] = dict(arrays or {})
+
+    @property
+    def model_type(self) -> ModelType:
+        """The model's type."""
+        return ModelType(self.spec["model_type"])
+
+    @property
+    def options(self) -> dict:
+        """The resolved OPTIONS the model was trained with."""
+        return self.spec["options"]
+
+    @property
+    def label(self) -> dict | None:
+        """``{"name", "arrow_type", "classes"}`` for supervised models, else None."""
+        return self.spec.get("label")
+
+    @property
+    def task(self) -> Task:
+        """What the estimator learned."""
+        return Task(**self.spec["task"])
+
+    def label_type(self) -> pa.DataType:
+        """The Arrow type of the label column (predictions keep it)."""
+        return arrow_type_from_string(self.label["arrow_type"])
+
+    def classes(self) -> pa.Array:
+        """The classes in index order (ascending), as an Arrow array of the label's type."""
+        return pa.array(self.label["classes"]).cast(self.label_type())
+
+    def features(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        """The feature matrix of input rows (TRANSFORM, then automatic preprocessing)."""
+        from sqlml.ml.transform import apply_transform
+
+        return self.preprocessor.transform(apply_transform(self, data))
+
+    # -- files -------------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the model's files into ``folder``."""
+        params, arrays, texts = self.estimator.state() if self.estimator is not None else ({}, {}, {})
+        spec = {**self.spec, "estimator_params": params}
+        if self.preprocessor is not None:
+            spec["preprocessing"] = self.preprocessor.state()
+        (folder / MODEL_FILE).write_text(json.dumps(spec, indent=1, default=_json_default))
+        all_arrays = {f"estimator.{k}": v for k, v in arrays.items()}
+        all_arrays.update({f"model.{k}": v for k, v in self.arrays.items()})
+        with open(folder / ARRAYS_FILE, "wb") as handle:
+            np.savez(handle, **all_arrays)
+        for name, text in texts.items():
+            (folder / name).write_text(text)
+
+    @classmethod
+    def load(cls, files: dict[str, Path]) -> "Model":
+        """Read a model from its verified files (no pickle, no code execution)."""
+        try:
+            spec = json.loads(files[MODEL_FILE].read_text())
+            with np.load(files[ARRAYS_FILE], allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (KeyError, ValueError, OSError) as error:
+            raise CorruptModelError(f"Cannot read the model files: {error}") from None
+        texts = {name: path.read_text() for name, path in files.items() if name.endswith(".txt")}
+        estimator_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("estimator.")}
+        model_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("model.")}
+        preprocessor = Preprocessor.from_state(spec["preprocessing"]) if "preprocessing" in spec else None
+        model_type = ModelType(spec["model_type"])
+        estimator = None
+        if spec.get("task") and not model_type.is_imported and model_type is not ModelType.TRANSFORM_ONLY:
+            family = estimator_class(model_type)
+            estimator = family.from_state(spec["options"], Task(**spec["task"]), spec.get("estimator_params", {}), estimator_arrays, texts)
+        return cls(spec, preprocessor, estimator, model_arrays)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+_TYPES = {
+    "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+    "uint8": pa.uint8(), "uint16": pa.uint16(), "uint32": pa.uint32(), "uint64": pa.uint64(),
+    "float": pa.float32(), "double": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
+    "large_string": pa.large_string(), "date32[day]": pa.date32(), "binary": pa.binary(),
+}  # fmt: skip
+
+
+def arrow_type_from_string(text: str) -> pa.DataType:
+    """The Arrow type whose ``str()`` is ``text`` (the types labels and features come in)."""
+    if text in _TYPES:
+        return _TYPES[text]
+    if text.startswith("decimal128("):
+        precision, scale = text[len("decimal128(") : -1].split(",")
+        return pa.decimal128(int(precision), int(scale))
+    if text.startswith("timestamp["):
+        unit, _, tz = text[len("timestamp[") : -1].partition(", tz=")
+        return pa.timestamp(unit, tz or None)
+    return pa.string()
+
+
+class ModelCache:
+    """Loaded models kept warm per process, keyed by store, name, version and file checksums."""
+
+    def __init__(self, capacity: int = 32):
+        self.capacity = capacity
+        self._models: dict[tuple, Model] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store, record) -> Model:
+        """The model of a :class:`~sqlml.store.records.VersionRecord`, loading it once."""
+        key = (str(store.root), record.dataset, record.name, record.version, tuple(sorted(record.checksums.items())))
+        with self._lock:
+            model = self._models.get(key)
+        if model is not None:
+            return model
+        model = Model.load(store.verified_files(record))
+        model.record = record
+        with self._lock:
+            if len(self._models) >= self.capacity:
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = model
+        return model
+
+
+CACHE = ModelCache()

@@ -1,0 +1,341 @@
+"""Validate CREATE MODEL's OPTIONS(...) against each model type's option table.
+
+Every option of a model type is declared once, as data (:mod:`sqlml.ml.option_tables`), with its
+BigQuery type, default and valid range — the way scikit-learn declares ``_parameter_constraints``.
+An unknown option, one that belongs to another model type, or a value of the wrong type or out of
+range is an :class:`~sqlml.errors.InvalidOptionError` naming the option and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlglot import exp
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.modeltypes import UNSUPPORTED, ModelType
+
+
+class Kind(str, Enum):
+    """The value type of an option."""
+
+    INT = "an integer"
+    FLOAT = "a float"
+    BOOL = "a boolean"
+    STRING = "a string"
+    ENUM = "one of"
+    STRING_ARRAY = "an array of strings"
+    STRING_OR_ARRAY = "a string or an array of strings"
+    CLASS_WEIGHTS = "an array of (label, weight) pairs"
+    LABELS = "an array of (key, value) string pairs"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One CREATE MODEL option.
+
+    Attributes:
+        name: lower-case name.
+        kind: value type.
+        default: BigQuery's default (None: unset).
+        choices: allowed values of an ENUM, upper-case.
+        low, high: the valid range of a number; ``low_open``/``high_open`` exclude the bound.
+        search: for tunable options, ``(low, high, scale)`` of the default search space, with
+            scale ``LINEAR`` or ``LOG``; ``()`` for categorical ones tuned over ``choices``.
+    """
+
+    name: str
+    kind: Kind
+    default: object = None
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    search: tuple | None = None
+
+    @property
+    def tunable(self) -> bool:
+        """Whether HPARAM_RANGE / HPARAM_CANDIDATES may be given for it."""
+        return self.search is not None
+
+    def describe(self) -> str:
+        """The expected type and range, e.g. ``a float in the range [0.0, inf)``."""
+        if self.kind is Kind.ENUM:
+            return "one of " + ", ".join(f"'{c}'" for c in self.choices)
+        if self.low is None and self.high is None:
+            return self.kind.value
+        low = "-inf" if self.low is None else _number(self.low)
+        high = "inf" if self.high is None else _number(self.high)
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
+        return f"{self.kind.value} in the range {left}{low}, {high}{right}"
+
+    def contains(self, value: float) -> bool:
+        """Whether a number lies in the valid range."""
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class HparamRange:
+    """``HPARAM_RANGE(min, max)``: a continuous search space."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class HparamCandidates:
+    """``HPARAM_CANDIDATES([v1, v2, …])``: a discrete search space."""
+
+    values: tuple
+
+
+def _number(value: float) -> str:
+    return str(float(value)) if isinstance(value, float) or value != int(value) else f"{value}"
+
+
+#: Accepted spellings that BigQuery's own samples use for a documented option.
+ALIASES = {"max_iteration": "max_iterations"}
+
+
+def parse_model_type(raw: dict) -> ModelType:
+    """The ``model_type`` option, validated.
+
+    Raises:
+        InvalidOptionError: missing, unknown or not supported by sqlml.
+    """
+    value = raw.get("model_type")
+    valid = ", ".join(m.value for m in ModelType)
+    if value is None:
+        raise InvalidOptionError(
+            "CREATE MODEL needs OPTIONS(model_type='…').", option="model_type", hint=f"Valid model types: {valid}."
+        )
+    if not isinstance(value, str):
+        raise InvalidOptionError(f"model_type must be a string. Got {value!r} instead.", option="model_type")
+    name = value.upper()
+    if name in UNSUPPORTED:
+        raise InvalidOptionError(
+            f"model_type='{value}' is not supported by sqlml: {UNSUPPORTED[name]}.",
+            option="model_type",
+            hint=f"Supported model types: {valid}.",
+        )
+    try:
+        return ModelType(name)
+    except ValueError:
+        guess = difflib.get_close_matches(name, [m.value for m in ModelType], n=1)
+        hint = f"Did you mean '{guess[0].lower()}'? " if guess else ""
+        raise InvalidOptionError(
+            f"Unknown model_type '{value}'.", option="model_type", hint=f"{hint}Valid model types: {valid}."
+        ) from None
+
+
+def resolve_options(model_type: ModelType, raw: dict) -> dict:
+    """Validate ``raw`` options for ``model_type`` and fill in BigQuery's defaults.
+
+    Args:
+        model_type: the validated model type.
+        raw: lower-case option name → Python value (see :func:`option_value`).
+
+    Returns:
+        Every option of the model type, set or defaulted, plus ``model_type``.
+
+    Raises:
+        InvalidOptionError: an unknown, inapplicable, mistyped or out-of-range option.
+    """
+    from sqlml.ml.option_tables import OPTIONS_BY_TYPE, all_option_names
+
+    table = OPTIONS_BY_TYPE[model_type]
+    resolved = {name: option.default for name, option in table.items()}
+    for name, value in raw.items():
+        name = ALIASES.get(name, name)
+        if name == "model_type":
+            continue
+        option = table.get(name)
+        if option is None:
+            raise _unknown_option(name, model_type, table, all_option_names())
+        if value is None:  # BigQuery: an option set to NULL is ignored
+            continue
+        resolved[name] = check_value(option, value, model_type)
+    resolved["model_type"] = model_type.value
+    return resolved
+
+
+def check_value(option: Option, value, model_type: ModelType):
+    """``value`` converted to the option's type, or an :class:`InvalidOptionError`."""
+    if isinstance(value, (HparamRange, HparamCandidates)):
+        if not option.tunable:
+            raise _bad_value(option, value, model_type, "cannot be tuned (no HPARAM_RANGE / HPARAM_CANDIDATES)")
+        return _check_space(option, value, model_type)
+    converted = _convert(option, value)
+    if converted is _INVALID:
+        raise _bad_value(option, value, model_type)
+    if isinstance(converted, (int, float)) and not isinstance(converted, bool) and not option.contains(converted):
+        raise _bad_value(option, value, model_type)
+    return converted
+
+
+_INVALID = object()
+
+
+def _convert(option: Option, value):
+    kind = option.kind
+    if kind is Kind.INT:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            return _INVALID
+        return int(value)
+    if kind is Kind.FLOAT:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _INVALID
+    if kind is Kind.BOOL:
+        return value if isinstance(value, bool) else _INVALID
+    if kind is Kind.STRING:
+        return value if isinstance(value, str) else _INVALID
+    if kind is Kind.ENUM:
+        return value.upper() if isinstance(value, str) and value.upper() in option.choices else _INVALID
+    if kind is Kind.STRING_ARRAY:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return list(value) if ok else _INVALID
+    if kind is Kind.STRING_OR_ARRAY:
+        if isinstance(value, str):
+            return [value]
+        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else _INVALID
+    if kind in (Kind.CLASS_WEIGHTS, Kind.LABELS):
+        return _pairs(value, numeric_second=kind is Kind.CLASS_WEIGHTS)
+    return _INVALID
+
+
+def _pairs(value, numeric_second: bool):
+    if not isinstance(value, list):
+        return _INVALID
+    pairs = []
+    for item in value:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            return _INVALID
+        key, second = item
+        if numeric_second and (isinstance(second, bool) or not isinstance(second, (int, float))):
+            return _INVALID
+        if not numeric_second and not isinstance(second, str):
+            return _INVALID
+        pairs.append((str(key) if not isinstance(key, str) else key, float(second) if numeric_second else second))
+    return pairs
+
+
+def _check_space(option: Option, space, model_type: ModelType):
+    if isinstance(space, HparamRange):
+        if option.kind not in (Kind.INT, Kind.FLOAT):
+            raise _bad_value(option, space, model_type, "takes HPARAM_CANDIDATES, not HPARAM_RANGE")
+        if not (space.low < space.high):
+            raise _bad_value(option, space, model_type, "needs HPARAM_RANGE(min, max) with min < max")
+        for bound in (space.low, space.high):
+            if not option.contains(bound) and not (bound == 0 and option.low == 0 and option.low_open):
+                raise _bad_value(option, space, model_type)
+        return space
+    values = tuple(check_value(option, v, model_type) for v in space.values)
+    if not values:
+        raise _bad_value(option, space, model_type, "needs at least one candidate")
+    return HparamCandidates(values)
+
+
+def _bad_value(option: Option, value, model_type: ModelType, reason: str | None = None) -> InvalidOptionError:
+    shown = _show(value)
+    what = f"must be {option.describe()}" if reason is None else reason
+    return InvalidOptionError(
+        f"The '{option.name}' option of CREATE MODEL (model_type='{model_type.value.lower()}') {what}. "
+        f"Got {shown} instead.",
+        option=option.name,
+    )
+
+
+def _show(value) -> str:
+    if isinstance(value, HparamRange):
+        return f"HPARAM_RANGE({_number(value.low)}, {_number(value.high)})"
+    if isinstance(value, HparamCandidates):
+        return f"HPARAM_CANDIDATES({list(value.values)!r})"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, float) and value.is_integer():
+        return _number(value)
+    return repr(value)
+
+
+def _unknown_option(name: str, model_type: ModelType, table: dict, everywhere: dict) -> InvalidOptionError:
+    valid = sorted(table)
+    guess = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    suggestion = f"Did you mean '{guess[0]}'? " if guess else ""
+    owners = everywhere.get(name)
+    if owners:
+        return InvalidOptionError(
+            f"The option '{name}' does not apply to model_type='{model_type.value.lower()}'; "
+            f"it applies to {', '.join(sorted(owners))}.",
+            option=name,
+            hint=f"{suggestion}Valid options for {model_type.value}: {', '.join(valid)}.",
+        )
+    return InvalidOptionError(
+        f"Unknown option '{name}' for CREATE MODEL (model_type='{model_type.value.lower()}').",
+        option=name,
+        hint=f"{suggestion}Valid options: {', '.join(valid)}.",
+    )
+
+
+def option_value(node: exp.Expression, params: dict | None = None):
+    """The Python value of an option's SQL expression (constants, arrays, pairs, HPARAM_*).
+
+    Raises:
+        InvalidOptionError: the expression is not a constant sqlml can read.
+    """
+    params = params or {}
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else _literal_number(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Neg):
+        value = option_value(node.this, params)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value
+    if isinstance(node, exp.Paren):
+        return option_value(node.this, params)
+    if isinstance(node, exp.Array):
+        return [option_value(e, params) for e in node.expressions]
+    if isinstance(node, (exp.Tuple, exp.Struct)):
+        return tuple(option_value(e.this if isinstance(e, exp.PropertyEQ) else e, params) for e in node.expressions)
+    if isinstance(node, exp.Alias):
+        return option_value(node.this, params)
+    if isinstance(node, exp.Parameter) and node.name in params:
+        return params[node.name]
+    if isinstance(node, (exp.Anonymous, exp.Func)) and node.sql_name().upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
+        return _hparam(node, params)
+    raise InvalidOptionError(
+        f"Cannot read the option value {node.sql(dialect='bigquery')}: option values must be constants.",
+        hint="Write a literal (number, string, TRUE/FALSE, [array]) or a query parameter.",
+    )
+
+
+def _hparam(node: exp.Expression, params: dict):
+    name = node.sql_name().upper() if not isinstance(node, exp.Anonymous) else node.name.upper()
+    args = [option_value(a, params) for a in node.expressions]
+    if name == "HPARAM_RANGE":
+        if len(args) != 2 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+            raise InvalidOptionError("HPARAM_RANGE takes two numbers: HPARAM_RANGE(min, max).")
+        return HparamRange(float(args[0]), float(args[1]))
+    if len(args) != 1 or not isinstance(args[0], list):
+        raise InvalidOptionError("HPARAM_CANDIDATES takes one array: HPARAM_CANDIDATES([v1, v2, …]).")
+    return HparamCandidates(tuple(args[0]))
+
+
+def _literal_number(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        return value if not math.isnan(value) else value

@@ -1,0 +1,85 @@
+"""ML.PREDICT's output columns per model type, with BigQuery's names and types, built vectorised.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
+
+* regression: ``predicted_<label>`` FLOAT64;
+* classification: ``predicted_<label>`` (the label's type) and ``predicted_<label>_probs``
+  ARRAY<STRUCT<label, prob>>, one entry per class. Entries are ordered by label, higher first —
+  the order BigQuery's tutorial output shows for a binary model (the positive class first);
+* k-means: ``CENTROID_ID`` INT64 and ``NEAREST_CENTROIDS_DISTANCE``
+  ARRAY<STRUCT<CENTROID_ID, DISTANCE>> for the min(num_clusters, 5) nearest, upper-case as the
+  real schema is;
+* PCA: ``principal_component_1`` … ``principal_component_k`` FLOAT64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
+
+MAX_NEAREST = 5
+
+
+def output_schema(model: Model) -> pa.Schema:
+    """The model output columns ML.PREDICT puts before the input columns."""
+    model_type = model.model_type
+    if model_type.is_regressor:
+        return pa.schema([pa.field(f"predicted_{model.label['name']}", pa.float64())])
+    if model_type.is_classifier:
+        name, label_type = model.label["name"], model.label_type()
+        entry = pa.struct([pa.field("label", label_type), pa.field("prob", pa.float64())])
+        return pa.schema([pa.field(f"predicted_{name}", label_type), pa.field(f"predicted_{name}_probs", pa.list_(entry))])
+    if model_type is ModelType.KMEANS:
+        entry = pa.struct([pa.field("CENTROID_ID", pa.int64()), pa.field("DISTANCE", pa.float64())])
+        return pa.schema([pa.field("CENTROID_ID", pa.int64()), pa.field("NEAREST_CENTROIDS_DISTANCE", pa.list_(entry))])
+    if model_type is ModelType.PCA:
+        k = len(model.estimator.components_)
+        return pa.schema([pa.field(f"principal_component_{i}", pa.float64()) for i in range(1, k + 1)])
+    raise ValueError(f"ML.PREDICT has no outputs for {model_type}")
+
+
+def prediction_columns(model: Model, raw: np.ndarray, threshold: float | None = None) -> list[pa.Array]:
+    """The output columns (in :func:`output_schema` order) from the estimator's raw outputs."""
+    model_type = model.model_type
+    if model_type.is_regressor:
+        return [pa.array(raw, pa.float64())]
+    if model_type.is_classifier:
+        return classification_columns(model, raw, threshold)
+    if model_type is ModelType.KMEANS:
+        return kmeans_columns(raw)
+    return [pa.array(raw[:, i], pa.float64()) for i in range(raw.shape[1])]
+
+
+def predicted_class_index(probabilities: np.ndarray, threshold: float | None) -> np.ndarray:
+    """The predicted class of each row: ``P(positive) > threshold`` for binary, argmax otherwise."""
+    if probabilities.shape[1] == 2:
+        return (probabilities[:, 1] > (0.5 if threshold is None else threshold)).astype(np.int64)
+    return probabilities.argmax(axis=1)
+
+
+def classification_columns(model: Model, probabilities: np.ndarray, threshold: float | None) -> list[pa.Array]:
+    """``predicted_<label>`` and ``predicted_<label>_probs``."""
+    classes = model.classes()
+    n, k = probabilities.shape
+    predicted = classes.take(pa.array(predicted_class_index(probabilities, threshold)))
+    order = np.arange(k)[::-1]  # higher label first
+    labels = classes.take(pa.array(np.tile(order, n)))
+    probs = pa.array(probabilities[:, order].reshape(-1), pa.float64())
+    entries = pa.StructArray.from_arrays([labels, probs], names=["label", "prob"])
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    return [predicted, pa.ListArray.from_arrays(offsets, entries)]
+
+
+def kmeans_columns(distances: np.ndarray) -> list[pa.Array]:
+    """``CENTROID_ID`` (1-based) and the nearest centroids with their distances."""
+    n, k = distances.shape
+    nearest = min(k, MAX_NEAREST)
+    order = np.argsort(distances, axis=1, kind="stable")[:, :nearest]
+    ids = pa.array((order + 1).reshape(-1), pa.int64())
+    values = pa.array(np.take_along_axis(distances, order, axis=1).reshape(-1), pa.float64())
+    entries = pa.StructArray.from_arrays([ids, values], names=["CENTROID_ID", "DISTANCE"])
+    offsets = pa.array(np.arange(0, n * nearest + 1, nearest, dtype=np.int32))
+    return [pa.array(order[:, 0] + 1, pa.int64()), pa.ListArray.from_arrays(offsets, entries)]

@@ -1,0 +1,211 @@
+"""Automatic preprocessing: from a model's input columns (Arrow) to its feature matrix (NumPy).
+
+The encoder of each column follows its type and the model type, as BigQuery documents
+(https://cloud.google.com/bigquery/docs/auto-preprocessing): numbers are mean-imputed and
+standardized for linear models, k-means and PCA; STRING, BOOL, BYTES, DATE, DATETIME and TIME are
+one-hot encoded (label encoded for trees); TIMESTAMP splits into epoch and calendar parts;
+ARRAY<numeric> is a dense vector, other arrays multi-hot; STRUCT fields become ``struct_field``
+columns. Everything is learned on the training rows and replayed identically on new rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.encoders import (
+    ArrayEncoder,
+    CategoricalEncoder,
+    MultiHotEncoder,
+    NumericEncoder,
+    TimestampEncoder,
+    encoder_from_state,
+)
+
+
+def is_numeric_type(arrow_type: pa.DataType) -> bool:
+    """INT64, FLOAT64, NUMERIC, BIGNUMERIC."""
+    return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+
+
+def flatten_structs(table: pa.Table | pa.RecordBatch) -> pa.Table:
+    """STRUCT columns become one column per field, named ``{struct}_{field}`` (BigQuery's naming)."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    if not any(pa.types.is_struct(field.type) for field in table.schema):
+        return table
+    names, columns = [], []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_struct(field.type):
+            chunks = column.combine_chunks()
+            for index in range(field.type.num_fields):
+                names.append(f"{field.name}_{field.type.field(index).name}")
+                columns.append(pc.struct_field(chunks, [index]))
+        else:
+            names.append(field.name)
+            columns.append(column)
+    return pa.table(dict(zip(names, columns)))
+
+
+@dataclass
+class InputColumn:
+    """A column the model reads, by its name in the training query and its Arrow type."""
+
+    name: str
+    arrow_type: str
+
+
+class Preprocessor:
+    """Encodes a model's input columns into a float64 feature matrix.
+
+    Args:
+        columns: the input columns, in training order.
+        encoders: one fitted encoder per column.
+    """
+
+    def __init__(self, columns: list[InputColumn], encoders: list):
+        self.columns = columns
+        self.encoders = encoders
+        self._widths = [len(encoder.feature_names) for encoder in encoders]
+
+    @classmethod
+    def fit(
+        cls,
+        table: pa.Table,
+        features: list[str],
+        *,
+        standardize: bool,
+        categorical: str,
+        target: np.ndarray | None = None,
+    ) -> "Preprocessor":
+        """Learn the encoders from the training rows.
+
+        Args:
+            table: training rows (STRUCT columns already flattened).
+            features: the columns to encode, in order.
+            standardize: z-score numeric columns (linear models, k-means, PCA).
+            categorical: ``one_hot``, ``dummy``, ``label`` or ``target``.
+            target: the encoded label, for target encoding.
+        """
+        columns, encoders = [], []
+        for name in features:
+            column = table.column(name).combine_chunks()
+            encoder = _encoder_for(name, column.type, standardize, categorical)
+            encoders.append(encoder.fit(column, target))
+            columns.append(InputColumn(name, str(column.type)))
+        return cls(columns, encoders)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the processed features (``processed_input`` in ML.WEIGHTS)."""
+        return [name for encoder in self.encoders for name in encoder.feature_names]
+
+    @property
+    def groups(self) -> dict[str, list[int]]:
+        """Input column → indices of its processed features (for weights and explanations)."""
+        groups, start = {}, 0
+        for column, width in zip(self.columns, self._widths):
+            groups[column.name] = list(range(start, start + width))
+            start += width
+        return groups
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        """Features that are label-encoded categories (LightGBM's ``categorical_feature``)."""
+        indices, start = [], 0
+        for encoder, width in zip(self.encoders, self._widths):
+            parts = encoder.components if isinstance(encoder, TimestampEncoder) else [encoder]
+            offset = start + (1 if isinstance(encoder, TimestampEncoder) else 0)
+            for part in parts:
+                part_width = len(part.feature_names)
+                if isinstance(part, CategoricalEncoder) and part.method == "label":
+                    indices.append(offset)
+                offset += part_width
+            start += width
+        return indices
+
+    def transform(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
+        """The feature matrix of ``data`` (columns matched by name, case-insensitively).
+
+        Raises:
+            InvalidModelInputError: a column the model needs is missing or cannot be converted.
+        """
+        table = flatten_structs(data)
+        by_name = {name.lower(): name for name in table.column_names}
+        out = np.empty((table.num_rows, sum(self._widths)), dtype=np.float64)
+        start = 0
+        for column, encoder, width in zip(self.columns, self.encoders, self._widths):
+            actual = by_name.get(column.name.lower())
+            if actual is None:
+                raise InvalidModelInputError(
+                    f"The input has no column {column.name}, which the model was trained on.",
+                    hint=f"Select {column.name} ({column.arrow_type}) in the query you pass to the model.",
+                )
+            values = table.column(actual).combine_chunks()
+            try:
+                encoder.transform(_coerce(values, column), out[:, start : start + width])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as error:
+                raise InvalidModelInputError(
+                    f"The column {column.name} has type {values.type}, which does not convert to the "
+                    f"type the model was trained on ({column.arrow_type}): {error}",
+                ) from None
+            start += width
+        return out
+
+    def state(self) -> dict:
+        """JSON-able description of the fitted preprocessing."""
+        return {
+            "columns": [{"name": c.name, "arrow_type": c.arrow_type} for c in self.columns],
+            "encoders": [encoder.state() for encoder in self.encoders],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Preprocessor":
+        """Rebuild from :meth:`state`."""
+        columns = [InputColumn(c["name"], c["arrow_type"]) for c in state["columns"]]
+        return cls(columns, [encoder_from_state(s) for s in state["encoders"]])
+
+
+def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categorical: str):
+    if is_numeric_type(arrow_type) or pa.types.is_null(arrow_type):
+        return NumericEncoder(name, standardize)
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:
+        return TimestampEncoder(name, standardize, categorical)
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        if is_numeric_type(arrow_type.value_type):
+            return ArrayEncoder(name, standardize)
+        return MultiHotEncoder(name)
+    categorical_types = (
+        pa.types.is_string, pa.types.is_large_string, pa.types.is_boolean, pa.types.is_binary,
+        pa.types.is_large_binary, pa.types.is_date, pa.types.is_time, pa.types.is_timestamp,
+    )  # fmt: skip
+    if any(check(arrow_type) for check in categorical_types):
+        return CategoricalEncoder(name, categorical)
+    raise InvalidModelInputError(
+        f"The column {name} has type {arrow_type}, which sqlml cannot use as a feature.",
+        hint=f"Cast it in the query (e.g. CAST({name} AS STRING)) or leave it out with SELECT * EXCEPT({name}).",
+    )
+
+
+def _coerce(values: pa.Array, column: InputColumn) -> pa.Array:
+    """Implicit coercion at prediction time: cast to the training type where they differ."""
+    if str(values.type) == column.arrow_type or pa.types.is_null(values.type):
+        return values
+    target = _arrow_type(column.arrow_type)
+    if target is None:
+        return values
+    if is_numeric_type(target) and not is_numeric_type(values.type):
+        return values.cast(pa.float64())
+    return values.cast(target) if not (is_numeric_type(target) and is_numeric_type(values.type)) else values
+
+
+def _arrow_type(text: str) -> pa.DataType | None:
+    simple = {
+        "int64": pa.int64(), "int32": pa.int32(), "double": pa.float64(), "float": pa.float32(),
+        "string": pa.string(), "large_string": pa.large_string(), "bool": pa.bool_(), "date32[day]": pa.date32(),
+    }  # fmt: skip
+    return simple.get(text)

@@ -1,0 +1,127 @@
+"""BigQuery's data split: which training rows train and which evaluate.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm#data_split_method
+
+Random splits are deterministic: rows are ranked by a hash of their values and column names
+(BigQuery uses FARM_FINGERPRINT of the row; sqlml uses DuckDB's ``hash``), and the lowest-ranked
+rows go to evaluation — the same data always splits the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+
+SMALL_DATA = 500
+LARGE_DATA = 50_000
+LARGE_EVAL_ROWS = 10_000
+
+
+@dataclass
+class Split:
+    """Row indices of the training, evaluation and (when tuning) test parts."""
+
+    train: np.ndarray
+    evaluation: np.ndarray
+    test: np.ndarray
+    method: str
+
+    def describe(self) -> dict:
+        """Row counts, for the model's metadata."""
+        return {
+            "method": self.method,
+            "training_rows": int(len(self.train)),
+            "eval_rows": int(len(self.evaluation)),
+            "test_rows": int(len(self.test)),
+        }
+
+
+def split_rows(table: pa.Table, hashes: np.ndarray, options: dict, tuning: bool = False) -> Split:
+    """Split the rows of ``table`` by the model's ``data_split_*`` options."""
+    method = options.get("data_split_method", "NO_SPLIT")
+    n = table.num_rows
+    everything, none = np.arange(n), np.array([], dtype=np.int64)
+    if method == "NO_SPLIT":
+        return Split(everything, none, none, method)
+    if method in ("CUSTOM", "SEQ"):
+        column = _split_column(table, options, method)
+        if method == "CUSTOM":
+            return _custom(column, tuning)
+        return _sequential(column, options, tuning)
+    eval_fraction, test_fraction = _fractions(options, n, tuning, method)
+    order = np.argsort(hashes, kind="stable")
+    n_eval = int(round(eval_fraction * n)) if eval_fraction < 1 else int(eval_fraction)
+    n_test = int(round(test_fraction * n))
+    evaluation = np.sort(order[:n_eval])
+    test = np.sort(order[n_eval : n_eval + n_test])
+    train = np.sort(order[n_eval + n_test :])
+    return Split(train, evaluation, test, method)
+
+
+def _fractions(options: dict, n: int, tuning: bool, method: str) -> tuple[float, float]:
+    explicit = options.get("data_split_eval_fraction")
+    test = round(options.get("data_split_test_fraction") or 0.0, 2)
+    if method == "AUTO_SPLIT":
+        if n < SMALL_DATA:
+            return 0.0, 0.0
+        if tuning:
+            return 0.1, 0.1
+        if n > LARGE_DATA:
+            return float(LARGE_EVAL_ROWS), 0.0  # a row count, not a fraction
+        return 0.2, 0.0
+    eval_fraction = round(explicit if explicit is not None else 0.2, 2)
+    if eval_fraction + test >= 1:
+        raise InvalidOptionError(
+            f"data_split_eval_fraction ({eval_fraction}) plus data_split_test_fraction ({test}) must be below 1.",
+            option="data_split_eval_fraction",
+        )
+    return eval_fraction, (test if tuning else 0.0)
+
+
+def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
+    name = options.get("data_split_col")
+    if not name:
+        raise InvalidOptionError(
+            f"data_split_method='{method}' needs data_split_col.",
+            option="data_split_col",
+            hint="Name the column that decides the split, e.g. data_split_col='is_eval'.",
+        )
+    by_lower = {c.lower(): c for c in table.column_names}
+    if name.lower() not in by_lower:
+        raise InvalidOptionError(
+            f"data_split_col '{name}' is not a column of the training query.",
+            option="data_split_col",
+            hint=f"Columns: {', '.join(table.column_names)}.",
+        )
+    return table.column(by_lower[name.lower()]).combine_chunks()
+
+
+def _custom(column: pa.Array, tuning: bool) -> Split:
+    if tuning and pa.types.is_string(column.type):
+        values = pc.upper(column).to_numpy(zero_copy_only=False)
+        parts = [np.nonzero(values == part)[0] for part in ("TRAIN", "EVAL", "TEST")]
+        return Split(*parts, method="CUSTOM")
+    if not pa.types.is_boolean(column.type):
+        raise InvalidModelInputError(
+            f"data_split_col must be a BOOL column for data_split_method='CUSTOM' (TRUE or NULL = eval); it is {column.type}.",
+        )
+    is_eval = pc.fill_null(column, True).to_numpy(zero_copy_only=False)
+    return Split(np.nonzero(~is_eval)[0], np.nonzero(is_eval)[0], np.array([], dtype=np.int64), "CUSTOM")
+
+
+def _sequential(column: pa.Array, options: dict, tuning: bool) -> Split:
+    n = len(column)
+    eval_fraction, test_fraction = _fractions({**options, "data_split_method": "RANDOM"}, n, tuning, "RANDOM")
+    # NULLs sort first, so they always land in the training part, as BigQuery documents.
+    ranked = pc.array_sort_indices(column, null_placement="at_start").to_numpy(zero_copy_only=False)
+    n_eval, n_test = int(round(eval_fraction * n)), int(round(test_fraction * n))
+    cut_eval = n - n_eval - n_test
+    train = np.sort(ranked[:cut_eval]).astype(np.int64)
+    evaluation = np.sort(ranked[cut_eval : cut_eval + n_eval]).astype(np.int64)
+    test = np.sort(ranked[cut_eval + n_eval :]).astype(np.int64)
+    return Split(train, evaluation, test, "SEQ")

@@ -1,0 +1,52 @@
+"""Statistics of a model's input columns, captured at CREATE MODEL time (ML.FEATURE_INFO).
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.ml.encoders import as_float
+from sqlml.ml.preprocess import is_numeric_type
+
+
+def feature_info(table: pa.Table, columns: list[str]) -> list[dict]:
+    """One ML.FEATURE_INFO row per input column: min, max, mean, median, stddev, counts."""
+    rows = []
+    for name in columns:
+        column = table.column(name).combine_chunks()
+        row = {
+            "input": name, "min": None, "max": None, "mean": None, "median": None, "stddev": None,
+            "category_count": None, "null_count": int(column.null_count), "dimension": None,
+        }  # fmt: skip
+        column_type = column.type
+        if is_numeric_type(column_type):
+            row.update(_numeric(as_float(column)))
+        elif pa.types.is_list(column_type) or pa.types.is_large_list(column_type):
+            lengths = pc.unique(pc.list_value_length(column.filter(pc.is_valid(column)))).to_pylist()
+            row["dimension"] = int(max(lengths)) if lengths else 0
+            if not is_numeric_type(column_type.value_type):
+                row["category_count"] = int(pc.count_distinct(pc.list_flatten(column)).as_py())
+        elif pa.types.is_timestamp(column_type) and column_type.tz is not None:
+            row.update(_numeric(pc.divide(column.cast(pa.timestamp("us")).cast(pa.int64()), 1e6).to_numpy(zero_copy_only=False)))
+        else:
+            row["category_count"] = int(pc.count_distinct(column).as_py())
+        rows.append(row)
+    return rows
+
+
+def _numeric(values: np.ndarray) -> dict:
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[~np.isnan(values)]
+    if not finite.size:
+        return {}
+    return {
+        "min": float(finite.min()),
+        "max": float(finite.max()),
+        "mean": float(finite.mean()),
+        "median": float(np.median(finite)),
+        "stddev": float(finite.std(ddof=1)) if finite.size > 1 else None,
+    }

@@ -1,0 +1,239 @@
+"""Train a model from its training rows: label, split, preprocessing, estimator, evaluation.
+
+This module knows nothing of SQL or storage: :mod:`sqlml.ml.statements` reads the rows out of the
+warehouse and stores the :class:`~sqlml.ml.model.Model` this returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml import metrics
+from sqlml.ml.estimator import Dataset, Monitor, Task
+from sqlml.ml.labels import Label, encode_label, resolve_column
+from sqlml.ml.model import Model, estimator_class
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.outputs import predicted_class_index
+from sqlml.ml.preprocess import Preprocessor, flatten_structs
+from sqlml.ml.split import Split, split_rows
+from sqlml.ml.statistics import feature_info
+
+_CATEGORICAL = {
+    "ONE_HOT_ENCODING": "one_hot",
+    "DUMMY_ENCODING": "dummy",
+    "LABEL_ENCODING": "label",
+    "TARGET_ENCODING": "target",
+}
+
+
+def check_options(model_type: ModelType, options: dict, given: set[str]) -> None:
+    """Rules between options that a per-option check cannot see (BigQuery's CREATE MODEL pages)."""
+
+    def fail(message: str, option: str, hint: str | None = None):
+        raise InvalidOptionError(message, option=option, hint=hint)
+
+    if model_type.is_linear and "learn_rate" in given and options["learn_rate_strategy"] == "LINE_SEARCH":
+        fail("learn_rate applies only with learn_rate_strategy='CONSTANT'.", "learn_rate",
+             "Add learn_rate_strategy='CONSTANT', or use ls_init_learn_rate with LINE_SEARCH.")  # fmt: skip
+    if options.get("auto_class_weights") and options.get("class_weights"):
+        fail("auto_class_weights and class_weights cannot be used together.", "class_weights")
+    if options.get("instance_weight_col") and (options.get("auto_class_weights") or options.get("class_weights")):
+        fail("instance_weight_col cannot be combined with class weights.", "instance_weight_col")
+    if "data_split_col" in given and options.get("data_split_method") not in ("CUSTOM", "SEQ"):
+        fail("data_split_col applies only with data_split_method='CUSTOM' or 'SEQ'.", "data_split_col")
+    tuning_options = {"max_parallel_trials", "hparam_tuning_algorithm", "hparam_tuning_objectives"} & given
+    if tuning_options and "num_trials" not in given:
+        fail(f"{sorted(tuning_options)[0]} requires num_trials.", sorted(tuning_options)[0],
+             "Set num_trials to tune hyperparameters.")  # fmt: skip
+    if model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM" and not options["kmeans_init_col"]:
+        fail("kmeans_init_method='CUSTOM' needs kmeans_init_col.", "kmeans_init_col")
+    if model_type in (ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR) and options["subsample"] >= 1:
+        if options["colsample_bytree"] >= 1 and options["colsample_bynode"] >= 1:
+            fail("A random forest needs subsample < 1 or column sampling below 1.", "subsample")
+
+
+def excluded_columns(options: dict, label: str | None) -> set[str]:
+    """Columns that are not features: the label and the special columns BigQuery auto-excludes."""
+    names = {label} if label else set()
+    for key in ("data_split_col", "kmeans_init_col", "instance_weight_col"):
+        if options.get(key):
+            names.add(options[key])
+    return {n.lower() for n in names}
+
+
+def categorical_method(model_type: ModelType, options: dict) -> str:
+    """How categorical columns are encoded for this model type."""
+    if model_type.is_tree:
+        return _CATEGORICAL[options.get("category_encoding_method") or "LABEL_ENCODING"]
+    if model_type.is_linear:
+        return _CATEGORICAL[options["category_encoding_method"]]
+    return "one_hot"
+
+
+def standardizes(model_type: ModelType, options: dict) -> bool:
+    """Whether numeric features are standardized."""
+    if model_type.is_tree:
+        return False
+    if model_type is ModelType.KMEANS:
+        return options["standardize_features"]
+    if model_type is ModelType.PCA:
+        return options["scale_features"]
+    return True
+
+
+def train(
+    model_type: ModelType,
+    options: dict,
+    table: pa.Table,
+    hashes: np.ndarray,
+    *,
+    description: str,
+    cancel: threading.Event | None = None,
+    raw_table: pa.Table | None = None,
+) -> Model:
+    """Train a model on ``table`` (rows after TRANSFORM, if any).
+
+    Args:
+        model_type: what to train.
+        options: resolved options.
+        table: the training rows.
+        hashes: a per-row hash for deterministic random splits.
+        description: shown by progress reporters.
+        cancel: set from another thread to stop between iterations.
+        raw_table: the rows before TRANSFORM, for ML.FEATURE_INFO (defaults to ``table``).
+    """
+    started = time.monotonic()
+    table = flatten_structs(table)
+    label = resolve_label(model_type, options, table)
+    excluded = excluded_columns(options, label.name if label else None)
+    features = [c for c in table.column_names if c.lower() not in excluded]
+    if not features:
+        raise InvalidModelInputError(
+            "The training query has no feature columns besides the label.",
+            hint="Select at least one column to learn from.",
+        )
+    split = split_rows(table, hashes, options) if model_type.is_supervised else _no_split(table)
+    y = label.codes if label else None
+    weights = _row_weights(model_type, options, table, label)
+    train_rows = table.take(pa.array(split.train))
+    preprocessor = Preprocessor.fit(
+        train_rows, features, standardize=standardizes(model_type, options),
+        categorical=categorical_method(model_type, options), target=_target_for(label, split),
+    )  # fmt: skip
+    task = Task(
+        kind=label.kind if label else ("clustering" if model_type is ModelType.KMEANS else "decomposition"),
+        n_classes=len(label.classes) if label and label.kind != "regression" else 0,
+        feature_names=preprocessor.feature_names,
+        categorical_features=preprocessor.categorical_indices if model_type.is_tree else [],
+    )
+    train_set = _dataset(preprocessor, table, split.train, y, weights)
+    eval_set = _dataset(preprocessor, table, split.evaluation, y, weights) if len(split.evaluation) else None
+    estimator = estimator_class(model_type)(options=options, task=task)
+    if model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM":
+        estimator.init_rows = _custom_centroids(preprocessor, table, options)
+    with Monitor(
+        description, options.get("max_iterations"), early_stop=bool(options.get("early_stop")),
+        min_rel_progress=options.get("min_rel_progress") or 0.0, cancel=cancel,
+    ) as monitor:  # fmt: skip
+        estimator.fit(train_set, eval_set, monitor)
+    scored = eval_set if eval_set is not None else train_set
+    raw = estimator.predict(scored.X)
+    spec = {
+        "model_type": model_type.value,
+        "options": options,
+        "label": label.describe() if label else None,
+        "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
+                 "categorical_features": task.categorical_features},  # fmt: skip
+        "features": features,
+        "feature_info": _input_statistics(raw_table if raw_table is not None else table, excluded),
+        "training_info": [{"training_run": 0, **row} for row in monitor.rows],
+        "metrics": stored_metrics(model_type, estimator, scored, raw, options),
+        "split": split.describe(),
+        "training_seconds": round(time.monotonic() - started, 3),
+    }
+    arrays = {"eval_output": np.asarray(raw)}
+    if scored.y is not None:
+        arrays["eval_target"] = scored.y
+    return Model(spec, preprocessor, estimator, arrays)
+
+
+def resolve_label(model_type: ModelType, options: dict, table: pa.Table) -> Label | None:
+    """The label column, validated and encoded (None for unsupervised models)."""
+    if not model_type.is_supervised:
+        return None
+    wanted = (options.get("input_label_cols") or ["label"])
+    if len(wanted) != 1:
+        raise InvalidOptionError("input_label_cols takes exactly one column.", option="input_label_cols")
+    name = resolve_column(table, wanted[0], "label")
+    return encode_label(model_type, name, table.column(name).combine_chunks())
+
+
+def stored_metrics(model_type: ModelType, estimator, scored: Dataset, raw: np.ndarray, options: dict) -> dict:
+    """The metrics ML.EVALUATE returns without input data."""
+    if model_type.is_regressor:
+        return metrics.regression_metrics(scored.y, raw)
+    if model_type.is_classifier:
+        return metrics.classification_metrics(scored.y.astype(np.int64), raw, predicted_class_index(raw, None))
+    if model_type is ModelType.KMEANS:
+        return metrics.kmeans_metrics(raw, estimator._prepare(estimator.centroids_))
+    return {"total_explained_variance_ratio": float(estimator.explained_variance_ratio.sum())}
+
+
+def _input_statistics(table: pa.Table, excluded: set[str]) -> list[dict]:
+    table = flatten_structs(table)
+    return feature_info(table, [c for c in table.column_names if c.lower() not in excluded])
+
+
+def _no_split(table: pa.Table) -> Split:
+    empty = np.array([], dtype=np.int64)
+    return Split(np.arange(table.num_rows), empty, empty, "NO_SPLIT")
+
+
+def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights) -> Dataset:
+    taken = table.take(pa.array(rows))
+    return Dataset(
+        preprocessor.transform(taken),
+        None if y is None else y[rows],
+        None if weights is None else weights[rows],
+    )
+
+
+def _target_for(label: Label | None, split: Split):
+    if label is None:
+        return None
+    codes = label.codes[split.train]
+    if label.kind == "multiclass":
+        onehot = np.zeros((len(codes), len(label.classes)))
+        onehot[np.arange(len(codes)), codes.astype(np.int64)] = 1.0
+        return onehot
+    return codes
+
+
+def _row_weights(model_type: ModelType, options: dict, table: pa.Table, label: Label | None) -> np.ndarray | None:
+    weights = None
+    if options.get("instance_weight_col"):
+        name = resolve_column(table, options["instance_weight_col"], "instance_weight_col")
+        column = table.column(name).combine_chunks()
+        if column.null_count:
+            raise InvalidModelInputError(f"instance_weight_col {name} has {column.null_count} NULL value(s).")
+        weights = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    if label is not None and model_type.is_classifier:
+        class_weights = label.class_weights(options)
+        if class_weights is not None:
+            weights = class_weights[label.codes.astype(np.int64)]
+    return weights
+
+
+def _custom_centroids(preprocessor: Preprocessor, table: pa.Table, options: dict) -> np.ndarray:
+    name = resolve_column(table, options["kmeans_init_col"], "kmeans_init_col")
+    column = table.column(name).combine_chunks()
+    if not pa.types.is_boolean(column.type):
+        raise InvalidModelInputError(f"kmeans_init_col {name} must be a BOOL column; it is {column.type}.")
+    rows = np.nonzero(pc.fill_null(column, False).to_numpy(zero_copy_only=False))[0]
+    return preprocessor.transform(table.take(pa.array(rows)))
