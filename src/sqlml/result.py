@@ -25,6 +25,7 @@ class Result:
         rowcount: rows changed by a DML statement, or -1.
         statement: the kind of statement that produced it (``SELECT``, ``INSERT``…).
         on_close: called once when the result is consumed or closed (releases resources).
+        on_error: turns an exception raised while reading a pending result into a sqlml error.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class Result:
         rowcount: int = -1,
         statement: str = "",
         on_close: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], BaseException] | None = None,
     ):
         self._table = table
         self._relation = relation
@@ -42,6 +44,7 @@ class Result:
         self.rowcount = rowcount
         self.statement = statement
         self._on_close = on_close
+        self._on_error = on_error
         self._lock = threading.Lock()
         self._streamed = False
 
@@ -75,6 +78,8 @@ class Result:
                 try:
                     self._table = self._relation.to_arrow_table()
                     self._schema = self._table.schema
+                except Exception as error:
+                    raise self._translated(error) from None
                 finally:
                     self._relation = None
                     self._close_resources()
@@ -119,8 +124,13 @@ class Result:
     def _drain(self, source: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         try:
             yield from source
+        except Exception as error:
+            raise self._translated(error) from None
         finally:
             self._close_resources()
+
+    def _translated(self, error: Exception) -> Exception:
+        return self._on_error(error) if self._on_error is not None else error
 
     def __iter__(self) -> Iterator[tuple]:
         return iter(self.fetchall())

@@ -267,7 +267,12 @@ def run_sql(context: StatementContext) -> Result:
             relation = cursor.sql(sql, params=values)
             if context.keep_result:
                 handed_over = sources
-                result = Result(relation=relation, statement=statement.verb, on_close=lambda: _finish(handed_over, warehouse))
+                result = Result(
+                    relation=relation,
+                    statement=statement.verb,
+                    on_close=lambda: _finish(handed_over, warehouse),
+                    on_error=lambda error: _lazy_error(error, handed_over, context),
+                )
                 context.sources, sources = SourceSet(), None
                 return result
             relation.to_arrow_table()
@@ -275,9 +280,23 @@ def run_sql(context: StatementContext) -> Result:
         rows = cursor.execute(sql, values).fetchall()
         rowcount = rows[0][0] if statement.kind is StatementKind.DML and rows and isinstance(rows[0][0], int) else -1
         return Result.empty(statement.verb, rowcount)
+    except duckdb.Error as error:
+        if sources is not None and sources.failures:
+            raise sources.original_error(error) from None
+        raise
     finally:
         if sources is not None:
             _finish(sources, warehouse)
+
+
+def _lazy_error(error: BaseException, sources: SourceSet, context: StatementContext) -> BaseException:
+    """The sqlml error for a failure while a returned result was being read."""
+    original = sources.original_error(error)
+    if isinstance(original, Error):
+        return original.with_location(context.location)
+    if isinstance(original, duckdb.Error):
+        return translate(original, context.plan.tree, context.location.source_line or "", context.location)
+    return original
 
 
 def _finish(sources: SourceSet, warehouse: Warehouse) -> None:

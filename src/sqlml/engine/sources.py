@@ -33,13 +33,29 @@ class SourceSet:
 
     registrations: list[tuple[duckdb.DuckDBPyConnection, str]] = field(default_factory=list)
     cursors: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+    #: Exceptions raised inside a registered reader while DuckDB consumed it. DuckDB keeps only
+    #: their text, so the original (a sqlml error with its hint) is kept here to be re-raised.
+    failures: list[BaseException] = field(default_factory=list)
 
     def register(self, cursor: duckdb.DuckDBPyConnection, data: pa.Table | pa.RecordBatchReader) -> str:
         """Register ``data`` on ``cursor`` under a fresh name and return the name."""
         name = f"__sqlml_source_{next(_names)}"
+        if isinstance(data, pa.RecordBatchReader):
+            data = pa.RecordBatchReader.from_batches(data.schema, self._guarded(data))
         cursor.register(name, data)
         self.registrations.append((cursor, name))
         return name
+
+    def _guarded(self, reader: pa.RecordBatchReader):
+        try:
+            yield from reader
+        except BaseException as error:
+            self.failures.append(error)
+            raise
+
+    def original_error(self, error: BaseException) -> BaseException:
+        """The exception a reader raised that caused DuckDB's ``error``, or ``error`` itself."""
+        return self.failures[0] if self.failures else error
 
     def close(self) -> None:
         """Unregister every source and close every side cursor."""

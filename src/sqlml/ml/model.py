@@ -93,6 +93,29 @@ class Model:
         """The classes in index order (ascending), as an Arrow array of the label's type."""
         return pa.array(self.label["classes"]).cast(self.label_type())
 
+    def required_columns(self) -> list[str]:
+        """The input columns a prediction needs (those TRANSFORM reads, else the features)."""
+        transform = self.spec.get("transform")
+        if transform:
+            return list(transform["inputs"])
+        return [column.name for column in self.preprocessor.columns] if self.preprocessor else []
+
+    def check_input(self, schema: pa.Schema) -> None:
+        """Fail early, before reading any row, when the input lacks a column the model needs.
+
+        Raises:
+            InvalidModelInputError: naming the first missing column and its training type.
+        """
+        from sqlml.errors import InvalidModelInputError
+
+        available = {name.lower() for name in _flattened_names(schema)}
+        for name in self.required_columns():
+            if name.lower() not in available:
+                raise InvalidModelInputError(
+                    f"The input has no column {name}, which the model was trained on.",
+                    hint=f"Select {name} in the query you pass to the model.",
+                )
+
     def features(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
         """The feature matrix of input rows (TRANSFORM, then automatic preprocessing)."""
         from sqlml.ml.transform import apply_transform
@@ -134,6 +157,15 @@ class Model:
             family = estimator_class(model_type)
             estimator = family.from_state(spec["options"], Task(**spec["task"]), spec.get("estimator_params", {}), estimator_arrays, texts)
         return cls(spec, preprocessor, estimator, model_arrays)
+
+
+def _flattened_names(schema: pa.Schema) -> list[str]:
+    names = []
+    for field in schema:
+        names.append(field.name)
+        if pa.types.is_struct(field.type):
+            names += [f"{field.name}_{field.type.field(i).name}" for i in range(field.type.num_fields)]
+    return names
 
 
 def _json_default(value):

@@ -151,7 +151,7 @@ def train(
         "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
                  "categorical_features": task.categorical_features},  # fmt: skip
         "features": features,
-        "feature_info": _input_statistics(raw_table if raw_table is not None else table, excluded),
+        "feature_info": _input_statistics((raw_table if raw_table is not None else table).take(pa.array(split.train)), excluded),
         "training_info": [{"training_run": 0, **row} for row in monitor.rows],
         "metrics": stored_metrics(model_type, estimator, scored, raw, options),
         "split": split.describe(),

@@ -52,6 +52,7 @@ def score(model: Model, batch: pa.RecordBatch) -> np.ndarray:
 
 def scored_batches(model: Model, reader: pa.RecordBatchReader) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
     """Each input batch with its raw model outputs."""
+    model.check_input(reader.schema)
     for batch in reader:
         yield batch, score(model, batch)
 
@@ -64,7 +65,9 @@ def predict(call: Call) -> pa.RecordBatchReader:
     threshold = settings.get("threshold")
     check_threshold(model, threshold, call.name)
     keep_inputs = model.model_type is not ModelType.PCA or settings.get("keep_original_columns", False)
-    return prediction_reader(model, call.data(0).reader(), threshold, keep_inputs)
+    reader = call.data(0).reader()
+    model.check_input(reader.schema)
+    return prediction_reader(model, reader, threshold, keep_inputs)
 
 
 def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_inputs=True) -> pa.RecordBatchReader:

@@ -1,0 +1,70 @@
+"""Every model type through create → predict → evaluate → reload (scikit-learn's test_common)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+import sqlml
+
+CASES = {
+    "linear_reg": ("target", ["predicted_target"]),
+    "logistic_reg": ("churned", ["predicted_churned", "predicted_churned_probs"]),
+    "boosted_tree_classifier": ("tier", ["predicted_tier", "predicted_tier_probs"]),
+    "boosted_tree_regressor": ("target", ["predicted_target"]),
+    "random_forest_classifier": ("churned", ["predicted_churned", "predicted_churned_probs"]),
+    "random_forest_regressor": ("target", ["predicted_target"]),
+    "kmeans": (None, ["CENTROID_ID", "NEAREST_CENTROIDS_DISTANCE"]),
+    "pca": (None, ["principal_component_1", "principal_component_2"]),
+}
+METRICS = {
+    "linear_reg": ["mean_absolute_error", "mean_squared_error", "mean_squared_log_error",
+                   "median_absolute_error", "r2_score", "explained_variance"],
+    "logistic_reg": ["precision", "recall", "accuracy", "f1_score", "log_loss", "roc_auc"],
+    "kmeans": ["davies_bouldin_index", "mean_squared_distance"],
+    "pca": ["total_explained_variance_ratio"],
+}  # fmt: skip
+
+
+def _create(con, model_type: str) -> str:
+    label, _ = CASES[model_type]
+    name = f"ds.common_{model_type}"
+    if label is None:
+        extra = ", num_clusters=3" if model_type == "kmeans" else ", num_principal_components=2"
+        con.query(f"CREATE OR REPLACE MODEL {name} OPTIONS(model_type='{model_type}'{extra}) AS SELECT x1, x2, plan FROM ds.train")
+    else:
+        con.query(
+            f"CREATE OR REPLACE MODEL {name} OPTIONS(model_type='{model_type}', input_label_cols=['{label}']) "
+            f"AS SELECT x1, x2, plan, active, {label} FROM ds.train"
+        )
+    return name
+
+
+@pytest.mark.parametrize("model_type", list(CASES))
+def test_model_type_creates_predicts_evaluates_and_reloads(ml_con, model_type, tmp_path):
+    name = _create(ml_con, model_type)
+    label, outputs = CASES[model_type]
+    predictions = ml_con.query(f"SELECT * FROM ML.PREDICT(MODEL {name}, TABLE ds.fresh)").arrow()
+    # model outputs first, then the input columns passed through (PCA only with keep_original_columns)
+    passthrough = [] if model_type == "pca" else ["x1", "x2", "plan", "active", "target", "churned", "tier"]
+    assert predictions.column_names == outputs + passthrough
+    assert predictions.num_rows == 300
+    if label is not None and model_type.endswith("classifier") or model_type == "logistic_reg":
+        label_type = ml_con.query(f"SELECT {label} FROM ds.fresh").arrow().schema.field(0).type
+        assert predictions.schema.field(outputs[0]).type == label_type
+        probs_type = predictions.schema.field(outputs[1]).type
+        assert probs_type == pa.list_(pa.struct([("label", label_type), ("prob", pa.float64())]))
+    evaluation = ml_con.query(f"SELECT * FROM ML.EVALUATE(MODEL {name})").arrow()
+    family = {"boosted_tree_regressor": "linear_reg", "random_forest_regressor": "linear_reg",
+              "boosted_tree_classifier": "logistic_reg", "random_forest_classifier": "logistic_reg"}.get(model_type, model_type)  # fmt: skip
+    assert evaluation.column_names == METRICS[family]
+    assert all(field.type == pa.float64() for field in evaluation.schema)
+    assert evaluation.num_rows == 1
+
+    # A new process-like connection on the same store loads the model from its files.
+    with sqlml.connect(ml_con.warehouse_path, ml_con.models_path, idle_release=0) as other:
+        from sqlml.ml.model import CACHE
+
+        CACHE._models.clear()
+        again = other.query(f"SELECT * FROM ML.PREDICT(MODEL {name}, TABLE ds.fresh)").arrow()
+    assert again.column(0).to_pylist() == predictions.column(0).to_pylist()
