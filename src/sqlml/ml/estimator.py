@@ -99,6 +99,12 @@ class Monitor:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("Training was cancelled; the previous model is unchanged.")
 
+    def step(self, detail: str = "") -> None:
+        """Report progress within an iteration (e.g. one tree of a forest) without recording a row."""
+        if self._handle is not None:
+            self._handle.advance(1, detail)
+        self.check_cancelled()
+
     def iteration(self, loss: float | None, eval_loss: float | None = None, learning_rate: float | None = None, **extra) -> bool:
         """Record one iteration; return False when training should stop early."""
         now = time.monotonic()

@@ -138,7 +138,7 @@ def train(
     if model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM":
         estimator.init_rows = _custom_centroids(preprocessor, table, options)
     with Monitor(
-        description, options.get("max_iterations"), early_stop=bool(options.get("early_stop")),
+        description, options.get("max_iterations") or options.get("num_parallel_tree"), early_stop=bool(options.get("early_stop")),
         min_rel_progress=options.get("min_rel_progress") or 0.0, cancel=cancel,
     ) as monitor:  # fmt: skip
         estimator.fit(train_set, eval_set, monitor)

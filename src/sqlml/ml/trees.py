@@ -93,7 +93,7 @@ class TreeEnsemble(Estimator):
             names.append("eval")
         self.booster_ = lgb.train(
             params, train_set, num_boost_round=rounds, valid_sets=valid_sets, valid_names=names,
-            callbacks=[_monitor_callback(monitor, params.get("learning_rate"))],
+            callbacks=[_monitor_callback(monitor, params.get("learning_rate"), self.random_forest)],
         )  # fmt: skip
         return self
 
@@ -129,10 +129,15 @@ class RandomForest(TreeEnsemble):
     random_forest = True
 
 
-def _monitor_callback(monitor: Monitor, learning_rate: float | None):
+def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: bool):
+    """Report each boosting round; a random forest is one iteration (XGBoost grows all its trees
+    in a single round), so its trees only advance progress and the last one records the row."""
     import lightgbm as lgb
 
     def callback(env) -> None:
+        if forest and env.iteration < env.end_iteration - 1:
+            monitor.step(f"tree {env.iteration + 1}")
+            return
         results = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
         keep_going = monitor.iteration(results.get("train"), results.get("eval"), learning_rate)
         if not keep_going:

@@ -75,6 +75,7 @@ class ModelStore:
         with self._connect() as db:
             db.executescript(_SCHEMA)
         self._cleaned = False
+        self._remove_dead_staging()
 
     # -- connections -------------------------------------------------------------------------
 
@@ -425,16 +426,20 @@ class ModelStore:
 
     # -- debris ------------------------------------------------------------------------------
 
-    def _clean_debris_once(self) -> None:
-        if self._cleaned:
-            return
-        self._cleaned = True
+    def _remove_dead_staging(self) -> None:
+        """Staging folders of processes that died while writing a version."""
         staging = self.root / STAGING
         if staging.is_dir():
             for folder in staging.iterdir():
                 pid = folder.name.split("-", 1)[0]
                 if pid.isdigit() and not _alive(int(pid)):
                     shutil.rmtree(folder, ignore_errors=True)
+
+    def _clean_debris_once(self) -> None:
+        if self._cleaned:
+            return
+        self._cleaned = True
+        self._remove_dead_staging()
         with self._write() as db:
             known = {r[0] for r in db.execute("SELECT folder FROM versions")}
             for folder in self.root.glob("*/*/*"):

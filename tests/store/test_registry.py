@@ -1,0 +1,125 @@
+"""The model store: versions, namespaces, checksums, and nothing lost when training dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import sqlml
+from sqlml.ml.model import CACHE
+from sqlml.store.records import ModelRef
+
+TRAIN = "CREATE {verb} MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, 2 * x + {b} AS y FROM ds.t"
+
+
+@pytest.fixture
+def store_con(tmp_path):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x FROM range(50)")
+        yield con
+
+
+def _intercept(con, name="ds.m"):
+    return con.query(f"SELECT weight FROM ML.WEIGHTS(MODEL {name}) WHERE processed_input = '__INTERCEPT__'").fetchall()[0][0]
+
+
+def test_create_replace_and_if_not_exists(store_con):
+    store_con.query(TRAIN.format(verb="", b=1))
+    with pytest.raises(sqlml.AlreadyExistsError, match=r"(?s)Model ds.m already exists\..*Use CREATE OR REPLACE MODEL"):
+        store_con.query(TRAIN.format(verb="", b=2))
+    store_con.query(TRAIN.format(verb="", b=3).replace("CREATE  MODEL", "CREATE MODEL IF NOT EXISTS"))
+    assert _intercept(store_con) == pytest.approx(1)
+    store_con.query(TRAIN.format(verb="OR REPLACE", b=5))
+    assert _intercept(store_con) == pytest.approx(5)
+    assert [v.version for v in store_con.models.versions("ds", "m")] == [1, 2]
+    with pytest.raises(sqlml.SqlSyntaxError, match=r"cannot be combined with IF NOT EXISTS"):
+        store_con.query(TRAIN.format(verb="OR REPLACE", b=5).replace("MODEL ds.m", "MODEL IF NOT EXISTS ds.m"))
+
+
+def test_drop_model_and_if_exists(store_con):
+    store_con.query(TRAIN.format(verb="", b=1))
+    store_con.query("DROP MODEL ds.m")
+    assert not store_con.models.exists("ds", "m")
+    assert not (store_con.models_path / "ds" / "m").exists()
+    with pytest.raises(sqlml.ModelNotFoundError, match=r"Model 'ds.m' was not found"):
+        store_con.query("DROP MODEL ds.m")
+    store_con.query("DROP MODEL IF EXISTS ds.m")
+
+
+def test_models_and_tables_share_a_namespace_and_datasets_must_exist(store_con):
+    with pytest.raises(sqlml.AlreadyExistsError, match=r"A table named ds.t already exists; models and tables share one namespace"):
+        store_con.query("CREATE MODEL ds.t OPTIONS(model_type='linear_reg', input_label_cols=['x']) AS SELECT x, x AS z FROM ds.t")
+    with pytest.raises(sqlml.NotFoundError, match=r"(?s)Dataset nope was not found\..*CREATE SCHEMA nope"):
+        store_con.query("CREATE MODEL nope.m OPTIONS(model_type='linear_reg', input_label_cols=['x']) AS SELECT x, x AS z FROM ds.t")
+
+
+def test_model_files_are_open_formats_with_checksums_and_tampering_is_refused(store_con):
+    store_con.query("CREATE MODEL ds.bt OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y']) AS SELECT x, 2 * x AS y FROM ds.t")
+    record = store_con.models.resolve(ModelRef("ds", "bt"))
+    assert sorted(record.checksums) == ["arrays.npz", "booster.txt", "model.json"]
+    booster = record.folder / "booster.txt"
+    assert booster.read_text().startswith("tree")
+    booster.write_text(booster.read_text().replace("tree", "tree ", 1))
+    CACHE._models.clear()
+    with pytest.raises(sqlml.CorruptModelError, match=r"(?s)the file booster.txt does not match its recorded checksum.*Re-train it"):
+        store_con.query("SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.t)")
+
+
+def test_arrays_load_without_pickle(store_con):
+    store_con.query(TRAIN.format(verb="", b=1))
+    record = store_con.models.resolve(ModelRef("ds", "m"))
+    import numpy as np
+
+    with np.load(record.folder / "arrays.npz", allow_pickle=False) as arrays:
+        assert "estimator.coef" in arrays.files
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time, sqlml
+    from sqlml.store.registry import ModelStore
+    mode, root, marker = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "commit":
+        original = ModelStore.commit
+        def slow_commit(self, *args, **kwargs):
+            open(marker, "w").write("staged")
+            time.sleep(60)
+            return original(self, *args, **kwargs)
+        ModelStore.commit = slow_commit
+    else:
+        from sqlml.progress import Reporter, reporting
+        class Marker(Reporter):
+            def advanced(self, task):
+                open(marker, "w").write("training")
+                time.sleep(0.2)
+        installed = reporting(Marker())
+        installed.__enter__()
+    con = sqlml.connect(root + "/warehouse", root + "/models", idle_release=0)
+    con.query("CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y'], "
+              "max_iterations=500, early_stop=FALSE) AS SELECT x, 3 * x AS y FROM ds.t")
+""")
+
+
+@pytest.mark.parametrize("mode", ["training", "commit"])
+def test_killed_training_leaves_the_previous_model_and_no_debris(store_con, tmp_path, mode):
+    store_con.query(TRAIN.format(verb="", b=1))
+    marker = tmp_path / "marker"
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, mode, str(tmp_path), str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the child never reached the point to kill it at"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as after:
+        assert [v.version for v in after.models.versions("ds", "m")] == [1]
+        assert _intercept(after) == pytest.approx(1)
+        staging = Path(after.models_path) / ".staging"
+        assert not staging.exists() or not any(staging.iterdir())
+        assert sorted(p.name for p in (Path(after.models_path) / "ds" / "m").iterdir()) == ["1"]
