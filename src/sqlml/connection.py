@@ -144,7 +144,12 @@ class Connection:
                 raise
 
     def interrupt(self) -> None:
-        """Ask the statements running on this connection to stop (for Ctrl-C in a shell)."""
+        """Ask the statements running on this connection to stop (for Ctrl-C in a shell).
+
+        DuckDB queries are interrupted at once; training stops at its next iteration. Either way
+        the statement fails with :class:`~sqlml.errors.Cancelled` and changes nothing.
+        """
+        self._executor.cancel.set()
         self._warehouse.interrupt()
 
     def close(self) -> None:

@@ -99,6 +99,8 @@ class Executor:
         self.models = models
         self.dialect = dialect
         self.session: dict = {}
+        #: Set by :meth:`sqlml.Connection.interrupt`; long work (training) checks it between steps.
+        self.cancel = threading.Event()
         self._local = threading.local()
         if not _extensions_loaded:
             _load_extensions()
@@ -117,6 +119,7 @@ class Executor:
         Raises:
             Error: the first statement that fails, with its number, line and column.
         """
+        self.cancel.clear()
         parser = ScriptParser(sql, self.dialect_class, path)
         nodes = parser.nodes()
         named, positional = _split_params(params)

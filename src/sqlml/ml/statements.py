@@ -93,7 +93,7 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
     description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
     model = train(
         model_type, options, table, hashes, description=description,
-        cancel=getattr(context.executor, "cancel", None), raw_table=raw_table,
+        cancel=context.executor.cancel, raw_table=raw_table,
     )  # fmt: skip
     if transform_spec is not None:
         model.spec["transform"] = transform_spec
