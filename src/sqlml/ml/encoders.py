@@ -301,6 +301,45 @@ class MultiHotEncoder:
         return {"kind": self.kind, "name": self.name, "vocabulary": self.vocabulary}
 
 
+class SparseEncoder:
+    """ARRAY<STRUCT<index INT64, value numeric>>: a sparse vector, used as is (one feature per index).
+
+    This is the output of ML.ONE_HOT_ENCODER, ML.MULTI_HOT_ENCODER, ML.BAG_OF_WORDS and ML.TF_IDF;
+    indices beyond those seen in training are ignored at prediction time.
+    """
+
+    kind = "sparse"
+
+    def __init__(self, name: str, dimension: int = 0):
+        self.name, self.dimension = name, dimension
+
+    @staticmethod
+    def _entries(column: pa.Array):
+        lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(column)
+        index = pc.struct_field(flat, [0]).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        value = as_float(pc.struct_field(flat, [1]))
+        return np.repeat(np.arange(len(column)), lengths), index, np.nan_to_num(value)
+
+    def fit(self, column: pa.Array, target=None) -> "SparseEncoder":
+        _, index, _ = self._entries(column)
+        self.dimension = int(index.max()) + 1 if index.size else 1
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"{self.name}_{k}" for k in range(self.dimension)]
+
+    def transform(self, column: pa.Array, out: np.ndarray) -> None:
+        out[:, :] = 0.0
+        rows, index, value = self._entries(column)
+        keep = (index >= 0) & (index < self.dimension)
+        np.add.at(out, (rows[keep], index[keep]), value[keep])
+
+    def state(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "dimension": self.dimension}
+
+
 def encoder_from_state(state: dict):
     """Rebuild an encoder from :meth:`state` output."""
     kind = state["kind"]
@@ -318,4 +357,6 @@ def encoder_from_state(state: dict):
         return ArrayEncoder(state["name"], state["standardize"], state["dimension"], state["means"], state["stds"])
     if kind == "multi_hot":
         return MultiHotEncoder(state["name"], state["vocabulary"])
+    if kind == "sparse":
+        return SparseEncoder(state["name"], state["dimension"])
     raise ValueError(f"unknown encoder kind {kind!r}")

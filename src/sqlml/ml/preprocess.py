@@ -22,6 +22,7 @@ from sqlml.ml.encoders import (
     CategoricalEncoder,
     MultiHotEncoder,
     NumericEncoder,
+    SparseEncoder,
     TimestampEncoder,
     encoder_from_state,
 )
@@ -178,6 +179,8 @@ def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categori
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         if is_numeric_type(arrow_type.value_type):
             return ArrayEncoder(name, standardize)
+        if _is_sparse_vector(arrow_type.value_type):
+            return SparseEncoder(name)
         return MultiHotEncoder(name)
     categorical_types = (
         pa.types.is_string, pa.types.is_large_string, pa.types.is_boolean, pa.types.is_binary,
@@ -188,6 +191,16 @@ def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categori
     raise InvalidModelInputError(
         f"The column {name} has type {arrow_type}, which sqlml cannot use as a feature.",
         hint=f"Cast it in the query (e.g. CAST({name} AS STRING)) or leave it out with SELECT * EXCEPT({name}).",
+    )
+
+
+def _is_sparse_vector(element: pa.DataType) -> bool:
+    """STRUCT<INT64, numeric>: an (index, value) entry of a sparse vector."""
+    return (
+        pa.types.is_struct(element)
+        and element.num_fields == 2
+        and pa.types.is_integer(element.field(0).type)
+        and is_numeric_type(element.field(1).type)
     )
 
 

@@ -18,6 +18,7 @@ from sqlml.engine.executor import StatementContext, handles, register_handler
 from sqlml.engine.sources import SourceSet
 from sqlml.errors import AlreadyExistsError, InvalidOptionError, ModelNotFoundError, NotFoundError, SqlSyntaxError
 from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
 from sqlml.ml.options import option_value, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
@@ -82,21 +83,17 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
     started = time.monotonic()
     table, hashes, lineage = read_training_rows(context, query)
     read_seconds = time.monotonic() - started
-    raw_table = table
-    transform_spec = None
-    if transform is not None:
-        from sqlml.ml.transform import fit_transform
-
-        table, transform_spec = fit_transform(transform, table, model_type, options, context.params)
-    from sqlml.ml.training import train
-
     description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
-    model = train(
-        model_type, options, table, hashes, description=description,
-        cancel=context.executor.cancel, raw_table=raw_table,
-    )  # fmt: skip
-    if transform_spec is not None:
-        model.spec["transform"] = transform_spec
+    if transform is None:
+        from sqlml.ml.training import train
+
+        if model_type is ModelType.TRANSFORM_ONLY:
+            raise SqlSyntaxError("model_type='TRANSFORM_ONLY' needs a TRANSFORM(…) clause.")
+        model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel)
+    else:
+        from sqlml.ml.transformed import train_with_transform
+
+        model = train_with_transform(model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel)
     model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
     return model
 

@@ -28,7 +28,7 @@ def feature_info(table: pa.Table, columns: list[str]) -> list[dict]:
         elif pa.types.is_list(column_type) or pa.types.is_large_list(column_type):
             lengths = pc.unique(pc.list_value_length(column.filter(pc.is_valid(column)))).to_pylist()
             row["dimension"] = int(max(lengths)) if lengths else 0
-            if not is_numeric_type(column_type.value_type):
+            if not is_numeric_type(column_type.value_type) and not pa.types.is_struct(column_type.value_type):
                 row["category_count"] = int(pc.count_distinct(pc.list_flatten(column)).as_py())
         elif pa.types.is_timestamp(column_type) and column_type.tz is not None:
             row.update(_numeric(pc.divide(column.cast(pa.timestamp("us")).cast(pa.int64()), 1e6).to_numpy(zero_copy_only=False)))

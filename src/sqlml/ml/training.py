@@ -95,7 +95,7 @@ def train(
     *,
     description: str,
     cancel: threading.Event | None = None,
-    raw_table: pa.Table | None = None,
+    split: Split | None = None,
 ) -> Model:
     """Train a model on ``table`` (rows after TRANSFORM, if any).
 
@@ -106,7 +106,7 @@ def train(
         hashes: a per-row hash for deterministic random splits.
         description: shown by progress reporters.
         cancel: set from another thread to stop between iterations.
-        raw_table: the rows before TRANSFORM, for ML.FEATURE_INFO (defaults to ``table``).
+        split: a split already made (by the TRANSFORM fit, which needs it first).
     """
     started = time.monotonic()
     table = flatten_structs(table)
@@ -118,7 +118,8 @@ def train(
             "The training query has no feature columns besides the label.",
             hint="Select at least one column to learn from.",
         )
-    split = split_rows(table, hashes, options) if model_type.is_supervised else _no_split(table)
+    if split is None:
+        split = split_rows(table, hashes, options) if model_type.is_supervised else no_split(table)
     y = label.codes if label else None
     weights = _row_weights(model_type, options, table, label)
     train_rows = table.take(pa.array(split.train))
@@ -151,7 +152,7 @@ def train(
         "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
                  "categorical_features": task.categorical_features},  # fmt: skip
         "features": features,
-        "feature_info": _input_statistics((raw_table if raw_table is not None else table).take(pa.array(split.train)), excluded),
+        "feature_info": _input_statistics(table.take(pa.array(split.train)), excluded),
         "training_info": [{"training_run": 0, **row} for row in monitor.rows],
         "metrics": stored_metrics(model_type, estimator, scored, raw, options),
         "split": split.describe(),
@@ -190,7 +191,8 @@ def _input_statistics(table: pa.Table, excluded: set[str]) -> list[dict]:
     return feature_info(table, [c for c in table.column_names if c.lower() not in excluded])
 
 
-def _no_split(table: pa.Table) -> Split:
+def no_split(table: pa.Table) -> Split:
+    """Every row trains (unsupervised models, NO_SPLIT)."""
     empty = np.array([], dtype=np.int64)
     return Split(np.arange(table.num_rows), empty, empty, "NO_SPLIT")
 

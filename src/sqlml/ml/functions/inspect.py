@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, TimestampEncoder
+from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, SparseEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.modeltypes import ModelType
@@ -49,7 +49,7 @@ def blocks(preprocessor: Preprocessor) -> Iterator[Block]:
         for part in parts:
             width = len(part.feature_names)
             indices = list(range(start, start + width))
-            if isinstance(part, ArrayEncoder):
+            if isinstance(part, (ArrayEncoder, SparseEncoder)):
                 for offset, name in enumerate(part.feature_names):
                     yield Block(name, [indices[offset]], None, part)
             elif isinstance(part, CategoricalEncoder):

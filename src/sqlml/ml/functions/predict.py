@@ -86,3 +86,31 @@ def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None
             yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+@function("TRANSFORM")
+def transform(call: Call) -> pa.RecordBatchReader:
+    """``ML.TRANSFORM(MODEL m, data)``: the TRANSFORM clause's output columns for the input rows."""
+    from sqlml.errors import ModelError
+    from sqlml.ml.transform import apply_transform
+
+    model = call.model
+    spec = model.spec.get("transform")
+    if not spec:
+        raise ModelError(
+            f"ML.TRANSFORM needs a model created with a TRANSFORM clause; {call.record.dataset}.{call.record.name} has none.",
+            model=str(call.ref),
+        )
+    reader = call.data(0).reader()
+    model.check_input(reader.schema)
+    names = {name.lower() for name in reader.schema.names}
+    complete = all(column in names for column in spec.get("passthrough", []))
+    first = next(iter(reader), None)
+    batches = [] if first is None else [first]
+
+    def transformed():
+        for batch in [*batches, *reader]:
+            yield from apply_transform(model, batch, features_only=not complete).to_batches()
+
+    sample = apply_transform(model, first if first is not None else pa.Table.from_batches([], reader.schema).slice(0, 0), features_only=not complete)
+    return pa.RecordBatchReader.from_batches(sample.schema, transformed())

@@ -1,0 +1,80 @@
+"""ML.BUCKETIZE and ML.QUANTILE_BUCKETIZE as DuckDB expressions.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-bucketize —
+``ML.BUCKETIZE(2.5, [1, 2, 3])`` is ``bin_3`` (two split points are ≤ 2.5); with
+``exclude_boundaries`` the first and last points make no bucket (``bin_2``); ``bucket_ranges``
+writes ``[2, 3)`` and ``bucket_ranges_json`` ``{"start": "2", "end": "3"}``.
+"""
+
+from __future__ import annotations
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.library import Function, _number, _option
+from sqlml.ml.preprocessing.templates import build, constant, literal
+
+_INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
+_NUMBER_TEXT = "regexp_replace(CAST(CAST(__p_n AS DOUBLE) AS VARCHAR), '\\.0$', '')"
+_FORMATS = {
+    "bucket_names": "'bin_' || CAST(__p_i + 1 AS VARCHAR)",
+    "bucket_ranges": (
+        "CASE WHEN __p_i = 0 THEN '(-inf, ' || __p_first || ')' "
+        "WHEN __p_i = len(__p_points) THEN '[' || __p_low || ', +inf)' "
+        "ELSE '[' || __p_low || ', ' || __p_high || ')' END"
+    ),
+    "bucket_ranges_json": (
+        "'{\"start\": \"' || CASE WHEN __p_i = 0 THEN '-Infinity' ELSE __p_low END || "
+        "'\", \"end\": \"' || CASE WHEN __p_i = len(__p_points) THEN 'Infinity' ELSE __p_high END || '\"}'"
+    ),
+}
+
+
+def bucket(value, points, output_format: str):
+    """The bucket of ``value`` among split ``points`` (an expression of a DOUBLE list)."""
+    if output_format not in _FORMATS:
+        raise InvalidOptionError("output_format must be 'bucket_names', 'bucket_ranges' or 'bucket_ranges_json'.")
+    index = build(_INDEX, points=points, v=value)
+    element = lambda position: build(_NUMBER_TEXT, n=build("list_extract(__p_points, __p_k)", points=points, k=position))  # noqa: E731
+    name = build(
+        _FORMATS[output_format],
+        i=index,
+        points=points,
+        first=element(literal(1)),
+        low=element(index),
+        high=element(build("__p_i + 1", i=index)),
+    )
+    return build("CASE WHEN __p_v IS NULL THEN NULL ELSE __p_name END", v=value, name=name)
+
+
+def _bucketize_output(args, stats):
+    points = constant(args[1], "array_split_points of ML.BUCKETIZE")
+    if not isinstance(points, list) or any(not isinstance(p, (int, float)) or isinstance(p, bool) for p in points):
+        raise InvalidOptionError("ML.BUCKETIZE's split points must be an array of numbers.")
+    if points != sorted(points):
+        raise InvalidOptionError("ML.BUCKETIZE's split points must be in ascending order.")
+    if _option(args, 2, False, "exclude_boundaries of ML.BUCKETIZE"):
+        points = points[1:-1]
+    output_format = _option(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
+    return bucket(_number(args[0]), literal([float(p) for p in points]), output_format)
+
+
+def _quantile_statistics(args):
+    buckets = constant(args[1], "num_buckets of ML.QUANTILE_BUCKETIZE") if len(args) > 1 else None
+    if not isinstance(buckets, int) or buckets < 1:
+        raise InvalidOptionError("ML.QUANTILE_BUCKETIZE needs num_buckets, an integer ≥ 1.")
+    fractions = [k / buckets for k in range(1, buckets)]
+    return [build("list_sort(list_distinct(quantile_cont(__p_v, __p_q)))", v=_number(args[0]), q=literal(fractions))
+            if fractions else literal([])]  # fmt: skip
+
+
+def _quantile_output(args, stats):
+    output_format = _option(args, 2, "bucket_names", "output_format of ML.QUANTILE_BUCKETIZE")
+    points = build("CAST(__p_p AS DOUBLE[])", p=stats[0])
+    return bucket(_number(args[0]), points, output_format)
+
+
+def functions() -> list[Function]:
+    """BUCKETIZE (scalar) and QUANTILE_BUCKETIZE (analytic)."""
+    return [
+        Function("BUCKETIZE", (2, 4), output=_bucketize_output),
+        Function("QUANTILE_BUCKETIZE", (2, 3), statistics=_quantile_statistics, output=_quantile_output),
+    ]

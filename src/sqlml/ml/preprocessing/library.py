@@ -1,0 +1,219 @@
+"""BigQuery ML's manual preprocessing functions as DuckDB expressions.
+
+https://cloud.google.com/bigquery/docs/manual-preprocessing (and each function's page)
+
+Each analytic function is split in two: its *statistics* (DuckDB aggregates over the input column:
+a mean, a vocabulary…) and its *output* built from them. Standalone in a SELECT the statistics are
+window aggregates ``OVER ()``; inside a TRANSFORM clause they are computed once on the training
+rows and frozen into the model as literals, so prediction never re-fits. Scalar functions
+(BUCKETIZE, NORMALIZER, …) have no statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.templates import build, constant, literal
+
+# A vocabulary: values with count >= T, the K most frequent (ties: alphabetically first), sorted
+# alphabetically with indices from 1 — the doc's LABEL_ENCODER(…, 2, 2) example gives b=1, c=2.
+VOCABULARY = (
+    "list_sort(list_transform(list_slice(list_sort(list_transform(list_filter(map_entries(__p_counts), "
+    "lambda __le: __le.value >= __p_threshold), lambda __le: {'c': -CAST(__le.value AS BIGINT), 'k': __le.key})), 1, __p_top_k), "
+    "lambda __le: __le.k))"
+)
+TEXT = "CAST(__p_x AS VARCHAR)"
+NUMBER = "CAST(__p_x AS DOUBLE)"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One ML.* preprocessing function.
+
+    Attributes:
+        name: the name after ``ML.``.
+        arity: (fewest, most) arguments.
+        statistics: ``statistics(args) -> [aggregate expressions]`` (analytic functions only).
+        output: ``output(args, statistics) -> expression``.
+    """
+
+    name: str
+    arity: tuple[int, int]
+    output: Callable[[list, list], exp.Expression]
+    statistics: Callable[[list], list] | None = None
+
+    @property
+    def analytic(self) -> bool:
+        """Needs ``OVER ()`` and statistics over all rows."""
+        return self.statistics is not None
+
+
+def _option(args: list, index: int, default, what: str):
+    return constant(args[index], what) if len(args) > index else default
+
+
+def _vocabulary(counts: exp.Expression, args: list, top_k_at: int, name: str) -> exp.Expression:
+    top_k = _option(args, top_k_at, 32000, f"top_k of ML.{name}")
+    threshold = _option(args, top_k_at + 1, 5, f"frequency_threshold of ML.{name}")
+    if not isinstance(top_k, int) or top_k < 1 or not isinstance(threshold, int) or threshold < 0:
+        raise InvalidOptionError(f"ML.{name} needs an integer top_k ≥ 1 and frequency_threshold ≥ 0.")
+    return build(VOCABULARY, counts=counts, top_k=literal(top_k), threshold=literal(threshold))
+
+
+def _text(x):
+    return build(TEXT, x=x)
+
+
+def _number(x):
+    return build(NUMBER, x=x)
+
+
+# -- scalers and imputation ------------------------------------------------------------------
+
+
+def _standard_scaler():
+    return Function(
+        "STANDARD_SCALER", (1, 1),
+        statistics=lambda a: [build("avg(__p_v)", v=_number(a[0])), build("stddev_samp(__p_v)", v=_number(a[0]))],
+        output=lambda a, s: build(
+            "CASE WHEN __p_v IS NULL THEN NULL WHEN coalesce(__p_sd, 0) = 0 THEN CAST(0 AS DOUBLE) ELSE (__p_v - __p_mean) / __p_sd END",
+            v=_number(a[0]), mean=s[0], sd=s[1],
+        ),
+    )  # fmt: skip
+
+
+def _min_max_scaler():
+    # values beyond the training range clip to 0 and 1
+    return Function(
+        "MIN_MAX_SCALER", (1, 1),
+        statistics=lambda a: [build("min(__p_v)", v=_number(a[0])), build("max(__p_v)", v=_number(a[0]))],
+        output=lambda a, s: build(
+            "CASE WHEN __p_v IS NULL THEN NULL WHEN __p_hi = __p_lo THEN CAST(0 AS DOUBLE) "
+            "ELSE least(greatest((__p_v - __p_lo) / (__p_hi - __p_lo), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) END",
+            v=_number(a[0]), lo=s[0], hi=s[1],
+        ),
+    )  # fmt: skip
+
+
+def _max_abs_scaler():
+    return Function(
+        "MAX_ABS_SCALER", (1, 1),
+        statistics=lambda a: [build("max(abs(__p_v))", v=_number(a[0]))],
+        output=lambda a, s: build("CASE WHEN coalesce(__p_m, 0) = 0 THEN __p_v * 0 ELSE __p_v / __p_m END", v=_number(a[0]), m=s[0]),
+    )  # fmt: skip
+
+
+def _robust_statistics(args):
+    bounds = _option(args, 1, [25, 75], "quantile_range of ML.ROBUST_SCALER")
+    if not (isinstance(bounds, list) and len(bounds) == 2 and 0 < bounds[0] < bounds[1] < 100):
+        raise InvalidOptionError("ML.ROBUST_SCALER's quantile_range must be [low, high] with 0 < low < high < 100.")
+    v = _number(args[0])
+    return [
+        build("quantile_cont(__p_v, 0.5)", v=v),
+        build("quantile_cont(__p_v, __p_q)", v=v, q=literal(bounds[0] / 100)),
+        build("quantile_cont(__p_v, __p_q)", v=v, q=literal(bounds[1] / 100)),
+    ]
+
+
+def _robust_output(args, stats):
+    with_median = _option(args, 2, True, "with_median of ML.ROBUST_SCALER")
+    with_range = _option(args, 3, True, "with_quantile_range of ML.ROBUST_SCALER")
+    center = stats[0] if with_median else literal(0.0)
+    scale = build("__p_hi - __p_lo", hi=stats[2], lo=stats[1]) if with_range else literal(1.0)
+    return build("CASE WHEN __p_s = 0 THEN CAST(0 AS DOUBLE) ELSE (__p_v - __p_c) / __p_s END", v=_number(args[0]), c=center, s=scale)
+
+
+def _imputer_statistics(args):
+    strategy = str(_option(args, 1, None, "strategy of ML.IMPUTER")).lower()
+    templates = {"mean": "avg(__p_v)", "median": "quantile_cont(__p_v, 0.5)", "most_frequent": "mode(__p_x)"}
+    if strategy not in templates:
+        raise InvalidOptionError("ML.IMPUTER's strategy must be 'mean', 'median' or 'most_frequent'.")
+    return [build(templates[strategy], v=_number(args[0]), x=args[0])]
+
+
+def _imputer_output(args, stats):
+    strategy = str(_option(args, 1, None, "strategy of ML.IMPUTER")).lower()
+    value = args[0] if strategy == "most_frequent" else _number(args[0])
+    return build("coalesce(__p_v, __p_fill)", v=value, fill=stats[0])
+
+
+# -- encoders --------------------------------------------------------------------------------
+
+
+def _one_hot_statistics(args):
+    drop = str(_option(args, 1, "none", "drop of ML.ONE_HOT_ENCODER")).lower()
+    if drop not in ("none", "most_frequent"):
+        raise InvalidOptionError("ML.ONE_HOT_ENCODER's drop must be 'none' or 'most_frequent'.")
+    vocabulary = _vocabulary(build("histogram(__p_t)", t=_text(args[0])), args, 2, "ONE_HOT_ENCODER")
+    dropped = build("mode(__p_t)", t=_text(args[0])) if drop == "most_frequent" else build("CAST(NULL AS VARCHAR)")
+    return [vocabulary, dropped]
+
+
+def _one_hot_output(args, stats):
+    # the dropped (most frequent) category keeps its index with value 0.0; NULL/unknown → index 0
+    return build(
+        "[{'index': CAST(coalesce(list_position(__p_vocab, __p_t), 0) AS BIGINT), "
+        "'value': CASE WHEN __p_t = __p_dropped THEN CAST(0 AS DOUBLE) ELSE CAST(1 AS DOUBLE) END}]",
+        vocab=stats[0], t=_text(args[0]), dropped=stats[1],
+    )  # fmt: skip
+
+
+def _label_encoder():
+    return Function(
+        "LABEL_ENCODER", (1, 3),
+        statistics=lambda a: [_vocabulary(build("histogram(__p_t)", t=_text(a[0])), a, 1, "LABEL_ENCODER")],
+        output=lambda a, s: build("CAST(coalesce(list_position(__p_vocab, __p_t), 0) AS BIGINT)", vocab=s[0], t=_text(a[0])),
+    )  # fmt: skip
+
+
+def _multi_hot():
+    counts = "list_aggregate(flatten(list(list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR)))), 'histogram')"
+    return Function(
+        "MULTI_HOT_ENCODER", (1, 3),
+        statistics=lambda a: [_vocabulary(build(counts, a=a[0]), a, 1, "MULTI_HOT_ENCODER")],
+        output=lambda a, s: build(
+            "list_sort(list_transform(list_distinct(__p_codes), lambda __le: {'index': CAST(__le AS BIGINT), 'value': CAST(1 AS DOUBLE)}))",
+            codes=_text_codes(a[0], s[0]),
+        ),
+    )  # fmt: skip
+
+
+def _text_codes(values, vocabulary):
+    from sqlml.ml.preprocessing.text import codes
+
+    return codes(build("list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR))", a=values), vocabulary)
+
+
+def _hash_bucketize_output(args, stats):
+    size = constant(args[1], "hash_bucket_size of ML.HASH_BUCKETIZE")
+    if not isinstance(size, int) or size < 0:
+        raise InvalidOptionError("ML.HASH_BUCKETIZE's hash_bucket_size must be an integer ≥ 0.")
+    modulus = size or 9223372036854775807
+    return build("CAST(hash(__p_t) % __p_m AS BIGINT)", t=_text(args[0]), m=literal(modulus))
+
+
+# -- library ---------------------------------------------------------------------------------
+
+
+def functions() -> dict[str, Function]:
+    """Every preprocessing function by name."""
+    from sqlml.ml.preprocessing import buckets, text
+
+    table = [
+        _standard_scaler(),
+        _min_max_scaler(),
+        _max_abs_scaler(),
+        Function("ROBUST_SCALER", (1, 4), statistics=_robust_statistics, output=_robust_output),
+        Function("IMPUTER", (2, 2), statistics=_imputer_statistics, output=_imputer_output),
+        Function("ONE_HOT_ENCODER", (1, 4), statistics=_one_hot_statistics, output=_one_hot_output),
+        _label_encoder(),
+        _multi_hot(),
+        Function("HASH_BUCKETIZE", (2, 2), output=_hash_bucketize_output),
+        *buckets.functions(),
+        *text.functions(),
+    ]
+    return {function.name: function for function in table}

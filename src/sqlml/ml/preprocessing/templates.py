@@ -1,0 +1,65 @@
+"""Build DuckDB expression trees from fixed templates with placeholders, and Python values as literals.
+
+The preprocessing functions are written as short DuckDB templates (constants in this package, never
+user text) in which ``__p_<name>`` columns are replaced by sqlglot subtrees: the function's
+arguments, its statistics, or literals made from fitted values.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from sqlglot import exp, parse_one
+
+PLACEHOLDER = "__p_"
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(template: str) -> exp.Expression:
+    return parse_one(template, read="duckdb")
+
+
+def build(template: str, **parts: exp.Expression) -> exp.Expression:
+    """The template's tree with each ``__p_<name>`` column replaced by ``parts[name]``."""
+
+    def substitute(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name.startswith(PLACEHOLDER):
+            part = parts[node.name[len(PLACEHOLDER) :]].copy()
+            # the generator adds no parentheses of its own: (hi - lo) must stay grouped in x / (hi - lo)
+            return exp.Paren(this=part) if isinstance(part, (exp.Binary, exp.Unary)) else part
+        return node
+
+    return _parsed(template).copy().transform(substitute)
+
+
+def literal(value) -> exp.Expression:
+    """A DuckDB literal for a fitted value: numbers (as DOUBLE), strings, lists, NULL."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return exp.cast(exp.Literal.string(str(value)), "DOUBLE")
+        return exp.cast(exp.Literal.number(repr(value)), "DOUBLE")
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return exp.cast(exp.Array(expressions=[]), "VARCHAR[]")
+        return exp.Array(expressions=[literal(v) for v in value])
+    raise TypeError(f"cannot write {type(value).__name__} as a literal")
+
+
+def constant(node: exp.Expression, what: str):
+    """The Python value of a constant argument (a literal, a negative number, an array of them)."""
+    from sqlml.errors import InvalidOptionError
+    from sqlml.ml.options import option_value
+
+    try:
+        return option_value(node)
+    except InvalidOptionError:
+        raise InvalidOptionError(f"The {what} must be a constant; got {node.sql('bigquery')}.") from None

@@ -1,0 +1,39 @@
+"""Train a model whose CREATE MODEL has a TRANSFORM clause (and TRANSFORM_ONLY models)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.split import split_rows
+from sqlml.ml.statistics import feature_info
+from sqlml.ml.training import excluded_columns, no_split, resolve_label, train
+from sqlml.ml.transform import fit_transform
+
+
+def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, hashes, transform, *, description, cancel) -> Model:
+    """Split the query's rows, fit the TRANSFORM on the training part, train on its output."""
+    label = None
+    if model_type.is_supervised:
+        label = resolve_label(model_type, options, table).name
+    passthrough = excluded_columns(options, label)
+    split = split_rows(table, hashes, options) if model_type.is_supervised else no_split(table)
+    transformed, spec = fit_transform(transform, table, split.train, passthrough)
+    spec["passthrough"] = sorted(passthrough)
+    if model_type is ModelType.TRANSFORM_ONLY:
+        model = Model(
+            {
+                "model_type": model_type.value,
+                "options": options,
+                "transform": spec,
+                "feature_info": feature_info(transformed, transformed.column_names),
+                "split": split.describe(),
+            },
+            None,
+            None,
+        )
+        return model
+    model = train(model_type, options, transformed, hashes, description=description, cancel=cancel, split=split)
+    model.spec["transform"] = spec
+    return model

@@ -1,0 +1,81 @@
+"""The ML.* preprocessing functions standalone in a SELECT, with the values BigQuery documents."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import sqlml
+
+
+@pytest.fixture(scope="module")
+def con():
+    with sqlml.connect(":memory:") as connection:
+        connection.query("CREATE TABLE docs AS SELECT ['a', 'b', 'a'] AS t UNION ALL SELECT ['b', 'c']")
+        yield connection
+
+
+def _row(con, sql):
+    return con.query(sql).fetchall()[0]
+
+
+def test_bucketize_matches_the_documented_example(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-bucketize
+    row = _row(con, "SELECT ML.BUCKETIZE(2.5, [1, 2, 3]) AS bucket, ML.BUCKETIZE(2.5, [1, 2, 3], TRUE), "
+                    "ML.BUCKETIZE(2.5, [1, 2, 3], FALSE, 'bucket_ranges'), ML.BUCKETIZE(2.5, [1, 2, 3], FALSE, 'bucket_ranges_json')")
+    assert row == ("bin_3", "bin_2", "[2, 3)", '{"start": "2", "end": "3"}')
+    edges = _row(con, "SELECT ML.BUCKETIZE(0.5, [1, 2, 3], FALSE, 'bucket_ranges'), ML.BUCKETIZE(9, [1, 2, 3], FALSE, 'bucket_ranges'), ML.BUCKETIZE(NULL, [1, 2])")
+    assert edges == ("(-inf, 1)", "[3, +inf)", None)
+
+
+def test_scalers_and_imputer(con):
+    rows = con.query("SELECT f, ML.STANDARD_SCALER(f) OVER (), ML.MIN_MAX_SCALER(f) OVER (), ML.MAX_ABS_SCALER(f) OVER (), "
+                     "ML.ROBUST_SCALER(f) OVER () FROM UNNEST([1, 2, 3, 4, 5]) AS f ORDER BY f").fetchall()
+    std = math.sqrt(2.5)
+    assert [r[1] for r in rows] == pytest.approx([(f - 3) / std for f in range(1, 6)])
+    assert [r[2] for r in rows] == pytest.approx([0, 0.25, 0.5, 0.75, 1])
+    assert [r[3] for r in rows] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert [r[4] for r in rows] == pytest.approx([(f - 3) / 2 for f in range(1, 6)])  # (x - median) / (q75 - q25)
+    imputed = con.query("SELECT ML.IMPUTER(f, 'mean') OVER (), ML.IMPUTER(f, 'median') OVER () FROM UNNEST([1, 2, NULL, 4, 6]) AS f").fetchall()
+    assert imputed[2] == (3.25, 3.0)
+    frequent = con.query("SELECT ML.IMPUTER(s, 'most_frequent') OVER () FROM UNNEST(['a', 'b', NULL, 'b']) AS s").fetchall()
+    assert [r[0] for r in frequent] == ["a", "b", "b", "b"]
+
+
+def test_encoders_follow_the_documented_vocabulary_rules(con):
+    rows = con.query(
+        "SELECT s, ML.LABEL_ENCODER(s, 2, 2) OVER (), ML.ONE_HOT_ENCODER(s, 'most_frequent', 3, 1) OVER () "
+        "FROM UNNEST([NULL, 'a', 'b', 'b', 'c', 'c', 'c', 'd', 'd']) AS s"
+    ).fetchall()
+    labels = {r[0]: r[1] for r in rows}
+    assert labels == {None: 0, "a": 0, "b": 1, "c": 2, "d": 0}  # the doc's top_k 2, threshold 2 example
+    one_hot = {r[0]: r[2] for r in rows}
+    assert one_hot["a"] == [{"index": 0, "value": 1.0}]  # unknown → index 0
+    assert one_hot["c"] == [{"index": 2, "value": 0.0}]  # the dropped most frequent category
+    assert one_hot["d"] == [{"index": 3, "value": 1.0}]
+    assert _row(con, "SELECT ML.HASH_BUCKETIZE('a', 10)")[0] in range(10)
+
+
+def test_vector_and_text_functions(con):
+    row = _row(con, "SELECT ML.POLYNOMIAL_EXPAND(STRUCT(2 AS f1, 3 AS f2)), ML.FEATURE_CROSS(STRUCT('a' AS f1, 'b' AS f2, 'c' AS f3)), "
+                    "ML.NGRAMS(['a', 'b', 'c'], [2, 3], '#'), ML.NORMALIZER([3.0, 4.0])")
+    assert row[0] == {"f1": 2.0, "f1_f1": 4.0, "f1_f2": 6.0, "f2": 3.0, "f2_f2": 9.0}
+    assert row[1] == {"f1_f2": "a_b", "f1_f3": "a_c", "f2_f3": "b_c"}
+    assert row[2] == ["a#b", "a#b#c", "b#c"]
+    assert row[3] == pytest.approx([0.6, 0.8])
+    docs = con.query("SELECT ML.BAG_OF_WORDS(t, 32000, 1) OVER (), ML.TF_IDF(t, 32000, 1) OVER (), ML.MULTI_HOT_ENCODER(t, 32000, 1) OVER () FROM docs ORDER BY len(t) DESC").fetchall()
+    assert docs[0][0] == [{"index": 1, "value": 2.0}, {"index": 2, "value": 1.0}]
+    tf_idf = {e["index"]: e["value"] for e in docs[0][1]}
+    assert tf_idf[1] == pytest.approx(2 / 3 * math.log(1 + 2 / 2))  # tf·ln(1 + N/(1 + df))
+    assert tf_idf[2] == pytest.approx(1 / 3 * math.log(1 + 2 / 3))
+    assert docs[1][2] == [{"index": 2, "value": 1.0}, {"index": 3, "value": 1.0}]
+
+
+def test_wrong_usage_is_a_clear_error(con):
+    with pytest.raises(sqlml.SqlSyntaxError, match=r"ML.STANDARD_SCALER is an analytic function: write ML.STANDARD_SCALER\(…\) OVER \(\)\."):
+        con.query("SELECT ML.STANDARD_SCALER(f) FROM UNNEST([1, 2]) AS f")
+    with pytest.raises(sqlml.SqlSyntaxError, match=r"ML.BUCKETIZE is a scalar function and takes no OVER clause\."):
+        con.query("SELECT ML.BUCKETIZE(f, [1]) OVER () FROM UNNEST([1, 2]) AS f")
+    with pytest.raises(sqlml.InvalidOptionError, match=r"ML.IMPUTER's strategy must be 'mean', 'median' or 'most_frequent'"):
+        con.query("SELECT ML.IMPUTER(f, 'mode') OVER () FROM UNNEST([1, 2]) AS f")
