@@ -65,6 +65,7 @@ class Monitor:
         early_stop: whether to stop on small progress.
         min_rel_progress: the relative improvement threshold.
         cancel: set by another thread to stop training between iterations.
+        observer: called with each recorded row (hyperparameter tuning prunes trials with it).
     """
 
     def __init__(
@@ -75,8 +76,10 @@ class Monitor:
         early_stop: bool = False,
         min_rel_progress: float = 0.01,
         cancel: threading.Event | None = None,
+        observer=None,
     ):
         self.description = description
+        self.observer = observer
         self.total = total
         self.early_stop = early_stop
         self.min_rel_progress = min_rel_progress
@@ -124,6 +127,8 @@ class Monitor:
                 detail += f", eval_loss {eval_loss:.4g}"
             self._handle.advance(1, detail)
         self.check_cancelled()
+        if self.observer is not None:
+            self.observer(row)
         return not self._should_stop()
 
     def _should_stop(self) -> bool:

@@ -64,6 +64,8 @@ class Model:
         self.preprocessor = preprocessor
         self.estimator = estimator
         self.arrays: dict[str, np.ndarray] = dict(arrays or {})
+        #: Every successful trial's estimator of a tuned model, by trial_id.
+        self.trial_estimators: dict[int, Estimator] = {}
 
     @property
     def model_type(self) -> ModelType:
@@ -92,6 +94,28 @@ class Model:
     def classes(self) -> pa.Array:
         """The classes in index order (ascending), as an Arrow array of the label's type."""
         return pa.array(self.label["classes"]).cast(self.label_type())
+
+    @property
+    def is_tuned(self) -> bool:
+        """Trained with NUM_TRIALS (hyperparameter tuning)."""
+        return bool(self.spec.get("trials"))
+
+    def estimator_for(self, trial_id: int | None) -> Estimator:
+        """The estimator of a trial (the optimal one when ``trial_id`` is None).
+
+        Raises:
+            InvalidOptionError: the model is not tuned, or has no such successful trial.
+        """
+        from sqlml.errors import InvalidOptionError
+
+        if trial_id is None:
+            return self.estimator
+        if not self.is_tuned:
+            raise InvalidOptionError("trial_id applies only to models trained with num_trials.", option="trial_id")
+        if trial_id not in self.trial_estimators:
+            valid = ", ".join(map(str, sorted(self.trial_estimators)))
+            raise InvalidOptionError(f"The model has no successful trial {trial_id}.", option="trial_id", hint=f"Trials: {valid}.")
+        return self.trial_estimators[trial_id]
 
     def required_columns(self) -> list[str]:
         """The input columns a prediction needs (those TRANSFORM reads, else the features)."""
@@ -127,11 +151,16 @@ class Model:
     def save(self, folder: Path) -> None:
         """Write the model's files into ``folder``."""
         params, arrays, texts = self.estimator.state() if self.estimator is not None else ({}, {}, {})
-        spec = {**self.spec, "estimator_params": params}
+        spec = {**self.spec, "estimator_params": params, "trial_params": {}}
         if self.preprocessor is not None:
             spec["preprocessing"] = self.preprocessor.state()
-        (folder / MODEL_FILE).write_text(json.dumps(spec, indent=1, default=_json_default))
         all_arrays = {f"estimator.{k}": v for k, v in arrays.items()}
+        for trial_id, estimator in self.trial_estimators.items():
+            trial_params, trial_arrays, trial_texts = estimator.state()
+            spec["trial_params"][str(trial_id)] = trial_params
+            all_arrays.update({f"trial{trial_id}.{k}": v for k, v in trial_arrays.items()})
+            texts.update({f"trial{trial_id}.{name}": text for name, text in trial_texts.items()})
+        (folder / MODEL_FILE).write_text(json.dumps(spec, indent=1, default=_json_default))
         all_arrays.update({f"model.{k}": v for k, v in self.arrays.items()})
         with open(folder / ARRAYS_FILE, "wb") as handle:
             np.savez(handle, **all_arrays)
@@ -152,11 +181,25 @@ class Model:
         model_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("model.")}
         preprocessor = Preprocessor.from_state(spec["preprocessing"]) if "preprocessing" in spec else None
         model_type = ModelType(spec["model_type"])
-        estimator = None
+        estimator, trials = None, {}
         if spec.get("task") and not model_type.is_imported and model_type is not ModelType.TRANSFORM_ONLY:
             family = estimator_class(model_type)
-            estimator = family.from_state(spec["options"], Task(**spec["task"]), spec.get("estimator_params", {}), estimator_arrays, texts)
-        return cls(spec, preprocessor, estimator, model_arrays)
+            task = Task(**spec["task"])
+            estimator = family.from_state(spec["options"], task, spec.get("estimator_params", {}), estimator_arrays, _own(texts, ""))
+            for trial_id, trial_params in spec.get("trial_params", {}).items():
+                prefix = f"trial{trial_id}."
+                trial_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+                trials[int(trial_id)] = family.from_state(spec["options"], task, trial_params, trial_arrays, _own(texts, prefix))
+        model = cls(spec, preprocessor, estimator, model_arrays)
+        model.trial_estimators = trials
+        return model
+
+
+def _own(texts: dict[str, str], prefix: str) -> dict[str, str]:
+    """The text files of one estimator: the trial's (``trial3.booster.txt``) or the model's own."""
+    if prefix:
+        return {name[len(prefix):]: text for name, text in texts.items() if name.startswith(prefix)}
+    return {name: text for name, text in texts.items() if not name.startswith("trial")}
 
 
 def _flattened_names(schema: pa.Schema) -> list[str]:

@@ -313,7 +313,7 @@ def option_value(node: exp.Expression, params: dict | None = None):
         return option_value(node.this, params)
     if isinstance(node, exp.Parameter) and node.name in params:
         return params[node.name]
-    if isinstance(node, (exp.Anonymous, exp.Func)) and node.sql_name().upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
+    if isinstance(node, exp.Anonymous) and node.name.upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
         return _hparam(node, params)
     raise InvalidOptionError(
         f"Cannot read the option value {node.sql(dialect='bigquery')}: option values must be constants.",
@@ -322,7 +322,7 @@ def option_value(node: exp.Expression, params: dict | None = None):
 
 
 def _hparam(node: exp.Expression, params: dict):
-    name = node.sql_name().upper() if not isinstance(node, exp.Anonymous) else node.name.upper()
+    name = node.name.upper()
     args = [option_value(a, params) for a in node.expressions]
     if name == "HPARAM_RANGE":
         if len(args) != 2 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -87,28 +88,34 @@ def standardizes(model_type: ModelType, options: dict) -> bool:
     return True
 
 
-def train(
-    model_type: ModelType,
-    options: dict,
-    table: pa.Table,
-    hashes: np.ndarray,
-    *,
-    description: str,
-    cancel: threading.Event | None = None,
-    split: Split | None = None,
-) -> Model:
-    """Train a model on ``table`` (rows after TRANSFORM, if any).
+@dataclass
+class Prepared:
+    """Everything a model needs before an estimator is fitted: label, split, features, data.
 
-    Args:
-        model_type: what to train.
-        options: resolved options.
-        table: the training rows.
-        hashes: a per-row hash for deterministic random splits.
-        description: shown by progress reporters.
-        cancel: set from another thread to stop between iterations.
-        split: a split already made (by the TRANSFORM fit, which needs it first).
+    Hyperparameter tuning fits many estimators on one :class:`Prepared`.
     """
-    started = time.monotonic()
+
+    model_type: ModelType
+    options: dict
+    label: Label | None
+    features: list[str]
+    split: Split
+    preprocessor: Preprocessor
+    task: Task
+    train_set: Dataset
+    eval_set: Dataset | None
+    test_set: Dataset | None
+    feature_info: list[dict]
+    init_rows: np.ndarray | None = None
+
+    @property
+    def scored(self) -> Dataset:
+        """The rows stored metrics are computed on: eval split, else the training rows."""
+        return self.eval_set if self.eval_set is not None else self.train_set
+
+
+def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.ndarray, split: Split | None = None) -> Prepared:
+    """Resolve the label, split the rows, fit the automatic preprocessing, build the datasets."""
     table = flatten_structs(table)
     label = resolve_label(model_type, options, table)
     excluded = excluded_columns(options, label.name if label else None)
@@ -119,7 +126,8 @@ def train(
             hint="Select at least one column to learn from.",
         )
     if split is None:
-        split = split_rows(table, hashes, options) if model_type.is_supervised else no_split(table)
+        tuning = bool(options.get("num_trials"))
+        split = split_rows(table, hashes, options, tuning) if model_type.is_supervised else no_split(table)
     y = label.codes if label else None
     weights = _row_weights(model_type, options, table, label)
     train_rows = table.take(pa.array(split.train))
@@ -133,35 +141,91 @@ def train(
         feature_names=preprocessor.feature_names,
         categorical_features=preprocessor.categorical_indices if model_type.is_tree else [],
     )
-    train_set = _dataset(preprocessor, table, split.train, y, weights)
-    eval_set = _dataset(preprocessor, table, split.evaluation, y, weights) if len(split.evaluation) else None
-    estimator = estimator_class(model_type)(options=options, task=task)
-    if model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM":
-        estimator.init_rows = _custom_centroids(preprocessor, table, options)
-    with Monitor(
-        description, options.get("max_iterations") or options.get("num_parallel_tree"), early_stop=bool(options.get("early_stop")),
-        min_rel_progress=options.get("min_rel_progress") or 0.0, cancel=cancel,
-    ) as monitor:  # fmt: skip
-        estimator.fit(train_set, eval_set, monitor)
-    scored = eval_set if eval_set is not None else train_set
-    raw = estimator.predict(scored.X)
-    spec = {
-        "model_type": model_type.value,
-        "options": options,
-        "label": label.describe() if label else None,
+    part = lambda rows: _dataset(preprocessor, table, rows, y, weights) if len(rows) else None  # noqa: E731
+    custom = model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM"
+    return Prepared(
+        model_type, options, label, features, split, preprocessor, task,
+        _dataset(preprocessor, table, split.train, y, weights), part(split.evaluation), part(split.test),
+        _input_statistics(train_rows, excluded), _custom_centroids(preprocessor, table, options) if custom else None,
+    )  # fmt: skip
+
+
+def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor):
+    """Fit one estimator of the prepared model with ``options`` (a tuning trial's, or the model's)."""
+    estimator = estimator_class(prepared.model_type)(options=options, task=prepared.task)
+    if prepared.init_rows is not None:
+        estimator.init_rows = prepared.init_rows
+    estimator.fit(prepared.train_set, prepared.eval_set, monitor)
+    return estimator
+
+
+def monitor_for(options: dict, description: str, cancel, observer=None) -> Monitor:
+    """A training monitor with the model's iteration budget and early-stop rule."""
+    return Monitor(
+        description, options.get("max_iterations") or options.get("num_parallel_tree"),
+        early_stop=bool(options.get("early_stop")), min_rel_progress=options.get("min_rel_progress") or 0.0,
+        cancel=cancel, observer=observer,
+    )  # fmt: skip
+
+
+def base_spec(prepared: Prepared) -> dict:
+    """The description every trained model of these rows shares."""
+    task = prepared.task
+    return {
+        "model_type": prepared.model_type.value,
+        "options": prepared.options,
+        "label": prepared.label.describe() if prepared.label else None,
         "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
                  "categorical_features": task.categorical_features},  # fmt: skip
-        "features": features,
-        "feature_info": _input_statistics(table.take(pa.array(split.train)), excluded),
-        "training_info": [{"training_run": 0, **row} for row in monitor.rows],
-        "metrics": stored_metrics(model_type, estimator, scored, raw, options),
-        "split": split.describe(),
-        "training_seconds": round(time.monotonic() - started, 3),
+        "features": prepared.features,
+        "feature_info": prepared.feature_info,
+        "split": prepared.split.describe(),
     }
-    arrays = {"eval_output": np.asarray(raw)}
-    if scored.y is not None:
-        arrays["eval_target"] = scored.y
-    return Model(spec, preprocessor, estimator, arrays)
+
+
+def train(
+    model_type: ModelType,
+    options: dict,
+    table: pa.Table,
+    hashes: np.ndarray,
+    *,
+    description: str,
+    cancel: threading.Event | None = None,
+    split: Split | None = None,
+) -> Model:
+    """Train a model on ``table`` (rows after TRANSFORM, if any); tune it when num_trials is set.
+
+    Args:
+        model_type: what to train.
+        options: resolved options.
+        table: the training rows.
+        hashes: a per-row hash for deterministic random splits.
+        description: shown by progress reporters.
+        cancel: set from another thread to stop between iterations.
+        split: a split already made (by the TRANSFORM fit, which needs it first).
+    """
+    started = time.monotonic()
+    prepared = prepare(model_type, options, table, hashes, split)
+    if options.get("num_trials"):
+        from sqlml.ml.tuning import tune
+
+        model = tune(prepared, description=description, cancel=cancel)
+    else:
+        with monitor_for(options, description, cancel) as monitor:
+            estimator = fit_estimator(prepared, options, monitor)
+        scored = prepared.scored
+        raw = estimator.predict(scored.X)
+        spec = {
+            **base_spec(prepared),
+            "training_info": [{"training_run": 0, **row} for row in monitor.rows],
+            "metrics": stored_metrics(model_type, estimator, scored, raw, options),
+        }
+        arrays = {"eval_output": np.asarray(raw)}
+        if scored.y is not None:
+            arrays["eval_target"] = scored.y
+        model = Model(spec, prepared.preprocessor, estimator, arrays)
+    model.spec["training_seconds"] = round(time.monotonic() - started, 3)
+    return model
 
 
 def resolve_label(model_type: ModelType, options: dict, table: pa.Table) -> Label | None:

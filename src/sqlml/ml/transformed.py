@@ -18,7 +18,8 @@ def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, 
     if model_type.is_supervised:
         label = resolve_label(model_type, options, table).name
     passthrough = excluded_columns(options, label)
-    split = split_rows(table, hashes, options) if model_type.is_supervised else no_split(table)
+    tuning = bool(options.get("num_trials"))
+    split = split_rows(table, hashes, options, tuning) if model_type.is_supervised else no_split(table)
     transformed, spec = fit_transform(transform, table, split.train, passthrough)
     spec["passthrough"] = sorted(passthrough)
     if model_type is ModelType.TRANSFORM_ONLY:

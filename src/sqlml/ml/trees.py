@@ -50,7 +50,7 @@ def lightgbm_params(options: dict, task: Task, random_forest: bool) -> tuple[dic
         "feature_fraction": options["colsample_bytree"] or 1e-9,
         "feature_fraction_bynode": (options["colsample_bynode"] * options["colsample_bylevel"]) or 1e-9,
         "max_bin": _BINS[options["tree_method"]],
-        "num_threads": os.cpu_count() or 1,
+        "num_threads": options.get("_threads") or os.cpu_count() or 1,
         "seed": SEED,
         "deterministic": True,
         "verbose": -1,

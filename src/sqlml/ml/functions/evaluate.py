@@ -46,11 +46,11 @@ def metric_columns(model: Model) -> tuple[str, ...]:
     return _METRIC_COLUMNS[model_type]
 
 
-def labelled_outputs(call: Call, model: Model) -> tuple[np.ndarray, np.ndarray]:
+def labelled_outputs(call: Call, model: Model, estimator=None) -> tuple[np.ndarray, np.ndarray]:
     """Encoded labels and raw outputs for the call's input rows (rows with a NULL label skipped)."""
     name = model.label["name"]
     targets, outputs = [], []
-    for batch, raw in scored_batches(model, call.data(0).reader()):
+    for batch, raw in scored_batches(model, call.data(0).reader(), estimator):
         column = _label_column(batch, name)
         keep = pc.is_valid(column).to_numpy(zero_copy_only=False)
         targets.append(_encode(model, column.filter(pc.is_valid(column))))
@@ -109,16 +109,29 @@ def evaluate(call: Call) -> pa.Table:
     if threshold is not None and data is None:
         raise InvalidOptionError("The threshold setting of ML.EVALUATE needs input data.", option="threshold")
     check_threshold(model, threshold, call.name)
-    if data is None or model.model_type is ModelType.PCA:
-        row = dict(model.spec["metrics"])
-    elif model.model_type is ModelType.KMEANS:
-        distances = np.concatenate([raw for _, raw in scored_batches(model, data.reader())] or [np.empty((0, 1))])
-        row = metrics.kmeans_metrics(distances, model.estimator._prepare(model.estimator.centroids_))
-    else:
-        y, raw = labelled_outputs(call, model)
-        row = _metrics_row(model, y, raw, threshold)
     columns = metric_columns(model)
+    if data is None and model.is_tuned and "trial_id" not in settings:
+        # without input data a tuned model reports every trial, on the test split
+        trials = [t for t in model.spec["trials"] if t.get("metrics")]
+        table = {"trial_id": pa.array([t["trial_id"] for t in trials], pa.int64())}
+        table.update({name: pa.array([t["metrics"].get(name) for t in trials], pa.float64()) for name in columns})
+        return pa.table(table)
+    estimator = model.estimator_for(settings.get("trial_id"))
+    if data is None or model.model_type is ModelType.PCA:
+        row = _stored_metrics(model, settings.get("trial_id"))
+    elif model.model_type is ModelType.KMEANS:
+        distances = np.concatenate([raw for _, raw in scored_batches(model, data.reader(), estimator)] or [np.empty((0, 1))])
+        row = metrics.kmeans_metrics(distances, estimator._prepare(estimator.centroids_))
+    else:
+        y, raw = labelled_outputs(call, model, estimator)
+        row = _metrics_row(model, y, raw, threshold)
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+
+
+def _stored_metrics(model: Model, trial_id: int | None) -> dict:
+    if trial_id is None or not model.is_tuned:
+        return dict(model.spec["metrics"])
+    return next(t["metrics"] for t in model.spec["trials"] if t["trial_id"] == trial_id)
 
 
 @function("CONFUSION_MATRIX")
@@ -131,7 +144,8 @@ def confusion_matrix(call: Call) -> pa.Table:
     if threshold is not None and data is None:
         raise InvalidOptionError("The threshold setting of ML.CONFUSION_MATRIX needs input data.", option="threshold")
     check_threshold(model, threshold, call.name)
-    y, raw = labelled_outputs(call, model) if data is not None else stored_outputs(model)
+    estimator = model.estimator_for(settings.get("trial_id"))
+    y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
     classes = model.classes()
     k = len(classes)
     counts = metrics.confusion_counts(y, predicted_class_index(raw, threshold), k) if len(y) else np.zeros((k, k), np.int64)
@@ -167,9 +181,9 @@ def roc_curve(call: Call) -> pa.Table:
             f"{len(model.label['classes'])} classes.",
             hint="Use ML.CONFUSION_MATRIX for multiclass models.",
         )
-    call.settings({"trial_id": int})
+    estimator = model.estimator_for(call.settings({"trial_id": int}).get("trial_id"))
     data = call.data(0, required=False)
-    y, raw = labelled_outputs(call, model) if data is not None else stored_outputs(model)
+    y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
     scores = raw[:, 1] if len(raw) else np.array([])
     thresholds = _thresholds(call, scores)
     return pa.table(metrics.roc_points(np.asarray(y), scores, thresholds))

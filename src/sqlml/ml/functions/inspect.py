@@ -76,6 +76,14 @@ def _scale(block: Block, position: int = 0) -> tuple[float, float]:
 def training_info(call: Call) -> pa.Table:
     """One row per training iteration."""
     model = call.model
+    if model.is_tuned:
+        from sqlml.errors import ModelError
+
+        raise ModelError(
+            "ML.TRAINING_INFO does not support models trained with num_trials.",
+            model=str(call.ref),
+            hint=f"Use SELECT * FROM ML.TRIAL_INFO(MODEL {call.ref}).",
+        )
     rows = model.spec.get("training_info", [])
     columns = {
         "training_run": pa.array([r["training_run"] for r in rows], pa.int64()),
@@ -109,10 +117,31 @@ def weights(call: Call) -> pa.Table:
     """``ML.WEIGHTS(MODEL m [, STRUCT(standardize)])`` for linear and logistic regression."""
     model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
     standardize = call.settings({"standardize": bool}).get("standardize", False)
-    estimator = model.estimator
+    multiclass = model.task.kind == "multiclass"
+    pieces = []
+    for trial_id, estimator in _trials(model):
+        piece = _weights_of(model, estimator, standardize, multiclass)
+        pieces.append(_with_trial(piece, trial_id))
+    return pa.concat_tables(pieces)
+
+
+def _trials(model):
+    """(trial_id, estimator) of every successful trial of a tuned model, else (None, the estimator)."""
+    if model.is_tuned:
+        return sorted(model.trial_estimators.items())
+    return [(None, model.estimator)]
+
+
+def _with_trial(table: pa.Table, trial_id: int | None) -> pa.Table:
+    """A leading trial_id column for tuned models (BigQuery returns every trial without input)."""
+    if trial_id is None:
+        return table
+    return table.add_column(0, "trial_id", pa.array([trial_id] * table.num_rows, pa.int64()))
+
+
+def _weights_of(model, estimator, standardize: bool, multiclass: bool) -> pa.Table:
     coef = np.atleast_2d(estimator.coef_)
     intercepts = np.atleast_1d(estimator.intercept_)
-    multiclass = model.task.kind == "multiclass"
     class_labels = [str(c) for c in model.label["classes"]] if multiclass else [None]
     records = []
     for k, class_label in enumerate(class_labels):
@@ -146,8 +175,12 @@ def centroids(call: Call) -> pa.Table:
     """``ML.CENTROIDS(MODEL m [, STRUCT(standardize)])``: one row per (centroid, feature)."""
     model = call.require(ModelType.KMEANS)
     standardize = call.settings({"standardize": bool}).get("standardize", False)
+    return pa.concat_tables([_with_trial(_centroids_of(model, estimator, standardize), trial_id) for trial_id, estimator in _trials(model)])
+
+
+def _centroids_of(model, estimator, standardize: bool) -> pa.Table:
     records = []
-    for index, centroid in enumerate(model.estimator.centroids_, start=1):
+    for index, centroid in enumerate(estimator.centroids_, start=1):
         for block in blocks(model.preprocessor):
             if block.numeric:
                 value = float(centroid[block.indices[0]])

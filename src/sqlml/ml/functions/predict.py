@@ -42,19 +42,19 @@ def check_threshold(model: Model, threshold: float | None, name: str) -> None:
         raise InvalidOptionError(f"threshold must be in [0, 1]; got {threshold}.", option="threshold")
 
 
-def score(model: Model, batch: pa.RecordBatch) -> np.ndarray:
-    """The estimator's raw outputs for one batch of input rows."""
+def score(model: Model, batch: pa.RecordBatch, estimator=None) -> np.ndarray:
+    """The raw outputs of ``estimator`` (the model's serving one by default) for a batch of rows."""
     if batch.num_rows == 0:
         width = len(model.label["classes"]) if model.model_type.is_classifier else 0
         return np.empty((0, width)) if width else np.empty(0)
-    return model.estimator.predict(model.features(batch))
+    return (estimator or model.estimator).predict(model.features(batch))
 
 
-def scored_batches(model: Model, reader: pa.RecordBatchReader) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+def scored_batches(model: Model, reader: pa.RecordBatchReader, estimator=None) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
     """Each input batch with its raw model outputs."""
     model.check_input(reader.schema)
     for batch in reader:
-        yield batch, score(model, batch)
+        yield batch, score(model, batch, estimator)
 
 
 @function("PREDICT")
@@ -65,19 +65,20 @@ def predict(call: Call) -> pa.RecordBatchReader:
     threshold = settings.get("threshold")
     check_threshold(model, threshold, call.name)
     keep_inputs = model.model_type is not ModelType.PCA or settings.get("keep_original_columns", False)
+    estimator = model.estimator_for(settings.get("trial_id"))
     reader = call.data(0).reader()
     model.check_input(reader.schema)
-    return prediction_reader(model, reader, threshold, keep_inputs)
+    return prediction_reader(model, reader, threshold, keep_inputs, estimator)
 
 
-def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_inputs=True) -> pa.RecordBatchReader:
+def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_inputs=True, estimator=None) -> pa.RecordBatchReader:
     """A reader of ML.PREDICT's rows for the rows of ``reader``."""
     outputs = output_schema(model)
     inputs = list(reader.schema) if keep_inputs else []
     schema = pa.schema(list(outputs) + inputs)
 
     def batches():
-        for batch, raw in scored_batches(model, reader):
+        for batch, raw in scored_batches(model, reader, estimator):
             columns = prediction_columns(model, raw, threshold) if batch.num_rows else [
                 pa.array([], field.type) for field in outputs
             ]  # fmt: skip
