@@ -66,6 +66,8 @@ class Model:
         self.arrays: dict[str, np.ndarray] = dict(arrays or {})
         #: Every successful trial's estimator of a tuned model, by trial_id.
         self.trial_estimators: dict[int, Estimator] = {}
+        #: Files kept byte for byte (an imported ONNX or LightGBM model), by file name.
+        self.files: dict[str, bytes] = {}
 
     @property
     def model_type(self) -> ModelType:
@@ -166,6 +168,8 @@ class Model:
             np.savez(handle, **all_arrays)
         for name, text in texts.items():
             (folder / name).write_text(text)
+        for name, content in self.files.items():
+            (folder / name).write_bytes(content)
 
     @classmethod
     def load(cls, files: dict[str, Path]) -> "Model":
@@ -192,6 +196,7 @@ class Model:
                 trials[int(trial_id)] = family.from_state(spec["options"], task, trial_params, trial_arrays, _own(texts, prefix))
         model = cls(spec, preprocessor, estimator, model_arrays)
         model.trial_estimators = trials
+        model.files = {name: path.read_bytes() for name, path in files.items() if name in spec.get("imported", {}).get("files", [])}
         return model
 
 

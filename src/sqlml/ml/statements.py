@@ -67,6 +67,11 @@ def create_model(context: StatementContext) -> Result:
     _check_dataset(executor, ref)
     transform = next((p for p in properties if isinstance(p, exp.TransformModelProperty)), None)
     model = _build_model(context, ref, model_type, options, tree.expression, transform)
+    # lineage: enough to re-train this version exactly (the statement as run, with its values)
+    model.spec.setdefault("lineage", {}).update(
+        statement=tree.sql(dialect="bigquery"),
+        parameters={k: v for k, v in context.params.items() if isinstance(v, (str, int, float, bool, type(None)))},
+    )
     _publish(store, ref, model, replace, options)
     return Result.empty("CREATE MODEL")
 

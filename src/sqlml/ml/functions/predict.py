@@ -29,6 +29,8 @@ PREDICTABLE = (
     ModelType.RANDOM_FOREST_REGRESSOR,
     ModelType.KMEANS,
     ModelType.PCA,
+    ModelType.ONNX,
+    ModelType.LIGHTGBM,
 )
 
 
@@ -62,6 +64,10 @@ def predict(call: Call) -> pa.RecordBatchReader:
     """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
     model = call.require(*PREDICTABLE, what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
+    if model.model_type.is_imported:
+        from sqlml.ml.imported import imported_reader
+
+        return imported_reader(model, call.data(0).reader())
     threshold = settings.get("threshold")
     check_threshold(model, threshold, call.name)
     keep_inputs = model.model_type is not ModelType.PCA or settings.get("keep_original_columns", False)

@@ -1,0 +1,122 @@
+"""EXPORT MODEL: a self-describing folder with the model's files, a manifest and, where the model
+type allows, an ONNX model that includes the preprocessing.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-export-model
+``EXPORT MODEL ds.m OPTIONS(uri='path' [, trial_id=n])``. The folder holds ``manifest.json``
+(schema, label, outputs, metrics, options, checksums), the model's own files in open formats
+(``model.json``, ``arrays.npz``, LightGBM's ``booster.txt``) and ``model.onnx``. Only local paths
+are accepted; ``gs://`` and other remote URIs are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlml.engine.executor import StatementContext, handles, register_handler
+from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.ml.model import CACHE
+from sqlml.ml.statements import read_options
+from sqlml.result import Result
+from sqlml.sql.planner import StatementKind
+from sqlml.store.records import ModelRef, sha256_of
+
+MANIFEST = "manifest.json"
+FORMAT = "sqlml.model/1"
+
+
+def export_model(context: StatementContext) -> Result:
+    """Run ``EXPORT MODEL ds.m OPTIONS(uri=…, trial_id=…)``."""
+    tree = context.plan.tree
+    ref = ModelRef.from_table(tree.this)
+    raw = read_options(tree.expressions or [], context.params)
+    unknown = sorted(set(raw) - {"uri", "trial_id"})
+    if unknown:
+        raise InvalidOptionError(f"EXPORT MODEL has no option '{unknown[0]}'.", option=unknown[0], hint="Options: uri, trial_id.")
+    target = _target(raw.get("uri"))
+    store = context.executor.models
+    record = store.resolve(ref)
+    model = CACHE.get(store, record)
+    trial_id = raw.get("trial_id")
+    if trial_id is not None:
+        model = _with_trial(model, trial_id)
+    write_export(model, record, store.verified_files(record), target)
+    return Result.empty("EXPORT MODEL")
+
+
+def _target(uri) -> Path:
+    if not isinstance(uri, str) or not uri:
+        raise InvalidOptionError("EXPORT MODEL needs OPTIONS(uri='folder').", option="uri")
+    if "://" in uri and not uri.startswith("file://"):
+        raise InvalidOptionError(f"EXPORT MODEL writes to local folders only; got {uri}.", option="uri")
+    return Path(uri.removeprefix("file://"))
+
+
+def _with_trial(model, trial_id: int):
+    estimator = model.estimator_for(trial_id)
+    chosen = type(model)(dict(model.spec), model.preprocessor, estimator, model.arrays)
+    chosen.spec["exported_trial_id"] = trial_id
+    return chosen
+
+
+def write_export(model, record, files: dict[str, Path], target: Path) -> None:
+    """Write the export folder atomically (built aside, then renamed into place)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        for name, path in files.items():
+            shutil.copyfile(path, staging / name)
+        onnx_name, onnx_error = _write_onnx(model, staging)
+        manifest = _manifest(model, record, onnx_name, onnx_error)
+        manifest["files"] = {p.name: sha256_of(p) for p in sorted(staging.iterdir())}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_onnx(model, folder: Path) -> tuple[str | None, str | None]:
+    from sqlml.ml.onnx_export import to_onnx
+
+    if model.model_type.is_imported or model.estimator is None:
+        return None, "imported and TRANSFORM_ONLY models are exported as their files only"
+    try:
+        proto = to_onnx(model)
+    except ModelError as error:
+        return None, error.message
+    (folder / "model.onnx").write_bytes(proto.SerializeToString())
+    return "model.onnx", None
+
+
+def _manifest(model, record, onnx_name, onnx_error) -> dict:
+    from sqlml.ml.outputs import output_schema
+
+    outputs = []
+    if model.estimator is not None:
+        outputs = [{"name": f.name, "type": str(f.type)} for f in output_schema(model)]
+    features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
+    return {
+        "format": FORMAT,
+        "model": f"{record.dataset}.{record.name}",
+        "version": record.version,
+        "created_at": record.created_at,
+        "model_type": model.model_type.value,
+        "label": model.label,
+        "features": features,
+        "transform": (model.spec.get("transform") or {}).get("clause"),
+        "outputs": outputs,
+        "metrics": model.spec.get("metrics"),
+        "options": {k: v for k, v in model.options.items() if not k.startswith("_")},
+        "trial_id": model.spec.get("exported_trial_id"),
+        "onnx": onnx_name,
+        "onnx_unavailable_because": onnx_error,
+    }
+
+
+register_handler(handles(StatementKind.EXPORT_MODEL), export_model)

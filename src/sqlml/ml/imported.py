@@ -1,0 +1,168 @@
+"""Models created from files: ``CREATE MODEL m OPTIONS(model_type='ONNX'|'LIGHTGBM', model_path='…')``.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx —
+the file is copied into the model store (so later changes to it do not change the model) and
+checksummed like any model file. ML.PREDICT matches the model's inputs to columns by name and
+returns the model's own outputs first: for ONNX the graph's output names (an ``[N, K]`` tensor
+becomes ARRAY<FLOAT64>), for LightGBM ``predicted_label`` (an array for multiclass boosters).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.model import Model
+from sqlml.ml.modeltypes import ModelType
+
+ONNX_FILE = "model.onnx"
+LIGHTGBM_FILE = "booster.txt"
+_sessions: dict[int, object] = {}
+_lock = threading.Lock()
+
+
+def import_model(model_type: ModelType, options: dict) -> Model:
+    """Read the file named by ``model_path`` and describe its inputs and outputs."""
+    raw_path = options.get("model_path")
+    if not raw_path:
+        raise InvalidOptionError(f"model_type='{model_type.value}' needs model_path='…'.", option="model_path")
+    path = Path(raw_path.removeprefix("file://"))
+    if raw_path.startswith(("gs://", "s3://", "http://", "https://")):
+        raise InvalidOptionError(f"model_path must be a local file; got {raw_path}.", option="model_path")
+    if path.is_dir():
+        path = path / (ONNX_FILE if model_type is ModelType.ONNX else LIGHTGBM_FILE)
+    if not path.is_file():
+        raise InvalidOptionError(f"The model file {path} does not exist.", option="model_path")
+    content = path.read_bytes()
+    describe = _describe_onnx if model_type is ModelType.ONNX else _describe_lightgbm
+    name = ONNX_FILE if model_type is ModelType.ONNX else LIGHTGBM_FILE
+    imported = {**describe(content, path), "files": [name], "source": str(path)}
+    model = Model({"model_type": model_type.value, "options": options, "imported": imported}, None, None)
+    model.files = {name: content}
+    return model
+
+
+def _describe_onnx(content: bytes, path: Path) -> dict:
+    session = _new_session(content, path)
+    inputs = [{"name": i.name, "type": i.type, "shape": _shape(i.shape)} for i in session.get_inputs()]
+    outputs = [{"name": o.name, "type": o.type, "shape": _shape(o.shape)} for o in session.get_outputs()]
+    return {"format": "onnx", "inputs": inputs, "outputs": outputs}
+
+
+def _describe_lightgbm(content: bytes, path: Path) -> dict:
+    import lightgbm as lgb
+
+    try:
+        booster = lgb.Booster(model_str=content.decode())
+    except Exception as error:  # LightGBM raises its own LightGBMError
+        raise ModelError(f"{path} is not a LightGBM text model: {str(error).splitlines()[0]}") from None
+    classes = booster.num_model_per_iteration()
+    inputs = [{"name": name, "type": "double", "shape": [None]} for name in booster.feature_name()]
+    return {"format": "lightgbm", "inputs": inputs, "outputs": [{"name": "predicted_label", "classes": classes}]}
+
+
+def _shape(shape) -> list:
+    return [d if isinstance(d, int) else None for d in shape]
+
+
+def _new_session(content: bytes, path):
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(content, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path} is not a valid ONNX model: {str(error).splitlines()[0]}") from None
+
+
+def _session(model: Model):
+    key = id(model)
+    with _lock:
+        if key not in _sessions:
+            _sessions[key] = _new_session(model.files[ONNX_FILE], model.spec["imported"]["source"])
+        return _sessions[key]
+
+
+def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    for field in batch.schema.names:
+        if field.lower() == name.lower():
+            return batch.column(field)
+    raise InvalidModelInputError(f"The input has no column {name}, which the imported model needs.")
+
+
+_NUMPY = {"tensor(double)": np.float64, "tensor(float)": np.float32, "tensor(int64)": np.int64,
+          "tensor(int32)": np.int32, "tensor(bool)": np.bool_}  # fmt: skip
+
+
+def _onnx_input(column: pa.Array, spec: dict) -> np.ndarray:
+    if spec["type"] == "tensor(string)":
+        values = column.cast(pa.string()) if not pa.types.is_boolean(column.type) else pa.array(
+            [None if v is None else ("true" if v else "false") for v in column.to_pylist()], pa.string()
+        )  # fmt: skip
+        array = np.array(["_null_filler" if v is None else v for v in values.to_pylist()], dtype=object)
+    elif pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type):
+        # an ARRAY column feeds a [N, K] tensor input
+        import pyarrow.compute as pc
+
+        dtype = _NUMPY.get(spec["type"], np.float64)
+        return pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(dtype).reshape(len(column), -1)
+    else:
+        dtype = _NUMPY.get(spec["type"], np.float64)
+        array = column.to_numpy(zero_copy_only=False).astype(dtype)
+    return array.reshape(-1, 1) if len(spec["shape"]) == 2 else array
+
+
+def _arrow_output(values: np.ndarray) -> pa.Array:
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim == 2:
+        return pa.array(list(values.astype(np.float64)), pa.list_(pa.float64()))
+    if values.dtype == object:
+        return pa.array(values.tolist(), pa.string())
+    if values.dtype == np.float32:
+        values = values.astype(np.float64)
+    return pa.array(values)
+
+
+def predict_imported(model: Model, batch: pa.RecordBatch) -> list[tuple[str, pa.Array]]:
+    """The imported model's named outputs for one batch of input rows."""
+    imported = model.spec["imported"]
+    if imported["format"] == "onnx":
+        session = _session(model)
+        feeds = {spec["name"]: _onnx_input(_column(batch, spec["name"]), spec) for spec in imported["inputs"]}
+        results = session.run(None, feeds)
+        return [(spec["name"], _arrow_output(np.asarray(value))) for spec, value in zip(imported["outputs"], results)]
+    booster = _booster(model)
+    matrix = np.column_stack([_column(batch, spec["name"]).to_numpy(zero_copy_only=False).astype(np.float64) for spec in imported["inputs"]])
+    return [("predicted_label", _arrow_output(np.asarray(booster.predict(matrix))))]
+
+
+def _booster(model: Model):
+    import lightgbm as lgb
+
+    key = id(model)
+    with _lock:
+        if key not in _sessions:
+            _sessions[key] = lgb.Booster(model_str=model.files[LIGHTGBM_FILE].decode())
+        return _sessions[key]
+
+
+def imported_reader(model: Model, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """ML.PREDICT's rows for an imported model: its outputs, then the input columns."""
+    first = next(iter(reader), None)
+    sample = first if first is not None else pa.RecordBatch.from_pylist([], schema=reader.schema)
+    outputs = predict_imported(model, sample) if sample.num_rows else []
+    if not outputs:
+        return reader
+    schema = pa.schema([pa.field(name, array.type) for name, array in outputs] + list(reader.schema))
+
+    def batches():
+        yield pa.RecordBatch.from_arrays([a for _, a in outputs] + list(first.columns), schema=schema)
+        for batch in reader:
+            arrays = [a for _, a in predict_imported(model, batch)]
+            yield pa.RecordBatch.from_arrays(arrays + list(batch.columns), schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
