@@ -76,7 +76,7 @@ class Result:
                 if self._streamed:
                     raise RuntimeError("This result was streamed with reader(); run the query again.")
                 try:
-                    self._table = self._relation.to_arrow_table()
+                    self._table = bigquery_types(self._relation.to_arrow_table())
                     self._schema = self._table.schema
                 except Exception as error:
                     raise self._translated(error) from None
@@ -119,11 +119,13 @@ class Result:
             self._streamed = True
             source = self._relation.to_arrow_reader(batch_size)
             self._relation = None
-        return pa.RecordBatchReader.from_batches(source.schema, self._drain(source))
+        schema = pa.schema([_int64_field(f) for f in source.schema])
+        return pa.RecordBatchReader.from_batches(schema, self._drain(source))
 
     def _drain(self, source: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         try:
-            yield from source
+            for batch in source:
+                yield bigquery_types(batch)
         except Exception as error:
             raise self._translated(error) from None
         finally:
@@ -170,6 +172,23 @@ class Result:
         text = render_table(table.slice(0, _PREVIEW_ROWS))
         more = f"\n({table.num_rows} rows)" if table.num_rows > _PREVIEW_ROWS else ""
         return text + more
+
+
+_HUGEINT = pa.decimal128(38, 0)
+
+
+def _int64_field(field: pa.Field) -> pa.Field:
+    return field.with_type(pa.int64()) if field.type == _HUGEINT else field
+
+
+def bigquery_types(data: pa.Table | pa.RecordBatch):
+    """DuckDB's HUGEINT (SUM of integers, arrives as DECIMAL(38, 0)) as BigQuery's INT64."""
+    if not any(field.type == _HUGEINT for field in data.schema):
+        return data
+    columns = [c.cast(pa.int64()) if c.type == _HUGEINT else c for c in data.columns]
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(columns, names=data.schema.names)
+    return pa.table(columns, names=data.column_names)
 
 
 def arrow_type(duckdb_type) -> pa.DataType:

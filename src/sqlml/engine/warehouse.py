@@ -18,6 +18,7 @@ gets :class:`~sqlml.errors.WarehouseLockedError` naming the process that holds i
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 import time
@@ -123,6 +124,7 @@ class Warehouse:
         mode = " (READ_ONLY)" if self.read_only else ""
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.01
+        collected = False
         while True:
             try:
                 self._db.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
@@ -135,6 +137,12 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as error:
+                if "already attached" in str(error) and not collected:
+                    # A finished query's result object (held, e.g., by a traceback) still pins
+                    # the detached file; once it is collected the file can be attached again.
+                    gc.collect()
+                    collected = True
+                    continue
                 raise WarehouseError(
                     f"Cannot open the warehouse {self.path}: {error}",
                     hint="Check that the file is a DuckDB 2 database written by sqlml.",

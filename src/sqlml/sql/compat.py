@@ -2,18 +2,226 @@
 
 Two kinds of fix live here: :data:`GENERATOR_FIXES`, merged into the DuckDB generator's
 ``TRANSFORMS`` (a node rendered differently), and :func:`rewrite`, applied to a statement's tree
-before generation (a fix that needs more than one node). Each fix names the BigQuery doc page
-whose behaviour it reproduces and is proven by ``tests/sql/test_bigquery_compat.py``.
+before generation (a fix that needs context). Each fix names the BigQuery behaviour it keeps and
+is proven by ``tests/sql/test_bigquery_compat.py``.
 """
 
 from __future__ import annotations
 
+import itertools
+
 from sqlglot import exp
 
-#: Node class → generator function, overriding sqlglot's DuckDB rendering.
-GENERATOR_FIXES: dict = {}
+from sqlml.sql.templates import build
+
+_names = itertools.count(1)
+
+# Literals in these positions are not values: ORDER BY 1 / GROUP BY 1 are ordinals, LIMIT and
+# INTERVAL take plain integers, type parameters and array subscripts stay as written.
+_POSITIONAL = (exp.Group, exp.Limit, exp.Offset, exp.Interval, exp.DataType, exp.DataTypeParam,
+               exp.WindowSpec, exp.Bracket, exp.Fetch)  # fmt: skip
+
+
+def _typed_literals(tree: exp.Expression) -> exp.Expression:
+    """INT64 and FLOAT64 literals keep their BigQuery types.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#integer_literals —
+    DuckDB reads ``1`` as INTEGER and ``2.5`` as DECIMAL(2,1); BigQuery reads INT64 and FLOAT64,
+    which decides result types (``ROUND(2.5)`` is FLOAT64, ``GENERATE_ARRAY(0, 1, 0.25)`` works).
+    """
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Literal) or node.is_string:
+            return node
+        parent = node.parent
+        if isinstance(parent, _POSITIONAL) or (isinstance(parent, exp.Ordered) and parent.this is node):
+            return node
+        if isinstance(parent, (exp.Cast, exp.TryCast)) or isinstance(parent, exp.Neg) and isinstance(parent.parent, _POSITIONAL):
+            return node
+        if any(c in node.this for c in ".eE"):
+            return exp.cast(node.copy(), "DOUBLE")
+        # integer arguments of functions (ROUND's digits, LPAD's length…) stay DuckDB INTEGERs,
+        # which its functions require; everywhere else an integer literal is INT64
+        holder = parent.parent if isinstance(parent, exp.Neg) else parent
+        if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case)):
+            return node
+        return exp.cast(node.copy(), "BIGINT")
+
+    return tree.transform(fix, copy=False)
+
+
+def _numeric_types(tree: exp.Expression) -> exp.Expression:
+    """NUMERIC is DECIMAL(38, 9) and BIGNUMERIC the widest DuckDB decimal, DECIMAL(38, 9) too
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types)."""
+    for data_type in tree.find_all(exp.DataType):
+        if data_type.this in (exp.DType.DECIMAL, exp.DType.BIGDECIMAL) and not data_type.expressions:
+            data_type.set("this", exp.DType.DECIMAL)
+            data_type.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(38)), exp.DataTypeParam(this=exp.Literal.number(9))])
+    return tree
+
+
+def _unnest_offsets(tree: exp.Expression) -> exp.Expression:
+    """``UNNEST(a) AS x WITH OFFSET AS o`` numbers elements from 0 (DuckDB's ORDINALITY from 1).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+    """
+    for unnest in list(tree.find_all(exp.Unnest)):
+        offset = unnest.args.get("offset")
+        if not offset or not unnest.expressions:
+            continue
+        array = unnest.expressions[0]
+        alias = unnest.args.get("alias")
+        value_name = alias.columns[0].name if alias and alias.columns else "value"
+        offset_name = offset.name if isinstance(offset, exp.Identifier) else "offset"
+        subquery = exp.select(
+            exp.Alias(this=exp.Unnest(expressions=[array.copy()]), alias=exp.to_identifier(value_name, quoted=True)),
+            exp.Alias(this=build("unnest(range(0, len(__p_a)))", a=array), alias=exp.to_identifier(offset_name, quoted=True)),
+        ).subquery(f"_unnest_{next(_names)}")
+        unnest.replace(subquery)
+    return tree
+
+
+def _array_agg_limits(tree: exp.Expression) -> exp.Expression:
+    """``ARRAY_AGG(x ORDER BY y LIMIT n)`` → the first n of the ordered list (DuckDB has no LIMIT there)."""
+    for aggregate in list(tree.find_all(exp.ArrayAgg)):
+        limit = aggregate.this
+        if isinstance(limit, exp.Limit):
+            aggregate.set("this", limit.this)
+            aggregate.replace(build("list_slice(__p_agg, 1, __p_n)", agg=aggregate.copy(), n=limit.expression))
+    return tree
+
+
+def _date_results(tree: exp.Expression) -> exp.Expression:
+    """DATE_ADD, DATE_SUB and DATE_TRUNC of a DATE return a DATE (DuckDB returns a TIMESTAMP)."""
+    for node in list(tree.find_all(exp.DateAdd, exp.DateSub, exp.DateTrunc)):
+        if not isinstance(node.parent, exp.Cast):
+            node.replace(exp.cast(node.copy(), "DATE"))
+    return tree
+
+
+def _extracts(tree: exp.Expression) -> exp.Expression:
+    """EXTRACT parts whose numbering differs: DAYOFWEEK is 1 (Sunday) to 7; WEEK counts weeks that
+    start on Sunday; ISOWEEK is ISO 8601's; DATE FROM a timestamp is a cast."""
+    for extract in list(tree.find_all(exp.Extract)):
+        part = extract.name.upper()
+        value = extract.expression
+        if part == "DAYOFWEEK":
+            extract.replace(build("CAST(dayofweek(__p_v) + 1 AS BIGINT)", v=value))
+        elif part == "WEEK":
+            extract.replace(build("CAST(strftime(__p_v, '%U') AS BIGINT)", v=value))
+        elif part == "ISOWEEK":
+            extract.replace(build("CAST(weekofyear(__p_v) AS BIGINT)", v=value))
+        elif part == "DATE":
+            extract.replace(exp.cast(value.copy(), "DATE"))
+    return tree
+
+
+_FUNCTIONS = {
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
+    "IEEE_DIVIDE": "CAST(__p_0 AS DOUBLE) / CAST(__p_1 AS DOUBLE)",
+    "ARRAY_INCLUDES": "list_contains(__p_0, __p_1)",
+    "SAFE_NEGATE": "-__p_0",
+}
+
+
+def _functions(tree: exp.Expression) -> exp.Expression:
+    """BigQuery functions sqlglot passes through by name although DuckDB has none of that name."""
+    for call in list(tree.find_all(exp.Anonymous)):
+        name = call.name.upper()
+        if name in _FUNCTIONS:
+            call.replace(build(_FUNCTIONS[name], **{str(i): a for i, a in enumerate(call.expressions)}))
+        elif name == "APPROX_QUANTILES" and len(call.expressions) == 2 and isinstance(call.expressions[1], exp.Literal):
+            # n + 1 boundaries: minimum, the n - 1 inner quantiles, maximum (exact here)
+            n = int(call.expressions[1].this)
+            fractions = exp.Array(expressions=[exp.Literal.number(k / n) for k in range(n + 1)])
+            call.replace(build("quantile_disc(__p_x, __p_q)", x=call.expressions[0], q=fractions))
+    return tree
 
 
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
+    for fix in (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals):
+        tree = fix(tree)
     return tree
+
+
+# -- generator fixes -------------------------------------------------------------------------
+
+
+def _count_if(self, node: exp.CountIf) -> str:
+    # COUNTIF is INT64 on BigQuery; DuckDB's count_if is HUGEINT.
+    return f"CAST(COUNT_IF({self.sql(node, 'this')}) AS BIGINT)"
+
+
+def _generate_array(self, node: exp.GenerateSeries) -> str:
+    # GENERATE_ARRAY(start, end[, step]) with FLOAT64 bounds: DuckDB's range() takes integers only.
+    step_node = node.args.get("step")
+    if isinstance(step_node, exp.Interval) or not _is_number(node.args.get("start")) or not _is_number(node.args.get("end")):
+        return _DEFAULT_SERIES(self, node)
+    start, end = self.sql(node, "start"), self.sql(node, "end")
+    step = self.sql(node, "step") or "1"
+    return (
+        f"LIST_TRANSFORM(RANGE(0, CAST(FLOOR(({end} - {start}) / {step} + 1e-9) AS BIGINT) + 1), "
+        f"LAMBDA __i : {start} + __i * {step})"
+    )
+
+
+def _is_number(node) -> bool:
+    """A numeric literal, or a value (column, expression) that is not a date literal."""
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(*exp.DataType.NUMERIC_TYPES)
+    if isinstance(node, exp.Literal):
+        return not node.is_string
+    return isinstance(node, (exp.Column, exp.Binary, exp.Neg, exp.Paren)) and not isinstance(node, exp.Interval)
+
+
+def _DEFAULT_SERIES(self, node):  # noqa: N802  sqlglot's own DuckDB rendering (dates, intervals)
+    from sqlglot.dialects.duckdb import DuckDB
+
+    return DuckDB.Generator.TRANSFORMS[exp.GenerateSeries](self, node) if exp.GenerateSeries in DuckDB.Generator.TRANSFORMS else self.function_fallback_sql(node)
+
+
+def _conversions(pattern: str) -> list[str]:
+    """The conversion letters of a printf pattern, in order (``%%`` is not one)."""
+    letters, position = [], 0
+    while position < len(pattern) - 1:
+        if pattern[position] == "%":
+            end = position + 1
+            if pattern[end] == "%":
+                position = end + 1
+                continue
+            while end < len(pattern) and not pattern[end].isalpha():
+                end += 1
+            if end < len(pattern):
+                letters.append(pattern[end])
+            position = end + 1
+        else:
+            position += 1
+    return letters
+
+
+def _format(self, node: exp.Format) -> str:
+    # BigQuery's FORMAT is printf-style (DuckDB's FORMAT is not); %t prints any value as text,
+    # NULL as 'NULL'. https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
+    pattern = node.this
+    args = [self.sql(a) for a in node.expressions]
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return f"PRINTF({', '.join([self.sql(pattern), *args])})"
+    for index, letter in enumerate(_conversions(pattern.this)):
+        if letter in "tT" and index < len(args):
+            args[index] = f"COALESCE(CAST({args[index]} AS VARCHAR), 'NULL')"
+    text = pattern.this.replace("%t", "%s").replace("%T", "%s")
+    return f"PRINTF({', '.join([self.sql(exp.Literal.string(text)), *args])})"
+
+
+GENERATOR_FIXES: dict = {
+    exp.CountIf: _count_if,
+    exp.GenerateSeries: _generate_array,
+    exp.Format: _format,
+    exp.ByteLength: lambda self, e: f"STRLEN({self.sql(e, 'this')})",
+    exp.CodePointsToString: lambda self, e: f"ARRAY_TO_STRING(LIST_TRANSFORM({self.sql(e, 'this')}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')",
+    # FARM_FINGERPRINT has no DuckDB twin: DuckDB's 64-bit hash, shifted to the signed INT64 range,
+    # is deterministic too but gives other values than BigQuery.
+    exp.FarmFingerprint: lambda self, e: f"CAST(CAST(HASH({self.sql(e.expressions[0] if e.expressions else e.this)}) AS HUGEINT) - 9223372036854775808 AS BIGINT)",
+    exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
+}

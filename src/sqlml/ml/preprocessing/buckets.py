@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.preprocessing.library import Function, _number, _option
-from sqlml.ml.preprocessing.templates import build, constant, literal
+from sqlml.sql.templates import build, constant, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
 _NUMBER_TEXT = "regexp_replace(CAST(CAST(__p_n AS DOUBLE) AS VARCHAR), '\\.0$', '')"

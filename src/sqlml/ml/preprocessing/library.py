@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.preprocessing.templates import build, constant, literal
+from sqlml.sql.templates import build, constant, literal
 
 # A vocabulary: values with count >= T, the K most frequent (ties: alphabetically first), sorted
 # alphabetically with indices from 1 — the doc's LABEL_ENCODER(…, 2, 2) example gives b=1, c=2.

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from sqlml.errors import SqlSyntaxError
 from sqlml.ml.preprocessing.library import Function, functions
-from sqlml.ml.preprocessing.templates import literal
+from sqlml.sql.templates import literal
 
 _LIBRARY: dict[str, Function] = {}
 

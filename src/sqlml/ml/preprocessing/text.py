@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.preprocessing.library import Function, _number, _option, _vocabulary
-from sqlml.ml.preprocessing.templates import build, constant, literal
+from sqlml.sql.templates import build, constant, literal
 
 _DOCUMENT_FREQUENCY = "list_aggregate(flatten(list(list_distinct(__p_tokens))), 'histogram')"
 _CODES = "list_transform(__p_tokens, lambda __lt: coalesce(list_position(__p_vocab, __lt), 0))"

@@ -1,6 +1,7 @@
 """Build DuckDB expression trees from fixed templates with placeholders, and Python values as literals.
 
-The preprocessing functions are written as short DuckDB templates (constants in this package, never
+The ML preprocessing functions and the BigQuery compatibility fixes are written as short DuckDB
+templates (constants in the code, never
 user text) in which ``__p_<name>`` columns are replaced by sqlglot subtrees: the function's
 arguments, its statistics, or literals made from fitted values.
 """
