@@ -87,9 +87,21 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return pool[match[0]] if match else None
 
 
+def _table_location(tree, name: str, sql: str, fallback: Location) -> Location:
+    """The span of ``dataset.table`` as written, for the caret under a missing table."""
+    if tree is not None:
+        for table in tree.find_all(exp.Table):
+            parts = [p for p in table.parts if isinstance(p, exp.Identifier)]
+            if parts and table.name.lower() == name.lower().split(".")[-1]:
+                start, end = parts[0].meta.get("start"), parts[-1].meta.get("end")
+                if start is not None and end is not None:
+                    return location_at(sql, start, fallback.statement, end - start + 1, fallback.path)
+    return _locate(tree, name, sql, fallback)
+
+
 def _missing_object(kind, name, tree, sql, location, known_tables) -> NotFoundError:
     kind = kind.lower()
-    node_location = _locate(tree, name, sql, location)
+    node_location = _table_location(tree, name, sql, location) if kind in ("table", "view") else _locate(tree, name, sql, location)
     if kind in ("table", "view"):
         written = _written_table_name(tree, name) or name
         guess = suggest(written, known_tables())

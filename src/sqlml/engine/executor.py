@@ -245,7 +245,7 @@ def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
 
     def number(node):
         nonlocal counter
-        if isinstance(node, exp.Placeholder) and not node.name:
+        if isinstance(node, exp.Placeholder) and not node.this:
             counter += 1
             return exp.Parameter(this=exp.var(f"__p{counter}"))
         return node

@@ -11,6 +11,7 @@ from enum import Enum
 
 from sqlglot import exp
 
+from sqlml.errors import UnsupportedStatementError
 from sqlml.sql.expressions import AlterModel, ExportModel, MLFunction
 
 
@@ -56,8 +57,22 @@ _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _TRANSACTION = (exp.Transaction, exp.Commit, exp.Rollback)
 
 
+#: Statements sqlglot parses but sqlml does not run (access control has no meaning in a local file).
+_UNSUPPORTED = (exp.Grant, exp.Revoke)
+
+
 def plan(tree: exp.Expression) -> Plan:
-    """Classify a parsed statement."""
+    """Classify a parsed statement.
+
+    Raises:
+        UnsupportedStatementError: a statement sqlml does not run.
+    """
+    if isinstance(tree, _UNSUPPORTED):
+        verb = type(tree).__name__.upper()
+        raise UnsupportedStatementError(
+            f"sqlml does not support the statement {verb} …",
+            hint="Access control (GRANT/REVOKE) does not apply to a local warehouse; remove the statement.",
+        )
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "MODEL":
         return Plan(StatementKind.CREATE_MODEL, tree, "CREATE MODEL")
     if isinstance(tree, exp.Drop) and (tree.kind or "").upper() == "MODEL":

@@ -41,7 +41,7 @@ def parameter_names(tree: exp.Expression) -> list[str]:
 
 def count_placeholders(tree: exp.Expression) -> int:
     """How many positional ``?`` parameters the statement has."""
-    return sum(1 for node in tree.find_all(exp.Placeholder) if not node.name)
+    return sum(1 for node in tree.find_all(exp.Placeholder) if not node.this)
 
 
 def name_anonymous_columns(tree: exp.Expression) -> exp.Expression:

@@ -1,0 +1,5 @@
+"""``python -m sqlml``: the same as the ``sqlml`` command."""
+
+from sqlml.cli.main import main
+
+main()

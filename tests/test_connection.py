@@ -1,0 +1,126 @@
+"""The Python API: connect, query, Result, register, load, parameters, threads."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import sqlml
+
+
+def test_default_connection_creates_warehouse_and_model_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with sqlml.connect() as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x")
+    assert (tmp_path / "warehouse" / "warehouse.duckdb").is_file()
+    assert (tmp_path / "models" / "catalog.sqlite").is_file()
+    with sqlml.connect() as again:  # persisted across connections
+        assert again.query("SELECT x FROM ds.t").fetchall() == [(1,)]
+
+
+def test_memory_connection_uses_a_temporary_model_store():
+    con = sqlml.connect(":memory:")
+    store = con.models_path
+    assert store.is_dir()
+    con.close()
+    assert not store.exists()
+
+
+def test_query_runs_a_script_and_returns_the_last_result(con):
+    result = con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT * FROM UNNEST([1, 2, 3]) AS x; SELECT SUM(x) AS total FROM ds.t")
+    assert result.columns == ["total"]
+    assert result.fetchall() == [(6,)]
+    assert result.df().equals(pd.DataFrame({"total": [6]}))
+    assert result.arrow().schema == pa.schema([("total", pa.int64())])
+    assert result.schema.names == ["total"]
+
+
+def test_result_repr_is_a_readable_table(con):
+    text = repr(con.query("SELECT 1 AS a, 'x' AS b, NULL AS c"))
+    assert "| a | b | c    |" in text and "| 1 | x | NULL |" in text
+    assert repr(con.query("CREATE TABLE t1 AS SELECT 1 AS a")) == "<sqlml.Result CREATE TABLE>"
+
+
+def test_dml_reports_affected_rows(con):
+    con.query("CREATE TABLE t2 AS SELECT * FROM UNNEST([1, 2, 3]) AS x")
+    assert con.query("DELETE FROM t2 WHERE x > 1").rowcount == 2
+
+
+def test_reader_streams_a_large_result_in_batches(disk_con):
+    result = disk_con.query("SELECT range AS x, range * 2 AS y FROM range(3000000)")
+    reader = result.reader(batch_size=500_000)
+    batches = sizes = 0
+    total = 0
+    for batch in reader:
+        batches += 1
+        sizes = max(sizes, batch.num_rows)
+        total += batch.num_rows
+    assert total == 3_000_000 and batches >= 6 and sizes <= 500_000
+    assert not disk_con._warehouse.is_attached  # the lease ended with the stream
+
+
+def test_module_level_query(tmp_path, monkeypatch):
+    import sqlml.api
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sqlml.api, "_default", None)
+    assert sqlml.query("SELECT 1 AS x").df()["x"].tolist() == [1]
+    sqlml.api._default.close()
+
+
+def test_register_pandas_and_arrow(con):
+    con.register("people", pd.DataFrame({"name": ["a", "b"], "age": [30, 40]}))
+    con.register("scores", pa.table({"name": ["a", "b"], "score": [1.5, 2.5]}))
+    rows = con.query("SELECT p.name, age, score FROM people p JOIN scores s USING (name) ORDER BY name").fetchall()
+    assert rows == [("a", 30, 1.5), ("b", 40, 2.5)]
+    con.unregister("people")
+    with pytest.raises(sqlml.NotFoundError, match=r"Unknown table people"):
+        con.query("SELECT * FROM people")
+
+
+def test_load_csv_parquet_json(con, tmp_path):
+    (tmp_path / "a.csv").write_text("id,name\n1,x\n2,y\n")
+    pq.write_table(pa.table({"id": [3], "name": ["z"]}), tmp_path / "b.parquet")
+    (tmp_path / "c.json").write_text(json.dumps([{"id": 4, "name": "w"}]))
+    assert con.load("ds2.a", tmp_path / "a.csv") == 2
+    assert con.load("ds2.b", tmp_path / "b.parquet") == 1
+    assert con.load("ds2.c", tmp_path / "c.json") == 1
+    rows = con.query("SELECT * FROM ds2.a UNION ALL SELECT * FROM ds2.b UNION ALL SELECT * FROM ds2.c ORDER BY id").fetchall()
+    assert rows == [(1, "x"), (2, "y"), (3, "z"), (4, "w")]
+    with pytest.raises(sqlml.ParameterError, match=r"Cannot tell the format of .*data.bin"):
+        con.load("ds2.d", tmp_path / "data.bin")
+
+
+def test_parameters_are_bound_as_values_never_pasted(con):
+    con.query("CREATE TABLE victims AS SELECT 1 AS x")
+    hostile = "1; DROP TABLE victims; --"
+    assert con.query("SELECT @v AS v", {"v": hostile}).fetchall() == [(hostile,)]
+    assert con.query("SELECT ? + ?, ?", [1, 2, "three"]).fetchall() == [(3, "three")]
+    assert con.query("SELECT COUNT(*) FROM victims").fetchall() == [(1,)]
+    with pytest.raises(sqlml.ParameterError, match=r"(?s)The query parameter @missing has no value\..*params="):
+        con.query("SELECT @missing")
+    with pytest.raises(sqlml.ParameterError, match=r"The statement has 2 positional parameter\(s\) \(\?\) but only 1 value\(s\) are left"):
+        con.query("SELECT ?, ?", [1])
+
+
+def test_one_connection_from_many_threads(disk_con):
+    disk_con.query("CREATE TABLE numbers AS SELECT range AS x FROM range(1000)")
+
+    def work(k):
+        return disk_con.query("SELECT SUM(x) + @k FROM numbers", {"k": k}).fetchall()[0][0]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(32)))
+    assert results == [499500 + k for k in range(32)]
+
+
+def test_context_manager_closes(tmp_path):
+    with sqlml.connect(tmp_path / "w", tmp_path / "m") as con:
+        con.query("SELECT 1")
+    with pytest.raises(sqlml.WarehouseError, match=r"This connection is closed"):
+        con.query("SELECT 1")
