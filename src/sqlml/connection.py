@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.executor import Executor
-from sqlml.engine.warehouse import Warehouse
+from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.result import Result
 
@@ -116,7 +116,9 @@ class Connection:
         """Forget a name given to :meth:`register`."""
         self._warehouse.unregister(name)
 
-    def load(self, table: str, path: str | os.PathLike, *, format: str | None = None, replace: bool = True) -> int:
+    def load(
+        self, table: str, path: str | os.PathLike, *, format: str | None = None, replace: bool = True, **reader_options
+    ) -> int:
         """Create (or replace) ``table`` from a CSV, Parquet or JSON file; return its row count.
 
         Args:
@@ -124,8 +126,15 @@ class Connection:
             path: the file (or a glob such as ``data/*.parquet``).
             format: ``csv``, ``parquet`` or ``json``; inferred from the file extension if omitted.
             replace: replace an existing table (otherwise it is an error).
+            **reader_options: options of DuckDB's reader, e.g. ``nullstr='NA'`` for a CSV file
+                that writes missing values as ``NA``; bound as values.
         """
         reader = _reader_for(path, format)
+        for key in reader_options:
+            if not key.isidentifier():
+                raise ParameterError(f"{key!r} is not a reader option name.")
+        extra = "".join(f", {key} := $opt_{key}" for key in reader_options)
+        values = {"path": str(path), **{f"opt_{key}": value for key, value in reader_options.items()}}
         target = _table_name(table)
         dataset = target.args.get("db")
         create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
@@ -134,7 +143,7 @@ class Connection:
             try:
                 if dataset is not None:
                     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.sql(dialect='duckdb')}")
-                cursor.execute(f"{create} {target_sql} AS SELECT * FROM {reader}($path)", {"path": str(path)})
+                cursor.execute(f"{create} {target_sql} AS SELECT * FROM {reader}($path{extra})", values)
                 return cursor.sql(f"SELECT count(*) FROM {target_sql}").fetchall()[0][0]
             except Exception as error:  # duckdb.Error: translate at the boundary
                 import duckdb
@@ -142,6 +151,19 @@ class Connection:
                 if isinstance(error, duckdb.Error):
                     raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
                 raise
+
+    def relation_kind(self, name: str) -> str | None:
+        """Whether ``dataset.name`` is a ``"table"``, a ``"view"`` or nothing (None) in the warehouse."""
+        target = _table_name(name)
+        dataset = target.args.get("db")
+        schema = dataset.name if dataset is not None else "main"
+        with self._warehouse.lease() as cursor:
+            rows = cursor.execute(
+                f"SELECT 'table' FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name = $s AND table_name = $t "
+                f"UNION ALL SELECT 'view' FROM duckdb_views() WHERE database_name = '{CATALOG}' AND schema_name = $s AND view_name = $t",
+                {"s": schema, "t": target.name},
+            ).fetchall()
+        return rows[0][0] if rows else None
 
     def interrupt(self) -> None:
         """Ask the statements running on this connection to stop (for Ctrl-C in a shell).

@@ -159,6 +159,7 @@ class Executor:
         except Error as error:
             raise error.with_location(location) from None
         except duckdb.Error as error:
+            rollback(self)  # translating the error may query the catalog, which an aborted transaction refuses
             raise translate(error, tree, run.parser.sql, location, self.known_tables) from None
 
     def _bind(self, tree: exp.Expression, run: "_Run", extra: Mapping | None) -> dict:

@@ -137,11 +137,18 @@ class Warehouse:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as error:
-                if "already attached" in str(error) and not collected:
-                    # A finished query's result object (held, e.g., by a traceback) still pins
-                    # the detached file; once it is collected the file can be attached again.
-                    gc.collect()
-                    collected = True
+                if "already attached" in str(error):
+                    if not collected:
+                        # A finished query's result object (held, e.g., by a traceback) still pins
+                        # the detached file; once it is collected the file can be attached again.
+                        gc.collect()
+                        collected = True
+                        continue
+                    # Another connection of this process holds the file: wait for its lease to end.
+                    if time.monotonic() >= deadline:
+                        raise _locked_error(self.path, error, self.lock_timeout) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.25)
                     continue
                 raise WarehouseError(
                     f"Cannot open the warehouse {self.path}: {error}",

@@ -1,0 +1,87 @@
+"""Shared helpers for the benchmarks: best-of-N timing, peak memory of a child process, a results table.
+
+Every benchmark compares sqlml with the raw library doing the same work in the same run, and prints
+ratios, so the numbers mean the same on any machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+def best_of(work: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """The fastest of ``repeat`` runs of ``work`` in seconds, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        work()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def per_call(work: Callable[[], object], calls: int, repeat: int = 5) -> float:
+    """Seconds per call of ``work``, the best of ``repeat`` batches of ``calls`` calls."""
+
+    def batch():
+        for _ in range(calls):
+            work()
+
+    return best_of(batch, repeat=repeat) / calls
+
+
+def peak_rss_of(script: str, *args: str) -> dict:
+    """Run ``python script args`` in a child process; its JSON stdout plus its peak RSS in MiB.
+
+    A child process gives each measurement a clean heap, so peak memory is the work's own.
+    """
+    completed = subprocess.run(
+        [sys.executable, script, *args], check=True, capture_output=True, text=True, env={**os.environ}
+    )
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def own_peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Row:
+    """One comparison: what was measured, sqlml's time, the baseline's time, and the target."""
+
+    name: str
+    sqlml: float
+    baseline: float
+    target: str = ""
+    unit: str = "s"
+
+    @property
+    def ratio(self) -> float:
+        """sqlml's time over the baseline's time (1.00 = same speed, lower is better)."""
+        return self.sqlml / self.baseline if self.baseline else float("inf")
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    """Print the comparisons as a Markdown table, ready to paste into bench/README.md."""
+    print(f"\n### {title}\n")
+    print("| measurement | sqlml | baseline | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows:
+        print(f"| {row.name} | {_fmt(row.sqlml, row.unit)} | {_fmt(row.baseline, row.unit)} | {row.ratio:.2f}× | {row.target} |")
+    sys.stdout.flush()
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.3f} ms" if value < 1 else f"{value:.2f} s"
+    return f"{value:,.1f} {unit}"

@@ -1,0 +1,156 @@
+"""Reading a project: ``sqlml_project.yml``, the YAML files that declare sources and tests, and defaults.
+
+Only ``name`` is required. Everything else has a default: the warehouse ``warehouse/`` and the
+model store ``models/`` beside the YAML file, the dataset named after the project, no vars, no
+default schedule, data models materialized as views (dbt's default).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sqlml.errors import ProjectError
+
+PROJECT_FILE = "sqlml_project.yml"
+#: Folders with a fixed role; every other folder may hold model files.
+SPECIAL_FOLDERS = {"seeds": "seeds", "tests": "tests", "macros": "macros"}
+MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
+
+
+@dataclass
+class Project:
+    """A loaded project.
+
+    Attributes:
+        name: the project's name.
+        root: the folder holding ``sqlml_project.yml``.
+        dataset: where nodes are built unless their config names another.
+        warehouse: the warehouse folder (or ``:memory:``).
+        models: the model store folder.
+        vars: values for ``{{ var('…') }}``.
+        defaults: config every node starts from (``materialized``, ``schedule``, ``tags`` …).
+        sources: ``(source, table)`` → ``dataset.table``.
+        column_tests: node name → list of (column, test name, test arguments) from YAML.
+        seed_options: seed name → DuckDB CSV reader options (e.g. ``nullstr``).
+        node_configs: node name → ``config:`` given in a properties YAML file.
+    """
+
+    name: str
+    root: Path
+    dataset: str
+    warehouse: str
+    models: str
+    vars: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    column_tests: dict = field(default_factory=dict)
+    seed_options: dict = field(default_factory=dict)
+    node_configs: dict = field(default_factory=dict)
+
+    def folder(self, role: str) -> Path:
+        """The ``seeds``, ``tests`` or ``macros`` folder."""
+        return self.root / SPECIAL_FOLDERS[role]
+
+
+def find_project_dir(given: str | Path | None = None) -> Path:
+    """The project folder: ``given``, else the current folder if it has a project file, else ``./sql``."""
+    if given is not None:
+        folder = Path(given)
+    elif Path(PROJECT_FILE).exists():
+        folder = Path(".")
+    else:
+        folder = Path("sql")
+    if not (folder / PROJECT_FILE).exists():
+        raise ProjectError(
+            f"No {PROJECT_FILE} in {folder.resolve()}.",
+            hint=f"Run from a project folder, pass --project DIR, or create {PROJECT_FILE} with `name: my_project`.",
+        )
+    return folder.resolve()
+
+
+def load_project(folder: str | Path | None = None, *, vars: dict | None = None, warehouse=None, models=None) -> Project:
+    """Read the project in ``folder`` (see :func:`find_project_dir`).
+
+    Args:
+        vars: values that override the project's ``vars`` (``--vars``).
+        warehouse / models: override the folders the project names.
+    """
+    root = find_project_dir(folder)
+    settings = read_yaml(root / PROJECT_FILE) or {}
+    if not isinstance(settings, dict) or not settings.get("name"):
+        raise ProjectError(f"{PROJECT_FILE} must set `name`.", path=str(root / PROJECT_FILE), hint="Add: name: my_project")
+    name = str(settings["name"])
+    dataset = str(settings.get("dataset") or re.sub(r"\W", "_", name).lower())
+    defaults = {"materialized": "view", "tags": [], "schedule": settings.get("schedule")}
+    defaults.update(settings.get("models") or {})
+    if defaults["materialized"] not in MATERIALIZATIONS:
+        raise ProjectError(
+            f"Unknown materialized='{defaults['materialized']}'.", path=str(root / PROJECT_FILE),
+            hint=f"Use one of: {', '.join(MATERIALIZATIONS)}.",
+        )  # fmt: skip
+    project = Project(
+        name=name,
+        root=root,
+        dataset=dataset,
+        warehouse=str(warehouse or _beside(root, settings.get("warehouse", "warehouse"))),
+        models=str(models or _beside(root, settings.get("model_store", "models"))),
+        vars={**(settings.get("vars") or {}), **(vars or {})},
+        defaults=defaults,
+        seed_options=settings.get("seeds") or {},
+    )
+    for path in sorted(root.rglob("*.yml")) + sorted(root.rglob("*.yaml")):
+        if path.name != PROJECT_FILE:
+            _read_properties(project, path)
+    return project
+
+
+def _beside(root: Path, value: str) -> str:
+    return value if value == ":memory:" or Path(value).is_absolute() else str(root / value)
+
+
+def read_yaml(path: Path):
+    """Parse a YAML file; a syntax error names the file and line."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ProjectError(f"{path.name}{where}: {getattr(error, 'problem', error)}", path=str(path)) from None
+
+
+def _read_properties(project: Project, path: Path) -> None:
+    """Sources and column tests from a dbt-style properties file (``sources:`` and ``models:``/``seeds:``)."""
+    content = read_yaml(path) or {}
+    if not isinstance(content, dict):
+        raise ProjectError(f"{path.name} must be a mapping with `sources:` and/or `models:`.", path=str(path))
+    for source in content.get("sources") or []:
+        dataset = source.get("schema") or source.get("dataset") or source["name"]
+        for table in source.get("tables") or []:
+            table_name = table["name"] if isinstance(table, dict) else str(table)
+            identifier = (table.get("identifier") if isinstance(table, dict) else None) or table_name
+            project.sources[(source["name"], table_name)] = f"{dataset}.{identifier}"
+    for key in ("models", "seeds"):
+        for node in content.get(key) or []:
+            tests = project.column_tests.setdefault(node["name"], [])
+            if node.get("config"):
+                project.node_configs.setdefault(node["name"], {}).update(node["config"])
+            for column in node.get("columns") or []:
+                for test in (column.get("tests") or []) + (column.get("data_tests") or []):
+                    tests.append(_test_entry(column["name"], test, path))
+            for test in (node.get("tests") or []) + (node.get("data_tests") or []):
+                tests.append(_test_entry(None, test, path))
+
+
+def _test_entry(column: str | None, test, path: Path) -> tuple[str | None, str, dict]:
+    if isinstance(test, str):
+        return column, test, {}
+    if isinstance(test, dict) and len(test) == 1:
+        (name, arguments), = test.items()
+        arguments = dict(arguments or {})
+        arguments.update(arguments.pop("arguments", None) or {})  # dbt 1.10 nests them under `arguments:`
+        return arguments.pop("column_name", column), name, arguments
+    raise ProjectError(f"{path.name}: cannot read the test {test!r}.", path=str(path), hint="Write `- not_null` or `- accepted_values: {values: [...]}`.")

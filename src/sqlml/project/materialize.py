@@ -1,0 +1,118 @@
+"""Building one node's output so that readers never see it half-written.
+
+Every build runs in one DuckDB transaction: the new table or view replaces the old one at COMMIT,
+and a failing or killed build leaves the previous output as it was (DuckDB's write-ahead log
+discards an uncommitted transaction on the next open). Incremental models write their new rows to
+a temporary table first, then delete the rows (or partitions) they replace and insert the new ones,
+all in the same transaction.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+import sqlml
+from sqlml.errors import ProjectError
+from sqlml.project.nodes import Node
+from sqlml.sql.dialect import Sqlml
+
+
+def build_data_model(con: sqlml.Connection, node: Node, sql: str, *, incremental_run: bool) -> tuple[int | None, str]:
+    """Materialize a data model as its config says; return (rows written, a short message)."""
+    relation = node.relation
+    existing = con.relation_kind(relation)
+    if node.materialized == "ephemeral":
+        return None, "ephemeral: inlined where referenced"
+    if node.materialized == "view":
+        drop = "DROP TABLE IF EXISTS {0};\n" if existing == "table" else ""
+        _transaction(con, node, drop.format(relation) + f"CREATE OR REPLACE VIEW {relation} AS\n{sql}\n;")
+        return None, "view"
+    if node.materialized == "incremental" and incremental_run and existing == "table":
+        return _merge_increment(con, node, sql)
+    drop = f"DROP VIEW IF EXISTS {relation};\n" if existing == "view" else ""
+    order = _ordering(node)
+    body = f"SELECT * FROM (\n{sql}\n) ORDER BY {order}" if order else sql
+    _transaction(con, node, f"{drop}CREATE OR REPLACE TABLE {relation} AS\n{body}\n;")
+    return con.query(f"SELECT COUNT(*) FROM {relation}").scalar(), "table" if node.materialized == "table" else "incremental: full build"
+
+
+def _ordering(node: Node) -> str:
+    """Rows are sorted by partition, then cluster columns, so DuckDB's zone maps prune row groups."""
+    parts = [node.config.get("partition_by")] + list(_as_list(node.config.get("cluster_by")))
+    return ", ".join(p for p in parts if p)
+
+
+def _merge_increment(con: sqlml.Connection, node: Node, sql: str) -> tuple[int, str]:
+    relation = node.relation
+    staging = f"__sqlml_increment_{node.name}"
+    partition = node.config.get("partition_by")
+    keys = list(_as_list(node.config.get("unique_key")))
+    where = ""
+    if partition:
+        lookback = int(node.config.get("lookback", 1))
+        where = (f"\nWHERE {partition} NOT IN (SELECT DISTINCT {partition} FROM {relation})"
+                 f" OR {partition} >= (SELECT MIN(p) FROM (SELECT DISTINCT {partition} AS p FROM {relation} "
+                 f"ORDER BY p DESC LIMIT {lookback}))")  # fmt: skip
+    statements = [f"CREATE TEMP TABLE {staging} AS SELECT * FROM (\n{sql}\n){where}"]
+    if partition:
+        statements.append(f"DELETE FROM {relation} WHERE {partition} IN (SELECT DISTINCT {partition} FROM {staging})")
+        strategy = f"replaced partitions of {partition}"
+    elif keys:
+        match = " AND ".join(f"n.{k} = t.{k}" for k in keys)
+        statements.append(f"DELETE FROM {relation} AS t WHERE EXISTS (SELECT 1 FROM {staging} AS n WHERE {match})")
+        strategy = f"merged on {', '.join(keys)}"
+    else:
+        strategy = "appended"
+    con.query(f"DROP TABLE IF EXISTS {staging}")
+    try:
+        con.query("BEGIN TRANSACTION;\n" + statements[0], path=str(node.path))
+        columns = ", ".join(f"`{c}`" for c in con.query(f"SELECT * FROM {staging} LIMIT 0").columns)
+        rows = con.query(f"SELECT COUNT(*) FROM {staging}").scalar()
+        script = statements[1:] + [f"INSERT INTO {relation} ({columns}) SELECT {columns} FROM {staging}", f"DROP TABLE {staging}"]
+        con.query(";\n".join(script) + ";\nCOMMIT TRANSACTION;", path=str(node.path))
+    except BaseException:
+        _rollback(con)
+        raise
+    return rows, f"incremental: {strategy}"
+
+
+def _transaction(con: sqlml.Connection, node: Node, script: str) -> None:
+    try:
+        con.query(f"BEGIN TRANSACTION;\n{script}\nCOMMIT TRANSACTION;", path=str(node.path))
+    except BaseException:
+        _rollback(con)
+        raise
+
+
+def _rollback(con: sqlml.Connection) -> None:
+    try:
+        con.query("ROLLBACK TRANSACTION")
+    except sqlml.Error:
+        pass  # the failed script already rolled back
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_gate(con: sqlml.Connection, model: str, gate) -> tuple[bool, str]:
+    """Whether every condition of ``gate`` holds on ``ML.EVALUATE(MODEL model)``; and the metrics.
+
+    A condition is a SQL boolean over ML.EVALUATE's columns, e.g. ``roc_auc >= 0.8``; a metric
+    that is NULL or missing fails it.
+    """
+    conditions = _as_list(gate)
+    for condition in conditions:
+        try:
+            exp.condition(condition, dialect=Sqlml)
+        except Exception:
+            raise ProjectError(f"The gate {condition!r} of {model} is not a SQL condition.", hint="Write e.g. gate='roc_auc >= 0.8'.") from None
+    checks = ", ".join(f"LOGICAL_AND(COALESCE({c}, FALSE)) AS g{i}" for i, c in enumerate(conditions))
+    metrics = con.query(f"SELECT * FROM ML.EVALUATE(MODEL {model})").fetchone()
+    columns = con.query(f"SELECT * FROM ML.EVALUATE(MODEL {model}) LIMIT 0").columns
+    shown = ", ".join(f"{c}={v:.4g}" for c, v in zip(columns, metrics or ()) if isinstance(v, float))
+    passed = con.query(f"SELECT {checks} FROM ML.EVALUATE(MODEL {model})").fetchone()
+    failed = [c for c, ok in zip(conditions, passed) if not ok]
+    return not failed, (f"gate failed: {' AND '.join(failed)} ({shown})" if failed else f"gate passed ({shown})")

@@ -1,0 +1,344 @@
+"""Running a project: seeds, data models, ML models, scripts and tests in dependency order.
+
+Independent nodes run in parallel (``threads``); a node whose upstream failed is skipped; every
+outcome is recorded in ``sqlml_meta``. ML models retrain only when their SQL or inputs changed
+(or when forced: ``--full-refresh``, a schedule, ``retrain='always'``), and a retrained model
+replaces the current one only if its gate on ML.EVALUATE holds.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import contextlib
+import fcntl
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlml
+from sqlml.errors import Error, ProjectError
+from sqlml.project import datatests, materialize
+from sqlml.project.config import Project, load_project
+from sqlml.project.graph import Graph
+from sqlml.project.history import History, NodeRun, utcnow
+from sqlml.project.nodes import Node, discover, render_context
+from sqlml.sql.dialect import Sqlml
+from sqlml.sql.script import ScriptParser, Statement
+from sqlml.store.records import ModelRef
+
+#: Config keys that describe a node rather than how to read a seed's CSV.
+NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "severity"}
+
+
+@dataclass
+class RunOptions:
+    """What to run and how (the ``sqlml run`` flags).
+
+    Attributes:
+        command: ``run``, ``build``, ``seed`` or ``test``.
+        select / exclude: dbt-style selectors (see :meth:`Graph.select`).
+        full_refresh: rebuild incremental tables and retrain every ML model.
+        threads: how many nodes may run at once.
+        changed_only: skip nodes whose SQL and inputs did not change since their last success.
+        retry_failed: run only what failed or was skipped in the last run.
+        force: node names to rebuild even if unchanged (the scheduler's due nodes).
+    """
+
+    command: str = "run"
+    select: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    full_refresh: bool = False
+    threads: int = 1
+    changed_only: bool = False
+    retry_failed: bool = False
+    force: set[str] = field(default_factory=set)
+
+
+class Runner:
+    """A loaded project and a connection to its warehouse.
+
+    Args:
+        project: a :class:`Project`, or a folder to load one from.
+        connection: an open connection (default: the project's warehouse and model store).
+        echo: called with one line per node event (the CLI prints them).
+    """
+
+    def __init__(self, project: Project | str | Path | None = None, connection: sqlml.Connection | None = None,
+                 echo: Callable[[str], None] | None = None):  # fmt: skip
+        self.project = project if isinstance(project, Project) else load_project(project)
+        self._own_connection = connection is None
+        self.connection = connection or sqlml.connect(self.project.warehouse, self.project.models)
+        self.echo = echo or (lambda line: None)
+        nodes, self.templates = discover(self.project)
+        by_name = {node.name: node for node in nodes}
+        tests = datatests.generic_test_nodes(self.project, by_name)
+        for test in tests:
+            if "to_template" in test.config:
+                context = render_context(self.project, test.name, test.path)
+                self.templates.render(test.config["to_template"], context)
+                test.refs += context.refs
+        self.graph = Graph(nodes + tests)
+        self.nodes = self.graph.nodes
+
+    def close(self) -> None:
+        """Close the connection if the runner opened it."""
+        if self._own_connection:
+            self.connection.close()
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- compiling -------------------------------------------------------------------------
+
+    def relation_of(self, name: str) -> str:
+        """What ``ref(name)`` renders to: the node's relation, or its query for an ephemeral model."""
+        node = self.nodes[name]
+        if node.kind == "data" and node.materialized == "ephemeral":
+            return f"(\n{self.compile(node)}\n)"
+        return node.relation
+
+    def compile(self, node: Node, incremental: bool = False) -> str:
+        """The SQL a node runs, Jinja rendered with real relations."""
+        if node.kind == "seed":
+            return f"-- seed: {node.path.name} -> {node.relation}"
+        if node.kind == "test" and "test" in node.config:
+            target = self.nodes[node.config["model"]].relation
+            to = None
+            if "to_template" in node.config:
+                to = self.templates.render(node.config["to_template"], self._context(node, False)).strip()
+            return datatests.generic_test_sql(node, target, to)
+        return self.templates.render(node.text, self._context(node, incremental)).strip().rstrip(";")
+
+    def _context(self, node: Node, incremental: bool):
+        return render_context(self.project, node.name, node.path, self.relation_of, incremental)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def selected(self, options: RunOptions, history: History | None = None) -> list[str]:
+        """Node names a command runs, in dependency order."""
+        kinds = {"run": {"seed", "data", "ml", "script"}, "build": {"seed", "data", "ml", "script", "test"},
+                 "seed": {"seed"}, "test": {"test"}}[options.command]  # fmt: skip
+        names = self.graph.select(options.select, options.exclude, self.project.root)
+        if options.command == "test" and options.select:
+            tested = set(names)
+            names = [n for n in self.graph.order if self.nodes[n].kind == "test" and (n in tested or set(self.nodes[n].refs) & tested)]
+        if options.retry_failed and history is not None:
+            unfinished = history.unfinished_nodes(self.project.name)
+            names = [n for n in names if n in unfinished]
+        return [n for n in names if self.nodes[n].kind in kinds and self.nodes[n].config.get("enabled", True)]
+
+    def run(self, options: RunOptions | None = None) -> list[NodeRun]:
+        """Run the selected nodes; return their outcomes in the order they finished."""
+        options = options or RunOptions()
+        history = History(self.connection)
+        names = self.selected(options, history)
+        run_id = history.start_run(self.project.name, options.command)
+        fingerprints = self._fingerprints(run_id)
+        previous = history.last_fingerprints()
+        dependencies = self._run_dependencies(names, options.command)
+        self._create_datasets(names)
+        outcomes: dict[str, NodeRun] = {}
+        total = len(names)
+        self.echo(f"Running {total} node(s) of {self.project.name} with {options.threads} thread(s).")
+        try:
+            with futures.ThreadPoolExecutor(max(1, options.threads)) as pool:
+                running: dict[futures.Future, str] = {}
+                pending = list(names)
+                while pending or running:
+                    for name in list(pending):
+                        deps = dependencies[name]
+                        if any(d in running.values() or d in pending for d in deps):
+                            continue
+                        pending.remove(name)
+                        blocked = [d for d in deps if outcomes[d].failed]
+                        if blocked:
+                            now = utcnow()
+                            outcome = NodeRun(name, self.nodes[name].kind, self.nodes[name].relation, "skipped", now, now,
+                                              message=f"upstream {blocked[0]} {outcomes[blocked[0]].status}")  # fmt: skip
+                            self._finished(outcome, outcomes, history, run_id, total)
+                            continue
+                        unchanged = self._unchanged(name, options, fingerprints, previous)
+                        running[pool.submit(self._run_node, name, options, fingerprints[name], unchanged)] = name
+                    if not running:
+                        if pending:
+                            raise ProjectError(f"Nodes wait on each other: {', '.join(pending)}.")
+                        continue
+                    done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+                    for future in done:
+                        running.pop(future)
+                        self._finished(future.result(), outcomes, history, run_id, total)
+        except BaseException:
+            history.finish_run(run_id, "cancelled", len(outcomes), sum(o.failed for o in outcomes.values()))
+            raise
+        failures = sum(o.status in ("error", "fail") for o in outcomes.values())
+        history.finish_run(run_id, "error" if failures else "success", len(outcomes), failures)
+        self.echo(f"Done: {sum(o.status in ('success', 'pass', 'unchanged') for o in outcomes.values())} ok, "
+                  f"{failures} failed, {sum(o.status == 'skipped' for o in outcomes.values())} skipped, "
+                  f"{sum(o.status in ('gate_failed', 'warn') for o in outcomes.values())} warnings.")  # fmt: skip
+        return list(outcomes.values())
+
+    def _create_datasets(self, names: list[str]) -> None:
+        """Create the datasets nodes write into, up front: concurrent CREATE SCHEMA would conflict."""
+        datasets = {self.nodes[n].relation.split(".")[0] for n in names if self.nodes[n].relation and "." in self.nodes[n].relation}
+        for dataset in sorted(datasets):
+            self.connection.query(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
+
+    def _run_dependencies(self, names: list[str], command: str) -> dict[str, set[str]]:
+        """Each selected node's selected upstream; in ``build`` also the tests of its parents."""
+        chosen = set(names)
+        tests_of: dict[str, set[str]] = {}
+        for name in names:
+            if self.nodes[name].kind == "test":
+                for parent in self.nodes[name].depends_on:
+                    tests_of.setdefault(parent, set()).add(name)
+        result = {}
+        for name in names:
+            deps = {d for d in self.graph.ancestors(name) if d in chosen}
+            if command == "build" and self.nodes[name].kind != "test":
+                for parent in self.nodes[name].depends_on:
+                    deps |= {t for t in tests_of.get(parent, ()) if name not in self.graph.ancestors(t)}
+            result[name] = deps
+        return result
+
+    def _finished(self, outcome: NodeRun, outcomes: dict, history: History, run_id: str, total: int) -> None:
+        outcomes[outcome.node] = outcome
+        history.record(run_id, outcome)
+        seconds = (outcome.ended_at - outcome.started_at).total_seconds()
+        detail = outcome.error or outcome.message or ""
+        rows = f" {outcome.rows_written:,} rows" if outcome.rows_written not in (None, -1) else ""
+        self.echo(f"{len(outcomes)} of {total} {outcome.status.upper():<11} {outcome.kind} {outcome.node}{rows}"
+                  f" [{seconds:.2f}s]" + (f" — {detail}" if detail else ""))  # fmt: skip
+
+    def _fingerprints(self, run_id: str) -> dict[str, str]:
+        """A hash of each node's compiled SQL and its upstream hashes: equal means nothing to redo."""
+        result: dict[str, str] = {}
+        for name in self.graph.order:
+            node = self.nodes[name]
+            if node.kind == "seed":
+                own = hashlib.sha256(node.path.read_bytes()).hexdigest()
+            else:
+                try:
+                    own = hashlib.sha256((self.compile(node) + repr(sorted(node.config.items(), key=str))).encode()).hexdigest()
+                except Error:
+                    own = run_id  # the run will report the error
+            if node.kind == "data" and node.materialized == "incremental":
+                own += run_id  # its output depends on when it runs
+            parents = "".join(result[p] for p in sorted(node.depends_on))
+            result[name] = hashlib.sha256((own + parents).encode()).hexdigest()[:16]
+        return result
+
+    def _unchanged(self, name: str, options: RunOptions, fingerprints: dict, previous: dict) -> bool:
+        node = self.nodes[name]
+        if options.full_refresh or name in options.force or node.kind == "test" or previous.get(name) != fingerprints[name]:
+            return False
+        if node.kind == "ml":
+            return node.config.get("retrain", "on_change") != "always" and self._model_exists(node.relation)
+        return options.changed_only
+
+    def _model_exists(self, relation: str) -> bool:
+        dataset, name = relation.split(".", 1)
+        return self.connection.models.exists(dataset, name)
+
+    def _run_node(self, name: str, options: RunOptions, fingerprint: str, unchanged: bool) -> NodeRun:
+        node = self.nodes[name]
+        started = utcnow()
+        outcome = NodeRun(name, node.kind, node.relation, "success", started, started, fingerprint=fingerprint,
+                          sql_hash=node.text_hash())  # fmt: skip
+        if unchanged:
+            outcome.status, outcome.message = "unchanged", "SQL and inputs unchanged since the last success"
+            return outcome
+        with self._node_lock(name) as acquired:
+            if not acquired:
+                outcome.status, outcome.message = "skipped", "another process is running this node"
+            else:
+                try:
+                    self._execute(node, options, outcome)
+                except Error as error:
+                    outcome.status, outcome.error = ("fail" if node.kind == "test" else "error"), str(error)
+        outcome.ended_at = utcnow()
+        return outcome
+
+    def _execute(self, node: Node, options: RunOptions, outcome: NodeRun) -> None:
+        con = self.connection
+        if node.kind == "seed":
+            reader = {k: v for k, v in node.config.items() if k not in NODE_KEYS}
+            outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
+        elif node.kind == "data":
+            incremental = node.materialized == "incremental" and not options.full_refresh and con.relation_kind(node.relation) == "table"
+            sql = self.compile(node, incremental=incremental)
+            outcome.rows_written, outcome.message = materialize.build_data_model(con, node, sql, incremental_run=incremental)
+        elif node.kind == "ml":
+            self._train(node, outcome)
+        elif node.kind == "script":
+            con.query(self.compile(node), path=str(node.path))
+        else:
+            self._test(node, outcome)
+
+    def _train(self, node: Node, outcome: NodeRun) -> None:
+        """Train an ML model; keep the previous version current if the new one fails its gate."""
+        con = self.connection
+        dataset, name = node.relation.split(".", 1)
+        previous = con.models.resolve(ModelRef(dataset, name)).version if con.models.exists(dataset, name) else None
+        con.query(_as_replace(self.compile(node)), path=str(node.path))
+        gate = node.config.get("gate")
+        if not gate:
+            outcome.message = "trained"
+            return
+        passed, outcome.message = materialize.check_gate(con, node.relation, gate)
+        if passed:
+            return
+        if previous is not None:
+            con.models.set_aliases(ModelRef(dataset, name, str(previous)), ["default"])
+            outcome.status = "gate_failed"
+            outcome.message += f"; version {previous} stays current"
+        else:
+            con.query(f"DROP MODEL {node.relation}")
+            raise ProjectError(f"{node.name}: {outcome.message}; no earlier version, so the model was dropped.", node=node.name)
+
+    def _test(self, node: Node, outcome: NodeRun) -> None:
+        failures = self.connection.query(datatests.failures_sql(self.compile(node)), path=str(node.path)).scalar()
+        outcome.rows_written = failures
+        if failures:
+            outcome.status = "warn" if node.config.get("severity") == "warn" else "fail"
+            outcome.message = f"{failures} failing row(s)"
+        else:
+            outcome.status = "pass"
+
+    @contextlib.contextmanager
+    def _node_lock(self, name: str):
+        """An exclusive per-node file lock, so two processes never build the same node at once."""
+        if self.connection.warehouse_path is None:
+            yield True
+            return
+        folder = Path(self.connection.warehouse_path) / ".locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{name}.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _as_replace(sql: str) -> str:
+    """``CREATE MODEL m`` → ``CREATE OR REPLACE MODEL m``: a project retrains its models on every change.
+
+    The edit is made at the token after CREATE (found by the tokenizer, not by pattern over text);
+    ``IF NOT EXISTS`` and an explicit ``OR REPLACE`` are left as written.
+    """
+    parser = ScriptParser(sql, Sqlml)
+    statement = next(n for n in parser.nodes() if isinstance(n, Statement))
+    words = [t.text.upper() for t in statement.tokens[:6]]
+    if "REPLACE" in words or "IF" in words:
+        return sql
+    create = statement.tokens[0]
+    return sql[: create.end + 1] + " OR REPLACE" + sql[create.end + 1 :]
+

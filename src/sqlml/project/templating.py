@@ -1,0 +1,158 @@
+"""Jinja rendering of project files, with dbt's context: ref, source, var, config, this, is_incremental.
+
+A file is rendered twice. While the project is *parsed*, ``ref`` records the dependency and returns
+a stand-in name and ``config`` records the node's settings; while a node is *compiled* for a run,
+``ref`` returns the referenced node's real relation (``dataset.name``). Macros are every
+``{% macro %}`` in the ``macros/`` folder, callable by name from any file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+
+from sqlml.errors import ProjectError
+
+#: The stand-in a ``ref`` renders to while parsing (a valid identifier, so the SQL still parses).
+PARSE_REF_PREFIX = "__sqlml_ref__"
+
+
+@dataclass
+class RenderContext:
+    """What ``ref``/``source``/``this`` resolve to for one rendering.
+
+    Attributes:
+        node: the node being rendered (its name, for messages).
+        path: its file.
+        relation_of: node name → relation, or None while parsing.
+        sources: ``(source, table)`` → relation.
+        vars: project vars.
+        this: the node's own relation, from the config recorded so far.
+        incremental: what ``is_incremental()`` returns.
+    """
+
+    node: str
+    path: Path
+    relation_of: Callable[[str], str] | None
+    sources: dict
+    vars: dict
+    this: Callable[[dict], str]
+    incremental: bool = False
+    refs: list[str] = field(default_factory=list)
+    source_refs: list[tuple[str, str]] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """Undefined names fail loudly (a typo in a var or macro must not render as empty SQL)."""
+
+
+class Templates:
+    """A Jinja environment with the project's macros loaded.
+
+    Args:
+        macros_folder: the project's ``macros/`` folder (may be missing).
+        node_names: every node name, for "did you mean" hints on unknown refs.
+    """
+
+    def __init__(self, macros_folder: Path, node_names: list[str]):
+        self.environment = jinja2.Environment(undefined=_Undefined, keep_trailing_newline=True, autoescape=False)
+        self.node_names = node_names
+        self.macros: dict[str, Callable] = {}
+        for path in sorted(macros_folder.rglob("*.sql")) if macros_folder.exists() else []:
+            module = self._compile(path.read_text(), path, "macros").module
+            self.macros.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
+
+    def render(self, text: str, context: RenderContext) -> str:
+        """Render one file's text for ``context``; Jinja errors name the file, line and node."""
+        template = self._compile(text, context.path, context.node)
+        try:
+            return template.render(**self.macros, **self._functions(context))
+        except ProjectError:
+            raise
+        except jinja2.TemplateError as error:
+            raise _jinja_error(error, context.path, context.node) from None
+        except Exception as error:  # an error raised inside a user's template expression
+            raise ProjectError(f"{context.path.name} (node {context.node}): {error}", path=str(context.path), node=context.node) from None
+
+    def _compile(self, text: str, path: Path, node: str) -> jinja2.Template:
+        try:
+            return self.environment.from_string(text)
+        except jinja2.TemplateSyntaxError as error:
+            raise _jinja_error(error, path, node) from None
+
+    def _functions(self, context: RenderContext) -> dict:
+        def ref(*names: str) -> str:
+            name = names[-1]  # ref('package', 'name') as in dbt: the last part is the node
+            if name not in self.node_names:
+                guess = difflib.get_close_matches(name, self.node_names, n=1)
+                raise ProjectError(
+                    f"{context.path.name} (node {context.node}): ref('{name}') names no node of the project.",
+                    path=str(context.path), node=context.node,
+                    hint=f"Did you mean ref('{guess[0]}')?" if guess else "Node names are the .sql and seed file names without extension.",
+                )  # fmt: skip
+            context.refs.append(name)
+            return context.relation_of(name) if context.relation_of else PARSE_REF_PREFIX + name
+
+        def source(source_name: str, table: str) -> str:
+            key = (source_name, table)
+            if key not in context.sources:
+                known = [f"{s}.{t}" for s, t in context.sources]
+                guess = difflib.get_close_matches(f"{source_name}.{table}", known, n=1)
+                raise ProjectError(
+                    f"{context.path.name} (node {context.node}): source('{source_name}', '{table}') is not declared.",
+                    path=str(context.path), node=context.node,
+                    hint=f"Did you mean {guess[0]}?" if guess else "Declare it under `sources:` in a .yml file.",
+                )  # fmt: skip
+            context.source_refs.append(key)
+            return context.sources[key]
+
+        def var(name: str, default=_MISSING):
+            if name in context.vars:
+                return context.vars[name]
+            if default is not _MISSING:
+                return default
+            raise ProjectError(
+                f"{context.path.name} (node {context.node}): var('{name}') has no value.",
+                path=str(context.path), node=context.node,
+                hint=f"Set it under `vars:` in sqlml_project.yml or pass --vars '{{\"{name}\": …}}'.",
+            )  # fmt: skip
+
+        def config(**settings) -> str:
+            context.config.update(settings)
+            return ""
+
+        return {
+            "ref": ref,
+            "source": source,
+            "var": var,
+            "config": config,
+            "this": _This(context),
+            "is_incremental": lambda: context.incremental,
+        }
+
+
+class _This:
+    """``{{ this }}``: the node's own relation (read when rendered, after ``config()`` ran)."""
+
+    def __init__(self, context: RenderContext):
+        self._context = context
+
+    def __str__(self) -> str:
+        return self._context.this(self._context.config)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+_MISSING = object()
+
+
+def _jinja_error(error: jinja2.TemplateError, path: Path, node: str) -> ProjectError:
+    line = getattr(error, "lineno", None)
+    where = f" line {line}" if line else ""
+    return ProjectError(f"{path.name}{where} (node {node}): Jinja error: {error.message or error}", path=str(path), node=node)
