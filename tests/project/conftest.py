@@ -11,9 +11,11 @@ from sqlml.project import Runner
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (relative path → text) under ``root``; add a sqlml_project.yml if missing."""
+    """Write ``files`` (relative path → text, None to leave out) under ``root``; add a sqlml_project.yml if missing."""
     files = {"sqlml_project.yml": "name: shop\n", **files}
     for relative, text in files.items():
+        if text is None:  # leave the file out
+            continue
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip())

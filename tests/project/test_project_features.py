@@ -250,3 +250,63 @@ def test_example_project_runs_end_to_end(tmp_path):
         auc = con.query("SELECT roc_auc FROM ML.EVALUATE(MODEL credit.credit_decision)").scalar()
         assert auc >= 0.75
         assert {m.name for m in con.models.models("credit")} == {"credit_decision", "default_model", "penguin_weight"}
+
+
+def test_a_dbt_project_runs_unchanged(tmp_path, project_files):
+    """dbt_project.yml, models/ with sources, refs, the three materializations and generic tests."""
+    project_files(tmp_path, {
+        "sqlml_project.yml": None,
+        "dbt_project.yml": "name: jaffle\nversion: '1.0.0'\nprofile: jaffle\nmodels:\n  jaffle:\n    +materialized: table\n",
+        "models/staging/sources.yml": """
+            version: 2
+            sources:
+              - name: raw
+                schema: raw
+                tables: [{name: orders}]
+            models:
+              - name: stg_orders
+                columns:
+                  - name: id
+                    data_tests: [unique, not_null]
+        """,
+        "models/staging/stg_orders.sql": "select id, amount from {{ source('raw', 'orders') }}",
+        "models/marts/big_orders.sql": "{{ config(materialized='view') }}\nselect * from {{ ref('stg_orders') }} where amount > 10",
+        "analyses/adhoc.sql": "select * from nowhere",
+    })  # fmt: skip
+    with Runner(tmp_path) as runner:
+        runner.connection.query("CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT 1 AS id, 5 AS amount UNION ALL SELECT 2, 50")
+        result = run(runner, command="build")
+        assert result == {"stg_orders": "success", "big_orders": "success", "unique_stg_orders_id": "pass",
+                          "not_null_stg_orders_id": "pass"}  # fmt: skip
+        assert runner.connection.relation_kind("jaffle.stg_orders") == "table"  # the project-wide +materialized
+        assert runner.connection.relation_kind("jaffle.big_orders") == "view"
+        assert runner.connection.query("SELECT id FROM jaffle.big_orders").fetchall() == [(2,)]
+    assert (tmp_path / ".sqlml" / "warehouse").is_dir()  # sqlml's stores stay out of dbt's models/
+
+
+def test_schedule_once_runs_what_is_due(tmp_path, project_files):
+    project_files(tmp_path, {"sqlml_project.yml": "name: shop\nschedule: '* * * * *'\n", "a.sql": "SELECT 1 AS x"})
+    cli_runner = CliRunner()
+    first = cli_runner.invoke(cli, ["schedule", "--once", "--project", str(tmp_path)])
+    assert first.exit_code == 0 and "1 of 1 SUCCESS" in first.output
+    again = cli_runner.invoke(cli, ["schedule", "--once", "--project", str(tmp_path)])
+    if dt.datetime.now().second < 58:  # within the same minute nothing new is due
+        assert "Nothing is due." in again.output
+
+
+def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path, project_files):
+    project_files(tmp_path, {"sqlml_project.yml": "name: shop\nschedule: '0 3 * * *'\n", "a.sql": "SELECT 1 AS x"})
+    child = subprocess.Popen([sys.executable, "-m", "sqlml", "schedule", "--project", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:
+        line = child.stdout.readline()
+        lines.append(line)
+        if line.startswith("Scheduled 0 3 * * *"):
+            break
+    assert any("Catching up: a." in line for line in lines)  # never ran: caught up once at start
+    child.send_signal(signal.SIGTERM)
+    output, _ = child.communicate(timeout=30)
+    assert child.returncode == 0, output
+    assert "Stopping the scheduler" in output

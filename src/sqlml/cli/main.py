@@ -80,9 +80,10 @@ def cli(debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result to a file.")
 @click.option("-p", "--param", "params", multiple=True, help="A query parameter: name=value or name:TYPE=value.")
+@click.option("--progress/--no-progress", default=None, help="Show training progress (default: when stderr is a terminal).")
 @data_options
 @error_handler
-def query(sql, file, fmt, output, params, warehouse, models, dialect, lock_timeout):
+def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, lock_timeout):
     """Run SQL (a statement or a whole script) and print the last statement's result."""
     if file:
         sql, path = Path(file).read_text(), file
@@ -93,9 +94,20 @@ def query(sql, file, fmt, output, params, warehouse, models, dialect, lock_timeo
     else:
         path = None
     values = dict(parse_param(p) for p in params)
-    with open_connection(warehouse, models, dialect, lock_timeout) as connection:
+    show = sys.stderr.isatty() if progress is None else progress
+    with open_connection(warehouse, models, dialect, lock_timeout) as connection, progress_reporting(show):
         result = connection.query(sql, values or None, path=path)
         emit(result, fmt, output)
+
+
+def progress_reporting(show: bool):
+    """A context that draws progress of long statements on stderr, or does nothing."""
+    import contextlib
+
+    from sqlml.cli.progress_bar import ProgressBar
+    from sqlml.progress import reporting
+
+    return reporting(ProgressBar()) if show else contextlib.nullcontext()
 
 
 def emit(result: sqlml.Result, fmt: str, output: str | None) -> None:

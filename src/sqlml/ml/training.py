@@ -262,7 +262,8 @@ def no_split(table: pa.Table) -> Split:
 
 
 def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights) -> Dataset:
-    taken = table.take(pa.array(rows))
+    every_row = len(rows) == table.num_rows and (len(rows) == 0 or (rows[0] == 0 and np.all(np.diff(rows) == 1)))
+    taken = table if every_row else table.take(pa.array(rows))  # NO_SPLIT: no copy of the whole table
     return Dataset(
         preprocessor.transform(taken),
         None if y is None else y[rows],

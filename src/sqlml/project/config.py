@@ -16,6 +16,8 @@ import yaml
 from sqlml.errors import ProjectError
 
 PROJECT_FILE = "sqlml_project.yml"
+#: A dbt project is read as it is: its dbt_project.yml stands in for sqlml_project.yml.
+DBT_PROJECT_FILE = "dbt_project.yml"
 #: Folders with a fixed role; every other folder may hold model files.
 SPECIAL_FOLDERS = {"seeds": "seeds", "tests": "tests", "macros": "macros"}
 MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
@@ -60,16 +62,24 @@ def find_project_dir(given: str | Path | None = None) -> Path:
     """The project folder: ``given``, else the current folder if it has a project file, else ``./sql``."""
     if given is not None:
         folder = Path(given)
-    elif Path(PROJECT_FILE).exists():
+    elif project_file(Path(".")):
         folder = Path(".")
     else:
         folder = Path("sql")
-    if not (folder / PROJECT_FILE).exists():
+    if not project_file(folder):
         raise ProjectError(
             f"No {PROJECT_FILE} in {folder.resolve()}.",
             hint=f"Run from a project folder, pass --project DIR, or create {PROJECT_FILE} with `name: my_project`.",
         )
     return folder.resolve()
+
+
+def project_file(folder: Path) -> Path | None:
+    """The folder's sqlml_project.yml, else its dbt_project.yml, else None."""
+    for name in (PROJECT_FILE, DBT_PROJECT_FILE):
+        if (folder / name).exists():
+            return folder / name
+    return None
 
 
 def load_project(folder: str | Path | None = None, *, vars: dict | None = None, warehouse=None, models=None) -> Project:
@@ -80,16 +90,21 @@ def load_project(folder: str | Path | None = None, *, vars: dict | None = None, 
         warehouse / models: override the folders the project names.
     """
     root = find_project_dir(folder)
-    settings = read_yaml(root / PROJECT_FILE) or {}
+    path = project_file(root)
+    settings = read_yaml(path) or {}
     if not isinstance(settings, dict) or not settings.get("name"):
-        raise ProjectError(f"{PROJECT_FILE} must set `name`.", path=str(root / PROJECT_FILE), hint="Add: name: my_project")
+        raise ProjectError(f"{path.name} must set `name`.", path=str(path), hint="Add: name: my_project")
     name = str(settings["name"])
     dataset = str(settings.get("dataset") or re.sub(r"\W", "_", name).lower())
     defaults = {"materialized": "view", "tags": [], "schedule": settings.get("schedule")}
-    defaults.update(settings.get("models") or {})
+    is_dbt = path.name == DBT_PROJECT_FILE
+    defaults.update(_dbt_model_defaults(settings, name) if is_dbt else settings.get("models") or {})
+    if is_dbt:  # dbt keeps SQL in models/: keep sqlml's stores out of it
+        settings.setdefault("warehouse", ".sqlml/warehouse")
+        settings.setdefault("model_store", ".sqlml/models")
     if defaults["materialized"] not in MATERIALIZATIONS:
         raise ProjectError(
-            f"Unknown materialized='{defaults['materialized']}'.", path=str(root / PROJECT_FILE),
+            f"Unknown materialized='{defaults['materialized']}'.", path=str(path),
             hint=f"Use one of: {', '.join(MATERIALIZATIONS)}.",
         )  # fmt: skip
     project = Project(
@@ -103,9 +118,15 @@ def load_project(folder: str | Path | None = None, *, vars: dict | None = None, 
         seed_options=settings.get("seeds") or {},
     )
     for path in sorted(root.rglob("*.yml")) + sorted(root.rglob("*.yaml")):
-        if path.name != PROJECT_FILE:
+        if path.name not in (PROJECT_FILE, DBT_PROJECT_FILE):
             _read_properties(project, path)
     return project
+
+
+def _dbt_model_defaults(settings: dict, name: str) -> dict:
+    """Project-wide model config of a dbt_project.yml (``models: {<project>: {+materialized: …}}``)."""
+    block = (settings.get("models") or {}).get(name) or {}
+    return {key.lstrip("+"): value for key, value in block.items() if not isinstance(value, dict)}
 
 
 def _beside(root: Path, value: str) -> str:

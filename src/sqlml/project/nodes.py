@@ -75,6 +75,7 @@ def discover(project: Project) -> tuple[list[Node], Templates]:
         config = {**project.defaults, **project.node_configs.get(path.stem, {}), **project.seed_options.get(path.stem, {})}
         seeds.append(Node(path.stem, "seed", path, config=config, relation=relation_for(project, path.stem, config)))
     skip = {project.root / folder for folder in SPECIAL_FOLDERS.values()} | {Path(project.warehouse), Path(project.models)}
+    skip |= {project.root / folder for folder in ("target", "analyses", "snapshots", "dbt_packages")}  # dbt output and features sqlml does not run
     sql_files = [p for p in _files(project.root, "*.sql") if not any(p.is_relative_to(s) for s in skip)]
     tests = _files(project.folder("tests"), "*.sql")
     names = [n.name for n in seeds] + [p.stem for p in sql_files]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -87,26 +88,33 @@ def run_due(runner: Runner, names: list[str], policy: SchedulePolicy, sleep: Cal
 
 
 def run_forever(runner: Runner, policy: SchedulePolicy) -> None:
-    """Catch up on missed runs, then run every schedule on time until SIGTERM or SIGINT."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """Catch up on missed runs, then run every schedule on time until SIGTERM or SIGINT.
+
+    APScheduler runs the jobs on its own thread; this thread waits for a stop signal, then shuts
+    the scheduler down, waiting for a running job to finish.
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    history = History(runner.connection)
-    missed = due_nodes(runner, history, catchup_hours=policy.catchup_hours)
-    if missed:
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        runner.echo("Stopping the scheduler after the running job.")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    missed = due_nodes(runner, History(runner.connection), catchup_hours=policy.catchup_hours)
+    if missed and not stop.is_set():
         runner.echo(f"Catching up: {', '.join(missed)}.")
         run_due(runner, missed, policy)
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     for expression, names in schedules(runner).items():
         scheduler.add_job(run_due, CronTrigger.from_crontab(expression, timezone="UTC"), args=[runner, names, policy],
                           id=expression, max_instances=1, coalesce=True,
                           misfire_grace_time=int(policy.catchup_hours * 3600))  # fmt: skip
         runner.echo(f"Scheduled {expression}: {', '.join(names)}.")
-
-    def stop(signum, frame):
-        runner.echo("Stopping the scheduler after the running job.")
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     scheduler.start()
+    while not stop.wait(1.0):
+        pass
+    scheduler.shutdown(wait=True)
