@@ -175,11 +175,14 @@ def test_due_nodes_follow_cron_and_catch_up_once(make_project):
     history = History(runner.connection)
     now = dt.datetime(2026, 12, 1, 10, 30)
     assert scheduler.due_nodes(runner, history, now) == ["a", "hourly"]  # never ran: both due
-    runner.run(RunOptions(select=["a", "hourly"]))  # runs "now" (real time, after the fire times below)
-    later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(hours=1, minutes=1)
-    due = scheduler.due_nodes(runner, history, later)
-    assert "hourly" in due
-    assert scheduler.due_nodes(runner, history, later, catchup_hours=0) == [] or later.minute == 0
+    runner.run(RunOptions(select=["a", "hourly"]))  # both ran just now
+    ran = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert scheduler.due_nodes(runner, history, ran + dt.timedelta(seconds=1)) in ([], ["hourly"], ["a", "hourly"])
+    assert scheduler.due_nodes(runner, history, ran + dt.timedelta(hours=1, minutes=1)) in (["hourly"], ["a", "hourly"])
+    # after three days of downtime each node is due once, not once per missed fire time
+    assert scheduler.due_nodes(runner, history, ran + dt.timedelta(days=3)) == ["a", "hourly"]
+    # a missed fire time older than the catch-up window is not caught up
+    assert scheduler.due_nodes(runner, history, ran + dt.timedelta(days=3), catchup_hours=0) == []
 
 
 def test_run_due_retries_with_backoff(make_project, tmp_path):
