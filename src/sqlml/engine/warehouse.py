@@ -129,31 +129,24 @@ class Warehouse:
             try:
                 self._db.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
                 break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower():
-                    raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}") from None
+            except duckdb.Error as error:
+                if "already attached" in str(error) and not collected:
+                    # A finished query's result object (held, e.g., by a traceback) still pins
+                    # the detached file; once it is collected the file can be attached again.
+                    gc.collect()
+                    collected = True
+                    continue
+                if not _is_busy(error):
+                    if isinstance(error, duckdb.IOException):
+                        raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}") from None
+                    raise WarehouseError(
+                        f"Cannot open the warehouse {self.path}: {error}",
+                        hint="Check that the file is a DuckDB 2 database written by sqlml.",
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise _locked_error(self.path, error, self.lock_timeout) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
-            except duckdb.Error as error:
-                if "already attached" in str(error):
-                    if not collected:
-                        # A finished query's result object (held, e.g., by a traceback) still pins
-                        # the detached file; once it is collected the file can be attached again.
-                        gc.collect()
-                        collected = True
-                        continue
-                    # Another connection of this process holds the file: wait for its lease to end.
-                    if time.monotonic() >= deadline:
-                        raise _locked_error(self.path, error, self.lock_timeout) from None
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.25)
-                    continue
-                raise WarehouseError(
-                    f"Cannot open the warehouse {self.path}: {error}",
-                    hint="Check that the file is a DuckDB 2 database written by sqlml.",
-                ) from None
         self._attached = True
         self._generation += 1
 
@@ -241,6 +234,16 @@ class Warehouse:
 
 def _sql_string(text: str) -> str:
     return text.replace("'", "''")
+
+
+def _is_busy(error: duckdb.Error) -> bool:
+    """Another process holds the file's lock, or another connection of this process has it attached.
+
+    Either way the file frees up when that holder's lease ends, so the caller waits for it.
+    """
+    if isinstance(error, duckdb.IOException):
+        return "lock" in str(error).lower()
+    return "already attached" in str(error)
 
 
 def _locked_error(path: Path, error: Exception, waited: float) -> WarehouseLockedError:

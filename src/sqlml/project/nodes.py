@@ -19,7 +19,7 @@ from sqlml.errors import Error, ProjectError
 from sqlml.project.config import MATERIALIZATIONS, SPECIAL_FOLDERS, Project
 from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates
 from sqlml.sql.dialect import Sqlml
-from sqlml.sql.script import ScriptParser, Statement
+from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
 
 _WRITES = (exp.Create, exp.Insert, exp.Merge)
 
@@ -152,15 +152,9 @@ def parse_trees(sql: str, path: Path, node: str) -> list[exp.Expression]:
     """The statements of rendered SQL; procedural blocks count as no tree (their text still runs)."""
     try:
         parser = ScriptParser(sql, Sqlml, str(path))
-        return [parser.parse_statement(s) for s in parser.nodes() if isinstance(s, Statement) and s.verb not in _procedural()]
+        return [parser.parse_statement(s) for s in parser.nodes() if isinstance(s, Statement) and s.verb not in PROCEDURAL_VERBS]
     except Error as error:
         raise ProjectError(f"{path.name} (node {node}): {error}", path=str(path), node=node) from None
-
-
-def _procedural() -> set[str]:
-    from sqlml.sql.script import PROCEDURAL_VERBS
-
-    return PROCEDURAL_VERBS
 
 
 def _kind_of(trees: list[exp.Expression]) -> str:
