@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sqlml.errors import Error, ProjectError
 from sqlml.project.config import MATERIALIZATIONS, SPECIAL_FOLDERS, Project
-from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates
+from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, node_error
 from sqlml.sql.dialect import Sqlml
 from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
 
@@ -126,10 +126,9 @@ def _parse(project: Project, templates: Templates, path: Path, kind: str | None)
     rendered = templates.render(text, context)
     config = {**project.defaults, **project.node_configs.get(path.stem, {}), **context.config}
     if config.get("materialized") not in MATERIALIZATIONS:
-        raise ProjectError(
-            f"{path.name} (node {path.stem}): unknown materialized='{config.get('materialized')}'.",
-            path=str(path), node=path.stem, hint=f"Use one of: {', '.join(MATERIALIZATIONS)}.",
-        )  # fmt: skip
+        raise node_error(
+            path, path.stem, f"unknown materialized='{config.get('materialized')}'.", hint=f"Use one of: {', '.join(MATERIALIZATIONS)}."
+        )
     trees = parse_trees(rendered, path, path.stem)
     node = Node(path.stem, kind or _kind_of(trees), path, text, config, refs=list(dict.fromkeys(context.refs)))
     for tree in trees:
@@ -154,7 +153,7 @@ def parse_trees(sql: str, path: Path, node: str) -> list[exp.Expression]:
         parser = ScriptParser(sql, Sqlml, str(path))
         return [parser.parse_statement(s) for s in parser.nodes() if isinstance(s, Statement) and s.verb not in PROCEDURAL_VERBS]
     except Error as error:
-        raise ProjectError(f"{path.name} (node {node}): {error}", path=str(path), node=node) from None
+        raise node_error(path, node, str(error)) from None
 
 
 def _kind_of(trees: list[exp.Expression]) -> str:

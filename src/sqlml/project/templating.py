@@ -77,7 +77,7 @@ class Templates:
         except jinja2.TemplateError as error:
             raise _jinja_error(error, context.path, context.node) from None
         except Exception as error:  # an error raised inside a user's template expression
-            raise ProjectError(f"{context.path.name} (node {context.node}): {error}", path=str(context.path), node=context.node) from None
+            raise node_error(context.path, context.node, str(error)) from None
 
     def _compile(self, text: str, path: Path, node: str) -> jinja2.Template:
         try:
@@ -90,9 +90,8 @@ class Templates:
             name = names[-1]  # ref('package', 'name') as in dbt: the last part is the node
             if name not in self.node_names:
                 guess = difflib.get_close_matches(name, self.node_names, n=1)
-                raise ProjectError(
-                    f"{context.path.name} (node {context.node}): ref('{name}') names no node of the project.",
-                    path=str(context.path), node=context.node,
+                raise node_error(
+                    context.path, context.node, f"ref('{name}') names no node of the project.",
                     hint=f"Did you mean ref('{guess[0]}')?" if guess else "Node names are the .sql and seed file names without extension.",
                 )  # fmt: skip
             context.refs.append(name)
@@ -103,9 +102,8 @@ class Templates:
             if key not in context.sources:
                 known = [f"{s}.{t}" for s, t in context.sources]
                 guess = difflib.get_close_matches(f"{source_name}.{table}", known, n=1)
-                raise ProjectError(
-                    f"{context.path.name} (node {context.node}): source('{source_name}', '{table}') is not declared.",
-                    path=str(context.path), node=context.node,
+                raise node_error(
+                    context.path, context.node, f"source('{source_name}', '{table}') is not declared.",
                     hint=f"Did you mean {guess[0]}?" if guess else "Declare it under `sources:` in a .yml file.",
                 )  # fmt: skip
             context.source_refs.append(key)
@@ -116,9 +114,8 @@ class Templates:
                 return context.vars[name]
             if default is not _MISSING:
                 return default
-            raise ProjectError(
-                f"{context.path.name} (node {context.node}): var('{name}') has no value.",
-                path=str(context.path), node=context.node,
+            raise node_error(
+                context.path, context.node, f"var('{name}') has no value.",
                 hint=f"Set it under `vars:` in sqlml_project.yml or pass --vars '{{\"{name}\": …}}'.",
             )  # fmt: skip
 
@@ -152,7 +149,11 @@ class _This:
 _MISSING = object()
 
 
-def _jinja_error(error: jinja2.TemplateError, path: Path, node: str) -> ProjectError:
-    line = getattr(error, "lineno", None)
+def node_error(path: Path, node: str, message: str, *, line: int | None = None, hint: str | None = None) -> ProjectError:
+    """A :class:`ProjectError` that starts with the file, line and node at fault: ``a.sql line 3 (node a): …``."""
     where = f" line {line}" if line else ""
-    return ProjectError(f"{path.name}{where} (node {node}): Jinja error: {error.message or error}", path=str(path), node=node)
+    return ProjectError(f"{path.name}{where} (node {node}): {message}", path=str(path), node=node, hint=hint)
+
+
+def _jinja_error(error: jinja2.TemplateError, path: Path, node: str) -> ProjectError:
+    return node_error(path, node, f"Jinja error: {error.message or error}", line=getattr(error, "lineno", None))
