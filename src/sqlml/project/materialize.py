@@ -17,17 +17,23 @@ from sqlml.project.nodes import Node
 from sqlml.sql.dialect import Sqlml
 
 
-def build_data_model(con: sqlml.Connection, node: Node, sql: str, *, incremental_run: bool) -> tuple[int | None, str]:
-    """Materialize a data model as its config says; return (rows written, a short message)."""
+def build_data_model(
+    con: sqlml.Connection, node: Node, sql: str, *, existing: str | None, incremental_run: bool
+) -> tuple[int | None, str]:
+    """Materialize a data model as its config says; return (rows written, a short message).
+
+    Args:
+        existing: what the node's relation is now (see :meth:`sqlml.Connection.relation_kind`).
+        incremental_run: add to the existing table (``sql`` was rendered with ``is_incremental()``).
+    """
     relation = node.relation
-    existing = con.relation_kind(relation)
     if node.materialized == "ephemeral":
         return None, "ephemeral: inlined where referenced"
     if node.materialized == "view":
         drop = "DROP TABLE IF EXISTS {0};\n" if existing == "table" else ""
         _transaction(con, node, drop.format(relation) + f"CREATE OR REPLACE VIEW {relation} AS\n{sql}\n;")
         return None, "view"
-    if node.materialized == "incremental" and incremental_run and existing == "table":
+    if incremental_run:
         return _merge_increment(con, node, sql)
     drop = f"DROP VIEW IF EXISTS {relation};\n" if existing == "view" else ""
     order = _ordering(node)
@@ -77,18 +83,16 @@ def _merge_increment(con: sqlml.Connection, node: Node, sql: str) -> tuple[int, 
 
 
 def _transaction(con: sqlml.Connection, node: Node, script: str) -> None:
-    try:
-        con.query(f"BEGIN TRANSACTION;\n{script}\nCOMMIT TRANSACTION;", path=str(node.path))
-    except BaseException:
-        _rollback(con)
-        raise
+    """Run ``script`` as one transaction (a failing script is rolled back by the executor)."""
+    con.query(f"BEGIN TRANSACTION;\n{script}\nCOMMIT TRANSACTION;", path=str(node.path))
 
 
 def _rollback(con: sqlml.Connection) -> None:
+    """Roll back a transaction left open between two calls (a failing call rolls back by itself)."""
     try:
         con.query("ROLLBACK TRANSACTION")
     except sqlml.Error:
-        pass  # the failed script already rolled back
+        pass  # the failed call already rolled back
 
 
 def _as_list(value) -> list:
@@ -109,10 +113,10 @@ def check_gate(con: sqlml.Connection, model: str, gate) -> tuple[bool, str]:
             exp.condition(condition, dialect=Sqlml)
         except Exception:
             raise ProjectError(f"The gate {condition!r} of {model} is not a SQL condition.", hint="Write e.g. gate='roc_auc >= 0.8'.") from None
-    checks = ", ".join(f"LOGICAL_AND(COALESCE({c}, FALSE)) AS g{i}" for i, c in enumerate(conditions))
-    metrics = con.query(f"SELECT * FROM ML.EVALUATE(MODEL {model})").fetchone()
-    columns = con.query(f"SELECT * FROM ML.EVALUATE(MODEL {model}) LIMIT 0").columns
-    shown = ", ".join(f"{c}={v:.4g}" for c, v in zip(columns, metrics or ()) if isinstance(v, float))
-    passed = con.query(f"SELECT {checks} FROM ML.EVALUATE(MODEL {model})").fetchone()
-    failed = [c for c, ok in zip(conditions, passed) if not ok]
+    checks = ", ".join(f"COALESCE({c}, FALSE) AS __gate_{i}" for i, c in enumerate(conditions))
+    result = con.query(f"SELECT e.*, {checks} FROM ML.EVALUATE(MODEL {model}) AS e")  # one evaluation
+    metric_count = len(result.columns) - len(conditions)
+    columns, rows = result.columns[:metric_count], result.fetchall()
+    shown = ", ".join(f"{c}={v:.4g}" for c, v in zip(columns, rows[0] if rows else ()) if isinstance(v, float))
+    failed = [c for i, c in enumerate(conditions) if not rows or not all(row[metric_count + i] for row in rows)]
     return not failed, (f"gate failed: {' AND '.join(failed)} ({shown})" if failed else f"gate passed ({shown})")

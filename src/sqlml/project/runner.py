@@ -268,9 +268,12 @@ class Runner:
             reader = {k: v for k, v in node.config.items() if k not in NODE_KEYS}
             outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
         elif node.kind == "data":
-            incremental = node.materialized == "incremental" and not options.full_refresh and con.relation_kind(node.relation) == "table"
+            existing = con.relation_kind(node.relation)
+            incremental = node.materialized == "incremental" and not options.full_refresh and existing == "table"
             sql = self.compile(node, incremental=incremental)
-            outcome.rows_written, outcome.message = materialize.build_data_model(con, node, sql, incremental_run=incremental)
+            outcome.rows_written, outcome.message = materialize.build_data_model(
+                con, node, sql, existing=existing, incremental_run=incremental
+            )
         elif node.kind == "ml":
             self._train(node, outcome)
         elif node.kind == "script":
