@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ import sqlml
 from sqlml.ml.estimator import Task
 from sqlml.ml.options import parse_model_type, resolve_options
 from sqlml.ml.trees import lightgbm_params
-from harness import Row, print_table
+from harness import Row, own_peak_rss_mib, peak_rss_of, print_table
 
 NUMERIC = [f"f{i}" for i in range(20)]
 ROUNDS = 50
@@ -145,8 +144,6 @@ def bench_sklearn(con, frame: pd.DataFrame, rows: int) -> list[Row]:
 
 def memory_child(rows: int) -> None:
     """Child process: train on 100k rows, then score ``rows`` rows with a CTAS; print peak RSS."""
-    import resource
-
     with tempfile.TemporaryDirectory() as folder:
         con = sqlml.connect(f"{folder}/wh", f"{folder}/models", config={"memory_limit": "1GB"})
         create_data(con, rows)
@@ -154,11 +151,11 @@ def memory_child(rows: int) -> None:
             """CREATE MODEL ds.bt OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['label'],
                data_split_method='NO_SPLIT', max_iterations=20) AS SELECT * FROM ds.train LIMIT 100000"""
         )
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        before = own_peak_rss_mib()
         started = time.perf_counter()
         con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)")
         seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = own_peak_rss_mib()
         con.close()
     print(json.dumps({"rows": rows, "peak_mib": peak, "before_mib": before, "seconds": seconds}))
 
@@ -168,8 +165,7 @@ def bench_memory(sizes: list[int]) -> None:
     print("| rows | peak RSS | rows/s |")
     print("|---:|---:|---:|")
     for rows in sizes:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(rows)], check=True, capture_output=True, text=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result = peak_rss_of(__file__, "--memory-child", str(rows))
         print(f"| {rows:,} | {result['peak_mib']:,.0f} MiB | {rows / result['seconds']:,.0f} |")
         sys.stdout.flush()
 

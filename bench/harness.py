@@ -7,7 +7,6 @@ ratios, so the numbers mean the same on any machine.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -39,15 +38,13 @@ def per_call(work: Callable[[], object], calls: int, repeat: int = 5) -> float:
 
 
 def peak_rss_of(script: str, *args: str) -> dict:
-    """Run ``python script args`` in a child process; its JSON stdout plus its peak RSS in MiB.
+    """Run ``python script args`` in a child process and return the JSON object it prints last.
 
-    A child process gives each measurement a clean heap, so peak memory is the work's own.
+    The child measures its own peak memory (:func:`own_peak_rss_mib`); a child process gives each
+    measurement a clean heap, so the peak is the work's own.
     """
-    completed = subprocess.run(
-        [sys.executable, script, *args], check=True, capture_output=True, text=True, env={**os.environ}
-    )
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    completed = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def own_peak_rss_mib() -> float:
