@@ -10,13 +10,14 @@ from sqlglot import exp
 
 from sqlml.errors import ProjectError
 from sqlml.project.config import Project
-from sqlml.project.nodes import Node
+from sqlml.project.nodes import Node, render_context
+from sqlml.project.templating import Templates
 from sqlml.sql.dialect import Sqlml
 
 GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 
 
-def generic_test_nodes(project: Project, nodes: dict[str, Node]) -> list[Node]:
+def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Templates) -> list[Node]:
     """One test node per YAML-declared test, depending on the node it tests (and on ``to`` for relationships)."""
     result = []
     for target, tests in project.column_tests.items():
@@ -36,6 +37,9 @@ def generic_test_nodes(project: Project, nodes: dict[str, Node]) -> list[Node]:
                 if not to or not arguments.get("field"):
                     raise ProjectError(f"relationships on {target}.{column} needs `to:` and `field:`.", node=target)
                 node.config["to_template"] = "{{ " + to + " }}" if "(" in str(to) else str(to)
+                context = render_context(project, test_name, node.path)
+                templates.render(node.config["to_template"], context)  # records the refs of `to`
+                node.refs += context.refs
             result.append(node)
     return result
 

@@ -71,13 +71,7 @@ class Runner:
         self.connection = connection or sqlml.connect(self.project.warehouse, self.project.models)
         self.echo = echo or (lambda line: None)
         nodes, self.templates = discover(self.project)
-        by_name = {node.name: node for node in nodes}
-        tests = datatests.generic_test_nodes(self.project, by_name)
-        for test in tests:
-            if "to_template" in test.config:
-                context = render_context(self.project, test.name, test.path)
-                self.templates.render(test.config["to_template"], context)
-                test.refs += context.refs
+        tests = datatests.generic_test_nodes(self.project, {node.name: node for node in nodes}, self.templates)
         self.graph = Graph(nodes + tests)
         self.nodes = self.graph.nodes
 
