@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import tempfile
 import time
 
@@ -22,9 +23,11 @@ import sqlglot
 import sqlml
 from sqlml.sql.dialect import Sqlml
 from sqlml.sql.transpile import to_duckdb
-from harness import Row, best_of, per_call, print_table
+from harness import Row, alternate, best_of, per_call, print_table
 
 TRIVIAL = "SELECT 1 AS x"
+#: Alternating sqlml / DuckDB runs of the analytic query.
+PAIRS = 15
 
 ANALYTIC = """
 WITH daily AS (
@@ -54,13 +57,17 @@ def transpile(sql: str) -> str:
 
 
 def create_events(run, rows: int) -> None:
-    """The same synthetic events table, built in DuckDB SQL by either side."""
+    """The same synthetic events table, built in DuckDB SQL by either side.
+
+    ``amount`` is a DECIMAL so that sums are exact: with DOUBLE, parallel sums differ in the last
+    bits from run to run, which flips ties in the query's RANK() and changes the result.
+    """
     run("CREATE SCHEMA IF NOT EXISTS ds")
     run(
         f"""CREATE OR REPLACE TABLE ds.events AS
         SELECT i % 50000 AS customer_id,
                TIMESTAMP '2026-01-01' + to_seconds(CAST((i * 7919) % 31536000 AS BIGINT)) AS ts,
-               ((i * 31) % 10000) / 100.0 AS amount
+               CAST(((i * 31) % 10000) / 100 AS DECIMAL(12, 2)) AS amount
         FROM range({rows}) t(i)"""
     )
 
@@ -98,22 +105,31 @@ def main() -> None:
     rows.append(Row("parse + transpile, typical analyst query (vs plain sqlglot)", per_call(lambda: transpile(TYPICAL), calls=200), plain, "report"))
 
     with tempfile.TemporaryDirectory() as folder:
-        # The analytic query runs on an on-disk warehouse, the way sqlml is used: the baseline opens
-        # the same DuckDB file directly (the two take turns, as DuckDB allows one writer per file).
+        # The analytic query runs on an on-disk warehouse, the way sqlml is used; the baseline opens
+        # the same DuckDB file directly. Both open it read-only, so both can hold it at once and the
+        # runs alternate one by one: on this shared 2-core machine the same query's time drifts by
+        # ±10% over seconds, and timing one side after the other measured that drift, not sqlml.
         analytic_sql = transpile(ANALYTIC)
-        path = f"{folder}/wh/warehouse.duckdb"
         disk = sqlml.connect(f"{folder}/wh", f"{folder}/models")
         disk.dialect = "duckdb"
         create_events(disk.query, args.rows)
-        disk.dialect = "bigquery"
-        expected = disk.query(ANALYTIC).fetchall()
-        ours = best_of(lambda: disk.query(ANALYTIC).fetchall(), repeat=5)
         disk.close()
-        direct = duckdb.connect(path)
-        assert same_rows(direct.sql(analytic_sql).fetchall(), expected), "results differ"
-        theirs = best_of(lambda: direct.sql(analytic_sql).fetchall(), repeat=5)
+        ours = sqlml.connect(f"{folder}/wh", f"{folder}/models", read_only=True, idle_release=60)
+        direct = duckdb.connect(f"{folder}/wh/warehouse.duckdb", read_only=True)
+        assert same_rows(direct.sql(analytic_sql).fetchall(), ours.query(ANALYTIC).fetchall()), "results differ"
+        pairs = alternate(lambda: ours.query(ANALYTIC).fetchall(), lambda: direct.sql(analytic_sql).fetchall(), PAIRS)
+        ours.close()
         direct.close()
-        rows.append(Row(f"analytic query over {args.rows:,} rows (on-disk warehouse)", ours, theirs, "ratio ≤ 1.05"))
+        ratio = statistics.median(mine / theirs for mine, theirs in pairs)
+        print(f"analytic query: median of {PAIRS} paired ratios {ratio:.3f}")
+        rows.append(
+            Row(
+                f"analytic query over {args.rows:,} rows (on-disk warehouse)",
+                statistics.median(mine for mine, _ in pairs),
+                statistics.median(theirs for _, theirs in pairs),
+                "ratio ≤ 1.05",
+            )
+        )
 
     with tempfile.TemporaryDirectory() as folder:
         disk = sqlml.connect(f"{folder}/wh2", f"{folder}/models2")

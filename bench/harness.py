@@ -37,6 +37,24 @@ def per_call(work: Callable[[], object], calls: int, repeat: int = 5) -> float:
     return best_of(batch, repeat=repeat) / calls
 
 
+def alternate(ours: Callable[[], object], theirs: Callable[[], object], pairs: int) -> list[tuple[float, float]]:
+    """Time ``ours`` and ``theirs`` one after the other ``pairs`` times (after one untimed run of each).
+
+    Alternating run by run puts both sides under the same machine load, so the per-pair ratios
+    hold still where two back-to-back best-of-N series drift apart.
+    """
+    ours()
+    theirs()
+    timings = []
+    for _ in range(pairs):
+        started = time.perf_counter()
+        ours()
+        middle = time.perf_counter()
+        theirs()
+        timings.append((middle - started, time.perf_counter() - middle))
+    return timings
+
+
 def peak_rss_of(script: str, *args: str) -> dict:
     """Run ``python script args`` in a child process and return the JSON object it prints last.
 

@@ -241,7 +241,12 @@ def _procedural_verbs() -> set[str]:
 
 
 def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
-    """Number positional ``?`` placeholders as ``$__p1, $__p2 …`` so that all values bind by name."""
+    """Number positional ``?`` placeholders as ``$__p1, $__p2 …`` so that all values bind by name.
+
+    A statement without them is returned as it is (not copied: the renderer copies it anyway).
+    """
+    if not any(not node.this for node in tree.find_all(exp.Placeholder)):
+        return tree
     counter = 0
 
     def number(node):

@@ -71,7 +71,8 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
             names, function behaviour) are kept; False for DuckDB-dialect input.
     """
     tree = strip_project(tree.copy())
+    # The tree is this call's own copy, so the generator may work on it without copying again.
     if not from_bigquery:
-        return tree.sql(dialect=SqlmlDuckdb)
+        return tree.sql(dialect=SqlmlDuckdb, copy=False)
     tree = name_anonymous_columns(compat.rewrite(tree))
-    return tree.sql(dialect=BigQueryOnDuckdb)
+    return tree.sql(dialect=BigQueryOnDuckdb, copy=False)
