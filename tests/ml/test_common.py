@@ -68,3 +68,24 @@ def test_model_type_creates_predicts_evaluates_and_reloads(ml_con, model_type, t
         CACHE._models.clear()
         again = other.query(f"SELECT * FROM ML.PREDICT(MODEL {name}, TABLE ds.fresh)").arrow()
     assert again.column(0).to_pylist() == predictions.column(0).to_pylist()
+
+
+@pytest.mark.parametrize(
+    "model_type, label, extra",
+    [
+        ("boosted_tree_classifier", "churned", ", max_iterations=15"),
+        ("boosted_tree_classifier", "tier", ", max_iterations=15, booster_type='DART'"),
+        ("boosted_tree_regressor", "target", ", early_stop=TRUE, min_rel_progress=0.05"),
+        ("random_forest_classifier", "churned", ", num_parallel_tree=20"),
+    ],
+)
+def test_metrics_stored_at_training_equal_evaluating_the_same_rows(ml_con, model_type, label, extra):
+    """Tree models take their stored metrics from LightGBM's training scores instead of predicting
+    again; those must be the scores ML.PREDICT gives (an early stop included)."""
+    ml_con.query(
+        f"CREATE OR REPLACE MODEL ds.stored OPTIONS(model_type='{model_type}', input_label_cols=['{label}'], "
+        f"data_split_method='NO_SPLIT'{extra}) AS SELECT x1, x2, plan, {label} FROM ds.train"
+    )
+    stored = ml_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.stored)").df().iloc[0]
+    again = ml_con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.stored, (SELECT x1, x2, plan, {label} FROM ds.train))").df().iloc[0]
+    assert stored.to_dict() == pytest.approx(again.to_dict(), abs=1e-9, nan_ok=True)

@@ -115,3 +115,31 @@ def test_roc_curve_counts_match_manual_thresholding(ml_con):
         assert row["recall"] == pytest.approx((predicted & y).sum() / y.sum(), abs=TOLERANCE)
     default = ml_con.query("SELECT COUNT(*) FROM ML.ROC_CURVE(MODEL ds.roc)").fetchall()[0][0]
     assert 2 < default <= 101
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_metric_formulas_match_sklearn_with_ties_and_missing_classes(k):
+    """The confusion-matrix and rank formulas equal scikit-learn's functions on awkward data:
+    tied scores (rounded probabilities), a class never predicted, one never present."""
+    from sqlml.ml.metrics import classification_metrics
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, k - 1 if k > 2 else k, 3000)  # with k=4, class 3 never occurs
+    probabilities = np.round(rng.dirichlet(np.ones(k), 3000), 1) + 1e-3
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    predicted = np.where(probabilities.argmax(axis=1) == 0, 1, probabilities.argmax(axis=1))  # class 0 never predicted
+    got = classification_metrics(y, probabilities, predicted)
+    present = sorted(set(y) | set(predicted))
+    if k == 2:
+        assert got["precision"] == pytest.approx(metrics.precision_score(y, predicted), abs=1e-12)
+        assert got["recall"] == pytest.approx(metrics.recall_score(y, predicted), abs=1e-12)
+        assert got["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, probabilities[:, 1]), abs=1e-12)
+    else:
+        precisions = metrics.precision_score(y, predicted, labels=present, average=None, zero_division=np.nan)
+        assert got["precision"] == pytest.approx(np.nanmean(precisions), abs=1e-12)
+        assert got["recall"] == pytest.approx(metrics.recall_score(y, predicted, labels=present, average="macro", zero_division=0), abs=1e-12)
+        in_y = sorted(set(y))
+        aucs = [metrics.roc_auc_score(y == c, probabilities[:, c]) for c in in_y]
+        assert got["roc_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
+    assert got["accuracy"] == pytest.approx(metrics.accuracy_score(y, predicted), abs=1e-12)
+    assert got["log_loss"] == pytest.approx(metrics.log_loss(y, probabilities, labels=list(range(k))), abs=1e-9)

@@ -61,7 +61,9 @@ class NumericEncoder:
 
     def transform(self, column: pa.Array, out: np.ndarray) -> None:
         values = as_float(column)
-        values = np.where(np.isnan(values), self.mean, values)
+        missing = np.isnan(values)
+        if missing.any():
+            values = np.where(missing, self.mean, values)
         if self.standardize:
             values = (values - self.mean) / self.std
         out[:, 0] = values

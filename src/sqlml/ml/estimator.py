@@ -169,6 +169,11 @@ class Estimator:
         distances (n, k) or component projections (n, k)."""
         raise NotImplementedError
 
+    def fitted_outputs(self) -> np.ndarray | None:
+        """:meth:`predict`'s outputs for the rows stored metrics use (the eval split, else the
+        training rows) if fitting already computed them, else None (the caller predicts)."""
+        return None
+
     def state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, str]]:
         """JSON parameters, NumPy arrays and text files that rebuild the fitted estimator."""
         raise NotImplementedError

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.columnwise import map_columns
 from sqlml.ml.encoders import (
     ArrayEncoder,
     CategoricalEncoder,
@@ -92,13 +93,14 @@ class Preprocessor:
             categorical: ``one_hot``, ``dummy``, ``label`` or ``target``.
             target: the encoded label, for target encoding.
         """
-        columns, encoders = [], []
-        for name in features:
+
+        def fit_one(name: str):
             column = table.column(name).combine_chunks()
             encoder = _encoder_for(name, column.type, standardize, categorical)
-            encoders.append(encoder.fit(column, target))
-            columns.append(InputColumn(name, str(column.type)))
-        return cls(columns, encoders)
+            return InputColumn(name, str(column.type)), encoder.fit(column, target)
+
+        fitted = map_columns(fit_one, features, table.num_rows * len(features))
+        return cls([column for column, _ in fitted], [encoder for _, encoder in fitted])
 
     @property
     def feature_names(self) -> list[str]:
@@ -137,24 +139,30 @@ class Preprocessor:
         """
         table = flatten_structs(data)
         by_name = {name.lower(): name for name in table.column_names}
-        out = np.empty((table.num_rows, sum(self._widths)), dtype=np.float64)
-        start = 0
-        for column, encoder, width in zip(self.columns, self.encoders, self._widths):
-            actual = by_name.get(column.name.lower())
-            if actual is None:
+        # Column-major: each encoder fills whole columns, which are then contiguous in memory
+        # (LightGBM, NumPy and scikit-learn take either layout without copying).
+        out = np.empty((table.num_rows, sum(self._widths)), dtype=np.float64, order="F")
+        for column in self.columns:
+            if column.name.lower() not in by_name:
                 raise InvalidModelInputError(
                     f"The input has no column {column.name}, which the model was trained on.",
                     hint=f"Select {column.name} ({column.arrow_type}) in the query you pass to the model.",
                 )
-            values = table.column(actual).combine_chunks()
+        starts = np.concatenate([[0], np.cumsum(self._widths)]).tolist()
+
+        def encode(index: int) -> None:
+            column, encoder = self.columns[index], self.encoders[index]
+            values = table.column(by_name[column.name.lower()]).combine_chunks()
             try:
-                encoder.transform(_coerce(values, column), out[:, start : start + width])
+                encoder.transform(_coerce(values, column), out[:, starts[index] : starts[index + 1]])
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as error:
                 raise InvalidModelInputError(
                     f"The column {column.name} has type {values.type}, which does not convert to the "
                     f"type the model was trained on ({column.arrow_type}): {error}",
                 ) from None
-            start += width
+
+        # Each encoder writes only its own columns of ``out``, so they can run side by side.
+        map_columns(encode, range(len(self.columns)), out.size)
         return out
 
     def state(self) -> dict:

@@ -130,7 +130,7 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
         split = split_rows(table, hashes, options, tuning) if model_type.is_supervised else no_split(table)
     y = label.codes if label else None
     weights = _row_weights(model_type, options, table, label)
-    train_rows = table.take(pa.array(split.train))
+    train_rows = _rows(table, split.train)
     preprocessor = Preprocessor.fit(
         train_rows, features, standardize=standardizes(model_type, options),
         categorical=categorical_method(model_type, options), target=_target_for(label, split),
@@ -214,7 +214,9 @@ def train(
         with monitor_for(options, description, cancel) as monitor:
             estimator = fit_estimator(prepared, options, monitor)
         scored = prepared.scored
-        raw = estimator.predict(scored.X)
+        raw = estimator.fitted_outputs()
+        if raw is None:
+            raw = estimator.predict(scored.X)
         spec = {
             **base_spec(prepared),
             "training_info": [{"training_run": 0, **row} for row in monitor.rows],
@@ -261,11 +263,15 @@ def no_split(table: pa.Table) -> Split:
     return Split(np.arange(table.num_rows), empty, empty, "NO_SPLIT")
 
 
-def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights) -> Dataset:
+def _rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table``'s ``rows``; the table itself when they are all of its rows in order (NO_SPLIT), not a copy."""
     every_row = len(rows) == table.num_rows and (len(rows) == 0 or (rows[0] == 0 and np.all(np.diff(rows) == 1)))
-    taken = table if every_row else table.take(pa.array(rows))  # NO_SPLIT: no copy of the whole table
+    return table if every_row else table.take(pa.array(rows))
+
+
+def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights) -> Dataset:
     return Dataset(
-        preprocessor.transform(taken),
+        preprocessor.transform(_rows(table, rows)),
         None if y is None else y[rows],
         None if weights is None else weights[rows],
     )

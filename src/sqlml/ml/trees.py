@@ -23,6 +23,7 @@ Label-encoded categorical columns are passed as LightGBM categorical features.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -91,14 +92,36 @@ class TreeEnsemble(Estimator):
         if evaluation is not None and len(evaluation):
             valid_sets.append(lgb.Dataset(evaluation.X, evaluation.y, weight=evaluation.w, reference=train_set))
             names.append("eval")
+        outputs = {}
+
+        def keep_outputs(predictions: np.ndarray, _data) -> list:
+            outputs["last"] = np.array(predictions)
+            return []
+
+        def on_last_round(booster) -> None:
+            # LightGBM keeps every dataset's scores up to date as it trains; reading them after the
+            # final round (the same values Booster.predict computes) saves the stored metrics a
+            # prediction pass over the rows. The eval split's, when there is one, else the training rows'.
+            if len(valid_sets) > 1:
+                booster.eval_valid(feval=keep_outputs)
+            else:
+                booster.eval_train(feval=keep_outputs)
+
         self.booster_ = lgb.train(
             params, train_set, num_boost_round=rounds, valid_sets=valid_sets, valid_names=names,
-            callbacks=[_monitor_callback(monitor, params.get("learning_rate"), self.random_forest)],
+            callbacks=[_monitor_callback(monitor, params.get("learning_rate"), self.random_forest, on_last_round)],
         )  # fmt: skip
+        self._fitted = self._as_outputs(outputs["last"]) if "last" in outputs else None
         return self
 
+    def fitted_outputs(self) -> np.ndarray | None:
+        return getattr(self, "_fitted", None)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        raw = self.booster_.predict(X, num_threads=os.cpu_count() or 1)
+        return self._as_outputs(self.booster_.predict(X, num_threads=os.cpu_count() or 1))
+
+    def _as_outputs(self, raw: np.ndarray) -> np.ndarray:
+        """LightGBM's scores in :meth:`Estimator.predict`'s shape (both class probabilities for binary)."""
         if self.task.kind == "binary":
             return np.column_stack([1.0 - raw, raw])
         return raw
@@ -129,17 +152,21 @@ class RandomForest(TreeEnsemble):
     random_forest = True
 
 
-def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: bool):
-    """Report each boosting round; a random forest is one iteration (XGBoost grows all its trees
-    in a single round), so its trees only advance progress and the last one records the row."""
+def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: bool, on_last_round: Callable):
+    """Report each boosting round and call ``on_last_round(booster)`` after the model's last one
+    (the budget's end or an early stop). A random forest is one iteration (XGBoost grows all its
+    trees in a single round), so its trees only advance progress and the last one records the row."""
     import lightgbm as lgb
 
     def callback(env) -> None:
-        if forest and env.iteration < env.end_iteration - 1:
+        last = env.iteration == env.end_iteration - 1
+        if forest and not last:
             monitor.step(f"tree {env.iteration + 1}")
             return
         results = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
         keep_going = monitor.iteration(results.get("train"), results.get("eval"), learning_rate)
+        if last or not keep_going:
+            on_last_round(env.model)
         if not keep_going:
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
