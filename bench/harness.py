@@ -66,7 +66,18 @@ def peak_rss_of(script: str, *args: str) -> dict:
 
 
 def own_peak_rss_mib() -> float:
-    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    """This process's peak resident memory in MiB.
+
+    Linux's ``VmHWM`` belongs to the process's own address space; ``getrusage``'s ``ru_maxrss``
+    survives ``execve``, so a child started by a large parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -58,7 +58,7 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: Runs procedural nodes (blocks, loops, DECLARE…); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[Callable] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export")
+EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script")
 
 
 def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:
@@ -136,7 +136,7 @@ class Executor:
 
     def execute_node(self, node: Node, run: "_Run", keep_result: bool) -> Result:
         """Run one top-level node of a script."""
-        if not isinstance(node, Statement) or node.verb in _procedural_verbs():
+        if not isinstance(node, Statement) or node.verb in _procedural_verbs() or self._reads_variables(node):
             if not SCRIPT_RUNNER:
                 raise UnsupportedStatementError(
                     "Procedural statements are not available.",
@@ -145,6 +145,11 @@ class Executor:
             return SCRIPT_RUNNER[0](self, node, run, keep_result)
         tree = run.parser.parse_statement(node)
         return self.execute_tree(tree, node, run, keep_result)
+
+    def _reads_variables(self, node: Statement) -> bool:
+        from sqlml.script import needs_interpreter
+
+        return needs_interpreter(self, node)
 
     def execute_tree(self, tree: exp.Expression, node: Node, run: "_Run", keep_result: bool, params=None) -> Result:
         """Run one parsed statement; ``params`` adds named values (script variables)."""

@@ -1,0 +1,220 @@
+"""Stored procedures: ``CREATE [OR REPLACE] PROCEDURE ds.p(IN a T, OUT b T, INOUT c T) BEGIN … END``
+and ``CALL ds.p(…)``.
+
+A procedure is kept in the warehouse table ``sqlml_meta.routines`` as the text of its CREATE
+statement (a slice of the script it came from, so line numbers inside it stay readable), with
+the dialect it was written in. CALL parses that text again, binds the arguments to a fresh scope
+— a procedure sees only its parameters, as in BigQuery — runs the body and copies OUT and INOUT
+parameters back to the caller's variables.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_procedure
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.tokens import Token, TokenType
+
+from sqlml.engine.warehouse import CATALOG
+from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
+from sqlml.result import Result
+from sqlml.script.statements import TYPE_BRACKETS, split_tokens
+from sqlml.script.variables import Scope, Variable
+from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.script import ProcedureDefinition, ScriptParser, location_of
+
+#: The warehouse table holding routines (procedures here; functions are DuckDB macros).
+ROUTINES_TABLE = "sqlml_meta.routines"
+_CREATE_ROUTINES = f"""
+CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
+CREATE TABLE IF NOT EXISTS {CATALOG}.{ROUTINES_TABLE} (
+    routine_schema VARCHAR NOT NULL, routine_name VARCHAR NOT NULL, routine_type VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, definition VARCHAR NOT NULL, created TIMESTAMPTZ NOT NULL,
+    last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
+)"""
+
+
+@dataclass
+class Parameter:
+    """One procedure parameter: ``[IN|OUT|INOUT] name type``."""
+
+    mode: str
+    name: str
+    type: exp.DataType
+
+
+@dataclass
+class Header:
+    """What precedes a procedure's body."""
+
+    dataset: str
+    name: str
+    replace: bool
+    if_not_exists: bool
+    parameters: list[Parameter]
+
+
+def define(interpreter, node: ProcedureDefinition) -> Result:
+    """Store the procedure ``node`` defines (CREATE [OR REPLACE] PROCEDURE)."""
+    parser = interpreter.run.parser
+    header = parse_header(parser, node)
+    text = parser.sql[node.tokens[0].start : node.tokens[-1].end + 1]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with interpreter.executor.warehouse.lease() as cursor:
+        if not cursor.execute(
+            "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)",
+            [CATALOG, header.dataset],
+        ).fetchone()[0]:
+            raise NotFoundError(
+                f"Dataset {header.dataset} not found; a procedure lives in a dataset.",
+                hint=f"Create it first: CREATE SCHEMA {header.dataset};",
+                location=location_of(node.first, parser.sql, node.number, parser.path),
+            )
+        cursor.execute(_CREATE_ROUTINES)
+        exists = _stored(cursor, header.dataset, header.name) is not None
+        if exists and header.if_not_exists:
+            return Result.empty("CREATE PROCEDURE")
+        if exists and not header.replace:
+            raise AlreadyExistsError(
+                f"Procedure {header.dataset}.{header.name} already exists.",
+                hint="Use CREATE OR REPLACE PROCEDURE to change it.",
+                location=location_of(node.first, parser.sql, node.number, parser.path),
+            )
+        cursor.execute(
+            f"INSERT OR REPLACE INTO {CATALOG}.{ROUTINES_TABLE} VALUES (?, ?, 'PROCEDURE', ?, ?, "
+            f"coalesce((SELECT created FROM {CATALOG}.{ROUTINES_TABLE} WHERE routine_schema = ? AND routine_name = ?), ?), ?)",
+            [header.dataset, header.name, interpreter.executor.dialect, text, header.dataset, header.name, now, now],
+        )
+    return Result.empty("CREATE PROCEDURE")
+
+
+def call(interpreter, statement, node, scope: Scope) -> None:
+    """Run ``CALL ds.p(args)`` from ``interpreter``, in the caller's ``scope``."""
+    from sqlml.engine.executor import _Run
+    from sqlml.script.interpreter import Interpreter, _Return
+
+    dataset = statement.dataset or interpreter.system.dataset_id
+    with interpreter.executor.warehouse.lease() as cursor:
+        stored = _stored(cursor, dataset, statement.name) if dataset else None
+        known = _known(cursor)
+    if stored is None:
+        hint = f"Known procedures: {', '.join(known)}." if known else "Create one with CREATE PROCEDURE ds.name(…) BEGIN … END;"
+        raise NotFoundError(f"Procedure {dataset + '.' if dataset else ''}{statement.name} not found.", hint=hint)
+    dialect, text = stored
+    label = f"procedure {dataset}.{statement.name}"
+    parser = ScriptParser(text, DIALECTS[dialect], path=label)
+    definition = parser.nodes()[0]
+    header = parse_header(parser, definition)
+    if len(statement.arguments) != len(header.parameters):
+        raise ScriptError(
+            f"{label} takes {len(header.parameters)} argument(s) but the CALL passes {len(statement.arguments)}.",
+            hint="Signature: " + ", ".join(f"{p.mode} {p.name} {p.type.sql(dialect='bigquery')}" for p in header.parameters),
+        )
+    own = Scope()
+    for parameter, argument in zip(header.parameters, statement.arguments):
+        if parameter.mode == "IN":
+            value, _ = interpreter.evaluate(argument, scope, node, cast=parameter.type)
+        else:
+            if not isinstance(argument, exp.Column) or argument.table:
+                raise ScriptError(f"The {parameter.mode} argument {parameter.name} of {label} must be a variable.")
+            value = scope.get(argument.name).value if parameter.mode == "INOUT" else None
+        own.declare(parameter.name, Variable(value, parameter.type))
+    callee = Interpreter(interpreter.executor, _Run(parser=parser, named={}, positional=[]), interpreter.system)
+    try:
+        callee.execute(definition.body, own)
+    except _Return:
+        pass
+    except Error as error:
+        if error.location is not None and error.location.path == label:
+            error.message = f"{error.message} (in {label}, called from line {node.first.line})"
+        raise
+    interpreter._replace_result(callee.result)
+    for parameter, argument in zip(header.parameters, statement.arguments):
+        if parameter.mode != "IN":
+            scope.get(argument.name).value = own.get(parameter.name).value
+
+
+def parse_header(parser: ScriptParser, node: ProcedureDefinition) -> Header:
+    """Name, flags and parameters of a procedure definition, from its header tokens."""
+    tokens = node.header
+    words = [t.text.upper() for t in tokens]
+    position = words.index("PROCEDURE") + 1
+    replace = "REPLACE" in words[:position]
+    if_not_exists = words[position : position + 3] == ["IF", "NOT", "EXISTS"]
+    if if_not_exists:
+        position += 3
+    name_parts = []
+    while position < len(tokens) and tokens[position].token_type != TokenType.L_PAREN:
+        if tokens[position].token_type != TokenType.DOT:
+            name_parts.append(tokens[position].text)
+        position += 1
+    if len(name_parts) < 2 or position >= len(tokens):
+        raise SqlSyntaxError(
+            "Expected CREATE PROCEDURE dataset.name(parameters)",
+            location=location_of(tokens[min(position, len(tokens) - 1)], parser.sql, node.number, parser.path),
+        )
+    closing = _matching_paren(tokens, position)
+    parameters = [_parameter(parser, node, part) for _, part in split_tokens(tokens[position + 1 : closing], _is_comma, TYPE_BRACKETS) if part]
+    return Header(name_parts[-2], name_parts[-1], replace, if_not_exists, parameters)
+
+
+def _parameter(parser: ScriptParser, node: ProcedureDefinition, tokens: list[Token]) -> Parameter:
+    mode = "IN"
+    if tokens[0].text.upper() in ("IN", "OUT", "INOUT") and len(tokens) > 2:
+        mode, tokens = tokens[0].text.upper(), tokens[1:]
+    try:
+        sql_type = parser.dialect().parser().parse_into(exp.DataType, tokens[1:], parser.sql)[0]
+    except (ParseError, IndexError):
+        raise SqlSyntaxError(
+            f"Expected a type for the parameter {tokens[0].text}",
+            location=location_of(tokens[-1], parser.sql, node.number, parser.path),
+        ) from None
+    return Parameter(mode, tokens[0].text, sql_type)
+
+
+def _is_comma(token: Token) -> bool:
+    return token.token_type == TokenType.COMMA
+
+
+def _matching_paren(tokens: list[Token], start: int) -> int:
+    depth = 0
+    for index in range(start, len(tokens)):
+        if tokens[index].token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tokens[index].token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(tokens) - 1
+
+
+def _stored(cursor, dataset: str, name: str) -> tuple[str, str] | None:
+    """(dialect, definition) of a stored procedure, or None."""
+    if not _has_routines(cursor):
+        return None
+    row = cursor.execute(
+        f"SELECT dialect, definition FROM {CATALOG}.{ROUTINES_TABLE} "
+        "WHERE lower(routine_schema) = lower(?) AND lower(routine_name) = lower(?) AND routine_type = 'PROCEDURE'",
+        [dataset, name],
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _known(cursor) -> list[str]:
+    if not _has_routines(cursor):
+        return []
+    rows = cursor.execute(f"SELECT routine_schema || '.' || routine_name FROM {CATALOG}.{ROUTINES_TABLE} ORDER BY 1").fetchall()
+    return [row[0] for row in rows]
+
+
+def _has_routines(cursor) -> bool:
+    return bool(
+        cursor.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'sqlml_meta' AND table_name = 'routines'",
+            [CATALOG],
+        ).fetchone()[0]
+    )
