@@ -194,7 +194,7 @@ def _matching_paren(tokens: list[Token], start: int) -> int:
 
 def _stored(cursor, dataset: str, name: str) -> tuple[str, str] | None:
     """(dialect, definition) of a stored procedure, or None."""
-    if not _has_routines(cursor):
+    if not has_routines_table(cursor):
         return None
     row = cursor.execute(
         f"SELECT dialect, definition FROM {CATALOG}.{ROUTINES_TABLE} "
@@ -205,13 +205,14 @@ def _stored(cursor, dataset: str, name: str) -> tuple[str, str] | None:
 
 
 def _known(cursor) -> list[str]:
-    if not _has_routines(cursor):
+    if not has_routines_table(cursor):
         return []
     rows = cursor.execute(f"SELECT routine_schema || '.' || routine_name FROM {CATALOG}.{ROUTINES_TABLE} ORDER BY 1").fetchall()
     return [row[0] for row in rows]
 
 
-def _has_routines(cursor) -> bool:
+def has_routines_table(cursor) -> bool:
+    """Whether the warehouse has a routine table yet (it is made by the first CREATE PROCEDURE)."""
     return bool(
         cursor.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'sqlml_meta' AND table_name = 'routines'",

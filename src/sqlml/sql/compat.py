@@ -138,9 +138,21 @@ def _functions(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _any_type_parameters(tree: exp.Expression) -> exp.Expression:
+    """``CREATE FUNCTION f(x ANY TYPE)``: a DuckDB macro parameter without a type takes any type
+    (sqlglot writes ANY TYPE as VARIANT, which DuckDB macros reject)."""
+    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.UserDefinedFunction):
+        for parameter in tree.this.expressions:
+            kind = parameter.args.get("kind")
+            if isinstance(kind, exp.DataType) and kind.is_type(exp.DType.VARIANT):
+                parameter.set("kind", None)
+    return tree
+
+
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
-    for fix in (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals):
+    fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals, _any_type_parameters)
+    for fix in fixes:
         tree = fix(tree)
     return tree
 

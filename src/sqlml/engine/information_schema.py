@@ -1,0 +1,134 @@
+"""``dataset.INFORMATION_SCHEMA.<view>``: BigQuery's metadata views over the warehouse.
+
+https://cloud.google.com/bigquery/docs/information-schema-intro — each view keeps BigQuery's
+column names for what has a meaning here. A reference is rewritten into a subquery over a view
+that the connection's DuckDB instance holds in its in-memory catalog (built from DuckDB's own
+``duckdb_tables()``, ``duckdb_columns()``… and sqlml's routine table), filtered to the dataset;
+``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table.
+``region-<name>.INFORMATION_SCHEMA.<view>`` (no dataset) lists every dataset.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.engine.executor import register_rewrite
+from sqlml.engine.warehouse import CATALOG
+from sqlml.script.procedures import ROUTINES_TABLE, has_routines_table
+
+#: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).
+_BIGQUERY_TYPE = """CASE
+    WHEN data_type = 'BIGINT' THEN 'INT64' WHEN data_type IN ('INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
+    WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 'FLOAT64' WHEN data_type = 'VARCHAR' THEN 'STRING'
+    WHEN data_type = 'BOOLEAN' THEN 'BOOL' WHEN data_type = 'BLOB' THEN 'BYTES'
+    WHEN data_type = 'DECIMAL(38,9)' THEN 'NUMERIC' WHEN data_type LIKE 'DECIMAL(%' THEN 'BIGNUMERIC'
+    WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP' WHEN data_type = 'TIMESTAMP' THEN 'DATETIME'
+    ELSE data_type END"""
+
+_VIEWS = {
+    "TABLES": f"""
+        SELECT database_name AS table_catalog, schema_name AS table_schema, table_name,
+               'BASE TABLE' AS table_type, 'YES' AS is_insertable_into, 'NO' AS is_typed,
+               CAST(NULL AS TIMESTAMPTZ) AS creation_time, sql AS ddl,
+               estimated_size AS total_rows
+        FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name <> 'sqlml_meta'
+        UNION ALL
+        SELECT database_name, schema_name, view_name, 'VIEW', 'NO', 'NO', NULL, sql, NULL
+        FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal AND schema_name <> 'sqlml_meta'""",
+    "COLUMNS": f"""
+        SELECT database_name AS table_catalog, schema_name AS table_schema, table_name, column_name,
+               column_index AS ordinal_position, CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
+               {_BIGQUERY_TYPE} AS data_type, 'NEVER' AS is_generated, 'NO' AS is_hidden,
+               'NO' AS is_system_defined, 'NO' AS is_partitioning_column,
+               CAST(NULL AS BIGINT) AS clustering_ordinal_position, column_default
+        FROM duckdb_columns() WHERE database_name = '{CATALOG}' AND schema_name <> 'sqlml_meta'""",
+    "VIEWS": f"""
+        SELECT database_name AS table_catalog, schema_name AS table_schema, view_name AS table_name,
+               sql AS view_definition, 'NO' AS check_option, 'YES' AS use_standard_sql
+        FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal""",
+    "ROUTINES": f"""
+        SELECT database_name AS routine_catalog, schema_name AS routine_schema, function_name AS routine_name,
+               CASE WHEN function_type = 'table_macro' THEN 'TABLE FUNCTION' ELSE 'FUNCTION' END AS routine_type,
+               'SQL' AS routine_body, macro_definition AS routine_definition,
+               CAST(NULL AS TIMESTAMPTZ) AS created, CAST(NULL AS TIMESTAMPTZ) AS last_altered
+        FROM duckdb_functions()
+        WHERE database_name = '{CATALOG}' AND function_type IN ('macro', 'table_macro') AND NOT internal""",
+}
+_PROCEDURES = f"""
+        UNION ALL
+        SELECT '{CATALOG}', routine_schema, routine_name, routine_type, 'SQL', definition, created, last_altered
+        FROM {CATALOG}.{ROUTINES_TABLE}"""
+
+#: Each view's schema column (the dataset filter).
+_SCHEMA_COLUMN = {"TABLES": "table_schema", "COLUMNS": "table_schema", "VIEWS": "table_schema", "ROUTINES": "routine_schema", "MODELS": "model_schema"}
+MODELS_RELATION = "__sqlml_information_schema_models"
+
+
+def rewrite(tree: exp.Expression, executor) -> exp.Expression:
+    """Replace every INFORMATION_SCHEMA view the statement reads with its subquery."""
+    if not any(_is_information_schema(t) for t in tree.find_all(exp.Table)):
+        return tree
+    tree = tree.copy()
+    for table in [t for t in tree.find_all(exp.Table) if _is_information_schema(t)]:
+        view = table.name.split(".", 1)[1].upper()
+        if view not in _SCHEMA_COLUMN:
+            from sqlml.errors import NotFoundError
+
+            raise NotFoundError(
+                f"INFORMATION_SCHEMA.{view} is not available.",
+                hint=f"sqlml has INFORMATION_SCHEMA.{', .'.join(sorted(_SCHEMA_COLUMN))}.",
+            )
+        source = _source(view, executor)
+        query = exp.select("*").from_(source)
+        dataset = table.db
+        if dataset and not dataset.lower().startswith("region-"):
+            query = query.where(exp.EQ(this=exp.column(_SCHEMA_COLUMN[view]), expression=exp.Literal.string(dataset)))
+        table.replace(query.subquery(table.alias or view.lower()))
+    return tree
+
+
+def _is_information_schema(table: exp.Table) -> bool:
+    # sqlglot's BigQuery parser reads ds.INFORMATION_SCHEMA.TABLES as table "INFORMATION_SCHEMA.TABLES" in db "ds".
+    return table.name.upper().startswith("INFORMATION_SCHEMA.")
+
+
+def _source(view: str, executor) -> exp.Table:
+    """The relation holding ``view``'s rows, (re)defined in the instance's in-memory catalog."""
+    warehouse = executor.warehouse
+    with warehouse.lease() as cursor:
+        if view == "MODELS":
+            warehouse.register(MODELS_RELATION, _models(executor))
+            return exp.table_(MODELS_RELATION)
+        definition = _VIEWS[view]
+        if view == "ROUTINES" and has_routines_table(cursor):
+            definition += _PROCEDURES
+        name = f"sqlml_information_schema_{view.lower()}"
+        cursor.execute(f"CREATE OR REPLACE VIEW memory.main.{name} AS {definition}")
+    return exp.table_(name, db="main", catalog="memory")
+
+
+def _models(executor) -> pa.Table:
+    """One row per model (its default version): INFORMATION_SCHEMA.MODELS."""
+    rows = []
+    for record in executor.models.models():
+        default = record.aliases.get("default", max(record.versions) if record.versions else None)
+        rows.append({
+            "model_catalog": CATALOG, "model_schema": record.dataset, "model_name": record.name,
+            "creation_time": datetime.datetime.fromisoformat(record.created_at),
+            "last_modified_time": datetime.datetime.fromisoformat(record.updated_at),
+            "description": record.description, "version_count": len(record.versions),
+            "default_version": default, "aliases": ", ".join(f"{k}={v}" for k, v in sorted(record.aliases.items())),
+        })  # fmt: skip
+    schema = pa.schema([
+        ("model_catalog", pa.string()), ("model_schema", pa.string()), ("model_name", pa.string()),
+        ("creation_time", pa.timestamp("us", tz="UTC")), ("last_modified_time", pa.timestamp("us", tz="UTC")),
+        ("description", pa.string()),
+        ("version_count", pa.int64()), ("default_version", pa.int64()), ("aliases", pa.string()),
+    ])  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+register_rewrite(rewrite)
