@@ -58,7 +58,7 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: Runs procedural nodes (blocks, loops, DECLARE…); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[Callable] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema")
+EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions")
 
 
 def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:

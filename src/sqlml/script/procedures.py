@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
+from sqlml.engine.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
 from sqlml.result import Result
@@ -68,7 +69,7 @@ def define(interpreter, node: ProcedureDefinition) -> Result:
         if not cursor.execute(
             "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)",
             [CATALOG, header.dataset],
-        ).fetchone()[0]:
+        ).fetchall()[0][0]:
             raise NotFoundError(
                 f"Dataset {header.dataset} not found; a procedure lives in a dataset.",
                 hint=f"Create it first: CREATE SCHEMA {header.dataset};",
@@ -200,8 +201,8 @@ def _stored(cursor, dataset: str, name: str) -> tuple[str, str] | None:
         f"SELECT dialect, definition FROM {CATALOG}.{ROUTINES_TABLE} "
         "WHERE lower(routine_schema) = lower(?) AND lower(routine_name) = lower(?) AND routine_type = 'PROCEDURE'",
         [dataset, name],
-    ).fetchone()
-    return None if row is None else (row[0], row[1])
+    ).fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
+    return (row[0][0], row[0][1]) if row else None
 
 
 def _known(cursor) -> list[str]:
@@ -213,9 +214,4 @@ def _known(cursor) -> list[str]:
 
 def has_routines_table(cursor) -> bool:
     """Whether the warehouse has a routine table yet (it is made by the first CREATE PROCEDURE)."""
-    return bool(
-        cursor.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'sqlml_meta' AND table_name = 'routines'",
-            [CATALOG],
-        ).fetchone()[0]
-    )
+    return has_meta_table(cursor, "routines")

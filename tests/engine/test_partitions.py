@@ -1,0 +1,109 @@
+"""Partitioned and clustered tables: pruning, require_partition_filter, expiration, option errors."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+import sqlml
+
+EVENTS = """
+CREATE TABLE ds.events
+  PARTITION BY DATE_TRUNC(day, MONTH)
+  CLUSTER BY customer
+  OPTIONS(require_partition_filter=TRUE, description='orders by day')
+AS SELECT DATE_ADD(DATE '2025-01-01', INTERVAL MOD(i * 7, 365) DAY) AS day, MOD(i * 13, 1000) AS customer, i AS amount
+FROM UNNEST(GENERATE_ARRAY(1, 600000)) AS i
+"""
+
+
+def row_groups_scanned(con, duckdb_sql: str) -> tuple[int, int]:
+    """(scanned, total) row groups DuckDB's EXPLAIN ANALYZE reports for a query on the warehouse."""
+    with con._warehouse.lease() as cursor:
+        plan = cursor.sql("EXPLAIN ANALYZE " + duckdb_sql).fetchall()[0][1]
+    line = next((line for line in plan.splitlines() if "Row Groups Scanned" in line), None)
+    if line is None:
+        return -1, -1
+    scanned, total = line.split(":")[1].strip(" │").split("/")
+    return int(scanned), int(total)
+
+
+@pytest.fixture
+def events(con):
+    con.query("CREATE SCHEMA ds")
+    con.query(EVENTS)
+    return con
+
+
+def test_filter_on_partition_column_reads_only_matching_row_groups(events):
+    count = events.query("SELECT COUNT(*) FROM ds.events WHERE day BETWEEN '2025-03-01' AND '2025-03-31'").scalar()
+    assert count == sum(1 for i in range(1, 600001) if (datetime.date(2025, 1, 1) + datetime.timedelta(days=i * 7 % 365)).month == 3)
+    scanned, total = row_groups_scanned(events, "SELECT COUNT(*) FROM ds.events WHERE day BETWEEN DATE '2025-03-01' AND DATE '2025-03-31'")
+    assert total >= 4 and scanned <= 2
+
+
+def test_filter_on_cluster_column_skips_row_groups(con):
+    con.query("CREATE SCHEMA ds")
+    con.query(
+        "CREATE TABLE ds.clicks PARTITION BY DATE_TRUNC(day, YEAR) CLUSTER BY customer "
+        "AS SELECT DATE '2025-06-01' AS day, MOD(i * 7919, 5000) AS customer, i AS n FROM UNNEST(GENERATE_ARRAY(1, 600000)) AS i"
+    )
+    scanned, total = row_groups_scanned(con, "SELECT SUM(n) FROM ds.clicks WHERE day = DATE '2025-06-01' AND customer = 42")
+    assert total >= 4 and scanned == 1
+    assert con.query("SELECT COUNT(*) FROM ds.clicks WHERE customer = 42").scalar() == 120
+
+
+def test_require_partition_filter_rejects_unfiltered_queries(events):
+    with pytest.raises(sqlml.Error, match="without a filter over column\\(s\\) 'day'"):
+        events.query("SELECT SUM(amount) FROM ds.events")
+    with pytest.raises(sqlml.Error, match="partition elimination"):
+        events.query("SELECT SUM(amount) FROM ds.events WHERE customer = 3")
+    assert events.query("SELECT COUNT(*) FROM ds.events e WHERE e.day >= '2025-12-01'").scalar() > 0
+
+
+def test_writes_on_partitioned_tables_are_atomic(events):
+    before = events.query("SELECT COUNT(*), SUM(amount) FROM ds.events WHERE day >= '2025-01-01'").fetchall()
+    events.query("DELETE FROM ds.events WHERE day < '2025-02-01'")
+    events.query("INSERT INTO ds.events VALUES (DATE '2025-01-15', 1, 5)")
+    events.query("UPDATE ds.events SET amount = amount + 1 WHERE day = '2025-01-15'")
+    assert events.query("SELECT amount FROM ds.events WHERE day = '2025-01-15'").fetchall() == [(6,)]
+    changed = events.query("SELECT COUNT(*), SUM(amount) FROM ds.events WHERE day >= '2025-01-01'").fetchall()
+    with pytest.raises(sqlml.Error):
+        # fails on the rows of one partition after others were updated: nothing may change
+        events.query("UPDATE ds.events SET amount = CAST(IF(day > '2025-11-30', 'x', '1') AS INT64) WHERE day >= '2025-01-01'")
+    assert events.query("SELECT COUNT(*), SUM(amount) FROM ds.events WHERE day >= '2025-01-01'").fetchall() == changed
+    assert changed != before
+
+
+def test_expired_partitions_are_dropped(con):
+    today = datetime.date.today()
+    con.query("CREATE SCHEMA ds")
+    con.query(
+        "CREATE TABLE ds.logs (day DATE, msg STRING) PARTITION BY day OPTIONS(partition_expiration_days=30)"
+    )
+    con.query("INSERT INTO ds.logs VALUES (@recent, 'keep'), (@old, 'drop')", params={"recent": today, "old": today - datetime.timedelta(days=100)})
+    assert con.query("SELECT msg FROM ds.logs").fetchall() == [("keep",)]
+
+
+def test_table_options_are_validated(con):
+    con.query("CREATE SCHEMA ds")
+    with pytest.raises(sqlml.InvalidOptionError, match="Unknown table option partition_expiry_days") as unknown:
+        con.query("CREATE TABLE ds.a (d DATE) PARTITION BY d OPTIONS(partition_expiry_days=3)")
+    assert "partition_expiration_days" in str(unknown.value)
+    with pytest.raises(sqlml.InvalidOptionError, match="require_partition_filter takes a BOOL"):
+        con.query("CREATE TABLE ds.a (d DATE) PARTITION BY d OPTIONS(require_partition_filter='yes')")
+    with pytest.raises(sqlml.Error, match="at most four columns"):
+        con.query("CREATE TABLE ds.a (a INT64, b INT64, c INT64, d INT64, e INT64) CLUSTER BY a, b, c, d, e")
+    with pytest.raises(sqlml.Error, match="Cannot partition by"):
+        con.query("CREATE TABLE ds.a (s STRING) PARTITION BY UPPER(s)")
+    assert con.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.TABLES").scalar() == 0  # nothing half-made
+
+
+def test_recreating_a_table_without_partitioning_forgets_the_old_spec(events):
+    events.query("DROP TABLE ds.events")
+    events.query("CREATE TABLE ds.events AS SELECT DATE '2025-01-01' AS day")
+    assert events.query("SELECT COUNT(*) FROM ds.events").scalar() == 1
+    events.query(EVENTS.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
+    events.query("CREATE OR REPLACE TABLE ds.events AS SELECT 1 AS x")
+    assert events.query("SELECT COUNT(*) FROM ds.events").scalar() == 1
