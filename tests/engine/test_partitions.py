@@ -107,3 +107,11 @@ def test_recreating_a_table_without_partitioning_forgets_the_old_spec(events):
     events.query(EVENTS.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
     events.query("CREATE OR REPLACE TABLE ds.events AS SELECT 1 AS x")
     assert events.query("SELECT COUNT(*) FROM ds.events").scalar() == 1
+
+
+def test_information_schema_columns_report_partitioning_and_clustering(events):
+    rows = events.query(
+        "SELECT column_name, is_partitioning_column, clustering_ordinal_position "
+        "FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'events' ORDER BY ordinal_position"
+    ).fetchall()
+    assert rows == [("day", "YES", None), ("customer", "NO", 1), ("amount", "NO", None)]

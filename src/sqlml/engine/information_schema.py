@@ -16,6 +16,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.executor import register_rewrite
+from sqlml.engine.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.script.procedures import ROUTINES_TABLE, has_routines_table
 
@@ -57,6 +58,15 @@ _VIEWS = {
         FROM duckdb_functions()
         WHERE database_name = '{CATALOG}' AND function_type IN ('macro', 'table_macro') AND NOT internal""",
 }
+#: COLUMNS once some table is partitioned or clustered (sqlml_meta.table_options exists).
+_PARTITIONED_COLUMNS = f"""
+        SELECT c.table_catalog, c.table_schema, c.table_name, c.column_name, c.ordinal_position, c.is_nullable,
+               c.data_type, c.is_generated, c.is_hidden, c.is_system_defined,
+               CASE WHEN lower(o.partition_column) = lower(c.column_name) THEN 'YES' ELSE 'NO' END AS is_partitioning_column,
+               CAST(NULLIF(list_position(o.cluster_columns, c.column_name), 0) AS BIGINT) AS clustering_ordinal_position,
+               c.column_default
+        FROM ({{columns}}) AS c
+        LEFT JOIN {CATALOG}.sqlml_meta.table_options AS o ON o.table_schema = c.table_schema AND o.table_name = c.table_name"""
 _PROCEDURES = f"""
         UNION ALL
         SELECT '{CATALOG}', routine_schema, routine_name, routine_type, 'SQL', definition, created, last_altered
@@ -105,6 +115,8 @@ def _source(view: str, executor) -> exp.Table:
         definition = _VIEWS[view]
         if view == "ROUTINES" and has_routines_table(cursor):
             definition += _PROCEDURES
+        if view == "COLUMNS" and has_meta_table(cursor, "table_options"):
+            definition = _PARTITIONED_COLUMNS.format(columns=definition)
         name = f"sqlml_information_schema_{view.lower()}"
         cursor.execute(f"CREATE OR REPLACE VIEW memory.main.{name} AS {definition}")
     return exp.table_(name, db="main", catalog="memory")
