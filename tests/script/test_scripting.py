@@ -300,3 +300,19 @@ def test_procedure_parameters_of_nested_types(con):
     assert rows(con, "DECLARE s STRING; CALL ds.describe_order(STRUCT('hat' AS name, 2 AS qty), [1, 2, 3], s); SELECT s") == [
         ("hat x2 in 3 sizes",)
     ]
+
+
+def test_a_table_created_earlier_in_the_block_shadows_a_variable(con):
+    """Columns win over variables even for a table the same script has just created."""
+    script = """
+    DECLARE k INT64 DEFAULT 99;
+    DECLARE seen INT64;
+    BEGIN
+      CREATE TABLE ds.fresh AS SELECT 1 AS other;
+      SET seen = (SELECT k FROM ds.fresh);
+      CREATE OR REPLACE TABLE ds.fresh AS SELECT 1 AS k;
+      SELECT seen, k FROM ds.fresh;
+    END;
+    """
+    con.query("CREATE SCHEMA ds")
+    assert con.query(script).fetchall() == [(99, 1)]

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from sqlml.script.variables import Scope, SystemVariables, Variable
+from sqlml.script.variables import Scope as VariableScope, SystemVariables, Variable
 
 
 def bind_variables(
-    tree: exp.Expression, scope: Scope, system: SystemVariables, columns_of: Callable[[exp.Table], set[str]]
+    tree: exp.Expression, scope: VariableScope, system: SystemVariables, columns_of: Callable[[exp.Table], set[str]]
 ) -> tuple[exp.Expression, dict]:
     """``tree`` with variables replaced by parameters, and the parameters' values.
 
@@ -30,15 +31,12 @@ def bind_variables(
     tree = tree.copy()
     values: dict = {}
     _bind_system(tree, system, values)
-    candidates = [c for c in tree.find_all(exp.Column) if _variable_of(c, scope) is not None]
+    candidates = [(column, found) for column in tree.find_all(exp.Column) if (found := _variable_of(column, scope))]
     if not candidates:
         return tree, values
-    shadowing = _column_names(tree, columns_of)
-    for column in candidates:
-        variable, name, field_name = _variable_of(column, scope)
-        if column.table and (column.table.lower() in shadowing["tables"]):
-            continue
-        if not column.table and name.lower() in shadowing["columns"]:
+    shadowed = _real_columns(tree, columns_of)
+    for column, (variable, name, field_name) in candidates:
+        if id(column) in shadowed:
             continue
         if field_name is None:
             parameter, value, sql_type = f"__v_{name.lower()}", variable.value, variable.type
@@ -54,7 +52,7 @@ def bind_variables(
     return tree, values
 
 
-def _variable_of(column: exp.Column, scope: Scope) -> tuple[Variable, str, str | None] | None:
+def _variable_of(column: exp.Column, scope: VariableScope) -> tuple[Variable, str, str | None] | None:
     """(variable, its name, field) when ``column`` may name a variable or a field of one."""
     if column.db or column.catalog:
         return None
@@ -67,28 +65,52 @@ def _variable_of(column: exp.Column, scope: Scope) -> tuple[Variable, str, str |
     return None if variable is None else (variable, column.name, None)
 
 
-def _column_names(tree: exp.Expression, columns_of: Callable[[exp.Table], set[str]]) -> dict[str, set[str]]:
-    """Names that are columns or tables in ``tree``, which shadow variables of the same name."""
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    columns: set[str] = set()
-    tables: set[str] = set(ctes)
-    for table in tree.find_all(exp.Table):
-        if table.alias:
-            tables.add(table.alias.lower())
-        if table.name:
-            tables.add(table.name.lower())
-        if table.name and table.name.lower() not in ctes:
-            columns |= columns_of(table)
-    for alias in tree.find_all(exp.TableAlias):
-        if alias.name:
-            tables.add(alias.name.lower())
-        columns |= {c.name.lower() for c in alias.columns}
-    root = tree if isinstance(tree, exp.Query) else tree.find(exp.Query)
-    for select in tree.find_all(exp.Select):
-        if select is root:
-            continue  # the outer select's outputs are not visible to its own clauses as columns
-        columns |= {projection.alias_or_name.lower() for projection in select.expressions}
-    return {"columns": columns, "tables": tables}
+def _real_columns(tree: exp.Expression, columns_of: Callable[[exp.Table], set[str]]) -> set[int]:
+    """Ids of the Column nodes of ``tree`` that name a column of a source in their own query
+    scope (or an enclosing one), which shadows a variable of the same name.
+
+    Scopes come from sqlglot's optimizer (``traverse_scope``); columns outside any query scope
+    (UPDATE/DELETE conditions, DDL) are resolved against every table the statement names.
+    """
+    real: set[int] = set()
+    placed: set[int] = set()
+    scopes = traverse_scope(tree) if tree.find(exp.Query) is not None else []
+    for scope in scopes:
+        aliases, names = set(), set()
+        for alias, source in scope.sources.items():
+            aliases.add(alias.lower())
+            names |= _source_columns(source, columns_of)
+        for unnest in scope.expression.find_all(exp.Unnest):
+            alias = unnest.args.get("alias")
+            if alias is not None:  # BigQuery: UNNEST(…) AS v names a column v
+                names |= {alias.name.lower(), *(c.name.lower() for c in alias.columns)}
+        selected = {name.lower() for name in getattr(scope.expression, "named_selects", [])}
+        for column in scope.columns:
+            placed.add(id(column))
+            in_output_clause = column.find_ancestor(exp.Order, exp.Qualify, exp.Having) is not None
+            if _resolves(column, aliases, names | selected if in_output_clause else names):
+                real.add(id(column))
+    tables = [t for t in tree.find_all(exp.Table) if t.name]
+    aliases = {t.alias_or_name.lower() for t in tables}
+    names = set().union(*(columns_of(t) for t in tables)) if tables else set()
+    for column in tree.find_all(exp.Column):
+        if id(column) not in placed and _resolves(column, aliases, names):
+            real.add(id(column))
+    return real
+
+
+def _source_columns(source, columns_of: Callable[[exp.Table], set[str]]) -> set[str]:
+    if isinstance(source, exp.Table):
+        return columns_of(source)
+    if isinstance(source, Scope):
+        return {name.lower() for name in getattr(source.expression, "named_selects", [])}
+    return set()
+
+
+def _resolves(column: exp.Column, aliases: set[str], names: set[str]) -> bool:
+    if column.table:
+        return column.table.lower() in aliases
+    return column.name.lower() in names
 
 
 def _bind_system(tree: exp.Expression, system: SystemVariables, values: dict) -> None:

@@ -56,7 +56,8 @@ class Interpreter:
         self.system = system
         self.result = Result.empty()
         self._handling: list[Error] = []
-        self._columns: dict[tuple[str, str], set[str]] = {}
+        self._top: Node | None = None  # the top-level node: its query result may stay lazy
+        self._current: Node | None = None  # the statement running, for @@error.statement_text
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -68,10 +69,8 @@ class Interpreter:
         except _Return:
             pass
         except _Jump as jump:
-            raise ScriptError(
-                f"{'BREAK' if jump.leave else 'CONTINUE'} {jump.label or ''} is not inside a matching loop or block.".replace("  ", " "),
-                location=jump.where,
-            ) from None
+            statement = " ".join(filter(None, ["BREAK" if jump.leave else "CONTINUE", jump.label]))
+            raise ScriptError(f"{statement} is not inside a matching loop or block.", location=jump.where) from None
         return self.result
 
     def execute(self, node: Node, scope: Scope) -> None:
@@ -121,7 +120,7 @@ class Interpreter:
         rollback(self.executor)  # a failed statement inside a transaction ends it
         self.system.error = {
             "message": error.message,
-            "statement_text": self._statement_text(error),
+            "statement_text": self._statement_text(),
             "stack_trace": [],
             "formatted_stack_trace": str(error),
         }
@@ -191,7 +190,7 @@ class Interpreter:
             self._replace_result(result)
             self.system.row_count = result.rowcount if result.rowcount >= 0 else None  # DML only
             self.system.script["num_child_jobs"] += 1
-            if node is not getattr(self, "_top", None):
+            if node is not self._top:
                 result.arrow()  # inside a block a query runs now, so its errors reach the block's handler
             return
         where = location_of(node.first, self.run.parser.sql, node.number, self.run.parser.path)
@@ -345,28 +344,28 @@ class Interpreter:
         self.result = result
 
     def _columns_of(self, table: exp.Table) -> set[str]:
-        """Lower-case column names of a table or view the statement reads (cached per script)."""
-        key = (table.db.lower(), table.name.lower())
-        if key not in self._columns:
-            import duckdb
+        """Lower-case column names of a table or view the statement reads.
 
-            sql = "SELECT lower(column_name) FROM duckdb_columns() WHERE lower(table_name) = ?"
-            params = [key[1]]
-            if key[0]:
-                sql += " AND lower(schema_name) = ?"
-                params.append(key[0])
-            try:
-                with self.executor.warehouse.lease() as cursor:
-                    self._columns[key] = {row[0] for row in cursor.execute(sql, params).fetchall()}
-            except duckdb.Error:
-                self._columns[key] = set()
-        return self._columns[key]
+        Looked up for each statement, not cached: an earlier statement of the script may have
+        created or changed the table.
+        """
+        import duckdb
 
-    def _statement_text(self, error: Error) -> str | None:
-        node = getattr(self, "_current", None)
-        if node is None:
+        sql = "SELECT lower(column_name) FROM duckdb_columns() WHERE lower(table_name) = lower(?)"
+        params = [table.name]
+        if table.db:
+            sql += " AND lower(schema_name) = lower(?)"
+            params.append(table.db)
+        try:
+            with self.executor.warehouse.lease() as cursor:
+                return {row[0] for row in cursor.execute(sql, params).fetchall()}
+        except duckdb.Error:
+            return set()
+
+    def _statement_text(self) -> str | None:
+        if self._current is None:
             return None
-        tokens = node.tokens
+        tokens = self._current.tokens
         return self.run.parser.sql[tokens[0].start : tokens[-1].end + 1]
 
 
