@@ -55,8 +55,10 @@ HANDLERS: list[tuple[Callable[[StatementContext], bool], Handler]] = []
 #: Tree rewrites applied to every statement before it is planned (``rewrite(tree, executor)``),
 #: e.g. expanding views that call ML functions; added with :func:`register_rewrite`.
 REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
-#: Runs procedural nodes (blocks, loops, DECLARE…); set by :mod:`sqlml.script`.
-SCRIPT_RUNNER: list[Callable] = []
+#: ``(wants, run)``: ``run(executor, node, run, keep_result)`` runs procedural nodes (blocks,
+#: loops, DECLARE…) and the plain statements for which ``wants(executor, node)`` is true (they
+#: may read script variables); set by :mod:`sqlml.script`.
+SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
 EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions")
 
@@ -136,20 +138,16 @@ class Executor:
 
     def execute_node(self, node: Node, run: "_Run", keep_result: bool) -> Result:
         """Run one top-level node of a script."""
-        if not isinstance(node, Statement) or node.verb in _procedural_verbs() or self._reads_variables(node):
+        procedural = not isinstance(node, Statement) or node.verb in _procedural_verbs()
+        if procedural or any(wants(self, node) for wants, _ in SCRIPT_RUNNER):
             if not SCRIPT_RUNNER:
                 raise UnsupportedStatementError(
                     "Procedural statements are not available.",
                     location=location_of(node.first, run.parser.sql, node.number, run.parser.path),
                 )
-            return SCRIPT_RUNNER[0](self, node, run, keep_result)
+            return SCRIPT_RUNNER[0][1](self, node, run, keep_result)
         tree = run.parser.parse_statement(node)
         return self.execute_tree(tree, node, run, keep_result)
-
-    def _reads_variables(self, node: Statement) -> bool:
-        from sqlml.script import needs_interpreter
-
-        return needs_interpreter(self, node)
 
     def execute_tree(self, tree: exp.Expression, node: Node, run: "_Run", keep_result: bool, params=None) -> Result:
         """Run one parsed statement; ``params`` adds named values (script variables)."""

@@ -23,7 +23,7 @@ import datetime
 import duckdb
 from sqlglot import exp
 
-from sqlml.engine.executor import StatementContext, register_handler, register_rewrite, run_sql
+from sqlml.engine.executor import StatementContext, in_transaction, register_handler, register_rewrite, run_sql
 from sqlml.engine.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
@@ -71,7 +71,7 @@ def create_table(context: StatementContext) -> Result:
         keys += [exp.column(name) for name in partitioning.cluster]
         tree.set("expression", exp.select("*").from_(query.subquery("_sqlml_rows")).order_by(*keys))
     with executor.warehouse.lease() as cursor:
-        own_transaction = not _in_transaction(executor)
+        own_transaction = not in_transaction(executor)
         if own_transaction:
             cursor.execute("BEGIN TRANSACTION")
         try:
@@ -190,12 +190,6 @@ def table_options(cursor, dataset: str, table: str) -> dict | None:
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
     return dict(zip(names, rows[0])) if rows else None
-
-
-def _in_transaction(executor) -> bool:
-    from sqlml.engine.executor import in_transaction
-
-    return in_transaction(executor)
 
 
 # -- reads: require_partition_filter and expiration -------------------------------------------

@@ -29,4 +29,4 @@ def needs_interpreter(executor, node) -> bool:
     return any(a.text == "@" and b.text == "@" for a, b in zip(node.tokens, node.tokens[1:]))  # @@system variable
 
 
-SCRIPT_RUNNER.append(run_node)
+SCRIPT_RUNNER.append((needs_interpreter, run_node))
