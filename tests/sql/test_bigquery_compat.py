@@ -176,3 +176,15 @@ def test_temp_table_and_temp_function(con):
 
 def test_named_parameters_bind_values(con):
     assert con.query("SELECT @a + @b, @s", {"a": 1, "b": 2, "s": "x'; DROP TABLE t; --"}).fetchall() == [(3, "x'; DROP TABLE t; --")]
+
+
+def test_merge_insert_row_inserts_the_source_columns_by_position(con):
+    # FIX: BigQuery's INSERT ROW is DuckDB's INSERT *.
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.stock (item STRING, qty INT64); INSERT INTO ds.stock VALUES ('a', 1)")
+    con.query(
+        "MERGE ds.stock T USING (SELECT 'a' AS item, 5 AS qty UNION ALL SELECT 'b', 7) S ON T.item = S.item "
+        "WHEN MATCHED THEN UPDATE SET qty = T.qty + S.qty WHEN NOT MATCHED THEN INSERT ROW"
+    )
+    assert con.query("SELECT item, qty FROM ds.stock ORDER BY item").arrow().to_pylist() == [
+        {"item": "a", "qty": 6}, {"item": "b", "qty": 7},
+    ]  # fmt: skip

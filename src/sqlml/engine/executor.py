@@ -36,6 +36,8 @@ class StatementContext:
         params: named parameter values (``@name``) visible to the statement.
         location: where the statement starts, for errors.
         keep_result: whether the caller wants its rows (it is the script's last statement).
+        returning: for a DML statement a handler gave a RETURNING clause: turns the executed
+            cursor (its returned rows) into the statement's result.
     """
 
     executor: "Executor"
@@ -44,6 +46,7 @@ class StatementContext:
     location: Location
     keep_result: bool
     sources: SourceSet = field(default_factory=SourceSet)
+    returning: Callable[[duckdb.DuckDBPyConnection], Result] | None = None
 
 
 Handler = Callable[[StatementContext], Result]
@@ -60,7 +63,8 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: may read script variables); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions")
+EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions",
+              "sqlml.engine.dml")
 
 
 def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:
@@ -289,6 +293,8 @@ def run_sql(context: StatementContext) -> Result:
                 return result
             relation.to_arrow_table()
             return Result.empty(statement.verb)
+        if context.returning is not None:
+            return context.returning(cursor.execute(sql, values))
         rows = cursor.execute(sql, values).fetchall()
         rowcount = rows[0][0] if statement.kind is StatementKind.DML and rows and isinstance(rows[0][0], int) else -1
         return Result.empty(statement.verb, rowcount)

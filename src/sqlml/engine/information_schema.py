@@ -4,7 +4,8 @@ https://cloud.google.com/bigquery/docs/information-schema-intro — each view ke
 column names for what has a meaning here. A reference is rewritten into a subquery over a view
 that the connection's DuckDB instance holds in its in-memory catalog (built from DuckDB's own
 ``duckdb_tables()``, ``duckdb_columns()``… and sqlml's routine table), filtered to the dataset;
-``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table.
+``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table;
+``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.engine.partitions_view`).
 ``region-<name>.INFORMATION_SCHEMA.<view>`` (no dataset) lists every dataset.
 """
 
@@ -17,6 +18,7 @@ from sqlglot import exp
 
 from sqlml.engine.executor import register_rewrite
 from sqlml.engine.meta import has_meta_table
+from sqlml.engine.partitions_view import partitions_definition
 from sqlml.engine.warehouse import CATALOG
 from sqlml.script.procedures import ROUTINES_TABLE, has_routines_table
 
@@ -73,7 +75,10 @@ _PROCEDURES = f"""
         FROM {CATALOG}.{ROUTINES_TABLE}"""
 
 #: Each view's schema column (the dataset filter).
-_SCHEMA_COLUMN = {"TABLES": "table_schema", "COLUMNS": "table_schema", "VIEWS": "table_schema", "ROUTINES": "routine_schema", "MODELS": "model_schema"}
+_SCHEMA_COLUMN = {
+    "TABLES": "table_schema", "COLUMNS": "table_schema", "VIEWS": "table_schema", "ROUTINES": "routine_schema",
+    "MODELS": "model_schema", "PARTITIONS": "table_schema",
+}  # fmt: skip
 MODELS_RELATION = "__sqlml_information_schema_models"
 
 
@@ -91,10 +96,10 @@ def rewrite(tree: exp.Expression, executor) -> exp.Expression:
                 f"INFORMATION_SCHEMA.{view} is not available.",
                 hint=f"sqlml has INFORMATION_SCHEMA.{', .'.join(sorted(_SCHEMA_COLUMN))}.",
             )
-        source = _source(view, executor)
+        dataset = table.db if table.db and not table.db.lower().startswith("region-") else None
+        source = _source(view, executor, dataset)
         query = exp.select("*").from_(source)
-        dataset = table.db
-        if dataset and not dataset.lower().startswith("region-"):
+        if dataset:
             query = query.where(exp.EQ(this=exp.column(_SCHEMA_COLUMN[view]), expression=exp.Literal.string(dataset)))
         table.replace(query.subquery(table.alias or view.lower()))
     return tree
@@ -105,14 +110,15 @@ def _is_information_schema(table: exp.Table) -> bool:
     return table.name.upper().startswith("INFORMATION_SCHEMA.")
 
 
-def _source(view: str, executor) -> exp.Table:
-    """The relation holding ``view``'s rows, (re)defined in the instance's in-memory catalog."""
+def _source(view: str, executor, dataset: str | None) -> exp.Table:
+    """The relation holding ``view``'s rows (for ``dataset``, or all), (re)defined in the
+    instance's in-memory catalog."""
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
         if view == "MODELS":
             warehouse.register(MODELS_RELATION, _models(executor))
             return exp.table_(MODELS_RELATION)
-        definition = _VIEWS[view]
+        definition = partitions_definition(cursor, dataset) if view == "PARTITIONS" else _VIEWS[view]
         if view == "ROUTINES" and has_routines_table(cursor):
             definition += _PROCEDURES
         if view == "COLUMNS" and has_meta_table(cursor, "table_options"):

@@ -21,8 +21,10 @@ import dataclasses
 import datetime
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
+from sqlml.engine import modification_log
 from sqlml.engine.executor import StatementContext, in_transaction, register_handler, register_rewrite, run_sql
 from sqlml.engine.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
@@ -75,8 +77,11 @@ def create_table(context: StatementContext) -> Result:
         if own_transaction:
             cursor.execute("BEGIN TRANSACTION")
         try:
+            existed = bool(tree.args.get("exists")) and _exists(cursor, ref)
             result = run_sql(dataclasses.replace(context, plan=plan(tree)))
             _record(cursor, ref.db, ref.name, partitioning)
+            if ref.db and not existed:
+                modification_log.record(cursor, ref.db, ref.name, None)
             if own_transaction:
                 cursor.execute("COMMIT")
         except BaseException:
@@ -86,12 +91,22 @@ def create_table(context: StatementContext) -> Result:
     return result
 
 
+def _exists(cursor, ref: exp.Table) -> bool:
+    """Whether the table ``ref`` names is in the warehouse already."""
+    rows = cursor.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+        [CATALOG, ref.db, ref.name],
+    ).fetchall()
+    return bool(rows)
+
+
 def drop_table(context: StatementContext) -> Result:
     """DROP TABLE also forgets the table's partitioning."""
     result = run_sql(context)
     with context.executor.warehouse.lease() as cursor:
         for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
             _record(cursor, ref.db, ref.name, None)
+            modification_log.forget(cursor, ref.db, ref.name)
     return result
 
 
@@ -190,6 +205,38 @@ def table_options(cursor, dataset: str, table: str) -> dict | None:
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
     return dict(zip(names, rows[0])) if rows else None
+
+
+#: strftime formats of BigQuery's partition ids per time unit (a DAY partition is ``20250301``).
+_ID_FORMATS = {"HOUR": "%Y%m%d%H", "DAY": "%Y%m%d", "MONTH": "%Y%m", "YEAR": "%Y"}
+
+
+def partition_id_sql(options: dict, column_type: str, column_sql: str | None = None) -> str:
+    """DuckDB SQL for the BigQuery ``partition_id`` of a row of a table partitioned as ``options``.
+
+    Time units give ``YYYYMMDD``/``YYYYMMDDHH``/``YYYYMM``/``YYYY``; RANGE_BUCKET the start of the
+    row's bucket, ``__UNPARTITIONED__`` outside the range; an integer column its value; a NULL
+    partition value ``__NULL__`` (https://cloud.google.com/bigquery/docs/information-schema-partitions).
+
+    Args:
+        options: the table's recorded spec (:func:`table_options`).
+        column_type: DuckDB's type of the partition column (a DATE/TIMESTAMP column partitions by day).
+        column_sql: the column as SQL; the quoted column name by default.
+    """
+    column = column_sql or '"' + options["partition_column"].replace('"', '""') + '"'
+    unit = options["partition_unit"]
+    if unit == "RANGE":
+        bucket = sqlglot.parse_one(options["partition_expression"], read="bigquery").expression
+        start, end, step = (int(bucket.args[k].this) for k in ("start", "end", "step"))
+        value = (
+            f"CASE WHEN {column} < {start} OR {column} >= {end} THEN '__UNPARTITIONED__' "
+            f"ELSE CAST({start} + floor(({column} - {start}) / {step}) * {step} AS BIGINT)::VARCHAR END"
+        )
+    elif unit is None and not any(word in column_type.upper() for word in ("DATE", "TIME")):
+        value = f"CAST({column} AS VARCHAR)"
+    else:
+        value = f"strftime({column}, '{_ID_FORMATS[unit or 'DAY']}')"
+    return f"CASE WHEN {column} IS NULL THEN '__NULL__' ELSE {value} END"
 
 
 # -- reads: require_partition_filter and expiration -------------------------------------------

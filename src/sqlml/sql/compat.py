@@ -149,9 +149,20 @@ def _any_type_parameters(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
+    """``MERGE … WHEN NOT MATCHED THEN INSERT ROW`` inserts the source row's columns by position,
+    which DuckDB spells ``INSERT *``."""
+    if isinstance(tree, exp.Merge):
+        for insert in tree.find_all(exp.Insert):
+            if isinstance(insert.this, exp.Var) and insert.this.name.upper() == "ROW":
+                insert.set("this", exp.Star())
+    return tree
+
+
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
-    fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals, _any_type_parameters)
+    fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals,
+             _any_type_parameters, _merge_insert_row)  # fmt: skip
     for fix in fixes:
         tree = fix(tree)
     return tree

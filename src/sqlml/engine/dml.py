@@ -1,0 +1,122 @@
+"""DML on warehouse tables: run the statement and log what it wrote (:mod:`modification_log`).
+
+* TRUNCATE and DML on an unpartitioned table are logged as whole-table writes;
+* INSERT, UPDATE, DELETE and MERGE on a partitioned table are given ``RETURNING <partition
+  column>`` and record the partitions of the rows they return — inserted rows, the new values of
+  updated rows, deleted rows — so a statement touching two days of a year marks those two only.
+  An UPDATE or MERGE that assigns the partition column moves rows out of partitions the returned
+  rows do not name, so it is recorded as a whole-table write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.engine.executor import StatementContext, in_transaction, register_handler, run_sql
+from sqlml.engine.modification_log import record
+from sqlml.engine.partitions import partition_id_sql, table_options
+from sqlml.engine.warehouse import CATALOG
+from sqlml.result import Result
+
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
+_RETURNED = "__sqlml_returned_partition_values"
+
+
+def write(context: StatementContext) -> Result:
+    """Run a DML statement and record the table or partitions it wrote, atomically."""
+    tree = context.plan.tree
+    target = _target(tree)
+    executor = context.executor
+    with executor.warehouse.lease() as cursor:
+        own_transaction = not in_transaction(executor)
+        if own_transaction:
+            cursor.execute("BEGIN TRANSACTION")
+        try:
+            spec = table_options(cursor, target.db, target.name)
+            column = spec and spec["partition_column"]
+            if column and not isinstance(tree, exp.TruncateTable) and not _assigns(tree, column):
+                result, values = _run_returning(context, target, column)
+                partition_ids = _partition_ids(cursor, values, spec, _column_type(cursor, target, column))
+            else:
+                result, partition_ids = run_sql(context), None
+            record(cursor, target.db, target.name, partition_ids)
+            if own_transaction:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if own_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+    return result
+
+
+def _target(tree: exp.Expression) -> exp.Table:
+    if isinstance(tree, exp.TruncateTable):
+        return tree.expressions[0]
+    target = tree.this
+    return target.this if isinstance(target, exp.Schema) else target
+
+
+def _writes_warehouse_table(context: StatementContext) -> bool:
+    tree = context.plan.tree
+    if not isinstance(tree, _WRITES):
+        return False
+    target = _target(tree)
+    return isinstance(target, exp.Table) and bool(target.db) and (not isinstance(tree, exp.TruncateTable) or len(tree.expressions) == 1)
+
+
+def _assigns(tree: exp.Expression, column: str) -> bool:
+    """Whether an UPDATE or MERGE sets ``column`` (moving rows between partitions)."""
+    if not isinstance(tree, (exp.Update, exp.Merge)):
+        return False
+    assignments = tree.expressions if isinstance(tree, exp.Update) else [
+        eq for when in tree.find_all(exp.When) for update in when.find_all(exp.Update) for eq in update.expressions
+    ]  # fmt: skip
+    return any(isinstance(eq, exp.EQ) and eq.this.name.lower() == column.lower() for eq in assignments)
+
+
+def _run_returning(context: StatementContext, target: exp.Table, column: str) -> tuple[Result, np.ndarray]:
+    """Run the statement with ``RETURNING <column>``; its result and the distinct returned values."""
+    tree = context.plan.tree.copy()
+    tree.set("returning", exp.Returning(expressions=[exp.column(column, table=target.alias_or_name)]))
+    returned: list[np.ndarray] = []
+
+    def collect(executed) -> Result:
+        values = next(iter(executed.fetchnumpy().values()))
+        returned.append(values)
+        return Result.empty(context.plan.verb, len(values))
+
+    plan = dataclasses.replace(context.plan, tree=tree)
+    result = run_sql(dataclasses.replace(context, plan=plan, returning=collect))
+    return result, returned[0]
+
+
+def _partition_ids(cursor, values: np.ndarray, spec: dict, column_type: str) -> list[str]:
+    """The distinct partition ids of the partition-column ``values`` a statement returned."""
+    if len(values) == 0:
+        return []
+    has_null = bool(np.ma.getmaskarray(values).any())
+    present = values.compressed() if isinstance(values, np.ma.MaskedArray) else values
+    distinct = pa.table({"v": pd.unique(present)})
+    cursor.register(_RETURNED, distinct)
+    try:
+        rows = cursor.sql(f"SELECT DISTINCT {partition_id_sql(spec, column_type, 'v')} FROM {_RETURNED}").fetchall()
+    finally:
+        cursor.unregister(_RETURNED)
+    return [row[0] for row in rows] + (["__NULL__"] if has_null else [])
+
+
+def _column_type(cursor, table: exp.Table, column: str) -> str:
+    rows = cursor.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE database_name = ? AND lower(schema_name) = lower(?) "
+        "AND lower(table_name) = lower(?) AND lower(column_name) = lower(?)",
+        [CATALOG, table.db, table.name, column],
+    ).fetchall()
+    return rows[0][0] if rows else "DATE"
+
+
+register_handler(_writes_warehouse_table, write)
