@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine.executor import StatementContext, in_transaction, register_handler, run_sql
+from sqlml.engine.executor import StatementContext, atomic, register_handler, run_sql
 from sqlml.engine.modification_log import record
 from sqlml.engine.partitions import partition_id_sql, table_options
 from sqlml.engine.warehouse import CATALOG
@@ -32,25 +32,15 @@ def write(context: StatementContext) -> Result:
     tree = context.plan.tree
     target = _target(tree)
     executor = context.executor
-    with executor.warehouse.lease() as cursor:
-        own_transaction = not in_transaction(executor)
-        if own_transaction:
-            cursor.execute("BEGIN TRANSACTION")
-        try:
-            spec = table_options(cursor, target.db, target.name)
-            column = spec and spec["partition_column"]
-            if column and not isinstance(tree, exp.TruncateTable) and not _assigns(tree, column):
-                result, values = _run_returning(context, target, column)
-                partition_ids = _partition_ids(cursor, values, spec, _column_type(cursor, target, column))
-            else:
-                result, partition_ids = run_sql(context), None
-            record(cursor, target.db, target.name, partition_ids)
-            if own_transaction:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if own_transaction:
-                cursor.execute("ROLLBACK")
-            raise
+    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+        spec = table_options(cursor, target.db, target.name)
+        column = spec and spec["partition_column"]
+        if column and not isinstance(tree, exp.TruncateTable) and not _assigns(tree, column):
+            result, values = _run_returning(context, target, column)
+            partition_ids = _partition_ids(cursor, values, spec, _column_type(cursor, target, column))
+        else:
+            result, partition_ids = run_sql(context), None
+        record(cursor, target.db, target.name, partition_ids)
     return result
 
 

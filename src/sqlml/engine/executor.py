@@ -8,8 +8,9 @@ dispatched to handlers (``CREATE MODEL`` to :mod:`sqlml.ml`, procedural blocks t
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -64,7 +65,7 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
 EXTENSIONS = ("sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions",
-              "sqlml.engine.dml")
+              "sqlml.engine.dml", "sqlml.engine.materialized_views", "sqlml.engine.ml_views")
 
 
 def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:
@@ -348,6 +349,29 @@ def _run_transaction(context: StatementContext, cursor, sql: str) -> Result:
 def in_transaction(executor: Executor) -> bool:
     """Whether this thread has an open transaction on ``executor``."""
     return getattr(executor._local, "transaction", False)
+
+
+@contextlib.contextmanager
+def atomic(executor: Executor, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run a handler's several statements as one DuckDB transaction: all of them or none.
+
+    Inside the user's open transaction, or another handler's ``atomic`` block, the enclosing
+    transaction already covers them and nothing is started.
+    """
+    local = executor._local
+    if in_transaction(executor) or getattr(local, "atomic", False):
+        yield
+        return
+    local.atomic = True
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    finally:
+        local.atomic = False
 
 
 def rollback(executor: Executor) -> None:

@@ -69,6 +69,36 @@ _PARTITIONED_COLUMNS = f"""
                c.column_default
         FROM ({{columns}}) AS c
         LEFT JOIN {CATALOG}.sqlml_meta.table_options AS o ON o.table_schema = c.table_schema AND o.table_name = c.table_name"""
+#: TABLES once some materialized view exists: its table is reported as one.
+_MATERIALIZED_TABLES = f"""
+        SELECT t.table_catalog, t.table_schema, t.table_name,
+               CASE WHEN v.table_name IS NULL THEN t.table_type ELSE 'MATERIALIZED VIEW' END AS table_type,
+               CASE WHEN v.table_name IS NULL THEN t.is_insertable_into ELSE 'NO' END AS is_insertable_into,
+               t.is_typed, t.creation_time, t.ddl, t.total_rows
+        FROM ({{tables}}) AS t
+        LEFT JOIN {CATALOG}.sqlml_meta.materialized_views AS v
+          ON v.table_schema = lower(t.table_schema) AND v.table_name = lower(t.table_name) AND t.table_type = 'BASE TABLE'"""
+#: https://cloud.google.com/bigquery/docs/information-schema-materialized-views
+_MATERIALIZED_VIEWS = f"""
+        SELECT '{CATALOG}' AS table_catalog, t.schema_name AS table_schema, t.table_name,
+               m.modified_at AS last_refresh_time, m.modified_at AS refresh_watermark,
+               v.enable_refresh, v.refresh_interval_minutes, v.max_staleness_seconds, v.description
+        FROM {CATALOG}.sqlml_meta.materialized_views AS v
+        JOIN duckdb_tables() AS t ON t.database_name = '{CATALOG}' AND lower(t.schema_name) = v.table_schema
+             AND lower(t.table_name) = v.table_name
+        LEFT JOIN {CATALOG}.sqlml_meta.modifications AS m
+          ON m.table_schema = v.table_schema AND m.table_name = v.table_name AND m.partition_id = ''"""
+_NO_MATERIALIZED_VIEWS = """
+        SELECT NULL::VARCHAR AS table_catalog, NULL::VARCHAR AS table_schema, NULL::VARCHAR AS table_name,
+               NULL::TIMESTAMPTZ AS last_refresh_time, NULL::TIMESTAMPTZ AS refresh_watermark,
+               NULL::BOOLEAN AS enable_refresh, NULL::DOUBLE AS refresh_interval_minutes,
+               NULL::DOUBLE AS max_staleness_seconds, NULL::VARCHAR AS description WHERE false"""
+#: VIEWS once some view calls ML functions: its definition is the query sqlml keeps.
+_ML_VIEWS = f"""
+        SELECT v.table_catalog, v.table_schema, v.table_name, coalesce(m.query, v.view_definition) AS view_definition,
+               v.check_option, v.use_standard_sql
+        FROM ({{views}}) AS v
+        LEFT JOIN {CATALOG}.sqlml_meta.ml_views AS m ON m.table_schema = lower(v.table_schema) AND m.table_name = lower(v.table_name)"""
 _PROCEDURES = f"""
         UNION ALL
         SELECT '{CATALOG}', routine_schema, routine_name, routine_type, 'SQL', definition, created, last_altered
@@ -77,7 +107,7 @@ _PROCEDURES = f"""
 #: Each view's schema column (the dataset filter).
 _SCHEMA_COLUMN = {
     "TABLES": "table_schema", "COLUMNS": "table_schema", "VIEWS": "table_schema", "ROUTINES": "routine_schema",
-    "MODELS": "model_schema", "PARTITIONS": "table_schema",
+    "MODELS": "model_schema", "PARTITIONS": "table_schema", "MATERIALIZED_VIEWS": "table_schema",
 }  # fmt: skip
 MODELS_RELATION = "__sqlml_information_schema_models"
 
@@ -118,7 +148,17 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
         if view == "MODELS":
             warehouse.register(MODELS_RELATION, _models(executor))
             return exp.table_(MODELS_RELATION)
-        definition = partitions_definition(cursor, dataset) if view == "PARTITIONS" else _VIEWS[view]
+        materialized = has_meta_table(cursor, "materialized_views")
+        if view == "PARTITIONS":
+            definition = partitions_definition(cursor, dataset)
+        elif view == "MATERIALIZED_VIEWS":
+            definition = _MATERIALIZED_VIEWS if materialized else _NO_MATERIALIZED_VIEWS
+        else:
+            definition = _VIEWS[view]
+        if view == "VIEWS" and has_meta_table(cursor, "ml_views"):
+            definition = _ML_VIEWS.format(views=definition)
+        if view == "TABLES" and materialized:
+            definition = _MATERIALIZED_TABLES.format(tables=definition)
         if view == "ROUTINES" and has_routines_table(cursor):
             definition += _PROCEDURES
         if view == "COLUMNS" and has_meta_table(cursor, "table_options"):

@@ -16,3 +16,16 @@ def has_meta_table(cursor, name: str) -> bool:
         [CATALOG, META_SCHEMA, name],
     ).fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
     return bool(rows[0][0])
+
+
+def relation_exists(cursor, dataset: str, name: str, *, tables: bool = True, views: bool = True) -> bool:
+    """Whether the warehouse has a table (``tables``) or view (``views``) ``dataset.name``,
+    compared case-insensitively as BigQuery names are."""
+    sources = ([f"SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = '{CATALOG}'"] if tables else []) + (
+        [f"SELECT schema_name, view_name AS name FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal"] if views else []
+    )
+    rows = cursor.execute(
+        f"SELECT 1 FROM ({' UNION ALL '.join(sources)}) WHERE lower(schema_name) = lower(?) AND lower(name) = lower(?)",
+        [dataset, name],
+    ).fetchall()
+    return bool(rows)

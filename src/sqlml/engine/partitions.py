@@ -25,8 +25,8 @@ import sqlglot
 from sqlglot import exp
 
 from sqlml.engine import modification_log
-from sqlml.engine.executor import StatementContext, in_transaction, register_handler, register_rewrite, run_sql
-from sqlml.engine.meta import has_meta_table
+from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
+from sqlml.engine.meta import has_meta_table, relation_exists
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.result import Result
@@ -72,32 +72,13 @@ def create_table(context: StatementContext) -> Result:
         keys = [partitioning.expression.copy()] if partitioning.expression is not None else []
         keys += [exp.column(name) for name in partitioning.cluster]
         tree.set("expression", exp.select("*").from_(query.subquery("_sqlml_rows")).order_by(*keys))
-    with executor.warehouse.lease() as cursor:
-        own_transaction = not in_transaction(executor)
-        if own_transaction:
-            cursor.execute("BEGIN TRANSACTION")
-        try:
-            existed = bool(tree.args.get("exists")) and _exists(cursor, ref)
-            result = run_sql(dataclasses.replace(context, plan=plan(tree)))
-            _record(cursor, ref.db, ref.name, partitioning)
-            if ref.db and not existed:
-                modification_log.record(cursor, ref.db, ref.name, None)
-            if own_transaction:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if own_transaction:
-                cursor.execute("ROLLBACK")
-            raise
+    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+        existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
+        result = run_sql(dataclasses.replace(context, plan=plan(tree)))
+        _record(cursor, ref.db, ref.name, partitioning)
+        if ref.db and not existed:
+            modification_log.record(cursor, ref.db, ref.name, None)
     return result
-
-
-def _exists(cursor, ref: exp.Table) -> bool:
-    """Whether the table ``ref`` names is in the warehouse already."""
-    rows = cursor.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
-        [CATALOG, ref.db, ref.name],
-    ).fetchall()
-    return bool(rows)
 
 
 def drop_table(context: StatementContext) -> Result:

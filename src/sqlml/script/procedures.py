@@ -13,6 +13,7 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-la
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -37,6 +38,16 @@ CREATE TABLE IF NOT EXISTS {CATALOG}.{ROUTINES_TABLE} (
     dialect VARCHAR NOT NULL, definition VARCHAR NOT NULL, created TIMESTAMPTZ NOT NULL,
     last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
 )"""
+
+
+#: Built-in procedures (``BQ.REFRESH_MATERIALIZED_VIEW``), by upper-case ``DATASET.NAME``:
+#: ``run(executor, [argument values])``; added with :func:`register_system_procedure`.
+SYSTEM_PROCEDURES: dict[str, Callable[[object, list], None]] = {}
+
+
+def register_system_procedure(name: str, run: Callable[[object, list], None]) -> None:
+    """Make ``CALL <name>(…)`` run ``run(executor, argument values)``."""
+    SYSTEM_PROCEDURES[name.upper()] = run
 
 
 @dataclass
@@ -98,6 +109,10 @@ def call(interpreter, statement, node, scope: Scope) -> None:
     from sqlml.engine.executor import _Run
     from sqlml.script.interpreter import Interpreter, _Return
 
+    system = SYSTEM_PROCEDURES.get(f"{statement.dataset}.{statement.name}".upper())
+    if system is not None:
+        system(interpreter.executor, [interpreter.evaluate(argument, scope, node)[0] for argument in statement.arguments])
+        return
     dataset = statement.dataset or interpreter.system.dataset_id
     with interpreter.executor.warehouse.lease() as cursor:
         stored = _stored(cursor, dataset, statement.name) if dataset else None

@@ -1,0 +1,286 @@
+"""``CREATE MATERIALIZED VIEW``: a query's rows kept as a table, refreshed explicitly or automatically.
+
+https://cloud.google.com/bigquery/docs/materialized-views-create — options ``enable_refresh``
+(default TRUE), ``refresh_interval_minutes`` (default 30), ``max_staleness``,
+``allow_non_incremental_definition``, ``description``; PARTITION BY and CLUSTER BY as on tables.
+
+Here the rows live in a DuckDB table of the view's name, written by ``CREATE OR REPLACE TABLE …
+AS <query>`` through the partitioned-table handler (so PARTITION BY/CLUSTER BY prune as on
+tables), and ``sqlml_meta.materialized_views`` keeps that statement, the base tables and the
+options. The table's entry in the write log (:mod:`~sqlml.engine.modification_log`) is its
+last refresh time, so the rows and the time cannot disagree.
+
+* ``CALL BQ.REFRESH_MATERIALIZED_VIEW('ds.mv')`` refreshes it now.
+* Automatic refresh: with ``enable_refresh``, a statement reading the view first refreshes it if
+  a base table was written since the last refresh — BigQuery's promise that a materialized view
+  answers as its base tables stand — unless the last refresh is younger than ``max_staleness``,
+  which allows stale rows exactly as on BigQuery. With ``enable_refresh = FALSE`` only CALL
+  refreshes it.
+* INSERT/UPDATE/DELETE/MERGE on it are refused; ``DROP MATERIALIZED VIEW`` drops it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+
+from sqlglot import exp
+
+from sqlml.engine import modification_log
+from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite
+from sqlml.engine.meta import has_meta_table, relation_exists
+from sqlml.engine.partitions import create_table, drop_table
+from sqlml.engine.warehouse import CATALOG
+from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
+from sqlml.result import Result
+from sqlml.script.procedures import register_system_procedure
+from sqlml.sql.planner import plan
+
+VIEWS_TABLE = "sqlml_meta.materialized_views"
+_CREATE = f"""
+CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
+CREATE TABLE IF NOT EXISTS {CATALOG}.{VIEWS_TABLE} (
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, definition VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, base_tables VARCHAR[] NOT NULL, enable_refresh BOOLEAN NOT NULL,
+    refresh_interval_minutes DOUBLE NOT NULL, max_staleness_seconds DOUBLE,
+    allow_non_incremental_definition BOOLEAN NOT NULL, description VARCHAR,
+    PRIMARY KEY (table_schema, table_name)
+)"""
+#: BigQuery's materialized view options with their defaults.
+DEFAULTS = {
+    "enable_refresh": True, "refresh_interval_minutes": 30.0, "max_staleness": None,
+    "allow_non_incremental_definition": False, "description": None,
+}  # fmt: skip
+_TABLE_OPTIONS = {"partition_expiration_days", "require_partition_filter"}
+
+
+class MaterializedViewError(SqlError, ValueError):
+    """A write to a materialized view, or a refresh of something that is not one."""
+
+
+def create_materialized_view(context: StatementContext) -> Result:
+    """Store the query's rows as the view's table and record how to refresh it, atomically."""
+    tree = context.plan.tree
+    ref = tree.this
+    options, kept = _options(tree)
+    table = exp.Create(
+        this=ref.copy(), kind="TABLE", replace=True, expression=tree.expression.copy(),
+        properties=exp.Properties(expressions=kept) if kept else None,
+    )  # fmt: skip
+    executor = context.executor
+    with executor.warehouse.lease() as cursor:
+        if tree.args.get("exists") and _spec(cursor, ref.db, ref.name) is not None:
+            return Result.empty("CREATE MATERIALIZED VIEW")
+        with atomic(executor, cursor):
+            if not tree.args.get("replace") and relation_exists(cursor, ref.db, ref.name):
+                raise MaterializedViewError(
+                    f"Already exists: {ref.db}.{ref.name}.",
+                    hint="Use CREATE OR REPLACE MATERIALIZED VIEW, or CREATE MATERIALIZED VIEW IF NOT EXISTS.",
+                )
+            create_table(dataclasses.replace(context, plan=plan(table)))
+            cursor.execute(_CREATE)
+            bases = sorted({f"{t.db}.{t.name}".lower() for t in tree.expression.find_all(exp.Table) if t.db})
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {CATALOG}.{VIEWS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [ref.db.lower(), ref.name.lower(), table.sql(dialect=executor.dialect_class), executor.dialect, bases,
+                 options["enable_refresh"], float(options["refresh_interval_minutes"]), options["max_staleness"],
+                 options["allow_non_incremental_definition"], options["description"]],
+            )  # fmt: skip
+    return Result.empty("CREATE MATERIALIZED VIEW")
+
+
+def drop_materialized_view(context: StatementContext) -> Result:
+    """``DROP MATERIALIZED VIEW [IF EXISTS] ds.mv``: its table and its record."""
+    tree = context.plan.tree
+    executor = context.executor
+    for ref in tree.args.get("tables") or [tree.this]:
+        with executor.warehouse.lease() as cursor:
+            if _spec(cursor, ref.db, ref.name) is None:
+                if tree.args.get("exists"):
+                    continue
+                raise NotFoundError(f"Not found: materialized view {ref.db}.{ref.name}.", hint="Check the name, or use DROP MATERIALIZED VIEW IF EXISTS.")
+            drop_table(dataclasses.replace(context, plan=plan(exp.Drop(tables=[ref.copy()], kind="TABLE"))))
+            cursor.execute(f"DELETE FROM {CATALOG}.{VIEWS_TABLE} WHERE table_schema = ? AND table_name = ?", [ref.db.lower(), ref.name.lower()])
+    return Result.empty("DROP MATERIALIZED VIEW")
+
+
+def refresh(executor, dataset: str, name: str) -> None:
+    """Recompute the view's rows from its query now (one transaction: all rows or none)."""
+    with executor.warehouse.lease() as cursor:
+        spec = _spec(cursor, dataset, name)
+    if spec is None:
+        raise MaterializedViewError(
+            f"{dataset}.{name} is not a materialized view.", hint="Create it with CREATE MATERIALIZED VIEW … AS SELECT …."
+        )
+    saved = executor.dialect
+    executor.dialect = spec["dialect"]
+    try:
+        executor.execute(spec["definition"], path=f"materialized view {dataset}.{name}").close()
+    except Error as error:
+        error.message = f"Refreshing materialized view {dataset}.{name} failed; its rows are as they were. {error.message}"
+        raise
+    finally:
+        executor.dialect = saved
+
+
+def refresh_procedure(executor, arguments: list) -> None:
+    """``CALL BQ.REFRESH_MATERIALIZED_VIEW('[project.]dataset.view')``."""
+    if len(arguments) != 1 or not isinstance(arguments[0], str) or arguments[0].count(".") not in (1, 2):
+        raise MaterializedViewError(
+            "BQ.REFRESH_MATERIALIZED_VIEW takes one STRING: the view's name.", hint="CALL BQ.REFRESH_MATERIALIZED_VIEW('ds.my_view')"
+        )
+    dataset, name = arguments[0].split(".")[-2:]
+    refresh(executor, dataset, name)
+
+
+def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
+    """Before a statement reads materialized views, refresh those whose base tables moved on."""
+    if isinstance(tree, exp.Drop) or (isinstance(tree, exp.Create) and _created_materialized(tree)):
+        return tree
+    read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not _is_target(t)]
+    if not read:
+        return tree
+    with executor.warehouse.lease() as cursor:
+        if not has_meta_table(cursor, "materialized_views"):
+            return tree
+        stale = [(t.db, t.name) for t in read if _is_stale(cursor, t.db, t.name)]
+    for dataset, name in dict.fromkeys(stale):
+        refresh(executor, dataset, name)
+    return tree
+
+
+def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
+    """INSERT/UPDATE/DELETE/MERGE/TRUNCATE on a materialized view is an error, as on BigQuery."""
+    if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)):
+        return tree
+    target = tree.expressions[0] if isinstance(tree, exp.TruncateTable) else tree.this
+    target = target.this if isinstance(target, exp.Schema) else target
+    if not isinstance(target, exp.Table) or not target.db:
+        return tree
+    with executor.warehouse.lease() as cursor:
+        if has_meta_table(cursor, "materialized_views") and _spec(cursor, target.db, target.name) is not None:
+            raise MaterializedViewError(
+                f"Cannot modify materialized view {target.db}.{target.name}: its rows come from its query.",
+                hint=f"Write to its base tables, then CALL BQ.REFRESH_MATERIALIZED_VIEW('{target.db}.{target.name}').",
+            )
+    return tree
+
+
+def _is_stale(cursor, dataset: str, name: str) -> bool:
+    spec = _spec(cursor, dataset, name)
+    if spec is None or not spec["enable_refresh"]:
+        return False
+    rows = cursor.execute(
+        f"""SELECT (SELECT max(modified_at) FROM {CATALOG}.{modification_log.MODIFICATIONS_TABLE}
+                    WHERE table_schema = ? AND table_name = ? AND partition_id = ''),
+                   (SELECT max(modified_at) FROM {CATALOG}.{modification_log.MODIFICATIONS_TABLE}
+                    WHERE list_contains(?, table_schema || '.' || table_name))""",
+        [dataset.lower(), name.lower(), spec["base_tables"]],
+    ).fetchall()
+    refreshed, written = rows[0]
+    if refreshed is None:
+        return True
+    if written is None or written <= refreshed:
+        return False
+    staleness = spec["max_staleness_seconds"]
+    age = datetime.datetime.now(datetime.timezone.utc) - refreshed
+    return staleness is None or age.total_seconds() > staleness
+
+
+def _spec(cursor, dataset: str, name: str) -> dict | None:
+    if not dataset or not has_meta_table(cursor, "materialized_views"):
+        return None
+    cursor.execute(
+        f"SELECT * FROM {CATALOG}.{VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)", [dataset, name]
+    )
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return dict(zip(names, rows[0])) if rows else None
+
+
+def _options(tree: exp.Create) -> tuple[dict, list[exp.Expression]]:
+    """The view's options (validated, defaults filled) and the properties its table keeps."""
+    options = dict(DEFAULTS)
+    kept = []
+    for prop in tree.args["properties"].expressions:
+        if isinstance(prop, exp.MaterializedProperty):
+            continue
+        if isinstance(prop, (exp.PartitionedByProperty, exp.ClusterProperty)) or prop.name.lower() in _TABLE_OPTIONS:
+            kept.append(prop.copy())
+            continue
+        name = prop.name.lower()
+        if name not in DEFAULTS:
+            valid = [*DEFAULTS, *sorted(_TABLE_OPTIONS)]
+            guess = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            nearest = f"Did you mean {guess[0]}? " if guess else ""
+            raise InvalidOptionError(
+                f"Unknown materialized view option {prop.name}.", option=prop.name, hint=f"{nearest}Valid options: {', '.join(valid)}."
+            )
+        options[name] = _option_value(name, prop.args.get("value"))
+    return options, kept
+
+
+def _option_value(name: str, value: exp.Expression):
+    if name == "max_staleness":
+        return _interval_seconds(value)
+    wanted = type(DEFAULTS[name]) if DEFAULTS[name] is not None else str
+    if wanted is bool and isinstance(value, exp.Boolean):
+        return value.this
+    if wanted is float and isinstance(value, exp.Literal) and not value.is_string and float(value.this) > 0:
+        return float(value.this)
+    if wanted is str and isinstance(value, exp.Literal) and value.is_string:
+        return value.this
+    expected = {bool: "a BOOL", float: "a positive number", str: "a STRING"}[wanted]
+    raise InvalidOptionError(f"The materialized view option {name} takes {expected}.", option=name)
+
+
+def _interval_seconds(value: exp.Expression) -> float:
+    """Seconds of a BigQuery ``INTERVAL "Y-M D H:M:S" <from> TO <to>`` or ``INTERVAL n <unit>``."""
+    units = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "MONTH": 30 * 86400, "YEAR": 365 * 86400}
+    if isinstance(value, exp.Interval) and isinstance(value.this, exp.Literal):
+        unit = value.args.get("unit")
+        text = value.this.this.strip()
+        if isinstance(unit, exp.Var) and unit.name.upper() in units and _is_number(text):
+            return float(text) * units[unit.name.upper()]
+        if isinstance(unit, exp.IntervalSpan):
+            seconds = 0.0
+            for part in text.split():
+                if ":" in part:
+                    h, m, s = ([*map(float, part.split(":")), 0.0, 0.0])[:3]
+                    seconds += h * 3600 + m * 60 + s
+                elif "-" in part.lstrip("-"):
+                    years, months = part.split("-")
+                    seconds += float(years) * units["YEAR"] + float(months) * units["MONTH"]
+                elif _is_number(part):
+                    seconds += float(part) * units["DAY"]
+            return seconds
+    raise InvalidOptionError(
+        "max_staleness takes an INTERVAL literal.", option="max_staleness", hint='e.g. max_staleness = INTERVAL "4:0:0" HOUR TO SECOND'
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _created_materialized(tree: exp.Expression) -> bool:
+    properties = tree.args.get("properties")
+    return properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
+
+
+def _is_target(table: exp.Table) -> bool:
+    """The table a CREATE or INSERT writes (refreshing it first would be wasted work)."""
+    parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
+    return isinstance(parent, (exp.Create, exp.Insert)) and parent.this in (table, table.parent)
+
+
+register_handler(lambda context: isinstance(context.plan.tree, exp.Create) and _created_materialized(context.plan.tree), create_materialized_view)
+register_handler(lambda context: isinstance(context.plan.tree, exp.Drop) and bool(context.plan.tree.args.get("materialized")), drop_materialized_view)
+register_rewrite(refuse_writes)
+register_rewrite(refresh_stale_views)
+register_system_procedure("BQ.REFRESH_MATERIALIZED_VIEW", refresh_procedure)

@@ -1,0 +1,173 @@
+"""Views whose query calls ML functions: ``CREATE VIEW ds.v AS SELECT … FROM ML.PREDICT(MODEL ds.m, …)``.
+
+DuckDB cannot keep an ML call inside a view, so the view's query is kept in
+``sqlml_meta.ml_views`` (its syntax tree written back as text, in the dialect it was written
+in), and every statement that reads the view gets that query in its place, as a subquery under
+the view's name, before it runs. The ML functions then run at query time with the model as it
+is at that moment — a view over ML.PREDICT follows a retrained model, as on BigQuery, where a
+view is re-evaluated whenever it is queried. A view over such a view is one as well.
+
+In DuckDB's catalog the view is a stand-in with the view's columns and types whose rows raise an
+error if DuckDB ever evaluates it on its own (it is never read through sqlml), so
+INFORMATION_SCHEMA, DROP VIEW and name clashes behave as for any view, and nothing can read it
+as silently empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlglot
+from sqlglot import exp
+
+from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
+from sqlml.engine.meta import has_meta_table, relation_exists
+from sqlml.engine.warehouse import CATALOG
+from sqlml.errors import SqlError
+from sqlml.result import Result
+from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.expressions import MLFunction
+from sqlml.sql.planner import plan
+
+ML_VIEWS_TABLE = "sqlml_meta.ml_views"
+_CREATE = f"""
+CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
+CREATE TABLE IF NOT EXISTS {CATALOG}.{ML_VIEWS_TABLE} (
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, query VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name)
+)"""
+#: Views expanding into views deeper than this are a cycle.
+MAX_DEPTH = 16
+_SCHEMA_PROBE = "__sqlml_ml_view_columns"
+
+
+def create_view(context: StatementContext) -> Result:
+    """CREATE [OR REPLACE] VIEW: an ML view is stored as its query; any other view is DuckDB's own
+    (and replaces an ML view of the same name)."""
+    tree = context.plan.tree
+    ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    executor = context.executor
+    with executor.warehouse.lease() as cursor:
+        ml = _calls_ml(cursor, tree.expression)
+        if not ml:
+            kept = tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False)
+            with atomic(executor, cursor):
+                result = run_sql(context)
+                if not kept:
+                    _forget(cursor, ref)
+            return result
+        if tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False):
+            return Result.empty("CREATE VIEW")
+        columns = _output_columns(context, tree.expression)
+        # The filter makes DuckDB evaluate error() for any read, COUNT(*) included.
+        message = f"{_text(ref)} calls ML functions and is read through sqlml only"
+        stand_in = ", ".join(f"CAST(e AS {data_type}) AS {_quoted(name)}" for name, data_type in columns)
+        stand_in += f" FROM (SELECT error('{message}') AS e) WHERE e IS NULL"
+        verb = "CREATE OR REPLACE VIEW" if tree.args.get("replace") else "CREATE VIEW"
+        with atomic(executor, cursor):
+            cursor.execute(f"{verb} {CATALOG}.{_quoted(ref.db)}.{_quoted(ref.name)} AS SELECT {stand_in}")
+            cursor.execute(_CREATE)
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {CATALOG}.{ML_VIEWS_TABLE} VALUES (lower(?), lower(?), ?, ?)",
+                [ref.db, ref.name, tree.expression.sql(dialect=executor.dialect_class), executor.dialect],
+            )
+    return Result.empty("CREATE VIEW")
+
+
+def drop_view(context: StatementContext) -> Result:
+    """DROP VIEW also forgets an ML view's query."""
+    executor = context.executor
+    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+        result = run_sql(context)
+        for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
+            _forget(cursor, ref)
+    return result
+
+
+def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
+    """Put each ML view a statement reads in place as its query (CREATE VIEW keeps the name)."""
+    if isinstance(tree, (exp.Drop, exp.Create)) and (tree.kind or "").upper() == "VIEW":
+        return tree
+    if not any(t.db for t in tree.find_all(exp.Table)):
+        return tree
+    with executor.warehouse.lease() as cursor:
+        if not has_meta_table(cursor, "ml_views") or not _ml_views_read(cursor, tree):
+            return tree
+        tree = tree.copy()
+        for _ in range(MAX_DEPTH):
+            found = _ml_views_read(cursor, tree)
+            if not found:
+                return tree
+            for table, (query, dialect) in found:
+                body = sqlglot.parse_one(query, read=DIALECTS[dialect])
+                alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+                table.replace(exp.Subquery(this=body, alias=alias.copy()))
+    raise SqlError("Views calling ML functions refer to each other in a cycle.", hint="Check the views' FROM clauses.")
+
+
+def _ml_views_read(cursor, tree: exp.Expression) -> list[tuple[exp.Table, tuple[str, str]]]:
+    """The ML views ``tree`` reads, each with its stored (query, dialect)."""
+    found = [(table, _stored(cursor, table)) for table in tree.find_all(exp.Table) if table.db]
+    return [(table, stored) for table, stored in found if stored is not None]
+
+
+def _calls_ml(cursor, query: exp.Expression) -> bool:
+    """Whether ``query`` calls an ML function or reads an ML view."""
+    if query.find(MLFunction) is not None:
+        return True
+    return has_meta_table(cursor, "ml_views") and bool(_ml_views_read(cursor, query))
+
+
+def _output_columns(context: StatementContext, query: exp.Expression) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the view's columns, from its query run with LIMIT 0."""
+    probe = exp.select("*").from_(query.copy().subquery("_sqlml_view")).limit(0)
+    probe = expand_ml_views(probe, context.executor)
+    result = run_sql(dataclasses.replace(context, plan=plan(probe), keep_result=True))
+    try:
+        empty = result.arrow()
+    finally:
+        result.close()
+    with context.executor.warehouse.lease() as cursor:
+        cursor.register(_SCHEMA_PROBE, empty)
+        try:
+            rows = cursor.execute(f"DESCRIBE SELECT * FROM {_SCHEMA_PROBE}").fetchall()
+        finally:
+            cursor.unregister(_SCHEMA_PROBE)
+    return [(row[0], row[1]) for row in rows]
+
+
+def _stored(cursor, table: exp.Table) -> tuple[str, str] | None:
+    rows = cursor.execute(
+        f"SELECT query, dialect FROM {CATALOG}.{ML_VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)",
+        [table.db, table.name],
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def _forget(cursor, ref: exp.Table) -> None:
+    if ref.db and has_meta_table(cursor, "ml_views"):
+        cursor.execute(
+            f"DELETE FROM {CATALOG}.{ML_VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)", [ref.db, ref.name]
+        )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(ref: exp.Table) -> str:
+    return f"{ref.db}.{ref.name}".replace("'", "''")
+
+
+def _is_plain_view(tree: exp.Expression, kind: type) -> bool:
+    if not isinstance(tree, kind) or (tree.kind or "").upper() != "VIEW":
+        return False
+    if isinstance(tree, exp.Drop):
+        return not tree.args.get("materialized")
+    properties = tree.args.get("properties")
+    return properties is None or not any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
+
+
+register_handler(lambda context: _is_plain_view(context.plan.tree, exp.Create), create_view)
+register_handler(lambda context: _is_plain_view(context.plan.tree, exp.Drop), drop_view)
+register_rewrite(expand_ml_views)
