@@ -144,3 +144,22 @@ def test_writer_killed_mid_statement_leaves_every_partition_as_it_was(tmp_path):
     with sqlml.connect(tmp_path / "wh", tmp_path / "models") as con:
         after = con.query("SELECT DATE_TRUNC(day, MONTH) AS m, COUNT(*), SUM(amount) FROM ds.events GROUP BY m ORDER BY m").fetchall()
     assert after == before
+
+
+def test_views_over_partitioned_tables_prune_and_pass_on_require_partition_filter(events):
+    events.query("CREATE VIEW ds.big_orders AS SELECT day, customer, amount FROM ds.events WHERE amount > 10")
+    march = events.query("SELECT COUNT(*) FROM ds.big_orders WHERE day BETWEEN '2025-03-01' AND '2025-03-31'").scalar()
+    direct = events.query("SELECT COUNT(*) FROM ds.events WHERE day BETWEEN '2025-03-01' AND '2025-03-31' AND amount > 10").scalar()
+    assert march == direct > 0
+    scanned, total = row_groups_scanned(events, "SELECT COUNT(*) FROM ds.big_orders WHERE day BETWEEN DATE '2025-03-01' AND DATE '2025-03-31'")
+    assert total >= 4 and scanned <= 2
+    # The table requires a partition filter, so a read of the view must bring one.
+    with pytest.raises(sqlml.Error, match="Cannot query over table 'ds.events' without a filter over column\\(s\\) 'day'"):
+        events.query("SELECT SUM(amount) FROM ds.big_orders")
+    events.query("CREATE VIEW ds.march AS SELECT * FROM ds.events WHERE day >= '2025-03-01' AND day < '2025-04-01'")
+    assert events.query("SELECT COUNT(*) FROM ds.march").scalar() == direct + events.query(
+        "SELECT COUNT(*) FROM ds.events WHERE day BETWEEN '2025-03-01' AND '2025-03-31' AND amount <= 10"
+    ).scalar()  # the view's own filter satisfies the requirement
+    events.query("CREATE VIEW ds.on_top AS SELECT * FROM ds.big_orders")
+    with pytest.raises(sqlml.Error, match="'ds.events'"):
+        events.query("SELECT COUNT(*) FROM ds.on_top")

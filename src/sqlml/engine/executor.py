@@ -163,7 +163,11 @@ class Executor:
             values = self._bind(tree, run, params)
             context = StatementContext(self, plan(tree), values, location, keep_result)
             handler = next((h for applies, h in HANDLERS if applies(context)), run_sql)
-            return handler(context)
+            try:
+                return handler(context)
+            finally:
+                if context.plan.kind is not StatementKind.QUERY:
+                    self.warehouse.forget_memos()  # it may have changed what the rewrites look up
         except Error as error:
             raise error.with_location(location) from None
         except duckdb.Error as error:

@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from sqlml.engine import modification_log
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite
-from sqlml.engine.meta import has_meta_table, relation_exists
+from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.engine.partitions import create_table, drop_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
@@ -141,10 +141,12 @@ def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
     read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not _is_target(t)]
     if not read:
         return tree
-    with executor.warehouse.lease() as cursor:
-        if not has_meta_table(cursor, "materialized_views"):
+    warehouse = executor.warehouse
+    with warehouse.lease() as cursor:
+        if not remembered_meta_table(warehouse, cursor, "materialized_views"):
             return tree
-        stale = [(t.db, t.name) for t in read if _is_stale(cursor, t.db, t.name)]
+        views = [t for t in read if _remembered_spec(warehouse, cursor, t) is not None]
+        stale = [(t.db, t.name) for t in views if _is_stale(cursor, t.db, t.name)]
     for dataset, name in dict.fromkeys(stale):
         refresh(executor, dataset, name)
     return tree
@@ -158,8 +160,9 @@ def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
     target = target.this if isinstance(target, exp.Schema) else target
     if not isinstance(target, exp.Table) or not target.db:
         return tree
-    with executor.warehouse.lease() as cursor:
-        if has_meta_table(cursor, "materialized_views") and _spec(cursor, target.db, target.name) is not None:
+    warehouse = executor.warehouse
+    with warehouse.lease() as cursor:
+        if remembered_meta_table(warehouse, cursor, "materialized_views") and _remembered_spec(warehouse, cursor, target) is not None:
             raise MaterializedViewError(
                 f"Cannot modify materialized view {target.db}.{target.name}: its rows come from its query.",
                 hint=f"Write to its base tables, then CALL BQ.REFRESH_MATERIALIZED_VIEW('{target.db}.{target.name}').",
@@ -186,6 +189,11 @@ def _is_stale(cursor, dataset: str, name: str) -> bool:
     staleness = spec["max_staleness_seconds"]
     age = datetime.datetime.now(datetime.timezone.utc) - refreshed
     return staleness is None or age.total_seconds() > staleness
+
+
+def _remembered_spec(warehouse, cursor, table: exp.Table) -> dict | None:
+    key = ("materialized_view", table.db.lower(), table.name.lower())
+    return warehouse.memo(key, lambda: _spec(cursor, table.db, table.name))
 
 
 def _spec(cursor, dataset: str, name: str) -> dict | None:

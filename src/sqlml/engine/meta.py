@@ -29,3 +29,8 @@ def relation_exists(cursor, dataset: str, name: str, *, tables: bool = True, vie
         [dataset, name],
     ).fetchall()
     return bool(rows)
+
+
+def remembered_meta_table(warehouse, cursor, name: str) -> bool:
+    """:func:`has_meta_table`, remembered by the warehouse until a statement may have changed it."""
+    return warehouse.memo(("meta_table", name), lambda: has_meta_table(cursor, name))

@@ -21,7 +21,8 @@ import sqlglot
 from sqlglot import exp
 
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
-from sqlml.engine.meta import has_meta_table, relation_exists
+from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
+from sqlml.engine.partitions import defines_view
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import SqlError
 from sqlml.result import Result
@@ -90,12 +91,13 @@ def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
         return tree
     if not any(t.db for t in tree.find_all(exp.Table)):
         return tree
-    with executor.warehouse.lease() as cursor:
-        if not has_meta_table(cursor, "ml_views") or not _ml_views_read(cursor, tree):
+    warehouse = executor.warehouse
+    with warehouse.lease() as cursor:
+        if not remembered_meta_table(warehouse, cursor, "ml_views") or not _ml_views_read(cursor, tree, warehouse):
             return tree
         tree = tree.copy()
         for _ in range(MAX_DEPTH):
-            found = _ml_views_read(cursor, tree)
+            found = _ml_views_read(cursor, tree, warehouse)
             if not found:
                 return tree
             for table, (query, dialect) in found:
@@ -105,9 +107,16 @@ def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
     raise SqlError("Views calling ML functions refer to each other in a cycle.", hint="Check the views' FROM clauses.")
 
 
-def _ml_views_read(cursor, tree: exp.Expression) -> list[tuple[exp.Table, tuple[str, str]]]:
-    """The ML views ``tree`` reads, each with its stored (query, dialect)."""
-    found = [(table, _stored(cursor, table)) for table in tree.find_all(exp.Table) if table.db]
+def _ml_views_read(cursor, tree: exp.Expression, warehouse=None) -> list[tuple[exp.Table, tuple[str, str]]]:
+    """The ML views ``tree`` reads, each with its stored (query, dialect); remembered by
+    ``warehouse`` when given."""
+
+    def stored(table: exp.Table):
+        if warehouse is None:
+            return _stored(cursor, table)
+        return warehouse.memo(("ml_view", table.db.lower(), table.name.lower()), lambda: _stored(cursor, table))
+
+    found = [(table, stored(table)) for table in tree.find_all(exp.Table) if table.db]
     return [(table, stored) for table, stored in found if stored is not None]
 
 
@@ -159,15 +168,10 @@ def _text(ref: exp.Table) -> str:
     return f"{ref.db}.{ref.name}".replace("'", "''")
 
 
-def _is_plain_view(tree: exp.Expression, kind: type) -> bool:
-    if not isinstance(tree, kind) or (tree.kind or "").upper() != "VIEW":
-        return False
-    if isinstance(tree, exp.Drop):
-        return not tree.args.get("materialized")
-    properties = tree.args.get("properties")
-    return properties is None or not any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
+def _drops_view(tree: exp.Expression) -> bool:
+    return isinstance(tree, exp.Drop) and (tree.kind or "").upper() == "VIEW" and not tree.args.get("materialized")
 
 
-register_handler(lambda context: _is_plain_view(context.plan.tree, exp.Create), create_view)
-register_handler(lambda context: _is_plain_view(context.plan.tree, exp.Drop), drop_view)
+register_handler(lambda context: defines_view(context.plan.tree), create_view)
+register_handler(lambda context: _drops_view(context.plan.tree), drop_view)
 register_rewrite(expand_ml_views)

@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from sqlml.engine import modification_log
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
-from sqlml.engine.meta import has_meta_table, relation_exists
+from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.result import Result
@@ -226,28 +226,76 @@ def partition_id_sql(options: dict, column_type: str, column_sql: str | None = N
 def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
     """Refuse a statement reading a ``require_partition_filter`` table without filtering its
     partition column, and drop expired partitions of the tables it touches first."""
-    if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)):
+    if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)) or defines_view(tree):
         return tree
     tables = [t for t in tree.find_all(exp.Table) if t.db and t.name and not t.name.upper().startswith("INFORMATION_SCHEMA.")]
     tables = [t for t in tables if not _is_written_target(t)]
     if not tables:
         return tree
-    with executor.warehouse.lease() as cursor:
-        if not has_meta_table(cursor, "table_options"):
+    warehouse = executor.warehouse
+    with warehouse.lease() as cursor:
+        if not remembered_meta_table(warehouse, cursor, "table_options"):
             return tree
         for table in tables:
-            options = table_options(cursor, table.db, table.name)
-            if options is None or options["partition_column"] is None:
-                continue
-            if options["partition_expiration_days"]:
+            options = _remembered_options(warehouse, cursor, table)
+            if options is not None and options["partition_column"] is not None and options["partition_expiration_days"]:
                 _expire(cursor, table, options)
-            if options["require_partition_filter"] and not _filters_column(tree, table, options["partition_column"]):
-                raise PartitionFilterError(
-                    f"Cannot query over table '{table.db}.{table.name}' without a filter over column(s) "
-                    f"'{options['partition_column']}' that can be used for partition elimination.",
-                    hint=f"Add a WHERE condition on {options['partition_column']}, e.g. WHERE {options['partition_column']} >= …",
-                )
+            for label, column in _required_filters(warehouse, cursor, table):
+                if not _filters_column(tree, table, column):
+                    raise PartitionFilterError(
+                        f"Cannot query over table '{label}' without a filter over column(s) "
+                        f"'{column}' that can be used for partition elimination.",
+                        hint=f"Add a WHERE condition on {column}, e.g. WHERE {column} >= …",
+                    )
     return tree
+
+
+def _remembered_options(warehouse, cursor, table: exp.Table) -> dict | None:
+    key = ("table_options", table.db.lower(), table.name.lower())
+    return warehouse.memo(key, lambda: table_options(cursor, table.db, table.name))
+
+
+def _required_filters(warehouse, cursor, table: exp.Table, depth: int = 0) -> list[tuple[str, str]]:
+    """(table, partition column) pairs a read of ``table`` must filter on: its own partition
+    column if it requires a partition filter; for a view, those of the tables it reads that
+    its own query leaves unfiltered (BigQuery pushes the reader's filter down through views)."""
+    options = _remembered_options(warehouse, cursor, table)
+    if options is not None:
+        required = options["partition_column"] is not None and options["require_partition_filter"]
+        return [(f"{table.db}.{table.name}", options["partition_column"])] if required else []
+    key = ("view_query", table.db.lower(), table.name.lower())
+    body = warehouse.memo(key, lambda: _view_query(cursor, table)) if depth < 8 else None
+    if body is None:
+        return []
+    return [
+        (label, column)
+        for inner in body.find_all(exp.Table) if inner.db
+        for label, column in _required_filters(warehouse, cursor, inner, depth + 1)
+        if not _filters_column(body, inner, column)
+    ]  # fmt: skip
+
+
+def _view_query(cursor, table: exp.Table) -> exp.Expression | None:
+    """The parsed query of the DuckDB view ``table`` names, or None if it is none."""
+    rows = cursor.execute(
+        "SELECT sql FROM duckdb_views() WHERE database_name = ? AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)",
+        [CATALOG, table.db, table.name],
+    ).fetchall()
+    if not rows:
+        return None
+    try:
+        definition = sqlglot.parse_one(rows[0][0], read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    return definition.expression if isinstance(definition, exp.Create) else None
+
+
+def defines_view(tree: exp.Expression) -> bool:
+    """CREATE VIEW: the filter is required of the queries that read the view, not of the view."""
+    if not isinstance(tree, exp.Create) or (tree.kind or "").upper() != "VIEW":
+        return False
+    properties = tree.args.get("properties")
+    return properties is None or not any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
 
 
 def _is_written_target(table: exp.Table) -> bool:

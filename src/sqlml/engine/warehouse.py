@@ -65,12 +65,14 @@ class Warehouse:
         self._generation = 0
         self._attached = False
         self._timer: threading.Timer | None = None
+        self._idle_since = 0.0
         self._local = threading.local()
         self._registered: dict[str, object] = {}
         self._forgotten: set[str] = set()
         self._registry_version = 0
         self._cursors: set = set()
         self._closed = False
+        self._memos: dict = {}
         if self.path is None:
             self._db.execute(f"ATTACH ':memory:' AS {CATALOG}")
             self._attached = True
@@ -95,9 +97,6 @@ class Warehouse:
         with self._lock:
             if self._closed:
                 raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             if not self._attached:
                 self._attach()
             self._leases += 1
@@ -110,10 +109,10 @@ class Warehouse:
                 return
             if self.idle_release <= 0:
                 self._detach()
-            else:
-                self._timer = threading.Timer(self.idle_release, self._detach_if_idle)
-                self._timer.daemon = True
-                self._timer.start()
+                return
+            self._idle_since = time.monotonic()
+            if self._timer is None:  # one timer per idle period, not one thread per statement
+                self._start_idle_timer(self.idle_release)
 
     @property
     def is_attached(self) -> bool:
@@ -149,10 +148,23 @@ class Warehouse:
                 delay = min(delay * 2, 0.25)
         self._attached = True
         self._generation += 1
+        self._memos.clear()  # another process may have changed the file while it was released
+
+    def _start_idle_timer(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._detach_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _detach_if_idle(self) -> None:
+        """Detach once ``idle_release`` seconds passed since the last release with no lease taken."""
         with self._lock:
-            if self._leases == 0 and self._attached and not self._closed:
+            self._timer = None
+            if self._leases or not self._attached or self._closed:
+                return
+            remaining = self._idle_since + self.idle_release - time.monotonic()
+            if remaining > 0:
+                self._start_idle_timer(remaining)
+            else:
                 self._detach()
 
     def _detach(self) -> None:
@@ -160,6 +172,27 @@ class Warehouse:
             return
         self._db.execute(f"DETACH {CATALOG}")
         self._attached = False
+
+    # -- sqlml's own catalog, remembered -------------------------------------------------------
+
+    def memo(self, key: tuple, compute):
+        """``compute()``, remembered under ``key`` until :meth:`forget_memos` or the file is
+        attached again. For facts about sqlml's own catalog tables (which tables are
+        partitioned, which views call ML) that every statement consults: while this process
+        holds the file nobody else can change them, and each writing statement forgets them.
+        """
+        with self._lock:
+            if key in self._memos:
+                return self._memos[key]
+        value = compute()
+        with self._lock:
+            self._memos[key] = value
+        return value
+
+    def forget_memos(self) -> None:
+        """Drop every remembered value (after a statement that may have written the catalog)."""
+        with self._lock:
+            self._memos.clear()
 
     # -- cursors -----------------------------------------------------------------------------
 
