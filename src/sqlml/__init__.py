@@ -34,6 +34,14 @@ from sqlml.result import Result
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext sqlml``: the ``%sqlml`` / ``%%sqlml`` magics (see :mod:`sqlml.magics`)."""
+    from sqlml.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "AlreadyExistsError",
     "Cancelled",

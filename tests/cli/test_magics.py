@@ -1,0 +1,56 @@
+"""`%load_ext sqlml` in IPython: %sqlml and %%sqlml return DataFrames; {variables} bind as parameters."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from sqlml.magics import bind_notebook_variables
+
+IPython = pytest.importorskip("IPython")
+
+
+@pytest.fixture
+def ip(tmp_path):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "sqlml")
+    shell.run_line_magic("sqlml_connect", f"{tmp_path / 'wh'} {tmp_path / 'models'}")
+    yield shell
+    import sqlml.magics
+
+    sqlml.magics._connection.close()
+    sqlml.magics._connection = None
+
+
+def test_line_and_cell_magics_return_dataframes(ip):
+    ip.run_cell_magic("sqlml", "", "CREATE SCHEMA ds;\nCREATE TABLE ds.t AS SELECT x FROM UNNEST([1, 2, 3]) AS x;")
+    frame = ip.run_line_magic("sqlml", "SELECT SUM(x) AS total FROM ds.t")
+    assert list(frame.columns) == ["total"] and frame["total"].tolist() == [6]
+
+
+def test_notebook_variables_bind_as_parameters_not_text(ip):
+    ip.user_ns["low"] = 2
+    ip.user_ns["name"] = "x'); DROP SCHEMA ds CASCADE; --"
+    ip.run_cell_magic("sqlml", "", "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x FROM UNNEST([1, 2, 3]) AS x;")
+    frame = ip.run_line_magic("sqlml", "SELECT COUNT(*) AS n, {name} AS label, '{low}' AS literal FROM ds.t WHERE x >= {low}")
+    assert frame.to_dict("records") == [{"n": 2, "label": "x'); DROP SCHEMA ds CASCADE; --", "literal": "{low}"}]
+    assert ip.run_line_magic("sqlml", "SELECT COUNT(*) AS n FROM ds.t")["n"].tolist() == [3]
+
+
+def test_binding_replaces_only_braced_names_outside_strings():
+    sql, values = bind_notebook_variables(
+        "SELECT * FROM t WHERE d > {since} AND s = '{since}' -- {since}\n AND x IN UNNEST({ids})",
+        {"since": datetime.date(2025, 1, 1), "ids": [1, 2]},
+    )
+    assert sql == "SELECT * FROM t WHERE d > @since AND s = '{since}' -- {since}\n AND x IN UNNEST(@ids)"
+    assert values == {"since": datetime.date(2025, 1, 1), "ids": [1, 2]}
+
+
+def test_an_unknown_variable_is_a_clear_error():
+    import sqlml
+
+    with pytest.raises(sqlml.ParameterError, match="{missing} names no notebook variable"):
+        bind_notebook_variables("SELECT {missing}", {})
