@@ -165,6 +165,14 @@ class Connection:
             ).fetchall()
         return rows[0][0] if rows else None
 
+    def query_progress(self) -> float:
+        """Percent done of the query running now (-1 when unknown), once :meth:`track_progress` is on."""
+        return self._warehouse.query_progress()
+
+    def track_progress(self, on: bool = True) -> None:
+        """Have DuckDB measure query progress (the shell's progress bar for long queries)."""
+        self._warehouse.track_progress(on)
+
     def interrupt(self) -> None:
         """Ask the statements running on this connection to stop (for Ctrl-C in a shell).
 

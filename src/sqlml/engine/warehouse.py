@@ -73,6 +73,7 @@ class Warehouse:
         self._cursors: set = set()
         self._closed = False
         self._memos: dict = {}
+        self._track_progress = False
         if self.path is None:
             self._db.execute(f"ATTACH ':memory:' AS {CATALOG}")
             self._attached = True
@@ -215,7 +216,26 @@ class Warehouse:
         if local.registry != self._registry_version:
             self._sync_registrations(cursor)
             local.registry = self._registry_version
+        if getattr(local, "progress", False) != self._track_progress:
+            # DuckDB measures a query's progress only with its progress bar on; it must not print.
+            cursor.execute(f"SET enable_progress_bar = {str(self._track_progress).lower()}")
+            cursor.execute("SET enable_progress_bar_print = false")
+            local.progress = self._track_progress
         return cursor
+
+    def track_progress(self, on: bool = True) -> None:
+        """Have DuckDB measure the progress of queries, for :meth:`query_progress`."""
+        self._track_progress = on
+
+    def query_progress(self) -> float:
+        """Percent done of the query running on this connection (-1 when none or unknown)."""
+        with self._lock:
+            cursors = list(self._cursors)
+        progress = -1.0
+        for cursor in cursors:
+            with contextlib.suppress(duckdb.Error):
+                progress = max(progress, cursor.query_progress())
+        return progress
 
     def new_cursor(self) -> duckdb.DuckDBPyConnection:
         """A fresh cursor for a side job (reading an ML function's input); close it after use."""

@@ -20,9 +20,9 @@ from typing import TextIO
 import pyarrow as pa
 
 import sqlml
-from sqlml.cli.progress_bar import ProgressBar
+from sqlml.cli.progress_bar import ProgressBar, render_line
 from sqlml.cli.render import render, render_table, render_vertical
-from sqlml.progress import reporting
+from sqlml.progress import Task, reporting
 
 #: Seconds a plain query runs before the shell shows that it is still running.
 BUSY_AFTER = 1.0
@@ -56,6 +56,8 @@ class Session:
         self.interactive = interactive
         self.settings = Settings()
         self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlml-shell")
+        if interactive:
+            connection.track_progress()
         #: Set after a statement that may change the catalog (for completion to refresh).
         self.catalog_changed = True
 
@@ -98,7 +100,7 @@ class Session:
                     return future.result(timeout=0.1)
                 except concurrent.futures.TimeoutError:
                     if self.interactive and time.monotonic() - started > BUSY_AFTER and not _training_shown():
-                        self.err.write(f"\r\033[KRunning… {time.monotonic() - started:.1f}s elapsed (Ctrl-C cancels)")
+                        self.err.write("\r\033[K" + self._busy_line(started))
                         self.err.flush()
                         busy_shown = True
         except KeyboardInterrupt:
@@ -112,6 +114,13 @@ class Session:
             if busy_shown:
                 self.err.write("\r\033[K")
                 self.err.flush()
+
+    def _busy_line(self, started: float) -> str:
+        """``Running query [####....] 45/100 %  3.1s elapsed, ETA 3.8s`` from DuckDB's progress."""
+        percent = self.connection.query_progress()
+        running = Task("Running query (Ctrl-C cancels)", total=100 if percent >= 0 else None, unit="%", started=started)
+        running.done = int(percent) if percent >= 0 else 0
+        return render_line(running) if percent > 0 else f"Running… {running.elapsed:.1f}s elapsed (Ctrl-C cancels)"
 
     # -- output --------------------------------------------------------------------------------
 
