@@ -218,3 +218,24 @@ def test_cancelling_leaves_the_warehouse_unchanged(session):
     assert session.connection.relation_kind("ds.huge") is None
     assert session.run("SELECT 1 AS still_working;")
 
+
+
+def test_cancelling_training_keeps_the_previous_model(session):
+    import threading
+
+    create = (
+        "CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['amount'], "
+        "max_iterations={n}, early_stop=FALSE, data_split_method='NO_SPLIT') AS SELECT id, big, amount FROM ds.big_rows;"
+    )
+    session.connection.query(
+        "CREATE TABLE ds.big_rows AS SELECT x AS id, MOD(x, 3) = 0 AS big, MOD(x * 7919, 1000) / 10 AS amount "
+        "FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS x"
+    )
+    assert session.run(create.format(n=2))
+    before = [v.version for v in session.connection.models.versions("ds", "m")]
+    timer = threading.Timer(1.5, session.connection.interrupt)
+    timer.start()
+    assert not session.run(create.format(n=5000))
+    timer.join()
+    assert "Cancelled" in session.err.getvalue() or "cancelled" in session.err.getvalue()
+    assert [v.version for v in session.connection.models.versions("ds", "m")] == before
