@@ -129,6 +129,16 @@ def test_describe_shows_a_model_on_one_screen(session):
     for part in ("Options: ", "max_iterations=5", "Label: big (bool), classes [false, true]", "Features:",
                  "  amount: min 10, max 600", "Metrics: ", "roc_auc ", "Training: ", "Query: SELECT id, amount, big FROM ds.orders"):  # fmt: skip
         assert part in text, part
+    session.connection.query(
+        "CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], max_iterations=3) AS SELECT id, big FROM ds.orders"
+    )
+    session.connection.query("ALTER MODEL `ds.m@1` SET OPTIONS(version_aliases=['production'])")
+    session.run(".models ds")
+    listing = output(session)
+    assert "| ds           | m          |             2 |               2 | default=2, production=1 |" in listing, listing
+    session.run(".describe ds.m@production")
+    text = output(session)
+    assert text.startswith("Model ds.m, version 1: LOGISTIC_REG") and "Aliases: production" in text
     assert not session.run(".describe ds.nope")
     assert "ds.nope" in session.err.getvalue()
 

@@ -151,6 +151,22 @@ def test_model_gate_keeps_the_previous_version_current(make_project, tmp_path):
     gated.close()
 
 
+def test_a_passing_gate_moves_default_and_never_production(make_project, tmp_path):
+    from sqlml.store.records import ModelRef
+
+    runner = make_project({**GATED, "sqlml_project.yml": "name: shop\nvars:\n  gate: r2_score >= 0.9\n"})
+    run(runner)
+    runner.connection.query("ALTER MODEL `shop.fit@1` SET OPTIONS(version_aliases=['production'])")
+    runner.close()
+    (tmp_path / "sqlml_project.yml").write_text("name: shop\nvars:\n  gate: r2_score >= 0.8\n")  # forces a retrain
+    again = Runner(tmp_path)
+    assert {o.node: o.status for o in again.run()}["fit"] == "success"
+    store = again.connection.models
+    assert store.resolve(ModelRef("shop", "fit")).version == 2
+    assert store.resolve(ModelRef("shop", "fit", "production")).version == 1
+    again.close()
+
+
 def test_a_first_model_failing_its_gate_is_dropped_and_dependents_skip(make_project):
     runner = make_project({**GATED, "sqlml_project.yml": "name: shop\nvars:\n  gate: r2_score >= 1.5\n"})
     result = run(runner)

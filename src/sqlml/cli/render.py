@@ -59,8 +59,11 @@ def render_table(table: pa.Table, max_width: int | None = None, max_cell: int = 
     widths = [len(name) for name in names]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    limit = max(8, min(max_cell, (width - 3 * len(names)) // max(1, len(names))))
-    widths = [min(w, max(limit, len(name))) for w, name in zip(widths, names)]
+    widths = [min(w, max(max_cell, len(name))) for w, name in zip(widths, names)]
+    # Too wide for the terminal: narrow the widest columns first, down to 8 characters.
+    while sum(widths) + 3 * len(widths) + 1 > width and max(widths) > 8:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
     numeric = [_is_numeric(field.type) for field in table.schema]
 
     def line(values):

@@ -69,7 +69,7 @@ def _models(session: Session, dataset: str) -> bool:
     where = "WHERE model_schema = @dataset" if dataset else ""
     return _catalog_query(
         session,
-        f"SELECT model_schema, model_name, version_count, default_version, aliases, last_modified_time "
+        f"SELECT model_schema, model_name, version_count, default_version, aliases "
         f"FROM `region-us`.INFORMATION_SCHEMA.MODELS {where} ORDER BY 1, 2",
         {"dataset": dataset} if dataset else None,
     )

@@ -138,8 +138,8 @@ class Session:
         shown = table.slice(0, self.settings.max_rows) if self.settings.mode in ("table", "vertical") else table
         mode = self.settings.mode
         if mode == "table":
-            text = render_table(shown)
-            if _widest_line(text) > self.width:
+            text = render_table(shown, max_width=sys.maxsize)
+            if _widest_line(text) > self.width:  # too wide for the terminal: one record per block
                 text = render_vertical(shown)
         else:
             text = render(shown, mode)
