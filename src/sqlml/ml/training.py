@@ -226,6 +226,10 @@ def train(
         if scored.y is not None:
             arrays["eval_target"] = scored.y
         model = Model(spec, prepared.preprocessor, estimator, arrays)
+    if options.get("enable_global_explain") and model.estimator is not None:
+        from sqlml.ml.attribution import global_attributions
+
+        model.spec["global_explain"] = global_attributions(model, model.estimator, prepared.scored.X)
     model.spec["training_seconds"] = round(time.monotonic() - started, 3)
     return model
 

@@ -1,0 +1,151 @@
+"""ML.EXPLAIN_PREDICT, ML.GLOBAL_EXPLAIN and ML.FEATURE_IMPORTANCE.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict —
+EXPLAIN_PREDICT streams its input batch by batch like ML.PREDICT: ``predicted_<label>``,
+``probability`` (classifiers: of the predicted class), ``top_feature_attributions``
+ARRAY<STRUCT<feature, attribution>> (the ``top_k_features`` largest by absolute value, default 5),
+``baseline_prediction_value``, ``prediction_value``, ``approximation_error`` (0: the methods are
+exact, :mod:`sqlml.ml.attribution`), then the input columns.
+
+GLOBAL_EXPLAIN returns the mean absolute attribution per input column over the evaluation rows,
+computed when the model was trained with ``enable_global_explain=TRUE`` (as on BigQuery);
+``class_level_explain`` gives one block per class in a ``class_label`` column (BigQuery's
+documentation leaves that column's name open; the API calls the field ``classLabel``), the top
+10 features of each.
+
+FEATURE_IMPORTANCE (boosted trees and random forests): per input column, ``importance_weight``
+(how many splits use it), ``importance_gain`` (their average gain) and ``importance_cover``
+(the average number of training rows reaching them), from LightGBM's trees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.ml.attribution import explain
+from sqlml.ml.functions import function
+from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.predict import check_threshold
+from sqlml.ml.modeltypes import ModelType
+
+EXPLAINABLE = (
+    ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR,
+    ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR,
+)  # fmt: skip
+TREES = (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR)
+_ATTRIBUTION = pa.struct([pa.field("feature", pa.string()), pa.field("attribution", pa.float64())])
+CLASS_LEVEL_TOP = 10
+
+
+@function("EXPLAIN_PREDICT")
+def explain_predict(call: Call) -> pa.RecordBatchReader:
+    """``ML.EXPLAIN_PREDICT(MODEL m, data [, STRUCT(top_k_features, threshold, approx_feature_contrib, trial_id)])``."""
+    model = call.require(*EXPLAINABLE, what="a linear, logistic, boosted tree or random forest model")
+    settings = call.settings({
+        "top_k_features": int, "threshold": float, "approx_feature_contrib": bool, "trial_id": int,
+        "integrated_gradients_num_steps": int,
+    })  # fmt: skip
+    top_k = settings.get("top_k_features", 5)
+    if top_k < 1:
+        raise InvalidOptionError(f"top_k_features must be at least 1; got {top_k}.", option="top_k_features")
+    threshold = settings.get("threshold")
+    check_threshold(model, threshold, call.name)
+    estimator = model.estimator_for(settings.get("trial_id"))
+    reader = call.data(0).reader()
+    model.check_input(reader.schema)
+    classifier = model.model_type.is_classifier
+    label = model.label["name"]
+    outputs = [pa.field(f"predicted_{label}", model.label_type() if classifier else pa.float64())]
+    if classifier:
+        outputs.append(pa.field("probability", pa.float64()))
+    outputs += [
+        pa.field("top_feature_attributions", pa.list_(_ATTRIBUTION)), pa.field("baseline_prediction_value", pa.float64()),
+        pa.field("prediction_value", pa.float64()), pa.field("approximation_error", pa.float64()),
+    ]  # fmt: skip
+    schema = pa.schema(outputs + list(reader.schema))
+
+    def batches():
+        for batch in reader:
+            yield pa.RecordBatch.from_arrays(_explained(model, estimator, batch, threshold, top_k) + list(batch.columns), schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _explained(model, estimator, batch: pa.RecordBatch, threshold, top_k: int) -> list[pa.Array]:
+    rows = batch.num_rows
+    if rows == 0:
+        return []
+    result = explain(model, estimator, model.features(batch), threshold)
+    columns = []
+    if result.predicted is not None:
+        columns.append(model.classes().take(pa.array(result.predicted)))
+        columns.append(pa.array(result.probabilities[np.arange(rows), result.predicted], pa.float64()))
+    else:
+        columns.append(pa.array(result.value, pa.float64()))
+    columns.append(top_attributions(result.inputs, result.attributions, top_k))
+    columns += [pa.array(result.baseline, pa.float64()), pa.array(result.value, pa.float64()), pa.array(np.zeros(rows), pa.float64())]
+    return columns
+
+
+def top_attributions(inputs: list[str], attributions: np.ndarray, top_k: int) -> pa.ListArray:
+    """Each row's ``top_k`` attributions by absolute value, largest first, as ARRAY<STRUCT>."""
+    rows, width = attributions.shape
+    k = min(top_k, width)
+    order = np.argsort(-np.abs(attributions), axis=1, kind="stable")[:, :k]
+    names = pa.array(inputs, pa.string()).take(pa.array(order.reshape(-1)))
+    values = pa.array(np.take_along_axis(attributions, order, axis=1).reshape(-1), pa.float64())
+    entries = pa.StructArray.from_arrays([names, values], fields=list(_ATTRIBUTION))
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32)), entries)
+
+
+@function("GLOBAL_EXPLAIN")
+def global_explain(call: Call) -> pa.Table:
+    """``ML.GLOBAL_EXPLAIN(MODEL m [, STRUCT(class_level_explain)])``."""
+    model = call.require(*EXPLAINABLE, what="a linear, logistic, boosted tree or random forest model")
+    settings = call.settings({"class_level_explain": bool})
+    stored = model.spec.get("global_explain")
+    if not stored:
+        raise ModelError(
+            f"ML.GLOBAL_EXPLAIN needs a model trained with enable_global_explain=TRUE; {call.record.dataset}.{call.record.name} was not.",
+            model=str(call.ref),
+            hint="Re-train it with OPTIONS(…, enable_global_explain=TRUE).",
+        )
+    if settings.get("class_level_explain") and model.model_type.is_classifier:
+        labels = model.classes().cast(pa.string()).to_pylist()
+        rows = []
+        for label, per_feature in zip(labels, stored["by_class"]):
+            ranked = sorted(per_feature.items(), key=lambda item: -item[1])[:CLASS_LEVEL_TOP]
+            rows += [{"class_label": label, "feature": name, "attribution": value} for name, value in ranked]
+        schema = pa.schema([("class_label", pa.string()), ("feature", pa.string()), ("attribution", pa.float64())])
+        return pa.Table.from_pylist(rows, schema=schema)
+    ranked = sorted(stored["overall"].items(), key=lambda item: -item[1])
+    return pa.table({"feature": pa.array([n for n, _ in ranked], pa.string()), "attribution": pa.array([v for _, v in ranked], pa.float64())})
+
+
+@function("FEATURE_IMPORTANCE")
+def feature_importance(call: Call) -> pa.Table:
+    """``ML.FEATURE_IMPORTANCE(MODEL m)``: split count, average gain and average cover per input column."""
+    model = call.require(*TREES, what="a boosted tree or random forest model")
+    trees = model.estimator.booster_.trees_to_dataframe()
+    splits = trees[trees["split_feature"].notna()]
+    feature_names = model.estimator.booster_.feature_name()
+    owner = {}
+    for column, indices in model.preprocessor.groups.items():
+        for index in indices:
+            owner[feature_names[index]] = column
+    names = list(model.preprocessor.groups)
+    weight, gain, cover = (dict.fromkeys(names, 0.0) for _ in range(3))
+    for feature, split_gain, count in zip(splits["split_feature"], splits["split_gain"], splits["count"]):
+        column = owner[feature]
+        weight[column] += 1
+        gain[column] += split_gain
+        cover[column] += count
+    average = lambda total, column: total[column] / weight[column] if weight[column] else 0.0  # noqa: E731
+    return pa.table({
+        "feature": pa.array(names, pa.string()),
+        "importance_weight": pa.array([weight[c] for c in names], pa.float64()),
+        "importance_gain": pa.array([average(gain, c) for c in names], pa.float64()),
+        "importance_cover": pa.array([average(cover, c) for c in names], pa.float64()),
+    })  # fmt: skip
