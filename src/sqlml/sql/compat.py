@@ -149,6 +149,20 @@ def _any_type_parameters(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _array_offsets(tree: exp.Expression) -> exp.Expression:
+    """``arr[OFFSET(i)]`` / ``arr[ORDINAL(i)]`` with a computed ``i``: sqlglot shifts the index to
+    DuckDB's 1-based arrays only when it can tell the index is an integer, so ``arr[OFFSET(MOD(i,
+    3))]`` read element 0 — NULL — instead of the first. BigQuery requires an INT64 index, so the
+    cast that lets the shift happen changes nothing else."""
+    for bracket in tree.find_all(exp.Bracket):
+        if bracket.args.get("offset") is None or len(bracket.expressions) != 1:
+            continue
+        index = bracket.expressions[0]
+        if not (isinstance(index, exp.Literal) or isinstance(index, exp.Cast)):
+            index.replace(exp.Cast(this=index.copy(), to=exp.DataType.build("BIGINT")))
+    return tree
+
+
 def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
     """``MERGE … WHEN NOT MATCHED THEN INSERT ROW`` inserts the source row's columns by position,
     which DuckDB spells ``INSERT *``."""
@@ -162,7 +176,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
     fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals,
-             _any_type_parameters, _merge_insert_row)  # fmt: skip
+             _any_type_parameters, _merge_insert_row, _array_offsets)  # fmt: skip
     for fix in fixes:
         tree = fix(tree)
     return tree

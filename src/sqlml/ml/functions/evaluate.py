@@ -51,9 +51,9 @@ def labelled_outputs(call: Call, model: Model, estimator=None) -> tuple[np.ndarr
     name = model.label["name"]
     targets, outputs = [], []
     for batch, raw in scored_batches(model, call.data(0).reader(), estimator):
-        column = _label_column(batch, name)
+        column = label_column(batch, name)
         keep = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        targets.append(_encode(model, column.filter(pc.is_valid(column))))
+        targets.append(encode_labels(model, column.filter(pc.is_valid(column))))
         outputs.append(raw[keep])
     if not targets:
         return np.array([]), np.empty((0, max(1, len(model.label.get("classes") or [])))).squeeze()
@@ -65,7 +65,8 @@ def stored_outputs(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return model.arrays["eval_target"], model.arrays["eval_output"]
 
 
-def _label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
+def label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """The label column of input rows, found case-insensitively."""
     for field_name in batch.schema.names:
         if field_name.lower() == name.lower():
             return batch.column(field_name)
@@ -75,7 +76,8 @@ def _label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
     )
 
 
-def _encode(model: Model, column: pa.Array) -> np.ndarray:
+def encode_labels(model: Model, column: pa.Array) -> np.ndarray:
+    """Labels as the model's class indices (a regressor's as floats); unseen classes are an error."""
     if model.model_type.is_regressor:
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     classes = model.classes()
