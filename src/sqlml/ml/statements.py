@@ -100,6 +100,12 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
 
         model = train_with_transform(model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel)
     model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
+    if model_type is not ModelType.TRANSFORM_ONLY:
+        from sqlml.ml.distributions import profile_table
+
+        # What ML.VALIDATE_DATA_SKEW compares serving rows with, so it never needs this data again.
+        inputs = {name.lower() for name in model.required_columns()}
+        model.spec["training_distributions"] = profile_table(table, [c for c in table.column_names if c.lower() in inputs])
     return model
 
 

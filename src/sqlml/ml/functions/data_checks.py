@@ -1,0 +1,110 @@
+"""ML.VALIDATE_DATA_SKEW and ML.VALIDATE_DATA_DRIFT: have the data moved away from what the model
+learned on, or from an earlier batch?
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-validate-data-skew
+and …-validate-data-drift: one row per compared column — ``input``, ``metric``, ``threshold``,
+``value``, ``is_anomaly`` (value > threshold). Defaults are BigQuery's: L_INFTY for categorical
+columns, JENSEN_SHANNON_DIVERGENCE for numeric ones, threshold 0.3, ``thresholds`` overriding per
+column. SKEW compares with the distributions CREATE MODEL captured from the training rows
+(:mod:`sqlml.ml.distributions`); DRIFT compares two queries (base first, then study).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.ml.distributions import METRICS, distance, kind_of, profile, shared_edges
+from sqlml.ml.functions import function
+from sqlml.ml.functions.call import Call
+
+DEFAULT_THRESHOLD = 0.3
+_COMMON = {
+    "categorical_default_threshold": float, "categorical_metric_type": str, "numerical_default_threshold": float,
+    "numerical_metric_type": str, "thresholds": list, "enable_visualization_link": bool,
+}  # fmt: skip
+_DRIFT = {
+    **_COMMON, "num_histogram_buckets": int, "num_quantiles_histogram_buckets": int, "num_values_histogram_buckets": int,
+    "num_rank_histogram_buckets": int,
+}  # fmt: skip
+_SCHEMA = pa.schema([("input", pa.string()), ("metric", pa.string()), ("threshold", pa.float64()), ("value", pa.float64()), ("is_anomaly", pa.bool_())])
+
+
+@function("VALIDATE_DATA_SKEW")
+def validate_data_skew(call: Call) -> pa.Table:
+    """``ML.VALIDATE_DATA_SKEW(MODEL m, data [, STRUCT(…)])``: serving rows vs the training rows."""
+    model = call.model
+    training = model.spec.get("training_distributions")
+    if training is None:
+        raise ModelError(
+            f"{call.record.dataset}.{call.record.name} has no training statistics (it was trained before sqlml kept them).",
+            model=str(call.ref),
+            hint="Re-train it with CREATE OR REPLACE MODEL.",
+        )
+    rules = _rules(call, call.settings(_COMMON))
+    data = call.data(0).table()
+    columns = {name.lower(): name for name in data.column_names}
+    rows = []
+    for name, reference in training.items():
+        if name.lower() not in columns:
+            continue
+        edges = reference.get("edges")
+        study = profile(data.column(columns[name.lower()]).combine_chunks(), edges=edges)
+        if study is not None and study["kind"] == reference["kind"]:
+            rows.append(_row(name, reference, study, rules))
+    return pa.Table.from_pylist(rows, schema=_SCHEMA)
+
+
+@function("VALIDATE_DATA_DRIFT")
+def validate_data_drift(call: Call) -> pa.Table:
+    """``ML.VALIDATE_DATA_DRIFT(base, study [, STRUCT(…)] [, MODEL m])``: one batch of rows vs another."""
+    settings = call.settings(_DRIFT)
+    buckets = settings.get("num_histogram_buckets", 10)
+    if not 1 <= buckets <= 1_000_000:
+        raise InvalidOptionError(f"num_histogram_buckets must be between 1 and 1,000,000; got {buckets}.", option="num_histogram_buckets")
+    rules = _rules(call, settings)
+    base, study = call.data(0).table(), call.data(1).table()
+    study_columns = {name.lower(): name for name in study.column_names}
+    rows = []
+    for name in base.column_names:
+        if name.lower() not in study_columns:
+            continue
+        left, right = base.column(name).combine_chunks(), study.column(study_columns[name.lower()]).combine_chunks()
+        if kind_of(left.type) is None or kind_of(left.type) != kind_of(right.type):
+            continue
+        edges = shared_edges(left, right, buckets) if kind_of(left.type) == "numeric" else None
+        rows.append(_row(name, profile(left, edges=edges), profile(right, edges=edges), rules))
+    return pa.Table.from_pylist(rows, schema=_SCHEMA)
+
+
+def _rules(call: Call, settings: dict) -> dict:
+    """Metric and threshold per kind, and per-column threshold overrides."""
+    categorical = settings.get("categorical_metric_type", "L_INFTY").upper()
+    numerical = settings.get("numerical_metric_type", "JENSEN_SHANNON_DIVERGENCE").upper()
+    if categorical not in METRICS:
+        raise InvalidOptionError(f"categorical_metric_type must be one of {', '.join(METRICS)}; got {categorical}.", option="categorical_metric_type")
+    if numerical != "JENSEN_SHANNON_DIVERGENCE":
+        raise InvalidOptionError("numerical_metric_type must be JENSEN_SHANNON_DIVERGENCE.", option="numerical_metric_type")
+    thresholds = {}
+    for entry in settings.get("thresholds") or []:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], (int, float))):
+            raise InvalidOptionError(
+                f"{call.name} thresholds are [STRUCT('column', 0.2), …]; got {entry!r}.", option="thresholds"
+            )
+        thresholds[entry[0].lower()] = float(entry[1])
+    defaults = {
+        "categorical": float(settings.get("categorical_default_threshold", DEFAULT_THRESHOLD)),
+        "numeric": float(settings.get("numerical_default_threshold", DEFAULT_THRESHOLD)),
+    }
+    for name, value in [*defaults.items(), *thresholds.items()]:
+        if not 0.0 <= value < 1.0:
+            raise InvalidOptionError(f"Thresholds must lie in [0, 1); {name} has {value}.", option="thresholds")
+    return {"metric": {"categorical": categorical, "numeric": numerical}, "default": defaults, "columns": thresholds}
+
+
+def _row(name: str, reference: dict, other: dict, rules: dict) -> dict:
+    kind = reference["kind"]
+    metric = rules["metric"][kind]
+    threshold = rules["columns"].get(name.lower(), rules["default"][kind])
+    value = distance(reference, other, metric)
+    return {"input": name, "metric": metric, "threshold": threshold, "value": value, "is_anomaly": value > threshold}
