@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml import metrics
+from sqlml.ml.inference import check_p_value_options, weight_covariance
 from sqlml.ml.estimator import Dataset, Monitor, Task
 from sqlml.ml.labels import Label, encode_label, resolve_column
 from sqlml.ml.model import Model, estimator_class
@@ -206,6 +207,7 @@ def train(
     """
     started = time.monotonic()
     prepared = prepare(model_type, options, table, hashes, split)
+    check_p_value_options(model_type, options, prepared.task.n_classes)
     if options.get("num_trials"):
         from sqlml.ml.tuning import tune
 
@@ -225,6 +227,9 @@ def train(
         arrays = {"eval_output": np.asarray(raw)}
         if scored.y is not None:
             arrays["eval_target"] = scored.y
+        if options.get("calculate_p_values"):
+            train_set = prepared.train_set
+            arrays["weight_covariance"] = weight_covariance(estimator, train_set.X, train_set.y, model_type is ModelType.LOGISTIC_REG)
         model = Model(spec, prepared.preprocessor, estimator, arrays)
     if options.get("enable_global_explain") and model.estimator is not None:
         from sqlml.ml.attribution import global_attributions

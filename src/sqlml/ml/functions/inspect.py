@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from sqlml.errors import ModelError
 from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, SparseEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
@@ -77,7 +78,7 @@ def training_info(call: Call) -> pa.Table:
     """One row per training iteration."""
     model = call.model
     if model.is_tuned:
-        from sqlml.errors import ModelError
+        from sqlml.errors import ModelError, ModelError
 
         raise ModelError(
             "ML.TRAINING_INFO does not support models trained with num_trials.",
@@ -168,6 +169,53 @@ def _weights_of(model, estimator, standardize: bool, multiclass: bool) -> pa.Tab
     if multiclass:
         columns["class_label"] = pa.array([r[3] for r in records], pa.string())
     return pa.table(columns)
+
+
+@function("ADVANCED_WEIGHTS")
+def advanced_weights(call: Call) -> pa.Table:
+    """``ML.ADVANCED_WEIGHTS(MODEL m [, STRUCT(standardize)])``: weights with standard errors and
+    p-values (:mod:`sqlml.ml.inference`), one row per numeric input, per category and the intercept;
+    a dropped dummy category has weight 0 and NaN standard error and p-value."""
+    from sqlml.ml.inference import p_value
+
+    model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
+    covariance = model.arrays.get("weight_covariance")
+    if covariance is None:
+        raise ModelError(
+            f"ML.ADVANCED_WEIGHTS needs a model trained with calculate_p_values=TRUE; {call.record.dataset}.{call.record.name} was not.",
+            model=str(call.ref),
+            hint="Re-train it with OPTIONS(…, calculate_p_values=TRUE, category_encoding_method='DUMMY_ENCODING').",
+        )
+    standardize = call.settings({"standardize": bool}).get("standardize", False)
+    coef = np.ravel(model.estimator.coef_)
+    intercept_index = len(coef)
+    # Unstandardized weights are a linear map of the standardized ones: w/std, and the intercept
+    # minus Σ w·mean/std; their covariance follows through the same map.
+    transform = np.eye(len(coef) + 1)
+    records = []
+    for block in blocks(model.preprocessor):
+        if block.numeric:
+            mean, std = (0.0, 1.0) if standardize else _scale(block)
+            index = block.indices[0]
+            transform[index, index] = 1.0 / std
+            transform[intercept_index, index] = -mean / std
+            records.append((block.name, None, index))
+        else:
+            entries = [(c, i) for c, i in zip(block.categories, block.indices)]
+            if block.dropped is not None:
+                entries.append((block.dropped, None))
+            records += [(block.name, category, index) for category, index in sorted(entries, key=lambda e: e[0])]
+    records.append((INTERCEPT, None, intercept_index))
+    weights = transform @ np.append(coef, float(np.ravel(model.estimator.intercept_)[0]))
+    errors = np.sqrt(np.clip(np.diag(transform @ covariance @ transform.T), 0.0, None))
+    rows = []
+    for name, category, index in records:
+        weight = float(weights[index]) if index is not None else 0.0
+        error = float(errors[index]) if index is not None else float("nan")
+        rows.append({"processed_input": name, "category": category, "weight": weight, "standard_error": error, "p_value": p_value(weight, error)})
+    schema = pa.schema([("processed_input", pa.string()), ("category", pa.string()), ("weight", pa.float64()),
+                        ("standard_error", pa.float64()), ("p_value", pa.float64())])  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 @function("CENTROIDS")
