@@ -101,7 +101,7 @@ def test_intersections_of_several_sensitive_columns(credit):
     assert next(r for r in rows if r["is_privileged"])["sex"] == "male"
 
 
-def test_default_privileged_group_is_the_most_selected_and_errors_are_clear(credit):
+def test_default_privileged_group_is_the_largest_and_errors_are_clear(credit):
     rows = credit.query("SELECT sex, is_privileged FROM ML.EVALUATE_FAIRNESS(MODEL ds.credit, TABLE ds.applicants, STRUCT('sex' AS sensitive_feature))").fetchall()
     assert dict(rows) == {"male": True, "female": False}
     with pytest.raises(sqlml.Error, match="privileged_group 'other' is not a group"):

@@ -9,12 +9,9 @@ all in the same transaction.
 
 from __future__ import annotations
 
-from sqlglot import exp
 
 import sqlml
-from sqlml.errors import ProjectError
 from sqlml.project.nodes import Node
-from sqlml.sql.dialect import Sqlml
 
 
 def build_data_model(
@@ -99,24 +96,3 @@ def _as_list(value) -> list:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
-
-
-def check_gate(con: sqlml.Connection, model: str, gate) -> tuple[bool, str]:
-    """Whether every condition of ``gate`` holds on ``ML.EVALUATE(MODEL model)``; and the metrics.
-
-    A condition is a SQL boolean over ML.EVALUATE's columns, e.g. ``roc_auc >= 0.8``; a metric
-    that is NULL or missing fails it.
-    """
-    conditions = _as_list(gate)
-    for condition in conditions:
-        try:
-            exp.condition(condition, dialect=Sqlml)
-        except Exception:
-            raise ProjectError(f"The gate {condition!r} of {model} is not a SQL condition.", hint="Write e.g. gate='roc_auc >= 0.8'.") from None
-    checks = ", ".join(f"COALESCE({c}, FALSE) AS __gate_{i}" for i, c in enumerate(conditions))
-    result = con.query(f"SELECT e.*, {checks} FROM ML.EVALUATE(MODEL {model}) AS e")  # one evaluation
-    metric_count = len(result.columns) - len(conditions)
-    columns, rows = result.columns[:metric_count], result.fetchall()
-    shown = ", ".join(f"{c}={v:.4g}" for c, v in zip(columns, rows[0] if rows else ()) if isinstance(v, float))
-    failed = [c for i, c in enumerate(conditions) if not rows or not all(row[metric_count + i] for row in rows)]
-    return not failed, (f"gate failed: {' AND '.join(failed)} ({shown})" if failed else f"gate passed ({shown})")

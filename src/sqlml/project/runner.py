@@ -18,7 +18,7 @@ from typing import Callable
 
 import sqlml
 from sqlml.errors import Error, ProjectError
-from sqlml.project import datatests, materialize
+from sqlml.project import datatests, gates, materialize
 from sqlml.project.config import Project, load_project
 from sqlml.project.graph import Graph
 from sqlml.project.history import History, NodeRun, utcnow
@@ -28,7 +28,7 @@ from sqlml.sql.script import ScriptParser, Statement
 from sqlml.store.records import ModelRef
 
 #: Config keys that describe a node rather than how to read a seed's CSV.
-NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "severity"}
+NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "fairness", "skew", "severity"}
 
 
 @dataclass
@@ -281,11 +281,11 @@ class Runner:
         dataset, name = node.relation.split(".", 1)
         previous = con.models.resolve(ModelRef(dataset, name)).version if con.models.exists(dataset, name) else None
         con.query(_as_replace(self.compile(node)), path=str(node.path))
-        gate = node.config.get("gate")
-        if not gate:
+        checked = gates.check_gates(con, node.relation, node.config, self.relation_of)
+        if checked is None:
             outcome.message = "trained"
             return
-        passed, outcome.message = materialize.check_gate(con, node.relation, gate)
+        passed, outcome.message = checked
         if passed:
             return
         if previous is not None:

@@ -13,7 +13,8 @@ label column. One row per group, largest first: the sensitive column(s) as STRIN
 
 * ``selection_rate`` (share predicted positive — the higher label), ``accuracy``, ``precision``,
   ``recall`` (true positive rate), ``false_positive_rate``, ``false_negative_rate``;
-* against the privileged group (given, or else the group with the highest selection rate):
+* against the privileged group (given, or else the largest group — the one a tiny group's
+  chance rates cannot displace):
   ``disparate_impact`` (selection-rate ratio; below 0.8 fails the four-fifths rule),
   ``statistical_parity_difference`` (selection-rate difference), ``equal_opportunity_difference``
   (recall difference), ``false_positive_rate_difference`` and ``equalized_odds_difference``
@@ -118,7 +119,7 @@ def _fairness_table(features: list[str], keys: list[tuple], truth, predicted, pr
             raise InvalidOptionError(f"privileged_group '{privileged}' is not a group of the data.", option="privileged_group", hint=f"Groups: {known}.")
         reference = wanted
     else:
-        reference = max(stats, key=lambda key: (stats[key]["selection_rate"] or 0.0, stats[key]["group_rows"])) if stats else None
+        reference = max(stats, key=lambda key: (stats[key]["group_rows"], key)) if stats else None
     rows = []
     for key in sorted(stats, key=lambda k: (-stats[k]["group_rows"], k)):
         own, base = stats[key], stats[reference]
