@@ -3,4 +3,4 @@
 Each module defines its click command(s) and attaches them with ``cli.add_command``.
 """
 
-COMMAND_MODULES: tuple[str, ...] = ("sqlml.cli.project", "sqlml.cli.shell", "sqlml.cli.report")
+COMMAND_MODULES: tuple[str, ...] = ("sqlml.cli.project", "sqlml.cli.shell", "sqlml.cli.report", "sqlml.cli.serve")

@@ -24,8 +24,10 @@ def map_columns(work: Callable[[Item], Output], items: Iterable[Item], values: i
     An exception raised by ``work`` propagates as it would from the loop (the first, in order).
     """
     items = list(items)
+    if values < PARALLEL_MIN_VALUES:
+        return [work(item) for item in items]
     workers = min(os.cpu_count() or 1, len(items))
-    if workers < 2 or values < PARALLEL_MIN_VALUES:
+    if workers < 2:
         return [work(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="sqlml-columns") as pool:
         return list(pool.map(work, items))

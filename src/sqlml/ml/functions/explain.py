@@ -55,6 +55,11 @@ def explain_predict(call: Call) -> pa.RecordBatchReader:
     estimator = model.estimator_for(settings.get("trial_id"))
     reader = call.data(0).reader()
     model.check_input(reader.schema)
+    return explanation_reader(model, estimator, reader, threshold, top_k)
+
+
+def explanation_reader(model, estimator, reader: pa.RecordBatchReader, threshold=None, top_k: int = 5) -> pa.RecordBatchReader:
+    """ML.EXPLAIN_PREDICT's rows for the rows of ``reader``, batch by batch."""
     classifier = model.model_type.is_classifier
     label = model.label["name"]
     outputs = [pa.field(f"predicted_{label}", model.label_type() if classifier else pa.float64())]
@@ -68,15 +73,14 @@ def explain_predict(call: Call) -> pa.RecordBatchReader:
 
     def batches():
         for batch in reader:
-            yield pa.RecordBatch.from_arrays(_explained(model, estimator, batch, threshold, top_k) + list(batch.columns), schema=schema)
+            if batch.num_rows:
+                yield pa.RecordBatch.from_arrays(_explained(model, estimator, batch, threshold, top_k) + list(batch.columns), schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _explained(model, estimator, batch: pa.RecordBatch, threshold, top_k: int) -> list[pa.Array]:
     rows = batch.num_rows
-    if rows == 0:
-        return []
     result = explain(model, estimator, model.features(batch), threshold)
     columns = []
     if result.predicted is not None:

@@ -85,14 +85,28 @@ def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None
 
     def batches():
         for batch, raw in scored_batches(model, reader, estimator):
-            columns = prediction_columns(model, raw, threshold) if batch.num_rows else [
-                pa.array([], field.type) for field in outputs
-            ]  # fmt: skip
-            if keep_inputs:
-                columns += list(batch.columns)
-            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+            yield _predicted(model, batch, raw, threshold, keep_inputs, schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def prediction_batch(model: Model, batch: pa.RecordBatch, estimator=None) -> pa.RecordBatch:
+    """ML.PREDICT's rows for one batch held in memory (a served request): no reader around it."""
+    model.check_input(batch.schema)
+    keep_inputs = model.model_type is not ModelType.PCA  # as ML.PREDICT without keep_original_columns
+    schema = pa.schema(list(output_schema(model)) + (list(batch.schema) if keep_inputs else []))
+    return _predicted(model, batch, score(model, batch, estimator), None, keep_inputs, schema)
+
+
+def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold, keep_inputs: bool, schema: pa.Schema) -> pa.RecordBatch:
+    """Model output columns for ``raw``, then (if kept) the input columns."""
+    if batch.num_rows:
+        columns = prediction_columns(model, raw, threshold)
+    else:
+        columns = [pa.array([], field.type) for field in output_schema(model)]
+    if keep_inputs:
+        columns += list(batch.columns)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 @function("TRANSFORM")

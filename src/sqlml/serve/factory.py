@@ -1,0 +1,38 @@
+"""Building the served application from the ``sqlml serve`` options, in this process or in each
+of several worker processes (uvicorn starts workers from an import string, so the options travel
+in an environment variable as JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import sqlml
+from sqlml.serve.app import create_app
+from sqlml.serve.models import ModelSet, parse_split
+from sqlml.serve.prediction_log import PredictionLog
+
+CONFIG_VARIABLE = "SQLML_SERVE_CONFIG"
+
+
+def build_app(config: dict):
+    """The FastAPI app for ``config`` (warehouse, models, pinned, splits, token_file, log_table,
+    refresh_seconds, lock_timeout); it closes what it opened when the server shuts down."""
+    connection = sqlml.connect(config["warehouse"], config["models"], lock_timeout=config.get("lock_timeout", 30.0))
+    served = ModelSet(connection.models, config.get("pinned", []), dict(parse_split(s) for s in config.get("splits", [])), config.get("refresh_seconds", 2.0))
+    prediction_log = PredictionLog(connection, config["log_table"]) if config.get("log_table") else None
+    token = Path(config["token_file"]).read_text().strip() if config.get("token_file") else None
+
+    def close() -> None:
+        served.close()
+        if prediction_log is not None:
+            prediction_log.close()
+        connection.close()
+
+    return create_app(served, connection.models, token=token, prediction_log=prediction_log, on_shutdown=close)
+
+
+def app_from_environment():
+    """The app of one worker process, from :data:`CONFIG_VARIABLE`."""
+    return build_app(json.loads(os.environ[CONFIG_VARIABLE]))

@@ -1,0 +1,99 @@
+"""JSON instances in, ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows out, without SQL.
+
+Instances become one Arrow batch whose columns have the types the model was trained on, so a
+value of the wrong type is refused with the column's name before any scoring; the batch then goes
+through the same code ML.PREDICT runs (:func:`~sqlml.ml.functions.predict.prediction_reader`),
+and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model outputs first.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pyarrow as pa
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.model import Model, arrow_type_from_string
+
+
+def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
+    """The instances as a batch: the model's input columns with their training types, then any
+    other fields (passed through, as ML.PREDICT passes the input columns).
+
+    Raises:
+        InvalidModelInputError: an instance is not an object, lacks a column the model needs, or a
+            value does not convert to the column's type.
+    """
+    for index, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            raise InvalidModelInputError(f"Instance {index} is not a JSON object of column values.")
+    types = _input_types(model)
+    names = list(dict.fromkeys(name for instance in instances for name in instance))
+    lowered = {name.lower() for name in names}
+    for column in model.required_columns():
+        if column.lower() not in lowered:
+            raise InvalidModelInputError(
+                f"The instances have no column {column}, which the model was trained on.",
+                hint=f"Give every instance a {column!r} field (null for a missing value).",
+            )
+    schema = pa.schema([pa.field(name, types.get(name.lower()) or _inferred(name, instances)) for name in names])
+    try:
+        return pa.RecordBatch.from_pylist(instances, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        _raise_for_column(instances, schema)
+        raise
+
+
+def _inferred(name: str, instances: list[dict]) -> pa.DataType:
+    """The type of a column the model does not know (a TRANSFORM input, a pass-through field)."""
+    try:
+        return pa.array([instance.get(name) for instance in instances]).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as error:
+        raise InvalidModelInputError(f"The column {name} has values of different types: {_first_line(error)}") from None
+
+
+def _raise_for_column(instances: list[dict], schema: pa.Schema) -> None:
+    """Find the column whose value did not convert, and say so."""
+    for field in schema:
+        try:
+            pa.array([instance.get(field.name) for instance in instances], type=field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as error:
+            raise InvalidModelInputError(f"The column {field.name} has a value that is not {field.type}: {_first_line(error)}") from None
+
+
+def predict(model: Model, batch: pa.RecordBatch, estimator=None) -> list[dict]:
+    """ML.PREDICT's rows for ``batch``."""
+    if model.model_type.is_imported:
+        from sqlml.ml.imported import imported_reader
+
+        reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
+        return json_rows(imported_reader(model, reader).read_all())
+    from sqlml.ml.functions.predict import prediction_batch
+
+    return prediction_batch(model, batch, estimator).to_pylist()
+
+
+def explain(model: Model, batch: pa.RecordBatch, top_k: int = 5) -> list[dict]:
+    """ML.EXPLAIN_PREDICT's rows for ``batch``."""
+    from sqlml.ml.functions.explain import explanation_reader
+
+    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
+    return json_rows(explanation_reader(model, model.estimator, reader, None, top_k).read_all())
+
+
+def json_rows(table: pa.Table) -> list[dict]:
+    """Rows as dicts; the server's JSON encoder writes dates as ISO text, NaN as null, decimals as text."""
+    return table.to_pylist()
+
+
+@functools.lru_cache(maxsize=64)
+def _input_types(model: Model) -> dict[str, pa.DataType]:
+    """Lower-case column name → the Arrow type it had in training (TRANSFORM inputs: inferred);
+    remembered per loaded model, as every request of a model asks."""
+    if model.preprocessor is None or model.spec.get("transform"):
+        return {}
+    return {column.name.lower(): arrow_type_from_string(column.arrow_type) for column in model.preprocessor.columns}
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

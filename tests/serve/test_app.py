@@ -1,0 +1,130 @@
+"""The prediction API in process: ML.PREDICT's answers, validation, auth, live aliases, splits, logging."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sqlml.serve.app import MAX_BODY_BYTES, create_app
+from sqlml.serve.models import ModelSet, parse_split
+from sqlml.serve.prediction_log import PredictionLog
+
+INSTANCES = [{"income": 50, "sex": "female"}, {"income": 90, "sex": "male", "id": 7}, {"income": None, "sex": "other"}]
+
+
+def client_for(con, **settings) -> tuple[TestClient, ModelSet]:
+    models = ModelSet(con.models, ["ds.m"], settings.pop("splits", None), refresh_seconds=settings.pop("refresh", 0.2))
+    return TestClient(create_app(models, con.models, **settings)), models
+
+
+def test_predict_answers_exactly_what_ml_predict_does(store):
+    con, _ = store
+    client, models = client_for(con)
+    response = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == "ds.m" and body["model_version"] == 1 and body["request_id"] == response.headers["x-request-id"]
+    expected = con.query(
+        "SELECT * FROM ML.PREDICT(MODEL ds.m, (SELECT 50 AS income, 'female' AS sex, CAST(NULL AS INT64) AS id "
+        "UNION ALL SELECT 90, 'male', 7 UNION ALL SELECT NULL, 'other', NULL))"
+    ).arrow().to_pylist()
+    assert [list(p) for p in body["predictions"]] == [list(e) for e in expected]  # same columns, same order
+    for got, want in zip(body["predictions"], expected):
+        assert got["predicted_approved"] == want["predicted_approved"]
+        assert [p["prob"] for p in got["predicted_approved_probs"]] == pytest.approx([p["prob"] for p in want["predicted_approved_probs"]], abs=1e-12)
+    explained = client.post("/v1/models/ds.m@1:explain", json={"instances": INSTANCES[:1], "top_k_features": 1}).json()
+    row = explained["predictions"][0]
+    assert len(row["top_feature_attributions"]) == 1
+    assert row["baseline_prediction_value"] + row["top_feature_attributions"][0]["attribution"] == pytest.approx(row["prediction_value"], abs=0.5)
+    models.close()
+
+
+def test_every_bad_request_is_a_4xx_json_error_naming_the_problem(store):
+    con, _ = store
+    client, models = client_for(con)
+    cases = [
+        ({"instances": [{"income": "abc", "sex": "f"}]}, 400, "The column income has a value that is not int64"),
+        ({"instances": [{"sex": "f"}]}, 400, "The instances have no column income"),
+        ({"instances": []}, 422, "List should have at least 1 item"),
+        ({"rows": []}, 422, "instances"),
+        ({"instances": [5]}, 422, "valid dictionary"),
+    ]
+    for body, status, message in cases:
+        response = client.post("/v1/models/ds.m:predict", json=body)
+        assert response.status_code == status and message in response.json()["error"], (body, response.text)
+    assert client.post("/v1/models/ds.nope:predict", json={"instances": [{}]}).status_code == 404
+    unknown_alias = client.post("/v1/models/ds.m@production:predict", json={"instances": INSTANCES})
+    assert unknown_alias.status_code == 404 and "no alias 'production'" in unknown_alias.json()["error"]
+    malformed = client.post("/v1/models/ds.m:predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert malformed.status_code == 422 and "JSON" in malformed.json()["error"]
+    huge = client.post("/v1/models/ds.m:predict", content=b"x", headers={"content-length": str(MAX_BODY_BYTES + 1), "content-type": "application/json"})
+    assert huge.status_code == 413
+    models.close()
+
+
+def test_bearer_token_is_required_when_configured(store):
+    con, _ = store
+    client, models = client_for(con, token="s3cret")
+    assert client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}).status_code == 401
+    wrong = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    right = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"authorization": "Bearer s3cret"})
+    assert right.status_code == 200
+    assert client.get("/healthz").status_code == 200  # probes stay open
+    models.close()
+
+
+def test_listing_and_describing_models(store):
+    con, _ = store
+    client, models = client_for(con)
+    listed = client.get("/v1/models").json()["models"]
+    assert listed == [{"name": "ds.m", "versions": [1], "aliases": {"default": 1}, "description": None}]
+    described = client.get("/v1/models/ds.m").json()
+    assert described["features"] == [{"name": "income", "type": "int64"}, {"name": "sex", "type": "string"}]
+    assert described["label"]["name"] == "approved" and "roc_auc" in described["metrics"]
+    assert client.get("/readyz").json() == {"status": "ready", "models": ["ds.m"]}
+    assert "/v1/models/{name}:predict" in client.get("/openapi.json").json()["paths"]
+    models.close()
+
+
+def test_a_moved_alias_is_served_within_seconds_without_restart(store, retrain):
+    con, _ = store
+    con.query("ALTER MODEL `ds.m@1` SET OPTIONS(version_aliases=['production'])")
+    models = ModelSet(con.models, ["ds.m@production"], refresh_seconds=0.2)
+    client = TestClient(create_app(models, con.models))
+    assert client.post("/v1/models/ds.m@production:predict", json={"instances": INSTANCES}).json()["model_version"] == 1
+    retrain(con, 3)
+    con.query("ALTER MODEL `ds.m@2` SET OPTIONS(version_aliases=['production'])")
+    deadline = time.monotonic() + 5
+    version = 1
+    while version != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        version = client.post("/v1/models/ds.m@production:predict", json={"instances": INSTANCES}).json()["model_version"]
+    assert version == 2
+    models.close()
+
+
+def test_traffic_split_serves_both_versions_and_says_which(store, retrain):
+    con, _ = store
+    retrain(con, 3)
+    con.query("ALTER MODEL `ds.m@1` SET OPTIONS(version_aliases=['production'])")
+    con.query("ALTER MODEL `ds.m@2` SET OPTIONS(version_aliases=['staging'])")
+    client, models = client_for(con, splits=dict([parse_split("ds.m@production=70,ds.m@staging=30")]))
+    answered = [client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES[:1]}).json() for _ in range(200)]
+    versions = [a["model_version"] for a in answered]
+    assert {a["model"] for a in answered} == {"ds.m@production", "ds.m@staging"}
+    assert 0.55 < versions.count(1) / len(versions) < 0.85
+    models.close()
+
+
+def test_served_predictions_are_logged_to_the_warehouse(store):
+    con, _ = store
+    log = PredictionLog(con, "ds.served")
+    client, models = client_for(con, prediction_log=log)
+    client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES})
+    log.close()
+    rows = con.query("SELECT model, model_version, JSON_VALUE(inputs, '$.sex') AS sex, latency_ms > 0 AS timed FROM ds.served ORDER BY sex").fetchall()
+    assert rows == [("ds.m", 1, "female", True), ("ds.m", 1, "male", True), ("ds.m", 1, "other", True)]
+    models.close()
