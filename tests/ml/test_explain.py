@@ -164,3 +164,15 @@ def test_explain_settings_are_checked(people):
     people.query("CREATE MODEL ds.km OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT income, age FROM ds.people")
     with pytest.raises(sqlml.Error, match="ML.EXPLAIN_PREDICT does not support KMEANS"):
         people.query("SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.km, TABLE ds.people)")
+
+
+def test_transform_outputs_are_attributed_to_the_input_columns_they_come_from(people):
+    people.query(
+        "CREATE MODEL ds.tr TRANSFORM(ML.STANDARD_SCALER(income) OVER() AS scaled, income * income AS squared, "
+        "ML.ONE_HOT_ENCODER(region) OVER() AS region_hot, CONCAT(region, CAST(age AS STRING)) AS crossed, spend) "
+        "OPTIONS(model_type='linear_reg', input_label_cols=['spend']) AS SELECT income, age, region, spend FROM ds.people"
+    )
+    rows = explained(people, "ds.tr", top_k=10)
+    assert_adds_up(rows)
+    # scaled and squared both come from income; region_hot from region; crossed reads two columns
+    assert {a["feature"] for a in rows[0]["top_feature_attributions"]} == {"income", "region", "crossed"}

@@ -9,11 +9,14 @@
 Both live in the model's raw space — the prediction for a regressor, the logit of a class for a
 classifier (BigQuery's ``prediction_value``) — so baseline + Σ attributions = prediction value
 exactly. Features made from one input column (one-hot indicators, timestamp parts) add up to
-that column's attribution.
+that column's attribution, and so do the TRANSFORM outputs computed from one input column
+(``ML.STANDARD_SCALER(x) AS xs`` and ``x * x AS x2`` both count for ``x``); an output that
+combines several columns (a feature cross) keeps its own name.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +86,7 @@ def explain(model, estimator, X: np.ndarray, threshold: float | None = None) -> 
         chosen = contributions[rows, predicted]
     else:
         chosen = contributions[:, 0]
-    groups = model.preprocessor.groups
+    groups = input_groups(model)
     inputs = list(groups)
     per_input = np.column_stack([chosen[:, indices].sum(axis=1) for indices in groups.values()]) if inputs else np.empty((len(rows), 0))
     baseline = chosen[:, -1]
@@ -96,7 +99,7 @@ def global_attributions(model, estimator, X: np.ndarray) -> dict:
     classifier = model.model_type.is_classifier
     n_classes = len(model.label["classes"]) if classifier else 1
     contributions = class_contributions(estimator, X, n_classes)
-    groups = model.preprocessor.groups
+    groups = input_groups(model)
 
     def mean_abs(block: np.ndarray) -> dict[str, float]:
         return {name: float(np.abs(block[:, indices].sum(axis=1)).mean()) if len(block) else 0.0 for name, indices in groups.items()}
@@ -106,3 +109,35 @@ def global_attributions(model, estimator, X: np.ndarray) -> dict:
         overall = mean_abs(contributions[np.arange(X.shape[0]), predicted])
         return {"overall": overall, "by_class": [mean_abs(contributions[:, k]) for k in range(n_classes)]}
     return {"overall": mean_abs(contributions[:, 0]), "by_class": []}
+
+
+def input_groups(model) -> dict[str, list[int]]:
+    """Attribution name → the feature indices it sums: the input column behind each processed
+    feature, through the TRANSFORM clause when the model has one."""
+    groups = model.preprocessor.groups
+    transform = model.spec.get("transform")
+    if not transform:
+        return groups
+    sources = _transform_sources(transform["clause"], tuple(transform["inputs"]))
+    merged: dict[str, list[int]] = {}
+    for output, indices in groups.items():
+        origin = sources.get(output.lower(), ())
+        merged.setdefault(origin[0] if len(origin) == 1 else output, []).extend(indices)
+    return merged
+
+
+@functools.lru_cache(maxsize=64)
+def _transform_sources(clause: str, inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """TRANSFORM output (lower-case) → the input columns its expression reads."""
+    import sqlglot
+    from sqlglot import exp
+
+    from sqlml.sql.dialect import DIALECTS
+
+    known = {name.lower(): name for name in inputs}
+    query = sqlglot.parse_one(f"SELECT {clause} FROM __input", read=DIALECTS["bigquery"])
+    sources = {}
+    for projection in query.expressions:
+        read = {known[c.name.lower()] for c in projection.find_all(exp.Column) if c.name.lower() in known}
+        sources[projection.alias_or_name.lower()] = tuple(sorted(read))
+    return sources

@@ -89,12 +89,12 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
     app.add_middleware(AccessLog)
 
     async def authorized(request: Request) -> None:  # async: a sync dependency would hop to a thread
-        if token is None:
-            return
         given = request.headers.get("authorization", "")
         scheme, _, value = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
             raise _HttpError(401, "A valid bearer token is required.", "Send Authorization: Bearer <token>.")
+
+    guarded = [Depends(authorized)] if token is not None else []  # no per-request check without a token
 
     @app.exception_handler(_HttpError)
     async def http_error(request: Request, error: "_HttpError"):
@@ -122,7 +122,7 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
         """The models given at start are loaded."""
         return {"status": "ready", "models": models.names()}
 
-    @app.get("/v1/models", dependencies=[Depends(authorized)], responses=ERRORS)
+    @app.get("/v1/models", dependencies=guarded, responses=ERRORS)
     async def list_models() -> dict:
         """Every model of the store with its versions and aliases."""
         return {"models": [
@@ -130,7 +130,7 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
             for m in store.models()
         ]}  # fmt: skip
 
-    @app.get("/v1/models/{name}", dependencies=[Depends(authorized)], responses=ERRORS)
+    @app.get("/v1/models/{name}", dependencies=guarded, responses=ERRORS)
     async def describe(name: str) -> dict:
         """One model version: type, label, input features with types, metrics."""
         served = models.get(name)
@@ -144,12 +144,12 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
 
     answered = {200: {"model": PredictResponse}, **ERRORS}
 
-    @app.post("/v1/models/{name}:predict", dependencies=[Depends(authorized)], response_model=None, responses=answered)
+    @app.post("/v1/models/{name}:predict", dependencies=guarded, response_model=None, responses=answered)
     async def predict(name: str, body: PredictRequest, request: Request) -> Response:
         """ML.PREDICT on the instances."""
         return _answer(models, name, body.instances, request, prediction_log, lambda served, batch: scoring.predict(served.model, batch))
 
-    @app.post("/v1/models/{name}:explain", dependencies=[Depends(authorized)], response_model=None, responses=answered)
+    @app.post("/v1/models/{name}:explain", dependencies=guarded, response_model=None, responses=answered)
     async def explain(name: str, body: ExplainRequest, request: Request) -> Response:
         """ML.EXPLAIN_PREDICT on the instances."""
         return _answer(models, name, body.instances, request, None, lambda served, batch: scoring.explain(served.model, batch, body.top_k_features))
