@@ -6,16 +6,21 @@ dummy, label or target encoded with NULL as its own ``_null_filler`` category, a
 categories at prediction time encode to nothing (all-zero one-hot, label code 0).
 
 Every encoder turns an Arrow column into a block of float64 feature columns with vectorised
-pyarrow/NumPy code (no per-row Python) and keeps its learned state as JSON-able values.
+pyarrow/NumPy code (per-row Python only for a served request's few rows, where it is faster) and
+keeps its learned state as JSON-able values.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 NULL_CATEGORY = "_null_filler"
+#: Up to this many values, categories are looked up in a dict rather than with pyarrow.compute.
+SMALL_LOOKUP_ROWS = 64
 
 
 def as_float(column: pa.Array) -> np.ndarray:
@@ -116,9 +121,20 @@ class CategoricalEncoder:
         self.target_values = means[1:].tolist()
 
     def _codes(self, values: pa.Array) -> np.ndarray:
-        """0 for unseen, 1 + vocabulary index otherwise."""
-        index = pc.index_in(values, value_set=pa.array(self.vocabulary, pa.string()))
+        """0 for unseen, 1 + vocabulary index otherwise (``values`` has no NULL)."""
+        if len(values) <= SMALL_LOOKUP_ROWS:  # a served request: a dict beats a compute kernel's setup
+            lookup = self._lookup
+            return np.array([lookup.get(value, 0) for value in values.to_pylist()], dtype=np.int64)
+        index = pc.index_in(values, value_set=self._value_set)
         return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+
+    @functools.cached_property
+    def _value_set(self) -> pa.Array:
+        return pa.array(self.vocabulary, pa.string())
+
+    @functools.cached_property
+    def _lookup(self) -> dict[str, int]:
+        return {category: index + 1 for index, category in enumerate(self.vocabulary)}
 
     @property
     def columns(self) -> list[str]:
