@@ -127,4 +127,10 @@ def test_served_predictions_are_logged_to_the_warehouse(store):
     log.close()
     rows = con.query("SELECT model, model_version, JSON_VALUE(inputs, '$.sex') AS sex, latency_ms > 0 AS timed FROM ds.served ORDER BY sex").fetchall()
     assert rows == [("ds.m", 1, "female", True), ("ds.m", 1, "male", True), ("ds.m", 1, "other", True)]
+    # served traffic can be checked for skew against the training rows
+    skew = con.query(
+        "SELECT input, is_anomaly FROM ML.VALIDATE_DATA_SKEW(MODEL ds.m, (SELECT CAST(JSON_VALUE(inputs, '$.income') AS INT64) AS income, "
+        "JSON_VALUE(inputs, '$.sex') AS sex FROM ds.served))"
+    ).fetchall()
+    assert dict(skew) == {"income": True, "sex": True}  # three odd requests look nothing like the training rows
     models.close()
