@@ -55,6 +55,11 @@ CASES = [
     ("SELECT SUM(x * o) FROM UNNEST([10, 20, 30]) AS x WITH OFFSET AS o", [(80,)]),  # FIX
     ("SELECT ARRAY_LENGTH([1, 2, 3]), ARRAY_CONCAT([1], [2, 3]), ARRAY_REVERSE([1, 2])", [(3, [1, 2, 3], [2, 1])]),
     ("SELECT [1, 2, 3][OFFSET(1)], [1, 2, 3][ORDINAL(1)], [1, 2][SAFE_OFFSET(5)]", [(2, 1, None)]),
+    # FIX: UNNEST without an alias exposes STRUCT fields as columns; a scalar element is f0_
+    ("SELECT id, prob FROM (SELECT 1 AS id, [STRUCT(TRUE AS label, 0.75 AS prob), STRUCT(FALSE, 0.25)] AS probs), UNNEST(probs) "
+     "WHERE label", [(1, 0.75)]),
+    ("SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]) ORDER BY a", [(1, "x"), (2, "y")]),
+    ("SELECT f0_ FROM UNNEST([3, 1, 2]) ORDER BY f0_", [(1,), (2,), (3,)]),
     # FIX: a computed index is shifted to DuckDB's 1-based arrays too
     ("SELECT ['a', 'b', 'c'][OFFSET(MOD(i * 7, 3))], ['a', 'b', 'c'][ORDINAL(MOD(i, 3) + 1)] FROM UNNEST([3, 4]) AS i ORDER BY i",
      [("a", "a"), ("b", "b")]),
@@ -191,3 +196,18 @@ def test_merge_insert_row_inserts_the_source_columns_by_position(con):
     assert con.query("SELECT item, qty FROM ds.stock ORDER BY item").arrow().to_pylist() == [
         {"item": "a", "qty": 6}, {"item": "b", "qty": 7},
     ]  # fmt: skip
+
+
+def test_tutorial_style_unnest_of_predicted_probabilities(con):
+    # BigQuery ML tutorials read one class's probability straight out of predicted_<label>_probs.
+    con.query(
+        "CREATE SCHEMA IF NOT EXISTS ds; CREATE TABLE ds.v AS SELECT x, x > 5 AS buys FROM UNNEST(GENERATE_ARRAY(1, 10)) AS x; "
+        "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['buys']) AS SELECT x, buys FROM ds.v"
+    )
+    rows = con.query(
+        "SELECT x, prob FROM ML.PREDICT(MODEL ds.m, TABLE ds.v), UNNEST(predicted_buys_probs) WHERE label = TRUE ORDER BY x"
+    ).fetchall()
+    expected = con.query(
+        "SELECT x, p.prob FROM ML.PREDICT(MODEL ds.m, TABLE ds.v), UNNEST(predicted_buys_probs) AS p WHERE p.label ORDER BY x"
+    ).fetchall()
+    assert len(rows) == 10 and rows == expected

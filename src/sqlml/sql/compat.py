@@ -163,6 +163,24 @@ def _array_offsets(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _unnest_fields(tree: exp.Expression) -> exp.Expression:
+    """``FROM t, UNNEST(t.probs)`` without an alias: BigQuery makes the fields of STRUCT elements
+    columns of the row (``WHERE label = TRUE``, ``SELECT prob``), as ML tutorials use on
+    ``predicted_<label>_probs``. DuckDB's UNNEST in FROM gives one struct column instead, so it
+    becomes a lateral ``(SELECT UNNEST(x, max_depth => 2) AS f0_)``: struct fields become columns,
+    and a scalar element is the column ``f0_``, as BigQuery names it."""
+    for unnest in list(tree.find_all(exp.Unnest)):
+        if (
+            not isinstance(unnest.parent, (exp.From, exp.Join)) or unnest.args.get("alias") is not None
+            or unnest.args.get("offset") or len(unnest.expressions) != 1
+        ):  # fmt: skip
+            continue
+        depth = exp.Kwarg(this=exp.var("max_depth"), expression=exp.Literal.number(2))
+        call = exp.Anonymous(this="UNNEST", expressions=[unnest.expressions[0].copy(), depth])
+        unnest.replace(exp.select(exp.alias_(call, "f0_")).subquery())
+    return tree
+
+
 def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
     """``MERGE … WHEN NOT MATCHED THEN INSERT ROW`` inserts the source row's columns by position,
     which DuckDB spells ``INSERT *``."""
@@ -176,7 +194,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
     fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals,
-             _any_type_parameters, _merge_insert_row, _array_offsets)  # fmt: skip
+             _any_type_parameters, _merge_insert_row, _array_offsets, _unnest_fields)  # fmt: skip
     for fix in fixes:
         tree = fix(tree)
     return tree
