@@ -61,6 +61,14 @@ class Call:
             )
         return model
 
+    def trained_without(self, what: str, hint: str) -> ModelError:
+        """The error for a model that lacks what this function needs from its training."""
+        return ModelError(
+            f"{self.name} needs a model trained with {what}; {self.record.dataset}.{self.record.name} was not.",
+            model=str(self.ref),
+            hint=hint,
+        )
+
     def settings(self, allowed: dict[str, type | tuple]) -> dict:
         """The trailing STRUCT's fields, checked against ``allowed`` (name → Python type)."""
         struct = self.node.settings

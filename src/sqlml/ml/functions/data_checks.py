@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.errors import InvalidOptionError
 from sqlml.ml.distributions import METRICS, distance, kind_of, profile, shared_edges
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
@@ -36,11 +36,7 @@ def validate_data_skew(call: Call) -> pa.Table:
     model = call.model
     training = model.spec.get("training_distributions")
     if training is None:
-        raise ModelError(
-            f"{call.record.dataset}.{call.record.name} has no training statistics (it was trained before sqlml kept them).",
-            model=str(call.ref),
-            hint="Re-train it with CREATE OR REPLACE MODEL.",
-        )
+        raise call.trained_without("training statistics (sqlml keeps them since 2026-12)", "Re-train it with CREATE OR REPLACE MODEL.")
     rules = _rules(call, call.settings(_COMMON))
     data = call.data(0).table()
     columns = {name.lower(): name for name in data.column_names}

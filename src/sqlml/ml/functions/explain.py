@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.errors import InvalidOptionError
 from sqlml.ml.attribution import explain
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
@@ -111,11 +111,7 @@ def global_explain(call: Call) -> pa.Table:
     settings = call.settings({"class_level_explain": bool})
     stored = model.spec.get("global_explain")
     if not stored:
-        raise ModelError(
-            f"ML.GLOBAL_EXPLAIN needs a model trained with enable_global_explain=TRUE; {call.record.dataset}.{call.record.name} was not.",
-            model=str(call.ref),
-            hint="Re-train it with OPTIONS(…, enable_global_explain=TRUE).",
-        )
+        raise call.trained_without("enable_global_explain=TRUE", "Re-train it with OPTIONS(…, enable_global_explain=TRUE).")
     if settings.get("class_level_explain") and model.model_type.is_classifier:
         labels = model.classes().cast(pa.string()).to_pylist()
         rows = []

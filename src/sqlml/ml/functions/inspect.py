@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import ModelError
 from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, SparseEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
@@ -78,7 +77,7 @@ def training_info(call: Call) -> pa.Table:
     """One row per training iteration."""
     model = call.model
     if model.is_tuned:
-        from sqlml.errors import ModelError, ModelError
+        from sqlml.errors import ModelError
 
         raise ModelError(
             "ML.TRAINING_INFO does not support models trained with num_trials.",
@@ -181,10 +180,8 @@ def advanced_weights(call: Call) -> pa.Table:
     model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
     covariance = model.arrays.get("weight_covariance")
     if covariance is None:
-        raise ModelError(
-            f"ML.ADVANCED_WEIGHTS needs a model trained with calculate_p_values=TRUE; {call.record.dataset}.{call.record.name} was not.",
-            model=str(call.ref),
-            hint="Re-train it with OPTIONS(…, calculate_p_values=TRUE, category_encoding_method='DUMMY_ENCODING').",
+        raise call.trained_without(
+            "calculate_p_values=TRUE", "Re-train it with OPTIONS(…, calculate_p_values=TRUE, category_encoding_method='DUMMY_ENCODING')."
         )
     standardize = call.settings({"standardize": bool}).get("standardize", False)
     coef = np.ravel(model.estimator.coef_)
