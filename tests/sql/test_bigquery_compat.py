@@ -211,3 +211,10 @@ def test_tutorial_style_unnest_of_predicted_probabilities(con):
         "SELECT x, p.prob FROM ML.PREDICT(MODEL ds.m, TABLE ds.v), UNNEST(predicted_buys_probs) AS p WHERE p.label ORDER BY x"
     ).fetchall()
     assert len(rows) == 10 and rows == expected
+
+
+def test_division_by_zero_fails_as_on_bigquery(con):
+    # FIX: BigQuery's / raises "division by zero" where DuckDB gives inf; SAFE_DIVIDE gives NULL.
+    with pytest.raises(sqlml.Error, match="division by zero: 1 / 0"):
+        con.query("SELECT x / y FROM UNNEST([STRUCT(1 AS x, 0 AS y)])").fetchall()
+    assert con.query("SELECT 6 / 4, 1 / NULL, SAFE_DIVIDE(1, 0)").fetchall() == [(1.5, None, None)]

@@ -129,7 +129,10 @@ def _functions(tree: exp.Expression) -> exp.Expression:
     for call in list(tree.find_all(exp.Anonymous)):
         name = call.name.upper()
         if name in _FUNCTIONS:
-            call.replace(build(_FUNCTIONS[name], **{str(i): a for i, a in enumerate(call.expressions)}))
+            built = build(_FUNCTIONS[name], **{str(i): a for i, a in enumerate(call.expressions)})
+            if name == "IEEE_DIVIDE":
+                built.meta["ieee"] = True  # its division gives ±inf or NaN, never an error
+            call.replace(built)
         elif name == "APPROX_QUANTILES" and len(call.expressions) == 2 and isinstance(call.expressions[1], exp.Literal):
             # n + 1 boundaries: minimum, the n - 1 inner quantiles, maximum (exact here)
             n = int(call.expressions[1].this)
@@ -269,7 +272,18 @@ def _format(self, node: exp.Format) -> str:
     return f"PRINTF({', '.join([self.sql(exp.Literal.string(text)), *args])})"
 
 
+def _checked_division(self, node: exp.Div) -> str:
+    """BigQuery's ``a / b`` fails on ``b = 0`` ("division by zero"); DuckDB gives inf. SAFE_DIVIDE
+    and IEEE_DIVIDE stay the forgiving ones. A NULL divisor still gives NULL."""
+    if node.args.get("safe") or node.meta.get("ieee"):
+        return self.div_sql(node)
+    numerator, denominator = self.sql(node, "this"), self.sql(node, "expression")
+    message = f"'division by zero: ' || CAST({numerator} AS VARCHAR) || ' / ' || CAST({denominator} AS VARCHAR)"
+    return f"CASE WHEN {denominator} = 0 THEN error({message}) ELSE {self.div_sql(node)} END"
+
+
 GENERATOR_FIXES: dict = {
+    exp.Div: _checked_division,
     exp.CountIf: _count_if,
     exp.GenerateSeries: _generate_array,
     exp.Format: _format,
