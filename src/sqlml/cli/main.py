@@ -25,6 +25,9 @@ Examples:
   sqlml query -f script.sql --format csv --output out.csv
   sqlml query "SELECT * FROM ds.t WHERE x > @min" --param min=1
   sqlml run                      # run the SQL project in ./sql (or --project DIR)
+  sqlml shell                    # an interactive prompt (.help lists its commands)
+  sqlml report ds.model -o report.html
+  sqlml serve --model ds.model@production
 """
 
 
