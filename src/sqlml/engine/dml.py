@@ -18,8 +18,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.executor import StatementContext, atomic, register_handler, run_sql
-from sqlml.engine.modification_log import record
-from sqlml.engine.partitions import partition_id_sql, table_options
+from sqlml.engine.modification_log import WHOLE_TABLE, record
+from sqlml.engine.partitions import partition_id_sql, remembered_options
 from sqlml.engine.warehouse import CATALOG
 from sqlml.result import Result
 
@@ -33,14 +33,17 @@ def write(context: StatementContext) -> Result:
     target = _target(tree)
     executor = context.executor
     with executor.warehouse.lease() as cursor, atomic(executor, cursor):
-        spec = table_options(cursor, target.db, target.name)
+        spec = remembered_options(executor.warehouse, cursor, target)
         column = spec and spec["partition_column"]
         if column and not isinstance(tree, exp.TruncateTable) and not _assigns(tree, column):
             result, values = _run_returning(context, target, column)
-            partition_ids = _partition_ids(cursor, values, spec, _column_type(cursor, target, column))
-        else:
-            result, partition_ids = run_sql(context), None
-        record(cursor, target.db, target.name, partition_ids)
+            column_type = executor.warehouse.memo(
+                ("column_type", target.db.lower(), target.name.lower(), column.lower()), lambda: _column_type(cursor, target, column)
+            )
+            partition_ids = _partition_ids(cursor, values, spec, column_type)
+        else:  # a whole-table write; an unpartitioned table has no partition times to forget
+            result, partition_ids = run_sql(context), (None if column else [WHOLE_TABLE])
+        record(executor.warehouse, cursor, target.db, target.name, partition_ids)
     return result
 
 

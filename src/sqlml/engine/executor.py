@@ -164,10 +164,15 @@ class Executor:
             context = StatementContext(self, plan(tree), values, location, keep_result)
             handler = next((h for applies, h in HANDLERS if applies(context)), run_sql)
             try:
-                return handler(context)
-            finally:
-                if context.plan.kind is not StatementKind.QUERY:
-                    self.warehouse.forget_memos()  # it may have changed what the rewrites look up
+                result = handler(context)
+            except BaseException:
+                self.warehouse.forget_memos()  # a rolled-back write may have undone what was remembered
+                raise
+            # What the rewrites remember (sqlml_meta's specs) changes with DDL, transactions and
+            # handlers' own statements, never with a user's INSERT/UPDATE/DELETE/MERGE.
+            if context.plan.kind not in (StatementKind.QUERY, StatementKind.DML):
+                self.warehouse.forget_memos()
+            return result
         except Error as error:
             raise error.with_location(location) from None
         except duckdb.Error as error:

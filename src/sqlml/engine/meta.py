@@ -33,4 +33,15 @@ def relation_exists(cursor, dataset: str, name: str, *, tables: bool = True, vie
 
 def remembered_meta_table(warehouse, cursor, name: str) -> bool:
     """:func:`has_meta_table`, remembered by the warehouse until a statement may have changed it."""
-    return warehouse.memo(("meta_table", name), lambda: has_meta_table(cursor, name))
+    return warehouse.memo(_meta_key(name), lambda: has_meta_table(cursor, name))
+
+
+def ensure_meta_table(warehouse, cursor, name: str, create_sql: str) -> None:
+    """Create ``sqlml_meta.<name>`` with ``create_sql`` unless it is known to exist."""
+    if not remembered_meta_table(warehouse, cursor, name):
+        cursor.execute(create_sql)
+        warehouse.remember(_meta_key(name), True)
+
+
+def _meta_key(name: str) -> tuple:
+    return ("meta_table", name)

@@ -77,7 +77,7 @@ def create_table(context: StatementContext) -> Result:
         result = run_sql(dataclasses.replace(context, plan=plan(tree)))
         _record(cursor, ref.db, ref.name, partitioning)
         if ref.db and not existed:
-            modification_log.record(cursor, ref.db, ref.name, None)
+            modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)
     return result
 
 
@@ -237,7 +237,7 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
         if not remembered_meta_table(warehouse, cursor, "table_options"):
             return tree
         for table in tables:
-            options = _remembered_options(warehouse, cursor, table)
+            options = remembered_options(warehouse, cursor, table)
             if options is not None and options["partition_column"] is not None and options["partition_expiration_days"]:
                 _expire(cursor, table, options)
             for label, column in _required_filters(warehouse, cursor, table):
@@ -250,7 +250,8 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
     return tree
 
 
-def _remembered_options(warehouse, cursor, table: exp.Table) -> dict | None:
+def remembered_options(warehouse, cursor, table: exp.Table) -> dict | None:
+    """:func:`table_options` of ``table``, remembered by the warehouse."""
     key = ("table_options", table.db.lower(), table.name.lower())
     return warehouse.memo(key, lambda: table_options(cursor, table.db, table.name))
 
@@ -259,7 +260,7 @@ def _required_filters(warehouse, cursor, table: exp.Table, depth: int = 0) -> li
     """(table, partition column) pairs a read of ``table`` must filter on: its own partition
     column if it requires a partition filter; for a view, those of the tables it reads that
     its own query leaves unfiltered (BigQuery pushes the reader's filter down through views)."""
-    options = _remembered_options(warehouse, cursor, table)
+    options = remembered_options(warehouse, cursor, table)
     if options is not None:
         required = options["partition_column"] is not None and options["require_partition_filter"]
         return [(f"{table.db}.{table.name}", options["partition_column"])] if required else []

@@ -180,7 +180,8 @@ class Warehouse:
         """``compute()``, remembered under ``key`` until :meth:`forget_memos` or the file is
         attached again. For facts about sqlml's own catalog tables (which tables are
         partitioned, which views call ML) that every statement consults: while this process
-        holds the file nobody else can change them, and each writing statement forgets them.
+        holds the file nobody else can change them, and the executor forgets them after each
+        statement that may change them (DDL, transactions, failures).
         """
         with self._lock:
             if key in self._memos:
@@ -189,6 +190,11 @@ class Warehouse:
         with self._lock:
             self._memos[key] = value
         return value
+
+    def remember(self, key: tuple, value) -> None:
+        """Set what :meth:`memo` returns for ``key`` (after creating what it describes)."""
+        with self._lock:
+            self._memos[key] = value
 
     def forget_memos(self) -> None:
         """Drop every remembered value (after a statement that may have written the catalog)."""
