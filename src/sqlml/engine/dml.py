@@ -30,7 +30,7 @@ _RETURNED = "__sqlml_returned_partition_values"
 def write(context: StatementContext) -> Result:
     """Run a DML statement and record the table or partitions it wrote, atomically."""
     tree = context.plan.tree
-    target = _target(tree)
+    target = write_target(tree)
     executor = context.executor
     with executor.warehouse.lease() as cursor, atomic(executor, cursor):
         spec = remembered_options(executor.warehouse, cursor, target)
@@ -47,19 +47,13 @@ def write(context: StatementContext) -> Result:
     return result
 
 
-def _target(tree: exp.Expression) -> exp.Table:
-    if isinstance(tree, exp.TruncateTable):
-        return tree.expressions[0]
-    target = tree.this
-    return target.this if isinstance(target, exp.Schema) else target
-
-
-def _writes_warehouse_table(context: StatementContext) -> bool:
-    tree = context.plan.tree
-    if not isinstance(tree, _WRITES):
-        return False
-    target = _target(tree)
-    return isinstance(target, exp.Table) and bool(target.db) and (not isinstance(tree, exp.TruncateTable) or len(tree.expressions) == 1)
+def write_target(tree: exp.Expression) -> exp.Table | None:
+    """The warehouse table (``dataset.table``) an INSERT/UPDATE/DELETE/MERGE/TRUNCATE writes, or None."""
+    if not isinstance(tree, _WRITES) or (isinstance(tree, exp.TruncateTable) and len(tree.expressions) != 1):
+        return None
+    target = tree.expressions[0] if isinstance(tree, exp.TruncateTable) else tree.this
+    target = target.this if isinstance(target, exp.Schema) else target
+    return target if isinstance(target, exp.Table) and target.db else None
 
 
 def _assigns(tree: exp.Expression, column: str) -> bool:
@@ -112,4 +106,4 @@ def _column_type(cursor, table: exp.Table, column: str) -> str:
     return rows[0][0] if rows else "DATE"
 
 
-register_handler(_writes_warehouse_table, write)
+register_handler(lambda context: write_target(context.plan.tree) is not None, write)

@@ -28,9 +28,10 @@ import difflib
 from sqlglot import exp
 
 from sqlml.engine import modification_log
+from sqlml.engine.dml import write_target
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite
 from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.engine.partitions import create_table, drop_table
+from sqlml.engine.partitions import create_table, drop_table, is_materialized, is_written_target
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.result import Result
@@ -136,17 +137,17 @@ def refresh_procedure(executor, arguments: list) -> None:
 
 def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
     """Before a statement reads materialized views, refresh those whose base tables moved on."""
-    if isinstance(tree, exp.Drop) or (isinstance(tree, exp.Create) and _created_materialized(tree)):
+    if isinstance(tree, exp.Drop) or (isinstance(tree, exp.Create) and is_materialized(tree)):
         return tree
-    read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not _is_target(t)]
+    read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not is_written_target(t)]
     if not read:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
         if not remembered_meta_table(warehouse, cursor, "materialized_views"):
             return tree
-        views = [t for t in read if _remembered_spec(warehouse, cursor, t) is not None]
-        stale = [(t.db, t.name) for t in views if _is_stale(cursor, t.db, t.name)]
+        specs = [(t, _remembered_spec(warehouse, cursor, t)) for t in read]
+        stale = [(t.db, t.name) for t, spec in specs if spec is not None and _is_stale(cursor, spec)]
     for dataset, name in dict.fromkeys(stale):
         refresh(executor, dataset, name)
     return tree
@@ -154,11 +155,8 @@ def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
 
 def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
     """INSERT/UPDATE/DELETE/MERGE/TRUNCATE on a materialized view is an error, as on BigQuery."""
-    if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)):
-        return tree
-    target = tree.expressions[0] if isinstance(tree, exp.TruncateTable) else tree.this
-    target = target.this if isinstance(target, exp.Schema) else target
-    if not isinstance(target, exp.Table) or not target.db:
+    target = write_target(tree)
+    if target is None:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
@@ -170,16 +168,16 @@ def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
     return tree
 
 
-def _is_stale(cursor, dataset: str, name: str) -> bool:
-    spec = _spec(cursor, dataset, name)
-    if spec is None or not spec["enable_refresh"]:
+def _is_stale(cursor, spec: dict) -> bool:
+    """Whether a base table was written since the view's last refresh, beyond max_staleness."""
+    if not spec["enable_refresh"]:
         return False
     rows = cursor.execute(
         f"""SELECT (SELECT max(modified_at) FROM {CATALOG}.{modification_log.MODIFICATIONS_TABLE}
                     WHERE table_schema = ? AND table_name = ? AND partition_id = ''),
                    (SELECT max(modified_at) FROM {CATALOG}.{modification_log.MODIFICATIONS_TABLE}
                     WHERE list_contains(?, table_schema || '.' || table_name))""",
-        [dataset.lower(), name.lower(), spec["base_tables"]],
+        [spec["table_schema"], spec["table_name"], spec["base_tables"]],
     ).fetchall()
     refreshed, written = rows[0]
     if refreshed is None:
@@ -276,18 +274,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _created_materialized(tree: exp.Expression) -> bool:
-    properties = tree.args.get("properties")
-    return properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
-
-
-def _is_target(table: exp.Table) -> bool:
-    """The table a CREATE or INSERT writes (refreshing it first would be wasted work)."""
-    parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
-    return isinstance(parent, (exp.Create, exp.Insert)) and parent.this in (table, table.parent)
-
-
-register_handler(lambda context: isinstance(context.plan.tree, exp.Create) and _created_materialized(context.plan.tree), create_materialized_view)
+register_handler(lambda context: isinstance(context.plan.tree, exp.Create) and is_materialized(context.plan.tree), create_materialized_view)
 register_handler(lambda context: isinstance(context.plan.tree, exp.Drop) and bool(context.plan.tree.args.get("materialized")), drop_materialized_view)
 register_rewrite(refuse_writes)
 register_rewrite(refresh_stale_views)

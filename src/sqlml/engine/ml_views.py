@@ -49,7 +49,7 @@ def create_view(context: StatementContext) -> Result:
     ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     executor = context.executor
     with executor.warehouse.lease() as cursor:
-        ml = _calls_ml(cursor, tree.expression)
+        ml = _calls_ml(executor.warehouse, cursor, tree.expression)
         if not ml:
             kept = tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False)
             with atomic(executor, cursor):
@@ -93,11 +93,11 @@ def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, "ml_views") or not _ml_views_read(cursor, tree, warehouse):
+        if not remembered_meta_table(warehouse, cursor, "ml_views") or not _ml_views_read(warehouse, cursor, tree):
             return tree
         tree = tree.copy()
         for _ in range(MAX_DEPTH):
-            found = _ml_views_read(cursor, tree, warehouse)
+            found = _ml_views_read(warehouse, cursor, tree)
             if not found:
                 return tree
             for table, (query, dialect) in found:
@@ -107,24 +107,21 @@ def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
     raise SqlError("Views calling ML functions refer to each other in a cycle.", hint="Check the views' FROM clauses.")
 
 
-def _ml_views_read(cursor, tree: exp.Expression, warehouse=None) -> list[tuple[exp.Table, tuple[str, str]]]:
-    """The ML views ``tree`` reads, each with its stored (query, dialect); remembered by
-    ``warehouse`` when given."""
+def _ml_views_read(warehouse, cursor, tree: exp.Expression) -> list[tuple[exp.Table, tuple[str, str]]]:
+    """The ML views ``tree`` reads, each with its stored (query, dialect), remembered by ``warehouse``."""
 
     def stored(table: exp.Table):
-        if warehouse is None:
-            return _stored(cursor, table)
         return warehouse.memo(("ml_view", table.db.lower(), table.name.lower()), lambda: _stored(cursor, table))
 
     found = [(table, stored(table)) for table in tree.find_all(exp.Table) if table.db]
     return [(table, stored) for table, stored in found if stored is not None]
 
 
-def _calls_ml(cursor, query: exp.Expression) -> bool:
+def _calls_ml(warehouse, cursor, query: exp.Expression) -> bool:
     """Whether ``query`` calls an ML function or reads an ML view."""
     if query.find(MLFunction) is not None:
         return True
-    return has_meta_table(cursor, "ml_views") and bool(_ml_views_read(cursor, query))
+    return remembered_meta_table(warehouse, cursor, "ml_views") and bool(_ml_views_read(warehouse, cursor, query))
 
 
 def _output_columns(context: StatementContext, query: exp.Expression) -> list[tuple[str, str]]:

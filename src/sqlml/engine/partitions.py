@@ -229,7 +229,7 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
     if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)) or defines_view(tree):
         return tree
     tables = [t for t in tree.find_all(exp.Table) if t.db and t.name and not t.name.upper().startswith("INFORMATION_SCHEMA.")]
-    tables = [t for t in tables if not _is_written_target(t)]
+    tables = [t for t in tables if not is_written_target(t)]
     if not tables:
         return tree
     warehouse = executor.warehouse
@@ -293,14 +293,17 @@ def _view_query(cursor, table: exp.Table) -> exp.Expression | None:
 
 def defines_view(tree: exp.Expression) -> bool:
     """CREATE VIEW: the filter is required of the queries that read the view, not of the view."""
-    if not isinstance(tree, exp.Create) or (tree.kind or "").upper() != "VIEW":
-        return False
+    return isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW" and not is_materialized(tree)
+
+
+def is_materialized(tree: exp.Expression) -> bool:
+    """CREATE MATERIALIZED VIEW (its properties hold MATERIALIZED)."""
     properties = tree.args.get("properties")
-    return properties is None or not any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
+    return properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
 
 
-def _is_written_target(table: exp.Table) -> bool:
-    """The table a CREATE or INSERT writes (not a read that needs a partition filter)."""
+def is_written_target(table: exp.Table) -> bool:
+    """The table a CREATE or INSERT writes, as opposed to the tables the statement reads."""
     parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
     return isinstance(parent, (exp.Create, exp.Insert)) and parent.this in (table, table.parent)
 
