@@ -65,13 +65,26 @@ class NumericEncoder:
         return [self.name]
 
     def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        values = as_float(column)
-        missing = np.isnan(values)
+        out[:, 0] = NumericEncoder.encode_block([self], as_float(column)[:, None])[:, 0]
+
+    @staticmethod
+    def encode_block(encoders: list["NumericEncoder"], block: np.ndarray) -> np.ndarray:
+        """Columns of ``block`` (one per encoder, NULL as NaN) imputed with each training mean,
+        then z-scored where the encoder standardizes. One column at a time or several at once
+        (a served request's few rows), the arithmetic is the same."""
+        means = np.array([e.mean for e in encoders])
+        missing = np.isnan(block)
         if missing.any():
-            values = np.where(missing, self.mean, values)
-        if self.standardize:
-            values = (values - self.mean) / self.std
-        out[:, 0] = values
+            block = np.where(missing, means, block)
+        scaled = np.array([e.standardize for e in encoders])
+        if not scaled.any():
+            return block
+        stds = np.array([e.std for e in encoders])
+        if scaled.all():
+            return (block - means) / stds
+        block = np.array(block, copy=True)
+        block[:, scaled] = (block[:, scaled] - means[scaled]) / stds[scaled]
+        return block
 
     def state(self) -> dict:
         return {"kind": self.kind, "name": self.name, "standardize": self.standardize, "mean": self.mean, "std": self.std}

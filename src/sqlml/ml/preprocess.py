@@ -179,17 +179,7 @@ class Preprocessor:
             column = self.columns[index]
             with _conversion_errors(column, table.column(by_name[column.name.lower()])) as raw:
                 values.append(as_float(_coerce(raw, column)))
-        block = np.column_stack(values)
-        encoders = [self.encoders[i] for i in indices]
-        means = np.array([e.mean for e in encoders])
-        missing = np.isnan(block)
-        if missing.any():
-            block = np.where(missing, means, block)
-        scaled = np.array([e.standardize for e in encoders])
-        if scaled.any():
-            stds = np.array([e.std for e in encoders])
-            block[:, scaled] = (block[:, scaled] - means[scaled]) / stds[scaled]
-        return block
+        return NumericEncoder.encode_block([self.encoders[i] for i in indices], np.column_stack(values))
 
     def state(self) -> dict:
         """JSON-able description of the fitted preprocessing."""
