@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from sqlml.engine import builtins
 from sqlml.errors import WarehouseError, WarehouseLockedError
 
 #: The catalog name the warehouse file is attached under; unqualified names resolve in it.
@@ -74,6 +75,7 @@ class Warehouse:
         self._closed = False
         self._memos: dict = {}
         self._track_progress = False
+        builtins.install(self._db)
         if self.path is None:
             self._db.execute(f"ATTACH ':memory:' AS {CATALOG}")
             self._attached = True
