@@ -15,7 +15,7 @@ import importlib
 import duckdb
 
 #: Modules providing ``install(db)``, in the order they are installed.
-INSTALLERS: tuple[str, ...] = ()
+INSTALLERS: tuple[str, ...] = ("sqlml.engine.fingerprint", "sqlml.engine.geography")
 
 
 def install(db: duckdb.DuckDBPyConnection) -> None:

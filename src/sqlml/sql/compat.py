@@ -12,6 +12,7 @@ import itertools
 
 from sqlglot import exp
 
+from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.sql.templates import build
 
 _names = itertools.count(1)
@@ -289,8 +290,7 @@ GENERATOR_FIXES: dict = {
     exp.Format: _format,
     exp.ByteLength: lambda self, e: f"STRLEN({self.sql(e, 'this')})",
     exp.CodePointsToString: lambda self, e: f"ARRAY_TO_STRING(LIST_TRANSFORM({self.sql(e, 'this')}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')",
-    # FARM_FINGERPRINT has no DuckDB twin: DuckDB's 64-bit hash, shifted to the signed INT64 range,
-    # is deterministic too but gives other values than BigQuery.
-    exp.FarmFingerprint: lambda self, e: f"CAST(CAST(HASH({self.sql(e.expressions[0] if e.expressions else e.this)}) AS HUGEINT) - 9223372036854775808 AS BIGINT)",
+    # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.engine.fingerprint (DuckDB has none).
+    exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
     exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
 }
