@@ -1,6 +1,7 @@
 """The ``sqlml`` command: a thin front door over :class:`sqlml.Connection`.
 
-Every command that touches data takes ``--warehouse`` and ``--models``. Errors print as
+Every command that opens a warehouse takes ``--warehouse``, ``--models`` and ``--lock-timeout``
+(:func:`warehouse_options`). Errors print as
 ``Error: <message>`` on stderr with exit status 1; ``--debug`` adds the traceback.
 """
 
@@ -52,17 +53,34 @@ def error_handler(func):
     return wrapper
 
 
-def data_options(func):
-    """``--warehouse``, ``--models``, ``--dialect`` and ``--lock-timeout``."""
+def warehouse_options(warehouse: str | None = "warehouse", models: str | None = "models"):
+    """A decorator adding ``--warehouse``, ``--models`` and ``--lock-timeout``.
+
+    Every command that opens a warehouse takes these three, spelled and defaulted the same way.
+
+    Args:
+        warehouse / models: the defaults; None where the project names them (``sqlml run`` …).
+    """
+    project = " Default: the project's." if warehouse is None else ""
     options = [
-        click.option("--warehouse", default="warehouse", show_default=True, help="Warehouse folder, or :memory:."),
-        click.option("--models", default="models", show_default=True, help="Model store folder."),
-        click.option("--dialect", type=click.Choice(["bigquery", "duckdb"]), default="bigquery", show_default=True),
-        click.option("--lock-timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a busy warehouse."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+        click.option("--warehouse", default=warehouse, show_default=warehouse is not None, help="Warehouse folder, or :memory:." + project),
+        click.option("--models", default=models, show_default=models is not None, help="Model store folder." + project),
+        click.option("--lock-timeout", type=float, default=30.0, show_default=True,
+                     help="Seconds to wait for another process to release the warehouse."),
+    ]  # fmt: skip
+
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def data_options(func):
+    """``--warehouse``, ``--models``, ``--lock-timeout`` and ``--dialect``."""
+    func = click.option("--dialect", type=click.Choice(["bigquery", "duckdb"]), default="bigquery", show_default=True)(func)
+    return warehouse_options()(func)
 
 
 def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: float, **options) -> sqlml.Connection:

@@ -25,6 +25,13 @@ from sqlml.project.templating import PARSE_REF_PREFIX
 from sqlml.sql.dialect import Sqlml
 
 DEFAULT_MIN_GROUP_ROWS = 30
+#: The config keys that declare a gate.
+GATE_KEYS = ("gate", "fairness", "skew")
+
+
+def declares_gates(config: dict) -> bool:
+    """Whether a model node's config declares any gate."""
+    return any(config.get(key) for key in GATE_KEYS)
 
 
 def check_gates(con: sqlml.Connection, model: str, config: dict, relation_of: Callable[[str], str]) -> tuple[bool, str] | None:

@@ -3,6 +3,15 @@
 Every run and every node run is recorded with its start, end, status, rows written, error and the
 hash of the node's SQL, so ``sqlml runs`` can show history, ``--retry-failed`` can pick up where a
 run stopped and ``--changed-only`` can skip nodes whose SQL and inputs are unchanged.
+
+A run is written as it goes, so that a run whose process is killed leaves an exact account: the
+run row (with the identity of its process) and one ``pending`` row per selected node at the
+start, each node ``running`` when it starts and its outcome when it ends. Statuses:
+
+* runs: ``running``, ``success``, ``error``, ``cancelled`` (stopped by Ctrl-C or an exception) and
+  ``interrupted`` (its process died: see :mod:`sqlml.project.recovery`);
+* node runs: ``pending``, ``running``, the outcomes of :class:`NodeRun`, ``interrupted`` (its run
+  stopped while it ran) and ``not_started`` (its run stopped before it started).
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 
 import sqlml
+from sqlml.project.process import ProcessIdentity
 
 SCHEMA = "sqlml_meta"
 _DDL = f"""
@@ -21,8 +31,17 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
   status STRING, nodes INT64, failures INT64);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.node_runs (
   run_id STRING, node STRING, kind STRING, relation STRING, started_at TIMESTAMP, ended_at TIMESTAMP,
-  status STRING, rows_written INT64, error STRING, sql_hash STRING, fingerprint STRING, message STRING)
-"""
+  status STRING, rows_written INT64, error STRING, sql_hash STRING, fingerprint STRING, message STRING);
+ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS host STRING;
+ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS pid INT64;
+ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS process_started_at TIMESTAMP;
+ALTER TABLE {SCHEMA}.node_runs ADD COLUMN IF NOT EXISTS previous_version INT64
+"""  # the ALTERs bring the tables of warehouses written by older versions up to date
+
+#: Node statuses that end a node without success: what ``--retry-failed`` runs again.
+UNFINISHED = ("error", "fail", "skipped", "interrupted", "not_started")
+#: Node statuses of a run that has not ended (yet).
+OPEN = ("pending", "running")
 
 
 @dataclass
@@ -51,12 +70,51 @@ class NodeRun:
         return self.status in ("error", "fail", "skipped")
 
 
+@dataclass(frozen=True)
+class OpenRun:
+    """A run recorded as running.
+
+    Attributes:
+        run_id: its id.
+        started_at: when it started (naive UTC).
+        process: the process running it; None for a run recorded by a version of sqlml that did
+            not record it.
+    """
+
+    run_id: str
+    started_at: dt.datetime
+    process: ProcessIdentity | None
+
+
+@dataclass(frozen=True)
+class StoppedNode:
+    """A node that was running when its run stopped.
+
+    Attributes:
+        node: the node's name.
+        kind: its kind (``ml`` nodes may need their model's gate undone).
+        started_at: when it started (naive UTC).
+        previous_version: for an ML node, the model version that was current when it started
+            (None if the model did not exist).
+    """
+
+    node: str
+    kind: str
+    started_at: dt.datetime
+    previous_version: int | None
+
+
 def utcnow() -> dt.datetime:
     """The current time in UTC, without tzinfo (stored as TIMESTAMP)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _naive_utc(value: dt.datetime) -> dt.datetime:
+def new_run_id() -> str:
+    """A fresh run id."""
+    return uuid.uuid4().hex[:12]
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
     """A timestamp as naive UTC, however the driver returned it."""
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -70,14 +128,47 @@ class History:
         self.connection = connection
         connection.query(_DDL)
 
-    def start_run(self, project: str, command: str) -> str:
-        """Record a new run; return its id."""
-        run_id = uuid.uuid4().hex[:12]
+    # -- writing a run as it goes --------------------------------------------------------------
+
+    def start_run(self, run_id: str, project: str, command: str, nodes: list, process: ProcessIdentity | None = None) -> None:
+        """Record a new run, the process running it and a ``pending`` row for each of its nodes.
+
+        Args:
+            nodes: the selected :class:`~sqlml.project.nodes.Node` objects, in order.
+            process: the process running it (default: this one).
+        """
+        process = process or ProcessIdentity.current()
         self.connection.query(
-            f"INSERT INTO {SCHEMA}.runs VALUES (@id, @project, @command, @at, NULL, 'running', 0, 0)",
-            {"id": run_id, "project": project, "command": command, "at": utcnow()},
+            f"INSERT INTO {SCHEMA}.runs (run_id, project, command, started_at, status, nodes, failures, host, pid, "
+            f"process_started_at) VALUES (@id, @project, @command, @at, 'running', 0, 0, @host, @pid, @process_at)",
+            {"id": run_id, "project": project, "command": command, "at": utcnow(), "host": process.host,
+             "pid": process.pid, "process_at": process.started_at},
+        )  # fmt: skip
+        if nodes:
+            self.connection.query(
+                f"INSERT INTO {SCHEMA}.node_runs (run_id, node, kind, relation, status) "
+                f"SELECT @id, n.node, n.kind, n.relation, 'pending' FROM UNNEST(@nodes) AS n",
+                {"id": run_id, "nodes": [{"node": n.name, "kind": n.kind, "relation": n.relation} for n in nodes]},
+            )
+
+    def node_started(self, run_id: str, node: str, previous_version: int | None = None) -> None:
+        """Mark a node ``running``; an ML node records the model version current before it."""
+        self.connection.query(
+            f"UPDATE {SCHEMA}.node_runs SET status = 'running', started_at = @at, previous_version = @previous "
+            f"WHERE run_id = @id AND node = @node",
+            {"id": run_id, "node": node, "at": utcnow(), "previous": previous_version},
         )
-        return run_id
+
+    def record(self, run_id: str, run: NodeRun) -> None:
+        """Record one node's outcome."""
+        self.connection.query(
+            f"UPDATE {SCHEMA}.node_runs SET kind = @kind, relation = @relation, started_at = @started, ended_at = @ended, "
+            f"status = @status, rows_written = @rows, error = @error, sql_hash = @hash, fingerprint = @fingerprint, "
+            f"message = @message WHERE run_id = @run AND node = @node",
+            {"run": run_id, "node": run.node, "kind": run.kind, "relation": run.relation, "started": run.started_at,
+             "ended": run.ended_at, "status": run.status, "rows": run.rows_written, "error": run.error,
+             "hash": run.sql_hash, "fingerprint": run.fingerprint, "message": run.message},
+        )  # fmt: skip
 
     def finish_run(self, run_id: str, status: str, nodes: int, failures: int) -> None:
         """Record a run's end."""
@@ -87,15 +178,50 @@ class History:
             {"id": run_id, "at": utcnow(), "status": status, "nodes": nodes, "failures": failures},
         )
 
-    def record(self, run_id: str, run: NodeRun) -> None:
-        """Record one node's outcome."""
+    # -- runs whose process died -----------------------------------------------------------------
+
+    def open_runs(self) -> list[OpenRun]:
+        """Every run recorded as running, oldest first."""
+        rows = self.connection.query(
+            f"SELECT run_id, started_at, host, pid, process_started_at FROM {SCHEMA}.runs WHERE status = 'running' "
+            f"ORDER BY started_at"
+        ).fetchall()
+        return [
+            OpenRun(run_id, naive_utc(started), None if pid is None else ProcessIdentity(host, pid, naive_utc(process_at)))
+            for run_id, started, host, pid, process_at in rows
+        ]
+
+    def mark_interrupted(self, run_id: str, reason: str) -> list[StoppedNode]:
+        """Record that a run stopped without finishing; return the nodes it left running."""
+        stopped = self.close_nodes(run_id, reason)
         self.connection.query(
-            f"INSERT INTO {SCHEMA}.node_runs VALUES (@run, @node, @kind, @relation, @started, @ended, @status, "
-            f"@rows, @error, @hash, @fingerprint, @message)",
-            {"run": run_id, "node": run.node, "kind": run.kind, "relation": run.relation, "started": run.started_at,
-             "ended": run.ended_at, "status": run.status, "rows": run.rows_written, "error": run.error,
-             "hash": run.sql_hash, "fingerprint": run.fingerprint, "message": run.message},
-        )  # fmt: skip
+            f"""UPDATE {SCHEMA}.runs SET status = 'interrupted',
+                  nodes = (SELECT COUNT(*) FROM {SCHEMA}.node_runs AS n WHERE n.run_id = @id AND n.ended_at IS NOT NULL),
+                  failures = (SELECT COUNT(*) FROM {SCHEMA}.node_runs AS n WHERE n.run_id = @id AND n.status IN ('error', 'fail'))
+                WHERE run_id = @id AND status = 'running'""",
+            {"id": run_id},
+        )  # a run that ended meanwhile keeps its status
+        return stopped
+
+    def close_nodes(self, run_id: str, reason: str) -> list[StoppedNode]:
+        """``running`` nodes of a stopped run become ``interrupted``, ``pending`` ones ``not_started``.
+
+        Returns:
+            The nodes that were running.
+        """
+        rows = self.connection.query(
+            f"SELECT node, kind, started_at, previous_version FROM {SCHEMA}.node_runs WHERE run_id = @id AND status = 'running'",
+            {"id": run_id},
+        ).fetchall()
+        self.connection.query(
+            f"UPDATE {SCHEMA}.node_runs SET status = CASE status WHEN 'running' THEN 'interrupted' ELSE 'not_started' END, "
+            f"message = CASE status WHEN 'running' THEN @reason || ' while this node ran' "
+            f"ELSE @reason || ' before this node started' END WHERE run_id = @id AND status IN UNNEST(@open)",
+            {"id": run_id, "reason": reason, "open": list(OPEN)},
+        )
+        return [StoppedNode(node, kind, naive_utc(started), previous) for node, kind, started, previous in rows]
+
+    # -- reading ---------------------------------------------------------------------------------
 
     def last_fingerprints(self) -> dict[str, str]:
         """Node → the fingerprint of its last successful build."""
@@ -106,32 +232,39 @@ class History:
         return dict(rows)
 
     def unfinished_nodes(self, project: str) -> set[str]:
-        """Nodes that failed or were skipped in the project's most recent run (for --retry-failed)."""
+        """Nodes of the project's most recent ended run that did not succeed (for --retry-failed).
+
+        That is every node it selected that failed, was skipped, was interrupted or never started.
+        """
         rows = self.connection.query(
             f"""SELECT node FROM {SCHEMA}.node_runs WHERE run_id = (
                   SELECT run_id FROM {SCHEMA}.runs WHERE project = @p AND status != 'running'
                   ORDER BY started_at DESC LIMIT 1)
-                AND status IN ('error', 'skipped', 'fail')""",
-            {"p": project},
+                AND status IN UNNEST(@unfinished)""",
+            {"p": project, "unfinished": list(UNFINISHED)},
         ).fetchall()
         return {row[0] for row in rows}
 
     def last_started(self) -> dict[str, dt.datetime]:
-        """Node → when its most recent run started (for schedules)."""
-        rows = self.connection.query(f"SELECT node, MAX(started_at) FROM {SCHEMA}.node_runs GROUP BY node").fetchall()
-        return {node: _naive_utc(at) for node, at in rows}
+        """Node → when its most recent run started (for schedules); an interrupted one does not count."""
+        rows = self.connection.query(
+            f"SELECT node, MAX(started_at) FROM {SCHEMA}.node_runs WHERE started_at IS NOT NULL AND status != 'interrupted' "
+            f"GROUP BY node"
+        ).fetchall()
+        return {node: naive_utc(at) for node, at in rows}
 
     def recent_runs(self, limit: int = 20):
         """The most recent runs, newest first, as a Result."""
         return self.connection.query(
-            f"SELECT run_id, project, command, started_at, ended_at, status, nodes, failures FROM {SCHEMA}.runs "
+            f"SELECT run_id, project, command, started_at, ended_at, status, nodes, failures, host, pid FROM {SCHEMA}.runs "
             f"ORDER BY started_at DESC LIMIT @n", {"n": limit},
         )  # fmt: skip
 
     def node_runs(self, run_id: str):
-        """The node runs of one run, in order, as a Result."""
+        """The node runs of one run, in the order they started (pending ones last), as a Result."""
         return self.connection.query(
             f"SELECT node, kind, status, rows_written, ROUND(TIMESTAMP_DIFF(ended_at, started_at, MILLISECOND) / 1000, 2) "
-            f"AS seconds, COALESCE(error, message) AS detail FROM {SCHEMA}.node_runs WHERE run_id = @id ORDER BY started_at",
+            f"AS seconds, COALESCE(error, message) AS detail FROM {SCHEMA}.node_runs WHERE run_id = @id "
+            f"ORDER BY started_at NULLS LAST",
             {"id": run_id},
         )

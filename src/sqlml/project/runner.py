@@ -1,16 +1,15 @@
 """Running a project: seeds, data models, ML models, scripts and tests in dependency order.
 
 Independent nodes run in parallel (``threads``); a node whose upstream failed is skipped; every
-outcome is recorded in ``sqlml_meta``. ML models retrain only when their SQL or inputs changed
-(or when forced: ``--full-refresh``, a schedule, ``retrain='always'``), and a retrained model
-replaces the current one only if its gate on ML.EVALUATE holds.
+outcome is recorded in ``sqlml_meta`` as it happens. ML models retrain only when their SQL or
+inputs changed (or when forced: ``--full-refresh``, a schedule, ``retrain='always'``), and a
+retrained model replaces the current one only if its gate on ML.EVALUATE holds. Each run first
+closes the runs whose process died (see :mod:`.recovery`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
-import contextlib
-import fcntl
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,11 @@ from typing import Callable
 
 import sqlml
 from sqlml.errors import Error, ProjectError
-from sqlml.project import datatests, gates, materialize
+from sqlml.project import datatests, gates, materialize, recovery
 from sqlml.project.config import Project, load_project
 from sqlml.project.graph import Graph
-from sqlml.project.history import History, NodeRun, utcnow
+from sqlml.project.history import History, NodeRun, new_run_id, utcnow
+from sqlml.project.locks import lock_folder, node_lock, run_lock
 from sqlml.project.nodes import Node, discover, render_context
 from sqlml.sql.dialect import Sqlml
 from sqlml.sql.script import ScriptParser, Statement
@@ -41,7 +41,8 @@ class RunOptions:
         full_refresh: rebuild incremental tables and retrain every ML model.
         threads: how many nodes may run at once.
         changed_only: skip nodes whose SQL and inputs did not change since their last success.
-        retry_failed: run only what failed or was skipped in the last run.
+        retry_failed: run only what did not succeed in the last run: what failed, was skipped,
+            was interrupted or never started.
         force: node names to rebuild even if unchanged (the scheduler's due nodes).
     """
 
@@ -55,6 +56,20 @@ class RunOptions:
     force: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Run:
+    """What one call of :meth:`Runner.run` tracks."""
+
+    id: str
+    options: RunOptions
+    history: History
+    total: int
+    fingerprints: dict[str, str]
+    previous: dict[str, str]  # node → fingerprint of its last successful build
+    outcomes: dict[str, NodeRun] = field(default_factory=dict)
+    started: int = 0
+
+
 class Runner:
     """A loaded project and a connection to its warehouse.
 
@@ -62,13 +77,16 @@ class Runner:
         project: a :class:`Project`, or a folder to load one from.
         connection: an open connection (default: the project's warehouse and model store).
         echo: called with one line per node event (the CLI prints them).
+        lock_timeout: seconds to wait for another process to release the warehouse (when the
+            runner opens the connection).
     """
 
     def __init__(self, project: Project | str | Path | None = None, connection: sqlml.Connection | None = None,
-                 echo: Callable[[str], None] | None = None):  # fmt: skip
+                 echo: Callable[[str], None] | None = None, *, lock_timeout: float = 30.0):  # fmt: skip
         self.project = project if isinstance(project, Project) else load_project(project)
         self._own_connection = connection is None
-        self.connection = connection or sqlml.connect(self.project.warehouse, self.project.models)
+        self.connection = connection or sqlml.connect(self.project.warehouse, self.project.models, lock_timeout=lock_timeout)
+        self._locks = lock_folder(self.connection.warehouse_path)
         self.echo = echo or (lambda line: None)
         nodes, self.templates = discover(self.project)
         tests = datatests.generic_test_nodes(self.project, {node.name: node for node in nodes}, self.templates)
@@ -125,38 +143,54 @@ class Runner:
             names = [n for n in names if n in unfinished]
         return [n for n in names if self.nodes[n].kind in kinds and self.nodes[n].config.get("enabled", True)]
 
+    def recover(self, history: History | None = None) -> list[str]:
+        """Mark the runs whose process died as interrupted and repair what they left; return their ids."""
+        return recovery.recover(self.connection, history or History(self.connection), self.nodes, self.echo)
+
     def run(self, options: RunOptions | None = None) -> list[NodeRun]:
         """Run the selected nodes; return their outcomes in the order they finished."""
         options = options or RunOptions()
         history = History(self.connection)
+        self.recover(history)
         names = self.selected(options, history)
-        run_id = history.start_run(self.project.name, options.command)
-        fingerprints = self._fingerprints(run_id)
-        previous = history.last_fingerprints()
-        dependencies = self._run_dependencies(names, options.command)
-        self._create_datasets(names)
-        outcomes: dict[str, NodeRun] = {}
-        total = len(names)
-        self.echo(f"Running {total} node(s) of {self.project.name} with {options.threads} thread(s).")
-        try:
-            with futures.ThreadPoolExecutor(max(1, options.threads)) as pool:
-                running: dict[futures.Future, str] = {}
-                pending = list(names)
+        run_id = new_run_id()
+        with run_lock(self._locks, run_id):
+            history.start_run(run_id, self.project.name, options.command, [self.nodes[n] for n in names])
+            run = _Run(run_id, options, history, len(names), self._fingerprints(run_id), history.last_fingerprints())
+            self._create_datasets(names)
+            self.echo(f"Running {len(names)} node(s) of {self.project.name} with {options.threads} thread(s).")
+            try:
+                self._run_nodes(names, self._run_dependencies(names, options.command), run)
+            except BaseException:
+                history.close_nodes(run_id, "the run was cancelled")
+                history.finish_run(run_id, "cancelled", len(run.outcomes), sum(o.failed for o in run.outcomes.values()))
+                raise
+            outcomes = list(run.outcomes.values())
+            failures = sum(o.status in ("error", "fail") for o in outcomes)
+            history.finish_run(run_id, "error" if failures else "success", len(outcomes), failures)
+        self.echo(f"Done: {sum(o.status in ('success', 'pass', 'unchanged') for o in outcomes)} ok, "
+                  f"{failures} failed, {sum(o.status == 'skipped' for o in outcomes)} skipped, "
+                  f"{sum(o.status in ('gate_failed', 'warn') for o in outcomes)} warnings.")  # fmt: skip
+        return outcomes
+
+    def _run_nodes(self, names: list[str], dependencies: dict[str, set[str]], run: _Run) -> None:
+        """Start each node once its upstream is done, at most ``threads`` at a time; skip those whose upstream failed."""
+        threads = max(1, run.options.threads)
+        pending = list(names)
+        with futures.ThreadPoolExecutor(threads) as pool:
+            running: dict[futures.Future, str] = {}
+            try:
                 while pending or running:
                     for name in list(pending):
-                        deps = dependencies[name]
-                        if any(d in running.values() or d in pending for d in deps):
+                        if any(d in pending or d in running.values() for d in dependencies[name]):
                             continue
-                        pending.remove(name)
-                        blocked = [d for d in deps if outcomes[d].failed]
+                        blocked = [d for d in dependencies[name] if run.outcomes[d].failed]
                         if blocked:
-                            now = utcnow()
-                            outcome = NodeRun(name, self.nodes[name].kind, self.nodes[name].relation, "skipped", now, now,
-                                              message=f"upstream {blocked[0]} {outcomes[blocked[0]].status}")  # fmt: skip
-                            self._finished(outcome, outcomes, history, run_id, total)
-                            continue
-                        unchanged = self._unchanged(name, options, fingerprints, previous)
-                        running[pool.submit(self._run_node, name, options, fingerprints[name], unchanged)] = name
+                            pending.remove(name)
+                            self._finished(self._skipped(name, blocked[0], run), run)
+                        elif len(running) < threads:
+                            pending.remove(name)
+                            running[self._start(name, pool, run)] = name
                     if not running:
                         if pending:
                             raise ProjectError(f"Nodes wait on each other: {', '.join(pending)}.")
@@ -164,16 +198,24 @@ class Runner:
                     done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
                     for future in done:
                         running.pop(future)
-                        self._finished(future.result(), outcomes, history, run_id, total)
-        except BaseException:
-            history.finish_run(run_id, "cancelled", len(outcomes), sum(o.failed for o in outcomes.values()))
-            raise
-        failures = sum(o.status in ("error", "fail") for o in outcomes.values())
-        history.finish_run(run_id, "error" if failures else "success", len(outcomes), failures)
-        self.echo(f"Done: {sum(o.status in ('success', 'pass', 'unchanged') for o in outcomes.values())} ok, "
-                  f"{failures} failed, {sum(o.status == 'skipped' for o in outcomes.values())} skipped, "
-                  f"{sum(o.status in ('gate_failed', 'warn') for o in outcomes.values())} warnings.")  # fmt: skip
-        return list(outcomes.values())
+                        self._finished(future.result(), run)
+            except BaseException:
+                self.connection.interrupt()  # Ctrl-C: stop the running statements instead of waiting for them
+                raise
+
+    def _skipped(self, name: str, blocker: str, run: _Run) -> NodeRun:
+        now = utcnow()
+        node = self.nodes[name]
+        return NodeRun(name, node.kind, node.relation, "skipped", now, now, message=f"upstream {blocker} {run.outcomes[blocker].status}")
+
+    def _start(self, name: str, pool: futures.Executor, run: _Run) -> futures.Future:
+        """Record a node as running (an ML node with its current model version), then run it on the pool."""
+        node = self.nodes[name]
+        unchanged = self._unchanged(name, run.options, run.fingerprints, run.previous)
+        run.history.node_started(run.id, name, self._current_version(node) if node.kind == "ml" else None)
+        run.started += 1
+        self.echo(f"{run.started} of {run.total} START {node.kind} {name}")
+        return pool.submit(self._run_node, name, run.options, run.fingerprints[name], unchanged)
 
     def _create_datasets(self, names: list[str]) -> None:
         """Create the datasets nodes write into, up front: concurrent CREATE SCHEMA would conflict."""
@@ -198,13 +240,13 @@ class Runner:
             result[name] = deps
         return result
 
-    def _finished(self, outcome: NodeRun, outcomes: dict, history: History, run_id: str, total: int) -> None:
-        outcomes[outcome.node] = outcome
-        history.record(run_id, outcome)
+    def _finished(self, outcome: NodeRun, run: _Run) -> None:
+        run.outcomes[outcome.node] = outcome
+        run.history.record(run.id, outcome)
         seconds = (outcome.ended_at - outcome.started_at).total_seconds()
         detail = outcome.error or outcome.message or ""
         rows = f" {outcome.rows_written:,} rows" if outcome.rows_written not in (None, -1) else ""
-        self.echo(f"{len(outcomes)} of {total} {outcome.status.upper():<11} {outcome.kind} {outcome.node}{rows}"
+        self.echo(f"{len(run.outcomes)} of {run.total} {outcome.status.upper():<11} {outcome.kind} {outcome.node}{rows}"
                   f" [{seconds:.2f}s]" + (f" — {detail}" if detail else ""))  # fmt: skip
 
     def _fingerprints(self, run_id: str) -> dict[str, str]:
@@ -237,6 +279,13 @@ class Runner:
         dataset, name = relation.split(".", 1)
         return self.connection.models.exists(dataset, name)
 
+    def _current_version(self, node: Node) -> int | None:
+        """The version of an ML node's model that is current now; None if there is no model."""
+        if not self._model_exists(node.relation):
+            return None
+        dataset, name = node.relation.split(".", 1)
+        return self.connection.models.resolve(ModelRef(dataset, name)).version
+
     def _run_node(self, name: str, options: RunOptions, fingerprint: str, unchanged: bool) -> NodeRun:
         node = self.nodes[name]
         started = utcnow()
@@ -245,7 +294,7 @@ class Runner:
         if unchanged:
             outcome.status, outcome.message = "unchanged", "SQL and inputs unchanged since the last success"
             return outcome
-        with self._node_lock(name) as acquired:
+        with node_lock(self._locks, name) as acquired:
             if not acquired:
                 outcome.status, outcome.message = "skipped", "another process is running this node"
             else:
@@ -279,7 +328,7 @@ class Runner:
         """Train an ML model; keep the previous version current if the new one fails its gate."""
         con = self.connection
         dataset, name = node.relation.split(".", 1)
-        previous = con.models.resolve(ModelRef(dataset, name)).version if con.models.exists(dataset, name) else None
+        previous = self._current_version(node)
         con.query(_as_replace(self.compile(node)), path=str(node.path))
         checked = gates.check_gates(con, node.relation, node.config, self.relation_of)
         if checked is None:
@@ -304,25 +353,6 @@ class Runner:
             outcome.message = f"{failures} failing row(s)"
         else:
             outcome.status = "pass"
-
-    @contextlib.contextmanager
-    def _node_lock(self, name: str):
-        """An exclusive per-node file lock, so two processes never build the same node at once."""
-        if self.connection.warehouse_path is None:
-            yield True
-            return
-        folder = Path(self.connection.warehouse_path) / ".locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{name}.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _as_replace(sql: str) -> str:

@@ -6,7 +6,8 @@ schedule, ``max_instances=1`` (a schedule never overlaps itself) and ``coalesce`
 times collapse into one run). On top of that:
 
 * catch-up: a node whose last fire time (within ``catchup_hours``) has no run since is due at once,
-  so downtime costs at most one run per node, never a burst;
+  so downtime costs at most one run per node, never a burst; a run interrupted by the death of
+  its process (see :mod:`.recovery`) does not count, so a scheduler killed mid-run catches up;
 * retries: a failed node is retried ``retries`` times with exponential back-off;
 * a per-node file lock (see :class:`Runner`) keeps two processes from building the same node;
 * SIGTERM and SIGINT shut the scheduler down after the running job finishes.
@@ -104,7 +105,9 @@ def run_forever(runner: Runner, policy: SchedulePolicy) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    missed = due_nodes(runner, History(runner.connection), catchup_hours=policy.catchup_hours)
+    history = History(runner.connection)
+    runner.recover(history)
+    missed = due_nodes(runner, history, catchup_hours=policy.catchup_hours)
     if missed and not stop.is_set():
         runner.echo(f"Catching up: {', '.join(missed)}.")
         run_due(runner, missed, policy)
