@@ -20,8 +20,8 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.errors import SqlSyntaxError
-from sqlml.sql.expressions import MLFunction
+from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
+from sqlml.sql.expressions import MLFunction, call_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
 _names = itertools.count(1)
@@ -136,8 +136,17 @@ class Renderer:
                     f"ML.{node.function_name} is a table function; use it in FROM, e.g. "
                     f"SELECT * FROM ML.{node.function_name}(…)",
                 )
+            if not node.supported:
+                raise UnsupportedStatementError(
+                    f"ML.{node.function_name} is not supported yet",
+                    hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
+                    location=call_location(node),
+                )
             inputs = [self.data_input(arg, node, sources) for arg in node.data_arguments]
-            output = self.evaluate(node, inputs, self.params)
+            try:
+                output = self.evaluate(node, inputs, self.params)
+            except UnsupportedStatementError as error:
+                raise error.with_location(call_location(node)) if error.location is None else error
             name = sources.register(cursor, output)
             holder.set("this", exp.to_identifier(name))
             holder.set("db", None)

@@ -154,7 +154,7 @@ def resolve_options(model_type: ModelType, raw: dict) -> dict:
 
     table = OPTIONS_BY_TYPE[model_type]
     resolved = {name: option.default for name, option in table.items()}
-    for name, value in raw.items():
+    for name, value in _legacy_labels(raw, table).items():
         name = ALIASES.get(name, name)
         if name == "model_type":
             continue
@@ -166,6 +166,23 @@ def resolve_options(model_type: ModelType, raw: dict) -> dict:
         resolved[name] = check_value(option, value, model_type)
     resolved["model_type"] = model_type.value
     return resolved
+
+
+def _legacy_labels(raw: dict, table: dict) -> dict:
+    """``labels=['col']``, the label option's spelling in older Google courses (Qwiklabs GSP229:
+    ``OPTIONS(model_type='logistic_reg', labels=['will_buy_on_return_visit'])``), means
+    ``input_label_cols=['col']``, as BigQuery still accepts it; ``labels`` as (key, value) pairs
+    stays the model's resource labels."""
+    labels = raw.get("labels")
+    if "input_label_cols" not in table or not (isinstance(labels, list) and labels and all(isinstance(v, str) for v in labels)):
+        return raw
+    if raw.get("input_label_cols") not in (None, labels):
+        raise InvalidOptionError(
+            "labels=[…] (the older name of input_label_cols) and input_label_cols name different columns.",
+            option="labels",
+            hint="Keep input_label_cols only.",
+        )
+    return {**{k: v for k, v in raw.items() if k != "labels"}, "input_label_cols": labels}
 
 
 def check_value(option: Option, value, model_type: ModelType):

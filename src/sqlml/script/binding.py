@@ -113,15 +113,25 @@ def _resolves(column: exp.Column, aliases: set[str], names: set[str]) -> bool:
     return column.name.lower() in names
 
 
+def system_variable_path(node: exp.Expression) -> list[str] | None:
+    """``["error", "message"]`` for ``@@error.message``, ``["dataset_id"]`` for ``@@dataset_id``
+    (how sqlglot reads them: a Parameter in a Parameter, then a Dot), None for anything else."""
+    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Parameter):
+        head = system_variable_path(node.this)
+        return None if head is None else [*head, node.expression.name]
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Parameter):
+        return [node.this.name]
+    return None
+
+
 def _bind_system(tree: exp.Expression, system: SystemVariables, values: dict) -> None:
     for parameter in list(tree.find_all(exp.Parameter)):
         if not isinstance(parameter.this, exp.Parameter):
             continue  # @name, a query parameter
-        path = [parameter.this.name]
         node = parameter
         if isinstance(parameter.parent, exp.Dot) and parameter.parent.this is parameter:
             node = parameter.parent
-            path.append(node.expression.name)
+        path = system_variable_path(node)
         name = "__s_" + "_".join(p.lower() for p in path)
         values[name] = system.value(path)
         node.replace(exp.Parameter(this=exp.var(name)))

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from sqlml.errors import Cancelled, Error, ScriptError
 from sqlml.result import Result
-from sqlml.script.binding import bind_variables
+from sqlml.script.binding import bind_variables, system_variable_path
 from sqlml.script.statements import Assert, Call, ExecuteImmediate, Jump, Raise, Return, parse_procedural
 from sqlml.script.variables import Scope, SystemVariables, Variable
 from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
@@ -246,6 +246,10 @@ class Interpreter:
             if not isinstance(assignment, exp.EQ):
                 raise ScriptError("Expected SET <variable> = <expression>.")
             target, source = assignment.this, assignment.expression
+            path = system_variable_path(target)
+            if path is not None:  # SET @@dataset_id = 'ds'
+                self.system.assign(path, self.evaluate(source, scope, node)[0])
+                continue
             if isinstance(target, exp.Tuple):
                 names = [column.name for column in target.expressions]
                 values = self._tuple_values(source, len(names), scope, node)

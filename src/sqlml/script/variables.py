@@ -86,7 +86,12 @@ class SystemVariables:
     script: dict = field(default_factory=dict)
     time_zone: str = "UTC"
     project_id: str = "sqlml"
+    #: The default dataset of unqualified table and model names (see :mod:`sqlml.engine.default_dataset`).
     dataset_id: str | None = None
+    dataset_project_id: str | None = None
+    location: str | None = None
+    query_label: str | None = None
+    reservation: str | None = None
 
     def __post_init__(self):
         job = f"script_{uuid.uuid4().hex[:16]}"
@@ -113,13 +118,35 @@ class SystemVariables:
             holder = holder.get(rest[0], _MISSING)
             rest = rest[1:]
         if holder is _MISSING or rest:
-            raise ScriptError(
-                f"Unrecognized system variable @@{'.'.join(path)}.",
-                hint="sqlml knows @@row_count, @@error.*, @@script.*, @@current_job_id, @@last_job_id, "
-                "@@project_id, @@dataset_id and @@time_zone.",
-            )
+            raise _unknown(path)
         return holder
+
+    def assign(self, path: list[str], value: object) -> None:
+        """``SET @@name = value`` for the variables BigQuery lets a script write.
+
+        Raises:
+            ScriptError: the variable is unknown, read-only, or the value is not a STRING.
+        """
+        name = ".".join(part.lower() for part in path)
+        if name not in _WRITABLE:
+            if name.split(".")[0] in _NAMES:
+                raise ScriptError(f"The system variable @@{name} is read-only.", hint=f"Writable: {', '.join('@@' + n for n in sorted(_WRITABLE))}.")
+            raise _unknown(path)
+        if value is not None and not isinstance(value, str):
+            raise ScriptError(f"@@{name} is a STRING; got {value!r}.", hint=f"SET @@{name} = '…';")
+        setattr(self, name, value)
+
+
+def _unknown(path: list[str]) -> ScriptError:
+    return ScriptError(
+        f"Unrecognized system variable @@{'.'.join(path)}.",
+        hint="sqlml knows @@row_count, @@error.*, @@script.*, @@current_job_id, @@last_job_id, "
+        "@@project_id, @@dataset_id, @@dataset_project_id, @@location, @@query_label, @@reservation and @@time_zone.",
+    )
 
 
 _MISSING = object()
-_NAMES = {"row_count", "error", "script", "time_zone", "project_id", "dataset_id", "current_job_id", "last_job_id"}
+_NAMES = {"row_count", "error", "script", "time_zone", "project_id", "dataset_id", "current_job_id", "last_job_id",
+          "dataset_project_id", "location", "query_label", "reservation"}  # fmt: skip
+#: The variables SET may assign (the rest are read-only), per the reference above.
+_WRITABLE = {"dataset_id", "dataset_project_id", "location", "query_label", "reservation", "time_zone"}

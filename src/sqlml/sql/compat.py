@@ -13,6 +13,9 @@ import itertools
 from sqlglot import exp
 
 from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
+from sqlml.sql.geography import geography
+from sqlml.sql.ml_scalars import ml_scalars
+from sqlml.sql.query_fixes import unnest_aliases, volatile_window_keys
 from sqlml.sql.templates import build
 
 _names = itertools.count(1)
@@ -20,7 +23,7 @@ _names = itertools.count(1)
 # Literals in these positions are not values: ORDER BY 1 / GROUP BY 1 are ordinals, LIMIT and
 # INTERVAL take plain integers, type parameters and array subscripts stay as written.
 _POSITIONAL = (exp.Group, exp.Limit, exp.Offset, exp.Interval, exp.DataType, exp.DataTypeParam,
-               exp.WindowSpec, exp.Bracket, exp.Fetch)  # fmt: skip
+               exp.WindowSpec, exp.Bracket, exp.Fetch, exp.TableSample)  # fmt: skip
 
 
 def _typed_literals(tree: exp.Expression) -> exp.Expression:
@@ -197,8 +200,9 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
-    fixes = (_functions, _unnest_offsets, _array_agg_limits, _date_results, _extracts, _numeric_types, _typed_literals,
-             _any_type_parameters, _merge_insert_row, _array_offsets, _unnest_fields)  # fmt: skip
+    fixes = (_functions, ml_scalars, geography, unnest_aliases, _unnest_offsets, _array_agg_limits, _date_results, _extracts,
+             _numeric_types, _typed_literals, _any_type_parameters, _merge_insert_row, _array_offsets, _unnest_fields,
+             volatile_window_keys)  # fmt: skip
     for fix in fixes:
         tree = fix(tree)
     return tree

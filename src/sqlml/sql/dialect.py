@@ -25,6 +25,10 @@ from sqlglot.tokens import TokenType
 from sqlml.sql.compat import GENERATOR_FIXES
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction
 
+# Names whose base-dialect parsers tell ML.NAME from a function of their own (sqlglot's
+# _parse_translate, _parse_forecast: TRANSLATE(s, a, b), AI.FORECAST(…)).
+_PREFIX_AWARE = {"TRANSLATE", "FORECAST"}
+
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
 # Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
 _SWALLOWING = {TokenType.COMMAND, TokenType.EXECUTE, TokenType.SHOW}
@@ -34,12 +38,16 @@ class _MLParser:
     """Parser additions shared by both dialects (mixed in before the dialect's own Parser)."""
 
     def _parse_ml_function(self, node_type: type[MLFunction]) -> exp.Expression:
-        # Only ML.<NAME>( is ours: a bare EVALUATE(x) stays an ordinary function call.
+        # Only ML.<NAME>( is ours: a bare EVALUATE(x) stays an ordinary function call, and a
+        # name the base dialect parses itself (AI.FORECAST, TRANSLATE(s, a, b)) stays its own.
         # The tokens before the current one are: ML . NAME (
         prefix = seq_get(self._tokens, self._index - 4)
+        name_token = self._tokens[self._index - 2]
         if not (prefix and prefix.text.upper() == "ML"):
-            name = self._tokens[self._index - 2].text
-            return self.expression(exp.Anonymous(this=name, expressions=self._parse_csv(self._parse_lambda)))
+            own = self._BASE_FUNCTION_PARSERS.get(name_token.text.upper()) if name_token.text.upper() in _PREFIX_AWARE else None
+            if own is not None:
+                return own(self)
+            return self.expression(exp.Anonymous(this=name_token.text, expressions=self._parse_csv(self._parse_lambda)))
 
         model = None
         if self._match_text_seq("MODEL"):
@@ -51,8 +59,13 @@ class _MLParser:
         if model is None and not self._match(TokenType.R_PAREN, advance=False):
             arguments.append(self._parse_ml_argument())
         while self._match(TokenType.COMMA):
+            if model is None and not node_type.model_first and self._match_text_seq("MODEL"):
+                # ML.VALIDATE_DATA_DRIFT(base, study, STRUCT(…), MODEL m): the model comes last
+                model = self._parse_table_parts()
+                continue
             arguments.append(self._parse_ml_argument())
-        return self.expression(node_type(this=model, expressions=arguments))
+        node = self.expression(node_type(this=model, expressions=arguments))
+        return _with_position(node, prefix, name_token, self.sql)
 
     def _parse_ml_argument(self) -> exp.Expression:
         if self._match(TokenType.TABLE):
@@ -64,13 +77,31 @@ class _MLParser:
             TokenType.L_PAREN,
         ):
             return self._parse_table()
-        return self._parse_assignment()
+        return self._parse_lambda()  # an expression, or a named argument (time => …)
+
+    def _parse_set_item_assignment(self, kind: str | None = None) -> exp.Expression | None:
+        # BigQuery's SET assigns an expression (SET x = y, SET x = t.y), which sqlglot reads as a
+        # keyword value: `y` becomes Var('y') and `t.y` loses its `t.`. Read the right side as an
+        # expression instead. https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#set
+        if kind is not None:
+            return super()._parse_set_item_assignment(kind)
+        index = self._index
+        left = self._parse_primary() or self._parse_column()
+        if not left or not self._match_texts(self.SET_ASSIGNMENT_DELIMITERS):
+            self._retreat(index)
+            return None
+        right = self._parse_assignment()
+        return self.expression(exp.SetItem(this=self.expression(exp.EQ(this=left, expression=right))))
 
     def _parse_column_ops(self, this):
         # DuckDB's parser reads ML.NAME(...) as an anonymous function; re-read it so that the
         # FUNCTION_PARSERS above fire (BigQuery's own parser already does this for ML./AI.).
         func_index = self._index + 1
+        prefix = self._prev
         this = super()._parse_column_ops(this)
+        if isinstance(this, exp.Dot) and isinstance(this.expression, exp.Func) and not isinstance(this.expression, MLFunction):
+            if this.this.name.upper() == "ML" and func_index < len(self._tokens):
+                _with_position(this.expression, prefix, self._tokens[func_index], self.sql)  # a scalar ML.NAME(…)
         if (
             isinstance(this, exp.Dot)
             and isinstance(this.expression, exp.Anonymous)
@@ -103,6 +134,19 @@ class _MLParser:
         return self.expression(ExportModel(this=model, expressions=options))
 
 
+def _with_position(node: exp.Expression, first, last, sql: str | None) -> exp.Expression:
+    """``node`` with the span from token ``first`` to ``last`` in its meta (line, col, start,
+    end) and the text of that line, so that an error about the call can point at it."""
+    node.update_positions(first)
+    node.meta["end"] = last.end
+    if sql:
+        line_start = sql.rfind("\n", 0, first.start) + 1
+        line_end = sql.find("\n", first.start)
+        node.meta["source_line"] = sql[line_start : line_end if line_end >= 0 else len(sql)]
+        node.meta["col"] = first.start - line_start + 1  # a token's own col is where it ends
+    return node
+
+
 _ML_FUNCTION_PARSERS = {
     name: (lambda node_type: lambda self: self._parse_ml_function(node_type))(node_type)
     for name, node_type in ML_FUNCTIONS.items()
@@ -110,9 +154,12 @@ _ML_FUNCTION_PARSERS = {
 
 
 def _ml_function_sql(self, node: MLFunction) -> str:
-    args = [f"MODEL {self.sql(node, 'this')}"] if node.this else []
+    model = [f"MODEL {self.sql(node, 'this')}"] if node.this else []
+    args = model if node.model_first else []
     for arg in node.expressions:
         args.append(f"TABLE {self.sql(arg)}" if isinstance(arg, exp.Table) else self.sql(arg))
+    if not node.model_first:
+        args += model
     # The ``ML.`` prefix belongs to the enclosing Table (FROM ML.X(...)) or Dot node.
     return f"{node.function_name}({', '.join(args)})"
 
@@ -146,6 +193,7 @@ class Sqlml(BigQuery):
         KEYWORDS = {**BigQuery.Tokenizer.KEYWORDS, "BEGIN": TokenType.BEGIN}
 
     class Parser(_MLParser, BigQuery.Parser):
+        _BASE_FUNCTION_PARSERS = BigQuery.Parser.FUNCTION_PARSERS
         FUNCTION_PARSERS = {**BigQuery.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
 
     class Generator(BigQuery.Generator):
@@ -160,6 +208,7 @@ class SqlmlDuckdb(DuckDB):
         KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "MODEL": TokenType.MODEL, "EXPORT": TokenType.EXPORT}
 
     class Parser(_MLParser, DuckDB.Parser):
+        _BASE_FUNCTION_PARSERS = DuckDB.Parser.FUNCTION_PARSERS
         FUNCTION_PARSERS = {**DuckDB.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
         STATEMENT_PARSERS = {
             **DuckDB.Parser.STATEMENT_PARSERS,

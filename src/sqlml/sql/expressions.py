@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from sqlml.errors import Location
+
 
 class MLFunction(exp.Expression, exp.Func):
     """``ML.<NAME>(MODEL m, {TABLE t | (query)}, ..., STRUCT(...))``: a table-valued ML function.
@@ -23,6 +25,12 @@ class MLFunction(exp.Expression, exp.Func):
     arg_types = {"this": False, "expressions": False}
     #: The name after ``ML.``, upper-case.
     function_name: str = ""
+    #: Whether ``MODEL m`` must come first.
+    requires_model: bool = True
+    #: Whether a ``MODEL m`` argument comes first (else last, as in ML.VALIDATE_DATA_DRIFT).
+    model_first: bool = True
+    #: False for BigQuery functions sqlml parses but cannot run yet.
+    supported: bool = True
 
     @property
     def model(self) -> exp.Table | None:
@@ -46,7 +54,7 @@ class MLFunction(exp.Expression, exp.Func):
         return [a for a in self.expressions if id(a) not in data and not isinstance(a, exp.Struct)]
 
 
-def _ml_function(name: str, requires_model: bool = True) -> type[MLFunction]:
+def _ml_function(name: str, requires_model: bool = True, supported: bool = True, model_first: bool = True) -> type[MLFunction]:
     cls_name = "ML" + "".join(part.capitalize() for part in name.split("_"))
     return type(
         cls_name,
@@ -54,6 +62,8 @@ def _ml_function(name: str, requires_model: bool = True) -> type[MLFunction]:
         {
             "function_name": name,
             "requires_model": requires_model,
+            "model_first": model_first,
+            "supported": supported,
             "_sql_names": [f"ML_{name}"],
             "__doc__": f"``ML.{name}(...)``.",
         },
@@ -86,13 +96,29 @@ MODEL_FUNCTION_NAMES = (
     "EVALUATE_FAIRNESS",
 )
 
-#: ML table functions whose first argument is data, not a model.
-DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT")
+#: ML table functions whose first argument is data, not a model (ML.VALIDATE_DATA_DRIFT takes an
+#: optional ``MODEL m`` last, kept in ``this``).
+DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE")
+
+#: BigQuery's other ML table functions (time series, matrix factorization, generative AI,
+#: Cloud AI services, feature serving, contribution analysis): they parse, so that running one
+#: says "ML.<NAME> is not supported yet" instead of a syntax error.
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
+NOT_YET_SUPPORTED_NAMES = (
+    "FORECAST", "EXPLAIN_FORECAST", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "HOLIDAY_INFO", "RECOMMEND",
+    "GENERATE_TEXT", "GENERATE_EMBEDDING", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
+    "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "GET_INSIGHTS", "FEATURES_AT_TIME",
+    "ENTITY_FEATURES_AT_TIME",
+)  # fmt: skip
+
+#: BigQuery's scalar ML functions sqlml has no implementation of yet.
+NOT_YET_SUPPORTED_SCALAR_NAMES = ("DISTANCE", "LP_NORM", "DECODE_IMAGE", "RESIZE_IMAGE", "CONVERT_COLOR_SPACE", "CONVERT_IMAGE_TYPE")
 
 #: Every ML table-function node class by its upper-case name.
 ML_FUNCTIONS: dict[str, type[MLFunction]] = {
     **{name: _ml_function(name) for name in MODEL_FUNCTION_NAMES},
-    **{name: _ml_function(name, requires_model=False) for name in DATA_FUNCTION_NAMES},
+    **{name: _ml_function(name, requires_model=False, model_first=False) for name in DATA_FUNCTION_NAMES},
+    **{name: _ml_function(name, requires_model=False, supported=False) for name in NOT_YET_SUPPORTED_NAMES},
 }
 
 
@@ -106,3 +132,13 @@ class ExportModel(exp.Expression):
     """``EXPORT MODEL m [OPTIONS(...)]``."""
 
     arg_types = {"this": True, "expressions": False}
+
+
+def call_location(node: exp.Expression) -> Location | None:
+    """Where a function call is written, from the span the dialect keeps in the node's meta
+    (line, column, the line's text), or None when the node carries none."""
+    meta = node.meta
+    if "source_line" not in meta:
+        return None
+    length = max(1, meta.get("end", meta["start"]) - meta["start"] + 1)
+    return Location(line=meta["line"], col=meta["col"], source_line=meta["source_line"], length=length)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 from sqlglot import exp, parse_one
 
@@ -56,11 +57,38 @@ def literal(value) -> exp.Expression:
 
 
 def constant(node: exp.Expression, what: str):
-    """The Python value of a constant argument (a literal, a negative number, an array of them)."""
+    """The Python value of a constant argument: a literal, an array of them, or any expression
+    that reads no column, parameter or query — ``GENERATE_ARRAY(15, 45, 1)``,
+    ``CAST('+inf' AS FLOAT64)`` — which BigQuery evaluates before the function runs."""
     from sqlml.errors import InvalidOptionError
     from sqlml.ml.options import option_value
 
     try:
         return option_value(node)
     except InvalidOptionError:
-        raise InvalidOptionError(f"The {what} must be a constant; got {node.sql('bigquery')}.") from None
+        pass
+    if node.find(exp.Column, exp.Parameter, exp.Placeholder, exp.Query, exp.Rand, exp.Star) is not None:
+        raise InvalidOptionError(f"The {what} must be a constant; got {node.sql('bigquery')}.")
+    return _evaluated(node, what)
+
+
+_constants: list = []  # one private in-memory DuckDB instance, made on first use
+_constants_lock = threading.Lock()
+
+
+def _evaluated(node: exp.Expression, what: str):
+    """Run a constant BigQuery expression on a private DuckDB instance (no warehouse, no data)."""
+    import duckdb
+
+    from sqlml.errors import InvalidOptionError
+    from sqlml.sql.transpile import to_duckdb
+
+    sql = to_duckdb(exp.select(exp.alias_(node.copy(), "v")))
+    with _constants_lock:
+        if not _constants:
+            _constants.append(duckdb.connect(":memory:"))
+        try:
+            return _constants[0].execute(sql).fetchall()[0][0]
+        except duckdb.Error as error:
+            message = str(error).partition(": ")[2] or str(error)
+            raise InvalidOptionError(f"The {what} could not be evaluated: {message}") from None

@@ -35,7 +35,7 @@ def run(executor, node, inputs, params=None):
     return implementation(Call(executor, node, inputs, params))
 
 
-_MODULES = ("predict", "evaluate", "inspect", "trials", "registry", "explain", "fairness", "data_checks", "describe")
+_MODULES = ("predict", "evaluate", "inspect", "trials", "registry", "explain", "fairness", "data_checks", "describe", "tfdv")
 
 
 def _load() -> None:

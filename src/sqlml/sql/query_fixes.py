@@ -1,0 +1,134 @@
+"""Query shapes BigQuery accepts and DuckDB refuses or reads differently, rewritten before generation.
+
+Part of :func:`sqlml.sql.compat.rewrite`; each fix is proven by ``tests/sql/test_bigquery_compat.py``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlglot import exp
+
+# 2**64: a UBIGINT hash divided by it is a FLOAT64 in [0, 1), as RAND() is.
+_HASH_RANGE = exp.Literal.number("18446744073709551616.0")
+
+
+def volatile_window_keys(tree: exp.Expression) -> exp.Expression:
+    """``ROW_NUMBER() OVER (ORDER BY RAND())`` (or RAND() in a window's PARTITION BY): DuckDB
+    refuses volatile window keys ("ORDER BY window expressions cannot be volatile"), BigQuery
+    orders the rows randomly, as tutorials do to sample or split them.
+
+    Each such RAND() becomes a hash of the row it is computed for (the rows of every FROM
+    source, or the group's keys in an aggregate query) with a seed drawn now: a value in [0, 1)
+    that differs between rows and between runs. Identical rows get the same value, which changes
+    nothing, since they are indistinguishable.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#rand
+    """
+    for window in list(tree.find_all(exp.Window)):
+        keys = [*(window.args.get("partition_by") or []), window.args.get("order")]
+        calls = [rand for key in keys if key is not None for rand in key.find_all(exp.Rand)]
+        select = window.find_ancestor(exp.Select)
+        if not calls or select is None:
+            continue
+        row = _row_identity(select)
+        for rand in calls:
+            seed = exp.Literal.number(secrets.randbits(62))
+            hashed = exp.Anonymous(this="hash", expressions=[*(part.copy() for part in row), seed])
+            rand.replace(exp.Paren(this=exp.Div(this=hashed, expression=_HASH_RANGE.copy(), safe=True)))
+    return tree
+
+
+def _row_identity(select: exp.Select) -> list[exp.Expression]:
+    """Expressions that tell the rows a window of ``select`` sees apart."""
+    group = select.args.get("group")
+    if group is not None:
+        return [_grouped(select, key) for key in group.expressions]
+    if any(node.find_ancestor(exp.Window) is None for node in select.find_all(exp.AggFunc) if node.find_ancestor(exp.Select) is select):
+        return []  # one row
+    sources = [select.args["from_"].this] if select.args.get("from_") else []
+    sources += [join.this for join in select.args.get("joins") or []]
+    return [ref for source in sources for ref in _source_rows(source)]
+
+
+def _grouped(select: exp.Select, key: exp.Expression) -> exp.Expression:
+    # GROUP BY 2 names the second select-list expression
+    if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select.expressions):
+        return select.expressions[int(key.this) - 1].unalias()
+    return key
+
+
+def _source_rows(source: exp.Expression) -> list[exp.Expression]:
+    """A DuckDB reference to a FROM source's whole row (its alias reads as a STRUCT)."""
+    if isinstance(source, exp.Unnest):
+        alias = source.args.get("alias")
+        if alias is not None and alias.this:
+            return [exp.column(alias.this.copy())]
+        return [exp.column(c.copy()) for c in (alias.columns if alias is not None else [])]
+    if isinstance(source, (exp.Table, exp.Subquery)):
+        if not source.alias_or_name:
+            source.set("alias", exp.TableAlias(this=exp.to_identifier(f"__sqlml_row_{secrets.token_hex(4)}")))
+        return [exp.column(exp.to_identifier(source.alias_or_name, quoted=True))]
+    return []
+
+
+def unnest_aliases(tree: exp.Expression) -> exp.Expression:
+    """``FROM t, UNNEST(hits) AS hits``: the alias shadows the column it unnests, and BigQuery's
+    later ``hits.page.pagePath`` reads the element (the GA360 sample tutorials write this). DuckDB
+    calls ``hits`` ambiguous, so the element gets a name of its own and the references after the
+    UNNEST follow it; a selected ``hits`` keeps its name.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+    """
+    for unnest in list(tree.find_all(exp.Unnest)):
+        alias = unnest.args.get("alias")
+        select = unnest.find_ancestor(exp.Select)
+        if select is None or not isinstance(unnest.parent, (exp.From, exp.Join)) or alias is None or alias.this or len(alias.columns) != 1:
+            continue
+        name = alias.columns[0].name
+        if not any(_root(column).name.lower() == name.lower() for e in unnest.expressions for column in e.find_all(exp.Column)):
+            continue
+        own = f"__sqlml_{name}"
+        alias.set("columns", [exp.to_identifier(own, quoted=True)])
+        _follow(select, unnest, name, own)
+    return tree
+
+
+def _root(column: exp.Column) -> exp.Identifier:
+    return column.parts[0]
+
+
+def _follow(select: exp.Select, unnest: exp.Unnest, name: str, own: str) -> None:
+    """Point the references to ``name`` that come after ``unnest`` in ``select`` at ``own``."""
+    before = _sources_up_to(select, unnest)
+    for column in list(select.find_all(exp.Column)):
+        root = _root(column)
+        if root.name.lower() != name.lower() or any(_inside(column, source) for source in before):
+            continue
+        selected = isinstance(column.parent, exp.Select) and column.arg_key == "expressions" and len(column.parts) == 1
+        root.replace(exp.to_identifier(own, quoted=True))
+        if selected:
+            column.replace(exp.alias_(column.copy(), name, quoted=root.quoted))
+    for star in select.expressions:
+        if isinstance(star, exp.Star):
+            renames = list(star.args.get("rename") or [])
+            star.set("rename", [*renames, exp.alias_(exp.column(exp.to_identifier(own, quoted=True)), name)])
+
+
+def _sources_up_to(select: exp.Select, unnest: exp.Unnest) -> list[exp.Expression]:
+    """The FROM and JOIN items of ``select`` up to and including ``unnest``."""
+    sources = [select.args["from_"]] if select.args.get("from_") else []
+    sources += list(select.args.get("joins") or [])
+    taken = []
+    for source in sources:
+        taken.append(source)
+        if _inside(unnest, source):
+            break
+    return taken
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    parent = node
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        parent = parent.parent
+    return False
