@@ -38,7 +38,7 @@ def test_scalers_and_imputer(con):
     assert [r[3] for r in rows] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
     assert [r[4] for r in rows] == pytest.approx([(f - 3) / 2 for f in range(1, 6)])  # (x - median) / (q75 - q25)
     imputed = con.query("SELECT ML.IMPUTER(f, 'mean') OVER (), ML.IMPUTER(f, 'median') OVER () FROM UNNEST([1, 2, NULL, 4, 6]) AS f").fetchall()
-    assert imputed[2] == (3.25, 3.0)
+    assert imputed[2] == (3.25, 2.0)  # the median is a value of the column (the lower middle), as BigQuery's
     frequent = con.query("SELECT ML.IMPUTER(s, 'most_frequent') OVER () FROM UNNEST(['a', 'b', NULL, 'b']) AS s").fetchall()
     assert [r[0] for r in frequent] == ["a", "b", "b", "b"]
 
@@ -54,7 +54,41 @@ def test_encoders_follow_the_documented_vocabulary_rules(con):
     assert one_hot["a"] == [{"index": 0, "value": 1.0}]  # unknown → index 0
     assert one_hot["c"] == [{"index": 2, "value": 0.0}]  # the dropped most frequent category
     assert one_hot["d"] == [{"index": 3, "value": 1.0}]
-    assert _row(con, "SELECT ML.HASH_BUCKETIZE('a', 10)")[0] in range(10)
+
+
+def test_hash_bucketize_matches_the_documented_example(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-hash-bucketize
+    rows = con.query("SELECT f, ML.HASH_BUCKETIZE(f, 3) AS bucket, ML.HASH_BUCKETIZE(f, 0) AS hashed, FARM_FINGERPRINT(f) AS fp "
+                     "FROM UNNEST(['a', 'b', 'c', 'd']) AS f ORDER BY f").fetchall()
+    assert [r[1] for r in rows] == [0, 1, 1, 2]
+    assert all(r[2] == r[3] for r in rows)  # a size of 0 only hashes
+    # an independent check: the unsigned Fingerprint64 modulo 3 (BigQuery's a→0, b→1, c→1, d→2)
+    assert [((r[3] + 2**64) % 2**64) % 3 for r in rows] == [0, 1, 1, 2]
+    assert _row(con, "SELECT ML.HASH_BUCKETIZE(CAST(NULL AS STRING), 3)") == (None,)
+
+
+def test_medians_and_quantiles_are_values_of_the_column_as_documented(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-robust-scaler
+    robust = con.query("SELECT f, ML.ROBUST_SCALER(f) OVER () FROM UNNEST([NULL, -3, 1, 2, 3, 4, 5]) AS f ORDER BY f").fetchall()
+    assert [r[1] for r in robust] == [None, pytest.approx(-5 / 3), pytest.approx(-1 / 3), 0.0, pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0]
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-quantile-bucketize
+    buckets = con.query("SELECT f, ML.QUANTILE_BUCKETIZE(f, 3) OVER (), ML.QUANTILE_BUCKETIZE(f, 3, 'bucket_ranges_json') OVER () "
+                        "FROM UNNEST([1, 2, 3, 4, 5]) AS f ORDER BY f").fetchall()
+    assert [r[1] for r in buckets] == ["bin_1", "bin_2", "bin_2", "bin_3", "bin_3"]
+    assert buckets[1][2] == '{"start": "2", "end": "4"}'
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-imputer
+    imputed = con.query("SELECT f, ML.IMPUTER(f, 'mean') OVER (), ML.IMPUTER(f, 'median') OVER () "
+                        "FROM UNNEST([NULL, -3, -3, -3, 1, 2, 3, 4, 5]) AS f ORDER BY f").fetchall()
+    assert imputed[0] == (None, 0.75, 1.0) and imputed[1] == (-3, -3.0, -3.0)
+
+
+def test_multi_hot_encoder_matches_the_documented_example(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-multi-hot-encoder —
+    # vocabulary by the number of rows holding a category (c: 2, a/b/d: 1 → a, b, c), each index once
+    rows = con.query("SELECT f[OFFSET(0)] AS f0, ML.MULTI_HOT_ENCODER(f, 3, 1) OVER () AS output FROM "
+                     "(SELECT ['a', 'b', 'b', 'c', NULL] AS f UNION ALL SELECT ['c', 'c', 'd', 'd', NULL] AS f) ORDER BY f0").fetchall()
+    assert [[e["index"] for e in r[1]] for r in rows] == [[1, 2, 3, 0], [3, 0]]
+    assert {e["value"] for r in rows for e in r[1]} == {1.0}
 
 
 def test_vector_and_text_functions(con):

@@ -18,19 +18,39 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlml.engine import builtins
 from sqlml.errors import InvalidModelInputError, SqlSyntaxError
 from sqlml.ml.preprocessing.rewrite import freeze
 from sqlml.sql.transpile import to_duckdb
 
 INPUT = "__input"
 _local = threading.local()
+_INSTANCE: duckdb.DuckDBPyConnection | None = None
+_INSTANCE_LOCK = threading.Lock()
+
+
+def _instance() -> duckdb.DuckDBPyConnection:
+    """The private in-memory DuckDB that runs frozen TRANSFORM lists, with the warehouse's built-in
+    functions (FARM_FINGERPRINT under ML.HASH_BUCKETIZE…).
+
+    Created once per process and shared through cursors: a fresh instance with Python UDFs per
+    thread, made from DuckDB's scan threads (ML.TRANSFORM's batches are computed inside the
+    warehouse's scan), crashed DuckDB 2.0.1.
+    """
+    global _INSTANCE
+    with _INSTANCE_LOCK:
+        if _INSTANCE is None:
+            instance = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+            builtins.install(instance)
+            _INSTANCE = instance
+        return _INSTANCE
 
 
 def _engine() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB per thread for running frozen TRANSFORM lists."""
+    """This thread's cursor of :func:`_instance` (a registered input is visible to its cursor only)."""
     connection = getattr(_local, "connection", None)
     if connection is None:
-        connection = _local.connection = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+        connection = _local.connection = _instance().cursor()
     return connection
 
 

@@ -173,8 +173,12 @@ def _weights_of(model, estimator, standardize: bool, multiclass: bool) -> pa.Tab
 @function("ADVANCED_WEIGHTS")
 def advanced_weights(call: Call) -> pa.Table:
     """``ML.ADVANCED_WEIGHTS(MODEL m [, STRUCT(standardize)])``: weights with standard errors and
-    p-values (:mod:`sqlml.ml.inference`), one row per numeric input, per category and the intercept;
-    a dropped dummy category has weight 0 and NaN standard error and p-value."""
+    p-values (:mod:`sqlml.ml.inference`), one row per numeric input, per category and the intercept.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-advanced-weights —
+    a dropped dummy category has weight 0 and NaN standard error and p-value
+    (https://cloud.google.com/bigquery/docs/auto-preprocessing#dummy_encoding); the intercept has
+    them only with ``standardize`` (NULL otherwise)."""
     from sqlml.ml.inference import p_value
 
     model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
@@ -209,7 +213,12 @@ def advanced_weights(call: Call) -> pa.Table:
     for name, category, index in records:
         weight = float(weights[index]) if index is not None else 0.0
         error = float(errors[index]) if index is not None else float("nan")
-        rows.append({"processed_input": name, "category": category, "weight": weight, "standard_error": error, "p_value": p_value(weight, error)})
+        row = {"processed_input": name, "category": category, "weight": weight, "standard_error": error, "p_value": p_value(weight, error)}
+        if index == intercept_index and not standardize:
+            # "Because un-standardizing the standard error for the intercept column is computationally
+            # expensive, the standard error and p-value aren't provided" (the page's note): NULL.
+            row.update(standard_error=None, p_value=None)
+        rows.append(row)
     schema = pa.schema([("processed_input", pa.string()), ("category", pa.string()), ("weight", pa.float64()),
                         ("standard_error", pa.float64()), ("p_value", pa.float64())])  # fmt: skip
     return pa.Table.from_pylist(rows, schema=schema)

@@ -9,7 +9,7 @@ writes ``[2, 3)`` and ``bucket_ranges_json`` ``{"start": "2", "end": "3"}``.
 from __future__ import annotations
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.preprocessing.library import Function, _number, _option
+from sqlml.ml.preprocessing.library import QUANTILE, Function, _number, _option
 from sqlml.sql.templates import build, constant, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
@@ -62,7 +62,8 @@ def _quantile_statistics(args):
     if not isinstance(buckets, int) or buckets < 1:
         raise InvalidOptionError("ML.QUANTILE_BUCKETIZE needs num_buckets, an integer ≥ 1.")
     fractions = [k / buckets for k in range(1, buckets)]
-    return [build("list_sort(list_distinct(quantile_cont(__p_v, __p_q)))", v=_number(args[0]), q=literal(fractions))
+    # boundaries are values of the column, as BigQuery's APPROX_QUANTILES gives them (see QUANTILE)
+    return [build("list_sort(list_distinct(__p_quantiles))", quantiles=build(QUANTILE, v=_number(args[0]), q=literal(fractions)))
             if fractions else literal([])]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.errors import InvalidOptionError
 from sqlml.sql.templates import build, constant, literal
 
@@ -27,6 +28,11 @@ VOCABULARY = (
     "lambda __le: __le.k))"
 )
 TEXT = "CAST(__p_x AS VARCHAR)"
+# BigQuery ML's medians and quantiles are values of the column (APPROX_QUANTILES), never averages of
+# two: ML.ROBUST_SCALER's doc example scales [-3, 1, 2, 3, 4, 5] by median 2 and q75 - q25 = 4 - 1
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-robust-scaler),
+# ML.QUANTILE_BUCKETIZE splits [1..5] into 3 buckets at 2 and 4. DuckDB's quantile_disc gives both.
+QUANTILE = "quantile_disc(__p_v, __p_q)"
 NUMBER = "CAST(__p_x AS DOUBLE)"
 
 
@@ -112,11 +118,7 @@ def _robust_statistics(args):
     if not (isinstance(bounds, list) and len(bounds) == 2 and 0 < bounds[0] < bounds[1] < 100):
         raise InvalidOptionError("ML.ROBUST_SCALER's quantile_range must be [low, high] with 0 < low < high < 100.")
     v = _number(args[0])
-    return [
-        build("quantile_cont(__p_v, 0.5)", v=v),
-        build("quantile_cont(__p_v, __p_q)", v=v, q=literal(bounds[0] / 100)),
-        build("quantile_cont(__p_v, __p_q)", v=v, q=literal(bounds[1] / 100)),
-    ]
+    return [build(QUANTILE, v=v, q=literal(q)) for q in (0.5, bounds[0] / 100, bounds[1] / 100)]
 
 
 def _robust_output(args, stats):
@@ -129,10 +131,11 @@ def _robust_output(args, stats):
 
 def _imputer_statistics(args):
     strategy = str(_option(args, 1, None, "strategy of ML.IMPUTER")).lower()
-    templates = {"mean": "avg(__p_v)", "median": "quantile_cont(__p_v, 0.5)", "most_frequent": "mode(__p_x)"}
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-imputer
+    templates = {"mean": "avg(__p_v)", "median": QUANTILE, "most_frequent": "mode(__p_x)"}
     if strategy not in templates:
         raise InvalidOptionError("ML.IMPUTER's strategy must be 'mean', 'median' or 'most_frequent'.")
-    return [build(templates[strategy], v=_number(args[0]), x=args[0])]
+    return [build(templates[strategy], v=_number(args[0]), x=args[0], q=literal(0.5))]
 
 
 def _imputer_output(args, stats):
@@ -171,15 +174,31 @@ def _label_encoder():
 
 
 def _multi_hot():
-    counts = "list_aggregate(flatten(list(list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR)))), 'histogram')"
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-multi-hot-encoder —
+    # the doc's example (['a','b','b','c',NULL] and ['c','c','d','d',NULL], top_k 3, threshold 1
+    # → indices 1, 2, 3, 0 and 3, 0) counts a category once per row that holds it, and lists each
+    # index once, in the order of its first element.
+    counts = "list_aggregate(flatten(list(list_distinct(list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR))))), 'histogram')"
     return Function(
         "MULTI_HOT_ENCODER", (1, 3),
         statistics=lambda a: [_vocabulary(build(counts, a=a[0]), a, 1, "MULTI_HOT_ENCODER")],
         output=lambda a, s: build(
-            "list_sort(list_transform(list_distinct(__p_codes), lambda __le: {'index': CAST(__le AS BIGINT), 'value': CAST(1 AS DOUBLE)}))",
-            codes=_text_codes(a[0], s[0]),
+            "list_transform(__p_codes, lambda __le: {'index': CAST(__le AS BIGINT), 'value': CAST(1 AS DOUBLE)})",
+            codes=_first_occurrences(_text_codes(a[0], s[0])),
         ),
     )  # fmt: skip
+
+
+def _first_occurrences(codes: exp.Expression) -> exp.Expression:
+    """Each distinct code once, in order of first appearance (list_distinct keeps no order)."""
+    if codes.find(exp.Window) is not None:
+        # a window aggregate cannot be evaluated inside a lambda body: pass the list in via list_zip
+        return build(
+            "list_transform(list_filter(list_zip(__p_c, list_resize([__p_c], len(__p_c), __p_c)), "
+            "lambda __lz, __li: list_position(__lz[2], __lz[1]) = __li), lambda __lz: __lz[1])",
+            c=codes,
+        )
+    return build("list_filter(__p_c, lambda __le, __li: list_position(__p_c, __le) = __li)", c=codes)
 
 
 def _text_codes(values, vocabulary):
@@ -189,11 +208,17 @@ def _text_codes(values, vocabulary):
 
 
 def _hash_bucketize_output(args, stats):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-hash-bucketize —
+    # FARM_FINGERPRINT read as unsigned, modulo the size (the doc's example: a→0, b→1, c→1, d→2 of
+    # 3 buckets); a size of 0 "only hashes the string": the fingerprint itself.
     size = constant(args[1], "hash_bucket_size of ML.HASH_BUCKETIZE")
-    if not isinstance(size, int) or size < 0:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InvalidOptionError("ML.HASH_BUCKETIZE's hash_bucket_size must be an integer ≥ 0.")
-    modulus = size or 9223372036854775807
-    return build("CAST(hash(__p_t) % __p_m AS BIGINT)", t=_text(args[0]), m=literal(modulus))
+    fingerprint = build(f"{FARM_FINGERPRINT}(__p_t)", t=_text(args[0]))
+    if size == 0:
+        return fingerprint
+    unsigned = build("CAST(__p_h AS HUGEINT) + CASE WHEN __p_h < 0 THEN CAST(18446744073709551616 AS HUGEINT) ELSE 0 END", h=fingerprint)
+    return build("CAST((__p_u) % __p_m AS BIGINT)", u=unsigned, m=literal(size))
 
 
 # -- library ---------------------------------------------------------------------------------
