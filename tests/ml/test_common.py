@@ -45,8 +45,10 @@ def test_model_type_creates_predicts_evaluates_and_reloads(ml_con, model_type, t
     name = _create(ml_con, model_type)
     label, outputs = CASES[model_type]
     predictions = ml_con.query(f"SELECT * FROM ML.PREDICT(MODEL {name}, TABLE ds.fresh)").arrow()
-    # model outputs first, then the input columns passed through (PCA only with keep_original_columns)
-    passthrough = [] if model_type == "pca" else ["x1", "x2", "plan", "active", "target", "churned", "tier"]
+    # model outputs first, then the input columns passed through (PCA's features only with keep_original_columns)
+    passthrough = ["x1", "x2", "plan", "active", "target", "churned", "tier"]
+    if model_type == "pca":
+        passthrough = ["active", "target", "churned", "tier"]
     assert predictions.column_names == outputs + passthrough
     assert predictions.num_rows == 300
     if label is not None and model_type.endswith("classifier") or model_type == "logistic_reg":

@@ -63,6 +63,38 @@ def test_kmeans_and_pca_outputs_equal_their_estimators(ml_con):
     np.testing.assert_allclose(np.array(got), projections, atol=1e-12)
 
 
+def test_pca_predict_passes_non_feature_columns_through(ml_con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-pca trains
+    # a classifier on SELECT * FROM ML.PREDICT(MODEL iris_pca, (SELECT <features>, species …))
+    ml_con.query("CREATE OR REPLACE MODEL ds.p2 OPTIONS(model_type='pca', num_principal_components=2) AS SELECT x1, x2, plan FROM ds.train")
+    plain = ml_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p2, (SELECT x1, x2, plan, tier, target FROM ds.fresh))").arrow()
+    assert plain.column_names == ["principal_component_1", "principal_component_2", "tier", "target"]
+    assert plain.column("tier").to_pylist() == [r[0] for r in ml_con.query("SELECT tier FROM ds.fresh").fetchall()]
+    kept = ml_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p2, (SELECT x1, x2, plan, tier FROM ds.fresh), STRUCT(TRUE AS keep_original_columns))").arrow()
+    assert kept.column_names == ["principal_component_1", "principal_component_2", "x1", "x2", "plan", "tier"]
+    ml_con.query("CREATE OR REPLACE MODEL ds.after_pca OPTIONS(model_type='logistic_reg', input_label_cols=['tier']) "
+                 "AS SELECT * FROM ML.PREDICT(MODEL ds.p2, (SELECT x1, x2, plan, tier FROM ds.train))")
+    assert ml_con.query("SELECT COUNT(*) FROM ML.PREDICT(MODEL ds.after_pca, (SELECT * FROM ML.PREDICT(MODEL ds.p2, TABLE ds.fresh)))").fetchall() == [(300,)]
+
+
+def test_pca_one_hot_encodes_strings_as_numpy_does(ml_con):
+    """https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-pca#scale_features:
+    numeric features centered and scaled to unit variance, categorical ones one-hot encoded."""
+    ml_con.query("CREATE OR REPLACE MODEL ds.p3 OPTIONS(model_type='pca', num_principal_components=3) AS SELECT x1, plan FROM ds.train WHERE x2 IS NOT NULL")
+    frame = ml_con.query("SELECT x1, plan FROM ds.train WHERE x2 IS NOT NULL").df()
+    x1 = (frame["x1"] - frame["x1"].mean()) / frame["x1"].std(ddof=1)
+    design = np.column_stack([x1] + [(frame["plan"] == c).to_numpy(float) for c in ("basic", "plus", "pro")])
+    design -= design.mean(axis=0)
+    eigenvalues, vectors = np.linalg.eigh(design.T @ design / (len(design) - 1))
+    order = np.argsort(eigenvalues)[::-1][:3]
+    info = ml_con.query("SELECT eigenvalue FROM ML.PRINCIPAL_COMPONENT_INFO(MODEL ds.p3) ORDER BY principal_component_id").fetchall()
+    assert [r[0] for r in info] == pytest.approx(eigenvalues[order].tolist(), rel=1e-9)
+    loadings = ml_con.query("SELECT principal_component_id, feature, numerical_value, categorical_value FROM ML.PRINCIPAL_COMPONENTS(MODEL ds.p3)").fetchall()
+    first = {r[1]: r for r in loadings if r[0] == 0}
+    got = [first["x1"][2]] + [next(e["value"] for e in first["plan"][3] if e["category"] == c) for c in ("basic", "plus", "pro")]
+    np.testing.assert_allclose(np.abs(got), np.abs(vectors[:, order[0]]), atol=1e-9)
+
+
 def test_single_row_prediction_equals_batch_prediction(ml_con):
     ml_con.query("CREATE OR REPLACE MODEL ds.rf OPTIONS(model_type='random_forest_regressor', input_label_cols=['target']) AS SELECT x1, x2, plan, target FROM ds.train")
     batch = ml_con.query("SELECT x1, x2, plan, predicted_target FROM ML.PREDICT(MODEL ds.rf, TABLE ds.fresh) ORDER BY x1 LIMIT 5").fetchall()

@@ -29,10 +29,16 @@ def test_statistics_are_fitted_on_the_training_split_and_frozen(ml_con):
 
 def test_ml_transform_returns_the_clause_outputs(ml_con):
     ml_con.query(TRANSFORMED)
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-transform: the
+    # features, then the input's other columns in input order — the label among them
     result = ml_con.query("SELECT * FROM ML.TRANSFORM(MODEL ds.tf, (SELECT * FROM ds.fresh LIMIT 2))").arrow()
-    assert result.column_names == ["target", "x1_scaled", "plan_hot", "x2_bucket", "doubled"]
+    features = ["x1_scaled", "plan_hot", "x2_bucket", "doubled"]
+    assert result.column_names == features + ["x1", "x2", "plan", "active", "target", "churned", "tier"]
+    fresh = ml_con.query("SELECT target, x1 FROM ds.fresh LIMIT 2").fetchall()
+    assert result.column("target").to_pylist() == [r[0] for r in fresh]
+    assert result.column("doubled").to_pylist() == pytest.approx([2 * r[1] for r in fresh])
     without_label = ml_con.query("SELECT * FROM ML.TRANSFORM(MODEL ds.tf, (SELECT x1, x2, plan FROM ds.fresh LIMIT 2))").arrow()
-    assert without_label.column_names == ["x1_scaled", "plan_hot", "x2_bucket", "doubled"]
+    assert without_label.column_names == features + ["x1", "x2", "plan"]
     info = [r[0] for r in ml_con.query("SELECT input FROM ML.FEATURE_INFO(MODEL ds.tf)").fetchall()]
     assert info == ["x1_scaled", "plan_hot", "x2_bucket", "doubled"]
     weights = [r[0] for r in ml_con.query("SELECT processed_input FROM ML.WEIGHTS(MODEL ds.tf)").fetchall()]
@@ -67,3 +73,24 @@ def test_star_except_and_transform_only(ml_con):
     buckets = ml_con.query("SELECT q, COUNT(*) FROM ML.TRANSFORM(MODEL ds.only, TABLE ds.train) GROUP BY q ORDER BY q").fetchall()
     assert [b[0] for b in buckets] == ["bin_1", "bin_2", "bin_3", "bin_4"]
     assert all(abs(b[1] - 300) <= 2 for b in buckets)  # quartiles of the training rows
+
+
+def test_ml_transform_keeps_the_label_when_a_special_column_is_absent(ml_con):
+    # a CUSTOM split column is needed at training only: the label still comes through without it
+    ml_con.query(
+        "CREATE OR REPLACE MODEL ds.split_tf TRANSFORM(target, is_eval, ML.STANDARD_SCALER(x1) OVER () AS x1_scaled) "
+        "OPTIONS(model_type='linear_reg', input_label_cols=['target'], data_split_method='CUSTOM', data_split_col='is_eval') "
+        "AS SELECT target, x1, x1 > 1 AS is_eval FROM ds.train"
+    )
+    result = ml_con.query("SELECT * FROM ML.TRANSFORM(MODEL ds.split_tf, (SELECT x1, target FROM ds.fresh LIMIT 3))").arrow()
+    assert result.column_names == ["x1_scaled", "x1", "target"]
+
+
+def test_hash_bucketize_in_transform_replays_bigquerys_buckets(ml_con):
+    ml_con.query(
+        "CREATE OR REPLACE MODEL ds.hashed TRANSFORM(ML.HASH_BUCKETIZE(plan, 3) AS plan_bucket, target) "
+        "OPTIONS(model_type='linear_reg', input_label_cols=['target']) AS SELECT plan, target FROM ds.train"
+    )
+    rows = ml_con.query("SELECT plan_bucket FROM ML.TRANSFORM(MODEL ds.hashed, (SELECT * FROM UNNEST(['a', 'b', 'c', 'd']) AS plan))").fetchall()
+    assert [r[0] for r in rows] == [0, 1, 1, 2]  # the ML.HASH_BUCKETIZE page's example
+

@@ -70,22 +70,40 @@ def predict(call: Call) -> pa.RecordBatchReader:
         return imported_reader(model, call.data(0).reader())
     threshold = settings.get("threshold")
     check_threshold(model, threshold, call.name)
-    keep_inputs = model.model_type is not ModelType.PCA or settings.get("keep_original_columns", False)
     estimator = model.estimator_for(settings.get("trial_id"))
     reader = call.data(0).reader()
     model.check_input(reader.schema)
-    return prediction_reader(model, reader, threshold, keep_inputs, estimator)
+    return prediction_reader(model, reader, threshold, settings.get("keep_original_columns", False), estimator)
 
 
-def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_inputs=True, estimator=None) -> pa.RecordBatchReader:
+def passed_through(model: Model, schema: pa.Schema, keep_original_columns: bool = False) -> list[int]:
+    """Positions of the input columns ML.PREDICT appends after the model's outputs: all of them,
+    except that a PCA model keeps its feature columns only with ``keep_original_columns``.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict — the
+    CREATE MODEL PCA page trains a classifier on ``SELECT * FROM ML.PREDICT(MODEL iris_pca, (SELECT
+    <features>, species …))`` with ``input_label_cols=['species']``: columns that are not features
+    pass through (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-pca).
+    """
+    if model.model_type is not ModelType.PCA or keep_original_columns:
+        return list(range(len(schema)))
+    features = {name.lower() for name in model.required_columns()}
+
+    def is_feature(field: pa.Field) -> bool:
+        name = field.name.lower()
+        return name in features or (pa.types.is_struct(field.type) and any(f.startswith(f"{name}_") for f in features))
+
+    return [index for index, field in enumerate(schema) if not is_feature(field)]
+
+
+def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None, keep_original_columns=False, estimator=None) -> pa.RecordBatchReader:
     """A reader of ML.PREDICT's rows for the rows of ``reader``."""
-    outputs = output_schema(model)
-    inputs = list(reader.schema) if keep_inputs else []
-    schema = pa.schema(list(outputs) + inputs)
+    kept = passed_through(model, reader.schema, keep_original_columns)
+    schema = pa.schema(list(output_schema(model)) + [reader.schema.field(i) for i in kept])
 
     def batches():
         for batch, raw in scored_batches(model, reader, estimator):
-            yield _predicted(model, batch, raw, threshold, keep_inputs, schema)
+            yield _predicted(model, batch, raw, threshold, kept, schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
@@ -93,45 +111,58 @@ def prediction_reader(model: Model, reader: pa.RecordBatchReader, threshold=None
 def prediction_batch(model: Model, batch: pa.RecordBatch, estimator=None) -> pa.RecordBatch:
     """ML.PREDICT's rows for one batch held in memory (a served request): no reader around it."""
     model.check_input(batch.schema)
-    keep_inputs = model.model_type is not ModelType.PCA  # as ML.PREDICT without keep_original_columns
-    schema = pa.schema(list(output_schema(model)) + (list(batch.schema) if keep_inputs else []))
-    return _predicted(model, batch, score(model, batch, estimator), None, keep_inputs, schema)
+    kept = passed_through(model, batch.schema)  # as ML.PREDICT without keep_original_columns
+    schema = pa.schema(list(output_schema(model)) + [batch.schema.field(i) for i in kept])
+    return _predicted(model, batch, score(model, batch, estimator), None, kept, schema)
 
 
-def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold, keep_inputs: bool, schema: pa.Schema) -> pa.RecordBatch:
-    """Model output columns for ``raw``, then (if kept) the input columns."""
+def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold, kept: list[int], schema: pa.Schema) -> pa.RecordBatch:
+    """Model output columns for ``raw``, then the kept input columns."""
     if batch.num_rows:
         columns = prediction_columns(model, raw, threshold)
     else:
         columns = [pa.array([], field.type) for field in output_schema(model)]
-    if keep_inputs:
-        columns += list(batch.columns)
+    columns += [batch.column(i) for i in kept]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 @function("TRANSFORM")
 def transform(call: Call) -> pa.RecordBatchReader:
-    """``ML.TRANSFORM(MODEL m, data)``: the TRANSFORM clause's output columns for the input rows."""
+    """``ML.TRANSFORM(MODEL m, data)``: the TRANSFORM clause's feature columns, then the input's columns.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-transform — the
+    page's example (TRANSFORM(species, island, ML.MAX_ABS_SCALER(culmen_length_mm) OVER () AS
+    culmen_length_mm, …, sex, body_mass_g) over the penguins table) returns species, island,
+    culmen_length_mm, flipper_length_mm, sex, culmen_depth_mm, body_mass_g: the features, then the
+    input columns they do not replace (the label among them), in the input's order.
+    """
     from sqlml.errors import ModelError
     from sqlml.ml.transform import apply_transform
 
     model = call.model
-    spec = model.spec.get("transform")
-    if not spec:
+    if not model.spec.get("transform"):
         raise ModelError(
             f"ML.TRANSFORM needs a model created with a TRANSFORM clause; {call.record.dataset}.{call.record.name} has none.",
             model=str(call.ref),
         )
     reader = call.data(0).reader()
     model.check_input(reader.schema)
-    names = {name.lower() for name in reader.schema.names}
-    complete = all(column in names for column in spec.get("passthrough", []))
-    first = next(iter(reader), None)
-    batches = [] if first is None else [first]
 
-    def transformed():
-        for batch in [*batches, *reader]:
-            yield from apply_transform(model, batch, features_only=not complete).to_batches()
+    def transformed(batch: pa.RecordBatch) -> pa.Table:
+        features = apply_transform(model, batch)
+        taken = {name.lower() for name in features.column_names}
+        for index, field in enumerate(batch.schema):
+            if field.name.lower() not in taken:
+                features = features.append_column(field, pa.chunked_array([batch.column(index)], field.type))
+        return features
 
-    sample = apply_transform(model, first if first is not None else pa.Table.from_batches([], reader.schema).slice(0, 0), features_only=not complete)
-    return pa.RecordBatchReader.from_batches(sample.schema, transformed())
+    # the first batch's output fixes the schema (an empty one stands in for an empty input)
+    batches = iter(reader)
+    first = transformed(next(batches, None) or pa.RecordBatch.from_pylist([], schema=reader.schema))
+
+    def rest():
+        yield from first.to_batches()
+        for batch in batches:
+            yield from transformed(batch).cast(first.schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(first.schema, rest())
