@@ -114,7 +114,20 @@ def test_roc_curve_counts_match_manual_thresholding(ml_con):
         assert row["false_negatives"] == int((~predicted & y).sum())
         assert row["recall"] == pytest.approx((predicted & y).sum() / y.sum(), abs=TOLERANCE)
     default = ml_con.query("SELECT COUNT(*) FROM ML.ROC_CURVE(MODEL ds.roc)").fetchall()[0][0]
-    assert 2 < default <= 101
+    assert 2 < default <= 100
+
+
+def test_default_roc_thresholds_are_percentiles_with_no_empty_prediction(ml_con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-roc: thresholds
+    # are percentiles of the scores, and its precision-recall query divides by TP + FP
+    ml_con.query("CREATE OR REPLACE MODEL ds.roc OPTIONS(model_type='logistic_reg', input_label_cols=['churned']) AS SELECT x1, x2, churned FROM ds.train")
+    _, probs = _probabilities(ml_con, "ds.roc", "churned")
+    scores = np.array([row[True] for row in probs])
+    rows = ml_con.query("SELECT *, true_positives / (true_positives + false_positives) AS precision FROM ML.ROC_CURVE(MODEL ds.roc, TABLE ds.fresh) ORDER BY threshold DESC").df()
+    expected = np.unique(np.quantile(scores, np.linspace(0, 1, 101)))
+    assert rows["threshold"].tolist() == pytest.approx(expected[expected < scores.max()][::-1].tolist(), abs=1e-12)
+    assert ((rows["true_positives"] + rows["false_positives"]) > 0).all()
+    assert rows["precision"].notna().all()
 
 
 @pytest.mark.parametrize("k", [2, 4])
@@ -129,15 +142,17 @@ def test_metric_formulas_match_sklearn_with_ties_and_missing_classes(k):
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     predicted = np.where(probabilities.argmax(axis=1) == 0, 1, probabilities.argmax(axis=1))  # class 0 never predicted
     got = classification_metrics(y, probabilities, predicted)
-    present = sorted(set(y) | set(predicted))
     if k == 2:
         assert got["precision"] == pytest.approx(metrics.precision_score(y, predicted), abs=1e-12)
         assert got["recall"] == pytest.approx(metrics.recall_score(y, predicted), abs=1e-12)
         assert got["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, probabilities[:, 1]), abs=1e-12)
     else:
-        precisions = metrics.precision_score(y, predicted, labels=present, average=None, zero_division=np.nan)
-        assert got["precision"] == pytest.approx(np.nanmean(precisions), abs=1e-12)
-        assert got["recall"] == pytest.approx(metrics.recall_score(y, predicted, labels=present, average="macro", zero_division=0), abs=1e-12)
+        # "macro-averaged for all of the class labels" (bigqueryml-syntax-evaluate): every class the
+        # model knows, a class never predicted (0) or never present (3) counting 0
+        precision, recall, f1, _ = metrics.precision_recall_fscore_support(y, predicted, labels=list(range(k)), average="macro", zero_division=0)
+        assert got["precision"] == pytest.approx(precision, abs=1e-12)
+        assert got["recall"] == pytest.approx(recall, abs=1e-12)
+        assert got["f1_score"] == pytest.approx(f1, abs=1e-12)
         in_y = sorted(set(y))
         aucs = [metrics.roc_auc_score(y == c, probabilities[:, c]) for c in in_y]
         assert got["roc_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)

@@ -1,7 +1,9 @@
 """ML.EVALUATE's metrics, ML.CONFUSION_MATRIX and ML.ROC_CURVE, as BigQuery defines them.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate —
-classification metrics are macro-averaged over classes except accuracy (micro); binary
+classification metrics are "macro-averaged for all of the class labels" (an unweighted mean over
+every class the model knows, a class never predicted or absent counting 0, as scikit-learn's
+``average='macro', zero_division=0, labels=<all classes>``) except accuracy (micro); binary
 precision/recall/F1 are those of the positive (higher) class at the threshold, and precision is
 NaN when nothing is predicted positive. Values agree with scikit-learn's metric functions
 (tests/ml/test_metrics.py checks each against them).
@@ -78,10 +80,9 @@ def classification_metrics(y: np.ndarray, probabilities: np.ndarray, predicted: 
         precision, recall = float(precisions[1]), float(recalls[1])
         f1 = _f1(precision, recall)
     else:
-        present = [c for c in range(k) if actually[c] or predicted_as[c]]
-        precision = _nanmean([float(precisions[c]) for c in present])
-        recall = float(np.mean([recalls[c] for c in present]))
-        f1 = _nanmean([_f1(float(precisions[c]), float(recalls[c])) for c in present])
+        per_class = np.nan_to_num(precisions, nan=0.0)
+        precision, recall = float(per_class.mean()), float(recalls.mean())
+        f1 = float(np.mean([_f1(float(p), float(r)) for p, r in zip(per_class, recalls)]))
     clipped = np.clip(probabilities, 1e-15, 1 - 1e-15)
     truth = clipped[np.arange(len(y)), y] / clipped.sum(axis=1)
     return {
@@ -98,11 +99,6 @@ def _f1(precision: float, recall: float) -> float:
     if math.isnan(precision):
         return math.nan
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
-
-def _nanmean(values) -> float:
-    finite = [v for v in values if not math.isnan(v)]
-    return float(np.mean(finite)) if finite else math.nan
 
 
 def _roc_auc(y: np.ndarray, probabilities: np.ndarray) -> float | None:
@@ -153,10 +149,21 @@ def confusion_counts(y: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray
 
 
 def default_thresholds(scores: np.ndarray) -> np.ndarray:
-    """Percentiles of the positive-class scores (0th … 100th), distinct, descending."""
+    """Percentiles of the positive-class scores (0th … 100th), distinct, descending, below the
+    highest score.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-roc — "the
+    threshold values returned are chosen based on the percentile values of the prediction output",
+    and the page's precision-recall query divides by ``true_positives + false_positives``: no row
+    predicts nothing positive. A row is positive when its score is above the threshold, so the
+    100th percentile (the highest score) is left out.
+    """
     if len(scores) == 0:
         return np.array([0.5])
-    return np.unique(np.quantile(scores, np.linspace(0, 1, 101)))[::-1]
+    top = float(np.max(scores))
+    percentiles = np.unique(np.quantile(scores, np.linspace(0, 1, 101)))
+    below = percentiles[percentiles < top]
+    return below[::-1] if len(below) else np.array([np.nextafter(top, -np.inf)])
 
 
 def roc_points(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
