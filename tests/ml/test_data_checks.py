@@ -107,3 +107,24 @@ def test_drift_is_scipys_jensen_shannon_and_l_infinity(loans):
     assert by_name["housing"][:2] == ("L_INFTY", pytest.approx(expected, abs=1e-12))
     with pytest.raises(sqlml.Error, match="categorical_metric_type must be one of"):
         loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans, STRUCT('COSINE' AS categorical_metric_type))")
+
+
+SCHEMA = [("input", pa.string()), ("metric", pa.string()), ("threshold", pa.float64()), ("value", pa.float64()), ("is_anomaly", pa.bool_())]
+LINK = ("visualization_link", pa.string())
+
+
+def test_skew_and_drift_have_bigquerys_columns_and_the_visualization_link_when_asked(loans):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-validate-data-skew and
+    # …-validate-data-drift: visualization_link only with enable_visualization_link=TRUE / a MODEL argument
+    _model(loans)
+    skew = loans.query("SELECT * FROM ML.VALIDATE_DATA_SKEW(MODEL ds.m, TABLE ds.loans)").arrow()
+    assert list(zip(skew.schema.names, skew.schema.types)) == SCHEMA
+    linked = loans.query("SELECT * FROM ML.VALIDATE_DATA_SKEW(MODEL ds.m, TABLE ds.loans, STRUCT(TRUE AS enable_visualization_link))").arrow()
+    assert list(zip(linked.schema.names, linked.schema.types)) == SCHEMA + [LINK]
+    assert linked.column("visualization_link").null_count == linked.num_rows == 3  # no Vertex AI monitor to link to
+    drift = loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans)").arrow()
+    assert list(zip(drift.schema.names, drift.schema.types)) == SCHEMA
+    with_model = loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans, STRUCT(10 AS num_histogram_buckets), MODEL ds.m)").arrow()
+    assert list(zip(with_model.schema.names, with_model.schema.types)) == SCHEMA + [LINK]
+    with pytest.raises(sqlml.Error, match="ML.VALIDATE_DATA_DRIFT has no setting 'enable_visualization_link'"):
+        loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans, STRUCT(TRUE AS enable_visualization_link))")

@@ -3,7 +3,9 @@ learned on, or from an earlier batch?
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-validate-data-skew
 and …-validate-data-drift: one row per compared column — ``input``, ``metric``, ``threshold``,
-``value``, ``is_anomaly`` (value > threshold). Defaults are BigQuery's: L_INFTY for categorical
+``value``, ``is_anomaly`` (value > threshold), and ``visualization_link`` (STRING) when asked for — with
+``enable_visualization_link=TRUE`` (SKEW) or a ``MODEL`` argument (DRIFT) — which is NULL here, as
+there is no Vertex AI model monitor to link to. Defaults are BigQuery's: L_INFTY for categorical
 columns, JENSEN_SHANNON_DIVERGENCE for numeric ones, threshold 0.3, ``thresholds`` overriding per
 column. SKEW compares with the distributions CREATE MODEL captured from the training rows
 (:mod:`sqlml.ml.distributions`); DRIFT compares two queries (base first, then study).
@@ -21,8 +23,10 @@ from sqlml.ml.functions.call import Call
 DEFAULT_THRESHOLD = 0.3
 _COMMON = {
     "categorical_default_threshold": float, "categorical_metric_type": str, "numerical_default_threshold": float,
-    "numerical_metric_type": str, "thresholds": list, "enable_visualization_link": bool,
+    "numerical_metric_type": str, "thresholds": list,
 }  # fmt: skip
+_SKEW = {**_COMMON, "enable_visualization_link": bool}
+# DRIFT has no enable_visualization_link: its MODEL argument asks for the link
 _DRIFT = {
     **_COMMON, "num_histogram_buckets": int, "num_quantiles_histogram_buckets": int, "num_values_histogram_buckets": int,
     "num_rank_histogram_buckets": int,
@@ -37,7 +41,8 @@ def validate_data_skew(call: Call) -> pa.Table:
     training = model.spec.get("training_distributions")
     if training is None:
         raise call.trained_without("training statistics (sqlml keeps them since 2026-12)", "Re-train it with CREATE OR REPLACE MODEL.")
-    rules = _rules(call, call.settings(_COMMON))
+    settings = call.settings(_SKEW)
+    rules = _rules(call, settings)
     data = call.data(0).table()
     columns = {name.lower(): name for name in data.column_names}
     rows = []
@@ -48,7 +53,7 @@ def validate_data_skew(call: Call) -> pa.Table:
         study = profile(data.column(columns[name.lower()]).combine_chunks(), edges=edges)
         if study is not None and study["kind"] == reference["kind"]:
             rows.append(_row(name, reference, study, rules))
-    return pa.Table.from_pylist(rows, schema=_SCHEMA)
+    return _table(rows, settings.get("enable_visualization_link", False))
 
 
 @function("VALIDATE_DATA_DRIFT")
@@ -70,7 +75,15 @@ def validate_data_drift(call: Call) -> pa.Table:
             continue
         edges = shared_edges(left, right, buckets) if kind_of(left.type) == "numeric" else None
         rows.append(_row(name, profile(left, edges=edges), profile(right, edges=edges), rules))
-    return pa.Table.from_pylist(rows, schema=_SCHEMA)
+    return _table(rows, call.node.model is not None)
+
+
+def _table(rows: list[dict], with_link: bool) -> pa.Table:
+    """The output rows, with a NULL ``visualization_link`` column when BigQuery would add one."""
+    table = pa.Table.from_pylist(rows, schema=_SCHEMA)
+    if with_link:
+        table = table.append_column(pa.field("visualization_link", pa.string()), pa.nulls(table.num_rows, pa.string()))
+    return table
 
 
 def _rules(call: Call, settings: dict) -> dict:
