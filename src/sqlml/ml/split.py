@@ -2,9 +2,12 @@
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm#data_split_method
 
-Random splits are deterministic: rows are ranked by a hash of their values and column names
-(BigQuery uses FARM_FINGERPRINT of the row; sqlml uses DuckDB's ``hash``), and the lowest-ranked
-rows go to evaluation — the same data always splits the same way.
+Random splits are deterministic — "different training runs produce the same split results if the
+same underlying training data is used" (the page above) — but BigQuery does not document how rows
+are drawn, so no local split can pick BigQuery's rows: rows are ranked by a hash of their values
+and column names (DuckDB's ``hash``), and the lowest-ranked rows go to evaluation. A split that
+must equal BigQuery's is written in SQL, ``MOD(ABS(FARM_FINGERPRINT(…)), 10)`` with
+``data_split_method='CUSTOM'``: FARM_FINGERPRINT gives BigQuery's values (sqlml.engine.fingerprint).
 """
 
 from __future__ import annotations
