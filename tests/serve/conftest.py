@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 import sqlml
@@ -28,3 +34,49 @@ def store(tmp_path):
 def retrain():
     """``retrain(con, rounds)``: a new version of ds.m."""
     return lambda con, rounds: con.query(TRAIN.format(rounds=rounds))
+
+
+_HOLD = (
+    "import sys, sqlml\n"
+    "con = sqlml.connect(sys.argv[1], sys.argv[2])\n"
+    "con.query('BEGIN TRANSACTION')\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "con.query('COMMIT')\n"
+    "con.close()\n"
+)
+
+
+@pytest.fixture
+def warehouse_held():
+    """``with warehouse_held(folder):`` another process holds ``folder/wh`` (an open transaction) until the block ends."""
+
+    @contextlib.contextmanager
+    def hold(folder: Path):
+        process = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / "wh"), str(folder / "models")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout.readline().strip() == "held"
+            yield process.pid
+        finally:
+            if process.poll() is None:
+                process.stdin.write("\n")
+                process.stdin.flush()
+                process.wait(timeout=60)
+
+    return hold
+
+
+@pytest.fixture
+def wait_for():
+    """``wait_for(condition, seconds)``: poll until ``condition()`` is truthy (returned), or fail after ``seconds``."""
+
+    def poll(condition, seconds: float = 30.0):
+        deadline = time.monotonic() + seconds
+        while True:
+            value = condition()
+            if value or time.monotonic() > deadline:
+                assert value, f"still not true after {seconds} s"
+                return value
+            time.sleep(0.05)
+
+    return poll

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
+import anyio
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from sqlml.serve.app import MAX_BODY_BYTES, create_app
+from sqlml.serve import scoring
+from sqlml.serve.app import create_app
+from sqlml.serve.middleware import MAX_BODY_BYTES
 from sqlml.serve.models import ModelSet, parse_split
 from sqlml.serve.prediction_log import PredictionLog
 
@@ -49,7 +55,7 @@ def test_every_bad_request_is_a_4xx_json_error_naming_the_problem(store):
         ({"instances": [{"sex": "f"}]}, 400, "The instances have no column income"),
         ({"instances": []}, 422, "List should have at least 1 item"),
         ({"rows": []}, 422, "instances"),
-        ({"instances": [5]}, 422, "valid dictionary"),
+        ({"instances": [5]}, 422, "body.instances.0: Input should be an object"),
     ]
     for body, status, message in cases:
         response = client.post("/v1/models/ds.m:predict", json=body)
@@ -133,4 +139,73 @@ def test_served_predictions_are_logged_to_the_warehouse(store):
         "JSON_VALUE(inputs, '$.sex') AS sex FROM ds.served))"
     ).fetchall()
     assert dict(skew) == {"income": True, "sex": True}  # three odd requests look nothing like the training rows
+    models.close()
+
+
+def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_prediction(store, monkeypatch):
+    con, _ = store
+    models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
+    app = create_app(models, con.models)
+    scoring_started, finish_scoring = threading.Event(), threading.Event()
+    real_predict = scoring.predict
+
+    def slow_predict(model, batch):
+        scoring_started.set()
+        finish_scoring.wait(timeout=20)  # on the event loop, this would hold up every other request
+        return real_predict(model, batch)
+
+    monkeypatch.setattr(scoring, "predict", slow_predict)
+    big = {"instances": [{"income": i % 100, "sex": "male"} for i in range(10_000)]}
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as client:
+            prediction = asyncio.create_task(client.post("/v1/models/ds.m:predict", json=big))
+            assert await anyio.to_thread.run_sync(scoring_started.wait, 20)
+            health = await client.get("/healthz")
+            answered_in_flight = not prediction.done() and not finish_scoring.is_set()
+            finish_scoring.set()
+            return health, answered_in_flight, await prediction
+
+    health, answered_in_flight, prediction = asyncio.run(scenario())
+    assert health.status_code == 200 and answered_in_flight
+    assert prediction.status_code == 200 and len(prediction.json()["predictions"]) == 10_000
+    models.close()
+
+
+def test_every_error_has_the_error_and_hint_shape(store, monkeypatch):
+    con, _ = store
+    client, models = client_for(con)
+    client = TestClient(client.app, raise_server_exceptions=False)
+    not_found = client.get("/v1/nothing/here")
+    assert not_found.status_code == 404 and not_found.json() == {"error": "There is no route /v1/nothing/here.", "hint": "The routes are listed at /openapi.json."}
+    get_predict = client.get("/v1/models/ds.m:predict")
+    assert get_predict.status_code == 405 and get_predict.headers["allow"] == "POST"
+    assert get_predict.json() == {"error": "GET is not allowed on /v1/models/ds.m:predict.", "hint": "Use POST."}
+    delete = client.delete("/v1/models")
+    assert delete.status_code == 405 and delete.json()["error"] == "DELETE is not allowed on /v1/models." and delete.headers["allow"] == "GET"
+    not_json = client.post("/v1/models/ds.m:predict", content=b'{"instances": [{}]}', headers={"content-type": "text/plain"})
+    assert not_json.status_code == 422 and not_json.json()["error"].endswith("(the body was not sent as JSON)")
+    unknown_version = client.get("/v1/models/ds.m@9")
+    assert unknown_version.status_code == 404 and set(unknown_version.json()) == {"error", "hint"}
+
+    def broken(model, batch):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(scoring, "predict", broken)
+    bug = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"x-request-id": "r-42"})
+    assert bug.status_code == 500 and bug.headers["x-request-id"] == "r-42"
+    assert bug.json() == {"error": "The server failed to answer (request r-42).", "hint": "This is a bug in sqlml serve; report it with the server log of this request id."}
+    for response in (not_found, get_predict, delete, not_json, unknown_version, bug):
+        assert response.headers["content-type"] == "application/json" and set(response.json()) == {"error", "hint"}
+    models.close()
+
+
+def test_openapi_documents_the_error_shape_and_the_request_bodies(store):
+    con, _ = store
+    client, models = client_for(con)
+    document = client.get("/openapi.json").json()
+    predict = document["paths"]["/v1/models/{name}:predict"]["post"]
+    assert predict["requestBody"]["content"]["application/json"]["schema"]["required"] == ["instances"]
+    assert predict["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "/v1/models/{name}" in document["paths"] and "HTTPValidationError" not in document["components"]["schemas"]
     models.close()

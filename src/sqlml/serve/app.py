@@ -10,37 +10,38 @@ Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
 * ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
 
 ``name`` is ``dataset.model``, ``dataset.model@3`` or ``dataset.model@alias``. Every error is a
-JSON object ``{"error": …, "hint": …}`` with a 4xx status: 400 bad instances, 401 a missing or
-wrong token, 404 an unknown model, version or alias, 413 a body over the limit, 422 a body that
-is not the documented JSON. Scoring runs on the event loop: it takes about a millisecond, less
-than a hop to a worker thread would add.
+JSON object ``{"error": …, "hint": …}``: 400 bad instances, 401 a missing or wrong token, 404 an
+unknown model, version, alias or route, 405 a method the route does not answer (with ``Allow``),
+413 a body over the limit, 422 a body that is not the documented JSON, 503 a prediction log
+that cannot be written, 500 a bug. The event loop only moves bytes: parsing, scoring and
+serializing run in a worker thread, so a 10,000-row request does not hold up ``/healthz`` or
+other clients.
 """
 
 from __future__ import annotations
 
 import contextlib
-import decimal
-import hmac
-import json
 import logging
 import time
-import uuid
 from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import sqlml
-from sqlml.errors import InvalidModelInputError, ModelNotFoundError, NotFoundError
+from sqlml.errors import InvalidModelInputError, ModelNotFoundError, NotFoundError, WarehouseError
 from sqlml.serve import scoring
+from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
 from sqlml.serve.models import ModelSet
 
-ACCESS_LOG = logging.getLogger("sqlml.serve.access")
+LOG = logging.getLogger("sqlml.serve")
 MAX_INSTANCES = 10_000
-MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class PredictRequest(BaseModel):
@@ -71,11 +72,34 @@ class ErrorResponse(BaseModel):
     hint: str | None = None
 
 
-ERRORS = {400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}}
+class ModelName(Convertor):
+    """``dataset.model[@version|alias]`` in a path: no ``/`` and no ``:``, so that
+    ``GET /v1/models/m:predict`` is the predict route's 405, not a model called ``m:predict``."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("model_name", ModelName())
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 500)}
+ANSWERED = {200: {"model": PredictResponse}, 503: {"model": ErrorResponse}, **ERRORS}
 
 
 def create_app(models: ModelSet, store, *, token: str | None = None, prediction_log=None, on_shutdown=None) -> FastAPI:
-    """The application serving ``models`` from ``store``; ``on_shutdown()`` runs when it stops."""
+    """The application serving ``models`` from ``store``; ``on_shutdown()`` runs when it stops.
+
+    Args:
+        models: the served models.
+        store: the model store (for the model list).
+        token: the bearer token every route but ``/healthz`` requires; None for none.
+        prediction_log: a :class:`~sqlml.serve.prediction_log.PredictionLog` for served predictions.
+        on_shutdown: called once the server has stopped.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -86,52 +110,33 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
     app = FastAPI(
         title="sqlml serve", version=sqlml.__version__, description="Predictions from the models of a sqlml store.", lifespan=lifespan
     )
-    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit)
+    if token is not None:
+        app.add_middleware(BearerAuth, token=token)
+        _document_bearer(app)
+    app.add_middleware(AccessLog)  # outermost: logs the 401s and 413s too
+    _install_error_handlers(app)
 
-    async def authorized(request: Request) -> None:  # async: a sync dependency would hop to a thread
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise _HttpError(401, "A valid bearer token is required.", "Send Authorization: Bearer <token>.")
-
-    guarded = [Depends(authorized)] if token is not None else []  # no per-request check without a token
-
-    @app.exception_handler(_HttpError)
-    async def http_error(request: Request, error: "_HttpError"):
-        return _error(error.status, error.message, error.hint)
-
-    @app.exception_handler(sqlml.Error)
-    async def sqlml_error(request: Request, error: sqlml.Error):
-        status = 404 if isinstance(error, (NotFoundError, ModelNotFoundError)) else 400
-        return _error(status, error.message, error.hint)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, error: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        if "json" not in request.headers.get("content-type", ""):
-            problems += " (the body was not sent as JSON)"
-        return _error(422, f"The request body is not valid: {problems}", 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.')
-
-    @app.get("/healthz")
+    @app.get("/healthz", openapi_extra={"security": []})
     async def healthz() -> dict:
-        """The process is up."""
+        """The process is up (the one route that needs no token)."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses=ERRORS)
     async def readyz() -> dict:
         """The models given at start are loaded."""
         return {"status": "ready", "models": models.names()}
 
-    @app.get("/v1/models", dependencies=guarded, responses=ERRORS)
-    async def list_models() -> dict:
+    @app.get("/v1/models", responses=ERRORS)
+    def list_models() -> dict:  # sync: reading the store is file I/O, so it runs in a worker thread
         """Every model of the store with its versions and aliases."""
         return {"models": [
             {"name": f"{m.dataset}.{m.name}", "versions": m.versions, "aliases": m.aliases, "description": m.description}
             for m in store.models()
         ]}  # fmt: skip
 
-    @app.get("/v1/models/{name}", dependencies=guarded, responses=ERRORS)
-    async def describe(name: str) -> dict:
+    @app.get("/v1/models/{name:model_name}", responses=ERRORS)
+    def describe(name: str) -> dict:
         """One model version: type, label, input features with types, metrics."""
         served = models.get(name)
         model = served.model
@@ -142,87 +147,106 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
             "metrics": model.spec.get("metrics", {}),
         }  # fmt: skip
 
-    answered = {200: {"model": PredictResponse}, **ERRORS}
-
-    @app.post("/v1/models/{name}:predict", dependencies=guarded, response_model=None, responses=answered)
-    async def predict(name: str, body: PredictRequest, request: Request) -> Response:
+    @app.post("/v1/models/{name}:predict", response_model=None, responses=ANSWERED, openapi_extra=_request_body(PredictRequest))
+    async def predict(name: str, request: Request) -> Response:
         """ML.PREDICT on the instances."""
-        return _answer(models, name, body.instances, request, prediction_log, lambda served, batch: scoring.predict(served.model, batch))
+        body = await request.body()
+        return await run_in_threadpool(_answer, models, name, request, body, PredictRequest, prediction_log)
 
-    @app.post("/v1/models/{name}:explain", dependencies=guarded, response_model=None, responses=answered)
-    async def explain(name: str, body: ExplainRequest, request: Request) -> Response:
+    @app.post("/v1/models/{name}:explain", response_model=None, responses=ANSWERED, openapi_extra=_request_body(ExplainRequest))
+    async def explain(name: str, request: Request) -> Response:
         """ML.EXPLAIN_PREDICT on the instances."""
-        return _answer(models, name, body.instances, request, None, lambda served, batch: scoring.explain(served.model, batch, body.top_k_features))
+        body = await request.body()
+        return await run_in_threadpool(_answer, models, name, request, body, ExplainRequest, None)
 
     return app
 
 
-def _answer(models: ModelSet, name: str, instances: list[dict], request: Request, prediction_log, run) -> Response:
-    """Score ``instances`` with ``run(served, batch)``; the body PredictResponse documents."""
+def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[PredictRequest], prediction_log) -> Response:
+    """Parse, score and serialize one request (in a worker thread); the body PredictResponse documents."""
+    parsed = _parse_body(schema, body, request.headers.get("content-type"))
     started = time.perf_counter()
     served = models.get(name)
     if not served.model.model_type.is_imported and served.model.estimator is None:
         raise InvalidModelInputError(f"{name} only transforms (TRANSFORM_ONLY); it has no predictions to serve.")
-    rows = run(served, scoring.instances_batch(served.model, instances))
+    batch = scoring.instances_batch(served.model, parsed.instances)
+    if isinstance(parsed, ExplainRequest):
+        rows = scoring.explain(served.model, batch, parsed.top_k_features)
+    else:
+        rows = scoring.predict(served.model, batch)
     request_id = request.scope["state"]["request_id"]
-    if prediction_log is not None:
-        prediction_log.add(request_id, served, instances, rows, (time.perf_counter() - started) * 1000)
+    if prediction_log is not None:  # spooled to disk before the answer leaves
+        prediction_log.add(request_id, served, parsed.instances, rows, (time.perf_counter() - started) * 1000)
     payload = {"predictions": rows, "model": served.name, "model_version": served.version, "request_id": request_id}
-    return Response(orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-def _json_default(value):
-    """What orjson leaves to us: exact decimals as text, bytes as hex."""
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(type(value).__name__)
+def _parse_body(schema: type[BaseModel], body: bytes, content_type: str | None) -> Any:
+    """The body as ``schema``, or the RequestValidationError FastAPI would raise for it."""
+    if not _is_json(content_type):
+        raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",), "msg": "Input should be a JSON object", "input": None}])
+    try:
+        return schema.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]) from None
 
 
-class AccessLog:
-    """ASGI middleware: a request id, the body-size limit, one JSON access-log line per request.
-
-    Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a stream per request.
-    """
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = {}
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
-            await send(message)
-
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            await _error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB.", "Send fewer instances per request.")(scope, receive, send_with_id)
-        else:
-            await self.app(scope, receive, send_with_id)
-        if ACCESS_LOG.isEnabledFor(logging.INFO):
-            ACCESS_LOG.info(json.dumps({
-                "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status.get("code"),
-                "ms": round((time.perf_counter() - started) * 1000, 3), "client": (scope.get("client") or [None])[0],
-            }))  # fmt: skip
+def _is_json(content_type: str | None) -> bool:
+    # As FastAPI's strict content type: only a JSON media type is read as JSON, so a plain HTML
+    # form cannot post to the server from another site.
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.hint = status, message, hint
+def _request_body(schema: type[BaseModel]) -> dict:
+    """The OpenAPI request body of a route that reads its body itself (in a worker thread)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}}}
 
 
-def _error(status: int, message: str, hint: str | None) -> JSONResponse:
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": message, "hint": hint}, status_code=status, headers=headers)
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error", "hint"}``: sqlml's, HTTP ones (404, 405, 413…), invalid bodies, bugs."""
+
+    @app.exception_handler(sqlml.Error)
+    async def sqlml_error(request: Request, error: sqlml.Error):
+        status = 404 if isinstance(error, (NotFoundError, ModelNotFoundError)) else 503 if isinstance(error, WarehouseError) else 400
+        return error_response(status, error.message, error.hint)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        if isinstance(error, HttpError):
+            return error_response(error.status_code, error.detail, error.hint, error.headers)
+        if error.status_code == 404:
+            return error_response(404, f"There is no route {request.url.path}.", "The routes are listed at /openapi.json.")
+        if error.status_code == 405:
+            allowed = (error.headers or {}).get("Allow", "")
+            return error_response(405, f"{request.method} is not allowed on {request.url.path}.", f"Use {allowed}.", error.headers)
+        return error_response(error.status_code, str(error.detail), None, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, error: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        if not _is_json(request.headers.get("content-type")):
+            problems += " (the body was not sent as JSON)"
+        return error_response(422, f"The request body is not valid: {problems}", 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.')
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, error: Exception):
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        LOG.error("request %s failed", request_id, exc_info=error)
+        return error_response(
+            500, f"The server failed to answer (request {request_id}).", "This is a bug in sqlml serve; report it with the server log of this request id.",
+            {"x-request-id": request_id},
+        )  # fmt: skip
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """Say in the OpenAPI document that every operation (but /healthz) takes a bearer token."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+            schema["security"] = [{"bearer": []}]
+        return app.openapi_schema
+
+    app.openapi = openapi

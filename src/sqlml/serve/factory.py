@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlml
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet, parse_split
-from sqlml.serve.prediction_log import PredictionLog
+from sqlml.serve.prediction_log import LOCK_TIMEOUT, PredictionLog
 
 CONFIG_VARIABLE = "SQLML_SERVE_CONFIG"
 
@@ -19,7 +19,9 @@ CONFIG_VARIABLE = "SQLML_SERVE_CONFIG"
 def build_app(config: dict):
     """The FastAPI app for ``config`` (warehouse, models, pinned, splits, token_file, log_table,
     refresh_seconds, lock_timeout); it closes what it opened when the server shuts down."""
-    connection = sqlml.connect(config["warehouse"], config["models"], lock_timeout=config.get("lock_timeout", 30.0))
+    # The server uses the warehouse only for the prediction log, which retries with back-off
+    # rather than wait: one attempt waits at most LOCK_TIMEOUT.
+    connection = sqlml.connect(config["warehouse"], config["models"], lock_timeout=min(config.get("lock_timeout", 30.0), LOCK_TIMEOUT))
     served = ModelSet(connection.models, config.get("pinned", []), dict(parse_split(s) for s in config.get("splits", [])), config.get("refresh_seconds", 2.0))
     prediction_log = PredictionLog(connection, config["log_table"]) if config.get("log_table") else None
     token = Path(config["token_file"]).read_text().strip() if config.get("token_file") else None

@@ -1,76 +1,217 @@
 """Served predictions appended to a warehouse table, so that served traffic can be checked later
-(``ML.VALIDATE_DATA_SKEW(MODEL m, (SELECT … FROM the log))``) and audited.
+(``ML.VALIDATE_DATA_SKEW(MODEL m, (SELECT … FROM the log))``) and audited — every one of them,
+in the order they were served, even when another process holds the warehouse or the server is
+killed.
 
-Requests only put their record on a queue; a background thread writes what has gathered about
-once a second, in one INSERT, and holds the warehouse file only while it writes. Columns:
-``request_id``, ``model``, ``model_version``, ``served_at``, ``latency_ms``, ``inputs`` and
-``outputs`` (JSON text, one row per instance).
+A request is answered only after its rows are in this process's spool file (:mod:`.spool`). A
+background thread writes the spool to the table about once a second, trying the warehouse with
+a short lock timeout and backing off while another process holds it, so requests never wait for
+the warehouse. Each spool segment is written in transactions that also record, in
+``sqlml_meta.prediction_log_spools``, the last line of the segment that landed; a segment is
+deleted only after that commit, and lines at or below the mark are never inserted again, so a
+crash between the INSERT and the deletion duplicates nothing. Segments left by a dead process
+(a killed server, another ``--workers`` process) are written by whichever server runs next.
+
+Columns: ``request_id``, ``model``, ``model_version``, ``served_at``, ``latency_ms``, ``inputs``
+and ``outputs`` (JSON text, one row per instance).
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
-import queue
+import random
+import tempfile
 import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
 
+import orjson
 import pyarrow as pa
+from sqlglot import exp
 
 import sqlml
+from sqlml.errors import InvalidOptionError, WarehouseLockedError
+from sqlml.serve.scoring import json_default
+from sqlml.serve.spool import Segment, SpoolWriter, segments
 
 LOG = logging.getLogger("sqlml.serve")
 FLUSH_SECONDS = 1.0
+#: How long one attempt waits for the warehouse; the flusher retries with back-off instead.
+LOCK_TIMEOUT = 0.25
+#: Longest pause between attempts while the warehouse stays busy.
+MAX_BACKOFF_SECONDS = 10.0
+#: How long closing keeps trying before it leaves the rest for the next server start.
+CLOSE_SECONDS = 5.0
+#: About how much spool text (requests, whole lines) one transaction writes.
+BATCH_BYTES = 8 * 1024 * 1024
+MARKS_TABLE = "sqlml_meta.prediction_log_spools"
 _SCHEMA = pa.schema([
     ("request_id", pa.string()), ("model", pa.string()), ("model_version", pa.int64()),
     ("served_at", pa.timestamp("us", tz="UTC")), ("latency_ms", pa.float64()), ("inputs", pa.string()), ("outputs", pa.string()),
 ])  # fmt: skip
+_COLUMNS = ", ".join(_SCHEMA.names)
+_BATCH = "__sqlml_served"
 
 
 class PredictionLog:
-    """Appends served predictions to ``table`` (``dataset.table``, created on first write)."""
+    """Appends served predictions to ``table`` (``dataset.table``, created on first write).
 
-    def __init__(self, connection: sqlml.Connection, table: str):
+    Args:
+        connection: the warehouse to write to; open it with a short ``lock_timeout`` (one attempt's wait).
+        table: ``dataset.table``.
+        spool_folder: where the spool segments live; by default ``<warehouse>/spool/<dataset.table>``.
+        flush_seconds: how often the spool is written to the table.
+
+    Raises:
+        InvalidOptionError: ``table`` is not ``dataset.table``.
+    """
+
+    def __init__(self, connection: sqlml.Connection, table: str, *, spool_folder: Path | None = None, flush_seconds: float = FLUSH_SECONDS):
         self.connection = connection
-        self.table = table
-        self._queue: queue.Queue = queue.Queue()
+        dataset, name = parse_table(table)
+        self.name = f"{dataset}.{name}"
+        self.table = exp.table_(name, db=dataset, quoted=True).sql("bigquery")
+        self.folder = Path(spool_folder) if spool_folder else _default_folder(connection, dataset, name)
+        self.flush_seconds = flush_seconds
+        self._writer = SpoolWriter(self.folder)
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlml-prediction-log", daemon=True)
         self._thread.start()
 
     def add(self, request_id: str, served, instances: list[dict], outputs: list[dict], latency_ms: float) -> None:
-        """Queue one request's rows (one per instance)."""
-        now = datetime.datetime.now(datetime.timezone.utc)
-        for instance, output in zip(instances, outputs):
-            self._queue.put((request_id, served.name, served.version, now, latency_ms, json.dumps(instance, default=str), json.dumps(output, default=str)))
+        """Spool one request's rows (one per instance); returns once they are on disk.
 
-    def close(self) -> None:
-        """Write what is queued and stop."""
+        Raises:
+            WarehouseError: the spool cannot be written (the request must not be answered).
+        """
+        record = {
+            "request_id": request_id, "model": served.name, "model_version": served.version,
+            "served_at": time.time_ns() // 1000, "latency_ms": latency_ms, "inputs": instances, "outputs": outputs,
+        }  # fmt: skip
+        self._writer.append(record, default=json_default)
+
+    def flush(self) -> bool:
+        """Write every spooled request that is not in the table yet; True when nothing is left.
+
+        Raises:
+            WarehouseLockedError: another process held the warehouse longer than one attempt waits.
+            sqlml.Error: the table could not be written (the rows stay spooled).
+        """
+        with self._flushing:
+            self._writer.seal()
+            left = False
+            for path in segments(self.folder):
+                segment = Segment.claim(path)
+                if segment is None:
+                    left |= path != self._writer.path  # a live process's, or being flushed elsewhere
+                    continue
+                try:
+                    self._write(segment)
+                finally:
+                    segment.release()
+            return not left
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Stop, writing what is spooled; what cannot be written within ``timeout`` seconds stays
+        spooled for the next server start."""
         self._stop.set()
-        self._thread.join(timeout=10)
-        self._flush()
+        self._thread.join()
+        deadline, delay = time.monotonic() + timeout, 0.1
+        while not self._flush_logged() and time.monotonic() + delay < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        self._writer.close()
+        left = [path.name for path in segments(self.folder)]
+        if left:
+            LOG.warning(json.dumps({"event": "prediction_log_deferred", "table": self.name, "spool": str(self.folder), "segments": left}))
 
     def _run(self) -> None:
-        while not self._stop.wait(FLUSH_SECONDS):
-            self._flush()
+        delay = 0.0  # the first pass at once: segments a dead process left are written first
+        failures = 0
+        while not self._stop.wait(delay):
+            if self._flush_logged():
+                failures, delay = 0, self.flush_seconds
+            else:
+                failures += 1
+                delay = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
 
-    def _flush(self) -> None:
-        rows = []
-        while True:
-            try:
-                rows.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        if not rows:
-            return
-        batch = pa.Table.from_pylist([dict(zip(_SCHEMA.names, row)) for row in rows], schema=_SCHEMA)
+    def _flush_logged(self) -> bool:
+        """:meth:`flush`, with failures logged instead of raised; True when nothing is left."""
         try:
-            self.connection.register("__sqlml_served", batch)
-            self.connection.query(
-                f"CREATE TABLE IF NOT EXISTS {self.table} AS SELECT * FROM __sqlml_served WHERE FALSE; "
-                f"INSERT INTO {self.table} SELECT * FROM __sqlml_served"
-            )
+            return self.flush()
+        except WarehouseLockedError as error:
+            LOG.warning(json.dumps({"event": "prediction_log_busy", "table": self.name, "holder_pid": error.pid, "spool": str(self.folder)}))
         except sqlml.Error as error:
-            LOG.error(json.dumps({"event": "prediction_log_failed", "table": self.table, "rows": len(rows), "error": error.message}))
+            LOG.error(json.dumps({"event": "prediction_log_failed", "table": self.name, "error": error.message, "spool": str(self.folder)}))
+        return False
+
+    def _write(self, segment: Segment) -> None:
+        """Write ``segment`` to the table in transactions, then delete it."""
+        for records in segment.chunks(BATCH_BYTES):
+            self._commit(segment.id, records)
+        if segment.skipped:
+            LOG.warning(json.dumps({"event": "prediction_log_spool_damaged", "segment": str(segment.path), "lines_skipped": segment.skipped}))
+        segment.remove()
+
+    def _commit(self, segment_id: str, records: list[dict]) -> None:
+        """Insert the records above the segment's mark and move the mark, in one transaction."""
+        self.connection.register(_BATCH, _batch(records))
+        try:
+            self.connection.query(_commit_script(self.table), {"segment": segment_id, "log_table": self.name, "last": records[-1]["seq"]})
         finally:
-            self.connection.unregister("__sqlml_served")
+            self.connection.unregister(_BATCH)
+
+
+def _commit_script(table: str) -> str:
+    dataset = exp.to_table(table, dialect="bigquery").args["db"].sql("bigquery")  # quoted, as ``table`` is
+    marked = f"COALESCE((SELECT MAX(sequence) FROM {MARKS_TABLE} WHERE segment = @segment), 0)"
+    return f"""
+        BEGIN TRANSACTION;
+        CREATE SCHEMA IF NOT EXISTS {dataset};
+        CREATE SCHEMA IF NOT EXISTS sqlml_meta;
+        CREATE TABLE IF NOT EXISTS {MARKS_TABLE} (segment STRING, log_table STRING, sequence INT64, written_at TIMESTAMP);
+        CREATE TABLE IF NOT EXISTS {table} AS SELECT {_COLUMNS} FROM {_BATCH} WHERE FALSE;
+        INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM {_BATCH} WHERE _seq > {marked} ORDER BY _seq, _row;
+        DELETE FROM {MARKS_TABLE} WHERE segment = @segment AND sequence <= @last;
+        INSERT INTO {MARKS_TABLE} SELECT @segment, @log_table, @last, CURRENT_TIMESTAMP() FROM (SELECT 1) WHERE NOT EXISTS (SELECT 1 FROM {MARKS_TABLE} WHERE segment = @segment);
+        COMMIT TRANSACTION
+    """
+
+
+def _batch(records: list[dict]) -> pa.Table:
+    """One row per instance, with the spool line (``_seq``) and the row's place (``_row``) to order by."""
+    columns: dict[str, list] = {name: [] for name in [*_SCHEMA.names, "_seq"]}
+    for record in records:
+        for instance, output in zip(record["inputs"], record["outputs"]):
+            for name in ("request_id", "model", "model_version", "served_at", "latency_ms"):
+                columns[name].append(record[name])
+            columns["inputs"].append(orjson.dumps(instance).decode())
+            columns["outputs"].append(orjson.dumps(output).decode())
+            columns["_seq"].append(record["seq"])
+    types = {**{field.name: field.type for field in _SCHEMA}, "served_at": pa.int64(), "_seq": pa.int64()}
+    arrays = {name: pa.array(values, types[name]) for name, values in columns.items()}
+    arrays["served_at"] = arrays["served_at"].cast(_SCHEMA.field("served_at").type)  # spooled as microseconds since the epoch
+    arrays["_row"] = pa.array(range(len(columns["_seq"])), pa.int64())
+    return pa.table(arrays)
+
+
+def parse_table(table: str) -> tuple[str, str]:
+    """(dataset, table) of ``[project.]dataset.table`` (the project is ignored, as everywhere in
+    sqlml), or an error saying how to write it."""
+    try:
+        parsed = exp.to_table(table, dialect="bigquery")
+    except Exception:  # sqlglot's ParseError/TokenError: not a name at all
+        parsed = None
+    if parsed is None or not parsed.args.get("db") or not isinstance(parsed.this, exp.Identifier) or not parsed.name:
+        raise InvalidOptionError(f"The prediction log table {table!r} is not a dataset.table name.", hint="Write --log-table dataset.table, e.g. credit.served.")
+    return parsed.args["db"].name, parsed.name
+
+
+def _default_folder(connection: sqlml.Connection, dataset: str, name: str) -> Path:
+    base = connection.warehouse_path
+    if base is None:  # an in-memory warehouse does not outlive the process; neither need its spool
+        return Path(tempfile.mkdtemp(prefix="sqlml-spool-"))
+    return base / "spool" / quote(f"{dataset}.{name}", safe=".")

@@ -8,6 +8,7 @@ and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model 
 
 from __future__ import annotations
 
+import decimal
 import functools
 
 import pyarrow as pa
@@ -82,8 +83,17 @@ def explain(model: Model, batch: pa.RecordBatch, top_k: int = 5) -> list[dict]:
 
 
 def json_rows(table: pa.Table) -> list[dict]:
-    """Rows as dicts; the server's JSON encoder writes dates as ISO text, NaN as null, decimals as text."""
+    """Rows as dicts; orjson writes dates as ISO text and NaN as null, :func:`json_default` the rest."""
     return table.to_pylist()
+
+
+def json_default(value):
+    """What orjson leaves to us in scored rows: exact decimals as text, bytes as hex."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(type(value).__name__)
 
 
 @functools.lru_cache(maxsize=64)

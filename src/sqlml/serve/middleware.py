@@ -1,0 +1,130 @@
+"""The server's ASGI middleware: request ids and access logs, the bearer token, the body limit.
+
+Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task and a stream per request.
+Every error they answer has the shape of every other error of the server, ``{"error", "hint"}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+import uuid
+
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+ACCESS_LOG = logging.getLogger("sqlml.serve.access")
+MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Paths answered without the bearer token: liveness only, which reveals nothing.
+OPEN_PATHS = frozenset({"/healthz"})
+
+
+class HttpError(HTTPException):
+    """An HTTP error with the server's JSON shape: what went wrong (``detail``) and what to do (``hint``)."""
+
+    def __init__(self, status: int, message: str, hint: str | None = None, headers: dict | None = None):
+        super().__init__(status, message, headers)
+        self.hint = hint
+
+
+def error_response(status: int, message: str, hint: str | None, headers: dict | None = None) -> JSONResponse:
+    """``{"error": message, "hint": hint}`` with ``status``: the one shape of every error."""
+    return JSONResponse({"error": message, "hint": hint}, status_code=status, headers=headers)
+
+
+def body_too_large(limit: int) -> HttpError:
+    """413, closing the connection: the rest of the body is not read."""
+    return HttpError(413, f"The body is larger than {limit / (1024 * 1024):g} MiB.", "Send fewer instances per request.", {"connection": "close"})
+
+
+class AccessLog:
+    """A request id (``X-Request-ID``, or a new one) on the request and its response, and one
+    JSON access-log line per request."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id").decode(errors="replace") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 500}  # unless a response starts: an exception is on its way to the 500 handler
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if ACCESS_LOG.isEnabledFor(logging.INFO):
+                ACCESS_LOG.info(json.dumps({
+                    "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status["code"],
+                    "ms": round((time.perf_counter() - started) * 1000, 3), "client": (scope.get("client") or [None])[0],
+                }))  # fmt: skip
+
+
+class BearerAuth:
+    """Every path but :data:`OPEN_PATHS` requires ``Authorization: Bearer <token>`` (compared in
+    constant time) — the API, the model list in ``/readyz``, the OpenAPI document and the docs."""
+
+    def __init__(self, app, token: str):
+        self.app = app
+        self.token = token.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS and not self._authorized(scope):
+            response = error_response(401, "A valid bearer token is required.", "Send Authorization: Bearer <token>.", {"www-authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope) -> bool:
+        scheme, _, value = _header(scope, b"authorization").partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(value, self.token)
+
+
+class BodyLimit:
+    """Refuses a body over ``limit`` bytes with 413: at once when Content-Length says so, else as
+    soon as the bytes received pass the limit (a chunked body has no length), so no more than
+    the limit and one chunk is ever held."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length.isdigit() and int(length) > self.limit:
+            error = body_too_large(self.limit)
+            await error_response(error.status_code, error.detail, error.hint, error.headers)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise body_too_large(self.limit)  # the app's HTTPException handler answers it
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+def _header(scope, name: bytes) -> bytes:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return b""
