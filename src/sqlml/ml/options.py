@@ -330,6 +330,8 @@ def option_value(node: exp.Expression, params: dict | None = None):
         return option_value(node.this, params)
     if isinstance(node, exp.Parameter) and node.name in params:
         return params[node.name]
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Parameter) and node.this.name in params:
+        return params[node.this.name]  # a script variable, bound with its declared type
     if isinstance(node, exp.Anonymous) and node.name.upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
         return _hparam(node, params)
     raise InvalidOptionError(

@@ -73,7 +73,7 @@ class Header:
 def define(interpreter, node: ProcedureDefinition) -> Result:
     """Store the procedure ``node`` defines (CREATE [OR REPLACE] PROCEDURE)."""
     parser = interpreter.run.parser
-    header = parse_header(parser, node)
+    header = parse_header(parser, node, interpreter.system.dataset_id)
     text = parser.sql[node.tokens[0].start : node.tokens[-1].end + 1]
     now = datetime.datetime.now(datetime.timezone.utc)
     with interpreter.executor.warehouse.lease() as cursor:
@@ -109,22 +109,22 @@ def call(interpreter, statement, node, scope: Scope) -> None:
     from sqlml.engine.executor import _Run
     from sqlml.script.interpreter import Interpreter, _Return
 
-    system = SYSTEM_PROCEDURES.get(f"{statement.dataset}.{statement.name}".upper())
+    dataset, name = routine_name([statement.dataset, statement.name], interpreter.system.dataset_id)
+    system = SYSTEM_PROCEDURES.get(f"{dataset}.{name}".upper())
     if system is not None:
         system(interpreter.executor, [interpreter.evaluate(argument, scope, node)[0] for argument in statement.arguments])
         return
-    dataset = statement.dataset or interpreter.system.dataset_id
     with interpreter.executor.warehouse.lease() as cursor:
-        stored = _stored(cursor, dataset, statement.name) if dataset else None
+        stored = _stored(cursor, dataset, name) if dataset else None
         known = _known(cursor)
     if stored is None:
         hint = f"Known procedures: {', '.join(known)}." if known else "Create one with CREATE PROCEDURE ds.name(…) BEGIN … END;"
-        raise NotFoundError(f"Procedure {dataset + '.' if dataset else ''}{statement.name} not found.", hint=hint)
+        raise NotFoundError(f"Procedure {dataset + '.' if dataset else ''}{name} not found.", hint=hint)
     dialect, text = stored
-    label = f"procedure {dataset}.{statement.name}"
+    label = f"procedure {dataset}.{name}"
     parser = ScriptParser(text, DIALECTS[dialect], path=label)
     definition = parser.nodes()[0]
-    header = parse_header(parser, definition)
+    header = parse_header(parser, definition, dataset)
     if len(statement.arguments) != len(header.parameters):
         raise ScriptError(
             f"{label} takes {len(header.parameters)} argument(s) but the CALL passes {len(statement.arguments)}.",
@@ -154,7 +154,15 @@ def call(interpreter, statement, node, scope: Scope) -> None:
             scope.get(argument.name).value = own.get(parameter.name).value
 
 
-def parse_header(parser: ScriptParser, node: ProcedureDefinition) -> Header:
+def routine_name(parts: list[str | None], default_dataset: str | None) -> tuple[str | None, str]:
+    """(dataset, name) of a routine written ``name``, ``ds.name``, ``project.ds.name`` or
+    `` `project.ds.name` `` (a quoted part may hold dots); the project is ignored, as for tables,
+    and a bare name is in the default dataset (``@@dataset_id``)."""
+    pieces = [piece for part in parts if part for piece in part.split(".")]
+    return (pieces[-2] if len(pieces) > 1 else default_dataset), pieces[-1]
+
+
+def parse_header(parser: ScriptParser, node: ProcedureDefinition, default_dataset: str | None = None) -> Header:
     """Name, flags and parameters of a procedure definition, from its header tokens."""
     tokens = node.header
     words = [t.text.upper() for t in tokens]
@@ -168,14 +176,16 @@ def parse_header(parser: ScriptParser, node: ProcedureDefinition) -> Header:
         if tokens[position].token_type != TokenType.DOT:
             name_parts.append(tokens[position].text)
         position += 1
-    if len(name_parts) < 2 or position >= len(tokens):
+    dataset, name = routine_name(name_parts, default_dataset) if name_parts else (None, "")
+    if not dataset or position >= len(tokens):
         raise SqlSyntaxError(
             "Expected CREATE PROCEDURE dataset.name(parameters)",
+            hint="Name the dataset, or SET @@dataset_id = 'ds' first." if name_parts else None,
             location=location_of(tokens[min(position, len(tokens) - 1)], parser.sql, node.number, parser.path),
         )
     closing = _matching_paren(tokens, position)
     parameters = [_parameter(parser, node, part) for _, part in split_tokens(tokens[position + 1 : closing], _is_comma, TYPE_BRACKETS) if part]
-    return Header(name_parts[-2], name_parts[-1], replace, if_not_exists, parameters)
+    return Header(dataset, name, replace, if_not_exists, parameters)
 
 
 def _parameter(parser: ScriptParser, node: ProcedureDefinition, tokens: list[Token]) -> Parameter:

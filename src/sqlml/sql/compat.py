@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.sql.geography import geography
 from sqlml.sql.ml_scalars import ml_scalars
-from sqlml.sql.query_fixes import unnest_aliases, volatile_window_keys
+from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
 from sqlml.sql.templates import build
 
 _names = itertools.count(1)
@@ -200,7 +200,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
-    fixes = (_functions, ml_scalars, geography, unnest_aliases, _unnest_offsets, _array_agg_limits, _date_results, _extracts,
+    fixes = (_functions, ml_scalars, geography, array_struct_names, unnest_aliases, _unnest_offsets, _array_agg_limits, _date_results, _extracts,
              _numeric_types, _typed_literals, _any_type_parameters, _merge_insert_row, _array_offsets, _unnest_fields,
              volatile_window_keys)  # fmt: skip
     for fix in fixes:

@@ -91,6 +91,9 @@ class _MLParser:
             self._retreat(index)
             return None
         right = self._parse_assignment()
+        if isinstance(left, exp.Paren):  # SET (a) = (x): a one-variable list
+            left = exp.Tuple(expressions=[left.this])
+            right = exp.Tuple(expressions=[right.this]) if isinstance(right, exp.Paren) else right
         return self.expression(exp.SetItem(this=self.expression(exp.EQ(this=left, expression=right))))
 
     def _parse_column_ops(self, this):
@@ -113,6 +116,15 @@ class _MLParser:
             if parsed:
                 this = self.expression(exp.Dot(this=this.this, expression=parsed))
         return this
+
+    def _parse_select(self, *args, **kwargs):
+        # Likewise for a query, from its SELECT (or WITH) keyword: errors about training data
+        # point at the query.
+        first = self._curr
+        query = super()._parse_select(*args, **kwargs)
+        if query is not None and first is not None and self._prev is not None and "start" not in query.meta:
+            query.update_positions(line=first.line, col=first.col, start=first.start, end=self._prev.end)
+        return query
 
     def _parse_alter(self):
         if not self._match_text_seq("MODEL"):

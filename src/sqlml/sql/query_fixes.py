@@ -1,4 +1,5 @@
-"""Query shapes BigQuery accepts and DuckDB refuses or reads differently, rewritten before generation.
+"""Query shapes and values BigQuery accepts and DuckDB refuses or reads differently, rewritten
+before generation.
 
 Part of :func:`sqlml.sql.compat.rewrite`; each fix is proven by ``tests/sql/test_bigquery_compat.py``.
 """
@@ -71,6 +72,37 @@ def _source_rows(source: exp.Expression) -> list[exp.Expression]:
     return []
 
 
+def array_struct_names(tree: exp.Expression) -> exp.Expression:
+    """``[STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]``: BigQuery gives the later elements the first
+    one's field names (nested structs and arrays of structs included); DuckDB would make one struct
+    type of fields ``a``, ``b``, ``_0``, ``_1`` with NULLs where an element lacks them.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
+    """
+    for array in tree.find_all(exp.Array):
+        structs = [element for element in array.expressions if isinstance(element, exp.Struct)]
+        for other in structs[1:]:
+            _name_like(structs[0], other)
+    return tree
+
+
+def _name_like(template: exp.Struct, other: exp.Struct) -> None:
+    if len(template.expressions) != len(other.expressions):
+        return
+    for model, field in zip(template.expressions, list(other.expressions)):
+        name = model.this if isinstance(model, exp.PropertyEQ) else None
+        model_value = model.expression if isinstance(model, exp.PropertyEQ) else model
+        value = field.expression if isinstance(field, exp.PropertyEQ) else field
+        if isinstance(model_value, exp.Struct) and isinstance(value, exp.Struct):
+            _name_like(model_value, value)
+        elif isinstance(model_value, exp.Array) and isinstance(value, exp.Array):
+            first = next((e for e in model_value.expressions if isinstance(e, exp.Struct)), None)
+            for element in value.expressions if first is not None else []:
+                if isinstance(element, exp.Struct):
+                    _name_like(first, element)
+        if name is not None and not isinstance(field, (exp.PropertyEQ, exp.Alias)):
+            field.replace(exp.PropertyEQ(this=name.copy(), expression=field.copy()))
+
+
 def unnest_aliases(tree: exp.Expression) -> exp.Expression:
     """``FROM t, UNNEST(hits) AS hits``: the alias shadows the column it unnests, and BigQuery's
     later ``hits.page.pagePath`` reads the element (the GA360 sample tutorials write this). DuckDB
@@ -84,8 +116,9 @@ def unnest_aliases(tree: exp.Expression) -> exp.Expression:
         if select is None or not isinstance(unnest.parent, (exp.From, exp.Join)) or alias is None or alias.this or len(alias.columns) != 1:
             continue
         name = alias.columns[0].name
-        if not any(_root(column).name.lower() == name.lower() for e in unnest.expressions for column in e.find_all(exp.Column)):
-            continue
+        unnested = [column for e in unnest.expressions for column in e.find_all(exp.Column)]
+        if not any(name.lower() in (_root(column).name.lower(), column.name.lower()) for column in unnested):
+            continue  # UNNEST(hits) AS hits, UNNEST(s.hits) AS hits
         own = f"__sqlml_{name}"
         alias.set("columns", [exp.to_identifier(own, quoted=True)])
         _follow(select, unnest, name, own)
