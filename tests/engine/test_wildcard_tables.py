@@ -76,3 +76,8 @@ def test_wildcard_in_joins_ctes_and_create_table(con):
     assert rows == [("20210102", 9)]
     con.query("CREATE TABLE ds.all_events AS SELECT *, _TABLE_SUFFIX AS day FROM ds.events_*")
     assert con.query("SELECT day FROM ds.all_events ORDER BY day").fetchall() == [("20210101",), ("20210102",), ("20210201",)]
+
+
+def test_tablesample_on_a_wildcard_table(con):
+    assert con.query("SELECT COUNT(*) FROM ds.events_* TABLESAMPLE SYSTEM (100 PERCENT)").fetchall() == [(3,)]
+    assert con.query("SELECT COUNT(*) FROM ds.events_* TABLESAMPLE SYSTEM (0 PERCENT)").fetchall() == [(0,)]

@@ -48,7 +48,9 @@ def expand(tree: exp.Expression, executor) -> exp.Expression:
         kept = _pruned(table, match, executor)
         _exclude_suffix_from_stars(table)
         alias = table.alias or table.name.rstrip("*") or "wildcard"
-        table.replace(_union(match, kept).subquery(exp.to_identifier(alias, quoted=True)))
+        union = _union(match, kept).subquery(exp.to_identifier(alias, quoted=True))
+        union.set("sample", table.args.get("sample"))  # FROM ds.events_* TABLESAMPLE SYSTEM (10 PERCENT)
+        table.replace(union)
     return tree
 
 
