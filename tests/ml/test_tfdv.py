@@ -147,3 +147,14 @@ def test_validate_errors(con, call, message):
     connection, _, _ = con
     with pytest.raises(sqlml.Error, match=message):
         connection.query(f"SELECT {call} FROM (SELECT * FROM ML.TFDV_DESCRIBE(TABLE ds.base)) AS t(s)").fetchall()
+
+
+def test_bytes_dates_and_arrays_of_structs(con):
+    connection, _, _ = con
+    found = features(describe(connection, "(SELECT b'ab' AS raw, DATE '2020-01-02' AS day, [STRUCT('k' AS key)] AS params "
+                                          "UNION ALL SELECT b'abcd', DATE '2020-01-02', [] UNION ALL SELECT NULL, NULL, NULL)"))
+    assert found["raw"]["type"] == "BYTES"
+    assert {k: v for k, v in found["raw"]["bytesStats"].items() if k != "commonStats"} == {"unique": "2", "avgNumBytes": 3.0, "minNumBytes": 2.0, "maxNumBytes": 4.0}
+    assert found["day"]["type"] == "STRING" and found["day"]["stringStats"]["topValues"] == [{"value": "2020-01-02", "frequency": 2.0}]
+    assert found["params"]["type"] == "STRUCT"
+    assert found["params"]["structStats"]["commonStats"]["totNumValues"] == "1"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 
 import duckdb
 import numpy as np
@@ -116,8 +117,8 @@ def normalize(text: str) -> str:
     return _write(shape)
 
 
-def _tokens(text: str) -> list[str]:
-    tokens, position = [], 0
+def _tokens(text: str) -> deque[str]:
+    tokens, position = deque(), 0
     text = text.rstrip()
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -128,21 +129,21 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _take(tokens: list[str], expected: str | None = None) -> str:
+def _take(tokens: deque[str], expected: str | None = None) -> str:
     if not tokens:
         raise WktError(f"expected {expected or 'more text'} at the end")
-    token = tokens.pop(0)
+    token = tokens.popleft()
     if expected is not None and token.upper() != expected:
         raise WktError(f"expected '{expected}' but found '{token}'")
     return token
 
 
-def _geometry(tokens: list[str]) -> tuple[str, object]:
+def _geometry(tokens: deque[str]) -> tuple[str, object]:
     kind = _take(tokens, None).upper()
     if kind not in _TYPES:
         raise WktError(f"unknown geography type '{kind}'")
     if tokens and tokens[0].upper() == "EMPTY":
-        tokens.pop(0)
+        tokens.popleft()
         return kind, None
     _take(tokens, "(")
     if kind == "GEOMETRYCOLLECTION":
@@ -155,36 +156,36 @@ def _geometry(tokens: list[str]) -> tuple[str, object]:
     return kind, body
 
 
-def _list(tokens: list[str], item) -> list:
+def _list(tokens: deque[str], item) -> list:
     items = [item()]
     while tokens and tokens[0] == ",":
-        tokens.pop(0)
+        tokens.popleft()
         items.append(item())
     return items
 
 
-def _coordinates(tokens: list[str], depth: int) -> list:
+def _coordinates(tokens: deque[str], depth: int) -> list:
     if depth == 1:
         # MULTIPOINT((1 2), (3 4)) and MULTIPOINT(1 2, 3 4) are both WKT
         return _list(tokens, lambda: _bracketed_point(tokens) if tokens and tokens[0] == "(" else _point(tokens))
     return _list(tokens, lambda: _bracketed(tokens, depth - 1))
 
 
-def _bracketed(tokens: list[str], depth: int) -> list:
+def _bracketed(tokens: deque[str], depth: int) -> list:
     _take(tokens, "(")
     items = _coordinates(tokens, depth)
     _take(tokens, ")")
     return items
 
 
-def _bracketed_point(tokens: list[str]) -> tuple[float, float]:
+def _bracketed_point(tokens: deque[str]) -> tuple[float, float]:
     _take(tokens, "(")
     point = _point(tokens)
     _take(tokens, ")")
     return point
 
 
-def _point(tokens: list[str]) -> tuple[float, float]:
+def _point(tokens: deque[str]) -> tuple[float, float]:
     try:
         x, y = float(_take(tokens)), float(_take(tokens))
     except ValueError:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 from sqlglot import exp
 
 from sqlml.engine.executor import register_rewrite
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import NotFoundError, SqlTypeError, UnsupportedStatementError
+from sqlml.sql.query_fixes import is_inside
 from sqlml.sql.transpile import to_duckdb
 
 SUFFIX = "_TABLE_SUFFIX"
@@ -96,7 +98,8 @@ def _pruned(table: exp.Table, match: _Match, executor) -> list[str]:
     """The matching tables the WHERE conditions on ``_TABLE_SUFFIX`` keep."""
     suffixes = {name[len(match.prefix) :]: name for name in match.tables}
     select = table.find_ancestor(exp.Select)
-    where = select.args.get("where") if select is not None and _inside(table, select.args.get("from_"), select.args.get("joins")) else None
+    sources = [select.args.get("from_"), *(select.args.get("joins") or [])] if select is not None else []
+    where = select.args.get("where") if any(is_inside(table, source) for source in sources if source is not None) else None
     conjuncts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else [where.this] if where is not None else []
     conditions = [c for c in (_on_suffix_only(c, table.alias_or_name) for c in conjuncts) if c is not None]
     if not conditions:
@@ -104,11 +107,17 @@ def _pruned(table: exp.Table, match: _Match, executor) -> list[str]:
     names = exp.Parameter(this=exp.var("__sqlml_suffixes"))
     query = exp.select(exp.column(SUFFIX)).from_(exp.Unnest(expressions=[names], alias=exp.TableAlias(columns=[exp.to_identifier(SUFFIX)])))
     query = query.where(*conditions)
-    try:
-        with executor.warehouse.lease() as cursor:
+    # On a side cursor: it reads no table, and a condition that fails there (PARSE_DATE of an
+    # 'intraday_…' suffix) must not abort the statement's transaction — it just prunes nothing,
+    # and the WHERE clause still applies to the rows.
+    with executor.warehouse.lease():
+        cursor = executor.warehouse.new_cursor()
+        try:
             rows = cursor.execute(to_duckdb(query), {"__sqlml_suffixes": sorted(suffixes)}).fetchall()
-    except Exception:  # noqa: BLE001 - a condition DuckDB cannot evaluate alone prunes nothing; the WHERE still applies
-        return sorted(match.tables)
+        except duckdb.Error:
+            return sorted(match.tables)
+        finally:
+            cursor.close()
     return sorted(suffixes[row[0]] for row in rows)
 
 
@@ -123,16 +132,6 @@ def _on_suffix_only(condition: exp.Expression, alias: str) -> exp.Expression | N
     for column in condition.find_all(exp.Column):
         column.set("table", None)
     return condition
-
-
-def _inside(table: exp.Table, *clauses) -> bool:
-    nodes = [n for clause in clauses for n in (clause if isinstance(clause, list) else [clause]) if n is not None]
-    parent = table
-    while parent is not None:
-        if any(parent is n for n in nodes):
-            return True
-        parent = parent.parent
-    return False
 
 
 def _exclude_suffix_from_stars(table: exp.Table) -> None:

@@ -70,8 +70,12 @@ def _feature(path: list[str], column: pa.Array, settings: dict) -> dict:
         common.update({"minNumValues": "1" if present else "0", "maxNumValues": "1" if present else "0",
                        "avgNumValues": 1.0 if present else 0.0, "totNumValues": str(present)})  # fmt: skip
     kind = _kind(values.type)
+    if kind == "STRUCT":  # an ARRAY of STRUCTs (or of arrays): only presence and counts
+        return _compact({"path": {"step": path}, "type": kind, "structStats": {"commonStats": common}})
     if kind in ("INT", "FLOAT"):
         body = {"numStats": {"commonStats": common, **_numbers(as_float(values), settings)}}
+    elif kind == "BYTES":
+        body = {"bytesStats": {"commonStats": common, **_bytes(values)}}
     else:
         body = {"stringStats": {"commonStats": common, **_strings(values, settings)}}
     return _compact({"path": {"step": path}, "type": kind, **body})
@@ -84,6 +88,8 @@ def _kind(arrow_type: pa.DataType) -> str:
         return "FLOAT"
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
         return "BYTES"
+    if pa.types.is_nested(arrow_type):
+        return "STRUCT"
     return "STRING"  # strings, and dates and times as their text, as BigQuery converts them
 
 
@@ -135,6 +141,14 @@ def _strings(values: pa.Array, settings: dict) -> dict:
         "avgLength": float(pc.mean(pc.utf8_length(text)).as_py()),
         "rankHistogram": {"buckets": [{"lowRank": str(r), "highRank": str(r), "label": v, "sampleCount": float(c)} for r, (v, c) in enumerate(ranks)]},
     }
+
+
+def _bytes(values: pa.Array) -> dict:
+    present = values.filter(values.is_valid())
+    if not len(present):
+        return {}
+    sizes = pc.binary_length(present).to_numpy(zero_copy_only=False).astype(float)
+    return {"unique": str(len(pc.unique(present))), "avgNumBytes": float(sizes.mean()), "minNumBytes": float(sizes.min()), "maxNumBytes": float(sizes.max())}
 
 
 def _compact(message):

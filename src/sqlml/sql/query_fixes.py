@@ -134,7 +134,7 @@ def _follow(select: exp.Select, unnest: exp.Unnest, name: str, own: str) -> None
     before = _sources_up_to(select, unnest)
     for column in list(select.find_all(exp.Column)):
         root = _root(column)
-        if root.name.lower() != name.lower() or any(_inside(column, source) for source in before):
+        if root.name.lower() != name.lower() or any(is_inside(column, source) for source in before):
             continue
         selected = isinstance(column.parent, exp.Select) and column.arg_key == "expressions" and len(column.parts) == 1
         root.replace(exp.to_identifier(own, quoted=True))
@@ -153,12 +153,13 @@ def _sources_up_to(select: exp.Select, unnest: exp.Unnest) -> list[exp.Expressio
     taken = []
     for source in sources:
         taken.append(source)
-        if _inside(unnest, source):
+        if is_inside(unnest, source):
             break
     return taken
 
 
-def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+def is_inside(node: exp.Expression, ancestor: exp.Expression | None) -> bool:
+    """Whether ``node`` is ``ancestor`` or lies in its subtree."""
     parent = node
     while parent is not None:
         if parent is ancestor:
