@@ -1,9 +1,13 @@
-"""The Python API: connect, query, Result, register, load, parameters, threads."""
+"""The Python API: connect, query, Result, register, load, parameters, threads, transactions, sessions."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -124,3 +128,108 @@ def test_context_manager_closes(tmp_path):
         con.query("SELECT 1")
     with pytest.raises(sqlml.WarehouseError, match=r"This connection is closed"):
         con.query("SELECT 1")
+
+
+def test_memory_connection_store_is_removed_when_collected_unclosed():
+    con = sqlml.connect(":memory:")
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x")
+    store = con.models_path
+    assert store.is_dir()
+    del con
+    gc.collect()
+    assert not store.exists()
+
+
+def test_memory_connection_store_is_removed_at_exit_unclosed():
+    script = "import sqlml; con = sqlml.connect(':memory:'); con.query('SELECT 1'); print(con.models_path)"
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    store = Path(completed.stdout.strip())
+    assert store.name.startswith("sqlml-models-") and not store.exists()
+
+
+@pytest.fixture
+def ledger(disk_con):
+    disk_con.query("CREATE SCHEMA ds; CREATE TABLE ds.ledger (n INT64)")
+    return disk_con
+
+
+def _on_thread(work):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+def test_a_transaction_covers_statements_from_every_thread(ledger):
+    ledger.query("BEGIN TRANSACTION")
+    _on_thread(lambda: ledger.query("INSERT INTO ds.ledger VALUES (1)"))
+    assert ledger.in_transaction
+    assert _on_thread(lambda: ledger.query("SELECT COUNT(*) FROM ds.ledger").scalar()) == 1
+    ledger.query("ROLLBACK")
+    assert not ledger.in_transaction
+    assert ledger.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 0
+    assert not ledger._warehouse.is_attached  # the transaction's hold on the file ended too
+
+
+def test_commit_from_another_thread_ends_the_transaction(ledger):
+    ledger.query("BEGIN TRANSACTION; INSERT INTO ds.ledger VALUES (1)")
+    _on_thread(lambda: ledger.query("INSERT INTO ds.ledger VALUES (2); COMMIT"))
+    assert not ledger.in_transaction
+    with pytest.raises(sqlml.TransactionError, match=r"COMMIT without an open transaction"):
+        ledger.query("COMMIT")
+    assert sorted(ledger.query("SELECT n FROM ds.ledger").fetchall()) == [(1,), (2,)]
+
+
+def test_threads_take_turns_inside_one_transaction(ledger):
+    ledger.query("BEGIN TRANSACTION")
+
+    def insert(k):
+        ledger.query("INSERT INTO ds.ledger VALUES (@k)", {"k": k})
+        return ledger.query("SELECT COUNT(*) FROM ds.ledger WHERE n = @k", {"k": k}).scalar()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(insert, range(40)))
+    assert seen == [1] * 40  # each thread saw its own row, in the one transaction, with no "busy" error
+    assert ledger.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 40
+    _on_thread(lambda: ledger.query("ROLLBACK"))
+    assert ledger.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 0
+
+
+def test_a_result_read_later_shows_the_rows_of_its_moment_in_the_transaction(ledger):
+    ledger.query("BEGIN TRANSACTION; INSERT INTO ds.ledger VALUES (1)")
+    before = ledger.query("SELECT COUNT(*) FROM ds.ledger")
+    ledger.query("INSERT INTO ds.ledger VALUES (2); COMMIT")
+    assert before.scalar() == 1
+
+
+def test_a_failed_statement_from_another_thread_rolls_the_transaction_back(ledger):
+    ledger.query("BEGIN TRANSACTION; INSERT INTO ds.ledger VALUES (1)")
+    with pytest.raises(sqlml.NotFoundError):
+        _on_thread(lambda: ledger.query("SELECT * FROM ds.nowhere"))
+    assert not ledger.in_transaction
+    assert ledger.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 0
+
+
+def test_information_schema_inside_a_transaction_then_a_write(ledger):
+    # Reading INFORMATION_SCHEMA used to define a view in DuckDB's own catalog: a write there, after
+    # which DuckDB refused the transaction's write to the warehouse ("a single transaction can only
+    # write to a single attached database").
+    ledger.query("BEGIN TRANSACTION")
+    assert ledger.query("SELECT table_name FROM ds.INFORMATION_SCHEMA.TABLES").fetchall() == [("ledger",)]
+    ledger.query("INSERT INTO ds.ledger VALUES (1); COMMIT")
+    assert ledger.query("SELECT n FROM ds.ledger").fetchall() == [(1,)]
+
+
+def test_sessions_from_cursor_have_transactions_of_their_own(ledger):
+    ledger.query("CREATE TABLE ds.other (n INT64)")
+    first, second = ledger.cursor(), ledger.cursor()
+    first.query("BEGIN TRANSACTION; INSERT INTO ds.ledger VALUES (1)")
+    second.query("BEGIN TRANSACTION; INSERT INTO ds.other VALUES (2)")
+    assert first.query("SELECT (SELECT COUNT(*) FROM ds.ledger), (SELECT COUNT(*) FROM ds.other)").fetchall() == [(1, 0)]
+    assert ledger.query("SELECT (SELECT COUNT(*) FROM ds.ledger), (SELECT COUNT(*) FROM ds.other)").fetchall() == [(0, 0)]
+    assert not ledger.in_transaction
+    second.query("ROLLBACK")
+    first.query("COMMIT")
+    assert ledger.query("SELECT (SELECT COUNT(*) FROM ds.ledger), (SELECT COUNT(*) FROM ds.other)").fetchall() == [(1, 0)]
+    first.close()
+    with pytest.raises(sqlml.WarehouseError, match=r"This connection is closed"):
+        first.query("SELECT 1")
+    assert second.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 1

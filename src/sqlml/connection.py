@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine.executor import Executor
+from sqlml.engine.executor import Executor, rollback
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.result import Result
@@ -32,13 +33,16 @@ class Connection:
     """A sqlml session: SQL in, results out, models trained and used along the way.
 
     Open one with :func:`sqlml.connect`. A connection may be used from several threads at once
-    (each thread gets its own DuckDB cursor); session state — TEMP tables and functions,
-    script variables, registered DataFrames — belongs to the connection.
+    (each thread gets its own DuckDB cursor); session state — script variables, registered
+    DataFrames, the open transaction — belongs to the connection. While a transaction is open,
+    every statement of the connection, from any thread, runs in it, one at a time; a thread that
+    needs a transaction of its own uses a session of its own from :meth:`cursor`.
 
     Args:
         warehouse: the warehouse folder, or ``":memory:"``.
         models: the model store folder; with an in-memory warehouse and the default value, a
-            temporary folder removed on :meth:`close`.
+            temporary folder removed on :meth:`close`, or when the connection is garbage-collected
+            or the interpreter exits without it.
         dialect: ``"bigquery"`` (default) or ``"duckdb"``: how the SQL is written.
         read_only: open the warehouse read-only.
         lock_timeout: seconds to wait for another process to release the warehouse.
@@ -58,10 +62,9 @@ class Connection:
         config: dict | None = None,
     ):
         in_memory = str(warehouse) == MEMORY
-        self._temporary_models = None
-        if models is None or (in_memory and str(models) == "models"):
-            self._temporary_models = tempfile.mkdtemp(prefix="sqlml-models-")
-            models = self._temporary_models
+        temporary = models is None or (in_memory and str(models) == "models")
+        if temporary:
+            models = tempfile.mkdtemp(prefix="sqlml-models-")
         self.warehouse_path = None if in_memory else Path(warehouse)
         self.models_path = Path(models)
         self.models_path.mkdir(parents=True, exist_ok=True)
@@ -76,7 +79,33 @@ class Connection:
 
         self.models = ModelStore(self.models_path)
         self._executor = Executor(self._warehouse, self.models, dialect)
-        self._closed = False
+        self._parent: Connection | None = None
+        self._sessions: weakref.WeakSet[Connection] = weakref.WeakSet()
+        # Also run when the connection is garbage-collected or the interpreter exits unclosed.
+        self._finalizer = weakref.finalize(self, _remove_folder, self.models_path if temporary else None)
+
+    def cursor(self) -> "Connection":
+        """A new session on the same warehouse and model store, with its own transaction.
+
+        Like DuckDB's ``cursor()``: it shares this connection's DuckDB instance, its hold on the
+        warehouse file and its registered data, and has its own transaction, TEMP tables and
+        script variables — for a thread that runs transactions of its own beside others. Close
+        it when done; closing this connection ends it too.
+        """
+        session = Connection.__new__(Connection)
+        session.warehouse_path, session.models_path, session.models = self.warehouse_path, self.models_path, self.models
+        session._warehouse = self._warehouse.session()
+        session._executor = Executor(session._warehouse, self.models, self.dialect)
+        session._parent = self  # keeps the shared instance open while the session is used
+        session._sessions = weakref.WeakSet()
+        session._finalizer = weakref.finalize(session, session._warehouse.close)
+        self._sessions.add(session)
+        return session
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection (begun by any thread)."""
+        return self._warehouse.transaction_open
 
     @property
     def dialect(self) -> str:
@@ -100,7 +129,17 @@ class Connection:
         Raises:
             sqlml.Error: the first statement that failed, with its position and a hint.
         """
-        return self._executor.execute(sql, params, path)
+        with self._warehouse.statement():
+            result = self._executor.execute(sql, params, path)
+            if self._warehouse.in_transaction:
+                # Read now, in the transaction and this call's turn: later, another thread's
+                # statement may be using the transaction's cursor, or the transaction be over.
+                try:
+                    result.arrow()
+                except BaseException:
+                    rollback(self._executor)
+                    raise
+            return result
 
     execute = query
 
@@ -139,7 +178,7 @@ class Connection:
         dataset = target.args.get("db")
         create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
         target_sql = target.sql(dialect="duckdb")
-        with self._warehouse.lease() as cursor:
+        with self._warehouse.statement(), self._warehouse.lease() as cursor:
             try:
                 if dataset is not None:
                     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.sql(dialect='duckdb')}")
@@ -149,6 +188,7 @@ class Connection:
                 import duckdb
 
                 if isinstance(error, duckdb.Error):
+                    rollback(self._executor)  # as a failed statement does
                     raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
                 raise
 
@@ -157,7 +197,7 @@ class Connection:
         target = _table_name(name)
         dataset = target.args.get("db")
         schema = dataset.name if dataset is not None else "main"
-        with self._warehouse.lease() as cursor:
+        with self._warehouse.statement(), self._warehouse.lease() as cursor:
             rows = cursor.execute(
                 f"SELECT 'table' FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name = $s AND table_name = $t "
                 f"UNION ALL SELECT 'view' FROM duckdb_views() WHERE database_name = '{CATALOG}' AND schema_name = $s AND view_name = $t",
@@ -174,22 +214,21 @@ class Connection:
         self._warehouse.track_progress(on)
 
     def interrupt(self) -> None:
-        """Ask the statements running on this connection to stop (for Ctrl-C in a shell).
+        """Ask the statements running on this connection and its sessions to stop (Ctrl-C).
 
         DuckDB queries are interrupted at once; training stops at its next iteration. Either way
         the statement fails with :class:`~sqlml.errors.Cancelled` and changes nothing.
         """
-        self._executor.cancel.set()
-        self._warehouse.interrupt()
+        for connection in [self, *self._sessions]:
+            connection._executor.cancel.set()
+            connection._warehouse.interrupt()
 
     def close(self) -> None:
-        """Release the warehouse and remove a temporary model store."""
-        if self._closed:
-            return
-        self._closed = True
-        self._warehouse.close()
-        if self._temporary_models:
-            shutil.rmtree(self._temporary_models, ignore_errors=True)
+        """Release the warehouse and remove a temporary model store (a session: end it)."""
+        if self._finalizer.alive:
+            self._finalizer()
+            if self._parent is None:
+                self._warehouse.close()
 
     def __enter__(self) -> "Connection":
         return self
@@ -200,6 +239,11 @@ class Connection:
     def __repr__(self) -> str:
         where = self.warehouse_path or MEMORY
         return f"<sqlml.Connection warehouse={str(where)!r} models={str(self.models_path)!r} dialect={self.dialect!r}>"
+
+
+def _remove_folder(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _reader_for(path, format: str | None) -> str:

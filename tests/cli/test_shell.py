@@ -188,6 +188,29 @@ def test_completion_offers_catalog_names_functions_types_and_options(session):
     assert "returns" in offered("SELECT * FROM ds.re")
 
 
+def test_a_transaction_typed_over_several_prompts_with_completion_in_between(session):
+    """What the prompt does between two lines: the completer may look at the catalog. It used to
+    write DuckDB's own catalog inside the open transaction, after which the INSERT failed
+    ("a transaction that has already modified database memory") and rolled the transaction back."""
+    completer = SqlCompleter(session, DIALECTS["bigquery"])
+
+    def offered(text: str) -> list[str]:
+        return [c.text for c in completer.get_completions(Document(text), None)]
+
+    assert offered("SELECT * FROM ds.ord") == ["orders"]
+    assert session.run("BEGIN TRANSACTION;")
+    assert offered("INSERT INTO ds.ord") == ["orders"]  # the names read before it began
+    assert session.run("INSERT INTO ds.orders (id) VALUES (61);")
+    assert session.run(".tables ds")  # reads INFORMATION_SCHEMA inside the transaction
+    assert session.run("COMMIT;")
+    assert "Error" not in session.err.getvalue()
+    assert session.connection.query("SELECT COUNT(*) FROM ds.orders").scalar() == 61
+    assert session.run("BEGIN TRANSACTION;") and session.run("DELETE FROM ds.orders WHERE TRUE;")
+    assert offered("SELECT * FROM ds.o") == ["orders"]
+    assert session.run("ROLLBACK;")
+    assert session.connection.query("SELECT COUNT(*) FROM ds.orders").scalar() == 61
+
+
 @pytest.fixture
 def invoke(tmp_path):
     def run(*args, input=None):

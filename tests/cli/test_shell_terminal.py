@@ -98,3 +98,24 @@ def test_a_session_at_the_terminal(shell):
     shell.close()
     assert shell.exitstatus == 0
     assert "Traceback" not in (shell.before or "")
+
+
+def test_a_transaction_typed_at_the_prompt(shell):
+    # The completer runs as keys arrive; it used to touch the catalog inside the open transaction,
+    # which then refused the INSERT and was gone at COMMIT.
+    type_line(shell, "BEGIN TRANSACTION;")
+    type_line(shell, "INSERT INTO ds.orders (id, amount, big) VALUES (20001, 5, TRUE);")
+    assert shell.expect([r"1 row affected\.", r"Error: [^\r\n]*"]) == 0, shell.after
+    type_line(shell, "SELECT COUNT(*) AS n FROM ds.orders;")
+    shell.expect(r"\|\s+20001 \|")
+    type_line(shell, "ROLLBACK;")
+    type_line(shell, "BEGIN TRANSACTION;")
+    type_line(shell, "DELETE FROM ds.orders WHERE id > 10;")
+    shell.expect(r"19990 rows affected\.")
+    type_line(shell, "COMMIT;")
+    type_line(shell, "SELECT COUNT(*) AS n FROM ds.orders;")
+    shell.expect(r"\|\s+10 \|")
+    time.sleep(0.3)
+    shell.sendcontrol("d")
+    shell.expect(pexpect.EOF)
+    assert "Error" not in shell.before and "Traceback" not in shell.before

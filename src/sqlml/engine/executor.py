@@ -333,31 +333,21 @@ def _finish(sources: SourceSet, warehouse: Warehouse) -> None:
 
 
 def _run_transaction(context: StatementContext, cursor, sql: str) -> Result:
-    """BEGIN keeps the warehouse leased until COMMIT or ROLLBACK, across query() calls."""
-    executor, tree = context.executor, context.plan.tree
-    local = executor._local
-    open_ = getattr(local, "transaction", False)
+    """BEGIN opens the connection's one transaction, which keeps the warehouse leased until COMMIT
+    or ROLLBACK (from any thread), across query() calls; see :meth:`Warehouse.begin`."""
+    warehouse, tree = context.executor.warehouse, context.plan.tree
     if isinstance(tree, exp.Transaction):
-        if open_:
+        if not warehouse.begin():
             raise TransactionError("A transaction is already open; transactions do not nest.", hint="COMMIT or ROLLBACK it first.")
-        cursor.execute("BEGIN TRANSACTION")
-        executor.warehouse.acquire()
-        local.transaction = True
-    else:
-        if not open_:
-            verb = "COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK"
-            raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
-        local.transaction = False
-        try:
-            cursor.execute("COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK")
-        finally:
-            executor.warehouse.release()
+    elif not warehouse.end(commit=isinstance(tree, exp.Commit)):
+        verb = "COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK"
+        raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
     return Result.empty(context.plan.verb)
 
 
 def in_transaction(executor: Executor) -> bool:
-    """Whether this thread has an open transaction on ``executor``."""
-    return getattr(executor._local, "transaction", False)
+    """Whether the statement running on this thread runs in the connection's open transaction."""
+    return executor.warehouse.in_transaction
 
 
 @contextlib.contextmanager
@@ -384,13 +374,7 @@ def atomic(executor: Executor, cursor: duckdb.DuckDBPyConnection) -> Iterator[No
 
 
 def rollback(executor: Executor) -> None:
-    """Roll back this thread's open transaction, if any (after a failed statement)."""
-    if not in_transaction(executor):
-        return
-    executor._local.transaction = False
-    try:
-        executor.warehouse.cursor().execute("ROLLBACK")
-    except duckdb.Error:
-        pass
-    finally:
-        executor.warehouse.release()
+    """Roll back the open transaction after a statement in it failed (no-op outside one)."""
+    if in_transaction(executor):
+        with contextlib.suppress(duckdb.Error):
+            executor.warehouse.end(commit=False)

@@ -2,7 +2,7 @@
 
 https://cloud.google.com/bigquery/docs/information-schema-intro — each view keeps BigQuery's
 column names for what has a meaning here. A reference is rewritten into a subquery over a view
-that the connection's DuckDB instance holds in its in-memory catalog (built from DuckDB's own
+that the session defines as a TEMP view (built from DuckDB's own
 ``duckdb_tables()``, ``duckdb_columns()``… and sqlml's routine table), filtered to the dataset;
 ``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table;
 ``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.engine.partitions_view`).
@@ -164,8 +164,8 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
         if view == "COLUMNS" and has_meta_table(cursor, "table_options"):
             definition = _PARTITIONED_COLUMNS.format(columns=definition)
         name = f"sqlml_information_schema_{view.lower()}"
-        cursor.execute(f"CREATE OR REPLACE VIEW memory.main.{name} AS {definition}")
-    return exp.table_(name, db="main", catalog="memory")
+        warehouse.define_view(cursor, name, definition)  # TEMP: an open transaction may read it
+    return exp.table_(name, db="main", catalog="temp")
 
 
 def _models(executor) -> pa.Table:

@@ -1,94 +1,122 @@
-"""The one DuckDB instance a connection uses, holding the warehouse file only while work runs.
+"""The warehouse a session works on: DuckDB cursors on a private instance that holds the warehouse
+file only while work runs, taking turns with other processes.
 
-DuckDB lets one process hold a database file for writing and refuses every other process
-meanwhile (duckdb.org/docs/2.0/connect/concurrency). A shell left open must not lock out the
-scheduler, the project runner or the server, so the warehouse file is *attached* to a private
-in-memory DuckDB instance for the duration of a lease and *detached* once no lease is left and
-the connection has been idle for ``idle_release`` seconds (a short grace period, so that a loop
-of small statements does not pay for the attach each time).
+DuckDB lets one process hold a database file for writing, or several processes hold it
+read-only, and refuses every other process meanwhile (duckdb.org/docs/2.0/connect/concurrency).
+A shell left open must not lock out the scheduler, the project runner or the server, so the
+warehouse file is *attached* to the connection's in-memory DuckDB instance
+(:class:`~sqlml.engine.instance.Instance`) for the duration of a lease and *detached* when the
+last lease ends and either another process waits for the file or the connection has been idle
+for ``idle_release`` seconds (a short grace period, so that a loop of small statements does not
+pay for the attach each time).
+
+Processes take turns first come, first served (:mod:`sqlml.engine.lease_queue`): a process that
+finds the file busy takes a ticket in the queue beside it and attaches when nobody is ahead of
+it (a read-only process also when everyone ahead only reads, since readers share the file);
+the holder yields between statements — when its last lease ends, never inside a statement or a
+transaction — as soon as a process it excludes waits, even while its own statements keep
+coming. So under steady load every process makes progress, and a writer waits about as long as
+the longest statement running when it arrived. A process that still finds the file busy after
+``lock_timeout`` seconds gets :class:`~sqlml.errors.WarehouseLockedError` naming the holder.
 
 Session state lives outside the file and survives detaching: TEMP tables and TEMP functions are
 in each cursor's temporary catalog, registered DataFrames are re-registered on every cursor,
 and script variables are kept in Python by the scripting layer.
 
-A second process that wants the file while it is held waits up to ``lock_timeout`` seconds, then
-gets :class:`~sqlml.errors.WarehouseLockedError` naming the process that holds it.
+One transaction per session: while one is open, every statement of the session, from whichever
+thread, waits its turn and runs on the transaction's cursor, one at a time (a DuckDB cursor runs
+one call at a time); COMMIT or ROLLBACK from any thread ends it. Threads that need transactions
+of their own use sessions of their own (:meth:`Warehouse.session`).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import gc
-import os
 import threading
-import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import duckdb
 
-from sqlml.engine import builtins
-from sqlml.errors import WarehouseError, WarehouseLockedError
+from sqlml.engine.instance import CATALOG, FILENAME, Instance
+from sqlml.errors import WarehouseError
 
-#: The catalog name the warehouse file is attached under; unqualified names resolve in it.
-CATALOG = "warehouse"
-#: The file inside the warehouse folder.
-FILENAME = "warehouse.duckdb"
+__all__ = ["CATALOG", "FILENAME", "Warehouse"]
+
+
+@dataclass
+class _Cursor:
+    """A DuckDB cursor and what of the session it has been given so far."""
+
+    cursor: duckdb.DuckDBPyConnection
+    generation: int = 0
+    registry: int = 0
+    progress: bool = False
 
 
 class Warehouse:
-    """Owns the DuckDB instance of one connection and leases the warehouse file to its work.
+    """One session's cursors on a connection's DuckDB instance and its leases on the warehouse file.
 
     Args:
         folder: the warehouse folder, or None for an in-memory warehouse.
         read_only: attach the file read-only (several processes may then read at once).
-        lock_timeout: seconds to wait for another process to release the file.
+        lock_timeout: seconds to wait for other processes to release the file.
         idle_release: seconds of idleness after which the file is released.
         config: extra DuckDB settings (``threads``, ``memory_limit``…).
+        instance: share this instance instead (see :meth:`session`).
     """
 
     def __init__(
         self,
-        folder: str | os.PathLike | None,
+        folder,
         *,
         read_only: bool = False,
         lock_timeout: float = 30.0,
         idle_release: float = 0.2,
         config: dict | None = None,
+        instance: Instance | None = None,
     ):
-        self.path = None if folder is None else Path(folder) / FILENAME
-        self.read_only = read_only
-        self.lock_timeout = lock_timeout
-        self.idle_release = idle_release
-        # Replacement scans would let any Python variable in a caller's frame shadow a table.
-        self._db = duckdb.connect(":memory:", config={"python_enable_replacements": False, **(config or {})})
-        self._lock = threading.RLock()
-        self._leases = 0
-        self._generation = 0
-        self._attached = False
-        self._timer: threading.Timer | None = None
-        self._idle_since = 0.0
+        self._owns_instance = instance is None
+        self.instance = instance or Instance(
+            folder, read_only=read_only, lock_timeout=lock_timeout, idle_release=idle_release, config=config
+        )
         self._local = threading.local()
-        self._registered: dict[str, object] = {}
-        self._forgotten: set[str] = set()
-        self._registry_version = 0
+        self._lock = threading.Lock()
         self._cursors: set = set()
-        self._closed = False
-        self._memos: dict = {}
         self._track_progress = False
-        builtins.install(self._db)
-        if self.path is None:
-            self._db.execute(f"ATTACH ':memory:' AS {CATALOG}")
-            self._attached = True
-            self._generation = 1
-        else:
-            if not read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._turns = _Turns()
+        self._transaction: _Cursor | None = None
+        self._closed = False
+
+    def session(self) -> "Warehouse":
+        """Another session on the same instance: its own cursors, TEMP tables and transaction,
+        the same hold on the file, registered data and remembered catalog facts."""
+        return Warehouse(None, instance=self.instance)
+
+    @property
+    def path(self):
+        """The warehouse file, or None in memory."""
+        return self.instance.path
+
+    @property
+    def read_only(self) -> bool:
+        return self.instance.read_only
+
+    @property
+    def is_attached(self) -> bool:
+        """Whether this process currently holds the warehouse file."""
+        return self.instance.is_attached
+
+    @property
+    def waited(self) -> float:
+        """Seconds this connection has spent waiting for other processes to yield the file."""
+        return self.instance.waited
 
     # -- leases ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def lease(self):
-        """Hold the warehouse file for the duration of a ``with`` block; yields this thread's cursor."""
+        """Hold the warehouse file for the duration of a ``with`` block; yields the cursor to use."""
         self.acquire()
         try:
             yield self.cursor()
@@ -97,84 +125,154 @@ class Warehouse:
 
     def acquire(self) -> None:
         """Take a lease, attaching the file if no lease was held."""
-        with self._lock:
-            if self._closed:
-                raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
-            if not self._attached:
-                self._attach()
-            self._leases += 1
+        if self._closed:
+            raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
+        self.instance.acquire()
 
     def release(self) -> None:
-        """Give a lease back; the file is detached after ``idle_release`` seconds without one."""
-        with self._lock:
-            self._leases -= 1
-            if self._leases > 0 or self.path is None:
-                return
-            if self.idle_release <= 0:
-                self._detach()
-                return
-            self._idle_since = time.monotonic()
-            if self._timer is None:  # one timer per idle period, not one thread per statement
-                self._start_idle_timer(self.idle_release)
+        """Give a lease back (see :meth:`Instance.release`)."""
+        self.instance.release()
+
+    # -- the session's transaction -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def statement(self):
+        """Around each call into the session (a script, a load): while a transaction is open,
+        wait for the turn, then run on the transaction's cursor until the call returns."""
+        local = self._local
+        if getattr(local, "in_statement", False):
+            yield
+            return
+        local.in_statement = True
+        try:
+            if self._transaction is not None:
+                self._turns.take()
+            yield
+        finally:
+            local.in_statement = False
+            self._turns.give_back()
 
     @property
-    def is_attached(self) -> bool:
-        """Whether this process currently holds the warehouse file."""
-        return self._attached
+    def in_transaction(self) -> bool:
+        """Whether this thread's statements run in the session's open transaction."""
+        return self._transaction is not None and self._turns.is_mine()
 
-    def _attach(self) -> None:
-        mode = " (READ_ONLY)" if self.read_only else ""
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.01
-        collected = False
-        while True:
-            try:
-                self._db.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
-                break
-            except duckdb.Error as error:
-                if "already attached" in str(error) and not collected:
-                    # A finished query's result object (held, e.g., by a traceback) still pins
-                    # the detached file; once it is collected the file can be attached again.
-                    gc.collect()
-                    collected = True
-                    continue
-                if not _is_busy(error):
-                    if isinstance(error, duckdb.IOException):
-                        raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}") from None
-                    raise WarehouseError(
-                        f"Cannot open the warehouse {self.path}: {error}",
-                        hint="Check that the file is a DuckDB 2 database written by sqlml.",
-                    ) from None
-                if time.monotonic() >= deadline:
-                    raise _locked_error(self.path, error, self.lock_timeout) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.25)
-        self._attached = True
-        self._generation += 1
-        self._memos.clear()  # another process may have changed the file while it was released
+    @property
+    def transaction_open(self) -> bool:
+        """Whether the session has an open transaction (begun by any thread)."""
+        return self._transaction is not None
 
-    def _start_idle_timer(self, seconds: float) -> None:
-        self._timer = threading.Timer(seconds, self._detach_if_idle)
-        self._timer.daemon = True
-        self._timer.start()
+    def begin(self) -> bool:
+        """Start the session's transaction on this thread's cursor; False if one is open.
 
-    def _detach_if_idle(self) -> None:
-        """Detach once ``idle_release`` seconds passed since the last release with no lease taken."""
-        with self._lock:
-            self._timer = None
-            if self._leases or not self._attached or self._closed:
-                return
-            remaining = self._idle_since + self.idle_release - time.monotonic()
-            if remaining > 0:
-                self._start_idle_timer(remaining)
-            else:
-                self._detach()
+        The file stays leased until :meth:`end`; call within :meth:`statement`.
+        """
+        self._turns.take()
+        if self._transaction is not None:
+            return False
+        state = self._own_cursor()
+        state.cursor.execute("BEGIN TRANSACTION")
+        self.instance.acquire(pinned=True)
+        self._transaction = state
+        return True
 
-    def _detach(self) -> None:
-        if not self._attached or self.path is None:
-            return
-        self._db.execute(f"DETACH {CATALOG}")
-        self._attached = False
+    def end(self, commit: bool) -> bool:
+        """COMMIT or ROLLBACK the session's transaction, from any thread; False if none is open."""
+        self._turns.take()
+        state, self._transaction = self._transaction, None
+        if state is None:
+            return False
+        try:
+            state.cursor.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self.instance.release(pinned=True)
+        return True
+
+    # -- cursors -----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """The cursor this thread's statement runs on. Call only while holding a lease.
+
+        The open transaction's cursor for the thread whose turn it is; else this thread's own:
+        DuckDB refuses to share one cursor between threads at once ("connection is busy"), so
+        each thread gets its own cursor on the shared instance (SQLMesh's connection pool).
+        """
+        state = self._transaction
+        if state is None or not self._turns.is_mine():
+            state = self._own_cursor()
+        return self._prepared(state)
+
+    def _own_cursor(self) -> _Cursor:
+        state = getattr(self._local, "cursor", None)
+        if state is None:
+            state = self._local.cursor = _Cursor(self.instance.db.cursor())
+            with self._lock:
+                self._cursors.add(state.cursor)
+        return state
+
+    def _prepared(self, state: _Cursor) -> duckdb.DuckDBPyConnection:
+        instance, cursor = self.instance, state.cursor
+        if state.generation != instance.generation:
+            cursor.execute(f"USE {CATALOG}")
+            state.generation = instance.generation
+        if state.registry != instance.registry_version:
+            state.registry = self._sync_registrations(cursor)
+        if state.progress != self._track_progress:
+            # DuckDB measures a query's progress only with its progress bar on; it must not print.
+            cursor.execute(f"SET enable_progress_bar = {str(self._track_progress).lower()}")
+            cursor.execute("SET enable_progress_bar_print = false")
+            state.progress = self._track_progress
+        return cursor
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor for a side job (reading an ML function's input); close it after use."""
+        cursor = self.instance.db.cursor()
+        cursor.execute(f"USE {CATALOG}")
+        self._sync_registrations(cursor)
+        with self.instance.lock:
+            views = list(self.instance.views.items())
+        for name, sql in views:
+            with contextlib.suppress(duckdb.Error):  # what it reads may be gone; then nobody reads it
+                cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        return cursor
+
+    def define_view(self, cursor: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+        """(Re)define ``name`` as a TEMP view on ``cursor``, and on side cursors opened later.
+
+        TEMP, because a view in the instance's own catalog would be a write there, which a
+        transaction that writes the warehouse file refuses ("a single transaction can only
+        write to a single attached database").
+        """
+        cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        with self.instance.lock:
+            self.instance.views[name] = sql
+
+    def register(self, name: str, data: object) -> None:
+        """Make a pandas DataFrame or Arrow table readable by ``name`` in every later query."""
+        instance = self.instance
+        with instance.lock:
+            instance.registered[name] = data
+            instance.forgotten.discard(name)
+            instance.registry_version += 1
+
+    def unregister(self, name: str) -> None:
+        """Forget a name given to :meth:`register`."""
+        instance = self.instance
+        with instance.lock:
+            if instance.registered.pop(name, None) is not None:
+                instance.forgotten.add(name)
+            instance.registry_version += 1
+
+    def _sync_registrations(self, cursor) -> int:
+        instance = self.instance
+        with instance.lock:
+            version, forgotten, registered = instance.registry_version, list(instance.forgotten), list(instance.registered.items())
+        for name in forgotten:
+            with contextlib.suppress(duckdb.Error):
+                cursor.unregister(name)
+        for name, data in registered:
+            cursor.register(name, data)
+        return version
 
     # -- sqlml's own catalog, remembered -------------------------------------------------------
 
@@ -185,142 +283,98 @@ class Warehouse:
         holds the file nobody else can change them, and the executor forgets them after each
         statement that may change them (DDL, transactions, failures).
         """
-        with self._lock:
-            if key in self._memos:
-                return self._memos[key]
+        memos = self.instance.memos
+        with self.instance.lock:
+            if key in memos:
+                return memos[key]
         value = compute()
-        with self._lock:
-            self._memos[key] = value
+        self.remember(key, value)
         return value
 
     def remember(self, key: tuple, value) -> None:
         """Set what :meth:`memo` returns for ``key`` (after creating what it describes)."""
-        with self._lock:
-            self._memos[key] = value
+        with self.instance.lock:
+            self.instance.memos[key] = value
 
     def forget_memos(self) -> None:
         """Drop every remembered value (after a statement that may have written the catalog)."""
-        with self._lock:
-            self._memos.clear()
+        with self.instance.lock:
+            self.instance.memos.clear()
 
-    # -- cursors -----------------------------------------------------------------------------
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor, pointed at the warehouse. Call only while holding a lease.
-
-        DuckDB refuses to share one connection object between threads ("connection is busy"),
-        so each thread gets its own cursor on the shared instance (SQLMesh's connection pool).
-        """
-        local = self._local
-        cursor = getattr(local, "cursor", None)
-        if cursor is None:
-            cursor = self._db.cursor()
-            local.cursor, local.generation, local.registry = cursor, 0, 0
-            with self._lock:
-                self._cursors.add(cursor)
-        if local.generation != self._generation:
-            cursor.execute(f"USE {CATALOG}")
-            local.generation = self._generation
-        if local.registry != self._registry_version:
-            self._sync_registrations(cursor)
-            local.registry = self._registry_version
-        if getattr(local, "progress", False) != self._track_progress:
-            # DuckDB measures a query's progress only with its progress bar on; it must not print.
-            cursor.execute(f"SET enable_progress_bar = {str(self._track_progress).lower()}")
-            cursor.execute("SET enable_progress_bar_print = false")
-            local.progress = self._track_progress
-        return cursor
+    # -- progress, interrupts, closing ---------------------------------------------------------
 
     def track_progress(self, on: bool = True) -> None:
         """Have DuckDB measure the progress of queries, for :meth:`query_progress`."""
         self._track_progress = on
 
     def query_progress(self) -> float:
-        """Percent done of the query running on this connection (-1 when none or unknown)."""
-        with self._lock:
-            cursors = list(self._cursors)
+        """Percent done of the query running in this session (-1 when none or unknown)."""
         progress = -1.0
-        for cursor in cursors:
+        for cursor in self._all_cursors():
             with contextlib.suppress(duckdb.Error):
                 progress = max(progress, cursor.query_progress())
         return progress
 
-    def new_cursor(self) -> duckdb.DuckDBPyConnection:
-        """A fresh cursor for a side job (reading an ML function's input); close it after use."""
-        cursor = self._db.cursor()
-        cursor.execute(f"USE {CATALOG}")
-        self._sync_registrations(cursor)
-        return cursor
-
-    def register(self, name: str, data: object) -> None:
-        """Make a pandas DataFrame or Arrow table readable by ``name`` in every later query."""
-        with self._lock:
-            self._registered[name] = data
-            self._forgotten.discard(name)
-            self._registry_version += 1
-
-    def unregister(self, name: str) -> None:
-        """Forget a name given to :meth:`register`."""
-        with self._lock:
-            if self._registered.pop(name, None) is not None:
-                self._forgotten.add(name)
-            self._registry_version += 1
-
-    def _sync_registrations(self, cursor) -> None:
-        for name in self._forgotten:
-            with contextlib.suppress(duckdb.Error):
-                cursor.unregister(name)
-        for name, data in self._registered.items():
-            cursor.register(name, data)
-
     def interrupt(self) -> None:
-        """Ask every running statement of this connection to stop (DuckDB's interrupt)."""
+        """Ask every running statement of this session to stop (DuckDB's interrupt)."""
+        for cursor in self._all_cursors():
+            with contextlib.suppress(duckdb.Error):
+                cursor.interrupt()
+
+    def _all_cursors(self) -> list:
         with self._lock:
-            for cursor in list(self._cursors):
-                with contextlib.suppress(duckdb.Error):
-                    cursor.interrupt()
+            return list(self._cursors)
 
     def close(self) -> None:
-        """Release the file and close the DuckDB instance."""
-        with self._lock:
-            if self._closed:
-                return
-            if self._timer is not None:
-                self._timer.cancel()
-            self._closed = True
+        """End the session: roll back its open transaction, close its cursors and, for the
+        connection's own session, release the file and close the DuckDB instance."""
+        if self._closed:
+            return
+        self._closed = True
+        state, self._transaction = self._transaction, None
+        if state is not None:
             with contextlib.suppress(duckdb.Error):
-                self._detach()
-            self._db.close()
+                state.cursor.execute("ROLLBACK")
+            self.instance.release(pinned=True)
+        if self._owns_instance:
+            self.instance.close()
+            return
+        for cursor in self._all_cursors():
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()  # a DuckDB cursor closed in a transaction rolls it back
 
 
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")
+class _Turns:
+    """Whose turn it is to run a statement in the session's transaction: first come, first served,
+    and a thread whose turn it is may take it again (a statement inside a statement)."""
 
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._owner: int | None = None
+        self._waiting: collections.deque[int] = collections.deque()
 
-def _is_busy(error: duckdb.Error) -> bool:
-    """Another process holds the file's lock, or another connection of this process has it attached.
+    def is_mine(self) -> bool:
+        return self._owner == threading.get_ident()
 
-    Either way the file frees up when that holder's lease ends, so the caller waits for it.
-    """
-    if isinstance(error, duckdb.IOException):
-        return "lock" in str(error).lower()
-    return "already attached" in str(error)
+    def take(self) -> None:
+        me = threading.get_ident()
+        with self._changed:
+            if self._owner == me:
+                return
+            self._waiting.append(me)
+            try:
+                while self._owner is not None or self._waiting[0] != me:
+                    self._changed.wait()
+            except BaseException:  # interrupted while waiting: let the next one in line go
+                self._waiting.remove(me)
+                self._changed.notify_all()
+                raise
+            self._waiting.popleft()
+            self._owner = me
 
-
-def _locked_error(path: Path, error: Exception, waited: float) -> WarehouseLockedError:
-    # DuckDB names the holder: '... Conflicting lock is held in /usr/bin/python3 (PID 4242) ...'
-    message = str(error)
-    pid = None
-    if "PID " in message:
-        digits = message.split("PID ", 1)[1].split(")")[0].strip()
-        pid = int(digits) if digits.isdigit() else None
-    holder = f" (PID {pid})" if pid else ""
-    return WarehouseLockedError(
-        f"The warehouse {path} is in use by another process{holder}; waited {waited:g} s.",
-        hint=(
-            "Wait for it to finish and retry, raise the wait with "
-            "sqlml.connect(..., lock_timeout=SECONDS) or --lock-timeout, or open it read-only "
-            "with sqlml.connect(..., read_only=True) once the writer is done."
-        ),
-        pid=pid,
-    )
+    def give_back(self) -> None:
+        """End this thread's turn, if it has one."""
+        with self._changed:
+            if self._owner == threading.get_ident():
+                self._owner = None
+                self._changed.notify_all()

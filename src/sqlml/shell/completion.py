@@ -2,10 +2,11 @@
 and the datasets, tables, columns and models of the warehouse.
 
 The catalog part is read through the session's INFORMATION_SCHEMA views and re-read after any
-statement that may have changed it (the session raises ``catalog_changed``). What is offered
-depends on the word being typed: ``ds.`` offers the dataset's tables, views and models, ``ML.``
-the ML functions, ``t.`` (a table or alias-free table name) its columns, a word inside
-``model_type='…'`` the model types; anything else every name that starts that way.
+statement that may have changed it (the session raises ``catalog_changed``), outside the user's
+transactions. What is offered depends on the word being typed: ``ds.`` offers the dataset's
+tables, views and models, ``ML.`` the ML functions, ``t.`` (a table or alias-free table name) its
+columns, a word inside ``model_type='…'`` the model types; anything else every name that starts
+that way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def static_words(dialect) -> tuple[list[str], list[str], list[str], list[str]]:
     from sqlml.sql.expressions import ML_FUNCTIONS
 
     keywords = sorted({word for word in dialect.Tokenizer.KEYWORDS if word.replace(" ", "").isalpha()})
-    functions = sorted(ML_FUNCTIONS)
+    functions = sorted(name for name, node in ML_FUNCTIONS.items() if node.supported)  # not those that only parse
     model_types = sorted(model_type.value.lower() for model_type in ModelType)
     options = sorted(all_option_names())
     return keywords, functions, model_types, options
@@ -41,7 +42,9 @@ class Catalog:
         self.columns: dict[str, set[str]] = {}
 
     def refresh(self) -> None:
-        if not self.session.catalog_changed:
+        # Never inside the user's open transaction: a failing catalog query would roll it back.
+        # The names are read again once it ends.
+        if not self.session.catalog_changed or self.session.connection.in_transaction:
             return
         self.session.catalog_changed = False
         query = self.session.connection.query

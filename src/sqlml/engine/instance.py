@@ -1,0 +1,275 @@
+"""A connection's private DuckDB instance and its hold on the warehouse file.
+
+The file is attached while leases are out and detached when the last one ends and either
+another process waits for it (:mod:`sqlml.engine.lease_queue`) or ``idle_release`` seconds pass
+with none taken. See :mod:`sqlml.engine.warehouse` for the whole picture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from sqlml.engine import builtins
+from sqlml.engine.lease_queue import READ, WRITE, LeaseQueue, Ticket
+from sqlml.errors import WarehouseError, WarehouseLockedError
+
+#: The catalog name the warehouse file is attached under; unqualified names resolve in it.
+CATALOG = "warehouse"
+#: The file inside the warehouse folder.
+FILENAME = "warehouse.duckdb"
+#: Seconds between two looks of a waiter at the file, and of an idle holder at the queue.
+POLL = 0.02
+
+
+class Instance:
+    """The DuckDB instance shared by a connection's sessions, and the leases on the file.
+
+    Args:
+        folder: the warehouse folder, or None for an in-memory warehouse.
+        read_only: attach the file read-only (several processes may then read at once).
+        lock_timeout: seconds to wait for other processes to release the file.
+        idle_release: seconds of idleness after which the file is released.
+        config: extra DuckDB settings (``threads``, ``memory_limit``…).
+    """
+
+    def __init__(self, folder, *, read_only: bool, lock_timeout: float, idle_release: float, config: dict | None):
+        self.path = None if folder is None else Path(folder) / FILENAME
+        self.read_only = read_only
+        self.lock_timeout = lock_timeout
+        self.idle_release = idle_release
+        #: Seconds spent so far waiting for other processes to yield the file.
+        self.waited = 0.0
+        # Replacement scans would let any Python variable in a caller's frame shadow a table.
+        self.db = duckdb.connect(":memory:", config={"python_enable_replacements": False, **(config or {})})
+        self.lock = threading.RLock()
+        self._changed = threading.Condition(self.lock)
+        self._leases = self._pins = 0
+        self._depth = threading.local()  # leases taken by this thread and not yet given back
+        self._draining = False
+        self.generation = 0
+        self._attached = False
+        self._timer: threading.Timer | None = None
+        self._idle_since = 0.0
+        self.closed = False
+        self.memos: dict = {}
+        self.registered: dict[str, object] = {}
+        self.forgotten: set[str] = set()
+        self.registry_version = 0
+        self.views: dict[str, str] = {}
+        builtins.install(self.db)
+        self._queue = None if folder is None else LeaseQueue(Path(folder))
+        if self.path is None:
+            self.db.execute(f"ATTACH ':memory:' AS {CATALOG}")
+            self._attached = True
+            self.generation = 1
+        elif not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def is_attached(self) -> bool:
+        """Whether this process currently holds the warehouse file."""
+        return self._attached
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def acquire(self, *, pinned: bool = False) -> None:
+        """Take a lease, attaching the file (in turn with other processes) if none was held.
+
+        A thread's first lease waits while the file is being yielded to another process.
+        ``pinned`` marks the lease an open transaction holds: the file is not yielded before it
+        is given back, and it belongs to no thread.
+        """
+        with self._changed:
+            if self.closed:
+                raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
+            if not pinned:
+                self._yield_if_waited_for()
+            if not self._attached:
+                self._attach()
+            self._leases += 1
+            if pinned:
+                self._pins += 1
+                self._changed.notify_all()  # statements waiting for a yield: none comes now
+            else:
+                self._depth.count = getattr(self._depth, "count", 0) + 1
+
+    def release(self, *, pinned: bool = False) -> None:
+        """Give a lease back; the last one detaches the file at once if another process waits."""
+        with self._changed:
+            self._leases -= 1
+            if pinned:
+                self._pins -= 1
+            elif getattr(self._depth, "count", 0):
+                # A result read on another thread is given back there; its taker keeps a count
+                # too many and only passes the yield below without waiting.
+                self._depth.count -= 1
+            if self._leases > 0 or self.path is None or self.closed:
+                return
+            if self.idle_release <= 0 or self._draining or self._is_waited_for():
+                self._detach()
+                return
+            self._idle_since = time.monotonic()
+            if self._timer is None:  # one timer per idle period, not one thread per statement
+                self._start_idle_timer(min(self.idle_release, POLL))
+
+    def _is_waited_for(self) -> bool:
+        """Whether a process this one excludes waits: anyone while we write, a writer while we read."""
+        return self._queue.has_waiters(writers_only=self.read_only)
+
+    def _yield_if_waited_for(self) -> None:
+        """Before a thread's first lease: yield the file if another process waits for it.
+
+        Idle, the file is detached at once. Busy with other threads' statements, no new
+        statement starts until theirs end and the last lease detaches it, so that a process
+        whose statements overlap still yields. Never while a transaction is open.
+        """
+        if not self._attached or self.path is None or self._pins or getattr(self._depth, "count", 0):
+            return
+        if not self._draining:
+            if not self._is_waited_for():
+                return
+            if not self._leases:
+                self._detach()
+                return
+            self._draining = True
+        deadline = time.monotonic() + self.lock_timeout
+        while self._draining and self._attached and not self.closed and not self._pins:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # a lease nobody gives back (a result never read) must not stall us
+                self._draining = False
+                break
+            self._changed.wait(remaining)
+
+    # -- attaching ---------------------------------------------------------------------------
+
+    def _attach(self) -> None:
+        started = time.monotonic()
+        deadline = started + self.lock_timeout
+        ticket: Ticket | None = None
+        queued = False
+        busy: duckdb.Error | None = None
+        delay = 0.001
+        try:
+            while True:
+                if ticket is not None:
+                    ready = self._queue.is_turn(ticket)
+                else:  # no waiter to go behind, or no place in the queue to be had
+                    ready = queued or not self._is_waited_for()
+                if ready:
+                    busy = self._try_attach(collect=busy is None)
+                    if busy is None:
+                        break
+                if not queued:
+                    ticket, queued = self._queue.enqueue(READ if self.read_only else WRITE), True
+                    continue
+                if time.monotonic() >= deadline:
+                    raise self._locked_error(busy, ticket) from None
+                time.sleep(delay)
+                delay = min(delay * 2, POLL)
+        finally:
+            if ticket is not None:
+                self._queue.leave(ticket)
+        self.waited += time.monotonic() - started
+        self._attached = True
+        self.generation += 1
+        self.memos.clear()  # another process may have changed the file while it was released
+
+    def _try_attach(self, collect: bool) -> duckdb.Error | None:
+        """Attach the file; the error when it is busy (None once attached)."""
+        error = self._attach_once()
+        if error is not None and collect and "already attached" in str(error):
+            # A finished query's result object (held, e.g., by a traceback) still pins the
+            # detached file; once it is collected the file can be attached again.
+            gc.collect()
+            error = self._attach_once()
+        if error is not None and not _is_busy(error):
+            hint = None if isinstance(error, duckdb.IOException) else "Check that the file is a DuckDB 2 database written by sqlml."
+            raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}", hint=hint) from None
+        return error
+
+    def _attach_once(self) -> duckdb.Error | None:
+        mode = " (READ_ONLY)" if self.read_only else ""
+        try:
+            self.db.execute(f"ATTACH '{_sql_string(str(self.path))}' AS {CATALOG}{mode}")
+        except duckdb.Error as error:
+            return error
+        return None
+
+    def _detach(self) -> None:
+        self._draining = False
+        self._changed.notify_all()
+        if not self._attached or self.path is None:
+            return
+        self.db.execute(f"DETACH {CATALOG}")
+        self._attached = False
+
+    def _start_idle_timer(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._detach_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _detach_if_idle(self) -> None:
+        """While idle, look at the queue every :data:`POLL` seconds; detach when someone waits
+        or ``idle_release`` seconds passed since the last release."""
+        with self._changed:
+            self._timer = None
+            if self._leases or not self._attached or self.closed:
+                return
+            remaining = self._idle_since + self.idle_release - time.monotonic()
+            if remaining <= 0 or self._is_waited_for():
+                self._detach()
+            else:
+                self._start_idle_timer(min(remaining, POLL))
+
+    def _locked_error(self, busy: duckdb.Error | None, ticket: Ticket | None) -> WarehouseLockedError:
+        # DuckDB names the holder: '... Conflicting lock is held in /usr/bin/python3 (PID 4242) ...'
+        message = str(busy or "")
+        pid = None
+        if "PID " in message:
+            digits = message.split("PID ", 1)[1].split(")")[0].strip()
+            pid = int(digits) if digits.isdigit() else None
+        if pid is None and ticket is not None:
+            pid = next((pid for pid, _ in self._queue.ahead_of(ticket)), None)  # never our turn: the first ahead
+        holder = f" (PID {pid})" if pid else ""
+        return WarehouseLockedError(
+            f"The warehouse {self.path} is in use by another process{holder}; waited {self.lock_timeout:g} s.",
+            hint=(
+                "Wait for it to finish and retry, raise the wait with "
+                "sqlml.connect(..., lock_timeout=SECONDS) or --lock-timeout, or open it read-only "
+                "with sqlml.connect(..., read_only=True) once the writer is done."
+            ),
+            pid=pid,
+        )
+
+    def close(self) -> None:
+        """Release the file and close the DuckDB instance."""
+        with self._changed:
+            if self.closed:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self.closed = True
+            with contextlib.suppress(duckdb.Error):
+                self._detach()
+            self.db.close()
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _is_busy(error: duckdb.Error) -> bool:
+    """Another process holds the file's lock, or another instance of this process has it attached.
+
+    Either way the file frees up when that holder's lease ends, so the caller waits for it.
+    """
+    if isinstance(error, duckdb.IOException):
+        return "lock" in str(error).lower()
+    return "already attached" in str(error)
+

@@ -1,0 +1,141 @@
+"""Processes under steady load take turns on one warehouse file: nobody starves, nothing is lost.
+
+Each process below is a real one (its own interpreter, DuckDB instance and sqlml.connect), as in
+the outside run that found eight readers and a writer locked out by the first reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import sqlml
+from sqlml.engine.lease_queue import WRITE, LeaseQueue
+
+#: A process that runs one statement in a loop for a while, then prints what it saw as JSON:
+#: statements run, errors, the longest statement (its time on the file, waits excluded), every
+#: wait for the file, and when it stopped.
+LOOP = textwrap.dedent("""
+    import json, sys, time, sqlml
+    folder, role, seconds, start = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+    con = sqlml.connect(folder + "/warehouse", folder + "/models", read_only=role == "reader")
+    print("ready", flush=True)
+    time.sleep(max(0.0, start - time.time()))
+    done, errors, longest, waits = 0, [], 0.0, []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sql = "SELECT COUNT(*), SUM(id) FROM ds.t" if role == "reader" else f"INSERT INTO ds.t VALUES ({done}, 'writer')"
+        began, waited = time.perf_counter(), con._warehouse.waited
+        try:
+            con.query(sql).fetchall()
+            done += 1
+        except sqlml.Error as error:
+            errors.append(str(error).splitlines()[0])
+        wait = con._warehouse.waited - waited
+        waits.append(wait)
+        longest = max(longest, time.perf_counter() - began - wait)
+    con.close()
+    print(json.dumps({"done": done, "errors": errors, "longest": longest, "waits": waits, "last": time.time()}), flush=True)
+""")
+#: Holds the file in an open transaction for argv[2] seconds.
+HOLDER = textwrap.dedent("""
+    import sys, time, sqlml
+    con = sqlml.connect(sys.argv[1] + "/warehouse", sys.argv[1] + "/models")
+    con.query("BEGIN TRANSACTION; INSERT INTO ds.t VALUES (-1, 'holder')")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.query("COMMIT")
+""")
+#: Waits for the file (to be killed while it waits).
+WAITER = textwrap.dedent("""
+    import sys, sqlml
+    sqlml.connect(sys.argv[1] + "/warehouse", sys.argv[1] + "/models", lock_timeout=60).query("SELECT 1 FROM ds.t")
+""")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x AS id, 'seed' AS who FROM UNNEST(GENERATE_ARRAY(1, 10000)) AS x")
+    return tmp_path
+
+
+def _start_loops(folder, roles: list[str], seconds: float) -> tuple[list[subprocess.Popen], float]:
+    """Start one process per role; they all begin looping at the returned ``time.time()``."""
+    start = time.time() + 3 + 0.5 * len(roles)  # after every interpreter has imported sqlml
+    processes = [
+        subprocess.Popen([sys.executable, "-c", LOOP, str(folder), role, str(seconds), str(start)], stdout=subprocess.PIPE, text=True)
+        for role in roles
+    ]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    return processes, start
+
+
+def _reports(processes: list[subprocess.Popen], seconds: float) -> list[dict]:
+    try:
+        return [json.loads(process.communicate(timeout=seconds + 120)[0]) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+
+def test_a_busy_holder_yields_between_its_statements(folder):
+    # Its INSERTs come faster than the 0.2 s idle release: it would keep the file for 8 s.
+    (writer,), start = _start_loops(folder, ["writer"], seconds=8)
+    time.sleep(max(0.0, start + 1 - time.time()))
+    with sqlml.connect(folder / "warehouse", folder / "models", read_only=True, lock_timeout=4) as reader:
+        assert reader.query("SELECT COUNT(*) FROM ds.t WHERE who = 'seed'").scalar() == 10000
+        read_at = time.time()
+        assert reader._warehouse.waited < 4
+    assert writer.poll() is None  # it is still writing: it yielded the file, it did not finish
+    [report] = _reports([writer], seconds=8)
+    assert report["errors"] == [] and report["done"] > 0
+    assert report["last"] > read_at + 1  # and it went on writing after the reader's turn
+
+
+def test_a_dead_waiters_ticket_blocks_nobody(folder):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), "3"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    waiter = subprocess.Popen([sys.executable, "-c", WAITER, str(folder)])
+    queue = LeaseQueue(folder / "warehouse")
+    deadline = time.monotonic() + 30
+    while not any(name.split("-")[1] == str(waiter.pid) for name in _tickets(queue)):
+        assert time.monotonic() < deadline and waiter.poll() is None, "the waiter never queued"
+        time.sleep(0.05)
+    os.kill(waiter.pid, signal.SIGKILL)  # dies in the queue, its ticket left behind
+    waiter.wait()
+    assert any(name.endswith(WRITE) for name in _tickets(queue))
+    with sqlml.connect(folder / "warehouse", folder / "models", lock_timeout=20) as con:
+        con.query("INSERT INTO ds.t VALUES (0, 'after')")  # in turn after the holder, not after the dead
+        assert con._warehouse.waited < 10
+    holder.wait(timeout=30)
+    assert _tickets(queue) == []
+
+
+def _tickets(queue: LeaseQueue) -> list[str]:
+    return sorted(os.listdir(queue.folder)) if queue.folder.exists() else []
+
+
+@pytest.mark.slow
+def test_eight_readers_and_a_writer_all_make_progress_for_a_minute(folder):
+    processes, _ = _start_loops(folder, ["reader"] * 8 + ["writer"], seconds=60)
+    reports = _reports(processes, seconds=60)
+    readers, writer = reports[:8], reports[8]
+    assert [r["errors"] for r in reports] == [[]] * 9  # no WarehouseLockedError anywhere
+    assert all(r["done"] > 0 for r in readers), [r["done"] for r in readers]
+    with sqlml.connect(folder / "warehouse", folder / "models", read_only=True) as con:
+        landed = con.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM ds.t WHERE who = 'writer'").fetchall()
+    assert writer["done"] > 0 and landed == [(writer["done"], writer["done"])]
+    # The writer waits for the statements running when it asks, not for the readers to tire:
+    # its longest wait stays within a few of the longest statement any process ran.
+    longest = max(r["longest"] for r in reports)
+    assert max(writer["waits"]) < 4 * longest, (max(writer["waits"]), longest)
