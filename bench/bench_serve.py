@@ -4,7 +4,8 @@ A boosted tree classifier (20 numeric + 2 STRING features, 50 rounds) is served 
 ``sqlml serve`` process on loopback; a load generator in another process sends requests over
 keep-alive connections, bounded in count and time:
 
-* latency: single-row and 100-row requests one after the other (p50, p99);
+* latency: single-row and 100-row requests one after the other (p50, p99), and single-row
+  requests with ``--log-table`` (each request's rows synced to the spool file before it is answered);
 * throughput: single-row requests from several connections at once for a fixed time.
 
 The baseline is the same scoring called directly in Python (JSON instances → Arrow → the model →
@@ -150,14 +151,18 @@ def main() -> None:
             rate = in_other_process(throughput_client, port, 8, args.seconds)
         with _server(command + ["--port", str(port), "--workers", str(args.workers)], port):
             rate_workers = in_other_process(throughput_client, port, 8, args.seconds)
+        with _server(command + ["--port", str(port), "--log-table", "ds.served"], port):
+            logged = in_other_process(latency_client, port, 1, 3000, args.seconds)
         direct = direct_baselines(folder)
     p50, p99 = percentiles(single)
     b50, b99 = percentiles(batch)
+    l50, l99 = percentiles(logged)
     print("\n### Online serving (bench_serve.py, loopback, load generator in another process)\n")
     print("| measurement | sqlml serve | direct in Python | target |")
     print("|---|---:|---:|---|")
     print(f"| single-row request, p50 / p99 | {p50:.2f} / {p99:.2f} ms | {direct['sqlml scoring, 1 row']:.2f} ms (Booster.predict alone {direct['Booster.predict, 1 row']:.3f} ms) | p50 < 3 ms |")
     print(f"| 100-row request, p50 / p99 | {b50:.2f} / {b99:.2f} ms | {direct['sqlml scoring, 100 rows']:.2f} ms | report |")
+    print(f"| single-row request with --log-table, p50 / p99 | {l50:.2f} / {l99:.2f} ms | — | report |")
     print(f"| single-row throughput, 8 connections, 1 server process | {rate:,.0f} requests/s | — | ≥ 1,000 requests/s |")
     print(f"| single-row throughput, 8 connections, --workers {args.workers} | {rate_workers:,.0f} requests/s | — | ≥ 1,000 requests/s |")
 

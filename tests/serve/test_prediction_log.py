@@ -72,12 +72,13 @@ def test_a_crash_between_insert_and_spool_deletion_duplicates_nothing(store, wai
     folder_of_log = folder / "wh" / "spool" / "ds.served"
     sealed, current = segments(folder_of_log)  # the segment whose rows landed is still there, and the next one
     assert len(sealed.read_bytes().splitlines()) == 5 and current.read_bytes() == b""
+    marks = "SELECT segment, log_table, sequence FROM sqlml_meta.prediction_log_spools"
+    assert con.query(marks).fetchall() == [(sealed.stem, "ds.served", 5)]  # committed with the rows
     log = PredictionLog(con, "ds.served", flush_seconds=0.1)  # the next server start picks them up
     wait_for(lambda: not {sealed, current} & set(segments(folder_of_log)))
     log.close()
     assert logged(con) == [(f"r{i}", i) for i in range(5)] and segments(folder_of_log) == []
-    marks = con.query("SELECT log_table, sequence FROM sqlml_meta.prediction_log_spools").fetchall()
-    assert marks == [("ds.served", 5)]
+    assert con.query(marks).fetchall() == []  # the marks of deleted segments are dropped
 
 
 def test_a_prediction_that_cannot_be_spooled_is_not_served(store, monkeypatch):
@@ -104,7 +105,7 @@ def test_rows_of_a_request_keep_their_order_and_values(store):
     con, _ = store
     log = PredictionLog(con, "ds.served", flush_seconds=3600)
     log.add("r1", SERVED, [{"income": 3}, {"income": 1}, {"income": 2}], [{"p": 0.5}, {"p": float("nan")}, {"p": None}], 2.5)
-    assert log.flush()
+    log.flush()
     rows = con.query("SELECT request_id, model, model_version, latency_ms, inputs, outputs FROM ds.served").fetchall()
     assert rows == [
         ("r1", "ds.m", 1, 2.5, '{"income":3}', '{"p":0.5}'),
@@ -112,6 +113,37 @@ def test_rows_of_a_request_keep_their_order_and_values(store):
         ("r1", "ds.m", 1, 2.5, '{"income":2}', '{"p":null}'),
     ]
     log.close()
+
+
+_DEAD_WORKER = """
+import os, sys, sqlml
+from types import SimpleNamespace
+from sqlml.serve import prediction_log
+prediction_log.PredictionLog._run = lambda self: None  # dies before its flusher ever runs
+log = prediction_log.PredictionLog(sqlml.connect(sys.argv[1], sys.argv[2]), "ds.served")
+for i in range(3):
+    log.add(f"dead{i}", SimpleNamespace(name="ds.m", version=1), [{"income": i}], [{"predicted": i}], 1.0)
+os._exit(9)
+"""
+
+
+@pytest.mark.slow
+def test_each_worker_writes_its_own_spool_and_a_dead_worker_s(store, caplog):
+    con, folder = store
+    first, second = PredictionLog(con, "ds.served", flush_seconds=3600), PredictionLog(con, "ds.served", flush_seconds=3600)
+    first.add("first", SERVED, [{"income": 1}], [{"p": 1}], 1.0)
+    second.add("second", SERVED, [{"income": 2}], [{"p": 2}], 1.0)
+    first.flush()
+    assert logged(con) == [("first", 1)]  # the other worker's live segment is its own to write
+    dead = subprocess.run([sys.executable, "-c", _DEAD_WORKER, str(folder / "wh"), str(folder / "models")], capture_output=True, text=True, timeout=120)
+    assert dead.returncode == 9, dead.stderr
+    with caplog.at_level(logging.WARNING, logger="sqlml.serve"):
+        first.flush()
+        assert logged(con) == [("first", 1), ("dead0", 0), ("dead1", 1), ("dead2", 2)]
+        second.close()
+        first.close()
+    assert logged(con) == [("first", 1), ("second", 2), ("dead0", 0), ("dead1", 1), ("dead2", 2)]  # in the order served
+    assert segments(first.folder) == [] and caplog.text == ""
 
 
 @pytest.mark.parametrize("table", ["served", "a.b.c.d", "ds.", "1 + 1"])

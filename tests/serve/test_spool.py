@@ -29,7 +29,7 @@ def test_lines_are_numbered_and_the_live_segment_cannot_be_claimed(tmp_path):
     live = writer.path
     assert [orjson.loads(line) for line in live.read_bytes().splitlines()] == [{"seq": 1, "request_id": "a"}, {"seq": 2, "request_id": "b"}]
     assert Segment.claim(live) is None  # its writer holds it
-    assert writer.seal() and writer.path != live
+    assert writer.seal() == live and writer.path != live
     assert [r["request_id"] for r in records(live)] == ["a", "b"]
     writer.append({"request_id": "c"})
     assert segments(tmp_path) == [live, writer.path]  # oldest first
@@ -39,7 +39,7 @@ def test_lines_are_numbered_and_the_live_segment_cannot_be_claimed(tmp_path):
 
 def test_an_empty_segment_is_not_sealed_and_is_removed_on_close(tmp_path):
     writer = SpoolWriter(tmp_path)
-    assert not writer.seal()
+    assert writer.seal() is None
     writer.close()
     assert segments(tmp_path) == []
 
@@ -79,3 +79,9 @@ def test_a_failed_write_leaves_no_partial_line(tmp_path, monkeypatch):
     writer.append({"r": 3})
     assert [orjson.loads(line) for line in writer.path.read_bytes().splitlines()] == [{"seq": 1, "r": 1}, {"seq": 2, "r": 3}]
     writer.close()
+
+
+def test_a_spool_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    with pytest.raises(WarehouseError, match=r"Cannot write the prediction log spool .*taken/spool: Not a directory\.\nFree space in .* or fix its permissions"):
+        SpoolWriter(tmp_path / "taken" / "spool")

@@ -53,6 +53,7 @@ _SCHEMA = pa.schema([
 ])  # fmt: skip
 _COLUMNS = ", ".join(_SCHEMA.names)
 _BATCH = "__sqlml_served"
+_REMOVED = "__sqlml_removed_segments"
 
 
 class PredictionLog:
@@ -76,6 +77,8 @@ class PredictionLog:
         self.folder = Path(spool_folder) if spool_folder else _default_folder(connection, dataset, name)
         self.flush_seconds = flush_seconds
         self._writer = SpoolWriter(self.folder)
+        self._sealed: list[Path] = []  # this process's segments, for the warning at close
+        self._removed: list[str] = []  # segments deleted whose marks are still to drop
         self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlml-prediction-log", daemon=True)
@@ -93,26 +96,27 @@ class PredictionLog:
         }  # fmt: skip
         self._writer.append(record, default=json_default)
 
-    def flush(self) -> bool:
-        """Write every spooled request that is not in the table yet; True when nothing is left.
+    def flush(self) -> None:
+        """Write every spooled request that is not in the table yet. Segments that another live
+        process writes, or is flushing now, are left to it.
 
         Raises:
             WarehouseLockedError: another process held the warehouse longer than one attempt waits.
             sqlml.Error: the table could not be written (the rows stay spooled).
         """
         with self._flushing:
-            self._writer.seal()
-            left = False
+            sealed = self._writer.seal()
+            if sealed is not None:
+                self._sealed.append(sealed)
             for path in segments(self.folder):
                 segment = Segment.claim(path)
                 if segment is None:
-                    left |= path != self._writer.path  # a live process's, or being flushed elsewhere
                     continue
                 try:
                     self._write(segment)
                 finally:
                     segment.release()
-            return not left
+            self._forget_marks()
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
         """Stop, writing what is spooled; what cannot be written within ``timeout`` seconds stays
@@ -124,13 +128,12 @@ class PredictionLog:
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         self._writer.close()
-        left = [path.name for path in segments(self.folder)]
+        left = [path.name for path in [*self._sealed, self._writer.path] if path.exists()]
         if left:
             LOG.warning(json.dumps({"event": "prediction_log_deferred", "table": self.name, "spool": str(self.folder), "segments": left}))
 
     def _run(self) -> None:
-        delay = 0.0  # the first pass at once: segments a dead process left are written first
-        failures = 0
+        delay, failures = self.flush_seconds, 0
         while not self._stop.wait(delay):
             if self._flush_logged():
                 failures, delay = 0, self.flush_seconds
@@ -139,22 +142,29 @@ class PredictionLog:
                 delay = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
 
     def _flush_logged(self) -> bool:
-        """:meth:`flush`, with failures logged instead of raised; True when nothing is left."""
+        """:meth:`flush`, with failures logged instead of raised; whether it succeeded."""
         try:
-            return self.flush()
+            self.flush()
+            return True
         except WarehouseLockedError as error:
             LOG.warning(json.dumps({"event": "prediction_log_busy", "table": self.name, "holder_pid": error.pid, "spool": str(self.folder)}))
         except sqlml.Error as error:
             LOG.error(json.dumps({"event": "prediction_log_failed", "table": self.name, "error": error.message, "spool": str(self.folder)}))
+        except Exception as error:  # an OSError of the spool folder, or a bug: the flusher must live on (the rows stay spooled)
+            LOG.exception(json.dumps({"event": "prediction_log_failed", "table": self.name, "error": repr(error), "spool": str(self.folder)}))
         return False
 
     def _write(self, segment: Segment) -> None:
         """Write ``segment`` to the table in transactions, then delete it."""
+        committed = False
         for records in segment.chunks(BATCH_BYTES):
             self._commit(segment.id, records)
+            committed = True
         if segment.skipped:
             LOG.warning(json.dumps({"event": "prediction_log_spool_damaged", "segment": str(segment.path), "lines_skipped": segment.skipped}))
         segment.remove()
+        if committed:
+            self._removed.append(segment.id)
 
     def _commit(self, segment_id: str, records: list[dict]) -> None:
         """Insert the records above the segment's mark and move the mark, in one transaction."""
@@ -163,6 +173,17 @@ class PredictionLog:
             self.connection.query(_commit_script(self.table), {"segment": segment_id, "log_table": self.name, "last": records[-1]["seq"]})
         finally:
             self.connection.unregister(_BATCH)
+
+    def _forget_marks(self) -> None:
+        """Drop the marks of deleted segments: with the file gone, nothing can be written twice."""
+        if not self._removed:
+            return
+        self.connection.register(_REMOVED, pa.table({"segment": self._removed}))
+        try:
+            self.connection.query(f"DELETE FROM {MARKS_TABLE} WHERE segment IN (SELECT segment FROM {_REMOVED})")
+        finally:
+            self.connection.unregister(_REMOVED)
+        self._removed.clear()
 
 
 def _commit_script(table: str) -> str:

@@ -36,11 +36,14 @@ class SpoolWriter:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # one writer at a time, so lines never interleave
         self._sync_lock = threading.Lock()  # one fdatasync at a time covers every line written before it
         self._written = self._synced = 0  # lines written / known synced, over all segments
         self._torn = False
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._failure(error, self.folder) from None
         self._open_segment()
 
     @property
@@ -63,23 +66,24 @@ class SpoolWriter:
             except OSError as error:
                 self._sequence -= 1
                 self._undo_partial_write()
-                raise self._failure(error) from None
+                raise self._failure(error, self._path) from None
             self._size += len(line)
             self._written += 1
             ticket = self._written
         self._sync(ticket)
 
-    def seal(self) -> bool:
-        """Start a new segment if the current one has lines; the sealed one can then be flushed."""
+    def seal(self) -> Path | None:
+        """Start a new segment if the current one has lines, and return the sealed one (which
+        any process may now claim and flush); None if there was nothing to seal."""
         with self._sync_lock, self._lock:
             if self._sequence == 0:
-                return False
-            old = self._fd
+                return None
+            old, sealed = self._fd, self._path
             os.fdatasync(old)
             self._synced = self._written
             self._open_segment()
             os.close(old)  # releases its lock: from now on whoever claims it flushes it
-            return True
+            return sealed
 
     def close(self) -> None:
         """Stop writing; an empty current segment is removed, one with lines is left to be flushed."""
@@ -91,11 +95,14 @@ class SpoolWriter:
             os.close(self._fd)
 
     def _open_segment(self) -> None:
-        name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
-        self._path = self.folder / name
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _sync_folder(self.folder)
+        path = self.folder / f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _sync_folder(self.folder)
+        except OSError as error:
+            raise self._failure(error, path) from None
+        self._path, self._fd = path, fd
         self._sequence = self._size = 0
 
     def _sync(self, ticket: int) -> None:
@@ -107,7 +114,7 @@ class SpoolWriter:
             try:
                 os.fdatasync(self._fd)
             except OSError as error:
-                raise self._failure(error) from None
+                raise self._failure(error, self._path) from None
             self._synced = target
 
     def _undo_partial_write(self) -> None:
@@ -116,9 +123,9 @@ class SpoolWriter:
         except OSError:
             self._torn = True  # the next line starts on a fresh line, so the torn one stays alone
 
-    def _failure(self, error: OSError) -> WarehouseError:
+    def _failure(self, error: OSError, path: Path) -> WarehouseError:
         return WarehouseError(
-            f"Cannot write the prediction log spool {self._path}: {error.strerror or error}.",
+            f"Cannot write the prediction log spool {path}: {error.strerror or error}.",
             hint=f"Free space in {self.folder} or fix its permissions; predictions are not served until it can be written.",
         )
 
