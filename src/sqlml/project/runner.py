@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -195,13 +196,28 @@ class Runner:
                         if pending:
                             raise ProjectError(f"Nodes wait on each other: {', '.join(pending)}.")
                         continue
-                    done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+                    # A timeout, so that Ctrl-C is seen: the signal may land on a DuckDB thread,
+                    # and then nothing wakes a main thread blocked in an untimed wait.
+                    done, _ = futures.wait(running, timeout=0.5, return_when=futures.FIRST_COMPLETED)
                     for future in done:
                         running.pop(future)
                         self._finished(future.result(), run)
             except BaseException:
-                self.connection.interrupt()  # Ctrl-C: stop the running statements instead of waiting for them
+                self._stop(pool)
                 raise
+
+    def _stop(self, pool: futures.ThreadPoolExecutor) -> None:
+        """Stop the nodes running on ``pool`` (Ctrl-C) instead of waiting for them to finish.
+
+        The pool's threads are awaited, not the futures known so far: Ctrl-C may land between
+        a submit and its bookkeeping. The interrupt is repeated because a node that was just
+        starting a statement would miss a single one.
+        """
+        stopper = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True})
+        stopper.start()
+        while stopper.is_alive():
+            self.connection.interrupt()
+            stopper.join(0.1)
 
     def _skipped(self, name: str, blocker: str, run: _Run) -> NodeRun:
         now = utcnow()
