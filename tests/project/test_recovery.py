@@ -25,6 +25,7 @@ from sqlml.project.history import SCHEMA, History, naive_utc, new_run_id
 from sqlml.project.locks import lock_folder, run_lock
 from sqlml.project.process import ProcessIdentity
 from sqlml.store.records import ModelRef
+from test_project_features import GATED  # a linear model with a gate on var('gate')
 
 # `slow` counts a cross join of n³ rows: with the default n it runs for hours, with n=2 at once.
 N = "{{ var('n', 100000) }}"
@@ -121,14 +122,6 @@ def test_ctrl_c_cancels_the_running_statement_and_records_the_run(tmp_path, proj
         assert con.relation_kind("shop.slow") is None  # nothing half-written
 
 
-GATED = {
-    "seeds/points.csv": "x,y\n" + "".join(f"{i},{2 * i + (i % 3)}\n" for i in range(40)),
-    "fit.sql": """
-        {{ config(gate=var('gate')) }}
-        CREATE MODEL {{ this }} OPTIONS(model_type='linear_reg', input_label_cols=['y'], data_split_method='NO_SPLIT')
-        AS SELECT x, y FROM {{ ref('points') }}
-    """,
-}
 # The child trains the model, then hangs where the gate is checked, and is killed there.
 STUCK_GATE = """
 import time
