@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import threading
 import time
 
@@ -172,7 +174,7 @@ def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_predi
     models.close()
 
 
-def test_every_error_has_the_error_and_hint_shape(store, monkeypatch):
+def test_every_error_has_the_error_and_hint_shape(store, monkeypatch, caplog):
     con, _ = store
     client, models = client_for(con)
     client = TestClient(client.app, raise_server_exceptions=False)
@@ -192,7 +194,10 @@ def test_every_error_has_the_error_and_hint_shape(store, monkeypatch):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(scoring, "predict", broken)
-    bug = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"x-request-id": "r-42"})
+    with caplog.at_level(logging.INFO, logger="sqlml.serve.access"):
+        bug = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"x-request-id": "r-42"})
+    access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "sqlml.serve.access"]
+    assert (access[-1]["request_id"], access[-1]["status"]) == ("r-42", 500)  # the access log says so too
     assert bug.status_code == 500 and bug.headers["x-request-id"] == "r-42"
     assert bug.json() == {"error": "The server failed to answer (request r-42).", "hint": "This is a bug in sqlml serve; report it with the server log of this request id."}
     for response in (not_found, get_predict, delete, not_json, unknown_version, bug):

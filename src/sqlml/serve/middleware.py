@@ -53,7 +53,7 @@ class AccessLog:
         request_id = _header(scope, b"x-request-id").decode(errors="replace") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = {"code": 500}  # unless a response starts: an exception is on its way to the 500 handler
+        status: dict = {}
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
@@ -63,10 +63,13 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            status.setdefault("code", 500)  # on its way to the 500 handler
+            raise
         finally:
             if ACCESS_LOG.isEnabledFor(logging.INFO):
                 ACCESS_LOG.info(json.dumps({
-                    "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status["code"],
+                    "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status.get("code"),
                     "ms": round((time.perf_counter() - started) * 1000, 3), "client": (scope.get("client") or [None])[0],
                 }))  # fmt: skip
 
