@@ -97,6 +97,7 @@ def test_null_in_null_out(con):
         ("SELECT ST_DISTANCE(ST_GEOGPOINT(0, 0), ST_GEOGPOINT(0, 1), TRUE)", r"use_spheroid currently only supports the value FALSE"),
         ("SELECT ST_DISTANCE(ST_GEOGFROMTEXT('LINESTRING(0 0, 1 1)'), ST_GEOGPOINT(0, 1))", r"ST_DISTANCE in sqlml measures between points only"),
         ("SELECT ST_GEOGPOINT(1)", r"No matching signature for function ST_GEOGPOINT: it takes 2 arguments; got 1\."),
+        ("SELECT ST_AREA(ST_GEOGFROMTEXT('POLYGON((0 0, 1 0, 1 1, 0 0))'))", r"^ST_AREA is not supported yet"),
     ],
 )
 def test_invalid_input_is_an_error(con, sql, message):

@@ -277,6 +277,16 @@ def _format(self, node: exp.Format) -> str:
     return f"PRINTF({', '.join([self.sql(exp.Literal.string(text)), *args])})"
 
 
+def _approx_top_count(self, node: exp.ApproxTopK) -> str:
+    # APPROX_TOP_COUNT(x, k) is ARRAY<STRUCT<value, count INT64>>, most frequent first (exact
+    # here); sqlglot's DuckDB twin returns the values alone.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_top_count
+    counts = f"map_entries(histogram({self.sql(node, 'this')}))"
+    by_count = f"list_reverse_sort(list_transform({counts}, LAMBDA __e : {{'count': CAST(__e.value AS BIGINT), 'value': __e.key}}))"
+    top = f"list_slice({by_count}, 1, {self.sql(node, 'expression')})"
+    return f"list_transform({top}, LAMBDA __e : {{'value': __e.value, 'count': __e.count}})"
+
+
 def _checked_division(self, node: exp.Div) -> str:
     """BigQuery's ``a / b`` fails on ``b = 0`` ("division by zero"); DuckDB gives inf. SAFE_DIVIDE
     and IEEE_DIVIDE stay the forgiving ones. A NULL divisor still gives NULL."""
@@ -297,4 +307,6 @@ GENERATOR_FIXES: dict = {
     # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.engine.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
     exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
+    exp.SafeFunc: lambda self, e: f"TRY({self.sql(e, 'this')})",
+    exp.ApproxTopK: _approx_top_count,
 }

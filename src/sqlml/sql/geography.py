@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.engine.geography import MACROS
-from sqlml.errors import SqlTypeError
+from sqlml.errors import SqlTypeError, UnsupportedStatementError
 from sqlml.sql.templates import build
 
 # Positional arguments each function takes (fewest, most) and the defaults of optional ones.
@@ -32,6 +32,11 @@ def geography(tree: exp.Expression) -> exp.Expression:
         name = "ST_DISTANCE" if isinstance(call, exp.StDistance) else call.name.upper()
         if name in MACROS:
             call.replace(_macro_call(name, _arguments(call)))
+        elif name.startswith("ST_"):
+            raise UnsupportedStatementError(
+                f"{name} is not supported yet",
+                hint=f"sqlml's geography functions: {', '.join(sorted(MACROS))}.",
+            )
     return tree
 
 
