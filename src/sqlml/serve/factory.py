@@ -20,8 +20,10 @@ def build_app(config: dict):
     """The FastAPI app for ``config`` (warehouse, models, pinned, splits, token_file, log_table,
     refresh_seconds, lock_timeout); it closes what it opened when the server shuts down."""
     # The server uses the warehouse only for the prediction log, which retries with back-off
-    # rather than wait: one attempt waits at most LOCK_TIMEOUT.
-    connection = sqlml.connect(config["warehouse"], config["models"], lock_timeout=min(config.get("lock_timeout", 30.0), LOCK_TIMEOUT))
+    # rather than wait (one attempt waits at most LOCK_TIMEOUT) and lets go of the file as soon
+    # as a write is done, so that other processes find it free.
+    lock_timeout = min(config.get("lock_timeout", 30.0), LOCK_TIMEOUT)
+    connection = sqlml.connect(config["warehouse"], config["models"], lock_timeout=lock_timeout, idle_release=0)
     served = ModelSet(connection.models, config.get("pinned", []), dict(parse_split(s) for s in config.get("splits", [])), config.get("refresh_seconds", 2.0))
     prediction_log = PredictionLog(connection, config["log_table"]) if config.get("log_table") else None
     token = Path(config["token_file"]).read_text().strip() if config.get("token_file") else None

@@ -42,6 +42,7 @@ class SpoolWriter:
         self._torn = False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            _sync_folder(self.folder.parent)
         except OSError as error:
             raise self._failure(error, self.folder) from None
         self._open_segment()
