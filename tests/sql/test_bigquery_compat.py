@@ -130,6 +130,7 @@ CASES = [
     # FIX: later elements of an array of STRUCTs take the first element's field names
     ("SELECT s.b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]) AS s ORDER BY s.a", [("x",), ("y",)]),
     ("SELECT [STRUCT(1 AS a, STRUCT('p' AS q) AS n), STRUCT(2, STRUCT('r'))][OFFSET(1)].n.q", [("r",)]),
+    ("SELECT s FROM (SELECT STRUCT(1 AS a, 'x' AS b) AS s UNION ALL SELECT STRUCT(2, 'y')) ORDER BY s.a", [({"a": 1, "b": "x"},), ({"a": 2, "b": "y"},)]),
     ("SELECT JSON_VALUE('{\"a\": {\"b\": 3}}', '$.a.b'), JSON_EXTRACT_SCALAR('{\"a\": \"x\"}', '$.a')", [("3", "x")]),
     # -- naming of anonymous columns
     ("SELECT 1 + 1, 'x'", [(2, "x")]),

@@ -73,16 +73,39 @@ def _source_rows(source: exp.Expression) -> list[exp.Expression]:
 
 
 def array_struct_names(tree: exp.Expression) -> exp.Expression:
-    """``[STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]``: BigQuery gives the later elements the first
-    one's field names (nested structs and arrays of structs included); DuckDB would make one struct
-    type of fields ``a``, ``b``, ``_0``, ``_1`` with NULLs where an element lacks them.
+    """``[STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]`` and ``SELECT STRUCT(1 AS a) UNION ALL SELECT
+    STRUCT(2)``: BigQuery gives the later STRUCTs the first one's field names (nested structs and
+    arrays of structs included); DuckDB would make one struct type of fields ``a``, ``_0``… with
+    NULLs where a value lacks them.
     https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
     """
     for array in tree.find_all(exp.Array):
         structs = [element for element in array.expressions if isinstance(element, exp.Struct)]
         for other in structs[1:]:
             _name_like(structs[0], other)
+    for operation in tree.find_all(exp.SetOperation):
+        left, right = _first_select(operation.left), _first_select(operation.right)
+        if left is not None and right is not None:
+            for model, value in zip(left.expressions, right.expressions):
+                _align(model.unalias(), value.unalias())
     return tree
+
+
+def _first_select(query: exp.Expression) -> exp.Select | None:
+    while isinstance(query, (exp.SetOperation, exp.Subquery)):
+        query = query.left if isinstance(query, exp.SetOperation) else query.this
+    return query if isinstance(query, exp.Select) else None
+
+
+def _align(model: exp.Expression, value: exp.Expression) -> None:
+    """Name the fields of ``value`` (a STRUCT, or an ARRAY of them) after those of ``model``."""
+    if isinstance(model, exp.Struct) and isinstance(value, exp.Struct):
+        _name_like(model, value)
+    elif isinstance(model, exp.Array) and isinstance(value, exp.Array):
+        first = next((e for e in model.expressions if isinstance(e, exp.Struct)), None)
+        for element in value.expressions if first is not None else []:
+            if isinstance(element, exp.Struct):
+                _name_like(first, element)
 
 
 def _name_like(template: exp.Struct, other: exp.Struct) -> None:
@@ -90,15 +113,7 @@ def _name_like(template: exp.Struct, other: exp.Struct) -> None:
         return
     for model, field in zip(template.expressions, list(other.expressions)):
         name = model.this if isinstance(model, exp.PropertyEQ) else None
-        model_value = model.expression if isinstance(model, exp.PropertyEQ) else model
-        value = field.expression if isinstance(field, exp.PropertyEQ) else field
-        if isinstance(model_value, exp.Struct) and isinstance(value, exp.Struct):
-            _name_like(model_value, value)
-        elif isinstance(model_value, exp.Array) and isinstance(value, exp.Array):
-            first = next((e for e in model_value.expressions if isinstance(e, exp.Struct)), None)
-            for element in value.expressions if first is not None else []:
-                if isinstance(element, exp.Struct):
-                    _name_like(first, element)
+        _align(model.expression if isinstance(model, exp.PropertyEQ) else model, field.expression if isinstance(field, exp.PropertyEQ) else field)
         if name is not None and not isinstance(field, (exp.PropertyEQ, exp.Alias)):
             field.replace(exp.PropertyEQ(this=name.copy(), expression=field.copy()))
 
