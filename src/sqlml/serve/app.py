@@ -116,7 +116,11 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
         _document_bearer(app)
     app.add_middleware(AccessLog)  # outermost: logs the 401s and 413s too
     _install_error_handlers(app)
+    _add_routes(app, models, store, prediction_log)
+    return app
 
+
+def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
     @app.get("/healthz", openapi_extra={"security": []})
     async def healthz() -> dict:
         """The process is up (the one route that needs no token)."""
@@ -158,8 +162,6 @@ def create_app(models: ModelSet, store, *, token: str | None = None, prediction_
         """ML.EXPLAIN_PREDICT on the instances."""
         body = await request.body()
         return await run_in_threadpool(_answer, models, name, request, body, ExplainRequest, None)
-
-    return app
 
 
 def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[PredictRequest], prediction_log) -> Response:
