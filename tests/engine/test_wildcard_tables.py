@@ -81,3 +81,10 @@ def test_wildcard_in_joins_ctes_and_create_table(con):
 def test_tablesample_on_a_wildcard_table(con):
     assert con.query("SELECT COUNT(*) FROM ds.events_* TABLESAMPLE SYSTEM (100 PERCENT)").fetchall() == [(3,)]
     assert con.query("SELECT COUNT(*) FROM ds.events_* TABLESAMPLE SYSTEM (0 PERCENT)").fetchall() == [(0,)]
+
+
+def test_a_view_over_a_wildcard_reads_the_tables_that_match_when_queried(con):
+    con.query("CREATE TABLE ds.shard_1 AS SELECT 1 AS n; CREATE VIEW ds.all_shards AS SELECT n, _TABLE_SUFFIX AS s FROM ds.shard_*")
+    assert con.query("SELECT * FROM ds.all_shards ORDER BY n").fetchall() == [(1, "1")]
+    con.query("CREATE TABLE ds.shard_2 AS SELECT 2 AS n")  # a new shard, as BigQuery's views see it
+    assert con.query("SELECT * FROM ds.all_shards ORDER BY n").fetchall() == [(1, "1"), (2, "2")]

@@ -118,8 +118,11 @@ def _ml_views_read(warehouse, cursor, tree: exp.Expression) -> list[tuple[exp.Ta
 
 
 def _calls_ml(warehouse, cursor, query: exp.Expression) -> bool:
-    """Whether ``query`` calls an ML function or reads an ML view."""
-    if query.find(MLFunction) is not None:
+    """Whether ``query`` calls an ML function or reads an ML view (or a wildcard table, whose
+    matching tables a view must list again each time it is read)."""
+    from sqlml.engine.wildcard_tables import wildcard_tables  # not at import: its rewrite runs after this module's
+
+    if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
     return remembered_meta_table(warehouse, cursor, "ml_views") and bool(_ml_views_read(warehouse, cursor, query))
 
@@ -128,6 +131,9 @@ def _output_columns(context: StatementContext, query: exp.Expression) -> list[tu
     """(name, DuckDB type) of the view's columns, from its query run with LIMIT 0."""
     probe = exp.select("*").from_(query.copy().subquery("_sqlml_view")).limit(0)
     probe = expand_ml_views(probe, context.executor)
+    from sqlml.engine.wildcard_tables import expand  # not at import: its rewrite runs after this module's
+
+    probe = expand(probe, context.executor)
     result = run_sql(dataclasses.replace(context, plan=plan(probe), keep_result=True))
     try:
         empty = result.arrow()

@@ -42,10 +42,21 @@ class _Match:
         return self.tables[max(self.tables)]
 
 
+def wildcard_tables(tree: exp.Expression) -> list[exp.Table]:
+    """The wildcard tables (``ds.prefix*``) ``tree`` reads."""
+    return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and t.name.endswith("*")]
+
+
 def expand(tree: exp.Expression, executor) -> exp.Expression:
-    """Replace each wildcard table of ``tree`` by the union of the tables it matches."""
-    wildcards = [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and t.name.endswith("*")]
-    for table in wildcards:
+    """Replace each wildcard table of ``tree`` by the union of the tables it matches.
+
+    A view's query is left as written: sqlml keeps such a view's query and expands it whenever
+    the view is read (:mod:`sqlml.engine.ml_views`, which runs first), so that it reads the
+    tables that match then, as a BigQuery view does.
+    """
+    if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW":
+        return tree
+    for table in wildcard_tables(tree):
         match = _match(table, executor)
         kept = _pruned(table, match, executor)
         _exclude_suffix_from_stars(table)
