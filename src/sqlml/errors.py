@@ -199,7 +199,15 @@ class InvalidOptionError(ModelError, ValueError):
 
 
 class InvalidModelInputError(ModelError, ValueError):
-    """Training or prediction data does not fit the model (label, columns, types)."""
+    """Training or prediction data does not fit the model (label, columns, types).
+
+    Attributes:
+        column: the input column at fault, when one is.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, **kwargs):
+        self.column = column
+        super().__init__(message, **kwargs)
 
 
 class TrainingError(ModelError, RuntimeError):

@@ -39,6 +39,8 @@ class StatementContext:
         keep_result: whether the caller wants its rows (it is the script's last statement).
         returning: for a DML statement a handler gave a RETURNING clause: turns the executed
             cursor (its returned rows) into the statement's result.
+        script: the whole script text the statement's syntax tree positions refer to, so that
+            a handler can point an error at the part of the statement at fault.
     """
 
     executor: "Executor"
@@ -48,6 +50,7 @@ class StatementContext:
     keep_result: bool
     sources: SourceSet = field(default_factory=SourceSet)
     returning: Callable[[duckdb.DuckDBPyConnection], Result] | None = None
+    script: str = ""
 
 
 Handler = Callable[[StatementContext], Result]
@@ -161,7 +164,7 @@ class Executor:
             for rewrite in REWRITES:
                 tree = rewrite(tree, self)
             values = self._bind(tree, run, params)
-            context = StatementContext(self, plan(tree), values, location, keep_result)
+            context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql)
             handler = next((h for applies, h in HANDLERS if applies(context)), run_sql)
             try:
                 result = handler(context)

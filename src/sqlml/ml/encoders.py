@@ -7,7 +7,9 @@ categories at prediction time encode to nothing (all-zero one-hot, label code 0)
 
 Every encoder turns an Arrow column into a block of float64 feature columns with vectorised
 pyarrow/NumPy code (per-row Python only for a served request's few rows, where it is faster) and
-keeps its learned state as JSON-able values.
+keeps its learned state as JSON-able values. A one-hot encoder also gives its block's non-zero
+cells (``entries``), so that a wide encoding can be built as a sparse matrix without allocating
+its zeros. ARRAY columns have their own encoders in :mod:`sqlml.ml.array_encoders`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import functools
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
 
 NULL_CATEGORY = "_null_filler"
 #: Up to this many values, categories are looked up in a dict rather than with pyarrow.compute.
@@ -44,8 +48,34 @@ def as_categories(column: pa.Array) -> pa.Array:
     return column
 
 
+def check_trainable(name: str, values: np.ndarray) -> np.ndarray:
+    """The non-missing values of a numeric training column (NULL and NaN are missing and will be
+    imputed); an all-missing column or an infinite value is an error naming the column.
+
+    BigQuery imputes a NULL with the column's training mean
+    (https://cloud.google.com/bigquery/docs/auto-preprocessing#missing_data_imputation), so a
+    column with no value has no mean: BigQuery fails with the message used here. An infinite
+    value has no mean or standard deviation either.
+    """
+    present = values[~np.isnan(values)]
+    if not present.size:
+        raise InvalidModelInputError(
+            f"Failed to calculate mean since the entries in corresponding column '{name}' are all NULLs.",
+            column=name,
+            hint=f"Give {name} values, or leave it out with SELECT * EXCEPT({name}).",
+        )
+    infinite = np.isinf(present)
+    if infinite.any():
+        raise InvalidModelInputError(
+            f"The column '{name}' has {int(infinite.sum())} infinite value(s); a feature must be finite or NULL.",
+            column=name,
+            hint=f"Replace them in the query, e.g. IF(IS_INF({name}), NULL, {name}).",
+        )
+    return present
+
+
 class NumericEncoder:
-    """Mean imputation, optionally followed by standardization (z-score)."""
+    """Mean imputation, optionally followed by standardization (z-score). NaN counts as missing."""
 
     kind = "numeric"
 
@@ -53,9 +83,8 @@ class NumericEncoder:
         self.name, self.standardize, self.mean, self.std = name, standardize, mean, std
 
     def fit(self, column: pa.Array, target=None) -> "NumericEncoder":
-        values = as_float(column)
-        finite = values[~np.isnan(values)]
-        self.mean = float(finite.mean()) if finite.size else 0.0
+        finite = check_trainable(self.name, as_float(column))
+        self.mean = float(finite.mean())
         std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         self.std = std if std > 0 else 1.0
         return self
@@ -149,6 +178,17 @@ class CategoricalEncoder:
     def _lookup(self) -> dict[str, int]:
         return {category: index + 1 for index, category in enumerate(self.vocabulary)}
 
+    @functools.cached_property
+    def _positions(self) -> np.ndarray:
+        """Code (0 unseen, 1 + vocabulary index) → one-hot column, -1 for none (unseen, dropped)."""
+        position = np.full(len(self.vocabulary) + 1, -1, dtype=np.int64)
+        position[1:] = np.arange(len(self.vocabulary))
+        if self.method == "dummy" and self.dropped is not None:
+            code = self._lookup[self.dropped]
+            position[code] = -1
+            position[code + 1 :] -= 1
+        return position
+
     @property
     def columns(self) -> list[str]:
         """The categories that get a one-hot column."""
@@ -165,24 +205,27 @@ class CategoricalEncoder:
             return [self.name] if width == 1 else [f"{self.name}_{k}" for k in range(width)]
         return [f"{self.name}_{category}" for category in self.columns]
 
+    def entries(self, column: pa.Array):
+        """The one-hot block's non-zero cells ``(rows, features, values)``; None for label and
+        target encoding, whose blocks are dense."""
+        if self.method not in ("one_hot", "dummy"):
+            return None
+        target = self._positions[self._codes(as_categories(column).fill_null(NULL_CATEGORY))]
+        rows = np.nonzero(target >= 0)[0]
+        return rows, target[rows], np.ones(len(rows))
+
     def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        values = as_categories(column).fill_null(NULL_CATEGORY)
-        codes = self._codes(values)
+        hot = self.entries(column)
+        if hot is not None:
+            out[:, :] = 0.0
+            out[hot[0], hot[1]] = 1.0
+            return
+        codes = self._codes(as_categories(column).fill_null(NULL_CATEGORY))
         if self.method == "label":
             out[:, 0] = codes
             return
-        if self.method == "target":
-            table = np.vstack([np.asarray(self.prior)[None, :], np.asarray(self.target_values).reshape(-1, len(self.prior))])
-            out[:, :] = table[codes]
-            return
-        out[:, :] = 0.0
-        columns = self.columns
-        position = np.full(len(self.vocabulary) + 1, -1, dtype=np.int64)
-        for k, category in enumerate(columns):
-            position[self.vocabulary.index(category) + 1] = k
-        target = position[codes]
-        rows = np.nonzero(target >= 0)[0]
-        out[rows, target[rows]] = 1.0
+        table = np.vstack([np.asarray(self.prior)[None, :], np.asarray(self.target_values).reshape(-1, len(self.prior))])
+        out[:, :] = table[codes]
 
     def state(self) -> dict:
         return {
@@ -245,149 +288,3 @@ class TimestampEncoder:
             "kind": self.kind, "name": self.name, "epoch": self.epoch.state(),
             "components": [encoder.state() for encoder in self.components],
         }  # fmt: skip
-
-
-class ArrayEncoder:
-    """ARRAY<numeric> as a dense vector (one feature per position, mean-imputed per position)."""
-
-    kind = "array"
-
-    def __init__(self, name: str, standardize: bool, dimension: int = 0, means=None, stds=None):
-        self.name, self.standardize, self.dimension = name, standardize, dimension
-        self.means, self.stds = list(means or []), list(stds or [])
-
-    def _matrix(self, column: pa.Array) -> np.ndarray:
-        lengths = pc.list_value_length(column).fill_null(self.dimension).to_numpy(zero_copy_only=False)
-        if self.dimension and np.any(lengths != self.dimension):
-            from sqlml.errors import InvalidModelInputError
-
-            raise InvalidModelInputError(
-                f"Every value of the ARRAY column {self.name} must have {self.dimension} elements."
-            )
-        filled = pc.if_else(pc.is_null(column), pa.scalar([None] * self.dimension, column.type), column)
-        flat = as_float(pc.list_flatten(filled))
-        return flat.reshape(len(column), self.dimension) if self.dimension else flat.reshape(len(column), 0)
-
-    def fit(self, column: pa.Array, target=None) -> "ArrayEncoder":
-        lengths = pc.unique(pc.list_value_length(column.filter(pc.is_valid(column)))).to_pylist()
-        if len(lengths) > 1:
-            from sqlml.errors import InvalidModelInputError
-
-            raise InvalidModelInputError(f"The ARRAY column {self.name} has values of different lengths {sorted(lengths)}.")
-        self.dimension = lengths[0] if lengths else 0
-        matrix = self._matrix(column)
-        self.means = np.nan_to_num(np.nanmean(matrix, axis=0)).tolist() if matrix.size else []
-        stds = np.nan_to_num(np.nanstd(matrix, axis=0, ddof=1)) if len(matrix) > 1 else np.ones(self.dimension)
-        self.stds = np.where(stds > 0, stds, 1.0).tolist()
-        return self
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f"{self.name}_{k}" for k in range(self.dimension)]
-
-    def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        matrix = self._matrix(column)
-        means = np.asarray(self.means)
-        matrix = np.where(np.isnan(matrix), means, matrix)
-        if self.standardize:
-            matrix = (matrix - means) / np.asarray(self.stds)
-        out[:, :] = matrix
-
-    def state(self) -> dict:
-        return {
-            "kind": self.kind, "name": self.name, "standardize": self.standardize,
-            "dimension": self.dimension, "means": self.means, "stds": self.stds,
-        }  # fmt: skip
-
-
-class MultiHotEncoder:
-    """ARRAY<STRING> (or of other non-numeric elements): one feature per distinct element."""
-
-    kind = "multi_hot"
-
-    def __init__(self, name: str, vocabulary=None):
-        self.name = name
-        self.vocabulary: list[str] = list(vocabulary or [])
-
-    def fit(self, column: pa.Array, target=None) -> "MultiHotEncoder":
-        elements = as_categories(pc.list_flatten(column)).drop_null()
-        self.vocabulary = sorted(pc.unique(elements).to_pylist())
-        return self
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f"{self.name}_{value}" for value in self.vocabulary]
-
-    def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        out[:, :] = 0.0
-        lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
-        rows = np.repeat(np.arange(len(column)), lengths)
-        elements = as_categories(pc.list_flatten(column))
-        index = pc.index_in(elements, value_set=pa.array(self.vocabulary, pa.string()))
-        index = index.fill_null(-1).to_numpy(zero_copy_only=False)
-        keep = index >= 0
-        out[rows[keep], index[keep]] = 1.0
-
-    def state(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "vocabulary": self.vocabulary}
-
-
-class SparseEncoder:
-    """ARRAY<STRUCT<index INT64, value numeric>>: a sparse vector, used as is (one feature per index).
-
-    This is the output of ML.ONE_HOT_ENCODER, ML.MULTI_HOT_ENCODER, ML.BAG_OF_WORDS and ML.TF_IDF;
-    indices beyond those seen in training are ignored at prediction time.
-    """
-
-    kind = "sparse"
-
-    def __init__(self, name: str, dimension: int = 0):
-        self.name, self.dimension = name, dimension
-
-    @staticmethod
-    def _entries(column: pa.Array):
-        lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
-        flat = pc.list_flatten(column)
-        index = pc.struct_field(flat, [0]).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        value = as_float(pc.struct_field(flat, [1]))
-        return np.repeat(np.arange(len(column)), lengths), index, np.nan_to_num(value)
-
-    def fit(self, column: pa.Array, target=None) -> "SparseEncoder":
-        _, index, _ = self._entries(column)
-        self.dimension = int(index.max()) + 1 if index.size else 1
-        return self
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f"{self.name}_{k}" for k in range(self.dimension)]
-
-    def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        out[:, :] = 0.0
-        rows, index, value = self._entries(column)
-        keep = (index >= 0) & (index < self.dimension)
-        np.add.at(out, (rows[keep], index[keep]), value[keep])
-
-    def state(self) -> dict:
-        return {"kind": self.kind, "name": self.name, "dimension": self.dimension}
-
-
-def encoder_from_state(state: dict):
-    """Rebuild an encoder from :meth:`state` output."""
-    kind = state["kind"]
-    if kind == "numeric":
-        return NumericEncoder(state["name"], state["standardize"], state["mean"], state["std"])
-    if kind == "categorical":
-        return CategoricalEncoder(
-            state["name"], state["method"], state["vocabulary"], state["dropped"], state["target_values"], state["prior"]
-        )
-    if kind == "timestamp":
-        epoch = encoder_from_state(state["epoch"])
-        components = [encoder_from_state(s) for s in state["components"]]
-        return TimestampEncoder(state["name"], epoch.standardize, components[0].method, epoch, components)
-    if kind == "array":
-        return ArrayEncoder(state["name"], state["standardize"], state["dimension"], state["means"], state["stds"])
-    if kind == "multi_hot":
-        return MultiHotEncoder(state["name"], state["vocabulary"])
-    if kind == "sparse":
-        return SparseEncoder(state["name"], state["dimension"])
-    raise ValueError(f"unknown encoder kind {kind!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sqlml.errors import Cancelled
+from sqlml.errors import Cancelled, CorruptModelError
 from sqlml.progress import task
 
 
@@ -27,12 +27,15 @@ class Task:
         n_classes: number of classes of a classifier.
         feature_names: names of the columns of the feature matrix.
         categorical_features: indices of label-encoded categorical features.
+        sparse: the feature matrix is a SciPy CSR matrix (a wide one-hot encoding), in training
+            and prediction alike.
     """
 
     kind: str
     n_classes: int = 0
     feature_names: list[str] = field(default_factory=list)
     categorical_features: list[int] = field(default_factory=list)
+    sparse: bool = False
 
     @property
     def is_classification(self) -> bool:
@@ -42,14 +45,39 @@ class Task:
 
 @dataclass
 class Dataset:
-    """Rows to train or evaluate on: features, encoded label and row weights."""
+    """Rows to train or evaluate on: features (dense, or CSR for a sparse task), encoded label and
+    row weights."""
 
     X: np.ndarray
     y: np.ndarray | None = None
     w: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.X)
+        return self.X.shape[0]
+
+
+def check_array(arrays: dict, name: str, shape: tuple, model: str | None = None) -> np.ndarray:
+    """A stored array, checked against the shape the model's description implies (None: any
+    length) and for a float dtype, before any native code reads it.
+
+    Raises:
+        CorruptModelError: the array is missing or has another shape or dtype.
+    """
+    array = arrays.get(name)
+    fits = (
+        isinstance(array, np.ndarray)
+        and array.dtype.kind == "f"
+        and array.ndim == len(shape)
+        and all(want is None or have == want for have, want in zip(array.shape, shape))
+    )
+    if not fits:
+        found = "missing" if array is None else f"{getattr(array, 'dtype', '?')} {getattr(array, 'shape', '?')}"
+        raise CorruptModelError(
+            f"The model file's array {name} is {found}; the model's description needs float {shape}.",
+            model=model,
+            hint="Re-train the model with CREATE OR REPLACE MODEL.",
+        )
+    return array
 
 
 class Monitor:

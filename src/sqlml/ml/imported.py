@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.model import Model
 from sqlml.ml.modeltypes import ModelType
 
@@ -54,10 +54,10 @@ def _describe_onnx(content: bytes, path: Path) -> dict:
 
 
 def _describe_lightgbm(content: bytes, path: Path) -> dict:
-    import lightgbm as lgb
-
     try:
-        booster = lgb.Booster(model_str=content.decode())
+        booster = _checked_booster(content)
+    except CorruptModelError as error:
+        raise ModelError(f"{path} is not a valid LightGBM text model: {error.message}") from None
     except Exception as error:  # LightGBM raises its own LightGBMError
         raise ModelError(f"{path} is not a LightGBM text model: {str(error).splitlines()[0]}") from None
     classes = booster.num_model_per_iteration()
@@ -140,13 +140,26 @@ def predict_imported(model: Model, batch: pa.RecordBatch) -> list[tuple[str, pa.
     return [("predicted_label", _arrow_output(np.asarray(booster.predict(matrix))))]
 
 
-def _booster(model: Model):
+def _checked_booster(content: bytes, features: int | None = None):
+    """A LightGBM booster from a text model, checked in Python before LightGBM parses it (and,
+    for a stored model, against the inputs recorded when it was imported)."""
     import lightgbm as lgb
 
+    from sqlml.ml.lightgbm_text import check_model_text
+
+    try:
+        text = content.decode()
+    except UnicodeDecodeError:
+        raise CorruptModelError("The LightGBM model file is not text.") from None
+    check_model_text(text, features=features)
+    return lgb.Booster(model_str=text)
+
+
+def _booster(model: Model):
     key = id(model)
     with _lock:
         if key not in _sessions:
-            _sessions[key] = lgb.Booster(model_str=model.files[LIGHTGBM_FILE].decode())
+            _sessions[key] = _checked_booster(model.files[LIGHTGBM_FILE], len(model.spec["imported"]["inputs"]))
         return _sessions[key]
 
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor
+from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
 
 SEED = 20240601
 
@@ -76,6 +76,11 @@ class KMeans(Estimator):
             centers, _ = kmeans_plusplus(X, k, random_state=SEED)
             return centers
         unique = np.unique(X, axis=0) if len(X) <= 100_000 else X
+        if len(unique) < k:
+            raise InvalidModelInputError(
+                f"KMEANS needs at least num_clusters={k} distinct rows; the training data has {len(unique)}.",
+                hint="Lower num_clusters, or train on more varied rows.",
+            )
         rows = rng.choice(len(unique), size=k, replace=False)
         return unique[rows].copy()
 
@@ -127,5 +132,5 @@ class KMeans(Estimator):
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
         estimator = cls(options=options, task=task)
-        estimator.centroids_ = arrays["centroids"]
+        estimator.centroids_ = check_array(arrays, "centroids", (None, len(task.feature_names)))
         return estimator

@@ -30,7 +30,7 @@ def resolve_column(table: pa.Table, wanted: str, role: str) -> str:
     hint = f"Columns: {', '.join(table.column_names)}."
     if role == "label":
         hint = f"Name the label with OPTIONS(input_label_cols=['…']) or alias a column AS label. {hint}"
-    raise InvalidModelInputError(f"The training query has no {role} column '{wanted}'.", hint=hint)
+    raise InvalidModelInputError(f"The training query has no {role} column '{wanted}'.", column=wanted, hint=hint)
 
 
 @dataclass
@@ -83,6 +83,7 @@ def encode_label(model_type: ModelType, name: str, column: pa.Array) -> Label:
         raise InvalidModelInputError(
             f"The label column {name} has {column.null_count} NULL value(s) in {len(column)} rows; "
             "BigQuery ML does not train on NULL labels.",
+            column=name,
             hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
         )
     if model_type.is_regressor:
@@ -94,11 +95,12 @@ def _regression_label(model_type: ModelType, name: str, column: pa.Array) -> Lab
     if not is_numeric_type(column.type):
         raise InvalidModelInputError(
             f"{model_type.value} needs a numeric label, but {name} is {column.type}.",
+            column=name,
             hint=f"Use a classifier for a categorical label, or CAST({name} AS FLOAT64).",
         )
     values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     if not np.all(np.isfinite(values)):
-        raise InvalidModelInputError(f"The label column {name} has infinite or NaN values.", hint="Filter them out.")
+        raise InvalidModelInputError(f"The label column {name} has infinite or NaN values.", column=name, hint="Filter them out.")
     return Label(name, "regression", column.type, [], values)
 
 
@@ -109,11 +111,12 @@ def _classification_label(model_type: ModelType, name: str, column: pa.Array) ->
         value = classes[0].as_py() if count else None
         raise InvalidModelInputError(
             f"The label column {name} has only one class ({value!r}); a classifier needs at least two.",
+            column=name,
             hint="Check the training query's filter, or train a regressor.",
         )
     limit = MAX_CLASSES.get(model_type, DEFAULT_MAX_CLASSES)
     if count > limit:
-        raise InvalidModelInputError(f"{model_type.value} supports at most {limit} classes; {name} has {count}.")
+        raise InvalidModelInputError(f"{model_type.value} supports at most {limit} classes; {name} has {count}.", column=name)
     codes = pc.index_in(column, value_set=classes).to_numpy(zero_copy_only=False).astype(np.float64)
     return Label(name, "binary" if count == 2 else "multiclass", column.type, classes.to_pylist(), codes)
 

@@ -11,6 +11,9 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 * ``learn_rate_strategy='LINE_SEARCH'`` tries 2×, 1×, ½× and ¼× the current rate at each
   iteration and keeps the best (starting at ``ls_init_learn_rate``); CONSTANT uses ``learn_rate``.
 * Binary models use the higher label as the positive class; multiclass models are multinomial.
+
+The feature matrix may be a SciPy CSR matrix (a wide one-hot encoding): every product below is
+written so that it stays sparse and never densifies the matrix.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor
+from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.feature_matrix import is_sparse
 
 _LINE_SEARCH = (2.0, 1.0, 0.5, 0.25)
 
@@ -67,8 +71,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class LinearModel(Estimator):
     """A linear or logistic regression; ``coef_`` is (p,) or (K, p), ``intercept_`` a scalar or (K,)."""
 
+    accepts_sparse = True
+
     def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "LinearModel":
-        X, n = train.X, len(train.X)
+        X, n = train.X, len(train)
         w = np.ones(n) if train.w is None else np.asarray(train.w, dtype=np.float64)
         w = w / w.sum()
         kind = self.task.kind
@@ -79,8 +85,6 @@ class LinearModel(Estimator):
             monitor.iteration(self._data_loss(X, train.y, w), self._eval_loss(evaluation), None)
         else:
             self._gradient_descent(X, train.y, w, evaluation, monitor)
-        if self.options["calculate_p_values"]:
-            self.covariance_ = self._covariance(X, train.y, train.w)
         return self
 
     # -- model ---------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ class LinearModel(Estimator):
             onehot = np.zeros_like(scores)
             onehot[np.arange(len(y)), y.astype(np.int64)] = 1.0
             residual = w[:, None] * (_softmax(scores) - onehot)
-        grad_coef = residual.T @ X if residual.ndim == 2 else X.T @ residual
+        grad_coef = (X.T @ residual).T  # (K, p) or (p,); Xᵀ·r keeps a sparse X sparse
         grad_coef = grad_coef + 2.0 * self.options["l2_reg"] * self.coef_
         grad_intercept = residual.sum(axis=0) if self.options["fit_intercept"] else np.zeros_like(self.intercept_)
         return grad_coef, grad_intercept
@@ -174,9 +178,11 @@ class LinearModel(Estimator):
 
     def _normal_equation(self, X, y, w) -> None:
         fit_intercept = self.options["fit_intercept"]
-        design = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
-        weighted = design * w[:, None]
+        design = _with_ones(X) if fit_intercept else X
+        weighted = design.multiply(w[:, None]).tocsr() if is_sparse(design) else design * w[:, None]
         gram = design.T @ weighted
+        if is_sparse(gram):  # at most 10,000 features (choose_strategy), so a dense Gram matrix fits
+            gram = gram.toarray()
         penalty = np.full(design.shape[1], self.options["l2_reg"])
         if fit_intercept:
             penalty[-1] = 0.0
@@ -192,34 +198,26 @@ class LinearModel(Estimator):
         w = np.ones(len(evaluation)) if evaluation.w is None else np.asarray(evaluation.w, dtype=np.float64)
         return self._data_loss(evaluation.X, evaluation.y, w / w.sum())
 
-    def _covariance(self, X, y, weights) -> np.ndarray | None:
-        """Covariance of (β, b) for standard errors: σ²(XᵀX)⁻¹ or (XᵀVX)⁻¹ (binary only)."""
-        if self.task.kind == "multiclass":
-            return None
-        design = np.column_stack([X, np.ones(len(X))]) if self.options["fit_intercept"] else X
-        w = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
-        if self.task.kind == "regression":
-            residual = y - self.decision(X)
-            dof = max(1.0, w.sum() - design.shape[1])
-            sigma2 = float(np.dot(w, residual**2)) / dof
-            information = design.T @ (design * w[:, None]) / sigma2
-        else:
-            p = _sigmoid(self.decision(X))
-            information = design.T @ (design * (w * p * (1 - p))[:, None])
-        return np.linalg.pinv(information)
-
     def state(self):
         arrays = {"coef": np.asarray(self.coef_), "intercept": np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))}
-        if getattr(self, "covariance_", None) is not None:
-            arrays["covariance"] = self.covariance_
         return {"strategy": self.strategy_}, arrays, {}
 
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
         estimator = cls(options=options, task=task)
         estimator.strategy_ = params["strategy"]
-        estimator.coef_ = arrays["coef"]
-        intercept = arrays["intercept"]
-        estimator.intercept_ = intercept if task.kind == "multiclass" else float(intercept[0])
-        estimator.covariance_ = arrays.get("covariance")
+        p, k = len(task.feature_names), task.n_classes
+        multiclass = task.kind == "multiclass"
+        estimator.coef_ = check_array(arrays, "coef", (k, p) if multiclass else (p,))
+        intercept = check_array(arrays, "intercept", (k,) if multiclass else (1,))
+        estimator.intercept_ = intercept if multiclass else float(intercept[0])
         return estimator
+
+
+def _with_ones(X):
+    """``X`` with a column of ones appended (the intercept's), sparse if ``X`` is."""
+    if is_sparse(X):
+        from scipy import sparse
+
+        return sparse.hstack([X, np.ones((X.shape[0], 1))], format="csr")
+    return np.column_stack([X, np.ones(X.shape[0])])

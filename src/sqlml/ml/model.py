@@ -142,11 +142,13 @@ class Model:
                     hint=f"Select {name} in the query you pass to the model.",
                 )
 
-    def features(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
-        """The feature matrix of input rows (TRANSFORM, then automatic preprocessing)."""
+    def features(self, data: pa.Table | pa.RecordBatch, sparse: bool | None = None):
+        """The feature matrix of input rows (TRANSFORM, then automatic preprocessing): dense, or
+        a SciPy CSR matrix for a model trained sparse (``sparse`` overrides the model's choice)."""
         from sqlml.ml.transform import apply_transform
 
-        return self.preprocessor.transform(apply_transform(self, data))
+        wanted = self.task.sparse if sparse is None else sparse
+        return self.preprocessor.transform(apply_transform(self, data), sparse=wanted)
 
     # -- files -------------------------------------------------------------------------------
 
@@ -173,13 +175,27 @@ class Model:
 
     @classmethod
     def load(cls, files: dict[str, Path]) -> "Model":
-        """Read a model from its verified files (no pickle, no code execution)."""
+        """Read a model from its verified files (no pickle, no code execution).
+
+        Raises:
+            CorruptModelError: a file is unreadable, or does not hold what the description says
+                (checked before any native library reads it).
+        """
         try:
-            spec = json.loads(files[MODEL_FILE].read_text())
-            with np.load(files[ARRAYS_FILE], allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except (KeyError, ValueError, OSError) as error:
-            raise CorruptModelError(f"Cannot read the model files: {error}") from None
+            return cls._load(files)
+        except CorruptModelError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, OSError) as error:
+            raise CorruptModelError(
+                f"Cannot read the model files: {type(error).__name__}: {error}",
+                hint="Re-train the model with CREATE OR REPLACE MODEL.",
+            ) from None
+
+    @classmethod
+    def _load(cls, files: dict[str, Path]) -> "Model":
+        spec = json.loads(files[MODEL_FILE].read_text())
+        with np.load(files[ARRAYS_FILE], allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
         texts = {name: path.read_text() for name, path in files.items() if name.endswith(".txt")}
         estimator_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("estimator.")}
         model_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("model.")}
@@ -260,7 +276,11 @@ class ModelCache:
             model = self._models.get(key)
         if model is not None:
             return model
-        model = Model.load(store.verified_files(record))
+        try:
+            model = Model.load(store.verified_files(record))
+        except CorruptModelError as error:
+            error.model, error.version = error.model or record.label, error.version or record.version
+            raise
         model.record = record
         with self._lock:
             if len(self._models) >= self.capacity:

@@ -157,6 +157,20 @@ OPTIONS_BY_TYPE: dict[ModelType, dict[str, Option]] = {
 }
 
 
+#: ALTER MODEL … SET OPTIONS: BigQuery's model options
+#: (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-alter-model),
+#: plus sqlml's version settings ``version_aliases`` and ``max_versions``.
+ALTER_OPTIONS: dict[str, Option] = _table([
+    _o("description", Kind.STRING),
+    _o("labels", Kind.LABELS),
+    _o("expiration_timestamp", Kind.TIMESTAMP),
+    _o("kms_key_name", Kind.STRING),
+    _o("vertex_ai_model_id", Kind.STRING),
+    _o("version_aliases", Kind.STRING_ARRAY),
+    _o("max_versions", Kind.INT, low=1),
+])
+
+
 @functools.cache
 def all_option_names() -> dict[str, set[str]]:
     """Option name → the model types that accept it (for "does not apply" messages)."""

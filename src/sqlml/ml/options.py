@@ -31,6 +31,7 @@ class Kind(str, Enum):
     STRING_OR_ARRAY = "a string or an array of strings"
     CLASS_WEIGHTS = "an array of (label, weight) pairs"
     LABELS = "an array of (key, value) string pairs"
+    TIMESTAMP = "a TIMESTAMP"
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,19 @@ def _legacy_labels(raw: dict, table: dict) -> dict:
     return {**{k: v for k, v in raw.items() if k != "labels"}, "input_label_cols": labels}
 
 
-def check_value(option: Option, value, model_type: ModelType):
-    """``value`` converted to the option's type, or an :class:`InvalidOptionError`."""
+def check_value(option: Option, value, model_type: ModelType | None):
+    """``value`` converted to the option's type, or an :class:`InvalidOptionError`.
+
+    Args:
+        option: the option's declaration.
+        value: the Python value read from SQL (see :func:`option_value`).
+        model_type: the model type of a CREATE MODEL, or None for ALTER MODEL (whose options do
+            not depend on it and cannot be tuned).
+    """
     if isinstance(value, (HparamRange, HparamCandidates)):
         if not option.tunable:
+            if model_type is None:  # ALTER MODEL: a search space is just a value of the wrong type
+                raise _bad_value(option, value, model_type)
             raise _bad_value(option, value, model_type, "cannot be tuned (no HPARAM_RANGE / HPARAM_CANDIDATES)")
         return _check_space(option, value, model_type)
     converted = _convert(option, value)
@@ -197,6 +207,30 @@ def check_value(option: Option, value, model_type: ModelType):
     if isinstance(converted, (int, float)) and not isinstance(converted, bool) and not option.contains(converted):
         raise _bad_value(option, value, model_type)
     return converted
+
+
+def check_alter_options(raw: dict) -> dict:
+    """Validate ``ALTER MODEL … SET OPTIONS(...)``: each option known and of its type.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-alter-model —
+    a NULL value is kept as None (it clears the setting).
+
+    Raises:
+        InvalidOptionError: an unknown option, or a value of the wrong type or out of range.
+    """
+    from sqlml.ml.option_tables import ALTER_OPTIONS
+
+    checked = {}
+    for name, value in raw.items():
+        option = ALTER_OPTIONS.get(name)
+        if option is None:
+            raise InvalidOptionError(
+                f"ALTER MODEL does not accept the option '{name}'.",
+                option=name,
+                hint=f"Valid options: {', '.join(sorted(ALTER_OPTIONS))}.",
+            )
+        checked[name] = None if value is None else check_value(option, value, None)
+    return checked
 
 
 _INVALID = object()
@@ -212,7 +246,7 @@ def _convert(option: Option, value):
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _INVALID
     if kind is Kind.BOOL:
         return value if isinstance(value, bool) else _INVALID
-    if kind is Kind.STRING:
+    if kind in (Kind.STRING, Kind.TIMESTAMP):  # a TIMESTAMP literal is read as its text
         return value if isinstance(value, str) else _INVALID
     if kind is Kind.ENUM:
         return value.upper() if isinstance(value, str) and value.upper() in option.choices else _INVALID
@@ -260,12 +294,12 @@ def _check_space(option: Option, space, model_type: ModelType):
     return HparamCandidates(values)
 
 
-def _bad_value(option: Option, value, model_type: ModelType, reason: str | None = None) -> InvalidOptionError:
+def _bad_value(option: Option, value, model_type: ModelType | None, reason: str | None = None) -> InvalidOptionError:
     shown = _show(value)
     what = f"must be {option.describe()}" if reason is None else reason
+    statement = "ALTER MODEL" if model_type is None else f"CREATE MODEL (model_type='{model_type.value.lower()}')"
     return InvalidOptionError(
-        f"The '{option.name}' option of CREATE MODEL (model_type='{model_type.value.lower()}') {what}. "
-        f"Got {shown} instead.",
+        f"The '{option.name}' option of {statement} {what}. Got {shown} instead.",
         option=option.name,
     )
 
@@ -328,6 +362,8 @@ def option_value(node: exp.Expression, params: dict | None = None):
         return tuple(option_value(e.this if isinstance(e, exp.PropertyEQ) else e, params) for e in node.expressions)
     if isinstance(node, exp.Alias):
         return option_value(node.this, params)
+    if isinstance(node, exp.Cast) and node.this.is_string and node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
+        return node.this.this  # a typed literal such as TIMESTAMP '2030-01-01 00:00:00 UTC'
     if isinstance(node, exp.Parameter) and node.name in params:
         return params[node.name]
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Parameter) and node.this.name in params:

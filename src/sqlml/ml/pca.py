@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor
+from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
 
 SEED = 20240601
 FULL_SOLVER_LIMIT = 1500
@@ -77,9 +77,10 @@ class PCA(Estimator):
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
         estimator = cls(options=options, task=task)
-        estimator.components_ = arrays["components"]
-        estimator.eigenvalues_ = arrays["eigenvalues"]
-        estimator.mean_ = arrays["mean"]
+        p = len(task.feature_names)
+        estimator.components_ = check_array(arrays, "components", (None, p))
+        estimator.eigenvalues_ = check_array(arrays, "eigenvalues", (None,))
+        estimator.mean_ = check_array(arrays, "mean", (p,))
         estimator.total_variance_ = params["total_variance"]
         return estimator
 

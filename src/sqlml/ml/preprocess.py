@@ -6,6 +6,10 @@ standardized for linear models, k-means and PCA; STRING, BOOL, BYTES, DATE, DATE
 one-hot encoded (label encoded for trees); TIMESTAMP splits into epoch and calendar parts;
 ARRAY<numeric> is a dense vector, other arrays multi-hot; STRUCT fields become ``struct_field``
 columns. Everything is learned on the training rows and replayed identically on new rows.
+
+A model whose one-hot encodings are wide gets its feature matrix as a SciPy CSR matrix
+(``transform(..., sparse=True)``), built from the encoders' non-zero cells: a column of 90,000
+distinct strings costs one entry per row, not 90,000.
 """
 
 from __future__ import annotations
@@ -18,17 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
 from sqlml.ml.columnwise import map_columns
-from sqlml.ml.encoders import (
-    ArrayEncoder,
-    CategoricalEncoder,
-    MultiHotEncoder,
-    NumericEncoder,
-    SparseEncoder,
-    TimestampEncoder,
-    as_float,
-    encoder_from_state,
-)
+from sqlml.ml.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder, as_float
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000
@@ -136,23 +132,31 @@ class Preprocessor:
             start += width
         return indices
 
-    def transform(self, data: pa.Table | pa.RecordBatch) -> np.ndarray:
-        """The feature matrix of ``data`` (columns matched by name, case-insensitively).
+    @property
+    def width(self) -> int:
+        """The number of processed features."""
+        return sum(self._widths)
+
+    def transform(self, data: pa.Table | pa.RecordBatch, sparse: bool = False):
+        """The feature matrix of ``data`` (columns matched by name, case-insensitively): a float64
+        array, or a SciPy CSR matrix when ``sparse``.
 
         Raises:
             InvalidModelInputError: a column the model needs is missing or cannot be converted.
         """
         table = flatten_structs(data)
         by_name = {name.lower(): name for name in table.column_names}
-        # Column-major: each encoder fills whole columns, which are then contiguous in memory
-        # (LightGBM, NumPy and scikit-learn take either layout without copying).
-        out = np.empty((table.num_rows, sum(self._widths)), dtype=np.float64, order="F")
         for column in self.columns:
             if column.name.lower() not in by_name:
                 raise InvalidModelInputError(
                     f"The input has no column {column.name}, which the model was trained on.",
                     hint=f"Select {column.name} ({column.arrow_type}) in the query you pass to the model.",
                 )
+        if sparse:
+            return self._sparse(table, by_name)
+        # Column-major: each encoder fills whole columns, which are then contiguous in memory
+        # (LightGBM, NumPy and scikit-learn take either layout without copying).
+        out = np.empty((table.num_rows, self.width), dtype=np.float64, order="F")
         starts = np.concatenate([[0], np.cumsum(self._widths)]).tolist()
 
         def encode(index: int) -> None:
@@ -171,6 +175,27 @@ class Preprocessor:
         # Each encoder writes only its own columns of ``out``, so they can run side by side.
         map_columns(encode, remaining, out.size)
         return out
+
+    def _sparse(self, table: pa.Table, by_name: dict[str, str]):
+        """The feature matrix as CSR: one-hot and array encoders give their non-zero cells, the
+        other (narrow) blocks are computed dense and converted."""
+        from scipy import sparse
+
+        rows, blocks = table.num_rows, []
+        for column, encoder, width in zip(self.columns, self.encoders, self._widths):
+            with _conversion_errors(column, table.column(by_name[column.name.lower()])) as raw:
+                values = _coerce(raw, column)
+                cells = encoder.entries(values) if hasattr(encoder, "entries") else None
+                if cells is None:
+                    block = np.empty((rows, width))
+                    encoder.transform(values, block)
+                    blocks.append(sparse.csr_matrix(block))
+                else:
+                    row, feature, value = cells
+                    blocks.append(sparse.csr_matrix((value, (row, feature)), shape=(rows, width)))
+        if not blocks:
+            return sparse.csr_matrix((rows, 0))
+        return sparse.hstack(blocks, format="csr", dtype=np.float64)
 
     def _numeric_block(self, table: pa.Table, by_name: dict[str, str], indices: list[int]) -> np.ndarray:
         """The NumericEncoder columns ``indices`` encoded at once: NULL → mean, then z-score."""
@@ -193,6 +218,28 @@ class Preprocessor:
         """Rebuild from :meth:`state`."""
         columns = [InputColumn(c["name"], c["arrow_type"]) for c in state["columns"]]
         return cls(columns, [encoder_from_state(s) for s in state["encoders"]])
+
+
+def encoder_from_state(state: dict):
+    """Rebuild an encoder from its ``state()`` output."""
+    kind = state["kind"]
+    if kind == "numeric":
+        return NumericEncoder(state["name"], state["standardize"], state["mean"], state["std"])
+    if kind == "categorical":
+        return CategoricalEncoder(
+            state["name"], state["method"], state["vocabulary"], state["dropped"], state["target_values"], state["prior"]
+        )
+    if kind == "timestamp":
+        epoch = encoder_from_state(state["epoch"])
+        components = [encoder_from_state(s) for s in state["components"]]
+        return TimestampEncoder(state["name"], epoch.standardize, components[0].method, epoch, components)
+    if kind == "array":
+        return ArrayEncoder(state["name"], state["standardize"], state["dimension"], state["means"], state["stds"])
+    if kind == "multi_hot":
+        return MultiHotEncoder(state["name"], state["vocabulary"])
+    if kind == "sparse":
+        return SparseEncoder(state["name"], state["dimension"])
+    raise ValueError(f"unknown encoder kind {kind!r}")
 
 
 def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categorical: str):

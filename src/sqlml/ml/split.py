@@ -106,7 +106,7 @@ def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
 
 def _custom(column: pa.Array, tuning: bool) -> Split:
     if tuning and pa.types.is_string(column.type):
-        values = pc.upper(column).to_numpy(zero_copy_only=False)
+        values = pc.utf8_upper(column).to_numpy(zero_copy_only=False)
         parts = [np.nonzero(values == part)[0] for part in ("TRAIN", "EVAL", "TEST")]
         return Split(*parts, method="CUSTOM")
     if not pa.types.is_boolean(column.type):

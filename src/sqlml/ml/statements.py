@@ -13,13 +13,24 @@ import time
 import numpy as np
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 
 from sqlml.engine.executor import StatementContext, handles, register_handler
 from sqlml.engine.sources import SourceSet
-from sqlml.errors import AlreadyExistsError, InvalidOptionError, ModelNotFoundError, NotFoundError, SqlSyntaxError
+from sqlml.errors import (
+    AlreadyExistsError,
+    Error,
+    InvalidModelInputError,
+    InvalidOptionError,
+    ModelError,
+    ModelNotFoundError,
+    NotFoundError,
+    SqlSyntaxError,
+)
+from sqlml.ml.locate import locate, span
 from sqlml.ml.model import Model
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.options import option_value, parse_model_type, resolve_options
+from sqlml.ml.options import check_alter_options, option_value, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
 from sqlml.store.records import ModelRef
@@ -42,13 +53,54 @@ def read_options(properties: list[exp.Expression], params: dict) -> dict:
 
 
 def create_model(context: StatementContext) -> Result:
-    """Run ``CREATE [OR REPLACE] MODEL [IF NOT EXISTS] name [TRANSFORM(…)] OPTIONS(…) AS query``."""
+    """Run ``CREATE [OR REPLACE] MODEL [IF NOT EXISTS] name [TRANSFORM(…)] OPTIONS(…) AS query``.
+
+    Errors about an option or a column point at it in the statement text.
+    """
+    tree = context.plan.tree
+    properties = tree.args["properties"].expressions if tree.args.get("properties") else []
+    transform = next((p for p in properties if isinstance(p, exp.TransformModelProperty)), None)
+    try:
+        return _create_model(context, properties, transform)
+    except Error as error:
+        locate(error, context.script, options=properties, query=tree.expression, transform=transform)
+        raise
+
+
+def named_model(tree: exp.Expression, script: str) -> ModelRef:
+    """The model a statement names (``tree.this``); an invalid name is an error located at it."""
+    try:
+        return ModelRef.from_table(tree.this)
+    except ModelError as error:
+        error.location = error.location or span(tree.this, script)
+        raise
+
+
+def created_ref(tree: exp.Expression, script: str) -> ModelRef:
+    """The model a CREATE MODEL names: ``ds.m``, never a version (``ds.m@2``) or an alias.
+
+    Raises:
+        ModelError: the name is invalid or carries ``@…``; located at the name.
+    """
+    ref = named_model(tree, script)
+    if ref.selector is not None:
+        base = f"{ref.dataset}.{ref.name}"
+        raise ModelError(
+            f"CREATE MODEL cannot create `{ref}`: '@{ref.selector}' names an existing version of {base}, not a model.",
+            model=str(ref),
+            hint=f"Every CREATE OR REPLACE MODEL {base} makes a new version. Refer to one with MODEL `{base}@2` "
+            f"in ML functions, and name one with ALTER MODEL `{base}@2` SET OPTIONS(version_aliases=['…']).",
+            location=span(tree.this, script),
+        )
+    return ref
+
+
+def _create_model(context: StatementContext, properties: list[exp.Expression], transform) -> Result:
     executor, tree = context.executor, context.plan.tree
-    ref = ModelRef.from_table(tree.this)
+    ref = created_ref(tree, context.script)
     replace, if_not_exists = bool(tree.args.get("replace")), bool(tree.args.get("exists"))
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
-    properties = tree.args["properties"].expressions if tree.args.get("properties") else []
     raw = read_options(properties, context.params)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
@@ -65,11 +117,10 @@ def create_model(context: StatementContext) -> Result:
                 hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
             )
     _check_dataset(executor, ref)
-    transform = next((p for p in properties if isinstance(p, exp.TransformModelProperty)), None)
     model = _build_model(context, ref, model_type, options, tree.expression, transform)
     # lineage: enough to re-train this version exactly (the statement as run, with its values)
     model.spec.setdefault("lineage", {}).update(
-        statement=tree.sql(dialect="bigquery"),
+        statement=_text(tree, executor),
         parameters={k: v for k, v in context.params.items() if isinstance(v, (str, int, float, bool, type(None)))},
     )
     _publish(store, ref, model, replace, options)
@@ -80,6 +131,12 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
     if model_type.is_imported:
         from sqlml.ml.imported import import_model
 
+        if query is not None:  # BigQuery's imported models have no AS clause
+            raise SqlSyntaxError(
+                f"model_type='{model_type.value}' imports a model file and takes no training query.",
+                hint="Remove AS SELECT … from the statement.",
+            )
+
         return import_model(model_type, options)
     if query is None:
         raise SqlSyntaxError(
@@ -88,6 +145,12 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
     started = time.monotonic()
     table, hashes, lineage = read_training_rows(context, query)
     read_seconds = time.monotonic() - started
+    if table.num_rows == 0:
+        # Every model type trains on at least one row; failing here keeps the previous version.
+        raise InvalidModelInputError(
+            "The training query returned no rows.",
+            hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins.",
+        )
     description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
     if transform is None:
         from sqlml.ml.training import train
@@ -127,12 +190,21 @@ def read_training_rows(context: StatementContext, query: exp.Expression) -> tupl
     names_hash = np.uint64(int.from_bytes(hashlib.sha256("|".join(table.column_names).encode()).digest()[:8], "little"))
     hashes = hashes ^ names_hash
     lineage = {
-        "query": query.sql(dialect="bigquery"),
+        "query": _text(query, executor),
         "tables": sorted(_tables_read(query)),
         "fingerprint": f"{int(np.bitwise_xor.reduce(hashes)) if len(hashes) else 0:016x}-{len(hashes)}",
         "rows_read": table.num_rows,
     }
     return table, hashes, lineage
+
+
+def _text(node: exp.Expression, executor) -> str:
+    """A statement's text for the lineage, in the dialect it was written in.
+
+    Rendering it in another dialect could lose what that one cannot say, and sqlglot would log
+    a warning about it on stderr; a record of the statement must be written silently.
+    """
+    return node.sql(dialect=executor.dialect_class, unsupported_level=ErrorLevel.IGNORE)
 
 
 def _tables_read(query: exp.Expression) -> set[str]:
@@ -189,10 +261,22 @@ def drop_model(context: StatementContext) -> Result:
 
 
 def alter_model(context: StatementContext) -> Result:
-    """``ALTER MODEL [IF EXISTS] m SET OPTIONS(description=…, labels=…, version_aliases=[…], max_versions=…)``."""
+    """``ALTER MODEL [IF EXISTS] m SET OPTIONS(description=…, labels=…, version_aliases=[…], max_versions=…)``.
+
+    Every option is type-checked before anything changes; errors point at the option.
+    """
     tree = context.plan.tree
-    ref = ModelRef.from_table(tree.this)
-    raw = read_options(tree.expressions, context.params)
+    try:
+        return _alter_model(context)
+    except Error as error:
+        locate(error, context.script, options=tree.expressions)
+        raise
+
+
+def _alter_model(context: StatementContext) -> Result:
+    tree = context.plan.tree
+    ref = named_model(tree, context.script)
+    options = check_alter_options(read_options(tree.expressions, context.params))
     store = context.executor.models
     try:
         store.resolve(ref)
@@ -200,20 +284,9 @@ def alter_model(context: StatementContext) -> Result:
         if tree.args.get("exists"):
             return Result.empty("ALTER MODEL")
         raise
-    allowed = {"description", "labels", "version_aliases", "max_versions", "expiration_timestamp", "kms_key_name", "vertex_ai_model_id"}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise InvalidOptionError(
-            f"ALTER MODEL does not accept the option '{unknown[0]}'.",
-            option=unknown[0],
-            hint=f"Valid options: {', '.join(sorted(allowed))}.",
-        )
-    if raw.get("version_aliases") is not None:
-        aliases = raw["version_aliases"]
-        if not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
-            raise InvalidOptionError("version_aliases must be an array of strings.", option="version_aliases")
-        store.set_aliases(ref, aliases)
-    settings = {key: raw[key] for key in ("description", "labels", "max_versions") if key in raw}
+    if options.get("version_aliases") is not None:
+        store.set_aliases(ref, options["version_aliases"])
+    settings = {key: options[key] for key in MODEL_LEVEL_OPTIONS if key in options}
     if settings:
         store.set_model_options(ref, **settings)
     return Result.empty("ALTER MODEL")

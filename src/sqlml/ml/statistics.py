@@ -25,7 +25,7 @@ def _column_info(name: str, column: pa.Array) -> dict:
         "category_count": None, "null_count": int(column.null_count), "dimension": None,
     }  # fmt: skip
     column_type = column.type
-    if is_numeric_type(column_type):
+    if is_numeric_type(column_type) or pa.types.is_null(column_type):  # an untyped NULL column is INT64 in BigQuery
         row.update(_numeric(as_float(column)))
     elif pa.types.is_list(column_type) or pa.types.is_large_list(column_type):
         lengths = pc.unique(pc.list_value_length(column.filter(pc.is_valid(column)))).to_pylist()

@@ -16,14 +16,16 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml import metrics
-from sqlml.ml.inference import check_p_value_options, weight_covariance
+from sqlml.ml.data_split import split_for
 from sqlml.ml.estimator import Dataset, Monitor, Task
+from sqlml.ml.feature_matrix import check_dense_size, dense, wants_sparse
+from sqlml.ml.inference import check_p_value_options, weight_covariance
 from sqlml.ml.labels import Label, encode_label, resolve_column
 from sqlml.ml.model import Model, estimator_class
 from sqlml.ml.modeltypes import ModelType
 from sqlml.ml.outputs import predicted_class_index
 from sqlml.ml.preprocess import Preprocessor, flatten_structs
-from sqlml.ml.split import Split, split_rows
+from sqlml.ml.split import Split
 from sqlml.ml.statistics import feature_info
 
 _CATEGORICAL = {
@@ -127,8 +129,7 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
             hint="Select at least one column to learn from.",
         )
     if split is None:
-        tuning = bool(options.get("num_trials"))
-        split = split_rows(table, hashes, options, tuning) if model_type.is_supervised else no_split(table)
+        split = split_for(model_type, options, table, hashes)
     y = label.codes if label else None
     weights = _row_weights(model_type, options, table, label)
     train_rows = _rows(table, split.train)
@@ -136,17 +137,21 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
         train_rows, features, standardize=standardizes(model_type, options),
         categorical=categorical_method(model_type, options), target=_target_for(label, split),
     )  # fmt: skip
+    sparse = wants_sparse(estimator_class(model_type), preprocessor)
+    if not sparse:
+        check_dense_size(preprocessor, table.num_rows)
     task = Task(
         kind=label.kind if label else ("clustering" if model_type is ModelType.KMEANS else "decomposition"),
         n_classes=len(label.classes) if label and label.kind != "regression" else 0,
         feature_names=preprocessor.feature_names,
         categorical_features=preprocessor.categorical_indices if model_type.is_tree else [],
+        sparse=sparse,
     )
-    part = lambda rows: _dataset(preprocessor, table, rows, y, weights) if len(rows) else None  # noqa: E731
+    part = lambda rows: _dataset(preprocessor, table, rows, y, weights, sparse) if len(rows) else None  # noqa: E731
     custom = model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM"
     return Prepared(
         model_type, options, label, features, split, preprocessor, task,
-        _dataset(preprocessor, table, split.train, y, weights), part(split.evaluation), part(split.test),
+        _dataset(preprocessor, table, split.train, y, weights, sparse), part(split.evaluation), part(split.test),
         _input_statistics(train_rows, excluded), _custom_centroids(preprocessor, table, options) if custom else None,
     )  # fmt: skip
 
@@ -177,7 +182,7 @@ def base_spec(prepared: Prepared) -> dict:
         "options": prepared.options,
         "label": prepared.label.describe() if prepared.label else None,
         "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
-                 "categorical_features": task.categorical_features},  # fmt: skip
+                 "categorical_features": task.categorical_features, "sparse": task.sparse},  # fmt: skip
         "features": prepared.features,
         "feature_info": prepared.feature_info,
         "split": prepared.split.describe(),
@@ -229,12 +234,16 @@ def train(
             arrays["eval_target"] = scored.y
         if options.get("calculate_p_values"):
             train_set = prepared.train_set
-            arrays["weight_covariance"] = weight_covariance(estimator, train_set.X, train_set.y, model_type is ModelType.LOGISTIC_REG)
+            arrays["weight_covariance"] = weight_covariance(
+                estimator, dense(train_set.X, prepared.preprocessor), train_set.y, model_type is ModelType.LOGISTIC_REG, train_set.w
+            )
         model = Model(spec, prepared.preprocessor, estimator, arrays)
     if options.get("enable_global_explain") and model.estimator is not None:
         from sqlml.ml.attribution import global_attributions
 
-        model.spec["global_explain"] = global_attributions(model, model.estimator, prepared.scored.X)
+        scored = prepared.scored
+        copies = max(2, prepared.task.n_classes)  # attributions are (rows, classes, features)
+        model.spec["global_explain"] = global_attributions(model, model.estimator, dense(scored.X, prepared.preprocessor, copies))
     model.spec["training_seconds"] = round(time.monotonic() - started, 3)
     return model
 
@@ -266,21 +275,15 @@ def _input_statistics(table: pa.Table, excluded: set[str]) -> list[dict]:
     return feature_info(table, [c for c in table.column_names if c.lower() not in excluded])
 
 
-def no_split(table: pa.Table) -> Split:
-    """Every row trains (unsupervised models, NO_SPLIT)."""
-    empty = np.array([], dtype=np.int64)
-    return Split(np.arange(table.num_rows), empty, empty, "NO_SPLIT")
-
-
 def _rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
     """``table``'s ``rows``; the table itself when they are all of its rows in order (NO_SPLIT), not a copy."""
     every_row = len(rows) == table.num_rows and (len(rows) == 0 or (rows[0] == 0 and np.all(np.diff(rows) == 1)))
     return table if every_row else table.take(pa.array(rows))
 
 
-def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights) -> Dataset:
+def _dataset(preprocessor: Preprocessor, table: pa.Table, rows: np.ndarray, y, weights, sparse: bool) -> Dataset:
     return Dataset(
-        preprocessor.transform(_rows(table, rows)),
+        preprocessor.transform(_rows(table, rows), sparse=sparse),
         None if y is None else y[rows],
         None if weights is None else weights[rows],
     )
@@ -303,7 +306,7 @@ def _row_weights(model_type: ModelType, options: dict, table: pa.Table, label: L
         name = resolve_column(table, options["instance_weight_col"], "instance_weight_col")
         column = table.column(name).combine_chunks()
         if column.null_count:
-            raise InvalidModelInputError(f"instance_weight_col {name} has {column.null_count} NULL value(s).")
+            raise InvalidModelInputError(f"instance_weight_col {name} has {column.null_count} NULL value(s).", column=name)
         weights = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
     if label is not None and model_type.is_classifier:
         class_weights = label.class_weights(options)
@@ -316,6 +319,6 @@ def _custom_centroids(preprocessor: Preprocessor, table: pa.Table, options: dict
     name = resolve_column(table, options["kmeans_init_col"], "kmeans_init_col")
     column = table.column(name).combine_chunks()
     if not pa.types.is_boolean(column.type):
-        raise InvalidModelInputError(f"kmeans_init_col {name} must be a BOOL column; it is {column.type}.")
+        raise InvalidModelInputError(f"kmeans_init_col {name} must be a BOOL column; it is {column.type}.", column=name)
     rows = np.nonzero(pc.fill_null(column, False).to_numpy(zero_copy_only=False))[0]
     return preprocessor.transform(table.take(pa.array(rows)))

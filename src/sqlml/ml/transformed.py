@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from sqlml.ml.data_split import split_for
 from sqlml.ml.model import Model
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.split import split_rows
 from sqlml.ml.statistics import feature_info
-from sqlml.ml.training import excluded_columns, no_split, resolve_label, train
+from sqlml.ml.training import excluded_columns, resolve_label, train
 from sqlml.ml.transform import fit_transform
 
 
@@ -18,8 +18,7 @@ def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, 
     if model_type.is_supervised:
         label = resolve_label(model_type, options, table).name
     passthrough = excluded_columns(options, label)
-    tuning = bool(options.get("num_trials"))
-    split = split_rows(table, hashes, options, tuning) if model_type.is_supervised else no_split(table)
+    split = split_for(model_type, options, table, hashes)
     transformed, spec = fit_transform(transform, table, split.train, passthrough)
     spec["passthrough"] = sorted(passthrough)
     if model_type is ModelType.TRANSFORM_ONLY:

@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from sqlml.errors import CorruptModelError
 from sqlml.ml.estimator import Dataset, Estimator, Monitor, Task
 
 _BINS = {"AUTO": 255, "HIST": 255, "APPROX": 63, "EXACT": 1023}
@@ -135,10 +136,17 @@ class TreeEnsemble(Estimator):
 
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
+        """Rebuild the booster, after checking its text fits the model (LightGBM's parser trusts it)."""
         import lightgbm as lgb
 
+        from sqlml.ml.lightgbm_text import check_model_text
+
+        text = texts.get("booster.txt")
+        if text is None:
+            raise CorruptModelError("The model has no booster.txt.", hint="Re-train it with CREATE OR REPLACE MODEL.")
+        check_model_text(text, features=len(task.feature_names), classes=task.n_classes if task.kind == "multiclass" else 1)
         estimator = cls(options=options, task=task)
-        estimator.booster_ = lgb.Booster(model_str=texts["booster.txt"])
+        estimator.booster_ = lgb.Booster(model_str=text)
         return estimator
 
 

@@ -154,10 +154,6 @@ def trial_metrics(prepared, estimator, dataset) -> dict:
     return metrics.kmeans_metrics(raw, estimator._prepare(estimator.centroids_))
 
 
-class _TrialFailed(Exception):
-    """A trial raised: it is recorded FAILED and the others go on."""
-
-
 def tune(prepared, *, description: str, cancel: threading.Event | None = None) -> Model:
     """Run the trials and return a model holding every successful trial, the best one serving."""
     import optuna
@@ -196,7 +192,7 @@ def tune(prepared, *, description: str, cancel: threading.Event | None = None) -
             except ValueError as error:
                 record.update(status="INFEASIBLE", error_message=str(error))
                 _finish(record, None, progress, lock, records, study)
-                raise _TrialFailed(str(error)) from None
+                raise _ended(record) from None
             trial_options = {**options, **params, "_threads": threads}
 
             def observe(row):
@@ -218,7 +214,7 @@ def tune(prepared, *, description: str, cancel: threading.Event | None = None) -
             except Exception as error:  # a trial's failure is recorded, not fatal
                 record.update(status="FAILED", error_message=str(error).splitlines()[0])
                 _finish(record, None, progress, lock, records, study)
-                raise _TrialFailed(str(error)) from None
+                raise _ended(record) from None
             record["eval_metrics"] = trial_metrics(prepared, estimator, scored)
             record["metrics"] = trial_metrics(prepared, estimator, final)
             last = monitor.rows[-1] if monitor.rows else {}
@@ -228,13 +224,21 @@ def tune(prepared, *, description: str, cancel: threading.Event | None = None) -
                 estimators[record["trial_id"]] = estimator
             _finish(record, value, progress, lock, records, study)
             if value is None:
-                raise _TrialFailed(f"the objective {objective_name} is undefined on the eval data")
+                raise _ended(record)
             return value
 
-        study.optimize(objective, n_trials=options["num_trials"], n_jobs=parallel, catch=(_TrialFailed,))
+        study.optimize(objective, n_trials=options["num_trials"], n_jobs=parallel)
     if stopped.is_set():
         raise Cancelled("Tuning was cancelled; the previous model is unchanged.")
     return _tuned_model(prepared, base_spec(prepared), records, estimators, objective_name, direction, spaces)
+
+
+def _ended(record: dict):
+    """What ends a trial that failed or has no objective value, for Optuna: a prune, which it
+    takes quietly (a failure it logs with a traceback on stderr). ``record`` keeps the status."""
+    import optuna
+
+    return optuna.TrialPruned(record.get("error_message") or "no objective value")
 
 
 def _finish(record, value, progress, lock, records, study) -> None:
@@ -256,6 +260,12 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
         errors = "; ".join(f"trial {t['trial_id']}: {t['error_message']}" for t in trials if t["error_message"])[:500]
         raise TrainingError(f"Hyperparameter tuning failed: {failed} of {len(trials)} trials failed. {errors}")
     candidates = [t for t in trials if t["status"] == "SUCCEEDED" and t["objective"] is not None]
+    if not candidates:
+        raise TrainingError(
+            f"Hyperparameter tuning found no trial with a value of {objective_name} on the evaluation rows "
+            f"({len(trials)} trial(s) ran).",
+            hint="Give the model more rows (tuning evaluates on 10% of them), or choose another hparam_tuning_objectives.",
+        )
     sign = 1 if direction == "minimize" else -1
     best_value = min(sign * t["objective"] for t in candidates)
     for t in trials:

@@ -117,14 +117,29 @@ class _MLParser:
                 this = self.expression(exp.Dot(this=this.this, expression=parsed))
         return this
 
-    def _parse_select(self, *args, **kwargs):
-        # Likewise for a query, from its SELECT (or WITH) keyword: errors about training data
-        # point at the query.
+    # sqlglot records positions for identifiers and literals only. The spans of an option's
+    # ``name = value``, of a query and of each select-list item (``expr AS name``) are recorded
+    # too, so that errors about an option or a training column point at it.
+
+    def _parse_key_value_property(self, parse_value=None, optional=False):
         first = self._curr
-        query = super()._parse_select(*args, **kwargs)
-        if query is not None and first is not None and self._prev is not None and "start" not in query.meta:
-            query.update_positions(line=first.line, col=first.col, start=first.start, end=self._prev.end)
-        return query
+        return self._spanning(first, super()._parse_key_value_property(parse_value, optional))
+
+    def _parse_select(self, *args, **kwargs):
+        first = self._curr
+        return self._spanning(first, super()._parse_select(*args, **kwargs))
+
+    def _parse_projections(self):
+        return self._parse_csv(self._parse_projection), None
+
+    def _parse_projection(self):
+        first = self._curr
+        return self._spanning(first, self._parse_expression())
+
+    def _spanning(self, first, node):
+        if node is not None and first is not None and self._prev is not None and "start" not in node.meta:
+            node.update_positions(line=first.line, col=first.col, start=first.start, end=self._prev.end)
+        return node
 
     def _parse_alter(self):
         if not self._match_text_seq("MODEL"):

@@ -12,6 +12,33 @@ from sqlml.errors import ModelError
 
 #: BigQuery's rule for model names: letters, digits and underscores.
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+#: BigQuery's longest model and dataset names (the characters are ASCII, so also bytes):
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#model_name
+MAX_NAME_LENGTH = 1024
+#: Version aliases (sqlml's, after Vertex AI's model registry): a letter, then letters, digits,
+#: ``_`` or ``-``, at most 64 characters, compared case-insensitively. They are written after
+#: ``@`` in SQL (```ds.m@production```) and must not look like a version number, a path or a
+#: second ``@``.
+MAX_ALIAS_LENGTH = 64
+ALIAS_RULE = (
+    "A version alias starts with a letter and has only letters, digits, '_' and '-', "
+    f"at most {MAX_ALIAS_LENGTH} characters (e.g. 'production', 'canary-2')."
+)
+_ALIAS_CHARS = _NAME_CHARS | {"-"}
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why ``alias`` cannot be a version alias, or None when it can (see :data:`ALIAS_RULE`)."""
+    if not alias:
+        return "it is empty"
+    if len(alias) > MAX_ALIAS_LENGTH:
+        return f"it has {len(alias)} characters, more than {MAX_ALIAS_LENGTH}"
+    if not (alias[0].isascii() and alias[0].isalpha()):
+        return "it does not start with a letter"
+    bad = sorted(set(alias) - _ALIAS_CHARS)
+    if bad:
+        return f"it contains {', '.join(repr(c) for c in bad)}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +88,19 @@ class ModelRef:
                     f"'{piece}' is not a valid dataset or model name: use letters, digits and underscores.",
                     model=text,
                 )
+            if len(piece) > MAX_NAME_LENGTH:
+                raise ModelError(
+                    f"The dataset or model name '{piece[:20]}…' has {len(piece)} characters; "
+                    f"BigQuery allows at most {MAX_NAME_LENGTH}.",
+                    model=text[:60],
+                    hint="Choose a shorter name.",
+                )
+        if "@" in text and not selector.isdigit() and (problem := alias_problem(selector)):
+            raise ModelError(
+                f"'{text}' names neither a version number nor a valid alias after '@': {problem}.",
+                model=text,
+                hint=ALIAS_RULE,
+            )
         return cls(dataset, name, selector or None)
 
     @property

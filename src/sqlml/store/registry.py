@@ -30,8 +30,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlml.errors import AlreadyExistsError, CorruptModelError, ModelError, ModelNotFoundError
-from sqlml.store.records import ModelRecord, ModelRef, VersionRecord, sha256_of
+from sqlml.errors import AlreadyExistsError, CorruptModelError, InvalidOptionError, ModelError, ModelNotFoundError
+from sqlml.store.layout import model_folder, remove_dead_staging
+from sqlml.store.records import ALIAS_RULE, ModelRecord, ModelRef, VersionRecord, alias_problem, sha256_of
 
 CATALOG = "catalog.sqlite"
 STAGING = ".staging"
@@ -75,7 +76,7 @@ class ModelStore:
         with self._connect() as db:
             db.executescript(_SCHEMA)
         self._cleaned = False
-        self._remove_dead_staging()
+        remove_dead_staging(self.root / STAGING)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -303,7 +304,7 @@ class ModelStore:
                     hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
                 )
             version = self._next_version(db, ref)
-            folder = Path(ref.dataset) / ref.name / str(version)
+            folder = model_folder(ref.dataset, ref.name) / str(version)
             target = self.root / folder
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)  # debris of a crashed commit
@@ -357,12 +358,19 @@ class ModelStore:
         )
 
     def set_aliases(self, ref: ModelRef, aliases: list[str]) -> VersionRecord:
-        """Move each alias to the version ``ref`` names (an alias lives on one version at a time)."""
+        """Move each alias to the version ``ref`` names (an alias lives on one version at a time).
+
+        Raises:
+            InvalidOptionError: an alias breaks :data:`~sqlml.store.records.ALIAS_RULE`.
+        """
+        for alias in aliases:
+            if problem := alias_problem(alias):
+                raise InvalidOptionError(
+                    f"{alias!r} cannot be a version alias: {problem}.", option="version_aliases", hint=ALIAS_RULE
+                )
         record = self.resolve(ref)
         with self._write() as db:
             for alias in aliases:
-                if alias.isdigit():
-                    raise ModelError(f"'{alias}' cannot be an alias: aliases must not be version numbers.")
                 self._move_alias(db, ref, alias, record.version)
             db.execute("UPDATE models SET updated_at = ? WHERE dataset = ? AND name = ?", (now(), ref.dataset, ref.name))
         return self.resolve(ModelRef(ref.dataset, ref.name, str(record.version)))
@@ -386,7 +394,7 @@ class ModelStore:
             with self._write() as db:
                 for table in ("aliases", "versions", "models", "counters"):
                     db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
-            shutil.rmtree(self.root / ref.dataset / ref.name, ignore_errors=True)
+            shutil.rmtree(self.root / model_folder(ref.dataset, ref.name), ignore_errors=True)
             return
         record = self.resolve(ref)
         self._drop_version(record)
@@ -426,36 +434,17 @@ class ModelStore:
 
     # -- debris ------------------------------------------------------------------------------
 
-    def _remove_dead_staging(self) -> None:
-        """Staging folders of processes that died while writing a version."""
-        staging = self.root / STAGING
-        if staging.is_dir():
-            for folder in staging.iterdir():
-                pid = folder.name.split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
-                    shutil.rmtree(folder, ignore_errors=True)
-
     def _clean_debris_once(self) -> None:
         if self._cleaned:
             return
         self._cleaned = True
-        self._remove_dead_staging()
+        remove_dead_staging(self.root / STAGING)
         with self._write() as db:
             known = {r[0] for r in db.execute("SELECT folder FROM versions")}
             for folder in self.root.glob("*/*/*"):
                 relative = folder.relative_to(self.root).as_posix()
                 if folder.is_dir() and not relative.startswith(STAGING) and relative not in known:
                     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _creator() -> str:

@@ -55,8 +55,12 @@ def labelled_outputs(call: Call, model: Model, estimator=None) -> tuple[np.ndarr
         keep = pc.is_valid(column).to_numpy(zero_copy_only=False)
         targets.append(encode_labels(model, column.filter(pc.is_valid(column))))
         outputs.append(raw[keep])
-    if not targets:
-        return np.array([]), np.empty((0, max(1, len(model.label.get("classes") or [])))).squeeze()
+    if not sum(len(t) for t in targets):
+        raise InvalidModelInputError(
+            f"{call.name} found no rows with a label: the input has no rows, or {name} is NULL in all of them.",
+            column=name,
+            hint=f"Evaluate on rows where {name} IS NOT NULL.",
+        )
     return np.concatenate(targets), np.concatenate(outputs)
 
 

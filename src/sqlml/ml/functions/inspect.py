@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.encoders import ArrayEncoder, CategoricalEncoder, MultiHotEncoder, NumericEncoder, SparseEncoder, TimestampEncoder
+from sqlml.ml.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
+from sqlml.ml.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.modeltypes import ModelType
