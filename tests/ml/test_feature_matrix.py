@@ -64,7 +64,7 @@ def test_sparse_and_dense_training_agree(con, monkeypatch):
     con.query("CREATE OR REPLACE TABLE ds.mid AS SELECT range AS i, 'k' || (range % 1500) AS key, sin(range) AS x, "
               "(range % 1500) % 4 = 1 OR cos(range) > 0.7 AS c FROM range(6000)")  # fmt: skip
     create = ("CREATE OR REPLACE MODEL ds.{} OPTIONS(model_type='logistic_reg', input_label_cols=['c'], max_iterations=6, "
-              "l2_reg=0.001, early_stop=FALSE) AS SELECT key, x, c FROM ds.mid")  # fmt: skip
+              "l2_reg=0.001, early_stop=FALSE, enable_global_explain=TRUE) AS SELECT key, x, c FROM ds.mid")  # fmt: skip
     con.query(create.format("mid_sparse"))
     monkeypatch.setattr(feature_matrix, "SPARSE_MIN_FEATURES", 10**9)
     con.query(create.format("mid_dense"))
@@ -75,6 +75,13 @@ def test_sparse_and_dense_training_agree(con, monkeypatch):
     np.testing.assert_allclose(_probability_of_true(con, "ds.mid_sparse", query), _probability_of_true(con, "ds.mid_dense", query), rtol=1e-9)
     losses = [[r[0] for r in con.query(f"SELECT loss FROM ML.TRAINING_INFO(MODEL ds.{m}) ORDER BY iteration").fetchall()] for m in ("mid_sparse", "mid_dense")]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-9)
+    # explanations need the dense rows: the sparse model gives them the same
+    explained = [con.query(f"SELECT e.feature, e.attribution FROM ML.EXPLAIN_PREDICT(MODEL ds.{m}, ({query} ORDER BY i LIMIT 20)), "
+                           "UNNEST(top_feature_attributions) AS e ORDER BY i, e.feature").fetchall() for m in ("mid_sparse", "mid_dense")]  # fmt: skip
+    assert [f for f, _ in explained[0]] == [f for f, _ in explained[1]]
+    np.testing.assert_allclose([a for _, a in explained[0]], [a for _, a in explained[1]], rtol=1e-9, atol=1e-12)
+    overall = [dict(con.query(f"SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL ds.{m})").fetchall()) for m in ("mid_sparse", "mid_dense")]
+    assert overall[0] == pytest.approx(overall[1], rel=1e-9)
 
 
 def test_sparse_normal_equation_matches_scikit_learn_ridge(con):

@@ -144,10 +144,18 @@ class Model:
 
     def features(self, data: pa.Table | pa.RecordBatch, sparse: bool | None = None):
         """The feature matrix of input rows (TRANSFORM, then automatic preprocessing): dense, or
-        a SciPy CSR matrix for a model trained sparse (``sparse`` overrides the model's choice)."""
+        a SciPy CSR matrix for a model trained sparse (``sparse`` overrides the model's choice).
+
+        Raises:
+            InvalidModelInputError: a dense matrix is asked of a sparse model and would not fit
+                in memory.
+        """
+        from sqlml.ml.feature_matrix import check_dense_size
         from sqlml.ml.transform import apply_transform
 
         wanted = self.task.sparse if sparse is None else sparse
+        if self.task.sparse and not wanted:
+            check_dense_size(self.preprocessor, data.num_rows)
         return self.preprocessor.transform(apply_transform(self, data), sparse=wanted)
 
     # -- files -------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def explanation_reader(model, estimator, reader: pa.RecordBatchReader, threshold
 
 def _explained(model, estimator, batch: pa.RecordBatch, threshold, top_k: int) -> list[pa.Array]:
     rows = batch.num_rows
-    result = explain(model, estimator, model.features(batch), threshold)
+    result = explain(model, estimator, model.features(batch, sparse=False), threshold)  # attributions are dense
     columns = []
     if result.predicted is not None:
         columns.append(model.classes().take(pa.array(result.predicted)))
