@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pandas as pd
@@ -78,3 +80,18 @@ def test_session_state_survives_release_and_reattach(folder):
         assert con.query("SELECT twice(v) FROM scratch").fetchall() == [(14,)]
         assert con.query("SELECT v FROM frame").fetchall() == [(1,)]
         assert con.query("SELECT who FROM ds.log").fetchall() == [("between",)]
+
+
+def test_interrupt_stops_a_wait_for_the_file(folder):
+    holder = _start_holder(folder, 10)
+    try:
+        with sqlml.connect(folder / "warehouse", folder / "models", lock_timeout=60) as waiting:
+            threading.Timer(0.5, waiting.interrupt).start()
+            with pytest.raises(sqlml.Cancelled, match=r"Cancelled while waiting for the warehouse; nothing was changed\."):
+                waiting.query("INSERT INTO ds.log VALUES ('never')")
+            assert not (folder / "warehouse" / ".waiters").exists() or not os.listdir(folder / "warehouse" / ".waiters")
+    finally:
+        holder.kill()
+        holder.wait()
+    with sqlml.connect(folder / "warehouse", folder / "models") as con:
+        assert con.query("SELECT who FROM ds.log").fetchall() == []  # the holder was killed before COMMIT

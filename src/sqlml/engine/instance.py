@@ -17,7 +17,7 @@ import duckdb
 
 from sqlml.engine import builtins
 from sqlml.engine.lease_queue import READ, WRITE, LeaseQueue, Ticket
-from sqlml.errors import WarehouseError, WarehouseLockedError
+from sqlml.errors import Cancelled, WarehouseError, WarehouseLockedError
 
 #: The catalog name the warehouse file is attached under; unqualified names resolve in it.
 CATALOG = "warehouse"
@@ -52,6 +52,7 @@ class Instance:
         self._leases = self._pins = 0
         self._depth = threading.local()  # leases taken by this thread and not yet given back
         self._draining = False
+        self._stop_waiting = threading.Event()
         self.generation = 0
         self._attached = False
         self._timer: threading.Timer | None = None
@@ -155,6 +156,7 @@ class Instance:
         queued = False
         busy: duckdb.Error | None = None
         delay = 0.001
+        self._stop_waiting.clear()
         try:
             while True:
                 if ticket is not None:
@@ -170,7 +172,8 @@ class Instance:
                     continue
                 if time.monotonic() >= deadline:
                     raise self._locked_error(busy, ticket) from None
-                time.sleep(delay)
+                if self._stop_waiting.wait(delay):
+                    raise Cancelled("Cancelled while waiting for the warehouse; nothing was changed.")
                 delay = min(delay * 2, POLL)
         finally:
             if ticket is not None:
@@ -200,6 +203,10 @@ class Instance:
         except duckdb.Error as error:
             return error
         return None
+
+    def stop_waiting(self) -> None:
+        """Give up waiting for the file (Ctrl-C): the waiting statement fails with Cancelled."""
+        self._stop_waiting.set()
 
     def _detach(self) -> None:
         self._draining = False

@@ -316,7 +316,9 @@ class Warehouse:
         return progress
 
     def interrupt(self) -> None:
-        """Ask every running statement of this session to stop (DuckDB's interrupt)."""
+        """Ask every running statement of this session to stop (DuckDB's interrupt), or to stop
+        waiting for the file."""
+        self.instance.stop_waiting()
         for cursor in self._all_cursors():
             with contextlib.suppress(duckdb.Error):
                 cursor.interrupt()

@@ -315,14 +315,14 @@ class Runner:
                 outcome.status, outcome.message = "skipped", "another process is running this node"
             else:
                 try:
-                    self._execute(node, options, outcome)
+                    with self.connection.cursor() as con:  # a session of its own: transactions stay the node's
+                        self._execute(node, options, outcome, con)
                 except Error as error:
                     outcome.status, outcome.error = ("fail" if node.kind == "test" else "error"), str(error)
         outcome.ended_at = utcnow()
         return outcome
 
-    def _execute(self, node: Node, options: RunOptions, outcome: NodeRun) -> None:
-        con = self.connection
+    def _execute(self, node: Node, options: RunOptions, outcome: NodeRun, con: sqlml.Connection) -> None:
         if node.kind == "seed":
             reader = {k: v for k, v in node.config.items() if k not in NODE_KEYS}
             outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
@@ -334,15 +334,14 @@ class Runner:
                 con, node, sql, existing=existing, incremental_run=incremental
             )
         elif node.kind == "ml":
-            self._train(node, outcome)
+            self._train(node, outcome, con)
         elif node.kind == "script":
             con.query(self.compile(node), path=str(node.path))
         else:
-            self._test(node, outcome)
+            self._test(node, outcome, con)
 
-    def _train(self, node: Node, outcome: NodeRun) -> None:
+    def _train(self, node: Node, outcome: NodeRun, con: sqlml.Connection) -> None:
         """Train an ML model; keep the previous version current if the new one fails its gate."""
-        con = self.connection
         dataset, name = node.relation.split(".", 1)
         previous = self._current_version(node)
         con.query(_as_replace(self.compile(node)), path=str(node.path))
@@ -361,8 +360,8 @@ class Runner:
             con.query(f"DROP MODEL {node.relation}")
             raise ProjectError(f"{node.name}: {outcome.message}; no earlier version, so the model was dropped.", node=node.name)
 
-    def _test(self, node: Node, outcome: NodeRun) -> None:
-        failures = self.connection.query(datatests.failures_sql(self.compile(node)), path=str(node.path)).scalar()
+    def _test(self, node: Node, outcome: NodeRun, con: sqlml.Connection) -> None:
+        failures = con.query(datatests.failures_sql(self.compile(node)), path=str(node.path)).scalar()
         outcome.rows_written = failures
         if failures:
             outcome.status = "warn" if node.config.get("severity") == "warn" else "fail"
