@@ -210,9 +210,10 @@ def test_version_aliases_follow_one_rule(con, alias, problem):
     assert sorted(aliases) == ["Prod_2-canary", "default"]
 
 
-def test_training_prints_nothing_to_stderr(capfd, tmp_path):
-    """sqlglot logs a warning when a statement is rendered in a dialect that cannot say it; the
-    lineage is kept in the dialect the statement was written in."""
+def test_training_prints_nothing_to_stderr(capfd, recwarn, tmp_path):
+    """Nothing is logged or warned: sqlglot logged when the lineage was rendered in a dialect that
+    cannot say the statement (it is kept in the one it was written in), NumPy warned about an
+    empty ARRAY position, Optuna logged failed trials."""
     with sqlml.connect(tmp_path / "w", tmp_path / "m", idle_release=0, dialect="duckdb") as duck:
         duck.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT range::DOUBLE AS x, range * 2.0 AS y FROM range(40)")
         capfd.readouterr()
@@ -221,6 +222,9 @@ def test_training_prints_nothing_to_stderr(capfd, tmp_path):
         with pytest.raises(sqlml.InvalidModelInputError):
             duck.query("CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
                        "AS SELECT CASE WHEN x = 3 THEN 'inf'::DOUBLE ELSE x END AS x, y FROM ds.t")  # fmt: skip
+        # an ARRAY position without a value used to print NumPy's "Mean of empty slice"
+        duck.query("CREATE OR REPLACE MODEL ds.arr OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
+                   "AS SELECT [NULL::DOUBLE, x] AS a, y FROM ds.t")  # fmt: skip
         # a failed trial (more clusters than rows) used to print Optuna's warning and traceback
         duck.query("CREATE OR REPLACE MODEL ds.km OPTIONS(model_type='kmeans', num_trials=2, hparam_tuning_algorithm='GRID_SEARCH', "
                    "num_clusters=HPARAM_CANDIDATES([2, 50])) AS SELECT x FROM ds.t")  # fmt: skip
@@ -228,5 +232,6 @@ def test_training_prints_nothing_to_stderr(capfd, tmp_path):
         statement = duck.query("SELECT training_statement FROM ML.VERSIONS(MODEL ds.m)").fetchall()[0][0]
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+    assert [str(warning.message) for warning in recwarn] == []
     assert "WITH c(a, y) AS" in statement
     assert statuses == ["FAILED", "SUCCEEDED"]

@@ -46,9 +46,8 @@ class ArrayEncoder:
             raise InvalidModelInputError(
                 f"The ARRAY column '{self.name}' has infinite elements; a feature must be finite or NULL.", column=self.name
             )
-        self.means = np.nan_to_num(np.nanmean(matrix, axis=0)).tolist() if matrix.size else []
-        stds = np.nan_to_num(np.nanstd(matrix, axis=0, ddof=1)) if len(matrix) > 1 else np.ones(self.dimension)
-        self.stds = np.where(stds > 0, stds, 1.0).tolist()
+        means, stds = _position_moments(matrix)
+        self.means, self.stds = means.tolist(), stds.tolist()
         return self
 
     @property
@@ -68,6 +67,18 @@ class ArrayEncoder:
             "kind": self.kind, "name": self.name, "standardize": self.standardize,
             "dimension": self.dimension, "means": self.means, "stds": self.stds,
         }  # fmt: skip
+
+
+def _position_moments(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation of each column over its non-NULL (NaN) values; 0 and 1
+    where a column has too few values (NumPy's nanmean would warn on stderr about them)."""
+    present = ~np.isnan(matrix)
+    counts = present.sum(axis=0)
+    filled = np.where(present, matrix, 0.0)
+    means = np.divide(filled.sum(axis=0), counts, out=np.zeros(matrix.shape[1]), where=counts > 0)
+    squares = (np.where(present, matrix - means, 0.0) ** 2).sum(axis=0)
+    stds = np.sqrt(np.divide(squares, counts - 1, out=np.zeros(matrix.shape[1]), where=counts > 1))
+    return means, np.where(stds > 0, stds, 1.0)
 
 
 class MultiHotEncoder:
