@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -210,7 +211,7 @@ def test_version_aliases_follow_one_rule(con, alias, problem):
     assert sorted(aliases) == ["Prod_2-canary", "default"]
 
 
-def test_training_prints_nothing_to_stderr(capfd, recwarn, tmp_path):
+def test_training_prints_nothing_to_stderr(capfd, caplog, recwarn, tmp_path):
     """Nothing is logged or warned: sqlglot logged when the lineage was rendered in a dialect that
     cannot say the statement (it is kept in the one it was written in), NumPy warned about an
     empty ARRAY position, Optuna logged failed trials."""
@@ -233,5 +234,6 @@ def test_training_prints_nothing_to_stderr(capfd, recwarn, tmp_path):
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
     assert [str(warning.message) for warning in recwarn] == []
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
     assert "WITH c(a, y) AS" in statement
     assert statuses == ["FAILED", "SUCCEEDED"]
