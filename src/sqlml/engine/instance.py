@@ -47,11 +47,13 @@ class Instance:
         self.waited = 0.0
         # Replacement scans would let any Python variable in a caller's frame shadow a table.
         self.db = duckdb.connect(":memory:", config={"python_enable_replacements": False, **(config or {})})
+        #: Guards the session state below (memos, registrations, views); leases have their own.
         self.lock = threading.RLock()
-        self._changed = threading.Condition(self.lock)
+        self._changed = threading.Condition(threading.RLock())
         self._leases = self._pins = 0
         self._depth = threading.local()  # leases taken by this thread and not yet given back
         self._draining = False
+        self._looked_at = 0.0  # when the queue was last looked at
         self._stop_waiting = threading.Event()
         self.generation = 0
         self._attached = False
@@ -121,6 +123,7 @@ class Instance:
 
     def _is_waited_for(self) -> bool:
         """Whether a process this one excludes waits: anyone while we write, a writer while we read."""
+        self._looked_at = time.monotonic()
         return self._queue.has_waiters(writers_only=self.read_only)
 
     def _yield_if_waited_for(self) -> None:
@@ -133,6 +136,10 @@ class Instance:
         if not self._attached or self.path is None or self._pins or getattr(self._depth, "count", 0):
             return
         if not self._draining:
+            # Idle, a look taken less than POLL ago (as the last lease ended) will do: the idle
+            # timer looks that often too. Busy, look: the leases may never all end.
+            if not self._leases and time.monotonic() - self._looked_at < POLL:
+                return
             if not self._is_waited_for():
                 return
             if not self._leases:
@@ -181,7 +188,8 @@ class Instance:
         self.waited += time.monotonic() - started
         self._attached = True
         self.generation += 1
-        self.memos.clear()  # another process may have changed the file while it was released
+        with self.lock:
+            self.memos.clear()  # another process may have changed the file while it was released
 
     def _try_attach(self, collect: bool) -> duckdb.Error | None:
         """Attach the file; the error when it is busy (None once attached)."""

@@ -58,11 +58,8 @@ class Warehouse:
     """One session's cursors on a connection's DuckDB instance and its leases on the warehouse file.
 
     Args:
-        folder: the warehouse folder, or None for an in-memory warehouse.
-        read_only: attach the file read-only (several processes may then read at once).
-        lock_timeout: seconds to wait for other processes to release the file.
-        idle_release: seconds of idleness after which the file is released.
-        config: extra DuckDB settings (``threads``, ``memory_limit``…).
+        folder, read_only, lock_timeout, idle_release, config: for a new instance (see
+            :class:`~sqlml.engine.instance.Instance`).
         instance: share this instance instead (see :meth:`session`).
     """
 
@@ -376,7 +373,8 @@ class _Turns:
 
     def give_back(self) -> None:
         """End this thread's turn, if it has one."""
+        if self._owner != threading.get_ident():  # only this thread makes itself the owner
+            return
         with self._changed:
-            if self._owner == threading.get_ident():
-                self._owner = None
-                self._changed.notify_all()
+            self._owner = None
+            self._changed.notify_all()

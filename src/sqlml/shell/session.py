@@ -1,9 +1,9 @@
 """One shell session: runs typed SQL and dot-commands on a connection and prints what they return.
 
-Statements run on one worker thread (always the same one, so a transaction begun by one
-statement is still open for the next), while the calling thread waits, draws progress and
-catches Ctrl-C: the first Ctrl-C interrupts the statement (DuckDB's interrupt; training stops
-between iterations), which then fails and leaves the warehouse and the model store as they were.
+Statements run on one worker thread while the calling thread waits, draws progress and catches
+Ctrl-C: the first Ctrl-C interrupts the statement (DuckDB's interrupt; training stops between
+iterations; a wait for a warehouse file another process holds ends), which then fails and leaves
+the warehouse and the model store as they were.
 Errors print as sqlml's one message with its caret excerpt, never a traceback.
 """
 
