@@ -85,3 +85,27 @@ def test_a_spool_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
     (tmp_path / "taken").write_text("a file where the folder should be")
     with pytest.raises(WarehouseError, match=r"Cannot write the prediction log spool .*taken/spool: Not a directory\.\nFree space in .* or fix its permissions"):
         SpoolWriter(tmp_path / "taken" / "spool")
+
+
+def test_a_partial_write_that_cannot_be_undone_stays_a_line_of_its_own(tmp_path, monkeypatch):
+    writer = SpoolWriter(tmp_path)
+    real_write = os.write
+
+    def torn(fd, data):
+        real_write(fd, bytes(data[:7]))
+        raise OSError(errno.EIO, "Input/output error")
+
+    def truncate_fails(fd, size):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(spool.os, "write", torn)
+    monkeypatch.setattr(spool.os, "ftruncate", truncate_fails)
+    with pytest.raises(WarehouseError, match=r"Input/output error\."):
+        writer.append({"r": 1})
+    monkeypatch.undo()
+    writer.append({"r": 2})
+    writer.append({"r": 3})
+    writer.close()
+    segment = Segment.claim(writer.path)
+    assert [r["r"] for chunk in segment.chunks(1) for r in chunk] == [2, 3] and segment.skipped == 1
+    segment.release()

@@ -12,6 +12,7 @@ crash) or does not parse is skipped, never the lines around it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import secrets
@@ -61,13 +62,15 @@ class SpoolWriter:
         with self._lock:
             self._sequence += 1
             line = orjson.dumps({"seq": self._sequence, **record}, default=default, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+            if self._torn:
+                line = b"\n" + line  # the torn bytes before it stay a line of their own
             try:
-                _write_all(self._fd, b"\n" + line if self._torn else line)
-                self._torn = False
+                _write_all(self._fd, line)
             except OSError as error:
                 self._sequence -= 1
                 self._undo_partial_write()
                 raise self._failure(error, self._path) from None
+            self._torn = False
             self._size += len(line)
             self._written += 1
             ticket = self._written
@@ -121,8 +124,10 @@ class SpoolWriter:
     def _undo_partial_write(self) -> None:
         try:
             os.ftruncate(self._fd, self._size)
-        except OSError:
-            self._torn = True  # the next line starts on a fresh line, so the torn one stays alone
+        except OSError:  # the torn bytes stay: the next line starts on a fresh line
+            self._torn = True
+            with contextlib.suppress(OSError):
+                self._size = os.fstat(self._fd).st_size
 
     def _failure(self, error: OSError, path: Path) -> WarehouseError:
         return WarehouseError(
