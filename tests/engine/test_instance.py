@@ -29,7 +29,7 @@ def test_a_new_statement_waits_while_the_file_is_yielded(instance, tmp_path):
     instance.acquire()  # a statement running on another thread
     waiter = LeaseQueue(tmp_path).enqueue(READ)  # another process asks for the file
     events = []
-    second = _in_thread(lambda: (instance.acquire(), events.append(("leased", instance.is_attached))))
+    second = _in_thread(lambda: (instance.admit(), instance.acquire(), events.append(("leased", instance.is_attached))))
     time.sleep(0.3)
     assert events == [] and instance.is_attached  # not admitted: it would keep the file busy for ever
     instance.release()  # the running statement ends: the file goes to the waiter at once
@@ -39,6 +39,17 @@ def test_a_new_statement_waits_while_the_file_is_yielded(instance, tmp_path):
     second.join(timeout=10)
     assert events == [("leased", True)]
     instance.release()
+
+
+def test_a_running_calls_helper_threads_are_never_held_back(instance, tmp_path):
+    instance.acquire()  # a call running
+    waiter = LeaseQueue(tmp_path).enqueue(READ)
+    helper = _in_thread(lambda: (instance.acquire(), instance.release()))  # e.g. reading an input
+    helper.join(timeout=5)
+    assert not helper.is_alive()  # the call waits for it: holding it back would deadlock
+    instance.release()
+    assert not instance.is_attached  # the call ended: the file goes to the waiter
+    LeaseQueue(tmp_path).leave(waiter)
 
 
 def test_an_idle_holder_yields_before_its_next_statement(instance, tmp_path):
@@ -56,7 +67,7 @@ def test_no_yield_inside_a_transaction(instance, tmp_path):
     instance.acquire(pinned=True)  # BEGIN: held until COMMIT
     instance.release()
     waiter = LeaseQueue(tmp_path).enqueue(READ)
-    statement = _in_thread(lambda: (instance.acquire(), instance.release()))  # a statement in it
+    statement = _in_thread(lambda: (instance.admit(), instance.acquire(), instance.release()))  # a statement in it
     statement.join(timeout=5)
     assert not statement.is_alive()  # admitted at once (a yield would wait for COMMIT)
     time.sleep(0.1)

@@ -84,15 +84,12 @@ class Instance:
     def acquire(self, *, pinned: bool = False) -> None:
         """Take a lease, attaching the file (in turn with other processes) if none was held.
 
-        A thread's first lease waits while the file is being yielded to another process.
         ``pinned`` marks the lease an open transaction holds: the file is not yielded before it
         is given back, and it belongs to no thread.
         """
         with self._changed:
             if self.closed:
                 raise WarehouseError("This connection is closed.", hint="Open a new one with sqlml.connect().")
-            if not pinned:
-                self._yield_if_waited_for()
             if not self._attached:
                 self._attach()
             self._leases += 1
@@ -126,13 +123,20 @@ class Instance:
         self._looked_at = time.monotonic()
         return self._queue.has_waiters(writers_only=self.read_only)
 
-    def _yield_if_waited_for(self) -> None:
-        """Before a thread's first lease: yield the file if another process waits for it.
+    def admit(self) -> None:
+        """Before a call into the connection (a script, a load): yield the file first if another
+        process waits for it.
 
-        Idle, the file is detached at once. Busy with other threads' statements, no new
-        statement starts until theirs end and the last lease detaches it, so that a process
-        whose statements overlap still yields. Never while a transaction is open.
+        Idle, the file is detached at once. Busy with other threads' calls, this one waits until
+        theirs end and the last lease detaches the file, so that a process whose calls overlap
+        still yields. Never while a transaction is open, nor while this thread holds a lease (a
+        result it has not read yet): it would wait for itself. Leases a call takes on its own
+        helper threads are not calls and never wait.
         """
+        with self._changed:
+            self._yield_if_waited_for()
+
+    def _yield_if_waited_for(self) -> None:
         if not self._attached or self.path is None or self._pins or getattr(self._depth, "count", 0):
             return
         if not self._draining:

@@ -134,14 +134,16 @@ class Warehouse:
 
     @contextlib.contextmanager
     def statement(self):
-        """Around each call into the session (a script, a load): while a transaction is open,
-        wait for the turn, then run on the transaction's cursor until the call returns."""
+        """Around each call into the session (a script, a load): yield the file first if another
+        process waits for it (:meth:`Instance.admit`); while a transaction is open, wait for the
+        turn, then run on the transaction's cursor until the call returns."""
         local = self._local
         if getattr(local, "in_statement", False):
             yield
             return
         local.in_statement = True
         try:
+            self.instance.admit()
             if self._transaction is not None:
                 self._turns.take()
             yield
