@@ -3,7 +3,7 @@
 Measures, in one run:
   * a one-row SELECT on an on-disk warehouse held between statements, per call, against DuckDB
     running the same SQL on the same file (sqlml's whole per-statement overhead);
-  * the queue check (``LeaseQueue.has_waiters``: one ``scandir`` of the usually empty
+  * the queue check (``LeaseQueue.has_waiters``: one ``listdir`` of the usually empty
     ``.waiters`` folder, made when a statement's lease is taken and when it ends): the same loop
     with the check stubbed out, batches alternating, and the check alone;
   * a writer's wait for the file while another process reads in a tight loop (what the queue is for).

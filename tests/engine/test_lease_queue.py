@@ -62,3 +62,13 @@ def test_no_ticket_where_none_can_be_written(tmp_path):
     queue = LeaseQueue(not_a_folder)
     assert queue.enqueue(WRITE) is None  # the caller then waits without a place in the queue
     assert not queue.has_waiters(writers_only=False)
+
+
+def test_other_files_in_the_folder_are_no_waiters(queue):
+    queue.folder.mkdir()
+    (queue.folder / "notes.txt").write_text("")
+    (queue.folder / "a-b-c-w").write_text("")
+    assert not queue.has_waiters(writers_only=False)
+    ticket = queue.enqueue(WRITE)
+    assert queue.is_turn(ticket)
+    queue.leave(ticket)

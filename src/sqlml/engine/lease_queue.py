@@ -13,7 +13,7 @@ so a ticket nobody holds is a dead waiter's and is removed by whoever scans it. 
 * a waiter tries to attach only when no live ticket is ahead of it, or when it reads and every
   ticket ahead of it reads too (DuckDB lets several processes attach read-only at once);
 * a newcomer that finds no ticket it must wait behind tries at once, without a ticket;
-* the holder of the file looks (:meth:`LeaseQueue.has_waiters`: one ``scandir`` of a usually
+* the holder of the file looks (:meth:`LeaseQueue.has_waiters`: one ``listdir`` of a usually
   empty folder) whenever its last lease ends, and detaches at once if someone it excludes waits.
 """
 
@@ -61,17 +61,15 @@ class LeaseQueue:
 
     def has_waiters(self, *, writers_only: bool) -> bool:
         """Whether a ticket is waiting (only ``w`` tickets when ``writers_only``): the cheap test
-        a holder makes as its last lease ends. Dead tickets count too, until a waiter removes them.
+        a holder makes as its last lease ends (one ``listdir`` of a usually empty folder). Dead
+        tickets count too, until a waiter removes them.
         """
         try:
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if name[0] != "." and (not writers_only or name.endswith(WRITE)):
-                        return True
+            names = os.listdir(self.folder)  # a little cheaper than scandir on an empty folder
         except OSError:  # no folder: nobody has waited yet
-            pass
-        return False
+            return False
+        modes = {_mode(name) for name in names}
+        return WRITE in modes or (READ in modes and not writers_only)
 
     def enqueue(self, mode: str) -> Ticket | None:
         """Take a ticket at the back of the queue; None where no ticket can be written (a
@@ -114,13 +112,23 @@ class LeaseQueue:
 
     def _names(self) -> list[str]:
         try:
-            with os.scandir(self.folder) as entries:
-                names = [entry.name for entry in entries]
+            names = os.listdir(self.folder)
         except OSError:
             return []
         for draft in [name for name in names if name[0] == "."]:
             _remove_stale_draft(self.folder / draft)
-        return [name for name in names if name[0] != "."]
+        return [name for name in names if _mode(name)]
+
+
+def _mode(name: str) -> str | None:
+    """A ticket's mode, None for any other file (a draft, or something someone put there)."""
+    if name[0] == "." or name[-2:] not in ("-" + READ, "-" + WRITE):
+        return None
+    try:
+        _key(name)
+    except ValueError:
+        return None
+    return name[-1]
 
 
 def _key(name: str) -> tuple[int, int, int]:
