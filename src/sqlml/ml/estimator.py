@@ -182,7 +182,13 @@ class Estimator:
     Args:
         options: the model's resolved OPTIONS (lower-case names).
         task: what to learn.
+
+    Attributes:
+        accepts_sparse: whether ``fit`` and ``predict`` take a SciPy CSR matrix (a family that does
+            gets one for a wide one-hot encoding, see :mod:`sqlml.ml.feature_matrix`).
     """
+
+    accepts_sparse = False
 
     def __init__(self, *, options: dict, task: Task):
         self.options = options

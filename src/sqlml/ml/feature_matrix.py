@@ -26,7 +26,7 @@ def is_sparse(X) -> bool:
 
 def wants_sparse(estimator_family, preprocessor) -> bool:
     """Whether a model of this estimator family and preprocessing trains and predicts sparse."""
-    return bool(getattr(estimator_family, "accepts_sparse", False)) and preprocessor.width > SPARSE_MIN_FEATURES
+    return estimator_family.accepts_sparse and preprocessor.width > SPARSE_MIN_FEATURES
 
 
 def check_dense_size(preprocessor, rows: int, copies: int = 1) -> None:
