@@ -77,7 +77,7 @@ class PredictionLog:
         self.folder = Path(spool_folder) if spool_folder else _default_folder(connection, dataset, name)
         self.flush_seconds = flush_seconds
         self._writer = SpoolWriter(self.folder)
-        self._sealed: list[Path] = []  # this process's segments, for the warning at close
+        self._sealed: list[Path] = []  # this process's sealed segments not yet known written, for the warning at close
         self._removed: list[str] = []  # segments deleted whose marks are still to drop
         self._flushing = threading.Lock()
         self._stop = threading.Event()
@@ -97,25 +97,23 @@ class PredictionLog:
         self._writer.append(record, default=json_default)
 
     def flush(self) -> None:
-        """Write every spooled request that is not in the table yet. Segments that another live
-        process writes, or is flushing now, are left to it.
+        """Write every spooled request that is not in the table yet: first what is waiting (this
+        process's sealed segments, those of dead processes), then this process's current
+        segment, sealed — so while the warehouse stays busy the backlog is one growing file, not
+        one more per attempt. Segments that another live process writes, or is flushing now, are
+        left to it.
 
         Raises:
             WarehouseLockedError: another process held the warehouse longer than one attempt waits.
             sqlml.Error: the table could not be written (the rows stay spooled).
         """
         with self._flushing:
+            for path in segments(self.folder):
+                self._write_claimed(path)
             sealed = self._writer.seal()
             if sealed is not None:
-                self._sealed.append(sealed)
-            for path in segments(self.folder):
-                segment = Segment.claim(path)
-                if segment is None:
-                    continue
-                try:
-                    self._write(segment)
-                finally:
-                    segment.release()
+                self._sealed = [*(path for path in self._sealed if path.exists()), sealed]
+                self._write_claimed(sealed)
             self._forget_marks()
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
@@ -153,6 +151,16 @@ class PredictionLog:
         except Exception as error:  # an OSError of the spool folder, or a bug: the flusher must live on (the rows stay spooled)
             LOG.exception(json.dumps({"event": "prediction_log_failed", "table": self.name, "error": repr(error), "spool": str(self.folder)}))
         return False
+
+    def _write_claimed(self, path: Path) -> None:
+        """Write the segment at ``path`` unless a live process holds it or it is gone."""
+        segment = Segment.claim(path)
+        if segment is None:
+            return
+        try:
+            self._write(segment)
+        finally:
+            segment.release()
 
     def _write(self, segment: Segment) -> None:
         """Write ``segment`` to the table in transactions, then delete it."""
