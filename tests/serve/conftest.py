@@ -18,16 +18,30 @@ TRAIN = (
 )
 
 
+def _trained(folder: Path):
+    """A connection on ``folder`` with ds.t and version 1 of ds.m."""
+    con = sqlml.connect(folder / "wh", folder / "models", idle_release=0)
+    con.query(
+        "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT i, MOD(i * 37, 100) AS income, IF(MOD(i, 3) = 0, 'female', 'male') AS sex, "
+        "MOD(i * 37, 100) + MOD(i * 13, 40) - IF(MOD(i, 3) = 0, 10, 0) > 60 AS approved FROM UNNEST(GENERATE_ARRAY(1, 1500)) AS i"
+    )
+    con.query(TRAIN.format(rounds=10))
+    return con
+
+
 @pytest.fixture
 def store(tmp_path):
     """(connection, folder) with ds.t and version 1 of ds.m."""
-    with sqlml.connect(tmp_path / "wh", tmp_path / "models", idle_release=0) as con:
-        con.query(
-            "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT i, MOD(i * 37, 100) AS income, IF(MOD(i, 3) = 0, 'female', 'male') AS sex, "
-            "MOD(i * 37, 100) + MOD(i * 13, 40) - IF(MOD(i, 3) = 0, 10, 0) > 60 AS approved FROM UNNEST(GENERATE_ARRAY(1, 1500)) AS i"
-        )
-        con.query(TRAIN.format(rounds=10))
+    with _trained(tmp_path) as con:
         yield con, tmp_path
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory):
+    """:func:`store` trained once for a module whose tests only read it."""
+    folder = tmp_path_factory.mktemp("shared")
+    with _trained(folder) as con:
+        yield con, folder
 
 
 @pytest.fixture

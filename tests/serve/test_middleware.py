@@ -29,8 +29,8 @@ GUARDED = [
 
 
 @pytest.fixture
-def guarded_client(store):
-    con, _ = store
+def guarded_client(shared_store):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     yield TestClient(create_app(models, con.models, token="s3cret"))
     models.close()
@@ -58,8 +58,8 @@ def test_openapi_document_declares_the_bearer_scheme(guarded_client):
     assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
 
 
-def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(store):
-    con, _ = store
+def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(shared_store):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     app = create_app(models, con.models)
     chunk, sent = 1024 * 1024, []
@@ -80,8 +80,8 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(store):
     models.close()
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading(store):
-    con, _ = store
+def test_a_declared_length_over_the_limit_is_refused_before_reading(shared_store):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     client = TestClient(create_app(models, con.models))
     huge = client.post("/healthz", content=b"x", headers={"content-length": str(MAX_BODY_BYTES + 1)})
@@ -89,8 +89,8 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(store):
     models.close()
 
 
-def test_request_id_is_taken_from_the_client_or_made(store):
-    con, _ = store
+def test_request_id_is_taken_from_the_client_or_made(shared_store):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     client = TestClient(create_app(models, con.models))
     assert client.get("/healthz", headers={"x-request-id": "abc"}).headers["x-request-id"] == "abc"
