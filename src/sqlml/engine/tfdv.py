@@ -36,6 +36,7 @@ def _outcome(row: list) -> tuple[str | None, str | None]:
     try:
         entries = json.loads(thresholds) if thresholds else []
         settings["thresholds"] = [tuple(entry.values()) if isinstance(entry, dict) else tuple(entry) for entry in entries]
+        # the same metric and threshold rules as ML.VALIDATE_DATA_SKEW/DRIFT (the call is only named in errors)
         rules = _rules(types.SimpleNamespace(name="ML.TFDV_VALIDATE"), {k: v for k, v in settings.items() if v is not None})
         return validate(base, study, detection or "SKEW", rules), None
     except (InvalidOptionError, ValueError) as error:
