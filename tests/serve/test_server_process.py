@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sqlml.serve.spool import segments
@@ -88,6 +89,20 @@ def test_real_server_answers_logs_and_shuts_down_gracefully(server):
     assert request(port, "POST", "/v1/models/ds.m:predict", {"instances": INSTANCES[:2]})[0] == 401
     status, body = request(port, "POST", "/v1/models/ds.m:predict", {"instances": INSTANCES[:2]}, token=TOKEN)
     assert status == 200 and len(body["predictions"]) == 2 and body["model_version"] == 1
+
+    # A chunked body (no Content-Length) is refused once it passes 10 MiB, not read to its end.
+    sent = []
+
+    def endless_body():
+        for _ in range(200):
+            sent.append(1)
+            yield b" " * (1024 * 1024)
+
+    too_large = httpx.post(f"http://127.0.0.1:{port}/v1/models/ds.m:predict", content=endless_body(), timeout=60,
+                           headers={"content-type": "application/json", "authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    assert too_large.status_code == 413 and too_large.json()["error"] == "The body is larger than 10 MiB."
+    assert len(sent) < 50  # MiB: what the socket buffers took besides the 10 MiB read
+
     idle = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # a keep-alive connection, idle when SIGTERM comes
     idle.request("GET", "/readyz", headers={"authorization": f"Bearer {TOKEN}"})
     first = idle.getresponse()
