@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from sqlml.errors import (
     AlreadyExistsError,
@@ -25,13 +27,15 @@ from sqlml.errors import (
     SqlTypeError,
     TransactionError,
 )
-from sqlml.sql.script import location_at
+from sqlml.sql.depth import nested_too_deeply
+from sqlml.sql.diagnostics import location_at
 
 # DuckDB's message shapes, e.g. 'Catalog Error: Table with name nope does not exist!'.
 # These patterns read DuckDB's error messages, never SQL text.
 _MISSING = re.compile(r"(Table|View|Schema|Table Function|Scalar Function|Macro Function|Function|Catalog) with name \"?([^\s\"!]+)\"? does not exist")
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 _CANDIDATES = re.compile(r'Candidate bindings: (.*)')
+_TOO_DEEP = re.compile(r"Max expression depth limit of (\d+) exceeded")
 _EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?([^\s\"]+)\"? already exists")
 
 
@@ -71,6 +75,14 @@ def translate(
         return SqlTypeError(_strip_kind(text), hint=_detail(error), location=location)
     if isinstance(error, duckdb.TransactionException):
         return TransactionError(_strip_kind(text), location=location)
+    if match := _TOO_DEEP.search(text):
+        return SqlSyntaxError(
+            f"The statement is nested too deeply for DuckDB: once translated, its expressions go more "
+            f"than {match.group(1)} levels deep.",
+            hint="Simplify it: split long chains of operators (a + b + … with hundreds of terms) and deep "
+            "nesting into WITH clauses, views or script variables.",
+            location=location,
+        )
     if isinstance(error, duckdb.ParserException):
         return SqlSyntaxError(
             f"DuckDB could not run this statement: {_strip_kind(text)}",
@@ -78,6 +90,32 @@ def translate(
             location=location,
         )
     return ExecutionError(_strip_kind(text), location=location)
+
+
+def translate_foreign(error: Exception, location: Location) -> Error:
+    """The sqlml error for an exception from neither sqlml nor DuckDB raised while a statement ran.
+
+    The limits of the libraries underneath get their own message; anything else is a bug in
+    sqlml, reported as one (the caller chains the original exception).
+    """
+    if isinstance(error, RecursionError):
+        return nested_too_deeply(location)
+    if isinstance(error, SqlglotError):
+        return SqlSyntaxError(f"Syntax error: {_first_line(error)}", location=location)
+    if isinstance(error, pa.ArrowInvalid) and "Recursion level" in str(error):
+        # Arrow's C data interface imports at most 64 levels of schema: a value nested 63 deep
+        return ExecutionError(
+            "The result holds values nested too deeply to return: Arrow allows 62 levels of ARRAY and STRUCT.",
+            hint="Return the inner values with UNNEST, or the whole value as text with TO_JSON_STRING.",
+            location=location,
+        )
+    if isinstance(error, MemoryError):
+        return ExecutionError("The statement ran out of memory.", hint="Run it on less data, or in parts.", location=location)
+    return ExecutionError(
+        f"Internal error: {type(error).__name__}: {_first_line(error)}",
+        hint="This is a bug in sqlml, not in your SQL; please report it with the statement.",
+        location=location,
+    )
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
@@ -104,7 +142,7 @@ def _missing_object(kind, name, tree, sql, location, known_tables) -> NotFoundEr
     node_location = _table_location(tree, name, sql, location) if kind in ("table", "view") else _locate(tree, name, sql, location)
     if kind in ("table", "view"):
         written = _written_table_name(tree, name) or name
-        guess = suggest(written, known_tables())
+        guess = suggest(written, _listed(known_tables))
         hint = f"Did you mean {guess}?" if guess else "List tables with SELECT * FROM <dataset>.INFORMATION_SCHEMA.TABLES."
         return NotFoundError(f"Unknown table {written}.", hint=hint, location=node_location)
     if kind == "schema" or kind == "catalog":
@@ -127,6 +165,14 @@ def _missing_column(name, message, tree, sql, location) -> NotFoundError:
     guess = suggest(name, candidates)
     hint = f"Did you mean {guess}?" if guess else (f"Columns: {', '.join(candidates)}." if candidates else None)
     return NotFoundError(f"Unknown column {name}.", hint=hint, location=_locate(tree, name, sql, location))
+
+
+def _listed(known_tables: Callable[[], Iterable[str]]) -> list[str]:
+    # The hint is a nicety: a catalog that cannot be read now (a failed transaction) gives none.
+    try:
+        return list(known_tables())
+    except duckdb.Error:
+        return []
 
 
 def _written_table_name(tree: exp.Expression | None, name: str) -> str | None:

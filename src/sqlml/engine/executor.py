@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 from sqlglot import exp
 
-from sqlml.engine.errors import translate
+from sqlml.engine.errors import translate, translate_foreign
 from sqlml.engine.sources import Renderer, SourceSet
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, Location, ParameterError, TransactionError, UnsupportedStatementError
@@ -130,18 +130,24 @@ class Executor:
             Error: the first statement that fails, with its number, line and column.
         """
         self.cancel.clear()
-        parser = ScriptParser(sql, self.dialect_class, path)
-        nodes = parser.nodes()
         named, positional = _split_params(params)
-        run = _Run(parser=parser, named=named, positional=list(positional))
-        result = Result.empty()
+        result, node, parser = Result.empty(), None, None
         try:
+            parser = ScriptParser(sql, self.dialect_class, path)
+            nodes = parser.nodes()
+            run = _Run(parser=parser, named=named, positional=list(positional))
             for index, node in enumerate(nodes):
                 result.close()
                 result = self.execute_node(node, run, keep_result=index == len(nodes) - 1)
-        except BaseException:
+        except BaseException as error:
             rollback(self)  # a script that fails inside a transaction rolls it back
-            raise
+            if isinstance(error, Error) or not isinstance(error, Exception):
+                raise
+            # Only sqlml errors leave: what the procedural runner raised outside a statement
+            where = location_of(node.first, parser.sql, node.number, path) if node else Location(path=path)
+            if isinstance(error, duckdb.Error):
+                raise translate(error, None, parser.sql, where, self.known_tables) from error
+            raise translate_foreign(error, where) from error
         return result
 
     def execute_node(self, node: Node, run: "_Run", keep_result: bool) -> Result:
@@ -181,6 +187,8 @@ class Executor:
         except duckdb.Error as error:
             rollback(self)  # translating the error may query the catalog, which an aborted transaction refuses
             raise translate(error, tree, run.parser.sql, location, self.known_tables) from None
+        except Exception as error:  # a limit of a library underneath, or a bug: still a sqlml error
+            raise translate_foreign(error, location) from error
 
     def _bind(self, tree: exp.Expression, run: "_Run", extra: Mapping | None) -> dict:
         values = dict(extra or {})
@@ -327,7 +335,7 @@ def _lazy_error(error: BaseException, sources: SourceSet, context: StatementCont
         return original.with_location(context.location)
     if isinstance(original, duckdb.Error):
         return translate(original, context.plan.tree, context.location.source_line or "", context.location)
-    return original
+    return translate_foreign(original, context.location)
 
 
 def _finish(sources: SourceSet, warehouse: Warehouse) -> None:

@@ -117,6 +117,22 @@ class _MLParser:
                 this = self.expression(exp.Dot(this=this.this, expression=parsed))
         return this
 
+    def reset(self):
+        super().reset()
+        self._failed_types = set()
+
+    def _parse_types(self, check_func=False, schema=False, allow_identifiers=True, with_collation=False):
+        # sqlglot reads STRUCT(…), DATE(…), NUMERIC(…) and JSON(…) first as a type with parameters
+        # and, when that fails, again as a function call, so nested calls took 2^depth tries (20
+        # levels of STRUCT(…): 60 s). A try that failed at a token fails there every time: remember it.
+        key = (self._index, check_func, schema, allow_identifiers, with_collation)
+        if key in self._failed_types:
+            return None
+        parsed = super()._parse_types(check_func, schema, allow_identifiers, with_collation)
+        if parsed is None and self._index == key[0]:
+            self._failed_types.add(key)
+        return parsed
+
     # sqlglot records positions for identifiers and literals only. The spans of an option's
     # ``name = value``, of a query and of each select-list item (``expr AS name``) are recorded
     # too, so that errors about an option or a training column point at it.

@@ -19,8 +19,26 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import Location, SqlSyntaxError, UnsupportedStatementError
+from sqlml.sql import depth
+from sqlml.sql.diagnostics import (
+    check_characters,
+    check_nesting,
+    check_statement,
+    check_unicode,
+    location_at,
+    location_of,
+    parse_error,
+    token_error,
+)
 
 _OPAQUE = {TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.NATIONAL_STRING}
+
+#: The blocks of the procedural language and, for a word that continues one, the words that open it.
+_BLOCK_KINDS = ("IF", "LOOP", "WHILE", "REPEAT", "FOR", "CASE")
+_BLOCK_PARTS = {
+    "ELSE": "IF or CASE", "ELSEIF": "IF", "THEN": "IF or CASE", "WHEN": "CASE", "UNTIL": "REPEAT",
+    "DO": "WHILE or FOR", "EXCEPTION": "BEGIN", "END": "BEGIN, IF, CASE or loop",
+}  # fmt: skip
 
 #: Statements handled by the scripting interpreter rather than by sqlglot's statement parser.
 PROCEDURAL_VERBS = {
@@ -105,21 +123,6 @@ class ProcedureDefinition(Node):
     body: Block | None = None
 
 
-def location_of(token: Token, sql: str, number: int | None = None, path: str | None = None) -> Location:
-    """The :class:`Location` of a token in the script text ``sql``."""
-    return location_at(sql, token.start, number, length=max(1, token.end - token.start + 1), path=path)
-
-
-def location_at(sql: str, offset: int, number: int | None = None, length: int = 1, path=None) -> Location:
-    """The :class:`Location` of a character offset in the script text ``sql``."""
-    offset = max(0, min(offset, len(sql)))
-    line_start = sql.rfind("\n", 0, offset) + 1
-    line_end = sql.find("\n", offset)
-    source_line = sql[line_start : line_end if line_end >= 0 else len(sql)]
-    line = sql.count("\n", 0, offset) + 1
-    return Location(number, line, offset - line_start + 1, source_line, length, path)
-
-
 class ScriptParser:
     """Turns script text into :class:`Node` trees with the given sqlglot dialect.
 
@@ -130,7 +133,9 @@ class ScriptParser:
     """
 
     def __init__(self, sql: str, dialect, path: str | None = None):
-        self.sql = sql
+        # A byte-order mark that an editor saved at the start is not part of the script;
+        # BigQuery ignores it too. Anywhere else it is an illegal character.
+        self.sql = sql.removeprefix("\ufeff")
         self.dialect = dialect
         self.path = path
         self.tokens = self._tokenize()
@@ -150,43 +155,49 @@ class ScriptParser:
         """Parse a simple statement's tokens into one sqlglot tree.
 
         Raises:
-            SqlSyntaxError: the tokens do not parse.
+            SqlSyntaxError: the tokens do not parse, are not a whole statement or nest too deeply.
             UnsupportedStatementError: sqlglot fell back to an opaque Command.
         """
-        try:
-            trees = self.dialect().parser().parse(statement.tokens, self.sql)
-        except ParseError as error:
-            raise self._syntax_error(error, statement) from None
-        tree = trees[0]
+        trees = self._parse(statement.tokens, statement.number, lambda parser: parser.parse(statement.tokens, self.sql))
+        tree = trees[0] if trees else None
         if isinstance(tree, exp.Command):
             raise UnsupportedStatementError(
                 f"sqlml does not support the statement {statement.verb} …",
                 hint="See README.md for the statements sqlml runs.",
                 location=location_of(statement.first, self.sql, statement.number, self.path),
             )
+        check_statement(tree, statement.tokens, self.dialect.parser_class.STATEMENT_PARSERS, self.sql, statement.number, self.path)
         return tree
 
     def parse_expression(self, tokens: list[Token], number: int) -> exp.Expression:
         """Parse a token list that holds one expression (an IF condition, a DEFAULT value)."""
         if not tokens:
             raise SqlSyntaxError("Expected an expression", location=self._location(self._prev_token(), number))
+        trees = self._parse(tokens, number, lambda parser: parser.parse_into(exp.Condition, tokens, self.sql))
+        if not trees or trees[0] is None:
+            raise SqlSyntaxError(f"Syntax error: unexpected '{tokens[0].text}'", location=self._location(tokens[0], number))
+        return trees[0]
+
+    def _parse(self, tokens: list[Token], number: int, parse) -> list:
+        """``parse(parser)`` with a fresh parser, on a deeper stack if the statement needs one."""
+        check_nesting(tokens, self.sql, number, self.path)
         try:
-            return self.dialect().parser().parse_into(exp.Condition, tokens, self.sql)[0]
+            return depth.call(parse, self.dialect().parser())
         except ParseError as error:
-            raise self._syntax_error(error, Statement(tokens, number)) from None
+            raise parse_error(error, self.sql, self._location(tokens[0], number)) from None
+        except RecursionError:
+            raise depth.nested_too_deeply(self._location(tokens[0], number)) from None
 
     # -- tokens ------------------------------------------------------------------------------
 
     def _tokenize(self) -> list[Token]:
+        check_unicode(self.sql, self.path)
         try:
-            return self.dialect().tokenize(self.sql)
+            tokens = self.dialect().tokenize(self.sql)
         except TokenError as error:
-            offset = _token_error_offset(error, self.sql)
-            raise SqlSyntaxError(
-                "Unterminated string, quoted identifier or comment",
-                hint="Close the quote (', \", ` or ''') or the /* comment.",
-                location=location_at(self.sql, offset, None, path=self.path),
-            ) from None
+            raise token_error(error, self.sql, self.path) from None
+        check_characters(tokens, self.sql, self.path)
+        return tokens
 
     def _peek(self, ahead: int = 0) -> Token | None:
         index = self._i + ahead
@@ -261,11 +272,24 @@ class ScriptParser:
         return node
 
     def _statement(self) -> Statement:
-        start = self._i
+        start, verb = self._i, self._word()
+        if verb in _BLOCK_PARTS:
+            self._stray_block_part(verb)
         while self._peek() is not None and self._peek().token_type != TokenType.SEMICOLON:
             self._i += 1
         tokens = self.tokens[start : self._i]
-        return Statement(tokens, self._number, verb=tokens[0].text.upper().split()[0])
+        return Statement(tokens, self._number, verb=verb.split()[0] if verb else "")
+
+    def _stray_block_part(self, word: str) -> None:
+        # ELSE, END IF … where no block is open: sqlglot would read ELSE as a statement of its own.
+        opener = _BLOCK_PARTS[word]
+        if word == "END" and self._word(1) in _BLOCK_KINDS:
+            word, opener = f"END {self._word(1)}", self._word(1)
+        raise SqlSyntaxError(
+            f"Syntax error: {word} without a matching {opener}",
+            hint="Check that every BEGIN … END, IF … END IF, CASE … END CASE and loop is complete and in order.",
+            location=self._location(self._peek()),
+        )
 
     def _body(self, *stops: str) -> list[Node]:
         nodes = []
@@ -284,7 +308,7 @@ class ScriptParser:
         for stop in stops:
             words = stop.split()
             if all(self._word(k) == w for k, w in enumerate(words)):
-                if stop == "END" and self._word(1) in ("IF", "LOOP", "WHILE", "REPEAT", "FOR", "CASE"):
+                if stop == "END" and self._word(1) in _BLOCK_KINDS:
                     continue
                 return True
         return False
@@ -391,49 +415,3 @@ class ScriptParser:
         header = self._until("BEGIN")
         body = self._block(None)
         return ProcedureDefinition([], self._number, header=header, body=body)
-
-    def _syntax_error(self, error: ParseError, statement: Node) -> SqlSyntaxError:
-        detail = error.errors[0] if error.errors else {}
-        line, col = detail.get("line"), detail.get("col")
-        highlight = detail.get("highlight") or ""
-        location = self._location(statement.first, statement.number)
-        if line and col:
-            offset = _offset_of(self.sql, line, col) - max(len(highlight) - 1, 0)
-            location = location_at(self.sql, offset, statement.number, max(1, len(highlight)), self.path)
-        message = _describe_parse_error(detail.get("description") or str(error), highlight)
-        return SqlSyntaxError(f"Syntax error: {message}", location=location)
-
-
-def _describe_parse_error(description: str, near: str) -> str:
-    """sqlglot's parser message, reworded for someone who wrote SQL rather than a parser."""
-    description = description.rstrip(".")
-    near_text = f" near '{near}'" if near else ""
-    if description.startswith("Required keyword"):
-        # "Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>"
-        construct = description.rsplit(".", 1)[-1].rstrip("'>")
-        return f"incomplete {construct.upper()} expression{near_text}"
-    if "but got <Token" in description:
-        # "Expected table name but got <Token token_type: TokenType.SENTINEL, …>"
-        expected = description.split(" but got <Token", 1)[0]
-        got = "the end of the statement" if "SENTINEL" in description else f"'{near}'"
-        return f"{expected[0].lower()}{expected[1:]} but got {got}"
-    if description.startswith("Invalid expression / Unexpected token"):
-        return f"unexpected '{near}'" if near else "unexpected end of statement"
-    return f"{description}{near_text}" if near and near not in description else description
-
-
-def _offset_of(sql: str, line: int, col: int) -> int:
-    """Character offset of a 1-based (line, col) pair as sqlglot reports them."""
-    offset = 0
-    for _ in range(line - 1):
-        offset = sql.find("\n", offset) + 1
-    return offset + col - 1
-
-
-def _token_error_offset(error: TokenError, sql: str) -> int:
-    # sqlglot reports the start of the unterminated token as "Missing ' from <line>:<offset>".
-    cause = str(error.__cause__ or "")
-    tail = cause.rsplit(":", 1)[-1]
-    if tail.strip().isdigit():
-        return int(tail)
-    return getattr(error, "start", 0) or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.engine.warehouse import CATALOG
-from sqlml.sql import compat
+from sqlml.sql import compat, depth
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
 
 #: Catalogs that are DuckDB's own and must not be stripped from a three-part name.
@@ -55,7 +55,7 @@ def name_anonymous_columns(tree: exp.Expression) -> exp.Expression:
         projections = []
         for projection in select.expressions:
             if not isinstance(projection, (exp.Alias, exp.Column, exp.Star, exp.Dot)):
-                projection = exp.alias_(projection, f"f{counter}_")
+                projection = exp.alias_(projection, f"f{counter}_", copy=False)  # copying each level was quadratic
                 counter += 1
             projections.append(projection)
         select.set("expressions", projections)
@@ -70,8 +70,13 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
         from_bigquery: the tree was parsed from BigQuery SQL, so BigQuery's semantics (column
             names, function behaviour) are kept; False for DuckDB-dialect input.
     """
+    return depth.call(_generate, tree, from_bigquery)
+
+
+def _generate(tree: exp.Expression, from_bigquery: bool) -> str:
+    # Each call works on its own copy (the generator changes the tree it generates), so that
+    # depth.call may run it again on a deeper stack; the generator need not copy it again.
     tree = strip_project(tree.copy())
-    # The tree is this call's own copy, so the generator may work on it without copying again.
     if not from_bigquery:
         return tree.sql(dialect=SqlmlDuckdb, copy=False)
     tree = name_anonymous_columns(compat.rewrite(tree))
