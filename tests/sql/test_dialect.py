@@ -84,3 +84,21 @@ def test_sqlglot_is_pure_python():
     import sqlglot.parser
 
     assert sqlglot.parser.__file__.endswith(".py")
+
+
+@pytest.mark.parametrize("opening", ["STRUCT(", "DATE(", "NUMERIC(", "JSON("])
+def test_nested_type_named_calls_parse_in_linear_work(opening, monkeypatch):
+    # Each STRUCT( / DATE( … is tried as a type with parameters before it is read as a call; a
+    # failed try used to be repeated at every enclosing level, 2^depth tries in all.
+    from sqlglot.dialects.bigquery import BigQuery
+
+    tries = []
+    original = BigQuery.Parser._parse_types  # sqlglot's own, under sqlml's mixin
+    monkeypatch.setattr(BigQuery.Parser, "_parse_types", lambda self, *a, **k: tries.append(1) or original(self, *a, **k))
+
+    def count(levels: int) -> int:
+        tries.clear()
+        sqlglot.parse_one(f"SELECT {opening * levels}'2024-01-01'{')' * levels}", read=Sqlml)
+        return len(tries)
+
+    assert count(16) < 2.5 * count(8)

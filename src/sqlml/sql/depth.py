@@ -10,10 +10,11 @@ helper thread with a larger stack and frame limit; past the limit, :func:`nested
 is the error.
 
 Why this number: DuckDB refuses expressions nested more than 1,000 levels (its
-``max_expression_depth``, which guards its own C++ stack), and one level of a scalar subquery
-with a division costs it about nine, so 100 levels is the depth that every construct reaches
-end to end. Measured on Python 3.11: 100 levels need at most ~2,700 frames and ~128 KiB of C
-stack, far inside :data:`_FRAMES` and :data:`_STACK_BYTES`.
+``max_expression_depth``, which guards its own C++ stack); the common constructs cost it up to
+six levels each once translated, so 100 levels run end to end. A few cost more (a scalar
+subquery around a division, ten) and meet DuckDB's limit first, which has its own message
+(:func:`sqlml.engine.errors.translate`). Measured on Python 3.11: 100 levels need at most
+~2,700 frames and ~128 KiB of C stack, far inside :data:`_FRAMES` and :data:`_STACK_BYTES`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,56 @@
+"""At the executor's boundary every exception becomes a sqlml.Error that names the statement."""
+
+from __future__ import annotations
+
+import pytest
+
+import sqlml
+from sqlml.engine import executor
+from sqlml.script.interpreter import Interpreter
+
+
+@pytest.fixture
+def broken_handler(monkeypatch):
+    """A statement handler with a bug: it raises KeyError for statements that mention 'boom'."""
+
+    def handler(context):
+        raise KeyError("boom")
+
+    applies = lambda context: "boom" in context.plan.tree.sql()  # noqa: E731
+    monkeypatch.setattr(executor, "HANDLERS", [(applies, handler), *executor.HANDLERS])
+
+
+def test_a_bug_in_a_handler_is_an_internal_error_naming_the_statement(con, broken_handler):
+    with pytest.raises(sqlml.ExecutionError) as caught:
+        con.query("SELECT 1;\nSELECT 'boom'")
+    error = caught.value
+    assert error.message == "Internal error: KeyError: 'boom'"
+    assert error.hint == "This is a bug in sqlml, not in your SQL; please report it with the statement."
+    assert (error.location.statement, error.location.line, error.location.col) == (2, 2, 1)
+    assert isinstance(error.__cause__, KeyError)  # the original, for --debug and bug reports
+    assert con.query("SELECT 2").fetchall() == [(2,)]
+
+
+def test_an_internal_error_is_caught_by_an_exception_handler(con, broken_handler):
+    rows = con.query("BEGIN SELECT 'boom'; EXCEPTION WHEN ERROR THEN SELECT @@error.message AS m; END").fetchall()
+    assert rows == [("Internal error: KeyError: 'boom'",)]
+
+
+def test_a_bug_outside_any_statement_is_an_internal_error_at_the_top_level_node(con, monkeypatch):
+    def broken(self, node, scope):
+        raise AttributeError("'NoneType' object has no attribute 'kind'")
+
+    monkeypatch.setattr(Interpreter, "_loop", broken)
+    with pytest.raises(sqlml.ExecutionError) as caught:
+        con.query("SELECT 1;\n  LOOP BREAK; END LOOP")
+    error = caught.value
+    assert error.message == "Internal error: AttributeError: 'NoneType' object has no attribute 'kind'"
+    assert (error.location.statement, error.location.line, error.location.col) == (2, 2, 3)
+    assert isinstance(error.__cause__, AttributeError)
+
+
+def test_a_failed_transaction_is_rolled_back_after_an_internal_error(con, broken_handler):
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.t (x INT64)")
+    with pytest.raises(sqlml.ExecutionError, match="Internal error"):
+        con.query("BEGIN TRANSACTION; INSERT INTO ds.t VALUES (1); SELECT 'boom'; COMMIT")
+    assert con.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(0,)]
