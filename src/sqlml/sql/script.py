@@ -6,13 +6,10 @@ END``) to the caller (tobymao/sqlglot#2890, #3780). This module owns that: it wa
 once, so semicolons inside strings and comments (which the tokenizer has already consumed) and
 inside blocks are never boundaries, and it hands each simple statement's tokens to the parser.
 
-The result is a list of :class:`Node` objects; :class:`Statement` is the leaf. Every node keeps
-its tokens, so errors point at the original line and column.
+The result is a list of :mod:`sqlml.sql.nodes` objects; :class:`Statement` is the leaf.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -25,11 +22,12 @@ from sqlml.sql.diagnostics import (
     check_nesting,
     check_statement,
     check_unicode,
-    location_at,
+    location_at,  # noqa: F401 - re-exported: callers place errors with sqlml.sql.script.location_at
     location_of,
     parse_error,
     token_error,
 )
+from sqlml.sql.nodes import Block, Case, If, Loop, Node, ProcedureDefinition, Statement
 
 _OPAQUE = {TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.NATIONAL_STRING}
 
@@ -45,82 +43,6 @@ PROCEDURAL_VERBS = {
     "DECLARE", "SET", "RAISE", "ASSERT", "BREAK", "LEAVE", "CONTINUE", "ITERATE", "RETURN",
     "CALL", "EXECUTE",
 }  # fmt: skip
-
-
-@dataclass
-class Node:
-    """A piece of a script: a statement or a procedural block.
-
-    Attributes:
-        tokens: every token of the node, from its first keyword to before its ``;``.
-        number: 1-based number of the top-level statement the node belongs to.
-    """
-
-    tokens: list[Token]
-    number: int
-
-    @property
-    def first(self) -> Token:
-        """The node's first token, for its position."""
-        return self.tokens[0]
-
-
-@dataclass
-class Statement(Node):
-    """One simple statement; ``verb`` is its first keyword, upper-case."""
-
-    verb: str = ""
-
-
-@dataclass
-class Block(Node):
-    """``[label:] BEGIN body [EXCEPTION WHEN ERROR THEN handler] END [label]``."""
-
-    body: list[Node] = field(default_factory=list)
-    handler: list[Node] | None = None
-    label: str | None = None
-
-
-@dataclass
-class If(Node):
-    """``IF c THEN … [ELSEIF c THEN …]… [ELSE …] END IF``; conditions are token lists."""
-
-    branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
-    otherwise: list[Node] | None = None
-
-
-@dataclass
-class Case(Node):
-    """Procedural ``CASE [subject] WHEN w THEN … [ELSE …] END CASE``."""
-
-    subject: list[Token] | None = None
-    branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
-    otherwise: list[Node] | None = None
-
-
-@dataclass
-class Loop(Node):
-    """``LOOP``, ``WHILE c DO``, ``REPEAT … UNTIL c`` and ``FOR v IN (q) DO`` loops.
-
-    Attributes:
-        kind: LOOP, WHILE, REPEAT or FOR.
-        condition: WHILE's and REPEAT's condition tokens; FOR's query tokens.
-        variable: FOR's loop variable.
-    """
-
-    kind: str = "LOOP"
-    body: list[Node] = field(default_factory=list)
-    condition: list[Token] | None = None
-    variable: str | None = None
-    label: str | None = None
-
-
-@dataclass
-class ProcedureDefinition(Node):
-    """``CREATE [OR REPLACE] PROCEDURE name(args) [OPTIONS(…)] BEGIN … END``."""
-
-    header: list[Token] = field(default_factory=list)
-    body: Block | None = None
 
 
 class ScriptParser:
