@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
+from sqlml.errors import SqlTypeError
+
 _PREVIEW_ROWS = 10
+
+
+def _out_of_range(error: Exception) -> SqlTypeError:
+    return SqlTypeError(
+        f"A value of the result cannot be read into Python: {error}.",
+        hint="BigQuery's DATE, DATETIME and TIMESTAMP values run from 0001-01-01 to 9999-12-31: filter the "
+        "others out, or read the rows with .arrow().",
+    )
 
 
 class Result:
@@ -91,9 +101,7 @@ class Result:
 
     def fetchall(self) -> list[tuple]:
         """All rows as a list of tuples."""
-        table = self.arrow()
-        columns = [column.to_pylist() for column in table.columns]
-        return list(zip(*columns)) if columns else []
+        return self._rows_of(self.arrow())
 
     def fetchone(self) -> tuple | None:
         """The first row, or None when there are none."""
@@ -157,9 +165,11 @@ class Result:
             self._on_close = None
             on_close()
 
-    @staticmethod
-    def _rows_of(table: pa.Table) -> list[tuple]:
-        columns = [column.to_pylist() for column in table.columns]
+    def _rows_of(self, table: pa.Table) -> list[tuple]:
+        try:
+            columns = [column.to_pylist() for column in table.columns]
+        except (OverflowError, ValueError) as error:  # a DATE past year 9999: DuckDB holds it, Python cannot
+            raise self._translated(_out_of_range(error)) from error
         return list(zip(*columns))
 
     def __repr__(self) -> str:

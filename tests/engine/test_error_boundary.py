@@ -54,3 +54,21 @@ def test_a_failed_transaction_is_rolled_back_after_an_internal_error(con, broken
     with pytest.raises(sqlml.ExecutionError, match="Internal error"):
         con.query("BEGIN TRANSACTION; INSERT INTO ds.t VALUES (1); SELECT 'boom'; COMMIT")
     assert con.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "detail"),
+    [
+        ("SELECT DATE_SUB(DATE '0001-01-01', INTERVAL 1 DAY)", "date value out of range"),
+        ("SELECT 1;\nSELECT CAST('infinity' AS DATE)", "days=2147483647; must have magnitude <= 999999999"),
+    ],
+)
+def test_a_date_python_cannot_hold_is_a_type_error_at_its_statement(con, sql, detail):
+    # DuckDB's dates go past BigQuery's (and Python's) 0001-01-01 to 9999-12-31
+    result = con.query(sql)
+    assert result.arrow().num_rows == 1  # Arrow holds it
+    with pytest.raises(sqlml.SqlTypeError) as caught:
+        result.fetchall()
+    assert caught.value.message == f"A value of the result cannot be read into Python: {detail}."
+    assert caught.value.hint.startswith("BigQuery's DATE, DATETIME and TIMESTAMP values run from 0001-01-01 to 9999-12-31")
+    assert caught.value.location.statement == sql.count(";") + 1
