@@ -41,7 +41,7 @@ def test_one_level_more_is_a_clear_syntax_error(con, kind):
         con.query(f"SELECT 1;\nSELECT {nested(opening, closing, MAX_NESTING + 1)}")
     error = caught.value
     assert error.message == (
-        "The statement is nested too deeply (more than 100 levels of parentheses, brackets, CASE or subqueries)."
+        "The statement is nested too deeply (more than 100 levels of parentheses, brackets, CASE, subqueries or blocks)."
     )
     assert error.hint == "Simplify it: move inner parts into WITH clauses, views or script variables."
     # the caret is under the parenthesis (or CASE) that goes one level too deep
@@ -53,6 +53,15 @@ def test_nesting_is_counted_in_procedural_conditions_too(con):
     assert con.query(f"IF {nested('(', ')', MAX_NESTING, 'TRUE')} THEN SELECT 'yes'; END IF").fetchall() == [("yes",)]
     with pytest.raises(sqlml.SqlSyntaxError, match=r"^The statement is nested too deeply \(more than 100 levels"):
         con.query(f"IF {nested('(', ')', MAX_NESTING + 1, 'TRUE')} THEN SELECT 'yes'; END IF")
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("BEGIN ", " END;"), ("IF TRUE THEN ", " END IF;"), ("LOOP ", " BREAK; END LOOP;")])
+def test_procedural_blocks_nest_up_to_the_limit(con, opening, closing):
+    assert con.query(nested(opening, closing, MAX_NESTING, "SELECT 'in';")).fetchall() == [("in",)]
+    with pytest.raises(sqlml.SqlSyntaxError) as caught:
+        con.query(nested(opening, closing, MAX_NESTING + 1, "SELECT 'in';"))
+    assert caught.value.message.startswith("The statement is nested too deeply (more than 100 levels")
+    assert (caught.value.location.statement, caught.value.location.col) == (1, 1 + MAX_NESTING * len(opening))
 
 
 def test_deep_statements_create_tables_views_and_models(con):

@@ -98,8 +98,8 @@ def translate_foreign(error: Exception, location: Location) -> Error:
     The limits of the libraries underneath get their own message; anything else is a bug in
     sqlml, reported as one (the caller chains the original exception).
     """
-    if isinstance(error, RecursionError):
-        return nested_too_deeply(location)
+    if isinstance(error, RecursionError) or isinstance(error.__cause__, RecursionError):
+        return nested_too_deeply(location)  # (sqlglot's tokenizer wraps a RecursionError in a TokenError)
     if isinstance(error, SqlglotError):
         return SqlSyntaxError(f"Syntax error: {_first_line(error)}", location=location)
     if isinstance(error, pa.ArrowInvalid) and "Recursion level" in str(error):

@@ -26,7 +26,8 @@ from typing import TypeVar
 
 from sqlml.errors import Location, SqlSyntaxError
 
-#: Levels of parentheses, brackets, CASE … END and subqueries a statement may nest.
+#: Levels of parentheses, brackets, CASE … END and subqueries a statement may nest, and levels of
+#: procedural blocks (BEGIN, IF, CASE, loops) a script may nest.
 MAX_NESTING = 100
 #: Python frames allowed while a deep statement is parsed or generated on the helper thread.
 _FRAMES = 8_000
@@ -41,7 +42,7 @@ def nested_too_deeply(location: Location | None = None) -> SqlSyntaxError:
     """The error for a statement nested past what sqlml (or DuckDB) can run."""
     return SqlSyntaxError(
         f"The statement is nested too deeply (more than {MAX_NESTING} levels of parentheses, "
-        "brackets, CASE or subqueries).",
+        "brackets, CASE, subqueries or blocks).",
         hint="Simplify it: move inner parts into WITH clauses, views or script variables.",
         location=location,
     )

@@ -63,6 +63,7 @@ class ScriptParser:
         self.tokens = self._tokenize()
         self._i = 0
         self._number = 0
+        self._blocks = 0  # blocks open around the node being read
 
     def nodes(self) -> list[Node]:
         """Every top-level node of the script, in order."""
@@ -178,20 +179,29 @@ class ScriptParser:
             self._advance()
         start = self._i
         word = self._word()
-        if word == "BEGIN" and self._word(1) not in ("", ";", "TRANSACTION"):
-            node = self._block(label)
-        elif word == "IF":
-            node = self._if()
-        elif word == "CASE":
-            node = self._case()
-        elif word in ("LOOP", "WHILE", "REPEAT", "FOR"):
-            node = self._loop(word, label)
-        elif word == "CREATE" and self._is_procedure_definition():
-            node = self._procedure()
-        else:
+        opens_block = (word == "BEGIN" and self._word(1) not in ("", ";", "TRANSACTION")) or word in _BLOCK_KINDS
+        if not (opens_block or (word == "CREATE" and self._is_procedure_definition())):
             return self._statement()
+        self._blocks += 1  # blocks count towards the nesting limit like parentheses
+        if self._blocks > depth.MAX_NESTING:
+            raise depth.nested_too_deeply(self._location(self._peek()))
+        try:
+            node = self._block_node(word, label)
+        finally:
+            self._blocks -= 1
         node.tokens = self.tokens[start : self._i]
         return node
+
+    def _block_node(self, word: str, label: str | None) -> Node:
+        if word == "BEGIN":
+            return self._block(label)
+        if word == "IF":
+            return self._if()
+        if word == "CASE":
+            return self._case()
+        if word == "CREATE":
+            return self._procedure()
+        return self._loop(word, label)
 
     def _statement(self) -> Statement:
         start, verb = self._i, self._word()
