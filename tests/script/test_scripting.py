@@ -316,3 +316,29 @@ def test_a_table_created_earlier_in_the_block_shadows_a_variable(con):
     """
     con.query("CREATE SCHEMA ds")
     assert con.query(script).fetchall() == [(99, 1)]
+
+
+@pytest.mark.parametrize(
+    ("script", "keyword", "col"),
+    [
+        ("IF THEN SELECT 1; END IF;\nSELECT 2", "IF", 4),
+        ("WHILE DO BREAK; END WHILE", "WHILE", 7),
+        ("CASE WHEN THEN SELECT 1; END CASE", "WHEN", 11),
+        ("REPEAT SELECT 1; UNTIL END REPEAT", "UNTIL", 24),
+        ("FOR r IN DO SELECT 1; END FOR", "IN", 10),
+        ("ASSERT AS 'x';\nSELECT 2", "ASSERT", 1),
+        ("EXECUTE IMMEDIATE;", "IMMEDIATE", 9),
+    ],
+)
+def test_a_missing_condition_is_reported_where_it_belongs(con, script, keyword, col):
+    # it was reported at the last token of the script, in another statement
+    with pytest.raises(sqlml.SqlSyntaxError) as caught:
+        con.query(script)
+    assert caught.value.message == f"Expected an expression after {keyword}"
+    assert (caught.value.location.statement, caught.value.location.line, caught.value.location.col) == (1, 1, col)
+
+
+def test_a_handler_that_is_only_a_string_is_a_syntax_error_not_a_crash(con):
+    with pytest.raises(sqlml.SqlSyntaxError, match=r"^Syntax error: '' is an expression, not a statement"):
+        con.query("BEGIN SELECT 1/0; EXCEPTION WHEN ERROR THEN ''; END")
+    assert rows(con, "BEGIN SELECT 1/0; EXCEPTION WHEN ERROR THEN SELECT ''; END") == [("",)]

@@ -77,7 +77,7 @@ def parse_procedural(parser: ScriptParser, statement: Statement):
     rest = tokens[1:]
     if verb == "ASSERT":
         parts = _split_words(rest, ("AS",))
-        condition = parser.parse_expression(parts[0][1], statement.number)
+        condition = parser.parse_expression(parts[0][1], statement.number, after=statement.first)
         description = None
         if len(parts) > 1:
             text = parts[1][1]
@@ -90,7 +90,7 @@ def parse_procedural(parser: ScriptParser, statement: Statement):
             return Raise(None)
         if [t.text.upper() for t in rest[:3]] != ["USING", "MESSAGE", "="] or len(rest) < 4:
             raise _error(parser, statement, rest[0], "Expected RAISE USING MESSAGE = <message>")
-        return Raise(parser.parse_expression(rest[3:], statement.number))
+        return Raise(parser.parse_expression(rest[3:], statement.number, after=rest[2]))
     if verb in ("BREAK", "LEAVE", "CONTINUE", "ITERATE"):
         if len(rest) > 1:
             raise _error(parser, statement, rest[1], f"{verb} takes at most a label")
@@ -110,7 +110,7 @@ def _execute_immediate(parser: ScriptParser, statement: Statement, tokens: list[
     if not tokens or tokens[0].text.upper() != "IMMEDIATE":
         raise _error(parser, statement, tokens[0] if tokens else statement.first, "Expected EXECUTE IMMEDIATE")
     parts = _split_words(tokens[1:], ("INTO", "USING"))
-    node = ExecuteImmediate(parser.parse_expression(parts[0][1], statement.number))
+    node = ExecuteImmediate(parser.parse_expression(parts[0][1], statement.number, after=tokens[0]))
     for word, part in parts[1:]:
         items = _split_commas(part)
         if word == "INTO":
@@ -122,12 +122,12 @@ def _execute_immediate(parser: ScriptParser, statement: Statement, tokens: list[
             for item in items:
                 value = _split_words(item, ("AS",))
                 alias = value[1][1][0].text if len(value) > 1 and value[1][1] else None
-                node.using.append((parser.parse_expression(value[0][1], statement.number), alias))
+                node.using.append((parser.parse_expression(value[0][1], statement.number, after=statement.first), alias))
     return node
 
 
 def _call(parser: ScriptParser, statement: Statement, tokens: list[Token]) -> Call:
-    expression = parser.parse_expression(tokens, statement.number)
+    expression = parser.parse_expression(tokens, statement.number, after=statement.first)
     dataset = None
     if isinstance(expression, exp.Dot):
         dataset, expression = expression.this.name, expression.expression

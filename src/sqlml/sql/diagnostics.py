@@ -116,7 +116,7 @@ def check_statement(tree, tokens: list[Token], statement_parsers, sql: str, numb
     if not isinstance(tree, exp.Expression):
         raise SqlSyntaxError(f"Syntax error: unexpected '{first.text}'", hint=_STATEMENT_HINT, location=where)
     if not isinstance(tree, (exp.Query, exp.Values)) and first.token_type not in statement_parsers:
-        if first.token_type in (TokenType.VAR, *statement_parsers) or first.text.isidentifier():
+        if first.token_type == TokenType.VAR or first.text.isidentifier():  # a word: a name or keyword
             message = f"Syntax error: a statement cannot start with '{first.text}'"
         else:
             message = f"Syntax error: {_excerpt(sql, tokens)} is an expression, not a statement"

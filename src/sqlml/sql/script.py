@@ -92,10 +92,15 @@ class ScriptParser:
         check_statement(tree, statement.tokens, self.dialect.parser_class.STATEMENT_PARSERS, self.sql, statement.number, self.path)
         return tree
 
-    def parse_expression(self, tokens: list[Token], number: int) -> exp.Expression:
-        """Parse a token list that holds one expression (an IF condition, a DEFAULT value)."""
+    def parse_expression(self, tokens: list[Token], number: int, after: Token | None = None) -> exp.Expression:
+        """Parse a token list that holds one expression (an IF condition, a DEFAULT value).
+
+        Args:
+            after: the keyword the expression follows, where an empty one is reported.
+        """
         if not tokens:
-            raise SqlSyntaxError("Expected an expression", location=self._location(self._prev_token(), number))
+            at = after or self._prev_token()
+            raise SqlSyntaxError(f"Expected an expression after {at.text}", location=self._location(at, number))
         trees = self._parse(tokens, number, lambda parser: parser.parse_into(exp.Condition, tokens, self.sql))
         if not trees or trees[0] is None:
             raise SqlSyntaxError(f"Syntax error: unexpected '{tokens[0].text}'", location=self._location(tokens[0], number))
@@ -266,6 +271,14 @@ class ScriptParser:
             location=self._location(self._prev_token()),
         )
 
+    def _condition(self, *stops: str) -> list[Token]:
+        """A block's condition (or FOR's query): the tokens up to a stop word, at least one."""
+        keyword = self._prev_token()
+        tokens = self._until(*stops)
+        if not tokens:
+            raise SqlSyntaxError(f"Expected an expression after {keyword.text.upper()}", location=self._location(self._peek()))
+        return tokens
+
     def _closing_label(self, label: str | None) -> None:
         token = self._peek()
         if token is not None and token.token_type not in (TokenType.SEMICOLON,):
@@ -289,7 +302,7 @@ class ScriptParser:
         keyword = "IF"
         while keyword in ("IF", "ELSEIF"):
             self._advance()
-            condition = self._until("THEN")
+            condition = self._condition("THEN")
             self._expect("THEN")
             node.branches.append((condition, self._body("ELSEIF", "ELSE", "END IF")))
             keyword = self._word()
@@ -306,7 +319,7 @@ class ScriptParser:
             node.subject = self._until("WHEN")
         while self._word() == "WHEN":
             self._advance()
-            condition = self._until("THEN")
+            condition = self._condition("THEN")
             self._expect("THEN")
             node.branches.append((condition, self._body("WHEN", "ELSE", "END CASE")))
         if self._word() == "ELSE":
@@ -319,17 +332,17 @@ class ScriptParser:
         self._advance()
         node = Loop([], self._number, kind=kind, label=label)
         if kind == "WHILE":
-            node.condition = self._until("DO")
+            node.condition = self._condition("DO")
             self._expect("DO")
         elif kind == "FOR":
             node.variable = self._advance().text
             self._expect("IN")
-            node.condition = self._until("DO")
+            node.condition = self._condition("DO")
             self._expect("DO")
         node.body = self._body("UNTIL" if kind == "REPEAT" else f"END {kind}")
         if kind == "REPEAT":
             self._expect("UNTIL")
-            node.condition = self._until("END REPEAT")
+            node.condition = self._condition("END REPEAT")
         self._expect("END", kind)
         self._closing_label(label)
         return node
