@@ -1,7 +1,7 @@
 """How deeply a statement may nest, and running sqlglot's recursive work on deep statements.
 
 sqlglot's parser and generator recurse: each level of ``( … )``, ``[ … ]``, ``CASE … END`` or a
-subquery costs 18 to 27 Python frames, so under Python's default limit of 1,000 frames a
+subquery costs some 20 to 30 Python frames, so under Python's default limit of 1,000 frames a
 statement nested about 40 levels deep raised ``RecursionError``. sqlml accepts
 :data:`MAX_NESTING` levels, counted on a statement's tokens before it is parsed (so the limit is
 exact and the error points at the token one level too deep). Work on a statement within that
@@ -14,7 +14,7 @@ Why this number: DuckDB refuses expressions nested more than 1,000 levels (its
 six levels each once translated, so 100 levels run end to end. A few cost more (a scalar
 subquery around a division, ten) and meet DuckDB's limit first, which has its own message
 (:func:`sqlml.engine.errors.translate`). Measured on Python 3.11: 100 levels need at most
-~2,700 frames and ~128 KiB of C stack, far inside :data:`_FRAMES` and :data:`_STACK_BYTES`.
+~3,000 frames and ~128 KiB of C stack, far inside :data:`_FRAMES` and :data:`_STACK_BYTES`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_NESTING = 100
 #: Python frames allowed while a deep statement is parsed or generated on the helper thread.
 _FRAMES = 8_000
 #: The helper thread's stack: room for :data:`_FRAMES` frames that go through C code.
-_STACK_BYTES = 256 * 1024 * 1024
+_STACK_BYTES = 64 * 1024 * 1024
 
 _T = TypeVar("_T")
 _deep = threading.Lock()  # one deep run at a time: the frame limit is process-wide
