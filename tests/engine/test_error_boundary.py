@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlglot.errors import ParseError, UnsupportedError
 
 import sqlml
 from sqlml.engine import executor
@@ -72,3 +73,23 @@ def test_a_date_python_cannot_hold_is_a_type_error_at_its_statement(con, sql, de
     assert caught.value.message == f"A value of the result cannot be read into Python: {detail}."
     assert caught.value.hint.startswith("BigQuery's DATE, DATETIME and TIMESTAMP values run from 0001-01-01 to 9999-12-31")
     assert caught.value.location.statement == sql.count(";") + 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind", "message"),
+    [
+        (RecursionError("maximum recursion depth exceeded"), sqlml.SqlSyntaxError, "The statement is nested too deeply (more than 100 levels"),
+        (ParseError("Expected table name"), sqlml.SqlSyntaxError, "Syntax error: Expected table name"),
+        (UnsupportedError("PIVOT with subqueries"), sqlml.UnsupportedStatementError, "DuckDB has no translation for this statement: PIVOT with subqueries"),
+        (MemoryError(), sqlml.ExecutionError, "The statement ran out of memory."),
+    ],
+)
+def test_the_limits_of_the_libraries_underneath_have_their_own_errors(con, monkeypatch, raised, kind, message):
+    def handler(context):
+        raise raised
+
+    monkeypatch.setattr(executor, "HANDLERS", [(lambda context: True, handler), *executor.HANDLERS])
+    with pytest.raises(kind) as caught:
+        con.query("SELECT 1")
+    assert caught.value.message.startswith(message)
+    assert caught.value.location.statement == 1

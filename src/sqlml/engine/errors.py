@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ParseError, TokenError, UnsupportedError
 
 from sqlml.errors import (
     AlreadyExistsError,
@@ -26,6 +26,7 @@ from sqlml.errors import (
     SqlSyntaxError,
     SqlTypeError,
     TransactionError,
+    UnsupportedStatementError,
 )
 from sqlml.sql.depth import nested_too_deeply
 from sqlml.sql.diagnostics import location_at
@@ -100,8 +101,10 @@ def translate_foreign(error: Exception, location: Location) -> Error:
     """
     if isinstance(error, RecursionError) or isinstance(error.__cause__, RecursionError):
         return nested_too_deeply(location)  # (sqlglot's tokenizer wraps a RecursionError in a TokenError)
-    if isinstance(error, SqlglotError):
+    if isinstance(error, (ParseError, TokenError)):  # a handler parsing SQL it built from the statement
         return SqlSyntaxError(f"Syntax error: {_first_line(error)}", location=location)
+    if isinstance(error, UnsupportedError):
+        return UnsupportedStatementError(f"DuckDB has no translation for this statement: {_first_line(error)}", location=location)
     if isinstance(error, pa.ArrowInvalid) and "Recursion level" in str(error):
         # Arrow's C data interface imports at most 64 levels of schema: a value nested 63 deep
         return ExecutionError(
