@@ -93,3 +93,20 @@ def test_the_limits_of_the_libraries_underneath_have_their_own_errors(con, monke
         con.query("SELECT 1")
     assert caught.value.message.startswith(message)
     assert caught.value.location.statement == 1
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x", None),
+        ("BEGIN SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x; END", None),
+        ("SELECT @p AS v", {"p": 10**30}),
+    ],
+)
+def test_an_integer_past_int64_is_an_overflow_error(con, sql, params):
+    # BigQuery: "int64 overflow"; DuckDB adds integers up as HUGEINT, which reads back as INT64
+    with pytest.raises(sqlml.SqlTypeError) as caught:
+        con.query(sql, params).fetchall()
+    assert caught.value.message == "INT64 overflow: a value of the result is outside INT64's range."
+    assert caught.value.location.statement == 1
+    assert con.query("SELECT SUM(x) FROM UNNEST([9223372036854775806, 1]) AS x").fetchall() == [(9223372036854775807,)]

@@ -112,6 +112,13 @@ def translate_foreign(error: Exception, location: Location) -> Error:
             hint="Return the inner values with UNNEST, or the whole value as text with TO_JSON_STRING.",
             location=location,
         )
+    if isinstance(error, pa.ArrowInvalid) and "Integer value out of bounds" in str(error):
+        # a HUGEINT (DuckDB's SUM of integers, a huge parameter) read back as BigQuery's INT64
+        return SqlTypeError(
+            "INT64 overflow: a value of the result is outside INT64's range.",
+            hint="Cast the values to NUMERIC, BIGNUMERIC or FLOAT64 before adding them up.",
+            location=location,
+        )
     if isinstance(error, MemoryError):
         return ExecutionError("The statement ran out of memory.", hint="Run it on less data, or in parts.", location=location)
     return ExecutionError(
