@@ -58,6 +58,8 @@ typed_literal = st.sampled_from([
     "DATE '2024-01-31'", "DATE '2024-02-30'", "TIMESTAMP '2024-01-01 00:00:00+00'", "DATETIME '2024-01-01 12:00:00'",
     "TIME '25:00:00'", "NUMERIC '1.5'", "BIGNUMERIC '1e40'", "JSON '{\"a\": 1}'", "INTERVAL 1 DAY", "INTERVAL -3 MONTH",
     "NULL", "TRUE", "FALSE", "[1, 2, 3]", "[]", "['a', NULL]", "STRUCT(1 AS a, 'b' AS b)", "(1, 'x')",
+    "DATE_SUB(DATE '0001-01-01', INTERVAL 1 DAY)", "CAST('infinity' AS DATE)", "TIMESTAMP '9999-12-31 23:59:59' + INTERVAL 1 DAY",
+    "(SELECT SUM(i) FROM UNNEST([9223372036854775807, 1]) AS i)", "CAST('nan' AS FLOAT64)", "B'\\xff'",
 ])  # fmt: skip
 literal = st.one_of(string_literal, number_literal, typed_literal)
 
