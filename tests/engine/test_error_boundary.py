@@ -110,3 +110,11 @@ def test_an_integer_past_int64_is_an_overflow_error(con, sql, params):
     assert caught.value.message == "INT64 overflow: a value of the result is outside INT64's range."
     assert caught.value.location.statement == 1
     assert con.query("SELECT SUM(x) FROM UNNEST([9223372036854775806, 1]) AS x").fetchall() == [(9223372036854775807,)]
+
+
+@pytest.mark.parametrize(("sql", "kind"), [(None, "NoneType"), (b"SELECT 1", "bytes"), (1, "int")])
+def test_sql_that_is_not_text_is_a_parameter_error(con, sql, kind):
+    with pytest.raises(sqlml.ParameterError) as caught:
+        con.query(sql)
+    assert caught.value.message == f"The SQL must be text (a str), not {kind}."
+    assert (caught.value.hint is not None) == (kind == "bytes")

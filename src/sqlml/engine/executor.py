@@ -130,6 +130,9 @@ class Executor:
             Error: the first statement that fails, with its number, line and column.
         """
         self.cancel.clear()
+        if not isinstance(sql, str):
+            hint = "Decode it first: sql.decode('utf-8')." if isinstance(sql, (bytes, bytearray)) else None
+            raise ParameterError(f"The SQL must be text (a str), not {type(sql).__name__}.", hint=hint)
         named, positional = _split_params(params)
         result, node, parser = Result.empty(), None, None
         try:
