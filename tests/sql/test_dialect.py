@@ -102,3 +102,21 @@ def test_nested_type_named_calls_parse_in_linear_work(opening, monkeypatch):
         return len(tries)
 
     assert count(16) < 2.5 * count(8)
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("SAFE.ABS(", ")"), ("ML.BUCKETIZE(", ", [1, 2])"), ("NET.HOST(", ")")])
+def test_nested_prefixed_calls_parse_in_linear_work(opening, closing, monkeypatch):
+    # sqlglot reads SAFE.f( … ) as an anonymous call and then again with f's parser, at every level
+    from sqlglot.dialects.bigquery import BigQuery
+
+    calls = []
+    original = BigQuery.Parser._parse_function
+    monkeypatch.setattr(BigQuery.Parser, "_parse_function", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+
+    def count(levels: int) -> int:
+        calls.clear()
+        tree = sqlglot.parse_one(f"SELECT {opening * levels}1{closing * levels}", read=Sqlml)
+        assert tree.sql(dialect=Sqlml) == f"SELECT {opening * levels}1{closing * levels}"
+        return len(calls)
+
+    assert count(16) < 2.5 * count(8)
