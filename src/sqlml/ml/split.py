@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.errors import InvalidOptionError
 
 SMALL_DATA = 500
 LARGE_DATA = 50_000
@@ -45,7 +45,10 @@ class Split:
 
 
 def split_rows(table: pa.Table, hashes: np.ndarray, options: dict, tuning: bool = False) -> Split:
-    """Split the rows of ``table`` by the model's ``data_split_*`` options."""
+    """Split the rows of ``table`` by the model's ``data_split_*`` options.
+
+    The split column's type is checked first, by :func:`sqlml.ml.data_split.split_for`, which calls this.
+    """
     method = options.get("data_split_method", "NO_SPLIT")
     n = table.num_rows
     everything, none = np.arange(n), np.array([], dtype=np.int64)
@@ -54,7 +57,7 @@ def split_rows(table: pa.Table, hashes: np.ndarray, options: dict, tuning: bool 
     if method in ("CUSTOM", "SEQ"):
         column = _split_column(table, options, method)
         if method == "CUSTOM":
-            return _custom(column, tuning)
+            return _custom(column)
         return _sequential(column, options, tuning)
     eval_fraction, test_fraction = _fractions(options, n, tuning, method)
     order = np.argsort(hashes, kind="stable")
@@ -104,15 +107,12 @@ def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
     return table.column(by_lower[name.lower()]).combine_chunks()
 
 
-def _custom(column: pa.Array, tuning: bool) -> Split:
-    if tuning and pa.types.is_string(column.type):
+def _custom(column: pa.Array) -> Split:
+    # the column's type and values were checked by sqlml.ml.data_split: BOOL, or (tuning) a STRING
+    if not pa.types.is_boolean(column.type):
         values = pc.utf8_upper(column).to_numpy(zero_copy_only=False)
         parts = [np.nonzero(values == part)[0] for part in ("TRAIN", "EVAL", "TEST")]
         return Split(*parts, method="CUSTOM")
-    if not pa.types.is_boolean(column.type):
-        raise InvalidModelInputError(
-            f"data_split_col must be a BOOL column for data_split_method='CUSTOM' (TRUE or NULL = eval); it is {column.type}.",
-        )
     is_eval = pc.fill_null(column, True).to_numpy(zero_copy_only=False)
     return Split(np.nonzero(~is_eval)[0], np.nonzero(is_eval)[0], np.array([], dtype=np.int64), "CUSTOM")
 
