@@ -156,16 +156,16 @@ def _select_sql(items: list[exp.Expression]) -> str:
     return to_duckdb(exp.select(*items).from_(INPUT))
 
 
-def apply_transform(model, data: pa.Table | pa.RecordBatch, *, features_only: bool = True) -> pa.Table | pa.RecordBatch:
+def apply_transform(model, data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
     """The rows the model's features are computed from: ``data`` itself without a TRANSFORM.
 
-    With a TRANSFORM, its frozen list is run over ``data``; ``features_only`` leaves out the label
-    and special columns (which prediction inputs need not have).
+    With a TRANSFORM, its frozen list is run over ``data``, without the label and special columns
+    (which prediction inputs need not have).
     """
     spec = model.spec.get("transform")
     if not spec:
         return data
     try:
-        return _run(spec["feature_sql" if features_only else "sql"], data)
+        return _run(spec["feature_sql"], data)
     except duckdb.Error as error:
         raise InvalidModelInputError(f"The model's TRANSFORM failed on the input rows: {str(error).splitlines()[0]}") from None

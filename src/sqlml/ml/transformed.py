@@ -20,7 +20,6 @@ def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, 
     passthrough = excluded_columns(options, label)
     split = split_for(model_type, options, table, hashes)
     transformed, spec = fit_transform(transform, table, split.train, passthrough)
-    spec["passthrough"] = sorted(passthrough)
     if model_type is ModelType.TRANSFORM_ONLY:
         model = Model(
             {
