@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlml.errors import ModelError
 from sqlml.serve import scoring
 from sqlml.serve.app import create_app
 from sqlml.serve.middleware import MAX_BODY_BYTES
@@ -69,6 +70,31 @@ def test_every_bad_request_is_a_4xx_json_error_naming_the_problem(store):
     assert malformed.status_code == 422 and "JSON" in malformed.json()["error"]
     huge = client.post("/v1/models/ds.m:predict", content=b"x", headers={"content-length": str(MAX_BODY_BYTES + 1), "content-type": "application/json"})
     assert huge.status_code == 413
+    models.close()
+
+
+def test_a_model_type_the_sql_function_refuses_is_refused_by_its_route_too(store):
+    con, _ = store
+    con.query("CREATE MODEL ds.k OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT income FROM ds.t")
+    con.query("CREATE MODEL ds.tr TRANSFORM(income * 2 AS x) OPTIONS(model_type='transform_only') AS SELECT income FROM ds.t")
+    client, models = client_for(con)
+    with pytest.raises(ModelError, match=r"ML\.EXPLAIN_PREDICT does not support KMEANS models"):
+        con.query("SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.k, (SELECT 5 AS income))")
+    explained = client.post("/v1/models/ds.k:explain", json={"instances": [{"income": 5}]})
+    assert explained.status_code == 400 and explained.json() == {
+        "error": "ds.k is a KMEANS model, which ML.EXPLAIN_PREDICT does not support; it takes LINEAR_REG, LOGISTIC_REG, "
+        "BOOSTED_TREE_CLASSIFIER, BOOSTED_TREE_REGRESSOR, RANDOM_FOREST_CLASSIFIER, RANDOM_FOREST_REGRESSOR models.",
+        "hint": "Ask :predict of a KMEANS model.",
+    }  # it was a 500: the explanation code ran on a model without a label
+    predicted = client.post("/v1/models/ds.k:predict", json={"instances": [{"income": 5}, {"income": 95}]})
+    assert predicted.status_code == 200
+    assert predicted.json()["predictions"] == con.query("SELECT * FROM ML.PREDICT(MODEL ds.k, (SELECT 5 AS income UNION ALL SELECT 95))").arrow().to_pylist()
+    with pytest.raises(ModelError, match=r"ML\.PREDICT does not support TRANSFORM_ONLY models"):
+        con.query("SELECT * FROM ML.PREDICT(MODEL ds.tr, (SELECT 5 AS income))")
+    transform_only = client.post("/v1/models/ds.tr:predict", json={"instances": [{"income": 5}]})
+    assert transform_only.status_code == 400 and transform_only.json()["error"].startswith(
+        "ds.tr is a TRANSFORM_ONLY model, which ML.PREDICT does not support; it takes LINEAR_REG, LOGISTIC_REG, "
+    )
     models.close()
 
 

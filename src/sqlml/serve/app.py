@@ -35,7 +35,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import sqlml
-from sqlml.errors import InvalidModelInputError, ModelNotFoundError, NotFoundError, WarehouseError
+from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
 from sqlml.serve import scoring
 from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
 from sqlml.serve.models import ModelSet
@@ -169,10 +169,10 @@ def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: 
     parsed = _parse_body(schema, body, request.headers.get("content-type"))
     started = time.perf_counter()
     served = models.get(name)
-    if not served.model.model_type.is_imported and served.model.estimator is None:
-        raise InvalidModelInputError(f"{name} only transforms (TRANSFORM_ONLY); it has no predictions to serve.")
+    explaining = isinstance(parsed, ExplainRequest)
+    scoring.check_supported(served.model, name, explain=explaining)
     batch = scoring.instances_batch(served.model, parsed.instances)
-    if isinstance(parsed, ExplainRequest):
+    if explaining:
         rows = scoring.explain(served.model, batch, parsed.top_k_features)
     else:
         rows = scoring.predict(served.model, batch)

@@ -2,8 +2,9 @@
 
 Instances become one Arrow batch whose columns have the types the model was trained on, so a
 value of the wrong type is refused with the column's name before any scoring; the batch then goes
-through the same code ML.PREDICT runs (:func:`~sqlml.ml.functions.predict.prediction_reader`),
-and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model outputs first.
+through the same code ML.PREDICT runs (:func:`~sqlml.ml.functions.predict.prediction_batch`),
+and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model outputs first. A
+model type the SQL function refuses is refused here too, by the function's own list of types.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import functools
 
 import pyarrow as pa
 
-from sqlml.errors import InvalidModelInputError
+from sqlml.errors import InvalidModelInputError, ModelError
+from sqlml.ml.functions.explain import EXPLAINABLE
+from sqlml.ml.functions.predict import PREDICTABLE
 from sqlml.ml.model import Model, arrow_type_from_string
 
 
@@ -60,6 +63,21 @@ def _raise_for_column(instances: list[dict], schema: pa.Schema) -> None:
             pa.array([instance.get(field.name) for instance in instances], type=field.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as error:
             raise InvalidModelInputError(f"The column {field.name} has a value that is not {field.type}: {_first_line(error)}") from None
+
+
+def check_supported(model: Model, name: str, explain: bool = False) -> None:
+    """Refuse a model of a type that ML.PREDICT (or, with ``explain``, ML.EXPLAIN_PREDICT) refuses.
+
+    Raises:
+        ModelError: naming the model, its type and the types the function takes.
+    """
+    function, supported = ("ML.EXPLAIN_PREDICT", EXPLAINABLE) if explain else ("ML.PREDICT", PREDICTABLE)
+    kind = model.model_type.value
+    if model.model_type not in supported:
+        raise ModelError(
+            f"{name} is a {kind} model, which {function} does not support; it takes {', '.join(t.value for t in supported)} models.",
+            model=name, hint=f"Ask :predict of a {kind} model." if explain and model.model_type in PREDICTABLE else None,
+        )  # fmt: skip
 
 
 def predict(model: Model, batch: pa.RecordBatch, estimator=None) -> list[dict]:
