@@ -98,6 +98,21 @@ def test_a_model_type_the_sql_function_refuses_is_refused_by_its_route_too(store
     models.close()
 
 
+def test_a_struct_column_is_taken_as_ml_predict_takes_it(store):
+    con, _ = store
+    con.query("CREATE MODEL ds.s OPTIONS(model_type='linear_reg', input_label_cols=['income']) AS SELECT STRUCT(i AS a, MOD(i, 7) AS b) AS s, income FROM ds.t")
+    client, models = client_for(con)
+    answer = client.post("/v1/models/ds.s:predict", json={"instances": [{"s": {"a": 3, "b": 4}}]})
+    assert answer.status_code == 200, answer.text  # was refused: "no column s_a"
+    assert answer.json()["predictions"] == con.query("SELECT * FROM ML.PREDICT(MODEL ds.s, (SELECT STRUCT(3 AS a, 4 AS b) AS s))").arrow().to_pylist()
+    missing = client.post("/v1/models/ds.s:predict", json={"instances": [{"s": {"a": 3}}]})
+    assert missing.status_code == 400 and missing.json() == {
+        "error": "The instances have no column s_b, which the model was trained on.",
+        "hint": "Give every instance a 's_b' field (null for a missing value).",
+    }
+    models.close()
+
+
 def test_bearer_token_is_required_when_configured(store):
     con, _ = store
     client, models = client_for(con, token="s3cret")

@@ -139,6 +139,7 @@ class Model:
             if name.lower() not in available:
                 raise InvalidModelInputError(
                     f"The input has no column {name}, which the model was trained on.",
+                    column=name,
                     hint=f"Select {name} in the query you pass to the model.",
                 )
 

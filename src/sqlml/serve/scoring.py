@@ -33,14 +33,14 @@ def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
             raise InvalidModelInputError(f"Instance {index} is not a JSON object of column values.")
     types = _input_types(model)
     names = list(dict.fromkeys(name for instance in instances for name in instance))
-    lowered = {name.lower() for name in names}
-    for column in model.required_columns():
-        if column.lower() not in lowered:
-            raise InvalidModelInputError(
-                f"The instances have no column {column}, which the model was trained on.",
-                hint=f"Give every instance a {column!r} field (null for a missing value).",
-            )
     schema = pa.schema([pa.field(name, types.get(name.lower()) or _inferred(name, instances)) for name in names])
+    try:
+        model.check_input(schema)  # ML.PREDICT's own check: a STRUCT column gives its fields too
+    except InvalidModelInputError as error:
+        raise InvalidModelInputError(
+            f"The instances have no column {error.column}, which the model was trained on.",
+            column=error.column, hint=f"Give every instance a {error.column!r} field (null for a missing value).",
+        ) from None  # fmt: skip
     try:
         return pa.RecordBatch.from_pylist(instances, schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
