@@ -74,6 +74,7 @@ class PredictionLog:
         dataset, name = parse_table(table)
         self.name = f"{dataset}.{name}"
         self.table = exp.table_(name, db=dataset, quoted=True).sql("bigquery")
+        self._commit_sql = _commit_script(exp.to_identifier(dataset, quoted=True).sql("bigquery"), self.table)
         self.folder = Path(spool_folder) if spool_folder else _default_folder(connection, dataset, name)
         self.flush_seconds = flush_seconds
         self._writer = SpoolWriter(self.folder)
@@ -178,7 +179,7 @@ class PredictionLog:
         """Insert the records above the segment's mark and move the mark, in one transaction."""
         self.connection.register(_BATCH, _batch(records))
         try:
-            self.connection.query(_commit_script(self.table), {"segment": segment_id, "log_table": self.name, "last": records[-1]["seq"]})
+            self.connection.query(self._commit_sql, {"segment": segment_id, "log_table": self.name, "last": records[-1]["seq"]})
         finally:
             self.connection.unregister(_BATCH)
 
@@ -194,8 +195,8 @@ class PredictionLog:
         self._removed.clear()
 
 
-def _commit_script(table: str) -> str:
-    dataset = exp.to_table(table, dialect="bigquery").args["db"].sql("bigquery")  # quoted, as ``table`` is
+def _commit_script(dataset: str, table: str) -> str:
+    """The transaction that appends a chunk to ``table`` (both names quoted) and moves its segment's mark."""
     marked = f"COALESCE((SELECT MAX(sequence) FROM {MARKS_TABLE} WHERE segment = @segment), 0)"
     return f"""
         BEGIN TRANSACTION;
