@@ -143,16 +143,13 @@ def predict_imported(model: Model, batch: pa.RecordBatch) -> list[tuple[str, pa.
 def _checked_booster(content: bytes, features: int | None = None):
     """A LightGBM booster from a text model, checked in Python before LightGBM parses it (and,
     for a stored model, against the inputs recorded when it was imported)."""
-    import lightgbm as lgb
-
-    from sqlml.ml.lightgbm_text import check_model_text
+    from sqlml.ml.lightgbm_text import load_booster
 
     try:
         text = content.decode()
     except UnicodeDecodeError:
         raise CorruptModelError("The LightGBM model file is not text.") from None
-    check_model_text(text, features=features)
-    return lgb.Booster(model_str=text)
+    return load_booster(text, features=features)
 
 
 def _booster(model: Model):

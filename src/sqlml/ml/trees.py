@@ -137,16 +137,13 @@ class TreeEnsemble(Estimator):
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
         """Rebuild the booster, after checking its text fits the model (LightGBM's parser trusts it)."""
-        import lightgbm as lgb
-
-        from sqlml.ml.lightgbm_text import check_model_text
+        from sqlml.ml.lightgbm_text import load_booster
 
         text = texts.get("booster.txt")
         if text is None:
             raise CorruptModelError("The model has no booster.txt.", hint="Re-train it with CREATE OR REPLACE MODEL.")
-        check_model_text(text, features=len(task.feature_names), classes=task.n_classes if task.kind == "multiclass" else 1)
         estimator = cls(options=options, task=task)
-        estimator.booster_ = lgb.Booster(model_str=text)
+        estimator.booster_ = load_booster(text, features=len(task.feature_names), classes=task.n_classes if task.kind == "multiclass" else 1)
         return estimator
 
 
