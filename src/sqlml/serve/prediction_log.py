@@ -63,7 +63,9 @@ class PredictionLog:
         connection: the warehouse to write to; open it with a short ``lock_timeout`` (one attempt's wait).
         table: ``dataset.table``.
         spool_folder: where the spool segments live; by default ``<warehouse>/spool/<dataset.table>``.
-        flush_seconds: how often the spool is written to the table.
+        flush_seconds: how often the spool is written to the table; while the warehouse stays busy
+            the next attempt comes after half that, then twice as long each time (up to
+            :data:`MAX_BACKOFF_SECONDS`).
 
     Raises:
         InvalidOptionError: ``table`` is not ``dataset.table``.
@@ -138,7 +140,7 @@ class PredictionLog:
                 failures, delay = 0, self.flush_seconds
             else:
                 failures += 1
-                delay = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
+                delay = min(MAX_BACKOFF_SECONDS, self.flush_seconds / 2 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
 
     def _flush_logged(self) -> bool:
         """:meth:`flush`, with failures logged instead of raised; whether it succeeded."""
