@@ -12,50 +12,20 @@ instance_weight_col) must pass through untransformed.
 
 from __future__ import annotations
 
-import threading
-
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine import builtins
+from sqlml.engine import scratch
 from sqlml.errors import InvalidModelInputError, SqlSyntaxError
 from sqlml.ml.preprocessing.rewrite import freeze
 from sqlml.sql.transpile import to_duckdb
 
 INPUT = "__input"
-_local = threading.local()
-_INSTANCE: duckdb.DuckDBPyConnection | None = None
-_INSTANCE_LOCK = threading.Lock()
-
-
-def _instance() -> duckdb.DuckDBPyConnection:
-    """The private in-memory DuckDB that runs frozen TRANSFORM lists, with the warehouse's built-in
-    functions (FARM_FINGERPRINT under ML.HASH_BUCKETIZE…).
-
-    Created once per process and shared through cursors: a fresh instance with Python UDFs per
-    thread, made from DuckDB's scan threads (ML.TRANSFORM's batches are computed inside the
-    warehouse's scan), crashed DuckDB 2.0.1.
-    """
-    global _INSTANCE
-    with _INSTANCE_LOCK:
-        if _INSTANCE is None:
-            instance = duckdb.connect(":memory:", config={"python_enable_replacements": False})
-            builtins.install(instance)
-            _INSTANCE = instance
-        return _INSTANCE
-
-
-def _engine() -> duckdb.DuckDBPyConnection:
-    """This thread's cursor of :func:`_instance` (a registered input is visible to its cursor only)."""
-    connection = getattr(_local, "connection", None)
-    if connection is None:
-        connection = _local.connection = _instance().cursor()
-    return connection
 
 
 def _run(sql: str, data: pa.Table | pa.RecordBatch) -> pa.Table:
-    connection = _engine()
+    connection = scratch.cursor()
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     connection.register(INPUT, table)
     try:
@@ -135,7 +105,7 @@ def fit_transform(transform: exp.Expression, table: pa.Table, train_rows, passth
             )
         if not isinstance(item, exp.Column):
             raise SqlSyntaxError(f"The column {name} (the label or a special column) must pass through TRANSFORM unchanged.")
-    connection = _engine()
+    connection = scratch.cursor()
     connection.register(INPUT, table.take(pa.array(train_rows)))
     try:
         frozen = freeze(items, connection, INPUT)

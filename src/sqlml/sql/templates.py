@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 
 from sqlglot import exp, parse_one
 
@@ -72,23 +71,17 @@ def constant(node: exp.Expression, what: str):
     return _evaluated(node, what)
 
 
-_constants: list = []  # one private in-memory DuckDB instance, made on first use
-_constants_lock = threading.Lock()
-
-
 def _evaluated(node: exp.Expression, what: str):
-    """Run a constant BigQuery expression on a private DuckDB instance (no warehouse, no data)."""
+    """Run a constant BigQuery expression on the process's scratch DuckDB (no warehouse, no data)."""
     import duckdb
 
+    from sqlml.engine import scratch
     from sqlml.errors import InvalidOptionError
     from sqlml.sql.transpile import to_duckdb
 
     sql = to_duckdb(exp.select(exp.alias_(node.copy(), "v")))
-    with _constants_lock:
-        if not _constants:
-            _constants.append(duckdb.connect(":memory:"))
-        try:
-            return _constants[0].execute(sql).fetchall()[0][0]
-        except duckdb.Error as error:
-            message = str(error).partition(": ")[2] or str(error)
-            raise InvalidOptionError(f"The {what} could not be evaluated: {message}") from None
+    try:
+        return scratch.cursor().execute(sql).fetchall()[0][0]
+    except duckdb.Error as error:
+        message = str(error).partition(": ")[2] or str(error)
+        raise InvalidOptionError(f"The {what} could not be evaluated: {message}") from None

@@ -1,0 +1,43 @@
+"""One private in-memory DuckDB per process, with the warehouse's built-in functions, for SQL
+over values that are not in the warehouse: frozen TRANSFORM lists run over a batch of input rows,
+constant arguments of ML preprocessing functions evaluated before planning.
+
+The instance is created once and shared through one cursor per thread (a view registered on a
+cursor is visible to that cursor only). A fresh instance with Python UDFs per thread, created
+from DuckDB's scan threads (ML.TRANSFORM's batches are computed inside the warehouse's scan),
+crashed DuckDB 2.0.1.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+
+from sqlml.engine import builtins
+
+_instance: duckdb.DuckDBPyConnection | None = None
+_instance_lock = threading.Lock()
+_local = threading.local()
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """This thread's cursor of the process's scratch DuckDB instance (created on first use).
+
+    Consume each result before the next statement on the cursor: DuckDB refuses a query while a
+    result of the same cursor is still open.
+    """
+    connection = getattr(_local, "cursor", None)
+    if connection is None:
+        connection = _local.cursor = _shared().cursor()
+    return connection
+
+
+def _shared() -> duckdb.DuckDBPyConnection:
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            instance = duckdb.connect(":memory:", config={"python_enable_replacements": False})
+            builtins.install(instance)
+            _instance = instance
+        return _instance
