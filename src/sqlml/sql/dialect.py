@@ -139,6 +139,7 @@ class _MLParser:
         super().reset()
         self._failed_types = set()
         self._prefixed_calls = {}
+        self._spans = False  # record the spans of queries and select-list items (CREATE MODEL)
 
     def _parse_types(self, check_func=False, schema=False, allow_identifiers=True, with_collation=False):
         # sqlglot reads STRUCT(…), DATE(…), NUMERIC(…) and JSON(…) first as a type with parameters
@@ -153,18 +154,30 @@ class _MLParser:
         return parsed
 
     # sqlglot records positions for identifiers and literals only. The spans of an option's
-    # ``name = value``, of a query and of each select-list item (``expr AS name``) are recorded
-    # too, so that errors about an option or a training column point at it.
+    # ``name = value`` are recorded too, and in CREATE MODEL those of a query and of each
+    # select-list item (``expr AS name``), so that errors about an option or a training column
+    # point at it. Other statements never use them, so they do not pay for them.
+
+    def _parse_create(self):
+        self._spans = any(token.token_type == TokenType.MODEL for token in self._tokens[self._index : self._index + 4])
+        try:
+            return super()._parse_create()
+        finally:
+            self._spans = False
 
     def _parse_key_value_property(self, parse_value=None, optional=False):
         first = self._curr
         return self._spanning(first, super()._parse_key_value_property(parse_value, optional))
 
     def _parse_select(self, *args, **kwargs):
+        if not self._spans:
+            return super()._parse_select(*args, **kwargs)
         first = self._curr
         return self._spanning(first, super()._parse_select(*args, **kwargs))
 
     def _parse_projections(self):
+        if not self._spans:
+            return super()._parse_projections()
         return self._parse_csv(self._parse_projection), None
 
     def _parse_projection(self):
