@@ -24,7 +24,7 @@ from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.planner import Plan, StatementKind, plan
 from sqlml.sql.script import Node, ScriptParser, Statement, location_of
-from sqlml.sql.transpile import count_placeholders, parameter_names
+from sqlml.sql.transpile import parameters
 
 
 @dataclass
@@ -195,7 +195,8 @@ class Executor:
 
     def _bind(self, tree: exp.Expression, run: "_Run", extra: Mapping | None) -> dict:
         values = dict(extra or {})
-        for name in parameter_names(tree):
+        names, count = parameters(tree)
+        for name in names:
             if name in values:
                 continue
             if name not in run.named:
@@ -204,7 +205,6 @@ class Executor:
                     hint=f"Pass it, e.g. query(sql, params={{'{name}': …}}) or --param {name}=….",
                 )
             values[name] = run.named[name]
-        count = count_placeholders(tree)
         if count:
             if len(run.positional) < count:
                 raise ParameterError(
@@ -212,7 +212,7 @@ class Executor:
                     f"{len(run.positional)} value(s) are left.",
                     hint="Pass one value per ? in params=[…], in order.",
                 )
-            values.update({f"__p{k}": v for k, v in enumerate(run.positional[:count], 1)})
+            values.update({_positional(k): v for k, v in enumerate(run.positional[:count], 1)})
             del run.positional[:count]
         return values
 
@@ -271,20 +271,21 @@ def _procedural_verbs() -> set[str]:
     return PROCEDURAL_VERBS
 
 
-def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
-    """Number positional ``?`` placeholders as ``$__p1, $__p2 …`` so that all values bind by name.
+def _positional(number: int) -> str:
+    """The name the ``number``-th positional ``?`` parameter is bound under."""
+    return f"__p{number}"
 
-    A statement without them is returned as it is (not copied: the renderer copies it anyway).
-    """
-    if not any(not node.this for node in tree.find_all(exp.Placeholder)):
-        return tree
+
+def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
+    """A copy of ``tree`` with its positional ``?`` placeholders numbered as ``$__p1, $__p2 …``,
+    so that all values bind by name."""
     counter = 0
 
     def number(node):
         nonlocal counter
         if isinstance(node, exp.Placeholder) and not node.this:
             counter += 1
-            return exp.Parameter(this=exp.var(f"__p{counter}"))
+            return exp.Parameter(this=exp.var(_positional(counter)))
         return node
 
     return tree.transform(number)
@@ -298,7 +299,8 @@ def run_sql(context: StatementContext) -> Result:
     sources = context.sources
     try:
         cursor = warehouse.cursor()
-        tree = to_duckdb_parameters(statement.tree)
+        # _bind gave the statement's ? parameters their names; without them it has none
+        tree = to_duckdb_parameters(statement.tree) if _positional(1) in context.params else statement.tree
         sql, values = executor.renderer(context.params).render(tree, cursor, sources)
         values = values or None
         if statement.kind is StatementKind.TRANSACTION:

@@ -126,10 +126,14 @@ class Renderer:
     def render(self, tree: exp.Expression, cursor, sources: SourceSet) -> tuple[str, dict]:
         """DuckDB SQL for ``tree`` and the parameter values it reads.
 
-        Each outermost ML call is evaluated and registered on ``cursor`` first.
+        Each outermost ML call is evaluated and registered on ``cursor`` first (in a copy of
+        ``tree``, which is left as it is).
         """
-        tree = tree.copy()
-        for node in _outermost_ml_calls(tree):
+        calls = _outermost_ml_calls(tree)
+        if calls:
+            tree = tree.copy()
+            calls = _outermost_ml_calls(tree)
+        for node in calls:
             holder = node.parent
             if not (isinstance(holder, exp.Table) and holder.this is node):
                 raise SqlSyntaxError(
@@ -151,7 +155,7 @@ class Renderer:
             holder.set("this", exp.to_identifier(name))
             holder.set("db", None)
             holder.set("catalog", None)
-        values = {name: self.params[name] for name in parameter_names(tree) if name in self.params}
+        values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet) -> DataInput:

@@ -1,8 +1,8 @@
 """BigQuery semantics that sqlglot's BigQuery → DuckDB translation gets wrong, put right.
 
 Two kinds of fix live here: :data:`GENERATOR_FIXES`, merged into the DuckDB generator's
-``TRANSFORMS`` (a node rendered differently), and :func:`rewrite`, applied to a statement's tree
-before generation (a fix that needs context). Each fix names the BigQuery behaviour it keeps and
+``TRANSFORMS`` (a node rendered differently), and :data:`TREE_FIXES`, applied to a statement's
+tree before generation (a fix that needs context). Each fix names the BigQuery behaviour it keeps and
 is proven by ``tests/sql/test_bigquery_compat.py``.
 """
 
@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.sql.geography import geography
 from sqlml.sql.ml_scalars import ml_scalars
+from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
 from sqlml.sql.templates import build
 
@@ -34,24 +35,30 @@ def _typed_literals(tree: exp.Expression) -> exp.Expression:
     which decides result types (``ROUND(2.5)`` is FLOAT64, ``GENERATE_ARRAY(0, 1, 0.25)`` works).
     """
 
-    def fix(node: exp.Expression) -> exp.Expression:
-        if not isinstance(node, exp.Literal) or node.is_string:
-            return node
-        parent = node.parent
-        if isinstance(parent, _POSITIONAL) or (isinstance(parent, exp.Ordered) and parent.this is node):
-            return node
-        if isinstance(parent, (exp.Cast, exp.TryCast)) or isinstance(parent, exp.Neg) and isinstance(parent.parent, _POSITIONAL):
-            return node
-        if any(c in node.this for c in ".eE"):
-            return exp.cast(node.copy(), "DOUBLE")
-        # integer arguments of functions (ROUND's digits, LPAD's length…) stay DuckDB INTEGERs,
-        # which its functions require; everywhere else an integer literal is INT64
-        holder = parent.parent if isinstance(parent, exp.Neg) else parent
-        if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case)):
-            return node
-        return exp.cast(node.copy(), "BIGINT")
+    for literal in list(tree.find_all(exp.Literal)):
+        data_type = _literal_type(literal)
+        if data_type is not None:
+            literal.replace(exp.cast(literal.copy(), data_type, copy=False))
+    return tree
 
-    return tree.transform(fix, copy=False)
+
+def _literal_type(literal: exp.Literal) -> str | None:
+    """The DuckDB type a numeric literal is cast to, or None where it stays as written."""
+    if literal.is_string:
+        return None
+    parent = literal.parent
+    if isinstance(parent, _POSITIONAL) or (isinstance(parent, exp.Ordered) and parent.this is literal):
+        return None
+    if isinstance(parent, (exp.Cast, exp.TryCast)) or isinstance(parent, exp.Neg) and isinstance(parent.parent, _POSITIONAL):
+        return None
+    if any(c in literal.this for c in ".eE"):
+        return "DOUBLE"
+    # integer arguments of functions (ROUND's digits, LPAD's length…) stay DuckDB INTEGERs,
+    # which its functions require; everywhere else an integer literal is INT64
+    holder = parent.parent if isinstance(parent, exp.Neg) else parent
+    if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case)):
+        return None
+    return "BIGINT"
 
 
 def _numeric_types(tree: exp.Expression) -> exp.Expression:
@@ -198,14 +205,26 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def rewrite(tree: exp.Expression) -> exp.Expression:
-    """Apply the tree-level fixes to a (copied) BigQuery statement before DuckDB generation."""
-    fixes = (_functions, ml_scalars, geography, array_struct_names, unnest_aliases, _unnest_offsets, _array_agg_limits, _date_results, _extracts,
-             _numeric_types, _typed_literals, _any_type_parameters, _merge_insert_row, _array_offsets, _unnest_fields,
-             volatile_window_keys)  # fmt: skip
-    for fix in fixes:
-        tree = fix(tree)
-    return tree
+#: The tree-level fixes in the order they run, each with the node types it acts on and adds
+#: (see :class:`~sqlml.sql.passes.Pass`; None: a template, which may add any).
+TREE_FIXES = (
+    Pass(_functions, (exp.Anonymous,)),
+    Pass(ml_scalars, (exp.Dot,)),
+    Pass(geography, (exp.DataType, exp.Anonymous, exp.StDistance)),
+    Pass(array_struct_names, (exp.Array, exp.SetOperation), adds=(exp.PropertyEQ,)),
+    Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),
+    Pass(_unnest_offsets, (exp.Unnest,)),
+    Pass(_array_agg_limits, (exp.ArrayAgg,)),
+    Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
+    Pass(_extracts, (exp.Extract,)),
+    Pass(_numeric_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
+    Pass(_typed_literals, (exp.Literal,), adds=(exp.Cast, exp.DataType)),
+    Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
+    Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
+    Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),
+    Pass(_unnest_fields, (exp.Unnest,)),
+    Pass(volatile_window_keys, (exp.Rand,)),  # RAND() in a window's keys
+)
 
 
 # -- generator fixes -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Query shapes and values BigQuery accepts and DuckDB refuses or reads differently, rewritten
 before generation.
 
-Part of :func:`sqlml.sql.compat.rewrite`; each fix is proven by ``tests/sql/test_bigquery_compat.py``.
+Part of :data:`sqlml.sql.compat.TREE_FIXES`; each fix is proven by ``tests/sql/test_bigquery_compat.py``.
 """
 
 from __future__ import annotations

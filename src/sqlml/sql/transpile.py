@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlml.engine.warehouse import CATALOG
 from sqlml.sql import compat, depth
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
+from sqlml.sql.passes import Pass, Passes
 
 #: Catalogs that are DuckDB's own and must not be stripped from a three-part name.
 _KEEP_CATALOGS = {"memory", "temp", "system", CATALOG}
@@ -29,19 +30,22 @@ def strip_project(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def parameters(tree: exp.Expression) -> tuple[list[str], int]:
+    """The named parameters (``@name``) the statement reads, in order of first use, and how many
+    positional ``?`` parameters it has (one walk over the tree for both)."""
+    names: list[str] = []
+    positional = 0
+    for node in tree.find_all(exp.Parameter, exp.Placeholder):
+        if isinstance(node, exp.Placeholder):
+            positional += not node.this
+        elif node.name and node.name not in names:
+            names.append(node.name)
+    return names, positional
+
+
 def parameter_names(tree: exp.Expression) -> list[str]:
     """Named parameters (``@name``) the statement reads, in order of first use."""
-    names: list[str] = []
-    for node in tree.find_all(exp.Parameter):
-        name = node.name
-        if name and name not in names:
-            names.append(name)
-    return names
-
-
-def count_placeholders(tree: exp.Expression) -> int:
-    """How many positional ``?`` parameters the statement has."""
-    return sum(1 for node in tree.find_all(exp.Placeholder) if not node.this)
+    return parameters(tree)[0]
 
 
 def name_anonymous_columns(tree: exp.Expression) -> exp.Expression:
@@ -73,11 +77,18 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
     return depth.call(_generate, tree, from_bigquery)
 
 
+#: What is done to a BigQuery statement's tree before DuckDB generation, in order.
+BIGQUERY_PASSES = Passes(
+    Pass(strip_project, (exp.Table,), adds=()),
+    *compat.TREE_FIXES,
+    Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
+)
+
+
 def _generate(tree: exp.Expression, from_bigquery: bool) -> str:
     # Each call works on its own copy (the generator changes the tree it generates), so that
     # depth.call may run it again on a deeper stack; the generator need not copy it again.
-    tree = strip_project(tree.copy())
+    tree = tree.copy()
     if not from_bigquery:
-        return tree.sql(dialect=SqlmlDuckdb, copy=False)
-    tree = name_anonymous_columns(compat.rewrite(tree))
-    return tree.sql(dialect=BigQueryOnDuckdb, copy=False)
+        return strip_project(tree).sql(dialect=SqlmlDuckdb, copy=False)
+    return BIGQUERY_PASSES.apply(tree).sql(dialect=BigQueryOnDuckdb, copy=False)
