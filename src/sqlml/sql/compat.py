@@ -13,7 +13,7 @@ import itertools
 from sqlglot import exp
 
 from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
-from sqlml.sql.geography import geography
+from sqlml.sql.geography import STORAGE_TYPE as GEOGRAPHY_TYPE, geography
 from sqlml.sql.ml_scalars import ml_scalars
 from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
@@ -61,13 +61,16 @@ def _literal_type(literal: exp.Literal) -> str | None:
     return "BIGINT"
 
 
-def _numeric_types(tree: exp.Expression) -> exp.Expression:
+def _data_types(tree: exp.Expression) -> exp.Expression:
     """NUMERIC is DECIMAL(38, 9) and BIGNUMERIC the widest DuckDB decimal, DECIMAL(38, 9) too
-    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types)."""
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types);
+    GEOGRAPHY is stored as WKT text (:mod:`sqlml.sql.geography`)."""
     for data_type in tree.find_all(exp.DataType):
         if data_type.this in (exp.DType.DECIMAL, exp.DType.BIGDECIMAL) and not data_type.expressions:
             data_type.set("this", exp.DType.DECIMAL)
             data_type.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(38)), exp.DataTypeParam(this=exp.Literal.number(9))])
+        elif data_type.this == exp.DType.GEOGRAPHY:
+            data_type.set("this", GEOGRAPHY_TYPE)
     return tree
 
 
@@ -210,14 +213,14 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 TREE_FIXES = (
     Pass(_functions, (exp.Anonymous,)),
     Pass(ml_scalars, (exp.Dot,)),
-    Pass(geography, (exp.DataType, exp.Anonymous, exp.StDistance)),
+    Pass(geography, (exp.Anonymous, exp.StDistance)),
     Pass(array_struct_names, (exp.Array, exp.SetOperation), adds=(exp.PropertyEQ,)),
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),
     Pass(_unnest_offsets, (exp.Unnest,)),
     Pass(_array_agg_limits, (exp.ArrayAgg,)),
     Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
     Pass(_extracts, (exp.Extract,)),
-    Pass(_numeric_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
+    Pass(_data_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
     Pass(_typed_literals, (exp.Literal,), adds=(exp.Cast, exp.DataType)),
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),

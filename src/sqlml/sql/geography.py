@@ -22,11 +22,12 @@ _ARITY = {
 _DEFAULTS = {"ST_DISTANCE": [exp.false()], "ST_DWITHIN": [exp.false()]}
 
 
+#: The DuckDB type of a GEOGRAPHY value (canonical WKT); :mod:`sqlml.sql.compat` maps the type.
+STORAGE_TYPE = exp.DType.VARCHAR
+
+
 def geography(tree: exp.Expression) -> exp.Expression:
-    """GEOGRAPHY columns become VARCHAR and ST_* calls calls of sqlml's macros."""
-    for data_type in tree.find_all(exp.DataType):
-        if data_type.this == exp.DType.GEOGRAPHY:
-            data_type.set("this", exp.DType.VARCHAR)
+    """ST_* calls become calls of sqlml's macros."""
     # innermost calls first: an outer call copies its arguments, which must already be replaced
     for call in reversed(list(tree.find_all(exp.Anonymous, exp.StDistance, bfs=False))):
         name = "ST_DISTANCE" if isinstance(call, exp.StDistance) else call.name.upper()
