@@ -1,0 +1,233 @@
+"""The model store's catalog: SQLite tables of models, versions, aliases and version counters,
+and the queries the store runs on them.
+
+The catalog is SQLite rather than DuckDB because several processes must write it at once (two
+trainings of the same model, the scheduler and a shell); SQLite serialises writers with a file
+lock and a busy timeout, where DuckDB refuses a second writing process outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import getpass
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlml.errors import ModelNotFoundError
+from sqlml.store.records import ModelRecord, ModelRef, VersionRecord
+
+FILE = "catalog.sqlite"
+DEFAULT_ALIAS = "default"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    dataset TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, description TEXT, labels TEXT, max_versions INTEGER,
+    PRIMARY KEY (dataset, name));
+CREATE TABLE IF NOT EXISTS versions (
+    dataset TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, version INTEGER NOT NULL,
+    model_type TEXT NOT NULL, created_at TEXT NOT NULL, creator TEXT, folder TEXT NOT NULL,
+    checksums TEXT NOT NULL, metadata TEXT NOT NULL, PRIMARY KEY (dataset, name, version));
+CREATE TABLE IF NOT EXISTS aliases (
+    dataset TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, alias TEXT NOT NULL COLLATE NOCASE,
+    version INTEGER NOT NULL, PRIMARY KEY (dataset, name, alias));
+CREATE TABLE IF NOT EXISTS counters (
+    dataset TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, last_version INTEGER NOT NULL,
+    PRIMARY KEY (dataset, name));
+"""
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 text (the catalog's timestamp format)."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+class Catalog:
+    """The catalog file of a store folder (its tables are created if missing).
+
+    Args:
+        root: the store folder.
+        busy_timeout: seconds a writer waits for another process's write to finish.
+    """
+
+    def __init__(self, root: Path, busy_timeout: float):
+        self.root, self.busy_timeout = root, busy_timeout
+        with self.read() as db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.root / FILE, timeout=self.busy_timeout, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading (each statement sees a consistent state)."""
+        db = self._connect()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock (other writers wait)."""
+        with self.read() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def selected_version(db: sqlite3.Connection, ref: ModelRef) -> int:
+    """The version number ``ref`` names: its number, its alias, or the ``default`` alias.
+
+    Raises:
+        ModelNotFoundError: no such alias; the message lists the model's aliases.
+    """
+    selector = ref.selector or DEFAULT_ALIAS
+    if selector.isdigit():
+        return int(selector)
+    row = db.execute(
+        "SELECT version FROM aliases WHERE dataset = ? AND name = ? AND alias = ?", (ref.dataset, ref.name, selector)
+    ).fetchone()
+    if row is None:
+        aliases = [r[0] for r in db.execute(
+            "SELECT alias FROM aliases WHERE dataset = ? AND name = ? ORDER BY alias", (ref.dataset, ref.name)
+        )]  # fmt: skip
+        raise ModelNotFoundError(
+            f"Model {ref.dataset}.{ref.name} has no alias '{selector}'.",
+            model=str(ref),
+            hint=f"Aliases: {', '.join(aliases) or 'none'}. Move one with "
+            f"ALTER MODEL `{ref.dataset}.{ref.name}@<version>` SET OPTIONS(version_aliases=['{selector}']).",
+        )
+    return row[0]
+
+
+def model_not_found(db: sqlite3.Connection, ref: ModelRef) -> ModelNotFoundError:
+    """The error for a model that does not exist, naming the dataset's models and a close match."""
+    import difflib
+
+    names = [r[0] for r in db.execute("SELECT name FROM models WHERE dataset = ? ORDER BY name", (ref.dataset,))]
+    guess = difflib.get_close_matches(ref.name, names, n=1, cutoff=0.6)
+    known = f"Known models in '{ref.dataset}': {', '.join(names)}. " if names else ""
+    did_you_mean = f"Did you mean {ref.dataset}.{guess[0]}? " if guess else ""
+    return ModelNotFoundError(
+        f"Model '{ref.dataset}.{ref.name}' was not found.",
+        model=str(ref),
+        hint=f"{did_you_mean}{known}Create it with CREATE MODEL {ref.dataset}.{ref.name} … first.",
+    )
+
+
+def version_numbers(db: sqlite3.Connection, ref: ModelRef) -> list[int]:
+    """A model's version numbers, oldest first."""
+    return [r[0] for r in db.execute(
+        "SELECT version FROM versions WHERE dataset = ? AND name = ? ORDER BY version", (ref.dataset, ref.name)
+    )]  # fmt: skip
+
+
+def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row) -> VersionRecord:
+    """A ``versions`` row as a record, with its aliases and its folder under ``root``."""
+    aliases = [r[0] for r in db.execute(
+        "SELECT alias FROM aliases WHERE dataset = ? AND name = ? AND version = ? ORDER BY alias",
+        (row["dataset"], row["name"], row["version"]),
+    )]  # fmt: skip
+    return VersionRecord(
+        dataset=row["dataset"],
+        name=row["name"],
+        version=row["version"],
+        model_type=row["model_type"],
+        created_at=row["created_at"],
+        creator=row["creator"],
+        folder=root / row["folder"],
+        checksums=json.loads(row["checksums"]),
+        metadata=json.loads(row["metadata"]),
+        aliases=aliases,
+    )
+
+
+def model_record(db: sqlite3.Connection, row: sqlite3.Row) -> ModelRecord:
+    """A ``models`` row as a record, with its version numbers and aliases."""
+    ref = ModelRef(row["dataset"], row["name"])
+    aliases = {r[0]: r[1] for r in db.execute(
+        "SELECT alias, version FROM aliases WHERE dataset = ? AND name = ? ORDER BY alias", (ref.dataset, ref.name)
+    )}  # fmt: skip
+    return ModelRecord(
+        dataset=row["dataset"],
+        name=row["name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        description=row["description"],
+        labels=json.loads(row["labels"]) if row["labels"] else {},
+        max_versions=row["max_versions"],
+        versions=version_numbers(db, ref),
+        aliases=aliases,
+    )
+
+
+# -- writing (inside Catalog.write) ----------------------------------------------------------
+
+
+def next_version(db: sqlite3.Connection, ref: ModelRef) -> int:
+    """Take the model's next version number."""
+    # A counter, not MAX(version): numbers are never reused after a version is dropped.
+    row = db.execute("SELECT last_version FROM counters WHERE dataset = ? AND name = ?", (ref.dataset, ref.name)).fetchone()
+    version = (row[0] if row else 0) + 1
+    db.execute(
+        "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT(dataset, name) DO UPDATE SET last_version = excluded.last_version",
+        (ref.dataset, ref.name, version),
+    )
+    return version
+
+
+def insert_version(db, ref: ModelRef, version: int, folder: Path, checksums: dict, metadata: dict, is_new: bool, options: dict) -> None:
+    """Record a new version (and, for a new model, the model) and move ``default`` to it."""
+    stamp = now()
+    labels = json.dumps(dict(options["labels"])) if options.get("labels") else None
+    if is_new:
+        db.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ref.dataset, ref.name, stamp, stamp, options.get("description"), labels, options.get("max_versions")),
+        )
+    else:
+        db.execute("UPDATE models SET updated_at = ? WHERE dataset = ? AND name = ?", (stamp, ref.dataset, ref.name))
+        for key in ("description", "max_versions"):
+            if options.get(key) is not None:
+                db.execute(f"UPDATE models SET {key} = ? WHERE dataset = ? AND name = ?", (options[key], ref.dataset, ref.name))
+        if labels is not None:
+            db.execute("UPDATE models SET labels = ? WHERE dataset = ? AND name = ?", (labels, ref.dataset, ref.name))
+    db.execute(
+        "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ref.dataset, ref.name, version, metadata.get("model_type", ""), stamp, _creator(),
+            folder.as_posix(), json.dumps(checksums), json.dumps(metadata, default=str),
+        ),
+    )  # fmt: skip
+    move_alias(db, ref, DEFAULT_ALIAS, version)
+
+
+def move_alias(db: sqlite3.Connection, ref: ModelRef, alias: str, version: int) -> None:
+    """Point ``alias`` at ``version`` (an alias lives on one version at a time)."""
+    db.execute(
+        "INSERT INTO aliases VALUES (?, ?, ?, ?) ON CONFLICT(dataset, name, alias) DO UPDATE SET version = excluded.version",
+        (ref.dataset, ref.name, alias, version),
+    )
+
+
+def _creator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers)
+        return str(os.getuid())
