@@ -36,9 +36,9 @@ def store(tmp_path):
         yield con, tmp_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_store(tmp_path_factory):
-    """:func:`store` trained once for a module whose tests only read it."""
+    """:func:`store` trained once for every test that only reads it (no new model, version or alias)."""
     folder = tmp_path_factory.mktemp("shared")
     with _trained(folder) as con:
         yield con, folder

@@ -28,8 +28,8 @@ def client_for(con, **settings) -> tuple[TestClient, ModelSet]:
     return TestClient(create_app(models, con.models, **settings)), models
 
 
-def test_predict_answers_exactly_what_ml_predict_does(store):
-    con, _ = store
+def test_predict_answers_exactly_what_ml_predict_does(shared_store):
+    con, _ = shared_store
     client, models = client_for(con)
     response = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES})
     assert response.status_code == 200, response.text
@@ -50,8 +50,8 @@ def test_predict_answers_exactly_what_ml_predict_does(store):
     models.close()
 
 
-def test_every_bad_request_is_a_4xx_json_error_naming_the_problem(store):
-    con, _ = store
+def test_every_bad_request_is_a_4xx_json_error_naming_the_problem(shared_store):
+    con, _ = shared_store
     client, models = client_for(con)
     cases = [
         ({"instances": [{"income": "abc", "sex": "f"}]}, 400, "The column income has a value that is not int64"),
@@ -113,8 +113,8 @@ def test_a_struct_column_is_taken_as_ml_predict_takes_it(store):
     models.close()
 
 
-def test_bearer_token_is_required_when_configured(store):
-    con, _ = store
+def test_bearer_token_is_required_when_configured(shared_store):
+    con, _ = shared_store
     client, models = client_for(con, token="s3cret")
     assert client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}).status_code == 401
     wrong = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"authorization": "Bearer nope"})
@@ -125,8 +125,8 @@ def test_bearer_token_is_required_when_configured(store):
     models.close()
 
 
-def test_listing_and_describing_models(store):
-    con, _ = store
+def test_listing_and_describing_models(shared_store):
+    con, _ = shared_store
     client, models = client_for(con)
     listed = client.get("/v1/models").json()["models"]
     assert listed == [{"name": "ds.m", "versions": [1], "aliases": {"default": 1}, "description": None}]
@@ -185,8 +185,8 @@ def test_served_predictions_are_logged_to_the_warehouse(store):
     models.close()
 
 
-def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_prediction(store, monkeypatch):
-    con, _ = store
+def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_prediction(shared_store, monkeypatch):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     app = create_app(models, con.models)
     scoring_started, finish_scoring = threading.Event(), threading.Event()
@@ -215,8 +215,8 @@ def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_predi
     models.close()
 
 
-def test_every_error_has_the_error_and_hint_shape(store, monkeypatch, caplog):
-    con, _ = store
+def test_every_error_has_the_error_and_hint_shape(shared_store, monkeypatch, caplog):
+    con, _ = shared_store
     client, models = client_for(con)
     client = TestClient(client.app, raise_server_exceptions=False)
     not_found = client.get("/v1/nothing/here")
@@ -246,8 +246,8 @@ def test_every_error_has_the_error_and_hint_shape(store, monkeypatch, caplog):
     models.close()
 
 
-def test_openapi_documents_the_error_shape_and_the_request_bodies(store):
-    con, _ = store
+def test_openapi_documents_the_error_shape_and_the_request_bodies(shared_store):
+    con, _ = shared_store
     client, models = client_for(con)
     document = client.get("/openapi.json").json()
     predict = document["paths"]["/v1/models/{name}:predict"]["post"]

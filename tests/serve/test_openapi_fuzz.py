@@ -13,8 +13,8 @@ from sqlml.serve.models import ModelSet  # noqa: E402
 
 
 @pytest.mark.slow
-def test_no_generated_request_makes_the_server_fail(store):
-    con, _ = store
+def test_no_generated_request_makes_the_server_fail(shared_store):
+    con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(models, con.models))
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -4,6 +4,7 @@ prediction log that survives ``kill -9``."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -31,34 +32,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(folder: Path, *options: str) -> tuple[int, subprocess.Popen]:
-    """A ``sqlml serve`` process on ``folder``'s store, ready to answer."""
+def launch_server(folder: Path, *options: str) -> tuple[int, subprocess.Popen]:
+    """A ``sqlml serve`` process on ``folder``'s store, starting (see :func:`wait_until_up`)."""
     port = free_port()
     process = subprocess.Popen(
         [SQLML, "serve", "--warehouse", str(folder / "wh"), "--models", str(folder / "models"), "--model", "ds.m", "--port", str(port), *options],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
+    return port, process
+
+
+def wait_until_up(port: int, process: subprocess.Popen) -> None:
+    """Poll ``/healthz`` until the server answers."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
             if request(port, "GET", "/healthz")[0] == 200:
-                return port, process
-        except OSError:
-            time.sleep(0.2)
+                return
+        time.sleep(0.05)
     process.kill()
     raise AssertionError(f"the server did not start: {process.stderr.read()}")
 
 
 @pytest.fixture
-def server(store):
-    _, folder = store
+def servers():
+    """``servers(folder, *options)``: :func:`launch_server`, and every server launched is killed
+    when the test ends, if it still runs."""
+    launched = []
+
+    def launch(folder: Path, *options: str) -> tuple[int, subprocess.Popen]:
+        launched.append(launch_server(folder, *options))
+        return launched[-1]
+
+    yield launch
+    for _, process in launched:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def server(shared_store, servers):
+    _, folder = shared_store
     token_file = folder / "token"
     token_file.write_text(TOKEN + "\n")
-    port, process = start_server(folder, "--token-file", str(token_file))
-    yield port, process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    port, process = servers(folder, "--token-file", str(token_file))
+    wait_until_up(port, process)
+    return port, process
 
 
 def request(port: int, method: str, path: str, body=None, token: str | None = None) -> tuple[int, dict]:
@@ -103,12 +123,6 @@ def test_real_server_answers_logs_and_shuts_down_gracefully(server):
     assert too_large.status_code == 413 and too_large.json()["error"] == "The body is larger than 10 MiB."
     assert len(sent) < 50  # MiB: what the socket buffers took besides the 10 MiB read
 
-    idle = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # a keep-alive connection, idle when SIGTERM comes
-    idle.request("GET", "/readyz", headers={"authorization": f"Bearer {TOKEN}"})
-    first = idle.getresponse()
-    assert first.status == 200 and first.getheader("connection") is None
-    first.read()
-
     # A request whose body is still arriving when SIGTERM comes is finished before the process exits.
     payload = json.dumps({"instances": INSTANCES}).encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -117,7 +131,14 @@ def test_real_server_answers_logs_and_shuts_down_gracefully(server):
         connection.putheader(name, value)
     connection.endheaders()
     connection.send(payload[: len(payload) // 2])
-    time.sleep(0.5)
+
+    # A keep-alive connection, idle when SIGTERM comes. Its answer also says the server has read the
+    # half body sent before it (the event loop reads sockets in the order their bytes arrived).
+    idle = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    idle.request("GET", "/readyz", headers={"authorization": f"Bearer {TOKEN}"})
+    first = idle.getresponse()
+    assert first.status == 200 and first.getheader("connection") is None
+    first.read()
     process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 10
     while not refused(port) and time.monotonic() < deadline:
@@ -145,19 +166,21 @@ def test_real_server_answers_logs_and_shuts_down_gracefully(server):
 
 
 @pytest.mark.slow
-def test_a_killed_server_s_predictions_reach_the_log_at_the_next_start_once_each(store, warehouse_held, wait_for):
+def test_a_killed_server_s_predictions_reach_the_log_at_the_next_start_once_each(store, servers, warehouse_held, wait_for):
     con, folder = store
     spool = folder / "wh" / "spool" / "ds.served"
+    port, process = servers(folder, "--log-table", "ds.served")  # starting beside the holder below
     with warehouse_held(folder):  # the first server cannot write the table: what it serves is only spooled
-        port, process = start_server(folder, "--log-table", "ds.served")
+        wait_until_up(port, process)
         served = [request(port, "POST", "/v1/models/ds.m:predict", {"instances": [INSTANCES[i]]})[1]["request_id"] for i in range(20)]
         process.kill()
         process.wait()
-    left = segments(spool)
-    assert sum(len(segment.read_bytes().splitlines()) for segment in left) == 20
-    with left[-1].open("ab") as file:
-        file.write(b'{"seq": 21, "request_id": "torn by the kill", "inp')
-    port, process = start_server(folder, "--log-table", "ds.served")
+        left = segments(spool)
+        assert sum(len(segment.read_bytes().splitlines()) for segment in left) == 20
+        with left[-1].open("ab") as file:
+            file.write(b'{"seq": 21, "request_id": "torn by the kill", "inp')
+        port, process = servers(folder, "--log-table", "ds.served")  # the next start, while the holder lets go
+    wait_until_up(port, process)
 
     def logged() -> list[str]:
         return [row[0] for row in con.query("SELECT request_id FROM ds.served ORDER BY served_at").fetchall()]
