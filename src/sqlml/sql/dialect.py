@@ -22,7 +22,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.helper import seq_get
 from sqlglot.tokens import TokenType
 
-from sqlml.sql.compat import GENERATOR_FIXES
+from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction
 
 # Names whose base-dialect parsers tell ML.NAME from a function of their own (sqlglot's
@@ -301,7 +301,7 @@ class SqlmlDuckdb(DuckDB):
 class BigQueryOnDuckdb(SqlmlDuckdb):
     """The output dialect for BigQuery input: DuckDB text with BigQuery's meaning kept.
 
-    Its generator carries :data:`sqlml.sql.compat.GENERATOR_FIXES`, which are right only for
+    Its generator carries :data:`sqlml.sql.generator_fixes.GENERATOR_FIXES`, which are right only for
     trees parsed from BigQuery SQL (DuckDB input is generated with :class:`SqlmlDuckdb`).
     """
 
