@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 import sqlml
@@ -27,6 +29,34 @@ def test_bucketize_matches_the_documented_example(con):
     assert row == ("bin_3", "bin_2", "[2, 3)", '{"start": "2", "end": "3"}')
     edges = _row(con, "SELECT ML.BUCKETIZE(0.5, [1, 2, 3], FALSE, 'bucket_ranges'), ML.BUCKETIZE(9, [1, 2, 3], FALSE, 'bucket_ranges'), ML.BUCKETIZE(NULL, [1, 2])")
     assert edges == ("(-inf, 1)", "[3, +inf)", None)
+
+    empty = _row(con, "SELECT ML.BUCKETIZE(1, [1, 2], TRUE), ML.BUCKETIZE(1, [1, 2], TRUE, 'bucket_ranges'), "
+                      "ML.BUCKETIZE(1, [1, 2], TRUE, 'bucket_ranges_json')")
+    assert empty == ("bin_1", "(-inf, +inf)", '{"start": "-Infinity", "end": "Infinity"}')  # no split point left: one bucket
+
+
+def _text(point: float) -> str:
+    return repr(float(point)).removesuffix(".0")
+
+
+def test_bucketize_over_800_split_points_matches_numpy_digitize(con):
+    # the NYC taxi lab's ML.BUCKETIZE(pickuplon, GENERATE_ARRAY(-78, -70, 0.01)), standalone and in a TRANSFORM
+    points = np.array(con.query("SELECT GENERATE_ARRAY(-78, -70, 0.01)").fetchall()[0][0])
+    assert len(points) == 801
+    values = np.concatenate([[-80.0, -78.0, -70.0, -69.5], points[::37] + 0.004, points[5::41]])
+    con.register("lon_frame", pa.table({"x": values, "i": np.arange(len(values))}))
+    digitized = np.digitize(values, points)  # how many split points are <= x; BigQuery's bucket is bin_<that + 1>
+    names = [f"bin_{k + 1}" for k in digitized]
+    ranges = [f"[{_text(points[k - 1])}, {_text(points[k])})" if 0 < k < len(points) else None for k in digitized]
+    standalone = con.query("SELECT ML.BUCKETIZE(x, GENERATE_ARRAY(-78, -70, 0.01)), "
+                           "ML.BUCKETIZE(x, GENERATE_ARRAY(-78, -70, 0.01), FALSE, 'bucket_ranges') FROM lon_frame ORDER BY i").fetchall()
+    assert [row[0] for row in standalone] == names
+    assert [row[1] for row in standalone][:4] == ["(-inf, -78)", "[-78, -77.99)", "[-70, +inf)", "[-70, +inf)"]
+    assert [row[1] for row in standalone][4:] == ranges[4:]
+    con.query("CREATE SCHEMA IF NOT EXISTS taxi; CREATE OR REPLACE MODEL taxi.buckets "
+              "TRANSFORM(ML.BUCKETIZE(x, GENERATE_ARRAY(-78, -70, 0.01)) AS area) OPTIONS(model_type='transform_only') AS SELECT x FROM lon_frame")
+    transformed = con.query("SELECT area FROM ML.TRANSFORM(MODEL taxi.buckets, (SELECT x, i FROM lon_frame)) ORDER BY i").fetchall()
+    assert [row[0] for row in transformed] == names
 
 
 def test_scalers_and_imputer(con):

@@ -51,6 +51,11 @@ def literal(value) -> exp.Expression:
     if isinstance(value, (list, tuple)):
         if not value:
             return exp.cast(exp.Array(expressions=[]), "VARCHAR[]")
+        if all(isinstance(v, float) for v in value):
+            # one node, not three per number: templates copy their parts, and a fitted list may
+            # hold thousands (ML.BUCKETIZE's split points, quantile boundaries)
+            text = "[" + ", ".join(map(repr, value)) + "]"
+            return exp.cast(exp.Literal.string(text), exp.DataType.build("DOUBLE[]", dialect="duckdb"))
         return exp.Array(expressions=[literal(v) for v in value])
     raise TypeError(f"cannot write {type(value).__name__} as a literal")
 

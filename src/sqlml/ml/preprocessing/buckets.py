@@ -13,34 +13,33 @@ from sqlml.ml.preprocessing.library import QUANTILE, Function, _number, _option
 from sqlml.sql.templates import build, constant, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
-_NUMBER_TEXT = "regexp_replace(CAST(CAST(__p_n AS DOUBLE) AS VARCHAR), '\\.0$', '')"
+# the split point at 1-based position __p_k as BigQuery writes it (2, not 2.0); NULL past either end
+_POINT = "regexp_replace(CAST(list_extract(__p_points, __p_k) AS VARCHAR), '\\.0$', '')"
+# __p_low and __p_high are the bucket's bounds, NULL for the open ends
 _FORMATS = {
     "bucket_names": "'bin_' || CAST(__p_i + 1 AS VARCHAR)",
-    "bucket_ranges": (
-        "CASE WHEN __p_i = 0 THEN '(-inf, ' || __p_first || ')' "
-        "WHEN __p_i = len(__p_points) THEN '[' || __p_low || ', +inf)' "
-        "ELSE '[' || __p_low || ', ' || __p_high || ')' END"
-    ),
+    "bucket_ranges": "coalesce('[' || __p_low, '(-inf') || ', ' || coalesce(__p_high, '+inf') || ')'",
     "bucket_ranges_json": (
-        "'{\"start\": \"' || CASE WHEN __p_i = 0 THEN '-Infinity' ELSE __p_low END || "
-        "'\", \"end\": \"' || CASE WHEN __p_i = len(__p_points) THEN 'Infinity' ELSE __p_high END || '\"}'"
+        "'{\"start\": \"' || coalesce(__p_low, '-Infinity') || '\", \"end\": \"' || coalesce(__p_high, 'Infinity') || '\"}'"
     ),
 }
 
 
 def bucket(value, points, output_format: str):
-    """The bucket of ``value`` among split ``points`` (an expression of a DOUBLE list)."""
+    """The bucket of ``value`` among split ``points`` (an expression of a sorted DOUBLE list).
+
+    The bucket's index (how many points are ≤ ``value``) is computed at most twice per row, and
+    ``points`` is written once per use: a fitted list is one literal (see
+    :func:`sqlml.sql.templates.literal`), so the expression is small whatever the list's length.
+    """
     if output_format not in _FORMATS:
         raise InvalidOptionError("output_format must be 'bucket_names', 'bucket_ranges' or 'bucket_ranges_json'.")
     index = build(_INDEX, points=points, v=value)
-    element = lambda position: build(_NUMBER_TEXT, n=build("list_extract(__p_points, __p_k)", points=points, k=position))  # noqa: E731
     name = build(
         _FORMATS[output_format],
         i=index,
-        points=points,
-        first=element(literal(1)),
-        low=element(index),
-        high=element(build("__p_i + 1", i=index)),
+        low=build(_POINT, points=points, k=index),
+        high=build(_POINT, points=points, k=build("__p_i + 1", i=index)),
     )
     return build("CASE WHEN __p_v IS NULL THEN NULL ELSE __p_name END", v=value, name=name)
 
@@ -54,7 +53,8 @@ def _bucketize_output(args, stats):
     if _option(args, 2, False, "exclude_boundaries of ML.BUCKETIZE"):
         points = points[1:-1]
     output_format = _option(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
-    return bucket(_number(args[0]), literal([float(p) for p in points]), output_format)
+    # typed even when empty (exclude_boundaries of two points leaves none)
+    return bucket(_number(args[0]), build("CAST(__p_p AS DOUBLE[])", p=literal([float(p) for p in points])), output_format)
 
 
 def _quantile_statistics(args):
