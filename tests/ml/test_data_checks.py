@@ -128,3 +128,11 @@ def test_skew_and_drift_have_bigquerys_columns_and_the_visualization_link_when_a
     assert list(zip(with_model.schema.names, with_model.schema.types)) == SCHEMA + [LINK]
     with pytest.raises(sqlml.Error, match="ML.VALIDATE_DATA_DRIFT has no setting 'enable_visualization_link'"):
         loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans, STRUCT(TRUE AS enable_visualization_link))")
+
+
+def test_drift_with_a_model_that_does_not_exist_is_model_not_found(loans):
+    # the MODEL argument only asks for a visualization link, but it must name a model, as in every ML function
+    _model(loans)
+    with pytest.raises(sqlml.ModelNotFoundError, match=r"^Model 'ds\.missing' was not found\.") as info:
+        loans.query("SELECT * FROM ML.VALIDATE_DATA_DRIFT(TABLE ds.loans, TABLE ds.loans, MODEL ds.missing)")
+    assert info.value.hint.startswith("Did you mean ds.m? ") or "Known models in 'ds': " in info.value.hint

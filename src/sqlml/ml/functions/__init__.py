@@ -27,12 +27,20 @@ def function(name: str):
 
 
 def run(executor, node, inputs, params=None):
-    """Evaluate one ML table-function call node."""
+    """Evaluate one ML table-function call node.
+
+    Raises:
+        ModelNotFoundError: the call's ``MODEL`` argument names no model, whether or not the
+            function reads the model (ML.VALIDATE_DATA_DRIFT only asks for a link with it).
+    """
     _load()
     implementation = FUNCTIONS.get(node.function_name)
     if implementation is None:
         raise UnsupportedStatementError(f"ML.{node.function_name} is not supported by sqlml yet.")
-    return implementation(Call(executor, node, inputs, params))
+    call = Call(executor, node, inputs, params)
+    if node.model is not None:
+        call.resolve()
+    return implementation(call)
 
 
 _MODULES = ("predict", "evaluate", "inspect", "trials", "registry", "explain", "fairness", "data_checks", "describe", "tfdv")

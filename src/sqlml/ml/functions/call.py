@@ -39,8 +39,16 @@ class Call:
     def record(self):
         """The catalog record of the model version the call names."""
         if self._record is None:
-            self._record = self.executor.models.resolve(self.ref)
+            self.resolve()
         return self._record
+
+    def resolve(self) -> None:
+        """Look the ``MODEL`` argument up in the model store (:attr:`record` keeps it).
+
+        Raises:
+            ModelNotFoundError: no such model, version or alias.
+        """
+        self._record = self.executor.models.resolve(self.ref)
 
     @property
     def model(self) -> Model:
