@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.executor import StatementContext, atomic, register_handler, run_sql
-from sqlml.engine.modification_log import WHOLE_TABLE, record
+from sqlml.engine.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.engine.partitions import partition_id_sql, remembered_options
 from sqlml.engine.warehouse import CATALOG
 from sqlml.result import Result
@@ -28,9 +28,14 @@ _RETURNED = "__sqlml_returned_partition_values"
 
 
 def write(context: StatementContext) -> Result:
-    """Run a DML statement and record the table or partitions it wrote, atomically."""
+    """Run a DML statement and record the table or partitions it wrote, atomically, in the
+    table's turn (:func:`~sqlml.engine.modification_log.write_in_turn`)."""
+    target = write_target(context.plan.tree)
+    return write_in_turn(context.executor, target, lambda: _write(context, target))
+
+
+def _write(context: StatementContext, target: exp.Table) -> Result:
     tree = context.plan.tree
-    target = write_target(tree)
     executor = context.executor
     with executor.warehouse.lease() as cursor, atomic(executor, cursor):
         spec = remembered_options(executor.warehouse, cursor, target)

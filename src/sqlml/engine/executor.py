@@ -366,6 +366,12 @@ def in_transaction(executor: Executor) -> bool:
     return executor.warehouse.in_transaction
 
 
+def in_transaction_block(executor: Executor) -> bool:
+    """Whether this thread's statement already runs in a transaction: the connection's open one,
+    or a handler's :func:`atomic` block."""
+    return in_transaction(executor) or getattr(executor._local, "atomic", False)
+
+
 @contextlib.contextmanager
 def atomic(executor: Executor, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run a handler's several statements as one DuckDB transaction: all of them or none.
@@ -374,7 +380,7 @@ def atomic(executor: Executor, cursor: duckdb.DuckDBPyConnection) -> Iterator[No
     transaction already covers them and nothing is started.
     """
     local = executor._local
-    if in_transaction(executor) or getattr(local, "atomic", False):
+    if in_transaction_block(executor):
         yield
         return
     local.atomic = True

@@ -17,6 +17,7 @@ import duckdb
 
 from sqlml.engine import builtins
 from sqlml.engine.lease_queue import READ, WRITE, LeaseQueue, Ticket
+from sqlml.engine.table_writes import TableWrites
 from sqlml.errors import Cancelled, WarehouseError, WarehouseLockedError
 
 #: The catalog name the warehouse file is attached under; unqualified names resolve in it.
@@ -65,6 +66,8 @@ class Instance:
         self.forgotten: set[str] = set()
         self.registry_version = 0
         self.views: dict[str, str] = {}
+        #: Which session writes each table (sessions of one instance take turns on a table).
+        self.table_writes = TableWrites()
         builtins.install(self.db)
         self._queue = None if folder is None else LeaseQueue(Path(folder))
         if self.path is None:

@@ -37,10 +37,14 @@ def remembered_meta_table(warehouse, cursor, name: str) -> bool:
 
 
 def ensure_meta_table(warehouse, cursor, name: str, create_sql: str) -> None:
-    """Create ``sqlml_meta.<name>`` with ``create_sql`` unless it is known to exist."""
+    """Create ``sqlml_meta.<name>`` with ``create_sql`` unless it is known to exist.
+
+    Its existence is not remembered at once: until the creating transaction commits, the other
+    sessions cannot see the table, so the next statement looks again.
+    """
     if not remembered_meta_table(warehouse, cursor, name):
         cursor.execute(create_sql)
-        warehouse.remember(_meta_key(name), True)
+        warehouse.forget(_meta_key(name))
 
 
 def _meta_key(name: str) -> tuple:

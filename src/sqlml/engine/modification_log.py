@@ -5,17 +5,35 @@ not keep, so writes record it here, in ``sqlml_meta.modifications``, inside the 
 transaction (a failed write records nothing). A row with partition_id ``''`` stands for the
 whole table (CREATE [OR REPLACE] TABLE, TRUNCATE, DML on an unpartitioned table); a partition's
 last_modified_time is the later of its own row and its table's whole-table row.
+
+Since every write of a table updates its row here, two sessions writing one table at once would
+conflict in DuckDB even where their rows do not: :func:`write_in_turn` runs each write in the
+table's turn (:mod:`~sqlml.engine.table_writes`).
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
+from collections.abc import Callable
+from typing import TypeVar
 
+import duckdb
+from sqlglot import exp
+
+from sqlml.engine.executor import Executor, in_transaction_block
 from sqlml.engine.meta import ensure_meta_table, has_meta_table
 from sqlml.engine.warehouse import CATALOG
+from sqlml.errors import TransactionError
 
 MODIFICATIONS_TABLE = "sqlml_meta.modifications"
 WHOLE_TABLE = ""
+#: Reruns of a statement outside a transaction that DuckDB still finds in conflict with another
+#: session's write (a race on something else, such as sqlml's own tables being created by two
+#: first writes), each once those writes have ended: BigQuery reruns conflicting DML up to three times
+#: (https://cloud.google.com/bigquery/docs/data-manipulation-language#dml_statement_conflicts).
+RETRIES = 3
+_T = TypeVar("_T")
 _CREATE = f"""
 CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
 CREATE TABLE IF NOT EXISTS {CATALOG}.{MODIFICATIONS_TABLE} (
@@ -55,3 +73,52 @@ def forget(cursor, dataset: str, table: str) -> None:
             f"DELETE FROM {CATALOG}.{MODIFICATIONS_TABLE} WHERE table_schema = ? AND table_name = ?",
             [dataset.lower(), table.lower()],
         )
+
+
+def write_in_turn(executor: Executor, target: exp.Table, write: Callable[[], _T]) -> _T:
+    """``write()``: one statement's write of ``target``, its DuckDB transaction included, run in
+    the table's turn (:mod:`~sqlml.engine.table_writes`) and rerun after a conflict
+    (:data:`RETRIES`) where no transaction encloses it.
+
+    The turn is taken before the write's DuckDB transaction begins: one that began while another
+    session's write was under way would conflict with it anyway. In the session's open
+    transaction, the turn is kept until that ends (see :meth:`~sqlml.engine.warehouse.Warehouse.end`).
+
+    Raises:
+        TransactionError: DuckDB reported a conflict with another session's write each time, or
+            once inside a transaction (which a conflict aborts), naming the table; or the table
+            was not free in time.
+    """
+    warehouse = executor.warehouse
+    writes, timeout = warehouse.instance.table_writes, warehouse.instance.lock_timeout
+    name = f"{target.db}.{target.name}" if target.db else target.name
+    transaction, enclosed = warehouse.in_transaction, in_transaction_block(executor)
+    owner = warehouse if transaction else object()
+    writes.take(name, owner, transaction=transaction, timeout=timeout, cancel=executor.cancel)
+    try:
+        for runs in itertools.count(1):
+            try:
+                return write()
+            except duckdb.TransactionException as error:
+                if "conflict" not in str(error).lower():
+                    raise
+                if enclosed or runs > RETRIES:
+                    raise _conflict(transaction, name, runs) from None
+                writes.wait_for_others(name, timeout=timeout, cancel=executor.cancel)
+    finally:
+        if not transaction:
+            writes.give_back(owner)
+
+
+def _conflict(transaction: bool, table: str, runs: int) -> TransactionError:
+    if transaction:
+        return TransactionError(
+            f"Another session wrote {table} while this transaction was open, and BigQuery cancels a "
+            "transaction that conflicts with another write to the same table.",
+            hint="Run the transaction again.",
+        )
+    times = f" {runs} times" if runs > 1 else ""
+    return TransactionError(
+        f"Another session wrote {table} at the same time: this statement conflicted with it{times} and changed nothing.",
+        hint="Run it again.",
+    )

@@ -72,9 +72,15 @@ def create_table(context: StatementContext) -> Result:
         keys = [partitioning.expression.copy()] if partitioning.expression is not None else []
         keys += [exp.column(name) for name in partitioning.cluster]
         tree.set("expression", exp.select("*").from_(query.subquery("_sqlml_rows")).order_by(*keys))
+    create = dataclasses.replace(context, plan=plan(tree))
+    return modification_log.write_in_turn(executor, ref, lambda: _create_table(create, ref, partitioning))
+
+
+def _create_table(context: StatementContext, ref: exp.Table, partitioning: Partitioning | None) -> Result:
+    executor, tree = context.executor, context.plan.tree
     with executor.warehouse.lease() as cursor, atomic(executor, cursor):
         existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
-        result = run_sql(dataclasses.replace(context, plan=plan(tree)))
+        result = run_sql(context)
         _record(cursor, ref.db, ref.name, partitioning)
         if ref.db and not existed:
             modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)

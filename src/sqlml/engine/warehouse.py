@@ -184,6 +184,7 @@ class Warehouse:
         try:
             state.cursor.execute("COMMIT" if commit else "ROLLBACK")
         finally:
+            self.instance.table_writes.give_back(self)  # the tables it wrote (see modification_log)
             self.instance.release(pinned=True)
         return True
 
@@ -287,13 +288,14 @@ class Warehouse:
             if key in memos:
                 return memos[key]
         value = compute()
-        self.remember(key, value)
+        with self.instance.lock:
+            memos[key] = value
         return value
 
-    def remember(self, key: tuple, value) -> None:
-        """Set what :meth:`memo` returns for ``key`` (after creating what it describes)."""
+    def forget(self, key: tuple) -> None:
+        """Drop what :meth:`memo` remembers for ``key``."""
         with self.instance.lock:
-            self.instance.memos[key] = value
+            self.instance.memos.pop(key, None)
 
     def forget_memos(self) -> None:
         """Drop every remembered value (after a statement that may have written the catalog)."""
@@ -336,6 +338,7 @@ class Warehouse:
         if state is not None:
             with contextlib.suppress(duckdb.Error):
                 state.cursor.execute("ROLLBACK")
+            self.instance.table_writes.give_back(self)
             self.instance.release(pinned=True)
         if self._owns_instance:
             self.instance.close()
