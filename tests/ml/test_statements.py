@@ -135,6 +135,8 @@ FROM ds.t"""
         ("l2_reg = -1", "s", sqlml.InvalidOptionError, r"The 'l2_reg' option of CREATE MODEL .* Got -1 instead\.", (6, 3, "l2_reg = -1")),
         ("max_iteratons = 5", "s", sqlml.InvalidOptionError, r"Unknown option 'max_iteratons'", (6, 3, "max_iteratons = 5")),
         ("max_iteration = 2.5", "s", sqlml.InvalidOptionError, r"The 'max_iterations' option .* Got 2\.5 instead\.", (6, 3, "max_iteration = 2.5")),
+        # given twice: the second one is the duplicate (the first, on line 5, is where it belongs)
+        ("input_label_cols = ['x']", "s", sqlml.InvalidOptionError, r"The option 'input_label_cols' is given twice\.", (6, 3, "input_label_cols = ['x']")),
         ("l1_reg = 0", "IF(x = 3, CAST('inf' AS FLOAT64), x) AS f", sqlml.InvalidModelInputError,
          r"The column 'f' has 1 infinite value\(s\); a feature must be finite or NULL\.", (9, 8, "IF(x = 3, CAST('inf' AS FLOAT64), x) AS f")),
         ("l1_reg = 0", "CAST(NULL AS FLOAT64) AS f", sqlml.InvalidModelInputError,
@@ -178,6 +180,9 @@ def test_alter_model_options_are_type_checked_and_located(con):
         with pytest.raises(sqlml.InvalidOptionError, match="^" + message) as info:
             con.query(sql)
         assert (info.value.location.line, info.value.location.col, info.value.location.length) == (2, 31, len(option)), option
+    with pytest.raises(sqlml.InvalidOptionError, match=r"^The option 'description' is given twice\.") as info:
+        con.query("ALTER MODEL ds.altered\nSET OPTIONS(description='a', kms_key_name='k', description='b')")
+    assert (info.value.location.line, info.value.location.col, info.value.location.length) == (2, 48, len("description='b'"))
     con.query("ALTER MODEL ds.altered SET OPTIONS(description=NULL, expiration_timestamp=TIMESTAMP '2030-01-01 00:00:00 UTC')")
     record = next(r for r in con.models.models("ds") if r.name == "altered")
     assert record.description is None and record.max_versions is None and record.labels == {}

@@ -32,7 +32,7 @@ def export_model(context: StatementContext) -> Result:
     """Run ``EXPORT MODEL ds.m OPTIONS(uri=…, trial_id=…)``."""
     tree = context.plan.tree
     ref = ModelRef.from_table(tree.this)
-    raw = read_options(tree.expressions or [], context.params)
+    raw = read_options(tree.expressions or [], context.params, context.script)
     unknown = sorted(set(raw) - {"uri", "trial_id"})
     if unknown:
         raise InvalidOptionError(f"EXPORT MODEL has no option '{unknown[0]}'.", option=unknown[0], hint="Options: uri, trial_id.")

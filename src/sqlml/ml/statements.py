@@ -40,14 +40,19 @@ MODEL_LEVEL_OPTIONS = ("description", "labels", "max_versions")
 HASH_COLUMN = "__sqlml_row_hash"
 
 
-def read_options(properties: list[exp.Expression], params: dict) -> dict:
-    """``OPTIONS(k=v, …)`` as a dict of lower-case names to Python values."""
+def read_options(properties: list[exp.Expression], params: dict, script: str = "") -> dict:
+    """``OPTIONS(k=v, …)`` as a dict of lower-case names to Python values.
+
+    Raises:
+        InvalidOptionError: an option is given twice; located at the second one (in ``script``,
+            the text the tree's positions refer to).
+    """
     raw = {}
     for prop in properties:
         if type(prop) is exp.Property:
             name = prop.name.lower()
             if name in raw:
-                raise InvalidOptionError(f"The option '{name}' is given twice.", option=name)
+                raise InvalidOptionError(f"The option '{name}' is given twice.", option=name, location=span(prop, script))
             raw[name] = option_value(prop.args["value"], params)
     return raw
 
@@ -101,7 +106,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     replace, if_not_exists = bool(tree.args.get("replace")), bool(tree.args.get("exists"))
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
-    raw = read_options(properties, context.params)
+    raw = read_options(properties, context.params, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
     from sqlml.ml.training import check_options
@@ -276,7 +281,7 @@ def alter_model(context: StatementContext) -> Result:
 def _alter_model(context: StatementContext) -> Result:
     tree = context.plan.tree
     ref = named_model(tree, context.script)
-    options = check_alter_options(read_options(tree.expressions, context.params))
+    options = check_alter_options(read_options(tree.expressions, context.params, context.script))
     store = context.executor.models
     try:
         store.resolve(ref)
