@@ -121,6 +121,37 @@ def test_multi_hot_encoder_matches_the_documented_example(con):
     assert {e["value"] for r in rows for e in r[1]} == {1.0}
 
 
+TF_IDF_DOCS = ("SELECT * FROM UNNEST([STRUCT(1 AS id, ['I', 'like', 'pie', 'pie', 'pie', NULL] AS f), (2, ['yum', 'yum', 'pie', NULL]), "
+               "(3, ['I', 'yum', 'pie', NULL]), (4, ['you', 'like', 'pie', NULL])])")
+
+
+def test_tf_idf_matches_the_documented_example_index_0_included(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-tf-idf — the page's output, digit for digit
+    documented = [
+        [(0, 0.12679902142647365), (1, 0.1412163100645339), (2, 0.1412163100645339), (3, 0.29389333245105953)],
+        [(0, 0.5705955964191315), (3, 0.14694666622552977)],
+        [(0, 0.380397064279421), (1, 0.21182446509680086), (3, 0.14694666622552977)],
+        [(0, 0.380397064279421), (2, 0.21182446509680086), (3, 0.14694666622552977)],
+    ]
+    idf = {df: math.log(1 + 4 / (1 + df)) for df in (2, 4)}  # I and like are in 2 documents, pie in 4
+    unknown = (2 * idf[2] + idf[4]) / 3  # the mean idf of the dictionary (I, like, pie)
+    assert [unknown * share for share in (1 / 6, 3 / 4, 2 / 4, 2 / 4)] == pytest.approx([row[0][1] for row in documented])
+    standalone = con.query(f"SELECT ML.TF_IDF(f, 3, 1) OVER () FROM ({TF_IDF_DOCS}) ORDER BY id").fetchall()
+    assert [[(e["index"], e["value"]) for e in row[0]] for row in standalone] == [[(i, pytest.approx(v, rel=1e-15)) for i, v in r] for r in documented]
+    con.query(f"CREATE SCHEMA IF NOT EXISTS text; CREATE OR REPLACE MODEL text.tf_idf TRANSFORM(ML.TF_IDF(f, 3, 1) OVER () AS v) "
+              f"OPTIONS(model_type='transform_only') AS {TF_IDF_DOCS}")
+    frozen = con.query(f"SELECT v FROM ML.TRANSFORM(MODEL text.tf_idf, ({TF_IDF_DOCS})) ORDER BY id").fetchall()
+    assert [[(e["index"], e["value"]) for e in row[0]] for row in frozen] == [[(i, pytest.approx(v, rel=1e-15)) for i, v in r] for r in documented]
+
+
+def test_tf_idf_with_an_empty_dictionary_weighs_every_term_0(con):
+    # a frequency_threshold no term reaches: everything is the unknown term, and there is no idf to average
+    expected = [[{"index": 0, "value": 0.0}]] * 4
+    assert [row[0] for row in con.query(f"SELECT ML.TF_IDF(f, 3, 10) OVER () FROM ({TF_IDF_DOCS}) ORDER BY id").fetchall()] == expected
+    con.query(f"CREATE SCHEMA IF NOT EXISTS text; CREATE OR REPLACE MODEL text.tf_idf_empty TRANSFORM(ML.TF_IDF(f, 3, 10) OVER () AS v) "
+              f"OPTIONS(model_type='transform_only') AS {TF_IDF_DOCS}")
+    assert [row[0] for row in con.query(f"SELECT v FROM ML.TRANSFORM(MODEL text.tf_idf_empty, ({TF_IDF_DOCS})) ORDER BY id").fetchall()] == expected
+
 def test_vector_and_text_functions(con):
     row = _row(con, "SELECT ML.POLYNOMIAL_EXPAND(STRUCT(2 AS f1, 3 AS f2)), ML.FEATURE_CROSS(STRUCT('a' AS f1, 'b' AS f2, 'c' AS f3)), "
                     "ML.NGRAMS(['a', 'b', 'c'], [2, 3], '#'), ML.NORMALIZER([3.0, 4.0])")

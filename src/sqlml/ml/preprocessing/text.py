@@ -5,7 +5,8 @@ https://cloud.google.com/bigquery/docs/manual-preprocessing — e.g.
 ``ML.POLYNOMIAL_EXPAND(STRUCT(2 AS f1, 3 AS f2))`` is ``{f1: 2, f1_f1: 4, f1_f2: 6, f2: 3, f2_f2: 9}``,
 ``ML.FEATURE_CROSS(STRUCT('a' AS f1, 'b' AS f2, 'c' AS f3))`` is ``{f1_f2: 'a_b', f1_f3: 'a_c', f2_f3: 'b_c'}``
 and ``ML.NGRAMS(['a', 'b', 'c'], [2, 3], '#')`` is ``['a#b', 'a#b#c', 'b#c']``. TF-IDF uses
-tf = count / document length and idf = ln(1 + N / (1 + document frequency)).
+tf = count / document length and idf = ln(1 + N / (1 + document frequency)), the unknown term's
+idf being the mean of the dictionary's.
 """
 
 from __future__ import annotations
@@ -131,20 +132,36 @@ def _tf_idf_statistics(args):
 
 
 def _tf_idf(args, stats):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-tf-idf — a
+    # term's idf is ln(1 + N / (1 + its document frequency)); the unknown term's (index 0: terms
+    # outside the dictionary, and NULL) is the mean idf of the dictionary's terms. The page's
+    # example gives exactly that: documents [I like pie pie pie NULL], [yum yum pie NULL],
+    # [I yum pie NULL], [you like pie NULL] with top_k 3 keep I, like (df 2) and pie (df 4), and
+    # every document's index-0 value is its unknown share times (2 ln(1 + 4/3) + ln(1 + 4/5)) / 3:
+    # 1/6, 3/4, 2/4 and 2/4 of 0.76079 (0.12680, 0.57060, 0.38040, 0.38040). With an empty
+    # dictionary the unknown term weighs 0.
     counts = build(_COUNTS, codes=codes(args[0], stats[0]))
+    df = build("CAST(__p_df AS BIGINT[])", df=stats[1])  # typed even when the dictionary is empty
     # document frequency of each index, 0 for the unknown index 0: list_extract(df, 0) is NULL
-    frequencies = build("list_transform(__p_counts, lambda __le: coalesce(list_extract(__p_df, __le.key), 0))", counts=counts, df=stats[1])
-    if stats[1].find(exp.Window) is not None:
+    frequencies = build("list_transform(__p_counts, lambda __le: coalesce(list_extract(__p_df, __le.key), 0))", counts=counts, df=df)
+    if df.find(exp.Window) is not None:
         frequencies = build(
             "list_transform(list_zip(__p_counts, list_resize([__p_df], len(__p_counts), __p_df)), "
             "lambda __lz: coalesce(list_extract(__lz[2], __lz[1].key), 0))",
-            counts=counts, df=stats[1],
+            counts=counts, df=df,
         )  # fmt: skip
+    # (the window aggregates df and N reach a lambda body only through list_zip, as above)
+    idfs = build(
+        "list_transform(list_zip(__p_df, list_resize([__p_n], len(__p_df), __p_n)), lambda __lz: ln(1 + __lz[2] / (1 + __lz[1])))",
+        df=df, n=stats[2],
+    )
+    unknown = build("coalesce(list_avg(__p_idfs), 0.0)", idfs=idfs)
     return build(
-        "list_transform(list_zip(__p_counts, __p_freq, list_resize([__p_n], len(__p_counts), __p_n)), lambda __lz: "
+        "list_transform(list_zip(__p_counts, __p_freq, list_resize([__p_n], len(__p_counts), __p_n), "
+        "list_resize([__p_unknown], len(__p_counts), __p_unknown)), lambda __lz: "
         "{'index': CAST(__lz[1].key AS BIGINT), 'value': CAST(__lz[1].value AS DOUBLE) / __p_len "
-        "* ln(1 + __lz[3] / (1 + __lz[2]))})",
-        counts=counts, freq=frequencies, n=stats[2], len=build("len(__p_t)", t=args[0]),
+        "* CASE WHEN __lz[1].key = 0 THEN __lz[4] ELSE ln(1 + __lz[3] / (1 + __lz[2])) END})",
+        counts=counts, freq=frequencies, n=stats[2], unknown=unknown, len=build("len(__p_t)", t=args[0]),
     )  # fmt: skip
 
 
