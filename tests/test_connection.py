@@ -233,3 +233,45 @@ def test_sessions_from_cursor_have_transactions_of_their_own(ledger):
     with pytest.raises(sqlml.WarehouseError, match=r"This connection is closed"):
         first.query("SELECT 1")
     assert second.query("SELECT COUNT(*) FROM ds.ledger").scalar() == 1
+
+
+@pytest.fixture
+def line(con):
+    """A linear model of y = 2x + 1 trained on x = 1..20."""
+    con.query(
+        "CREATE SCHEMA ds; CREATE TABLE ds.points AS SELECT x, 2.0 * x + 1 AS y FROM UNNEST(GENERATE_ARRAY(1, 20)) AS x; "
+        "CREATE MODEL ds.line OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT * FROM ds.points"
+    )
+    return con
+
+
+def test_ml_functions_inside_a_transaction_read_its_writes(line):
+    # ML inputs used to be read on side cursors outside the transaction: these saw 20 rows.
+    line.query("BEGIN TRANSACTION; INSERT INTO ds.points VALUES (100, 201.0)")
+    predicted = line.query("SELECT predicted_y FROM ML.PREDICT(MODEL ds.line, TABLE ds.points) WHERE x = 100").scalar()
+    assert predicted == pytest.approx(2.0 * 100 + 1, rel=1e-4)
+    assert line.query("SELECT COUNT(*) FROM ML.PREDICT(MODEL ds.line, (SELECT x FROM ds.points WHERE x > 10))").scalar() == 11
+    errors = line.query("SELECT mean_absolute_error FROM ML.EVALUATE(MODEL ds.line, (SELECT * FROM ds.points WHERE x = 100))")
+    assert errors.scalar() == pytest.approx(0.0, abs=0.05)
+    line.query("ROLLBACK")
+    assert line.query("SELECT COUNT(*) FROM ML.PREDICT(MODEL ds.line, TABLE ds.points)").scalar() == 20
+
+
+@pytest.mark.parametrize(
+    ("statement", "verb"),
+    [
+        ("CREATE OR REPLACE MODEL ds.line OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT * FROM ds.points", "CREATE MODEL"),
+        ("ALTER MODEL ds.line SET OPTIONS(description='changed')", "ALTER MODEL"),
+        ("DROP MODEL ds.line", "DROP MODEL"),
+    ],
+)
+def test_model_statements_are_refused_inside_a_transaction(line, statement, verb):
+    line.query("BEGIN TRANSACTION; INSERT INTO ds.points VALUES (100, 201.0)")
+    with pytest.raises(
+        sqlml.TransactionError,
+        match=rf"^{verb} cannot run inside a transaction: BigQuery allows only SELECT, DML and DDL on temporary tables and functions there\.",
+    ):
+        line.query(statement)
+    assert not line.in_transaction  # the failed statement rolled the transaction back, as on BigQuery
+    assert line.query("SELECT COUNT(*) FROM ds.points").scalar() == 20
+    assert [(m.name, len(m.versions), m.description) for m in line.models.models()] == [("line", 1, None)]

@@ -221,8 +221,9 @@ class Executor:
     def renderer(self, params: Mapping | None) -> Renderer:
         """A :class:`Renderer` that evaluates ML calls with this executor's model store."""
         return Renderer(
-            self.evaluate_ml_call, self.warehouse.new_cursor, params, from_bigquery=self.dialect == "bigquery"
-        )
+            self.evaluate_ml_call, self.warehouse.new_cursor, params, from_bigquery=self.dialect == "bigquery",
+            in_transaction=self.warehouse.in_transaction,
+        )  # fmt: skip
 
     def evaluate_ml_call(self, node, inputs, params):
         """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""

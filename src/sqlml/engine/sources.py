@@ -115,13 +115,16 @@ class Renderer:
         new_cursor: opens a side cursor on the warehouse.
         params: the statement's parameter values by name.
         from_bigquery: the SQL was written for BigQuery (see :func:`~sqlml.sql.transpile.to_duckdb`).
+        in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
     """
 
-    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params, *, from_bigquery=True):
+    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params, *, from_bigquery=True,
+                 in_transaction=False):  # fmt: skip
         self.evaluate = evaluate
         self.new_cursor = new_cursor
         self.params = params or {}
         self.from_bigquery = from_bigquery
+        self.in_transaction = in_transaction
 
     def render(self, tree: exp.Expression, cursor, sources: SourceSet) -> tuple[str, dict]:
         """DuckDB SQL for ``tree`` and the parameter values it reads.
@@ -146,7 +149,7 @@ class Renderer:
                     hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
                     location=call_location(node),
                 )
-            inputs = [self.data_input(arg, node, sources) for arg in node.data_arguments]
+            inputs = [self.data_input(arg, node, sources, cursor) for arg in node.data_arguments]
             try:
                 output = self.evaluate(node, inputs, self.params)
             except UnsupportedStatementError as error:
@@ -158,16 +161,23 @@ class Renderer:
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
-    def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet) -> DataInput:
+    def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor=None) -> DataInput:
         """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor.
 
-        ``call`` is None for a standalone query (CREATE MODEL's AS clause).
+        ``call`` is None for a standalone query (CREATE MODEL's AS clause). In the session's open
+        transaction, only the statement's ``cursor`` sees the rows the transaction wrote, and it
+        runs one query at a time: there the data is read whole first, and the side cursor reads
+        that copy.
         """
         query = _as_query(argument, call)
-        cursor = self.new_cursor()
-        sources.cursors.append(cursor)
-        sql, values = self.render(query, cursor, sources)
-        return DataInput(sql, cursor, values)
+        side = self.new_cursor()
+        sources.cursors.append(side)
+        if self.in_transaction and cursor is not None:
+            sql, values = self.render(query, cursor, sources)
+            rows = cursor.sql(sql, params=values or None).to_arrow_table()
+            return DataInput(f"SELECT * FROM {sources.register(side, rows)}", side, None)
+        sql, values = self.render(query, side, sources)
+        return DataInput(sql, side, values)
 
 
 def _outermost_ml_calls(tree: exp.Expression) -> list[MLFunction]:

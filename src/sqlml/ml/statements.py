@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from sqlml.engine.executor import StatementContext, handles, register_handler
+from sqlml.engine.executor import StatementContext, handles, in_transaction, register_handler
 from sqlml.engine.sources import SourceSet
 from sqlml.errors import (
     AlreadyExistsError,
@@ -26,6 +26,7 @@ from sqlml.errors import (
     ModelNotFoundError,
     NotFoundError,
     SqlSyntaxError,
+    TransactionError,
 )
 from sqlml.ml.locate import locate, span
 from sqlml.ml.model import Model
@@ -297,6 +298,24 @@ def _alter_model(context: StatementContext) -> Result:
     return Result.empty("ALTER MODEL")
 
 
-register_handler(handles(StatementKind.CREATE_MODEL), create_model)
-register_handler(handles(StatementKind.DROP_MODEL), drop_model)
-register_handler(handles(StatementKind.ALTER_MODEL), alter_model)
+def _outside_transactions(verb: str, handler):
+    """``handler``, refused inside a multi-statement transaction, as BigQuery refuses DDL on
+    permanent entities there ("Transactions cannot use DDL statements that affect permanent
+    entities": https://cloud.google.com/bigquery/docs/transactions#statements_supported_in_transactions);
+    here a ROLLBACK could not undo a change to the model store either."""
+
+    def run(context: StatementContext) -> Result:
+        if in_transaction(context.executor):
+            raise TransactionError(
+                f"{verb} cannot run inside a transaction: BigQuery allows only SELECT, DML and DDL on "
+                "temporary tables and functions there.",
+                hint=f"Run {verb} before BEGIN TRANSACTION or after COMMIT.",
+            )
+        return handler(context)
+
+    return run
+
+
+register_handler(handles(StatementKind.CREATE_MODEL), _outside_transactions("CREATE MODEL", create_model))
+register_handler(handles(StatementKind.DROP_MODEL), _outside_transactions("DROP MODEL", drop_model))
+register_handler(handles(StatementKind.ALTER_MODEL), _outside_transactions("ALTER MODEL", alter_model))
