@@ -29,11 +29,17 @@ GUARDED = [
 
 
 @pytest.fixture
-def guarded_client(shared_store):
+def app_for(shared_store):
+    """``app_for(**settings)``: the app serving ds.m of the shared store; its models are closed afterwards."""
     con, _ = shared_store
     models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
-    yield TestClient(create_app(models, con.models, token="s3cret"))
+    yield lambda **settings: create_app(models, con.models, **settings)
     models.close()
+
+
+@pytest.fixture
+def guarded_client(app_for):
+    return TestClient(app_for(token="s3cret"))
 
 
 @pytest.mark.parametrize(("method", "path", "body"), GUARDED)
@@ -58,10 +64,8 @@ def test_openapi_document_declares_the_bearer_scheme(guarded_client):
     assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
 
 
-def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(shared_store):
-    con, _ = shared_store
-    models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
-    app = create_app(models, con.models)
+def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(app_for):
+    app = app_for()
     chunk, sent = 1024 * 1024, []
 
     async def endless_body():  # no Content-Length: httpx sends it chunked
@@ -77,22 +81,15 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(shared_store)
     assert response.status_code == 413 and response.headers["connection"] == "close"
     assert response.json() == {"error": "The body is larger than 10 MiB.", "hint": "Send fewer instances per request."}
     assert sum(sent) == MAX_BODY_BYTES + chunk  # read up to the first chunk past the limit, no further
-    models.close()
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_reading(shared_store):
-    con, _ = shared_store
-    models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
-    client = TestClient(create_app(models, con.models))
+def test_a_declared_length_over_the_limit_is_refused_before_reading(app_for):
+    client = TestClient(app_for())
     huge = client.post("/healthz", content=b"x", headers={"content-length": str(MAX_BODY_BYTES + 1)})
     assert huge.status_code == 413 and huge.json()["error"] == "The body is larger than 10 MiB."
-    models.close()
 
 
-def test_request_id_is_taken_from_the_client_or_made(shared_store):
-    con, _ = shared_store
-    models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
-    client = TestClient(create_app(models, con.models))
+def test_request_id_is_taken_from_the_client_or_made(app_for):
+    client = TestClient(app_for())
     assert client.get("/healthz", headers={"x-request-id": "abc"}).headers["x-request-id"] == "abc"
     assert len(client.get("/healthz").headers["x-request-id"]) == 32
-    models.close()
