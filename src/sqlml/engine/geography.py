@@ -37,6 +37,8 @@ from duckdb import sqltypes
 EARTH_RADIUS_METERS = 6371010.0
 #: The macro each BigQuery function name calls.
 MACROS = {name: f"memory.main.{name.lower()}" for name in ("ST_GEOGPOINT", "ST_GEOGFROMTEXT", "ST_ASTEXT", "ST_X", "ST_Y", "ST_DISTANCE", "ST_DWITHIN")}
+#: The functions among them whose result is a GEOGRAPHY.
+RETURNS_GEOGRAPHY = ("ST_GEOGPOINT", "ST_GEOGFROMTEXT")
 EMPTY = "GEOMETRYCOLLECTION EMPTY"
 
 # Tokens of WKT text (data, never SQL): a word, a bracket, a comma or a number.

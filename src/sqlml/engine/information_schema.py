@@ -16,6 +16,7 @@ import datetime
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlml.engine.column_types import COLUMNS_SQL
 from sqlml.engine.executor import register_rewrite
 from sqlml.engine.meta import has_meta_table
 from sqlml.engine.partitions_view import partitions_definition
@@ -163,6 +164,8 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
             definition += _PROCEDURES
         if view == "COLUMNS" and has_meta_table(cursor, "table_options"):
             definition = _PARTITIONED_COLUMNS.format(columns=definition)
+        if view == "COLUMNS" and has_meta_table(cursor, "column_types"):
+            definition = COLUMNS_SQL.format(columns=definition)
         name = f"sqlml_information_schema_{view.lower()}"
         warehouse.define_view(cursor, name, definition)  # TEMP: an open transaction may read it
     return exp.table_(name, db="main", catalog="temp")

@@ -24,7 +24,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from sqlml.engine import modification_log
+from sqlml.engine import column_types, modification_log
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
 from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.engine.warehouse import CATALOG
@@ -84,6 +84,7 @@ def _create_table(context: StatementContext, ref: exp.Table, partitioning: Parti
         _record(cursor, ref.db, ref.name, partitioning)
         if ref.db and not existed:
             modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)
+            column_types.record(executor.warehouse, cursor, ref, tree)
     return result
 
 
@@ -94,6 +95,7 @@ def drop_table(context: StatementContext) -> Result:
         for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
             _record(cursor, ref.db, ref.name, None)
             modification_log.forget(cursor, ref.db, ref.name)
+            column_types.forget(cursor, ref.db, ref.name)
     return result
 
 
