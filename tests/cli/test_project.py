@@ -6,6 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+from click.testing import CliRunner
+
+import sqlml.cli.project  # noqa: F401 - registers the project commands
+from sqlml.cli.main import cli
+
 HOLDER = textwrap.dedent("""
     import sys, time, sqlml
     con = sqlml.connect(sys.argv[1] + "/warehouse", sys.argv[1] + "/models", idle_release=0)
@@ -31,3 +36,15 @@ def test_run_with_lock_timeout_gives_up_on_a_held_warehouse_with_one_clear_error
     warehouse = tmp_path / "warehouse" / "warehouse.duckdb"
     assert done.stderr.startswith(f"Error: The warehouse {warehouse} is in use by another process (PID {holder.pid}); waited 0.5 s.")
     assert "--lock-timeout" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ls_dag_and_compile_create_no_warehouse_or_model_store(tmp_path):
+    (tmp_path / "sqlml_project.yml").write_text("name: shop\n")
+    (tmp_path / "a.sql").write_text("SELECT 1 AS x")
+    (tmp_path / "b.sql").write_text("SELECT x FROM {{ ref('a') }}")
+    args = ["--project", str(tmp_path)]
+    outputs = [CliRunner().invoke(cli, [command, *args]) for command in ("ls", "dag", "compile")]
+    assert [result.exit_code for result in outputs] == [0, 0, 0], [result.output for result in outputs]
+    assert outputs[0].output.splitlines() == ["a\tdata\tview\tshop.a", "b\tdata\tview\tshop.b"]
+    assert "b (data, view) <- a" in outputs[1].output
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.sql", "b.sql", "sqlml_project.yml"]

@@ -76,7 +76,8 @@ class Runner:
 
     Args:
         project: a :class:`Project`, or a folder to load one from.
-        connection: an open connection (default: the project's warehouse and model store).
+        connection: an open connection (default: the project's warehouse and model store, opened
+            when first needed).
         echo: called with one line per node event (the CLI prints them).
         lock_timeout: seconds to wait for another process to release the warehouse (when the
             runner opens the connection).
@@ -86,18 +87,31 @@ class Runner:
                  echo: Callable[[str], None] | None = None, *, lock_timeout: float = 30.0):  # fmt: skip
         self.project = project if isinstance(project, Project) else load_project(project)
         self._own_connection = connection is None
-        self.connection = connection or sqlml.connect(self.project.warehouse, self.project.models, lock_timeout=lock_timeout)
-        self._locks = lock_folder(self.connection.warehouse_path)
+        self._connection = connection
+        self._lock_timeout = lock_timeout
         self.echo = echo or (lambda line: None)
         nodes, self.templates = discover(self.project)
         tests = datatests.generic_test_nodes(self.project, {node.name: node for node in nodes}, self.templates)
         self.graph = Graph(nodes + tests)
         self.nodes = self.graph.nodes
 
+    @property
+    def connection(self) -> sqlml.Connection:
+        """The connection to the project's warehouse, opened on first use: listing, drawing and
+        compiling the project (``sqlml ls``, ``dag``, ``compile``) never query it, so they create
+        no warehouse or model folder."""
+        if self._connection is None:
+            self._connection = sqlml.connect(self.project.warehouse, self.project.models, lock_timeout=self._lock_timeout)
+        return self._connection
+
+    @property
+    def _locks(self) -> Path | None:
+        return lock_folder(self.connection.warehouse_path)
+
     def close(self) -> None:
         """Close the connection if the runner opened it."""
-        if self._own_connection:
-            self.connection.close()
+        if self._own_connection and self._connection is not None:
+            self._connection.close()
 
     def __enter__(self) -> "Runner":
         return self
