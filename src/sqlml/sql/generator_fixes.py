@@ -9,6 +9,7 @@ another meaning in DuckDB, or no DuckDB twin.
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 
 from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
 
@@ -23,6 +24,10 @@ def _generate_array(self, node: exp.GenerateSeries) -> str:
     step_node = node.args.get("step")
     if isinstance(step_node, exp.Interval) or not _is_number(node.args.get("start")) or not _is_number(node.args.get("end")):
         return _DEFAULT_SERIES(self, node)
+    return operands_once(self, node, _numeric_series)
+
+
+def _numeric_series(self, node: exp.GenerateSeries) -> str:
     start, end = self.sql(node, "start"), self.sql(node, "end")
     step = self.sql(node, "step") or "1"
     return (
@@ -40,10 +45,15 @@ def _is_number(node) -> bool:
     return isinstance(node, (exp.Column, exp.Binary, exp.Neg, exp.Paren)) and not isinstance(node, exp.Interval)
 
 
-def _DEFAULT_SERIES(self, node):  # noqa: N802  sqlglot's own DuckDB rendering (dates, intervals)
-    from sqlglot.dialects.duckdb import DuckDB
+def _duckdb_rendering(node_type: type[exp.Expression]):
+    """sqlglot's own DuckDB rendering of ``node_type``, as ``render(generator, node)``."""
+    transform = DuckDB.Generator.TRANSFORMS.get(node_type)
+    if transform is not None:
+        return transform
+    return getattr(DuckDB.Generator, f"{node_type.key}_sql", DuckDB.Generator.function_fallback_sql)
 
-    return DuckDB.Generator.TRANSFORMS[exp.GenerateSeries](self, node) if exp.GenerateSeries in DuckDB.Generator.TRANSFORMS else self.function_fallback_sql(node)
+
+_DEFAULT_SERIES = _duckdb_rendering(exp.GenerateSeries)  # dates, intervals
 
 
 def _conversions(pattern: str) -> list[str]:
@@ -89,25 +99,80 @@ def _approx_top_count(self, node: exp.ApproxTopK) -> str:
     return f"list_transform({top}, LAMBDA __e : {{'value': __e.value, 'count': __e.count}})"
 
 
+_BYTES_TYPES = (exp.DType.BINARY, exp.DType.VARBINARY, exp.DType.BLOB)
+
+
+def _byte_length(self, node: exp.ByteLength) -> str:
+    # BYTE_LENGTH of a STRING counts its UTF-8 bytes (DuckDB's STRLEN), of BYTES its bytes
+    # (OCTET_LENGTH); neither DuckDB function takes the other type, so a value whose type the tree
+    # does not tell is dispatched on at run time. sqlglot's LENGTH hands BYTES here as a cast.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#byte_length
+    value = node.this
+    if value.is_type(*_BYTES_TYPES):
+        return f"OCTET_LENGTH({self.sql(value)})"
+    if value.is_string or value.is_type(*exp.DataType.TEXT_TYPES):
+        return f"STRLEN({self.sql(value)})"
+    text = self.sql(value)
+    return f"CASE TYPEOF({text}) WHEN 'BLOB' THEN OCTET_LENGTH(CAST({text} AS BLOB)) ELSE STRLEN(CAST({text} AS VARCHAR)) END"
+
+
 def _checked_division(self, node: exp.Div) -> str:
     """BigQuery's ``a / b`` fails on ``b = 0`` ("division by zero"); DuckDB gives inf. SAFE_DIVIDE
     and IEEE_DIVIDE stay the forgiving ones. A NULL divisor still gives NULL."""
     if node.args.get("safe") or node.meta.get("ieee"):
         return self.div_sql(node)
-    # Each operand is generated once, through this fix again when it is a division itself
-    # (div_sql would render a chain a / b / c without checking a / b: 1 / 0 / 2 gave inf).
+    return operands_once(self, node, _division_case)
+
+
+def _division_case(self, node: exp.Div) -> str:
+    # Each operand is generated through this fix again when it is a division itself (div_sql
+    # would render a chain a / b / c without checking a / b: 1 / 0 / 2 gave inf).
     numerator, denominator = self.sql(node, "this"), self.sql(node, "expression")
-    if any(True for operand in (node.this, node.expression) for _ in operand.find_all(exp.Div)):
-        # An operand holding a division is bound once to a lambda parameter: pasting it three
-        # times into the CASE made the text grow 3^depth (14 nested divisions: 466 MB, 97 s).
-        checked = _division_case("__d.n", "__d.d")
-        return f"LIST_TRANSFORM([{{'n': {numerator}, 'd': {denominator}}}], LAMBDA __d : {checked})[1]"
-    return _division_case(numerator, denominator)
-
-
-def _division_case(numerator: str, denominator: str) -> str:
     message = f"'division by zero: ' || CAST({numerator} AS VARCHAR) || ' / ' || CAST({denominator} AS VARCHAR)"
     return f"CASE WHEN {denominator} = 0 THEN error({message}) ELSE {numerator} / {denominator} END"
+
+
+# -- operands rendered once ------------------------------------------------------------------
+
+#: Nodes whose DuckDB text holds an operand more than once: sqlml's division check, sqlglot's
+#: NULL checks (GREATEST, LEAST), type dispatch (LENGTH, BYTE_LENGTH), position arithmetic (INSTR, REGEXP_INSTR),
+#: case splitting (INITCAP), weekday arithmetic (LAST_DAY(d, WEEK)) and GENERATE_ARRAY's bounds.
+#: Nested in each other, they doubled (or tripled) the text at every level: 12 levels of
+#: GREATEST made 266 KB of SQL, 14 divisions 466 MB.
+REPEATING = (exp.Div, exp.Greatest, exp.Least, exp.Length, exp.ByteLength, exp.StrPosition, exp.RegexpInstr,
+             exp.Initcap, exp.LastDay, exp.GenerateSeries)  # fmt: skip
+
+
+def operands_once(self, node: exp.Expression, render) -> str:
+    """``render(self, node)``, with each operand that holds a :data:`REPEATING` node generated once.
+
+    Such an operand is bound to a lambda parameter (``LIST_TRANSFORM([{'o0': …}], LAMBDA __o :
+    …)[1]``) and the rendering reads the parameter's field instead, however often it repeats it;
+    other operands (columns, literals, plain arithmetic) are repeated as they are, which costs
+    little and keeps the common statement free of lambdas.
+    """
+    heavy = [operand for operand in node.iter_expressions() if operand.find(*REPEATING) is not None]
+    if not heavy:
+        return render(self, node)
+    fields = ", ".join(f"'o{index}': {self.sql(operand)}" for index, operand in enumerate(heavy))
+    stand_ins = []
+    for index, operand in enumerate(heavy):
+        stand_in = exp.column(f"o{index}", table="__o")
+        stand_in.type = operand.type  # renderings that dispatch on a known type keep doing so
+        operand.replace(stand_in)
+        stand_ins.append((stand_in, operand))
+    try:
+        body = render(self, node)
+    finally:
+        for stand_in, operand in stand_ins:
+            stand_in.replace(operand)
+    return f"LIST_TRANSFORM([{{{fields}}}], LAMBDA __o : {body})[1]"
+
+
+def _once(node_type: type[exp.Expression]):
+    """sqlglot's DuckDB rendering of ``node_type``, with its repeated operands generated once."""
+    render = _duckdb_rendering(node_type)
+    return lambda self, node: operands_once(self, node, render)
 
 
 GENERATOR_FIXES: dict = {
@@ -115,7 +180,7 @@ GENERATOR_FIXES: dict = {
     exp.CountIf: _count_if,
     exp.GenerateSeries: _generate_array,
     exp.Format: _format,
-    exp.ByteLength: lambda self, e: f"STRLEN({self.sql(e, 'this')})",
+    exp.ByteLength: lambda self, e: operands_once(self, e, _byte_length),
     exp.CodePointsToString: lambda self, e: f"ARRAY_TO_STRING(LIST_TRANSFORM({self.sql(e, 'this')}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')",
     # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.engine.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
@@ -125,4 +190,5 @@ GENERATOR_FIXES: dict = {
     # calls grew 2^depth (12 levels: 844 MB of SQL). BigQuery: NULL where the division fails.
     exp.SafeDivide: lambda self, e: f"({self.sql(e, 'this')}) / NULLIF({self.sql(e, 'expression')}, 0)",
     exp.ApproxTopK: _approx_top_count,
+    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries)},
 }
