@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 
 import pyarrow as pa
 import pytest
@@ -38,6 +39,13 @@ CASES = [
     ("SELECT ROUND(2.5), ROUND(-2.5), ROUND(1.25, 1)", [(3.0, -3.0, 1.3)]),  # FIX: FLOAT64 literals
     ("SELECT TRUNC(2.7), CEIL(2.1), FLOOR(-2.1)", [(2.0, 3.0, -3.0)]),
     ("SELECT LOG(100, 10), LN(1), LOG10(1000), POW(2, 10), SQRT(16), ABS(-3), SIGN(-2)", [(2.0, 0.0, 3.0, 1024.0, 4.0, 3, -1)]),
+    # FIX: SAFE. gives NULL where the function itself fails (DuckDB gave NaN and ±inf)
+    ("SELECT SAFE.LOG(-1, 10), SAFE.LN(0), SAFE.LOG10(-1), SAFE.LOG(10, 1), SAFE.SQRT(-4), SAFE.POW(-8, 0.5), SAFE.POW(0, -1), "
+     "SAFE.EXP(1000), SAFE.ACOS(2), SAFE.ATANH(1), SAFE.COSH(1000), SAFE.COT(0), SAFE.LN(1)", [(None,) * 12 + (0.0,)]),
+    # infinite and NaN operands are no error (NaN in, NaN out); NULL in, NULL out
+    ("SELECT SQRT(CAST('inf' AS FLOAT64)), IS_NAN(LN(CAST('nan' AS FLOAT64))), IS_NAN(LOG10(CAST('-inf' AS FLOAT64))), "
+     "EXP(CAST('-inf' AS FLOAT64)), SQRT(NULL), POW(-8, 3), POW(2, -1), LOG(CAST('inf' AS FLOAT64), 0.5)",
+     [(math.inf, True, True, 0.0, None, -512.0, 0.5, -math.inf)]),
     ("SELECT GREATEST(1, 5, 3), LEAST(1, 5, 3)", [(5, 1)]),
     ("SELECT RANGE_BUCKET(15, [0, 10, 20, 30]), RANGE_BUCKET(-5, [0, 10]), RANGE_BUCKET(10, [0, 10])", [(2, 0, 2)]),  # FIX
     # -- aggregates
@@ -285,6 +293,42 @@ def test_constant_expressions_as_preprocessing_arguments(con):
     assert rows == [("bin_7", "bin_8", [0.75, -1.0], [0.6, 0.8])]
     with pytest.raises(sqlml.InvalidOptionError, match=r"The array_split_points of ML\.BUCKETIZE must be a constant; got x\."):
         con.query("SELECT ML.BUCKETIZE(1, x) FROM UNNEST([[1, 2]]) AS x").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions — "Error"
+        # rows; the messages are ZetaSQL's (zetasql/public/functions/math.h)
+        ("LOG(-1, 10)", "Floating point error in function: LOG(-1, 10)"),
+        ("LOG(10, 1)", "Floating point error in function: LOG(10, 1)"),
+        ("LN(0)", "Floating point error in function: LN(0)"),
+        ("LOG10(x - 3)", "Floating point error in function: LOG(-1, 10)"),
+        ("SQRT(-1)", "Argument to SQRT cannot be negative: -1"),
+        ("POW(-8, 0.5)", "Floating point error in function: POW(-8, 0.5)"),
+        ("POW(0, -1)", "Floating point error in function: POW(0, -1)"),
+        ("EXP(1000)", "Floating point error in function: EXP(1000)"),
+        ("ACOS(x)", "Floating point error in function: ACOS(2)"),
+        ("COSH(1000)", "Floating point overflow in function: COSH(1000)"),
+        # SAFE. covers the function's own errors, not those of its arguments
+        ("SAFE.LOG(1 / 0, 10)", "division by zero: 1 / 0"),
+        ("SAFE.SQRT(SQRT(-1))", "Argument to SQRT cannot be negative: -1"),
+        ("SAFE.PARSE_DATE('%Y', CAST(SQRT(-x) AS STRING))", "Argument to SQRT cannot be negative: -2"),
+    ],
+)
+def test_math_functions_fail_where_bigquery_does(con, call, message):
+    with pytest.raises(sqlml.ExecutionError) as caught:
+        con.query(f"SELECT {call} FROM UNNEST([2]) AS x").fetchall()
+    assert caught.value.message == message
+
+
+def test_safe_prefix_keeps_arguments_that_can_fail_outside_its_try(con):
+    # DuckDB's TRY refuses volatile calls such as error(): the argument is computed before it
+    rows = con.query(
+        "SELECT SAFE.PARSE_DATE('%Y%m%d', CAST(CAST(SQRT(x) AS INT64) * 10000000 + 101 AS STRING)), "
+        "SAFE.PARSE_DATE('%Y%m%d', CAST(SQRT(x) AS STRING)), SAFE.PARSE_DATE('%Y', 'x' || CAST(1 / x AS STRING)) FROM UNNEST([4.0]) AS x"
+    ).fetchall()
+    assert rows == [(D(2000, 1, 1), None, None)]
 
 
 #: BigQuery's ML functions sqlml does not run yet, with the arguments tutorials pass them.

@@ -132,26 +132,73 @@ def _division_case(self, node: exp.Div) -> str:
     return f"CASE WHEN {denominator} = 0 THEN error({message}) ELSE {numerator} / {denominator} END"
 
 
+# -- math functions that fail in BigQuery -----------------------------------------------------
+
+#: BigQuery's math functions that raise an error where DuckDB returns NaN or ±inf, by the name
+#: their message gives them. ZetaSQL's rule (zetasql/public/functions/math.h): a result that is not
+#: finite from finite operands is a "Floating point error" (an "overflow" for COSH, SINH and TAN);
+#: SQRT fails on any negative operand. NULL and NaN operands give NULL and NaN, as before.
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions
+CHECKED_MATH = {
+    exp.Ln: "LN", exp.Log: "LOG", exp.Exp: "EXP", exp.Pow: "POW", exp.Sqrt: "SQRT", exp.Acos: "ACOS",
+    exp.Asin: "ASIN", exp.Acosh: "ACOSH", exp.Atanh: "ATANH", exp.Cot: "COT", exp.Cosh: "COSH", exp.Sinh: "SINH",
+    exp.Tan: "TAN",
+}  # fmt: skip
+_OVERFLOWING = (exp.Cosh, exp.Sinh, exp.Tan)
+
+
+def _math_case(self, node: exp.Expression, safe: bool = False) -> str:
+    # sqlglot's own rendering, computed once more for the check; under SAFE. the failure is NULL
+    result = _duckdb_rendering(type(node))(self, node)
+    name = CHECKED_MATH[type(node)]
+    # BigQuery's LOG(X, Y) is sqlglot's Log(this=Y, expression=X)
+    operands = [node.expression, node.this] if isinstance(node, exp.Log) and node.expression else [node.this, node.expression]
+    texts = [self.sql(operand) for operand in operands if operand is not None]
+    if isinstance(node, exp.Sqrt):
+        failed, message = f"{texts[0]} < 0", f"'Argument to SQRT cannot be negative: ' || CAST({texts[0]} AS VARCHAR)"
+    else:
+        failed = f"NOT isfinite({result}) AND " + " AND ".join(f"isfinite({text})" for text in texts)
+        kind = "overflow" if isinstance(node, _OVERFLOWING) else "error"
+        listed = " || ', ' || ".join(f"CAST({text} AS VARCHAR)" for text in texts)
+        message = f"'Floating point {kind} in function: {name}(' || {listed} || ')'"
+    return f"CASE WHEN {failed} THEN {'NULL' if safe else f'error({message})'} ELSE {result} END"
+
+
+def _safe_call(self, node: exp.SafeFunc) -> str:
+    """``SAFE.f(…)``: NULL where f itself fails; errors of its arguments still raise, as in BigQuery.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-reference#safe_prefix —
+    "The SAFE. prefix only prevents errors from the prefixed function itself: it doesn't prevent
+    errors that occur while evaluating argument expressions."
+    """
+    function = node.this
+    if type(function) in CHECKED_MATH:
+        return operands_once(self, function, lambda self, f: _math_case(self, f, safe=True))
+    # DuckDB's TRY turns every error inside it into NULL and refuses volatile calls (error() of a
+    # checked division or math function, random()), so arguments holding one are computed outside it
+    return operands_once(self, function, lambda self, f: f"TRY({self.sql(f)})", bound=_RAISING)
+
+
 # -- operands rendered once ------------------------------------------------------------------
 
 #: Nodes whose DuckDB text holds an operand more than once: sqlml's division check, sqlglot's
-#: NULL checks (GREATEST, LEAST), type dispatch (LENGTH, BYTE_LENGTH), position arithmetic (INSTR, REGEXP_INSTR),
+#: NULL checks (GREATEST, LEAST), type dispatch (LENGTH, BYTE_LENGTH), domain checks (LN, SQRT…), position arithmetic (INSTR, REGEXP_INSTR),
 #: case splitting (INITCAP), weekday arithmetic (LAST_DAY(d, WEEK)) and GENERATE_ARRAY's bounds.
 #: Nested in each other, they doubled (or tripled) the text at every level: 12 levels of
 #: GREATEST made 266 KB of SQL, 14 divisions 466 MB.
 REPEATING = (exp.Div, exp.Greatest, exp.Least, exp.Length, exp.ByteLength, exp.StrPosition, exp.RegexpInstr,
-             exp.Initcap, exp.LastDay, exp.GenerateSeries)  # fmt: skip
+             exp.Initcap, exp.LastDay, exp.GenerateSeries, *CHECKED_MATH)  # fmt: skip
 
 
-def operands_once(self, node: exp.Expression, render) -> str:
-    """``render(self, node)``, with each operand that holds a :data:`REPEATING` node generated once.
+def operands_once(self, node: exp.Expression, render, bound: tuple[type, ...] = REPEATING) -> str:
+    """``render(self, node)``, with each operand that holds a node of a ``bound`` type generated once.
 
     Such an operand is bound to a lambda parameter (``LIST_TRANSFORM([{'o0': …}], LAMBDA __o :
     …)[1]``) and the rendering reads the parameter's field instead, however often it repeats it;
     other operands (columns, literals, plain arithmetic) are repeated as they are, which costs
     little and keeps the common statement free of lambdas.
     """
-    heavy = [operand for operand in node.iter_expressions() if operand.find(*REPEATING) is not None]
+    heavy = [operand for operand in node.iter_expressions() if operand.find(*bound) is not None]
     if not heavy:
         return render(self, node)
     fields = ", ".join(f"'o{index}': {self.sql(operand)}" for index, operand in enumerate(heavy))
@@ -167,6 +214,10 @@ def operands_once(self, node: exp.Expression, render) -> str:
         for stand_in, operand in stand_ins:
             stand_in.replace(operand)
     return f"LIST_TRANSFORM([{{{fields}}}], LAMBDA __o : {body})[1]"
+
+
+#: Nodes whose DuckDB text can raise an error or vary from call to call.
+_RAISING = (exp.Div, exp.Rand, *CHECKED_MATH)
 
 
 def _once(node_type: type[exp.Expression]):
@@ -185,10 +236,11 @@ GENERATOR_FIXES: dict = {
     # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.engine.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
     exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
-    exp.SafeFunc: lambda self, e: f"TRY({self.sql(e, 'this')})",
+    exp.SafeFunc: _safe_call,
+    **{node_type: lambda self, e: operands_once(self, e, _math_case) for node_type in CHECKED_MATH},
     # SAFE_DIVIDE's divisor once: sqlglot's IF(d <> 0, n / d, NULL) generates it twice, so nested
     # calls grew 2^depth (12 levels: 844 MB of SQL). BigQuery: NULL where the division fails.
     exp.SafeDivide: lambda self, e: f"({self.sql(e, 'this')}) / NULLIF({self.sql(e, 'expression')}, 0)",
     exp.ApproxTopK: _approx_top_count,
-    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries)},
+    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, *CHECKED_MATH)},
 }
