@@ -2,7 +2,7 @@
 
 It walks the :class:`~sqlml.sql.script.Node` tree :mod:`sqlml.sql.script` builds: blocks with
 their own variables and ``EXCEPTION WHEN ERROR`` handlers, IF/CASE, the four loops with labels,
-and the procedural statements of :mod:`sqlml.script.statements`. Every SQL statement and every
+and the procedural statements of :mod:`sqlml.sql.procedural`. Every SQL statement and every
 expression (an IF condition, a SET value) runs through the executor with the variables bound as
 parameters (:mod:`sqlml.script.binding`), so ML functions work in them as anywhere else.
 
@@ -16,8 +16,8 @@ from sqlglot import exp
 from sqlml.errors import Cancelled, Error, ScriptError
 from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
-from sqlml.script.statements import Assert, Call, ExecuteImmediate, Jump, Raise, Return, parse_procedural
 from sqlml.script.variables import Scope, SystemVariables, Variable
+from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return, parse_procedural
 from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
 
 #: sqlglot types DuckDB reports for values that BigQuery would type as INT64 / FLOAT64.

@@ -24,9 +24,9 @@ from sqlml.engine.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
 from sqlml.result import Result
-from sqlml.script.statements import TYPE_BRACKETS, split_tokens
 from sqlml.script.variables import Scope, Variable
 from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.procedural import TYPE_BRACKETS, split_tokens
 from sqlml.sql.script import ProcedureDefinition, ScriptParser, location_of
 
 #: The warehouse table holding routines (procedures here; functions are DuckDB macros).

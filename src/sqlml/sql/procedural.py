@@ -1,6 +1,7 @@
 """The procedural statements sqlglot does not parse, read from their tokens.
 
-:mod:`sqlml.sql.script` hands over each statement's tokens; DECLARE and SET parse with sqlglot
+:mod:`sqlml.sql.script` hands over each statement's tokens (the scripting interpreter,
+:mod:`sqlml.script`, runs what comes out); DECLARE and SET parse with sqlglot
 (``exp.Declare``, ``exp.Set``), the rest (ASSERT, RAISE, BREAK/LEAVE, CONTINUE/ITERATE, RETURN,
 EXECUTE IMMEDIATE, CALL) are split here at their keywords and their expressions parsed with the
 dialect's expression parser, so every part keeps its position in the script.
