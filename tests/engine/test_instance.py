@@ -75,3 +75,22 @@ def test_no_yield_inside_a_transaction(instance, tmp_path):
     instance.release(pinned=True)  # COMMIT: now the waiter gets the file
     assert not instance.is_attached
     LeaseQueue(tmp_path).leave(waiter)
+
+
+def test_one_watcher_thread_per_instance_releases_the_idle_file(tmp_path, monkeypatch):
+    # Each idle period used to start a timer thread, and another every POLL seconds while idle.
+    instance = Instance(tmp_path, read_only=False, lock_timeout=10, idle_release=0.15, config=None)
+    started = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda thread: (started.append(thread), start(thread))[1])
+    for _ in range(3):
+        for _ in range(50):
+            instance.acquire()
+            instance.release()
+        assert instance.is_attached
+        time.sleep(0.4)  # idle past idle_release
+        assert not instance.is_attached
+    assert len(started) == 1
+    instance.close()
+    started[0].join(timeout=5)
+    assert not started[0].is_alive()

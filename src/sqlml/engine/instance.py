@@ -11,6 +11,7 @@ import contextlib
 import gc
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,9 @@ CATALOG = "warehouse"
 FILENAME = "warehouse.duckdb"
 #: Seconds between two looks of a waiter at the file, and of an idle holder at the queue.
 POLL = 0.02
+#: Seconds the idle watcher sleeps while the file is in use or detached (a release wakes it), so
+#: that it also notices an instance collected unclosed.
+_UNWATCHED = 1.0
 
 
 class Instance:
@@ -58,7 +62,8 @@ class Instance:
         self._stop_waiting = threading.Event()
         self.generation = 0
         self._attached = False
-        self._timer: threading.Timer | None = None
+        self._watcher: threading.Thread | None = None  # detaches the file when idle (see _watch_idle)
+        self._watching = False  # the watcher looks every POLL seconds (else it sleeps until woken)
         self._idle_since = 0.0
         self.closed = False
         self.memos: dict = {}
@@ -118,8 +123,11 @@ class Instance:
                 self._detach()
                 return
             self._idle_since = time.monotonic()
-            if self._timer is None:  # one timer per idle period, not one thread per statement
-                self._start_idle_timer(min(self.idle_release, POLL))
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=_watch_idle, args=(weakref.ref(self), self._changed), daemon=True)
+                self._watcher.start()
+            elif not self._watching:
+                self._changed.notify_all()  # wake the watcher from its long sleep
 
     def _is_waited_for(self) -> bool:
         """Whether a process this one excludes waits: anyone while we write, a writer while we read."""
@@ -231,23 +239,18 @@ class Instance:
         self.db.execute(f"DETACH {CATALOG}")
         self._attached = False
 
-    def _start_idle_timer(self, seconds: float) -> None:
-        self._timer = threading.Timer(seconds, self._detach_if_idle)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _detach_if_idle(self) -> None:
-        """While idle, look at the queue every :data:`POLL` seconds; detach when someone waits
-        or ``idle_release`` seconds passed since the last release."""
-        with self._changed:
-            self._timer = None
-            if self._leases or not self._attached or self.closed:
-                return
-            remaining = self._idle_since + self.idle_release - time.monotonic()
-            if remaining <= 0 or self._is_waited_for():
-                self._detach()
-            else:
-                self._start_idle_timer(min(remaining, POLL))
+    def _detach_if_idle(self) -> float:
+        """Detach the file if it is idle and either someone waits for it or ``idle_release``
+        seconds passed since the last release; the seconds until the next look."""
+        self._watching = False
+        if self._leases or not self._attached or self.closed:
+            return _UNWATCHED
+        remaining = self._idle_since + self.idle_release - time.monotonic()
+        if remaining <= 0 or self._is_waited_for():
+            self._detach()
+            return _UNWATCHED
+        self._watching = True
+        return min(remaining, POLL)
 
     def _locked_error(self, busy: duckdb.Error | None, ticket: Ticket | None) -> WarehouseLockedError:
         # DuckDB names the holder: '... Conflicting lock is held in /usr/bin/python3 (PID 4242) ...'
@@ -274,12 +277,23 @@ class Instance:
         with self._changed:
             if self.closed:
                 return
-            if self._timer is not None:
-                self._timer.cancel()
             self.closed = True
+            self._changed.notify_all()  # the watcher ends
             with contextlib.suppress(duckdb.Error):
                 self._detach()
             self.db.close()
+
+
+def _watch_idle(ref: weakref.ref, changed: threading.Condition) -> None:
+    """The one thread per instance that, while the file is attached and idle, looks at the queue
+    every :data:`POLL` seconds (:meth:`Instance._detach_if_idle`), so that neither a statement
+    nor an idle period starts a thread. Ends when the instance is closed or collected: it holds
+    the instance only while it looks."""
+    with changed:
+        while (instance := ref()) is not None and not instance.closed:
+            wait = instance._detach_if_idle()
+            del instance
+            changed.wait(wait)
 
 
 def _sql_string(text: str) -> str:
