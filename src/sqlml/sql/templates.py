@@ -51,11 +51,13 @@ def literal(value) -> exp.Expression:
     if isinstance(value, (list, tuple)):
         if not value:
             return exp.cast(exp.Array(expressions=[]), "VARCHAR[]")
-        if all(isinstance(v, float) for v in value):
-            # one node, not three per number: templates copy their parts, and a fitted list may
-            # hold thousands (ML.BUCKETIZE's split points, quantile boundaries)
-            text = "[" + ", ".join(map(repr, value)) + "]"
-            return exp.cast(exp.Literal.string(text), exp.DataType.build("DOUBLE[]", dialect="duckdb"))
+        for kind, element_type in ((float, "DOUBLE[]"), (int, "BIGINT[]")):
+            if all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+                # one node, not one or three per number: templates copy their parts, the BigQuery
+                # fixes retype number literals one by one, and a fitted list may hold thousands
+                # (ML.BUCKETIZE's split points, quantile boundaries, a vocabulary's document counts)
+                text = "[" + ", ".join(map(repr, value)) + "]"
+                return exp.cast(exp.Literal.string(text), exp.DataType.build(element_type, dialect="duckdb"))
         return exp.Array(expressions=[literal(v) for v in value])
     raise TypeError(f"cannot write {type(value).__name__} as a literal")
 
