@@ -22,11 +22,13 @@ from sqlml.sql.templates import build, constant, literal
 
 # A vocabulary: values with count >= T, the K most frequent (ties: alphabetically first), sorted
 # alphabetically with indices from 1 — the doc's LABEL_ENCODER(…, 2, 2) example gives b=1, c=2.
-VOCABULARY = (
+# Its entries {k: value, n: count} in that order; VOCABULARY keeps the values.
+VOCABULARY_ENTRIES = (
     "list_sort(list_transform(list_slice(list_sort(list_transform(list_filter(map_entries(__p_counts), "
     "lambda __le: __le.value >= __p_threshold), lambda __le: {'c': -CAST(__le.value AS BIGINT), 'k': __le.key})), 1, __p_top_k), "
-    "lambda __le: __le.k))"
+    "lambda __le: {'k': __le.k, 'n': -__le.c}))"
 )
+VOCABULARY = "list_transform(__p_entries, lambda __le: __le.k)"
 TEXT = "CAST(__p_x AS VARCHAR)"
 # BigQuery ML's medians and quantiles are values of the column (APPROX_QUANTILES), never averages of
 # two: ML.ROBUST_SCALER's doc example scales [-3, 1, 2, 3, 4, 5] by median 2 and q75 - q25 = 4 - 1
@@ -63,11 +65,17 @@ def _option(args: list, index: int, default, what: str):
 
 
 def _vocabulary(counts: exp.Expression, args: list, top_k_at: int, name: str) -> exp.Expression:
+    return build(VOCABULARY, entries=vocabulary_entries(counts, args, top_k_at, name))
+
+
+def vocabulary_entries(counts: exp.Expression, args: list, top_k_at: int, name: str) -> exp.Expression:
+    """The vocabulary's ``{k: value, n: count}`` entries (see VOCABULARY_ENTRIES) for a MAP of
+    value counts, under the call's ``top_k`` and ``frequency_threshold`` arguments."""
     top_k = _option(args, top_k_at, 32000, f"top_k of ML.{name}")
     threshold = _option(args, top_k_at + 1, 5, f"frequency_threshold of ML.{name}")
     if not isinstance(top_k, int) or top_k < 1 or not isinstance(threshold, int) or threshold < 0:
         raise InvalidOptionError(f"ML.{name} needs an integer top_k ≥ 1 and frequency_threshold ≥ 0.")
-    return build(VOCABULARY, counts=counts, top_k=literal(top_k), threshold=literal(threshold))
+    return build(VOCABULARY_ENTRIES, counts=counts, top_k=literal(top_k), threshold=literal(threshold))
 
 
 def _text(x):

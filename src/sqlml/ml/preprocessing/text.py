@@ -17,7 +17,7 @@ import math
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.preprocessing.library import Function, _number, _option, _vocabulary
+from sqlml.ml.preprocessing.library import VOCABULARY, Function, _number, _option, _vocabulary, vocabulary_entries
 from sqlml.sql.templates import build, constant, literal
 
 _DOCUMENT_FREQUENCY = "list_aggregate(flatten(list(list_distinct(__p_tokens))), 'histogram')"
@@ -125,10 +125,14 @@ def _bag_of_words(args, stats):
 
 
 def _tf_idf_statistics(args):
-    frequency = build(_DOCUMENT_FREQUENCY, tokens=args[0])
-    vocabulary = _vocabulary(frequency, args, 1, "TF_IDF")
-    document_frequency = build("list_transform(__p_v, lambda __lt: coalesce(list_extract(map_extract(__p_f, __lt), 1), 0))", v=vocabulary, f=frequency)
-    return [vocabulary, document_frequency, build("CAST(count(__p_t) AS DOUBLE)", t=args[0])]
+    # the vocabulary and each of its terms' document frequency, read from the same entries (looking
+    # each term up in the frequency MAP copied the MAP per term: 30 s for 5,000 terms)
+    entries = vocabulary_entries(build(_DOCUMENT_FREQUENCY, tokens=args[0]), args, 1, "TF_IDF")
+    return [
+        build(VOCABULARY, entries=entries),
+        build("list_transform(__p_e, lambda __le: __le.n)", e=entries),
+        build("CAST(count(__p_t) AS DOUBLE)", t=args[0]),
+    ]
 
 
 def _tf_idf(args, stats):
