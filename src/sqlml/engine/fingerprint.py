@@ -16,7 +16,6 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from duckdb import sqltypes
 from farmhash import Fingerprint64
 
@@ -31,7 +30,7 @@ def fingerprints(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     empty = b"" if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type) else ""
-    filled = pc.fill_null(values, empty) if values.null_count else values
+    filled = values.fill_null(empty) if values.null_count else values
     # object array + fromiter is the fastest way to feed a per-value C function (bench/bench_functions.py)
     hashes = np.fromiter((Fingerprint64(v) for v in filled.to_numpy(zero_copy_only=False)), np.uint64, len(filled))
     mask = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None

@@ -30,7 +30,6 @@ from collections import deque
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from duckdb import sqltypes
 
 #: Sphere radius of BigQuery's (S2's) spherical distances, in meters.
@@ -69,20 +68,22 @@ def points(longitude: pa.Array, latitude: pa.Array) -> pa.Array:
     """``POINT(lon lat)`` texts; the SQL macro has already refused latitudes outside [-90, 90]."""
     lon = normalized_longitude(longitude.to_numpy(zero_copy_only=False).astype(float))
     lat = latitude.to_numpy(zero_copy_only=False).astype(float)
-    valid = ~(pc.is_null(longitude).to_numpy(zero_copy_only=False) | pc.is_null(latitude).to_numpy(zero_copy_only=False))
+    valid = ~(longitude.is_null().to_numpy(zero_copy_only=False) | latitude.is_null().to_numpy(zero_copy_only=False))
     texts = [f"POINT({number_text(x)} {number_text(y)})" if ok else None for x, y, ok in zip(lon, lat, valid)]
     return pa.array(texts, pa.string())
 
 
 def coordinates(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(longitudes, latitudes) of point texts; NaN where a value is NULL or not one point."""
+    import pyarrow.compute as pc  # here: importing it costs 30 ms, and `import sqlml` reaches this module
+
     x, y = pc.extract_regex(values, pattern=_POINT).flatten()  # a NULL or non-matching row is NULL in both
     return _floats(x), _floats(y)
 
 
 def _floats(texts: pa.Array) -> np.ndarray:
     try:
-        return pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+        return texts.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(float)
     except pa.ArrowInvalid:  # a malformed number: read them one by one
         return np.array([_float_or_nan(t) for t in texts.to_pylist()], float)
 
