@@ -160,6 +160,15 @@ def test_a_column_the_query_does_not_spell_out_points_at_the_query(con):
     assert (info.value.column, info.value.location.line, info.value.location.col) == ("label", 3, 6)
 
 
+@pytest.mark.parametrize("statement", ["DROP MODEL ds.{name}", "DROP MODEL IF EXISTS ds.{name}", "EXPORT MODEL ds.{name} OPTIONS(uri='/tmp/x')"])
+def test_an_invalid_model_name_is_located_in_every_model_statement(con, statement):
+    sql = "SELECT 1;\n" + statement.format(name="n" * 1025)
+    with pytest.raises(sqlml.ModelError, match=r"^The dataset or model name 'nnnnnnnnnnnnnnnnnnnn…' has 1025 characters") as info:
+        con.query(sql)
+    location = info.value.location
+    assert (location.statement, location.line) == (2, 2)
+    assert location.source_line[location.col - 1 :].startswith("ds.nnnn")
+
 def test_alter_model_options_are_type_checked_and_located(con):
     con.query("CREATE OR REPLACE MODEL ds.altered OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, y FROM ds.t")
     cases = {

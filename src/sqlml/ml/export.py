@@ -19,10 +19,10 @@ from pathlib import Path
 from sqlml.engine.executor import StatementContext, handles, register_handler
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.model import CACHE
-from sqlml.ml.statements import read_options
+from sqlml.ml.statements import named_model, read_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
-from sqlml.store.records import ModelRef, sha256_of
+from sqlml.store.records import sha256_of
 
 MANIFEST = "manifest.json"
 FORMAT = "sqlml.model/1"
@@ -31,7 +31,7 @@ FORMAT = "sqlml.model/1"
 def export_model(context: StatementContext) -> Result:
     """Run ``EXPORT MODEL ds.m OPTIONS(uri=…, trial_id=…)``."""
     tree = context.plan.tree
-    ref = ModelRef.from_table(tree.this)
+    ref = named_model(tree.this, context.script)
     raw = read_options(tree.expressions or [], context.params, context.script)
     unknown = sorted(set(raw) - {"uri", "trial_id"})
     if unknown:

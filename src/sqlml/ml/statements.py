@@ -73,12 +73,12 @@ def create_model(context: StatementContext) -> Result:
         raise
 
 
-def named_model(tree: exp.Expression, script: str) -> ModelRef:
-    """The model a statement names (``tree.this``); an invalid name is an error located at it."""
+def named_model(name: exp.Expression, script: str) -> ModelRef:
+    """The model a statement names (``name``, a table node); an invalid name is an error located at it."""
     try:
-        return ModelRef.from_table(tree.this)
+        return ModelRef.from_table(name)
     except ModelError as error:
-        error.location = error.location or span(tree.this, script)
+        error.location = error.location or span(name, script)
         raise
 
 
@@ -88,7 +88,7 @@ def created_ref(tree: exp.Expression, script: str) -> ModelRef:
     Raises:
         ModelError: the name is invalid or carries ``@…``; located at the name.
     """
-    ref = named_model(tree, script)
+    ref = named_model(tree.this, script)
     if ref.selector is not None:
         base = f"{ref.dataset}.{ref.name}"
         raise ModelError(
@@ -257,7 +257,7 @@ def drop_model(context: StatementContext) -> Result:
     """``DROP MODEL [IF EXISTS] ds.m`` (all versions) or ``` DROP MODEL `ds.m@2` ``` (one)."""
     tree = context.plan.tree
     for table in tree.args.get("tables") or [tree.this]:
-        ref = ModelRef.from_table(table)
+        ref = named_model(table, context.script)
         try:
             context.executor.models.drop(ref)
         except ModelNotFoundError:
@@ -281,7 +281,7 @@ def alter_model(context: StatementContext) -> Result:
 
 def _alter_model(context: StatementContext) -> Result:
     tree = context.plan.tree
-    ref = named_model(tree, context.script)
+    ref = named_model(tree.this, context.script)
     options = check_alter_options(read_options(tree.expressions, context.params, context.script))
     store = context.executor.models
     try:
