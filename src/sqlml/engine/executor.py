@@ -138,6 +138,7 @@ class Executor:
         try:
             parser = ScriptParser(sql, self.dialect_class, path)
             nodes = parser.nodes()
+            parser.parse_all(nodes)  # a syntax error anywhere: nothing runs
             run = _Run(parser=parser, named=named, positional=list(positional))
             for index, node in enumerate(nodes):
                 result.close()

@@ -17,7 +17,7 @@ from sqlml.errors import Cancelled, Error, ScriptError
 from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
 from sqlml.script.variables import Scope, SystemVariables, Variable
-from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return, parse_procedural
+from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
 from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
 
 #: sqlglot types DuckDB reports for values that BigQuery would type as INT64 / FLOAT64.
@@ -195,7 +195,7 @@ class Interpreter:
             return
         where = location_of(node.first, self.run.parser.sql, node.number, self.run.parser.path)
         try:
-            parsed = parse_procedural(self.run.parser, node)
+            parsed = self.run.parser.parse_statement(node)
             self._procedural(parsed, node, scope, where)
             self.system.row_count = None
         except Error as error:

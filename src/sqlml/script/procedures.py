@@ -124,6 +124,7 @@ def call(interpreter, statement, node, scope: Scope) -> None:
     label = f"procedure {dataset}.{name}"
     parser = ScriptParser(text, DIALECTS[dialect], path=label)
     definition = parser.nodes()[0]
+    parser.parse_all([definition])  # a syntax error in the body: none of it runs
     header = parse_header(parser, definition, dataset)
     if len(statement.arguments) != len(header.parameters):
         raise ScriptError(

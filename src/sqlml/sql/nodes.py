@@ -28,6 +28,14 @@ class Node:
         """The node's first token, for its position."""
         return self.tokens[0]
 
+    def expressions(self) -> list[list[Token]]:
+        """The token lists of the node's own expressions (conditions, FOR's query)."""
+        return []
+
+    def children(self) -> list[Node]:
+        """The nodes inside this one (bodies, branches, handlers), in order."""
+        return []
+
 
 @dataclass
 class Statement(Node):
@@ -44,6 +52,9 @@ class Block(Node):
     handler: list[Node] | None = None
     label: str | None = None
 
+    def children(self) -> list[Node]:
+        return [*self.body, *(self.handler or [])]
+
 
 @dataclass
 class If(Node):
@@ -51,6 +62,12 @@ class If(Node):
 
     branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
     otherwise: list[Node] | None = None
+
+    def expressions(self) -> list[list[Token]]:
+        return [condition for condition, _ in self.branches]
+
+    def children(self) -> list[Node]:
+        return [*(node for _, body in self.branches for node in body), *(self.otherwise or [])]
 
 
 @dataclass
@@ -60,6 +77,12 @@ class Case(Node):
     subject: list[Token] | None = None
     branches: list[tuple[list[Token], list[Node]]] = field(default_factory=list)
     otherwise: list[Node] | None = None
+
+    def expressions(self) -> list[list[Token]]:
+        return [*([self.subject] if self.subject else []), *(when for when, _ in self.branches)]
+
+    def children(self) -> list[Node]:
+        return [*(node for _, body in self.branches for node in body), *(self.otherwise or [])]
 
 
 @dataclass
@@ -78,6 +101,12 @@ class Loop(Node):
     variable: str | None = None
     label: str | None = None
 
+    def expressions(self) -> list[list[Token]]:
+        return [self.condition] if self.condition else []
+
+    def children(self) -> list[Node]:
+        return self.body
+
 
 @dataclass
 class ProcedureDefinition(Node):
@@ -85,3 +114,6 @@ class ProcedureDefinition(Node):
 
     header: list[Token] = field(default_factory=list)
     body: Block | None = None
+
+    def children(self) -> list[Node]:
+        return [self.body] if self.body else []

@@ -2,7 +2,7 @@
 
 :mod:`sqlml.sql.script` hands over each statement's tokens (the scripting interpreter,
 :mod:`sqlml.script`, runs what comes out); DECLARE and SET parse with sqlglot
-(``exp.Declare``, ``exp.Set``), the rest (ASSERT, RAISE, BREAK/LEAVE, CONTINUE/ITERATE, RETURN,
+(``exp.Declare``, ``exp.Set``) there, the rest (ASSERT, RAISE, BREAK/LEAVE, CONTINUE/ITERATE, RETURN,
 EXECUTE IMMEDIATE, CALL) are split here at their keywords and their expressions parsed with the
 dialect's expression parser, so every part keeps its position in the script.
 
@@ -12,12 +12,17 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-languag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import SqlSyntaxError
-from sqlml.sql.script import ScriptParser, Statement, location_of
+from sqlml.sql.diagnostics import location_of
+from sqlml.sql.nodes import Statement
+
+if TYPE_CHECKING:
+    from sqlml.sql.script import ScriptParser
 
 
 @dataclass
@@ -66,15 +71,19 @@ class Call:
     arguments: list[exp.Expression]
 
 
+#: Procedural statements sqlglot parses itself (``exp.Declare``, ``exp.Set``).
+SQLGLOT_PARSED = ("DECLARE", "SET")
+
+
 def parse_procedural(parser: ScriptParser, statement: Statement):
-    """The statement as a tree (DECLARE, SET) or one of this module's records.
+    """One of this module's records for a procedural statement other than DECLARE and SET.
+
+    Called through :meth:`ScriptParser.parse_statement`, which remembers the result.
 
     Raises:
         SqlSyntaxError: the statement is malformed.
     """
     verb, tokens = statement.verb, statement.tokens
-    if verb in ("DECLARE", "SET"):
-        return parser.parse_statement(statement)
     rest = tokens[1:]
     if verb == "ASSERT":
         parts = _split_words(rest, ("AS",))

@@ -28,6 +28,7 @@ from sqlml.sql.diagnostics import (
     token_error,
 )
 from sqlml.sql.nodes import Block, Case, If, Loop, Node, ProcedureDefinition, Statement
+from sqlml.sql.procedural import SQLGLOT_PARSED, parse_procedural
 
 _OPAQUE = {TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.NATIONAL_STRING}
 
@@ -64,6 +65,7 @@ class ScriptParser:
         self._i = 0
         self._number = 0
         self._blocks = 0  # blocks open around the node being read
+        self._parsed: dict[int, tuple] = {}  # id(statement or tokens) → (it, what it parsed to)
 
     def nodes(self) -> list[Node]:
         """Every top-level node of the script, in order."""
@@ -74,13 +76,40 @@ class ScriptParser:
             self._end_statement()
         return nodes
 
-    def parse_statement(self, statement: Statement) -> exp.Expression:
-        """Parse a simple statement's tokens into one sqlglot tree.
+    def parse_all(self, nodes: list[Node]) -> None:
+        """Parse every statement and expression of ``nodes``, those inside blocks, branches, loops
+        and procedure bodies included, so that a syntax error anywhere stops a script before any
+        of it runs, as on BigQuery, which parses a multi-statement query whole (a dry run
+        "validates the initial query and subsequent statements";
+        https://cloud.google.com/bigquery/docs/multi-statement-queries). What is parsed is kept
+        for running; SQL built at run time (EXECUTE IMMEDIATE's string, a CALLed procedure's
+        stored text) is parsed when it runs.
+        """
+        for node in nodes:
+            for tokens in node.expressions():
+                self.parse_expression(tokens, node.number)
+            if isinstance(node, Statement):
+                self.parse_statement(node)
+            else:
+                self.parse_all(node.children())
+
+    def parse_statement(self, statement: Statement):
+        """A simple statement's tokens as one sqlglot tree, or as a record of
+        :mod:`sqlml.sql.procedural` for a procedural statement sqlglot does not parse.
+
+        Each statement is parsed once per script: later calls return the same object. The
+        executor runs a top-level statement's tree itself (once); the interpreter runs a copy
+        with the variables bound, so a statement in a loop is not parsed again.
 
         Raises:
             SqlSyntaxError: the tokens do not parse, are not a whole statement or nest too deeply.
             UnsupportedStatementError: sqlglot fell back to an opaque Command.
         """
+        return self._remembered(statement, lambda: self._parse_statement(statement))
+
+    def _parse_statement(self, statement: Statement):
+        if statement.verb in PROCEDURAL_VERBS and statement.verb not in SQLGLOT_PARSED:
+            return parse_procedural(self, statement)
         trees = self._parse(statement.tokens, statement.number, lambda parser: parser.parse(statement.tokens, self.sql))
         tree = trees[0] if trees else None
         if isinstance(tree, exp.Command):
@@ -93,7 +122,8 @@ class ScriptParser:
         return tree
 
     def parse_expression(self, tokens: list[Token], number: int, after: Token | None = None) -> exp.Expression:
-        """Parse a token list that holds one expression (an IF condition, a DEFAULT value).
+        """Parse a token list that holds one expression (an IF condition, a DEFAULT value), once:
+        later calls with the same list return the same tree, which callers copy before changing.
 
         Args:
             after: the keyword the expression follows, where an empty one is reported.
@@ -101,10 +131,20 @@ class ScriptParser:
         if not tokens:
             at = after or self._prev_token()
             raise SqlSyntaxError(f"Expected an expression after {at.text}", location=self._location(at, number))
+        return self._remembered(tokens, lambda: self._parse_expression(tokens, number))
+
+    def _parse_expression(self, tokens: list[Token], number: int) -> exp.Expression:
         trees = self._parse(tokens, number, lambda parser: parser.parse_into(exp.Condition, tokens, self.sql))
         if not trees or trees[0] is None:
             raise SqlSyntaxError(f"Syntax error: unexpected '{tokens[0].text}'", location=self._location(tokens[0], number))
         return trees[0]
+
+    def _remembered(self, key, parse):
+        # ``key`` (a statement or a token list) is kept beside its result so that its id stays its own
+        found = self._parsed.get(id(key))
+        if found is None:
+            found = self._parsed[id(key)] = (key, parse())
+        return found[1]
 
     def _parse(self, tokens: list[Token], number: int, parse) -> list:
         """``parse(parser)`` with a fresh parser, on a deeper stack if the statement needs one."""
