@@ -4,7 +4,8 @@ sqlglot parses single statements but leaves procedural SQL (``BEGIN … END``, `
 ``LOOP``, ``WHILE``, ``REPEAT``, ``FOR … IN``, procedural ``CASE``, ``CREATE PROCEDURE … BEGIN …
 END``) to the caller (tobymao/sqlglot#2890, #3780). This module owns that: it walks the token list
 once, so semicolons inside strings and comments (which the tokenizer has already consumed) and
-inside blocks are never boundaries, and it hands each simple statement's tokens to the parser.
+inside blocks are never boundaries, and it hands each simple statement's tokens to the parser
+(once per script: what was parsed is kept).
 
 The result is a list of :mod:`sqlml.sql.nodes` objects; :class:`Statement` is the leaf.
 """
@@ -77,13 +78,10 @@ class ScriptParser:
         return nodes
 
     def parse_all(self, nodes: list[Node]) -> None:
-        """Parse every statement and expression of ``nodes``, those inside blocks, branches, loops
-        and procedure bodies included, so that a syntax error anywhere stops a script before any
-        of it runs, as on BigQuery, which parses a multi-statement query whole (a dry run
-        "validates the initial query and subsequent statements";
-        https://cloud.google.com/bigquery/docs/multi-statement-queries). What is parsed is kept
-        for running; SQL built at run time (EXECUTE IMMEDIATE's string, a CALLed procedure's
-        stored text) is parsed when it runs.
+        """Parse every statement and expression of ``nodes`` and of the nodes inside them, keeping
+        the results for running: a syntax error anywhere stops a script before any of it runs, as
+        BigQuery parses a multi-statement query whole (https://cloud.google.com/bigquery/docs/multi-statement-queries).
+        SQL built at run time (EXECUTE IMMEDIATE's string, a CALLed procedure's text) is parsed when it runs.
         """
         for node in nodes:
             for tokens in node.expressions():
