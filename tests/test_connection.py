@@ -275,3 +275,14 @@ def test_model_statements_are_refused_inside_a_transaction(line, statement, verb
     assert not line.in_transaction  # the failed statement rolled the transaction back, as on BigQuery
     assert line.query("SELECT COUNT(*) FROM ds.points").scalar() == 20
     assert [(m.name, len(m.versions), m.description) for m in line.models.models()] == [("line", 1, None)]
+
+
+def test_a_load_is_recorded_as_a_write_of_its_table(disk_con, tmp_path):
+    # Loads used to leave no trace in the write log: a materialized view over the table kept its old rows.
+    (tmp_path / "first.csv").write_text("x\n1\n2\n")
+    (tmp_path / "second.csv").write_text("x\n10\n20\n30\n")
+    assert disk_con.load("ds.t", tmp_path / "first.csv") == 2
+    disk_con.query("CREATE MATERIALIZED VIEW ds.total AS SELECT SUM(x) AS s FROM ds.t")
+    assert disk_con.query("SELECT s FROM ds.total").scalar() == 3
+    assert disk_con.load("ds.t", tmp_path / "second.csv") == 3
+    assert disk_con.query("SELECT s FROM ds.total").scalar() == 60

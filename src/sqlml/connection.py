@@ -9,10 +9,12 @@ import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine.executor import Executor, rollback
+from sqlml.engine import modification_log
+from sqlml.engine.executor import Executor, atomic, rollback
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.result import Result
@@ -178,19 +180,22 @@ class Connection:
         dataset = target.args.get("db")
         create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
         target_sql = target.sql(dialect="duckdb")
-        with self._warehouse.statement(), self._warehouse.lease() as cursor:
-            try:
+
+        def write() -> int:
+            with self._warehouse.lease() as cursor, atomic(self._executor, cursor):
                 if dataset is not None:
                     cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset.sql(dialect='duckdb')}")
                 cursor.execute(f"{create} {target_sql} AS SELECT * FROM {reader}($path{extra})", values)
+                if dataset is not None:  # for materialized views over it and INFORMATION_SCHEMA.PARTITIONS
+                    modification_log.record(self._warehouse, cursor, target.db, target.name, None)
                 return cursor.sql(f"SELECT count(*) FROM {target_sql}").fetchall()[0][0]
-            except Exception as error:  # duckdb.Error: translate at the boundary
-                import duckdb
 
-                if isinstance(error, duckdb.Error):
-                    rollback(self._executor)  # as a failed statement does
-                    raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
-                raise
+        with self._warehouse.statement():
+            try:
+                return modification_log.write_in_turn(self._executor, target, write)
+            except duckdb.Error as error:  # translate at the boundary
+                rollback(self._executor)  # as a failed statement does
+                raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
 
     def relation_kind(self, name: str) -> str | None:
         """Whether ``dataset.name`` is a ``"table"``, a ``"view"`` or nothing (None) in the warehouse."""

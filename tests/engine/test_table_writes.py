@@ -129,3 +129,15 @@ def test_a_waiting_writer_stops_when_cancelled():
         writes.take("DS.T", "waiter", transaction=False, timeout=5, cancel=cancel)
     writes.give_back("holder")
     writes.take("ds.t", "waiter", transaction=False, timeout=0, cancel=threading.Event())  # free now
+
+
+def test_loads_from_several_sessions_at_once_all_succeed(tmp_path):
+    (tmp_path / "rows.csv").write_text("x\n" + "\n".join(map(str, range(100))) + "\n")
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models") as con:
+        sessions = [con.cursor() for _ in range(3)]
+
+        def loads(session):  # into new datasets too: both sessions create them
+            return lambda: [session.load(f"ds{k % 2}.t", tmp_path / "rows.csv") for k in range(4)]
+
+        assert _together(*(loads(session) for session in sessions)) == []
+        assert con.query("SELECT (SELECT SUM(x) FROM ds0.t) + (SELECT SUM(x) FROM ds1.t)").scalar() == 2 * 4950
