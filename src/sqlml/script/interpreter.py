@@ -48,12 +48,14 @@ class Interpreter:
         executor: runs the SQL statements.
         run: the script run (its parser, for positions and statement parsing).
         system: the ``@@`` variables, shared with procedures this script calls.
+        depth: how many procedure calls deep it runs (0 for a script).
     """
 
-    def __init__(self, executor, run, system: SystemVariables):
+    def __init__(self, executor, run, system: SystemVariables, depth: int = 0):
         self.executor = executor
         self.run = run
         self.system = system
+        self.depth = depth
         self.result = Result.empty()
         self._handling: list[Error] = []
         self._top: Node | None = None  # the top-level node: its query result may stay lazy
@@ -289,6 +291,12 @@ class Interpreter:
         nodes = parser.nodes()
         if len(nodes) != 1 or not isinstance(nodes[0], Statement):
             raise ScriptError("EXECUTE IMMEDIATE runs exactly one SQL statement.", hint="Split the string into several EXECUTE IMMEDIATE statements.")
+        if nodes[0].verb in ("CALL", "EXECUTE"):
+            # https://cloud.google.com/bigquery/docs/multi-statement-queries#security_constraints — "The following
+            # commands are restricted from being executed dynamically: BEGIN/END, CALL, CASE, IF, LOOP, WHILE, and
+            # EXECUTE IMMEDIATE." (blocks are refused above: they are not one statement)
+            verb = " ".join(token.text.upper() for token in nodes[0].tokens[:2]) if nodes[0].verb == "EXECUTE" else "CALL"
+            raise ScriptError(f"EXECUTE IMMEDIATE cannot run {verb}.", hint=f"Write the {verb} statement in the script itself.")
         named, positional = {}, []
         for value_expression, alias in statement.using:
             value, _ = self.evaluate(value_expression, scope, node)

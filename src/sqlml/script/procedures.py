@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS {CATALOG}.{ROUTINES_TABLE} (
 )"""
 
 
+#: "The maximum depth of procedure calls is 50 frames."
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#call
+MAX_CALL_DEPTH = 50
+
 #: Built-in procedures (``BQ.REFRESH_MATERIALIZED_VIEW``), by upper-case ``DATASET.NAME``:
 #: ``run(executor, [argument values])``; added with :func:`register_system_procedure`.
 SYSTEM_PROCEDURES: dict[str, Callable[[object, list], None]] = {}
@@ -122,6 +126,12 @@ def call(interpreter, statement, node, scope: Scope) -> None:
         raise NotFoundError(f"Procedure {dataset + '.' if dataset else ''}{name} not found.", hint=hint)
     dialect, text = stored
     label = f"procedure {dataset}.{name}"
+    if interpreter.depth >= MAX_CALL_DEPTH:
+        raise ScriptError(
+            f"Procedure calls nest at most {MAX_CALL_DEPTH} deep; calling {label} here would go deeper.",
+            hint="A procedure that calls itself needs a condition that ends the recursion (IF … THEN CALL … END IF) "
+            f"within {MAX_CALL_DEPTH} calls; a loop (WHILE, LOOP) has no such limit.",
+        )
     parser = ScriptParser(text, DIALECTS[dialect], path=label)
     definition = parser.nodes()[0]
     parser.parse_all([definition])  # a syntax error in the body: none of it runs
@@ -140,14 +150,16 @@ def call(interpreter, statement, node, scope: Scope) -> None:
                 raise ScriptError(f"The {parameter.mode} argument {parameter.name} of {label} must be a variable.")
             value = scope.get(argument.name).value if parameter.mode == "INOUT" else None
         own.declare(parameter.name, Variable(value, parameter.type))
-    callee = Interpreter(interpreter.executor, _Run(parser=parser, named={}, positional=[]), interpreter.system)
+    callee = Interpreter(interpreter.executor, _Run(parser=parser, named={}, positional=[]), interpreter.system, interpreter.depth + 1)
     try:
         callee.execute(definition.body, own)
     except _Return:
         pass
     except Error as error:
-        if error.location is not None and error.location.path == label:
+        # named by the innermost call of the procedure it happened in (a recursive one is its caller too)
+        if error.location is not None and error.location.path == label and not getattr(error, "call_named", False):
             error.message = f"{error.message} (in {label}, called from line {node.first.line})"
+            error.call_named = True
         raise
     interpreter._replace_result(callee.result)
     for parameter, argument in zip(header.parameters, statement.arguments):
