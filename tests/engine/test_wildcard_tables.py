@@ -68,6 +68,26 @@ def test_wildcard_needs_a_dataset(con):
         con.query("SELECT * FROM events_*").fetchall()
 
 
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ("`my-project.ds.nothing_*`", sqlml.NotFoundError),
+        ("ds.clash_*", sqlml.SqlTypeError),
+        ("ds.shown_*", sqlml.UnsupportedStatementError),
+        ("events_*", sqlml.NotFoundError),
+    ],
+)
+def test_wildcard_errors_point_at_the_wildcard_table(con, table, error):
+    # they pointed at the start of the statement
+    con.query("CREATE OR REPLACE TABLE ds.clash_1 AS SELECT 1 AS id; CREATE OR REPLACE TABLE ds.clash_2 AS SELECT 'x' AS id; "
+              "CREATE OR REPLACE VIEW ds.shown_1 AS SELECT 1 AS id")  # fmt: skip
+    with pytest.raises(error) as caught:
+        con.query(f"SELECT 1;\nSELECT id,\n  1 AS one FROM {table} AS t").fetchall()
+    location = caught.value.location
+    assert (location.statement, location.line, location.col, location.length) == (2, 3, 17, len(table))
+    assert location.source_line == f"  1 AS one FROM {table} AS t"
+
+
 def test_wildcard_in_joins_ctes_and_create_table(con):
     rows = con.query(
         "WITH daily AS (SELECT _TABLE_SUFFIX AS day, event FROM ds.events_*) "

@@ -21,7 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
-from sqlml.sql.expressions import MLFunction, call_location
+from sqlml.sql.expressions import MLFunction, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
 _names = itertools.count(1)
@@ -147,13 +147,13 @@ class Renderer:
                 raise UnsupportedStatementError(
                     f"ML.{node.function_name} is not supported yet",
                     hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
-                    location=call_location(node),
+                    location=written_location(node),
                 )
             inputs = [self.data_input(arg, node, sources, cursor) for arg in node.data_arguments]
             try:
                 output = self.evaluate(node, inputs, self.params)
             except UnsupportedStatementError as error:
-                raise error.with_location(call_location(node)) if error.location is None else error
+                raise error.with_location(written_location(node)) if error.location is None else error
             name = sources.register(cursor, output)
             holder.set("this", exp.to_identifier(name))
             holder.set("db", None)

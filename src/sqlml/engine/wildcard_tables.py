@@ -21,7 +21,8 @@ from sqlglot import exp
 
 from sqlml.engine.executor import register_rewrite
 from sqlml.engine.warehouse import CATALOG
-from sqlml.errors import NotFoundError, SqlTypeError, UnsupportedStatementError
+from sqlml.errors import Error, NotFoundError, SqlTypeError, UnsupportedStatementError
+from sqlml.sql.expressions import written_location
 from sqlml.sql.query_fixes import is_inside
 from sqlml.sql.transpile import to_duckdb
 
@@ -57,11 +58,16 @@ def expand(tree: exp.Expression, executor) -> exp.Expression:
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW":
         return tree
     for table in wildcard_tables(tree):
-        match = _match(table, executor)
-        kept = _pruned(table, match, executor)
+        try:
+            match = _match(table, executor)
+            kept = _pruned(table, match, executor)
+            union_query = _union(match, kept)
+        except Error as error:  # about the tables it matches: point at the wildcard, not the statement's start
+            error.location = error.location or written_location(table)
+            raise
         _exclude_suffix_from_stars(table)
         alias = table.alias or table.name.rstrip("*") or "wildcard"
-        union = _union(match, kept).subquery(exp.to_identifier(alias, quoted=True))
+        union = union_query.subquery(exp.to_identifier(alias, quoted=True))
         union.set("sample", table.args.get("sample"))  # FROM ds.events_* TABLESAMPLE SYSTEM (10 PERCENT)
         table.replace(union)
     return tree

@@ -189,6 +189,14 @@ class _MLParser:
             node.update_positions(line=first.line, col=first.col, start=first.start, end=self._prev.end)
         return node
 
+    def _parse_table_parts(self, schema=False, is_db_reference=False, wildcard=False, fast=False):
+        # A wildcard table's span is kept like an ML call's: errors about the tables it matches point at it.
+        first = self._curr
+        table = super()._parse_table_parts(schema, is_db_reference, wildcard, fast)
+        if isinstance(table, exp.Table) and table.name.endswith("*") and first is not None:
+            _with_position(table, first, self._prev, self.sql)
+        return table
+
     def _parse_alter(self):
         if not self._match_text_seq("MODEL"):
             return super()._parse_alter()

@@ -134,9 +134,9 @@ class ExportModel(exp.Expression):
     arg_types = {"this": True, "expressions": False}
 
 
-def call_location(node: exp.Expression) -> Location | None:
-    """Where a function call is written, from the span the dialect keeps in the node's meta
-    (line, column, the line's text), or None when the node carries none."""
+def written_location(node: exp.Expression) -> Location | None:
+    """Where an ML function call or a wildcard table is written, from the span the dialect keeps
+    in the node's meta (line, column, the line's text), or None when the node carries none."""
     meta = node.meta
     if "source_line" not in meta:
         return None

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from sqlml.engine.tfdv import MACRO as TFDV_VALIDATE
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
-from sqlml.sql.expressions import NOT_YET_SUPPORTED_SCALAR_NAMES, call_location
+from sqlml.sql.expressions import NOT_YET_SUPPORTED_SCALAR_NAMES, written_location
 from sqlml.sql.templates import build
 
 _TFDV_DEFAULTS = ("'SKEW'", "0.3", "'L_INFTY'", "0.3", "'JENSEN_SHANNON_DIVERGENCE'", "NULL")
@@ -30,7 +30,7 @@ def ml_scalars(tree: exp.Expression) -> exp.Expression:
         if name == "TFDV_VALIDATE":
             dot.replace(_tfdv_validate(call))
         elif name in NOT_YET_SUPPORTED_SCALAR_NAMES:
-            raise UnsupportedStatementError(f"ML.{name} is not supported yet", location=call_location(call))
+            raise UnsupportedStatementError(f"ML.{name} is not supported yet", location=written_location(call))
     return tree
 
 
