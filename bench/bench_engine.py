@@ -4,7 +4,8 @@ Measures, in one run:
   * a trivial statement, per call (target: under 1 ms of parse/transpile overhead);
   * the parse + transpile step alone for a typical analyst query;
   * an analytic query (GROUP BY, window, QUALIFY-free CTE) over N rows (default 10M; target: within 5%);
-  * the cost of a warehouse lease: a query on an on-disk warehouse after the file was released.
+  * the cost of a warehouse lease: a query on an on-disk warehouse after the file was released;
+  * Python function calls per statement and per transpile (a count, free of the machine's noise).
 
 Usage: python bench/bench_engine.py [--rows 10000000]
 """
@@ -56,6 +57,21 @@ def transpile(sql: str) -> str:
     return to_duckdb(sqlglot.parse_one(sql, dialect=Sqlml))
 
 
+def python_calls(work, calls: int = 50) -> float:
+    """Python function calls per call of ``work`` (cProfile's count): unlike a time, the same on
+    any machine and under any load, so it shows what a change to the statement path costs."""
+    import cProfile
+    import pstats
+
+    work()
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(calls):
+        work()
+    profile.disable()
+    return pstats.Stats(profile).total_calls / calls
+
+
 def create_events(run, rows: int) -> None:
     """The same synthetic events table, built in DuckDB SQL by either side.
 
@@ -103,6 +119,14 @@ def main() -> None:
     rows.append(Row("parse + transpile, simple statement (vs plain sqlglot)", per_call(lambda: transpile(simple), calls=500), plain, "< 1 ms"))
     plain = per_call(lambda: sqlglot.transpile(TYPICAL, read="bigquery", write="duckdb"), calls=200)
     rows.append(Row("parse + transpile, typical analyst query (vs plain sqlglot)", per_call(lambda: transpile(TYPICAL), calls=200), plain, "report"))
+    counts = {
+        "SELECT 1 AS x": python_calls(lambda: con.query("SELECT 1 AS x").fetchall()),
+        "transpile simple": python_calls(lambda: transpile(simple)),
+        "transpile typical": python_calls(lambda: transpile(TYPICAL)),
+        "plain sqlglot simple": python_calls(lambda: sqlglot.transpile(simple, read="bigquery", write="duckdb")),
+        "plain sqlglot typical": python_calls(lambda: sqlglot.transpile(TYPICAL, read="bigquery", write="duckdb")),
+    }
+    print("Python calls per statement: " + ", ".join(f"{name} {count:,.0f}" for name, count in counts.items()))
 
     with tempfile.TemporaryDirectory() as folder:
         # The analytic query runs on an on-disk warehouse, the way sqlml is used; the baseline opens
