@@ -23,7 +23,7 @@ from sqlml.errors import Error, Location, ParameterError, TransactionError, Unsu
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.planner import Plan, StatementKind, plan
-from sqlml.sql.script import Node, ScriptParser, Statement, location_of
+from sqlml.sql.script import PROCEDURAL_VERBS, Node, ScriptParser, Statement, location_of
 from sqlml.sql.transpile import parameters
 
 
@@ -156,7 +156,7 @@ class Executor:
 
     def execute_node(self, node: Node, run: "_Run", keep_result: bool) -> Result:
         """Run one top-level node of a script."""
-        procedural = not isinstance(node, Statement) or node.verb in _procedural_verbs()
+        procedural = not isinstance(node, Statement) or node.verb in PROCEDURAL_VERBS
         if procedural or any(wants(self, node) for wants, _ in SCRIPT_RUNNER):
             if not SCRIPT_RUNNER:
                 raise UnsupportedStatementError(
@@ -265,12 +265,6 @@ def _split_params(params) -> tuple[dict, Sequence]:
     raise ParameterError(
         f"params must be a dict (for @name) or a list (for ?), not {type(params).__name__}.",
     )
-
-
-def _procedural_verbs() -> set[str]:
-    from sqlml.sql.script import PROCEDURAL_VERBS
-
-    return PROCEDURAL_VERBS
 
 
 def _positional(number: int) -> str:
