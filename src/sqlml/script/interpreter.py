@@ -144,7 +144,7 @@ class Interpreter:
         parse = lambda tokens: self.run.parser.parse_expression(tokens, node.number)  # noqa: E731
         subject = parse(node.subject) if node.subject else None
         for when, body in node.branches:
-            condition = parse(when) if subject is None else exp.EQ(this=subject.copy(), expression=parse(when))
+            condition = parse(when) if subject is None else exp.EQ(this=subject.copy(), expression=parse(when).copy())
             if self._truth(condition, scope, node):
                 self.execute_all(body, scope)
                 return
