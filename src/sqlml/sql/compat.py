@@ -33,10 +33,19 @@ def _typed_literals(tree: exp.Expression) -> exp.Expression:
     which decides result types (``ROUND(2.5)`` is FLOAT64, ``GENERATE_ARRAY(0, 1, 0.25)`` works).
     """
 
+    lists: dict[tuple[int, str], tuple[exp.Expression, str, list]] = {}  # the lists whose items change
     for literal in list(tree.find_all(exp.Literal)):
         data_type = _literal_type(literal)
-        if data_type is not None:
-            literal.replace(exp.cast(literal.copy(), data_type, copy=False))
+        if data_type is None:
+            continue
+        cast = exp.cast(literal.copy(), data_type, copy=False)
+        if literal.index is None:
+            literal.replace(cast)
+        else:  # an item of IN (…), [ … ]: sqlglot's replace re-parents the whole list each time
+            parent, key = literal.parent, literal.arg_key
+            lists.setdefault((id(parent), key), (parent, key, list(parent.args[key])))[2][literal.index] = cast
+    for parent, key, items in lists.values():
+        parent.set(key, items)
     return tree
 
 
