@@ -13,7 +13,7 @@ from sqlml.sql.dialect import BigQueryOnDuckdb, Sqlml
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.transpile import BIGQUERY_PASSES
 
-from tests.sql.test_bigquery_compat import CASES
+from test_bigquery_compat import CASES  # tests/sql is on sys.path (pytest prepend import mode)
 
 
 def parse(sql: str) -> exp.Expression:
