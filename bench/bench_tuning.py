@@ -6,7 +6,7 @@ l1_reg and l2_reg runs with each algorithm under 5 sampler seeds. Printed: the b
 (the default objective; on the eval split) reached after 10 and after 20 trials, averaged over
 the seeds, and the wall time of 8 trials run 2 at a time vs one after the other.
 
-The seed is the tuning module's sampler seed (``sqlml.ml.tuning.SEED``), set per run: BigQuery
+The seed is the tuning module's sampler seed (``sqlml.ml.training.tuning.SEED``), set per run: BigQuery
 has no option for it, and a benchmark needs runs that differ only in it.
 
 Usage: python bench/bench_tuning.py [--rows 200000] [--seeds 5]
@@ -19,7 +19,7 @@ import statistics
 import time
 
 import sqlml
-import sqlml.ml.tuning as tuning
+import sqlml.ml.training.tuning as tuning
 from bench_ml import create_data
 from harness import Row, print_table
 

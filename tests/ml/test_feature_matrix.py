@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sqlml
-from sqlml.ml import feature_matrix
+from sqlml.ml.preprocessing.automatic import feature_matrix
 from sqlml.store.records import ModelRef
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlml.ml.split import split_rows
+from sqlml.ml.training.split import split_rows
 
 
 def _table(n):

@@ -67,7 +67,7 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: may read script variables); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.engine.default_dataset", "sqlml.ml.statements", "sqlml.ml.preprocessing", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions",
+EXTENSIONS = ("sqlml.engine.default_dataset", "sqlml.ml.training.model_ddl", "sqlml.ml.preprocessing.manual", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions",
               "sqlml.engine.dml", "sqlml.engine.materialized_views", "sqlml.engine.ml_views", "sqlml.engine.wildcard_tables")
 
 

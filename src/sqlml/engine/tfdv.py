@@ -1,7 +1,7 @@
 """ML.TFDV_VALIDATE as a built-in function: a macro in the instance's ``memory`` catalog over
 vectorized (Arrow) UDFs, installed by :mod:`sqlml.engine.builtins`.
 
-The comparison itself is :func:`sqlml.ml.tfdv.validate`, imported on the first call so that
+The comparison itself is :func:`sqlml.ml.monitoring.tfdv_statistics.validate`, imported on the first call so that
 opening a warehouse does not load the ML modules. Bad arguments become a SQL ``error()`` with
 the reason, as BigQuery reports them, instead of a Python traceback.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-tfdv-validate
@@ -26,7 +26,7 @@ def _outcome(row: list) -> tuple[str | None, str | None]:
     """(anomalies JSON, None) or (None, why the arguments are wrong) for one row of arguments."""
     from sqlml.errors import InvalidOptionError
     from sqlml.ml.functions.data_checks import _rules
-    from sqlml.ml.tfdv import validate
+    from sqlml.ml.monitoring.tfdv_statistics import validate
 
     base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds = row
     if base is None or study is None:

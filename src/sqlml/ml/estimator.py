@@ -185,7 +185,7 @@ class Estimator:
 
     Attributes:
         accepts_sparse: whether ``fit`` and ``predict`` take a SciPy CSR matrix (a family that does
-            gets one for a wide one-hot encoding, see :mod:`sqlml.ml.feature_matrix`).
+            gets one for a wide one-hot encoding, see :mod:`sqlml.ml.preprocessing.automatic.feature_matrix`).
     """
 
     accepts_sparse = False

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlml.engine.executor import StatementContext, handles, register_handler
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.model import CACHE
-from sqlml.ml.statements import named_model, read_options
+from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
 from sqlml.store.records import sha256_of

@@ -22,7 +22,7 @@ import numpy as np
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
-from sqlml.ml.feature_matrix import is_sparse
+from sqlml.ml.preprocessing.automatic.feature_matrix import is_sparse
 
 _LINE_SEARCH = (2.0, 1.0, 0.5, 0.25)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlml.errors import CorruptModelError
 from sqlml.ml.estimator import Estimator, Task
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.preprocess import Preprocessor
+from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
@@ -151,8 +151,8 @@ class Model:
             InvalidModelInputError: a dense matrix is asked of a sparse model and would not fit
                 in memory.
         """
-        from sqlml.ml.feature_matrix import check_dense_size
-        from sqlml.ml.transform import apply_transform
+        from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size
+        from sqlml.ml.training.transform import apply_transform
 
         wanted = self.task.sparse if sparse is None else sparse
         if self.task.sparse and not wanted:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import ModelError
-from sqlml.ml.encoders import CategoricalEncoder, NumericEncoder
+from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder
 from sqlml.ml.model import Model
 from sqlml.ml.modeltypes import ModelType
 

@@ -43,7 +43,7 @@ def run(executor, node, inputs, params=None):
     return implementation(call)
 
 
-_MODULES = ("predict", "evaluate", "inspect", "trials", "registry", "explain", "fairness", "data_checks", "describe", "tfdv")
+_MODULES = ("predict", "evaluate", "inspect", "trials", "versions", "explain", "fairness", "data_checks", "describe", "tfdv")
 
 
 def _load() -> None:

@@ -8,7 +8,7 @@ and …-validate-data-drift: one row per compared column — ``input``, ``metric
 there is no Vertex AI model monitor to link to. Defaults are BigQuery's: L_INFTY for categorical
 columns, JENSEN_SHANNON_DIVERGENCE for numeric ones, threshold 0.3, ``thresholds`` overriding per
 column. SKEW compares with the distributions CREATE MODEL captured from the training rows
-(:mod:`sqlml.ml.distributions`); DRIFT compares two queries (base first, then study).
+(:mod:`sqlml.ml.monitoring.distributions`); DRIFT compares two queries (base first, then study).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.distributions import METRICS, distance, kind_of, profile, shared_edges
+from sqlml.ml.monitoring.distributions import METRICS, distance, kind_of, profile, shared_edges
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 

@@ -5,7 +5,7 @@ EXPLAIN_PREDICT streams its input batch by batch like ML.PREDICT: ``predicted_<l
 ``probability`` (classifiers: of the predicted class), ``top_feature_attributions``
 ARRAY<STRUCT<feature, attribution>> (the ``top_k_features`` largest by absolute value, default 5),
 ``baseline_prediction_value``, ``prediction_value``, ``approximation_error`` (0: the methods are
-exact, :mod:`sqlml.ml.attribution`), then the input columns.
+exact, :mod:`sqlml.ml.runtime.attribution`), then the input columns.
 
 GLOBAL_EXPLAIN returns the mean absolute attribution per input column over the evaluation rows,
 computed when the model was trained with ``enable_global_explain=TRUE`` (as on BigQuery);
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.attribution import explain
+from sqlml.ml.runtime.attribution import explain
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.functions.predict import check_threshold

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
-from sqlml.ml.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
+from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
+from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.preprocess import Preprocessor
+from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 INTERCEPT = "__INTERCEPT__"
 _CATEGORY_WEIGHT = pa.struct([pa.field("category", pa.string()), pa.field("weight", pa.float64())])

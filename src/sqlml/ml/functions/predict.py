@@ -137,7 +137,7 @@ def transform(call: Call) -> pa.RecordBatchReader:
     input columns they do not replace (the label among them), in the input's order.
     """
     from sqlml.errors import ModelError
-    from sqlml.ml.transform import apply_transform
+    from sqlml.ml.training.transform import apply_transform
 
     model = call.model
     if not model.spec.get("transform"):

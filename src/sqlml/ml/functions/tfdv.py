@@ -4,7 +4,7 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 ``ML.TFDV_DESCRIBE({TABLE t | (query)} [, STRUCT([num_histogram_buckets] [,
 num_quantiles_histogram_buckets] [, num_values_histogram_buckets] [, num_rank_histogram_buckets]))``,
 defaults 10, 10, 10 and 50; one row with the column ``dataset_feature_statistics_list`` (JSON), built
-by :func:`sqlml.ml.tfdv.dataset_statistics`. ML.TFDV_VALIDATE compares two of them.
+by :func:`sqlml.ml.monitoring.tfdv_statistics.dataset_statistics`. ML.TFDV_VALIDATE compares two of them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pyarrow as pa
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
-from sqlml.ml.tfdv import DESCRIBE_SETTINGS, dataset_statistics
+from sqlml.ml.monitoring.tfdv_statistics import DESCRIBE_SETTINGS, dataset_statistics
 
 
 @function("TFDV_DESCRIBE")

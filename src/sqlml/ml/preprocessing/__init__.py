@@ -1,6 +1,1 @@
-"""BigQuery ML's manual preprocessing functions (ML.STANDARD_SCALER, ML.BUCKETIZE, …) on DuckDB."""
-
-from sqlml.engine.executor import register_rewrite
-from sqlml.ml.preprocessing.rewrite import rewrite_standalone
-
-register_rewrite(rewrite_standalone)
+"""Preprocessing: automatic (a model's encoders and feature matrix) and manual (BigQuery's ML.* preprocessing functions)."""

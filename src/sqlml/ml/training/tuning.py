@@ -159,7 +159,7 @@ def tune(prepared, *, description: str, cancel: threading.Event | None = None) -
     import optuna
 
     from sqlml.ml.option_tables import OPTIONS_BY_TYPE
-    from sqlml.ml.training import base_spec, fit_estimator, monitor_for
+    from sqlml.ml.training.pipeline import base_spec, fit_estimator, monitor_for
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     model_type, options = prepared.model_type, prepared.options

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.preprocess import is_numeric_type
+from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 #: BigQuery's class limits per model family.
 MAX_CLASSES = {ModelType.LOGISTIC_REG: 50}

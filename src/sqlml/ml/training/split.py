@@ -47,7 +47,7 @@ class Split:
 def split_rows(table: pa.Table, hashes: np.ndarray, options: dict, tuning: bool = False) -> Split:
     """Split the rows of ``table`` by the model's ``data_split_*`` options.
 
-    The split column's type is checked first, by :func:`sqlml.ml.data_split.split_for`, which calls this.
+    The split column's type is checked first, by :func:`sqlml.ml.training.split_checks.split_for`, which calls this.
     """
     method = options.get("data_split_method", "NO_SPLIT")
     n = table.num_rows
@@ -108,7 +108,7 @@ def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
 
 
 def _custom(column: pa.Array) -> Split:
-    # the column's type and values were checked by sqlml.ml.data_split: BOOL, or (tuning) a STRING
+    # the column's type and values were checked by sqlml.ml.training.split_checks: BOOL, or (tuning) a STRING
     if not pa.types.is_boolean(column.type):
         values = pc.utf8_upper(column).to_numpy(zero_copy_only=False)
         parts = [np.nonzero(values == part)[0] for part in ("TRAIN", "EVAL", "TEST")]

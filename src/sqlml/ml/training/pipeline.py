@@ -1,6 +1,6 @@
 """Train a model from its training rows: label, split, preprocessing, estimator, evaluation.
 
-This module knows nothing of SQL or storage: :mod:`sqlml.ml.statements` reads the rows out of the
+This module knows nothing of SQL or storage: :mod:`sqlml.ml.training.model_ddl` reads the rows out of the
 warehouse and stores the :class:`~sqlml.ml.model.Model` this returns.
 """
 
@@ -16,17 +16,17 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml import metrics
-from sqlml.ml.data_split import split_for
+from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.estimator import Dataset, Monitor, Task
-from sqlml.ml.feature_matrix import check_dense_size, dense, wants_sparse
+from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size, dense, wants_sparse
 from sqlml.ml.inference import check_p_value_options, weight_covariance
-from sqlml.ml.labels import Label, encode_label, resolve_column
+from sqlml.ml.training.labels import Label, encode_label, resolve_column
 from sqlml.ml.model import Model, estimator_class
 from sqlml.ml.modeltypes import ModelType
 from sqlml.ml.outputs import predicted_class_index
-from sqlml.ml.preprocess import Preprocessor, flatten_structs
-from sqlml.ml.split import Split
-from sqlml.ml.statistics import feature_info
+from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, flatten_structs
+from sqlml.ml.training.split import Split
+from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 
 _CATEGORICAL = {
     "ONE_HOT_ENCODING": "one_hot",
@@ -214,7 +214,7 @@ def train(
     prepared = prepare(model_type, options, table, hashes, split)
     check_p_value_options(model_type, options, prepared.task.n_classes)
     if options.get("num_trials"):
-        from sqlml.ml.tuning import tune
+        from sqlml.ml.training.tuning import tune
 
         model = tune(prepared, description=description, cancel=cancel)
     else:
@@ -239,7 +239,7 @@ def train(
             )
         model = Model(spec, prepared.preprocessor, estimator, arrays)
     if options.get("enable_global_explain") and model.estimator is not None:
-        from sqlml.ml.attribution import global_attributions
+        from sqlml.ml.runtime.attribution import global_attributions
 
         scored = prepared.scored
         copies = max(2, prepared.task.n_classes)  # attributions are (rows, classes, features)

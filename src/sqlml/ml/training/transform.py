@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from sqlml.engine import scratch
 from sqlml.errors import InvalidModelInputError, SqlSyntaxError
-from sqlml.ml.preprocessing.rewrite import freeze
+from sqlml.ml.preprocessing.manual.rewrite import freeze
 from sqlml.sql.transpile import to_duckdb
 
 INPUT = "__input"

@@ -1,7 +1,7 @@
 """The data split of a CREATE MODEL, checked: the split column's type and values, and a
 training part that is not empty.
 
-:mod:`sqlml.ml.split` computes which rows train and which evaluate; this module checks what it
+:mod:`sqlml.ml.training.split` computes which rows train and which evaluate; this module checks what it
 is given first, so that a split column of the wrong type is an error naming it, for tuned and
 untuned models alike, and a split that leaves nothing to train on fails before training.
 
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.split import Split, split_rows
+from sqlml.ml.training.split import Split, split_rows
 
 TUNING_PARTS = ("TRAIN", "EVAL", "TEST")
 
@@ -57,7 +57,7 @@ def split_for(model_type: ModelType, options: dict, table: pa.Table, hashes: np.
 def check_split_column(table: pa.Table, options: dict, tuning: bool) -> None:
     """The ``data_split_col`` of a CUSTOM or SEQ split has a type (and values) BigQuery allows.
 
-    A missing option or column is left to :func:`sqlml.ml.split.split_rows`, which names it.
+    A missing option or column is left to :func:`sqlml.ml.training.split.split_rows`, which names it.
     """
     method, wanted = options.get("data_split_method"), options.get("data_split_col")
     names = {name.lower(): name for name in table.column_names}

@@ -17,7 +17,7 @@ import math
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.preprocessing.library import VOCABULARY, Function, _number, _option, _vocabulary, vocabulary_entries
+from sqlml.ml.preprocessing.manual.library import VOCABULARY, Function, _number, _option, _vocabulary, vocabulary_entries
 from sqlml.sql.templates import build, constant, literal
 
 _DOCUMENT_FREQUENCY = "list_aggregate(flatten(list(list_distinct(__p_tokens))), 'histogram')"

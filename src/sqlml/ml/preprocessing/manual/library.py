@@ -210,7 +210,7 @@ def _first_occurrences(codes: exp.Expression) -> exp.Expression:
 
 
 def _text_codes(values, vocabulary):
-    from sqlml.ml.preprocessing.text import codes
+    from sqlml.ml.preprocessing.manual.text import codes
 
     return codes(build("list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR))", a=values), vocabulary)
 
@@ -234,7 +234,7 @@ def _hash_bucketize_output(args, stats):
 
 def functions() -> dict[str, Function]:
     """Every preprocessing function by name."""
-    from sqlml.ml.preprocessing import buckets, text
+    from sqlml.ml.preprocessing.manual import buckets, text
 
     table = [
         _standard_scaler(),

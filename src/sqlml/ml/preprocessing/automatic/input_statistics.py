@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.ml.columnwise import map_columns
-from sqlml.ml.encoders import as_float
-from sqlml.ml.preprocess import is_numeric_type
+from sqlml.ml.preprocessing.automatic.columnwise import map_columns
+from sqlml.ml.preprocessing.automatic.encoders import as_float
+from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 
 def feature_info(table: pa.Table, columns: list[str]) -> list[dict]:

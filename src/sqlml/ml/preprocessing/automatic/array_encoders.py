@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.encoders import as_categories, as_float
+from sqlml.ml.preprocessing.automatic.encoders import as_categories, as_float
 
 
 class ArrayEncoder:

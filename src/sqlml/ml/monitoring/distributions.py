@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.ml.encoders import as_float
-from sqlml.ml.preprocess import is_numeric_type
+from sqlml.ml.preprocessing.automatic.encoders import as_float
+from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 #: Categorical values kept per column (the rest count together as one "other" value).
 MAX_CATEGORIES = 1000

@@ -13,7 +13,7 @@ import duckdb
 from sqlglot import exp
 
 from sqlml.errors import SqlSyntaxError
-from sqlml.ml.preprocessing.library import Function, functions
+from sqlml.ml.preprocessing.manual.library import Function, functions
 from sqlml.sql.templates import literal
 
 _LIBRARY: dict[str, Function] = {}

@@ -9,7 +9,7 @@ writes ``[2, 3)`` and ``bucket_ranges_json`` ``{"start": "2", "end": "3"}``.
 from __future__ import annotations
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.preprocessing.library import QUANTILE, Function, _number, _option
+from sqlml.ml.preprocessing.manual.library import QUANTILE, Function, _number, _option
 from sqlml.sql.templates import build, constant, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"

@@ -9,7 +9,7 @@ Every encoder turns an Arrow column into a block of float64 feature columns with
 pyarrow/NumPy code (per-row Python only for a served request's few rows, where it is faster) and
 keeps its learned state as JSON-able values. A one-hot encoder also gives its block's non-zero
 cells (``entries``), so that a wide encoding can be built as a sparse matrix without allocating
-its zeros. ARRAY columns have their own encoders in :mod:`sqlml.ml.array_encoders`.
+its zeros. ARRAY columns have their own encoders in :mod:`sqlml.ml.preprocessing.automatic.array_encoders`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ names, 64-bit integers as strings, zero values left out.
 per feature, the L-infinity distance (or Jensen-Shannon divergence) of the value frequencies of
 categorical features and the Jensen-Shannon divergence of numeric histograms (rebucketed onto
 their common boundaries, counts spread evenly inside a bucket), reusing
-:func:`sqlml.ml.distributions.distance`. It returns an ``Anomalies`` message: ``anomalyInfo`` for
+:func:`sqlml.ml.monitoring.distributions.distance`. It returns an ``Anomalies`` message: ``anomalyInfo`` for
 features above their threshold and ``driftSkewInfo`` with every measurement.
 """
 
@@ -29,8 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.ml.distributions import distance
-from sqlml.ml.encoders import as_categories, as_float
+from sqlml.ml.monitoring.distributions import distance
+from sqlml.ml.preprocessing.automatic.encoders import as_categories, as_float
 
 #: ML.TFDV_DESCRIBE's settings and their defaults.
 DESCRIBE_SETTINGS = {"num_histogram_buckets": 10, "num_quantiles_histogram_buckets": 10, "num_values_histogram_buckets": 10, "num_rank_histogram_buckets": 50}

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
-from sqlml.ml.columnwise import map_columns
-from sqlml.ml.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder, as_float
+from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
+from sqlml.ml.preprocessing.automatic.columnwise import map_columns
+from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder, as_float
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml.ml.data_split import split_for
+from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.model import Model
 from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.statistics import feature_info
-from sqlml.ml.training import excluded_columns, resolve_label, train
-from sqlml.ml.transform import fit_transform
+from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
+from sqlml.ml.training.pipeline import excluded_columns, resolve_label, train
+from sqlml.ml.training.transform import fit_transform
 
 
 def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, hashes, transform, *, description, cancel) -> Model:

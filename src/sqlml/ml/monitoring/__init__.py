@@ -1,0 +1,1 @@
+"""Model monitoring: distributions of input columns, skew and drift distances, TensorFlow Data Validation statistics."""
