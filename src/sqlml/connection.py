@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine import modification_log
+from sqlml.warehouse import modification_log
 from sqlml.engine.executor import Executor, atomic, rollback
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, ParameterError, SqlSyntaxError

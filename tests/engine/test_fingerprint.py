@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 import sqlml
-from sqlml.engine.fingerprint import fingerprints
+from sqlml.warehouse.fingerprint import fingerprints
 
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/hash_functions#farm_fingerprint
 DOC_EXAMPLE = """

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sqlml
-from sqlml.engine.geography import EARTH_RADIUS_METERS, central_angles, normalize
+from sqlml.warehouse.geography import EARTH_RADIUS_METERS, central_angles, normalize
 
 
 def haversine(lon1, lat1, lon2, lat2, radius=6371010.0):

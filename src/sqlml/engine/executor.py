@@ -17,7 +17,7 @@ import duckdb
 from sqlglot import exp
 
 from sqlml.engine.errors import translate, translate_foreign
-from sqlml.engine.sources import Renderer, SourceSet
+from sqlml.execution.sources import Renderer, SourceSet
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, Location, ParameterError, TransactionError, UnsupportedStatementError
 from sqlml.result import Result
@@ -67,8 +67,8 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: may read script variables); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.engine.default_dataset", "sqlml.ml.training.model_ddl", "sqlml.ml.preprocessing.manual", "sqlml.ml.export", "sqlml.script", "sqlml.engine.information_schema", "sqlml.engine.partitions",
-              "sqlml.engine.dml", "sqlml.engine.materialized_views", "sqlml.engine.ml_views", "sqlml.engine.wildcard_tables")
+EXTENSIONS = ("sqlml.warehouse.default_dataset", "sqlml.ml.training.model_ddl", "sqlml.ml.preprocessing.manual", "sqlml.ml.export", "sqlml.script", "sqlml.warehouse.information_schema", "sqlml.warehouse.partitions",
+              "sqlml.warehouse.dml", "sqlml.warehouse.materialized_views", "sqlml.warehouse.ml_views", "sqlml.warehouse.wildcard_tables")
 
 
 def register_handler(applies: Callable[[StatementContext], bool], handler: Handler) -> None:

@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
-from sqlml.engine.meta import has_meta_table
+from sqlml.warehouse.meta import has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
 from sqlml.result import Result

@@ -86,7 +86,7 @@ class SystemVariables:
     script: dict = field(default_factory=dict)
     time_zone: str = "UTC"
     project_id: str = "sqlml"
-    #: The default dataset of unqualified table and model names (see :mod:`sqlml.engine.default_dataset`).
+    #: The default dataset of unqualified table and model names (see :mod:`sqlml.warehouse.default_dataset`).
     dataset_id: str | None = None
     dataset_project_id: str | None = None
     location: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
-from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
+from sqlml.warehouse.fingerprint import MACRO as FARM_FINGERPRINT
 
 
 def _count_if(self, node: exp.CountIf) -> str:
@@ -233,7 +233,7 @@ GENERATOR_FIXES: dict = {
     exp.Format: _format,
     exp.ByteLength: lambda self, e: operands_once(self, e, _byte_length),
     exp.CodePointsToString: lambda self, e: f"ARRAY_TO_STRING(LIST_TRANSFORM({self.sql(e, 'this')}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')",
-    # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.engine.fingerprint (DuckDB has none).
+    # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.warehouse.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
     exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
     exp.SafeFunc: _safe_call,

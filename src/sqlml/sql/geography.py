@@ -1,6 +1,6 @@
 """BigQuery's GEOGRAPHY type and ST_* functions, mapped onto sqlml's built-in geography macros.
 
-A GEOGRAPHY column is VARCHAR holding canonical WKT (see :mod:`sqlml.engine.geography`), and each
+A GEOGRAPHY column is VARCHAR holding canonical WKT (see :mod:`sqlml.warehouse.geography`), and each
 supported ST_* call becomes a call of its macro, with BigQuery's optional arguments filled in
 (``use_spheroid`` defaults to FALSE).
 https://cloud.google.com/bigquery/docs/reference/standard-sql/geography_functions
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.engine.geography import MACROS
+from sqlml.warehouse.geography import MACROS
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
 from sqlml.sql.templates import build
 

@@ -17,7 +17,7 @@ class Call:
     Args:
         executor: the executor running the statement (its model store, its warehouse).
         node: the syntax-tree node of the call.
-        inputs: the call's data arguments as :class:`~sqlml.engine.sources.DataInput` objects.
+        inputs: the call's data arguments as :class:`~sqlml.execution.sources.DataInput` objects.
         params: the statement's parameter values.
     """
 

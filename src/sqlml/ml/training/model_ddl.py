@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from sqlml.engine.executor import StatementContext, handles, in_transaction, register_handler
-from sqlml.engine.sources import SourceSet
+from sqlml.execution.sources import SourceSet
 from sqlml.errors import (
     AlreadyExistsError,
     Error,

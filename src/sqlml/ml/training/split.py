@@ -7,7 +7,7 @@ same underlying training data is used" (the page above) — but BigQuery does no
 are drawn, so no local split can pick BigQuery's rows: rows are ranked by a hash of their values
 and column names (DuckDB's ``hash``), and the lowest-ranked rows go to evaluation. A split that
 must equal BigQuery's is written in SQL, ``MOD(ABS(FARM_FINGERPRINT(…)), 10)`` with
-``data_split_method='CUSTOM'``: FARM_FINGERPRINT gives BigQuery's values (sqlml.engine.fingerprint).
+``data_split_method='CUSTOM'``: FARM_FINGERPRINT gives BigQuery's values (sqlml.warehouse.fingerprint).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from sqlml.engine.fingerprint import MACRO as FARM_FINGERPRINT
+from sqlml.warehouse.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.errors import InvalidOptionError
 from sqlml.sql.templates import build, constant, literal
 

@@ -22,7 +22,7 @@ import duckdb
 from sqlglot import exp
 
 from sqlml.engine.executor import Executor, in_transaction_block
-from sqlml.engine.meta import ensure_meta_table, has_meta_table
+from sqlml.warehouse.meta import ensure_meta_table, has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import TransactionError
 

@@ -52,7 +52,7 @@ def expand(tree: exp.Expression, executor) -> exp.Expression:
     """Replace each wildcard table of ``tree`` by the union of the tables it matches.
 
     A view's query is left as written: sqlml keeps such a view's query and expands it whenever
-    the view is read (:mod:`sqlml.engine.ml_views`, which runs first), so that it reads the
+    the view is read (:mod:`sqlml.warehouse.ml_views`, which runs first), so that it reads the
     tables that match then, as a BigQuery view does.
     """
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW":
@@ -74,7 +74,7 @@ def expand(tree: exp.Expression, executor) -> exp.Expression:
 
 
 def _match(table: exp.Table, executor) -> _Match:
-    from sqlml.engine.information_schema import _BIGQUERY_TYPE  # imported here: it registers its own rewrite, after this one
+    from sqlml.warehouse.information_schema import _BIGQUERY_TYPE  # imported here: it registers its own rewrite, after this one
 
     dataset, prefix = table.db, table.name[:-1]
     pattern = f"{dataset}.{table.name}"

@@ -5,7 +5,7 @@ column names for what has a meaning here. A reference is rewritten into a subque
 that the session defines as a TEMP view (built from DuckDB's own
 ``duckdb_tables()``, ``duckdb_columns()``… and sqlml's routine table), filtered to the dataset;
 ``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table;
-``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.engine.partitions_view`).
+``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.warehouse.partitions_view`).
 ``region-<name>.INFORMATION_SCHEMA.<view>`` (no dataset) lists every dataset.
 """
 
@@ -16,10 +16,10 @@ import datetime
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine.column_types import COLUMNS_SQL
+from sqlml.warehouse.column_types import COLUMNS_SQL
 from sqlml.engine.executor import register_rewrite
-from sqlml.engine.meta import has_meta_table
-from sqlml.engine.partitions_view import partitions_definition
+from sqlml.warehouse.meta import has_meta_table
+from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.engine.warehouse import CATALOG
 from sqlml.script.procedures import ROUTINES_TABLE, has_routines_table
 

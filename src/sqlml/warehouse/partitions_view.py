@@ -1,18 +1,18 @@
 """``INFORMATION_SCHEMA.PARTITIONS``: one row per partition of each table, computed from its rows.
 
 https://cloud.google.com/bigquery/docs/information-schema-partitions — ``partition_id`` as
-BigQuery spells it (:func:`~sqlml.engine.partitions.partition_id_sql`; NULL for an unpartitioned
+BigQuery spells it (:func:`~sqlml.warehouse.partitions.partition_id_sql`; NULL for an unpartitioned
 table, which has one row), ``total_rows``, ``total_logical_bytes`` (and ``total_billable_bytes``,
 the same here) by BigQuery's logical sizes of the values, ``last_modified_time`` from the write
-log (:mod:`~sqlml.engine.modification_log`) and ``storage_tier`` ``ACTIVE``. DuckDB keeps none
+log (:mod:`~sqlml.warehouse.modification_log`) and ``storage_tier`` ``ACTIVE``. DuckDB keeps none
 of this per partition, so the view is one aggregate query per table, built when it is read.
 """
 
 from __future__ import annotations
 
-from sqlml.engine.meta import has_meta_table
-from sqlml.engine.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
-from sqlml.engine.partitions import partition_id_sql, table_options
+from sqlml.warehouse.meta import has_meta_table
+from sqlml.warehouse.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
+from sqlml.warehouse.partitions import partition_id_sql, table_options
 from sqlml.engine.warehouse import CATALOG
 
 #: BigQuery's logical bytes of one non-NULL value of a fixed-size type, by DuckDB type

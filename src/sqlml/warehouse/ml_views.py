@@ -21,8 +21,8 @@ import sqlglot
 from sqlglot import exp
 
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
-from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.engine.partitions import defines_view
+from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.partitions import defines_view
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import SqlError
 from sqlml.result import Result
@@ -120,7 +120,7 @@ def _ml_views_read(warehouse, cursor, tree: exp.Expression) -> list[tuple[exp.Ta
 def _calls_ml(warehouse, cursor, query: exp.Expression) -> bool:
     """Whether ``query`` calls an ML function or reads an ML view (or a wildcard table, whose
     matching tables a view must list again each time it is read)."""
-    from sqlml.engine.wildcard_tables import wildcard_tables  # not at import: its rewrite runs after this module's
+    from sqlml.warehouse.wildcard_tables import wildcard_tables  # not at import: its rewrite runs after this module's
 
     if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
@@ -131,7 +131,7 @@ def _output_columns(context: StatementContext, query: exp.Expression) -> list[tu
     """(name, DuckDB type) of the view's columns, from its query run with LIMIT 0."""
     probe = exp.select("*").from_(query.copy().subquery("_sqlml_view")).limit(0)
     probe = expand_ml_views(probe, context.executor)
-    from sqlml.engine.wildcard_tables import expand  # not at import: its rewrite runs after this module's
+    from sqlml.warehouse.wildcard_tables import expand  # not at import: its rewrite runs after this module's
 
     probe = expand(probe, context.executor)
     result = run_sql(dataclasses.replace(context, plan=plan(probe), keep_result=True))

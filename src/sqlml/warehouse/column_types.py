@@ -1,6 +1,6 @@
 """The BigQuery type of columns DuckDB stores as another type: GEOGRAPHY, kept in ``sqlml_meta``.
 
-A GEOGRAPHY value is VARCHAR holding its WKT (:mod:`~sqlml.engine.geography`), and DuckDB keeps no
+A GEOGRAPHY value is VARCHAR holding its WKT (:mod:`~sqlml.warehouse.geography`), and DuckDB keeps no
 trace of the declared type: even a type alias (``CREATE TYPE GEOGRAPHY AS VARCHAR``) is resolved
 to VARCHAR when a table is created. So CREATE TABLE records the table's GEOGRAPHY columns in
 ``sqlml_meta.column_types``, as partition specs are kept, and INFORMATION_SCHEMA.COLUMNS reports
@@ -18,8 +18,8 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from sqlml.engine.geography import RETURNS_GEOGRAPHY
-from sqlml.engine.meta import ensure_meta_table, has_meta_table, remembered_meta_table
+from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
+from sqlml.warehouse.meta import ensure_meta_table, has_meta_table, remembered_meta_table
 from sqlml.engine.warehouse import CATALOG
 
 TYPES_TABLE = "sqlml_meta.column_types"

@@ -18,8 +18,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.executor import StatementContext, atomic, register_handler, run_sql
-from sqlml.engine.modification_log import WHOLE_TABLE, record, write_in_turn
-from sqlml.engine.partitions import partition_id_sql, remembered_options
+from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
+from sqlml.warehouse.partitions import partition_id_sql, remembered_options
 from sqlml.engine.warehouse import CATALOG
 from sqlml.result import Result
 
@@ -29,7 +29,7 @@ _RETURNED = "__sqlml_returned_partition_values"
 
 def write(context: StatementContext) -> Result:
     """Run a DML statement and record the table or partitions it wrote, atomically, in the
-    table's turn (:func:`~sqlml.engine.modification_log.write_in_turn`)."""
+    table's turn (:func:`~sqlml.warehouse.modification_log.write_in_turn`)."""
     target = write_target(context.plan.tree)
     return write_in_turn(context.executor, target, lambda: _write(context, target))
 

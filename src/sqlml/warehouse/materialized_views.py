@@ -7,7 +7,7 @@ https://cloud.google.com/bigquery/docs/materialized-views-create — options ``e
 Here the rows live in a DuckDB table of the view's name, written by ``CREATE OR REPLACE TABLE …
 AS <query>`` through the partitioned-table handler (so PARTITION BY/CLUSTER BY prune as on
 tables), and ``sqlml_meta.materialized_views`` keeps that statement, the base tables and the
-options. The table's entry in the write log (:mod:`~sqlml.engine.modification_log`) is its
+options. The table's entry in the write log (:mod:`~sqlml.warehouse.modification_log`) is its
 last refresh time, so the rows and the time cannot disagree.
 
 * ``CALL BQ.REFRESH_MATERIALIZED_VIEW('ds.mv')`` refreshes it now.
@@ -27,11 +27,11 @@ import difflib
 
 from sqlglot import exp
 
-from sqlml.engine import modification_log
-from sqlml.engine.dml import write_target
+from sqlml.warehouse import modification_log
+from sqlml.warehouse.dml import write_target
 from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite
-from sqlml.engine.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.engine.partitions import create_table, drop_table, is_materialized, is_written_target
+from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.partitions import create_table, drop_table, is_materialized, is_written_target
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.result import Result
