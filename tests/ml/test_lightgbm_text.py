@@ -21,7 +21,7 @@ import pytest
 
 import sqlml
 from sqlml.errors import CorruptModelError
-from sqlml.ml.lightgbm_text import check_model_text
+from sqlml.ml.models.lightgbm_text import check_model_text
 
 LOAD = """
 import sys, sqlml

@@ -134,7 +134,7 @@ def test_default_roc_thresholds_are_percentiles_with_no_empty_prediction(ml_con)
 def test_metric_formulas_match_sklearn_with_ties_and_missing_classes(k):
     """The confusion-matrix and rank formulas equal scikit-learn's functions on awkward data:
     tied scores (rounded probabilities), a class never predicted, one never present."""
-    from sqlml.ml.metrics import classification_metrics
+    from sqlml.ml.models.metrics import classification_metrics
 
     rng = np.random.default_rng(7)
     y = rng.integers(0, k - 1 if k > 2 else k, 3000)  # with k=4, class 3 never occurs

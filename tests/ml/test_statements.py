@@ -8,7 +8,7 @@ import re
 import pytest
 
 import sqlml
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 from sqlml.store.records import ALIAS_RULE, ModelRef
 
 ROWS = "SELECT CAST(range AS DOUBLE) AS x, range % 7 * 1.5 AS z, range % 2 = 0 AS c, 'k' || (range % 3) AS s, 3.0 * range AS y FROM range(80)"

@@ -67,7 +67,7 @@ REWRITES: list[Callable[[exp.Expression, "Executor"], exp.Expression]] = []
 #: may read script variables); set by :mod:`sqlml.script`.
 SCRIPT_RUNNER: list[tuple[Callable, Callable]] = []
 #: Modules that register handlers and rewrites, imported when the first executor is made.
-EXTENSIONS = ("sqlml.warehouse.default_dataset", "sqlml.ml.training.model_ddl", "sqlml.ml.preprocessing.manual", "sqlml.ml.export", "sqlml.script", "sqlml.warehouse.information_schema", "sqlml.warehouse.partitions",
+EXTENSIONS = ("sqlml.warehouse.default_dataset", "sqlml.ml.training.model_ddl", "sqlml.ml.preprocessing.manual", "sqlml.ml.training.export_model", "sqlml.script", "sqlml.warehouse.information_schema", "sqlml.warehouse.partitions",
               "sqlml.warehouse.dml", "sqlml.warehouse.materialized_views", "sqlml.warehouse.ml_views", "sqlml.warehouse.wildcard_tables")
 
 

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 
 from sqlml.errors import Error, NotFoundError
-from sqlml.ml.model import CACHE, Model
+from sqlml.ml.models.model import CACHE, Model
 from sqlml.store.records import ModelRef
 
 

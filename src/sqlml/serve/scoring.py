@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.ml.functions.explain import EXPLAINABLE
 from sqlml.ml.functions.predict import PREDICTABLE
-from sqlml.ml.model import Model, arrow_type_from_string
+from sqlml.ml.models.model import Model, arrow_type_from_string
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -83,7 +83,7 @@ def check_supported(model: Model, name: str, explain: bool = False) -> None:
 def predict(model: Model, batch: pa.RecordBatch, estimator=None) -> list[dict]:
     """ML.PREDICT's rows for ``batch``."""
     if model.model_type.is_imported:
-        from sqlml.ml.imported import imported_reader
+        from sqlml.ml.models.imported_files import imported_reader
 
         reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
         return json_rows(imported_reader(model, reader).read_all())

@@ -21,8 +21,8 @@ from sqlml.shell.session import Session
 
 def static_words(dialect) -> tuple[list[str], list[str], list[str], list[str]]:
     """(SQL keywords, ML function names, model types, CREATE MODEL option names)."""
-    from sqlml.ml.modeltypes import ModelType
-    from sqlml.ml.option_tables import all_option_names
+    from sqlml.ml.models.model_types import ModelType
+    from sqlml.ml.models.option_groups import all_option_names
     from sqlml.sql.expressions import ML_FUNCTIONS
 
     keywords = sorted({word for word in dialect.Tokenizer.KEYWORDS if word.replace(" ", "").isalpha()})

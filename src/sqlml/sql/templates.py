@@ -67,7 +67,7 @@ def constant(node: exp.Expression, what: str):
     that reads no column, parameter or query — ``GENERATE_ARRAY(15, 45, 1)``,
     ``CAST('+inf' AS FLOAT64)`` — which BigQuery evaluates before the function runs."""
     from sqlml.errors import InvalidOptionError
-    from sqlml.ml.options import option_value
+    from sqlml.ml.models.options import option_value
 
     try:
         return option_value(node)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
-from sqlml.ml.model import CACHE, Model
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.options import option_value
+from sqlml.ml.models.model import CACHE, Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.options import option_value
 from sqlml.store.records import ModelRef
 
 

@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml import metrics
+from sqlml.ml.models import metrics
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.functions.predict import check_threshold, scored_batches
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.outputs import predicted_class_index
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.prediction_columns import predicted_class_index
 
 _METRIC_COLUMNS = {
     "regression": metrics.REGRESSION_METRICS,

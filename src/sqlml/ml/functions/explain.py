@@ -28,7 +28,7 @@ from sqlml.ml.runtime.attribution import explain
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.functions.predict import check_threshold
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 
 EXPLAINABLE = (
     ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR,

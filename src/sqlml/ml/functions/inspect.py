@@ -19,7 +19,7 @@ from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiH
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 INTERCEPT = "__INTERCEPT__"
@@ -174,13 +174,13 @@ def _weights_of(model, estimator, standardize: bool, multiclass: bool) -> pa.Tab
 @function("ADVANCED_WEIGHTS")
 def advanced_weights(call: Call) -> pa.Table:
     """``ML.ADVANCED_WEIGHTS(MODEL m [, STRUCT(standardize)])``: weights with standard errors and
-    p-values (:mod:`sqlml.ml.inference`), one row per numeric input, per category and the intercept.
+    p-values (:mod:`sqlml.ml.models.linear_p_values`), one row per numeric input, per category and the intercept.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-advanced-weights —
     a dropped dummy category has weight 0 and NaN standard error and p-value
     (https://cloud.google.com/bigquery/docs/auto-preprocessing#dummy_encoding); the intercept has
     them only with ``standardize`` (NULL otherwise)."""
-    from sqlml.ml.inference import p_value
+    from sqlml.ml.models.linear_p_values import p_value
 
     model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
     covariance = model.arrays.get("weight_covariance")

@@ -16,9 +16,9 @@ import pyarrow as pa
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.outputs import output_schema, prediction_columns
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.prediction_columns import output_schema, prediction_columns
 
 PREDICTABLE = (
     ModelType.LINEAR_REG,
@@ -65,7 +65,7 @@ def predict(call: Call) -> pa.RecordBatchReader:
     model = call.require(*PREDICTABLE, what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
     if model.model_type.is_imported:
-        from sqlml.ml.imported import imported_reader
+        from sqlml.ml.models.imported_files import imported_reader
 
         return imported_reader(model, call.data(0).reader())
     threshold = settings.get("threshold")

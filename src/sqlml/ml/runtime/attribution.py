@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sqlml.errors import ModelError
-from sqlml.ml.outputs import predicted_class_index
+from sqlml.ml.models.prediction_columns import predicted_class_index
 
 
 @dataclass
@@ -49,8 +49,8 @@ class Explanation:
 def class_contributions(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-feature contributions in raw space, shape (rows, classes, features + 1), the last
     entry the baseline; a regressor has one "class"."""
-    from sqlml.ml.linear import LinearModel
-    from sqlml.ml.trees import TreeEnsemble
+    from sqlml.ml.models.linear_estimator import LinearModel
+    from sqlml.ml.models.tree_estimators import TreeEnsemble
 
     rows, features = X.shape
     if isinstance(estimator, TreeEnsemble):

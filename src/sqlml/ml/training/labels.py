@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 #: BigQuery's class limits per model family.

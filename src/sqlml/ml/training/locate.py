@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import Error, InvalidModelInputError, InvalidOptionError, Location
-from sqlml.ml.options import ALIASES
+from sqlml.ml.models.options import ALIASES
 from sqlml.sql.script import location_at
 
 

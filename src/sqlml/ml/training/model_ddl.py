@@ -29,9 +29,9 @@ from sqlml.errors import (
     TransactionError,
 )
 from sqlml.ml.training.locate import locate, span
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.options import check_alter_options, option_value, parse_model_type, resolve_options
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.options import check_alter_options, option_value, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
 from sqlml.store.records import ModelRef
@@ -135,7 +135,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
 
 def _build_model(context, ref, model_type, options, query, transform) -> Model:
     if model_type.is_imported:
-        from sqlml.ml.imported import import_model
+        from sqlml.ml.models.imported_files import import_model
 
         if query is not None:  # BigQuery's imported models have no AS clause
             raise SqlSyntaxError(

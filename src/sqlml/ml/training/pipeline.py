@@ -1,7 +1,7 @@
 """Train a model from its training rows: label, split, preprocessing, estimator, evaluation.
 
 This module knows nothing of SQL or storage: :mod:`sqlml.ml.training.model_ddl` reads the rows out of the
-warehouse and stores the :class:`~sqlml.ml.model.Model` this returns.
+warehouse and stores the :class:`~sqlml.ml.models.model.Model` this returns.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml import metrics
+from sqlml.ml.models import metrics
 from sqlml.ml.training.split_checks import split_for
-from sqlml.ml.estimator import Dataset, Monitor, Task
+from sqlml.ml.models.estimator import Dataset, Monitor, Task
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size, dense, wants_sparse
-from sqlml.ml.inference import check_p_value_options, weight_covariance
+from sqlml.ml.models.linear_p_values import check_p_value_options, weight_covariance
 from sqlml.ml.training.labels import Label, encode_label, resolve_column
-from sqlml.ml.model import Model, estimator_class
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.outputs import predicted_class_index
+from sqlml.ml.models.model import Model, estimator_class
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.prediction_columns import predicted_class_index
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, flatten_structs
 from sqlml.ml.training.split import Split
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.training.split import Split, split_rows
 
 TUNING_PARTS = ("TRAIN", "EVAL", "TEST")

@@ -22,11 +22,11 @@ import threading
 import numpy as np
 
 from sqlml.errors import Cancelled, InvalidOptionError, TrainingError
-from sqlml.ml import metrics
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.options import HparamCandidates, HparamRange
-from sqlml.ml.outputs import predicted_class_index
+from sqlml.ml.models import metrics
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.options import HparamCandidates, HparamRange
+from sqlml.ml.models.prediction_columns import predicted_class_index
 from sqlml.progress import task
 
 SEED = 20240601
@@ -83,7 +83,7 @@ def objective_of(model_type: ModelType, options: dict) -> str:
 
 def search_spaces(model_type: ModelType, options: dict) -> dict:
     """Option name → HparamRange/HparamCandidates; BigQuery's default spaces when none is given."""
-    from sqlml.ml.option_tables import OPTIONS_BY_TYPE
+    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
 
     table = OPTIONS_BY_TYPE[model_type]
     spaces = {name: value for name, value in options.items() if isinstance(value, (HparamRange, HparamCandidates))}
@@ -158,7 +158,7 @@ def tune(prepared, *, description: str, cancel: threading.Event | None = None) -
     """Run the trials and return a model holding every successful trial, the best one serving."""
     import optuna
 
-    from sqlml.ml.option_tables import OPTIONS_BY_TYPE
+    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
     from sqlml.ml.training.pipeline import base_spec, fit_estimator, monitor_for
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

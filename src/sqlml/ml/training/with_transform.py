@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.ml.training.split_checks import split_for
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.training.pipeline import excluded_columns, resolve_label, train
 from sqlml.ml.training.transform import fit_transform

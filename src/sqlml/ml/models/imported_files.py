@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
 
 ONNX_FILE = "model.onnx"
 LIGHTGBM_FILE = "booster.txt"
@@ -143,7 +143,7 @@ def predict_imported(model: Model, batch: pa.RecordBatch) -> list[tuple[str, pa.
 def _checked_booster(content: bytes, features: int | None = None):
     """A LightGBM booster from a text model, checked in Python before LightGBM parses it (and,
     for a stored model, against the inputs recorded when it was imported)."""
-    from sqlml.ml.lightgbm_text import load_booster
+    from sqlml.ml.models.lightgbm_text import load_booster
 
     try:
         text = content.decode()

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
 
 SEED = 20240601
 

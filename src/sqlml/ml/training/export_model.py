@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlml.engine.executor import StatementContext, handles, register_handler
 from sqlml.errors import InvalidOptionError, ModelError
-from sqlml.ml.model import CACHE
+from sqlml.ml.models.model import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind
@@ -82,7 +82,7 @@ def write_export(model, record, files: dict[str, Path], target: Path) -> None:
 
 
 def _write_onnx(model, folder: Path) -> tuple[str | None, str | None]:
-    from sqlml.ml.onnx_export import to_onnx
+    from sqlml.ml.models.onnx_graph import to_onnx
 
     if model.model_type.is_imported or model.estimator is None:
         return None, "imported and TRANSFORM_ONLY models are exported as their files only"
@@ -95,7 +95,7 @@ def _write_onnx(model, folder: Path) -> tuple[str | None, str | None]:
 
 
 def _manifest(model, record, onnx_name, onnx_error) -> dict:
-    from sqlml.ml.outputs import output_schema
+    from sqlml.ml.models.prediction_columns import output_schema
 
     outputs = []
     if model.estimator is not None:

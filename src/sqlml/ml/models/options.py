@@ -1,6 +1,6 @@
 """Validate CREATE MODEL's OPTIONS(...) against each model type's option table.
 
-Every option of a model type is declared once, as data (:mod:`sqlml.ml.option_tables`), with its
+Every option of a model type is declared once, as data (:mod:`sqlml.ml.models.option_groups`), with its
 BigQuery type, default and valid range — the way scikit-learn declares ``_parameter_constraints``.
 An unknown option, one that belongs to another model type, or a value of the wrong type or out of
 range is an :class:`~sqlml.errors.InvalidOptionError` naming the option and the fix.
@@ -16,7 +16,7 @@ from enum import Enum
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.modeltypes import UNSUPPORTED, ModelType
+from sqlml.ml.models.model_types import UNSUPPORTED, ModelType
 
 
 class Kind(str, Enum):
@@ -151,7 +151,7 @@ def resolve_options(model_type: ModelType, raw: dict) -> dict:
     Raises:
         InvalidOptionError: an unknown, inapplicable, mistyped or out-of-range option.
     """
-    from sqlml.ml.option_tables import OPTIONS_BY_TYPE, all_option_names
+    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE, all_option_names
 
     table = OPTIONS_BY_TYPE[model_type]
     resolved = {name: option.default for name, option in table.items()}
@@ -218,7 +218,7 @@ def check_alter_options(raw: dict) -> dict:
     Raises:
         InvalidOptionError: an unknown option, or a value of the wrong type or out of range.
     """
-    from sqlml.ml.option_tables import ALTER_OPTIONS
+    from sqlml.ml.models.option_groups import ALTER_OPTIONS
 
     checked = {}
     for name, value in raw.items():

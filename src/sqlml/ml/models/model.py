@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError
-from sqlml.ml.estimator import Estimator, Task
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.estimator import Estimator, Task
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 MODEL_FILE = "model.json"
@@ -27,23 +27,23 @@ ARRAYS_FILE = "arrays.npz"
 def estimator_class(model_type: ModelType) -> type[Estimator]:
     """The estimator family of a model type (imported lazily: LightGBM and scikit-learn are slow to import)."""
     if model_type.is_linear:
-        from sqlml.ml.linear import LinearModel
+        from sqlml.ml.models.linear_estimator import LinearModel
 
         return LinearModel
     if model_type in (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR):
-        from sqlml.ml.trees import BoostedTree
+        from sqlml.ml.models.tree_estimators import BoostedTree
 
         return BoostedTree
     if model_type in (ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR):
-        from sqlml.ml.trees import RandomForest
+        from sqlml.ml.models.tree_estimators import RandomForest
 
         return RandomForest
     if model_type is ModelType.KMEANS:
-        from sqlml.ml.kmeans import KMeans
+        from sqlml.ml.models.kmeans_estimator import KMeans
 
         return KMeans
     if model_type is ModelType.PCA:
-        from sqlml.ml.pca import PCA
+        from sqlml.ml.models.pca_estimator import PCA
 
         return PCA
     raise ValueError(f"no estimator for {model_type}")

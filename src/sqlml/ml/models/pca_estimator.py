@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
 
 SEED = 20240601
 FULL_SOLVER_LIMIT = 1500

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
 from sqlml.ml.preprocessing.automatic.feature_matrix import is_sparse
 
 _LINE_SEARCH = (2.0, 1.0, 0.5, 0.25)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import functools
 
-from sqlml.ml.modeltypes import ModelType
-from sqlml.ml.options import Kind, Option
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.options import Kind, Option
 
 INF = None  # an open upper bound
 

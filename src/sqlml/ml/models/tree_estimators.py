@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from sqlml.errors import CorruptModelError
-from sqlml.ml.estimator import Dataset, Estimator, Monitor, Task
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
 
 _BINS = {"AUTO": 255, "HIST": 255, "APPROX": 63, "EXACT": 1023}
 _OBJECTIVE = {"regression": ("regression", "l2"), "binary": ("binary", "binary_logloss"), "multiclass": ("multiclass", "multi_logloss")}
@@ -137,7 +137,7 @@ class TreeEnsemble(Estimator):
     @classmethod
     def from_state(cls, options, task, params, arrays, texts):
         """Rebuild the booster, after checking its text fits the model (LightGBM's parser trusts it)."""
-        from sqlml.ml.lightgbm_text import load_booster
+        from sqlml.ml.models.lightgbm_text import load_booster
 
         text = texts.get("booster.txt")
         if text is None:

@@ -16,8 +16,8 @@ import numpy as np
 
 from sqlml.errors import ModelError
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
 
 OPSET = 15
 # LabelEncoder's keys_*/values_* attributes need ai.onnx.ml 2; the tree ensemble operators the

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model_types import ModelType
 
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-advanced-weights#limitations
 MAX_CARDINALITY = 1000

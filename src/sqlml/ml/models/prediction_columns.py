@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.model import Model
-from sqlml.ml.modeltypes import ModelType
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
 
 MAX_NEAREST = 5
 
