@@ -14,7 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.warehouse import modification_log
-from sqlml.engine.executor import Executor, atomic, rollback
+from sqlml.execution.executor import Executor, atomic, rollback
 from sqlml.engine.warehouse import CATALOG, Warehouse
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.result import Result

@@ -6,7 +6,7 @@ import pytest
 from sqlglot.errors import ParseError, UnsupportedError
 
 import sqlml
-from sqlml.engine import executor
+from sqlml.execution import executor
 from sqlml.script.interpreter import Interpreter
 
 

@@ -8,7 +8,7 @@ script's top level belong to the connection's session, as in a BigQuery session,
 
 from __future__ import annotations
 
-from sqlml.engine.executor import SCRIPT_RUNNER
+from sqlml.execution.executor import SCRIPT_RUNNER
 from sqlml.result import Result
 from sqlml.script.interpreter import Interpreter
 from sqlml.script.variables import Scope, SystemVariables

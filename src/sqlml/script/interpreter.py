@@ -117,7 +117,7 @@ class Interpreter:
                 raise
 
     def _handle(self, error: Error, block: Block, scope: Scope) -> None:
-        from sqlml.engine.executor import rollback
+        from sqlml.execution.executor import rollback
 
         rollback(self.executor)  # a failed statement inside a transaction ends it
         self.system.error = {
@@ -282,7 +282,7 @@ class Interpreter:
         scope.get(name).value = value
 
     def _execute_immediate(self, statement: ExecuteImmediate, node: Statement, scope: Scope) -> None:
-        from sqlml.engine.executor import _Run
+        from sqlml.execution.executor import _Run
 
         text, _ = self.evaluate(statement.sql, scope, node)
         if not isinstance(text, str):

@@ -110,7 +110,7 @@ def define(interpreter, node: ProcedureDefinition) -> Result:
 
 def call(interpreter, statement, node, scope: Scope) -> None:
     """Run ``CALL ds.p(args)`` from ``interpreter``, in the caller's ``scope``."""
-    from sqlml.engine.executor import _Run
+    from sqlml.execution.executor import _Run
     from sqlml.script.interpreter import Interpreter, _Return
 
     dataset, name = routine_name([statement.dataset, statement.name], interpreter.system.dataset_id)

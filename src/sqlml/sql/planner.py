@@ -1,7 +1,7 @@
 """Decide what kind of work a parsed statement is, and who runs it.
 
 The planner is static: it looks at the tree only. Running a plan — which may train a model,
-evaluate ML functions or call DuckDB — is :mod:`sqlml.engine.executor`'s job.
+evaluate ML functions or call DuckDB — is :mod:`sqlml.execution.executor`'s job.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.engine.executor import register_rewrite
+from sqlml.execution.executor import register_rewrite
 
 # What names a CREATE/DROP of these kinds targets: tables, views and models live in datasets.
 _DATASET_KINDS = {"TABLE", "VIEW", "MODEL", "MATERIALIZED VIEW", "SNAPSHOT TABLE", "EXTERNAL TABLE"}

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine.executor import StatementContext, atomic, register_handler, run_sql
+from sqlml.execution.executor import StatementContext, atomic, register_handler, run_sql
 from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.warehouse.partitions import partition_id_sql, remembered_options
 from sqlml.engine.warehouse import CATALOG

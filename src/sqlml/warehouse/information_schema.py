@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.warehouse.column_types import COLUMNS_SQL
-from sqlml.engine.executor import register_rewrite
+from sqlml.execution.executor import register_rewrite
 from sqlml.warehouse.meta import has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.engine.warehouse import CATALOG

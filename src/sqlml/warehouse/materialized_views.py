@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
-from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite
+from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite
 from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.partitions import create_table, drop_table, is_materialized, is_written_target
 from sqlml.engine.warehouse import CATALOG

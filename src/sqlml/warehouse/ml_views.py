@@ -20,7 +20,7 @@ import dataclasses
 import sqlglot
 from sqlglot import exp
 
-from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
+from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
 from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.partitions import defines_view
 from sqlml.engine.warehouse import CATALOG

@@ -21,7 +21,7 @@ from typing import TypeVar
 import duckdb
 from sqlglot import exp
 
-from sqlml.engine.executor import Executor, in_transaction_block
+from sqlml.execution.executor import Executor, in_transaction_block
 from sqlml.warehouse.meta import ensure_meta_table, has_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import TransactionError

@@ -25,7 +25,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlml.warehouse import column_types, modification_log
-from sqlml.engine.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
+from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
 from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError

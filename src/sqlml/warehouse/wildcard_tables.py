@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 from sqlglot import exp
 
-from sqlml.engine.executor import register_rewrite
+from sqlml.execution.executor import register_rewrite
 from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import Error, NotFoundError, SqlTypeError, UnsupportedStatementError
 from sqlml.sql.expressions import written_location

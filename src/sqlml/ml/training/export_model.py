@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlml.engine.executor import StatementContext, handles, register_handler
+from sqlml.execution.executor import StatementContext, handles, register_handler
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.models.model import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options

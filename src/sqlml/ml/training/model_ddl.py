@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from sqlml.engine.executor import StatementContext, handles, in_transaction, register_handler
+from sqlml.execution.executor import StatementContext, handles, in_transaction, register_handler
 from sqlml.execution.sources import SourceSet
 from sqlml.errors import (
     AlreadyExistsError,
