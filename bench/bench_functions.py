@@ -15,7 +15,7 @@ import argparse
 import duckdb
 
 import sqlml
-from sqlml.engine import builtins
+from sqlml.engine.duckdb import builtins
 from harness import Row, best_of, print_table
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 import sqlml
-from sqlml.engine.lease_queue import LeaseQueue
+from sqlml.engine.duckdb.lease_queue import LeaseQueue
 from harness import Row, per_call, print_table
 
 SQL = "SELECT x FROM ds.one"

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import sqlml
-from sqlml.engine.lease_queue import WRITE, LeaseQueue
+from sqlml.engine.duckdb.lease_queue import WRITE, LeaseQueue
 
 #: A process that runs one statement in a loop for a while, then prints what it saw as JSON:
 #: statements run, errors, the longest statement (its time on the file, waits excluded), every

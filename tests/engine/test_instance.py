@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from sqlml.engine.instance import Instance
-from sqlml.engine.lease_queue import READ, LeaseQueue
+from sqlml.engine.duckdb.instance import Instance
+from sqlml.engine.duckdb.lease_queue import READ, LeaseQueue
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sqlml.engine.lease_queue import READ, WRITE, LeaseQueue
+from sqlml.engine.duckdb.lease_queue import READ, WRITE, LeaseQueue
 
 
 @pytest.fixture

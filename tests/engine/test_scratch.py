@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import sqlml
-from sqlml.engine import scratch
+from sqlml.engine.duckdb import scratch
 
 
 def test_each_thread_gets_its_own_cursor_of_one_instance_with_the_builtins():

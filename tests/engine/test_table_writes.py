@@ -12,7 +12,7 @@ import time
 import pytest
 
 import sqlml
-from sqlml.engine.table_writes import TableWrites
+from sqlml.engine.duckdb.table_writes import TableWrites
 
 
 def _together(*works):

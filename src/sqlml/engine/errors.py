@@ -1,6 +1,7 @@
-"""Translate DuckDB's exceptions into sqlml errors that point at the user's SQL.
+"""Translate the engine's exceptions (:class:`~sqlml.engine.base.EngineError`) into sqlml errors
+that point at the user's SQL.
 
-DuckDB reports positions in the SQL text it ran, which is sqlglot's transpiled text, not what
+The engine reports positions in the SQL text it ran, which is sqlglot's transpiled text, not what
 the user wrote. The names DuckDB complains about (a table, a column, a function) are looked up
 in the user's own syntax tree instead, whose identifiers carry their original offsets.
 """
@@ -11,11 +12,18 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError, UnsupportedError
 
+from sqlml.engine.base import (
+    EngineBindError,
+    EngineConversionError,
+    EngineError,
+    EngineInterrupted,
+    EngineSyntaxError,
+    EngineTransactionError,
+)
 from sqlml.errors import (
     AlreadyExistsError,
     Cancelled,
@@ -31,7 +39,7 @@ from sqlml.errors import (
 from sqlml.sql.depth import nested_too_deeply
 from sqlml.sql.diagnostics import location_at
 
-# DuckDB's message shapes, e.g. 'Catalog Error: Table with name nope does not exist!'.
+# The engine's message shapes (DuckDB's today), e.g. 'Catalog Error: Table with name nope does not exist!'.
 # These patterns read DuckDB's error messages, never SQL text.
 _MISSING = re.compile(r"(Table|View|Schema|Table Function|Scalar Function|Macro Function|Function|Catalog) with name \"?([^\s\"!]+)\"? does not exist")
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
@@ -41,23 +49,23 @@ _EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?(
 
 
 def translate(
-    error: duckdb.Error,
+    error: EngineError,
     tree: exp.Expression | None,
     sql: str,
     location: Location,
     known_tables: Callable[[], Iterable[str]] = lambda: (),
 ) -> Error:
-    """The sqlml error for a DuckDB exception raised while running ``tree``.
+    """The sqlml error for an engine exception raised while running ``tree``.
 
     Args:
-        error: what DuckDB raised.
+        error: what the engine raised.
         tree: the statement as the user wrote it (original positions), if any.
         sql: the whole script text, for caret excerpts.
         location: where the statement starts, used when no finer position is found.
         known_tables: lists ``dataset.table`` names, for "did you mean" hints.
     """
     text = _first_line(error)
-    if isinstance(error, duckdb.InterruptException):
+    if isinstance(error, EngineInterrupted):
         return Cancelled("The statement was cancelled; nothing it started was kept.", location=location)
     if match := _MISSING.search(text):
         return _missing_object(match.group(1), match.group(2), tree, sql, location, known_tables)
@@ -70,11 +78,11 @@ def translate(
             hint="Use CREATE OR REPLACE to replace it, or CREATE … IF NOT EXISTS to keep it.",
             location=_locate(tree, name, sql, location),
         )
-    if isinstance(error, (duckdb.ConversionException, duckdb.TypeMismatchException)):
+    if isinstance(error, EngineConversionError):
         return SqlTypeError(_strip_kind(text), location=location)
-    if isinstance(error, duckdb.BinderException) and "No function matches" in text:
+    if isinstance(error, EngineBindError) and "No function matches" in text:
         return SqlTypeError(_strip_kind(text), hint=_detail(error), location=location)
-    if isinstance(error, duckdb.TransactionException):
+    if isinstance(error, EngineTransactionError):
         return TransactionError(_strip_kind(text), location=location)
     if match := _TOO_DEEP.search(text):
         return SqlSyntaxError(
@@ -84,7 +92,7 @@ def translate(
             "nesting into WITH clauses, views or script variables.",
             location=location,
         )
-    if isinstance(error, duckdb.ParserException):
+    if isinstance(error, EngineSyntaxError):
         return SqlSyntaxError(
             f"DuckDB could not run this statement: {_strip_kind(text)}",
             hint="This BigQuery construct has no DuckDB translation yet; rewrite it or report it.",
@@ -94,7 +102,7 @@ def translate(
 
 
 def translate_foreign(error: Exception, location: Location) -> Error:
-    """The sqlml error for an exception from neither sqlml nor DuckDB raised while a statement ran.
+    """The sqlml error for an exception from neither sqlml nor the engine raised while a statement ran.
 
     The limits of the libraries underneath get their own message; anything else is a bug in
     sqlml, reported as one (the caller chains the original exception).
@@ -181,7 +189,7 @@ def _listed(known_tables: Callable[[], Iterable[str]]) -> list[str]:
     # The hint is a nicety: a catalog that cannot be read now (a failed transaction) gives none.
     try:
         return list(known_tables())
-    except duckdb.Error:
+    except EngineError:
         return []
 
 

@@ -1,6 +1,8 @@
 """One private in-memory DuckDB per process, with the warehouse's built-in functions, for SQL
 over values that are not in the warehouse: frozen TRANSFORM lists run over a batch of input rows,
-constant arguments of ML preprocessing functions evaluated before planning.
+constant arguments of ML preprocessing functions evaluated before planning. This local evaluation
+is DuckDB's whichever engine holds the warehouse; its cursor is the seam's
+:class:`~sqlml.engine.base.Cursor`, so callers see no DuckDB type or exception.
 
 The instance is created once and shared through one cursor per thread (a view registered on a
 cursor is visible to that cursor only). A fresh instance with Python UDFs per thread, created
@@ -14,14 +16,16 @@ import threading
 
 import duckdb
 
-from sqlml.engine import builtins
+from sqlml.engine.base import Cursor
+from sqlml.engine.duckdb import builtins
+from sqlml.engine.duckdb.cursor import DuckDBCursor
 
 _instance: duckdb.DuckDBPyConnection | None = None
 _instance_lock = threading.Lock()
 _local = threading.local()
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
+def cursor() -> Cursor:
     """This thread's cursor of the process's scratch DuckDB instance (created on first use).
 
     Consume each result before the next statement on the cursor: DuckDB refuses a query while a
@@ -29,7 +33,7 @@ def cursor() -> duckdb.DuckDBPyConnection:
     """
     connection = getattr(_local, "cursor", None)
     if connection is None:
-        connection = _local.cursor = _shared().cursor()
+        connection = _local.cursor = DuckDBCursor(_shared().cursor())
     return connection
 
 

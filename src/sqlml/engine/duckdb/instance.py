@@ -1,8 +1,8 @@
 """A connection's private DuckDB instance and its hold on the warehouse file.
 
 The file is attached while leases are out and detached when the last one ends and either
-another process waits for it (:mod:`sqlml.engine.lease_queue`) or ``idle_release`` seconds pass
-with none taken. See :mod:`sqlml.engine.warehouse` for the whole picture.
+another process waits for it (:mod:`sqlml.engine.duckdb.lease_queue`) or ``idle_release`` seconds pass
+with none taken. See :mod:`sqlml.engine.duckdb.engine` for the whole picture.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-from sqlml.engine import builtins
-from sqlml.engine.lease_queue import READ, WRITE, LeaseQueue, Ticket
-from sqlml.engine.table_writes import TableWrites
+from sqlml.engine.base import CATALOG
+from sqlml.engine.duckdb import builtins
+from sqlml.engine.duckdb.lease_queue import READ, WRITE, LeaseQueue, Ticket
+from sqlml.engine.duckdb.table_writes import TableWrites
 from sqlml.errors import Cancelled, WarehouseError, WarehouseLockedError
 
-#: The catalog name the warehouse file is attached under; unqualified names resolve in it.
-CATALOG = "warehouse"
 #: The file inside the warehouse folder.
 FILENAME = "warehouse.duckdb"
 #: Seconds between two looks of a waiter at the file, and of an idle holder at the queue.

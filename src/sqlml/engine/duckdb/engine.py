@@ -26,53 +26,69 @@ and script variables are kept in Python by the scripting layer.
 One transaction per session: while one is open, every statement of the session, from whichever
 thread, waits its turn and runs on the transaction's cursor, one at a time (a DuckDB cursor runs
 one call at a time); COMMIT or ROLLBACK from any thread ends it. Threads that need transactions
-of their own use sessions of their own (:meth:`Warehouse.session`).
+of their own use sessions of their own (:meth:`DuckDBEngine.session`).
+
+:class:`DuckDBEngine` is the DuckDB implementation of the seam's
+:class:`~sqlml.engine.base.SqlEngine`: its cursors are :class:`~sqlml.engine.duckdb.cursor.DuckDBCursor`
+objects, so no DuckDB type or exception leaves this package.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
-from sqlml.engine.instance import CATALOG, FILENAME, Instance
+from sqlml.engine.base import CATALOG, Cursor, EngineError
+from sqlml.engine.duckdb import catalog
+from sqlml.engine.duckdb.cursor import DuckDBCursor
+from sqlml.engine.duckdb.instance import Instance
+from sqlml.engine.duckdb.turns import Turns
 from sqlml.errors import WarehouseError
 
-__all__ = ["CATALOG", "FILENAME", "Warehouse"]
+__all__ = ["DuckDBEngine"]
+
+_T = TypeVar("_T")
 
 
 @dataclass
 class _Cursor:
-    """A DuckDB cursor and what of the session it has been given so far."""
+    """A DuckDB cursor, the seam's view of it, and what of the session it has been given so far."""
 
     cursor: duckdb.DuckDBPyConnection
+    wrapped: DuckDBCursor = field(init=False)
     generation: int = 0
     registry: int = 0
     progress: bool = False
 
+    def __post_init__(self) -> None:
+        self.wrapped = DuckDBCursor(self.cursor)
 
-class Warehouse:
+
+class DuckDBEngine:
     """One session's cursors on a connection's DuckDB instance and its leases on the warehouse file.
 
     Args:
         folder, read_only, lock_timeout, idle_release, config: for a new instance (see
-            :class:`~sqlml.engine.instance.Instance`).
+            :class:`~sqlml.engine.duckdb.instance.Instance`).
         instance: share this instance instead (see :meth:`session`).
     """
 
     def __init__(
         self,
-        folder,
+        folder: str | Path | None,
         *,
         read_only: bool = False,
         lock_timeout: float = 30.0,
         idle_release: float = 0.2,
         config: dict | None = None,
         instance: Instance | None = None,
-    ):
+    ) -> None:
         self._owns_instance = instance is None
         self.instance = instance or Instance(
             folder, read_only=read_only, lock_timeout=lock_timeout, idle_release=idle_release, config=config
@@ -81,22 +97,23 @@ class Warehouse:
         self._lock = threading.Lock()
         self._cursors: set = set()
         self._track_progress = False
-        self._turns = _Turns()
+        self._turns = Turns()
         self._transaction: _Cursor | None = None
         self._closed = False
 
-    def session(self) -> "Warehouse":
+    def session(self) -> DuckDBEngine:
         """Another session on the same instance: its own cursors, TEMP tables and transaction,
         the same hold on the file, registered data and remembered catalog facts."""
-        return Warehouse(None, instance=self.instance)
+        return DuckDBEngine(None, instance=self.instance)
 
     @property
-    def path(self):
+    def path(self) -> Path | None:
         """The warehouse file, or None in memory."""
         return self.instance.path
 
     @property
     def read_only(self) -> bool:
+        """Whether the file is attached read-only."""
         return self.instance.read_only
 
     @property
@@ -112,7 +129,7 @@ class Warehouse:
     # -- leases ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lease(self):
+    def lease(self) -> Iterator[Cursor]:
         """Hold the warehouse file for the duration of a ``with`` block; yields the cursor to use."""
         self.acquire()
         try:
@@ -133,7 +150,7 @@ class Warehouse:
     # -- the session's transaction -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def statement(self):
+    def statement(self) -> Iterator[None]:
         """Around each call into the session (a script, a load): yield the file first if another
         process waits for it (:meth:`Instance.admit`); while a transaction is open, wait for the
         turn, then run on the transaction's cursor until the call returns."""
@@ -170,7 +187,7 @@ class Warehouse:
         if self._transaction is not None:
             return False
         state = self._own_cursor()
-        state.cursor.execute("BEGIN TRANSACTION")
+        state.wrapped.begin()
         self.instance.acquire(pinned=True)
         self._transaction = state
         return True
@@ -182,7 +199,7 @@ class Warehouse:
         if state is None:
             return False
         try:
-            state.cursor.execute("COMMIT" if commit else "ROLLBACK")
+            state.wrapped.execute("COMMIT" if commit else "ROLLBACK")
         finally:
             self.instance.table_writes.give_back(self)  # the tables it wrote (see modification_log)
             self.instance.release(pinned=True)
@@ -190,7 +207,7 @@ class Warehouse:
 
     # -- cursors -----------------------------------------------------------------------------
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    def cursor(self) -> Cursor:
         """The cursor this thread's statement runs on. Call only while holding a lease.
 
         The open transaction's cursor for the thread whose turn it is; else this thread's own:
@@ -210,8 +227,8 @@ class Warehouse:
                 self._cursors.add(state.cursor)
         return state
 
-    def _prepared(self, state: _Cursor) -> duckdb.DuckDBPyConnection:
-        instance, cursor = self.instance, state.cursor
+    def _prepared(self, state: _Cursor) -> DuckDBCursor:
+        instance, cursor = self.instance, state.wrapped
         if state.generation != instance.generation:
             cursor.execute(f"USE {CATALOG}")
             state.generation = instance.generation
@@ -222,21 +239,21 @@ class Warehouse:
             cursor.execute(f"SET enable_progress_bar = {str(self._track_progress).lower()}")
             cursor.execute("SET enable_progress_bar_print = false")
             state.progress = self._track_progress
-        return cursor
+        return state.wrapped
 
-    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+    def new_cursor(self) -> Cursor:
         """A fresh cursor for a side job (reading an ML function's input); close it after use."""
-        cursor = self.instance.db.cursor()
+        cursor = DuckDBCursor(self.instance.db.cursor())
         cursor.execute(f"USE {CATALOG}")
         self._sync_registrations(cursor)
         with self.instance.lock:
             views = list(self.instance.views.items())
         for name, sql in views:
-            with contextlib.suppress(duckdb.Error):  # what it reads may be gone; then nobody reads it
+            with contextlib.suppress(EngineError):  # what it reads may be gone; then nobody reads it
                 cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
         return cursor
 
-    def define_view(self, cursor: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    def define_view(self, cursor: Cursor, name: str, sql: str) -> None:
         """(Re)define ``name`` as a TEMP view on ``cursor``, and on side cursors opened later.
 
         TEMP, because a view in the instance's own catalog would be a write there, which a
@@ -247,7 +264,7 @@ class Warehouse:
         with self.instance.lock:
             self.instance.views[name] = sql
 
-    def register(self, name: str, data: object) -> None:
+    def register(self, name: str, data: Any) -> None:
         """Make a pandas DataFrame or Arrow table readable by ``name`` in every later query."""
         instance = self.instance
         with instance.lock:
@@ -263,12 +280,12 @@ class Warehouse:
                 instance.forgotten.add(name)
             instance.registry_version += 1
 
-    def _sync_registrations(self, cursor) -> int:
+    def _sync_registrations(self, cursor: DuckDBCursor) -> int:
         instance = self.instance
         with instance.lock:
             version, forgotten, registered = instance.registry_version, list(instance.forgotten), list(instance.registered.items())
         for name in forgotten:
-            with contextlib.suppress(duckdb.Error):
+            with contextlib.suppress(EngineError):
                 cursor.unregister(name)
         for name, data in registered:
             cursor.register(name, data)
@@ -276,7 +293,7 @@ class Warehouse:
 
     # -- sqlml's own catalog, remembered -------------------------------------------------------
 
-    def memo(self, key: tuple, compute):
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """``compute()``, remembered under ``key`` until :meth:`forget_memos` or the file is
         attached again. For facts about sqlml's own catalog tables (which tables are
         partitioned, which views call ML) that every statement consults: while this process
@@ -292,7 +309,7 @@ class Warehouse:
             memos[key] = value
         return value
 
-    def forget(self, key: tuple) -> None:
+    def forget(self, key: Hashable) -> None:
         """Drop what :meth:`memo` remembers for ``key``."""
         with self.instance.lock:
             self.instance.memos.pop(key, None)
@@ -301,6 +318,44 @@ class Warehouse:
         """Drop every remembered value (after a statement that may have written the catalog)."""
         with self.instance.lock:
             self.instance.memos.clear()
+
+    # -- catalog lookups (see sqlml.engine.duckdb.catalog) -----------------------------------
+
+    def known_tables(self) -> list[str]:
+        """``dataset.name`` of every table and view of the warehouse."""
+        with self.lease() as cursor:
+            return catalog.known_tables(cursor)
+
+    def relation_kind(self, dataset: str, name: str) -> str | None:
+        """``"table"``, ``"view"`` or None for the warehouse relation ``dataset.name``."""
+        with self.lease() as cursor:
+            return catalog.relation_kind(cursor, dataset, name)
+
+    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
+        """``(column, DuckDB type)`` of ``dataset.name``, in order."""
+        with self.lease() as cursor:
+            return catalog.table_columns(cursor, dataset, name)
+
+    def list_tables(self, dataset: str) -> list[str]:
+        """Names of the tables and views of ``dataset``, sorted."""
+        with self.lease() as cursor:
+            return catalog.list_tables(cursor, dataset)
+
+    # -- write turns (see sqlml.engine.duckdb.table_writes) ---------------------------------
+
+    def take_turn(self, table: str, owner: object, *, transaction: bool, cancel: threading.Event) -> None:
+        """Make ``owner`` the writer of ``table`` (see :meth:`TableWrites.take`), waiting at most
+        the lock timeout."""
+        instance = self.instance
+        instance.table_writes.take(table, owner, transaction=transaction, timeout=instance.lock_timeout, cancel=cancel)
+
+    def wait_for_other_writers(self, table: str, *, cancel: threading.Event) -> None:
+        """Wait until the statements writing other tables have ended (see :meth:`TableWrites.wait_for_others`)."""
+        self.instance.table_writes.wait_for_others(table, timeout=self.instance.lock_timeout, cancel=cancel)
+
+    def give_back_turns(self, owner: object) -> None:
+        """End every write turn ``owner`` holds."""
+        self.instance.table_writes.give_back(owner)
 
     # -- progress, interrupts, closing ---------------------------------------------------------
 
@@ -324,7 +379,7 @@ class Warehouse:
             with contextlib.suppress(duckdb.Error):
                 cursor.interrupt()
 
-    def _all_cursors(self) -> list:
+    def _all_cursors(self) -> list[duckdb.DuckDBPyConnection]:
         with self._lock:
             return list(self._cursors)
 
@@ -347,39 +402,3 @@ class Warehouse:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()  # a DuckDB cursor closed in a transaction rolls it back
 
-
-class _Turns:
-    """Whose turn it is to run a statement in the session's transaction: first come, first served,
-    and a thread whose turn it is may take it again (a statement inside a statement)."""
-
-    def __init__(self):
-        self._changed = threading.Condition()
-        self._owner: int | None = None
-        self._waiting: collections.deque[int] = collections.deque()
-
-    def is_mine(self) -> bool:
-        return self._owner == threading.get_ident()
-
-    def take(self) -> None:
-        me = threading.get_ident()
-        with self._changed:
-            if self._owner == me:
-                return
-            self._waiting.append(me)
-            try:
-                while self._owner is not None or self._waiting[0] != me:
-                    self._changed.wait()
-            except BaseException:  # interrupted while waiting: let the next one in line go
-                self._waiting.remove(me)
-                self._changed.notify_all()
-                raise
-            self._waiting.popleft()
-            self._owner = me
-
-    def give_back(self) -> None:
-        """End this thread's turn, if it has one."""
-        if self._owner != threading.get_ident():  # only this thread makes itself the owner
-            return
-        with self._changed:
-            self._owner = None
-            self._changed.notify_all()

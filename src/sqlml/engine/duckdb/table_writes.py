@@ -2,7 +2,7 @@
 
 DuckDB runs the transactions of one instance optimistically: when two sessions write the same
 rows at once — rows of the table itself, or its row in the write log
-(:mod:`~sqlml.engine.modification_log`), which every write of the table updates — the later one
+(:mod:`~sqlml.warehouse.modification_log`), which every write of the table updates — the later one
 fails with "Conflict on tuple deletion!". BigQuery queues such writes instead: "Conflicting DML
 statements that run outside of a transaction are queued to run later", while "conflicting
 transactions are cancelled" (https://cloud.google.com/bigquery/docs/transactions#transaction_concurrency).
@@ -13,7 +13,7 @@ So a writer takes its turn on the table here first:
   transaction that finds the table taken fails at once: it could only conflict, since what it
   would overwrite was written after it began.
 
-Other processes never conflict: they hold the warehouse file in turn (:mod:`~sqlml.engine.instance`).
+Other processes never conflict: they hold the warehouse file in turn (:mod:`~sqlml.engine.duckdb.instance`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,211 @@
+"""DuckDB's cursor and relation as the seam's :class:`~sqlml.engine.base.Cursor` and
+:class:`~sqlml.engine.base.Relation`: the same calls, with DuckDB's exceptions turned into the
+seam's :class:`~sqlml.engine.base.EngineError` kinds (the message kept as DuckDB wrote it).
+
+Each method is one call into DuckDB inside a ``try``: the statement path pays one Python frame per
+call, nothing per row or per batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sqlml.engine.base import (
+    EngineBindError,
+    EngineConversionError,
+    EngineError,
+    EngineInterrupted,
+    EngineIOError,
+    EngineSyntaxError,
+    EngineTransactionError,
+    Parameters,
+)
+
+__all__ = ["DuckDBCursor", "DuckDBRelation", "engine_error"]
+
+#: DuckDB's exception classes, most specific first, and the seam's kind for each.
+_KINDS: tuple[tuple[type[duckdb.Error] | tuple[type[duckdb.Error], ...], type[EngineError]], ...] = (
+    (duckdb.InterruptException, EngineInterrupted),
+    (duckdb.ParserException, EngineSyntaxError),
+    ((duckdb.ConversionException, duckdb.TypeMismatchException), EngineConversionError),
+    (duckdb.BinderException, EngineBindError),
+    (duckdb.TransactionException, EngineTransactionError),
+    (duckdb.IOException, EngineIOError),
+)
+
+#: DuckDB's cap on the rows of one Arrow batch it streams.
+BATCH_ROWS = 122_880
+
+
+def engine_error(error: duckdb.Error) -> EngineError:
+    """The seam's exception for a DuckDB exception, with DuckDB's message unchanged."""
+    for kinds, kind in _KINDS:
+        if isinstance(error, kinds):
+            return kind(str(error))
+    return EngineError(str(error))
+
+
+class DuckDBRelation:
+    """A pending DuckDB relation (``cursor.sql(...)``), run when first read."""
+
+    __slots__ = ("_relation",)
+
+    def __init__(self, relation: duckdb.DuckDBPyRelation):
+        self._relation = relation
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names, in order."""
+        return self._relation.columns
+
+    @property
+    def types(self) -> list[str]:
+        """DuckDB's type names of the columns, in order (``STRUCT(a INTEGER)``, ``VARCHAR[]``…)."""
+        return [str(t) for t in self._relation.types]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema DuckDB will produce, from the relation's types, without running it."""
+        relation = self._relation
+        return pa.schema([pa.field(name, arrow_type(str(t))) for name, t in zip(relation.columns, relation.types)])
+
+    def fetchall(self) -> list[tuple]:
+        """Run the relation; every row."""
+        try:
+            return self._relation.fetchall()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def fetchone(self) -> tuple | None:
+        """Run the relation; its first row."""
+        try:
+            return self._relation.fetchone()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def to_arrow_table(self) -> pa.Table:
+        """Run the relation; its rows as one Arrow table."""
+        try:
+            return self._relation.to_arrow_table()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def to_arrow_reader(self, batch_size: int = BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream the relation's rows (DuckDB reports a failure while streaming as ``OSError``)."""
+        try:
+            return self._relation.to_arrow_reader(batch_size)
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+
+class DuckDBCursor:
+    """A DuckDB cursor (a connection of one instance) as the seam's cursor."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection):
+        self._cursor = cursor
+
+    def execute(self, sql: str, parameters: Parameters = None) -> DuckDBCursor:
+        """Run one statement now; read its rows with the fetch methods."""
+        try:
+            self._cursor.execute(sql, parameters)
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+        return self
+
+    def executemany(self, sql: str, parameters: Sequence[Sequence[Any]]) -> DuckDBCursor:
+        """Run one statement once per row of ``parameters``."""
+        try:
+            self._cursor.executemany(sql, parameters)
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+        return self
+
+    def sql(self, query: str, params: Parameters = None) -> DuckDBRelation:
+        """The rows of ``query``, run when first read."""
+        try:
+            return DuckDBRelation(self._cursor.sql(query, params=params))
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def fetchall(self) -> list[tuple]:
+        """Every row of the last executed statement."""
+        try:
+            return self._cursor.fetchall()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def fetchone(self) -> tuple | None:
+        """The next row of the last executed statement."""
+        try:
+            return self._cursor.fetchone()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def to_arrow_table(self) -> pa.Table:
+        """The rows of the last executed statement as an Arrow table."""
+        try:
+            return self._cursor.to_arrow_table()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    @property
+    def description(self) -> list[tuple] | None:
+        """PEP 249's description of the last executed statement's columns."""
+        return self._cursor.description
+
+    def register(self, name: str, data: Any) -> None:
+        """Make Arrow data (or a DataFrame) readable as ``name`` on this cursor."""
+        try:
+            self._cursor.register(name, data)
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def unregister(self, name: str) -> None:
+        """Forget a name given to :meth:`register`."""
+        try:
+            self._cursor.unregister(name)
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+    def begin(self) -> None:
+        """BEGIN a transaction on this cursor."""
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        """COMMIT this cursor's transaction."""
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """ROLLBACK this cursor's transaction."""
+        self.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the cursor (DuckDB rolls back a transaction left open on it)."""
+        try:
+            self._cursor.close()
+        except duckdb.Error as error:
+            raise engine_error(error) from error
+
+
+@functools.lru_cache(maxsize=256)
+def arrow_type(type_name: str) -> pa.DataType:
+    """The Arrow type DuckDB produces for a column of the DuckDB type ``type_name``."""
+    with _TYPE_LOCK:
+        empty = _types_connection().sql(f"SELECT NULL::{type_name} AS c LIMIT 0").to_arrow_table()
+    return empty.schema.field(0).type
+
+
+@functools.cache
+def _types_connection() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:")
+
+
+_TYPE_LOCK = threading.Lock()
