@@ -105,7 +105,7 @@ def in_other_process(target, *args):
 def direct_baselines(folder: Path) -> dict[str, float]:
     """p50 ms of scoring one row in Python: sqlml's serving path, and Booster.predict alone; and of
     spooling one request's row (write and fdatasync, as ``--log-table`` does before answering)."""
-    from sqlml.ml.models.model import CACHE
+    from sqlml.ml.runtime.model_cache import CACHE
     from sqlml.serve import scoring
     from sqlml.serve.spool import SpoolWriter
     from sqlml.store.records import ModelRef

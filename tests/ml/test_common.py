@@ -65,7 +65,7 @@ def test_model_type_creates_predicts_evaluates_and_reloads(ml_con, model_type, t
 
     # A new process-like connection on the same store loads the model from its files.
     with sqlml.connect(ml_con.warehouse_path, ml_con.models_path, idle_release=0) as other:
-        from sqlml.ml.models.model import CACHE
+        from sqlml.ml.runtime.model_cache import CACHE
 
         CACHE._models.clear()
         again = other.query(f"SELECT * FROM ML.PREDICT(MODEL {name}, TABLE ds.fresh)").arrow()

@@ -59,7 +59,7 @@ def test_boosted_tree_classifier_attributions_are_lightgbms_tree_shap(people):
 
     # The same numbers from LightGBM directly: pred_contrib on the model's own booster and matrix.
     from sqlml.ml.functions.call import Call  # noqa: F401 — the model as ML functions load it
-    from sqlml.ml.models.model import CACHE
+    from sqlml.ml.runtime.model_cache import CACHE
     from sqlml.store.records import ModelRef
 
     model = CACHE.get(people.models, people.models.resolve(ModelRef("ds", "bt")))
@@ -137,7 +137,7 @@ def test_feature_importance_counts_splits_gain_and_cover_per_column(people):
     )
     table = people.query("SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL ds.bt) ORDER BY feature").arrow()
     assert table.schema.names == ["feature", "importance_weight", "importance_gain", "importance_cover"]
-    from sqlml.ml.models.model import CACHE
+    from sqlml.ml.runtime.model_cache import CACHE
     from sqlml.store.records import ModelRef
 
     model = CACHE.get(people.models, people.models.resolve(ModelRef("ds", "bt")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlml.ml.models.model import CACHE
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
 

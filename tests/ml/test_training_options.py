@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlml.ml.models.model import CACHE
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
 TREE = "CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='{kind}', input_label_cols=['target']{options}) AS SELECT x1, x2, plan, target FROM ds.train"

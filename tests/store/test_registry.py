@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sqlml
-from sqlml.ml.models.model import CACHE
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
 TRAIN = "CREATE {verb} MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, 2 * x + {b} AS y FROM ds.t"

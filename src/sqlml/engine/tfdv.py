@@ -10,7 +10,6 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 from __future__ import annotations
 
 import json
-import types
 
 import duckdb
 import pyarrow as pa
@@ -25,7 +24,7 @@ _TYPES = [sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.DOUBLE,
 def _outcome(row: list) -> tuple[str | None, str | None]:
     """(anomalies JSON, None) or (None, why the arguments are wrong) for one row of arguments."""
     from sqlml.errors import InvalidOptionError
-    from sqlml.ml.functions.data_checks import _rules
+    from sqlml.ml.monitoring.thresholds import anomaly_rules
     from sqlml.ml.monitoring.tfdv_statistics import validate
 
     base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds = row
@@ -36,8 +35,8 @@ def _outcome(row: list) -> tuple[str | None, str | None]:
     try:
         entries = json.loads(thresholds) if thresholds else []
         settings["thresholds"] = [tuple(entry.values()) if isinstance(entry, dict) else tuple(entry) for entry in entries]
-        # the same metric and threshold rules as ML.VALIDATE_DATA_SKEW/DRIFT (the call is only named in errors)
-        rules = _rules(types.SimpleNamespace(name="ML.TFDV_VALIDATE"), {k: v for k, v in settings.items() if v is not None})
+        # the same metric and threshold rules as ML.VALIDATE_DATA_SKEW/DRIFT
+        rules = anomaly_rules("ML.TFDV_VALIDATE", {k: v for k, v in settings.items() if v is not None})
         return validate(base, study, detection or "SKEW", rules), None
     except (InvalidOptionError, ValueError) as error:
         return None, f"ML.TFDV_VALIDATE: {getattr(error, 'message', error)}"

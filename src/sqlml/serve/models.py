@@ -14,7 +14,8 @@ import threading
 from dataclasses import dataclass
 
 from sqlml.errors import Error, NotFoundError
-from sqlml.ml.models.model import CACHE, Model
+from sqlml.ml.models.model import Model
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
 

@@ -2,9 +2,9 @@
 
 Instances become one Arrow batch whose columns have the types the model was trained on, so a
 value of the wrong type is refused with the column's name before any scoring; the batch then goes
-through the same code ML.PREDICT runs (:func:`~sqlml.ml.functions.predict.prediction_batch`),
+through the prediction runtime ML.PREDICT and ML.EXPLAIN_PREDICT run (:mod:`sqlml.ml.runtime`),
 and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model outputs first. A
-model type the SQL function refuses is refused here too, by the function's own list of types.
+model type the SQL function refuses is refused here too, by the runtime's own list of types.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import functools
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
-from sqlml.ml.functions.explain import EXPLAINABLE
-from sqlml.ml.functions.predict import PREDICTABLE
+from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
+from sqlml.ml.runtime.explain import DEFAULT_TOP_K, EXPLAINABLE, explanation_table
+from sqlml.ml.runtime.predict import PREDICTABLE, prediction_table
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -80,24 +81,14 @@ def check_supported(model: Model, name: str, explain: bool = False) -> None:
         )  # fmt: skip
 
 
-def predict(model: Model, batch: pa.RecordBatch, estimator=None) -> list[dict]:
+def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> list[dict]:
     """ML.PREDICT's rows for ``batch``."""
-    if model.model_type.is_imported:
-        from sqlml.ml.models.imported_files import imported_reader
-
-        reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
-        return json_rows(imported_reader(model, reader).read_all())
-    from sqlml.ml.functions.predict import prediction_batch
-
-    return prediction_batch(model, batch, estimator).to_pylist()
+    return json_rows(prediction_table(model, batch, estimator))
 
 
-def explain(model: Model, batch: pa.RecordBatch, top_k: int = 5) -> list[dict]:
+def explain(model: Model, batch: pa.RecordBatch, top_k: int = DEFAULT_TOP_K) -> list[dict]:
     """ML.EXPLAIN_PREDICT's rows for ``batch``."""
-    from sqlml.ml.functions.explain import explanation_reader
-
-    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
-    return json_rows(explanation_reader(model, model.estimator, reader, None, top_k).read_all())
+    return json_rows(explanation_table(model, batch, top_k))
 
 
 def json_rows(table: pa.Table) -> list[dict]:

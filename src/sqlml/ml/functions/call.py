@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
-from sqlml.ml.models.model import CACHE, Model
+from sqlml.ml.models.model import Model
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import option_value
 from sqlml.store.records import ModelRef

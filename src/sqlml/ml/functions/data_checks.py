@@ -16,11 +16,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.monitoring.distributions import METRICS, distance, kind_of, profile, shared_edges
+from sqlml.ml.monitoring.distributions import distance, kind_of, profile, shared_edges
+from sqlml.ml.monitoring.thresholds import anomaly_rules
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 
-DEFAULT_THRESHOLD = 0.3
 _COMMON = {
     "categorical_default_threshold": float, "categorical_metric_type": str, "numerical_default_threshold": float,
     "numerical_metric_type": str, "thresholds": list,
@@ -42,7 +42,7 @@ def validate_data_skew(call: Call) -> pa.Table:
     if training is None:
         raise call.trained_without("training statistics (sqlml keeps them since 2026-12)", "Re-train it with CREATE OR REPLACE MODEL.")
     settings = call.settings(_SKEW)
-    rules = _rules(call, settings)
+    rules = anomaly_rules(call.name, settings)
     data = call.data(0).table()
     columns = {name.lower(): name for name in data.column_names}
     rows = []
@@ -63,7 +63,7 @@ def validate_data_drift(call: Call) -> pa.Table:
     buckets = settings.get("num_histogram_buckets", 10)
     if not 1 <= buckets <= 1_000_000:
         raise InvalidOptionError(f"num_histogram_buckets must be between 1 and 1,000,000; got {buckets}.", option="num_histogram_buckets")
-    rules = _rules(call, settings)
+    rules = anomaly_rules(call.name, settings)
     base, study = call.data(0).table(), call.data(1).table()
     study_columns = {name.lower(): name for name in study.column_names}
     rows = []
@@ -84,31 +84,6 @@ def _table(rows: list[dict], with_link: bool) -> pa.Table:
     if with_link:
         table = table.append_column(pa.field("visualization_link", pa.string()), pa.nulls(table.num_rows, pa.string()))
     return table
-
-
-def _rules(call: Call, settings: dict) -> dict:
-    """Metric and threshold per kind, and per-column threshold overrides."""
-    categorical = settings.get("categorical_metric_type", "L_INFTY").upper()
-    numerical = settings.get("numerical_metric_type", "JENSEN_SHANNON_DIVERGENCE").upper()
-    if categorical not in METRICS:
-        raise InvalidOptionError(f"categorical_metric_type must be one of {', '.join(METRICS)}; got {categorical}.", option="categorical_metric_type")
-    if numerical != "JENSEN_SHANNON_DIVERGENCE":
-        raise InvalidOptionError("numerical_metric_type must be JENSEN_SHANNON_DIVERGENCE.", option="numerical_metric_type")
-    thresholds = {}
-    for entry in settings.get("thresholds") or []:
-        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], (int, float))):
-            raise InvalidOptionError(
-                f"{call.name} thresholds are [STRUCT('column', 0.2), …]; got {entry!r}.", option="thresholds"
-            )
-        thresholds[entry[0].lower()] = float(entry[1])
-    defaults = {
-        "categorical": float(settings.get("categorical_default_threshold", DEFAULT_THRESHOLD)),
-        "numeric": float(settings.get("numerical_default_threshold", DEFAULT_THRESHOLD)),
-    }
-    for name, value in [*defaults.items(), *thresholds.items()]:
-        if not 0.0 <= value < 1.0:
-            raise InvalidOptionError(f"Thresholds must lie in [0, 1); {name} has {value}.", option="thresholds")
-    return {"metric": {"categorical": categorical, "numeric": numerical}, "default": defaults, "columns": thresholds}
 
 
 def _row(name: str, reference: dict, other: dict, rules: dict) -> dict:

@@ -17,7 +17,7 @@ from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models import metrics
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
-from sqlml.ml.functions.predict import check_threshold, scored_batches
+from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.prediction_columns import predicted_class_index

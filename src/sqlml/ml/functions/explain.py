@@ -1,11 +1,8 @@
 """ML.EXPLAIN_PREDICT, ML.GLOBAL_EXPLAIN and ML.FEATURE_IMPORTANCE.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict —
-EXPLAIN_PREDICT streams its input batch by batch like ML.PREDICT: ``predicted_<label>``,
-``probability`` (classifiers: of the predicted class), ``top_feature_attributions``
-ARRAY<STRUCT<feature, attribution>> (the ``top_k_features`` largest by absolute value, default 5),
-``baseline_prediction_value``, ``prediction_value``, ``approximation_error`` (0: the methods are
-exact, :mod:`sqlml.ml.runtime.attribution`), then the input columns.
+EXPLAIN_PREDICT streams its input batch by batch like ML.PREDICT, through the prediction runtime
+(:mod:`sqlml.ml.runtime.explain` says which columns it returns).
 
 GLOBAL_EXPLAIN returns the mean absolute attribution per input column over the evaluation rows,
 computed when the model was trained with ``enable_global_explain=TRUE`` (as on BigQuery);
@@ -20,22 +17,16 @@ FEATURE_IMPORTANCE (boosted trees and random forests): per input column, ``impor
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.runtime.attribution import explain
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
-from sqlml.ml.functions.predict import check_threshold
 from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.runtime.explain import DEFAULT_TOP_K, EXPLAINABLE, explanation_reader
+from sqlml.ml.runtime.predict import prediction_estimator
 
-EXPLAINABLE = (
-    ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR,
-    ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR,
-)  # fmt: skip
 TREES = (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR)
-_ATTRIBUTION = pa.struct([pa.field("feature", pa.string()), pa.field("attribution", pa.float64())])
 CLASS_LEVEL_TOP = 10
 
 
@@ -47,61 +38,14 @@ def explain_predict(call: Call) -> pa.RecordBatchReader:
         "top_k_features": int, "threshold": float, "approx_feature_contrib": bool, "trial_id": int,
         "integrated_gradients_num_steps": int,
     })  # fmt: skip
-    top_k = settings.get("top_k_features", 5)
+    top_k = settings.get("top_k_features", DEFAULT_TOP_K)
     if top_k < 1:
         raise InvalidOptionError(f"top_k_features must be at least 1; got {top_k}.", option="top_k_features")
     threshold = settings.get("threshold")
-    check_threshold(model, threshold, call.name)
-    estimator = model.estimator_for(settings.get("trial_id"))
+    estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
     reader = call.data(0).reader()
     model.check_input(reader.schema)
-    return explanation_reader(model, estimator, reader, threshold, top_k)
-
-
-def explanation_reader(model, estimator, reader: pa.RecordBatchReader, threshold=None, top_k: int = 5) -> pa.RecordBatchReader:
-    """ML.EXPLAIN_PREDICT's rows for the rows of ``reader``, batch by batch."""
-    classifier = model.model_type.is_classifier
-    label = model.label["name"]
-    outputs = [pa.field(f"predicted_{label}", model.label_type() if classifier else pa.float64())]
-    if classifier:
-        outputs.append(pa.field("probability", pa.float64()))
-    outputs += [
-        pa.field("top_feature_attributions", pa.list_(_ATTRIBUTION)), pa.field("baseline_prediction_value", pa.float64()),
-        pa.field("prediction_value", pa.float64()), pa.field("approximation_error", pa.float64()),
-    ]  # fmt: skip
-    schema = pa.schema(outputs + list(reader.schema))
-
-    def batches():
-        for batch in reader:
-            if batch.num_rows:
-                yield pa.RecordBatch.from_arrays(_explained(model, estimator, batch, threshold, top_k) + list(batch.columns), schema=schema)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _explained(model, estimator, batch: pa.RecordBatch, threshold, top_k: int) -> list[pa.Array]:
-    rows = batch.num_rows
-    result = explain(model, estimator, model.features(batch, sparse=False), threshold)  # attributions are dense
-    columns = []
-    if result.predicted is not None:
-        columns.append(model.classes().take(pa.array(result.predicted)))
-        columns.append(pa.array(result.probabilities[np.arange(rows), result.predicted], pa.float64()))
-    else:
-        columns.append(pa.array(result.value, pa.float64()))
-    columns.append(top_attributions(result.inputs, result.attributions, top_k))
-    columns += [pa.array(result.baseline, pa.float64()), pa.array(result.value, pa.float64()), pa.array(np.zeros(rows), pa.float64())]
-    return columns
-
-
-def top_attributions(inputs: list[str], attributions: np.ndarray, top_k: int) -> pa.ListArray:
-    """Each row's ``top_k`` attributions by absolute value, largest first, as ARRAY<STRUCT>."""
-    rows, width = attributions.shape
-    k = min(top_k, width)
-    order = np.argsort(-np.abs(attributions), axis=1, kind="stable")[:, :k]
-    names = pa.array(inputs, pa.string()).take(pa.array(order.reshape(-1)))
-    values = pa.array(np.take_along_axis(attributions, order, axis=1).reshape(-1), pa.float64())
-    entries = pa.StructArray.from_arrays([names, values], fields=list(_ATTRIBUTION))
-    return pa.ListArray.from_arrays(pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32)), entries)
+    return explanation_reader(model, reader, threshold, top_k, estimator)
 
 
 @function("GLOBAL_EXPLAIN")

@@ -33,7 +33,7 @@ from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.functions.evaluate import encode_labels, label_column
-from sqlml.ml.functions.predict import check_threshold, scored_batches
+from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.prediction_columns import predicted_class_index
 
 RATES = ("selection_rate", "accuracy", "precision", "recall", "false_positive_rate", "false_negative_rate")

@@ -9,7 +9,6 @@ running code: ``model.json`` (the description, including the preprocessing state
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -268,34 +267,3 @@ def arrow_type_from_string(text: str) -> pa.DataType:
         unit, _, tz = text[len("timestamp[") : -1].partition(", tz=")
         return pa.timestamp(unit, tz or None)
     return pa.string()
-
-
-class ModelCache:
-    """Loaded models kept warm per process, keyed by store, name, version and file checksums."""
-
-    def __init__(self, capacity: int = 32):
-        self.capacity = capacity
-        self._models: dict[tuple, Model] = {}
-        self._lock = threading.Lock()
-
-    def get(self, store, record) -> Model:
-        """The model of a :class:`~sqlml.store.records.VersionRecord`, loading it once."""
-        key = (str(store.root), record.dataset, record.name, record.version, tuple(sorted(record.checksums.items())))
-        with self._lock:
-            model = self._models.get(key)
-        if model is not None:
-            return model
-        try:
-            model = Model.load(store.verified_files(record))
-        except CorruptModelError as error:
-            error.model, error.version = error.model or record.label, error.version or record.version
-            raise
-        model.record = record
-        with self._lock:
-            if len(self._models) >= self.capacity:
-                self._models.pop(next(iter(self._models)))
-            self._models[key] = model
-        return model
-
-
-CACHE = ModelCache()

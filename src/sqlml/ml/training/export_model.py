@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlml.execution.executor import StatementContext, handles, register_handler
 from sqlml.errors import InvalidOptionError, ModelError
-from sqlml.ml.models.model import CACHE
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
 from sqlml.sql.planner import StatementKind

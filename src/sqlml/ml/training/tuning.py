@@ -27,6 +27,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import HparamCandidates, HparamRange
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, monitor_for
 from sqlml.progress import task
 
 SEED = 20240601
@@ -154,12 +155,11 @@ def trial_metrics(prepared, estimator, dataset) -> dict:
     return metrics.kmeans_metrics(raw, estimator._prepare(estimator.centroids_))
 
 
-def tune(prepared, *, description: str, cancel: threading.Event | None = None) -> Model:
+def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None = None) -> Model:
     """Run the trials and return a model holding every successful trial, the best one serving."""
     import optuna
 
     from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
-    from sqlml.ml.training.pipeline import base_spec, fit_estimator, monitor_for
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     model_type, options = prepared.model_type, prepared.options

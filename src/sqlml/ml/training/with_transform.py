@@ -8,7 +8,8 @@ from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
-from sqlml.ml.training.pipeline import excluded_columns, resolve_label, train
+from sqlml.ml.training.pipeline import train
+from sqlml.ml.training.preparation import excluded_columns, resolve_label
 from sqlml.ml.training.transform import fit_transform
 
 

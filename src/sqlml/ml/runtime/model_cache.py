@@ -1,0 +1,54 @@
+"""Loaded models kept warm per process: a stored model version is read and verified once, then
+shared by every ML.* call and served request that names it."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from sqlml.errors import CorruptModelError
+from sqlml.ml.models.model import Model
+
+if TYPE_CHECKING:
+    from sqlml.store.records import VersionRecord
+    from sqlml.store.registry import ModelStore
+
+
+class ModelCache:
+    """Loaded models kept warm per process, keyed by store, name, version and file checksums.
+
+    Args:
+        capacity: how many models are kept; the oldest loaded is dropped first.
+    """
+
+    def __init__(self, capacity: int = 32) -> None:
+        self.capacity = capacity
+        self._models: dict[tuple, Model] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store: ModelStore, record: VersionRecord) -> Model:
+        """The model of a :class:`~sqlml.store.records.VersionRecord`, loading it once.
+
+        Raises:
+            CorruptModelError: a file fails its checksum or cannot be read, naming the model version.
+        """
+        key = (str(store.root), record.dataset, record.name, record.version, tuple(sorted(record.checksums.items())))
+        with self._lock:
+            model = self._models.get(key)
+        if model is not None:
+            return model
+        try:
+            model = Model.load(store.verified_files(record))
+        except CorruptModelError as error:
+            error.model, error.version = error.model or record.label, error.version or record.version
+            raise
+        model.record = record
+        with self._lock:
+            if len(self._models) >= self.capacity:
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = model
+        return model
+
+
+#: The process's cache.
+CACHE = ModelCache()

@@ -1,0 +1,150 @@
+"""Prediction batches: a model's input rows (Arrow) to ML.PREDICT's rows, model outputs first,
+then the input columns — the one code path of ML.PREDICT, ML.EVALUATE and the server.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
+
+Rows are scored batch by batch (a reader of at most 122,880 rows per batch for SQL, one batch
+for a served request), so memory stays bounded whatever the input's size. Imported models
+(ONNX, LightGBM) are scored by their own runtime (:func:`~sqlml.ml.models.imported_files.imported_reader`),
+chosen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.models.estimator import Estimator
+from sqlml.ml.models.imported_files import imported_reader
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.prediction_columns import output_schema, prediction_columns
+
+#: The model types ML.PREDICT scores.
+PREDICTABLE = (
+    ModelType.LINEAR_REG,
+    ModelType.LOGISTIC_REG,
+    ModelType.BOOSTED_TREE_CLASSIFIER,
+    ModelType.BOOSTED_TREE_REGRESSOR,
+    ModelType.RANDOM_FOREST_CLASSIFIER,
+    ModelType.RANDOM_FOREST_REGRESSOR,
+    ModelType.KMEANS,
+    ModelType.PCA,
+    ModelType.ONNX,
+    ModelType.LIGHTGBM,
+)
+
+
+def check_threshold(model: Model, threshold: float | None, name: str) -> None:
+    """``threshold`` applies to binary classifiers only, and must lie in [0, 1].
+
+    Raises:
+        InvalidOptionError: naming the function ``name`` that was given the threshold.
+    """
+    if threshold is None:
+        return
+    if not (model.model_type.is_classifier and len(model.label["classes"]) == 2):
+        raise InvalidOptionError(f"The threshold setting of {name} applies only to binary classification models.", option="threshold")
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidOptionError(f"threshold must be in [0, 1]; got {threshold}.", option="threshold")
+
+
+def prediction_estimator(model: Model, threshold: float | None, trial_id: int | None, name: str) -> Estimator | None:
+    """The estimator that scores a prediction (a tuning trial's, or the model's serving one),
+    after checking the settings that choose it; None for an imported model, which takes neither.
+
+    Raises:
+        InvalidOptionError: a threshold that does not apply, or an unknown trial.
+    """
+    if model.model_type.is_imported:
+        return None
+    check_threshold(model, threshold, name)
+    return model.estimator_for(trial_id)
+
+
+def score(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> np.ndarray:
+    """The raw outputs of ``estimator`` (the model's serving one by default) for a batch of rows."""
+    if batch.num_rows == 0:
+        width = len(model.label["classes"]) if model.model_type.is_classifier else 0
+        return np.empty((0, width)) if width else np.empty(0)
+    return (estimator or model.estimator).predict(model.features(batch))
+
+
+def scored_batches(model: Model, reader: pa.RecordBatchReader, estimator: Estimator | None = None) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Each input batch with its raw model outputs (what ML.EVALUATE and ML.EVALUATE_FAIRNESS compare)."""
+    model.check_input(reader.schema)
+    for batch in reader:
+        yield batch, score(model, batch, estimator)
+
+
+def passed_through(model: Model, schema: pa.Schema, keep_original_columns: bool = False) -> list[int]:
+    """Positions of the input columns ML.PREDICT appends after the model's outputs: all of them,
+    except that a PCA model keeps its feature columns only with ``keep_original_columns``.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict — the
+    CREATE MODEL PCA page trains a classifier on ``SELECT * FROM ML.PREDICT(MODEL iris_pca, (SELECT
+    <features>, species …))`` with ``input_label_cols=['species']``: columns that are not features
+    pass through (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-pca).
+    """
+    if model.model_type is not ModelType.PCA or keep_original_columns:
+        return list(range(len(schema)))
+    features = {name.lower() for name in model.required_columns()}
+
+    def is_feature(field: pa.Field) -> bool:
+        name = field.name.lower()
+        return name in features or (pa.types.is_struct(field.type) and any(f.startswith(f"{name}_") for f in features))
+
+    return [index for index, field in enumerate(schema) if not is_feature(field)]
+
+
+def prediction_reader(
+    model: Model,
+    reader: pa.RecordBatchReader,
+    threshold: float | None = None,
+    keep_original_columns: bool = False,
+    estimator: Estimator | None = None,
+) -> pa.RecordBatchReader:
+    """A reader of ML.PREDICT's rows for the rows of ``reader``, scored as they are read.
+
+    Raises:
+        InvalidModelInputError: the input lacks a column the model was trained on.
+    """
+    if model.model_type.is_imported:
+        return imported_reader(model, reader)
+    model.check_input(reader.schema)
+    kept = passed_through(model, reader.schema, keep_original_columns)
+    schema = pa.schema(list(output_schema(model)) + [reader.schema.field(i) for i in kept])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch, raw in scored_batches(model, reader, estimator):
+            yield _predicted(model, batch, raw, threshold, kept, schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def prediction_table(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> pa.Table:
+    """ML.PREDICT's rows for one batch held in memory (a served request), as ML.PREDICT without
+    settings returns them.
+
+    Raises:
+        InvalidModelInputError: the batch lacks a column the model was trained on.
+    """
+    if model.model_type.is_imported:
+        return imported_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch])).read_all()
+    model.check_input(batch.schema)
+    kept = passed_through(model, batch.schema)  # as ML.PREDICT without keep_original_columns
+    schema = pa.schema(list(output_schema(model)) + [batch.schema.field(i) for i in kept])
+    return pa.Table.from_batches([_predicted(model, batch, score(model, batch, estimator), None, kept, schema)])
+
+
+def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold: float | None, kept: list[int], schema: pa.Schema) -> pa.RecordBatch:
+    """Model output columns for ``raw``, then the kept input columns."""
+    if batch.num_rows:
+        columns = prediction_columns(model, raw, threshold)
+    else:
+        columns = [pa.array([], field.type) for field in output_schema(model)]
+    columns += [batch.column(i) for i in kept]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
