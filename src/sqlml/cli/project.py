@@ -10,6 +10,7 @@ import click
 import sqlml
 from sqlml.cli.main import cli, emit, error_handler, warehouse_options
 from sqlml.project import RunOptions, Runner, load_project
+from sqlml.project.kinds import Command, NodeKind
 
 
 def project_options(func):
@@ -50,12 +51,12 @@ def open_runner(project_dir, warehouse, models, vars_json, lock_timeout, echo=cl
     return Runner(project, echo=echo, lock_timeout=lock_timeout)
 
 
-def _run(command: str, project_dir, warehouse, models, lock_timeout, vars_json, select, exclude, full_refresh, threads,
+def _run(command: Command, project_dir, warehouse, models, lock_timeout, vars_json, select, exclude, full_refresh, threads,
          changed_only, retry_failed):  # fmt: skip
     options = RunOptions(command, list(select), list(exclude), full_refresh, threads, changed_only, retry_failed)
     with open_runner(project_dir, warehouse, models, vars_json, lock_timeout) as runner:
         outcomes = runner.run(options)
-    if any(o.status in ("error", "fail") for o in outcomes):
+    if any(o.status.is_failure for o in outcomes):
         raise click.exceptions.Exit(1)
 
 
@@ -65,7 +66,7 @@ def _run(command: str, project_dir, warehouse, models, lock_timeout, vars_json, 
 @error_handler
 def run(**kwargs):
     """Build seeds, data models, ML models and scripts in dependency order."""
-    _run("run", **kwargs)
+    _run(Command.RUN, **kwargs)
 
 
 @cli.command()
@@ -74,7 +75,7 @@ def run(**kwargs):
 @error_handler
 def build(**kwargs):
     """Run and test in dependency order; a failing test skips everything downstream."""
-    _run("build", **kwargs)
+    _run(Command.BUILD, **kwargs)
 
 
 @cli.command()
@@ -83,7 +84,7 @@ def build(**kwargs):
 @error_handler
 def seed(**kwargs):
     """Load the CSV files under seeds/ as tables."""
-    _run("seed", **kwargs)
+    _run(Command.SEED, **kwargs)
 
 
 @cli.command()
@@ -92,7 +93,7 @@ def seed(**kwargs):
 @error_handler
 def test(**kwargs):
     """Run the project's data tests (YAML generic tests and tests/*.sql)."""
-    _run("test", **kwargs)
+    _run(Command.TEST, **kwargs)
 
 
 @cli.command(name="ls")
@@ -105,7 +106,7 @@ def list_nodes(project_dir, warehouse, models, lock_timeout, vars_json, select, 
     with open_runner(project_dir, warehouse, models, vars_json, lock_timeout) as runner:
         for name in runner.graph.select(list(select), list(exclude), runner.project.root):
             node = runner.nodes[name]
-            how = node.materialized if node.kind == "data" else ""
+            how = node.materialized if node.kind is NodeKind.DATA else ""
             tags = ",".join(node.tags)
             click.echo("\t".join([name, node.kind, how, node.relation or "", tags]).rstrip())
 
@@ -177,7 +178,7 @@ def schedule(project_dir, warehouse, models, lock_timeout, vars_json, once, retr
             click.echo("Nothing is due.")
             return
         outcomes = scheduler.run_due(runner, due, policy)
-    if any(o.status in ("error", "fail") for o in outcomes):
+    if any(o.status.is_failure for o in outcomes):
         raise click.exceptions.Exit(1)
 
 

@@ -14,13 +14,15 @@ from pathlib import Path
 import yaml
 
 from sqlml.errors import ProjectError
+from sqlml.project.kinds import Materialization
 
 PROJECT_FILE = "sqlml_project.yml"
 #: A dbt project is read as it is: its dbt_project.yml stands in for sqlml_project.yml.
 DBT_PROJECT_FILE = "dbt_project.yml"
 #: Folders with a fixed role; every other folder may hold model files.
 SPECIAL_FOLDERS = {"seeds": "seeds", "tests": "tests", "macros": "macros"}
-MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
+#: The values ``materialized`` may take.
+MATERIALIZATIONS = tuple(m.value for m in Materialization)
 
 
 @dataclass
@@ -96,7 +98,7 @@ def load_project(folder: str | Path | None = None, *, vars: dict | None = None, 
         raise ProjectError(f"{path.name} must set `name`.", path=str(path), hint="Add: name: my_project")
     name = str(settings["name"])
     dataset = str(settings.get("dataset") or re.sub(r"\W", "_", name).lower())
-    defaults = {"materialized": "view", "tags": [], "schedule": settings.get("schedule")}
+    defaults = {"materialized": Materialization.VIEW.value, "tags": [], "schedule": settings.get("schedule")}
     is_dbt = path.name == DBT_PROJECT_FILE
     defaults.update(_dbt_model_defaults(settings, name) if is_dbt else settings.get("models") or {})
     if is_dbt:  # dbt keeps SQL in models/: keep sqlml's stores out of it

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from sqlml.errors import ProjectError
 from sqlml.project.config import Project
+from sqlml.project.kinds import NodeKind
 from sqlml.project.nodes import Node, render_context
 from sqlml.project.templating import Templates
 from sqlml.sql.dialect import Sqlml
@@ -30,7 +31,7 @@ def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Temp
                     hint=f"Generic tests: {', '.join(GENERIC_TESTS)}; write others as SQL files in tests/.",
                 )  # fmt: skip
             test_name = "_".join(part for part in (name, target, column) if part)
-            node = Node(test_name, "test", nodes[target].path, config={"test": name, "column": column, "model": target, **arguments})
+            node = Node(test_name, NodeKind.TEST, nodes[target].path, config={"test": name, "column": column, "model": target, **arguments})
             node.refs = [target]
             to = arguments.get("to")
             if name == "relationships":

@@ -7,6 +7,7 @@ import graphlib
 from pathlib import Path
 
 from sqlml.errors import ProjectError
+from sqlml.project.kinds import NodeKind
 from sqlml.project.nodes import Node
 
 
@@ -16,7 +17,7 @@ class Graph:
     Dependencies come from ``ref()`` and from the relations each node reads that another node writes.
     """
 
-    def __init__(self, nodes: list[Node]):
+    def __init__(self, nodes: list[Node]) -> None:
         self.nodes = {node.name: node for node in nodes}
         producers: dict[str, set[str]] = {}
         for node in nodes:
@@ -82,7 +83,7 @@ class Graph:
         elif method == "tag":
             base = {n for n, node in self.nodes.items() if value in node.tags}
         elif method == "kind":
-            base = {n for n, node in self.nodes.items() if node.kind == value}
+            base = {n for n, node in self.nodes.items() if node.kind is _kind(value)}
         elif method == "path":
             base = {n for n, node in self.nodes.items() if _under(node.path, value, root)}
         else:
@@ -103,7 +104,8 @@ class Graph:
         for name in self.order:
             node = self.nodes[name]
             parents = ", ".join(sorted(node.depends_on))
-            lines.append(f"{name} ({node.kind}{', ' + node.materialized if node.kind == 'data' else ''})" + (f" <- {parents}" if parents else ""))
+            how = f", {node.materialized}" if node.kind is NodeKind.DATA else ""
+            lines.append(f"{name} ({node.kind}{how})" + (f" <- {parents}" if parents else ""))
         return "\n".join(lines)
 
     def mermaid(self) -> str:
@@ -119,6 +121,14 @@ class Graph:
         lines += [f'  "{name}" [label="{name}\\n{self.nodes[name].kind}"];' for name in self.order]
         lines += [f'  "{parent}" -> "{name}";' for name in self.order for parent in sorted(self.nodes[name].depends_on)]
         return "\n".join(lines + ["}"]) + "\n"
+
+
+def _kind(value: str) -> NodeKind | None:
+    """The node kind ``kind:value`` selects; None (selecting nothing) for a word that names none."""
+    try:
+        return NodeKind(value)
+    except ValueError:
+        return None
 
 
 def _split(selectors: list[str]) -> list[str]:

@@ -8,10 +8,12 @@ A run is written as it goes, so that a run whose process is killed leaves an exa
 run row (with the identity of its process) and one ``pending`` row per selected node at the
 start, each node ``running`` when it starts and its outcome when it ends. Statuses:
 
-* runs: ``running``, ``success``, ``error``, ``cancelled`` (stopped by Ctrl-C or an exception) and
-  ``interrupted`` (its process died: see :mod:`sqlml.project.recovery`);
-* node runs: ``pending``, ``running``, the outcomes of :class:`NodeRun`, ``interrupted`` (its run
-  stopped while it ran) and ``not_started`` (its run stopped before it started).
+* runs: a :class:`~sqlml.project.kinds.RunStatus`: ``running``, ``success``, ``error``,
+  ``cancelled`` (stopped by Ctrl-C or an exception) and ``interrupted`` (its process died: see
+  :mod:`sqlml.project.recovery`);
+* node runs: a :class:`~sqlml.project.kinds.NodeStatus`: ``pending``, ``running``, the outcomes of
+  :class:`NodeRun`, ``interrupted`` (its run stopped while it ran) and ``not_started`` (its run
+  stopped before it started).
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlml
+from sqlml.project.kinds import BUILT, FAILURES, OPEN, UNFINISHED, Command, NodeKind, NodeStatus, RunStatus
 from sqlml.project.process import ProcessIdentity
+
+if TYPE_CHECKING:
+    from sqlml.project.nodes import Node
+    from sqlml.result import Result
 
 SCHEMA = "sqlml_meta"
 _DDL = f"""
@@ -38,12 +46,6 @@ ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS process_started_at TIMESTAMP;
 ALTER TABLE {SCHEMA}.node_runs ADD COLUMN IF NOT EXISTS previous_version INT64
 """  # the ALTERs bring the tables of warehouses written by older versions up to date
 
-#: Node statuses that end a node without success: what ``--retry-failed`` runs again.
-UNFINISHED = ("error", "fail", "skipped", "interrupted", "not_started")
-#: Node statuses of a run that has not ended (yet).
-OPEN = ("pending", "running")
-
-
 @dataclass
 class NodeRun:
     """The outcome of one node in one run.
@@ -53,9 +55,9 @@ class NodeRun:
     """
 
     node: str
-    kind: str
+    kind: NodeKind
     relation: str | None
-    status: str
+    status: NodeStatus
     started_at: dt.datetime
     ended_at: dt.datetime
     rows_written: int | None = None
@@ -67,7 +69,7 @@ class NodeRun:
     @property
     def failed(self) -> bool:
         """An error or a failing test: what stops downstream nodes."""
-        return self.status in ("error", "fail", "skipped")
+        return self.status.stops_downstream
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class StoppedNode:
     """
 
     node: str
-    kind: str
+    kind: NodeKind
     started_at: dt.datetime
     previous_version: int | None
 
@@ -124,13 +126,13 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
 class History:
     """Reads and writes the run history of one warehouse."""
 
-    def __init__(self, connection: sqlml.Connection):
+    def __init__(self, connection: sqlml.Connection) -> None:
         self.connection = connection
         connection.query(_DDL)
 
     # -- writing a run as it goes --------------------------------------------------------------
 
-    def start_run(self, run_id: str, project: str, command: str, nodes: list, process: ProcessIdentity | None = None) -> None:
+    def start_run(self, run_id: str, project: str, command: Command, nodes: list[Node], process: ProcessIdentity | None = None) -> None:
         """Record a new run, the process running it and a ``pending`` row for each of its nodes.
 
         Args:
@@ -140,23 +142,23 @@ class History:
         process = process or ProcessIdentity.current()
         self.connection.query(
             f"INSERT INTO {SCHEMA}.runs (run_id, project, command, started_at, status, nodes, failures, host, pid, "
-            f"process_started_at) VALUES (@id, @project, @command, @at, 'running', 0, 0, @host, @pid, @process_at)",
-            {"id": run_id, "project": project, "command": command, "at": utcnow(), "host": process.host,
-             "pid": process.pid, "process_at": process.started_at},
+            f"process_started_at) VALUES (@id, @project, @command, @at, @running, 0, 0, @host, @pid, @process_at)",
+            {"id": run_id, "project": project, "command": command, "at": utcnow(), "running": RunStatus.RUNNING,
+             "host": process.host, "pid": process.pid, "process_at": process.started_at},
         )  # fmt: skip
         if nodes:
             self.connection.query(
                 f"INSERT INTO {SCHEMA}.node_runs (run_id, node, kind, relation, status) "
-                f"SELECT @id, n.node, n.kind, n.relation, 'pending' FROM UNNEST(@nodes) AS n",
-                {"id": run_id, "nodes": [{"node": n.name, "kind": n.kind, "relation": n.relation} for n in nodes]},
+                f"SELECT @id, n.node, n.kind, n.relation, @pending FROM UNNEST(@nodes) AS n",
+                {"id": run_id, "pending": NodeStatus.PENDING, "nodes": [{"node": n.name, "kind": n.kind, "relation": n.relation} for n in nodes]},
             )
 
     def node_started(self, run_id: str, node: str, previous_version: int | None = None) -> None:
         """Mark a node ``running``; an ML node records the model version current before it."""
         self.connection.query(
-            f"UPDATE {SCHEMA}.node_runs SET status = 'running', started_at = @at, previous_version = @previous "
+            f"UPDATE {SCHEMA}.node_runs SET status = @running, started_at = @at, previous_version = @previous "
             f"WHERE run_id = @id AND node = @node",
-            {"id": run_id, "node": node, "at": utcnow(), "previous": previous_version},
+            {"id": run_id, "node": node, "at": utcnow(), "previous": previous_version, "running": NodeStatus.RUNNING},
         )
 
     def record(self, run_id: str, run: NodeRun) -> None:
@@ -170,7 +172,7 @@ class History:
              "hash": run.sql_hash, "fingerprint": run.fingerprint, "message": run.message},
         )  # fmt: skip
 
-    def finish_run(self, run_id: str, status: str, nodes: int, failures: int) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, nodes: int, failures: int) -> None:
         """Record a run's end."""
         self.connection.query(
             f"UPDATE {SCHEMA}.runs SET ended_at = @at, status = @status, nodes = @nodes, failures = @failures "
@@ -183,8 +185,9 @@ class History:
     def open_runs(self) -> list[OpenRun]:
         """Every run recorded as running, oldest first."""
         rows = self.connection.query(
-            f"SELECT run_id, started_at, host, pid, process_started_at FROM {SCHEMA}.runs WHERE status = 'running' "
-            f"ORDER BY started_at"
+            f"SELECT run_id, started_at, host, pid, process_started_at FROM {SCHEMA}.runs WHERE status = @running "
+            f"ORDER BY started_at",
+            {"running": RunStatus.RUNNING},
         ).fetchall()
         return [
             OpenRun(run_id, naive_utc(started), None if pid is None else ProcessIdentity(host, pid, naive_utc(process_at)))
@@ -195,11 +198,11 @@ class History:
         """Record that a run stopped without finishing; return the nodes it left running."""
         stopped = self.close_nodes(run_id, reason)
         self.connection.query(
-            f"""UPDATE {SCHEMA}.runs SET status = 'interrupted',
+            f"""UPDATE {SCHEMA}.runs SET status = @interrupted,
                   nodes = (SELECT COUNT(*) FROM {SCHEMA}.node_runs AS n WHERE n.run_id = @id AND n.ended_at IS NOT NULL),
-                  failures = (SELECT COUNT(*) FROM {SCHEMA}.node_runs AS n WHERE n.run_id = @id AND n.status IN ('error', 'fail'))
-                WHERE run_id = @id AND status = 'running'""",
-            {"id": run_id},
+                  failures = (SELECT COUNT(*) FROM {SCHEMA}.node_runs AS n WHERE n.run_id = @id AND n.status IN UNNEST(@failures))
+                WHERE run_id = @id AND status = @running""",
+            {"id": run_id, "interrupted": RunStatus.INTERRUPTED, "running": RunStatus.RUNNING, "failures": sorted(FAILURES)},
         )  # a run that ended meanwhile keeps its status
         return stopped
 
@@ -210,24 +213,26 @@ class History:
             The nodes that were running.
         """
         rows = self.connection.query(
-            f"SELECT node, kind, started_at, previous_version FROM {SCHEMA}.node_runs WHERE run_id = @id AND status = 'running'",
-            {"id": run_id},
+            f"SELECT node, kind, started_at, previous_version FROM {SCHEMA}.node_runs WHERE run_id = @id AND status = @running",
+            {"id": run_id, "running": NodeStatus.RUNNING},
         ).fetchall()
         self.connection.query(
-            f"UPDATE {SCHEMA}.node_runs SET status = CASE status WHEN 'running' THEN 'interrupted' ELSE 'not_started' END, "
-            f"message = CASE status WHEN 'running' THEN @reason || ' while this node ran' "
+            f"UPDATE {SCHEMA}.node_runs SET status = CASE status WHEN @running THEN @interrupted ELSE @not_started END, "
+            f"message = CASE status WHEN @running THEN @reason || ' while this node ran' "
             f"ELSE @reason || ' before this node started' END WHERE run_id = @id AND status IN UNNEST(@open)",
-            {"id": run_id, "reason": reason, "open": list(OPEN)},
-        )
-        return [StoppedNode(node, kind, naive_utc(started), previous) for node, kind, started, previous in rows]
+            {"id": run_id, "reason": reason, "open": list(OPEN), "running": NodeStatus.RUNNING,
+             "interrupted": NodeStatus.INTERRUPTED, "not_started": NodeStatus.NOT_STARTED},
+        )  # fmt: skip
+        return [StoppedNode(node, NodeKind(kind), naive_utc(started), previous) for node, kind, started, previous in rows]
 
     # -- reading ---------------------------------------------------------------------------------
 
     def last_fingerprints(self) -> dict[str, str]:
         """Node → the fingerprint of its last successful build."""
         rows = self.connection.query(
-            f"SELECT node, fingerprint FROM {SCHEMA}.node_runs WHERE status IN ('success', 'gate_failed') "
-            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY node ORDER BY ended_at DESC) = 1"
+            f"SELECT node, fingerprint FROM {SCHEMA}.node_runs WHERE status IN UNNEST(@built) "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY node ORDER BY ended_at DESC) = 1",
+            {"built": list(BUILT)},
         ).fetchall()
         return dict(rows)
 
@@ -238,29 +243,30 @@ class History:
         """
         rows = self.connection.query(
             f"""SELECT node FROM {SCHEMA}.node_runs WHERE run_id = (
-                  SELECT run_id FROM {SCHEMA}.runs WHERE project = @p AND status != 'running'
+                  SELECT run_id FROM {SCHEMA}.runs WHERE project = @p AND status != @running
                   ORDER BY started_at DESC LIMIT 1)
                 AND status IN UNNEST(@unfinished)""",
-            {"p": project, "unfinished": list(UNFINISHED)},
+            {"p": project, "unfinished": list(UNFINISHED), "running": RunStatus.RUNNING},
         ).fetchall()
         return {row[0] for row in rows}
 
     def last_started(self) -> dict[str, dt.datetime]:
         """Node → when its most recent run started (for schedules); an interrupted one does not count."""
         rows = self.connection.query(
-            f"SELECT node, MAX(started_at) FROM {SCHEMA}.node_runs WHERE started_at IS NOT NULL AND status != 'interrupted' "
-            f"GROUP BY node"
+            f"SELECT node, MAX(started_at) FROM {SCHEMA}.node_runs WHERE started_at IS NOT NULL AND status != @interrupted "
+            f"GROUP BY node",
+            {"interrupted": NodeStatus.INTERRUPTED},
         ).fetchall()
         return {node: naive_utc(at) for node, at in rows}
 
-    def recent_runs(self, limit: int = 20):
+    def recent_runs(self, limit: int = 20) -> Result:
         """The most recent runs, newest first, as a Result."""
         return self.connection.query(
             f"SELECT run_id, project, command, started_at, ended_at, status, nodes, failures, host, pid FROM {SCHEMA}.runs "
             f"ORDER BY started_at DESC LIMIT @n", {"n": limit},
         )  # fmt: skip
 
-    def node_runs(self, run_id: str):
+    def node_runs(self, run_id: str) -> Result:
         """The node runs of one run, in the order they started (pending ones last), as a Result."""
         return self.connection.query(
             f"SELECT node, kind, status, rows_written, ROUND(TIMESTAMP_DIFF(ended_at, started_at, MILLISECOND) / 1000, 2) "

@@ -9,13 +9,16 @@ all in the same transaction.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 
 import sqlml
+from sqlml.project.kinds import Materialization, RelationKind
 from sqlml.project.nodes import Node
 
 
 def build_data_model(
-    con: sqlml.Connection, node: Node, sql: str, *, existing: str | None, incremental_run: bool
+    con: sqlml.Connection, node: Node, sql: str, *, existing: RelationKind | None, incremental_run: bool
 ) -> tuple[int | None, str]:
     """Materialize a data model as its config says; return (rows written, a short message).
 
@@ -23,20 +26,37 @@ def build_data_model(
         existing: what the node's relation is now (see :meth:`sqlml.Connection.relation_kind`).
         incremental_run: add to the existing table (``sql`` was rendered with ``is_incremental()``).
     """
-    relation = node.relation
-    if node.materialized == "ephemeral":
-        return None, "ephemeral: inlined where referenced"
-    if node.materialized == "view":
-        drop = "DROP TABLE IF EXISTS {0};\n" if existing == "table" else ""
-        _transaction(con, node, drop.format(relation) + f"CREATE OR REPLACE VIEW {relation} AS\n{sql}\n;")
-        return None, "view"
     if incremental_run:
         return _merge_increment(con, node, sql)
-    drop = f"DROP VIEW IF EXISTS {relation};\n" if existing == "view" else ""
+    return _BUILDERS[node.materialized](con, node, sql, existing)
+
+
+def _inline(con: sqlml.Connection, node: Node, sql: str, existing: RelationKind | None) -> tuple[None, str]:
+    return None, "ephemeral: inlined where referenced"
+
+
+def _view(con: sqlml.Connection, node: Node, sql: str, existing: RelationKind | None) -> tuple[None, str]:
+    drop = f"DROP TABLE IF EXISTS {node.relation};\n" if existing is RelationKind.TABLE else ""
+    _transaction(con, node, f"{drop}CREATE OR REPLACE VIEW {node.relation} AS\n{sql}\n;")
+    return None, "view"
+
+
+def _table(con: sqlml.Connection, node: Node, sql: str, existing: RelationKind | None, *, message: str) -> tuple[int, str]:
+    relation = node.relation
+    drop = f"DROP VIEW IF EXISTS {relation};\n" if existing is RelationKind.VIEW else ""
     order = _ordering(node)
     body = f"SELECT * FROM (\n{sql}\n) ORDER BY {order}" if order else sql
     _transaction(con, node, f"{drop}CREATE OR REPLACE TABLE {relation} AS\n{body}\n;")
-    return con.query(f"SELECT COUNT(*) FROM {relation}").scalar(), "table" if node.materialized == "table" else "incremental: full build"
+    return con.query(f"SELECT COUNT(*) FROM {relation}").scalar(), message
+
+
+#: How each materialization builds a data model from scratch (an incremental run merges instead).
+_BUILDERS: dict[Materialization, Callable[[sqlml.Connection, Node, str, RelationKind | None], tuple[int | None, str]]] = {
+    Materialization.EPHEMERAL: _inline,
+    Materialization.VIEW: _view,
+    Materialization.TABLE: functools.partial(_table, message="table"),
+    Materialization.INCREMENTAL: functools.partial(_table, message="incremental: full build"),
+}
 
 
 def _ordering(node: Node) -> str:
@@ -92,7 +112,7 @@ def _rollback(con: sqlml.Connection) -> None:
         pass  # the failed call already rolled back
 
 
-def _as_list(value) -> list:
+def _as_list(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)

@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from sqlml.errors import Error, ProjectError
 from sqlml.project.config import MATERIALIZATIONS, SPECIAL_FOLDERS, Project
+from sqlml.project.kinds import Materialization, NodeKind
 from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, node_error
 from sqlml.sql.dialect import Sqlml
 from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
@@ -30,7 +31,7 @@ class Node:
 
     Attributes:
         name: the file name without extension (unique in the project).
-        kind: ``seed``, ``data``, ``ml``, ``script`` or ``test``.
+        kind: what the node is: seed, data, ml, script or test.
         path: the file.
         text: the file's raw text (Jinja included).
         config: the node's settings: project defaults, then ``{{ config(...) }}``.
@@ -42,7 +43,7 @@ class Node:
     """
 
     name: str
-    kind: str
+    kind: NodeKind
     path: Path
     text: str = ""
     config: dict = field(default_factory=dict)
@@ -59,9 +60,9 @@ class Node:
         return [tags] if isinstance(tags, str) else list(tags)
 
     @property
-    def materialized(self) -> str:
+    def materialized(self) -> Materialization:
         """How a data model is built: view, table, incremental or ephemeral."""
-        return self.config.get("materialized", "view")
+        return Materialization(self.config.get("materialized", Materialization.VIEW))
 
     def text_hash(self) -> str:
         """A hash of the file's text and config, to tell whether the node changed."""
@@ -73,7 +74,7 @@ def discover(project: Project) -> tuple[list[Node], Templates]:
     seeds = []
     for path in _files(project.folder("seeds"), "*.csv"):
         config = {**project.defaults, **project.node_configs.get(path.stem, {}), **project.seed_options.get(path.stem, {})}
-        seeds.append(Node(path.stem, "seed", path, config=config, relation=relation_for(project, path.stem, config)))
+        seeds.append(Node(path.stem, NodeKind.SEED, path, config=config, relation=relation_for(project, path.stem, config)))
     skip = {project.root / folder for folder in SPECIAL_FOLDERS.values()} | {Path(project.warehouse), Path(project.models)}
     skip |= {project.root / folder for folder in ("target", "analyses", "snapshots", "dbt_packages")}  # dbt output and features sqlml does not run
     sql_files = [p for p in _files(project.root, "*.sql") if not any(p.is_relative_to(s) for s in skip)]
@@ -85,7 +86,7 @@ def discover(project: Project) -> tuple[list[Node], Templates]:
     for path in sql_files:
         nodes.append(_parse(project, templates, path, kind=None))
     for path in tests:
-        nodes.append(_parse(project, templates, path, kind="test"))
+        nodes.append(_parse(project, templates, path, kind=NodeKind.TEST))
     return nodes, templates
 
 
@@ -120,7 +121,7 @@ def render_context(project: Project, node_name: str, path: Path, relation_of=Non
     )  # fmt: skip
 
 
-def _parse(project: Project, templates: Templates, path: Path, kind: str | None) -> Node:
+def _parse(project: Project, templates: Templates, path: Path, kind: NodeKind | None) -> Node:
     text = path.read_text()
     context = render_context(project, path.stem, path)
     rendered = templates.render(text, context)
@@ -136,15 +137,31 @@ def _parse(project: Project, templates: Templates, path: Path, kind: str | None)
         node.inputs |= reads
         node.outputs |= writes
     node.inputs -= node.outputs
-    if node.kind == "data":
-        node.relation = relation_for(project, node.name, config)
-        node.outputs = {node.relation}
-    elif node.kind == "ml":
-        target = trees[0].this  # model names keep their case, as on BigQuery
-        node.relation = ".".join(part for part in (target.db, target.name) if part)
-    elif node.kind == "script":
-        node.relation = relation_for(project, node.name, config) if not node.outputs else sorted(node.outputs)[0]
+    _RELATIONS[node.kind](project, node, trees)
     return node
+
+
+def _data_relation(project: Project, node: Node, trees: list[exp.Expression]) -> None:
+    node.relation = relation_for(project, node.name, node.config)
+    node.outputs = {node.relation}
+
+
+def _model_relation(project: Project, node: Node, trees: list[exp.Expression]) -> None:
+    target = trees[0].this  # model names keep their case, as on BigQuery
+    node.relation = ".".join(part for part in (target.db, target.name) if part)
+
+
+def _script_relation(project: Project, node: Node, trees: list[exp.Expression]) -> None:
+    node.relation = relation_for(project, node.name, node.config) if not node.outputs else sorted(node.outputs)[0]
+
+
+#: How a parsed SQL file's relation (what ``ref()`` gives) follows from its kind; a test has none.
+_RELATIONS = {
+    NodeKind.DATA: _data_relation,
+    NodeKind.ML: _model_relation,
+    NodeKind.SCRIPT: _script_relation,
+    NodeKind.TEST: lambda project, node, trees: None,
+}
 
 
 def parse_trees(sql: str, path: Path, node: str) -> list[exp.Expression]:
@@ -156,12 +173,12 @@ def parse_trees(sql: str, path: Path, node: str) -> list[exp.Expression]:
         raise node_error(path, node, str(error)) from None
 
 
-def _kind_of(trees: list[exp.Expression]) -> str:
+def _kind_of(trees: list[exp.Expression]) -> NodeKind:
     if len(trees) == 1 and isinstance(trees[0], exp.Query):
-        return "data"
+        return NodeKind.DATA
     if len(trees) == 1 and isinstance(trees[0], exp.Create) and (trees[0].kind or "").upper() == "MODEL":
-        return "ml"
-    return "script"
+        return NodeKind.ML
+    return NodeKind.SCRIPT
 
 
 def tables_of(tree: exp.Expression) -> tuple[set[str], set[str]]:

@@ -26,11 +26,13 @@ What a death leaves behind, node by node:
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Callable
 
 import sqlml
 from sqlml.project.gates import declares_gates
 from sqlml.project.history import History, OpenRun, StoppedNode, naive_utc
+from sqlml.project.kinds import NodeKind
 from sqlml.project.locks import discard_run_lock, is_run_lock_free, lock_folder
 from sqlml.project.nodes import Node
 from sqlml.store.records import ModelRef
@@ -53,13 +55,13 @@ def recover(connection: sqlml.Connection, history: History, nodes: dict[str, Nod
         discard_run_lock(folder, run.run_id)
         echo(f"Run {run.run_id} (started {run.started_at:%Y-%m-%d %H:%M:%S} UTC) was interrupted: its process ({who}) died.")
         for node in stopped:
-            if node.node in nodes and nodes[node.node].kind == "ml":
+            if node.node in nodes and nodes[node.node].kind is NodeKind.ML:
                 restore_gated_model(connection, nodes[node.node], node, echo)
         interrupted.append(run.run_id)
     return interrupted
 
 
-def is_gone(run: OpenRun, folder) -> bool:
+def is_gone(run: OpenRun, folder: Path | None) -> bool:
     """Whether the process of a run recorded as running no longer runs it."""
     free = is_run_lock_free(folder, run.run_id)
     if free is not None:

@@ -18,18 +18,16 @@ from typing import Callable
 
 import sqlml
 from sqlml.errors import Error, ProjectError
-from sqlml.project import datatests, gates, materialize, recovery
+from sqlml.project import datatests, recovery
 from sqlml.project.config import Project, load_project
 from sqlml.project.graph import Graph
 from sqlml.project.history import History, NodeRun, new_run_id, utcnow
+from sqlml.project.kinds import Command, Materialization, NodeKind, NodeStatus, RunStatus
 from sqlml.project.locks import lock_folder, node_lock, run_lock
+from sqlml.project.node_runners import RUNNER_MAP
 from sqlml.project.nodes import Node, discover, render_context
-from sqlml.sql.dialect import Sqlml
-from sqlml.sql.script import ScriptParser, Statement
+from sqlml.project.templating import RenderContext
 from sqlml.store.records import ModelRef
-
-#: Config keys that describe a node rather than how to read a seed's CSV.
-NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "fairness", "skew", "severity"}
 
 
 @dataclass
@@ -37,7 +35,7 @@ class RunOptions:
     """What to run and how (the ``sqlml run`` flags).
 
     Attributes:
-        command: ``run``, ``build``, ``seed`` or ``test``.
+        command: ``run``, ``build``, ``seed`` or ``test`` (a :class:`Command`; a string is read as one).
         select / exclude: dbt-style selectors (see :meth:`Graph.select`).
         full_refresh: rebuild incremental tables and retrain every ML model.
         threads: how many nodes may run at once.
@@ -47,7 +45,7 @@ class RunOptions:
         force: node names to rebuild even if unchanged (the scheduler's due nodes).
     """
 
-    command: str = "run"
+    command: Command = Command.RUN
     select: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     full_refresh: bool = False
@@ -55,6 +53,9 @@ class RunOptions:
     changed_only: bool = False
     retry_failed: bool = False
     force: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.command = Command(self.command)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Runner:
     def __enter__(self) -> "Runner":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- compiling -------------------------------------------------------------------------
@@ -124,15 +125,15 @@ class Runner:
     def relation_of(self, name: str) -> str:
         """What ``ref(name)`` renders to: the node's relation, or its query for an ephemeral model."""
         node = self.nodes[name]
-        if node.kind == "data" and node.materialized == "ephemeral":
+        if node.kind is NodeKind.DATA and node.materialized is Materialization.EPHEMERAL:
             return f"(\n{self.compile(node)}\n)"
         return node.relation
 
     def compile(self, node: Node, incremental: bool = False) -> str:
         """The SQL a node runs, Jinja rendered with real relations."""
-        if node.kind == "seed":
+        if node.kind is NodeKind.SEED:
             return f"-- seed: {node.path.name} -> {node.relation}"
-        if node.kind == "test" and "test" in node.config:
+        if node.kind is NodeKind.TEST and "test" in node.config:
             target = self.nodes[node.config["model"]].relation
             to = None
             if "to_template" in node.config:
@@ -140,23 +141,21 @@ class Runner:
             return datatests.generic_test_sql(node, target, to)
         return self.templates.render(node.text, self._context(node, incremental)).strip().rstrip(";")
 
-    def _context(self, node: Node, incremental: bool):
+    def _context(self, node: Node, incremental: bool) -> RenderContext:
         return render_context(self.project, node.name, node.path, self.relation_of, incremental)
 
     # -- running ---------------------------------------------------------------------------
 
     def selected(self, options: RunOptions, history: History | None = None) -> list[str]:
         """Node names a command runs, in dependency order."""
-        kinds = {"run": {"seed", "data", "ml", "script"}, "build": {"seed", "data", "ml", "script", "test"},
-                 "seed": {"seed"}, "test": {"test"}}[options.command]  # fmt: skip
         names = self.graph.select(options.select, options.exclude, self.project.root)
-        if options.command == "test" and options.select:
+        if options.command is Command.TEST and options.select:
             tested = set(names)
-            names = [n for n in self.graph.order if self.nodes[n].kind == "test" and (n in tested or set(self.nodes[n].refs) & tested)]
+            names = [n for n in self.graph.order if self.nodes[n].kind is NodeKind.TEST and (n in tested or set(self.nodes[n].refs) & tested)]
         if options.retry_failed and history is not None:
             unfinished = history.unfinished_nodes(self.project.name)
             names = [n for n in names if n in unfinished]
-        return [n for n in names if self.nodes[n].kind in kinds and self.nodes[n].config.get("enabled", True)]
+        return [n for n in names if self.nodes[n].kind in options.command.kinds and self.nodes[n].config.get("enabled", True)]
 
     def recover(self, history: History | None = None) -> list[str]:
         """Mark the runs whose process died as interrupted and repair what they left; return their ids."""
@@ -178,14 +177,14 @@ class Runner:
                 self._run_nodes(names, self._run_dependencies(names, options.command), run)
             except BaseException:
                 history.close_nodes(run_id, "the run was cancelled")
-                history.finish_run(run_id, "cancelled", len(run.outcomes), sum(o.failed for o in run.outcomes.values()))
+                history.finish_run(run_id, RunStatus.CANCELLED, len(run.outcomes), sum(o.failed for o in run.outcomes.values()))
                 raise
             outcomes = list(run.outcomes.values())
-            failures = sum(o.status in ("error", "fail") for o in outcomes)
-            history.finish_run(run_id, "error" if failures else "success", len(outcomes), failures)
-        self.echo(f"Done: {sum(o.status in ('success', 'pass', 'unchanged') for o in outcomes)} ok, "
-                  f"{failures} failed, {sum(o.status == 'skipped' for o in outcomes)} skipped, "
-                  f"{sum(o.status in ('gate_failed', 'warn') for o in outcomes)} warnings.")  # fmt: skip
+            failures = sum(o.status.is_failure for o in outcomes)
+            history.finish_run(run_id, RunStatus.ERROR if failures else RunStatus.SUCCESS, len(outcomes), failures)
+        self.echo(f"Done: {sum(o.status.is_ok for o in outcomes)} ok, "
+                  f"{failures} failed, {sum(o.status is NodeStatus.SKIPPED for o in outcomes)} skipped, "
+                  f"{sum(o.status.is_warning for o in outcomes)} warnings.")  # fmt: skip
         return outcomes
 
     def _run_nodes(self, names: list[str], dependencies: dict[str, set[str]], run: _Run) -> None:
@@ -236,13 +235,13 @@ class Runner:
     def _skipped(self, name: str, blocker: str, run: _Run) -> NodeRun:
         now = utcnow()
         node = self.nodes[name]
-        return NodeRun(name, node.kind, node.relation, "skipped", now, now, message=f"upstream {blocker} {run.outcomes[blocker].status}")
+        return NodeRun(name, node.kind, node.relation, NodeStatus.SKIPPED, now, now, message=f"upstream {blocker} {run.outcomes[blocker].status}")
 
     def _start(self, name: str, pool: futures.Executor, run: _Run) -> futures.Future:
         """Record a node as running (an ML node with its current model version), then run it on the pool."""
         node = self.nodes[name]
         unchanged = self._unchanged(name, run.options, run.fingerprints, run.previous)
-        run.history.node_started(run.id, name, self._current_version(node) if node.kind == "ml" else None)
+        run.history.node_started(run.id, name, self.current_version(node) if node.kind is NodeKind.ML else None)
         run.started += 1
         self.echo(f"{run.started} of {run.total} START {node.kind} {name}")
         return pool.submit(self._run_node, name, run.options, run.fingerprints[name], unchanged)
@@ -253,18 +252,18 @@ class Runner:
         for dataset in sorted(datasets):
             self.connection.query(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
 
-    def _run_dependencies(self, names: list[str], command: str) -> dict[str, set[str]]:
+    def _run_dependencies(self, names: list[str], command: Command) -> dict[str, set[str]]:
         """Each selected node's selected upstream; in ``build`` also the tests of its parents."""
         chosen = set(names)
         tests_of: dict[str, set[str]] = {}
         for name in names:
-            if self.nodes[name].kind == "test":
+            if self.nodes[name].kind is NodeKind.TEST:
                 for parent in self.nodes[name].depends_on:
                     tests_of.setdefault(parent, set()).add(name)
         result = {}
         for name in names:
             deps = {d for d in self.graph.ancestors(name) if d in chosen}
-            if command == "build" and self.nodes[name].kind != "test":
+            if command is Command.BUILD and self.nodes[name].kind is not NodeKind.TEST:
                 for parent in self.nodes[name].depends_on:
                     deps |= {t for t in tests_of.get(parent, ()) if name not in self.graph.ancestors(t)}
             result[name] = deps
@@ -284,14 +283,14 @@ class Runner:
         result: dict[str, str] = {}
         for name in self.graph.order:
             node = self.nodes[name]
-            if node.kind == "seed":
+            if node.kind is NodeKind.SEED:
                 own = hashlib.sha256(node.path.read_bytes()).hexdigest()
             else:
                 try:
                     own = hashlib.sha256((self.compile(node) + repr(sorted(node.config.items(), key=str))).encode()).hexdigest()
                 except Error:
                     own = run_id  # the run will report the error
-            if node.kind == "data" and node.materialized == "incremental":
+            if node.kind is NodeKind.DATA and node.materialized is Materialization.INCREMENTAL:
                 own += run_id  # its output depends on when it runs
             parents = "".join(result[p] for p in sorted(node.depends_on))
             result[name] = hashlib.sha256((own + parents).encode()).hexdigest()[:16]
@@ -299,9 +298,9 @@ class Runner:
 
     def _unchanged(self, name: str, options: RunOptions, fingerprints: dict, previous: dict) -> bool:
         node = self.nodes[name]
-        if options.full_refresh or name in options.force or node.kind == "test" or previous.get(name) != fingerprints[name]:
+        if options.full_refresh or name in options.force or node.kind is NodeKind.TEST or previous.get(name) != fingerprints[name]:
             return False
-        if node.kind == "ml":
+        if node.kind is NodeKind.ML:
             return node.config.get("retrain", "on_change") != "always" and self._model_exists(node.relation)
         return options.changed_only
 
@@ -309,7 +308,7 @@ class Runner:
         dataset, name = relation.split(".", 1)
         return self.connection.models.exists(dataset, name)
 
-    def _current_version(self, node: Node) -> int | None:
+    def current_version(self, node: Node) -> int | None:
         """The version of an ML node's model that is current now; None if there is no model."""
         if not self._model_exists(node.relation):
             return None
@@ -319,82 +318,19 @@ class Runner:
     def _run_node(self, name: str, options: RunOptions, fingerprint: str, unchanged: bool) -> NodeRun:
         node = self.nodes[name]
         started = utcnow()
-        outcome = NodeRun(name, node.kind, node.relation, "success", started, started, fingerprint=fingerprint,
+        outcome = NodeRun(name, node.kind, node.relation, NodeStatus.SUCCESS, started, started, fingerprint=fingerprint,
                           sql_hash=node.text_hash())  # fmt: skip
         if unchanged:
-            outcome.status, outcome.message = "unchanged", "SQL and inputs unchanged since the last success"
+            outcome.status, outcome.message = NodeStatus.UNCHANGED, "SQL and inputs unchanged since the last success"
             return outcome
         with node_lock(self._locks, name) as acquired:
             if not acquired:
-                outcome.status, outcome.message = "skipped", "another process is running this node"
+                outcome.status, outcome.message = NodeStatus.SKIPPED, "another process is running this node"
             else:
                 try:
                     with self.connection.cursor() as con:  # a session of its own: transactions stay the node's
-                        self._execute(node, options, outcome, con)
+                        RUNNER_MAP[node.kind](self, node, options, outcome, con)
                 except Error as error:
-                    outcome.status, outcome.error = ("fail" if node.kind == "test" else "error"), str(error)
+                    outcome.status, outcome.error = node.kind.status_on_error, str(error)
         outcome.ended_at = utcnow()
         return outcome
-
-    def _execute(self, node: Node, options: RunOptions, outcome: NodeRun, con: sqlml.Connection) -> None:
-        if node.kind == "seed":
-            reader = {k: v for k, v in node.config.items() if k not in NODE_KEYS}
-            outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
-        elif node.kind == "data":
-            existing = con.relation_kind(node.relation)
-            incremental = node.materialized == "incremental" and not options.full_refresh and existing == "table"
-            sql = self.compile(node, incremental=incremental)
-            outcome.rows_written, outcome.message = materialize.build_data_model(
-                con, node, sql, existing=existing, incremental_run=incremental
-            )
-        elif node.kind == "ml":
-            self._train(node, outcome, con)
-        elif node.kind == "script":
-            con.query(self.compile(node), path=str(node.path))
-        else:
-            self._test(node, outcome, con)
-
-    def _train(self, node: Node, outcome: NodeRun, con: sqlml.Connection) -> None:
-        """Train an ML model; keep the previous version current if the new one fails its gate."""
-        dataset, name = node.relation.split(".", 1)
-        previous = self._current_version(node)
-        con.query(_as_replace(self.compile(node)), path=str(node.path))
-        checked = gates.check_gates(con, node.relation, node.config, self.relation_of)
-        if checked is None:
-            outcome.message = "trained"
-            return
-        passed, outcome.message = checked
-        if passed:
-            return
-        if previous is not None:
-            con.models.set_aliases(ModelRef(dataset, name, str(previous)), ["default"])
-            outcome.status = "gate_failed"
-            outcome.message += f"; version {previous} stays current"
-        else:
-            con.query(f"DROP MODEL {node.relation}")
-            raise ProjectError(f"{node.name}: {outcome.message}; no earlier version, so the model was dropped.", node=node.name)
-
-    def _test(self, node: Node, outcome: NodeRun, con: sqlml.Connection) -> None:
-        failures = con.query(datatests.failures_sql(self.compile(node)), path=str(node.path)).scalar()
-        outcome.rows_written = failures
-        if failures:
-            outcome.status = "warn" if node.config.get("severity") == "warn" else "fail"
-            outcome.message = f"{failures} failing row(s)"
-        else:
-            outcome.status = "pass"
-
-
-def _as_replace(sql: str) -> str:
-    """``CREATE MODEL m`` → ``CREATE OR REPLACE MODEL m``: a project retrains its models on every change.
-
-    The edit is made at the token after CREATE (found by the tokenizer, not by pattern over text);
-    ``IF NOT EXISTS`` and an explicit ``OR REPLACE`` are left as written.
-    """
-    parser = ScriptParser(sql, Sqlml)
-    statement = next(n for n in parser.nodes() if isinstance(n, Statement))
-    words = [t.text.upper() for t in statement.tokens[:6]]
-    if "REPLACE" in words or "IF" in words:
-        return sql
-    create = statement.tokens[0]
-    return sql[: create.end + 1] + " OR REPLACE" + sql[create.end + 1 :]
-

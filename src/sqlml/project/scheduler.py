@@ -25,7 +25,8 @@ from typing import Callable
 from croniter import croniter
 
 from sqlml.errors import ProjectError
-from sqlml.project.history import History, utcnow
+from sqlml.project.history import History, NodeRun, utcnow
+from sqlml.project.kinds import Command, NodeKind
 from sqlml.project.runner import RunOptions, Runner
 
 
@@ -50,7 +51,7 @@ def schedules(runner: Runner) -> dict[str, list[str]]:
     for name in runner.graph.order:
         node = runner.nodes[name]
         expression = node.config.get("schedule")
-        if not expression or node.kind == "test":
+        if not expression or node.kind is NodeKind.TEST:
             continue
         if not croniter.is_valid(expression):
             raise ProjectError(f"{name}: schedule '{expression}' is not a cron expression.", node=name,
@@ -72,7 +73,7 @@ def due_nodes(runner: Runner, history: History, now: dt.datetime | None = None, 
     return [n for n in runner.graph.order if n in due]
 
 
-def run_due(runner: Runner, names: list[str], policy: SchedulePolicy, sleep: Callable[[float], None] = time.sleep) -> list:
+def run_due(runner: Runner, names: list[str], policy: SchedulePolicy, sleep: Callable[[float], None] = time.sleep) -> list[NodeRun]:
     """Run ``names`` (and retry what fails, with back-off); return the last attempt's outcomes."""
     outcomes = []
     remaining = list(names)
@@ -83,8 +84,8 @@ def run_due(runner: Runner, names: list[str], policy: SchedulePolicy, sleep: Cal
             delay = policy.backoff_seconds * 2 ** (attempt - 1)
             runner.echo(f"Retrying {', '.join(remaining)} in {delay:.0f}s (attempt {attempt + 1} of {policy.retries + 1}).")
             sleep(delay)
-        outcomes = runner.run(RunOptions(command="build", select=remaining, force=set(remaining)))
-        remaining = [o.node for o in outcomes if o.status in ("error", "fail") and o.kind != "test"]
+        outcomes = runner.run(RunOptions(command=Command.BUILD, select=remaining, force=set(remaining)))
+        remaining = [o.node for o in outcomes if o.status.is_failure and o.kind is not NodeKind.TEST]
     return outcomes
 
 
@@ -99,7 +100,7 @@ def run_forever(runner: Runner, policy: SchedulePolicy) -> None:
 
     stop = threading.Event()
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: object) -> None:
         runner.echo("Stopping the scheduler after the running job.")
         stop.set()
 
