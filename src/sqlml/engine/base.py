@@ -29,6 +29,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from sqlml.sql import duckdb_names
+
 if TYPE_CHECKING:  # the seam itself loads no engine and no Arrow
     import pyarrow as pa
 
@@ -47,8 +49,8 @@ __all__ = [
 ]
 
 #: The catalog the warehouse's datasets live in, in the engine's SQL (``warehouse.ds.t``);
-#: unqualified names resolve in it.
-CATALOG = "warehouse"
+#: unqualified names resolve in it. Named in :mod:`sqlml.sql.duckdb_names`: the SQL front end writes it.
+CATALOG = duckdb_names.CATALOG
 
 #: Named (``{"name": value}``) or positional (``[value, …]``) values for a statement's parameters.
 Parameters = dict[str, Any] | Sequence[Any] | None
@@ -113,9 +115,6 @@ class Relation(Protocol):
 
     def fetchall(self) -> list[tuple]:
         """Run the statement and return every row as a tuple."""
-
-    def fetchone(self) -> tuple | None:
-        """Run the statement and return its first row (None without rows)."""
 
     def to_arrow_table(self) -> pa.Table:
         """Run the statement and return its rows as one Arrow table."""

@@ -82,13 +82,6 @@ class DuckDBRelation:
         except duckdb.Error as error:
             raise engine_error(error) from error
 
-    def fetchone(self) -> tuple | None:
-        """Run the relation; its first row."""
-        try:
-            return self._relation.fetchone()
-        except duckdb.Error as error:
-            raise engine_error(error) from error
-
     def to_arrow_table(self) -> pa.Table:
         """Run the relation; its rows as one Arrow table."""
         try:

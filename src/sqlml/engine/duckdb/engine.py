@@ -1,16 +1,17 @@
-"""The warehouse a session works on: DuckDB cursors on a private instance that holds the warehouse
-file only while work runs, taking turns with other processes.
+"""The DuckDB implementation of the seam's :class:`~sqlml.engine.base.SqlEngine`: a session's
+cursors (:class:`~sqlml.engine.duckdb.cursor.DuckDBCursor`, so no DuckDB type or exception leaves
+this package) on a private instance that holds the warehouse file only while work runs.
 
 DuckDB lets one process hold a database file for writing, or several processes hold it
 read-only, and refuses every other process meanwhile (duckdb.org/docs/2.0/connect/concurrency).
 A shell left open must not lock out the scheduler, the project runner or the server, so the
 warehouse file is *attached* to the connection's in-memory DuckDB instance
-(:class:`~sqlml.engine.instance.Instance`) for the duration of a lease and *detached* when the
+(:class:`~sqlml.engine.duckdb.instance.Instance`) for the duration of a lease and *detached* when the
 last lease ends and either another process waits for the file or the connection has been idle
 for ``idle_release`` seconds (a short grace period, so that a loop of small statements does not
 pay for the attach each time).
 
-Processes take turns first come, first served (:mod:`sqlml.engine.lease_queue`): a process that
+Processes take turns first come, first served (:mod:`sqlml.engine.duckdb.lease_queue`): a process that
 finds the file busy takes a ticket in the queue beside it and attaches when nobody is ahead of
 it (a read-only process also when everyone ahead only reads, since readers share the file);
 the holder yields between statements — when its last lease ends, never inside a statement or a
@@ -27,10 +28,6 @@ One transaction per session: while one is open, every statement of the session, 
 thread, waits its turn and runs on the transaction's cursor, one at a time (a DuckDB cursor runs
 one call at a time); COMMIT or ROLLBACK from any thread ends it. Threads that need transactions
 of their own use sessions of their own (:meth:`DuckDBEngine.session`).
-
-:class:`DuckDBEngine` is the DuckDB implementation of the seam's
-:class:`~sqlml.engine.base.SqlEngine`: its cursors are :class:`~sqlml.engine.duckdb.cursor.DuckDBCursor`
-objects, so no DuckDB type or exception leaves this package.
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,13 +58,10 @@ class _Cursor:
     """A DuckDB cursor, the seam's view of it, and what of the session it has been given so far."""
 
     cursor: duckdb.DuckDBPyConnection
-    wrapped: DuckDBCursor = field(init=False)
+    wrapped: DuckDBCursor
     generation: int = 0
     registry: int = 0
     progress: bool = False
-
-    def __post_init__(self) -> None:
-        self.wrapped = DuckDBCursor(self.cursor)
 
 
 class DuckDBEngine:
@@ -222,7 +216,8 @@ class DuckDBEngine:
     def _own_cursor(self) -> _Cursor:
         state = getattr(self._local, "cursor", None)
         if state is None:
-            state = self._local.cursor = _Cursor(self.instance.db.cursor())
+            cursor = self.instance.db.cursor()
+            state = self._local.cursor = _Cursor(cursor, DuckDBCursor(cursor))
             with self._lock:
                 self._cursors.add(state.cursor)
         return state

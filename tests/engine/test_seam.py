@@ -1,0 +1,194 @@
+"""The engine seam: the DuckDB implementation matches the Protocols of sqlml.engine.base member by
+member, only the implementation touches DuckDB's Python API, and DuckDB's exceptions leave it
+as the seam's EngineError kinds with DuckDB's message."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import threading
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import sqlml
+from sqlml.engine import base
+from sqlml.engine.base import Cursor, EngineConversionError, EngineError, EngineSyntaxError, Relation, SqlEngine
+from sqlml.engine.duckdb import scratch
+from sqlml.engine.duckdb.cursor import DuckDBCursor, DuckDBRelation
+from sqlml.engine.duckdb.engine import DuckDBEngine
+
+SRC = Path(sqlml.__file__).parent
+#: The DuckDB implementation of the seam: the only package that may use DuckDB's Python API.
+IMPLEMENTATION = "sqlml.engine.duckdb"
+#: Modules outside the implementation that may import duckdb, each for a reason.
+ALLOWED = {
+    # BigQuery functions DuckDB lacks, written as DuckDB Python UDFs (duckdb.sqltypes signatures);
+    # the implementation installs them into each instance (engine/duckdb/builtins.py INSTALLERS).
+    "sqlml.warehouse.fingerprint": "FARM_FINGERPRINT as a DuckDB UDF, installed by the implementation",
+    "sqlml.warehouse.geography": "GEOGRAPHY functions as DuckDB UDFs, installed by the implementation",
+    "sqlml.engine.tfdv": "ML.TFDV_VALIDATE's helpers as DuckDB UDFs, installed by the implementation",
+    # ML.DESCRIBE_DATA expands STRUCT columns by parsing DuckDB's type name (duckdb.sqltype):
+    # its per-type SQL is DuckDB's; it goes once Relation offers nested field types.
+    "sqlml.ml.functions.describe": "parses a DuckDB STRUCT type name into its fields",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports_duckdb(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == "duckdb" or a.name.startswith("duckdb.") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "duckdb":
+            return True
+    return False
+
+
+def test_only_the_duckdb_implementation_imports_duckdb():
+    importers = {
+        _module_name(path)
+        for path in SRC.rglob("*.py")
+        if _imports_duckdb(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    outside = {name for name in importers if name != IMPLEMENTATION and not name.startswith(IMPLEMENTATION + ".")}
+    assert outside - ALLOWED.keys() == set(), "import duckdb above the seam: use sqlml.engine.base's Protocols"
+    assert ALLOWED.keys() - outside == set(), "an allowed module no longer imports duckdb: drop it from ALLOWED"
+
+
+def test_the_import_check_sees_every_form_of_import():
+    forms = ["import duckdb", "import duckdb.sqltypes", "from duckdb import sqltypes", "def f():\n    import duckdb"]
+    assert all(_imports_duckdb(ast.parse(source)) for source in forms)
+    assert not _imports_duckdb(ast.parse("from sqlml.engine.duckdb import scratch\nfrom .duckdb import x"))
+
+
+def _members(protocol: type) -> dict[str, object]:
+    return {
+        name: value
+        for name, value in vars(protocol).items()
+        if not name.startswith("_") and (callable(value) or isinstance(value, property))
+    }
+
+
+def _shape(member: object) -> list[tuple[str, object, bool]]:
+    """Parameter names, kinds and whether each has a default: what a caller relies on."""
+    function = member.fget if isinstance(member, property) else member
+    return [(p.name, p.kind, p.default is not p.empty) for p in inspect.signature(function).parameters.values()]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "implementation"),
+    [(SqlEngine, DuckDBEngine), (Cursor, DuckDBCursor), (Relation, DuckDBRelation)],
+    ids=["SqlEngine", "Cursor", "Relation"],
+)
+def test_the_duckdb_implementation_has_every_member_of_the_protocol_with_its_signature(protocol, implementation):
+    members = _members(protocol)
+    assert members, f"{protocol.__name__} declares no members"
+    for name, member in members.items():
+        implemented = inspect.getattr_static(implementation, name, None)
+        assert implemented is not None, f"{implementation.__name__} lacks {name}"
+        assert isinstance(implemented, property) == isinstance(member, property), f"{name}: property or method differ"
+        wrapped = getattr(implemented, "__wrapped__", implemented)  # a @contextmanager method
+        assert _shape(wrapped) == _shape(member), f"{implementation.__name__}.{name} differs from {protocol.__name__}.{name}"
+
+
+def test_duckdb_objects_are_instances_of_the_runtime_checkable_protocols():
+    engine = DuckDBEngine(None)
+    try:
+        assert isinstance(engine, SqlEngine) and isinstance(engine.session(), SqlEngine)
+        with engine.lease() as cursor:
+            assert isinstance(cursor, Cursor)
+            assert isinstance(cursor.sql("SELECT 1 AS a"), Relation)
+        side = engine.new_cursor()
+        assert isinstance(side, Cursor)
+        side.close()
+        assert isinstance(scratch.cursor(), Cursor)
+    finally:
+        engine.close()
+
+
+@pytest.fixture
+def engine():
+    engine = DuckDBEngine(None)
+    with engine.lease() as cursor:
+        cursor.execute("CREATE SCHEMA ds")
+        cursor.execute("CREATE TABLE ds.t (id BIGINT, name VARCHAR, tags VARCHAR[])")
+        cursor.execute("CREATE VIEW ds.v AS SELECT id FROM ds.t")
+    yield engine
+    engine.close()
+
+
+def test_catalog_lookups(engine):
+    assert engine.relation_kind("ds", "t") == "table"
+    assert engine.relation_kind("ds", "v") == "view"
+    assert engine.relation_kind("ds", "nope") is None and engine.relation_kind("other", "t") is None
+    assert engine.table_columns("ds", "t") == [("id", "BIGINT"), ("name", "VARCHAR"), ("tags", "VARCHAR[]")]
+    assert engine.table_columns("ds", "nope") == []
+    assert engine.list_tables("ds") == ["t", "v"]
+    assert sorted(engine.known_tables()) == ["ds.t", "ds.v"]
+
+
+def test_a_relation_reports_its_columns_and_arrow_schema_before_it_runs(engine):
+    with engine.lease() as cursor:
+        relation = cursor.sql("SELECT id, tags, SUM(id) OVER () AS total FROM ds.t")
+        assert relation.columns == ["id", "tags", "total"]
+        assert relation.types == ["BIGINT", "VARCHAR[]", "HUGEINT"]
+        assert relation.arrow_schema == pa.schema(
+            [("id", pa.int64()), ("tags", pa.list_(pa.string())), ("total", pa.decimal128(38, 0))]
+        )
+        cursor.execute("INSERT INTO ds.t VALUES (?, ?, ?)", [7, "a", ["x"]])
+        assert cursor.execute("SELECT id, name FROM ds.t").fetchall() == [(7, "a")]
+        assert [d[0] for d in cursor.execute("SELECT name, id FROM ds.t").description] == ["name", "id"]
+
+
+def test_registered_arrow_is_readable_and_unregistered_is_gone(engine):
+    engine.register("numbers", pa.table({"n": [1, 2, 3]}))
+    with engine.lease() as cursor:
+        assert cursor.sql("SELECT SUM(n) FROM numbers").fetchall() == [(6,)]
+        reader = cursor.sql("SELECT n FROM numbers ORDER BY n").to_arrow_reader(2)
+        assert [batch.num_rows for batch in reader] == [2, 1]
+    engine.unregister("numbers")
+    with engine.lease() as cursor, pytest.raises(EngineError, match="numbers does not exist"):
+        cursor.sql("SELECT * FROM numbers")
+
+
+def test_duckdb_exceptions_leave_the_implementation_as_engine_errors_with_their_message(engine):
+    with engine.lease() as cursor:
+        with pytest.raises(EngineConversionError, match="Could not convert string 'x' to INT32") as caught:
+            cursor.execute("SELECT CAST('x' AS INTEGER)")
+        assert not isinstance(caught.value, duckdb.Error) and isinstance(caught.value.__cause__, duckdb.Error)
+        with pytest.raises(EngineSyntaxError, match='syntax error at or near "SELEC"'):
+            cursor.execute("SELEC 1")
+        relation = cursor.sql("SELECT CAST(name AS INTEGER) FROM (VALUES ('y')) AS v(name)")
+        with pytest.raises(EngineConversionError, match="Could not convert string 'y'"):
+            relation.fetchall()
+
+
+def test_a_transaction_conflict_is_an_engine_transaction_error(engine):
+    with engine.lease() as cursor:
+        cursor.execute("INSERT INTO ds.t VALUES (1, 'a', [])")
+    first, second = engine.new_cursor(), engine.new_cursor()
+    first.begin()
+    second.begin()
+    first.execute("UPDATE ds.t SET name = 'b'")
+    with pytest.raises(base.EngineTransactionError, match="Conflict"):
+        second.execute("UPDATE ds.t SET name = 'c'")
+    second.rollback()
+    first.commit()
+    first.close()
+    second.close()
+
+
+def test_write_turns_are_taken_and_given_back_through_the_seam(engine):
+    cancel, owner, other = threading.Event(), object(), engine.session()
+    engine.take_turn("ds.t", owner, transaction=False, cancel=cancel)
+    with pytest.raises(sqlml.TransactionError, match="cannot write ds.t"):
+        other.take_turn("ds.t", other, transaction=True, cancel=cancel)
+    engine.give_back_turns(owner)
+    other.take_turn("ds.t", other, transaction=True, cancel=cancel)
+    other.give_back_turns(other)
