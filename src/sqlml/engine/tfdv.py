@@ -1,5 +1,5 @@
 """ML.TFDV_VALIDATE as a built-in function: a macro in the instance's ``memory`` catalog over
-vectorized (Arrow) UDFs, installed by :mod:`sqlml.engine.builtins`.
+vectorized (Arrow) UDFs, installed by :mod:`sqlml.engine.duckdb.builtins`.
 
 The comparison itself is :func:`sqlml.ml.monitoring.tfdv_statistics.validate`, imported on the first call so that
 opening a warehouse does not load the ML modules. Bad arguments become a SQL ``error()`` with
@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 from duckdb import sqltypes
 
-#: The macro SQL calls (see :mod:`sqlml.sql.ml_scalars`).
-MACRO = "memory.main.ml_tfdv_validate"
+# The macro SQL calls (see :mod:`sqlml.sql.ml_scalars`), named where the SQL front end writes it.
+from sqlml.sql.duckdb_names import TFDV_VALIDATE as MACRO
 _ARGUMENTS = "base, study, detection, categorical_threshold, categorical_metric, numerical_threshold, numerical_metric, thresholds"
 _TYPES = [sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.DOUBLE, sqltypes.VARCHAR, sqltypes.DOUBLE, sqltypes.VARCHAR, sqltypes.VARCHAR]
 

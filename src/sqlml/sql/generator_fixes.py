@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
-from sqlml.warehouse.fingerprint import MACRO as FARM_FINGERPRINT
+from sqlml.sql.duckdb_names import FARM_FINGERPRINT
 
 
 def _count_if(self, node: exp.CountIf) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.warehouse.geography import MACROS
+from sqlml.sql.duckdb_names import GEOGRAPHY
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
 from sqlml.sql.templates import build
 
@@ -31,12 +31,12 @@ def geography(tree: exp.Expression) -> exp.Expression:
     # innermost calls first: an outer call copies its arguments, which must already be replaced
     for call in reversed(list(tree.find_all(exp.Anonymous, exp.StDistance, bfs=False))):
         name = "ST_DISTANCE" if isinstance(call, exp.StDistance) else call.name.upper()
-        if name in MACROS:
+        if name in GEOGRAPHY:
             call.replace(_macro_call(name, _arguments(call)))
         elif name.startswith("ST_"):
             raise UnsupportedStatementError(
                 f"{name} is not supported yet",
-                hint=f"sqlml's geography functions: {', '.join(sorted(MACROS))}.",
+                hint=f"sqlml's geography functions: {', '.join(sorted(GEOGRAPHY))}.",
             )
     return tree
 
@@ -56,4 +56,4 @@ def _macro_call(name: str, arguments: list[exp.Expression]) -> exp.Expression:
         raise SqlTypeError(f"No matching signature for function {name}: it takes {expected} arguments; got {len(arguments)}.")
     arguments = arguments + _DEFAULTS.get(name, [])[len(arguments) - low :]
     placeholders = ", ".join(f"__p_{index}" for index in range(len(arguments)))
-    return build(f"{MACROS[name]}({placeholders})", **{str(index): a for index, a in enumerate(arguments)})
+    return build(f"{GEOGRAPHY[name]}({placeholders})", **{str(index): a for index, a in enumerate(arguments)})

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.engine.tfdv import MACRO as TFDV_VALIDATE
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
+from sqlml.sql.duckdb_names import TFDV_VALIDATE
 from sqlml.sql.expressions import NOT_YET_SUPPORTED_SCALAR_NAMES, written_location
 from sqlml.sql.templates import build
 

@@ -34,7 +34,7 @@ def build(template: str, **parts: exp.Expression) -> exp.Expression:
     return _parsed(template).copy().transform(substitute)
 
 
-def literal(value) -> exp.Expression:
+def literal(value: object) -> exp.Expression:
     """A DuckDB literal for a fitted value: numbers (as DOUBLE), strings, lists, NULL."""
     if value is None:
         return exp.Null()
@@ -60,35 +60,3 @@ def literal(value) -> exp.Expression:
                 return exp.cast(exp.Literal.string(text), exp.DataType.build(element_type, dialect="duckdb"))
         return exp.Array(expressions=[literal(v) for v in value])
     raise TypeError(f"cannot write {type(value).__name__} as a literal")
-
-
-def constant(node: exp.Expression, what: str):
-    """The Python value of a constant argument: a literal, an array of them, or any expression
-    that reads no column, parameter or query — ``GENERATE_ARRAY(15, 45, 1)``,
-    ``CAST('+inf' AS FLOAT64)`` — which BigQuery evaluates before the function runs."""
-    from sqlml.errors import InvalidOptionError
-    from sqlml.ml.models.options import option_value
-
-    try:
-        return option_value(node)
-    except InvalidOptionError:
-        pass
-    if node.find(exp.Column, exp.Parameter, exp.Placeholder, exp.Query, exp.Rand, exp.Star) is not None:
-        raise InvalidOptionError(f"The {what} must be a constant; got {node.sql('bigquery')}.")
-    return _evaluated(node, what)
-
-
-def _evaluated(node: exp.Expression, what: str):
-    """Run a constant BigQuery expression on the process's scratch DuckDB (no warehouse, no data)."""
-    import duckdb
-
-    from sqlml.engine import scratch
-    from sqlml.errors import InvalidOptionError
-    from sqlml.sql.transpile import to_duckdb
-
-    sql = to_duckdb(exp.select(exp.alias_(node.copy(), "v")))
-    try:
-        return scratch.cursor().execute(sql).fetchall()[0][0]
-    except duckdb.Error as error:
-        message = str(error).partition(": ")[2] or str(error)
-        raise InvalidOptionError(f"The {what} could not be evaluated: {message}") from None

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.engine.warehouse import CATALOG
 from sqlml.sql import compat, depth
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
+from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.passes import Pass, Passes
-
-#: Catalogs that are DuckDB's own and must not be stripped from a three-part name.
-_KEEP_CATALOGS = {"memory", "temp", "system", CATALOG}
-
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
     """Drop the project part of ``project.dataset.table`` names: datasets are DuckDB schemas.
@@ -25,7 +21,7 @@ def strip_project(tree: exp.Expression) -> exp.Expression:
     """
     for table in tree.find_all(exp.Table):
         catalog = table.args.get("catalog")
-        if catalog is not None and catalog.name.lower() not in _KEEP_CATALOGS:
+        if catalog is not None and catalog.name.lower() not in ENGINE_CATALOGS:
             table.set("catalog", None)
     return tree
 

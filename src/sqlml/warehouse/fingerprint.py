@@ -19,8 +19,8 @@ import pyarrow as pa
 from duckdb import sqltypes
 from farmhash import Fingerprint64
 
-#: The macro SQL calls: ``memory.main.farm_fingerprint(value)``.
-MACRO = "memory.main.farm_fingerprint"
+# The macro SQL calls: ``memory.main.farm_fingerprint(value)``, named where the SQL front end writes it.
+from sqlml.sql.duckdb_names import FARM_FINGERPRINT as MACRO
 _STRING_UDF = "sqlml_farm_fingerprint_string"
 _BYTES_UDF = "sqlml_farm_fingerprint_bytes"
 

@@ -32,10 +32,11 @@ import numpy as np
 import pyarrow as pa
 from duckdb import sqltypes
 
+# The macro each BigQuery function name calls, named where the SQL front end writes it.
+from sqlml.sql.duckdb_names import GEOGRAPHY as MACROS
+
 #: Sphere radius of BigQuery's (S2's) spherical distances, in meters.
 EARTH_RADIUS_METERS = 6371010.0
-#: The macro each BigQuery function name calls.
-MACROS = {name: f"memory.main.{name.lower()}" for name in ("ST_GEOGPOINT", "ST_GEOGFROMTEXT", "ST_ASTEXT", "ST_X", "ST_Y", "ST_DISTANCE", "ST_DWITHIN")}
 #: The functions among them whose result is a GEOGRAPHY.
 RETURNS_GEOGRAPHY = ("ST_GEOGPOINT", "ST_GEOGFROMTEXT")
 EMPTY = "GEOMETRYCOLLECTION EMPTY"

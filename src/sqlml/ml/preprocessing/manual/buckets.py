@@ -9,8 +9,9 @@ writes ``[2, 3)`` and ``bucket_ranges_json`` ``{"start": "2", "end": "3"}``.
 from __future__ import annotations
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.manual.constant_arguments import constant
 from sqlml.ml.preprocessing.manual.library import QUANTILE, Function, _number, _option
-from sqlml.sql.templates import build, constant, literal
+from sqlml.sql.templates import build, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
 # the split point at 1-based position __p_k as BigQuery writes it (2, not 2.0); NULL past either end

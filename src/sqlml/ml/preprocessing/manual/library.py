@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from sqlml.warehouse.fingerprint import MACRO as FARM_FINGERPRINT
 from sqlml.errors import InvalidOptionError
-from sqlml.sql.templates import build, constant, literal
+from sqlml.ml.preprocessing.manual.constant_arguments import constant
+from sqlml.sql.duckdb_names import FARM_FINGERPRINT
+from sqlml.sql.templates import build, literal
 
 # A vocabulary: values with count >= T, the K most frequent (ties: alphabetically first), sorted
 # alphabetically with indices from 1 — the doc's LABEL_ENCODER(…, 2, 2) example gives b=1, c=2.

@@ -17,8 +17,9 @@ import math
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.manual.constant_arguments import constant
 from sqlml.ml.preprocessing.manual.library import VOCABULARY, Function, _number, _option, _vocabulary, vocabulary_entries
-from sqlml.sql.templates import build, constant, literal
+from sqlml.sql.templates import build, literal
 
 _DOCUMENT_FREQUENCY = "list_aggregate(flatten(list(list_distinct(__p_tokens))), 'histogram')"
 _CODES = "list_transform(__p_tokens, lambda __lt: coalesce(list_position(__p_vocab, __lt), 0))"
