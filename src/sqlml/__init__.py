@@ -5,6 +5,10 @@
 [(1,)]
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sqlml.api import connect, query
 from sqlml.connection import Connection
 from sqlml.errors import (
@@ -32,10 +36,13 @@ from sqlml.errors import (
 )
 from sqlml.result import Result
 
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
 __version__ = "0.1.0"
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext sqlml``: the ``%sqlml`` / ``%%sqlml`` magics (see :mod:`sqlml.magics`)."""
     from sqlml.magics import load_ipython_extension as load
 

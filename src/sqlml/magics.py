@@ -10,14 +10,22 @@ and ``./models``, as ``sqlml.connect()``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-import sqlml
-from sqlml.errors import ParameterError
+# from the modules that define them, not from the package, whose load_ipython_extension imports this one
+from sqlml.api import connect, default_connection
+from sqlml.connection import Connection
+from sqlml.errors import Error, ParameterError
 from sqlml.sql.dialect import DIALECTS
 
-_connection: sqlml.Connection | None = None
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+_connection: Connection | None = None
 
 
 def bind_notebook_variables(sql: str, namespace: dict, dialect: str = "bigquery") -> tuple[str, dict]:
@@ -51,15 +59,15 @@ def bind_notebook_variables(sql: str, namespace: dict, dialect: str = "bigquery"
     return "".join(pieces), values
 
 
-def run(sql: str, namespace: dict):
+def run(sql: str, namespace: dict) -> pd.DataFrame | None:
     """Run ``sql`` with notebook variables bound; the last statement's rows as a DataFrame."""
-    connection = _connection or sqlml.api.default_connection()
+    connection = _connection or default_connection()
     text, params = bind_notebook_variables(sql, namespace, connection.dialect)
     result = connection.query(text, params or None)
     return result.df() if result.columns else None
 
 
-def load_ipython_extension(ipython) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%sqlml``, ``%%sqlml`` and ``%sqlml_connect``."""
     from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
@@ -67,21 +75,21 @@ def load_ipython_extension(ipython) -> None:
     class SqlmlMagics(Magics):
         @no_var_expand  # IPython would paste {name} into the text itself; sqlml binds it instead
         @line_cell_magic
-        def sqlml(self, line: str, cell: str | None = None):
+        def sqlml(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
             """Run BigQuery ML SQL on the sqlml warehouse; returns a DataFrame."""
             try:
                 return run(cell if cell is not None else line, self.shell.user_ns)
-            except sqlml.Error as error:
+            except Error as error:
                 print(f"Error: {error}")  # one clear message in the notebook, not a traceback
                 return None
 
         @line_magic
-        def sqlml_connect(self, line: str):
+        def sqlml_connect(self, line: str) -> None:
             """``%sqlml_connect WAREHOUSE [MODELS]``: use that warehouse and model store."""
             global _connection
             parts = line.split()
             if _connection is not None:
                 _connection.close()
-            _connection = sqlml.connect(*parts) if parts else sqlml.connect()
+            _connection = connect(*parts) if parts else connect()
 
     ipython.register_magics(SqlmlMagics)

@@ -176,7 +176,7 @@ class Result:
         if not self.columns:
             affected = f", {self.rowcount} rows affected" if self.rowcount >= 0 else ""
             return f"<sqlml.Result {self.statement or 'statement'}{affected}>"
-        from sqlml.cli.render import render_table
+        from sqlml.render import render_table
 
         table = self.arrow()
         text = render_table(table.slice(0, _PREVIEW_ROWS))

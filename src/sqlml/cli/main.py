@@ -16,7 +16,7 @@ import click
 
 import sqlml
 from sqlml.cli.params import parse_param
-from sqlml.cli.render import FORMATS, render, write_parquet
+from sqlml.render import FORMATS, render, write_parquet
 
 EXAMPLES = """
 \b

@@ -11,10 +11,16 @@ import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlml
-from sqlml.cli.render import format_value
-from sqlml.shell.session import MODES, Session
+from sqlml.render import format_value
+
+if TYPE_CHECKING:
+    from sqlml.shell.session import Session
+
+#: The output formats of ``.mode`` (:attr:`Settings.mode <sqlml.shell.session.Settings.mode>`).
+MODES = ("table", "vertical", "csv", "json", "jsonl", "markdown")
 
 
 def is_dot_command(text: str) -> bool:

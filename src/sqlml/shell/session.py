@@ -21,12 +21,12 @@ import pyarrow as pa
 
 import sqlml
 from sqlml.cli.progress_bar import ProgressBar, render_line
-from sqlml.cli.render import render, render_table, render_vertical
+from sqlml.render import render, render_table, render_vertical
 from sqlml.progress import Task, reporting
+from sqlml.shell.dot_commands import is_dot_command, run_dot_command
 
 #: Seconds a plain query runs before the shell shows that it is still running.
 BUSY_AFTER = 1.0
-MODES = ("table", "vertical", "csv", "json", "jsonl", "markdown")
 
 
 @dataclass
@@ -65,8 +65,6 @@ class Session:
 
     def run(self, text: str) -> bool:
         """Run one input (a script or a dot-command); False when it failed or was cancelled."""
-        from sqlml.shell.dot_commands import is_dot_command, run_dot_command
-
         if is_dot_command(text):
             return run_dot_command(self, text.strip())
         return self.run_sql(text)
