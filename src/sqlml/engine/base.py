@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from sqlml.sql import duckdb_names
 
-if TYPE_CHECKING:  # the seam itself loads no engine and no Arrow
+if TYPE_CHECKING:  # the seam itself loads no engine, no Arrow and no NumPy
+    import numpy as np
     import pyarrow as pa
 
 __all__ = [
@@ -152,8 +153,9 @@ class Cursor(Protocol):
     def fetchone(self) -> tuple | None:
         """The next row of the last executed statement (None when none is left)."""
 
-    def to_arrow_table(self) -> pa.Table:
-        """The rows of the last executed statement as an Arrow table."""
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        """Every column of the last executed statement as a NumPy array (masked where NULL): the
+        cheap read of a large column a DML statement returned. Arrow comes from :meth:`sql`."""
 
     @property
     def description(self) -> list[tuple] | None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from sqlml.engine.base import (
@@ -142,10 +143,10 @@ class DuckDBCursor:
         except duckdb.Error as error:
             raise engine_error(error) from error
 
-    def to_arrow_table(self) -> pa.Table:
-        """The rows of the last executed statement as an Arrow table."""
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        """Every column of the last executed statement as a NumPy array (masked where NULL)."""
         try:
-            return self._cursor.to_arrow_table()
+            return self._cursor.fetchnumpy()
         except duckdb.Error as error:
             raise engine_error(error) from error
 
