@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -84,7 +85,9 @@ def project_file(folder: Path) -> Path | None:
     return None
 
 
-def load_project(folder: str | Path | None = None, *, vars: dict | None = None, warehouse=None, models=None) -> Project:
+def load_project(
+    folder: str | Path | None = None, *, vars: dict | None = None, warehouse: str | Path | None = None, models: str | Path | None = None
+) -> Project:
     """Read the project in ``folder`` (see :func:`find_project_dir`).
 
     Args:
@@ -135,7 +138,7 @@ def _beside(root: Path, value: str) -> str:
     return value if value == ":memory:" or Path(value).is_absolute() else str(root / value)
 
 
-def read_yaml(path: Path):
+def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error names the file and line."""
     try:
         return yaml.safe_load(path.read_text())

@@ -52,7 +52,7 @@ def check_gates(con: sqlml.Connection, model: str, config: dict, relation_of: Ca
     return all(passed for passed, _ in checks), "; ".join(message for _, message in checks)
 
 
-def check_metric_gate(con: sqlml.Connection, model: str, gate) -> tuple[bool, str]:
+def check_metric_gate(con: sqlml.Connection, model: str, gate: str | list[str]) -> tuple[bool, str]:
     """Whether every condition of ``gate`` holds on ``ML.EVALUATE(MODEL model)``; and the metrics."""
     conditions = _conditions(model, gate)
     checks = ", ".join(f"COALESCE({c}, FALSE) AS __gate_{i}" for i, c in enumerate(conditions))
@@ -118,7 +118,7 @@ def _spec(model: str, kind: str, spec, required: tuple[str, ...]) -> dict:
     return spec
 
 
-def _conditions(model: str, gate) -> list[str]:
+def _conditions(model: str, gate: str | list[str]) -> list[str]:
     conditions = [gate] if isinstance(gate, str) else list(gate)
     for condition in conditions:
         try:

@@ -10,6 +10,7 @@ files need no Jinja to be ordered correctly.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +114,9 @@ def relation_for(project: Project, name: str, config: dict) -> str:
     return f"{dataset}.{config.get('alias') or name}".lower()
 
 
-def render_context(project: Project, node_name: str, path: Path, relation_of=None, incremental=False) -> RenderContext:
+def render_context(
+    project: Project, node_name: str, path: Path, relation_of: Callable[[str], str] | None = None, incremental: bool = False
+) -> RenderContext:
     """A render context for one node (``relation_of`` None while parsing)."""
     return RenderContext(
         node=node_name, path=path, relation_of=relation_of, sources=project.sources, vars=project.vars,
