@@ -8,16 +8,21 @@ import tempfile
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.warehouse import modification_log
-from sqlml.execution.executor import Executor, atomic, rollback
-from sqlml.engine.warehouse import CATALOG, Warehouse
+from sqlml.engine.base import EngineError, SqlEngine
+from sqlml.engine.duckdb.engine import DuckDBEngine
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
+from sqlml.execution.context import atomic, rollback
+from sqlml.execution.executor import Executor
 from sqlml.result import Result
+from sqlml.warehouse import modification_log
+
+if TYPE_CHECKING:
+    from sqlml.store import ModelStore
 
 MEMORY = ":memory:"
 
@@ -70,7 +75,7 @@ class Connection:
         self.warehouse_path = None if in_memory else Path(warehouse)
         self.models_path = Path(models)
         self.models_path.mkdir(parents=True, exist_ok=True)
-        self._warehouse = Warehouse(
+        self._warehouse = DuckDBEngine(
             None if in_memory else warehouse,
             read_only=read_only,
             lock_timeout=lock_timeout,
@@ -80,7 +85,7 @@ class Connection:
         from sqlml.store import ModelStore
 
         self.models = ModelStore(self.models_path)
-        self._executor = Executor(self._warehouse, self.models, dialect)
+        self._executor = _new_executor(self._warehouse, self.models, dialect)
         self._parent: Connection | None = None
         self._sessions: weakref.WeakSet[Connection] = weakref.WeakSet()
         # Also run when the connection is garbage-collected or the interpreter exits unclosed.
@@ -97,7 +102,7 @@ class Connection:
         session = Connection.__new__(Connection)
         session.warehouse_path, session.models_path, session.models = self.warehouse_path, self.models_path, self.models
         session._warehouse = self._warehouse.session()
-        session._executor = Executor(session._warehouse, self.models, self.dialect)
+        session._executor = _new_executor(session._warehouse, self.models, self.dialect)
         session._parent = self  # keeps the shared instance open while the session is used
         session._sessions = weakref.WeakSet()
         session._finalizer = weakref.finalize(session, session._warehouse.close)
@@ -116,7 +121,7 @@ class Connection:
 
     @dialect.setter
     def dialect(self, value: str) -> None:
-        Executor(self._warehouse, self.models, value)  # validates the name
+        _new_executor(self._warehouse, self.models, value)  # validates the name
         self._executor.dialect = value
 
     def query(self, sql: str, params: Mapping | Sequence | None = None, *, path: str | None = None) -> Result:
@@ -193,7 +198,7 @@ class Connection:
         with self._warehouse.statement():
             try:
                 return modification_log.write_in_turn(self._executor, target, write)
-            except duckdb.Error as error:  # translate at the boundary
+            except EngineError as error:  # translate at the boundary
                 rollback(self._executor)  # as a failed statement does
                 raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
 
@@ -202,13 +207,8 @@ class Connection:
         target = _table_name(name)
         dataset = target.args.get("db")
         schema = dataset.name if dataset is not None else "main"
-        with self._warehouse.statement(), self._warehouse.lease() as cursor:
-            rows = cursor.execute(
-                f"SELECT 'table' FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name = $s AND table_name = $t "
-                f"UNION ALL SELECT 'view' FROM duckdb_views() WHERE database_name = '{CATALOG}' AND schema_name = $s AND view_name = $t",
-                {"s": schema, "t": target.name},
-            ).fetchall()
-        return rows[0][0] if rows else None
+        with self._warehouse.statement():
+            return self._warehouse.relation_kind(schema, target.name)
 
     def query_progress(self) -> float:
         """Percent done of the query running now (-1 when unknown), once :meth:`track_progress` is on."""
@@ -273,3 +273,11 @@ def _table_name(name: str) -> exp.Table:
         raise SqlSyntaxError(f"{name!r} is not a table name.", hint="Write it as dataset.table.") from None
     table.set("catalog", None)
     return table
+
+
+def _new_executor(warehouse: SqlEngine, models: ModelStore, dialect: str) -> Executor:
+    """An executor with the statement table, imported when the first connection opens: its
+    handlers load the ML modules, which ``import sqlml`` does not."""
+    from sqlml.statement_table import TABLE
+
+    return Executor(warehouse, models, TABLE, dialect)

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlglot.errors import ParseError, UnsupportedError
 
 import sqlml
-from sqlml.execution import executor
 from sqlml.script.interpreter import Interpreter
 
 
+def _put_first(monkeypatch, con, applies, handler):
+    """Make ``handler`` run the statements of every kind for which ``applies(context)`` is true."""
+    table = con._executor.table
+
+    def first(original):
+        return lambda context: handler(context) if applies(context) else original(context)
+
+    handlers = {kind: first(original) for kind, original in table.handlers.items()}
+    monkeypatch.setattr(con._executor, "table", dataclasses.replace(table, handlers=handlers))
+
+
 @pytest.fixture
-def broken_handler(monkeypatch):
+def broken_handler(monkeypatch, con):
     """A statement handler with a bug: it raises KeyError for statements that mention 'boom'."""
 
     def handler(context):
         raise KeyError("boom")
 
     applies = lambda context: "boom" in context.plan.tree.sql()  # noqa: E731
-    monkeypatch.setattr(executor, "HANDLERS", [(applies, handler), *executor.HANDLERS])
+    _put_first(monkeypatch, con, applies, handler)
 
 
 def test_a_bug_in_a_handler_is_an_internal_error_naming_the_statement(con, broken_handler):
@@ -88,7 +100,7 @@ def test_the_limits_of_the_libraries_underneath_have_their_own_errors(con, monke
     def handler(context):
         raise raised
 
-    monkeypatch.setattr(executor, "HANDLERS", [(lambda context: True, handler), *executor.HANDLERS])
+    _put_first(monkeypatch, con, lambda context: True, handler)
     with pytest.raises(kind) as caught:
         con.query("SELECT 1")
     assert caught.value.message.startswith(message)

@@ -16,10 +16,10 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
 from sqlml.sql.expressions import MLFunction, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
@@ -31,13 +31,13 @@ _names = itertools.count(1)
 class SourceSet:
     """Registrations and side cursors a statement opened; closed together when it is done."""
 
-    registrations: list[tuple[duckdb.DuckDBPyConnection, str]] = field(default_factory=list)
-    cursors: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+    registrations: list[tuple[Cursor, str]] = field(default_factory=list)
+    cursors: list[Cursor] = field(default_factory=list)
     #: Exceptions raised inside a registered reader while DuckDB consumed it. DuckDB keeps only
     #: their text, so the original (a sqlml error with its hint) is kept here to be re-raised.
     failures: list[BaseException] = field(default_factory=list)
 
-    def register(self, cursor: duckdb.DuckDBPyConnection, data: pa.Table | pa.RecordBatchReader) -> str:
+    def register(self, cursor: Cursor, data: pa.Table | pa.RecordBatchReader) -> str:
         """Register ``data`` on ``cursor`` under a fresh name and return the name."""
         name = f"__sqlml_source_{next(_names)}"
         if isinstance(data, pa.RecordBatchReader):
@@ -60,10 +60,10 @@ class SourceSet:
     def close(self) -> None:
         """Unregister every source and close every side cursor."""
         for cursor, name in reversed(self.registrations):
-            with contextlib.suppress(duckdb.Error):
+            with contextlib.suppress(EngineError):
                 cursor.unregister(name)
         for cursor in self.cursors:
-            with contextlib.suppress(duckdb.Error):
+            with contextlib.suppress(EngineError):
                 cursor.close()
         self.registrations.clear()
         self.cursors.clear()
@@ -78,13 +78,13 @@ class DataInput:
         params: parameter values the SQL needs.
     """
 
-    def __init__(self, sql: str, cursor: duckdb.DuckDBPyConnection, params: Mapping | None):
+    def __init__(self, sql: str, cursor: Cursor, params: Mapping | None):
         self.sql = sql
         self.cursor = cursor
         self.params = dict(params) if params else None
 
-    def relation(self, sql: str | None = None):
-        """A DuckDB relation over the data, or over ``sql`` that reads it as ``__data``."""
+    def relation(self, sql: str | None = None) -> Relation:
+        """A pending relation over the data, or over ``sql`` that reads it as ``__data``."""
         if sql is None:
             return self.cursor.sql(self.sql, params=self.params)
         return self.cursor.sql(f"WITH __data AS ({self.sql}) {sql}", params=self.params)
@@ -92,10 +92,7 @@ class DataInput:
     @property
     def schema(self) -> pa.Schema:
         """Column names and Arrow types of the data, without reading it."""
-        from sqlml.result import arrow_type
-
-        relation = self.relation()
-        return pa.schema([pa.field(n, arrow_type(t)) for n, t in zip(relation.columns, relation.types)])
+        return self.relation().arrow_schema
 
     def reader(self, batch_size: int = 122_880) -> pa.RecordBatchReader:
         """Stream the rows in batches (at most 122,880 rows each, DuckDB's cap)."""
@@ -118,7 +115,7 @@ class Renderer:
         in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
     """
 
-    def __init__(self, evaluate: Callable, new_cursor: Callable[[], duckdb.DuckDBPyConnection], params, *, from_bigquery=True,
+    def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params, *, from_bigquery=True,
                  in_transaction=False):  # fmt: skip
         self.evaluate = evaluate
         self.new_cursor = new_cursor

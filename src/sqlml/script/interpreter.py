@@ -11,14 +11,22 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-languag
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
 
+from sqlml.engine.base import EngineError
 from sqlml.errors import Cancelled, Error, ScriptError
+from sqlml.execution.context import ScriptRun, rollback
 from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
+from sqlml.script.procedures import call, define
 from sqlml.script.variables import Scope, SystemVariables, Variable
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
-from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
+from sqlml.sql.script import PROCEDURAL_VERBS, Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 #: sqlglot types DuckDB reports for values that BigQuery would type as INT64 / FLOAT64.
 _WIDENED = {exp.DType.TINYINT: "BIGINT", exp.DType.SMALLINT: "BIGINT", exp.DType.INT: "BIGINT", exp.DType.FLOAT: "DOUBLE"}
@@ -51,7 +59,7 @@ class Interpreter:
         depth: how many procedure calls deep it runs (0 for a script).
     """
 
-    def __init__(self, executor, run, system: SystemVariables, depth: int = 0):
+    def __init__(self, executor: Executor, run: ScriptRun, system: SystemVariables, depth: int = 0):
         self.executor = executor
         self.run = run
         self.system = system
@@ -88,9 +96,7 @@ class Interpreter:
         elif isinstance(node, Loop):
             self._loop(node, scope)
         elif isinstance(node, ProcedureDefinition):
-            from sqlml.script.procedures import define
-
-            self._replace_result(define(self, node))
+            self.replace_result(define(self, node))
         elif isinstance(node, Statement):
             self._statement(node, scope)
         else:  # pragma: no cover - the parser makes no other nodes
@@ -117,8 +123,6 @@ class Interpreter:
                 raise
 
     def _handle(self, error: Error, block: Block, scope: Scope) -> None:
-        from sqlml.execution.executor import rollback
-
         rollback(self.executor)  # a failed statement inside a transaction ends it
         self.system.error = {
             "message": error.message,
@@ -185,11 +189,9 @@ class Interpreter:
     # -- statements --------------------------------------------------------------------------
 
     def _statement(self, node: Statement, scope: Scope) -> None:
-        from sqlml.sql.script import PROCEDURAL_VERBS
-
         if node.verb not in PROCEDURAL_VERBS:
             result = self.run_tree(self.run.parser.parse_statement(node), node, scope)
-            self._replace_result(result)
+            self.replace_result(result)
             self.system.row_count = result.rowcount if result.rowcount >= 0 else None  # DML only
             self.system.script["num_child_jobs"] += 1
             if node is not self._top:
@@ -226,8 +228,6 @@ class Interpreter:
         elif isinstance(parsed, ExecuteImmediate):
             self._execute_immediate(parsed, node, scope)
         elif isinstance(parsed, Call):
-            from sqlml.script.procedures import call
-
             call(self, parsed, node, scope)
 
     def _declare(self, tree: exp.Declare, node: Statement, scope: Scope) -> None:
@@ -282,8 +282,6 @@ class Interpreter:
         scope.get(name).value = value
 
     def _execute_immediate(self, statement: ExecuteImmediate, node: Statement, scope: Scope) -> None:
-        from sqlml.execution.executor import _Run
-
         text, _ = self.evaluate(statement.sql, scope, node)
         if not isinstance(text, str):
             raise ScriptError("EXECUTE IMMEDIATE needs a STRING with the SQL to run.")
@@ -304,9 +302,9 @@ class Interpreter:
                 named[alias] = value
             else:
                 positional.append(value)
-        inner = Interpreter(self.executor, _Run(parser=parser, named=named, positional=positional), self.system)
+        inner = Interpreter(self.executor, ScriptRun(parser=parser, named=named, positional=positional), self.system)
         inner.execute(nodes[0], scope)
-        self._replace_result(inner.result)
+        self.replace_result(inner.result)
         if statement.into:
             rows = inner.result.fetchall()
             if len(rows) != 1:
@@ -350,7 +348,18 @@ class Interpreter:
         finally:
             result.close()
 
-    def _replace_result(self, result: Result) -> None:
+    def call_procedure(self, run: ScriptRun, body: Node, scope: Scope) -> Result:
+        """Run a called procedure's ``body`` one call deeper, in the procedure's own ``scope``;
+        RETURN ends it. Returns the result of its last statement."""
+        callee = Interpreter(self.executor, run, self.system, self.depth + 1)
+        try:
+            callee.execute(body, scope)
+        except _Return:
+            pass
+        return callee.result
+
+    def replace_result(self, result: Result) -> None:
+        """Make ``result`` the script's latest result, closing the one it replaces."""
         if result is not self.result:
             self.result.close()
         self.result = result
@@ -361,8 +370,6 @@ class Interpreter:
         Looked up for each statement, not cached: an earlier statement of the script may have
         created or changed the table.
         """
-        import duckdb
-
         sql = "SELECT lower(column_name) FROM duckdb_columns() WHERE lower(table_name) = lower(?)"
         params = [table.name]
         if table.db:
@@ -371,7 +378,7 @@ class Interpreter:
         try:
             with self.executor.warehouse.lease() as cursor:
                 return {row[0] for row in cursor.execute(sql, params).fetchall()}
-        except duckdb.Error:
+        except EngineError:
             return set()
 
     def _statement_text(self) -> str | None:

@@ -1,9 +1,9 @@
 """Stored procedures: ``CREATE [OR REPLACE] PROCEDURE ds.p(IN a T, OUT b T, INOUT c T) BEGIN … END``
 and ``CALL ds.p(…)``.
 
-A procedure is kept in the warehouse table ``sqlml_meta.routines`` as the text of its CREATE
-statement (a slice of the script it came from, so line numbers inside it stay readable), with
-the dialect it was written in. CALL parses that text again, binds the arguments to a fresh scope
+A procedure is kept in the routines catalog (:mod:`sqlml.warehouse.routines`) as the text of its
+CREATE statement (a slice of the script it came from, so line numbers inside it stay readable),
+with the dialect it was written in. CALL parses that text again, binds the arguments to a fresh scope
 — a procedure sees only its parameters, as in BigQuery — runs the body and copies OUT and INOUT
 parameters back to the caller's variables.
 
@@ -12,47 +12,29 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-la
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
-from sqlml.warehouse.meta import has_meta_table
-from sqlml.engine.warehouse import CATALOG
 from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
 from sqlml.result import Result
 from sqlml.script.variables import Scope, Variable
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.procedural import TYPE_BRACKETS, split_tokens
-from sqlml.sql.script import ProcedureDefinition, ScriptParser, location_of
+from sqlml.execution.context import ScriptRun
+from sqlml.sql.procedural import Call
+from sqlml.sql.script import Node, ProcedureDefinition, ScriptParser, location_of
+from sqlml.warehouse.routines import SYSTEM_PROCEDURES, dataset_exists, known_procedures, store_procedure, stored_procedure
 
-#: The warehouse table holding routines (procedures here; functions are DuckDB macros).
-ROUTINES_TABLE = "sqlml_meta.routines"
-_CREATE_ROUTINES = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{ROUTINES_TABLE} (
-    routine_schema VARCHAR NOT NULL, routine_name VARCHAR NOT NULL, routine_type VARCHAR NOT NULL,
-    dialect VARCHAR NOT NULL, definition VARCHAR NOT NULL, created TIMESTAMPTZ NOT NULL,
-    last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
-)"""
-
+if TYPE_CHECKING:
+    from sqlml.script.interpreter import Interpreter
 
 #: "The maximum depth of procedure calls is 50 frames."
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language#call
 MAX_CALL_DEPTH = 50
-
-#: Built-in procedures (``BQ.REFRESH_MATERIALIZED_VIEW``), by upper-case ``DATASET.NAME``:
-#: ``run(executor, [argument values])``; added with :func:`register_system_procedure`.
-SYSTEM_PROCEDURES: dict[str, Callable[[object, list], None]] = {}
-
-
-def register_system_procedure(name: str, run: Callable[[object, list], None]) -> None:
-    """Make ``CALL <name>(…)`` run ``run(executor, argument values)``."""
-    SYSTEM_PROCEDURES[name.upper()] = run
-
 
 @dataclass
 class Parameter:
@@ -74,24 +56,19 @@ class Header:
     parameters: list[Parameter]
 
 
-def define(interpreter, node: ProcedureDefinition) -> Result:
+def define(interpreter: Interpreter, node: ProcedureDefinition) -> Result:
     """Store the procedure ``node`` defines (CREATE [OR REPLACE] PROCEDURE)."""
     parser = interpreter.run.parser
     header = parse_header(parser, node, interpreter.system.dataset_id)
     text = parser.sql[node.tokens[0].start : node.tokens[-1].end + 1]
-    now = datetime.datetime.now(datetime.timezone.utc)
     with interpreter.executor.warehouse.lease() as cursor:
-        if not cursor.execute(
-            "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)",
-            [CATALOG, header.dataset],
-        ).fetchall()[0][0]:
+        if not dataset_exists(cursor, header.dataset):
             raise NotFoundError(
                 f"Dataset {header.dataset} not found; a procedure lives in a dataset.",
                 hint=f"Create it first: CREATE SCHEMA {header.dataset};",
                 location=location_of(node.first, parser.sql, node.number, parser.path),
             )
-        cursor.execute(_CREATE_ROUTINES)
-        exists = _stored(cursor, header.dataset, header.name) is not None
+        exists = stored_procedure(cursor, header.dataset, header.name) is not None
         if exists and header.if_not_exists:
             return Result.empty("CREATE PROCEDURE")
         if exists and not header.replace:
@@ -100,27 +77,20 @@ def define(interpreter, node: ProcedureDefinition) -> Result:
                 hint="Use CREATE OR REPLACE PROCEDURE to change it.",
                 location=location_of(node.first, parser.sql, node.number, parser.path),
             )
-        cursor.execute(
-            f"INSERT OR REPLACE INTO {CATALOG}.{ROUTINES_TABLE} VALUES (?, ?, 'PROCEDURE', ?, ?, "
-            f"coalesce((SELECT created FROM {CATALOG}.{ROUTINES_TABLE} WHERE routine_schema = ? AND routine_name = ?), ?), ?)",
-            [header.dataset, header.name, interpreter.executor.dialect, text, header.dataset, header.name, now, now],
-        )
+        store_procedure(cursor, header.dataset, header.name, interpreter.executor.dialect, text)
     return Result.empty("CREATE PROCEDURE")
 
 
-def call(interpreter, statement, node, scope: Scope) -> None:
+def call(interpreter: Interpreter, statement: Call, node: Node, scope: Scope) -> None:
     """Run ``CALL ds.p(args)`` from ``interpreter``, in the caller's ``scope``."""
-    from sqlml.execution.executor import _Run
-    from sqlml.script.interpreter import Interpreter, _Return
-
     dataset, name = routine_name([statement.dataset, statement.name], interpreter.system.dataset_id)
     system = SYSTEM_PROCEDURES.get(f"{dataset}.{name}".upper())
     if system is not None:
         system(interpreter.executor, [interpreter.evaluate(argument, scope, node)[0] for argument in statement.arguments])
         return
     with interpreter.executor.warehouse.lease() as cursor:
-        stored = _stored(cursor, dataset, name) if dataset else None
-        known = _known(cursor)
+        stored = stored_procedure(cursor, dataset, name) if dataset else None
+        known = known_procedures(cursor)
     if stored is None:
         hint = f"Known procedures: {', '.join(known)}." if known else "Create one with CREATE PROCEDURE ds.name(…) BEGIN … END;"
         raise NotFoundError(f"Procedure {dataset + '.' if dataset else ''}{name} not found.", hint=hint)
@@ -150,18 +120,15 @@ def call(interpreter, statement, node, scope: Scope) -> None:
                 raise ScriptError(f"The {parameter.mode} argument {parameter.name} of {label} must be a variable.")
             value = scope.get(argument.name).value if parameter.mode == "INOUT" else None
         own.declare(parameter.name, Variable(value, parameter.type))
-    callee = Interpreter(interpreter.executor, _Run(parser=parser, named={}, positional=[]), interpreter.system, interpreter.depth + 1)
     try:
-        callee.execute(definition.body, own)
-    except _Return:
-        pass
+        result = interpreter.call_procedure(ScriptRun(parser=parser, named={}, positional=[]), definition.body, own)
     except Error as error:
         # named by the innermost call of the procedure it happened in (a recursive one is its caller too)
         if error.location is not None and error.location.path == label and not getattr(error, "call_named", False):
             error.message = f"{error.message} (in {label}, called from line {node.first.line})"
             error.call_named = True
         raise
-    interpreter._replace_result(callee.result)
+    interpreter.replace_result(result)
     for parameter, argument in zip(header.parameters, statement.arguments):
         if parameter.mode != "IN":
             scope.get(argument.name).value = own.get(parameter.name).value
@@ -229,27 +196,3 @@ def _matching_paren(tokens: list[Token], start: int) -> int:
             if depth == 0:
                 return index
     return len(tokens) - 1
-
-
-def _stored(cursor, dataset: str, name: str) -> tuple[str, str] | None:
-    """(dialect, definition) of a stored procedure, or None."""
-    if not has_routines_table(cursor):
-        return None
-    row = cursor.execute(
-        f"SELECT dialect, definition FROM {CATALOG}.{ROUTINES_TABLE} "
-        "WHERE lower(routine_schema) = lower(?) AND lower(routine_name) = lower(?) AND routine_type = 'PROCEDURE'",
-        [dataset, name],
-    ).fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
-    return (row[0][0], row[0][1]) if row else None
-
-
-def _known(cursor) -> list[str]:
-    if not has_routines_table(cursor):
-        return []
-    rows = cursor.execute(f"SELECT routine_schema || '.' || routine_name FROM {CATALOG}.{ROUTINES_TABLE} ORDER BY 1").fetchall()
-    return [row[0] for row in rows]
-
-
-def has_routines_table(cursor) -> bool:
-    """Whether the warehouse has a routine table yet (it is made by the first CREATE PROCEDURE)."""
-    return has_meta_table(cursor, "routines")

@@ -19,16 +19,18 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
-from sqlml.warehouse.meta import ensure_meta_table, has_meta_table, remembered_meta_table
-from sqlml.engine.warehouse import CATALOG
+from sqlml.warehouse.meta import COLUMN_TYPES, ensure_meta_table, has_meta_table, remembered_meta_table
+from sqlml.engine.base import CATALOG
 
-TYPES_TABLE = "sqlml_meta.column_types"
-_CREATE = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{TYPES_TABLE} (
-    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
-    data_type VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name, column_name)
-)"""
+TYPES_TABLE = COLUMN_TYPES.qualified
+#: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).
+BIGQUERY_TYPE_SQL = """CASE
+    WHEN data_type = 'BIGINT' THEN 'INT64' WHEN data_type IN ('INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
+    WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 'FLOAT64' WHEN data_type = 'VARCHAR' THEN 'STRING'
+    WHEN data_type = 'BOOLEAN' THEN 'BOOL' WHEN data_type = 'BLOB' THEN 'BYTES'
+    WHEN data_type = 'DECIMAL(38,9)' THEN 'NUMERIC' WHEN data_type LIKE 'DECIMAL(%' THEN 'BIGNUMERIC'
+    WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP' WHEN data_type = 'TIMESTAMP' THEN 'DATETIME'
+    ELSE data_type END"""
 #: INFORMATION_SCHEMA.COLUMNS (its query as ``{columns}``) with the recorded types.
 COLUMNS_SQL = f"""
         SELECT c.* REPLACE (coalesce(t.data_type, c.data_type) AS data_type)
@@ -42,7 +44,7 @@ def record(warehouse, cursor, table: exp.Table, create: exp.Create) -> None:
     types = declared_types(warehouse, cursor, create)
     forget(cursor, table.db, table.name)  # what a replaced table had
     if types:
-        ensure_meta_table(warehouse, cursor, "column_types", _CREATE)
+        ensure_meta_table(warehouse, cursor, COLUMN_TYPES)
         rows = [[table.db.lower(), table.name.lower(), name.lower(), data_type] for name, data_type in types.items()]
         cursor.executemany(f"INSERT INTO {CATALOG}.{TYPES_TABLE} VALUES (?, ?, ?, ?)", rows)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.execution.executor import register_rewrite
 
 # What names a CREATE/DROP of these kinds targets: tables, views and models live in datasets.
 _DATASET_KINDS = {"TABLE", "VIEW", "MODEL", "MATERIALIZED VIEW", "SNAPSHOT TABLE", "EXTERNAL TABLE"}
@@ -65,6 +64,3 @@ def _session_names(executor) -> set[str]:
             "UNION ALL SELECT lower(view_name) FROM duckdb_views() WHERE temporary AND NOT internal"
         ).fetchall()
     return {row[0] for row in rows}
-
-
-register_rewrite(qualify)

@@ -17,10 +17,11 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.execution.executor import StatementContext, atomic, register_handler, run_sql
+from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.plain import run_sql
 from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.warehouse.partitions import partition_id_sql, remembered_options
-from sqlml.engine.warehouse import CATALOG
+from sqlml.engine.base import CATALOG, Cursor
 from sqlml.result import Result
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
@@ -28,9 +29,12 @@ _RETURNED = "__sqlml_returned_partition_values"
 
 
 def write(context: StatementContext) -> Result:
-    """Run a DML statement and record the table or partitions it wrote, atomically, in the
-    table's turn (:func:`~sqlml.warehouse.modification_log.write_in_turn`)."""
+    """Run a DML statement (or TRUNCATE TABLE) and record the table or partitions it wrote,
+    atomically, in the table's turn (:func:`~sqlml.warehouse.modification_log.write_in_turn`).
+    A write to a table outside the datasets (a TEMP table) keeps no log and runs as it is."""
     target = write_target(context.plan.tree)
+    if target is None:
+        return run_sql(context)
     return write_in_turn(context.executor, target, lambda: _write(context, target))
 
 
@@ -77,7 +81,7 @@ def _run_returning(context: StatementContext, target: exp.Table, column: str) ->
     tree.set("returning", exp.Returning(expressions=[exp.column(column, table=target.alias_or_name)]))
     returned: list[np.ndarray] = []
 
-    def collect(executed) -> Result:
+    def collect(executed: Cursor) -> Result:
         values = next(iter(executed.fetchnumpy().values()))
         returned.append(values)
         return Result.empty(context.plan.verb, len(values))
@@ -87,7 +91,7 @@ def _run_returning(context: StatementContext, target: exp.Table, column: str) ->
     return result, returned[0]
 
 
-def _partition_ids(cursor, values: np.ndarray, spec: dict, column_type: str) -> list[str]:
+def _partition_ids(cursor: Cursor, values: np.ndarray, spec: dict, column_type: str) -> list[str]:
     """The distinct partition ids of the partition-column ``values`` a statement returned."""
     if len(values) == 0:
         return []
@@ -109,6 +113,3 @@ def _column_type(cursor, table: exp.Table, column: str) -> str:
         [CATALOG, table.db, table.name, column],
     ).fetchall()
     return rows[0][0] if rows else "DATE"
-
-
-register_handler(lambda context: write_target(context.plan.tree) is not None, write)

@@ -16,21 +16,11 @@ import datetime
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.warehouse.column_types import COLUMNS_SQL
-from sqlml.execution.executor import register_rewrite
-from sqlml.warehouse.meta import has_meta_table
+from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL, COLUMNS_SQL
+from sqlml.warehouse.meta import MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
-from sqlml.engine.warehouse import CATALOG
-from sqlml.script.procedures import ROUTINES_TABLE, has_routines_table
-
-#: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).
-_BIGQUERY_TYPE = """CASE
-    WHEN data_type = 'BIGINT' THEN 'INT64' WHEN data_type IN ('INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
-    WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 'FLOAT64' WHEN data_type = 'VARCHAR' THEN 'STRING'
-    WHEN data_type = 'BOOLEAN' THEN 'BOOL' WHEN data_type = 'BLOB' THEN 'BYTES'
-    WHEN data_type = 'DECIMAL(38,9)' THEN 'NUMERIC' WHEN data_type LIKE 'DECIMAL(%' THEN 'BIGNUMERIC'
-    WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP' WHEN data_type = 'TIMESTAMP' THEN 'DATETIME'
-    ELSE data_type END"""
+from sqlml.engine.base import CATALOG
+from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
 
 _VIEWS = {
     "TABLES": f"""
@@ -38,17 +28,17 @@ _VIEWS = {
                'BASE TABLE' AS table_type, 'YES' AS is_insertable_into, 'NO' AS is_typed,
                CAST(NULL AS TIMESTAMPTZ) AS creation_time, sql AS ddl,
                estimated_size AS total_rows
-        FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name <> 'sqlml_meta'
+        FROM duckdb_tables() WHERE database_name = '{CATALOG}' AND schema_name <> '{META_SCHEMA}'
         UNION ALL
         SELECT database_name, schema_name, view_name, 'VIEW', 'NO', 'NO', NULL, sql, NULL
-        FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal AND schema_name <> 'sqlml_meta'""",
+        FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal AND schema_name <> '{META_SCHEMA}'""",
     "COLUMNS": f"""
         SELECT database_name AS table_catalog, schema_name AS table_schema, table_name, column_name,
                column_index AS ordinal_position, CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
-               {_BIGQUERY_TYPE} AS data_type, 'NEVER' AS is_generated, 'NO' AS is_hidden,
+               {BIGQUERY_TYPE_SQL} AS data_type, 'NEVER' AS is_generated, 'NO' AS is_hidden,
                'NO' AS is_system_defined, 'NO' AS is_partitioning_column,
                CAST(NULL AS BIGINT) AS clustering_ordinal_position, column_default
-        FROM duckdb_columns() WHERE database_name = '{CATALOG}' AND schema_name <> 'sqlml_meta'""",
+        FROM duckdb_columns() WHERE database_name = '{CATALOG}' AND schema_name <> '{META_SCHEMA}'""",
     "VIEWS": f"""
         SELECT database_name AS table_catalog, schema_name AS table_schema, view_name AS table_name,
                sql AS view_definition, 'NO' AS check_option, 'YES' AS use_standard_sql
@@ -69,7 +59,7 @@ _PARTITIONED_COLUMNS = f"""
                CAST(NULLIF(list_position(o.cluster_columns, c.column_name), 0) AS BIGINT) AS clustering_ordinal_position,
                c.column_default
         FROM ({{columns}}) AS c
-        LEFT JOIN {CATALOG}.sqlml_meta.table_options AS o ON o.table_schema = c.table_schema AND o.table_name = c.table_name"""
+        LEFT JOIN {CATALOG}.{TABLE_OPTIONS.qualified} AS o ON o.table_schema = c.table_schema AND o.table_name = c.table_name"""
 #: TABLES once some materialized view exists: its table is reported as one.
 _MATERIALIZED_TABLES = f"""
         SELECT t.table_catalog, t.table_schema, t.table_name,
@@ -77,17 +67,17 @@ _MATERIALIZED_TABLES = f"""
                CASE WHEN v.table_name IS NULL THEN t.is_insertable_into ELSE 'NO' END AS is_insertable_into,
                t.is_typed, t.creation_time, t.ddl, t.total_rows
         FROM ({{tables}}) AS t
-        LEFT JOIN {CATALOG}.sqlml_meta.materialized_views AS v
+        LEFT JOIN {CATALOG}.{MATERIALIZED_VIEWS.qualified} AS v
           ON v.table_schema = lower(t.table_schema) AND v.table_name = lower(t.table_name) AND t.table_type = 'BASE TABLE'"""
 #: https://cloud.google.com/bigquery/docs/information-schema-materialized-views
 _MATERIALIZED_VIEWS = f"""
         SELECT '{CATALOG}' AS table_catalog, t.schema_name AS table_schema, t.table_name,
                m.modified_at AS last_refresh_time, m.modified_at AS refresh_watermark,
                v.enable_refresh, v.refresh_interval_minutes, v.max_staleness_seconds, v.description
-        FROM {CATALOG}.sqlml_meta.materialized_views AS v
+        FROM {CATALOG}.{MATERIALIZED_VIEWS.qualified} AS v
         JOIN duckdb_tables() AS t ON t.database_name = '{CATALOG}' AND lower(t.schema_name) = v.table_schema
              AND lower(t.table_name) = v.table_name
-        LEFT JOIN {CATALOG}.sqlml_meta.modifications AS m
+        LEFT JOIN {CATALOG}.{MODIFICATIONS.qualified} AS m
           ON m.table_schema = v.table_schema AND m.table_name = v.table_name AND m.partition_id = ''"""
 _NO_MATERIALIZED_VIEWS = """
         SELECT NULL::VARCHAR AS table_catalog, NULL::VARCHAR AS table_schema, NULL::VARCHAR AS table_name,
@@ -99,7 +89,7 @@ _ML_VIEWS = f"""
         SELECT v.table_catalog, v.table_schema, v.table_name, coalesce(m.query, v.view_definition) AS view_definition,
                v.check_option, v.use_standard_sql
         FROM ({{views}}) AS v
-        LEFT JOIN {CATALOG}.sqlml_meta.ml_views AS m ON m.table_schema = lower(v.table_schema) AND m.table_name = lower(v.table_name)"""
+        LEFT JOIN {CATALOG}.{ML_VIEWS.qualified} AS m ON m.table_schema = lower(v.table_schema) AND m.table_name = lower(v.table_name)"""
 _PROCEDURES = f"""
         UNION ALL
         SELECT '{CATALOG}', routine_schema, routine_name, routine_type, 'SQL', definition, created, last_altered
@@ -190,6 +180,3 @@ def _models(executor) -> pa.Table:
         ("version_count", pa.int64()), ("default_version", pa.int64()), ("aliases", pa.string()),
     ])  # fmt: skip
     return pa.Table.from_pylist(rows, schema=schema)
-
-
-register_rewrite(rewrite)

@@ -27,27 +27,18 @@ import difflib
 
 from sqlglot import exp
 
+from sqlml.execution.context import StatementContext, atomic
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
-from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite
-from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.warehouse.partitions import create_table, drop_table, is_materialized, is_written_target
-from sqlml.engine.warehouse import CATALOG
+from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.partitions import is_written_target
+from sqlml.warehouse.tables import create_table, drop_table
+from sqlml.engine.base import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.result import Result
-from sqlml.script.procedures import register_system_procedure
-from sqlml.sql.planner import plan
+from sqlml.sql.planner import is_materialized, plan
 
-VIEWS_TABLE = "sqlml_meta.materialized_views"
-_CREATE = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{VIEWS_TABLE} (
-    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, definition VARCHAR NOT NULL,
-    dialect VARCHAR NOT NULL, base_tables VARCHAR[] NOT NULL, enable_refresh BOOLEAN NOT NULL,
-    refresh_interval_minutes DOUBLE NOT NULL, max_staleness_seconds DOUBLE,
-    allow_non_incremental_definition BOOLEAN NOT NULL, description VARCHAR,
-    PRIMARY KEY (table_schema, table_name)
-)"""
+VIEWS_TABLE = MATERIALIZED_VIEWS.qualified
 #: BigQuery's materialized view options with their defaults.
 DEFAULTS = {
     "enable_refresh": True, "refresh_interval_minutes": 30.0, "max_staleness": None,
@@ -80,7 +71,7 @@ def create_materialized_view(context: StatementContext) -> Result:
                     hint="Use CREATE OR REPLACE MATERIALIZED VIEW, or CREATE MATERIALIZED VIEW IF NOT EXISTS.",
                 )
             create_table(dataclasses.replace(context, plan=plan(table)))
-            cursor.execute(_CREATE)
+            cursor.execute(MATERIALIZED_VIEWS.create_sql)
             bases = sorted({f"{t.db}.{t.name}".lower() for t in tree.expression.find_all(exp.Table) if t.db})
             cursor.execute(
                 f"INSERT OR REPLACE INTO {CATALOG}.{VIEWS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -272,10 +263,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-register_handler(lambda context: isinstance(context.plan.tree, exp.Create) and is_materialized(context.plan.tree), create_materialized_view)
-register_handler(lambda context: isinstance(context.plan.tree, exp.Drop) and bool(context.plan.tree.args.get("materialized")), drop_materialized_view)
-register_rewrite(refuse_writes)
-register_rewrite(refresh_stale_views)
-register_system_procedure("BQ.REFRESH_MATERIALIZED_VIEW", refresh_procedure)

@@ -1,12 +1,103 @@
-"""The warehouse's ``sqlml_meta`` schema: tables sqlml keeps beside the user's (routines,
-table options, project run history), made on first use."""
+"""The warehouse's ``sqlml_meta`` schema: every table sqlml keeps beside the user's, defined here
+and nowhere else, and made on first use.
+
+The warehouse objects record what the engine does not keep (table options, GEOGRAPHY column
+types, views over ML functions, materialized views, the write log, routines); the project runner
+and the server keep their run history and prediction-log marks in the same schema.
+"""
 
 from __future__ import annotations
 
-from sqlml.engine.warehouse import CATALOG
+from dataclasses import dataclass
+
+from sqlml.engine.base import CATALOG
 
 #: The schema of sqlml's own tables in the warehouse.
 META_SCHEMA = "sqlml_meta"
+
+
+@dataclass(frozen=True)
+class MetaTable:
+    """One table of ``sqlml_meta`` written in the engine's SQL.
+
+    Attributes:
+        name: its name in the schema.
+        columns: its column and key definitions, in the engine's SQL.
+    """
+
+    name: str
+    columns: str
+
+    @property
+    def qualified(self) -> str:
+        """``sqlml_meta.<name>``, as the engine's SQL writes it after ``{CATALOG}.``."""
+        return f"{META_SCHEMA}.{self.name}"
+
+    @property
+    def create_sql(self) -> str:
+        """The statements that make the table (and the schema) if they do not exist yet."""
+        return f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{META_SCHEMA};\nCREATE TABLE IF NOT EXISTS {CATALOG}.{self.qualified} ({self.columns})"
+
+
+#: Partitioning, clustering and options of tables (:mod:`sqlml.warehouse.partitions`).
+TABLE_OPTIONS = MetaTable("table_options", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_expression VARCHAR,
+    partition_column VARCHAR, partition_unit VARCHAR, cluster_columns VARCHAR[],
+    require_partition_filter BOOLEAN, partition_expiration_days DOUBLE, description VARCHAR,
+    PRIMARY KEY (table_schema, table_name)
+""")
+#: BigQuery types of columns the engine stores as another type (:mod:`sqlml.warehouse.column_types`).
+COLUMN_TYPES = MetaTable("column_types", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
+    data_type VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name, column_name)
+""")
+#: Views that call ML functions, kept as their query (:mod:`sqlml.warehouse.ml_views`).
+ML_VIEWS = MetaTable("ml_views", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, query VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name)
+""")
+#: Materialized views: definition, base tables and options (:mod:`sqlml.warehouse.materialized_views`).
+MATERIALIZED_VIEWS = MetaTable("materialized_views", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, definition VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, base_tables VARCHAR[] NOT NULL, enable_refresh BOOLEAN NOT NULL,
+    refresh_interval_minutes DOUBLE NOT NULL, max_staleness_seconds DOUBLE,
+    allow_non_incremental_definition BOOLEAN NOT NULL, description VARCHAR,
+    PRIMARY KEY (table_schema, table_name)
+""")
+#: The write log: when each table and partition was last written (:mod:`sqlml.warehouse.modification_log`).
+MODIFICATIONS = MetaTable("modifications", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_id VARCHAR NOT NULL,
+    modified_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (table_schema, table_name, partition_id)
+""")
+#: Stored procedures, as the text of their CREATE statement (:mod:`sqlml.warehouse.routines`).
+ROUTINES = MetaTable("routines", """
+    routine_schema VARCHAR NOT NULL, routine_name VARCHAR NOT NULL, routine_type VARCHAR NOT NULL,
+    dialect VARCHAR NOT NULL, definition VARCHAR NOT NULL, created TIMESTAMPTZ NOT NULL,
+    last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
+""")
+
+# Tables written through sqlml's own SQL (BigQuery's dialect), by the front doors above the warehouse.
+
+#: The project runner's run history (:mod:`sqlml.project.history`); the ALTERs bring the tables of
+#: warehouses written by older versions up to date.
+RUN_HISTORY_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
+CREATE TABLE IF NOT EXISTS {META_SCHEMA}.runs (
+  run_id STRING, project STRING, command STRING, started_at TIMESTAMP, ended_at TIMESTAMP,
+  status STRING, nodes INT64, failures INT64);
+CREATE TABLE IF NOT EXISTS {META_SCHEMA}.node_runs (
+  run_id STRING, node STRING, kind STRING, relation STRING, started_at TIMESTAMP, ended_at TIMESTAMP,
+  status STRING, rows_written INT64, error STRING, sql_hash STRING, fingerprint STRING, message STRING);
+ALTER TABLE {META_SCHEMA}.runs ADD COLUMN IF NOT EXISTS host STRING;
+ALTER TABLE {META_SCHEMA}.runs ADD COLUMN IF NOT EXISTS pid INT64;
+ALTER TABLE {META_SCHEMA}.runs ADD COLUMN IF NOT EXISTS process_started_at TIMESTAMP;
+ALTER TABLE {META_SCHEMA}.node_runs ADD COLUMN IF NOT EXISTS previous_version INT64
+"""
+#: The server's prediction-log marks: the last line of each spool segment that landed (:mod:`sqlml.serve.prediction_log`).
+PREDICTION_LOG_MARKS = f"{META_SCHEMA}.prediction_log_spools"
+PREDICTION_LOG_MARKS_DDL = f"""
+        CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
+        CREATE TABLE IF NOT EXISTS {PREDICTION_LOG_MARKS} (segment STRING, log_table STRING, sequence INT64, written_at TIMESTAMP);"""
 
 
 def has_meta_table(cursor, name: str) -> bool:
@@ -36,15 +127,15 @@ def remembered_meta_table(warehouse, cursor, name: str) -> bool:
     return warehouse.memo(_meta_key(name), lambda: has_meta_table(cursor, name))
 
 
-def ensure_meta_table(warehouse, cursor, name: str, create_sql: str) -> None:
-    """Create ``sqlml_meta.<name>`` with ``create_sql`` unless it is known to exist.
+def ensure_meta_table(warehouse, cursor, table: MetaTable) -> None:
+    """Create ``table`` unless it is known to exist.
 
     Its existence is not remembered at once: until the creating transaction commits, the other
     sessions cannot see the table, so the next statement looks again.
     """
-    if not remembered_meta_table(warehouse, cursor, name):
-        cursor.execute(create_sql)
-        warehouse.forget(_meta_key(name))
+    if not remembered_meta_table(warehouse, cursor, table.name):
+        cursor.execute(table.create_sql)
+        warehouse.forget(_meta_key(table.name))
 
 
 def _meta_key(name: str) -> tuple:

@@ -16,76 +16,56 @@ as silently empty.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
-from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
-from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.warehouse.partitions import defines_view
-from sqlml.engine.warehouse import CATALOG
+from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 from sqlml.errors import SqlError
+from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.expressions import MLFunction
 from sqlml.sql.planner import plan
+from sqlml.warehouse.meta import ML_VIEWS, has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.wildcard_tables import expand, wildcard_tables
 
-ML_VIEWS_TABLE = "sqlml_meta.ml_views"
-_CREATE = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{ML_VIEWS_TABLE} (
-    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, query VARCHAR NOT NULL,
-    dialect VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name)
-)"""
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
+
+ML_VIEWS_TABLE = ML_VIEWS.qualified
 #: Views expanding into views deeper than this are a cycle.
 MAX_DEPTH = 16
 _SCHEMA_PROBE = "__sqlml_ml_view_columns"
 
 
-def create_view(context: StatementContext) -> Result:
-    """CREATE [OR REPLACE] VIEW: an ML view is stored as its query; any other view is DuckDB's own
-    (and replaces an ML view of the same name)."""
+def create_ml_view(context: StatementContext, cursor: Cursor) -> Result:
+    """CREATE [OR REPLACE] VIEW of a query that reads ML functions (:func:`reads_ml`): stored as its
+    query, behind an engine view of the same columns that refuses to be read outside sqlml."""
     tree = context.plan.tree
     ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     executor = context.executor
-    with executor.warehouse.lease() as cursor:
-        ml = _calls_ml(executor.warehouse, cursor, tree.expression)
-        if not ml:
-            kept = tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False)
-            with atomic(executor, cursor):
-                result = run_sql(context)
-                if not kept:
-                    _forget(cursor, ref)
-            return result
-        if tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False):
-            return Result.empty("CREATE VIEW")
-        columns = _output_columns(context, tree.expression)
-        # The filter makes DuckDB evaluate error() for any read, COUNT(*) included.
-        message = f"{_text(ref)} calls ML functions and is read through sqlml only"
-        stand_in = ", ".join(f"CAST(e AS {data_type}) AS {_quoted(name)}" for name, data_type in columns)
-        stand_in += f" FROM (SELECT error('{message}') AS e) WHERE e IS NULL"
-        verb = "CREATE OR REPLACE VIEW" if tree.args.get("replace") else "CREATE VIEW"
-        with atomic(executor, cursor):
-            cursor.execute(f"{verb} {CATALOG}.{_quoted(ref.db)}.{_quoted(ref.name)} AS SELECT {stand_in}")
-            cursor.execute(_CREATE)
-            cursor.execute(
-                f"INSERT OR REPLACE INTO {CATALOG}.{ML_VIEWS_TABLE} VALUES (lower(?), lower(?), ?, ?)",
-                [ref.db, ref.name, tree.expression.sql(dialect=executor.dialect_class), executor.dialect],
-            )
+    if tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False):
+        return Result.empty("CREATE VIEW")
+    columns = _output_columns(context, tree.expression)
+    # The filter makes DuckDB evaluate error() for any read, COUNT(*) included.
+    message = f"{_text(ref)} calls ML functions and is read through sqlml only"
+    stand_in = ", ".join(f"CAST(e AS {data_type}) AS {_quoted(name)}" for name, data_type in columns)
+    stand_in += f" FROM (SELECT error('{message}') AS e) WHERE e IS NULL"
+    verb = "CREATE OR REPLACE VIEW" if tree.args.get("replace") else "CREATE VIEW"
+    with atomic(executor, cursor):
+        cursor.execute(f"{verb} {CATALOG}.{_quoted(ref.db)}.{_quoted(ref.name)} AS SELECT {stand_in}")
+        cursor.execute(ML_VIEWS.create_sql)
+        cursor.execute(
+            f"INSERT OR REPLACE INTO {CATALOG}.{ML_VIEWS_TABLE} VALUES (lower(?), lower(?), ?, ?)",
+            [ref.db, ref.name, tree.expression.sql(dialect=executor.dialect_class), executor.dialect],
+        )
     return Result.empty("CREATE VIEW")
 
 
-def drop_view(context: StatementContext) -> Result:
-    """DROP VIEW also forgets an ML view's query."""
-    executor = context.executor
-    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
-        result = run_sql(context)
-        for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
-            _forget(cursor, ref)
-    return result
-
-
-def expand_ml_views(tree: exp.Expression, executor) -> exp.Expression:
+def expand_ml_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """Put each ML view a statement reads in place as its query (CREATE VIEW keeps the name)."""
     if isinstance(tree, (exp.Drop, exp.Create)) and (tree.kind or "").upper() == "VIEW":
         return tree
@@ -117,11 +97,9 @@ def _ml_views_read(warehouse, cursor, tree: exp.Expression) -> list[tuple[exp.Ta
     return [(table, stored) for table, stored in found if stored is not None]
 
 
-def _calls_ml(warehouse, cursor, query: exp.Expression) -> bool:
+def reads_ml(warehouse: SqlEngine, cursor: Cursor, query: exp.Expression) -> bool:
     """Whether ``query`` calls an ML function or reads an ML view (or a wildcard table, whose
     matching tables a view must list again each time it is read)."""
-    from sqlml.warehouse.wildcard_tables import wildcard_tables  # not at import: its rewrite runs after this module's
-
     if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
     return remembered_meta_table(warehouse, cursor, "ml_views") and bool(_ml_views_read(warehouse, cursor, query))
@@ -131,8 +109,6 @@ def _output_columns(context: StatementContext, query: exp.Expression) -> list[tu
     """(name, DuckDB type) of the view's columns, from its query run with LIMIT 0."""
     probe = exp.select("*").from_(query.copy().subquery("_sqlml_view")).limit(0)
     probe = expand_ml_views(probe, context.executor)
-    from sqlml.warehouse.wildcard_tables import expand  # not at import: its rewrite runs after this module's
-
     probe = expand(probe, context.executor)
     result = run_sql(dataclasses.replace(context, plan=plan(probe), keep_result=True))
     try:
@@ -156,7 +132,8 @@ def _stored(cursor, table: exp.Table) -> tuple[str, str] | None:
     return (rows[0][0], rows[0][1]) if rows else None
 
 
-def _forget(cursor, ref: exp.Table) -> None:
+def forget(cursor: Cursor, ref: exp.Table) -> None:
+    """Forget the stored query of view ``ref`` if it was an ML view (it was dropped or replaced)."""
     if ref.db and has_meta_table(cursor, "ml_views"):
         cursor.execute(
             f"DELETE FROM {CATALOG}.{ML_VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)", [ref.db, ref.name]
@@ -169,12 +146,3 @@ def _quoted(name: str) -> str:
 
 def _text(ref: exp.Table) -> str:
     return f"{ref.db}.{ref.name}".replace("'", "''")
-
-
-def _drops_view(tree: exp.Expression) -> bool:
-    return isinstance(tree, exp.Drop) and (tree.kind or "").upper() == "VIEW" and not tree.args.get("materialized")
-
-
-register_handler(lambda context: defines_view(context.plan.tree), create_view)
-register_handler(lambda context: _drops_view(context.plan.tree), drop_view)
-register_rewrite(expand_ml_views)

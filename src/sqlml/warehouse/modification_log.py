@@ -8,7 +8,7 @@ last_modified_time is the later of its own row and its table's whole-table row.
 
 Since every write of a table updates its row here, two sessions writing one table at once would
 conflict in DuckDB even where their rows do not: :func:`write_in_turn` runs each write in the
-table's turn (:mod:`~sqlml.engine.table_writes`).
+table's turn (:mod:`~sqlml.engine.duckdb.table_writes`).
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import duckdb
 from sqlglot import exp
 
-from sqlml.execution.executor import Executor, in_transaction_block
-from sqlml.warehouse.meta import ensure_meta_table, has_meta_table
-from sqlml.engine.warehouse import CATALOG
+from sqlml.execution.context import in_transaction_block
+from sqlml.warehouse.meta import MODIFICATIONS, ensure_meta_table, has_meta_table
+from sqlml.engine.base import CATALOG, EngineTransactionError
 from sqlml.errors import TransactionError
 
-MODIFICATIONS_TABLE = "sqlml_meta.modifications"
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
+
+MODIFICATIONS_TABLE = MODIFICATIONS.qualified
 WHOLE_TABLE = ""
 #: Reruns of a statement outside a transaction that DuckDB still finds in conflict with another
 #: session's write (a race on something else, such as sqlml's own tables being created by two
@@ -34,12 +36,6 @@ WHOLE_TABLE = ""
 #: (https://cloud.google.com/bigquery/docs/data-manipulation-language#dml_statement_conflicts).
 RETRIES = 3
 _T = TypeVar("_T")
-_CREATE = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{MODIFICATIONS_TABLE} (
-    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_id VARCHAR NOT NULL,
-    modified_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (table_schema, table_name, partition_id)
-)"""
 
 
 def record(warehouse, cursor, dataset: str, table: str, partition_ids: list[str] | None) -> None:
@@ -48,7 +44,7 @@ def record(warehouse, cursor, dataset: str, table: str, partition_ids: list[str]
     write to an unpartitioned table, which has none)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     key = [dataset.lower(), table.lower()]
-    ensure_meta_table(warehouse, cursor, "modifications", _CREATE)
+    ensure_meta_table(warehouse, cursor, MODIFICATIONS)
     log = f"{CATALOG}.{MODIFICATIONS_TABLE}"
     if partition_ids is None:
         cursor.execute(f"DELETE FROM {log} WHERE table_schema = ? AND table_name = ? AND partition_id <> ?", [*key, WHOLE_TABLE])
@@ -77,12 +73,12 @@ def forget(cursor, dataset: str, table: str) -> None:
 
 def write_in_turn(executor: Executor, target: exp.Table, write: Callable[[], _T]) -> _T:
     """``write()``: one statement's write of ``target``, its DuckDB transaction included, run in
-    the table's turn (:mod:`~sqlml.engine.table_writes`) and rerun after a conflict
+    the table's turn (:mod:`~sqlml.engine.duckdb.table_writes`) and rerun after a conflict
     (:data:`RETRIES`) where no transaction encloses it.
 
     The turn is taken before the write's DuckDB transaction begins: one that began while another
     session's write was under way would conflict with it anyway. In the session's open
-    transaction, the turn is kept until that ends (see :meth:`~sqlml.engine.warehouse.Warehouse.end`).
+    transaction, the turn is kept until that ends (see :meth:`~sqlml.engine.base.SqlEngine.end`).
 
     Raises:
         TransactionError: DuckDB reported a conflict with another session's write each time, or
@@ -90,24 +86,23 @@ def write_in_turn(executor: Executor, target: exp.Table, write: Callable[[], _T]
             was not free in time.
     """
     warehouse = executor.warehouse
-    writes, timeout = warehouse.instance.table_writes, warehouse.instance.lock_timeout
     name = f"{target.db}.{target.name}" if target.db else target.name
     transaction, enclosed = warehouse.in_transaction, in_transaction_block(executor)
     owner = warehouse if transaction else object()
-    writes.take(name, owner, transaction=transaction, timeout=timeout, cancel=executor.cancel)
+    warehouse.take_turn(name, owner, transaction=transaction, cancel=executor.cancel)
     try:
         for runs in itertools.count(1):
             try:
                 return write()
-            except duckdb.TransactionException as error:
+            except EngineTransactionError as error:
                 if "conflict" not in str(error).lower():
                     raise
                 if enclosed or runs > RETRIES:
                     raise _conflict(transaction, name, runs) from None
-                writes.wait_for_others(name, timeout=timeout, cancel=executor.cancel)
+                warehouse.wait_for_other_writers(name, cancel=executor.cancel)
     finally:
         if not transaction:
-            writes.give_back(owner)
+            warehouse.give_back_turns(owner)
 
 
 def _conflict(transaction: bool, table: str, runs: int) -> TransactionError:

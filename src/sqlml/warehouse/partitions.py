@@ -20,27 +20,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-import duckdb
 import sqlglot
 from sqlglot import exp
 
-from sqlml.warehouse import column_types, modification_log
-from sqlml.execution.executor import StatementContext, atomic, register_handler, register_rewrite, run_sql
-from sqlml.warehouse.meta import has_meta_table, relation_exists, remembered_meta_table
-from sqlml.engine.warehouse import CATALOG
+from sqlml.engine.base import CATALOG, Cursor, EngineError
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
-from sqlml.result import Result
-from sqlml.sql.planner import StatementKind, plan
+from sqlml.sql.planner import StatementKind, kind_of
+from sqlml.warehouse import meta
+from sqlml.warehouse.meta import has_meta_table, remembered_meta_table
 
-OPTIONS_TABLE = "sqlml_meta.table_options"
-_CREATE_OPTIONS = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG}.sqlml_meta;
-CREATE TABLE IF NOT EXISTS {CATALOG}.{OPTIONS_TABLE} (
-    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_expression VARCHAR,
-    partition_column VARCHAR, partition_unit VARCHAR, cluster_columns VARCHAR[],
-    require_partition_filter BOOLEAN, partition_expiration_days DOUBLE, description VARCHAR,
-    PRIMARY KEY (table_schema, table_name)
-)"""
+OPTIONS_TABLE = meta.TABLE_OPTIONS.qualified
 #: Table options BigQuery's CREATE TABLE takes that mean something here, with their types.
 TABLE_OPTIONS = {"partition_expiration_days": (int, float), "require_partition_filter": bool, "description": str}
 _UNITS = {"DAY", "HOUR", "MONTH", "YEAR"}
@@ -61,42 +50,16 @@ class Partitioning:
     options: dict
 
 
-def create_table(context: StatementContext) -> Result:
-    """Run CREATE TABLE, ordering rows for partition and cluster pruning and recording the spec."""
-    tree = context.plan.tree.copy()
+def take_partitioning(tree: exp.Create) -> Partitioning | None:
+    """The PARTITION BY / CLUSTER BY / OPTIONS of a CREATE TABLE ``tree``, removed from it, with its
+    query's rows ordered for partition and cluster pruning; None if it has none."""
     partitioning = _partitioning(tree)
-    executor = context.executor
-    ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     query = tree.expression
     if partitioning is not None and isinstance(query, exp.Query):
         keys = [partitioning.expression.copy()] if partitioning.expression is not None else []
         keys += [exp.column(name) for name in partitioning.cluster]
         tree.set("expression", exp.select("*").from_(query.subquery("_sqlml_rows")).order_by(*keys))
-    create = dataclasses.replace(context, plan=plan(tree))
-    return modification_log.write_in_turn(executor, ref, lambda: _create_table(create, ref, partitioning))
-
-
-def _create_table(context: StatementContext, ref: exp.Table, partitioning: Partitioning | None) -> Result:
-    executor, tree = context.executor, context.plan.tree
-    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
-        existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
-        result = run_sql(context)
-        _record(cursor, ref.db, ref.name, partitioning)
-        if ref.db and not existed:
-            modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)
-            column_types.record(executor.warehouse, cursor, ref, tree)
-    return result
-
-
-def drop_table(context: StatementContext) -> Result:
-    """DROP TABLE also forgets the table's partitioning."""
-    result = run_sql(context)
-    with context.executor.warehouse.lease() as cursor:
-        for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
-            _record(cursor, ref.db, ref.name, None)
-            modification_log.forget(cursor, ref.db, ref.name)
-            column_types.forget(cursor, ref.db, ref.name)
-    return result
+    return partitioning
 
 
 def _partitioning(tree: exp.Create) -> Partitioning | None:
@@ -168,12 +131,13 @@ def _option_value(prop: exp.Property):
     return python
 
 
-def _record(cursor, dataset: str, table: str, partitioning: Partitioning | None) -> None:
+def record(cursor: Cursor, dataset: str, table: str, partitioning: Partitioning | None) -> None:
+    """Keep the partitioning of ``dataset.table``; None forgets any it had (a replaced or dropped table)."""
     if partitioning is None:
         if has_meta_table(cursor, "table_options"):
             cursor.execute(f"DELETE FROM {CATALOG}.{OPTIONS_TABLE} WHERE table_schema = ? AND table_name = ?", [dataset, table])
         return
-    cursor.execute(_CREATE_OPTIONS)
+    cursor.execute(meta.TABLE_OPTIONS.create_sql)
     expression = partitioning.expression.sql(dialect="bigquery") if partitioning.expression is not None else None
     options = partitioning.options
     cursor.execute(
@@ -301,13 +265,7 @@ def _view_query(cursor, table: exp.Table) -> exp.Expression | None:
 
 def defines_view(tree: exp.Expression) -> bool:
     """CREATE VIEW: the filter is required of the queries that read the view, not of the view."""
-    return isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW" and not is_materialized(tree)
-
-
-def is_materialized(tree: exp.Expression) -> bool:
-    """CREATE MATERIALIZED VIEW (its properties hold MATERIALIZED)."""
-    properties = tree.args.get("properties")
-    return properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions)
+    return kind_of(tree) is StatementKind.CREATE_VIEW
 
 
 def is_written_target(table: exp.Table) -> bool:
@@ -343,11 +301,5 @@ def _expire(cursor, table: exp.Table, options: dict) -> None:
             f'DELETE FROM {CATALOG}."{table.db}"."{table.name}" WHERE CAST("{column}" AS TIMESTAMPTZ) < ?',
             [cutoff],
         )
-    except duckdb.Error:
+    except EngineError:
         pass  # an integer-range partition has no age
-
-
-register_handler(lambda context: context.plan.kind is StatementKind.DDL and isinstance(context.plan.tree, exp.Create)
-                 and (context.plan.tree.kind or "").upper() == "TABLE", create_table)  # fmt: skip
-register_handler(lambda context: isinstance(context.plan.tree, exp.Drop) and (context.plan.tree.kind or "").upper() == "TABLE", drop_table)
-register_rewrite(check_partition_filters)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlml.warehouse.meta import has_meta_table
 from sqlml.warehouse.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
 from sqlml.warehouse.partitions import partition_id_sql, table_options
-from sqlml.engine.warehouse import CATALOG
+from sqlml.engine.base import CATALOG
 
 #: BigQuery's logical bytes of one non-NULL value of a fixed-size type, by DuckDB type
 #: (https://cloud.google.com/bigquery/pricing#data_size_calculation).

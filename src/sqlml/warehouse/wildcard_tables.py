@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 from sqlglot import exp
 
-from sqlml.execution.executor import register_rewrite
-from sqlml.engine.warehouse import CATALOG
+from sqlml.engine.base import CATALOG, EngineError
 from sqlml.errors import Error, NotFoundError, SqlTypeError, UnsupportedStatementError
 from sqlml.sql.expressions import written_location
 from sqlml.sql.query_fixes import is_inside
 from sqlml.sql.transpile import to_duckdb
+from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL
 
 SUFFIX = "_TABLE_SUFFIX"
 
@@ -74,8 +73,6 @@ def expand(tree: exp.Expression, executor) -> exp.Expression:
 
 
 def _match(table: exp.Table, executor) -> _Match:
-    from sqlml.warehouse.information_schema import _BIGQUERY_TYPE  # imported here: it registers its own rewrite, after this one
-
     dataset, prefix = table.db, table.name[:-1]
     pattern = f"{dataset}.{table.name}"
     project = table.catalog or "sqlml"
@@ -85,7 +82,7 @@ def _match(table: exp.Table, executor) -> _Match:
             hint=f"Name the dataset (FROM ds.{table.name}) or SET @@dataset_id = 'ds' first.",
         )
     sql = (
-        f"SELECT table_name, column_name, data_type, {_BIGQUERY_TYPE}, is_view FROM ("
+        f"SELECT table_name, column_name, data_type, {BIGQUERY_TYPE_SQL}, is_view FROM ("
         f"  SELECT c.table_name, c.column_name, c.data_type, c.column_index, v.view_name IS NOT NULL AS is_view"
         f"  FROM duckdb_columns() c LEFT JOIN duckdb_views() v"
         f"    ON v.database_name = c.database_name AND v.schema_name = c.schema_name AND v.view_name = c.table_name"
@@ -131,7 +128,7 @@ def _pruned(table: exp.Table, match: _Match, executor) -> list[str]:
         cursor = executor.warehouse.new_cursor()
         try:
             rows = cursor.execute(to_duckdb(query), {"__sqlml_suffixes": sorted(suffixes)}).fetchall()
-        except duckdb.Error:
+        except EngineError:
             return sorted(match.tables)
         finally:
             cursor.close()
@@ -196,6 +193,3 @@ def _part(match: _Match, name: str, schema: list[tuple[str, str, str]]) -> exp.S
 
 def _type(duck_type: str) -> exp.DataType:
     return exp.DataType.build(duck_type, dialect="duckdb")
-
-
-register_rewrite(expand)

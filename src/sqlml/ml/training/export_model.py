@@ -16,12 +16,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlml.execution.executor import StatementContext, handles, register_handler
+from sqlml.execution.context import StatementContext
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
-from sqlml.sql.planner import StatementKind
 from sqlml.store.records import sha256_of
 
 MANIFEST = "manifest.json"
@@ -118,5 +117,3 @@ def _manifest(model, record, onnx_name, onnx_error) -> dict:
         "onnx_unavailable_because": onnx_error,
     }
 
-
-register_handler(handles(StatementKind.EXPORT_MODEL), export_model)

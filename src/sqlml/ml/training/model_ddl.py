@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from sqlml.execution.executor import StatementContext, handles, in_transaction, register_handler
+from sqlml.execution.context import Handler, StatementContext, in_transaction
 from sqlml.execution.sources import SourceSet
 from sqlml.errors import (
     AlreadyExistsError,
@@ -33,7 +33,6 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import check_alter_options, option_value, parse_model_type, resolve_options
 from sqlml.result import Result
-from sqlml.sql.planner import StatementKind
 from sqlml.store.records import ModelRef
 
 #: Options that describe the model in the registry rather than its training.
@@ -298,7 +297,7 @@ def _alter_model(context: StatementContext) -> Result:
     return Result.empty("ALTER MODEL")
 
 
-def _outside_transactions(verb: str, handler):
+def outside_transactions(verb: str, handler: Handler) -> Handler:
     """``handler``, refused inside a multi-statement transaction, as BigQuery refuses DDL on
     permanent entities there ("Transactions cannot use DDL statements that affect permanent
     entities": https://cloud.google.com/bigquery/docs/transactions#statements_supported_in_transactions);
@@ -315,7 +314,3 @@ def _outside_transactions(verb: str, handler):
 
     return run
 
-
-register_handler(handles(StatementKind.CREATE_MODEL), _outside_transactions("CREATE MODEL", create_model))
-register_handler(handles(StatementKind.DROP_MODEL), _outside_transactions("DROP MODEL", drop_model))
-register_handler(handles(StatementKind.ALTER_MODEL), _outside_transactions("ALTER MODEL", alter_model))

@@ -1,0 +1,150 @@
+"""What a statement handler receives and what the executor is given: the typed seams of execution.
+
+A handler runs one planned statement from a :class:`StatementContext`; a rewrite changes a
+statement's tree before it is planned; the script interpreter runs procedural nodes through
+:class:`ProceduralRunner`. The executor is handed all of them as one :class:`StatementTable`
+(built in :mod:`sqlml.statement_table`), so that execution imports none of the modules that own
+statements — the warehouse objects, the models, the scripting language sit above it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from sqlglot import exp
+
+from sqlml.engine.base import Cursor, EngineError
+from sqlml.errors import Location
+from sqlml.execution.sources import DataInput, SourceSet
+from sqlml.result import Result
+from sqlml.sql.planner import Plan, StatementKind
+from sqlml.sql.script import Node, ScriptParser
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from sqlml.execution.executor import Executor
+    from sqlml.sql.expressions import MLFunction
+
+
+@dataclass
+class StatementContext:
+    """What a handler needs to run one statement.
+
+    Attributes:
+        executor: the executor running it.
+        plan: the classified statement.
+        params: named parameter values (``@name``) visible to the statement.
+        location: where the statement starts, for errors.
+        keep_result: whether the caller wants its rows (it is the script's last statement).
+        sources: the ML outputs and side cursors the statement registered, closed with it.
+        returning: for a DML statement a handler gave a RETURNING clause: turns the executed
+            cursor (its returned rows) into the statement's result.
+        script: the whole script text the statement's syntax tree positions refer to, so that
+            a handler can point an error at the part of the statement at fault.
+    """
+
+    executor: Executor
+    plan: Plan
+    params: dict
+    location: Location
+    keep_result: bool
+    sources: SourceSet = field(default_factory=SourceSet)
+    returning: Callable[[Cursor], Result] | None = None
+    script: str = ""
+
+
+@dataclass
+class ScriptRun:
+    """State of one script run: its parser and the parameters still to bind.
+
+    Attributes:
+        parser: the parser of the script's text (statements are parsed once and kept there).
+        named: ``@name`` parameter values.
+        positional: values of the ``?`` parameters not bound yet, in order.
+    """
+
+    parser: ScriptParser
+    named: dict
+    positional: list
+
+
+#: Runs one planned statement of the kind it is registered for.
+Handler = Callable[[StatementContext], Result]
+#: Changes a statement's tree before it is planned (``rewrite(tree, executor)``).
+Rewrite = Callable[[exp.Expression, "Executor"], exp.Expression]
+#: Evaluates one ML table-function call: ``(executor, call, data inputs, parameters)`` -> its rows.
+MLCallEvaluator = Callable[["Executor", "MLFunction", list[DataInput], Mapping | None], "pa.Table | pa.RecordBatchReader"]
+
+
+class ProceduralRunner(Protocol):
+    """The script interpreter, as the executor sees it."""
+
+    def needs(self, executor: Executor, node: Node) -> bool:
+        """Whether a SQL statement must go through the interpreter too (it may read variables)."""
+
+    def run(self, executor: Executor, node: Node, run: ScriptRun, keep_result: bool) -> Result:
+        """Run one top-level node of a script (a procedural statement, a block, or a SQL
+        statement that reads variables) and return its result."""
+
+
+@dataclass(frozen=True)
+class StatementTable:
+    """Who runs what, handed to the executor.
+
+    Attributes:
+        handlers: the handler of each statement kind the executor runs (every kind not in
+            :data:`sqlml.sql.planner.PROCEDURAL`).
+        rewrites: applied in this order to every statement before it is planned.
+        script: runs the procedural kinds and the statements that read script variables.
+        evaluate_ml: evaluates ML table-function calls inside statements.
+    """
+
+    handlers: Mapping[StatementKind, Handler]
+    rewrites: Sequence[Rewrite]
+    script: ProceduralRunner
+    evaluate_ml: MLCallEvaluator
+
+
+def in_transaction(executor: Executor) -> bool:
+    """Whether the statement running on this thread runs in the connection's open transaction."""
+    return executor.warehouse.in_transaction
+
+
+def in_transaction_block(executor: Executor) -> bool:
+    """Whether this thread's statement already runs in a transaction: the connection's open one,
+    or a handler's :func:`atomic` block."""
+    return in_transaction(executor) or getattr(executor.thread_state, "atomic", False)
+
+
+@contextlib.contextmanager
+def atomic(executor: Executor, cursor: Cursor) -> Iterator[None]:
+    """Run a handler's several statements as one engine transaction: all of them or none.
+
+    Inside the user's open transaction, or another handler's ``atomic`` block, the enclosing
+    transaction already covers them and nothing is started.
+    """
+    state = executor.thread_state
+    if in_transaction_block(executor):
+        yield
+        return
+    state.atomic = True
+    cursor.begin()
+    try:
+        yield
+        cursor.commit()
+    except BaseException:
+        cursor.rollback()
+        raise
+    finally:
+        state.atomic = False
+
+
+def rollback(executor: Executor) -> None:
+    """Roll back the open transaction after a statement in it failed (no-op outside one)."""
+    if in_transaction(executor):
+        with contextlib.suppress(EngineError):
+            executor.warehouse.end(commit=False)

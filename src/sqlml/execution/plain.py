@@ -1,0 +1,106 @@
+"""Run a statement as the engine's SQL: the handler of every kind no other module owns, and the
+one other handlers call for the statement itself (after or around their own bookkeeping)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.engine.base import EngineError, SqlEngine
+from sqlml.engine.errors import translate, translate_foreign
+from sqlml.errors import Error, TransactionError
+from sqlml.execution.context import StatementContext
+from sqlml.execution.sources import SourceSet
+from sqlml.result import Result
+from sqlml.sql.planner import StatementKind
+
+
+def positional_name(number: int) -> str:
+    """The name the ``number``-th positional ``?`` parameter is bound under."""
+    return f"__p{number}"
+
+
+def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
+    """A copy of ``tree`` with its positional ``?`` placeholders numbered as ``$__p1, $__p2 …``,
+    so that all values bind by name."""
+    counter = 0
+
+    def number(node: exp.Expression) -> exp.Expression:
+        nonlocal counter
+        if isinstance(node, exp.Placeholder) and not node.this:
+            counter += 1
+            return exp.Parameter(this=exp.var(positional_name(counter)))
+        return node
+
+    return tree.transform(number)
+
+
+def run_sql(context: StatementContext) -> Result:
+    """Run a plain SQL statement (ML calls inside it included) on the engine."""
+    executor, statement = context.executor, context.plan
+    warehouse = executor.warehouse
+    warehouse.acquire()
+    sources = context.sources
+    try:
+        cursor = warehouse.cursor()
+        # the executor gave the statement's ? parameters their names; without them it has none
+        tree = to_duckdb_parameters(statement.tree) if positional_name(1) in context.params else statement.tree
+        sql, values = executor.renderer(context.params).render(tree, cursor, sources)
+        values = values or None
+        if statement.returns_rows:
+            relation = cursor.sql(sql, params=values)
+            if context.keep_result:
+                handed_over = sources
+                result = Result(
+                    relation=relation,
+                    statement=statement.verb,
+                    on_close=lambda: _finish(handed_over, warehouse),
+                    on_error=lambda error: _lazy_error(error, handed_over, context),
+                )
+                context.sources, sources = SourceSet(), None
+                return result
+            relation.to_arrow_table()
+            return Result.empty(statement.verb)
+        if context.returning is not None:
+            return context.returning(cursor.execute(sql, values))
+        rows = cursor.execute(sql, values).fetchall()
+        rowcount = rows[0][0] if statement.kind is StatementKind.DML and rows and isinstance(rows[0][0], int) else -1
+        return Result.empty(statement.verb, rowcount)
+    except EngineError as error:
+        if sources is not None and sources.failures:
+            raise sources.original_error(error) from None
+        raise
+    finally:
+        if sources is not None:
+            _finish(sources, warehouse)
+
+
+def run_transaction(context: StatementContext) -> Result:
+    """BEGIN opens the connection's one transaction, which keeps the warehouse leased until COMMIT
+    or ROLLBACK (from any thread), across query() calls; see :meth:`~sqlml.engine.base.SqlEngine.begin`."""
+    warehouse, tree = context.executor.warehouse, context.plan.tree
+    warehouse.acquire()
+    try:
+        if isinstance(tree, exp.Transaction):
+            if not warehouse.begin():
+                raise TransactionError("A transaction is already open; transactions do not nest.", hint="COMMIT or ROLLBACK it first.")
+        elif not warehouse.end(commit=isinstance(tree, exp.Commit)):
+            verb = "COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK"
+            raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
+    finally:
+        _finish(context.sources, warehouse)
+    return Result.empty(context.plan.verb)
+
+
+def _lazy_error(error: BaseException, sources: SourceSet, context: StatementContext) -> BaseException:
+    """The sqlml error for a failure while a returned result was being read."""
+    original = sources.original_error(error)
+    if isinstance(original, Error):
+        return original.with_location(context.location)
+    if isinstance(original, EngineError):
+        return translate(original, context.plan.tree, context.location.source_line or "", context.location)
+    return translate_foreign(original, context.location)
+
+
+def _finish(sources: SourceSet, warehouse: SqlEngine) -> None:
+    sources.close()
+    warehouse.release()

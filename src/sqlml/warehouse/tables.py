@@ -1,0 +1,53 @@
+"""Tables: ``CREATE TABLE`` and ``DROP TABLE`` with what the warehouse keeps beside them.
+
+A new table gets its entry in the write log (:mod:`~sqlml.warehouse.modification_log`) and its
+GEOGRAPHY columns noted (:mod:`~sqlml.warehouse.column_types`); a table created with
+``PARTITION BY``/``CLUSTER BY``/``OPTIONS`` is written in pruning order and its spec recorded by
+:mod:`~sqlml.warehouse.partitions`. The create is one transaction, in the table's write turn.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_table_statement
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlglot import exp
+
+from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.plain import run_sql
+from sqlml.result import Result
+from sqlml.sql.planner import plan
+from sqlml.warehouse import column_types, modification_log, partitions
+from sqlml.warehouse.meta import relation_exists
+
+
+def create_table(context: StatementContext) -> Result:
+    """Run CREATE TABLE in the table's write turn, with its bookkeeping, atomically."""
+    tree = context.plan.tree.copy()
+    partitioning = partitions.take_partitioning(tree)
+    ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    create = dataclasses.replace(context, plan=plan(tree))
+    return modification_log.write_in_turn(context.executor, ref, lambda: _create_table(create, ref, partitioning))
+
+
+def _create_table(context: StatementContext, ref: exp.Table, partitioning: partitions.Partitioning | None) -> Result:
+    executor, tree = context.executor, context.plan.tree
+    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+        existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
+        result = run_sql(context)
+        partitions.record(cursor, ref.db, ref.name, partitioning)  # a replaced table loses its old spec
+        if ref.db and not existed:
+            modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)
+            column_types.record(executor.warehouse, cursor, ref, tree)
+    return result
+
+
+def drop_table(context: StatementContext) -> Result:
+    """DROP TABLE also forgets the table's partitioning, write log entries and column types."""
+    result = run_sql(context)
+    with context.executor.warehouse.lease() as cursor:
+        for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
+            partitions.record(cursor, ref.db, ref.name, None)
+            modification_log.forget(cursor, ref.db, ref.name)
+            column_types.forget(cursor, ref.db, ref.name)
+    return result
