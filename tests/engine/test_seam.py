@@ -30,9 +30,6 @@ ALLOWED = {
     "sqlml.warehouse.fingerprint": "FARM_FINGERPRINT as a DuckDB UDF, installed by the implementation",
     "sqlml.warehouse.geography": "GEOGRAPHY functions as DuckDB UDFs, installed by the implementation",
     "sqlml.engine.tfdv": "ML.TFDV_VALIDATE's helpers as DuckDB UDFs, installed by the implementation",
-    # ML.DESCRIBE_DATA expands STRUCT columns by parsing DuckDB's type name (duckdb.sqltype):
-    # its per-type SQL is DuckDB's; it goes once Relation offers nested field types.
-    "sqlml.ml.functions.describe": "parses a DuckDB STRUCT type name into its fields",
 }
 
 

@@ -57,7 +57,7 @@ class DuckDBRelation:
 
     __slots__ = ("_relation",)
 
-    def __init__(self, relation: duckdb.DuckDBPyRelation):
+    def __init__(self, relation: duckdb.DuckDBPyRelation) -> None:
         self._relation = relation
 
     @property
@@ -103,7 +103,7 @@ class DuckDBCursor:
 
     __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cursor = cursor
 
     def execute(self, sql: str, parameters: Parameters = None) -> DuckDBCursor:

@@ -42,7 +42,9 @@ class Instance:
         config: extra DuckDB settings (``threads``, ``memory_limit``…).
     """
 
-    def __init__(self, folder, *, read_only: bool, lock_timeout: float, idle_release: float, config: dict | None):
+    def __init__(
+        self, folder: str | Path | None, *, read_only: bool, lock_timeout: float, idle_release: float, config: dict | None
+    ) -> None:
         self.path = None if folder is None else Path(folder) / FILENAME
         self.read_only = read_only
         self.lock_timeout = lock_timeout

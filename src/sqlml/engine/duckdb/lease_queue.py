@@ -56,7 +56,7 @@ class LeaseQueue:
         folder: the warehouse folder (the tickets go in its ``.waiters`` sub-folder).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path) -> None:
         self.folder = Path(folder) / FOLDER
 
     def has_waiters(self, *, writers_only: bool) -> bool:

@@ -30,7 +30,7 @@ _POLL = 0.05
 class TableWrites:
     """The writer (a statement, or a session's open transaction) holding each table, by name."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._changed = threading.Condition()
         self._holders: dict[str, tuple[object, bool]] = {}  # lower-cased name → (owner, is a transaction)
 
