@@ -192,7 +192,7 @@ def next_version(db: sqlite3.Connection, ref: ModelRef) -> int:
     return version
 
 
-def insert_version(db, ref: ModelRef, version: int, folder: Path, checksums: dict, metadata: dict, is_new: bool, options: dict) -> None:
+def insert_version(db: sqlite3.Connection, ref: ModelRef, version: int, folder: Path, checksums: dict, metadata: dict, is_new: bool, options: dict) -> None:
     """Record a new version (and, for a new model, the model) and move ``default`` to it."""
     stamp = now()
     labels = json.dumps(dict(options["labels"])) if options.get("labels") else None

@@ -195,7 +195,7 @@ class ModelStore:
             db.execute("UPDATE models SET updated_at = ? WHERE dataset = ? AND name = ?", (now(), ref.dataset, ref.name))
         return self.resolve(ModelRef(ref.dataset, ref.name, str(record.version)))
 
-    def set_model_options(self, ref: ModelRef, **settings) -> None:
+    def set_model_options(self, ref: ModelRef, **settings: object) -> None:
         """Change model-level settings: ``description``, ``labels`` (pairs) or ``max_versions``."""
         self.resolve(ModelRef(ref.dataset, ref.name))
         with self._catalog.write() as db:

@@ -14,7 +14,7 @@ from sqlml.errors import ModelError
 from sqlml.ml.functions import function
 from sqlml.ml.functions.call import Call
 from sqlml.ml.runtime.predict import PREDICTABLE, prediction_estimator, prediction_reader
-from sqlml.ml.training.transform import apply_transform
+from sqlml.ml.preprocessing.frozen_transform import apply_transform
 
 
 @function("PREDICT")

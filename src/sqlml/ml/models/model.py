@@ -17,7 +17,9 @@ import pyarrow as pa
 from sqlml.errors import CorruptModelError
 from sqlml.ml.models.estimator import Estimator, Task
 from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
+from sqlml.ml.preprocessing.frozen_transform import apply_transform
 
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
@@ -150,9 +152,6 @@ class Model:
             InvalidModelInputError: a dense matrix is asked of a sparse model and would not fit
                 in memory.
         """
-        from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size
-        from sqlml.ml.training.transform import apply_transform
-
         wanted = self.task.sparse if sparse is None else sparse
         if self.task.sparse and not wanted:
             check_dense_size(self.preprocessor, data.num_rows)

@@ -1,4 +1,5 @@
-"""The TRANSFORM clause: fitted on the training rows, frozen into the model, replayed on new rows.
+"""The TRANSFORM clause: fitted on the training rows and frozen into the model (replayed on new rows
+by :mod:`sqlml.ml.preprocessing.frozen_transform`).
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#transform
 
@@ -12,26 +13,15 @@ instance_weight_col) must pass through untransformed.
 
 from __future__ import annotations
 
-import duckdb
+import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.engine import scratch
+from sqlml.engine.duckdb import scratch
 from sqlml.errors import InvalidModelInputError, SqlSyntaxError
+from sqlml.ml.preprocessing.frozen_transform import INPUT, run_frozen
 from sqlml.ml.preprocessing.manual.rewrite import freeze
 from sqlml.sql.transpile import to_duckdb
-
-INPUT = "__input"
-
-
-def _run(sql: str, data: pa.Table | pa.RecordBatch) -> pa.Table:
-    connection = scratch.cursor()
-    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
-    connection.register(INPUT, table)
-    try:
-        return connection.sql(sql).to_arrow_table()
-    finally:
-        connection.unregister(INPUT)
 
 
 def _expand_star(item: exp.Star, columns: list[str]) -> list[exp.Expression]:
@@ -85,7 +75,7 @@ def transform_items(transform: exp.Expression, columns: list[str]) -> list[exp.E
     return items
 
 
-def fit_transform(transform: exp.Expression, table: pa.Table, train_rows, passthrough: set[str]) -> tuple[pa.Table, dict]:
+def fit_transform(transform: exp.Expression, table: pa.Table, train_rows: np.ndarray, passthrough: set[str]) -> tuple[pa.Table, dict]:
     """Fit the TRANSFORM list on the training rows; return all rows transformed and the frozen spec.
 
     Args:
@@ -119,23 +109,8 @@ def fit_transform(transform: exp.Expression, table: pa.Table, train_rows, passth
         "outputs": [_output_name(item) for item in frozen],
         "clause": ", ".join(item.sql("bigquery") for item in transform.expressions),
     }
-    return _run(spec["sql"], table), spec
+    return run_frozen(spec["sql"], table), spec
 
 
 def _select_sql(items: list[exp.Expression]) -> str:
     return to_duckdb(exp.select(*items).from_(INPUT))
-
-
-def apply_transform(model, data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
-    """The rows the model's features are computed from: ``data`` itself without a TRANSFORM.
-
-    With a TRANSFORM, its frozen list is run over ``data``, without the label and special columns
-    (which prediction inputs need not have).
-    """
-    spec = model.spec.get("transform")
-    if not spec:
-        return data
-    try:
-        return _run(spec["feature_sql"], data)
-    except duckdb.Error as error:
-        raise InvalidModelInputError(f"The model's TRANSFORM failed on the input rows: {str(error).splitlines()[0]}") from None

@@ -34,7 +34,7 @@ class ArrayEncoder:
         flat = as_float(pc.list_flatten(filled))
         return flat.reshape(len(column), self.dimension) if self.dimension else flat.reshape(len(column), 0)
 
-    def fit(self, column: pa.Array, target=None) -> "ArrayEncoder":
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> ArrayEncoder:
         lengths = pc.unique(pc.list_value_length(column.filter(pc.is_valid(column)))).to_pylist()
         if len(lengths) > 1:
             raise InvalidModelInputError(
@@ -90,7 +90,7 @@ class MultiHotEncoder:
         self.name = name
         self.vocabulary: list[str] = list(vocabulary or [])
 
-    def fit(self, column: pa.Array, target=None) -> "MultiHotEncoder":
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> MultiHotEncoder:
         elements = as_categories(pc.list_flatten(column)).drop_null()
         self.vocabulary = sorted(pc.unique(elements).to_pylist())
         return self
@@ -99,7 +99,7 @@ class MultiHotEncoder:
     def feature_names(self) -> list[str]:
         return [f"{self.name}_{value}" for value in self.vocabulary]
 
-    def entries(self, column: pa.Array):
+    def entries(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The multi-hot block's non-zero cells ``(rows, features, values)``."""
         lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
         rows = np.repeat(np.arange(len(column)), lengths)
@@ -138,7 +138,7 @@ class SparseEncoder:
         value = as_float(pc.struct_field(flat, [1]))
         return np.repeat(np.arange(len(column)), lengths), index, np.nan_to_num(value)
 
-    def fit(self, column: pa.Array, target=None) -> "SparseEncoder":
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> SparseEncoder:
         _, index, _ = self._entries(column)
         self.dimension = int(index.max()) + 1 if index.size else 1
         return self
@@ -147,7 +147,7 @@ class SparseEncoder:
     def feature_names(self) -> list[str]:
         return [f"{self.name}_{k}" for k in range(self.dimension)]
 
-    def entries(self, column: pa.Array):
+    def entries(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The vector's cells ``(rows, features, values)`` within the training dimension; an index
         given twice in a row adds up."""
         rows, index, value = self._entries(column)

@@ -15,6 +15,7 @@ its zeros. ARRAY columns have their own encoders in :mod:`sqlml.ml.preprocessing
 from __future__ import annotations
 
 import functools
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +26,31 @@ from sqlml.errors import InvalidModelInputError
 NULL_CATEGORY = "_null_filler"
 #: Up to this many values, categories are looked up in a dict rather than with pyarrow.compute.
 SMALL_LOOKUP_ROWS = 64
+
+
+class ColumnEncoder(Protocol):
+    """The encoder of one input column, as the preprocessor uses it: fitted on the training rows,
+    replayed on new rows into its block of the feature matrix, saved as JSON-ready state (read back
+    by :func:`~sqlml.ml.preprocessing.automatic.preprocessor.encoder_from_state`)."""
+
+    name: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The names of the processed features the column becomes, in block order."""
+        ...
+
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> ColumnEncoder:
+        """Learn from the column's training values (``target``: the label codes, for target encoding)."""
+        ...
+
+    def transform(self, column: pa.Array, out: np.ndarray) -> None:
+        """Write the column's block of the feature matrix into ``out`` (rows × features)."""
+        ...
+
+    def state(self) -> dict:
+        """What the encoder learned, as JSON-ready values."""
+        ...
 
 
 def as_float(column: pa.Array) -> np.ndarray:
@@ -82,7 +108,7 @@ class NumericEncoder:
     def __init__(self, name: str, standardize: bool, mean: float = 0.0, std: float = 1.0):
         self.name, self.standardize, self.mean, self.std = name, standardize, mean, std
 
-    def fit(self, column: pa.Array, target=None) -> "NumericEncoder":
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> NumericEncoder:
         finite = check_trainable(self.name, as_float(column))
         self.mean = float(finite.mean())
         std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
@@ -205,7 +231,7 @@ class CategoricalEncoder:
             return [self.name] if width == 1 else [f"{self.name}_{k}" for k in range(width)]
         return [f"{self.name}_{category}" for category in self.columns]
 
-    def entries(self, column: pa.Array):
+    def entries(self, column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The one-hot block's non-zero cells ``(rows, features, values)``; None for label and
         target encoding, whose blocks are dense."""
         if self.method not in ("one_hot", "dummy"):
@@ -262,7 +288,7 @@ class TimestampEncoder:
     def _epoch(column: pa.Array) -> pa.Array:
         return pc.divide(column.cast(pa.timestamp("us")).cast(pa.int64()), 1_000_000.0)
 
-    def fit(self, column: pa.Array, target=None) -> "TimestampEncoder":
+    def fit(self, column: pa.Array, target: np.ndarray | None = None) -> TimestampEncoder:
         self.epoch.fit(self._epoch(column))
         for encoder, part in zip(self.components, self._parts(column)):
             encoder.fit(part)

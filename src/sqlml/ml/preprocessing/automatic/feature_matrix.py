@@ -9,9 +9,20 @@ naming the column that makes it wide, raised before anything is allocated.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+    from sqlml.ml.models.estimator import Estimator
+    from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
+
+    #: A model's feature matrix: float64 rows × processed features, dense or SciPy CSR.
+    FeatureMatrix: TypeAlias = np.ndarray | csr_matrix
 
 #: Above this many processed features, estimators that accept it get a sparse matrix.
 SPARSE_MIN_FEATURES = 1_000
@@ -19,17 +30,17 @@ SPARSE_MIN_FEATURES = 1_000
 DENSE_LIMIT_BYTES = 4 * 2**30
 
 
-def is_sparse(X) -> bool:
+def is_sparse(X: FeatureMatrix) -> bool:
     """Whether ``X`` is a SciPy sparse matrix."""
     return hasattr(X, "tocsr")
 
 
-def wants_sparse(estimator_family, preprocessor) -> bool:
+def wants_sparse(estimator_family: type[Estimator], preprocessor: Preprocessor) -> bool:
     """Whether a model of this estimator family and preprocessing trains and predicts sparse."""
     return estimator_family.accepts_sparse and preprocessor.width > SPARSE_MIN_FEATURES
 
 
-def check_dense_size(preprocessor, rows: int, copies: int = 1) -> None:
+def check_dense_size(preprocessor: Preprocessor, rows: int, copies: int = 1) -> None:
     """Refuse a dense ``rows`` × features matrix (``copies`` of it) larger than the limit.
 
     Raises:
@@ -48,7 +59,7 @@ def check_dense_size(preprocessor, rows: int, copies: int = 1) -> None:
     )
 
 
-def dense(X, preprocessor, copies: int = 1) -> np.ndarray:
+def dense(X: FeatureMatrix, preprocessor: Preprocessor, copies: int = 1) -> np.ndarray:
     """``X`` as a dense array, for computations that need one; refused when it would not fit."""
     if not is_sparse(X):
         return X

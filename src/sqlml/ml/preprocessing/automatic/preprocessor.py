@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,10 @@ import pyarrow.compute as pc
 from sqlml.errors import InvalidModelInputError
 from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
 from sqlml.ml.preprocessing.automatic.columnwise import map_columns
-from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder, as_float
+from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, ColumnEncoder, NumericEncoder, TimestampEncoder, as_float
+
+if TYPE_CHECKING:
+    from sqlml.ml.preprocessing.automatic.feature_matrix import FeatureMatrix
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000
@@ -70,7 +74,7 @@ class Preprocessor:
         encoders: one fitted encoder per column.
     """
 
-    def __init__(self, columns: list[InputColumn], encoders: list):
+    def __init__(self, columns: list[InputColumn], encoders: list[ColumnEncoder]) -> None:
         self.columns = columns
         self.encoders = encoders
         self._widths = [len(encoder.feature_names) for encoder in encoders]
@@ -137,7 +141,7 @@ class Preprocessor:
         """The number of processed features."""
         return sum(self._widths)
 
-    def transform(self, data: pa.Table | pa.RecordBatch, sparse: bool = False):
+    def transform(self, data: pa.Table | pa.RecordBatch, sparse: bool = False) -> FeatureMatrix:
         """The feature matrix of ``data`` (columns matched by name, case-insensitively): a float64
         array, or a SciPy CSR matrix when ``sparse``.
 
@@ -220,7 +224,7 @@ class Preprocessor:
         return cls(columns, [encoder_from_state(s) for s in state["encoders"]])
 
 
-def encoder_from_state(state: dict):
+def encoder_from_state(state: dict) -> ColumnEncoder:
     """Rebuild an encoder from its ``state()`` output."""
     kind = state["kind"]
     if kind == "numeric":
@@ -242,7 +246,7 @@ def encoder_from_state(state: dict):
     raise ValueError(f"unknown encoder kind {kind!r}")
 
 
-def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categorical: str):
+def _encoder_for(name: str, arrow_type: pa.DataType, standardize: bool, categorical: str) -> ColumnEncoder:
     if is_numeric_type(arrow_type) or pa.types.is_null(arrow_type):
         return NumericEncoder(name, standardize)
     if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:

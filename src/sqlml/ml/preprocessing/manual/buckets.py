@@ -8,9 +8,11 @@ writes ``[2, 3)`` and ``bucket_ranges_json`` ``{"start": "2", "end": "3"}``.
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.manual.base import QUANTILE, Function, as_number, optional_argument
 from sqlml.ml.preprocessing.manual.constant_arguments import constant
-from sqlml.ml.preprocessing.manual.library import QUANTILE, Function, _number, _option
 from sqlml.sql.templates import build, literal
 
 _INDEX = "len(list_filter(__p_points, lambda __lp: __lp <= __p_v))"
@@ -26,7 +28,7 @@ _FORMATS = {
 }
 
 
-def bucket(value, points, output_format: str):
+def bucket(value: exp.Expression, points: exp.Expression, output_format: str) -> exp.Expression:
     """The bucket of ``value`` among split ``points`` (an expression of a sorted DOUBLE list).
 
     The bucket's index (how many points are ≤ ``value``) is computed at most twice per row, and
@@ -51,11 +53,11 @@ def _bucketize_output(args, stats):
         raise InvalidOptionError("ML.BUCKETIZE's split points must be an array of numbers.")
     if points != sorted(points):
         raise InvalidOptionError("ML.BUCKETIZE's split points must be in ascending order.")
-    if _option(args, 2, False, "exclude_boundaries of ML.BUCKETIZE"):
+    if optional_argument(args, 2, False, "exclude_boundaries of ML.BUCKETIZE"):
         points = points[1:-1]
-    output_format = _option(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
+    output_format = optional_argument(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
     # typed even when empty (exclude_boundaries of two points leaves none)
-    return bucket(_number(args[0]), build("CAST(__p_p AS DOUBLE[])", p=literal([float(p) for p in points])), output_format)
+    return bucket(as_number(args[0]), build("CAST(__p_p AS DOUBLE[])", p=literal([float(p) for p in points])), output_format)
 
 
 def _quantile_statistics(args):
@@ -64,14 +66,14 @@ def _quantile_statistics(args):
         raise InvalidOptionError("ML.QUANTILE_BUCKETIZE needs num_buckets, an integer ≥ 1.")
     fractions = [k / buckets for k in range(1, buckets)]
     # boundaries are values of the column, as BigQuery's APPROX_QUANTILES gives them (see QUANTILE)
-    return [build("list_sort(list_distinct(__p_quantiles))", quantiles=build(QUANTILE, v=_number(args[0]), q=literal(fractions)))
+    return [build("list_sort(list_distinct(__p_quantiles))", quantiles=build(QUANTILE, v=as_number(args[0]), q=literal(fractions)))
             if fractions else literal([])]  # fmt: skip
 
 
 def _quantile_output(args, stats):
-    output_format = _option(args, 2, "bucket_names", "output_format of ML.QUANTILE_BUCKETIZE")
+    output_format = optional_argument(args, 2, "bucket_names", "output_format of ML.QUANTILE_BUCKETIZE")
     points = build("CAST(__p_p AS DOUBLE[])", p=stats[0])
-    return bucket(_number(args[0]), points, output_format)
+    return bucket(as_number(args[0]), points, output_format)
 
 
 def functions() -> list[Function]:

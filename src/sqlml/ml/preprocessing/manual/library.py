@@ -11,81 +11,15 @@ rows and frozen into the model as literals, so prediction never re-fits. Scalar 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.manual import buckets, text
+from sqlml.ml.preprocessing.manual.base import QUANTILE, Function, as_number, as_text, optional_argument, vocabulary_of
 from sqlml.ml.preprocessing.manual.constant_arguments import constant
+from sqlml.ml.preprocessing.manual.text import codes
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT
 from sqlml.sql.templates import build, literal
-
-# A vocabulary: values with count >= T, the K most frequent (ties: alphabetically first), sorted
-# alphabetically with indices from 1 — the doc's LABEL_ENCODER(…, 2, 2) example gives b=1, c=2.
-# Its entries {k: value, n: count} in that order; VOCABULARY keeps the values.
-VOCABULARY_ENTRIES = (
-    "list_sort(list_transform(list_slice(list_sort(list_transform(list_filter(map_entries(__p_counts), "
-    "lambda __le: __le.value >= __p_threshold), lambda __le: {'c': -CAST(__le.value AS BIGINT), 'k': __le.key})), 1, __p_top_k), "
-    "lambda __le: {'k': __le.k, 'n': -__le.c}))"
-)
-VOCABULARY = "list_transform(__p_entries, lambda __le: __le.k)"
-TEXT = "CAST(__p_x AS VARCHAR)"
-# BigQuery ML's medians and quantiles are values of the column (APPROX_QUANTILES), never averages of
-# two: ML.ROBUST_SCALER's doc example scales [-3, 1, 2, 3, 4, 5] by median 2 and q75 - q25 = 4 - 1
-# (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-robust-scaler),
-# ML.QUANTILE_BUCKETIZE splits [1..5] into 3 buckets at 2 and 4. DuckDB's quantile_disc gives both.
-QUANTILE = "quantile_disc(__p_v, __p_q)"
-NUMBER = "CAST(__p_x AS DOUBLE)"
-
-
-@dataclass(frozen=True)
-class Function:
-    """One ML.* preprocessing function.
-
-    Attributes:
-        name: the name after ``ML.``.
-        arity: (fewest, most) arguments.
-        statistics: ``statistics(args) -> [aggregate expressions]`` (analytic functions only).
-        output: ``output(args, statistics) -> expression``.
-    """
-
-    name: str
-    arity: tuple[int, int]
-    output: Callable[[list, list], exp.Expression]
-    statistics: Callable[[list], list] | None = None
-
-    @property
-    def analytic(self) -> bool:
-        """Needs ``OVER ()`` and statistics over all rows."""
-        return self.statistics is not None
-
-
-def _option(args: list, index: int, default, what: str):
-    return constant(args[index], what) if len(args) > index else default
-
-
-def _vocabulary(counts: exp.Expression, args: list, top_k_at: int, name: str) -> exp.Expression:
-    return build(VOCABULARY, entries=vocabulary_entries(counts, args, top_k_at, name))
-
-
-def vocabulary_entries(counts: exp.Expression, args: list, top_k_at: int, name: str) -> exp.Expression:
-    """The vocabulary's ``{k: value, n: count}`` entries (see VOCABULARY_ENTRIES) for a MAP of
-    value counts, under the call's ``top_k`` and ``frequency_threshold`` arguments."""
-    top_k = _option(args, top_k_at, 32000, f"top_k of ML.{name}")
-    threshold = _option(args, top_k_at + 1, 5, f"frequency_threshold of ML.{name}")
-    if not isinstance(top_k, int) or top_k < 1 or not isinstance(threshold, int) or threshold < 0:
-        raise InvalidOptionError(f"ML.{name} needs an integer top_k ≥ 1 and frequency_threshold ≥ 0.")
-    return build(VOCABULARY_ENTRIES, counts=counts, top_k=literal(top_k), threshold=literal(threshold))
-
-
-def _text(x):
-    return build(TEXT, x=x)
-
-
-def _number(x):
-    return build(NUMBER, x=x)
-
 
 # -- scalers and imputation ------------------------------------------------------------------
 
@@ -93,10 +27,10 @@ def _number(x):
 def _standard_scaler():
     return Function(
         "STANDARD_SCALER", (1, 1),
-        statistics=lambda a: [build("avg(__p_v)", v=_number(a[0])), build("stddev_samp(__p_v)", v=_number(a[0]))],
+        statistics=lambda a: [build("avg(__p_v)", v=as_number(a[0])), build("stddev_samp(__p_v)", v=as_number(a[0]))],
         output=lambda a, s: build(
             "CASE WHEN __p_v IS NULL THEN NULL WHEN coalesce(__p_sd, 0) = 0 THEN CAST(0 AS DOUBLE) ELSE (__p_v - __p_mean) / __p_sd END",
-            v=_number(a[0]), mean=s[0], sd=s[1],
+            v=as_number(a[0]), mean=s[0], sd=s[1],
         ),
     )  # fmt: skip
 
@@ -105,11 +39,11 @@ def _min_max_scaler():
     # values beyond the training range clip to 0 and 1
     return Function(
         "MIN_MAX_SCALER", (1, 1),
-        statistics=lambda a: [build("min(__p_v)", v=_number(a[0])), build("max(__p_v)", v=_number(a[0]))],
+        statistics=lambda a: [build("min(__p_v)", v=as_number(a[0])), build("max(__p_v)", v=as_number(a[0]))],
         output=lambda a, s: build(
             "CASE WHEN __p_v IS NULL THEN NULL WHEN __p_hi = __p_lo THEN CAST(0 AS DOUBLE) "
             "ELSE least(greatest((__p_v - __p_lo) / (__p_hi - __p_lo), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) END",
-            v=_number(a[0]), lo=s[0], hi=s[1],
+            v=as_number(a[0]), lo=s[0], hi=s[1],
         ),
     )  # fmt: skip
 
@@ -117,39 +51,39 @@ def _min_max_scaler():
 def _max_abs_scaler():
     return Function(
         "MAX_ABS_SCALER", (1, 1),
-        statistics=lambda a: [build("max(abs(__p_v))", v=_number(a[0]))],
-        output=lambda a, s: build("CASE WHEN coalesce(__p_m, 0) = 0 THEN __p_v * 0 ELSE __p_v / __p_m END", v=_number(a[0]), m=s[0]),
+        statistics=lambda a: [build("max(abs(__p_v))", v=as_number(a[0]))],
+        output=lambda a, s: build("CASE WHEN coalesce(__p_m, 0) = 0 THEN __p_v * 0 ELSE __p_v / __p_m END", v=as_number(a[0]), m=s[0]),
     )  # fmt: skip
 
 
 def _robust_statistics(args):
-    bounds = _option(args, 1, [25, 75], "quantile_range of ML.ROBUST_SCALER")
+    bounds = optional_argument(args, 1, [25, 75], "quantile_range of ML.ROBUST_SCALER")
     if not (isinstance(bounds, list) and len(bounds) == 2 and 0 < bounds[0] < bounds[1] < 100):
         raise InvalidOptionError("ML.ROBUST_SCALER's quantile_range must be [low, high] with 0 < low < high < 100.")
-    v = _number(args[0])
+    v = as_number(args[0])
     return [build(QUANTILE, v=v, q=literal(q)) for q in (0.5, bounds[0] / 100, bounds[1] / 100)]
 
 
 def _robust_output(args, stats):
-    with_median = _option(args, 2, True, "with_median of ML.ROBUST_SCALER")
-    with_range = _option(args, 3, True, "with_quantile_range of ML.ROBUST_SCALER")
+    with_median = optional_argument(args, 2, True, "with_median of ML.ROBUST_SCALER")
+    with_range = optional_argument(args, 3, True, "with_quantile_range of ML.ROBUST_SCALER")
     center = stats[0] if with_median else literal(0.0)
     scale = build("__p_hi - __p_lo", hi=stats[2], lo=stats[1]) if with_range else literal(1.0)
-    return build("CASE WHEN __p_s = 0 THEN CAST(0 AS DOUBLE) ELSE (__p_v - __p_c) / __p_s END", v=_number(args[0]), c=center, s=scale)
+    return build("CASE WHEN __p_s = 0 THEN CAST(0 AS DOUBLE) ELSE (__p_v - __p_c) / __p_s END", v=as_number(args[0]), c=center, s=scale)
 
 
 def _imputer_statistics(args):
-    strategy = str(_option(args, 1, None, "strategy of ML.IMPUTER")).lower()
+    strategy = str(optional_argument(args, 1, None, "strategy of ML.IMPUTER")).lower()
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-imputer
     templates = {"mean": "avg(__p_v)", "median": QUANTILE, "most_frequent": "mode(__p_x)"}
     if strategy not in templates:
         raise InvalidOptionError("ML.IMPUTER's strategy must be 'mean', 'median' or 'most_frequent'.")
-    return [build(templates[strategy], v=_number(args[0]), x=args[0], q=literal(0.5))]
+    return [build(templates[strategy], v=as_number(args[0]), x=args[0], q=literal(0.5))]
 
 
 def _imputer_output(args, stats):
-    strategy = str(_option(args, 1, None, "strategy of ML.IMPUTER")).lower()
-    value = args[0] if strategy == "most_frequent" else _number(args[0])
+    strategy = str(optional_argument(args, 1, None, "strategy of ML.IMPUTER")).lower()
+    value = args[0] if strategy == "most_frequent" else as_number(args[0])
     return build("coalesce(__p_v, __p_fill)", v=value, fill=stats[0])
 
 
@@ -157,11 +91,11 @@ def _imputer_output(args, stats):
 
 
 def _one_hot_statistics(args):
-    drop = str(_option(args, 1, "none", "drop of ML.ONE_HOT_ENCODER")).lower()
+    drop = str(optional_argument(args, 1, "none", "drop of ML.ONE_HOT_ENCODER")).lower()
     if drop not in ("none", "most_frequent"):
         raise InvalidOptionError("ML.ONE_HOT_ENCODER's drop must be 'none' or 'most_frequent'.")
-    vocabulary = _vocabulary(build("histogram(__p_t)", t=_text(args[0])), args, 2, "ONE_HOT_ENCODER")
-    dropped = build("mode(__p_t)", t=_text(args[0])) if drop == "most_frequent" else build("CAST(NULL AS VARCHAR)")
+    vocabulary = vocabulary_of(build("histogram(__p_t)", t=as_text(args[0])), args, 2, "ONE_HOT_ENCODER")
+    dropped = build("mode(__p_t)", t=as_text(args[0])) if drop == "most_frequent" else build("CAST(NULL AS VARCHAR)")
     return [vocabulary, dropped]
 
 
@@ -170,15 +104,15 @@ def _one_hot_output(args, stats):
     return build(
         "[{'index': CAST(coalesce(list_position(__p_vocab, __p_t), 0) AS BIGINT), "
         "'value': CASE WHEN __p_t = __p_dropped THEN CAST(0 AS DOUBLE) ELSE CAST(1 AS DOUBLE) END}]",
-        vocab=stats[0], t=_text(args[0]), dropped=stats[1],
+        vocab=stats[0], t=as_text(args[0]), dropped=stats[1],
     )  # fmt: skip
 
 
 def _label_encoder():
     return Function(
         "LABEL_ENCODER", (1, 3),
-        statistics=lambda a: [_vocabulary(build("histogram(__p_t)", t=_text(a[0])), a, 1, "LABEL_ENCODER")],
-        output=lambda a, s: build("CAST(coalesce(list_position(__p_vocab, __p_t), 0) AS BIGINT)", vocab=s[0], t=_text(a[0])),
+        statistics=lambda a: [vocabulary_of(build("histogram(__p_t)", t=as_text(a[0])), a, 1, "LABEL_ENCODER")],
+        output=lambda a, s: build("CAST(coalesce(list_position(__p_vocab, __p_t), 0) AS BIGINT)", vocab=s[0], t=as_text(a[0])),
     )  # fmt: skip
 
 
@@ -190,7 +124,7 @@ def _multi_hot():
     counts = "list_aggregate(flatten(list(list_distinct(list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR))))), 'histogram')"
     return Function(
         "MULTI_HOT_ENCODER", (1, 3),
-        statistics=lambda a: [_vocabulary(build(counts, a=a[0]), a, 1, "MULTI_HOT_ENCODER")],
+        statistics=lambda a: [vocabulary_of(build(counts, a=a[0]), a, 1, "MULTI_HOT_ENCODER")],
         output=lambda a, s: build(
             "list_transform(__p_codes, lambda __le: {'index': CAST(__le AS BIGINT), 'value': CAST(1 AS DOUBLE)})",
             codes=_first_occurrences(_text_codes(a[0], s[0])),
@@ -211,8 +145,6 @@ def _first_occurrences(codes: exp.Expression) -> exp.Expression:
 
 
 def _text_codes(values, vocabulary):
-    from sqlml.ml.preprocessing.manual.text import codes
-
     return codes(build("list_transform(__p_a, lambda __le: CAST(__le AS VARCHAR))", a=values), vocabulary)
 
 
@@ -223,7 +155,7 @@ def _hash_bucketize_output(args, stats):
     size = constant(args[1], "hash_bucket_size of ML.HASH_BUCKETIZE")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InvalidOptionError("ML.HASH_BUCKETIZE's hash_bucket_size must be an integer ≥ 0.")
-    fingerprint = build(f"{FARM_FINGERPRINT}(__p_t)", t=_text(args[0]))
+    fingerprint = build(f"{FARM_FINGERPRINT}(__p_t)", t=as_text(args[0]))
     if size == 0:
         return fingerprint
     unsigned = build("CAST(__p_h AS HUGEINT) + CASE WHEN __p_h < 0 THEN CAST(18446744073709551616 AS HUGEINT) ELSE 0 END", h=fingerprint)
@@ -235,8 +167,6 @@ def _hash_bucketize_output(args, stats):
 
 def functions() -> dict[str, Function]:
     """Every preprocessing function by name."""
-    from sqlml.ml.preprocessing.manual import buckets, text
-
     table = [
         _standard_scaler(),
         _min_max_scaler(),

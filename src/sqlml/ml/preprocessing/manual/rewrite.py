@@ -8,13 +8,17 @@ the training rows and writes them into the expression as literals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import duckdb
 from sqlglot import exp
 
+from sqlml.engine.base import Cursor
 from sqlml.errors import SqlSyntaxError
 from sqlml.ml.preprocessing.manual.library import Function, functions
 from sqlml.sql.templates import literal
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 _LIBRARY: dict[str, Function] = {}
 
@@ -90,7 +94,7 @@ def _over_all_rows(statistic: exp.Expression) -> exp.Expression:
     return statistic.transform(wrap, copy=True)
 
 
-def rewrite_standalone(tree: exp.Expression, executor=None) -> exp.Expression:
+def rewrite_standalone(tree: exp.Expression, executor: Executor | None = None) -> exp.Expression:
     """Replace preprocessing calls outside TRANSFORM clauses (an executor rewrite hook)."""
     # innermost calls first: ML.BUCKETIZE(ML.STANDARD_SCALER(x) OVER (), […]) scales, then buckets
     while found := [call for call in calls(tree) if call.is_innermost]:
@@ -100,12 +104,12 @@ def rewrite_standalone(tree: exp.Expression, executor=None) -> exp.Expression:
     return tree
 
 
-def freeze(items: list[exp.Expression], connection: duckdb.DuckDBPyConnection, source: str) -> list[exp.Expression]:
+def freeze(items: list[exp.Expression], connection: Cursor, source: str) -> list[exp.Expression]:
     """Copies of ``items`` whose preprocessing calls use statistics computed over ``source``.
 
     Args:
         items: TRANSFORM select items (BigQuery trees).
-        connection: a DuckDB connection where ``source`` names the training rows.
+        connection: a cursor where ``source`` names the training rows.
         source: the relation holding the training rows.
 
     Returns:

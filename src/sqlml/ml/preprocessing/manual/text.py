@@ -17,8 +17,8 @@ import math
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.preprocessing.manual.base import VOCABULARY, Function, as_number, optional_argument, vocabulary_entries, vocabulary_of
 from sqlml.ml.preprocessing.manual.constant_arguments import constant
-from sqlml.ml.preprocessing.manual.library import VOCABULARY, Function, _number, _option, _vocabulary, vocabulary_entries
 from sqlml.sql.templates import build, literal
 
 _DOCUMENT_FREQUENCY = "list_aggregate(flatten(list(list_distinct(__p_tokens))), 'histogram')"
@@ -62,22 +62,22 @@ def _struct(pairs: list[tuple[str, exp.Expression]]) -> exp.Expression:
 
 def _polynomial(args, stats):
     fields = _struct_fields(args[0], "POLYNOMIAL_EXPAND")
-    degree = _option(args, 1, 2, "degree of ML.POLYNOMIAL_EXPAND")
+    degree = optional_argument(args, 1, 2, "degree of ML.POLYNOMIAL_EXPAND")
     if not isinstance(degree, int) or not 1 <= degree <= 4:
         raise InvalidOptionError("ML.POLYNOMIAL_EXPAND's degree must be an integer in [1, 4].")
     terms = []
     for size in range(1, degree + 1):
         for combo in itertools.combinations_with_replacement(range(len(fields)), size):
-            value = _number(fields[combo[0]][1])
+            value = as_number(fields[combo[0]][1])
             for index in combo[1:]:
-                value = exp.Mul(this=value, expression=_number(fields[index][1]))
+                value = exp.Mul(this=value, expression=as_number(fields[index][1]))
             terms.append((combo, "_".join(fields[i][0] for i in combo), value))
     return _struct([(name, value) for _, name, value in sorted(terms)])
 
 
 def _feature_cross(args, stats):
     fields = _struct_fields(args[0], "FEATURE_CROSS")
-    degree = _option(args, 1, 2, "degree of ML.FEATURE_CROSS")
+    degree = optional_argument(args, 1, 2, "degree of ML.FEATURE_CROSS")
     if not isinstance(degree, int) or not 2 <= degree <= 4:
         raise InvalidOptionError("ML.FEATURE_CROSS's degree must be an integer in [2, 4].")
     crosses = []
@@ -95,7 +95,7 @@ def _ngrams(args, stats):
     low, high = (span, span) if isinstance(span, int) else (tuple(span) + (None,))[:2]
     if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
         raise InvalidOptionError("ML.NGRAMS's range must be an integer or [min, max] with 1 ≤ min ≤ max.")
-    separator = _option(args, 2, " ", "separator of ML.NGRAMS")
+    separator = optional_argument(args, 2, " ", "separator of ML.NGRAMS")
     return build(
         "flatten(list_transform(range(1, len(__p_a) + 1), lambda __li: list_transform(list_filter(range(__p_lo, __p_hi + 1), "
         "lambda __ln: __li + __ln - 1 <= len(__p_a)), lambda __ln: array_to_string(list_slice(__p_a, __li, __li + __ln - 1), __p_sep))))",
@@ -104,7 +104,7 @@ def _ngrams(args, stats):
 
 
 def _normalizer(args, stats):
-    p = _option(args, 1, 2.0, "p of ML.NORMALIZER")
+    p = optional_argument(args, 1, 2.0, "p of ML.NORMALIZER")
     if not isinstance(p, (int, float)) or not (p == 0 or p >= 1):
         raise InvalidOptionError("ML.NORMALIZER's p must be 0, at least 1, or +inf.")
     a = args[0]
@@ -179,7 +179,7 @@ def functions() -> list[Function]:
         Function("NGRAMS", (2, 3), output=_ngrams),
         Function(
             "BAG_OF_WORDS", (1, 3),
-            statistics=lambda a: [_vocabulary(build(_DOCUMENT_FREQUENCY, tokens=a[0]), a, 1, "BAG_OF_WORDS")],
+            statistics=lambda a: [vocabulary_of(build(_DOCUMENT_FREQUENCY, tokens=a[0]), a, 1, "BAG_OF_WORDS")],
             output=_bag_of_words,
         ),
         Function("TF_IDF", (1, 3), statistics=_tf_idf_statistics, output=_tf_idf),
