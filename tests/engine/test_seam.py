@@ -29,7 +29,7 @@ ALLOWED = {
     # the implementation installs them into each instance (engine/duckdb/builtins.py INSTALLERS).
     "sqlml.warehouse.fingerprint": "FARM_FINGERPRINT as a DuckDB UDF, installed by the implementation",
     "sqlml.warehouse.geography": "GEOGRAPHY functions as DuckDB UDFs, installed by the implementation",
-    "sqlml.engine.tfdv": "ML.TFDV_VALIDATE's helpers as DuckDB UDFs, installed by the implementation",
+    "sqlml.ml.monitoring.tfdv_validate": "ML.TFDV_VALIDATE's helpers as DuckDB UDFs, installed by the implementation",
 }
 
 

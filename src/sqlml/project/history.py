@@ -25,26 +25,15 @@ from typing import TYPE_CHECKING
 
 import sqlml
 from sqlml.project.kinds import BUILT, FAILURES, OPEN, UNFINISHED, Command, NodeKind, NodeStatus, RunStatus
-from sqlml.project.process import ProcessIdentity
+from sqlml.process import ProcessIdentity
+from sqlml.warehouse.meta import META_SCHEMA, RUN_HISTORY_DDL
 
 if TYPE_CHECKING:
     from sqlml.project.nodes import Node
     from sqlml.result import Result
 
-SCHEMA = "sqlml_meta"
-_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
-  run_id STRING, project STRING, command STRING, started_at TIMESTAMP, ended_at TIMESTAMP,
-  status STRING, nodes INT64, failures INT64);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.node_runs (
-  run_id STRING, node STRING, kind STRING, relation STRING, started_at TIMESTAMP, ended_at TIMESTAMP,
-  status STRING, rows_written INT64, error STRING, sql_hash STRING, fingerprint STRING, message STRING);
-ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS host STRING;
-ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS pid INT64;
-ALTER TABLE {SCHEMA}.runs ADD COLUMN IF NOT EXISTS process_started_at TIMESTAMP;
-ALTER TABLE {SCHEMA}.node_runs ADD COLUMN IF NOT EXISTS previous_version INT64
-"""  # the ALTERs bring the tables of warehouses written by older versions up to date
+SCHEMA = META_SCHEMA
+
 
 @dataclass
 class NodeRun:
@@ -128,7 +117,7 @@ class History:
 
     def __init__(self, connection: sqlml.Connection) -> None:
         self.connection = connection
-        connection.query(_DDL)
+        connection.query(RUN_HISTORY_DDL)
 
     # -- writing a run as it goes --------------------------------------------------------------
 

@@ -35,6 +35,7 @@ import sqlml
 from sqlml.errors import InvalidOptionError, WarehouseLockedError
 from sqlml.serve.scoring import json_default
 from sqlml.serve.spool import Segment, SpoolWriter, segments
+from sqlml.warehouse.meta import PREDICTION_LOG_MARKS, PREDICTION_LOG_MARKS_DDL
 
 LOG = logging.getLogger("sqlml.serve")
 FLUSH_SECONDS = 1.0
@@ -46,7 +47,7 @@ MAX_BACKOFF_SECONDS = 10.0
 CLOSE_SECONDS = 5.0
 #: About how much spool text (requests, whole lines) one transaction writes.
 BATCH_BYTES = 8 * 1024 * 1024
-MARKS_TABLE = "sqlml_meta.prediction_log_spools"
+MARKS_TABLE = PREDICTION_LOG_MARKS
 _SCHEMA = pa.schema([
     ("request_id", pa.string()), ("model", pa.string()), ("model_version", pa.int64()),
     ("served_at", pa.timestamp("us", tz="UTC")), ("latency_ms", pa.float64()), ("inputs", pa.string()), ("outputs", pa.string()),
@@ -203,8 +204,7 @@ def _commit_script(dataset: str, table: str) -> str:
     return f"""
         BEGIN TRANSACTION;
         CREATE SCHEMA IF NOT EXISTS {dataset};
-        CREATE SCHEMA IF NOT EXISTS sqlml_meta;
-        CREATE TABLE IF NOT EXISTS {MARKS_TABLE} (segment STRING, log_table STRING, sequence INT64, written_at TIMESTAMP);
+        {PREDICTION_LOG_MARKS_DDL}
         CREATE TABLE IF NOT EXISTS {table} AS SELECT {_COLUMNS} FROM {_BATCH} WHERE FALSE;
         INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM {_BATCH} WHERE _seq > {marked} ORDER BY _seq, _row;
         DELETE FROM {MARKS_TABLE} WHERE segment = @segment AND sequence <= @last;

@@ -51,7 +51,7 @@ def record(warehouse, cursor, table: exp.Table, create: exp.Create) -> None:
 
 def forget(cursor, dataset: str, table: str) -> None:
     """Drop what is recorded of a dropped (or replaced) table."""
-    if has_meta_table(cursor, "column_types"):
+    if has_meta_table(cursor, COLUMN_TYPES.name):
         cursor.execute(f"DELETE FROM {CATALOG}.{TYPES_TABLE} WHERE table_schema = ? AND table_name = ?", [dataset.lower(), table.lower()])
 
 
@@ -89,7 +89,7 @@ def _inferred_types(warehouse, cursor, query: exp.Query) -> dict[str, str]:
 
 def _recorded(warehouse, cursor, dataset: str, table: str) -> dict[str, str]:
     """The recorded types of ``dataset.table``'s columns, by lower-cased column name."""
-    if not remembered_meta_table(warehouse, cursor, "column_types"):
+    if not remembered_meta_table(warehouse, cursor, COLUMN_TYPES.name):
         return {}
     rows = cursor.execute(
         f"SELECT column_name, data_type FROM {CATALOG}.{TYPES_TABLE} WHERE table_schema = ? AND table_name = ?",

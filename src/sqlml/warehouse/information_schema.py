@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL, COLUMNS_SQL
-from sqlml.warehouse.meta import MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
+from sqlml.warehouse.meta import COLUMN_TYPES, MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.engine.base import CATALOG
 from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
@@ -139,22 +139,22 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
         if view == "MODELS":
             warehouse.register(MODELS_RELATION, _models(executor))
             return exp.table_(MODELS_RELATION)
-        materialized = has_meta_table(cursor, "materialized_views")
+        materialized = has_meta_table(cursor, MATERIALIZED_VIEWS.name)
         if view == "PARTITIONS":
             definition = partitions_definition(cursor, dataset)
         elif view == "MATERIALIZED_VIEWS":
             definition = _MATERIALIZED_VIEWS if materialized else _NO_MATERIALIZED_VIEWS
         else:
             definition = _VIEWS[view]
-        if view == "VIEWS" and has_meta_table(cursor, "ml_views"):
+        if view == "VIEWS" and has_meta_table(cursor, ML_VIEWS.name):
             definition = _ML_VIEWS.format(views=definition)
         if view == "TABLES" and materialized:
             definition = _MATERIALIZED_TABLES.format(tables=definition)
         if view == "ROUTINES" and has_routines_table(cursor):
             definition += _PROCEDURES
-        if view == "COLUMNS" and has_meta_table(cursor, "table_options"):
+        if view == "COLUMNS" and has_meta_table(cursor, TABLE_OPTIONS.name):
             definition = _PARTITIONED_COLUMNS.format(columns=definition)
-        if view == "COLUMNS" and has_meta_table(cursor, "column_types"):
+        if view == "COLUMNS" and has_meta_table(cursor, COLUMN_TYPES.name):
             definition = COLUMNS_SQL.format(columns=definition)
         name = f"sqlml_information_schema_{view.lower()}"
         warehouse.define_view(cursor, name, definition)  # TEMP: an open transaction may read it

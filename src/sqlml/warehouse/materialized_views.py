@@ -135,7 +135,7 @@ def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, "materialized_views"):
+        if not remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name):
             return tree
         specs = [(t, _remembered_spec(warehouse, cursor, t)) for t in read]
         stale = [(t.db, t.name) for t, spec in specs if spec is not None and _is_stale(cursor, spec)]
@@ -151,7 +151,7 @@ def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
-        if remembered_meta_table(warehouse, cursor, "materialized_views") and _remembered_spec(warehouse, cursor, target) is not None:
+        if remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name) and _remembered_spec(warehouse, cursor, target) is not None:
             raise MaterializedViewError(
                 f"Cannot modify materialized view {target.db}.{target.name}: its rows come from its query.",
                 hint=f"Write to its base tables, then CALL BQ.REFRESH_MATERIALIZED_VIEW('{target.db}.{target.name}').",
@@ -186,7 +186,7 @@ def _remembered_spec(warehouse, cursor, table: exp.Table) -> dict | None:
 
 
 def _spec(cursor, dataset: str, name: str) -> dict | None:
-    if not dataset or not has_meta_table(cursor, "materialized_views"):
+    if not dataset or not has_meta_table(cursor, MATERIALIZED_VIEWS.name):
         return None
     cursor.execute(
         f"SELECT * FROM {CATALOG}.{VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)", [dataset, name]

@@ -75,6 +75,8 @@ ROUTINES = MetaTable("routines", """
     dialect VARCHAR NOT NULL, definition VARCHAR NOT NULL, created TIMESTAMPTZ NOT NULL,
     last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
 """)
+#: Every table the warehouse objects keep, in the engine's SQL.
+TABLES = (TABLE_OPTIONS, COLUMN_TYPES, ML_VIEWS, MATERIALIZED_VIEWS, MODIFICATIONS, ROUTINES)
 
 # Tables written through sqlml's own SQL (BigQuery's dialect), by the front doors above the warehouse.
 

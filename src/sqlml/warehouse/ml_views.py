@@ -73,7 +73,7 @@ def expand_ml_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, "ml_views") or not _ml_views_read(warehouse, cursor, tree):
+        if not remembered_meta_table(warehouse, cursor, ML_VIEWS.name) or not _ml_views_read(warehouse, cursor, tree):
             return tree
         tree = tree.copy()
         for _ in range(MAX_DEPTH):
@@ -102,7 +102,7 @@ def reads_ml(warehouse: SqlEngine, cursor: Cursor, query: exp.Expression) -> boo
     matching tables a view must list again each time it is read)."""
     if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
-    return remembered_meta_table(warehouse, cursor, "ml_views") and bool(_ml_views_read(warehouse, cursor, query))
+    return remembered_meta_table(warehouse, cursor, ML_VIEWS.name) and bool(_ml_views_read(warehouse, cursor, query))
 
 
 def _output_columns(context: StatementContext, query: exp.Expression) -> list[tuple[str, str]]:
@@ -134,7 +134,7 @@ def _stored(cursor, table: exp.Table) -> tuple[str, str] | None:
 
 def forget(cursor: Cursor, ref: exp.Table) -> None:
     """Forget the stored query of view ``ref`` if it was an ML view (it was dropped or replaced)."""
-    if ref.db and has_meta_table(cursor, "ml_views"):
+    if ref.db and has_meta_table(cursor, ML_VIEWS.name):
         cursor.execute(
             f"DELETE FROM {CATALOG}.{ML_VIEWS_TABLE} WHERE table_schema = lower(?) AND table_name = lower(?)", [ref.db, ref.name]
         )

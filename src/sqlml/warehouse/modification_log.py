@@ -64,7 +64,7 @@ def record(warehouse, cursor, dataset: str, table: str, partition_ids: list[str]
 
 def forget(cursor, dataset: str, table: str) -> None:
     """Drop the records of a dropped table."""
-    if has_meta_table(cursor, "modifications"):
+    if has_meta_table(cursor, MODIFICATIONS.name):
         cursor.execute(
             f"DELETE FROM {CATALOG}.{MODIFICATIONS_TABLE} WHERE table_schema = ? AND table_name = ?",
             [dataset.lower(), table.lower()],

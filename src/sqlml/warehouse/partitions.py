@@ -134,7 +134,7 @@ def _option_value(prop: exp.Property):
 def record(cursor: Cursor, dataset: str, table: str, partitioning: Partitioning | None) -> None:
     """Keep the partitioning of ``dataset.table``; None forgets any it had (a replaced or dropped table)."""
     if partitioning is None:
-        if has_meta_table(cursor, "table_options"):
+        if has_meta_table(cursor, meta.TABLE_OPTIONS.name):
             cursor.execute(f"DELETE FROM {CATALOG}.{OPTIONS_TABLE} WHERE table_schema = ? AND table_name = ?", [dataset, table])
         return
     cursor.execute(meta.TABLE_OPTIONS.create_sql)
@@ -149,7 +149,7 @@ def record(cursor: Cursor, dataset: str, table: str, partitioning: Partitioning 
 
 def table_options(cursor, dataset: str, table: str) -> dict | None:
     """The recorded partitioning of ``dataset.table`` as a dict, or None."""
-    if not has_meta_table(cursor, "table_options"):
+    if not has_meta_table(cursor, meta.TABLE_OPTIONS.name):
         return None
     cursor.execute(
         f"SELECT * FROM {CATALOG}.{OPTIONS_TABLE} WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
@@ -206,7 +206,7 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
         return tree
     warehouse = executor.warehouse
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, "table_options"):
+        if not remembered_meta_table(warehouse, cursor, meta.TABLE_OPTIONS.name):
             return tree
         for table in tables:
             options = remembered_options(warehouse, cursor, table)

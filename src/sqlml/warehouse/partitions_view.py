@@ -10,7 +10,7 @@ of this per partition, so the view is one aggregate query per table, built when 
 
 from __future__ import annotations
 
-from sqlml.warehouse.meta import has_meta_table
+from sqlml.warehouse.meta import META_SCHEMA, MODIFICATIONS, has_meta_table
 from sqlml.warehouse.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
 from sqlml.warehouse.partitions import partition_id_sql, table_options
 from sqlml.engine.base import CATALOG
@@ -33,11 +33,11 @@ _EMPTY = (
 def partitions_definition(cursor, dataset: str | None) -> str:
     """The SQL of INFORMATION_SCHEMA.PARTITIONS over the tables of ``dataset`` (None: every dataset)."""
     tables = cursor.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> 'sqlml_meta' "
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> ? "
         "AND (? IS NULL OR lower(schema_name) = lower(?)) ORDER BY schema_name, table_name",
-        [CATALOG, dataset, dataset],
+        [CATALOG, META_SCHEMA, dataset, dataset],
     ).fetchall()
-    logged = has_meta_table(cursor, "modifications")
+    logged = has_meta_table(cursor, MODIFICATIONS.name)
     parts = [_table_partitions(cursor, schema, table, logged) for schema, table in tables]
     return " UNION ALL ".join(parts) if parts else _EMPTY
 

@@ -15,7 +15,7 @@ import importlib
 import duckdb
 
 #: Modules providing ``install(db)``, in the order they are installed.
-INSTALLERS: tuple[str, ...] = ("sqlml.warehouse.fingerprint", "sqlml.warehouse.geography", "sqlml.engine.tfdv")
+INSTALLERS: tuple[str, ...] = ("sqlml.warehouse.fingerprint", "sqlml.warehouse.geography", "sqlml.ml.monitoring.tfdv_validate")
 
 
 def install(db: duckdb.DuckDBPyConnection) -> None:
