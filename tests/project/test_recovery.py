@@ -23,7 +23,7 @@ from sqlml.cli.main import cli
 from sqlml.project import RunOptions, Runner, load_project
 from sqlml.project.history import SCHEMA, History, naive_utc, new_run_id
 from sqlml.project.locks import lock_folder, run_lock
-from sqlml.project.process import ProcessIdentity
+from sqlml.process import ProcessIdentity
 from sqlml.store.records import ModelRef
 from test_project_features import GATED  # a linear model with a gate on var('gate')
 

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 import sqlml
-from sqlml.project.process import ProcessIdentity
+from sqlml.process import ProcessIdentity
 from sqlml.store.layout import MAX_FOLDER_NAME, STAGING, folder_name, model_folder
 from sqlml.store.registry import ModelStore
 

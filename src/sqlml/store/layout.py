@@ -9,7 +9,7 @@ records each version's folder, so readers never need to recompute it.
 
 A version is written in ``.staging/<pid>-<start>-<host>-<random>/`` first: the writing process's
 PID, its start time (microseconds since the epoch) and a digest of its host name, which is the
-:class:`~sqlml.project.process.ProcessIdentity` of the writer. A PID alone cannot tell a dead
+:class:`~sqlml.process.ProcessIdentity` of the writer. A PID alone cannot tell a dead
 writer: the operating system hands PIDs out again, and a folder left by a killed writer would
 look alive for as long as an unrelated process had its PID.
 """
@@ -46,7 +46,7 @@ def model_folder(dataset: str, name: str) -> Path:
 
 def new_staging_folder(root: Path) -> Path:
     """Create an empty staging folder named after this process (see the module docstring)."""
-    from sqlml.project.process import ProcessIdentity
+    from sqlml.process import ProcessIdentity
 
     me = ProcessIdentity.current()
     started = round((me.started_at - _EPOCH).total_seconds() * 1e6)
@@ -87,7 +87,7 @@ def _writer_is_gone(name: str) -> bool:
 def _writer(pid: str, started: str, host: str):
     """The ProcessIdentity a staging folder's name records (a writer on another host sharing the
     folder keeps a host name that is not this one, and is never judged gone from here)."""
-    from sqlml.project.process import ProcessIdentity
+    from sqlml.process import ProcessIdentity
 
     local = socket.gethostname()
     started_at = _EPOCH + dt.timedelta(microseconds=int(started))

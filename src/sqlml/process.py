@@ -1,6 +1,8 @@
-"""Which process a run belongs to, and whether that process still exists.
+"""Which process did some work, and whether that process still exists.
 
-A run records the identity of the process that runs it: host, PID and the process's start time.
+A project run (:mod:`sqlml.project.history`) and a model store writer's staging folder
+(:mod:`sqlml.store.layout`) record the identity of the process behind them: host, PID and the
+process's start time.
 A PID alone cannot tell: the operating system hands PIDs out again, so a run killed long ago
 would look alive while an unrelated process has its PID. psutil reads the start time from the
 kernel's process table (``/proc/<pid>/stat`` on Linux, ``sysctl`` on macOS and the BSDs).
