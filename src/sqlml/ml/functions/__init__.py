@@ -2,38 +2,49 @@
 
 A function returns an Arrow table (a small result: metrics, weights) or a record-batch reader
 (row-wise results streamed batch by batch, such as ML.PREDICT), which the executor registers in
-DuckDB so that the rest of the statement can read it.
+DuckDB so that the rest of the statement can read it. Each module below marks its functions with
+:func:`~sqlml.ml.functions.call.function`; :data:`FUNCTIONS` is read from the modules listed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from sqlml.errors import UnsupportedStatementError
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions import data_checks, describe, evaluate, explain, fairness, inspect, predict, tfdv, trials, versions
+from sqlml.ml.functions.call import Call, Implementation, Output
+from sqlml.sql.expressions import MLFunction
 
-#: ``NAME`` (after ``ML.``) → implementation; filled by the submodules below.
-FUNCTIONS: dict[str, Callable[[Call], object]] = {}
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
+    from sqlml.execution.sources import DataInput
 
-
-def function(name: str):
-    """Register an ML table-function implementation under ``ML.<name>``."""
-
-    def register(implementation):
-        FUNCTIONS[name] = implementation
-        return implementation
-
-    return register
+_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, data_checks, describe, tfdv)
 
 
-def run(executor, node, inputs, params=None):
+def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:
+    return {
+        value.ml_function_name: value
+        for module in modules
+        for value in vars(module).values()
+        if callable(value) and isinstance(getattr(value, "ml_function_name", None), str)
+    }
+
+
+#: ``NAME`` (after ``ML.``) → implementation.
+FUNCTIONS: dict[str, Implementation] = _marked(_MODULES)
+
+
+def run(executor: Executor, node: MLFunction, inputs: list[DataInput], params: Mapping | None = None) -> Output:
     """Evaluate one ML table-function call node.
 
     Raises:
+        UnsupportedStatementError: sqlml has no implementation of the function.
         ModelNotFoundError: the call's ``MODEL`` argument names no model, whether or not the
             function reads the model (ML.VALIDATE_DATA_DRIFT only asks for a link with it).
     """
-    _load()
     implementation = FUNCTIONS.get(node.function_name)
     if implementation is None:
         raise UnsupportedStatementError(f"ML.{node.function_name} is not supported by sqlml yet.")
@@ -41,13 +52,3 @@ def run(executor, node, inputs, params=None):
     if node.model is not None:
         call.resolve()
     return implementation(call)
-
-
-_MODULES = ("predict", "evaluate", "inspect", "trials", "versions", "explain", "fairness", "data_checks", "describe", "tfdv")
-
-
-def _load() -> None:
-    import importlib
-
-    for module in _MODULES:
-        importlib.import_module(f"sqlml.ml.functions.{module}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
@@ -9,7 +13,17 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import option_value
-from sqlml.store.records import ModelRef
+from sqlml.sql.expressions import MLFunction
+from sqlml.store.records import ModelRef, VersionRecord
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
+    from sqlml.execution.sources import DataInput
+
+#: What an ML table function returns: a small result whole, or row-wise results batch by batch.
+Output = pa.Table | pa.RecordBatchReader
+#: An ML table function's implementation.
+Implementation = Callable[["Call"], Output]
 
 
 class Call:
@@ -22,14 +36,14 @@ class Call:
         params: the statement's parameter values.
     """
 
-    def __init__(self, executor, node, inputs, params=None):
+    def __init__(self, executor: Executor, node: MLFunction, inputs: list[DataInput], params: Mapping | None = None) -> None:
         self.executor = executor
         self.node = node
         self.inputs = inputs
         self.params = params or {}
         self.name = f"ML.{node.function_name}"
         self._model: Model | None = None
-        self._record = None
+        self._record: VersionRecord | None = None
 
     @property
     def ref(self) -> ModelRef:
@@ -37,7 +51,7 @@ class Call:
         return ModelRef.from_table(self.node.model)
 
     @property
-    def record(self):
+    def record(self) -> VersionRecord:
         """The catalog record of the model version the call names."""
         if self._record is None:
             self.resolve()
@@ -104,10 +118,21 @@ class Call:
             values[key] = value
         return values
 
-    def data(self, index: int = 0, required: bool = True):
+    def data(self, index: int = 0, required: bool = True) -> DataInput | None:
         """The ``index``-th data argument, or None when absent and not required."""
         if index < len(self.inputs):
             return self.inputs[index]
         if required:
             raise UnsupportedStatementError(f"{self.name} needs input data: TABLE <name> or (SELECT …).")
         return None
+
+
+def function(name: str) -> Callable[[Implementation], Implementation]:
+    """Mark an implementation as the one of ``ML.<name>``; :data:`sqlml.ml.functions.FUNCTIONS`
+    reads the marks of the modules it lists."""
+
+    def mark(implementation: Implementation) -> Implementation:
+        implementation.ml_function_name = name
+        return implementation
+
+    return mark

@@ -18,8 +18,7 @@ import pyarrow as pa
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.monitoring.distributions import distance, kind_of, profile, shared_edges
 from sqlml.ml.monitoring.thresholds import anomaly_rules
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 
 _COMMON = {
     "categorical_default_threshold": float, "categorical_metric_type": str, "numerical_default_threshold": float,

@@ -16,8 +16,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 _OUTPUT = pa.schema([

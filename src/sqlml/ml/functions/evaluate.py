@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models import metrics
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
+from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
@@ -199,8 +199,6 @@ def _thresholds(call: Call, scores: np.ndarray) -> np.ndarray:
     others = call.node.other_arguments
     if not others:
         return metrics.default_thresholds(scores)
-    from sqlml.ml.functions.constants import constant_value
-
     values = constant_value(call, others[0])
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
         raise InvalidOptionError("ML.ROC_CURVE's thresholds must be an array of numbers, e.g. GENERATE_ARRAY(0, 1, 0.01).")

@@ -20,8 +20,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, EXPLAINABLE, explanation_reader
 from sqlml.ml.runtime.predict import prediction_estimator

@@ -30,8 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.evaluate import encode_labels, label_column
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.prediction_columns import predicted_class_index

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from sqlml.errors import ModelError
 from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
+from sqlml.ml.models.linear_p_values import p_value
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
@@ -78,8 +79,6 @@ def training_info(call: Call) -> pa.Table:
     """One row per training iteration."""
     model = call.model
     if model.is_tuned:
-        from sqlml.errors import ModelError
-
         raise ModelError(
             "ML.TRAINING_INFO does not support models trained with num_trials.",
             model=str(call.ref),
@@ -180,8 +179,6 @@ def advanced_weights(call: Call) -> pa.Table:
     a dropped dummy category has weight 0 and NaN standard error and p-value
     (https://cloud.google.com/bigquery/docs/auto-preprocessing#dummy_encoding); the intercept has
     them only with ``standardize`` (NULL otherwise)."""
-    from sqlml.ml.models.linear_p_values import p_value
-
     model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
     covariance = model.arrays.get("weight_covariance")
     if covariance is None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import ModelError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 from sqlml.ml.runtime.predict import PREDICTABLE, prediction_estimator, prediction_reader
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 

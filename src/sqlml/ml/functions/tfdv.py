@@ -14,8 +14,7 @@ import json
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 from sqlml.ml.monitoring.tfdv_statistics import DESCRIBE_SETTINGS, dataset_statistics
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import ModelError
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 
 
 @function("TRIAL_INFO")

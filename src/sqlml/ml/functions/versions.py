@@ -12,8 +12,7 @@ import json
 
 import pyarrow as pa
 
-from sqlml.ml.functions import function
-from sqlml.ml.functions.call import Call
+from sqlml.ml.functions.call import Call, function
 
 
 @function("VERSIONS")

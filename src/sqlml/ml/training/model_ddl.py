@@ -28,7 +28,10 @@ from sqlml.errors import (
     SqlSyntaxError,
     TransactionError,
 )
+from sqlml.ml.monitoring.distributions import profile_table
 from sqlml.ml.training.locate import locate, span
+from sqlml.ml.training.pipeline import check_options, train
+from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import check_alter_options, option_value, parse_model_type, resolve_options
@@ -109,8 +112,6 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     raw = read_options(properties, context.params, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
-    from sqlml.ml.training.pipeline import check_options
-
     check_options(model_type, options, set(raw))
     store = executor.models
     if store.exists(ref.dataset, ref.name):
@@ -158,19 +159,13 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
         )
     description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
     if transform is None:
-        from sqlml.ml.training.pipeline import train
-
         if model_type is ModelType.TRANSFORM_ONLY:
             raise SqlSyntaxError("model_type='TRANSFORM_ONLY' needs a TRANSFORM(…) clause.")
         model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel)
     else:
-        from sqlml.ml.training.with_transform import train_with_transform
-
         model = train_with_transform(model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel)
     model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
     if model_type is not ModelType.TRANSFORM_ONLY:
-        from sqlml.ml.monitoring.distributions import profile_table
-
         # What ML.VALIDATE_DATA_SKEW compares serving rows with, so it never needs this data again.
         inputs = {name.lower() for name in model.required_columns()}
         model.spec["training_distributions"] = profile_table(table, [c for c in table.column_names if c.lower() in inputs])
