@@ -7,6 +7,7 @@ Every command that opens a warehouse takes ``--warehouse``, ``--models`` and ``-
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import traceback
@@ -16,6 +17,8 @@ import click
 
 import sqlml
 from sqlml.cli.params import parse_param
+from sqlml.cli.progress_bar import ProgressBar
+from sqlml.progress import reporting
 from sqlml.render import FORMATS, render, write_parquet
 
 EXAMPLES = """
@@ -123,11 +126,6 @@ def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, 
 
 def progress_reporting(show: bool):
     """A context that draws progress of long statements on stderr, or does nothing."""
-    import contextlib
-
-    from sqlml.cli.progress_bar import ProgressBar
-    from sqlml.progress import reporting
-
     return reporting(ProgressBar()) if show else contextlib.nullcontext()
 
 

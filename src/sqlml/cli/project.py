@@ -10,6 +10,7 @@ import click
 import sqlml
 from sqlml.cli.main import cli, emit, error_handler, warehouse_options
 from sqlml.project import RunOptions, Runner, load_project
+from sqlml.project.history import History
 from sqlml.project.kinds import Command, NodeKind
 
 
@@ -145,8 +146,6 @@ def compile_nodes(project_dir, warehouse, models, lock_timeout, vars_json, selec
 @error_handler
 def runs(project_dir, warehouse, models, lock_timeout, vars_json, run_id, limit, fmt):
     """Show recent runs, or the nodes of one run (--run ID); runs whose process died show as interrupted."""
-    from sqlml.project.history import History
-
     echo = functools.partial(click.echo, err=True)  # the table (or CSV, JSON) alone goes to stdout
     with open_runner(project_dir, warehouse, models, vars_json, lock_timeout, echo) as runner:
         history = History(runner.connection)
@@ -163,8 +162,7 @@ def runs(project_dir, warehouse, models, lock_timeout, vars_json, run_id, limit,
 @error_handler
 def schedule(project_dir, warehouse, models, lock_timeout, vars_json, once, retries, backoff, catchup_hours):
     """Run nodes on their cron schedules (config(schedule=…) or the project's `schedule`)."""
-    from sqlml.project import scheduler
-    from sqlml.project.history import History
+    from sqlml.project import scheduler  # croniter and APScheduler: loaded for this command only
 
     policy = scheduler.SchedulePolicy(retries, backoff, catchup_hours)
     with open_runner(project_dir, warehouse, models, vars_json, lock_timeout) as runner:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import sqlml
 from sqlml.render import format_value
+from sqlml.store.records import ModelRef
 
 if TYPE_CHECKING:
     from sqlml.shell.session import Session
@@ -105,8 +106,6 @@ def _describe(session: Session, name: str) -> bool:
     if "." not in name:
         session.error("Usage: .describe DATASET.MODEL[@version|@alias]")
         return False
-    from sqlml.store.records import ModelRef
-
     record = session.call(lambda: session.connection.models.resolve(ModelRef.parse(name.strip("`"))))
     session.write(describe_model(record))
     return True

@@ -21,9 +21,10 @@ import pyarrow as pa
 
 import sqlml
 from sqlml.cli.progress_bar import ProgressBar, render_line
-from sqlml.render import render, render_table, render_vertical
 from sqlml.progress import Task, reporting
+from sqlml.render import render, render_table, render_vertical
 from sqlml.shell.dot_commands import is_dot_command, run_dot_command
+from sqlml.sql.dialect import DIALECTS
 
 #: Seconds a plain query runs before the shell shows that it is still running.
 BUSY_AFTER = 1.0
@@ -149,8 +150,6 @@ class Session:
     @property
     def dialect_class(self):
         """The sqlglot dialect class of what is typed (follows ``.dialect``)."""
-        from sqlml.sql.dialect import DIALECTS
-
         return DIALECTS[self.connection.dialect]
 
     @property
