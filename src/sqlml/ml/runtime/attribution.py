@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sqlml.errors import ModelError
 from sqlml.ml.models.prediction_columns import predicted_class_index
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.estimator import Estimator
+    from sqlml.ml.models.model import Model
 
 
 @dataclass
@@ -46,7 +51,7 @@ class Explanation:
     probabilities: np.ndarray | None
 
 
-def class_contributions(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
+def class_contributions(estimator: Estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-feature contributions in raw space, shape (rows, classes, features + 1), the last
     entry the baseline; a regressor has one "class"."""
     from sqlml.ml.models.linear_estimator import LinearModel
@@ -73,7 +78,7 @@ def class_contributions(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
     return positive
 
 
-def explain(model, estimator, X: np.ndarray, threshold: float | None = None) -> Explanation:
+def explain(model: Model, estimator: Estimator, X: np.ndarray, threshold: float | None = None) -> Explanation:
     """Attributions of each row's prediction (its predicted class for a classifier)."""
     classifier = model.model_type.is_classifier
     n_classes = len(model.label["classes"]) if classifier else 1
@@ -93,7 +98,7 @@ def explain(model, estimator, X: np.ndarray, threshold: float | None = None) -> 
     return Explanation(inputs, per_input, baseline, baseline + chosen[:, :-1].sum(axis=1), predicted, probabilities)
 
 
-def global_attributions(model, estimator, X: np.ndarray) -> dict:
+def global_attributions(model: Model, estimator: Estimator, X: np.ndarray) -> dict:
     """Mean absolute attribution per input column over ``X`` (the evaluation rows), overall and
     per class (a list in class order): what ML.GLOBAL_EXPLAIN reports."""
     classifier = model.model_type.is_classifier
@@ -111,7 +116,7 @@ def global_attributions(model, estimator, X: np.ndarray) -> dict:
     return {"overall": mean_abs(contributions[:, 0]), "by_class": []}
 
 
-def input_groups(model) -> dict[str, list[int]]:
+def input_groups(model: Model) -> dict[str, list[int]]:
     """Attribution name → the feature indices it sums: the input column behind each processed
     feature, through the TRANSFORM clause when the model has one."""
     groups = model.preprocessor.groups

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from sqlml.execution.context import StatementContext
 from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
-from sqlml.store.records import sha256_of
+from sqlml.store.records import VersionRecord, sha256_of
 
 MANIFEST = "manifest.json"
 FORMAT = "sqlml.model/1"
@@ -61,7 +62,7 @@ def _with_trial(model, trial_id: int):
     return chosen
 
 
-def write_export(model, record, files: dict[str, Path], target: Path) -> None:
+def write_export(model: Model, record: VersionRecord, files: dict[str, Path], target: Path) -> None:
     """Write the export folder atomically (built aside, then renamed into place)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))

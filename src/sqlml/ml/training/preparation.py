@@ -5,6 +5,8 @@ every trial of hyperparameter tuning (which fits many estimators on one :class:`
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.estimator import Dataset, Monitor, Task
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
 from sqlml.ml.models.model import estimator_class
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size, wants_sparse
@@ -124,7 +126,7 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
     )  # fmt: skip
 
 
-def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor):
+def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor) -> Estimator:
     """Fit one estimator of the prepared model with ``options`` (a tuning trial's, or the model's)."""
     estimator = estimator_class(prepared.model_type)(options=options, task=prepared.task)
     if prepared.init_rows is not None:
@@ -133,7 +135,9 @@ def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor):
     return estimator
 
 
-def monitor_for(options: dict, description: str, cancel, observer=None) -> Monitor:
+def monitor_for(
+    options: dict, description: str, cancel: threading.Event | None, observer: Callable[[dict], None] | None = None
+) -> Monitor:
     """A training monitor with the model's iteration budget and early-stop rule."""
     return Monitor(
         description, options.get("max_iterations") or options.get("num_parallel_tree"),

@@ -23,6 +23,7 @@ import numpy as np
 
 from sqlml.errors import Cancelled, InvalidOptionError, TrainingError
 from sqlml.ml.models import metrics
+from sqlml.ml.models.estimator import Dataset, Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import HparamCandidates, HparamRange
@@ -144,7 +145,7 @@ def _sampler(options: dict, spaces: dict):
     return optuna.samplers.TPESampler(seed=SEED, multivariate=True, n_startup_trials=5)
 
 
-def trial_metrics(prepared, estimator, dataset) -> dict:
+def trial_metrics(prepared: Prepared, estimator: Estimator, dataset: Dataset) -> dict:
     """ML.EVALUATE's metrics of one trial's estimator on a dataset."""
     raw = estimator.predict(dataset.X)
     model_type = prepared.model_type

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import pyarrow as pa
+from sqlglot import exp
 
 from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.models.model import Model
@@ -13,7 +17,10 @@ from sqlml.ml.training.preparation import excluded_columns, resolve_label
 from sqlml.ml.training.transform import fit_transform
 
 
-def train_with_transform(model_type: ModelType, options: dict, table: pa.Table, hashes, transform, *, description, cancel) -> Model:
+def train_with_transform(
+    model_type: ModelType, options: dict, table: pa.Table, hashes: np.ndarray, transform: exp.Expression, *, description: str,
+    cancel: threading.Event | None,
+) -> Model:  # fmt: skip
     """Split the query's rows, fit the TRANSFORM on the training part, train on its output."""
     label = None
     if model_type.is_supervised:
