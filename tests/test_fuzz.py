@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sqlml
-from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
+from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
 from sqlml.sql.expressions import ML_FUNCTIONS
 
 EXAMPLES = int(os.environ.get("SQLML_FUZZ_EXAMPLES", "250"))

@@ -6,7 +6,7 @@ import pytest
 
 import sqlml
 from sqlml.ml.models.model_types import ModelType
-from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
+from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
 from sqlml.ml.models.options import resolve_options
 
 BASE = "CREATE OR REPLACE MODEL ds.opt OPTIONS({}) AS SELECT x1, x2, target FROM ds.train"

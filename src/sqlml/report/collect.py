@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 import sqlml
+from sqlml.ml.models.catalog import family_of
 from sqlml.store.records import ModelRef
 
 
@@ -34,15 +35,15 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     name = f"`{model}`" if "@" in model else model
     model_type = record.model_type.upper()
     report = ReportData(model, record, _first_row(con, f"SELECT * FROM ML.EVALUATE(MODEL {name})"))
-    classifier = model_type.endswith("_CLASSIFIER") or model_type == "LOGISTIC_REG"
-    if classifier:
+    family = family_of(model_type)
+    if family.supports("CONFUSION_MATRIX", model_type):
         report.confusion = con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL {name})").arrow()
         if len((record.metadata.get("label") or {}).get("classes") or []) == 2:
             report.roc = con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL {name}) ORDER BY threshold DESC").arrow()
-    if model_type.startswith(("BOOSTED_TREE", "RANDOM_FOREST")):
+    if family.supports("FEATURE_IMPORTANCE", model_type):
         report.importance = con.query(f"SELECT feature, importance_gain AS value FROM ML.FEATURE_IMPORTANCE(MODEL {name})").arrow()
         report.importance_kind = "average split gain (ML.FEATURE_IMPORTANCE)"
-    elif model_type in ("LINEAR_REG", "LOGISTIC_REG"):
+    elif family.supports("WEIGHTS", model_type):
         report.importance = con.query(
             f"SELECT processed_input AS feature, ABS(weight) AS value FROM ML.WEIGHTS(MODEL {name}, STRUCT(TRUE AS standardize)) "
             "WHERE weight IS NOT NULL AND processed_input <> '__INTERCEPT__'"

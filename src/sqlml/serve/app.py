@@ -146,7 +146,7 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
         model = served.model
         features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
         return {
-            "name": name, "model_type": model.model_type.value, "version": served.version, "aliases": served.record.aliases,
+            "name": name, "model_type": model.model_type, "version": served.version, "aliases": served.record.aliases,
             "label": model.label, "features": features, "required_columns": model.required_columns(),
             "metrics": model.spec.get("metrics", {}),
         }  # fmt: skip

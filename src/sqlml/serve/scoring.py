@@ -17,8 +17,9 @@ import pyarrow as pa
 from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
-from sqlml.ml.runtime.explain import DEFAULT_TOP_K, EXPLAINABLE, explanation_table
-from sqlml.ml.runtime.predict import PREDICTABLE, prediction_table
+from sqlml.ml.models.catalog import supporting
+from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
+from sqlml.ml.runtime.predict import prediction_table
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -72,12 +73,12 @@ def check_supported(model: Model, name: str, explain: bool = False) -> None:
     Raises:
         ModelError: naming the model, its type and the types the function takes.
     """
-    function, supported = ("ML.EXPLAIN_PREDICT", EXPLAINABLE) if explain else ("ML.PREDICT", PREDICTABLE)
-    kind = model.model_type.value
-    if model.model_type not in supported:
+    function = "EXPLAIN_PREDICT" if explain else "PREDICT"
+    kind, family = model.model_type, model.family
+    if not family.supports(function, kind):
         raise ModelError(
-            f"{name} is a {kind} model, which {function} does not support; it takes {', '.join(t.value for t in supported)} models.",
-            model=name, hint=f"Ask :predict of a {kind} model." if explain and model.model_type in PREDICTABLE else None,
+            f"{name} is a {kind} model, which ML.{function} does not support; it takes {', '.join(supporting(function))} models.",
+            model=name, hint=f"Ask :predict of a {kind} model." if explain and family.supports("PREDICT", kind) else None,
         )  # fmt: skip
 
 

@@ -21,15 +21,14 @@ from sqlml.shell.session import Session
 
 def static_words(dialect) -> tuple[list[str], list[str], list[str], list[str]]:
     """(SQL keywords, ML function names, model types, CREATE MODEL option names)."""
-    from sqlml.ml.models.model_types import ModelType
-    from sqlml.ml.models.option_groups import all_option_names
+    from sqlml.ml.models.catalog import all_option_names, model_types
     from sqlml.sql.expressions import ML_FUNCTIONS
 
     keywords = sorted({word for word in dialect.Tokenizer.KEYWORDS if word.replace(" ", "").isalpha()})
     functions = sorted(name for name, node in ML_FUNCTIONS.items() if node.supported)  # not those that only parse
-    model_types = sorted(model_type.value.lower() for model_type in ModelType)
+    types = sorted(model_type.lower() for model_type in model_types())
     options = sorted(all_option_names())
-    return keywords, functions, model_types, options
+    return keywords, functions, types, options
 
 
 class Catalog:

@@ -11,7 +11,6 @@ from sqlglot import exp
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
 from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import option_value
 from sqlml.sql.expressions import MLFunction
 from sqlml.store.records import ModelRef, VersionRecord
@@ -72,14 +71,21 @@ class Call:
             self._model = CACHE.get(self.executor.models, self.record)
         return self._model
 
-    def require(self, *model_types: ModelType, what: str | None = None) -> Model:
-        """The model, or a clear error if its type is not one ``model_types``."""
+    def require(self, what: str | None = None) -> Model:
+        """The model, or a clear error if its family does not support this function.
+
+        Args:
+            what: the models the function takes, for the message (default: their types).
+        """
+        from sqlml.ml.models.catalog import supporting
+
         model = self.model
-        if model.model_type not in model_types:
-            allowed = what or ", ".join(t.value for t in model_types)
+        function = self.node.function_name
+        if not model.family.supports(function, model.model_type):
+            allowed = what or ", ".join(supporting(function))
             raise ModelError(
-                f"{self.name} does not support {model.model_type.value} models; it needs {allowed}. "
-                f"{self.record.dataset}.{self.record.name} is {model.model_type.value}.",
+                f"{self.name} does not support {model.model_type} models; it needs {allowed}. "
+                f"{self.record.dataset}.{self.record.name} is {model.model_type}.",
                 model=str(self.ref),
             )
         return model

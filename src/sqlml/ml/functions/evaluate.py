@@ -18,32 +18,9 @@ from sqlml.ml.models import metrics
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
+from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.prediction_columns import predicted_class_index
-
-_METRIC_COLUMNS = {
-    "regression": metrics.REGRESSION_METRICS,
-    "classification": metrics.CLASSIFICATION_METRICS,
-    ModelType.KMEANS: metrics.KMEANS_METRICS,
-    ModelType.PCA: metrics.PCA_METRICS,
-}
-_EVALUABLE = (
-    ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER,
-    ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_CLASSIFIER,
-    ModelType.RANDOM_FOREST_REGRESSOR, ModelType.KMEANS, ModelType.PCA,
-)  # fmt: skip
-_CLASSIFIERS = (ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.RANDOM_FOREST_CLASSIFIER)
-
-
-def metric_columns(model: Model) -> tuple[str, ...]:
-    """ML.EVALUATE's columns for the model's type."""
-    model_type = model.model_type
-    if model_type.is_regressor:
-        return _METRIC_COLUMNS["regression"]
-    if model_type.is_classifier:
-        return _METRIC_COLUMNS["classification"]
-    return _METRIC_COLUMNS[model_type]
 
 
 def labelled_outputs(call: Call, model: Model, estimator=None) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +59,7 @@ def label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
 
 def encode_labels(model: Model, column: pa.Array) -> np.ndarray:
     """Labels as the model's class indices (a regressor's as floats); unseen classes are an error."""
-    if model.model_type.is_regressor:
+    if model.target is Target.REGRESSION:
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     classes = model.classes()
     if column.type != classes.type:
@@ -97,25 +74,18 @@ def encode_labels(model: Model, column: pa.Array) -> np.ndarray:
     return codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _metrics_row(model: Model, y, raw, threshold) -> dict:
-    if model.model_type.is_regressor:
-        return metrics.regression_metrics(y, raw)
-    if model.model_type.is_classifier:
-        return metrics.classification_metrics(y, raw, predicted_class_index(raw, threshold))
-    raise AssertionError
-
-
 @function("EVALUATE")
 def evaluate(call: Call) -> pa.Table:
     """``ML.EVALUATE(MODEL m [, data] [, STRUCT(threshold, trial_id)])`` — one row of metrics."""
-    model = call.require(*_EVALUABLE)
+    model = call.require()
     settings = call.settings({"threshold": float, "trial_id": int})
     data = call.data(0, required=False)
     threshold = settings.get("threshold")
     if threshold is not None and data is None:
         raise InvalidOptionError("The threshold setting of ML.EVALUATE needs input data.", option="threshold")
     check_threshold(model, threshold, call.name)
-    columns = metric_columns(model)
+    family = model.family
+    columns = family.metric_names(model.model_type)
     if data is None and model.is_tuned and "trial_id" not in settings:
         # without input data a tuned model reports every trial, on the test split
         trials = [t for t in model.spec["trials"] if t.get("metrics")]
@@ -123,14 +93,14 @@ def evaluate(call: Call) -> pa.Table:
         table.update({name: pa.array([t["metrics"].get(name) for t in trials], pa.float64()) for name in columns})
         return pa.table(table)
     estimator = model.estimator_for(settings.get("trial_id"))
-    if data is None or model.model_type is ModelType.PCA:
+    if data is None or family.evaluation is Evaluation.STORED:
         row = _stored_metrics(model, settings.get("trial_id"))
-    elif model.model_type is ModelType.KMEANS:
-        distances = np.concatenate([raw for _, raw in scored_batches(model, data.reader(), estimator)] or [np.empty((0, 1))])
-        row = metrics.kmeans_metrics(distances, estimator._prepare(estimator.centroids_))
+    elif family.evaluation is Evaluation.OUTPUTS:
+        outputs = np.concatenate([raw for _, raw in scored_batches(model, data.reader(), estimator)] or [np.empty((0, 1))])
+        row = family.metrics(model.model_type, estimator, None, outputs, threshold)
     else:
         y, raw = labelled_outputs(call, model, estimator)
-        row = _metrics_row(model, y, raw, threshold)
+        row = family.metrics(model.model_type, estimator, y, raw, threshold)
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
 
 
@@ -143,7 +113,7 @@ def _stored_metrics(model: Model, trial_id: int | None) -> dict:
 @function("CONFUSION_MATRIX")
 def confusion_matrix(call: Call) -> pa.Table:
     """``ML.CONFUSION_MATRIX(MODEL m [, data] [, STRUCT(threshold)])``: expected_label, one count per class."""
-    model = call.require(*_CLASSIFIERS, what="a classification model")
+    model = call.require(what="a classification model")
     settings = call.settings({"threshold": float, "trial_id": int})
     threshold = settings.get("threshold")
     data = call.data(0, required=False)
@@ -180,7 +150,7 @@ def column_names(classes: list) -> list[str]:
 @function("ROC_CURVE")
 def roc_curve(call: Call) -> pa.Table:
     """``ML.ROC_CURVE(MODEL m [, data] [, GENERATE_ARRAY(…)])`` for binary classifiers."""
-    model = call.require(*_CLASSIFIERS, what="a binary classification model")
+    model = call.require(what="a binary classification model")
     if len(model.label["classes"]) != 2:
         raise InvalidModelInputError(
             f"ML.ROC_CURVE needs a binary classification model; {call.record.dataset}.{call.record.name} has "

@@ -21,18 +21,17 @@ import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions.call import Call, function
-from sqlml.ml.models.model_types import ModelType
-from sqlml.ml.runtime.explain import DEFAULT_TOP_K, EXPLAINABLE, explanation_reader
+from sqlml.ml.models.base import Target
+from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_reader
 from sqlml.ml.runtime.predict import prediction_estimator
 
-TREES = (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR)
 CLASS_LEVEL_TOP = 10
 
 
 @function("EXPLAIN_PREDICT")
 def explain_predict(call: Call) -> pa.RecordBatchReader:
     """``ML.EXPLAIN_PREDICT(MODEL m, data [, STRUCT(top_k_features, threshold, approx_feature_contrib, trial_id)])``."""
-    model = call.require(*EXPLAINABLE, what="a linear, logistic, boosted tree or random forest model")
+    model = call.require(what="a linear, logistic, boosted tree or random forest model")
     settings = call.settings({
         "top_k_features": int, "threshold": float, "approx_feature_contrib": bool, "trial_id": int,
         "integrated_gradients_num_steps": int,
@@ -50,12 +49,12 @@ def explain_predict(call: Call) -> pa.RecordBatchReader:
 @function("GLOBAL_EXPLAIN")
 def global_explain(call: Call) -> pa.Table:
     """``ML.GLOBAL_EXPLAIN(MODEL m [, STRUCT(class_level_explain)])``."""
-    model = call.require(*EXPLAINABLE, what="a linear, logistic, boosted tree or random forest model")
+    model = call.require(what="a linear, logistic, boosted tree or random forest model")
     settings = call.settings({"class_level_explain": bool})
     stored = model.spec.get("global_explain")
     if not stored:
         raise call.trained_without("enable_global_explain=TRUE", "Re-train it with OPTIONS(…, enable_global_explain=TRUE).")
-    if settings.get("class_level_explain") and model.model_type.is_classifier:
+    if settings.get("class_level_explain") and model.target is Target.CLASSIFICATION:
         labels = model.classes().cast(pa.string()).to_pylist()
         rows = []
         for label, per_feature in zip(labels, stored["by_class"]):
@@ -70,7 +69,7 @@ def global_explain(call: Call) -> pa.Table:
 @function("FEATURE_IMPORTANCE")
 def feature_importance(call: Call) -> pa.Table:
     """``ML.FEATURE_IMPORTANCE(MODEL m)``: split count, average gain and average cover per input column."""
-    model = call.require(*TREES, what="a boosted tree or random forest model")
+    model = call.require(what="a boosted tree or random forest model")
     trees = model.estimator.booster_.trees_to_dataframe()
     splits = trees[trees["split_feature"].notna()]
     feature_names = model.estimator.booster_.feature_name()

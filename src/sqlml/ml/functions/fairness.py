@@ -33,6 +33,7 @@ from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.evaluate import encode_labels, label_column
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.prediction_columns import predicted_class_index
 
 RATES = ("selection_rate", "accuracy", "precision", "recall", "false_positive_rate", "false_negative_rate")
@@ -46,10 +47,11 @@ COMPARISONS = (
 def evaluate_fairness(call: Call) -> pa.Table:
     """One row per sensitive group with rates and comparisons against the privileged group."""
     model = call.model
-    if not (model.model_type.is_classifier and len(model.label["classes"]) == 2):
+    classifier = model.target is Target.CLASSIFICATION
+    if not (classifier and len(model.label["classes"]) == 2):
         raise ModelError(
             f"ML.EVALUATE_FAIRNESS needs a binary classifier; {call.record.dataset}.{call.record.name} is "
-            f"{model.model_type.value}" + (" with more than two classes." if model.model_type.is_classifier else "."),
+            f"{model.model_type}" + (" with more than two classes." if classifier else "."),
             model=str(call.ref),
         )
     settings = call.settings({"sensitive_feature": (str, list), "privileged_group": str, "threshold": float, "trial_id": int})

@@ -20,7 +20,6 @@ from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiH
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.linear_p_values import p_value
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 INTERCEPT = "__INTERCEPT__"
@@ -90,13 +89,11 @@ def training_info(call: Call) -> pa.Table:
         "iteration": pa.array([r["iteration"] for r in rows], pa.int64()),
         "loss": pa.array([r["loss"] for r in rows], pa.float64()),
     }
-    if model.model_type is not ModelType.KMEANS:
+    if model.family.reports_eval_loss:
         columns["eval_loss"] = pa.array([r["eval_loss"] for r in rows], pa.float64())
     columns["learning_rate"] = pa.array([r["learning_rate"] for r in rows], pa.float64())
     columns["duration_ms"] = pa.array([r["duration_ms"] for r in rows], pa.int64())
-    if model.model_type is ModelType.KMEANS:
-        info = pa.struct([("centroid_id", pa.int64()), ("cluster_radius", pa.float64()), ("cluster_size", pa.int64())])
-        columns["cluster_info"] = pa.array([r.get("cluster_info") for r in rows], pa.list_(info))
+    columns.update(model.family.training_info_extras(rows))
     return pa.table(columns)
 
 
@@ -115,7 +112,7 @@ def feature_info(call: Call) -> pa.Table:
 @function("WEIGHTS")
 def weights(call: Call) -> pa.Table:
     """``ML.WEIGHTS(MODEL m [, STRUCT(standardize)])`` for linear and logistic regression."""
-    model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
+    model = call.require()
     standardize = call.settings({"standardize": bool}).get("standardize", False)
     multiclass = model.task.kind == "multiclass"
     pieces = []
@@ -179,7 +176,7 @@ def advanced_weights(call: Call) -> pa.Table:
     a dropped dummy category has weight 0 and NaN standard error and p-value
     (https://cloud.google.com/bigquery/docs/auto-preprocessing#dummy_encoding); the intercept has
     them only with ``standardize`` (NULL otherwise)."""
-    model = call.require(ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
+    model = call.require()
     covariance = model.arrays.get("weight_covariance")
     if covariance is None:
         raise call.trained_without(
@@ -225,7 +222,7 @@ def advanced_weights(call: Call) -> pa.Table:
 @function("CENTROIDS")
 def centroids(call: Call) -> pa.Table:
     """``ML.CENTROIDS(MODEL m [, STRUCT(standardize)])``: one row per (centroid, feature)."""
-    model = call.require(ModelType.KMEANS)
+    model = call.require()
     standardize = call.settings({"standardize": bool}).get("standardize", False)
     return pa.concat_tables([_with_trial(_centroids_of(model, estimator, standardize), trial_id) for trial_id, estimator in _trials(model)])
 
@@ -255,7 +252,7 @@ def _centroids_of(model, estimator, standardize: bool) -> pa.Table:
 @function("PRINCIPAL_COMPONENTS")
 def principal_components(call: Call) -> pa.Table:
     """Loadings: one row per (component, feature), components by decreasing eigenvalue, 0-based."""
-    model = call.require(ModelType.PCA)
+    model = call.require()
     records = []
     for index, component in enumerate(model.estimator.components_):
         for block in blocks(model.preprocessor):
@@ -275,7 +272,7 @@ def principal_components(call: Call) -> pa.Table:
 @function("PRINCIPAL_COMPONENT_INFO")
 def principal_component_info(call: Call) -> pa.Table:
     """Eigenvalue and (cumulative) explained variance ratio of each kept component."""
-    estimator = call.require(ModelType.PCA).estimator
+    estimator = call.require().estimator
     k = len(estimator.components_)
     ratio = estimator.explained_variance_ratio
     return pa.table({

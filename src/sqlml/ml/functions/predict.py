@@ -12,14 +12,14 @@ import pyarrow as pa
 
 from sqlml.errors import ModelError
 from sqlml.ml.functions.call import Call, function
-from sqlml.ml.runtime.predict import PREDICTABLE, prediction_estimator, prediction_reader
+from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 
 
 @function("PREDICT")
 def predict(call: Call) -> pa.RecordBatchReader:
     """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
-    model = call.require(*PREDICTABLE, what="a trained or imported model")
+    model = call.require(what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
     threshold = settings.get("threshold")
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)

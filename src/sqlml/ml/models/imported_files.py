@@ -17,7 +17,6 @@ import pyarrow as pa
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
 
 ONNX_FILE = "model.onnx"
 LIGHTGBM_FILE = "booster.txt"
@@ -25,23 +24,28 @@ _sessions: dict[int, object] = {}
 _lock = threading.Lock()
 
 
-def import_model(model_type: ModelType, options: dict) -> Model:
-    """Read the file named by ``model_path`` and describe its inputs and outputs."""
+def import_model(model_type: str, options: dict, file_format: str) -> Model:
+    """Read the file named by ``model_path`` and describe its inputs and outputs.
+
+    Args:
+        model_type: the model's type, for messages and its description.
+        options: the resolved options (``model_path``).
+        file_format: ``onnx`` or ``lightgbm``.
+    """
     raw_path = options.get("model_path")
     if not raw_path:
-        raise InvalidOptionError(f"model_type='{model_type.value}' needs model_path='…'.", option="model_path")
+        raise InvalidOptionError(f"model_type='{model_type}' needs model_path='…'.", option="model_path")
     path = Path(raw_path.removeprefix("file://"))
     if raw_path.startswith(("gs://", "s3://", "http://", "https://")):
         raise InvalidOptionError(f"model_path must be a local file; got {raw_path}.", option="model_path")
+    name, describe = _FORMATS[file_format]
     if path.is_dir():
-        path = path / (ONNX_FILE if model_type is ModelType.ONNX else LIGHTGBM_FILE)
+        path = path / name
     if not path.is_file():
         raise InvalidOptionError(f"The model file {path} does not exist.", option="model_path")
     content = path.read_bytes()
-    describe = _describe_onnx if model_type is ModelType.ONNX else _describe_lightgbm
-    name = ONNX_FILE if model_type is ModelType.ONNX else LIGHTGBM_FILE
     imported = {**describe(content, path), "files": [name], "source": str(path)}
-    model = Model({"model_type": model_type.value, "options": options, "imported": imported}, None, None)
+    model = Model({"model_type": str(model_type), "options": options, "imported": imported}, None, None)
     model.files = {name: content}
     return model
 
@@ -63,6 +67,10 @@ def _describe_lightgbm(content: bytes, path: Path) -> dict:
     classes = booster.num_model_per_iteration()
     inputs = [{"name": name, "type": "double", "shape": [None]} for name in booster.feature_name()]
     return {"format": "lightgbm", "inputs": inputs, "outputs": [{"name": "predicted_label", "classes": classes}]}
+
+
+#: File format → the file name kept in the store and the function that describes its inputs and outputs.
+_FORMATS = {"onnx": (ONNX_FILE, _describe_onnx), "lightgbm": (LIGHTGBM_FILE, _describe_lightgbm)}
 
 
 def _shape(shape) -> list:

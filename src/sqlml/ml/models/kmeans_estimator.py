@@ -39,7 +39,7 @@ class KMeans(Estimator):
         return self.options["distance_type"] == "COSINE"
 
     def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "KMeans":
-        X = self._prepare(train.X)
+        X = self.prepare(train.X)
         k = self.options["num_clusters"] or default_num_clusters(len(X))
         if len(X) < k:
             raise InvalidModelInputError(f"KMEANS needs at least num_clusters={k} rows; the training data has {len(X)}.")
@@ -54,7 +54,8 @@ class KMeans(Estimator):
         self.centroids_ = centroids
         return self
 
-    def _prepare(self, X: np.ndarray) -> np.ndarray:
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Rows as distances are measured on: unit length under COSINE, unchanged under EUCLIDEAN."""
         if not self.cosine:
             return X
         norms = np.linalg.norm(X, axis=1, keepdims=True)
@@ -69,7 +70,7 @@ class KMeans(Estimator):
                 raise InvalidModelInputError(
                     f"kmeans_init_col marks {found} row(s) TRUE but num_clusters is {k}; they must be equal.",
                 )
-            return self._prepare(np.asarray(self.init_rows, dtype=np.float64))
+            return self.prepare(np.asarray(self.init_rows, dtype=np.float64))
         if method == "KMEANS++":
             from sklearn.cluster import kmeans_plusplus
 
@@ -111,7 +112,7 @@ class KMeans(Estimator):
             updated[index] = X[far]
             squared[far] = 0.0
         if self.cosine:
-            updated = self._prepare(updated)
+            updated = self.prepare(updated)
         return updated
 
     def _cluster_info(self, assignment, squared, k) -> list[dict]:
@@ -124,7 +125,7 @@ class KMeans(Estimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Distances (n, k) from each row to each centroid."""
-        return np.sqrt(self._squared_distances(self._prepare(X), self.centroids_))
+        return np.sqrt(self._squared_distances(self.prepare(X), self.centroids_))
 
     def state(self):
         return {}, {"centroids": self.centroids_}, {}

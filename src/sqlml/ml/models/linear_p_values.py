@@ -22,17 +22,16 @@ import math
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.model_types import ModelType
 
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-advanced-weights#limitations
 MAX_CARDINALITY = 1000
 
 
-def check_p_value_options(model_type: ModelType, options: dict, n_classes: int) -> None:
+def check_p_value_options(options: dict, n_classes: int) -> None:
     """``calculate_p_values`` needs what BigQuery needs; else a clear error naming the option."""
     if not options.get("calculate_p_values"):
         return
-    if model_type not in (ModelType.LINEAR_REG, ModelType.LOGISTIC_REG) or n_classes > 2:
+    if n_classes > 2:
         raise InvalidOptionError(
             "calculate_p_values applies to LINEAR_REG and binary LOGISTIC_REG models.", option="calculate_p_values"
         )

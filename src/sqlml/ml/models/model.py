@@ -15,39 +15,15 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError
+from sqlml.ml.models.base import ModelFamily, Source, Target
+from sqlml.ml.models.catalog import canonical_name, family_of
 from sqlml.ml.models.estimator import Estimator, Task
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
-
-
-def estimator_class(model_type: ModelType) -> type[Estimator]:
-    """The estimator family of a model type (imported lazily: LightGBM and scikit-learn are slow to import)."""
-    if model_type.is_linear:
-        from sqlml.ml.models.linear_estimator import LinearModel
-
-        return LinearModel
-    if model_type in (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR):
-        from sqlml.ml.models.tree_estimators import BoostedTree
-
-        return BoostedTree
-    if model_type in (ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR):
-        from sqlml.ml.models.tree_estimators import RandomForest
-
-        return RandomForest
-    if model_type is ModelType.KMEANS:
-        from sqlml.ml.models.kmeans_estimator import KMeans
-
-        return KMeans
-    if model_type is ModelType.PCA:
-        from sqlml.ml.models.pca_estimator import PCA
-
-        return PCA
-    raise ValueError(f"no estimator for {model_type}")
 
 
 class Model:
@@ -71,9 +47,19 @@ class Model:
         self.files: dict[str, bytes] = {}
 
     @property
-    def model_type(self) -> ModelType:
-        """The model's type."""
-        return ModelType(self.spec["model_type"])
+    def model_type(self) -> str:
+        """The model's type (a :class:`~sqlml.ml.models.model_types.ModelType` value for built-in families)."""
+        return self.spec["model_type"]
+
+    @property
+    def family(self) -> ModelFamily:
+        """The family that owns the model's type: what it predicts, evaluates and supports."""
+        return family_of(self.model_type)
+
+    @property
+    def target(self) -> Target:
+        """What the model learned (regression, classification…)."""
+        return self.family.target(self.model_type)
 
     @property
     def options(self) -> dict:
@@ -207,10 +193,12 @@ class Model:
         estimator_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("estimator.")}
         model_arrays = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("model.")}
         preprocessor = Preprocessor.from_state(spec["preprocessing"]) if "preprocessing" in spec else None
-        model_type = ModelType(spec["model_type"])
+        model_type = spec["model_type"]
+        if canonical_name(model_type) is None:
+            raise ValueError(f"no registered model family owns model_type '{model_type}'")
         estimator, trials = None, {}
-        if spec.get("task") and not model_type.is_imported and model_type is not ModelType.TRANSFORM_ONLY:
-            family = estimator_class(model_type)
+        if spec.get("task") and family_of(model_type).source is Source.ROWS:
+            family = family_of(model_type).estimator_class(model_type)
             task = Task(**spec["task"])
             estimator = family.from_state(spec["options"], task, spec.get("estimator_params", {}), estimator_arrays, _own(texts, ""))
             for trial_id, trial_params in spec.get("trial_params", {}).items():

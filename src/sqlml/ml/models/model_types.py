@@ -1,15 +1,19 @@
-"""The model types sqlml trains, and what each one is (supervised or not, classifier or regressor).
+"""The model types sqlml ships, and BigQuery's model types it does not train (with the reason).
 
 BigQuery ML's list: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ModelType(str, Enum):
-    """A ``model_type`` value, upper-case as BigQuery's documentation writes it."""
+class ModelType(StrEnum):
+    """A built-in ``model_type`` value, upper-case as BigQuery's documentation writes it.
+
+    Model types are strings at every seam; which family owns one is :mod:`sqlml.ml.models.catalog`'s
+    business, and a registered family may bring types that are not members here.
+    """
 
     LINEAR_REG = "LINEAR_REG"
     LOGISTIC_REG = "LOGISTIC_REG"
@@ -23,45 +27,6 @@ class ModelType(str, Enum):
     ONNX = "ONNX"
     LIGHTGBM = "LIGHTGBM"
 
-    @property
-    def is_classifier(self) -> bool:
-        """Predicts a class label."""
-        return self in _CLASSIFIERS
-
-    @property
-    def is_regressor(self) -> bool:
-        """Predicts a number."""
-        return self in _REGRESSORS
-
-    @property
-    def is_supervised(self) -> bool:
-        """Trained on a label column."""
-        return self.is_classifier or self.is_regressor
-
-    @property
-    def is_tree(self) -> bool:
-        """A tree ensemble (no feature standardization, label encoding by default)."""
-        return self in _TREES
-
-    @property
-    def is_linear(self) -> bool:
-        """A generalized linear model."""
-        return self in (ModelType.LINEAR_REG, ModelType.LOGISTIC_REG)
-
-    @property
-    def is_imported(self) -> bool:
-        """Created from an exported file (``model_path``) rather than trained."""
-        return self in (ModelType.ONNX, ModelType.LIGHTGBM)
-
-
-_CLASSIFIERS = {ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.RANDOM_FOREST_CLASSIFIER}
-_REGRESSORS = {ModelType.LINEAR_REG, ModelType.BOOSTED_TREE_REGRESSOR, ModelType.RANDOM_FOREST_REGRESSOR}
-_TREES = {
-    ModelType.BOOSTED_TREE_CLASSIFIER,
-    ModelType.BOOSTED_TREE_REGRESSOR,
-    ModelType.RANDOM_FOREST_CLASSIFIER,
-    ModelType.RANDOM_FOREST_REGRESSOR,
-}
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
 UNSUPPORTED = {

@@ -16,8 +16,8 @@ import numpy as np
 
 from sqlml.errors import ModelError
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
 
 OPSET = 15
 # LabelEncoder's keys_*/values_* attributes need ai.onnx.ml 2; the tree ensemble operators the
@@ -25,10 +25,10 @@ OPSET = 15
 ML_OPSET = 2
 
 
-class _Graph:
+class Graph:
     """Collects nodes, initializers, inputs and outputs of an ONNX graph."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from onnx import helper
 
         self.helper = helper
@@ -36,23 +36,26 @@ class _Graph:
         self._count = 0
 
     def name(self, hint: str) -> str:
+        """A tensor name unique in the graph."""
         self._count += 1
         return f"{hint}_{self._count}"
 
-    def const(self, value, dtype=np.float64, hint: str = "c") -> str:
+    def const(self, value: object, dtype: type = np.float64, hint: str = "c") -> str:
+        """The name of a new initializer holding ``value``."""
         from onnx import numpy_helper
 
         name = self.name(hint)
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def node(self, op: str, inputs: list[str], hint: str | None = None, domain: str = "", outputs: int = 1, **attrs) -> str | list[str]:
+    def node(self, op: str, inputs: list[str], hint: str | None = None, domain: str = "", outputs: int = 1, **attrs: object) -> str | list[str]:
+        """Add an ``op`` node; the name of its output (or of its ``outputs`` outputs)."""
         names = [self.name(hint or op.lower()) for _ in range(outputs)]
         self.nodes.append(self.helper.make_node(op, inputs, names, domain=domain or None, **attrs))
         return names[0] if outputs == 1 else names
 
 
-def _input(graph: _Graph, name: str, string: bool) -> str:
+def _input(graph: Graph, name: str, string: bool) -> str:
     from onnx import TensorProto
 
     element = TensorProto.STRING if string else TensorProto.DOUBLE
@@ -60,7 +63,7 @@ def _input(graph: _Graph, name: str, string: bool) -> str:
     return name
 
 
-def _numeric(graph: _Graph, encoder: NumericEncoder) -> str:
+def _numeric(graph: Graph, encoder: NumericEncoder) -> str:
     x = _input(graph, encoder.name, string=False)
     filled = graph.node("Where", [graph.node("IsNaN", [x]), graph.const([[encoder.mean]]), x])
     if not encoder.standardize:
@@ -68,7 +71,7 @@ def _numeric(graph: _Graph, encoder: NumericEncoder) -> str:
     return graph.node("Div", [graph.node("Sub", [filled, graph.const([[encoder.mean]])]), graph.const([[encoder.std]])])
 
 
-def _categorical(graph: _Graph, encoder: CategoricalEncoder) -> str:
+def _categorical(graph: Graph, encoder: CategoricalEncoder) -> str:
     x = _input(graph, encoder.name, string=True)
     if encoder.method == "label":
         codes = graph.node(
@@ -86,7 +89,7 @@ def _categorical(graph: _Graph, encoder: CategoricalEncoder) -> str:
     return graph.node("Cast", [flat], to=11)
 
 
-def _features(graph: _Graph, model: Model) -> str:
+def _features(graph: Graph, model: Model) -> str:
     blocks = []
     for encoder in model.preprocessor.encoders:
         if isinstance(encoder, NumericEncoder):
@@ -98,12 +101,12 @@ def _features(graph: _Graph, model: Model) -> str:
     return graph.node("Concat", blocks, axis=1) if len(blocks) > 1 else blocks[0]
 
 
-def _output(graph: _Graph, source: str, name: str, element: int, shape: list) -> None:
+def _output(graph: Graph, source: str, name: str, element: int, shape: list) -> None:
     graph.nodes.append(graph.helper.make_node("Identity", [source], [name]))
     graph.outputs.append(graph.helper.make_tensor_value_info(name, element, shape))
 
 
-def _label_values(graph: _Graph, model: Model, index: str) -> tuple[str, int]:
+def _label_values(graph: Graph, model: Model, index: str) -> tuple[str, int]:
     """Class index → the label value, in the label's type."""
     from onnx import TensorProto
 
@@ -118,7 +121,7 @@ def _label_values(graph: _Graph, model: Model, index: str) -> tuple[str, int]:
     return mapped, TensorProto.INT64
 
 
-def _classifier_outputs(graph: _Graph, model: Model, probabilities: str) -> None:
+def _classifier_outputs(graph: Graph, model: Model, probabilities: str) -> None:
     from onnx import TensorProto
 
     name = model.label["name"]
@@ -129,7 +132,8 @@ def _classifier_outputs(graph: _Graph, model: Model, probabilities: str) -> None
     _output(graph, graph.node("Cast", [probabilities], to=11), f"predicted_{name}_probs", TensorProto.DOUBLE, [None, k])
 
 
-def _linear(graph: _Graph, model: Model, features: str) -> None:
+def linear_graph(graph: Graph, model: Model, features: str) -> None:
+    """The linear model's scores on ``features``: the prediction, or class probabilities (sigmoid/softmax) and the predicted class."""
     from onnx import TensorProto
 
     estimator = model.estimator
@@ -147,7 +151,8 @@ def _linear(graph: _Graph, model: Model, features: str) -> None:
     _classifier_outputs(graph, model, probabilities)
 
 
-def _kmeans(graph: _Graph, model: Model, features: str) -> None:
+def kmeans_graph(graph: Graph, model: Model, features: str) -> None:
+    """Euclidean distances from ``features`` to each centroid, and the nearest centroid (1-based)."""
     from onnx import TensorProto
 
     if model.options.get("distance_type") == "COSINE":
@@ -160,7 +165,8 @@ def _kmeans(graph: _Graph, model: Model, features: str) -> None:
     _output(graph, distances, "centroid_distances", TensorProto.DOUBLE, [None, len(centroids)])
 
 
-def _pca(graph: _Graph, model: Model, features: str) -> None:
+def pca_graph(graph: Graph, model: Model, features: str) -> None:
+    """The projections of the centered ``features`` on the kept components."""
     from onnx import TensorProto
 
     estimator = model.estimator
@@ -186,7 +192,7 @@ def _trees(preprocessing, model: Model):
         opset.version = ML_OPSET if opset.domain == "ai.onnx.ml" else OPSET
     trees.ir_version = preprocessing.ir_version
     merged = onnx.compose.merge_models(preprocessing, trees, io_map=[("features_float", "tree_features")])
-    graph = _Graph()
+    graph = Graph()
     graph.inputs, graph.nodes, graph.initializers = list(merged.graph.input), list(merged.graph.node), list(merged.graph.initializer)
     kind = model.task.kind
     if kind == "regression":
@@ -196,6 +202,15 @@ def _trees(preprocessing, model: Model):
         probabilities = next(o.name for o in merged.graph.output if o.name.endswith("probabilities"))
         _classifier_outputs(graph, model, probabilities)
     return graph
+
+
+def tree_graph(graph: Graph, model: Model, features: str) -> Graph:
+    """The preprocessing graph (``features`` cast to FLOAT) merged with the booster's trees."""
+    import onnx
+
+    graph.nodes.append(graph.helper.make_node("Cast", [features], ["features_float"], to=onnx.TensorProto.FLOAT))
+    graph.outputs.append(graph.helper.make_tensor_value_info("features_float", onnx.TensorProto.FLOAT, [None, None]))
+    return _trees(_model_proto(graph), model)
 
 
 def _average_trees(trees, count: int) -> None:
@@ -219,27 +234,15 @@ def to_onnx(model: Model):
 
     if model.spec.get("transform"):
         raise ModelError("Models with a TRANSFORM clause have no ONNX form (the clause is SQL).")
-    graph = _Graph()
+    graph = Graph()
     features = _features(graph, model)
-    model_type = model.model_type
-    if model_type.is_tree:
-        graph.nodes.append(graph.helper.make_node("Cast", [features], ["features_float"], to=onnx.TensorProto.FLOAT))
-        graph.outputs.append(graph.helper.make_tensor_value_info("features_float", onnx.TensorProto.FLOAT, [None, None]))
-        graph = _trees(_model_proto(graph), model)
-    elif model_type.is_linear:
-        _linear(graph, model, features)
-    elif model_type is ModelType.KMEANS:
-        _kmeans(graph, model, features)
-    elif model_type is ModelType.PCA:
-        _pca(graph, model, features)
-    else:
-        raise ModelError(f"{model_type.value} models have no ONNX form.")
+    graph = family_of(model.model_type).onnx_graph(graph, model, features)
     proto = _model_proto(graph)
     onnx.checker.check_model(proto)
     return proto
 
 
-def _model_proto(graph: _Graph):
+def _model_proto(graph: Graph):
     helper = graph.helper
     body = helper.make_graph(graph.nodes, "sqlml", graph.inputs, graph.outputs, graph.initializers)
     opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]

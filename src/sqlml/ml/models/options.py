@@ -1,6 +1,6 @@
 """Validate CREATE MODEL's OPTIONS(...) against each model type's option table.
 
-Every option of a model type is declared once, as data (:mod:`sqlml.ml.models.option_groups`), with its
+Every option of a model type is declared once, as data (each family's option table, :mod:`sqlml.ml.models.catalog`), with its
 BigQuery type, default and valid range — the way scikit-learn declares ``_parameter_constraints``.
 An unknown option, one that belongs to another model type, or a value of the wrong type or out of
 range is an :class:`~sqlml.errors.InvalidOptionError` naming the option and the fix.
@@ -16,7 +16,7 @@ from enum import Enum
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.models.model_types import UNSUPPORTED, ModelType
+from sqlml.ml.models.model_types import UNSUPPORTED
 
 
 class Kind(str, Enum):
@@ -107,14 +107,16 @@ def _number(value: float) -> str:
 ALIASES = {"max_iteration": "max_iterations"}
 
 
-def parse_model_type(raw: dict) -> ModelType:
-    """The ``model_type`` option, validated.
+def parse_model_type(raw: dict) -> str:
+    """The ``model_type`` option, validated: the registered model type's name, upper-case.
 
     Raises:
         InvalidOptionError: missing, unknown or not supported by sqlml.
     """
+    from sqlml.ml.models.catalog import canonical_name, model_types
+
     value = raw.get("model_type")
-    valid = ", ".join(m.value for m in ModelType)
+    valid = ", ".join(model_types())
     if value is None:
         raise InvalidOptionError(
             "CREATE MODEL needs OPTIONS(model_type='…').", option="model_type", hint=f"Valid model types: {valid}."
@@ -128,17 +130,17 @@ def parse_model_type(raw: dict) -> ModelType:
             option="model_type",
             hint=f"Supported model types: {valid}.",
         )
-    try:
-        return ModelType(name)
-    except ValueError:
-        guess = difflib.get_close_matches(name, [m.value for m in ModelType], n=1)
+    registered = canonical_name(name)
+    if registered is None:
+        guess = difflib.get_close_matches(name, model_types(), n=1)
         hint = f"Did you mean '{guess[0].lower()}'? " if guess else ""
         raise InvalidOptionError(
             f"Unknown model_type '{value}'.", option="model_type", hint=f"{hint}Valid model types: {valid}."
-        ) from None
+        )
+    return registered
 
 
-def resolve_options(model_type: ModelType, raw: dict) -> dict:
+def resolve_options(model_type: str, raw: dict) -> dict:
     """Validate ``raw`` options for ``model_type`` and fill in BigQuery's defaults.
 
     Args:
@@ -151,7 +153,7 @@ def resolve_options(model_type: ModelType, raw: dict) -> dict:
     Raises:
         InvalidOptionError: an unknown, inapplicable, mistyped or out-of-range option.
     """
-    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE, all_option_names
+    from sqlml.ml.models.catalog import OPTIONS_BY_TYPE, all_option_names
 
     table = OPTIONS_BY_TYPE[model_type]
     resolved = {name: option.default for name, option in table.items()}
@@ -165,7 +167,7 @@ def resolve_options(model_type: ModelType, raw: dict) -> dict:
         if value is None:  # BigQuery: an option set to NULL is ignored
             continue
         resolved[name] = check_value(option, value, model_type)
-    resolved["model_type"] = model_type.value
+    resolved["model_type"] = str(model_type)
     return resolved
 
 
@@ -186,7 +188,7 @@ def _legacy_labels(raw: dict, table: dict) -> dict:
     return {**{k: v for k, v in raw.items() if k != "labels"}, "input_label_cols": labels}
 
 
-def check_value(option: Option, value, model_type: ModelType | None):
+def check_value(option: Option, value, model_type: str | None):
     """``value`` converted to the option's type, or an :class:`InvalidOptionError`.
 
     Args:
@@ -278,7 +280,7 @@ def _pairs(value, numeric_second: bool):
     return pairs
 
 
-def _check_space(option: Option, space, model_type: ModelType):
+def _check_space(option: Option, space, model_type: str):
     if isinstance(space, HparamRange):
         if option.kind not in (Kind.INT, Kind.FLOAT):
             raise _bad_value(option, space, model_type, "takes HPARAM_CANDIDATES, not HPARAM_RANGE")
@@ -294,10 +296,10 @@ def _check_space(option: Option, space, model_type: ModelType):
     return HparamCandidates(values)
 
 
-def _bad_value(option: Option, value, model_type: ModelType | None, reason: str | None = None) -> InvalidOptionError:
+def _bad_value(option: Option, value, model_type: str | None, reason: str | None = None) -> InvalidOptionError:
     shown = _show(value)
     what = f"must be {option.describe()}" if reason is None else reason
-    statement = "ALTER MODEL" if model_type is None else f"CREATE MODEL (model_type='{model_type.value.lower()}')"
+    statement = "ALTER MODEL" if model_type is None else f"CREATE MODEL (model_type='{model_type.lower()}')"
     return InvalidOptionError(
         f"The '{option.name}' option of {statement} {what}. Got {shown} instead.",
         option=option.name,
@@ -318,20 +320,20 @@ def _show(value) -> str:
     return repr(value)
 
 
-def _unknown_option(name: str, model_type: ModelType, table: dict, everywhere: dict) -> InvalidOptionError:
+def _unknown_option(name: str, model_type: str, table: dict, everywhere: dict) -> InvalidOptionError:
     valid = sorted(table)
     guess = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     suggestion = f"Did you mean '{guess[0]}'? " if guess else ""
     owners = everywhere.get(name)
     if owners:
         return InvalidOptionError(
-            f"The option '{name}' does not apply to model_type='{model_type.value.lower()}'; "
+            f"The option '{name}' does not apply to model_type='{model_type.lower()}'; "
             f"it applies to {', '.join(sorted(owners))}.",
             option=name,
-            hint=f"{suggestion}Valid options for {model_type.value}: {', '.join(valid)}.",
+            hint=f"{suggestion}Valid options for {model_type}: {', '.join(valid)}.",
         )
     return InvalidOptionError(
-        f"Unknown option '{name}' for CREATE MODEL (model_type='{model_type.value.lower()}').",
+        f"Unknown option '{name}' for CREATE MODEL (model_type='{model_type.lower()}').",
         option=name,
         hint=f"{suggestion}Valid options: {', '.join(valid)}.",
     )

@@ -1,4 +1,4 @@
-"""ML.PREDICT's output columns per model type, with BigQuery's names and types, built vectorised.
+"""ML.PREDICT's output columns, with BigQuery's names and types, built vectorised from raw outputs.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
 
@@ -10,6 +10,8 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
   ARRAY<STRUCT<CENTROID_ID, DISTANCE>> for the min(num_clusters, 5) nearest, upper-case as the
   real schema is;
 * PCA: ``principal_component_1`` … ``principal_component_k`` FLOAT64.
+
+Each family (:mod:`sqlml.ml.models`) picks the builders its model types need.
 """
 
 from __future__ import annotations
@@ -17,40 +19,39 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
-
 MAX_NEAREST = 5
 
 
-def output_schema(model: Model) -> pa.Schema:
-    """The model output columns ML.PREDICT puts before the input columns."""
-    model_type = model.model_type
-    if model_type.is_regressor:
-        return pa.schema([pa.field(f"predicted_{model.label['name']}", pa.float64())])
-    if model_type.is_classifier:
-        name, label_type = model.label["name"], model.label_type()
-        entry = pa.struct([pa.field("label", label_type), pa.field("prob", pa.float64())])
-        return pa.schema([pa.field(f"predicted_{name}", label_type), pa.field(f"predicted_{name}_probs", pa.list_(entry))])
-    if model_type is ModelType.KMEANS:
-        entry = pa.struct([pa.field("CENTROID_ID", pa.int64()), pa.field("DISTANCE", pa.float64())])
-        return pa.schema([pa.field("CENTROID_ID", pa.int64()), pa.field("NEAREST_CENTROIDS_DISTANCE", pa.list_(entry))])
-    if model_type is ModelType.PCA:
-        k = len(model.estimator.components_)
-        return pa.schema([pa.field(f"principal_component_{i}", pa.float64()) for i in range(1, k + 1)])
-    raise ValueError(f"ML.PREDICT has no outputs for {model_type}")
+def regression_schema(label: str) -> pa.Schema:
+    """``predicted_<label>`` FLOAT64."""
+    return pa.schema([pa.field(f"predicted_{label}", pa.float64())])
 
 
-def prediction_columns(model: Model, raw: np.ndarray, threshold: float | None = None) -> list[pa.Array]:
-    """The output columns (in :func:`output_schema` order) from the estimator's raw outputs."""
-    model_type = model.model_type
-    if model_type.is_regressor:
-        return [pa.array(raw, pa.float64())]
-    if model_type.is_classifier:
-        return classification_columns(model, raw, threshold)
-    if model_type is ModelType.KMEANS:
-        return kmeans_columns(raw)
-    return [pa.array(raw[:, i], pa.float64()) for i in range(raw.shape[1])]
+def regression_columns(predictions: np.ndarray) -> list[pa.Array]:
+    """The predicted values."""
+    return [pa.array(predictions, pa.float64())]
+
+
+def classification_schema(label: str, label_type: pa.DataType) -> pa.Schema:
+    """``predicted_<label>`` and ``predicted_<label>_probs``."""
+    entry = pa.struct([pa.field("label", label_type), pa.field("prob", pa.float64())])
+    return pa.schema([pa.field(f"predicted_{label}", label_type), pa.field(f"predicted_{label}_probs", pa.list_(entry))])
+
+
+def kmeans_schema() -> pa.Schema:
+    """``CENTROID_ID`` and ``NEAREST_CENTROIDS_DISTANCE``."""
+    entry = pa.struct([pa.field("CENTROID_ID", pa.int64()), pa.field("DISTANCE", pa.float64())])
+    return pa.schema([pa.field("CENTROID_ID", pa.int64()), pa.field("NEAREST_CENTROIDS_DISTANCE", pa.list_(entry))])
+
+
+def components_schema(k: int) -> pa.Schema:
+    """``principal_component_1`` … ``principal_component_k``."""
+    return pa.schema([pa.field(f"principal_component_{i}", pa.float64()) for i in range(1, k + 1)])
+
+
+def components_columns(projections: np.ndarray) -> list[pa.Array]:
+    """One column per component."""
+    return [pa.array(projections[:, i], pa.float64()) for i in range(projections.shape[1])]
 
 
 def predicted_class_index(probabilities: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -60,9 +61,8 @@ def predicted_class_index(probabilities: np.ndarray, threshold: float | None) ->
     return probabilities.argmax(axis=1)
 
 
-def classification_columns(model: Model, probabilities: np.ndarray, threshold: float | None) -> list[pa.Array]:
-    """``predicted_<label>`` and ``predicted_<label>_probs``."""
-    classes = model.classes()
+def classification_columns(classes: pa.Array, probabilities: np.ndarray, threshold: float | None) -> list[pa.Array]:
+    """``predicted_<label>`` and ``predicted_<label>_probs`` (``classes`` in class index order)."""
     n, k = probabilities.shape
     predicted = classes.take(pa.array(predicted_class_index(probabilities, threshold)))
     order = np.arange(k)[::-1]  # higher label first

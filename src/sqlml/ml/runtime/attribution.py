@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlml.errors import ModelError
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.prediction_columns import predicted_class_index
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def class_contributions(estimator: Estimator, X: np.ndarray, n_classes: int) -> 
 
 def explain(model: Model, estimator: Estimator, X: np.ndarray, threshold: float | None = None) -> Explanation:
     """Attributions of each row's prediction (its predicted class for a classifier)."""
-    classifier = model.model_type.is_classifier
+    classifier = model.target is Target.CLASSIFICATION
     n_classes = len(model.label["classes"]) if classifier else 1
     contributions = class_contributions(estimator, X, n_classes)
     rows = np.arange(X.shape[0])
@@ -101,7 +102,7 @@ def explain(model: Model, estimator: Estimator, X: np.ndarray, threshold: float 
 def global_attributions(model: Model, estimator: Estimator, X: np.ndarray) -> dict:
     """Mean absolute attribution per input column over ``X`` (the evaluation rows), overall and
     per class (a list in class order): what ML.GLOBAL_EXPLAIN reports."""
-    classifier = model.model_type.is_classifier
+    classifier = model.target is Target.CLASSIFICATION
     n_classes = len(model.label["classes"]) if classifier else 1
     contributions = class_contributions(estimator, X, n_classes)
     groups = input_groups(model)

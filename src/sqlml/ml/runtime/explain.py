@@ -18,14 +18,9 @@ import pyarrow as pa
 
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.base import Target
 from sqlml.ml.runtime.attribution import explain
 
-#: The model types ML.EXPLAIN_PREDICT and ML.GLOBAL_EXPLAIN explain.
-EXPLAINABLE = (
-    ModelType.LINEAR_REG, ModelType.LOGISTIC_REG, ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR,
-    ModelType.RANDOM_FOREST_CLASSIFIER, ModelType.RANDOM_FOREST_REGRESSOR,
-)  # fmt: skip
 DEFAULT_TOP_K = 5
 _ATTRIBUTION = pa.struct([pa.field("feature", pa.string()), pa.field("attribution", pa.float64())])
 
@@ -40,7 +35,7 @@ def explanation_reader(
     """ML.EXPLAIN_PREDICT's rows for the rows of ``reader``, batch by batch, explained by
     ``estimator`` (the model's serving one by default)."""
     estimator = estimator or model.estimator
-    classifier = model.model_type.is_classifier
+    classifier = model.target is Target.CLASSIFICATION
     label = model.label["name"]
     outputs = [pa.field(f"predicted_{label}", model.label_type() if classifier else pa.float64())]
     if classifier:

@@ -5,8 +5,8 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 
 Rows are scored batch by batch (a reader of at most 122,880 rows per batch for SQL, one batch
 for a served request), so memory stays bounded whatever the input's size. Imported models
-(ONNX, LightGBM) are scored by their own runtime (:func:`~sqlml.ml.models.imported_files.imported_reader`),
-chosen here and nowhere else.
+(ONNX, LightGBM) are scored by their family's own reader
+(:meth:`~sqlml.ml.models.base.ModelFamily.outputs_reader`), asked here and nowhere else.
 """
 
 from __future__ import annotations
@@ -18,24 +18,8 @@ import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.models.estimator import Estimator
-from sqlml.ml.models.imported_files import imported_reader
+from sqlml.ml.models.base import Source, Target
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
-from sqlml.ml.models.prediction_columns import output_schema, prediction_columns
-
-#: The model types ML.PREDICT scores.
-PREDICTABLE = (
-    ModelType.LINEAR_REG,
-    ModelType.LOGISTIC_REG,
-    ModelType.BOOSTED_TREE_CLASSIFIER,
-    ModelType.BOOSTED_TREE_REGRESSOR,
-    ModelType.RANDOM_FOREST_CLASSIFIER,
-    ModelType.RANDOM_FOREST_REGRESSOR,
-    ModelType.KMEANS,
-    ModelType.PCA,
-    ModelType.ONNX,
-    ModelType.LIGHTGBM,
-)
 
 
 def check_threshold(model: Model, threshold: float | None, name: str) -> None:
@@ -46,7 +30,7 @@ def check_threshold(model: Model, threshold: float | None, name: str) -> None:
     """
     if threshold is None:
         return
-    if not (model.model_type.is_classifier and len(model.label["classes"]) == 2):
+    if not (model.target is Target.CLASSIFICATION and len(model.label["classes"]) == 2):
         raise InvalidOptionError(f"The threshold setting of {name} applies only to binary classification models.", option="threshold")
     if not 0.0 <= threshold <= 1.0:
         raise InvalidOptionError(f"threshold must be in [0, 1]; got {threshold}.", option="threshold")
@@ -59,7 +43,7 @@ def prediction_estimator(model: Model, threshold: float | None, trial_id: int | 
     Raises:
         InvalidOptionError: a threshold that does not apply, or an unknown trial.
     """
-    if model.model_type.is_imported:
+    if model.family.source is Source.FILE:
         return None
     check_threshold(model, threshold, name)
     return model.estimator_for(trial_id)
@@ -68,7 +52,7 @@ def prediction_estimator(model: Model, threshold: float | None, trial_id: int | 
 def score(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> np.ndarray:
     """The raw outputs of ``estimator`` (the model's serving one by default) for a batch of rows."""
     if batch.num_rows == 0:
-        width = len(model.label["classes"]) if model.model_type.is_classifier else 0
+        width = len(model.label["classes"]) if model.target is Target.CLASSIFICATION else 0
         return np.empty((0, width)) if width else np.empty(0)
     return (estimator or model.estimator).predict(model.features(batch))
 
@@ -89,7 +73,7 @@ def passed_through(model: Model, schema: pa.Schema, keep_original_columns: bool 
     <features>, species …))`` with ``input_label_cols=['species']``: columns that are not features
     pass through (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-pca).
     """
-    if model.model_type is not ModelType.PCA or keep_original_columns:
+    if model.family.keeps_input_features or keep_original_columns:
         return list(range(len(schema)))
     features = {name.lower() for name in model.required_columns()}
 
@@ -112,11 +96,12 @@ def prediction_reader(
     Raises:
         InvalidModelInputError: the input lacks a column the model was trained on.
     """
-    if model.model_type.is_imported:
-        return imported_reader(model, reader)
+    direct = model.family.outputs_reader(model, reader)
+    if direct is not None:
+        return direct
     model.check_input(reader.schema)
     kept = passed_through(model, reader.schema, keep_original_columns)
-    schema = pa.schema(list(output_schema(model)) + [reader.schema.field(i) for i in kept])
+    schema = pa.schema(list(model.family.output_schema(model)) + [reader.schema.field(i) for i in kept])
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch, raw in scored_batches(model, reader, estimator):
@@ -132,19 +117,20 @@ def prediction_table(model: Model, batch: pa.RecordBatch, estimator: Estimator |
     Raises:
         InvalidModelInputError: the batch lacks a column the model was trained on.
     """
-    if model.model_type.is_imported:
-        return imported_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch])).read_all()
+    direct = model.family.outputs_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch]))
+    if direct is not None:
+        return direct.read_all()
     model.check_input(batch.schema)
     kept = passed_through(model, batch.schema)  # as ML.PREDICT without keep_original_columns
-    schema = pa.schema(list(output_schema(model)) + [batch.schema.field(i) for i in kept])
+    schema = pa.schema(list(model.family.output_schema(model)) + [batch.schema.field(i) for i in kept])
     return pa.Table.from_batches([_predicted(model, batch, score(model, batch, estimator), None, kept, schema)])
 
 
 def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold: float | None, kept: list[int], schema: pa.Schema) -> pa.RecordBatch:
     """Model output columns for ``raw``, then the kept input columns."""
     if batch.num_rows:
-        columns = prediction_columns(model, raw, threshold)
+        columns = model.family.prediction_columns(model, raw, threshold)
     else:
-        columns = [pa.array([], field.type) for field in output_schema(model)]
+        columns = [pa.array([], field.type) for field in model.family.output_schema(model)]
     columns += [batch.column(i) for i in kept]
     return pa.RecordBatch.from_arrays(columns, schema=schema)

@@ -25,6 +25,7 @@ from sqlml.result import Result
 from sqlml.store.records import VersionRecord, sha256_of
 
 MANIFEST = "manifest.json"
+ONNX_FILE = "model.onnx"
 FORMAT = "sqlml.model/1"
 
 
@@ -84,29 +85,27 @@ def write_export(model: Model, record: VersionRecord, files: dict[str, Path], ta
 def _write_onnx(model, folder: Path) -> tuple[str | None, str | None]:
     from sqlml.ml.models.onnx_graph import to_onnx
 
-    if model.model_type.is_imported or model.estimator is None:
+    if ONNX_FILE not in model.family.export_formats(model.model_type) or model.estimator is None:
         return None, "imported and TRANSFORM_ONLY models are exported as their files only"
     try:
         proto = to_onnx(model)
     except ModelError as error:
         return None, error.message
-    (folder / "model.onnx").write_bytes(proto.SerializeToString())
-    return "model.onnx", None
+    (folder / ONNX_FILE).write_bytes(proto.SerializeToString())
+    return ONNX_FILE, None
 
 
 def _manifest(model, record, onnx_name, onnx_error) -> dict:
-    from sqlml.ml.models.prediction_columns import output_schema
-
     outputs = []
     if model.estimator is not None:
-        outputs = [{"name": f.name, "type": str(f.type)} for f in output_schema(model)]
+        outputs = [{"name": f.name, "type": str(f.type)} for f in model.family.output_schema(model)]
     features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
     return {
         "format": FORMAT,
         "model": f"{record.dataset}.{record.name}",
         "version": record.version,
         "created_at": record.created_at,
-        "model_type": model.model_type.value,
+        "model_type": model.model_type,
         "label": model.label,
         "features": features,
         "transform": (model.spec.get("transform") or {}).get("clause"),

@@ -14,12 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.base import Target
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
-#: BigQuery's class limits per model family.
-MAX_CLASSES = {ModelType.LOGISTIC_REG: 50}
-DEFAULT_MAX_CLASSES = 1000
 
 
 def resolve_column(table: pa.Table, wanted: str, role: str) -> str:
@@ -77,7 +75,7 @@ class Label:
         return np.array([given[n] for n in names])
 
 
-def encode_label(model_type: ModelType, name: str, column: pa.Array) -> Label:
+def encode_label(model_type: str, name: str, column: pa.Array) -> Label:
     """Validate the label column and encode it for ``model_type``."""
     if column.null_count:
         raise InvalidModelInputError(
@@ -86,15 +84,15 @@ def encode_label(model_type: ModelType, name: str, column: pa.Array) -> Label:
             column=name,
             hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
         )
-    if model_type.is_regressor:
+    if family_of(model_type).target(model_type) is Target.REGRESSION:
         return _regression_label(model_type, name, column)
     return _classification_label(model_type, name, column)
 
 
-def _regression_label(model_type: ModelType, name: str, column: pa.Array) -> Label:
+def _regression_label(model_type: str, name: str, column: pa.Array) -> Label:
     if not is_numeric_type(column.type):
         raise InvalidModelInputError(
-            f"{model_type.value} needs a numeric label, but {name} is {column.type}.",
+            f"{model_type} needs a numeric label, but {name} is {column.type}.",
             column=name,
             hint=f"Use a classifier for a categorical label, or CAST({name} AS FLOAT64).",
         )
@@ -104,7 +102,7 @@ def _regression_label(model_type: ModelType, name: str, column: pa.Array) -> Lab
     return Label(name, "regression", column.type, [], values)
 
 
-def _classification_label(model_type: ModelType, name: str, column: pa.Array) -> Label:
+def _classification_label(model_type: str, name: str, column: pa.Array) -> Label:
     classes = pc.unique(column).sort()
     count = len(classes)
     if count < 2:
@@ -114,9 +112,9 @@ def _classification_label(model_type: ModelType, name: str, column: pa.Array) ->
             column=name,
             hint="Check the training query's filter, or train a regressor.",
         )
-    limit = MAX_CLASSES.get(model_type, DEFAULT_MAX_CLASSES)
+    limit = family_of(model_type).max_classes(model_type)
     if count > limit:
-        raise InvalidModelInputError(f"{model_type.value} supports at most {limit} classes; {name} has {count}.", column=name)
+        raise InvalidModelInputError(f"{model_type} supports at most {limit} classes; {name} has {count}.", column=name)
     codes = pc.index_in(column, value_set=classes).to_numpy(zero_copy_only=False).astype(np.float64)
     return Label(name, "binary" if count == 2 else "multiclass", column.type, classes.to_pylist(), codes)
 

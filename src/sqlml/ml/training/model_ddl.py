@@ -33,7 +33,8 @@ from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
 from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.base import Source
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.options import check_alter_options, option_value, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.store.records import ModelRef
@@ -134,16 +135,15 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
 
 
 def _build_model(context, ref, model_type, options, query, transform) -> Model:
-    if model_type.is_imported:
-        from sqlml.ml.models.imported_files import import_model
-
+    family = family_of(model_type)
+    if family.source is Source.FILE:
         if query is not None:  # BigQuery's imported models have no AS clause
             raise SqlSyntaxError(
-                f"model_type='{model_type.value}' imports a model file and takes no training query.",
+                f"model_type='{model_type}' imports a model file and takes no training query.",
                 hint="Remove AS SELECT … from the statement.",
             )
 
-        return import_model(model_type, options)
+        return family.create_from_file(model_type, options)
     if query is None:
         raise SqlSyntaxError(
             f"CREATE MODEL {ref.dataset}.{ref.name} needs a training query: … AS SELECT ….",
@@ -157,15 +157,15 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
             "The training query returned no rows.",
             hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins.",
         )
-    description = f"Training {ref.dataset}.{ref.name} ({model_type.value.lower()})"
+    description = f"Training {ref.dataset}.{ref.name} ({model_type.lower()})"
     if transform is None:
-        if model_type is ModelType.TRANSFORM_ONLY:
-            raise SqlSyntaxError("model_type='TRANSFORM_ONLY' needs a TRANSFORM(…) clause.")
+        if family.source is Source.TRANSFORM:
+            raise SqlSyntaxError(f"model_type='{model_type}' needs a TRANSFORM(…) clause.")
         model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel)
     else:
         model = train_with_transform(model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel)
     model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
-    if model_type is not ModelType.TRANSFORM_ONLY:
+    if family.source is not Source.TRANSFORM:
         # What ML.VALIDATE_DATA_SKEW compares serving rows with, so it never needs this data again.
         inputs = {name.lower() for name in model.required_columns()}
         model.spec["training_distributions"] = profile_table(table, [c for c in table.column_names if c.lower() in inputs])

@@ -15,22 +15,14 @@ import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
-from sqlml.ml.models.model import estimator_class
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.base import Target
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size, wants_sparse
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, flatten_structs
 from sqlml.ml.training.labels import Label, encode_label, resolve_column
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.split_checks import split_for
-
-_CATEGORICAL = {
-    "ONE_HOT_ENCODING": "one_hot",
-    "DUMMY_ENCODING": "dummy",
-    "LABEL_ENCODING": "label",
-    "TARGET_ENCODING": "target",
-}
-
 
 def excluded_columns(options: dict, label: str | None) -> set[str]:
     """Columns that are not features: the label and the special columns BigQuery auto-excludes."""
@@ -41,25 +33,6 @@ def excluded_columns(options: dict, label: str | None) -> set[str]:
     return {n.lower() for n in names}
 
 
-def categorical_method(model_type: ModelType, options: dict) -> str:
-    """How categorical columns are encoded for this model type."""
-    if model_type.is_tree:
-        return _CATEGORICAL[options.get("category_encoding_method") or "LABEL_ENCODING"]
-    if model_type.is_linear:
-        return _CATEGORICAL[options["category_encoding_method"]]
-    return "one_hot"
-
-
-def standardizes(model_type: ModelType, options: dict) -> bool:
-    """Whether numeric features are standardized."""
-    if model_type.is_tree:
-        return False
-    if model_type is ModelType.KMEANS:
-        return options["standardize_features"]
-    if model_type is ModelType.PCA:
-        return options["scale_features"]
-    return True
-
 
 @dataclass
 class Prepared:
@@ -68,7 +41,7 @@ class Prepared:
     Hyperparameter tuning fits many estimators on one :class:`Prepared`.
     """
 
-    model_type: ModelType
+    model_type: str
     options: dict
     label: Label | None
     features: list[str]
@@ -87,7 +60,7 @@ class Prepared:
         return self.eval_set if self.eval_set is not None else self.train_set
 
 
-def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.ndarray, split: Split | None = None) -> Prepared:
+def prepare(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray, split: Split | None = None) -> Prepared:
     """Resolve the label, split the rows, fit the automatic preprocessing, build the datasets."""
     table = flatten_structs(table)
     label = resolve_label(model_type, options, table)
@@ -103,22 +76,24 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
     y = label.codes if label else None
     weights = _row_weights(model_type, options, table, label)
     train_rows = _rows(table, split.train)
+    family = family_of(model_type)
+    defaults = family.preprocessing(model_type, options)
     preprocessor = Preprocessor.fit(
-        train_rows, features, standardize=standardizes(model_type, options),
-        categorical=categorical_method(model_type, options), target=_target_for(label, split),
+        train_rows, features, standardize=defaults.standardize,
+        categorical=defaults.categorical, target=_target_for(label, split),
     )  # fmt: skip
-    sparse = wants_sparse(estimator_class(model_type), preprocessor)
+    sparse = wants_sparse(family.estimator_class(model_type), preprocessor)
     if not sparse:
         check_dense_size(preprocessor, table.num_rows)
     task = Task(
-        kind=label.kind if label else ("clustering" if model_type is ModelType.KMEANS else "decomposition"),
+        kind=label.kind if label else family.target(model_type).value,
         n_classes=len(label.classes) if label and label.kind != "regression" else 0,
         feature_names=preprocessor.feature_names,
-        categorical_features=preprocessor.categorical_indices if model_type.is_tree else [],
+        categorical_features=preprocessor.categorical_indices if defaults.native_categorical else [],
         sparse=sparse,
     )
     part = lambda rows: _dataset(preprocessor, table, rows, y, weights, sparse) if len(rows) else None  # noqa: E731
-    custom = model_type is ModelType.KMEANS and options["kmeans_init_method"] == "CUSTOM"
+    custom = options.get("kmeans_init_method") == "CUSTOM"
     return Prepared(
         model_type, options, label, features, split, preprocessor, task,
         _dataset(preprocessor, table, split.train, y, weights, sparse), part(split.evaluation), part(split.test),
@@ -128,7 +103,7 @@ def prepare(model_type: ModelType, options: dict, table: pa.Table, hashes: np.nd
 
 def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor) -> Estimator:
     """Fit one estimator of the prepared model with ``options`` (a tuning trial's, or the model's)."""
-    estimator = estimator_class(prepared.model_type)(options=options, task=prepared.task)
+    estimator = family_of(prepared.model_type).estimator_class(prepared.model_type)(options=options, task=prepared.task)
     if prepared.init_rows is not None:
         estimator.init_rows = prepared.init_rows
     estimator.fit(prepared.train_set, prepared.eval_set, monitor)
@@ -150,7 +125,7 @@ def base_spec(prepared: Prepared) -> dict:
     """The description every trained model of these rows shares."""
     task = prepared.task
     return {
-        "model_type": prepared.model_type.value,
+        "model_type": str(prepared.model_type),
         "options": prepared.options,
         "label": prepared.label.describe() if prepared.label else None,
         "task": {"kind": task.kind, "n_classes": task.n_classes, "feature_names": task.feature_names,
@@ -161,9 +136,9 @@ def base_spec(prepared: Prepared) -> dict:
     }
 
 
-def resolve_label(model_type: ModelType, options: dict, table: pa.Table) -> Label | None:
+def resolve_label(model_type: str, options: dict, table: pa.Table) -> Label | None:
     """The label column, validated and encoded (None for unsupervised models)."""
-    if not model_type.is_supervised:
+    if not family_of(model_type).target(model_type).is_supervised:
         return None
     wanted = (options.get("input_label_cols") or ["label"])
     if len(wanted) != 1:
@@ -202,7 +177,7 @@ def _target_for(label: Label | None, split: Split):
     return codes
 
 
-def _row_weights(model_type: ModelType, options: dict, table: pa.Table, label: Label | None) -> np.ndarray | None:
+def _row_weights(model_type: str, options: dict, table: pa.Table, label: Label | None) -> np.ndarray | None:
     weights = None
     if options.get("instance_weight_col"):
         name = resolve_column(table, options["instance_weight_col"], "instance_weight_col")
@@ -210,7 +185,7 @@ def _row_weights(model_type: ModelType, options: dict, table: pa.Table, label: L
         if column.null_count:
             raise InvalidModelInputError(f"instance_weight_col {name} has {column.null_count} NULL value(s).", column=name)
         weights = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    if label is not None and model_type.is_classifier:
+    if label is not None and family_of(model_type).target(model_type) is Target.CLASSIFICATION:
         class_weights = label.class_weights(options)
         if class_weights is not None:
             weights = class_weights[label.codes.astype(np.int64)]

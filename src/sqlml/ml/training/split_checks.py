@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.training.split import Split, split_rows
 
 TUNING_PARTS = ("TRAIN", "EVAL", "TEST")
@@ -30,7 +30,7 @@ def no_split(table: pa.Table) -> Split:
     return Split(np.arange(table.num_rows), empty, empty, "NO_SPLIT")
 
 
-def split_for(model_type: ModelType, options: dict, table: pa.Table, hashes: np.ndarray) -> Split:
+def split_for(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray) -> Split:
     """The training, evaluation and test rows of ``table`` under the model's ``data_split_*``
     options (unsupervised models train on every row).
 
@@ -38,7 +38,7 @@ def split_for(model_type: ModelType, options: dict, table: pa.Table, hashes: np.
         InvalidModelInputError: the split column has a type or value BigQuery does not allow.
         InvalidOptionError: the split leaves no training rows.
     """
-    if not model_type.is_supervised:
+    if not family_of(model_type).target(model_type).is_supervised:
         return no_split(table)
     tuning = bool(options.get("num_trials"))
     check_split_column(table, options, tuning)

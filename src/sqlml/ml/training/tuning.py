@@ -22,24 +22,15 @@ import threading
 import numpy as np
 
 from sqlml.errors import Cancelled, InvalidOptionError, TrainingError
-from sqlml.ml.models import metrics
+from sqlml.ml.models.catalog import OPTIONS_BY_TYPE, family_of
 from sqlml.ml.models.estimator import Dataset, Estimator
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.options import HparamCandidates, HparamRange
-from sqlml.ml.models.prediction_columns import predicted_class_index
 from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, monitor_for
 from sqlml.progress import task
 
 SEED = 20240601
-#: The hyperparameters tuned when NUM_TRIALS is set without any HPARAM_* option (BigQuery's
-#: default search spaces, hp-tuning-overview "default range" column).
-DEFAULT_SPACES = {
-    "linear": ("l1_reg", "l2_reg"),
-    "boosted": ("learn_rate", "l1_reg", "l2_reg", "max_tree_depth", "subsample"),
-    "forest": ("num_parallel_tree", "max_tree_depth", "l1_reg", "l2_reg", "subsample"),
-    "kmeans": ("num_clusters",),
-}
+#: Tuning objectives by what the model learns (the first is BigQuery's default).
 OBJECTIVES = {
     "regression": ("R2_SCORE", "EXPLAINED_VARIANCE", "MEDIAN_ABSOLUTE_ERROR", "MEAN_ABSOLUTE_ERROR",
                    "MEAN_SQUARED_ERROR", "MEAN_SQUARED_LOG_ERROR"),
@@ -51,48 +42,31 @@ MINIMIZED = {"MEDIAN_ABSOLUTE_ERROR", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_ERROR
 LOG_FLOOR = 1e-14  # BigQuery: a 0 lower bound on a LOG scale becomes 1e-14
 
 
-def _family(model_type: ModelType) -> str:
-    if model_type.is_linear:
-        return "linear"
-    if model_type in (ModelType.BOOSTED_TREE_CLASSIFIER, ModelType.BOOSTED_TREE_REGRESSOR):
-        return "boosted"
-    if model_type.is_tree:
-        return "forest"
-    return "kmeans"
-
-
-def _kind(model_type: ModelType) -> str:
-    if model_type.is_regressor:
-        return "regression"
-    return "classification" if model_type.is_classifier else "clustering"
-
-
-def objective_of(model_type: ModelType, options: dict) -> str:
+def objective_of(model_type: str, options: dict) -> str:
     """The tuning objective: the option's, else BigQuery's default for the model type."""
-    kind = _kind(model_type)
+    kind = family_of(model_type).target(model_type).value
     chosen = options.get("hparam_tuning_objectives") or [OBJECTIVES[kind][0]]
     if len(chosen) != 1:
         raise InvalidOptionError("hparam_tuning_objectives takes exactly one objective.", option="hparam_tuning_objectives")
     name = chosen[0].upper()
     if name not in OBJECTIVES[kind]:
         raise InvalidOptionError(
-            f"'{name}' is not a tuning objective for {model_type.value}.",
+            f"'{name}' is not a tuning objective for {model_type}.",
             option="hparam_tuning_objectives",
             hint=f"Objectives: {', '.join(OBJECTIVES[kind])}.",
         )
     return name
 
 
-def search_spaces(model_type: ModelType, options: dict) -> dict:
-    """Option name → HparamRange/HparamCandidates; BigQuery's default spaces when none is given."""
-    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
-
+def search_spaces(model_type: str, options: dict) -> dict:
+    """Option name → HparamRange/HparamCandidates; the family's default space (BigQuery's, from
+    hp-tuning-overview's "default range" column) when none is given."""
     table = OPTIONS_BY_TYPE[model_type]
     spaces = {name: value for name, value in options.items() if isinstance(value, (HparamRange, HparamCandidates))}
     if spaces:
         return spaces
     defaults = {}
-    for name in DEFAULT_SPACES[_family(model_type)]:
+    for name in family_of(model_type).search_space:
         low, high, _scale = table[name].search
         defaults[name] = HparamRange(float(low), float(high))
     return defaults
@@ -148,24 +122,17 @@ def _sampler(options: dict, spaces: dict):
 def trial_metrics(prepared: Prepared, estimator: Estimator, dataset: Dataset) -> dict:
     """ML.EVALUATE's metrics of one trial's estimator on a dataset."""
     raw = estimator.predict(dataset.X)
-    model_type = prepared.model_type
-    if model_type.is_regressor:
-        return metrics.regression_metrics(dataset.y, raw)
-    if model_type.is_classifier:
-        return metrics.classification_metrics(dataset.y.astype(np.int64), raw, predicted_class_index(raw, None))
-    return metrics.kmeans_metrics(raw, estimator._prepare(estimator.centroids_))
+    return family_of(prepared.model_type).metrics(prepared.model_type, estimator, dataset.y, raw)
 
 
 def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None = None) -> Model:
     """Run the trials and return a model holding every successful trial, the best one serving."""
     import optuna
 
-    from sqlml.ml.models.option_groups import OPTIONS_BY_TYPE
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     model_type, options = prepared.model_type, prepared.options
-    if model_type is ModelType.PCA:
-        raise InvalidOptionError("PCA models cannot be tuned.", option="num_trials")
+    if not family_of(model_type).search_space:
+        raise InvalidOptionError(f"{model_type} models cannot be tuned.", option="num_trials")
     table = OPTIONS_BY_TYPE[model_type]
     spaces = search_spaces(model_type, options)
     objective_name = objective_of(model_type, options)

@@ -10,7 +10,8 @@ from sqlglot import exp
 
 from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
+from sqlml.ml.models.base import Source
+from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.training.pipeline import train
 from sqlml.ml.training.preparation import excluded_columns, resolve_label
@@ -18,20 +19,21 @@ from sqlml.ml.training.transform import fit_transform
 
 
 def train_with_transform(
-    model_type: ModelType, options: dict, table: pa.Table, hashes: np.ndarray, transform: exp.Expression, *, description: str,
+    model_type: str, options: dict, table: pa.Table, hashes: np.ndarray, transform: exp.Expression, *, description: str,
     cancel: threading.Event | None,
 ) -> Model:  # fmt: skip
     """Split the query's rows, fit the TRANSFORM on the training part, train on its output."""
+    family = family_of(model_type)
     label = None
-    if model_type.is_supervised:
+    if family.target(model_type).is_supervised:
         label = resolve_label(model_type, options, table).name
     passthrough = excluded_columns(options, label)
     split = split_for(model_type, options, table, hashes)
     transformed, spec = fit_transform(transform, table, split.train, passthrough)
-    if model_type is ModelType.TRANSFORM_ONLY:
+    if family.source is Source.TRANSFORM:
         model = Model(
             {
-                "model_type": model_type.value,
+                "model_type": str(model_type),
                 "options": options,
                 "transform": spec,
                 "feature_info": feature_info(transformed, transformed.column_names),

@@ -1,0 +1,247 @@
+"""The model family contract: what sqlml asks of a kind of model, declared on one object.
+
+A family (linear models, boosted trees, k-means…) owns one or more ``model_type`` values and
+answers, as data and methods, every question the rest of sqlml used to answer with a branch on the
+model type: which options it takes, how its features are preprocessed, which estimator learns it,
+which columns ML.PREDICT returns, which metrics are stored and evaluated, which ML.* functions it
+supports, how it is tuned and exported. Training, tuning, the ML.* functions, EXPORT MODEL, the
+server and the shell ask the family (:func:`sqlml.ml.models.catalog.family_of`) and never name a
+model type.
+
+A new family is one module under ``sqlml/ml/models/`` with a :class:`ModelFamily` subclass, added to
+:data:`sqlml.ml.models.catalog.BUILT_IN` (or registered at run time with
+:func:`sqlml.ml.models.catalog.register`). Supervised families usually derive from
+:class:`sqlml.ml.models.supervised.SupervisedFamily`, which supplies the regression and
+classification outputs and metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlml.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from sqlml.ml.models.estimator import Dataset, Estimator, Task
+    from sqlml.ml.models.model import Model
+    from sqlml.ml.models.onnx_graph import Graph
+    from sqlml.ml.models.options import Option
+    from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
+
+
+class Target(StrEnum):
+    """What a model type learns; its value is the estimator task kind of unsupervised models."""
+
+    REGRESSION = "regression"
+    CLASSIFICATION = "classification"
+    CLUSTERING = "clustering"
+    DECOMPOSITION = "decomposition"
+    #: an imported model: its outputs are whatever its file computes
+    IMPORTED = "imported"
+    #: a TRANSFORM_ONLY model: no estimator, only its TRANSFORM clause
+    FEATURES = "features"
+
+    @property
+    def is_supervised(self) -> bool:
+        """Trained on a label column."""
+        return self in (Target.REGRESSION, Target.CLASSIFICATION)
+
+
+class Source(StrEnum):
+    """What CREATE MODEL builds a model of this family from."""
+
+    #: training rows (``AS SELECT …``), fitted by the family's estimator
+    ROWS = "rows"
+    #: a model file named by ``model_path`` (no training query)
+    FILE = "file"
+    #: the TRANSFORM clause alone (no estimator)
+    TRANSFORM = "transform"
+
+
+class Evaluation(StrEnum):
+    """How ML.EVALUATE computes metrics when it is given input rows."""
+
+    #: compare the model's outputs with the rows' label column
+    LABELLED = "labelled"
+    #: from the model's outputs alone (e.g. k-means distances)
+    OUTPUTS = "outputs"
+    #: the metrics stored at training; the input rows are not read
+    STORED = "stored"
+
+
+#: ``category_encoding_method`` → the encoder's method name.
+CATEGORY_ENCODINGS = {
+    "ONE_HOT_ENCODING": "one_hot",
+    "DUMMY_ENCODING": "dummy",
+    "LABEL_ENCODING": "label",
+    "TARGET_ENCODING": "target",
+}
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The automatic preprocessing a model type gets by default
+    (https://cloud.google.com/bigquery/docs/auto-preprocessing).
+
+    Attributes:
+        standardize: numeric features are standardized.
+        categorical: how categorical columns are encoded: ``one_hot``, ``dummy``, ``label`` or ``target``.
+        native_categorical: label-encoded columns are handed to the estimator as categorical
+            features (tree ensembles split on them natively).
+    """
+
+    standardize: bool = True
+    categorical: str = "one_hot"
+    native_categorical: bool = False
+
+
+class ModelFamily:
+    """One family of model types and everything sqlml needs to know about it.
+
+    Subclasses set the class attributes and override the methods their model types need; the
+    defaults describe a family that has no estimator and no outputs.
+
+    Attributes:
+        name: the family's name (``linear``, ``kmeans``…), for messages and tests.
+        model_types: the ``model_type`` values it owns, upper-case.
+        source: what CREATE MODEL builds its models from.
+        evaluation: how ML.EVALUATE with input rows computes its metrics.
+        search_space: the options NUM_TRIALS tunes when no HPARAM_* option is given (BigQuery's
+            default search space); empty when the family cannot be tuned.
+        keeps_input_features: ML.PREDICT passes the feature columns through after the outputs
+            (PCA drops them unless ``keep_original_columns``).
+        reports_eval_loss: ML.TRAINING_INFO has an ``eval_loss`` column.
+    """
+
+    name: ClassVar[str] = ""
+    model_types: ClassVar[tuple[str, ...]] = ()
+    source: ClassVar[Source] = Source.ROWS
+    evaluation: ClassVar[Evaluation] = Evaluation.LABELLED
+    search_space: ClassVar[tuple[str, ...]] = ()
+    keeps_input_features: ClassVar[bool] = True
+    reports_eval_loss: ClassVar[bool] = True
+
+    # -- what the family is ------------------------------------------------------------------
+
+    def target(self, model_type: str) -> Target:
+        """What ``model_type`` learns."""
+        raise NotImplementedError
+
+    def functions(self, model_type: str) -> frozenset[str]:
+        """The ML.* table functions (names without ``ML.``) that take a model of ``model_type``
+        and check its type: PREDICT, EVALUATE, CONFUSION_MATRIX, ROC_CURVE, EXPLAIN_PREDICT,
+        GLOBAL_EXPLAIN, FEATURE_IMPORTANCE, WEIGHTS, ADVANCED_WEIGHTS, CENTROIDS,
+        PRINCIPAL_COMPONENTS, PRINCIPAL_COMPONENT_INFO."""
+        return frozenset()
+
+    def supports(self, function: str, model_type: str) -> bool:
+        """Whether ML.<function> takes a model of ``model_type``."""
+        return function in self.functions(model_type)
+
+    def export_formats(self, model_type: str) -> tuple[str, ...]:
+        """The files EXPORT MODEL derives from a model (besides its own files): ``model.onnx``…"""
+        return ()
+
+    # -- CREATE MODEL ------------------------------------------------------------------------
+
+    def option_table(self, model_type: str) -> dict[str, Option]:
+        """Every CREATE MODEL option ``model_type`` accepts, by lower-case name."""
+        raise NotImplementedError
+
+    def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
+        """Rules between the family's options that a per-option check cannot see.
+
+        Raises:
+            InvalidOptionError: naming the option at fault.
+        """
+
+    def check_task(self, model_type: str, options: dict, task: Task) -> None:
+        """Rules that need the training rows' task (e.g. the number of classes).
+
+        Raises:
+            InvalidOptionError: naming the option at fault.
+        """
+
+    def max_classes(self, model_type: str) -> int:
+        """The most classes a classifier of ``model_type`` may have (BigQuery's limits)."""
+        return 1000
+
+    def preprocessing(self, model_type: str, options: dict) -> Preprocessing:
+        """The automatic preprocessing of ``model_type`` with these resolved options."""
+        return Preprocessing()
+
+    def estimator_class(self, model_type: str) -> type[Estimator]:
+        """The estimator that learns ``model_type`` (imported lazily: libraries are slow to import)."""
+        raise ModelError(f"{model_type} models have no estimator.")
+
+    def fitted_arrays(
+        self, model_type: str, estimator: Estimator, train: Dataset, preprocessor: Preprocessor, options: dict
+    ) -> dict[str, np.ndarray]:
+        """Arrays kept with a fitted model beyond its estimator's (e.g. the weights' covariance).
+
+        Args:
+            model_type: the model's type.
+            estimator: the fitted estimator.
+            train: the training rows (a CSR matrix for a sparse task).
+            preprocessor: the fitted automatic preprocessing (sizes a dense copy of ``train``).
+            options: the resolved options.
+        """
+        return {}
+
+    def create_from_file(self, model_type: str, options: dict) -> Model:
+        """The model of a file named by ``model_path`` (families whose source is ``FILE``)."""
+        raise ModelError(f"{model_type} models are trained, not imported.")
+
+    # -- ML.PREDICT --------------------------------------------------------------------------
+
+    def output_schema(self, model: Model) -> pa.Schema:
+        """The output columns ML.PREDICT puts before the input columns."""
+        raise ModelError(f"ML.PREDICT has no outputs for {model.model_type}.")
+
+    def prediction_columns(self, model: Model, raw: np.ndarray, threshold: float | None) -> list[pa.Array]:
+        """The output columns (in :meth:`output_schema` order) from the estimator's raw outputs."""
+        raise ModelError(f"ML.PREDICT has no outputs for {model.model_type}.")
+
+    def outputs_reader(self, model: Model, reader: pa.RecordBatchReader) -> pa.RecordBatchReader | None:
+        """ML.PREDICT's rows when the family predicts without an estimator (an imported file);
+        None when the estimator's raw outputs go through :meth:`prediction_columns`."""
+        return None
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metric_names(self, model_type: str) -> tuple[str, ...]:
+        """ML.EVALUATE's columns for ``model_type``."""
+        return ()
+
+    def metrics(self, model_type: str, estimator: Estimator, y: np.ndarray | None, raw: np.ndarray, threshold: float | None = None) -> dict:
+        """ML.EVALUATE's metrics of raw outputs: stored at training (eval split, else the
+        training rows), scored for each tuning trial and computed for ML.EVALUATE's input rows.
+
+        Args:
+            model_type: the model's type.
+            estimator: the estimator that produced ``raw``.
+            y: the rows' encoded labels (None for unsupervised models).
+            raw: the estimator's raw outputs for the rows.
+            threshold: the binary classification threshold (None: 0.5).
+        """
+        return {}
+
+    def training_info_extras(self, rows: list[dict]) -> dict[str, pa.Array]:
+        """Columns ML.TRAINING_INFO adds after ``duration_ms`` from the recorded iterations."""
+        return {}
+
+    # -- EXPORT MODEL ------------------------------------------------------------------------
+
+    def onnx_graph(self, graph: Graph, model: Model, features: str) -> Graph:
+        """Add the estimator and ML.PREDICT's outputs to an ONNX graph whose ``features`` tensor
+        is the preprocessed feature matrix; return the graph to finish (it may be a new one).
+
+        Raises:
+            ModelError: the model has no ONNX form.
+        """
+        raise ModelError(f"{model.model_type} models have no ONNX form.")
