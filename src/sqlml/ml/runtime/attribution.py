@@ -21,10 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import sqlglot
+from sqlglot import exp
 
 from sqlml.errors import ModelError
 from sqlml.ml.models.base import Target
+from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.models.tree_estimators import TreeEnsemble
+from sqlml.sql.dialect import DIALECTS
 
 if TYPE_CHECKING:
     from sqlml.ml.models.estimator import Estimator
@@ -55,9 +60,6 @@ class Explanation:
 def class_contributions(estimator: Estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-feature contributions in raw space, shape (rows, classes, features + 1), the last
     entry the baseline; a regressor has one "class"."""
-    from sqlml.ml.models.linear_estimator import LinearModel
-    from sqlml.ml.models.tree_estimators import TreeEnsemble
-
     rows, features = X.shape
     if isinstance(estimator, TreeEnsemble):
         raw = estimator.contributions(X)
@@ -135,11 +137,6 @@ def input_groups(model: Model) -> dict[str, list[int]]:
 @functools.lru_cache(maxsize=64)
 def _transform_sources(clause: str, inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """TRANSFORM output (lower-case) → the input columns its expression reads."""
-    import sqlglot
-    from sqlglot import exp
-
-    from sqlml.sql.dialect import DIALECTS
-
     known = {name.lower(): name for name in inputs}
     query = sqlglot.parse_one(f"SELECT {clause} FROM __input", read=DIALECTS["bigquery"])
     sources = {}

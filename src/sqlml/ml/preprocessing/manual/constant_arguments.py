@@ -11,7 +11,10 @@ from typing import Any
 
 from sqlglot import exp
 
+from sqlml.engine.base import EngineError
+from sqlml.engine.duckdb import scratch
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.models.options import option_value
 from sqlml.sql.transpile import to_duckdb
 
 
@@ -27,8 +30,6 @@ def constant(node: exp.Expression, what: str) -> Any:
     Raises:
         InvalidOptionError: the argument is not a constant, or cannot be evaluated.
     """
-    from sqlml.ml.models.options import option_value
-
     try:
         return option_value(node)
     except InvalidOptionError:
@@ -40,9 +41,6 @@ def constant(node: exp.Expression, what: str) -> Any:
 
 def _evaluated(node: exp.Expression, what: str) -> Any:
     """Run a constant BigQuery expression on the process's scratch DuckDB (no warehouse, no data)."""
-    from sqlml.engine.base import EngineError
-    from sqlml.engine.duckdb import scratch
-
     sql = to_duckdb(exp.select(exp.alias_(node.copy(), "v")))
     try:
         return scratch.cursor().execute(sql).fetchall()[0][0]

@@ -16,6 +16,7 @@ from sqlml.engine.base import Cursor
 from sqlml.errors import SqlSyntaxError
 from sqlml.ml.preprocessing.manual.library import Function, functions
 from sqlml.sql.templates import literal
+from sqlml.sql.transpile import to_duckdb
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
@@ -115,8 +116,6 @@ def freeze(items: list[exp.Expression], connection: Cursor, source: str) -> list
     Returns:
         The items with every ML call replaced by an expression over literal statistics.
     """
-    from sqlml.sql.transpile import to_duckdb
-
     holder = exp.select(*[item.copy() for item in items])
     # one aggregate query per nesting level: inner calls are frozen before the outer ones read them
     while found := [call for call in calls(holder) if call.is_innermost]:
