@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
@@ -10,8 +11,11 @@ from sqlglot import exp
 from sqlml.errors import InvalidOptionError
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
+if TYPE_CHECKING:
+    from sqlml.ml.functions.call import Call
 
-def constant_value(call, node: exp.Expression):
+
+def constant_value(call: Call, node: exp.Expression) -> Any:
     """The Python value of a constant expression (parameters allowed, no columns)."""
     if node.find(exp.Column) is not None:
         raise InvalidOptionError(f"The arguments of {call.name} must be constants, not columns: {node.sql('bigquery')}.")

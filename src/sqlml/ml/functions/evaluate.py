@@ -19,11 +19,12 @@ from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.base import Evaluation, Target
+from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.prediction_columns import predicted_class_index
 
 
-def labelled_outputs(call: Call, model: Model, estimator=None) -> tuple[np.ndarray, np.ndarray]:
+def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Encoded labels and raw outputs for the call's input rows (rows with a NULL label skipped)."""
     name = model.label["name"]
     targets, outputs = [], []
