@@ -28,7 +28,7 @@ import pandas as pd
 
 import sqlml
 from sqlml.ml.models.estimator import Task
-from sqlml.ml.models.options import parse_model_type, resolve_options
+from sqlml.ml.models.statement_options import parse_model_type, resolve_options
 from sqlml.ml.models.tree_estimators import lightgbm_params
 from harness import Row, alternate, own_peak_rss_mib, peak_rss_of, print_table, reset_peak_rss
 

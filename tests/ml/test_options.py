@@ -7,7 +7,7 @@ import pytest
 import sqlml
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
-from sqlml.ml.models.options import resolve_options
+from sqlml.ml.models.statement_options import resolve_options
 
 BASE = "CREATE OR REPLACE MODEL ds.opt OPTIONS({}) AS SELECT x1, x2, target FROM ds.train"
 

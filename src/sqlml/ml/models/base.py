@@ -84,6 +84,19 @@ CATEGORY_ENCODINGS = {
 
 
 @dataclass(frozen=True)
+class ImportedModel:
+    """What a model file gives CREATE MODEL: the model's description and the files the store keeps.
+
+    Attributes:
+        spec: the description (``model_type``, ``options``, ``imported``: the file's inputs and outputs).
+        files: file name → content, kept byte for byte.
+    """
+
+    spec: dict
+    files: dict[str, bytes]
+
+
+@dataclass(frozen=True)
 class Preprocessing:
     """The automatic preprocessing a model type gets by default
     (https://cloud.google.com/bigquery/docs/auto-preprocessing).
@@ -193,8 +206,9 @@ class ModelFamily:
         """
         return {}
 
-    def create_from_file(self, model_type: str, options: dict) -> Model:
-        """The model of a file named by ``model_path`` (families whose source is ``FILE``)."""
+    def read_file(self, model_type: str, options: dict) -> ImportedModel:
+        """The description and files of the model file named by ``model_path`` (families whose
+        source is ``FILE``)."""
         raise ModelError(f"{model_type} models are trained, not imported.")
 
     # -- ML.PREDICT --------------------------------------------------------------------------

@@ -18,6 +18,10 @@ from sqlml.errors import Cancelled, CorruptModelError
 from sqlml.progress import task
 
 
+#: An estimator's saved state: JSON parameters, NumPy arrays and text files (never pickle).
+EstimatorState = tuple[dict, dict[str, np.ndarray], dict[str, str]]
+
+
 @dataclass
 class Task:
     """What an estimator learns.
@@ -136,7 +140,7 @@ class Monitor:
             self._handle.advance(1, detail)
         self.check_cancelled()
 
-    def iteration(self, loss: float | None, eval_loss: float | None = None, learning_rate: float | None = None, **extra) -> bool:
+    def iteration(self, loss: float | None, eval_loss: float | None = None, learning_rate: float | None = None, **extra: object) -> bool:
         """Record one iteration; return False when training should stop early."""
         now = time.monotonic()
         row = {
@@ -208,7 +212,7 @@ class Estimator:
         training rows) if fitting already computed them, else None (the caller predicts)."""
         return None
 
-    def state(self) -> tuple[dict, dict[str, np.ndarray], dict[str, str]]:
+    def state(self) -> EstimatorState:
         """JSON parameters, NumPy arrays and text files that rebuild the fitted estimator."""
         raise NotImplementedError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlml.ml.models.base import ModelFamily, Source, Target
+from sqlml.ml.models.base import ImportedModel, ModelFamily, Source, Target
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.option_groups import COMMON, option, table
 from sqlml.ml.models.options import Kind
@@ -45,8 +45,8 @@ class ImportedFamily(ModelFamily):
         """Common options and ``model_path``."""
         return table(COMMON, IMPORTED_OPTIONS)
 
-    def create_from_file(self, model_type: str, options: dict) -> Model:
-        """The model of the file at ``model_path``, copied into the model."""
+    def read_file(self, model_type: str, options: dict) -> ImportedModel:
+        """The description of the file at ``model_path``, and its content to keep."""
         from sqlml.ml.models.imported_files import import_model
 
         return import_model(model_type, options, FILE_FORMATS[model_type])

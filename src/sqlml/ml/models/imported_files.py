@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
-from sqlml.ml.models.model import Model
+from sqlml.ml.models.base import ImportedModel
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.model import Model
 
 ONNX_FILE = "model.onnx"
 LIGHTGBM_FILE = "booster.txt"
@@ -24,7 +28,7 @@ _sessions: dict[int, object] = {}
 _lock = threading.Lock()
 
 
-def import_model(model_type: str, options: dict, file_format: str) -> Model:
+def import_model(model_type: str, options: dict, file_format: str) -> ImportedModel:
     """Read the file named by ``model_path`` and describe its inputs and outputs.
 
     Args:
@@ -45,9 +49,7 @@ def import_model(model_type: str, options: dict, file_format: str) -> Model:
         raise InvalidOptionError(f"The model file {path} does not exist.", option="model_path")
     content = path.read_bytes()
     imported = {**describe(content, path), "files": [name], "source": str(path)}
-    model = Model({"model_type": str(model_type), "options": options, "imported": imported}, None, None)
-    model.files = {name: content}
-    return model
+    return ImportedModel({"model_type": str(model_type), "options": options, "imported": imported}, {name: content})
 
 
 def _describe_onnx(content: bytes, path: Path) -> dict:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task, check_array
 
 SEED = 20240601
 
@@ -127,11 +127,13 @@ class KMeans(Estimator):
         """Distances (n, k) from each row to each centroid."""
         return np.sqrt(self._squared_distances(self.prepare(X), self.centroids_))
 
-    def state(self):
+    def state(self) -> EstimatorState:
         return {}, {"centroids": self.centroids_}, {}
 
     @classmethod
-    def from_state(cls, options, task, params, arrays, texts):
+    def from_state(
+        cls, options: dict, task: Task, params: dict, arrays: dict[str, np.ndarray], texts: dict[str, str]
+    ) -> KMeans:
         estimator = cls(options=options, task=task)
         estimator.centroids_ = check_array(arrays, "centroids", (None, len(task.feature_names)))
         return estimator

@@ -11,7 +11,12 @@ what the model's description says (its feature count and number of classes).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlml.errors import CorruptModelError
+
+if TYPE_CHECKING:
+    import lightgbm
 
 #: Sizes beyond any model sqlml trains or imports; larger values are taken as forged.
 MAX_FEATURES = 10_000_000
@@ -57,7 +62,7 @@ def check_model_text(text: str, *, features: int | None = None, classes: int | N
         ) from None
 
 
-def load_booster(text: str, *, features: int | None = None, classes: int | None = None):
+def load_booster(text: str, *, features: int | None = None, classes: int | None = None) -> lightgbm.Booster:
     """A LightGBM booster from ``text``, read by LightGBM only after :func:`check_model_text`
     passed it (same arguments).
 

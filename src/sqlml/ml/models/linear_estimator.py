@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task, check_array
 from sqlml.ml.preprocessing.automatic.feature_matrix import is_sparse
 
 _LINE_SEARCH = (2.0, 1.0, 0.5, 0.25)
@@ -105,7 +105,7 @@ class LinearModel(Estimator):
             self.coef_ = np.zeros(p)
             self.intercept_ = float(np.dot(w, y)) if fit_intercept else 0.0
 
-    def decision(self, X: np.ndarray, coef=None, intercept=None) -> np.ndarray:
+    def decision(self, X: np.ndarray, coef: np.ndarray | None = None, intercept: np.ndarray | float | None = None) -> np.ndarray:
         """Linear scores: Xβ + b ((n,) or (n, K))."""
         coef = self.coef_ if coef is None else coef
         intercept = self.intercept_ if intercept is None else intercept
@@ -198,12 +198,14 @@ class LinearModel(Estimator):
         w = np.ones(len(evaluation)) if evaluation.w is None else np.asarray(evaluation.w, dtype=np.float64)
         return self._data_loss(evaluation.X, evaluation.y, w / w.sum())
 
-    def state(self):
+    def state(self) -> EstimatorState:
         arrays = {"coef": np.asarray(self.coef_), "intercept": np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))}
         return {"strategy": self.strategy_}, arrays, {}
 
     @classmethod
-    def from_state(cls, options, task, params, arrays, texts):
+    def from_state(
+        cls, options: dict, task: Task, params: dict, arrays: dict[str, np.ndarray], texts: dict[str, str]
+    ) -> LinearModel:
         estimator = cls(options=options, task=task)
         estimator.strategy_ = params["strategy"]
         p, k = len(task.feature_names), task.n_classes

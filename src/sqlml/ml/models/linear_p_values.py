@@ -18,10 +18,14 @@ cardinality of the features must stay below 1,000 (the page's limitation).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.linear_estimator import LinearModel
 
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-advanced-weights#limitations
 MAX_CARDINALITY = 1000
@@ -44,7 +48,7 @@ def check_p_value_options(options: dict, n_classes: int) -> None:
         raise InvalidOptionError("calculate_p_values needs l1_reg=0: an L1 fit has no standard errors.", option="calculate_p_values")
 
 
-def weight_covariance(estimator, X: np.ndarray, y: np.ndarray, logistic: bool, weights: np.ndarray | None = None) -> np.ndarray:
+def weight_covariance(estimator: LinearModel, X: np.ndarray, y: np.ndarray, logistic: bool, weights: np.ndarray | None = None) -> np.ndarray:
     """The covariance matrix of (weights…, intercept) at the fitted values.
 
     Args:

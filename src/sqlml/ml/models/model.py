@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,9 @@ from sqlml.ml.models.estimator import Estimator, Task
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
+
+if TYPE_CHECKING:
+    from sqlml.ml.preprocessing.automatic.feature_matrix import FeatureMatrix
 
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
@@ -45,6 +49,14 @@ class Model:
         self.trial_estimators: dict[int, Estimator] = {}
         #: Files kept byte for byte (an imported ONNX or LightGBM model), by file name.
         self.files: dict[str, bytes] = {}
+
+    @classmethod
+    def from_file(cls, model_type: str, options: dict) -> Model:
+        """A model created from the file named by ``model_path`` (an imported family's)."""
+        imported = family_of(model_type).read_file(model_type, options)
+        model = cls(imported.spec, None, None)
+        model.files = dict(imported.files)
+        return model
 
     @property
     def model_type(self) -> str:
@@ -130,7 +142,7 @@ class Model:
                     hint=f"Select {name} in the query you pass to the model.",
                 )
 
-    def features(self, data: pa.Table | pa.RecordBatch, sparse: bool | None = None):
+    def features(self, data: pa.Table | pa.RecordBatch, sparse: bool | None = None) -> FeatureMatrix:
         """The feature matrix of input rows (TRANSFORM, then automatic preprocessing): dense, or
         a SciPy CSR matrix for a model trained sparse (``sparse`` overrides the model's choice).
 

@@ -12,12 +12,17 @@ form; EXPORT MODEL still writes their files and manifest.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sqlml.errors import ModelError
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder
-from sqlml.ml.models.catalog import family_of
-from sqlml.ml.models.model import Model
+
+if TYPE_CHECKING:
+    import onnx
+
+    from sqlml.ml.models.model import Model
 
 OPSET = 15
 # LabelEncoder's keys_*/values_* attributes need ai.onnx.ml 2; the tree ensemble operators the
@@ -224,7 +229,7 @@ def _average_trees(trees, count: int) -> None:
                     attribute.floats.extend(scaled)
 
 
-def to_onnx(model: Model):
+def to_onnx(model: Model) -> onnx.ModelProto:
     """An ``onnx.ModelProto`` computing ML.PREDICT's values from the model's raw input columns.
 
     Raises:
@@ -236,7 +241,7 @@ def to_onnx(model: Model):
         raise ModelError("Models with a TRANSFORM clause have no ONNX form (the clause is SQL).")
     graph = Graph()
     features = _features(graph, model)
-    graph = family_of(model.model_type).onnx_graph(graph, model, features)
+    graph = model.family.onnx_graph(graph, model, features)
     proto = _model_proto(graph)
     onnx.checker.check_model(proto)
     return proto

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, check_array
+from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task, check_array
 
 SEED = 20240601
 FULL_SOLVER_LIMIT = 1500
@@ -70,12 +70,14 @@ class PCA(Estimator):
         total = self.total_variance_ or 1.0
         return self.eigenvalues_[:k] / total
 
-    def state(self):
+    def state(self) -> EstimatorState:
         arrays = {"components": self.components_, "eigenvalues": self.eigenvalues_, "mean": self.mean_}
         return {"total_variance": self.total_variance_}, arrays, {}
 
     @classmethod
-    def from_state(cls, options, task, params, arrays, texts):
+    def from_state(
+        cls, options: dict, task: Task, params: dict, arrays: dict[str, np.ndarray], texts: dict[str, str]
+    ) -> PCA:
         estimator = cls(options=options, task=task)
         p = len(task.feature_names)
         estimator.components_ = check_array(arrays, "components", (None, p))

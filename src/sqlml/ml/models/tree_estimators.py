@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from sqlml.errors import CorruptModelError
-from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
+from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task
 
 _BINS = {"AUTO": 255, "HIST": 255, "APPROX": 63, "EXACT": 1023}
 _OBJECTIVE = {"regression": ("regression", "l2"), "binary": ("binary", "binary_logloss"), "multiclass": ("multiclass", "multi_logloss")}
@@ -131,11 +131,13 @@ class TreeEnsemble(Estimator):
         """Exact Tree SHAP contributions (LightGBM's ``pred_contrib``), last column the bias."""
         return self.booster_.predict(X, pred_contrib=True, num_threads=_threads_for(len(X)))
 
-    def state(self):
+    def state(self) -> EstimatorState:
         return {}, {}, {"booster.txt": self.booster_.model_to_string()}
 
     @classmethod
-    def from_state(cls, options, task, params, arrays, texts):
+    def from_state(
+        cls, options: dict, task: Task, params: dict, arrays: dict[str, np.ndarray], texts: dict[str, str]
+    ) -> TreeEnsemble:
         """Rebuild the booster, after checking its text fits the model (LightGBM's parser trusts it)."""
         from sqlml.ml.models.lightgbm_text import load_booster
 

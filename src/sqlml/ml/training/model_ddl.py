@@ -35,7 +35,8 @@ from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.base import Source
 from sqlml.ml.models.catalog import family_of
-from sqlml.ml.models.options import check_alter_options, option_value, parse_model_type, resolve_options
+from sqlml.ml.models.options import option_value
+from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.store.records import ModelRef
 
@@ -143,7 +144,7 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
                 hint="Remove AS SELECT … from the statement.",
             )
 
-        return family.create_from_file(model_type, options)
+        return Model.from_file(model_type, options)
     if query is None:
         raise SqlSyntaxError(
             f"CREATE MODEL {ref.dataset}.{ref.name} needs a training query: … AS SELECT ….",
