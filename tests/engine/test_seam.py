@@ -120,14 +120,30 @@ def engine():
     engine.close()
 
 
-def test_catalog_lookups(engine):
-    assert engine.relation_kind("ds", "t") == "table"
-    assert engine.relation_kind("ds", "v") == "view"
-    assert engine.relation_kind("ds", "nope") is None and engine.relation_kind("other", "t") is None
-    assert engine.table_columns("ds", "t") == [("id", "BIGINT"), ("name", "VARCHAR"), ("tags", "VARCHAR[]")]
-    assert engine.table_columns("ds", "nope") == []
-    assert engine.list_tables("ds") == ["t", "v"]
-    assert sorted(engine.known_tables()) == ["ds.t", "ds.v"]
+def test_catalog_lookups_compare_names_as_the_engine_resolves_them(engine):
+    with engine.lease() as cursor:
+        assert cursor.dataset_exists("ds") and cursor.dataset_exists("DS") and not cursor.dataset_exists("other")
+        assert cursor.relation_kind("ds", "t") == "table" and cursor.relation_kind("DS", "T") == "table"
+        assert cursor.relation_kind("ds", "v") == "view"
+        assert cursor.relation_kind("ds", "nope") is None and cursor.relation_kind("other", "t") is None
+        assert cursor.table_columns("Ds", "t") == [("id", "BIGINT"), ("name", "VARCHAR"), ("tags", "VARCHAR[]")]
+        assert cursor.table_columns("ds", "nope") == []
+        cursor.execute("CREATE SCHEMA a; CREATE TABLE a.z (x INT)")
+        assert cursor.list_tables() == [("a", "z"), ("ds", "t"), ("ds", "v")]
+        assert cursor.list_tables("DS") == [("ds", "t"), ("ds", "v")]
+        assert cursor.list_tables("ds", views=False) == [("ds", "t")]
+
+
+def test_catalog_lookups_see_the_cursors_own_transaction(engine):
+    with engine.lease() as cursor:
+        cursor.begin()
+        cursor.execute("CREATE TABLE ds.fresh (x INT)")
+        assert cursor.relation_kind("ds", "fresh") == "table"
+        other = engine.new_cursor()
+        assert other.relation_kind("ds", "fresh") is None  # not committed: another cursor does not see it
+        other.close()
+        cursor.rollback()
+        assert cursor.relation_kind("ds", "fresh") is None
 
 
 def test_a_relation_reports_its_columns_and_arrow_schema_before_it_runs(engine):

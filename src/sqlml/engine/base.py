@@ -11,10 +11,11 @@ The shapes, from the bottom up:
 
 * :class:`Relation` — a statement's pending rows, run when first read (streamed as Arrow);
 * :class:`Cursor` — one thread's handle for running SQL: execute now or lazily, read the last
-  result, register Arrow data under a name, begin/commit/rollback a transaction of its own;
+  result, register Arrow data under a name, begin/commit/rollback a transaction of its own, look
+  up the catalog (datasets, tables and views, their columns);
 * :class:`SqlEngine` — a session on the warehouse: the hold on the warehouse file (leases, the
   queue of other processes, the lock timeout), the session's one transaction, the cursors,
-  registered data, catalog lookups, table write turns, remembered catalog facts, interrupts.
+  registered data, table write turns, remembered catalog facts, interrupts.
 
 Every engine exception leaves the implementation as an :class:`EngineError` subclass that keeps
 the engine's message; the executor turns it into a :class:`sqlml.Error` located in the user's SQL
@@ -181,6 +182,23 @@ class Cursor(Protocol):
     def close(self) -> None:
         """Close the cursor (rolling back a transaction it left open)."""
 
+    # -- catalog lookups: on a cursor, so that they see its transaction's own DDL ----------------
+    # Names compare case-insensitively, as the engine resolves them.
+
+    def dataset_exists(self, dataset: str) -> bool:
+        """Whether the warehouse has the dataset ``dataset``."""
+
+    def relation_kind(self, dataset: str, name: str) -> str | None:
+        """``"table"`` or ``"view"`` for the warehouse relation ``dataset.name``, None if absent."""
+
+    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
+        """``(column, engine type name)`` of the table or view ``dataset.name``, in order (empty
+        when it does not exist)."""
+
+    def list_tables(self, dataset: str | None = None, *, views: bool = True) -> list[tuple[str, str]]:
+        """``(dataset, name)`` of the tables, and of the views unless ``views`` is false, of
+        ``dataset`` (None: of every dataset), sorted."""
+
 
 # -- the session -----------------------------------------------------------------------------
 
@@ -275,21 +293,6 @@ class SqlEngine(Protocol):
 
     def unregister(self, name: str) -> None:
         """Forget a name given to :meth:`register`."""
-
-    # -- catalog lookups ---------------------------------------------------------------------
-
-    def known_tables(self) -> list[str]:
-        """``dataset.name`` of every table and view of the warehouse (for "did you mean" hints)."""
-
-    def relation_kind(self, dataset: str, name: str) -> str | None:
-        """``"table"`` or ``"view"`` for the warehouse relation ``dataset.name``, None if absent."""
-
-    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
-        """``(column, engine type)`` of the table or view ``dataset.name``, in order (empty when
-        it does not exist)."""
-
-    def list_tables(self, dataset: str) -> list[str]:
-        """Names of the tables and views of ``dataset``, sorted."""
 
     # -- write turns: sessions writing one table take turns ----------------------------------
 

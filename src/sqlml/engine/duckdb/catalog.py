@@ -1,6 +1,9 @@
-"""Catalog lookups on DuckDB: which tables and views the attached warehouse holds, and their
-columns, read from DuckDB's ``duckdb_tables()``, ``duckdb_views()`` and ``duckdb_columns()``
-(duckdb.org/docs/2.0/sql/meta/duckdb_table_functions)."""
+"""Catalog lookups on DuckDB: which datasets, tables and views the attached warehouse holds, and
+their columns, read from ``duckdb_schemas()``, ``duckdb_tables()``, ``duckdb_views()`` and
+``duckdb_columns()`` (duckdb.org/docs/2.0/sql/meta/duckdb_table_functions).
+
+Names compare case-insensitively, as DuckDB resolves them (``DS.T`` reads ``ds.t``).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,18 @@ _RELATIONS = (
 )
 
 
-def known_tables(cursor: Cursor) -> list[str]:
-    """``dataset.name`` of every table and view of the warehouse."""
-    rows = cursor.sql(f"SELECT schema_name || '.' || name FROM ({_RELATIONS})").fetchall()
-    return [row[0] for row in rows]
+def dataset_exists(cursor: Cursor, dataset: str) -> bool:
+    """Whether the warehouse has the dataset (schema) ``dataset``."""
+    rows = cursor.execute(
+        "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)", [CATALOG, dataset]
+    ).fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
+    return bool(rows[0][0])
 
 
 def relation_kind(cursor: Cursor, dataset: str, name: str) -> str | None:
     """``"table"``, ``"view"`` or None for ``dataset.name``."""
     rows = cursor.execute(
-        f"SELECT kind FROM ({_RELATIONS}) WHERE schema_name = $s AND name = $t", {"s": dataset, "t": name}
+        f"SELECT kind FROM ({_RELATIONS}) WHERE lower(schema_name) = lower(?) AND lower(name) = lower(?)", [dataset, name]
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -30,12 +35,16 @@ def table_columns(cursor: Cursor, dataset: str, name: str) -> list[tuple[str, st
     """``(column, DuckDB type)`` of ``dataset.name``, in order."""
     return cursor.execute(
         f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = '{CATALOG}' "
-        "AND schema_name = $s AND table_name = $t ORDER BY column_index",
-        {"s": dataset, "t": name},
+        "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) ORDER BY column_index",
+        [dataset, name],
     ).fetchall()
 
 
-def list_tables(cursor: Cursor, dataset: str) -> list[str]:
-    """Names of the tables and views of ``dataset``, sorted."""
-    rows = cursor.execute(f"SELECT name FROM ({_RELATIONS}) WHERE schema_name = $s ORDER BY name", {"s": dataset}).fetchall()
-    return [row[0] for row in rows]
+def list_tables(cursor: Cursor, dataset: str | None, views: bool) -> list[tuple[str, str]]:
+    """``(dataset, name)`` of the tables (and ``views``) of ``dataset`` (None: of every dataset), sorted."""
+    kinds = ["table", "view"] if views else ["table"]
+    return cursor.execute(
+        f"SELECT schema_name, name FROM ({_RELATIONS}) WHERE list_contains(?, kind) "
+        "AND (? IS NULL OR lower(schema_name) = lower(?)) ORDER BY schema_name, name",
+        [kinds, dataset, dataset],
+    ).fetchall()

@@ -27,6 +27,7 @@ from sqlml.engine.base import (
     EngineTransactionError,
     Parameters,
 )
+from sqlml.engine.duckdb import catalog
 
 __all__ = ["DuckDBCursor", "DuckDBRelation", "engine_error"]
 
@@ -187,6 +188,22 @@ class DuckDBCursor:
             self._cursor.close()
         except duckdb.Error as error:
             raise engine_error(error) from error
+
+    def dataset_exists(self, dataset: str) -> bool:
+        """Whether the warehouse has the dataset ``dataset`` (see :mod:`~sqlml.engine.duckdb.catalog`)."""
+        return catalog.dataset_exists(self, dataset)
+
+    def relation_kind(self, dataset: str, name: str) -> str | None:
+        """``"table"``, ``"view"`` or None for ``dataset.name``."""
+        return catalog.relation_kind(self, dataset, name)
+
+    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
+        """``(column, DuckDB type)`` of ``dataset.name``, in order."""
+        return catalog.table_columns(self, dataset, name)
+
+    def list_tables(self, dataset: str | None = None, *, views: bool = True) -> list[tuple[str, str]]:
+        """``(dataset, name)`` of the tables (and ``views``) of ``dataset`` (None: every dataset), sorted."""
+        return catalog.list_tables(self, dataset, views)
 
 
 @functools.lru_cache(maxsize=256)

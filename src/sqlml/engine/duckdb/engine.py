@@ -42,7 +42,6 @@ from typing import Any, TypeVar
 import duckdb
 
 from sqlml.engine.base import CATALOG, Cursor, EngineError
-from sqlml.engine.duckdb import catalog
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
@@ -313,28 +312,6 @@ class DuckDBEngine:
         """Drop every remembered value (after a statement that may have written the catalog)."""
         with self.instance.lock:
             self.instance.memos.clear()
-
-    # -- catalog lookups (see sqlml.engine.duckdb.catalog) -----------------------------------
-
-    def known_tables(self) -> list[str]:
-        """``dataset.name`` of every table and view of the warehouse."""
-        with self.lease() as cursor:
-            return catalog.known_tables(cursor)
-
-    def relation_kind(self, dataset: str, name: str) -> str | None:
-        """``"table"``, ``"view"`` or None for the warehouse relation ``dataset.name``."""
-        with self.lease() as cursor:
-            return catalog.relation_kind(cursor, dataset, name)
-
-    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
-        """``(column, DuckDB type)`` of ``dataset.name``, in order."""
-        with self.lease() as cursor:
-            return catalog.table_columns(cursor, dataset, name)
-
-    def list_tables(self, dataset: str) -> list[str]:
-        """Names of the tables and views of ``dataset``, sorted."""
-        with self.lease() as cursor:
-            return catalog.list_tables(cursor, dataset)
 
     # -- write turns (see sqlml.engine.duckdb.table_writes) ---------------------------------
 
