@@ -23,7 +23,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -39,6 +40,10 @@ from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
 from sqlml.serve import scoring
 from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
 from sqlml.serve.models import ModelSet
+
+if TYPE_CHECKING:
+    from sqlml.serve.prediction_log import PredictionLog
+    from sqlml.store.registry import ModelStore
 
 LOG = logging.getLogger("sqlml.serve")
 MAX_INSTANCES = 10_000
@@ -90,7 +95,14 @@ ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 42
 ANSWERED = {200: {"model": PredictResponse}, 503: {"model": ErrorResponse}, **ERRORS}
 
 
-def create_app(models: ModelSet, store, *, token: str | None = None, prediction_log=None, on_shutdown=None) -> FastAPI:
+def create_app(
+    models: ModelSet,
+    store: ModelStore,
+    *,
+    token: str | None = None,
+    prediction_log: PredictionLog | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
     """The application serving ``models`` from ``store``; ``on_shutdown()`` runs when it stops.
 
     Args:

@@ -7,16 +7,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlml
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet, parse_split
 from sqlml.serve.prediction_log import LOCK_TIMEOUT, PredictionLog
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 CONFIG_VARIABLE = "SQLML_SERVE_CONFIG"
 
 
-def build_app(config: dict):
+def build_app(config: dict) -> FastAPI:
     """The FastAPI app for ``config`` (warehouse, models, pinned, splits, token_file, log_table,
     refresh_seconds, lock_timeout); it closes what it opened when the server shuts down."""
     # The server uses the warehouse only for the prediction log, which retries with back-off
@@ -37,6 +41,6 @@ def build_app(config: dict):
     return create_app(served, connection.models, token=token, prediction_log=prediction_log, on_shutdown=close)
 
 
-def app_from_environment():
+def app_from_environment() -> FastAPI:
     """The app of one worker process, from :data:`CONFIG_VARIABLE`."""
     return build_app(json.loads(os.environ[CONFIG_VARIABLE]))

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
@@ -36,6 +37,9 @@ from sqlml.errors import InvalidOptionError, WarehouseLockedError
 from sqlml.serve.scoring import json_default
 from sqlml.serve.spool import Segment, SpoolWriter, segments
 from sqlml.warehouse.meta import PREDICTION_LOG_MARKS, PREDICTION_LOG_MARKS_DDL
+
+if TYPE_CHECKING:
+    from sqlml.serve.models import Served
 
 LOG = logging.getLogger("sqlml.serve")
 FLUSH_SECONDS = 1.0
@@ -88,7 +92,7 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="sqlml-prediction-log", daemon=True)
         self._thread.start()
 
-    def add(self, request_id: str, served, instances: list[dict], outputs: list[dict], latency_ms: float) -> None:
+    def add(self, request_id: str, served: Served, instances: list[dict], outputs: list[dict], latency_ms: float) -> None:
         """Spool one request's rows (one per instance); returns once they are on disk.
 
         Raises:

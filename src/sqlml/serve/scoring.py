@@ -15,9 +15,9 @@ import functools
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
+from sqlml.ml.models.catalog import supporting
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
-from sqlml.ml.models.catalog import supporting
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
 from sqlml.ml.runtime.predict import prediction_table
 
@@ -97,7 +97,7 @@ def json_rows(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 
 
-def json_default(value):
+def json_default(value: object) -> str:
     """What orjson leaves to us in scored rows: exact decimals as text, bytes as hex."""
     if isinstance(value, decimal.Decimal):
         return str(value)

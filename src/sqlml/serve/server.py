@@ -12,6 +12,8 @@ connection is closed (or after ``timeout_graceful_shutdown``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 #: uvicorn's settings for ``sqlml serve``: our logs instead of its own, a bounded graceful stop.
@@ -41,7 +43,7 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
 
 
-def run(app, *, host: str, port: int, workers: int = 1) -> None:
+def run(app: Callable[..., Awaitable[None]] | str, *, host: str, port: int, workers: int = 1) -> None:
     """Serve ``app`` (an ASGI app, or with several ``workers`` the import string of an app
     factory) on ``host``:``port`` until SIGTERM or SIGINT."""
     import uvicorn

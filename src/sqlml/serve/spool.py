@@ -18,7 +18,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -53,7 +53,7 @@ class SpoolWriter:
         """The segment being written now."""
         return self._path
 
-    def append(self, record: dict, default=None) -> None:
+    def append(self, record: dict, default: Callable[[object], object] | None = None) -> None:
         """Write ``record`` (plus its ``seq`` in the segment) as one line and sync it.
 
         Raises:
