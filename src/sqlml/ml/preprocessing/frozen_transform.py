@@ -1,7 +1,7 @@
 """A model's TRANSFORM clause, frozen at CREATE MODEL time, replayed on new rows.
 
 The frozen clause is DuckDB SQL over a table named :data:`INPUT` whose statistics are literals
-(:mod:`sqlml.ml.training.transform` fits and freezes it), so replaying it re-fits nothing: ML.PREDICT,
+(:mod:`sqlml.ml.training.transform_fit` fits and freezes it), so replaying it re-fits nothing: ML.PREDICT,
 ML.TRANSFORM and every other function that computes a model's features run the same SELECT.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#transform
 """

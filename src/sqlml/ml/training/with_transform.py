@@ -15,7 +15,7 @@ from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.training.pipeline import train
 from sqlml.ml.training.preparation import excluded_columns, resolve_label
-from sqlml.ml.training.transform import fit_transform
+from sqlml.ml.training.transform_fit import fit_transform
 
 
 def train_with_transform(
