@@ -7,13 +7,16 @@ consumed or closed, so that a huge result can be streamed batch by batch with :m
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from sqlml.errors import SqlTypeError
+
+if TYPE_CHECKING:
+    from sqlml.engine.base import Relation
 
 _PREVIEW_ROWS = 10
 
@@ -31,7 +34,7 @@ class Result:
 
     Args:
         table: rows already in memory.
-        relation: a pending DuckDB relation, run on first use.
+        relation: a pending relation of the engine (:class:`~sqlml.engine.base.Relation`), run on first use.
         rowcount: rows changed by a DML statement, or -1.
         statement: the kind of statement that produced it (``SELECT``, ``INSERT``…).
         on_close: called once when the result is consumed or closed (releases resources).
@@ -42,7 +45,7 @@ class Result:
         self,
         *,
         table: pa.Table | None = None,
-        relation=None,
+        relation: Relation | None = None,
         rowcount: int = -1,
         statement: str = "",
         on_close: Callable[[], None] | None = None,
@@ -67,9 +70,7 @@ class Result:
     def schema(self) -> pa.Schema:
         """Column names and Arrow types, known without running a pending query."""
         if self._schema is None:
-            self._schema = pa.schema(
-                [pa.field(name, arrow_type(t)) for name, t in zip(self._relation.columns, self._relation.types)]
-            )
+            self._schema = self._relation.arrow_schema
         return self._schema
 
     @property
@@ -200,23 +201,3 @@ def bigquery_types(data: pa.Table | pa.RecordBatch):
         return pa.RecordBatch.from_arrays(columns, names=data.schema.names)
     return pa.table(columns, names=data.column_names)
 
-
-def arrow_type(duckdb_type) -> pa.DataType:
-    """The Arrow type DuckDB will produce for a column, without running the query."""
-    return _arrow_type_of(str(duckdb_type))
-
-
-@functools.lru_cache(maxsize=256)
-def _arrow_type_of(type_name: str) -> pa.DataType:
-    import duckdb
-
-    with _TYPE_LOCK:
-        global _TYPE_CONNECTION
-        if _TYPE_CONNECTION is None:
-            _TYPE_CONNECTION = duckdb.connect(":memory:")
-        empty = _TYPE_CONNECTION.sql(f"SELECT NULL::{type_name} AS c LIMIT 0").to_arrow_table()
-    return empty.schema.field(0).type
-
-
-_TYPE_LOCK = threading.Lock()
-_TYPE_CONNECTION = None

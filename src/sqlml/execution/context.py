@@ -111,7 +111,7 @@ class StatementTable:
 
 def in_transaction(executor: Executor) -> bool:
     """Whether the statement running on this thread runs in the connection's open transaction."""
-    return executor.warehouse.in_transaction
+    return executor.engine.in_transaction
 
 
 def in_transaction_block(executor: Executor) -> bool:
@@ -147,4 +147,4 @@ def rollback(executor: Executor) -> None:
     """Roll back the open transaction after a statement in it failed (no-op outside one)."""
     if in_transaction(executor):
         with contextlib.suppress(EngineError):
-            executor.warehouse.end(commit=False)
+            executor.engine.end(commit=False)

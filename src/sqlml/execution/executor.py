@@ -38,16 +38,16 @@ class Executor:
     """Runs scripts for one connection.
 
     Args:
-        warehouse: the connection's session on the SQL engine.
+        engine: the connection's session on the SQL engine (the seam, :mod:`sqlml.engine.base`).
         models: the model store (see :mod:`sqlml.store`).
         table: who runs each statement kind, and the rewrites applied first.
         dialect: ``"bigquery"`` or ``"duckdb"``: how the SQL is written.
     """
 
-    def __init__(self, warehouse: SqlEngine, models: ModelStore, table: StatementTable, dialect: str = "bigquery"):
+    def __init__(self, engine: SqlEngine, models: ModelStore, table: StatementTable, dialect: str = "bigquery"):
         if dialect not in DIALECTS:
             raise ParameterError(f"Unknown dialect {dialect!r}.", hint=f"Use one of: {', '.join(DIALECTS)}.")
-        self.warehouse = warehouse
+        self.engine = engine
         self.models = models
         self.table = table
         self.dialect = dialect
@@ -114,12 +114,12 @@ class Executor:
             try:
                 result = self.table.handlers[context.plan.kind](context)
             except BaseException:
-                self.warehouse.forget_memos()  # a rolled-back write may have undone what was remembered
+                self.engine.forget_memos()  # a rolled-back write may have undone what was remembered
                 raise
             # What the rewrites remember (sqlml_meta's specs) changes with DDL, transactions and
             # handlers' own statements, never with a user's INSERT/UPDATE/DELETE/MERGE.
             if context.plan.kind not in (StatementKind.QUERY, StatementKind.DML):
-                self.warehouse.forget_memos()
+                self.engine.forget_memos()
             return result
         except Error as error:
             raise error.with_location(location) from None
@@ -157,8 +157,8 @@ class Executor:
     def renderer(self, params: Mapping | None) -> Renderer:
         """A :class:`Renderer` that evaluates ML calls with this executor's model store."""
         return Renderer(
-            self.evaluate_ml_call, self.warehouse.new_cursor, params, from_bigquery=self.dialect == "bigquery",
-            in_transaction=self.warehouse.in_transaction,
+            self.evaluate_ml_call, self.engine.new_cursor, params, from_bigquery=self.dialect == "bigquery",
+            in_transaction=self.engine.in_transaction,
         )  # fmt: skip
 
     def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader:
@@ -167,7 +167,8 @@ class Executor:
 
     def known_tables(self) -> list[str]:
         """``dataset.table`` names of every table and view in the warehouse, for hints."""
-        return self.warehouse.known_tables()
+        with self.engine.lease() as cursor:
+            return [f"{dataset}.{name}" for dataset, name in cursor.list_tables()]
 
 
 def _split_params(params: Mapping | Sequence | None) -> tuple[dict, Sequence]:

@@ -37,7 +37,7 @@ def to_duckdb_parameters(tree: exp.Expression) -> exp.Expression:
 def run_sql(context: StatementContext) -> Result:
     """Run a plain SQL statement (ML calls inside it included) on the engine."""
     executor, statement = context.executor, context.plan
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     warehouse.acquire()
     sources = context.sources
     try:
@@ -77,7 +77,7 @@ def run_sql(context: StatementContext) -> Result:
 def run_transaction(context: StatementContext) -> Result:
     """BEGIN opens the connection's one transaction, which keeps the warehouse leased until COMMIT
     or ROLLBACK (from any thread), across query() calls; see :meth:`~sqlml.engine.base.SqlEngine.begin`."""
-    warehouse, tree = context.executor.warehouse, context.plan.tree
+    warehouse, tree = context.executor.engine, context.plan.tree
     warehouse.acquire()
     try:
         if isinstance(tree, exp.Transaction):

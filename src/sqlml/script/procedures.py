@@ -27,7 +27,7 @@ from sqlml.sql.procedural import TYPE_BRACKETS, split_tokens
 from sqlml.execution.context import ScriptRun
 from sqlml.sql.procedural import Call
 from sqlml.sql.script import Node, ProcedureDefinition, ScriptParser, location_of
-from sqlml.warehouse.routines import SYSTEM_PROCEDURES, dataset_exists, known_procedures, store_procedure, stored_procedure
+from sqlml.warehouse.routines import SYSTEM_PROCEDURES, known_procedures, store_procedure, stored_procedure
 
 if TYPE_CHECKING:
     from sqlml.script.interpreter import Interpreter
@@ -61,8 +61,8 @@ def define(interpreter: Interpreter, node: ProcedureDefinition) -> Result:
     parser = interpreter.run.parser
     header = parse_header(parser, node, interpreter.system.dataset_id)
     text = parser.sql[node.tokens[0].start : node.tokens[-1].end + 1]
-    with interpreter.executor.warehouse.lease() as cursor:
-        if not dataset_exists(cursor, header.dataset):
+    with interpreter.executor.engine.lease() as cursor:
+        if not cursor.dataset_exists(header.dataset):
             raise NotFoundError(
                 f"Dataset {header.dataset} not found; a procedure lives in a dataset.",
                 hint=f"Create it first: CREATE SCHEMA {header.dataset};",
@@ -88,7 +88,7 @@ def call(interpreter: Interpreter, statement: Call, node: Node, scope: Scope) ->
     if system is not None:
         system(interpreter.executor, [interpreter.evaluate(argument, scope, node)[0] for argument in statement.arguments])
         return
-    with interpreter.executor.warehouse.lease() as cursor:
+    with interpreter.executor.engine.lease() as cursor:
         stored = stored_procedure(cursor, dataset, name) if dataset else None
         known = known_procedures(cursor)
     if stored is None:

@@ -29,15 +29,6 @@ SYSTEM_PROCEDURES: dict[str, Callable[[Executor, list], None]] = {
 }
 
 
-def dataset_exists(cursor: Cursor, dataset: str) -> bool:
-    """Whether the warehouse has the dataset ``dataset`` (compared case-insensitively)."""
-    rows = cursor.execute(
-        "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)",
-        [CATALOG, dataset],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
 def store_procedure(cursor: Cursor, dataset: str, name: str, dialect: str, text: str) -> None:
     """Keep (or replace) procedure ``dataset.name`` as its CREATE statement ``text``; a replaced
     procedure keeps its creation time."""

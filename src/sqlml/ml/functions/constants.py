@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 from sqlglot import exp
 
+from sqlml.engine.base import EngineError
 from sqlml.errors import InvalidOptionError
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
@@ -21,12 +21,12 @@ def constant_value(call: Call, node: exp.Expression) -> Any:
         raise InvalidOptionError(f"The arguments of {call.name} must be constants, not columns: {node.sql('bigquery')}.")
     select = exp.select(exp.alias_(node.copy(), "value"))
     names = parameter_names(select)
-    cursor = call.executor.warehouse.new_cursor()
+    cursor = call.executor.engine.new_cursor()
     try:
         values = {n: call.params[n] for n in names if n in call.params} or None
         return cursor.sql(to_duckdb(select), params=values).fetchall()[0][0]
-    except duckdb.Error as error:
+    except EngineError as error:
         raise InvalidOptionError(f"Cannot evaluate {node.sql('bigquery')}: {str(error).splitlines()[0]}") from None
     finally:
-        with contextlib.suppress(duckdb.Error):
+        with contextlib.suppress(EngineError):
             cursor.close()

@@ -13,10 +13,15 @@ count, length, top values), as BigQuery does. The work runs in DuckDB over the d
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions.call import Call, function
+
+if TYPE_CHECKING:
+    from sqlml.execution.sources import DataInput
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 _OUTPUT = pa.schema([
@@ -41,7 +46,7 @@ def describe_data(call: Call) -> pa.Table:
             raise InvalidOptionError(f"{name} must be between 1 and {high:,}; got {values[name]}.", option=name)
     data = call.data(0)
     relation = data.relation()
-    columns = list(_leaves(relation.columns, [str(t) for t in relation.types]))
+    columns = list(_leaves(data, relation.columns, relation.types))
     if not columns:
         return _OUTPUT.empty_table()
     parts = [_column_sql(name, expression, data_type, values) for name, expression, data_type in columns]
@@ -49,17 +54,14 @@ def describe_data(call: Call) -> pa.Table:
     return table.rename_columns(_OUTPUT.names).cast(_OUTPUT)
 
 
-def _leaves(names: list[str], types: list[str], prefix: str = "", path: str = ""):
+def _leaves(data: DataInput, names: list[str], types: list[str], prefix: str = "", path: str = ""):
     """(name, SQL expression, DuckDB type) of each column, STRUCT fields expanded."""
-    import duckdb
-
     for name, data_type in zip(names, types):
         label = f"{prefix}{name}"
         expression = f"{path}{_quoted(name)}"
         if data_type.startswith("STRUCT("):
-            parsed = duckdb.sqltype(data_type)
-            fields = parsed.children
-            yield from _leaves([f for f, _ in fields], [str(t) for _, t in fields], f"{label}.", f"{expression}.")
+            fields = data.relation(f"SELECT UNNEST({expression}) FROM __data")  # its fields as columns; never run
+            yield from _leaves(data, fields.columns, fields.types, f"{label}.", f"{expression}.")
         else:
             yield label, expression, data_type
 

@@ -180,7 +180,7 @@ def read_training_rows(context: StatementContext, query: exp.Expression) -> tupl
     """
     executor = context.executor
     sources = SourceSet()
-    with executor.warehouse.lease():
+    with executor.engine.lease():
         try:
             data = executor.renderer(context.params).data_input(exp.Subquery(this=query.copy()), None, sources)
             rows = data.relation(f"SELECT *, hash(__data) AS {HASH_COLUMN} FROM __data").to_arrow_table()
@@ -219,7 +219,7 @@ def _tables_read(query: exp.Expression) -> set[str]:
 
 def _check_dataset(executor, ref: ModelRef) -> None:
     """The dataset must exist, and no table may already use the model's name (one namespace)."""
-    with executor.warehouse.lease() as cursor:
+    with executor.engine.lease() as cursor:
         schema = cursor.sql(
             "SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND lower(schema_name) = lower($s)",
             params={"s": ref.dataset},
