@@ -22,6 +22,8 @@ from sqlml.result import Result
 from sqlml.warehouse import modification_log
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sqlml.store import ModelStore
 
 MEMORY = ":memory:"
@@ -150,7 +152,7 @@ class Connection:
 
     execute = query
 
-    def register(self, name: str, data) -> None:
+    def register(self, name: str, data: pd.DataFrame | pa.Table | pa.RecordBatch) -> None:
         """Make a pandas DataFrame or Arrow table/batch readable as ``name`` in later queries."""
         if not isinstance(data, (pa.Table, pa.RecordBatch)) and not hasattr(data, "to_numpy"):
             raise ParameterError(f"Cannot register {type(data).__name__}: pass a pandas DataFrame or an Arrow table.")
@@ -207,8 +209,8 @@ class Connection:
         target = _table_name(name)
         dataset = target.args.get("db")
         schema = dataset.name if dataset is not None else "main"
-        with self._warehouse.statement():
-            return self._warehouse.relation_kind(schema, target.name)
+        with self._warehouse.statement(), self._warehouse.lease() as cursor:
+            return cursor.relation_kind(schema, target.name)
 
     def query_progress(self) -> float:
         """Percent done of the query running now (-1 when unknown), once :meth:`track_progress` is on."""

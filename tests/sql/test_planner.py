@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sqlml.sql.dialect import DIALECTS
-from sqlml.sql.planner import PROCEDURAL, StatementKind, node_kind, plan
-from sqlml.sql.script import ScriptParser
+from sqlml.sql.planner import PROCEDURAL, PROCEDURAL_VERB_KINDS, StatementKind, node_kind, plan
+from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser
 
 TESTS = Path(__file__).parents[1]
 IDENTITY = [line for line in (TESTS / "fixtures" / "identity.sql").read_text().splitlines() if line.strip()]
@@ -128,6 +128,11 @@ def test_a_statement_has_its_kind_and_verb(sql, kind, verb):
 def test_a_procedural_statement_is_known_by_its_node(sql, kind):
     [found] = kinds_of(sql)
     assert found is kind and kind in PROCEDURAL
+
+
+def test_every_word_that_starts_a_procedural_statement_has_its_kind():
+    assert set(PROCEDURAL_VERB_KINDS) == PROCEDURAL_VERBS
+    assert set(PROCEDURAL_VERB_KINDS.values()) <= PROCEDURAL
 
 
 def test_only_the_engines_own_statements_pass_through():

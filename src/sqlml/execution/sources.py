@@ -115,15 +115,15 @@ class Renderer:
         in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
     """
 
-    def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params, *, from_bigquery=True,
-                 in_transaction=False):  # fmt: skip
+    def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params: Mapping | None, *,
+                 from_bigquery: bool = True, in_transaction: bool = False):  # fmt: skip
         self.evaluate = evaluate
         self.new_cursor = new_cursor
         self.params = params or {}
         self.from_bigquery = from_bigquery
         self.in_transaction = in_transaction
 
-    def render(self, tree: exp.Expression, cursor, sources: SourceSet) -> tuple[str, dict]:
+    def render(self, tree: exp.Expression, cursor: Cursor, sources: SourceSet) -> tuple[str, dict]:
         """DuckDB SQL for ``tree`` and the parameter values it reads.
 
         Each outermost ML call is evaluated and registered on ``cursor`` first (in a copy of
@@ -158,7 +158,7 @@ class Renderer:
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
-    def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor=None) -> DataInput:
+    def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:
         """A :class:`DataInput` reading one data argument of ``call`` on a fresh side cursor.
 
         ``call`` is None for a standalone query (CREATE MODEL's AS clause). In the session's open

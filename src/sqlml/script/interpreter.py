@@ -11,7 +11,7 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-languag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -22,8 +22,9 @@ from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
 from sqlml.script.procedures import call, define
 from sqlml.script.variables import Scope, SystemVariables, Variable
+from sqlml.sql.planner import node_kind
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
-from sqlml.sql.script import PROCEDURAL_VERBS, Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
+from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
@@ -189,7 +190,7 @@ class Interpreter:
     # -- statements --------------------------------------------------------------------------
 
     def _statement(self, node: Statement, scope: Scope) -> None:
-        if node.verb not in PROCEDURAL_VERBS:
+        if node_kind(node) is None:  # a SQL statement
             result = self.run_tree(self.run.parser.parse_statement(node), node, scope)
             self.replace_result(result)
             self.system.row_count = result.rowcount if result.rowcount >= 0 else None  # DML only
@@ -323,7 +324,7 @@ class Interpreter:
         self.result.close()
         return self.executor.execute_tree(bound, node, self.run, keep_result=True, params=values)
 
-    def evaluate(self, expression: exp.Expression, scope: Scope, node: Node, cast: exp.DataType | None = None):
+    def evaluate(self, expression: exp.Expression, scope: Scope, node: Node, cast: exp.DataType | None = None) -> tuple[Any, exp.DataType | None]:
         """The value of one expression and its SQL type (None when unknown)."""
         value = expression.copy() if cast is None else exp.Cast(this=expression.copy(), to=cast.copy())
         inner = exp.select(exp.alias_(value, "v")).subquery("_sqlml_value")
@@ -349,8 +350,7 @@ class Interpreter:
             result.close()
 
     def call_procedure(self, run: ScriptRun, body: Node, scope: Scope) -> Result:
-        """Run a called procedure's ``body`` one call deeper, in the procedure's own ``scope``;
-        RETURN ends it. Returns the result of its last statement."""
+        """Run a called procedure's ``body`` one call deeper in its own ``scope``; RETURN ends it."""
         callee = Interpreter(self.executor, run, self.system, self.depth + 1)
         try:
             callee.execute(body, scope)
@@ -376,7 +376,7 @@ class Interpreter:
             sql += " AND lower(schema_name) = lower(?)"
             params.append(table.db)
         try:
-            with self.executor.warehouse.lease() as cursor:
+            with self.executor.engine.lease() as cursor:
                 return {row[0] for row in cursor.execute(sql, params).fetchall()}
         except EngineError:
             return set()

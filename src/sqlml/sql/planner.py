@@ -137,8 +137,9 @@ _PROCEDURAL_RECORDS: dict[type, StatementKind] = {
     ExecuteImmediate: StatementKind.EXECUTE_IMMEDIATE, Call: StatementKind.CALL,
 }  # fmt: skip
 
-#: First keyword of a procedural statement -> kind (the script splitter reads it before any parsing).
-_PROCEDURAL_VERBS = {
+#: First keyword of a procedural statement -> kind (the script splitter reads it before any parsing;
+#: the same words as :data:`sqlml.sql.script.PROCEDURAL_VERBS`).
+PROCEDURAL_VERB_KINDS = {
     "DECLARE": StatementKind.DECLARE, "SET": StatementKind.SET, "RAISE": StatementKind.RAISE,
     "ASSERT": StatementKind.ASSERT, "BREAK": StatementKind.JUMP, "LEAVE": StatementKind.JUMP,
     "CONTINUE": StatementKind.JUMP, "ITERATE": StatementKind.JUMP, "RETURN": StatementKind.RETURN,
@@ -177,7 +178,7 @@ def node_kind(node: Node) -> StatementKind | None:
         return StatementKind.CREATE_PROCEDURE
     if not isinstance(node, Statement):
         return StatementKind.BLOCK
-    return _PROCEDURAL_VERBS.get(node.verb)
+    return PROCEDURAL_VERB_KINDS.get(node.verb)
 
 
 def _classify(tree: exp.Expression) -> tuple[StatementKind, str | None]:

@@ -20,7 +20,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
 from sqlml.warehouse.meta import COLUMN_TYPES, ensure_meta_table, has_meta_table, remembered_meta_table
-from sqlml.engine.base import CATALOG
+from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 
 TYPES_TABLE = COLUMN_TYPES.qualified
 #: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).
@@ -39,7 +39,7 @@ COLUMNS_SQL = f"""
              AND t.table_name = lower(c.table_name) AND t.column_name = lower(c.column_name)"""
 
 
-def record(warehouse, cursor, table: exp.Table, create: exp.Create) -> None:
+def record(warehouse: SqlEngine, cursor: Cursor, table: exp.Table, create: exp.Create) -> None:
     """Note the GEOGRAPHY columns of ``table``, which ``create`` (a CREATE TABLE) just made."""
     types = declared_types(warehouse, cursor, create)
     forget(cursor, table.db, table.name)  # what a replaced table had
@@ -49,13 +49,13 @@ def record(warehouse, cursor, table: exp.Table, create: exp.Create) -> None:
         cursor.executemany(f"INSERT INTO {CATALOG}.{TYPES_TABLE} VALUES (?, ?, ?, ?)", rows)
 
 
-def forget(cursor, dataset: str, table: str) -> None:
+def forget(cursor: Cursor, dataset: str, table: str) -> None:
     """Drop what is recorded of a dropped (or replaced) table."""
     if has_meta_table(cursor, COLUMN_TYPES.name):
         cursor.execute(f"DELETE FROM {CATALOG}.{TYPES_TABLE} WHERE table_schema = ? AND table_name = ?", [dataset.lower(), table.lower()])
 
 
-def declared_types(warehouse, cursor, create: exp.Create) -> dict[str, str]:
+def declared_types(warehouse: SqlEngine, cursor: Cursor, create: exp.Create) -> dict[str, str]:
     """BigQuery's type of each GEOGRAPHY column (``GEOGRAPHY``, ``ARRAY<GEOGRAPHY>``…) ``create``
     makes, by column name."""
     schema = create.this if isinstance(create.this, exp.Schema) else None
@@ -79,7 +79,7 @@ def _inferred_types(warehouse, cursor, query: exp.Query) -> dict[str, str]:
         call.replace(exp.cast(call.copy(), exp.DType.GEOGRAPHY))
     schema: dict = {}
     for (db, name), types in known.items():
-        schema.setdefault(db, {})[name] = {column: types.get(column.lower(), "UNKNOWN") for column in _columns(cursor, db, name)}
+        schema.setdefault(db, {})[name] = {column: types.get(column.lower(), "UNKNOWN") for column, _ in cursor.table_columns(db, name)}
     try:
         typed = annotate_types(qualify(query, schema=schema, dialect="bigquery", validate_qualify_columns=False), schema=schema, dialect="bigquery")
     except SqlglotError:  # a query sqlglot cannot follow: its columns stay as DuckDB types them
@@ -97,14 +97,6 @@ def _recorded(warehouse, cursor, dataset: str, table: str) -> dict[str, str]:
     ).fetchall()
     return dict(rows)
 
-
-def _columns(cursor, dataset: str, table: str) -> list[str]:
-    rows = cursor.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND lower(schema_name) = lower(?) "
-        "AND lower(table_name) = lower(?) ORDER BY column_index",
-        [CATALOG, dataset, table],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def _is_geography(data_type: exp.Expression | None) -> bool:

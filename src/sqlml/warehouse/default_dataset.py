@@ -10,20 +10,25 @@ keeps meaning that, and ``CREATE TEMP TABLE x`` stays in the session.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 
 # What names a CREATE/DROP of these kinds targets: tables, views and models live in datasets.
 _DATASET_KINDS = {"TABLE", "VIEW", "MODEL", "MATERIALIZED VIEW", "SNAPSHOT TABLE", "EXTERNAL TABLE"}
 
 
-def default_dataset(executor) -> str | None:
+def default_dataset(executor: Executor) -> str | None:
     """The session's ``@@dataset_id``, or None."""
     system = executor.session.get("system_variables")
     return getattr(system, "dataset_id", None) or None
 
 
-def qualify(tree: exp.Expression, executor) -> exp.Expression:
+def qualify(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """``tree`` with its unqualified table and model names put in the default dataset."""
     dataset = default_dataset(executor)
     if dataset is None:
@@ -58,7 +63,7 @@ def _names_the_target(statement: exp.Expression, table: exp.Table) -> bool:
 
 def _session_names(executor) -> set[str]:
     """Lower-case names of the session's TEMP tables and registered DataFrames."""
-    with executor.warehouse.lease() as cursor:
+    with executor.engine.lease() as cursor:
         rows = cursor.execute(
             "SELECT lower(table_name) FROM duckdb_tables() WHERE temporary "
             "UNION ALL SELECT lower(view_name) FROM duckdb_views() WHERE temporary AND NOT internal"

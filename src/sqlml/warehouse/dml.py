@@ -21,7 +21,7 @@ from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
 from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.warehouse.partitions import partition_id_sql, remembered_options
-from sqlml.engine.base import CATALOG, Cursor
+from sqlml.engine.base import Cursor
 from sqlml.result import Result
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
@@ -41,18 +41,18 @@ def write(context: StatementContext) -> Result:
 def _write(context: StatementContext, target: exp.Table) -> Result:
     tree = context.plan.tree
     executor = context.executor
-    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
-        spec = remembered_options(executor.warehouse, cursor, target)
+    with executor.engine.lease() as cursor, atomic(executor, cursor):
+        spec = remembered_options(executor.engine, cursor, target)
         column = spec and spec["partition_column"]
         if column and not isinstance(tree, exp.TruncateTable) and not _assigns(tree, column):
             result, values = _run_returning(context, target, column)
-            column_type = executor.warehouse.memo(
+            column_type = executor.engine.memo(
                 ("column_type", target.db.lower(), target.name.lower(), column.lower()), lambda: _column_type(cursor, target, column)
             )
             partition_ids = _partition_ids(cursor, values, spec, column_type)
         else:  # a whole-table write; an unpartitioned table has no partition times to forget
             result, partition_ids = run_sql(context), (None if column else [WHOLE_TABLE])
-        record(executor.warehouse, cursor, target.db, target.name, partition_ids)
+        record(executor.engine, cursor, target.db, target.name, partition_ids)
     return result
 
 
@@ -106,10 +106,6 @@ def _partition_ids(cursor: Cursor, values: np.ndarray, spec: dict, column_type: 
     return [row[0] for row in rows] + (["__NULL__"] if has_null else [])
 
 
-def _column_type(cursor, table: exp.Table, column: str) -> str:
-    rows = cursor.execute(
-        "SELECT data_type FROM duckdb_columns() WHERE database_name = ? AND lower(schema_name) = lower(?) "
-        "AND lower(table_name) = lower(?) AND lower(column_name) = lower(?)",
-        [CATALOG, table.db, table.name, column],
-    ).fetchall()
-    return rows[0][0] if rows else "DATE"
+def _column_type(cursor: Cursor, table: exp.Table, column: str) -> str:
+    types = (data_type for name, data_type in cursor.table_columns(table.db, table.name) if name.lower() == column.lower())
+    return next(types, "DATE")

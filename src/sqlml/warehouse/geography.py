@@ -29,6 +29,7 @@ from collections import deque
 
 import duckdb
 import numpy as np
+from numpy.typing import ArrayLike
 import pyarrow as pa
 from duckdb import sqltypes
 
@@ -96,7 +97,7 @@ def _float_or_nan(text: str | None) -> float:
         return math.nan
 
 
-def central_angles(lon1, lat1, lon2, lat2) -> np.ndarray:
+def central_angles(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     """Angles (radians) between points given in degrees: atan2(|a × b|, a · b) of their unit
     vectors, accurate for near and antipodal points alike."""
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, float)) for v in (lon1, lat1, lon2, lat2))

@@ -11,6 +11,8 @@ that the session defines as a TEMP view (built from DuckDB's own
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime
 
 import pyarrow as pa
@@ -21,6 +23,9 @@ from sqlml.warehouse.meta import COLUMN_TYPES, MATERIALIZED_VIEWS, META_SCHEMA, 
 from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.engine.base import CATALOG
 from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 _VIEWS = {
     "TABLES": f"""
@@ -103,7 +108,7 @@ _SCHEMA_COLUMN = {
 MODELS_RELATION = "__sqlml_information_schema_models"
 
 
-def rewrite(tree: exp.Expression, executor) -> exp.Expression:
+def rewrite(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """Replace every INFORMATION_SCHEMA view the statement reads with its subquery."""
     if not any(_is_information_schema(t) for t in tree.find_all(exp.Table)):
         return tree
@@ -134,7 +139,7 @@ def _is_information_schema(table: exp.Table) -> bool:
 def _source(view: str, executor, dataset: str | None) -> exp.Table:
     """The relation holding ``view``'s rows (for ``dataset``, or all), (re)defined in the
     instance's in-memory catalog."""
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     with warehouse.lease() as cursor:
         if view == "MODELS":
             warehouse.register(MODELS_RELATION, _models(executor))

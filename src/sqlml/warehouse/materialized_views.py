@@ -21,6 +21,8 @@ last refresh time, so the rows and the time cannot disagree.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import datetime
 import difflib
@@ -37,6 +39,9 @@ from sqlml.engine.base import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.result import Result
 from sqlml.sql.planner import is_materialized, plan
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 VIEWS_TABLE = MATERIALIZED_VIEWS.qualified
 #: BigQuery's materialized view options with their defaults.
@@ -61,7 +66,7 @@ def create_materialized_view(context: StatementContext) -> Result:
         properties=exp.Properties(expressions=kept) if kept else None,
     )  # fmt: skip
     executor = context.executor
-    with executor.warehouse.lease() as cursor:
+    with executor.engine.lease() as cursor:
         if tree.args.get("exists") and _spec(cursor, ref.db, ref.name) is not None:
             return Result.empty("CREATE MATERIALIZED VIEW")
         with atomic(executor, cursor):
@@ -87,7 +92,7 @@ def drop_materialized_view(context: StatementContext) -> Result:
     tree = context.plan.tree
     executor = context.executor
     for ref in tree.args.get("tables") or [tree.this]:
-        with executor.warehouse.lease() as cursor:
+        with executor.engine.lease() as cursor:
             if _spec(cursor, ref.db, ref.name) is None:
                 if tree.args.get("exists"):
                     continue
@@ -97,9 +102,9 @@ def drop_materialized_view(context: StatementContext) -> Result:
     return Result.empty("DROP MATERIALIZED VIEW")
 
 
-def refresh(executor, dataset: str, name: str) -> None:
+def refresh(executor: Executor, dataset: str, name: str) -> None:
     """Recompute the view's rows from its query now (one transaction: all rows or none)."""
-    with executor.warehouse.lease() as cursor:
+    with executor.engine.lease() as cursor:
         spec = _spec(cursor, dataset, name)
     if spec is None:
         raise MaterializedViewError(
@@ -116,7 +121,7 @@ def refresh(executor, dataset: str, name: str) -> None:
         executor.dialect = saved
 
 
-def refresh_procedure(executor, arguments: list) -> None:
+def refresh_procedure(executor: Executor, arguments: list) -> None:
     """``CALL BQ.REFRESH_MATERIALIZED_VIEW('[project.]dataset.view')``."""
     if len(arguments) != 1 or not isinstance(arguments[0], str) or arguments[0].count(".") not in (1, 2):
         raise MaterializedViewError(
@@ -126,14 +131,14 @@ def refresh_procedure(executor, arguments: list) -> None:
     refresh(executor, dataset, name)
 
 
-def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
+def refresh_stale_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """Before a statement reads materialized views, refresh those whose base tables moved on."""
     if isinstance(tree, exp.Drop) or (isinstance(tree, exp.Create) and is_materialized(tree)):
         return tree
     read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not is_written_target(t)]
     if not read:
         return tree
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     with warehouse.lease() as cursor:
         if not remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name):
             return tree
@@ -144,12 +149,12 @@ def refresh_stale_views(tree: exp.Expression, executor) -> exp.Expression:
     return tree
 
 
-def refuse_writes(tree: exp.Expression, executor) -> exp.Expression:
+def refuse_writes(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """INSERT/UPDATE/DELETE/MERGE/TRUNCATE on a materialized view is an error, as on BigQuery."""
     target = write_target(tree)
     if target is None:
         return tree
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     with warehouse.lease() as cursor:
         if remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name) and _remembered_spec(warehouse, cursor, target) is not None:
             raise MaterializedViewError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlml.engine.base import CATALOG
+from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 
 #: The schema of sqlml's own tables in the warehouse.
 META_SCHEMA = "sqlml_meta"
@@ -102,34 +102,24 @@ PREDICTION_LOG_MARKS_DDL = f"""
         CREATE TABLE IF NOT EXISTS {PREDICTION_LOG_MARKS} (segment STRING, log_table STRING, sequence INT64, written_at TIMESTAMP);"""
 
 
-def has_meta_table(cursor, name: str) -> bool:
+def has_meta_table(cursor: Cursor, name: str) -> bool:
     """Whether ``sqlml_meta.<name>`` exists yet (read-only warehouses may never get it)."""
-    rows = cursor.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [CATALOG, META_SCHEMA, name],
-    ).fetchall()  # fetchall: a result left unfinished blocks the cursor (DuckDB 2)
-    return bool(rows[0][0])
+    return cursor.relation_kind(META_SCHEMA, name) == "table"
 
 
-def relation_exists(cursor, dataset: str, name: str, *, tables: bool = True, views: bool = True) -> bool:
+def relation_exists(cursor: Cursor, dataset: str, name: str, *, tables: bool = True, views: bool = True) -> bool:
     """Whether the warehouse has a table (``tables``) or view (``views``) ``dataset.name``,
     compared case-insensitively as BigQuery names are."""
-    sources = ([f"SELECT schema_name, table_name AS name FROM duckdb_tables() WHERE database_name = '{CATALOG}'"] if tables else []) + (
-        [f"SELECT schema_name, view_name AS name FROM duckdb_views() WHERE database_name = '{CATALOG}' AND NOT internal"] if views else []
-    )
-    rows = cursor.execute(
-        f"SELECT 1 FROM ({' UNION ALL '.join(sources)}) WHERE lower(schema_name) = lower(?) AND lower(name) = lower(?)",
-        [dataset, name],
-    ).fetchall()
-    return bool(rows)
+    kind = cursor.relation_kind(dataset, name)
+    return (kind == "table" and tables) or (kind == "view" and views)
 
 
-def remembered_meta_table(warehouse, cursor, name: str) -> bool:
+def remembered_meta_table(warehouse: SqlEngine, cursor: Cursor, name: str) -> bool:
     """:func:`has_meta_table`, remembered by the warehouse until a statement may have changed it."""
     return warehouse.memo(_meta_key(name), lambda: has_meta_table(cursor, name))
 
 
-def ensure_meta_table(warehouse, cursor, table: MetaTable) -> None:
+def ensure_meta_table(warehouse: SqlEngine, cursor: Cursor, table: MetaTable) -> None:
     """Create ``table`` unless it is known to exist.
 
     Its existence is not remembered at once: until the creating transaction commits, the other

@@ -71,7 +71,7 @@ def expand_ml_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
         return tree
     if not any(t.db for t in tree.find_all(exp.Table)):
         return tree
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     with warehouse.lease() as cursor:
         if not remembered_meta_table(warehouse, cursor, ML_VIEWS.name) or not _ml_views_read(warehouse, cursor, tree):
             return tree
@@ -115,7 +115,7 @@ def _output_columns(context: StatementContext, query: exp.Expression) -> list[tu
         empty = result.arrow()
     finally:
         result.close()
-    with context.executor.warehouse.lease() as cursor:
+    with context.executor.engine.lease() as cursor:
         cursor.register(_SCHEMA_PROBE, empty)
         try:
             rows = cursor.execute(f"DESCRIBE SELECT * FROM {_SCHEMA_PROBE}").fetchall()

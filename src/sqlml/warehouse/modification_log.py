@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from sqlml.execution.context import in_transaction_block
 from sqlml.warehouse.meta import MODIFICATIONS, ensure_meta_table, has_meta_table
-from sqlml.engine.base import CATALOG, EngineTransactionError
+from sqlml.engine.base import CATALOG, Cursor, EngineTransactionError, SqlEngine
 from sqlml.errors import TransactionError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ RETRIES = 3
 _T = TypeVar("_T")
 
 
-def record(warehouse, cursor, dataset: str, table: str, partition_ids: list[str] | None) -> None:
+def record(warehouse: SqlEngine, cursor: Cursor, dataset: str, table: str, partition_ids: list[str] | None) -> None:
     """Note that ``partition_ids`` of ``dataset.table`` were written now; None means the whole
     table was rewritten, so its partitions' own times are forgotten ([WHOLE_TABLE] records a
     write to an unpartitioned table, which has none)."""
@@ -62,7 +62,7 @@ def record(warehouse, cursor, dataset: str, table: str, partition_ids: list[str]
         cursor.execute(f"INSERT INTO {log} SELECT ?, ?, unnest(?::VARCHAR[]), ?", [*key, missing, now])
 
 
-def forget(cursor, dataset: str, table: str) -> None:
+def forget(cursor: Cursor, dataset: str, table: str) -> None:
     """Drop the records of a dropped table."""
     if has_meta_table(cursor, MODIFICATIONS.name):
         cursor.execute(
@@ -85,7 +85,7 @@ def write_in_turn(executor: Executor, target: exp.Table, write: Callable[[], _T]
             once inside a transaction (which a conflict aborts), naming the table; or the table
             was not free in time.
     """
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     name = f"{target.db}.{target.name}" if target.db else target.name
     transaction, enclosed = warehouse.in_transaction, in_transaction_block(executor)
     owner = warehouse if transaction else object()

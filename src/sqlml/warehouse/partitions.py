@@ -17,17 +17,22 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-la
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dataclasses
 import datetime
 
 import sqlglot
 from sqlglot import exp
 
-from sqlml.engine.base import CATALOG, Cursor, EngineError
+from sqlml.engine.base import CATALOG, Cursor, EngineError, SqlEngine
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.sql.planner import StatementKind, kind_of
 from sqlml.warehouse import meta
 from sqlml.warehouse.meta import has_meta_table, remembered_meta_table
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 OPTIONS_TABLE = meta.TABLE_OPTIONS.qualified
 #: Table options BigQuery's CREATE TABLE takes that mean something here, with their types.
@@ -147,7 +152,7 @@ def record(cursor: Cursor, dataset: str, table: str, partitioning: Partitioning 
     )  # fmt: skip
 
 
-def table_options(cursor, dataset: str, table: str) -> dict | None:
+def table_options(cursor: Cursor, dataset: str, table: str) -> dict | None:
     """The recorded partitioning of ``dataset.table`` as a dict, or None."""
     if not has_meta_table(cursor, meta.TABLE_OPTIONS.name):
         return None
@@ -195,7 +200,7 @@ def partition_id_sql(options: dict, column_type: str, column_sql: str | None = N
 # -- reads: require_partition_filter and expiration -------------------------------------------
 
 
-def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
+def check_partition_filters(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """Refuse a statement reading a ``require_partition_filter`` table without filtering its
     partition column, and drop expired partitions of the tables it touches first."""
     if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)) or defines_view(tree):
@@ -204,7 +209,7 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
     tables = [t for t in tables if not is_written_target(t)]
     if not tables:
         return tree
-    warehouse = executor.warehouse
+    warehouse = executor.engine
     with warehouse.lease() as cursor:
         if not remembered_meta_table(warehouse, cursor, meta.TABLE_OPTIONS.name):
             return tree
@@ -222,7 +227,7 @@ def check_partition_filters(tree: exp.Expression, executor) -> exp.Expression:
     return tree
 
 
-def remembered_options(warehouse, cursor, table: exp.Table) -> dict | None:
+def remembered_options(warehouse: SqlEngine, cursor: Cursor, table: exp.Table) -> dict | None:
     """:func:`table_options` of ``table``, remembered by the warehouse."""
     key = ("table_options", table.db.lower(), table.name.lower())
     return warehouse.memo(key, lambda: table_options(cursor, table.db, table.name))

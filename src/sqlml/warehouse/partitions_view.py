@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlml.warehouse.meta import META_SCHEMA, MODIFICATIONS, has_meta_table
 from sqlml.warehouse.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
 from sqlml.warehouse.partitions import partition_id_sql, table_options
-from sqlml.engine.base import CATALOG
+from sqlml.engine.base import CATALOG, Cursor
 
 #: BigQuery's logical bytes of one non-NULL value of a fixed-size type, by DuckDB type
 #: (https://cloud.google.com/bigquery/pricing#data_size_calculation).
@@ -30,23 +30,16 @@ _EMPTY = (
 )
 
 
-def partitions_definition(cursor, dataset: str | None) -> str:
+def partitions_definition(cursor: Cursor, dataset: str | None) -> str:
     """The SQL of INFORMATION_SCHEMA.PARTITIONS over the tables of ``dataset`` (None: every dataset)."""
-    tables = cursor.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name <> ? "
-        "AND (? IS NULL OR lower(schema_name) = lower(?)) ORDER BY schema_name, table_name",
-        [CATALOG, META_SCHEMA, dataset, dataset],
-    ).fetchall()
+    tables = [(schema, table) for schema, table in cursor.list_tables(dataset, views=False) if schema != META_SCHEMA]
     logged = has_meta_table(cursor, MODIFICATIONS.name)
     parts = [_table_partitions(cursor, schema, table, logged) for schema, table in tables]
     return " UNION ALL ".join(parts) if parts else _EMPTY
 
 
-def _table_partitions(cursor, schema: str, table: str, logged: bool) -> str:
-    columns = cursor.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [CATALOG, schema, table],
-    ).fetchall()
+def _table_partitions(cursor: Cursor, schema: str, table: str, logged: bool) -> str:
+    columns = cursor.table_columns(schema, table)
     types = dict(columns)
     options = table_options(cursor, schema, table)
     partitioned = options is not None and options["partition_column"] is not None

@@ -32,20 +32,20 @@ def create_table(context: StatementContext) -> Result:
 
 def _create_table(context: StatementContext, ref: exp.Table, partitioning: partitions.Partitioning | None) -> Result:
     executor, tree = context.executor, context.plan.tree
-    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+    with executor.engine.lease() as cursor, atomic(executor, cursor):
         existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
         result = run_sql(context)
         partitions.record(cursor, ref.db, ref.name, partitioning)  # a replaced table loses its old spec
         if ref.db and not existed:
-            modification_log.record(executor.warehouse, cursor, ref.db, ref.name, None)
-            column_types.record(executor.warehouse, cursor, ref, tree)
+            modification_log.record(executor.engine, cursor, ref.db, ref.name, None)
+            column_types.record(executor.engine, cursor, ref, tree)
     return result
 
 
 def drop_table(context: StatementContext) -> Result:
     """DROP TABLE also forgets the table's partitioning, write log entries and column types."""
     result = run_sql(context)
-    with context.executor.warehouse.lease() as cursor:
+    with context.executor.engine.lease() as cursor:
         for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
             partitions.record(cursor, ref.db, ref.name, None)
             modification_log.forget(cursor, ref.db, ref.name)

@@ -21,8 +21,8 @@ def create_view(context: StatementContext) -> Result:
     """CREATE [OR REPLACE] VIEW: the engine's view, or an ML view if its query reads ML functions."""
     tree = context.plan.tree
     executor = context.executor
-    with executor.warehouse.lease() as cursor:
-        if ml_views.reads_ml(executor.warehouse, cursor, tree.expression):
+    with executor.engine.lease() as cursor:
+        if ml_views.reads_ml(executor.engine, cursor, tree.expression):
             return ml_views.create_ml_view(context, cursor)
         ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         kept = tree.args.get("exists") and relation_exists(cursor, ref.db, ref.name, tables=False)
@@ -36,7 +36,7 @@ def create_view(context: StatementContext) -> Result:
 def drop_view(context: StatementContext) -> Result:
     """DROP VIEW, forgetting an ML view's query."""
     executor = context.executor
-    with executor.warehouse.lease() as cursor, atomic(executor, cursor):
+    with executor.engine.lease() as cursor, atomic(executor, cursor):
         result = run_sql(context)
         for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
             ml_views.forget(cursor, ref)

@@ -14,6 +14,8 @@ first, so only the tables they keep are read; the WHERE clause still filters the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -24,6 +26,9 @@ from sqlml.sql.expressions import written_location
 from sqlml.sql.query_fixes import is_inside
 from sqlml.sql.transpile import to_duckdb
 from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL
+
+if TYPE_CHECKING:
+    from sqlml.execution.executor import Executor
 
 SUFFIX = "_TABLE_SUFFIX"
 
@@ -47,7 +52,7 @@ def wildcard_tables(tree: exp.Expression) -> list[exp.Table]:
     return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and t.name.endswith("*")]
 
 
-def expand(tree: exp.Expression, executor) -> exp.Expression:
+def expand(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """Replace each wildcard table of ``tree`` by the union of the tables it matches.
 
     A view's query is left as written: sqlml keeps such a view's query and expands it whenever
@@ -89,7 +94,7 @@ def _match(table: exp.Table, executor) -> _Match:
         f"  WHERE c.database_name = ? AND lower(c.schema_name) = lower(?) AND starts_with(lower(c.table_name), lower(?))"
         f") ORDER BY table_name, column_index"
     )
-    with executor.warehouse.lease() as cursor:
+    with executor.engine.lease() as cursor:
         rows = cursor.execute(sql, [CATALOG, dataset, prefix]).fetchall()
     views = sorted({row[0] for row in rows if row[4]})
     if views:
@@ -124,8 +129,8 @@ def _pruned(table: exp.Table, match: _Match, executor) -> list[str]:
     # On a side cursor: it reads no table, and a condition that fails there (PARSE_DATE of an
     # 'intraday_…' suffix) must not abort the statement's transaction — it just prunes nothing,
     # and the WHERE clause still applies to the rows.
-    with executor.warehouse.lease():
-        cursor = executor.warehouse.new_cursor()
+    with executor.engine.lease():
+        cursor = executor.engine.new_cursor()
         try:
             rows = cursor.execute(to_duckdb(query), {"__sqlml_suffixes": sorted(suffixes)}).fetchall()
         except EngineError:
