@@ -1,9 +1,8 @@
 """ML.TFDV_VALIDATE as a built-in function: a macro in the instance's ``memory`` catalog over
 vectorized (Arrow) UDFs, installed by :mod:`sqlml.engine.duckdb.builtins`.
 
-The comparison itself is :func:`sqlml.ml.monitoring.tfdv_statistics.validate`, imported on the first call so that
-opening a warehouse does not load the ML modules. Bad arguments become a SQL ``error()`` with
-the reason, as BigQuery reports them, instead of a Python traceback.
+The comparison itself is :func:`sqlml.ml.monitoring.tfdv_statistics.validate`. Bad arguments
+become a SQL ``error()`` with the reason, as BigQuery reports them, instead of a Python traceback.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-tfdv-validate
 """
 
@@ -15,18 +14,19 @@ import duckdb
 import pyarrow as pa
 from duckdb import sqltypes
 
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.monitoring.tfdv_statistics import validate
+from sqlml.ml.monitoring.thresholds import anomaly_rules
+
 # The macro SQL calls (see :mod:`sqlml.sql.ml_scalars`), named where the SQL front end writes it.
 from sqlml.sql.duckdb_names import TFDV_VALIDATE as MACRO
+
 _ARGUMENTS = "base, study, detection, categorical_threshold, categorical_metric, numerical_threshold, numerical_metric, thresholds"
 _TYPES = [sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.DOUBLE, sqltypes.VARCHAR, sqltypes.DOUBLE, sqltypes.VARCHAR, sqltypes.VARCHAR]
 
 
 def _outcome(row: list) -> tuple[str | None, str | None]:
     """(anomalies JSON, None) or (None, why the arguments are wrong) for one row of arguments."""
-    from sqlml.errors import InvalidOptionError
-    from sqlml.ml.monitoring.thresholds import anomaly_rules
-    from sqlml.ml.monitoring.tfdv_statistics import validate
-
     base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds = row
     if base is None or study is None:
         return None, None
