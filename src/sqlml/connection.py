@@ -19,6 +19,8 @@ from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.execution.context import atomic, rollback
 from sqlml.execution.executor import Executor
 from sqlml.result import Result
+from sqlml.sql.dialect import Sqlml
+from sqlml.udfs import duckdb_installers
 from sqlml.warehouse import modification_log
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ class Connection:
             lock_timeout=lock_timeout,
             idle_release=idle_release,
             config=config,
+            functions=duckdb_installers(),
         )
         from sqlml.store import ModelStore
 
@@ -267,8 +270,6 @@ def _reader_for(path, format: str | None) -> str:
 
 
 def _table_name(name: str) -> exp.Table:
-    from sqlml.sql.dialect import Sqlml
-
     try:
         table = exp.to_table(name, dialect=Sqlml)
     except Exception:

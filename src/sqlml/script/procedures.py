@@ -20,11 +20,11 @@ from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
 from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, SqlSyntaxError
+from sqlml.execution.context import ScriptRun
 from sqlml.result import Result
 from sqlml.script.variables import Scope, Variable
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.procedural import TYPE_BRACKETS, split_tokens
-from sqlml.execution.context import ScriptRun
 from sqlml.sql.procedural import Call
 from sqlml.sql.script import Node, ProcedureDefinition, ScriptParser, location_of
 from sqlml.warehouse.routines import SYSTEM_PROCEDURES, known_procedures, store_procedure, stored_procedure

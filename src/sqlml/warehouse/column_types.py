@@ -18,9 +18,9 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
 from sqlml.warehouse.meta import COLUMN_TYPES, ensure_meta_table, has_meta_table, remembered_meta_table
-from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 
 TYPES_TABLE = COLUMN_TYPES.qualified
 #: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).

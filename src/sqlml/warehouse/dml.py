@@ -17,12 +17,12 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlml.engine.base import Cursor
 from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
+from sqlml.result import Result
 from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.warehouse.partitions import partition_id_sql, remembered_options
-from sqlml.engine.base import Cursor
-from sqlml.result import Result
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
 _RETURNED = "__sqlml_returned_partition_values"

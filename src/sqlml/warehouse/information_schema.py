@@ -18,10 +18,11 @@ import datetime
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlml.engine.base import CATALOG
+from sqlml.errors import NotFoundError
 from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL, COLUMNS_SQL
 from sqlml.warehouse.meta import COLUMN_TYPES, MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
-from sqlml.engine.base import CATALOG
 from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
 
 if TYPE_CHECKING:
@@ -116,8 +117,6 @@ def rewrite(tree: exp.Expression, executor: Executor) -> exp.Expression:
     for table in [t for t in tree.find_all(exp.Table) if _is_information_schema(t)]:
         view = table.name.split(".", 1)[1].upper()
         if view not in _SCHEMA_COLUMN:
-            from sqlml.errors import NotFoundError
-
             raise NotFoundError(
                 f"INFORMATION_SCHEMA.{view} is not available.",
                 hint=f"sqlml has INFORMATION_SCHEMA.{', .'.join(sorted(_SCHEMA_COLUMN))}.",

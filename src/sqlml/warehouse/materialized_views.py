@@ -29,16 +29,16 @@ import difflib
 
 from sqlglot import exp
 
+from sqlml.engine.base import CATALOG
+from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.execution.context import StatementContext, atomic
+from sqlml.result import Result
+from sqlml.sql.planner import is_materialized, plan
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
 from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.partitions import is_written_target
 from sqlml.warehouse.tables import create_table, drop_table
-from sqlml.engine.base import CATALOG
-from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
-from sqlml.result import Result
-from sqlml.sql.planner import is_materialized, plan
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlglot import exp
 
-from sqlml.execution.context import in_transaction_block
-from sqlml.warehouse.meta import MODIFICATIONS, ensure_meta_table, has_meta_table
 from sqlml.engine.base import CATALOG, Cursor, EngineTransactionError, SqlEngine
 from sqlml.errors import TransactionError
+from sqlml.execution.context import in_transaction_block
+from sqlml.warehouse.meta import MODIFICATIONS, ensure_meta_table, has_meta_table
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor

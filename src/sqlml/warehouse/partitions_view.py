@@ -10,10 +10,10 @@ of this per partition, so the view is one aggregate query per table, built when 
 
 from __future__ import annotations
 
+from sqlml.engine.base import CATALOG, Cursor
 from sqlml.warehouse.meta import META_SCHEMA, MODIFICATIONS, has_meta_table
 from sqlml.warehouse.modification_log import MODIFICATIONS_TABLE, WHOLE_TABLE
 from sqlml.warehouse.partitions import partition_id_sql, table_options
-from sqlml.engine.base import CATALOG, Cursor
 
 #: BigQuery's logical bytes of one non-NULL value of a fixed-size type, by DuckDB type
 #: (https://cloud.google.com/bigquery/pricing#data_size_calculation).
