@@ -23,6 +23,10 @@ import socket
 import uuid
 from pathlib import Path
 
+import psutil
+
+from sqlml.process import ProcessIdentity
+
 #: Longest dataset or model name used as a folder name as it is.
 MAX_FOLDER_NAME = 100
 #: The folder of versions being written, in the store folder.
@@ -46,8 +50,6 @@ def model_folder(dataset: str, name: str) -> Path:
 
 def new_staging_folder(root: Path) -> Path:
     """Create an empty staging folder named after this process (see the module docstring)."""
-    from sqlml.process import ProcessIdentity
-
     me = ProcessIdentity.current()
     started = round((me.started_at - _EPOCH).total_seconds() * 1e6)
     folder = root / STAGING / f"{me.pid}-{started}-{_host_tag(me.host)}-{uuid.uuid4().hex}"
@@ -78,8 +80,6 @@ def _writer_is_gone(name: str) -> bool:
     if len(parts) == 4 and parts[0].isdigit() and parts[1].isdigit():
         return _writer(*parts[:3]).is_gone()
     if len(parts) == 2 and parts[0].isdigit():  # <pid>-<random>, written by sqlml before 2026-12: a PID is all it has
-        import psutil
-
         return not psutil.pid_exists(int(parts[0]))
     return False  # not a staging folder
 
@@ -87,8 +87,6 @@ def _writer_is_gone(name: str) -> bool:
 def _writer(pid: str, started: str, host: str):
     """The ProcessIdentity a staging folder's name records (a writer on another host sharing the
     folder keeps a host name that is not this one, and is never judged gone from here)."""
-    from sqlml.process import ProcessIdentity
-
     local = socket.gethostname()
     started_at = _EPOCH + dt.timedelta(microseconds=int(started))
     return ProcessIdentity(local if host == _host_tag(local) else f"host {host}", int(pid), started_at)

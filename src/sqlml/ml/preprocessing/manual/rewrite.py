@@ -7,6 +7,7 @@ the training rows and writes them into the expression as literals.
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -135,8 +136,6 @@ def freeze(items: list[exp.Expression], connection: Cursor, source: str) -> list
 
 def _plain(value):
     """DuckDB values as plain Python (Decimal → float) for literals."""
-    import decimal
-
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, list):
