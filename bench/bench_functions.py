@@ -16,6 +16,7 @@ import duckdb
 
 import sqlml
 from sqlml.engine.duckdb import builtins
+from sqlml.udfs import duckdb_installers
 from harness import Row, best_of, print_table
 
 
@@ -24,7 +25,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     rows = parser.parse_args().rows
     db = duckdb.connect()
-    builtins.install(db)
+    builtins.install(db, duckdb_installers())
     db.execute(f"CREATE TABLE t AS SELECT 'customer-' || i || '-' || (i * 7919 % 1000) AS s FROM range({rows}) r(i)")
     ours = best_of(lambda: db.sql("SELECT SUM(memory.main.farm_fingerprint(s) % 7) FROM t").fetchall(), repeat=3)
     theirs = best_of(lambda: db.sql("SELECT SUM(hash(s) % 7) FROM t").fetchall(), repeat=3)

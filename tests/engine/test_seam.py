@@ -19,6 +19,8 @@ from sqlml.engine.base import Cursor, EngineConversionError, EngineError, Engine
 from sqlml.engine.duckdb import scratch
 from sqlml.engine.duckdb.cursor import DuckDBCursor, DuckDBRelation
 from sqlml.engine.duckdb.engine import DuckDBEngine
+from sqlml.udfs import duckdb_installers
+from sqlml.warehouse.fingerprint import fingerprints
 
 SRC = Path(sqlml.__file__).parent
 #: The DuckDB implementation of the seam: the only package that may use DuckDB's Python API.
@@ -26,7 +28,7 @@ IMPLEMENTATION = "sqlml.engine.duckdb"
 #: Modules outside the implementation that may import duckdb, each for a reason.
 ALLOWED = {
     # BigQuery functions DuckDB lacks, written as DuckDB Python UDFs (duckdb.sqltypes signatures);
-    # the implementation installs them into each instance (engine/duckdb/builtins.py INSTALLERS).
+    # a connection hands their installers to the implementation (sqlml/udfs.py), which runs them.
     "sqlml.warehouse.fingerprint": "FARM_FINGERPRINT as a DuckDB UDF, installed by the implementation",
     "sqlml.warehouse.geography": "GEOGRAPHY functions as DuckDB UDFs, installed by the implementation",
     "sqlml.ml.monitoring.tfdv_validate": "ML.TFDV_VALIDATE's helpers as DuckDB UDFs, installed by the implementation",
@@ -205,3 +207,25 @@ def test_write_turns_are_taken_and_given_back_through_the_seam(engine):
     engine.give_back_turns(owner)
     other.take_turn("ds.t", other, transaction=True, cancel=cancel)
     other.give_back_turns(other)
+
+
+def test_built_in_functions_are_handed_in_by_whoever_opens_the_engine():
+    bare = DuckDBEngine(None)
+    with bare.lease() as cursor, pytest.raises(EngineError, match="farm_fingerprint does not exist"):
+        cursor.execute("SELECT memory.main.farm_fingerprint('a')")
+    bare.close()
+    expected = fingerprints(pa.array(["a"]))[0].as_py()
+    full = DuckDBEngine(None, functions=duckdb_installers())
+    try:
+        with full.lease() as cursor:
+            assert cursor.execute("SELECT memory.main.farm_fingerprint('a')").fetchall() == [(expected,)]
+        # SQL over values outside the warehouse (frozen TRANSFORMs, constant arguments) has them too
+        assert scratch.cursor().execute("SELECT memory.main.farm_fingerprint('a')").fetchall() == [(expected,)]
+    finally:
+        full.close()
+
+
+def test_the_engine_names_no_module_above_it():
+    # no importlib over module names: what the engine runs from above is handed in (sqlml/udfs.py)
+    engine_modules = (SRC / "engine").rglob("*.py")
+    assert not [path.name for path in engine_modules if "importlib" in path.read_text(encoding="utf-8")]

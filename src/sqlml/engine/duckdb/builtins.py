@@ -1,24 +1,28 @@
-"""BigQuery functions that DuckDB lacks, installed once into each warehouse's DuckDB instance.
+"""BigQuery functions that DuckDB lacks, installed into each DuckDB instance the implementation
+opens: a connection's (:class:`~sqlml.engine.duckdb.instance.Instance`) and the process's scratch
+instance (:mod:`~sqlml.engine.duckdb.scratch`).
 
-Each entry of :data:`INSTALLERS` is a module with an ``install(db)`` function that registers its
-functions on the instance: Arrow (vectorized) Python UDFs via ``db.create_function`` are visible
-on every cursor of the instance; SQL macros are created in the instance's own ``memory`` catalog
-and referenced by their qualified name (``memory.main.f``), because the cursors' default catalog
-is the attached warehouse file. Keeping them out of the file means a warehouse written by sqlml
-opens in plain DuckDB too.
+Their code belongs to the layers above the seam (FARM_FINGERPRINT and GEOGRAPHY to the warehouse,
+ML.TFDV_VALIDATE's check to the ML code), so the engine names none of them: whoever opens an engine
+hands in their installers (:func:`sqlml.udfs.duckdb_installers`). An installer registers its
+functions on an instance: Arrow (vectorized) Python UDFs via ``db.create_function`` are visible on
+every cursor of the instance; SQL macros are created in the instance's own ``memory`` catalog and
+referenced by their qualified name (``memory.main.f``), because the cursors' default catalog is the
+attached warehouse file. Keeping them out of the file means a warehouse written by sqlml opens in
+plain DuckDB too.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable, Iterable
 
 import duckdb
 
-#: Modules providing ``install(db)``, in the order they are installed.
-INSTALLERS: tuple[str, ...] = ("sqlml.warehouse.fingerprint", "sqlml.warehouse.geography", "sqlml.ml.monitoring.tfdv_validate")
+#: Registers some functions on a DuckDB instance.
+Installer = Callable[[duckdb.DuckDBPyConnection], None]
 
 
-def install(db: duckdb.DuckDBPyConnection) -> None:
-    """Register every built-in function of :data:`INSTALLERS` on the DuckDB instance ``db``."""
-    for name in INSTALLERS:
-        importlib.import_module(name).install(db)
+def install(db: duckdb.DuckDBPyConnection, installers: Iterable[Installer]) -> None:
+    """Run each of ``installers`` on the DuckDB instance ``db``, in order."""
+    for installer in installers:
+        installer(db)

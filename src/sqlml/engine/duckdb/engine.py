@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from sqlml.engine.base import CATALOG, Cursor, EngineError
+from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
@@ -67,7 +68,7 @@ class DuckDBEngine:
     """One session's cursors on a connection's DuckDB instance and its leases on the warehouse file.
 
     Args:
-        folder, read_only, lock_timeout, idle_release, config: for a new instance (see
+        folder, read_only, lock_timeout, idle_release, config, functions: for a new instance (see
             :class:`~sqlml.engine.duckdb.instance.Instance`).
         instance: share this instance instead (see :meth:`session`).
     """
@@ -80,12 +81,14 @@ class DuckDBEngine:
         lock_timeout: float = 30.0,
         idle_release: float = 0.2,
         config: dict | None = None,
+        functions: Sequence[Installer] = (),
         instance: Instance | None = None,
     ) -> None:
         self._owns_instance = instance is None
         self.instance = instance or Instance(
-            folder, read_only=read_only, lock_timeout=lock_timeout, idle_release=idle_release, config=config
-        )
+            folder, read_only=read_only, lock_timeout=lock_timeout, idle_release=idle_release, config=config,
+            functions=functions,
+        )  # fmt: skip
         self._local = threading.local()
         self._lock = threading.Lock()
         self._cursors: set = set()

@@ -12,12 +12,14 @@ import gc
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
 from sqlml.engine.base import CATALOG
-from sqlml.engine.duckdb import builtins
+from sqlml.engine.duckdb import builtins, scratch
+from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.lease_queue import READ, WRITE, LeaseQueue, Ticket
 from sqlml.engine.duckdb.table_writes import TableWrites
 from sqlml.errors import Cancelled, WarehouseError, WarehouseLockedError
@@ -40,10 +42,18 @@ class Instance:
         lock_timeout: seconds to wait for other processes to release the file.
         idle_release: seconds of idleness after which the file is released.
         config: extra DuckDB settings (``threads``, ``memory_limit``…).
+        functions: installers of the BigQuery functions DuckDB lacks (see :mod:`~sqlml.engine.duckdb.builtins`).
     """
 
     def __init__(
-        self, folder: str | Path | None, *, read_only: bool, lock_timeout: float, idle_release: float, config: dict | None
+        self,
+        folder: str | Path | None,
+        *,
+        read_only: bool,
+        lock_timeout: float,
+        idle_release: float,
+        config: dict | None,
+        functions: Sequence[Installer] = (),
     ) -> None:
         self.path = None if folder is None else Path(folder) / FILENAME
         self.read_only = read_only
@@ -74,7 +84,8 @@ class Instance:
         self.views: dict[str, str] = {}
         #: Which session writes each table (sessions of one instance take turns on a table).
         self.table_writes = TableWrites()
-        builtins.install(self.db)
+        builtins.install(self.db, functions)
+        scratch.provide(functions)  # SQL over values outside the warehouse may call them too
         self._queue = None if folder is None else LeaseQueue(Path(folder))
         if self.path is None:
             self.db.execute(f"ATTACH ':memory:' AS {CATALOG}")

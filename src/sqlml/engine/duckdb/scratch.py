@@ -13,16 +13,30 @@ crashed DuckDB 2.0.1.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import duckdb
 
 from sqlml.engine.base import Cursor
 from sqlml.engine.duckdb import builtins
+from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 
 _instance: duckdb.DuckDBPyConnection | None = None
 _instance_lock = threading.Lock()
 _local = threading.local()
+#: The built-in functions handed in so far (:func:`provide`), installed into the instance.
+_installers: list[Installer] = []
+
+
+def provide(installers: Sequence[Installer]) -> None:
+    """Have the scratch instance carry the built-in functions ``installers`` register, as each
+    connection's instance does (called when a connection's instance opens; new ones only)."""
+    with _instance_lock:
+        new = [installer for installer in installers if installer not in _installers]
+        _installers.extend(new)
+        if _instance is not None:
+            builtins.install(_instance, new)
 
 
 def cursor() -> Cursor:
@@ -42,6 +56,6 @@ def _shared() -> duckdb.DuckDBPyConnection:
     with _instance_lock:
         if _instance is None:
             instance = duckdb.connect(":memory:", config={"python_enable_replacements": False})
-            builtins.install(instance)
+            builtins.install(instance, _installers)
             _instance = instance
         return _instance
