@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-import sqlml
+# LightGBM trains on every core, and by default its idle OpenMP threads spin between parallel
+# regions: on a machine busy with other work they take turns spinning, and the small models of
+# these tests train up to ten times slower. Waiting passively changes the schedule, not the
+# results (the thread count and LightGBM's deterministic mode stay as they are). Set before
+# LightGBM loads, and inherited by the processes tests start.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import sqlml  # noqa: E402
 
 
 @pytest.fixture
