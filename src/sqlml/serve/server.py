@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 #: uvicorn's settings for ``sqlml serve``: our logs instead of its own, a bounded graceful stop.
@@ -46,8 +47,6 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
 def run(app: Callable[..., Awaitable[None]] | str, *, host: str, port: int, workers: int = 1) -> None:
     """Serve ``app`` (an ASGI app, or with several ``workers`` the import string of an app
     factory) on ``host``:``port`` until SIGTERM or SIGINT."""
-    import uvicorn
-
     options = {"host": host, "port": port, "http": DrainingHttpToolsProtocol, **OPTIONS}
     if workers > 1:
         uvicorn.run(app, factory=True, workers=workers, **options)

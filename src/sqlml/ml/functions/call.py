@@ -9,9 +9,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
+from sqlml.ml.models.catalog import supporting
 from sqlml.ml.models.model import Model
-from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.models.options import option_value
+from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.sql.expressions import MLFunction
 from sqlml.store.records import ModelRef, VersionRecord
 
@@ -77,8 +78,6 @@ class Call:
         Args:
             what: the models the function takes, for the message (default: their types).
         """
-        from sqlml.ml.models.catalog import supporting
-
         model = self.model
         function = self.node.function_name
         if not model.family.supports(function, model.model_type):

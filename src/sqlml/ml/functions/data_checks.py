@@ -16,9 +16,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.functions.call import Call, function
 from sqlml.ml.monitoring.distributions import distance, kind_of, profile, shared_edges
 from sqlml.ml.monitoring.thresholds import anomaly_rules
-from sqlml.ml.functions.call import Call, function
 
 _COMMON = {
     "categorical_default_threshold": float, "categorical_metric_type": str, "numerical_default_threshold": float,

@@ -14,14 +14,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models import metrics
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
-from sqlml.ml.runtime.predict import check_threshold, scored_batches
+from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.runtime.predict import check_threshold, scored_batches
 
 
 def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -32,9 +32,9 @@ import pyarrow.compute as pc
 from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.evaluate import encode_labels, label_column
-from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.runtime.predict import check_threshold, scored_batches
 
 RATES = ("selection_rate", "accuracy", "precision", "recall", "false_positive_rate", "false_negative_rate")
 COMPARISONS = (

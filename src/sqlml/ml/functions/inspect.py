@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import ModelError
-from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
-from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.linear_p_values import p_value
+from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
+from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
 
 INTERCEPT = "__INTERCEPT__"

@@ -12,8 +12,8 @@ import pyarrow as pa
 
 from sqlml.errors import ModelError
 from sqlml.ml.functions.call import Call, function
-from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
+from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
 
 
 @function("PREDICT")

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.base import Target
 from sqlml.ml.runtime.attribution import explain
 
 DEFAULT_TOP_K = 5

@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.base import Source, Target
+from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
 
 

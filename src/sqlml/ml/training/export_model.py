@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlml.execution.context import StatementContext
 from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.execution.context import StatementContext
 from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options

@@ -19,7 +19,6 @@ from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 
-
 def resolve_column(table: pa.Table, wanted: str, role: str) -> str:
     """The actual name of ``wanted`` in ``table`` (column names are case-insensitive)."""
     for name in table.column_names:

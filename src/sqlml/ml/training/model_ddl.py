@@ -15,8 +15,6 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from sqlml.execution.context import Handler, StatementContext, in_transaction
-from sqlml.execution.sources import SourceSet
 from sqlml.errors import (
     AlreadyExistsError,
     Error,
@@ -28,15 +26,17 @@ from sqlml.errors import (
     SqlSyntaxError,
     TransactionError,
 )
+from sqlml.execution.context import Handler, StatementContext, in_transaction
+from sqlml.execution.sources import SourceSet
+from sqlml.ml.models.base import Source
+from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.model import Model
+from sqlml.ml.models.options import option_value
+from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
 from sqlml.ml.monitoring.distributions import profile_table
 from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
 from sqlml.ml.training.with_transform import train_with_transform
-from sqlml.ml.models.model import Model
-from sqlml.ml.models.base import Source
-from sqlml.ml.models.catalog import family_of
-from sqlml.ml.models.options import option_value
-from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
 from sqlml.result import Result
 from sqlml.store.records import ModelRef
 

@@ -14,15 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.estimator import Dataset, Estimator, Monitor, Task
 from sqlml.ml.preprocessing.automatic.feature_matrix import check_dense_size, wants_sparse
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, flatten_structs
 from sqlml.ml.training.labels import Label, encode_label, resolve_column
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.split_checks import split_for
+
 
 def excluded_columns(options: dict, label: str | None) -> set[str]:
     """Columns that are not features: the label and the special columns BigQuery auto-excludes."""

@@ -8,13 +8,13 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlml.ml.training.split_checks import split_for
-from sqlml.ml.models.model import Model
 from sqlml.ml.models.base import Source
 from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.input_statistics import feature_info
 from sqlml.ml.training.pipeline import train
 from sqlml.ml.training.preparation import excluded_columns, resolve_label
+from sqlml.ml.training.split_checks import split_for
 from sqlml.ml.training.transform_fit import fit_transform
 
 
