@@ -1,8 +1,9 @@
 """Forged model files never reach LightGBM's parser (or NumPy code) unchecked.
 
 Each forgery also forges the catalog's checksum, so only the validation of the files' content
-stands between it and the native library. Each is loaded in a subprocess: a segfault or an abort
-inside LightGBM then fails the test instead of killing pytest.
+stands between it and the native library. They are loaded in a subprocess (one for all of them,
+each store in turn): a segfault or an abort inside LightGBM then fails the tests instead of
+killing pytest.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ import sqlml
 from sqlml.errors import CorruptModelError
 from sqlml.ml.models.lightgbm_text import check_model_text
 
+#: Loads ds.m from each store named on the command line; prints what happened, one JSON string a store.
 LOAD = """
-import sys, sqlml
-with sqlml.connect(":memory:", sys.argv[1]) as con:
-    try:
-        con.query("SELECT * FROM ML.PREDICT(MODEL ds.m, (SELECT 1.5 AS x, 'a' AS s))").fetchall()
-    except sqlml.CorruptModelError as error:
-        print(type(error).__name__, error.model, error.message)
-    else:
-        print("loaded")
+import json, sys, sqlml
+for store in sys.argv[1:]:
+    with sqlml.connect(":memory:", store) as con:
+        try:
+            con.query("SELECT * FROM ML.PREDICT(MODEL ds.m, (SELECT 1.5 AS x, 'a' AS s))").fetchall()
+        except sqlml.CorruptModelError as error:
+            print(json.dumps(f"{type(error).__name__} {error.model} {error.message}"), flush=True)
+        else:
+            print(json.dumps("loaded"), flush=True)
 """
 
 
@@ -64,10 +67,10 @@ def _forge(source: Path, target: Path, filename: str, change) -> None:
     catalog.close()
 
 
-def _load_in_subprocess(store: Path) -> str:
-    done = subprocess.run([sys.executable, "-c", LOAD, str(store)], capture_output=True, text=True, timeout=300)
+def _load_in_subprocess(stores: list[Path]) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", LOAD, *map(str, stores)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"the process died ({done.returncode}): {done.stderr[-2000:]}"
-    return done.stdout.strip()
+    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 def _replace(old: str, new: str, count: int = 1):
@@ -113,10 +116,32 @@ FORGERIES = {
 }
 
 
+def _wrong_shape(content: bytes) -> bytes:
+    with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["estimator.coef"] = np.zeros(10_000)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def loaded(stores, tmp_path_factory) -> dict[str, str]:
+    """What loading each forged store printed: every forgery of the booster, and the linear model
+    with arrays of the wrong shape ("arrays"), loaded by one subprocess."""
+    root = tmp_path_factory.mktemp("forgeries")
+    forged = {}
+    for name, change in FORGERIES.items():
+        forged[name] = root / f"booster {len(forged)}"
+        _forge(stores["boosted_tree_classifier"], forged[name], "booster.txt", change)
+    forged["arrays"] = root / "arrays"
+    _forge(stores["linear_reg"], forged["arrays"], "arrays.npz", _wrong_shape)
+    return dict(zip(forged, _load_in_subprocess(list(forged.values())), strict=True))
+
+
 @pytest.mark.parametrize("forgery", list(FORGERIES))
-def test_a_forged_booster_is_refused_before_lightgbm_reads_it(stores, tmp_path, forgery):
-    _forge(stores["boosted_tree_classifier"], tmp_path / "store", "booster.txt", FORGERIES[forgery])
-    output = _load_in_subprocess(tmp_path / "store")
+def test_a_forged_booster_is_refused_before_lightgbm_reads_it(loaded, forgery):
+    output = loaded[forgery]
     assert output.startswith("CorruptModelError ds.m@1 The LightGBM model text is malformed ("), output
 
 
@@ -145,17 +170,8 @@ def test_forgeries_that_keep_tree_sizes_consistent_are_refused_by_their_own_rule
         check_model_text(bare, features=3, classes=2)
 
 
-def test_stored_arrays_of_the_wrong_shape_are_refused(stores, tmp_path):
-    def wrong_shape(content: bytes) -> bytes:
-        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-        arrays["estimator.coef"] = np.zeros(10_000)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
-
-    _forge(stores["linear_reg"], tmp_path / "store", "arrays.npz", wrong_shape)
-    output = _load_in_subprocess(tmp_path / "store")
+def test_stored_arrays_of_the_wrong_shape_are_refused(loaded):
+    output = loaded["arrays"]
     assert output == (
         "CorruptModelError ds.m@1 The model file's array coef is float64 (10000,); the model's description needs float (5,)."
     ), output
