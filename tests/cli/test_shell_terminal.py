@@ -100,6 +100,7 @@ def test_a_session_at_the_terminal(shell):
     assert "Traceback" not in (shell.before or "")
 
 
+@pytest.mark.slow
 def test_a_transaction_typed_at_the_prompt(shell):
     # The completer runs as keys arrive; it used to touch the catalog inside the open transaction,
     # which then refused the INSERT and was gone at COMMIT.

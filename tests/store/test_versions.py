@@ -137,6 +137,7 @@ def _train_in_process(root, b, queue):
     queue.put(b)
 
 
+@pytest.mark.slow
 def test_two_processes_training_the_same_model_land_as_distinct_versions(reg, tmp_path):
     _train(reg, 0)
     reg.close()

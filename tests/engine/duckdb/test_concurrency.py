@@ -92,6 +92,7 @@ def _reports(processes: list[subprocess.Popen], seconds: float) -> list[dict]:
                 process.kill()
 
 
+@pytest.mark.slow
 def test_a_busy_holder_yields_between_its_statements(folder):
     # Its INSERTs come faster than the 0.2 s idle release: it would keep the file for 6 s.
     (writer,), start = _start_loops(folder, ["writer"], seconds=6)
@@ -105,6 +106,7 @@ def test_a_busy_holder_yields_between_its_statements(folder):
     assert report["last"] > read_at + 1  # and it went on writing after the reader's turn
 
 
+@pytest.mark.slow
 def test_a_dead_waiters_ticket_blocks_nobody(folder):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), "3"], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
