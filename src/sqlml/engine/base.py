@@ -46,6 +46,7 @@ __all__ = [
     "EngineIOError",
     "EngineSyntaxError",
     "EngineTransactionError",
+    "Parameters",
     "Relation",
     "SqlEngine",
 ]
@@ -210,8 +211,8 @@ class SqlEngine(Protocol):
     A connection has one session per thread family (:meth:`session` makes more): each has its
     own cursors, TEMP objects and transaction, and shares the hold on the warehouse file, the
     registered data and the remembered catalog facts with the others. The engine comes with the
-    BigQuery functions it lacks installed (UDFs and macros: FARM_FINGERPRINT, GEOGRAPHY, …), so
-    the SQL sqlglot writes for it runs as it is.
+    BigQuery functions it lacks installed (UDFs and macros: FARM_FINGERPRINT, GEOGRAPHY, …, handed
+    to it when it opens: :mod:`sqlml.udfs`), so the SQL sqlglot writes for it runs as it is.
     """
 
     # -- where and how -----------------------------------------------------------------------
