@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from sqlml.sql import duckdb_names
 
-if TYPE_CHECKING:  # the seam itself loads no engine, no Arrow and no NumPy
+if TYPE_CHECKING:  # the seam itself loads no engine, no Arrow, no NumPy and no pandas
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
 
 __all__ = [
@@ -163,7 +164,7 @@ class Cursor(Protocol):
     def description(self) -> list[tuple] | None:
         """PEP 249's description of the last executed statement's columns (name first)."""
 
-    def register(self, name: str, data: pa.Table | pa.RecordBatchReader | Any) -> None:
+    def register(self, name: str, data: pa.Table | pa.RecordBatchReader | pd.DataFrame) -> None:
         """Make Arrow data (a table, a record batch reader, a pandas DataFrame) readable by this
         cursor's statements as the relation ``name``, until :meth:`unregister`. A reader is
         scanned once, when a statement reads it."""
@@ -288,7 +289,7 @@ class SqlEngine(Protocol):
         """(Re)define ``name`` as a session-scoped (TEMP) view on ``cursor`` and on the side
         cursors opened later: a view that must not write the warehouse file."""
 
-    def register(self, name: str, data: pa.Table | Any) -> None:
+    def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         """Make Arrow data (or a pandas DataFrame) readable as ``name`` by every later statement
         of every session of this engine."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -28,6 +28,9 @@ from sqlml.engine.base import (
     Parameters,
 )
 from sqlml.engine.duckdb import catalog
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DuckDBCursor", "DuckDBRelation", "engine_error"]
 
@@ -156,7 +159,7 @@ class DuckDBCursor:
         """PEP 249's description of the last executed statement's columns."""
         return self._cursor.description
 
-    def register(self, name: str, data: Any) -> None:
+    def register(self, name: str, data: pa.Table | pa.RecordBatchReader | pd.DataFrame) -> None:
         """Make Arrow data (or a DataFrame) readable as ``name`` on this cursor."""
         try:
             self._cursor.register(name, data)

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 
@@ -47,6 +47,10 @@ from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
 from sqlml.errors import WarehouseError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["DuckDBEngine"]
 
@@ -261,7 +265,7 @@ class DuckDBEngine:
         with self.instance.lock:
             self.instance.views[name] = sql
 
-    def register(self, name: str, data: Any) -> None:
+    def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         """Make a pandas DataFrame or Arrow table readable by ``name`` in every later query."""
         instance = self.instance
         with instance.lock:
