@@ -117,13 +117,7 @@ def prediction_table(model: Model, batch: pa.RecordBatch, estimator: Estimator |
     Raises:
         InvalidModelInputError: the batch lacks a column the model was trained on.
     """
-    direct = model.family.outputs_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch]))
-    if direct is not None:
-        return direct.read_all()
-    model.check_input(batch.schema)
-    kept = passed_through(model, batch.schema)  # as ML.PREDICT without keep_original_columns
-    schema = pa.schema(list(model.family.output_schema(model)) + [batch.schema.field(i) for i in kept])
-    return pa.Table.from_batches([_predicted(model, batch, score(model, batch, estimator), None, kept, schema)])
+    return prediction_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch]), estimator=estimator).read_all()
 
 
 def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold: float | None, kept: list[int], schema: pa.Schema) -> pa.RecordBatch:
