@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
-from sqlml.errors import Error, TransactionError
+from sqlml.errors import Cancelled, Error, TransactionError
 from sqlml.execution.context import StatementContext
 from sqlml.execution.sources import SourceSet
 from sqlml.result import Result
@@ -46,6 +46,10 @@ def run_sql(context: StatementContext) -> Result:
         tree = to_duckdb_parameters(statement.tree) if positional_name(1) in context.params else statement.tree
         sql, values = executor.renderer(context.params).render(tree, cursor, sources)
         values = values or None
+        if executor.cancel.is_set():
+            # DuckDB forgets an interrupt that arrives while none of its queries runs (the next
+            # one clears it): one that came while the statement was being prepared stops it here.
+            raise Cancelled("The statement was cancelled; nothing it started was kept.")
         if statement.returns_rows:
             relation = cursor.sql(sql, params=values)
             if context.keep_result:
