@@ -220,15 +220,8 @@ def _tables_read(query: exp.Expression) -> set[str]:
 def _check_dataset(executor, ref: ModelRef) -> None:
     """The dataset must exist, and no table may already use the model's name (one namespace)."""
     with executor.engine.lease() as cursor:
-        schema = cursor.sql(
-            "SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() AND lower(schema_name) = lower($s)",
-            params={"s": ref.dataset},
-        ).fetchall()
-        clash = cursor.sql(
-            "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND lower(schema_name) = lower($s) AND table_name = $t",
-            params={"s": ref.dataset, "t": ref.name},
-        ).fetchall()
+        schema = cursor.dataset_exists(ref.dataset)
+        clash = ref.name in {name for _, name in cursor.list_tables(ref.dataset, views=False)}  # as written
     if not schema:
         raise NotFoundError(
             f"Dataset {ref.dataset} was not found.", hint=f"Create it first with CREATE SCHEMA {ref.dataset}."
