@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import lightgbm as lgb
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 import sqlml
+import sqlml.serve
 from sqlml.serve import scoring
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
@@ -59,3 +63,13 @@ def test_served_explanations_are_ml_explain_predict_rows(shared_store):
         assert [a["feature"] for a in got["top_feature_attributions"]] == [a["feature"] for a in want["top_feature_attributions"]]
         assert got["prediction_value"] == pytest.approx(want["prediction_value"], abs=1e-12)
         assert got["baseline_prediction_value"] == pytest.approx(want["baseline_prediction_value"], abs=1e-12)
+
+
+def test_the_server_reaches_models_only_through_the_runtime():
+    # issue 16: the server imported ML.PREDICT's SQL-facing module and repeated its imported-model branch
+    imported = set()
+    for path in Path(sqlml.serve.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            imported |= {f"{path.name} imports {name}" for name in names if name.startswith("sqlml.ml.")}
+    assert imported and not {line for line in imported if not line.split(" imports ")[1].startswith(("sqlml.ml.runtime.", "sqlml.ml.models."))}
