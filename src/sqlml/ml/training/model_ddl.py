@@ -1,4 +1,4 @@
-"""Model DDL: CREATE MODEL, DROP MODEL and ALTER MODEL, registered with the executor.
+"""Model DDL: CREATE MODEL, DROP MODEL and ALTER MODEL, the handlers :mod:`sqlml.statement_table` runs.
 
 CREATE MODEL reads its training rows while holding the warehouse, releases it, trains, and then
 publishes the model as a new version in one atomic step (see :mod:`sqlml.store.registry`): a
