@@ -13,7 +13,18 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlml.errors import UnsupportedStatementError
-from sqlml.ml.functions import data_checks, describe, evaluate, explain, fairness, inspect, predict, tfdv, trials, versions
+from sqlml.ml.functions import (
+    data_checks,
+    describe_data,
+    evaluate,
+    explain,
+    fairness,
+    inspect,
+    predict,
+    tfdv_describe,
+    trials,
+    versions,
+)
 from sqlml.ml.functions.call import Call, Implementation, Output
 from sqlml.sql.expressions import MLFunction
 
@@ -21,7 +32,7 @@ if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
     from sqlml.execution.sources import DataInput
 
-_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, data_checks, describe, tfdv)
+_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, data_checks, describe_data, tfdv_describe)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:
