@@ -136,6 +136,19 @@ def test_catalog_lookups_compare_names_as_the_engine_resolves_them(engine):
         assert cursor.list_tables("ds", views=False) == [("ds", "t")]
 
 
+def test_session_relations_are_temp_tables_views_and_registered_data(engine):
+    engine.register("frame", pa.table({"f": [1.5]}))
+    with engine.lease() as cursor:
+        cursor.execute("CREATE TEMP TABLE scratchpad (s VARCHAR)")
+        cursor.execute("CREATE TEMP VIEW peek AS SELECT 1 AS p")
+        assert sorted(cursor.session_relations()) == ["frame", "peek", "scratchpad"]
+        # an unqualified name's columns, wherever it may resolve: the session's and every dataset's
+        assert cursor.table_columns(None, "SCRATCHPAD") == [("s", "VARCHAR")]
+        assert cursor.table_columns(None, "frame") == [("f", "DOUBLE")]
+        assert cursor.table_columns(None, "t") == [("id", "BIGINT"), ("name", "VARCHAR"), ("tags", "VARCHAR[]")]
+        assert cursor.table_columns("ds", "scratchpad") == []
+
+
 def test_catalog_lookups_see_the_cursors_own_transaction(engine):
     with engine.lease() as cursor:
         cursor.begin()

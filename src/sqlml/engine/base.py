@@ -193,9 +193,14 @@ class Cursor(Protocol):
     def relation_kind(self, dataset: str, name: str) -> str | None:
         """``"table"`` or ``"view"`` for the warehouse relation ``dataset.name``, None if absent."""
 
-    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
+    def table_columns(self, dataset: str | None, name: str) -> list[tuple[str, str]]:
         """``(column, engine type name)`` of the table or view ``dataset.name``, in order (empty
-        when it does not exist)."""
+        when it does not exist). Without a dataset, of every relation called ``name`` wherever an
+        unqualified name may resolve (the session's, any dataset's)."""
+
+    def session_relations(self) -> list[str]:
+        """Names of the relations that live in this cursor's session, not in the warehouse: TEMP
+        tables and views, and registered data."""
 
     def list_tables(self, dataset: str | None = None, *, views: bool = True) -> list[tuple[str, str]]:
         """``(dataset, name)`` of the tables, and of the views unless ``views`` is false, of

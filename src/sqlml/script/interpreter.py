@@ -370,14 +370,9 @@ class Interpreter:
         Looked up for each statement, not cached: an earlier statement of the script may have
         created or changed the table.
         """
-        sql = "SELECT lower(column_name) FROM duckdb_columns() WHERE lower(table_name) = lower(?)"
-        params = [table.name]
-        if table.db:
-            sql += " AND lower(schema_name) = lower(?)"
-            params.append(table.db)
         try:
             with self.executor.engine.lease() as cursor:
-                return {row[0] for row in cursor.execute(sql, params).fetchall()}
+                return {column.lower() for column, _ in cursor.table_columns(table.db or None, table.name)}
         except EngineError:
             return set()
 

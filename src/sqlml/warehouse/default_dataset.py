@@ -64,8 +64,4 @@ def _names_the_target(statement: exp.Expression, table: exp.Table) -> bool:
 def _session_names(executor) -> set[str]:
     """Lower-case names of the session's TEMP tables and registered DataFrames."""
     with executor.engine.lease() as cursor:
-        rows = cursor.execute(
-            "SELECT lower(table_name) FROM duckdb_tables() WHERE temporary "
-            "UNION ALL SELECT lower(view_name) FROM duckdb_views() WHERE temporary AND NOT internal"
-        ).fetchall()
-    return {row[0] for row in rows}
+        return {name.lower() for name in cursor.session_relations()}

@@ -31,13 +31,25 @@ def relation_kind(cursor: Cursor, dataset: str, name: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def table_columns(cursor: Cursor, dataset: str, name: str) -> list[tuple[str, str]]:
-    """``(column, DuckDB type)`` of ``dataset.name``, in order."""
+def table_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple[str, str]]:
+    """``(column, DuckDB type)`` of ``dataset.name`` in the warehouse, in order; without a dataset,
+    of every relation called ``name`` in any database (TEMP ones and registered data included)."""
+    where = "lower(table_name) = lower(?)"
+    if dataset is not None:
+        where += f" AND database_name = '{CATALOG}' AND lower(schema_name) = lower(?)"
     return cursor.execute(
-        f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = '{CATALOG}' "
-        "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) ORDER BY column_index",
-        [dataset, name],
+        f"SELECT column_name, data_type FROM duckdb_columns() WHERE {where} ORDER BY database_name, schema_name, column_index",
+        [name] if dataset is None else [name, dataset],
     ).fetchall()
+
+
+def session_relations(cursor: Cursor) -> list[str]:
+    """Names of the cursor's TEMP tables and views; registered data is a TEMP view to DuckDB."""
+    rows = cursor.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def list_tables(cursor: Cursor, dataset: str | None, views: bool) -> list[tuple[str, str]]:

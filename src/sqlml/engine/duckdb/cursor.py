@@ -200,9 +200,13 @@ class DuckDBCursor:
         """``"table"``, ``"view"`` or None for ``dataset.name``."""
         return catalog.relation_kind(self, dataset, name)
 
-    def table_columns(self, dataset: str, name: str) -> list[tuple[str, str]]:
-        """``(column, DuckDB type)`` of ``dataset.name``, in order."""
+    def table_columns(self, dataset: str | None, name: str) -> list[tuple[str, str]]:
+        """``(column, DuckDB type)`` of ``dataset.name`` (no dataset: of any relation ``name``), in order."""
         return catalog.table_columns(self, dataset, name)
+
+    def session_relations(self) -> list[str]:
+        """Names of this cursor's TEMP tables and views and of registered data."""
+        return catalog.session_relations(self)
 
     def list_tables(self, dataset: str | None = None, *, views: bool = True) -> list[tuple[str, str]]:
         """``(dataset, name)`` of the tables (and ``views``) of ``dataset`` (None: every dataset), sorted."""
