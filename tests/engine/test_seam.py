@@ -149,6 +149,12 @@ def test_session_relations_are_temp_tables_views_and_registered_data(engine):
         assert cursor.table_columns("ds", "scratchpad") == []
 
 
+def test_a_views_definition_is_the_engines_own_sql(engine):
+    with engine.lease() as cursor:
+        assert cursor.view_definition("DS", "v") == "CREATE VIEW ds.v AS SELECT id FROM ds.t;"
+        assert cursor.view_definition("ds", "t") is None and cursor.view_definition("ds", "nope") is None
+
+
 def test_catalog_lookups_see_the_cursors_own_transaction(engine):
     with engine.lease() as cursor:
         cursor.begin()

@@ -198,6 +198,10 @@ class Cursor(Protocol):
         when it does not exist). Without a dataset, of every relation called ``name`` wherever an
         unqualified name may resolve (the session's, any dataset's)."""
 
+    def view_definition(self, dataset: str, name: str) -> str | None:
+        """The SQL of the view ``dataset.name`` as the engine keeps it (in the engine's own
+        dialect), None if there is no such view."""
+
     def session_relations(self) -> list[str]:
         """Names of the relations that live in this cursor's session, not in the warehouse: TEMP
         tables and views, and registered data."""

@@ -253,16 +253,13 @@ def _required_filters(warehouse, cursor, table: exp.Table, depth: int = 0) -> li
     ]  # fmt: skip
 
 
-def _view_query(cursor, table: exp.Table) -> exp.Expression | None:
+def _view_query(cursor: Cursor, table: exp.Table) -> exp.Expression | None:
     """The parsed query of the DuckDB view ``table`` names, or None if it is none."""
-    rows = cursor.execute(
-        "SELECT sql FROM duckdb_views() WHERE database_name = ? AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)",
-        [CATALOG, table.db, table.name],
-    ).fetchall()
-    if not rows:
+    text = cursor.view_definition(table.db, table.name)
+    if text is None:
         return None
     try:
-        definition = sqlglot.parse_one(rows[0][0], read="duckdb")
+        definition = sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
     return definition.expression if isinstance(definition, exp.Create) else None

@@ -43,6 +43,15 @@ def table_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple[
     ).fetchall()
 
 
+def view_definition(cursor: Cursor, dataset: str, name: str) -> str | None:
+    """The ``CREATE VIEW`` statement DuckDB keeps for ``dataset.name``, None if it is no view."""
+    rows = cursor.execute(
+        "SELECT sql FROM duckdb_views() WHERE database_name = ? AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)",
+        [CATALOG, dataset, name],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
 def session_relations(cursor: Cursor) -> list[str]:
     """Names of the cursor's TEMP tables and views; registered data is a TEMP view to DuckDB."""
     rows = cursor.execute(

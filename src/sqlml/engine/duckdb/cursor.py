@@ -204,6 +204,10 @@ class DuckDBCursor:
         """``(column, DuckDB type)`` of ``dataset.name`` (no dataset: of any relation ``name``), in order."""
         return catalog.table_columns(self, dataset, name)
 
+    def view_definition(self, dataset: str, name: str) -> str | None:
+        """DuckDB's ``CREATE VIEW`` statement for ``dataset.name``, None if it is no view."""
+        return catalog.view_definition(self, dataset, name)
+
     def session_relations(self) -> list[str]:
         """Names of this cursor's TEMP tables and views and of registered data."""
         return catalog.session_relations(self)
