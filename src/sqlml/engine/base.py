@@ -133,7 +133,8 @@ class Cursor(Protocol):
     """One thread's handle for running SQL, DB-API shaped (PEP 249's execute/fetch pair).
 
     A cursor runs one call at a time and belongs to one thread; its last executed statement's
-    rows are read with the ``fetch*``/``to_arrow_*`` methods before the next one runs.
+    rows are read with the ``fetch*`` methods before the next one runs (Arrow comes from the
+    relations of :meth:`sql`).
     """
 
     def execute(self, sql: str, parameters: Parameters = None) -> Cursor:
