@@ -14,6 +14,7 @@ import uuid
 
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ACCESS_LOG = logging.getLogger("sqlml.serve.access")
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -43,10 +44,10 @@ class AccessLog:
     """A request id (``X-Request-ID``, or a new one) on the request and its response, and one
     JSON access-log line per request."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -78,11 +79,11 @@ class BearerAuth:
     """Every path but :data:`OPEN_PATHS` requires ``Authorization: Bearer <token>`` (compared in
     constant time) — the API, the model list in ``/readyz``, the OpenAPI document and the docs."""
 
-    def __init__(self, app, token: str):
+    def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self.token = token.encode()
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in OPEN_PATHS and not self._authorized(scope):
             response = error_response(401, "A valid bearer token is required.", "Send Authorization: Bearer <token>.", {"www-authenticate": "Bearer"})
             await response(scope, receive, send)
@@ -99,11 +100,11 @@ class BodyLimit:
     soon as the bytes received pass the limit (a chunked body has no length), so no more than
     the limit and one chunk is ever held."""
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -12,11 +12,15 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlml.errors import Error, NotFoundError
 from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
-from sqlml.store.records import ModelRef
+from sqlml.store.records import ModelRef, VersionRecord
+
+if TYPE_CHECKING:
+    from sqlml.store.registry import ModelStore
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Served:
 
     name: str
     model: Model
-    record: object
+    record: VersionRecord
 
     @property
     def version(self) -> int:
@@ -42,7 +46,9 @@ class ModelSet:
         refresh_seconds: how often aliases are re-read.
     """
 
-    def __init__(self, store, pinned: list[str] | None = None, splits: dict | None = None, refresh_seconds: float = 2.0):
+    def __init__(
+        self, store: ModelStore, pinned: list[str] | None = None, splits: dict | None = None, refresh_seconds: float = 2.0
+    ) -> None:
         self.store = store
         self.splits = splits or {}
         self.refresh_seconds = refresh_seconds
