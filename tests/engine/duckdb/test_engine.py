@@ -14,13 +14,14 @@ import pytest
 
 import sqlml
 
+#: Holds the file in an open transaction until the test writes a line, or for argv[2] seconds.
 HOLDER = textwrap.dedent("""
-    import sys, time, sqlml
+    import select, sys, sqlml
     con = sqlml.connect(sys.argv[1] + "/warehouse", sys.argv[1] + "/models", idle_release=0)
     con.query("BEGIN TRANSACTION")
     con.query("INSERT INTO ds.log VALUES ('holder')")
     print("holding", flush=True)
-    time.sleep(float(sys.argv[2]))
+    select.select([sys.stdin], [], [], float(sys.argv[2]))
     con.query("COMMIT")
     con.close()
 """)
@@ -34,7 +35,7 @@ def folder(tmp_path):
 
 
 def _start_holder(folder, seconds):
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), str(seconds)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "holding"
     return process
 
@@ -47,7 +48,7 @@ def test_a_busy_warehouse_is_a_clear_error_naming_the_process(folder):
                 other.query("SELECT COUNT(*) FROM ds.log")
             assert info.value.pid == holder.pid and isinstance(info.value, OSError)
     finally:
-        holder.wait()
+        holder.communicate("done\n", timeout=60)
 
 
 def test_a_second_process_waits_for_the_lock_and_both_writes_land(folder):
