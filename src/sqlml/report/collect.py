@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 import sqlml
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.catalog import family_of
 from sqlml.store.records import ModelRef
 
@@ -36,7 +37,8 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     model_type = record.model_type.upper()
     report = ReportData(model, record, _first_row(con, f"SELECT * FROM ML.EVALUATE(MODEL {name})"))
     family = family_of(model_type)
-    if family.supports("CONFUSION_MATRIX", model_type):
+    classifier = family.target(model_type) is Target.CLASSIFICATION
+    if classifier:
         report.confusion = con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL {name})").arrow()
         if len((record.metadata.get("label") or {}).get("classes") or []) == 2:
             report.roc = con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL {name}) ORDER BY threshold DESC").arrow()

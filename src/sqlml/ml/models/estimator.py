@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sqlml.errors import Cancelled, CorruptModelError
+from sqlml.errors import Cancelled, CorruptModelError, ModelError
 from sqlml.progress import task
 
 
@@ -206,6 +206,16 @@ class Estimator:
         """Raw outputs: a value per row (regression), class probabilities (n, K), centroid
         distances (n, k) or component projections (n, k)."""
         raise NotImplementedError
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Exact per-feature contributions to the raw (pre-link) outputs, shape (rows, outputs,
+        features + 1), the last entry the baseline; one output for a regressor or a binary
+        classifier (its positive class's logit), one per class for a multiclass one.
+
+        Raises:
+            ModelError: the family has no feature attributions.
+        """
+        raise ModelError(f"{type(self).__name__} models have no feature attributions.")
 
     def fitted_outputs(self) -> np.ndarray | None:
         """:meth:`predict`'s outputs for the rows stored metrics use (the eval split, else the

@@ -120,6 +120,13 @@ class LinearModel(Estimator):
             return _softmax(scores)
         return scores
 
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Each feature's weight times its value, the intercept last (exact for a linear score)."""
+        coef, intercept = np.atleast_2d(self.coef_), np.atleast_1d(self.intercept_)
+        parts = X[:, None, :] * coef[None, :, :]
+        bias = np.broadcast_to(intercept[None, :, None], (X.shape[0], coef.shape[0], 1))
+        return np.concatenate([parts, bias], axis=2)
+
     def _data_loss(self, X, y, w, coef=None, intercept=None) -> float:
         scores = self.decision(X, coef, intercept)
         kind = self.task.kind

@@ -128,8 +128,10 @@ class TreeEnsemble(Estimator):
         return raw
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        """Exact Tree SHAP contributions (LightGBM's ``pred_contrib``), last column the bias."""
-        return self.booster_.predict(X, pred_contrib=True, num_threads=_threads_for(len(X)))
+        """Exact Tree SHAP contributions (LightGBM's ``pred_contrib``), last entry the bias."""
+        raw = self.booster_.predict(X, pred_contrib=True, num_threads=_threads_for(len(X)))
+        outputs = self.task.n_classes if self.task.kind == "multiclass" else 1
+        return raw.reshape(X.shape[0], outputs, X.shape[1] + 1)
 
     def state(self) -> EstimatorState:
         return {}, {}, {"booster.txt": self.booster_.model_to_string()}

@@ -24,11 +24,8 @@ import numpy as np
 import sqlglot
 from sqlglot import exp
 
-from sqlml.errors import ModelError
 from sqlml.ml.models.base import Target
-from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.prediction_columns import predicted_class_index
-from sqlml.ml.models.tree_estimators import TreeEnsemble
 from sqlml.sql.dialect import DIALECTS
 
 if TYPE_CHECKING:
@@ -60,25 +57,10 @@ class Explanation:
 def class_contributions(estimator: Estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-feature contributions in raw space, shape (rows, classes, features + 1), the last
     entry the baseline; a regressor has one "class"."""
-    rows, features = X.shape
-    if isinstance(estimator, TreeEnsemble):
-        raw = estimator.contributions(X)
-        if n_classes > 2:
-            return raw.reshape(rows, n_classes, features + 1)
-        positive = raw.reshape(rows, 1, features + 1)
-    elif isinstance(estimator, LinearModel):
-        coef, intercept = np.atleast_2d(estimator.coef_), np.atleast_1d(estimator.intercept_)
-        parts = X[:, None, :] * coef[None, :, :]
-        bias = np.broadcast_to(intercept[None, :, None], (rows, coef.shape[0], 1))
-        both = np.concatenate([parts, bias], axis=2)
-        if n_classes > 2:
-            return both
-        positive = both
-    else:
-        raise ModelError(f"{type(estimator).__name__} models have no feature attributions.")
+    raw = estimator.contributions(X)
     if n_classes == 2:  # the negative class's logit is minus the positive one's
-        return np.concatenate([-positive, positive], axis=1)
-    return positive
+        return np.concatenate([-raw, raw], axis=1)
+    return raw
 
 
 def explain(model: Model, estimator: Estimator, X: np.ndarray, threshold: float | None = None) -> Explanation:
