@@ -17,6 +17,7 @@ classification outputs and metrics.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
@@ -113,11 +114,12 @@ class Preprocessing:
     native_categorical: bool = False
 
 
-class ModelFamily:
+class ModelFamily(ABC):
     """One family of model types and everything sqlml needs to know about it.
 
-    Subclasses set the class attributes and override the methods their model types need; the
-    defaults describe a family that has no estimator and no outputs.
+    Subclasses set the class attributes, implement :meth:`target` and :meth:`option_table`, and
+    override the other methods their model types need; the defaults describe a family that has
+    no estimator and no outputs.
 
     Attributes:
         name: the family's name (``linear``, ``kmeans``…), for messages and tests.
@@ -141,9 +143,9 @@ class ModelFamily:
 
     # -- what the family is ------------------------------------------------------------------
 
+    @abstractmethod
     def target(self, model_type: str) -> Target:
         """What ``model_type`` learns."""
-        raise NotImplementedError
 
     def functions(self, model_type: str) -> frozenset[str]:
         """The ML.* table functions (names without ``ML.``) that take a model of ``model_type``
@@ -162,9 +164,9 @@ class ModelFamily:
 
     # -- CREATE MODEL ------------------------------------------------------------------------
 
+    @abstractmethod
     def option_table(self, model_type: str) -> dict[str, Option]:
         """Every CREATE MODEL option ``model_type`` accepts, by lower-case name."""
-        raise NotImplementedError
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
         """Rules between the family's options that a per-option check cannot see.
