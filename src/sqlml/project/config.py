@@ -171,7 +171,7 @@ def _read_properties(project: Project, path: Path) -> None:
                 tests.append(_test_entry(None, test, path))
 
 
-def _test_entry(column: str | None, test, path: Path) -> tuple[str | None, str, dict]:
+def _test_entry(column: str | None, test: str | dict, path: Path) -> tuple[str | None, str, dict]:
     if isinstance(test, str):
         return column, test, {}
     if isinstance(test, dict) and len(test) == 1:

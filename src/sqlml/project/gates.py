@@ -102,14 +102,14 @@ def check_skew_gate(con: sqlml.Connection, model: str, spec: dict) -> tuple[bool
     return True, "skew gate passed"
 
 
-def _resolved(spec, relation_of: Callable[[str], str]):
+def _resolved(spec: object, relation_of: Callable[[str], str]) -> object:
     """``spec`` with a ``data`` written as ``ref('node')`` pointing at the node's relation."""
     if isinstance(spec, dict) and isinstance(spec.get("data"), str) and spec["data"].startswith(PARSE_REF_PREFIX):
         return {**spec, "data": relation_of(spec["data"][len(PARSE_REF_PREFIX) :])}
     return spec
 
 
-def _spec(model: str, kind: str, spec, required: tuple[str, ...]) -> dict:
+def _spec(model: str, kind: str, spec: object, required: tuple[str, ...]) -> dict:
     if not isinstance(spec, dict) or any(key not in spec for key in required):
         raise ProjectError(
             f"The {kind} gate of {model} needs {', '.join(required)}.",
@@ -128,7 +128,7 @@ def _conditions(model: str, gate: str | list[str]) -> list[str]:
     return conditions
 
 
-def _literal(value) -> exp.Expression:
+def _literal(value: str | list[str]) -> exp.Expression:
     if isinstance(value, str):
         return exp.Literal.string(value)
     return exp.Array(expressions=[exp.Literal.string(v) for v in value])

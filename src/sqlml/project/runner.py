@@ -85,7 +85,7 @@ class Runner:
     """
 
     def __init__(self, project: Project | str | Path | None = None, connection: sqlml.Connection | None = None,
-                 echo: Callable[[str], None] | None = None, *, lock_timeout: float = 30.0):  # fmt: skip
+                 echo: Callable[[str], None] | None = None, *, lock_timeout: float = 30.0) -> None:  # fmt: skip
         self.project = project if isinstance(project, Project) else load_project(project)
         self._own_connection = connection is None
         self._connection = connection

@@ -59,7 +59,7 @@ class Templates:
         node_names: every node name, for "did you mean" hints on unknown refs.
     """
 
-    def __init__(self, macros_folder: Path, node_names: list[str]):
+    def __init__(self, macros_folder: Path, node_names: list[str]) -> None:
         self.environment = jinja2.Environment(undefined=_Undefined, keep_trailing_newline=True, autoescape=False)
         self.node_names = node_names
         self.macros: dict[str, Callable] = {}
@@ -136,7 +136,7 @@ class Templates:
 class _This:
     """``{{ this }}``: the node's own relation (read when rendered, after ``config()`` ran)."""
 
-    def __init__(self, context: RenderContext):
+    def __init__(self, context: RenderContext) -> None:
         self._context = context
 
     def __str__(self) -> str:
