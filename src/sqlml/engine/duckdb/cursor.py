@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from sqlml.engine.base import (
@@ -30,6 +29,7 @@ from sqlml.engine.base import (
 from sqlml.engine.duckdb import catalog
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = ["DuckDBCursor", "DuckDBRelation", "engine_error"]
