@@ -249,8 +249,10 @@ def test_killed_build_leaves_the_previous_table(tmp_path, project_files):
         "UNNEST(GENERATE_ARRAY(1, 3000)) b, UNNEST(GENERATE_ARRAY(1, 3000)) c"
     )
     child = subprocess.Popen([sys.executable, "-m", "sqlml", "run", "--project", str(tmp_path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    time.sleep(3)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    started = next((line for line in child.stdout if "START" in line), "")  # "" once it ended first
+    assert "START data big" in started, started  # big's build is under way (27 billion rows to go)
+    time.sleep(0.5)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     with sqlml.connect(tmp_path / "warehouse", tmp_path / "models") as con:
