@@ -1,0 +1,67 @@
+"""The trend model: BigQuery's candidates fitted by statsforecast, and its state kept as data."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from statsforecast.arima import Arima, auto_arima_f, forecast_arima
+
+from sqlml.ml.forecasting.fit import candidate_orders, fit_trend
+from sqlml.ml.forecasting.state import pack, unpack
+
+CO2 = Path(__file__).parents[2] / "fixtures" / "co2_weekly.csv"
+
+
+@pytest.fixture(scope="module")
+def co2() -> np.ndarray:
+    """The last 300 weeks of Mauna Loa CO2 after its last missing value (a regular series)."""
+    values = np.genfromtxt(CO2, delimiter=",", skip_header=1, usecols=1)
+    last_missing = np.flatnonzero(np.isnan(values))[-1]
+    return values[last_missing + 1 :][:300]
+
+
+AUTO = {"auto_arima": True, "auto_arima_max_order": 2, "auto_arima_min_order": 0}
+
+
+def test_auto_arima_chooses_what_statsforecast_chooses(co2):
+    chosen = fit_trend(co2, AUTO).best
+    direct = auto_arima_f(co2, seasonal=False, stepwise=False, ic="aic", max_order=2, max_p=2, max_q=2, approximation=False)
+    assert (chosen.order[0], chosen.order[1], chosen.order[2]) == (direct["arma"][0], direct["arma"][5], direct["arma"][1])
+    assert chosen.coef_names == list(direct["coef"])
+    assert chosen.aic == pytest.approx(direct["aic"], rel=1e-9)
+
+
+def test_candidates_are_bigquerys_counts():
+    # max order 1 → 3 models, 2 → 6, 3 → 10; doubled with drift when d = 1 (KPSS picks d = 1 for a walk)
+    walk = np.cumsum(np.random.default_rng(0).normal(size=200))
+    white = np.random.default_rng(1).normal(size=200)
+    counts = [len(candidate_orders(white, {**AUTO, "auto_arima_max_order": k})) for k in (1, 2, 3)]
+    assert counts == [3, 6, 10]
+    assert len(candidate_orders(walk, AUTO)) == 12
+    assert all(p + q >= 2 for (p, _, q), _ in candidate_orders(white, {**AUTO, "auto_arima_min_order": 2}))
+
+
+def test_forecast_and_intervals_equal_statsforecasts(co2):
+    fit = fit_trend(co2, {"auto_arima": False, "non_seasonal_order": (1, 1, 1), "include_drift": True})
+    direct = forecast_arima(Arima(co2, order=(1, 1, 1), include_drift=True, method="CSS-ML"), h=10, level=[90])
+    mean, se = fit.best.forecast(10)
+    np.testing.assert_allclose(mean, direct["mean"], rtol=1e-12)
+    np.testing.assert_allclose(mean + 1.6448536269514722 * se, direct["upper"]["90%"], rtol=1e-12)
+    assert fit.best.has_drift and len(fit.candidates) == 1
+
+
+def test_a_packed_state_forecasts_the_same_numbers(co2):
+    states = [fit_trend(co2[:n], AUTO).best for n in (30, 120, 300)]
+    described, arrays = pack(states)
+    restored = unpack(json.loads(json.dumps(described)), {k: v.copy() for k, v in arrays.items()})
+    for state, again in zip(states, restored):
+        for a, b in zip(state.forecast(7), again.forecast(7)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_short_and_constant_series():
+    assert fit_trend(np.array([1.0, 2.0]), AUTO).error == "The time series has 2 point(s); ARIMA_PLUS needs at least 3."
+    mean, se = fit_trend(np.full(10, 4.0), AUTO).best.forecast(3)
+    np.testing.assert_array_equal(mean, [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(se, [0.0, 0.0, 0.0])
