@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
-from sqlml.sql.expressions import MLFunction, written_location
+from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
 _names = itertools.count(1)
@@ -141,11 +141,7 @@ class Renderer:
                     f"SELECT * FROM ML.{node.function_name}(…)",
                 )
             if not node.supported:
-                raise UnsupportedStatementError(
-                    f"ML.{node.function_name} is not supported yet",
-                    hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
-                    location=written_location(node),
-                )
+                raise unsupported_function_error(node)
             inputs = [self.data_input(arg, node, sources, cursor) for arg in node.data_arguments]
             try:
                 output = self.evaluate(node, inputs, self.params)

@@ -9,7 +9,8 @@ What the subclasses add:
 * the ML table functions (``ML.EVALUATE(MODEL m [, TABLE t | (query)] [, STRUCT(...)])`` and the
   rest of :data:`sqlml.sql.expressions.ML_FUNCTIONS`) with optional data arguments, which
   sqlglot's ``_parse_ml`` cannot express;
-* ``ALTER MODEL … SET OPTIONS(...)`` and ``EXPORT MODEL … OPTIONS(...)``;
+* ``ALTER MODEL … SET OPTIONS(...)``, ``EXPORT MODEL … OPTIONS(...)`` and CREATE MODEL's
+  ``AS (training_data AS (query), custom_holiday AS (query))``;
 * a tokenizer that no longer swallows ``LOOP``/``BEGIN``/``CALL``/``EXECUTE …`` into one opaque
   string, so that :mod:`sqlml.sql.script` can see the blocks of procedural SQL.
 """
@@ -23,7 +24,7 @@ from sqlglot.helper import seq_get
 from sqlglot.tokens import TokenType
 
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
-from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction
+from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction, TrainingData
 
 # Names whose base-dialect parsers tell ML.NAME from a function of their own (sqlglot's
 # _parse_translate, _parse_forecast: TRANSLATE(s, a, b), AI.FORECAST(…)).
@@ -35,6 +36,9 @@ _CALL_PREFIXES = {"SAFE", "NET", "AI", "ML"}
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
 # Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
 _SWALLOWING = {TokenType.COMMAND, TokenType.EXECUTE, TokenType.SHOW}
+
+# The two named queries of CREATE MODEL … AS (training_data AS (…), custom_holiday AS (…)).
+_TRAINING_DATA_PARTS = ("TRAINING_DATA", "CUSTOM_HOLIDAY")
 
 
 class _MLParser:
@@ -165,6 +169,40 @@ class _MLParser:
         finally:
             self._spans = False
 
+    def _parse_ddl_select(self):
+        # CREATE MODEL's AS clause may name two queries instead of one (time-series models with
+        # custom holidays). `(training_data AS (` cannot begin a query, so the two never clash;
+        # _spans is on exactly while a CREATE MODEL is read, which keeps the form out of CREATE TABLE.
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#create_model_syntax
+        part, alias = seq_get(self._tokens, self._index + 1), seq_get(self._tokens, self._index + 2)
+        if (
+            self._spans
+            and self._match(TokenType.L_PAREN, advance=False)
+            and part is not None
+            and part.text.upper() in _TRAINING_DATA_PARTS
+            and alias is not None
+            and alias.token_type == TokenType.ALIAS
+        ):
+            return self._parse_training_data()
+        return super()._parse_ddl_select()
+
+    def _parse_training_data(self) -> TrainingData:
+        self._match(TokenType.L_PAREN)
+        queries = {}
+        while not queries or self._match(TokenType.COMMA):
+            if not self._match_texts(_TRAINING_DATA_PARTS):
+                self.raise_error("Expected training_data AS (query) or custom_holiday AS (query)")
+            part = self._prev.text.lower()
+            if part in queries:
+                self.raise_error(f"{part} AS (query) is given twice")
+            self._match(TokenType.ALIAS)
+            queries[part] = self._parse_wrapped(self._parse_ddl_select)
+        self._match_r_paren()
+        missing = [name.lower() for name in _TRAINING_DATA_PARTS if name.lower() not in queries]
+        if missing:
+            self.raise_error(f"Expected {missing[0]} AS (query) in CREATE MODEL … AS (training_data AS (…), custom_holiday AS (…))")
+        return self.expression(TrainingData(this=queries["training_data"], custom_holiday=queries["custom_holiday"]))
+
     def _parse_key_value_property(self, parse_value=None, optional=False):
         first = self._curr
         return self._spanning(first, super()._parse_key_value_property(parse_value, optional))
@@ -247,6 +285,10 @@ def _ml_function_sql(self, node: MLFunction) -> str:
     return f"{node.function_name}({', '.join(args)})"
 
 
+def _training_data_sql(self, node: TrainingData) -> str:
+    return f"(training_data AS ({self.sql(node, 'this')}), custom_holiday AS ({self.sql(node, 'custom_holiday')}))"
+
+
 def _options_sql(self, options: list[exp.Expression]) -> str:
     return "OPTIONS(" + ", ".join(self.sql(option) for option in options) + ")"
 
@@ -265,6 +307,7 @@ _ML_TRANSFORMS = {
     **{node_type: _ml_function_sql for node_type in ML_FUNCTIONS.values()},
     AlterModel: _alter_model_sql,
     ExportModel: _export_model_sql,
+    TrainingData: _training_data_sql,
 }
 
 

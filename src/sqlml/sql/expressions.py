@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.errors import Location
+from sqlml.errors import Location, UnsupportedStatementError
 
 
 class MLFunction(exp.Expression, exp.Func):
@@ -91,6 +91,14 @@ MODEL_FUNCTION_NAMES = (
     "VALIDATE_DATA_SKEW",
     "DETECT_ANOMALIES",
     "RECONSTRUCTION_LOSS",
+    # Forecasting (ARIMA_PLUS, ARIMA_PLUS_XREG): they parse with MODEL m first, and say
+    # "ML.<NAME> is not supported yet" until ml/functions has an implementation for them.
+    # https://cloud.google.com/bigquery/docs/e2e-journey-forecast
+    "FORECAST",
+    "EXPLAIN_FORECAST",
+    "ARIMA_EVALUATE",
+    "ARIMA_COEFFICIENTS",
+    "HOLIDAY_INFO",
     # sqlml additions: the model registry and fairness.
     "VERSIONS",
     "EVALUATE_FAIRNESS",
@@ -100,13 +108,12 @@ MODEL_FUNCTION_NAMES = (
 #: optional ``MODEL m`` last, kept in ``this``).
 DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE")
 
-#: BigQuery's other ML table functions (time series, matrix factorization, generative AI,
+#: BigQuery's other ML table functions (matrix factorization, generative AI,
 #: Cloud AI services, feature serving, contribution analysis): they parse, so that running one
 #: says "ML.<NAME> is not supported yet" instead of a syntax error.
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
 NOT_YET_SUPPORTED_NAMES = (
-    "FORECAST", "EXPLAIN_FORECAST", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "HOLIDAY_INFO", "RECOMMEND",
-    "GENERATE_TEXT", "GENERATE_EMBEDDING", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
+    "RECOMMEND", "GENERATE_TEXT", "GENERATE_EMBEDDING", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
     "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "GET_INSIGHTS", "FEATURES_AT_TIME",
     "ENTITY_FEATURES_AT_TIME",
 )  # fmt: skip
@@ -120,6 +127,45 @@ ML_FUNCTIONS: dict[str, type[MLFunction]] = {
     **{name: _ml_function(name, requires_model=False, model_first=False) for name in DATA_FUNCTION_NAMES},
     **{name: _ml_function(name, requires_model=False, supported=False) for name in NOT_YET_SUPPORTED_NAMES},
 }
+
+
+def unsupported_function_error(node: MLFunction) -> UnsupportedStatementError:
+    """The error for a call of an ML table function sqlml parses but cannot run yet, located at it.
+
+    Every path that finds no implementation (a node marked unsupported, a name missing from the
+    function table) raises this one, so that they all say it the same way.
+    """
+    return UnsupportedStatementError(
+        f"ML.{node.function_name} is not supported yet",
+        hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
+        location=written_location(node),
+    )
+
+
+class TrainingData(exp.Expression):
+    """``AS (training_data AS (query), custom_holiday AS (query))``: CREATE MODEL's two queries.
+
+    The form time-series models (ARIMA_PLUS, ARIMA_PLUS_XREG) take to add holidays of their own to
+    the built-in calendars; it stands where the training query stands (``Create.expression``).
+    ``this`` is the training query, ``custom_holiday`` the holiday query (columns region,
+    holiday_name, primary_date[, preholiday_days, postholiday_days]). Read them with
+    :func:`training_query` and :func:`custom_holiday_query`.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#create_model_syntax
+    """
+
+    arg_types = {"this": True, "custom_holiday": True}
+
+
+def training_query(create: exp.Expression) -> exp.Expression | None:
+    """The training query of a CREATE MODEL statement, whichever form its AS clause takes."""
+    query = create.expression
+    return query.this if isinstance(query, TrainingData) else query
+
+
+def custom_holiday_query(create: exp.Expression) -> exp.Expression | None:
+    """The ``custom_holiday AS (query)`` of a CREATE MODEL statement, or None when it has none."""
+    query = create.expression
+    return query.args["custom_holiday"] if isinstance(query, TrainingData) else None
 
 
 class AlterModel(exp.Expression):

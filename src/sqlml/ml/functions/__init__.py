@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from sqlml.errors import UnsupportedStatementError
 from sqlml.ml.functions import (
     data_checks,
     describe_data,
@@ -26,7 +25,7 @@ from sqlml.ml.functions import (
     versions,
 )
 from sqlml.ml.functions.call import Call, Implementation, Output
-from sqlml.sql.expressions import MLFunction
+from sqlml.sql.expressions import MLFunction, unsupported_function_error
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
@@ -58,7 +57,7 @@ def run(executor: Executor, node: MLFunction, inputs: list[DataInput], params: M
     """
     implementation = FUNCTIONS.get(node.function_name)
     if implementation is None:
-        raise UnsupportedStatementError(f"ML.{node.function_name} is not supported by sqlml yet.")
+        raise unsupported_function_error(node)
     call = Call(executor, node, inputs, params)
     if node.model is not None:
         call.resolve()

@@ -38,11 +38,15 @@ from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
 from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.result import Result
+from sqlml.sql.expressions import custom_holiday_query, training_query
 from sqlml.store.records import ModelRef
 
 #: Options that describe the model in the registry rather than its training.
 MODEL_LEVEL_OPTIONS = ("description", "labels", "max_versions")
 HASH_COLUMN = "__sqlml_row_hash"
+#: The model types that take ``AS (training_data AS (…), custom_holiday AS (…))``.
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#create_model_syntax
+CUSTOM_HOLIDAY_MODEL_TYPES = ("ARIMA_PLUS", "ARIMA_PLUS_XREG")
 
 
 def read_options(properties: list[exp.Expression], params: dict, script: str = "") -> dict:
@@ -73,7 +77,7 @@ def create_model(context: StatementContext) -> Result:
     try:
         return _create_model(context, properties, transform)
     except Error as error:
-        locate(error, context.script, options=properties, query=tree.expression, transform=transform)
+        locate(error, context.script, options=properties, query=training_query(tree), transform=transform)
         raise
 
 
@@ -112,6 +116,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
     raw = read_options(properties, context.params, context.script)
+    _check_custom_holiday(tree, raw.get("model_type"), transform, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
     check_options(model_type, options, set(raw))
@@ -125,7 +130,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
                 hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
             )
     _check_dataset(executor, ref)
-    model = _build_model(context, ref, model_type, options, tree.expression, transform)
+    model = _build_model(context, ref, model_type, options, training_query(tree), transform)
     # lineage: enough to re-train this version exactly (the statement as run, with its values)
     model.spec.setdefault("lineage", {}).update(
         statement=_text(tree, executor),
@@ -133,6 +138,26 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     )
     _publish(store, ref, model, replace, options)
     return Result.empty("CREATE MODEL")
+
+
+def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, script: str) -> None:
+    """``custom_holiday AS (…)`` never with TRANSFORM, and only with a time-series ``model_type``
+    (the option as written; parse_model_type checks it afterwards)."""
+    holidays = custom_holiday_query(tree)
+    if holidays is None:
+        return
+    if transform is not None:
+        raise SqlSyntaxError(
+            "custom_holiday AS (…) cannot be combined with a TRANSFORM clause.",
+            hint="Compute the features in the training_data query instead of TRANSFORM(…).",
+            location=span(transform, script),
+        )
+    if isinstance(model_type, str) and model_type.upper() not in CUSTOM_HOLIDAY_MODEL_TYPES:
+        raise SqlSyntaxError(
+            f"custom_holiday AS (…) is for model_type='ARIMA_PLUS' or 'ARIMA_PLUS_XREG', not '{model_type}'.",
+            hint="Write AS SELECT … with the training query alone.",
+            location=span(holidays, script),
+        )
 
 
 def _build_model(context, ref, model_type, options, query, transform) -> Model:
