@@ -331,13 +331,9 @@ def test_safe_prefix_keeps_arguments_that_can_fail_outside_its_try(con):
     assert rows == [(D(2000, 1, 1), None, None)]
 
 
-#: BigQuery's ML functions sqlml does not run yet, with the arguments tutorials pass them.
+#: BigQuery's ML functions sqlml does not run yet, with the arguments tutorials pass them
+#: (the forecasting functions are tutorials' own in tests/sql/test_forecasting_syntax.py).
 NOT_YET = [
-    "ML.FORECAST(MODEL ds.m, STRUCT(30 AS horizon, 0.8 AS confidence_level))",
-    "ML.EXPLAIN_FORECAST(MODEL ds.m, STRUCT(30 AS horizon))",
-    "ML.ARIMA_EVALUATE(MODEL ds.m)",
-    "ML.ARIMA_COEFFICIENTS(MODEL ds.m)",
-    "ML.HOLIDAY_INFO(MODEL ds.m)",
     "ML.RECOMMEND(MODEL ds.m, (SELECT 'u1' AS user_id))",
     "ML.GENERATE_TEXT(MODEL ds.llm, (SELECT 'hi' AS prompt), STRUCT(0.2 AS temperature))",
     "ML.GENERATE_EMBEDDING(MODEL ds.emb, TABLE ds.docs)",

@@ -255,6 +255,12 @@ def test_forecasting_call_arguments_keep_their_roles():
     assert (call.settings.sql(), call.data_arguments[0].sql()) == ("STRUCT(3 AS horizon)", "ds.f")
 
 
+def test_ai_forecast_stays_sqlglots_own_function():
+    # AI.FORECAST (TimesFM, no model) shares its name with ML.FORECAST's parser entry.
+    tree = sqlglot.parse_one("SELECT * FROM AI.FORECAST(TABLE ds.t, data_col => 'y', timestamp_col => 'd')", read=Sqlml)
+    assert tree.find(MLFunction) is None and tree.find(exp.AIForecast) is not None
+
+
 @pytest.mark.parametrize("name", ["FORECAST", "EXPLAIN_FORECAST", "DETECT_ANOMALIES", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "HOLIDAY_INFO"])
 def test_forecasting_functions_need_a_model_first(name):
     with pytest.raises(sqlglot.errors.ParseError, match=rf"Expected MODEL <name> as the first argument of ML\.{name}"):
