@@ -255,6 +255,14 @@ def test_forecasting_call_arguments_keep_their_roles():
     assert (call.settings.sql(), call.data_arguments[0].sql()) == ("STRUCT(3 AS horizon)", "ds.f")
 
 
+@pytest.mark.parametrize("name", ["FORECAST", "EXPLAIN_FORECAST", "DETECT_ANOMALIES", "ARIMA_EVALUATE", "ARIMA_COEFFICIENTS", "HOLIDAY_INFO"])
+def test_forecasting_calls_reach_the_function_table(name):
+    # A node marked unsupported is refused before the function table is asked: an implementation
+    # marked @function("HOLIDAY_INFO") in ml/functions must be enough to run ML.HOLIDAY_INFO.
+    node_type = ML_FUNCTIONS[name]
+    assert node_type.supported and node_type.requires_model and node_type.model_first
+
+
 def test_ai_forecast_stays_sqlglots_own_function():
     # AI.FORECAST (TimesFM, no model) shares its name with ML.FORECAST's parser entry.
     tree = sqlglot.parse_one("SELECT * FROM AI.FORECAST(TABLE ds.t, data_col => 'y', timestamp_col => 'd')", read=Sqlml)
