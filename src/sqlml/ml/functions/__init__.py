@@ -18,6 +18,7 @@ from sqlml.ml.functions import (
     evaluate,
     explain,
     fairness,
+    forecast,
     inspect,
     predict,
     tfdv_describe,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
     from sqlml.execution.sources import DataInput
 
-_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, data_checks, describe_data, tfdv_describe)
+_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, data_checks, describe_data, tfdv_describe)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:

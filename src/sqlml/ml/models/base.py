@@ -46,6 +46,8 @@ class Target(StrEnum):
     IMPORTED = "imported"
     #: a TRANSFORM_ONLY model: no estimator, only its TRANSFORM clause
     FEATURES = "features"
+    #: a time-series model (ARIMA_PLUS): one model per series, asked for forecasts
+    FORECASTING = "forecasting"
 
     @property
     def is_supervised(self) -> bool:
@@ -62,6 +64,8 @@ class Source(StrEnum):
     FILE = "file"
     #: the TRANSFORM clause alone (no estimator)
     TRANSFORM = "transform"
+    #: training rows that are time series, fitted by the family itself (:meth:`ModelFamily.fit_series`)
+    SERIES = "series"
 
 
 class Evaluation(StrEnum):
@@ -207,6 +211,23 @@ class ModelFamily(ABC):
             options: the resolved options.
         """
         return {}
+
+    def fit_series(
+        self, model_type: str, options: dict, table: pa.Table, holidays: pa.Table | None
+    ) -> tuple[dict, dict[str, np.ndarray]]:
+        """The description and arrays of a model fitted to time series (families whose source is
+        ``SERIES``): the family reads the series from ``table`` and keeps its state as data.
+
+        Args:
+            model_type: the model's type.
+            options: the resolved options.
+            table: the training rows.
+            holidays: the rows of ``custom_holiday AS (…)``, or None.
+
+        Raises:
+            InvalidModelInputError: no series can be fitted.
+        """
+        raise ModelError(f"{model_type} models are not fitted to time series.")
 
     def read_file(self, model_type: str, options: dict) -> ImportedModel:
         """The description and files of the model file named by ``model_path`` (families whose

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.models.arima_plus import ArimaPlusFamily
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.boosted_tree import BoostedTreeFamily
 from sqlml.ml.models.imported import ImportedFamily
@@ -33,6 +34,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     KMeansFamily(),
     PCAFamily(),
     TransformOnlyFamily(),
+    ArimaPlusFamily(),
     ImportedFamily(),
 )
 

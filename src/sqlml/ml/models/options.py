@@ -30,6 +30,7 @@ class Kind(str, Enum):
     CLASS_WEIGHTS = "an array of (label, weight) pairs"
     LABELS = "an array of (key, value) string pairs"
     TIMESTAMP = "a TIMESTAMP"
+    INT_TUPLE = "a tuple of integers"
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,9 @@ def _convert(option: Option, value):
         if isinstance(value, str):
             return [value]
         return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else _INVALID
+    if kind is Kind.INT_TUPLE:  # e.g. non_seasonal_order = (1, 1, 1)
+        ok = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return tuple(value) if ok else _INVALID
     if kind in (Kind.CLASS_WEIGHTS, Kind.LABELS):
         return _pairs(value, numeric_second=kind is Kind.CLASS_WEIGHTS)
     return _INVALID

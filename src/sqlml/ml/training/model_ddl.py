@@ -184,7 +184,9 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
             hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins.",
         )
     description = f"Training {ref.dataset}.{ref.name} ({model_type.lower()})"
-    if transform is None:
+    if family.source is Source.SERIES:
+        model = _fit_series(context, model_type, options, table, transform)
+    elif transform is None:
         if family.source is Source.TRANSFORM:
             raise SqlSyntaxError(f"model_type='{model_type}' needs a TRANSFORM(…) clause.")
         model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel)
@@ -196,6 +198,17 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
         inputs = {name.lower() for name in model.required_columns()}
         model.spec["training_distributions"] = profile_table(table, [c for c in table.column_names if c.lower() in inputs])
     return model
+
+
+def _fit_series(context: StatementContext, model_type: str, options: dict, table: pa.Table, transform) -> Model:
+    """A time-series model (ARIMA_PLUS) fitted by its family, with the ``custom_holiday AS (…)``
+    rows when the statement has them."""
+    if transform is not None:
+        raise SqlSyntaxError(f"model_type='{model_type}' takes no TRANSFORM clause.", hint="Compute the columns in the training query.")
+    holidays = custom_holiday_query(context.plan.tree)
+    holiday_rows = read_training_rows(context, holidays)[0] if holidays is not None else None
+    spec, arrays = family_of(model_type).fit_series(model_type, options, table, holiday_rows)
+    return Model(spec, None, None, arrays)
 
 
 def read_training_rows(context: StatementContext, query: exp.Expression) -> tuple[pa.Table, np.ndarray, dict]:

@@ -1,0 +1,120 @@
+"""The training rows of a time-series model as series: columns found and checked, rows grouped.
+
+BigQuery's column rules (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series):
+the timestamp column is TIMESTAMP, DATE or DATETIME; the data column INT64, NUMERIC,
+BIGNUMERIC or FLOAT64; each id column STRING or INT64. Column names match case-insensitively,
+as in BigQuery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
+
+
+@dataclass
+class RawSeries:
+    """One series' points as read, before preparation.
+
+    Attributes:
+        key: the id columns' values (empty for a single-series model).
+        timestamps: the points' timestamps (naive UTC).
+        values: the data column (NaN where NULL).
+    """
+
+    key: tuple
+    timestamps: pd.DatetimeIndex
+    values: np.ndarray
+
+
+@dataclass
+class SeriesColumns:
+    """The columns a time-series model reads, with their names as the query wrote them.
+
+    Attributes:
+        timestamp: the timestamp column.
+        data: the data column.
+        ids: the id columns, in the option's order.
+        id_types: the id columns' Arrow types (ML.FORECAST returns them as they were).
+    """
+
+    timestamp: str
+    data: str
+    ids: list[str]
+    id_types: list[pa.DataType]
+
+
+def series_columns(table: pa.Table, options: dict) -> SeriesColumns:
+    """Find and check the columns the options name.
+
+    Raises:
+        InvalidModelInputError: a column is missing or of a type BigQuery does not take there.
+    """
+    timestamp = _column(table, options["time_series_timestamp_col"], "time_series_timestamp_col")
+    data = _column(table, options["time_series_data_col"], "time_series_data_col")
+    ids = [_column(table, name, "time_series_id_col") for name in options.get("time_series_id_col") or []]
+    kind = table.schema.field(timestamp).type
+    if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        raise _wrong_type(timestamp, kind, "time_series_timestamp_col", "TIMESTAMP, DATE or DATETIME")
+    kind = table.schema.field(data).type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+        raise _wrong_type(data, kind, "time_series_data_col", "INT64, NUMERIC, BIGNUMERIC or FLOAT64")
+    for name in ids:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise _wrong_type(name, kind, "time_series_id_col", "STRING or INT64")
+    return SeriesColumns(timestamp, data, ids, [table.schema.field(name).type for name in ids])
+
+
+def split_series(table: pa.Table, columns: SeriesColumns) -> list[RawSeries]:
+    """The rows grouped by the id columns, series in ascending id order; rows without a
+    timestamp are left out (they belong to no point in time)."""
+    table = table.filter(pc.is_valid(table.column(columns.timestamp)))
+    stamps = table.column(columns.timestamp)
+    if pa.types.is_timestamp(stamps.type) and stamps.type.tz is not None:
+        stamps = stamps.cast(pa.timestamp(stamps.type.unit))  # Arrow keeps the UTC instant
+    frame = pd.DataFrame({
+        "__t": pd.DatetimeIndex(stamps.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)).as_unit("ns"),
+        "__v": table.column(columns.data).cast(pa.float64()).to_numpy(zero_copy_only=False),
+    })  # fmt: skip
+    if not columns.ids:
+        return [RawSeries((), pd.DatetimeIndex(frame["__t"]), frame["__v"].to_numpy())]
+    for index, name in enumerate(columns.ids):
+        frame[f"__id{index}"] = table.column(name).to_pandas()
+    keys = [f"__id{index}" for index in range(len(columns.ids))]
+    return [
+        RawSeries(tuple(_plain(v) for v in (key if isinstance(key, tuple) else (key,))), pd.DatetimeIndex(group["__t"]), group["__v"].to_numpy())
+        for key, group in frame.groupby(keys, sort=True, dropna=False)
+    ]
+
+
+def _plain(value: object) -> object:
+    """An id value as JSON keeps it (NumPy integers as int, missing as None)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _column(table: pa.Table, name: str, option: str) -> str:
+    matches = [column for column in table.column_names if column.lower() == name.lower()]
+    if not matches:
+        raise InvalidModelInputError(
+            f"The training query has no column {name}, which {option} names.",
+            column=name,
+            hint=f"Select {name} in the query, or set {option} to one of: {', '.join(table.column_names)}.",
+        )
+    return matches[0]
+
+
+def _wrong_type(name: str, kind: pa.DataType, option: str, expected: str) -> InvalidModelInputError:
+    return InvalidModelInputError(
+        f"The column {name} ({option}) must be {expected}; it is {kind}.",
+        column=name,
+        hint=f"CAST {name} in the training query, or name another column in {option}.",
+    )

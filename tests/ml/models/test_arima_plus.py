@@ -1,0 +1,175 @@
+"""ARIMA_PLUS end to end: CREATE MODEL on series, ML.FORECAST, reloading, BigQuery's option rules.
+
+Forecasts are checked against statsforecast called directly on the series F2's preparation
+gives (:func:`sqlml.ml.forecasting.preparation.prepare`): auto.ARIMA over BigQuery's candidates
+(``auto_arima_f`` with p + q ≤ 2, no seasonal ARIMA, AIC) on the adjusted series, plus each
+seasonal component's last cycle repeated.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from scipy.stats import norm
+from statsforecast.arima import auto_arima_f, forecast_arima
+
+import sqlml
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.forecasting.preparation import prepare
+
+CO2 = Path(__file__).parents[2] / "fixtures" / "co2_weekly.csv"
+CREATE = "CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='ARIMA_PLUS', {options}) AS {query}"
+CO2_OPTIONS = "time_series_timestamp_col='week', time_series_data_col='co2', horizon=20"
+#: BigQuery's TIMESTAMP as the warehouse returns it (DuckDB's TIMESTAMPTZ, UTC).
+TIMESTAMP = pa.timestamp("us", tz="Etc/UTC")
+FORECAST_COLUMNS = [
+    ("forecast_timestamp", TIMESTAMP), ("forecast_value", pa.float64()),
+    ("standard_error", pa.float64()), ("confidence_level", pa.float64()),
+    ("prediction_interval_lower_bound", pa.float64()), ("prediction_interval_upper_bound", pa.float64()),
+    ("confidence_interval_lower_bound", pa.float64()), ("confidence_interval_upper_bound", pa.float64()),
+]  # fmt: skip
+
+
+def _sales() -> pd.DataFrame:
+    """Three daily series (id: store STRING, dept INT64) with a trend and a weekly pattern, and
+    one series of two points that cannot be fitted."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2024-01-01", periods=70, freq="D")
+    frames = []
+    for store, dept, level in (("north", 1, 50.0), ("north", 2, 20.0), ("south", 1, 80.0)):
+        weekly = 5.0 * np.sin(2 * np.pi * np.arange(70) / 7)
+        values = level + 0.3 * np.arange(70) + weekly + rng.normal(0, 1.0, 70)
+        frames.append(pd.DataFrame({"store": store, "dept": dept, "day": days.date, "sales": values}))
+    frames.append(pd.DataFrame({"store": "tiny", "dept": 9, "day": days[:2].date, "sales": [1.0, 2.0]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("arima")
+
+
+@pytest.fixture(scope="module")
+def con(root):
+    with sqlml.connect(root / "warehouse", root / "models", idle_release=0) as connection:
+        connection.query("CREATE SCHEMA ds")
+        connection.query(
+            f"CREATE TABLE ds.co2_weekly AS SELECT strptime(date::VARCHAR, '%Y%m%d') AS week, co2 "
+            f"FROM read_csv_auto('{CO2}') WHERE date >= 19960101"
+        )
+        connection.register("sales_frame", _sales())
+        connection.query("CREATE TABLE ds.sales_daily AS SELECT store, dept::BIGINT AS dept, day, sales FROM sales_frame")
+        connection.query(CREATE.format(name="co2", options=CO2_OPTIONS, query="SELECT * FROM ds.co2_weekly"))
+        connection.query(CREATE.format(name="sales", query="SELECT * FROM ds.sales_daily", options=(
+            "time_series_timestamp_col='day', time_series_data_col='sales', time_series_id_col=['store', 'dept'], horizon=10")))  # fmt: skip
+        yield connection
+
+
+def _direct(timestamps, values, horizon: int, confidence: float) -> pd.DataFrame:
+    """statsforecast on the prepared series: the forecast, its standard error and interval."""
+    prepared = prepare(pd.DatetimeIndex(timestamps).as_unit("ns"), np.asarray(values, dtype=float))
+    fitted = auto_arima_f(prepared.adjusted, seasonal=False, stepwise=False, ic="aic", max_order=2, max_p=2, max_q=2, approximation=False)
+    level = round(confidence * 100)
+    result = forecast_arima(fitted, h=horizon, level=[level])
+    seasonal = sum((prepared.seasonal[name][-period:][np.arange(horizon) % period] for name, period in prepared.seasonal_periods.items()), np.zeros(horizon))
+    z = norm.ppf(0.5 + confidence / 2)
+    return pd.DataFrame({
+        "forecast_value": result["mean"] + seasonal,
+        "standard_error": (result["upper"][f"{level}%"].to_numpy() - result["mean"]) / z,
+        "prediction_interval_lower_bound": result["lower"][f"{level}%"].to_numpy() + seasonal,
+        "prediction_interval_upper_bound": result["upper"][f"{level}%"].to_numpy() + seasonal,
+    })  # fmt: skip
+
+
+def test_co2_forecasts_and_intervals_equal_statsforecasts(con):
+    got = con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2, STRUCT(8 AS horizon, 0.9 AS confidence_level))").arrow().to_pandas()
+    rows = con.query("SELECT week, co2 FROM ds.co2_weekly ORDER BY week").arrow().to_pandas()
+    expected = _direct(rows["week"], rows["co2"], 8, 0.9)
+    for column in expected:
+        np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, err_msg=column)
+    np.testing.assert_allclose(got["confidence_interval_upper_bound"], got["prediction_interval_upper_bound"])
+    weeks = pd.date_range(rows["week"].max(), periods=9, freq="7D", tz="UTC")[1:]
+    assert list(got["forecast_timestamp"]) == list(weeks)
+    assert (got["confidence_level"] == 0.9).all()
+
+
+def test_forecast_columns_types_and_defaults(con):
+    table = con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2)").arrow()
+    assert [(f.name, f.type) for f in table.schema] == FORECAST_COLUMNS
+    assert table.num_rows == 3 and table.column("confidence_level").to_pylist() == [0.95] * 3
+
+
+def test_many_series_in_one_statement(con):
+    got = con.query("SELECT * FROM ML.FORECAST(MODEL ds.sales, STRUCT(4 AS horizon)) ORDER BY store, dept, forecast_timestamp").arrow()
+    assert [(f.name, f.type) for f in got.schema] == [("store", pa.string()), ("dept", pa.int64()), *FORECAST_COLUMNS]
+    frame = got.to_pandas()
+    assert list(frame.groupby(["store", "dept"]).size().items()) == [(("north", 1), 4), (("north", 2), 4), (("south", 1), 4)]
+    sales = _sales()
+    for (store, dept), rows in frame.groupby(["store", "dept"]):
+        series = sales[(sales.store == store) & (sales.dept == dept)]
+        expected = _direct(pd.to_datetime(series["day"]), series["sales"], 4, 0.95)
+        np.testing.assert_allclose(rows["forecast_value"], expected["forecast_value"], rtol=1e-9)
+        np.testing.assert_allclose(rows["prediction_interval_lower_bound"], expected["prediction_interval_lower_bound"], rtol=1e-9)
+
+
+def test_a_series_that_cannot_be_fitted_is_skipped_with_its_reason(con, root):
+    store = con.models
+    from sqlml.ml.models.model import Model
+    from sqlml.store.records import ModelRef
+
+    model = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.sales"))))
+    tiny = [s for s in model.spec["time_series"]["series"] if s["id"] == ["tiny", 9]]
+    assert tiny[0]["error"].startswith("A time series needs at least 3 points")
+
+
+def test_a_reloaded_model_forecasts_the_same_numbers(con, root):
+    query = "SELECT * FROM ML.FORECAST(MODEL ds.sales, STRUCT(10 AS horizon, 0.8 AS confidence_level)) ORDER BY store, dept, forecast_timestamp"
+    before = con.query(query).arrow()
+    with sqlml.connect(root / "warehouse2", root / "models", idle_release=0) as fresh:
+        assert fresh.query(query).arrow().equals(before)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ("time_series_data_col='co2'", InvalidOptionError, "model_type='ARIMA_PLUS' needs the option time_series_timestamp_col."),
+        (f"{CO2_OPTIONS}, non_seasonal_order=(1, 1, 1)", InvalidOptionError, r"non_seasonal_order requires auto_arima=FALSE\."),
+        (f"{CO2_OPTIONS}, auto_arima=FALSE", InvalidOptionError, r"auto_arima=FALSE needs non_seasonal_order=\(p, d, q\)\."),
+        (f"{CO2_OPTIONS}, auto_arima=FALSE, non_seasonal_order=(6, 1, 0)", InvalidOptionError,
+         r"non_seasonal_order must be \(p, d, q\) with p and q in \[0, 5\] and d in \[0, 2\]\. Got \(6, 1, 0\) instead\."),
+        (f"{CO2_OPTIONS}, auto_arima=FALSE, non_seasonal_order=(1, 0, 1), include_drift=TRUE", InvalidOptionError,
+         "include_drift=TRUE needs d = 1 in non_seasonal_order; got d = 0."),
+        (f"{CO2_OPTIONS}, auto_arima=FALSE, non_seasonal_order=(1, 1, 1), time_series_id_col='week'", InvalidOptionError,
+         r"auto_arima must be TRUE when time_series_id_col is set"),
+        (f"{CO2_OPTIONS}, auto_arima_min_order=2", InvalidOptionError, r"auto_arima_min_order \(2\) must be less than auto_arima_max_order \(2\)\."),
+        ("time_series_timestamp_col='week', time_series_data_col='co2', horizon=10001", InvalidOptionError,
+         r"The 'horizon' option of CREATE MODEL \(model_type='arima_plus'\) must be an integer in the range \[1, 10000\]\. Got 10001 instead\."),
+        (f"{CO2_OPTIONS}, max_time_series_length=30, time_series_length_fraction=0.5", InvalidOptionError,
+         "max_time_series_length cannot be combined with time_series_length_fraction or min_time_series_length."),
+        ("time_series_timestamp_col='week', time_series_data_col='price'", InvalidModelInputError,
+         "The training query has no column price, which time_series_data_col names."),
+        ("time_series_timestamp_col='co2', time_series_data_col='co2'", InvalidModelInputError,
+         r"The column co2 \(time_series_timestamp_col\) must be TIMESTAMP, DATE or DATETIME; it is double\."),
+    ],
+)  # fmt: skip
+def test_option_and_column_errors(con, options, error, message):
+    with pytest.raises(error, match=message):
+        con.query(CREATE.format(name="bad", options=options, query="SELECT * FROM ds.co2_weekly"))
+
+
+def test_forecast_settings_are_checked(con):
+    with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's horizon must be between 1 and the model's horizon \(20\)\. Got 21 instead\."):
+        con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2, STRUCT(21 AS horizon))")
+    with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's confidence_level must be in \[0, 1\)\. Got 1.0 instead\."):
+        con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2, STRUCT(1.0 AS confidence_level))")
+
+
+def test_too_few_points_fail_and_keep_the_previous_model(con):
+    before = con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2)").arrow()
+    with pytest.raises(InvalidModelInputError, match="The training query returned no rows."):
+        con.query(CREATE.format(name="co2", options=CO2_OPTIONS, query="SELECT * FROM ds.co2_weekly WHERE FALSE"))
+    with pytest.raises(InvalidModelInputError, match="A time series needs at least 3 points with a timestamp and a value"):
+        con.query(CREATE.format(name="co2", options=CO2_OPTIONS, query="SELECT * FROM ds.co2_weekly ORDER BY week LIMIT 2"))
+    assert con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2)").arrow().equals(before)
