@@ -1,0 +1,160 @@
+"""Seasonal decomposition of a regular series: which seasonal periods, and MSTL over them.
+
+BigQuery "detects multiple seasonal patterns" and decomposes the series by STL before the trend's
+ARIMA is fitted (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#time_series_modeling_pipeline);
+its seasonal periods are named DAILY, WEEKLY, MONTHLY, QUARTERLY and YEARLY (the
+``seasonal_periods`` column of ML.ARIMA_EVALUATE). The decomposition itself is statsmodels' MSTL
+(Bandara, Hyndman & Bergmeir 2021), never hand-written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sqlml.errors import InvalidOptionError
+from sqlml.ml.forecasting.frequency import DataFrequency
+
+#: The seasonal periods each frequency may carry, as (BigQuery's name, length in steps), shortest
+#: first. A year of days is 365 steps and of weeks 52 (BigQuery's weekly CO2 tutorial shows YEARLY
+#: seasonality); hourly data would need 8,766 steps a year and is left at daily and weekly.
+CANDIDATE_PERIODS: dict[DataFrequency, tuple[tuple[str, int], ...]] = {
+    DataFrequency.PER_MINUTE: (("DAILY", 1440),),
+    DataFrequency.HOURLY: (("DAILY", 24), ("WEEKLY", 168)),
+    DataFrequency.DAILY: (("WEEKLY", 7), ("YEARLY", 365)),
+    DataFrequency.WEEKLY: (("YEARLY", 52),),
+    DataFrequency.MONTHLY: (("QUARTERLY", 3), ("YEARLY", 12)),
+    DataFrequency.QUARTERLY: (("YEARLY", 4),),
+    DataFrequency.YEARLY: (),
+}
+
+#: The values the ``seasonalities`` option accepts; AUTO and NO_SEASONALITY must stand alone.
+SEASONALITY_NAMES = ("AUTO", "NO_SEASONALITY", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY")
+
+#: The full cycles of a period a series must hold for the period to be modelled.
+MIN_CYCLES = 3
+
+#: Under AUTO a candidate period is kept when its seasonal strength (Wang, Smith & Hyndman 2006:
+#: 1 - Var(remainder) / Var(seasonal + remainder)) reaches this value; explicit periods are kept.
+MIN_SEASONAL_STRENGTH = 0.3
+
+
+@dataclass
+class Decomposition:
+    """A series split as ``values = trend + sum(seasonal.values()) + residual``.
+
+    Attributes:
+        trend: the trend component.
+        seasonal: one component per seasonal period, keyed by BigQuery's period name.
+        residual: what is left.
+    """
+
+    trend: np.ndarray
+    seasonal: dict[str, np.ndarray]
+    residual: np.ndarray
+
+    def seasonal_total(self) -> np.ndarray:
+        """The sum of the seasonal components (zeros when there are none)."""
+        return np.sum(list(self.seasonal.values()), axis=0) if self.seasonal else np.zeros_like(self.trend)
+
+
+def parse_seasonalities(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    """Read the ``seasonalities`` option (None means ``['AUTO']``).
+
+    Raises:
+        InvalidOptionError: an unknown name, or AUTO / NO_SEASONALITY listed with others.
+    """
+    names = ("AUTO",) if value is None else ((value,) if isinstance(value, str) else tuple(value))
+    names = tuple(str(name).upper() for name in names)
+    unknown = [name for name in names if name not in SEASONALITY_NAMES]
+    if unknown or not names:
+        raise InvalidOptionError(
+            f"The 'seasonalities' option of CREATE MODEL (model_type='ARIMA_PLUS') takes values among "
+            f"{', '.join(SEASONALITY_NAMES)}. Got {list(value or [])!r} instead.",
+            option="seasonalities",
+        )
+    if len(names) > 1 and ({"AUTO", "NO_SEASONALITY"} & set(names)):
+        raise InvalidOptionError(
+            "The 'seasonalities' option of CREATE MODEL (model_type='ARIMA_PLUS') cannot list AUTO or "
+            f"NO_SEASONALITY together with other values. Got {list(names)!r}; keep one of them alone.",
+            option="seasonalities",
+        )
+    return names
+
+
+def candidate_periods(frequency: DataFrequency, length: int, seasonalities: Sequence[str] = ("AUTO",)) -> dict[str, int]:
+    """The seasonal periods a series of ``length`` points at ``frequency`` may be decomposed on.
+
+    A period needs at least three full cycles of data (MSTL cannot estimate one longer than half
+    the series, and over two cycles a seasonal component soaks up steps, spikes and holidays), and
+    with explicit ``seasonalities`` only the named periods are candidates.
+
+    Returns:
+        BigQuery's period name → length in steps, shortest first.
+    """
+    if "NO_SEASONALITY" in seasonalities:
+        return {}
+    wanted = None if "AUTO" in seasonalities else set(seasonalities)
+    return {
+        name: period
+        for name, period in CANDIDATE_PERIODS[frequency]
+        if MIN_CYCLES * period <= length and (wanted is None or name in wanted)
+    }
+
+
+def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = False) -> Decomposition:
+    """MSTL of ``values`` over ``periods`` (statsmodels' defaults otherwise).
+
+    With no period the whole series is trend (there is nothing seasonal to take out).
+
+    Args:
+        values: the regular series, no missing values.
+        periods: period name → length, as :func:`candidate_periods` returns.
+        robust: STL's robust fitting, which down-weights outliers (used before spikes are removed).
+    """
+    values = np.asarray(values, dtype=float)
+    if not periods:
+        return Decomposition(trend=values.copy(), seasonal={}, residual=np.zeros_like(values))
+    from statsmodels.tsa.seasonal import MSTL  # noqa: PLC0415 - statsmodels is slow to import
+
+    lengths = list(periods.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' notes on dropped periods; ours never are
+        result = MSTL(values, periods=lengths, stl_kwargs={"robust": robust}).fit()
+    seasonal = np.asarray(result.seasonal, dtype=float).reshape(len(values), -1)
+    return Decomposition(
+        trend=np.asarray(result.trend, dtype=float),
+        seasonal={name: seasonal[:, i] for i, name in enumerate(periods)},
+        residual=np.asarray(result.resid, dtype=float),
+    )
+
+
+def seasonal_strength(component: np.ndarray, residual: np.ndarray) -> float:
+    """1 - Var(residual) / Var(component + residual), floored at 0 (Wang, Smith & Hyndman 2006)."""
+    total = float(np.var(component + residual))
+    return 0.0 if total == 0.0 else max(0.0, 1.0 - float(np.var(residual)) / total)
+
+
+def choose_periods(values: np.ndarray, periods: dict[str, int], seasonalities: Sequence[str] = ("AUTO",)) -> dict[str, int]:
+    """Keep, under AUTO, the candidate periods the data shows (seasonal strength ≥ 0.3).
+
+    Explicitly requested periods are all kept. Under AUTO one robust MSTL over every candidate
+    measures each component's strength against the common residual.
+    """
+    if not periods or "AUTO" not in seasonalities:
+        return dict(periods)
+    trial = decompose(values, periods, robust=True)
+    return {
+        name: period
+        for name, period in periods.items()
+        if seasonal_strength(trial.seasonal[name], trial.residual) >= MIN_SEASONAL_STRENGTH
+    }
+
+
+def rolling_level(values: np.ndarray, window: int) -> np.ndarray:
+    """A centred rolling median: the local level of a series with no seasonal component."""
+    return pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
