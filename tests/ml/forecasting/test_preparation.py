@@ -12,7 +12,6 @@ import pytest
 from statsmodels.tsa.seasonal import MSTL
 
 from sqlml.errors import InvalidModelInputError
-from sqlml.ml.forecasting.decomposition import decompose
 from sqlml.ml.forecasting.frequency import DataFrequency
 from sqlml.ml.forecasting.preparation import PreparationOptions, PreparedSeries, prepare, regularize
 
@@ -129,10 +128,3 @@ def test_bikeshare_hourly_has_daily_and_weekly_seasonality() -> None:
     weekly = result.seasonal["WEEKLY"].reshape(-1, 168).mean(axis=0)
     assert np.ptp(weekly) > 0.2 * np.ptp(daily)  # a weekly pattern of its own, not a copy of the daily one
 
-
-def test_decompose_equals_statsmodels_mstl() -> None:
-    values = np.sin(np.arange(200) * 2 * np.pi / 7) + np.arange(200) * 0.1
-    ours = decompose(values, {"WEEKLY": 7})
-    direct = MSTL(values, periods=[7]).fit()
-    np.testing.assert_allclose(ours.seasonal["WEEKLY"], direct.seasonal)
-    np.testing.assert_allclose(ours.residual, direct.resid)

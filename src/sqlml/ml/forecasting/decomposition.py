@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.forecasting.frequency import DataFrequency
@@ -139,22 +138,20 @@ def seasonal_strength(component: np.ndarray, residual: np.ndarray) -> float:
     return 0.0 if total == 0.0 else max(0.0, 1.0 - float(np.var(residual)) / total)
 
 
-def choose_periods(values: np.ndarray, periods: dict[str, int], seasonalities: Sequence[str] = ("AUTO",)) -> dict[str, int]:
-    """Keep, under AUTO, the candidate periods the data shows (seasonal strength ≥ 0.3).
+def robust_decomposition(values: np.ndarray, periods: dict[str, int], seasonalities: Sequence[str] = ("AUTO",)) -> Decomposition:
+    """A robust MSTL over the periods the data shows: the fit outliers are measured against.
 
     Explicitly requested periods are all kept. Under AUTO one robust MSTL over every candidate
-    measures each component's strength against the common residual.
+    measures each component's seasonal strength against the common residual; the periods below
+    0.3 are dropped and the rest decomposed again (the first fit is kept when none is dropped).
+    The periods chosen are the keys of the result's ``seasonal``.
     """
-    if not periods or "AUTO" not in seasonalities:
-        return dict(periods)
     trial = decompose(values, periods, robust=True)
-    return {
+    if "AUTO" not in seasonalities:
+        return trial
+    kept = {
         name: period
         for name, period in periods.items()
         if seasonal_strength(trial.seasonal[name], trial.residual) >= MIN_SEASONAL_STRENGTH
     }
-
-
-def rolling_level(values: np.ndarray, window: int) -> np.ndarray:
-    """A centred rolling median: the local level of a series with no seasonal component."""
-    return pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+    return trial if kept == periods else decompose(values, kept, robust=True)

@@ -130,8 +130,8 @@ def prepare(timestamps: Sequence | pd.DatetimeIndex, values: Sequence[float] | n
     grid, series, interpolated = regularize(stamps, numbers, frequency)
     seasonalities = decomposition.parse_seasonalities(options.seasonalities)
     periods = decomposition.candidate_periods(frequency, len(series), seasonalities)
-    periods = decomposition.choose_periods(series, periods, seasonalities)
-    first = decomposition.decompose(series, periods, robust=True)
+    first = decomposition.robust_decomposition(series, periods, seasonalities)
+    periods = {name: periods[name] for name in first.seasonal}
     fit = first.trend + first.seasonal_total()
     positions = _holiday_positions(grid, frequency, options)
     effects = holidays.holiday_effects(series - fit, positions)
