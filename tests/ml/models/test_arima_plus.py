@@ -159,6 +159,13 @@ def test_option_and_column_errors(con, options, error, message):
         con.query(CREATE.format(name="bad", options=options, query="SELECT * FROM ds.co2_weekly"))
 
 
+def test_an_infinite_value_is_an_error_naming_the_column(con):
+    query = "SELECT week, IF(co2 > 370, CAST('inf' AS FLOAT64), co2) AS co2 FROM ds.co2_weekly"
+    with pytest.raises(InvalidModelInputError, match=r"The column co2 \(time_series_data_col\) has \d+ infinite value\(s\)") as info:
+        con.query(CREATE.format(name="bad", options=CO2_OPTIONS, query=query))
+    assert info.value.column == "co2"
+
+
 def test_forecast_settings_are_checked(con):
     with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's horizon must be between 1 and the model's horizon \(20\)\. Got 21 instead\."):
         con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2, STRUCT(21 AS horizon))")

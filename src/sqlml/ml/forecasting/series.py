@@ -74,7 +74,11 @@ def series_columns(table: pa.Table, options: dict) -> SeriesColumns:
 
 def split_series(table: pa.Table, columns: SeriesColumns) -> list[RawSeries]:
     """The rows grouped by the id columns, series in ascending id order; rows without a
-    timestamp are left out (they belong to no point in time)."""
+    timestamp are left out (they belong to no point in time).
+
+    Raises:
+        InvalidModelInputError: the data column has an infinite value.
+    """
     table = table.filter(pc.is_valid(table.column(columns.timestamp)))
     stamps = table.column(columns.timestamp)
     if pa.types.is_timestamp(stamps.type) and stamps.type.tz is not None:
@@ -83,6 +87,13 @@ def split_series(table: pa.Table, columns: SeriesColumns) -> list[RawSeries]:
         "__t": pd.DatetimeIndex(stamps.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)).as_unit("ns"),
         "__v": table.column(columns.data).cast(pa.float64()).to_numpy(zero_copy_only=False),
     })  # fmt: skip
+    infinite = int(np.isinf(frame["__v"].to_numpy()).sum())
+    if infinite:
+        raise InvalidModelInputError(
+            f"The column {columns.data} (time_series_data_col) has {infinite} infinite value(s); a time series must be finite or NULL.",
+            column=columns.data,
+            hint=f"Filter or replace the infinite values of {columns.data} in the training query (NULL points are interpolated).",
+        )
     if not columns.ids:
         return [RawSeries((), pd.DatetimeIndex(frame["__t"]), frame["__v"].to_numpy())]
     for index, name in enumerate(columns.ids):
