@@ -180,3 +180,10 @@ def test_too_few_points_fail_and_keep_the_previous_model(con):
     with pytest.raises(InvalidModelInputError, match="A time series needs at least 3 points with a timestamp and a value"):
         con.query(CREATE.format(name="co2", options=CO2_OPTIONS, query="SELECT * FROM ds.co2_weekly ORDER BY week LIMIT 2"))
     assert con.query("SELECT * FROM ML.FORECAST(MODEL ds.co2)").arrow().equals(before)
+
+
+def test_functions_for_other_model_types_refuse_an_arima_plus_model_clearly(con):
+    with pytest.raises(sqlml.ModelError, match=r"ML.FEATURE_INFO does not support ARIMA_PLUS models: they have no feature columns\."):
+        con.query("SELECT * FROM ML.FEATURE_INFO(MODEL ds.co2)")
+    with pytest.raises(sqlml.ModelError, match=r"ML.PREDICT does not support ARIMA_PLUS models"):
+        con.query("SELECT * FROM ML.PREDICT(MODEL ds.co2, (SELECT 1 AS x))")

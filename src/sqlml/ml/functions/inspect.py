@@ -100,7 +100,12 @@ def training_info(call: Call) -> pa.Table:
 @function("FEATURE_INFO")
 def feature_info(call: Call) -> pa.Table:
     """Statistics of each input column, captured at training (pre-TRANSFORM)."""
-    rows = call.model.spec["feature_info"]
+    rows = call.model.spec.get("feature_info")
+    if rows is None:  # a time-series model (ARIMA_PLUS) has no feature columns
+        raise ModelError(
+            f"ML.FEATURE_INFO does not support {call.model.model_type} models: they have no feature columns.",
+            model=str(call.ref),
+        )
     floats = ("min", "max", "mean", "median", "stddev")
     columns = {"input": pa.array([r["input"] for r in rows], pa.string())}
     columns.update({key: pa.array([r[key] for r in rows], pa.float64()) for key in floats})
