@@ -187,3 +187,13 @@ def test_functions_for_other_model_types_refuse_an_arima_plus_model_clearly(con)
         con.query("SELECT * FROM ML.FEATURE_INFO(MODEL ds.co2)")
     with pytest.raises(sqlml.ModelError, match=r"ML.PREDICT does not support ARIMA_PLUS models"):
         con.query("SELECT * FROM ML.PREDICT(MODEL ds.co2, (SELECT 1 AS x))")
+
+
+def test_forecasts_compose_with_views_tables_and_joins(con):
+    con.query("CREATE OR REPLACE TABLE ds.next_sales AS SELECT * FROM ML.FORECAST(MODEL ds.sales, STRUCT(2 AS horizon))")
+    con.query("CREATE OR REPLACE VIEW ds.sales_view AS SELECT store, dept, forecast_value FROM ML.FORECAST(MODEL ds.sales)")
+    rows = con.query(
+        "SELECT t.store, t.dept, COUNT(*) AS n FROM ds.next_sales AS t JOIN ds.sales_view AS v USING (store, dept) "
+        "GROUP BY t.store, t.dept ORDER BY t.store, t.dept"
+    ).arrow().to_pylist()
+    assert rows == [{"store": "north", "dept": 1, "n": 6}, {"store": "north", "dept": 2, "n": 6}, {"store": "south", "dept": 1, "n": 6}]
