@@ -29,7 +29,7 @@ from sqlml.errors import (
 from sqlml.execution.context import Handler, StatementContext, in_transaction
 from sqlml.execution.sources import SourceSet
 from sqlml.ml.models.base import Source
-from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.catalog import canonical_name, family_of, model_types
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import option_value
 from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
@@ -44,9 +44,6 @@ from sqlml.store.records import ModelRef
 #: Options that describe the model in the registry rather than its training.
 MODEL_LEVEL_OPTIONS = ("description", "labels", "max_versions")
 HASH_COLUMN = "__sqlml_row_hash"
-#: The model types that take ``AS (training_data AS (…), custom_holiday AS (…))``.
-#: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create#create_model_syntax
-CUSTOM_HOLIDAY_MODEL_TYPES = ("ARIMA_PLUS", "ARIMA_PLUS_XREG")
 
 
 def read_options(properties: list[exp.Expression], params: dict, script: str = "") -> dict:
@@ -152,9 +149,11 @@ def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, s
             hint="Compute the features in the training_data query instead of TRANSFORM(…).",
             location=span(transform, script),
         )
-    if isinstance(model_type, str) and model_type.upper() not in CUSTOM_HOLIDAY_MODEL_TYPES:
+    # Only time-series families take it: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series
+    series_types = [name for name in model_types() if family_of(name).source is Source.SERIES]
+    if isinstance(model_type, str) and canonical_name(model_type) not in series_types:
         raise SqlSyntaxError(
-            f"custom_holiday AS (…) is for model_type='ARIMA_PLUS' or 'ARIMA_PLUS_XREG', not '{model_type}'.",
+            f"custom_holiday AS (…) is for model_type={' or '.join(repr(str(name)) for name in series_types)}, not '{model_type}'.",
             hint="Write AS SELECT … with the training query alone.",
             location=span(holidays, script),
         )
