@@ -33,7 +33,7 @@ def test_parse_seasonalities_rules() -> None:
 
 def test_auto_keeps_only_the_seasonality_present() -> None:
     rng = np.random.default_rng(1)
-    t = np.arange(24 * 7 * 6)
+    t = np.arange(24 * 7 * 4)
     values = 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, len(t))  # daily pattern, no weekly one
     chosen = robust_decomposition(values, {"DAILY": 24, "WEEKLY": 168})
     assert list(chosen.seasonal) == ["DAILY"]
