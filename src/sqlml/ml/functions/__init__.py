@@ -13,10 +13,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlml.ml.functions import (
+    arima_inspect,
     data_checks,
     describe_data,
+    detect_anomalies,
     evaluate,
     explain,
+    explain_forecast,
     fairness,
     forecast,
     inspect,
@@ -32,7 +35,8 @@ if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
     from sqlml.execution.sources import DataInput
 
-_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, data_checks, describe_data, tfdv_describe)
+_MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, explain_forecast, detect_anomalies,
+    arima_inspect, data_checks, describe_data, tfdv_describe)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:

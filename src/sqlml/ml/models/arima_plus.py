@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 FREQUENCIES = ("AUTO_FREQUENCY", "PER_MINUTE", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY")
 #: The values of ``seasonalities``; AUTO and NO_SEASONALITY must stand alone.
 SEASONALITIES = ("AUTO", "NO_SEASONALITY", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY")
+#: The ML.* functions that take a forecasting model (reference §4.0).
+FORECASTING_FUNCTIONS = ("FORECAST", "EXPLAIN_FORECAST", "DETECT_ANOMALIES", "EVALUATE", "ARIMA_EVALUATE",
+                         "ARIMA_COEFFICIENTS", "HOLIDAY_INFO", "TRAINING_INFO")  # fmt: skip
 #: The largest ``horizon`` (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#horizon).
 MAX_HORIZON = 10_000
 
@@ -71,8 +74,8 @@ class ArimaPlusFamily(ModelFamily):
         return Target.FORECASTING
 
     def functions(self, model_type: str) -> frozenset[str]:
-        """FORECAST (the other forecasting functions come with issue 17's later parts)."""
-        return frozenset({"FORECAST"})
+        """The forecasting functions (https://cloud.google.com/bigquery/docs/e2e-journey-forecast)."""
+        return frozenset(FORECASTING_FUNCTIONS)
 
     def option_table(self, model_type: str) -> dict[str, Option]:
         """Common options, then ARIMA_PLUS's own (no tuning: BigQuery tunes ARIMA by auto.ARIMA)."""

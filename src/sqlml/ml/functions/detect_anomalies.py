@@ -1,0 +1,1 @@
+"""ML.DETECT_ANOMALIES: points of a series that its model finds improbable."""

@@ -1,0 +1,1 @@
+"""ML.EXPLAIN_FORECAST: a forecasting model's history and forecast split into its components."""
