@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.forecasting.fit import fit_trend
+from sqlml.ml.forecasting.parallel import map_series
 from sqlml.ml.forecasting.preparation import PreparationOptions, PreparedSeries, prepare
 from sqlml.ml.forecasting.series import RawSeries, series_columns, split_series
 from sqlml.ml.forecasting.state import ArimaState, pack
@@ -56,7 +58,7 @@ def fit_table(options: dict, table: pa.Table, holidays: pa.Table | None) -> tupl
                                      hint=f"Remove {name} from OPTIONS(…).")  # fmt: skip
     columns = series_columns(table, options)
     preparation = _preparation_options(options, holidays)
-    fitted = [_fit_one(raw, options, preparation, single=not columns.ids) for raw in split_series(table, columns)]
+    fitted = map_series(partial(fit_one, options=options, preparation=preparation, single=not columns.ids), split_series(table, columns))
     ok = [item for item in fitted if item.state is not None]
     if not ok:
         first = fitted[0].described["error"] if fitted else "the training query returned no rows with a timestamp"
@@ -90,7 +92,7 @@ def _preparation_options(options: dict, holidays: pa.Table | None) -> Preparatio
     )
 
 
-def _fit_one(raw: RawSeries, options: dict, preparation: PreparationOptions, single: bool) -> FittedSeries:
+def fit_one(raw: RawSeries, *, options: dict, preparation: PreparationOptions, single: bool) -> FittedSeries:
     """One series prepared and fitted; a failure is kept as its reason (raised for a single series)."""
     described = {"id": list(raw.key), "error": None}
     try:
