@@ -5,7 +5,8 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 ``EXPORT MODEL ds.m OPTIONS(uri='path' [, trial_id=n])``. The folder holds ``manifest.json``
 (schema, label, outputs, metrics, options, checksums), the model's own files in open formats
 (``model.json``, ``arrays.npz``, LightGBM's ``booster.txt``) and ``model.onnx``. Only local paths
-are accepted; ``gs://`` and other remote URIs are refused.
+are accepted; ``gs://`` and other remote URIs are refused. Time-series models (ARIMA_PLUS…) cannot
+be exported, as in BigQuery, whose page lists the exportable types and no ARIMA one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.execution.context import StatementContext
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
@@ -41,11 +43,24 @@ def export_model(context: StatementContext) -> Result:
     store = context.executor.models
     record = store.resolve(ref)
     model = CACHE.get(store, record)
+    _check_exportable(model, f"{record.dataset}.{record.name}")
     trial_id = raw.get("trial_id")
     if trial_id is not None:
         model = _with_trial(model, trial_id)
     write_export(model, record, store.verified_files(record), target)
     return Result.empty("EXPORT MODEL")
+
+
+def _check_exportable(model: Model, name: str) -> None:
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-export-model
+    # lists the exportable model types; time-series models are not among them.
+    if model.target is Target.FORECASTING:
+        raise ModelError(
+            f"EXPORT MODEL cannot export {name}: it is a {model.model_type} model, and time-series models cannot be exported.",
+            model=name,
+            hint=f"Read its forecasts with SELECT * FROM ML.FORECAST(MODEL {name}), or serve them over HTTP with "
+            f"`sqlml serve --model {name}` (POST /v1/models/{name}:forecast).",
+        )
 
 
 def _target(uri) -> Path:
