@@ -35,6 +35,8 @@ class ArimaState:
         constant: the value of a constant series (statsforecast forecasts it flat, error 0),
             else None.
         log_likelihood, aic: the fit's log-likelihood and AIC.
+        residuals: the in-sample one-step-ahead errors of the fit (kept for the history, not
+            packed: forecasting does not need them); None for a state read back by :func:`unpack`.
     """
 
     order: tuple[int, int, int]
@@ -47,6 +49,7 @@ class ArimaState:
     constant: float | None
     log_likelihood: float
     aic: float
+    residuals: np.ndarray | None = None
 
     @property
     def has_drift(self) -> bool:
@@ -70,6 +73,7 @@ class ArimaState:
             constant=constant,
             log_likelihood=float(fitted["loglik"]),
             aic=float(fitted["aic"]) if fitted["aic"] is not None else float("nan"),
+            residuals=np.asarray(fitted["residuals"], dtype=np.float64),
         )
 
     def forecast(self, horizon: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,11 @@ REPLACE keeps the previous model.
 
 What a forecast needs is stored, never the training rows: each fitted ARIMA's state
 (:func:`sqlml.ml.forecasting.state.pack`), each seasonal component's last cycle (forecast by
-repeating it, as statsforecast's MSTL forecasts its seasonal components), the frequency and the
-last timestamp.
+repeating it, as statsforecast's MSTL forecasts its seasonal components), each holiday's effect
+per day of its window (:mod:`sqlml.ml.forecasting.holiday_projection`), the frequency and the last
+timestamp; with ``decompose_time_series=TRUE`` also the regular history and its components
+(:mod:`sqlml.ml.forecasting.history`). With forecast limits the series is fitted on the
+unbounded scale of :mod:`sqlml.ml.forecasting.limits`.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.forecasting import holiday_projection, holidays
 from sqlml.ml.forecasting.fit import fit_trend
+from sqlml.ml.forecasting.history import HistoryParts, pack_history
+from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.parallel import map_series
 from sqlml.ml.forecasting.preparation import PreparationOptions, PreparedSeries, prepare
 from sqlml.ml.forecasting.series import RawSeries, series_columns, split_series
 from sqlml.ml.forecasting.state import ArimaState, pack
 
 #: Options accepted by CREATE MODEL whose effect is not implemented yet (issue 17's later parts).
-NOT_YET = ("forecast_limit_lower_bound", "forecast_limit_upper_bound", "hierarchical_time_series_cols")
+NOT_YET = ("hierarchical_time_series_cols",)
 
 
 @dataclass
@@ -42,9 +48,10 @@ class FittedSeries:
     described: dict
     state: ArimaState | None = None
     cycles: list[np.ndarray] | None = None
+    history: HistoryParts | None = None
 
 
-def fit_table(options: dict, table: pa.Table, holidays: pa.Table | None) -> tuple[dict, dict[str, np.ndarray]]:
+def fit_table(options: dict, table: pa.Table, holidays_table: pa.Table | None) -> tuple[dict, dict[str, np.ndarray]]:
     """The spec and arrays of an ARIMA_PLUS model fitted to ``table``'s series.
 
     Raises:
@@ -57,7 +64,7 @@ def fit_table(options: dict, table: pa.Table, holidays: pa.Table | None) -> tupl
             raise InvalidOptionError(f"The option {name} is not supported by sqlml yet.", option=name,
                                      hint=f"Remove {name} from OPTIONS(…).")  # fmt: skip
     columns = series_columns(table, options)
-    preparation = _preparation_options(options, holidays)
+    preparation = _preparation_options(options, holidays_table)
     fitted = map_series(partial(fit_one, options=options, preparation=preparation, single=not columns.ids), split_series(table, columns))
     ok = [item for item in fitted if item.state is not None]
     if not ok:
@@ -67,6 +74,12 @@ def fit_table(options: dict, table: pa.Table, holidays: pa.Table | None) -> tupl
     for item, state_described in zip(ok, described):
         item.described["arima"] = state_described
     arrays["seasonal_cycles"] = np.concatenate([c for item in ok for c in item.cycles] or [np.empty(0)])
+    arrays = {f"arima.{name}": value for name, value in arrays.items()}
+    if options.get("decompose_time_series", True):
+        kept, history_arrays = pack_history([item.history for item in ok], [list(item.described["holiday_windows"]) for item in ok])
+        for item, where in zip(ok, kept):
+            item.described["history"] = where
+        arrays.update(history_arrays)
     spec = {
         "model_type": options["model_type"],
         "options": options,
@@ -75,28 +88,30 @@ def fit_table(options: dict, table: pa.Table, holidays: pa.Table | None) -> tupl
             "data_col": columns.data,
             "id_cols": columns.ids,
             "id_types": [str(kind) for kind in columns.id_types],
+            "holiday_regions": list(holidays.parse_regions(options.get("holiday_region"))),
+            "custom_holidays": holiday_projection.spec_custom_holidays(holidays_table),
             "series": [item.described for item in fitted],
         },
     }
-    return spec, {f"arima.{name}": value for name, value in arrays.items()}
+    return spec, arrays
 
 
-def _preparation_options(options: dict, holidays: pa.Table | None) -> PreparationOptions:
+def _preparation_options(options: dict, custom: pa.Table | None) -> PreparationOptions:
     return PreparationOptions(
         data_frequency=options["data_frequency"],
         clean_spikes_and_dips=options["clean_spikes_and_dips"],
         adjust_step_changes=options["adjust_step_changes"],
         holiday_region=options["holiday_region"],
-        custom_holidays=holidays.to_pandas() if holidays is not None else None,
+        custom_holidays=custom.to_pandas() if custom is not None else None,
         seasonalities=options["seasonalities"],
     )
 
 
 def fit_one(raw: RawSeries, *, options: dict, preparation: PreparationOptions, single: bool) -> FittedSeries:
     """One series prepared and fitted; a failure is kept as its reason (raised for a single series)."""
-    described = {"id": list(raw.key), "error": None}
+    described = {"id": list(raw.key), "error": None, "history": None}
     try:
-        prepared = prepare(raw.timestamps, raw.values, preparation)
+        prepared = prepare(raw.timestamps, _inside_limits(raw.values, Limits.from_options(options)), preparation)
     except InvalidModelInputError as error:
         if single:
             raise
@@ -113,8 +128,52 @@ def fit_one(raw: RawSeries, *, options: dict, preparation: PreparationOptions, s
         last_timestamp=int(prepared.timestamps[-1].value // 1000),  # microseconds since the epoch, UTC
         seasonal_periods=dict(prepared.seasonal_periods),
         candidates=[_candidate(state) for state in trend.candidates],
+        has_holiday_effect=bool(prepared.holiday_effect.any()),
+        has_spikes_and_dips=bool(prepared.spikes_and_dips.any()),
+        has_step_changes=bool(prepared.step_changes.any()),
+        holiday_windows=_holiday_windows(prepared, preparation),
     )
-    return FittedSeries(described, trend.best, _last_cycles(prepared))
+    history = _history(prepared, trend.best) if options.get("decompose_time_series", True) else None
+    trend.best.residuals = None  # kept in the history; the state needs none
+    return FittedSeries(described, trend.best, _last_cycles(prepared), history)
+
+
+def _inside_limits(values: np.ndarray, limits: Limits) -> np.ndarray:
+    """The values on the limits' unbounded scale, points at or beyond a bound left out (NaN).
+
+    Raises:
+        InvalidModelInputError: every point with a value is at or beyond a bound.
+    """
+    scaled = limits.transform(values)
+    if limits.active and not np.isfinite(scaled).any() and np.isfinite(values).any():
+        raise InvalidModelInputError(
+            f"Every value of the time series is at or beyond the forecast limits ({limits.describe()}); "
+            "points at or beyond a bound are left out of training, so none is left to fit.",
+            hint="Widen forecast_limit_lower_bound / forecast_limit_upper_bound, or leave the series out.",
+        )
+    return scaled
+
+
+def _holiday_windows(prepared: PreparedSeries, preparation: PreparationOptions) -> dict[str, list[float]]:
+    """Each modelled holiday's effect per day of its window (for forecasts)."""
+    if not prepared.holiday_effects:
+        return {}
+    grid = prepared.timestamps
+    days = holiday_projection.calendar(holidays.parse_regions(preparation.holiday_region), preparation.custom_holidays, grid[0], grid[-1])
+    return holiday_projection.window_effects(grid, prepared.holiday_effects, days)
+
+
+def _history(prepared: PreparedSeries, state: ArimaState) -> HistoryParts:
+    """The history to keep: the trend is the ARIMA's in-sample fit where it was fitted (the
+    decomposition's trend before a ``time_series_length_fraction`` window)."""
+    trend = prepared.trend.copy()
+    fitted = slice(len(trend) - state.nobs, None)
+    trend[fitted] = prepared.adjusted[fitted] - state.residuals
+    return HistoryParts(
+        start=int(prepared.timestamps[0].value // 1000), data=prepared.values, interpolated=prepared.interpolated,
+        trend=trend, seasonal=dict(prepared.seasonal), holiday_effects=dict(prepared.holiday_effects),
+        spikes_and_dips=prepared.spikes_and_dips, step_changes=prepared.step_changes,
+    )  # fmt: skip
 
 
 def _trend_window(values: np.ndarray, options: dict) -> np.ndarray:
