@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.models.arima_plus import ArimaPlusFamily
+from sqlml.ml.models.arima_plus_xreg import ArimaPlusXregFamily
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.boosted_tree import BoostedTreeFamily
 from sqlml.ml.models.imported import ImportedFamily
@@ -35,6 +36,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     PCAFamily(),
     TransformOnlyFamily(),
     ArimaPlusFamily(),
+    ArimaPlusXregFamily(),
     ImportedFamily(),
 )
 

@@ -27,6 +27,7 @@ class ModelType(StrEnum):
     ONNX = "ONNX"
     LIGHTGBM = "LIGHTGBM"
     ARIMA_PLUS = "ARIMA_PLUS"
+    ARIMA_PLUS_XREG = "ARIMA_PLUS_XREG"
 
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
@@ -37,7 +38,6 @@ UNSUPPORTED = {
     "DNN_LINEAR_COMBINED_REGRESSOR": "wide-and-deep models need TensorFlow",
     "AUTOENCODER": "autoencoders need TensorFlow",
     "MATRIX_FACTORIZATION": "matrix factorization is not implemented yet",
-    "ARIMA_PLUS_XREG": "time-series models are not implemented yet",
     "ARIMA": "time-series models are not implemented yet",
     "AUTOML_CLASSIFIER": "AutoML is a Vertex AI service",
     "AUTOML_REGRESSOR": "AutoML is a Vertex AI service",
