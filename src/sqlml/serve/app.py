@@ -5,6 +5,9 @@ Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
 * ``POST /v1/models/{name}:predict`` ``{"instances": [{column: value, …}, …]}`` →
   ``{"predictions": [ML.PREDICT's columns per instance], "model", "model_version", "request_id"}``;
 * ``POST /v1/models/{name}:explain`` (with ``top_k_features``) → ML.EXPLAIN_PREDICT's columns;
+* ``POST /v1/models/{name}:forecast`` ``{"horizon": n, "confidence_level": c, "ids": [{id column: value}, …]}``
+  (all optional) → ``{"forecasts": [ML.FORECAST's columns per series and step], …}`` for a
+  forecasting model (ARIMA_PLUS);
 * ``GET /v1/models`` (models, versions, aliases), ``GET /v1/models/{name}`` (type, label, features
   with types, metrics);
 * ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
@@ -61,6 +64,23 @@ class ExplainRequest(PredictRequest):
     top_k_features: int = Field(default=5, ge=1, le=10_000)
 
 
+class ForecastRequest(BaseModel):
+    """ML.FORECAST's settings, and optionally the series wanted (default: every series)."""
+
+    horizon: int | None = Field(default=None, ge=1, description="Steps per series; ML.FORECAST's default 3, at most the model's horizon.")
+    confidence_level: float = Field(default=0.95, ge=0, lt=1)
+    ids: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES)
+
+
+class ForecastResponse(BaseModel):
+    """ML.FORECAST's rows, and the model version that answered."""
+
+    forecasts: list[dict[str, Any]]
+    model: str
+    model_version: int
+    request_id: str
+
+
 class PredictResponse(BaseModel):
     """ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows, and the model version that answered."""
 
@@ -93,6 +113,12 @@ class ModelName(Convertor):
 register_url_convertor("model_name", ModelName())
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 500)}
 ANSWERED = {200: {"model": PredictResponse}, 503: {"model": ErrorResponse}, **ERRORS}
+FORECASTED = {200: {"model": ForecastResponse}, **ERRORS}
+#: What to send, per route, when a body is not valid.
+BODY_HINTS = {
+    "forecast": 'Send {"horizon": n, "confidence_level": c} (both optional) with Content-Type: application/json.',
+    "predict": 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.',
+}
 
 
 def create_app(
@@ -153,15 +179,23 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
 
     @app.get("/v1/models/{name:model_name}", responses=ERRORS)
     def describe(name: str) -> dict:
-        """One model version: type, label, input features with types, metrics."""
+        """One model version: type, label, input features with types, metrics (a forecasting
+        model: its time-series columns, horizon and number of fitted series)."""
         served = models.get(name)
         model = served.model
         features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
-        return {
+        described = {
             "name": name, "model_type": model.model_type, "version": served.version, "aliases": served.record.aliases,
             "label": model.label, "features": features, "required_columns": model.required_columns(),
             "metrics": model.spec.get("metrics", {}),
         }  # fmt: skip
+        series = model.spec.get("time_series")
+        if series is not None:  # a forecasting model: what :forecast returns per series
+            described["time_series"] = {
+                "timestamp_col": series["timestamp_col"], "data_col": series["data_col"], "id_cols": series["id_cols"],
+                "horizon": model.options["horizon"], "series": sum(item["error"] is None for item in series["series"]),
+            }  # fmt: skip
+        return described
 
     @app.post("/v1/models/{name}:predict", response_model=None, responses=ANSWERED, openapi_extra=_request_body(PredictRequest))
     async def predict(name: str, request: Request) -> Response:
@@ -174,6 +208,12 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
         """ML.EXPLAIN_PREDICT on the instances."""
         body = await request.body()
         return await run_in_threadpool(_answer, models, name, request, body, ExplainRequest, None)
+
+    @app.post("/v1/models/{name}:forecast", response_model=None, responses=FORECASTED, openapi_extra=_request_body(ForecastRequest))
+    async def forecast(name: str, request: Request) -> Response:
+        """ML.FORECAST of a forecasting model."""
+        body = await request.body()
+        return await run_in_threadpool(_answer_forecast, models, name, request, body)
 
 
 def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[PredictRequest], prediction_log) -> Response:
@@ -192,6 +232,15 @@ def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: 
     if prediction_log is not None:  # spooled to disk before the answer leaves
         prediction_log.add(request_id, served, parsed.instances, rows, (time.perf_counter() - started) * 1000)
     payload = {"predictions": rows, "model": served.name, "model_version": served.version, "request_id": request_id}
+    return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+def _answer_forecast(models: ModelSet, name: str, request: Request, body: bytes) -> Response:
+    """ML.FORECAST's rows for one request (in a worker thread); the body ForecastResponse documents."""
+    parsed = _parse_body(ForecastRequest, body, request.headers.get("content-type"))
+    served = models.get(name)
+    rows = scoring.forecast(served.model, name, parsed.horizon, parsed.confidence_level, parsed.ids)
+    payload = {"forecasts": rows, "model": served.name, "model_version": served.version, "request_id": request.scope["state"]["request_id"]}
     return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
@@ -241,7 +290,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         if not _is_json(request.headers.get("content-type")):
             problems += " (the body was not sent as JSON)"
-        return error_response(422, f"The request body is not valid: {problems}", 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.')
+        route = "forecast" if request.url.path.endswith(":forecast") else "predict"
+        return error_response(422, f"The request body is not valid: {problems}", BODY_HINTS[route])
 
     @app.exception_handler(Exception)
     async def bug(request: Request, error: Exception):

@@ -1,4 +1,5 @@
-"""JSON instances in, ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows out, without SQL.
+"""JSON instances in, ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows out, without SQL; and
+ML.FORECAST's rows of a forecasting model.
 
 Instances become one Arrow batch whose columns have the types the model was trained on, so a
 value of the wrong type is refused with the column's name before any scoring; the batch then goes
@@ -15,10 +16,12 @@ import functools
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.catalog import supporting
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
+from sqlml.ml.runtime.forecast import forecast_rows
 from sqlml.ml.runtime.predict import prediction_table
 
 
@@ -78,8 +81,46 @@ def check_supported(model: Model, name: str, explain: bool = False) -> None:
     if not family.supports(function, kind):
         raise ModelError(
             f"{name} is a {kind} model, which ML.{function} does not support; it takes {', '.join(supporting(function))} models.",
-            model=name, hint=f"Ask :predict of a {kind} model." if explain and family.supports("PREDICT", kind) else None,
+            model=name, hint=_other_route(model, kind, explain),
         )  # fmt: skip
+
+
+def _other_route(model: Model, kind: str, explain: bool) -> str | None:
+    if model.target is Target.FORECASTING:
+        return f'Ask :forecast of a {kind} model, with {{"horizon": n, "confidence_level": c}}.'
+    return f"Ask :predict of a {kind} model." if explain and model.family.supports("PREDICT", kind) else None
+
+
+def forecast(model: Model, name: str, horizon: int | None, confidence: float, ids: list[dict] | None = None) -> list[dict]:
+    """ML.FORECAST's rows (:func:`sqlml.ml.runtime.forecast.forecast_rows`), or only those of the
+    series ``ids`` names (each an object of the id columns' values).
+
+    Raises:
+        ModelError: the model is not an ARIMA_PLUS model.
+        InvalidOptionError: ``horizon`` exceeds the model's ``horizon`` option.
+        InvalidModelInputError: ``ids`` names columns that are not the model's id columns.
+    """
+    table = forecast_rows(model, name, horizon, confidence)
+    if ids is not None:
+        table = table.filter(_series_mask(table, model.spec["time_series"]["id_cols"], ids))
+    return json_rows(table)
+
+
+def _series_mask(table: pa.Table, id_cols: list[str], ids: list[dict]) -> pa.Array:
+    """Which forecast rows belong to one of the series ``ids`` names."""
+    if not id_cols:
+        raise InvalidModelInputError("ids names series, but the model has one series (no time_series_id_col).", hint="Leave ids out.")
+    wanted = set()
+    for index, key in enumerate(ids):
+        given = {name.lower(): value for name, value in key.items()}
+        if sorted(given) != sorted(name.lower() for name in id_cols):
+            raise InvalidModelInputError(
+                f"ids[{index}] names the columns {', '.join(key) or 'none'}; the model's id columns are {', '.join(id_cols)}.",
+                hint=f"Give each series as an object of every id column's value: {{{', '.join(repr(n) + ': …' for n in id_cols)}}}.",
+            )
+        wanted.add(tuple(given[name.lower()] for name in id_cols))
+    keys = zip(*(table.column(name).to_pylist() for name in id_cols))
+    return pa.array([key in wanted for key in keys], pa.bool_())
 
 
 def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> list[dict]:
