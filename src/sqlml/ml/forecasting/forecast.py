@@ -8,17 +8,25 @@ interval statsforecast's ``forecast_arima`` gives). ``confidence_interval_*`` ar
 deprecated names for the same bounds. Series that failed at training have no rows.
 
 A forecast is the trend's ARIMA forecast (statsforecast, from the stored state) plus each
-seasonal component's last cycle repeated.
+seasonal component's last cycle repeated, plus each holiday's effect on the dates its calendar
+gives (:mod:`sqlml.ml.forecasting.holiday_projection`). :func:`series_forecasts` keeps these parts
+apart for ML.EXPLAIN_FORECAST. Under forecast limits the parts are on the unbounded scale
+(:mod:`sqlml.ml.forecasting.limits`) and the value and interval bounds are mapped back, strictly
+inside the limits; the standard error is scaled by the mapping's slope (delta method).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy.stats import norm
 
+from sqlml.ml.forecasting import holiday_projection
 from sqlml.ml.forecasting.frequency import STEPS, DataFrequency
+from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.state import unpack
 
 #: ML.FORECAST's columns after the id columns.
@@ -34,6 +42,57 @@ FORECAST_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
+@dataclass
+class SeriesForecast:
+    """One series' forecast as parts, on the model's modelling scale (unbounded under limits).
+
+    Attributes:
+        index: the series' position in ``spec["time_series"]["series"]``.
+        timestamps: the forecast's timestamps, int64 µs UTC.
+        trend: the trend model's forecast.
+        seasonal: each modelled period's last cycle repeated, by BigQuery's name.
+        holiday_effects: each modelled holiday's projected effect, by name.
+        standard_error: the trend forecast's standard error.
+    """
+
+    index: int
+    timestamps: np.ndarray
+    trend: np.ndarray
+    seasonal: dict[str, np.ndarray]
+    holiday_effects: dict[str, np.ndarray]
+    standard_error: np.ndarray
+
+    def total(self) -> np.ndarray:
+        """The forecast on the modelling scale: the sum of its parts."""
+        return self.trend + sum(self.seasonal.values(), np.zeros(len(self.trend))) + sum(self.holiday_effects.values(), np.zeros(len(self.trend)))
+
+
+def series_forecasts(spec: dict, arrays: dict[str, np.ndarray], horizon: int) -> list[SeriesForecast]:
+    """The parts of every fitted series' forecast, in the spec's series order.
+
+    Args:
+        spec: the model's spec.
+        arrays: the model's arrays (``arima.*``).
+        horizon: steps per series.
+    """
+    series = spec["time_series"]["series"]
+    fitted = [index for index, item in enumerate(series) if item["error"] is None]
+    states = unpack([series[i]["arima"] for i in fitted], {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("arima.")})
+    grids = [_grid(series[i], horizon) for i in fitted]
+    days = _calendar(spec, [series[i] for i in fitted], grids)
+    cycles, offset, forecasts = arrays["arima.seasonal_cycles"], 0, []
+    for index, state, grid in zip(fitted, states, grids):
+        trend, se = state.forecast(horizon)
+        seasonal = {}
+        for name, period in series[index]["seasonal_periods"].items():
+            seasonal[name] = cycles[offset : offset + period][np.arange(horizon) % period]
+            offset += period
+        windows = series[index].get("holiday_windows") or {}
+        holidays = holiday_projection.project(windows, grid, days) if windows else {}
+        forecasts.append(SeriesForecast(index, grid.as_unit("us").asi8, trend, seasonal, holidays, se))
+    return forecasts
+
+
 def forecast_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confidence: float, id_types: list[pa.DataType]) -> pa.Table:
     """The forecasts of every fitted series, chronologically within each series.
 
@@ -45,32 +104,31 @@ def forecast_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, conf
         id_types: the id columns' Arrow types.
     """
     series = spec["time_series"]
-    fitted = [item for item in series["series"] if item["error"] is None]
-    states = unpack([item["arima"] for item in fitted], {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("arima.")})
-    cycles, offset = arrays["arima.seasonal_cycles"], 0
+    limits = Limits.from_options(spec["options"])
     z = float(norm.ppf(0.5 + confidence / 2))
-    ids: list[list] = [[] for _ in series["id_cols"]]
-    stamps, values, errors = [], [], []
-    for item, state in zip(fitted, states):
-        mean, se = state.forecast(horizon)
-        for period in item["seasonal_periods"].values():
-            cycle = cycles[offset : offset + period]
-            offset += period
-            mean = mean + cycle[np.arange(horizon) % period]
-        last = pd.Timestamp(item["last_timestamp"], unit="us")
-        stamps.append(pd.date_range(start=last, periods=horizon + 1, freq=STEPS[DataFrequency(item["frequency"])])[1:].as_unit("us").asi8)
-        values.append(mean)
-        errors.append(se)
-        for column, value in zip(ids, item["id"]):
-            column.extend([value] * horizon)
-    value = np.concatenate(values)
-    error = np.concatenate(errors)
-    lower, upper = value - z * error, value + z * error
+    forecasts = series_forecasts(spec, arrays, horizon)
+    mean = np.concatenate([part.total() for part in forecasts] or [np.empty(0)])
+    error = np.concatenate([part.standard_error for part in forecasts] or [np.empty(0)])
+    value, lower, upper = limits.inverse(mean), limits.inverse(mean - z * error), limits.inverse(mean + z * error)
+    ids = [[series["series"][part.index]["id"][k] for part in forecasts for _ in range(horizon)] for k in range(len(series["id_cols"]))]
     columns = [pa.array(column, kind) for column, kind in zip(ids, id_types)]
     columns += [
-        pa.array(np.concatenate(stamps), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        pa.array(value), pa.array(error), pa.array(np.full(len(value), confidence)),
+        pa.array(np.concatenate([part.timestamps for part in forecasts] or [np.empty(0, np.int64)]), pa.int64()).cast(FORECAST_SCHEMA.field(0).type),
+        pa.array(value), pa.array(error * limits.slope(mean)), pa.array(np.full(len(value), confidence)),
         pa.array(lower), pa.array(upper), pa.array(lower), pa.array(upper),
     ]  # fmt: skip
-    names = [*series["id_cols"], *FORECAST_SCHEMA.names]
-    return pa.Table.from_arrays(columns, names=names)
+    return pa.Table.from_arrays(columns, names=[*series["id_cols"], *FORECAST_SCHEMA.names])
+
+
+def _grid(item: dict, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` timestamps after the series' last one."""
+    last = pd.Timestamp(item["last_timestamp"], unit="us")
+    return pd.date_range(start=last, periods=horizon + 1, freq=STEPS[DataFrequency(item["frequency"])])[1:]
+
+
+def _calendar(spec: dict, items: list[dict], grids: list[pd.DatetimeIndex]) -> pd.DataFrame | None:
+    """The holiday calendar over every forecast's dates, when some series models holidays."""
+    dated = [grid for item, grid in zip(items, grids) if item.get("holiday_windows")]
+    if not dated:
+        return None
+    return holiday_projection.spec_calendar(spec, min(grid[0] for grid in dated), max(grid[-1] for grid in dated))
