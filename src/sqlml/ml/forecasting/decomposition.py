@@ -3,13 +3,18 @@
 BigQuery "detects multiple seasonal patterns" and decomposes the series by STL before the trend's
 ARIMA is fitted (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#time_series_modeling_pipeline);
 its seasonal periods are named DAILY, WEEKLY, MONTHLY, QUARTERLY and YEARLY (the
-``seasonal_periods`` column of ML.ARIMA_EVALUATE). The decomposition itself is statsmodels' MSTL
-(Bandara, Hyndman & Bergmeir 2021), never hand-written.
+``seasonal_periods`` column of ML.ARIMA_EVALUATE). The decomposition is MSTL (Bandara, Hyndman &
+Bergmeir 2021): statsmodels' loop over its STL, one STL per period, the trend and low-pass
+smoothers with the LOESS "jumps" of the reference STL (Cleveland et al. 1990; R's ``stl()``
+evaluates them at every ``ceil(window / 10)``-th point and interpolates between). statsmodels' STL
+defaults to evaluating every point, which for a yearly period of daily data (trend window 635)
+costs 40× more for the same components (see bench/README.md). The smoothing itself is
+statsmodels', never hand-written.
 """
 
 from __future__ import annotations
 
-import warnings
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,6 +45,9 @@ MIN_CYCLES = 3
 #: Under AUTO a candidate period is kept when its seasonal strength (Wang, Smith & Hyndman 2006:
 #: 1 - Var(remainder) / Var(seasonal + remainder)) reaches this value; explicit periods are kept.
 MIN_SEASONAL_STRENGTH = 0.3
+
+#: The passes of MSTL's loop over several periods (statsmodels' and R's ``iterate=2``).
+MSTL_PASSES = 2
 
 
 @dataclass
@@ -106,30 +114,59 @@ def candidate_periods(frequency: DataFrequency, length: int, seasonalities: Sequ
 
 
 def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = False) -> Decomposition:
-    """MSTL of ``values`` over ``periods`` (statsmodels' defaults otherwise).
+    """MSTL of ``values`` over ``periods``: statsmodels' MSTL with the reference STL's jumps.
 
-    With no period the whole series is trend (there is nothing seasonal to take out).
+    The loop is statsmodels' ``MSTL.fit`` (periods shortest first, seasonal windows 11, 15, …,
+    two passes when there are several periods); each STL gets :func:`stl_settings`. With no
+    period the whole series is trend (there is nothing seasonal to take out).
 
     Args:
         values: the regular series, no missing values.
         periods: period name → length, as :func:`candidate_periods` returns.
-        robust: STL's robust fitting, which down-weights outliers (used before spikes are removed).
+        robust: STL's robust fitting, which down-weights outliers (used before spikes are removed),
+            with R's ``stl(robust=TRUE)`` iterations (1 inner, 15 outer).
     """
     values = np.asarray(values, dtype=float)
     if not periods:
         return Decomposition(trend=values.copy(), seasonal={}, residual=np.zeros_like(values))
-    from statsmodels.tsa.seasonal import MSTL  # noqa: PLC0415 - statsmodels is slow to import
+    from statsmodels.tsa.seasonal import STL  # noqa: PLC0415 - statsmodels is slow to import
 
-    lengths = list(periods.values())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # statsmodels' notes on dropped periods; ours never are
-        result = MSTL(values, periods=lengths, stl_kwargs={"robust": robust}).fit()
-    seasonal = np.asarray(result.seasonal, dtype=float).reshape(len(values), -1)
+    ordered = sorted(periods.items(), key=lambda item: item[1])
+    seasonal = np.zeros((len(ordered), len(values)))
+    deseasonalised = values
+    iterations = {"inner_iter": 1, "outer_iter": 15} if robust else {}
+    for _ in range(1 if len(ordered) == 1 else MSTL_PASSES):
+        for i, (_name, period) in enumerate(ordered):
+            deseasonalised = deseasonalised + seasonal[i]
+            fit = STL(deseasonalised, robust=robust, **stl_settings(period, 7 + 4 * (i + 1))).fit(**iterations)
+            seasonal[i] = fit.seasonal
+            deseasonalised = deseasonalised - seasonal[i]
     return Decomposition(
-        trend=np.asarray(result.trend, dtype=float),
-        seasonal={name: seasonal[:, i] for i, name in enumerate(periods)},
-        residual=np.asarray(result.resid, dtype=float),
+        trend=np.asarray(fit.trend, dtype=float),
+        seasonal={name: seasonal[i] for i, (name, _period) in enumerate(ordered)},
+        residual=deseasonalised - fit.trend,
     )
+
+
+def stl_settings(period: int, seasonal: int) -> dict[str, int]:
+    """The STL arguments of one period: statsmodels' (and R's) default windows, and R's jumps.
+
+    The trend window is the next odd integer from ``1.5 * period / (1 - 1.5 / seasonal)``, the
+    low-pass window the next odd integer above ``period``; these two long smoothers are evaluated
+    every ``ceil(window / 10)`` points (R's ``stl()`` defaults ``t.jump``, ``l.jump``). The
+    seasonal smoother runs on cycle-subseries of a few points each, so it stays at every point
+    (statsmodels' default): interpolating across cycles would blur the seasonal shape.
+    """
+    trend = math.ceil(1.5 * period / (1 - 1.5 / seasonal))
+    trend += trend % 2 == 0
+    low_pass = period + 1 + (period % 2 == 1)
+    return {
+        "period": period,
+        "seasonal": seasonal,
+        "seasonal_jump": 1,
+        "trend_jump": math.ceil(trend / 10),
+        "low_pass_jump": math.ceil(low_pass / 10),
+    }
 
 
 def seasonal_strength(component: np.ndarray, residual: np.ndarray) -> float:
