@@ -20,7 +20,7 @@ from statsforecast.arima import Arima, forecast_arima, ndiffs
 import sqlml
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.forecasting.preparation import prepare
-from sqlml.ml.forecasting.regressors import attributions, regression_contribution
+from sqlml.ml.forecasting.regressors import attributions, history_attributions, regression_contribution
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
 from sqlml.store.records import ModelRef
@@ -152,7 +152,12 @@ def test_series_regressions_use_means_over_all_series_and_dummy_categories(con):
         direct = LinearRegression().fit(np.column_stack([train.loc[mine, "price"], dummies[mine]]), train.loc[mine, "sales"])
         np.testing.assert_allclose(model.arrays["xreg.weights"][index], direct.coef_, rtol=1e-8)
         np.testing.assert_allclose(model.arrays["xreg.intercepts"][index], direct.intercept_, rtol=1e-8)
-    assert model.spec["time_series"]["series"][0]["id"] == ["east"]
+    assert [item["id"] for item in model.spec["time_series"]["series"]] == [["east"], ["west"]]
+    west = train[train["store"] == "west"]
+    first = pd.DatetimeIndex(pd.to_datetime(west["day"][:1])).as_unit("us").asi8
+    history = history_attributions(model.spec, model.arrays, 1, first)
+    row = np.concatenate([west["price"][:1], dummies[train["store"] == "west"].iloc[0]])
+    assert history["price"][0] + history["promo"][0] == pytest.approx(model.arrays["xreg.weights"][1] @ row)
 
 
 def test_forecast_matches_future_rows_by_series_and_timestamp(con):
@@ -182,6 +187,18 @@ def test_contribution_and_attributions_for_other_functions(con):
     each = attributions(model.spec, model.arrays, rows)
     assert list(each) == ["price", "promo"]
     np.testing.assert_allclose(each["price"][:2] + each["promo"][:2] + intercepts[[1, 0]], part[:2])
+
+
+def test_history_attributions_are_weight_times_training_value(con):
+    model, train = _model(con, "single"), _single().iloc[:84]
+    weights = model.arrays["xreg.weights"][0]
+    days = pd.DatetimeIndex(pd.to_datetime(train["day"])).as_unit("us").asi8
+    between = days[10] + 12 * 3600 * 10**6  # noon: between two training days
+    got = history_attributions(model.spec, model.arrays, 0, np.concatenate([days, [between, days[-1] + 86400 * 10**6]]))
+    np.testing.assert_allclose(got["x1"][:84], weights[0] * train["x1"], rtol=1e-12)
+    np.testing.assert_allclose(got["x2"][:84], weights[1] * train["x2"], rtol=1e-12)
+    assert got["x1"][84] == pytest.approx(weights[0] * train["x1"].iloc[10:12].mean())
+    assert np.isnan(got["x1"][85]) and np.isnan(got["x2"][85])
 
 
 def test_a_reloaded_model_forecasts_the_same_numbers(con, root):

@@ -20,6 +20,7 @@ regression on the future regressors at each forecast timestamp
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.forecasting.parallel import map_series
 from sqlml.ml.forecasting.series import SeriesColumns, series_columns
 from sqlml.ml.forecasting.training import fit_table
 from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, is_numeric_type
@@ -105,7 +107,7 @@ def fit_with_regressors(options: dict, table: pa.Table, holidays: pa.Table | Non
     weights, intercepts = _fit_per_series(features, target, codes, usable, len(keys), options["l2_reg"])
     residual = target - (np.einsum("ij,ij->i", features, weights[codes]) + intercepts[codes])
     spec, arrays = fit_table(options, _residual_table(table, columns, residual), holidays)
-    order = [keys.index(_key(item["id"])) for item in spec["time_series"]["series"]]
+    order = _spec_order(spec, keys)
     spec["xreg"] = {
         "regressors": names,
         "processed_inputs": preprocessor.feature_names,
@@ -114,7 +116,52 @@ def fit_with_regressors(options: dict, table: pa.Table, holidays: pa.Table | Non
     }
     arrays["xreg.weights"] = weights[order]
     arrays["xreg.intercepts"] = intercepts[order]
+    spec_index = np.empty(len(keys), dtype=np.int64)
+    spec_index[order] = np.arange(len(order))
+    products = features * weights[codes]
+    parts = np.column_stack([products[:, indices].sum(axis=1) for indices in preprocessor.groups.values()])
+    arrays.update(_history_arrays(spec_index[codes], microseconds(table.column(columns.timestamp)), parts))
     return spec, arrays
+
+
+def _spec_order(spec: dict, keys: list[str]) -> np.ndarray:
+    """For each series of the spec (ARIMA_PLUS's order), its number among ``keys``."""
+    position = {key: code for code, key in enumerate(keys)}
+    return np.array([position[_key(item["id"])] for item in spec["time_series"]["series"]], dtype=np.int64)
+
+
+def _history_arrays(series: np.ndarray, stamps: np.ndarray, parts: np.ndarray) -> dict[str, np.ndarray]:
+    """Each training row's attributions (one column per regressor) by series and timestamp,
+    duplicated timestamps averaged as the series' points are, rows without a timestamp left out."""
+    frame = pd.DataFrame(parts)
+    frame["__s"], frame["__t"] = series, stamps
+    mean = frame.dropna(subset=["__t"]).groupby(["__s", "__t"], sort=True).mean()
+    return {
+        "xreg.history_series": mean.index.get_level_values(0).to_numpy(dtype=np.int64),
+        "xreg.history_timestamps": mean.index.get_level_values(1).to_numpy(dtype=np.int64),
+        "xreg.history_attributions": mean.to_numpy(dtype=np.float64),
+    }
+
+
+def history_attributions(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """Each regressor's attribution (weight × training value) in the history of one series, by
+    regressor name: ML.EXPLAIN_FORECAST's history ``attribution_<regressor>``.
+
+    Args:
+        spec: the model's description.
+        arrays: the model's arrays.
+        index: the series' position in ``spec["time_series"]["series"]``.
+        timestamps: where to read them, int64 µs UTC (the prepared history's grid); a timestamp
+            between two training rows (a gap the pipeline interpolated) gets the linear
+            interpolation of theirs, one outside the training rows NaN.
+    """
+    rows = arrays["xreg.history_series"] == index
+    known = arrays["xreg.history_timestamps"][rows].astype(np.float64)
+    values = arrays["xreg.history_attributions"][rows]
+    at = np.asarray(timestamps, dtype=np.float64)
+    if not len(known):
+        return {name: np.full(len(at), np.nan) for name in spec["xreg"]["regressors"]}
+    return {name: np.interp(at, known, values[:, column], left=np.nan, right=np.nan) for column, name in enumerate(spec["xreg"]["regressors"])}
 
 
 def _series_codes(table: pa.Table, ids: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -141,18 +188,32 @@ def _key(values: list) -> str:
 
 def _fit_per_series(features: np.ndarray, target: np.ndarray, codes: np.ndarray, usable: np.ndarray,
                     count: int, l2_reg: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Each series' weights and intercept by scikit-learn on its rows with a value: ridge with
-    ``alpha = l2_reg``, or ordinary least squares when ``l2_reg`` is 0; zeros for a series
-    without a value (its ARIMA_PLUS fit reports why it has no model)."""
+    """Each series' weights and intercept, fitted on its rows with a value (through
+    :func:`~sqlml.ml.forecasting.parallel.map_series`, like the series' ARIMA fits); zeros for a
+    series without a value (its ARIMA_PLUS fit reports why it has no model)."""
+    weights, intercepts = np.zeros((count, features.shape[1])), np.zeros(count)
+    rows = np.flatnonzero(usable)
+    rows = rows[np.argsort(codes[rows], kind="stable")]
+    parts = [part for part in np.split(rows, np.flatnonzero(np.diff(codes[rows])) + 1) if len(part)]
+    fitted = map_series(partial(fit_regression, l2_reg=l2_reg), [(features[part], target[part]) for part in parts])
+    for part, (coef, intercept) in zip(parts, fitted):
+        weights[codes[part[0]]], intercepts[codes[part[0]]] = coef, intercept
+    return weights, intercepts
+
+
+def fit_regression(rows: tuple[np.ndarray, np.ndarray], *, l2_reg: float) -> tuple[np.ndarray, float]:
+    """One series' weights and intercept by scikit-learn: ridge with ``alpha = l2_reg``, or
+    ordinary least squares when ``l2_reg`` is 0.
+
+    Args:
+        rows: the series' processed regressors and data values.
+        l2_reg: the option ``l2_reg``.
+    """
     from sklearn.linear_model import LinearRegression, Ridge
 
-    weights, intercepts = np.zeros((count, features.shape[1])), np.zeros(count)
-    for series in range(count):
-        rows = (codes == series) & usable
-        if rows.any():
-            fitted = (Ridge(alpha=l2_reg) if l2_reg > 0 else LinearRegression()).fit(features[rows], target[rows])
-            weights[series], intercepts[series] = fitted.coef_, fitted.intercept_
-    return weights, intercepts
+    features, target = rows
+    fitted = (Ridge(alpha=l2_reg) if l2_reg > 0 else LinearRegression()).fit(features, target)
+    return fitted.coef_, float(fitted.intercept_)
 
 
 def _residual_table(table: pa.Table, columns: SeriesColumns, residual: np.ndarray) -> pa.Table:
