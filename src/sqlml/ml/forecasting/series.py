@@ -50,25 +50,30 @@ class SeriesColumns:
     id_types: list[pa.DataType]
 
 
-def series_columns(table: pa.Table, options: dict) -> SeriesColumns:
+def series_columns(table: pa.Table, options: dict, source: str = "training query") -> SeriesColumns:
     """Find and check the columns the options name.
+
+    Args:
+        table: the rows.
+        options: the model's options (``time_series_*_col``).
+        source: what the rows are, for messages ("training query", "evaluation data").
 
     Raises:
         InvalidModelInputError: a column is missing or of a type BigQuery does not take there.
     """
-    timestamp = _column(table, options["time_series_timestamp_col"], "time_series_timestamp_col")
-    data = _column(table, options["time_series_data_col"], "time_series_data_col")
-    ids = [_column(table, name, "time_series_id_col") for name in options.get("time_series_id_col") or []]
+    timestamp = _column(table, options["time_series_timestamp_col"], "time_series_timestamp_col", source)
+    data = _column(table, options["time_series_data_col"], "time_series_data_col", source)
+    ids = [_column(table, name, "time_series_id_col", source) for name in options.get("time_series_id_col") or []]
     kind = table.schema.field(timestamp).type
     if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
-        raise _wrong_type(timestamp, kind, "time_series_timestamp_col", "TIMESTAMP, DATE or DATETIME")
+        raise _wrong_type(timestamp, kind, "time_series_timestamp_col", "TIMESTAMP, DATE or DATETIME", source)
     kind = table.schema.field(data).type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
-        raise _wrong_type(data, kind, "time_series_data_col", "INT64, NUMERIC, BIGNUMERIC or FLOAT64")
+        raise _wrong_type(data, kind, "time_series_data_col", "INT64, NUMERIC, BIGNUMERIC or FLOAT64", source)
     for name in ids:
         kind = table.schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-            raise _wrong_type(name, kind, "time_series_id_col", "STRING or INT64")
+            raise _wrong_type(name, kind, "time_series_id_col", "STRING or INT64", source)
     return SeriesColumns(timestamp, data, ids, [table.schema.field(name).type for name in ids])
 
 
@@ -112,20 +117,20 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _column(table: pa.Table, name: str, option: str) -> str:
+def _column(table: pa.Table, name: str, option: str, source: str) -> str:
     matches = [column for column in table.column_names if column.lower() == name.lower()]
     if not matches:
         raise InvalidModelInputError(
-            f"The training query has no column {name}, which {option} names.",
+            f"The {source} has no column {name}, which {option} names.",
             column=name,
             hint=f"Select {name} in the query, or set {option} to one of: {', '.join(table.column_names)}.",
         )
     return matches[0]
 
 
-def _wrong_type(name: str, kind: pa.DataType, option: str, expected: str) -> InvalidModelInputError:
+def _wrong_type(name: str, kind: pa.DataType, option: str, expected: str, source: str) -> InvalidModelInputError:
     return InvalidModelInputError(
         f"The column {name} ({option}) must be {expected}; it is {kind}.",
         column=name,
-        hint=f"CAST {name} in the training query, or name another column in {option}.",
+        hint=f"CAST {name} in the {source}, or name another column in {option}.",
     )

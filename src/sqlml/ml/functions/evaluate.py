@@ -2,7 +2,9 @@
 
 Without input data they use what training kept: the metrics and the outputs on the evaluation
 split (or on the training rows when there was no split), as BigQuery does. With input data the
-rows are streamed through the model and compared with their label column.
+rows are streamed through the model and compared with their label column. A forecasting model
+(ARIMA_PLUS) is evaluated by forecasting and comparing with the input's actual values
+(:mod:`sqlml.ml.forecasting.evaluation`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.estimator import Estimator
-from sqlml.ml.models.model import Model
+from sqlml.ml.models.model import Model, arrow_type_from_string
 from sqlml.ml.models.prediction_columns import predicted_class_index
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 
@@ -79,6 +81,8 @@ def encode_labels(model: Model, column: pa.Array) -> np.ndarray:
 def evaluate(call: Call) -> pa.Table:
     """``ML.EVALUATE(MODEL m [, data] [, STRUCT(threshold, trial_id)])`` — one row of metrics."""
     model = call.require()
+    if model.target is Target.FORECASTING:
+        return evaluate_forecast(call, model)
     settings = call.settings({"threshold": float, "trial_id": int})
     data = call.data(0, required=False)
     threshold = settings.get("threshold")
@@ -103,6 +107,59 @@ def evaluate(call: Call) -> pa.Table:
         y, raw = labelled_outputs(call, model, estimator)
         row = family.metrics(model.model_type, estimator, y, raw, threshold)
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+
+
+def evaluate_forecast(call: Call, model: Model) -> pa.Table:
+    """``ML.EVALUATE(MODEL m, data [, STRUCT(perform_aggregation, horizon, confidence_level)])``
+    of a forecasting model.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate —
+    ``perform_aggregation`` defaults to TRUE (one row of metrics per series), ``horizon`` to the
+    model's ``horizon`` option (at most that), ``confidence_level`` (default 0.95, in [0, 1))
+    applies to the per-point rows only. Without input data the page's deprecated form answers
+    with ML.ARIMA_EVALUATE's columns; sqlml sends the caller there.
+    """
+    from sqlml.ml.forecasting import evaluation
+
+    settings = call.settings({"perform_aggregation": bool, "horizon": int, "confidence_level": float})
+    data = call.data(0, required=False)
+    if data is None:
+        raise ModelError(
+            f"{call.name} of the forecasting model {call.ref} needs input data: the actual values to compare its forecasts with.",
+            model=str(call.ref),
+            hint=f"Use ML.ARIMA_EVALUATE(MODEL {call.ref}) for the fitted models' orders and AIC (ML.EVALUATE's deprecated "
+            f"form without data), or give the values after the training period: ML.EVALUATE(MODEL {call.ref}, (SELECT …)).",
+        )
+    aggregate = settings.get("perform_aggregation", True)
+    horizon = settings.get("horizon", model.options["horizon"])
+    _check_forecast_settings(call, horizon, model.options["horizon"], settings.get("confidence_level"), aggregate)
+    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
+    table = data.table()
+    forecasts = evaluation.model_forecasts(model.spec, model.arrays, table, horizon, settings.get("confidence_level", 0.95), id_types)
+    matched, columns = evaluation.matched_series(model.spec, forecasts, table)
+    if not aggregate:
+        return evaluation.per_point_table(matched, columns)
+    histories = evaluation.training_histories(model.spec, model.arrays)
+    return evaluation.aggregated_table(matched, model.spec["time_series"]["id_cols"], id_types, histories)
+
+
+def _check_forecast_settings(call: Call, horizon: int, limit: int, confidence: float | None, aggregate: bool) -> None:
+    if not 1 <= horizon <= limit:
+        raise InvalidOptionError(
+            f"{call.name}'s horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
+            option="horizon",
+            hint="Evaluate fewer steps, or train the model with a larger horizon option.",
+        )
+    if confidence is None:
+        return
+    if aggregate:
+        raise InvalidOptionError(
+            f"{call.name}'s confidence_level applies only with perform_aggregation=FALSE (the per-point rows' bounds).",
+            option="confidence_level",
+            hint="Add FALSE AS perform_aggregation to the STRUCT, or drop confidence_level.",
+        )
+    if not 0 <= confidence < 1:
+        raise InvalidOptionError(f"{call.name}'s confidence_level must be in [0, 1). Got {confidence} instead.", option="confidence_level")
 
 
 def _stored_metrics(model: Model, trial_id: int | None) -> dict:
