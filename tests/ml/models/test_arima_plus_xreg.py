@@ -20,7 +20,7 @@ from statsforecast.arima import Arima, forecast_arima, ndiffs
 import sqlml
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.forecasting.preparation import prepare
-from sqlml.ml.forecasting.regressors import attributions, history_attributions, regression_contribution
+from sqlml.ml.forecasting.regressors import attributions, history_attributions, regression_contribution, weight_rows
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
 from sqlml.store.records import ModelRef
@@ -199,6 +199,17 @@ def test_history_attributions_are_weight_times_training_value(con):
     np.testing.assert_allclose(got["x2"][:84], weights[1] * train["x2"], rtol=1e-12)
     assert got["x1"][84] == pytest.approx(weights[0] * train["x1"].iloc[10:12].mean())
     assert np.isnan(got["x1"][85]) and np.isnan(got["x2"][85])
+
+
+def test_weight_rows_for_arima_coefficients(con):
+    model = _model(con, "stores")
+    weights, intercepts = model.arrays["xreg.weights"][1], model.arrays["xreg.intercepts"][1]
+    assert weight_rows(model.spec, model.arrays, 1) == [
+        {"processed_input": "price", "weight": weights[0], "category_weights": None},
+        {"processed_input": "promo", "weight": None,
+         "category_weights": [{"category": "flyer", "weight": weights[1]}, {"category": "tv", "weight": weights[2]}]},
+        {"processed_input": "__INTERCEPT__", "weight": intercepts, "category_weights": None},
+    ]  # fmt: skip
 
 
 def test_a_reloaded_model_forecasts_the_same_numbers(con, root):

@@ -258,6 +258,30 @@ def attributions(spec: dict, arrays: dict[str, np.ndarray], table: pa.Table) -> 
     return {name: products[:, indices].sum(axis=1) for name, indices in preprocessor.groups.items()}
 
 
+def weight_rows(spec: dict, arrays: dict[str, np.ndarray], index: int) -> list[dict]:
+    """One series' regression as ML.ARIMA_COEFFICIENTS shows it (as ML.WEIGHTS does): per
+    regressor ``processed_input`` with ``weight`` (numeric) or ``category_weights`` (each
+    dummy-encoded category; the dropped, most frequent one weighs 0 and is not listed), then
+    ``__INTERCEPT__``.
+
+    Args:
+        spec: the model's description.
+        arrays: the model's arrays.
+        index: the series' position in ``spec["time_series"]["series"]``.
+    """
+    preprocessor = Preprocessor.from_state(spec["xreg"]["preprocessing"])
+    weights = arrays["xreg.weights"][index]
+    rows = []
+    for encoder, (name, indices) in zip(preprocessor.encoders, preprocessor.groups.items()):
+        if encoder.kind == "numeric":
+            rows.append({"processed_input": name, "weight": float(weights[indices[0]]), "category_weights": None})
+        else:
+            categories = [{"category": category, "weight": float(weights[i])} for category, i in zip(encoder.columns, indices)]
+            rows.append({"processed_input": name, "weight": None, "category_weights": categories})
+    rows.append({"processed_input": "__INTERCEPT__", "weight": float(arrays["xreg.intercepts"][index]), "category_weights": None})
+    return rows
+
+
 def _encode(spec: dict, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """The regressors' processed features of ``table`` and each row's series index (-1: unknown)."""
     time_series = spec["time_series"]
