@@ -101,7 +101,10 @@ def test_history_rows_are_the_observed_points_of_the_fitted_series():
 
 
 def _new_points(rng) -> pd.DataFrame:
-    frames = [pd.DataFrame({"shop": shop, "day": NEW_DAYS, "y": _level(level, len(NEW_DAYS), rng), "note": f"s{shop}"}) for shop, level in ((1, 20.0), (2, 60.0))]
+    frames = [
+        pd.DataFrame({"shop": shop, "day": NEW_DAYS, "y": _level(level, len(NEW_DAYS), rng), "note": f"s{shop}"})
+        for shop, level in ((1, 20.0), (2, 60.0))
+    ]
     return pd.concat(frames, ignore_index=True)
 
 

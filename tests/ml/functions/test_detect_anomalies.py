@@ -132,7 +132,8 @@ def test_settings_of_other_model_types_are_refused(con):
 
 
 def test_input_columns_must_match_training(con):
-    with pytest.raises(InvalidModelInputError, match=r"The column page of ML.DETECT_ANOMALIES's input data must be STRING, as in training; it is int64\."):
+    message = r"The column page of ML.DETECT_ANOMALIES's input data must be STRING, as in training; it is int64\."
+    with pytest.raises(InvalidModelInputError, match=message):
         con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.visits_model, (SELECT 1 AS page, day, visits FROM ds.new_visits))")
     with pytest.raises(InvalidModelInputError, match=r"ML.DETECT_ANOMALIES's input data has no column visits, the model's time_series_data_col\."):
         con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.visits_model, (SELECT page, day FROM ds.new_visits))")
@@ -191,7 +192,8 @@ def test_history_scores_are_the_normal_distribution_of_the_fitted_values(con, th
         deviation = np.abs(history.data - history.fitted)
         np.testing.assert_allclose(rows["lower_bound"], lower, rtol=1e-12)
         np.testing.assert_allclose(rows["upper_bound"], upper, rtol=1e-12)
-        np.testing.assert_allclose(rows["anomaly_probability"], norm.cdf(deviation, scale=history.sigma) - norm.cdf(-deviation, scale=history.sigma), rtol=1e-12, atol=1e-15)
+        expected = norm.cdf(deviation, scale=history.sigma) - norm.cdf(-deviation, scale=history.sigma)
+        np.testing.assert_allclose(rows["anomaly_probability"], expected, rtol=1e-12, atol=1e-15)
         assert rows["is_anomaly"].tolist() == ((history.data < lower) | (history.data > upper)).tolist()
 
 
@@ -207,3 +209,51 @@ def test_history_needs_a_decomposed_model(con):
     # new data needs no history
     got = con.query("SELECT is_anomaly FROM ML.DETECT_ANOMALIES(MODEL ds.plain, (SELECT DATE '2024-04-22' AS at, 1000.0 AS reading))")
     assert got.arrow().to_pylist() == [{"is_anomaly": True}]
+
+
+@pytest.fixture(scope="module")
+def xreg(con):
+    """An ARIMA_PLUS_XREG model of pm25 on temperature (70 days, an outlier on day 40), and the
+    14 days after it as new data."""
+    rng = np.random.default_rng(8)
+    days = pd.date_range("2024-01-01", periods=84, freq="D")
+    temperature = 15.0 + 5.0 * rng.normal(size=84)
+    pm25 = 20.0 + 0.8 * temperature + rng.normal(0, 1.0, 84)
+    pm25[40] += 8.0
+    con.register("air_frame", pd.DataFrame({"day": days.date, "pm25": pm25, "temperature": temperature}))
+    con.query("CREATE TABLE ds.air AS SELECT * FROM air_frame")
+    con.query(
+        "CREATE MODEL ds.air_model OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='day', "
+        "time_series_data_col='pm25', horizon=14) AS SELECT * FROM ds.air WHERE day < DATE '2024-03-11'"
+    )
+    return con
+
+
+def test_xreg_new_data_bounds_are_ml_forecasts_intervals_with_the_regressors(xreg):
+    future = "(SELECT * FROM ds.air WHERE day >= DATE '2024-03-11')"
+    rows = xreg.query(
+        f"SELECT d.*, f.forecast_value, f.standard_error, f.prediction_interval_lower_bound AS lo, f.prediction_interval_upper_bound AS hi "
+        f"FROM ML.DETECT_ANOMALIES(MODEL ds.air_model, STRUCT(0.9 AS anomaly_prob_threshold), {future}) AS d "
+        f"JOIN ML.FORECAST(MODEL ds.air_model, STRUCT(14 AS horizon, 0.9 AS confidence_level), {future}) AS f "
+        f"ON d.day = f.forecast_timestamp ORDER BY d.day"
+    ).arrow().to_pandas()  # fmt: skip
+    assert list(rows.columns[:7]) == ["day", "pm25", *(name for name, _ in RESULT_COLUMNS), "temperature"]
+    assert len(rows) == 14
+    np.testing.assert_allclose(rows["lower_bound"], rows["lo"], rtol=1e-12)
+    np.testing.assert_allclose(rows["upper_bound"], rows["hi"], rtol=1e-12)
+    deviation = np.abs(rows["pm25"] - rows["forecast_value"])
+    expected = norm.cdf(deviation, scale=rows["standard_error"]) - norm.cdf(-deviation, scale=rows["standard_error"])
+    np.testing.assert_allclose(rows["anomaly_probability"], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_xreg_history_is_in_data_units_and_flags_the_outlier(xreg):
+    got = xreg.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.air_model, STRUCT(0.99 AS anomaly_prob_threshold)) ORDER BY day").arrow().to_pandas()
+    trained = xreg.query("SELECT pm25 FROM ds.air WHERE day < DATE '2024-03-11' ORDER BY day").arrow().column("pm25").to_numpy()
+    np.testing.assert_allclose(got["pm25"], trained, rtol=1e-12)
+    assert got.index[got["is_anomaly"]].tolist() == [40]
+    # the bounds are fit ± z·sigma around the model's fit of the data (regression included)
+    centre, sigma = (got["lower_bound"] + got["upper_bound"]) / 2, (got["upper_bound"] - got["lower_bound"]) / (2 * norm.ppf(0.995))
+    assert np.abs(trained - centre).median() < 1.5 and np.ptp(sigma) < 1e-9 and 0.5 < sigma[0] < 1.5
+    deviation = np.abs(trained - centre)
+    expected = norm.cdf(deviation, scale=sigma) - norm.cdf(-deviation, scale=sigma)
+    np.testing.assert_allclose(got["anomaly_probability"], expected, rtol=1e-9, atol=1e-12)

@@ -1,4 +1,4 @@
-"""Anomalies of time series against their ARIMA_PLUS model: ML.DETECT_ANOMALIES's rows as Arrow.
+"""Anomalies of time series against their model (ARIMA_PLUS, ARIMA_PLUS_XREG): ML.DETECT_ANOMALIES's rows.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-detect-anomalies —
 "The value of the anomaly probability at each timestamp is calculated using the actual time
@@ -20,7 +20,8 @@ of each point and ``σ`` the trend model's residual standard deviation. On new d
 and timestamp (:func:`sqlml.ml.forecasting.forecast.forecast_table`, up to the model's
 ``horizon``). A row whose series the model does not know, whose timestamp is not one of the
 forecast's (before the end of training, past the horizon, or off the series' frequency grid) or
-has no timestamp gets NULL results, as BigQuery returns.
+has no timestamp gets NULL results, as BigQuery returns. An ARIMA_PLUS_XREG model adds its
+regression on the row's regressors (:mod:`sqlml.ml.forecasting.regressors`) to ``μ``, in both forms.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.frequency import NOMINAL_SECONDS, DataFrequency
 from sqlml.ml.forecasting.history import series_history
 from sqlml.ml.forecasting.limits import Limits
+from sqlml.ml.forecasting.regressors import has_regressors, history_attributions, regression_contribution
 
 #: ML.DETECT_ANOMALIES's result columns, after the id, timestamp and data columns.
 RESULT_SCHEMA = pa.schema([
@@ -141,7 +143,9 @@ def detect_history(spec: dict, arrays: dict[str, np.ndarray], threshold: float, 
             continue
         history = series_history(spec, arrays, index)
         kept = ~history.interpolated
-        for name, value in zip(parts, (history.timestamps, history.data, history.scaled_fitted, np.full(len(kept), history.sigma))):
+        shift = _regression_history(spec, arrays, index, history.timestamps)
+        sigmas = np.full(len(kept), history.sigma)
+        for name, value in zip(parts, (history.timestamps, history.data + shift, history.scaled_fitted + shift, sigmas)):
             parts[name].append(value[kept])
         for column, value in zip(ids, item["id"]):
             column.extend([value] * int(kept.sum()))
@@ -226,6 +230,8 @@ def detect_new(spec: dict, arrays: dict[str, np.ndarray], data: pa.Table, thresh
         found = _forecast_frame(spec, arrays, horizon, id_types)
         matched = keys.merge(found, how="left", on=list(keys.columns), validate="many_to_one")
         expected, error = matched["forecast_value"].to_numpy(), matched["standard_error"].to_numpy()
+    if has_regressors(spec):
+        expected = expected + regression_contribution(spec, arrays, data)
     results = score(values, expected, error, threshold, Limits.from_options(spec["options"]))
     out = [*ids, stamps.cast(TIMESTAMP), pa.array(values, pa.float64()), *results.columns()]
     out += [data.column(name) for name in columns.others]
@@ -243,6 +249,15 @@ def _forecast_frame(spec: dict, arrays: dict[str, np.ndarray], horizon: int, id_
     frame["forecast_value"] = limits.transform(table.column("forecast_value").to_numpy())
     frame["standard_error"] = table.column("standard_error").to_numpy() / limits.slope(frame["forecast_value"].to_numpy())
     return frame
+
+
+def _regression_history(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> np.ndarray | float:
+    # An ARIMA_PLUS_XREG model's history is its regression's residual: the regression part
+    # (weights · training regressors + intercept) puts the data and the fit back in data units.
+    if not has_regressors(spec):
+        return 0.0
+    parts = history_attributions(spec, arrays, index, timestamps)
+    return sum(parts.values(), np.zeros(len(timestamps))) + arrays["xreg.intercepts"][index]
 
 
 def _steps_needed(series: dict, keys: pd.DataFrame, limit: int) -> int:

@@ -1,7 +1,7 @@
 """ML.DETECT_ANOMALIES: points of a series that its model finds improbable.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-detect-anomalies —
-for ARIMA_PLUS models, ``ML.DETECT_ANOMALIES(MODEL m [, STRUCT(t AS anomaly_prob_threshold)]
+for ARIMA_PLUS and ARIMA_PLUS_XREG models, ``ML.DETECT_ANOMALIES(MODEL m [, STRUCT(t AS anomaly_prob_threshold)]
 [, {TABLE t | (query)}])``: ``anomaly_prob_threshold`` is in [0, 1), 0.95 by default; without
 data the training history is examined, with data the new points. The function is organised by
 what the model learns (:data:`DETECTORS`), since K-means, PCA and autoencoder models take the
