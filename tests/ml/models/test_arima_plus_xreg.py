@@ -97,6 +97,38 @@ def _residual_forecast(days, residual, horizon: int) -> np.ndarray:
     return forecast_arima(fitted, h=horizon, level=[95])["mean"] + seasonal
 
 
+# https://cloud.google.com/bigquery/docs/arima-plus-xreg-single-time-series-forecasting-tutorial, as published
+TUTORIAL_CREATE = """CREATE OR REPLACE MODEL
+  `bqml_tutorial.seattle_pm25_xreg_model`
+  OPTIONS (
+    MODEL_TYPE = 'ARIMA_PLUS_XREG',
+    time_series_timestamp_col = 'date',
+    time_series_data_col = 'pm25')
+AS
+SELECT date, pm25, temperature, wind_speed
+FROM `bqml_tutorial.seattle_air_quality_daily`
+WHERE date BETWEEN DATE('2012-01-01') AND DATE('2020-12-31')"""
+TUTORIAL_FORECAST = """SELECT * FROM ML.FORECAST(
+    MODEL `bqml_tutorial.seattle_pm25_xreg_model`,
+    STRUCT(30 AS horizon, 0.8 AS confidence_level),
+    (SELECT date, temperature, wind_speed FROM `bqml_tutorial.seattle_air_quality_daily` WHERE date > DATE('2020-12-31')))"""
+
+
+def test_the_tutorials_statements_run_and_forecast_the_held_back_month(con):
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2020-09-01", "2021-01-30", freq="D")
+    temperature, wind = rng.normal(50, 8, len(days)), rng.gamma(3, 1.5, len(days))
+    pm25 = 30 - 0.2 * temperature - 1.5 * wind + 2 * np.sin(2 * np.pi * np.arange(len(days)) / 7) + rng.normal(0, 0.5, len(days))
+    con.register("air", pd.DataFrame({"date": days.date, "pm25": pm25, "temperature": temperature, "wind_speed": wind}))
+    con.query("CREATE SCHEMA IF NOT EXISTS bqml_tutorial; CREATE OR REPLACE TABLE bqml_tutorial.seattle_air_quality_daily AS SELECT * FROM air")
+    con.query(TUTORIAL_CREATE)
+    got = con.query(TUTORIAL_FORECAST).arrow().to_pandas()
+    assert len(got) == 30 and (got["confidence_level"] == 0.8).all()
+    assert list(got["forecast_timestamp"].dt.date) == list(days[days > "2020-12-31"].date)
+    # the noise's sd is 0.5; without the regressors the error would be about 4
+    assert np.abs(got["forecast_value"].to_numpy() - pm25[days > "2020-12-31"]).mean() < 0.6
+
+
 def test_weights_equal_scikit_learns_least_squares(con):
     model = _model(con, "single")
     rows = _single().iloc[:84]
