@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from sqlml.errors import ModelError
 from sqlml.ml.functions.call import Call, function
+from sqlml.ml.models.base import Target
 from sqlml.ml.models.linear_p_values import p_value
 from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
 from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder, TimestampEncoder
@@ -75,8 +76,10 @@ def _scale(block: Block, position: int = 0) -> tuple[float, float]:
 
 @function("TRAINING_INFO")
 def training_info(call: Call) -> pa.Table:
-    """One row per training iteration."""
+    """One row per training iteration (one row in all for a forecasting model)."""
     model = call.model
+    if model.target is Target.FORECASTING:
+        return _forecasting_training_info(model.spec)
     if model.is_tuned:
         raise ModelError(
             "ML.TRAINING_INFO does not support models trained with num_trials.",
@@ -95,6 +98,18 @@ def training_info(call: Call) -> pa.Table:
     columns["duration_ms"] = pa.array([r["duration_ms"] for r in rows], pa.int64())
     columns.update(model.family.training_info_extras(rows))
     return pa.table(columns)
+
+
+def _forecasting_training_info(spec: dict) -> pa.Table:
+    """A time-series model's one row: "training_run, iteration and duration_ms" only
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-train), the
+    duration being the whole fit's, recorded as ``training_seconds`` like the other models' total."""
+    seconds = spec.get("training_seconds")
+    return pa.table({
+        "training_run": pa.array([0], pa.int64()),
+        "iteration": pa.array([0], pa.int64()),
+        "duration_ms": pa.array([None if seconds is None else round(seconds * 1000)], pa.int64()),
+    })  # fmt: skip
 
 
 @function("FEATURE_INFO")
