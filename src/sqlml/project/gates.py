@@ -2,7 +2,10 @@
 
 A model node's config may declare three kinds, all of which must hold:
 
-* ``gate``: SQL conditions over ``ML.EVALUATE(MODEL m)``'s columns, e.g. ``'roc_auc >= 0.8'``;
+* ``gate``: SQL conditions over ``ML.EVALUATE(MODEL m)``'s columns, e.g. ``'roc_auc >= 0.8'``; or
+  ``{'data': <relation>, 'conditions': …}`` to evaluate on ``data`` — what a forecasting model
+  needs: ``{'data': ref('sales_holdout'), 'conditions': 'mean_absolute_percentage_error < 10'}``
+  holds when every series of ``ML.EVALUATE(MODEL m, TABLE data)`` meets it;
 * ``fairness``: ``{'sensitive_feature': 'sex' (or a list), 'privileged_group': …, 'data': <relation>,
   'gate': 'disparate_impact >= 0.8', 'min_group_rows': 30}`` — the conditions must hold for every
   group of ``ML.EVALUATE_FAIRNESS`` on ``data`` with at least ``min_group_rows`` rows (smaller
@@ -42,7 +45,7 @@ def check_gates(con: sqlml.Connection, model: str, config: dict, relation_of: Ca
     """
     checks = []
     if config.get("gate"):
-        checks.append(check_metric_gate(con, model, config["gate"]))
+        checks.append(check_metric_gate(con, model, _resolved(config["gate"], relation_of)))
     if config.get("fairness"):
         checks.append(check_fairness_gate(con, model, _resolved(config["fairness"], relation_of)))
     if config.get("skew"):
@@ -52,16 +55,29 @@ def check_gates(con: sqlml.Connection, model: str, config: dict, relation_of: Ca
     return all(passed for passed, _ in checks), "; ".join(message for _, message in checks)
 
 
-def check_metric_gate(con: sqlml.Connection, model: str, gate: str | list[str]) -> tuple[bool, str]:
-    """Whether every condition of ``gate`` holds on ``ML.EVALUATE(MODEL model)``; and the metrics."""
+def check_metric_gate(con: sqlml.Connection, model: str, gate: str | list[str] | dict) -> tuple[bool, str]:
+    """Whether every condition of ``gate`` holds on every row of ``ML.EVALUATE(MODEL model
+    [, TABLE data])``; and the metrics (of the first row)."""
+    data = ""
+    if isinstance(gate, dict):
+        if "data" not in gate or "conditions" not in gate:
+            raise ProjectError(
+                f"The gate of {model} needs 'data' and 'conditions' when it is a dict; it has {', '.join(map(repr, gate)) or 'neither'}.",
+                hint="e.g. gate={'data': ref('holdout'), 'conditions': 'mean_absolute_percentage_error < 10'}",
+            )
+        gate, data = gate["conditions"], f", TABLE {gate['data']}"
     conditions = _conditions(model, gate)
     checks = ", ".join(f"COALESCE({c}, FALSE) AS __gate_{i}" for i, c in enumerate(conditions))
-    result = con.query(f"SELECT e.*, {checks} FROM ML.EVALUATE(MODEL {model}) AS e")  # one evaluation
+    result = con.query(f"SELECT e.*, {checks} FROM ML.EVALUATE(MODEL {model}{data}) AS e")  # one evaluation
     metric_count = len(result.columns) - len(conditions)
     columns, rows = result.columns[:metric_count], result.fetchall()
     shown = ", ".join(f"{c}={v:.4g}" for c, v in zip(columns, rows[0] if rows else ()) if isinstance(v, float))
     failed = [c for i, c in enumerate(conditions) if not rows or not all(row[metric_count + i] for row in rows)]
-    return not failed, (f"gate failed: {' AND '.join(failed)} ({shown})" if failed else f"gate passed ({shown})")
+    if not failed:
+        return True, f"gate passed ({shown})"
+    missed = sum(not all(row[metric_count:]) for row in rows)
+    where = f" in {missed} of {len(rows)} rows" if len(rows) > 1 else ""
+    return False, f"gate failed: {' AND '.join(failed)}{where} ({shown})"
 
 
 def check_fairness_gate(con: sqlml.Connection, model: str, spec: dict) -> tuple[bool, str]:
