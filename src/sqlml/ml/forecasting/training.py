@@ -20,6 +20,7 @@ unbounded scale of :mod:`sqlml.ml.forecasting.limits`.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -63,6 +64,7 @@ def fit_table(options: dict, table: pa.Table, holidays_table: pa.Table | None) -
         if options.get(name) is not None:
             raise InvalidOptionError(f"The option {name} is not supported by sqlml yet.", option=name,
                                      hint=f"Remove {name} from OPTIONS(…).")  # fmt: skip
+    started = time.monotonic()
     columns = series_columns(table, options)
     preparation = _preparation_options(options, holidays_table)
     fitted = map_series(partial(fit_one, options=options, preparation=preparation, single=not columns.ids), split_series(table, columns))
@@ -92,6 +94,7 @@ def fit_table(options: dict, table: pa.Table, holidays_table: pa.Table | None) -
             "custom_holidays": holiday_projection.spec_custom_holidays(holidays_table),
             "series": [item.described for item in fitted],
         },
+        "training_seconds": round(time.monotonic() - started, 3),  # ML.TRAINING_INFO's duration_ms
     }
     return spec, arrays
 
@@ -125,6 +128,7 @@ def fit_one(raw: RawSeries, *, options: dict, preparation: PreparationOptions, s
         return FittedSeries(described)
     described.update(
         frequency=prepared.frequency.value,
+        first_timestamp=int(prepared.timestamps[0].value // 1000),
         last_timestamp=int(prepared.timestamps[-1].value // 1000),  # microseconds since the epoch, UTC
         seasonal_periods=dict(prepared.seasonal_periods),
         candidates=[_candidate(state) for state in trend.candidates],

@@ -1,0 +1,130 @@
+"""ML.EXPLAIN_FORECAST's rows: each series' history and forecast split into their components.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-forecast —
+per series, chronologically, the history rows (``time_series_type = 'history'``: the regular
+series the model was trained on, interpolated points included) then the forecast rows
+(``'forecast'``). On history rows ``time_series_data = trend + Σ seasonal + holiday_effect +
+spikes_and_dips + step_changes + residual``; on both ``time_series_adjusted_data = trend + Σ
+seasonal + holiday_effect``, which on forecast rows is also ``time_series_data`` (ML.FORECAST's
+``forecast_value``); ``holiday_effect = Σ holiday_effect_<name>``. A seasonal period or the
+holidays a series does not model are NULL, as are spikes, steps and residual on forecast rows and
+the confidence level and interval on history rows. The history comes from
+:func:`sqlml.ml.forecasting.history.series_history`, the forecast from
+:func:`sqlml.ml.forecasting.forecast.series_forecasts`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+from scipy.stats import norm
+
+from sqlml.ml.forecasting.forecast import SeriesForecast, series_forecasts
+from sqlml.ml.forecasting.history import SeriesHistory, series_history
+from sqlml.ml.forecasting.limits import Limits
+
+#: BigQuery's seasonal periods in the order of its output columns.
+PERIODS = ("YEARLY", "QUARTERLY", "MONTHLY", "WEEKLY", "DAILY")
+
+#: The FLOAT64 columns after ``time_series_type``, in BigQuery's order; ``holiday_effect_<name>``
+#: columns follow.
+VALUE_COLUMNS = (
+    "time_series_data", "time_series_adjusted_data", "standard_error", "confidence_level",
+    "prediction_interval_lower_bound", "prediction_interval_upper_bound", "trend",
+    *(f"seasonal_period_{period.lower()}" for period in PERIODS),
+    "holiday_effect", "spikes_and_dips", "step_changes", "residual",
+)  # fmt: skip
+
+
+def holiday_column(name: str) -> str:
+    """The ``holiday_effect_<name>`` column of a holiday (characters a column name cannot hold
+    become underscores: ``Christmas Day (observed)`` → ``holiday_effect_Christmas_Day_observed``)."""
+    return "holiday_effect_" + re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_")
+
+
+def explain_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confidence: float, id_types: list[pa.DataType]) -> pa.Table:
+    """ML.EXPLAIN_FORECAST's rows of every fitted series.
+
+    Args:
+        spec: the model's spec (trained with ``decompose_time_series=TRUE``).
+        arrays: the model's arrays.
+        horizon: forecast steps per series.
+        confidence: the prediction interval's level, in [0, 1).
+        id_types: the id columns' Arrow types.
+    """
+    series = spec["time_series"]
+    z = float(norm.ppf(0.5 + confidence / 2))
+    limits = Limits.from_options(spec["options"])
+    blocks = []
+    for forecast in series_forecasts(spec, arrays, horizon):
+        history = series_history(spec, arrays, forecast.index)
+        modelled = bool(series["series"][forecast.index].get("holiday_windows"))
+        blocks.append(_history_block(history, modelled) | {"index": forecast.index})
+        blocks.append(_forecast_block(forecast, limits, z, confidence, modelled))
+    holidays = list(dict.fromkeys(name for block in blocks for name in block["holidays"]))
+    rows = sum(len(block["time_series_timestamp"]) for block in blocks)
+    ids = [[value for block in blocks for value in [series["series"][block["index"]]["id"][k]] * len(block["time_series_timestamp"])]
+           for k in range(len(series["id_cols"]))]  # fmt: skip
+    columns = [pa.array(column, kind) for column, kind in zip(ids, id_types)]
+    columns.append(pa.array(_joined(blocks, "time_series_timestamp", rows, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")))
+    columns.append(pa.array([kind for block in blocks for kind in [block["type"]] * len(block["time_series_timestamp"])], pa.string()))
+    columns += [pa.array(_joined(blocks, name, rows), pa.float64(), from_pandas=True) for name in VALUE_COLUMNS]
+    columns += [pa.array(_holiday(blocks, name, rows), pa.float64(), from_pandas=True) for name in holidays]
+    names = [*series["id_cols"], "time_series_timestamp", "time_series_type", *VALUE_COLUMNS, *holidays]
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _history_block(history: SeriesHistory, modelled: bool) -> dict:
+    """One series' history rows, NaN standing for NULL."""
+    block = {"type": "history", "time_series_timestamp": history.timestamps, "time_series_data": history.data,
+             "time_series_adjusted_data": history.adjusted, "standard_error": history.standard_error(),
+             "trend": history.trend, "spikes_and_dips": history.spikes_and_dips, "step_changes": history.step_changes,
+             "residual": history.residual}  # fmt: skip
+    _components(block, history.seasonal, history.holiday_effects, history.holiday_effect if modelled else None)
+    return block
+
+
+def _forecast_block(forecast: SeriesForecast, limits: Limits, z: float, confidence: float, modelled: bool) -> dict:
+    """One series' forecast rows: the parts mapped back inside the limits (if any), NaN for NULL."""
+    total = forecast.total()
+    trend, *rest = limits.attribute([forecast.trend, *forecast.seasonal.values(), *forecast.holiday_effects.values()])
+    seasonal = dict(zip(forecast.seasonal, rest[: len(forecast.seasonal)]))
+    holidays = dict(zip(forecast.holiday_effects, rest[len(forecast.seasonal) :]))
+    value, se = limits.inverse(total), forecast.standard_error
+    block = {"type": "forecast", "index": forecast.index, "time_series_timestamp": forecast.timestamps,
+             "time_series_data": value, "time_series_adjusted_data": value, "standard_error": se * limits.slope(total),
+             "confidence_level": np.full(len(total), confidence), "trend": trend,
+             "prediction_interval_lower_bound": limits.inverse(total - z * se),
+             "prediction_interval_upper_bound": limits.inverse(total + z * se)}  # fmt: skip
+    _components(block, seasonal, holidays, sum(holidays.values(), np.zeros(len(total))) if modelled else None)
+    return block
+
+
+def _components(block: dict, seasonal: dict[str, np.ndarray], holidays: dict[str, np.ndarray], total: np.ndarray | None) -> None:
+    """The seasonal and holiday columns of a block (absent ones stay NULL)."""
+    for period, component in seasonal.items():
+        block[f"seasonal_period_{period.lower()}"] = component
+    block["holiday_effect"] = total
+    block["holidays"] = {}
+    for name, component in holidays.items():
+        column = holiday_column(name)
+        block["holidays"][column] = block["holidays"].get(column, 0.0) + component
+
+
+def _joined(blocks: list[dict], name: str, rows: int, dtype: type = np.float64) -> np.ndarray:
+    """One column over every block, NaN where a block has no such values."""
+    out = np.full(rows, np.nan) if dtype is np.float64 else np.zeros(rows, dtype)
+    at = 0
+    for block in blocks:
+        n = len(block["time_series_timestamp"])
+        if block.get(name) is not None:
+            out[at : at + n] = block[name]
+        at += n
+    return out
+
+
+def _holiday(blocks: list[dict], column: str, rows: int) -> np.ndarray:
+    """One ``holiday_effect_<name>`` column (NULL for series without that holiday)."""
+    return _joined([{**block, column: block["holidays"].get(column)} for block in blocks], column, rows)
