@@ -181,3 +181,15 @@ def test_input_columns_must_match_training(model, table, message):
     spec, arrays = model
     with pytest.raises(InvalidModelInputError, match=message):
         detect_new(spec, arrays, table, 0.95, [pa.int64()])
+
+
+def test_monthly_steps_follow_the_calendar():
+    # calendar months are 28 to 31 days: the forecast must reach the input's last month
+    months = pd.date_range("2019-01-01", periods=48, freq="MS")
+    rng = np.random.default_rng(6)
+    rows = pa.table({"day": months.as_unit("us"), "y": 50.0 + rng.normal(0, 1.0, 48)})
+    spec, arrays = fit_table(_options(horizon=12, seasonalities=["NO_SEASONALITY"]), rows, None)
+    ahead = pd.date_range(months[-1], periods=13, freq="MS")[1:]
+    new = pa.table({"day": pa.array([ahead[0], ahead[11], ahead[11] + pd.Timedelta(days=1)], pa.timestamp("us")), "y": [50.0, 50.0, 50.0]})
+    got = detect_new(spec, arrays, new, 0.95, [])
+    assert [value is not None for value in got.column("lower_bound").to_pylist()] == [True, True, False]

@@ -257,3 +257,26 @@ def test_xreg_history_is_in_data_units_and_flags_the_outlier(xreg):
     deviation = np.abs(trained - centre)
     expected = norm.cdf(deviation, scale=sigma) - norm.cdf(-deviation, scale=sigma)
     np.testing.assert_allclose(got["anomaly_probability"], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_forecast_limits_keep_bounds_inside_and_agree_with_ml_forecast(con):
+    con.query(
+        "CREATE OR REPLACE MODEL ds.bounded OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='at', time_series_data_col='reading', "
+        "forecast_limit_lower_bound=0, horizon=7) AS SELECT at, reading FROM ds.readings WHERE sensor = 's1' AND at < DATE '2024-04-01'"
+    )
+    rows = con.query(
+        "SELECT d.*, f.forecast_value, f.prediction_interval_lower_bound AS lo, f.prediction_interval_upper_bound AS hi "
+        "FROM ML.DETECT_ANOMALIES(MODEL ds.bounded, STRUCT(0.99 AS anomaly_prob_threshold), "
+        "(SELECT at, reading FROM ds.readings WHERE sensor = 's1' AND at >= DATE '2024-04-01')) AS d "
+        "JOIN ML.FORECAST(MODEL ds.bounded, STRUCT(7 AS horizon, 0.99 AS confidence_level)) AS f ON d.at = f.forecast_timestamp"
+    ).arrow().to_pandas()  # fmt: skip
+    assert len(rows) == 7 and (rows["lower_bound"] > 0).all()
+    np.testing.assert_allclose(rows["lower_bound"], rows["lo"], rtol=1e-9)
+    np.testing.assert_allclose(rows["upper_bound"], rows["hi"], rtol=1e-9)
+    # on the log scale the model is normal: the probability of the value's distance from the forecast there
+    z = norm.ppf(0.995)
+    sigma = (np.log(rows["hi"]) - np.log(rows["lo"])) / (2 * z)
+    deviation = np.abs(np.log(rows["reading"]) - np.log(rows["forecast_value"]))
+    np.testing.assert_allclose(rows["anomaly_probability"], norm.cdf(deviation, scale=sigma) - norm.cdf(-deviation, scale=sigma), rtol=1e-9)
+    history = con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.bounded)").arrow().to_pandas()
+    assert (history["lower_bound"] > 0).all() and history["anomaly_probability"].notna().all()
