@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from statsforecast.arima import Arima, auto_arima_f, forecast_arima
+from statsforecast.arima import Arima, arima, auto_arima_f, forecast_arima, myarima
 
 from sqlml.ml.forecasting.fit import candidate_orders, fit_trend
 from sqlml.ml.forecasting.state import pack, unpack
@@ -65,3 +65,26 @@ def test_short_and_constant_series():
     mean, se = fit_trend(np.full(10, 4.0), AUTO).best.forecast(3)
     np.testing.assert_array_equal(mean, [4.0, 4.0, 4.0])
     np.testing.assert_array_equal(se, [0.0, 0.0, 0.0])
+
+
+def test_long_series_use_auto_arimas_approximation(co2):
+    co2 = co2[:200]
+    # above 150 points: every candidate by CSS, ranked by auto_arima_f's approximate AIC (its
+    # offset from an exact ARIMA(0, d, 0)), the best refitted by CSS-ML
+    fit = fit_trend(co2, AUTO)
+    direct = auto_arima_f(co2, seasonal=False, stepwise=False, ic="aic", max_order=2, max_p=2, max_q=2, approximation=True)
+    assert (fit.best.order, fit.best.has_drift) == (((direct["arma"][0], direct["arma"][5], direct["arma"][1])), "drift" in direct["coef"])
+    assert fit.best.aic == pytest.approx(direct["aic"], rel=1e-9)
+    exact = Arima(co2, order=fit.best.order, include_drift=fit.best.has_drift, method="CSS-ML")
+    assert fit.best.log_likelihood == pytest.approx(exact["loglik"], rel=1e-9)
+    d = fit.best.order[1]
+    zero = arima(co2, order=(0, d, 0))
+    offset = -2 * zero["loglik"] - len(co2) * np.log(zero["sigma2"])
+    assert len(fit.candidates) == len(candidate_orders(co2, AUTO))
+    approximations = [myarima(co2, order=s.order, constant=s.has_drift, approximation=True, offset=offset) for s in fit.candidates]
+    assert [state.aic for state in fit.candidates[1:]] == pytest.approx([css["aic"] for css in approximations[1:]], rel=1e-9)
+    ranks = [css["ic"] for css in approximations]  # the chosen ranked first (inf: statsforecast's near-unit-root rule)
+    assert ranks[0] == min(ranks) and ranks[1:] == sorted(ranks[1:])
+    short = fit_trend(co2[:100], AUTO)  # up to 150 points: every candidate by CSS-ML
+    assert all(s.aic == pytest.approx(Arima(co2[:100], order=s.order, include_mean=s.order[1] == 0, include_drift=s.has_drift,
+                                            method="CSS-ML")["aic"], rel=1e-9) for s in short.candidates)  # fmt: skip
