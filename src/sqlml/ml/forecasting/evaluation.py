@@ -130,7 +130,7 @@ def matched_series(spec: dict, forecasts: pa.Table, data: pa.Table) -> tuple[lis
     fitted = {tuple(item["id"]) for item in spec["time_series"]["series"] if item["error"] is None}
     points = _forecast_points(spec["time_series"]["id_cols"], forecasts)
     matched = []
-    for raw in map(_in_time_order, split_series(data, columns)):
+    for raw in map(_in_time_order, split_series(data, columns, training=False)):
         stamps = raw.timestamps.as_unit("us").asi8
         found = [points.get((*raw.key, int(stamp)), (np.nan, np.nan, np.nan)) for stamp in stamps]
         value, lower, upper = np.array(found, dtype=np.float64).reshape(len(stamps), 3).T

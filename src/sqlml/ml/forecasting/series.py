@@ -77,13 +77,28 @@ def series_columns(table: pa.Table, options: dict, source: str = "training query
     return SeriesColumns(timestamp, data, ids, [table.schema.field(name).type for name in ids])
 
 
-def split_series(table: pa.Table, columns: SeriesColumns) -> list[RawSeries]:
+def split_series(table: pa.Table, columns: SeriesColumns, training: bool = True) -> list[RawSeries]:
     """The rows grouped by the id columns, series in ascending id order; rows without a
     timestamp are left out (they belong to no point in time).
 
+    Args:
+        table: the rows.
+        columns: their time-series columns (:func:`series_columns`).
+        training: the rows are a training query's, whose timestamp and data columns must each
+            have a value somewhere (rows to evaluate on may lack them).
+
     Raises:
-        InvalidModelInputError: the data column has an infinite value.
+        InvalidModelInputError: the data column has an infinite value, or (training) the
+            timestamp or data column is NULL in every row.
     """
+    if training and table.num_rows:
+        for name, option in ((columns.timestamp, "time_series_timestamp_col"), (columns.data, "time_series_data_col")):
+            if table.column(name).null_count == table.num_rows:
+                raise InvalidModelInputError(
+                    f"The column {name} ({option}) is NULL in all {table.num_rows} rows of the training query; there is no series to model.",
+                    column=name,
+                    hint=f"Check the training query's filters and joins, or name another column in {option}.",
+                )
     table = table.filter(pc.is_valid(table.column(columns.timestamp)))
     stamps = table.column(columns.timestamp)
     if pa.types.is_timestamp(stamps.type) and stamps.type.tz is not None:

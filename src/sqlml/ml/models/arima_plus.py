@@ -108,31 +108,35 @@ def _check_orders(options: dict, given: set[str]) -> None:
             raise InvalidOptionError("non_seasonal_order requires auto_arima=FALSE.", option="non_seasonal_order",
                                      hint="Set auto_arima=FALSE to fit the given order, or drop non_seasonal_order.")  # fmt: skip
         if "include_drift" in given:
-            raise InvalidOptionError("include_drift requires auto_arima=FALSE (auto.ARIMA decides the drift itself).",
-                                     option="include_drift")  # fmt: skip
+            raise InvalidOptionError("include_drift requires auto_arima=FALSE (auto.ARIMA decides the drift itself).", option="include_drift",
+                                     hint="Drop include_drift, or set auto_arima=FALSE with non_seasonal_order=(p, 1, q).")  # fmt: skip
         if options["auto_arima_min_order"] >= options["auto_arima_max_order"]:
             raise InvalidOptionError(
                 f"auto_arima_min_order ({options['auto_arima_min_order']}) must be less than "
                 f"auto_arima_max_order ({options['auto_arima_max_order']}).",
                 option="auto_arima_min_order",
+                hint="Lower auto_arima_min_order or raise auto_arima_max_order (at most 5).",
             )
         return
     if options["time_series_id_col"]:
         raise InvalidOptionError("auto_arima must be TRUE when time_series_id_col is set (each series gets its own orders).",
-                                 option="auto_arima")  # fmt: skip
+                                 option="auto_arima", hint="Drop auto_arima=FALSE and non_seasonal_order, or train one model per series.")  # fmt: skip
     for name in ("auto_arima_max_order", "auto_arima_min_order"):
         if name in given:
-            raise InvalidOptionError(f"{name} requires auto_arima=TRUE.", option=name)
+            raise InvalidOptionError(f"{name} requires auto_arima=TRUE.", option=name, hint=f"Drop {name}, or drop auto_arima=FALSE and non_seasonal_order.")
     order = options["non_seasonal_order"]
     if order is None:
-        raise InvalidOptionError("auto_arima=FALSE needs non_seasonal_order=(p, d, q).", option="non_seasonal_order")
+        raise InvalidOptionError("auto_arima=FALSE needs non_seasonal_order=(p, d, q).", option="non_seasonal_order",
+                                 hint="Add e.g. non_seasonal_order=(1, 1, 1), or drop auto_arima=FALSE to let auto.ARIMA choose.")  # fmt: skip
     if len(order) != 3 or not (0 <= order[0] <= 5 and 0 <= order[1] <= 2 and 0 <= order[2] <= 5):
         raise InvalidOptionError(
             f"non_seasonal_order must be (p, d, q) with p and q in [0, 5] and d in [0, 2]. Got {order} instead.",
             option="non_seasonal_order",
+            hint="Write three integers, e.g. non_seasonal_order=(1, 1, 1).",
         )
     if options["include_drift"] and order[1] != 1:
-        raise InvalidOptionError(f"include_drift=TRUE needs d = 1 in non_seasonal_order; got d = {order[1]}.", option="include_drift")
+        raise InvalidOptionError(f"include_drift=TRUE needs d = 1 in non_seasonal_order; got d = {order[1]}.", option="include_drift",
+                                 hint=f"Set non_seasonal_order=({order[0]}, 1, {order[2]}), or drop include_drift.")  # fmt: skip
 
 
 def _check_lengths(options: dict, given: set[str]) -> None:
@@ -141,9 +145,11 @@ def _check_lengths(options: dict, given: set[str]) -> None:
         raise InvalidOptionError(
             "max_time_series_length cannot be combined with time_series_length_fraction or min_time_series_length.",
             option="max_time_series_length",
+            hint="Keep either max_time_series_length or time_series_length_fraction (with min_time_series_length).",
         )
     if "min_time_series_length" in given and "time_series_length_fraction" not in given:
-        raise InvalidOptionError("min_time_series_length requires time_series_length_fraction.", option="min_time_series_length")
+        raise InvalidOptionError("min_time_series_length requires time_series_length_fraction.", option="min_time_series_length",
+                                 hint="Add time_series_length_fraction (in (0, 1)), or drop min_time_series_length.")  # fmt: skip
 
 
 def _check_limits_and_seasonalities(options: dict) -> None:
@@ -152,6 +158,7 @@ def _check_limits_and_seasonalities(options: dict) -> None:
         raise InvalidOptionError(
             f"forecast_limit_lower_bound ({lower}) must be less than forecast_limit_upper_bound ({upper}).",
             option="forecast_limit_lower_bound",
+            hint="Swap the two bounds, or drop one of them.",
         )
     seasonalities = [value.upper() for value in options["seasonalities"]]
     unknown = [value for value in seasonalities if value not in SEASONALITIES]
