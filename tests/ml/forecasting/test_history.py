@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 from statsforecast.arima import Arima
 
-from sqlml.ml.forecasting.history import HistoryParts, has_history, pack_history, series_history, smooth_trend
+from sqlml.ml.forecasting.frequency import STEPS, DataFrequency
+from sqlml.ml.forecasting.history import HistoryParts, grid_timestamps, has_history, pack_history, series_history, smooth_trend
 from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.preparation import PreparationOptions, prepare
 
@@ -147,3 +148,10 @@ def test_without_decomposition_no_history_is_kept():
     spec, arrays = fit_table(_options(decompose_time_series=False), pa.table({"d": pa.array(days.date), "y": values}), None)
     assert not has_history(spec) and not any(name.startswith("arima.history.") for name in arrays)
     assert spec["time_series"]["series"][0]["has_spikes_and_dips"]
+
+
+@pytest.mark.parametrize("frequency", list(DataFrequency)[1:])
+def test_grid_timestamps_are_pandas_calendar_steps(frequency):
+    start = pd.Timestamp("2024-01-31 06:00")
+    expected = pd.date_range(start, periods=40, freq=STEPS[frequency]).as_unit("us").asi8
+    np.testing.assert_array_equal(grid_timestamps(start.value // 1000, 40, frequency), expected)

@@ -25,7 +25,8 @@ import pyarrow as pa
 from scipy.stats import norm
 
 from sqlml.ml.forecasting import holiday_projection
-from sqlml.ml.forecasting.frequency import STEPS, DataFrequency
+from sqlml.ml.forecasting.frequency import DataFrequency
+from sqlml.ml.forecasting.history import grid_timestamps
 from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.state import unpack
 
@@ -122,8 +123,7 @@ def forecast_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, conf
 
 def _grid(item: dict, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` timestamps after the series' last one."""
-    last = pd.Timestamp(item["last_timestamp"], unit="us")
-    return pd.date_range(start=last, periods=horizon + 1, freq=STEPS[DataFrequency(item["frequency"])])[1:]
+    return pd.DatetimeIndex(grid_timestamps(item["last_timestamp"], horizon + 1, DataFrequency(item["frequency"]))[1:].astype("datetime64[us]"))
 
 
 def _calendar(spec: dict, items: list[dict], grids: list[pd.DatetimeIndex]) -> pd.DataFrame | None:

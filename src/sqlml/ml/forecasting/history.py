@@ -48,6 +48,10 @@ from sqlml.ml.forecasting.limits import Limits
 #: The prefix of the history arrays among the model's arrays.
 PREFIX = "arima.history."
 
+#: The frequencies whose step is a fixed number of microseconds.
+FIXED_STEPS = {DataFrequency.PER_MINUTE: 60_000_000, DataFrequency.HOURLY: 3_600_000_000,
+               DataFrequency.DAILY: 86_400_000_000, DataFrequency.WEEKLY: 604_800_000_000}  # fmt: skip
+
 
 @dataclass
 class SeriesHistory:
@@ -184,13 +188,23 @@ def series_history(spec: dict, arrays: dict[str, np.ndarray], index: int) -> Ser
     holidays = dict(zip(holidays, rest[len(seasonal) : len(seasonal) + len(holidays)]))
     spikes, steps, residual = rest[-3:]
     smoothed = smooth_trend(trend, spec["options"].get("trend_smoothing_window_size"))
-    stamps = pd.date_range(pd.Timestamp(where["start"], unit="us"), periods=n, freq=STEPS[DataFrequency(item["frequency"])])
     return SeriesHistory(
-        timestamps=stamps.as_unit("us").asi8, data=limits.inverse(data), interpolated=arrays[PREFIX + "interpolated"][o : o + n],
+        timestamps=grid_timestamps(where["start"], n, DataFrequency(item["frequency"])), data=limits.inverse(data), interpolated=arrays[PREFIX + "interpolated"][o : o + n],
         trend=smoothed, seasonal=seasonal, holiday_effects=holidays, holiday_effect=sum(holidays.values(), np.zeros(n)),
         spikes_and_dips=spikes, step_changes=steps, residual=residual + trend - smoothed, fitted=limits.inverse(scaled_fitted),
         sigma=float(np.sqrt(item["arima"]["sigma2"])), limits=limits, scaled_fitted=scaled_fitted,
     )  # fmt: skip
+
+
+def grid_timestamps(start: int, length: int, frequency: DataFrequency) -> np.ndarray:
+    """``length`` steps of ``frequency`` from ``start``, int64 µs UTC (the series' regular grid).
+
+    Fixed steps (minutes to weeks) are plain arithmetic; calendar steps (months, quarters, years)
+    go through pandas' offsets, which step one element at a time.
+    """
+    if frequency in FIXED_STEPS:
+        return start + FIXED_STEPS[frequency] * np.arange(length, dtype=np.int64)
+    return pd.date_range(pd.Timestamp(start, unit="us"), periods=length, freq=STEPS[frequency]).as_unit("us").asi8
 
 
 def smooth_trend(trend: np.ndarray, window: int | None) -> np.ndarray:
