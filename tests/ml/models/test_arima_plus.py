@@ -197,3 +197,16 @@ def test_forecasts_compose_with_views_tables_and_joins(con):
         "GROUP BY t.store, t.dept ORDER BY t.store, t.dept"
     ).arrow().to_pylist()
     assert rows == [{"store": "north", "dept": 1, "n": 6}, {"store": "north", "dept": 2, "n": 6}, {"store": "south", "dept": 1, "n": 6}]
+
+
+def test_forecast_limits_keep_forecasts_inside_and_a_series_beyond_them_fails(con):
+    # https://cloud.google.com/bigquery/docs/arima-time-series-forecasting-with-limits-tutorial: forecast_limit_lower_bound = 0
+    con.query(CREATE.format(name="sales_limited", query="SELECT * FROM ds.sales_daily", options=(
+        "time_series_timestamp_col='day', time_series_data_col='sales', time_series_id_col=['store', 'dept'], "
+        "horizon=10, forecast_limit_lower_bound=0, forecast_limit_upper_bound=100")))  # fmt: skip
+    rows = con.query("SELECT * FROM ML.FORECAST(MODEL ds.sales_limited, STRUCT(10 AS horizon))").arrow().to_pandas()
+    assert len(rows) == 30
+    for column in ("forecast_value", "prediction_interval_lower_bound", "prediction_interval_upper_bound"):
+        assert ((rows[column] > 0) & (rows[column] < 100)).all(), column
+    with pytest.raises(InvalidModelInputError, match=r"Every value of the time series is at or beyond the forecast limits \(forecast_limit_upper_bound = 10\.0\)"):
+        con.query(CREATE.format(name="beyond", options=f"{CO2_OPTIONS}, forecast_limit_upper_bound=10", query="SELECT * FROM ds.co2_weekly"))
