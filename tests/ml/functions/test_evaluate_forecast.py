@@ -14,7 +14,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, mean_squared_error
 
 import sqlml
-from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.forecasting.evaluation import METRIC_NAMES, forecast_errors, naive_scale
 
 TIMESTAMP = pa.timestamp("us", tz="Etc/UTC")
@@ -181,13 +181,22 @@ def test_evaluation_composes_with_filters_and_tables(con):
          r"The evaluation data has no column sales, which time_series_data_col names\."),
         ("MODEL ds.m, (SELECT store, CAST(day AS VARCHAR) AS day, sales FROM ds.sales)", InvalidModelInputError,
          r"The column day \(time_series_timestamp_col\) must be TIMESTAMP, DATE or DATETIME; it is string\."),
-        ("MODEL ds.m", ModelError,
-         r"ML.EVALUATE of the forecasting model ds.m needs input data: the actual values to compare its forecasts with\."),
+        ("MODEL ds.m, STRUCT(5 AS horizon)", InvalidOptionError, r"The horizon setting of ML.EVALUATE needs input data\."),
     ],
 )  # fmt: skip
 def test_bad_settings_and_input_are_clear_errors(con, call, error, message):
     with pytest.raises(error, match=message):
         con.query(f"SELECT * FROM ML.EVALUATE({call})")
+
+
+def test_without_input_the_deprecated_form_gives_arima_evaluates_columns(con):
+    got = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.m) ORDER BY store").arrow()
+    expected = con.query(
+        "SELECT * EXCEPT (error_message) FROM ML.ARIMA_EVALUATE(MODEL ds.m, STRUCT(FALSE AS show_all_candidate_models)) ORDER BY store"
+    ).arrow()
+    assert got.column_names[:5] == ["store", "non_seasonal_p", "non_seasonal_d", "non_seasonal_q", "has_drift"]
+    assert "error_message" not in got.column_names and got.num_rows == 2
+    assert got.equals(expected)
 
 
 def test_forecast_errors_equal_numpys_and_mase_scales_by_the_naive_error():

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.functions.arima_inspect import evaluation_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.models import metrics
@@ -117,19 +118,20 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table:
     ``perform_aggregation`` defaults to TRUE (one row of metrics per series), ``horizon`` to the
     model's ``horizon`` option (at most that), ``confidence_level`` (default 0.95, in [0, 1))
     applies to the per-point rows only. Without input data the page's deprecated form answers
-    with ML.ARIMA_EVALUATE's columns; sqlml sends the caller there.
+    with ML.ARIMA_EVALUATE's columns (but ``error_message``) for each fitted series.
     """
     from sqlml.ml.forecasting import evaluation
 
     settings = call.settings({"perform_aggregation": bool, "horizon": int, "confidence_level": float})
     data = call.data(0, required=False)
     if data is None:
-        raise ModelError(
-            f"{call.name} of the forecasting model {call.ref} needs input data: the actual values to compare its forecasts with.",
-            model=str(call.ref),
-            hint=f"Use ML.ARIMA_EVALUATE(MODEL {call.ref}) for the fitted models' orders and AIC (ML.EVALUATE's deprecated "
-            f"form without data), or give the values after the training period: ML.EVALUATE(MODEL {call.ref}, (SELECT …)).",
-        )
+        if settings:
+            name = next(iter(settings))
+            raise InvalidOptionError(f"The {name} setting of {call.name} needs input data.", option=name,
+                                     hint=f"Give the actual values to compare with: {call.name}(MODEL {call.ref}, (SELECT …), STRUCT(…)).")  # fmt: skip
+        # the page's deprecated form: ML.ARIMA_EVALUATE's columns for each fitted series' chosen model
+        table = evaluation_table(model.spec, show_all=False)
+        return table.filter(pc.is_null(table.column("error_message"))).drop_columns(["error_message"])
     aggregate = settings.get("perform_aggregation", True)
     horizon = settings.get("horizon", model.options["horizon"])
     _check_forecast_settings(call, horizon, model.options["horizon"], settings.get("confidence_level"), aggregate)
