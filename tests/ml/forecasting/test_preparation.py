@@ -129,3 +129,17 @@ def test_bikeshare_hourly_has_daily_and_weekly_seasonality() -> None:
     weekly = result.seasonal["WEEKLY"].reshape(-1, 168).mean(axis=0)
     assert np.ptp(weekly) > 0.2 * np.ptp(daily)  # a weekly pattern of its own, not a copy of the daily one
 
+
+
+@pytest.mark.parametrize("kind", ["datetime64[s]", "datetime64[ms]", "datetime64[us]", "datetime64[D]", "DATE objects", "tz-aware"])
+def test_prepare_takes_timestamps_of_any_unit(kind: str) -> None:
+    days = pd.date_range("2024-01-01", periods=40, freq="D")
+    values = 10 + 3 * np.sin(2 * np.pi * np.arange(40) / 7) + 0.1 * np.arange(40)
+    stamps = {"DATE objects": list(days.date), "tz-aware": days.tz_localize("America/New_York")}.get(kind)
+    if stamps is None:
+        stamps = days.to_numpy().astype(kind)
+    expected = prepare(days, values)
+    got = prepare(stamps, values)
+    shift = pd.Timedelta(hours=5) if kind == "tz-aware" else pd.Timedelta(0)  # New York midnight is 05:00 UTC
+    assert got.timestamps.equals(expected.timestamps + shift) and got.frequency is DataFrequency.DAILY
+    np.testing.assert_array_equal(got.adjusted, expected.adjusted)
