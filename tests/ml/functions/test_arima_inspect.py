@@ -8,6 +8,8 @@ fits (p + q ≤ 2, d from the KPSS test, with and without drift when d = 1) refi
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -37,11 +39,11 @@ TINY_ERROR = "A time series needs at least 3 points with a timestamp and a value
 VISIT_DAYS = pd.date_range("2022-01-03", periods=420, freq="D")
 #: Members day's dates: only 2022-10-21's window touches the series.
 MEMBERS_DAYS = ("2021-10-22", "2022-10-21", "2023-10-20")
-HOLIDAY_CREATE = f"""CREATE OR REPLACE MODEL ds.visits_model OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day',
-  time_series_data_col='y', holiday_region='US')
+HOLIDAY_CREATE = """CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day',
+  time_series_data_col='y', holiday_region='US'{options})
 AS (training_data AS (SELECT * FROM ds.visits),
     custom_holiday AS (SELECT 'US' AS region, 'Members day' AS holiday_name, primary_date, 1 AS preholiday_days, 1 AS postholiday_days
-                       FROM UNNEST([{", ".join(f"DATE '{day}'" for day in MEMBERS_DAYS)}]) AS primary_date))"""
+                       FROM UNNEST([{days}]) AS primary_date))"""
 
 
 def _visits() -> np.ndarray:
@@ -70,6 +72,23 @@ def _stationary(n: int = 84) -> np.ndarray:
     return 10.0 + values
 
 
+def _jumpy() -> np.ndarray:
+    """A weekly pattern with a spike at day 30 and a step of +25 from day 55."""
+    values = _trending(50.0, 7) - 0.3 * np.arange(84)
+    values[30] += 40.0
+    values[55:] += 25.0
+    return values
+
+
+def _promotions() -> pd.DataFrame:
+    """A daily series driven by a temperature and a promotion (``none`` the commonest), for ARIMA_PLUS_XREG."""
+    rng = np.random.default_rng(9)
+    promo = np.array(["none"] * 50 + ["flyer"] * 20 + ["tv"] * 14)[rng.permutation(84)]
+    temp = rng.normal(15.0, 5.0, 84)
+    y = _trending(50.0, 8) + 2.0 * temp + np.select([promo == "flyer", promo == "tv"], [5.0, 9.0], 0.0)
+    return pd.DataFrame({"day": pd.date_range("2024-01-01", periods=84, freq="D").date, "y": y, "temp": temp, "promo": promo})
+
+
 def _frame() -> pd.DataFrame:
     days = pd.date_range("2024-01-01", periods=84, freq="D")
     frames = [pd.DataFrame({"store": store, "dept": dept, "day": days.date, "y": _trending(level, seed)})
@@ -95,8 +114,18 @@ def con(tmp_path_factory):
         connection.query(CREATE.format(name="d2", options=", auto_arima=FALSE, non_seasonal_order=(0, 2, 1)", query=one))
         connection.register("visit_frame", pd.DataFrame({"day": VISIT_DAYS.date, "y": _visits()}))
         connection.query("CREATE TABLE ds.visits AS SELECT * FROM visit_frame")
-        connection.query(HOLIDAY_CREATE)
+        days = ", ".join(f"DATE '{day}'" for day in MEMBERS_DAYS)
+        connection.query(HOLIDAY_CREATE.format(name="visits_model", options="", days=days))
+        connection.query(HOLIDAY_CREATE.format(name="visits_plain", options=", decompose_time_series=FALSE", days=days))
         connection.query(CREATE.format(name="short", options=", holiday_region='US'", query=one))
+        connection.register("jump_frame", pd.DataFrame({"day": pd.date_range("2024-01-01", periods=84, freq="D").date, "y": _jumpy()}))
+        connection.query("CREATE TABLE ds.jumps AS SELECT * FROM jump_frame")
+        connection.query(CREATE.format(name="jumpy", options="", query="SELECT * FROM ds.jumps"))
+        connection.query(CREATE.format(name="undecomposed", options=", decompose_time_series=FALSE", query="SELECT * FROM ds.jumps"))
+        connection.register("promo_frame", _promotions())
+        connection.query("CREATE TABLE ds.promotions AS SELECT * FROM promo_frame")
+        connection.query("CREATE OR REPLACE MODEL ds.xreg OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='day', "
+                         "time_series_data_col='y') AS SELECT * FROM ds.promotions")  # fmt: skip
         yield connection
 
 
@@ -179,6 +208,19 @@ def test_arima_evaluate_says_no_seasonality(con):
     assert all(list(value) == ["NO_SEASONALITY"] for value in got["seasonal_periods"])
 
 
+@pytest.mark.parametrize(("model", "values", "expected"), [("jumpy", _jumpy, (False, True, True)), ("one", lambda: _trending(50.0, 1), (False, False, False))])
+def test_arima_evaluate_flags_say_which_components_the_decomposition_found(con, model, values, expected):
+    got = con.query(f"SELECT DISTINCT has_holiday_effect, has_spikes_and_dips, has_step_changes FROM ML.ARIMA_EVALUATE(MODEL ds.{model})").fetchall()
+    prepared = prepare(pd.date_range("2024-01-01", periods=84, freq="D").as_unit("ns"), values())
+    assert got == [expected] == [(bool(prepared.holiday_effect.any()), bool(prepared.spikes_and_dips.any()), bool(prepared.step_changes.any()))]
+
+
+def test_arima_evaluate_flags_are_null_without_decomposition(con):
+    got = con.query("SELECT has_holiday_effect, has_spikes_and_dips, has_step_changes, seasonal_periods FROM ML.ARIMA_EVALUATE(MODEL ds.undecomposed)")
+    rows = got.fetchall()
+    assert len(rows) > 1 and all(row[:3] == (None, None, None) and row[3] == ["WEEKLY"] for row in rows)
+
+
 def test_arima_coefficients_of_many_series_equal_statsforecasts_sorted_by_id(con):
     table = con.query("SELECT * FROM ML.ARIMA_COEFFICIENTS(MODEL ds.many)").arrow()
     assert _schema(table) == [("store", pa.string()), ("dept", pa.int64()), *COEFFICIENT_COLUMNS]
@@ -217,18 +259,46 @@ def test_arima_coefficients_intercept_or_drift_follows_d(con, model, values, opt
     assert row["intercept_or_drift"] == (pytest.approx(coef[constant], rel=1e-9) if constant else 0.0)
 
 
-def test_holiday_info_lists_the_occurrences_of_the_holidays_the_model_used(con):
+def test_arima_coefficients_of_an_xreg_model_add_the_regression_weights(con):
+    from sklearn.linear_model import LinearRegression
+
+    table = con.query("SELECT * FROM ML.ARIMA_COEFFICIENTS(MODEL ds.xreg)").arrow()
+    category_weights = pa.list_(pa.struct([("category", pa.string()), ("weight", pa.float64())]))
+    assert _schema(table) == [*COEFFICIENT_COLUMNS, ("processed_input", pa.string()), ("weight", pa.float64()), ("category_weights", category_weights)]
+    frame = _promotions()
+    features = np.column_stack([frame.temp, frame.promo == "flyer", frame.promo == "tv"]).astype(float)  # "none", the commonest, dropped
+    regression = LinearRegression().fit(features, frame.y)
+    rows = table.to_pylist()
+    assert [row["processed_input"] for row in rows] == ["temp", "promo", "__INTERCEPT__"]
+    assert rows[0]["weight"] == pytest.approx(regression.coef_[0], rel=1e-9) and rows[0]["category_weights"] is None
+    assert rows[1]["weight"] is None
+    assert {c["category"]: c["weight"] for c in rows[1]["category_weights"]} == pytest.approx({"flyer": regression.coef_[1], "tv": regression.coef_[2]}, rel=1e-9)
+    assert rows[2]["weight"] == pytest.approx(regression.intercept_, rel=1e-9)
+    residual = _adjusted(frame.y.to_numpy() - regression.predict(features))[0]
+    best = _candidates(residual).iloc[0]
+    order = (int(best.non_seasonal_p), int(best.non_seasonal_d), int(best.non_seasonal_q))
+    coef = _fit(residual, order, bool(best.has_drift))["coef"]
+    # This residual equals the model's only up to the rounding of the two least-squares solves,
+    # which the likelihood's optimizer amplifies to ~1e-8 in the coefficients.
+    for row in rows:  # each row repeats the residual's ARIMA coefficients
+        np.testing.assert_allclose(row["ar_coefficients"] + row["ma_coefficients"],
+                                   [coef[f"ar{k}"] for k in range(1, order[0] + 1)] + [coef[f"ma{k}"] for k in range(1, order[2] + 1)], rtol=1e-6)  # fmt: skip
+        assert row["intercept_or_drift"] == pytest.approx(coef.get("drift", coef.get("intercept", 0.0)) if order[1] < 2 else 0.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("model", ["visits_model", "visits_plain"])  # decomposition kept or not
+def test_holiday_info_lists_the_occurrences_of_the_holidays_the_model_used(con, model):
     import holidays
 
-    table = con.query("SELECT * FROM ML.HOLIDAY_INFO(MODEL ds.visits_model)").arrow()
+    table = con.query(f"SELECT * FROM ML.HOLIDAY_INFO(MODEL ds.{model})").arrow()
     assert _schema(table) == HOLIDAY_COLUMNS
     calendar = holidays.country_holidays("US", years=range(2021, 2025), language="en_US")
     first, last = VISIT_DAYS[0].date(), VISIT_DAYS[-1].date()
     expected = [("US", name, day, 0, 0) for day in sorted(calendar) if first <= day <= last for name in calendar.get_list(day)]
     expected.append(("US", "Members day", pd.Timestamp(MEMBERS_DAYS[1]).date(), 1, 1))
     assert table.to_pylist() == [dict(zip(table.column_names, row)) for row in sorted(expected, key=lambda row: (row[0], row[1], row[2]))]
-    evaluated = con.query("SELECT has_holiday_effect FROM ML.ARIMA_EVALUATE(MODEL ds.visits_model)").arrow()
-    assert set(evaluated.column(0).to_pylist()) == {True}
+    evaluated = con.query(f"SELECT has_holiday_effect FROM ML.ARIMA_EVALUATE(MODEL ds.{model})").arrow()
+    assert set(evaluated.column(0).to_pylist()) == ({True} if model == "visits_model" else {None})  # NULL without decomposition
 
 
 @pytest.mark.parametrize("model", ["many", "short"])  # no holiday_region; a region, but a series shorter than a year
@@ -238,18 +308,22 @@ def test_holiday_info_of_a_model_without_holiday_effects_is_empty(con, model):
     assert con.query(f"SELECT LOGICAL_OR(has_holiday_effect) FROM ML.ARIMA_EVALUATE(MODEL ds.{model})").fetchall() == [(False,)]
 
 
-def test_training_info_of_a_forecasting_model_is_one_row(con):
-    got = con.query("SELECT * FROM ML.TRAINING_INFO(MODEL ds.many)").arrow()
+def test_training_info_of_a_forecasting_model_is_one_row_with_the_fits_duration(con):
+    started = time.monotonic()
+    con.query(CREATE.format(name="timed", options=", time_series_id_col=['store', 'dept']", query="SELECT * FROM ds.sales"))
+    elapsed_ms = (time.monotonic() - started) * 1000
+    got = con.query("SELECT * FROM ML.TRAINING_INFO(MODEL ds.timed)").arrow()
     assert _schema(got) == [("training_run", pa.int64()), ("iteration", pa.int64()), ("duration_ms", pa.int64())]
-    row = got.to_pylist()
-    assert len(row) == 1 and (row[0]["training_run"], row[0]["iteration"]) == (0, 0)
+    rows = got.to_pylist()
+    assert len(rows) == 1 and (rows[0]["training_run"], rows[0]["iteration"]) == (0, 0)
+    assert 0 < rows[0]["duration_ms"] <= elapsed_ms  # the fit, within the whole statement
 
 
 def test_the_functions_compose_with_tables_views_and_joins(con):
     con.query("CREATE OR REPLACE TABLE ds.orders AS SELECT * FROM ML.ARIMA_EVALUATE(MODEL ds.many) WHERE error_message IS NULL")
     con.query("CREATE OR REPLACE VIEW ds.coefs AS SELECT store, dept, intercept_or_drift FROM ML.ARIMA_COEFFICIENTS(MODEL ds.many)")
     rows = con.query(
-        "SELECT o.store, o.dept, o.has_drift, c.intercept_or_drift <> 0 AS nonzero, t.duration_ms IS NULL OR t.duration_ms >= 0 AS timed "
+        "SELECT o.store, o.dept, o.has_drift, c.intercept_or_drift <> 0 AS nonzero, t.duration_ms > 0 AS timed "
         "FROM ds.orders AS o JOIN ds.coefs AS c ON o.store IS NOT DISTINCT FROM c.store AND o.dept = c.dept CROSS JOIN ML.TRAINING_INFO(MODEL ds.many) AS t "
         "LEFT JOIN ML.HOLIDAY_INFO(MODEL ds.many) AS h ON h.region = o.store WHERE h.region IS NULL ORDER BY o.store NULLS FIRST, o.dept"
     ).arrow().to_pylist()

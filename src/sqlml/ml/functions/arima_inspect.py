@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from sqlml.ml.forecasting.state import ArimaState
+
 #: The models these functions take, for :meth:`Call.require`'s message.
 FORECASTING_MODELS = "an ARIMA_PLUS or ARIMA_PLUS_XREG model"
 
@@ -43,13 +45,22 @@ COEFFICIENTS_SCHEMA = pa.schema([
     ("intercept_or_drift", pa.float64()),
 ])  # fmt: skip
 
+#: The columns ML.ARIMA_COEFFICIENTS adds for external regressors (ML.WEIGHTS' columns).
+WEIGHT_SCHEMA = pa.schema([
+    ("processed_input", pa.string()), ("weight", pa.float64()),
+    ("category_weights", pa.list_(pa.struct([("category", pa.string()), ("weight", pa.float64())]))),
+])  # fmt: skip
+
 #: ML.HOLIDAY_INFO's columns.
 HOLIDAY_SCHEMA = pa.schema([
     ("region", pa.string()), ("holiday_name", pa.string()), ("primary_date", pa.date32()),
     ("preholiday_days", pa.int64()), ("postholiday_days", pa.int64()),
 ])  # fmt: skip
 
-#: The per-series decomposition flags ML.ARIMA_EVALUATE reports (NULL when not recorded).
+#: The per-series decomposition flags ML.ARIMA_EVALUATE reports: "If true, <component> is a part of
+#: time series decomposition result" (the API's ArimaSingleModelForecastingMetrics,
+#: https://cloud.google.com/bigquery/docs/reference/rest/v2/models), so NULL when the model was
+#: trained with decompose_time_series=FALSE (``../shared/reference/bigquery-ml.md`` §4.18).
 FLAGS = ("has_holiday_effect", "has_spikes_and_dips", "has_step_changes")
 
 #: ``seasonal_periods`` of a series without seasonality.
@@ -91,17 +102,19 @@ def evaluation_table(spec: dict, show_all: bool) -> pa.Table:
     ``error_message`` and NULL elsewhere, whatever ``show_all`` says.
 
     Args:
-        spec: the model's description (its ``time_series`` part).
+        spec: the model's description (its ``time_series`` part and ``options``).
         show_all: every candidate model, or only the chosen one.
     """
     series = spec["time_series"]
+    decomposed = spec["options"].get("decompose_time_series", True)
     rows = []
     for item in sorted(series["series"], key=id_key):
         ids = dict(zip(series["id_cols"], item["id"]))
         if item["error"] is not None:
             rows.append({**ids, "error_message": item["error"]})
             continue
-        shared = {"seasonal_periods": list(item["seasonal_periods"]) or [NO_SEASONALITY], **{flag: item.get(flag) for flag in FLAGS}}
+        flags = {flag: item.get(flag) if decomposed else None for flag in FLAGS}
+        shared = {"seasonal_periods": list(item["seasonal_periods"]) or [NO_SEASONALITY], **flags}
         for candidate in item["candidates"] if show_all else item["candidates"][:1]:
             rows.append({**ids, **_metrics(candidate), **shared, "error_message": None})
     return pa.Table.from_pylist(rows, schema=_with_ids(series, EVALUATE_SCHEMA))
@@ -112,27 +125,40 @@ def coefficients_table(spec: dict, arrays: dict[str, np.ndarray]) -> pa.Table:
     (the intercept when d = 0, the drift when d = 1, 0 when d = 2, as the page defines
     ``intercept_or_drift``); failed series have no row.
 
+    A model with external regressors (ARIMA_PLUS_XREG) adds ``processed_input``, ``weight`` and
+    ``category_weights``: one row per series and regressor, then ``__INTERCEPT__``, each repeating
+    the series' ARIMA columns (the page lists the columns but not the rows; this is ML.WEIGHTS'
+    one row per input, from :func:`sqlml.ml.forecasting.regressors.weight_rows`).
+
     Args:
-        spec: the model's description (its ``time_series`` part).
-        arrays: the model's arrays (``arima.*``, as :func:`sqlml.ml.forecasting.state.pack` wrote them).
+        spec: the model's description (its ``time_series`` part, and ``xreg`` if any).
+        arrays: the model's arrays (``arima.*``, as :func:`sqlml.ml.forecasting.state.pack` wrote them;
+            ``xreg.*``).
     """
+    from sqlml.ml.forecasting.regressors import has_regressors, weight_rows
     from sqlml.ml.forecasting.state import unpack
 
     series = spec["time_series"]
-    fitted = [item for item in series["series"] if item["error"] is None]
-    states = unpack([item["arima"] for item in fitted], {name.removeprefix("arima."): value for name, value in arrays.items() if name.startswith("arima.")})
+    fitted = [(index, item) for index, item in enumerate(series["series"]) if item["error"] is None]
+    states = unpack([item["arima"] for _, item in fitted], {name.removeprefix("arima."): value for name, value in arrays.items() if name.startswith("arima.")})
+    xreg = has_regressors(spec)
     rows = []
-    for item, state in sorted(zip(fitted, states), key=lambda pair: id_key(pair[0])):
-        coef = dict(zip(state.coef_names, state.coef.tolist()))
-        p, d, q = state.order
-        constant = {0: coef.get("intercept", 0.0), 1: coef.get("drift", 0.0)}.get(d, 0.0)
-        rows.append({
-            **dict(zip(series["id_cols"], item["id"])),
-            "ar_coefficients": [coef[f"ar{k}"] for k in range(1, p + 1)],
-            "ma_coefficients": [coef[f"ma{k}"] for k in range(1, q + 1)],
-            "intercept_or_drift": constant,
-        })  # fmt: skip
-    return pa.Table.from_pylist(rows, schema=_with_ids(series, COEFFICIENTS_SCHEMA))
+    for (index, item), state in sorted(zip(fitted, states), key=lambda pair: id_key(pair[0][1])):
+        row = {**dict(zip(series["id_cols"], item["id"])), **_arima_coefficients(state)}
+        rows.extend([{**row, **weight} for weight in weight_rows(spec, arrays, index)] if xreg else [row])
+    schema = pa.schema([*COEFFICIENTS_SCHEMA, *(WEIGHT_SCHEMA if xreg else [])])
+    return pa.Table.from_pylist(rows, schema=_with_ids(series, schema))
+
+
+def _arima_coefficients(state: ArimaState) -> dict:
+    """A fitted state's ``ar_coefficients``, ``ma_coefficients`` and ``intercept_or_drift``."""
+    coef = dict(zip(state.coef_names, state.coef.tolist()))
+    p, d, q = state.order
+    return {
+        "ar_coefficients": [coef[f"ar{k}"] for k in range(1, p + 1)],
+        "ma_coefficients": [coef[f"ma{k}"] for k in range(1, q + 1)],
+        "intercept_or_drift": {0: coef.get("intercept", 0.0), 1: coef.get("drift", 0.0)}.get(d, 0.0),
+    }
 
 
 def holiday_table(spec: dict) -> pa.Table:
@@ -173,10 +199,8 @@ def _holiday_span(item: dict) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 
     if item["error"] is not None or not item.get("has_holiday_effect"):
         return None
-    if item.get("history") is None:  # decompose_time_series=FALSE keeps no history, so no first timestamp
-        return None
     last = pd.Timestamp(item["last_timestamp"], unit="us")
-    return pd.Timestamp(item["history"]["start"], unit="us"), last + STEPS[DataFrequency(item["frequency"])]
+    return pd.Timestamp(item["first_timestamp"], unit="us"), last + STEPS[DataFrequency(item["frequency"])]
 
 
 def id_key(item: dict) -> list[tuple[bool, object]]:
