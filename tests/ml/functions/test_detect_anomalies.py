@@ -118,6 +118,11 @@ def test_rows_the_model_cannot_forecast_are_null_and_kept(con):
     ]  # fmt: skip
 
 
+def test_empty_new_data_gives_no_rows_with_the_columns(con):
+    got = con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.visits_model, (SELECT * FROM ds.new_visits WHERE FALSE))").arrow()
+    assert got.num_rows == 0 and got.column_names == ["page", "day", "visits", *(name for name, _ in RESULT_COLUMNS), "source"]
+
+
 @pytest.mark.parametrize("threshold", ["1.0", "-0.1", "1.5"])
 def test_a_threshold_outside_0_1_is_refused(con, threshold):
     message = rf"ML.DETECT_ANOMALIES's anomaly_prob_threshold must be in \[0, 1\)\. Got {float(threshold)} instead\."

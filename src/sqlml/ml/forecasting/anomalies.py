@@ -40,7 +40,7 @@ from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.frequency import NOMINAL_SECONDS, DataFrequency
 from sqlml.ml.forecasting.history import series_history
 from sqlml.ml.forecasting.limits import Limits
-from sqlml.ml.forecasting.regressors import has_regressors, history_attributions, regression_contribution
+from sqlml.ml.forecasting.regressors import has_regressors, history_attributions, microseconds, regression_contribution
 
 #: ML.DETECT_ANOMALIES's result columns, after the id, timestamp and data columns.
 RESULT_SCHEMA = pa.schema([
@@ -221,7 +221,7 @@ def detect_new(spec: dict, arrays: dict[str, np.ndarray], data: pa.Table, thresh
     series = spec["time_series"]
     columns = input_columns(data.schema, series, id_types)
     ids = [pc.cast(data.column(name), kind).combine_chunks() for name, kind in zip(columns.ids, id_types)]
-    stamps = _microseconds(data.column(columns.timestamp))
+    stamps = microseconds(data.column(columns.timestamp))  # as the series keep them: NaN where NULL
     values = data.column(columns.data).cast(pa.float64()).to_numpy(zero_copy_only=False)
     keys = _keys(ids, stamps)
     horizon = _steps_needed(series, keys, spec["options"]["horizon"])
@@ -233,7 +233,8 @@ def detect_new(spec: dict, arrays: dict[str, np.ndarray], data: pa.Table, thresh
     if has_regressors(spec):
         expected = expected + regression_contribution(spec, arrays, data)
     results = score(values, expected, error, threshold, Limits.from_options(spec["options"]))
-    out = [*ids, stamps.cast(TIMESTAMP), pa.array(values, pa.float64()), *results.columns()]
+    stamps = pa.array(np.nan_to_num(stamps).astype(np.int64), pa.int64(), mask=np.isnan(stamps)).cast(TIMESTAMP)
+    out = [*ids, stamps, pa.array(values, pa.float64()), *results.columns()]
     out += [data.column(name) for name in columns.others]
     names = [*series["id_cols"], series["timestamp_col"], series["data_col"], *RESULT_SCHEMA.names, *columns.others]
     return pa.Table.from_arrays(out, names=names)
@@ -244,7 +245,7 @@ def _forecast_frame(spec: dict, arrays: dict[str, np.ndarray], horizon: int, id_
     # on the modelling scale (ML.FORECAST maps them back under forecast limits; undone here).
     table = forecast_table(spec, arrays, horizon, 0.95, id_types)
     ids = [table.column(name).combine_chunks() for name in spec["time_series"]["id_cols"]]
-    frame = _keys(ids, table.column("forecast_timestamp").cast(pa.int64()).combine_chunks())
+    frame = _keys(ids, microseconds(table.column("forecast_timestamp")))
     limits = Limits.from_options(spec["options"])
     frame["forecast_value"] = limits.transform(table.column("forecast_value").to_numpy())
     frame["standard_error"] = table.column("standard_error").to_numpy() / limits.slope(frame["forecast_value"].to_numpy())
@@ -278,19 +279,10 @@ def _steps_needed(series: dict, keys: pd.DataFrame, limit: int) -> int:
     return min(steps, limit)
 
 
-def _microseconds(column: pa.ChunkedArray) -> pa.Array:
-    """Timestamps as microseconds since the epoch (UTC), as the model's last timestamp is kept;
-    a DATE is its midnight, a zoned TIMESTAMP its UTC instant."""
-    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-        column = column.cast(pa.timestamp(column.type.unit))
-    return column.cast(pa.timestamp("us")).cast(pa.int64()).combine_chunks()
-
-
-def _keys(ids: list[pa.Array], stamps: pa.Array) -> pd.DataFrame:
-    # The join keys id0…, t as nullable pandas columns, so that a NULL keeps an integer an integer.
+def _keys(ids: list[pa.Array], stamps: np.ndarray) -> pd.DataFrame:
+    # The join keys id0…, t; the ids as nullable pandas columns, so that a NULL keeps an integer an integer.
     nullable = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype()}.get
-    columns = {f"id{i}": array for i, array in enumerate(ids)} | {"t": stamps}
-    return pd.DataFrame({name: array.to_pandas(types_mapper=nullable) for name, array in columns.items()})
+    return pd.DataFrame({f"id{i}": array.to_pandas(types_mapper=nullable) for i, array in enumerate(ids)} | {"t": stamps})
 
 
 def _is_text(kind: pa.DataType) -> bool:
