@@ -97,9 +97,10 @@ def holiday_info(call: Call) -> pa.Table:
 
 
 def evaluation_table(spec: dict, show_all: bool) -> pa.Table:
-    """ML.ARIMA_EVALUATE's rows: each fitted series' candidate models, best (lowest AIC) first
-    as training stored them, or only the best one; a failed series gives one row with its
-    ``error_message`` and NULL elsewhere, whatever ``show_all`` says.
+    """ML.ARIMA_EVALUATE's rows: each fitted series' candidate models as training ranked them (the
+    chosen one, lowest AIC, first: :class:`sqlml.ml.forecasting.fit.TrendFit`), or only the chosen
+    one; a failed series gives one row with its ``error_message`` and NULL elsewhere, whatever
+    ``show_all`` says.
 
     Args:
         spec: the model's description (its ``time_series`` part and ``options``).
