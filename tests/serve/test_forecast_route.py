@@ -30,6 +30,11 @@ def con(tmp_path_factory):
         connection.query(CREATE.format(scale=1))
         connection.query(CREATE.format(scale=2))
         connection.query("ALTER MODEL `ds.f@1` SET OPTIONS(version_aliases=['production'])")
+        connection.query(
+            "CREATE MODEL ds.x OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='day', time_series_data_col='v', horizon=5) "
+            "AS SELECT day, v - 4 * price AS v, price FROM (SELECT day, v, 1 + (EXTRACT(DAY FROM day) % 4) / 2 AS price FROM ds.s "
+            "WHERE store = 'north')"
+        )
         connection.query("CREATE MODEL ds.lin OPTIONS(model_type='linear_reg', input_label_cols=['v']) AS SELECT i, v FROM (SELECT i, i * 2.0 AS v FROM range(30) AS t(i))")
         yield connection
 
@@ -78,6 +83,15 @@ def test_ids_pick_series_and_versions_and_aliases_are_served(con, client):
     assert "/v1/models/{name}:forecast" in client.get("/openapi.json").json()["paths"]
 
 
+def test_an_xreg_model_forecasts_with_the_future_regressors_sent(con, client):
+    future = [{"day": f"2024-02-{day}", "price": 1.0 + day % 4 / 2} for day in (20, 21, 22, 23)]
+    response = client.post("/v1/models/ds.x:forecast", json={"horizon": 4, "confidence_level": 0.9, "instances": future})
+    assert response.status_code == 200, response.text
+    rows = " UNION ALL ".join(f"SELECT DATE '{row['day']}' AS day, {row['price']} AS price" for row in future)
+    expected = con.query(f"SELECT * FROM ML.FORECAST(MODEL ds.x, STRUCT(4 AS horizon, 0.9 AS confidence_level), ({rows}))").arrow()
+    _same_rows(response.json()["forecasts"], expected.to_pylist())
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "error", "hint"),
     [
@@ -88,7 +102,14 @@ def test_ids_pick_series_and_versions_and_aliases_are_served(con, client):
         ("ds.f", {"confidence_level": 1.0}, 422, "The request body is not valid: body.confidence_level: Input should be less than 1", None),
         ("ds.f", {"ids": [{"region": "north"}]}, 400, "ids[0] names the columns region; the model's id columns are store.",
          "Give each series as an object of every id column's value: {'store': …}."),
-        ("ds.lin", {}, 400, "ds.lin is a LINEAR_REG model; :forecast serves ARIMA_PLUS models.", "Ask :predict of it."),
+        ("ds.lin", {}, 400, "ds.lin is a LINEAR_REG model; :forecast serves forecasting models (ARIMA_PLUS, ARIMA_PLUS_XREG).",
+         "Ask :predict of it."),
+        ("ds.f", {"instances": [{"day": "2024-03-01"}]}, 400, "ds.f has no external regressors, so its forecasts take no instances.",
+         "Leave instances out."),
+        ("ds.x", {"horizon": 2}, 400, "ds.x is an ARIMA_PLUS_XREG model: its forecasts need the future values of its external regressors.", None),
+        ("ds.x", {"horizon": 3, "instances": [{"day": "2024-02-20", "price": 2.0}, {"day": "2024-02-21", "price": 2.5}]}, 400,
+         "2024-02-22", None),
+        ("ds.x", {"horizon": 1, "instances": [{"day": "someday", "price": 2.0}]}, 400, "The day values of the instances are not timestamps", None),
         ("ds.nope", {}, 404, "Model 'ds.nope' was not found", None),
         ("ds.f@7", {}, 404, "version 7", None),
     ],

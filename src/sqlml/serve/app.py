@@ -6,8 +6,8 @@ Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
   ``{"predictions": [ML.PREDICT's columns per instance], "model", "model_version", "request_id"}``;
 * ``POST /v1/models/{name}:explain`` (with ``top_k_features``) → ML.EXPLAIN_PREDICT's columns;
 * ``POST /v1/models/{name}:forecast`` ``{"horizon": n, "confidence_level": c, "ids": [{id column: value}, …]}``
-  (all optional) → ``{"forecasts": [ML.FORECAST's columns per series and step], …}`` for a
-  forecasting model (ARIMA_PLUS);
+  (all optional; an ARIMA_PLUS_XREG model also needs ``"instances"``, its regressors' future
+  values) → ``{"forecasts": [ML.FORECAST's columns per series and step], …}``;
 * ``GET /v1/models`` (models, versions, aliases), ``GET /v1/models/{name}`` (type, label, features
   with types, metrics);
 * ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
@@ -65,11 +65,15 @@ class ExplainRequest(PredictRequest):
 
 
 class ForecastRequest(BaseModel):
-    """ML.FORECAST's settings, and optionally the series wanted (default: every series)."""
+    """ML.FORECAST's settings, optionally the series wanted (default: every series) and, for an
+    ARIMA_PLUS_XREG model, its regressors' future values."""
 
     horizon: int | None = Field(default=None, ge=1, description="Steps per series; ML.FORECAST's default 3, at most the model's horizon.")
     confidence_level: float = Field(default=0.95, ge=0, lt=1)
     ids: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES)
+    instances: list[dict[str, Any]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INSTANCES, description="ARIMA_PLUS_XREG: the regressors' future values."
+    )
 
 
 class ForecastResponse(BaseModel):
@@ -239,7 +243,7 @@ def _answer_forecast(models: ModelSet, name: str, request: Request, body: bytes)
     """ML.FORECAST's rows for one request (in a worker thread); the body ForecastResponse documents."""
     parsed = _parse_body(ForecastRequest, body, request.headers.get("content-type"))
     served = models.get(name)
-    rows = scoring.forecast(served.model, name, parsed.horizon, parsed.confidence_level, parsed.ids)
+    rows = scoring.forecast(served.model, name, parsed.horizon, parsed.confidence_level, parsed.ids, parsed.instances)
     payload = {"forecasts": rows, "model": served.name, "model_version": served.version, "request_id": request.scope["state"]["request_id"]}
     return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 

@@ -91,16 +91,19 @@ def _other_route(model: Model, kind: str, explain: bool) -> str | None:
     return f"Ask :predict of a {kind} model." if explain and model.family.supports("PREDICT", kind) else None
 
 
-def forecast(model: Model, name: str, horizon: int | None, confidence: float, ids: list[dict] | None = None) -> list[dict]:
-    """ML.FORECAST's rows (:func:`sqlml.ml.runtime.forecast.forecast_rows`), or only those of the
-    series ``ids`` names (each an object of the id columns' values).
+def forecast(model: Model, name: str, horizon: int | None, confidence: float, ids: list[dict] | None = None,
+             future: list[dict] | None = None) -> list[dict]:  # fmt: skip
+    """ML.FORECAST's rows (:func:`sqlml.ml.runtime.forecast.forecast_rows`; ``future``: an
+    ARIMA_PLUS_XREG model's future regressors), or only those of the series ``ids`` names (each
+    an object of the id columns' values).
 
     Raises:
-        ModelError: the model is not an ARIMA_PLUS model.
+        ModelError: the model is not a forecasting model.
         InvalidOptionError: ``horizon`` exceeds the model's ``horizon`` option.
-        InvalidModelInputError: ``ids`` names columns that are not the model's id columns.
+        InvalidModelInputError: ``ids`` names columns that are not the model's id columns, or
+            ``future`` is missing, unexpected or incomplete.
     """
-    table = forecast_rows(model, name, horizon, confidence)
+    table = forecast_rows(model, name, horizon, confidence, future)
     if ids is not None:
         table = table.filter(_series_mask(table, model.spec["time_series"]["id_cols"], ids))
     return json_rows(table)

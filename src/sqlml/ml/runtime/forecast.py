@@ -1,15 +1,18 @@
-"""Forecasts of a stored ARIMA_PLUS model outside SQL: what ``sqlml serve``'s ``:forecast`` answers.
+"""Forecasts of a stored forecasting model outside SQL: what ``sqlml serve``'s ``:forecast`` answers.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-forecast —
 the same rows as ML.FORECAST (:func:`sqlml.ml.forecasting.forecast.forecast_table`), with its
-defaults (3 steps, 0.95) and its limit (at most the model's ``horizon`` option).
+defaults (3 steps, 0.95) and its limit (at most the model's ``horizon`` option). An
+ARIMA_PLUS_XREG model takes its regressors' future values as JSON rows (timestamps as ISO text),
+as ML.FORECAST takes them as a table (:func:`sqlml.ml.forecasting.regressors.add_regression`).
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model, arrow_type_from_string
 
@@ -17,7 +20,7 @@ from sqlml.ml.models.model import Model, arrow_type_from_string
 DEFAULT_HORIZON = 3
 
 
-def forecast_rows(model: Model, name: str, horizon: int | None, confidence: float) -> pa.Table:
+def forecast_rows(model: Model, name: str, horizon: int | None, confidence: float, future: list[dict] | None = None) -> pa.Table:
     """ML.FORECAST's table: each series' next ``horizon`` steps (default 3) at ``confidence``.
 
     Args:
@@ -25,17 +28,21 @@ def forecast_rows(model: Model, name: str, horizon: int | None, confidence: floa
         name: how the caller named it, for messages.
         horizon: steps per series, or None for ML.FORECAST's default.
         confidence: the prediction interval's level, in [0, 1).
+        future: an ARIMA_PLUS_XREG model's future regressors, one object per series and
+            timestamp (the timestamp column as ISO text); None for an ARIMA_PLUS model.
 
     Raises:
-        ModelError: the model is not an ARIMA_PLUS model (ARIMA_PLUS_XREG needs future regressors).
+        ModelError: the model is not a forecasting model.
         InvalidOptionError: ``horizon`` is outside [1, the model's ``horizon`` option].
+        InvalidModelInputError: ``future`` is missing for an ARIMA_PLUS_XREG model, given for an
+            ARIMA_PLUS one, or lacks a column or a forecast timestamp.
     """
     from sqlml.ml.forecasting.forecast import forecast_table
+    from sqlml.ml.forecasting.regressors import add_regression, has_regressors
 
-    if model.model_type != "ARIMA_PLUS":
-        hint = ("Forecast it with ML.FORECAST(MODEL m, STRUCT(…), (SELECT <future regressors> …)) in SQL."
-                if model.target is Target.FORECASTING else "Ask :predict of it.")  # fmt: skip
-        raise ModelError(f"{name} is a {model.model_type} model; :forecast serves ARIMA_PLUS models.", model=name, hint=hint)
+    if model.target is not Target.FORECASTING:
+        raise ModelError(f"{name} is a {model.model_type} model; :forecast serves forecasting models (ARIMA_PLUS, ARIMA_PLUS_XREG).",
+                         model=name, hint="Ask :predict of it.")  # fmt: skip
     horizon = DEFAULT_HORIZON if horizon is None else horizon
     limit = model.options["horizon"]
     if not 1 <= horizon <= limit:
@@ -43,5 +50,36 @@ def forecast_rows(model: Model, name: str, horizon: int | None, confidence: floa
             f"The horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
             option="horizon", hint="Ask for fewer steps, or train the model with a larger horizon option.",
         )  # fmt: skip
+    _check_future(model, name, future, has_regressors(model.spec))
     id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
-    return forecast_table(model.spec, model.arrays, horizon, confidence, id_types)
+    forecasts = forecast_table(model.spec, model.arrays, horizon, confidence, id_types)
+    if future is None:
+        return forecasts
+    return add_regression(model.spec, model.arrays, forecasts, _future_table(model.spec, future))
+
+
+def _check_future(model: Model, name: str, future: list[dict] | None, needed: bool) -> None:
+    if needed and future is None:
+        raise InvalidModelInputError(
+            f"{name} is an {model.model_type} model: its forecasts need the future values of its external regressors.",
+            hint=f'Send {{"horizon": n, "instances": [{{"{model.spec["time_series"]["timestamp_col"]}": "…", <regressor>: value, …}}, …]}}, '
+            "one object per series and forecast timestamp.",
+        )
+    if future is not None and not needed:
+        raise InvalidModelInputError(f"{name} has no external regressors, so its forecasts take no instances.", hint="Leave instances out.")
+
+
+def _future_table(spec: dict, future: list[dict]) -> pa.Table:
+    """The future rows as a table, the timestamp column read from ISO text as UTC instants."""
+    frame = pd.DataFrame(future)
+    stamp = spec["time_series"]["timestamp_col"]
+    for column in frame.columns:
+        if column.lower() == stamp.lower():
+            try:
+                frame[column] = pd.to_datetime(frame[column], utc=True)
+            except (ValueError, TypeError) as error:
+                raise InvalidModelInputError(
+                    f"The {column} values of the instances are not timestamps: {error}", column=column,
+                    hint="Write them as ISO text, e.g. \"2024-03-01\" or \"2024-03-01T12:00:00Z\".",
+                ) from None  # fmt: skip
+    return pa.Table.from_pandas(frame, preserve_index=False)
