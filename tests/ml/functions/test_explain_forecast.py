@@ -191,3 +191,39 @@ def test_refused_without_decomposition_and_with_a_bad_horizon(con):
         con.query("SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ds.small, STRUCT(11 AS horizon))")
     with pytest.raises(sqlml.InvalidOptionError, match=r"ML.EXPLAIN_FORECAST's confidence_level must be in \[0, 1\)\. Got 1.0 instead\."):
         con.query("SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ds.small, STRUCT(1.0 AS confidence_level))")
+
+
+def _regressed() -> pd.DataFrame:
+    """y = 3·x1 − 2·x2 + a weekly pattern + noise: 84 training days and 14 future ones."""
+    rng = np.random.default_rng(7)
+    x1, x2 = rng.normal(10, 2, 98), rng.normal(5, 1, 98)
+    y = 3 * x1 - 2 * x2 + 4 * np.sin(2 * np.pi * np.arange(98) / 7) + rng.normal(0, 0.5, 98)
+    return pd.DataFrame({"d": DAYS[:98].date, "y": y, "x1": x1, "x2": x2})
+
+
+def test_an_xreg_models_rows_carry_each_regressors_attribution(con):
+    from sklearn.linear_model import LinearRegression
+
+    frame = _regressed()
+    con.register("regressed", frame)
+    con.query("CREATE OR REPLACE MODEL ds.xreg OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='d', "
+              "time_series_data_col='y', horizon=14) AS SELECT * FROM regressed WHERE d < DATE '2020-03-25'")  # fmt: skip
+    future = "(SELECT d, x1, x2 FROM regressed WHERE d >= DATE '2020-03-25')"
+    got = con.query(f"SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ds.xreg, STRUCT(14 AS horizon), {future})").arrow().to_pandas()
+    assert list(got.columns[17:]) == ["residual", "attribution_x1", "attribution_x2"]
+    weights = LinearRegression().fit(frame[["x1", "x2"]][:84], frame["y"][:84]).coef_
+    np.testing.assert_allclose(got["attribution_x1"], weights[0] * frame["x1"], rtol=1e-9)
+    np.testing.assert_allclose(got["attribution_x2"], weights[1] * frame["x2"], rtol=1e-9)
+    history, forecast = got[got["time_series_type"] == "history"], got[got["time_series_type"] == "forecast"]
+    np.testing.assert_allclose(history["time_series_data"], frame["y"][:84])
+    attributed = got["attribution_x1"] + got["attribution_x2"]
+    parts = history["trend"] + history["seasonal_period_weekly"] + history["spikes_and_dips"] + history["step_changes"] + history["residual"]
+    np.testing.assert_allclose(history["time_series_data"], parts + attributed[:84], atol=1e-9)
+    np.testing.assert_allclose(got["time_series_adjusted_data"], got["trend"] + got["seasonal_period_weekly"] + attributed, atol=1e-9)
+    expected = con.query(f"SELECT * FROM ML.FORECAST(MODEL ds.xreg, STRUCT(14 AS horizon), {future})").arrow().to_pandas()
+    for mine, theirs in (("time_series_data", "forecast_value"), ("prediction_interval_upper_bound", "prediction_interval_upper_bound")):
+        np.testing.assert_allclose(forecast[mine], expected[theirs], rtol=1e-12)
+    with pytest.raises(sqlml.InvalidModelInputError, match=r"ML.EXPLAIN_FORECAST of the ARIMA_PLUS_XREG model ds.xreg needs the future values of its external regressors\."):
+        con.query("SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ds.xreg)")
+    with pytest.raises(sqlml.InvalidModelInputError, match=r"ML.EXPLAIN_FORECAST of ds.small takes no input data: the model has no external regressors\."):
+        con.query(f"SELECT * FROM ML.EXPLAIN_FORECAST(MODEL ds.small, STRUCT(3 AS horizon), {future})")

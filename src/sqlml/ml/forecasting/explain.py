@@ -10,7 +10,8 @@ seasonal + holiday_effect``, which on forecast rows is also ``time_series_data``
 holidays a series does not model are NULL, as are spikes, steps and residual on forecast rows and
 the confidence level and interval on history rows. The history comes from
 :func:`sqlml.ml.forecasting.history.series_history`, the forecast from
-:func:`sqlml.ml.forecasting.forecast.series_forecasts`.
+:func:`sqlml.ml.forecasting.forecast.series_forecasts`; an ARIMA_PLUS_XREG model's regression is
+added back by :mod:`sqlml.ml.forecasting.explain_regressors` (``attribution_<regressor>`` columns).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import numpy as np
 import pyarrow as pa
 from scipy.stats import norm
 
+from sqlml.ml.forecasting.explain_regressors import attribution_column, future_regression, history_regression
 from sqlml.ml.forecasting.forecast import SeriesForecast, series_forecasts
 from sqlml.ml.forecasting.history import SeriesHistory, series_history
 from sqlml.ml.forecasting.limits import Limits
+from sqlml.ml.forecasting.regressors import has_regressors
 
 #: BigQuery's seasonal periods in the order of its output columns.
 PERIODS = ("YEARLY", "QUARTERLY", "MONTHLY", "WEEKLY", "DAILY")
@@ -44,7 +47,8 @@ def holiday_column(name: str) -> str:
     return "holiday_effect_" + re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_")
 
 
-def explain_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confidence: float, id_types: list[pa.DataType]) -> pa.Table:
+def explain_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confidence: float, id_types: list[pa.DataType],
+                  future: pa.Table | None = None) -> pa.Table:  # fmt: skip
     """ML.EXPLAIN_FORECAST's rows of every fitted series.
 
     Args:
@@ -53,27 +57,66 @@ def explain_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confi
         horizon: forecast steps per series.
         confidence: the prediction interval's level, in [0, 1).
         id_types: the id columns' Arrow types.
+        future: an ARIMA_PLUS_XREG model's future regressors (None for ARIMA_PLUS).
+
+    Raises:
+        InvalidModelInputError: the future regressors miss a column or a forecast row.
     """
     series = spec["time_series"]
     z = float(norm.ppf(0.5 + confidence / 2))
     limits = Limits.from_options(spec["options"])
     blocks = []
     for forecast in series_forecasts(spec, arrays, horizon):
-        history = series_history(spec, arrays, forecast.index)
         modelled = bool(series["series"][forecast.index].get("holiday_windows"))
-        blocks.append(_history_block(history, modelled) | {"index": forecast.index})
+        blocks.append(_history_block(series_history(spec, arrays, forecast.index), modelled) | {"index": forecast.index})
         blocks.append(_forecast_block(forecast, limits, z, confidence, modelled))
+    extra = []
+    if has_regressors(spec):
+        _add_regression(spec, arrays, blocks, future, id_types)
+        extra = [attribution_column(name) for name in spec["xreg"]["regressors"]]
     holidays = list(dict.fromkeys(name for block in blocks for name in block["holidays"]))
     rows = sum(len(block["time_series_timestamp"]) for block in blocks)
-    ids = [[value for block in blocks for value in [series["series"][block["index"]]["id"][k]] * len(block["time_series_timestamp"])]
-           for k in range(len(series["id_cols"]))]  # fmt: skip
-    columns = [pa.array(column, kind) for column, kind in zip(ids, id_types)]
+    columns = [pa.array(column, kind) for column, kind in zip(_ids(series, blocks), id_types)]
     columns.append(pa.array(_joined(blocks, "time_series_timestamp", rows, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")))
     columns.append(pa.array([kind for block in blocks for kind in [block["type"]] * len(block["time_series_timestamp"])], pa.string()))
-    columns += [pa.array(_joined(blocks, name, rows), pa.float64(), from_pandas=True) for name in VALUE_COLUMNS]
+    columns += [pa.array(_joined(blocks, name, rows), pa.float64(), from_pandas=True) for name in (*VALUE_COLUMNS, *extra)]
     columns += [pa.array(_holiday(blocks, name, rows), pa.float64(), from_pandas=True) for name in holidays]
-    names = [*series["id_cols"], "time_series_timestamp", "time_series_type", *VALUE_COLUMNS, *holidays]
+    names = [*series["id_cols"], "time_series_timestamp", "time_series_type", *VALUE_COLUMNS, *extra, *holidays]
     return pa.Table.from_arrays(columns, names=names)
+
+
+def _ids(series: dict, blocks: list[dict]) -> list[list]:
+    """Each id column's values, row by row."""
+    return [[value for block in blocks for value in [series["series"][block["index"]]["id"][k]] * len(block["time_series_timestamp"])]
+            for k in range(len(series["id_cols"]))]  # fmt: skip
+
+
+def _add_regression(spec: dict, arrays: dict[str, np.ndarray], blocks: list[dict], future: pa.Table, id_types: list[pa.DataType]) -> None:
+    """An XREG model's regression added to every block: intercept into the trend, attributions as columns."""
+    for block in blocks[::2]:
+        intercept, parts = history_regression(spec, arrays, block["index"], block["time_series_timestamp"])
+        _shift(block, intercept, parts, ("time_series_data", "time_series_adjusted_data"))
+    forecasts = blocks[1::2]
+    ids = _ids(spec["time_series"], forecasts)
+    keys = pa.table({**{name: pa.array(values, kind) for name, values, kind in zip(spec["time_series"]["id_cols"], ids, id_types)},
+                     "forecast_timestamp": pa.array(np.concatenate([b["time_series_timestamp"] for b in forecasts]), pa.int64()).cast(pa.timestamp("us", tz="UTC"))})  # fmt: skip
+    intercepts, parts = future_regression(spec, arrays, keys, future)
+    at = 0
+    for block in forecasts:
+        n = len(block["time_series_timestamp"])
+        shifted = ("time_series_data", "time_series_adjusted_data", "prediction_interval_lower_bound", "prediction_interval_upper_bound")
+        _shift(block, intercepts[at : at + n], {name: part[at : at + n] for name, part in parts.items()}, shifted)
+        at += n
+
+
+def _shift(block: dict, intercept: float | np.ndarray, parts: dict[str, np.ndarray], columns: tuple[str, ...]) -> None:
+    """Add the regression to a block's values, its intercept to the trend, its parts as columns."""
+    total = intercept + sum(parts.values(), np.zeros(len(block["trend"])))
+    for name in columns:
+        block[name] = block[name] + total
+    block["trend"] = block["trend"] + intercept
+    for name, part in parts.items():
+        block[attribution_column(name)] = part
 
 
 def _history_block(history: SeriesHistory, modelled: bool) -> dict:

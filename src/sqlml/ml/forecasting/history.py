@@ -54,19 +54,47 @@ FIXED_STEPS = {DataFrequency.PER_MINUTE: 60_000_000, DataFrequency.HOURLY: 3_600
 
 
 @dataclass
-class SeriesHistory:
-    """One series' history and its components, in the data's units, oldest first.
+class Components:
+    """The parts of one series' history every form shares, oldest first.
 
     Attributes:
-        timestamps: the regular grid, int64 microseconds since the epoch, UTC.
-        data: the series on the grid (duplicates averaged, gaps interpolated).
+        data: the series on its regular grid (duplicates averaged, gaps interpolated).
         interpolated: True where no training row had that timestamp.
         trend: the trend (see the module docstring).
         seasonal: each modelled seasonal period's component, by BigQuery's name (``"WEEKLY"``…).
         holiday_effects: each modelled holiday's effect, by holiday name.
-        holiday_effect: their sum (zeros without holidays).
         spikes_and_dips: the spikes and dips taken out.
         step_changes: the step changes taken out (zero over the latest level).
+    """
+
+    data: np.ndarray
+    interpolated: np.ndarray
+    trend: np.ndarray
+    seasonal: dict[str, np.ndarray]
+    holiday_effects: dict[str, np.ndarray]
+    spikes_and_dips: np.ndarray
+    step_changes: np.ndarray
+
+
+@dataclass
+class HistoryParts(Components):
+    """What training keeps of one series' history, on the modelling scale, the trend unsmoothed
+    (written by :func:`pack_history`).
+
+    Attributes:
+        start: the first timestamp, µs UTC.
+    """
+
+    start: int = 0
+
+
+@dataclass
+class SeriesHistory(Components):
+    """One series' history as :func:`series_history` reads it, in the data's units.
+
+    Attributes:
+        timestamps: the regular grid, int64 microseconds since the epoch, UTC.
+        holiday_effect: the sum of ``holiday_effects`` (zeros without holidays).
         residual: what is left.
         fitted: the model's one-step-ahead prediction of ``data``.
         sigma: the trend model's residual standard deviation (on the modelling scale).
@@ -74,18 +102,11 @@ class SeriesHistory:
         scaled_fitted: ``fitted`` on the modelling scale (``fitted`` itself without limits).
     """
 
-    timestamps: np.ndarray
-    data: np.ndarray
-    interpolated: np.ndarray
-    trend: np.ndarray
-    seasonal: dict[str, np.ndarray]
-    holiday_effects: dict[str, np.ndarray]
-    holiday_effect: np.ndarray
-    spikes_and_dips: np.ndarray
-    step_changes: np.ndarray
-    residual: np.ndarray
-    fitted: np.ndarray
-    sigma: float
+    timestamps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    holiday_effect: np.ndarray = field(default_factory=lambda: np.empty(0))
+    residual: np.ndarray = field(default_factory=lambda: np.empty(0))
+    fitted: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sigma: float = 0.0
     limits: Limits = field(default_factory=Limits)
     scaled_fitted: np.ndarray | None = None
 
@@ -105,28 +126,6 @@ class SeriesHistory:
     def standard_error(self) -> np.ndarray:
         """``sigma`` per point in the data's units (delta method under forecast limits)."""
         return self.sigma * self.limits.slope(self.scaled_fitted)
-
-
-@dataclass
-class HistoryParts:
-    """What training keeps of one series' history, on the modelling scale (written by :func:`pack_history`).
-
-    Attributes:
-        start: the first timestamp, µs UTC.
-        data, interpolated, trend: the dense parts (``trend`` unsmoothed).
-        seasonal: each modelled period's component.
-        holiday_effects: each modelled holiday's component.
-        spikes_and_dips, step_changes: the outlier components.
-    """
-
-    start: int
-    data: np.ndarray
-    interpolated: np.ndarray
-    trend: np.ndarray
-    seasonal: dict[str, np.ndarray]
-    holiday_effects: dict[str, np.ndarray]
-    spikes_and_dips: np.ndarray
-    step_changes: np.ndarray
 
 
 def has_history(spec: dict) -> bool:
