@@ -193,3 +193,12 @@ def test_monthly_steps_follow_the_calendar():
     new = pa.table({"day": pa.array([ahead[0], ahead[11], ahead[11] + pd.Timedelta(days=1)], pa.timestamp("us")), "y": [50.0, 50.0, 50.0]})
     got = detect_new(spec, arrays, new, 0.95, [])
     assert [value is not None for value in got.column("lower_bound").to_pylist()] == [True, True, False]
+
+
+def test_a_series_with_a_null_id_is_a_series_too():
+    rng = np.random.default_rng(9)
+    rows = pa.table({"shop": pa.array([None] * len(DAYS), pa.int64()), "day": DAYS.as_unit("us"), "y": _level(5.0, len(DAYS), rng)})
+    spec, arrays = fit_table(_options(time_series_id_col=["shop"], horizon=3, seasonalities=["NO_SEASONALITY"]), rows, None)
+    new = pa.table({"shop": pa.array([None, 1], pa.int64()), "day": pa.array([NEW_DAYS[0]] * 2, pa.timestamp("us")), "y": [5.0, 5.0]})
+    got = detect_new(spec, arrays, new, 0.95, [pa.int64()])
+    assert got.column("shop").to_pylist() == [None, 1] and got.column("is_anomaly").to_pylist() == [False, None]

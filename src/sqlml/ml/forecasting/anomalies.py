@@ -272,7 +272,8 @@ def _steps_needed(series: dict, keys: pd.DataFrame, limit: int) -> int:
     wanted = {tuple(item["id"]): item for item in series["series"] if item["error"] is None}
     steps = 0
     for key, stamp in latest:
-        item = wanted.get(key if isinstance(key, tuple) else (key,))
+        key = tuple(None if pd.isna(value) else value for value in (key if isinstance(key, tuple) else (key,)))
+        item = wanted.get(key)  # a NULL id is a series of its own, kept as None
         if item is not None and stamp > item["last_timestamp"]:
             elapsed = (stamp - item["last_timestamp"]) / 1e6
             steps = max(steps, math.ceil(elapsed / SHORTEST_STEP[DataFrequency(item["frequency"])]))
