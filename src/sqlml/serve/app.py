@@ -42,7 +42,7 @@ import sqlml
 from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
 from sqlml.serve import scoring
 from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
-from sqlml.serve.models import ModelSet
+from sqlml.serve.models import ModelSet, Served
 
 if TYPE_CHECKING:
     from sqlml.serve.prediction_log import PredictionLog
@@ -185,21 +185,7 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
     def describe(name: str) -> dict:
         """One model version: type, label, input features with types, metrics (a forecasting
         model: its time-series columns, horizon and number of fitted series)."""
-        served = models.get(name)
-        model = served.model
-        features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
-        described = {
-            "name": name, "model_type": model.model_type, "version": served.version, "aliases": served.record.aliases,
-            "label": model.label, "features": features, "required_columns": model.required_columns(),
-            "metrics": model.spec.get("metrics", {}),
-        }  # fmt: skip
-        series = model.spec.get("time_series")
-        if series is not None:  # a forecasting model: what :forecast returns per series
-            described["time_series"] = {
-                "timestamp_col": series["timestamp_col"], "data_col": series["data_col"], "id_cols": series["id_cols"],
-                "horizon": model.options["horizon"], "series": sum(item["error"] is None for item in series["series"]),
-            }  # fmt: skip
-        return described
+        return _description(models.get(name), name)
 
     @app.post("/v1/models/{name}:predict", response_model=None, responses=ANSWERED, openapi_extra=_request_body(PredictRequest))
     async def predict(name: str, request: Request) -> Response:
@@ -218,6 +204,24 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
         """ML.FORECAST of a forecasting model."""
         body = await request.body()
         return await run_in_threadpool(_answer_forecast, models, name, request, body)
+
+
+def _description(served: Served, name: str) -> dict:
+    """What ``GET /v1/models/{name}`` answers."""
+    model = served.model
+    features = [{"name": c.name, "type": c.arrow_type} for c in model.preprocessor.columns] if model.preprocessor else []
+    described = {
+        "name": name, "model_type": model.model_type, "version": served.version, "aliases": served.record.aliases,
+        "label": model.label, "features": features, "required_columns": model.required_columns(),
+        "metrics": model.spec.get("metrics", {}),
+    }  # fmt: skip
+    series = model.spec.get("time_series")
+    if series is not None:  # a forecasting model: what :forecast returns per series
+        described["time_series"] = {
+            "timestamp_col": series["timestamp_col"], "data_col": series["data_col"], "id_cols": series["id_cols"],
+            "horizon": model.options["horizon"], "series": sum(item["error"] is None for item in series["series"]),
+        }  # fmt: skip
+    return described
 
 
 def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[PredictRequest], prediction_log) -> Response:
