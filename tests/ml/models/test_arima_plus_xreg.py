@@ -270,6 +270,9 @@ def test_family_takes_the_forecasting_functions():
         (OPTIONS, "SELECT day, y, x1, day AS d FROM ds.single_daily", InvalidModelInputError,
          r"The column d of the training query is an external regressor of ARIMA_PLUS_XREG and must be "
          r"INT64, NUMERIC, BIGNUMERIC, FLOAT64, STRING or BOOL; it is date32\[day\]\."),
+        (OPTIONS, "SELECT day, y, x1, CAST(round(x1 * 1e6) AS STRING) || CAST(range AS STRING) AS tag FROM ds.single_daily, range(120)",
+         InvalidModelInputError, r"The external regressors of ARIMA_PLUS_XREG expand to 11\d{3} features \(numbers, and one per "
+         r"category of a STRING or BOOL column\); BigQuery takes at most 10000\."),
         (OPTIONS, "SELECT day, y, [x1] AS x FROM ds.single_daily", InvalidModelInputError,
          r"The column x of the training query is an external regressor of ARIMA_PLUS_XREG and must be .*; it is list<"),
     ],
@@ -287,6 +290,8 @@ def test_option_and_column_errors(con, options, query, error, message):
         ("MODEL ds.single, (SELECT x1, x2 FROM ds.single_daily)", r"The input data has no column day, which the model was trained with \(time_series_timestamp_col\)\."),
         ("MODEL ds.single, (SELECT day, x1, CAST(x2 AS STRING) AS x2 FROM ds.single_daily)",
          r"The column x2 of the input data must be INT64, NUMERIC, BIGNUMERIC or FLOAT64, as it was in training \(double\); it is string\."),
+        ("MODEL ds.single, (SELECT CAST(day AS STRING) AS day, x1, x2 FROM ds.single_daily)",
+         r"The column day \(time_series_timestamp_col\) of the input data must be TIMESTAMP, DATE or DATETIME; it is string\."),
         ("MODEL ds.single, STRUCT(10 AS horizon), (SELECT * FROM ds.single_daily WHERE day < DATE '2024-03-30')",
          r"ML.FORECAST needs the external regressors at every forecast timestamp; the input data has no row at "
          r"2024-03-30 00:00:00 \(5 forecast timestamp\(s\) are missing\)\."),

@@ -39,6 +39,9 @@ SHIFTED_COLUMNS = ("forecast_value", "prediction_interval_lower_bound", "predict
                    "confidence_interval_lower_bound", "confidence_interval_upper_bound")  # fmt: skip
 #: The regressor types: numbers (a weight each) and STRING / BOOL (dummy-encoded categories).
 REGRESSOR_TYPES = "INT64, NUMERIC, BIGNUMERIC, FLOAT64, STRING or BOOL"
+#: The most processed features (BigQuery's "feature cardinality" limit of ARIMA_PLUS_XREG,
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-multivariate-time-series#limitations).
+MAX_FEATURES = 10_000
 
 
 def has_regressors(spec: dict) -> bool:
@@ -81,6 +84,21 @@ def check_regressor_type(name: str, kind: pa.DataType, source: str) -> None:
     )
 
 
+def _check_cardinality(table: pa.Table, names: list[str]) -> None:
+    """At most :data:`MAX_FEATURES` processed features: one per number, one per category but the
+    dropped one (NULL is a category) — counted before any encoding is built."""
+    width = 0
+    for name in names:
+        column = table.column(name)
+        width += 1 if is_numeric_type(column.type) else max(pc.count_distinct(column, mode="all").as_py() - 1, 1)
+    if width > MAX_FEATURES:
+        raise InvalidModelInputError(
+            f"The external regressors of ARIMA_PLUS_XREG expand to {width} features (numbers, and one per "
+            f"category of a STRING or BOOL column); BigQuery takes at most {MAX_FEATURES}.",
+            hint="Leave out or group the high-cardinality STRING regressors in the training query.",
+        )
+
+
 def _is_categorical(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind)
 
@@ -99,6 +117,7 @@ def fit_with_regressors(options: dict, table: pa.Table, holidays: pa.Table | Non
     """
     columns = series_columns(table, options)
     names = regressor_columns(table, columns)
+    _check_cardinality(table, names)
     preprocessor = Preprocessor.fit(table, names, standardize=False, categorical="dummy")
     features = preprocessor.transform(table)
     target = table.column(columns.data).cast(pa.float64()).to_numpy(zero_copy_only=False)
@@ -332,6 +351,13 @@ def add_regression(spec: dict, arrays: dict[str, np.ndarray], forecasts: pa.Tabl
     """
     time_series = spec["time_series"]
     stamp = _find(future, time_series["timestamp_col"], "time_series_timestamp_col")
+    kind = future.schema.field(stamp).type
+    if not (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+        raise InvalidModelInputError(
+            f"The column {stamp} (time_series_timestamp_col) of the input data must be TIMESTAMP, DATE or DATETIME; it is {kind}.",
+            column=stamp,
+            hint=f"CAST {stamp} in the query of future values.",
+        )
     ids = [_find(future, name, "time_series_id_col") for name in time_series["id_cols"]]
     given = pd.DataFrame({f"__id{i}": future.column(name).to_pandas() for i, name in enumerate(ids)})
     given["__t"] = microseconds(future.column(stamp))
