@@ -10,14 +10,15 @@ deprecated names for the same bounds. Series that failed at training have no row
 A forecast is the trend's ARIMA forecast (statsforecast, from the stored state) plus each
 seasonal component's last cycle repeated, plus each holiday's effect on the dates its calendar
 gives (:mod:`sqlml.ml.forecasting.holiday_projection`). :func:`series_forecasts` keeps these parts
-apart for ML.EXPLAIN_FORECAST. Under forecast limits the parts are on the unbounded scale
+apart for ML.EXPLAIN_FORECAST; a roll-up of ``hierarchical_time_series_cols`` gets the sum of its
+leaves' parts (bottom-up reconciliation). Under forecast limits the parts are on the unbounded scale
 (:mod:`sqlml.ml.forecasting.limits`) and the value and interval bounds are mapped back, strictly
 inside the limits; the standard error is scaled by the mapping's slope (delta method).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from scipy.stats import norm
 
 from sqlml.ml.forecasting import holiday_projection
 from sqlml.ml.forecasting.frequency import DataFrequency
+from sqlml.ml.forecasting.hierarchy import leaves
 from sqlml.ml.forecasting.history import grid_timestamps
 from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.state import unpack
@@ -91,7 +93,8 @@ def series_forecasts(spec: dict, arrays: dict[str, np.ndarray], horizon: int) ->
         windows = series[index].get("holiday_windows") or {}
         holidays = holiday_projection.project(windows, grid, days) if windows else {}
         forecasts.append(SeriesForecast(index, grid.as_unit("us").asi8, trend, seasonal, holidays, se))
-    return forecasts
+    hierarchy = spec["time_series"].get("hierarchy") or []
+    return _reconciled(spec, forecasts, hierarchy) if hierarchy else forecasts
 
 
 def forecast_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confidence: float, id_types: list[pa.DataType]) -> pa.Table:
@@ -119,6 +122,34 @@ def forecast_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, conf
         pa.array(lower), pa.array(upper), pa.array(lower), pa.array(upper),
     ]  # fmt: skip
     return pa.Table.from_arrays(columns, names=[*series["id_cols"], *FORECAST_SCHEMA.names])
+
+
+def _reconciled(spec: dict, forecasts: list[SeriesForecast], hierarchy: list[str]) -> list[SeriesForecast]:
+    """Each roll-up's forecast replaced by the sum of its leaves' (:mod:`sqlml.ml.forecasting.hierarchy`):
+    parts added up, standard errors in quadrature; kept when a leaf failed or ends elsewhere."""
+    series = spec["time_series"]
+    below = leaves([item["id"] for item in series["series"]], [series["id_cols"].index(name) for name in hierarchy])
+    by_index = {forecast.index: forecast for forecast in forecasts}
+    out = []
+    for forecast in forecasts:
+        parts = [by_index.get(j) for j in below.get(forecast.index, [])]
+        if parts and all(part is not None and np.array_equal(part.timestamps, forecast.timestamps) for part in parts):
+            forecast = replace(
+                forecast, trend=sum(part.trend for part in parts), seasonal=_summed([part.seasonal for part in parts]),
+                holiday_effects=_summed([part.holiday_effects for part in parts]),
+                standard_error=np.sqrt(sum(part.standard_error**2 for part in parts)),
+            )  # fmt: skip
+        out.append(forecast)
+    return out
+
+
+def _summed(components: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Components added up by name (a name some leaves lack counts zero for them)."""
+    total: dict[str, np.ndarray] = {}
+    for parts in components:
+        for name, part in parts.items():
+            total[name] = total.get(name, 0.0) + part
+    return total
 
 
 def _grid(item: dict, horizon: int) -> pd.DatetimeIndex:

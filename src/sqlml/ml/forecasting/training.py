@@ -14,7 +14,8 @@ repeating it, as statsforecast's MSTL forecasts its seasonal components), each h
 per day of its window (:mod:`sqlml.ml.forecasting.holiday_projection`), the frequency and the last
 timestamp; with ``decompose_time_series=TRUE`` also the regular history and its components
 (:mod:`sqlml.ml.forecasting.history`). With forecast limits the series is fitted on the
-unbounded scale of :mod:`sqlml.ml.forecasting.limits`.
+unbounded scale of :mod:`sqlml.ml.forecasting.limits`; with ``hierarchical_time_series_cols`` the
+roll-up series are added to the training rows and fitted too (:mod:`sqlml.ml.forecasting.hierarchy`).
 """
 
 from __future__ import annotations
@@ -27,18 +28,16 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.errors import InvalidModelInputError
 from sqlml.ml.forecasting import holiday_projection, holidays
 from sqlml.ml.forecasting.fit import fit_trend
+from sqlml.ml.forecasting.hierarchy import add_rollups, hierarchy_columns
 from sqlml.ml.forecasting.history import HistoryParts, pack_history
 from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.parallel import map_series
 from sqlml.ml.forecasting.preparation import PreparationOptions, PreparedSeries, prepare
 from sqlml.ml.forecasting.series import RawSeries, series_columns, split_series
 from sqlml.ml.forecasting.state import ArimaState, pack
-
-#: Options accepted by CREATE MODEL whose effect is not implemented yet (issue 17's later parts).
-NOT_YET = ("hierarchical_time_series_cols",)
 
 
 @dataclass
@@ -56,16 +55,16 @@ def fit_table(options: dict, table: pa.Table, holidays_table: pa.Table | None) -
     """The spec and arrays of an ARIMA_PLUS model fitted to ``table``'s series.
 
     Raises:
-        InvalidOptionError: an option this version cannot honour yet.
+        InvalidOptionError: ``hierarchical_time_series_cols`` names a column that is not an id
+            column, or comes with forecast limits.
         InvalidModelInputError: a column is missing or mistyped, or no series could be fitted
             (the first failure's reason is given).
     """
-    for name in NOT_YET:
-        if options.get(name) is not None:
-            raise InvalidOptionError(f"The option {name} is not supported by sqlml yet.", option=name,
-                                     hint=f"Remove {name} from OPTIONS(…).")  # fmt: skip
     started = time.monotonic()
     columns = series_columns(table, options)
+    hierarchy = hierarchy_columns(options, columns)
+    if hierarchy:
+        table = add_rollups(table, columns, hierarchy)
     preparation = _preparation_options(options, holidays_table)
     fitted = map_series(partial(fit_one, options=options, preparation=preparation, single=not columns.ids), split_series(table, columns))
     ok = [item for item in fitted if item.state is not None]
@@ -92,6 +91,7 @@ def fit_table(options: dict, table: pa.Table, holidays_table: pa.Table | None) -
             "id_types": [str(kind) for kind in columns.id_types],
             "holiday_regions": list(holidays.parse_regions(options.get("holiday_region"))),
             "custom_holidays": holiday_projection.spec_custom_holidays(holidays_table),
+            "hierarchy": hierarchy,
             "series": [item.described for item in fitted],
         },
         "training_seconds": round(time.monotonic() - started, 3),  # ML.TRAINING_INFO's duration_ms
