@@ -71,6 +71,10 @@ CASES = [
     ("SELECT id, prob FROM (SELECT 1 AS id, [STRUCT(TRUE AS label, 0.75 AS prob), STRUCT(FALSE, 0.25)] AS probs), UNNEST(probs) "
      "WHERE label", [(1, 0.75)]),
     ("SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]) ORDER BY a", [(1, "x"), (2, "y")]),
+    # FIX: tuples after a STRUCT are STRUCTs; after a typed STRUCT<…>(…) every element takes its type (forecasting tutorials)
+    ("SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')]) ORDER BY a", [(1, "x"), (2, "y")]),
+    ("SELECT EXTRACT(DAY FROM ts), v FROM UNNEST([STRUCT<ts TIMESTAMP, v FLOAT64>('2020-01-01', 1), ('2020-01-02', 2.5), "
+     "STRUCT('2020-01-03', 3)]) ORDER BY ts", [(1, 1.0), (2, 2.5), (3, 3.0)]),
     ("SELECT f0_ FROM UNNEST([3, 1, 2]) ORDER BY f0_", [(1,), (2,), (3,)]),
     # FIX: a computed index is shifted to DuckDB's 1-based arrays too
     ("SELECT ['a', 'b', 'c'][OFFSET(MOD(i * 7, 3))], ['a', 'b', 'c'][ORDINAL(MOD(i, 3) + 1)] FROM UNNEST([3, 4]) AS i ORDER BY i",

@@ -384,7 +384,7 @@ def test_custom_holiday_needs_a_time_series_model_type(con):
     )
     with pytest.raises(sqlml.SqlSyntaxError) as caught:
         con.query(sql)
-    assert caught.value.message == "custom_holiday AS (…) is for model_type='ARIMA_PLUS', not 'linear_reg'."
+    assert caught.value.message == "custom_holiday AS (…) is for model_type='ARIMA_PLUS' or 'ARIMA_PLUS_XREG', not 'linear_reg'."
     location = caught.value.location
     assert location.line == 2 and location.source_line[location.col - 1 :].startswith("SELECT 'US' AS region")
 

@@ -78,8 +78,13 @@ def array_struct_names(tree: exp.Expression) -> exp.Expression:
     arrays of structs included); DuckDB would make one struct type of fields ``a``, ``_0``… with
     NULLs where a value lacks them.
     https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#constructing_a_struct
+
+    A tuple ``(2, 'y')`` after a STRUCT in an array is a STRUCT too (BigQuery's tuple syntax), and
+    after a typed ``STRUCT<a INT64, b STRING>(…)`` every later element takes that type, as in the
+    forecasting tutorials' ``UNNEST([STRUCT<ts TIMESTAMP, v FLOAT64>('…', 1.0), ('…', 2.5)])``.
     """
     for array in tree.find_all(exp.Array):
+        _type_like_first(array)
         structs = [element for element in array.expressions if isinstance(element, exp.Struct)]
         for other in structs[1:]:
             _name_like(structs[0], other)
@@ -89,6 +94,19 @@ def array_struct_names(tree: exp.Expression) -> exp.Expression:
             for model, value in zip(left.expressions, right.expressions):
                 _align(model.unalias(), value.unalias())
     return tree
+
+
+def _type_like_first(array: exp.Array) -> None:
+    """Make the tuples (and, after a typed STRUCT, the untyped STRUCTs) of ``array`` STRUCTs of
+    its first element's type."""
+    first = array.expressions[0] if array.expressions else None
+    typed = isinstance(first, exp.Cast) and isinstance(first.this, exp.Struct) and first.to.is_type(exp.DataType.Type.STRUCT)
+    if not (typed or isinstance(first, exp.Struct)):
+        return
+    for element in array.expressions[1:]:
+        if isinstance(element, exp.Tuple) or (typed and isinstance(element, exp.Struct)):
+            struct = exp.Struct(expressions=[value.copy() for value in element.expressions])
+            element.replace(exp.Cast(this=struct, to=first.to.copy()) if typed else struct)
 
 
 def _first_select(query: exp.Expression) -> exp.Select | None:
