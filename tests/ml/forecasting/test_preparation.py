@@ -143,3 +143,15 @@ def test_prepare_takes_timestamps_of_any_unit(kind: str) -> None:
     shift = pd.Timedelta(hours=5) if kind == "tz-aware" else pd.Timedelta(0)  # New York midnight is 05:00 UTC
     assert got.timestamps.equals(expected.timestamps + shift) and got.frequency is DataFrequency.DAILY
     np.testing.assert_array_equal(got.adjusted, expected.adjusted)
+
+
+def test_three_yearly_cycles_are_not_spikes() -> None:
+    # with three cycles of 365 days robust STL zeroed the middle year's weights and the whole year
+    # came out as "spikes" (and its edges as steps); the yearly period is now fitted plainly
+    rng = np.random.default_rng(7)
+    t = np.arange(3 * 365)
+    values = 100 + 6 * np.sin(2 * np.pi * t / 7) + 15 * np.sin(2 * np.pi * t / 365.25) + np.cumsum(rng.normal(0, 0.3, t.size)) + rng.normal(0, 2, t.size)
+    result = prepare(pd.date_range("2021-01-01", periods=t.size, freq="D"), values)
+    assert result.seasonal_periods == {"WEEKLY": 7, "YEARLY": 365}
+    assert np.count_nonzero(result.spikes_and_dips) <= 3 and not result.step_changes.any()
+    assert np.sqrt(np.mean((result.seasonal["YEARLY"] - 15 * np.sin(2 * np.pi * t / 365.25)) ** 2)) < 3.0

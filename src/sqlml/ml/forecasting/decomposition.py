@@ -46,6 +46,9 @@ MIN_CYCLES = 3
 #: 1 - Var(remainder) / Var(seasonal + remainder)) reaches this value; explicit periods are kept.
 MIN_SEASONAL_STRENGTH = 0.3
 
+#: The full cycles a period needs to be fitted robustly (see :func:`decompose`).
+ROBUST_CYCLES = 4
+
 #: The passes of MSTL's loop over several periods (statsmodels' and R's ``iterate=2``).
 MSTL_PASSES = 2
 
@@ -124,7 +127,11 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
         values: the regular series, no missing values.
         periods: period name → length, as :func:`candidate_periods` returns.
         robust: STL's robust fitting, which down-weights outliers (used before spikes are removed),
-            with R's ``stl(robust=TRUE)`` iterations (1 inner, 15 outer).
+            with R's ``stl(robust=TRUE)`` iterations (1 inner, 15 outer), for the periods the
+            series holds at least :data:`ROBUST_CYCLES` cycles of: with fewer, each
+            cycle-subseries has three points, and robustness weights zero out whichever of them
+            a line through the other two misses (a whole middle year of a three-year daily
+            series became "spikes"), so those periods are fitted plainly.
     """
     values = np.asarray(values, dtype=float)
     if not periods:
@@ -134,11 +141,12 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
     ordered = sorted(periods.items(), key=lambda item: item[1])
     seasonal = np.zeros((len(ordered), len(values)))
     deseasonalised = values
-    iterations = {"inner_iter": 1, "outer_iter": 15} if robust else {}
     for _ in range(1 if len(ordered) == 1 else MSTL_PASSES):
         for i, (_name, period) in enumerate(ordered):
             deseasonalised = deseasonalised + seasonal[i]
-            fit = STL(deseasonalised, robust=robust, **stl_settings(period, 7 + 4 * (i + 1))).fit(**iterations)
+            robustly = robust and len(values) >= ROBUST_CYCLES * period
+            iterations = {"inner_iter": 1, "outer_iter": 15} if robustly else {}
+            fit = STL(deseasonalised, robust=robustly, **stl_settings(period, 7 + 4 * (i + 1))).fit(**iterations)
             seasonal[i] = fit.seasonal
             deseasonalised = deseasonalised - seasonal[i]
     return Decomposition(
