@@ -115,6 +115,19 @@ def test_the_horizon_setting_limits_the_points_compared(con):
     assert [mae for _, mae in got.fetchall()] == pytest.approx(expected, rel=1e-12)
 
 
+def test_series_named_by_two_id_columns_keep_their_types(con):
+    dept = "IF(store = 'north', 1, 2) AS dept"
+    con.query(
+        "CREATE OR REPLACE MODEL ds.two OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
+        f"time_series_id_col=['store', 'dept'], horizon=3) AS SELECT store, {dept}, day, sales FROM ds.sales WHERE day < {CUTOFF}"
+    )
+    table = con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.two, (SELECT store, {dept}, day, sales FROM {HELD_BACK})) ORDER BY store").arrow()
+    assert [(f.name, f.type) for f in table.schema][:3] == [("store", pa.string()), ("dept", pa.int64()), ("mean_absolute_error", pa.float64())]
+    assert [(row["store"], row["dept"]) for row in table.to_pylist()] == [("north", 1), ("south", 2)]
+    one_id = con.query(f"SELECT mean_absolute_error FROM ML.EVALUATE(MODEL ds.m, {HELD_BACK}, STRUCT(3 AS horizon)) ORDER BY store")
+    assert table.column("mean_absolute_error").to_pylist() == pytest.approx([mae for (mae,) in one_id.fetchall()], rel=1e-12)
+
+
 def test_per_point_rows_carry_the_forecast_interval_and_errors(con):
     query = (
         "SELECT * FROM ML.EVALUATE(MODEL ds.m, (SELECT store, CAST(day AS TIMESTAMP) AS day, sales FROM ds.sales "
