@@ -78,17 +78,21 @@ def explain_table(spec: dict, arrays: dict[str, np.ndarray], horizon: int, confi
     rows = sum(len(block["time_series_timestamp"]) for block in blocks)
     columns = [pa.array(column, kind) for column, kind in zip(_ids(series, blocks), id_types)]
     columns.append(pa.array(_joined(blocks, "time_series_timestamp", rows, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")))
-    columns.append(pa.array([kind for block in blocks for kind in [block["type"]] * len(block["time_series_timestamp"])], pa.string()))
+    columns.append(pa.array(_repeated([block["type"] for block in blocks], blocks), pa.string()))
     columns += [pa.array(_joined(blocks, name, rows), pa.float64(), from_pandas=True) for name in (*VALUE_COLUMNS, *extra)]
     columns += [pa.array(_holiday(blocks, name, rows), pa.float64(), from_pandas=True) for name in holidays]
     names = [*series["id_cols"], "time_series_timestamp", "time_series_type", *VALUE_COLUMNS, *extra, *holidays]
     return pa.Table.from_arrays(columns, names=names)
 
 
-def _ids(series: dict, blocks: list[dict]) -> list[list]:
+def _ids(series: dict, blocks: list[dict]) -> list[np.ndarray]:
     """Each id column's values, row by row."""
-    return [[value for block in blocks for value in [series["series"][block["index"]]["id"][k]] * len(block["time_series_timestamp"])]
-            for k in range(len(series["id_cols"]))]  # fmt: skip
+    return [_repeated([series["series"][block["index"]]["id"][k] for block in blocks], blocks) for k in range(len(series["id_cols"]))]
+
+
+def _repeated(values: list, blocks: list[dict]) -> np.ndarray:
+    """One value per block, repeated over the block's rows."""
+    return np.repeat(np.array(values + [None], dtype=object)[:-1], [len(block["time_series_timestamp"]) for block in blocks])
 
 
 def _add_regression(spec: dict, arrays: dict[str, np.ndarray], blocks: list[dict], future: pa.Table, id_types: list[pa.DataType]) -> None:

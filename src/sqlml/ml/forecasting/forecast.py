@@ -83,7 +83,7 @@ def series_forecasts(spec: dict, arrays: dict[str, np.ndarray], horizon: int) ->
     states = unpack([series[i]["arima"] for i in fitted], {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("arima.")})
     grids = [_grid(series[i], horizon) for i in fitted]
     days = _calendar(spec, [series[i] for i in fitted], grids)
-    cycles, offset, forecasts = arrays["arima.seasonal_cycles"], 0, []
+    cycles, offset, forecasts, positions = arrays["arima.seasonal_cycles"], 0, [], {}
     for index, state, grid in zip(fitted, states, grids):
         trend, se = state.forecast(horizon)
         seasonal = {}
@@ -91,7 +91,10 @@ def series_forecasts(spec: dict, arrays: dict[str, np.ndarray], horizon: int) ->
             seasonal[name] = cycles[offset : offset + period][np.arange(horizon) % period]
             offset += period
         windows = series[index].get("holiday_windows") or {}
-        holidays = holiday_projection.project(windows, grid, days) if windows else {}
+        key = (grid[0], grid[-1])  # series ending together share their future grid and its holidays
+        if windows and key not in positions:
+            positions[key] = holiday_projection.future_positions(grid, days)
+        holidays = holiday_projection.project(windows, positions[key], horizon) if windows else {}
         forecasts.append(SeriesForecast(index, grid.as_unit("us").asi8, trend, seasonal, holidays, se))
     hierarchy = spec["time_series"].get("hierarchy") or []
     return _reconciled(spec, forecasts, hierarchy) if hierarchy else forecasts

@@ -77,19 +77,28 @@ def window_effects(grid: pd.DatetimeIndex, effects: dict[str, np.ndarray], days:
     return windows
 
 
-def project(windows: dict[str, list[float]], grid: pd.DatetimeIndex, days: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each holiday's effect on the future ``grid``, from its per-day effects.
+def future_positions(grid: pd.DatetimeIndex, days: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+    """Where each holiday's window days fall on the future ``grid`` (holidays far from it skipped).
 
     Args:
-        windows: :func:`window_effects`' result, as the spec keeps it.
         grid: the forecast's timestamps.
         days: the calendar covering ``grid`` (:func:`spec_calendar`).
     """
-    near = days["primary_date"].between(grid[0] - MARGIN, grid[-1] + MARGIN) & days["holiday_name"].isin(list(windows))
-    positions = holidays.holiday_positions(grid, days[near]) if near.any() else {}
+    near = days["primary_date"].between(grid[0] - MARGIN, grid[-1] + MARGIN)
+    return holidays.holiday_positions(grid, days[near]) if near.any() else {}
+
+
+def project(windows: dict[str, list[float]], positions: dict[str, list[tuple[int, int]]], length: int) -> dict[str, np.ndarray]:
+    """Each holiday's effect on the future grid, from its per-day effects.
+
+    Args:
+        windows: :func:`window_effects`' result, as the spec keeps it.
+        positions: :func:`future_positions` on that grid.
+        length: the grid's length.
+    """
     projected = {}
     for name, effect in windows.items():
-        component = np.zeros(len(grid))
+        component = np.zeros(length)
         for slot, offset in positions.get(name, []):
             if offset < len(effect):
                 component[slot] += effect[offset]
