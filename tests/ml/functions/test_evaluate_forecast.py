@@ -106,6 +106,9 @@ def test_an_xreg_model_is_evaluated_on_the_regressors_of_the_input(con):
     assert len(got) == 1 and len(forecast) == 7
     assert got[0]["mean_absolute_error"] == pytest.approx(mean_absolute_error(actual, forecast["forecast_value"]), rel=1e-12)
     assert got[0]["mean_squared_error"] == pytest.approx(mean_squared_error(actual, forecast["forecast_value"]), rel=1e-12)
+    training = con.query(f"SELECT sales FROM ds.promo WHERE day < {CUTOFF} ORDER BY day").arrow().column("sales").to_numpy()
+    naive = np.mean(np.abs(np.diff(training)))  # MASE scales by the data's naive error, not the residual's
+    assert got[0]["mean_absolute_scaled_error"] == pytest.approx(got[0]["mean_absolute_error"] / naive, rel=1e-9)
 
 
 def test_the_horizon_setting_limits_the_points_compared(con):

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.history import has_history, series_history
-from sqlml.ml.forecasting.regressors import add_regression, has_regressors, microseconds
+from sqlml.ml.forecasting.regressors import add_regression, has_regressors, history_attributions, microseconds
 from sqlml.ml.forecasting.series import RawSeries, SeriesColumns, series_columns, split_series
 
 #: ML.EVALUATE's columns after the id columns when it aggregates per series.
@@ -194,11 +194,24 @@ def per_point_table(matched: list[MatchedSeries], columns: SeriesColumns) -> pa.
     return pa.table(table)
 
 
-
 def training_histories(spec: dict, arrays: dict[str, np.ndarray]) -> dict[tuple, np.ndarray]:
-    """Series id → the regular series it was trained on (:mod:`sqlml.ml.forecasting.history`),
-    MASE's scale; empty for a model that kept no history (``decompose_time_series=FALSE``)."""
+    """Series id → the regular series it was trained on (:mod:`sqlml.ml.forecasting.history`;
+    an ARIMA_PLUS_XREG model's with its regression part put back), MASE's scale; empty for a
+    model that kept no history (``decompose_time_series=FALSE``)."""
     if not has_history(spec):
         return {}
-    series = spec["time_series"]["series"]
-    return {tuple(item["id"]): series_history(spec, arrays, index).data for index, item in enumerate(series) if item["error"] is None}
+    histories = {}
+    for index, item in enumerate(spec["time_series"]["series"]):
+        if item["error"] is None:
+            history = series_history(spec, arrays, index)
+            histories[tuple(item["id"])] = history.data + _regression_part(spec, arrays, index, history.timestamps)
+    return histories
+
+
+def _regression_part(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> np.ndarray | float:
+    # An ARIMA_PLUS_XREG model's history is its regression's residual; the regression on the
+    # training regressors (weights · values + intercept) puts it back in data units.
+    if not has_regressors(spec):
+        return 0.0
+    parts = history_attributions(spec, arrays, index, timestamps)
+    return sum(parts.values(), np.zeros(len(timestamps))) + arrays["xreg.intercepts"][index]
