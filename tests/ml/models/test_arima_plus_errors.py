@@ -84,6 +84,13 @@ def test_bad_input_names_the_option_or_column_and_the_fix(con, options, query, e
         assert info.value.hint == hint
 
 
+def test_a_model_whose_every_series_fails_is_refused_with_the_first_reason(con):
+    with pytest.raises(InvalidModelInputError, match=(
+        r"No time series could be fitted: A time series needs at least 3 points with a timestamp and a value to be modelled; this one has 1\."
+    )):  # fmt: skip
+        con.query(CREATE.format(options=f"{BASE}, time_series_id_col='text'", query=DAILY))
+
+
 def test_forecast_horizon_below_one_is_refused(con):
     with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's horizon must be between 1 and the model's horizon \(5\)\. Got 0 instead\.") as info:
         con.query("SELECT * FROM ML.FORECAST(MODEL ds.m, STRUCT(0 AS horizon))")
@@ -97,6 +104,7 @@ def test_forecast_horizon_below_one_is_refused(con):
         (f"{BASE}, data_frequency='WEEKLY'", DAILY),  # refused while preparing the series
         ("time_series_timestamp_col='when', time_series_data_col='v'", DAILY),  # refused while reading the rows
         (BASE, "SELECT day, CAST(NULL AS FLOAT64) AS v FROM ds.daily"),
+        (f"{BASE}, time_series_id_col='text'", DAILY),  # every series fails: one point each
     ],
 )
 def test_a_failed_create_or_replace_keeps_the_previous_model_and_its_forecasts(con, options, query):
