@@ -148,6 +148,18 @@ def test_l2_reg_is_ridges_alpha(con):
     np.testing.assert_allclose(model.arrays["xreg.intercepts"], [direct.intercept_], rtol=1e-9)
 
 
+def test_a_bool_regressor_is_dummy_encoded(con):
+    con.query(CREATE.format(name="hot", options=OPTIONS, query=TRAIN.replace("x1, x2", "x1, x2 > 5 AS hot")))
+    rows = _single().iloc[:84]
+    hot = (rows["x2"] > 5).to_numpy()
+    dropped = "true" if hot.sum() > (~hot).sum() else "false"  # the most frequent category is dropped
+    kept = ~hot if dropped == "true" else hot
+    direct = LinearRegression().fit(np.column_stack([rows["x1"], kept]), rows["y"])
+    model = _model(con, "hot")
+    assert model.spec["xreg"]["processed_inputs"] == ["x1", f"hot_{'false' if dropped == 'true' else 'true'}"]
+    np.testing.assert_allclose(model.arrays["xreg.weights"], [direct.coef_], rtol=1e-9)
+
+
 def test_forecast_is_the_residual_forecast_plus_the_regression(con):
     got = con.query(f"SELECT * FROM ML.FORECAST(MODEL ds.single, STRUCT(10 AS horizon, 0.9 AS confidence_level), {FUTURE})").arrow()
     assert [(f.name, f.type) for f in got.schema] == FORECAST_COLUMNS
