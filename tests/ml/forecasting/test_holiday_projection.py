@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from sqlml.ml.forecasting.forecast import forecast_table, series_forecasts
+from sqlml.ml.forecasting import holidays
 from sqlml.ml.forecasting.holiday_projection import future_positions, project, spec_custom_holidays, window_effects
 from sqlml.ml.forecasting.training import fit_table
 
@@ -83,7 +84,7 @@ def test_a_weekly_point_shares_its_days_effects():
     days = pd.DataFrame({"region": "US", "holiday_name": "Fair", "primary_date": pd.to_datetime(["2021-06-09", "2022-06-08", "2023-06-07"]),
                          "preholiday_days": 1, "postholiday_days": 1})  # fmt: skip
     component = np.where(weeks.isin(pd.to_datetime(["2021-06-07", "2022-06-06"])), 9.0, 0.0)
-    windows = window_effects(weeks[:100], {"Fair": component[:100]}, days)
+    windows = window_effects(holidays.holiday_positions(weeks[:100], days), {"Fair": component[:100]})
     assert windows == {"Fair": [3.0, 3.0, 3.0]}
     projected = project(windows, future_positions(weeks[100:], days), 40)["Fair"]
     assert list(np.flatnonzero(projected)) == [list(weeks[100:]).index(pd.Timestamp("2023-06-05"))]

@@ -11,6 +11,7 @@ recomputed by :mod:`sqlml.ml.forecasting.holidays`, custom rows from the model's
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -52,7 +53,26 @@ def spec_calendar(spec: dict, first: pd.Timestamp, last: pd.Timestamp) -> pd.Dat
     return calendar(series.get("holiday_regions") or [], pd.DataFrame(rows) if rows else None, first, last)
 
 
-def window_effects(grid: pd.DatetimeIndex, effects: dict[str, np.ndarray], days: pd.DataFrame) -> dict[str, list[float]]:
+def history_positions(regions: Sequence[str], custom: pd.DataFrame | None, grid: pd.DatetimeIndex) -> dict[str, list[tuple[int, int]]]:
+    """Where each holiday's window days fall on a history ``grid`` (:func:`calendar` of ``regions``
+    and ``custom`` rows over its years), remembered for the next series on the same grid.
+
+    Holidays are modelled on daily and weekly series only, whose grids have a fixed step.
+    """
+    rows = None if custom is None else (tuple(custom.columns), tuple(custom.itertuples(index=False, name=None)))
+    return _positions(tuple(regions), rows, grid[0].value, grid[-1].value, len(grid))
+
+
+@functools.lru_cache(maxsize=16)
+def _positions(regions: tuple[str, ...], rows: tuple | None, first: int, last: int, length: int) -> dict[str, list[tuple[int, int]]]:
+    # The many series of one model usually share their grid; their calendar positions are computed once.
+    custom = None if rows is None else pd.DataFrame(list(rows[1]), columns=list(rows[0]))
+    step = (last - first) // max(length - 1, 1)
+    grid = pd.DatetimeIndex((first + step * np.arange(length, dtype=np.int64)).astype("datetime64[ns]"))
+    return holidays.holiday_positions(grid, calendar(regions, custom, grid[0], grid[-1]))
+
+
+def window_effects(positions: dict[str, list[tuple[int, int]]], effects: dict[str, np.ndarray]) -> dict[str, list[float]]:
     """Each holiday's effect per day of its window, from its history component.
 
     The component at a grid point is the sum of the effects of the window days that fall on it
@@ -60,11 +80,9 @@ def window_effects(grid: pd.DatetimeIndex, effects: dict[str, np.ndarray], days:
     point and the median over occurrences; a day that never fell on the grid gets 0.
 
     Args:
-        grid: the history's regular grid.
-        effects: each holiday's component on ``grid``.
-        days: the calendar of the history's years (:func:`calendar`).
+        positions: where each holiday's window days fall on the history (:func:`history_positions`).
+        effects: each holiday's component on the history's grid.
     """
-    positions = holidays.holiday_positions(grid, days)
     windows = {}
     for name, component in effects.items():
         pairs = positions.get(name, [])

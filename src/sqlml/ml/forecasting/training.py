@@ -162,9 +162,9 @@ def _holiday_windows(prepared: PreparedSeries, preparation: PreparationOptions) 
     """Each modelled holiday's effect per day of its window (for forecasts)."""
     if not prepared.holiday_effects:
         return {}
-    grid = prepared.timestamps
-    days = holiday_projection.calendar(holidays.parse_regions(preparation.holiday_region), preparation.custom_holidays, grid[0], grid[-1])
-    return holiday_projection.window_effects(grid, prepared.holiday_effects, days)
+    regions = holidays.parse_regions(preparation.holiday_region)
+    positions = holiday_projection.history_positions(regions, preparation.custom_holidays, prepared.timestamps)
+    return holiday_projection.window_effects(positions, prepared.holiday_effects)
 
 
 def _history(prepared: PreparedSeries, state: ArimaState) -> HistoryParts:
