@@ -4,12 +4,12 @@ BigQuery "detects multiple seasonal patterns" and decomposes the series by STL b
 ARIMA is fitted (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series#time_series_modeling_pipeline);
 its seasonal periods are named DAILY, WEEKLY, MONTHLY, QUARTERLY and YEARLY (the
 ``seasonal_periods`` column of ML.ARIMA_EVALUATE). The decomposition is MSTL (Bandara, Hyndman &
-Bergmeir 2021): statsmodels' loop over its STL, one STL per period, the trend and low-pass
-smoothers with the LOESS "jumps" of the reference STL (Cleveland et al. 1990; R's ``stl()``
-evaluates them at every ``ceil(window / 10)``-th point and interpolates between). statsmodels' STL
-defaults to evaluating every point, which for a yearly period of daily data (trend window 635)
-costs 40× more for the same components (see bench/README.md). The smoothing itself is
-statsmodels', never hand-written.
+Bergmeir 2021): statsmodels' loop over its STL, one STL per period, with R's ``stl()`` settings
+(Cleveland et al. 1990): a locally constant seasonal smoother, and the trend and low-pass
+smoothers evaluated at every ``ceil(window / 10)``-th point with interpolation between.
+statsmodels' STL defaults to evaluating every point, which for a yearly period of daily data
+(trend window 635) costs 40× more for the same components (see bench/README.md). The smoothing
+itself is statsmodels', never hand-written.
 """
 
 from __future__ import annotations
@@ -157,7 +157,11 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
 
 
 def stl_settings(period: int, seasonal: int) -> dict[str, int]:
-    """The STL arguments of one period: statsmodels' (and R's) default windows, and R's jumps.
+    """The STL arguments of one period: R's ``stl()`` defaults, on statsmodels' STL.
+
+    The seasonal smoother is a local constant (R's ``s.degree = 0``, which statsforecast's MSTL
+    also uses; statsmodels defaults to a local line, whose end points swing with the noise of a
+    few cycles: held-back 30-day forecasts of three-year daily series were 1.4× worse in MASE).
 
     The trend window is the next odd integer from ``1.5 * period / (1 - 1.5 / seasonal)``, the
     low-pass window the next odd integer above ``period``; these two long smoothers are evaluated
@@ -171,6 +175,7 @@ def stl_settings(period: int, seasonal: int) -> dict[str, int]:
     return {
         "period": period,
         "seasonal": seasonal,
+        "seasonal_deg": 0,
         "seasonal_jump": 1,
         "trend_jump": math.ceil(trend / 10),
         "low_pass_jump": math.ceil(low_pass / 10),
