@@ -155,3 +155,33 @@ def test_grid_timestamps_are_pandas_calendar_steps(frequency):
     start = pd.Timestamp("2024-01-31 06:00")
     expected = pd.date_range(start, periods=40, freq=STEPS[frequency]).as_unit("us").asi8
     np.testing.assert_array_equal(grid_timestamps(start.value // 1000, 40, frequency), expected)
+
+
+def test_before_a_length_window_the_trend_is_the_decompositions():
+    from sqlml.ml.forecasting.training import fit_table
+
+    days, values = _series()
+    spec, arrays = fit_table(_options(max_time_series_length=30), pa.table({"d": pa.array(days.date), "y": values}), None)
+    got = series_history(spec, arrays, 0)
+    prepared = prepare(days, values, PreparationOptions())
+    arima = spec["time_series"]["series"][0]["arima"]
+    p, d, q = arima["order"]
+    direct = Arima(prepared.adjusted[-30:], order=(p, d, q), include_mean=d == 0, include_drift="drift" in arima["coef_names"], method="CSS-ML")
+    np.testing.assert_allclose(got.trend[:-30], prepared.trend[:-30])
+    np.testing.assert_allclose(got.trend[-30:], prepared.adjusted[-30:] - direct["residuals"], atol=1e-8)
+    np.testing.assert_allclose(got.residual[:-30], prepared.residual[:-30], atol=1e-9)
+
+
+def test_the_history_survives_the_model_files(tmp_path):
+    import json
+
+    holidays = [("A",), ()]
+    spec, arrays = _spec([_parts(4, N, ("WEEKLY",), holidays[0]), _parts(5, 60, (), ())], holidays, {"trend_smoothing_window_size": 3})
+    np.savez(tmp_path / "arrays.npz", **arrays)
+    with np.load(tmp_path / "arrays.npz", allow_pickle=False) as stored:
+        loaded = {name: stored[name] for name in stored.files}
+    again = json.loads(json.dumps(spec))
+    for index in range(2):
+        before, after = series_history(spec, arrays, index), series_history(again, loaded, index)
+        for name in ("timestamps", "data", "interpolated", "trend", "holiday_effect", "spikes_and_dips", "step_changes", "residual", "fitted"):
+            np.testing.assert_array_equal(getattr(after, name), getattr(before, name), err_msg=name)
