@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sqlml
 from sqlml.serve.app import create_app
@@ -135,3 +137,22 @@ def test_predict_on_a_forecasting_model_points_to_forecast_and_http_conventions_
     assert too_big.status_code == 413
     assert client.get("/v1/models/ds.f:forecast", headers=auth).status_code == 405
     models.close()
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12))
+values = st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=3), scalars, max_size=2))
+bodies = st.fixed_dictionaries({}, optional={
+    "horizon": st.one_of(st.none(), st.integers(-3, 12)),
+    "confidence_level": st.floats(-1, 2, allow_nan=False),
+    "ids": st.lists(st.dictionaries(st.sampled_from(["store", "STORE", "day", "x"]), values, max_size=2), max_size=3),
+    "instances": st.lists(st.fixed_dictionaries({"day": st.one_of(st.dates().map(str), st.text(max_size=10), st.integers())},
+                                                 optional={"price": values, "v": values}), max_size=6),
+})  # fmt: skip
+
+
+@given(name=st.sampled_from(["ds.f", "ds.x", "ds.f@production"]), body=bodies)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_no_generated_body_makes_the_forecast_route_fail(client, name, body):
+    response = client.post(f"/v1/models/{name}:forecast", json=body)
+    assert response.status_code in (200, 400, 422), (body, response.text)
+    assert set(response.json()) == ({"forecasts", "model", "model_version", "request_id"} if response.status_code == 200 else {"error", "hint"})

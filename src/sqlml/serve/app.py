@@ -70,7 +70,9 @@ class ForecastRequest(BaseModel):
 
     horizon: int | None = Field(default=None, ge=1, description="Steps per series; ML.FORECAST's default 3, at most the model's horizon.")
     confidence_level: float = Field(default=0.95, ge=0, lt=1)
-    ids: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES)
+    ids: list[dict[str, str | int | float | bool | None]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INSTANCES, description="The series wanted, each as {id column: value}."
+    )
     instances: list[dict[str, Any]] | None = Field(
         default=None, min_length=1, max_length=MAX_INSTANCES, description="ARIMA_PLUS_XREG: the regressors' future values."
     )

@@ -75,11 +75,18 @@ def _future_table(spec: dict, future: list[dict]) -> pa.Table:
     stamp = spec["time_series"]["timestamp_col"]
     for column in frame.columns:
         if column.lower() == stamp.lower():
-            try:
-                frame[column] = pd.to_datetime(frame[column], utc=True)
-            except (ValueError, TypeError) as error:
-                raise InvalidModelInputError(
-                    f"The {column} values of the instances are not timestamps: {error}", column=column,
-                    hint="Write them as ISO text, e.g. \"2024-03-01\" or \"2024-03-01T12:00:00Z\".",
-                ) from None  # fmt: skip
+            frame[column] = _timestamps(frame[column], column)
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _timestamps(values: pd.Series, column: str) -> pd.Series:
+    """ISO texts as UTC instants to the microsecond (TIMESTAMP's precision)."""
+    try:
+        if not all(value is None or isinstance(value, str) for value in values):
+            raise TypeError("not every value is a text")
+        return pd.to_datetime(values, utc=True).dt.floor("us")
+    except (ValueError, TypeError, OverflowError) as error:
+        raise InvalidModelInputError(
+            f"The {column} values of the instances are not timestamps: {error}", column=column,
+            hint="Write them as ISO text, e.g. \"2024-03-01\" or \"2024-03-01T12:00:00Z\".",
+        ) from None  # fmt: skip
