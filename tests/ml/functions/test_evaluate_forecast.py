@@ -45,6 +45,15 @@ def con(tmp_path_factory):
             "CREATE MODEL ds.m OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
             f"time_series_id_col='store', horizon=10) AS SELECT * FROM ds.sales WHERE day < {CUTOFF}"
         )
+        connection.query(  # the same series named by two id columns, STRING and INT64
+            "CREATE MODEL ds.two OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
+            "time_series_id_col=['store', 'dept'], horizon=3) AS SELECT store, IF(store = 'north', 1, 2) AS dept, day, sales "
+            f"FROM ds.sales WHERE day < {CUTOFF}"
+        )
+        connection.query(  # one series, no history kept
+            "CREATE MODEL ds.plain OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
+            f"decompose_time_series=FALSE, horizon=5) AS SELECT day, sales FROM ds.sales WHERE store = 'north' AND day < {CUTOFF}"
+        )
         yield connection
 
 
@@ -83,10 +92,6 @@ def test_aggregated_metrics_per_series_equal_sklearns(con):
 
 
 def test_mase_is_null_for_a_model_that_kept_no_history(con):
-    con.query(
-        "CREATE OR REPLACE MODEL ds.plain OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
-        f"decompose_time_series=FALSE, horizon=5) AS SELECT day, sales FROM ds.sales WHERE store = 'north' AND day < {CUTOFF}"
-    )
     row = con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.plain, (SELECT day, sales FROM {HELD_BACK} WHERE store = 'north'))").arrow()
     assert row.column_names == list(METRIC_NAMES) and row.num_rows == 1
     assert row.column("mean_absolute_scaled_error").to_pylist() == [None] and row.column("mean_absolute_error")[0].as_py() > 0
@@ -120,10 +125,6 @@ def test_the_horizon_setting_limits_the_points_compared(con):
 
 def test_series_named_by_two_id_columns_keep_their_types(con):
     dept = "IF(store = 'north', 1, 2) AS dept"
-    con.query(
-        "CREATE OR REPLACE MODEL ds.two OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales', "
-        f"time_series_id_col=['store', 'dept'], horizon=3) AS SELECT store, {dept}, day, sales FROM ds.sales WHERE day < {CUTOFF}"
-    )
     table = con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.two, (SELECT store, {dept}, day, sales FROM {HELD_BACK})) ORDER BY store").arrow()
     assert [(f.name, f.type) for f in table.schema][:3] == [("store", pa.string()), ("dept", pa.int64()), ("mean_absolute_error", pa.float64())]
     assert [(row["store"], row["dept"]) for row in table.to_pylist()] == [("north", 1), ("south", 2)]
@@ -172,6 +173,11 @@ def test_series_the_model_does_not_know_are_left_out_of_the_metrics(con):
     assert point == [(None,)]
 
 
+def test_no_input_rows_give_no_rows(con):
+    for model in ("ds.m", "ds.plain"):
+        assert con.query(f"SELECT * FROM ML.EVALUATE(MODEL {model}, (SELECT * FROM ds.sales WHERE FALSE))").fetchall() == []
+
+
 def test_evaluation_composes_with_filters_and_tables(con):
     con.query(f"CREATE OR REPLACE TABLE ds.accuracy AS SELECT * FROM ML.EVALUATE(MODEL ds.m, {HELD_BACK})")
     rows = con.query(
@@ -195,6 +201,8 @@ def test_evaluation_composes_with_filters_and_tables(con):
         (f"MODEL ds.m, {HELD_BACK}, STRUCT(0.5 AS threshold)", InvalidOptionError, r"ML.EVALUATE has no setting 'threshold'\."),
         ("MODEL ds.m, (SELECT store, day, sales AS amount FROM ds.sales)", InvalidModelInputError,
          r"The evaluation data has no column sales, which time_series_data_col names\."),
+        ("MODEL ds.two, (SELECT store, '1' AS dept, day, sales FROM ds.sales)", InvalidModelInputError,
+         r"The column dept \(time_series_id_col\) of the evaluation data is string; the model was trained with int64\."),
         ("MODEL ds.m, (SELECT store, CAST(day AS VARCHAR) AS day, sales FROM ds.sales)", InvalidModelInputError,
          r"The column day \(time_series_timestamp_col\) must be TIMESTAMP, DATE or DATETIME; it is string\."),
         ("MODEL ds.m, STRUCT(5 AS horizon)", InvalidOptionError, r"The horizon setting of ML.EVALUATE needs input data\."),

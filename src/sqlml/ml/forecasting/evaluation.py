@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from sqlml.errors import InvalidModelInputError
 from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.history import has_history, series_history
 from sqlml.ml.forecasting.regressors import add_regression, has_regressors, history_attributions, microseconds
@@ -127,6 +128,7 @@ def matched_series(spec: dict, forecasts: pa.Table, data: pa.Table) -> tuple[lis
             has a type the model cannot read.
     """
     columns = series_columns(data, spec["options"], source=SOURCE)
+    _check_id_types(columns, spec["time_series"]["id_types"])
     fitted = {tuple(item["id"]) for item in spec["time_series"]["series"] if item["error"] is None}
     points = _forecast_points(spec["time_series"]["id_cols"], forecasts)
     matched = []
@@ -136,6 +138,18 @@ def matched_series(spec: dict, forecasts: pa.Table, data: pa.Table) -> tuple[lis
         value, lower, upper = np.array(found, dtype=np.float64).reshape(len(stamps), 3).T
         matched.append(MatchedSeries(raw, value, lower, upper, raw.key in fitted))
     return matched, columns
+
+
+def _check_id_types(columns: SeriesColumns, trained: list[str]) -> None:
+    # BigQuery coerces the input's columns implicitly, and no STRING becomes an INT64 (or back):
+    # such an id would match no series, silently.
+    for name, kind, text in zip(columns.ids, columns.id_types, trained):
+        if pa.types.is_integer(kind) != text.startswith(("int", "uint")):
+            raise InvalidModelInputError(
+                f"The column {name} (time_series_id_col) of the {SOURCE} is {kind}; the model was trained with {text}.",
+                column=name,
+                hint=f"CAST {name} to the training type in the {SOURCE}.",
+            )
 
 
 def _in_time_order(raw: RawSeries) -> RawSeries:
@@ -152,7 +166,8 @@ def _forecast_points(id_cols: list[str], forecasts: pa.Table) -> dict[tuple, tup
 
 
 def aggregated_table(matched: list[MatchedSeries], id_names: list[str], id_types: list[pa.DataType], histories: dict[tuple, np.ndarray]) -> pa.Table:
-    """One row per input series the model knows: its id columns, then :data:`METRIC_NAMES`.
+    """One row per input series the model knows (NULL metrics when no input row falls on a
+    forecast): its id columns, then :data:`METRIC_NAMES`.
 
     Args:
         matched: the input's series with their forecasts.
@@ -162,7 +177,7 @@ def aggregated_table(matched: list[MatchedSeries], id_names: list[str], id_types
     """
     rows = []
     for item in matched:
-        if not item.known:
+        if not item.known or not len(item.raw.values):
             continue
         keep = ~np.isnan(item.forecast) & ~np.isnan(item.raw.values)
         history = histories.get(item.raw.key)
