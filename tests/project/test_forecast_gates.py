@@ -16,7 +16,7 @@ SALES = "store,day,sales\n" + "".join(
     for d, day in enumerate(pd.date_range("2024-01-01", periods=62, freq="D"))
 )
 MODEL = """
-{{{{ config(gate={gate}) }}}}
+{{{{ config({config}) }}}}
 CREATE MODEL {{{{ this }}}} OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='sales',
                                    time_series_id_col='store', horizon=7)
 AS SELECT store, day, sales FROM {{{{ ref('sales') }}}} WHERE day < DATE '2024-02-24'
@@ -28,7 +28,7 @@ FILES = {
 
 
 def _forecaster(gate: str) -> str:
-    return MODEL.format(gate=gate)
+    return MODEL.format(config=f"gate={gate}")
 
 
 def _mape_gate(limit: float) -> str:
@@ -69,3 +69,13 @@ def test_a_gate_dict_without_data_is_a_clear_error(make_project):
     outcome = {o.node: o for o in runner.run(RunOptions())}["forecaster"]
     assert outcome.status == "error"
     assert "The gate of shop.forecaster needs 'data' and 'conditions' when it is a dict; it has 'conditions'." in outcome.error
+
+
+def test_a_skew_gate_on_a_forecasting_model_is_refused_rather_than_passing_vacuously(make_project):
+    runner = make_project({**FILES, "forecaster.sql": MODEL.format(config="skew={'data': ref('holdout')}")})
+    outcome = {o.node: o for o in runner.run(RunOptions())}["forecaster"]
+    assert outcome.status == "error"
+    assert (
+        "The skew gate of shop.forecaster cannot check a ARIMA_PLUS model: time-series models keep no training statistics to compare with."
+        in outcome.error
+    )

@@ -24,8 +24,11 @@ from sqlglot import exp
 
 import sqlml
 from sqlml.errors import ProjectError
+from sqlml.ml.models.base import Target
+from sqlml.ml.models.catalog import family_of
 from sqlml.project.templating import PARSE_REF_PREFIX
 from sqlml.sql.dialect import Sqlml
+from sqlml.store.records import ModelRef
 
 DEFAULT_MIN_GROUP_ROWS = 30
 #: The config keys that declare a gate.
@@ -105,6 +108,14 @@ def check_fairness_gate(con: sqlml.Connection, model: str, spec: dict) -> tuple[
 def check_skew_gate(con: sqlml.Connection, model: str, spec: dict) -> tuple[bool, str]:
     """Whether no column of the data is skewed away from the training rows."""
     spec = _spec(model, "skew", spec, required=("data",))
+    kind = con.models.resolve(ModelRef.parse(model)).model_type
+    if family_of(kind).target(kind) is Target.FORECASTING:
+        # ML.VALIDATE_DATA_SKEW compares columns with training statistics, which a time-series
+        # model does not keep: the gate would compare nothing and always pass.
+        raise ProjectError(
+            f"The skew gate of {model} cannot check a {kind} model: time-series models keep no training statistics to compare with.",
+            hint="Gate it on its accuracy instead: gate={'data': ref('holdout'), 'conditions': 'mean_absolute_percentage_error < 10'}.",
+        )
     thresholds = spec.get("thresholds") or {}
     settings = ""
     if thresholds:
