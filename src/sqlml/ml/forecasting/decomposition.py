@@ -5,8 +5,9 @@ ARIMA is fitted (https://cloud.google.com/bigquery/docs/reference/standard-sql/b
 its seasonal periods are named DAILY, WEEKLY, MONTHLY, QUARTERLY and YEARLY (the
 ``seasonal_periods`` column of ML.ARIMA_EVALUATE). The decomposition is MSTL (Bandara, Hyndman &
 Bergmeir 2021): statsmodels' loop over its STL, one STL per period, with R's ``stl()`` settings
-(Cleveland et al. 1990): a locally constant seasonal smoother, and the trend and low-pass
-smoothers evaluated at every ``ceil(window / 10)``-th point with interpolation between.
+(Cleveland et al. 1990) where statsmodels' defaults cost time or accuracy: the trend and low-pass
+smoothers evaluated at every ``ceil(window / 10)``-th point with interpolation between, and a
+locally constant seasonal smoother for a period with fewer cycles than its window.
 statsmodels' STL defaults to evaluating every point, which for a yearly period of daily data
 (trend window 635) costs 40× more for the same components (see bench/README.md). The smoothing
 itself is statsmodels', never hand-written.
@@ -146,7 +147,7 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
             deseasonalised = deseasonalised + seasonal[i]
             robustly = robust and len(values) >= ROBUST_CYCLES * period
             iterations = {"inner_iter": 1, "outer_iter": 15} if robustly else {}
-            fit = STL(deseasonalised, robust=robustly, **stl_settings(period, 7 + 4 * (i + 1))).fit(**iterations)
+            fit = STL(deseasonalised, robust=robustly, **stl_settings(period, 7 + 4 * (i + 1), len(values))).fit(**iterations)
             seasonal[i] = fit.seasonal
             deseasonalised = deseasonalised - seasonal[i]
     return Decomposition(
@@ -156,12 +157,14 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
     )
 
 
-def stl_settings(period: int, seasonal: int) -> dict[str, int]:
-    """The STL arguments of one period: R's ``stl()`` defaults, on statsmodels' STL.
+def stl_settings(period: int, seasonal: int, length: int) -> dict[str, int]:
+    """The STL arguments of one period of a series of ``length`` points, on statsmodels' STL.
 
-    The seasonal smoother is a local constant (R's ``s.degree = 0``, which statsforecast's MSTL
-    also uses; statsmodels defaults to a local line, whose end points swing with the noise of a
-    few cycles: held-back 30-day forecasts of three-year daily series were 1.4× worse in MASE).
+    The seasonal smoother is statsmodels' local line where each cycle-subseries holds at least a
+    window of points, and a local constant (R's ``stl()`` default ``s.degree = 0``, also
+    statsforecast's) where it holds fewer: there the "local" line is one line through a handful
+    of cycles, whose ends swing with their noise (held-back 30-day forecasts of three-year daily
+    series were 1.4× worse in MASE with a line through the three yearly cycles).
 
     The trend window is the next odd integer from ``1.5 * period / (1 - 1.5 / seasonal)``, the
     low-pass window the next odd integer above ``period``; these two long smoothers are evaluated
@@ -175,7 +178,7 @@ def stl_settings(period: int, seasonal: int) -> dict[str, int]:
     return {
         "period": period,
         "seasonal": seasonal,
-        "seasonal_deg": 0,
+        "seasonal_deg": int(length // period >= seasonal),
         "seasonal_jump": 1,
         "trend_jump": math.ceil(trend / 10),
         "low_pass_jump": math.ceil(low_pass / 10),
