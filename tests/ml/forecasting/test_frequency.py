@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.forecasting.frequency import DataFrequency, infer_frequency, parse_frequency, resolve_frequency
+from sqlml.ml.forecasting.frequency import STEPS, DataFrequency, infer_frequency, parse_frequency, regular_grid, resolve_frequency
 
 CASES = [
     ("min", DataFrequency.PER_MINUTE),
@@ -41,3 +41,11 @@ def test_resolve_frequency_checks_explicit_option() -> None:
 def test_parse_frequency_rejects_unknown_value() -> None:
     with pytest.raises(InvalidOptionError, match=r"must be one of AUTO_FREQUENCY, PER_MINUTE, .* Got 'FORTNIGHTLY' instead\."):
         parse_frequency("FORTNIGHTLY")
+
+
+@pytest.mark.parametrize("frequency", [f for f in DataFrequency if f is not DataFrequency.AUTO_FREQUENCY])
+def test_regular_grid_equals_the_calendar_offsets_range(frequency):
+    # fixed steps go as a Timedelta (fast); the grid must be the calendar offset's, point for point
+    start = pd.Timestamp("2020-01-31 10:07:03")
+    end = start + (pd.Timedelta(days=2) if frequency is DataFrequency.PER_MINUTE else pd.Timedelta(days=1200))
+    assert regular_grid(start, end, frequency).equals(pd.date_range(start=start, end=end, freq=STEPS[frequency]))

@@ -40,6 +40,9 @@ STEPS: dict[DataFrequency, pd.DateOffset] = {
     DataFrequency.YEARLY: pd.DateOffset(years=1),
 }
 
+#: The frequencies whose step is a fixed duration (no months or years in it).
+FIXED_STEPS = (DataFrequency.PER_MINUTE, DataFrequency.HOURLY, DataFrequency.DAILY, DataFrequency.WEEKLY)
+
 #: The nominal length of each step in seconds (a month is 365.25 / 12 days), for inference.
 NOMINAL_SECONDS: dict[DataFrequency, float] = {
     DataFrequency.PER_MINUTE: 60.0,
@@ -91,8 +94,15 @@ def infer_frequency(timestamps: pd.DatetimeIndex) -> DataFrequency:
 
 
 def regular_grid(start: pd.Timestamp, end: pd.Timestamp, frequency: DataFrequency) -> pd.DatetimeIndex:
-    """Every step of ``frequency`` from ``start`` up to ``end`` inclusive."""
-    return pd.date_range(start=start, end=end, freq=STEPS[frequency])
+    """Every step of ``frequency`` from ``start`` up to ``end`` inclusive.
+
+    Fixed steps (per minute … weekly) go as a ``Timedelta``: the same grid as the calendar
+    offset, which pandas builds point by point through dateutil (0.1 s for three years of days).
+    """
+    step = STEPS[frequency]
+    if frequency in FIXED_STEPS:
+        step = pd.Timedelta(seconds=NOMINAL_SECONDS[frequency])
+    return pd.date_range(start=start, end=end, freq=step)
 
 
 def snap_to_grid(timestamps: pd.DatetimeIndex, frequency: DataFrequency) -> pd.DatetimeIndex:
