@@ -124,7 +124,7 @@ def main() -> None:
     if args.matched:
         from sqlml.ml.forecasting.decomposition import stl_settings
 
-        jumps = {k: v for k, v in stl_settings(365, 15, args.days).items() if k in ("trend_jump", "low_pass_jump")}
+        jumps = {k: v for k, v in stl_settings(365, 15).items() if k in ("trend_jump", "low_pass_jump")}
         matched_seconds, matched = run_statsforecast(train, jumps)
         rows.append(Row(f"same, baseline's STL with sqlml's yearly jumps {jumps}", create_seconds + forecast_seconds, matched_seconds, "report"))
         rows.append(Row("mean MASE, baseline with those jumps", ours_mase, mase(train, test, matched), "report", unit="MASE"))

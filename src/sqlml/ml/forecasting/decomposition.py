@@ -147,7 +147,7 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
             deseasonalised = deseasonalised + seasonal[i]
             robustly = robust and len(values) >= ROBUST_CYCLES * period
             iterations = {"inner_iter": 1, "outer_iter": 15} if robustly else {}
-            fit = STL(deseasonalised, robust=robustly, **stl_settings(period, 7 + 4 * (i + 1), len(values))).fit(**iterations)
+            fit = STL(deseasonalised, robust=robustly, **stl_settings(period, 7 + 4 * (i + 1))).fit(**iterations)
             seasonal[i] = fit.seasonal
             deseasonalised = deseasonalised - seasonal[i]
     return Decomposition(
@@ -157,14 +157,14 @@ def decompose(values: np.ndarray, periods: dict[str, int], *, robust: bool = Fal
     )
 
 
-def stl_settings(period: int, seasonal: int, length: int) -> dict[str, int]:
-    """The STL arguments of one period of a series of ``length`` points, on statsmodels' STL.
+def stl_settings(period: int, seasonal: int) -> dict[str, int]:
+    """The STL arguments of one period, on statsmodels' STL.
 
-    The seasonal smoother is statsmodels' local line where each cycle-subseries holds at least a
-    window of points, and a local constant (R's ``stl()`` default ``s.degree = 0``, also
-    statsforecast's) where it holds fewer: there the "local" line is one line through a handful
-    of cycles, whose ends swing with their noise (held-back 30-day forecasts of three-year daily
-    series were 1.4× worse in MASE with a line through the three yearly cycles).
+    The seasonal smoother is a local constant (R's ``stl()`` default ``s.degree = 0``, also
+    statsforecast's MSTL): statsmodels' default local line swings at the ends of the
+    cycle-subseries with their noise, and the last cycle, which the forecast repeats, with it
+    (held-back 30-day forecasts of 1,000 three-year daily series: mean MASE 1.021 with the line
+    where a subseries holds a window of points, 0.959 with the constant; statsforecast 0.961).
 
     The trend window is the next odd integer from ``1.5 * period / (1 - 1.5 / seasonal)``, the
     low-pass window the next odd integer above ``period``; these two long smoothers are evaluated
@@ -178,7 +178,7 @@ def stl_settings(period: int, seasonal: int, length: int) -> dict[str, int]:
     return {
         "period": period,
         "seasonal": seasonal,
-        "seasonal_deg": int(length // period >= seasonal),
+        "seasonal_deg": 0,
         "seasonal_jump": 1,
         "trend_jump": math.ceil(trend / 10),
         "low_pass_jump": math.ceil(low_pass / 10),
