@@ -40,7 +40,8 @@ from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.frequency import NOMINAL_SECONDS, DataFrequency
 from sqlml.ml.forecasting.history import series_history
 from sqlml.ml.forecasting.limits import Limits
-from sqlml.ml.forecasting.regressors import has_regressors, history_attributions, microseconds, regression_contribution
+from sqlml.ml.forecasting.explain_regressors import history_regression_total
+from sqlml.ml.forecasting.regressors import has_regressors, microseconds, regression_contribution
 
 #: ML.DETECT_ANOMALIES's result columns, after the id, timestamp and data columns.
 RESULT_SCHEMA = pa.schema([
@@ -143,7 +144,7 @@ def detect_history(spec: dict, arrays: dict[str, np.ndarray], threshold: float, 
             continue
         history = series_history(spec, arrays, index)
         kept = ~history.interpolated
-        shift = _regression_history(spec, arrays, index, history.timestamps)
+        shift = history_regression_total(spec, arrays, index, history.timestamps)
         sigmas = np.full(len(kept), history.sigma)
         for name, value in zip(parts, (history.timestamps, history.data + shift, history.scaled_fitted + shift, sigmas)):
             parts[name].append(value[kept])
@@ -250,15 +251,6 @@ def _forecast_frame(spec: dict, arrays: dict[str, np.ndarray], horizon: int, id_
     frame["forecast_value"] = limits.transform(table.column("forecast_value").to_numpy())
     frame["standard_error"] = table.column("standard_error").to_numpy() / limits.slope(frame["forecast_value"].to_numpy())
     return frame
-
-
-def _regression_history(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> np.ndarray | float:
-    # An ARIMA_PLUS_XREG model's history is its regression's residual: the regression part
-    # (weights · training regressors + intercept) puts the data and the fit back in data units.
-    if not has_regressors(spec):
-        return 0.0
-    parts = history_attributions(spec, arrays, index, timestamps)
-    return sum(parts.values(), np.zeros(len(timestamps))) + arrays["xreg.intercepts"][index]
 
 
 def _steps_needed(series: dict, keys: pd.DataFrame, limit: int) -> int:

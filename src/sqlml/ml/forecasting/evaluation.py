@@ -24,7 +24,8 @@ import pyarrow as pa
 from sqlml.errors import InvalidModelInputError
 from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.history import has_history, series_history
-from sqlml.ml.forecasting.regressors import add_regression, has_regressors, history_attributions, microseconds
+from sqlml.ml.forecasting.explain_regressors import history_regression_total
+from sqlml.ml.forecasting.regressors import add_regression, has_regressors, microseconds
 from sqlml.ml.forecasting.series import RawSeries, SeriesColumns, series_columns, split_series
 
 #: ML.EVALUATE's columns after the id columns when it aggregates per series.
@@ -219,14 +220,6 @@ def training_histories(spec: dict, arrays: dict[str, np.ndarray]) -> dict[tuple,
     for index, item in enumerate(spec["time_series"]["series"]):
         if item["error"] is None:
             history = series_history(spec, arrays, index)
-            histories[tuple(item["id"])] = history.data + _regression_part(spec, arrays, index, history.timestamps)
+            histories[tuple(item["id"])] = history.data + history_regression_total(spec, arrays, index, history.timestamps)
     return histories
 
-
-def _regression_part(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> np.ndarray | float:
-    # An ARIMA_PLUS_XREG model's history is its regression's residual; the regression on the
-    # training regressors (weights · values + intercept) puts it back in data units.
-    if not has_regressors(spec):
-        return 0.0
-    parts = history_attributions(spec, arrays, index, timestamps)
-    return sum(parts.values(), np.zeros(len(timestamps))) + arrays["xreg.intercepts"][index]

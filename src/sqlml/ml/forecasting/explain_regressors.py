@@ -1,4 +1,4 @@
-"""ML.EXPLAIN_FORECAST of an ARIMA_PLUS_XREG model: the regression's part of each row, per regressor.
+"""The regression's part of an ARIMA_PLUS_XREG model's rows, per regressor and in total.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-forecast —
 an ARIMA_PLUS_XREG model adds one ``attribution_<regressor>`` column per external regressor
@@ -7,7 +7,9 @@ forecast are those of the regression's residual (:mod:`sqlml.ml.forecasting.regr
 regression comes back here: its intercept into ``trend`` (so that the page's identities hold with
 the attributions as the only extra terms), each regressor's attribution as its own column. In the
 history the attributions are the training rows'; in the forecast, the future rows' given to the
-call, matched by id and timestamp exactly as ML.FORECAST matches them.
+call, matched by id and timestamp exactly as ML.FORECAST matches them. The history's total
+(:func:`history_regression_total`) is what ML.DETECT_ANOMALIES and ML.EVALUATE add back to the
+stored history to put it in data units.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ def history_regression(spec: dict, arrays: dict[str, np.ndarray], index: int, ti
         timestamps: the history grid, int64 µs UTC.
     """
     return float(arrays["xreg.intercepts"][index]), regressors.history_attributions(spec, arrays, index, timestamps)
+
+
+def history_regression_total(spec: dict, arrays: dict[str, np.ndarray], index: int, timestamps: np.ndarray) -> np.ndarray | float:
+    """The regression part (weights · training regressors + intercept) over a series' history grid.
+
+    An ARIMA_PLUS_XREG model's stored history is its regression's residual; adding this puts the
+    history (and its fit) back in data units.
+
+    Args:
+        spec: the model's spec.
+        arrays: the model's arrays.
+        index: the series' position in ``spec["time_series"]["series"]``.
+        timestamps: the history grid, int64 µs UTC.
+
+    Returns:
+        The part at each timestamp; 0.0 for a model without regressors.
+    """
+    if not regressors.has_regressors(spec):
+        return 0.0
+    intercept, parts = history_regression(spec, arrays, index, timestamps)
+    return sum(parts.values(), np.zeros(len(timestamps))) + intercept
 
 
 def future_regression(spec: dict, arrays: dict[str, np.ndarray], keys: pa.Table, future: pa.Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
