@@ -210,3 +210,41 @@ def test_forecast_limits_keep_forecasts_inside_and_a_series_beyond_them_fails(co
         assert ((rows[column] > 0) & (rows[column] < 100)).all(), column
     with pytest.raises(InvalidModelInputError, match=r"Every value of the time series is at or beyond the forecast limits \(forecast_limit_upper_bound = 10\.0\)"):
         con.query(CREATE.format(name="beyond", options=f"{CO2_OPTIONS}, forecast_limit_upper_bound=10", query="SELECT * FROM ds.co2_weekly"))
+
+
+def test_versions_record_the_training_rows(con):
+    # every row of the training query trains a series model (no data split)
+    rows = con.query("SELECT training_rows, eval_rows FROM ML.VERSIONS(MODEL ds.sales) ORDER BY version DESC LIMIT 1").arrow().to_pylist()
+    assert rows == [{"training_rows": len(_sales()), "eval_rows": 0}]
+
+
+MONTH_ENDS = (
+    "CREATE OR REPLACE TABLE ds.month_end_values AS SELECT LAST_DAY(DATE '2021-01-15' + INTERVAL (i) MONTH) AS month, "
+    "100 + 2 * i + 5 * SIN(i * PI() / 6) + (i * 37 % 11) / 10.0 AS v FROM range(36) AS t(i)"
+)
+
+
+def test_a_month_end_series_is_monthly_on_month_ends(con):
+    # the MONTHLY grid of a series on month ends keeps month ends (it drifted to the 28th before)
+    con.query(MONTH_ENDS)
+    con.query(CREATE.format(name="month_ends", query="SELECT * FROM ds.month_end_values",
+                            options="time_series_timestamp_col='month', time_series_data_col='v', data_frequency='MONTHLY'"))  # fmt: skip
+    store = con.models
+    from sqlml.ml.models.model import Model
+    from sqlml.store.records import ModelRef
+
+    model = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.month_ends"))))
+    (series,) = model.spec["time_series"]["series"]
+    assert (series["frequency"], series["error"]) == ("MONTHLY", None)
+    assert pd.Timestamp(series["last_timestamp"], unit="us") == pd.Timestamp("2023-12-31")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="forecast timestamps come from ml/forecasting/history.grid_timestamps, which still steps "
+                   "DateOffset(months=1) from the last point; it needs frequency.grid_points (engineer G's report)")
+def test_a_month_end_series_forecasts_month_ends(con):
+    con.query(MONTH_ENDS)
+    con.query(CREATE.format(name="month_ends", query="SELECT * FROM ds.month_end_values",
+                            options="time_series_timestamp_col='month', time_series_data_col='v'"))  # fmt: skip
+    got = con.query("SELECT forecast_timestamp FROM ML.FORECAST(MODEL ds.month_ends, STRUCT(4 AS horizon))").arrow()
+    expected = pd.date_range("2024-01-31", periods=4, freq="ME", tz="UTC")
+    assert [stamp.tz_convert("UTC") for stamp in got.column(0).to_pandas()] == list(expected)

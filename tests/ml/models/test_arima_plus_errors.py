@@ -95,6 +95,22 @@ def test_forecast_horizon_below_one_is_refused(con):
     with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's horizon must be between 1 and the model's horizon \(5\)\. Got 0 instead\.") as info:
         con.query("SELECT * FROM ML.FORECAST(MODEL ds.m, STRUCT(0 AS horizon))")
     assert info.value.option == "horizon"
+    # the hint fits the side that was violated: more steps below 1, fewer above the model's horizon
+    assert info.value.hint == "Ask for at least 1 step."
+    with pytest.raises(InvalidOptionError, match=r"ML.FORECAST's horizon must be between 1 and the model's horizon \(5\)\. Got 6 instead\.") as info:
+        con.query("SELECT * FROM ML.FORECAST(MODEL ds.m, STRUCT(6 AS horizon))")
+    assert info.value.hint == "Ask for fewer steps, or train the model with a larger horizon option."
+
+
+def test_data_skew_of_a_time_series_model_is_refused_with_what_to_use_instead(con):
+    with pytest.raises(sqlml.ModelError, match=(
+        r"^ML.VALIDATE_DATA_SKEW does not support ARIMA_PLUS models: a time-series model keeps no training statistics of "
+        r"features to compare with\. ds\.m is ARIMA_PLUS\."
+    )) as info:  # fmt: skip
+        con.query("SELECT * FROM ML.VALIDATE_DATA_SKEW(MODEL ds.m, TABLE ds.daily)")
+    assert info.value.hint == (
+        "Compare new rows with earlier ones by ML.VALIDATE_DATA_DRIFT, or measure the forecasts on held-back data by ML.EVALUATE."
+    )
 
 
 @pytest.mark.parametrize(

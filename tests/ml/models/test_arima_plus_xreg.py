@@ -314,3 +314,10 @@ def test_option_and_column_errors(con, options, query, error, message):
 def test_future_regressor_errors(con, call, message):
     with pytest.raises(InvalidModelInputError, match=message):
         con.query(f"SELECT * FROM ML.FORECAST({call})")
+
+
+def test_versions_record_the_training_rows(con):
+    # as ARIMA_PLUS: every row of the training query trains the model
+    (count,) = con.query(f"SELECT COUNT(*) FROM ({TRAIN})").fetchone()
+    rows = con.query("SELECT training_rows, eval_rows FROM ML.VERSIONS(MODEL ds.single) ORDER BY version DESC LIMIT 1").arrow().to_pylist()
+    assert rows == [{"training_rows": count, "eval_rows": 0}]

@@ -28,8 +28,8 @@ class DataFrequency(str, Enum):
     YEARLY = "YEARLY"
 
 
-#: Each concrete frequency's step on the calendar. Months, quarters and years are calendar offsets
-#: (a grid that starts on 31 January keeps month ends), the others fixed durations.
+#: Each concrete frequency's step on the calendar, for one step from a point. Grids are built by
+#: :func:`grid_points`: stepping a month offset repeatedly drifts (31 January, 29 February, 29 March …).
 STEPS: dict[DataFrequency, pd.DateOffset] = {
     DataFrequency.PER_MINUTE: pd.DateOffset(minutes=1),
     DataFrequency.HOURLY: pd.DateOffset(hours=1),
@@ -42,6 +42,15 @@ STEPS: dict[DataFrequency, pd.DateOffset] = {
 
 #: The frequencies whose step is a fixed duration (no months or years in it).
 FIXED_STEPS = (DataFrequency.PER_MINUTE, DataFrequency.HOURLY, DataFrequency.DAILY, DataFrequency.WEEKLY)
+
+#: The months in one step of each calendar frequency.
+MONTHS: dict[DataFrequency, int] = {DataFrequency.MONTHLY: 1, DataFrequency.QUARTERLY: 3, DataFrequency.YEARLY: 12}
+
+#: The TIMESTAMP_TRUNC part that puts a timestamp on each frequency's points.
+TRUNCATION: dict[DataFrequency, str] = {
+    DataFrequency.PER_MINUTE: "MINUTE", DataFrequency.HOURLY: "HOUR", DataFrequency.DAILY: "DAY", DataFrequency.WEEKLY: "WEEK",
+    DataFrequency.MONTHLY: "MONTH", DataFrequency.QUARTERLY: "QUARTER", DataFrequency.YEARLY: "YEAR",
+}  # fmt: skip
 
 #: The nominal length of each step in seconds (a month is 365.25 / 12 days), for inference.
 NOMINAL_SECONDS: dict[DataFrequency, float] = {
@@ -94,15 +103,34 @@ def infer_frequency(timestamps: pd.DatetimeIndex) -> DataFrequency:
 
 
 def regular_grid(start: pd.Timestamp, end: pd.Timestamp, frequency: DataFrequency) -> pd.DatetimeIndex:
-    """Every step of ``frequency`` from ``start`` up to ``end`` inclusive.
-
-    Fixed steps (per minute … weekly) go as a ``Timedelta``: the same grid as the calendar
-    offset, which pandas builds point by point through dateutil (0.1 s for three years of days).
-    """
-    step = STEPS[frequency]
+    """Every step of ``frequency`` from ``start`` up to ``end`` inclusive (see :func:`grid_points`)."""
     if frequency in FIXED_STEPS:
-        step = pd.Timedelta(seconds=NOMINAL_SECONDS[frequency])
-    return pd.date_range(start=start, end=end, freq=step)
+        count = (end - start) // pd.Timedelta(seconds=NOMINAL_SECONDS[frequency]) + 1
+    else:
+        count = ((end.year - start.year) * 12 + end.month - start.month) // MONTHS[frequency] + 1
+    points = grid_points(start, max(int(count), 0), frequency)
+    return points[points <= end]
+
+
+def grid_points(start: pd.Timestamp, count: int, frequency: DataFrequency) -> pd.DatetimeIndex:
+    """``count`` steps of ``frequency`` from ``start``: point k is ``start`` + k steps.
+
+    Fixed steps (per minute … weekly) are plain arithmetic. Months, quarters and years are counted
+    from ``start`` itself, never stepped from the previous point, so the day of the month does
+    not drift (pandas' repeated ``DateOffset(months=1)`` takes 31 January to 29 February, then
+    29 March, 29 April …): a day past a month's end becomes that month's last day, and a start on
+    a month's last day keeps every point on its month's last day (31 January, 29 February,
+    31 March, 30 April …). The time of day is kept.
+    """
+    steps = np.arange(count, dtype=np.int64)
+    if frequency in FIXED_STEPS:
+        return start + pd.to_timedelta(steps * int(NOMINAL_SECONDS[frequency]), unit="s")
+    months = np.datetime64(f"{start.year:04d}-{start.month:02d}", "M") + steps * MONTHS[frequency]
+    first_days = months.astype("datetime64[D]")
+    lengths = ((months + 1).astype("datetime64[D]") - first_days).astype(np.int64)
+    days = lengths if start.is_month_end else np.minimum(start.day, lengths)
+    points = (pd.DatetimeIndex(first_days + (days - 1)) + (start - start.normalize())).as_unit(start.unit)
+    return points.tz_localize(start.tz) if start.tz is not None else points
 
 
 def snap_to_grid(timestamps: pd.DatetimeIndex, frequency: DataFrequency) -> pd.DatetimeIndex:
@@ -129,15 +157,29 @@ def check_frequency(timestamps: pd.DatetimeIndex, frequency: DataFrequency) -> N
     on_grid = snap_to_grid(timestamps, frequency)
     off = np.flatnonzero(on_grid.asi8 != timestamps.as_unit("ns").asi8)
     if off.size:
-        inferred = infer_frequency(timestamps)
         raise InvalidOptionError(
             f"The 'data_frequency' option of CREATE MODEL (model_type='ARIMA_PLUS') is {frequency.value}, "
             f"but the timestamp {timestamps[off[0]]} is not a whole number of {frequency.value} steps "
             f"after the first one ({timestamps.min()}); {off.size} of {len(timestamps)} timestamps are off "
-            f"that grid. Set data_frequency to {inferred.value} (what the data looks like) or to "
-            f"'AUTO_FREQUENCY', or aggregate the data to {frequency.value} points first.",
+            f"that grid. {_frequency_fix(timestamps, frequency)}",
             option="data_frequency",
         )
+
+
+def _frequency_fix(timestamps: pd.DatetimeIndex, frequency: DataFrequency) -> str:
+    """What to do about timestamps off ``frequency``'s grid: another frequency when the data
+    follows one, else align the timestamps (their spacing is right, their phase is not)."""
+    inferred = infer_frequency(timestamps)
+    if inferred is not frequency:
+        return (
+            f"Set data_frequency to {inferred.value} (what the data looks like) or to 'AUTO_FREQUENCY', "
+            f"or aggregate the data to {frequency.value} points first."
+        )
+    return (
+        f"The data is {frequency.value} but not aligned: truncate the timestamps in the training query "
+        f"(TIMESTAMP_TRUNC(<timestamp>, {TRUNCATION[frequency]})), or set data_frequency to 'AUTO_FREQUENCY', "
+        f"which puts each timestamp on the {frequency.value} point at or before it."
+    )
 
 
 def resolve_frequency(timestamps: pd.DatetimeIndex, requested: str | DataFrequency | None) -> DataFrequency:

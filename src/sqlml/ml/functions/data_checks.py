@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError
+from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.functions.call import Call, function
+from sqlml.ml.models.base import Target
 from sqlml.ml.monitoring.distributions import distance, kind_of, profile, shared_edges
 from sqlml.ml.monitoring.thresholds import anomaly_rules
 
@@ -37,6 +38,15 @@ _SCHEMA = pa.schema([("input", pa.string()), ("metric", pa.string()), ("threshol
 def validate_data_skew(call: Call) -> pa.Table:
     """``ML.VALIDATE_DATA_SKEW(MODEL m, data [, STRUCT(…)])``: serving rows vs the training rows."""
     model = call.model
+    if model.family.target(model.model_type) is Target.FORECASTING:
+        # skew is computed "for feature columns in the serving data that match feature columns in
+        # the training data" (the page above); a time-series model has none, so it would compare nothing
+        raise ModelError(
+            f"{call.name} does not support {model.model_type} models: a time-series model keeps no training statistics "
+            f"of features to compare with. {call.record.dataset}.{call.record.name} is {model.model_type}.",
+            model=str(call.ref),
+            hint="Compare new rows with earlier ones by ML.VALIDATE_DATA_DRIFT, or measure the forecasts on held-back data by ML.EVALUATE.",
+        )
     training = model.spec.get("training_distributions")
     if training is None:
         raise call.trained_without("training statistics (sqlml keeps them since 2026-12)", "Re-train it with CREATE OR REPLACE MODEL.")

@@ -36,7 +36,7 @@ def forecast_settings(call: Call, limit: int) -> tuple[int, float]:
         raise InvalidOptionError(
             f"{call.name}'s horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
             option="horizon",
-            hint="Ask for fewer steps, or train the model with a larger horizon option.",
+            hint="Ask for at least 1 step." if horizon < 1 else "Ask for fewer steps, or train the model with a larger horizon option.",
         )
     confidence = settings.get("confidence_level", DEFAULT_CONFIDENCE)
     if not 0 <= confidence < 1:

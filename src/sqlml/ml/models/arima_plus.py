@@ -82,11 +82,12 @@ class ArimaPlusFamily(ModelFamily):
         return table(COMMON, ARIMA_PLUS_OPTIONS)
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
-        """The rules between ARIMA_PLUS's options that the create-time-series page states."""
+        """The rules between ARIMA_PLUS's options that the create-time-series page states (and
+        the create-multivariate-time-series page, for ARIMA_PLUS_XREG, which shares them)."""
         for name in ("time_series_timestamp_col", "time_series_data_col"):
             if not options[name]:
                 raise InvalidOptionError(
-                    f"model_type='ARIMA_PLUS' needs the option {name}.",
+                    f"model_type='{str(model_type).upper()}' needs the option {name}.",
                     option=name,
                     hint=f"Name the training query's {'timestamp' if 'timestamp' in name else 'value'} column: {name}='…'.",
                 )

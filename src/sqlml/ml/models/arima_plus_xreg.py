@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlml.errors import InvalidOptionError
 from sqlml.ml.models.arima_plus import ARIMA_PLUS_OPTIONS, ArimaPlusFamily
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.option_groups import COMMON, option, table
@@ -60,14 +59,8 @@ class ArimaPlusXregFamily(ArimaPlusFamily):
         return table(COMMON, ARIMA_PLUS_XREG_OPTIONS)
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
-        """The two column options are needed; then ARIMA_PLUS's rules (orders, lengths)."""
-        for name in ("time_series_timestamp_col", "time_series_data_col"):
-            if not options[name]:
-                raise InvalidOptionError(
-                    f"model_type='ARIMA_PLUS_XREG' needs the option {name}.",
-                    option=name,
-                    hint=f"Name the training query's {'timestamp' if 'timestamp' in name else 'value'} column: {name}='…'.",
-                )
+        """ARIMA_PLUS's rules (the two column options, orders, lengths), on the options with
+        ARIMA_PLUS's defaults for those ARIMA_PLUS_XREG does not take."""
         super().check_options(model_type, arima_options(options), given)
 
     def fit_series(self, model_type: str, options: dict, table: pa.Table, holidays: pa.Table | None) -> tuple[dict, dict[str, np.ndarray]]:

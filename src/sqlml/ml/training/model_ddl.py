@@ -207,6 +207,8 @@ def _fit_series(context: StatementContext, model_type: str, options: dict, table
     holidays = custom_holiday_query(context.plan.tree)
     holiday_rows = read_training_rows(context, holidays)[0] if holidays is not None else None
     spec, arrays = family_of(model_type).fit_series(model_type, options, table, holiday_rows)
+    # every row trains a time-series model (no data split), as NO_SPLIT records it for the others
+    spec["split"] = {"method": "NO_SPLIT", "training_rows": table.num_rows, "eval_rows": 0, "test_rows": 0}
     return Model(spec, None, None, arrays)
 
 
