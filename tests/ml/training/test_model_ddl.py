@@ -26,6 +26,8 @@ CASES = {
     "PCA": "OPTIONS(model_type='pca', num_principal_components=1) AS SELECT x, z FROM ({q})",
     "ARIMA_PLUS": "OPTIONS(model_type='arima_plus', time_series_timestamp_col='t', time_series_data_col='y') "
     "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, y FROM ({q})",
+    "ARIMA_PLUS_XREG": "OPTIONS(model_type='arima_plus_xreg', time_series_timestamp_col='t', time_series_data_col='y') "
+    "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, z, y FROM ({q})",
     "TRANSFORM_ONLY": "TRANSFORM(ML.STANDARD_SCALER(x) OVER () AS xs) OPTIONS(model_type='transform_only') AS SELECT x FROM ({q})",
     "tuned LINEAR_REG": "OPTIONS(model_type='linear_reg', input_label_cols=['y'], num_trials=2) AS SELECT x, y FROM ({q})",
     "tuned KMEANS": "OPTIONS(model_type='kmeans', num_trials=2, num_clusters=HPARAM_CANDIDATES([2, 3])) AS SELECT x, z FROM ({q})",
