@@ -85,7 +85,7 @@ def step_changes(level: np.ndarray) -> np.ndarray:
     diff = _median_difference(level, w)
     baseline = pd.Series(diff).rolling(6 * w, center=True, min_periods=1).median().to_numpy()
     excess = np.nan_to_num(diff - baseline)
-    noise = robust_scale(np.diff(level)) / np.sqrt(2.0)
+    noise = noise_scale(level)
     spread = max(robust_scale(excess[w : n - w + 1]), noise * np.sqrt(np.pi / (2 * w)))
     floor = max(STEP_THRESHOLD * spread, MIN_STEP_NOISE_SIGMAS * noise)
     if floor == 0.0:
