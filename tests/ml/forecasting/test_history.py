@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from statsforecast.arima import Arima
 
-from sqlml.ml.forecasting.frequency import STEPS, DataFrequency
+from sqlml.ml.forecasting.frequency import DataFrequency, grid_points
 from sqlml.ml.forecasting.history import HistoryParts, grid_timestamps, has_history, pack_history, series_history, smooth_trend
 from sqlml.ml.forecasting.limits import Limits
 from sqlml.ml.forecasting.preparation import PreparationOptions, prepare
@@ -151,10 +151,17 @@ def test_without_decomposition_no_history_is_kept():
 
 
 @pytest.mark.parametrize("frequency", list(DataFrequency)[1:])
-def test_grid_timestamps_are_pandas_calendar_steps(frequency):
+def test_grid_timestamps_are_the_frequencys_grid_points(frequency):
+    # a month end stays a month end (31 Jan, 29 Feb, 31 Mar …): the points are counted from the start
     start = pd.Timestamp("2024-01-31 06:00")
-    expected = pd.date_range(start, periods=40, freq=STEPS[frequency]).as_unit("us").asi8
+    expected = grid_points(start, 40, frequency).as_unit("us").asi8
     np.testing.assert_array_equal(grid_timestamps(start.value // 1000, 40, frequency), expected)
+
+
+def test_monthly_grid_timestamps_keep_month_ends():
+    start = pd.Timestamp("2024-01-31 06:00")
+    got = pd.to_datetime(grid_timestamps(start.value // 1000, 5, DataFrequency.MONTHLY), unit="us")
+    assert [stamp.strftime("%m-%d %H:%M") for stamp in got] == ["01-31 06:00", "02-29 06:00", "03-31 06:00", "04-30 06:00", "05-31 06:00"]
 
 
 def test_before_a_length_window_the_trend_is_the_decompositions():

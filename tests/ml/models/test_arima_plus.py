@@ -239,8 +239,6 @@ def test_a_month_end_series_is_monthly_on_month_ends(con):
     assert pd.Timestamp(series["last_timestamp"], unit="us") == pd.Timestamp("2023-12-31")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="forecast timestamps come from ml/forecasting/history.grid_timestamps, which still steps "
-                   "DateOffset(months=1) from the last point; it needs frequency.grid_points (engineer G's report)")
 def test_a_month_end_series_forecasts_month_ends(con):
     con.query(MONTH_ENDS)
     con.query(CREATE.format(name="month_ends", query="SELECT * FROM ds.month_end_values",

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sqlml.ml.forecasting.frequency import STEPS, DataFrequency
+from sqlml.ml.forecasting.frequency import DataFrequency, grid_points
 from sqlml.ml.forecasting.limits import Limits
 
 #: The prefix of the history arrays among the model's arrays.
@@ -199,11 +199,12 @@ def grid_timestamps(start: int, length: int, frequency: DataFrequency) -> np.nda
     """``length`` steps of ``frequency`` from ``start``, int64 µs UTC (the series' regular grid).
 
     Fixed steps (minutes to weeks) are plain arithmetic; calendar steps (months, quarters, years)
-    go through pandas' offsets, which step one element at a time.
+    are counted from ``start`` by :func:`~sqlml.ml.forecasting.frequency.grid_points`, so month
+    ends stay month ends.
     """
     if frequency in FIXED_STEPS:
         return start + FIXED_STEPS[frequency] * np.arange(length, dtype=np.int64)
-    return pd.date_range(pd.Timestamp(start, unit="us"), periods=length, freq=STEPS[frequency]).as_unit("us").asi8
+    return grid_points(pd.Timestamp(start, unit="us"), length, frequency).as_unit("us").asi8
 
 
 def smooth_trend(trend: np.ndarray, window: int | None) -> np.ndarray:

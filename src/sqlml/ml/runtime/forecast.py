@@ -84,7 +84,7 @@ def _timestamps(values: pd.Series, column: str) -> pd.Series:
     try:
         if not all(value is None or isinstance(value, str) for value in values):
             raise TypeError("not every value is a text")
-        return pd.to_datetime(values, utc=True).dt.floor("us")
+        return pd.to_datetime(values, utc=True, format="ISO8601").dt.floor("us")
     except (ValueError, TypeError, OverflowError) as error:
         raise InvalidModelInputError(
             f"The {column} values of the instances are not timestamps: {error}", column=column,
