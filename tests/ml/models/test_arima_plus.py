@@ -199,6 +199,23 @@ def test_forecasts_compose_with_views_tables_and_joins(con):
     assert rows == [{"store": "north", "dept": 1, "n": 6}, {"store": "north", "dept": 2, "n": 6}, {"store": "south", "dept": 1, "n": 6}]
 
 
+def test_forecasting_functions_run_in_scripts_with_variables(con):
+    # a BigQuery script: the horizon a variable, a FOR loop over the series, ARIMA_EVALUATE's AIC in SET
+    con.query("""
+        DECLARE steps INT64 DEFAULT 4;
+        DECLARE best_aic FLOAT64;
+        CREATE OR REPLACE TABLE ds.script_forecasts (store STRING, n INT64);
+        FOR series IN (SELECT DISTINCT store FROM ML.FORECAST(MODEL ds.sales, STRUCT(steps AS horizon))) DO
+          INSERT INTO ds.script_forecasts
+          SELECT series.store, COUNT(*) FROM ML.FORECAST(MODEL ds.sales, STRUCT(steps AS horizon)) WHERE store = series.store;
+        END FOR;
+        SET best_aic = (SELECT MIN(AIC) FROM ML.ARIMA_EVALUATE(MODEL ds.co2));
+        ASSERT best_aic IS NOT NULL AS 'ML.ARIMA_EVALUATE gave no AIC';
+    """)
+    rows = con.query("SELECT store, n FROM ds.script_forecasts ORDER BY store").arrow().to_pylist()
+    assert rows == [{"store": "north", "n": 8}, {"store": "south", "n": 4}]  # two north series, one south, 4 steps each
+
+
 def test_forecast_limits_keep_forecasts_inside_and_a_series_beyond_them_fails(con):
     # https://cloud.google.com/bigquery/docs/arima-time-series-forecasting-with-limits-tutorial: forecast_limit_lower_bound = 0
     con.query(CREATE.format(name="sales_limited", query="SELECT * FROM ds.sales_daily", options=(
