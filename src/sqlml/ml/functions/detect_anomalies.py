@@ -17,7 +17,8 @@ import pyarrow as pa
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.base import Target
-from sqlml.ml.models.model import Model, arrow_type_from_string
+from sqlml.ml.models.model import Model
+from sqlml.ml.runtime.forecast import series_id_types
 
 #: ``anomaly_prob_threshold``'s default.
 DEFAULT_THRESHOLD = 0.95
@@ -52,7 +53,7 @@ def time_series_anomalies(call: Call, model: Model) -> pa.Table:
             option="anomaly_prob_threshold",
             hint="Pass a probability such as STRUCT(0.95 AS anomaly_prob_threshold).",
         )
-    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
+    id_types = series_id_types(model.spec)
     data = call.data(0, required=False)
     if data is not None:
         return detect_new(model.spec, model.arrays, data.table(), threshold, id_types)

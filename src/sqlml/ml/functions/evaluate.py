@@ -22,8 +22,9 @@ from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.estimator import Estimator
-from sqlml.ml.models.model import Model, arrow_type_from_string
+from sqlml.ml.models.model import Model
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.runtime.forecast import DEFAULT_CONFIDENCE, check_horizon, series_id_types
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 
 
@@ -135,9 +136,9 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table:
     aggregate = settings.get("perform_aggregation", True)
     horizon = settings.get("horizon", model.options["horizon"])
     _check_forecast_settings(call, horizon, model.options["horizon"], settings.get("confidence_level"), aggregate)
-    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
+    id_types = series_id_types(model.spec)
     table = data.table()
-    forecasts = evaluation.model_forecasts(model.spec, model.arrays, table, horizon, settings.get("confidence_level", 0.95), id_types)
+    forecasts = evaluation.model_forecasts(model.spec, model.arrays, table, horizon, settings.get("confidence_level", DEFAULT_CONFIDENCE), id_types)
     matched, columns = evaluation.matched_series(model.spec, forecasts, table)
     if not aggregate:
         return evaluation.per_point_table(matched, columns)
@@ -146,12 +147,7 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table:
 
 
 def _check_forecast_settings(call: Call, horizon: int, limit: int, confidence: float | None, aggregate: bool) -> None:
-    if not 1 <= horizon <= limit:
-        raise InvalidOptionError(
-            f"{call.name}'s horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
-            option="horizon",
-            hint="Evaluate fewer steps, or train the model with a larger horizon option.",
-        )
+    check_horizon(horizon, limit, f"{call.name}'s horizon")
     if confidence is None:
         return
     if aggregate:

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.forecast_args import forecast_settings, future_regressors
-from sqlml.ml.models.model import arrow_type_from_string
+from sqlml.ml.runtime.forecast import series_id_types
 
 
 @function("EXPLAIN_FORECAST")
@@ -32,5 +32,5 @@ def explain_forecast(call: Call) -> pa.Table:
         raise call.trained_without(
             "decompose_time_series=TRUE", hint="Re-create the model without decompose_time_series=FALSE (TRUE is the default)."
         )
-    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
+    id_types = series_id_types(model.spec)
     return explain_table(model.spec, model.arrays, horizon, confidence, id_types, future)

@@ -15,19 +15,15 @@ import pyarrow as pa
 
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.forecast_args import forecast_settings, future_regressors
-from sqlml.ml.models.model import arrow_type_from_string
+from sqlml.ml.runtime.forecast import model_forecasts
 
 
 @function("FORECAST")
 def forecast(call: Call) -> pa.Table:
     """``ML.FORECAST(MODEL m [, STRUCT(horizon, confidence_level)] [, future regressors])``: one
     row per series and step."""
-    from sqlml.ml.forecasting.forecast import forecast_table
-    from sqlml.ml.forecasting.regressors import add_regression, has_regressors
+    from sqlml.ml.forecasting.regressors import has_regressors
 
     model = call.require()
     horizon, confidence = forecast_settings(call, model.options["horizon"])
-    future = future_regressors(call, has_regressors(model.spec))
-    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
-    forecasts = forecast_table(model.spec, model.arrays, horizon, confidence, id_types)
-    return forecasts if future is None else add_regression(model.spec, model.arrays, forecasts, future)
+    return model_forecasts(model, horizon, confidence, future_regressors(call, has_regressors(model.spec)))

@@ -14,10 +14,7 @@ import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.functions.call import Call
-
-#: The defaults of ``horizon`` and ``confidence_level``.
-DEFAULT_HORIZON = 3
-DEFAULT_CONFIDENCE = 0.95
+from sqlml.ml.runtime.forecast import DEFAULT_CONFIDENCE, DEFAULT_HORIZON, check_horizon
 
 
 def forecast_settings(call: Call, limit: int) -> tuple[int, float]:
@@ -32,12 +29,7 @@ def forecast_settings(call: Call, limit: int) -> tuple[int, float]:
     """
     settings = call.settings({"horizon": int, "confidence_level": float})
     horizon = settings.get("horizon", DEFAULT_HORIZON)
-    if not 1 <= horizon <= limit:
-        raise InvalidOptionError(
-            f"{call.name}'s horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
-            option="horizon",
-            hint="Ask for at least 1 step." if horizon < 1 else "Ask for fewer steps, or train the model with a larger horizon option.",
-        )
+    check_horizon(horizon, limit, f"{call.name}'s horizon")
     confidence = settings.get("confidence_level", DEFAULT_CONFIDENCE)
     if not 0 <= confidence < 1:
         raise InvalidOptionError(f"{call.name}'s confidence_level must be in [0, 1). Got {confidence} instead.", option="confidence_level")

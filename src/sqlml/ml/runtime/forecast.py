@@ -16,8 +16,43 @@ from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model, arrow_type_from_string
 
-#: ML.FORECAST's default number of steps.
+#: ML.FORECAST's defaults of ``horizon`` and ``confidence_level``.
 DEFAULT_HORIZON = 3
+DEFAULT_CONFIDENCE = 0.95
+
+
+def series_id_types(spec: dict) -> list[pa.DataType]:
+    """The Arrow types of a forecasting model's id columns, as training read them."""
+    return [arrow_type_from_string(text) for text in spec["time_series"]["id_types"]]
+
+
+def check_horizon(horizon: int, limit: int, what: str = "The horizon") -> None:
+    """Refuse a number of steps outside [1, the model's ``horizon`` option].
+
+    Args:
+        horizon: the steps asked for.
+        limit: the model's ``horizon`` option.
+        what: the setting as the message names it (``ML.FORECAST's horizon``).
+
+    Raises:
+        InvalidOptionError: the horizon is out of range; the hint fits the side crossed.
+    """
+    if not 1 <= horizon <= limit:
+        raise InvalidOptionError(
+            f"{what} must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
+            option="horizon",
+            hint="Ask for at least 1 step." if horizon < 1 else "Ask for fewer steps, or train the model with a larger horizon option.",
+        )
+
+
+def model_forecasts(model: Model, horizon: int, confidence: float, future: pa.Table | None) -> pa.Table:
+    """ML.FORECAST's rows of ``model``, with the regression on ``future`` (an ARIMA_PLUS_XREG
+    model's future regressors; None for an ARIMA_PLUS model) added."""
+    from sqlml.ml.forecasting.forecast import forecast_table
+    from sqlml.ml.forecasting.regressors import add_regression
+
+    forecasts = forecast_table(model.spec, model.arrays, horizon, confidence, series_id_types(model.spec))
+    return forecasts if future is None else add_regression(model.spec, model.arrays, forecasts, future)
 
 
 def forecast_rows(model: Model, name: str, horizon: int | None, confidence: float, future: list[dict] | None = None) -> pa.Table:
@@ -37,25 +72,15 @@ def forecast_rows(model: Model, name: str, horizon: int | None, confidence: floa
         InvalidModelInputError: ``future`` is missing for an ARIMA_PLUS_XREG model, given for an
             ARIMA_PLUS one, or lacks a column or a forecast timestamp.
     """
-    from sqlml.ml.forecasting.forecast import forecast_table
-    from sqlml.ml.forecasting.regressors import add_regression, has_regressors
+    from sqlml.ml.forecasting.regressors import has_regressors
 
     if model.target is not Target.FORECASTING:
         raise ModelError(f"{name} is a {model.model_type} model; :forecast serves forecasting models (ARIMA_PLUS, ARIMA_PLUS_XREG).",
                          model=name, hint="Ask :predict of it.")  # fmt: skip
     horizon = DEFAULT_HORIZON if horizon is None else horizon
-    limit = model.options["horizon"]
-    if not 1 <= horizon <= limit:
-        raise InvalidOptionError(
-            f"The horizon must be between 1 and the model's horizon ({limit}). Got {horizon} instead.",
-            option="horizon", hint="Ask for fewer steps, or train the model with a larger horizon option.",
-        )  # fmt: skip
+    check_horizon(horizon, model.options["horizon"])
     _check_future(model, name, future, has_regressors(model.spec))
-    id_types = [arrow_type_from_string(text) for text in model.spec["time_series"]["id_types"]]
-    forecasts = forecast_table(model.spec, model.arrays, horizon, confidence, id_types)
-    if future is None:
-        return forecasts
-    return add_regression(model.spec, model.arrays, forecasts, _future_table(model.spec, future))
+    return model_forecasts(model, horizon, confidence, None if future is None else _future_table(model.spec, future))
 
 
 def _check_future(model: Model, name: str, future: list[dict] | None, needed: bool) -> None:
