@@ -338,9 +338,7 @@ def test_safe_prefix_keeps_arguments_that_can_fail_outside_its_try(con):
 #: BigQuery's ML functions sqlml does not run yet, with the arguments tutorials pass them
 #: (the forecasting functions are tutorials' own in tests/sql/test_forecasting_syntax.py).
 NOT_YET = [
-    "ML.RECOMMEND(MODEL ds.m, (SELECT 'u1' AS user_id))",
     "ML.GENERATE_TEXT(MODEL ds.llm, (SELECT 'hi' AS prompt), STRUCT(0.2 AS temperature))",
-    "ML.GENERATE_EMBEDDING(MODEL ds.emb, TABLE ds.docs)",
     "ML.GENERATE_TEXT_EMBEDDING(MODEL ds.emb, TABLE ds.docs)",
     "ML.TRANSLATE(MODEL ds.t, TABLE ds.docs, STRUCT('translate_text' AS translate_mode, 'fr' AS target_language_code))",
     "ML.UNDERSTAND_TEXT(MODEL ds.nl, TABLE ds.docs, STRUCT('analyze_sentiment' AS nlu_option))",

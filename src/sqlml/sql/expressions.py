@@ -99,6 +99,10 @@ MODEL_FUNCTION_NAMES = (
     "ARIMA_EVALUATE",
     "ARIMA_COEFFICIENTS",
     "HOLIDAY_INFO",
+    # Matrix factorization and embeddings (MATRIX_FACTORIZATION, PCA, AUTOENCODER models).
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-recommend
+    "RECOMMEND",
+    "GENERATE_EMBEDDING",
     # sqlml additions: the model registry and fairness.
     "VERSIONS",
     "EVALUATE_FAIRNESS",
@@ -108,12 +112,12 @@ MODEL_FUNCTION_NAMES = (
 #: optional ``MODEL m`` last, kept in ``this``).
 DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE")
 
-#: BigQuery's other ML table functions (matrix factorization, generative AI,
+#: BigQuery's other ML table functions (generative AI,
 #: Cloud AI services, feature serving, contribution analysis): they parse, so that running one
 #: says "ML.<NAME> is not supported yet" instead of a syntax error.
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
 NOT_YET_SUPPORTED_NAMES = (
-    "RECOMMEND", "GENERATE_TEXT", "GENERATE_EMBEDDING", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
+    "GENERATE_TEXT", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
     "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "GET_INSIGHTS", "FEATURES_AT_TIME",
     "ENTITY_FEATURES_AT_TIME",
 )  # fmt: skip

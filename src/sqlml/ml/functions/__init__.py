@@ -22,8 +22,11 @@ from sqlml.ml.functions import (
     explain_forecast,
     fairness,
     forecast,
+    generate_embedding,
     inspect,
     predict,
+    recommend,
+    reconstruction_loss,
     tfdv_describe,
     trials,
     versions,
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
     from sqlml.execution.sources import DataInput
 
 _MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, explain_forecast, detect_anomalies,
-    arima_inspect, data_checks, describe_data, tfdv_describe)
+    arima_inspect, recommend, generate_embedding, reconstruction_loss, data_checks, describe_data, tfdv_describe)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:

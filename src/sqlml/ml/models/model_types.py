@@ -28,6 +28,8 @@ class ModelType(StrEnum):
     LIGHTGBM = "LIGHTGBM"
     ARIMA_PLUS = "ARIMA_PLUS"
     ARIMA_PLUS_XREG = "ARIMA_PLUS_XREG"
+    MATRIX_FACTORIZATION = "MATRIX_FACTORIZATION"
+    XGBOOST = "XGBOOST"
 
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
@@ -37,12 +39,10 @@ UNSUPPORTED = {
     "DNN_LINEAR_COMBINED_CLASSIFIER": "wide-and-deep models need TensorFlow",
     "DNN_LINEAR_COMBINED_REGRESSOR": "wide-and-deep models need TensorFlow",
     "AUTOENCODER": "autoencoders need TensorFlow",
-    "MATRIX_FACTORIZATION": "matrix factorization is not implemented yet",
     "ARIMA": "time-series models are not implemented yet",
     "AUTOML_CLASSIFIER": "AutoML is a Vertex AI service",
     "AUTOML_REGRESSOR": "AutoML is a Vertex AI service",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
     "TENSORFLOW_LITE": "TensorFlow Lite models need TensorFlow",
-    "XGBOOST": "XGBoost models are not supported; import LightGBM text models with model_type='LIGHTGBM'",
     "CONTRIBUTION_ANALYSIS": "contribution analysis is not implemented",
 }

@@ -1,0 +1,1 @@
+"""ML.GENERATE_EMBEDDING and AI.GENERATE_EMBEDDING: a model's embedding of rows as one array column."""

@@ -1,0 +1,1 @@
+"""ML.RECOMMEND: ratings or confidences a matrix factorization model predicts for users and items."""

@@ -1,0 +1,1 @@
+"""ML.RECONSTRUCTION_LOSS: how far a model's reconstruction of each row is from the row."""
