@@ -1,0 +1,1 @@
+"""Matrix factorization: BigQuery ML's MATRIX_FACTORIZATION models, fitted, stored and queried."""
