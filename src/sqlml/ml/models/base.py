@@ -48,11 +48,19 @@ class Target(StrEnum):
     FEATURES = "features"
     #: a time-series model (ARIMA_PLUS): one model per series, asked for forecasts
     FORECASTING = "forecasting"
+    #: a recommendation model (MATRIX_FACTORIZATION): trained on (user, item, rating) rows, which
+    #: are encoded as user and item codes instead of the automatic preprocessing
+    RECOMMENDATION = "recommendation"
 
     @property
     def is_supervised(self) -> bool:
         """Trained on a label column."""
         return self in (Target.REGRESSION, Target.CLASSIFICATION)
+
+    @property
+    def splits_rows(self) -> bool:
+        """``data_split_method`` splits its training rows into training, evaluation and test rows."""
+        return self.is_supervised or self is Target.RECOMMENDATION
 
 
 class Source(StrEnum):
@@ -135,6 +143,7 @@ class ModelFamily(ABC):
         keeps_input_features: ML.PREDICT passes the feature columns through after the outputs
             (PCA drops them unless ``keep_original_columns``).
         reports_eval_loss: ML.TRAINING_INFO has an ``eval_loss`` column.
+        accepts_transform: CREATE MODEL takes a TRANSFORM clause (matrix factorization does not).
     """
 
     name: ClassVar[str] = ""
@@ -144,6 +153,7 @@ class ModelFamily(ABC):
     search_space: ClassVar[tuple[str, ...]] = ()
     keeps_input_features: ClassVar[bool] = True
     reports_eval_loss: ClassVar[bool] = True
+    accepts_transform: ClassVar[bool] = True
 
     # -- what the family is ------------------------------------------------------------------
 
@@ -267,6 +277,16 @@ class ModelFamily(ABC):
             threshold: the binary classification threshold (None: 0.5).
         """
         return {}
+
+    def tuning_objectives(self, model_type: str, options: dict) -> tuple[str, ...] | None:
+        """The HPARAM_TUNING_OBJECTIVES ``model_type`` takes with these options, BigQuery's default
+        first; None: those of what the model learns (regression, classification, clustering)."""
+        return None
+
+    def tuned_options(self, model_type: str, options: dict) -> tuple[str, ...]:
+        """The options NUM_TRIALS tunes when no HPARAM_* option is given; :attr:`search_space`
+        unless the space depends on other options (implicit matrix factorization adds wals_alpha)."""
+        return self.search_space
 
     def training_info_extras(self, rows: list[dict]) -> dict[str, pa.Array]:
         """Columns ML.TRAINING_INFO adds after ``duration_ms`` from the recorded iterations."""

@@ -20,6 +20,7 @@ from sqlml.ml.models.boosted_tree import BoostedTreeFamily
 from sqlml.ml.models.imported import ImportedFamily
 from sqlml.ml.models.kmeans import KMeansFamily
 from sqlml.ml.models.linear import LinearFamily
+from sqlml.ml.models.matrix_factorization import MatrixFactorizationFamily
 from sqlml.ml.models.pca import PCAFamily
 from sqlml.ml.models.random_forest import RandomForestFamily
 from sqlml.ml.models.transform_only import TransformOnlyFamily
@@ -33,6 +34,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     BoostedTreeFamily(),
     RandomForestFamily(),
     KMeansFamily(),
+    MatrixFactorizationFamily(),
     PCAFamily(),
     TransformOnlyFamily(),
     ArimaPlusFamily(),

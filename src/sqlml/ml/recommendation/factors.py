@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlml.ml.recommendation.als import predict_pairs
+
 EXPLICIT = "EXPLICIT"
 IMPLICIT = "IMPLICIT"
 
@@ -75,14 +77,8 @@ class Factorization:
     def score_pairs(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
         """The prediction for each (user row, item row) pair; -1 marks an unseen side, which
         contributes neither factors nor intercept."""
-        user_known, item_known = user_rows >= 0, item_rows >= 0
-        both = user_known & item_known
-        scores = np.full(len(user_rows), self.global_intercept, dtype=np.float64)
-        scores[user_known] += self.user_intercepts[user_rows[user_known]]
-        scores[item_known] += self.item_intercepts[item_rows[item_known]]
-        users, items = self.user_factors[user_rows[both]], self.item_factors[item_rows[both]]
-        scores[both] += np.einsum("ij,ij->i", users, items)
-        return scores
+        return predict_pairs(self.user_factors, self.item_factors, self.user_intercepts, self.item_intercepts,
+                             self.global_intercept, user_rows, item_rows)  # fmt: skip
 
     def score_block(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
         """The (len(user_rows), len(item_rows)) predictions of every pair of known users and items."""

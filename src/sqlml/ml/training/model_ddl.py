@@ -173,6 +173,12 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
         raise SqlSyntaxError(
             f"CREATE MODEL {ref.dataset}.{ref.name} needs a training query: … AS SELECT ….",
         )
+    if transform is not None and not family.accepts_transform:
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-matrix-factorization has no TRANSFORM
+        raise SqlSyntaxError(
+            f"model_type='{model_type}' takes no TRANSFORM clause.",
+            hint="Compute the columns in the training query (AS SELECT …) instead.",
+        )
     started = time.monotonic()
     table, hashes, lineage = read_training_rows(context, query)
     read_seconds = time.monotonic() - started

@@ -82,7 +82,7 @@ def train(
             "training_info": [{"training_run": 0, **row} for row in monitor.rows],
             "metrics": family.metrics(model_type, estimator, scored.y, raw),
         }
-        arrays = {"eval_output": np.asarray(raw)}
+        arrays = {"eval_output": np.asarray(raw), **prepared.extra_arrays}
         if scored.y is not None:
             arrays["eval_target"] = scored.y
         arrays.update(family.fitted_arrays(model_type, estimator, prepared.train_set, prepared.preprocessor, options))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -54,6 +54,10 @@ class Prepared:
     test_set: Dataset | None
     feature_info: list[dict]
     init_rows: np.ndarray | None = None
+    #: what a family that encodes its own rows adds to the model's description and arrays
+    #: (a matrix factorization's columns, users and items)
+    extra_spec: dict = field(default_factory=dict)
+    extra_arrays: dict = field(default_factory=dict)
 
     @property
     def scored(self) -> Dataset:
@@ -63,6 +67,8 @@ class Prepared:
 
 def prepare(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray, split: Split | None = None) -> Prepared:
     """Resolve the label, split the rows, fit the automatic preprocessing, build the datasets."""
+    if family_of(model_type).target(model_type) is Target.RECOMMENDATION:
+        return _prepare_ratings(model_type, options, table, hashes, split)
     table = flatten_structs(table)
     label = resolve_label(model_type, options, table)
     excluded = excluded_columns(options, label.name if label else None)
@@ -102,6 +108,23 @@ def prepare(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray,
     )  # fmt: skip
 
 
+def _prepare_ratings(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray, split: Split | None) -> Prepared:
+    """(user, item, rating) rows as user and item codes of the training rows' users and items
+    (:mod:`sqlml.ml.recommendation.ratings`), in place of the automatic preprocessing."""
+    from sqlml.ml.recommendation import ratings as rating_rows
+
+    rating_rows.rating_columns(options, table)  # the columns are checked before the split reads its own
+    split = split or split_for(model_type, options, table, hashes)
+    encoded = rating_rows.encode(options, table, split.train)
+    part = lambda rows: Dataset(encoded.codes[rows], encoded.values[rows]) if len(rows) else None  # noqa: E731
+    task = Task(kind=Target.RECOMMENDATION.value, feature_names=list(encoded.columns[:2]))
+    return Prepared(
+        model_type, options, None, list(encoded.columns[:2]), split, None, task,
+        part(split.train), part(split.evaluation), part(split.test), encoded.feature_info(),
+        extra_spec={"recommendation": encoded.describe()}, extra_arrays=encoded.key_arrays(),
+    )  # fmt: skip
+
+
 def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor) -> Estimator:
     """Fit one estimator of the prepared model with ``options`` (a tuning trial's, or the model's)."""
     estimator = family_of(prepared.model_type).estimator_class(prepared.model_type)(options=options, task=prepared.task)
@@ -134,6 +157,7 @@ def base_spec(prepared: Prepared) -> dict:
         "features": prepared.features,
         "feature_info": prepared.feature_info,
         "split": prepared.split.describe(),
+        **prepared.extra_spec,
     }
 
 

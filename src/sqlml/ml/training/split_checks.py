@@ -32,13 +32,13 @@ def no_split(table: pa.Table) -> Split:
 
 def split_for(model_type: str, options: dict, table: pa.Table, hashes: np.ndarray) -> Split:
     """The training, evaluation and test rows of ``table`` under the model's ``data_split_*``
-    options (unsupervised models train on every row).
+    options (unsupervised models but matrix factorization train on every row).
 
     Raises:
         InvalidModelInputError: the split column has a type or value BigQuery does not allow.
         InvalidOptionError: the split leaves no training rows.
     """
-    if not family_of(model_type).target(model_type).is_supervised:
+    if not family_of(model_type).target(model_type).splits_rows:
         return no_split(table)
     tuning = bool(options.get("num_trials"))
     check_split_column(table, options, tuning)

@@ -38,22 +38,23 @@ OBJECTIVES = {
     "clustering": ("DAVIES_BOULDIN_INDEX",),
 }  # fmt: skip
 MINIMIZED = {"MEDIAN_ABSOLUTE_ERROR", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_ERROR", "MEAN_SQUARED_LOG_ERROR",
-             "LOG_LOSS", "DAVIES_BOULDIN_INDEX"}  # fmt: skip
+             "LOG_LOSS", "DAVIES_BOULDIN_INDEX", "AVERAGE_RANK"}  # fmt: skip
 LOG_FLOOR = 1e-14  # BigQuery: a 0 lower bound on a LOG scale becomes 1e-14
 
 
 def objective_of(model_type: str, options: dict) -> str:
     """The tuning objective: the option's, else BigQuery's default for the model type."""
-    kind = family_of(model_type).target(model_type).value
-    chosen = options.get("hparam_tuning_objectives") or [OBJECTIVES[kind][0]]
+    family = family_of(model_type)
+    allowed = family.tuning_objectives(model_type, options) or OBJECTIVES[family.target(model_type).value]
+    chosen = options.get("hparam_tuning_objectives") or [allowed[0]]
     if len(chosen) != 1:
         raise InvalidOptionError("hparam_tuning_objectives takes exactly one objective.", option="hparam_tuning_objectives")
     name = chosen[0].upper()
-    if name not in OBJECTIVES[kind]:
+    if name not in allowed:
         raise InvalidOptionError(
             f"'{name}' is not a tuning objective for {model_type}.",
             option="hparam_tuning_objectives",
-            hint=f"Objectives: {', '.join(OBJECTIVES[kind])}.",
+            hint=f"Objectives: {', '.join(allowed)}.",
         )
     return name
 
@@ -66,7 +67,7 @@ def search_spaces(model_type: str, options: dict) -> dict:
     if spaces:
         return spaces
     defaults = {}
-    for name in family_of(model_type).search_space:
+    for name in family_of(model_type).tuned_options(model_type, options):
         low, high, _scale = table[name].search
         defaults[name] = HparamRange(float(low), float(high))
     return defaults
@@ -247,7 +248,7 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
         metrics=records[optimal]["metrics"],
         training_info=[],
     )
-    model = Model(spec, prepared.preprocessor, estimators[optimal])
+    model = Model(spec, prepared.preprocessor, estimators[optimal], prepared.extra_arrays)
     model.trial_estimators = dict(estimators)
     scored = prepared.scored
     model.arrays["eval_output"] = np.asarray(estimators[optimal].predict(scored.X))

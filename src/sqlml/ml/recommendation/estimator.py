@@ -1,0 +1,110 @@
+"""MATRIX_FACTORIZATION's estimator: fits the factors of (user code, item code) → rating rows.
+
+Training (:mod:`sqlml.ml.training.preparation`) hands it the rows encoded by
+:mod:`sqlml.ml.recommendation.ratings`: ``X`` is (rows, 2) user and item codes, ``y`` the ratings.
+EXPLICIT feedback is fitted by :mod:`sqlml.ml.recommendation.als`, IMPLICIT by the ``implicit``
+library (:mod:`sqlml.ml.recommendation.wals`). One ML.TRAINING_INFO row per iteration: the loss is
+the training mean squared error (explicit) or the WALS objective (implicit); the eval loss is the
+same error on the eval split. The raw outputs (for the stored metrics and tuning) are (rows, 3):
+the prediction, the user code and the item code of each row.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-matrix-factorization
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task, check_array
+from sqlml.ml.recommendation import als, wals
+
+MAX_FACTORS = 200
+
+
+def default_num_factors(n_rows: int) -> int:
+    """BigQuery's default: log2 of the number of training rows, rounded, within [2, 200]."""
+    return min(MAX_FACTORS, max(2, int(round(math.log2(max(n_rows, 1))))))
+
+
+class FactorizationEstimator(Estimator):
+    """Factors and intercepts of users and items: ``user_factors_`` (users, k), ``item_factors_``
+    (items, k), ``user_intercepts_``, ``item_intercepts_`` and ``global_intercept_``."""
+
+    @property
+    def implicit(self) -> bool:
+        return self.options.get("feedback_type") == "IMPLICIT"
+
+    def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "FactorizationEstimator":
+        codes = np.asarray(train.X, dtype=np.int64)
+        shape = (int(codes[:, 0].max()) + 1, int(codes[:, 1].max()) + 1)
+        factors = self.options.get("num_factors") or default_num_factors(len(codes))
+        if self.implicit:
+            self._fit_implicit(codes, train.y, shape, factors, evaluation, monitor)
+        else:
+            self._fit_explicit(codes, train.y, shape, factors, evaluation, monitor)
+        return self
+
+    def _fit_explicit(self, codes, ratings, shape, factors, evaluation, monitor) -> None:
+        model = als.ExplicitALS(codes[:, 0], codes[:, 1], ratings, shape, factors, self.options["l2_reg"])
+        for _ in range(self.options["max_iterations"]):
+            model.sweep()
+            loss = als.mean_squared_error(model, codes[:, 0], codes[:, 1], ratings)
+            eval_loss = None
+            if evaluation is not None:
+                eval_codes = np.asarray(evaluation.X, dtype=np.int64)
+                eval_loss = als.mean_squared_error(model, eval_codes[:, 0], eval_codes[:, 1], evaluation.y)
+            if not monitor.iteration(loss, eval_loss):
+                break
+        self.user_factors_, self.item_factors_ = model.user_factors, model.item_factors
+        self.user_intercepts_, self.item_intercepts_ = model.user_intercepts, model.item_intercepts
+        self.global_intercept_ = model.global_intercept
+
+    def _fit_implicit(self, codes, ratings, shape, factors, evaluation, monitor) -> None:
+        alpha = self.options["wals_alpha"]
+        confidences = wals.confidence_matrix(codes[:, 0], codes[:, 1], ratings, shape, alpha)
+        if not confidences.nnz:
+            raise InvalidModelInputError(
+                "An IMPLICIT matrix factorization needs positive ratings; every rating of the training rows is 0.",
+                hint="Rate the interactions that happened with a value above 0.",
+            )
+        held_out = None
+        if evaluation is not None:
+            eval_codes = np.asarray(evaluation.X, dtype=np.int64)
+            known = (eval_codes >= 0).all(axis=1)
+            held_out = wals.confidence_matrix(eval_codes[known, 0], eval_codes[known, 1], evaluation.y[known], shape, alpha)
+
+        def on_iteration(model, loss: float) -> bool:
+            eval_loss = None if held_out is None else wals.weighted_error(model.user_factors, model.item_factors, held_out)
+            return monitor.iteration(loss, eval_loss)
+
+        model = wals.fit(confidences, factors, self.options["l2_reg"], self.options["max_iterations"], on_iteration, self.options.get("_threads"))
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float64)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
+        self.user_intercepts_, self.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])
+        self.global_intercept_ = 0.0
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """(rows, 3): the predicted rating (confidence), the user code and the item code."""
+        codes = np.asarray(X, dtype=np.int64)
+        scores = als.predict_pairs(self.user_factors_, self.item_factors_, self.user_intercepts_, self.item_intercepts_,
+                                   self.global_intercept_, codes[:, 0], codes[:, 1])  # fmt: skip
+        return np.column_stack([scores, codes.astype(np.float64)])
+
+    def state(self) -> EstimatorState:
+        arrays = {"user_factors": self.user_factors_, "item_factors": self.item_factors_,
+                  "user_intercepts": self.user_intercepts_, "item_intercepts": self.item_intercepts_}  # fmt: skip
+        return {"global_intercept": self.global_intercept_}, arrays, {}
+
+    @classmethod
+    def from_state(cls, options: dict, task: Task, params: dict, arrays: dict, texts: dict) -> "FactorizationEstimator":
+        estimator = cls(options=options, task=task)
+        estimator.user_factors_ = check_array(arrays, "user_factors", (None, None))
+        k = estimator.user_factors_.shape[1]
+        estimator.item_factors_ = check_array(arrays, "item_factors", (None, k))
+        estimator.user_intercepts_ = check_array(arrays, "user_intercepts", (len(estimator.user_factors_),))
+        estimator.item_intercepts_ = check_array(arrays, "item_intercepts", (len(estimator.item_factors_),))
+        estimator.global_intercept_ = float(params["global_intercept"])
+        return estimator

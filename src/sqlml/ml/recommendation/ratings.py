@@ -1,0 +1,155 @@
+"""A matrix factorization's training rows: checked, and encoded as user and item row codes.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-matrix-factorization —
+"The query_statement is expected to contain exactly 3 columns (user, item, and rating) unless you
+specify a DATA_SPLIT_METHOD value that requires use of a DATA_SPLIT_COL value"; user and item are
+"any groupable data type", the rating INT64, NUMERIC, BIGNUMERIC or FLOAT64. "If a split
+eliminates all of the ratings for a user or item, a factor weight vector is not generated for the
+user or item": the users and items are those of the training rows, and an evaluation row of
+another user or item has the code -1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
+from sqlml.ml.recommendation.factors import keys_to_numpy
+
+ROLES = ("user", "item", "rating")
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Training rows as a factorization learns them.
+
+    Attributes:
+        columns: the user, item and rating columns' names as the training query spells them.
+        users: the distinct users of the training rows, sorted; a user's code is its position.
+        items: the distinct items, likewise.
+        codes: (rows, 2) int64 user and item code of every row (-1: not among the training rows').
+        values: (rows,) float64 ratings.
+    """
+
+    columns: tuple[str, str, str]
+    users: pa.Array
+    items: pa.Array
+    codes: np.ndarray
+    values: np.ndarray
+
+    def describe(self) -> dict:
+        """The columns and the key types, for the model's description."""
+        user, item, rating = self.columns
+        return {"user_col": user, "item_col": item, "rating_col": rating,
+                "user_type": str(self.users.type), "item_type": str(self.items.type)}  # fmt: skip
+
+    def key_arrays(self) -> dict[str, np.ndarray]:
+        """The users and items as pickle-free NumPy arrays (:func:`keys_to_numpy`)."""
+        return {"users": keys_to_numpy(self.users)[0], "items": keys_to_numpy(self.items)[0]}
+
+    def feature_info(self) -> list[dict]:
+        """ML.FEATURE_INFO's rows: the user and item columns with their category counts only
+        (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature)."""
+        empty = dict.fromkeys(("min", "max", "mean", "median", "stddev", "null_count", "dimension"))
+        return [{"input": name, **empty, "category_count": len(keys)} for name, keys in zip(self.columns, (self.users, self.items))]
+
+
+def rating_columns(options: dict, table: pa.Table) -> tuple[str, str, str]:
+    """The user, item and rating columns of the training rows, checked.
+
+    Raises:
+        InvalidModelInputError: a column is missing, another column is selected, or a column's
+            type or values cannot be trained on (naming the column and the fix).
+    """
+    by_lower = {name.lower(): name for name in table.column_names}
+    columns = tuple(_column(options, role, by_lower, table) for role in ROLES)
+    _check_no_other_columns(options, columns, table)
+    for name in columns[:2]:
+        _check_key_column(name, table.column(name))
+    _check_rating_column(columns[2], table.column(columns[2]))
+    return columns
+
+
+def encode(options: dict, table: pa.Table, train_rows: np.ndarray) -> Ratings:
+    """The rows' codes against the users and items of ``train_rows`` (checked by :func:`rating_columns`)."""
+    columns = rating_columns(options, table)
+    train = pa.array(train_rows, pa.int64())
+    keys = [_distinct(table.column(name).take(train)) for name in columns[:2]]
+    codes = np.column_stack([_codes(table.column(name), key) for name, key in zip(columns[:2], keys)])
+    values = pc.cast(table.column(columns[2]), pa.float64()).to_numpy()
+    return Ratings(columns, keys[0], keys[1], codes, values)
+
+
+def _column(options: dict, role: str, by_lower: dict[str, str], table: pa.Table) -> str:
+    wanted = options.get(f"{role}_col") or role
+    if wanted.lower() in by_lower:
+        return by_lower[wanted.lower()]
+    raise InvalidModelInputError(
+        f"The training query has no {role} column '{wanted}' ({role}_col).",
+        column=wanted,
+        hint=f"Name the {role} column with OPTIONS({role}_col='…') or alias a column AS {wanted}. "
+        f"Columns: {', '.join(table.column_names)}.",
+    )
+
+
+def _check_no_other_columns(options: dict, columns: tuple[str, ...], table: pa.Table) -> None:
+    allowed = {name.lower() for name in columns}
+    if options.get("data_split_method") in ("CUSTOM", "SEQ") and options.get("data_split_col"):
+        allowed.add(options["data_split_col"].lower())
+    others = [name for name in table.column_names if name.lower() not in allowed]
+    if others:
+        raise InvalidModelInputError(
+            f"MATRIX_FACTORIZATION trains on exactly the user, item and rating columns ({', '.join(columns)}); "
+            f"the training query also selects {', '.join(others)}.",
+            column=others[0],
+            hint="Select only those three columns (and data_split_col when data_split_method is CUSTOM or SEQ).",
+        )
+
+
+def _check_key_column(name: str, column: pa.ChunkedArray) -> None:
+    kind = column.type
+    if pa.types.is_nested(kind) or pa.types.is_null(kind):
+        raise InvalidModelInputError(
+            f"The column {name} has type {kind}, which cannot be grouped; users and items must be of a groupable type.",
+            column=name,
+            hint=f"Use an INT64, STRING, DATE… column, e.g. TO_JSON_STRING({name}).",
+        )
+    if column.null_count:
+        raise InvalidModelInputError(
+            f"The column {name} has {column.null_count} NULL value(s); matrix factorization needs a user and an item in every row.",
+            column=name,
+            hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
+        )
+
+
+def _check_rating_column(name: str, column: pa.ChunkedArray) -> None:
+    if not is_numeric_type(column.type):
+        raise InvalidModelInputError(
+            f"The rating column {name} has type {column.type}; it must be INT64, NUMERIC, BIGNUMERIC or FLOAT64.",
+            column=name,
+            hint=f"Convert it in the training query: CAST({name} AS FLOAT64).",
+        )
+    if column.null_count:
+        raise InvalidModelInputError(
+            f"The rating column {name} has {column.null_count} NULL value(s); matrix factorization does not train on NULL ratings.",
+            column=name,
+            hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
+        )
+    values = pc.cast(column, pa.float64()).to_numpy()
+    if not np.all(np.isfinite(values)):
+        raise InvalidModelInputError(f"The rating column {name} has infinite or NaN values.", column=name, hint="Filter them out.")
+
+
+def _distinct(column: pa.ChunkedArray) -> pa.Array:
+    unique = pc.unique(column.combine_chunks())
+    return unique.take(pc.array_sort_indices(unique))
+
+
+def _codes(column: pa.ChunkedArray, keys: pa.Array) -> np.ndarray:
+    found = pc.index_in(column, value_set=keys)
+    return found.fill_null(-1).to_numpy().astype(np.int64)
