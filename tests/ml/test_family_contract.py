@@ -118,7 +118,7 @@ def test_a_registered_family_refuses_functions_it_does_not_declare(trained):
     con, _ = trained
     with pytest.raises(ModelError, match=r"^ML\.CONFUSION_MATRIX does not support MEAN_REG models; it needs a classification model\. ds\.m is MEAN_REG\."):
         con.query("SELECT * FROM ML.CONFUSION_MATRIX(MODEL ds.m)")
-    with pytest.raises(ModelError, match=r"^ML\.WEIGHTS does not support MEAN_REG models; it needs LINEAR_REG, LOGISTIC_REG\."):
+    with pytest.raises(ModelError, match=r"^ML\.WEIGHTS does not support MEAN_REG models; it needs LINEAR_REG, LOGISTIC_REG, MATRIX_FACTORIZATION\."):
         con.query("SELECT * FROM ML.WEIGHTS(MODEL ds.m)")
 
 

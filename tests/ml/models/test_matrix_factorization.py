@@ -76,3 +76,140 @@ def test_users_and_items_keep_their_training_type(mf_con, expression, arrow_type
     assert factorization.users.type == arrow_type and len(factorization.users) == 120
     expected = mf_con.query(f"SELECT DISTINCT {expression} AS user FROM ds.ratings ORDER BY 1").arrow().column(0)
     assert factorization.users.to_pylist() == expected.to_pylist()
+
+
+MF = "CREATE OR REPLACE MODEL ds.bad OPTIONS(model_type='matrix_factorization'{options}) AS {query}"
+
+
+@pytest.mark.parametrize(
+    ("options", "query", "error", "message"),
+    [
+        ("", "SELECT user AS visitor, item, rating FROM ds.ratings", "InvalidModelInputError",
+         r"The training query has no user column 'user' \(user_col\)\."),
+        (", item_col='content'", "SELECT user, item, rating FROM ds.ratings", "InvalidModelInputError",
+         r"The training query has no item column 'content' \(item_col\)\."),
+        ("", "SELECT user, item, rating, held_out FROM ds.ratings", "InvalidModelInputError",
+         r"MATRIX_FACTORIZATION trains on exactly the user, item and rating columns \(user, item, rating\); "
+         r"the training query also selects held_out\."),
+        ("", "SELECT user, item, IF(user = 3, NULL, rating) AS rating FROM ds.ratings", "InvalidModelInputError",
+         r"The rating column rating has \d+ NULL value\(s\); matrix factorization does not train on NULL ratings\."),
+        ("", "SELECT IF(item = 2, NULL, user) AS user, item, rating FROM ds.ratings", "InvalidModelInputError",
+         r"The column user has \d+ NULL value\(s\); matrix factorization needs a user and an item in every row\."),
+        ("", "SELECT user, item, CAST(rating AS STRING) AS rating FROM ds.ratings", "InvalidModelInputError",
+         r"The rating column rating has type string; it must be INT64, NUMERIC, BIGNUMERIC or FLOAT64\."),
+        (", wals_alpha=3", "SELECT user, item, rating FROM ds.ratings", "InvalidOptionError",
+         r"wals_alpha applies only to feedback_type='IMPLICIT'; this model is trained on EXPLICIT feedback\."),
+        (", num_factors=201", "SELECT user, item, rating FROM ds.ratings", "InvalidOptionError",
+         r"The 'num_factors' option of CREATE MODEL \(model_type='matrix_factorization'\) must be an integer in the range \[2, 200\]\. Got 201 instead\."),
+        (", l2_reg=0", "SELECT user, item, rating FROM ds.ratings", "InvalidOptionError",
+         r"The 'l2_reg' option of CREATE MODEL \(model_type='matrix_factorization'\) must be a float in the range \(0, inf\)\. Got 0 instead\."),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_keeps_the_previous_model(mf_con, options, query, error, message):
+    mf_con.query("CREATE OR REPLACE MODEL ds.bad OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    before = mf_con.query("SELECT * FROM ML.WEIGHTS(MODEL ds.bad)").arrow()
+    with pytest.raises(getattr(sqlml.errors, error), match=message) as raised:
+        mf_con.query(MF.format(options=options, query=query))
+    assert raised.value.hint or "must be" in message  # a range error names the valid range instead of a hint
+    assert mf_con.query("SELECT * FROM ML.WEIGHTS(MODEL ds.bad)").arrow().equals(before)
+
+
+def test_transform_clause_is_refused(mf_con):
+    with pytest.raises(sqlml.errors.SqlSyntaxError, match=r"model_type='MATRIX_FACTORIZATION' takes no TRANSFORM clause\."):
+        mf_con.query("CREATE MODEL ds.tr TRANSFORM(user, item, rating) OPTIONS(model_type='matrix_factorization') "
+                     "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+
+
+def test_predict_is_refused_and_recommend_named(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.p OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    with pytest.raises(sqlml.errors.ModelError, match=r"ML.PREDICT does not support MATRIX_FACTORIZATION models"):
+        mf_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p, (SELECT user, item FROM ds.ratings))")
+
+
+def test_weights_have_a_row_per_user_and_item_and_the_global_intercept(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.w OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=2, user_col='u') "
+                 "AS SELECT CAST(user AS STRING) AS u, item, rating FROM ds.ratings")  # fmt: skip
+    weights = mf_con.query("SELECT * FROM ML.WEIGHTS(MODEL ds.w)").arrow()
+    assert weights.schema == pa.schema([
+        ("processed_input", pa.string()), ("feature", pa.string()),
+        ("factor_weights", pa.list_(pa.struct([("factor", pa.int64()), ("weight", pa.float64())]))), ("intercept", pa.float64()),
+    ])  # fmt: skip
+    model = factorization_of(stored(mf_con, "ds.w"))
+    assert weights.num_rows == 120 + 80 + 1
+    last = weights.slice(200).to_pylist()[0]
+    assert last == {"processed_input": None, "feature": "global__INTERCEPT__", "factor_weights": None, "intercept": model.global_intercept}
+    first = weights.slice(0, 1).to_pylist()[0]
+    assert first["processed_input"] == "u" and first["feature"] == model.users[0].as_py()
+    assert [w["weight"] for w in first["factor_weights"]] == model.user_factors[0].tolist()
+    assert [w["factor"] for w in first["factor_weights"]] == [1, 2]
+
+
+def test_feature_info_counts_users_and_items(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.fi OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    info = mf_con.query("SELECT input, category_count, min, null_count FROM ML.FEATURE_INFO(MODEL ds.fi)").arrow().to_pylist()
+    assert info == [{"input": "user", "category_count": 120, "min": None, "null_count": None},
+                    {"input": "item", "category_count": 80, "min": None, "null_count": None}]  # fmt: skip
+
+
+def test_default_num_factors_is_log2_of_the_training_rows(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.d OPTIONS(model_type='matrix_factorization', max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    rows = mf_con.query("SELECT COUNT(*) FROM ds.ratings").scalar()
+    assert factorization_of(stored(mf_con, "ds.d")).num_factors == round(np.log2(rows))
+
+
+def test_tuning_records_trials_and_serves_any_of_them(mf_con):
+    mf_con.query(
+        "CREATE OR REPLACE MODEL ds.tuned OPTIONS(model_type='matrix_factorization', num_trials=3, max_iterations=3, "
+        "data_split_method='RANDOM', data_split_eval_fraction=0.1, data_split_test_fraction=0.1) AS SELECT user, item, rating FROM ds.ratings"
+    )
+    trials = mf_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.tuned) ORDER BY trial_id").arrow()
+    assert trials.column("trial_id").to_pylist() == [1, 2, 3]
+    assert set(trials.column("hyperparameters").type.names) == {"num_factors", "l2_reg"}
+    assert trials.column("hparam_tuning_evaluation_metrics").type.names == list(
+        mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.fi)").arrow().column_names
+    )
+    optimal = trials.filter(pa.compute.equal(trials.column("is_optimal"), True)).column("trial_id").to_pylist()[0]
+    evaluated = mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.tuned)").arrow()
+    assert evaluated.column("trial_id").to_pylist() == [1, 2, 3]
+    model = stored(mf_con, "ds.tuned")
+    for trial in (1, 2, 3):
+        chosen = factorization_of(model, trial)
+        assert chosen.num_factors == trials.column("hyperparameters").to_pylist()[trial - 1]["num_factors"]
+        one = mf_con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.tuned, STRUCT({trial} AS trial_id))").arrow()
+        assert one.to_pylist()[0] == {k: v for k, v in evaluated.to_pylist()[trial - 1].items() if k != "trial_id"}
+    assert factorization_of(model).num_factors == factorization_of(model, optimal).num_factors
+    with pytest.raises(sqlml.errors.InvalidOptionError, match=r"The model has no successful trial 9\."):
+        mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.tuned, STRUCT(9 AS trial_id))")
+    weights = mf_con.query("SELECT DISTINCT trial_id FROM ML.WEIGHTS(MODEL ds.tuned) ORDER BY 1").arrow()
+    assert weights.column(0).to_pylist() == [1, 2, 3]
+
+
+def test_implicit_tuning_adds_wals_alpha_and_ranking_objectives(mf_con):
+    with pytest.raises(sqlml.errors.InvalidOptionError, match=r"'R2_SCORE' is not a tuning objective for MATRIX_FACTORIZATION"):
+        mf_con.query("CREATE OR REPLACE MODEL ds.it OPTIONS(model_type='matrix_factorization', feedback_type='implicit', num_trials=2, "
+                     "hparam_tuning_objectives=['r2_score']) AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    mf_con.query("CREATE OR REPLACE MODEL ds.it OPTIONS(model_type='matrix_factorization', feedback_type='implicit', num_trials=2, "
+                 "max_iterations=2, hparam_tuning_objectives=['average_rank']) AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    trials = mf_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.it)").arrow()
+    assert set(trials.column("hyperparameters").type.names) == {"num_factors", "l2_reg", "wals_alpha"}
+    ranks = [m["average_rank"] for m in trials.column("hparam_tuning_evaluation_metrics").to_pylist()]
+    best = [t["is_optimal"] for t in trials.to_pylist()]
+    assert best[int(np.argmin(ranks))]  # the lowest average rank is optimal
+
+
+def test_versions_and_the_tutorial_statements(mf_con):
+    """The explicit MovieLens tutorial's statements (reference §9 item 11), unchanged but the table."""
+    mf_con.query("CREATE OR REPLACE TABLE ds.movielens AS SELECT user AS user_id, item AS item_id, ROUND(rating) AS rating FROM ds.ratings")
+    statement = ("CREATE OR REPLACE MODEL ds.mf_explicit OPTIONS(MODEL_TYPE='matrix_factorization', FEEDBACK_TYPE='explicit', "
+                 "USER_COL='user_id', ITEM_COL='item_id', L2_REG=9.83, NUM_FACTORS=34) AS SELECT user_id, item_id, rating FROM ds.movielens")  # fmt: skip
+    mf_con.query(statement)
+    first = factorization_of(stored(mf_con, "ds.mf_explicit@1"))
+    mf_con.query(statement.replace("L2_REG=9.83", "L2_REG=1"))
+    assert factorization_of(stored(mf_con, "ds.mf_explicit@2")).user_factors.shape == (120, 34)
+    assert np.array_equal(factorization_of(stored(mf_con, "ds.mf_explicit@1")).user_factors, first.user_factors)
+    got = mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf_explicit, (SELECT user_id, item_id, rating FROM ds.movielens))").arrow()
+    assert got.num_rows == 1 and got.column("r2_score")[0].as_py() > 0.5

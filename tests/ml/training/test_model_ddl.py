@@ -28,6 +28,8 @@ CASES = {
     "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, y FROM ({q})",
     "ARIMA_PLUS_XREG": "OPTIONS(model_type='arima_plus_xreg', time_series_timestamp_col='t', time_series_data_col='y') "
     "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, z, y FROM ({q})",
+    "MATRIX_FACTORIZATION": "OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+    "AS SELECT s AS user, CAST(z AS INT64) AS item, y AS rating FROM ({q})",
     "TRANSFORM_ONLY": "TRANSFORM(ML.STANDARD_SCALER(x) OVER () AS xs) OPTIONS(model_type='transform_only') AS SELECT x FROM ({q})",
     "tuned LINEAR_REG": "OPTIONS(model_type='linear_reg', input_label_cols=['y'], num_trials=2) AS SELECT x, y FROM ({q})",
     "tuned KMEANS": "OPTIONS(model_type='kmeans', num_trials=2, num_clusters=HPARAM_CANDIDATES([2, 3])) AS SELECT x, z FROM ({q})",
@@ -61,8 +63,9 @@ def test_a_training_query_without_rows_fails_and_keeps_the_previous_model(con, c
     assert con.models.resolve(ModelRef("ds", model)).version == 1
 
 
-# (a time-series model has no features: its data column's checks are in tests/ml/models/test_arima_plus.py)
-@pytest.mark.parametrize("case", [case for case in CASES if "TRANSFORM" not in case and "ARIMA" not in case])
+# (a time-series model has no features: its data column's checks are in tests/ml/models/test_arima_plus.py;
+# a matrix factorization's user, item and rating columns' are in tests/ml/models/test_matrix_factorization.py)
+@pytest.mark.parametrize("case", [case for case in CASES if "TRANSFORM" not in case and "ARIMA" not in case and "MATRIX" not in case])
 def test_an_infinite_or_all_null_feature_is_an_error_naming_it_for_every_model_type(con, case):
     name = "ds.bad_" + case.lower().replace(" ", "_")
     infinite = "SELECT * REPLACE (IF(x = 3, CAST('-inf' AS FLOAT64), x) AS x) FROM ds.t"

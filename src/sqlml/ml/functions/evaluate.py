@@ -85,6 +85,8 @@ def evaluate(call: Call) -> pa.Table:
     model = call.require()
     if model.target is Target.FORECASTING:
         return evaluate_forecast(call, model)
+    if model.target is Target.RECOMMENDATION:
+        return evaluate_factorization(call, model)
     settings = call.settings({"threshold": float, "trial_id": int})
     data = call.data(0, required=False)
     threshold = settings.get("threshold")
@@ -94,11 +96,7 @@ def evaluate(call: Call) -> pa.Table:
     family = model.family
     columns = family.metric_names(model.model_type)
     if data is None and model.is_tuned and "trial_id" not in settings:
-        # without input data a tuned model reports every trial, on the test split
-        trials = [t for t in model.spec["trials"] if t.get("metrics")]
-        table = {"trial_id": pa.array([t["trial_id"] for t in trials], pa.int64())}
-        table.update({name: pa.array([t["metrics"].get(name) for t in trials], pa.float64()) for name in columns})
-        return pa.table(table)
+        return _trials_table(model, columns)
     estimator = model.estimator_for(settings.get("trial_id"))
     if data is None or family.evaluation is Evaluation.STORED:
         row = _stored_metrics(model, settings.get("trial_id"))
@@ -108,6 +106,26 @@ def evaluate(call: Call) -> pa.Table:
     else:
         y, raw = labelled_outputs(call, model, estimator)
         row = family.metrics(model.model_type, estimator, y, raw, threshold)
+    return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+
+
+def evaluate_factorization(call: Call, model: Model) -> pa.Table:
+    """``ML.EVALUATE(MODEL m [, data] [, STRUCT(trial_id)])`` of a matrix factorization: the
+    metrics stored at training without data (every trial's, with a leading ``trial_id``, for a
+    tuned model), else those of the input rows (:mod:`sqlml.ml.recommendation.evaluation`)."""
+    from sqlml.ml.recommendation import evaluation
+    from sqlml.ml.recommendation.stored import factorization_of
+
+    trial_id = call.settings({"trial_id": int}).get("trial_id")
+    data = call.data(0, required=False)
+    columns = evaluation.metric_names(model.options["feedback_type"])
+    if data is None:
+        if model.is_tuned and trial_id is None:
+            return _trials_table(model, columns)
+        model.estimator_for(trial_id)  # an unknown trial_id is an error
+        row = _stored_metrics(model, trial_id)
+    else:
+        row = evaluation.evaluate_rows(factorization_of(model, trial_id), data.table(), call.name)
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
 
 
@@ -158,6 +176,14 @@ def _check_forecast_settings(call: Call, horizon: int, limit: int, confidence: f
         )
     if not 0 <= confidence < 1:
         raise InvalidOptionError(f"{call.name}'s confidence_level must be in [0, 1). Got {confidence} instead.", option="confidence_level")
+
+
+def _trials_table(model: Model, columns: tuple[str, ...]) -> pa.Table:
+    """Without input data a tuned model reports every trial's metrics, on the test split."""
+    trials = [t for t in model.spec["trials"] if t.get("metrics")]
+    table = {"trial_id": pa.array([t["trial_id"] for t in trials], pa.int64())}
+    table.update({name: pa.array([t["metrics"].get(name) for t in trials], pa.float64()) for name in columns})
+    return pa.table(table)
 
 
 def _stored_metrics(model: Model, trial_id: int | None) -> dict:

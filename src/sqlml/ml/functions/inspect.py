@@ -131,9 +131,14 @@ def feature_info(call: Call) -> pa.Table:
 
 @function("WEIGHTS")
 def weights(call: Call) -> pa.Table:
-    """``ML.WEIGHTS(MODEL m [, STRUCT(standardize)])`` for linear and logistic regression."""
+    """``ML.WEIGHTS(MODEL m [, STRUCT(standardize)])`` for linear and logistic regression and
+    matrix factorization (:func:`sqlml.ml.recommendation.stored.weights_table`)."""
     model = call.require()
     standardize = call.settings({"standardize": bool}).get("standardize", False)
+    if model.target is Target.RECOMMENDATION:
+        from sqlml.ml.recommendation.stored import factorization_of, weights_table
+
+        return pa.concat_tables([_with_trial(weights_table(factorization_of(model, trial_id)), trial_id) for trial_id, _ in _trials(model)])
     multiclass = model.task.kind == "multiclass"
     pieces = []
     for trial_id, estimator in _trials(model):

@@ -8,6 +8,10 @@ and intercepts (:class:`~sqlml.ml.recommendation.estimator.FactorizationEstimato
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from sqlml.errors import CorruptModelError, ModelError
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.factors import Factorization, keys_from_numpy
@@ -40,3 +44,31 @@ def factorization_of(model: Model, trial_id: int | None = None) -> Factorization
         user_intercepts=estimator.user_intercepts_, item_intercepts=estimator.item_intercepts_,
         global_intercept=estimator.global_intercept_,
     )  # fmt: skip
+
+
+#: ML.WEIGHTS' ``feature`` of the global intercept's row (as BigQuery writes it in the row).
+GLOBAL_INTERCEPT = "global__INTERCEPT__"
+FACTOR_WEIGHT = pa.struct([pa.field("factor", pa.int64()), pa.field("weight", pa.float64())])
+
+
+def weights_table(factorization: Factorization) -> pa.Table:
+    """ML.WEIGHTS of a matrix factorization: a row per user and per item — ``processed_input``
+    (the user or item column), ``feature`` (the user or item, as text), ``factor_weights``
+    (factor 1 … num_factors and its weight) and ``intercept`` — then the global intercept's row,
+    with NULL ``processed_input`` and ``factor_weights``
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-weights)."""
+    factors = np.vstack([factorization.user_factors, factorization.item_factors])
+    rows, k = factors.shape
+    structs = pa.StructArray.from_arrays(
+        [pa.array(np.tile(np.arange(1, k + 1), rows), pa.int64()), pa.array(factors.ravel(), pa.float64())], fields=list(FACTOR_WEIGHT)
+    )
+    weights = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * k + 1, k), pa.int32()), structs)
+    names = [factorization.user_col] * len(factorization.users) + [factorization.item_col] * len(factorization.items)
+    features = pa.concat_arrays([pc.cast(factorization.users, pa.string()), pc.cast(factorization.items, pa.string())])
+    intercepts = np.concatenate([factorization.user_intercepts, factorization.item_intercepts, [factorization.global_intercept]])
+    return pa.table({
+        "processed_input": pa.array([*names, None], pa.string()),
+        "feature": pa.concat_arrays([features, pa.array([GLOBAL_INTERCEPT], pa.string())]),
+        "factor_weights": pa.concat_arrays([weights, pa.nulls(1, weights.type)]),
+        "intercept": pa.array(intercepts, pa.float64()),
+    })  # fmt: skip

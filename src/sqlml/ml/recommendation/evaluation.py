@@ -1,0 +1,60 @@
+"""ML.EVALUATE of a MATRIX_FACTORIZATION model on input rows (user, item, rating).
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate — an
+explicit model reports ``mean_absolute_error``, ``mean_squared_error``, ``mean_squared_log_error``,
+``median_absolute_error``, ``r2_score`` and ``explained_variance`` of its predicted ratings; an
+implicit model ``mean_average_precision``, ``mean_squared_error``,
+``normalized_discounted_cumulative_gain`` and ``average_rank``
+(:mod:`sqlml.ml.recommendation.ranking`). Rows whose rating is NULL are skipped; a user or item
+unseen in training is predicted as BigQuery does, the global intercept plus the known side's
+intercept (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-recommend).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.models import metrics
+from sqlml.ml.recommendation import ranking
+from sqlml.ml.recommendation.factors import IMPLICIT, Factorization
+
+
+def metric_names(feedback_type: str) -> tuple[str, ...]:
+    """ML.EVALUATE's columns for a model of this feedback type."""
+    return ranking.IMPLICIT_METRICS if feedback_type == IMPLICIT else metrics.REGRESSION_METRICS
+
+
+def evaluate_rows(factorization: Factorization, table: pa.Table, function: str = "ML.EVALUATE") -> dict:
+    """The metrics of ``factorization`` on the input rows ``table``.
+
+    Raises:
+        InvalidModelInputError: the rows lack the user, item or rating column, or have no rating.
+    """
+    by_lower = {name.lower(): name for name in table.column_names}
+    names = (factorization.user_col, factorization.item_col, factorization.rating_col)
+    for name in names:
+        if name.lower() not in by_lower:
+            raise InvalidModelInputError(
+                f"{function} needs the columns {', '.join(names)} of the model's training; the input has no {name}.",
+                column=name,
+                hint=f"Select {name} in the query you evaluate on.",
+            )
+    user, item, rating = (table.column(by_lower[name.lower()]) for name in names)
+    rated = pc.is_valid(rating)
+    if not pc.any(rated).as_py():
+        raise InvalidModelInputError(
+            f"{function} found no rows with a rating: the input has no rows, or {names[2]} is NULL in all of them.",
+            column=names[2],
+            hint=f"Evaluate on rows where {names[2]} IS NOT NULL.",
+        )
+    user, item, rating = user.filter(rated), item.filter(rated), rating.filter(rated)
+    users, items = factorization.user_index(user), factorization.item_index(item)
+    values = pc.cast(rating, pa.float64()).to_numpy()
+    scores = factorization.score_pairs(users, items)
+    if factorization.feedback_type == IMPLICIT:
+        raw = np.column_stack([scores, users, items]).astype(np.float64)
+        return ranking.implicit_metrics(factorization.user_factors, factorization.item_factors, values, raw)
+    return metrics.regression_metrics(values, scores)

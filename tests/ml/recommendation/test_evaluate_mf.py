@@ -1,0 +1,91 @@
+"""ML.EVALUATE of MATRIX_FACTORIZATION models against direct computations: scikit-learn's
+regression metrics of the predicted ratings (explicit), and a per-user ranking of every item
+with sklearn.metrics.ndcg_score and NumPy (implicit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn import metrics
+
+import sqlml
+from sqlml.ml.models.model import Model
+from sqlml.ml.recommendation.stored import factorization_of
+from sqlml.store.records import ModelRef
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate_mf")
+    rng = np.random.default_rng(11)
+    user, item = np.nonzero(rng.random((50, 40)) < 0.25)
+    frame = pd.DataFrame({"user": [f"u{u}" for u in user], "item": item, "rating": rng.integers(1, 6, len(user)).astype(float)})
+    with sqlml.connect(root / "warehouse", root / "models", idle_release=0) as connection:
+        connection.query("CREATE SCHEMA ds")
+        connection.register("f", frame)
+        connection.query("CREATE TABLE ds.r AS SELECT * FROM f")
+        connection.query("CREATE MODEL ds.explicit OPTIONS(model_type='matrix_factorization', num_factors=3) AS SELECT * FROM ds.r")
+        connection.query(
+            "CREATE MODEL ds.implicit OPTIONS(model_type='matrix_factorization', feedback_type='implicit', num_factors=3, "
+            "wals_alpha=5) AS SELECT * FROM ds.r"
+        )
+        yield connection
+
+
+def factorization(con, name: str):
+    store = con.models
+    return factorization_of(Model.load(store.verified_files(store.resolve(ModelRef.parse(name)))))
+
+
+def test_explicit_metrics_are_sklearns_with_unseen_users_and_items_scored_by_intercepts(con):
+    rows = pd.DataFrame({"user": ["u1", "u2", "u3", "new", "u4", "u5"], "item": [1, 2, 3, 4, 999, 6], "rating": [4.0, 2, 5, 3, 1, None]})
+    con.register("held", rows)
+    got = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.explicit, (SELECT * FROM held))").df()
+    assert list(got.columns) == ["mean_absolute_error", "mean_squared_error", "mean_squared_log_error",
+                                 "median_absolute_error", "r2_score", "explained_variance"]  # fmt: skip
+    model = factorization(con, "ds.explicit")
+    rated = rows.dropna()
+    users, items = model.user_index(pa.array(rated.user)), model.item_index(pa.array(rated.item))
+    assert users[3] == -1 and items[4] == -1
+    predicted = model.score_pairs(users, items)
+    assert predicted[3] == pytest.approx(model.global_intercept + model.item_intercepts[items[3]])
+    truth = rated.rating.to_numpy()
+    expected = [metrics.mean_absolute_error(truth, predicted), metrics.mean_squared_error(truth, predicted),
+                metrics.mean_squared_log_error(truth, predicted), metrics.median_absolute_error(truth, predicted),
+                metrics.r2_score(truth, predicted), metrics.explained_variance_score(truth, predicted)]  # fmt: skip
+    np.testing.assert_allclose(got.iloc[0].to_numpy(), expected, rtol=1e-10)
+
+
+def test_stored_explicit_metrics_are_those_of_the_training_rows_without_a_split(con):
+    stored = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.explicit)").df()
+    again = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.explicit, (SELECT * FROM ds.r))").df()
+    np.testing.assert_allclose(stored.to_numpy(), again.to_numpy(), rtol=1e-10)
+
+
+def test_implicit_metrics_rank_every_item_for_each_user(con):
+    got = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.implicit, (SELECT * FROM ds.r WHERE item < 20))").df()
+    assert list(got.columns) == ["mean_average_precision", "mean_squared_error", "normalized_discounted_cumulative_gain", "average_rank"]
+    model = factorization(con, "ds.implicit")
+    rows = con.query("SELECT * FROM ds.r WHERE item < 20").df()
+    users = model.user_index(pa.array(rows.user))
+    items = model.item_index(pa.array(rows.item))
+    scores = model.user_factors @ model.item_factors.T
+    n_items = len(model.items)
+    aps, ndcgs, ranked, weights, squares = [], [], [], [], []
+    for u in np.unique(users):
+        gains = np.zeros(n_items)
+        gains[items[users == u]] = rows.rating.to_numpy()[users == u]
+        order = np.argsort(-scores[u])
+        relevant = gains[order] > 0
+        hits = np.cumsum(relevant)
+        aps.append(np.mean(hits[relevant] / (np.flatnonzero(relevant) + 1)))
+        ndcgs.append(metrics.ndcg_score(gains[None, :], scores[u][None, :]))
+        positions = np.empty(n_items)
+        positions[order] = np.arange(n_items) / (n_items - 1)
+        ranked.append(np.sum(gains * positions))
+        weights.append(gains.sum())
+        squares.append(np.sum(((gains > 0) - scores[u]) ** 2))
+    expected = [np.mean(aps), np.sum(squares) / (len(squares) * n_items), np.mean(ndcgs), np.sum(ranked) / np.sum(weights)]
+    np.testing.assert_allclose(got.iloc[0].to_numpy(), expected, rtol=1e-9)

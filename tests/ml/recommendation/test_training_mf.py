@@ -1,0 +1,105 @@
+"""MATRIX_FACTORIZATION's fitting checked against independent computations: one explicit ALS
+sweep against scipy's least squares per user and item, and an implicit model against the
+``implicit`` library called directly on the same confidence matrix with the same seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.linalg
+from scipy import sparse
+
+import sqlml
+from sqlml.ml.models.model import Model
+from sqlml.ml.recommendation import als, wals
+from sqlml.ml.recommendation.stored import factorization_of
+from sqlml.store.records import ModelRef
+
+
+def ratings(users: int = 40, items: int = 30, seed: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    user, item = np.nonzero(rng.random((users, items)) < 0.3)
+    return user, item, rng.integers(1, 6, len(user)).astype(np.float64)
+
+
+def ridge(design: np.ndarray, target: np.ndarray, l2_reg: float) -> np.ndarray:
+    """argmin ‖design·w − target‖² + λ‖w‖², solved as an augmented least-squares problem."""
+    augmented = np.vstack([design, np.sqrt(l2_reg) * np.eye(design.shape[1])])
+    return scipy.linalg.lstsq(augmented, np.concatenate([target, np.zeros(design.shape[1])]))[0]
+
+
+def test_one_explicit_sweep_is_the_ridge_solution_of_each_user_then_each_item():
+    user, item, rating = ratings()
+    model = als.ExplicitALS(user, item, rating, (40, 30), factors=3, l2_reg=0.7)
+    items_before = np.column_stack([model.item_factors, model.item_intercepts])
+    model.sweep()
+    mean = rating.mean()
+    for u in (0, 7, 39):
+        rows = user == u
+        design = np.column_stack([items_before[item[rows], :3], np.ones(rows.sum())])
+        expected = ridge(design, rating[rows] - mean - items_before[item[rows], 3], 0.7)
+        np.testing.assert_allclose(np.append(model.user_factors[u], model.user_intercepts[u]), expected, rtol=1e-8, atol=1e-10)
+    for i in (0, 11, 29):
+        rows = item == i
+        design = np.column_stack([model.user_factors[user[rows]], np.ones(rows.sum())])
+        expected = ridge(design, rating[rows] - mean - model.user_intercepts[user[rows]], 0.7)
+        np.testing.assert_allclose(np.append(model.item_factors[i], model.item_intercepts[i]), expected, rtol=1e-8, atol=1e-10)
+
+
+def test_duplicate_ratings_of_a_pair_count_as_two_observations():
+    user, item, rating = ratings()
+    twice = als.ExplicitALS(np.r_[user, user[:1]], np.r_[item, item[:1]], np.r_[rating, rating[:1]], (40, 30), 3, 0.7)
+    twice.sweep()
+    u = user[0]
+    rows = np.flatnonzero(user == u)
+    rows = np.r_[rows, 0]
+    mean = np.r_[rating, rating[:1]].mean()
+    design = np.column_stack([als.ExplicitALS(user, item, rating, (40, 30), 3, 0.7).item_factors[item[rows]], np.ones(len(rows))])
+    expected = ridge(design, rating[rows] - mean, 0.7)
+    np.testing.assert_allclose(np.append(twice.user_factors[u], twice.user_intercepts[u]), expected, rtol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def implicit_con(tmp_path_factory):
+    root = tmp_path_factory.mktemp("implicit")
+    user, item, rating = ratings(60, 50, seed=9)
+    rating = rating / 5 - 0.1  # positive ratings of different confidence
+    with sqlml.connect(root / "warehouse", root / "models", idle_release=0) as con:
+        con.query("CREATE SCHEMA ds")
+        con.register("f", pd.DataFrame({"visitor": user, "content": item, "score": rating}))
+        con.query("CREATE TABLE ds.views AS SELECT * FROM f")
+        yield con, (user, item, rating)
+
+
+def test_implicit_factors_are_the_librarys_on_the_same_confidences(implicit_con):
+    con, (user, item, rating) = implicit_con
+    con.query(
+        "CREATE MODEL ds.wals OPTIONS(model_type='matrix_factorization', feedback_type='implicit', user_col='visitor', "
+        "item_col='content', rating_col='score', num_factors=4, l2_reg=2.0, wals_alpha=10, max_iterations=5, early_stop=FALSE) "
+        "AS SELECT * FROM ds.views"
+    )
+    store = con.models
+    factorization = factorization_of(Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.wals")))))
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    confidences = sparse.csr_matrix((1 + 10 * rating, (user, item)), shape=(60, 50)).astype(np.float32)
+    with threadpool_limits(1, "blas"):
+        library = AlternatingLeastSquares(factors=4, regularization=2.0, iterations=5, random_state=wals.SEED)
+        library.fit(confidences, show_progress=False)
+    np.testing.assert_allclose(factorization.user_factors, library.user_factors, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(factorization.item_factors, library.item_factors, rtol=1e-5, atol=1e-6)
+    assert factorization.global_intercept == 0 and not factorization.user_intercepts.any() and not factorization.item_intercepts.any()
+    info = con.query("SELECT iteration, loss FROM ML.TRAINING_INFO(MODEL ds.wals) ORDER BY iteration").df()
+    assert info.iteration.tolist() == [0, 1, 2, 3, 4]
+    from implicit.cpu import _als
+
+    expected = _als.calculate_loss(confidences, library.user_factors, library.item_factors, 2.0)
+    assert info.loss.iloc[-1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_confidences_follow_bigquery_preference_and_weight():
+    matrix = wals.confidence_matrix(np.array([0, 0, 1, 1, 1]), np.array([0, 1, 0, 1, 1]), np.array([2.0, 0.0, -1.0, 0.5, 0.5]), (2, 2), 40.0)
+    # positive: 1 + α·r (duplicates add up); zero: left out (an unobserved pair); negative: p = 0 with 1 + α·|r|
+    assert matrix.toarray().tolist() == [[81.0, 0.0], [-41.0, 41.0]]
