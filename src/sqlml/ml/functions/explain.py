@@ -12,7 +12,9 @@ documentation leaves that column's name open; the API calls the field ``classLab
 
 FEATURE_IMPORTANCE (boosted trees and random forests): per input column, ``importance_weight``
 (how many splits use it), ``importance_gain`` (their average gain) and ``importance_cover``
-(the average number of training rows reaching them), from LightGBM's trees.
+(the average number of training rows reaching them), from LightGBM's trees; for an imported
+XGBOOST model, XGBoost's own ``Booster.get_score`` of each kind
+(https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-xgboost).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow as pa
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.base import Target
+from sqlml.ml.models.xgboost_file import feature_importance as xgboost_importance
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_reader
 from sqlml.ml.runtime.predict import prediction_estimator
 
@@ -69,7 +72,9 @@ def global_explain(call: Call) -> pa.Table:
 @function("FEATURE_IMPORTANCE")
 def feature_importance(call: Call) -> pa.Table:
     """``ML.FEATURE_IMPORTANCE(MODEL m)``: split count, average gain and average cover per input column."""
-    model = call.require(what="a boosted tree or random forest model")
+    model = call.require(what="a boosted tree, random forest or imported XGBOOST model")
+    if model.spec.get("imported", {}).get("format") == "xgboost":
+        return xgboost_importance(model)
     trees = model.estimator.booster_.trees_to_dataframe()
     splits = trees[trees["split_feature"].notna()]
     feature_names = model.estimator.booster_.feature_name()

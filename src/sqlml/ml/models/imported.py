@@ -1,9 +1,11 @@
-"""The imported family: ONNX and LIGHTGBM models created from files, not trained.
+"""The imported family: ONNX, LIGHTGBM and XGBOOST models created from files, not trained.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx —
 ``CREATE MODEL m OPTIONS(model_type='ONNX', model_path='…')`` takes no training query; ML.PREDICT
 returns the file's own outputs (:mod:`sqlml.ml.models.imported_files`); EXPORT MODEL copies the
-file as it is.
+file as it is. XGBOOST models (:mod:`sqlml.ml.models.xgboost_file`) also answer
+ML.FEATURE_IMPORTANCE, as on BigQuery:
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-xgboost
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ if TYPE_CHECKING:
 
 IMPORTED_OPTIONS = [option("model_path", Kind.STRING)]
 #: model_type → the format of its file.
-FILE_FORMATS = {ModelType.ONNX: "onnx", ModelType.LIGHTGBM: "lightgbm"}
+FILE_FORMATS = {ModelType.ONNX: "onnx", ModelType.LIGHTGBM: "lightgbm", ModelType.XGBOOST: "xgboost"}
 
 
 class ImportedFamily(ModelFamily):
-    """ONNX and LIGHTGBM."""
+    """ONNX, LIGHTGBM and XGBOOST."""
 
     name = "imported"
-    model_types = (ModelType.ONNX, ModelType.LIGHTGBM)
+    model_types = (ModelType.ONNX, ModelType.LIGHTGBM, ModelType.XGBOOST)
     source = Source.FILE
 
     def target(self, model_type: str) -> Target:
@@ -38,8 +40,8 @@ class ImportedFamily(ModelFamily):
         return Target.IMPORTED
 
     def functions(self, model_type: str) -> frozenset[str]:
-        """PREDICT only."""
-        return frozenset({"PREDICT"})
+        """PREDICT, and FEATURE_IMPORTANCE for XGBOOST."""
+        return frozenset({"PREDICT", "FEATURE_IMPORTANCE"} if model_type == ModelType.XGBOOST else {"PREDICT"})
 
     def option_table(self, model_type: str) -> dict[str, Option]:
         """Common options and ``model_path``."""

@@ -1,10 +1,11 @@
-"""Models created from files: ``CREATE MODEL m OPTIONS(model_type='ONNX'|'LIGHTGBM', model_path='…')``.
+"""Models created from files: ``CREATE MODEL m OPTIONS(model_type='ONNX'|'LIGHTGBM'|'XGBOOST', model_path='…')``.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx —
 the file is copied into the model store (so later changes to it do not change the model) and
 checksummed like any model file. ML.PREDICT matches the model's inputs to columns by name and
 returns the model's own outputs first: for ONNX the graph's output names (an ``[N, K]`` tensor
-becomes ARRAY<FLOAT64>), for LightGBM ``predicted_label`` (an array for multiclass boosters).
+becomes ARRAY<FLOAT64>), for LightGBM ``predicted_label`` (an array for multiclass boosters); XGBoost
+files are read and scored by :mod:`sqlml.ml.models.xgboost_file`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.models import xgboost_file
 from sqlml.ml.models.base import ImportedModel
 
 if TYPE_CHECKING:
@@ -33,8 +35,9 @@ def import_model(model_type: str, options: dict, file_format: str) -> ImportedMo
 
     Args:
         model_type: the model's type, for messages and its description.
-        options: the resolved options (``model_path``).
-        file_format: ``onnx`` or ``lightgbm``.
+        options: the resolved options (``model_path``; ``_input``/``_output``: the statement's
+            INPUT/OUTPUT clauses, which only XGBOOST takes).
+        file_format: ``onnx``, ``lightgbm`` or ``xgboost``.
     """
     raw_path = options.get("model_path")
     if not raw_path:
@@ -42,24 +45,27 @@ def import_model(model_type: str, options: dict, file_format: str) -> ImportedMo
     path = Path(raw_path.removeprefix("file://"))
     if raw_path.startswith(("gs://", "s3://", "http://", "https://")):
         raise InvalidOptionError(f"model_path must be a local file; got {raw_path}.", option="model_path")
-    name, describe = _FORMATS[file_format]
-    if path.is_dir():
-        path = path / name
+    if file_format != "xgboost" and (options.get("_input") or options.get("_output")):
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx has no INPUT/OUTPUT
+        raise InvalidOptionError(f"INPUT(…) OUTPUT(…) clauses are for model_type='XGBOOST', not '{model_type}'.", option="INPUT")
+    locate, describe = _FORMATS[file_format]
+    path = locate(path)
     if not path.is_file():
         raise InvalidOptionError(f"The model file {path} does not exist.", option="model_path")
     content = path.read_bytes()
-    imported = {**describe(content, path), "files": [name], "source": str(path)}
+    description, name = describe(content, path, options)
+    imported = {**description, "files": [name], "source": str(path)}
     return ImportedModel({"model_type": str(model_type), "options": options, "imported": imported}, {name: content})
 
 
-def _describe_onnx(content: bytes, path: Path) -> dict:
+def _describe_onnx(content: bytes, path: Path, options: dict) -> tuple[dict, str]:
     session = _new_session(content, path)
     inputs = [{"name": i.name, "type": i.type, "shape": _shape(i.shape)} for i in session.get_inputs()]
     outputs = [{"name": o.name, "type": o.type, "shape": _shape(o.shape)} for o in session.get_outputs()]
-    return {"format": "onnx", "inputs": inputs, "outputs": outputs}
+    return {"format": "onnx", "inputs": inputs, "outputs": outputs}, ONNX_FILE
 
 
-def _describe_lightgbm(content: bytes, path: Path) -> dict:
+def _describe_lightgbm(content: bytes, path: Path, options: dict) -> tuple[dict, str]:
     try:
         booster = _checked_booster(content)
     except CorruptModelError as error:
@@ -68,11 +74,21 @@ def _describe_lightgbm(content: bytes, path: Path) -> dict:
         raise ModelError(f"{path} is not a LightGBM text model: {str(error).splitlines()[0]}") from None
     classes = booster.num_model_per_iteration()
     inputs = [{"name": name, "type": "double", "shape": [None]} for name in booster.feature_name()]
-    return {"format": "lightgbm", "inputs": inputs, "outputs": [{"name": "predicted_label", "classes": classes}]}
+    return {"format": "lightgbm", "inputs": inputs, "outputs": [{"name": "predicted_label", "classes": classes}]}, LIGHTGBM_FILE
 
 
-#: File format → the file name kept in the store and the function that describes its inputs and outputs.
-_FORMATS = {"onnx": (ONNX_FILE, _describe_onnx), "lightgbm": (LIGHTGBM_FILE, _describe_lightgbm)}
+def _in_folder(name: str):
+    """``model_path`` as given, or the file ``name`` in the folder it names."""
+    return lambda path: path / name if path.is_dir() else path
+
+
+#: File format → where ``model_path``'s file is, and the function that describes it (its inputs
+#: and outputs) and names the copy kept in the store.
+_FORMATS = {
+    "onnx": (_in_folder(ONNX_FILE), _describe_onnx),
+    "lightgbm": (_in_folder(LIGHTGBM_FILE), _describe_lightgbm),
+    "xgboost": (xgboost_file.model_file, xgboost_file.describe),
+}
 
 
 def _shape(shape) -> list:
@@ -172,6 +188,8 @@ def _booster(model: Model):
 
 def imported_reader(model: Model, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """ML.PREDICT's rows for an imported model: its outputs, then the input columns."""
+    if model.spec["imported"]["format"] == "xgboost":
+        return xgboost_file.predictions_reader(model, reader)
     first = next(iter(reader), None)
     sample = first if first is not None else pa.RecordBatch.from_pylist([], schema=reader.schema)
     outputs = predict_imported(model, sample) if sample.num_rows else []
