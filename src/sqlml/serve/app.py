@@ -8,6 +8,9 @@ Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
 * ``POST /v1/models/{name}:forecast`` ``{"horizon": n, "confidence_level": c, "ids": [{id column: value}, …]}``
   (all optional; an ARIMA_PLUS_XREG model also needs ``"instances"``, its regressors' future
   values) → ``{"forecasts": [ML.FORECAST's columns per series and step], …}``;
+* ``POST /v1/models/{name}:recommend`` ``{"users": […], "items": […], "top_k": k}`` (users and/or
+  items, all optional) or ``{"pairs": [{user column: u, item column: i, …}, …]}`` →
+  ``{"recommendations": [ML.RECOMMEND's columns per row], …}``, each user's best first with ``top_k``;
 * ``GET /v1/models`` (models, versions, aliases), ``GET /v1/models/{name}`` (type, label, features
   with types, metrics);
 * ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
@@ -40,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import sqlml
 from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
+from sqlml.ml.runtime.recommend import model_factorization, served_recommendations
 from sqlml.serve import scoring
 from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
 from sqlml.serve.models import ModelSet, Served
@@ -87,6 +91,31 @@ class ForecastResponse(BaseModel):
     request_id: str
 
 
+Key = str | int | float | bool | None
+
+
+class RecommendRequest(BaseModel):
+    """Whom and what to score: users and/or items (each default: every one of training), or
+    pairs; and optionally only each user's best ``top_k`` items (each item's best users when
+    only items are given)."""
+
+    users: list[Key] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES, description="User column values.")
+    items: list[Key] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES, description="Item column values.")
+    pairs: list[dict[str, Any]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INSTANCES, description="(user, item) objects keyed by the columns; other fields pass through."
+    )
+    top_k: int | None = Field(default=None, ge=1, le=MAX_INSTANCES, description="Rows per user, best first.")
+
+
+class RecommendResponse(BaseModel):
+    """ML.RECOMMEND's rows, and the model version that answered."""
+
+    recommendations: list[dict[str, Any]]
+    model: str
+    model_version: int
+    request_id: str
+
+
 class PredictResponse(BaseModel):
     """ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows, and the model version that answered."""
 
@@ -120,10 +149,13 @@ register_url_convertor("model_name", ModelName())
 ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 500)}
 ANSWERED = {200: {"model": PredictResponse}, 503: {"model": ErrorResponse}, **ERRORS}
 FORECASTED = {200: {"model": ForecastResponse}, **ERRORS}
+RECOMMENDED = {200: {"model": RecommendResponse}, **ERRORS}
 #: What to send, per route, when a body is not valid.
 BODY_HINTS = {
     "forecast": 'Send {"horizon": n, "confidence_level": c} (both optional) with Content-Type: application/json.',
     "predict": 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.',
+    "recommend": 'Send {"users": […], "items": […], "top_k": k} (each optional) or {"pairs": [{"<user column>": u, "<item column>": i}, …]} '
+    "with Content-Type: application/json.",
 }
 
 
@@ -207,6 +239,12 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
         body = await request.body()
         return await run_in_threadpool(_answer_forecast, models, name, request, body)
 
+    @app.post("/v1/models/{name}:recommend", response_model=None, responses=RECOMMENDED, openapi_extra=_request_body(RecommendRequest))
+    async def recommend(name: str, request: Request) -> Response:
+        """ML.RECOMMEND of a matrix factorization model."""
+        body = await request.body()
+        return await run_in_threadpool(_answer_recommend, models, name, request, body)
+
 
 def _description(served: Served, name: str) -> dict:
     """What ``GET /v1/models/{name}`` answers."""
@@ -251,6 +289,17 @@ def _answer_forecast(models: ModelSet, name: str, request: Request, body: bytes)
     served = models.get(name)
     rows = scoring.forecast(served.model, name, parsed.horizon, parsed.confidence_level, parsed.ids, parsed.instances)
     payload = {"forecasts": rows, "model": served.name, "model_version": served.version, "request_id": request.scope["state"]["request_id"]}
+    return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+def _answer_recommend(models: ModelSet, name: str, request: Request, body: bytes) -> Response:
+    """ML.RECOMMEND's rows for one request (in a worker thread); the body RecommendResponse documents."""
+    parsed = _parse_body(RecommendRequest, body, request.headers.get("content-type"))
+    served = models.get(name)
+    factors = model_factorization(served.model, name)
+    table = served_recommendations(factors, parsed.users, parsed.items, parsed.pairs, parsed.top_k)
+    payload = {"recommendations": scoring.json_rows(table), "model": served.name, "model_version": served.version,
+               "request_id": request.scope["state"]["request_id"]}  # fmt: skip
     return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
@@ -300,7 +349,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         if not _is_json(request.headers.get("content-type")):
             problems += " (the body was not sent as JSON)"
-        route = "forecast" if request.url.path.endswith(":forecast") else "predict"
+        route = next((route for route in BODY_HINTS if request.url.path.endswith(f":{route}")), "predict")
         return error_response(422, f"The request body is not valid: {problems}", BODY_HINTS[route])
 
     @app.exception_handler(Exception)
