@@ -89,3 +89,27 @@ def test_implicit_metrics_rank_every_item_for_each_user(con):
         squares.append(np.sum(((gains > 0) - scores[u]) ** 2))
     expected = [np.mean(aps), np.sum(squares) / (len(squares) * n_items), np.mean(ndcgs), np.sum(ranked) / np.sum(weights)]
     np.testing.assert_allclose(got.iloc[0].to_numpy(), expected, rtol=1e-9)
+
+
+def test_stored_implicit_metrics_are_those_of_the_training_rows(con):
+    stored = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.implicit)").df()
+    again = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.implicit, (SELECT * FROM ds.r))").df()
+    np.testing.assert_allclose(stored.to_numpy(), again.to_numpy(), rtol=1e-10)
+
+
+def test_many_users_rank_a_seeded_sample_and_keep_the_exact_squared_error(con):
+    from sqlml.ml.recommendation import ranking
+
+    model = factorization(con, "ds.implicit")
+    rows = con.query("SELECT * FROM ds.r").df()
+    users, items = model.user_index(pa.array(rows.user)), model.item_index(pa.array(rows.item))
+    raw = np.column_stack([np.zeros(len(rows)), users, items]).astype(float)
+    full = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw)
+    sampled = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw, max_users=7)
+    chosen = np.random.default_rng(ranking.SEED).choice(np.unique(users), 7, replace=False)
+    subset = np.isin(users, chosen)
+    exact = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy()[subset], raw[subset])
+    assert sampled["mean_squared_error"] == pytest.approx(full["mean_squared_error"], rel=1e-12)
+    for name in ("mean_average_precision", "normalized_discounted_cumulative_gain", "average_rank"):
+        assert sampled[name] == pytest.approx(exact[name], rel=1e-12)
+    assert sampled["mean_average_precision"] != pytest.approx(full["mean_average_precision"], rel=1e-6)

@@ -97,9 +97,10 @@ class MatrixFactorizationFamily(ModelFamily):
 
     def metrics(self, model_type: str, estimator: Estimator, y: np.ndarray | None, raw: np.ndarray, threshold: float | None = None) -> dict:
         """Regression metrics of the predicted ratings (explicit), ranking metrics over every
-        item (implicit); ``raw`` is the estimator's (score, user row, item row) per rating."""
+        item (implicit, of at most :data:`ranking.RANKED_USERS` users); ``raw`` is the
+        estimator's (score, user row, item row) per rating."""
         if is_implicit(estimator.options):
-            return ranking.implicit_metrics(estimator.user_factors_, estimator.item_factors_, y, raw)
+            return ranking.implicit_metrics(estimator.user_factors_, estimator.item_factors_, y, raw, ranking.RANKED_USERS)
         return metrics.regression_metrics(y, raw[:, 0]) if len(y) else dict.fromkeys(metrics.REGRESSION_METRICS)
 
     def tuning_objectives(self, model_type: str, options: dict) -> tuple[str, ...]:

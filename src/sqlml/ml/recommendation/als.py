@@ -8,23 +8,18 @@ also has a global intercept and an intercept per user and per item
 rating is predicted as global + b_u + b_i + x_u·y_i. The global intercept is the mean training
 rating; each half-sweep solves, for every user (then every item) at once, the ridge problem of its
 factors and intercept given the other side: the normal equations (Σ z zᵀ + λI) w = Σ t z with
-z = (y_i, 1) and t = r_ui − global − b_i, batched through one sparse product and one batched solve
-per chunk of users. (The ``implicit`` library fits weighted ALS for implicit feedback only, with no
+z = (y_i, 1) and t = r_ui − global − b_i, batched (:func:`solve_side`). (The ``implicit`` library fits weighted ALS for implicit feedback only, with no
 intercepts: it cannot fit this model.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from scipy import sparse
-
 SEED = 20240601
-#: Memory (bytes) for the per-chunk normal matrices and their pairwise products.
+#: Memory (bytes) for one block of gathered ratings.
 CHUNK_BYTES = 64 << 20
 
 
@@ -34,21 +29,18 @@ class ExplicitALS:
     Args:
         user_rows: (n,) each rating's user code, 0 … n_users − 1.
         item_rows: (n,) each rating's item code.
-        ratings: (n,) the ratings.
+        ratings: (n,) the ratings (a pair rated twice counts twice).
         shape: (n_users, n_items).
         factors: the number of latent factors.
         l2_reg: λ, applied to every factor and intercept.
     """
 
     def __init__(self, user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarray, shape: tuple[int, int], factors: int, l2_reg: float):
-        from scipy import sparse
-
         self.global_intercept = float(np.mean(ratings))
         self.l2_reg = l2_reg
-        centred = sparse.csr_matrix((ratings - self.global_intercept, (user_rows, item_rows)), shape=shape)
-        counts = sparse.csr_matrix((np.ones(len(ratings)), (user_rows, item_rows)), shape=shape)
-        self.by_user = (centred, counts)
-        self.by_item = (centred.T.tocsr(), counts.T.tocsr())
+        centred = np.asarray(ratings, dtype=np.float64) - self.global_intercept
+        self.by_user = Grouped.of(user_rows, item_rows, centred, shape[0])
+        self.by_item = Grouped.of(item_rows, user_rows, centred, shape[1])
         rng = np.random.default_rng(SEED)
         self.user_factors = np.zeros((shape[0], factors))
         self.item_factors = rng.normal(0.0, 0.1, size=(shape[1], factors))
@@ -57,13 +49,35 @@ class ExplicitALS:
 
     def sweep(self) -> None:
         """One iteration: every user's factors and intercept, then every item's."""
-        self.user_factors, self.user_intercepts = solve_side(*self.by_user, self.item_factors, self.item_intercepts, self.l2_reg)
-        self.item_factors, self.item_intercepts = solve_side(*self.by_item, self.user_factors, self.user_intercepts, self.l2_reg)
+        self.user_factors, self.user_intercepts = solve_side(self.by_user, self.item_factors, self.item_intercepts, self.l2_reg)
+        self.item_factors, self.item_intercepts = solve_side(self.by_item, self.user_factors, self.user_intercepts, self.l2_reg)
 
     def predict(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
         """Predicted ratings; a code of -1 (unseen) contributes neither factors nor intercept."""
         return predict_pairs(self.user_factors, self.item_factors, self.user_intercepts, self.item_intercepts,
                              self.global_intercept, user_rows, item_rows)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Ratings grouped by the side being solved: row r's ratings are ``others[starts[r]:starts[r + 1]]``
+    and ``values[…]`` (centred ratings)."""
+
+    starts: np.ndarray
+    others: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, others: np.ndarray, values: np.ndarray, n_rows: int) -> "Grouped":
+        """The ratings of ``rows`` (codes below ``n_rows``), grouped."""
+        order = np.argsort(rows, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
+        return cls(starts, np.asarray(others)[order], values[order])
+
+    @property
+    def counts(self) -> np.ndarray:
+        """How many ratings each row has."""
+        return np.diff(self.starts)
 
 
 def predict_pairs(user_factors: np.ndarray, item_factors: np.ndarray, user_intercepts: np.ndarray, item_intercepts: np.ndarray,
@@ -79,42 +93,45 @@ def predict_pairs(user_factors: np.ndarray, item_factors: np.ndarray, user_inter
     return scores
 
 
-def solve_side(centred: sparse.csr_matrix, counts: sparse.csr_matrix, other: np.ndarray, other_intercepts: np.ndarray,
-               l2_reg: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def solve_side(grouped: Grouped, other: np.ndarray, other_intercepts: np.ndarray, l2_reg: float) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ridge solution (factors, intercept) given the other side's factors and intercepts.
 
+    Rows are taken in blocks of rows with about as many ratings (up to the same power of two),
+    each row's ratings gathered into a zero-padded (rows, width, k + 1) array: one batched product
+    gives every row's Σ z zᵀ and Σ t z (the padding adds nothing), one batched solve the solutions.
+
     Args:
-        centred: (rows, others) the ratings minus the global intercept (duplicates summed).
-        counts: (rows, others) how many ratings each cell holds.
+        grouped: the ratings (minus the global intercept) grouped by the rows being solved.
         other: (others, k) the other side's factors.
         other_intercepts: (others,) the other side's intercepts.
         l2_reg: λ.
     """
     z = np.hstack([other, np.ones((len(other), 1))])
     width = z.shape[1]
-    rhs = centred @ z - counts @ (other_intercepts[:, None] * z)
-    upper_i, upper_j = np.triu_indices(width)
-    solved = np.empty((centred.shape[0], width))
+    counts = grouped.counts
+    solved = np.zeros((len(counts), width))
     ridge = l2_reg * np.eye(width)
-    chunk = max(1, CHUNK_BYTES // (8 * width * width))
-    for start in range(0, centred.shape[0], chunk):
-        stop = min(start + chunk, centred.shape[0])
-        normal = np.empty((stop - start, width, width))
-        products = np.empty((stop - start, len(upper_i)))
-        for columns in _pair_blocks(len(upper_i), len(z)):
-            products[:, columns] = counts[start:stop] @ (z[:, upper_i[columns]] * z[:, upper_j[columns]])
-        normal[:, upper_i, upper_j] = products
-        normal[:, upper_j, upper_i] = products
-        normal += ridge
-        solved[start:stop] = np.linalg.solve(normal, rhs[start:stop, :, None])[..., 0]
+    level = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    for bucket in np.unique(level[counts > 0]):
+        rows = np.flatnonzero((level == bucket) & (counts > 0))
+        span = 1 << int(bucket)
+        chunk = max(1, CHUNK_BYTES // (8 * span * width))
+        for first in range(0, len(rows), chunk):
+            block = rows[first : first + chunk]
+            solved[block] = _solve_rows(grouped, block, span, z, other_intercepts, ridge)
     return solved[:, :-1], solved[:, -1]
 
 
-def _pair_blocks(pairs: int, others: int) -> Iterator[slice]:
-    """Slices of the factor pairs whose products over every other row fit in :data:`CHUNK_BYTES`."""
-    step = max(1, CHUNK_BYTES // (8 * max(others, 1)))
-    for start in range(0, pairs, step):
-        yield slice(start, min(start + step, pairs))
+def _solve_rows(grouped: Grouped, rows: np.ndarray, span: int, z: np.ndarray, other_intercepts: np.ndarray, ridge: np.ndarray) -> np.ndarray:
+    offsets = np.arange(span)[None, :]
+    present = offsets < grouped.counts[rows][:, None]
+    positions = np.where(present, grouped.starts[rows][:, None] + offsets, 0)
+    others = grouped.others[positions]
+    design = z[others] * present[..., None]
+    target = np.where(present, grouped.values[positions] - other_intercepts[others], 0.0)
+    normal = np.matmul(design.transpose(0, 2, 1), design) + ridge
+    rhs = np.einsum("rwk,rw->rk", design, target)
+    return np.linalg.solve(normal, rhs[..., None])[..., 0]
 
 
 def mean_squared_error(model: ExplicitALS, user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarray) -> float:
