@@ -108,6 +108,7 @@ def test_key_of_a_type_bigquery_does_not_coerce_is_refused(factors, values):
 def test_integer_keys_widen_and_text_converts_to_dates_only_from_json():
     assert recommend.coerced_keys(pa.array([1], pa.int8()), pa.int64(), "u").type == pa.int64()
     assert recommend.coerced_keys(pa.array(["2024-03-01"]), pa.date32(), "u", from_text=True).to_pylist()[0].isoformat() == "2024-03-01"
+    assert str(recommend.coerced_keys(pa.array(["1.25"]), pa.decimal128(38, 9), "u", from_text=True)[0].as_py()) == "1.250000000"
     with pytest.raises(InvalidModelInputError, match=r"^The column u has type string, which does not convert to the type the model was trained on \(date32\[day\]\): "):
         recommend.coerced_keys(pa.array(["March"]), pa.date32(), "u", from_text=True)
     with pytest.raises(InvalidModelInputError, match=r"^The column u has type string, which does not convert"):

@@ -161,8 +161,8 @@ def coerced_keys(values: pa.Array | pa.ChunkedArray, target: pa.DataType, column
         values: the input's users or items.
         target: their training type.
         column: the column's name, for messages.
-        from_text: the values come from JSON, which writes dates and timestamps as ISO text:
-            text converts to a temporal type too.
+        from_text: the values come from JSON, which writes dates and timestamps as ISO text and
+            exact decimals as text: text converts to a temporal type or NUMERIC too.
 
     Raises:
         InvalidModelInputError: the type does not coerce, or a value does not convert.
@@ -191,7 +191,7 @@ def _coerces(source: pa.DataType, target: pa.DataType, from_text: bool) -> bool:
     if types.is_floating(source) and types.is_floating(target):
         return True
     text = types.is_string(source) or types.is_large_string(source)
-    return text and (types.is_string(target) or types.is_large_string(target) or (from_text and types.is_temporal(target)))
+    return text and (types.is_string(target) or types.is_large_string(target) or (from_text and (types.is_temporal(target) or types.is_decimal(target))))
 
 
 def _positions(factors: Factorization, schema: pa.Schema) -> tuple[int | None, int | None]:
