@@ -65,7 +65,8 @@ def test_explicit_model_recovers_a_low_rank_table(mf_con):
 
 @pytest.mark.parametrize(
     ("expression", "arrow_type"),
-    [("CAST(user AS VARCHAR) || 'u'", pa.string()), ("DATE '2024-01-01' + CAST(user AS INTEGER)", pa.date32())],
+    [("CAST(user AS VARCHAR) || 'u'", pa.string()), ("DATE '2024-01-01' + CAST(user AS INTEGER)", pa.date32()),
+     ("CAST(user / 4 AS NUMERIC)", pa.decimal128(38, 9)), ("CAST(CAST(user AS VARCHAR) AS BYTES)", pa.binary())],
 )
 def test_users_and_items_keep_their_training_type(mf_con, expression, arrow_type):
     mf_con.query(
@@ -213,3 +214,42 @@ def test_versions_and_the_tutorial_statements(mf_con):
     assert np.array_equal(factorization_of(stored(mf_con, "ds.mf_explicit@1")).user_factors, first.user_factors)
     got = mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf_explicit, (SELECT user_id, item_id, rating FROM ds.movielens))").arrow()
     assert got.num_rows == 1 and got.column("r2_score")[0].as_py() > 0.5
+
+
+def test_the_implicit_tutorial_statements(tmp_path):
+    """The implicit Google Analytics tutorial (reference §9 item 12) unchanged: its CREATE MODEL
+    on a generated session table, then ML.EVALUATE without data."""
+    rng = np.random.default_rng(4)
+    visitors, contents = rng.integers(10**18, 9 * 10**18, 60), rng.integers(10**8, 3 * 10**8, 40)
+    user, item = np.nonzero(rng.random((60, 40)) < 0.2)
+    sessions = pd.DataFrame({"visitorId": visitors[user], "contentId": contents[item],
+                             "session_duration": rng.integers(1_000, 150_000, len(user))})  # fmt: skip
+    with sqlml.connect(tmp_path / "w", tmp_path / "m", idle_release=0) as con:
+        con.query("CREATE SCHEMA bqml_tutorial")
+        con.register("sessions", sessions)
+        con.query("CREATE TABLE bqml_tutorial.analytics_session_data AS SELECT * FROM sessions")
+        con.query("""
+            CREATE OR REPLACE MODEL `bqml_tutorial.mf_implicit`
+              OPTIONS (
+                MODEL_TYPE = 'matrix_factorization',
+                FEEDBACK_TYPE = 'implicit',
+                USER_COL = 'visitorId',
+                ITEM_COL = 'contentId',
+                RATING_COL = 'rating',
+                L2_REG = 30,
+                NUM_FACTORS = 15)
+            AS
+            SELECT
+              visitorId,
+              contentId,
+              0.3 * (1 + (session_duration - 57937) / 57937) AS rating
+            FROM `bqml_tutorial.analytics_session_data`
+            WHERE 0.3 * (1 + (session_duration - 57937) / 57937) < 1;
+        """)
+        evaluated = con.query("SELECT * FROM ML.EVALUATE(MODEL `bqml_tutorial.mf_implicit`);").arrow()
+        assert evaluated.column_names == ["mean_average_precision", "mean_squared_error", "normalized_discounted_cumulative_gain", "average_rank"]
+        assert all(0 <= evaluated.column(name)[0].as_py() <= 1 for name in evaluated.column_names)
+        model = factorization_of(stored(con, "bqml_tutorial.mf_implicit"))
+        assert (model.user_col, model.prediction_column, model.num_factors) == ("visitorId", "predicted_rating_confidence", 15)
+        kept = sessions[0.3 * (1 + (sessions.session_duration - 57937) / 57937) < 1]
+        assert sorted(model.users.to_pylist()) == sorted(kept.visitorId.unique().tolist())

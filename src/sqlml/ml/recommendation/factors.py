@@ -98,11 +98,14 @@ def _index(keys: pa.Array, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def keys_to_numpy(keys: pa.Array) -> tuple[np.ndarray, str]:
     """Distinct users or items as a NumPy array that loads without pickle, and their Arrow type's
-    name (for :func:`keys_from_numpy`): strings become a fixed-width Unicode array, dates and
-    timestamps their integer storage."""
+    name (for :func:`keys_from_numpy`): strings become a fixed-width Unicode array, NUMERIC and
+    BIGNUMERIC values their exact text, BYTES their hex text, dates and timestamps their integer
+    storage."""
     kind = str(keys.type)
-    if pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type):
-        return np.asarray(keys.to_pylist(), dtype=np.str_), kind
+    if pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type) or pa.types.is_decimal(keys.type):
+        return np.asarray([str(value) for value in keys.to_pylist()], dtype=np.str_), kind
+    if pa.types.is_binary(keys.type) or pa.types.is_large_binary(keys.type):
+        return np.asarray([value.hex() for value in keys.to_pylist()], dtype=np.str_), kind
     if pa.types.is_temporal(keys.type):
         storage = pa.int32() if pa.types.is_date32(keys.type) else pa.int64()
         return keys.cast(storage).to_numpy(zero_copy_only=False), kind
@@ -114,6 +117,10 @@ def keys_from_numpy(array: np.ndarray, kind: str) -> pa.Array:
     from sqlml.ml.models.model import arrow_type_from_string
 
     arrow_type = arrow_type_from_string(kind)
+    if pa.types.is_decimal(arrow_type):
+        return pa.array(array.tolist(), pa.string()).cast(arrow_type)
+    if pa.types.is_binary(arrow_type):
+        return pa.array([bytes.fromhex(text) for text in array.tolist()], arrow_type)
     if pa.types.is_temporal(arrow_type):
         storage = pa.int32() if pa.types.is_date32(arrow_type) else pa.int64()
         return pa.array(array, storage).cast(arrow_type)

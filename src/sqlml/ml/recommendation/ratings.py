@@ -119,12 +119,7 @@ def _check_key_column(name: str, column: pa.ChunkedArray) -> None:
             column=name,
             hint=f"Use an INT64, STRING, DATE… column, e.g. TO_JSON_STRING({name}).",
         )
-    if column.null_count:
-        raise InvalidModelInputError(
-            f"The column {name} has {column.null_count} NULL value(s); matrix factorization needs a user and an item in every row.",
-            column=name,
-            hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
-        )
+    _check_no_nulls(column, f"The column {name}", "matrix factorization needs a user and an item in every row", name)
 
 
 def _check_rating_column(name: str, column: pa.ChunkedArray) -> None:
@@ -134,15 +129,19 @@ def _check_rating_column(name: str, column: pa.ChunkedArray) -> None:
             column=name,
             hint=f"Convert it in the training query: CAST({name} AS FLOAT64).",
         )
-    if column.null_count:
-        raise InvalidModelInputError(
-            f"The rating column {name} has {column.null_count} NULL value(s); matrix factorization does not train on NULL ratings.",
-            column=name,
-            hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
-        )
+    _check_no_nulls(column, f"The rating column {name}", "matrix factorization does not train on NULL ratings", name)
     values = pc.cast(column, pa.float64()).to_numpy()
     if not np.all(np.isfinite(values)):
         raise InvalidModelInputError(f"The rating column {name} has infinite or NaN values.", column=name, hint="Filter them out.")
+
+
+def _check_no_nulls(column: pa.ChunkedArray, what: str, why: str, name: str) -> None:
+    if column.null_count:
+        raise InvalidModelInputError(
+            f"{what} has {column.null_count} NULL value(s); {why}.",
+            column=name,
+            hint=f"Filter them out: add WHERE {name} IS NOT NULL to the training query.",
+        )
 
 
 def _distinct(column: pa.ChunkedArray) -> pa.Array:
