@@ -9,7 +9,7 @@ same columns as a table, each user's rows best first.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +19,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.recommendation.factors import Factorization
 from sqlml.ml.recommendation.recommend import (
-    best_cells,
+    BLOCK_CELLS,
     coerced_keys,
     every_pair,
     grid_columns,
@@ -97,18 +97,28 @@ def served_recommendations(
     item_keys = factors.items if items is None else coerced_keys(_json_array(items, factors.item_col), factors.items.type, factors.item_col, True)
     by_item = users is None and items is not None
     _check_size(len(user_keys), len(item_keys), top_k, by_item)
+    user_rows, item_rows = factors.user_index(user_keys), factors.item_index(item_keys)
     if by_item:
-        scores = item_scores(factors, factors.item_index(item_keys))
-        item_column, user_column, values = _ranked(item_keys, factors.users, scores, top_k)
+        item_column, user_column, values = _in_blocks(item_keys, factors.users, lambda rows: item_scores(factors, item_rows[rows]), top_k)
+    elif items is None:
+        user_column, item_column, values = _in_blocks(user_keys, item_keys, lambda rows: user_scores(factors, user_rows[rows]), top_k)
     else:
-        scores = user_scores(factors, factors.user_index(user_keys)) if items is None else _grid_scores(factors, user_keys, item_keys)
-        user_column, item_column, values = _ranked(user_keys, item_keys, scores, top_k)
+        user_column, item_column, values = _in_blocks(user_keys, item_keys, lambda rows: _grid_scores(factors, user_rows[rows], item_rows), top_k)
     return pa.Table.from_arrays([user_column, item_column, values], schema=output_schema(factors))
 
 
-def _grid_scores(factors: Factorization, user_keys: pa.Array, item_keys: pa.Array) -> np.ndarray:
-    """The (users, items) predictions of given users and items, either side possibly unseen."""
-    user_rows, item_rows = factors.user_index(user_keys), factors.item_index(item_keys)
+def _in_blocks(outer: pa.Array, inner: pa.Array, scores: Callable[[slice], np.ndarray], top_k: int | None) -> list[pa.Array]:
+    """:func:`_ranked` over blocks of ``outer`` rows of about ``BLOCK_CELLS`` predictions each
+    (``scores(rows)`` gives a block's), concatenated: the grid is never held whole."""
+    step = max(1, BLOCK_CELLS // max(len(inner), 1))
+    parts = [_ranked(outer[start : start + step], inner, scores(slice(start, start + step)), top_k) for start in range(0, len(outer), step)]
+    if not parts:
+        return [outer, inner.slice(0, 0), pa.array([], pa.float64())]
+    return [pa.concat_arrays([part[column] for part in parts]) for column in range(3)]
+
+
+def _grid_scores(factors: Factorization, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+    """The (users, items) predictions of given user and item rows, either side possibly unseen (-1)."""
     grid_users = np.repeat(user_rows, len(item_rows))
     grid_items = np.tile(item_rows, len(user_rows))
     return factors.score_pairs(grid_users, grid_items).reshape(len(user_rows), len(item_rows))
