@@ -61,6 +61,7 @@ def test_best_k_per_user_is_found(sql, k):
         f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) AS rn FROM {CALL}) AS s JOIN d.x USING (user_id) WHERE rn <= 3",
         f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) AS rn FROM {CALL}) WHERE rn <= 3 OR rn = 100",
         f"SELECT * FROM {CALL} QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) <= 0",
+        f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) AS rn FROM {CALL} LIMIT 50) WHERE rn <= 3",
     ],
 )
 def test_queries_that_may_read_more_rows_get_none(sql):

@@ -170,8 +170,8 @@ def _qualify_limit(select: exp.Select, names: _Names) -> int | None:
 
 def _outer_where_limit(select: exp.Select, names: _Names) -> int | None:
     """``SELECT … FROM (SELECT …, <rank> AS rn FROM ML.RECOMMEND(…)) WHERE rn <= k``."""
-    if select.args.get("qualify") or _hides_columns(select, names):
-        return None
+    if any(select.args.get(arg) for arg in ("qualify", "limit", "offset")) or _hides_columns(select, names):
+        return None  # a LIMIT before the outer WHERE would cut the full output elsewhere
     subquery = select.parent
     from_ = subquery.parent if isinstance(subquery, exp.Subquery) else None
     outer = from_.parent if isinstance(from_, exp.From) else None
