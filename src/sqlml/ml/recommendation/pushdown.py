@@ -30,11 +30,16 @@ call emits every row and the query runs as written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from sqlml.sql.expressions import MLFunction
 
 _RANKS = (exp.RowNumber, exp.Rank)
+#: Whether a node of a condition is the rank (the window itself, or a column naming it).
+_IsRank = Callable[[exp.Expression], bool]
 
 
 def per_user_limit(call: MLFunction, user_col: str, prediction_col: str) -> int | None:
@@ -58,10 +63,12 @@ def per_user_limit(call: MLFunction, user_col: str, prediction_col: str) -> int 
     return limit if limit is not None and limit >= 1 else None  # k < 1 keeps no row: nothing to save
 
 
+@dataclass(frozen=True)
 class _Names:
-    def __init__(self, user: str, prediction: str):
-        self.user = user
-        self.prediction = prediction
+    # the model's user column and ML.RECOMMEND's prediction column, lower-case (BigQuery's
+    # column names are case-insensitive)
+    user: str
+    prediction: str
 
     def is_user(self, node: exp.Expression) -> bool:
         return isinstance(node, exp.Column) and node.name.lower() == self.user
@@ -93,7 +100,7 @@ def _constant(node: exp.Expression) -> int | None:
     return None
 
 
-def _rank_limit(condition: exp.Expression, is_rank) -> int | None:
+def _rank_limit(condition: exp.Expression, is_rank: _IsRank) -> int | None:
     """``k`` when ``condition`` is ``rank <= k`` / ``rank < k + 1`` (either side) ANDed with
     row filters that use no window, aggregate or subquery; ``is_rank(node)`` tells the rank."""
     limits = []
@@ -106,7 +113,7 @@ def _rank_limit(condition: exp.Expression, is_rank) -> int | None:
     return min(limits) if limits else None
 
 
-def _compared(part: exp.Expression, is_rank) -> int | None:
+def _compared(part: exp.Expression, is_rank: _IsRank) -> int | None:
     if not isinstance(part, (exp.LTE, exp.LT, exp.GTE, exp.GT)):
         return None
     kind, rank, bound = type(part), part.this, part.expression
