@@ -33,6 +33,11 @@ _PREFIX_AWARE = {"TRANSLATE", "FORECAST"}
 # Names before a dot that make a function call special: SAFE.f(…), NET.f(…), AI.f(…), ML.f(…).
 _CALL_PREFIXES = {"SAFE", "NET", "AI", "ML"}
 
+# ML table functions also spelled AI.<NAME>(MODEL m, …), kept as the same node with the prefix in
+# its meta: AI.GENERATE_EMBEDDING is ML.GENERATE_EMBEDDING with simpler output column names.
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate-embedding
+_AI_SPELLED = {"GENERATE_EMBEDDING"}
+
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
 # Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
 _SWALLOWING = {TokenType.COMMAND, TokenType.EXECUTE, TokenType.SHOW}
@@ -50,7 +55,8 @@ class _MLParser:
         # The tokens before the current one are: ML . NAME (
         prefix = seq_get(self._tokens, self._index - 4)
         name_token = self._tokens[self._index - 2]
-        if not (prefix and prefix.text.upper() == "ML"):
+        spelled = prefix.text.upper() if prefix else ""
+        if not (spelled == "ML" or (spelled == "AI" and node_type.function_name in _AI_SPELLED)):
             own = self._BASE_FUNCTION_PARSERS.get(name_token.text.upper()) if name_token.text.upper() in _PREFIX_AWARE else None
             if own is not None:
                 return own(self)
@@ -72,6 +78,7 @@ class _MLParser:
                 continue
             arguments.append(self._parse_ml_argument())
         node = self.expression(node_type(this=model, expressions=arguments))
+        node.meta["prefix"] = spelled
         return _with_position(node, prefix, name_token, self.sql)
 
     def _parse_ml_argument(self) -> exp.Expression:

@@ -165,7 +165,8 @@ class ModelFamily(ABC):
         """The ML.* table functions (names without ``ML.``) that take a model of ``model_type``
         and check its type: PREDICT, EVALUATE, CONFUSION_MATRIX, ROC_CURVE, EXPLAIN_PREDICT,
         GLOBAL_EXPLAIN, FEATURE_IMPORTANCE, WEIGHTS, ADVANCED_WEIGHTS, CENTROIDS,
-        PRINCIPAL_COMPONENTS, PRINCIPAL_COMPONENT_INFO."""
+        PRINCIPAL_COMPONENTS, PRINCIPAL_COMPONENT_INFO, DETECT_ANOMALIES, RECONSTRUCTION_LOSS,
+        GENERATE_EMBEDDING."""
         return frozenset()
 
     def supports(self, function: str, model_type: str) -> bool:
@@ -219,7 +220,16 @@ class ModelFamily(ABC):
             train: the training rows (a CSR matrix for a sparse task).
             preprocessor: the fitted automatic preprocessing (sizes a dense copy of ``train``).
             options: the resolved options.
+
+        By default, a decomposition family that supports DETECT_ANOMALIES keeps its training rows'
+        reconstruction errors (:func:`sqlml.ml.models.anomaly.reconstruction_arrays`), which the
+        function's cut-off is taken from; a family that overrides this method keeps them by
+        calling it through ``super()``.
         """
+        if self.target(model_type) is Target.DECOMPOSITION and self.supports("DETECT_ANOMALIES", model_type):
+            from sqlml.ml.models.anomaly import reconstruction_arrays
+
+            return reconstruction_arrays(self, model_type, estimator, train, preprocessor)
         return {}
 
     def fit_series(
@@ -258,6 +268,28 @@ class ModelFamily(ABC):
         """ML.PREDICT's rows when the family predicts without an estimator (an imported file);
         None when the estimator's raw outputs go through :meth:`prediction_columns`."""
         return None
+
+    # -- anomaly detection, reconstruction and embeddings ------------------------------------
+
+    def reconstruct(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """The model's reconstruction (same shape) of preprocessed rows ``X``: what
+        ML.DETECT_ANOMALIES and ML.RECONSTRUCTION_LOSS compare the rows with, for decomposition
+        models (PCA, autoencoders).
+
+        Raises:
+            ModelError: the model does not reconstruct its input.
+        """
+        raise ModelError(f"{model_type} models do not reconstruct their input.")
+
+    def embed(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """The (rows, dimensions) embedding of preprocessed rows ``X`` that ML.GENERATE_EMBEDDING
+        returns as one array per row (PCA: the principal component projections; autoencoders:
+        the latent columns).
+
+        Raises:
+            ModelError: the model embeds no rows.
+        """
+        raise ModelError(f"{model_type} models do not embed rows.")
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -3,7 +3,10 @@
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-kmeans —
 options and defaults; ML.PREDICT returns ``CENTROID_ID`` and ``NEAREST_CENTROIDS_DISTANCE``;
 ML.EVALUATE reports the Davies-Bouldin index and the mean squared distance of the rows it is
-given (no label needed); ML.TRAINING_INFO has ``cluster_info`` instead of ``eval_loss``.
+given (no label needed); ML.TRAINING_INFO has ``cluster_info`` instead of ``eval_loss``;
+ML.DETECT_ANOMALIES flags rows far from every centroid relative to its cluster's radius
+(https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-detect-anomalies),
+so a model keeps its clusters' radii and its training rows' normalized distances.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlml.ml.models.prediction_columns import kmeans_columns, kmeans_schema
 if TYPE_CHECKING:
     import numpy as np
 
-    from sqlml.ml.models.estimator import Estimator
+    from sqlml.ml.models.estimator import Dataset, Estimator
     from sqlml.ml.models.model import Model
+    from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
     from sqlml.ml.models.onnx_graph import Graph
     from sqlml.ml.models.options import Option
 
@@ -55,8 +59,8 @@ class KMeansFamily(ModelFamily):
         return Target.CLUSTERING
 
     def functions(self, model_type: str) -> frozenset[str]:
-        """PREDICT, EVALUATE and CENTROIDS."""
-        return frozenset({"PREDICT", "EVALUATE", "CENTROIDS"})
+        """PREDICT, EVALUATE, CENTROIDS and DETECT_ANOMALIES."""
+        return frozenset({"PREDICT", "EVALUATE", "CENTROIDS", "DETECT_ANOMALIES"})
 
     def export_formats(self, model_type: str) -> tuple[str, ...]:
         """An ONNX model that includes the preprocessing."""
@@ -80,6 +84,14 @@ class KMeansFamily(ModelFamily):
         from sqlml.ml.models.kmeans_estimator import KMeans
 
         return KMeans
+
+    def fitted_arrays(
+        self, model_type: str, estimator: Estimator, train: Dataset, preprocessor: Preprocessor, options: dict
+    ) -> dict[str, np.ndarray]:
+        """Each cluster's radius and the training rows' normalized distances (ML.DETECT_ANOMALIES)."""
+        from sqlml.ml.models.anomaly import kmeans_arrays
+
+        return kmeans_arrays(estimator, train)
 
     def output_schema(self, model: Model) -> pa.Schema:
         """``CENTROID_ID`` and ``NEAREST_CENTROIDS_DISTANCE``."""

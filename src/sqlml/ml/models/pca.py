@@ -4,6 +4,15 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 ML.PREDICT returns ``principal_component_1`` … ``_k`` and drops the feature columns unless
 ``keep_original_columns``; ML.EVALUATE reports the total explained variance ratio stored at
 training, whatever rows it is given. PCA models cannot be tuned.
+
+A PCA model reconstructs rows from their projections, so ML.DETECT_ANOMALIES flags rows whose
+reconstruction error exceeds the training rows' cut-off
+(https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-detect-anomalies;
+the errors are kept at training by :meth:`ModelFamily.fitted_arrays`), and ML.GENERATE_EMBEDDING
+returns the projections as one array
+(https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-generate-embedding).
+ML.RECONSTRUCTION_LOSS is documented for autoencoders only; sqlml offers it for PCA too (the same
+reconstruction), as an extension.
 """
 
 from __future__ import annotations
@@ -47,8 +56,12 @@ class PCAFamily(ModelFamily):
         return Target.DECOMPOSITION
 
     def functions(self, model_type: str) -> frozenset[str]:
-        """PREDICT, EVALUATE, PRINCIPAL_COMPONENTS and PRINCIPAL_COMPONENT_INFO."""
-        return frozenset({"PREDICT", "EVALUATE", "PRINCIPAL_COMPONENTS", "PRINCIPAL_COMPONENT_INFO"})
+        """PREDICT, EVALUATE, PRINCIPAL_COMPONENTS, PRINCIPAL_COMPONENT_INFO, DETECT_ANOMALIES,
+        GENERATE_EMBEDDING and (a sqlml extension) RECONSTRUCTION_LOSS."""
+        return frozenset({
+            "PREDICT", "EVALUATE", "PRINCIPAL_COMPONENTS", "PRINCIPAL_COMPONENT_INFO",
+            "DETECT_ANOMALIES", "GENERATE_EMBEDDING", "RECONSTRUCTION_LOSS",
+        })  # fmt: skip
 
     def export_formats(self, model_type: str) -> tuple[str, ...]:
         """An ONNX model that includes the preprocessing."""
@@ -75,6 +88,14 @@ class PCAFamily(ModelFamily):
     def prediction_columns(self, model: Model, raw: np.ndarray, threshold: float | None) -> list[pa.Array]:
         """The rows' projections on the components."""
         return components_columns(raw)
+
+    def reconstruct(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """The rows projected on the kept components and mapped back to the feature space."""
+        return estimator.reconstruct(X)
+
+    def embed(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """The projections on the components: ML.PREDICT's ``principal_component_*`` numbers."""
+        return estimator.predict(X)
 
     def metric_names(self, model_type: str) -> tuple[str, ...]:
         """``total_explained_variance_ratio``."""

@@ -63,6 +63,10 @@ class PCA(Estimator):
         """Projections (n, k) onto the principal components."""
         return (X - self.mean_) @ self.components_.T
 
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        """Rows (n, p) rebuilt from their projections: ``mean + projections @ components``."""
+        return self.mean_ + self.predict(X) @ self.components_
+
     @property
     def explained_variance_ratio(self) -> np.ndarray:
         """Eigenvalue / total variance of each kept component."""
