@@ -2,7 +2,9 @@
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-recommend —
 "If no input data is specified, ML.RECOMMEND outputs the ratings for every user and item
-combination seen during training"; an input with only the user (or only the item) column gives
+combination seen during training": every training user with every training item, not only the
+rated pairs (the page's purpose is "the predictions for those missing values without requiring
+specification of each entry", and the tutorials rank each user's unrated movies from it); an input with only the user (or only the item) column gives
 "all the item ratings for every user in the table" (or every user's rating of each item), and the
 input "can only contain one column"; an input with both columns gives "a rating for each user-item
 pair" and passes its other columns through; neither column is an error. A user or item unseen in
