@@ -253,3 +253,26 @@ def test_the_implicit_tutorial_statements(tmp_path):
         assert (model.user_col, model.prediction_column, model.num_factors) == ("visitorId", "predicted_rating_confidence", 15)
         kept = sessions[0.3 * (1 + (sessions.session_duration - 57937) / 57937) < 1]
         assert sorted(model.users.to_pylist()) == sorted(kept.visitorId.unique().tolist())
+
+
+@pytest.mark.parametrize("feedback", ["explicit", "implicit"])
+def test_an_interrupt_between_iterations_cancels_and_keeps_the_previous_model(mf_con, feedback):
+    from sqlml.progress import Reporter, reporting
+
+    mf_con.query(f"CREATE OR REPLACE MODEL ds.cancel OPTIONS(model_type='matrix_factorization', feedback_type='{feedback}', "
+                 "num_factors=2, max_iterations=1) AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    before = [v.version for v in mf_con.models.versions("ds", "cancel")]
+    iterations = []
+
+    class InterruptAfterTwoIterations(Reporter):
+        def advanced(self, task):
+            if task.unit == "iterations":
+                iterations.append(1)
+                if len(iterations) == 2:
+                    mf_con.interrupt()
+
+    with reporting(InterruptAfterTwoIterations()), pytest.raises(sqlml.Cancelled, match=r"Training was cancelled"):
+        mf_con.query(f"CREATE OR REPLACE MODEL ds.cancel OPTIONS(model_type='matrix_factorization', feedback_type='{feedback}', "
+                     "num_factors=2, max_iterations=10, early_stop=FALSE) AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    assert len(iterations) == 2
+    assert [v.version for v in mf_con.models.versions("ds", "cancel")] == before

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 SEED = 20240601
+#: Pairs scored at once by :func:`predict_pairs`.
+PAIR_BLOCK = 65_536
 #: Memory (bytes) for one block of gathered ratings.
 CHUNK_BYTES = 64 << 20
 
@@ -89,7 +91,10 @@ def predict_pairs(user_factors: np.ndarray, item_factors: np.ndarray, user_inter
     scores = np.full(len(user_rows), global_intercept, dtype=np.float64)
     scores[user_known] += user_intercepts[user_rows[user_known]]
     scores[item_known] += item_intercepts[item_rows[item_known]]
-    scores[both] += np.einsum("ij,ij->i", user_factors[user_rows[both]], item_factors[item_rows[both]])
+    pairs = np.flatnonzero(both)
+    for first in range(0, len(pairs), PAIR_BLOCK):  # blocks whose gathered factors stay in cache
+        block = pairs[first : first + PAIR_BLOCK]
+        scores[block] += np.einsum("ij,ij->i", user_factors[user_rows[block]], item_factors[item_rows[block]])
     return scores
 
 
