@@ -31,8 +31,9 @@ from sqlml.errors import InvalidModelInputError
 from sqlml.ml.recommendation.factors import Factorization
 
 #: Predictions per block (32 MiB of FLOAT64): a batch of at most this many rows at a time. Smaller
-#: blocks cost more than they save: each scores every item again (bench/bench_recommend.py: top 10
-#: of 10,000 × 5,000 took 2.1 s in blocks of 4 M cells, 2.5 s of 1 M, 3.8 s of 256 k).
+#: blocks cost more than they save, each gathering every item's factors again: every_pair(…,
+#: top_k=10) of 10,000 × 5,000 × 32 factors took 2.1 s in blocks of 4 M cells, 2.5 s of 1 M,
+#: 3.8 s of 256 k, 11 s of 64 k (best of three, 2026-12-02, the machine loaded).
 BLOCK_CELLS = 1 << 22
 
 
