@@ -156,3 +156,10 @@ def test_models_of_other_types_get_the_needs_error(con):
 def _model(con, name: str) -> Model:
     store = con.models
     return Model.load(store.verified_files(store.resolve(ModelRef.parse(name))))
+
+
+def test_a_tuned_kmeans_model_says_tuned_models_keep_no_scores_yet(con):
+    con.query("CREATE MODEL ds.km_tuned OPTIONS(model_type='kmeans', num_trials=2, hparam_tuning_objectives=['davies_bouldin_index']) AS SELECT x, y FROM ds.train")
+    with pytest.raises(ModelError, match=r"^ML\.DETECT_ANOMALIES needs a model trained with its training rows' anomaly scores kept; ds\.km_tuned was not\.") as tuned:
+        con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.km_tuned, STRUCT(0.1 AS contamination), TABLE ds.fresh)")
+    assert tuned.value.hint.startswith("Models trained with num_trials do not keep them yet")
