@@ -66,7 +66,8 @@ def test_explicit_model_recovers_a_low_rank_table(mf_con):
 @pytest.mark.parametrize(
     ("expression", "arrow_type"),
     [("CAST(user AS VARCHAR) || 'u'", pa.string()), ("DATE '2024-01-01' + CAST(user AS INTEGER)", pa.date32()),
-     ("CAST(user / 4 AS NUMERIC)", pa.decimal128(38, 9)), ("CAST(CAST(user AS VARCHAR) AS BYTES)", pa.binary())],
+     ("CAST(user / 4 AS NUMERIC)", pa.decimal128(38, 9)), ("CAST(CAST(user AS VARCHAR) AS BYTES)", pa.binary()),
+     ("TIME_ADD(TIME '00:00:00', INTERVAL user MINUTE)", pa.time64("us"))],
 )
 def test_users_and_items_keep_their_training_type(mf_con, expression, arrow_type):
     mf_con.query(

@@ -112,11 +112,15 @@ def keys_to_numpy(keys: pa.Array) -> tuple[np.ndarray, str]:
     return keys.to_numpy(zero_copy_only=False), kind
 
 
+#: TIME keys' types (DuckDB's TIME is time64[us]), which the model's type names do not cover.
+_TIMES = {f"time64[{unit}]": pa.time64(unit) for unit in ("us", "ns")}
+
+
 def keys_from_numpy(array: np.ndarray, kind: str) -> pa.Array:
     """The Arrow array :func:`keys_to_numpy` stored."""
     from sqlml.ml.models.model import arrow_type_from_string
 
-    arrow_type = arrow_type_from_string(kind)
+    arrow_type = _TIMES.get(kind) or arrow_type_from_string(kind)
     if pa.types.is_decimal(arrow_type):
         return pa.array(array.tolist(), pa.string()).cast(arrow_type)
     if pa.types.is_binary(arrow_type):
