@@ -16,8 +16,10 @@ from sklearn.decomposition import PCA
 
 import sqlml
 from sqlml.errors import InvalidOptionError, ModelError, UnsupportedStatementError
+from sqlml.ml.models.model import Model
 from sqlml.sql.dialect import Sqlml
 from sqlml.sql.expressions import MLFunction
+from sqlml.store.records import ModelRef
 
 VECTOR = pa.list_(pa.float64())
 
@@ -135,3 +137,18 @@ def test_factorization_takes_no_data_and_no_unknown_trial(mf_con):
         mf_con.query("SELECT * FROM ML.GENERATE_EMBEDDING(MODEL ds.mf, TABLE ds.ratings)")
     with pytest.raises(InvalidOptionError, match=r"^trial_id applies only to models trained with num_trials\."):
         mf_con.query("SELECT * FROM ML.GENERATE_EMBEDDING(MODEL ds.mf, STRUCT(2 AS trial_id))")
+
+
+def test_a_tuned_factorizations_trial_is_embedded_with_that_trials_factors(mf_con):
+    mf_con.query(
+        "CREATE MODEL ds.mf_tuned OPTIONS(model_type='matrix_factorization', num_factors=2, user_col='user', item_col='item', "
+        "rating_col='rating', num_trials=2, l2_reg=HPARAM_RANGE(0.1, 10), max_iterations=3) AS SELECT * FROM ds.ratings"
+    )
+    store = mf_con.models
+    model = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.mf_tuned"))))
+    users = model.arrays["users"].tolist()
+    for trial_id, estimator in model.trial_estimators.items():
+        rows = mf_con.query(f"SELECT feature, embedding FROM AI.GENERATE_EMBEDDING(MODEL ds.mf_tuned, STRUCT({trial_id} AS trial_id)) WHERE processed_input = 'user'").fetchall()
+        expected = np.column_stack([estimator.user_factors_, estimator.user_intercepts_])
+        assert {feature: vector for feature, vector in rows} == {user: row.tolist() for user, row in zip(users, expected)}
+    assert len(model.trial_estimators) == 2
