@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sqlml.ml.models import anomaly
 from sqlml.ml.models.anomaly import SUMMARY_LIMIT, cluster_radii, cutoff, normalized_distances, score_summary
+from sqlml.ml.models.estimator import Dataset
 
 
 @pytest.mark.parametrize("contamination", [0.0, 0.001, 0.1, 0.37, 0.5])
@@ -39,3 +41,15 @@ def test_normalized_distance_is_the_smallest_ratio_and_a_zero_radius_is_zero_or_
     radii = np.array([2.0, 0.5, 0.0])
     normalized, nearest = normalized_distances(np.array([[4.0, 1.5, 3.0], [1.0, 0.1, 0.0], [3.0, 3.0, 1.0]]), radii)
     assert normalized.tolist() == [2.0, 0.0, 1.5] and nearest.tolist() == [0, 2, 0]
+
+
+def test_training_reconstruction_errors_are_the_same_chunk_by_chunk(monkeypatch):
+    class Halving:
+        def reconstruct(self, model_type, estimator, X):
+            return X * 0.5
+
+    X = np.random.default_rng(3).normal(size=(50, 4))
+    whole = anomaly.reconstruction_arrays(Halving(), "T", None, Dataset(X), None)[anomaly.SCORES]
+    monkeypatch.setattr(anomaly, "CHUNK_ROWS", 7)
+    chunked = anomaly.reconstruction_arrays(Halving(), "T", None, Dataset(X), None)[anomaly.SCORES]
+    assert chunked.tolist() == whole.tolist() == np.sort(((X * 0.5) ** 2).mean(axis=1)).tolist()

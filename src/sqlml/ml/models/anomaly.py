@@ -31,6 +31,8 @@ SCORES = "anomaly_scores"
 RADII = "cluster_radii"
 #: The most training scores kept; larger training sets keep this many quantiles.
 SUMMARY_LIMIT = 100_001
+#: Training rows scored at a time when CREATE MODEL keeps their reconstruction errors.
+CHUNK_ROWS = 100_000
 #: Keras's clip for the mean squared log error (values below it count as it).
 LOG_EPSILON = 1e-7
 
@@ -102,8 +104,12 @@ def kmeans_arrays(estimator: Estimator, train: Dataset) -> dict[str, np.ndarray]
 def reconstruction_arrays(
     family: ModelFamily, model_type: str, estimator: Estimator, train: Dataset, preprocessor: Preprocessor
 ) -> dict[str, np.ndarray]:
-    """A reconstructing model's training rows' mean squared errors, kept at CREATE MODEL."""
+    """A reconstructing model's training rows' mean squared errors, kept at CREATE MODEL (computed
+    :data:`CHUNK_ROWS` rows at a time, so that the dense copies stay small)."""
     from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 
-    X = dense(train.X, preprocessor)
-    return {SCORES: score_summary(reconstruction_errors(X, family.reconstruct(model_type, estimator, X)))}
+    errors = []
+    for start in range(0, train.X.shape[0], CHUNK_ROWS):
+        X = dense(train.X[start : start + CHUNK_ROWS], preprocessor)
+        errors.append(reconstruction_errors(X, family.reconstruct(model_type, estimator, X)))
+    return {SCORES: score_summary(np.concatenate(errors) if errors else np.empty(0))}
