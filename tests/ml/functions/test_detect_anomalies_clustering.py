@@ -163,3 +163,22 @@ def test_a_tuned_kmeans_model_says_tuned_models_keep_no_scores_yet(con):
     with pytest.raises(ModelError, match=r"^ML\.DETECT_ANOMALIES needs a model trained with its training rows' anomaly scores kept; ds\.km_tuned was not\.") as tuned:
         con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.km_tuned, STRUCT(0.1 AS contamination), TABLE ds.fresh)")
     assert tuned.value.hint.startswith("Models trained with num_trials do not keep them yet")
+
+
+def test_cosine_kmeans_normalizes_the_cosine_distance_by_the_cosine_radius(con):
+    con.query("CREATE MODEL ds.km_cos OPTIONS(model_type='kmeans', num_clusters=3, distance_type='COSINE') AS SELECT x, y FROM ds.train")
+    centroids = _model(con, "ds.km_cos").estimator.centroids_
+    train = _points(TRAIN)
+    mean, std = train.mean(axis=0), train.std(axis=0, ddof=1)
+
+    def distances(points: np.ndarray) -> np.ndarray:  # BigQuery's cosine distance, sqrt(1 − cos)
+        return np.sqrt(np.maximum(cdist((points - mean) / std, centroids, "cosine"), 0.0))  # SciPy's is 1 − cos
+
+    train_distances = distances(train)
+    nearest = train_distances.argmin(axis=1)
+    radii = np.sqrt(np.bincount(nearest, weights=train_distances.min(axis=1) ** 2) / np.bincount(nearest))
+    cut = np.quantile((train_distances / radii).min(axis=1), 0.9)
+    expected = (distances(_points(FRESH)) / radii).min(axis=1)
+    result = con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.km_cos, STRUCT(0.1 AS contamination), TABLE ds.fresh)").arrow()
+    np.testing.assert_allclose(result.column("normalized_distance").to_numpy(), expected, rtol=1e-7)
+    assert result.column("is_anomaly").to_pylist() == (expected > cut).tolist()
