@@ -94,6 +94,8 @@ def test_trial_id_needs_a_tuned_model_and_other_types_are_refused(con):
     con.query(f"CREATE MODEL ds.km OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT {FEATURES} FROM ds.train")
     with pytest.raises(ModelError, match=r"^ML\.GENERATE_EMBEDDING does not support KMEANS models; it needs [A-Z_, ]*\bPCA\b[A-Z_, ]*\. ds\.km is KMEANS\."):
         con.query("SELECT * FROM ML.GENERATE_EMBEDDING(MODEL ds.km, TABLE ds.fresh)")
+    with pytest.raises(ModelError, match=r"^AI\.GENERATE_EMBEDDING does not support KMEANS models"):  # named as written
+        con.query("SELECT * FROM AI.GENERATE_EMBEDDING(MODEL ds.km, TABLE ds.fresh)")
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ class Call:
         self.node = node
         self.inputs = inputs
         self.params = params or {}
-        self.name = f"ML.{node.function_name}"
+        # as written: AI.GENERATE_EMBEDDING is ML.GENERATE_EMBEDDING spelled with the AI. prefix
+        self.name = f"{node.meta.get('prefix') or 'ML'}.{node.function_name}"
         self._model: Model | None = None
         self._record: VersionRecord | None = None
 
