@@ -33,7 +33,8 @@ def test_one_explicit_sweep_is_the_ridge_solution_of_each_user_then_each_item():
     user, item, rating = ratings()
     model = als.ExplicitALS(user, item, rating, (40, 30), factors=3, l2_reg=0.7)
     items_before = np.column_stack([model.item_factors, model.item_intercepts])
-    model.sweep()
+    loss = model.sweep()
+    assert loss == pytest.approx(np.mean((rating - model.predict(user, item)) ** 2), rel=1e-10)
     mean = rating.mean()
     for u in (0, 7, 39):
         rows = user == u

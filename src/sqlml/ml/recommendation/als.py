@@ -49,10 +49,12 @@ class ExplicitALS:
         self.user_intercepts = np.zeros(shape[0])
         self.item_intercepts = np.zeros(shape[1])
 
-    def sweep(self) -> None:
-        """One iteration: every user's factors and intercept, then every item's."""
-        self.user_factors, self.user_intercepts = solve_side(self.by_user, self.item_factors, self.item_intercepts, self.l2_reg)
-        self.item_factors, self.item_intercepts = solve_side(self.by_item, self.user_factors, self.user_intercepts, self.l2_reg)
+    def sweep(self) -> float:
+        """One iteration: every user's factors and intercept, then every item's; returns the
+        training ratings' mean squared error after it (the item half-sweep's residuals)."""
+        self.user_factors, self.user_intercepts, _ = solve_side(self.by_user, self.item_factors, self.item_intercepts, self.l2_reg)
+        self.item_factors, self.item_intercepts, squares = solve_side(self.by_item, self.user_factors, self.user_intercepts, self.l2_reg)
+        return squares / max(len(self.by_item.values), 1)
 
     def predict(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
         """Predicted ratings; a code of -1 (unseen) contributes neither factors nor intercept."""
@@ -98,8 +100,9 @@ def predict_pairs(user_factors: np.ndarray, item_factors: np.ndarray, user_inter
     return scores
 
 
-def solve_side(grouped: Grouped, other: np.ndarray, other_intercepts: np.ndarray, l2_reg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ridge solution (factors, intercept) given the other side's factors and intercepts.
+def solve_side(grouped: Grouped, other: np.ndarray, other_intercepts: np.ndarray, l2_reg: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Each row's ridge solution (factors, intercept) given the other side's factors and intercepts,
+    and the sum of the squared residuals of the ratings under the solutions.
 
     Rows are taken in blocks of rows with about as many ratings (up to the same power of two),
     each row's ratings gathered into a zero-padded (rows, width, k + 1) array: one batched product
@@ -117,17 +120,19 @@ def solve_side(grouped: Grouped, other: np.ndarray, other_intercepts: np.ndarray
     solved = np.zeros((len(counts), width))
     ridge = l2_reg * np.eye(width)
     level = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    squares = 0.0
     for bucket in np.unique(level[counts > 0]):
         rows = np.flatnonzero((level == bucket) & (counts > 0))
         span = 1 << int(bucket)
         chunk = max(1, CHUNK_BYTES // (8 * span * width))
         for first in range(0, len(rows), chunk):
             block = rows[first : first + chunk]
-            solved[block] = _solve_rows(grouped, block, span, z, other_intercepts, ridge)
-    return solved[:, :-1], solved[:, -1]
+            solved[block], block_squares = _solve_rows(grouped, block, span, z, other_intercepts, ridge)
+            squares += block_squares
+    return solved[:, :-1], solved[:, -1], squares
 
 
-def _solve_rows(grouped: Grouped, rows: np.ndarray, span: int, z: np.ndarray, other_intercepts: np.ndarray, ridge: np.ndarray) -> np.ndarray:
+def _solve_rows(grouped: Grouped, rows: np.ndarray, span: int, z: np.ndarray, other_intercepts: np.ndarray, ridge: np.ndarray) -> tuple[np.ndarray, float]:
     offsets = np.arange(span)[None, :]
     present = offsets < grouped.counts[rows][:, None]
     positions = np.where(present, grouped.starts[rows][:, None] + offsets, 0)
@@ -136,7 +141,9 @@ def _solve_rows(grouped: Grouped, rows: np.ndarray, span: int, z: np.ndarray, ot
     target = np.where(present, grouped.values[positions] - other_intercepts[others], 0.0)
     normal = np.matmul(design.transpose(0, 2, 1), design) + ridge
     rhs = np.einsum("rwk,rw->rk", design, target)
-    return np.linalg.solve(normal, rhs[..., None])[..., 0]
+    solution = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    residuals = target - np.einsum("rwk,rk->rw", design, solution)  # the padding's are 0
+    return solution, float(np.sum(residuals**2))
 
 
 def mean_squared_error(model: ExplicitALS, user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarray) -> float:

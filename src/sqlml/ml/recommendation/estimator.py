@@ -50,8 +50,7 @@ class FactorizationEstimator(Estimator):
     def _fit_explicit(self, codes, ratings, shape, factors, evaluation, monitor) -> None:
         model = als.ExplicitALS(codes[:, 0], codes[:, 1], ratings, shape, factors, self.options["l2_reg"])
         for _ in range(self.options["max_iterations"]):
-            model.sweep()
-            loss = als.mean_squared_error(model, codes[:, 0], codes[:, 1], ratings)
+            loss = model.sweep()
             eval_loss = None
             if evaluation is not None:
                 eval_codes = np.asarray(evaluation.X, dtype=np.int64)

@@ -41,12 +41,14 @@ def implicit_metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.n
         return dict.fromkeys(IMPLICIT_METRICS)
     evaluated = np.unique(users)
     relevant = ratings > 0
-    squares = np.einsum("ij,jk,ik->", user_factors[evaluated], item_factors.T @ item_factors, user_factors[evaluated])
+    evaluated_factors = user_factors[evaluated]
+    squares = np.sum((evaluated_factors @ (item_factors.T @ item_factors)) * evaluated_factors)
     scores = np.einsum("ij,ij->i", user_factors[users[relevant]], item_factors[items[relevant]])
     mse = (squares + np.sum(1.0 - 2.0 * scores)) / (len(evaluated) * len(item_factors))
     if max_users is not None and len(evaluated) > max_users:
-        chosen = np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)
-        relevant &= np.isin(users, chosen)
+        chosen = np.zeros(len(user_factors), dtype=bool)
+        chosen[np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)] = True
+        relevant &= chosen[users]
     if not relevant.any():
         return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": float(mse)}
     ranks = _ranks(user_factors, item_factors, users[relevant], items[relevant])
