@@ -103,7 +103,7 @@ def test_many_users_rank_a_seeded_sample_and_keep_the_exact_squared_error(con):
     model = factorization(con, "ds.implicit")
     rows = con.query("SELECT * FROM ds.r").df()
     users, items = model.user_index(pa.array(rows.user)), model.item_index(pa.array(rows.item))
-    raw = np.column_stack([np.zeros(len(rows)), users, items]).astype(float)
+    raw = np.column_stack([model.score_pairs(users, items), users, items]).astype(float)
     full = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw)
     sampled = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw, max_users=7)
     chosen = np.random.default_rng(ranking.SEED).choice(np.unique(users), 7, replace=False)

@@ -36,14 +36,14 @@ SEED = 20240601
 def implicit_metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, raw: np.ndarray, max_users: int | None = None) -> dict:
     """The four metrics of the evaluation rows ``y`` (ratings) whose raw outputs ``raw`` hold
     each row's (score, user row, item row); the ranking metrics of at most ``max_users`` users."""
-    users, items, ratings = _pairs(raw[:, 1].astype(np.int64), raw[:, 2].astype(np.int64), np.asarray(y, dtype=np.float64), len(item_factors))
+    users, items, ratings, scores = _pairs(raw, np.asarray(y, dtype=np.float64), len(item_factors))
     if not len(users):
         return dict.fromkeys(IMPLICIT_METRICS)
     evaluated = np.unique(users)
     relevant = ratings > 0
     evaluated_factors = user_factors[evaluated]
     squares = np.sum((evaluated_factors @ (item_factors.T @ item_factors)) * evaluated_factors)
-    scores = np.einsum("ij,ij->i", user_factors[users[relevant]], item_factors[items[relevant]])
+    scores = scores[relevant]
     mse = (squares + np.sum(1.0 - 2.0 * scores)) / (len(evaluated) * len(item_factors))
     if max_users is not None and len(evaluated) > max_users:
         chosen = np.zeros(len(user_factors), dtype=bool)
@@ -62,12 +62,14 @@ def implicit_metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.n
     }
 
 
-def _pairs(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct known (user, item) pairs, sorted by user, with their summed ratings."""
+def _pairs(raw: np.ndarray, ratings: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct known (user, item) pairs of the raw outputs, sorted by user, with their summed
+    ratings and their score."""
+    users, items = raw[:, 1].astype(np.int64), raw[:, 2].astype(np.int64)
     known = (users >= 0) & (items >= 0)
-    keys, inverse = np.unique(users[known] * n_items + items[known], return_inverse=True)
+    keys, first, inverse = np.unique(users[known] * n_items + items[known], return_index=True, return_inverse=True)
     summed = np.bincount(inverse, weights=ratings[known], minlength=len(keys))
-    return keys // n_items, keys % n_items, summed
+    return keys // n_items, keys % n_items, summed, raw[known, 0][first]
 
 
 def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
