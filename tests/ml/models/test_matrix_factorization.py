@@ -277,3 +277,20 @@ def test_an_interrupt_between_iterations_cancels_and_keeps_the_previous_model(mf
                      "num_factors=2, max_iterations=10, early_stop=FALSE) AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
     assert len(iterations) == 2
     assert [v.version for v in mf_con.models.versions("ds", "cancel")] == before
+
+
+def test_implicit_feedback_without_a_positive_rating_is_refused(mf_con):
+    with pytest.raises(sqlml.errors.InvalidModelInputError,
+                       match=r"An IMPLICIT matrix factorization needs positive ratings; every rating of the training rows is 0\."):  # fmt: skip
+        mf_con.query("CREATE OR REPLACE MODEL ds.zero OPTIONS(model_type='matrix_factorization', feedback_type='implicit') "
+                     "AS SELECT user, item, 0 AS rating FROM ds.ratings")  # fmt: skip
+
+
+def test_evaluate_input_needs_the_training_columns(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.ev OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    with pytest.raises(sqlml.errors.InvalidModelInputError,
+                       match=r"ML.EVALUATE needs the columns user, item, rating of the model's training; the input has no rating\."):  # fmt: skip
+        mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.ev, (SELECT user, item FROM ds.ratings))")
+    with pytest.raises(sqlml.errors.InvalidModelInputError, match=r"ML.EVALUATE found no rows with a rating"):
+        mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.ev, (SELECT user, item, CAST(NULL AS FLOAT64) AS rating FROM ds.ratings))")
