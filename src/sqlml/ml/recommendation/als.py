@@ -8,8 +8,8 @@ also has a global intercept and an intercept per user and per item
 rating is predicted as global + b_u + b_i + x_u·y_i. The global intercept is the mean training
 rating; each half-sweep solves, for every user (then every item) at once, the ridge problem of its
 factors and intercept given the other side: the normal equations (Σ z zᵀ + λI) w = Σ t z with
-z = (y_i, 1) and t = r_ui − global − b_i, batched (:func:`solve_side`). (The ``implicit`` library fits weighted ALS for implicit feedback only, with no
-intercepts: it cannot fit this model.)
+z = (y_i, 1) and t = r_ui − global − b_i, batched (:func:`solve_side`). (The ``implicit`` library
+fits weighted ALS for implicit feedback only, with no intercepts: it cannot fit this model.)
 """
 
 from __future__ import annotations
