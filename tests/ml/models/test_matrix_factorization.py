@@ -171,13 +171,15 @@ def test_tuning_records_trials_and_serves_any_of_them(mf_con):
     trials = mf_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.tuned) ORDER BY trial_id").arrow()
     assert trials.column("trial_id").to_pylist() == [1, 2, 3]
     assert set(trials.column("hyperparameters").type.names) == {"num_factors", "l2_reg"}
-    assert trials.column("hparam_tuning_evaluation_metrics").type.names == list(
-        mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.fi)").arrow().column_names
-    )
+    assert trials.column("hparam_tuning_evaluation_metrics").type.names == ["mean_absolute_error", "mean_squared_error",
+        "mean_squared_log_error", "median_absolute_error", "r2_score", "explained_variance"]  # fmt: skip
     optimal = trials.filter(pa.compute.equal(trials.column("is_optimal"), True)).column("trial_id").to_pylist()[0]
     evaluated = mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.tuned)").arrow()
     assert evaluated.column("trial_id").to_pylist() == [1, 2, 3]
     model = stored(mf_con, "ds.tuned")
+    # trial 1 starts at BigQuery's defaults: num_factors = log2(training rows), l2_reg = 1
+    first = trials.column("hyperparameters").to_pylist()[0]
+    assert first == {"num_factors": round(np.log2(model.spec["split"]["training_rows"])), "l2_reg": 1.0}
     for trial in (1, 2, 3):
         chosen = factorization_of(model, trial)
         assert chosen.num_factors == trials.column("hyperparameters").to_pylist()[trial - 1]["num_factors"]

@@ -320,6 +320,12 @@ class ModelFamily(ABC):
         unless the space depends on other options (implicit matrix factorization adds wals_alpha)."""
         return self.search_space
 
+    def data_defaults(self, model_type: str, options: dict, rows: int) -> dict:
+        """The defaults of options that depend on the number of training rows (matrix
+        factorization's num_factors = log2(rows)): where hyperparameter tuning's first trial
+        starts, as BigQuery's does, at the defaults."""
+        return {}
+
     def training_info_extras(self, rows: list[dict]) -> dict[str, pa.Array]:
         """Columns ML.TRAINING_INFO adds after ``duration_ms`` from the recorded iterations."""
         return {}

@@ -107,6 +107,12 @@ class MatrixFactorizationFamily(ModelFamily):
         """MEAN_SQUARED_ERROR (explicit); MEAN_AVERAGE_PRECISION first among the ranking metrics (implicit)."""
         return IMPLICIT_OBJECTIVES if is_implicit(options) else EXPLICIT_OBJECTIVES
 
+    def data_defaults(self, model_type: str, options: dict, rows: int) -> dict:
+        """num_factors: log2 of the training rows."""
+        from sqlml.ml.recommendation.estimator import default_num_factors
+
+        return {"num_factors": default_num_factors(rows)}
+
     def tuned_options(self, model_type: str, options: dict) -> tuple[str, ...]:
         """num_factors and l2_reg, and wals_alpha for implicit feedback."""
         return (*self.search_space, "wals_alpha") if is_implicit(options) else self.search_space

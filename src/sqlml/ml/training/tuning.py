@@ -95,9 +95,8 @@ def _suggest(trial, name: str, space, option):
     return trial.suggest_float(name, low, high, log=log)
 
 
-def _start(space, option):
+def _start(space, option, default):
     """BigQuery's first trial: the default if it is in the space, else the space's closest point."""
-    default = option.default
     if isinstance(space, HparamCandidates):
         return default if default in space.values else space.values[0]
     low, high, _log = _bounds(space, option)
@@ -147,7 +146,8 @@ def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=2)
     study = optuna.create_study(direction=direction, sampler=_sampler(options, spaces), pruner=pruner)
     if options.get("hparam_tuning_algorithm") != "GRID_SEARCH":  # a grid visits every point anyway
-        study.enqueue_trial({n: _start(s, table[n]) for n, s in spaces.items()})
+        defaults = family_of(model_type).data_defaults(model_type, options, len(prepared.train_set))
+        study.enqueue_trial({n: _start(s, table[n], defaults.get(n, table[n].default)) for n, s in spaces.items()})
 
     with task(f"Tuning {description.removeprefix('Training ')}", options["num_trials"], "trials") as progress:
 
