@@ -215,6 +215,10 @@ def test_versions_and_the_tutorial_statements(mf_con):
     mf_con.query(statement.replace("L2_REG=9.83", "L2_REG=1"))
     assert factorization_of(stored(mf_con, "ds.mf_explicit@2")).user_factors.shape == (120, 34)
     assert np.array_equal(factorization_of(stored(mf_con, "ds.mf_explicit@1")).user_factors, first.user_factors)
+    mf_con.query("ALTER MODEL `ds.mf_explicit@1` SET OPTIONS(version_aliases=['stable'])")
+    assert np.array_equal(factorization_of(stored(mf_con, "ds.mf_explicit@stable")).user_factors, first.user_factors)
+    by_alias = mf_con.query("SELECT * FROM ML.WEIGHTS(MODEL `ds.mf_explicit@stable`)").arrow()
+    assert len(by_alias.column("factor_weights")[0]) == 34
     got = mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf_explicit, (SELECT user_id, item_id, rating FROM ds.movielens))").arrow()
     assert got.num_rows == 1 and got.column("r2_score")[0].as_py() > 0.5
 
