@@ -158,11 +158,17 @@ def _model(con, name: str) -> Model:
     return Model.load(store.verified_files(store.resolve(ModelRef.parse(name))))
 
 
-def test_a_tuned_kmeans_model_says_tuned_models_keep_no_scores_yet(con):
+def test_a_tuned_kmeans_model_detects_with_its_optimal_trial(con):
     con.query("CREATE MODEL ds.km_tuned OPTIONS(model_type='kmeans', num_trials=2, hparam_tuning_objectives=['davies_bouldin_index']) AS SELECT x, y FROM ds.train")
-    with pytest.raises(ModelError, match=r"^ML\.DETECT_ANOMALIES needs a model trained with its training rows' anomaly scores kept; ds\.km_tuned was not\.") as tuned:
-        con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.km_tuned, STRUCT(0.1 AS contamination), TABLE ds.fresh)")
-    assert tuned.value.hint.startswith("Models trained with num_trials do not keep them yet")
+    model = _model(con, "ds.km_tuned")
+    scores = model.arrays[SCORES]
+    assert len(scores) == model.spec["split"]["training_rows"]  # the optimal trial's training rows, kept sorted
+    train = _points(TRAIN)
+    mean, std = train.mean(axis=0), train.std(axis=0, ddof=1)
+    expected = (cdist((_points(FRESH) - mean) / std, model.estimator.centroids_) / model.arrays[RADII]).min(axis=1)
+    result = con.query("SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.km_tuned, STRUCT(0.1 AS contamination), TABLE ds.fresh)").arrow()
+    np.testing.assert_allclose(result.column("normalized_distance").to_numpy(), expected, rtol=1e-7)
+    assert result.column("is_anomaly").to_pylist() == (expected > np.quantile(scores, 0.9)).tolist()
 
 
 def test_cosine_kmeans_normalizes_the_cosine_distance_by_the_cosine_radius(con):

@@ -151,13 +151,12 @@ def training_cutoff(call: Call, model: Model, contamination: float) -> float:
     """The score above which a row is an anomaly, from the training scores the model kept.
 
     Raises:
-        ModelError: the model kept none (trained before ML.DETECT_ANOMALIES took its type, or tuned).
+        ModelError: the model kept none (trained before ML.DETECT_ANOMALIES took its type).
     """
     summary = model.arrays.get(SCORES)
     if summary is None:
-        tuned = "Models trained with num_trials do not keep them yet: train it without num_trials, with the optimal trial's hyperparameters (ML.TRIAL_INFO)."
         retrain = "Models created before sqlml detected anomalies with them did not keep them: retrain it with CREATE OR REPLACE MODEL (the same OPTIONS and query)."
-        raise call.trained_without("its training rows' anomaly scores kept", hint=tuned if model.is_tuned else retrain)
+        raise call.trained_without("its training rows' anomaly scores kept", hint=retrain)
     return cutoff(check_array(model.arrays, SCORES, (None,), str(call.ref)), contamination)
 
 

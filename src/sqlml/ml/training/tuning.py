@@ -248,10 +248,14 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
         metrics=records[optimal]["metrics"],
         training_info=[],
     )
-    model = Model(spec, prepared.preprocessor, estimators[optimal], prepared.extra_arrays)
+    best = estimators[optimal]
+    model = Model(spec, prepared.preprocessor, best, prepared.extra_arrays)
     model.trial_estimators = dict(estimators)
+    # what the serving trial keeps beyond its estimator (e.g. the training rows' anomaly scores)
+    family = family_of(prepared.model_type)
+    model.arrays.update(family.fitted_arrays(prepared.model_type, best, prepared.train_set, prepared.preprocessor, best.options))
     scored = prepared.scored
-    model.arrays["eval_output"] = np.asarray(estimators[optimal].predict(scored.X))
+    model.arrays["eval_output"] = np.asarray(best.predict(scored.X))
     if scored.y is not None:
         model.arrays["eval_target"] = scored.y
     return model
