@@ -4,6 +4,7 @@ the booster called directly on the same rows)."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 
@@ -16,7 +17,7 @@ from sqlglot import parse_one
 import sqlml
 from sqlml.ml.models.imported import ImportedFamily
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.xgboost_file import feature_importance
+from sqlml.ml.models.xgboost_file import booster, feature_importance
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.io_clauses import io_clauses
 from sqlml.store.records import ModelRef
@@ -174,6 +175,20 @@ def test_a_folder_path_reads_its_model_file(con, tmp_path):
     assert np.array_equal(got, booster.predict(xgb.DMatrix(X, feature_names=NAMES)).astype(np.float64))
 
 
+def _forged(tmp_path, array: str, node: int, value: int) -> bytes:
+    """A JSON model whose first tree's ``array[node]`` is ``value`` (XGBoost itself would segfault)."""
+    document = json.loads(_booster("regression").save_raw("json"))
+    document["learner"]["gradient_booster"]["model"]["trees"][0][array][node] = value
+    return json.dumps(document).encode()
+
+
+def _forged_count(tmp_path) -> bytes:
+    """A UBJSON model whose first typed array claims 2**40 elements."""
+    content = bytes(_booster("regression").save_raw("ubj"))
+    at = content.index(b"left_children[$l#L") + len(b"left_children[$l#L")
+    return content[:at] + (1 << 40).to_bytes(8, "big") + content[at + 8 :]
+
+
 def _truncated(tmp_path, suffix: str) -> bytes:
     _booster("regression").save_model(str(tmp_path / f"full{suffix}"))
     content = (tmp_path / f"full{suffix}").read_bytes()
@@ -186,11 +201,15 @@ def _truncated(tmp_path, suffix: str) -> bytes:
         (lambda tmp: b"hello, world", r"is not an XGBoost JSON or UBJSON model \(the legacy binary format of XGBoost < 2 is not read\)"),
         (lambda tmp: b"", r"bad.bin is empty"),
         (lambda tmp: pickle.dumps(_booster("regression")), r"is a Python pickle, which sqlml never loads \(unpickling can run code\)"),
-        (lambda tmp: _truncated(tmp, ".json"), r"is not a valid XGBoost JSON model: Unterminated string|is not a valid XGBoost JSON model: Expecting"),
-        (lambda tmp: _truncated(tmp, ".ubj"), r"is not a valid XGBoost UBJSON model: "),
-        (lambda tmp: b'{"learner": 1}', r"is JSON but not an XGBoost model: it has no learner.gradient_booster"),
+        (lambda tmp: _truncated(tmp, ".json"), r"is not a valid XGBoost JSON model: (Unterminated string|Expecting)"),
+        (lambda tmp: _truncated(tmp, ".ubj"), r"is not a valid XGBoost UBJSON model: the document ends inside a value at byte \d+"),
+        (lambda tmp: b'{"learner": 1}', r"is not a valid XGBoost JSON model: it has no learner"),
+        (lambda tmp: _forged(tmp, "left_children", 0, 99999), r"is not a valid XGBoost JSON model: tree 0: node 0 links to nodes 99999 and \d+ on feature \d+ \(of \d+ nodes, 3 features\)"),
+        (lambda tmp: _forged(tmp, "left_children", 1, 2), r"is not a valid XGBoost JSON model: tree 0: node 2 is reached twice"),
+        (lambda tmp: _forged(tmp, "split_indices", 0, 7), r"tree 0: node 0 links to nodes \d+ and \d+ on feature 7 \(of \d+ nodes, 3 features\)"),
+        (lambda tmp: _forged_count(tmp), r"is not a valid XGBoost UBJSON model: a length of 1099511627776 at byte \d+"),
     ],
-    ids=["text", "empty", "pickle", "truncated-json", "truncated-ubjson", "other-json"],
+    ids=["text", "empty", "pickle", "truncated-json", "truncated-ubjson", "other-json", "child-out-of-range", "cycle", "feature-out-of-range", "ubjson-count"],
 )
 def test_bad_files_are_clear_errors_and_leave_no_model(con, tmp_path, content, error):
     (tmp_path / "bad.bin").write_bytes(content(tmp_path))
@@ -202,12 +221,12 @@ def test_bad_files_are_clear_errors_and_leave_no_model(con, tmp_path, content, e
 def test_linear_and_categorical_boosters_are_refused(con, tmp_path):
     X = np.random.default_rng(3).normal(size=(100, 2))
     xgb.train({"booster": "gblinear"}, xgb.DMatrix(X, X[:, 0], feature_names=["a", "b"]), 2).save_model(str(tmp_path / "lin.json"))
-    with pytest.raises(sqlml.ModelError, match=r"lin.json is a 'gblinear' booster; sqlml imports tree boosters \(gbtree, dart\)"):
+    with pytest.raises(sqlml.ModelError, match=r"lin.json is a 'gblinear' booster; sqlml imports tree boosters \(gbtree, dart\)\."):
         con.query(f"CREATE MODEL ds.x OPTIONS(model_type='XGBOOST', model_path='{tmp_path / 'lin.json'}')")
     codes = np.floor(np.abs(X) * 2)
     data = xgb.DMatrix(codes, X[:, 0], feature_names=["a", "b"], feature_types=["q", "c"], enable_categorical=True)
     xgb.train({"tree_method": "hist", "max_cat_to_onehot": 1}, data, 2).save_model(str(tmp_path / "cat.json"))
-    with pytest.raises(sqlml.ModelError, match=r"The feature b is of XGBoost type 'c'; sqlml imports XGBoost models with numeric features only"):
+    with pytest.raises(sqlml.ModelError, match=r"cat.json has categorical features; sqlml imports XGBoost models with numeric features only"):
         con.query(f"CREATE MODEL ds.x OPTIONS(model_type='XGBOOST', model_path='{tmp_path / 'cat.json'}')")
 
 
@@ -259,3 +278,12 @@ def test_versions_and_nulls_as_missing_values(con, tmp_path):
     for name, booster in (("`ds.x@1`", first), ("ds.x", second)):
         got = con.query(f"SELECT predicted_label FROM ML.PREDICT(MODEL {name}, (SELECT NULL AS a, 0.25 AS b, CAST(NULL AS INT64) AS c))").fetchall()
         assert got == [(float(booster.predict(xgb.DMatrix(row, feature_names=NAMES))[0]),)]
+
+
+def test_a_stored_model_is_checked_again_before_xgboost_loads_it(tmp_path):
+    # a forged catalog can forge the file's checksum too: the loaded file is walked again
+    _booster("regression").save_model(str(tmp_path / "m.json"))
+    model = Model.from_file("XGBOOST", {"model_path": str(tmp_path / "m.json")})
+    model.files["xgboost.json"] = _forged(tmp_path, "right_children", 0, 10**6)
+    with pytest.raises(sqlml.CorruptModelError, match=r"The stored XGBoost model is not valid: tree 0: node 0 links to nodes \d+ and 1000000"):
+        booster(model)

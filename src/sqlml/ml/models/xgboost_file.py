@@ -11,8 +11,10 @@ its XGBoost test model): FLOAT64, or ARRAY<FLOAT64> when the booster has several
 
 Only XGBoost's data formats are read: JSON and UBJSON, told apart by their content, whatever the
 file's extension (a ``.bst`` saved by XGBoost ≥ 2 is UBJSON). The legacy binary format, which
-XGBoost 3 no longer reads, and Python pickles are refused. The store keeps the file's bytes
-unchanged (``xgboost.json`` or ``xgboost.ubj``), checksummed like every model file.
+XGBoost 3 no longer reads, and Python pickles are refused; every model is checked by
+:mod:`sqlml.ml.models.xgboost_check` before XGBoost's loader sees it, at import and at load. The
+store keeps the file's bytes unchanged (``xgboost.json`` or ``xgboost.ubj``), checksummed like
+every model file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.models.xgboost_check import InvalidModel, UnsupportedModel, check, decode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,8 +50,8 @@ DEFAULT_OUTPUT = "predicted_label"
 NUMERIC_TYPES = ("INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC", "BOOL")
 #: XGBoost ``feature_types`` → the BigQuery type of the input column.
 FEATURE_TYPES = {"float": "FLOAT64", "q": "FLOAT64", "int": "INT64", "i": "BOOL"}
-TREE_BOOSTERS = ("gbtree", "dart")
 INSTALL_HINT = 'Install it with: pip install "sqlml[xgboost]"'
+AGAIN = "Is the file complete? Save it again with booster.save_model('model.json')."
 #: Loaded boosters by model (weak: a model evicted from the model cache frees its booster).
 _boosters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -114,8 +117,6 @@ def describe(content: bytes, path: Path, options: dict) -> tuple[dict, str]:
     loaded = _read_booster(content, path, kind)
     learner = json.loads(loaded.save_config())["learner"]
     booster_name = learner["gradient_booster"]["name"]
-    if booster_name not in TREE_BOOSTERS:
-        raise ModelError(f"{path} is a '{booster_name}' booster; sqlml imports tree boosters ({', '.join(TREE_BOOSTERS)}).")
     inputs = _inputs(loaded, options.get("_input"), path)
     width = loaded.predict(_matrix(loaded, np.full((1, len(inputs)), np.nan))).reshape(1, -1).shape[1]
     output_type = "FLOAT64" if width == 1 else "ARRAY<FLOAT64>"
@@ -128,22 +129,19 @@ def describe(content: bytes, path: Path, options: dict) -> tuple[dict, str]:
 
 
 def _read_booster(content: bytes, path: Path, kind: str) -> xgboost.Booster:
-    again = "Is the file complete? Save it again with booster.save_model('model.json')."
-    if kind == "json":
-        # Python's parser first: XGBoost's stops the whole process on some malformed documents
-        try:
-            document = json.loads(content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ModelError(f"{path} is not a valid XGBoost JSON model: {error}.", hint=again) from None
-        if not isinstance(document.get("learner"), dict) or "gradient_booster" not in document["learner"]:
-            raise ModelError(f"{path} is JSON but not an XGBoost model: it has no learner.gradient_booster.", hint=again)
+    try:
+        check(decode(content, kind))  # XGBoost's loader and predictor crash on malformed models
+    except UnsupportedModel as error:
+        raise ModelError(f"{path} {error}.", hint="Encode categories as numbers and train trees (booster='gbtree').") from None
+    except InvalidModel as error:
+        raise ModelError(f"{path} is not a valid XGBoost {ENCODING_NAMES[kind]} model: {error}.", hint=AGAIN) from None
     xgboost = xgboost_module()
     loaded = xgboost.Booster()
     try:
         loaded.load_model(bytearray(content))
     except xgboost.core.XGBoostError as error:
         reason = str(error).splitlines()[0].split(": ", 1)[-1]
-        raise ModelError(f"{path} is not a valid XGBoost {ENCODING_NAMES[kind]} model: {reason}.", hint=again) from None
+        raise ModelError(f"{path} is not a valid XGBoost {ENCODING_NAMES[kind]} model: {reason}.", hint=AGAIN) from None
     return loaded
 
 
@@ -203,8 +201,16 @@ def booster(model: Model) -> xgboost.Booster:
     thread-safe for tree boosters, so the server's threads share it)."""
     with _lock:
         if model not in _boosters:
+            encoding_name = model.spec["imported"]["encoding"]
+            content = model.files[FILE_NAMES[encoding_name]]
+            try:  # checked again: a forged catalog can forge the file's checksum too
+                check(decode(content, encoding_name))
+            except InvalidModel as error:
+                raise CorruptModelError(
+                    f"The stored XGBoost model is not valid: {error}.", hint="Import it again with CREATE OR REPLACE MODEL."
+                ) from None
             loaded = xgboost_module().Booster()
-            loaded.load_model(bytearray(model.files[FILE_NAMES[model.spec["imported"]["encoding"]]]))
+            loaded.load_model(bytearray(content))
             _boosters[model] = loaded
         return _boosters[model]
 
