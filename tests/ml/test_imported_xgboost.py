@@ -15,9 +15,8 @@ import xgboost as xgb
 from sqlglot import parse_one
 
 import sqlml
-from sqlml.ml.models.imported import ImportedFamily
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.xgboost_file import booster, feature_importance
+from sqlml.ml.models.xgboost_file import booster
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.io_clauses import io_clauses
 from sqlml.store.records import ModelRef
@@ -122,19 +121,27 @@ def test_input_and_output_clauses_name_the_columns_of_an_unnamed_booster(con, tm
     booster.save_model(str(tmp_path / "m.json"))
     with pytest.raises(sqlml.InvalidOptionError, match=r"(?s)does not name its 3 features .*INPUT\(f1 FLOAT64, …\)"):
         con.query(f"CREATE MODEL ds.x OPTIONS(model_type='XGBOOST', model_path='{tmp_path / 'm.json'}')")
-    statement = (
+    con.query(
         f"CREATE MODEL ds.x INPUT(p FLOAT64, q INT64, r NUMERIC) OUTPUT(score FLOAT64) "
         f"OPTIONS(model_type='XGBOOST', model_path='{tmp_path / 'm.json'}')"
     )
-    options = {"model_path": str(tmp_path / "m.json"), **io_clauses(parse_one(statement, read="sqlml").args["properties"].expressions)}
-    model = Model.from_file("XGBOOST", options)
     X = _rows(booster)
-    rows = _table(X, names=["P", "q", "r"])  # matched by name, in any case
-    reader = ImportedFamily().outputs_reader(model, pa.RecordBatchReader.from_batches(rows.schema, rows.to_batches(max_chunksize=100)))
-    result = reader.read_all()
+    con.register("fresh", _table(X, names=["P", "q", "r"]))  # matched by name, in any case
+    result = con.query("SELECT * FROM ML.PREDICT(MODEL ds.x, TABLE fresh)").arrow()
     assert result.column_names == ["score", "P", "q", "r", "id"]
     assert np.array_equal(result.column("score").to_numpy(), booster.predict(xgb.DMatrix(X)).astype(np.float64))
-    assert feature_importance(model).column("feature").to_pylist() == ["p", "q", "r"]
+    importance = con.query("SELECT feature FROM ML.FEATURE_IMPORTANCE(MODEL ds.x) ORDER BY feature").fetchall()
+    assert [row[0] for row in importance] == ["p", "q", "r"]
+
+
+def test_trained_model_types_refuse_input_and_output_clauses(con):
+    con.query("CREATE TABLE ds.train AS SELECT x, 2 * x AS y FROM UNNEST(GENERATE_ARRAY(1, 20)) AS x")
+    with pytest.raises(sqlml.SqlSyntaxError, match=r"^INPUT\(…\) and OUTPUT\(…\) describe an imported model file; model_type='LINEAR_REG' is trained from its query\.") as caught:
+        con.query("CREATE MODEL ds.lin INPUT(x FLOAT64) OUTPUT(y FLOAT64) OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT * FROM ds.train")
+    assert caught.value.location.line == 1
+    assert con.query("SELECT count(*) FROM ds.INFORMATION_SCHEMA.MODELS").fetchall() == [(0,)]
+
+
 
 
 @pytest.mark.parametrize(

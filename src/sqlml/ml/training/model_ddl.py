@@ -34,6 +34,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import option_value
 from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
 from sqlml.ml.monitoring.distributions import profile_table
+from sqlml.ml.training.io_clauses import CLAUSES, io_clauses
 from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
 from sqlml.ml.training.with_transform import train_with_transform
@@ -116,6 +117,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     _check_custom_holiday(tree, raw.get("model_type"), transform, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
+    options.update(_io_clauses(model_type, properties, context.script))
     check_options(model_type, options, set(raw))
     store = executor.models
     if store.exists(ref.dataset, ref.name):
@@ -157,6 +159,20 @@ def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, s
             hint="Write AS SELECT … with the training query alone.",
             location=span(holidays, script),
         )
+
+
+def _io_clauses(model_type: str, properties: list[exp.Expression], script: str) -> dict:
+    """The INPUT(…) OUTPUT(…) clauses as the hidden options an imported family reads; a trained
+    model type takes none (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-xgboost)."""
+    clauses = io_clauses(properties)
+    if clauses and family_of(model_type).source is not Source.FILE:
+        clause = next(prop for prop in properties if type(prop) in CLAUSES)
+        raise SqlSyntaxError(
+            f"INPUT(…) and OUTPUT(…) describe an imported model file; model_type='{model_type}' is trained from its query.",
+            hint="Remove the INPUT/OUTPUT clauses: a trained model's columns are its training query's.",
+            location=span(clause, script),
+        )
+    return clauses
 
 
 def _build_model(context, ref, model_type, options, query, transform) -> Model:
