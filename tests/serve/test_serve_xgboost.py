@@ -53,6 +53,7 @@ def test_a_missing_or_non_numeric_column_is_a_400_naming_it(served):
     client, _ = served
     missing = client.post("/v1/models/ds.x:predict", json={"instances": [{"income": 50}]})
     assert missing.status_code == 400
-    assert missing.json() == {"error": "The input has no column age, which the imported XGBoost model needs.", "hint": "Select age (FLOAT64) in the query you pass to the model."}
+    # checked before any row is scored, as for every model: the imported file's inputs are the model's columns
+    assert missing.json() == {"error": "The instances have no column age, which the model was trained on.", "hint": "Give every instance a 'age' field (null for a missing value)."}
     text = client.post("/v1/models/ds.x:predict", json={"instances": [{"income": "high", "age": 3}]})
     assert text.status_code == 400 and text.json()["error"] == "The column income is string; the imported XGBoost model takes it as FLOAT64."

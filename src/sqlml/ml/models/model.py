@@ -119,10 +119,13 @@ class Model:
         return self.trial_estimators[trial_id]
 
     def required_columns(self) -> list[str]:
-        """The input columns a prediction needs (those TRANSFORM reads, else the features)."""
+        """The input columns a prediction needs (those TRANSFORM reads, an imported file's inputs,
+        else the features)."""
         transform = self.spec.get("transform")
         if transform:
             return list(transform["inputs"])
+        if "imported" in self.spec:
+            return [column["name"] for column in self.spec["imported"]["inputs"]]
         return [column.name for column in self.preprocessor.columns] if self.preprocessor else []
 
     def check_input(self, schema: pa.Schema) -> None:
