@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from sqlml.api import connect, query
-from sqlml.connection import Connection
 from sqlml.errors import (
     AlreadyExistsError,
     Cancelled,
@@ -34,12 +33,33 @@ from sqlml.errors import (
     WarehouseError,
     WarehouseLockedError,
 )
-from sqlml.result import Result
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from sqlml.api import connect, query
+    from sqlml.connection import Connection
+    from sqlml.result import Result
+
 __version__ = "0.1.0"
+
+#: Public names whose modules load on first use (PEP 562), so that ``import sqlml`` (and the
+#: ``sqlml`` command's start) does not pay for DuckDB, sqlglot and Arrow until they are needed.
+_LAZY = {"connect": "sqlml.api", "query": "sqlml.api", "Connection": "sqlml.connection", "Result": "sqlml.result"}
+
+
+def __getattr__(name: str):
+    """Load ``connect``, ``query``, ``Connection`` and ``Result`` from their modules on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sqlml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, including those not loaded yet."""
+    return sorted({*globals(), *_LAZY})
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

@@ -14,8 +14,10 @@ import io
 import json
 import math
 import shutil
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 NULL = "NULL"
 FORMATS = ("table", "vertical", "csv", "json", "jsonl", "markdown", "parquet")
@@ -46,6 +48,8 @@ def _rows(table: pa.Table) -> list[list]:
 
 
 def _is_numeric(arrow_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
 
 

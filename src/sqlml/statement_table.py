@@ -11,17 +11,63 @@ all) is handed through :data:`TABLE`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from sqlml.execution.context import Handler, Rewrite, StatementTable
+from sqlml.execution.context import Handler, Rewrite, StatementContext, StatementTable
 from sqlml.execution.plain import run_sql, run_transaction
-from sqlml.ml import functions
 from sqlml.ml.preprocessing.manual.rewrite import rewrite_standalone
-from sqlml.ml.training import model_ddl
-from sqlml.ml.training.export_model import export_model
 from sqlml.script import RUNNER
 from sqlml.sql.planner import StatementKind as Kind
 from sqlml.warehouse import default_dataset, dml, information_schema, materialized_views, ml_views, partitions, tables, views, wildcard_tables
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from sqlml.execution.executor import Executor
+    from sqlml.execution.sources import DataInput
+    from sqlml.result import Result
+    from sqlml.sql.expressions import MLFunction
+
+
+# The model statements and ML functions import the model families (and through them pandas and
+# the ML libraries): they are imported when a statement first needs them, not for every SELECT.
+
+
+def create_model(context: StatementContext) -> Result:
+    """CREATE MODEL (:func:`sqlml.ml.training.model_ddl.create_model`), refused in a transaction."""
+    from sqlml.ml.training import model_ddl
+
+    return model_ddl.outside_transactions("CREATE MODEL", model_ddl.create_model)(context)
+
+
+def drop_model(context: StatementContext) -> Result:
+    """DROP MODEL (:func:`sqlml.ml.training.model_ddl.drop_model`), refused in a transaction."""
+    from sqlml.ml.training import model_ddl
+
+    return model_ddl.outside_transactions("DROP MODEL", model_ddl.drop_model)(context)
+
+
+def alter_model(context: StatementContext) -> Result:
+    """ALTER MODEL (:func:`sqlml.ml.training.model_ddl.alter_model`), refused in a transaction."""
+    from sqlml.ml.training import model_ddl
+
+    return model_ddl.outside_transactions("ALTER MODEL", model_ddl.alter_model)(context)
+
+
+def export_model(context: StatementContext) -> Result:
+    """EXPORT MODEL (:func:`sqlml.ml.training.export_model.export_model`)."""
+    from sqlml.ml.training.export_model import export_model as run
+
+    return run(context)
+
+
+def evaluate_ml(executor: Executor, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader:
+    """An ML table-function call inside a statement (:func:`sqlml.ml.functions.run`)."""
+    from sqlml.ml import functions
+
+    return functions.run(executor, node, inputs, params)
 
 #: The handler of every statement kind the executor runs.
 HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
@@ -43,9 +89,9 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.DROP_MATERIALIZED_VIEW: materialized_views.drop_materialized_view,
     Kind.CREATE_FUNCTION: run_sql,
     Kind.DROP_FUNCTION: run_sql,
-    Kind.CREATE_MODEL: model_ddl.outside_transactions("CREATE MODEL", model_ddl.create_model),
-    Kind.DROP_MODEL: model_ddl.outside_transactions("DROP MODEL", model_ddl.drop_model),
-    Kind.ALTER_MODEL: model_ddl.outside_transactions("ALTER MODEL", model_ddl.alter_model),
+    Kind.CREATE_MODEL: create_model,
+    Kind.DROP_MODEL: drop_model,
+    Kind.ALTER_MODEL: alter_model,
     Kind.EXPORT_MODEL: export_model,
     Kind.ENGINE_NATIVE: run_sql,
 })  # fmt: skip
@@ -68,4 +114,4 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 #: What the executor is given.
-TABLE = StatementTable(handlers=HANDLERS, rewrites=REWRITES, script=RUNNER, evaluate_ml=functions.run)
+TABLE = StatementTable(handlers=HANDLERS, rewrites=REWRITES, script=RUNNER, evaluate_ml=evaluate_ml)

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 import sqlml
-from sqlml.cli.params import parse_param
-from sqlml.cli.progress_bar import ProgressBar
-from sqlml.progress import reporting
-from sqlml.render import FORMATS, render, write_parquet
+from sqlml.cli.commands import COMMANDS
+from sqlml.errors import Error
+from sqlml.render import FORMATS
+
+if TYPE_CHECKING:
+    from sqlml.connection import Connection
+    from sqlml.result import Result
 
 EXAMPLES = """
 \b
@@ -44,7 +49,7 @@ def error_handler(func):
         debug = ctx.find_root().params.get("debug", False)
         try:
             return func(*args, **kwargs)
-        except sqlml.Error as error:
+        except Error as error:
             if debug:
                 traceback.print_exc()
             click.echo(f"Error: {error}", err=True)
@@ -86,12 +91,29 @@ def data_options(func):
     return warehouse_options()(func)
 
 
-def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: float, **options) -> sqlml.Connection:
+def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: float, **options) -> Connection:
     """A connection for a CLI command."""
     return sqlml.connect(warehouse, models, dialect, lock_timeout=lock_timeout, **options)
 
 
-@click.group(epilog=EXAMPLES)
+class LazyGroup(click.Group):
+    """A group that imports the module of a command (:data:`~sqlml.cli.commands.COMMANDS`) when it is asked for.
+
+    ``sqlml query`` thus never imports the project runner, the shell, the report or the server.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, including those whose module is not imported yet."""
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command named ``cmd_name``, importing the module that defines it the first time."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, epilog=EXAMPLES)
 @click.version_option(sqlml.__version__, prog_name="sqlml")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 def cli(debug: bool) -> None:
@@ -109,6 +131,8 @@ def cli(debug: bool) -> None:
 @error_handler
 def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, lock_timeout):
     """Run SQL (a statement or a whole script) and print the last statement's result."""
+    from sqlml.cli.params import parse_param
+
     if file:
         sql, path = Path(file).read_text(), file
     elif sql == "-" or (sql is None and not sys.stdin.isatty()):
@@ -126,11 +150,18 @@ def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, 
 
 def progress_reporting(show: bool):
     """A context that draws progress of long statements on stderr, or does nothing."""
-    return reporting(ProgressBar()) if show else contextlib.nullcontext()
+    if not show:
+        return contextlib.nullcontext()
+    from sqlml.cli.progress_bar import ProgressBar
+    from sqlml.progress import reporting
+
+    return reporting(ProgressBar())
 
 
-def emit(result: sqlml.Result, fmt: str, output: str | None) -> None:
+def emit(result: Result, fmt: str, output: str | None) -> None:
     """Print or write a result in the chosen format."""
+    from sqlml.render import render, write_parquet
+
     if not result.columns:
         if result.rowcount >= 0:
             click.echo(f"{result.rowcount} row(s) affected.", err=output is None)
@@ -152,10 +183,4 @@ def emit(result: sqlml.Result, fmt: str, output: str | None) -> None:
 
 def main() -> None:
     """Entry point of the ``sqlml`` console script."""
-    import importlib
-
-    from sqlml.cli.commands import COMMAND_MODULES
-
-    for name in COMMAND_MODULES:
-        importlib.import_module(name)
     cli(prog_name="sqlml")

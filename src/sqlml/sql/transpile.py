@@ -8,6 +8,7 @@ whose generator carries the per-function fixes.
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.serde import dump
 
 from sqlml.sql import compat, depth
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
@@ -70,7 +71,25 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
         from_bigquery: the tree was parsed from BigQuery SQL, so BigQuery's semantics (column
             names, function behaviour) are kept; False for DuckDB-dialect input.
     """
-    return depth.call(_generate, tree, from_bigquery)
+    # The text depends on the tree alone, so a statement run again (the same text, or a loop's
+    # statement with the same values) is not generated again. The key is the tree's exact
+    # serialization (classes, values with their case, comments), ~20x cheaper than generating.
+    # Except with RAND(): a RAND() in a window's keys gets a seed drawn at each generation
+    # (:func:`sqlml.sql.query_fixes.volatile_window_keys`), so each run orders rows anew.
+    if tree.find(exp.Rand) is not None:
+        return depth.call(_generate, tree, from_bigquery)
+    key = (repr(dump(tree)), from_bigquery)
+    text = _GENERATED.get(key)
+    if text is None:
+        text = depth.call(_generate, tree, from_bigquery)
+        if len(_GENERATED) >= _GENERATED_SIZE:
+            _GENERATED.clear()  # bounded; clear() is atomic where threads share the cache
+        _GENERATED[key] = text
+    return text
+
+
+_GENERATED_SIZE = 512
+_GENERATED: dict[tuple[str, bool], str] = {}
 
 
 #: What is done to a BigQuery statement's tree before DuckDB generation, in order.

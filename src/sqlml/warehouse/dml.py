@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
@@ -93,6 +92,8 @@ def _run_returning(context: StatementContext, target: exp.Table, column: str) ->
 
 def _partition_ids(cursor: Cursor, values: np.ndarray, spec: dict, column_type: str) -> list[str]:
     """The distinct partition ids of the partition-column ``values`` a statement returned."""
+    import pandas as pd  # only for partitioned tables: not on every statement's import path
+
     if len(values) == 0:
         return []
     has_null = bool(np.ma.getmaskarray(values).any())

@@ -15,8 +15,6 @@ import pyarrow as pa
 from duckdb import sqltypes
 
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.monitoring.tfdv_statistics import validate
-from sqlml.ml.monitoring.thresholds import anomaly_rules
 
 # The macro SQL calls (see :mod:`sqlml.sql.ml_scalars`), named where the SQL front end writes it.
 from sqlml.sql.duckdb_names import TFDV_VALIDATE as MACRO
@@ -27,6 +25,10 @@ _TYPES = [sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.DOUBLE,
 
 def _outcome(row: list) -> tuple[str | None, str | None]:
     """(anomalies JSON, None) or (None, why the arguments are wrong) for one row of arguments."""
+    # Imported on the first call, not when the function is installed on every connection.
+    from sqlml.ml.monitoring.tfdv_statistics import validate
+    from sqlml.ml.monitoring.thresholds import anomaly_rules
+
     base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds = row
     if base is None or study is None:
         return None, None

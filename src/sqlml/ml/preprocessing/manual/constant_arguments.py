@@ -14,7 +14,6 @@ from sqlglot import exp
 from sqlml.engine.base import EngineError
 from sqlml.engine.duckdb import scratch
 from sqlml.errors import InvalidOptionError
-from sqlml.ml.models.options import option_value
 from sqlml.sql.transpile import to_duckdb
 
 
@@ -30,6 +29,8 @@ def constant(node: exp.Expression, what: str) -> Any:
     Raises:
         InvalidOptionError: the argument is not a constant, or cannot be evaluated.
     """
+    from sqlml.ml.models.options import option_value  # the model options' reader, needed only here
+
     try:
         return option_value(node)
     except InvalidOptionError:
