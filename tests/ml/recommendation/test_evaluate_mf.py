@@ -113,3 +113,32 @@ def test_many_users_rank_a_seeded_sample_and_keep_the_exact_squared_error(con):
     for name in ("mean_average_precision", "normalized_discounted_cumulative_gain", "average_rank"):
         assert sampled[name] == pytest.approx(exact[name], rel=1e-12)
     assert sampled["mean_average_precision"] != pytest.approx(full["mean_average_precision"], rel=1e-6)
+
+
+def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only_higher_scores():
+    from sqlml.ml.recommendation import ranking
+
+    rng = np.random.default_rng(5)
+    user_factors, item_factors = np.round(rng.normal(size=(30, 2))), np.round(rng.normal(size=(12, 2)))  # many tied scores
+    users, items = rng.integers(-1, 30, 300), rng.integers(-1, 12, 300)
+    ratings = rng.integers(-2, 4, 300).astype(float)
+    scores = user_factors @ item_factors.T
+    raw = np.column_stack([np.where((users >= 0) & (items >= 0), scores[users, items], 0.0), users, items])
+    got = ranking.implicit_metrics(user_factors, item_factors, ratings, raw)
+    aps, ndcgs, weighted, weights, squares = [], [], 0.0, 0.0, 0.0
+    for u in np.unique(users[(users >= 0) & (items >= 0)]):
+        mine = (users == u) & (items >= 0)
+        gains = np.bincount(items[mine], weights=ratings[mine], minlength=12)
+        relevant = np.flatnonzero(gains > 0)
+        squares += np.sum(((gains > 0) - scores[u]) ** 2)
+        if not len(relevant):
+            continue
+        ranks = np.array([1 + np.sum(scores[u] > scores[u, i]) for i in relevant])
+        aps.append(np.mean(np.arange(1, len(ranks) + 1) / np.sort(ranks)))
+        ideal = np.sum(np.sort(gains[relevant])[::-1] / np.log2(np.arange(2, len(relevant) + 2)))
+        ndcgs.append(np.sum(gains[relevant] / np.log2(ranks + 1)) / ideal)
+        weighted += np.sum(gains[relevant] * (ranks - 1) / 11)
+        weights += np.sum(gains[relevant])
+    evaluated = len(np.unique(users[(users >= 0) & (items >= 0)]))
+    expected = [np.mean(aps), squares / (evaluated * 12), np.mean(ndcgs), weighted / weights]
+    np.testing.assert_allclose([got[name] for name in ranking.IMPLICIT_METRICS], expected, rtol=1e-12)

@@ -88,9 +88,11 @@ class FactorizationEstimator(Estimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """(rows, 3): the predicted rating (confidence), the user code and the item code."""
         codes = np.asarray(X, dtype=np.int64)
-        scores = als.predict_pairs(self.user_factors_, self.item_factors_, self.user_intercepts_, self.item_intercepts_,
-                                   self.global_intercept_, codes[:, 0], codes[:, 1])  # fmt: skip
-        return np.column_stack([scores, codes.astype(np.float64)])
+        raw = np.empty((len(codes), 3), dtype=np.float64)
+        raw[:, 1:] = codes
+        raw[:, 0] = als.predict_pairs(self.user_factors_, self.item_factors_, self.user_intercepts_, self.item_intercepts_,
+                                      self.global_intercept_, codes[:, 0], codes[:, 1])  # fmt: skip
+        return raw
 
     def state(self) -> EstimatorState:
         arrays = {"user_factors": self.user_factors_, "item_factors": self.item_factors_,

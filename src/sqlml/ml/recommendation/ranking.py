@@ -15,19 +15,29 @@ API's RankingMetrics (https://cloud.google.com/bigquery/docs/reference/rest/v2/m
   (0 first, 1 last).
 
 Users and items unseen in training are left out; an evaluated pair's ratings are added up. A
-rank counts the items scored strictly higher, plus one. Ranking every item for every user costs
-users × items scores: the metrics training stores and tuning compares (``max_users``) rank
-:data:`RANKED_USERS` users drawn with a fixed seed when there are more (the mean squared error is
-always exact, from ‖Y x_u‖² = x_uᵀ(YᵀY)x_u); ML.EVALUATE with input rows ranks every user.
+pair's score is its factors' product (an implicit model's prediction). A rank counts the items
+scored strictly higher, plus one: one matmul and one sort per block of users, the blocks on two
+threads. Ranking every item for every user costs users × items scores: the metrics training
+stores and tuning compares (``max_users``) rank :data:`RANKED_USERS` users when there are more,
+``default_rng(SEED).choice`` of the evaluated users in ascending order (a deterministic sample);
+the mean squared error is always exact, from ‖Y x_u‖² = x_uᵀ(YᵀY)x_u and the relevant pairs'
+scores. ML.EVALUATE with input rows ranks every user.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from scipy import sparse
+
 IMPLICIT_METRICS = ("mean_average_precision", "mean_squared_error", "normalized_discounted_cumulative_gain", "average_rank")
-#: Scores held at once while ranking (users per block × items).
-BLOCK_CELLS = 4_000_000
+#: Scores held at once by each ranking thread (users per block × items).
+BLOCK_CELLS = 1_000_000
+#: Threads that rank blocks of users.
+THREADS = 2
 #: Users ranked for the stored and tuning metrics (see the module's description).
 RANKED_USERS = 2_000
 SEED = 20240601
@@ -35,75 +45,112 @@ SEED = 20240601
 
 def implicit_metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, raw: np.ndarray, max_users: int | None = None) -> dict:
     """The four metrics of the evaluation rows ``y`` (ratings) whose raw outputs ``raw`` hold
-    each row's (score, user row, item row); the ranking metrics of at most ``max_users`` users."""
-    users, items, ratings, scores = _pairs(raw, np.asarray(y, dtype=np.float64), len(item_factors))
-    if not len(users):
+    each row's (score, user row, item row); the ranking metrics of at most ``max_users`` users.
+
+    Only the user and item rows of ``raw`` are read: the scores of the distinct pairs are
+    computed from the factors (an implicit model's prediction is their product), with one-thread
+    BLAS (two-thread BLAS calls right after the ``implicit`` library's fit wait on its threads)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):
+        return _metrics(user_factors, item_factors, y, raw, max_users)
+
+
+def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, raw: np.ndarray, max_users: int | None) -> dict:
+    rated = _rated(raw, np.asarray(y, dtype=np.float64), (len(user_factors), len(item_factors)))
+    if not rated.nnz:
         return dict.fromkeys(IMPLICIT_METRICS)
-    evaluated = np.unique(users)
-    relevant = ratings > 0
-    evaluated_factors = user_factors[evaluated]
-    squares = np.sum((evaluated_factors @ (item_factors.T @ item_factors)) * evaluated_factors)
-    scores = scores[relevant]
-    mse = (squares + np.sum(1.0 - 2.0 * scores)) / (len(evaluated) * len(item_factors))
+    evaluated = np.flatnonzero(np.diff(rated.indptr))
+    relevant = rated.data > 0
+    mse = _squared_error(user_factors, item_factors, rated, evaluated, relevant)
+    owners = np.repeat(np.arange(len(user_factors)), np.diff(rated.indptr))
     if max_users is not None and len(evaluated) > max_users:
         chosen = np.zeros(len(user_factors), dtype=bool)
         chosen[np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)] = True
-        relevant &= chosen[users]
+        relevant &= chosen[owners]
     if not relevant.any():
-        return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": float(mse)}
-    ranks = _ranks(user_factors, item_factors, users[relevant], items[relevant])
-    gains, owners = ratings[relevant], users[relevant]
+        return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": mse}
+    owners, items, gains = owners[relevant], rated.indices[relevant], rated.data[relevant]
+    ranks = _ranks(user_factors, item_factors, owners, items)
+    group = np.cumsum(np.r_[False, owners[1:] != owners[:-1]])
     percentile = (ranks - 1) / max(len(item_factors) - 1, 1)
     return {
-        "mean_average_precision": float(np.mean(_per_user(owners, ranks, gains, _average_precision))),
-        "mean_squared_error": float(mse),
-        "normalized_discounted_cumulative_gain": float(np.mean(_per_user(owners, ranks, gains, _ndcg))),
+        "mean_average_precision": float(np.mean(_average_precisions(group, ranks))),
+        "mean_squared_error": mse,
+        "normalized_discounted_cumulative_gain": float(np.mean(_ndcgs(group, ranks, gains))),
         "average_rank": float(np.sum(gains * percentile) / np.sum(gains)),
     }
 
 
-def _pairs(raw: np.ndarray, ratings: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct known (user, item) pairs of the raw outputs, sorted by user, with their summed
-    ratings and their score."""
+def _rated(raw: np.ndarray, ratings: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """The (users, items) CSR matrix of the distinct known pairs of the raw outputs and their
+    summed ratings (a pair whose ratings sum to 0 is kept), sorted by user then item."""
+    from scipy import sparse
+
     users, items = raw[:, 1].astype(np.int64), raw[:, 2].astype(np.int64)
     known = (users >= 0) & (items >= 0)
-    keys, first, inverse = np.unique(users[known] * n_items + items[known], return_index=True, return_inverse=True)
-    summed = np.bincount(inverse, weights=ratings[known], minlength=len(keys))
-    return keys // n_items, keys % n_items, summed, raw[known, 0][first]
+    rated = sparse.csr_matrix((ratings[known], (users[known], items[known])), shape=shape)
+    rated.sum_duplicates()
+    return rated
+
+
+def _squared_error(
+    user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.csr_matrix, evaluated: np.ndarray, relevant: np.ndarray
+) -> float:
+    """Σ (p − x·y)² over every item of each evaluated user, p = 1 for the relevant pairs, over the
+    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u, plus Σ (1 − 2 x·y) over the relevant pairs."""
+    evaluated_factors = user_factors[evaluated]
+    squares = np.sum((evaluated_factors @ (item_factors.T @ item_factors)) * evaluated_factors)
+    indicator = rated.copy()
+    indicator.data = relevant.astype(np.float64)
+    relevant_scores = np.sum(user_factors * (indicator @ item_factors))
+    return float((squares + np.count_nonzero(relevant) - 2.0 * relevant_scores) / (len(evaluated) * len(item_factors)))
 
 
 def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """1 + the number of items each (user, item) pair's user scores strictly higher than the item."""
+    """1 + the number of items each (user, item) pair's user scores strictly higher than the item
+    (``users`` sorted). Blocks of users are scored and sorted on :data:`THREADS` threads (NumPy's
+    sort and BLAS release the GIL), each filling its own pairs' ranks."""
+    from concurrent.futures import ThreadPoolExecutor
+
     ranks = np.empty(len(users), dtype=np.float64)
-    distinct, starts = np.unique(users, return_index=True)
+    bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
     block = max(1, BLOCK_CELLS // max(len(item_factors), 1))
-    bounds = np.append(starts, len(users))
-    for first in range(0, len(distinct), block):
-        chosen = distinct[first : first + block]
-        scores = user_factors[chosen] @ item_factors.T
-        ordered = np.sort(scores, axis=1)
-        lo, hi = bounds[first], bounds[min(first + block, len(distinct))]
-        local = np.searchsorted(chosen, users[lo:hi])
-        own = scores[local, items[lo:hi]]
-        # each row is sorted: offset the rows apart so one searchsorted serves the whole block
-        span = float(np.ptp(ordered)) + 1.0 if ordered.size else 1.0
-        offsets = np.arange(len(chosen)) * span
-        flat = (ordered - ordered[:, :1] + offsets[:, None]).ravel()
-        above = np.searchsorted(flat, own - ordered[local, 0] + offsets[local], side="right")
-        ranks[lo:hi] = 1 + (local + 1) * ordered.shape[1] - above
+
+    def rank_block(first: int) -> None:
+        edges = bounds[first : first + block + 1]
+        scores = user_factors[users[edges[:-1]]] @ item_factors.T
+        _rank_rows(scores, items[edges[0] : edges[-1]], edges - edges[0], ranks[edges[0] : edges[-1]])
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(rank_block, range(0, len(bounds) - 1, block)))
     return ranks
 
 
-def _per_user(users: np.ndarray, ranks: np.ndarray, gains: np.ndarray, metric) -> np.ndarray:
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
-    return np.array([metric(r, g) for r, g in zip(np.split(ranks, starts[1:]), np.split(gains, starts[1:]))])
+def _rank_rows(scores: np.ndarray, items: np.ndarray, edges: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` with the ranks of the pairs ``items[edges[r]:edges[r + 1]]`` of score row r."""
+    own = scores[np.repeat(np.arange(len(scores)), np.diff(edges)), items]
+    scores.sort(axis=1)
+    for row, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        out[lo:hi] = 1 + scores.shape[1] - np.searchsorted(scores[row], own[lo:hi], side="right")
 
 
-def _average_precision(ranks: np.ndarray, gains: np.ndarray) -> float:
-    ordered = np.sort(ranks)
-    return float(np.mean(np.arange(1, len(ordered) + 1) / ordered))
+def _average_precisions(group: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Per user (``group``: 0, 1, … sorted): the mean over its relevant items, in rank order, of
+    the item's place among them over its rank."""
+    ordered = ranks[np.lexsort((ranks, group))]
+    return np.bincount(group, weights=_places(group) / ordered) / np.bincount(group)
 
 
-def _ndcg(ranks: np.ndarray, gains: np.ndarray) -> float:
-    ideal = np.sort(gains)[::-1] / np.log2(np.arange(2, len(gains) + 2))
-    return float(np.sum(gains / np.log2(ranks + 1)) / np.sum(ideal))
+def _ndcgs(group: np.ndarray, ranks: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """Per user: the DCG of its ranking (gain / log2(rank + 1)) over the ideal ranking's (the
+    gains in descending order at ranks 1, 2, …)."""
+    dcg = np.bincount(group, weights=gains / np.log2(ranks + 1))
+    ideal = gains[np.lexsort((-gains, group))] / np.log2(_places(group) + 1)
+    return dcg / np.bincount(group, weights=ideal)
+
+
+def _places(group: np.ndarray) -> np.ndarray:
+    """1, 2, … within each run of equal values of the sorted ``group``."""
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    return np.arange(1, len(group) + 1) - np.repeat(starts, np.diff(np.append(starts, len(group))))

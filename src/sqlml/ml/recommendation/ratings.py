@@ -76,13 +76,14 @@ def rating_columns(options: dict, table: pa.Table) -> tuple[str, str, str]:
 
 
 def encode(options: dict, table: pa.Table, train_rows: np.ndarray) -> Ratings:
-    """The rows' codes against the users and items of ``train_rows`` (checked by :func:`rating_columns`)."""
-    columns = rating_columns(options, table)
-    train = pa.array(train_rows, pa.int64())
-    keys = [_distinct(table.column(name).take(train)) for name in columns[:2]]
-    codes = np.column_stack([_codes(table.column(name), key) for name, key in zip(columns[:2], keys)])
+    """The rows' codes against the users and items of ``train_rows``; the columns are those
+    :func:`rating_columns` checked (called first)."""
+    by_lower = {name.lower(): name for name in table.column_names}
+    columns = tuple(_column(options, role, by_lower, table) for role in ROLES)
+    (users, user_codes), (items, item_codes) = (_keys_and_codes(table.column(name), train_rows) for name in columns[:2])
+    codes = np.column_stack([user_codes, item_codes])
     values = pc.cast(table.column(columns[2]), pa.float64()).to_numpy()
-    return Ratings(columns, keys[0], keys[1], codes, values)
+    return Ratings(columns, users, items, codes, values)
 
 
 def _column(options: dict, role: str, by_lower: dict[str, str], table: pa.Table) -> str:
@@ -144,11 +145,16 @@ def _check_no_nulls(column: pa.ChunkedArray, what: str, why: str, name: str) -> 
         )
 
 
-def _distinct(column: pa.ChunkedArray) -> pa.Array:
-    unique = pc.unique(column.combine_chunks())
-    return unique.take(pc.array_sort_indices(unique))
-
-
-def _codes(column: pa.ChunkedArray, keys: pa.Array) -> np.ndarray:
-    found = pc.index_in(column, value_set=keys)
-    return found.fill_null(-1).to_numpy().astype(np.int64)
+def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of the training rows, sorted, and every row's position among them (-1:
+    not among the training rows'), from one dictionary encoding of the whole column."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    seen = np.zeros(len(encoded.dictionary), dtype=bool)
+    seen[indices[train_rows]] = True
+    kept = np.flatnonzero(seen)
+    keys = encoded.dictionary.take(pa.array(kept))
+    order = pc.array_sort_indices(keys).to_numpy()
+    lookup = np.full(len(seen), -1, dtype=np.int64)
+    lookup[kept[order]] = np.arange(len(kept))
+    return keys.take(pa.array(order)), lookup[indices]
