@@ -126,8 +126,9 @@ def test_transform_clause_is_refused(mf_con):
 def test_predict_is_refused_and_recommend_named(mf_con):
     mf_con.query("CREATE OR REPLACE MODEL ds.p OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
                  "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
-    with pytest.raises(sqlml.errors.ModelError, match=r"ML.PREDICT does not support MATRIX_FACTORIZATION models"):
+    with pytest.raises(sqlml.errors.ModelError, match=r"ML.PREDICT does not support MATRIX_FACTORIZATION models") as refused:
         mf_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p, (SELECT user, item FROM ds.ratings))")
+    assert refused.value.hint == "Ask ML.RECOMMEND(MODEL ds.p, …) instead."
 
 
 def test_weights_have_a_row_per_user_and_item_and_the_global_intercept(mf_con):

@@ -83,10 +83,12 @@ class Call:
         function = self.node.function_name
         if not model.family.supports(function, model.model_type):
             allowed = what or ", ".join(supporting(function))
+            instead = model.family.instead_of(function, model.model_type)
             raise ModelError(
                 f"{self.name} does not support {model.model_type} models; it needs {allowed}. "
                 f"{self.record.dataset}.{self.record.name} is {model.model_type}.",
                 model=str(self.ref),
+                hint=f"Ask ML.{instead}(MODEL {self.ref}, …) instead." if instead else None,
             )
         return model
 

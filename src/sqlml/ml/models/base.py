@@ -169,6 +169,11 @@ class ModelFamily(ABC):
         GENERATE_EMBEDDING."""
         return frozenset()
 
+    def instead_of(self, function: str, model_type: str) -> str | None:
+        """The ML.* function that answers what ML.<function> would for ``model_type`` when it does not
+        take the model (ML.RECOMMEND for a matrix factorization's ML.PREDICT), for the refusal's hint."""
+        return None
+
     def supports(self, function: str, model_type: str) -> bool:
         """Whether ML.<function> takes a model of ``model_type``."""
         return function in self.functions(model_type)

@@ -72,6 +72,10 @@ class MatrixFactorizationFamily(ModelFamily):
         """EVALUATE, WEIGHTS, RECOMMEND and GENERATE_EMBEDDING (ML.PREDICT is ML.RECOMMEND's job)."""
         return frozenset({"EVALUATE", "WEIGHTS", "RECOMMEND", "GENERATE_EMBEDDING"})
 
+    def instead_of(self, function: str, model_type: str) -> str | None:
+        """ML.RECOMMEND predicts ratings (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-recommend)."""
+        return "RECOMMEND" if function == "PREDICT" else None
+
     def option_table(self, model_type: str) -> dict[str, Option]:
         """Common and tuning options, then matrix factorization's own."""
         return table(COMMON, TUNING, MF_OPTIONS)
