@@ -23,8 +23,9 @@ from sqlml.execution.plain import positional_name
 from sqlml.execution.sources import DataInput, Renderer
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.parsed_scripts import parse_script
 from sqlml.sql.planner import StatementKind, node_kind, plan
-from sqlml.sql.script import Node, ScriptParser, location_of
+from sqlml.sql.script import Node, location_of
 from sqlml.sql.transpile import parameters
 
 if TYPE_CHECKING:
@@ -77,9 +78,7 @@ class Executor:
         named, positional = _split_params(params)
         result, node, parser = Result.empty(), None, None
         try:
-            parser = ScriptParser(sql, self.dialect_class, path)
-            nodes = parser.nodes()
-            parser.parse_all(nodes)  # a syntax error anywhere: nothing runs
+            parser, nodes = parse_script(sql, self.dialect_class, path)  # a syntax error anywhere: nothing runs
             run = ScriptRun(parser=parser, named=named, positional=list(positional))
             for index, node in enumerate(nodes):
                 result.close()

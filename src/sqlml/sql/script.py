@@ -12,6 +12,8 @@ The result is a list of :mod:`sqlml.sql.nodes` objects; :class:`Statement` is th
 
 from __future__ import annotations
 
+import copy
+
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
@@ -136,6 +138,13 @@ class ScriptParser:
         if not trees or trees[0] is None:
             raise SqlSyntaxError(f"Syntax error: unexpected '{tokens[0].text}'", location=self._location(tokens[0], number))
         return trees[0]
+
+    def fresh_copy(self) -> ScriptParser:
+        """This parser, sharing its tokens and nodes, with its own copy of every parsed tree (a
+        run changes the trees it executes), for running the same text again without parsing it."""
+        clone = copy.copy(self)
+        clone._parsed = {k: (key, it.copy() if isinstance(it, exp.Expression) else it) for k, (key, it) in self._parsed.items()}
+        return clone
 
     def _remembered(self, key, parse):
         # ``key`` (a statement or a token list) is kept beside its result so that its id stays its own
