@@ -18,7 +18,7 @@ from sklearn.decomposition import PCA
 from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.models.anomaly import SCORES
 
-PENGUINS = Path(__file__).parents[3] / ".." / "shared" / "data" / "penguins.csv"
+PENGUINS = Path(__file__).parents[3] / "sql" / "seeds" / "penguins.csv"  # the example project ships it
 #: Off the plane the other rows lie near: planted in the training rows (ids 900…) and the fresh rows (950…).
 TRAIN_OUTLIERS = np.array([[3.0, -3.0, 4.0], [-4.0, 4.0, 3.0], [2.0, 3.0, -6.0]])
 FRESH_OUTLIERS = np.array([[4.0, -4.0, -3.0]])
