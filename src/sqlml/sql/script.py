@@ -37,16 +37,11 @@ _OPAQUE = {TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER, TokenType.N
 
 #: The blocks of the procedural language and, for a word that continues one, the words that open it.
 _BLOCK_KINDS = ("IF", "LOOP", "WHILE", "REPEAT", "FOR", "CASE")
-_BLOCK_PARTS = {
-    "ELSE": "IF or CASE", "ELSEIF": "IF", "THEN": "IF or CASE", "WHEN": "CASE", "UNTIL": "REPEAT",
-    "DO": "WHILE or FOR", "EXCEPTION": "BEGIN", "END": "BEGIN, IF, CASE or loop",
-}  # fmt: skip
+_BLOCK_PARTS = {"ELSE": "IF or CASE", "ELSEIF": "IF", "THEN": "IF or CASE", "WHEN": "CASE", "UNTIL": "REPEAT",
+                "DO": "WHILE or FOR", "EXCEPTION": "BEGIN", "END": "BEGIN, IF, CASE or loop"}  # fmt: skip
 
 #: Statements handled by the scripting interpreter rather than by sqlglot's statement parser.
-PROCEDURAL_VERBS = {
-    "DECLARE", "SET", "RAISE", "ASSERT", "BREAK", "LEAVE", "CONTINUE", "ITERATE", "RETURN",
-    "CALL", "EXECUTE",
-}  # fmt: skip
+PROCEDURAL_VERBS = {"DECLARE", "SET", "RAISE", "ASSERT", "BREAK", "LEAVE", "CONTINUE", "ITERATE", "RETURN", "CALL", "EXECUTE"}
 
 
 class ScriptParser:
@@ -59,8 +54,7 @@ class ScriptParser:
     """
 
     def __init__(self, sql: str, dialect, path: str | None = None):
-        # A byte-order mark that an editor saved at the start is not part of the script;
-        # BigQuery ignores it too. Anywhere else it is an illegal character.
+        # A leading byte-order mark is not part of the script (BigQuery ignores it); elsewhere it is illegal.
         self.sql = sql.removeprefix("\ufeff")
         self.dialect = dialect
         self.path = path
@@ -140,8 +134,7 @@ class ScriptParser:
         return trees[0]
 
     def fresh_copy(self) -> ScriptParser:
-        """This parser, sharing its tokens and nodes, with its own copy of every parsed tree (a
-        run changes the trees it executes), for running the same text again without parsing it."""
+        """This parser with its own copy of every parsed tree (a run changes its trees in place)."""
         clone = copy.copy(self)
         clone._parsed = {k: (key, it.copy() if isinstance(it, exp.Expression) else it) for k, (key, it) in self._parsed.items()}
         return clone
@@ -162,8 +155,6 @@ class ScriptParser:
             raise parse_error(error, self.sql, self._location(tokens[0], number)) from None
         except RecursionError:
             raise depth.nested_too_deeply(self._location(tokens[0], number)) from None
-
-    # -- tokens ------------------------------------------------------------------------------
 
     def _tokenize(self) -> list[Token]:
         check_unicode(self.sql, self.path)
@@ -219,8 +210,6 @@ class ScriptParser:
                 hint="End each statement with a semicolon.",
                 location=self._location(token),
             )
-
-    # -- nodes -------------------------------------------------------------------------------
 
     def _node(self) -> Node:
         label = None
