@@ -142,3 +142,10 @@ def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only
     evaluated = len(np.unique(users[(users >= 0) & (items >= 0)]))
     expected = [np.mean(aps), squares / (evaluated * 12), np.mean(ndcgs), weighted / weights]
     np.testing.assert_allclose([got[name] for name in ranking.IMPLICIT_METRICS], expected, rtol=1e-12)
+
+
+def test_users_or_items_of_another_type_are_a_clear_error_as_in_ml_recommend(con):
+    # the items were trained as INT64; a STRING item column converts no more than in ML.RECOMMEND
+    with pytest.raises(sqlml.InvalidModelInputError, match=r"^The column item has type string, which does not convert to the type the model was trained on \(int64\)\.") as caught:
+        con.query("SELECT * FROM ML.EVALUATE(MODEL ds.explicit, (SELECT 'u1' AS user, 'seven' AS item, 4.0 AS rating))")
+    assert caught.value.hint == "Give item values of type int64, e.g. with CAST(item AS …)."

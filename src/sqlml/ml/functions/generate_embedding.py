@@ -34,7 +34,7 @@ from sqlml.errors import UnsupportedStatementError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model
-from sqlml.ml.recommendation.stored import factorization_of, weights_table
+from sqlml.ml.recommendation.stored import entity_labels, factorization_of
 from sqlml.ml.runtime.feature_outputs import feature_outputs_reader
 
 #: The embedding column's name by the prefix the function is called with.
@@ -90,20 +90,19 @@ def factor_embeddings(call: Call, model: Model, trial_id: int | None) -> pa.Tabl
     """
     if call.node.data_arguments:
         raise UnsupportedStatementError(
-            f"{call.node.meta.get('prefix') or 'ML'}.GENERATE_EMBEDDING of a {model.model_type} model takes no input data: "
+            f"{call.name} of a {model.model_type} model takes no input data: "
             "it embeds every user and item seen in training.",
             hint="Remove the TABLE or query argument, e.g. ML.GENERATE_EMBEDDING(MODEL m) or ML.GENERATE_EMBEDDING(MODEL m, STRUCT(1 AS trial_id)).",
         )
     factors = factorization_of(model, trial_id)
-    entities = len(factors.users) + len(factors.items)
-    weights = weights_table(factors).slice(0, entities)  # without the global intercept's row
+    processed_input, feature = entity_labels(factors)
     vectors = np.column_stack([
         np.vstack([factors.user_factors, factors.item_factors]),
         np.concatenate([factors.user_intercepts, factors.item_intercepts]),
     ])  # fmt: skip
     return pa.table({
-        "processed_input": weights.column("processed_input"),
-        "feature": weights.column("feature"),
+        "processed_input": processed_input,
+        "feature": feature,
         embedding_column(call): embedding_array(vectors),
     })  # fmt: skip
 

@@ -20,6 +20,7 @@ from sqlml.errors import InvalidModelInputError
 from sqlml.ml.models import metrics
 from sqlml.ml.recommendation import ranking
 from sqlml.ml.recommendation.factors import IMPLICIT, Factorization
+from sqlml.ml.recommendation.recommend import coerced_keys
 
 
 def metric_names(feedback_type: str) -> tuple[str, ...]:
@@ -31,7 +32,8 @@ def evaluate_rows(factorization: Factorization, table: pa.Table, function: str =
     """The metrics of ``factorization`` on the input rows ``table``.
 
     Raises:
-        InvalidModelInputError: the rows lack the user, item or rating column, or have no rating.
+        InvalidModelInputError: the rows lack the user, item or rating column, have no rating, or
+            have users or items that do not convert to their training type (as for ML.RECOMMEND).
     """
     by_lower = {name.lower(): name for name in table.column_names}
     names = (factorization.user_col, factorization.item_col, factorization.rating_col)
@@ -51,10 +53,12 @@ def evaluate_rows(factorization: Factorization, table: pa.Table, function: str =
             hint=f"Evaluate on rows where {names[2]} IS NOT NULL.",
         )
     user, item, rating = user.filter(rated), item.filter(rated), rating.filter(rated)
+    user = coerced_keys(user, factorization.users.type, factorization.user_col)
+    item = coerced_keys(item, factorization.items.type, factorization.item_col)
     users, items = factorization.user_index(user), factorization.item_index(item)
     values = pc.cast(rating, pa.float64()).to_numpy()
-    scores = factorization.score_pairs(users, items)
     if factorization.feedback_type == IMPLICIT:
-        raw = np.column_stack([scores, users, items]).astype(np.float64)
+        # implicit_metrics reads only the user and item rows of its raw outputs (it scores from the factors)
+        raw = np.column_stack([np.zeros(len(users)), users, items]).astype(np.float64)
         return ranking.implicit_metrics(factorization.user_factors, factorization.item_factors, values, raw)
-    return metrics.regression_metrics(values, scores)
+    return metrics.regression_metrics(values, factorization.score_pairs(users, items))

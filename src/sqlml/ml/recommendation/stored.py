@@ -51,6 +51,14 @@ GLOBAL_INTERCEPT = "global__INTERCEPT__"
 FACTOR_WEIGHT = pa.struct([pa.field("factor", pa.int64()), pa.field("weight", pa.float64())])
 
 
+def entity_labels(factorization: Factorization) -> tuple[pa.Array, pa.Array]:
+    """``processed_input`` (the user or item column) and ``feature`` (the user or item as text) of
+    every user, then every item: the rows of ML.WEIGHTS and of an embedding of the model."""
+    names = [factorization.user_col] * len(factorization.users) + [factorization.item_col] * len(factorization.items)
+    features = pa.concat_arrays([pc.cast(factorization.users, pa.string()), pc.cast(factorization.items, pa.string())])
+    return pa.array(names, pa.string()), features
+
+
 def weights_table(factorization: Factorization) -> pa.Table:
     """ML.WEIGHTS of a matrix factorization: a row per user and per item — ``processed_input``
     (the user or item column), ``feature`` (the user or item, as text), ``factor_weights``
@@ -63,11 +71,10 @@ def weights_table(factorization: Factorization) -> pa.Table:
         [pa.array(np.tile(np.arange(1, k + 1), rows), pa.int64()), pa.array(factors.ravel(), pa.float64())], fields=list(FACTOR_WEIGHT)
     )
     weights = pa.ListArray.from_arrays(pa.array(np.arange(0, rows * k + 1, k), pa.int32()), structs)
-    names = [factorization.user_col] * len(factorization.users) + [factorization.item_col] * len(factorization.items)
-    features = pa.concat_arrays([pc.cast(factorization.users, pa.string()), pc.cast(factorization.items, pa.string())])
+    names, features = entity_labels(factorization)
     intercepts = np.concatenate([factorization.user_intercepts, factorization.item_intercepts, [factorization.global_intercept]])
     return pa.table({
-        "processed_input": pa.array([*names, None], pa.string()),
+        "processed_input": pa.concat_arrays([names, pa.nulls(1, pa.string())]),
         "feature": pa.concat_arrays([features, pa.array([GLOBAL_INTERCEPT], pa.string())]),
         "factor_weights": pa.concat_arrays([weights, pa.nulls(1, weights.type)]),
         "intercept": pa.array(intercepts, pa.float64()),

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.ml.models.model import Model
-from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.recommendation.factors import Factorization
 from sqlml.ml.recommendation.recommend import (
     BLOCK_CELLS,
@@ -40,7 +39,7 @@ def model_factorization(model: Model, name: str, trial_id: int | None = None) ->
         ModelError: the model is of another type.
         InvalidOptionError: ``trial_id`` names no trial of the model.
     """
-    if model.model_type != ModelType.MATRIX_FACTORIZATION.value:
+    if not model.family.supports("RECOMMEND", model.model_type):
         raise ModelError(
             f"{name} is a {model.model_type} model; recommendations come from MATRIX_FACTORIZATION models.", model=name,
             hint="Train one with CREATE MODEL … OPTIONS(model_type='matrix_factorization', user_col=…, item_col=…, rating_col=…).",
