@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import sqlml
+from sqlml.ml.recommendation import recommend as blocks
 from sqlml.ml.runtime import recommend as runtime
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
@@ -123,5 +124,5 @@ def test_the_route_is_in_the_openapi_document(client):
 @pytest.mark.parametrize("body", [{"top_k": 2}, {"users": [1, 2, 3, 99], "items": ["m1", "m6", "x"]}, {"items": ["m3", "m4"], "top_k": 4}, {"users": [5, 6]}])
 def test_small_blocks_give_the_same_rows(client, monkeypatch, body):
     whole = post(client, body).json()["recommendations"]
-    monkeypatch.setattr(runtime, "BLOCK_CELLS", 7)  # a block of one or two rows
+    monkeypatch.setattr(blocks, "BLOCK_CELLS", 7)  # a block of one or two rows
     same(post(client, body).json()["recommendations"], whole)  # BLAS may round a block's matmul differently in the last bit

@@ -37,6 +37,11 @@ from sqlml.ml.recommendation.factors import Factorization
 BLOCK_CELLS = 1 << 22
 
 
+def rows_per_block(width: int) -> int:
+    """How many rows of ``width`` predictions a block of about :data:`BLOCK_CELLS` holds (at least one)."""
+    return max(1, BLOCK_CELLS // max(width, 1))
+
+
 def output_schema(factors: Factorization, passed: list[pa.Field] | tuple = ()) -> pa.Schema:
     """ML.RECOMMEND's columns: user, item (training types), the prediction, then ``passed``."""
     return pa.schema([
@@ -88,8 +93,7 @@ def user_blocks(factors: Factorization, keys: pa.Array, rows: np.ndarray, top_k:
         rows: each user's row in the factorization, -1 for an unseen or NULL user.
         top_k: keep only each user's ``top_k`` best items, and those tied with the last of them.
     """
-    items = len(factors.items)
-    step = max(1, BLOCK_CELLS // max(items, 1))
+    step = rows_per_block(len(factors.items))
     schema = output_schema(factors)
     for start in range(0, len(rows), step):
         scores = user_scores(factors, rows[start : start + step])
@@ -230,7 +234,7 @@ def _for_items(factors: Factorization, values: pa.Array) -> Iterator[pa.RecordBa
     keys = coerced_keys(values, factors.items.type, factors.item_col)
     rows = factors.item_index(keys)
     schema = output_schema(factors)
-    step = max(1, BLOCK_CELLS // max(len(factors.users), 1))
+    step = rows_per_block(len(factors.users))
     for start in range(0, len(rows), step):
         scores = item_scores(factors, rows[start : start + step])
         item_keys, user_keys, values = grid_columns(keys.slice(start, step), factors.users, scores, None)

@@ -18,13 +18,13 @@ from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.factors import Factorization
 from sqlml.ml.recommendation.recommend import (
-    BLOCK_CELLS,
     coerced_keys,
     every_pair,
     grid_columns,
     item_scores,
     output_schema,
     recommendation_reader,
+    rows_per_block,
     user_scores,
 )
 
@@ -109,7 +109,7 @@ def served_recommendations(
 def _in_blocks(outer: pa.Array, inner: pa.Array, scores: Callable[[slice], np.ndarray], top_k: int | None) -> list[pa.Array]:
     """:func:`_ranked` over blocks of ``outer`` rows of about ``BLOCK_CELLS`` predictions each
     (``scores(rows)`` gives a block's), concatenated: the grid is never held whole."""
-    step = max(1, BLOCK_CELLS // max(len(inner), 1))
+    step = rows_per_block(len(inner))
     parts = [_ranked(outer[start : start + step], inner, scores(slice(start, start + step)), top_k) for start in range(0, len(outer), step)]
     if not parts:
         return [outer, inner.slice(0, 0), pa.array([], pa.float64())]
