@@ -149,3 +149,25 @@ def test_users_or_items_of_another_type_are_a_clear_error_as_in_ml_recommend(con
     with pytest.raises(sqlml.InvalidModelInputError, match=r"^The column item has type string, which does not convert to the type the model was trained on \(int64\)\.") as caught:
         con.query("SELECT * FROM ML.EVALUATE(MODEL ds.explicit, (SELECT 'u1' AS user, 'seven' AS item, 4.0 AS rating))")
     assert caught.value.hint == "Give item values of type int64, e.g. with CAST(item AS …)."
+
+
+def test_training_an_implicit_model_scores_no_rows_and_keeps_no_outputs(con, monkeypatch):
+    """The stored ranking metrics score pairs from the factors: CREATE MODEL never predicts the
+    training rows, and keeps no outputs (only classifiers' are read back, by ML.CONFUSION_MATRIX)."""
+    from sqlml.ml.recommendation.estimator import FactorizationEstimator
+
+    def refuse(self, X):
+        raise AssertionError("an implicit CREATE MODEL predicted its training rows")
+
+    monkeypatch.setattr(FactorizationEstimator, "predict", refuse)
+    con.query(
+        "CREATE MODEL ds.implicit_again OPTIONS(model_type='matrix_factorization', feedback_type='implicit', num_factors=3, "
+        "wals_alpha=5) AS SELECT * FROM ds.r"
+    )
+    monkeypatch.undo()
+    stored = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.implicit_again)").df()
+    again = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.implicit_again, (SELECT * FROM ds.r))").df()
+    np.testing.assert_allclose(stored.to_numpy(), again.to_numpy(), rtol=1e-10)
+    store = con.models
+    arrays = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.implicit_again")))).arrays
+    assert not {"eval_output", "eval_target"} & set(arrays)

@@ -63,6 +63,23 @@ def test_a_training_query_without_rows_fails_and_keeps_the_previous_model(con, c
     assert con.models.resolve(ModelRef("ds", model)).version == 1
 
 
+@pytest.mark.parametrize("case", ["LINEAR_REG", "LOGISTIC_REG", "KMEANS", "tuned LINEAR_REG", "TRANSFORM LOGISTIC_REG"])
+def test_only_classifiers_keep_the_outputs_of_their_scored_rows(con, case):
+    """ML.CONFUSION_MATRIX and ML.ROC_CURVE without input data read a classifier's kept labels and
+    probabilities; no other model stores outputs nothing reads."""
+    from sqlml.ml.models.model import Model
+
+    con.query(f"CREATE OR REPLACE MODEL ds.kept {CASES[case].format(q='SELECT * FROM ds.t')}")
+    store = con.models
+    arrays = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.kept")))).arrays
+    if "LOGISTIC_REG" in case:
+        labels = con.query("SELECT c FROM ds.t").df().c.to_numpy().astype(int)
+        assert arrays["eval_output"].shape == (80, 2)
+        assert sorted(arrays["eval_target"]) == sorted(labels)
+    else:
+        assert not {"eval_output", "eval_target"} & set(arrays)
+
+
 # (a time-series model has no features: its data column's checks are in tests/ml/models/test_arima_plus.py;
 # a matrix factorization's user, item and rating columns' are in tests/ml/models/test_matrix_factorization.py)
 @pytest.mark.parametrize("case", [case for case in CASES if "TRANSFORM" not in case and "ARIMA" not in case and "MATRIX" not in case])

@@ -302,6 +302,11 @@ class ModelFamily(ABC):
         """ML.EVALUATE's columns for ``model_type``."""
         return ()
 
+    def metric_outputs(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """The raw outputs :meth:`metrics` reads for the rows ``X`` at training and in each tuning
+        trial: the estimator's predictions; a family whose metrics read less computes less."""
+        return estimator.predict(X)
+
     def metrics(self, model_type: str, estimator: Estimator, y: np.ndarray | None, raw: np.ndarray, threshold: float | None = None) -> dict:
         """ML.EVALUATE's metrics of raw outputs: stored at training (eval split, else the
         training rows), scored for each tuning trial and computed for ML.EVALUATE's input rows.

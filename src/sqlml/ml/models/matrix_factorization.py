@@ -99,6 +99,15 @@ class MatrixFactorizationFamily(ModelFamily):
         """An explicit model's: the regression metrics (an implicit model's are :data:`ranking.IMPLICIT_METRICS`)."""
         return metrics.REGRESSION_METRICS
 
+    def metric_outputs(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
+        """An explicit model's predictions; an implicit model's rows with their user and item rows
+        only (a NaN score): its ranking metrics score the distinct pairs from the factors."""
+        if not is_implicit(estimator.options):
+            return estimator.predict(X)
+        import numpy as np
+
+        return np.column_stack((np.full(len(X), np.nan), np.asarray(X, dtype=np.float64)))
+
     def metrics(self, model_type: str, estimator: Estimator, y: np.ndarray | None, raw: np.ndarray, threshold: float | None = None) -> dict:
         """Regression metrics of the predicted ratings (explicit), ranking metrics over every
         item (implicit, of at most :data:`ranking.RANKED_USERS` users); ``raw`` is the

@@ -161,6 +161,15 @@ def base_spec(prepared: Prepared) -> dict:
     }
 
 
+def stored_outputs(prepared: Prepared, outputs: Callable[[], np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays a classifier keeps of its scored rows (:attr:`Prepared.scored`): their labels
+    and raw outputs, which ML.CONFUSION_MATRIX and ML.ROC_CURVE without input data read; nothing
+    for other models, whose stored metrics are all ML.EVALUATE reads (``outputs`` is not called)."""
+    if prepared.task.is_classification and prepared.scored.y is not None:
+        return {"eval_output": np.asarray(outputs()), "eval_target": prepared.scored.y}
+    return {}
+
+
 def resolve_label(model_type: str, options: dict, table: pa.Table) -> Label | None:
     """The label column, validated and encoded (None for unsupervised models)."""
     if not family_of(model_type).target(model_type).is_supervised:

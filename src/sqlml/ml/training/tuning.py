@@ -26,7 +26,7 @@ from sqlml.ml.models.catalog import OPTIONS_BY_TYPE, family_of
 from sqlml.ml.models.estimator import Dataset, Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import HparamCandidates, HparamRange
-from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, monitor_for
+from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, monitor_for, stored_outputs
 from sqlml.progress import task
 
 SEED = 20240601
@@ -121,8 +121,9 @@ def _sampler(options: dict, spaces: dict):
 
 def trial_metrics(prepared: Prepared, estimator: Estimator, dataset: Dataset) -> dict:
     """ML.EVALUATE's metrics of one trial's estimator on a dataset."""
-    raw = estimator.predict(dataset.X)
-    return family_of(prepared.model_type).metrics(prepared.model_type, estimator, dataset.y, raw)
+    family = family_of(prepared.model_type)
+    raw = family.metric_outputs(prepared.model_type, estimator, dataset.X)
+    return family.metrics(prepared.model_type, estimator, dataset.y, raw)
 
 
 def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None = None) -> Model:
@@ -254,8 +255,5 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
     # what the serving trial keeps beyond its estimator (e.g. the training rows' anomaly scores)
     family = family_of(prepared.model_type)
     model.arrays.update(family.fitted_arrays(prepared.model_type, best, prepared.train_set, prepared.preprocessor, best.options))
-    scored = prepared.scored
-    model.arrays["eval_output"] = np.asarray(best.predict(scored.X))
-    if scored.y is not None:
-        model.arrays["eval_target"] = scored.y
+    model.arrays.update(stored_outputs(prepared, lambda: best.predict(prepared.scored.X)))
     return model
