@@ -119,7 +119,13 @@ class TreeEnsemble(Estimator):
         return getattr(self, "_fitted", None)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._as_outputs(self.booster_.predict(X, num_threads=_threads_for(len(X))))
+        """Class probabilities or values; a stored model's booster scores through its compiled
+        form once the rows justify compiling (:mod:`sqlml.ml.compiled.predictor`), with equal
+        output. A booster just trained scores through LightGBM (its predictions are few)."""
+        scorer = getattr(self, "scorer_", None)
+        if scorer is None:
+            return self._as_outputs(self.booster_.predict(X, num_threads=_threads_for(X.shape[0])))
+        return self._as_outputs(scorer.predict(X, _threads_for(X.shape[0])))
 
     def _as_outputs(self, raw: np.ndarray) -> np.ndarray:
         """LightGBM's scores in :meth:`Estimator.predict`'s shape (both class probabilities for binary)."""
@@ -146,8 +152,11 @@ class TreeEnsemble(Estimator):
         text = texts.get("booster.txt")
         if text is None:
             raise CorruptModelError("The model has no booster.txt.", hint="Re-train it with CREATE OR REPLACE MODEL.")
+        from sqlml.ml.compiled.predictor import BoosterScorer
+
         estimator = cls(options=options, task=task)
         estimator.booster_ = load_booster(text, features=len(task.feature_names), classes=task.n_classes if task.kind == "multiclass" else 1)
+        estimator.scorer_ = BoosterScorer(estimator.booster_, text)
         return estimator
 
 

@@ -1,0 +1,119 @@
+"""The disk cache: owner-only, keyed by model checksum and compiler version, never trusted when
+damaged; and the fallbacks to LightGBM (switched off, compiler missing or failing)."""
+
+from __future__ import annotations
+
+import builtins
+import stat
+
+import numpy as np
+import pytest
+
+from sqlml.ml.compiled import cache, machine, predictor
+from tests.ml.compiled.forests import rows, target, train
+
+X = rows(1500)
+BOOSTER = train({"objective": "binary"}, (target(X) > 1).astype(int), X, rounds=6)
+TEXT = BOOSTER.model_to_string()
+
+
+def scorer() -> predictor.BoosterScorer:
+    return predictor.BoosterScorer(BOOSTER, TEXT)
+
+
+def cached_files(folder) -> list:
+    return sorted(folder.glob("*.o"))
+
+
+def test_compiling_writes_one_owner_only_file_keyed_by_checksum_and_version(compile_state):
+    assert scorer().compiled(len(X)) is not None
+    [entry] = cached_files(compile_state)
+    assert stat.S_IMODE(compile_state.stat().st_mode) == 0o700
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert entry == cache.entry_path(compile_state, scorer().checksum, machine.compiler_version())
+    assert cache.read(scorer().checksum, machine.compiler_version()) is not None
+    assert cache.read("0" * 64, machine.compiler_version()) is None
+    assert cache.read(scorer().checksum, machine.compiler_version() + "x") is None
+
+
+def test_a_new_process_loads_the_cached_code_without_compiling(compile_state, monkeypatch):
+    scorer().compiled(len(X))
+    monkeypatch.setattr(predictor, "_ready", {})
+    monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))
+    fresh = scorer()
+    np.testing.assert_allclose(fresh.predict(X, 2), BOOSTER.predict(X), rtol=0, atol=1e-12)
+    assert predictor._ready[fresh.checksum] is not None
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte", "other key", "group writable"])
+def test_a_damaged_cache_file_is_rebuilt_not_trusted(compile_state, monkeypatch, damage):
+    scorer().compiled(len(X))
+    [entry] = cached_files(compile_state)
+    content = entry.read_bytes()
+    if damage == "truncated":
+        entry.write_bytes(content[: len(content) // 2])
+    elif damage == "flipped byte":
+        entry.write_bytes(content[:-100] + bytes([content[-100] ^ 0xFF]) + content[-99:])
+    elif damage == "other key":
+        entry.write_bytes(content.replace(scorer().checksum.encode(), b"f" * 64, 1))
+    else:
+        entry.chmod(0o664)
+    assert cache.read(scorer().checksum, machine.compiler_version()) is None
+    monkeypatch.setattr(predictor, "_ready", {})
+    compiles = []
+    original = machine.compile_ir
+    monkeypatch.setattr(machine, "compile_ir", lambda text: compiles.append(1) or original(text))
+    np.testing.assert_allclose(scorer().predict(X, 2), BOOSTER.predict(X), rtol=0, atol=1e-12)
+    assert compiles == [1]
+    assert entry.read_bytes() == content if damage != "group writable" else stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+
+def test_a_changed_compiler_version_compiles_again_into_its_own_file(compile_state, monkeypatch):
+    scorer().compiled(len(X))
+    monkeypatch.setattr(predictor, "_ready", {})
+    monkeypatch.setattr(machine, "compiler_version", lambda: "another llvmlite")
+    assert scorer().compiled(len(X)) is not None
+    assert len(cached_files(compile_state)) == 2
+
+
+def test_a_cache_directory_others_can_write_is_not_used(compile_state, monkeypatch):
+    compile_state.mkdir(mode=0o700)
+    monkeypatch.setattr("os.getuid", lambda: 12345)  # the directory belongs to someone else
+    assert cache.cache_dir() is None
+    assert scorer().compiled(len(X)) is not None  # compiled, just not cached
+    assert cached_files(compile_state) == []
+
+
+def test_sqlml_compile_off_scores_through_lightgbm(monkeypatch):
+    monkeypatch.setenv("SQLML_COMPILE", "off")
+    monkeypatch.setattr(predictor.CompiledForest, "predict", lambda *a: pytest.fail("compiled path used"))
+    np.testing.assert_array_equal(scorer().predict(X, 2), BOOSTER.predict(X))
+    assert predictor._ready == {}
+
+
+def test_without_llvmlite_lightgbm_scores_and_the_failure_is_logged_once(monkeypatch, caplog):
+    real_import = builtins.__import__
+
+    def no_llvmlite(name, *args, **kwargs):
+        if name.startswith("llvmlite"):
+            raise ImportError("No module named 'llvmlite'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(machine, "target_machine", machine.target_machine.__wrapped__)
+    monkeypatch.setattr(machine, "compiler_version", machine.compiler_version.__wrapped__)
+    monkeypatch.setattr(builtins, "__import__", no_llvmlite)
+    first = scorer()
+    np.testing.assert_array_equal(first.predict(X, 2), BOOSTER.predict(X))
+    np.testing.assert_array_equal(first.predict(X, 2), BOOSTER.predict(X))
+    assert predictor._ready == {first.checksum: None}
+    assert [r.getMessage() for r in caplog.records] == [
+        "Compiled prediction is off for this model (LightGBM scores it): ImportError: No module named 'llvmlite'"
+    ]
+
+
+def test_a_compiled_form_that_disagrees_with_lightgbm_is_refused(monkeypatch, caplog):
+    monkeypatch.setattr(predictor.CompiledForest, "raw", lambda self, X, threads: np.zeros((len(X), 1)))
+    first = scorer()
+    np.testing.assert_array_equal(first.predict(X, 2), BOOSTER.predict(X))
+    assert predictor._ready == {first.checksum: None}
+    assert "disagrees with LightGBM on probe rows" in caplog.text

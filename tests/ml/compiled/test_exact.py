@@ -1,0 +1,69 @@
+"""The compiled forest predicts what LightGBM's Booster.predict does, within 1e-12."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sqlml.ml.compiled import predictor
+from sqlml.ml.compiled.forest import read_forest
+from tests.ml.compiled.forests import rows, target, train
+
+X = rows()
+Y = target(X)
+CASES = {
+    "regression": ({"objective": "regression"}, Y),
+    "binary": ({"objective": "binary"}, (Y > 1).astype(int)),
+    "multiclass": ({"objective": "multiclass", "num_class": 3}, np.digitize(Y, [0.0, 2.0])),
+    "random forest": ({"objective": "regression", "boosting": "rf", "bagging_fraction": 0.7, "bagging_freq": 1}, Y),
+    "binary random forest": ({"objective": "binary", "boosting": "rf", "bagging_fraction": 0.7, "bagging_freq": 1}, (Y > 1).astype(int)),
+    "missing as zero": ({"objective": "regression", "zero_as_missing": True}, Y),
+    "no missing values": ({"objective": "regression", "use_missing": False}, Y),
+    "multiclass one-vs-all": ({"objective": "multiclassova", "num_class": 3}, np.digitize(Y, [0.0, 2.0])),
+    "poisson": ({"objective": "poisson"}, np.exp(Y / 4)),
+}
+
+
+def compiled_and_lightgbm(booster, data: np.ndarray, threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    scorer = predictor.BoosterScorer(booster, booster.model_to_string())
+    assert scorer.compiled(len(data)) is not None, "the model was not compiled"
+    return scorer.predict(data, threads), booster.predict(data)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_compiled_predictions_equal_lightgbm(case):
+    params, label = CASES[case]
+    booster = train(params, label, X)
+    fresh = rows(2500, seed=5)
+    fresh[:7, 2] = [-0.5, -1.0, 39.7, 2.0**31, -(2.0**40), 1e300, np.nan]  # truncation and out-of-range categories
+    fresh[:4, 0] = [1e-36, -1e-36, -0.0, np.inf]
+    got, expected = compiled_and_lightgbm(booster, fresh)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_the_decision_types_of_every_case_are_covered():
+    """The cases reach categorical splits and the three missing types with both defaults."""
+    seen = set()
+    for params, label in CASES.values():
+        for tree in read_forest(train(params, label, X).model_to_string()).trees:
+            seen.update((d & 1, (d >> 2) & 3) for d in tree.decision_type)
+    assert {(1, 0), (0, 0), (0, 1), (0, 2)} <= seen
+
+
+def test_a_one_row_call_and_a_single_leaf_model_equal_lightgbm():
+    constant = train({"objective": "regression", "min_data_in_leaf": 10_000}, Y, X, rounds=3)
+    assert {len(tree.leaf_value) for tree in read_forest(constant.model_to_string()).trees} == {1}
+    got, expected = compiled_and_lightgbm(constant, X[:5])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    booster = train({"objective": "binary"}, (Y > 1).astype(int), X)
+    got, expected = compiled_and_lightgbm(booster, X[3:4], threads=1)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_a_linear_tree_model_is_not_compiled_and_lightgbm_scores_it():
+    booster = train({"objective": "regression", "linear_tree": True}, Y, np.nan_to_num(X), categorical=[])
+    scorer = predictor.BoosterScorer(booster, booster.model_to_string())
+    assert read_forest(scorer.text) is None
+    assert scorer.compiled(len(X)) is None
+    np.testing.assert_array_equal(scorer.predict(X, 2), booster.predict(X))

@@ -1,0 +1,97 @@
+"""ML.PREDICT and ML.EVALUATE through SQL score a stored boosted tree or random forest through
+its compiled form, equal to LightGBM's Booster.predict on the same rows; SQLML_COMPILE=off
+keeps LightGBM."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlml.ml.compiled import predictor
+from sqlml.ml.runtime.model_cache import CACHE
+from sqlml.store.records import ModelRef
+
+QUERY = "SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT x1, x2, plan, active, {label} FROM ds.fresh))"
+MODELS = {
+    "bt_reg": ("boosted_tree_regressor", "target", "max_iterations=8"),
+    "bt_class": ("boosted_tree_classifier", "tier", "max_iterations=8"),
+    "rf_class": ("random_forest_classifier", "churned", "num_parallel_tree=6"),
+}
+
+
+@pytest.fixture(scope="module")
+def tree_models(ml_con):
+    for name, (model_type, label, option) in MODELS.items():
+        ml_con.query(
+            f"CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='{model_type}', input_label_cols=['{label}'], "
+            f"max_tree_depth=3, {option}) AS SELECT x1, x2, plan, active, {label} FROM ds.train"
+        )  # fmt: skip
+    return ml_con
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch):
+    calls = []
+    original = predictor.CompiledForest.predict
+    monkeypatch.setattr(predictor.CompiledForest, "predict", lambda self, X, threads: calls.append(len(X)) or original(self, X, threads))
+    return calls
+
+
+def lightgbm_scores(con, name: str, table) -> np.ndarray:
+    """Booster.predict on the model's own feature matrix of the rows ML.PREDICT returned."""
+    model = CACHE.get(con.models, con.models.resolve(ModelRef.parse(f"ds.{name}")))
+    return model.estimator.booster_.predict(model.features(table.to_batches()[0]))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_ml_predict_scores_through_the_compiled_forest_and_equals_lightgbm(tree_models, compiled_calls, name):
+    label = MODELS[name][1]
+    table = tree_models.query(QUERY.format(name=name, label=label)).arrow().combine_chunks()
+    assert compiled_calls[-1:] == [300]  # after the probe rows compiling checks
+    expected = lightgbm_scores(tree_models, name, table)
+    if name == "bt_reg":
+        np.testing.assert_allclose(table.column("predicted_target").to_numpy(), expected, rtol=0, atol=1e-12)
+        return
+    probabilities = np.array([[p["prob"] for p in row] for row in table.column(f"predicted_{label}_probs").to_pylist()])
+    classes = [p["label"] for p in table.column(f"predicted_{label}_probs").to_pylist()[0]]
+    stored = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse(f"ds.{name}"))).label["classes"]
+    expected = np.column_stack([1 - expected, expected]) if expected.ndim == 1 else expected
+    order = [list(map(str, stored)).index(str(c)) for c in classes]
+    np.testing.assert_allclose(probabilities, expected[:, order], rtol=0, atol=1e-12)
+
+
+def test_ml_evaluate_scores_through_the_compiled_forest(tree_models, compiled_calls):
+    compiled = tree_models.query("SELECT mean_squared_error FROM ML.EVALUATE(MODEL ds.bt_reg, (SELECT * FROM ds.fresh))").fetchone()[0]
+    assert compiled_calls[-1:] == [300]
+    table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
+    errors = lightgbm_scores(tree_models, "bt_reg", table) - table.column("target").to_numpy()
+    assert compiled == pytest.approx(np.mean(errors**2), abs=1e-12)
+
+
+def test_sqlml_compile_off_keeps_lightgbm(tree_models, compiled_calls, monkeypatch):
+    monkeypatch.setenv("SQLML_COMPILE", "off")
+    table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
+    assert compiled_calls == []
+    np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
+
+
+def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_models, compiled_calls, monkeypatch):
+    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 500)
+    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+    query = QUERY.format(name="bt_class", label="tier")
+
+    def predict_and_wait_for_the_compiler() -> pa.Table:
+        table = tree_models.query(query).arrow()
+        for thread in [t for t in threading.enumerate() if t.name == "sqlml-compile"]:
+            thread.join()
+        return table
+
+    first = predict_and_wait_for_the_compiler()  # 300 rows: only a cached form is looked for
+    assert compiled_calls == []
+    assert predict_and_wait_for_the_compiler().equals(first)  # 600 rows: compiled in the background
+    assert compiled_calls[-1:] == [256]  # the probe rows compiling checks
+    assert predict_and_wait_for_the_compiler().equals(first)
+    assert compiled_calls[-1:] == [300]
