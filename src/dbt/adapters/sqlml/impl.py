@@ -1,0 +1,148 @@
+"""The ``sqlml`` dbt adapter: dbt-core's SQL adapter with BigQuery's names, types and configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dbt.adapters.base import AdapterConfig, available
+from dbt.adapters.base.relation import BaseRelation
+from dbt.adapters.sql import SQLAdapter
+
+from dbt.adapters.sqlml.column import SqlmlColumn
+from dbt.adapters.sqlml.connections import SqlmlConnectionManager
+from dbt.adapters.sqlml.partition import PartitionConfig
+from dbt.adapters.sqlml.relation import SqlmlRelation, use_dialect
+from dbt.adapters.sqlml.seeds import load_rows
+
+#: Schemas of the DuckDB file that are not datasets (DuckDB's catalogues, sqlml's own records).
+_HIDDEN_SCHEMAS = ("information_schema", "pg_catalog", "sqlml_meta")
+_RELATION_TYPES = {"BASE TABLE": "table", "VIEW": "view", "MATERIALIZED VIEW": "materialized_view"}
+
+
+@dataclass
+class SqlmlConfig(AdapterConfig):
+    """The dbt-bigquery model configs sqlml reads (README, "dbt")."""
+
+    partition_by: dict[str, Any] | None = None
+    cluster_by: Any = None
+    require_partition_filter: bool | None = None
+    partition_expiration_days: int | None = None
+    labels: dict[str, str] | None = None
+    ml_config: dict[str, Any] | None = None
+
+
+class SqlmlAdapter(SQLAdapter):
+    """dbt on a sqlml warehouse: relations are ``dataset.table``, types BigQuery's."""
+
+    ConnectionManager = SqlmlConnectionManager
+    Relation = SqlmlRelation
+    Column = SqlmlColumn
+    AdapterSpecificConfigs = SqlmlConfig
+
+    def __init__(self, config: Any, mp_context: Any = None) -> None:
+        super().__init__(config, mp_context)
+        use_dialect(config.credentials.dialect)
+
+    @classmethod
+    def date_function(cls) -> str:
+        return "current_timestamp()"
+
+    @classmethod
+    def is_cancelable(cls) -> bool:
+        return False
+
+    @classmethod
+    def quote(cls, identifier: str) -> str:
+        quote = SqlmlRelation.dialect_quote
+        return f"{quote}{identifier}{quote}"
+
+    @classmethod
+    def convert_text_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "STRING"
+
+    @classmethod
+    def convert_number_type(cls, agate_table: Any, col_idx: int) -> str:
+        import agate
+
+        decimals = agate_table.aggregate(agate.MaxPrecision(col_idx))
+        return "FLOAT64" if decimals else "INT64"
+
+    @classmethod
+    def convert_integer_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "INT64"
+
+    @classmethod
+    def convert_boolean_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "BOOL"
+
+    @classmethod
+    def convert_datetime_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "DATETIME"
+
+    @classmethod
+    def convert_date_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "DATE"
+
+    @classmethod
+    def convert_time_type(cls, agate_table: Any, col_idx: int) -> str:
+        return "TIME"
+
+    def _metadata(self, sql: str, params: Any = None, dialect: str = "bigquery") -> list[tuple]:
+        connection = self.connections.get_thread_connection()
+        with self.connections.exception_handler(sql):
+            return self.connections.open(connection).handle.metadata(sql, params, dialect)
+
+    @available
+    def list_schemas(self, database: str) -> list[str]:
+        rows = self._metadata(
+            "SELECT DISTINCT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()",
+            dialect="duckdb",
+        )
+        return sorted(name for (name,) in rows if name not in _HIDDEN_SCHEMAS)
+
+    @available
+    def check_schema_exists(self, database: str, schema: str) -> bool:
+        return schema.lower() in {name.lower() for name in self.list_schemas(database)}
+
+    def list_relations_without_caching(self, schema_relation: BaseRelation) -> list[BaseRelation]:
+        schema = schema_relation.schema
+        rows = self._metadata(f"SELECT table_name, table_type FROM `{schema}`.INFORMATION_SCHEMA.TABLES")
+        return [
+            self.Relation.create(
+                database=schema_relation.database, schema=schema, identifier=name, type=_RELATION_TYPES.get(kind, "table")
+            )
+            for name, kind in rows
+        ]
+
+    def get_columns_in_relation(self, relation: BaseRelation) -> list[SqlmlColumn]:
+        rows = self._metadata(
+            f"SELECT column_name, data_type FROM `{relation.schema}`.INFORMATION_SCHEMA.COLUMNS "
+            "WHERE table_name = @name ORDER BY ordinal_position",
+            {"name": relation.identifier},
+        )
+        return [SqlmlColumn(name, data_type) for name, data_type in rows]
+
+    @available
+    def parse_partition_by(self, raw_partition_by: Any) -> PartitionConfig | None:
+        """dbt-bigquery's ``partition_by`` dict, read (None when the model has none)."""
+        return PartitionConfig.parse(raw_partition_by)
+
+    @available
+    def is_replaceable(self, relation: Any, partition_by: Any = None, cluster_by: Any = None) -> bool:
+        """CREATE OR REPLACE TABLE replaces any table, partitioned or not."""
+        return True
+
+    @available
+    def load_seed_rows(self, relation: BaseRelation, agate_table: Any, column_types: dict[str, str]) -> int:
+        """Insert a seed's rows (already parsed by dbt) into its table; return the row count."""
+        connection = self.connections.get_thread_connection()
+        session = self.connections.open(connection).handle.session
+        with self.connections.exception_handler(f"load seed {relation}"):
+            return load_rows(session, relation.render(), agate_table, column_types)
+
+    def valid_incremental_strategies(self) -> list[str]:
+        return ["append", "merge", "delete+insert", "insert_overwrite"]
+
+    def debug_query(self) -> None:
+        self.execute("SELECT 1 AS id")

@@ -1,0 +1,156 @@
+{#- The catalogue and DDL of the sqlml adapter: BigQuery DDL, which sqlml reads.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language -#}
+
+{% macro sqlml__create_schema(relation) -%}
+  {%- call statement('create_schema') -%}
+    create schema if not exists {{ relation.without_identifier() }}
+  {%- endcall -%}
+{% endmacro %}
+
+{% macro sqlml__drop_schema(relation) -%}
+  {%- call statement('drop_schema') -%}
+    drop schema if exists {{ relation.without_identifier() }} cascade
+  {%- endcall -%}
+{% endmacro %}
+
+{% macro sqlml__drop_relation(relation) -%}
+  {% call statement('drop_relation', auto_begin=False) -%}
+    {%- if relation.is_materialized_view -%}
+      drop materialized view if exists {{ relation }}
+    {%- elif relation.is_view -%}
+      drop view if exists {{ relation }}
+    {%- else -%}
+      drop table if exists {{ relation }}
+    {%- endif -%}
+  {%- endcall %}
+{% endmacro %}
+
+{% macro sqlml__get_drop_sql(relation) -%}
+  {%- if relation.is_materialized_view -%}
+    drop materialized view if exists {{ relation }}
+  {%- elif relation.is_view -%}
+    drop view if exists {{ relation }}
+  {%- else -%}
+    drop table if exists {{ relation }}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro sqlml__rename_relation(from_relation, to_relation) -%}
+  {% call statement('rename_relation') -%}
+    alter {{ 'view' if from_relation.is_view else 'table' }} {{ from_relation }} rename to {{ adapter.quote(to_relation.identifier) }}
+  {%- endcall %}
+{% endmacro %}
+
+{% macro sqlml__truncate_relation(relation) -%}
+  {% call statement('truncate_relation') -%}
+    truncate table {{ relation }}
+  {%- endcall %}
+{% endmacro %}
+
+{% macro sqlml__list_schemas(database) -%}
+  {{ return(adapter.list_schemas(database)) }}
+{% endmacro %}
+
+{% macro sqlml__check_schema_exists(information_schema, schema) -%}
+  {{ return(adapter.check_schema_exists(information_schema.database, schema)) }}
+{% endmacro %}
+
+{% macro sqlml__list_relations_without_caching(schema_relation) -%}
+  {{ return(adapter.list_relations_without_caching(schema_relation)) }}
+{% endmacro %}
+
+{% macro sqlml__get_columns_in_relation(relation) -%}
+  {{ return(adapter.get_columns_in_relation(relation)) }}
+{% endmacro %}
+
+{% macro sqlml__make_temp_relation(base_relation, suffix) -%}
+  {{ return(base_relation.incorporate(path={"identifier": base_relation.identifier ~ suffix ~ '_' ~ modules.datetime.datetime.now().strftime('%H%M%S%f')}, type='table')) }}
+{%- endmacro %}
+
+{#- dbt-bigquery's OPTIONS(...) of a table or view: description, labels, expiration.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#table_option_list -#}
+{% macro sqlml_options(config, model, temporary=False) -%}
+  {%- set opts = {} -%}
+  {%- if config.persist_relation_docs() and model.description -%}
+    {%- do opts.update({'description': dbt.string_literal(model.description | replace("'", "\\'"))}) -%}
+  {%- endif -%}
+  {%- if config.get('require_partition_filter') is not none -%}
+    {%- do opts.update({'require_partition_filter': config.get('require_partition_filter') | lower}) -%}
+  {%- endif -%}
+  {%- if config.get('partition_expiration_days') is not none -%}
+    {%- do opts.update({'partition_expiration_days': config.get('partition_expiration_days')}) -%}
+  {%- endif -%}
+  {%- set labels = config.get('labels', {}) -%}
+  {%- if labels -%}
+    {%- set pairs = [] -%}
+    {%- for key, value in labels.items() -%}{%- do pairs.append("('" ~ key ~ "', '" ~ value ~ "')") -%}{%- endfor -%}
+    {%- do opts.update({'labels': '[' ~ pairs | join(', ') ~ ']'}) -%}
+  {%- endif -%}
+  {%- if opts -%}
+  options({% for key, value in opts.items() %}{{ key }}={{ value }}{{ ', ' if not loop.last }}{% endfor %})
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro sqlml__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+  {%- set partition_config = adapter.parse_partition_by(config.get('partition_by', none)) -%}
+  {%- set cluster_by = config.get('cluster_by', none) -%}
+  {%- set sql_header = config.get('sql_header', none) -%}
+  {{ sql_header if sql_header is not none }}
+  create or replace table {{ relation }}
+  {%- set contract_config = config.get('contract') -%}
+  {%- if contract_config.enforced and not temporary -%}
+    {{ get_assert_columns_equivalent(compiled_code) }}
+    {{ get_table_columns_and_constraints() }}
+    {%- set compiled_code = get_select_subquery(compiled_code) %}
+  {%- endif %}
+  {%- if partition_config is not none and not temporary %}
+  partition by {{ partition_config.render() }}
+  {%- endif %}
+  {%- if cluster_by and not temporary %}
+  cluster by {{ [cluster_by] | join(', ') if cluster_by is string else cluster_by | join(', ') }}
+  {%- endif %}
+  {{ sqlml_options(config, model, temporary) if not temporary }}
+  as (
+    {{ compiled_code }}
+  )
+{%- endmacro %}
+
+{% macro sqlml__create_view_as(relation, sql) -%}
+  {%- set sql_header = config.get('sql_header', none) -%}
+  {{ sql_header if sql_header is not none }}
+  create or replace view {{ relation }}
+  {{ sqlml_options(config, model) }}
+  {%- set contract_config = config.get('contract') -%}
+  {%- if contract_config.enforced -%}
+    {{ get_assert_columns_equivalent(sql) }}
+  {%- endif %}
+  as {{ sql }}
+{%- endmacro %}
+
+{% macro sqlml__alter_column_type(relation, column_name, new_column_type) -%}
+  {% call statement('alter_column_type') %}
+    alter table {{ relation }} alter column {{ adapter.quote(column_name) }} set data type {{ new_column_type }}
+  {% endcall %}
+{% endmacro %}
+
+{% macro sqlml__alter_relation_add_remove_columns(relation, add_columns, remove_columns) %}
+  {% for column in add_columns or [] %}
+    {% do run_query("alter table " ~ relation ~ " add column " ~ adapter.quote(column.name) ~ " " ~ column.data_type) %}
+  {% endfor %}
+  {% for column in remove_columns or [] %}
+    {% do run_query("alter table " ~ relation ~ " drop column " ~ adapter.quote(column.name)) %}
+  {% endfor %}
+{% endmacro %}
+
+{% macro sqlml__create_columns(relation, columns) %}
+  {% do sqlml__alter_relation_add_remove_columns(relation, columns, []) %}
+{% endmacro %}
+
+{% macro sqlml__post_snapshot(staging_relation) %}
+  {% do adapter.drop_relation(staging_relation) %}
+{% endmacro %}
+
+{% macro sqlml__load_csv_rows(model, agate_table) %}
+  {% do adapter.load_seed_rows(this, agate_table, model['config'].get('column_types', {})) %}
+  {{ return('') }}
+{% endmacro %}
