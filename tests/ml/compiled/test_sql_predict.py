@@ -95,3 +95,18 @@ def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_mode
     assert compiled_calls[-1:] == [256]  # the probe rows compiling checks
     assert predict_and_wait_for_the_compiler().equals(first)
     assert compiled_calls[-1:] == [300]
+
+
+def test_an_imported_lightgbm_model_scores_through_the_compiled_forest(ml_con, compiled_calls, tmp_path):
+    from tests.ml.compiled.forests import rows, target, train
+
+    X = rows(400, features=3)
+    booster = train({"objective": "multiclass", "num_class": 3}, np.digitize(target(X), [0.0, 2.0]), X)
+    (tmp_path / "booster.txt").write_text(booster.model_to_string())
+    ml_con.query(f"CREATE OR REPLACE MODEL ds.imported_lgb OPTIONS(model_type='LIGHTGBM', model_path='{tmp_path / 'booster.txt'}')")
+    ml_con.register("imported_rows", pa.table({f"Column_{i}": X[:, i] for i in range(3)}))
+    table = ml_con.query("SELECT * FROM ML.PREDICT(MODEL ds.imported_lgb, TABLE imported_rows)").arrow()
+    assert compiled_calls[-1:] == [400]
+    got = np.array(table.column("predicted_label").to_pylist())
+    X_back = np.column_stack([table.column(f"Column_{i}").to_numpy(zero_copy_only=False) for i in range(3)])
+    np.testing.assert_allclose(got, booster.predict(X_back), rtol=0, atol=1e-12)

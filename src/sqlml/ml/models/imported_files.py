@@ -10,6 +10,7 @@ files are read and scored by :mod:`sqlml.ml.models.xgboost_file`.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,9 +162,9 @@ def predict_imported(model: Model, batch: pa.RecordBatch) -> list[tuple[str, pa.
         feeds = {spec["name"]: _onnx_input(_column(batch, spec["name"]), spec) for spec in imported["inputs"]}
         results = session.run(None, feeds)
         return [(spec["name"], _arrow_output(np.asarray(value))) for spec, value in zip(imported["outputs"], results)]
-    booster = _booster(model)
+    scorer = _booster(model)
     matrix = np.column_stack([_column(batch, spec["name"]).to_numpy(zero_copy_only=False).astype(np.float64) for spec in imported["inputs"]])
-    return [("predicted_label", _arrow_output(np.asarray(booster.predict(matrix))))]
+    return [("predicted_label", _arrow_output(np.asarray(scorer.predict(matrix, os.cpu_count() or 1))))]
 
 
 def _checked_booster(content: bytes, features: int | None = None):
@@ -179,10 +180,14 @@ def _checked_booster(content: bytes, features: int | None = None):
 
 
 def _booster(model: Model):
+    """The model's booster, scoring through its compiled form when the rows justify it."""
+    from sqlml.ml.compiled.predictor import BoosterScorer
+
     key = id(model)
     with _lock:
         if key not in _sessions:
-            _sessions[key] = _checked_booster(model.files[LIGHTGBM_FILE], len(model.spec["imported"]["inputs"]))
+            booster = _checked_booster(model.files[LIGHTGBM_FILE], len(model.spec["imported"]["inputs"]))
+            _sessions[key] = BoosterScorer(booster, model.files[LIGHTGBM_FILE].decode())
         return _sessions[key]
 
 
