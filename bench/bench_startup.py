@@ -4,13 +4,18 @@ Measures, in one run:
   * ``sqlml query "SELECT 1"`` as a process (the console script, default on-disk warehouse in a
     fresh folder, and ``--warehouse :memory:``) against
     ``python -c "import duckdb; duckdb.sql('select 1')"``: alternating run by run, the median of
-    each side over ``--pairs`` runs;
+    each side over ``--pairs`` runs. Twice: *repeated* — the statement's DuckDB text is in the
+    per-user statement cache (:mod:`sqlml.sql.known_statements`), as from the second run on —
+    and *first run* — the cache turned off (``SQLML_STATEMENT_CACHE=off``), so every process
+    parses and transpiles the statement with sqlglot;
   * ``python -c "import sqlml"`` against ``python -c "pass"`` (same alternation);
-  * a trivial statement through ``Connection.query("SELECT 1").fetchall()`` on an in-memory
-    connection against DuckDB's ``sql("SELECT 1").fetchall()``, per call (alternating batches).
+  * per call, on an in-memory connection against DuckDB's ``sql(q).fetchall()`` (alternating
+    batches): ``Connection.query("SELECT 1").fetchall()`` (remembered after its first call), and
+    a query reading a one-row table, which is never remembered (``SELECT x FROM ds.t WHERE x = 1``).
 
 Child processes get bytecode caches (in a temporary ``PYTHONPYCACHEPREFIX``, warmed by one
-untimed run), as an installed package has: without them every start recompiles sqlml's sources.
+untimed run), as an installed package has: without them every start recompiles sqlml's sources;
+their statement cache is a temporary ``SQLML_CACHE_DIR``.
 
 Usage: python bench/bench_startup.py [--pairs 11] [--calls 2000]
 """
@@ -52,21 +57,25 @@ def process_row(name: str, ours, theirs, pairs: int, target: str) -> Row:
     return Row(name, statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings), target)
 
 
-def per_statement(calls: int, pairs: int) -> Row:
-    """Seconds per trivial statement: sqlml vs DuckDB, medians of alternating batches of ``calls``."""
+def per_statement(calls: int, pairs: int, ours_sql: str, theirs_sql: str, setup: str = "") -> Row:
+    """Seconds per statement: sqlml vs DuckDB, medians of alternating batches of ``calls``."""
     connection, raw = sqlml.connect(":memory:"), duckdb.connect()
+    if setup:
+        connection.query(f"CREATE SCHEMA ds; {setup.format(table='ds.t')}")
+        raw.execute(setup.format(table="t"))
 
-    def batch(run):
+    def batch(run, sql):
         def timed():
             for _ in range(calls):
-                run("SELECT 1").fetchall()
+                run(sql).fetchall()
 
         return timed
 
-    timings = alternate(batch(connection.query), batch(raw.sql), pairs)
+    timings = alternate(batch(connection.query, ours_sql), batch(raw.sql, theirs_sql), pairs)
     connection.close()
     ours, theirs = (statistics.median(t[i] for t in timings) / calls for i in (0, 1))
-    return Row(f"`query(\"SELECT 1\").fetchall()`, per call (overhead {(ours - theirs) * 1000:.2f} ms)", ours, theirs, "overhead ≤ 0.5 ms")
+    name = f"`query({ours_sql!r}).fetchall()`, per call (overhead {(ours - theirs) * 1000:.2f} ms)"
+    return Row(name, ours, theirs, "overhead ≤ 0.5 ms")
 
 
 def main() -> None:
@@ -75,20 +84,25 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="sqlml-bench-startup-")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = os.path.join(work, "pycache")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "SQLML_STATEMENT_CACHE")}
+    env.update(PYTHONPYCACHEPREFIX=os.path.join(work, "pycache"), SQLML_CACHE_DIR=os.path.join(work, "cache"))
+    first_run = {**env, "SQLML_STATEMENT_CACHE": "off"}
+    os.environ["SQLML_CACHE_DIR"] = env["SQLML_CACHE_DIR"]  # this process's own statements too
     try:
         command = sqlml_command()
-        query = runner([*command, "query", "SELECT 1"], env, work)
-        memory = runner([*command, "query", "SELECT 1", "--warehouse", ":memory:"], env, work)
+        disk, memory = [*command, "query", "SELECT 1"], [*command, "query", "SELECT 1", "--warehouse", ":memory:"]
         baseline = runner(DUCKDB, env, work)
         started = time.perf_counter()
         rows = [
-            process_row('`sqlml query "SELECT 1"` process (on-disk warehouse)', query, baseline, args.pairs, "≤ 1.5×"),
-            process_row('`sqlml query "SELECT 1" --warehouse :memory:` process', memory, baseline, args.pairs, "≤ 1.5×"),
+            process_row('`sqlml query "SELECT 1"` process, repeated (on-disk warehouse)', runner(disk, env, work), baseline, args.pairs, "≤ 1.5×"),
+            process_row('same, `--warehouse :memory:`, repeated', runner(memory, env, work), baseline, args.pairs, "≤ 1.5×"),
+            process_row('`sqlml query "SELECT 1"` process, first run (on-disk warehouse)', runner(disk, first_run, work), baseline, args.pairs, "≤ 1.5×"),
+            process_row('same, `--warehouse :memory:`, first run', runner(memory, first_run, work), baseline, args.pairs, "≤ 1.5×"),
             process_row("`import sqlml` process vs `python -c pass`", runner([sys.executable, "-c", "import sqlml"], env, work),
                         runner([sys.executable, "-c", "pass"], env, work), args.pairs, "lazy"),  # fmt: skip
-            per_statement(args.calls, max(3, args.pairs // 2)),
+            per_statement(args.calls, max(3, args.pairs // 2), "SELECT 1", "SELECT 1"),
+            per_statement(args.calls, max(3, args.pairs // 2), "SELECT x FROM ds.t WHERE x = 1", "SELECT x FROM t WHERE x = 1",
+                          "CREATE TABLE {table} AS SELECT 1::BIGINT AS x"),  # fmt: skip
         ]
         print_table(f"Cheap starts ({time.perf_counter() - started:.0f} s, load average {os.getloadavg()[0]:.1f})", rows)
     finally:

@@ -5,30 +5,34 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-from sqlglot import exp
-
 from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.duckdb.engine import DuckDBEngine
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
-from sqlml.execution.context import atomic, rollback
-from sqlml.execution.executor import Executor
+from sqlml.execution.known import run_known
 from sqlml.result import Result
-from sqlml.sql.dialect import Sqlml
+from sqlml.sql import known_statements
 from sqlml.udfs import duckdb_installers
-from sqlml.warehouse import modification_log
 
+# The executor, the statement table, the model store, sqlglot and Arrow load when a statement
+# first needs them: a statement run before (sqlml.sql.known_statements) needs none of them.
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    from sqlglot import exp
 
+    from sqlml.execution.executor import Executor
     from sqlml.store import ModelStore
 
 MEMORY = ":memory:"
+#: Dialect names known good without importing sqlglot (:data:`sqlml.sql.dialect.DIALECTS`'); the
+#: executor checks any other name when the connection opens.
+_PLAIN_DIALECTS = ("bigquery", "duckdb")
 
 _READERS = {
     ".csv": "read_csv_auto",
@@ -87,10 +91,12 @@ class Connection:
             config=config,
             functions=duckdb_installers(),
         )
-        from sqlml.store import ModelStore
-
-        self.models = ModelStore(self.models_path)
-        self._executor = _new_executor(self._warehouse, self.models, dialect)
+        self._models: ModelStore | None = None
+        self._made_executor: Executor | None = None
+        self._dialect = dialect
+        self._lock = threading.Lock()
+        if dialect not in _PLAIN_DIALECTS:
+            self._executor  # noqa: B018 - refuses an unknown dialect now
         self._parent: Connection | None = None
         self._sessions: weakref.WeakSet[Connection] = weakref.WeakSet()
         # Also run when the connection is garbage-collected or the interpreter exits unclosed.
@@ -105,9 +111,10 @@ class Connection:
         it when done; closing this connection ends it too.
         """
         session = Connection.__new__(Connection)
-        session.warehouse_path, session.models_path, session.models = self.warehouse_path, self.models_path, self.models
+        session.warehouse_path, session.models_path, session._models = self.warehouse_path, self.models_path, self.models
         session._warehouse = self._warehouse.session()
-        session._executor = _new_executor(session._warehouse, self.models, self.dialect)
+        session._dialect, session._lock = self.dialect, threading.Lock()
+        session._made_executor = _new_executor(session._warehouse, self.models, self.dialect)
         session._parent = self  # keeps the shared instance open while the session is used
         session._sessions = weakref.WeakSet()
         session._finalizer = weakref.finalize(session, session._warehouse.close)
@@ -120,14 +127,35 @@ class Connection:
         return self._warehouse.transaction_open
 
     @property
+    def models(self) -> ModelStore:
+        """The model store (opened on first use: a plain query never needs it)."""
+        if self._models is None:
+            from sqlml.store import ModelStore
+
+            with self._lock:
+                if self._models is None:
+                    self._models = ModelStore(self.models_path)
+        return self._models
+
+    @property
+    def _executor(self) -> Executor:
+        """The executor (made on first use, with the statement table it imports)."""
+        if self._made_executor is None:
+            executor = _new_executor(self._warehouse, self.models, self._dialect)
+            with self._lock:
+                if self._made_executor is None:
+                    self._made_executor = executor
+        return self._made_executor
+
+    @property
     def dialect(self) -> str:
         """How this connection reads SQL: ``"bigquery"`` or ``"duckdb"``."""
-        return self._executor.dialect
+        return self._dialect
 
     @dialect.setter
     def dialect(self, value: str) -> None:
         _new_executor(self._warehouse, self.models, value)  # validates the name
-        self._executor.dialect = value
+        self._executor.dialect = self._dialect = value
 
     def query(self, sql: str, params: Mapping | Sequence | None = None, *, path: str | None = None) -> Result:
         """Run one statement or a whole script and return the last statement's result.
@@ -142,21 +170,42 @@ class Connection:
             sqlml.Error: the first statement that failed, with its position and a hint.
         """
         with self._warehouse.statement():
-            result = self._executor.execute(sql, params, path)
+            result = self._known_result(sql, params, path)
+            if result is None:
+                result = self._executor.execute(sql, params, path)
             if self._warehouse.in_transaction:
                 # Read now, in the transaction and this call's turn: later, another thread's
                 # statement may be using the transaction's cursor, or the transaction be over.
                 try:
                     result.arrow()
                 except BaseException:
+                    from sqlml.execution.context import rollback
+
                     rollback(self._executor)
                     raise
             return result
 
     execute = query
 
+    def _known_result(self, sql: str, params: Mapping | Sequence | None, path: str | None) -> Result | None:
+        """The rows of a statement whose DuckDB text is remembered (:mod:`sqlml.sql.known_statements`),
+        run without parsing it; None when it is not, or when this session's state could change what
+        it means (parameters, script variables, an open transaction)."""
+        made = self._made_executor
+        if params is not None or not isinstance(sql, str) or self._warehouse.transaction_open or (made is not None and not made.runs_known_statements()):
+            return None
+        known = known_statements.lookup(sql, self._dialect)
+        if known is None:
+            return None
+        try:
+            return run_known(self._warehouse, known, lambda error: self._executor.read_error(sql, path, error))
+        except EngineError:
+            return None  # the full path runs it again and says why
+
     def register(self, name: str, data: pd.DataFrame | pa.Table | pa.RecordBatch) -> None:
         """Make a pandas DataFrame or Arrow table/batch readable as ``name`` in later queries."""
+        import pyarrow as pa
+
         if not isinstance(data, (pa.Table, pa.RecordBatch)) and not hasattr(data, "to_numpy"):
             raise ParameterError(f"Cannot register {type(data).__name__}: pass a pandas DataFrame or an Arrow table.")
         if isinstance(data, pa.RecordBatch):
@@ -180,6 +229,9 @@ class Connection:
             **reader_options: options of DuckDB's reader, e.g. ``nullstr='NA'`` for a CSV file
                 that writes missing values as ``NA``; bound as values.
         """
+        from sqlml.execution.context import atomic, rollback
+        from sqlml.warehouse import modification_log
+
         reader = _reader_for(path, format)
         for key in reader_options:
             if not key.isidentifier():
@@ -270,6 +322,10 @@ def _reader_for(path, format: str | None) -> str:
 
 
 def _table_name(name: str) -> exp.Table:
+    from sqlglot import exp
+
+    from sqlml.sql.dialect import Sqlml
+
     try:
         table = exp.to_table(name, dialect=Sqlml)
     except Exception:
@@ -279,8 +335,9 @@ def _table_name(name: str) -> exp.Table:
 
 
 def _new_executor(warehouse: SqlEngine, models: ModelStore, dialect: str) -> Executor:
-    """An executor with the statement table, imported when the first connection opens: its
+    """An executor with the statement table, imported when a connection first needs one: its
     handlers load the ML modules, which ``import sqlml`` does not."""
+    from sqlml.execution.executor import Executor
     from sqlml.statement_table import TABLE
 
     return Executor(warehouse, models, TABLE, dialect)

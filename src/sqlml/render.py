@@ -14,13 +14,33 @@ import io
 import json
 import math
 import shutil
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 NULL = "NULL"
 FORMATS = ("table", "vertical", "csv", "json", "jsonl", "markdown", "parquet")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows as Python values, ready to print: what every renderer reads.
+
+    Attributes:
+        names: the column names.
+        numeric: per column, whether it holds numbers (right-aligned in a table).
+        values: the rows, one tuple each.
+    """
+
+    names: list[str]
+    numeric: list[bool]
+    values: list[tuple]
+
+
+#: What the renderers take: :class:`Rows`, or an Arrow table (read into :class:`Rows`).
+Data = Union[Rows, "pa.Table"]
 
 
 def format_value(value) -> str:
@@ -42,24 +62,29 @@ def format_value(value) -> str:
     return str(value)
 
 
-def _rows(table: pa.Table) -> list[list]:
-    columns = [column.to_pylist() for column in table.columns]
-    return [list(row) for row in zip(*columns)] if columns else []
+def rows_of(data: Data) -> Rows:
+    """``data`` as :class:`Rows` (an Arrow table's values read with ``to_pylist``)."""
+    if isinstance(data, Rows):
+        return data
+    columns = [column.to_pylist() for column in data.columns]
+    return Rows(data.column_names, numeric_columns(data.schema), list(zip(*columns)) if columns else [])
 
 
-def _is_numeric(arrow_type: pa.DataType) -> bool:
+def numeric_columns(schema: pa.Schema) -> list[bool]:
+    """Per field of ``schema``, whether it holds numbers (integers, floats, decimals)."""
     import pyarrow as pa
 
-    return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+    return [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type) for f in schema]
 
 
-def render_table(table: pa.Table, max_width: int | None = None, max_cell: int = 60) -> str:
+def render_table(data: Data, max_width: int | None = None, max_cell: int = 60) -> str:
     """An aligned text table; cells wider than ``max_cell`` or the terminal are shortened with '…'."""
-    names = table.column_names
+    data = rows_of(data)
+    names = data.names
     if not names:
         return "(no columns)"
     width = max_width or shutil.get_terminal_size((120, 24)).columns
-    cells = [[format_value(v) for v in row] for row in _rows(table)]
+    cells = [[format_value(v) for v in row] for row in data.values]
     widths = [len(name) for name in names]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
@@ -68,7 +93,7 @@ def render_table(table: pa.Table, max_width: int | None = None, max_cell: int = 
     while sum(widths) + 3 * len(widths) + 1 > width and max(widths) > 8:
         widest = widths.index(max(widths))
         widths[widest] -= 1
-    numeric = [_is_numeric(field.type) for field in table.schema]
+    numeric = data.numeric
 
     def line(values):
         out = []
@@ -83,23 +108,25 @@ def render_table(table: pa.Table, max_width: int | None = None, max_cell: int = 
     return "\n".join([rule, header, rule, *body, rule])
 
 
-def render_vertical(table: pa.Table) -> str:
+def render_vertical(data: Data) -> str:
     """One ``name: value`` line per column, records separated by a header line."""
-    names = table.column_names
+    data = rows_of(data)
+    names = data.names
     pad = max((len(n) for n in names), default=0)
     out = []
-    for index, row in enumerate(_rows(table), 1):
+    for index, row in enumerate(data.values, 1):
         out.append(f"-[ RECORD {index} ]" + "-" * 20)
         out.extend(f"{name.rjust(pad)} | {format_value(value)}" for name, value in zip(names, row))
     return "\n".join(out) if out else "(0 rows)"
 
 
-def render_csv(table: pa.Table) -> str:
+def render_csv(data: Data) -> str:
     """RFC 4180 CSV with a header row; NULL is an empty field."""
+    data = rows_of(data)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for row in _rows(table):
+    writer.writerow(data.names)
+    for row in data.values:
         writer.writerow(["" if v is None else (format_value(v) if isinstance(v, (list, dict, float, bool)) else v) for v in row])
     return buffer.getvalue().rstrip("\n")
 
@@ -126,24 +153,26 @@ def _clean_json(value):
     return value
 
 
-def render_json(table: pa.Table, lines: bool = False) -> str:
+def render_json(data: Data, lines: bool = False) -> str:
     """A JSON array of row objects (or one object per line with ``lines``)."""
-    records = [dict(zip(table.column_names, map(_clean_json, row))) for row in _rows(table)]
+    data = rows_of(data)
+    records = [dict(zip(data.names, map(_clean_json, row))) for row in data.values]
     if lines:
         return "\n".join(json.dumps(r, default=_json_default) for r in records)
     return json.dumps(records, default=_json_default, indent=2)
 
 
-def render_markdown(table: pa.Table) -> str:
+def render_markdown(data: Data) -> str:
     """A GitHub-flavoured Markdown table."""
-    names = table.column_names
+    data = rows_of(data)
+    names = data.names
     escape = lambda text: text.replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(map(escape, names)) + " |", "|" + "|".join("---" for _ in names) + "|"]
-    lines += ["| " + " | ".join(escape(format_value(v)) for v in row) + " |" for row in _rows(table)]
+    lines += ["| " + " | ".join(escape(format_value(v)) for v in row) + " |" for row in data.values]
     return "\n".join(lines)
 
 
-def render(table: pa.Table, format: str = "table") -> str:
+def render(data: Data, format: str = "table") -> str:
     """Render rows in one of the text :data:`FORMATS` (not parquet, which is binary)."""
     renderers = {
         "table": render_table,
@@ -153,7 +182,7 @@ def render(table: pa.Table, format: str = "table") -> str:
         "jsonl": lambda t: render_json(t, lines=True),
         "markdown": render_markdown,
     }
-    return renderers[format](table)
+    return renderers[format](data)
 
 
 def write_parquet(table: pa.Table, target) -> None:

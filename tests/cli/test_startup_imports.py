@@ -6,24 +6,27 @@ Each check runs in a fresh interpreter, so modules other tests imported do not h
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 import sqlml
 from sqlml.cli.commands import COMMANDS
 from sqlml.cli.main import cli
+from sqlml.render import FORMATS, render
 
 #: What a plain query must not import (whole packages: any of their modules counts).
 HEAVY = ("pandas", "jinja2", "sklearn", "lightgbm", "statsforecast", "prompt_toolkit", "sqlml.project",
          "sqlml.ml.models", "sqlml.ml.functions", "sqlml.ml.training", "sqlml.serve", "sqlml.report", "sqlml.shell")  # fmt: skip
 
 
-def loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
+def loaded_after(code: str, **env: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` (with ``env`` added to its environment)."""
     script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env={**os.environ, **env})
     return set(json.loads(completed.stdout.splitlines()[-1]))
 
 
@@ -41,6 +44,23 @@ def test_the_query_command_imports_no_ml_project_or_dataframe_code(tmp_path):
     modules = loaded_after(code)
     assert "duckdb" in modules and "sqlml.connection" in modules  # the query did run
     assert heavy_in(modules) == []
+
+
+def test_a_query_run_before_loads_neither_sqlglot_nor_the_executor_nor_the_model_store(tmp_path):
+    """The second process finds the statement's DuckDB text in the per-user cache (sqlml.sql.known_statements)."""
+    code = (
+        "import sys\n"
+        "from sqlml.cli.main import main\n"
+        f"sys.argv = ['sqlml', 'query', 'SELECT 1 AS x', '--warehouse', ':memory:', '--models', {str(tmp_path / 'm')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code in (0, None), exit.code\n"
+    )
+    first = loaded_after(code, SQLML_CACHE_DIR=str(tmp_path / "cache"))
+    again = loaded_after(code, SQLML_CACHE_DIR=str(tmp_path / "cache"))
+    assert {"sqlglot", "sqlml.execution.executor", "sqlml.store"} <= first  # the first run parses it
+    assert "duckdb" in again and "sqlml.execution.known" in again  # the query did run
+    assert heavy_in(again) == []
+    not_needed = {"sqlglot", "sqlml.sql.dialect", "sqlml.execution.executor", "sqlml.statement_table", "sqlml.store", "sqlite3", "psutil"}
+    assert not_needed & again == set()
 
 
 def test_import_sqlml_loads_neither_duckdb_nor_sqlglot_nor_arrow():
@@ -77,3 +97,11 @@ def test_a_command_is_found_by_importing_its_module_when_asked_for():
     result = CliRunner().invoke(cli, ["dag", "--help"])
     assert result.exit_code == 0, result.output
     assert "--format [text|mermaid|dot]" in result.output
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "parquet"])
+def test_rows_read_without_arrow_render_as_the_arrow_table_does(con, fmt):
+    sql = "SELECT 1 AS i, -2.5 AS f, 'a|b,\"c' AS s, TRUE AS b, CAST(NULL AS STRING) AS n, 1e20 AS big, 'nan' AS t"
+    plain, table = con.query(sql).rows(), con.query(sql).arrow()
+    assert plain.values == [(1, -2.5, 'a|b,"c', True, None, 1e20, "nan")]
+    assert render(plain, fmt) == render(table, fmt)

@@ -159,26 +159,28 @@ def progress_reporting(show: bool):
 
 
 def emit(result: Result, fmt: str, output: str | None) -> None:
-    """Print or write a result in the chosen format."""
+    """Print or write a result in the chosen format (text formats read the rows without Arrow
+    when their types allow, see :meth:`sqlml.Result.rows`)."""
     from sqlml.render import render, write_parquet
 
     if not result.columns:
         if result.rowcount >= 0:
             click.echo(f"{result.rowcount} row(s) affected.", err=output is None)
         return
-    table = result.arrow()
     if fmt == "parquet":
         if output is None:
             raise click.UsageError("--format parquet needs --output FILE.")
-        write_parquet(table, output)
+        write_parquet(result.arrow(), output)
         return
-    text = render(table, fmt)
+    rows = result.rows()
+    text = render(rows, fmt)
     if output:
         Path(output).write_text(text + "\n")
     else:
         click.echo(text)
         if fmt in ("table", "vertical"):
-            click.echo(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})", err=True)
+            count = len(rows.values)
+            click.echo(f"({count} row{'s' if count != 1 else ''})", err=True)
 
 
 def main() -> None:

@@ -19,10 +19,11 @@ from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
 from sqlml.errors import Error, Location, ParameterError
 from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, rollback
-from sqlml.execution.plain import positional_name
+from sqlml.execution.plain import positional_name, read_error, run_remembered, run_sql
 from sqlml.execution.sources import DataInput, Renderer
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.known_statements import text_alone_decides
 from sqlml.sql.parsed_scripts import parse_script
 from sqlml.sql.planner import StatementKind, node_kind, plan
 from sqlml.sql.script import Node, location_of
@@ -80,9 +81,12 @@ class Executor:
         try:
             parser, nodes = parse_script(sql, self.dialect_class, path)  # a syntax error anywhere: nothing runs
             run = ScriptRun(parser=parser, named=named, positional=list(positional))
+            # a one-statement script without parameters may turn out to be one whose DuckDB text is
+            # remembered for later runs (sqlml.sql.known_statements)
+            remember = sql if len(nodes) == 1 and not named and not positional else None
             for index, node in enumerate(nodes):
                 result.close()
-                result = self.execute_node(node, run, keep_result=index == len(nodes) - 1)
+                result = self.execute_node(node, run, keep_result=index == len(nodes) - 1, remember=remember)
         except BaseException as error:
             rollback(self)  # a script that fails inside a transaction rolls it back
             if isinstance(error, Error) or not isinstance(error, Exception):
@@ -94,24 +98,38 @@ class Executor:
             raise translate_foreign(error, where) from error
         return result
 
-    def execute_node(self, node: Node, run: ScriptRun, keep_result: bool) -> Result:
-        """Run one top-level node of a script."""
+    def execute_node(self, node: Node, run: ScriptRun, keep_result: bool, remember: str | None = None) -> Result:
+        """Run one top-level node of a script; ``remember`` as in :meth:`execute_tree`."""
         kind = node_kind(node)
         if (kind is not None and kind.is_procedural) or self.table.script.needs(self, node):
             return self.table.script.run(self, node, run, keep_result)
         tree = run.parser.parse_statement(node)
-        return self.execute_tree(tree, node, run, keep_result)
+        if remember is not None and not text_alone_decides(tree):  # before the rewrites change it
+            remember = None
+        return self.execute_tree(tree, node, run, keep_result, remember=remember)
 
-    def execute_tree(self, tree: exp.Expression, node: Node, run: ScriptRun, keep_result: bool, params: Mapping | None = None) -> Result:
-        """Run one parsed statement; ``params`` adds named values (script variables)."""
+    def execute_tree(
+        self, tree: exp.Expression, node: Node, run: ScriptRun, keep_result: bool, params: Mapping | None = None, remember: str | None = None
+    ) -> Result:
+        """Run one parsed statement; ``params`` adds named values (script variables).
+
+        Args:
+            remember: the whole script's text, when it is this one statement, which reads no
+                variable and whose DuckDB text its own text decides: a query then runs as
+                :func:`~sqlml.execution.plain.run_remembered`, which keeps that text for later runs.
+        """
         location = location_of(node.first, run.parser.sql, node.number, run.parser.path)
         try:
             for rewrite in self.table.rewrites:
                 tree = rewrite(tree, self)
             values = self._bind(tree, run, params)
             context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql)
+            handler = self.table.handlers[context.plan.kind]
             try:
-                result = self.table.handlers[context.plan.kind](context)
+                if remember is not None and handler is run_sql and context.plan.kind is StatementKind.QUERY and keep_result:
+                    result = run_remembered(context, remember)
+                else:
+                    result = handler(context)
             except BaseException:
                 self.engine.forget_memos()  # a rolled-back write may have undone what was remembered
                 raise
@@ -163,6 +181,19 @@ class Executor:
     def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader:
         """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""
         return self.table.evaluate_ml(self, node, inputs, params)
+
+    def runs_known_statements(self) -> bool:
+        """Whether a remembered statement (:mod:`sqlml.sql.known_statements`) may run without this
+        executor: its session holds no script state (variables, ``@@`` settings) and its table runs
+        queries as plain SQL."""
+        return not self.session and self.table.handlers.get(StatementKind.QUERY) is run_sql
+
+    def read_error(self, sql: str, path: str | None, error: BaseException) -> BaseException:
+        """The sqlml error for ``error``, raised while the rows of the remembered one-statement
+        script ``sql`` were read (:meth:`sqlml.Connection.query` ran it without parsing it)."""
+        parser, nodes = parse_script(sql, self.dialect_class, path)
+        location = location_of(nodes[0].first, parser.sql, nodes[0].number, path)
+        return read_error(error, parser.parse_statement(nodes[0]), location)
 
     def known_tables(self) -> list[str]:
         """``dataset.table`` names of every table and view in the warehouse, for hints."""

@@ -7,10 +7,13 @@ from sqlglot import exp
 
 from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
-from sqlml.errors import Cancelled, Error, TransactionError
+from sqlml.errors import Cancelled, Error, Location, TransactionError
 from sqlml.execution.context import StatementContext
+from sqlml.execution.known import run_known
 from sqlml.execution.sources import SourceSet
 from sqlml.result import Result
+from sqlml.sql import known_statements
+from sqlml.sql.known_statements import Known
 from sqlml.sql.planner import StatementKind
 
 
@@ -46,10 +49,7 @@ def run_sql(context: StatementContext) -> Result:
         tree = to_duckdb_parameters(statement.tree) if positional_name(1) in context.params else statement.tree
         sql, values = executor.renderer(context.params).render(tree, cursor, sources)
         values = values or None
-        if executor.cancel.is_set():
-            # DuckDB forgets an interrupt that arrives while none of its queries runs (the next
-            # one clears it): one that came while the statement was being prepared stops it here.
-            raise Cancelled("The statement was cancelled; nothing it started was kept.")
+        _stop_if_cancelled(context)
         if statement.returns_rows:
             relation = cursor.sql(sql, params=values)
             if context.keep_result:
@@ -78,6 +78,39 @@ def run_sql(context: StatementContext) -> Result:
             _finish(sources, warehouse)
 
 
+def run_remembered(context: StatementContext, script: str) -> Result:
+    """Run a query whose DuckDB text its own text decides (:func:`known_statements.text_alone_decides`,
+    the whole ``script``) as a later run of ``script`` will (:func:`run_known`), and remember the text.
+
+    What :func:`run_sql` does for such a query — no ML calls, no parameters — in the form a
+    remembered statement runs, so that both runs behave the same.
+    """
+    executor = context.executor
+    with executor.engine.lease() as cursor:  # rendered as run_sql renders it (no ML call: the cursor stays unused)
+        sql, _ = executor.renderer(context.params).render(context.plan.tree, cursor, context.sources)
+    known = Known(sql, context.plan.verb)
+    _stop_if_cancelled(context)
+    result = run_known(executor.engine, known, lambda error: read_error(error, context.plan.tree, context.location))
+    known_statements.remember(script, executor.dialect, known)
+    return result
+
+
+def read_error(error: BaseException, tree: exp.Expression, location: Location) -> BaseException:
+    """The sqlml error for a failure while the rows of the statement ``tree`` (at ``location``) were read."""
+    if isinstance(error, Error):
+        return error.with_location(location)
+    if isinstance(error, EngineError):
+        return translate(error, tree, location.source_line or "", location)
+    return translate_foreign(error, location)
+
+
+def _stop_if_cancelled(context: StatementContext) -> None:
+    if context.executor.cancel.is_set():
+        # DuckDB forgets an interrupt that arrives while none of its queries runs (the next
+        # one clears it): one that came while the statement was being prepared stops it here.
+        raise Cancelled("The statement was cancelled; nothing it started was kept.")
+
+
 def run_transaction(context: StatementContext) -> Result:
     """BEGIN opens the connection's one transaction, which keeps the warehouse leased until COMMIT
     or ROLLBACK (from any thread), across query() calls; see :meth:`~sqlml.engine.base.SqlEngine.begin`."""
@@ -97,12 +130,7 @@ def run_transaction(context: StatementContext) -> Result:
 
 def _lazy_error(error: BaseException, sources: SourceSet, context: StatementContext) -> BaseException:
     """The sqlml error for a failure while a returned result was being read."""
-    original = sources.original_error(error)
-    if isinstance(original, Error):
-        return original.with_location(context.location)
-    if isinstance(original, EngineError):
-        return translate(original, context.plan.tree, context.location.source_line or "", context.location)
-    return translate_foreign(original, context.location)
+    return read_error(sources.original_error(error), context.plan.tree, context.location)
 
 
 def _finish(sources: SourceSet, warehouse: SqlEngine) -> None:
