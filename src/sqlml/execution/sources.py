@@ -7,6 +7,10 @@ and its output (an Arrow table, or a one-pass record-batch reader for row-wise f
 registered under a fresh name on the cursor that runs the statement. The statement's tree then
 reads that name instead of the ML call, so WHERE, JOIN, GROUP BY and LIMIT around it run in DuckDB.
 ML calls nested in a data argument are handled the same way, one level down.
+
+A function may instead return its rows as SQL (:class:`SqlOutput`, e.g. ML.PREDICT of a linear
+model): a query over its data arguments, spliced into the statement as a subquery in the call's
+place, with the arguments as written in theirs — DuckDB then computes the rows itself.
 """
 
 from __future__ import annotations
@@ -25,6 +29,24 @@ from sqlml.sql.expressions import MLFunction, unsupported_function_error, writte
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
 _names = itertools.count(1)
+_DATA = "__sqlml_data_{}"
+
+
+def data_table(index: int) -> exp.Table:
+    """The table an :class:`SqlOutput` query reads its ``index``-th data argument from."""
+    return exp.Table(this=exp.to_identifier(_DATA.format(index)))
+
+
+@dataclass(frozen=True)
+class SqlOutput:
+    """An ML function's rows as a query the statement runs: ``query`` reads the call's data
+    arguments as :func:`data_table` tables, which the renderer replaces with the arguments.
+
+    Build it with sqlglot nodes that mean the same in BigQuery and DuckDB statements: it is
+    generated with the rest of the statement.
+    """
+
+    query: exp.Query
 
 
 @dataclass
@@ -147,10 +169,15 @@ class Renderer:
                 output = self.evaluate(node, inputs, self.params)
             except UnsupportedStatementError as error:
                 raise error.with_location(written_location(node)) if error.location is None else error
+            if isinstance(output, SqlOutput):
+                holder.replace(_spliced(output.query, node, holder))
+                continue
             name = sources.register(cursor, output)
             holder.set("this", exp.to_identifier(name))
             holder.set("db", None)
             holder.set("catalog", None)
+        if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
+            return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
@@ -171,6 +198,23 @@ class Renderer:
             return DataInput(f"SELECT * FROM {sources.register(side, rows)}", side, None)
         sql, values = self.render(query, side, sources)
         return DataInput(sql, side, values)
+
+
+def _spliced(query: exp.Query, call: MLFunction, holder: exp.Table) -> exp.Subquery:
+    """``query`` with the call's data arguments in place of its :func:`data_table` tables, as the
+    subquery that replaces ``holder`` (the call in FROM, under the call's alias if it has one)."""
+    query = query.copy()
+    arguments = {_DATA.format(i): argument for i, argument in enumerate(call.data_arguments)}
+    for table in list(query.find_all(exp.Table)):
+        argument = arguments.get(table.name) if not table.db else None
+        if argument is not None:
+            alias = table.args.get("alias")
+            inner = argument.this if isinstance(argument, exp.Subquery) else argument
+            source = inner.copy() if isinstance(inner, exp.Table) else exp.Subquery(this=inner.copy())
+            source.set("alias", alias.copy() if alias else None)
+            table.replace(source)
+    alias = holder.args.get("alias") or exp.TableAlias(this=exp.to_identifier(f"__sqlml_source_{next(_names)}"))
+    return exp.Subquery(this=query, alias=alias.copy())
 
 
 def _outermost_ml_calls(tree: exp.Expression) -> list[MLFunction]:

@@ -2,28 +2,42 @@
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
 
-The input query is read as Arrow record batches (at most 122,880 rows each) on its own cursor
-and each batch is scored as it arrives, so memory stays bounded whatever the table's size.
+A linear model's prediction is a query DuckDB runs as part of the statement
+(:mod:`sqlml.ml.runtime.sql_prediction`; ``SQLML_LINEAR_SQL=off`` turns it off). Otherwise the
+input query is read as Arrow record batches (at most 122,880 rows each) on its own cursor and each
+batch is scored as it arrives, so memory stays bounded whatever the table's size.
 """
 
 from __future__ import annotations
 
+import os
+
 import pyarrow as pa
 
 from sqlml.errors import ModelError
+from sqlml.execution.sources import SqlOutput, data_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
+from sqlml.ml.runtime.sql_prediction import has_sql_form, linear_prediction_query
+
+#: Set to ``off`` to score linear models in Python, batch by batch, as other models are.
+LINEAR_SQL_VARIABLE = "SQLML_LINEAR_SQL"
 
 
 @function("PREDICT")
-def predict(call: Call) -> pa.RecordBatchReader:
+def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
     model = call.require(what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
-    threshold = settings.get("threshold")
+    threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
-    return prediction_reader(model, call.data(0).reader(), threshold, settings.get("keep_original_columns", False), estimator)
+    data = call.data(0)
+    if os.environ.get(LINEAR_SQL_VARIABLE, "").lower() != "off" and has_sql_form(estimator):
+        query = linear_prediction_query(model, estimator, data.schema, data_table(0), threshold, keep)
+        if query is not None:
+            return SqlOutput(query)
+    return prediction_reader(model, data.reader(), threshold, keep, estimator)
 
 
 @function("TRANSFORM")

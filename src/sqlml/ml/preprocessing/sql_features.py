@@ -1,0 +1,108 @@
+"""Automatic preprocessing as SQL: a fitted preprocessor's encoders as expressions over the input
+columns, so that a model's features are computed by the SQL engine instead of NumPy.
+
+https://cloud.google.com/bigquery/docs/auto-preprocessing — what is written here replays exactly
+what :mod:`sqlml.ml.preprocessing.automatic.encoders` computes:
+
+* a numeric column: NULL (and NaN) become the training mean, then, where the model standardizes,
+  ``(x - mean) / std``, with the same operations in the same order as NumPy;
+* a STRING or BOOL column, one-hot or dummy encoded: its category text (``true``/``false`` for
+  BOOL, ``_null_filler`` for NULL), compared with the categories that have a feature; a category
+  unseen in training has none (an all-zero block).
+
+Any other encoder (TIMESTAMP, ARRAY, label or target encoding) or an input type that prediction
+would convert first (a STRING column for a numeric feature) has no SQL form here: the caller then
+keeps the Python path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.ml.preprocessing.automatic.encoders import NULL_CATEGORY, CategoricalEncoder, NumericEncoder
+from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, is_numeric_type
+
+_STRINGS = ("string", "large_string")
+_DOUBLE = exp.DataType.build("DOUBLE")
+
+
+@dataclass(frozen=True)
+class NumericFeature:
+    """One processed feature's value (a column of the feature matrix)."""
+
+    value: exp.Expression
+
+
+@dataclass(frozen=True)
+class OneHotFeatures:
+    """A one-hot block: the row's category text and the categories that have a feature, in the
+    block's order (a row whose category is not listed has only zeros)."""
+
+    category: exp.Expression
+    categories: list[str]
+
+
+#: The SQL form of one encoder's block of the feature matrix.
+SqlEncoding = NumericFeature | OneHotFeatures
+
+
+def sql_encodings(preprocessor: Preprocessor, columns: Mapping[str, tuple[exp.Expression, pa.DataType]]) -> list[SqlEncoding] | None:
+    """One :data:`SqlEncoding` per encoder of ``preprocessor``, in feature order; None when one of
+    them has no exact SQL form.
+
+    Args:
+        preprocessor: the model's fitted automatic preprocessing.
+        columns: lower-case input column name → (an expression reading it, its Arrow type).
+    """
+    encodings = []
+    for column, encoder in zip(preprocessor.columns, preprocessor.encoders):
+        found = columns.get(column.name.lower())
+        encoding = _encoding(encoder, column.arrow_type, *found) if found is not None else None
+        if encoding is None:
+            return None
+        encodings.append(encoding)
+    return encodings
+
+
+def _encoding(encoder: object, trained: str, value: exp.Expression, arrow_type: pa.DataType) -> SqlEncoding | None:
+    if type(encoder) is NumericEncoder and (is_numeric_type(arrow_type) or pa.types.is_null(arrow_type)):
+        return NumericFeature(numeric_value(encoder, value, arrow_type))
+    if type(encoder) is CategoricalEncoder and encoder.method in ("one_hot", "dummy"):
+        category = category_text(trained, value, arrow_type)
+        return None if category is None else OneHotFeatures(category, list(encoder.columns))
+    return None
+
+
+def numeric_value(encoder: NumericEncoder, value: exp.Expression, arrow_type: pa.DataType) -> exp.Expression:
+    """``value`` as DOUBLE, NULL and NaN imputed with the training mean, standardized if the encoder does."""
+    as_double = exp.Cast(this=value.copy(), to=_DOUBLE.copy())
+    if pa.types.is_floating(arrow_type):  # only floating columns hold NaN, which counts as missing
+        as_double = exp.Nullif(this=as_double, expression=number(float("nan")))
+    imputed = exp.Coalesce(this=as_double, expressions=[number(encoder.mean)])
+    if not encoder.standardize:
+        return imputed
+    centred = exp.Paren(this=exp.Sub(this=imputed, expression=number(encoder.mean)))
+    # ``safe`` keeps the plain IEEE division: the divisor is a non-zero constant
+    return exp.Paren(this=exp.Div(this=centred, expression=number(encoder.std), safe=True))
+
+
+def number(value: float) -> exp.Expression:
+    """A DOUBLE literal that reads back as exactly ``value`` (its shortest round-trip text, cast)."""
+    return exp.Cast(this=exp.Literal.string(repr(float(value))), to=_DOUBLE.copy())
+
+
+def category_text(trained: str, value: exp.Expression, arrow_type: pa.DataType) -> exp.Expression | None:
+    """The category text of a STRING or BOOL column as the encoder names it, or None for a column
+    prediction would cast first (another type than the training one)."""
+    if pa.types.is_null(arrow_type):
+        return exp.Literal.string(NULL_CATEGORY)
+    if trained in _STRINGS and str(arrow_type) in _STRINGS:
+        return exp.Coalesce(this=value.copy(), expressions=[exp.Literal.string(NULL_CATEGORY)])
+    if trained == "bool" and pa.types.is_boolean(arrow_type):
+        ifs = [exp.If(this=exp.Boolean(this=flag), true=exp.Literal.string(str(flag).lower())) for flag in (True, False)]
+        return exp.Case(this=value.copy(), ifs=ifs, default=exp.Literal.string(NULL_CATEGORY))
+    return None

@@ -1,0 +1,175 @@
+"""ML.PREDICT of a linear model as one query the SQL engine runs: preprocessing, weights, link
+function and output columns written as SQL over the input rows, the input columns carried along.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
+
+The query computes what :func:`~sqlml.ml.runtime.predict.prediction_reader` computes with NumPy,
+operation for operation: the features (:mod:`sqlml.ml.preprocessing.sql_features`), the score
+``X·β + b`` per output, then ``0.5·(1 + tanh(z/2))`` for a binary classifier or a softmax for a
+multiclass one, the predicted class (``P(positive) > threshold``, or the first most probable) and
+the ``predicted_<label>_probs`` array, higher label first. It is built from the stored weights —
+the numbers ML.WEIGHTS shows — and reads the input as the table it is given. A model it cannot
+write exactly (another estimator, an encoder or input type without an SQL form, a TRANSFORM that
+does not replay as written) gets None: the caller keeps the Python path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.ml.models.linear_estimator import LinearModel
+from sqlml.ml.models.model import Model
+from sqlml.ml.preprocessing.sql_features import NumericFeature, SqlEncoding, number, sql_encodings
+from sqlml.ml.preprocessing.sql_transform import transformed_rows
+from sqlml.ml.runtime.predict import passed_through
+
+#: Names of the query's own intermediate columns (an input column named so keeps the Python path).
+PREFIX = "__sqlml_"
+#: DuckDB types of the labels a classifier's output can carry, by Arrow type name.
+_LABEL_TYPES = {
+    "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT", "uint8": "UTINYINT",
+    "uint16": "USMALLINT", "uint32": "UINTEGER", "uint64": "UBIGINT", "string": "VARCHAR",
+    "large_string": "VARCHAR", "bool": "BOOLEAN", "double": "DOUBLE", "float": "FLOAT",
+}  # fmt: skip
+
+
+def has_sql_form(estimator: object) -> bool:
+    """Whether ``estimator`` is one :func:`linear_prediction_query` may write (a linear model)."""
+    return isinstance(estimator, LinearModel)
+
+
+def linear_prediction_query(model: Model, estimator: object, schema: pa.Schema, source: exp.Table,
+                            threshold: float | None = None, keep_original_columns: bool = False) -> exp.Select | None:  # fmt: skip
+    """ML.PREDICT's rows for the rows of ``source`` as a query, or None when the model has no
+    exact SQL form.
+
+    Args:
+        model: the model (its preprocessing, label and classes).
+        estimator: the estimator that scores (the serving one or a trial's).
+        schema: the input's columns.
+        source: the table the query reads the input from.
+        threshold: the binary classifier's threshold (0.5 when None).
+        keep_original_columns: pass feature columns through too (as ML.PREDICT's setting).
+
+    Raises:
+        InvalidModelInputError: the input lacks a column the model was trained on.
+    """
+    if not has_sql_form(estimator) or model.preprocessor is None:
+        return None
+    model.check_input(schema)
+    carried = [schema.field(i).name for i in passed_through(model, schema, keep_original_columns)]
+    outputs = model.family.output_schema(model).names
+    if not _distinct(schema.names) or not _distinct(outputs + carried):
+        return None
+    rows = transformed_rows(model, schema, source)
+    encodings = sql_encodings(model.preprocessor, rows.columns) if rows is not None else None
+    labels = _labels(model) if estimator.task.is_classification else []
+    if encodings is None or labels is None:
+        return None
+    coef, intercept = np.atleast_2d(estimator.coef_), np.atleast_1d(estimator.intercept_)
+    scores = {_name("score", k): _score(coef[k], float(intercept[k]), encodings) for k in range(len(coef))}
+    scored = _layer(rows.query, scores)
+    if estimator.task.kind == "regression":
+        return exp.select(exp.alias_(_column(_name("score", 0)), outputs[0], quoted=True), *map(_column, carried)).from_(scored)
+    kind = _binary if estimator.task.kind == "binary" else _multiclass
+    probabilities, predicted = kind(scored, labels, 0.5 if threshold is None else threshold)
+    return _outputs(probabilities, predicted, labels, outputs, carried)
+
+
+def _distinct(names: list[str]) -> bool:
+    lowered = [name.lower() for name in names]
+    return len(set(lowered)) == len(lowered) and not any(name.startswith(PREFIX) for name in lowered)
+
+
+def _name(kind: str, index: int | None = None) -> str:
+    return f"{PREFIX}{kind}" if index is None else f"{PREFIX}{kind}_{index}"
+
+
+def _column(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _layer(rows: exp.Expression, values: dict[str, exp.Expression]) -> exp.Subquery:
+    """``(SELECT *, <values> FROM rows)``: the rows with more columns."""
+    named = [exp.alias_(value, name, quoted=True) for name, value in values.items()]
+    return exp.select(exp.Star(), *named).from_(rows).subquery(_name("rows"))
+
+
+def _score(coef: np.ndarray, intercept: float, encodings: list[SqlEncoding]) -> exp.Expression:
+    """``X·β + b`` for one output: a product per numeric feature, a CASE per one-hot block."""
+    terms, start = [], 0
+    for encoding in encodings:
+        if isinstance(encoding, NumericFeature):
+            terms.append(exp.Mul(this=number(float(coef[start])), expression=encoding.value))
+            start += 1
+            continue
+        weights = coef[start : start + len(encoding.categories)]
+        ifs = [exp.If(this=exp.Literal.string(c), true=number(float(w))) for c, w in zip(encoding.categories, weights)]
+        terms.append(exp.Case(this=encoding.category, ifs=ifs, default=number(0.0)) if ifs else number(0.0))
+        start += len(encoding.categories)
+    return exp.Add(this=_sum(terms), expression=number(intercept)) if terms else number(intercept)
+
+
+def _sum(terms: list[exp.Expression]) -> exp.Expression:
+    """The terms added as a balanced tree (a long left-deep chain nests as deep as it is long)."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return exp.Paren(this=exp.Add(this=_sum(terms[:middle]), expression=_sum(terms[middle:])))
+
+
+def _function(name: str, *args: exp.Expression) -> exp.Expression:
+    # DuckDB's own function, not sqlglot's node: the BigQuery rendering of EXP and GREATEST adds
+    # overflow and NULL checks that these finite, non-NULL operands never need
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _binary(scored: exp.Subquery, labels: list[exp.Expression], threshold: float) -> tuple[exp.Subquery, exp.Expression]:
+    """P(positive) = 0.5·(1 + tanh(0.5·z)), as the estimator computes it; the class is positive above
+    the threshold."""
+    half = number(0.5)
+    tanh = _function("tanh", exp.Mul(this=half.copy(), expression=_column(_name("score", 0))))
+    positive = exp.Mul(this=half, expression=exp.Paren(this=exp.Add(this=number(1.0), expression=tanh)))
+    rows = _layer(scored, {_name("prob", 1): positive})
+    rows = _layer(rows, {_name("prob", 0): exp.Sub(this=number(1.0), expression=_column(_name("prob", 1)))})
+    above = exp.GT(this=_column(_name("prob", 1)), expression=number(float(threshold)))
+    return rows, exp.Case(ifs=[exp.If(this=above, true=labels[1].copy())], default=labels[0].copy())
+
+
+def _multiclass(scored: exp.Subquery, labels: list[exp.Expression], threshold: float) -> tuple[exp.Subquery, exp.Expression]:
+    """The softmax (exp(z - max z), divided by its sum) and the first class of highest probability."""
+    k = len(labels)
+    rows = _layer(scored, {_name("top"): _function("greatest", *(_column(_name("score", i)) for i in range(k)))})
+    shifted = {_name("exp", i): _function("exp", exp.Sub(this=_column(_name("score", i)), expression=_column(_name("top")))) for i in range(k)}
+    rows = _layer(_layer(rows, shifted), {_name("total"): _sum([_column(_name("exp", i)) for i in range(k)])})
+    probabilities = {_name("prob", i): exp.Div(this=_column(_name("exp", i)), expression=_column(_name("total")), safe=True) for i in range(k)}
+    rows = _layer(_layer(rows, probabilities), {_name("best"): _function("greatest", *(_column(_name("prob", i)) for i in range(k)))})
+    ifs = [exp.If(this=exp.EQ(this=_column(_name("prob", i)), expression=_column(_name("best"))), true=labels[i].copy()) for i in range(k)]
+    return rows, exp.Case(ifs=ifs)
+
+
+def _outputs(rows: exp.Subquery, predicted: exp.Expression, labels: list[exp.Expression], outputs: list[str], carried: list[str]) -> exp.Select:
+    """``predicted_<label>``, ``predicted_<label>_probs`` (higher label first), the carried columns."""
+    entries = [
+        exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("label"), expression=labels[i].copy()),
+            exp.PropertyEQ(this=exp.to_identifier("prob"), expression=_column(_name("prob", i))),
+        ])
+        for i in reversed(range(len(labels)))
+    ]  # fmt: skip
+    probs = exp.Array(expressions=entries)
+    columns = [exp.alias_(predicted, outputs[0], quoted=True), exp.alias_(probs, outputs[1], quoted=True)]
+    return exp.select(*columns, *map(_column, carried)).from_(rows)
+
+
+def _labels(model: Model) -> list[exp.Expression] | None:
+    """The classes as literals of the label's type, in class index order; None for a label type
+    written here in no exact form."""
+    duckdb_type = _LABEL_TYPES.get(str(model.label_type()))
+    if duckdb_type is None:
+        return None
+    to = exp.DataType.build(duckdb_type, dialect="duckdb")
+    return [exp.Cast(this=exp.Literal.string(str(v).lower() if isinstance(v, bool) else repr(v) if isinstance(v, float) else str(v)), to=to.copy())
+            for v in model.classes().to_pylist()]  # fmt: skip

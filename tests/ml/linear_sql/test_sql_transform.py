@@ -1,0 +1,71 @@
+"""TRANSFORM clauses and feature types: replayed in the query where they are exactly expressible,
+the Python path kept (and used) where they are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlml.errors import ExecutionError
+from sqlml.ml.preprocessing.sql_transform import replayable_items
+
+TRAIN = "SELECT x1, x2, k, cat, flag, y, cls FROM ds.train"
+FRESH = "SELECT id, x1, x2, k, cat, flag, y FROM ds.fresh"
+
+
+def create(con, name: str, transform: str, label: str = "y") -> None:
+    model_type = "linear_reg" if label == "y" else "logistic_reg"
+    con.query(f"CREATE OR REPLACE MODEL ds.{name} TRANSFORM({transform}, {label}) "
+              f"OPTIONS(model_type='{model_type}', input_label_cols=['{label}']) AS {TRAIN}")  # fmt: skip
+
+
+@pytest.mark.parametrize("transform, label", [
+    ("ML.STANDARD_SCALER(x1) OVER () AS s, x2 * 2 AS d, UPPER(cat) AS cat, flag", "y"),
+    ("ML.MIN_MAX_SCALER(x2) OVER () AS m, ML.BUCKETIZE(x1, [0.0, 1.0]) AS b, IF(flag, k, -k) AS signed", "cls"),
+])  # fmt: skip
+def test_expressible_transform_is_computed_in_the_query(paths, transform, label):
+    create(paths.con, "tr", transform, label)
+    assert replayable_items(paths.model("ds.tr").spec["transform"]["feature_sql"]) is not None
+    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.tr, ({FRESH}))"
+    paths.same(sql)
+
+
+@pytest.mark.parametrize("transform", [
+    "AVG(x1) OVER () AS centred, x2",  # a window: the Python path computes it per batch
+    "ML.ONE_HOT_ENCODER(cat) OVER () AS hot, x1",  # an ARRAY<STRUCT> feature
+])  # fmt: skip
+def test_inexpressible_transform_keeps_the_python_path(paths, transform):
+    create(paths.con, "tr_py", transform)
+    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.tr_py, ({FRESH}))"
+    with pytest.raises(ExecutionError, match="AssertionError: a linear model was scored in Python"):
+        paths.sql(sql)
+    expected = paths.python(sql)
+    assert expected.column_names[0] == "predicted_y" and expected.num_rows == 120
+
+
+@pytest.mark.parametrize("column", [
+    "TIMESTAMP_SECONDS(k * 86400) AS ts",  # TIMESTAMP: epoch and calendar parts
+    "[x1, 1.0] AS pair",  # ARRAY<FLOAT64>
+])  # fmt: skip
+def test_feature_types_without_an_sql_form_keep_the_python_path(paths, column):
+    name = column.rsplit(" ", 1)[-1]
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.typed OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x1, {column}, y FROM ds.train")
+    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.typed, (SELECT x1, {column} FROM ds.fresh))"
+    with pytest.raises(ExecutionError, match="AssertionError: a linear model was scored in Python"):
+        paths.sql(sql)
+    assert paths.python(sql).column_names == ["predicted_y", "x1", name]
+
+
+def test_numeric_and_float32_features_are_computed_in_the_query(paths):
+    # DuckDB's DECIMAL → DOUBLE and Arrow's decimal128 → float64 may differ in the last bit
+    columns = "CAST(k AS NUMERIC) AS amount, CAST(x2 AS FLOAT) AS narrow"
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.typed OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x1, {columns}, y FROM ds.train")
+    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.typed, (SELECT x1, {columns} FROM ds.fresh))"
+    paths.same(sql)
+
+
+def test_a_string_given_for_a_numeric_feature_keeps_the_python_paths_conversion(paths):
+    sql = "SELECT * FROM ML.PREDICT(MODEL ds.lin, (SELECT CAST(x1 AS STRING) AS x1, x2, k, cat, flag FROM ds.fresh))"
+    with pytest.raises(ExecutionError, match="AssertionError: a linear model was scored in Python"):
+        paths.sql(sql)
+    expected = paths.python(sql)
+    assert expected.column_names[:2] == ["predicted_y", "x1"]
