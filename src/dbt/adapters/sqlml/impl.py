@@ -124,6 +124,27 @@ class SqlmlAdapter(SQLAdapter):
         return [SqlmlColumn(name, data_type) for name, data_type in rows]
 
     @available
+    def catalog_table(self, database: str, schemas: list[str], tables: list[str] | None = None) -> Any:
+        """dbt docs' catalog of ``schemas`` (only ``tables``, if given): a row per column."""
+        from dbt_common.clients.agate_helper import table_from_data_flat
+
+        rows = []
+        for schema in schemas:
+            rows += self._metadata(
+                "SELECT c.table_schema, c.table_name, t.table_type, c.column_name, c.ordinal_position, c.data_type "
+                f"FROM `{schema}`.INFORMATION_SCHEMA.COLUMNS AS c JOIN `{schema}`.INFORMATION_SCHEMA.TABLES AS t "
+                "USING (table_name) ORDER BY c.table_name, c.ordinal_position"
+            )
+        names = ["table_database", "table_schema", "table_name", "table_type", "table_comment", "table_owner",
+                 "column_name", "column_index", "column_type", "column_comment"]  # fmt: skip
+        data = [
+            dict(zip(names, (database, schema, table, _RELATION_TYPES.get(kind, "table"), None, None, column, index, dtype, None)))
+            for schema, table, kind, column, index, dtype in rows
+            if tables is None or table.lower() in tables
+        ]
+        return table_from_data_flat(data, names)
+
+    @available
     def parse_partition_by(self, raw_partition_by: Any) -> PartitionConfig | None:
         """dbt-bigquery's ``partition_by`` dict, read (None when the model has none)."""
         return PartitionConfig.parse(raw_partition_by)
@@ -140,6 +161,18 @@ class SqlmlAdapter(SQLAdapter):
         session = self.connections.open(connection).handle.session
         with self.connections.exception_handler(f"load seed {relation}"):
             return load_rows(session, relation.render(), agate_table, column_types)
+
+    def get_rows_different_sql(
+        self,
+        relation_a: BaseRelation,
+        relation_b: BaseRelation,
+        column_names: list[str] | None = None,
+        except_operator: str = "EXCEPT DISTINCT",
+    ) -> str:
+        """BigQuery's set operators name DISTINCT or ALL (dbt-bigquery's default)."""
+        if SqlmlRelation.dialect_quote == '"':
+            except_operator = "EXCEPT"
+        return super().get_rows_different_sql(relation_a, relation_b, column_names, except_operator)
 
     def valid_incremental_strategies(self) -> list[str]:
         return ["append", "merge", "delete+insert", "insert_overwrite"]

@@ -154,3 +154,14 @@
   {% do adapter.load_seed_rows(this, agate_table, model['config'].get('column_types', {})) %}
   {{ return('') }}
 {% endmacro %}
+
+{% macro sqlml__get_catalog(information_schema, schemas) -%}
+  {{ return(adapter.catalog_table(information_schema.database, schemas)) }}
+{%- endmacro %}
+
+{% macro sqlml__get_catalog_relations(information_schema, relations) -%}
+  {%- set schemas = [] -%}
+  {%- for relation in relations if relation.schema not in schemas -%}{%- do schemas.append(relation.schema) -%}{%- endfor -%}
+  {%- set names = relations | map(attribute='identifier') | map('lower') | list -%}
+  {{ return(adapter.catalog_table(information_schema.database, schemas, names)) }}
+{%- endmacro %}
