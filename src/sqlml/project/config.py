@@ -1,8 +1,10 @@
-"""Reading a project: ``sqlml_project.yml``, the YAML files that declare sources and tests, and defaults.
+"""Reading a project: ``sqlml_project.yml`` or ``dbt_project.yml``, the YAML files that declare sources and tests, and defaults.
 
 Only ``name`` is required. Everything else has a default: the warehouse ``warehouse/`` and the
 model store ``models/`` beside the YAML file, the dataset named after the project, no vars, no
-default schedule, data models materialized as views (dbt's default).
+default schedule, data models materialized as views (dbt's default), SQL read as BigQuery's.
+A folder with a ``dbt_project.yml`` is read as dbt reads it (see :mod:`.dbt_project`), with a
+``sqlml_project.yml`` beside it adding only sqlml's own keys.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 import yaml
 
 from sqlml.errors import ProjectError
+from sqlml.project.dbt_project import read_dbt_project
+from sqlml.project.folder_config import config_problem
 from sqlml.project.kinds import Materialization
+from sqlml.project.unsupported import check_properties, unsupported
 
 PROJECT_FILE = "sqlml_project.yml"
 #: A dbt project is read as it is: its dbt_project.yml stands in for sqlml_project.yml.
@@ -24,6 +29,8 @@ DBT_PROJECT_FILE = "dbt_project.yml"
 SPECIAL_FOLDERS = {"seeds": "seeds", "tests": "tests", "macros": "macros"}
 #: The values ``materialized`` may take.
 MATERIALIZATIONS = tuple(m.value for m in Materialization)
+#: How model SQL may be written (``dialect:`` in the project file).
+DIALECTS = ("bigquery", "duckdb")
 
 
 @dataclass
@@ -42,6 +49,13 @@ class Project:
         column_tests: node name → list of (column, test name, test arguments) from YAML.
         seed_options: seed name → DuckDB CSV reader options (e.g. ``nullstr``).
         node_configs: node name → ``config:`` given in a properties YAML file.
+        dialect: how the project's SQL is written: ``bigquery`` or ``duckdb``.
+        dbt: read from a dbt_project.yml (dbt's schema naming, folder config and resource paths).
+        paths: role (``models``, ``seeds``, ``tests``, ``macros``) → folders, for a dbt project.
+        blocks: ``models`` / ``seeds`` → dbt_project.yml's folder-config block.
+        disabled: names of the nodes configured ``enabled: false`` (filled when nodes are found).
+        schema_macro: the project's ``generate_schema_name`` as (custom schema, node) → schema,
+            when it has one (set when nodes are found).
     """
 
     name: str
@@ -55,10 +69,18 @@ class Project:
     column_tests: dict = field(default_factory=dict)
     seed_options: dict = field(default_factory=dict)
     node_configs: dict = field(default_factory=dict)
+    dialect: str = "bigquery"
+    dbt: bool = False
+    paths: dict = field(default_factory=dict)
+    blocks: dict = field(default_factory=dict)
+    disabled: set = field(default_factory=set)
+    schema_macro: Any = None
 
-    def folder(self, role: str) -> Path:
-        """The ``seeds``, ``tests`` or ``macros`` folder."""
-        return self.root / SPECIAL_FOLDERS[role]
+    def folders(self, role: str) -> list[Path]:
+        """The folders holding the ``models``, ``seeds``, ``tests`` or ``macros`` (a sqlml project's models: its root)."""
+        if self.dbt:
+            return self.paths[role]
+        return [self.root] if role == "models" else [self.root / SPECIAL_FOLDERS[role]]
 
 
 def find_project_dir(given: str | Path | None = None) -> Path:
@@ -95,43 +117,58 @@ def load_project(
         warehouse / models: override the folders the project names.
     """
     root = find_project_dir(folder)
-    path = project_file(root)
-    settings = read_yaml(path) or {}
-    if not isinstance(settings, dict) or not settings.get("name"):
-        raise ProjectError(f"{path.name} must set `name`.", path=str(path), hint="Add: name: my_project")
-    name = str(settings["name"])
-    dataset = str(settings.get("dataset") or re.sub(r"\W", "_", name).lower())
-    defaults = {"materialized": Materialization.VIEW.value, "tags": [], "schedule": settings.get("schedule")}
-    is_dbt = path.name == DBT_PROJECT_FILE
-    defaults.update(_dbt_model_defaults(settings, name) if is_dbt else settings.get("models") or {})
-    if is_dbt:  # dbt keeps SQL in models/: keep sqlml's stores out of it
-        settings.setdefault("warehouse", ".sqlml/warehouse")
+    path, dbt = root / DBT_PROJECT_FILE, None
+    if path.exists():
+        beside = read_yaml(root / PROJECT_FILE) or {} if (root / PROJECT_FILE).exists() else {}
+        dbt = read_dbt_project(path, _settings(path), beside if isinstance(beside, dict) else {})
+        settings = dbt.settings
+        settings.setdefault("warehouse", ".sqlml/warehouse")  # dbt keeps SQL in models/: keep sqlml's stores out of it
         settings.setdefault("model_store", ".sqlml/models")
+    else:
+        path = root / PROJECT_FILE
+        settings = _settings(path)
+    name = str(settings["name"])
+    defaults = {"materialized": Materialization.VIEW.value, "tags": [], "schedule": settings.get("schedule")}
+    defaults.update({} if dbt else settings.get("models") or {})
     if defaults["materialized"] not in MATERIALIZATIONS:
         raise ProjectError(
             f"Unknown materialized='{defaults['materialized']}'.", path=str(path),
             hint=f"Use one of: {', '.join(MATERIALIZATIONS)}.",
         )  # fmt: skip
+    if settings.get("dialect", "bigquery") not in DIALECTS:
+        raise ProjectError(f"{path.name}: unknown dialect '{settings['dialect']}'.", path=str(path), hint=f"Use one of: {', '.join(DIALECTS)}.")
     project = Project(
         name=name,
         root=root,
-        dataset=dataset,
+        dataset=str(settings.get("dataset") or re.sub(r"\W", "_", name).lower()),
         warehouse=str(warehouse or _beside(root, settings.get("warehouse", "warehouse"))),
         models=str(models or _beside(root, settings.get("model_store", "models"))),
         vars={**(settings.get("vars") or {}), **(vars or {})},
         defaults=defaults,
-        seed_options=settings.get("seeds") or {},
+        seed_options={} if dbt else settings.get("seeds") or {},
+        dialect=settings.get("dialect", "bigquery"),
+        dbt=dbt is not None,
+        paths=dbt.paths if dbt else {},
+        blocks=dbt.blocks if dbt else {},
     )
-    for path in sorted(root.rglob("*.yml")) + sorted(root.rglob("*.yaml")):
-        if path.name not in (PROJECT_FILE, DBT_PROJECT_FILE):
-            _read_properties(project, path)
+    for path in _property_files(project):
+        _read_properties(project, path)
     return project
 
 
-def _dbt_model_defaults(settings: dict, name: str) -> dict:
-    """Project-wide model config of a dbt_project.yml (``models: {<project>: {+materialized: …}}``)."""
-    block = (settings.get("models") or {}).get(name) or {}
-    return {key.lstrip("+"): value for key, value in block.items() if not isinstance(value, dict)}
+def _settings(path: Path) -> dict:
+    """A project file's settings; it must set ``name``."""
+    settings = read_yaml(path) or {}
+    if not isinstance(settings, dict) or not settings.get("name"):
+        raise ProjectError(f"{path.name} must set `name`.", path=str(path), hint="Add: name: my_project")
+    return settings
+
+
+def _property_files(project: Project) -> list[Path]:
+    """The YAML files declaring sources, tests and node config: in a dbt project, those in its resource folders."""
+    folders = [f for role in ("models", "seeds", "tests", "macros") for f in project.folders(role)] if project.dbt else [project.root]
+    found = {p for folder in folders if folder.exists() for pattern in ("*.yml", "*.yaml") for p in folder.rglob(pattern)}
+    return sorted(p for p in found if p.name not in (PROJECT_FILE, DBT_PROJECT_FILE))
 
 
 def _beside(root: Path, value: str) -> str:
@@ -153,6 +190,7 @@ def _read_properties(project: Project, path: Path) -> None:
     content = read_yaml(path) or {}
     if not isinstance(content, dict):
         raise ProjectError(f"{path.name} must be a mapping with `sources:` and/or `models:`.", path=str(path))
+    check_properties(content, path, project.root)
     for source in content.get("sources") or []:
         dataset = source.get("schema") or source.get("dataset") or source["name"]
         for table in source.get("tables") or []:
@@ -163,20 +201,35 @@ def _read_properties(project: Project, path: Path) -> None:
         for node in content.get(key) or []:
             tests = project.column_tests.setdefault(node["name"], [])
             if node.get("config"):
+                _check_config(project, path, key, node["config"])
                 project.node_configs.setdefault(node["name"], {}).update(node["config"])
             for column in node.get("columns") or []:
                 for test in (column.get("tests") or []) + (column.get("data_tests") or []):
-                    tests.append(_test_entry(column["name"], test, path))
+                    tests.append(_test_entry(column["name"], test, path, project.root))
             for test in (node.get("tests") or []) + (node.get("data_tests") or []):
-                tests.append(_test_entry(None, test, path))
+                tests.append(_test_entry(None, test, path, project.root))
 
 
-def _test_entry(column: str | None, test: str | dict, path: Path) -> tuple[str | None, str, dict]:
+def _check_config(project: Project, path: Path, key: str, config: dict) -> None:
+    """A dbt project's ``config:`` entries in a properties file: what sqlml does not apply is an error."""
+    for name, value in config.items() if project.dbt else ():
+        problem = config_problem(name, value, seed=key == "seeds")
+        if problem:
+            raise unsupported(path, problem, root=project.root)
+
+
+def _test_entry(column: str | None, test: str | dict, path: Path, root: Path) -> tuple[str | None, str, dict]:
     if isinstance(test, str):
         return column, test, {}
     if isinstance(test, dict) and len(test) == 1:
         (name, arguments), = test.items()
         arguments = dict(arguments or {})
         arguments.update(arguments.pop("arguments", None) or {})  # dbt 1.10 nests them under `arguments:`
+        for option, value in (arguments.pop("config", None) or {}).items():  # dbt's test configs: severity only
+            if option != "severity":
+                raise unsupported(path, f"the test config `{option}` (on {name})", root=root)
+            arguments["severity"] = value
+        if "severity" in arguments:
+            arguments["severity"] = str(arguments["severity"]).lower()
         return arguments.pop("column_name", column), name, arguments
     raise ProjectError(f"{path.name}: cannot read the test {test!r}.", path=str(path), hint="Write `- not_null` or `- accepted_values: {values: [...]}`.")

@@ -22,6 +22,8 @@ def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Temp
     """One test node per YAML-declared test, depending on the node it tests (and on ``to`` for relationships)."""
     result = []
     for target, tests in project.column_tests.items():
+        if target in project.disabled:
+            continue  # as in dbt, the tests of a disabled node are disabled with it
         if target not in nodes:
             raise ProjectError(f"Tests are declared for {target}, which is not a node of the project.", node=target)
         for column, name, arguments in tests:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from sqlglot import exp
+
 import sqlml
 from sqlml.project.kinds import Materialization, RelationKind
 from sqlml.project.nodes import Node
@@ -89,7 +91,7 @@ def _merge_increment(con: sqlml.Connection, node: Node, sql: str) -> tuple[int, 
     con.query(f"DROP TABLE IF EXISTS {staging}")
     try:
         con.query("BEGIN TRANSACTION;\n" + statements[0], path=str(node.path))
-        columns = ", ".join(f"`{c}`" for c in con.query(f"SELECT * FROM {staging} LIMIT 0").columns)
+        columns = ", ".join(_quoted(c, con.dialect) for c in con.query(f"SELECT * FROM {staging} LIMIT 0").columns)
         rows = con.query(f"SELECT COUNT(*) FROM {staging}").scalar()
         script = statements[1:] + [f"INSERT INTO {relation} ({columns}) SELECT {columns} FROM {staging}", f"DROP TABLE {staging}"]
         con.query(";\n".join(script) + ";\nCOMMIT TRANSACTION;", path=str(node.path))
@@ -97,6 +99,11 @@ def _merge_increment(con: sqlml.Connection, node: Node, sql: str) -> tuple[int, 
         _rollback(con)
         raise
     return rows, f"incremental: {strategy}"
+
+
+def _quoted(column: str, dialect: str) -> str:
+    """A column name quoted as the session's dialect quotes identifiers."""
+    return exp.to_identifier(column, quoted=True).sql(dialect=dialect)
 
 
 def _transaction(con: sqlml.Connection, node: Node, script: str) -> None:

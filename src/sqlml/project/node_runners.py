@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlml.errors import ProjectError
 from sqlml.project import datatests, gates, materialize
+from sqlml.project.folder_config import IGNORED_KEYS
 from sqlml.project.history import NodeRun
 from sqlml.project.kinds import Materialization, NodeKind, NodeStatus, RelationKind
 from sqlml.project.nodes import Node
@@ -25,16 +26,31 @@ if TYPE_CHECKING:
     from sqlml.project.runner import Runner, RunOptions
 
 #: Config keys that describe a node rather than how to read a seed's CSV.
-NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "fairness", "skew", "severity"}
+NODE_KEYS = {"materialized", "tags", "schedule", "schema", "dataset", "alias", "enabled", "retrain", "gate", "fairness", "skew",
+             "severity", "column_types", *IGNORED_KEYS}  # fmt: skip
 
 #: What runs one node: (the runner, the node, the run's options, its outcome to fill, its session).
 NodeRunner = Callable[["Runner", Node, "RunOptions", NodeRun, "Connection"], None]
 
 
 def load_seed(runner: Runner, node: Node, options: RunOptions, outcome: NodeRun, con: Connection) -> None:
-    """Load a seed's CSV file into its table (the config's reader options passed on)."""
+    """Load a seed's CSV file into its table (the config's reader options passed on).
+
+    dbt's ``column_types`` are types of the project's SQL: those columns are read as text and
+    cast by a query (so ``STRING`` keeps ``01234``'s zero), in one transaction that replaces the table
+    (https://docs.getdbt.com/reference/resource-configs/column_types).
+    """
     reader = {k: v for k, v in node.config.items() if k not in NODE_KEYS}
-    outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
+    types = node.config.get("column_types") or {}
+    if not types:
+        outcome.rows_written = con.load(node.relation, node.path, format="csv", **reader)
+        return
+    staging = f"{node.relation.split('.')[0]}.__sqlml_seed_{node.name}"
+    con.load(staging, node.path, format="csv", **reader, types={column: "VARCHAR" for column in types})
+    casts = ", ".join(f"CAST({column} AS {kind}) AS {column}" for column, kind in types.items())
+    con.query(f"BEGIN TRANSACTION;\nCREATE OR REPLACE TABLE {node.relation} AS SELECT * REPLACE ({casts}) FROM {staging};\n"
+              f"DROP TABLE {staging};\nCOMMIT TRANSACTION;", path=str(node.path))  # fmt: skip
+    outcome.rows_written = con.query(f"SELECT COUNT(*) FROM {node.relation}").scalar()
 
 
 def build_data_model(runner: Runner, node: Node, options: RunOptions, outcome: NodeRun, con: Connection) -> None:

@@ -18,9 +18,11 @@ from sqlglot import exp
 
 from sqlml.errors import Error, ProjectError
 from sqlml.project.config import MATERIALIZATIONS, SPECIAL_FOLDERS, Project
+from sqlml.project.folder_config import config_problem, folder_config, merge, strategy_problem
 from sqlml.project.kinds import Materialization, NodeKind
 from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, node_error
-from sqlml.sql.dialect import Sqlml
+from sqlml.project.unsupported import check_template, config_call_line, unsupported
+from sqlml.sql.dialect import DIALECTS, Sqlml
 from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
 
 _WRITES = (exp.Create, exp.Insert, exp.Merge)
@@ -71,24 +73,33 @@ class Node:
 
 
 def discover(project: Project) -> tuple[list[Node], Templates]:
-    """Every node of the project, parsed; and the templates to compile them with."""
-    seeds = []
-    for path in _files(project.folder("seeds"), "*.csv"):
-        config = {**project.defaults, **project.node_configs.get(path.stem, {}), **project.seed_options.get(path.stem, {})}
-        seeds.append(Node(path.stem, NodeKind.SEED, path, config=config, relation=relation_for(project, path.stem, config)))
+    """Every enabled node of the project, parsed; and the templates to compile them with.
+
+    Raises:
+        ProjectError: for a construct only dbt runs (before anything is rendered), or a ``ref`` to a
+            disabled node.
+    """
+    csv_files = [p for folder in project.folders("seeds") for p in _files(folder, "*.csv")]
+    sql_files = _model_files(project)
+    tests = [p for folder in project.folders("tests") for p in _files(folder, "*.sql")]
+    _check_unique([p.stem for p in csv_files], csv_files, sql_files)
+    templates = Templates(project.folders("macros"), [p.stem for p in csv_files + sql_files])
+    for path in templates.macro_files + sql_files + tests:
+        check_template(templates.environment, path.read_text(), path, project.root, templates.macro_names)
+    _use_schema_macro(project, templates)
+    nodes = [_seed(project, path) for path in csv_files]
+    nodes += [_parse(project, templates, path, kind=None) for path in sql_files]
+    nodes += [_parse(project, templates, path, kind=NodeKind.TEST) for path in tests]
+    return _enabled(project, nodes), templates
+
+
+def _model_files(project: Project) -> list[Path]:
+    """The SQL files that are models: in a dbt project those under its model paths, else any outside the special folders."""
+    if project.dbt:
+        return [p for folder in project.folders("models") for p in _files(folder, "*.sql")]
     skip = {project.root / folder for folder in SPECIAL_FOLDERS.values()} | {Path(project.warehouse), Path(project.models)}
     skip |= {project.root / folder for folder in ("target", "analyses", "snapshots", "dbt_packages")}  # dbt output and features sqlml does not run
-    sql_files = [p for p in _files(project.root, "*.sql") if not any(p.is_relative_to(s) for s in skip)]
-    tests = _files(project.folder("tests"), "*.sql")
-    names = [n.name for n in seeds] + [p.stem for p in sql_files]
-    _check_unique(names, seeds, sql_files)
-    templates = Templates(project.folder("macros"), names)
-    nodes = list(seeds)
-    for path in sql_files:
-        nodes.append(_parse(project, templates, path, kind=None))
-    for path in tests:
-        nodes.append(_parse(project, templates, path, kind=NodeKind.TEST))
-    return nodes, templates
+    return [p for p in _files(project.root, "*.sql") if not any(p.is_relative_to(s) for s in skip)]
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:
@@ -97,8 +108,8 @@ def _files(folder: Path, pattern: str) -> list[Path]:
     return sorted(p for p in folder.rglob(pattern) if not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _check_unique(names: list[str], seeds: list[Node], sql_files: list[Path]) -> None:
-    seen: dict[str, Path] = {n.name: n.path for n in seeds}
+def _check_unique(names: list[str], csv_files: list[Path], sql_files: list[Path]) -> None:
+    seen: dict[str, Path] = {p.stem: p for p in csv_files}
     for path in sql_files:
         if path.stem in seen:
             raise ProjectError(
@@ -108,19 +119,77 @@ def _check_unique(names: list[str], seeds: list[Node], sql_files: list[Path]) ->
         seen[path.stem] = path
 
 
-def relation_for(project: Project, name: str, config: dict) -> str:
-    """The relation a data model builds: ``dataset.alias`` from its config."""
-    dataset = config.get("schema") or config.get("dataset") or project.dataset
+def _enabled(project: Project, nodes: list[Node]) -> list[Node]:
+    """The nodes not configured ``enabled: false``; a ``ref`` to a disabled one is an error naming it (as in dbt)."""
+    project.disabled = {node.name for node in nodes if not node.config.get("enabled", True)}
+    kept = [node for node in nodes if node.name not in project.disabled]
+    for node in kept:
+        for name in node.refs:
+            if name in project.disabled:
+                raise node_error(node.path, node.name, f"ref('{name}') names a disabled node: {name} is configured enabled: false.",
+                                 hint=f"Enable {name}, or disable {node.name} too.")  # fmt: skip
+    return kept
+
+
+def fqn(project: Project, role: str, path: Path) -> list[str]:
+    """dbt's resource path of a file: the project name, its folders under the role's folder, its name."""
+    folder = next((f for f in project.folders(role) if path.is_relative_to(f)), path.parent)
+    return [project.name, *path.relative_to(folder).parent.parts, path.stem]
+
+
+def _seed(project: Project, path: Path) -> Node:
+    """A seed node: dbt's folder config, then its properties config."""
+    config = merge({**project.defaults}, folder_config(project.blocks.get("seeds", {}), fqn(project, "seeds", path)))
+    config = merge(config, {**project.node_configs.get(path.stem, {}), **project.seed_options.get(path.stem, {})})
+    if "delimiter" in config:  # dbt's name for DuckDB's reader option
+        config["delim"] = config.pop("delimiter")
+    node = Node(path.stem, NodeKind.SEED, path, config=config)
+    node.relation = relation_for(project, path.stem, config, path, "seed")
+    return node
+
+
+def relation_for(project: Project, name: str, config: dict, path: Path | None = None, resource_type: str = "model") -> str:
+    """The relation a node builds: ``dataset.alias`` from its config.
+
+    In a dbt project a ``schema`` config is a custom schema: the node lands in ``<dataset>_<schema>``,
+    or where the project's ``generate_schema_name`` macro says
+    (https://docs.getdbt.com/docs/build/custom-schemas); elsewhere it names the dataset itself.
+    """
+    custom = config.get("schema")
+    if custom is None and config.get("dataset"):
+        dataset = config["dataset"]
+    elif not project.dbt:
+        dataset = custom or project.dataset
+    elif project.schema_macro is not None:
+        node = {"name": name, "resource_type": resource_type, "config": config, "tags": config.get("tags") or [],
+                "fqn": fqn(project, resource_type + "s", path) if path else [project.name, name]}  # fmt: skip
+        dataset = project.schema_macro(custom, node).strip()
+    else:
+        dataset = project.dataset if custom is None else f"{project.dataset}_{str(custom).strip()}"
     return f"{dataset}.{config.get('alias') or name}".lower()
+
+
+def _use_schema_macro(project: Project, templates: Templates) -> None:
+    """A dbt project's own ``generate_schema_name`` decides its schemas; overriding alias or database names is an error."""
+    if not project.dbt:
+        return
+    for macro in ("generate_alias_name", "generate_database_name"):
+        if macro in templates.macro_names:
+            raise unsupported(templates.macro_origin[macro], f"the macro {macro} (it overrides dbt's)", root=project.root)
+    if "generate_schema_name" in templates.macro_names:
+        path = templates.macro_origin["generate_schema_name"]
+        context = render_context(project, "generate_schema_name", path)
+        project.schema_macro = lambda custom, node: templates.call("generate_schema_name", context, custom, node)
 
 
 def render_context(
     project: Project, node_name: str, path: Path, relation_of: Callable[[str], str] | None = None, incremental: bool = False
 ) -> RenderContext:
     """A render context for one node (``relation_of`` None while parsing)."""
+    target = {"name": "dev", "schema": project.dataset, "dataset": project.dataset, "type": "sqlml", "threads": 1}
     return RenderContext(
         node=node_name, path=path, relation_of=relation_of, sources=project.sources, vars=project.vars,
-        this=lambda config: relation_for(project, node_name, config), incremental=incremental,
+        this=lambda config: relation_for(project, node_name, config, path), incremental=incremental, target=target,
     )  # fmt: skip
 
 
@@ -128,12 +197,18 @@ def _parse(project: Project, templates: Templates, path: Path, kind: NodeKind | 
     text = path.read_text()
     context = render_context(project, path.stem, path)
     rendered = templates.render(text, context)
-    config = {**project.defaults, **project.node_configs.get(path.stem, {}), **context.config}
+    if project.dbt:
+        _check_in_file_config(project, templates, path, text, context.config)
+    folder = folder_config(project.blocks.get("models", {}), fqn(project, "models", path)) if kind is None else {}
+    config = merge(merge(merge({**project.defaults}, folder), project.node_configs.get(path.stem, {})), context.config)
     if config.get("materialized") not in MATERIALIZATIONS:
         raise node_error(
             path, path.stem, f"unknown materialized='{config.get('materialized')}'.", hint=f"Use one of: {', '.join(MATERIALIZATIONS)}."
         )
-    trees = parse_trees(rendered, path, path.stem)
+    problem = strategy_problem(config) if project.dbt else None
+    if problem:
+        raise unsupported(path, problem, root=project.root)
+    trees = parse_trees(rendered, path, path.stem, DIALECTS[project.dialect])
     node = Node(path.stem, kind or _kind_of(trees), path, text, config, refs=list(dict.fromkeys(context.refs)))
     for tree in trees:
         reads, writes = tables_of(tree)
@@ -144,8 +219,15 @@ def _parse(project: Project, templates: Templates, path: Path, kind: NodeKind | 
     return node
 
 
+def _check_in_file_config(project: Project, templates: Templates, path: Path, text: str, config: dict) -> None:
+    for key, value in config.items():
+        problem = config_problem(key, value)
+        if problem:
+            raise unsupported(path, problem, root=project.root, line=config_call_line(templates.environment, text))
+
+
 def _data_relation(project: Project, node: Node, trees: list[exp.Expression]) -> None:
-    node.relation = relation_for(project, node.name, node.config)
+    node.relation = relation_for(project, node.name, node.config, node.path)
     node.outputs = {node.relation}
 
 
@@ -155,7 +237,7 @@ def _model_relation(project: Project, node: Node, trees: list[exp.Expression]) -
 
 
 def _script_relation(project: Project, node: Node, trees: list[exp.Expression]) -> None:
-    node.relation = relation_for(project, node.name, node.config) if not node.outputs else sorted(node.outputs)[0]
+    node.relation = relation_for(project, node.name, node.config, node.path) if not node.outputs else sorted(node.outputs)[0]
 
 
 #: How a parsed SQL file's relation (what ``ref()`` gives) follows from its kind; a test has none.
@@ -167,10 +249,10 @@ _RELATIONS = {
 }
 
 
-def parse_trees(sql: str, path: Path, node: str) -> list[exp.Expression]:
-    """The statements of rendered SQL; procedural blocks count as no tree (their text still runs)."""
+def parse_trees(sql: str, path: Path, node: str, dialect: type = Sqlml) -> list[exp.Expression]:
+    """The statements of rendered SQL (in ``dialect``); procedural blocks count as no tree (their text still runs)."""
     try:
-        parser = ScriptParser(sql, Sqlml, str(path))
+        parser = ScriptParser(sql, dialect, str(path))
         return [parser.parse_statement(s) for s in parser.nodes() if isinstance(s, Statement) and s.verb not in PROCEDURAL_VERBS]
     except Error as error:
         raise node_error(path, node, str(error)) from None

@@ -329,6 +329,7 @@ class Runner:
             else:
                 try:
                     with self.connection.cursor() as con:  # a session of its own: transactions stay the node's
+                        con.dialect = self.project.dialect  # how the project's SQL is written
                         RUNNER_MAP[node.kind](self, node, options, outcome, con)
                 except Error as error:
                     outcome.status, outcome.error = node.kind.status_on_error, str(error)

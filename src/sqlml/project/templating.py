@@ -3,12 +3,15 @@
 A file is rendered twice. While the project is *parsed*, ``ref`` records the dependency and returns
 a stand-in name and ``config`` records the node's settings; while a node is *compiled* for a run,
 ``ref`` returns the referenced node's real relation (``dataset.name``). Macros are every
-``{% macro %}`` in the ``macros/`` folder, callable by name from any file.
+``{% macro %}`` in the macro folders, callable by name from any file and from each other; they see
+the ``ref``/``var``/``target`` of the file being rendered. Jinja's ``do`` and loop-control
+extensions are on, as in dbt.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +22,12 @@ from sqlml.errors import ProjectError
 
 #: The stand-in a ``ref`` renders to while parsing (a valid identifier, so the SQL still parses).
 PARSE_REF_PREFIX = "__sqlml_ref__"
+#: Jinja extensions dbt enables (``{% do %}``, ``{% break %}``/``{% continue %}``).
+EXTENSIONS = ("jinja2.ext.do", "jinja2.ext.loopcontrols")
+#: The names every template may use besides its project's macros and Jinja's own globals.
+CONTEXT_NAMES = ("ref", "source", "var", "config", "this", "is_incremental", "target", "env_var")
+#: The attributes of ``target`` (dbt's https://docs.getdbt.com/reference/dbt-jinja-functions/target).
+TARGET_ATTRIBUTES = ("name", "schema", "dataset", "type", "threads")
 
 
 @dataclass
@@ -33,6 +42,7 @@ class RenderContext:
         vars: project vars.
         this: the node's own relation, from the config recorded so far.
         incremental: what ``is_incremental()`` returns.
+        target: ``{{ target }}``'s attributes (:data:`TARGET_ATTRIBUTES`).
     """
 
     node: str
@@ -42,6 +52,7 @@ class RenderContext:
     vars: dict
     this: Callable[[dict], str]
     incremental: bool = False
+    target: dict = field(default_factory=dict)
     refs: list[str] = field(default_factory=list)
     source_refs: list[tuple[str, str]] = field(default_factory=list)
     config: dict = field(default_factory=dict)
@@ -55,23 +66,41 @@ class Templates:
     """A Jinja environment with the project's macros loaded.
 
     Args:
-        macros_folder: the project's ``macros/`` folder (may be missing).
+        macro_folders: the project's macro folders (missing ones are skipped).
         node_names: every node name, for "did you mean" hints on unknown refs.
     """
 
-    def __init__(self, macros_folder: Path, node_names: list[str]) -> None:
-        self.environment = jinja2.Environment(undefined=_Undefined, keep_trailing_newline=True, autoescape=False)
+    def __init__(self, macro_folders: list[Path], node_names: list[str]) -> None:
+        self.environment = new_environment()
         self.node_names = node_names
-        self.macros: dict[str, Callable] = {}
-        for path in sorted(macros_folder.rglob("*.sql")) if macros_folder.exists() else []:
-            module = self._compile(path.read_text(), path, "macros").module
-            self.macros.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
+        self.macro_files = [path for folder in macro_folders if folder.exists() for path in sorted(folder.rglob("*.sql"))]
+        texts = [path.read_text() for path in self.macro_files]
+        self.macro_templates = [self._compile(text, path, "macros") for text, path in zip(texts, self.macro_files)]
+        trees = [self.environment.parse(text) for text in texts]
+        #: Each macro's name → the file defining it.
+        self.macro_origin = {macro.name: path for tree, path in zip(trees, self.macro_files) for macro in tree.find_all(jinja2.nodes.Macro)}
+        self.macro_names = set(self.macro_origin)
 
     def render(self, text: str, context: RenderContext) -> str:
         """Render one file's text for ``context``; Jinja errors name the file, line and node."""
         template = self._compile(text, context.path, context.node)
+        return self._guarded(lambda: template.render(self._names(context)), context)
+
+    def call(self, macro: str, context: RenderContext, *args: object) -> str:
+        """Call the project macro ``macro`` with ``args``, seeing ``context`` (e.g. ``generate_schema_name``)."""
+        return str(self._guarded(lambda: self._names(context)[macro](*args), context))
+
+    def _names(self, context: RenderContext) -> dict:
+        """What a template sees: Jinja's globals, the context's functions and every macro bound to them."""
+        names = {**self.environment.globals, **self._functions(context)}
+        for template in self.macro_templates:  # shared: a macro finds the others in `names`, filled below
+            module = template.make_module(names, shared=True)
+            names.update({name: value for name, value in module.__dict__.items() if name in self.macro_names})
+        return names
+
+    def _guarded(self, render: Callable[[], str], context: RenderContext) -> str:
         try:
-            return template.render(**self.macros, **self._functions(context))
+            return render()
         except ProjectError:
             raise
         except jinja2.TemplateError as error:
@@ -123,6 +152,14 @@ class Templates:
             context.config.update(settings)
             return ""
 
+        def env_var(name: str, default=_MISSING) -> str:
+            if name in os.environ:
+                return os.environ[name]
+            if default is not _MISSING:
+                return default
+            raise node_error(context.path, context.node, f"env_var('{name}'): the environment variable is not set.",
+                             hint=f"Set {name}, or give a default: env_var('{name}', 'value').")  # fmt: skip
+
         return {
             "ref": ref,
             "source": source,
@@ -130,6 +167,8 @@ class Templates:
             "config": config,
             "this": _This(context),
             "is_incremental": lambda: context.incremental,
+            "target": context.target,
+            "env_var": env_var,
         }
 
 
@@ -147,6 +186,11 @@ class _This:
 
 
 _MISSING = object()
+
+
+def new_environment() -> jinja2.Environment:
+    """A Jinja environment as projects are rendered with: strict about undefined names, dbt's extensions on."""
+    return jinja2.Environment(undefined=_Undefined, keep_trailing_newline=True, autoescape=False, extensions=list(EXTENSIONS))
 
 
 def node_error(path: Path, node: str, message: str, *, line: int | None = None, hint: str | None = None) -> ProjectError:
