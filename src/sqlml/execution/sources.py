@@ -125,6 +125,39 @@ class DataInput:
         return self.relation().to_arrow_table()
 
 
+class CopiedInput(DataInput):
+    """A data argument of a statement in the session's open transaction. Only the statement's
+    cursor sees the rows the transaction wrote, and it runs one query at a time: the rows are read
+    whole there on first use (not at all when the function only asks for the schema), and the side
+    cursor reads that copy.
+
+    Args:
+        sql: the DuckDB SQL of the data, for the statement's cursor.
+        params: parameter values the SQL needs.
+        cursor: the statement's cursor.
+        side: the side cursor that reads the copy.
+        sources: where the copy is registered.
+    """
+
+    def __init__(self, sql: str, params: Mapping | None, cursor: Cursor, side: Cursor, sources: SourceSet):
+        super().__init__(sql, side, params)
+        self.statement_cursor, self.sources, self.copied = cursor, sources, False
+
+    def relation(self, sql: str | None = None) -> Relation:
+        """A pending relation over the copy (made now if not yet), or over ``sql`` reading it as ``__data``."""
+        if not self.copied:
+            rows = self.statement_cursor.sql(self.sql, params=self.params).to_arrow_table()
+            self.sql, self.params, self.copied = f"SELECT * FROM {self.sources.register(self.cursor, rows)}", None, True
+        return super().relation(sql)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """Column names and Arrow types of the data, without reading it."""
+        if self.copied:
+            return super().schema
+        return self.statement_cursor.sql(self.sql, params=self.params).arrow_schema
+
+
 class Renderer:
     """Turns a statement tree into DuckDB SQL, evaluating its ML calls on the way.
 
@@ -186,16 +219,15 @@ class Renderer:
 
         ``call`` is None for a standalone query (CREATE MODEL's AS clause). In the session's open
         transaction, only the statement's ``cursor`` sees the rows the transaction wrote, and it
-        runs one query at a time: there the data is read whole first, and the side cursor reads
-        that copy.
+        runs one query at a time: there the data is read whole when first read
+        (:class:`CopiedInput`), and the side cursor reads that copy.
         """
         query = _as_query(argument, call)
         side = self.new_cursor()
         sources.cursors.append(side)
         if self.in_transaction and cursor is not None:
             sql, values = self.render(query, cursor, sources)
-            rows = cursor.sql(sql, params=values or None).to_arrow_table()
-            return DataInput(f"SELECT * FROM {sources.register(side, rows)}", side, None)
+            return CopiedInput(sql, values, cursor, side, sources)
         sql, values = self.render(query, side, sources)
         return DataInput(sql, side, values)
 

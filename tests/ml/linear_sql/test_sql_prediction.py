@@ -100,3 +100,32 @@ def test_inside_a_transaction(paths):
         assert paths.same("SELECT * FROM ML.PREDICT(MODEL ds.bin, (SELECT * FROM ds.fresh_copy)) ORDER BY id").num_rows == 120
     finally:
         paths.con.query("ROLLBACK")
+
+
+@pytest.mark.parametrize("label, values", [("bucket", "MOD(k, 3)"), ("positive", "y > 1"), ("level", "CAST(MOD(k, 2) AS FLOAT64) + 0.5")])
+def test_integer_boolean_and_float_labels_keep_their_types(paths, label, values):
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.typed_label OPTIONS(model_type='logistic_reg', input_label_cols=['{label}']) "
+                    f"AS SELECT x1, x2, cat, {values} AS {label} FROM ds.train")  # fmt: skip
+    got = paths.same("SELECT * FROM ML.PREDICT(MODEL ds.typed_label, (SELECT x1, x2, cat FROM ds.fresh))")
+    classes = paths.model("ds.typed_label").classes().to_pylist()
+    assert set(got.column(f"predicted_{label}").to_pylist()) <= set(classes)
+
+
+def test_a_tuning_trial_is_scored_with_its_own_weights(paths):
+    paths.con.query("CREATE OR REPLACE MODEL ds.tuned OPTIONS(model_type='linear_reg', input_label_cols=['y'], num_trials=2, "
+                    "l2_reg=HPARAM_RANGE(0.01, 10.0)) AS SELECT x1, x2, cat, y FROM ds.train")  # fmt: skip
+    tuned = paths.model("ds.tuned")
+    fresh = paths.con.query("SELECT x1, x2, cat FROM ds.fresh").arrow()
+    for trial_id, estimator in tuned.trial_estimators.items():
+        got = paths.same(f"SELECT * FROM ML.PREDICT(MODEL ds.tuned, (SELECT x1, x2, cat FROM ds.fresh), STRUCT({trial_id} AS trial_id))")
+        np.testing.assert_allclose(got.column("predicted_y").to_numpy(), estimator.predict(tuned.features(fresh)), rtol=1e-12, atol=1e-12)
+
+
+def test_null_categories_unseen_in_training_encode_to_nothing(paths):
+    paths.con.query("CREATE OR REPLACE MODEL ds.no_nulls OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
+                    "AS SELECT x1, cat, flag, y FROM ds.train WHERE cat IS NOT NULL AND flag IS NOT NULL")  # fmt: skip
+    trained = paths.model("ds.no_nulls")
+    assert "cat__null_filler" not in trained.preprocessor.feature_names and "flag_true" in trained.preprocessor.feature_names
+    got = paths.same("SELECT * FROM ML.PREDICT(MODEL ds.no_nulls, (SELECT x1, cat, flag FROM ds.fresh))")
+    fresh = paths.con.query("SELECT x1, cat, flag FROM ds.fresh").arrow()
+    np.testing.assert_allclose(got.column("predicted_y").to_numpy(), trained.estimator.predict(trained.features(fresh)), rtol=1e-12, atol=1e-12)

@@ -72,7 +72,7 @@ def _encoding(encoder: object, trained: str, value: exp.Expression, arrow_type: 
     if type(encoder) is NumericEncoder and (is_numeric_type(arrow_type) or pa.types.is_null(arrow_type)):
         return NumericFeature(numeric_value(encoder, value, arrow_type))
     if type(encoder) is CategoricalEncoder and encoder.method in ("one_hot", "dummy"):
-        category = category_text(trained, value, arrow_type)
+        category = category_text(trained, value, arrow_type, NULL_CATEGORY in encoder.columns)
         return None if category is None else OneHotFeatures(category, list(encoder.columns))
     return None
 
@@ -95,14 +95,23 @@ def number(value: float) -> exp.Expression:
     return exp.Cast(this=exp.Literal.string(repr(float(value))), to=_DOUBLE.copy())
 
 
-def category_text(trained: str, value: exp.Expression, arrow_type: pa.DataType) -> exp.Expression | None:
+def category_text(trained: str, value: exp.Expression, arrow_type: pa.DataType, null_category: bool = True) -> exp.Expression | None:
     """The category text of a STRING or BOOL column as the encoder names it, or None for a column
-    prediction would cast first (another type than the training one)."""
+    prediction would cast first (another type than the training one).
+
+    Args:
+        trained: the column's Arrow type in training.
+        value: the column.
+        arrow_type: its Arrow type now.
+        null_category: NULL's category (``_null_filler``) has a feature; without one, NULL may stay
+            NULL, which matches no category either.
+    """
     if pa.types.is_null(arrow_type):
         return exp.Literal.string(NULL_CATEGORY)
     if trained in _STRINGS and str(arrow_type) in _STRINGS:
-        return exp.Coalesce(this=value.copy(), expressions=[exp.Literal.string(NULL_CATEGORY)])
-    if trained == "bool" and pa.types.is_boolean(arrow_type):
-        ifs = [exp.If(this=exp.Boolean(this=flag), true=exp.Literal.string(str(flag).lower())) for flag in (True, False)]
-        return exp.Case(this=value.copy(), ifs=ifs, default=exp.Literal.string(NULL_CATEGORY))
-    return None
+        text = value.copy()
+    elif trained == "bool" and pa.types.is_boolean(arrow_type):
+        text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))  # DuckDB writes true / false
+    else:
+        return None
+    return exp.Coalesce(this=text, expressions=[exp.Literal.string(NULL_CATEGORY)]) if null_category else text
