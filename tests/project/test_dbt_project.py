@@ -198,6 +198,53 @@ def test_vars_paths_and_macros_seeing_vars(tmp_path):
         assert runner.connection.query("SELECT n, label FROM shop.big").fetchall() == [(4, "big")]
 
 
+def test_test_configs_where_and_severity_and_this_attributes(tmp_path):
+    runner, result = build(tmp_path, {
+        "dbt_project.yml": DBT + "vars: {since: 2}\n",
+        "models/a.sql": "select * from unnest([1, 2, 3, null]) as x",
+        "models/where_am_i.sql": "select '{{ this.schema }}' as s, '{{ this.identifier }}' as t",
+        "models/a.yml": """
+            version: 2
+            models:
+              - name: a
+                columns:
+                  - name: x
+                    data_tests:
+                      - not_null: {config: {where: "x >= {{ var('since') }}"}}
+                      - accepted_values: {values: [1, 2], config: {severity: WARN}}
+        """,
+    }, command="build")  # fmt: skip
+    with runner:
+        assert result == {"a": "success", "where_am_i": "success", "not_null_a_x": "pass", "accepted_values_a_x": "warn"}
+        assert runner.connection.query("SELECT s, t FROM shop.where_am_i").fetchall() == [("shop", "where_am_i")]
+        assert "WHERE x >= 2" in runner.compile(runner.nodes["not_null_a_x"])
+
+
+def test_tests_on_sources_run_after_the_node_writing_them(tmp_path):
+    runner, result = build(tmp_path, {
+        "dbt_project.yml": DBT + "seeds:\n  shop:\n    +schema: raw\n",
+        "seeds/people.csv": "id,name\n1,a\n1,b\n2,\n",
+        "models/sources.yml": """
+            version: 2
+            sources:
+              - name: landing
+                schema: shop_raw
+                tables:
+                  - name: people
+                    columns:
+                      - name: id
+                        data_tests: [unique, not_null]
+                      - name: name
+                        data_tests: [{not_null: {config: {severity: warn}}}]
+        """,
+        "models/names.sql": "select distinct id from {{ source('landing', 'people') }}",
+    }, command="build")  # fmt: skip
+    with runner:
+        assert result == {"people": "success", "source_unique_landing_people_id": "fail", "source_not_null_landing_people_id": "pass",
+                          "source_not_null_landing_people_name": "warn", "names": "skipped"}  # fmt: skip
+        assert runner.nodes["source_unique_landing_people_id"].depends_on == {"people"}
+
+
 def test_dialect_duckdb_reads_model_sql_as_duckdb(tmp_path):
     runner, result = build(tmp_path, {
         "dbt_project.yml": DBT + "dialect: duckdb\nmodels:\n  shop:\n    +materialized: incremental\n    +unique_key: id\n",
@@ -270,10 +317,8 @@ UNSUPPORTED = {
     "generic test block": ({"tests/generic/positive.sql": "{% test positive(model, column_name) %}\nselect 1\n{% endtest %}"},
                            "tests/generic/positive.sql line 1: a generic test definition ({% test %})"),
     "unit tests": ({"models/a.yml": "version: 2\nunit_tests:\n  - name: t\n    model: a\n"}, "models/a.yml line 2: unit tests (`unit_tests:`)"),
-    "source tests": ({"models/src.yml": "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: t\n        columns: [{name: id, tests: [unique]}]\n"},
-                     "models/src.yml line 5: tests on a source (raw.t)"),
-    "test where": ({"models/a.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: x\n        data_tests: [{not_null: {config: {where: x > 0}}}]\n"},
-                   "models/a.yml: the test config `where` (on not_null)"),
+    "test store_failures": ({"models/a.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: x\n        data_tests: [{not_null: {config: {store_failures: true}}}]\n"},
+                            "models/a.yml: the test config `store_failures` (on not_null)"),
     "target attribute": ({"models/b.sql": "select '{{ target.project }}' as p"}, "models/b.sql line 1: `target.project`"),
     "package config": ({"dbt_project.yml": DBT + "models:\n  dbt_utils:\n    +enabled: false\n"},
                        "dbt_project.yml line 6: config for the package 'dbt_utils' (`models: dbt_utils:`)"),

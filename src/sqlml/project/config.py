@@ -47,6 +47,7 @@ class Project:
         defaults: config every node starts from (``materialized``, ``schedule``, ``tags`` …).
         sources: ``(source, table)`` → ``dataset.table``.
         column_tests: node name → list of (column, test name, test arguments) from YAML.
+        source_tests: ``(source, table)`` → the same, for tests declared on sources.
         seed_options: seed name → DuckDB CSV reader options (e.g. ``nullstr``).
         node_configs: node name → ``config:`` given in a properties YAML file.
         dialect: how the project's SQL is written: ``bigquery`` or ``duckdb``.
@@ -67,6 +68,7 @@ class Project:
     defaults: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
     column_tests: dict = field(default_factory=dict)
+    source_tests: dict = field(default_factory=dict)
     seed_options: dict = field(default_factory=dict)
     node_configs: dict = field(default_factory=dict)
     dialect: str = "bigquery"
@@ -197,17 +199,25 @@ def _read_properties(project: Project, path: Path) -> None:
             table_name = table["name"] if isinstance(table, dict) else str(table)
             identifier = (table.get("identifier") if isinstance(table, dict) else None) or table_name
             project.sources[(source["name"], table_name)] = f"{dataset}.{identifier}"
+            if isinstance(table, dict):
+                project.source_tests.setdefault((source["name"], table_name), []).extend(_tests_of(table, path, project.root))
     for key in ("models", "seeds"):
         for node in content.get(key) or []:
-            tests = project.column_tests.setdefault(node["name"], [])
             if node.get("config"):
                 _check_config(project, path, key, node["config"])
                 project.node_configs.setdefault(node["name"], {}).update(node["config"])
-            for column in node.get("columns") or []:
-                for test in (column.get("tests") or []) + (column.get("data_tests") or []):
-                    tests.append(_test_entry(column["name"], test, path, project.root))
-            for test in (node.get("tests") or []) + (node.get("data_tests") or []):
-                tests.append(_test_entry(None, test, path, project.root))
+            project.column_tests.setdefault(node["name"], []).extend(_tests_of(node, path, project.root))
+
+
+def _tests_of(entry: dict, path: Path, root: Path) -> list[tuple[str | None, str, dict]]:
+    """The generic tests declared on a model, seed or source table and on its columns."""
+    tests = []
+    for column in entry.get("columns") or []:
+        for test in (column.get("tests") or []) + (column.get("data_tests") or []):
+            tests.append(_test_entry(column["name"], test, path, root))
+    for test in (entry.get("tests") or []) + (entry.get("data_tests") or []):
+        tests.append(_test_entry(None, test, path, root))
+    return tests
 
 
 def _check_config(project: Project, path: Path, key: str, config: dict) -> None:
@@ -225,10 +235,10 @@ def _test_entry(column: str | None, test: str | dict, path: Path, root: Path) ->
         (name, arguments), = test.items()
         arguments = dict(arguments or {})
         arguments.update(arguments.pop("arguments", None) or {})  # dbt 1.10 nests them under `arguments:`
-        for option, value in (arguments.pop("config", None) or {}).items():  # dbt's test configs: severity only
-            if option != "severity":
+        for option, value in (arguments.pop("config", None) or {}).items():  # dbt's test configs: severity and where
+            if option not in ("severity", "where"):
                 raise unsupported(path, f"the test config `{option}` (on {name})", root=root)
-            arguments["severity"] = value
+            arguments[option] = value
         if "severity" in arguments:
             arguments["severity"] = str(arguments["severity"]).lower()
         return arguments.pop("column_name", column), name, arguments

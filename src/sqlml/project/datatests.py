@@ -19,7 +19,11 @@ GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 
 
 def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Templates) -> list[Node]:
-    """One test node per YAML-declared test, depending on the node it tests (and on ``to`` for relationships)."""
+    """One test node per YAML-declared test, depending on what it tests (and on ``to`` for relationships).
+
+    Tests of a source are named as dbt names them (``source_unique_raw_orders_id``) and run after
+    whatever node writes the source's table, if one does.
+    """
     result = []
     for target, tests in project.column_tests.items():
         if target in project.disabled:
@@ -27,29 +31,41 @@ def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Temp
         if target not in nodes:
             raise ProjectError(f"Tests are declared for {target}, which is not a node of the project.", node=target)
         for column, name, arguments in tests:
-            if name not in GENERIC_TESTS:
-                raise ProjectError(
-                    f"Unknown test '{name}' on {target}.{column}.", node=target,
-                    hint=f"Generic tests: {', '.join(GENERIC_TESTS)}; write others as SQL files in tests/.",
-                )  # fmt: skip
-            test_name = "_".join(part for part in (name, target, column) if part)
-            node = Node(test_name, NodeKind.TEST, nodes[target].path, config={"test": name, "column": column, "model": target, **arguments})
-            node.refs = [target]
-            to = arguments.get("to")
-            if name == "relationships":
-                if not to or not arguments.get("field"):
-                    raise ProjectError(f"relationships on {target}.{column} needs `to:` and `field:`.", node=target)
-                node.config["to_template"] = "{{ " + to + " }}" if "(" in str(to) else str(to)
-                context = render_context(project, test_name, node.path)
-                templates.render(node.config["to_template"], context)  # records the refs of `to`
-                node.refs += context.refs
+            node = _test_node(project, templates, [name, target, column], nodes[target].path, {"model": target, **arguments})
+            node.refs.insert(0, target)
+            result.append(node)
+    for (source, table), tests in project.source_tests.items():
+        relation = project.sources[(source, table)]
+        for column, name, arguments in tests:
+            node = _test_node(project, templates, [name, source, table, column], project.root, {"relation": relation, **arguments})
+            node.name = f"source_{node.name}"
+            node.inputs = {relation.lower()}
             result.append(node)
     return result
 
 
-def generic_test_sql(node: Node, relation: str, to_relation: str | None = None) -> str:
-    """The query returning the rows that fail a generic test."""
+def _test_node(project: Project, templates: Templates, parts: list, path: Path, config: dict) -> Node:
+    """The test ``parts[0]`` on ``parts[1:]`` (node or source and table, then column), with ``config`` (target and arguments)."""
+    name, column, where = parts[0], parts[-1], ".".join(p for p in parts[1:] if p)
+    if name not in GENERIC_TESTS:
+        raise ProjectError(f"Unknown test '{name}' on {where}.", hint=f"Generic tests: {', '.join(GENERIC_TESTS)}; write others as SQL files in tests/.")
+    node = Node("_".join(p for p in parts if p), NodeKind.TEST, path, config={"test": name, "column": column, **config})
+    to = config.get("to")
+    if name == "relationships":
+        if not to or not config.get("field"):
+            raise ProjectError(f"relationships on {where} needs `to:` and `field:`.", node=node.name)
+        node.config["to_template"] = "{{ " + to + " }}" if "(" in str(to) else str(to)
+        context = render_context(project, node.name, node.path)
+        templates.render(node.config["to_template"], context)  # records the refs of `to`
+        node.refs += context.refs
+    return node
+
+
+def generic_test_sql(node: Node, relation: str, to_relation: str | None = None, where: str | None = None) -> str:
+    """The query returning the rows that fail a generic test; ``where`` (rendered) keeps only the rows it holds for,
+    as dbt's ``where`` test config does (https://docs.getdbt.com/reference/resource-configs/where)."""
     test, column = node.config["test"], node.config.get("column")
+    relation = f"(SELECT * FROM {relation} WHERE {where})" if where else relation
     if test == "not_null":
         return f"SELECT * FROM {relation} WHERE {column} IS NULL"
     if test == "unique":

@@ -145,6 +145,7 @@ def _seed(project: Project, path: Path) -> Node:
         config["delim"] = config.pop("delimiter")
     node = Node(path.stem, NodeKind.SEED, path, config=config)
     node.relation = relation_for(project, path.stem, config, path, "seed")
+    node.outputs = {node.relation}  # what reads its table (a source declared on it) runs after it
     return node
 
 

@@ -134,11 +134,10 @@ class Runner:
         if node.kind is NodeKind.SEED:
             return f"-- seed: {node.path.name} -> {node.relation}"
         if node.kind is NodeKind.TEST and "test" in node.config:
-            target = self.nodes[node.config["model"]].relation
-            to = None
-            if "to_template" in node.config:
-                to = self.templates.render(node.config["to_template"], self._context(node, False)).strip()
-            return datatests.generic_test_sql(node, target, to)
+            target = node.config.get("relation") or self.nodes[node.config["model"]].relation
+            to, where = (self.templates.render(str(node.config[key]), self._context(node, False)).strip() if key in node.config else None
+                         for key in ("to_template", "where"))  # fmt: skip
+            return datatests.generic_test_sql(node, target, to, where)
         return self.templates.render(node.text, self._context(node, incremental)).strip().rstrip(";")
 
     def _context(self, node: Node, incremental: bool) -> RenderContext:

@@ -28,6 +28,8 @@ EXTENSIONS = ("jinja2.ext.do", "jinja2.ext.loopcontrols")
 CONTEXT_NAMES = ("ref", "source", "var", "config", "this", "is_incremental", "target", "env_var")
 #: The attributes of ``target`` (dbt's https://docs.getdbt.com/reference/dbt-jinja-functions/target).
 TARGET_ATTRIBUTES = ("name", "schema", "dataset", "type", "threads")
+#: The attributes of ``this`` (those of dbt's Relation, https://docs.getdbt.com/reference/dbt-jinja-functions/this).
+THIS_ATTRIBUTES = ("schema", "identifier", "name", "table")
 
 
 @dataclass
@@ -183,6 +185,18 @@ class _This:
 
     def __html__(self) -> str:
         return str(self)
+
+    @property
+    def schema(self) -> str:
+        """The dataset of the node's relation (``{{ this.schema }}``)."""
+        return str(self).split(".")[0]
+
+    @property
+    def identifier(self) -> str:
+        """The table or view name of the node's relation (``{{ this.identifier }}``, also ``name`` and ``table``)."""
+        return str(self).split(".")[-1]
+
+    name = table = identifier
 
 
 _MISSING = object()

@@ -16,7 +16,7 @@ import yaml
 from jinja2 import meta, nodes
 
 from sqlml.errors import ProjectError
-from sqlml.project.templating import CONTEXT_NAMES, TARGET_ATTRIBUTES
+from sqlml.project.templating import CONTEXT_NAMES, TARGET_ATTRIBUTES, THIS_ATTRIBUTES
 
 ADVICE = "run this project with dbt and the sqlml adapter"
 #: dbt's block tags that ``sqlml run`` has no equivalent for.
@@ -126,13 +126,14 @@ def _unknown_names(tree: nodes.Template, allowed: set[str]) -> list[tuple[int, s
 
 
 def _attribute_uses(tree: nodes.Template) -> list[tuple[int, str]]:
-    """``target.x`` beyond :data:`TARGET_ATTRIBUTES`, ``this.x`` and ``config.x`` (dbt objects sqlml has as plain values)."""
+    """``target.x`` and ``this.x`` beyond the attributes sqlml gives them, and ``config.x`` (a plain function in sqlml)."""
     problems = []
     for node in tree.find_all(nodes.Getattr):
         if not isinstance(node.node, nodes.Name):
             continue
         base = node.node.name
-        if (base == "target" and node.attr not in TARGET_ATTRIBUTES) or base in ("this", "config"):
+        known = {"target": TARGET_ATTRIBUTES, "this": THIS_ATTRIBUTES, "config": ()}
+        if base in known and node.attr not in known[base]:
             problems.append((node.lineno, f"`{base}.{node.attr}`"))
     return problems
 
@@ -160,22 +161,13 @@ def check_project_files(root: Path, snapshot_folders: list[Path]) -> None:
 
 
 def check_properties(content: dict, path: Path, root: Path) -> None:
-    """Properties YAML: unit tests, snapshots, versioned models and source tests are errors."""
+    """Properties YAML: unit tests, snapshots and versioned models are errors."""
     for key, construct in (("unit_tests", "unit tests (`unit_tests:`)"), ("snapshots", "snapshot properties (`snapshots:`)")):
         if content.get(key):
             raise unsupported(path, construct, root=root, line=yaml_line(path, [key]))
     for index, model in enumerate(content.get("models") or []):
         if isinstance(model, dict) and model.get("versions"):
             raise unsupported(path, f"model versions (`versions:` of {model.get('name')})", root=root, line=yaml_line(path, ["models", index, "versions"]))
-    for s, source in enumerate(content.get("sources") or []):
-        for t, table in enumerate(source.get("tables") or []):
-            if isinstance(table, dict) and _has_tests(table):
-                raise unsupported(path, f"tests on a source ({source.get('name')}.{table.get('name')})", root=root, line=yaml_line(path, ["sources", s, "tables", t]))
-
-
-def _has_tests(table: dict) -> bool:
-    columns = table.get("columns") or []
-    return any(table.get(k) for k in ("tests", "data_tests")) or any(c.get(k) for c in columns for k in ("tests", "data_tests"))
 
 
 def yaml_line(path: Path, keys: list[str | int]) -> int | None:
