@@ -174,6 +174,11 @@ class SqlmlAdapter(SQLAdapter):
             except_operator = "EXCEPT"
         return super().get_rows_different_sql(relation_a, relation_b, column_names, except_operator)
 
+    def validate_sql(self, sql: str) -> Any:
+        """Check a query without running it over any row (BigQuery's dry run; sqlml has no EXPLAIN)."""
+        _, cursor = self.connections.add_query(f"SELECT * FROM ({sql}) LIMIT 0", auto_begin=False)
+        return self.connections.get_response(cursor)
+
     def valid_incremental_strategies(self) -> list[str]:
         return ["append", "merge", "delete+insert", "insert_overwrite"]
 
