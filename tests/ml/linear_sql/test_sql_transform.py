@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sqlml.errors import ExecutionError
+from sqlml.ml.preprocessing.sql_features import MAX_CATEGORIES
 from sqlml.ml.preprocessing.sql_transform import replayable_items
 
 TRAIN = "SELECT x1, x2, k, cat, flag, y, cls FROM ds.train"
@@ -69,3 +70,15 @@ def test_a_string_given_for_a_numeric_feature_keeps_the_python_paths_conversion(
         paths.sql(sql)
     expected = paths.python(sql)
     assert expected.column_names[:2] == ["predicted_y", "x1"]
+
+
+def test_a_one_hot_block_wider_than_the_limit_keeps_the_python_path(paths):
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.wide OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
+                    f"AS SELECT x1, CAST(MOD(id, {MAX_CATEGORIES + 1}) AS STRING) AS code, y FROM ds.train")  # fmt: skip
+    assert len(paths.model("ds.wide").preprocessor.feature_names) == 1 + MAX_CATEGORIES + 1
+    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.wide, (SELECT x1, CAST(MOD(id, {MAX_CATEGORIES + 1}) AS STRING) AS code FROM ds.fresh))"
+    with pytest.raises(ExecutionError, match="AssertionError: a linear model was scored in Python"):
+        paths.sql(sql)
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.wide OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
+                    f"AS SELECT x1, CAST(MOD(id, {MAX_CATEGORIES}) AS STRING) AS code, y FROM ds.train")  # fmt: skip
+    paths.same(sql.replace(str(MAX_CATEGORIES + 1), str(MAX_CATEGORIES)))
