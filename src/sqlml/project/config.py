@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from sqlml.errors import ProjectError
-from sqlml.project.dbt_project import read_dbt_project
+from sqlml.project.dbt_project import DbtProject, read_dbt_project
 from sqlml.project.folder_config import config_problem
 from sqlml.project.kinds import Materialization
 from sqlml.project.unsupported import check_properties, unsupported
@@ -29,6 +29,8 @@ DBT_PROJECT_FILE = "dbt_project.yml"
 SPECIAL_FOLDERS = {"seeds": "seeds", "tests": "tests", "macros": "macros"}
 #: The values ``materialized`` may take.
 MATERIALIZATIONS = tuple(m.value for m in Materialization)
+#: dbt's four built-in generic tests, the ones a properties file may declare.
+GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 #: How model SQL may be written (``dialect:`` in the project file).
 DIALECTS = ("bigquery", "duckdb")
 
@@ -96,7 +98,7 @@ def find_project_dir(given: str | Path | None = None) -> Path:
     if not project_file(folder):
         raise ProjectError(
             f"No {PROJECT_FILE} in {folder.resolve()}.",
-            hint=f"Run from a project folder, pass --project DIR, or create {PROJECT_FILE} with `name: my_project`.",
+            hint=f"Run from a project folder, pass --project DIR, or create {PROJECT_FILE} (or dbt's {DBT_PROJECT_FILE}) with `name: my_project`.",
         )
     return folder.resolve()
 
@@ -119,16 +121,7 @@ def load_project(
         warehouse / models: override the folders the project names.
     """
     root = find_project_dir(folder)
-    path, dbt = root / DBT_PROJECT_FILE, None
-    if path.exists():
-        beside = read_yaml(root / PROJECT_FILE) or {} if (root / PROJECT_FILE).exists() else {}
-        dbt = read_dbt_project(path, _settings(path), beside if isinstance(beside, dict) else {})
-        settings = dbt.settings
-        settings.setdefault("warehouse", ".sqlml/warehouse")  # dbt keeps SQL in models/: keep sqlml's stores out of it
-        settings.setdefault("model_store", ".sqlml/models")
-    else:
-        path = root / PROJECT_FILE
-        settings = _settings(path)
+    path, settings, dbt = _project_settings(root)
     name = str(settings["name"])
     defaults = {"materialized": Materialization.VIEW.value, "tags": [], "schedule": settings.get("schedule")}
     defaults.update({} if dbt else settings.get("models") or {})
@@ -156,6 +149,18 @@ def load_project(
     for path in _property_files(project):
         _read_properties(project, path)
     return project
+
+
+def _project_settings(root: Path) -> tuple[Path, dict, DbtProject | None]:
+    """The project file, its settings, and what a dbt_project.yml gives (None for a sqlml project)."""
+    path = root / DBT_PROJECT_FILE
+    if not path.exists():
+        return root / PROJECT_FILE, _settings(root / PROJECT_FILE), None
+    beside = read_yaml(root / PROJECT_FILE) or {} if (root / PROJECT_FILE).exists() else {}
+    dbt = read_dbt_project(path, _settings(path), beside if isinstance(beside, dict) else {})
+    dbt.settings.setdefault("warehouse", ".sqlml/warehouse")  # dbt keeps SQL in models/: keep sqlml's stores out of it
+    dbt.settings.setdefault("model_store", ".sqlml/models")
+    return path, dbt.settings, dbt
 
 
 def _settings(path: Path) -> dict:
@@ -230,9 +235,11 @@ def _check_config(project: Project, path: Path, key: str, config: dict) -> None:
 
 def _test_entry(column: str | None, test: str | dict, path: Path, root: Path) -> tuple[str | None, str, dict]:
     if isinstance(test, str):
-        return column, test, {}
+        test = {test: {}}
     if isinstance(test, dict) and len(test) == 1:
         (name, arguments), = test.items()
+        if name not in GENERIC_TESTS:
+            raise unsupported(path, f"the test `{name}` (sqlml runs {', '.join(GENERIC_TESTS)} and tests/*.sql)", root=root)
         arguments = dict(arguments or {})
         arguments.update(arguments.pop("arguments", None) or {})  # dbt 1.10 nests them under `arguments:`
         for option, value in (arguments.pop("config", None) or {}).items():  # dbt's test configs: severity and where

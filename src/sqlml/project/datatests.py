@@ -1,4 +1,4 @@
-"""Data tests: dbt's four generic tests declared in YAML, and singular SQL tests.
+"""Data tests: dbt's four generic tests declared in YAML (:data:`~sqlml.project.config.GENERIC_TESTS`), and singular SQL tests.
 
 A test is a query that returns the failing rows; it passes when it returns none. Generic tests
 become nodes named like dbt's (``not_null_orders_id``) that run after the node they test.
@@ -15,7 +15,6 @@ from sqlml.project.nodes import Node, render_context
 from sqlml.project.templating import Templates
 from sqlml.sql.dialect import Sqlml
 
-GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 
 
 def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Templates) -> list[Node]:
@@ -47,8 +46,6 @@ def generic_test_nodes(project: Project, nodes: dict[str, Node], templates: Temp
 def _test_node(project: Project, templates: Templates, parts: list, path: Path, config: dict) -> Node:
     """The test ``parts[0]`` on ``parts[1:]`` (node or source and table, then column), with ``config`` (target and arguments)."""
     name, column, where = parts[0], parts[-1], ".".join(p for p in parts[1:] if p)
-    if name not in GENERIC_TESTS:
-        raise ProjectError(f"Unknown test '{name}' on {where}.", hint=f"Generic tests: {', '.join(GENERIC_TESTS)}; write others as SQL files in tests/.")
     node = Node("_".join(p for p in parts if p), NodeKind.TEST, path, config={"test": name, "column": column, **config})
     to = config.get("to")
     if name == "relationships":

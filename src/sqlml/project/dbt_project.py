@@ -82,7 +82,7 @@ def read_dbt_project(path: Path, settings: dict, beside: dict | None = None) -> 
             raise ProjectError(f"dbt_project.yml: `{resource}:` must be a mapping.", path=str(path))
         check_block(path, root, resource, block, name)
     paths = {role: [root / f for f in _folders(path, settings.get(key, default), key)] for role, (key, default) in PATH_KEYS.items()}
-    check_project_files(root, paths["snapshots"])
+    check_project_files(root, paths["snapshots"], paths["models"])
     read = {"name": name, "vars": project_vars(settings.get("vars"), name), **{k: settings[k] for k in SQLML_KEYS if k in settings}}
     return DbtProject(_with_sqlml_file(read, beside or {}, root), paths, blocks)
 

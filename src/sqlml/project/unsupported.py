@@ -148,16 +148,17 @@ def config_call_line(environment: jinja2.Environment, text: str) -> int | None:
     return min(calls, default=None)
 
 
-def check_project_files(root: Path, snapshot_folders: list[Path]) -> None:
-    """Packages (``packages.yml``/``dependencies.yml``) and snapshot files are errors."""
+def check_project_files(root: Path, snapshot_folders: list[Path], model_folders: list[Path]) -> None:
+    """Packages (``packages.yml``/``dependencies.yml``), snapshot files and Python models are errors."""
     for name in PACKAGE_FILES:
         path = root / name
         content = yaml.safe_load(path.read_text()) if path.exists() else None
         if isinstance(content, dict) and content.get("packages"):
             raise unsupported(path, "packages (`packages:`)", root=root, line=yaml_line(path, ["packages"]))
-    for folder in snapshot_folders:
-        for path in sorted(folder.rglob("*.sql")) if folder.exists() else []:
-            raise unsupported(path, "snapshots (files in the snapshot paths)", root=root)
+    for folders, pattern, construct in ((snapshot_folders, "*.sql", "snapshots (files in the snapshot paths)"),
+                                        (model_folders, "*.py", "a Python model")):  # fmt: skip
+        for path in sorted(p for folder in folders if folder.exists() for p in folder.rglob(pattern)):
+            raise unsupported(path, construct, root=root)
 
 
 def check_properties(content: dict, path: Path, root: Path) -> None:
