@@ -23,6 +23,7 @@ from sqlml.ml.functions import (
     fairness,
     forecast,
     generate_embedding,
+    get_insights,
     inspect,
     predict,
     recommend,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from sqlml.execution.sources import DataInput
 
 _MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, explain_forecast, detect_anomalies,
-    arima_inspect, recommend, generate_embedding, reconstruction_loss, data_checks, describe_data, tfdv_describe)
+    arima_inspect, recommend, generate_embedding, reconstruction_loss, data_checks, describe_data, tfdv_describe, get_insights)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:

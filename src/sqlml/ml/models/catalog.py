@@ -17,6 +17,7 @@ from sqlml.ml.models.arima_plus import ArimaPlusFamily
 from sqlml.ml.models.arima_plus_xreg import ArimaPlusXregFamily
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.boosted_tree import BoostedTreeFamily
+from sqlml.ml.models.contribution_analysis import ContributionAnalysisFamily
 from sqlml.ml.models.imported import ImportedFamily
 from sqlml.ml.models.kmeans import KMeansFamily
 from sqlml.ml.models.linear import LinearFamily
@@ -40,6 +41,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     ArimaPlusFamily(),
     ArimaPlusXregFamily(),
     ImportedFamily(),
+    ContributionAnalysisFamily(),
 )
 
 _FAMILIES: dict[str, ModelFamily] = {model_type: family for family in BUILT_IN for model_type in family.model_types}

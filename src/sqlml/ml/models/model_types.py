@@ -30,6 +30,7 @@ class ModelType(StrEnum):
     ARIMA_PLUS_XREG = "ARIMA_PLUS_XREG"
     MATRIX_FACTORIZATION = "MATRIX_FACTORIZATION"
     XGBOOST = "XGBOOST"
+    CONTRIBUTION_ANALYSIS = "CONTRIBUTION_ANALYSIS"
 
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
@@ -44,5 +45,4 @@ UNSUPPORTED = {
     "AUTOML_REGRESSOR": "AutoML is a Vertex AI service",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
     "TENSORFLOW_LITE": "TensorFlow Lite models need TensorFlow",
-    "CONTRIBUTION_ANALYSIS": "contribution analysis is not implemented",
 }

@@ -28,7 +28,7 @@ from sqlml.errors import (
 )
 from sqlml.execution.context import Handler, StatementContext, in_transaction
 from sqlml.execution.sources import SourceSet
-from sqlml.ml.models.base import Source
+from sqlml.ml.models.base import Source, Target
 from sqlml.ml.models.catalog import canonical_name, family_of, model_types
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import option_value
@@ -152,7 +152,8 @@ def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, s
             location=span(transform, script),
         )
     # Only time-series families take it: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series
-    series_types = [name for name in model_types() if family_of(name).source is Source.SERIES]
+    # (other families fitted by themselves from the rows, such as CONTRIBUTION_ANALYSIS, do not)
+    series_types = [name for name in model_types() if family_of(name).target(name) is Target.FORECASTING]
     if isinstance(model_type, str) and canonical_name(model_type) not in series_types:
         raise SqlSyntaxError(
             f"custom_holiday AS (…) is for model_type={' or '.join(repr(str(name)) for name in series_types)}, not '{model_type}'.",
