@@ -37,6 +37,13 @@ select x, predicted_score from ML.PREDICT(MODEL {{ ref('score_model') }},
 """
 
 
+GUARDED = """
+{{ config(materialized='incremental', unique_key='id', require_partition_filter=true,
+          partition_by={'field': 'joined', 'data_type': 'date'}) }}
+select id, name, joined from {{ ref('people') }}
+"""
+
+
 def rows(project, sql: str) -> list[tuple]:
     return [tuple(row) for row in project.run_sql(sql, fetch="all")]
 
@@ -62,15 +69,17 @@ class TestBigQueryProject:
             "flavoured.sql": "select {{ flavour() }} as flavour, {{ dbt.date_trunc('month', 'joined') }} as m from {{ ref('people') }}",
             "score_model.sql": SCORE_MODEL,
             "predictions.sql": PREDICTIONS,
+            "by_name.sql": "{{ config(materialized='materialized_view') }} select name, count(*) as n from {{ ref('people') }} group by name",
+            "guarded.sql": GUARDED,
         }
 
     @pytest.fixture(scope="class", autouse=True)
     def built(self, project):
-        assert len(run_dbt(["build"])) == 5
+        assert len(run_dbt(["build"])) == 7
         # Rows of February change, then the incremental run replaces February and March only.
         project.run_sql(f"update {project.test_schema}.people set name = upper(name) where id > 1")
         project.run_sql(f"update {project.test_schema}.monthly set name = 'stale' where id = 1")
-        run_dbt(["run", "--select", "monthly"])
+        run_dbt(["run", "--select", "monthly", "guarded"])
 
     def test_seed_columns_have_the_configured_types(self, project):
         columns = rows(project, f"select column_name, data_type from {project.test_schema}.INFORMATION_SCHEMA.COLUMNS "
@@ -81,6 +90,18 @@ class TestBigQueryProject:
         assert rows(project, f"select id, name from {project.test_schema}.monthly order by id") == [
             (1, "stale"), (2, "BOB"), (3, "CY"), (4, "DEE"),
         ]  # fmt: skip
+
+    def test_merge_reads_a_table_that_requires_a_partition_filter(self, project):
+        with pytest.raises(Exception, match="Cannot query over table .* without a filter over column"):
+            project.run_sql(f"select id from {project.test_schema}.guarded", fetch="all")
+        guarded = rows(project, f"select id, name from {project.test_schema}.guarded where joined is not null order by id")
+        assert guarded == rows(project, f"select id, name from {project.test_schema}.people order by id")
+        assert [name for _, name in guarded] == ["ann", "BOB", "CY", "DEE"]
+
+    def test_materialized_view_follows_its_table(self, project):
+        expected = rows(project, f"select name, count(*) from {project.test_schema}.people group by name order by name")
+        assert rows(project, f"select name, n from {project.test_schema}.by_name order by name") == expected
+        assert ("BOB", 1) in expected
 
     def test_dispatch_prefers_bigquery_macros_and_dbt_cross_database_macros_are_bigquery_sql(self, project):
         result = rows(project, f"select distinct flavour, cast(m as date) from {project.test_schema}.flavoured order by 2")

@@ -80,12 +80,7 @@
   {%- if config.get('partition_expiration_days') is not none -%}
     {%- do opts.update({'partition_expiration_days': config.get('partition_expiration_days')}) -%}
   {%- endif -%}
-  {%- set labels = config.get('labels', {}) -%}
-  {%- if labels -%}
-    {%- set pairs = [] -%}
-    {%- for key, value in labels.items() -%}{%- do pairs.append("('" ~ key ~ "', '" ~ value ~ "')") -%}{%- endfor -%}
-    {%- do opts.update({'labels': '[' ~ pairs | join(', ') ~ ']'}) -%}
-  {%- endif -%}
+  {#- labels: sqlml keeps no labels (InvalidOptionError); they are left out. -#}
   {%- if opts -%}
   options({% for key, value in opts.items() %}{{ key }}={{ value }}{{ ', ' if not loop.last }}{% endfor %})
   {%- endif -%}

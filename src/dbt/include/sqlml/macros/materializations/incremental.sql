@@ -23,7 +23,13 @@
       {%- set dest_columns = adapter.get_columns_in_relation(existing_relation) -%}
     {%- endif -%}
     {%- set strategy_func = adapter.get_incremental_strategy_macro(context, strategy) -%}
-    {%- set arg_dict = {'target_relation': target_relation, 'temp_relation': temp_relation, 'unique_key': config.get('unique_key'), 'dest_columns': dest_columns, 'incremental_predicates': config.get('predicates', none) or config.get('incremental_predicates', none)} -%}
+    {%- set predicates = [] + (config.get('predicates', none) or config.get('incremental_predicates', none) or []) -%}
+    {%- set partition_by = adapter.parse_partition_by(config.get('partition_by', none)) -%}
+    {%- if partition_by is not none and config.get('require_partition_filter') -%}
+      {#- dbt-bigquery's predicate that lets MERGE read a table that requires a partition filter -#}
+      {%- do predicates.append('(DBT_INTERNAL_DEST.' ~ partition_by.field ~ ' is null or DBT_INTERNAL_DEST.' ~ partition_by.field ~ ' is not null)') -%}
+    {%- endif -%}
+    {%- set arg_dict = {'target_relation': target_relation, 'temp_relation': temp_relation, 'unique_key': config.get('unique_key'), 'dest_columns': dest_columns, 'incremental_predicates': predicates or none} -%}
     {%- call statement('main') -%}
       {{ strategy_func(arg_dict) }}
     {%- endcall -%}
