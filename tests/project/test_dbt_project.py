@@ -288,6 +288,17 @@ def test_a_sqlml_project_yml_beside_adds_sqlml_keys(tmp_path):
     assert (tmp_path / "wh").exists()
 
 
+def test_the_dialect_may_come_from_a_sqlml_project_yml_beside(tmp_path):
+    runner, result = build(tmp_path, {
+        "dbt_project.yml": DBT,
+        "sqlml_project.yml": "name: shop\ndialect: duckdb\n",
+        "models/a.sql": "select [1, 2, 3][2] as second",  # DuckDB lists count from 1, BigQuery arrays need OFFSET
+    })  # fmt: skip
+    with runner:
+        assert runner.project.dialect == "duckdb"
+        assert runner.connection.query("SELECT second FROM shop.a").fetchall() == duckdb.sql("select [1, 2, 3][2]").fetchall() == [(2,)]
+
+
 def test_a_sqlml_project_yml_beside_cannot_set_dbt_keys(tmp_path):
     write(tmp_path, {"dbt_project.yml": DBT, "sqlml_project.yml": "models: {materialized: table}\n", "models/a.sql": "select 1 as x"})
     with pytest.raises(ProjectError, match=re.escape("sqlml_project.yml sets `models` next to dbt_project.yml, which is the project's file.")):
@@ -321,6 +332,8 @@ UNSUPPORTED = {
                             "models/a.yml: the test config `store_failures` (on not_null)"),
     "package test": ({"models/a.yml": "version: 2\nmodels:\n  - name: a\n    data_tests:\n      - dbt_utils.expression_is_true: {expression: x > 0}\n"},
                      "models/a.yml: the test `dbt_utils.expression_is_true` (sqlml runs not_null, unique, accepted_values, relationships and tests/*.sql)"),
+    "properties hook": ({"models/a.yml": "version: 2\nmodels:\n  - name: a\n    config:\n      post-hook: select 1\n"},
+                        "models/a.yml: the post-hook"),
     "python model": ({"models/py_model.py": "def model(dbt, session):\n    return None\n"}, "models/py_model.py: a Python model"),
     "target attribute": ({"models/b.sql": "select '{{ target.project }}' as p"}, "models/b.sql line 1: `target.project`"),
     "package config": ({"dbt_project.yml": DBT + "models:\n  dbt_utils:\n    +enabled: false\n"},

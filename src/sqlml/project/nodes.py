@@ -37,7 +37,8 @@ class Node:
         kind: what the node is: seed, data, ml, script or test.
         path: the file.
         text: the file's raw text (Jinja included).
-        config: the node's settings: project defaults, then ``{{ config(...) }}``.
+        config: the node's settings: project defaults, then dbt_project.yml's folder config (most
+            specific folder last), then a properties file's ``config:``, then ``{{ config(...) }}``.
         relation: what ``ref(name)`` resolves to (a table, view or model name); None for tests.
         inputs: relation names the node reads (lower-case).
         outputs: relation names the node writes (lower-case).
