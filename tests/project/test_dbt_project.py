@@ -114,6 +114,22 @@ def test_a_project_generate_schema_name_macro_decides_the_schema(tmp_path):
         assert runner.connection.query("SELECT id FROM analytics.a").fetchall() == [(1,)]
 
 
+def test_a_generate_schema_name_macro_may_call_dbts_own(tmp_path):
+    runner, result = build(tmp_path, {
+        "dbt_project.yml": DBT + "models:\n  shop:\n    a: {+schema: x}\n    b: {+schema: y}\n",
+        "macros/naming.sql": """
+            {% macro generate_schema_name(custom_schema_name, node) -%}
+                {%- if node.name == 'in_a' -%}{{ default__generate_schema_name(custom_schema_name, node) }}
+                {%- else -%}{{ generate_schema_name_for_env(custom_schema_name, node) }}{%- endif -%}
+            {%- endmacro %}
+        """,
+        "models/a/in_a.sql": "select 1 as id",
+        "models/b/in_b.sql": "select 2 as id",
+    })  # fmt: skip
+    with runner:
+        assert set(kinds(runner)) == {"shop_x.in_a", "shop.in_b"}  # target.name is dev: for_env keeps the target schema
+
+
 def test_seeds_land_in_their_schema_with_column_types(tmp_path):
     runner, result = build(tmp_path, {
         "dbt_project.yml": DBT + """

@@ -20,7 +20,7 @@ from sqlml.errors import Error, ProjectError
 from sqlml.project.config import MATERIALIZATIONS, SPECIAL_FOLDERS, Project
 from sqlml.project.folder_config import config_problem, folder_config, merge, strategy_problem
 from sqlml.project.kinds import Materialization, NodeKind
-from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, node_error
+from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, default_schema_name, node_error
 from sqlml.project.unsupported import check_template, config_call_line, unsupported
 from sqlml.sql.dialect import DIALECTS, Sqlml
 from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
@@ -167,7 +167,7 @@ def relation_for(project: Project, name: str, config: dict, path: Path | None = 
                 "fqn": fqn(project, resource_type + "s", path) if path else [project.name, name]}  # fmt: skip
         dataset = project.schema_macro(custom, node).strip()
     else:
-        dataset = project.dataset if custom is None else f"{project.dataset}_{str(custom).strip()}"
+        dataset = default_schema_name(project.dataset, custom)
     return f"{dataset}.{config.get('alias') or name}".lower()
 
 

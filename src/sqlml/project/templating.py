@@ -25,7 +25,8 @@ PARSE_REF_PREFIX = "__sqlml_ref__"
 #: Jinja extensions dbt enables (``{% do %}``, ``{% break %}``/``{% continue %}``).
 EXTENSIONS = ("jinja2.ext.do", "jinja2.ext.loopcontrols")
 #: The names every template may use besides its project's macros and Jinja's own globals.
-CONTEXT_NAMES = ("ref", "source", "var", "config", "this", "is_incremental", "target", "env_var")
+CONTEXT_NAMES = ("ref", "source", "var", "config", "this", "is_incremental", "target", "env_var",
+                 "default__generate_schema_name", "generate_schema_name_for_env")  # fmt: skip
 #: The attributes of ``target`` (dbt's https://docs.getdbt.com/reference/dbt-jinja-functions/target).
 TARGET_ATTRIBUTES = ("name", "schema", "dataset", "type", "threads")
 #: The attributes of ``this`` (those of dbt's Relation, https://docs.getdbt.com/reference/dbt-jinja-functions/this).
@@ -171,6 +172,8 @@ class Templates:
             "is_incremental": lambda: context.incremental,
             "target": context.target,
             "env_var": env_var,
+            "default__generate_schema_name": lambda custom, node=None: default_schema_name(context.target["schema"], custom),
+            "generate_schema_name_for_env": lambda custom, node=None: schema_name_for_env(context.target, custom),
         }
 
 
@@ -200,6 +203,17 @@ class _This:
 
 
 _MISSING = object()
+
+
+def default_schema_name(target_schema: str, custom: str | None) -> str:
+    """dbt's default ``generate_schema_name``: the target schema, or ``<target schema>_<custom>``
+    (https://docs.getdbt.com/docs/build/custom-schemas)."""
+    return target_schema if custom is None else f"{target_schema}_{str(custom).strip()}"
+
+
+def schema_name_for_env(target: dict, custom: str | None) -> str:
+    """dbt's ``generate_schema_name_for_env``: the custom schema alone in a ``prod`` target, else the target schema."""
+    return str(custom).strip() if target["name"] == "prod" and custom is not None else target["schema"]
 
 
 def new_environment() -> jinja2.Environment:
