@@ -143,3 +143,33 @@ def test_dataset_and_project_are_accepted_as_dbt_bigquery_spells_them():
 
     credentials = SqlmlCredentials.from_dict({"type": "sqlml", "dataset": "analytics", "project": "acme"})
     assert (credentials.schema, credentials.database, credentials.warehouse, credentials.models) == ("analytics", "acme", "warehouse", "models")
+
+
+PACKAGE_MACROS = """
+{% macro flavour() %}{{ return(adapter.dispatch('flavour', 'fake_utils')()) }}{% endmacro %}
+{% macro default__flavour() %}'default'{% endmacro %}
+{% macro postgres__flavour() %}'postgres'{% endmacro %}
+{% macro bigquery__flavour() %}'bigquery'{% endmacro %}
+"""
+
+
+@pytest.mark.slow  # dbt deps and dbt run: ~10 s
+class TestPackageDispatch:
+    """A package dispatching in its own namespace, as dbt_utils and dbt_date do, gets its BigQuery macro."""
+
+    @pytest.fixture(scope="class")
+    def packages(self, tmpdir_factory):
+        root = tmpdir_factory.mktemp("fake_utils")
+        (root / "dbt_project.yml").write_text("name: fake_utils\nversion: '1.0'\nconfig-version: 2\nmacro-paths: ['macros']\n", "utf-8")
+        (root / "macros").mkdir()
+        (root / "macros" / "flavour.sql").write_text(PACKAGE_MACROS, "utf-8")
+        return {"packages": [{"local": str(root)}]}
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {"flavoured.sql": "select {{ fake_utils.flavour() }} as flavour"}
+
+    def test_the_bigquery_implementation_is_chosen(self, project):
+        run_dbt(["deps"])
+        run_dbt(["run"])
+        assert rows(project, f"select flavour from {project.test_schema}.flavoured") == [("bigquery",)]
