@@ -42,8 +42,9 @@ class SqlOutput:
     """An ML function's rows as a query the statement runs: ``query`` reads the call's data
     arguments as :func:`data_table` tables, which the renderer replaces with the arguments.
 
-    Build it with sqlglot nodes that mean the same in BigQuery and DuckDB statements: it is
-    generated with the rest of the statement.
+    It is generated with the rest of the statement, whichever dialect that is written in: build it
+    from sqlglot nodes that mean the same in BigQuery and DuckDB, or carry DuckDB text generated
+    beforehand as :class:`sqlglot.exp.Var` nodes (written out verbatim).
     """
 
     query: exp.Query

@@ -1,5 +1,5 @@
-"""Automatic preprocessing as SQL: a fitted preprocessor's encoders as expressions over the input
-columns, so that a model's features are computed by the SQL engine instead of NumPy.
+"""Automatic preprocessing as SQL: a fitted preprocessor's encoders as DuckDB expressions over the
+input columns, so that a model's features are computed by the SQL engine instead of NumPy.
 
 https://cloud.google.com/bigquery/docs/auto-preprocessing — what is written here replays exactly
 what :mod:`sqlml.ml.preprocessing.automatic.encoders` computes:
@@ -90,8 +90,7 @@ def numeric_value(encoder: NumericEncoder, value: exp.Expression, arrow_type: pa
     if not encoder.standardize:
         return imputed
     centred = exp.Paren(this=exp.Sub(this=imputed, expression=number(encoder.mean)))
-    # ``safe`` keeps the plain IEEE division: the divisor is a non-zero constant
-    return exp.Paren(this=exp.Div(this=centred, expression=number(encoder.std), safe=True))
+    return exp.Paren(this=exp.Div(this=centred, expression=number(encoder.std)))
 
 
 def number(value: float) -> exp.Expression:

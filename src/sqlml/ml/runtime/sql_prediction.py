@@ -11,9 +11,16 @@ the ``predicted_<label>_probs`` array, higher label first. It is built from the 
 the numbers ML.WEIGHTS shows — and reads the input as the table it is given. A model it cannot
 write exactly (another estimator, an encoder or input type without an SQL form, a TRANSFORM that
 does not replay as written) gets None: the caller keeps the Python path.
+
+Each computed column goes into the statement as its DuckDB text, generated here once by sqlglot
+(:class:`sqlglot.exp.Var`, written out verbatim) around a small tree of layers that reads the input:
+a BigQuery statement's rewrites then have only that skeleton to walk, not the thousands of nodes
+of a model's arithmetic, and a query built for a model, its input columns and settings is reused.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pyarrow as pa
@@ -21,9 +28,10 @@ from sqlglot import exp
 
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.model import Model
-from sqlml.ml.preprocessing.sql_features import NumericFeature, SqlEncoding, number, sql_encodings
+from sqlml.ml.preprocessing.sql_features import NumericFeature, OneHotFeatures, SqlEncoding, number, sql_encodings
 from sqlml.ml.preprocessing.sql_transform import transformed_rows
 from sqlml.ml.runtime.predict import passed_through
+from sqlml.sql.dialect import SqlmlDuckdb
 
 #: Names of the query's own intermediate columns (an input column named so keeps the Python path).
 PREFIX = "__sqlml_"
@@ -59,20 +67,27 @@ def linear_prediction_query(model: Model, estimator: object, schema: pa.Schema, 
     if not has_sql_form(estimator) or model.preprocessor is None:
         return None
     model.check_input(schema)
+    query = _query(model, estimator, schema, source.name, threshold, keep_original_columns)
+    return query.copy() if query is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _query(model: Model, estimator: LinearModel, schema: pa.Schema, source: str, threshold: float | None, keep_original_columns: bool) -> exp.Select | None:
+    # models hash by identity: the model cache hands out one object per stored version
     carried = [schema.field(i).name for i in passed_through(model, schema, keep_original_columns)]
     outputs = model.family.output_schema(model).names
     if not _distinct(schema.names) or not _distinct(outputs + carried):
         return None
-    rows = transformed_rows(model, schema, source)
+    rows = transformed_rows(model, schema, exp.Table(this=exp.to_identifier(source)))
     encodings = sql_encodings(model.preprocessor, rows.columns) if rows is not None else None
     labels = _labels(model) if estimator.task.is_classification else []
     if encodings is None or labels is None:
         return None
     coef, intercept = np.atleast_2d(estimator.coef_), np.atleast_1d(estimator.intercept_)
-    scores = {_name("score", k): _score(coef[k], float(intercept[k]), encodings) for k in range(len(coef))}
-    scored = _layer(rows.query, scores)
+    featured, encodings = _features(rows.query, encodings)
+    scored = _layer(featured, {_name("score", k): _score(coef[k], float(intercept[k]), encodings) for k in range(len(coef))})
     if estimator.task.kind == "regression":
-        return exp.select(exp.alias_(_column(_name("score", 0)), outputs[0], quoted=True), *map(_column, carried)).from_(scored)
+        return exp.select(_alias(_column(_name("score", 0)), outputs[0]), *map(_column, carried), copy=False).from_(scored, copy=False)
     kind = _binary if estimator.task.kind == "binary" else _multiclass
     probabilities, predicted = kind(scored, labels, 0.5 if threshold is None else threshold)
     return _outputs(probabilities, predicted, labels, outputs, carried)
@@ -91,10 +106,29 @@ def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
+def _alias(value: exp.Expression, name: str) -> exp.Alias:
+    """``<value's DuckDB text> AS "name"``."""
+    return exp.Alias(this=exp.Var(this=value.sql(dialect=SqlmlDuckdb)), alias=exp.to_identifier(name, quoted=True))
+
+
 def _layer(rows: exp.Expression, values: dict[str, exp.Expression]) -> exp.Subquery:
-    """``(SELECT *, <values> FROM rows)``: the rows with more columns."""
-    named = [exp.alias_(value, name, quoted=True) for name, value in values.items()]
-    return exp.select(exp.Star(), *named).from_(rows).subquery(_name("rows"))
+    """``(SELECT *, <values> FROM rows)``: the rows with more columns (``rows`` is taken, not copied)."""
+    named = [_alias(value, name) for name, value in values.items()]
+    return exp.select(exp.Star(), *named, copy=False).from_(rows, copy=False).subquery(_name("rows"), copy=False)
+
+
+def _features(rows: exp.Expression, encodings: list[SqlEncoding]) -> tuple[exp.Subquery, list[SqlEncoding]]:
+    """The rows with each encoding's value (a numeric feature, a category's text) computed once,
+    and the encodings reading those columns: a multiclass model's scores all read them."""
+    values, read = {}, []
+    for index, encoding in enumerate(encodings):
+        name = _name("feature", index)
+        if isinstance(encoding, NumericFeature):
+            values[name], encoding = encoding.value, NumericFeature(_column(name))
+        else:
+            values[name], encoding = encoding.category, OneHotFeatures(_column(name), encoding.categories)
+        read.append(encoding)
+    return _layer(rows, values), read
 
 
 def _score(coef: np.ndarray, intercept: float, encodings: list[SqlEncoding]) -> exp.Expression:
@@ -102,12 +136,12 @@ def _score(coef: np.ndarray, intercept: float, encodings: list[SqlEncoding]) -> 
     terms, start = [], 0
     for encoding in encodings:
         if isinstance(encoding, NumericFeature):
-            terms.append(exp.Mul(this=number(float(coef[start])), expression=encoding.value))
+            terms.append(exp.Mul(this=number(float(coef[start])), expression=encoding.value.copy()))
             start += 1
             continue
         weights = coef[start : start + len(encoding.categories)]
         ifs = [exp.If(this=exp.Literal.string(c), true=number(float(w))) for c, w in zip(encoding.categories, weights)]
-        terms.append(exp.Case(this=encoding.category, ifs=ifs, default=number(0.0)) if ifs else number(0.0))
+        terms.append(exp.Case(this=encoding.category.copy(), ifs=ifs, default=number(0.0)) if ifs else number(0.0))
         start += len(encoding.categories)
     return exp.Add(this=_sum(terms), expression=number(intercept)) if terms else number(intercept)
 
@@ -121,8 +155,8 @@ def _sum(terms: list[exp.Expression]) -> exp.Expression:
 
 
 def _function(name: str, *args: exp.Expression) -> exp.Expression:
-    # DuckDB's own function, not sqlglot's node: the BigQuery rendering of EXP and GREATEST adds
-    # overflow and NULL checks that these finite, non-NULL operands never need
+    # DuckDB's own function, not sqlglot's node: sqlglot's GREATEST adds NULL checks that these
+    # non-NULL operands never need
     return exp.Anonymous(this=name, expressions=list(args))
 
 
@@ -144,7 +178,7 @@ def _multiclass(scored: exp.Subquery, labels: list[exp.Expression], threshold: f
     rows = _layer(scored, {_name("top"): _function("greatest", *(_column(_name("score", i)) for i in range(k)))})
     shifted = {_name("exp", i): _function("exp", exp.Sub(this=_column(_name("score", i)), expression=_column(_name("top")))) for i in range(k)}
     rows = _layer(_layer(rows, shifted), {_name("total"): _sum([_column(_name("exp", i)) for i in range(k)])})
-    probabilities = {_name("prob", i): exp.Div(this=_column(_name("exp", i)), expression=_column(_name("total")), safe=True) for i in range(k)}
+    probabilities = {_name("prob", i): exp.Div(this=_column(_name("exp", i)), expression=_column(_name("total"))) for i in range(k)}
     rows = _layer(_layer(rows, probabilities), {_name("best"): _function("greatest", *(_column(_name("prob", i)) for i in range(k)))})
     ifs = [exp.If(this=exp.EQ(this=_column(_name("prob", i)), expression=_column(_name("best"))), true=labels[i].copy()) for i in range(k)]
     return rows, exp.Case(ifs=ifs)
@@ -160,8 +194,8 @@ def _outputs(rows: exp.Subquery, predicted: exp.Expression, labels: list[exp.Exp
         for i in reversed(range(len(labels)))
     ]  # fmt: skip
     probs = exp.Array(expressions=entries)
-    columns = [exp.alias_(predicted, outputs[0], quoted=True), exp.alias_(probs, outputs[1], quoted=True)]
-    return exp.select(*columns, *map(_column, carried)).from_(rows)
+    columns = [_alias(predicted, outputs[0]), _alias(probs, outputs[1])]
+    return exp.select(*columns, *map(_column, carried), copy=False).from_(rows, copy=False)
 
 
 def _labels(model: Model) -> list[exp.Expression] | None:
