@@ -6,7 +6,9 @@ a CREATE TABLE AS of the hand-written expression built from ML.WEIGHTS and ML.FE
 on the raw columns, NULL imputed with the mean, CASE per category) in plain DuckDB on its own
 database file holding the same rows. The hand-written query writes the same columns (the
 prediction, the probabilities array of a classifier, every input column) and its predictions are
-checked equal to ML.PREDICT's first. Runs alternate, pair by pair; rows/s are medians.
+checked equal to ML.PREDICT's first. Runs alternate, pair by pair; rows/s are medians. A last row
+compares a one-row ML.PREDICT statement with the same statement on the Python path
+(SQLML_LINEAR_SQL=off), where DuckDB's planning of the larger query is the cost that shows.
 
 Usage: python bench/bench_linear_sql.py [--rows 1000000]
 """
@@ -14,6 +16,7 @@ Usage: python bench/bench_linear_sql.py [--rows 1000000]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -85,6 +88,22 @@ def measure(con: sqlml.Connection, raw: duckdb.DuckDBPyConnection, model: str, n
     return Row(name, statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs), "≥ 0.9× rows/s (time ≤ 1.11×)")
 
 
+def one_row(con: sqlml.Connection) -> Row:
+    """A one-row LOGISTIC_REG ML.PREDICT: the SQL path against the Python path."""
+    sql = "SELECT * FROM ML.PREDICT(MODEL ds.logistic_reg, (SELECT * FROM ds.data LIMIT 1))"
+
+    def python_path() -> None:
+        os.environ["SQLML_LINEAR_SQL"] = "off"
+        try:
+            con.query(sql).arrow()
+        finally:
+            del os.environ["SQLML_LINEAR_SQL"]
+
+    pairs = alternate(lambda: con.query(sql).arrow(), python_path, 20)
+    return Row("LOGISTIC_REG ML.PREDICT of 1 row vs the Python path (SQLML_LINEAR_SQL=off)",
+               statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs), "report")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -102,7 +121,7 @@ def main() -> None:
         features = ", ".join([*NUMBERS, *STRINGS, "flag"])
         con.query(f"CREATE MODEL ds.linear_reg OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT {features}, y FROM ds.train")
         con.query(f"CREATE MODEL ds.logistic_reg OPTIONS(model_type='logistic_reg', input_label_cols=['cls']) AS SELECT {features}, cls FROM ds.train")
-        results = [measure(con, raw, "logistic_reg", n, True), measure(con, raw, "linear_reg", n, False)]
+        results = [measure(con, raw, "logistic_reg", n, True), measure(con, raw, "linear_reg", n, False), one_row(con)]
         raw.close()
     print_table("LINEAR_REG / LOGISTIC_REG ML.PREDICT vs the hand-written DuckDB expression", results)
 
