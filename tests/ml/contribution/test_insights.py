@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import DIMENSIONS, contributors, reference_insights
+from tests.ml.contribution.reference import DIMENSIONS, contributors, reference_insights
 
 #: metric kind → (CONTRIBUTION_METRIC, the columns it reads)
 METRICS = {
@@ -115,3 +115,22 @@ def test_rows_with_a_null_dimension_are_left_out(ca_con, rows):
     got = ca_con.query("SELECT * FROM ML.GET_INSIGHTS(MODEL ds.ca)").arrow()
     kept = rows[rows.tier != 1]
     _assert_equal(got, reference_insights(kept, ["device", "region"], "summable", ("sales",)), "summable", ["device", "region"])
+
+
+def test_insights_are_read_back_from_the_store(tmp_path, rows):
+    """The arrays the model keeps give the same rows in a new process's connection."""
+    import sqlml
+
+    statement = ("CREATE MODEL ds.ca OPTIONS(model_type='contribution_analysis', contribution_metric='SUM(sales)/COUNT(DISTINCT month)', "
+                 "is_test_col='is_test', dimension_id_cols=['region', 'tier', 'member'], min_apriori_support=0.05) "
+                 "AS SELECT region, tier, member, is_test, sales, month FROM sales_frame")  # fmt: skip
+    with sqlml.connect(tmp_path / "w", tmp_path / "m", idle_release=0) as con:
+        con.register("sales_frame", rows)
+        con.query("CREATE SCHEMA ds")
+        con.query(statement)
+        before = con.query("SELECT * FROM ML.GET_INSIGHTS(MODEL ds.ca)").arrow()
+    with sqlml.connect(tmp_path / "w", tmp_path / "m", idle_release=0) as con:
+        after = con.query("SELECT * FROM ML.GET_INSIGHTS(MODEL ds.ca)").arrow()
+    assert after.equals(before)
+    expected = reference_insights(rows, ["region", "tier", "member"], "summable_by_category", ("sales", "month"), threshold=0.05)
+    _assert_equal(after, expected, "summable_by_category", ["region", "tier", "member"])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sqlml
-from conftest import contributors, reference_insights
+from tests.ml.contribution.reference import contributors, reference_insights
 
 DIMENSIONS = ["store_name", "city", "vendor_name", "category_name", "item_description"]
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from sqlml.ml.contribution.insights import compute_insights, ordered, to_arrays
 from sqlml.ml.contribution.metric import Columns, parse_metric, resolve_columns
-from sqlml.ml.contribution.segments import Population, check_non_negative, find_segments, load_cells, quote
+from sqlml.ml.contribution.segments import Population, check_non_negative, find_segments, load_rows, quote
 
 #: The smallest threshold the top-k search tries before it takes every segment.
 SMALLEST_THRESHOLD = 1e-9
@@ -37,7 +37,7 @@ def analyse(options: dict, table: pa.Table) -> tuple[dict, dict[str, np.ndarray]
     top_k = options.get("top_k_insights_by_apriori_support")
     con = duckdb.connect(":memory:")
     try:
-        population = load_cells(con, table, columns)
+        population = load_rows(con, table, columns)
         if top_k is not None or options["min_apriori_support"] > 0:
             check_non_negative(population, columns)
         prune = options["pruning_method"] == "PRUNE_REDUNDANT_INSIGHTS"
@@ -59,9 +59,8 @@ def _first_threshold(con, columns: Columns, population: Population, top_k: int) 
     every insight of the top k has at least that much support."""
     if top_k == 1:
         return 1.0
-    singles = ", ".join(f"({quote(name)})" for name in columns.dimensions)
-    support = population.support("SUM(__x1)", "SUM(__x0)")
-    rows = con.sql(f"SELECT {support} AS s FROM cells GROUP BY GROUPING SETS ({singles}) "
+    fixed = " OR ".join(f"{quote(name)} IS NOT NULL" for name in columns.dimensions)
+    rows = con.sql(f"SELECT {population.support('__x1', '__x0')} AS s FROM singles WHERE {fixed} "
                    f"ORDER BY s DESC NULLS LAST LIMIT 1 OFFSET {top_k - 2}").fetchall()  # fmt: skip
     return float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
 

@@ -5,11 +5,11 @@ segment of no dimension is the population (``all``). Its apriori support is the 
 of the test and of the control sums of the support column (the metric's summed column):
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-get-insights#output.
 With non-negative values (which the page requires under a threshold) a segment's support is at most
-that of every segment it refines, so the segments are found level by level as apriori does: the rows
-are first summed per combination of all dimension values (the cells); level 1 is one GROUP BY per
-dimension; values below the threshold are then blanked out of the cells, and level k groups the cells
-by only those k-dimension combinations whose every (k-1)-part had a segment above the threshold —
-one ``GROUPING SETS`` query per level, ``HAVING`` support at or above the threshold.
+that of every segment it refines, so the segments are found level by level as apriori does: level 1
+is one GROUP BY per dimension over the rows; each value below the threshold is then blanked out of
+the rows, which are summed per remaining combination, and level k groups those sums by only the
+k-dimension combinations whose every (k-1)-part had a segment above the threshold — one
+``GROUPING SETS`` query per level, ``HAVING`` support at or above the threshold.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def literal(value: float | None) -> str:
 class Population:
     """The population's sums: ``x1``/``x0`` the test/control sums of the summed column, ``y1``/``y0``
     of a ratio's denominator, ``n1``/``n0`` the distinct categories of a by-category metric, ``a<m>``
-    the sums of the cells' magnitudes (the scale of rounding), ``r1``/``r0`` the row counts."""
+    the sums of the magnitudes (the scale of rounding), ``r1``/``r0`` the row counts, ``min_x`` and
+    ``min_y`` the smallest values."""
 
     sums: dict[str, float]
 
@@ -54,57 +55,71 @@ class Population:
         return "greatest(" + ", ".join(f"({sql}) / {literal(total)}" if total else "NULL::DOUBLE" for sql, total in sides) + ")"
 
 
-def measures(kind: MetricKind) -> list[str]:
-    """The sums every segment carries for a metric of ``kind`` (columns ``__<name>``)."""
-    if kind is MetricKind.SUMMABLE_RATIO:
-        return ["x1", "x0", "y1", "y0"]
-    return ["x1", "x0", "n1", "n0"] if kind is MetricKind.SUMMABLE_BY_CATEGORY else ["x1", "x0"]
-
-
-def load_cells(con: duckdb.DuckDBPyConnection, table: pa.Table, columns: Columns) -> Population:
-    """Sum the training rows per combination of dimension values (and category) into ``cells``.
+def load_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, columns: Columns) -> Population:
+    """Read the training rows (``table``, not copied) as the view ``facts`` — the dimensions, ``__x``
+    (the summed column), ``__y`` (a ratio's denominator), ``__c`` (a by-category metric's category),
+    ``__t`` (the test flag) — then sum the population, and into ``singles`` the population and every
+    segment of one dimension.
 
     Rows with a NULL dimension are left out, as the page says; so are rows whose test flag is NULL
-    (they are neither test nor control). Columns sqlml adds are named ``__<name>``.
+    (they are neither test nor control).
     """
-    con.register("__rows", table)
-    metric, flag = columns.metric, quote(columns.is_test)
-    category = metric.kind is MetricKind.SUMMABLE_BY_CATEGORY
-    values = {"x": metric.column, "y": metric.other} if metric.kind is MetricKind.SUMMABLE_RATIO else {"x": metric.column}
-    keys = ", ".join(map(quote, columns.dimensions)) + (", __c" if category else "")
-    inner = [f"{quote(name)}::DOUBLE AS __{v}" for v, name in values.items()] + ([f"{quote(metric.other)} AS __c"] if category else [])
-    sums = [f"SUM(__{v}) FILTER (WHERE {flag}) AS __{v}1, SUM(__{v}) FILTER (WHERE NOT {flag}) AS __{v}0, MIN(__{v}) AS __min_{v}" for v in values]
-    if category:
-        sums.append(f"bool_or({flag}) AS __in1, bool_or(NOT {flag}) AS __in0")
-    sums.append(f"COUNT(*) FILTER (WHERE {flag}) AS __r1, COUNT(*) FILTER (WHERE NOT {flag}) AS __r0")
+    metric, dims = columns.metric, [quote(name) for name in columns.dimensions]
+    picked = [*dims, f"{quote(metric.column)}::DOUBLE AS __x", f"{quote(columns.is_test)} AS __t"]
+    if metric.kind is MetricKind.SUMMABLE_RATIO:
+        picked.append(f"{quote(metric.other)}::DOUBLE AS __y")
+    if metric.kind is MetricKind.SUMMABLE_BY_CATEGORY:
+        picked.append(f"{quote(metric.other)} AS __c")
     present = " AND ".join(f"{quote(name)} IS NOT NULL" for name in [*columns.dimensions, columns.is_test])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cells AS SELECT {keys}, {', '.join(sums)} "
-                f"FROM (SELECT *, {', '.join(inner)} FROM __rows WHERE {present}) GROUP BY {keys}")  # fmt: skip
-    con.unregister("__rows")
-    return _population(con, metric.kind)
-
-
-def _population(con: duckdb.DuckDBPyConnection, kind: MetricKind) -> Population:
-    summed = [m for m in measures(kind) if m[0] in "xy"]
-    select = [_aggregate(kind), *(f"SUM(abs(__{m})) AS a{m}" for m in summed), "SUM(__r1) AS r1", "SUM(__r0) AS r0"]
-    select += [f"MIN(__min_{v}) AS min_{v}" for v in sorted({m[0] for m in summed})]
-    relation = con.sql(f"SELECT {', '.join(select)} FROM cells")
-    row = relation.fetchall()[0]
-    sums = {name.removeprefix("__"): (0.0 if value is None else float(value)) for name, value in zip(relation.columns, row)}
+    con.register("__rows", table)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW facts AS SELECT {', '.join(picked)} FROM __rows WHERE {present}")
+    extra = ["COUNT(*) FILTER (WHERE __t) AS r1", "COUNT(*) FILTER (WHERE NOT __t) AS r0"]
+    for v in _values(metric.kind):
+        extra += [f"SUM(abs(__{v})) FILTER (WHERE __t) AS a{v}1", f"SUM(abs(__{v})) FILTER (WHERE NOT __t) AS a{v}0", f"MIN(__{v}) AS min_{v}"]
+    relation = con.sql(f"SELECT {_aggregate(metric.kind)}, {', '.join(extra)} FROM facts")
+    sums = {name.removeprefix("__"): (0.0 if value is None else float(value)) for name, value in zip(relation.columns, relation.fetchall()[0])}
     if not sums["r1"] or not sums["r0"]:
         side = "test (TRUE)" if not sums["r1"] else "control (FALSE)"
         raise InvalidModelInputError(
             f"The training query has no {side} rows with every dimension set: contribution analysis compares test rows with control rows.",
             hint="Check is_test_col and the query's WHERE clause; rows with a NULL dimension are left out (fill them with IFNULL).",
         )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE singles AS {_grouped(metric.kind, 'facts', dims, [(), *((d,) for d in dims)])}")
     return Population(sums)
 
 
+def _values(kind: MetricKind) -> list[str]:
+    """The summed columns of ``facts``: ``__x``, and ``__y`` for a ratio."""
+    return ["x", "y"] if kind is MetricKind.SUMMABLE_RATIO else ["x"]
+
+
+def _grouped(kind: MetricKind, table: str, used: list[str], sets: list[tuple[str, ...]], having: str = "") -> str:
+    """SQL for the segments of ``sets`` (tuples of ``used`` dimensions) with their test and control
+    sums: each set is grouped with the test flag (one plain sum per side, as fast as one GROUP BY),
+    then the two sides are put side by side. ``having`` filters the result by those sums."""
+    side = [f"SUM(__{v}) AS __{v}" for v in _values(kind)] + (["COUNT(DISTINCT __c) AS __n"] if kind is MetricKind.SUMMABLE_BY_CATEGORY else [])
+    fixed = " AND ".join(f"(GROUPING({d}) = 1 OR {d} IS NOT NULL)" for d in used) or "TRUE"
+    grouping = ", ".join("(" + ", ".join([*group, "__t"]) + ")" for group in sets)
+    names = [*_values(kind), *(["n"] if kind is MetricKind.SUMMABLE_BY_CATEGORY else [])]
+    pivot = ", ".join(f"SUM(__{v}) FILTER (WHERE __t) AS __{v}1, SUM(__{v}) FILTER (WHERE NOT __t) AS __{v}0" for v in names)
+    keys = ", ".join(used)
+    return (f"SELECT {keys}{',' if keys else ''} {pivot} FROM (SELECT {keys}{',' if keys else ''} __t, {', '.join(side)} FROM {table} "
+            f"GROUP BY GROUPING SETS ({grouping}) HAVING {fixed}) GROUP BY ALL{f' HAVING {having}' if having else ''}")  # fmt: skip
+
+
+def sum_columns(kind: MetricKind) -> list[str]:
+    """The columns of a segment's sums (:func:`_grouped`'s names)."""
+    if kind is MetricKind.SUMMABLE_RATIO:
+        return ["__x1", "__x0", "__y1", "__y0"]
+    return ["__x1", "__x0", "__n1", "__n0"] if kind is MetricKind.SUMMABLE_BY_CATEGORY else ["__x1", "__x0"]
+
+
 def _aggregate(kind: MetricKind) -> str:
-    """The segment sums, over ``cells`` (a by-category metric counts the categories seen on each side)."""
-    sums = [f"SUM(__{m}) AS __{m}" for m in measures(kind) if m[0] in "xy"]
+    """The population's sums over ``facts``: test and control apart, and for a by-category metric the
+    categories seen on each side."""
+    sums = [f"SUM(__{v}) FILTER (WHERE __t) AS __{v}1, SUM(__{v}) FILTER (WHERE NOT __t) AS __{v}0" for v in _values(kind)]
     if kind is MetricKind.SUMMABLE_BY_CATEGORY:
-        sums += ["COUNT(DISTINCT __c) FILTER (WHERE __in1) AS __n1", "COUNT(DISTINCT __c) FILTER (WHERE __in0) AS __n0"]
+        sums.append("COUNT(DISTINCT __c) FILTER (WHERE __t) AS __n1, COUNT(DISTINCT __c) FILTER (WHERE NOT __t) AS __n0")
     return ", ".join(sums)
 
 
@@ -130,43 +145,39 @@ def find_segments(con: duckdb.DuckDBPyConnection, columns: Columns, population: 
     ``threshold``, one row each with its dimension values (NULL for the dimensions it does not fix)
     and its sums."""
     kind, dims = columns.metric.kind, [quote(name) for name in columns.dimensions]
-    support = population.support("SUM(__x1)", "SUM(__x0)")
+    support = population.support("SUM(__x) FILTER (WHERE __t)", "SUM(__x) FILTER (WHERE NOT __t)")
     everything = " AND ".join(f"{d} IS NULL" for d in dims)
-    singles = ", ".join(["()", *(f"({d})" for d in dims)])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE segments AS SELECT {', '.join(dims)}, {_aggregate(kind)} FROM cells "
-                f"GROUP BY GROUPING SETS ({singles}) HAVING ({everything}) OR {support} >= {literal(threshold)}")  # fmt: skip
-    live = [d for d in dims if con.sql(f"SELECT count(*) FROM segments WHERE {d} IS NOT NULL").fetchall()[0][0]]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE segments AS SELECT {', '.join([*dims, *sum_columns(kind)])} FROM singles "
+                f"WHERE ({everything}) OR {population.support('__x1', '__x0')} >= {literal(threshold)}")  # fmt: skip
+    counts = con.sql(f"SELECT {', '.join(f'count({d})' for d in dims)} FROM segments").fetchall()[0]
+    live = [d for d, count in zip(dims, counts) if count]
     if len(live) < 2:
         return
-    table = _blank_rare_values(con, kind, live) if threshold > 0 else "cells"
+    table = _summed_frequent_values(con, kind, live) if threshold > 0 else "facts"
     level = [frozenset(pair) for pair in combinations(live, 2)]
     while level:
         _add_level(con, kind, table, level, support, threshold)
         level = _next_level(_found(con, level, dims), len(level[0]))
 
 
-def _blank_rare_values(con: duckdb.DuckDBPyConnection, kind: MetricKind, live: list[str]) -> str:
-    """``rare_blanked``: the cells with each value that has no segment of its own set to NULL, summed
-    again; no segment above the threshold fixes such a value, and a cell left with fewer than two
-    dimensions belongs to no segment of level 2 or more."""
-    category = kind is MetricKind.SUMMABLE_BY_CATEGORY
+def _summed_frequent_values(con: duckdb.DuckDBPyConnection, kind: MetricKind, live: list[str]) -> str:
+    """``frequent``: the rows with each value that has no segment of its own set to NULL, summed per
+    remaining combination (and category, and side). No segment above the threshold fixes such a
+    value, and a row left with fewer than two dimensions is in no segment of level 2 or more."""
     blanked = [f"CASE WHEN {d} IN (SELECT {d} FROM segments WHERE {d} IS NOT NULL) THEN {d} END AS {d}" for d in live]
-    sums = [f"SUM(__{m}) AS __{m}" for m in measures(kind) if m[0] in "xy"]
-    sums += ["bool_or(__in1) AS __in1", "bool_or(__in0) AS __in0"] if category else []
-    keys = ", ".join(live) + (", __c" if category else "")
+    keys = ", ".join([*live, "__t", *(["__c"] if kind is MetricKind.SUMMABLE_BY_CATEGORY else [])])
+    sums = ", ".join(f"SUM(__{v}) AS __{v}" for v in _values(kind))
     enough = " + ".join(f"({d} IS NOT NULL)::INTEGER" for d in live)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rare_blanked AS SELECT {keys}, {', '.join(sums)} FROM "
-                f"(SELECT {', '.join(blanked)}, * EXCLUDE ({', '.join(live)}) FROM cells) WHERE {enough} >= 2 GROUP BY {keys}")  # fmt: skip
-    return "rare_blanked"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE frequent AS SELECT {keys}, {sums} FROM "
+                f"(SELECT {', '.join(blanked)}, * EXCLUDE ({', '.join(live)}) FROM facts) WHERE {enough} >= 2 GROUP BY {keys}")  # fmt: skip
+    return "frequent"
 
 
 def _add_level(con: duckdb.DuckDBPyConnection, kind: MetricKind, table: str, level: list[frozenset[str]], support: str, threshold: float) -> None:
     """Append the segments of one level: each candidate combination of dimensions a grouping set."""
     used = sorted(set().union(*level))
-    sets = ", ".join("(" + ", ".join(d for d in used if d in group) + ")" for group in level)
-    fixed = " AND ".join(f"(GROUPING({d}) = 1 OR {d} IS NOT NULL)" for d in used)
-    con.execute(f"INSERT INTO segments BY NAME SELECT {', '.join(used)}, {_aggregate(kind)} FROM {table} "
-                f"GROUP BY GROUPING SETS ({sets}) HAVING {fixed} AND {support} >= {literal(threshold)}")  # fmt: skip
+    sets = [tuple(d for d in used if d in group) for group in level]
+    con.execute(f"INSERT INTO segments BY NAME {_grouped(kind, table, used, sets, f'{support} >= {literal(threshold)}')}")
 
 
 def _found(con: duckdb.DuckDBPyConnection, level: list[frozenset[str]], dims: list[str]) -> list[frozenset[str]]:
