@@ -134,3 +134,11 @@ def test_insights_are_read_back_from_the_store(tmp_path, rows):
     assert after.equals(before)
     expected = reference_insights(rows, ["region", "tier", "member"], "summable_by_category", ("sales", "month"), threshold=0.05)
     _assert_equal(after, expected, "summable_by_category", ["region", "tier", "member"])
+
+
+def test_top_k_above_the_number_of_segments_returns_them_all(ca_con, rows):
+    dims = ["region", "device", "tier"]
+    got = _create(ca_con, "summable_ratio", ", top_k_insights_by_apriori_support=1000", dims=dims)
+    expected = reference_insights(rows, dims, "summable_ratio", ("sales", "clicks"), top_k=1000)
+    assert got.num_rows == len(expected) == 48
+    _assert_equal(got, expected, "summable_ratio", dims)

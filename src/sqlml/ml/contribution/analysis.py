@@ -11,6 +11,7 @@ until k insights remain.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,9 @@ import pyarrow as pa
 from sqlml.ml.contribution.insights import compute_insights, ordered, to_arrays
 from sqlml.ml.contribution.metric import Columns, parse_metric, resolve_columns
 from sqlml.ml.contribution.segments import Population, check_non_negative, find_segments, load_rows, quote
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: The smallest threshold the top-k search tries before it takes every segment.
 SMALLEST_THRESHOLD = 1e-9
@@ -54,7 +58,7 @@ def analyse(options: dict, table: pa.Table) -> tuple[dict, dict[str, np.ndarray]
     return _description(options, columns, population, insights, threshold, time.monotonic() - started), to_arrays(insights, columns)
 
 
-def _first_threshold(con, columns: Columns, population: Population, top_k: int) -> float:
+def _first_threshold(con: duckdb.DuckDBPyConnection, columns: Columns, population: Population, top_k: int) -> float:
     """The (k-1)-th largest support of the one-dimension segments (``all`` is the k-th insight):
     every insight of the top k has at least that much support."""
     if top_k == 1:
