@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlml.errors import ExecutionError
+from sqlml.errors import ExecutionError, InvalidModelInputError
 from sqlml.ml.preprocessing.sql_features import MAX_CATEGORIES
 from sqlml.ml.preprocessing.sql_transform import replayable_items
 
@@ -82,3 +82,9 @@ def test_a_one_hot_block_wider_than_the_limit_keeps_the_python_path(paths):
     paths.con.query(f"CREATE OR REPLACE MODEL ds.wide OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
                     f"AS SELECT x1, CAST(MOD(id, {MAX_CATEGORIES}) AS STRING) AS code, y FROM ds.train")  # fmt: skip
     paths.same(sql.replace(str(MAX_CATEGORIES + 1), str(MAX_CATEGORIES)))
+
+
+def test_a_transform_that_fails_on_the_input_is_the_python_paths_error(paths):
+    create(paths.con, "tr_err", "ML.STANDARD_SCALER(x1) OVER () AS s, UPPER(cat) AS c")
+    with pytest.raises(InvalidModelInputError, match=r"^The model's TRANSFORM failed on the input rows: "):
+        paths.sql("SELECT * FROM ML.PREDICT(MODEL ds.tr_err, (SELECT x1, [1, 2] AS cat FROM ds.fresh))")

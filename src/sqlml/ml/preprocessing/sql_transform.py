@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlglot import exp, parse_one
 from sqlglot.errors import SqlglotError
 
+from sqlml.engine.base import EngineError
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.frozen_transform import INPUT, run_frozen
 from sqlml.sql.dialect import SqlmlDuckdb
@@ -63,7 +64,10 @@ def transformed_rows(model: Model, schema: pa.Schema, source: exp.Table) -> Rows
     items = replayable_items(transform["feature_sql"])
     if items is None:
         return None
-    outputs = run_frozen(transform["feature_sql"], schema.empty_table()).schema
+    try:
+        outputs = run_frozen(transform["feature_sql"], schema.empty_table()).schema
+    except EngineError:  # the Python path reports it (InvalidModelInputError)
+        return None
     named = {_TRANSFORMED.format(i): exp.Var(this=item.unalias().sql(dialect=SqlmlDuckdb)) for i, item in enumerate(items)}
     query = exp.select(exp.Star(), *(exp.alias_(e, n, quoted=True) for n, e in named.items())).from_(source)
     columns = _columns(model, outputs, {field.name: exp.column(name, quoted=True) for field, name in zip(outputs, named)})
@@ -76,8 +80,7 @@ def replayable_items(feature_sql: str) -> list[exp.Expression] | None:
         select = parse_one(feature_sql, read="duckdb")
     except SqlglotError:
         return None
-    shape = set(select.args) - {"expressions", "from_"} if isinstance(select, exp.Select) else {"not a select"}
-    if any(select.args.get(key) for key in shape):
+    if not isinstance(select, exp.Select) or any(value for key, value in select.args.items() if key not in ("expressions", "from_")):
         return None
     if any(item.find(exp.Window, exp.AggFunc, exp.Subquery, exp.Select) for item in select.expressions):
         return None

@@ -173,7 +173,8 @@ def _binary(scored: exp.Subquery, labels: list[exp.Expression], threshold: float
 
 
 def _multiclass(scored: exp.Subquery, labels: list[exp.Expression], threshold: float) -> tuple[exp.Subquery, exp.Expression]:
-    """The softmax (exp(z - max z), divided by its sum) and the first class of highest probability."""
+    """The softmax (exp(z - max z), divided by its sum) and the first class of highest probability
+    (``threshold`` applies to binary models only)."""
     k = len(labels)
     rows = _layer(scored, {_name("top"): _function("greatest", *(_column(_name("score", i)) for i in range(k)))})
     shifted = {_name("exp", i): _function("exp", exp.Sub(this=_column(_name("score", i)), expression=_column(_name("top")))) for i in range(k)}
@@ -205,5 +206,11 @@ def _labels(model: Model) -> list[exp.Expression] | None:
     if duckdb_type is None:
         return None
     to = exp.DataType.build(duckdb_type, dialect="duckdb")
-    return [exp.Cast(this=exp.Literal.string(str(v).lower() if isinstance(v, bool) else repr(v) if isinstance(v, float) else str(v)), to=to.copy())
-            for v in model.classes().to_pylist()]  # fmt: skip
+    return [exp.Cast(this=exp.Literal.string(_text(value)), to=to.copy()) for value in model.classes().to_pylist()]
+
+
+def _text(value: object) -> str:
+    """A label's text, which DuckDB casts back to exactly the value (``true``, ``0.25``, ``7``, ``a``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
