@@ -31,7 +31,7 @@ def client_for(con, **settings) -> tuple[TestClient, ModelSet]:
 def test_predict_answers_exactly_what_ml_predict_does(shared_store):
     con, _ = shared_store
     client, models = client_for(con)
-    response = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES})
+    response = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES, "echo_inputs": True})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model"] == "ds.m" and body["model_version"] == 1 and body["request_id"] == response.headers["x-request-id"]
@@ -86,7 +86,7 @@ def test_a_model_type_the_sql_function_refuses_is_refused_by_its_route_too(store
         "BOOSTED_TREE_CLASSIFIER, BOOSTED_TREE_REGRESSOR, RANDOM_FOREST_CLASSIFIER, RANDOM_FOREST_REGRESSOR models.",
         "hint": "Ask :predict of a KMEANS model.",
     }  # it was a 500: the explanation code ran on a model without a label
-    predicted = client.post("/v1/models/ds.k:predict", json={"instances": [{"income": 5}, {"income": 95}]})
+    predicted = client.post("/v1/models/ds.k:predict", json={"instances": [{"income": 5}, {"income": 95}], "echo_inputs": True})
     assert predicted.status_code == 200
     assert predicted.json()["predictions"] == con.query("SELECT * FROM ML.PREDICT(MODEL ds.k, (SELECT 5 AS income UNION ALL SELECT 95))").arrow().to_pylist()
     with pytest.raises(ModelError, match=r"ML\.PREDICT does not support TRANSFORM_ONLY models"):
@@ -102,7 +102,7 @@ def test_a_struct_column_is_taken_as_ml_predict_takes_it(store):
     con, _ = store
     con.query("CREATE MODEL ds.s OPTIONS(model_type='linear_reg', input_label_cols=['income']) AS SELECT STRUCT(i AS a, MOD(i, 7) AS b) AS s, income FROM ds.t")
     client, models = client_for(con)
-    answer = client.post("/v1/models/ds.s:predict", json={"instances": [{"s": {"a": 3, "b": 4}}]})
+    answer = client.post("/v1/models/ds.s:predict", json={"instances": [{"s": {"a": 3, "b": 4}}], "echo_inputs": True})
     assert answer.status_code == 200, answer.text  # was refused: "no column s_a"
     assert answer.json()["predictions"] == con.query("SELECT * FROM ML.PREDICT(MODEL ds.s, (SELECT STRUCT(3 AS a, 4 AS b) AS s))").arrow().to_pylist()
     missing = client.post("/v1/models/ds.s:predict", json={"instances": [{"s": {"a": 3}}]})
@@ -192,10 +192,10 @@ def test_scoring_runs_off_the_event_loop_so_healthz_answers_during_a_large_predi
     scoring_started, finish_scoring = threading.Event(), threading.Event()
     real_predict = scoring.predict
 
-    def slow_predict(model, batch):
+    def slow_predict(model, batch, **settings):
         scoring_started.set()
         finish_scoring.wait(timeout=20)  # on the event loop, this would hold up every other request
-        return real_predict(model, batch)
+        return real_predict(model, batch, **settings)
 
     monkeypatch.setattr(scoring, "predict", slow_predict)
     big = {"instances": [{"income": i % 100, "sex": "male"} for i in range(10_000)]}
@@ -231,10 +231,11 @@ def test_every_error_has_the_error_and_hint_shape(shared_store, monkeypatch, cap
     unknown_version = client.get("/v1/models/ds.m@9")
     assert unknown_version.status_code == 404 and set(unknown_version.json()) == {"error", "hint"}
 
-    def broken(model, batch):
+    def broken(model, *args, **settings):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(scoring, "predict", broken)
+    monkeypatch.setattr(scoring, "predict", broken)  # a request scored by itself
+    monkeypatch.setattr(scoring, "predict_batch", broken)  # requests scored in a micro-batch
     with caplog.at_level(logging.INFO, logger="sqlml.serve.access"):
         bug = client.post("/v1/models/ds.m:predict", json={"instances": INSTANCES}, headers={"x-request-id": "r-42"})
     access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "sqlml.serve.access"]

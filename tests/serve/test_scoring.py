@@ -36,7 +36,7 @@ def imported(tmp_path):
 def test_an_imported_model_is_served_exactly_as_ml_predict_scores_it(imported):
     con, booster = imported
     models = ModelSet(con.models, ["ds.lgb"], refresh_seconds=60)
-    response = TestClient(create_app(models, con.models)).post("/v1/models/ds.lgb:predict", json={"instances": INSTANCES})
+    response = TestClient(create_app(models, con.models)).post("/v1/models/ds.lgb:predict", json={"instances": INSTANCES, "echo_inputs": True})
     models.close()
     assert response.status_code == 200, response.text
     served = response.json()["predictions"]

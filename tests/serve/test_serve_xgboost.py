@@ -40,7 +40,7 @@ def test_predict_answers_xgboosts_own_predictions_for_each_version_and_alias(ser
     instances = [{"income": 70.5, "age": 30, "id": 1}, {"income": None, "age": 55, "id": 2}, {"income": 40, "age": None, "id": 3}]
     X = np.array([[70.5, 30], [np.nan, 55], [40, np.nan]])
     for name, version in (("ds.x", 2), ("ds.x@1", 1), ("ds.x@production", 1), ("ds.x@2", 2)):
-        response = client.post(f"/v1/models/{name}:predict", json={"instances": instances})
+        response = client.post(f"/v1/models/{name}:predict", json={"instances": instances, "echo_inputs": True})
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["model_version"] == version

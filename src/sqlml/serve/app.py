@@ -2,8 +2,9 @@
 
 Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
 
-* ``POST /v1/models/{name}:predict`` ``{"instances": [{column: value, …}, …]}`` →
-  ``{"predictions": [ML.PREDICT's columns per instance], "model", "model_version", "request_id"}``;
+* ``POST /v1/models/{name}:predict`` ``{"instances": [{column: value, …}, …], "echo_inputs": false}`` →
+  ``{"predictions": [ML.PREDICT's output columns per instance], "model", "model_version", "request_id"}``
+  (with ``"echo_inputs": true`` ML.PREDICT's whole rows: the outputs, then the input columns);
 * ``POST /v1/models/{name}:explain`` (with ``top_k_features``) → ML.EXPLAIN_PREDICT's columns;
 * ``POST /v1/models/{name}:forecast`` ``{"horizon": n, "confidence_level": c, "ids": [{id column: value}, …]}``
   (all optional; an ARIMA_PLUS_XREG model also needs ``"instances"``, its regressors' future
@@ -19,9 +20,10 @@ Routes (the OpenAPI document at ``/openapi.json`` is generated from them):
 JSON object ``{"error": …, "hint": …}``: 400 bad instances, 401 a missing or wrong token, 404 an
 unknown model, version, alias or route, 405 a method the route does not answer (with ``Allow``),
 413 a body over the limit, 422 a body that is not the documented JSON, 503 a prediction log
-that cannot be written, 500 a bug. The event loop only moves bytes: parsing, scoring and
-serializing run in a worker thread, so a 10,000-row request does not hold up ``/healthz`` or
-other clients.
+that cannot be written, 500 a bug. Small ``:predict`` requests for a loaded model are answered
+in the event loop before routing and scored in micro-batches (:mod:`.batched`); everything else
+is parsed, scored and serialized in a worker thread, so a 10,000-row request does not hold up ``/healthz``
+or other clients.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,6 +47,12 @@ import sqlml
 from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
 from sqlml.ml.runtime.recommend import model_factorization, served_recommendations
 from sqlml.serve import scoring
+from sqlml.serve.batched import BatchedPredictions, ModelBatchers
+from sqlml.serve.batching import MAX_WAIT_SECONDS
+from sqlml.serve.bodies import (
+    BODY_HINTS, ErrorResponse, ExplainRequest, ForecastRequest, ForecastResponse, InstancesRequest, PredictRequest, PredictResponse,
+    RecommendRequest, RecommendResponse, is_json, parse_body,
+)  # fmt: skip
 from sqlml.serve.middleware import AccessLog, BearerAuth, BodyLimit, HttpError, error_response
 from sqlml.serve.models import ModelSet, Served
 
@@ -53,85 +61,6 @@ if TYPE_CHECKING:
     from sqlml.store.registry import ModelStore
 
 LOG = logging.getLogger("sqlml.serve")
-MAX_INSTANCES = 10_000
-
-
-class PredictRequest(BaseModel):
-    """Rows to score: one JSON object per row, keyed by column name."""
-
-    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
-
-
-class ExplainRequest(PredictRequest):
-    """Rows to explain, and how many attributions to return per row."""
-
-    top_k_features: int = Field(default=5, ge=1, le=10_000)
-
-
-class ForecastRequest(BaseModel):
-    """ML.FORECAST's settings, optionally the series wanted (default: every series) and, for an
-    ARIMA_PLUS_XREG model, its regressors' future values."""
-
-    horizon: int | None = Field(default=None, ge=1, description="Steps per series; ML.FORECAST's default 3, at most the model's horizon.")
-    confidence_level: float = Field(default=0.95, ge=0, lt=1)
-    ids: list[dict[str, str | int | float | bool | None]] | None = Field(
-        default=None, min_length=1, max_length=MAX_INSTANCES, description="The series wanted, each as {id column: value}."
-    )
-    instances: list[dict[str, Any]] | None = Field(
-        default=None, min_length=1, max_length=MAX_INSTANCES, description="ARIMA_PLUS_XREG: the regressors' future values."
-    )
-
-
-class ForecastResponse(BaseModel):
-    """ML.FORECAST's rows, and the model version that answered."""
-
-    forecasts: list[dict[str, Any]]
-    model: str
-    model_version: int
-    request_id: str
-
-
-Key = str | int | float | bool | None
-
-
-class RecommendRequest(BaseModel):
-    """Whom and what to score: users and/or items (each default: every one of training), or
-    pairs; and optionally only each user's best ``top_k`` items (each item's best users when
-    only items are given)."""
-
-    users: list[Key] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES, description="User column values.")
-    items: list[Key] | None = Field(default=None, min_length=1, max_length=MAX_INSTANCES, description="Item column values.")
-    pairs: list[dict[str, Any]] | None = Field(
-        default=None, min_length=1, max_length=MAX_INSTANCES, description="(user, item) objects keyed by the columns; other fields pass through."
-    )
-    top_k: int | None = Field(default=None, ge=1, le=MAX_INSTANCES, description="Rows per user, best first.")
-
-
-class RecommendResponse(BaseModel):
-    """ML.RECOMMEND's rows, and the model version that answered."""
-
-    recommendations: list[dict[str, Any]]
-    model: str
-    model_version: int
-    request_id: str
-
-
-class PredictResponse(BaseModel):
-    """ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows, and the model version that answered."""
-
-    predictions: list[dict[str, Any]]
-    model: str
-    model_version: int
-    request_id: str
-
-
-class ErrorResponse(BaseModel):
-    """What went wrong and how to fix it."""
-
-    error: str
-    hint: str | None = None
-
-
 class ModelName(Convertor):
     """``dataset.model[@version|alias]`` in a path: no ``/`` and no ``:``, so that
     ``GET /v1/models/m:predict`` is the predict route's 405, not a model called ``m:predict``."""
@@ -150,13 +79,6 @@ ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 42
 ANSWERED = {200: {"model": PredictResponse}, 503: {"model": ErrorResponse}, **ERRORS}
 FORECASTED = {200: {"model": ForecastResponse}, **ERRORS}
 RECOMMENDED = {200: {"model": RecommendResponse}, **ERRORS}
-#: What to send, per route, when a body is not valid.
-BODY_HINTS = {
-    "forecast": 'Send {"horizon": n, "confidence_level": c} (both optional) with Content-Type: application/json.',
-    "predict": 'Send {"instances": [{"column": value, …}]} with Content-Type: application/json.',
-    "recommend": 'Send {"users": […], "items": […], "top_k": k} (each optional) or {"pairs": [{"<user column>": u, "<item column>": i}, …]} '
-    "with Content-Type: application/json.",
-}
 
 
 def create_app(
@@ -166,6 +88,7 @@ def create_app(
     token: str | None = None,
     prediction_log: PredictionLog | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    max_batch_wait: float = MAX_WAIT_SECONDS,
 ) -> FastAPI:
     """The application serving ``models`` from ``store``; ``on_shutdown()`` runs when it stops.
 
@@ -175,6 +98,8 @@ def create_app(
         token: the bearer token every route but ``/healthz`` requires; None for none.
         prediction_log: a :class:`~sqlml.serve.prediction_log.PredictionLog` for served predictions.
         on_shutdown: called once the server has stopped.
+        max_batch_wait: the longest, in seconds, a ``:predict`` request waits for concurrent ones
+            to be scored in the same batch (0: only those the event loop took in the same turn).
     """
 
     @contextlib.asynccontextmanager
@@ -186,6 +111,8 @@ def create_app(
     app = FastAPI(
         title="sqlml serve", version=sqlml.__version__, description="Predictions from the models of a sqlml store.", lifespan=lifespan
     )
+    app.state.batchers = ModelBatchers(max_batch_wait)
+    app.add_middleware(BatchedPredictions, models=models, batchers=app.state.batchers, prediction_log=prediction_log)
     app.add_middleware(BodyLimit)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)
@@ -223,8 +150,8 @@ def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
 
     @app.post("/v1/models/{name}:predict", response_model=None, responses=ANSWERED, openapi_extra=_request_body(PredictRequest))
     async def predict(name: str, request: Request) -> Response:
-        """ML.PREDICT on the instances."""
-        body = await request.body()
+        """ML.PREDICT on the instances: its output columns, with ``echo_inputs`` its whole rows."""
+        body = await request.body()  # a small request for a loaded model was answered before routing (BatchedPredictions)
         return await run_in_threadpool(_answer, models, name, request, body, PredictRequest, prediction_log)
 
     @app.post("/v1/models/{name}:explain", response_model=None, responses=ANSWERED, openapi_extra=_request_body(ExplainRequest))
@@ -264,9 +191,9 @@ def _description(served: Served, name: str) -> dict:
     return described
 
 
-def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[PredictRequest], prediction_log) -> Response:
+def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: type[InstancesRequest], prediction_log) -> Response:
     """Parse, score and serialize one request (in a worker thread); the body PredictResponse documents."""
-    parsed = _parse_body(schema, body, request.headers.get("content-type"))
+    parsed = parse_body(schema, body, request.headers.get("content-type"))
     started = time.perf_counter()
     served = models.get(name)
     explaining = isinstance(parsed, ExplainRequest)
@@ -275,7 +202,7 @@ def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: 
     if explaining:
         rows = scoring.explain(served.model, batch, parsed.top_k_features)
     else:
-        rows = scoring.predict(served.model, batch)
+        rows = scoring.predict(served.model, batch, echo_inputs=parsed.echo_inputs)
     request_id = request.scope["state"]["request_id"]
     if prediction_log is not None:  # spooled to disk before the answer leaves
         prediction_log.add(request_id, served, parsed.instances, rows, (time.perf_counter() - started) * 1000)
@@ -285,7 +212,7 @@ def _answer(models: ModelSet, name: str, request: Request, body: bytes, schema: 
 
 def _answer_forecast(models: ModelSet, name: str, request: Request, body: bytes) -> Response:
     """ML.FORECAST's rows for one request (in a worker thread); the body ForecastResponse documents."""
-    parsed = _parse_body(ForecastRequest, body, request.headers.get("content-type"))
+    parsed = parse_body(ForecastRequest, body, request.headers.get("content-type"))
     served = models.get(name)
     rows = scoring.forecast(served.model, name, parsed.horizon, parsed.confidence_level, parsed.ids, parsed.instances)
     payload = {"forecasts": rows, "model": served.name, "model_version": served.version, "request_id": request.scope["state"]["request_id"]}
@@ -294,30 +221,13 @@ def _answer_forecast(models: ModelSet, name: str, request: Request, body: bytes)
 
 def _answer_recommend(models: ModelSet, name: str, request: Request, body: bytes) -> Response:
     """ML.RECOMMEND's rows for one request (in a worker thread); the body RecommendResponse documents."""
-    parsed = _parse_body(RecommendRequest, body, request.headers.get("content-type"))
+    parsed = parse_body(RecommendRequest, body, request.headers.get("content-type"))
     served = models.get(name)
     factors = model_factorization(served.model, name)
     table = served_recommendations(factors, parsed.users, parsed.items, parsed.pairs, parsed.top_k)
     payload = {"recommendations": scoring.json_rows(table), "model": served.name, "model_version": served.version,
                "request_id": request.scope["state"]["request_id"]}  # fmt: skip
     return Response(orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
-
-
-def _parse_body(schema: type[BaseModel], body: bytes, content_type: str | None) -> Any:
-    """The body as ``schema``, or the RequestValidationError FastAPI would raise for it."""
-    if not _is_json(content_type):
-        raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",), "msg": "Input should be a JSON object", "input": None}])
-    try:
-        return schema.model_validate_json(body)
-    except ValidationError as error:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]) from None
-
-
-def _is_json(content_type: str | None) -> bool:
-    # As FastAPI's strict content type: only a JSON media type is read as JSON, so a plain HTML
-    # form cannot post to the server from another site.
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _request_body(schema: type[BaseModel]) -> dict:
@@ -347,7 +257,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        if not _is_json(request.headers.get("content-type")):
+        if not is_json(request.headers.get("content-type")):
             problems += " (the body was not sent as JSON)"
         route = next((route for route in BODY_HINTS if request.url.path.endswith(f":{route}")), "predict")
         return error_response(422, f"The request body is not valid: {problems}", BODY_HINTS[route])

@@ -66,9 +66,7 @@ class ModelSet:
 
     def get(self, name: str) -> Served:
         """The current model for ``name`` (a split picks one of its targets by weight)."""
-        if name in self.splits:
-            targets, weights = zip(*self.splits[name])
-            name = self._random.choices(targets, weights)[0]
+        name = self._pick(name)
         with self._lock:
             served = self._served.get(name)
         if served is None:
@@ -76,6 +74,18 @@ class ModelSet:
             with self._lock:
                 self._served.setdefault(name, served)
         return served
+
+    def warm(self, name: str) -> Served | None:
+        """The current model for ``name`` if it is loaded already (reads no file), else None."""
+        name = self._pick(name)
+        with self._lock:
+            return self._served.get(name)
+
+    def _pick(self, name: str) -> str:
+        if name in self.splits:
+            targets, weights = zip(*self.splits[name])
+            return self._random.choices(targets, weights)[0]
+        return name
 
     def names(self) -> list[str]:
         with self._lock:

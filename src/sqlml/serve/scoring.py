@@ -1,17 +1,21 @@
 """JSON instances in, ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows out, without SQL; and
 ML.FORECAST's rows of a forecasting model.
 
-Instances become one Arrow batch whose columns have the types the model was trained on, so a
-value of the wrong type is refused with the column's name before any scoring; the batch then goes
-through the prediction runtime ML.PREDICT and ML.EXPLAIN_PREDICT run (:mod:`sqlml.ml.runtime`),
-and the rows come back as JSON-ready dicts: exactly ML.PREDICT's columns, model outputs first. A
-model type the SQL function refuses is refused here too, by the runtime's own list of types.
+Instances become an Arrow batch whose columns have the types the model was trained on, so a
+value of the wrong type is refused with the column's name before any scoring — one request's
+batch (:func:`instances_batch`), or the typed columns of several requests scored at once
+(:func:`predict_batch`, values checked per request by :mod:`.inputs`). The batch goes through
+the prediction runtime ML.PREDICT and ML.EXPLAIN_PREDICT run (:mod:`sqlml.ml.runtime`), and the
+rows come back as JSON-ready dicts: ML.PREDICT's output columns, followed by the input columns
+as ML.PREDICT passes them only when the request asks to have its inputs echoed. A model type
+the SQL function refuses is refused here too, by the runtime's own list of types.
 """
 
 from __future__ import annotations
 
 import decimal
 import functools
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -22,7 +26,8 @@ from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
 from sqlml.ml.runtime.forecast import forecast_rows
-from sqlml.ml.runtime.predict import prediction_table
+from sqlml.ml.runtime.predict import PredictionPlan, prediction_outputs, prediction_plan, prediction_table
+from sqlml.serve.inputs import InputColumns
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -126,9 +131,48 @@ def _series_mask(table: pa.Table, id_cols: list[str], ids: list[dict]) -> pa.Arr
     return pa.array([key in wanted for key in keys], pa.bool_())
 
 
-def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> list[dict]:
-    """ML.PREDICT's rows for ``batch``."""
-    return json_rows(prediction_table(model, batch, estimator))
+def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None, echo_inputs: bool = True) -> list[dict]:
+    """ML.PREDICT's rows for ``batch``; only its output columns unless ``echo_inputs``."""
+    if echo_inputs:
+        return json_rows(prediction_table(model, batch, estimator))
+    return json_rows(prediction_outputs(model, batch, estimator))
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """One request's share of a scored batch: its rows of the batch's output columns."""
+
+    batch: pa.Table
+    start: int
+    rows: list[dict]
+
+    @property
+    def outputs(self) -> pa.Table:
+        """The request's output columns, as Arrow."""
+        return self.batch.slice(self.start, len(self.rows))
+
+
+def predict_batch(plan: PredictionPlan, columns: InputColumns, requests: list[tuple[list[list], int]]) -> list[Predicted]:
+    """ML.PREDICT's output columns for several requests scored as one batch, split back per
+    request; each request is its typed rows (:meth:`InputColumns.typed`) and their count.
+    ``plan`` is the model's :func:`~sqlml.ml.runtime.predict.prediction_plan` of outputs only
+    for ``columns.schema``, worked out once per model rather than per batch."""
+    outputs = pa.Table.from_batches([plan.scored(columns.batch([typed for typed, _ in requests]))])
+    names = outputs.column_names
+    rows = [dict(zip(names, values)) for values in zip(*(column.to_pylist() for column in outputs.columns))]
+    answers, start = [], 0
+    for _, count in requests:
+        answers.append(Predicted(outputs, start, rows[start : start + count]))
+        start += count
+    return answers
+
+
+def echoed(model: Model, predicted: Predicted, instances: list[dict]) -> list[dict]:
+    """ML.PREDICT's whole rows for a request scored in a batch: its outputs, then its input
+    columns exactly as ML.PREDICT passes them through."""
+    batch = instances_batch(model, instances)
+    plan = prediction_plan(model, batch.schema)
+    return plan.joined([column.combine_chunks() for column in predicted.outputs.columns], batch).to_pylist()
 
 
 def explain(model: Model, batch: pa.RecordBatch, top_k: int = DEFAULT_TOP_K) -> list[dict]:

@@ -4,14 +4,19 @@ then the input columns — the one code path of ML.PREDICT, ML.EVALUATE and the 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
 
 Rows are scored batch by batch (a reader of at most 122,880 rows per batch for SQL, one batch
-for a served request), so memory stays bounded whatever the input's size. Imported models
-(ONNX, LightGBM) are scored by their family's own reader
+of one or several requests for the server), so memory stays bounded whatever the input's size.
+What does not depend on the rows — the check of the input columns, which of them follow the
+outputs, the output schema — is a :class:`PredictionPlan`, worked out once per model and input
+schema (the server asks for the same one on every request). Imported models (ONNX, LightGBM)
+are scored by their family's own reader
 (:meth:`~sqlml.ml.models.base.ModelFamily.outputs_reader`), asked here and nowhere else.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -84,6 +89,46 @@ def passed_through(model: Model, schema: pa.Schema, keep_original_columns: bool 
     return [index for index, field in enumerate(schema) if not is_feature(field)]
 
 
+@dataclass(frozen=True, eq=False)
+class PredictionPlan:
+    """ML.PREDICT's output for one model and input schema: the model's output columns, then the
+    input columns at ``kept`` (none for :func:`prediction_outputs`)."""
+
+    model: Model
+    kept: tuple[int, ...]
+    schema: pa.Schema
+
+    def predicted(self, batch: pa.RecordBatch, raw: np.ndarray, threshold: float | None = None) -> pa.RecordBatch:
+        """The output rows of ``batch``, whose raw model outputs are ``raw``."""
+        family = self.model.family
+        if batch.num_rows:
+            outputs = family.prediction_columns(self.model, raw, threshold)
+        else:
+            outputs = [pa.array([], field.type) for field in family.output_schema(self.model)]
+        return self.joined(outputs, batch)
+
+    def scored(self, batch: pa.RecordBatch, estimator: Estimator | None = None, threshold: float | None = None) -> pa.RecordBatch:
+        """The output rows of ``batch``, scored by ``estimator`` (the model's serving one by default)."""
+        return self.predicted(batch, score(self.model, batch, estimator), threshold)
+
+    def joined(self, outputs: list[pa.Array], batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The model's ``outputs`` for the rows of ``batch``, then the kept input columns of ``batch``."""
+        return pa.RecordBatch.from_arrays([*outputs, *(batch.column(i) for i in self.kept)], schema=self.schema)
+
+
+@functools.lru_cache(maxsize=256)
+def prediction_plan(model: Model, schema: pa.Schema, keep_original_columns: bool = False, inputs: bool = True) -> PredictionPlan:
+    """The plan of ML.PREDICT on rows of ``schema`` (remembered: a server asks for it per request);
+    with ``inputs=False`` only the model's outputs.
+
+    Raises:
+        InvalidModelInputError: the input lacks a column the model was trained on.
+    """
+    model.check_input(schema)
+    kept = tuple(passed_through(model, schema, keep_original_columns)) if inputs else ()
+    return PredictionPlan(model, kept, pa.schema(list(model.family.output_schema(model)) + [schema.field(i) for i in kept]))
+
+
 def prediction_reader(
     model: Model,
     reader: pa.RecordBatchReader,
@@ -99,20 +144,18 @@ def prediction_reader(
     direct = model.family.outputs_reader(model, reader)
     if direct is not None:
         return direct
-    model.check_input(reader.schema)
-    kept = passed_through(model, reader.schema, keep_original_columns)
-    schema = pa.schema(list(model.family.output_schema(model)) + [reader.schema.field(i) for i in kept])
+    plan = prediction_plan(model, reader.schema, keep_original_columns)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch, raw in scored_batches(model, reader, estimator):
-            yield _predicted(model, batch, raw, threshold, kept, schema)
+        for batch in reader:
+            yield plan.scored(batch, estimator, threshold)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    return pa.RecordBatchReader.from_batches(plan.schema, batches())
 
 
 def prediction_table(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> pa.Table:
-    """ML.PREDICT's rows for one batch held in memory (a served request), as ML.PREDICT without
-    settings returns them.
+    """ML.PREDICT's rows for one batch held in memory (a served request that echoes its
+    inputs), as ML.PREDICT without settings returns them.
 
     Raises:
         InvalidModelInputError: the batch lacks a column the model was trained on.
@@ -120,11 +163,14 @@ def prediction_table(model: Model, batch: pa.RecordBatch, estimator: Estimator |
     return prediction_reader(model, pa.RecordBatchReader.from_batches(batch.schema, [batch]), estimator=estimator).read_all()
 
 
-def _predicted(model: Model, batch: pa.RecordBatch, raw: np.ndarray, threshold: float | None, kept: list[int], schema: pa.Schema) -> pa.RecordBatch:
-    """Model output columns for ``raw``, then the kept input columns."""
-    if batch.num_rows:
-        columns = model.family.prediction_columns(model, raw, threshold)
-    else:
-        columns = [pa.array([], field.type) for field in model.family.output_schema(model)]
-    columns += [batch.column(i) for i in kept]
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+def prediction_outputs(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = None) -> pa.Table:
+    """Only the model's output columns of ML.PREDICT's rows for one batch (what the server
+    answers unless a request asks for its inputs back).
+
+    Raises:
+        InvalidModelInputError: the batch lacks a column the model was trained on.
+    """
+    if model.family.source is Source.FILE:  # an imported file's reader: its outputs, then every input column
+        table = prediction_table(model, batch, estimator)
+        return table.select(range(table.num_columns - batch.num_columns))
+    return pa.Table.from_batches([prediction_plan(model, batch.schema, inputs=False).scored(batch, estimator)])

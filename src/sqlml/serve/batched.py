@@ -1,0 +1,186 @@
+"""The ``:predict`` fast path: small requests for a loaded model are read, checked and answered in
+the event loop, and scored together in micro-batches (:mod:`.batching`).
+
+:class:`BatchedPredictions` is ASGI middleware, inside the access log, the bearer token and the
+body limit but in front of FastAPI's routing, whose per-request work (dependency solving, the
+exit stack, matching every route) costs as much as scoring a row. It takes a request when the
+model is loaded, typed ahead (:func:`sqlml.serve.inputs.input_columns`) and supported by
+ML.PREDICT, and the body is small JSON of a known length (:data:`MAX_BODY_BYTES`,
+:data:`MAX_INSTANCES`). It answers only what succeeds: any other request — and any request it
+cannot answer (a body that is not the documented JSON, a value of the wrong type, a failure while
+scoring) — goes on, its body replayed, to the ``:predict`` route, which scores it by itself in a
+worker thread and answers ML.PREDICT's rows or the error, in the same JSON. Both ways score
+through the same runtime as ML.PREDICT.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import orjson
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sqlml.errors import Error, WarehouseError
+from sqlml.ml.runtime.predict import prediction_plan
+from sqlml.serve import scoring
+from sqlml.serve.batching import MAX_WAIT_SECONDS, MicroBatcher
+from sqlml.serve.bodies import PredictRequest, is_json
+from sqlml.serve.inputs import InputColumns, input_columns
+from sqlml.serve.middleware import error_response
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.model import Model
+    from sqlml.serve.models import ModelSet, Served
+    from sqlml.serve.prediction_log import PredictionLog
+
+#: Larger bodies are parsed in a worker thread, not in the event loop.
+MAX_BODY_BYTES = 64 * 1024
+#: Requests with more instances are a batch of their own, scored in a worker thread.
+MAX_INSTANCES = 64
+PREDICT_PATH = re.compile(r"/v1/models/([^/:]+):predict")
+JSON_HEADER = (b"content-type", b"application/json")
+
+
+class ModelBatchers:
+    """A micro-batcher per loaded model (kept as long as the model is).
+
+    Args:
+        max_wait: the longest, in seconds, a request waits for others to join its batch.
+    """
+
+    def __init__(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self.max_wait = max_wait
+        self._batchers: weakref.WeakKeyDictionary[Model, MicroBatcher | None] = weakref.WeakKeyDictionary()
+
+    def get(self, model: Model) -> MicroBatcher | None:
+        """The micro-batcher of a loaded model; None when its requests take the per-request path."""
+        if model not in self._batchers:
+            columns = input_columns(model)
+            supported = columns is not None and model.family.supports("PREDICT", model.model_type)
+            self._batchers[model] = MicroBatcher(_scorer(model, columns), max_wait=self.max_wait) if supported else None
+        return self._batchers[model]
+
+
+class BatchedPredictions:
+    """The fast path in front of ``app`` (ASGI middleware).
+
+    Args:
+        app: the application the other requests go to.
+        models: the served models.
+        batchers: the models' micro-batchers.
+        prediction_log: where served predictions are spooled, if anywhere.
+    """
+
+    def __init__(self, app: ASGIApp, models: ModelSet, batchers: ModelBatchers, prediction_log: PredictionLog | None = None) -> None:
+        self.app = app
+        self.models = models
+        self.batchers = batchers
+        self.prediction_log = prediction_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        served, batcher = self._route(scope)
+        if batcher is None:
+            await self.app(scope, receive, send)
+            return
+        with batcher.receiving():
+            body = await _body(receive)
+            parsed = _parsed(body, scope) if body is not None else None
+            typed = _typed(served.model, parsed.instances) if parsed is not None else None
+            started = time.perf_counter()
+        if typed is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        try:
+            predicted = await batcher.submit(typed, len(parsed.instances))
+            rows = scoring.echoed(served.model, predicted, parsed.instances) if parsed.echo_inputs else predicted.rows
+        except Exception:  # answered by the route, which scores the request alone and says what failed
+            await self.app(scope, _replay(body, receive), send)
+            return
+        await self._respond(scope, send, served, parsed.instances, rows, started)
+
+    def _route(self, scope: Scope) -> tuple[Served | None, MicroBatcher | None]:
+        """The served model and its batcher, when the request may take the fast path."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return None, None
+        match = PREDICT_PATH.fullmatch(scope["path"])
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if match is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return None, None
+        served = self.models.warm(match.group(1))
+        return (served, self.batchers.get(served.model)) if served is not None else (None, None)
+
+    async def _respond(self, scope: Scope, send: Send, served: Served, instances: list[dict], rows: list[dict], started: float) -> None:
+        request_id = scope["state"]["request_id"]
+        if self.prediction_log is not None:  # spooled to disk (in a worker thread) before the answer leaves
+            try:
+                await run_in_threadpool(self.prediction_log.add, request_id, served, instances, rows, (time.perf_counter() - started) * 1000)
+            except WarehouseError as error:
+                await error_response(503, error.message, error.hint)(scope, _no_body, send)
+                return
+        payload = {"predictions": rows, "model": served.name, "model_version": served.version, "request_id": request_id}
+        content = orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+        await send({"type": "http.response.start", "status": 200, "headers": [JSON_HEADER, (b"content-length", b"%d" % len(content))]})
+        await send({"type": "http.response.body", "body": content})
+
+
+def _scorer(model: Model, columns: InputColumns) -> Callable[[list], list]:
+    model_ref = weakref.ref(model)  # the batcher is kept per model, weakly: it must not keep its model alive
+    return lambda items: scoring.predict_batch(prediction_plan(model_ref(), columns.schema, inputs=False), columns, items)
+
+
+def _typed(model: Model, instances: list[dict]) -> tuple[list[list], int] | None:
+    """A request's typed columns and row count, ready to join a batch; None for one the route answers."""
+    if len(instances) > MAX_INSTANCES:
+        return None
+    try:
+        typed = input_columns(model).typed(instances)
+    except Error:
+        return None  # the route refuses it, with the column and the value's type
+    return (typed, len(instances)) if typed is not None else None
+
+
+def _parsed(body: bytes, scope: Scope) -> PredictRequest | None:
+    if not is_json(dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")):
+        return None
+    try:
+        return PredictRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The whole body; None when the client left before sending it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes | None, receive: Receive) -> Receive:
+    """``receive`` for the route: the body read already, then whatever the client sends next."""
+    if body is None:
+        return _disconnected
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> dict:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
+async def _disconnected() -> dict:
+    return {"type": "http.disconnect"}
+
+
+async def _no_body() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
