@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
+from dbt.tests.adapter.basic.test_incremental import BaseIncremental
+from dbt.tests.adapter.basic.test_snapshot_check_cols import BaseSnapshotCheckCols
 from dbt.tests.util import run_dbt
 
 SEED_CSV = "id,name,score,joined\n1,ann,3.5,2020-01-05\n2,bob,1.0,2020-02-10\n3,cy,4.0,2020-02-11\n4,dee,2.5,2020-03-01\n"
@@ -116,11 +119,30 @@ class TestBigQueryProject:
         np.testing.assert_allclose([p for _, p in predicted], slope * x + intercept, rtol=1e-4)
 
 
-class TestDuckDBDialect:
+class DuckDBDialect:
+    """A ``dialect: duckdb`` target: model SQL and the adapter's DDL are read as DuckDB SQL."""
+
     @pytest.fixture(scope="class")
     def dbt_profile_target(self, dbt_profile_target):
         return {**dbt_profile_target, "dialect": "duckdb"}
 
+
+@pytest.mark.slow
+class TestDuckDBDialectMaterializations(DuckDBDialect, BaseSimpleMaterializations):
+    pass
+
+
+@pytest.mark.slow
+class TestDuckDBDialectIncremental(DuckDBDialect, BaseIncremental):
+    pass
+
+
+@pytest.mark.slow
+class TestDuckDBDialectSnapshot(DuckDBDialect, BaseSnapshotCheckCols):
+    pass
+
+
+class TestDuckDBDialect(DuckDBDialect):
     @pytest.fixture(scope="class")
     def models(self):
         return {"months.sql": "select date_trunc('month', DATE '2020-02-11') as m, [1, 2, 3] as xs"}
