@@ -20,7 +20,6 @@ import pandas as pd
 
 import sqlml
 from harness import alternate
-from sqlml.sql.expressions import ML_FUNCTIONS
 
 DIMENSIONS = ["region", "device", "channel", "product", "store"]
 
@@ -75,9 +74,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--support", type=float, default=0.05)
     args = parser.parse_args()
-    # Until sqlml.sql.expressions lists GET_INSIGHTS among the model functions (asked of its owner).
-    ML_FUNCTIONS["GET_INSIGHTS"].supported = True
-    ML_FUNCTIONS["GET_INSIGHTS"].requires_model = True
     rows = make_rows(args.rows)
     frame = rows.astype({name: "category" for name in DIMENSIONS if name != "store"})
     with sqlml.connect(":memory:") as con:

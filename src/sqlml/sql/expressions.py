@@ -103,6 +103,9 @@ MODEL_FUNCTION_NAMES = (
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-recommend
     "RECOMMEND",
     "GENERATE_EMBEDDING",
+    # Contribution analysis (CONTRIBUTION_ANALYSIS models).
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-get-insights
+    "GET_INSIGHTS",
     # sqlml additions: the model registry and fairness.
     "VERSIONS",
     "EVALUATE_FAIRNESS",
@@ -113,12 +116,12 @@ MODEL_FUNCTION_NAMES = (
 DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE")
 
 #: BigQuery's other ML table functions (generative AI,
-#: Cloud AI services, feature serving, contribution analysis): they parse, so that running one
+#: Cloud AI services, feature serving): they parse, so that running one
 #: says "ML.<NAME> is not supported yet" instead of a syntax error.
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
 NOT_YET_SUPPORTED_NAMES = (
     "GENERATE_TEXT", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
-    "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "GET_INSIGHTS", "FEATURES_AT_TIME",
+    "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "FEATURES_AT_TIME",
     "ENTITY_FEATURES_AT_TIME",
 )  # fmt: skip
 

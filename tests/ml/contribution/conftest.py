@@ -6,16 +6,7 @@ import pandas as pd
 import pytest
 
 import sqlml
-from sqlml.sql.expressions import ML_FUNCTIONS
 from tests.ml.contribution.reference import make_rows
-
-
-@pytest.fixture(autouse=True)
-def get_insights_runs(monkeypatch):
-    """Until sqlml.sql.expressions lists GET_INSIGHTS among the model functions (a change asked
-    of that module's owner), its node class says "not supported yet" and lets MODEL be left out."""
-    monkeypatch.setattr(ML_FUNCTIONS["GET_INSIGHTS"], "supported", True)
-    monkeypatch.setattr(ML_FUNCTIONS["GET_INSIGHTS"], "requires_model", True)
 
 
 @pytest.fixture(scope="module")

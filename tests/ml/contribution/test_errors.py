@@ -113,7 +113,7 @@ def test_other_functions_point_to_get_insights(ca_con, call):
     with pytest.raises(sqlml.ModelError) as caught:
         ca_con.query(f"SELECT * FROM {call}")
     assert "does not support CONTRIBUTION_ANALYSIS models" in caught.value.message
-    assert caught.value.hint == "Ask ML.GET_INSIGHTS(MODEL ds.kept, …) instead."
+    assert caught.value.hint == "Ask ML.GET_INSIGHTS(MODEL ds.kept) instead."
 
 
 def test_get_insights_needs_a_contribution_analysis_model(ca_con):
@@ -127,3 +127,12 @@ def test_get_insights_takes_only_the_model(ca_con):
     ca_con.query(f"CREATE OR REPLACE MODEL ds.kept OPTIONS(model_type='contribution_analysis', {GOOD}) AS {QUERY}")
     with pytest.raises(sqlml.UnsupportedStatementError, match=r"^ML.GET_INSIGHTS takes one argument, MODEL m"):
         ca_con.query("SELECT * FROM ML.GET_INSIGHTS(MODEL ds.kept, (SELECT * FROM ds.sales))")
+
+
+def test_export_model_refuses_a_contribution_analysis_model_as_bigquery_does(ca_con, tmp_path):
+    """https://cloud.google.com/bigquery/docs/exporting-models does not list CONTRIBUTION_ANALYSIS."""
+    ca_con.query(f"CREATE OR REPLACE MODEL ds.kept OPTIONS(model_type='contribution_analysis', {GOOD}) AS {QUERY}")
+    with pytest.raises(sqlml.ModelError) as caught:
+        ca_con.query(f"EXPORT MODEL ds.kept OPTIONS(uri='{tmp_path / 'out'}')")
+    assert caught.value.message == "EXPORT MODEL cannot export ds.kept: contribution analysis models cannot be exported."
+    assert not (tmp_path / "out").exists()

@@ -128,7 +128,7 @@ def test_predict_is_refused_and_recommend_named(mf_con):
                  "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
     with pytest.raises(sqlml.errors.ModelError, match=r"ML.PREDICT does not support MATRIX_FACTORIZATION models") as refused:
         mf_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p, (SELECT user, item FROM ds.ratings))")
-    assert refused.value.hint == "Ask ML.RECOMMEND(MODEL ds.p, …) instead."
+    assert refused.value.hint == "Ask ML.RECOMMEND(MODEL ds.p) instead."
 
 
 def test_weights_have_a_row_per_user_and_item_and_the_global_intercept(mf_con):

@@ -21,7 +21,7 @@ from sqlml.ml.contribution.metric import Columns, parse_metric, resolve_columns
 from sqlml.ml.contribution.segments import Population, check_non_negative, find_segments, load_rows, quote
 
 if TYPE_CHECKING:
-    import duckdb
+    from sqlml.engine.base import Cursor
 
 #: The smallest threshold the top-k search tries before it takes every segment.
 SMALLEST_THRESHOLD = 1e-9
@@ -34,13 +34,12 @@ def analyse(options: dict, table: pa.Table) -> tuple[dict, dict[str, np.ndarray]
         InvalidModelInputError: the rows do not fit the options (columns, types, signs, sides).
         InvalidOptionError: too many dimensions.
     """
-    import duckdb
+    from sqlml.engine.duckdb.private import private_cursor
 
     started = time.monotonic()
     columns = resolve_columns(table.schema, options, parse_metric(options["contribution_metric"]))
     top_k = options.get("top_k_insights_by_apriori_support")
-    con = duckdb.connect(":memory:")
-    try:
+    with private_cursor() as con:
         population = load_rows(con, table, columns)
         if top_k is not None or options["min_apriori_support"] > 0:
             check_non_negative(population, columns)
@@ -53,12 +52,10 @@ def analyse(options: dict, table: pa.Table) -> tuple[dict, dict[str, np.ndarray]
                 break
             threshold = threshold / 8 if threshold > SMALLEST_THRESHOLD else 0.0
         insights = ordered(con, columns, top_k)
-    finally:
-        con.close()
     return _description(options, columns, population, insights, threshold, time.monotonic() - started), to_arrays(insights, columns)
 
 
-def _first_threshold(con: duckdb.DuckDBPyConnection, columns: Columns, population: Population, top_k: int) -> float:
+def _first_threshold(con: Cursor, columns: Columns, population: Population, top_k: int) -> float:
     """The (k-1)-th largest support of the one-dimension segments (``all`` is the k-th insight):
     every insight of the top k has at least that much support."""
     if top_k == 1:

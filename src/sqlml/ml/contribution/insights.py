@@ -23,7 +23,7 @@ from sqlml.ml.contribution.metric import Columns, MetricKind
 from sqlml.ml.contribution.segments import Population, literal, quote
 
 if TYPE_CHECKING:
-    import duckdb
+    from sqlml.engine.base import Cursor
 
 #: ML.GET_INSIGHTS's metric columns (after contributors and the dimensions), per metric kind.
 OUTPUT_COLUMNS = {
@@ -41,7 +41,7 @@ TOLERANCE = 1e-9
 DIMENSION_TYPES = {"STRING": pa.string(), "INT64": pa.int64(), "BOOL": pa.bool_()}
 
 
-def compute_insights(con: duckdb.DuckDBPyConnection, columns: Columns, population: Population, prune: bool) -> int:
+def compute_insights(con: Cursor, columns: Columns, population: Population, prune: bool) -> int:
     """Create ``insights`` from ``segments``: the metrics of each segment, ``__k`` its number of
     dimensions; without the redundant ones when ``prune``. Returns the number of insights."""
     select = _SELECTS[columns.metric.kind](population)
@@ -125,7 +125,7 @@ def _aumann_shapley_steps(p: Population) -> tuple[float | None, float | None]:
     return inverse, slope * inverse + (a0 - slope * b0) / (b0 * b1)
 
 
-def _prune(con: duckdb.DuckDBPyConnection, dimensions: list[str]) -> None:
+def _prune(con: Cursor, dimensions: list[str]) -> None:
     """PRUNE_REDUNDANT_INSIGHTS: drop an insight when one with more dimensions that include its own
     (the same values) has equal metric_test and metric_control; ``all`` stays. Equal values are
     grouped by sorting and breaking where neighbours differ by more than :data:`TOLERANCE`."""
@@ -149,7 +149,7 @@ def _break(column: str) -> str:
             f"WHEN abs({column} - {previous}) <= {literal(TOLERANCE)} * greatest(abs({column}), abs({previous})) THEN 0 ELSE 1 END)")  # fmt: skip
 
 
-def ordered(con: duckdb.DuckDBPyConnection, columns: Columns, top_k: int | None) -> pa.Table:
+def ordered(con: Cursor, columns: Columns, top_k: int | None) -> pa.Table:
     """The insights as BigQuery orders them: by contribution, descending (then fewer dimensions and
     the values, for a stable order); with ``top_k``, only the k of highest apriori support."""
     dims = [quote(d) for d in columns.dimensions]

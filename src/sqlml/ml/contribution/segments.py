@@ -22,8 +22,9 @@ from sqlml.errors import InvalidModelInputError
 from sqlml.ml.contribution.metric import Columns, MetricKind
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
+
+    from sqlml.engine.base import Cursor
 
 
 def quote(name: str) -> str:
@@ -55,7 +56,7 @@ class Population:
         return "greatest(" + ", ".join(f"({sql}) / {literal(total)}" if total else "NULL::DOUBLE" for sql, total in sides) + ")"
 
 
-def load_rows(con: duckdb.DuckDBPyConnection, table: pa.Table, columns: Columns) -> Population:
+def load_rows(con: Cursor, table: pa.Table, columns: Columns) -> Population:
     """Read the training rows (``table``, not copied) as the view ``facts`` — the dimensions, ``__x``
     (the summed column), ``__y`` (a ratio's denominator), ``__c`` (a by-category metric's category),
     ``__t`` (the test flag) — then sum the population, and into ``singles`` the population and every
@@ -140,7 +141,7 @@ def check_non_negative(population: Population, columns: Columns) -> None:
             )
 
 
-def find_segments(con: duckdb.DuckDBPyConnection, columns: Columns, population: Population, threshold: float) -> None:
+def find_segments(con: Cursor, columns: Columns, population: Population, threshold: float) -> None:
     """Create ``segments``: the population and every segment whose apriori support is at least
     ``threshold``, one row each with its dimension values (NULL for the dimensions it does not fix)
     and its sums."""
@@ -160,7 +161,7 @@ def find_segments(con: duckdb.DuckDBPyConnection, columns: Columns, population: 
         level = _next_level(_found(con, level, dims), len(level[0]))
 
 
-def _summed_frequent_values(con: duckdb.DuckDBPyConnection, kind: MetricKind, live: list[str]) -> str:
+def _summed_frequent_values(con: Cursor, kind: MetricKind, live: list[str]) -> str:
     """``frequent``: the rows with each value that has no segment of its own set to NULL, summed per
     remaining combination (and category, and side). No segment above the threshold fixes such a
     value, and a row left with fewer than two dimensions is in no segment of level 2 or more."""
@@ -173,14 +174,14 @@ def _summed_frequent_values(con: duckdb.DuckDBPyConnection, kind: MetricKind, li
     return "frequent"
 
 
-def _add_level(con: duckdb.DuckDBPyConnection, kind: MetricKind, table: str, level: list[frozenset[str]], support: str, threshold: float) -> None:
+def _add_level(con: Cursor, kind: MetricKind, table: str, level: list[frozenset[str]], support: str, threshold: float) -> None:
     """Append the segments of one level: each candidate combination of dimensions a grouping set."""
     used = sorted(set().union(*level))
     sets = [tuple(d for d in used if d in group) for group in level]
     con.execute(f"INSERT INTO segments BY NAME {_grouped(kind, table, used, sets, f'{support} >= {literal(threshold)}')}")
 
 
-def _found(con: duckdb.DuckDBPyConnection, level: list[frozenset[str]], dims: list[str]) -> list[frozenset[str]]:
+def _found(con: Cursor, level: list[frozenset[str]], dims: list[str]) -> list[frozenset[str]]:
     """The combinations of ``level`` that have at least one segment."""
     size = len(next(iter(level)))
     fixed = " + ".join(f"({d} IS NOT NULL)::INTEGER" for d in dims)

@@ -88,7 +88,7 @@ class Call:
                 f"{self.name} does not support {model.model_type} models; it needs {allowed}. "
                 f"{self.record.dataset}.{self.record.name} is {model.model_type}.",
                 model=str(self.ref),
-                hint=f"Ask ML.{instead}(MODEL {self.ref}, …) instead." if instead else None,
+                hint=f"Ask ML.{instead}(MODEL {self.ref}) instead." if instead else None,
             )
         return model
 

@@ -34,6 +34,7 @@ from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.execution.context import StatementContext
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model
+from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
@@ -91,8 +92,14 @@ def _refuse_format(properties: list[exp.Expression]) -> None:
 
 
 def _check_exportable(model: Model, name: str) -> None:
-    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-export-model
-    # lists the exportable model types; time-series models are not among them.
+    # https://cloud.google.com/bigquery/docs/exporting-models lists the exportable model types;
+    # time-series and contribution analysis models are not among them.
+    if model.model_type == ModelType.CONTRIBUTION_ANALYSIS:
+        raise ModelError(
+            f"EXPORT MODEL cannot export {name}: contribution analysis models cannot be exported.",
+            model=name,
+            hint=f"Read its insights with SELECT * FROM ML.GET_INSIGHTS(MODEL {name}), and save them with CREATE TABLE … AS.",
+        )
     if model.target is Target.FORECASTING:
         raise ModelError(
             f"EXPORT MODEL cannot export {name}: it is a {model.model_type} model, and time-series models cannot be exported.",
