@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from sqlml.execution.executor import Executor
-    from sqlml.execution.sources import DataInput
+    from sqlml.execution.sources import DataInput, SqlOutput
     from sqlml.result import Result
     from sqlml.sql.expressions import MLFunction
 
@@ -63,7 +63,7 @@ def export_model(context: StatementContext) -> Result:
     return run(context)
 
 
-def evaluate_ml(executor: Executor, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader:
+def evaluate_ml(executor: Executor, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader | SqlOutput:
     """An ML table-function call inside a statement (:func:`sqlml.ml.functions.run`)."""
     from sqlml.ml import functions
 

@@ -20,7 +20,7 @@ from sqlml.engine.errors import translate, translate_foreign
 from sqlml.errors import Error, Location, ParameterError
 from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, rollback
 from sqlml.execution.plain import positional_name, read_error, run_remembered, run_sql
-from sqlml.execution.sources import DataInput, Renderer
+from sqlml.execution.sources import DataInput, Renderer, SqlOutput
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.known_statements import text_alone_decides
@@ -178,7 +178,7 @@ class Executor:
             in_transaction=self.engine.in_transaction,
         )  # fmt: skip
 
-    def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader:
+    def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader | SqlOutput:
         """Evaluate one ML table-function call (see :mod:`sqlml.ml.functions`)."""
         return self.table.evaluate_ml(self, node, inputs, params)
 

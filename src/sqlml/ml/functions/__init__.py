@@ -1,8 +1,10 @@
-"""The ML table functions: each takes a :class:`~sqlml.ml.functions.call.Call` and returns Arrow.
+"""The ML table functions: each takes a :class:`~sqlml.ml.functions.call.Call` and returns its rows.
 
 A function returns an Arrow table (a small result: metrics, weights) or a record-batch reader
 (row-wise results streamed batch by batch, such as ML.PREDICT), which the executor registers in
-DuckDB so that the rest of the statement can read it. Each module below marks its functions with
+DuckDB so that the rest of the statement can read it — or a
+:class:`~sqlml.execution.sources.SqlOutput`, a query over its data arguments that the statement
+runs in the call's place (ML.PREDICT of a linear model, scored by DuckDB itself). Each module below marks its functions with
 :func:`~sqlml.ml.functions.call.function`; :data:`FUNCTIONS` is read from the modules listed here.
 """
 

@@ -18,10 +18,11 @@ from sqlml.store.records import ModelRef, VersionRecord
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
-    from sqlml.execution.sources import DataInput
+    from sqlml.execution.sources import DataInput, SqlOutput
 
-#: What an ML table function returns: a small result whole, or row-wise results batch by batch.
-Output = pa.Table | pa.RecordBatchReader
+#: What an ML table function returns: a small result whole, row-wise results batch by batch, or
+#: a query over its data arguments that the statement runs in its place.
+Output = "pa.Table | pa.RecordBatchReader | SqlOutput"
 #: An ML table function's implementation.
 Implementation = Callable[["Call"], Output]
 
