@@ -61,6 +61,8 @@ def test_a_query_run_before_loads_neither_sqlglot_nor_the_executor_nor_the_model
     assert heavy_in(again) == []
     not_needed = {"sqlglot", "sqlml.sql.dialect", "sqlml.execution.executor", "sqlml.statement_table", "sqlml.store", "sqlite3", "psutil"}
     assert not_needed & again == set()
+    # neither are the built-in functions installed (registering a Python UDF makes DuckDB import NumPy)
+    assert {"numpy", "pyarrow"} & again == set()
 
 
 def test_import_sqlml_loads_neither_duckdb_nor_sqlglot_nor_arrow():

@@ -17,7 +17,7 @@ from sqlml.project.kinds import Command, NodeKind
 def project_options(func):
     """``--project``, ``--warehouse``, ``--models``, ``--lock-timeout`` and ``--vars``."""
     options = [
-        click.option("--project", "project_dir", type=click.Path(file_okay=False), help="The project folder (default: . if it has sqlml_project.yml, else ./sql)."),
+        click.option("--project", "project_dir", type=click.Path(file_okay=False), help="The project folder (default: . if it has sqlml_project.yml or dbt_project.yml, else ./sql)."),
         warehouse_options(warehouse=None, models=None),
         click.option("--vars", "vars_json", default=None, help="Project vars as JSON or YAML, e.g. '{cutoff: 2026-01-01}'."),
     ]

@@ -13,11 +13,13 @@ by the argument's type when the query is bound.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import numpy as np
-import pyarrow as pa
 from duckdb import sqltypes
-from farmhash import Fingerprint64
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # The macro SQL calls: ``memory.main.farm_fingerprint(value)``, named where the SQL front end writes it.
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT as MACRO
@@ -27,6 +29,11 @@ _BYTES_UDF = "sqlml_farm_fingerprint_bytes"
 
 def fingerprints(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Fingerprint64 of each STRING (UTF-8) or BYTES value, reinterpreted as signed INT64; NULL stays NULL."""
+    # here, not at the top: a connection installs this function only when a statement calls it
+    import numpy as np
+    import pyarrow as pa
+    from farmhash import Fingerprint64
+
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     empty = b"" if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type) else ""
@@ -37,11 +44,15 @@ def fingerprints(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array(hashes.view(np.int64), pa.int64(), mask=mask)
 
 
+def _udf(values):  # noqa: ANN001, ANN202 - DuckDB reads annotations when registering, and pyarrow is not imported
+    return fingerprints(values)
+
+
 def install(db: duckdb.DuckDBPyConnection) -> None:
     """Register the two typed UDFs and the FARM_FINGERPRINT macro on the DuckDB instance ``db``."""
     options = {"type": "arrow", "null_handling": "special", "side_effects": False}
-    db.create_function(_STRING_UDF, fingerprints, [sqltypes.VARCHAR], sqltypes.BIGINT, **options)
-    db.create_function(_BYTES_UDF, fingerprints, [sqltypes.BLOB], sqltypes.BIGINT, **options)
+    db.create_function(_STRING_UDF, _udf, [sqltypes.VARCHAR], sqltypes.BIGINT, **options)
+    db.create_function(_BYTES_UDF, _udf, [sqltypes.BLOB], sqltypes.BIGINT, **options)
     # typeof() is a constant, so DuckDB folds the CASE when it binds the query: one UDF runs, and an
     # argument of any other type is an error naming BigQuery's two signatures.
     db.execute(

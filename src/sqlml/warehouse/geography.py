@@ -26,12 +26,16 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
-from numpy.typing import ArrayLike
-import pyarrow as pa
 from duckdb import sqltypes
+
+if TYPE_CHECKING:  # imported where used: a connection installs these functions only when a statement calls one
+    import numpy as np
+    import pyarrow as pa
+    from numpy.typing import ArrayLike
 
 # The macro each BigQuery function name calls, named where the SQL front end writes it.
 from sqlml.sql.duckdb_names import GEOGRAPHY as MACROS
@@ -63,11 +67,15 @@ def number_text(value: float) -> str:
 
 def normalized_longitude(longitude: np.ndarray) -> np.ndarray:
     """Longitudes taken into [-180, 180] (IEEE remainder by 360, as S2 normalizes them)."""
+    import numpy as np
+
     return longitude - 360.0 * np.round(longitude / 360.0)
 
 
 def points(longitude: pa.Array, latitude: pa.Array) -> pa.Array:
     """``POINT(lon lat)`` texts; the SQL macro has already refused latitudes outside [-90, 90]."""
+    import pyarrow as pa
+
     lon = normalized_longitude(longitude.to_numpy(zero_copy_only=False).astype(float))
     lat = latitude.to_numpy(zero_copy_only=False).astype(float)
     valid = ~(longitude.is_null().to_numpy(zero_copy_only=False) | latitude.is_null().to_numpy(zero_copy_only=False))
@@ -84,6 +92,9 @@ def coordinates(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _floats(texts: pa.Array) -> np.ndarray:
+    import numpy as np
+    import pyarrow as pa
+
     try:
         return texts.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(float)
     except pa.ArrowInvalid:  # a malformed number: read them one by one
@@ -100,6 +111,8 @@ def _float_or_nan(text: str | None) -> float:
 def central_angles(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     """Angles (radians) between points given in degrees: atan2(|a × b|, a · b) of their unit
     vectors, accurate for near and antipodal points alike."""
+    import numpy as np
+
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, float)) for v in (lon1, lat1, lon2, lat2))
     a = np.stack([np.cos(lat1) * np.cos(lon1), np.cos(lat1) * np.sin(lon1), np.sin(lat1)])
     b = np.stack([np.cos(lat2) * np.cos(lon2), np.cos(lat2) * np.sin(lon2), np.sin(lat2)])
@@ -197,7 +210,7 @@ def _point(tokens: deque[str]) -> tuple[float, float]:
         raise WktError("expected two numbers for a point") from None
     if not (math.isfinite(x) and math.isfinite(y)) or not -90.0 <= y <= 90.0:
         raise WktError(f"latitude {number_text(y)} is not between -90 and 90 degrees")
-    return float(normalized_longitude(np.array([x]))[0]), y
+    return x - 360.0 * round(x / 360.0), y  # normalized_longitude of one value (both round half to even)
 
 
 def _check(kind: str, body) -> None:
@@ -232,6 +245,8 @@ def _body(body) -> str:
 def normalized(values: pa.Array) -> pa.Array:
     """Canonical WKT of each text; NULL for NULL and for text that is not a geography (the SQL
     macro turns the latter into an error naming the text)."""
+    import pyarrow as pa
+
     out = []
     for text in values.to_pylist():
         try:
@@ -243,6 +258,8 @@ def normalized(values: pa.Array) -> pa.Array:
 
 def wkt_problems(values: pa.Array) -> pa.Array:
     """Why each text is not a geography (NULL when it is one), for the error message."""
+    import pyarrow as pa
+
     out = []
     for text in values.to_pylist():
         try:
@@ -270,6 +287,9 @@ def distances(a: pa.Array, b: pa.Array) -> pa.Array:
 
 
 def _nullable(values: np.ndarray) -> pa.Array:
+    import numpy as np
+    import pyarrow as pa
+
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
@@ -305,10 +325,18 @@ _MACRO_BODIES = {
 }
 
 
+def _unannotated(function: Callable, arity: int) -> Callable:
+    """``function`` without annotations, which DuckDB reads when registering it (their types are
+    not imported here); DuckDB checks the parameter count, so no ``*args``."""
+    if arity == 1:
+        return lambda values: function(values)
+    return lambda a, b: function(a, b)
+
+
 def install(db: duckdb.DuckDBPyConnection) -> None:
     """Register the UDFs and BigQuery's ST_* macros on the DuckDB instance ``db``."""
     options = {"type": "arrow", "null_handling": "special", "side_effects": False}
     for name, function, parameters, returns in _UDFS:
-        db.create_function(name, function, parameters, returns, **options)
+        db.create_function(name, _unannotated(function, len(parameters)), parameters, returns, **options)
     for name, body in _MACRO_BODIES.items():
         db.execute(f"CREATE OR REPLACE MACRO {MACROS[name]}{body}")

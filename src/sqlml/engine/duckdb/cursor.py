@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from sqlml.engine.base import (
     EngineBindError,
@@ -31,6 +30,9 @@ from sqlml.engine.duckdb import catalog
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+
+    from sqlml.engine.duckdb.builtins import OnFirstNeed
 
 __all__ = ["DuckDBCursor", "DuckDBRelation", "engine_error"]
 
@@ -77,6 +79,8 @@ class DuckDBRelation:
     @property
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema DuckDB will produce, from the relation's types, without running it."""
+        import pyarrow as pa  # here: a plain query's rows need no pyarrow
+
         relation = self._relation
         return pa.schema([pa.field(name, arrow_type(str(t))) for name, t in zip(relation.columns, relation.types)])
 
@@ -103,33 +107,47 @@ class DuckDBRelation:
 
 
 class DuckDBCursor:
-    """A DuckDB cursor (a connection of one instance) as the seam's cursor."""
+    """A DuckDB cursor (a connection of one instance) as the seam's cursor.
 
-    __slots__ = ("_cursor",)
+    Args:
+        cursor: the DuckDB cursor.
+        builtins: the instance's built-in functions, installed before the first statement that
+            needs them (see :class:`~sqlml.engine.duckdb.builtins.OnFirstNeed`); None if installed.
+    """
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    __slots__ = ("_builtins", "_cursor")
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, builtins: OnFirstNeed | None = None) -> None:
         self._cursor = cursor
+        self._builtins = builtins
 
     def execute(self, sql: str, parameters: Parameters = None) -> DuckDBCursor:
         """Run one statement now; read its rows with the fetch methods."""
-        try:
-            self._cursor.execute(sql, parameters)
-        except duckdb.Error as error:
-            raise engine_error(error) from error
+        self._call(self._cursor.execute, sql, parameters)
         return self
 
     def executemany(self, sql: str, parameters: Sequence[Sequence[Any]]) -> DuckDBCursor:
         """Run one statement once per row of ``parameters``."""
-        try:
-            self._cursor.executemany(sql, parameters)
-        except duckdb.Error as error:
-            raise engine_error(error) from error
+        self._call(self._cursor.executemany, sql, parameters)
         return self
 
     def sql(self, query: str, params: Parameters = None) -> DuckDBRelation:
         """The rows of ``query``, run when first read."""
+        return DuckDBRelation(self._call(lambda text, values: self._cursor.sql(text, params=values), query, params))
+
+    def _call(self, method: Callable[[str, Any], Any], sql: str, parameters: Any) -> Any:
+        """``method(sql, parameters)``, the built-in functions installed first if it names them,
+        or after it failed for want of one (then it runs once more)."""
+        builtins = self._builtins
+        if builtins is not None and builtins.pending:
+            builtins.before(sql)
         try:
-            return DuckDBRelation(self._cursor.sql(query, params=params))
+            return method(sql, parameters)
+        except duckdb.Error as error:
+            if builtins is None or not builtins.after_missing(error):
+                raise engine_error(error) from error
+        try:
+            return method(sql, parameters)
         except duckdb.Error as error:
             raise engine_error(error) from error
 
@@ -174,7 +192,10 @@ class DuckDBCursor:
             raise engine_error(error) from error
 
     def begin(self) -> None:
-        """BEGIN a transaction on this cursor."""
+        """BEGIN a transaction on this cursor (with the built-in functions: a macro created while
+        it runs would be invisible to it)."""
+        if self._builtins is not None:
+            self._builtins.install()
         self.execute("BEGIN TRANSACTION")
 
     def commit(self) -> None:

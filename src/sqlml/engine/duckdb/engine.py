@@ -223,7 +223,7 @@ class DuckDBEngine:
         state = getattr(self._local, "cursor", None)
         if state is None:
             cursor = self.instance.db.cursor()
-            state = self._local.cursor = _Cursor(cursor, DuckDBCursor(cursor))
+            state = self._local.cursor = _Cursor(cursor, DuckDBCursor(cursor, self.instance.builtins))
             with self._lock:
                 self._cursors.add(state.cursor)
         return state
@@ -244,7 +244,7 @@ class DuckDBEngine:
 
     def new_cursor(self) -> Cursor:
         """A fresh cursor for a side job (reading an ML function's input); close it after use."""
-        cursor = DuckDBCursor(self.instance.db.cursor())
+        cursor = DuckDBCursor(self.instance.db.cursor(), self.instance.builtins)
         cursor.execute(f"USE {CATALOG}")
         self._sync_registrations(cursor)
         with self.instance.lock:

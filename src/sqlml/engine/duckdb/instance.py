@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 
 from sqlml.engine.base import CATALOG
-from sqlml.engine.duckdb import builtins, scratch
-from sqlml.engine.duckdb.builtins import Installer
+from sqlml.engine.duckdb import scratch
+from sqlml.engine.duckdb.builtins import Installer, OnFirstNeed
 from sqlml.engine.duckdb.lease_queue import READ, WRITE, LeaseQueue, Ticket
 from sqlml.engine.duckdb.table_writes import TableWrites
 from sqlml.errors import Cancelled, WarehouseError, WarehouseLockedError
@@ -42,7 +42,8 @@ class Instance:
         lock_timeout: seconds to wait for other processes to release the file.
         idle_release: seconds of idleness after which the file is released.
         config: extra DuckDB settings (``threads``, ``memory_limit``…).
-        functions: installers of the BigQuery functions DuckDB lacks (see :mod:`~sqlml.engine.duckdb.builtins`).
+        functions: installers of the BigQuery functions DuckDB lacks, run when a statement first needs
+            them (see :mod:`~sqlml.engine.duckdb.builtins`).
     """
 
     def __init__(
@@ -84,7 +85,8 @@ class Instance:
         self.views: dict[str, str] = {}
         #: Which session writes each table (sessions of one instance take turns on a table).
         self.table_writes = TableWrites()
-        builtins.install(self.db, functions)
+        #: The built-in functions, installed when a statement first needs them.
+        self.builtins = OnFirstNeed(self.db, functions)
         scratch.provide(functions)  # SQL over values outside the warehouse may call them too
         self._queue = None if folder is None else LeaseQueue(Path(folder))
         if self.path is None:

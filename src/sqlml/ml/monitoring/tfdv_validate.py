@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import duckdb
-import pyarrow as pa
 from duckdb import sqltypes
 
 from sqlml.errors import InvalidOptionError
@@ -46,7 +45,10 @@ def _outcome(row: list) -> tuple[str | None, str | None]:
 
 def _column(index: int):
     # DuckDB checks the UDF's signature against the eight parameter types, so no *args here.
-    def udf(base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds) -> pa.Array:
+    # No annotations: DuckDB reads them when the UDF is registered, and pyarrow is imported on the first call.
+    def udf(base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds):
+        import pyarrow as pa
+
         columns = (base, study, detection, categorical, categorical_metric, numerical, numerical_metric, thresholds)
         rows = zip(*(c.to_pylist() for c in columns))
         return pa.array([_outcome(list(row))[index] for row in rows], pa.string())
