@@ -30,6 +30,8 @@ CASES = {
     "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, z, y FROM ({q})",
     "MATRIX_FACTORIZATION": "OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
     "AS SELECT s AS user, CAST(z AS INT64) AS item, y AS rating FROM ({q})",
+    "CONTRIBUTION_ANALYSIS": "OPTIONS(model_type='contribution_analysis', contribution_metric='SUM(y)', dimension_id_cols=['s'], "
+    "is_test_col='c') AS SELECT s, c, y FROM ({q})",
     "TRANSFORM_ONLY": "TRANSFORM(ML.STANDARD_SCALER(x) OVER () AS xs) OPTIONS(model_type='transform_only') AS SELECT x FROM ({q})",
     "tuned LINEAR_REG": "OPTIONS(model_type='linear_reg', input_label_cols=['y'], num_trials=2) AS SELECT x, y FROM ({q})",
     "tuned KMEANS": "OPTIONS(model_type='kmeans', num_trials=2, num_clusters=HPARAM_CANDIDATES([2, 3])) AS SELECT x, z FROM ({q})",
@@ -69,9 +71,9 @@ def test_only_classifiers_keep_the_outputs_of_their_scored_rows(con, case):
     probabilities; no other model stores outputs nothing reads."""
     from sqlml.ml.models.model import Model
 
-    con.query(f"CREATE OR REPLACE MODEL ds.kept {CASES[case].format(q='SELECT * FROM ds.t')}")
+    con.query(f"CREATE OR REPLACE MODEL ds.outputs {CASES[case].format(q='SELECT * FROM ds.t')}")
     store = con.models
-    arrays = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.kept")))).arrays
+    arrays = Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.outputs")))).arrays
     if "LOGISTIC_REG" in case:
         labels = con.query("SELECT c FROM ds.t").df().c.to_numpy().astype(int)
         assert arrays["eval_output"].shape == (80, 2)
@@ -81,8 +83,12 @@ def test_only_classifiers_keep_the_outputs_of_their_scored_rows(con, case):
 
 
 # (a time-series model has no features: its data column's checks are in tests/ml/models/test_arima_plus.py;
-# a matrix factorization's user, item and rating columns' are in tests/ml/models/test_matrix_factorization.py)
-@pytest.mark.parametrize("case", [case for case in CASES if "TRANSFORM" not in case and "ARIMA" not in case and "MATRIX" not in case])
+# a matrix factorization's user, item and rating columns' are in tests/ml/models/test_matrix_factorization.py,
+# a contribution analysis's dimension and metric columns' in tests/ml/contribution/test_errors.py)
+SUMMARISED = ("TRANSFORM", "ARIMA", "MATRIX", "CONTRIBUTION")
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if not any(kind in case for kind in SUMMARISED)])
 def test_an_infinite_or_all_null_feature_is_an_error_naming_it_for_every_model_type(con, case):
     name = "ds.bad_" + case.lower().replace(" ", "_")
     infinite = "SELECT * REPLACE (IF(x = 3, CAST('-inf' AS FLOAT64), x) AS x) FROM ds.t"
