@@ -89,8 +89,8 @@ def input_columns(model: Model) -> InputColumns | None:
     if model.preprocessor is None or model.spec.get("transform") or "imported" in model.spec:
         return None
     fields = [pa.field(column.name, arrow_type_from_string(column.arrow_type)) for column in model.preprocessor.columns]
-    if any(pa.types.is_nested(field.type) for field in fields):
-        return None
+    if not fields or any(pa.types.is_nested(field.type) for field in fields):
+        return None  # no columns: a batch of them would have no rows to count
     return InputColumns(tuple(f.name for f in fields), pa.schema(fields), tuple(CHECKS.get(f.type) for f in fields))
 
 
