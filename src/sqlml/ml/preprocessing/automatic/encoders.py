@@ -74,6 +74,10 @@ def as_categories(column: pa.Array) -> pa.Array:
     return column
 
 
+def _is_text_or_bool(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_boolean(arrow_type)
+
+
 def check_trainable(name: str, values: np.ndarray) -> np.ndarray:
     """The non-missing values of a numeric training column (NULL and NaN are missing and will be
     imputed); an all-missing column or an infinite value is an error naming the column.
@@ -188,6 +192,17 @@ class CategoricalEncoder:
         means = np.where(counts > 0, sums / np.maximum(counts, 1), self.prior)
         self.target_values = means[1:].tolist()
 
+    def _column_codes(self, column: pa.Array) -> np.ndarray:
+        """The codes of a column's values (:meth:`_codes`), NULL as ``_null_filler``."""
+        if len(column) <= SMALL_LOOKUP_ROWS and _is_text_or_bool(column.type):
+            # A served request: Python values skip the compute kernels' setup (same codes).
+            lookup, names = self._lookup, {True: "true", False: "false"}
+            values = column.to_pylist()
+            if pa.types.is_boolean(column.type):
+                values = [None if value is None else names[value] for value in values]
+            return np.array([lookup.get(NULL_CATEGORY if value is None else value, 0) for value in values], dtype=np.int64)
+        return self._codes(as_categories(column).fill_null(NULL_CATEGORY))
+
     def _codes(self, values: pa.Array) -> np.ndarray:
         """0 for unseen, 1 + vocabulary index otherwise (``values`` has no NULL)."""
         if len(values) <= SMALL_LOOKUP_ROWS:  # a served request: a dict beats a compute kernel's setup
@@ -236,7 +251,7 @@ class CategoricalEncoder:
         target encoding, whose blocks are dense."""
         if self.method not in ("one_hot", "dummy"):
             return None
-        target = self._positions[self._codes(as_categories(column).fill_null(NULL_CATEGORY))]
+        target = self._positions[self._column_codes(column)]
         rows = np.nonzero(target >= 0)[0]
         return rows, target[rows], np.ones(len(rows))
 
@@ -246,7 +261,7 @@ class CategoricalEncoder:
             out[:, :] = 0.0
             out[hot[0], hot[1]] = 1.0
             return
-        codes = self._codes(as_categories(column).fill_null(NULL_CATEGORY))
+        codes = self._column_codes(column)
         if self.method == "label":
             out[:, 0] = codes
             return

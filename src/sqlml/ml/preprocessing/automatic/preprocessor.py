@@ -15,6 +15,7 @@ distinct strings costs one entry per row, not 90,000.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000
+#: What a value that does not convert to the model's input type raises.
+CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError)
 
 
 def is_numeric_type(arrow_type: pa.DataType) -> bool:
@@ -56,6 +59,21 @@ def flatten_structs(table: pa.Table | pa.RecordBatch) -> pa.Table:
             names.append(field.name)
             columns.append(column)
     return pa.table(dict(zip(names, columns)))
+
+
+@dataclass(frozen=True)
+class SchemaPlan:
+    """How a preprocessor reads inputs of one schema.
+
+    Attributes:
+        positions: each model column's position in the input.
+        same_type: whether each has its training type (no cast needed).
+        float_positions: the plain numeric columns' positions when all are FLOAT64, else None.
+    """
+
+    positions: list[int]
+    same_type: list[bool]
+    float_positions: list[int] | None
 
 
 @dataclass
@@ -148,37 +166,122 @@ class Preprocessor:
         Raises:
             InvalidModelInputError: a column the model needs is missing or cannot be converted.
         """
+        if not sparse and data.num_rows < SMALL_BATCH_ROWS:
+            out = self._small_batch(data)
+            if out is not None:
+                return out
         table = flatten_structs(data)
-        by_name = {name.lower(): name for name in table.column_names}
-        for column in self.columns:
-            if column.name.lower() not in by_name:
-                raise InvalidModelInputError(
-                    f"The input has no column {column.name}, which the model was trained on.",
-                    hint=f"Select {column.name} ({column.arrow_type}) in the query you pass to the model.",
-                )
+        by_name = self._columns_by_name(table.column_names)
         if sparse:
             return self._sparse(table, by_name)
         # Column-major: each encoder fills whole columns, which are then contiguous in memory
         # (LightGBM, NumPy and scikit-learn take either layout without copying).
         out = np.empty((table.num_rows, self.width), dtype=np.float64, order="F")
-        starts = np.concatenate([[0], np.cumsum(self._widths)]).tolist()
+        starts = self._starts
 
         def encode(index: int) -> None:
             column, encoder = self.columns[index], self.encoders[index]
             with _conversion_errors(column, table.column(by_name[column.name.lower()])) as values:
                 encoder.transform(_coerce(values, column), out[:, starts[index] : starts[index + 1]])
 
-        remaining = range(len(self.columns))
-        if table.num_rows < SMALL_BATCH_ROWS:
-            # A few rows (a served request): per-column overhead dominates, so all plain numeric
-            # columns are imputed and standardized together, as NumericEncoder does one by one.
-            numeric = [i for i, encoder in enumerate(self.encoders) if type(encoder) is NumericEncoder]
-            if numeric:
-                out[:, [starts[i] for i in numeric]] = self._numeric_block(table, by_name, numeric)
-                remaining = [i for i in remaining if type(self.encoders[i]) is not NumericEncoder]
         # Each encoder writes only its own columns of ``out``, so they can run side by side.
-        map_columns(encode, remaining, out.size)
+        map_columns(encode, range(len(self.columns)), out.size)
         return out
+
+    def _columns_by_name(self, names: list[str]) -> dict[str, str]:
+        """Lower-case name → the input's name, for the input column ``names``.
+
+        Raises:
+            InvalidModelInputError: a column the model needs is missing.
+        """
+        by_name = {name.lower(): name for name in names}
+        for column in self.columns:
+            if column.name.lower() not in by_name:
+                raise InvalidModelInputError(
+                    f"The input has no column {column.name}, which the model was trained on.",
+                    hint=f"Select {column.name} ({column.arrow_type}) in the query you pass to the model.",
+                )
+        return by_name
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        """The first feature of each column's block, and the width at the end."""
+        return np.concatenate([[0], np.cumsum(self._widths)]).astype(int).tolist()
+
+    @functools.cached_property
+    def _numeric(self) -> list[int]:
+        """The plain numeric columns (a served request imputes and scales them together)."""
+        return [i for i, encoder in enumerate(self.encoders) if type(encoder) is NumericEncoder]
+
+    def _small_batch(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
+        """The dense feature matrix of a few rows (a served request), where per-column overhead
+        dominates: the input's columns are located once per schema, plain numeric columns are
+        imputed and standardized together (as NumericEncoder does one by one). None when a value
+        does not convert: the column-by-column path then names the column in its error.
+
+        Raises:
+            InvalidModelInputError: a column the model needs is missing.
+        """
+        plan = self._located(data.schema)
+        if plan is None:
+            return None
+        out = np.empty((data.num_rows, self.width), dtype=np.float64, order="F")
+        starts, numeric = self._starts, self._numeric
+        try:
+            if numeric:
+                out[:, [starts[i] for i in numeric]] = NumericEncoder.encode_block(
+                    [self.encoders[i] for i in numeric], self._numeric_values(data, plan)
+                )
+            for index in self._others:
+                values = _column(data, plan.positions[index])
+                if not plan.same_type[index]:
+                    values = _coerce(values, self.columns[index])
+                self.encoders[index].transform(values, out[:, starts[index] : starts[index + 1]])
+        except CONVERSION_ERRORS:
+            return None
+        return out
+
+    def _numeric_values(self, data: pa.Table | pa.RecordBatch, plan: SchemaPlan) -> np.ndarray:
+        """The plain numeric columns as float64 rows × columns, NULL as NaN."""
+        if plan.float_positions is not None and isinstance(data, pa.RecordBatch) and data.num_rows:
+            return data.select(plan.float_positions).to_tensor(null_to_nan=True).to_numpy()
+        values = []
+        for index in self._numeric:
+            column = _column(data, plan.positions[index])
+            values.append(as_float(column if plan.same_type[index] else _coerce(column, self.columns[index])))
+        return np.column_stack(values)
+
+    @functools.cached_property
+    def _others(self) -> list[int]:
+        """The columns that are not plain numeric."""
+        numeric = set(self._numeric)
+        return [i for i in range(len(self.columns)) if i not in numeric]
+
+    def _located(self, schema: pa.Schema) -> SchemaPlan | None:
+        """How inputs of ``schema`` are read (worked out once per schema; a server's requests share
+        one); None for a schema with STRUCT columns or names that differ only in case (the general
+        path).
+
+        Raises:
+            InvalidModelInputError: a column the model needs is missing.
+        """
+        known = self.__dict__.setdefault("_plans", [])
+        for seen, plan in known:
+            if seen.equals(schema):
+                return plan
+        names = [name.lower() for name in schema.names]
+        plan = None
+        if len(set(names)) == len(names) and not any(pa.types.is_struct(field.type) for field in schema):
+            self._columns_by_name(schema.names)
+            positions = [names.index(column.name.lower()) for column in self.columns]
+            same = [str(schema.field(p).type) == c.arrow_type for p, c in zip(positions, self.columns)]
+            floats = [positions[i] for i in self._numeric]
+            all_float = all(pa.types.is_float64(schema.field(p).type) for p in floats)
+            plan = SchemaPlan(positions, same, floats if floats and all_float else None)
+        if len(known) >= 16:
+            known.clear()
+        known.append((schema, plan))
+        return plan
 
     def _sparse(self, table: pa.Table, by_name: dict[str, str]):
         """The feature matrix as CSR: one-hot and array encoders give their non-zero cells, the
@@ -200,15 +303,6 @@ class Preprocessor:
         if not blocks:
             return sparse.csr_matrix((rows, 0))
         return sparse.hstack(blocks, format="csr", dtype=np.float64)
-
-    def _numeric_block(self, table: pa.Table, by_name: dict[str, str], indices: list[int]) -> np.ndarray:
-        """The NumericEncoder columns ``indices`` encoded at once: NULL → mean, then z-score."""
-        values = []
-        for index in indices:
-            column = self.columns[index]
-            with _conversion_errors(column, table.column(by_name[column.name.lower()])) as raw:
-                values.append(as_float(_coerce(raw, column)))
-        return NumericEncoder.encode_block([self.encoders[i] for i in indices], np.column_stack(values))
 
     def state(self) -> dict:
         """JSON-able description of the fitted preprocessing."""
@@ -285,11 +379,17 @@ def _conversion_errors(column: InputColumn, chunked: pa.ChunkedArray):
     values = chunked.combine_chunks()
     try:
         yield values
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError) as error:
+    except CONVERSION_ERRORS as error:
         raise InvalidModelInputError(
             f"The column {column.name} has type {values.type}, which does not convert to the "
             f"type the model was trained on ({column.arrow_type}): {error}",
         ) from None
+
+
+def _column(data: pa.Table | pa.RecordBatch, position: int) -> pa.Array:
+    """One column of the input as one array."""
+    column = data.column(position)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _coerce(values: pa.Array, column: InputColumn) -> pa.Array:
