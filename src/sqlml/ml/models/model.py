@@ -93,8 +93,14 @@ class Model:
         return arrow_type_from_string(self.label["arrow_type"])
 
     def classes(self) -> pa.Array:
-        """The classes in index order (ascending), as an Arrow array of the label's type."""
-        return pa.array(self.label["classes"]).cast(self.label_type())
+        """The classes in index order (ascending), as an Arrow array of the label's type (built once
+        while the label stays the same: prediction asks for it on every batch)."""
+        key = (self.label["arrow_type"], self.label["classes"])
+        cached = self.__dict__.get("_classes")
+        if cached is None or cached[0] != key:
+            cached = (key[0], list(key[1])), pa.array(key[1]).cast(self.label_type())
+            self.__dict__["_classes"] = cached
+        return cached[1]
 
     @property
     def is_tuned(self) -> bool:

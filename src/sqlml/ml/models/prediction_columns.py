@@ -16,10 +16,45 @@ Each family (:mod:`sqlml.ml.models`) picks the builders its model types need.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pyarrow as pa
 
 MAX_NEAREST = 5
+#: Batches up to this many entries (rows × classes) are built from one cached
+#: :class:`ClassOutputs` per classes array (a model's, see ``Model.classes``).
+CACHED_LABEL_ENTRIES = 65_536
+#: Up to this many rows, predicted classes are looked up in Python (a kernel's setup costs more).
+SMALL_ROWS = 64
+#: (classes, its ClassOutputs), newest last.
+_cached: list[tuple[weakref.ref, ClassOutputs]] = []
+
+
+class ClassOutputs:
+    """What the classification columns of small batches repeat, worked out once per classes.
+
+    Args:
+        classes: the classes in index order.
+    """
+
+    def __init__(self, classes: pa.Array) -> None:
+        k = len(classes)
+        self.rows = max(1, CACHED_LABEL_ENTRIES // max(k, 1))
+        self.values = classes.to_pylist()
+        #: The classes higher first, repeated for ``rows`` rows.
+        self.labels = classes.take(pa.array(np.tile(np.arange(k)[::-1], self.rows)))
+        self.offsets = pa.array(np.arange(0, (self.rows + 1) * k, k, dtype=np.int32))
+
+    @staticmethod
+    def of(classes: pa.Array) -> ClassOutputs:
+        """The cached outputs of ``classes`` (the same array object, as ``Model.classes`` returns)."""
+        for known, outputs in _cached:
+            if known() is classes:
+                return outputs
+        outputs = ClassOutputs(classes)
+        _cached[:] = [*_cached[-7:], (weakref.ref(classes), outputs)]
+        return outputs
 
 
 def regression_schema(label: str) -> pa.Schema:
@@ -64,13 +99,21 @@ def predicted_class_index(probabilities: np.ndarray, threshold: float | None) ->
 def classification_columns(classes: pa.Array, probabilities: np.ndarray, threshold: float | None) -> list[pa.Array]:
     """``predicted_<label>`` and ``predicted_<label>_probs`` (``classes`` in class index order)."""
     n, k = probabilities.shape
-    predicted = classes.take(pa.array(predicted_class_index(probabilities, threshold)))
+    index = predicted_class_index(probabilities, threshold)
     order = np.arange(k)[::-1]  # higher label first
-    labels = classes.take(pa.array(np.tile(order, n)))
     probs = pa.array(probabilities[:, order].reshape(-1), pa.float64())
-    entries = pa.StructArray.from_arrays([labels, probs], names=["label", "prob"])
-    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
-    return [predicted, pa.ListArray.from_arrays(offsets, entries)]
+    if n * k > CACHED_LABEL_ENTRIES:
+        labels = classes.take(pa.array(np.tile(order, n)))
+        entries = pa.StructArray.from_arrays([labels, probs], names=["label", "prob"])
+        offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+        return [classes.take(pa.array(index)), pa.ListArray.from_arrays(offsets, entries)]
+    cached = ClassOutputs.of(classes)
+    if n <= SMALL_ROWS:
+        predicted = pa.array([cached.values[i] for i in index.tolist()], classes.type)
+    else:
+        predicted = classes.take(pa.array(index))
+    entries = pa.StructArray.from_arrays([cached.labels.slice(0, n * k), probs], names=["label", "prob"])
+    return [predicted, pa.ListArray.from_arrays(cached.offsets.slice(0, n + 1), entries)]
 
 
 def kmeans_columns(distances: np.ndarray) -> list[pa.Array]:
