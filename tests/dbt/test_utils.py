@@ -193,7 +193,6 @@ class TestLength(BaseLength):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="sqlml has no DuckDB translation of STRING_AGG(... ORDER BY ... LIMIT n) yet")
 class TestListagg(BaseListagg):
     pass
 

@@ -56,6 +56,10 @@ CASES = [
     ("SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x) FROM UNNEST([3, NULL, 2]) AS x", [([2, 3],)]),
     ("SELECT ARRAY_AGG(DISTINCT x ORDER BY x) FROM UNNEST([3, 3, 2]) AS x", [([2, 3],)]),
     ("SELECT STRING_AGG(x, ',' ORDER BY x) FROM UNNEST(['b', 'a']) AS x", [("a,b",)]),
+    # FIX: LIMIT in STRING_AGG (dbt's listagg writes it); NULLs are skipped before the limit
+    ("SELECT STRING_AGG(x, '|' ORDER BY x DESC LIMIT 2) FROM UNNEST(['b', NULL, 'a', 'c']) AS x", [("c|b",)]),
+    ("SELECT STRING_AGG(DISTINCT x ORDER BY x LIMIT 2) FROM UNNEST(['b', 'b', NULL, 'a']) AS x", [("a,b",)]),
+    ("SELECT STRING_AGG(x, ',' ORDER BY x LIMIT 2) FROM UNNEST([CAST(NULL AS STRING)]) AS x", [(None,)]),
     ("SELECT APPROX_COUNT_DISTINCT(x) FROM UNNEST([1, 2, 2, 3]) AS x", [(3,)]),
     ("SELECT APPROX_QUANTILES(x, 2) FROM UNNEST([1, 2, 3, 4, 5]) AS x", [([1, 3, 5],)]),
     # FIX: ARRAY<STRUCT<value, count>>, most frequent first (sqlglot gave the values alone)

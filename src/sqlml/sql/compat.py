@@ -112,6 +112,25 @@ def _array_agg_limits(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _string_agg_limits(tree: exp.Expression) -> exp.Expression:
+    """``STRING_AGG(x, sep ORDER BY y LIMIT n)`` → the first n non-NULL values of the ordered list,
+    joined (DuckDB has no LIMIT there); NULL when no value is left, as STRING_AGG of no rows.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#string_agg
+    """
+    for aggregate in list(tree.find_all(exp.GroupConcat)):
+        limit = aggregate.this
+        if not isinstance(limit, exp.Limit):
+            continue
+        ordered = limit.this
+        value = ordered.this if isinstance(ordered, exp.Order) else ordered
+        value = value.expressions[0] if isinstance(value, exp.Distinct) else value
+        listed = exp.Filter(this=exp.ArrayAgg(this=ordered.copy()), expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        separator = aggregate.args.get("separator") or exp.Literal.string(",")
+        aggregate.replace(build("CASE WHEN len(__p_list) > 0 THEN array_to_string(list_slice(__p_list, 1, __p_n), __p_sep) END",
+                                list=listed, n=limit.expression, sep=separator))  # fmt: skip
+    return tree
+
+
 def _date_results(tree: exp.Expression) -> exp.Expression:
     """DATE_ADD, DATE_SUB and DATE_TRUNC of a DATE return a DATE (DuckDB returns a TIMESTAMP)."""
     for node in list(tree.find_all(exp.DateAdd, exp.DateSub, exp.DateTrunc)):
@@ -225,6 +244,7 @@ TREE_FIXES = (
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),
     Pass(_unnest_offsets, (exp.Unnest,)),
     Pass(_array_agg_limits, (exp.ArrayAgg,)),
+    Pass(_string_agg_limits, (exp.GroupConcat,)),
     Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
     Pass(_extracts, (exp.Extract,)),
     Pass(_data_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
