@@ -26,10 +26,17 @@ from sqlml.cli.main import cli, data_options, error_handler
     help="Append every served prediction to this warehouse table (dataset.table), spooled to disk first: none is lost while the warehouse is busy or the server is killed.",
 )
 @click.option("--refresh-seconds", default=2.0, show_default=True, type=float, help="How often moved aliases are picked up.")
+@click.option(
+    "--max-batch-wait-ms",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="The longest a :predict request waits for concurrent ones to be scored in the same batch (0: only those already arrived).",
+)
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes (each keeps its own warm models).")
 @data_options
 @error_handler
-def serve(host, port, pinned, splits, token_file, log_table, refresh_seconds, workers, warehouse, models, dialect, lock_timeout):
+def serve(host, port, pinned, splits, token_file, log_table, refresh_seconds, max_batch_wait_ms, workers, warehouse, models, dialect, lock_timeout):
     """Serve predictions over HTTP: POST /v1/models/{dataset.model[@alias]}:predict with
     {"instances": [{…}]}. OpenAPI at /openapi.json, docs at /docs.
 
@@ -47,7 +54,7 @@ def serve(host, port, pinned, splits, token_file, log_table, refresh_seconds, wo
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = {
         "warehouse": warehouse, "models": models, "lock_timeout": lock_timeout, "pinned": list(pinned), "splits": list(splits),
-        "token_file": token_file, "log_table": log_table, "refresh_seconds": refresh_seconds,
+        "token_file": token_file, "log_table": log_table, "refresh_seconds": refresh_seconds, "max_batch_wait_ms": max_batch_wait_ms,
     }  # fmt: skip
     # uvicorn stops taking connections on SIGTERM and lets in-flight requests finish, then raises
     # the signal again; this handler takes it, so a graceful stop exits with status 0.

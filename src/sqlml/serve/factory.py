@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import sqlml
 from sqlml.serve.app import create_app
+from sqlml.serve.batching import MAX_WAIT_SECONDS
 from sqlml.serve.models import ModelSet, parse_split
 from sqlml.serve.prediction_log import LOCK_TIMEOUT, PredictionLog
 
@@ -22,7 +23,8 @@ CONFIG_VARIABLE = "SQLML_SERVE_CONFIG"
 
 def build_app(config: dict) -> FastAPI:
     """The FastAPI app for ``config`` (warehouse, models, pinned, splits, token_file, log_table,
-    refresh_seconds, lock_timeout); it closes what it opened when the server shuts down."""
+    refresh_seconds, lock_timeout, max_batch_wait_ms); it closes what it opened when the server
+    shuts down."""
     # The server uses the warehouse only for the prediction log, which retries with back-off
     # rather than wait (one attempt waits at most LOCK_TIMEOUT) and lets go of the file as soon
     # as a write is done, so that other processes find it free.
@@ -38,7 +40,8 @@ def build_app(config: dict) -> FastAPI:
             prediction_log.close()
         connection.close()
 
-    return create_app(served, connection.models, token=token, prediction_log=prediction_log, on_shutdown=close)
+    max_batch_wait = config.get("max_batch_wait_ms", MAX_WAIT_SECONDS * 1000) / 1000
+    return create_app(served, connection.models, token=token, prediction_log=prediction_log, on_shutdown=close, max_batch_wait=max_batch_wait)
 
 
 def app_from_environment() -> FastAPI:
