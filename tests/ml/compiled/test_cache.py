@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import stat
+import threading
 
 import numpy as np
 import pytest
@@ -43,6 +44,26 @@ def test_a_new_process_loads_the_cached_code_without_compiling(compile_state, mo
     fresh = scorer()
     np.testing.assert_allclose(fresh.predict(X, 2), BOOSTER.predict(X), rtol=0, atol=1e-12)
     assert predictor._ready[fresh.checksum] is not None
+
+
+def test_once_a_cached_form_is_loaded_single_rows_score_through_it(compile_state, monkeypatch):
+    scorer().compiled(len(X))
+    for name, empty in (("_ready", {}), ("_rows", {}), ("_looked_up", set())):  # a new process
+        monkeypatch.setattr(predictor, name, empty)
+    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 10**9)  # a server's few rows never compile
+    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+    monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))
+    calls = []
+    original = predictor.CompiledForest.predict
+    monkeypatch.setattr(predictor.CompiledForest, "predict", lambda self, rows, threads: calls.append(len(rows)) or original(self, rows, threads))
+    fresh = scorer()
+    assert fresh.predict(X[:1], 1) == BOOSTER.predict(X[:1])  # LightGBM, while the cached form loads
+    for thread in [t for t in threading.enumerate() if t.name == "sqlml-compile"]:
+        thread.join()
+    assert calls == [256]  # the probe rows loading checks
+    for row in range(5):
+        np.testing.assert_allclose(fresh.predict(X[row : row + 1], 1), BOOSTER.predict(X[row : row + 1]), rtol=0, atol=1e-12)
+    assert calls == [256, 1, 1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped byte", "other key", "group writable"])
