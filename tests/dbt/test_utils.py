@@ -243,7 +243,6 @@ class TestStringLiteral(BaseStringLiteral):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="sqlml reads `current_timestamp` (no parentheses) after an alias `current_timestamp` as that column")
 class TestCurrentTimestamps(BaseCurrentTimestamps):
     """dbt-bigquery's expectations: BigQuery's CURRENT_TIMESTAMP is a TIMESTAMP."""
 

@@ -226,6 +226,15 @@ def _once(node_type: type[exp.Expression]):
     return lambda self, node: operands_once(self, node, render)
 
 
+def _now_as_call(node_type: type[exp.Expression], call: str):
+    """CURRENT_TIMESTAMP() / CURRENT_DATE() without a time zone as a call: DuckDB reads the bare
+    keywords sqlglot writes as a column first, so ``SELECT CURRENT_TIMESTAMP() AS
+    current_timestamp, CURRENT_TIMESTAMP AS b`` (dbt's current_timestamp test) named the alias
+    ("referenced before it is defined"). With a time zone, sqlglot's rendering is kept."""
+    render = _duckdb_rendering(node_type)
+    return lambda self, node: render(self, node) if node.this else call
+
+
 GENERATOR_FIXES: dict = {
     exp.Div: _checked_division,
     exp.CountIf: _count_if,
@@ -242,5 +251,7 @@ GENERATOR_FIXES: dict = {
     # calls grew 2^depth (12 levels: 844 MB of SQL). BigQuery: NULL where the division fails.
     exp.SafeDivide: lambda self, e: f"({self.sql(e, 'this')}) / NULLIF({self.sql(e, 'expression')}, 0)",
     exp.ApproxTopK: _approx_top_count,
+    exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
+    exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
     **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, *CHECKED_MATH)},
 }
