@@ -93,3 +93,15 @@ def test_errors_name_the_column_as_the_general_path_does(fitted):
         preprocessor.transform(batch)
     with pytest.raises(InvalidModelInputError, match=r"^The input has no column t, which the model was trained on\."):
         preprocessor.transform(batch.drop_columns(["t"]))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 300])
+def test_all_float_numeric_columns_read_at_once_equal_the_general_path(rows):
+    training = _table(np.random.default_rng(2), 300).combine_chunks()
+    preprocessor = Preprocessor.fit(training, ["s", "x", "y"], standardize=True, categorical="one_hot")
+    table = _table(np.random.default_rng(rows + 10), rows).select(["y", "s", "x"])
+    table = table.set_column(2, "x", pa.array([None, *table.column("x").to_pylist()[1:]], pa.float64()))  # a NULL to impute
+    expected = _general(preprocessor, table)
+    got = preprocessor.transform(table.combine_chunks().to_batches()[0])
+    assert got.tobytes() == expected.tobytes()
+    assert got[0, preprocessor.feature_names.index("x")] == 0.0  # the training mean, standardized
