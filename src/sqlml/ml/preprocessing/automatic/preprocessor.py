@@ -75,6 +75,12 @@ class SchemaPlan:
     same_type: list[bool]
     float_positions: list[int] | None
 
+    def read(self, data: pa.Table | pa.RecordBatch, index: int, column: InputColumn) -> pa.Array:
+        """The model's column ``index`` (``column``) of ``data`` as one array, cast where its type differs."""
+        values = data.column(self.positions[index])
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return values if self.same_type[index] else _coerce(values, column)
+
 
 @dataclass
 class InputColumn:
@@ -213,11 +219,15 @@ class Preprocessor:
         """The plain numeric columns (a served request imputes and scales them together)."""
         return [i for i, encoder in enumerate(self.encoders) if type(encoder) is NumericEncoder]
 
+    @functools.cached_property
+    def _others(self) -> list[int]:
+        """The columns that are not plain numeric."""
+        return [i for i, encoder in enumerate(self.encoders) if type(encoder) is not NumericEncoder]
+
     def _small_batch(self, data: pa.Table | pa.RecordBatch) -> np.ndarray | None:
-        """The dense feature matrix of a few rows (a served request), where per-column overhead
-        dominates: the input's columns are located once per schema, plain numeric columns are
-        imputed and standardized together (as NumericEncoder does one by one). None when a value
-        does not convert: the column-by-column path then names the column in its error.
+        """The dense feature matrix of a few rows (a served request; per-column overhead dominates):
+        columns located once per schema, plain numeric ones imputed and scaled together. None when
+        a value does not convert: the column-by-column path then names the column in its error.
 
         Raises:
             InvalidModelInputError: a column the model needs is missing.
@@ -229,14 +239,10 @@ class Preprocessor:
         starts, numeric = self._starts, self._numeric
         try:
             if numeric:
-                out[:, [starts[i] for i in numeric]] = NumericEncoder.encode_block(
-                    [self.encoders[i] for i in numeric], self._numeric_values(data, plan)
-                )
+                block = NumericEncoder.encode_block([self.encoders[i] for i in numeric], self._numeric_values(data, plan))
+                out[:, [starts[i] for i in numeric]] = block
             for index in self._others:
-                values = _column(data, plan.positions[index])
-                if not plan.same_type[index]:
-                    values = _coerce(values, self.columns[index])
-                self.encoders[index].transform(values, out[:, starts[index] : starts[index + 1]])
+                self.encoders[index].transform(plan.read(data, index, self.columns[index]), out[:, starts[index] : starts[index + 1]])
         except CONVERSION_ERRORS:
             return None
         return out
@@ -245,22 +251,11 @@ class Preprocessor:
         """The plain numeric columns as float64 rows × columns, NULL as NaN."""
         if plan.float_positions is not None and isinstance(data, pa.RecordBatch) and data.num_rows:
             return data.select(plan.float_positions).to_tensor(null_to_nan=True).to_numpy()
-        values = []
-        for index in self._numeric:
-            column = _column(data, plan.positions[index])
-            values.append(as_float(column if plan.same_type[index] else _coerce(column, self.columns[index])))
-        return np.column_stack(values)
-
-    @functools.cached_property
-    def _others(self) -> list[int]:
-        """The columns that are not plain numeric."""
-        numeric = set(self._numeric)
-        return [i for i in range(len(self.columns)) if i not in numeric]
+        return np.column_stack([as_float(plan.read(data, index, self.columns[index])) for index in self._numeric])
 
     def _located(self, schema: pa.Schema) -> SchemaPlan | None:
-        """How inputs of ``schema`` are read (worked out once per schema; a server's requests share
-        one); None for a schema with STRUCT columns or names that differ only in case (the general
-        path).
+        """How inputs of ``schema`` are read (once per schema; a server's requests share one); None
+        for STRUCT columns or names that differ only in case (the general path then reads them).
 
         Raises:
             InvalidModelInputError: a column the model needs is missing.
@@ -276,8 +271,7 @@ class Preprocessor:
             positions = [names.index(column.name.lower()) for column in self.columns]
             same = [str(schema.field(p).type) == c.arrow_type for p, c in zip(positions, self.columns)]
             floats = [positions[i] for i in self._numeric]
-            all_float = all(pa.types.is_float64(schema.field(p).type) for p in floats)
-            plan = SchemaPlan(positions, same, floats if floats and all_float else None)
+            plan = SchemaPlan(positions, same, floats if floats and all(pa.types.is_float64(schema.field(p).type) for p in floats) else None)
         if len(known) >= 16:
             known.clear()
         known.append((schema, plan))
@@ -384,12 +378,6 @@ def _conversion_errors(column: InputColumn, chunked: pa.ChunkedArray):
             f"The column {column.name} has type {values.type}, which does not convert to the "
             f"type the model was trained on ({column.arrow_type}): {error}",
         ) from None
-
-
-def _column(data: pa.Table | pa.RecordBatch, position: int) -> pa.Array:
-    """One column of the input as one array."""
-    column = data.column(position)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _coerce(values: pa.Array, column: InputColumn) -> pa.Array:
