@@ -15,13 +15,7 @@
 
 {% macro sqlml__drop_relation(relation) -%}
   {% call statement('drop_relation', auto_begin=False) -%}
-    {%- if relation.is_materialized_view -%}
-      drop materialized view if exists {{ relation }}
-    {%- elif relation.is_view -%}
-      drop view if exists {{ relation }}
-    {%- else -%}
-      drop table if exists {{ relation }}
-    {%- endif -%}
+    {{ sqlml__get_drop_sql(relation) }}
   {%- endcall %}
 {% endmacro %}
 
