@@ -18,7 +18,7 @@ from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
-from sqlml.ml.training.preparation import base_spec, fit_estimator, monitor_for, prepare, stored_outputs
+from sqlml.ml.training.preparation import base_spec, fit_estimator, kept_outputs, monitor_for, prepare
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import tune
 
@@ -82,7 +82,7 @@ def train(
             "training_info": [{"training_run": 0, **row} for row in monitor.rows],
             "metrics": family.metrics(model_type, estimator, scored.y, raw),
         }
-        arrays = {**stored_outputs(prepared, lambda: raw), **prepared.extra_arrays}
+        arrays = {**kept_outputs(prepared, lambda: raw), **prepared.extra_arrays}
         arrays.update(family.fitted_arrays(model_type, estimator, prepared.train_set, prepared.preprocessor, options))
         model = Model(spec, prepared.preprocessor, estimator, arrays)
     if options.get("enable_global_explain") and model.estimator is not None:

@@ -161,7 +161,7 @@ def base_spec(prepared: Prepared) -> dict:
     }
 
 
-def stored_outputs(prepared: Prepared, outputs: Callable[[], np.ndarray]) -> dict[str, np.ndarray]:
+def kept_outputs(prepared: Prepared, outputs: Callable[[], np.ndarray]) -> dict[str, np.ndarray]:
     """The arrays a classifier keeps of its scored rows (:attr:`Prepared.scored`): their labels
     and raw outputs, which ML.CONFUSION_MATRIX and ML.ROC_CURVE without input data read; nothing
     for other models, whose stored metrics are all ML.EVALUATE reads (``outputs`` is not called)."""

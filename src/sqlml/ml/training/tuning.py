@@ -26,7 +26,7 @@ from sqlml.ml.models.catalog import OPTIONS_BY_TYPE, family_of
 from sqlml.ml.models.estimator import Dataset, Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import HparamCandidates, HparamRange
-from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, monitor_for, stored_outputs
+from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, kept_outputs, monitor_for
 from sqlml.progress import task
 
 SEED = 20240601
@@ -255,5 +255,5 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
     # what the serving trial keeps beyond its estimator (e.g. the training rows' anomaly scores)
     family = family_of(prepared.model_type)
     model.arrays.update(family.fitted_arrays(prepared.model_type, best, prepared.train_set, prepared.preprocessor, best.options))
-    model.arrays.update(stored_outputs(prepared, lambda: best.predict(prepared.scored.X)))
+    model.arrays.update(kept_outputs(prepared, lambda: best.predict(prepared.scored.X)))
     return model
