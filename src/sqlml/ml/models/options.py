@@ -31,6 +31,12 @@ class Kind(str, Enum):
     LABELS = "an array of (key, value) string pairs"
     TIMESTAMP = "a TIMESTAMP"
     INT_TUPLE = "a tuple of integers"
+    #: hidden_units = [128, 64]; a tuning candidate is written STRUCT([128, 64])
+    INT_ARRAY = "an array of integers"
+    #: wide & deep learn_rate: 0.01 or [STRUCT('dnn', 0.01), STRUCT('linear', 0.1)]
+    FLOAT_OR_PAIRS = "a float or an array of (part, float) pairs"
+    #: wide & deep optimizer: 'ADAM' or [STRUCT('dnn', 'ADAM'), STRUCT('linear', 'FTRL')]
+    ENUM_OR_PAIRS = "an array of (part, name) pairs or one of"
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,8 @@ class Option:
 
     def describe(self) -> str:
         """The expected type and range, e.g. ``a float in the range [0.0, inf)``."""
-        if self.kind is Kind.ENUM:
-            return "one of " + ", ".join(f"'{c}'" for c in self.choices)
+        if self.kind in (Kind.ENUM, Kind.ENUM_OR_PAIRS):
+            return self.kind.value + " " + ", ".join(f"'{c}'" for c in self.choices)
         if self.low is None and self.high is None:
             return self.kind.value
         low = "-inf" if self.low is None else _number(self.low)
@@ -158,6 +164,18 @@ def _convert(option: Option, value):
         return tuple(value) if ok else _INVALID
     if kind in (Kind.CLASS_WEIGHTS, Kind.LABELS):
         return _pairs(value, numeric_second=kind is Kind.CLASS_WEIGHTS)
+    if kind is Kind.INT_ARRAY:
+        value = value[0] if isinstance(value, tuple) and len(value) == 1 else value  # STRUCT([8, 16])
+        ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return tuple(value) if ok else _INVALID  # a tuple: tuning candidates must be hashable
+    if kind is Kind.FLOAT_OR_PAIRS:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _pairs(value, True)
+    if kind is Kind.ENUM_OR_PAIRS:
+        if isinstance(value, str):
+            return value.upper() if value.upper() in option.choices else _INVALID
+        pairs = _pairs(value, numeric_second=False)
+        ok = pairs is not _INVALID and all(name.upper() in option.choices for _, name in pairs)
+        return [(part, name.upper()) for part, name in pairs] if ok else _INVALID
     return _INVALID
 
 
