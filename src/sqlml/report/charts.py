@@ -85,3 +85,54 @@ def horizontal_bars(labels: list[str], values: list[float], title: str, xlabel: 
         axes.axvline(reference, color="#cf222e", linestyle="--")
     axes.set_xlabel(xlabel)
     return _svg(plt, figure, title)
+
+
+def training_curve(table: pa.Table) -> str:
+    """Loss (and evaluation loss, where recorded) by iteration, from ML.TRAINING_INFO."""
+    plt, figure, axes = _figure()
+    iterations = table.column("iteration").to_pylist()
+    axes.plot(iterations, table.column("loss").to_pylist(), color="#1f6feb", marker=".", label="loss")
+    if "eval_loss" in table.column_names:
+        axes.plot(iterations, table.column("eval_loss").to_pylist(), color="#cf222e", marker=".", label="eval_loss")
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("loss")
+    axes.legend(loc="upper right")
+    return _svg(plt, figure, "Training curve")
+
+
+def parallel_coordinates(names: list[str], rows: list[dict], objective: str, labels: list[str]) -> str:
+    """One polyline per run across one axis per hyperparameter and a last axis for ``objective``,
+    coloured by the objective (what MLflow's and Optuna's dashboards draw). Each axis is scaled to
+    its own range and marked with its extremes; a text value (a choice) sits at its rank."""
+    axes_names = [*names, objective]
+    plt, figure, axes = _figure(max(5.2, 1.4 * len(axes_names)), 3.8)
+    scaled, ticks = [], []
+    for name in axes_names:
+        values = [row.get(name) for row in rows]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None)
+        if not numeric:
+            order = sorted({str(v) for v in values})
+            values = [None if v is None else order.index(str(v)) for v in values]
+            low, high, text = 0, max(len(order) - 1, 1), (order[0], order[-1])
+        else:
+            present = [v for v in values if v is not None] or [0.0]
+            low, high = min(present), max(present)
+            text = (f"{low:.4g}", f"{high:.4g}")
+        span = (high - low) or 1.0
+        scaled.append([np.nan if v is None else (v - low) / span for v in values])
+        ticks.append(text)
+    points = np.array(scaled, float).T  # runs x axes
+    colour = points[:, -1]
+    colours = plt.get_cmap("viridis")(np.nan_to_num(colour, nan=0.0))
+    for index, line in enumerate(points):
+        axes.plot(range(len(axes_names)), line, color=colours[index], linewidth=1.6, marker="o", label=labels[index])
+    for position, (low, high) in enumerate(ticks):
+        axes.axvline(position, color="#888", linewidth=0.8)
+        axes.annotate(low, (position, 0), xytext=(3, -12), textcoords="offset points", fontsize=7)
+        axes.annotate(high, (position, 1), xytext=(3, 4), textcoords="offset points", fontsize=7)
+    axes.set_xticks(range(len(axes_names)), axes_names, rotation=20)
+    axes.set_yticks([])
+    axes.set_ylim(-0.12, 1.12)
+    if len(labels) <= 12:
+        axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return _svg(plt, figure, "Parallel coordinates")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import html
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 
 import sqlml
-from sqlml.report import charts
 from sqlml.report.collect import ReportData, collect
+from sqlml.report.figures import draw, fmt, html_table
 
 # Autoescaped: names and values are text; charts and tables come in as Markup, already safe HTML.
 TEMPLATE = jinja2.Environment(autoescape=True).from_string(
@@ -59,24 +57,7 @@ def write_report(con: sqlml.Connection, model: str, output: str | Path, data: st
 
 def render(report: ReportData) -> str:
     """The page's HTML."""
-    performance = []
-    if report.confusion is not None:
-        performance.append(Markup(charts.confusion_matrix(report.confusion)))
-    if report.roc is not None and report.roc.num_rows:
-        performance.append(Markup(charts.roc_curve(report.roc, report.metrics.get("roc_auc"))))
-        performance.append(Markup(charts.precision_recall_curve(report.roc)))
-    importance = None
-    if report.importance is not None and report.importance.num_rows:
-        rows = report.importance.to_pylist()
-        importance = Markup(charts.horizontal_bars([r["feature"] for r in rows], [r["value"] or 0.0 for r in rows], "Feature importance", "importance"))
-    fairness_chart = skew_chart = ""
-    if report.fairness is not None and report.fairness.num_rows:
-        groups = report.fairness.to_pylist()
-        labels = [str(g[report.sensitive_feature]) for g in groups]
-        fairness_chart = Markup(charts.horizontal_bars(labels, [g["disparate_impact"] or 0.0 for g in groups], "Disparate impact by group", "disparate impact", reference=0.8))
-    if report.skew is not None and report.skew.num_rows:
-        rows = report.skew.to_pylist()
-        skew_chart = Markup(charts.horizontal_bars([r["input"] for r in rows], [r["value"] for r in rows], "Skew by column", "distance", reference=rows[0]["threshold"]))
+    figures = draw(report)
     meta = report.record.metadata
     split = meta.get("split") or {}
     summary = [
@@ -87,28 +68,8 @@ def render(report: ReportData) -> str:
         ("training query", (meta.get("lineage") or {}).get("query", "—")),
     ]  # fmt: skip
     return TEMPLATE.render(
-        data=report, summary=summary, performance=performance, importance=importance, fairness_chart=fairness_chart,
-        skew_chart=skew_chart, table=_table, fmt=_fmt, version=sqlml.__version__,
+        data=report, summary=summary, performance=figures.performance, importance=figures.importance, fairness_chart=figures.fairness,
+        skew_chart=figures.skew, table=html_table, fmt=fmt, version=sqlml.__version__,
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )  # fmt: skip
 
-
-def _fmt(value) -> str:
-    """A cell's text (escaped where it goes into the pre-built tables; the template escapes its own)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "NULL" if value is None else html.escape(str(value))
-
-
-def _table(table) -> str:
-    """An HTML table of an Arrow table, anomalies and failed four-fifths checks marked."""
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in table.column_names)
-    body = []
-    for row in table.to_pylist():
-        cells = []
-        for name, value in row.items():
-            bad = (name == "is_anomaly" and value) or (name == "disparate_impact" and value is not None and value < 0.8)
-            css = ' class="bad"' if bad else (' class="text"' if isinstance(value, str) else "")
-            cells.append(f"<td{css}>{_fmt(value)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return Markup(f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>')
