@@ -101,7 +101,10 @@ def evaluate(call: Call) -> pa.Table:
     if data is None or family.evaluation is Evaluation.STORED:
         row = _stored_metrics(model, settings.get("trial_id"))
     elif family.evaluation is Evaluation.OUTPUTS:
-        outputs = np.concatenate([raw for _, raw in scored_batches(model, data.reader(), estimator)] or [np.empty((0, 1))])
+        reader = data.reader()
+        model.check_input(reader.schema)
+        scored = [family.metric_outputs(model.model_type, estimator, model.features(batch)) for batch in reader if batch.num_rows]
+        outputs = np.concatenate(scored or [np.empty((0, 1))])
         row = family.metrics(model.model_type, estimator, None, outputs, threshold)
     else:
         y, raw = labelled_outputs(call, model, estimator)

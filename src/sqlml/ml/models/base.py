@@ -81,7 +81,8 @@ class Evaluation(StrEnum):
 
     #: compare the model's outputs with the rows' label column
     LABELLED = "labelled"
-    #: from the model's outputs alone (e.g. k-means distances)
+    #: from :meth:`ModelFamily.metric_outputs` of the rows alone (k-means distances, an
+    #: autoencoder's reconstruction losses)
     OUTPUTS = "outputs"
     #: the metrics stored at training; the input rows are not read
     STORED = "stored"
