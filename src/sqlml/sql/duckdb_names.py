@@ -14,6 +14,9 @@ from __future__ import annotations
 CATALOG = "warehouse"
 #: DuckDB's own catalogs: kept in three-part names, where a BigQuery project part is dropped.
 ENGINE_CATALOGS = frozenset({"memory", "temp", "system", CATALOG})
+#: The schema of sqlml's own tables in the warehouse (:mod:`sqlml.warehouse.meta`): an engine that
+#: keeps them apart from the datasets (:mod:`sqlml.engine.spark`) routes statements on it.
+META_SCHEMA = "sqlml_meta"
 
 #: FarmHash Fingerprint64 (see :mod:`sqlml.warehouse.fingerprint`).
 FARM_FINGERPRINT = "memory.main.farm_fingerprint"

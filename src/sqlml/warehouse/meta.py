@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlml.engine.base import CATALOG, Cursor, SqlEngine
-
-#: The schema of sqlml's own tables in the warehouse.
-META_SCHEMA = "sqlml_meta"
+from sqlml.sql.duckdb_names import META_SCHEMA
 
 
 @dataclass(frozen=True)
