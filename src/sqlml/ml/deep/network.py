@@ -15,6 +15,7 @@ The network's output is raw: logits or values; the loss applies the link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -138,7 +139,7 @@ class Network:
         self.compiled = {}
 
     @staticmethod
-    def run(function, X: np.ndarray, width: int) -> np.ndarray:
+    def run(function: Callable[[np.ndarray], np.ndarray], X: np.ndarray, width: int) -> np.ndarray:
         """``function`` (padded float32 rows → (rows, width)) over ``X`` in chunks, as float64."""
         rows = X.shape[0]
         out = np.empty((rows, width))

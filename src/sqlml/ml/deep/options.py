@@ -42,7 +42,7 @@ SINGLE_OPTIMIZER = [
 ]
 
 
-def check_hidden_units(model_type: str, units) -> None:
+def check_hidden_units(model_type: str, units: object) -> None:
     """Every layer has at least one unit, and there is at least one layer.
 
     Raises:

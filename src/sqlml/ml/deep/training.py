@@ -52,7 +52,7 @@ class TrainPlan:
     seed: int = 0
 
 
-def row_loss(z, y, loss: str):
+def row_loss(z: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
     """Per-row data loss of raw outputs ``z`` (rows, outputs) against targets ``y`` (works on
     JAX and NumPy arrays alike)."""
     import jax.numpy as jnp
