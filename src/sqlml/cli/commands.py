@@ -11,6 +11,7 @@ COMMANDS: dict[str, str] = {
     "shell": "sqlml.cli.shell",
     "report": "sqlml.cli.report",
     "serve": "sqlml.cli.serve",
+    "ui": "sqlml.cli.ui",
 }
 
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
