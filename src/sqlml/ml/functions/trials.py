@@ -8,6 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.errors import ModelError
+from sqlml.ml.automl.trial_info import automl_trial_info
 from sqlml.ml.functions.call import Call, function
 
 
@@ -16,6 +17,8 @@ def trial_info(call: Call) -> pa.Table:
     """trial_id, hyperparameters, hparam_tuning_evaluation_metrics, training_loss, eval_loss,
     status, error_message, is_optimal."""
     model = call.model
+    if "automl" in model.spec:  # an AutoML model's search (sqlml.ml.automl.trial_info)
+        return automl_trial_info(model.spec["automl"])
     if not model.is_tuned:
         raise ModelError(
             f"ML.TRIAL_INFO needs a model trained with num_trials; {call.record.dataset}.{call.record.name} was not tuned.",

@@ -145,6 +145,8 @@ class ModelFamily(ABC):
             (PCA drops them unless ``keep_original_columns``).
         reports_eval_loss: ML.TRAINING_INFO has an ``eval_loss`` column.
         accepts_transform: CREATE MODEL takes a TRANSFORM clause (matrix factorization does not).
+        searches_families: trained by a search across other families' models
+            (:mod:`sqlml.ml.automl.search`, AUTOML_*), not by an estimator of its own.
     """
 
     name: ClassVar[str] = ""
@@ -155,6 +157,7 @@ class ModelFamily(ABC):
     keeps_input_features: ClassVar[bool] = True
     reports_eval_loss: ClassVar[bool] = True
     accepts_transform: ClassVar[bool] = True
+    searches_families: ClassVar[bool] = False
 
     # -- what the family is ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.automl.family import AutoMLFamily
 from sqlml.ml.models.arima_plus import ArimaPlusFamily
 from sqlml.ml.models.arima_plus_xreg import ArimaPlusXregFamily
 from sqlml.ml.models.base import ModelFamily
@@ -42,6 +43,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     ArimaPlusXregFamily(),
     ImportedFamily(),
     ContributionAnalysisFamily(),
+    AutoMLFamily(lambda model_type: family_of(model_type)),  # finds the families it searches here
 )
 
 _FAMILIES: dict[str, ModelFamily] = {model_type: family for family in BUILT_IN for model_type in family.model_types}

@@ -31,6 +31,8 @@ class ModelType(StrEnum):
     MATRIX_FACTORIZATION = "MATRIX_FACTORIZATION"
     XGBOOST = "XGBOOST"
     CONTRIBUTION_ANALYSIS = "CONTRIBUTION_ANALYSIS"
+    AUTOML_CLASSIFIER = "AUTOML_CLASSIFIER"
+    AUTOML_REGRESSOR = "AUTOML_REGRESSOR"
 
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
@@ -41,8 +43,6 @@ UNSUPPORTED = {
     "DNN_LINEAR_COMBINED_REGRESSOR": "wide-and-deep models need TensorFlow",
     "AUTOENCODER": "autoencoders need TensorFlow",
     "ARIMA": "time-series models are not implemented yet",
-    "AUTOML_CLASSIFIER": "AutoML is a Vertex AI service",
-    "AUTOML_REGRESSOR": "AutoML is a Vertex AI service",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
     "TENSORFLOW_LITE": "TensorFlow Lite models need TensorFlow",
 }

@@ -65,8 +65,14 @@ def train(
         split: a split already made (by the TRANSFORM fit, which needs it first).
     """
     started = time.monotonic()
-    prepared = prepare(model_type, options, table, hashes, split)
     family = family_of(model_type)
+    if family.searches_families:  # AUTOML_*: trials across the other families (sqlml.ml.automl)
+        from sqlml.ml.automl.search import search
+
+        model = search(model_type, options, table, hashes, description=description, cancel=cancel, split=split)
+        model.spec["training_seconds"] = round(time.monotonic() - started, 3)
+        return model
+    prepared = prepare(model_type, options, table, hashes, split)
     family.check_task(model_type, options, prepared.task)
     if options.get("num_trials"):
         model = tune(prepared, description=description, cancel=cancel)

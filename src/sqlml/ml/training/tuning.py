@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import HparamCandidates, HparamRange
 from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, kept_outputs, monitor_for
 from sqlml.progress import task
+
+if TYPE_CHECKING:
+    import optuna
+
+    from sqlml.ml.models.options import Option
 
 SEED = 20240601
 #: Tuning objectives by what the model learns (the first is BigQuery's default).
@@ -86,7 +92,8 @@ def _bounds(space: HparamRange, option) -> tuple[float, float, bool]:
     return low, high, log
 
 
-def _suggest(trial, name: str, space, option):
+def suggest(trial: optuna.Trial, name: str, space: HparamRange | HparamCandidates, option: Option) -> object:
+    """A value of option ``name`` drawn by an Optuna trial from ``space`` (a range or candidates)."""
     if isinstance(space, HparamCandidates):
         return trial.suggest_categorical(name, list(space.values))
     low, high, log = _bounds(space, option)
@@ -158,7 +165,7 @@ def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None
                 raise optuna.TrialPruned()
             record = {"trial_id": trial.number + 1, "hyperparameters": {}, "status": "SUCCEEDED", "error_message": None}
             try:
-                record["hyperparameters"] = params = {n: _suggest(trial, n, s, table[n]) for n, s in spaces.items()}
+                record["hyperparameters"] = params = {n: suggest(trial, n, s, table[n]) for n, s in spaces.items()}
             except ValueError as error:
                 record.update(status="INFEASIBLE", error_message=str(error))
                 _finish(record, None, progress, lock, records, study)

@@ -1,0 +1,8 @@
+"""AUTOML_CLASSIFIER and AUTOML_REGRESSOR: a search across sqlml's own supervised families.
+
+BigQuery hands these model types to Vertex AI AutoML
+(https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-automl);
+sqlml searches its own families (linear, boosted trees, random forests and, when registered, DNNs)
+and their hyperparameters with Optuna within ``budget_hours``, ensembles the best candidates when
+that scores better on the validation rows, and keeps the chosen model as its family stores it.
+"""

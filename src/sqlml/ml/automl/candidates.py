@@ -1,0 +1,156 @@
+"""What an AutoML search tries: its data split, and each searched family's rows, defaults and
+hyperparameter space.
+
+The split is AutoML's (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-automl#data_split_col):
+without ``data_split_col``, a random 80/10/10 split into training, validation and test rows (Vertex
+AI's default, drawn as sqlml's other random splits are, from the rows' hashes); with a STRING
+column, its ``TRAIN``, ``VALIDATE`` and ``TEST`` rows (other values, ``UNASSIGNED`` or NULL, are left
+out); with a DATE or TIMESTAMP column, the oldest 80% train, the next 10% validate and the newest
+10% test. Every family sees the same rows; families with the same automatic preprocessing share
+one :class:`~sqlml.ml.training.preparation.Prepared`.
+
+The hyperparameters searched are each family's default tuning space (BigQuery's
+hp-tuning-overview ranges, :func:`sqlml.ml.training.tuning.search_spaces`) plus the boosted tree's
+number of rounds; each family's first trial is its BigQuery defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import Error, InvalidModelInputError, InvalidOptionError
+from sqlml.ml.models.base import ModelFamily
+from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
+from sqlml.ml.models.options import HparamRange, Option
+from sqlml.ml.models.statement_options import resolve_options
+from sqlml.ml.training.labels import resolve_column
+from sqlml.ml.training.preparation import Prepared, prepare
+from sqlml.ml.training.split import Split, split_rows
+from sqlml.ml.training.tuning import search_spaces
+
+#: Vertex AI AutoML's default split: 80% training, 10% validation, 10% test.
+RANDOM_SPLIT = {"data_split_method": "RANDOM", "data_split_eval_fraction": 0.1, "data_split_test_fraction": 0.1}
+SPLIT_VALUES = ("TRAIN", "VALIDATE", "TEST")
+#: Hyperparameters searched beyond a family's default tuning space.
+EXTRA_SPACES = {"max_iterations": HparamRange(10.0, 200.0)}
+EXTRA_FAMILIES = ("boosted_tree",)
+
+
+@dataclass
+class Candidate:
+    """One searched model type.
+
+    Attributes:
+        model_type: e.g. ``BOOSTED_TREE_CLASSIFIER``.
+        family: its family.
+        defaults: its resolved options at BigQuery's defaults (the first trial's).
+        prepared: its training, validation and test rows, preprocessed as the family does.
+        spaces: option → the range or candidates searched.
+        table: its option declarations.
+    """
+
+    model_type: str
+    family: ModelFamily
+    defaults: dict
+    prepared: Prepared
+    spaces: dict
+    table: dict[str, Option]
+
+    def default_hyperparameters(self) -> dict:
+        """The searched options' values in the first trial: the family's defaults."""
+        return {name: self.defaults[name] for name in self.spaces}
+
+
+def automl_split(options: dict, table: pa.Table, hashes: np.ndarray) -> Split:
+    """The training, validation and test rows of an AutoML model.
+
+    Raises:
+        InvalidOptionError: the split column is missing, or leaves no training or validation rows.
+        InvalidModelInputError: the split column has a type AutoML does not split on.
+    """
+    name = options.get("data_split_col")
+    if not name:
+        split = split_rows(table, hashes, RANDOM_SPLIT, tuning=True)
+    else:
+        split = _column_split(resolve_column(table, name, "data_split_col"), table)
+    for part, rows in (("training", split.train), ("validation", split.evaluation)):
+        if len(rows):
+            continue
+        if name:
+            raise InvalidOptionError(
+                f"data_split_col {name} marks no {part} rows.",
+                option="data_split_col",
+                hint=f"Mark rows '{'TRAIN' if part == 'training' else 'VALIDATE'}' (STRING values TRAIN, VALIDATE, TEST).",
+            )
+        raise InvalidModelInputError(
+            f"AutoML's random split of {table.num_rows} row(s) leaves no {part} rows.",
+            hint="AutoML validates every candidate on 10% of the rows: give it more rows.",
+        )
+    return split
+
+
+def _column_split(name: str, table: pa.Table) -> Split:
+    column = table.column(name).combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        values = pc.fill_null(pc.utf8_upper(column), "").to_numpy(zero_copy_only=False)
+        return Split(*(np.nonzero(values == part)[0] for part in SPLIT_VALUES), method="CUSTOM")
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        present = np.nonzero(column.is_valid().to_numpy(zero_copy_only=False))[0]
+        order = present[np.argsort(column.take(pa.array(present)).to_numpy(zero_copy_only=False), kind="stable")]
+        n = len(order)
+        cut_train, cut_eval = n - 2 * int(round(0.1 * n)), n - int(round(0.1 * n))
+        parts = (order[:cut_train], order[cut_train:cut_eval], order[cut_eval:])
+        return Split(*(np.sort(part).astype(np.int64) for part in parts), method="SEQ")
+    raise InvalidModelInputError(
+        f"data_split_col {name} must be a STRING of 'TRAIN', 'VALIDATE' and 'TEST', or a DATE or TIMESTAMP "
+        f"(a chronological split); it is {column.type}.",
+        column=name,
+    )
+
+
+def member_options(model_type: str, options: dict) -> dict:
+    """A searched model type's options at BigQuery's defaults, with the AutoML model's label and
+    split column (so the split column is not a feature)."""
+    raw = {"input_label_cols": options["input_label_cols"]}
+    if options.get("data_split_col"):
+        raw["data_split_col"] = options["data_split_col"]
+    return resolve_options(model_type, raw)
+
+
+def prepare_candidates(
+    searched: list[tuple[str, ModelFamily]], options: dict, table: pa.Table, hashes: np.ndarray, split: Split
+) -> tuple[list[Candidate], dict[str, str]]:
+    """The candidates whose rows could be prepared, and the reason of each searched model type
+    that could not (too many classes for a linear model, a DNN without its library…).
+
+    Raises:
+        Error: no model type could be prepared (the first one's error).
+    """
+    shared: dict[tuple, Prepared] = {}
+    candidates, excluded, first_error = [], {}, None
+    for model_type, family in searched:
+        try:
+            defaults = member_options(model_type, options)
+            estimator = family.estimator_class(model_type)
+            key = (family.preprocessing(model_type, defaults), estimator.accepts_sparse)
+            if key not in shared:
+                shared[key] = prepare(model_type, defaults, table, hashes, split)
+            prepared = shared[key]
+            family.check_task(model_type, defaults, prepared.task)
+            if prepared.task.is_classification and prepared.task.n_classes > family.max_classes(model_type):
+                raise InvalidModelInputError(f"{model_type} takes at most {family.max_classes(model_type)} classes.")
+        except (Error, ImportError) as error:
+            first_error = first_error or error
+            excluded[model_type] = str(error).splitlines()[0]
+            continue
+        spaces = search_spaces(model_type, defaults)
+        if family.name in EXTRA_FAMILIES:
+            spaces.update(EXTRA_SPACES)
+        candidates.append(Candidate(model_type, family, defaults, prepared, spaces, OPTIONS_BY_TYPE[model_type]))
+    if not candidates:
+        raise first_error
+    return candidates, excluded
