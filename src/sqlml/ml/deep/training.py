@@ -41,6 +41,8 @@ class TrainPlan:
         max_iterations: the most epochs.
         l1_reg, l2_reg: kernel penalties.
         seed: seeds the row order.
+        loss_scale: multiplies the losses reported to the monitor (a regressor trained on a
+            standardized label reports them in the label's units).
     """
 
     loss: str
@@ -50,6 +52,7 @@ class TrainPlan:
     l1_reg: float = 0.0
     l2_reg: float = 0.0
     seed: int = 0
+    loss_scale: float = 1.0
 
 
 def row_loss(z: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
@@ -137,7 +140,8 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
             state, summed = last_batch(state, data, jnp.asarray(order[full * batch :]))
             total += float(summed)
         eval_loss = _eval_loss(lambda x, s=state: outputs(s[0], s[1], x), evaluation, plan.loss, network.spec.outputs)
-        if not monitor.iteration(total / weight_sum, eval_loss, rate):
+        scaled_eval = None if eval_loss is None else eval_loss * plan.loss_scale
+        if not monitor.iteration(total / weight_sum * plan.loss_scale, scaled_eval, rate):
             break
     for variable, value in zip(trainable, state[0]):
         variable.assign(value)

@@ -19,6 +19,7 @@ from sqlml.ml.models.arima_plus_xreg import ArimaPlusXregFamily
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.boosted_tree import BoostedTreeFamily
 from sqlml.ml.models.contribution_analysis import ContributionAnalysisFamily
+from sqlml.ml.models.dnn import DnnFamily, WideDeepFamily
 from sqlml.ml.models.imported import ImportedFamily
 from sqlml.ml.models.kmeans import KMeansFamily
 from sqlml.ml.models.linear import LinearFamily
@@ -35,6 +36,8 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     LinearFamily(),
     BoostedTreeFamily(),
     RandomForestFamily(),
+    DnnFamily(),
+    WideDeepFamily(),
     KMeansFamily(),
     MatrixFactorizationFamily(),
     PCAFamily(),

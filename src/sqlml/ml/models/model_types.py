@@ -21,6 +21,10 @@ class ModelType(StrEnum):
     BOOSTED_TREE_REGRESSOR = "BOOSTED_TREE_REGRESSOR"
     RANDOM_FOREST_CLASSIFIER = "RANDOM_FOREST_CLASSIFIER"
     RANDOM_FOREST_REGRESSOR = "RANDOM_FOREST_REGRESSOR"
+    DNN_CLASSIFIER = "DNN_CLASSIFIER"
+    DNN_REGRESSOR = "DNN_REGRESSOR"
+    DNN_LINEAR_COMBINED_CLASSIFIER = "DNN_LINEAR_COMBINED_CLASSIFIER"
+    DNN_LINEAR_COMBINED_REGRESSOR = "DNN_LINEAR_COMBINED_REGRESSOR"
     KMEANS = "KMEANS"
     PCA = "PCA"
     TRANSFORM_ONLY = "TRANSFORM_ONLY"
@@ -37,10 +41,6 @@ class ModelType(StrEnum):
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
 UNSUPPORTED = {
-    "DNN_CLASSIFIER": "deep neural networks need TensorFlow",
-    "DNN_REGRESSOR": "deep neural networks need TensorFlow",
-    "DNN_LINEAR_COMBINED_CLASSIFIER": "wide-and-deep models need TensorFlow",
-    "DNN_LINEAR_COMBINED_REGRESSOR": "wide-and-deep models need TensorFlow",
     "AUTOENCODER": "autoencoders need TensorFlow",
     "ARIMA": "time-series models are not implemented yet",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
