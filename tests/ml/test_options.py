@@ -49,8 +49,8 @@ def test_model_type_is_required_checked_and_case_insensitive(ml_con):
         _create(ml_con, "input_label_cols=['target']")
     with pytest.raises(sqlml.InvalidOptionError, match=r"(?s)Unknown model_type 'linear_regression'\..*\nDid you mean 'linear_reg'\?"):
         _create(ml_con, "model_type='linear_regression', input_label_cols=['target']")
-    with pytest.raises(sqlml.InvalidOptionError, match=r"model_type='DNN_CLASSIFIER' is not supported by sqlml: deep neural networks need TensorFlow"):
-        _create(ml_con, "model_type='DNN_CLASSIFIER', input_label_cols=['target']")
+    with pytest.raises(sqlml.InvalidOptionError, match=r"model_type='TENSORFLOW_LITE' is not supported by sqlml: TensorFlow Lite models need TensorFlow"):
+        _create(ml_con, "model_type='TENSORFLOW_LITE', input_label_cols=['target']")
     _create(ml_con, "MODEL_TYPE='LINEAR_REG', INPUT_LABEL_COLS=['target']")  # names and values are case-insensitive
 
 
