@@ -34,7 +34,8 @@ def check_options(model_type: str, options: dict, given: set[str]) -> None:
         fail("auto_class_weights and class_weights cannot be used together.", "class_weights")
     if options.get("instance_weight_col") and (options.get("auto_class_weights") or options.get("class_weights")):
         fail("instance_weight_col cannot be combined with class weights.", "instance_weight_col")
-    if "data_split_col" in given and options.get("data_split_method") not in ("CUSTOM", "SEQ"):
+    # (AutoML has no data_split_method: its data_split_col alone decides the split)
+    if "data_split_col" in given and "data_split_method" in options and options["data_split_method"] not in ("CUSTOM", "SEQ"):
         fail("data_split_col applies only with data_split_method='CUSTOM' or 'SEQ'.", "data_split_col")
     tuning_options = {"max_parallel_trials", "hparam_tuning_algorithm", "hparam_tuning_objectives"} & given
     if tuning_options and "num_trials" not in given:
