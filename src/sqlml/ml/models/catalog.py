@@ -16,6 +16,7 @@ from sqlml.errors import InvalidOptionError
 from sqlml.ml.automl.family import AutoMLFamily
 from sqlml.ml.models.arima_plus import ArimaPlusFamily
 from sqlml.ml.models.arima_plus_xreg import ArimaPlusXregFamily
+from sqlml.ml.models.autoencoder import AutoencoderFamily
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.boosted_tree import BoostedTreeFamily
 from sqlml.ml.models.contribution_analysis import ContributionAnalysisFamily
@@ -41,6 +42,7 @@ BUILT_IN: tuple[ModelFamily, ...] = (
     KMeansFamily(),
     MatrixFactorizationFamily(),
     PCAFamily(),
+    AutoencoderFamily(),
     TransformOnlyFamily(),
     ArimaPlusFamily(),
     ArimaPlusXregFamily(),

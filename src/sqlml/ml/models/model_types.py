@@ -27,6 +27,7 @@ class ModelType(StrEnum):
     DNN_LINEAR_COMBINED_REGRESSOR = "DNN_LINEAR_COMBINED_REGRESSOR"
     KMEANS = "KMEANS"
     PCA = "PCA"
+    AUTOENCODER = "AUTOENCODER"
     TRANSFORM_ONLY = "TRANSFORM_ONLY"
     ONNX = "ONNX"
     LIGHTGBM = "LIGHTGBM"
@@ -41,7 +42,6 @@ class ModelType(StrEnum):
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
 UNSUPPORTED = {
-    "AUTOENCODER": "autoencoders need TensorFlow",
     "ARIMA": "time-series models are not implemented yet",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
     "TENSORFLOW_LITE": "TensorFlow Lite models need TensorFlow",
