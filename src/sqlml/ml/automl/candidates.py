@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlml.errors import Error, InvalidModelInputError, InvalidOptionError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models.base import ModelFamily
 from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
 from sqlml.ml.models.options import HparamRange, Option
@@ -48,7 +48,6 @@ class Candidate:
         model_type: e.g. ``BOOSTED_TREE_CLASSIFIER``.
         family: its family.
         defaults: its resolved options at BigQuery's defaults (the first trial's).
-        prepared: its training, validation and test rows, preprocessed as the family does.
         spaces: option → the range or candidates searched.
         table: its option declarations.
     """
@@ -56,7 +55,6 @@ class Candidate:
     model_type: str
     family: ModelFamily
     defaults: dict
-    prepared: Prepared
     spaces: dict
     table: dict[str, Option]
 
@@ -121,36 +119,38 @@ def member_options(model_type: str, options: dict) -> dict:
     return resolve_options(model_type, raw)
 
 
-def prepare_candidates(
-    searched: list[tuple[str, ModelFamily]], options: dict, table: pa.Table, hashes: np.ndarray, split: Split
-) -> tuple[list[Candidate], dict[str, str]]:
-    """The candidates whose rows could be prepared, and the reason of each searched model type
-    that could not (too many classes for a linear model, a DNN without its library…).
-
-    Raises:
-        Error: no model type could be prepared (the first one's error).
-    """
-    shared: dict[tuple, Prepared] = {}
-    candidates, excluded, first_error = [], {}, None
+def candidates(searched: list[tuple[str, ModelFamily]], options: dict) -> list[Candidate]:
+    """The searched model types with their default options and search spaces."""
+    found = []
     for model_type, family in searched:
-        try:
-            defaults = member_options(model_type, options)
-            estimator = family.estimator_class(model_type)
-            key = (family.preprocessing(model_type, defaults), estimator.accepts_sparse)
-            if key not in shared:
-                shared[key] = prepare(model_type, defaults, table, hashes, split)
-            prepared = shared[key]
-            family.check_task(model_type, defaults, prepared.task)
-            if prepared.task.is_classification and prepared.task.n_classes > family.max_classes(model_type):
-                raise InvalidModelInputError(f"{model_type} takes at most {family.max_classes(model_type)} classes.")
-        except (Error, ImportError) as error:
-            first_error = first_error or error
-            excluded[model_type] = str(error).splitlines()[0]
-            continue
+        defaults = member_options(model_type, options)
         spaces = search_spaces(model_type, defaults)
         if family.name in EXTRA_FAMILIES:
             spaces.update(EXTRA_SPACES)
-        candidates.append(Candidate(model_type, family, defaults, prepared, spaces, OPTIONS_BY_TYPE[model_type]))
-    if not candidates:
-        raise first_error
-    return candidates, excluded
+        found.append(Candidate(model_type, family, defaults, spaces, OPTIONS_BY_TYPE[model_type]))
+    return found
+
+
+class Rows:
+    """The training rows prepared for each candidate on first use (a family's library is imported
+    then, inside its first trial's time), shared by candidates of the same preprocessing."""
+
+    def __init__(self, table: pa.Table, hashes: np.ndarray, split: Split):
+        self.table, self.hashes, self.split = table, hashes, split
+        self._shared: dict[tuple, Prepared] = {}
+
+    def prepared(self, candidate: Candidate) -> Prepared:
+        """``candidate``'s training, validation and test rows, preprocessed as its family does.
+
+        Raises:
+            Error: its family cannot learn this label (too many classes for a linear model…).
+        """
+        model_type, family, defaults = candidate.model_type, candidate.family, candidate.defaults
+        key = (family.preprocessing(model_type, defaults), family.estimator_class(model_type).accepts_sparse)
+        if key not in self._shared:
+            self._shared[key] = prepare(model_type, defaults, self.table, self.hashes, self.split)
+        prepared = self._shared[key]
+        family.check_task(model_type, defaults, prepared.task)
+        if prepared.task.is_classification and prepared.task.n_classes > family.max_classes(model_type):
+            raise InvalidModelInputError(f"{model_type} takes at most {family.max_classes(model_type)} classes.")
+        return prepared
