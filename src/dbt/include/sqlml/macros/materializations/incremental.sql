@@ -6,6 +6,8 @@
   {%- set existing_relation = load_relation(this) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set strategy = config.get('incremental_strategy') or 'merge' -%}
+  {#- resolved before the first run too, as dbt's default materialization does: an unknown strategy fails at once -#}
+  {%- set strategy_func = adapter.get_incremental_strategy_macro(context, strategy) -%}
   {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
   {{ run_hooks(pre_hooks) }}
   {%- if existing_relation is none or existing_relation.is_view or should_full_refresh() -%}
@@ -22,7 +24,6 @@
     {%- if not dest_columns -%}
       {%- set dest_columns = adapter.get_columns_in_relation(existing_relation) -%}
     {%- endif -%}
-    {%- set strategy_func = adapter.get_incremental_strategy_macro(context, strategy) -%}
     {%- set predicates = [] + (config.get('predicates', none) or config.get('incremental_predicates', none) or []) -%}
     {%- set partition_by = adapter.parse_partition_by(config.get('partition_by', none)) -%}
     {%- if partition_by is not none and config.get('require_partition_filter') -%}
