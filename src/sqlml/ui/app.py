@@ -120,7 +120,10 @@ def create_app(connection: sqlml.Connection, token: str | None = None, project_d
         text = _field(await form(request), "sql")
         if not await run_in_threadpool(sql_view.only_reads, text, con.dialect):
             request.app.state.access.require_write(request)
-        outcome = await run_in_threadpool(sql_view.run, con, text)
+        try:
+            outcome = await run_in_threadpool(sql_view.run, con, text)
+        except sqlml.Error as error:  # shown under the statement, which stays in the box to fix
+            return page(request, "sql.html", status=400, title="SQL", sql=text, outcome=None, error=str(error))
         return page(request, "sql.html", title="SQL", sql=text, outcome=outcome)
 
     @app.get("/login")

@@ -50,11 +50,12 @@ class Outcome:
 def run(con: sqlml.Connection, sql: str) -> Outcome:
     """Run ``sql``; the last statement's first :data:`MAX_ROWS` rows."""
     result = con.query(sql)
-    if not result.columns:
+    columns = list(result.columns)  # before reading: a streamed result lets go of its query
+    if not columns:
         return Outcome([], [], False, result.rowcount)
     rows: list[tuple] = []
     for batch in result.reader():  # a large result is read only as far as the page shows it
         rows += zip(*(column.to_pylist() for column in batch.slice(0, MAX_ROWS + 1 - len(rows)).columns), strict=True)
         if len(rows) > MAX_ROWS:
             break
-    return Outcome(list(result.columns), rows[:MAX_ROWS], len(rows) > MAX_ROWS, len(rows[:MAX_ROWS]))
+    return Outcome(columns, rows[:MAX_ROWS], len(rows) > MAX_ROWS, len(rows[:MAX_ROWS]))
