@@ -30,7 +30,8 @@ def connect(
         warehouse: the warehouse folder, or ``":memory:"``.
         models: the model store folder.
         dialect: ``"bigquery"`` or ``"duckdb"``.
-        **options: ``read_only``, ``lock_timeout``, ``idle_release``, ``config`` (see
+        **options: ``read_only``, ``lock_timeout``, ``idle_release``, ``config``, ``engine``
+            (``"duckdb"`` or ``"spark"``) and ``spark`` (a SparkSession or master URL; see
             :class:`Connection`).
 
     Returns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -63,6 +64,9 @@ class Connection:
         lock_timeout: seconds to wait for another process to release the warehouse.
         idle_release: seconds of idleness after which the warehouse file is released.
         config: extra DuckDB settings.
+        engine: ``"duckdb"`` (default) or ``"spark"``: where the datasets live and the SQL runs.
+        spark: with ``engine="spark"``, a SparkSession or the master URL of one to start
+            (default ``local[2]``).
     """
 
     def __init__(
@@ -75,6 +79,8 @@ class Connection:
         lock_timeout: float = 30.0,
         idle_release: float = 0.2,
         config: dict | None = None,
+        engine: str = "duckdb",
+        spark: object = None,
     ):
         in_memory = str(warehouse) == MEMORY
         temporary = models is None or (in_memory and str(models) == "models")
@@ -83,7 +89,15 @@ class Connection:
         self.warehouse_path = None if in_memory else Path(warehouse)
         self.models_path = Path(models)
         self.models_path.mkdir(parents=True, exist_ok=True)
-        self._warehouse = DuckDBEngine(
+        if engine not in ("duckdb", "spark"):
+            raise Error(f"Unknown engine {engine!r}.", hint='Use engine="duckdb" (the default) or engine="spark".')
+        if engine == "spark":
+            from sqlml.engine.spark.engine import SparkEngine  # pyspark loads only for engine="spark"
+
+            make_engine = functools.partial(SparkEngine, spark=spark)
+        else:
+            make_engine = DuckDBEngine
+        self._warehouse = make_engine(
             None if in_memory else warehouse,
             read_only=read_only,
             lock_timeout=lock_timeout,

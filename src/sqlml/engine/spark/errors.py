@@ -1,0 +1,73 @@
+"""Spark's exceptions as the seam's :class:`~sqlml.engine.base.EngineError` kinds.
+
+The executor locates an engine error in the user's SQL by reading the engine's message for the
+object it names (:mod:`sqlml.engine.errors`, which reads DuckDB's shapes: ``Table with name t does
+not exist!``). Spark names the same failures with error classes (``TABLE_OR_VIEW_NOT_FOUND``), so a
+known class gets a first line in that shape, naming the same object, and Spark's own message
+follows unchanged on the next lines; any other error keeps Spark's message as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlml.engine.base import (
+    EngineBindError,
+    EngineConversionError,
+    EngineError,
+    EngineInterrupted,
+    EngineIOError,
+    EngineSyntaxError,
+)
+
+__all__ = ["engine_error"]
+
+#: Spark's error class prefixes and the seam's kind for each, most specific first.
+_KINDS: tuple[tuple[str, type[EngineError]], ...] = (
+    ("PARSE_SYNTAX_ERROR", EngineSyntaxError),
+    ("CAST_INVALID_INPUT", EngineConversionError),
+    ("DATATYPE_MISMATCH", EngineConversionError),
+    ("INCOMPATIBLE_DATA_FOR_TABLE", EngineConversionError),
+    ("DIVIDE_BY_ZERO", EngineConversionError),
+    ("ARITHMETIC_OVERFLOW", EngineConversionError),
+    ("PATH_NOT_FOUND", EngineIOError),
+    ("FAILED_READ_FILE", EngineIOError),
+    ("TASK_WRITE_FAILED", EngineIOError),
+    ("OPERATION_CANCELED", EngineInterrupted),
+    ("UNRESOLVED", EngineBindError),
+    ("TABLE_OR_VIEW_NOT_FOUND", EngineBindError),
+    ("SCHEMA_NOT_FOUND", EngineBindError),
+    ("TABLE_OR_VIEW_ALREADY_EXISTS", EngineError),
+    ("SCHEMA_ALREADY_EXISTS", EngineError),
+)
+_NAME = r"`?(?:[\w]+`?\.`?)*([\w]+)`?"
+#: Spark's messages of the failures the executor locates, and the same fact in DuckDB's words.
+_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\[TABLE_OR_VIEW_NOT_FOUND\] The table or view " + _NAME), "Table with name {} does not exist!"),
+    (re.compile(r"\[SCHEMA_NOT_FOUND\] The schema " + _NAME), "Schema with name {} does not exist!"),
+    (re.compile(r"\[UNRESOLVED_COLUMN\.\w+\] A column, variable, or function parameter with name " + _NAME), 'Referenced column "{}" not found'),
+    (re.compile(r"\[UNRESOLVED_ROUTINE\] Cannot resolve routine " + _NAME), "Scalar Function with name {} does not exist!"),
+    (re.compile(r"\[TABLE_OR_VIEW_ALREADY_EXISTS\] Cannot create table or view " + _NAME), "Table with name {} already exists"),
+    (re.compile(r"\[SCHEMA_ALREADY_EXISTS\] Cannot create schema " + _NAME), "Schema with name {} already exists"),
+)
+
+
+def engine_error(error: Exception) -> EngineError:
+    """The seam's exception for an exception Spark (or py4j) raised, Spark's message kept."""
+    message = str(error).strip()
+    condition = _condition(error)
+    kind = next((kind for prefix, kind in _KINDS if condition.startswith(prefix)), EngineError)
+    for pattern, shape in _SHAPES:
+        if match := pattern.search(message):
+            return kind(f"{shape.format(match.group(1))}\n{message}")
+    return kind(message)
+
+
+def _condition(error: Exception) -> str:
+    """Spark's error class (``TABLE_OR_VIEW_NOT_FOUND``), or '' when it has none."""
+    get = getattr(error, "getCondition", None) or getattr(error, "getErrorClass", None)
+    condition = get() if get is not None else None
+    if condition:
+        return condition
+    match = re.match(r"\s*\[([A-Z_.]+)\]", str(error))
+    return match.group(1) if match else ""

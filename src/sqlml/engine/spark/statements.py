@@ -1,0 +1,101 @@
+"""Run DuckDB statements on Spark: transpiled (:func:`~sqlml.engine.spark.translate.to_spark`), with
+the statements Spark's Parquet tables have no form for written as ones they have.
+
+* ``CREATE TABLE`` makes a Parquet table (``USING parquet``, whatever the cluster's default source);
+* ``CREATE OR REPLACE TABLE … AS`` (which Spark refuses on Parquet tables) writes the new table
+  under another name, then drops the old one and renames the new one: a failed query leaves the
+  old table as it was;
+* ``CREATE TEMP TABLE … AS`` (Spark has no TEMP tables) becomes a TEMP view of the query's rows,
+  computed once (a local checkpoint), which is what a TEMP table is to its session.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from sqlml.engine.base import EngineError, Parameters
+from sqlml.engine.spark.errors import engine_error
+from sqlml.engine.spark.translate import parse, to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["run_statements"]
+
+_replacements = itertools.count()
+
+
+def run_statements(spark: SparkSession, sql: str, parameters: Parameters = None) -> DataFrame:
+    """Run the statements of ``sql`` (DuckDB SQL) on Spark; the last one's rows (planned, not read)."""
+    try:
+        trees = parse(sql)
+    except Exception as error:  # noqa: BLE001 - sqlglot's parse and tokenize errors
+        raise EngineError(f"Spark engine: sqlglot could not read the statement: {error}") from error
+    frame = None
+    try:
+        for tree in trees:
+            frame = _run(spark, tree, parameters)
+    except EngineError:
+        raise
+    except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
+        raise engine_error(error) from error
+    return frame if frame is not None else spark.createDataFrame([], "Count bigint")
+
+
+def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> DataFrame:
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
+        if _is_temporary(tree):
+            return _temp_table(spark, tree, parameters)
+        tree = _as_parquet(tree)
+        if tree.args.get("replace") and tree.expression is not None:
+            return _replace_table(spark, tree, parameters)
+        if tree.args.get("replace"):
+            spark.sql(f"DROP TABLE IF EXISTS {to_spark(tree.find(exp.Table))}")
+            tree.set("replace", False)
+    return spark.sql(to_spark(tree, parameters))
+
+
+def _is_temporary(tree: exp.Create) -> bool:
+    properties = tree.args.get("properties")
+    return properties is not None and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+
+
+def _as_parquet(tree: exp.Create) -> exp.Create:
+    """``tree`` with ``USING parquet`` unless it names a format."""
+    properties = tree.args.get("properties")
+    if properties is not None and any(isinstance(p, exp.FileFormatProperty) for p in properties.expressions):
+        return tree
+    tree = tree.copy()
+    parquet = exp.FileFormatProperty(this=exp.Var(this="parquet"))
+    if properties is None:
+        tree.set("properties", exp.Properties(expressions=[parquet]))
+    else:
+        properties.append("expressions", parquet)
+    return tree
+
+
+def _replace_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
+    """CREATE OR REPLACE TABLE … AS: the new rows under another name, then swapped in."""
+    target = tree.this if isinstance(tree.this, exp.Table) else tree.this.this
+    staging = target.copy()
+    staging.set("this", exp.to_identifier(f"__sqlml_replacing_{next(_replacements)}_{target.name}"))
+    staged = tree.copy()
+    staged.set("replace", False)
+    staged.find(exp.Table).replace(staging)
+    spark.sql(to_spark(staged, parameters))
+    spark.sql(f"DROP TABLE IF EXISTS {to_spark(target)}")
+    spark.sql(f"ALTER TABLE {to_spark(staging)} RENAME TO {to_spark(target)}")
+    return spark.createDataFrame([], "Count bigint")
+
+
+def _temp_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
+    """CREATE TEMP TABLE name AS query: a TEMP view of the query's rows, computed once."""
+    if tree.expression is None:
+        raise EngineError("The Spark engine has no TEMP tables declared by columns; use CREATE TEMP TABLE … AS SELECT.")
+    name = tree.find(exp.Table).name
+    rows = spark.sql(to_spark(tree.expression, parameters)).localCheckpoint()
+    rows.createOrReplaceTempView(name)
+    return spark.createDataFrame([], "Count bigint")
