@@ -53,7 +53,7 @@ def check_objective(model_type: str, value: str | None, classifier: bool) -> Non
     raise InvalidOptionError(message, option="optimization_objective", hint=f"Valid values: {', '.join(valid)}.")
 
 
-def objective_for(model_type: str, value: str | None, kind: str) -> str:
+def objective_for(value: str | None, kind: str, n_classes: int) -> str:
     """The objective a search of a ``kind`` task (regression, binary, multiclass) optimizes: the
     option's, else BigQuery's default.
 
@@ -63,14 +63,13 @@ def objective_for(model_type: str, value: str | None, kind: str) -> str:
     allowed = OBJECTIVES[kind]
     if value is None:
         return allowed[0]
-    name = value.upper()
-    if name not in allowed:
+    if value.upper() not in allowed:
         raise InvalidOptionError(
-            f"optimization_objective '{value}' needs a label of two classes; the label of {model_type} has more.",
+            f"optimization_objective '{value}' needs a label of two classes; this label has {n_classes}.",
             option="optimization_objective",
-            hint=f"Valid values for a multiclass label: {', '.join(allowed)}.",
+            hint=f"Valid values for a label of more than two classes: {', '.join(allowed)}.",
         )
-    return name
+    return value.upper()
 
 
 def minimized(objective: str) -> bool:

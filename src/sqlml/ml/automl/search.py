@@ -70,8 +70,8 @@ def search(
     by_name = {c.model_type: c for c in searched}
     records: list[dict] = []
     failed: set[str] = set()
-    kind = _first_task(searched, rows, records, failed).kind
-    objective = objective_for(model_type, options.get("optimization_objective"), kind)
+    first = _first_task(searched, rows, records, failed)
+    objective = objective_for(options.get("optimization_objective"), first.kind, first.n_classes)
     sign = 1.0 if minimized(objective) else -1.0
     stop = _Stop(cancel, started + options["budget_hours"] * 3600)
     kept: dict[int, Kept] = {}

@@ -1,0 +1,58 @@
+"""AutoML's parts checked against direct computations: objectives against scikit-learn, the
+ensemble's combination rule, and ensemble selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from sqlml.ml.automl.ensemble import combine
+from sqlml.ml.automl.objectives import average_precision, score
+from sqlml.ml.automl.selection import select
+
+RNG = np.random.default_rng(3)
+
+
+def test_objectives_equal_scikit_learns_metrics():
+    y = RNG.integers(0, 2, 200)
+    p = np.clip(0.3 * y + RNG.random(200) * 0.7, 0, 1)
+    probabilities = np.column_stack([1 - p, p])
+    assert score("MAXIMIZE_AU_ROC", y, probabilities) == pytest.approx(metrics.roc_auc_score(y, p))
+    assert score("MINIMIZE_LOG_LOSS", y, probabilities) == pytest.approx(metrics.log_loss(y, p))
+    assert score("MAXIMIZE_AU_PRC", y, probabilities) == pytest.approx(metrics.average_precision_score(y, p))
+    tied = np.round(p, 1)  # ties share a threshold, as scikit-learn counts them
+    assert average_precision(y == 1, tied) == pytest.approx(metrics.average_precision_score(y, tied))
+    values, predicted = RNG.random(100) * 10, RNG.random(100) * 10
+    assert score("MINIMIZE_RMSE", values, predicted) == pytest.approx(np.sqrt(metrics.mean_squared_error(values, predicted)))
+    assert score("MINIMIZE_MAE", values, predicted) == pytest.approx(metrics.mean_absolute_error(values, predicted))
+    assert score("MINIMIZE_RMSLE", values, predicted) == pytest.approx(np.sqrt(metrics.mean_squared_log_error(values, predicted)))
+    assert score("MINIMIZE_RMSLE", values - 20, predicted) is None  # log of a value below -1
+    assert score("MAXIMIZE_AU_PRC", np.zeros(5, int), np.full((5, 2), 0.5)) is None  # no positive row
+
+
+def test_members_are_averaged_in_raw_space():
+    a, b = RNG.random(50), RNG.random(50)
+    binary = combine([np.column_stack([1 - a, a]), np.column_stack([1 - b, b])], [0.25, 0.75], "binary")
+    logit = 0.25 * np.log(a / (1 - a)) + 0.75 * np.log(b / (1 - b))
+    assert binary[:, 1] == pytest.approx(1 / (1 + np.exp(-logit)))
+    assert binary.sum(axis=1) == pytest.approx(np.ones(50))
+    first, second = RNG.dirichlet(np.ones(3), 40), RNG.dirichlet(np.ones(3), 40)
+    mixed = combine([first, second], [0.5, 0.5], "multiclass")
+    geometric = np.sqrt(first * second)
+    assert mixed == pytest.approx(geometric / geometric.sum(axis=1, keepdims=True))
+    assert combine([a, b], [0.4, 0.6], "regression") == pytest.approx(0.4 * a + 0.6 * b)
+    assert combine([first], [1.0], "multiclass") is first  # one member: its own outputs, unchanged
+
+
+def test_selection_ensembles_complementary_candidates_and_keeps_a_lone_best_one():
+    y = RNG.normal(size=300)
+    noise_a, noise_b = RNG.normal(size=300), RNG.normal(size=300)
+    outputs = {1: y + noise_a, 2: y + noise_b, 3: y + 3 * noise_a}
+    weights, value = select(outputs, [1, 2, 3], "MINIMIZE_RMSE", y, "regression")
+    assert set(weights) == {1, 2} and sum(weights.values()) == pytest.approx(1.0)
+    combined = sum(w * outputs[t] for t, w in weights.items())
+    assert value == pytest.approx(np.sqrt(np.mean((combined - y) ** 2)))
+    assert value < np.sqrt(np.mean(noise_a**2))
+    exact = {1: y.copy(), 2: y + noise_b}
+    assert select(exact, [1, 2], "MINIMIZE_RMSE", y, "regression") == ({1: 1.0}, 0.0)
