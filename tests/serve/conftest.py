@@ -29,6 +29,16 @@ def _trained(folder: Path):
     return con
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compile_cache(tmp_path_factory):
+    """Served tree models compile as they load (serve.models.compile_ahead): into a folder of the
+    test session, not the user's compile cache."""
+    folder = tmp_path_factory.mktemp("compiled")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SQLML_COMPILE_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def store(tmp_path):
     """(connection, folder) with ds.t and version 1 of ds.m."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from sqlml.serve.app import create_app
@@ -104,4 +105,28 @@ def test_the_wait_for_a_batch_is_the_apps_setting(shared_store):
                 return asyncio.get_running_loop().time() - started
 
     assert 0.25 <= asyncio.run(answered_while_another_is_arriving()) < 0.6
+    models.close()
+
+
+def test_a_served_tree_model_scores_through_its_compiled_forest_as_ml_predict_does(shared_store, wait_for, monkeypatch):
+    con, _ = shared_store
+    models = ModelSet(con.models, ["ds.m"], refresh_seconds=60)  # loading compiles the forest in the background
+    model = models.get("ds.m").model
+    wait_for(lambda: model.estimator.scorer_.compiled(0), 120)
+    rows = instances(24)
+    batch = pa.RecordBatch.from_pylist([{"income": r["income"], "sex": r["sex"]} for r in rows])
+    lightgbm = model.estimator.booster_.predict(model.features(batch), num_threads=1)  # P(approved = true)
+    expected = ml_predict(con, rows)
+
+    def not_lightgbm(*args, **kwargs):
+        raise AssertionError("LightGBM scored a served request")
+
+    monkeypatch.setattr(model.estimator.booster_, "predict", not_lightgbm)
+    app = create_app(models, con.models)
+    responses = concurrently(app, [{"instances": [row]} for row in rows[:12]] + [{"instances": rows[12:]}])
+    assert [r.status_code for r in responses] == [200] * 13
+    served = [p for r in responses for p in r.json()["predictions"]]
+    assert served == [{name: want[name] for name in OUTPUTS} for want in expected]  # exactly ML.PREDICT's
+    probability = [next(p["prob"] for p in row["predicted_approved_probs"] if p["label"] is True) for row in served]
+    assert max(abs(a - b) for a, b in zip(probability, lightgbm)) < 1e-12
     models.close()

@@ -130,8 +130,24 @@ class BatchedPredictions:
 
 
 def _scorer(model: Model, columns: InputColumns) -> Callable[[list], list]:
-    model_ref = weakref.ref(model)  # the batcher is kept per model, weakly: it must not keep its model alive
-    return lambda items: scoring.predict_batch(prediction_plan(model_ref(), columns.schema, inputs=False), columns, items)
+    """``score(items)`` of a model's batcher, with the model's prediction plan of outputs only.
+
+    The batcher is kept per model, weakly: it must not keep its model alive, so it holds the
+    model and the plan (which holds the model) weakly too. The plan is looked up again only
+    once :func:`prediction_plan`'s cache dropped it: the lookup hashes the input schema, which
+    costs as much as scoring a row.
+    """
+    model_ref = weakref.ref(model)
+    plan_ref: list[weakref.ref] = [lambda: None]
+
+    def score(items: list) -> list:
+        plan = plan_ref[0]()
+        if plan is None:
+            plan = prediction_plan(model_ref(), columns.schema, inputs=False)
+            plan_ref[0] = weakref.ref(plan)
+        return scoring.predict_batch(plan, columns, items)
+
+    return score
 
 
 def _typed(model: Model, instances: list[dict]) -> tuple[list[list], int] | None:

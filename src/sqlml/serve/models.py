@@ -4,7 +4,9 @@ A name is ``dataset.model`` (its ``default`` alias), ``dataset.model@3`` or ``da
 Every ``refresh_seconds`` a background thread re-reads where each served alias points; when it
 moved, the new version is loaded and swapped in, and requests already running finish on the
 version they started with (they hold their own reference). A traffic split serves one of
-several names by weight and says which answered.
+several names by weight and says which answered. A tree model's compiled forest is made ready as
+soon as the model is loaded (:func:`~sqlml.ml.runtime.model_cache.compile_ahead`), since a server
+scores for a long time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlml.errors import Error, NotFoundError
 from sqlml.ml.models.model import Model
-from sqlml.ml.runtime.model_cache import CACHE
+from sqlml.ml.runtime.model_cache import CACHE, compile_ahead
 from sqlml.store.records import ModelRef, VersionRecord
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class ModelSet:
 
     def _load(self, name: str) -> Served:
         record = self.store.resolve(ModelRef.parse(name))
-        return Served(name, CACHE.get(self.store, record), record)
+        return Served(name, compile_ahead(CACHE.get(self.store, record)), record)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.refresh_seconds):
@@ -108,7 +110,7 @@ class ModelSet:
                 except Error:
                     continue  # dropped meanwhile: keep answering with the version already loaded
                 if record.version != served.version:
-                    fresh = Served(name, CACHE.get(self.store, record), record)
+                    fresh = Served(name, compile_ahead(CACHE.get(self.store, record)), record)
                     with self._lock:
                         self._served[name] = fresh
 
