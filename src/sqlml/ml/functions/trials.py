@@ -62,4 +62,6 @@ def _type_of(values: list) -> pa.DataType:
         return pa.int64()
     if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         return pa.float64()
+    if present and all(isinstance(v, (list, tuple)) for v in present):  # hidden_units candidates: ARRAY<INT64>
+        return pa.list_(pa.int64())
     return pa.string()

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError
+from sqlml.errors import InvalidOptionError, ModelError
 from sqlml.ml.models.base import Evaluation, ModelFamily, Target
 from sqlml.ml.models.model_types import ModelType
-from sqlml.ml.models.option_groups import COMMON, option, table
-from sqlml.ml.models.options import Kind
+from sqlml.ml.models.option_groups import COMMON, TUNING, option, table
+from sqlml.ml.models.options import HparamCandidates, Kind
 
 if TYPE_CHECKING:
     from sqlml.ml.models.estimator import Estimator
@@ -44,6 +44,8 @@ MODEL_TYPE = ModelType.AUTOENCODER
 METRICS = ("mean_absolute_error", "mean_squared_error", "mean_squared_log_error")
 #: The autoencoder page's activation functions (the DNN pages add CRELU; this one does not).
 ACTIVATIONS = ("RELU", "RELU6", "ELU", "SELU", "SIGMOID", "TANH")
+#: HPARAM_TUNING_OBJECTIVES, BigQuery's default first (reference §3).
+OBJECTIVES = ("MEAN_SQUARED_ERROR", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_LOG_ERROR")
 
 
 def autoencoder_options() -> list[Option]:
@@ -79,6 +81,9 @@ class AutoencoderFamily(ModelFamily):
     name = "autoencoder"
     model_types = (MODEL_TYPE,)
     evaluation = Evaluation.OUTPUTS
+    # https://cloud.google.com/bigquery/docs/hp-tuning-overview: the ranged ones (hidden_units,
+    # optimizer and activation_fn are tuned only over HPARAM_CANDIDATES)
+    search_space = ("batch_size", "dropout", "learn_rate", "l1_reg", "l2_reg")
 
     def target(self, model_type: str) -> Target:
         """Decomposition: it encodes rows and reconstructs them."""
@@ -89,12 +94,19 @@ class AutoencoderFamily(ModelFamily):
         return frozenset({"PREDICT", "EVALUATE", "DETECT_ANOMALIES", "RECONSTRUCTION_LOSS", "GENERATE_EMBEDDING"})
 
     def option_table(self, model_type: str) -> dict[str, Option]:
-        """Common options, then the neural networks' (no tuning yet)."""
-        return table(COMMON, autoencoder_options())
+        """Common and tuning options, then the neural networks'."""
+        return table(COMMON, TUNING, autoencoder_options())
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
-        """``hidden_units``: an odd, non-empty list of positive sizes."""
-        check_hidden_units(options.get("hidden_units"))
+        """``hidden_units`` (each candidate of a tuning space too): an odd, non-empty list of
+        positive sizes."""
+        units = options.get("hidden_units")
+        for candidate in units.values if isinstance(units, HparamCandidates) else [units]:
+            check_hidden_units(candidate)
+
+    def tuning_objectives(self, model_type: str, options: dict) -> tuple[str, ...]:
+        """The three reconstruction losses, MEAN_SQUARED_ERROR first (BigQuery's default)."""
+        return OBJECTIVES
 
     def estimator_class(self, model_type: str) -> type[Estimator]:
         """:class:`~sqlml.ml.models.autoencoder_estimator.Autoencoder`.
@@ -115,8 +127,20 @@ class AutoencoderFamily(ModelFamily):
         return pa.schema([pa.field(f"latent_col_{i}", pa.float64()) for i in range(1, latent + 1)])
 
     def prediction_columns(self, model: Model, raw: np.ndarray, threshold: float | None) -> list[pa.Array]:
-        """The rows' latent values, one column per unit."""
-        return [pa.array(raw[:, i], pa.float64()) for i in range(raw.shape[1])]
+        """The rows' latent values, one column per unit.
+
+        Raises:
+            ModelError: a tuning trial's latent layer is not as wide as the serving trial's, whose
+                width names ML.PREDICT's columns.
+        """
+        width = model.estimator.latent_units
+        if raw.shape[1] != width:
+            raise ModelError(
+                f"ML.PREDICT returns the {width} latent columns of the model's optimal trial; the trial asked for "
+                f"has a latent layer of {raw.shape[1]} units (another hidden_units candidate).",
+                hint="Read that trial's latent values as one array: ML.GENERATE_EMBEDDING(MODEL m, TABLE t, STRUCT(n AS trial_id)).",
+            )
+        return [pa.array(raw[:, i], pa.float64()) for i in range(width)]
 
     def reconstruct(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
         """The network's output for the rows: their reconstruction."""
