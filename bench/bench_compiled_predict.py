@@ -9,15 +9,19 @@ boosted trees of 50 and 200 rounds (max_tree_depth 6, trained on the first 200k 
   * the first ML.PREDICT in a process whose cache is empty (it compiles in the background after
     500k rows, at the lowest CPU priority) vs SQLML_COMPILE=off — must not be slower;
   * the bare kernels: the compiled forest vs ``Booster.predict`` on the matrix;
-  * the largest difference between ML.PREDICT's probabilities and Booster.predict's.
-Ratios are medians of per-pair ratios, the runs alternating.
+  * the largest difference between ML.PREDICT's probabilities and Booster.predict's;
+  * peak memory (RSS) of the compiled CTAS in a child process per size (``--memory-rows``).
+Ratios are medians of per-pair ratios, the runs alternating, in wall time and in CPU time (all
+threads of this process): on a machine other work shares, CPU time is what the load disturbs least.
 
 Usage: python bench/bench_compiled_predict.py [--rows 1000000] [--rounds 50,200] [--pairs 3]
+           [--parts first,warm,off,kernel] [--memory-rows 1000000,10000000,20000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -29,6 +33,7 @@ import numpy as np
 
 import sqlml
 from bench_ml import create_data
+from harness import own_peak_rss_mib, peak_rss_of, reset_peak_rss
 from sqlml.ml.compiled import predictor
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
@@ -50,6 +55,12 @@ def ratio(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
     return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs), statistics.median(a / b for a, b in pairs)
 
 
+def both(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> str:
+    """Table cells ``sqlml | baseline | ratio`` of (wall, CPU) pairs: wall / CPU in each cell."""
+    wall, cpu = ratio([(a[0], b[0]) for a, b in pairs]), ratio([(a[1], b[1]) for a, b in pairs])
+    return f"{wall[0]:.2f} / {cpu[0]:.2f} s | {wall[1]:.2f} / {cpu[1]:.2f} s | **{wall[2]:.2f}** / **{cpu[2]:.2f}**"
+
+
 def off(work):
     def run():
         os.environ["SQLML_COMPILE"] = "off"
@@ -61,7 +72,7 @@ def off(work):
     return run
 
 
-def bench_model(con, rounds: int, pairs: int, cache_root: str) -> list[str]:
+def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str]) -> list[str]:
     con.query(
         f"""CREATE OR REPLACE MODEL ds.bt{rounds} OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['label'],
             data_split_method='NO_SPLIT', max_iterations={rounds}, early_stop=FALSE, max_tree_depth=6)
@@ -69,12 +80,12 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str) -> list[str]:
     )  # fmt: skip
     model = CACHE.get(con.models, con.models.resolve(ModelRef.parse(f"ds.bt{rounds}")))
     booster = lgb.Booster(model_str=model.estimator.scorer_.text)
-    table = con.query("SELECT * FROM ds.train").arrow()
-    X = np.vstack([model.features(batch) for batch in table.to_batches(max_chunksize=200_000)])
-    lines = []
+    X = np.vstack([model.features(batch) for batch in con.query("SELECT * FROM ds.train").arrow().to_batches(max_chunksize=200_000)])
+    lines, rows = [], f"{len(X):,} rows, {rounds} rounds"
 
-    first = first_statement(con, rounds, pairs, cache_root)
-    lines.append(f"| first ML.PREDICT CTAS, empty cache (compiles in the background) vs SQLML_COMPILE=off, {rounds} rounds | {first[0]:.2f} s | {first[1]:.2f} s | {first[2]:.2f} |")
+    if "first" in parts:
+        first = first_statement(con, rounds, pairs, cache_root)
+        lines.append(f"| first ML.PREDICT CTAS, empty cache (compiles in the background) vs SQLML_COMPILE=off, {rows} | {first} |")
 
     started = time.perf_counter()
     compiled = predictor.build(booster, model.estimator.scorer_.text, model.estimator.scorer_.checksum + "-timing")
@@ -86,34 +97,35 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str) -> list[str]:
     wait_for_compiler()
     sql = lambda: con.query(CTAS.format(rounds=rounds))  # noqa: E731
     raw = lambda: booster.predict(X)  # noqa: E731
-    sql(), raw(), off(sql)()  # warm-up
+    sql(), raw()  # warm-up
     compiled_pairs, off_pairs = [], []
     for _ in range(pairs):  # alternating: compiled CTAS, LightGBM, CTAS with SQLML_COMPILE=off
-        a = timed(sql)
+        a = timed(sql) if "warm" in parts else None
         b = timed(raw)
-        c = timed(off(sql))
+        c = timed(off(sql)) if "off" in parts else None
         compiled_pairs.append((a, b))
         off_pairs.append((c, b))
-    ours, theirs, median_ratio = ratio(compiled_pairs)
-    lines.append(f"| ML.PREDICT CTAS compiled (warm cache) vs Booster.predict, {len(X):,} rows, {rounds} rounds | {ours:.2f} s | {theirs:.2f} s | **{median_ratio:.2f}** |")
-    ours, theirs, median_ratio = ratio(off_pairs)
-    lines.append(f"| ML.PREDICT CTAS SQLML_COMPILE=off vs Booster.predict, same | {ours:.2f} s | {theirs:.2f} s | {median_ratio:.2f} |")
-    kernel = [(timed(lambda: compiled.predict(X, os.cpu_count())), timed(raw)) for _ in range(pairs)]
-    ours, theirs, median_ratio = ratio(kernel)
-    lines.append(f"| bare kernel: compiled forest vs Booster.predict on the matrix | {ours:.2f} s | {theirs:.2f} s | {median_ratio:.2f} |")
+    if "warm" in parts:
+        lines.append(f"| ML.PREDICT CTAS compiled (warm cache) vs Booster.predict, {rows} | {both(compiled_pairs)} |")
+    if "off" in parts:
+        lines.append(f"| ML.PREDICT CTAS SQLML_COMPILE=off vs Booster.predict, {rows} | {both(off_pairs)} |")
+    if "kernel" in parts:
+        kernel = [(timed(lambda: compiled.predict(X, os.cpu_count())), timed(raw)) for _ in range(pairs)]
+        lines.append(f"| bare kernel: compiled forest vs Booster.predict on the matrix, {rows} | {both(kernel)} |")
     scored = con.query("SELECT predicted_label_probs FROM ds.scored").arrow().column(0).to_pylist()
     probability = np.array([next(p["prob"] for p in row if p["label"] in (True, "true")) for row in scored])
-    lines.append(f"| max |ML.PREDICT − Booster.predict| | {np.abs(probability - booster.predict(X)).max():.1e} | | |")
+    lines.append(f"| max \\|ML.PREDICT − Booster.predict\\| | {np.abs(probability - booster.predict(X)).max():.1e} | | |")
     return lines
 
 
-def timed(work) -> float:
-    started = time.perf_counter()
+def timed(work) -> tuple[float, float]:
+    """Wall and CPU seconds (every thread of this process) of ``work()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
     work()
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def first_statement(con, rounds: int, pairs: int, cache_root: str) -> tuple[float, float, float]:
+def first_statement(con, rounds: int, pairs: int, cache_root: str) -> str:
     """A process's first ML.PREDICT of the model with nothing cached, bracketed by two runs with
     SQLML_COMPILE=off (their mean is the pair's baseline, so the order favours neither side)."""
     query, results = CTAS.format(rounds=rounds), []
@@ -124,8 +136,39 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str) -> tuple[floa
         cold = timed(lambda: con.query(query))
         after = timed(off(lambda: con.query(query)))
         wait_for_compiler()
-        results.append((cold, (before + after) / 2))
-    return ratio(results)
+        results.append((cold, tuple((x + y) / 2 for x, y in zip(before, after))))
+    return both(results)
+
+
+def memory_child(rows: int) -> None:
+    """Child process: score ``rows`` rows of a file warehouse (DuckDB memory_limit=1GB) with the
+    50-round model already compiled; print the peak RSS of the scoring alone."""
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["SQLML_COMPILE_CACHE"] = f"{folder}/compiled"
+        con = sqlml.connect(f"{folder}/wh", f"{folder}/models", config={"memory_limit": "1GB"})
+        create_data(con, rows)
+        con.query(
+            """CREATE MODEL ds.bt OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['label'],
+               data_split_method='NO_SPLIT', max_iterations=50, early_stop=FALSE, max_tree_depth=6)
+               AS SELECT * FROM ds.train LIMIT 200000"""
+        )  # fmt: skip
+        scorer = CACHE.get(con.models, con.models.resolve(ModelRef.parse("ds.bt"))).estimator.scorer_
+        assert scorer.compiled(predictor.COMPILE_NOW_ROWS) is not None, "the model did not compile"
+        reset_peak_rss()  # the window covers the scoring only, not building the table, the model or its code
+        before = own_peak_rss_mib()
+        started = time.perf_counter()
+        con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)")
+        seconds = time.perf_counter() - started
+        peak = own_peak_rss_mib()
+        con.close()
+    print(json.dumps({"rows": rows, "peak_mib": peak, "before_mib": before, "seconds": seconds}))
+
+
+def bench_memory(sizes: list[int]) -> None:
+    print("\n| rows scored (compiled, 50 rounds) | RSS before scoring | peak RSS while scoring | rows/s |\n|---:|---:|---:|---:|")
+    for rows in sizes:
+        result = peak_rss_of(__file__, "--memory-child", str(rows))
+        print(f"| {rows:,} | {result['before_mib']:,.0f} MiB | {result['peak_mib']:,.0f} MiB | {rows / result['seconds']:,.0f} |", flush=True)
 
 
 def main() -> None:
@@ -133,15 +176,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", default="50,200")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--parts", default="first,warm,off,kernel", help="comma-separated: first,warm,off,kernel")
+    parser.add_argument("--memory-rows", default="", help="comma-separated row counts for the peak-memory children")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as cache_root:
         con = sqlml.connect(":memory:")
         create_data(con, args.rows)
-        print("| measurement | sqlml | baseline | ratio |\n|---|---:|---:|---:|")
-        for rounds in map(int, args.rounds.split(",")):
-            for line in bench_model(con, rounds, args.pairs, cache_root):
+        print("| measurement | sqlml (wall / CPU) | baseline (wall / CPU) | ratio (wall / CPU) |\n|---|---:|---:|---:|")
+        for rounds in map(int, filter(None, args.rounds.split(","))):
+            for line in bench_model(con, rounds, args.pairs, cache_root, parts):
                 print(line, flush=True)
         con.close()
+    if args.memory_rows:
+        bench_memory([int(n) for n in args.memory_rows.split(",")])
 
 
 if __name__ == "__main__":
