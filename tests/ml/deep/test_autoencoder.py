@@ -183,3 +183,61 @@ def test_the_same_statement_trains_the_same_weights_stored_as_float_arrays(con):
     (_, first), (_, second) = _stored(con), _stored(con, "ds.ae_again")
     assert sorted(first) == sorted(second) and all(np.array_equal(first[k], second[k]) for k in first)
     assert {array.dtype.kind for array in first.values()} == {"f"}
+
+
+# -- TRANSFORM, NULLs and categories; the stored files ----------------------------------------
+
+MIXED_STATEMENT = (
+    "CREATE MODEL ds.mixed TRANSFORM(x * 2 AS x2, y, kind) OPTIONS(model_type='autoencoder', hidden_units=[3], "
+    "max_iterations=2) AS SELECT x, y, kind FROM ds.mixed_rows"
+)
+
+
+def _mixed(n: int = 60) -> pa.Table:
+    """A number with NULLs, another without, and a category with NULLs."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=n)
+    x[:5] = np.nan
+    kind = rng.choice(["x", "y", "z"], n).astype(object)
+    kind[5:8] = None
+    return pa.table({"id": np.arange(n), "x": pa.array(x, from_pandas=True), "y": rng.normal(size=n), "kind": kind})
+
+
+@pytest.fixture(scope="module")
+def mixed(con):
+    """ds.mixed: an autoencoder with a TRANSFORM clause, trained on rows with NULLs and a category."""
+    con.register("mixed_frame", _mixed())
+    con.query("CREATE TABLE ds.mixed_rows AS SELECT * FROM mixed_frame")
+    con.query(MIXED_STATEMENT)
+    return _mixed()
+
+
+def test_transformed_rows_are_standardized_and_one_hot_encoded_before_the_network(con, mixed):
+    model, arrays = _stored(con, "ds.mixed")
+    x2 = 2.0 * mixed.column("x").to_numpy(zero_copy_only=False)
+    y = mixed.column("y").to_numpy()
+    kind = np.array(mixed.column("kind").to_pylist(), dtype=object)
+    present = x2[~np.isnan(x2)]
+    expected = np.column_stack([
+        np.nan_to_num((x2 - present.mean()) / present.std(ddof=1)),  # a NULL is the mean: 0 once standardized
+        (y - y.mean()) / y.std(ddof=1),
+        *[(kind == value).astype(float) if value else np.array([v is None for v in kind], float) for value in (None, "x", "y", "z")],
+    ])  # fmt: skip
+    X = np.asarray(model.features(mixed), dtype=np.float64)
+    np.testing.assert_allclose(X, expected, rtol=1e-10, atol=1e-12)
+    encoder, _ = _keras_networks(arrays, X.shape[1], layers=[3], activation="relu")
+    result = con.query("SELECT * FROM ML.PREDICT(MODEL ds.mixed, TABLE ds.mixed_rows) ORDER BY id").arrow()
+    assert result.column_names == ["latent_col_1", "latent_col_2", "latent_col_3", "id", "x", "y", "kind"]
+    latent = np.column_stack([result.column(i).to_numpy() for i in range(3)])
+    np.testing.assert_allclose(latent, np.asarray(encoder(X.astype(np.float32))), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_is_stored_as_json_and_arrays_and_reloads_with_the_same_outputs(con, mixed, tmp_path):
+    sql = "SELECT * FROM ML.RECONSTRUCTION_LOSS(MODEL ds.mixed, TABLE ds.mixed_rows) ORDER BY id"
+    before = con.query(sql).arrow()
+    files = con.models.verified_files(con.models.resolve(ModelRef.parse("ds.mixed")))
+    assert sorted(files) == ["arrays.npz", "model.json"]
+    with sqlml.connect(con.warehouse_path, con.models_path, idle_release=0) as again:
+        assert again.query(sql).arrow().equals(before)
+    con.query(f"EXPORT MODEL ds.mixed OPTIONS(uri='{tmp_path / 'export'}')")
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["arrays.npz", "manifest.json", "model.json"]
