@@ -140,3 +140,15 @@ def test_the_server_answers_what_ml_predict_does(auto):
 def test_trial_info_of_a_model_that_is_neither_tuned_nor_automl_still_refuses(auto):
     with pytest.raises(sqlml.ModelError, match="ML.TRIAL_INFO needs a model trained with num_trials"):
         auto.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.direct1)")
+
+
+def test_export_writes_the_chosen_models_onnx_or_names_the_ensemble(auto, tmp_path):
+    optimal = next(r for r in trials(auto) if r["is_optimal"])
+    if optimal["model_type"] == "ENSEMBLE":
+        members = len(json.loads(optimal["hyperparameters"]))
+        with pytest.raises(sqlml.ModelError) as caught:
+            auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
+        assert caught.value.message == f"AUTOML_CLASSIFIER model chose an ensemble of {members} models, which has no ONNX form."
+    else:
+        auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
+        assert (tmp_path / "export" / "model.onnx").stat().st_size > 0
