@@ -138,12 +138,13 @@ def version_numbers(db: sqlite3.Connection, ref: ModelRef) -> list[int]:
     )]  # fmt: skip
 
 
-def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row) -> VersionRecord:
-    """A ``versions`` row as a record, with its aliases and its folder under ``root``."""
-    aliases = [r[0] for r in db.execute(
-        "SELECT alias FROM aliases WHERE dataset = ? AND name = ? AND version = ? ORDER BY alias",
-        (row["dataset"], row["name"], row["version"]),
-    )]  # fmt: skip
+def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row, aliases: list[str] | None = None) -> VersionRecord:
+    """A ``versions`` row as a record, with its folder under ``root`` and its aliases (read unless given)."""
+    if aliases is None:
+        aliases = [r[0] for r in db.execute(
+            "SELECT alias FROM aliases WHERE dataset = ? AND name = ? AND version = ? ORDER BY alias",
+            (row["dataset"], row["name"], row["version"]),
+        )]  # fmt: skip
     return VersionRecord(
         dataset=row["dataset"],
         name=row["name"],
@@ -158,12 +159,13 @@ def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row) -> Vers
     )
 
 
-def model_record(db: sqlite3.Connection, row: sqlite3.Row) -> ModelRecord:
-    """A ``models`` row as a record, with its version numbers and aliases."""
+def model_record(db: sqlite3.Connection, row: sqlite3.Row, versions: list[int] | None = None, aliases: dict[str, int] | None = None) -> ModelRecord:
+    """A ``models`` row as a record, with its version numbers and aliases (read unless given)."""
     ref = ModelRef(row["dataset"], row["name"])
-    aliases = {r[0]: r[1] for r in db.execute(
-        "SELECT alias, version FROM aliases WHERE dataset = ? AND name = ? ORDER BY alias", (ref.dataset, ref.name)
-    )}  # fmt: skip
+    if aliases is None:
+        aliases = {r[0]: r[1] for r in db.execute(
+            "SELECT alias, version FROM aliases WHERE dataset = ? AND name = ? ORDER BY alias", (ref.dataset, ref.name)
+        )}  # fmt: skip
     return ModelRecord(
         dataset=row["dataset"],
         name=row["name"],
@@ -172,7 +174,7 @@ def model_record(db: sqlite3.Connection, row: sqlite3.Row) -> ModelRecord:
         description=row["description"],
         labels=json.loads(row["labels"]) if row["labels"] else {},
         max_versions=row["max_versions"],
-        versions=version_numbers(db, ref),
+        versions=version_numbers(db, ref) if versions is None else versions,
         aliases=aliases,
     )
 

@@ -84,6 +84,30 @@ class ModelStore:
             rows = db.execute(f"SELECT * FROM models {where} ORDER BY dataset, name", args).fetchall()
             return [catalog.model_record(db, row) for row in rows]
 
+    def current_versions(self) -> list[tuple[ModelRecord, VersionRecord]]:
+        """Every model with the version its ``default`` alias names, by dataset and name, read with
+        four queries however many models there are (a listing of 500 models took 500 reads)."""
+        with self._catalog.read() as db:
+            aliases: dict[tuple[str, str], dict[str, int]] = {}
+            for dataset, name, alias, version in db.execute("SELECT dataset, name, alias, version FROM aliases ORDER BY alias"):
+                aliases.setdefault((dataset.lower(), name), {})[alias] = version
+            numbers: dict[tuple[str, str], list[int]] = {}
+            for dataset, name, listed in db.execute("SELECT dataset, name, GROUP_CONCAT(version) FROM versions GROUP BY dataset, name"):
+                numbers[(dataset.lower(), name)] = sorted(map(int, listed.split(",")))
+            current = {(row["dataset"].lower(), row["name"]): row for row in db.execute(
+                "SELECT v.* FROM versions AS v JOIN aliases AS a ON a.dataset = v.dataset AND a.name = v.name "
+                "AND a.version = v.version WHERE a.alias = ?", (catalog.DEFAULT_ALIAS,),
+            )}  # fmt: skip
+            listing = []
+            for row in db.execute("SELECT * FROM models ORDER BY dataset, name"):
+                key = (row["dataset"].lower(), row["name"])
+                if key in current:
+                    model = catalog.model_record(db, row, numbers.get(key, []), aliases.get(key, {}))
+                    version = current[key]["version"]
+                    held = sorted(alias for alias, number in model.aliases.items() if number == version)
+                    listing.append((model, catalog.version_record(db, self.root, current[key], held)))
+            return listing
+
     def versions(self, dataset: str, name: str) -> list[VersionRecord]:
         """Every version of a model, oldest first."""
         with self._catalog.read() as db:

@@ -41,10 +41,8 @@ def headline(metrics: dict) -> str | None:
 
 def model_rows(con: sqlml.Connection) -> list[ModelRow]:
     """Every model of the store with its current version, by dataset and name."""
-    store = con.models
     rows = []
-    for model in store.models():
-        current = store.resolve(ModelRef(model.dataset, model.name))
+    for model, current in con.models.current_versions():
         metrics = current.metadata.get("metrics") or {}
         metric = headline(metrics)
         rows.append(ModelRow(
