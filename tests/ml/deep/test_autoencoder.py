@@ -63,14 +63,20 @@ def _stored(con, name: str = "ds.ae") -> tuple[Model, dict[str, np.ndarray]]:
     return Model.load(files), arrays
 
 
-def _keras_networks(arrays: dict[str, np.ndarray], inputs: int, layers=LAYERS, activation: str = "tanh"):
-    """A plain Keras encoder (input → latent activation) and autoencoder with the stored weights."""
+def _keras_networks(arrays: dict[str, np.ndarray], inputs: int, layers=LAYERS, activation: str = "tanh", batch_norm: bool = False):
+    """A plain Keras encoder (input → latent activation) and autoencoder with the stored weights:
+    Dense, batch normalization (inference: the stored moving statistics), activation per layer."""
     x = features = keras.Input((inputs,))
     latent = None
     for i, units in enumerate(layers):
-        dense = keras.layers.Dense(units, activation=activation)
+        dense = keras.layers.Dense(units)
         x = dense(x)
         dense.set_weights([arrays[f"hidden_{i}/kernel"], arrays[f"hidden_{i}/bias"]])
+        if batch_norm:
+            norm = keras.layers.BatchNormalization()
+            x = norm(x)
+            norm.set_weights([arrays[f"batch_norm_{i}/{name}"] for name in ("gamma", "beta", "moving_mean", "moving_variance")])
+        x = keras.layers.Activation(activation)(x)
         if i == len(layers) // 2:
             latent = x
     out = keras.layers.Dense(inputs)
@@ -241,3 +247,22 @@ def test_a_model_is_stored_as_json_and_arrays_and_reloads_with_the_same_outputs(
         assert again.query(sql).arrow().equals(before)
     con.query(f"EXPORT MODEL ds.mixed OPTIONS(uri='{tmp_path / 'export'}')")
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["arrays.npz", "manifest.json", "model.json"]
+
+
+def test_batch_norm_dropout_and_another_optimizer_train_the_network_they_describe(con):
+    con.query(
+        "CREATE MODEL ds.normed OPTIONS(model_type='autoencoder', hidden_units=[4, 2, 4], activation_fn='ELU', batch_norm=TRUE, "
+        "dropout=0.2, optimizer='RMSPROP', learn_rate=0.01, l2_reg=0.01, batch_size=16, max_iterations=3) AS SELECT a, b, c FROM ds.train"
+    )
+    model, arrays = _stored(con, "ds.normed")
+    assert model.spec["estimator_params"]["network"] == {
+        "inputs": 3, "hidden_units": [4, 2, 4], "outputs": 3, "activation": "ELU", "dropout": 0.2,
+        "batch_norm": True, "wide": False, "seed": model.spec["estimator_params"]["network"]["seed"],
+    }  # fmt: skip
+    assert not np.allclose(arrays["batch_norm_1/moving_mean"], 0.0)  # training updated the statistics
+    X = np.asarray(model.features(FRESH), dtype=np.float32)
+    encoder, network = _keras_networks(arrays, 3, activation="elu", batch_norm=True)
+    latent = con.query("SELECT latent_col_1, latent_col_2 FROM ML.PREDICT(MODEL ds.normed, TABLE ds.fresh)").arrow()
+    np.testing.assert_allclose(np.column_stack([c.to_numpy() for c in latent.columns]), np.asarray(encoder(X)), rtol=1e-5, atol=1e-5)
+    losses = con.query("SELECT mean_squared_error FROM ML.RECONSTRUCTION_LOSS(MODEL ds.normed, TABLE ds.fresh)").arrow()
+    np.testing.assert_allclose(losses.column(0).to_numpy(), ((X - np.asarray(network(X))) ** 2).mean(axis=1), rtol=1e-4)

@@ -8,13 +8,14 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 import sqlml
-from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError, ModelNotFoundError
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # as sqlml.ml.deep.backend sets it before Keras' first import
 pytest.importorskip("keras")
@@ -91,3 +92,13 @@ def test_default_hidden_units_is_one_latent_layer_by_bigquerys_dnn_rule(con):
     con.query("CREATE MODEL ds.default OPTIONS(model_type='autoencoder', max_iterations=1) AS SELECT a, b, c FROM ds.t")
     columns = con.query("SELECT * FROM ML.PREDICT(MODEL ds.default, TABLE ds.t)").arrow().column_names
     assert columns == ["latent_col_1", "id", "a", "b", "c"]  # max(1, min(128, 60 // (10 * 2 * 3))) = 1 unit
+
+
+def test_without_the_deep_extra_create_model_names_it(con, monkeypatch):
+    monkeypatch.setitem(sys.modules, "keras", None)  # what `import keras` finds when it is not installed
+    with pytest.raises(ModelError) as caught:
+        con.query("CREATE MODEL ds.nokeras OPTIONS(model_type='autoencoder', hidden_units=[1]) AS SELECT a, b, c FROM ds.t")
+    assert caught.value.message == "AUTOENCODER models need Keras 3 and JAX, which are not installed."
+    assert caught.value.hint == 'Install them with: pip install "sqlml[deep]"'
+    with pytest.raises(ModelNotFoundError):
+        con.query("SELECT * FROM ML.EVALUATE(MODEL ds.nokeras)")
