@@ -2,6 +2,13 @@
 
 Keras reads ``KERAS_BACKEND`` once, at its first import, so it is set here before that import
 (and only when the caller has not chosen a backend for keras already imported elsewhere).
+
+Compiling a network's training epoch takes XLA seconds — most of a small model's CREATE MODEL.
+XLA's executables are kept in the per-user cache of compiled code
+(:func:`sqlml.ml.compiled.cache.cache_dir`, subfolder ``xla``: owner-only, never the model store),
+so training or predicting with the same shapes again (a retrain, tuning trials, a new process)
+skips it; JAX keys each entry by the computation, its shapes and the JAX/XLA version.
+``SQLML_COMPILE=off`` leaves it off, as it does the compiled forests.
 """
 
 from __future__ import annotations
@@ -32,4 +39,26 @@ def keras(model_type: str = "Neural network") -> ModuleType:
             f"{model_type} models need Keras on its JAX backend; keras was imported with KERAS_BACKEND={module.backend.backend()!r}.",
             hint="Unset KERAS_BACKEND (or set it to 'jax') before keras is imported.",
         )
+    _cache_compiled_code()
     return module
+
+
+_CACHE_SET = False
+
+
+def _cache_compiled_code() -> None:
+    """Point JAX's persistent compilation cache at sqlml's compiled-code cache, once per process
+    (unless the user configured one, or turned compiling off)."""
+    global _CACHE_SET
+    if _CACHE_SET:
+        return
+    _CACHE_SET = True
+    import jax
+
+    from sqlml.ml.compiled.cache import cache_dir
+
+    folder = cache_dir()
+    if folder is None or os.environ.get("SQLML_COMPILE", "").lower() == "off" or jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder / "xla"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)

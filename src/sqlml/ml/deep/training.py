@@ -2,8 +2,9 @@
 ML.TRAINING_INFO iteration per epoch, BigQuery's early stop through the :class:`Monitor`.
 
 Each epoch shuffles the rows (a seeded NumPy generator: the same seed gives the same model),
-then runs all its full batches in one compiled ``lax.scan`` — one call into XLA per epoch instead
-of one per batch — and the last, shorter batch as a second call. Gradients come from Keras'
+then runs all its batches in one compiled ``lax.scan`` — one call into XLA per epoch instead of
+one per batch, and one compilation per training run. A shorter last batch is padded with rows of
+weight 0 (the loss divides by its real rows; its batch-normalization statistics see the padding). Gradients come from Keras'
 stateless API (``stateless_call`` / ``stateless_apply``), so each part of a wide & deep network
 has its own optimizer and learning rate (BigQuery's per-part ``optimizer`` and ``learn_rate``).
 
@@ -95,18 +96,19 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
         optimizers[part].build([trainable[i] for i in indices])
     kernels = [i for i, v in enumerate(trainable) if v.path.endswith("/kernel")]
 
-    def objective(tv, ntv, x, y, w):
+    def objective(tv, ntv, x, y, w, count):
         z, ntv = model.stateless_call(tv, ntv, x, training=True)
         data = jnp.sum(w * row_loss(z, y, plan.loss))
         penalty = sum(plan.l1_reg * jnp.sum(jnp.abs(tv[i])) + plan.l2_reg * jnp.sum(tv[i] ** 2) for i in kernels)
-        return data / x.shape[0] + penalty, (ntv, data)
+        return data / count + penalty, (ntv, data)
 
     gradient = jax.value_and_grad(objective, has_aux=True)
 
-    def step(state, data, rows):
+    def step(state, data, batch_rows):
         tv, ntv, ovs = state
         X, Y, W = data
-        (_, (ntv, total)), grads = gradient(tv, ntv, X[rows], Y[rows], W[rows])
+        rows, real = batch_rows  # a short last batch is padded with rows of weight 0
+        (_, (ntv, total)), grads = gradient(tv, ntv, X[rows], Y[rows], W[rows] * real, jnp.sum(real))
         updated, ovs = list(tv), dict(ovs)
         for part, indices in parts.items():
             new, ovs[part] = optimizers[part].stateless_apply(ovs[part], [grads[i] for i in indices], [tv[i] for i in indices])
@@ -115,11 +117,10 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
         return (updated, ntv, ovs), total
 
     @jax.jit
-    def full_batches(state, data, order):
-        state, totals = jax.lax.scan(lambda s, rows: step(s, data, rows), state, order)
+    def epoch(state, data, order, real):
+        state, totals = jax.lax.scan(lambda s, batch_rows: step(s, data, batch_rows), state, (order, real))
         return state, totals.sum()
 
-    last_batch = jax.jit(step)
     outputs = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
     state = (
         [v.value for v in trainable],
@@ -129,16 +130,15 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
     data, weight_sum = (X, Y, W), float(jnp.sum(W))
     rng = np.random.default_rng(plan.seed)
     rate = plan.optimizers.get("dnn", next(iter(plan.optimizers.values())))[1]
+    steps = -(-n // batch)
+    real = np.zeros(steps * batch, np.float32)
+    real[:n] = 1.0
+    real = jnp.asarray(real.reshape(steps, batch))
     for _ in range(plan.max_iterations):
-        order = rng.permutation(n).astype(np.int32)
-        full = n // batch
-        total = 0.0
-        if full:
-            state, summed = full_batches(state, data, jnp.asarray(order[: full * batch].reshape(full, batch)))
-            total += float(summed)
-        if n % batch:
-            state, summed = last_batch(state, data, jnp.asarray(order[full * batch :]))
-            total += float(summed)
+        order = np.zeros(steps * batch, np.int32)
+        order[:n] = rng.permutation(n)
+        state, summed = epoch(state, data, jnp.asarray(order.reshape(steps, batch)), real)
+        total = float(summed)
         eval_loss = _eval_loss(lambda x, s=state: outputs(s[0], s[1], x), evaluation, plan.loss, network.spec.outputs)
         scaled_eval = None if eval_loss is None else eval_loss * plan.loss_scale
         if not monitor.iteration(total / weight_sum * plan.loss_scale, scaled_eval, rate):
