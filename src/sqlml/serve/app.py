@@ -42,6 +42,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import sqlml
 from sqlml.errors import ModelNotFoundError, NotFoundError, WarehouseError
@@ -108,19 +109,36 @@ def create_app(
         if on_shutdown is not None:
             on_shutdown()
 
-    app = FastAPI(
+    app = ServeApp(
         title="sqlml serve", version=sqlml.__version__, description="Predictions from the models of a sqlml store.", lifespan=lifespan
     )
     app.state.batchers = ModelBatchers(max_batch_wait)
-    app.add_middleware(BatchedPredictions, models=models, batchers=app.state.batchers, prediction_log=prediction_log)
-    app.add_middleware(BodyLimit)
+    front: ASGIApp = BatchedPredictions(app.routed, models=models, batchers=app.state.batchers, prediction_log=prediction_log)
+    front = BodyLimit(front)
     if token is not None:
-        app.add_middleware(BearerAuth, token=token)
+        front = BearerAuth(front, token=token)
         _document_bearer(app)
-    app.add_middleware(AccessLog)  # outermost: logs the 401s and 413s too
+    app.front = AccessLog(front)  # outermost: logs the 401s and 413s too
     _install_error_handlers(app)
     _add_routes(app, models, store, prediction_log)
     return app
+
+
+class ServeApp(FastAPI):
+    """The FastAPI application behind the server's own middleware (:attr:`front`: access log,
+    bearer token, body limit, the ``:predict`` fast path), which runs before FastAPI's error,
+    telemetry and body-limit layers rather than inside them: a small prediction answered by the
+    fast path does not pay for them. Whatever the fast path does not answer reaches FastAPI whole
+    (:meth:`routed`), its errors answered by its handlers."""
+
+    front: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(scope, receive, send)
+
+    async def routed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling of a request: its middleware, routing and error handlers."""
+        await super().__call__(scope, receive, send)
 
 
 def _add_routes(app: FastAPI, models: ModelSet, store, prediction_log) -> None:
@@ -266,9 +284,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def bug(request: Request, error: Exception):
         request_id = request.scope.get("state", {}).get("request_id", "")
         LOG.error("request %s failed", request_id, exc_info=error)
-        return error_response(
-            500, f"The server failed to answer (request {request_id}).", "This is a bug in sqlml serve; report it with the server log of this request id.",
-            {"x-request-id": request_id},
+        return error_response(  # sent through the access log, which adds the x-request-id header
+            500, f"The server failed to answer (request {request_id}).", "This is a bug in sqlml serve; report it with the server log of this request id."
         )  # fmt: skip
 
 

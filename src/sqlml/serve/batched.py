@@ -2,8 +2,9 @@
 the event loop, and scored together in micro-batches (:mod:`.batching`).
 
 :class:`BatchedPredictions` is ASGI middleware, inside the access log, the bearer token and the
-body limit but in front of FastAPI's routing, whose per-request work (dependency solving, the
-exit stack, matching every route) costs as much as scoring a row. It takes a request when the
+body limit but in front of FastAPI's own layers and routing (:class:`sqlml.serve.app.ServeApp`),
+whose per-request work (telemetry checks, dependency solving, the exit stack, matching every
+route) costs as much as scoring a row. It takes a request when the
 model is loaded, typed ahead (:func:`sqlml.serve.inputs.input_columns`) and supported by
 ML.PREDICT, and the body is small JSON of a known length (:data:`MAX_BODY_BYTES`,
 :data:`MAX_INSTANCES`). It answers only what succeeds: any other request — and any request it
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sqlml.errors import Error, WarehouseError
+from sqlml.errors import WarehouseError
 from sqlml.ml.runtime.predict import prediction_plan
 from sqlml.serve import scoring
 from sqlml.serve.batching import MAX_WAIT_SECONDS, MicroBatcher
@@ -99,10 +100,15 @@ class BatchedPredictions:
         try:
             predicted = await batcher.submit(typed, len(parsed.instances))
             rows = scoring.echoed(served.model, predicted, parsed.instances) if parsed.echo_inputs else predicted.rows
+            content = await self._answer(scope, served, parsed.instances, rows, started)
+        except WarehouseError as error:  # the prediction log cannot be written
+            await error_response(503, error.message, error.hint)(scope, _no_body, send)
+            return
         except Exception:  # answered by the route, which scores the request alone and says what failed
             await self.app(scope, _replay(body, receive), send)
             return
-        await self._respond(scope, send, served, parsed.instances, rows, started)
+        await send({"type": "http.response.start", "status": 200, "headers": [JSON_HEADER, (b"content-length", b"%d" % len(content))]})
+        await send({"type": "http.response.body", "body": content})
 
     def _route(self, scope: Scope) -> tuple[Served | None, MicroBatcher | None]:
         """The served model and its batcher, when the request may take the fast path."""
@@ -115,18 +121,17 @@ class BatchedPredictions:
         served = self.models.warm(match.group(1))
         return (served, self.batchers.get(served.model)) if served is not None else (None, None)
 
-    async def _respond(self, scope: Scope, send: Send, served: Served, instances: list[dict], rows: list[dict], started: float) -> None:
+    async def _answer(self, scope: Scope, served: Served, instances: list[dict], rows: list[dict], started: float) -> bytes:
+        """The response body, once the prediction log (if any) has spooled the rows to disk (in a worker thread).
+
+        Raises:
+            WarehouseError: the prediction log cannot be written.
+        """
         request_id = scope["state"]["request_id"]
-        if self.prediction_log is not None:  # spooled to disk (in a worker thread) before the answer leaves
-            try:
-                await run_in_threadpool(self.prediction_log.add, request_id, served, instances, rows, (time.perf_counter() - started) * 1000)
-            except WarehouseError as error:
-                await error_response(503, error.message, error.hint)(scope, _no_body, send)
-                return
+        if self.prediction_log is not None:
+            await run_in_threadpool(self.prediction_log.add, request_id, served, instances, rows, (time.perf_counter() - started) * 1000)
         payload = {"predictions": rows, "model": served.name, "model_version": served.version, "request_id": request_id}
-        content = orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY)
-        await send({"type": "http.response.start", "status": 200, "headers": [JSON_HEADER, (b"content-length", b"%d" % len(content))]})
-        await send({"type": "http.response.body", "body": content})
+        return orjson.dumps(payload, default=scoring.json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def _scorer(model: Model, columns: InputColumns) -> Callable[[list], list]:
@@ -156,8 +161,8 @@ def _typed(model: Model, instances: list[dict]) -> tuple[list[list], int] | None
         return None
     try:
         typed = input_columns(model).typed(instances)
-    except Error:
-        return None  # the route refuses it, with the column and the value's type
+    except Exception:
+        return None  # the route refuses it, with the column and the value's type (or answers a bug's 500)
     return (typed, len(instances)) if typed is not None else None
 
 

@@ -75,10 +75,13 @@ class InputColumns:
         if keys is None:
             return None
         rows = [[instance.get(key) for key in keys] for instance in instances]
-        for index, (check, field) in enumerate(zip(self.checks, self.schema)):
-            if check is None or not all(check(row[index]) for row in rows):
-                for row, value in zip(rows, _converted(keys[index], [row[index] for row in rows], field.type)):
-                    row[index] = value
+        if len(rows) == 1:  # a single row (most requests): one pass over its values
+            unchecked = [i for i, (check, value) in enumerate(zip(self.checks, rows[0])) if check is None or not check(value)]
+        else:
+            unchecked = [i for i, check in enumerate(self.checks) if check is None or not all(check(row[i]) for row in rows)]
+        for index in unchecked:
+            for row, value in zip(rows, _converted(keys[index], [row[index] for row in rows], self.schema.field(index).type)):
+                row[index] = value
         return rows
 
     def batch(self, requests: list[list[list]]) -> pa.RecordBatch:
