@@ -102,3 +102,13 @@ def test_without_the_deep_extra_create_model_names_it(con, monkeypatch):
     assert caught.value.hint == 'Install them with: pip install "sqlml[deep]"'
     with pytest.raises(ModelNotFoundError):
         con.query("SELECT * FROM ML.EVALUATE(MODEL ds.nokeras)")
+
+
+def test_warm_start_is_refused_rather_than_ignored(con):
+    with pytest.raises(InvalidOptionError) as error:
+        con.query(CREATE.format(options=", hidden_units=[3, 2, 3], warm_start=TRUE"))
+    assert error.value.message == (
+        "warm_start=TRUE is not supported for AUTOENCODER models yet: sqlml would train new weights, "
+        "not continue from the model's last ones."
+    )
+    assert error.value.option == "warm_start"
