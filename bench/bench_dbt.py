@@ -1,13 +1,17 @@
-"""`dbt build` of one generated 20-model project with the sqlml adapter and with dbt-duckdb.
+"""`dbt build` of one generated 20-model project with the sqlml adapter and with dbt-duckdb, and
+`sqlml build` of the same project in sqlml's native form.
 
 The project (a seed of orders, 5 staging views, 10 intermediate tables, 5 marts of which 2 are
 incremental, and 15 data tests) is written in SQL that reads the same as BigQuery and DuckDB
 SQL, so both adapters run it unchanged. Each `dbt build` is a fresh process on a fresh warehouse,
 as a user or CI runs it; the two adapters alternate run by run and the ratio is the median of the
-paired ratios (sqlml / dbt-duckdb). Needs the dbt extra and, for the baseline, dbt-duckdb
-(``pip install dbt-duckdb``; not a dependency of sqlml).
+paired ratios (sqlml / dbt-duckdb). The third column is the same models, seed and tests as a
+native sqlml project (``sqlml_project.yml`` with ``dataset: main``, each non-staging model's
+``materialized='table'`` in its own ``config()`` instead of dbt_project.yml's folder config),
+built by a fresh ``sqlml build --threads 2`` process in the same rounds. Needs the dbt extra and,
+for the baseline, dbt-duckdb (in the ``test`` extra).
 
-Run: ``python bench/bench_dbt.py [pairs]``
+Run: ``python bench/bench_dbt.py [rounds]``
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import Row, alternate, print_table
+from harness import Row, print_table
 
 ROWS = 5_000
 REGIONS = ("north", "south", "east", "west")
@@ -55,6 +59,18 @@ def write_project(root: Path) -> None:
     tests = "".join(f"  - name: {name}\n    columns:\n      - name: k\n        data_tests: [not_null]\n" for name in list(models)[5:20])
     (root / "models" / "schema.yml").write_text("version: 2\nmodels:\n" + tests)
     assert len(models) == 20
+
+
+def write_native(root: Path) -> None:
+    """The same models, seed and tests as a native sqlml project under ``root``."""
+    (root / "models" / "staging").mkdir(parents=True)
+    (root / "seeds").mkdir()
+    (root / "sqlml_project.yml").write_text("name: bench\ndataset: main\n")
+    for name, sql in _models().items():
+        staging = name.startswith("stg_")
+        if not staging and "config(" not in sql:
+            sql = "{{ config(materialized='table') }}\n" + sql
+        (root / "models" / ("staging" if staging else "") / f"{name}.sql").write_text(sql)
 
 
 def _models() -> dict[str, str]:
@@ -91,7 +107,7 @@ def _models() -> dict[str, str]:
 
 #: CPU seconds (user + system) of each `dbt build` process by target: on a shared machine the
 #: wall-clock time swings with the other processes' load, the CPU time much less.
-CPU: dict[str, list[float]] = {"sqlml": [], "duckdb": []}
+CPU: dict[str, list[float]] = {"sqlml": [], "duckdb": [], "native": []}
 
 
 def _children_cpu() -> float:
@@ -115,25 +131,61 @@ def dbt_build(root: Path, target: str) -> None:
         raise SystemExit(f"dbt build --target {target} failed:\n{completed.stdout[-3000:]}")
 
 
-def main(pairs: int = 3) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-dbt-")) / "project"
-    write_project(root)
+def sqlml_build(root: Path) -> None:
+    """A fresh `sqlml build` process of the native project on a fresh warehouse; its CPU time goes to CPU."""
+    for leftover in ("wh", "ms"):
+        shutil.rmtree(root / leftover, ignore_errors=True)
+    sqlml = Path(sys.executable).with_name("sqlml")
+    cpu = _children_cpu()
+    completed = subprocess.run(
+        [str(sqlml), "build", "--project", str(root), "--warehouse", str(root / "wh"), "--models", str(root / "ms"), "--threads", "2"],
+        capture_output=True, text=True, cwd=root,
+    )  # fmt: skip
+    CPU["native"].append(_children_cpu() - cpu)
+    if completed.returncode != 0 or "Done: 36 ok, 0 failed" not in completed.stdout:
+        raise SystemExit(f"sqlml build failed:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
+
+
+def timed(work) -> float:
     started = time.perf_counter()
-    timings = alternate(lambda: dbt_build(root, "sqlml"), lambda: dbt_build(root, "duckdb"), pairs)
-    ratios = [ours / theirs for ours, theirs in timings]
-    print(f"{pairs} pairs in {time.perf_counter() - started:.0f} s; paired ratios {', '.join(f'{r:.2f}' for r in ratios)}")
-    ours = statistics.median(t for t, _ in timings)
-    theirs = statistics.median(t for _, t in timings)
-    cpu_ratios = [a / b for a, b in zip(CPU["sqlml"][1:], CPU["duckdb"][1:])]  # the untimed pair left out
+    work()
+    return time.perf_counter() - started
+
+
+def main(rounds: int = 3) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="bench-dbt-"))
+    root, native = folder / "project", folder / "native"
+    write_project(root)
+    write_native(native)
+    shutil.copy(root / "seeds" / "orders.csv", native / "seeds" / "orders.csv")
+    shutil.copy(root / "models" / "schema.yml", native / "models" / "schema.yml")
+    sides = {"sqlml": lambda: dbt_build(root, "sqlml"), "duckdb": lambda: dbt_build(root, "duckdb"), "native": lambda: sqlml_build(native)}
+    started = time.perf_counter()
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for round_ in range(rounds + 1):  # the first round is untimed (file caches, bytecode)
+        for name, work in sides.items():
+            elapsed = timed(work)
+            if round_:
+                times[name].append(elapsed)
+    wall = {name: statistics.median(values) for name, values in times.items()}
+    cpu = {name: statistics.median(values[1:]) for name, values in CPU.items()}  # the untimed round left out
+
+    def paired(side: str, base: str, values: dict[str, list[float]]) -> str:
+        ratios = [a / b for a, b in zip(values[side], values[base])]
+        return f"report: median paired ratio {statistics.median(ratios):.2f}× ({', '.join(f'{r:.2f}' for r in ratios)})"
+
+    cpus = {name: values[1:] for name, values in CPU.items()}
+    print(f"{rounds} rounds in {time.perf_counter() - started:.0f} s")
     print_table(
-        "dbt build, 20 models + seed + 15 tests, fresh process and warehouse (median of paired ratios)",
+        "20 models + seed + 15 tests, fresh process and warehouse each build (medians; ratios paired by round)",
         [
-            Row("dbt build, wall clock: sqlml adapter vs dbt-duckdb", ours, theirs, f"report: median paired ratio {statistics.median(ratios):.2f}×"),
-            Row("dbt build, CPU seconds of the process", statistics.median(CPU["sqlml"][1:]), statistics.median(CPU["duckdb"][1:]),
-                f"report: median paired ratio {statistics.median(cpu_ratios):.2f}×"),
+            Row("dbt build, wall clock: sqlml adapter vs dbt-duckdb", wall["sqlml"], wall["duckdb"], paired("sqlml", "duckdb", times)),
+            Row("dbt build, CPU seconds: sqlml adapter vs dbt-duckdb", cpu["sqlml"], cpu["duckdb"], paired("sqlml", "duckdb", cpus)),
+            Row("wall clock: sqlml build (native project) vs dbt-duckdb", wall["native"], wall["duckdb"], paired("native", "duckdb", times)),
+            Row("CPU seconds: sqlml build (native project) vs dbt-duckdb", cpu["native"], cpu["duckdb"], paired("native", "duckdb", cpus)),
         ],
     )  # fmt: skip
-    shutil.rmtree(root.parent, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
