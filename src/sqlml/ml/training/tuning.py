@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,6 +139,9 @@ def tune(prepared: Prepared, *, description: str, cancel: threading.Event | None
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # hidden_units=HPARAM_CANDIDATES([STRUCT([8]), STRUCT([8, 16])]) has tuple candidates, which the
+    # in-memory study tuning uses takes; Optuna's warning is about storing them in a database.
+    warnings.filterwarnings("ignore", message=r".*for persistent storage", category=UserWarning)
     model_type, options = prepared.model_type, prepared.options
     if not family_of(model_type).search_space:
         raise InvalidOptionError(f"{model_type} models cannot be tuned.", option="num_trials")
