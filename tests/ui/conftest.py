@@ -1,4 +1,4 @@
-"""A warehouse and model store for the UI's tests, built once per module: a partitioned table,
+"""A warehouse and model store for the UI's tests, built once for the folder: a partitioned table,
 a classifier with two versions, a tuned classifier, and a project's two runs (the second with a
 failed gate)."""
 
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 import sqlml
 from sqlml.project.runner import Runner, RunOptions
 from sqlml.ui import create_app
+from tests.project.test_project_features import GATED as PROJECT  # a seed, a model with a gate (var), a view on it
 
 TOKEN = "s3cret-token"
 APPLICANTS = (
@@ -29,15 +30,6 @@ TUNED = (
     "max_iterations=4, learn_rate=HPARAM_RANGE(0.05, 0.5), max_tree_depth=HPARAM_CANDIDATES([3, 5])) "
     "AS SELECT sex, income, debt, approved FROM ds.applicants"
 )
-PROJECT = {
-    "seeds/points.csv": "x,y\n" + "".join(f"{i},{2 * i + (i % 3)}\n" for i in range(40)),
-    "fit.sql": """
-        {{ config(gate=var('gate')) }}
-        CREATE MODEL {{ this }} OPTIONS(model_type='linear_reg', input_label_cols=['y'], data_split_method='NO_SPLIT')
-        AS SELECT x, y FROM {{ ref('points') }}
-    """,
-    "scored.sql": "SELECT x, predicted_y FROM ML.PREDICT(MODEL {{ ref('fit') }}, TABLE {{ ref('points') }})",
-}
 
 
 def write_project(root, gate: str) -> None:
