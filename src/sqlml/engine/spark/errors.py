@@ -17,14 +17,12 @@ from sqlml.engine.base import (
     EngineError,
     EngineInterrupted,
     EngineIOError,
-    EngineSyntaxError,
 )
 
 __all__ = ["engine_error"]
 
 #: Spark's error class prefixes and the seam's kind for each, most specific first.
 _KINDS: tuple[tuple[str, type[EngineError]], ...] = (
-    ("PARSE_SYNTAX_ERROR", EngineSyntaxError),
     ("CAST_INVALID_INPUT", EngineConversionError),
     ("DATATYPE_MISMATCH", EngineConversionError),
     ("INCOMPATIBLE_DATA_FOR_TABLE", EngineConversionError),
@@ -57,6 +55,12 @@ def engine_error(error: Exception) -> EngineError:
     message = str(error).strip()
     condition = _condition(error)
     kind = next((kind for prefix, kind in _KINDS if condition.startswith(prefix)), EngineError)
+    if condition.startswith("PARSE_SYNTAX_ERROR"):
+        # the user's SQL parsed; Spark refused the Spark SQL sqlglot wrote for it
+        return kind(
+            "This statement has no Spark translation yet (run it with engine='duckdb', or report it): "
+            f"Spark could not parse the SQL written for it: {message}"
+        )
     for pattern, shape in _SHAPES:
         if match := pattern.search(message):
             return kind(f"{shape.format(match.group(1))}\n{message}")

@@ -24,6 +24,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from sqlml.engine.spark.functions import spark_functions
 from sqlml.sql.duckdb_names import CATALOG, META_SCHEMA
 
 __all__ = ["CATALOG_FUNCTIONS", "META", "SPARK", "catalog_view_name", "parse", "side", "to_spark"]
@@ -84,6 +85,7 @@ def to_spark(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]
     for table in tree.find_all(exp.Table):
         if table.catalog.lower() == CATALOG:  # Spark's session catalog holds the datasets
             table.set("catalog", None)
+    tree = spark_functions(tree)
     if parameters:
         _inline(tree, parameters)
     return tree.sql(dialect="spark")
