@@ -170,6 +170,7 @@ _TRAINED = {
     ModelType.RANDOM_FOREST_REGRESSOR: ("input_label_cols=['target'], num_parallel_tree=3", "x1, plan, target", [("predicted_target", pa.float64())]),
     ModelType.KMEANS: ("num_clusters=3", "x1, plan", [("CENTROID_ID", pa.int64()), ("NEAREST_CENTROIDS_DISTANCE", pa.list_(pa.struct([("CENTROID_ID", pa.int64()), ("DISTANCE", pa.float64())])))]),
     ModelType.PCA: ("num_principal_components=2", "x1, x2, plan", [("principal_component_1", pa.float64()), ("principal_component_2", pa.float64())]),
+    ModelType.AUTOENCODER: ("hidden_units=[3, 2, 3], max_iterations=1", "x1, x2, plan", [("latent_col_1", pa.float64()), ("latent_col_2", pa.float64())]),
 }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ CASES = {
     "RANDOM_FOREST_REGRESSOR": "OPTIONS(model_type='random_forest_regressor', input_label_cols=['y'], num_parallel_tree=3) AS SELECT x, s, y FROM ({q})",
     "KMEANS": "OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, z FROM ({q})",
     "PCA": "OPTIONS(model_type='pca', num_principal_components=1) AS SELECT x, z FROM ({q})",
+    "AUTOENCODER": "OPTIONS(model_type='autoencoder', hidden_units=[1], max_iterations=1) AS SELECT x, z FROM ({q})",
     "ARIMA_PLUS": "OPTIONS(model_type='arima_plus', time_series_timestamp_col='t', time_series_data_col='y') "
     "AS SELECT TIMESTAMP_ADD(TIMESTAMP '2020-01-01', INTERVAL CAST(x AS INT64) DAY) AS t, y FROM ({q})",
     "ARIMA_PLUS_XREG": "OPTIONS(model_type='arima_plus_xreg', time_series_timestamp_col='t', time_series_data_col='y') "
