@@ -266,3 +266,23 @@ def test_batch_norm_dropout_and_another_optimizer_train_the_network_they_describ
     np.testing.assert_allclose(np.column_stack([c.to_numpy() for c in latent.columns]), np.asarray(encoder(X)), rtol=1e-5, atol=1e-5)
     losses = con.query("SELECT mean_squared_error FROM ML.RECONSTRUCTION_LOSS(MODEL ds.normed, TABLE ds.fresh)").arrow()
     np.testing.assert_allclose(losses.column(0).to_numpy(), ((X - np.asarray(network(X))) ** 2).mean(axis=1), rtol=1e-4)
+
+
+def test_sqlml_serve_answers_the_latent_columns_ml_predict_returns(con):
+    from fastapi.testclient import TestClient
+
+    from sqlml.serve.app import create_app
+    from sqlml.serve.models import ModelSet
+
+    instances = [{name: float(FRESH.column(name)[i].as_py()) for name in FEATURES} for i in range(3)]
+    models = ModelSet(con.models, ["ds.ae"], None, refresh_seconds=0.2)
+    try:
+        response = TestClient(create_app(models, con.models)).post("/v1/models/ds.ae:predict", json={"instances": instances})
+        assert response.status_code == 200, response.text
+        expected = con.query("SELECT latent_col_1, latent_col_2 FROM ML.PREDICT(MODEL ds.ae, TABLE ds.fresh) LIMIT 3").arrow().to_pylist()
+        got = response.json()["predictions"]
+        assert [sorted(row) for row in got] == [["latent_col_1", "latent_col_2"]] * 3
+        for row, want in zip(got, expected):
+            assert [row["latent_col_1"], row["latent_col_2"]] == pytest.approx([want["latent_col_1"], want["latent_col_2"]], abs=1e-6)
+    finally:
+        models.close()
