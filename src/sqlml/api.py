@@ -30,7 +30,7 @@ def connect(
         warehouse: the warehouse folder, or ``":memory:"``.
         models: the model store folder.
         dialect: ``"bigquery"`` or ``"duckdb"``.
-        **options: ``read_only``, ``lock_timeout``, ``idle_release``, ``config``, ``engine``
+        **options: ``read_only``, ``lock_timeout``, ``idle_release``, ``config``, ``compile``, ``engine``
             (``"duckdb"`` or ``"spark"``) and ``spark`` (a SparkSession or master URL; see
             :class:`Connection`).
 

@@ -16,6 +16,7 @@ from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.duckdb.engine import DuckDBEngine
 from sqlml.errors import Error, ParameterError, SqlSyntaxError
 from sqlml.execution.known import run_known
+from sqlml.ml.compiled.switch import compiling
 from sqlml.result import Result
 from sqlml.sql import known_statements
 from sqlml.udfs import duckdb_installers
@@ -67,6 +68,9 @@ class Connection:
         engine: ``"duckdb"`` (default) or ``"spark"``: where the datasets live and the SQL runs.
         spark: with ``engine="spark"``, a SparkSession or the master URL of one to start
             (default ``local[2]``).
+        compile: score tree models through their compiled form when the rows justify it
+            (default); ``False`` keeps LightGBM's own predictor, as ``SQLML_COMPILE=off`` does
+            for the whole process.
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class Connection:
         config: dict | None = None,
         engine: str = "duckdb",
         spark: object = None,
+        compile: bool = True,  # noqa: A002 - the option's name in sqlml.connect(compile=False)
     ):
         in_memory = str(warehouse) == MEMORY
         temporary = models is None or (in_memory and str(models) == "models")
@@ -108,6 +113,7 @@ class Connection:
         self._models: ModelStore | None = None
         self._made_executor: Executor | None = None
         self._dialect = dialect
+        self._compile = compile
         self._lock = threading.Lock()
         if dialect not in _PLAIN_DIALECTS:
             self._executor  # noqa: B018 - refuses an unknown dialect now
@@ -127,7 +133,7 @@ class Connection:
         session = Connection.__new__(Connection)
         session.warehouse_path, session.models_path, session._models = self.warehouse_path, self.models_path, self.models
         session._warehouse = self._warehouse.session()
-        session._dialect, session._lock = self.dialect, threading.Lock()
+        session._dialect, session._lock, session._compile = self.dialect, threading.Lock(), self._compile
         session._made_executor = _new_executor(session._warehouse, self.models, self.dialect)
         session._parent = self  # keeps the shared instance open while the session is used
         session._sessions = weakref.WeakSet()
@@ -183,7 +189,7 @@ class Connection:
         Raises:
             sqlml.Error: the first statement that failed, with its position and a hint.
         """
-        with self._warehouse.statement():
+        with self._warehouse.statement(), compiling(self._compile):
             result = self._known_result(sql, params, path)
             if result is None:
                 result = self._executor.execute(sql, params, path)

@@ -16,6 +16,7 @@ place, with the arguments as written in theirs — DuckDB then computes the rows
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,14 +65,19 @@ class SourceSet:
         """Register ``data`` on ``cursor`` under a fresh name and return the name."""
         name = f"__sqlml_source_{next(_names)}"
         if isinstance(data, pa.RecordBatchReader):
-            data = pa.RecordBatchReader.from_batches(data.schema, self._guarded(data))
+            data = pa.RecordBatchReader.from_batches(data.schema, self._guarded(data, contextvars.copy_context()))
         cursor.register(name, data)
         self.registrations.append((cursor, name))
         return name
 
-    def _guarded(self, reader: pa.RecordBatchReader):
+    def _guarded(self, reader: pa.RecordBatchReader, context: contextvars.Context):
+        """The batches of ``reader``, each read in (a copy of) ``context``, the registering
+        statement's: DuckDB reads them on threads of its own, where settings of the statement's
+        connection (such as ``compile=False``, :mod:`sqlml.ml.compiled.switch`) would be lost."""
+        batches = iter(reader)
         try:
-            yield from reader
+            while (batch := context.copy().run(next, batches, None)) is not None:
+                yield batch
         except BaseException as error:
             self.failures.append(error)
             raise

@@ -17,6 +17,7 @@ def compile_state(tmp_path, monkeypatch):
     monkeypatch.setattr(predictor, "_rows", {})
     monkeypatch.setattr(predictor, "_compiling", set())
     monkeypatch.setattr(predictor, "_looked_up", set())
+    monkeypatch.setattr(predictor, "_used", {})
     monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 0)
     monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 0)
     return tmp_path / "compiled"

@@ -4,8 +4,10 @@ damaged; and the fallbacks to LightGBM (switched off, compiler missing or failin
 from __future__ import annotations
 
 import builtins
+import gc
 import stat
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -138,3 +140,52 @@ def test_a_compiled_form_that_disagrees_with_lightgbm_is_refused(monkeypatch, ca
     np.testing.assert_array_equal(first.predict(X, 2), BOOSTER.predict(X))
     assert predictor._ready == {first.checksum: None}
     assert "disagrees with LightGBM on probe rows" in caplog.text
+
+
+def join_compilers() -> None:
+    for thread in [t for t in threading.enumerate() if t.name == "sqlml-compile"]:
+        thread.join()
+
+
+def test_past_max_loaded_the_least_recently_used_forest_is_dropped_and_its_code_freed(compile_state, monkeypatch):
+    monkeypatch.setattr(predictor, "MAX_LOADED", 2)
+    boosters = [train({"objective": "regression"}, target(X) + shift, X, rounds=3) for shift in range(3)]
+    scorers = [predictor.BoosterScorer(booster, booster.model_to_string()) for booster in boosters]
+    first, second = (weakref.ref(scorer.compiled(len(X)).loaded) for scorer in scorers[:2])
+    assert scorers[0].compiled(1) is not None  # used again: the second is now the least recently used
+    assert scorers[2].compiled(len(X)) is not None
+    gc.collect()
+    assert set(predictor._ready) == {scorers[0].checksum, scorers[2].checksum}
+    assert second() is None, "the dropped forest's machine code is still loaded"
+    assert first() is not None
+    monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))
+    np.testing.assert_allclose(scorers[1].predict(X, 2), boosters[1].predict(X), rtol=0, atol=1e-12)  # back from the disk cache
+    assert scorers[1].checksum in predictor._ready and len(predictor._ready) == 2
+
+
+def test_forests_loaded_and_freed_many_times_keep_predicting_like_lightgbm(compile_state):
+    """An execution engine frees the target machine it is made with: each gets its own, so freeing
+    one leaves compiling and the others working (a shared one crashed the next engine made)."""
+    objectcode = cache.read(scorer().checksum, machine.compiler_version()) if scorer().compiled(len(X)) else None
+    forest = predictor.read_forest(TEXT)
+    for _ in range(20):
+        compiled = predictor.CompiledForest(forest, machine.Loaded(objectcode))
+        np.testing.assert_allclose(compiled.predict(X, 2), BOOSTER.predict(X), rtol=0, atol=1e-12)
+        del compiled
+        gc.collect()
+    assert machine.compile_ir is not None and scorer().compiled(len(X)) is not None
+
+
+def test_prepare_makes_the_compiled_form_ready_in_the_background(compile_state, monkeypatch):
+    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 10**9)  # no row count would compile it
+    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+    monkeypatch.setenv("SQLML_COMPILE", "off")
+    scorer().prepare()
+    join_compilers()
+    assert predictor._ready == {}
+    monkeypatch.delenv("SQLML_COMPILE")
+    scorer().prepare()
+    join_compilers()
+    assert predictor._ready[scorer().checksum] is not None
+    assert cached_files(compile_state)
+    np.testing.assert_allclose(scorer().predict(X[:1], 1), BOOSTER.predict(X[:1]), rtol=0, atol=1e-12)

@@ -1,6 +1,6 @@
 """ML.PREDICT and ML.EVALUATE through SQL score a stored boosted tree or random forest through
-its compiled form, equal to LightGBM's Booster.predict on the same rows; SQLML_COMPILE=off
-keeps LightGBM."""
+its compiled form, equal to LightGBM's Booster.predict on the same rows; SQLML_COMPILE=off and
+a connection's compile=False keep LightGBM."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+import sqlml
 from sqlml.ml.compiled import predictor
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
@@ -76,6 +77,23 @@ def test_sqlml_compile_off_keeps_lightgbm(tree_models, compiled_calls, monkeypat
     table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
     assert compiled_calls == []
     np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
+
+
+def test_a_connection_opened_with_compile_false_keeps_lightgbm_while_another_compiles(tree_models, compiled_calls):
+    query = QUERY.format(name="bt_reg", label="target")
+    with sqlml.connect(tree_models.warehouse_path, tree_models.models_path, idle_release=0, compile=False) as off:
+        result = off.query(query)  # read after query() returns, on DuckDB's side: still off
+        table = result.arrow().combine_chunks()
+        with off.cursor() as session:  # its sessions too
+            session.query(query).arrow()
+        assert compiled_calls == []
+        np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(off, "bt_reg", table))
+        shared = tree_models.query(query).arrow().combine_chunks()  # the same model, a connection with the default
+        assert compiled_calls[-1:] == [300]
+        np.testing.assert_allclose(shared.column("predicted_target").to_numpy(), table.column("predicted_target").to_numpy(), rtol=0, atol=1e-12)
+        calls = len(compiled_calls)
+        off.query(query).arrow()
+        assert len(compiled_calls) == calls
 
 
 def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_models, compiled_calls, monkeypatch):

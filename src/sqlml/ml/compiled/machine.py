@@ -27,7 +27,13 @@ ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_i
 
 @functools.cache
 def target_machine() -> llvm.TargetMachine:
-    """The host's target machine (its CPU and features), made once per process."""
+    """The host's target machine (its CPU and features) that compiles, made once per process."""
+    return new_target_machine()
+
+
+def new_target_machine() -> llvm.TargetMachine:
+    """A target machine of the host. An execution engine owns (and frees) the one it is made
+    with, so each engine gets a new one; compiling shares :func:`target_machine`."""
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
@@ -80,24 +86,18 @@ def compile_ir(text: str) -> bytes:
     return machine.emit_object(module)
 
 
-#: Every execution engine made: never freed, since disposing of an MCJIT engine that loaded an
-#: object file crashed the process (llvmlite 0.50). A process holds one per model it compiled.
-_engines: list = []
-
-
 class Loaded:
-    """Object code loaded into this process: ``function`` calls its entry point."""
+    """Object code loaded into this process: ``function`` calls its entry point. The machine
+    code is freed with this object (its execution engine is disposed of when collected), so a
+    caller keeps it alive while ``function`` may run."""
 
     def __init__(self, objectcode: bytes) -> None:
         import llvmlite.binding as llvm
 
         empty = llvm.parse_assembly("")
         empty.triple = process_triple()
-        self._engine = llvm.create_mcjit_compiler(empty, target_machine())
-        # MCJIT reads the object file where it lies: keep it alive as long as the engine
-        self._objectfile = llvm.ObjectFileRef.from_data(objectcode)
-        self._engine.add_object_file(self._objectfile)
-        _engines.append((self._engine, self._objectfile))
+        self._engine = llvm.create_mcjit_compiler(empty, new_target_machine())
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(objectcode))  # the engine takes the code
         self._engine.finalize_object()
         address = self._engine.get_function_address(ENTRY)
         if not address:

@@ -6,15 +6,20 @@ and across processes by the disk cache (:mod:`sqlml.ml.compiled.cache`). When ne
 LightGBM scores while the rows scored so far are too few to repay compiling (~0.02 s a tree):
 past :data:`COMPILE_AFTER_ROWS` rows a background thread compiles (rent until renting has cost
 what buying does), and a single call of :data:`COMPILE_NOW_ROWS` rows or more compiles first.
-Compiled code is looked for and loaded off the calling thread, so no call waits for it.
-``SQLML_COMPILE=off`` always uses LightGBM; so does any model the generator does not reproduce
-exactly, a sparse input, or a compiler that fails (logged once).
+Compiled code is looked for and loaded off the calling thread, so no call waits for it; a
+server calls :meth:`BoosterScorer.prepare` when it loads a model. At most :data:`MAX_LOADED`
+compiled forests stay loaded per process: the least recently used beyond it are dropped, and their
+machine code is freed once no call is using it (the disk cache brings them back).
+``SQLML_COMPILE=off`` or a connection's ``compile=False`` (:mod:`sqlml.ml.compiled.switch`) uses
+LightGBM; so does any model the generator does not reproduce exactly, a sparse input, or a
+compiler that fails (logged once).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -26,6 +31,7 @@ import numpy as np
 
 from sqlml.ml.compiled import cache
 from sqlml.ml.compiled.forest import Forest, read_forest
+from sqlml.ml.compiled.switch import enabled
 
 if TYPE_CHECKING:
     import lightgbm
@@ -42,6 +48,8 @@ COMPILE_AFTER_ROWS = 500_000
 COMPILE_NOW_ROWS = 1_000_000
 #: Below this many rows a call runs on the calling thread (a served single row: microseconds).
 PARALLEL_MIN_ROWS = 2_000
+#: Compiled forests kept loaded per process (see the module's docstring).
+MAX_LOADED = 32
 #: Chunks of rows per scoring thread (see :meth:`CompiledForest.raw`).
 CHUNKS_PER_THREAD = 8
 
@@ -51,12 +59,10 @@ _ready: dict[str, CompiledForest | None] = {}  # None: failed or not compilable;
 _rows: dict[str, int] = {}
 _compiling: set[str] = set()
 _looked_up: set[str] = set()  # models whose disk cache entry was looked for
+_used: dict[str, int] = {}  # when each entry of _ready was last asked for (a tick of _clock)
+_clock = itertools.count()
+_MISSING = object()
 _pool: list[concurrent.futures.ThreadPoolExecutor] = []
-
-
-def enabled() -> bool:
-    """Whether compiled prediction is on (``SQLML_COMPILE=off`` turns it off)."""
-    return os.environ.get("SQLML_COMPILE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 class CompiledForest:
@@ -149,6 +155,10 @@ class BoosterScorer:
         while LightGBM should score. The first call looks for a cached form in the background
         (loading it costs a third of a second), later ones compile once the rows repay it."""
         key = self.checksum
+        ready = _ready.get(key, _MISSING)  # without the lock: a served row pays for none
+        if ready is not _MISSING:
+            _used[key] = next(_clock)
+            return ready
         with _lock:
             if key in _ready:
                 return _ready[key]
@@ -163,6 +173,22 @@ class BoosterScorer:
             return self._build(key, compile_missing=True)
         threading.Thread(target=self._build_in_background, args=(key, compile_missing), daemon=True, name="sqlml-compile").start()
         return None
+
+    def prepare(self) -> None:
+        """Start making the compiled form ready before rows arrive — read from the disk cache,
+        else compiled and cached — in a background thread at the lowest priority; LightGBM scores
+        until it is ready. What a server does with a model it loads: its few rows at a time would
+        take hours to reach :data:`COMPILE_AFTER_ROWS`. Nothing happens when compiling is off or
+        the form is ready or being made."""
+        key = self.checksum
+        if not enabled():
+            return
+        with _lock:
+            if key in _ready or key in _compiling:
+                return
+            _compiling.add(key)
+            _looked_up.add(key)
+        threading.Thread(target=self._build_in_background, args=(key, True), daemon=True, name="sqlml-compile").start()
 
     def _build_in_background(self, key: str, compile_missing: bool) -> None:
         """:meth:`_build` at the lowest CPU priority (Linux sets it per thread), so compiling uses
@@ -183,8 +209,19 @@ class BoosterScorer:
         with _lock:
             _compiling.discard(key)
             if compiled is not None or compile_missing:
-                _ready[key] = compiled
+                _ready[key], _used[key] = compiled, next(_clock)
+                _drop_least_used()
         return compiled
+
+
+def _drop_least_used() -> None:
+    """Keep :data:`MAX_LOADED` compiled forests (the lock held): forget the least recently used
+    others, as a new process would not know them. A call scoring through one keeps it alive."""
+    loaded = [key for key, compiled in _ready.items() if compiled is not None]
+    for key in sorted(loaded, key=lambda key: _used.get(key, -1))[: max(len(loaded) - MAX_LOADED, 0)]:
+        del _ready[key]
+        _used.pop(key, None), _rows.pop(key, None)
+        _looked_up.discard(key)
 
 
 def build(booster: lightgbm.Booster, text: str, key: str, compile_missing: bool = True) -> CompiledForest | None:

@@ -56,8 +56,8 @@ CACHE = ModelCache()
 
 def compile_ahead(model: Model) -> Model:
     """Start making a tree model's compiled forest ready (read from the per-user cache, or
-    compiled and cached) in a background thread, and return the model: what a server does with
-    the models it loads.
+    compiled and cached) in a background thread at the lowest priority, and return the model:
+    what a server does with the models it loads.
 
     A server scores one model for a long time, a few rows at a time, so the rows LightGBM would
     score before compiling pays off (:data:`~sqlml.ml.compiled.predictor.COMPILE_AFTER_ROWS`)
@@ -66,8 +66,5 @@ def compile_ahead(model: Model) -> Model:
     """
     scorer = getattr(model.estimator, "scorer_", None)
     if scorer is not None:
-        from sqlml.ml.compiled.predictor import COMPILE_NOW_ROWS, enabled
-
-        if enabled():  # a call of COMPILE_NOW_ROWS rows is the predictor's way to compile at once (on that thread)
-            threading.Thread(target=scorer.compiled, args=(COMPILE_NOW_ROWS,), name="sqlml-compile-ahead", daemon=True).start()
+        scorer.prepare()
     return model
