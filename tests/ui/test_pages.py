@@ -90,6 +90,14 @@ def test_the_model_page_shows_any_version_and_fairness_and_skew_on_request(reade
     assert "<title>Disparate impact by group</title>" in page.text and "<title>Skew by column</title>" in page.text
 
 
+def test_fairness_data_must_be_an_existing_table(reader, store):
+    con, _ = store
+    for data in ("ds.nothing", "ds.applicants); DROP TABLE ds.applicants; --"):
+        page = reader.get("/models/ds/credit", params={"data": data, "sensitive_feature": "sex"})
+        assert page.status_code == 404 and "to check fairness and skew on." in page.text
+    assert con.relation_kind("ds.applicants") == "table"
+
+
 def test_a_missing_model_or_version_is_a_404_with_sqlmls_message(reader):
     page = reader.get("/models/ds/nope")
     assert page.status_code == 404 and "Model &#39;ds.nope&#39; was not found." in page.text

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 import sqlml
+from sqlml.errors import NotFoundError
 from sqlml.report import charts
 from sqlml.report.collect import collect
 from sqlml.report.figures import Figures, draw, html_table
@@ -85,6 +86,8 @@ def model_page(con: sqlml.Connection, dataset: str, name: str, version: int | No
     versions = con.query(f"SELECT * FROM ML.VERSIONS(MODEL {quoted})").arrow().to_pylist()
     model = next(m for m in con.models.models(ref.dataset) if m.name == ref.name)
     tuned = bool((record.metadata.get("options") or {}).get("num_trials"))
+    if data and con.relation_kind(data) is None:  # also keeps anything but a table name out of the SQL
+        raise NotFoundError(f"No table or view {data} to check fairness and skew on.", hint="Name an existing dataset.table in the form.")
     notes: list[str] = []
     try:
         report = collect(con, f"{ref.dataset}.{ref.name}@{record.version}", data or None, sensitive_feature or None)
