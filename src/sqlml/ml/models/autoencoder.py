@@ -29,6 +29,9 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.ml.deep.options import NETWORK_OPTIONS, SINGLE_OPTIMIZER
+from sqlml.ml.deep.options import check_hidden_units as check_layers
+from sqlml.ml.models.anomaly import reconstruction_losses
 from sqlml.ml.models.base import Evaluation, ModelFamily, Target
 from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.models.option_groups import COMMON, TUNING, option, table
@@ -48,13 +51,10 @@ ACTIVATIONS = ("RELU", "RELU6", "ELU", "SELU", "SIGMOID", "TANH")
 OBJECTIVES = ("MEAN_SQUARED_ERROR", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_LOG_ERROR")
 
 
-def autoencoder_options() -> list[Option]:
-    """The neural networks' options (:mod:`sqlml.ml.deep.options`: hidden_units, batch_size,
-    dropout, batch_norm, l1_reg, l2_reg, learn_rate, optimizer, max_iterations, early_stop,
-    min_rel_progress, warm_start, tf_version), activation_fn without CRELU."""
-    from sqlml.ml.deep.options import NETWORK_OPTIONS, SINGLE_OPTIMIZER
-
-    return [*NETWORK_OPTIONS, *SINGLE_OPTIMIZER, option("activation_fn", Kind.ENUM, "RELU", choices=ACTIVATIONS)]
+#: The neural networks' options (:mod:`sqlml.ml.deep.options`: hidden_units, batch_size, dropout,
+#: batch_norm, l1_reg, l2_reg, learn_rate, optimizer, max_iterations, early_stop, min_rel_progress,
+#: warm_start, tf_version), activation_fn without CRELU.
+AUTOENCODER_OPTIONS = [*NETWORK_OPTIONS, *SINGLE_OPTIMIZER, option("activation_fn", Kind.ENUM, "RELU", choices=ACTIVATIONS)]
 
 
 def check_hidden_units(units: object) -> None:
@@ -63,8 +63,6 @@ def check_hidden_units(units: object) -> None:
     Raises:
         InvalidOptionError: naming the option and showing a valid value.
     """
-    from sqlml.ml.deep.options import check_hidden_units as check_layers
-
     check_layers(MODEL_TYPE, units)
     if isinstance(units, (list, tuple)) and len(units) % 2 == 0:
         raise InvalidOptionError(
@@ -95,7 +93,7 @@ class AutoencoderFamily(ModelFamily):
 
     def option_table(self, model_type: str) -> dict[str, Option]:
         """Common and tuning options, then the neural networks'."""
-        return table(COMMON, TUNING, autoencoder_options())
+        return table(COMMON, TUNING, AUTOENCODER_OPTIONS)
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
         """``hidden_units`` (each candidate of a tuning space too): an odd, non-empty list of
@@ -125,7 +123,6 @@ class AutoencoderFamily(ModelFamily):
         from sqlml.ml.models.autoencoder_estimator import Autoencoder
 
         keras(MODEL_TYPE)
-
         return Autoencoder
 
     def output_schema(self, model: Model) -> pa.Schema:
@@ -163,8 +160,6 @@ class AutoencoderFamily(ModelFamily):
 
     def metric_outputs(self, model_type: str, estimator: Estimator, X: np.ndarray) -> np.ndarray:
         """Each row's three reconstruction losses, (rows, 3) in :data:`METRICS` order."""
-        from sqlml.ml.models.anomaly import reconstruction_losses
-
         return np.column_stack(reconstruction_losses(X, estimator.reconstruct(X))) if len(X) else np.empty((0, 3))
 
     def metrics(self, model_type: str, estimator: Estimator, y: np.ndarray | None, raw: np.ndarray, threshold: float | None = None) -> dict:
