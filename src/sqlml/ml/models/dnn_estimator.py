@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sqlml.errors import InvalidOptionError
 from sqlml.ml.deep import attribution
 from sqlml.ml.deep.network import Network, NetworkSpec
 from sqlml.ml.deep.options import network_shape
@@ -54,21 +55,30 @@ def _for_part(value, part: str, default):
 
 
 class DnnModel(Estimator):
-    """A DNN or wide & deep regressor or classifier."""
+    """A DNN or wide & deep regressor or classifier; ``warm_start=TRUE`` continues from the
+    replaced version's weights (:attr:`Estimator.previous`)."""
 
     wide = False
+    warm_starts = True
+    previous: DnnModel | None = None
 
     def fit(self, train_set: Dataset, evaluation: Dataset | None, monitor: Monitor) -> DnnModel:
         kind = self.task.kind
         outputs = self.task.n_classes if kind == "multiclass" else 1
-        hidden, batch = network_shape(self.options, len(train_set), train_set.X.shape[1], outputs)
+        previous = self.previous
+        options = self.options
+        if previous is not None and options.get("hidden_units") is None:  # a warm start keeps the layers
+            options = {**options, "hidden_units": previous.network_.spec.hidden_units}
+        hidden, batch = network_shape(options, len(train_set), train_set.X.shape[1], outputs)
         self.network_ = Network(NetworkSpec(
             inputs=train_set.X.shape[1], hidden_units=hidden, outputs=outputs,
-            activation=self.options.get("activation_fn") or "RELU", dropout=float(self.options.get("dropout") or 0.0),
-            batch_norm=bool(self.options.get("batch_norm")), wide=self.wide, seed=SEED,
+            activation=options.get("activation_fn") or "RELU", dropout=float(options.get("dropout") or 0.0),
+            batch_norm=bool(options.get("batch_norm")), wide=self.wide, seed=SEED,
         ))  # fmt: skip
         self.label_mean_, self.label_scale_ = 0.0, 1.0
-        if kind == "regression":
+        if previous is not None:
+            self._continue_from(previous)
+        elif kind == "regression":
             self.label_mean_ = float(np.mean(train_set.y))
             self.label_scale_ = float(np.std(train_set.y)) or 1.0
         plan = TrainPlan(
@@ -80,6 +90,27 @@ class DnnModel(Estimator):
         train(self.network_, plan, self._scaled(train_set), self._scaled(evaluation), monitor)
         self.baseline_ = np.asarray(train_set.X.mean(axis=0), dtype=np.float64).reshape(-1)
         return self
+
+    def _continue_from(self, previous: DnnModel) -> None:
+        """Start from the replaced version's weights (``warm_start=TRUE``): BigQuery requires the
+        same hidden_units; the activation and batch_norm must also leave the weights' shapes alone.
+
+        Raises:
+            InvalidOptionError: the network's layers differ from the replaced version's.
+        """
+        before, now = previous.network_, self.network_
+        shapes = lambda network: {name: array.shape for name, array in network.arrays().items()}  # noqa: E731
+        if before.spec.hidden_units != now.spec.hidden_units or shapes(before) != shapes(now):
+            raise InvalidOptionError(
+                f"warm_start=TRUE continues from weights of hidden_units={before.spec.hidden_units}, "
+                f"activation_fn='{before.spec.activation}', batch_norm={str(before.spec.batch_norm).upper()}; "
+                f"this statement's network has hidden_units={now.spec.hidden_units}, activation_fn='{now.spec.activation}', "
+                f"batch_norm={str(now.spec.batch_norm).upper()}.",
+                option="hidden_units",
+                hint="Keep the layers of the current version, or remove warm_start to train new weights.",
+            )
+        now.assign(before.arrays())
+        self.label_mean_, self.label_scale_ = previous.label_mean_, previous.label_scale_
 
     def _scaled(self, dataset: Dataset | None) -> Dataset | None:
         """``dataset`` with a regressor's label standardized."""
