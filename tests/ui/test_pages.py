@@ -139,6 +139,9 @@ def test_compare_of_tuning_trials_shows_each_trials_hyperparameters_and_metrics(
     hyperparameters = {**by_label(page.text, "compare-options")}
     assert hyperparameters["learn_rate"] == [fmt(t["hyperparameters"]["learn_rate"]) for t in trials]
     assert "<title>Parallel coordinates</title>" in page.text
+    assert [f'id="trial-{t["trial_id"]}"' in page.text for t in trials] == [True] * len(trials)
+    picked = reader.get("/compare", params={"model": "ds.tuned", "trials_of": 1, "trial": [1, 3]})
+    assert by_label(picked.text, "compare-metrics")[""] == [labels[0], labels[2]]
     page = reader.get("/compare", params={"model": "ds.credit", "tuned": "true"})
     assert page.status_code == 400 and "ML.TRIAL_INFO needs a model trained with num_trials" in page.text
 

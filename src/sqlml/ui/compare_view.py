@@ -29,6 +29,7 @@ class Comparison:
     objective: str | None
     chart: Markup | None
     trials_of: int | None = None
+    all_trials: list[int] | None = None  # the tuned version's trial ids, to pick from
 
 
 def compare_versions(con: sqlml.Connection, dataset: str, name: str, versions: list[int]) -> Comparison:
@@ -74,7 +75,7 @@ def compare_trials(con: sqlml.Connection, dataset: str, name: str, version: int 
     objective = headline({m.label: m.values[0] for m in metrics if m.values and isinstance(m.values[0], float)})
     return Comparison(
         ref.dataset, ref.name, labels, metrics, [h for h in hyperparameters if h.differs], [h for h in hyperparameters if not h.differs],
-        objective, _chart(hyperparameters, metrics, objective, labels), trials_of=record.version,
+        objective, _chart(hyperparameters, metrics, objective, labels), trials_of=record.version, all_trials=[t["trial_id"] for t in found],
     )  # fmt: skip
 
 
