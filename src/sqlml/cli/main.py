@@ -91,8 +91,35 @@ def data_options(func):
     return warehouse_options()(func)
 
 
+def engine_options(func):
+    """``--engine duckdb|spark`` and ``--master URL``: where the SQL runs. Kept in click's context
+    for :func:`open_connection` and the project runner (:func:`engine_choice`), so the command's own
+    parameters stay as they are; pyspark is imported only when a Spark connection opens."""
+
+    @functools.wraps(func)
+    def wrapper(*args, engine, master, **kwargs):
+        if master is not None and engine != "spark":
+            raise click.UsageError("--master is the Spark master URL: use it with --engine spark.")
+        click.get_current_context().meta["sqlml.engine"] = (engine, master)
+        return func(*args, **kwargs)
+
+    wrapper = click.option("--master", default=None, help="With --engine spark: the Spark master URL (default local[2]).")(wrapper)
+    return click.option(
+        "--engine", type=click.Choice(["duckdb", "spark"]), default=None, help="Where the SQL runs (default duckdb, or the project's)."
+    )(wrapper)
+
+
+def engine_choice() -> tuple[str | None, str | None]:
+    """``(--engine, --master)`` of the running command, ``(None, None)`` when not given."""
+    context = click.get_current_context(silent=True)
+    return context.meta.get("sqlml.engine", (None, None)) if context is not None else (None, None)
+
+
 def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: float, **options) -> Connection:
-    """A connection for a CLI command."""
+    """A connection for a CLI command (on Spark with ``--engine spark``)."""
+    engine, master = engine_choice()
+    if engine == "spark":
+        options.update(engine="spark", spark=master)
     return sqlml.connect(warehouse, models, dialect, lock_timeout=lock_timeout, **options)
 
 
@@ -128,6 +155,7 @@ def cli(debug: bool) -> None:
 @click.option("-p", "--param", "params", multiple=True, help="A query parameter: name=value or name:TYPE=value.")
 @click.option("--progress/--no-progress", default=None, help="Show training progress (default: when stderr is a terminal).")
 @data_options
+@engine_options
 @error_handler
 def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, lock_timeout):
     """Run SQL (a statement or a whole script) and print the last statement's result."""

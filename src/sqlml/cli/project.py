@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import sqlml
-from sqlml.cli.main import cli, emit, error_handler, warehouse_options
+from sqlml.cli.main import cli, emit, engine_choice, engine_options, error_handler, warehouse_options
 from sqlml.project import RunOptions, Runner, load_project
 from sqlml.project.history import History
 from sqlml.project.kinds import Command, NodeKind
@@ -48,7 +48,8 @@ def open_runner(project_dir, warehouse, models, vars_json, lock_timeout, echo=cl
     variables = yaml.safe_load(vars_json) if vars_json else None
     if variables is not None and not isinstance(variables, dict):
         raise sqlml.ProjectError("--vars must be a mapping, e.g. '{\"cutoff\": \"2026-01-01\"}'.")
-    project = load_project(project_dir, vars=variables, warehouse=warehouse, models=models)
+    engine, master = engine_choice()
+    project = load_project(project_dir, vars=variables, warehouse=warehouse, models=models, engine=engine, master=master)
     return Runner(project, echo=echo, lock_timeout=lock_timeout)
 
 
@@ -64,6 +65,7 @@ def _run(command: Command, project_dir, warehouse, models, lock_timeout, vars_js
 @cli.command()
 @project_options
 @selection_options
+@engine_options
 @error_handler
 def run(**kwargs):
     """Build seeds, data models, ML models and scripts in dependency order."""
@@ -73,6 +75,7 @@ def run(**kwargs):
 @cli.command()
 @project_options
 @selection_options
+@engine_options
 @error_handler
 def build(**kwargs):
     """Run and test in dependency order; a failing test skips everything downstream."""

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from sqlml.cli.main import cli, data_options, error_handler, open_connection
+from sqlml.cli.main import cli, data_options, engine_options, error_handler, open_connection
 
 
 @cli.command()
 @click.option("-c", "--command", "command", help="Run this SQL (and dot-commands) and exit.")
 @click.option("--history", type=click.Path(dir_okay=False), default="~/.sqlml_history", show_default=True, help="History file.")
 @data_options
+@engine_options
 @error_handler
 def shell(command, history, warehouse, models, dialect, lock_timeout):
     """An interactive SQL prompt: highlighting, completion, history, progress, Ctrl-C to cancel.

@@ -33,6 +33,8 @@ MATERIALIZATIONS = tuple(m.value for m in Materialization)
 GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 #: How model SQL may be written (``dialect:`` in the project file).
 DIALECTS = ("bigquery", "duckdb")
+#: Where the project's SQL runs (``engine:`` in the project file; ``spark_master:`` points at a cluster).
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Project:
         disabled: names of the nodes configured ``enabled: false`` (filled when nodes are found).
         schema_macro: the project's ``generate_schema_name`` as (custom schema, node) → schema,
             when it has one (set when nodes are found).
+        engine: where the project's SQL runs: ``duckdb`` or ``spark`` (:mod:`sqlml.engine.spark`).
+        spark_master: with ``engine: spark``, the master URL of the cluster (default ``local[2]``).
     """
 
     name: str
@@ -79,6 +83,8 @@ class Project:
     blocks: dict = field(default_factory=dict)
     disabled: set = field(default_factory=set)
     schema_macro: Any = None
+    engine: str = "duckdb"
+    spark_master: str | None = None
 
     def folders(self, role: str) -> list[Path]:
         """The folders holding the ``models``, ``seeds``, ``tests`` or ``macros`` (a sqlml project's models: its root)."""
@@ -112,13 +118,15 @@ def project_file(folder: Path) -> Path | None:
 
 
 def load_project(
-    folder: str | Path | None = None, *, vars: dict | None = None, warehouse: str | Path | None = None, models: str | Path | None = None
+    folder: str | Path | None = None, *, vars: dict | None = None, warehouse: str | Path | None = None, models: str | Path | None = None,
+    engine: str | None = None, master: str | None = None,
 ) -> Project:
     """Read the project in ``folder`` (see :func:`find_project_dir`).
 
     Args:
         vars: values that override the project's ``vars`` (``--vars``).
         warehouse / models: override the folders the project names.
+        engine / master: override the project's ``engine`` and ``spark_master`` (``--engine``, ``--master``).
     """
     root = find_project_dir(folder)
     path, settings, dbt = _project_settings(root)
@@ -132,6 +140,9 @@ def load_project(
         )  # fmt: skip
     if settings.get("dialect", "bigquery") not in DIALECTS:
         raise ProjectError(f"{path.name}: unknown dialect '{settings['dialect']}'.", path=str(path), hint=f"Use one of: {', '.join(DIALECTS)}.")
+    engine = engine or settings.get("engine", "duckdb")
+    if engine not in ENGINES:
+        raise ProjectError(f"{path.name}: unknown engine '{engine}'.", path=str(path), hint=f"Use one of: {', '.join(ENGINES)}.")
     project = Project(
         name=name,
         root=root,
@@ -145,6 +156,8 @@ def load_project(
         dbt=dbt is not None,
         paths=dbt.paths if dbt else {},
         blocks=dbt.blocks if dbt else {},
+        engine=engine,
+        spark_master=master or settings.get("spark_master"),
     )
     for path in _property_files(project):
         _read_properties(project, path)

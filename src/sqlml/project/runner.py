@@ -102,7 +102,9 @@ class Runner:
         compiling the project (``sqlml ls``, ``dag``, ``compile``) never query it, so they create
         no warehouse or model folder."""
         if self._connection is None:
-            self._connection = sqlml.connect(self.project.warehouse, self.project.models, lock_timeout=self._lock_timeout)
+            project = self.project
+            on_spark = {"engine": "spark", "spark": project.spark_master} if project.engine == "spark" else {}
+            self._connection = sqlml.connect(project.warehouse, project.models, lock_timeout=self._lock_timeout, **on_spark)
         return self._connection
 
     @property
