@@ -16,6 +16,8 @@ import pytest
 
 import sqlml
 from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError, ModelNotFoundError
+from sqlml.ml.models.model import Model
+from sqlml.store.records import ModelRef
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # as sqlml.ml.deep.backend sets it before Keras' first import
 pytest.importorskip("keras")
@@ -104,11 +106,42 @@ def test_without_the_deep_extra_create_model_names_it(con, monkeypatch):
         con.query("SELECT * FROM ML.EVALUATE(MODEL ds.nokeras)")
 
 
-def test_warm_start_is_refused_rather_than_ignored(con):
-    with pytest.raises(InvalidOptionError) as error:
-        con.query(CREATE.format(options=", hidden_units=[3, 2, 3], warm_start=TRUE"))
-    assert error.value.message == (
-        "warm_start=TRUE is not supported for AUTOENCODER models yet: sqlml would train new weights, "
-        "not continue from the model's last ones."
+def _weights(con, name: str) -> dict[str, np.ndarray]:
+    store = con.models
+    return Model.load(store.verified_files(store.resolve(ModelRef.parse(name)))).estimator.network_.arrays()
+
+
+def test_warm_start_continues_from_the_current_weights_and_adds_a_training_run(con):
+    warm = "CREATE OR REPLACE MODEL ds.warm OPTIONS(model_type='autoencoder', early_stop=FALSE{options}) AS SELECT a, b, c FROM ds.t"
+    with pytest.raises(InvalidOptionError) as missing:
+        con.query(warm.format(options=", warm_start=TRUE"))
+    assert missing.value.message == "warm_start=TRUE continues training ds.warm from its current weights, but the model does not exist yet."
+    con.query(warm.format(options=", hidden_units=[3, 1, 3], max_iterations=2"))
+    before = _weights(con, "ds.warm")
+    con.query(warm.format(options=", warm_start=TRUE, learn_rate=0, max_iterations=3"))  # hidden_units kept; no step moves
+    after = _weights(con, "ds.warm")
+    assert sorted(after) == sorted(before) and all(np.array_equal(after[k], before[k]) for k in before)
+    runs = con.query("SELECT training_run, iteration FROM ML.TRAINING_INFO(MODEL ds.warm) ORDER BY training_run, iteration").fetchall()
+    assert runs == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    con.query(warm.format(options=", warm_start=TRUE, learn_rate=0.01, max_iterations=1"))
+    assert not np.array_equal(_weights(con, "ds.warm")["hidden_0/kernel"], before["hidden_0/kernel"])
+
+
+def test_warm_start_refuses_another_network_or_other_columns_and_keeps_the_model(con):
+    con.query("CREATE OR REPLACE MODEL ds.warm2 OPTIONS(model_type='autoencoder', hidden_units=[3, 1, 3], max_iterations=1) AS SELECT a, b, c FROM ds.t")
+    before = _weights(con, "ds.warm2")
+    statement = "CREATE OR REPLACE MODEL ds.warm2 OPTIONS(model_type='autoencoder', warm_start=TRUE{options}) AS SELECT {columns} FROM ds.t"
+    with pytest.raises(InvalidOptionError) as layers:
+        con.query(statement.format(options=", hidden_units=[2]", columns="a, b, c"))
+    assert layers.value.message == (
+        "warm_start=TRUE continues from the current version's network, whose hidden_units is [3, 1, 3]; this statement asks for [2]."
     )
-    assert error.value.option == "warm_start"
+    with pytest.raises(InvalidOptionError, match=r"^warm_start=TRUE continues from the current version's network, whose activation_fn is 'RELU'; this statement asks for 'TANH'\."):
+        con.query(statement.format(options=", activation_fn='TANH'", columns="a, b, c"))
+    with pytest.raises(InvalidModelInputError) as columns:
+        con.query(statement.format(options="", columns="a, b"))
+    assert columns.value.message == (
+        "warm_start=TRUE continues from weights trained on the features ['a', 'b', 'c']; the training query gives ['a', 'b']."
+    )
+    after = _weights(con, "ds.warm2")
+    assert all(np.array_equal(after[k], before[k]) for k in before)

@@ -97,17 +97,10 @@ class AutoencoderFamily(ModelFamily):
 
     def check_options(self, model_type: str, options: dict, given: set[str]) -> None:
         """``hidden_units`` (each candidate of a tuning space too): an odd, non-empty list of
-        positive sizes; ``warm_start`` is not honoured yet, so it is refused."""
+        positive sizes."""
         units = options.get("hidden_units")
         for candidate in units.values if isinstance(units, HparamCandidates) else [units]:
             check_hidden_units(candidate)
-        if options.get("warm_start"):  # refused rather than silently trained from new weights
-            raise InvalidOptionError(
-                "warm_start=TRUE is not supported for AUTOENCODER models yet: sqlml would train new weights, "
-                "not continue from the model's last ones.",
-                option="warm_start",
-                hint="Remove warm_start, or raise max_iterations to train longer from the start.",
-            )
 
     def tuning_objectives(self, model_type: str, options: dict) -> tuple[str, ...]:
         """The three reconstruction losses, MEAN_SQUARED_ERROR first (BigQuery's default)."""

@@ -14,15 +14,25 @@ from __future__ import annotations
 
 import warnings
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from sqlml.errors import InvalidOptionError
 from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task
+
+if TYPE_CHECKING:
+    from sqlml.ml.deep.network import Network, NetworkSpec
 
 SEED = 20240601
 
 
 class Autoencoder(Estimator):
-    """``network_``: the fitted :class:`~sqlml.ml.deep.network.Network`."""
+    """``network_``: the fitted :class:`~sqlml.ml.deep.network.Network`. Under ``warm_start=TRUE``
+    training continues from the replaced version's weights (its network: the same hidden_units,
+    activation_fn and batch_norm)."""
+
+    warm_starts = True
 
     @property
     def latent_units(self) -> int:
@@ -43,8 +53,10 @@ class Autoencoder(Estimator):
         options = self.options
         X = np.asarray(train.X, dtype=np.float32)
         rows, features = X.shape
-        # BigQuery's defaults with as many outputs as inputs (reference §1.8, §1.13)
-        hidden_units, batch_size = network_shape(options, rows, features, features)
+        # BigQuery's defaults with as many outputs as inputs (reference §1.8, §1.13); a warm start
+        # keeps the replaced network's layers unless hidden_units is given
+        units = options["hidden_units"] or (self.previous.network_.spec.hidden_units if self.previous else None)
+        hidden_units, batch_size = network_shape({**options, "hidden_units": units}, rows, features, features)
         spec = NetworkSpec(
             inputs=features, hidden_units=hidden_units, outputs=features, activation=options["activation_fn"],
             dropout=options["dropout"], batch_norm=options["batch_norm"], seed=SEED,
@@ -54,9 +66,29 @@ class Autoencoder(Estimator):
             batch_size=batch_size, max_iterations=options["max_iterations"],
             l1_reg=options["l1_reg"], l2_reg=options["l2_reg"], seed=SEED,
         )  # fmt: skip
-        self.network_ = Network(spec)
+        self.network_ = Network(spec) if self.previous is None else self._continued(spec)
         train_network(self.network_, plan, Dataset(X, X, train.w), None, monitor)
         return self
+
+    def _continued(self, spec: NetworkSpec) -> Network:
+        """A network of ``spec`` holding the replaced version's weights.
+
+        Raises:
+            InvalidOptionError: ``spec`` differs from that version's network in an option that
+                shapes the weights (dropout and the training options may change).
+        """
+        from sqlml.ml.deep.network import Network
+
+        before = self.previous.network_.spec
+        for option, field in (("hidden_units", "hidden_units"), ("activation_fn", "activation"), ("batch_norm", "batch_norm")):
+            if getattr(spec, field) != getattr(before, field):
+                raise InvalidOptionError(
+                    f"warm_start=TRUE continues from the current version's network, whose {option} is "
+                    f"{getattr(before, field)!r}; this statement asks for {getattr(spec, field)!r}.",
+                    option=option,
+                    hint=f"Keep {option} as it was, or remove warm_start to train a new network.",
+                )
+        return Network.from_arrays(spec, self.previous.network_.arrays())
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The latent values (rows, latent units): ML.PREDICT's and ML.GENERATE_EMBEDDING's numbers."""

@@ -190,9 +190,15 @@ class Estimator:
     Attributes:
         accepts_sparse: whether ``fit`` and ``predict`` take a SciPy CSR matrix (a family that does
             gets one for a wide one-hot encoding, see :mod:`sqlml.ml.preprocessing.automatic.feature_matrix`).
+        warm_starts: whether ``fit`` continues from :attr:`previous` under ``warm_start=TRUE``
+            (the others train new weights whatever the option says).
+        previous: under ``warm_start=TRUE``, the fitted estimator of the model version being
+            replaced (same type and feature columns), set before ``fit``; None otherwise.
     """
 
     accepts_sparse = False
+    warm_starts = False
+    previous: Estimator | None = None
 
     def __init__(self, *, options: dict, task: Task):
         self.options = options

@@ -206,20 +206,49 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
             hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins.",
         )
     description = f"Training {ref.dataset}.{ref.name} ({model_type.lower()})"
+    previous = _warm_start_version(context.executor.models, ref, model_type, options)
     if family.source is Source.SERIES:
         model = _fit_series(context, model_type, options, table, transform)
     elif transform is None:
         if family.source is Source.TRANSFORM:
             raise SqlSyntaxError(f"model_type='{model_type}' needs a TRANSFORM(…) clause.")
-        model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel)
+        model = train(model_type, options, table, hashes, description=description, cancel=context.executor.cancel, previous=previous)
     else:
-        model = train_with_transform(model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel)
+        model = train_with_transform(
+            model_type, options, table, hashes, transform, description=description, cancel=context.executor.cancel, previous=previous
+        )
     model.spec["lineage"] = {**lineage, "read_seconds": round(read_seconds, 3)}
     if family.source is not Source.TRANSFORM:
         # What ML.VALIDATE_DATA_SKEW compares serving rows with, so it never needs this data again.
         inputs = {name.lower() for name in model.required_columns()}
         model.spec["training_distributions"] = profile_table(table, [c for c in table.column_names if c.lower() in inputs])
     return model
+
+
+def _warm_start_version(store, ref: ModelRef, model_type: str, options: dict) -> Model | None:
+    """The current version of ``ref`` that ``warm_start=TRUE`` continues from, when the model
+    type's estimator can (:attr:`~sqlml.ml.models.estimator.Estimator.warm_starts`); else None.
+
+    Raises:
+        InvalidOptionError: the model does not exist yet, or is of another model type.
+    """
+    if not options.get("warm_start") or not family_of(model_type).estimator_class(model_type).warm_starts:
+        return None
+    if not store.exists(ref.dataset, ref.name):
+        raise InvalidOptionError(
+            f"warm_start=TRUE continues training {ref.dataset}.{ref.name} from its current weights, but the model does not exist yet.",
+            option="warm_start",
+            hint="Create it without warm_start first; a later CREATE OR REPLACE MODEL can continue from it.",
+        )
+    previous = Model.load(store.verified_files(store.resolve(ref)))
+    if previous.model_type != str(model_type):
+        raise InvalidOptionError(
+            f"warm_start=TRUE continues from {ref.dataset}.{ref.name}'s current version, a {previous.model_type} model, "
+            f"which cannot become a {model_type} model.",
+            option="warm_start",
+            hint="Keep the model_type, or remove warm_start to train a new model.",
+        )
+    return previous
 
 
 def _fit_series(context: StatementContext, model_type: str, options: dict, table: pa.Table, transform) -> Model:

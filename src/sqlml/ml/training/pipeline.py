@@ -13,12 +13,12 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from sqlml.errors import InvalidOptionError
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
-from sqlml.ml.training.preparation import base_spec, fit_estimator, kept_outputs, monitor_for, prepare
+from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, kept_outputs, monitor_for, prepare
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import tune
 
@@ -53,6 +53,7 @@ def train(
     description: str,
     cancel: threading.Event | None = None,
     split: Split | None = None,
+    previous: Model | None = None,
 ) -> Model:
     """Train a model on ``table`` (rows after TRANSFORM, if any); tune it when num_trials is set.
 
@@ -64,6 +65,7 @@ def train(
         description: shown by progress reporters.
         cancel: set from another thread to stop between iterations.
         split: a split already made (by the TRANSFORM fit, which needs it first).
+        previous: the version a warm start continues from (:func:`warm_start`), or None.
     """
     started = time.monotonic()
     family = family_of(model_type)
@@ -78,6 +80,8 @@ def train(
     if options.get("num_trials"):
         model = tune(prepared, description=description, cancel=cancel)
     else:
+        runs = warm_start(prepared, previous)
+        run = max((row["training_run"] for row in runs), default=-1) + 1
         with monitor_for(options, description, cancel) as monitor:
             estimator = fit_estimator(prepared, options, monitor)
         scored = prepared.scored
@@ -86,7 +90,7 @@ def train(
             raw = family.metric_outputs(model_type, estimator, scored.X)
         spec = {
             **base_spec(prepared),
-            "training_info": [{"training_run": 0, **row} for row in monitor.rows],
+            "training_info": [*runs, *({"training_run": run, **row} for row in monitor.rows)],
             "metrics": family.metrics(model_type, estimator, scored.y, raw),
         }
         arrays = {**kept_outputs(prepared, lambda: raw), **prepared.extra_arrays}
@@ -99,3 +103,24 @@ def train(
     model.spec["training_seconds"] = round(time.monotonic() - started, 3)
     return model
 
+
+def warm_start(prepared: Prepared, previous: Model | None) -> list[dict]:
+    """Hand the replaced version's estimator to the new one (``warm_start=TRUE``) and return that
+    version's ML.TRAINING_INFO rows, which the new run's rows follow; none without a version.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm#warm_start —
+    the feature columns must be unchanged; iterations restart at 0 and ``training_run`` increments.
+
+    Raises:
+        InvalidModelInputError: the rows' (preprocessed) features are not the replaced version's.
+    """
+    if previous is None or previous.estimator is None:
+        return []
+    if previous.task.feature_names != prepared.task.feature_names:
+        raise InvalidModelInputError(
+            f"warm_start=TRUE continues from weights trained on the features {previous.task.feature_names}; "
+            f"the training query gives {prepared.task.feature_names}.",
+            hint="Train on the same columns (and categories) as the current version, or remove warm_start to train new weights.",
+        )
+    prepared.previous = previous.estimator
+    return list(previous.spec.get("training_info") or [])

@@ -54,6 +54,8 @@ class Prepared:
     test_set: Dataset | None
     feature_info: list[dict]
     init_rows: np.ndarray | None = None
+    #: the replaced version's estimator that a warm start continues from (warm_start=TRUE)
+    previous: Estimator | None = None
     #: what a family that encodes its own rows adds to the model's description and arrays
     #: (a matrix factorization's columns, users and items)
     extra_spec: dict = field(default_factory=dict)
@@ -130,6 +132,7 @@ def fit_estimator(prepared: Prepared, options: dict, monitor: Monitor) -> Estima
     estimator = family_of(prepared.model_type).estimator_class(prepared.model_type)(options=options, task=prepared.task)
     if prepared.init_rows is not None:
         estimator.init_rows = prepared.init_rows
+    estimator.previous = prepared.previous
     estimator.fit(prepared.train_set, prepared.eval_set, monitor)
     return estimator
 

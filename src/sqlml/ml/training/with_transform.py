@@ -20,7 +20,7 @@ from sqlml.ml.training.transform_fit import fit_transform
 
 def train_with_transform(
     model_type: str, options: dict, table: pa.Table, hashes: np.ndarray, transform: exp.Expression, *, description: str,
-    cancel: threading.Event | None,
+    cancel: threading.Event | None, previous: Model | None = None,
 ) -> Model:  # fmt: skip
     """Split the query's rows, fit the TRANSFORM on the training part, train on its output."""
     family = family_of(model_type)
@@ -43,6 +43,6 @@ def train_with_transform(
             None,
         )
         return model
-    model = train(model_type, options, transformed, hashes, description=description, cancel=cancel, split=split)
+    model = train(model_type, options, transformed, hashes, description=description, cancel=cancel, split=split, previous=previous)
     model.spec["transform"] = spec
     return model
