@@ -11,7 +11,7 @@ from markupsafe import Markup
 import sqlml
 from sqlml.report import charts
 from sqlml.store.records import ModelRef
-from sqlml.ui.model_view import Row, side_by_side
+from sqlml.ui.model_view import Row, row, side_by_side
 from sqlml.ui.registry_view import headline
 from sqlml.ui.web import Refused
 
@@ -67,10 +67,9 @@ def compare_trials(con: sqlml.Connection, dataset: str, name: str, version: int 
 
     def rows(key: str) -> list[Row]:
         names = list((chosen[0][key] or {}) if chosen else {})
-        values = [[(t[key] or {}).get(n) for t in chosen] for n in names]
-        return [Row(n, v, len({repr(x) for x in v}) > 1) for n, v in zip(names, values, strict=True)]
+        return [row(n, [(t[key] or {}).get(n) for t in chosen]) for n in names]
 
-    metrics = rows("hparam_tuning_evaluation_metrics") + [Row(k, [t[k] for t in chosen], True) for k in ("training_loss", "eval_loss", "status")]
+    metrics = rows("hparam_tuning_evaluation_metrics") + [row(k, [t[k] for t in chosen]) for k in ("training_loss", "eval_loss", "status")]
     hyperparameters = rows("hyperparameters")
     objective = headline({m.label: m.values[0] for m in metrics if m.values and isinstance(m.values[0], float)})
     return Comparison(

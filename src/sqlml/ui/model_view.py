@@ -31,12 +31,13 @@ class Row:
     differs: bool
 
 
+def row(label: str, values: list) -> Row:
+    """A row of ``values``, marked when they are not all the same."""
+    return Row(label, values, len({json.dumps(v, default=str, sort_keys=True) for v in values}) > 1)
+
+
 def side_by_side(versions: list[dict]) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
     """The versions' fields, metrics, options that differ between them and options they share."""
-    def row(label: str, values: list) -> Row:
-        shown = [_text(v) for v in values]
-        return Row(label, values, len(set(shown)) > 1)
-
     fields = [row(f, [v.get(f) for v in versions]) for f in VERSION_FIELDS]
     metric_names = [k for k in (versions[0] if versions else {}) if k not in _NOT_METRICS]
     metrics = [row(m, [v.get(m) for v in versions]) for m in metric_names]
@@ -44,10 +45,6 @@ def side_by_side(versions: list[dict]) -> tuple[list[Row], list[Row], list[Row],
     names = sorted({k for o in options for k in o})
     all_options = [row(n, [o.get(n) for o in options]) for n in names]
     return fields, metrics, [r for r in all_options if r.differs], [r for r in all_options if not r.differs]
-
-
-def _text(value) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
 
 
 @dataclass
