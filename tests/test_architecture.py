@@ -26,7 +26,7 @@ TYPED_PACKAGES = ("sqlml.engine", "sqlml.ml", "sqlml.store", "sqlml.script", "sq
 #: The package's layers, lowest first (issue 16's layout as its parts settled it): a module imports
 #: from its own layer and the layers below, never from one above. "sqlml" is the package module alone.
 LAYERS = (
-    ("sqlml.errors",),
+    ("sqlml.errors", "sqlml.user_cache"),
     ("sqlml.sql",),  # the front end
     ("sqlml.engine",),  # the seam to the SQL engine and its DuckDB implementation
     ("sqlml.render", "sqlml.result", "sqlml.progress", "sqlml.process"),

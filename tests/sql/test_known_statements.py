@@ -121,6 +121,7 @@ def test_a_text_is_looked_for_on_disk_once_per_process(cache):
     remember("SELECT 2", "bigquery", Known("SELECT 2", "SELECT"))  # makes the folder; another process then writes …
     name = hashlib.sha256(b"bigquery\0SELECT 1").hexdigest() + ".json"
     (cache / name).write_text(json.dumps({"sql": "SELECT 1", "dialect": "bigquery", "duckdb": "SELECT 1", "verb": "SELECT"}))
+    (cache / name).chmod(0o600)  # as sqlml writes its entries
     assert lookup("SELECT 1", "bigquery") is None  # … this process does not look again
     known_statements.forget_all()
     assert lookup("SELECT 1", "bigquery") == Known("SELECT 1", "SELECT")  # a new process finds it

@@ -3,8 +3,9 @@
 A query that reads no table, view, routine, parameter or script variable (``SELECT 1``,
 ``SELECT CURRENT_DATE()``, ``SELECT x FROM UNNEST([1, 2]) AS x``) turns into the same DuckDB SQL
 whatever the warehouse holds. Once generated, that text is kept here — in memory, and on disk in
-a per-user cache folder outside the warehouse — so that running the statement again, in this
-process or a new ``sqlml query`` process, needs neither sqlglot nor the statement table: the
+a per-user cache folder outside the warehouse (``statements`` under :mod:`sqlml.user_cache`'s
+root, owner-only, used only while it passes that module's check) — so that running the
+statement again, in this process or a new ``sqlml query`` process, needs neither sqlglot nor the statement table: the
 trust of ``__pycache__``, keyed by the exact SQL text, the dialect, sqlml's sources and sqlglot's
 version. ``SQLML_STATEMENT_CACHE=off`` keeps it in memory only; ``SQLML_CACHE_DIR`` moves it.
 """
@@ -16,12 +17,13 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlml import user_cache
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -85,8 +87,7 @@ def cache_folder() -> Path | None:
     """This sqlml's and sqlglot's folder of remembered statements, or None when turned off."""
     if os.environ.get("SQLML_STATEMENT_CACHE", "").lower() in ("off", "0", "false", "no"):
         return None
-    base = os.environ.get("SQLML_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sqlml")
-    return Path(base) / "statements" / fingerprint()
+    return user_cache.root() / "statements" / fingerprint()
 
 
 def fingerprint() -> str:
@@ -127,10 +128,13 @@ def _entry(folder: Path, sql: str, dialect: str) -> Path:
 
 def _read(sql: str, dialect: str) -> Known | None:
     folder = cache_folder()
-    if folder is None or not _private(folder):
+    if folder is None:
+        return None
+    path = _entry(folder, sql, dialect)
+    if not user_cache.trusted(path) or not user_cache.trusted(folder, user_cache.root()):
         return None
     try:
-        entry = json.loads(_entry(folder, sql, dialect).read_text())
+        entry = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     # the file names a digest: the text itself decides (and a malformed entry is ignored)
@@ -145,8 +149,7 @@ def _write(sql: str, dialect: str, known: Known) -> None:
     if folder is None:
         return
     with contextlib.suppress(OSError):  # a cache that cannot be written is no cache, not an error
-        _make_private(folder)
-        if not _private(folder):
+        if not _make_private(folder):
             return
         if sum(1 for _ in os.scandir(folder)) >= MAX_ENTRIES:
             for old in folder.glob("*.json"):
@@ -159,25 +162,12 @@ def _write(sql: str, dialect: str, known: Known) -> None:
         os.replace(temporary, entry)
 
 
-def _make_private(folder: Path) -> None:
-    """Create ``folder`` (and its ``statements`` parent) owner-only; drop other versions' folders."""
-    if folder.is_dir():
-        return
-    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for other in folder.parent.iterdir():
-        if other.is_dir() and len(other.name) == len(folder.name) and _private(other):
-            shutil.rmtree(other, ignore_errors=True)
-    folder.mkdir(mode=0o700, exist_ok=True)
-
-
-def _private(folder: Path) -> bool:
-    """Whether ``folder`` and its parent are this user's own and nobody else may write them, so
-    that no one else can have put the SQL this process would run there (they are made owner-only)."""
-    try:
-        for path in (folder, folder.parent):
-            info = path.lstat()
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return False
-    except OSError:
-        return False
-    return True
+def _make_private(folder: Path) -> bool:
+    """Create ``folder`` owner-only (dropping other versions' folders beside it the first time);
+    whether it is trusted (:func:`sqlml.user_cache.trusted`)."""
+    top = user_cache.root()
+    if not folder.is_dir() and user_cache.private_folder(folder.parent, top) is not None:
+        for other in folder.parent.iterdir():
+            if other.is_dir() and len(other.name) == len(folder.name) and user_cache.trusted(other):
+                shutil.rmtree(other, ignore_errors=True)
+    return user_cache.private_folder(folder, top) is not None

@@ -1,52 +1,33 @@
 """The per-user cache of compiled forests: object code on disk, outside the model store.
 
 Model artifacts stay data (nothing executable in the store, exports or imports); compiled code
-is trusted the way ``__pycache__`` is: it lives in the
-user's own cache directory (``$XDG_CACHE_HOME/sqlml/compiled``, ``~/Library/Caches`` on macOS,
-``%LOCALAPPDATA%`` on Windows), directories 0700 and files 0600, one file per model checksum and
-compiler version. A file whose owner, permissions, header, key or digest is wrong is not used:
-the caller compiles again and replaces it. ``SQLML_COMPILE_CACHE`` names another directory.
+is trusted the way ``__pycache__`` is: it lives in the user's own cache folder
+(:mod:`sqlml.user_cache`: ``compiled`` under sqlml's cache root, or ``$SQLML_COMPILE_CACHE``),
+folders 0700 and files 0600, one file per model checksum and compiler version. A file whose
+owner, permissions, header, key or digest is wrong is not used: the caller compiles again and
+replaces it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import tempfile
 from pathlib import Path
+
+from sqlml import user_cache
 
 MAGIC = b"sqlml-compiled-forest 1\n"
 
 
 def cache_dir() -> Path | None:
-    """The cache directory, created owner-only; None when it cannot be made or is not private
-    to this user (another owner, or group/world permissions)."""
+    """The cache folder, created owner-only; None when it cannot be made or is not private to
+    this user (:func:`sqlml.user_cache.trusted`)."""
     override = os.environ.get("SQLML_COMPILE_CACHE")
-    folder = Path(override) if override else _platform_cache() / "sqlml" / "compiled"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if hasattr(os, "getuid") and folder.stat().st_uid == os.getuid():
-            folder.chmod(0o700)
-        return folder if _private(folder, 0o077) else None
-    except OSError:
-        return None
-
-
-def _platform_cache() -> Path:
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-
-
-def _private(path: Path, forbidden: int) -> bool:
-    """``path`` belongs to this user and has none of the ``forbidden`` permission bits."""
-    if not hasattr(os, "getuid"):  # Windows: the user's profile directory is private already
-        return True
-    status = path.stat()
-    return status.st_uid == os.getuid() and not status.st_mode & forbidden
+    if override:
+        return user_cache.private_folder(Path(override), Path(override))
+    top = user_cache.root()
+    return user_cache.private_folder(top / "compiled", top)
 
 
 def entry_path(folder: Path, checksum: str, version: str) -> Path:
@@ -62,7 +43,7 @@ def read(checksum: str, version: str) -> bytes | None:
         return None
     path = entry_path(folder, checksum, version)
     try:
-        if not _private(path, 0o077):
+        if not user_cache.trusted(path):
             return None
         content = path.read_bytes()
     except OSError:
