@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import decimal
 import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -138,16 +138,15 @@ def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = N
     return json_rows(prediction_outputs(model, batch, estimator))
 
 
-@dataclass(frozen=True)
-class Predicted:
+class Predicted(NamedTuple):
     """One request's share of a scored batch: its rows of the batch's output columns."""
 
-    batch: pa.Table
+    batch: pa.RecordBatch
     start: int
     rows: list[dict]
 
     @property
-    def outputs(self) -> pa.Table:
+    def outputs(self) -> pa.RecordBatch:
         """The request's output columns, as Arrow."""
         return self.batch.slice(self.start, len(self.rows))
 
@@ -157,9 +156,10 @@ def predict_batch(plan: PredictionPlan, columns: InputColumns, requests: list[tu
     request; each request is its typed rows (:meth:`InputColumns.typed`) and their count.
     ``plan`` is the model's :func:`~sqlml.ml.runtime.predict.prediction_plan` of outputs only
     for ``columns.schema``, worked out once per model rather than per batch."""
-    outputs = pa.Table.from_batches([plan.scored(columns.batch([typed for typed, _ in requests]))])
-    names = outputs.column_names
-    rows = [dict(zip(names, values)) for values in zip(*(column.to_pylist() for column in outputs.columns))]
+    outputs = plan.scored(columns.batch([typed for typed, _ in requests]))
+    rows = outputs.to_pylist()
+    if len(requests) == 1:
+        return [Predicted(outputs, 0, rows)]
     answers, start = [], 0
     for _, count in requests:
         answers.append(Predicted(outputs, start, rows[start : start + count]))
@@ -172,7 +172,7 @@ def echoed(model: Model, predicted: Predicted, instances: list[dict]) -> list[di
     columns exactly as ML.PREDICT passes them through."""
     batch = instances_batch(model, instances)
     plan = prediction_plan(model, batch.schema)
-    return plan.joined([column.combine_chunks() for column in predicted.outputs.columns], batch).to_pylist()
+    return plan.joined(predicted.outputs.columns, batch).to_pylist()
 
 
 def explain(model: Model, batch: pa.RecordBatch, top_k: int = DEFAULT_TOP_K) -> list[dict]:
