@@ -113,3 +113,26 @@ def test_registered_data_and_temp_tables(spark_con):
     spark_con.register("incoming", pa.table({"k": [1, 2], "v": ["a", "b"]}))
     spark_con.query("CREATE TEMP TABLE scratch AS SELECT k * 10 AS k, v FROM incoming")
     assert spark_con.query("SELECT k, v FROM scratch ORDER BY k").fetchall() == [(10, "a"), (20, "b")]
+
+
+def test_a_partitioned_table_is_laid_out_by_its_partition_column(spark_con, spark):
+    spark_con.query(
+        "CREATE SCHEMA ds; CREATE TABLE ds.events PARTITION BY day CLUSTER BY user_id AS "
+        "SELECT DATE_ADD(DATE '2024-01-01', INTERVAL MOD(x, 4) DAY) AS day, MOD(x * 7, 5) AS user_id, x AS n "
+        "FROM UNNEST(GENERATE_ARRAY(1, 40)) AS x"
+    )
+    # the same columns in the same order as on DuckDB, and BigQuery's INFORMATION_SCHEMA flags
+    # https://cloud.google.com/bigquery/docs/information-schema-columns
+    assert spark_con.query(
+        "SELECT column_name, is_partitioning_column, clustering_ordinal_position FROM ds.INFORMATION_SCHEMA.COLUMNS "
+        "WHERE table_name = 'events' ORDER BY ordinal_position"
+    ).fetchall() == [("day", "YES", None), ("user_id", "NO", 1), ("n", "NO", None)]
+    assert spark_con.query("SELECT day, COUNT(*) FROM ds.events GROUP BY day ORDER BY day").fetchall() == [
+        (dt.date(2024, 1, d), 10) for d in (1, 2, 3, 4)
+    ]
+    # each Parquet file holds its own range of days (none overlap), its rows sorted by day, then user_id
+    files = spark.table("ds.events").selectExpr("input_file_name() AS f", "day", "user_id").toPandas()
+    ranges = sorted((rows.day.min(), rows.day.max()) for _, rows in files.groupby("f"))
+    assert len(ranges) >= 2 and all(previous[1] < following[0] for previous, following in zip(ranges, ranges[1:]))
+    for _, rows in files.groupby("f", sort=False):
+        assert list(zip(rows.day, rows.user_id)) == sorted(zip(rows.day, rows.user_id))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlml.engine.base import Cursor, EngineError, Parameters, Relation
 from sqlml.engine.spark import catalog
 from sqlml.engine.spark.errors import engine_error
+from sqlml.engine.spark.layout import is_options_write, lay_out
 from sqlml.engine.spark.statements import run_statements
 from sqlml.engine.spark.translate import META, reads_catalog, side, with_catalog_views
 from sqlml.engine.spark.types import arrow_schema, duckdb_type
@@ -128,6 +129,8 @@ class SparkCursor:
         if meta_sql is not None:
             self.meta.execute(meta_sql, parameters)
             self._last = None
+            if parameters and is_options_write(sql):
+                self._spark_call(lay_out, parameters)
         else:
             self._last = SparkRelation(run_statements(self._spark, sql, parameters))
         return self
@@ -248,8 +251,11 @@ class SparkCursor:
         return self._catalog(catalog.list_tables, dataset, views)
 
     def _catalog(self, lookup, *args):  # noqa: ANN001, ANN202 - one of the catalog module's lookups
+        return self._spark_call(lookup, *args)
+
+    def _spark_call(self, function, *args):  # noqa: ANN001, ANN202 - a function of the Spark session
         try:
-            return lookup(self._spark, *args)
+            return function(self._spark, *args)
         except EngineError:
             raise
         except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base

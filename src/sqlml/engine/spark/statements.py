@@ -23,7 +23,7 @@ from sqlml.engine.spark.translate import parse, to_spark
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["run_statements"]
+__all__ = ["replace_table_with", "run_statements"]
 
 _replacements = itertools.count()
 
@@ -80,15 +80,34 @@ def _as_parquet(tree: exp.Create) -> exp.Create:
 def _replace_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
     """CREATE OR REPLACE TABLE … AS: the new rows under another name, then swapped in."""
     target = tree.this if isinstance(tree.this, exp.Table) else tree.this.this
-    staging = target.copy()
-    staging.set("this", exp.to_identifier(f"__sqlml_replacing_{next(_replacements)}_{target.name}"))
+    staging = _staging(target)
     staged = tree.copy()
     staged.set("replace", False)
     staged.find(exp.Table).replace(staging)
     spark.sql(to_spark(staged, parameters))
-    spark.sql(f"DROP TABLE IF EXISTS {to_spark(target)}")
-    spark.sql(f"ALTER TABLE {to_spark(staging)} RENAME TO {to_spark(target)}")
+    _swap(spark, to_spark(staging), to_spark(target))
     return spark.createDataFrame([], "Count bigint")
+
+
+def replace_table_with(spark: SparkSession, qualified: str, rows: DataFrame) -> None:
+    """Replace the table ``qualified`` (Spark SQL name) by a Parquet table of ``rows``, which may
+    read it: written under another name first, then swapped in."""
+    target = exp.to_table(qualified, dialect="spark")
+    staging = to_spark(_staging(target))
+    rows.write.format("parquet").saveAsTable(staging)
+    _swap(spark, staging, qualified)
+
+
+def _staging(target: exp.Table) -> exp.Table:
+    staging = target.copy()
+    staging.set("this", exp.to_identifier(f"__sqlml_replacing_{next(_replacements)}_{target.name}"))
+    return staging
+
+
+def _swap(spark: SparkSession, staging: str, target: str) -> None:
+    """Put the table ``staging`` in the place of ``target`` (both Spark SQL names)."""
+    spark.sql(f"DROP TABLE IF EXISTS {target}")
+    spark.sql(f"ALTER TABLE {staging} RENAME TO {target}")
 
 
 def _temp_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
