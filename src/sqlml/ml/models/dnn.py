@@ -25,6 +25,8 @@ from sqlml.ml.models.supervised import SupervisedFamily
 
 if TYPE_CHECKING:
     from sqlml.ml.models.estimator import Estimator
+    from sqlml.ml.models.model import Model
+    from sqlml.ml.models.onnx_graph import Graph
 
 #: ``integrated_gradients_num_steps``: points of the path integral of ML.EXPLAIN_PREDICT.
 EXPLAIN_OPTIONS = [option("integrated_gradients_num_steps", Kind.INT, 15, low=0, low_open=True, high=30)]
@@ -61,9 +63,11 @@ class DnnFamily(SupervisedFamily):
         """Standardized numbers, one-hot categories."""
         return Preprocessing(standardize=True, categorical="one_hot")
 
-    def export_formats(self, model_type: str) -> tuple[str, ...]:
-        """None beyond the model's own files (its description and NumPy weights)."""
-        return ()
+    def onnx_graph(self, graph: Graph, model: Model, features: str) -> Graph:
+        """The network replayed with ONNX operators (:mod:`sqlml.ml.models.dnn_onnx`)."""
+        from sqlml.ml.models.dnn_onnx import dnn_graph
+
+        return dnn_graph(graph, model, features)
 
     def estimator_class(self, model_type: str) -> type[Estimator]:
         """:class:`~sqlml.ml.models.dnn_estimator.DnnModel`, once Keras and JAX are found."""

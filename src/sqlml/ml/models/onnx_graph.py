@@ -139,11 +139,18 @@ def _classifier_outputs(graph: Graph, model: Model, probabilities: str) -> None:
 
 def linear_graph(graph: Graph, model: Model, features: str) -> None:
     """The linear model's scores on ``features``: the prediction, or class probabilities (sigmoid/softmax) and the predicted class."""
-    from onnx import TensorProto
-
     estimator = model.estimator
     coef = np.atleast_2d(estimator.coef_)
     scores = graph.node("Add", [graph.node("MatMul", [features, graph.const(coef.T)]), graph.const(np.atleast_1d(estimator.intercept_))])
+    score_outputs(graph, model, scores)
+
+
+def score_outputs(graph: Graph, model: Model, scores: str) -> None:
+    """ML.PREDICT's outputs from a supervised model's raw ``scores`` (the prediction, one logit of
+    a binary classifier or a logit per class): the prediction, or class probabilities
+    (sigmoid/softmax) and the predicted class."""
+    from onnx import TensorProto
+
     kind = model.task.kind
     if kind == "regression":
         _output(graph, scores, f"predicted_{model.label['name']}", TensorProto.DOUBLE, [None, 1])
