@@ -8,7 +8,8 @@ XLA's executables are kept in the per-user cache of compiled code
 (:func:`sqlml.ml.compiled.cache.cache_dir`, subfolder ``xla``: owner-only, never the model store),
 so training or predicting with the same shapes again (a retrain, tuning trials, a new process)
 skips it; JAX keys each entry by the computation, its shapes and the JAX/XLA version.
-``SQLML_COMPILE=off`` leaves it off, as it does the compiled forests.
+``SQLML_COMPILE=off`` (or a connection's ``compile=False`` when keras is first loaded) leaves it
+off, as it does the compiled forests.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def _cache_compiled_code() -> None:
     import jax
 
     from sqlml.ml.compiled.cache import cache_dir
+    from sqlml.ml.compiled.switch import enabled
 
     folder = cache_dir()
-    if folder is None or os.environ.get("SQLML_COMPILE", "").lower() == "off" or jax.config.jax_compilation_cache_dir:
+    if folder is None or not enabled() or jax.config.jax_compilation_cache_dir:
         return
     jax.config.update("jax_compilation_cache_dir", str(folder / "xla"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
