@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import warnings
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sqlml.errors import InvalidOptionError
+from sqlml.ml.deep.network import Network, NetworkSpec
+from sqlml.ml.deep.options import network_shape
+from sqlml.ml.deep.training import TrainPlan
+from sqlml.ml.deep.training import train as train_network
 from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task
-
-if TYPE_CHECKING:
-    from sqlml.ml.deep.network import Network, NetworkSpec
 
 SEED = 20240601
 
@@ -46,10 +45,6 @@ class Autoencoder(Estimator):
         return f"activation_{len(self.network_.spec.hidden_units) // 2}"
 
     def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "Autoencoder":
-        from sqlml.ml.deep.network import Network, NetworkSpec
-        from sqlml.ml.deep.options import network_shape
-        from sqlml.ml.deep.training import TrainPlan, train as train_network
-
         options = self.options
         X = np.asarray(train.X, dtype=np.float32)
         rows, features = X.shape
@@ -77,8 +72,6 @@ class Autoencoder(Estimator):
             InvalidOptionError: ``spec`` differs from that version's network in an option that
                 shapes the weights (dropout and the training options may change).
         """
-        from sqlml.ml.deep.network import Network
-
         before = self.previous.network_.spec
         for option, field in (("hidden_units", "hidden_units"), ("activation_fn", "activation"), ("batch_norm", "batch_norm")):
             if getattr(spec, field) != getattr(before, field):
@@ -107,8 +100,6 @@ class Autoencoder(Estimator):
 
     @classmethod
     def from_state(cls, options: dict, task: Task, params: dict, arrays: dict, texts: dict) -> "Autoencoder":
-        from sqlml.ml.deep.network import Network, NetworkSpec
-
         estimator = cls(options=options, task=task)
         estimator.network_ = Network.from_arrays(NetworkSpec.from_description(params["network"]), arrays)
         return estimator
