@@ -90,6 +90,16 @@ def test_the_model_page_shows_any_version_and_fairness_and_skew_on_request(reade
     assert "<title>Disparate impact by group</title>" in page.text and "<title>Skew by column</title>" in page.text
 
 
+def test_a_tuned_models_page_evaluates_its_optimal_trial(reader, store):
+    con, _ = store
+    page = reader.get("/models/ds/tuned")
+    optimal = con.query("SELECT trial_id FROM ML.TRIAL_INFO(MODEL ds.tuned) WHERE is_optimal").scalar()
+    evaluation = [r for r in rows_of(con, "SELECT * FROM ML.EVALUATE(MODEL ds.tuned)") if r["trial_id"] == optimal]
+    assert tables(page.text)["evaluation"] == [list(evaluation[0]), [fmt(v) for v in evaluation[0].values()]]
+    assert f"model (AUC {evaluation[0]['roc_auc']:.3f})" in page.text  # the ROC curve's legend, drawn as text
+    assert 'id="compare-trials"' in page.text and "<title>Training curve</title>" not in page.text
+
+
 def test_fairness_data_must_be_an_existing_table(reader, store):
     con, _ = store
     for data in ("ds.nothing", "ds.applicants); DROP TABLE ds.applicants; --"):

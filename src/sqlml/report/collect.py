@@ -35,7 +35,7 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     record = con.models.resolve(ModelRef.parse(model))
     name = f"`{model}`" if "@" in model else model
     model_type = record.model_type.upper()
-    report = ReportData(model, record, _first_row(con, f"SELECT * FROM ML.EVALUATE(MODEL {name})"))
+    report = ReportData(model, record, _evaluation(con, name))
     family = family_of(model_type)
     classifier = family.target(model_type) is Target.CLASSIFICATION
     if classifier:
@@ -69,7 +69,12 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     return report
 
 
-def _first_row(con: sqlml.Connection, sql: str) -> dict:
-    rows = con.query(sql).arrow().to_pylist()
+def _evaluation(con: sqlml.Connection, name: str) -> dict:
+    """ML.EVALUATE's row; of a tuned model, which has one per trial, the optimal trial's (the one
+    it predicts with, whose ROC curve the report draws)."""
+    rows = con.query(f"SELECT * FROM ML.EVALUATE(MODEL {name})").arrow().to_pylist()
+    if rows and "trial_id" in rows[0]:
+        optimal = con.query(f"SELECT trial_id FROM ML.TRIAL_INFO(MODEL {name}) WHERE is_optimal").scalar()
+        rows = [row for row in rows if row["trial_id"] == optimal]
     return rows[0] if rows else {}
 
