@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+import sqlml
 from sqlml.ml.deep.network import NetworkSpec
 from sqlml.ml.deep.options import network_shape
 from sqlml.ml.models.model import Model
@@ -84,3 +85,20 @@ def test_default_tuning_space_is_bigquerys(ml_con, model_type):
     table = family.option_table(model_type.upper())
     assert table["batch_size"].search == (16, 1024, "LOG") and table["dropout"].search == (0.0, 0.8, "LINEAR")
     assert table["l1_reg"].search == (0.0, 10.0, "LOG") and table["hidden_units"].tunable
+
+
+def test_warm_start_continues_from_the_current_weights(ml_con):
+    create = ("CREATE OR REPLACE MODEL ds.warm OPTIONS(model_type='dnn_regressor', input_label_cols=['target'], hidden_units=[{}], "
+              "max_iterations=2, early_stop=FALSE, learn_rate=0.01{}) AS SELECT x1, x2, target FROM ds.train")  # fmt: skip
+    ml_con.query(create.format(6, ""))
+    ml_con.query(create.format(6, ", warm_start=TRUE"))
+    info = ml_con.query("SELECT training_run, iteration, loss FROM ML.TRAINING_INFO(MODEL ds.warm) ORDER BY training_run, iteration").fetchall()
+    assert [(run, iteration) for run, iteration, _ in info] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert info[2][2] < info[0][2]  # the second run starts where the first left off, not from new weights
+    with pytest.raises(sqlml.InvalidOptionError) as caught:
+        ml_con.query(create.format(3, ", warm_start=TRUE"))
+    assert caught.value.message == (
+        "warm_start=TRUE continues from weights of hidden_units=[6], activation_fn='RELU', batch_norm=FALSE; "
+        "this statement's network has hidden_units=[3], activation_fn='RELU', batch_norm=FALSE."
+    )
+    assert ml_con.query("SELECT COUNT(*) FROM ML.VERSIONS(MODEL ds.warm)").fetchall() == [(2,)]

@@ -60,7 +60,6 @@ class DnnModel(Estimator):
 
     wide = False
     warm_starts = True
-    previous: DnnModel | None = None
 
     def fit(self, train_set: Dataset, evaluation: Dataset | None, monitor: Monitor) -> DnnModel:
         kind = self.task.kind
