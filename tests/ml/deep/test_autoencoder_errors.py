@@ -143,5 +143,7 @@ def test_warm_start_refuses_another_network_or_other_columns_and_keeps_the_model
     assert columns.value.message == (
         "warm_start=TRUE continues from weights trained on the features ['a', 'b', 'c']; the training query gives ['a', 'b']."
     )
+    with pytest.raises(InvalidOptionError, match=r"^warm_start=TRUE continues one model's weights; it cannot be combined with num_trials\."):
+        con.query(statement.format(options=", num_trials=2", columns="a, b, c"))
     after = _weights(con, "ds.warm2")
     assert all(np.array_equal(after[k], before[k]) for k in before)

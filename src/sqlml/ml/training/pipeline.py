@@ -78,6 +78,12 @@ def train(
     prepared = prepare(model_type, options, table, hashes, split)
     family.check_task(model_type, options, prepared.task)
     if options.get("num_trials"):
+        if previous is not None:
+            raise InvalidOptionError(
+                "warm_start=TRUE continues one model's weights; it cannot be combined with num_trials.",
+                option="warm_start",
+                hint="Tune without warm_start, or warm-start the tuned model's chosen options without num_trials.",
+            )
         model = tune(prepared, description=description, cancel=cancel)
     else:
         runs = warm_start(prepared, previous)
