@@ -87,3 +87,11 @@ def test_querying_a_view_whose_table_was_dropped_names_the_view(catalog):
     catalog.query("DROP TABLE ds.orders")
     with pytest.raises(sqlml.Error, match="orders"):
         catalog.query("SELECT * FROM ds.expensive")
+
+
+def test_information_schema_names_decimals_as_bigquery_would_type_them(con):
+    """A decimal NUMERIC(P, S) can hold (S ≤ 9, P − S ≤ 29) is NUMERIC, a wider one BIGNUMERIC
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#parameterized_decimal_type)."""
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.amounts (a NUMERIC, b NUMERIC(28, 6), c BIGNUMERIC(38, 20), d DECIMAL(38, 0))")
+    rows = con.query("SELECT column_name, data_type FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'amounts' ORDER BY ordinal_position").fetchall()
+    assert rows == [("a", "NUMERIC"), ("b", "NUMERIC"), ("c", "BIGNUMERIC"), ("d", "BIGNUMERIC")]

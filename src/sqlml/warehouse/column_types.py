@@ -23,12 +23,15 @@ from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
 from sqlml.warehouse.meta import COLUMN_TYPES, ensure_meta_table, has_meta_table, remembered_meta_table
 
 TYPES_TABLE = COLUMN_TYPES.qualified
-#: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling).
+#: BigQuery type names of DuckDB's types (nested types keep DuckDB's spelling), over duckdb_columns().
+#: A decimal is NUMERIC where BigQuery's NUMERIC(P, S) could hold it (S ≤ 9, P − S ≤ 29), BIGNUMERIC
+#: otherwise: https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#parameterized_decimal_type
 BIGQUERY_TYPE_SQL = """CASE
     WHEN data_type = 'BIGINT' THEN 'INT64' WHEN data_type IN ('INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
     WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 'FLOAT64' WHEN data_type = 'VARCHAR' THEN 'STRING'
     WHEN data_type = 'BOOLEAN' THEN 'BOOL' WHEN data_type = 'BLOB' THEN 'BYTES'
-    WHEN data_type = 'DECIMAL(38,9)' THEN 'NUMERIC' WHEN data_type LIKE 'DECIMAL(%' THEN 'BIGNUMERIC'
+    WHEN data_type LIKE 'DECIMAL(%' AND numeric_scale <= 9 AND numeric_precision - numeric_scale <= 29 THEN 'NUMERIC'
+    WHEN data_type LIKE 'DECIMAL(%' THEN 'BIGNUMERIC'
     WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP' WHEN data_type = 'TIMESTAMP' THEN 'DATETIME'
     ELSE data_type END"""
 #: INFORMATION_SCHEMA.COLUMNS (its query as ``{columns}``) with the recorded types.

@@ -88,7 +88,8 @@ def _match(table: exp.Table, executor) -> _Match:
         )
     sql = (
         f"SELECT table_name, column_name, data_type, {BIGQUERY_TYPE_SQL}, is_view FROM ("
-        f"  SELECT c.table_name, c.column_name, c.data_type, c.column_index, v.view_name IS NOT NULL AS is_view"
+        f"  SELECT c.table_name, c.column_name, c.data_type, c.numeric_precision, c.numeric_scale, c.column_index,"
+        f"         v.view_name IS NOT NULL AS is_view"
         f"  FROM duckdb_columns() c LEFT JOIN duckdb_views() v"
         f"    ON v.database_name = c.database_name AND v.schema_name = c.schema_name AND v.view_name = c.table_name"
         f"  WHERE c.database_name = ? AND lower(c.schema_name) = lower(?) AND starts_with(lower(c.table_name), lower(?))"
