@@ -127,23 +127,30 @@ def test_warm_start_continues_from_the_current_weights_and_adds_a_training_run(c
     assert not np.array_equal(_weights(con, "ds.warm")["hidden_0/kernel"], before["hidden_0/kernel"])
 
 
-def test_warm_start_refuses_another_network_or_other_columns_and_keeps_the_model(con):
+WARM = "CREATE OR REPLACE MODEL ds.warm2 OPTIONS(model_type='autoencoder', warm_start=TRUE{options}) AS SELECT {columns} FROM ds.t"
+NETWORK = "warm_start=TRUE continues from the current version's network, whose "
+
+
+@pytest.fixture(scope="module")
+def warm2(con):
+    """ds.warm2 ([3, 1, 3], RELU, on a, b, c) and its weights."""
     con.query("CREATE OR REPLACE MODEL ds.warm2 OPTIONS(model_type='autoencoder', hidden_units=[3, 1, 3], max_iterations=1) AS SELECT a, b, c FROM ds.t")
-    before = _weights(con, "ds.warm2")
-    statement = "CREATE OR REPLACE MODEL ds.warm2 OPTIONS(model_type='autoencoder', warm_start=TRUE{options}) AS SELECT {columns} FROM ds.t"
-    with pytest.raises(InvalidOptionError) as layers:
-        con.query(statement.format(options=", hidden_units=[2]", columns="a, b, c"))
-    assert layers.value.message == (
-        "warm_start=TRUE continues from the current version's network, whose hidden_units is [3, 1, 3]; this statement asks for [2]."
-    )
-    with pytest.raises(InvalidOptionError, match=r"^warm_start=TRUE continues from the current version's network, whose activation_fn is 'RELU'; this statement asks for 'TANH'\."):
-        con.query(statement.format(options=", activation_fn='TANH'", columns="a, b, c"))
-    with pytest.raises(InvalidModelInputError) as columns:
-        con.query(statement.format(options="", columns="a, b"))
-    assert columns.value.message == (
-        "warm_start=TRUE continues from weights trained on the features ['a', 'b', 'c']; the training query gives ['a', 'b']."
-    )
-    with pytest.raises(InvalidOptionError, match=r"^warm_start=TRUE continues one model's weights; it cannot be combined with num_trials\."):
-        con.query(statement.format(options=", num_trials=2", columns="a, b, c"))
+    return _weights(con, "ds.warm2")
+
+
+@pytest.mark.parametrize(
+    ("options", "columns", "error", "message"),
+    [
+        (", hidden_units=[2]", "a, b, c", InvalidOptionError, NETWORK + "hidden_units is [3, 1, 3]; this statement asks for [2]."),
+        (", activation_fn='TANH'", "a, b, c", InvalidOptionError, NETWORK + "activation_fn is 'RELU'; this statement asks for 'TANH'."),
+        ("", "a, b", InvalidModelInputError,
+         "warm_start=TRUE continues from weights trained on the features ['a', 'b', 'c']; the training query gives ['a', 'b']."),
+        (", num_trials=2", "a, b, c", InvalidOptionError, "warm_start=TRUE continues one model's weights; it cannot be combined with num_trials."),
+    ],
+)  # fmt: skip
+def test_warm_start_refuses_another_network_other_columns_or_tuning_and_keeps_the_model(con, warm2, options, columns, error, message):
+    with pytest.raises(error) as caught:
+        con.query(WARM.format(options=options, columns=columns))
+    assert caught.value.message == message
     after = _weights(con, "ds.warm2")
-    assert all(np.array_equal(after[k], before[k]) for k in before)
+    assert all(np.array_equal(after[k], warm2[k]) for k in warm2)
