@@ -123,6 +123,8 @@ def test_generate_embedding_is_the_latent_columns_as_one_array(con):
     assert result.column_names[1:] == FRESH.column_names
     _, latent, _ = _direct(con, FRESH)
     np.testing.assert_allclose(np.array(result.column(0).to_pylist()), latent, rtol=1e-5, atol=1e-6)
+    ai = con.query("SELECT * FROM AI.GENERATE_EMBEDDING(MODEL ds.ae, TABLE ds.fresh)").arrow()  # the simplified name
+    assert ai.column_names == ["embedding", *FRESH.column_names] and ai.column(0).equals(result.column(0))
 
 
 @pytest.mark.parametrize("contamination", [0.0, 0.05, 0.2])
