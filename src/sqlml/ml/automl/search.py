@@ -5,13 +5,15 @@ Each family's first trial is its BigQuery defaults (fast families first; one tha
 by Optuna's TPE sampler over the family (a categorical choice) and that family's hyperparameters
 (:mod:`sqlml.ml.automl.candidates`). Trials run one at a time on every core and are scored on the
 validation rows with ``optimization_objective``. The search ends at the budget — a trial still
-training then stops, recorded as STOPPED, once some trial has succeeded — or earlier when
+training then stops, recorded as STOPPED, unless it is a family's default trial (those started
+within the budget run to their end, so the search may overrun the budget by their time) — or earlier when
 :data:`PATIENCE` trials in a row have not improved the best value (AutoML may end before its
 budget when training stops improving). The final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -61,7 +63,7 @@ def search(
         TrainingError: no trial succeeded.
         InvalidOptionError: the objective does not fit the label (checked on the first family's rows).
     """
-    import optuna
+    import optuna  # imported before the budget's clock starts: a one-off cost, not the search's
 
     started = time.monotonic()
     family = family_of(model_type)
@@ -95,7 +97,10 @@ def search(
             raise optuna.TrialPruned()
         try:
             prepared = rows.prepared(candidate)
-            estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, stop)
+            # a family's default trial, started within the budget, runs to its end: the defaults are
+            # what AutoML must at least reach
+            budgeted = stop if not first else _Stop(stop.cancel, math.inf)
+            estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, budgeted)
         except Cancelled:
             record.update(status="STOPPED", error_message="budget_hours ran out during training")
             raise optuna.TrialPruned() from None
