@@ -29,6 +29,7 @@ from sqlml.engine.spark.cursor import Shared, SparkCursor, register_frame
 from sqlml.engine.spark.session import spark_session
 from sqlml.engine.spark.statements import run_statements
 from sqlml.engine.spark.translate import META, reads_catalog, side, with_catalog_views
+from sqlml.errors import InvalidOptionError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,6 +170,27 @@ class SparkEngine:
     def unregister(self, name: str) -> None:
         """Forget a name given to :meth:`register`."""
         self.spark.catalog.dropTempView(name)
+
+    # -- training: where CREATE MODEL may train -------------------------------------------------
+
+    def check_training(self, model_type: str, place: str | None) -> None:
+        """Refuse to train ``model_type`` unless the statement says where: no family has a
+        distributed trainer on Spark yet, so the rows are collected to the driver, which only
+        ``OPTIONS(spark_train='driver')`` allows (a table larger than the driver's memory must not
+        be collected silently)."""
+        if place == "driver":
+            return
+        if place is not None:
+            raise InvalidOptionError(
+                f"spark_train='{place}' is not a place to train.", option="spark_train", hint="Use spark_train='driver'."
+            )
+        raise InvalidOptionError(
+            f"model_type='{model_type.lower()}' has no distributed trainer on Spark yet; training would collect every "
+            "training row to the Spark driver.",
+            option="spark_train",
+            hint="Add OPTIONS(spark_train='driver') to train on the driver (the rows must fit in its memory), "
+            "or sample the training query.",
+        )
 
     # -- write turns, remembered facts: the bookkeeping engine's --------------------------------
 

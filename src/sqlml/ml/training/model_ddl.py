@@ -114,6 +114,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
     raw = read_options(properties, context.params, context.script)
+    _check_training_place(context, raw)
     _check_custom_holiday(tree, raw.get("model_type"), transform, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
@@ -137,6 +138,17 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     )
     _publish(store, ref, model, replace, options)
     return Result.empty("CREATE MODEL")
+
+
+def _check_training_place(context: StatementContext, raw: dict) -> None:
+    """Take OPTIONS(spark_train=…) out of ``raw``: where an engine that trains apart from its data
+    (Spark: :meth:`sqlml.engine.spark.engine.SparkEngine.check_training`) may train; elsewhere refused."""
+    place = raw.pop("spark_train", None)
+    check = getattr(context.executor.engine, "check_training", None)
+    if check is not None:
+        check(str(raw.get("model_type")), place)
+    elif place is not None:
+        raise InvalidOptionError("spark_train applies to the Spark engine only.", option="spark_train", hint="Remove it.")
 
 
 def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, script: str) -> None:
