@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Callable, Iterable
 
-import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError, UnsupportedError
 
@@ -113,14 +113,14 @@ def translate_foreign(error: Exception, location: Location) -> Error:
         return SqlSyntaxError(f"Syntax error: {_first_line(error)}", location=location)
     if isinstance(error, UnsupportedError):
         return UnsupportedStatementError(f"DuckDB has no translation for this statement: {_first_line(error)}", location=location)
-    if isinstance(error, pa.ArrowInvalid) and "Recursion level" in str(error):
+    if _arrow_invalid(error) and "Recursion level" in str(error):
         # Arrow's C data interface imports at most 64 levels of schema: a value nested 63 deep
         return ExecutionError(
             "The result holds values nested too deeply to return: Arrow allows 62 levels of ARRAY and STRUCT.",
             hint="Return the inner values with UNNEST, or the whole value as text with TO_JSON_STRING.",
             location=location,
         )
-    if isinstance(error, pa.ArrowInvalid) and "Integer value out of bounds" in str(error):
+    if _arrow_invalid(error) and "Integer value out of bounds" in str(error):
         # a HUGEINT (DuckDB's SUM of integers, a huge parameter) read back as BigQuery's INT64
         return SqlTypeError(
             "INT64 overflow: a value of the result is outside INT64's range.",
@@ -229,3 +229,10 @@ def _strip_kind(text: str) -> str:
     # 'Conversion Error: Could not convert…' → 'Could not convert…'
     head, sep, tail = text.partition(": ")
     return tail if sep and head.endswith("Error") else text
+
+
+def _arrow_invalid(error: BaseException) -> bool:
+    """Whether ``error`` is pyarrow's ArrowInvalid; pyarrow is not imported for the question (a
+    process that never loaded it has none of its errors, and a plain query needs none of it)."""
+    arrow = sys.modules.get("pyarrow")
+    return arrow is not None and isinstance(error, arrow.ArrowInvalid)

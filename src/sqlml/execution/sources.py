@@ -20,14 +20,17 @@ import contextvars
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
 from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # loaded when an ML function's rows are registered: a plain query needs no Arrow
 
 _names = itertools.count(1)
 _DATA = "__sqlml_data_{}"
@@ -63,6 +66,8 @@ class SourceSet:
 
     def register(self, cursor: Cursor, data: pa.Table | pa.RecordBatchReader) -> str:
         """Register ``data`` on ``cursor`` under a fresh name and return the name."""
+        import pyarrow as pa
+
         name = f"__sqlml_source_{next(_names)}"
         if isinstance(data, pa.RecordBatchReader):
             data = pa.RecordBatchReader.from_batches(data.schema, self._guarded(data, contextvars.copy_context()))

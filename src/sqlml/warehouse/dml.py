@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.base import Cursor
@@ -22,6 +21,9 @@ from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.warehouse.modification_log import WHOLE_TABLE, record, write_in_turn
 from sqlml.warehouse.partitions import partition_id_sql, remembered_options
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
 _RETURNED = "__sqlml_returned_partition_values"
@@ -92,7 +94,9 @@ def _run_returning(context: StatementContext, target: exp.Table, column: str) ->
 
 def _partition_ids(cursor: Cursor, values: np.ndarray, spec: dict, column_type: str) -> list[str]:
     """The distinct partition ids of the partition-column ``values`` a statement returned."""
-    import pandas as pd  # only for partitioned tables: not on every statement's import path
+    import numpy as np  # these three only for partitioned tables: not on every statement's import path
+    import pandas as pd
+    import pyarrow as pa
 
     if len(values) == 0:
         return []

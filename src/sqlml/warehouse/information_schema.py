@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import datetime
 
-import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.base import CATALOG
@@ -26,6 +25,8 @@ from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from sqlml.execution.executor import Executor
 
 _VIEWS = {
@@ -167,6 +168,8 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
 
 def _models(executor) -> pa.Table:
     """One row per model (its default version): INFORMATION_SCHEMA.MODELS."""
+    import pyarrow as pa  # here: a statement that reads no INFORMATION_SCHEMA.MODELS needs no Arrow
+
     rows = []
     for record in executor.models.models():
         default = record.aliases.get("default", max(record.versions) if record.versions else None)
