@@ -17,7 +17,7 @@ from sqlml.serve.models import ModelSet
 FEATURES = "x1, x2, plan, active"
 CREATE = (
     "CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
-    "budget_hours=0.0008, data_split_col='part') AS SELECT {features}, churned, part FROM ds.train"
+    "budget_hours=0.0004, data_split_col='part') AS SELECT {features}, churned, part FROM ds.train"
 )
 DEFAULTS = [
     ("LOGISTIC_REG", {"l1_reg": 0.0, "l2_reg": 0.0}),

@@ -15,7 +15,7 @@ FEATURES = "x1, x2, plan, active"
 def regressor(automl_con):
     automl_con.query(
         "CREATE OR REPLACE MODEL ds.reg OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], "
-        f"budget_hours=0.0006, optimization_objective='minimize_mae', data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"
+        f"budget_hours=0.0003, optimization_objective='minimize_mae', data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"
     )
     return automl_con
 

@@ -29,7 +29,7 @@ from sqlml.ml.automl.selection import POOL, select
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.estimator import Estimator, Task
 from sqlml.ml.models.model import Model
-from sqlml.ml.training.preparation import Prepared, base_spec, monitor_for
+from sqlml.ml.training.preparation import Prepared, base_spec, monitor_for, resolve_label
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import SEED, suggest
 from sqlml.progress import task
@@ -67,6 +67,7 @@ def search(
 
     started = time.monotonic()
     family = family_of(model_type)
+    resolve_label(model_type, options, table)  # a label error is every family's: raised once, up front
     rows = Rows(table, hashes, split or automl_split(options, table, hashes))
     searched = candidates(family.searched(model_type), options)
     by_name = {c.model_type: c for c in searched}
