@@ -1,0 +1,79 @@
+"""ML on the Spark engine: CREATE MODEL only where the statement says where it may train, and a
+model trained on Spark is the same stored model DuckDB predicts with (and the other way round)."""
+
+from __future__ import annotations
+
+import pytest
+
+import sqlml
+from sqlml.errors import InvalidOptionError
+
+DATA = (
+    "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.t AS "
+    "SELECT x, MOD(x, 3) AS c, x * 2.0 + 1 + MOD(x, 3) AS y, x > 10 AS big FROM UNNEST(GENERATE_ARRAY(1, 20)) AS x"
+)
+
+
+def test_create_model_without_a_place_to_train_is_refused(spark_con):
+    spark_con.query(DATA)
+    with pytest.raises(InvalidOptionError) as refused:
+        spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, y FROM ds.t")
+    assert refused.value.message == (
+        "model_type='linear_reg' has no distributed trainer on Spark yet; training would collect every training row "
+        "to the Spark driver."
+    )
+    assert refused.value.hint.startswith("Add OPTIONS(spark_train='driver')")
+    assert spark_con.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS").fetchall() == [(0,)]
+
+
+def test_spark_train_is_refused_on_duckdb(con):
+    con.query(DATA)
+    with pytest.raises(InvalidOptionError, match="spark_train applies to the Spark engine only"):
+        con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y'], spark_train='driver') AS SELECT x, y FROM ds.t")
+
+
+@pytest.mark.parametrize(
+    ("model_type", "label", "prediction"),
+    [("linear_reg", "y", "predicted_y"), ("boosted_tree_classifier", "big", "predicted_big_probs")],
+)
+def test_a_model_trained_on_spark_predicts_the_same_on_duckdb(spark_con, tmp_path, model_type, label, prediction):
+    spark_con.query(DATA)
+    spark_con.query(
+        f"CREATE MODEL ds.m OPTIONS(model_type='{model_type}', input_label_cols=['{label}'], spark_train='driver') "
+        f"AS SELECT x, c, {label} FROM ds.t"
+    )
+    predict = f"SELECT x, {prediction} FROM ML.PREDICT(MODEL ds.m, TABLE ds.t) ORDER BY x"
+    evaluate = "SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE ds.t)"
+    on_spark, evaluated_on_spark = spark_con.query(predict).arrow(), spark_con.query(evaluate).arrow()
+    # the same model store, another engine: DuckDB holding the same rows
+    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
+        duck.query(DATA)
+        on_duckdb, evaluated_on_duckdb = duck.query(predict).arrow(), duck.query(evaluate).arrow()
+    assert on_spark.num_rows == 20 and on_spark.schema == on_duckdb.schema
+    assert _close(on_spark.to_pylist(), on_duckdb.to_pylist())
+    assert evaluated_on_spark.column_names == evaluated_on_duckdb.column_names
+    assert _close(evaluated_on_spark.to_pylist(), evaluated_on_duckdb.to_pylist())
+
+
+def _close(got: object, expected: object) -> bool:
+    """Equal, floats within 1e-9 relative (Spark and DuckDB add up a linear model's terms in their own order)."""
+    if isinstance(got, float):
+        return got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if isinstance(got, list):
+        return isinstance(expected, list) and len(got) == len(expected) and all(map(_close, got, expected))
+    if isinstance(got, dict):
+        return isinstance(expected, dict) and got.keys() == expected.keys() and all(_close(got[k], expected[k]) for k in got)
+    return got == expected
+
+
+def test_predictions_are_composable_in_spark_sql(spark_con, spark):
+    spark_con.query(DATA)
+    spark_con.query(
+        "CREATE MODEL ds.b OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['big'], max_iterations=5, "
+        "spark_train='driver') AS SELECT x, c, big FROM ds.t"
+    )
+    spark_con.query("CREATE TABLE ds.scored AS SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) WHERE x > 5")
+    assert spark.catalog.getTable("ds.scored").tableType == "MANAGED"
+    scored = spark_con.query("SELECT x, predicted_big FROM ds.scored ORDER BY x").fetchall()
+    assert [x for x, _ in scored] == list(range(6, 21))
+    assert scored == spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) WHERE x > 5 ORDER BY x").fetchall()
