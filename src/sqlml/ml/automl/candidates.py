@@ -6,8 +6,10 @@ without ``data_split_col``, a random 80/10/10 split into training, validation an
 AI's default, drawn as sqlml's other random splits are, from the rows' hashes); with a STRING
 column, its ``TRAIN``, ``VALIDATE`` and ``TEST`` rows (other values, ``UNASSIGNED`` or NULL, are left
 out); with a DATE or TIMESTAMP column, the oldest 80% train, the next 10% validate and the newest
-10% test. Every family sees the same rows; families with the same automatic preprocessing share
-one :class:`~sqlml.ml.training.preparation.Prepared`.
+10% test. Every family sees the same rows; families with the same automatic preprocessing (the
+linear family and DNNs: standardized, one-hot; the tree families: label-encoded) share one
+:class:`~sqlml.ml.training.preparation.Prepared` — unless it is sparse and a family reads only
+dense rows — so their candidates can be ensembled.
 
 The hyperparameters searched are each family's default tuning space (BigQuery's
 hp-tuning-overview ranges, :func:`sqlml.ml.training.tuning.search_spaces`) plus the boosted tree's
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
-from sqlml.ml.models.base import ModelFamily
+from sqlml.ml.models.base import ModelFamily, Preprocessing
 from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
 from sqlml.ml.models.options import HparamRange, Option
 from sqlml.ml.models.statement_options import resolve_options
@@ -137,7 +139,7 @@ class Rows:
 
     def __init__(self, table: pa.Table, hashes: np.ndarray, split: Split):
         self.table, self.hashes, self.split = table, hashes, split
-        self._shared: dict[tuple, Prepared] = {}
+        self._shared: dict[Preprocessing, list[Prepared]] = {}
 
     def prepared(self, candidate: Candidate) -> Prepared:
         """``candidate``'s training, validation and test rows, preprocessed as its family does.
@@ -146,10 +148,13 @@ class Rows:
             Error: its family cannot learn this label (too many classes for a linear model…).
         """
         model_type, family, defaults = candidate.model_type, candidate.family, candidate.defaults
-        key = (family.preprocessing(model_type, defaults), family.estimator_class(model_type).accepts_sparse)
-        if key not in self._shared:
-            self._shared[key] = prepare(model_type, defaults, self.table, self.hashes, self.split)
-        prepared = self._shared[key]
+        dense_only = not family.estimator_class(model_type).accepts_sparse
+        made = self._shared.setdefault(family.preprocessing(model_type, defaults), [])
+        usable = [p for p in made if not (p.task.sparse and dense_only)]  # a sparse-capable family reads dense rows too
+        if not usable:
+            made.append(prepare(model_type, defaults, self.table, self.hashes, self.split))
+            usable = made[-1:]
+        prepared = usable[0]
         family.check_task(model_type, defaults, prepared.task)
         if prepared.task.is_classification and prepared.task.n_classes > family.max_classes(model_type):
             raise InvalidModelInputError(f"{model_type} takes at most {family.max_classes(model_type)} classes.")
