@@ -12,7 +12,7 @@ import pytest
 import sqlml
 from sqlml.engine.base import Cursor, Relation, SqlEngine
 from sqlml.engine.spark.engine import SparkEngine
-from sqlml.errors import NotFoundError
+from sqlml.errors import ExecutionError, NotFoundError
 
 
 def test_the_spark_engine_implements_the_seam(spark_con):
@@ -136,3 +136,14 @@ def test_a_partitioned_table_is_laid_out_by_its_partition_column(spark_con, spar
     assert len(ranges) >= 2 and all(previous[1] < following[0] for previous, following in zip(ranges, ranges[1:]))
     for _, rows in files.groupby("f", sort=False):
         assert list(zip(rows.day, rows.user_id)) == sorted(zip(rows.day, rows.user_id))
+
+
+def test_row_level_writes_are_refused_with_what_to_do_instead(spark_con):
+    spark_con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x")
+    with pytest.raises(ExecutionError) as refused:
+        spark_con.query("UPDATE ds.t SET x = 2 WHERE TRUE")
+    assert refused.value.message == (
+        "UPDATE is not available on the Spark engine: its tables are Parquet files, which have no row-level writes. "
+        "Write the table anew with CREATE OR REPLACE TABLE … AS SELECT (the rows to keep, changed)."
+    )
+    assert spark_con.query("SELECT x FROM ds.t").fetchall() == [(1,)]

@@ -45,7 +45,17 @@ def run_statements(spark: SparkSession, sql: str, parameters: Parameters = None)
     return frame if frame is not None else spark.createDataFrame([], "Count bigint")
 
 
+#: Row-level writes: plain Parquet tables have none (Delta Lake or Iceberg tables would).
+_ROW_WRITES = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}
+
+
 def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> DataFrame:
+    verb = _ROW_WRITES.get(type(tree))
+    if verb is not None:
+        raise EngineError(
+            f"{verb} is not available on the Spark engine: its tables are Parquet files, which have no row-level "
+            "writes. Write the table anew with CREATE OR REPLACE TABLE … AS SELECT (the rows to keep, changed)."
+        )
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         if _is_temporary(tree):
             return _temp_table(spark, tree, parameters)
