@@ -73,8 +73,8 @@ def search(
     by_name = {c.model_type: c for c in searched}
     records: list[dict] = []
     failed: set[str] = set()
-    first = _first_task(searched, rows, records, failed)
-    objective = objective_for(options.get("optimization_objective"), first.kind, first.n_classes)
+    learned = _first_task(searched, rows, records, failed)
+    objective = objective_for(options.get("optimization_objective"), learned.kind, learned.n_classes)
     sign = 1.0 if minimized(objective) else -1.0
     stop = _Stop(cancel, started + options["budget_hours"] * 3600)
     kept: dict[int, Kept] = {}
@@ -124,6 +124,7 @@ def search(
 
     def end(study, _trial) -> None:
         values = [r["objective_value"] for r in records if r["objective_value"] is not None]
+        progress.advance(1, f"best {min(values, key=lambda v: sign * v):.4g}" if values else "")
         tried = {r["model_type"] for r in records}
         if stop.by_user() or (len(tried) == len(searched) and (not values or time.monotonic() > stop.deadline or _since_best(values, sign) >= PATIENCE)):
             study.stop()
@@ -136,7 +137,7 @@ def search(
     for candidate in searched:
         if candidate.model_type not in failed:
             study.enqueue_trial({"model_type": candidate.model_type})
-    with task(f"AutoML search {description.removeprefix('Training ')}", None, "trials"):
+    with task(f"AutoML search {description.removeprefix('Training ')}", None, "trials") as progress:
         study.optimize(run, callbacks=[end])
     if stop.by_user():
         raise Cancelled("Training was cancelled; the previous model is unchanged.")
