@@ -62,11 +62,19 @@ def browser(tmp_path):
 
 def test_click_through_models_model_compare_and_move_an_alias(server, browser, store, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     con, _ = store
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
+
+    def click(element_id: str | None = None, link: str | None = None) -> None:
+        """Click a button (by id) or a link (by text) and wait until the next page has replaced this one."""
+        page = browser.find_element(By.TAG_NAME, "html")
+        target = browser.find_element(By.ID, element_id) if element_id else browser.find_element(By.LINK_TEXT, link)
+        target.click()
+        WebDriverWait(browser, 30).until(staleness_of(page))
 
     def shot(name: str) -> None:
         assert browser.save_screenshot(str(artifacts / f"{name}.png"))
@@ -77,17 +85,17 @@ def test_click_through_models_model_compare_and_move_an_alias(server, browser, s
 
     browser.get(server + "/login")
     browser.find_element(By.ID, "token").send_keys(TOKEN)
-    browser.find_element(By.ID, "login").click()
+    click("login")
     assert browser.current_url == server + "/models"
     shot("1-models")
-    browser.find_element(By.LINK_TEXT, "ds.credit").click()
+    click(link="ds.credit")
     assert browser.find_element(By.TAG_NAME, "h1").text == "ds.credit"
     assert browser.find_element(By.CSS_SELECTOR, 'svg[aria-label="ROC curve"]').is_displayed()
     shot("2-model")
 
     browser.find_element(By.ID, "pick-1").click()
     browser.find_element(By.ID, "pick-2").click()
-    browser.find_element(By.ID, "compare").click()
+    click("compare")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Compare ds.credit"
     chart = browser.find_element(By.CSS_SELECTOR, 'svg[aria-label="Parallel coordinates"]')
     assert chart.is_displayed() and chart.size["width"] > 300
@@ -95,16 +103,16 @@ def test_click_through_models_model_compare_and_move_an_alias(server, browser, s
     assert header == ["", "v1", "v2"]
     shot("3-compare")
 
-    browser.find_element(By.LINK_TEXT, "back to the model").click()
+    click(link="back to the model")
     name = browser.find_element(By.ID, "alias-name")
     name.clear()
     name.send_keys("production")
     Select(browser.find_element(By.ID, "alias-version")).select_by_value("2")
-    browser.find_element(By.ID, "move-alias").click()
+    click("move-alias")
     assert browser.find_element(By.ID, "ran").text == "Ran: ALTER MODEL `ds.credit@2` SET OPTIONS(version_aliases=['production'])"
     assert production() == 2
     shot("4-alias-moved")
-    browser.find_element(By.ID, "rollback-production").click()
+    click("rollback-production")
     assert browser.find_element(By.ID, "ran").text == "Ran: ALTER MODEL `ds.credit@1` SET OPTIONS(version_aliases=['production'])"
     assert production() == 1
     shot("5-rolled-back")
