@@ -16,10 +16,7 @@ SCHEMA = pa.schema([
 
 
 def columns() -> InputColumns:
-    from sqlml.serve.inputs import CHECKS, NUMPY_TYPES
-
-    blocks = tuple((dtype, tuple(i for i, f in enumerate(SCHEMA) if f.type == t)) for t, dtype in NUMPY_TYPES.items())
-    return InputColumns(tuple(SCHEMA.names), SCHEMA, tuple(CHECKS.get(f.type) for f in SCHEMA), blocks)
+    return InputColumns.of(SCHEMA)
 
 
 def test_a_batch_of_several_requests_is_arrows_conversion_of_their_rows_in_order():

@@ -63,6 +63,15 @@ class InputColumns:
     #: (NumPy dtype, positions) of the columns built together, as one array per type.
     blocks: tuple[tuple[type, tuple[int, ...]], ...] = ()
 
+    @staticmethod
+    def of(schema: pa.Schema) -> InputColumns:
+        """The columns of ``schema``, with their checks and NumPy blocks."""
+        blocks = tuple(
+            (dtype, positions) for arrow_type, dtype in NUMPY_TYPES.items()
+            if (positions := tuple(i for i, field in enumerate(schema) if field.type == arrow_type))
+        )  # fmt: skip
+        return InputColumns(tuple(schema.names), schema, tuple(CHECKS.get(field.type) for field in schema), blocks)
+
     def typed(self, instances: list[dict]) -> list[list] | None:
         """Each instance's values of the columns, in column order (null where it lacks one),
         checked against the columns' types; None when a column is in no instance under its own
@@ -117,11 +126,7 @@ def input_columns(model: Model) -> InputColumns | None:
     fields = [pa.field(column.name, arrow_type_from_string(column.arrow_type)) for column in model.preprocessor.columns]
     if not fields or any(pa.types.is_nested(field.type) for field in fields):
         return None  # no columns: a batch of them would have no rows to count
-    blocks = tuple(
-        (dtype, positions) for arrow_type, dtype in NUMPY_TYPES.items()
-        if (positions := tuple(i for i, field in enumerate(fields) if field.type == arrow_type))
-    )  # fmt: skip
-    return InputColumns(tuple(f.name for f in fields), pa.schema(fields), tuple(CHECKS.get(f.type) for f in fields), blocks)
+    return InputColumns.of(pa.schema(fields))
 
 
 def _keys(names: tuple[str, ...], instances: list[dict]) -> list[str] | None:
