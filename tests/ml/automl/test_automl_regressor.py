@@ -46,7 +46,7 @@ def test_predictions_equal_the_chosen_members_trained_directly(regressor):
         weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
     expected = 0.0
     for trial_id, weight in weights.items():
-        options = ", ".join(f"{k}={v!r}" for k, v in json.loads(rows[trial_id]["hyperparameters"]).items())
+        options = ", ".join(f"{k}={v!r}" for k, v in json.loads(rows[trial_id]["hyperparameters"]).items() if v is not None)
         regressor.query(
             f"CREATE OR REPLACE MODEL ds.reg_direct OPTIONS(model_type='{rows[trial_id]['model_type']}', input_label_cols=['target'], "
             f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) "
