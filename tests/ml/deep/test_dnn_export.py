@@ -13,9 +13,9 @@ import pytest
     ("model_type", "label", "options"),
     [
         ("dnn_classifier", "churned", "hidden_units=[4, 3], activation_fn='CRELU', batch_norm=TRUE"),
-        ("dnn_regressor", "target", "hidden_units=[4], activation_fn='RELU6'"),
         ("dnn_linear_combined_regressor", "target", "hidden_units=[3], activation_fn='ELU'"),
-        ("dnn_linear_combined_classifier", "tier", "hidden_units=[3], activation_fn='SELU'"),
+        pytest.param("dnn_regressor", "target", "hidden_units=[4], activation_fn='RELU6'", marks=pytest.mark.slow),
+        pytest.param("dnn_linear_combined_classifier", "tier", "hidden_units=[3], activation_fn='SELU'", marks=pytest.mark.slow),
     ],
 )
 def test_exported_onnx_predicts_what_ml_predict_does(ml_con, tmp_path, model_type, label, options):
