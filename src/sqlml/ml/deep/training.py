@@ -75,9 +75,14 @@ def part_of(path: str) -> str:
     return "linear" if path.startswith("linear/") else "dnn"
 
 
-def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dataset | None, monitor: Monitor) -> None:
+def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dataset | None, monitor: Monitor) -> np.ndarray | None:
     """Fit ``network`` in place: up to ``plan.max_iterations`` epochs, each recorded by ``monitor``
-    (which stops training early or on Ctrl-C)."""
+    (which stops training early or on Ctrl-C).
+
+    Returns:
+        The evaluation rows' raw outputs with the final weights (what the last eval loss was
+        computed from, equal to ``network.predict(evaluation.X)``), or None without evaluation rows.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -130,6 +135,7 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
     data, weight_sum = (X, Y, W), float(jnp.sum(W))
     rng = np.random.default_rng(plan.seed)
     rate = plan.optimizers.get("dnn", next(iter(plan.optimizers.values())))[1]
+    evaluated = None
     steps = -(-n // batch)
     real = np.zeros(steps * batch, np.float32)
     real[:n] = 1.0
@@ -139,7 +145,7 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
         order[:n] = rng.permutation(n)
         state, summed = epoch(state, data, jnp.asarray(order.reshape(steps, batch)), real)
         total = float(summed)
-        eval_loss = _eval_loss(lambda x, s=state: outputs(s[0], s[1], x), evaluation, plan.loss, network.spec.outputs)
+        eval_loss, evaluated = _eval_loss(lambda x, s=state: outputs(s[0], s[1], x), evaluation, plan.loss, network.spec.outputs)
         scaled_eval = None if eval_loss is None else eval_loss * plan.loss_scale
         if not monitor.iteration(total / weight_sum * plan.loss_scale, scaled_eval, rate):
             break
@@ -148,6 +154,7 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
     for variable, value in zip(model.non_trainable_variables, state[1]):
         variable.assign(value)
     network.reset()
+    return evaluated
 
 
 def _device_arrays(dataset: Dataset, loss: str):
@@ -160,11 +167,12 @@ def _device_arrays(dataset: Dataset, loss: str):
     return X, Y, W
 
 
-def _eval_loss(outputs, evaluation: Dataset | None, loss: str, width: int) -> float | None:
-    """The weighted mean data loss of the evaluation rows, or None without them."""
+def _eval_loss(outputs, evaluation: Dataset | None, loss: str, width: int) -> tuple[float | None, np.ndarray | None]:
+    """The weighted mean data loss of the evaluation rows and their raw outputs; (None, None)
+    without them."""
     if evaluation is None or not len(evaluation):
-        return None
+        return None, None
     z = Network.run(outputs, evaluation.X, width)
     w = np.ones(len(evaluation)) if evaluation.w is None else np.asarray(evaluation.w, dtype=np.float64)
     target = np.asarray(evaluation.y, dtype=np.int64 if loss == "multiclass" else np.float64)
-    return float(np.dot(w, np.asarray(row_loss(z, target, loss))) / w.sum())
+    return float(np.dot(w, np.asarray(row_loss(z, target, loss))) / w.sum()), z

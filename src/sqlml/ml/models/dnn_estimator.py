@@ -86,9 +86,14 @@ class DnnModel(Estimator):
             l1_reg=float(self.options.get("l1_reg") or 0.0), l2_reg=float(self.options.get("l2_reg") or 0.0),
             seed=SEED, loss_scale=self.label_scale_**2,
         )  # fmt: skip
-        train(self.network_, plan, self._scaled(train_set), self._scaled(evaluation), monitor)
+        evaluated = train(self.network_, plan, self._scaled(train_set), self._scaled(evaluation), monitor)
+        self._fitted = None if evaluated is None else self._outputs(evaluated)
         self.baseline_ = np.asarray(train_set.X.mean(axis=0), dtype=np.float64).reshape(-1)
         return self
+
+    def fitted_outputs(self) -> np.ndarray | None:
+        """The evaluation rows' outputs from training's last eval pass (None without an eval split)."""
+        return getattr(self, "_fitted", None)
 
     def _continue_from(self, previous: DnnModel) -> None:
         """Start from the replaced version's weights (``warm_start=TRUE``): BigQuery requires the
@@ -118,7 +123,10 @@ class DnnModel(Estimator):
         return Dataset(dataset.X, (np.asarray(dataset.y, dtype=np.float64) - self.label_mean_) / self.label_scale_, dataset.w)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        z = self.network_.predict(X)
+        return self._outputs(self.network_.predict(X))
+
+    def _outputs(self, z: np.ndarray) -> np.ndarray:
+        """:meth:`predict`'s outputs from the network's raw ones: the value, or class probabilities."""
         if self.task.kind == "regression":
             return z[:, 0] * self.label_scale_ + self.label_mean_
         if self.task.kind == "binary":
