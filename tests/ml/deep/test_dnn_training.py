@@ -102,3 +102,11 @@ def test_warm_start_continues_from_the_current_weights(ml_con):
         "this statement's network has hidden_units=[3], activation_fn='RELU', batch_norm=FALSE."
     )
     assert ml_con.query("SELECT COUNT(*) FROM ML.VERSIONS(MODEL ds.warm)").fetchall() == [(2,)]
+
+
+def test_class_weights_weigh_the_loss(ml_con):
+    ml_con.query(TRAIN)
+    ml_con.query(TRAIN.replace("ds.det", "ds.weighted").replace("l2_reg=0.01", "l2_reg=0.01, class_weights=[('true', 20.0), ('false', 1.0)]"))
+    share = "SELECT AVG(CAST(predicted_churned AS INT64)) FROM ML.PREDICT(MODEL {}, (SELECT x1, x2, plan FROM ds.fresh))"
+    plain, weighted = ml_con.query(share.format("ds.det")).fetchall()[0][0], ml_con.query(share.format("ds.weighted")).fetchall()[0][0]
+    assert weighted > plain + 0.1  # churners weigh 20 times as much: many more rows are predicted to churn
