@@ -175,7 +175,7 @@ class Executor:
         """A :class:`Renderer` that evaluates ML calls with this executor's model store."""
         return Renderer(
             self.evaluate_ml_call, self.engine.new_cursor, params, from_bigquery=self.dialect == "bigquery",
-            in_transaction=self.engine.in_transaction,
+            in_transaction=self.engine.in_transaction, session_cursor=self.engine.cursor,
         )  # fmt: skip
 
     def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader | SqlOutput:

@@ -180,12 +180,15 @@ class Renderer:
         params: the statement's parameter values by name.
         from_bigquery: the SQL was written for BigQuery (see :func:`~sqlml.sql.transpile.to_duckdb`).
         in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
+        session_cursor: the session's own cursor, for data that names the session's TEMP tables.
     """
 
     def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params: Mapping | None, *,
-                 from_bigquery: bool = True, in_transaction: bool = False):  # fmt: skip
+                 from_bigquery: bool = True, in_transaction: bool = False,
+                 session_cursor: Callable[[], Cursor] | None = None):  # fmt: skip
         self.evaluate = evaluate
         self.new_cursor = new_cursor
+        self.session_cursor = session_cursor
         self.params = params or {}
         self.from_bigquery = from_bigquery
         self.in_transaction = in_transaction
@@ -232,16 +235,30 @@ class Renderer:
         ``call`` is None for a standalone query (CREATE MODEL's AS clause). In the session's open
         transaction, only the statement's ``cursor`` sees the rows the transaction wrote, and it
         runs one query at a time: there the data is read whole when first read
-        (:class:`CopiedInput`), and the side cursor reads that copy.
+        (:class:`CopiedInput`), and the side cursor reads that copy. The same holds for data that
+        names a TEMP table of the script (``CREATE TEMP TABLE t …; … ML.PREDICT(MODEL m, TABLE t)``):
+        TEMP tables live in the session's cursor only.
         """
         query = _as_query(argument, call)
         side = self.new_cursor()
         sources.cursors.append(side)
-        if self.in_transaction and cursor is not None:
+        if cursor is None and self.session_cursor is not None and _reads_temp_table(query, side, self.session_cursor):
+            cursor = self.session_cursor()
+        if cursor is not None and (self.in_transaction or _reads_temp_table(query, side, lambda: cursor)):
             sql, values = self.render(query, cursor, sources)
             return CopiedInput(sql, values, cursor, side, sources)
         sql, values = self.render(query, side, sources)
         return DataInput(sql, side, values)
+
+
+def _reads_temp_table(query: exp.Query, side: Cursor, session: Callable[[], Cursor]) -> bool:
+    """Whether ``query`` names (unqualified) a relation of the session that ``side`` lacks: a TEMP
+    table (registered data and sqlml's own views are on every cursor)."""
+    names = {table.name.lower() for table in query.find_all(exp.Table) if not table.db and table.name}
+    if not names:
+        return False
+    own = {name.lower() for name in session().session_relations()} - {name.lower() for name in side.session_relations()}
+    return bool(names & own)
 
 
 def _spliced(query: exp.Query, call: MLFunction, holder: exp.Table) -> exp.Subquery:
