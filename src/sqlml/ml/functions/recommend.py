@@ -5,7 +5,7 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 pair of training without input, else the input's users, items or pairs
 (:mod:`sqlml.ml.recommendation.recommend`), streamed in bounded batches. When the query around the
 call keeps only each user's best ``k`` rows by the prediction, the call emits only those
-(:mod:`sqlml.ml.recommendation.pushdown`); the query still ranks them, so its rows are the same.
+(:mod:`sqlml.ml.recommendation.pushdown`; the same for each item's best users); the query still ranks them, so its rows are the same.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlml.ml.functions.call import Call, function
-from sqlml.ml.recommendation.pushdown import per_user_limit
+from sqlml.ml.recommendation.pushdown import ranked_limit
+from sqlml.ml.recommendation.recommend import best_users_per_item
 from sqlml.ml.runtime.recommend import model_factorization, recommendations
 
 
@@ -25,5 +26,9 @@ def recommend(call: Call) -> pa.RecordBatchReader:
     settings = call.settings({"trial_id": int})
     factors = model_factorization(model, f"{call.record.dataset}.{call.record.name}", settings.get("trial_id"))
     data = call.data(0, required=False)
-    top_k = per_user_limit(call.node, factors.user_col, factors.prediction_column)
-    return recommendations(factors, None if data is None else data.reader(), top_k)
+    reader = None if data is None else data.reader()
+    top_k = ranked_limit(call.node, factors.user_col, factors.prediction_column)
+    per_item = None if top_k is not None else ranked_limit(call.node, factors.item_col, factors.prediction_column)
+    if per_item is not None:
+        return best_users_per_item(factors, reader, per_item)
+    return recommendations(factors, reader, top_k)

@@ -1,4 +1,4 @@
-"""How many rows per user a query around ML.RECOMMEND can use: "top k per user" pushed into the call.
+"""How many rows per user (or per item) a query around ML.RECOMMEND can use: "top k" pushed into the call.
 
 A recommendation query ranks each user's rows and keeps the best ones, written the two usual ways
 (the first is the MovieLens tutorial's,
@@ -10,22 +10,27 @@ https://cloud.google.com/bigquery/docs/bigqueryml-mf-explicit-tutorial):
     SELECT * FROM ML.RECOMMEND(MODEL m)
     QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) <= 10
 
-(the second also as a subquery computing the rank and an outer ``WHERE rank <= 10``). Such a
-query reads only each user's ``k`` best rows, so ML.RECOMMEND emits only those — and every row
-tied with the ``k``-th — instead of every item: :func:`per_user_limit` finds ``k`` in the syntax
-tree around the call. Nothing is rewritten: the query still ranks and cuts the rows it gets, and
-gives the same rows as over the full output, because
+(the second also as a subquery computing the rank and an outer ``WHERE rank <= 10``), and the same
+with the item column in place of the user column ("the best users for each item"). The call may
+also be read through pass-through layers — ``WITH recs AS (SELECT * FROM ML.RECOMMEND(…)) SELECT …
+FROM recs QUALIFY …`` or ``FROM (SELECT * FROM ML.RECOMMEND(…))`` — that keep every row and the
+key and prediction columns as they are. Such a query reads only each key's ``k`` best rows, so
+ML.RECOMMEND emits only those — and every row tied with the ``k``-th — instead of every item:
+:func:`ranked_limit` finds ``k`` in the syntax tree around the call. Nothing is rewritten: the
+query still ranks and cuts the rows it gets, and gives the same rows as over the full output,
+because
 
-* the SELECT reading the call reads nothing else (no JOIN, no WHERE before the ranking), so each
-  user's rows are exactly the call's rows for that user;
+* the SELECT reading the call (directly, or through pass-through layers: a subquery, or a WITH
+  query the statement names exactly once) reads nothing else (no JOIN, no WHERE before the
+  ranking), so each key's rows are exactly the call's rows for that key;
 * the ranking orders by the prediction, descending, first: every row it keeps has a prediction
-  at least the ``k``-th largest of its user's, and all those rows are emitted (ties included, so
+  at least the ``k``-th largest of its key's, and all those rows are emitted (ties included, so
   any further ORDER BY key, RANK and ROW_NUMBER see what they would have seen);
 * nothing else reads the dropped rows: no other window function or aggregate, no HAVING, and the
   rank is compared with a constant ``k`` (``<= k``, ``< k + 1``) alone or ANDed with row filters.
 
-Anything else (a JOIN, another aggregate, DENSE_RANK, a parameter for ``k``…) returns None: the
-call emits every row and the query runs as written.
+Anything else (a JOIN, another aggregate, DENSE_RANK, a parameter for ``k``, a WITH query read
+twice…) returns None: the call emits every row and the query runs as written.
 """
 
 from __future__ import annotations
@@ -42,19 +47,19 @@ _RANKS = (exp.RowNumber, exp.Rank)
 _IsRank = Callable[[exp.Expression], bool]
 
 
-def per_user_limit(call: MLFunction, user_col: str, prediction_col: str) -> int | None:
-    """The ``k`` of a "best ``k`` rows per user by the prediction" the query around ``call``
-    applies to its rows, or None when the query may read more of them.
+def ranked_limit(call: MLFunction, key_col: str, prediction_col: str) -> int | None:
+    """The ``k`` of a "best ``k`` rows per ``key_col`` by the prediction" the query around
+    ``call`` applies to its rows, or None when the query may read more of them.
 
     Args:
         call: the ML.RECOMMEND node, inside the statement's tree.
-        user_col: the model's user column.
+        key_col: the model's user column (best items per user) or item column (best users per item).
         prediction_col: ML.RECOMMEND's prediction column (``predicted_<rating_col>[_confidence]``).
     """
-    select = _reading_select(call)
+    names = _Names(key_col.lower(), prediction_col.lower())
+    select = _reading_select(call, names)
     if select is None:
         return None
-    names = _Names(user_col.lower(), prediction_col.lower())
     if select.args.get("group"):
         limit = _array_agg_limit(select, names)
     else:
@@ -65,8 +70,8 @@ def per_user_limit(call: MLFunction, user_col: str, prediction_col: str) -> int 
 
 @dataclass(frozen=True)
 class _Names:
-    # the model's user column and ML.RECOMMEND's prediction column, lower-case (BigQuery's
-    # column names are case-insensitive)
+    # the ranking's partition column (the model's user or item column) and ML.RECOMMEND's
+    # prediction column, lower-case (BigQuery's column names are case-insensitive)
     user: str
     prediction: str
 
@@ -81,17 +86,53 @@ class _Names:
         )  # fmt: skip
 
 
-def _reading_select(call: MLFunction) -> exp.Select | None:
-    """The SELECT whose FROM is the call alone, with nothing that drops or adds rows before
-    its ranking, and no select-list alias that hides the call's own columns."""
+def _reading_select(call: MLFunction, names: _Names) -> exp.Select | None:
+    """The SELECT whose FROM is the call alone — directly or through pass-through layers
+    (:func:`_passes_through`) — with nothing that drops or adds rows before its ranking."""
     holder = call.parent
     from_ = holder.parent if isinstance(holder, exp.Table) else None
     select = from_.parent if isinstance(from_, exp.From) else None
     if not isinstance(select, exp.Select) or holder.args.get("pivots") or holder.args.get("sample"):
         return None
-    if any(select.args.get(arg) for arg in ("joins", "laterals", "where", "having", "connect", "prewhere")):
+    while _passes_through(select, names) and (reader := _sole_reader(select)) is not None:
+        select = reader
+    if any(select.args.get(arg) for arg in _ROW_DROPPING):
         return None
     return select
+
+
+#: SELECT clauses that drop or add rows before a ranking (or pair them with other rows).
+_ROW_DROPPING = ("joins", "laterals", "where", "having", "connect", "prewhere")
+
+
+def _passes_through(select: exp.Select, names: _Names) -> bool:
+    """A SELECT that keeps every row it reads and the key and prediction columns as they are:
+    only a select list of row-wise expressions (no window, aggregate or subquery) and a FROM."""
+    if any(value for arg, value in select.args.items() if arg not in ("expressions", "from_")):
+        return False
+    if _hides_columns(select, names):
+        return False
+    return not any(p.find(exp.Window, exp.AggFunc, exp.Subquery, exp.Query) is not None for p in select.expressions)
+
+
+def _sole_reader(select: exp.Select) -> exp.Select | None:
+    """The SELECT whose FROM is ``select`` alone, as a subquery or as a WITH query that the
+    statement names exactly once (a second reader would need the rows a pushed ``k`` drops)."""
+    parent = select.parent
+    if isinstance(parent, exp.Subquery) and not parent.args.get("pivots") and not parent.args.get("sample"):
+        from_ = parent.parent
+    elif isinstance(parent, exp.CTE):
+        if not isinstance(parent.parent, exp.With) or parent.parent.args.get("recursive") or not parent.alias:
+            return None
+        name = parent.alias.lower()
+        uses = [t for t in select.root().find_all(exp.Table) if not t.args.get("db") and t.name.lower() == name]
+        if len(uses) != 1 or uses[0].args.get("pivots") or uses[0].args.get("sample"):
+            return None
+        from_ = uses[0].parent
+    else:
+        return None
+    reader = from_.parent if isinstance(from_, exp.From) else None
+    return reader if isinstance(reader, exp.Select) else None
 
 
 def _constant(node: exp.Expression) -> int | None:
@@ -176,13 +217,12 @@ def _qualify_limit(select: exp.Select, names: _Names) -> int | None:
 
 
 def _outer_where_limit(select: exp.Select, names: _Names) -> int | None:
-    """``SELECT … FROM (SELECT …, <rank> AS rn FROM ML.RECOMMEND(…)) WHERE rn <= k``."""
+    """``SELECT … FROM (SELECT …, <rank> AS rn FROM ML.RECOMMEND(…)) WHERE rn <= k`` (or the
+    inner SELECT as a WITH query read once)."""
     if any(select.args.get(arg) for arg in ("qualify", "limit", "offset")) or _hides_columns(select, names):
         return None  # a LIMIT before the outer WHERE would cut the full output elsewhere
-    subquery = select.parent
-    from_ = subquery.parent if isinstance(subquery, exp.Subquery) else None
-    outer = from_.parent if isinstance(from_, exp.From) else None
-    if not isinstance(outer, exp.Select) or any(outer.args.get(a) for a in ("joins", "laterals")) or outer.args.get("where") is None:
+    outer = _sole_reader(select)
+    if outer is None or any(outer.args.get(a) for a in ("joins", "laterals")) or outer.args.get("where") is None:
         return None
     ranks = {p.alias.lower(): p for p in select.expressions if isinstance(p, exp.Alias) and _ranking_window(p.this, names)}
     if len(ranks) != 1 or not _only_window(select.expressions, next(iter(ranks.values())).this):

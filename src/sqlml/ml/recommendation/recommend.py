@@ -16,7 +16,8 @@ pass-through columns.
 The user × item grid is never held whole: users are scored in blocks of about
 :data:`BLOCK_CELLS` predictions (:meth:`Factorization.score_block`), each block one record batch.
 With ``top_k`` a block keeps only each user's ``top_k`` best items — and every item tied with the
-``top_k``-th — which is what a ranking of each user's rows by the prediction needs
+``top_k``-th — which is what a ranking of each user's rows by the prediction needs (and
+:func:`best_users_per_item` the same per item, scoring items in blocks)
 (:mod:`sqlml.ml.recommendation.pushdown`).
 """
 
@@ -55,6 +56,21 @@ def every_pair(factors: Factorization, top_k: int | None = None) -> pa.RecordBat
     items, ties kept, when given)."""
     rows = np.arange(len(factors.users), dtype=np.int64)
     return pa.RecordBatchReader.from_batches(output_schema(factors), user_blocks(factors, factors.users, rows, top_k))
+
+
+def best_users_per_item(factors: Factorization, reader: pa.RecordBatchReader | None, top_k: int) -> pa.RecordBatchReader:
+    """ML.RECOMMEND's rows for a query that keeps each item's ``top_k`` best users (ties kept):
+    without input, every training item with its best training users; with an input of items
+    alone, those items' best users; with users or pairs, every row (an item's best among given
+    users needs all of them first, and pairs are kept as given)."""
+    if reader is None:
+        rows = np.arange(len(factors.items), dtype=np.int64)
+        return pa.RecordBatchReader.from_batches(output_schema(factors), item_blocks(factors, factors.items, rows, top_k))
+    user, item = _positions(factors, reader.schema)
+    if user is not None:
+        return recommendation_reader(factors, reader)
+    batches = (block for batch in reader for block in _for_items(factors, batch.column(item), top_k))
+    return pa.RecordBatchReader.from_batches(output_schema(factors), batches)
 
 
 def recommendation_reader(factors: Factorization, reader: pa.RecordBatchReader, top_k: int | None = None) -> pa.RecordBatchReader:
@@ -230,14 +246,19 @@ def _for_users(factors: Factorization, values: pa.Array, top_k: int | None) -> I
     return user_blocks(factors, keys, factors.user_index(keys), top_k)
 
 
-def _for_items(factors: Factorization, values: pa.Array) -> Iterator[pa.RecordBatch]:
+def _for_items(factors: Factorization, values: pa.Array, top_k: int | None = None) -> Iterator[pa.RecordBatch]:
     keys = coerced_keys(values, factors.items.type, factors.item_col)
-    rows = factors.item_index(keys)
+    return item_blocks(factors, keys, factors.item_index(keys), top_k)
+
+
+def item_blocks(factors: Factorization, keys: pa.Array, rows: np.ndarray, top_k: int | None = None) -> Iterator[pa.RecordBatch]:
+    """Batches of ``keys`` (items, -1 in ``rows`` for one unseen) with every user, item by item
+    (each item's ``top_k`` best users, ties kept, when given)."""
     schema = output_schema(factors)
     step = rows_per_block(len(factors.users))
     for start in range(0, len(rows), step):
         scores = item_scores(factors, rows[start : start + step])
-        item_keys, user_keys, values = grid_columns(keys.slice(start, step), factors.users, scores, None)
+        item_keys, user_keys, values = grid_columns(keys.slice(start, step), factors.users, scores, top_k)
         yield pa.RecordBatch.from_arrays([user_keys, item_keys, values], schema=schema)
 
 
