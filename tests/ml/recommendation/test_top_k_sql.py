@@ -97,15 +97,21 @@ def test_pushed_top_k_for_given_users_with_duplicates_and_unseen_ones(con, pushe
     assert got == rows(con, query.format(source="d.some_everything"))
 
 
-def test_the_call_emits_only_each_users_best_rows(con, pushed, monkeypatch):
+def emitted_rows(monkeypatch, name: str) -> list[int]:
+    """The rows of each batch the function ``name`` of the ML.RECOMMEND module returns, as it streams."""
     emitted = []
+    original = getattr(recommend_function, name)
 
     def counting(*args):
-        reader = recommendations(*args)
+        reader = original(*args)
         return pa.RecordBatchReader.from_batches(reader.schema, (emitted.append(b.num_rows) or b for b in reader))
 
-    recommendations = recommend_function.recommendations
-    monkeypatch.setattr(recommend_function, "recommendations", counting)
+    monkeypatch.setattr(recommend_function, name, counting)
+    return emitted
+
+
+def test_the_call_emits_only_each_users_best_rows(con, pushed, monkeypatch):
+    emitted = emitted_rows(monkeypatch, "recommendations")
     query = "SELECT * FROM ML.RECOMMEND(MODEL d.m) QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) <= 3"
     assert con.query(query).arrow().num_rows == 30 * 3
     assert (pushed, sum(emitted)) == ([("user_id", 3)], 30 * 3)  # no ties in these predictions
@@ -120,14 +126,7 @@ def test_a_filter_before_the_ranking_keeps_every_row(con, pushed):
 
 
 def test_the_call_emits_only_each_items_best_users_through_a_with_query(con, pushed, monkeypatch):
-    emitted = []
-
-    def counting(*args):
-        reader = best_users_per_item(*args)
-        return pa.RecordBatchReader.from_batches(reader.schema, (emitted.append(b.num_rows) or b for b in reader))
-
-    best_users_per_item = recommend_function.best_users_per_item
-    monkeypatch.setattr(recommend_function, "best_users_per_item", counting)
+    emitted = emitted_rows(monkeypatch, "best_users_per_item")
     query = "WITH recs AS (SELECT * FROM ML.RECOMMEND(MODEL d.m)) SELECT * FROM recs QUALIFY ROW_NUMBER() OVER (PARTITION BY item ORDER BY predicted_rating DESC) <= 5"
     assert con.query(query).arrow().num_rows == 12 * 5
     ranked = "SELECT * FROM d.everything QUALIFY RANK() OVER (PARTITION BY item ORDER BY predicted_rating DESC) <= 5"
