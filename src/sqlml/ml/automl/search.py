@@ -6,14 +6,13 @@ by Optuna's TPE sampler over the family (a categorical choice) and that family's
 (:mod:`sqlml.ml.automl.candidates`). Trials run one at a time on every core and are scored on the
 validation rows with ``optimization_objective``. The search ends at the budget — a trial still
 training then stops, recorded as STOPPED, unless it is a family's default trial (those started
-within the budget run to their end, so the search may overrun the budget by their time) — or earlier when
+within the budget may run on until twice the budget) — or earlier when
 :data:`PATIENCE` trials in a row have not improved the best value (AutoML may end before its
 budget when training stops improving). The final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import warnings
@@ -41,8 +40,8 @@ PATIENCE = 40
 class _Stop:
     """The training monitors' cancel flag: the user's, or the budget once a trial has succeeded."""
 
-    def __init__(self, cancel: threading.Event | None, deadline: float):
-        self.cancel, self.deadline, self.armed = cancel, deadline, False
+    def __init__(self, cancel: threading.Event | None, deadline: float, armed: bool = False):
+        self.cancel, self.deadline, self.armed = cancel, deadline, armed
 
     def by_user(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -98,9 +97,9 @@ def search(
             raise optuna.TrialPruned()
         try:
             prepared = rows.prepared(candidate)
-            # a family's default trial, started within the budget, runs to its end: the defaults are
-            # what AutoML must at least reach
-            budgeted = stop if not first else _Stop(stop.cancel, math.inf)
+            # a family's default trial, started within the budget, may run on to twice the budget:
+            # the defaults are what AutoML must at least reach
+            budgeted = stop if not first else _Stop(stop.cancel, stop.deadline + options["budget_hours"] * 3600, armed=stop.armed)
             estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, budgeted)
         except Cancelled:
             record.update(status="STOPPED", error_message="budget_hours ran out during training")
