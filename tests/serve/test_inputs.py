@@ -44,3 +44,12 @@ def test_values_arrow_converts_are_taken_as_arrow_takes_them_and_others_refused_
         cols.typed([{**row, "n": "4"}])
     with pytest.raises(InvalidModelInputError, match=r"^The column a has a value that is not double: "):
         cols.typed([{**row, "a": "abc"}])
+
+
+@pytest.mark.parametrize("fraction", [4.5, float("nan"), float("inf")])
+def test_a_number_with_a_fraction_for_an_int64_column_is_refused_not_truncated(fraction):
+    cols = columns()
+    row = {"a": 1.0, "n": fraction, "s": "y", "b": 1, "flag": False, "m": 5}
+    with pytest.raises(InvalidModelInputError, match=rf"^The column n has a value that is not int64: {fraction!r} is not a whole number\.\nSend n as a whole number"):
+        cols.typed([row])
+    assert cols.typed([{**row, "n": 4.0}])[0][1] == 4  # a whole float is its integer

@@ -73,3 +73,15 @@ def test_the_server_reaches_models_only_through_the_runtime():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             imported |= {f"{path.name} imports {name}" for name in names if name.startswith("sqlml.ml.")}
     assert imported and not {line for line in imported if not line.split(" imports ")[1].startswith(("sqlml.ml.runtime.", "sqlml.ml.models."))}
+
+
+def test_the_per_request_path_refuses_a_fraction_for_an_int64_column_as_the_fast_path_does(shared_store):
+    con, _ = shared_store
+    model = ModelSet(con.models, ["ds.m"], refresh_seconds=60)
+    served = model.get("ds.m")
+    try:
+        assert scoring.instances_batch(served.model, [{"income": 50.0, "sex": "female"}]).column("income").to_pylist() == [50]
+        with pytest.raises(sqlml.InvalidModelInputError, match=r"^The column income has a value that is not int64: 50\.5 is not a whole number\."):
+            scoring.instances_batch(served.model, [{"income": 50.0, "sex": "female"}, {"income": 50.5, "sex": "male"}])
+    finally:
+        model.close()

@@ -139,8 +139,25 @@ def _keys(names: tuple[str, ...], instances: list[dict]) -> list[str] | None:
     return None if None in keys else keys
 
 
+def refuse_fractions(key: str, values: list, arrow_type: pa.DataType) -> None:
+    """Refuse a JSON number with a fraction (or NaN, or an infinity) for an integer column, which
+    Arrow would truncate without a word (4.5 → 4); a whole float such as 4.0 is its integer.
+
+    Raises:
+        InvalidModelInputError: naming the column and the value.
+    """
+    if pa.types.is_integer(arrow_type):
+        fraction = next((value for value in values if type(value) is float and not value.is_integer()), None)
+        if fraction is not None:
+            raise InvalidModelInputError(
+                f"The column {key} has a value that is not {arrow_type}: {fraction!r} is not a whole number.",
+                column=key, hint=f"Send {key} as a whole number, or retrain with {key} as FLOAT64.",
+            )  # fmt: skip
+
+
 def _converted(key: str, values: list, arrow_type: pa.DataType) -> list:
     """Arrow's own conversion of one column, or its refusal in the per-request path's words."""
+    refuse_fractions(key, values, arrow_type)
     try:
         return pa.array(values, arrow_type).to_pylist()
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as error:

@@ -27,7 +27,7 @@ from sqlml.ml.models.model import Model, arrow_type_from_string
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
 from sqlml.ml.runtime.forecast import forecast_rows
 from sqlml.ml.runtime.predict import PredictionPlan, prediction_outputs, prediction_plan, prediction_table
-from sqlml.serve.inputs import InputColumns
+from sqlml.serve.inputs import InputColumns, refuse_fractions
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -51,6 +51,8 @@ def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
             f"The instances have no column {error.column}, which the model was trained on.",
             column=error.column, hint=f"Give every instance a {error.column!r} field (null for a missing value).",
         ) from None  # fmt: skip
+    for field in schema:
+        refuse_fractions(field.name, [instance.get(field.name) for instance in instances], field.type)
     try:
         return pa.RecordBatch.from_pylist(instances, schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
