@@ -236,29 +236,33 @@ class Renderer:
         transaction, only the statement's ``cursor`` sees the rows the transaction wrote, and it
         runs one query at a time: there the data is read whole when first read
         (:class:`CopiedInput`), and the side cursor reads that copy. The same holds for data that
-        names a TEMP table of the script (``CREATE TEMP TABLE t …; … ML.PREDICT(MODEL m, TABLE t)``):
-        TEMP tables live in the session's cursor only.
+        the side cursor cannot bind because it reads the session's own state, which lives in the
+        session's cursor only: a script's TEMP table (``CREATE TEMP TABLE t …; … TABLE t``) or
+        TEMP function (``CREATE TEMP FUNCTION f …; … (SELECT f(x) …)``).
         """
         query = _as_query(argument, call)
         side = self.new_cursor()
         sources.cursors.append(side)
-        if cursor is None and self.session_cursor is not None and _reads_temp_table(query, side, self.session_cursor):
-            cursor = self.session_cursor()
-        if cursor is not None and (self.in_transaction or _reads_temp_table(query, side, lambda: cursor)):
-            sql, values = self.render(query, cursor, sources)
-            return CopiedInput(sql, values, cursor, side, sources)
+        if self.in_transaction and cursor is not None:
+            return self._copied(query, cursor, side, sources)
         sql, values = self.render(query, side, sources)
+        session = cursor if cursor is not None else self.session_cursor() if self.session_cursor is not None else None
+        if session is not None and not _binds(side, sql, values):
+            return self._copied(query, session, side, sources)
         return DataInput(sql, side, values)
 
+    def _copied(self, query: exp.Query, cursor: Cursor, side: Cursor, sources: SourceSet) -> CopiedInput:
+        sql, values = self.render(query, cursor, sources)
+        return CopiedInput(sql, values, cursor, side, sources)
 
-def _reads_temp_table(query: exp.Query, side: Cursor, session: Callable[[], Cursor]) -> bool:
-    """Whether ``query`` names (unqualified) a relation of the session that ``side`` lacks: a TEMP
-    table (registered data and sqlml's own views are on every cursor)."""
-    names = {table.name.lower() for table in query.find_all(exp.Table) if not table.db and table.name}
-    if not names:
+
+def _binds(cursor: Cursor, sql: str, values: Mapping) -> bool:
+    """Whether ``cursor`` can bind ``sql`` (names every table and function it reads); runs nothing."""
+    try:
+        cursor.sql(sql, params=values or None)
+    except EngineError:
         return False
-    own = {name.lower() for name in session().session_relations()} - {name.lower() for name in side.session_relations()}
-    return bool(names & own)
+    return True
 
 
 def _spliced(query: exp.Query, call: MLFunction, holder: exp.Table) -> exp.Subquery:
