@@ -24,3 +24,13 @@ def test_struct_columns_are_described_field_by_field_at_any_depth():
         ("s.y.z", 2, 0, "1", "3", statistics.mean([1, 2, 3])),  # an array's elements
         ("s.y.w", 2, 0, "a", "b", None),
     ]
+
+
+def test_a_one_column_table_from_a_temp_table_in_a_transaction():
+    # one column: the query is a lone parenthesized part, whose own WITH DuckDB dropped under the
+    # caller's WITH __data; a TEMP table and an open transaction read it on the session's cursor
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE TEMP TABLE one AS SELECT x FROM UNNEST([4, 1, 3, NULL]) AS x; BEGIN TRANSACTION")
+        rows = con.query("SELECT name, num_rows, num_nulls, min, max, mean FROM ML.DESCRIBE_DATA(TABLE one, STRUCT())").fetchall()
+        con.query("COMMIT TRANSACTION")
+    assert rows == [("x", 4, 1, "1", "4", statistics.mean([4, 1, 3]))]

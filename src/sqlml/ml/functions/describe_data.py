@@ -105,9 +105,9 @@ def _column_sql(name: str, expression: str, data_type: str, settings: dict) -> s
         values_cte = f"SELECT {expression} AS {v} FROM __data"
         lengths = "NULL::BIGINT, NULL::BIGINT, NULL::DOUBLE, NULL::BIGINT, NULL::BIGINT[], NULL::BIGINT"
     literal = "'" + name.replace("'", "''") + "'"
-    return (
-        f"(WITH __values AS ({values_cte}) SELECT {literal}, {rows}, {nulls}, {value_stats}, {lengths} FROM __values)"
-    )
+    # a SELECT around the CTE: DuckDB drops an inner WITH of a lone parenthesized query under
+    # the caller's WITH __data (a one-column table had "Table __values does not exist")
+    return f"SELECT * FROM (WITH __values AS ({values_cte}) SELECT {literal}, {rows}, {nulls}, {value_stats}, {lengths} FROM __values)"
 
 
 def _quoted(name: str) -> str:
