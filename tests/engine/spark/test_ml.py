@@ -77,3 +77,15 @@ def test_predictions_are_composable_in_spark_sql(spark_con, spark):
     scored = spark_con.query("SELECT x, predicted_big FROM ds.scored ORDER BY x").fetchall()
     assert [x for x, _ in scored] == list(range(6, 21))
     assert scored == spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) WHERE x > 5 ORDER BY x").fetchall()
+
+
+def test_ml_predict_scores_on_the_executors_with_map_in_arrow(spark_con, spark):
+    spark_con.query(DATA)
+    spark_con.query(
+        "CREATE MODEL ds.b OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['big'], max_iterations=5, "
+        "spark_train='driver') AS SELECT x, c, big FROM ds.t"
+    )
+    rows = spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) ORDER BY x").fetchall()
+    assert [x for x, _ in rows] == list(range(1, 21))
+    views = [t.name for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("__sqlml_predicted_")]
+    assert views and all("MapInArrow" in spark.table(view)._jdf.queryExecution().executedPlan().toString() for view in views)

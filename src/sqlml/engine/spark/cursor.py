@@ -11,7 +11,7 @@ kinds (:mod:`.errors`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,17 @@ class SparkRelation:
         """The Arrow schema of the rows (DuckDB's for the same types), without running the query."""
         return arrow_schema(self._frame.schema)
 
+    def map_batches(self, function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema, name: str) -> None:
+        """Define the Spark TEMP view ``name`` as ``function`` applied to the rows' Arrow batches on
+        the executors (``mapInArrow``), giving rows of ``schema``: run where the data is, when a
+        statement reads the view."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        try:
+            self._frame.mapInArrow(function, from_arrow_schema(schema)).createOrReplaceTempView(name)
+        except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
+            raise engine_error(error) from error
+
     def fetchall(self) -> list[tuple]:
         """Run the query; every row."""
         return _rows(self.to_arrow_table())
@@ -105,6 +116,9 @@ class SparkCursor:
         shared: the engine's Spark session and DuckDB-side views.
         meta: the DuckDB cursor of the bookkeeping file.
     """
+
+    #: Its relations map Arrow batches on Spark's executors (:meth:`SparkRelation.map_batches`).
+    maps_batches = True
 
     def __init__(self, shared: Shared, meta: Cursor) -> None:
         self._shared, self._spark, self.meta = shared, shared.spark, meta

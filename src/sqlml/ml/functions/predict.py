@@ -18,6 +18,7 @@ from sqlml.errors import ModelError
 from sqlml.execution.sources import SqlOutput, data_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
+from sqlml.ml.runtime.distributed import mapped_prediction
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
 from sqlml.ml.runtime.sql_prediction import has_sql_form, linear_prediction_query
 
@@ -37,6 +38,10 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
         query = linear_prediction_query(model, estimator, data.schema, data_table(0), threshold, keep)
         if query is not None:
             return SqlOutput(query)
+    files = lambda: call.executor.models.verified_files(call.record)  # noqa: E731 - read only where batches are mapped
+    mapped = mapped_prediction(model, files, data, threshold, keep, settings.get("trial_id"))
+    if mapped is not None:  # the engine scores the batches where the data is (Spark's mapInArrow)
+        return mapped
     return prediction_reader(model, data.reader(), threshold, keep, estimator)
 
 
