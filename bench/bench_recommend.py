@@ -11,7 +11,9 @@ recommending). Then, in the same run, alternately:
     gathered — the whole 10,000 × 5,000 matrix at once.
 
 The tutorial's ``ARRAY_AGG(… ORDER BY predicted_rating DESC LIMIT 10) … GROUP BY user_id`` is
-timed too, and the QUALIFY query with the top-k push-down defeated (a ``WHERE TRUE`` before the
+timed too, the QUALIFY query over ``WITH recs AS (SELECT * FROM ML.RECOMMEND(MODEL m))``, each
+item's top 10 users (``PARTITION BY item_id``, against NumPy's ``argpartition`` down the
+columns), and the QUALIFY query with the top-k push-down defeated (a ``WHERE TRUE`` before the
 ranking, so ML.RECOMMEND streams all 50 M rows and DuckDB ranks them). Peak memory (RSS growth
 during the statement) is measured in a child process per statement.
 
@@ -43,6 +45,10 @@ QUERIES = {
     "unpushed": "SELECT user_id, item_id, predicted_rating FROM ML.RECOMMEND(MODEL d.m) WHERE TRUE "
     f"QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) <= {K}",
     "every_row": "SELECT COUNT(*) AS n, SUM(predicted_rating) AS total FROM ML.RECOMMEND(MODEL d.m)",
+    "with_query": "WITH recs AS (SELECT * FROM ML.RECOMMEND(MODEL d.m)) SELECT user_id, item_id, predicted_rating FROM recs "
+    f"QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY predicted_rating DESC) <= {K}",
+    "per_item": "SELECT item_id, user_id, predicted_rating FROM ML.RECOMMEND(MODEL d.m) "
+    f"QUALIFY ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY predicted_rating DESC) <= {K}",
 }
 
 
@@ -73,14 +79,17 @@ def factorization(con: sqlml.Connection):
     return factorization_of(CACHE.get(con.models, con.models.resolve(ModelRef.parse("d.m"))))
 
 
-def numpy_top_k(f) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's K best item rows and their predictions, from the whole score matrix."""
+def numpy_top_k(f, per_item: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's K best item rows (each item's K best user rows) and their predictions, from
+    the whole score matrix."""
     scores = f.user_factors @ f.item_factors.T
     scores += f.user_intercepts[:, None]
     scores += f.item_intercepts[None, :]
     scores += f.global_intercept
-    best = np.argpartition(scores, scores.shape[1] - K, axis=1)[:, -K:]
-    return best, np.take_along_axis(scores, best, axis=1)
+    axis = 0 if per_item else 1
+    best = np.argpartition(scores, scores.shape[axis] - K, axis=axis)
+    best = best[-K:, :].T if per_item else best[:, -K:]
+    return best, np.take_along_axis(scores.T if per_item else scores, best, axis=1)
 
 
 def child(folder: Path, query: str) -> None:
@@ -91,18 +100,22 @@ def child(folder: Path, query: str) -> None:
         reset_peak_rss()
         before = own_peak_rss_mib()
         started = time.perf_counter()
-        rows = len(numpy_top_k(f)[0]) * K if query == "numpy" else con.query(QUERIES[query]).arrow().num_rows
+        rows = numpy_top_k(f)[0].size if query == "numpy" else con.query(QUERIES[query]).arrow().num_rows
         seconds = time.perf_counter() - started
         print(json.dumps({"before_mib": before, "peak_mib": own_peak_rss_mib(), "rows": rows, "seconds": seconds}))
 
 
 def same_answer(con: sqlml.Connection, f) -> None:
-    """The SQL's (user, item) pairs are NumPy's (the predictions have no ties here)."""
-    got = con.query(QUERIES["qualify"]).arrow()
-    best, _ = numpy_top_k(f)
+    """The SQL's (user, item) pairs are NumPy's (the predictions have no ties here), per user
+    directly and through a WITH query, and per item."""
     users, items = f.users.to_numpy(), f.items.to_numpy()
-    expected = set(zip(np.repeat(users, K).tolist(), items[best.ravel()].tolist()))
-    assert set(zip(got["user_id"].to_pylist(), got["item_id"].to_pylist())) == expected, "top-10 differs from NumPy's"
+    best, _ = numpy_top_k(f)
+    per_user = set(zip(np.repeat(users, K).tolist(), items[best.ravel()].tolist()))
+    best, _ = numpy_top_k(f, per_item=True)
+    per_item = set(zip(users[best.ravel()].tolist(), np.repeat(items, K).tolist()))
+    for query, expected in (("qualify", per_user), ("with_query", per_user), ("per_item", per_item)):
+        got = con.query(QUERIES[query]).arrow()
+        assert set(zip(got["user_id"].to_pylist(), got["item_id"].to_pylist())) == expected, f"{query}: top-10 differs from NumPy's"
 
 
 def paired(name: str, timings: list[tuple[float, float]]) -> Row:
@@ -134,6 +147,8 @@ def main() -> None:
             same_answer(con, f)
             qualify = alternate(lambda: con.query(QUERIES["qualify"]).arrow(), lambda: numpy_top_k(f), args.pairs)
             array_agg = alternate(lambda: con.query(QUERIES["array_agg"]).arrow(), lambda: numpy_top_k(f), args.pairs)
+            with_query = alternate(lambda: con.query(QUERIES["with_query"]).arrow(), lambda: numpy_top_k(f), args.pairs)
+            per_item = alternate(lambda: con.query(QUERIES["per_item"]).arrow(), lambda: numpy_top_k(f, per_item=True), args.pairs)
             started = time.perf_counter()
             con.query(QUERIES["unpushed"]).arrow()
             unpushed = time.perf_counter() - started
@@ -142,13 +157,16 @@ def main() -> None:
         print_table(f"ML.RECOMMEND top {K} per user, {grid}, {args.factors} factors ({args.pairs} alternating pairs; medians)", [
             paired(f"QUALIFY ROW_NUMBER() … <= {K} vs NumPy matmul + argpartition", qualify),
             paired(f"ARRAY_AGG(… ORDER BY … LIMIT {K}) GROUP BY user vs NumPy", array_agg),
+            paired(f"WITH recs AS (SELECT * FROM ML.RECOMMEND(…)) … QUALIFY … <= {K} vs NumPy", with_query),
+            paired(f"QUALIFY ROW_NUMBER() OVER (PARTITION BY item_id …) <= {K} vs NumPy down the columns", per_item),
             Row("QUALIFY without the push-down (WHERE TRUE: 50 M rows streamed and ranked) vs NumPy", unpushed, numpy_median, "report"),
         ])  # fmt: skip
-        print(f"(median of the per-pair ratios: QUALIFY {pair_ratio(qualify):.2f}×, ARRAY_AGG {pair_ratio(array_agg):.2f}×; load average {os.getloadavg()[0]:.1f})")
+        ratios = ", ".join(f"{name} {pair_ratio(t):.2f}×" for name, t in (("QUALIFY", qualify), ("ARRAY_AGG", array_agg), ("WITH", with_query), ("per item", per_item)))
+        print(f"(median of the per-pair ratios: {ratios}; load average {os.getloadavg()[0]:.1f})")
         print(f"\n### Peak memory ({grid}; child process per statement, the model loaded first)\n")
         print("| statement | rows out | RSS before | peak RSS | growth | seconds |")
         print("|---|---:|---:|---:|---:|---:|")
-        for name in ("qualify", "array_agg", "every_row", "unpushed", "numpy"):
+        for name in ("qualify", "array_agg", "with_query", "per_item", "every_row", "unpushed", "numpy"):
             result = peak_rss_of(__file__, "--child", str(folder), name)
             growth = result["peak_mib"] - result["before_mib"]
             print(f"| {name} | {result['rows']:,} | {result['before_mib']:.0f} MiB | {result['peak_mib']:.0f} MiB | {growth:.0f} MiB | {result['seconds']:.2f} |")
