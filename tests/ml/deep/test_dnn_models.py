@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn import metrics as skm
 
+import sqlml
+
 from sqlml.ml.models.model import Model
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
@@ -218,3 +220,15 @@ def test_attributions_are_integrated_gradients_of_the_keras_network(dnn):
         # 15 midpoints miss the integral by under 1% of the total attribution (ReLU's kinks)
         np.testing.assert_allclose(ours[row, 0, :-1], direct, atol=1e-2 * np.abs(direct).sum())
     assert ours[0, 0, -1] == pytest.approx(float(keras_model(baseline[None, :].astype(np.float32))[0, 0]) * estimator.label_scale_ + estimator.label_mean_, rel=1e-6)
+
+
+def test_integrated_gradients_num_steps_of_a_call_replaces_the_models(dnn):
+    query = "SELECT top_feature_attributions, prediction_value FROM ML.EXPLAIN_PREDICT(MODEL ds.reg, (SELECT {} FROM ds.fresh LIMIT 3), STRUCT(10 AS top_k_features{}))"
+    default = dnn.query(query.format(FEATURES, "")).arrow().to_pylist()
+    fifteen = dnn.query(query.format(FEATURES, ", 15 AS integrated_gradients_num_steps")).arrow().to_pylist()
+    one = dnn.query(query.format(FEATURES, ", 1 AS integrated_gradients_num_steps")).arrow().to_pylist()
+    assert fifteen == default  # the model's integrated_gradients_num_steps is 15
+    assert [r["top_feature_attributions"] for r in one] != [r["top_feature_attributions"] for r in default]
+    assert [r["prediction_value"] for r in one] == pytest.approx([r["prediction_value"] for r in default], rel=1e-9)
+    with pytest.raises(sqlml.InvalidOptionError, match=r"^integrated_gradients_num_steps must be in \(0, 30\]; got 31\."):
+        dnn.query(query.format(FEATURES, ", 31 AS integrated_gradients_num_steps"))

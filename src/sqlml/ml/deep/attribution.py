@@ -40,8 +40,9 @@ def contributions(network: Network, X: np.ndarray, baseline: np.ndarray, steps: 
         chunk = np.asarray(X[start : start + ROWS_PER_CALL], dtype=np.float32)
         padded = np.zeros((ROWS_PER_CALL, width), np.float32)
         padded[: len(chunk)] = chunk
-        mean_gradient = np.asarray(gradients(padded, baseline))[: len(chunk)]  # (r, outputs, features)
-        attributions = mean_gradient * (chunk - baseline)[:, None, :]
+        mean_gradient = np.asarray(gradients(padded, baseline), dtype=np.float64)[: len(chunk)]  # (r, outputs, features)
+        rows64 = np.asarray(X[start : start + ROWS_PER_CALL], dtype=np.float64)
+        attributions = mean_gradient * (rows64 - baseline.astype(np.float64))[:, None, :]  # completed in double below
         result[start : start + len(chunk), :, :width] = _complete(attributions, values[start : start + len(chunk)] - base_value)
     result[:, :, width] = base_value
     return result

@@ -19,6 +19,8 @@ XGBOOST model, XGBoost's own ``Booster.get_score`` of each kind
 
 from __future__ import annotations
 
+import copy
+
 import pyarrow as pa
 
 from sqlml.errors import InvalidOptionError
@@ -44,6 +46,12 @@ def explain_predict(call: Call) -> pa.RecordBatchReader:
         raise InvalidOptionError(f"top_k_features must be at least 1; got {top_k}.", option="top_k_features")
     threshold = settings.get("threshold")
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
+    steps = settings.get("integrated_gradients_num_steps")
+    if steps is not None:  # DNN models: this call's path integral points instead of the model's option
+        if not 0 < steps <= 30:
+            raise InvalidOptionError(f"integrated_gradients_num_steps must be in (0, 30]; got {steps}.", option="integrated_gradients_num_steps")
+        estimator = copy.copy(estimator)
+        estimator.options = {**estimator.options, "integrated_gradients_num_steps": steps}
     reader = call.data(0).reader()
     model.check_input(reader.schema)
     return explanation_reader(model, reader, threshold, top_k, estimator)
