@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sqlml.errors import ExecutionError, InvalidModelInputError
-from sqlml.ml.preprocessing.sql_features import MAX_CATEGORIES
+from sqlml.ml.preprocessing.sql_features import CASE_CATEGORIES, MAX_CATEGORIES
 from sqlml.ml.preprocessing.sql_transform import replayable_items
 
 TRAIN = "SELECT x1, x2, k, cat, flag, y, cls FROM ds.train"
@@ -72,16 +72,32 @@ def test_a_string_given_for_a_numeric_feature_keeps_the_python_paths_conversion(
     assert expected.column_names[:2] == ["predicted_y", "x1"]
 
 
+def wide_model(paths, name: str, categories: int, model_type: str = "linear_reg", label: str = "y") -> str:
+    """A model with a one-hot STRING feature of ``categories`` categories; a query of fresh rows
+    for it (with categories unseen in training and NULLs)."""
+    rows = ("SELECT MOD(i * 7, 13) / 3.0 AS x1, CAST(MOD(i, {n}) AS STRING) AS code, "
+            "MOD(i, 11) + MOD(i, {n}) / 50.0 AS y, MOD(i, 11) + MOD(i, {n}) / 50.0 > 6 AS positive FROM UNNEST(GENERATE_ARRAY({start}, {end})) AS i")  # fmt: skip
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='{model_type}', input_label_cols=['{label}']) "
+                    f"AS SELECT x1, code, {label} FROM ({rows.format(n=categories, start=0, end=4 * categories)})")  # fmt: skip
+    assert len(paths.model(f"ds.{name}").preprocessor.feature_names) == 1 + categories
+    fresh = rows.format(n=categories + 5, start=1, end=2 * categories)
+    return f"SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT x1, IF(MOD(CAST(x1 * 3 AS INT64), 5) = 0, NULL, code) AS code FROM ({fresh})))"
+
+
 def test_a_one_hot_block_wider_than_the_limit_keeps_the_python_path(paths):
-    paths.con.query(f"CREATE OR REPLACE MODEL ds.wide OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
-                    f"AS SELECT x1, CAST(MOD(id, {MAX_CATEGORIES + 1}) AS STRING) AS code, y FROM ds.train")  # fmt: skip
-    assert len(paths.model("ds.wide").preprocessor.feature_names) == 1 + MAX_CATEGORIES + 1
-    sql = f"SELECT * FROM ML.PREDICT(MODEL ds.wide, (SELECT x1, CAST(MOD(id, {MAX_CATEGORIES + 1}) AS STRING) AS code FROM ds.fresh))"
+    sql = wide_model(paths, "wide", MAX_CATEGORIES + 1)
     with pytest.raises(ExecutionError, match="AssertionError: a linear model was scored in Python"):
         paths.sql(sql)
-    paths.con.query(f"CREATE OR REPLACE MODEL ds.wide OPTIONS(model_type='linear_reg', input_label_cols=['y']) "
-                    f"AS SELECT x1, CAST(MOD(id, {MAX_CATEGORIES}) AS STRING) AS code, y FROM ds.train")  # fmt: skip
-    paths.same(sql.replace(str(MAX_CATEGORIES + 1), str(MAX_CATEGORIES)))
+    paths.same(wide_model(paths, "wide", MAX_CATEGORIES))
+
+
+@pytest.mark.parametrize("categories", [CASE_CATEGORIES, CASE_CATEGORIES + 1, 200])
+def test_wide_one_hot_blocks_are_looked_up_in_the_query(paths, categories):
+    """A CASE up to CASE_CATEGORIES categories, a MAP lookup beyond: the same weights either way."""
+    got = paths.same(wide_model(paths, "wide_reg", categories))
+    assert got.num_rows == 2 * categories and got.column_names == ["predicted_y", "x1", "code"]
+    got = paths.same(wide_model(paths, "wide_bin", categories, "logistic_reg", "positive"))
+    assert got.column_names == ["predicted_positive", "predicted_positive_probs", "x1", "code"]
 
 
 def test_a_transform_that_fails_on_the_input_is_the_python_paths_error(paths):

@@ -29,8 +29,14 @@ from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor, is_numer
 _STRINGS = ("string", "large_string")
 #: A category's weight is found by a CASE with one WHEN per category, which DuckDB tries in turn:
 #: over 1M rows on 2 busy cores, 20 categories scored 2.1M rows/s, 256 only 0.19M (list_position
-#: 0.29M) while the Python path's hashed lookup stays near 1M. Wider blocks keep the Python path.
-MAX_CATEGORIES = 64
+#: 0.29M) while the Python path's hashed lookup stays near 1M. A block up to this wide is a CASE;
+#: a wider one looks its weight up in a constant MAP (sum of one block's weights over 0.5M rows,
+#: load 15 on 2 cores: 32 categories CASE 3.1M rows/s, MAP 2.4M; 64: 1.3M, 1.8M; 256: 0.40M,
+#: 1.42M; 1,000: 0.12M, 0.51M).
+CASE_CATEGORIES = 64
+#: Blocks wider than this keep the Python path (the MAP lookup slows as it grows, below the
+#: Python path's rate from about 500 categories).
+MAX_CATEGORIES = 384
 _DOUBLE = exp.DataType.build("DOUBLE")
 
 

@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.model import Model
-from sqlml.ml.preprocessing.sql_features import NumericFeature, OneHotFeatures, SqlEncoding, number, sql_encodings
+from sqlml.ml.preprocessing.sql_features import CASE_CATEGORIES, NumericFeature, OneHotFeatures, SqlEncoding, number, sql_encodings
 from sqlml.ml.preprocessing.sql_transform import transformed_rows
 from sqlml.ml.runtime.predict import passed_through
 from sqlml.sql.dialect import SqlmlDuckdb
@@ -132,18 +132,33 @@ def _features(rows: exp.Expression, encodings: list[SqlEncoding]) -> tuple[exp.S
 
 
 def _score(coef: np.ndarray, intercept: float, encodings: list[SqlEncoding]) -> exp.Expression:
-    """``X·β + b`` for one output: a product per numeric feature, a CASE per one-hot block."""
+    """``X·β + b`` for one output: a product per numeric feature, a CASE (or a MAP lookup) per
+    one-hot block."""
     terms, start = [], 0
     for encoding in encodings:
         if isinstance(encoding, NumericFeature):
             terms.append(exp.Mul(this=number(float(coef[start])), expression=encoding.value.copy()))
             start += 1
             continue
-        weights = coef[start : start + len(encoding.categories)]
-        ifs = [exp.If(this=exp.Literal.string(c), true=number(float(w))) for c, w in zip(encoding.categories, weights)]
-        terms.append(exp.Case(this=encoding.category.copy(), ifs=ifs, default=number(0.0)) if ifs else number(0.0))
+        weights = [float(w) for w in coef[start : start + len(encoding.categories)]]
+        terms.append(_category_weight(encoding, weights))
         start += len(encoding.categories)
     return exp.Add(this=_sum(terms), expression=number(intercept)) if terms else number(intercept)
+
+
+def _category_weight(encoding: OneHotFeatures, weights: list[float]) -> exp.Expression:
+    """The weight of the row's category (0 for one without a feature): ``CASE category WHEN …``
+    up to :data:`CASE_CATEGORIES` categories, ``COALESCE(MAP {…}[category], 0)`` beyond (DuckDB
+    tries a CASE's WHENs in turn; see the measurements there)."""
+    if not weights:
+        return number(0.0)
+    if len(weights) <= CASE_CATEGORIES:
+        ifs = [exp.If(this=exp.Literal.string(c), true=number(w)) for c, w in zip(encoding.categories, weights)]
+        return exp.Case(this=encoding.category.copy(), ifs=ifs, default=number(0.0))
+    table = exp.ToMap(this=exp.Struct(expressions=[
+        exp.PropertyEQ(this=exp.Literal.string(c), expression=number(w)) for c, w in zip(encoding.categories, weights)
+    ]))  # fmt: skip
+    return exp.Coalesce(this=exp.Bracket(this=table, expressions=[encoding.category.copy()]), expressions=[number(0.0)])
 
 
 def _sum(terms: list[exp.Expression]) -> exp.Expression:
