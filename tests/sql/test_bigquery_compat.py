@@ -111,6 +111,10 @@ CASES = [
     ("SELECT IFNULL(NULL, 2), IF(1 > 2, 'a', 'b'), COALESCE(NULL, NULL, 3), NULLIF(1, 1)", [(2, "b", 3, None)]),
     ("SELECT CASE WHEN 1 = 1 THEN 'y' ELSE 'n' END, CASE 2 WHEN 1 THEN 'a' WHEN 2 THEN 'b' END", [("y", "b")]),
     # -- dates and times
+    # FIX: DATE + INT64 / INT64 + DATE / DATE - INT64 add or take away days (operators page: "DATE
+    # with INT64"); DuckDB had no +(DATE, BIGINT)
+    ("SELECT DATE '2020-01-01' + 5, 5 + DATE '2020-01-01', DATE '2020-01-01' - 1 - 1", [(D(2020, 1, 6), D(2020, 1, 6), D(2019, 12, 30))]),
+    ("SELECT PARSE_DATE('%Y%m%d', '20200131') + CAST(MOD(x, 3) AS INT64) FROM UNNEST([4]) AS x", [(D(2020, 2, 1),)]),
     ("SELECT DATE_TRUNC(DATE '2020-05-17', MONTH), DATE_TRUNC(DATE '2020-05-17', YEAR)", [(D(2020, 5, 1), D(2020, 1, 1))]),  # FIX: DATE
     ("SELECT DATE_TRUNC(DATE '2020-05-20', WEEK)", [(D(2020, 5, 17),)]),  # weeks start on Sunday
     ("SELECT DATE_DIFF(DATE '2020-03-01', DATE '2020-01-15', DAY), DATE_DIFF(DATE '2020-03-01', DATE '2020-01-15', MONTH)", [(46, 2)]),
