@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     table = rows(args.rows)
     X = np.column_stack([table.column(f"x{i}").to_numpy() for i in range(FEATURES)])
-    X = ((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)  # what sqlml's preprocessing gives the network
+    X = ((X - X.mean(axis=0)) / X.std(axis=0, ddof=1)).astype(np.float32)  # what sqlml's preprocessing gives the network
     y = table.column("label").to_numpy(zero_copy_only=False).astype(np.float32)
     results = []
     with sqlml.connect(":memory:") as con:
