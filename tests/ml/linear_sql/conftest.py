@@ -10,6 +10,7 @@ import pytest
 import sqlml
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.model import Model
+from sqlml.ml.runtime import sql_prediction
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
@@ -77,6 +78,7 @@ class Paths:
 
         with self.monkeypatch.context() as patch:
             patch.setattr(LinearModel, "predict", refuse)
+            patch.setattr(sql_prediction, "FEW_ROWS", -1)  # a VALUES list of three rows too
             return (con or self.con).query(sql).arrow()
 
     def same(self, sql: str, con: sqlml.Connection | None = None) -> pa.Table:

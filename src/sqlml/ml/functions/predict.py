@@ -3,7 +3,8 @@
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
 
 A linear model's prediction is a query DuckDB runs as part of the statement
-(:mod:`sqlml.ml.runtime.sql_prediction`; ``SQLML_LINEAR_SQL=off`` turns it off). Otherwise the
+(:mod:`sqlml.ml.runtime.sql_prediction`; ``SQLML_LINEAR_SQL=off`` turns it off), unless the input
+is known to be a few rows, which the Python path scores sooner. Otherwise the
 input query is read as Arrow record batches (at most 122,880 rows each) on its own cursor and each
 batch is scored as it arrives, so memory stays bounded whatever the table's size.
 """
@@ -20,7 +21,7 @@ from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.distributed import mapped_prediction
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
-from sqlml.ml.runtime.sql_prediction import has_sql_form, linear_prediction_query
+from sqlml.ml.runtime.sql_prediction import few_rows, has_sql_form, linear_prediction_query
 
 #: Set to ``off`` to score linear models in Python, batch by batch, as other models are.
 LINEAR_SQL_VARIABLE = "SQLML_LINEAR_SQL"
@@ -34,7 +35,7 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
     data = call.data(0)
-    if os.environ.get(LINEAR_SQL_VARIABLE, "").lower() != "off" and has_sql_form(estimator):
+    if os.environ.get(LINEAR_SQL_VARIABLE, "").lower() != "off" and has_sql_form(estimator) and not few_rows(data.sql):
         query = linear_prediction_query(model, estimator, data.schema, data_table(0), threshold, keep)
         if query is not None:
             return SqlOutput(query)
