@@ -116,11 +116,19 @@ class Network:
         return self.run(self._inference(), X, self.spec.outputs)
 
     def layer_output(self, X: np.ndarray, layer: str) -> np.ndarray:
-        """The output of the named layer (e.g. ``activation_1``) for rows ``X``, in inference mode."""
-        keras = load_keras()
-        sub = keras.Model(self.model.inputs[0], self.model.get_layer(layer).output)
-        width = int(sub.outputs[0].shape[-1])
-        return self.run(lambda x: sub(x, training=False), X, width)
+        """The output of the named layer (e.g. ``activation_1``) for rows ``X``, in inference mode
+        (compiled once per layer and kept with the weights)."""
+        key = f"layer_output/{layer}"
+        if key not in self.compiled:
+            import jax
+
+            sub = load_keras().Model(self.model.inputs[0], self.model.get_layer(layer).output)
+            trainable = [v.value for v in sub.trainable_variables]
+            fixed = [v.value for v in sub.non_trainable_variables]
+            step = jax.jit(lambda tv, ntv, x: sub.stateless_call(tv, ntv, x, training=False)[0])
+            self.compiled[key] = (lambda x: step(trainable, fixed, x), int(sub.outputs[0].shape[-1]))
+        function, width = self.compiled[key]
+        return self.run(function, X, width)
 
     def _inference(self):
         if self._predict is None:
