@@ -17,6 +17,7 @@ import numpy as np
 from sqlml.ml.models.onnx_graph import score_outputs
 
 if TYPE_CHECKING:
+    from sqlml.ml.deep.network import Network
     from sqlml.ml.models.model import Model
     from sqlml.ml.models.onnx_graph import Graph
 
@@ -30,14 +31,23 @@ def dnn_graph(graph: Graph, model: Model, features: str) -> Graph:
     preprocessed feature matrix."""
     estimator = model.estimator
     network = estimator.network_
+    weights = network.arrays()
+    scores = dense(graph, weights, hidden_layers(graph, network, features), "logits")
+    if network.spec.wide:
+        scores = graph.node("Add", [scores, dense(graph, weights, features, "linear")])
+    if model.task.kind == "regression":
+        scores = graph.node("Add", [graph.node("Mul", [scores, graph.const(estimator.label_scale_)]), graph.const(estimator.label_mean_)])
+    score_outputs(graph, model, scores)
+    return graph
+
+
+def hidden_layers(graph: Graph, network: Network, features: str, count: int | None = None) -> str:
+    """The tensor after the first ``count`` hidden layers' activation (None: all of them) of
+    ``network`` applied to ``features`` (an autoencoder's latent layer is one of them)."""
     spec, weights = network.spec, network.arrays()
-
-    def dense(x: str, layer: str) -> str:
-        return graph.node("Add", [graph.node("MatMul", [x, graph.const(weights[f"{layer}/kernel"])]), graph.const(weights[f"{layer}/bias"])])
-
     x = features
-    for i in range(len(spec.hidden_units)):
-        x = dense(x, f"hidden_{i}")
+    for i in range(len(spec.hidden_units) if count is None else count):
+        x = dense(graph, weights, x, f"hidden_{i}")
         if spec.batch_norm:
             name = f"batch_norm_{i}"
             epsilon = network.model.get_layer(name).epsilon
@@ -45,13 +55,12 @@ def dnn_graph(graph: Graph, model: Model, features: str) -> Graph:
             shift = weights[f"{name}/beta"] - weights[f"{name}/moving_mean"] * scale
             x = graph.node("Add", [graph.node("Mul", [x, graph.const(scale)]), graph.const(shift)])
         x = _activation(graph, spec.activation, x)
-    scores = dense(x, "logits")
-    if spec.wide:
-        scores = graph.node("Add", [scores, dense(features, "linear")])
-    if model.task.kind == "regression":
-        scores = graph.node("Add", [graph.node("Mul", [scores, graph.const(estimator.label_scale_)]), graph.const(estimator.label_mean_)])
-    score_outputs(graph, model, scores)
-    return graph
+    return x
+
+
+def dense(graph: Graph, weights: dict[str, np.ndarray], x: str, layer: str) -> str:
+    """The Dense layer ``layer`` (``hidden_0``, ``logits``, ``linear``…) applied to ``x``."""
+    return graph.node("Add", [graph.node("MatMul", [x, graph.const(weights[f"{layer}/kernel"])]), graph.const(weights[f"{layer}/bias"])])
 
 
 def _activation(graph: Graph, name: str, x: str) -> str:

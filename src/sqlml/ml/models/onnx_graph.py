@@ -106,7 +106,8 @@ def _features(graph: Graph, model: Model) -> str:
     return graph.node("Concat", blocks, axis=1) if len(blocks) > 1 else blocks[0]
 
 
-def _output(graph: Graph, source: str, name: str, element: int, shape: list) -> None:
+def output(graph: Graph, source: str, name: str, element: int, shape: list) -> None:
+    """Make the tensor ``source`` a graph output called ``name`` (ONNX element type, shape)."""
     graph.nodes.append(graph.helper.make_node("Identity", [source], [name]))
     graph.outputs.append(graph.helper.make_tensor_value_info(name, element, shape))
 
@@ -133,8 +134,8 @@ def _classifier_outputs(graph: Graph, model: Model, probabilities: str) -> None:
     k = len(model.label["classes"])
     index = graph.node("ArgMax", [probabilities], axis=1, keepdims=1)
     labels, element = _label_values(graph, model, index)
-    _output(graph, labels, f"predicted_{name}", element, [None, 1])
-    _output(graph, graph.node("Cast", [probabilities], to=11), f"predicted_{name}_probs", TensorProto.DOUBLE, [None, k])
+    output(graph, labels, f"predicted_{name}", element, [None, 1])
+    output(graph, graph.node("Cast", [probabilities], to=11), f"predicted_{name}_probs", TensorProto.DOUBLE, [None, k])
 
 
 def linear_graph(graph: Graph, model: Model, features: str) -> None:
@@ -153,7 +154,7 @@ def score_outputs(graph: Graph, model: Model, scores: str) -> None:
 
     kind = model.task.kind
     if kind == "regression":
-        _output(graph, scores, f"predicted_{model.label['name']}", TensorProto.DOUBLE, [None, 1])
+        output(graph, scores, f"predicted_{model.label['name']}", TensorProto.DOUBLE, [None, 1])
         return
     if kind == "binary":
         positive = graph.node("Sigmoid", [scores])
@@ -173,8 +174,8 @@ def kmeans_graph(graph: Graph, model: Model, features: str) -> None:
     difference = graph.node("Sub", [graph.node("Unsqueeze", [features, graph.const([1], np.int64)]), graph.const(centroids[None, :, :])])
     distances = graph.node("Sqrt", [graph.node("ReduceSum", [graph.node("Mul", [difference, difference]), graph.const([2], np.int64)], keepdims=0)])
     nearest = graph.node("Add", [graph.node("ArgMin", [distances], axis=1, keepdims=1), graph.const([[1]], np.int64)])
-    _output(graph, nearest, "CENTROID_ID", TensorProto.INT64, [None, 1])
-    _output(graph, distances, "centroid_distances", TensorProto.DOUBLE, [None, len(centroids)])
+    output(graph, nearest, "CENTROID_ID", TensorProto.INT64, [None, 1])
+    output(graph, distances, "centroid_distances", TensorProto.DOUBLE, [None, len(centroids)])
 
 
 def pca_graph(graph: Graph, model: Model, features: str) -> None:
@@ -184,7 +185,7 @@ def pca_graph(graph: Graph, model: Model, features: str) -> None:
     estimator = model.estimator
     centered = graph.node("Sub", [features, graph.const(estimator.mean_[None, :])])
     projections = graph.node("MatMul", [centered, graph.const(estimator.components_.T)])
-    _output(graph, projections, "principal_components", TensorProto.DOUBLE, [None, len(estimator.components_)])
+    output(graph, projections, "principal_components", TensorProto.DOUBLE, [None, len(estimator.components_)])
 
 
 def _trees(preprocessing, model: Model):
@@ -208,8 +209,8 @@ def _trees(preprocessing, model: Model):
     graph.inputs, graph.nodes, graph.initializers = list(merged.graph.input), list(merged.graph.node), list(merged.graph.initializer)
     kind = model.task.kind
     if kind == "regression":
-        output = graph.node("Cast", [merged.graph.output[0].name], to=11)
-        _output(graph, output, f"predicted_{model.label['name']}", onnx.TensorProto.DOUBLE, [None, 1])
+        predicted = graph.node("Cast", [merged.graph.output[0].name], to=11)
+        output(graph, predicted, f"predicted_{model.label['name']}", onnx.TensorProto.DOUBLE, [None, 1])
     else:
         probabilities = next(o.name for o in merged.graph.output if o.name.endswith("probabilities"))
         _classifier_outputs(graph, model, probabilities)
