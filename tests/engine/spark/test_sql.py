@@ -147,3 +147,12 @@ def test_row_level_writes_are_refused_with_what_to_do_instead(spark_con):
         "Write the table anew with CREATE OR REPLACE TABLE … AS SELECT (the rows to keep, changed)."
     )
     assert spark_con.query("SELECT x FROM ds.t").fetchall() == [(1,)]
+
+
+def test_files_load_through_sparks_own_readers(spark_con, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("x,label\n1,a\n2,NA\n")
+    assert spark_con.load("ds.points", path, nullstr="NA") == 2
+    assert spark_con.query("SELECT x, label FROM ds.points ORDER BY x").fetchall() == [(1, "a"), (2, None)]
+    with pytest.raises(sqlml.Error, match="The file reader option"):
+        spark_con.load("ds.other", path, all_varchar=True)

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import EngineError, Parameters
 from sqlml.engine.spark.errors import engine_error
+from sqlml.engine.spark.files import read_files
 from sqlml.engine.spark.translate import parse, to_spark
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ _ROW_WRITES = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}
 
 
 def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> DataFrame:
+    tree, parameters = read_files(spark, tree, parameters)
     verb = _ROW_WRITES.get(type(tree))
     if verb is not None:
         raise EngineError(

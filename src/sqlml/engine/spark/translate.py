@@ -27,7 +27,7 @@ from sqlglot import exp
 from sqlml.engine.spark.functions import spark_functions
 from sqlml.sql.duckdb_names import CATALOG, META_SCHEMA
 
-__all__ = ["CATALOG_FUNCTIONS", "META", "SPARK", "catalog_view_name", "parse", "side", "to_spark"]
+__all__ = ["CATALOG_FUNCTIONS", "META", "SPARK", "catalog_view_name", "inline", "parse", "side", "to_spark"]
 
 META = "meta"
 SPARK = "spark"
@@ -87,11 +87,11 @@ def to_spark(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]
             table.set("catalog", None)
     tree = spark_functions(tree)
     if parameters:
-        _inline(tree, parameters)
+        inline(tree, parameters)
     return tree.sql(dialect="spark")
 
 
-def _inline(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]) -> None:
+def inline(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]) -> None:
     """Replace ``?``, ``$1`` and ``$name`` with the literal of their value."""
     positional = iter(parameters) if not isinstance(parameters, Mapping) else None
     for node in list(tree.find_all(exp.Placeholder)):
