@@ -2,7 +2,8 @@
 
 Without input data they use what training kept: the metrics and the outputs on the evaluation
 split (or on the training rows when there was no split), as BigQuery does. With input data the
-rows are streamed through the model and compared with their label column. A forecasting model
+rows are streamed through the model and compared with their label column (a linear model's
+outputs computed by DuckDB, :func:`~sqlml.ml.runtime.sql_prediction.scored_in_query`). A forecasting model
 (ARIMA_PLUS) is evaluated by forecasting and comparing with the input's actual values
 (:mod:`sqlml.ml.forecasting.evaluation`).
 """
@@ -26,13 +27,16 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.prediction_columns import predicted_class_index
 from sqlml.ml.runtime.forecast import DEFAULT_CONFIDENCE, check_horizon, series_id_types
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
+from sqlml.ml.runtime.sql_prediction import scored_in_query
 
 
 def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Encoded labels and raw outputs for the call's input rows (rows with a NULL label skipped)."""
     name = model.label["name"]
     targets, outputs = [], []
-    for batch, raw in scored_batches(model, call.data(0).reader(), estimator):
+    data = call.data(0)
+    scored = scored_in_query(model, estimator or model.estimator, data)  # a linear model's, by DuckDB
+    for batch, raw in scored if scored is not None else scored_batches(model, data.reader(), estimator):
         column = label_column(batch, name)
         keep = pc.is_valid(column).to_numpy(zero_copy_only=False)
         targets.append(encode_labels(model, column.filter(pc.is_valid(column))))

@@ -11,8 +11,6 @@ batch is scored as it arrives, so memory stays bounded whatever the table's size
 
 from __future__ import annotations
 
-import os
-
 import pyarrow as pa
 
 from sqlml.errors import ModelError
@@ -21,11 +19,7 @@ from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.distributed import mapped_prediction
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
-from sqlml.ml.runtime.sql_prediction import few_rows, has_sql_form, linear_prediction_query
-
-#: Set to ``off`` to score linear models in Python, batch by batch, as other models are.
-LINEAR_SQL_VARIABLE = "SQLML_LINEAR_SQL"
-
+from sqlml.ml.runtime.sql_prediction import few_rows, has_sql_form, linear_prediction_query, sql_path_enabled
 
 @function("PREDICT")
 def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
@@ -35,7 +29,7 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
     data = call.data(0)
-    if os.environ.get(LINEAR_SQL_VARIABLE, "").lower() != "off" and has_sql_form(estimator) and not few_rows(data.sql):
+    if sql_path_enabled() and has_sql_form(estimator) and not few_rows(data.sql):
         query = linear_prediction_query(model, estimator, data.schema, data_table(0), threshold, keep)
         if query is not None:
             return SqlOutput(query)

@@ -21,6 +21,8 @@ of a model's arithmetic, and a query built for a model, its input columns and se
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +36,8 @@ from sqlml.ml.preprocessing.sql_transform import transformed_rows
 from sqlml.ml.runtime.predict import passed_through
 from sqlml.sql.dialect import SqlmlDuckdb
 
+#: Set to ``off`` to score linear models in Python, batch by batch, as other models are.
+LINEAR_SQL_VARIABLE = "SQLML_LINEAR_SQL"
 #: Names of the query's own intermediate columns (an input column named so keeps the Python path).
 PREFIX = "__sqlml_"
 #: DuckDB types of the labels a classifier's output can carry, by Arrow type name.
@@ -80,6 +84,54 @@ def _rows_at_most(data_sql: str) -> int | None:
         return None if query.args.get("group") or any(e.find(exp.Unnest, exp.Explode) for e in query.expressions) else 1
     values = source.this.this if isinstance(source.this, exp.Subquery) else source.this
     return len(values.expressions) if isinstance(values, exp.Values) and not query.args.get("joins") else None
+
+
+def sql_path_enabled() -> bool:
+    """Whether linear models may score in DuckDB (``SQLML_LINEAR_SQL=off`` keeps the Python path)."""
+    return os.environ.get(LINEAR_SQL_VARIABLE, "").lower() != "off"
+
+
+def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[tuple[pa.RecordBatch, np.ndarray]] | None:
+    """The input rows' label column and the estimator's raw outputs, computed by DuckDB, batch by
+    batch — what :func:`~sqlml.ml.runtime.predict.scored_batches` gives ML.EVALUATE,
+    ML.CONFUSION_MATRIX and ML.ROC_CURVE — or None when the Python path should score them (no
+    SQL form, the path switched off, a few rows, or no label column, which it reports).
+
+    Args:
+        model: the model.
+        estimator: the estimator that scores.
+        data: the call's data argument (its ``sql``, ``schema`` and ``relation(sql over __data)``).
+
+    The raw outputs are the prediction (a regressor's) or the class probabilities in class index
+    order (the query's ``predicted_<label>_probs`` lists them higher label first).
+    """
+    if not sql_path_enabled() or not has_sql_form(estimator) or model.preprocessor is None or few_rows(data.sql):
+        return None
+    schema = data.schema
+    label = next((name for name in schema.names if name.lower() == model.label["name"].lower()), None)
+    if label is None:
+        return None
+    query = linear_prediction_query(model, estimator, schema, exp.Table(this=exp.to_identifier("__data")))
+    if query is None:
+        return None
+    output = model.family.output_schema(model).names[1 if estimator.task.is_classification else 0]
+    text = f"SELECT {_quoted(label)}, {_quoted(output)} FROM ({query.sql(dialect=SqlmlDuckdb)})"
+    return (_raw_outputs(batch, estimator.task.is_classification) for batch in data.relation(text).to_arrow_reader(122_880))
+
+
+def _quoted(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=SqlmlDuckdb)
+
+
+def _raw_outputs(batch: pa.RecordBatch, classifier: bool) -> tuple[pa.RecordBatch, np.ndarray]:
+    """(the label column as a batch, the raw outputs) of a batch of the evaluation query."""
+    labels = pa.RecordBatch.from_arrays([batch.column(0)], schema=pa.schema([batch.schema.field(0)]))
+    if not classifier:
+        return labels, batch.column(1).to_numpy(zero_copy_only=False)
+    probs = batch.column(1)
+    width = probs.value_lengths()[0].as_py() if len(probs) else 0
+    flat = probs.flatten().field("prob").to_numpy(zero_copy_only=False)
+    return labels, flat.reshape(len(probs), width)[:, ::-1].copy()
 
 
 def has_sql_form(estimator: object) -> bool:
