@@ -45,6 +45,9 @@ class NetworkSpec:
         batch_norm: batch normalization before each activation.
         wide: add a linear part from the inputs to the outputs (wide & deep).
         seed: seeds the initial weights and dropout.
+        activity_l1, activity_layer: an L1 penalty ``activity_l1 · mean over rows of Σ|a|`` on
+            the activation output ``a`` of hidden layer ``activity_layer`` (an autoencoder's
+            ``l1_reg_activation`` on its latent layer), added to the training loss; none when 0.
     """
 
     inputs: int
@@ -55,6 +58,8 @@ class NetworkSpec:
     batch_norm: bool = False
     wide: bool = False
     seed: int = 0
+    activity_l1: float = 0.0
+    activity_layer: int = -1
 
     def describe(self) -> dict:
         """The JSON description."""
@@ -179,6 +184,8 @@ def _build(spec: NetworkSpec):
         if spec.batch_norm:
             x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
         x = _activation(keras, spec.activation, f"activation_{i}")(x)
+        if spec.activity_l1 > 0 and i == spec.activity_layer:  # identity at inference; a loss in training
+            x = layers.ActivityRegularization(l1=spec.activity_l1, name=f"activity_l1_{i}")(x)
         if spec.dropout > 0:
             x = layers.Dropout(spec.dropout, seed=spec.seed + 1000 + i, name=f"dropout_{i}")(x)
     init = keras.initializers.GlorotUniform(seed=spec.seed + 999)

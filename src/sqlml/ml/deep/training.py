@@ -10,7 +10,7 @@ has its own optimizer and learning rate (BigQuery's per-part ``optimizer`` and `
 
 The objective is the row-weighted data loss summed over the batch and divided by its size (Keras'
 ``sample_weight`` convention; class weights are row weights) plus ``l1_reg·Σ|W| + l2_reg·ΣW²`` over
-the Dense kernels. ML.TRAINING_INFO's ``loss`` is the epoch's weighted mean data loss and
+the Dense kernels and the network's activity penalty, if any (:class:`NetworkSpec` ``activity_l1``). ML.TRAINING_INFO's ``loss`` is the epoch's weighted mean data loss and
 ``eval_loss`` the same on the evaluation rows after the epoch, in inference mode.
 """
 
@@ -102,10 +102,10 @@ def train(network: Network, plan: TrainPlan, train_set: Dataset, evaluation: Dat
     kernels = [i for i, v in enumerate(trainable) if v.path.endswith("/kernel")]
 
     def objective(tv, ntv, x, y, w, count):
-        z, ntv = model.stateless_call(tv, ntv, x, training=True)
+        z, ntv, activity = model.stateless_call(tv, ntv, x, training=True, return_losses=True)  # activity: NetworkSpec.activity_l1
         data = jnp.sum(w * row_loss(z, y, plan.loss))
         penalty = sum(plan.l1_reg * jnp.sum(jnp.abs(tv[i])) + plan.l2_reg * jnp.sum(tv[i] ** 2) for i in kernels)
-        return data / count + penalty, (ntv, data)
+        return data / count + penalty + sum(activity), (ntv, data)
 
     gradient = jax.value_and_grad(objective, has_aux=True)
 
