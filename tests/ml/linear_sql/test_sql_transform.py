@@ -56,6 +56,20 @@ def test_feature_types_without_an_sql_form_keep_the_python_path(paths, column):
     assert paths.python(sql).column_names == ["predicted_y", "x1", name]
 
 
+@pytest.mark.parametrize(("model_type", "label"), [("linear_reg", "y"), ("logistic_reg", "cls")])
+def test_date_and_datetime_categories_are_computed_in_the_query(paths, model_type, label):
+    """DATE and DATETIME one-hot blocks (NULLs and values unseen in training among the input's)."""
+    columns = ("IF(MOD(id, 9) = 0, NULL, DATE_ADD(DATE '2024-02-27', INTERVAL MOD(k, 6) DAY)) AS d, "
+               "IF(MOD(id, 11) = 0, NULL, DATETIME(TIMESTAMP_SECONDS(1700000000 + MOD(k, 5) * 5400 + MOD(id, 2)))) AS dt")  # fmt: skip
+    paths.con.query(f"CREATE OR REPLACE MODEL ds.dated OPTIONS(model_type='{model_type}', input_label_cols=['{label}']) "
+                    f"AS SELECT x1, {columns}, {label} FROM ds.train WHERE k < 40")  # fmt: skip
+    names = paths.model("ds.dated").preprocessor.feature_names
+    assert "d_2024-02-29" in names and "dt_2023-11-14 22:13:20.000000" in names
+    unseen = columns.replace("MOD(k, 6)", "MOD(k, 8)").replace("MOD(k, 5)", "MOD(k, 7)")  # days and times training lacks
+    got = paths.same(f"SELECT * FROM ML.PREDICT(MODEL ds.dated, (SELECT x1, {unseen} FROM ds.fresh))")
+    assert got.column_names[-2:] == ["d", "dt"] and got.column("d").null_count > 0
+
+
 def test_numeric_and_float32_features_are_computed_in_the_query(paths):
     # DuckDB's DECIMAL → DOUBLE and Arrow's decimal128 → float64 may differ in the last bit
     columns = "CAST(k AS NUMERIC) AS amount, CAST(x2 AS FLOAT) AS narrow"

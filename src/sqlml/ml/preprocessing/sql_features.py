@@ -6,17 +6,19 @@ what :mod:`sqlml.ml.preprocessing.automatic.encoders` computes:
 
 * a numeric column: NULL (and NaN) become the training mean, then, where the model standardizes,
   ``(x - mean) / std``, with the same operations in the same order as NumPy;
-* a STRING or BOOL column, one-hot or dummy encoded: its category text (``true``/``false`` for
-  BOOL, ``_null_filler`` for NULL), compared with the categories that have a feature; a category
-  unseen in training has none (an all-zero block).
+* a STRING, BOOL, DATE or DATETIME column, one-hot or dummy encoded: its category text
+  (``true``/``false`` for BOOL, ISO text for the dates, ``_null_filler`` for NULL), compared with
+  the categories that have a feature; a category unseen in training has none (an all-zero block).
 
-Any other encoder (TIMESTAMP, ARRAY, label or target encoding), an input type that prediction
-would convert first (a STRING column for a numeric feature) or a one-hot block wider than
-:data:`MAX_CATEGORIES` has no SQL form here: the caller then keeps the Python path.
+Any other encoder (TIMESTAMP with its calendar parts, TIME, BYTES, ARRAY, label or target
+encoding), an input type that prediction would convert first (a STRING column for a numeric
+feature) or a one-hot block wider than :data:`MAX_CATEGORIES` has no SQL form here: the caller
+then keeps the Python path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,6 +40,14 @@ CASE_CATEGORIES = 64
 #: Python path's rate from about 500 categories).
 MAX_CATEGORIES = 384
 _DOUBLE = exp.DataType.build("DOUBLE")
+#: DATE and DATETIME categories: Arrow names them ``2024-01-02`` and ``2024-01-02 03:04:05.000000``
+#: (:func:`~sqlml.ml.preprocessing.automatic.encoders.as_categories`); DuckDB writes the same text
+#: with CAST (DATE) or this strftime format (TIMESTAMP, microseconds), for years 1–9999 — the
+#: categories' form that is checked (Arrow type → (strftime format or None for CAST, the text's pattern)).
+_TEMPORAL_TEXT = {
+    "date32[day]": (None, r"\d{4}-\d{2}-\d{2}"),
+    "timestamp[us]": ("%Y-%m-%d %H:%M:%S.%f", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}"),
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,9 @@ def _encoding(encoder: object, trained: str, value: exp.Expression, arrow_type: 
     if type(encoder) is NumericEncoder and (is_numeric_type(arrow_type) or pa.types.is_null(arrow_type)):
         return NumericFeature(numeric_value(encoder, value, arrow_type))
     if type(encoder) is CategoricalEncoder and encoder.method in ("one_hot", "dummy") and len(encoder.columns) <= MAX_CATEGORIES:
+        temporal = _TEMPORAL_TEXT.get(trained)
+        if temporal is not None and not all(c == NULL_CATEGORY or re.fullmatch(temporal[1], c) for c in encoder.columns):
+            return None  # a category outside years 1–9999, which Arrow and DuckDB write differently
         category = category_text(trained, value, arrow_type, NULL_CATEGORY in encoder.columns)
         return None if category is None else OneHotFeatures(category, list(encoder.columns))
     return None
@@ -105,8 +118,8 @@ def number(value: float) -> exp.Expression:
 
 
 def category_text(trained: str, value: exp.Expression, arrow_type: pa.DataType, null_category: bool = True) -> exp.Expression | None:
-    """The category text of a STRING or BOOL column as the encoder names it, or None for a column
-    prediction would cast first (another type than the training one).
+    """The category text of a STRING, BOOL, DATE or DATETIME column as the encoder names it, or
+    None for a column prediction would cast first (another type than the training one).
 
     Args:
         trained: the column's Arrow type in training.
@@ -121,6 +134,10 @@ def category_text(trained: str, value: exp.Expression, arrow_type: pa.DataType, 
         text = value.copy()
     elif trained == "bool" and pa.types.is_boolean(arrow_type):
         text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))  # DuckDB writes true / false
+    elif trained in _TEMPORAL_TEXT and str(arrow_type) == trained:
+        form = _TEMPORAL_TEXT[trained][0]
+        as_text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+        text = as_text if form is None else exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string(form)])
     else:
         return None
     return exp.Coalesce(this=text, expressions=[exp.Literal.string(NULL_CATEGORY)]) if null_category else text
