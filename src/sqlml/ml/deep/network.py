@@ -62,8 +62,12 @@ class NetworkSpec:
     activity_layer: int = -1
 
     def describe(self) -> dict:
-        """The JSON description."""
-        return asdict(self)
+        """The JSON description (without the activity penalty's fields when there is none, as
+        descriptions were before it existed)."""
+        description = asdict(self)
+        if not self.activity_l1:
+            del description["activity_l1"], description["activity_layer"]
+        return description
 
     @classmethod
     def from_description(cls, description: dict) -> NetworkSpec:
