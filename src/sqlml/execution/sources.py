@@ -180,7 +180,7 @@ class Renderer:
         params: the statement's parameter values by name.
         from_bigquery: the SQL was written for BigQuery (see :func:`~sqlml.sql.transpile.to_duckdb`).
         in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
-        session_cursor: the session's own cursor, for data that names the session's TEMP tables.
+        session_cursor: the session's own cursor, for data that reads the session's TEMP tables or functions.
     """
 
     def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params: Mapping | None, *,
