@@ -123,7 +123,7 @@ def _keep(sql: str, dialect: str, known: Known | None) -> None:
 
 
 def _entry(folder: Path, sql: str, dialect: str) -> Path:
-    return folder / (hashlib.sha256(f"{dialect}\0{sql}".encode()).hexdigest() + ".json")
+    return folder / (hashlib.sha256(f"{dialect}\0{sql}".encode("utf-8", "surrogatepass")).hexdigest() + ".json")
 
 
 def _read(sql: str, dialect: str) -> Known | None:
