@@ -294,3 +294,25 @@ def test_sqlml_serve_answers_the_latent_columns_ml_predict_returns(con):
             assert [row["latent_col_1"], row["latent_col_2"]] == pytest.approx([want["latent_col_1"], want["latent_col_2"]], abs=1e-6)
     finally:
         models.close()
+
+
+def test_exported_onnx_encodes_rows_as_ml_predict_does(con, tmp_path):
+    folder = tmp_path / "onnx"
+    con.query(f"EXPORT MODEL ds.ae OPTIONS(uri='{folder}')")
+    con.query(f"CREATE OR REPLACE MODEL ds.ae_onnx OPTIONS(model_type='ONNX', model_path='{folder / 'model.onnx'}')")
+    imported = con.query("SELECT latent_columns FROM ML.PREDICT(MODEL ds.ae_onnx, TABLE ds.fresh)").arrow()
+    original = con.query("SELECT latent_col_1, latent_col_2 FROM ML.PREDICT(MODEL ds.ae, TABLE ds.fresh)").arrow()
+    expected = np.column_stack([column.to_numpy() for column in original.columns])
+    np.testing.assert_allclose(np.array(imported.column(0).to_pylist()), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_l1_reg_activation_penalizes_the_latent_activations(con):
+    statement = STATEMENT.replace("ds.ae ", "ds.sparse_latent ").replace("early_stop=FALSE", "early_stop=FALSE, l1_reg_activation=1")
+    con.query(statement)
+    model, _ = _stored(con, "ds.sparse_latent")
+    network = model.spec["estimator_params"]["network"]
+    assert (network["activity_l1"], network["activity_layer"]) == (1.0, 1)  # the middle of [4, 2, 4]
+    sql = "SELECT AVG(ABS(latent_col_1) + ABS(latent_col_2)) FROM ML.PREDICT(MODEL {}, TABLE ds.train)"
+    [(penalized,)] = con.query(sql.format("ds.sparse_latent")).fetchall()
+    [(free,)] = con.query(sql.format("ds.ae")).fetchall()
+    assert penalized < free  # same seed, same rows: only the penalty differs

@@ -40,6 +40,7 @@ from sqlml.ml.models.options import HparamCandidates, Kind
 if TYPE_CHECKING:
     from sqlml.ml.models.estimator import Estimator
     from sqlml.ml.models.model import Model
+    from sqlml.ml.models.onnx_graph import Graph
     from sqlml.ml.models.options import Option
 
 MODEL_TYPE = ModelType.AUTOENCODER
@@ -53,8 +54,14 @@ OBJECTIVES = ("MEAN_SQUARED_ERROR", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_LOG_ERR
 
 #: The neural networks' options (:mod:`sqlml.ml.deep.options`: hidden_units, batch_size, dropout,
 #: batch_norm, l1_reg, l2_reg, learn_rate, optimizer, max_iterations, early_stop, min_rel_progress,
-#: warm_start, tf_version), activation_fn without CRELU.
-AUTOENCODER_OPTIONS = [*NETWORK_OPTIONS, *SINGLE_OPTIMIZER, option("activation_fn", Kind.ENUM, "RELU", choices=ACTIVATIONS)]
+#: warm_start, tf_version), activation_fn without CRELU, and l1_reg_activation.
+AUTOENCODER_OPTIONS = [
+    *NETWORK_OPTIONS,
+    *SINGLE_OPTIMIZER,
+    option("activation_fn", Kind.ENUM, "RELU", choices=ACTIVATIONS),
+    # an L1 penalty on the latent layer's activations (reference §1.13; tuning §3: (0, 10] LOG)
+    option("l1_reg_activation", Kind.FLOAT, 0.0, low=0, search=(0.0, 10.0, "LOG")),
+]
 
 
 def check_hidden_units(units: object) -> None:
@@ -81,7 +88,7 @@ class AutoencoderFamily(ModelFamily):
     evaluation = Evaluation.OUTPUTS
     # https://cloud.google.com/bigquery/docs/hp-tuning-overview: the ranged ones (hidden_units,
     # optimizer and activation_fn are tuned only over HPARAM_CANDIDATES)
-    search_space = ("batch_size", "dropout", "learn_rate", "l1_reg", "l2_reg")
+    search_space = ("batch_size", "dropout", "learn_rate", "l1_reg", "l2_reg", "l1_reg_activation")
 
     def target(self, model_type: str) -> Target:
         """Decomposition: it encodes rows and reconstructs them."""
@@ -101,6 +108,23 @@ class AutoencoderFamily(ModelFamily):
         units = options.get("hidden_units")
         for candidate in units.values if isinstance(units, HparamCandidates) else [units]:
             check_hidden_units(candidate)
+
+    def export_formats(self, model_type: str) -> tuple[str, ...]:
+        """An ONNX model of the preprocessing and the encoder (output ``latent_columns``)."""
+        return ("model.onnx",)
+
+    def onnx_graph(self, graph: Graph, model: Model, features: str) -> Graph:
+        """The encoder replayed with ONNX operators (:func:`sqlml.ml.models.dnn_onnx.hidden_layers`)
+        up to the latent activation, as one (rows, latent units) output ``latent_columns``."""
+        from onnx import TensorProto
+
+        from sqlml.ml.models.dnn_onnx import hidden_layers
+        from sqlml.ml.models.onnx_graph import output
+
+        estimator = model.estimator
+        latent = hidden_layers(graph, estimator.network_, features, len(estimator.network_.spec.hidden_units) // 2 + 1)
+        output(graph, latent, "latent_columns", TensorProto.DOUBLE, [None, estimator.latent_units])
+        return graph
 
     def tuning_objectives(self, model_type: str, options: dict) -> tuple[str, ...]:
         """The three reconstruction losses, MEAN_SQUARED_ERROR first (BigQuery's default)."""

@@ -55,6 +55,7 @@ class Autoencoder(Estimator):
         spec = NetworkSpec(
             inputs=features, hidden_units=hidden_units, outputs=features, activation=options["activation_fn"],
             dropout=options["dropout"], batch_norm=options["batch_norm"], seed=SEED,
+            activity_l1=options["l1_reg_activation"], activity_layer=len(hidden_units) // 2,
         )  # fmt: skip
         plan = TrainPlan(
             loss="mse", optimizers={"dnn": (options["optimizer"], options["learn_rate"])},
