@@ -95,7 +95,8 @@ def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[t
     """The input rows' label column and the estimator's raw outputs, computed by DuckDB, batch by
     batch — what :func:`~sqlml.ml.runtime.predict.scored_batches` gives ML.EVALUATE,
     ML.CONFUSION_MATRIX and ML.ROC_CURVE — or None when the Python path should score them (no
-    SQL form, the path switched off, a few rows, or no label column, which it reports).
+    SQL form, the path switched off, a few rows, an engine other than DuckDB, or no label column,
+    which it reports).
 
     Args:
         model: the model.
@@ -106,6 +107,8 @@ def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[t
     order (the query's ``predicted_<label>_probs`` lists them higher label first).
     """
     if not sql_path_enabled() or not has_sql_form(estimator) or model.preprocessor is None or few_rows(data.sql):
+        return None
+    if getattr(data.cursor, "maps_batches", False):  # an engine whose SQL is not DuckDB's (Spark)
         return None
     schema = data.schema
     label = next((name for name in schema.names if name.lower() == model.label["name"].lower()), None)
