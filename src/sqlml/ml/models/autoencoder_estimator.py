@@ -12,8 +12,6 @@ the same statement on the same rows trains the same model.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from sqlml.errors import InvalidOptionError
@@ -86,11 +84,7 @@ class Autoencoder(Estimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The latent values (rows, latent units): ML.PREDICT's and ML.GENERATE_EMBEDDING's numbers."""
-        with warnings.catch_warnings():
-            # Keras warns that the layer's sub-model is called with a tensor rather than its input
-            # structure; the values are right (tested), and the warning would reach every user.
-            warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match", category=UserWarning)
-            return self.network_.layer_output(X, self.latent_layer)
+        return self.network_.layer_output(X, self.latent_layer)
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         """The network's output (rows, features): the rows rebuilt from their latent values."""
