@@ -16,6 +16,10 @@ Each computed column goes into the statement as its DuckDB text, generated here 
 (:class:`sqlglot.exp.Var`, written out verbatim) around a small tree of layers that reads the input:
 a BigQuery statement's rewrites then have only that skeleton to walk, not the thousands of nodes
 of a model's arithmetic, and a query built for a model, its input columns and settings is reused.
+
+The same query gives ML.EVALUATE, ML.CONFUSION_MATRIX and ML.ROC_CURVE their raw outputs
+(:func:`scored_in_query`). An input whose text bounds it to a few rows (:func:`few_rows`) is left
+to the Python path, which scores it in less time than DuckDB takes to bind the query.
 """
 
 from __future__ import annotations
