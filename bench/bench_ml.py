@@ -85,7 +85,7 @@ def bench_boosted_tree(con, X, y, rows: int) -> tuple[list[Row], lgb.Booster]:
     options = resolve_options(
         parse_model_type({"model_type": "boosted_tree_classifier"}), {"max_iterations": ROUNDS}
     )
-    params, rounds = lightgbm_params(options, Task("binary", 2), random_forest=False)
+    params, rounds = lightgbm_params(options, Task("binary", 2), random_forest=False, rows=len(X))
     boosters = {}
 
     def ours():
