@@ -26,6 +26,8 @@ CASES = {
     "DNN_REGRESSOR": "OPTIONS(model_type='dnn_regressor', input_label_cols=['y'], hidden_units=[2], max_iterations=1) AS SELECT x, s, y FROM ({q})",
     "DNN_LINEAR_COMBINED_CLASSIFIER": "OPTIONS(model_type='dnn_linear_combined_classifier', input_label_cols=['c'], hidden_units=[2], max_iterations=1) AS SELECT x, s, c FROM ({q})",
     "DNN_LINEAR_COMBINED_REGRESSOR": "OPTIONS(model_type='dnn_linear_combined_regressor', input_label_cols=['y'], hidden_units=[2], max_iterations=1) AS SELECT x, s, y FROM ({q})",
+    "AUTOML_CLASSIFIER": "OPTIONS(model_type='automl_classifier', input_label_cols=['c'], budget_hours=0.0001) AS SELECT x, s, c FROM ({q})",
+    "AUTOML_REGRESSOR": "OPTIONS(model_type='automl_regressor', input_label_cols=['y'], budget_hours=0.0001) AS SELECT x, s, y FROM ({q})",
     "KMEANS": "OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, z FROM ({q})",
     "PCA": "OPTIONS(model_type='pca', num_principal_components=1) AS SELECT x, z FROM ({q})",
     "AUTOENCODER": "OPTIONS(model_type='autoencoder', hidden_units=[1], max_iterations=1) AS SELECT x, z FROM ({q})",
