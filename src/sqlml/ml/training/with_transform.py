@@ -45,4 +45,16 @@ def train_with_transform(
         return model
     model = train(model_type, options, transformed, hashes, description=description, cancel=cancel, split=split, previous=previous)
     model.spec["transform"] = spec
+    model.spec["feature_info"] = _input_info(table, split.train, spec)
     return model
+
+
+def _input_info(table: pa.Table, train_rows: np.ndarray, spec: dict) -> list[dict]:
+    """ML.FEATURE_INFO rows of a model trained with TRANSFORM: the query's columns the TRANSFORM reads
+    (not its outputs), in query order, over the training rows. BigQuery reports "the pre-transform
+    columns from the query_statement argument":
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature
+    (a TRANSFORM_ONLY model keeps describing its outputs: its page, bigqueryml-syntax-create-transform,
+    says FEATURE_INFO returns "information about feature transformations in the model")."""
+    read = {name.lower() for name in spec["inputs"]}
+    return feature_info(table.take(pa.array(train_rows)), [c for c in table.column_names if c.lower() in read])
