@@ -96,6 +96,36 @@ def test_the_duckdb_implementation_has_every_member_of_the_protocol_with_its_sig
         assert _shape(wrapped) == _shape(member), f"{implementation.__name__}.{name} differs from {protocol.__name__}.{name}"
 
 
+def test_the_engines_abilities_are_members_of_the_seam_not_probed_attributes():
+    # what only some engines can do is asked through these members (Spark: True / driver only)
+    assert "maps_batches" in _members(Cursor) and "map_batches" in _members(Relation)
+    assert "check_training" in _members(SqlEngine)
+    probes = [
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if any(f'{probe}(' in text and f'"{name}"' in text
+               for text in [path.read_text(encoding="utf-8")]
+               for probe in ("getattr", "hasattr") for name in ("maps_batches", "map_batches", "check_training"))
+    ]  # fmt: skip
+    assert probes == []
+
+
+def test_duckdb_maps_no_batches_and_trains_anything_but_refuses_spark_train():
+    engine = DuckDBEngine(None)
+    try:
+        engine.check_training("LINEAR_REG", None)  # trains in this process: nothing refused
+        with pytest.raises(sqlml.InvalidOptionError) as refused:
+            engine.check_training("LINEAR_REG", "driver")
+        assert (refused.value.message, refused.value.hint) == ("spark_train applies to the Spark engine only.", "Remove it.")
+        with engine.lease() as cursor:
+            assert cursor.maps_batches is False
+            with pytest.raises(EngineError, match=r"DuckDB maps no Arrow batches on workers \(view v\)"):
+                cursor.sql("SELECT 1 AS a").map_batches(iter, pa.schema([("a", pa.int32())]), "v")
+            assert cursor.relation_kind("main", "v") is None and "v" not in cursor.session_relations()
+    finally:
+        engine.close()
+
+
 def test_duckdb_objects_are_instances_of_the_runtime_checkable_protocols():
     engine = DuckDBEngine(None)
     try:

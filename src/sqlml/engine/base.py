@@ -25,7 +25,7 @@ the engine's message; the executor turns it into a :class:`sqlml.Error` located 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -127,6 +127,16 @@ class Relation(Protocol):
         """Stream the rows as Arrow record batches of at most ``batch_size`` rows, for results
         larger than memory. An error while streaming surfaces from the reader."""
 
+    def map_batches(
+        self, function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema, name: str
+    ) -> None:
+        """Define the session view ``name`` as ``function`` applied to the rows' Arrow batches
+        where the data is (the engine's workers), giving rows of ``schema``; run when a statement
+        reads the view. Only where the cursor that made the relation says
+        :attr:`Cursor.maps_batches`; the view is dropped when that cursor closes (a statement's
+        side cursor: when the statement ends). DuckDB raises :class:`EngineError`: it has no
+        workers, its callers score the batches in this process instead."""
+
 
 @runtime_checkable
 class Cursor(Protocol):
@@ -150,6 +160,12 @@ class Cursor(Protocol):
         Lazy, so that a caller can learn a result's columns without running it, and stream a
         large result instead of holding it in memory.
         """
+
+    @property
+    def maps_batches(self) -> bool:
+        """Whether this cursor's relations can :meth:`Relation.map_batches`: run a Python function
+        over their Arrow batches on the engine's workers, so that rows never travel to this
+        process (Spark's ``mapInArrow``: True). DuckDB: False, it runs in this process already."""
 
     def fetchall(self) -> list[tuple]:
         """Every row of the last executed statement."""
@@ -332,6 +348,15 @@ class SqlEngine(Protocol):
 
     def forget_memos(self) -> None:
         """Drop everything :meth:`memo` remembers (after a statement that may write the catalog)."""
+
+    # -- training ----------------------------------------------------------------------------
+
+    def check_training(self, model_type: str, place: str | None) -> None:
+        """Refuse CREATE MODEL of ``model_type`` where this engine cannot train it, given
+        ``place``, the statement's ``OPTIONS(spark_train=…)`` (None when absent). Spark: only
+        ``'driver'`` (the rows are collected to the driver). DuckDB: training always runs in this
+        process, where the rows are; any ``spark_train`` is refused
+        (:class:`~sqlml.errors.InvalidOptionError`)."""
 
     # -- progress, interrupts, closing --------------------------------------------------------
 

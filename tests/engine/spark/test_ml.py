@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import sqlml
+from sqlml.engine.spark.cursor import SparkRelation
 from sqlml.errors import InvalidOptionError
 
 DATA = (
@@ -79,13 +80,31 @@ def test_predictions_are_composable_in_spark_sql(spark_con, spark):
     assert scored == spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) WHERE x > 5 ORDER BY x").fetchall()
 
 
-def test_ml_predict_scores_on_the_executors_with_map_in_arrow(spark_con, spark):
+def _predicted_views(spark) -> list[str]:
+    return [t.name for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("__sqlml_predicted_")]
+
+
+def test_ml_predict_scores_on_the_executors_with_map_in_arrow_and_drops_its_view_when_the_statement_ends(
+    spark_con, spark, monkeypatch
+):
     spark_con.query(DATA)
     spark_con.query(
         "CREATE MODEL ds.b OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['big'], max_iterations=5, "
         "spark_train='driver') AS SELECT x, c, big FROM ds.t"
     )
-    rows = spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) ORDER BY x").fetchall()
+    plans: dict[str, str] = {}
+    map_batches = SparkRelation.map_batches
+
+    def recording(self, function, schema, name):  # the mapped view's plan, while the statement runs
+        map_batches(self, function, schema, name)
+        plans[name] = spark.table(name)._jdf.queryExecution().executedPlan().toString()
+
+    monkeypatch.setattr(SparkRelation, "map_batches", recording)
+    result = spark_con.query("SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t) ORDER BY x")
+    assert len(plans) == 1 and all("MapInArrow" in plan for plan in plans.values())
+    rows = result.fetchall()
     assert [x for x, _ in rows] == list(range(1, 21))
-    views = [t.name for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("__sqlml_predicted_")]
-    assert views and all("MapInArrow" in spark.table(view)._jdf.queryExecution().executedPlan().toString() for view in views)
+    assert _predicted_views(spark) == []  # dropped when the statement ended, not left in the Spark session
+    spark_con.query("CREATE TABLE ds.scored AS SELECT x, predicted_big FROM ML.PREDICT(MODEL ds.b, TABLE ds.t)")
+    assert len(plans) == 2 and _predicted_views(spark) == []
+    assert spark_con.query("SELECT x, predicted_big FROM ds.scored ORDER BY x").fetchall() == rows

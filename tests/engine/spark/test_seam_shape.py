@@ -20,3 +20,10 @@ def test_the_spark_implementation_has_every_member_of_the_protocol_with_its_sign
     for name, member in _members(protocol).items():
         assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
         assert _shape(getattr(implementation, name)) == _shape(member), f"{implementation.__name__}.{name}"
+
+
+def test_the_spark_implementation_has_the_seams_abilities_as_members():
+    # Spark's own abilities, declared by the seam (DuckDB's answers: tests/engine/test_seam.py)
+    assert isinstance(SparkCursor.maps_batches, property) and SparkCursor.maps_batches.fget(None) is True
+    assert _shape(SparkRelation.map_batches) == _shape(Relation.map_batches)
+    assert _shape(SparkEngine.check_training) == _shape(SqlEngine.check_training)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -105,6 +105,13 @@ class DuckDBRelation:
         except duckdb.Error as error:
             raise engine_error(error) from error
 
+    def map_batches(
+        self, function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema, name: str
+    ) -> None:
+        """Refused: DuckDB has no workers to map batches on (:attr:`DuckDBCursor.maps_batches` is
+        False); its callers read the rows in this process, where DuckDB runs."""
+        raise EngineError(f"DuckDB maps no Arrow batches on workers (view {name}): read the rows in this process.")
+
 
 class DuckDBCursor:
     """A DuckDB cursor (a connection of one instance) as the seam's cursor.
@@ -120,6 +127,11 @@ class DuckDBCursor:
     def __init__(self, cursor: duckdb.DuckDBPyConnection, builtins: OnFirstNeed | None = None) -> None:
         self._cursor = cursor
         self._builtins = builtins
+
+    @property
+    def maps_batches(self) -> bool:
+        """False: DuckDB runs in this process, so there are no workers to map batches on."""
+        return False
 
     def execute(self, sql: str, parameters: Parameters = None) -> DuckDBCursor:
         """Run one statement now; read its rows with the fetch methods."""

@@ -46,7 +46,7 @@ from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
-from sqlml.errors import WarehouseError
+from sqlml.errors import InvalidOptionError, WarehouseError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -335,6 +335,14 @@ class DuckDBEngine:
     def give_back_turns(self, owner: object) -> None:
         """End every write turn ``owner`` holds."""
         self.instance.table_writes.give_back(owner)
+
+    # -- training ------------------------------------------------------------------------------
+
+    def check_training(self, model_type: str, place: str | None) -> None:
+        """Training always runs here, in this process where the rows are: nothing to check, but
+        ``OPTIONS(spark_train=…)`` (a place to train on Spark) is refused."""
+        if place is not None:
+            raise InvalidOptionError("spark_train applies to the Spark engine only.", option="spark_train", hint="Remove it.")
 
     # -- progress, interrupts, closing ---------------------------------------------------------
 

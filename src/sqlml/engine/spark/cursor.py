@@ -53,10 +53,11 @@ class Shared:
 class SparkRelation:
     """A Spark DataFrame's pending rows, run when first read, as Arrow in DuckDB's types."""
 
-    __slots__ = ("_frame",)
+    __slots__ = ("_frame", "_mapped")
 
-    def __init__(self, frame: DataFrame) -> None:
+    def __init__(self, frame: DataFrame, mapped: list[str] | None = None) -> None:
         self._frame = frame
+        self._mapped = mapped  # the making cursor's mapped views, dropped when it closes
 
     @property
     def columns(self) -> list[str]:
@@ -76,13 +77,15 @@ class SparkRelation:
     def map_batches(self, function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema, name: str) -> None:
         """Define the Spark TEMP view ``name`` as ``function`` applied to the rows' Arrow batches on
         the executors (``mapInArrow``), giving rows of ``schema``: run where the data is, when a
-        statement reads the view."""
+        statement reads the view. The cursor that made this relation drops the view when it closes."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
         try:
             self._frame.mapInArrow(function, from_arrow_schema(schema)).createOrReplaceTempView(name)
         except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
             raise engine_error(error) from error
+        if self._mapped is not None:
+            self._mapped.append(name)
 
     def fetchall(self) -> list[tuple]:
         """Run the query; every row."""
@@ -117,13 +120,16 @@ class SparkCursor:
         meta: the DuckDB cursor of the bookkeeping file.
     """
 
-    #: Its relations map Arrow batches on Spark's executors (:meth:`SparkRelation.map_batches`).
-    maps_batches = True
-
     def __init__(self, shared: Shared, meta: Cursor) -> None:
         self._shared, self._spark, self.meta = shared, shared.spark, meta
+        self._mapped: list[str] = []  # TEMP views its relations' map_batches defined, dropped on close
         self._last: Relation | None = None  # None: the last statement ran on DuckDB's cursor
         self._rows: Iterator[tuple] | None = None
+
+    @property
+    def maps_batches(self) -> bool:
+        """True: its relations map Arrow batches on Spark's executors (:meth:`SparkRelation.map_batches`)."""
+        return True
 
     # -- running statements ------------------------------------------------------------------
 
@@ -165,7 +171,7 @@ class SparkCursor:
         meta_sql = self._on_meta(query)
         if meta_sql is not None:
             return self.meta.sql(meta_sql, params)
-        return SparkRelation(run_statements(self._spark, query, params))
+        return SparkRelation(run_statements(self._spark, query, params), self._mapped)
 
     # -- reading the last statement's rows ----------------------------------------------------
 
@@ -224,8 +230,15 @@ class SparkCursor:
         self.meta.rollback()
 
     def close(self) -> None:
-        """Close the DuckDB cursor (the Spark session stays, shared)."""
-        self.meta.close()
+        """Drop the TEMP views its relations mapped (a statement's side cursor closes when the
+        statement ends), and close the DuckDB cursor (the Spark session stays, shared)."""
+        try:
+            while self._mapped:
+                self._spark.catalog.dropTempView(self._mapped.pop())
+        except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
+            raise engine_error(error) from error
+        finally:
+            self.meta.close()
 
     # -- catalog lookups: sqlml's schema on DuckDB's side, the datasets on Spark's ---------------
 

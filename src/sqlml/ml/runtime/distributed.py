@@ -32,7 +32,7 @@ def mapped_prediction(
     Args:
         files: the model version's verified files (read only when the batches are mapped).
     """
-    if not getattr(data.cursor, "maps_batches", False) or model.family.source is Source.FILE:
+    if not data.cursor.maps_batches or model.family.source is Source.FILE:
         return None
     relation = data.relation()
     schema = prediction_plan(model, relation.arrow_schema, keep).schema

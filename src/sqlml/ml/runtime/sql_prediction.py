@@ -112,7 +112,7 @@ def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[t
     """
     if not sql_path_enabled() or not has_sql_form(estimator) or model.preprocessor is None or few_rows(data.sql):
         return None
-    if getattr(data.cursor, "maps_batches", False):  # an engine whose SQL is not DuckDB's (Spark)
+    if data.cursor.maps_batches:  # an engine whose SQL is not DuckDB's (Spark)
         return None
     schema = data.schema
     label = next((name for name in schema.names if name.lower() == model.label["name"].lower()), None)

@@ -141,14 +141,10 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
 
 
 def _check_training_place(context: StatementContext, raw: dict) -> None:
-    """Take OPTIONS(spark_train=…) out of ``raw``: where an engine that trains apart from its data
-    (Spark: :meth:`sqlml.engine.spark.engine.SparkEngine.check_training`) may train; elsewhere refused."""
-    place = raw.pop("spark_train", None)
-    check = getattr(context.executor.engine, "check_training", None)
-    if check is not None:
-        check(str(raw.get("model_type")), place)
-    elif place is not None:
-        raise InvalidOptionError("spark_train applies to the Spark engine only.", option="spark_train", hint="Remove it.")
+    """Take OPTIONS(spark_train=…) out of ``raw`` and have the engine refuse to train where it
+    cannot (:meth:`sqlml.engine.base.SqlEngine.check_training`: Spark trains on the driver only
+    when asked; DuckDB refuses ``spark_train``)."""
+    context.executor.engine.check_training(str(raw.get("model_type")), raw.pop("spark_train", None))
 
 
 def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, script: str) -> None:
