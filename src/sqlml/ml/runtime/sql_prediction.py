@@ -71,7 +71,7 @@ def _rows_at_most(data_sql: str) -> int | None:
     ``VALUES`` list, a SELECT without FROM), else None."""
     try:
         query = parse_one(data_sql, read="duckdb")
-    except SqlglotError:
+    except (SqlglotError, RecursionError):  # a statement nested deeper than the parser's stack: size unknown
         return None
     while isinstance(query, exp.Subquery):
         query = query.this
