@@ -146,9 +146,10 @@ def test_export_writes_the_chosen_models_onnx_or_names_the_ensemble(auto, tmp_pa
     optimal = next(r for r in trials(auto) if r["is_optimal"])
     if optimal["model_type"] == "ENSEMBLE":
         members = len(json.loads(optimal["hyperparameters"]))
-        with pytest.raises(sqlml.ModelError) as caught:
-            auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
-        assert caught.value.message == f"AUTOML_CLASSIFIER model chose an ensemble of {members} models, which has no ONNX form."
+        auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")  # the model's own files, no ONNX
+        manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+        assert manifest["onnx"] is None and not (tmp_path / "export" / "model.onnx").exists()
+        assert manifest["onnx_unavailable_because"] == f"AUTOML_CLASSIFIER model chose an ensemble of {members} models, which has no ONNX form."
     else:
         auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
         assert (tmp_path / "export" / "model.onnx").stat().st_size > 0
