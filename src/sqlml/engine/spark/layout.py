@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlml.engine.spark.statements import replace_table_with
+from sqlml.sql.duckdb_names import META_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["is_options_write", "lay_out"]
 
 #: The statement sqlml writes a table's partitioning with (see sqlml.warehouse.partitions.record).
-_OPTIONS_WRITE = re.compile(r"^\s*INSERT OR REPLACE INTO \S*\bsqlml_meta\.table_options\b", re.I)
+_OPTIONS_WRITE = re.compile(rf"^\s*INSERT OR REPLACE INTO \S*\b{META_SCHEMA}\.table_options\b", re.I)
 #: Files per partitioned table written by local[2]-sized sessions; a cluster's default parallelism
 #: raises it (one range of the partition column per file).
 _MIN_FILES = 4
