@@ -3,16 +3,19 @@
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-contribution-analysis#contribution_metric:
 the metric is ``SUM(x)`` (summable), ``SUM(x)/SUM(y)`` (summable ratio) or
 ``SUM(x)/COUNT(DISTINCT y)`` (summable by category), case-insensitive, with no other computation;
-the query must hold exactly the columns the options name.
+the query must hold exactly the columns the options name. The option is SQL, so it is parsed
+with sqlglot (BigQuery dialect) and its tree matched node by node.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 
@@ -25,10 +28,6 @@ class MetricKind(StrEnum):
     SUMMABLE_BY_CATEGORY = "summable_by_category"
 
 
-_NAME = r"\s*(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)\s*"
-_FORM = re.compile(
-    rf"^\s*SUM\s*\({_NAME}\)\s*(?:/\s*(?:SUM\s*\({_NAME}\)|COUNT\s*\(\s*DISTINCT\s+{_NAME}\))\s*)?$", re.IGNORECASE
-)
 #: The forms, as the option's error message lists them.
 FORMS = "SUM(x), SUM(x)/SUM(y) or SUM(x)/COUNT(DISTINCT y)"
 #: The most dimensions: 13 with MIN_APRIORI_SUPPORT = 0, else 50 (the page's DIMENSION_ID_COLS section).
@@ -64,22 +63,59 @@ def parse_metric(text: str) -> Metric:
     """``text`` as one of the three forms.
 
     Raises:
-        InvalidOptionError: any other expression.
+        InvalidOptionError: any other expression (or text that is no single SQL expression).
     """
-    match = _FORM.match(text)
-    if match is None:
+    metric = _match(_parse(text))
+    if metric is None:
         raise InvalidOptionError(
             f"The 'contribution_metric' option of CREATE MODEL (model_type='contribution_analysis') must be {FORMS}. "
             f"Got '{text}' instead.",
             option="contribution_metric",
             hint="Compute anything else in the training query (AS SELECT …) and name its columns in the metric.",
         )
-    column, denominator, category = (name.strip("`") if name else None for name in match.groups())
-    if denominator is not None:
-        return Metric(MetricKind.SUMMABLE_RATIO, column, denominator)
-    if category is not None:
-        return Metric(MetricKind.SUMMABLE_BY_CATEGORY, column, category)
-    return Metric(MetricKind.SUMMABLE, column)
+    return metric
+
+
+def _parse(text: str) -> exp.Expression | None:
+    """The one expression ``text`` holds, None when it holds none, several, or no valid SQL."""
+    try:
+        trees = sqlglot.parse(text, read="bigquery")
+    except SqlglotError:
+        return None
+    return trees[0] if len(trees) == 1 else None
+
+
+def _match(tree: exp.Expression | None) -> Metric | None:
+    """The metric ``tree`` spells, None when it is none of the three forms."""
+    if isinstance(tree, exp.Div):
+        column, denominator = _summed(tree.this), _summed(tree.expression)
+        if column is not None and denominator is not None:
+            return Metric(MetricKind.SUMMABLE_RATIO, column, denominator)
+        category = _counted_distinct(tree.expression)
+        if column is not None and category is not None:
+            return Metric(MetricKind.SUMMABLE_BY_CATEGORY, column, category)
+        return None
+    column = _summed(tree)
+    return None if column is None else Metric(MetricKind.SUMMABLE, column)
+
+
+def _summed(node: exp.Expression | None) -> str | None:
+    """The column of ``SUM(column)``, else None (``SUM(DISTINCT x)`` and ``SUM(x + 1)`` are no metric)."""
+    return _column_name(node.this) if type(node) is exp.Sum else None
+
+
+def _counted_distinct(node: exp.Expression | None) -> str | None:
+    """The column of ``COUNT(DISTINCT column)``, else None."""
+    if type(node) is not exp.Count or type(node.this) is not exp.Distinct or len(node.this.expressions) != 1:
+        return None
+    return _column_name(node.this.expressions[0])
+
+
+def _column_name(node: exp.Expression | None) -> str | None:
+    """The name of a bare column (``x`` or ```my col```, unqualified), else None."""
+    if type(node) is not exp.Column or node.table or not isinstance(node.this, exp.Identifier):
+        return None
+    return node.name
 
 
 @dataclass(frozen=True)
