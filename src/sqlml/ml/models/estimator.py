@@ -119,6 +119,7 @@ class Monitor:
         self.rows: list[dict] = []
         self._last = time.monotonic()
         self._handle = None
+        self.forest_deadline: float | None = None
 
     def __enter__(self) -> "Monitor":
         self._context = task(self.description, self.total, "iterations")
@@ -128,6 +129,11 @@ class Monitor:
 
     def __exit__(self, *exc) -> None:
         self._context.__exit__(*exc)
+
+    def forest_full(self) -> bool:
+        """Whether a random forest should stop growing and keep the trees it has: past
+        :attr:`forest_deadline` (an AutoML search caps slow forests so; None: grow them all)."""
+        return self.forest_deadline is not None and time.monotonic() > self.forest_deadline
 
     def check_cancelled(self) -> None:
         """Raise :class:`~sqlml.errors.Cancelled` if the user asked to stop."""

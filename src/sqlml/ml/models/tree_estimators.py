@@ -184,6 +184,8 @@ def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: boo
         last = env.iteration == env.end_iteration - 1
         if forest and not last:
             monitor.step(f"tree {env.iteration + 1}")
+            if monitor.forest_full():  # LightGBM ends here and keeps (and averages) the trees grown
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
             return
         results = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
         keep_going = monitor.iteration(results.get("train"), results.get("eval"), learning_rate)
