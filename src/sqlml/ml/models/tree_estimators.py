@@ -184,7 +184,7 @@ def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: boo
         last = env.iteration == env.end_iteration - 1
         if forest and not last:
             monitor.step(f"tree {env.iteration + 1}")
-            if monitor.forest_full():  # LightGBM ends here and keeps (and averages) the trees grown
+            if env.iteration >= 1 and monitor.forest_full():  # LightGBM keeps (and averages) the trees grown, at least 2
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
             return
         results = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
