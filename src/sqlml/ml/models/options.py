@@ -37,6 +37,8 @@ class Kind(str, Enum):
     FLOAT_OR_PAIRS = "a float or an array of (part, float) pairs"
     #: wide & deep optimizer: 'ADAM' or [STRUCT('dnn', 'ADAM'), STRUCT('linear', 'FTRL')]
     ENUM_OR_PAIRS = "an array of (part, name) pairs or one of"
+    #: AutoML's optimization_objective: 'MINIMIZE_RMSE' or STRUCT('MAXIMIZE_PRECISION_AT_RECALL', 0.3)
+    STRING_OR_STRUCT = "a string or a STRUCT(string, float)"
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,11 @@ def _convert(option: Option, value):
         return tuple(value) if ok else _INVALID  # a tuple: tuning candidates must be hashable
     if kind is Kind.FLOAT_OR_PAIRS:
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _pairs(value, True)
+    if kind is Kind.STRING_OR_STRUCT:
+        if isinstance(value, str):
+            return value
+        ok = isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+        return (value[0], float(value[1])) if ok and _is_number(value[1]) else _INVALID
     if kind is Kind.ENUM_OR_PAIRS:
         if isinstance(value, str):
             return value.upper() if value.upper() in option.choices else _INVALID
@@ -177,6 +184,10 @@ def _convert(option: Option, value):
         ok = pairs is not _INVALID and all(name.upper() in option.choices for _, name in pairs)
         return [(part, name.upper()) for part, name in pairs] if ok else _INVALID
     return _INVALID
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _pairs(value, numeric_second: bool):
