@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
+from sqlml.sql.date_arithmetic import with_table_columns
 from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
@@ -227,6 +228,8 @@ class Renderer:
         if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
             return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
+        if self.from_bigquery:  # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
+            tree = with_table_columns(tree, cursor.table_columns)
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:

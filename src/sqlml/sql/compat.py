@@ -224,49 +224,6 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-# Expressions whose BigQuery type is DATE whatever they read (DATE_ADD/SUB/TRUNC are cast to DATE
-# by _date_results first), and those whose type is an integer.
-_DATE_CALLS = (exp.CurrentDate, exp.Date, exp.StrToDate, exp.LastDay, exp.DateFromUnixDate, exp.DateFromParts)
-_INTEGER_TYPES = (exp.DataType.Type.BIGINT, exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT)
-
-
-def _date_integer_arithmetic(tree: exp.Expression) -> exp.Expression:
-    """``DATE + INT64``, ``INT64 + DATE`` and ``DATE - INT64`` add or take away days
-    (https://cloud.google.com/bigquery/docs/reference/standard-sql/operators: "+ … DATE with
-    INT64"); DuckDB adds only an INTEGER to a DATE, so the INT64 side becomes one. Only a side
-    whose type the text shows (a DATE literal, cast or function; an integer literal or cast)."""
-    for node in list(tree.find_all(exp.Add, exp.Sub)):
-        left, right = node.this, node.expression
-        sides = [(left, right)] if isinstance(node, exp.Sub) else [(left, right), (right, left)]
-        for date, number in sides:
-            if _is_date(date) and _is_integer(number):
-                number.replace(exp.cast(number.copy(), "INT"))
-                break
-    return tree
-
-
-def _is_date(node: exp.Expression) -> bool:
-    if isinstance(node, exp.Paren):
-        return _is_date(node.this)
-    if isinstance(node, (exp.Cast, exp.TryCast)):
-        return node.to.this == exp.DataType.Type.DATE
-    if isinstance(node, (exp.Add, exp.Sub)):
-        return _is_date(node.this) and _is_integer(node.expression) or isinstance(node, exp.Add) and _is_date(node.expression)
-    return isinstance(node, _DATE_CALLS)
-
-
-def _is_integer(node: exp.Expression) -> bool:
-    if isinstance(node, (exp.Paren, exp.Neg)):
-        return _is_integer(node.this)
-    if isinstance(node, (exp.Cast, exp.TryCast)):
-        return node.to.this in _INTEGER_TYPES
-    if isinstance(node, exp.Literal):
-        return not node.is_string and not any(c in node.this for c in ".eE")
-    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Mod)):
-        return _is_integer(node.this) and _is_integer(node.expression)
-    return False
-
-
 def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
     """``MERGE … WHEN NOT MATCHED THEN INSERT ROW`` inserts the source row's columns by position,
     which DuckDB spells ``INSERT *``."""
@@ -292,7 +249,6 @@ TREE_FIXES = (
     Pass(_extracts, (exp.Extract,)),
     Pass(_data_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
     Pass(_typed_literals, (exp.Literal,), adds=(exp.Cast, exp.DataType)),
-    Pass(_date_integer_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType)),
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
     Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),

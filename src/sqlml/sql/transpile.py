@@ -11,6 +11,7 @@ from sqlglot import exp
 from sqlglot.serde import dump
 
 from sqlml.sql import compat, depth
+from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.passes import Pass, Passes
@@ -95,6 +96,7 @@ _GENERATED: dict[tuple[str, bool], str] = {}
 #: What is done to a BigQuery statement's tree before DuckDB generation, in order.
 BIGQUERY_PASSES = Passes(
     Pass(strip_project, (exp.Table,), adds=()),
+    Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
 )

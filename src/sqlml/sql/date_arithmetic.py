@@ -1,0 +1,165 @@
+"""DATE ± INT64 and DATE − DATE as BigQuery computes them, decided from the operands' types.
+
+BigQuery (https://cloud.google.com/bigquery/docs/reference/standard-sql/operators, "Date
+arithmetics operators"): ``date + int64``, ``int64 + date`` and ``date - int64`` add or take away
+days and return a DATE; "Datetime subtraction": ``date - date`` is an INTERVAL
+(``DATE "2021-05-20" - DATE "2020-04-19"`` is ``0-0 396 0:0:0``). DuckDB adds only an INTEGER to
+a DATE — an INT64 is a BIGINT there, and ``+(DATE, BIGINT)`` does not bind — and gives
+DATE − DATE as a BIGINT count of days. So the INT64 side becomes an INTEGER (DuckDB's
+``+(DATE, INTEGER)`` returns a DATE) and DATE − DATE becomes ``to_days(CAST(a - b AS INTEGER))``.
+TIMESTAMP, DATETIME and DATE ± INTERVAL already agree and are left alone, as is an operand whose
+type cannot be inferred (DuckDB then says what it cannot bind).
+
+The operands' types come from sqlglot's inference (``qualify_columns`` + ``annotate_types``,
+BigQuery dialect) over a throwaway copy of the tree: in the transpile passes from the text alone
+(literals, casts, date functions, through CTEs and subqueries: :func:`date_arithmetic`), and where
+the statement runs, also from the columns of the tables and views it reads
+(:func:`with_table_columns`). A rewritten node is marked, so the passes leave it as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+
+from sqlglot import exp
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.errors import SqlglotError
+
+#: ``columns(dataset, table)``: the ``(column, engine type)`` pairs of a table or view (empty when
+#: unknown); ``dataset`` is None for an unqualified name.
+TableColumns = Callable[[str | None, str], Iterable[tuple[str, str]]]
+
+_DONE = "sqlml_date_arithmetic"  # meta key of an Add/Sub already rewritten
+_UNQUALIFIED = ""  # the schema's dataset key for tables named without one
+
+
+def date_arithmetic(tree: exp.Expression) -> exp.Expression:
+    """``tree`` (changed in place) with the date arithmetic its text alone types rewritten."""
+    if _may_hold_dates(tree, {}):
+        _rewrite(tree, {})
+    return tree
+
+
+def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expression:
+    """``tree``, or a rewritten copy of it, with date arithmetic typed from the columns of the
+    tables and views it reads (``tree`` itself is not changed).
+
+    Only a statement with ``+`` or ``-`` that reads a table looks its columns up, and only one that
+    may hold a DATE (a DATE column, a DATE-typed expression) is typed.
+    """
+    if tree.find(exp.Add, exp.Sub) is None:
+        return tree
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    for table in tree.find_all(exp.Table):
+        name, dataset = table.name.lower(), table.db.lower() or None
+        if not name or (dataset is None and name in ctes):
+            continue
+        found = {column.lower(): kind for column, kind in columns(dataset, name)}
+        if found:
+            schema.setdefault(dataset or _UNQUALIFIED, {})[name] = found
+    if not schema or not _may_hold_dates(tree, schema):
+        return tree
+    typed = tree.copy()
+    return typed if _rewrite(typed, schema) else tree
+
+
+def _rewrite(tree: exp.Expression, schema: dict) -> bool:
+    """Rewrite, in place, each DATE ± integer and DATE − DATE of ``tree``; whether one was."""
+    nodes = [node for node in tree.find_all(exp.Add, exp.Sub) if not node.meta.get(_DONE)]
+    if not nodes:
+        return False
+    twins = _typed_twins(tree, schema, len(nodes))
+    changed = False
+    # innermost first (a node's descendants come after it in find_all's order), so that an outer
+    # node sees an inner DATE − DATE as the INTERVAL it has become
+    for node, twin in reversed(list(zip(nodes, twins))):
+        left, right = _type(twin.this), _type(twin.expression)
+        if left.is_type(exp.DType.DATE) and right.is_type(*exp.DataType.INTEGER_TYPES):
+            node.set("expression", exp.cast(node.expression, exp.DType.INT))
+        elif isinstance(node, exp.Add) and left.is_type(*exp.DataType.INTEGER_TYPES) and right.is_type(exp.DType.DATE):
+            node.set("this", exp.cast(node.this, exp.DType.INT))
+        elif isinstance(node, exp.Sub) and left.is_type(exp.DType.DATE) and right.is_type(exp.DType.DATE):
+            twin.type = exp.DType.INTERVAL
+            days = exp.ToDays(this=exp.cast(node.copy(), exp.DType.INT, copy=False))
+            node.replace(days)
+            node = days.this.this
+        else:
+            continue
+        node.meta[_DONE] = True
+        changed = True
+    return changed
+
+
+def _type(operand: exp.Expression) -> exp.DataType:
+    """The inferred type of ``operand`` (through parentheses, which keep their content's type as
+    it was inferred before a rewrite changed it)."""
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    return operand.type or exp.DataType.build("UNKNOWN")
+
+
+def _typed_twins(tree: exp.Expression, schema: dict, count: int) -> list[exp.Expression]:
+    """The not yet rewritten Add/Sub nodes of a copy of ``tree``, in the order ``tree`` lists
+    them, annotated with sqlglot's types (UNKNOWN where it cannot tell)."""
+    # imported here: only statements with date arithmetic need sqlglot's optimizer
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
+
+    typed = tree.copy()
+    twins = [node for node in typed.find_all(exp.Add, exp.Sub) if not node.meta.get(_DONE)]
+    assert len(twins) == count  # the copy lists the same nodes in the same order
+    for identifier in typed.find_all(exp.Identifier):  # DuckDB resolves names case-insensitively
+        identifier.set("this", identifier.this.lower())
+    typed = _as_query(typed)
+    mapping = MappingSchema(schema, dialect="duckdb", normalize=False)
+    try:
+        typed = qualify(typed, dialect="bigquery", schema=mapping, expand_alias_refs=False, expand_stars=False,
+                        validate_qualify_columns=False, quote_identifiers=False, identify=False)
+        annotate_types(typed, schema=mapping, dialect="bigquery")
+    except SqlglotError:  # a statement sqlglot cannot follow: types from the text alone
+        annotate_types(typed, dialect="bigquery")
+    return twins
+
+
+def _as_query(tree: exp.Expression) -> exp.Expression:
+    """An UPDATE or DELETE as a SELECT of its expressions from its tables, which sqlglot can
+    scope and type (it types no column of an UPDATE); any other statement as it is."""
+    if not isinstance(tree, (exp.Update, exp.Delete)) or not isinstance(tree.this, exp.Table):
+        return tree
+    if isinstance(tree, exp.Update):
+        source = tree.args.get("from_")
+        tables = [tree.this, *([source.this] if source else [])]
+        values = [item.expression for item in tree.expressions if isinstance(item, exp.EQ)]
+    else:
+        tables = [tree.this, *(tree.args.get("using") or [])]
+        values = []
+    return exp.Select(
+        expressions=values or [exp.Star()],
+        from_=exp.From(this=tables[0]),
+        joins=[exp.Join(this=table) for table in tables[1:]],
+        where=tree.args.get("where"),
+        with_=tree.args.get("with_"),
+    )
+
+
+def _may_hold_dates(tree: exp.Expression, schema: dict) -> bool:
+    """Whether an operand in ``tree`` can be a DATE: a DATE column in ``schema``, or a DATE type or
+    a function returning DATE in the text (a cheap test that keeps most statements untyped)."""
+    if any(kind.upper() == "DATE" for tables in schema.values() for cols in tables.values() for kind in cols.values()):
+        return True
+    returns_date = _date_results()
+    for node in tree.walk():
+        if isinstance(node, returns_date) or isinstance(node, exp.DataType) and node.this == exp.DType.DATE:
+            return True
+    return False
+
+
+@functools.cache
+def _date_results() -> tuple[type[exp.Expression], ...]:
+    """The expression classes that may return a DATE, from sqlglot's BigQuery type table, and the
+    date functions typed by their argument (DATE_ADD, DATE_SUB, DATE_TRUNC of a DATE)."""
+    listed = [kind for kind, meta in BigQuery.EXPRESSION_METADATA.items() if meta.get("returns") == exp.DType.DATE]
+    return (*listed, exp.DateAdd, exp.DateSub, exp.DateTrunc)
