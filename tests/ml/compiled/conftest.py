@@ -7,17 +7,28 @@ import pytest
 from sqlml.ml.compiled import predictor
 
 
+#: The scorer's own ``compiled``: it starts a build in the background and does not wait for it.
+IN_BACKGROUND = predictor.BoosterScorer.compiled
+
+
 @pytest.fixture(autouse=True)
 def compile_state(tmp_path, monkeypatch):
     """Each test compiles into its own cache directory, from an empty in-process registry, and
-    compiles at once whatever the row count."""
+    compiles at the first call whatever the row count, which waits for it (:func:`in_background`
+    lets calls go on with LightGBM while it runs, as outside tests)."""
     monkeypatch.setenv("SQLML_COMPILE_CACHE", str(tmp_path / "compiled"))
     monkeypatch.delenv("SQLML_COMPILE", raising=False)
     monkeypatch.setattr(predictor, "_ready", {})
     monkeypatch.setattr(predictor, "_rows", {})
-    monkeypatch.setattr(predictor, "_compiling", set())
+    monkeypatch.setattr(predictor, "_compiling", {})
     monkeypatch.setattr(predictor, "_looked_up", set())
     monkeypatch.setattr(predictor, "_used", {})
-    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 0)
-    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 0)
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 0)
+    monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: IN_BACKGROUND(self, rows) or self.wait())
     return tmp_path / "compiled"
+
+
+@pytest.fixture
+def in_background(monkeypatch):
+    """Calls do not wait for a build they start: LightGBM scores until the compiled form is ready."""
+    monkeypatch.setattr(predictor.BoosterScorer, "compiled", IN_BACKGROUND)

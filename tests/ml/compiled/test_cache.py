@@ -48,12 +48,12 @@ def test_a_new_process_loads_the_cached_code_without_compiling(compile_state, mo
     assert predictor._ready[fresh.checksum] is not None
 
 
-def test_once_a_cached_form_is_loaded_single_rows_score_through_it(compile_state, monkeypatch):
+def test_once_a_cached_form_is_loaded_single_rows_score_through_it(compile_state, monkeypatch, in_background):
     scorer().compiled(len(X))
+    scorer().wait()
     for name, empty in (("_ready", {}), ("_rows", {}), ("_looked_up", set())):  # a new process
         monkeypatch.setattr(predictor, name, empty)
-    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 10**9)  # a server's few rows never compile
-    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 10**9)  # a server's few rows never compile
     monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))
     calls = []
     original = predictor.CompiledForest.predict
@@ -176,9 +176,8 @@ def test_forests_loaded_and_freed_many_times_keep_predicting_like_lightgbm(compi
     assert machine.compile_ir is not None and scorer().compiled(len(X)) is not None
 
 
-def test_prepare_makes_the_compiled_form_ready_in_the_background(compile_state, monkeypatch):
-    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 10**9)  # no row count would compile it
-    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+def test_prepare_makes_the_compiled_form_ready_in_the_background(compile_state, monkeypatch, in_background):
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 10**9)  # no row count would compile it
     monkeypatch.setenv("SQLML_COMPILE", "off")
     scorer().prepare()
     join_compilers()

@@ -96,9 +96,8 @@ def test_a_connection_opened_with_compile_false_keeps_lightgbm_while_another_com
         assert len(compiled_calls) == calls
 
 
-def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_models, compiled_calls, monkeypatch):
-    monkeypatch.setattr(predictor, "COMPILE_AFTER_ROWS", 500)
-    monkeypatch.setattr(predictor, "COMPILE_NOW_ROWS", 10**9)
+def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_models, compiled_calls, monkeypatch, in_background):
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 500)
     query = QUERY.format(name="bt_class", label="tier")
 
     def predict_and_wait_for_the_compiler() -> pa.Table:

@@ -3,9 +3,10 @@
 Model artifacts stay data (nothing executable in the store, exports or imports); compiled code
 is trusted the way ``__pycache__`` is: it lives in the user's own cache folder
 (:mod:`sqlml.user_cache`: ``compiled`` under sqlml's cache root, or ``$SQLML_COMPILE_CACHE``),
-folders 0700 and files 0600, one file per model checksum and compiler version. A file whose
-owner, permissions, header, key or digest is wrong is not used: the caller compiles again and
-replaces it.
+folders 0700 and files 0600, one file per model checksum and compiler version, named by both
+(hashed apart, so :func:`has` tells whether a model has any entry without loading LLVM to learn the
+compiler's version). A file whose owner, permissions, header, key or digest is wrong is not
+used: the caller compiles again and replaces it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,18 @@ def cache_dir() -> Path | None:
 
 def entry_path(folder: Path, checksum: str, version: str) -> Path:
     """The cache file of a model checksum and compiler version."""
-    return folder / (hashlib.sha256(f"{checksum}\n{version}".encode()).hexdigest() + ".o")
+    return folder / f"{_digest(checksum)}-{_digest(version)}.o"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def has(checksum: str) -> bool:
+    """Whether the cache holds a file for ``checksum``, for any compiler version (whether it
+    can be used is :func:`read`'s to tell)."""
+    folder = cache_dir()
+    return folder is not None and any(folder.glob(f"{_digest(checksum)}-*.o"))
 
 
 def read(checksum: str, version: str) -> bytes | None:

@@ -3,10 +3,18 @@
 A :class:`BoosterScorer` wraps one booster and its text. Its compiled form is shared per process
 by the text's SHA-256 (for a stored model, the checksum the catalog verified for booster.txt)
 and across processes by the disk cache (:mod:`sqlml.ml.compiled.cache`). When neither has it,
-LightGBM scores while the rows scored so far are too few to repay compiling (~0.02 s a tree):
-past :data:`COMPILE_AFTER_ROWS` rows a background thread compiles (rent until renting has cost
-what buying does), and a single call of :data:`COMPILE_NOW_ROWS` rows or more compiles first.
-Compiled code is looked for and loaded off the calling thread, so no call waits for it; a
+LightGBM scores while the rows scored so far are too few to repay compiling: once they reach
+:meth:`BoosterScorer.repay_rows` (rent until renting has cost what buying does; the cost model's
+constants are measured, see :data:`COMPILE_SECONDS_PER_LEAF`) a background thread compiles, and
+until it is done LightGBM scores in chunks of :data:`CHUNK_ROWS` on one thread fewer than it was
+given — the compiler has that core — switching to the compiled form at the first chunk after it
+is ready. The two give bitwise equal output, so where the switch falls changes nothing.
+
+The compiling thread runs at normal priority: a thread at the lowest priority still takes the
+GIL for its Python steps (the IR text, the imports), and on a loaded machine the OS then left the
+statement's own thread waiting for it (a cold first statement took 1.23× LightGBM's wall time
+for equal CPU). A cache entry is looked for without loading LLVM when there is none
+(:func:`sqlml.ml.compiled.cache.has`), and loaded off the calling thread when there is one; a
 server calls :meth:`BoosterScorer.prepare` when it loads a model. At most :data:`MAX_LOADED`
 compiled forests stay loaded per process: the least recently used beyond it are dropped, and their
 machine code is freed once no call is using it (the disk cache brings them back).
@@ -23,7 +31,7 @@ import itertools
 import logging
 import math
 import os
-import sys
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -39,13 +47,16 @@ if TYPE_CHECKING:
 
     from sqlml.ml.compiled.machine import Loaded
 
-#: Rows scored by LightGBM (per model, per process) before compiling in the background: the rows
-#: whose LightGBM time equals compiling's (ski rental: ~0.02 s a tree to compile over ~30 ns a
-#: tree and row to score, on a quiet 2-core machine; both scale with the trees).
-COMPILE_AFTER_ROWS = 500_000
-#: A single call with at least this many rows compiles first: compiling costs less than the
-#: time it saves on these rows.
-COMPILE_NOW_ROWS = 1_000_000
+#: CPU seconds compiling takes per leaf of the forest (IR text and LLVM's O2 code generation grow
+#: with the nodes), and CPU seconds the compiled forest saves over LightGBM per row and tree level
+#: a row descends: measured with ``bench_compiled_predict.py --parts threshold`` on depth-6 trees
+#: (see bench/README.md, issue 19). Their quotient is the rows a compile repays
+#: (:meth:`BoosterScorer.repay_rows`): ~300,000 for depth-6 trees, whatever their number.
+COMPILE_SECONDS_PER_LEAF = 170e-6
+SAVED_SECONDS_PER_ROW_LEVEL = 6e-9
+#: While the compiler runs, LightGBM scores a call's rows in chunks of this many, so a large call
+#: switches to the compiled form as soon as it is ready.
+CHUNK_ROWS = 32_768
 #: Below this many rows a call runs on the calling thread (a served single row: microseconds).
 PARALLEL_MIN_ROWS = 2_000
 #: Compiled forests kept loaded per process (see the module's docstring).
@@ -57,12 +68,13 @@ _log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _ready: dict[str, CompiledForest | None] = {}  # None: failed or not compilable; LightGBM scores
 _rows: dict[str, int] = {}
-_compiling: set[str] = set()
+_compiling: dict[str, bool] = {}  # models being made ready: True while compiling (it takes a core)
 _looked_up: set[str] = set()  # models whose disk cache entry was looked for
 _used: dict[str, int] = {}  # when each entry of _ready was last asked for (a tick of _clock)
 _clock = itertools.count()
 _MISSING = object()
 _pool: list[concurrent.futures.ThreadPoolExecutor] = []
+_LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
 
 
 class CompiledForest:
@@ -135,6 +147,7 @@ class BoosterScorer:
     def __init__(self, booster: lightgbm.Booster, text: str) -> None:
         self.booster, self.text = booster, text
         self._checksum: str | None = None
+        self._repay_rows: int | None = None
 
     @property
     def checksum(self) -> str:
@@ -143,17 +156,40 @@ class BoosterScorer:
             self._checksum = hashlib.sha256(self.text.encode()).hexdigest()
         return self._checksum
 
+    def repay_rows(self) -> int:
+        """The rows whose scoring by the compiled form instead of LightGBM saves the CPU time
+        compiling costs: the forest's leaves times :data:`COMPILE_SECONDS_PER_LEAF` over the rows'
+        tree levels (a tree of ``L`` leaves is ~log2 ``L`` deep) times
+        :data:`SAVED_SECONDS_PER_ROW_LEVEL`."""
+        if self._repay_rows is None:
+            leaves = [int(count) for count in _LEAVES.findall(self.text)]
+            levels = sum(math.log2(max(count, 2)) for count in leaves)
+            self._repay_rows = math.ceil(sum(leaves) * COMPILE_SECONDS_PER_LEAF / (max(levels, 1.0) * SAVED_SECONDS_PER_ROW_LEVEL))
+        return self._repay_rows
+
     def predict(self, X: np.ndarray | scipy.sparse.spmatrix, threads: int) -> np.ndarray:
-        """``booster.predict(X)`` on ``threads`` threads, compiled when available (dense ``X``)."""
-        compiled = self.compiled(X.shape[0]) if isinstance(X, np.ndarray) and enabled() else None
-        if compiled is None:
+        """``booster.predict(X)`` on ``threads`` threads, compiled when available (dense ``X``);
+        while the compiler runs, LightGBM in chunks on ``threads - 1`` threads until it is ready."""
+        if not (isinstance(X, np.ndarray) and enabled()):
             return self.booster.predict(X, num_threads=threads)
-        return compiled.predict(X, threads)
+        compiled = self.compiled(X.shape[0])
+        if compiled is not None:
+            return compiled.predict(X, threads)
+        parts, start = [], 0
+        while start < len(X) and _compiling.get(self.checksum):
+            parts.append(self.booster.predict(X[start : start + CHUNK_ROWS], num_threads=max(threads - 1, 1)))
+            start += CHUNK_ROWS
+        if start < len(X):  # the build is done: compiled, or failed and LightGBM has every thread again
+            compiled = _ready.get(self.checksum)
+            rest = X[start:] if start else X
+            parts.append(compiled.predict(rest, threads) if compiled is not None else self.booster.predict(rest, num_threads=threads))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def compiled(self, rows: int) -> CompiledForest | None:
         """The compiled forest when ready, after counting ``rows`` towards compiling it; None
-        while LightGBM should score. The first call looks for a cached form in the background
-        (loading it costs a third of a second), later ones compile once the rows repay it."""
+        while LightGBM should score. The first call looks for a cached form (in the background
+        when there is one: loading it costs a tenth of a second), and once the rows counted reach
+        :meth:`repay_rows` a background thread compiles."""
         key = self.checksum
         ready = _ready.get(key, _MISSING)  # without the lock: a served row pays for none
         if ready is not _MISSING:
@@ -163,42 +199,38 @@ class BoosterScorer:
             if key in _ready:
                 return _ready[key]
             seen = _rows[key] = _rows.get(key, 0) + rows
-            now = rows >= COMPILE_NOW_ROWS
-            compile_missing = now or seen >= COMPILE_AFTER_ROWS
+            compile_missing = seen >= self.repay_rows()
             if key in _compiling or (key in _looked_up and not compile_missing):
                 return None
-            _compiling.add(key)
             _looked_up.add(key)
-        if now:
-            return self._build(key, compile_missing=True)
-        threading.Thread(target=self._build_in_background, args=(key, compile_missing), daemon=True, name="sqlml-compile").start()
+            if not compile_missing and not cache.has(key):
+                return None  # nothing cached: no thread, no LLVM
+            _compiling[key] = compile_missing
+        threading.Thread(target=self._build, args=(key, compile_missing), daemon=True, name="sqlml-compile").start()
         return None
+
+    def wait(self) -> CompiledForest | None:
+        """The compiled forest once the build in progress (if any) is done; None when LightGBM
+        scores. What a caller that must know (a benchmark, a test) waits on."""
+        for thread in [t for t in threading.enumerate() if t.name == "sqlml-compile"]:
+            thread.join()
+        return _ready.get(self.checksum)
 
     def prepare(self) -> None:
         """Start making the compiled form ready before rows arrive — read from the disk cache,
-        else compiled and cached — in a background thread at the lowest priority; LightGBM scores
-        until it is ready. What a server does with a model it loads: its few rows at a time would
-        take hours to reach :data:`COMPILE_AFTER_ROWS`. Nothing happens when compiling is off or
-        the form is ready or being made."""
+        else compiled and cached — in a background thread; LightGBM scores until it is ready.
+        What a server does with a model it loads: its few rows at a time would take hours to
+        reach :meth:`repay_rows`. Nothing happens when compiling is off or the form is ready or
+        being made."""
         key = self.checksum
         if not enabled():
             return
         with _lock:
             if key in _ready or key in _compiling:
                 return
-            _compiling.add(key)
+            _compiling[key] = True
             _looked_up.add(key)
-        threading.Thread(target=self._build_in_background, args=(key, True), daemon=True, name="sqlml-compile").start()
-
-    def _build_in_background(self, key: str, compile_missing: bool) -> None:
-        """:meth:`_build` at the lowest CPU priority (Linux sets it per thread), so compiling uses
-        the cores LightGBM and DuckDB leave idle rather than slowing the statement that scores."""
-        if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except OSError:
-                pass
-        self._build(key, compile_missing)
+        threading.Thread(target=self._build, args=(key, True), daemon=True, name="sqlml-compile").start()
 
     def _build(self, key: str, compile_missing: bool) -> CompiledForest | None:
         try:
@@ -207,10 +239,10 @@ class BoosterScorer:
             _log.warning("Compiled prediction is off for this model (LightGBM scores it): %s: %s", type(error).__name__, error)
             compiled, compile_missing = None, True
         with _lock:
-            _compiling.discard(key)
             if compiled is not None or compile_missing:
                 _ready[key], _used[key] = compiled, next(_clock)
                 _drop_least_used()
+            _compiling.pop(key, None)
         return compiled
 
 

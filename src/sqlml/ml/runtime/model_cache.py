@@ -56,11 +56,11 @@ CACHE = ModelCache()
 
 def compile_ahead(model: Model) -> Model:
     """Start making a tree model's compiled forest ready (read from the per-user cache, or
-    compiled and cached) in a background thread at the lowest priority, and return the model:
+    compiled and cached) in a background thread, and return the model:
     what a server does with the models it loads.
 
     A server scores one model for a long time, a few rows at a time, so the rows LightGBM would
-    score before compiling pays off (:data:`~sqlml.ml.compiled.predictor.COMPILE_AFTER_ROWS`)
+    score before compiling pays off (:meth:`~sqlml.ml.compiled.predictor.BoosterScorer.repay_rows`)
     would take hours to arrive; LightGBM scores until the compiled forest is ready. Other
     models, and ``SQLML_COMPILE=off``, are left alone.
     """

@@ -1,0 +1,101 @@
+"""A cold model: LightGBM scores while the compiler runs in the background (on one thread fewer),
+a call switches to the compiled form at the first chunk after it is ready with bitwise equal
+output, a compile that fails leaves LightGBM scoring, and below the rows that repay compiling
+nothing is started."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from sqlml.ml.compiled import machine, predictor
+from tests.ml.compiled.forests import rows, target, train
+
+X = rows(1500)
+BOOSTER = train({"objective": "multiclass", "num_class": 3}, np.digitize(target(X), [0.0, 2.0]), X, rounds=10)
+CHUNK = 200
+#: The measured cost model (the tests' fixture replaces it with 0 rows).
+REPAY_ROWS = predictor.BoosterScorer.repay_rows
+
+
+class Recording:
+    """A booster that records each LightGBM call (rows, threads) but the compiler's probe (256
+    rows) and, in the second, waits until the compiler is done, so the switch falls at a known chunk."""
+
+    def __init__(self, booster, on_second_call) -> None:
+        self.booster, self.on_second_call, self.calls = booster, on_second_call, []
+
+    def predict(self, data, num_threads):
+        if len(data) != 256:
+            self.calls.append((len(data), num_threads))
+            if len(self.calls) == 2:
+                self.on_second_call()
+        return self.booster.predict(data, num_threads=num_threads)
+
+
+@pytest.fixture
+def chunked(monkeypatch, in_background):
+    monkeypatch.setattr(predictor, "CHUNK_ROWS", CHUNK)
+    compiled_rows = []
+    original = predictor.CompiledForest.predict
+    monkeypatch.setattr(predictor.CompiledForest, "predict", lambda self, data, threads: compiled_rows.append(len(data)) or original(self, data, threads))
+    return compiled_rows
+
+
+def test_a_call_switches_to_the_compiled_form_when_it_is_ready_with_identical_output(chunked):
+    scorer = predictor.BoosterScorer(None, BOOSTER.model_to_string())
+    scorer.booster = Recording(BOOSTER, scorer.wait)
+    got = scorer.predict(X, 2)
+    np.testing.assert_array_equal(got, BOOSTER.predict(X))  # bitwise, across the switch
+    assert scorer.booster.calls == [(CHUNK, 1), (CHUNK, 1)]  # LightGBM on one thread: the compiler had the other
+    assert chunked == [256, len(X) - 2 * CHUNK]  # the probe rows, then the rest of the call compiled
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    assert chunked[-1] == len(X)
+
+
+def test_a_compile_that_fails_leaves_lightgbm_scoring_the_call_and_the_next(chunked, monkeypatch, caplog):
+    release = threading.Event()
+
+    def failing(text):
+        release.wait(30)
+        raise RuntimeError("LLVM ERROR: out of memory")
+
+    monkeypatch.setattr(machine, "compile_ir", failing)
+    scorer = predictor.BoosterScorer(None, BOOSTER.model_to_string())
+    scorer.booster = Recording(BOOSTER, lambda: (release.set(), scorer.wait()))
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    assert chunked == []
+    assert scorer.booster.calls == [(CHUNK, 1), (CHUNK, 1), (len(X) - 2 * CHUNK, 2)]  # all its threads once the compiler stopped
+    assert predictor._ready == {scorer.checksum: None} and predictor._compiling == {}
+    assert [r.getMessage() for r in caplog.records] == [
+        "Compiled prediction is off for this model (LightGBM scores it): RuntimeError: LLVM ERROR: out of memory"
+    ]
+    scorer.booster.calls.clear()
+    np.testing.assert_array_equal(scorer.predict(X[:CHUNK], 2), BOOSTER.predict(X[:CHUNK]))
+    assert scorer.booster.calls == [(CHUNK, 2)]  # whole, on all its threads
+
+
+def test_below_the_rows_that_repay_compiling_nothing_is_started(monkeypatch, in_background):
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: len(X) + 1)
+    version = machine.compiler_version
+    loaded = []
+    monkeypatch.setattr(machine, "compiler_version", lambda: loaded.append(1) or version())
+    scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    assert not [t for t in threading.enumerate() if t.name == "sqlml-compile"]
+    assert predictor._compiling == {} and scorer.checksum not in predictor._ready
+    assert loaded == []  # nothing cached for the model: LLVM not even loaded
+    assert scorer.compiled(1) is None  # the next row reaches the threshold: compiled in the background
+    assert scorer.wait() is not None and loaded
+
+
+def test_the_rows_that_repay_compiling_follow_the_leaves_and_depth_of_the_trees():
+    for params, rounds in (({"num_leaves": 8}, 10), ({"num_leaves": 8}, 40), ({"num_leaves": 60, "min_data_in_leaf": 2}, 10)):
+        booster = train({"objective": "regression", **params}, target(X), X, rounds=rounds)
+        leaves = [tree["num_leaves"] for tree in booster.dump_model()["tree_info"]]
+        levels = sum(math.log2(max(n, 2)) for n in leaves)
+        expected = sum(leaves) * predictor.COMPILE_SECONDS_PER_LEAF / (levels * predictor.SAVED_SECONDS_PER_ROW_LEVEL)
+        assert REPAY_ROWS(predictor.BoosterScorer(booster, booster.model_to_string())) == math.ceil(expected)
