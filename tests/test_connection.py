@@ -21,6 +21,9 @@ def test_default_connection_creates_warehouse_and_model_store(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     with sqlml.connect() as con:
         con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x")
+        # statements that name no model leave the store's catalog unopened (cheap starts, issue 19)
+        assert (tmp_path / "models").is_dir() and not (tmp_path / "models" / "catalog.sqlite").exists()
+        assert con.models.models() == []
     assert (tmp_path / "warehouse" / "warehouse.duckdb").is_file()
     assert (tmp_path / "models" / "catalog.sqlite").is_file()
     with sqlml.connect() as again:  # persisted across connections

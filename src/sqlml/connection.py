@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -161,7 +161,7 @@ class Connection:
     def _executor(self) -> Executor:
         """The executor (made on first use, with the statement table it imports)."""
         if self._made_executor is None:
-            executor = _new_executor(self._warehouse, self.models, self._dialect)
+            executor = _new_executor(self._warehouse, _models_on_demand(self), self._dialect)
             with self._lock:
                 if self._made_executor is None:
                     self._made_executor = executor
@@ -174,7 +174,7 @@ class Connection:
 
     @dialect.setter
     def dialect(self, value: str) -> None:
-        _new_executor(self._warehouse, self.models, value)  # validates the name
+        _new_executor(self._warehouse, _models_on_demand(self), value)  # validates the name
         self._executor.dialect = self._dialect = value
 
     def query(self, sql: str, params: Mapping | Sequence | None = None, *, path: str | None = None) -> Result:
@@ -354,7 +354,14 @@ def _table_name(name: str) -> exp.Table:
     return table
 
 
-def _new_executor(warehouse: SqlEngine, models: ModelStore, dialect: str) -> Executor:
+def _models_on_demand(connection: Connection) -> Callable[[], ModelStore]:
+    """Opens ``connection``'s model store when its executor first needs it — a statement that names
+    no model never does; held weakly, so that the executor does not keep its connection alive."""
+    owner = weakref.ref(connection)
+    return lambda: owner().models
+
+
+def _new_executor(warehouse: SqlEngine, models: ModelStore | Callable[[], ModelStore], dialect: str) -> Executor:
     """An executor with the statement table, imported when a connection first needs one: its
     handlers load the ML modules, which ``import sqlml`` does not."""
     from sqlml.execution.executor import Executor

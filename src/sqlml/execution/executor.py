@@ -10,7 +10,7 @@ handler of its kind; procedural nodes go to the script interpreter. What runs ea
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -41,16 +41,17 @@ class Executor:
 
     Args:
         engine: the connection's session on the SQL engine (the seam, :mod:`sqlml.engine.base`).
-        models: the model store (see :mod:`sqlml.store`).
+        models: the model store (see :mod:`sqlml.store`), or a function that opens it: then it is
+            opened when a statement first needs it (:attr:`models`), which a plain query never does.
         table: who runs each statement kind, and the rewrites applied first.
         dialect: ``"bigquery"`` or ``"duckdb"``: how the SQL is written.
     """
 
-    def __init__(self, engine: SqlEngine, models: ModelStore, table: StatementTable, dialect: str = "bigquery"):
+    def __init__(self, engine: SqlEngine, models: ModelStore | Callable[[], ModelStore], table: StatementTable, dialect: str = "bigquery"):
         if dialect not in DIALECTS:
             raise ParameterError(f"Unknown dialect {dialect!r}.", hint=f"Use one of: {', '.join(DIALECTS)}.")
         self.engine = engine
-        self.models = models
+        self._models = models
         self.table = table
         self.dialect = dialect
         self.session: dict = {}
@@ -58,6 +59,13 @@ class Executor:
         self.cancel = threading.Event()
         #: State of the statement running on each thread (see :func:`~sqlml.execution.context.atomic`).
         self.thread_state = threading.local()
+
+    @property
+    def models(self) -> ModelStore:
+        """The model store, opened on first use when the executor was given a function that opens it."""
+        if callable(self._models):
+            self._models = self._models()
+        return self._models
 
     @property
     def dialect_class(self) -> type:
