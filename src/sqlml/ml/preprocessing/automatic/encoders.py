@@ -196,12 +196,16 @@ class CategoricalEncoder:
         """The codes of a column's values (:meth:`_codes`), NULL as ``_null_filler``."""
         if len(column) <= SMALL_LOOKUP_ROWS and _is_text_or_bool(column.type):
             # A served request: Python values skip the compute kernels' setup (same codes).
-            lookup, names = self._lookup, {True: "true", False: "false"}
-            values = column.to_pylist()
-            if pa.types.is_boolean(column.type):
-                values = [None if value is None else names[value] for value in values]
-            return np.array([lookup.get(NULL_CATEGORY if value is None else value, 0) for value in values], dtype=np.int64)
+            return self.value_codes(column.to_pylist(), pa.types.is_boolean(column.type))
         return self._codes(as_categories(column).fill_null(NULL_CATEGORY))
+
+    def value_codes(self, values: list, boolean: bool = False) -> np.ndarray:
+        """The codes of a few Python values of a STRING (or, ``boolean``, BOOL) column, None as
+        ``_null_filler``: a served request's values, without an Arrow array."""
+        if boolean:
+            values = [None if value is None else ("true" if value else "false") for value in values]
+        lookup = self._lookup
+        return np.array([lookup.get(NULL_CATEGORY if value is None else value, 0) for value in values], dtype=np.int64)
 
     def _codes(self, values: pa.Array) -> np.ndarray:
         """0 for unseen, 1 + vocabulary index otherwise (``values`` has no NULL)."""
@@ -251,17 +255,23 @@ class CategoricalEncoder:
         target encoding, whose blocks are dense."""
         if self.method not in ("one_hot", "dummy"):
             return None
-        target = self._positions[self._column_codes(column)]
+        return self._hot(self._column_codes(column))
+
+    def _hot(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = self._positions[codes]
         rows = np.nonzero(target >= 0)[0]
         return rows, target[rows], np.ones(len(rows))
 
     def transform(self, column: pa.Array, out: np.ndarray) -> None:
-        hot = self.entries(column)
-        if hot is not None:
+        self.transform_codes(self._column_codes(column), out)
+
+    def transform_codes(self, codes: np.ndarray, out: np.ndarray) -> None:
+        """Write the block of the values whose codes (:meth:`value_codes`) are ``codes`` into ``out``."""
+        if self.method in ("one_hot", "dummy"):
+            rows, features, _ = self._hot(codes)
             out[:, :] = 0.0
-            out[hot[0], hot[1]] = 1.0
+            out[rows, features] = 1.0
             return
-        codes = self._column_codes(column)
         if self.method == "label":
             out[:, 0] = codes
             return
