@@ -20,7 +20,7 @@ from sqlml.engine.spark import catalog
 from sqlml.engine.spark.errors import engine_error
 from sqlml.engine.spark.layout import is_options_write, lay_out
 from sqlml.engine.spark.statements import run_statements
-from sqlml.engine.spark.translate import META, reads_catalog, side, with_catalog_views
+from sqlml.engine.spark.translate import META, reads_meta_catalog, side, with_catalog_views
 from sqlml.engine.spark.types import arrow_schema, duckdb_type
 from sqlml.sql.duckdb_names import META_SCHEMA
 
@@ -135,9 +135,10 @@ class SparkCursor:
 
     def _on_meta(self, sql: str) -> str | None:
         """DuckDB's text for ``sql`` if DuckDB's side runs it (the catalog views refreshed first), else None."""
-        if side(sql, self._shared.meta_view_names()) != META:
+        meta_views = self._shared.meta_view_names()
+        if side(sql, meta_views) != META:
             return None
-        if reads_catalog(sql) or "temp." in sql.lower():
+        if reads_meta_catalog(sql, meta_views):
             catalog.install_catalog_views(self._spark, self.meta)
             return with_catalog_views(sql)
         return sql

@@ -14,11 +14,13 @@ to the end of its schema, which would change ``SELECT *`` and the meaning of a p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlglot import exp
+
 from sqlml.engine.spark.statements import replace_table_with
+from sqlml.engine.spark.translate import statements
 from sqlml.sql.duckdb_names import META_SCHEMA
 
 if TYPE_CHECKING:
@@ -26,16 +28,22 @@ if TYPE_CHECKING:
 
 __all__ = ["is_options_write", "lay_out"]
 
-#: The statement sqlml writes a table's partitioning with (see sqlml.warehouse.partitions.record).
-_OPTIONS_WRITE = re.compile(rf"^\s*INSERT OR REPLACE INTO \S*\b{META_SCHEMA}\.table_options\b", re.I)
+#: The table sqlml records a table's partitioning in (see sqlml.warehouse.partitions.record).
+_OPTIONS_TABLE = "table_options"
 #: Files per partitioned table written by local[2]-sized sessions; a cluster's default parallelism
 #: raises it (one range of the partition column per file).
 _MIN_FILES = 4
 
 
 def is_options_write(sql: str) -> bool:
-    """Whether ``sql`` records a table's partitioning."""
-    return _OPTIONS_WRITE.match(sql) is not None
+    """Whether ``sql`` records a table's partitioning: ``INSERT OR REPLACE INTO
+    [catalog.]sqlml_meta.table_options …``, read on its parsed tree."""
+    trees = statements(sql)
+    if not trees or len(trees) != 1 or not isinstance(trees[0], exp.Insert) or (trees[0].args.get("alternative") or "").upper() != "REPLACE":
+        return False
+    target = trees[0].this
+    table = target.this if isinstance(target, exp.Schema) else target
+    return isinstance(table, exp.Table) and table.db.lower() == META_SCHEMA and table.name.lower() == _OPTIONS_TABLE
 
 
 def lay_out(spark: SparkSession, parameters: Sequence[Any]) -> None:
