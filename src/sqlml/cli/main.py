@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib
 import sys
 import traceback
@@ -212,5 +213,15 @@ def emit(result: Result, fmt: str, output: str | None) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``sqlml`` console script."""
-    cli(prog_name="sqlml")
+    """Entry point of the ``sqlml`` console script.
+
+    When the command is done, every object alive is frozen (:func:`gc.freeze`): the interpreter's
+    teardown then skips them in its cycle collections, which otherwise walk everything a statement's
+    imports made — sqlglot's classes and parsed templates — once more on the way out (about a
+    sixth of a first ``sqlml query "SELECT 1"``'s CPU time; the process is ending, so nothing
+    is kept longer). Exit handlers and finalizers still run.
+    """
+    try:
+        cli(prog_name="sqlml")
+    finally:
+        gc.freeze()
