@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -229,7 +230,7 @@ class Renderer:
             return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         if self.from_bigquery:  # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
-            tree = with_table_columns(tree, cursor.table_columns)
+            tree = with_table_columns(tree, functools.partial(_bound_columns, cursor))
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:
@@ -257,6 +258,17 @@ class Renderer:
     def _copied(self, query: exp.Query, cursor: Cursor, side: Cursor, sources: SourceSet) -> CopiedInput:
         sql, values = self.render(query, cursor, sources)
         return CopiedInput(sql, values, cursor, side, sources)
+
+
+def _bound_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple[str, str]]:
+    """``(column, engine type)`` of the table or view ``dataset.name`` as ``cursor`` resolves the
+    name, from binding ``SELECT *`` on it (nothing runs; ~5x cheaper than a catalog query); none
+    when it does not bind."""
+    try:
+        relation = cursor.sql(exp.select("*").from_(exp.table_(name, db=dataset, quoted=True)).sql(dialect="duckdb"))
+    except EngineError:
+        return []
+    return list(zip(relation.columns, relation.types))
 
 
 def _binds(cursor: Cursor, sql: str, values: Mapping) -> bool:
