@@ -103,7 +103,7 @@ def test_many_users_rank_a_seeded_sample_and_keep_the_exact_squared_error(con):
     model = factorization(con, "ds.implicit")
     rows = con.query("SELECT * FROM ds.r").df()
     users, items = model.user_index(pa.array(rows.user)), model.item_index(pa.array(rows.item))
-    raw = np.column_stack([model.score_pairs(users, items), users, items]).astype(float)
+    raw = np.column_stack([users, items])
     full = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw)
     sampled = ranking.implicit_metrics(model.user_factors, model.item_factors, rows.rating.to_numpy(), raw, max_users=7)
     chosen = np.random.default_rng(ranking.SEED).choice(np.unique(users), 7, replace=False)
@@ -123,8 +123,7 @@ def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only
     users, items = rng.integers(-1, 30, 300), rng.integers(-1, 12, 300)
     ratings = rng.integers(-2, 4, 300).astype(float)
     scores = user_factors @ item_factors.T
-    raw = np.column_stack([np.where((users >= 0) & (items >= 0), scores[users, items], 0.0), users, items])
-    got = ranking.implicit_metrics(user_factors, item_factors, ratings, raw)
+    got = ranking.implicit_metrics(user_factors, item_factors, ratings, np.column_stack([users, items]))
     aps, ndcgs, weighted, weights, squares = [], [], 0.0, 0.0, 0.0
     for u in np.unique(users[(users >= 0) & (items >= 0)]):
         mine = (users == u) & (items >= 0)

@@ -94,10 +94,34 @@ def test_implicit_factors_are_the_librarys_on_the_same_confidences(implicit_con)
     assert factorization.global_intercept == 0 and not factorization.user_intercepts.any() and not factorization.item_intercepts.any()
     info = con.query("SELECT iteration, loss FROM ML.TRAINING_INFO(MODEL ds.wals) ORDER BY iteration").df()
     assert info.iteration.tolist() == [0, 1, 2, 3, 4]
+    # every iteration's loss is the library's own (calculate_training_loss), fitted again with it on
+    losses = []
+    with threadpool_limits(1, "blas"):
+        again = AlternatingLeastSquares(factors=4, regularization=2.0, iterations=5, random_state=wals.SEED, calculate_training_loss=True)
+        again.fit(confidences, show_progress=False, callback=lambda iteration, elapsed, loss: losses.append(loss))
+    np.testing.assert_allclose(info.loss.to_numpy(), losses, rtol=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [3, 16_384])
+def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk):
+    """Dislikes (negative confidences), users and items without ratings, and chunks that split a
+    user's ratings (``LOSS_CHUNK`` = 3) against ``implicit.cpu._als.calculate_loss``."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from implicit.cpu import _als
 
-    expected = _als.calculate_loss(confidences, library.user_factors, library.item_factors, 2.0)
-    assert info.loss.iloc[-1] == pytest.approx(expected, rel=1e-5)
+    monkeypatch.setattr(wals, "LOSS_CHUNK", chunk)
+    rng = np.random.default_rng(3)
+    user, item = np.nonzero(rng.random((70, 45)) < 0.2)
+    keep = (user != 7) & (item != 12)  # user 7 and item 12 have no ratings
+    rating = rng.normal(1.0, 1.5, keep.sum())
+    confidences = wals.confidence_matrix(user[keep], item[keep], rating, (70, 45), 3.0)
+    assert (confidences.data < 0).any()
+    for dtype in (np.float32, np.float64):
+        user_factors, item_factors = rng.normal(size=(70, 5)).astype(dtype), rng.normal(size=(45, 5)).astype(dtype)
+        with ThreadPoolExecutor(2) as pool:
+            got = wals.TrainingLoss(confidences, 0.3, pool)(user_factors, item_factors)
+        assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.3), rel=1e-5)
 
 
 def test_confidences_follow_bigquery_preference_and_weight():

@@ -14,12 +14,16 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sqlml.errors import InvalidModelInputError
 from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task, check_array
-from sqlml.ml.recommendation import als, wals
+from sqlml.ml.recommendation import als, ranking, wals
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 MAX_FACTORS = 200
 
@@ -63,17 +67,21 @@ class FactorizationEstimator(Estimator):
 
     def _fit_implicit(self, codes, ratings, shape, factors, evaluation, monitor) -> None:
         alpha = self.options["wals_alpha"]
-        confidences = wals.confidence_matrix(codes[:, 0], codes[:, 1], ratings, shape, alpha)
+        rated = ranking.rated_pairs(codes[:, 0], codes[:, 1], ratings, shape)
+        confidences = wals.confidences_of(rated, alpha)
         if not confidences.nnz:
             raise InvalidModelInputError(
                 "An IMPLICIT matrix factorization needs positive ratings; every rating of the training rows is 0.",
                 hint="Rate the interactions that happened with a value above 0.",
             )
         held_out = None
+        self._scored = (codes, ratings, rated)
         if evaluation is not None:
             eval_codes = np.asarray(evaluation.X, dtype=np.int64)
             known = (eval_codes >= 0).all(axis=1)
-            held_out = wals.confidence_matrix(eval_codes[known, 0], eval_codes[known, 1], evaluation.y[known], shape, alpha)
+            eval_rated = ranking.rated_pairs(eval_codes[known, 0], eval_codes[known, 1], evaluation.y[known], shape)
+            held_out = wals.confidences_of(eval_rated, alpha)
+            self._scored = (eval_codes, evaluation.y, eval_rated)
 
         def on_iteration(model, loss: float) -> bool:
             eval_loss = None if held_out is None else wals.weighted_error(model.user_factors, model.item_factors, held_out)
@@ -84,6 +92,15 @@ class FactorizationEstimator(Estimator):
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
         self.user_intercepts_, self.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])
         self.global_intercept_ = 0.0
+
+    def scored_pairs(self, codes: np.ndarray, y: np.ndarray) -> sparse.csr_matrix | None:
+        """The :func:`~sqlml.ml.recommendation.ranking.rated_pairs` an implicit fit built of the rows
+        the stored metrics score (the eval split, else the training rows) when ``codes`` and ``y``
+        are those rows' arrays, else None; handed out once (the stored metrics need it once)."""
+        scored = self.__dict__.pop("_scored", None)
+        if scored is None or scored[0] is not codes or scored[1] is not y:
+            return None
+        return scored[2]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """(rows, 3): the predicted rating (confidence), the user code and the item code."""

@@ -58,7 +58,5 @@ def evaluate_rows(factorization: Factorization, table: pa.Table, function: str =
     users, items = factorization.user_index(user), factorization.item_index(item)
     values = pc.cast(rating, pa.float64()).to_numpy()
     if factorization.feedback_type == IMPLICIT:
-        # implicit_metrics reads only the user and item rows of its raw outputs (it scores from the factors)
-        raw = np.column_stack([np.zeros(len(users)), users, items]).astype(np.float64)
-        return ranking.implicit_metrics(factorization.user_factors, factorization.item_factors, values, raw)
+        return ranking.implicit_metrics(factorization.user_factors, factorization.item_factors, values, np.column_stack([users, items]))
     return metrics.regression_metrics(values, factorization.score_pairs(users, items))

@@ -44,21 +44,28 @@ RANKED_USERS = 1_000
 SEED = 20240601
 
 
-def implicit_metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, raw: np.ndarray, max_users: int | None = None) -> dict:
-    """The four metrics of the evaluation rows ``y`` (ratings) whose raw outputs ``raw`` hold
-    each row's (score, user row, item row); the ranking metrics of at most ``max_users`` users.
+def implicit_metrics(
+    user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, codes: np.ndarray, max_users: int | None = None,
+    rated: sparse.csr_matrix | None = None,
+) -> dict:
+    """The four metrics of the evaluation rows ``y`` (ratings) whose user and item rows are
+    ``codes`` (rows, 2; -1: unseen in training); the ranking metrics of at most ``max_users`` users.
 
-    Only the user and item rows of ``raw`` are read: the scores of the distinct pairs are
-    computed from the factors (an implicit model's prediction is their product), with one-thread
-    BLAS (two-thread BLAS calls right after the ``implicit`` library's fit wait on its threads)."""
+    The scores of the distinct pairs are computed from the factors (an implicit model's
+    prediction is their product), with one-thread BLAS (two-thread BLAS calls right after the
+    ``implicit`` library's fit wait on its threads). ``rated``, when given, is
+    :func:`rated_pairs` of the rows (training built it already)."""
     from threadpoolctl import threadpool_limits
 
+    if rated is None:
+        codes = np.asarray(codes, dtype=np.int64)
+        known = (codes >= 0).all(axis=1)
+        rated = rated_pairs(codes[known, 0], codes[known, 1], np.asarray(y, dtype=np.float64)[known], (len(user_factors), len(item_factors)))
     with threadpool_limits(1, "blas"):
-        return _metrics(user_factors, item_factors, y, raw, max_users)
+        return _metrics(user_factors, item_factors, rated, max_users)
 
 
-def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, raw: np.ndarray, max_users: int | None) -> dict:
-    rated = _rated(raw, np.asarray(y, dtype=np.float64), (len(user_factors), len(item_factors)))
+def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.csr_matrix, max_users: int | None) -> dict:
     if not rated.nnz:
         return dict.fromkeys(IMPLICIT_METRICS)
     evaluated = np.flatnonzero(np.diff(rated.indptr))
@@ -83,14 +90,12 @@ def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, y: np.ndarray, 
     }
 
 
-def _rated(raw: np.ndarray, ratings: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
-    """The (users, items) CSR matrix of the distinct known pairs of the raw outputs and their
-    summed ratings (a pair whose ratings sum to 0 is kept), sorted by user then item."""
+def rated_pairs(user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """The (users, items) float64 CSR matrix of the distinct pairs of known user and item rows and
+    their summed ratings (a pair whose ratings sum to 0 is kept), sorted by user then item."""
     from scipy import sparse
 
-    users, items = raw[:, 1].astype(np.int64), raw[:, 2].astype(np.int64)
-    known = (users >= 0) & (items >= 0)
-    rated = sparse.csr_matrix((ratings[known], (users[known], items[known])), shape=shape)
+    rated = sparse.csr_matrix((np.asarray(ratings, dtype=np.float64), (user_rows, item_rows)), shape=shape)
     rated.sum_duplicates()
     return rated
 
