@@ -34,6 +34,7 @@ from sqlml.serve.batching import MAX_WAIT_SECONDS, MicroBatcher
 from sqlml.serve.bodies import PredictRequest, is_json
 from sqlml.serve.inputs import InputColumns, input_columns
 from sqlml.serve.middleware import error_response
+from sqlml.serve.outputs import RowOutputs
 
 if TYPE_CHECKING:
     from sqlml.ml.models.model import Model
@@ -144,13 +145,15 @@ def _scorer(model: Model, columns: InputColumns) -> Callable[[list], list]:
     """
     model_ref = weakref.ref(model)
     plan_ref: list[weakref.ref] = [lambda: None]
+    rows = scoring.row_encoding(model, columns)  # these two hold the preprocessor and the classes, not the model
+    outputs = RowOutputs.of(model, prediction_plan(model, columns.schema, inputs=False).schema)
 
     def score(items: list) -> list:
         plan = plan_ref[0]()
         if plan is None:
             plan = prediction_plan(model_ref(), columns.schema, inputs=False)
             plan_ref[0] = weakref.ref(plan)
-        return scoring.predict_batch(plan, columns, items)
+        return scoring.predict_batch(plan, columns, items, rows, outputs)
 
     return score
 

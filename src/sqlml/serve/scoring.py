@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import decimal
 import functools
-from typing import NamedTuple
+from itertools import chain
+from typing import NamedTuple, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
@@ -26,8 +28,9 @@ from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model, arrow_type_from_string
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_table
 from sqlml.ml.runtime.forecast import forecast_rows
-from sqlml.ml.runtime.predict import PredictionPlan, prediction_outputs, prediction_plan, prediction_table
+from sqlml.ml.runtime.predict import PredictionPlan, prediction_outputs, prediction_plan, prediction_table, score
 from sqlml.serve.inputs import InputColumns, refuse_fractions
+from sqlml.serve.outputs import RowOutputs
 
 
 def instances_batch(model: Model, instances: list[dict]) -> pa.RecordBatch:
@@ -141,40 +144,68 @@ def predict(model: Model, batch: pa.RecordBatch, estimator: Estimator | None = N
 
 
 class Predicted(NamedTuple):
-    """One request's share of a scored batch: its rows of the batch's output columns."""
+    """One request's share of a scored batch: its raw model outputs and its output rows."""
 
-    batch: pa.RecordBatch
-    start: int
+    raw: np.ndarray
     rows: list[dict]
 
-    @property
-    def outputs(self) -> pa.RecordBatch:
-        """The request's output columns, as Arrow."""
-        return self.batch.slice(self.start, len(self.rows))
+
+class RowFeatures(Protocol):
+    """A model's encoding of rows of Python values (:meth:`Preprocessor.row_encoding`)."""
+
+    def features(self, rows: list[list]) -> np.ndarray | None:
+        """The feature matrix of ``rows``; None when a value is left to Arrow's conversion."""
+        ...
 
 
-def predict_batch(plan: PredictionPlan, columns: InputColumns, requests: list[tuple[list[list], int]]) -> list[Predicted]:
+def predict_batch(
+    plan: PredictionPlan, columns: InputColumns, requests: list[tuple[list[list], int]], rows: RowFeatures | None = None,
+    outputs: RowOutputs | None = None,
+) -> list[Predicted]:  # fmt: skip
     """ML.PREDICT's output columns for several requests scored as one batch, split back per
     request; each request is its typed rows (:meth:`InputColumns.typed`) and their count.
     ``plan`` is the model's :func:`~sqlml.ml.runtime.predict.prediction_plan` of outputs only
-    for ``columns.schema``, worked out once per model rather than per batch."""
-    outputs = plan.scored(columns.batch([typed for typed, _ in requests]))
-    rows = outputs.to_pylist()
+    for ``columns.schema``, worked out once per model rather than per batch.
+
+    The steps are :meth:`PredictionPlan.scored`'s. With the model's ``rows`` encoding
+    (:func:`row_encoding`) the values go straight to the feature matrix through the model's own
+    encoders, without the Arrow batch, which costs more than scoring a few rows; without it (or
+    for a value it leaves to Arrow) the rows become that batch. The model's estimator scores the
+    matrix, and ``outputs`` (:class:`RowOutputs`), else the family's output columns, give the rows.
+    """
+    model = plan.model
+    values = list(chain.from_iterable(typed for typed, _ in requests))
+    X = rows.features(values) if rows is not None else None
+    raw = score(model, columns.batch([values])) if X is None else model.estimator.predict(X)
+    answered = outputs.rows(raw) if outputs is not None else _output_rows(plan, raw)
     if len(requests) == 1:
-        return [Predicted(outputs, 0, rows)]
+        return [Predicted(raw, answered)]
     answers, start = [], 0
     for _, count in requests:
-        answers.append(Predicted(outputs, start, rows[start : start + count]))
+        answers.append(Predicted(raw[start : start + count], answered[start : start + count]))
         start += count
     return answers
+
+
+def _output_rows(plan: PredictionPlan, raw: np.ndarray) -> list[dict]:
+    """The output rows of a batch's raw outputs, through the family's Arrow columns (the plan keeps no input column)."""
+    return pa.RecordBatch.from_arrays(plan.model.family.prediction_columns(plan.model, raw, None), schema=plan.schema).to_pylist()
+
+
+def row_encoding(model: Model, columns: InputColumns) -> RowFeatures | None:
+    """How the typed rows of a model's requests become its feature matrix without Arrow (see
+    :func:`predict_batch`); None for a model trained sparse (its matrix is SciPy's) or without
+    preprocessing."""
+    if model.preprocessor is None or model.task.sparse or model.spec.get("transform"):
+        return None
+    return model.preprocessor.row_encoding(list(columns.schema.types))
 
 
 def echoed(model: Model, predicted: Predicted, instances: list[dict]) -> list[dict]:
     """ML.PREDICT's whole rows for a request scored in a batch: its outputs, then its input
     columns exactly as ML.PREDICT passes them through."""
     batch = instances_batch(model, instances)
-    plan = prediction_plan(model, batch.schema)
-    return plan.joined(predicted.outputs.columns, batch).to_pylist()
+    return prediction_plan(model, batch.schema).predicted(batch, predicted.raw).to_pylist()
 
 
 def explain(model: Model, batch: pa.RecordBatch, top_k: int = DEFAULT_TOP_K) -> list[dict]:

@@ -30,6 +30,7 @@ from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, Column
 
 if TYPE_CHECKING:
     from sqlml.ml.preprocessing.automatic.feature_matrix import FeatureMatrix
+    from sqlml.ml.preprocessing.automatic.rows import RowEncoding
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000
@@ -193,6 +194,14 @@ class Preprocessor:
         # Each encoder writes only its own columns of ``out``, so they can run side by side.
         map_columns(encode, range(len(self.columns)), out.size)
         return out
+
+    def row_encoding(self, types: list[pa.DataType]) -> RowEncoding:
+        """How a few rows of Python values whose columns have ``types`` (the training types, in
+        column order) become the feature matrix, as :meth:`transform` makes it: a served request
+        (:mod:`sqlml.ml.preprocessing.automatic.rows`)."""
+        from sqlml.ml.preprocessing.automatic.rows import RowEncoding  # rows.py builds on this module
+
+        return RowEncoding.of(self, types)
 
     def _columns_by_name(self, names: list[str]) -> dict[str, str]:
         """Lower-case name → the input's name, for the input column ``names``.
