@@ -2,9 +2,12 @@
 
 A started session (``local[2]`` unless a master URL says otherwise: ``spark://host:7077``,
 ``yarn``…) keeps its tables as Parquet under the warehouse folder (``<warehouse>/spark``) and its
-catalog in an embedded Hive metastore beside them, so that the datasets outlive the process the
-way DuckDB's file does; an in-memory warehouse gets Spark's in-memory catalog. Results cross to
-Python as Arrow; the session's time zone is UTC, the time zone of BigQuery's TIMESTAMP.
+catalog in an embedded Hive metastore beside them (Derby's database and log there too), so that the
+datasets outlive the process the way DuckDB's file does; an in-memory warehouse gets Spark's
+in-memory catalog and a temporary folder for its tables, removed when the process exits. Nothing
+is written to the current directory (Spark's defaults: ``spark-warehouse/``, ``metastore_db/``,
+``derby.log``). Results cross to Python as Arrow; the session's time zone is UTC, the time zone of
+BigQuery's TIMESTAMP.
 
 Spark keeps one session per process (``getOrCreate``): a later connection with another warehouse
 reuses it, and its warehouse folder is the first one's.
@@ -12,8 +15,10 @@ reuses it, and its warehouse folder is the first one's.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,12 +62,12 @@ def spark_session(spark: SparkSession | str | None, folder: str | Path | None) -
     builder = SparkSession.builder.master(spark or DEFAULT_MASTER).appName("sqlml")
     for key, value in _SETTINGS.items():
         builder = builder.config(key, value)
+    where = _tables_folder(folder)
+    builder = builder.config("spark.sql.warehouse.dir", str(where))
     if folder is not None:
-        where = (Path(folder) / "spark").resolve()
         builder = (
-            builder.config("spark.sql.warehouse.dir", str(where))
-            .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={where / 'metastore_db'};create=true")
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={where}")
+            builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={where / 'metastore_db'};create=true")
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={where} -Dderby.stream.error.file={where / 'derby.log'}")
             .enableHiveSupport()
         )
     try:
@@ -71,3 +76,13 @@ def spark_session(spark: SparkSession | str | None, folder: str | Path | None) -
         raise WarehouseError(f"Spark did not start: {error}", hint="Check the master URL and that Java 17 runs.") from error
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _tables_folder(folder: str | Path | None) -> Path:
+    """Where a started session keeps its tables: ``<warehouse>/spark``, or for an in-memory
+    warehouse a temporary folder removed when the process exits."""
+    if folder is not None:
+        return (Path(folder) / "spark").resolve()
+    temporary = Path(tempfile.mkdtemp(prefix="sqlml-spark-"))
+    atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+    return temporary
