@@ -11,6 +11,7 @@ another user or item has the code -1.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,9 @@ from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 from sqlml.ml.recommendation.factors import keys_to_numpy
 
 ROLES = ("user", "item", "rating")
+#: Integer users or items are encoded by a lookup table over their range when it spans at most
+#: this many values per row (a table of 8 bytes a value).
+DENSE_SPAN = 4
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,8 @@ def encode(options: dict, table: pa.Table, train_rows: np.ndarray) -> Ratings:
     :func:`rating_columns` checked (called first)."""
     by_lower = {name.lower(): name for name in table.column_names}
     columns = tuple(_column(options, role, by_lower, table) for role in ROLES)
-    (users, user_codes), (items, item_codes) = (_keys_and_codes(table.column(name), train_rows) for name in columns[:2])
+    with ThreadPoolExecutor(2) as pool:  # the two columns at once (NumPy and Arrow release the GIL)
+        (users, user_codes), (items, item_codes) = pool.map(lambda name: _keys_and_codes(table.column(name), train_rows), columns[:2])
     codes = np.column_stack([user_codes, item_codes])
     values = pc.cast(table.column(columns[2]), pa.float64()).to_numpy()
     return Ratings(columns, users, items, codes, values)
@@ -147,7 +152,13 @@ def _check_no_nulls(column: pa.ChunkedArray, what: str, why: str, name: str) -> 
 
 def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """The distinct values of the training rows, sorted, and every row's position among them (-1:
-    not among the training rows'), from one dictionary encoding of the whole column."""
+    not among the training rows'): integers spanning at most :data:`DENSE_SPAN` values per row by
+    a lookup table over their range, other values from one dictionary encoding of the column."""
+    if pa.types.is_integer(column.type) and len(column):
+        values = column.to_numpy()
+        low, high = int(values.min()), int(values.max())
+        if high - low < DENSE_SPAN * len(values):
+            return _dense_keys_and_codes(column.type, values, low, high - low + 1, train_rows)
     encoded = pc.dictionary_encode(column.combine_chunks())
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     seen = np.zeros(len(encoded.dictionary), dtype=bool)
@@ -158,3 +169,16 @@ def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray) -> tuple[pa
     lookup = np.full(len(seen), -1, dtype=np.int64)
     lookup[kept[order]] = np.arange(len(kept))
     return keys.take(pa.array(order)), lookup[indices]
+
+
+def _dense_keys_and_codes(kind: pa.DataType, values: np.ndarray, low: int, span: int, train_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """:func:`_keys_and_codes` of integers low … low + span − 1: a table of the span's values
+    marks the training rows' (already in order), their running count is each one's position."""
+    # values − low wraps around in a narrow type (int8: 127 − (−128)); as unsigned it is exact
+    offsets = (values - values.dtype.type(low)).view(f"u{values.dtype.itemsize}")
+    seen = np.zeros(span, dtype=bool)
+    seen[offsets[train_rows]] = True
+    kept = np.flatnonzero(seen)
+    lookup = np.full(span, -1, dtype=np.int64)
+    lookup[kept] = np.arange(len(kept))
+    return pa.array(kept.astype(values.dtype) + values.dtype.type(low), kind), lookup[offsets]
