@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 from sqlml.errors import InvalidModelInputError
 
 NULL_CATEGORY = "_null_filler"
+#: What a value that does not convert to the model's input type raises.
+CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError)
 #: Up to this many values, categories are looked up in a dict rather than with pyarrow.compute.
 SMALL_LOOKUP_ROWS = 64
 

@@ -26,16 +26,16 @@ import pyarrow.compute as pc
 from sqlml.errors import InvalidModelInputError
 from sqlml.ml.preprocessing.automatic.array_encoders import ArrayEncoder, MultiHotEncoder, SparseEncoder
 from sqlml.ml.preprocessing.automatic.columnwise import map_columns
-from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, ColumnEncoder, NumericEncoder, TimestampEncoder, as_float
+from sqlml.ml.preprocessing.automatic.encoders import (
+    CONVERSION_ERRORS, CategoricalEncoder, ColumnEncoder, NumericEncoder, TimestampEncoder, as_float,
+)
+from sqlml.ml.preprocessing.automatic.rows import RowEncoding
 
 if TYPE_CHECKING:
     from sqlml.ml.preprocessing.automatic.feature_matrix import FeatureMatrix
-    from sqlml.ml.preprocessing.automatic.rows import RowEncoding
 
 #: Below this many rows, preprocessing works on all numeric columns at once (see transform).
 SMALL_BATCH_ROWS = 1_000
-#: What a value that does not convert to the model's input type raises.
-CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError)
 
 
 def is_numeric_type(arrow_type: pa.DataType) -> bool:
@@ -199,9 +199,7 @@ class Preprocessor:
         """How a few rows of Python values whose columns have ``types`` (the training types, in
         column order) become the feature matrix, as :meth:`transform` makes it: a served request
         (:mod:`sqlml.ml.preprocessing.automatic.rows`)."""
-        from sqlml.ml.preprocessing.automatic.rows import RowEncoding  # rows.py builds on this module
-
-        return RowEncoding.of(self, types)
+        return RowEncoding.of(self.encoders, types)
 
     def _columns_by_name(self, names: list[str]) -> dict[str, str]:
         """Lower-case name → the input's name, for the input column ``names``.

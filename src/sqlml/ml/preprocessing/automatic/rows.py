@@ -28,8 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sqlml.ml.preprocessing.automatic.encoders import CategoricalEncoder, NumericEncoder
-from sqlml.ml.preprocessing.automatic.preprocessor import CONVERSION_ERRORS, Preprocessor
+from sqlml.ml.preprocessing.automatic.encoders import CONVERSION_ERRORS, CategoricalEncoder, ColumnEncoder, NumericEncoder
 
 #: Integers float64 holds exactly; Arrow refuses to cast larger ones, and so does ``transform``.
 EXACT_DOUBLE = 2**53
@@ -41,7 +40,7 @@ class RowEncoding:
     the feature matrix.
 
     Attributes:
-        preprocessor: the model's fitted preprocessing.
+        encoders: the model's fitted encoders, one per column (its preprocessor's).
         types: each column's training type.
         starts: the first feature of each column's block, and the width at the end.
         numeric: the FLOAT64/INT64 columns of plain numeric encoders, encoded together.
@@ -50,7 +49,7 @@ class RowEncoding:
         others: the columns encoded through a one-column Arrow array.
     """
 
-    preprocessor: Preprocessor
+    encoders: tuple[ColumnEncoder, ...]
     types: tuple[pa.DataType, ...]
     starts: tuple[int, ...]
     numeric: tuple[int, ...]
@@ -59,10 +58,10 @@ class RowEncoding:
     others: tuple[int, ...]
 
     @staticmethod
-    def of(preprocessor: Preprocessor, types: list[pa.DataType]) -> RowEncoding:
+    def of(encoders: list[ColumnEncoder], types: list[pa.DataType]) -> RowEncoding:
         """The encoding of rows whose columns have ``types`` (the training types, in column order)."""
         numeric, categorical, others = [], [], []
-        for index, (encoder, arrow_type) in enumerate(zip(preprocessor.encoders, types)):
+        for index, (encoder, arrow_type) in enumerate(zip(encoders, types)):
             if type(encoder) is NumericEncoder and (pa.types.is_float64(arrow_type) or pa.types.is_int64(arrow_type)):
                 numeric.append(index)
             elif type(encoder) is CategoricalEncoder and (pa.types.is_string(arrow_type) or pa.types.is_boolean(arrow_type)):
@@ -70,13 +69,13 @@ class RowEncoding:
             else:
                 others.append(index)
         integers = tuple(i for i in numeric if pa.types.is_int64(types[i]))
-        starts = tuple(int(start) for start in np.cumsum([0, *(len(encoder.feature_names) for encoder in preprocessor.encoders)]))
-        return RowEncoding(preprocessor, tuple(types), starts, tuple(numeric), integers, tuple(categorical), tuple(others))
+        starts = tuple(int(start) for start in np.cumsum([0, *(len(encoder.feature_names) for encoder in encoders)]))
+        return RowEncoding(tuple(encoders), tuple(types), starts, tuple(numeric), integers, tuple(categorical), tuple(others))
 
     def features(self, rows: list[list]) -> np.ndarray | None:
         """The dense feature matrix of ``rows`` (values of the columns' types, None for NULL);
         None when ``transform`` would refuse a value (it then names the column)."""
-        encoders, starts = self.preprocessor.encoders, self.starts
+        encoders, starts = self.encoders, self.starts
         out = np.empty((len(rows), starts[-1]), dtype=np.float64, order="F")  # transform's layout
         if self.integers and any(
             row[i] is not None and not -EXACT_DOUBLE <= row[i] <= EXACT_DOUBLE for row in rows for i in self.integers
