@@ -4,7 +4,8 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 
 A linear model's prediction is a query DuckDB runs as part of the statement
 (:mod:`sqlml.ml.runtime.sql_prediction`; ``SQLML_LINEAR_SQL=off`` turns it off), unless the input
-is known to be a few rows, which the Python path scores sooner. Otherwise the
+is known to be a few rows (its tree or DuckDB's estimate of its plan tells), which the Python path
+scores sooner. Otherwise the
 input query is read as Arrow record batches (at most 122,880 rows each) on its own cursor and each
 batch is scored as it arrives, so memory stays bounded whatever the table's size.
 """
@@ -29,7 +30,7 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
     data = call.data(0)
-    if sql_path_enabled() and has_sql_form(estimator) and not few_rows(data.sql):
+    if sql_path_enabled() and has_sql_form(estimator) and not few_rows(data, call.node.data_arguments[0]):
         query = linear_prediction_query(model, estimator, data.schema, data_table(0), threshold, keep)
         if query is not None:
             return SqlOutput(query)

@@ -18,27 +18,33 @@ a BigQuery statement's rewrites then have only that skeleton to walk, not the th
 of a model's arithmetic, and a query built for a model, its input columns and settings is reused.
 
 The same query gives ML.EVALUATE, ML.CONFUSION_MATRIX and ML.ROC_CURVE their raw outputs
-(:func:`scored_in_query`). An input whose text bounds it to a few rows (:func:`few_rows`) is left
-to the Python path, which scores it in less time than DuckDB takes to bind the query.
+(:func:`scored_in_query`). An input known to be a few rows (:func:`few_rows`: bounded by its
+syntax tree, or by DuckDB's estimate of its plan) is left to the Python path, which scores it in
+less time than DuckDB takes to plan the query.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-from sqlglot import exp, parse_one
-from sqlglot.errors import SqlglotError
+from sqlglot import exp
 
+from sqlml.engine.base import EngineError
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.sql_features import CASE_CATEGORIES, NumericFeature, OneHotFeatures, SqlEncoding, number, sql_encodings
 from sqlml.ml.preprocessing.sql_transform import transformed_rows
 from sqlml.ml.runtime.predict import passed_through
 from sqlml.sql.dialect import SqlmlDuckdb
+
+if TYPE_CHECKING:
+    from sqlml.execution.sources import DataInput
 
 #: Set to ``off`` to score linear models in Python, batch by batch, as other models are.
 LINEAR_SQL_VARIABLE = "SQLML_LINEAR_SQL"
@@ -57,22 +63,30 @@ _LABEL_TYPES = {
 #: 26 categories, 2026-12-03: 1 row 24 ms vs 7 ms, 10,000 rows 45–80 ms vs 16 ms, 50,000 rows
 #: 110 ms vs 240 ms; the crossing lies between 10,000 and 50,000).
 FEW_ROWS = 10_000
+#: DuckDB plan operators that return at most the rows they read (or constant rows): a plan of only
+#: these, without filters, has an estimated cardinality that bounds its rows (a scan's is the
+#: table's row count). A filter's estimate is a guess (a fifth of the rows), a join's or an
+#: UNNEST's can be far below the truth: their plans are of unknown size here.
+_BOUNDED_PLAN = frozenset({
+    "SEQ_SCAN", "COLUMN_DATA_SCAN", "DUMMY_SCAN", "PROJECTION", "STREAMING_LIMIT", "LIMIT", "TOP_N", "ORDER_BY",
+    "HASH_GROUP_BY", "PERFECT_HASH_GROUP_BY", "UNGROUPED_AGGREGATE", "WINDOW", "STREAMING_WINDOW",
+})  # fmt: skip
 
 
-def few_rows(data_sql: str) -> bool:
-    """Whether the DuckDB query ``data_sql`` is known from its text alone to return at most
-    :data:`FEW_ROWS` rows."""
-    bound = _rows_at_most(data_sql)
+def few_rows(data: DataInput, argument: exp.Expression | None = None) -> bool:
+    """Whether the input is known to return at most :data:`FEW_ROWS` rows: from the data
+    argument's syntax tree as written (:func:`rows_at_most`), else from DuckDB's estimate of its
+    plan (:func:`estimated_rows`; a table's row count for ``TABLE t``)."""
+    bound = rows_at_most(argument) if argument is not None else None
+    if bound is None:
+        bound = estimated_rows(data)
     return bound is not None and bound <= FEW_ROWS
 
 
-def _rows_at_most(data_sql: str) -> int | None:
-    """The most rows ``data_sql`` can return when its text tells (a literal ``LIMIT``, a
-    ``VALUES`` list, a SELECT without FROM), else None."""
-    try:
-        query = parse_one(data_sql, read="duckdb")
-    except (SqlglotError, RecursionError):  # a statement nested deeper than the parser's stack: size unknown
-        return None
+def rows_at_most(argument: exp.Expression) -> int | None:
+    """The most rows the data argument ``argument`` (``TABLE t`` or a query's tree) can return
+    when its syntax tells (a literal ``LIMIT``, a ``VALUES`` list, a SELECT without FROM), else None."""
+    query = argument
     while isinstance(query, exp.Subquery):
         query = query.this
     if isinstance(query, exp.Values):
@@ -88,6 +102,28 @@ def _rows_at_most(data_sql: str) -> int | None:
         return None if query.args.get("group") or any(e.find(exp.Unnest, exp.Explode) for e in query.expressions) else 1
     values = source.this.this if isinstance(source.this, exp.Subquery) else source.this
     return len(values.expressions) if isinstance(values, exp.Values) and not query.args.get("joins") else None
+
+
+def estimated_rows(data: DataInput) -> int | None:
+    """DuckDB's estimated cardinality of ``data``'s query when its plan bounds it (only
+    :data:`_BOUNDED_PLAN` operators, no filter), else None. ``EXPLAIN`` plans the input alone —
+    a few hundred microseconds for a table — and runs nothing; another engine (Spark) gets None."""
+    if data.cursor.maps_batches:
+        return None
+    try:
+        [(_, text)] = data.cursor.sql(f"EXPLAIN (FORMAT JSON) {data.sql}", params=data.params).fetchall()
+        [root] = json.loads(text)
+    except (EngineError, ValueError, TypeError):
+        return None
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        info = node.get("extra_info") or {}
+        if node.get("name") not in _BOUNDED_PLAN or (isinstance(info, dict) and "Filters" in info):
+            return None
+        pending += node.get("children") or []
+    estimate = (root.get("extra_info") or {}).get("Estimated Cardinality")
+    return int(estimate) if isinstance(estimate, str) and estimate.isdigit() else None
 
 
 def sql_path_enabled() -> bool:
@@ -110,9 +146,9 @@ def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[t
     The raw outputs are the prediction (a regressor's) or the class probabilities in class index
     order (the query's ``predicted_<label>_probs`` lists them higher label first).
     """
-    if not sql_path_enabled() or not has_sql_form(estimator) or model.preprocessor is None or few_rows(data.sql):
+    if not sql_path_enabled() or not has_sql_form(estimator) or model.preprocessor is None:
         return None
-    if data.cursor.maps_batches:  # an engine whose SQL is not DuckDB's (Spark)
+    if data.cursor.maps_batches or few_rows(data):  # an engine whose SQL is not DuckDB's (Spark), or a few rows
         return None
     schema = data.schema
     label = next((name for name in schema.names if name.lower() == model.label["name"].lower()), None)
@@ -149,7 +185,8 @@ def has_sql_form(estimator: object) -> bool:
 def linear_prediction_query(model: Model, estimator: object, schema: pa.Schema, source: exp.Table,
                             threshold: float | None = None, keep_original_columns: bool = False) -> exp.Select | None:  # fmt: skip
     """ML.PREDICT's rows for the rows of ``source`` as a query, or None when the model has no
-    exact SQL form.
+    exact SQL form. The query is built once per model version, input schema and settings and
+    shared: read it or copy it, never change it (the statement's renderer splices a copy).
 
     Args:
         model: the model (its preprocessing, label and classes).
@@ -165,8 +202,7 @@ def linear_prediction_query(model: Model, estimator: object, schema: pa.Schema, 
     if not has_sql_form(estimator) or model.preprocessor is None:
         return None
     model.check_input(schema)
-    query = _query(model, estimator, schema, source.name, threshold, keep_original_columns)
-    return query.copy() if query is not None else None
+    return _query(model, estimator, schema, source.name, threshold, keep_original_columns)
 
 
 @functools.lru_cache(maxsize=64)
