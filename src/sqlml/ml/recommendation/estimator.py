@@ -112,16 +112,19 @@ class FactorizationEstimator(Estimator):
         return raw
 
     def state(self) -> EstimatorState:
-        arrays = {"user_factors": self.user_factors_, "item_factors": self.item_factors_,
+        """The factors as fitted: float32 for implicit feedback (the library's dtype, so stored
+        exactly in half the bytes; read back as float64), float64 for explicit."""
+        dtype = np.float32 if self.implicit else np.float64
+        arrays = {"user_factors": self.user_factors_.astype(dtype, copy=False), "item_factors": self.item_factors_.astype(dtype, copy=False),
                   "user_intercepts": self.user_intercepts_, "item_intercepts": self.item_intercepts_}  # fmt: skip
         return {"global_intercept": self.global_intercept_}, arrays, {}
 
     @classmethod
     def from_state(cls, options: dict, task: Task, params: dict, arrays: dict, texts: dict) -> "FactorizationEstimator":
         estimator = cls(options=options, task=task)
-        estimator.user_factors_ = check_array(arrays, "user_factors", (None, None))
+        estimator.user_factors_ = check_array(arrays, "user_factors", (None, None)).astype(np.float64, copy=False)
         k = estimator.user_factors_.shape[1]
-        estimator.item_factors_ = check_array(arrays, "item_factors", (None, k))
+        estimator.item_factors_ = check_array(arrays, "item_factors", (None, k)).astype(np.float64, copy=False)
         estimator.user_intercepts_ = check_array(arrays, "user_intercepts", (len(estimator.user_factors_),))
         estimator.item_intercepts_ = check_array(arrays, "item_intercepts", (len(estimator.item_factors_),))
         estimator.global_intercept_ = float(params["global_intercept"])
