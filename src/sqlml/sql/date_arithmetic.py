@@ -19,6 +19,7 @@ the statement runs, also from the columns of the tables and views it reads
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterable
 
@@ -119,8 +120,9 @@ def _typed_twins(tree: exp.Expression, schema: dict, count: int) -> list[exp.Exp
         typed = qualify(typed, dialect="bigquery", schema=mapping, expand_alias_refs=False, expand_stars=False,
                         validate_qualify_columns=False, quote_identifiers=False, identify=False)
         annotate_types(typed, schema=mapping, dialect="bigquery")
-    except SqlglotError:  # a statement sqlglot cannot follow: types from the text alone
-        annotate_types(typed, dialect="bigquery")
+    except SqlglotError:  # a statement sqlglot cannot scope: types from the text alone, if it can
+        with contextlib.suppress(SqlglotError):
+            annotate_types(typed, dialect="bigquery")
     return twins
 
 
