@@ -127,3 +127,19 @@ def test_an_imported_lightgbm_model_scores_through_the_compiled_forest(ml_con, c
     got = np.array(table.column("predicted_label").to_pylist())
     X_back = np.column_stack([table.column(f"Column_{i}").to_numpy(zero_copy_only=False) for i in range(3)])
     np.testing.assert_allclose(got, booster.predict(X_back), rtol=0, atol=1e-12)
+
+
+def test_a_statement_whose_estimated_rows_repay_compiling_starts_it_before_the_first_batch(tree_models, monkeypatch, in_background):
+    started = []  # per LightGBM-or-compiled call: was a build under way or done already?
+    original = predictor.BoosterScorer.compiled
+    monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: started.append(self.checksum in predictor._compiling or self.checksum in predictor._ready) or original(self, rows))
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 300)  # ds.fresh's 300 rows, as DuckDB estimates them
+    table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
+    scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_reg"))).estimator.scorer_
+    assert started == [True] and scorer.wait() is not None
+    np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 301)  # one row short: nothing before the batch
+    started.clear()
+    tree_models.query(QUERY.format(name="bt_class", label="tier")).arrow()
+    assert started == [False]
+    assert [t for t in threading.enumerate() if t.name == "sqlml-compile"] == []

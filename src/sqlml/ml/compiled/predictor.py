@@ -33,6 +33,7 @@ import math
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -216,15 +217,22 @@ class BoosterScorer:
             thread.join()
         return _ready.get(self.checksum)
 
-    def prepare(self) -> None:
+    def prepare(self, rows: Callable[[], int | None] | None = None) -> None:
         """Start making the compiled form ready before rows arrive — read from the disk cache,
         else compiled and cached — in a background thread; LightGBM scores until it is ready.
-        What a server does with a model it loads: its few rows at a time would take hours to
-        reach :meth:`repay_rows`. Nothing happens when compiling is off or the form is ready or
-        being made."""
+
+        Without ``rows``, what a server does with a model it loads: its few rows at a time would
+        take hours to reach :meth:`repay_rows`. With ``rows`` (a statement's estimate of the rows it
+        is about to score, asked only when nothing is ready or being made), only when they repay
+        compiling: the compile then overlaps LightGBM's first batches instead of waiting for
+        them. Nothing happens when compiling is off or the form is ready or being made."""
         key = self.checksum
-        if not enabled():
+        if not enabled() or key in _ready or key in _compiling:
             return
+        if rows is not None:
+            expected = rows()
+            if expected is None or expected < self.repay_rows():
+                return
         with _lock:
             if key in _ready or key in _compiling:
                 return

@@ -19,8 +19,9 @@ from sqlml.execution.sources import SqlOutput, data_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.distributed import mapped_prediction
+from sqlml.ml.runtime.model_cache import compile_for_rows
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
-from sqlml.ml.runtime.sql_prediction import few_rows, has_sql_form, linear_prediction_query, sql_path_enabled
+from sqlml.ml.runtime.sql_prediction import estimated_rows, few_rows, has_sql_form, linear_prediction_query, sql_path_enabled
 
 @function("PREDICT")
 def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
@@ -38,6 +39,7 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     mapped = mapped_prediction(model, files, data, threshold, keep, settings.get("trial_id"))
     if mapped is not None:  # the engine scores the batches where the data is (Spark's mapInArrow)
         return mapped
+    compile_for_rows(estimator, lambda: estimated_rows(data))  # a tree model's, when the rows repay it
     return prediction_reader(model, data.reader(), threshold, keep, estimator)
 
 

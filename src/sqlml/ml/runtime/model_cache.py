@@ -4,6 +4,7 @@ shared by every ML.* call and served request that names it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlml.errors import CorruptModelError
@@ -68,3 +69,12 @@ def compile_ahead(model: Model) -> Model:
     if scorer is not None:
         scorer.prepare()
     return model
+
+
+def compile_for_rows(estimator: object, rows: Callable[[], int | None]) -> None:
+    """Start compiling a tree estimator's forest now when the rows a statement is about to score
+    (``rows()``: DuckDB's estimate, asked only when nothing is compiled or being compiled) repay
+    it, so the compile overlaps LightGBM's first batches; other estimators are left alone."""
+    scorer = getattr(estimator, "scorer_", None)
+    if scorer is not None:
+        scorer.prepare(rows)
