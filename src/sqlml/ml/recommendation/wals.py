@@ -107,15 +107,16 @@ class TrainingLoss:
     Σ_all c (p − s)² = Σ_u x_uᵀ(YᵀY)x_u + Σ_stored ((c − 1)s² − 2·c·p·s + c): one (users, k)·(k, k)
     product and the stored pairs' scores, O(users·k² + nnz·k), instead of a BLAS dot and axpy per
     rating. (Like the library, a dislike adds its c, not only c·s².) Plus λ(‖X‖² + ‖Y‖²), over
-    the total confidence Σ c + (users·items − nnz). The stored pairs are taken in chunks of
-    :data:`LOSS_CHUNK` ratings, spread over ``pool``'s threads (NumPy's gathers and products
-    release the GIL); each chunk's items' factors are gathered and its users' repeated (rows
-    are sorted by user).
+    the total confidence Σ c + (users·items − nnz). The stored ratings are split into one run
+    per thread of ``pool`` (NumPy's gathers and products release the GIL), each taken in chunks
+    of :data:`LOSS_CHUNK`: the chunk's items' factors gathered (``take`` with ``mode="clip"``,
+    which skips the bounds check: the indices are valid), its users' repeated (rows are sorted
+    by user), one row-wise product. Row sums are float32 (k terms), totals float64.
 
     Args:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
         l2_reg: λ.
-        pool: the threads the chunks run on.
+        pool: the threads the runs go to.
     """
 
     def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, pool: ThreadPoolExecutor):
@@ -127,26 +128,34 @@ class TrainingLoss:
         self.constant = float(np.sum(confidence, dtype=np.float64))
         users, items = confidences.shape
         self.total = self.constant + float(users) * items - confidences.nnz
+        bounds = np.r_[np.arange(0, len(self.indices), LOSS_CHUNK), len(self.indices)]
+        starts = np.linspace(0, len(bounds) - 1, pool._max_workers + 1).astype(np.int64)  # each run's first and last chunk bound
+        self.runs = [bounds[first : last + 1] for first, last in zip(starts[:-1], starts[1:]) if last > first]
 
     def __call__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
         """The loss of ``user_factors`` (users, k) and ``item_factors`` (items, k)."""
-        gram = item_factors.T @ item_factors
-        every_pair = float(np.einsum("ij,ij->", user_factors @ gram, user_factors, dtype=np.float64))
-        starts = range(0, len(self.indices), LOSS_CHUNK)
-        stored = sum(self.pool.map(lambda first: self._stored(user_factors, item_factors, first), starts))
-        norms = float(np.einsum("ij,ij->", user_factors, user_factors, dtype=np.float64))
-        norms += float(np.einsum("ij,ij->", item_factors, item_factors, dtype=np.float64))
+        runs = [self.pool.submit(self._stored, user_factors, item_factors, bounds) for bounds in self.runs]
+        every_pair = _row_dots(user_factors @ (item_factors.T @ item_factors), user_factors)
+        norms = _row_dots(user_factors, user_factors) + _row_dots(item_factors, item_factors)
+        stored = sum(run.result() for run in runs)
         return (every_pair + stored + self.constant + self.l2_reg * norms) / self.total
 
-    def _stored(self, user_factors: np.ndarray, item_factors: np.ndarray, first: int) -> float:
-        """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … first + LOSS_CHUNK."""
-        last = min(first + LOSS_CHUNK, len(self.indices))
-        owner_first = int(np.searchsorted(self.indptr, first, side="right")) - 1
-        owner_last = int(np.searchsorted(self.indptr, last - 1, side="right"))  # one past the last rating's user
-        counts = np.diff(np.clip(self.indptr[owner_first : owner_last + 1], first, last))
-        users = np.repeat(user_factors[owner_first:owner_last], counts, axis=0)
-        scores = np.einsum("ij,ij->i", np.take(item_factors, self.indices[first:last], axis=0), users)
-        return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
+    def _stored(self, user_factors: np.ndarray, item_factors: np.ndarray, bounds: np.ndarray) -> float:
+        """Σ (c − 1)s² − 2·c·p·s over the stored ratings of the chunks ``bounds[j] … bounds[j + 1]``."""
+        total = 0.0
+        for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            owner_first = int(np.searchsorted(self.indptr, first, side="right")) - 1
+            owner_last = int(np.searchsorted(self.indptr, last - 1, side="right"))  # one past the last rating's user
+            counts = np.diff(np.clip(self.indptr[owner_first : owner_last + 1], first, last))
+            users = np.repeat(user_factors[owner_first:owner_last], counts, axis=0)
+            scores = np.einsum("ij,ij->i", np.take(item_factors, self.indices[first:last], axis=0, mode="clip"), users)
+            total += float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
+        return total
+
+
+def _row_dots(left: np.ndarray, right: np.ndarray) -> float:
+    """Σ_ij left_ij·right_ij: each row's products summed in the factors' dtype, the rows in float64."""
+    return float(np.sum(np.einsum("ij,ij->i", left, right), dtype=np.float64))
 
 
 def weighted_error(user_factors: np.ndarray, item_factors: np.ndarray, confidences: sparse.csr_matrix) -> float:
