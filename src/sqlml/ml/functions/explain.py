@@ -65,6 +65,12 @@ def global_explain(call: Call) -> pa.Table:
     stored = model.spec.get("global_explain")
     if not stored:
         raise call.trained_without("enable_global_explain=TRUE", "Re-train it with OPTIONS(…, enable_global_explain=TRUE).")
+    if settings.get("class_level_explain") and model.family.searches_families:  # the bigqueryml-syntax-global-explain page
+        raise InvalidOptionError(
+            f"class_level_explain applies only to non-AutoML classification models; {model.model_type} models have "
+            "model-level global feature importance only.",
+            option="class_level_explain", hint="Call ML.GLOBAL_EXPLAIN without class_level_explain.",
+        )  # fmt: skip
     if settings.get("class_level_explain") and model.target is Target.CLASSIFICATION:
         labels = model.classes().cast(pa.string()).to_pylist()
         rows = []
