@@ -70,7 +70,7 @@ def single(con: sqlml.Connection, model_type: str, table: str, label: str, featu
     return time.perf_counter() - started
 
 
-def run(con: sqlml.Connection, name: str) -> dict:
+def run(con: sqlml.Connection, name: str, show_trials: bool = False) -> dict:
     label, features, classifier = load(con, name)
     families = [f for f in FAMILIES[classifier] if canonical_name(f)]
     for model_type in families:  # import each family's library before timing
@@ -88,6 +88,8 @@ def run(con: sqlml.Connection, name: str) -> dict:
     )  # fmt: skip
     automl_seconds = time.perf_counter() - started
     trials = con.query("SELECT model_type, hyperparameters, status, is_optimal FROM ML.TRIAL_INFO(MODEL ds.auto)").fetchall()
+    if show_trials:
+        print(con.query("SELECT * EXCEPT (hparam_tuning_evaluation_metrics, error_message) FROM ML.TRIAL_INFO(MODEL ds.auto)").df().to_string(), flush=True)
     chosen = next(t for t in trials if t[3])
     described = chosen[0] if chosen[0] != "ENSEMBLE" else f"ENSEMBLE {json.loads(chosen[1])}"
     pick = max if classifier else min
@@ -103,13 +105,14 @@ def run(con: sqlml.Connection, name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--trials", action="store_true", help="print each AUTOML model's ML.TRIAL_INFO")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(Path(folder) / "w", Path(folder) / "m", idle_release=0) as con:
         con.query("CREATE SCHEMA ds")
         print("| dataset | metric | each default (metric, s) | best default on test | default best on validation | AUTOML | AUTOML chose | budget = defaults' time | AUTOML wall | trials |")
         print("|---|---|---|---:|---:|---:|---|---:|---:|---:|")
         for name in args.datasets.split(","):
-            r = run(con, name)
+            r = run(con, name, args.trials)
             each = "; ".join(f"{t.removesuffix('_CLASSIFIER').removesuffix('_REGRESSOR')} {m:.4f} ({s:.1f})" for t, (m, s, _) in r["singles"].items())
             print(
                 f"| {r['dataset']} | {r['metric']} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "

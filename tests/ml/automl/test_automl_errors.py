@@ -8,6 +8,10 @@ import pytest
 import sqlml
 
 QUERY = "AS SELECT x1, x2, plan, active, churned, tier, target FROM ds.train"
+CLASSIFIER_OBJECTIVES = (
+    "MAXIMIZE_AU_ROC, MINIMIZE_LOG_LOSS, MAXIMIZE_AU_PRC, STRUCT('MAXIMIZE_PRECISION_AT_RECALL', <recall>), "
+    "STRUCT('MAXIMIZE_RECALL_AT_PRECISION', <precision>)"
+)
 
 
 def create(con, model_type: str, options: str, name: str = "bad") -> None:
@@ -31,13 +35,13 @@ def test_an_unknown_objective_lists_the_model_types_objectives(automl_con):
     with pytest.raises(sqlml.InvalidOptionError) as caught:
         create(automl_con, "AUTOML_CLASSIFIER", "input_label_cols=['churned'], optimization_objective='MAXIMIZE_ACCURACY'")
     assert caught.value.message == "Unknown optimization_objective 'MAXIMIZE_ACCURACY' for AUTOML_CLASSIFIER."
-    assert caught.value.hint == "Valid values: MAXIMIZE_AU_ROC, MINIMIZE_LOG_LOSS, MAXIMIZE_AU_PRC."
+    assert caught.value.hint == f"Valid values: {CLASSIFIER_OBJECTIVES}."
 
 
 @pytest.mark.parametrize(
     ("model_type", "objective", "other", "valid"),
     [
-        ("AUTOML_CLASSIFIER", "minimize_rmse", "AUTOML_REGRESSOR", "MAXIMIZE_AU_ROC, MINIMIZE_LOG_LOSS, MAXIMIZE_AU_PRC"),
+        ("AUTOML_CLASSIFIER", "minimize_rmse", "AUTOML_REGRESSOR", CLASSIFIER_OBJECTIVES),
         ("AUTOML_REGRESSOR", "MAXIMIZE_AU_ROC", "AUTOML_CLASSIFIER", "MINIMIZE_RMSE, MINIMIZE_MAE, MINIMIZE_RMSLE"),
     ],
 )
@@ -47,6 +51,43 @@ def test_an_objective_of_the_other_task_says_whose_it_is(automl_con, model_type,
         create(automl_con, model_type, f"input_label_cols=['{label}'], optimization_objective='{objective}'")
     assert caught.value.message == f"optimization_objective '{objective}' is an objective of {other} models, not {model_type}."
     assert caught.value.hint == f"Valid values: {valid}."
+
+
+@pytest.mark.parametrize(
+    ("objective", "message", "hint"),
+    [
+        (
+            "'MAXIMIZE_PRECISION_AT_RECALL'",
+            "optimization_objective 'MAXIMIZE_PRECISION_AT_RECALL' needs a recall value: write STRUCT('MAXIMIZE_PRECISION_AT_RECALL', <recall>).",
+            "The recall is a FLOAT64 between 0 and 1, e.g. STRUCT('MAXIMIZE_PRECISION_AT_RECALL', 0.8).",
+        ),
+        (
+            "STRUCT('minimize_log_loss', 0.5)",
+            "optimization_objective 'minimize_log_loss' takes no value; only MAXIMIZE_PRECISION_AT_RECALL and "
+            "MAXIMIZE_RECALL_AT_PRECISION are written as a STRUCT.",
+            "Write optimization_objective='MINIMIZE_LOG_LOSS'.",
+        ),
+        (
+            "STRUCT('MAXIMIZE_RECALL_AT_PRECISION', 1.5)",
+            "optimization_objective MAXIMIZE_RECALL_AT_PRECISION's precision must be between 0 and 1; got 1.5.",
+            "e.g. STRUCT('MAXIMIZE_RECALL_AT_PRECISION', 0.8).",
+        ),
+        ("STRUCT('MAXIMIZE_AT_RECALL', 0.5)", "Unknown optimization_objective 'MAXIMIZE_AT_RECALL' for AUTOML_CLASSIFIER.", f"Valid values: {CLASSIFIER_OBJECTIVES}."),
+    ],
+)
+def test_the_struct_objectives_need_their_target_between_0_and_1(automl_con, objective, message, hint):
+    with pytest.raises(sqlml.InvalidOptionError) as caught:
+        create(automl_con, "AUTOML_CLASSIFIER", f"input_label_cols=['churned'], optimization_objective={objective}")
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+def test_a_struct_objective_of_another_shape_names_the_options_type(automl_con):
+    with pytest.raises(sqlml.InvalidOptionError) as caught:
+        create(automl_con, "AUTOML_CLASSIFIER", "input_label_cols=['churned'], optimization_objective=STRUCT('MAXIMIZE_PRECISION_AT_RECALL', 'high')")
+    assert caught.value.message == (
+        "The 'optimization_objective' option of CREATE MODEL (model_type='automl_classifier') must be a string or a "
+        "STRUCT(string, float). Got ('MAXIMIZE_PRECISION_AT_RECALL', 'high') instead."
+    )
 
 
 def test_a_binary_objective_for_a_three_class_label_is_refused_once_the_label_is_read(automl_con):

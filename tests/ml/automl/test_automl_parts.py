@@ -31,6 +31,18 @@ def test_objectives_equal_scikit_learns_metrics():
     assert score("MAXIMIZE_AU_PRC", np.zeros(5, int), np.full((5, 2), 0.5)) is None  # no positive row
 
 
+@pytest.mark.parametrize("target", [0.05, 0.3, 0.8, 1.0])
+def test_precision_at_recall_and_recall_at_precision_read_scikit_learns_curve(target):
+    y = RNG.integers(0, 2, 300)
+    p = np.round(np.clip(0.25 * y + RNG.random(300) * 0.75, 0, 1), 2)  # with ties
+    precision, recall, _ = metrics.precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]  # without scikit-learn's added (recall 0, precision 1) end
+    probabilities = np.column_stack([1 - p, p])
+    assert score(("MAXIMIZE_PRECISION_AT_RECALL", target), y, probabilities) == pytest.approx(precision[recall >= target].max())
+    reached = recall[precision >= target]
+    assert score(("MAXIMIZE_RECALL_AT_PRECISION", target), y, probabilities) == pytest.approx(reached.max() if len(reached) else 0.0)
+
+
 def test_members_are_averaged_in_raw_space():
     a, b = RNG.random(50), RNG.random(50)
     binary = combine([np.column_stack([1 - a, a]), np.column_stack([1 - b, b])], [0.25, 0.75], "binary")

@@ -38,7 +38,7 @@ MIN_BUDGET_HOURS = 0.0001
 AUTOML_OPTIONS = [
     option("input_label_cols", Kind.STRING_ARRAY, ["label"]),
     option("budget_hours", Kind.FLOAT, 1.0),
-    option("optimization_objective", Kind.STRING),
+    option("optimization_objective", Kind.STRING_OR_STRUCT),
     option("data_split_col", Kind.STRING),
 ]
 
@@ -82,9 +82,11 @@ class AutoMLFamily(SupervisedFamily):
         return found
 
     def functions(self, model_type: str) -> frozenset[str]:
-        """PREDICT, EVALUATE and EXPLAIN_PREDICT (every searched family explains its rows
-        exactly), and CONFUSION_MATRIX and ROC_CURVE for the classifier."""
-        shared = SUPERVISED_FUNCTIONS | {"EXPLAIN_PREDICT"}
+        """PREDICT, EVALUATE, EXPLAIN_PREDICT (every searched family explains its rows exactly)
+        and GLOBAL_EXPLAIN (which BigQuery's function page lists for AutoML models), and
+        CONFUSION_MATRIX and ROC_CURVE for the classifier. Not FEATURE_IMPORTANCE: BigQuery
+        takes only boosted trees, random forests and XGBoost models there."""
+        shared = SUPERVISED_FUNCTIONS | {"EXPLAIN_PREDICT", "GLOBAL_EXPLAIN"}
         return shared | CLASSIFIER_FUNCTIONS if self.target(model_type) is Target.CLASSIFICATION else shared
 
     def option_table(self, model_type: str) -> dict[str, Option]:

@@ -1,14 +1,19 @@
 """Train an AUTOML_CLASSIFIER or AUTOML_REGRESSOR: Optuna trials across the searched families
-and their hyperparameters within ``budget_hours``, then the best candidate or an ensemble.
+and their hyperparameters, then a cross-validated choice of the best candidate or an ensemble,
+within ``budget_hours``.
 
-Each family's first trial is its BigQuery defaults (fast families first; one that the budget leaves no time for is listed as STOPPED); later trials are drawn
-by Optuna's TPE sampler over the family (a categorical choice) and that family's hyperparameters
+Each family's first trial is its BigQuery defaults (fast families first; one that the budget
+leaves no time for is listed as STOPPED; a random forest's default grows trees for at most
+:data:`FOREST_SHARE` of the budget and keeps those it has); later trials are drawn by Optuna's TPE
+sampler over the family (a categorical choice) and that family's hyperparameters
 (:mod:`sqlml.ml.automl.candidates`). Trials run one at a time on every core and are scored on the
-validation rows with ``optimization_objective``. The search ends at the budget — a trial still
+validation rows with ``optimization_objective``. The search ends at the budget — or, when the
+rows are few enough to cross-validate, after :data:`CROSS_VALIDATION_SHARE` of it — a trial still
 training then stops, recorded as STOPPED, unless it is a family's default trial (those started
-within the budget may run on until twice the budget) — or earlier when
-:data:`PATIENCE` trials in a row have not improved the best value (AutoML may end before its
-budget when training stops improving). The final metrics are computed on the test rows.
+within the budget may run on until twice the budget); or earlier when :data:`PATIENCE` trials in a
+row have not improved the best value (AutoML may end before its budget when training stops
+improving). The rest of the budget cross-validates the finalists and chooses among them
+(:mod:`sqlml.ml.automl.crossval`). The final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error, TrainingError
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
-from sqlml.ml.automl.objectives import minimized, objective_for, score
+from sqlml.ml.automl.crossval import CrossValidation, OutOfFold, clearly_better, estimated_seconds, finalists, fits_in, fold_splits
+from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
 from sqlml.ml.automl.selection import POOL, select
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.estimator import Estimator, Task
 from sqlml.ml.models.model import Model
+from sqlml.ml.preprocessing.automatic.feature_matrix import dense
+from sqlml.ml.runtime.attribution import global_attributions
 from sqlml.ml.training.preparation import Prepared, base_spec, monitor_for, resolve_label
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import SEED, suggest
@@ -35,6 +43,12 @@ from sqlml.progress import task
 
 #: Trials in a row without a better validation value that end the search before its budget.
 PATIENCE = 40
+#: The share of the budget left to cross-validating the finalists (when the rows are few enough).
+CROSS_VALIDATION_SHARE = 0.5
+MIN_CROSS_VALIDATION_SHARE = 0.2
+#: The share of the budget a random forest's default trial may take; past it the forest keeps the
+#: trees it has grown (a forest of fewer trees is still a forest, and the time goes to measuring).
+FOREST_SHARE = 0.25
 
 
 class _Stop:
@@ -62,7 +76,8 @@ def search(
         TrainingError: no trial succeeded.
         InvalidOptionError: the objective does not fit the label (checked on the first family's rows).
     """
-    import optuna  # imported before the budget's clock starts: a one-off cost, not the search's
+    import optuna  # imported before the budget's clock starts: one-off costs, not the search's
+    import scipy.stats  # noqa: F401  (the classification metrics' ranks; seconds to import)
 
     started = time.monotonic()
     family = family_of(model_type)
@@ -75,7 +90,9 @@ def search(
     learned = _first_task(searched, rows, records, failed)
     objective = objective_for(options.get("optimization_objective"), learned.kind, learned.n_classes)
     sign = 1.0 if minimized(objective) else -1.0
-    stop = _Stop(cancel, started + options["budget_hours"] * 3600)
+    budget = options["budget_hours"] * 3600
+    folds = fold_splits(rows.split, hashes)
+    stop = _Stop(cancel, started + budget * (1 - CROSS_VALIDATION_SHARE if folds else 1))
     kept: dict[int, Kept] = {}
 
     def run(trial) -> float:
@@ -99,8 +116,11 @@ def search(
             prepared = rows.prepared(candidate)
             # a family's default trial, started within the budget, may run on to twice the budget:
             # the defaults are what AutoML must at least reach
-            budgeted = stop if not first else _Stop(stop.cancel, stop.deadline + options["budget_hours"] * 3600, armed=stop.armed)
-            estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, budgeted)
+            budgeted = stop if not first else _Stop(stop.cancel, stop.deadline + budget, armed=stop.armed)
+            cap = min(trial_started + FOREST_SHARE * budget, stop.deadline) if first else stop.deadline
+            estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
+            if "num_parallel_tree" in params and candidate.family.name == "random_forest":  # the trees it grew
+                params["num_parallel_tree"] = estimator.booster_.current_iteration()
         except Cancelled:
             record.update(status="STOPPED", error_message="budget_hours ran out during training")
             raise optuna.TrialPruned() from None
@@ -114,7 +134,7 @@ def search(
         record["eval_metrics"] = candidate.family.metrics(name, estimator, evaluation.y, raw)
         value = record["objective_value"] = score(objective, evaluation.y, raw)
         if value is None:
-            record.update(status="FAILED", error_message=f"{objective} is undefined on the validation rows")
+            record.update(status="FAILED", error_message=f"{name_of(objective)} is undefined on the validation rows")
             raise optuna.TrialPruned()
         stop.armed = True
         kept[record["trial_id"]] = Kept(candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared)
@@ -143,7 +163,11 @@ def search(
     if not kept:
         errors = "; ".join(f"{r['model_type']}: {r['error_message']}" for r in records if r["error_message"])[:500]
         raise TrainingError(f"The AutoML search found no model: all {len(records)} trial(s) failed. {errors}")
-    return _model(model_type, options, objective, records, kept, sign, time.monotonic() - started)
+    # the finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE of
+    # it even when default trials ran past the search's share (they may: the defaults must be reached)
+    cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
+    validated = _cross_validate(table, hashes, folds, kept, records, by_name, objective, description, _Stop(cancel, cv_end, armed=True))
+    return _model(model_type, options, objective, records, kept, validated, sign, time.monotonic() - started)
 
 
 @dataclass
@@ -178,12 +202,56 @@ def _first_task(searched: list[Candidate], rows: Rows, records: list[dict], fail
     raise errors[0]
 
 
-def _fit(candidate: Candidate, prepared: Prepared, options: dict, description: str, stop: _Stop) -> tuple[Estimator, list]:
-    """One candidate fitted on the training rows, and its ML.TRAINING_INFO rows."""
+def _fit(
+    candidate: Candidate, prepared: Prepared, options: dict, description: str, stop: _Stop, forest_cap: float | None = None,
+) -> tuple[Estimator, list]:  # fmt: skip
+    """One candidate fitted on the training rows, and its ML.TRAINING_INFO rows (a random
+    forest stops growing at ``forest_cap``)."""
     estimator = candidate.family.estimator_class(candidate.model_type)(options=options, task=prepared.task)
     with monitor_for(options, description, stop) as monitor:
+        monitor.forest_deadline = forest_cap
         estimator.fit(prepared.train_set, prepared.eval_set, monitor)
     return estimator, monitor.rows
+
+
+@dataclass
+class Validated:
+    """The cross-validated finalists' out-of-fold scores and the held-out rows' labels."""
+
+    scores: dict[int, OutOfFold]
+    y: np.ndarray | None
+    folds: list[np.ndarray] | None = None
+
+
+def _cross_validate(
+    table: pa.Table, hashes: np.ndarray, folds, kept: dict[int, Kept], records: list[dict], by_name: dict[str, Candidate],
+    objective: Objective, description: str, stop: _Stop,
+) -> Validated:  # fmt: skip
+    """The finalists that fit in the rest of the budget, fitted on each fold
+    (:mod:`sqlml.ml.automl.crossval`), their out-of-fold values recorded in their trials."""
+    if not folds or not kept:
+        return Validated({}, None)
+    crossval = CrossValidation(table, hashes, folds)
+    sign = 1.0 if minimized(objective) else -1.0
+    ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
+    scores = {}
+    for trial_id in finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"]):
+        if not fits_in(estimated_seconds(records[trial_id - 1]["duration_ms"], kept[trial_id].prepared.split), stop.deadline):
+            continue
+        trial = kept[trial_id]
+        fit = lambda candidate, prepared, options: _fit(candidate, prepared, options, description, stop)[0]  # noqa: E731
+        try:
+            found = crossval.run(by_name[trial.model_type], trial.options, fit, objective)
+        except Cancelled:
+            if stop.by_user():
+                raise
+            break  # the budget ran out
+        except Error:  # a fold the family cannot learn (a class missing from its rows…)
+            continue
+        if found is not None:
+            scores[trial_id] = found
+            records[trial_id - 1]["cross_validation_objective_value"] = found.value
+    return Validated(scores, crossval.y, crossval.positions)
 
 
 def _since_best(values: list[float], sign: float) -> int:
@@ -202,13 +270,23 @@ def _forget_worst(kept: dict[int, Kept], records: list[dict], sign: float) -> No
             del kept[trial_id]
 
 
-def _model(model_type: str, options: dict, objective: str, records: list[dict], kept: dict[int, Kept], sign: float, seconds: float) -> Model:
-    """The model of the best candidate, or of the ensemble that beats it on the validation rows."""
-    rank = lambda t: (sign * records[t - 1]["objective_value"], t)  # noqa: E731
-    best = min(kept, key=rank)
+def _model(
+    model_type: str, options: dict, objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated,
+    sign: float, seconds: float,
+) -> Model:  # fmt: skip
+    """The model of the chosen candidate, or of the ensemble that beats it on the held-out rows
+    (the folds when the finalists were cross-validated, else the validation rows)."""
+    best, scores = _choice(objective, records, kept, validated, sign), validated.scores
     prepared = kept[best].prepared
-    pooled = sorted((t for t in kept if kept[t].prepared is prepared), key=rank)
-    weights, value = select({t: kept[t].outputs for t in pooled}, pooled, objective, prepared.eval_set.y, prepared.task.kind)
+    if best in scores:
+        rank = lambda t: (sign * scores[t].value, t)  # noqa: E731
+        pooled = sorted((t for t in scores if kept[t].prepared is prepared), key=rank)
+        outputs, y = {t: scores[t].outputs for t in pooled}, validated.y
+    else:
+        rank = lambda t: (sign * records[t - 1]["objective_value"], t)  # noqa: E731
+        pooled = sorted((t for t in kept if kept[t].prepared is prepared), key=rank)
+        outputs, y = {t: kept[t].outputs for t in pooled}, prepared.eval_set.y
+    weights, value = select(outputs, pooled, objective, y, prepared.task.kind, validated.folds if best in scores else None)
     members = [(kept[t].model_type, kept[t].options, weight, kept[t].estimator) for t, weight in weights.items()]
     family = family_of(model_type)
     estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)
@@ -218,7 +296,8 @@ def _model(model_type: str, options: dict, objective: str, records: list[dict], 
         raw = estimator.predict(prepared.eval_set.X)
         records.append({
             "trial_id": chosen, "model_type": "ENSEMBLE", "hyperparameters": {f"trial_{t}": w for t, w in weights.items()},
-            "status": "SUCCEEDED", "error_message": None, "objective_value": value, "duration_ms": 0,
+            "status": "SUCCEEDED", "error_message": None, "objective_value": score(objective, prepared.eval_set.y, raw),
+            "cross_validation_objective_value": value if best in scores else None, "duration_ms": 0,
             "eval_metrics": family.metrics(model_type, estimator, prepared.eval_set.y, raw),
         })  # fmt: skip
     for record in records:
@@ -232,7 +311,28 @@ def _model(model_type: str, options: dict, objective: str, records: list[dict], 
         "training_info": [{"training_run": 0, **row} for row in kept[best].training_info] if len(weights) == 1 else [],
         "metrics": family.metrics(model_type, estimator, final.y, raw),
         "automl": {"optimization_objective": objective, "trials": records, "optimal_trial_id": chosen,
-                   "search_seconds": round(seconds, 3)},  # fmt: skip
+                   "search_seconds": round(seconds, 3), "chosen_by": "CROSS_VALIDATION" if best in scores else "VALIDATION_ROWS"},  # fmt: skip
     }
     arrays = {"eval_output": np.asarray(raw), "eval_target": final.y} if prepared.task.is_classification else {}
-    return Model(spec, prepared.preprocessor, estimator, arrays)
+    model = Model(spec, prepared.preprocessor, estimator, arrays)
+    # ML.GLOBAL_EXPLAIN takes every AutoML model (BigQuery's AutoML has no enable_global_explain):
+    # the chosen model's mean absolute attributions over the validation rows, as the families compute theirs
+    copies = max(2, prepared.task.n_classes)
+    model.spec["global_explain"] = global_attributions(model, estimator, dense(prepared.eval_set.X, prepared.preprocessor, copies))
+    return model
+
+
+def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated, sign: float) -> int:
+    """The chosen trial: the best cross-validated one, unless a trial not cross-validated is
+    clearly better on the validation rows (:func:`~sqlml.ml.automl.crossval.clearly_better`);
+    the best on the validation rows when none was cross-validated."""
+    ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
+    scores = validated.scores
+    if not scores:
+        return ranked[0]
+    best = min(scores, key=lambda t: (sign * scores[t].value, t))
+    y = kept[best].prepared.eval_set.y
+    for trial_id in ranked[: ranked.index(best)]:
+        if trial_id not in scores and clearly_better(objective, sign, y, kept[trial_id].outputs, kept[best].outputs):
+            return trial_id
+    return best

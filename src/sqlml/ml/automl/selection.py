@@ -14,31 +14,45 @@ from collections import Counter
 import numpy as np
 
 from sqlml.ml.automl.ensemble import combine
-from sqlml.ml.automl.objectives import minimized, score
+from sqlml.ml.automl.objectives import Objective, minimized, score
 
 #: The most candidates pooled and the most additions.
 POOL = 8
 STEPS = 20
 
 
-def select(outputs: dict[int, np.ndarray], ranked: list[int], objective: str, y: np.ndarray, kind: str) -> tuple[dict[int, float], float | None]:
-    """The ensemble's weights by trial id, and its objective value on the validation rows.
+def measure(objective: Objective, y: np.ndarray, outputs: np.ndarray, folds: list[np.ndarray] | None = None) -> float | None:
+    """The objective's value on held-out rows: over all of them, or the mean of its values on each
+    fold's rows (out-of-fold outputs of models fitted on different rows are not calibrated alike,
+    so a ranking metric over the pooled rows would mix them; cross-validation scores per fold)."""
+    if folds is None:
+        return score(objective, y, outputs)
+    values = [score(objective, y[rows], outputs[rows]) for rows in folds]
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def select(
+    outputs: dict[int, np.ndarray], ranked: list[int], objective: Objective, y: np.ndarray, kind: str,
+    folds: list[np.ndarray] | None = None,
+) -> tuple[dict[int, float], float | None]:  # fmt: skip
+    """The ensemble's weights by trial id, and its objective value on the held-out rows.
 
     Args:
-        outputs: trial id → its validation outputs, for the pooled candidates.
+        outputs: trial id → its held-out outputs, for the pooled candidates.
         ranked: trial ids, best first (the first is the best single candidate).
         objective: the ``optimization_objective``.
-        y: the validation rows' encoded labels.
+        y: the held-out rows' encoded labels.
         kind: the task kind (regression, binary, multiclass).
+        folds: the positions of each fold's rows when the outputs are out-of-fold (:func:`measure`).
     """
     sign = 1.0 if minimized(objective) else -1.0
     pool = ranked[:POOL]
     chosen = [pool[0]]
-    best = score(objective, y, outputs[pool[0]])
+    best = measure(objective, y, outputs[pool[0]], folds)
     for _ in range(STEPS):
         found = None
         for trial_id in pool:
-            value = _value(chosen + [trial_id], outputs, objective, y, kind)
+            value = _value(chosen + [trial_id], outputs, objective, y, kind, folds)
             if value is not None and best is not None and sign * value < sign * best - 1e-12 * abs(best):
                 best, found = value, trial_id
         if found is None:
@@ -47,9 +61,9 @@ def select(outputs: dict[int, np.ndarray], ranked: list[int], objective: str, y:
     return _weights(chosen), best
 
 
-def _value(chosen: list[int], outputs: dict[int, np.ndarray], objective: str, y: np.ndarray, kind: str) -> float | None:
+def _value(chosen: list[int], outputs: dict[int, np.ndarray], objective: Objective, y: np.ndarray, kind: str, folds) -> float | None:
     weights = _weights(chosen)
-    return score(objective, y, combine([outputs[t] for t in weights], list(weights.values()), kind))
+    return measure(objective, y, combine([outputs[t] for t in weights], list(weights.values()), kind), folds)
 
 
 def _weights(chosen: list[int]) -> dict[int, float]:

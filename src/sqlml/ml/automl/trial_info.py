@@ -6,7 +6,9 @@ shows its search with the columns of a tuned model's ML.TRIAL_INFO
 (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info) where
 they apply, and its own where they do not: ``model_type`` (the family tried, or ``ENSEMBLE``),
 ``hyperparameters`` as a JSON string (each family has its own), the value of the
-``optimization_objective`` on the validation rows, and the trial's training time.
+``optimization_objective`` on the validation rows, ``cross_validation_objective_value`` — its value on
+the out-of-fold outputs of the training and validation rows for the finalists the search
+cross-validated (:mod:`sqlml.ml.automl.crossval`), NULL for the others — and the trial's training time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import pyarrow as pa
 
 COLUMNS = ("trial_id", "model_type", "hyperparameters", "hparam_tuning_evaluation_metrics", "optimization_objective_value",
-           "duration_ms", "status", "error_message", "is_optimal")  # fmt: skip
+           "cross_validation_objective_value", "duration_ms", "status", "error_message", "is_optimal")  # fmt: skip
 
 
 def automl_trial_info(search: dict) -> pa.Table:
@@ -33,6 +35,7 @@ def automl_trial_info(search: dict) -> pa.Table:
         "hyperparameters": pa.array([json.dumps(t["hyperparameters"], sort_keys=True) for t in trials], pa.string()),
         "hparam_tuning_evaluation_metrics": metrics,
         "optimization_objective_value": pa.array([t.get("objective_value") for t in trials], pa.float64()),
+        "cross_validation_objective_value": pa.array([t.get("cross_validation_objective_value") for t in trials], pa.float64()),
         "duration_ms": pa.array([t.get("duration_ms") for t in trials], pa.int64()),
         "status": pa.array([t["status"] for t in trials], pa.string()),
         "error_message": pa.array([t.get("error_message") for t in trials], pa.string()),

@@ -1,0 +1,122 @@
+"""Cross-validated choice: the search's finalists scored on k folds of the training and validation rows.
+
+A validation slice of a small table is small (credit_default's 1,000 validation rows hold 30
+positives), and the candidate best on it is often best by chance. When the training and
+validation rows are at most :data:`MAX_ROWS` and not split by time, the finalists — the best trial
+of each model type, then the next best trials — are refitted on :data:`FOLDS` folds of those rows
+(each row held out once, folds drawn from the rows' hashes) within what is left of the budget,
+cheapest first, and their out-of-fold outputs score them on every row instead of a tenth (the mean
+of the objective's values on each fold, as cross-validation scores are usually averaged).
+
+The choice then is the finalist best on its out-of-fold outputs; ensemble selection runs on the
+same outputs (an ensemble is kept only when it beats that finalist on the held-out folds). A
+finalist the budget left no time to cross-validate can still be chosen, but only when it beats the
+cross-validated choice on the validation rows by more than one bootstrap standard error of their
+paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10):
+otherwise the better-measured candidate stays. The chosen members are the trials' own estimators
+(fitted on the training rows), as the search trained them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sqlml.ml.automl.candidates import Candidate, Rows
+from sqlml.ml.automl.objectives import Objective, score
+from sqlml.ml.automl.selection import measure
+from sqlml.ml.training.split import Split
+
+FOLDS = 5
+#: Above this many training and validation rows the validation slice alone measures well enough.
+MAX_ROWS = 100_000
+#: The most finalists cross-validated.
+FINALISTS = 6
+BOOTSTRAPS = 200
+SEED = 7
+
+
+@dataclass
+class OutOfFold:
+    """A finalist's out-of-fold outputs over the training and validation rows, and their score."""
+
+    outputs: np.ndarray
+    value: float
+
+
+def fold_splits(split: Split, hashes: np.ndarray) -> list[Split] | None:
+    """:data:`FOLDS` splits of the training and validation rows, each holding out one fold; None
+    when the rows are split by time (a fold of older rows would be predicted from newer ones) or
+    are more than :data:`MAX_ROWS`."""
+    rows = np.sort(np.concatenate([split.train, split.evaluation]))
+    if split.method == "SEQ" or len(rows) > MAX_ROWS or len(rows) < 2 * FOLDS:
+        return None
+    fold = np.empty(len(rows), dtype=np.int64)
+    fold[np.argsort(hashes[rows], kind="stable")] = np.arange(len(rows)) % FOLDS
+    empty = np.array([], dtype=np.int64)
+    return [Split(rows[fold != i], rows[fold == i], empty, "CROSS_VALIDATION") for i in range(FOLDS)]
+
+
+def finalists(ranked: list[int], model_type_of: Callable[[int], str], seconds_of: Callable[[int], float]) -> list[int]:
+    """Trial ids to cross-validate: the best of each model type, then the next best, at most
+    :data:`FINALISTS`, the cheapest to fit first (so the budget's rest measures as many as it can)."""
+    firsts = [t for i, t in enumerate(ranked) if model_type_of(t) not in {model_type_of(u) for u in ranked[:i]}]
+    return sorted((firsts + [t for t in ranked if t not in firsts])[:FINALISTS], key=seconds_of)
+
+
+class CrossValidation:
+    """The folds' rows, prepared per fold as the search prepares its rows (shared by candidates
+    of one preprocessing), and the labels of every held-out row."""
+
+    def __init__(self, table, hashes: np.ndarray, splits: list[Split]):
+        self.splits = splits
+        self.rows = [Rows(table, hashes, split) for split in splits]
+        self.order = np.sort(np.concatenate([s.evaluation for s in splits]))
+        self.positions = [np.searchsorted(self.order, s.evaluation) for s in splits]
+        self.y: np.ndarray | None = None
+
+    def run(self, candidate: Candidate, options: dict, fit: Callable, objective: Objective) -> OutOfFold | None:
+        """``candidate`` with ``options`` fitted on each fold's other rows (``fit(candidate,
+        prepared, options)`` → estimator) and scored on the fold; None when a fold could not be
+        prepared or the objective is undefined."""
+        outputs, y = None, np.empty(len(self.order))
+        for rows, positions in zip(self.rows, self.positions):
+            prepared = rows.prepared(candidate)
+            estimator = fit(candidate, prepared, options)
+            raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, prepared.eval_set.X))
+            if outputs is None:
+                outputs = np.empty((len(self.order), *raw.shape[1:]))
+            outputs[positions] = raw
+            y[positions] = prepared.eval_set.y
+        self.y = y
+        value = measure(objective, y, outputs, self.positions)
+        return None if value is None else OutOfFold(outputs, value)
+
+
+def estimated_seconds(duration_ms: int, split: Split) -> float:
+    """The time :data:`FOLDS` fits on the folds' rows take, from one fit on the training rows."""
+    grown = (len(split.train) + len(split.evaluation)) * (FOLDS - 1) / FOLDS / max(len(split.train), 1)
+    return FOLDS * duration_ms / 1000 * grown
+
+
+def fits_in(seconds: float, deadline: float) -> bool:
+    """Whether work of ``seconds`` ends before ``deadline``."""
+    return time.monotonic() + seconds <= deadline
+
+
+def clearly_better(objective: Objective, sign: float, y: np.ndarray, challenger: np.ndarray, incumbent: np.ndarray) -> bool:
+    """Whether ``challenger``'s outputs beat ``incumbent``'s on the rows ``y`` by more than one
+    bootstrap standard error of the paired difference of their objective values."""
+    rng = np.random.default_rng(SEED)
+    differences = []
+    for _ in range(BOOTSTRAPS):
+        rows = rng.integers(0, len(y), len(y))
+        a, b = score(objective, y[rows], challenger[rows]), score(objective, y[rows], incumbent[rows])
+        if a is not None and b is not None:
+            differences.append(sign * (b - a))  # > 0: the challenger is better
+    if len(differences) < BOOTSTRAPS // 2:
+        return False
+    return float(np.mean(differences)) > float(np.std(differences))
