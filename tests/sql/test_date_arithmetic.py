@@ -122,3 +122,9 @@ def test_date_plus_date_is_still_refused(con):
     """BigQuery has no DATE + DATE ("No matching signature for operator +"); neither has DuckDB."""
     with pytest.raises(sqlml.SqlTypeError, match=r"\+\(DATE, DATE\)"):
         con.query("SELECT d + d FROM ds.t")
+
+
+def test_the_data_argument_of_an_ml_function(con):
+    """An ML function's query argument is rendered with the same typing as a statement."""
+    got = con.query("SELECT name, min, max FROM ML.DESCRIBE_DATA((SELECT d + n AS later FROM ds.t), STRUCT(3 AS top_k))").fetchall()
+    assert got == [("later", "2020-02-27", "2020-09-25")]
