@@ -12,7 +12,7 @@ from scipy import sparse
 
 import sqlml
 from sqlml.ml.models.model import Model
-from sqlml.ml.recommendation import als, wals
+from sqlml.ml.recommendation import als, pairs, wals
 from sqlml.ml.recommendation.stored import factorization_of
 from sqlml.store.records import ModelRef
 
@@ -105,12 +105,12 @@ def test_implicit_factors_are_the_librarys_on_the_same_confidences(implicit_con)
 @pytest.mark.parametrize("chunk", [3, 16_384])
 def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk):
     """Dislikes (negative confidences), users and items without ratings, and chunks that split a
-    user's ratings (``LOSS_CHUNK`` = 3) against ``implicit.cpu._als.calculate_loss``."""
+    user's ratings (``pairs.CHUNK`` = 3) against ``implicit.cpu._als.calculate_loss``."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als
 
-    monkeypatch.setattr(wals, "LOSS_CHUNK", chunk)
+    monkeypatch.setattr(pairs, "CHUNK", chunk)
     rng = np.random.default_rng(3)
     user, item = np.nonzero(rng.random((70, 45)) < 0.2)
     keep = (user != 7) & (item != 12)  # user 7 and item 12 have no ratings

@@ -26,11 +26,16 @@ scores. ML.EVALUATE with input rows ranks every user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sqlml.ml.recommendation.pairs import PairSums
+
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy import sparse
 
 IMPLICIT_METRICS = ("mean_average_precision", "mean_squared_error", "normalized_discounted_cumulative_gain", "average_rank")
@@ -66,20 +71,24 @@ def implicit_metrics(
 
 
 def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.csr_matrix, max_users: int | None) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     if not rated.nnz:
         return dict.fromkeys(IMPLICIT_METRICS)
     evaluated = np.flatnonzero(np.diff(rated.indptr))
     relevant = rated.data > 0
-    mse = _squared_error(user_factors, item_factors, rated, evaluated, relevant)
-    owners = np.repeat(np.arange(len(user_factors)), np.diff(rated.indptr))
-    if max_users is not None and len(evaluated) > max_users:
-        chosen = np.zeros(len(user_factors), dtype=bool)
-        chosen[np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)] = True
-        relevant &= chosen[owners]
-    if not relevant.any():
-        return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": mse}
-    owners, items, gains = owners[relevant], rated.indices[relevant], rated.data[relevant]
-    ranks = _ranks(user_factors, item_factors, owners, items)
+    with ThreadPoolExecutor(THREADS) as pool:
+        mse = _squared_error(user_factors, item_factors, rated, evaluated, relevant, pool)
+        owners = np.repeat(np.arange(len(user_factors)), np.diff(rated.indptr))
+        if max_users is not None and len(evaluated) > max_users:
+            chosen = np.zeros(len(user_factors), dtype=bool)
+            chosen[np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)] = True
+            relevant = relevant & chosen[owners]
+        if not relevant.any():
+            return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": mse()}
+        owners, items, gains = owners[relevant], rated.indices[relevant], rated.data[relevant]
+        ranks = _ranks(user_factors, item_factors, owners, items, pool)
+        mse = mse()
     group = np.cumsum(np.r_[False, owners[1:] != owners[:-1]])
     percentile = (ranks - 1) / max(len(item_factors) - 1, 1)
     return {
@@ -101,24 +110,27 @@ def rated_pairs(user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarra
 
 
 def _squared_error(
-    user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.csr_matrix, evaluated: np.ndarray, relevant: np.ndarray
-) -> float:
+    user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.csr_matrix, evaluated: np.ndarray, relevant: np.ndarray,
+    pool: ThreadPoolExecutor,
+) -> Callable[[], float]:
     """Σ (p − x·y)² over every item of each evaluated user, p = 1 for the relevant pairs, over the
-    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u, plus Σ (1 − 2 x·y) over the relevant pairs."""
-    evaluated_factors = user_factors[evaluated]
-    squares = np.sum((evaluated_factors @ (item_factors.T @ item_factors)) * evaluated_factors)
-    indicator = rated.copy()
-    indicator.data = relevant.astype(np.float64)
-    relevant_scores = np.sum(user_factors * (indicator @ item_factors))
-    return float((squares + np.count_nonzero(relevant) - 2.0 * relevant_scores) / (len(evaluated) * len(item_factors)))
+    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u, plus Σ (1 − 2 x·y) over the relevant pairs,
+    whose scores are summed on ``pool`` (:class:`~sqlml.ml.recommendation.pairs.PairSums`);
+    returns the function that waits for them and gives the error."""
+    weights = relevant.astype(np.float64)
+    relevant_scores = PairSums(rated.indptr, rated.indices, pool).submit(
+        user_factors, item_factors, lambda first, last, scores: float(np.dot(weights[first:last], scores))
+    )
+    squares = np.einsum("ij,ij->i", user_factors @ (item_factors.T @ item_factors), user_factors)
+    squares = float(np.sum(squares[evaluated]))
+    count = np.count_nonzero(relevant)
+    return lambda: float((squares + count - 2.0 * relevant_scores()) / (len(evaluated) * len(item_factors)))
 
 
-def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:
     """1 + the number of items each (user, item) pair's user scores strictly higher than the item
-    (``users`` sorted). Blocks of users are scored and sorted on :data:`THREADS` threads (NumPy's
+    (``users`` sorted). Blocks of users are scored and sorted on ``pool``'s threads (NumPy's
     sort and BLAS release the GIL), each filling its own pairs' ranks."""
-    from concurrent.futures import ThreadPoolExecutor
-
     ranks = np.empty(len(users), dtype=np.float64)
     bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
     block = max(1, BLOCK_CELLS // max(len(item_factors), 1))
@@ -128,8 +140,7 @@ def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray
         scores = user_factors[users[edges[:-1]]] @ item_factors.T
         _rank_rows(scores, items[edges[0] : edges[-1]], edges - edges[0], ranks[edges[0] : edges[-1]])
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(rank_block, range(0, len(bounds) - 1, block)))
+    list(pool.map(rank_block, range(0, len(bounds) - 1, block)))
     return ranks
 
 

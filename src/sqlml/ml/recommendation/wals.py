@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sqlml.ml.recommendation.pairs import PairSums, row_dots
+
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
     from scipy import sparse
 
 SEED = 20240601
-#: Ratings whose scores :class:`TrainingLoss` computes at once (two (chunk, k) float32 buffers).
-LOSS_CHUNK = 16_384
 
 
 class _Stopped(Exception):
@@ -105,57 +105,38 @@ class TrainingLoss:
 
     Every pair has c = 1, p = 0 but the stored ones (c = |v|, p = [v > 0]), so with s = x_u·y_i
     Σ_all c (p − s)² = Σ_u x_uᵀ(YᵀY)x_u + Σ_stored ((c − 1)s² − 2·c·p·s + c): one (users, k)·(k, k)
-    product and the stored pairs' scores, O(users·k² + nnz·k), instead of a BLAS dot and axpy per
-    rating. (Like the library, a dislike adds its c, not only c·s².) Plus λ(‖X‖² + ‖Y‖²), over
-    the total confidence Σ c + (users·items − nnz). The stored ratings are split into one run
-    per thread of ``pool`` (NumPy's gathers and products release the GIL), each taken in chunks
-    of :data:`LOSS_CHUNK`: the chunk's items' factors gathered (``take`` with ``mode="clip"``,
-    which skips the bounds check: the indices are valid), its users' repeated (rows are sorted
-    by user), one row-wise product. Row sums are float32 (k terms), totals float64.
+    product and the stored pairs' scores (:class:`~sqlml.ml.recommendation.pairs.PairSums`),
+    O(users·k² + nnz·k), instead of a BLAS dot and axpy per rating. (Like the library, a dislike
+    adds its c, not only c·s².) Plus λ(‖X‖² + ‖Y‖²), over the total confidence
+    Σ c + (users·items − nnz).
 
     Args:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
         l2_reg: λ.
-        pool: the threads the runs go to.
+        pool: the threads the stored pairs are scored on.
     """
 
     def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, pool: ThreadPoolExecutor):
         data = confidences.data
         confidence = np.abs(data)
-        self.indptr, self.indices, self.l2_reg, self.pool = confidences.indptr, confidences.indices, l2_reg, pool
+        self.l2_reg = l2_reg
+        self.pairs = PairSums(confidences.indptr, confidences.indices, pool)
         self.square_weights = (confidence - 1).astype(np.float32)
         self.linear_weights = np.where(data > 0, 2 * confidence, 0).astype(np.float32)
         self.constant = float(np.sum(confidence, dtype=np.float64))
         users, items = confidences.shape
         self.total = self.constant + float(users) * items - confidences.nnz
-        bounds = np.r_[np.arange(0, len(self.indices), LOSS_CHUNK), len(self.indices)]
-        starts = np.linspace(0, len(bounds) - 1, pool._max_workers + 1).astype(np.int64)  # each run's first and last chunk bound
-        self.runs = [bounds[first : last + 1] for first, last in zip(starts[:-1], starts[1:]) if last > first]
 
     def __call__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
         """The loss of ``user_factors`` (users, k) and ``item_factors`` (items, k)."""
-        runs = [self.pool.submit(self._stored, user_factors, item_factors, bounds) for bounds in self.runs]
-        every_pair = _row_dots(user_factors @ (item_factors.T @ item_factors), user_factors)
-        norms = _row_dots(user_factors, user_factors) + _row_dots(item_factors, item_factors)
-        stored = sum(run.result() for run in runs)
-        return (every_pair + stored + self.constant + self.l2_reg * norms) / self.total
+        stored = self.pairs.submit(user_factors, item_factors, self._stored)
+        every_pair = row_dots(user_factors @ (item_factors.T @ item_factors), user_factors)
+        norms = row_dots(user_factors, user_factors) + row_dots(item_factors, item_factors)
+        return (every_pair + stored() + self.constant + self.l2_reg * norms) / self.total
 
-    def _stored(self, user_factors: np.ndarray, item_factors: np.ndarray, bounds: np.ndarray) -> float:
-        """Σ (c − 1)s² − 2·c·p·s over the stored ratings of the chunks ``bounds[j] … bounds[j + 1]``."""
-        total = 0.0
-        for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            owner_first = int(np.searchsorted(self.indptr, first, side="right")) - 1
-            owner_last = int(np.searchsorted(self.indptr, last - 1, side="right"))  # one past the last rating's user
-            counts = np.diff(np.clip(self.indptr[owner_first : owner_last + 1], first, last))
-            users = np.repeat(user_factors[owner_first:owner_last], counts, axis=0)
-            scores = np.einsum("ij,ij->i", np.take(item_factors, self.indices[first:last], axis=0, mode="clip"), users)
-            total += float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
-        return total
-
-
-def _row_dots(left: np.ndarray, right: np.ndarray) -> float:
-    """Σ_ij left_ij·right_ij: each row's products summed in the factors' dtype, the rows in float64."""
-    return float(np.sum(np.einsum("ij,ij->i", left, right), dtype=np.float64))
+    def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
+        """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1."""
+        return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
 
 
 def weighted_error(user_factors: np.ndarray, item_factors: np.ndarray, confidences: sparse.csr_matrix) -> float:
