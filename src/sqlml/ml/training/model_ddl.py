@@ -34,6 +34,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.models.options import option_value
 from sqlml.ml.models.statement_options import check_alter_options, parse_model_type, resolve_options
 from sqlml.ml.monitoring.distributions import profile_table
+from sqlml.ml.spark_training import train_on_workers, trains_on_workers
 from sqlml.ml.training.io_clauses import CLAUSES, io_clauses
 from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
@@ -114,7 +115,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
     raw = read_options(properties, context.params, context.script)
-    _check_training_place(context, raw)
+    on_workers = _check_training_place(context, raw)
     _check_custom_holiday(tree, raw.get("model_type"), transform, context.script)
     model_type = parse_model_type(raw)
     options = resolve_options(model_type, raw)
@@ -130,7 +131,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
                 hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
             )
     _check_dataset(executor, ref)
-    model = _build_model(context, ref, model_type, options, training_query(tree), transform)
+    model = _build_model(context, ref, model_type, options, training_query(tree), transform, on_workers)
     # lineage: enough to re-train this version exactly (the statement as run, with its values)
     model.spec.setdefault("lineage", {}).update(
         statement=_text(tree, executor),
@@ -140,11 +141,17 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     return Result.empty("CREATE MODEL")
 
 
-def _check_training_place(context: StatementContext, raw: dict) -> None:
-    """Take OPTIONS(spark_train=…) out of ``raw`` and have the engine refuse to train where it
-    cannot (:meth:`sqlml.engine.base.SqlEngine.check_training`: Spark trains on the driver only
-    when asked; DuckDB refuses ``spark_train``)."""
-    context.executor.engine.check_training(str(raw.get("model_type")), raw.pop("spark_train", None))
+def _check_training_place(context: StatementContext, raw: dict) -> bool:
+    """Take OPTIONS(spark_train=…) out of ``raw``; True when the model trains on the engine's
+    workers (:func:`sqlml.ml.spark_training.trains_on_workers`: Spark, a family with a distributed
+    trainer, no ``spark_train``); else have the engine refuse to train where it cannot
+    (:meth:`sqlml.engine.base.SqlEngine.check_training`: Spark trains on the driver only when
+    asked; DuckDB refuses ``spark_train``)."""
+    model_type, place = str(raw.get("model_type")), raw.pop("spark_train", None)
+    if place is None and trains_on_workers(context.executor, model_type):
+        return True
+    context.executor.engine.check_training(model_type, place)
+    return False
 
 
 def _check_custom_holiday(tree: exp.Expression, model_type: object, transform, script: str) -> None:
@@ -184,7 +191,7 @@ def _io_clauses(model_type: str, properties: list[exp.Expression], script: str) 
     return clauses
 
 
-def _build_model(context, ref, model_type, options, query, transform) -> Model:
+def _build_model(context, ref, model_type, options, query, transform, on_workers=False) -> Model:
     family = family_of(model_type)
     if family.source is Source.FILE:
         if query is not None:  # BigQuery's imported models have no AS clause
@@ -204,6 +211,10 @@ def _build_model(context, ref, model_type, options, query, transform) -> Model:
             f"model_type='{model_type}' takes no TRANSFORM clause.",
             hint="Compute the columns in the training query (AS SELECT …) instead.",
         )
+    if on_workers:
+        model = train_on_workers(context, model_type, options, query, transform is not None)
+        model.spec["lineage"].update(query=_text(query, context.executor), tables=sorted(_tables_read(query)))
+        return model
     started = time.monotonic()
     table, hashes, lineage = read_training_rows(context, query)
     read_seconds = time.monotonic() - started

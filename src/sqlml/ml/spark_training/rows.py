@@ -1,0 +1,247 @@
+"""CREATE MODEL's training rows on Spark, left where they are: the training query as a Spark
+DataFrame, its label encoded, its data split and its automatic preprocessing — all computed by
+Spark, with the same rules (and error messages) as training in one process
+(:mod:`sqlml.ml.training.preparation`). Only bounded samples come to the driver: the rows whose
+metrics, kept outputs and distributions the stored model records (:data:`SAMPLE_ROWS`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.execution.sources import SourceSet
+from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.estimator import Dataset, Task
+from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
+from sqlml.ml.spark_training import statistics
+from sqlml.ml.training.labels import Label, encode_label, resolve_column
+from sqlml.ml.training.preparation import excluded_columns
+from sqlml.ml.training.split import LARGE_DATA, LARGE_EVAL_ROWS, SMALL_DATA
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from sqlml.execution.context import StatementContext
+    from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
+
+#: At most this many rows of a part come to the driver (stored metrics, kept outputs, distributions).
+SAMPLE_ROWS = 100_000
+#: Columns the prepared frame adds: the feature vector, the encoded label, the row weight, the split.
+FEATURES, LABEL, WEIGHT, EVALUATION = "__sqlml_features", "__sqlml_label", "__sqlml_weight", "__sqlml_eval"
+#: Spark's normal-equation solver and its Gram matrix take up to this many features; a model this
+#: wide trains on the driver (spark_train='driver'), sparse.
+MAX_FEATURES = 4_096
+_views = itertools.count()
+
+
+@dataclass
+class TrainingRows:
+    """The training query's rows on Spark, prepared.
+
+    Attributes:
+        frame: the rows with :data:`FEATURES`, :data:`LABEL`, :data:`WEIGHT` and :data:`EVALUATION`, cached.
+        schema: the query's columns as one process reads them (Arrow).
+        label: the encoded label (classes, kind; no per-row codes), None for unsupervised models.
+        features: the input columns.
+        preprocessor: the preprocessing learned by Spark on the training part.
+        feature_info: ML.FEATURE_INFO's rows.
+        task: what the estimator learns.
+        split: the split's description (method and row counts).
+        fingerprint: the rows' fingerprint (Spark's xxhash64 of each row, XOR-ed, and the count).
+        cached: the cached rows :attr:`frame` reads, dropped by :meth:`close`.
+    """
+
+    frame: DataFrame
+    schema: pa.Schema
+    label: Label | None
+    features: list[str]
+    preprocessor: Preprocessor
+    feature_info: list[dict]
+    task: Task
+    split: dict
+    fingerprint: str
+    cached: DataFrame
+
+    def part(self, evaluation: bool) -> DataFrame:
+        """The training part, or the evaluation part."""
+        from pyspark.sql import functions as F
+
+        return self.frame.where(F.col(EVALUATION) == F.lit(evaluation))
+
+    @property
+    def scored_part(self) -> bool:
+        """Which part the stored metrics are computed on: evaluation if the split made one."""
+        return self.split["eval_rows"] > 0
+
+    def sample(self, evaluation: bool) -> tuple[pa.Table, Dataset]:
+        """At most :data:`SAMPLE_ROWS` rows of a part: the query's columns and their dataset."""
+        table = self.part(evaluation).select(*[f"`{n}`" for n in self.schema.names], LABEL, WEIGHT).limit(SAMPLE_ROWS).toArrow()
+        columns = table.select(self.schema.names).cast(self.schema)
+        y = table.column(LABEL).to_numpy(zero_copy_only=False) if self.label is not None else None
+        w = table.column(WEIGHT).to_numpy(zero_copy_only=False)
+        return columns, Dataset(self.preprocessor.transform(columns), y, w)
+
+    def close(self) -> None:
+        """Drop the cached rows."""
+        self.cached.unpersist()
+
+
+def read(context: StatementContext, model_type: str, options: dict, query: exp.Expression) -> TrainingRows:
+    """The training query's rows on Spark, prepared for ``model_type`` with ``options``.
+
+    Raises:
+        InvalidModelInputError: no rows, a bad label or feature (one process's messages), or a
+            column type the workers do not encode.
+        InvalidOptionError: a split or weight option the workers do not apply.
+    """
+    from pyspark.sql import functions as F
+
+    frame, schema = _query_frame(context, query)
+    family = family_of(model_type)
+    label = _label(frame, schema, model_type, options) if family.target(model_type).is_supervised else None
+    excluded = excluded_columns(options, label.name if label else None)
+    features = [name for name in schema.names if name.lower() not in excluded]
+    if not features:
+        raise InvalidModelInputError("The training query has no feature columns besides the label.", hint="Select at least one column to learn from.")
+    defaults = family.preprocessing(model_type, options)
+    for name in features:
+        why = statistics.unsupported(schema.field(name).type, defaults.categorical)
+        if why is not None:
+            raise driver_only(f"{name} is {why}, which CREATE MODEL on Spark's workers does not encode yet.")
+    row_hash = F.xxhash64(*[F.col(f"`{n}`") for n in schema.names])
+    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label)).withColumn("__sqlml_hash", row_hash)
+    cached = frame = frame.persist()
+    rows = frame.count()
+    if rows == 0:
+        raise InvalidModelInputError(
+            "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
+        )
+    method, evaluation = _split(frame, model_type, options, rows)
+    frame = frame.withColumn(EVALUATION, evaluation)
+    eval_rows = frame.where(evaluation).count() if method != "NO_SPLIT" else 0
+    preprocessor, info = statistics.learn(
+        frame.where(~F.col(EVALUATION)), schema, features, standardize=defaults.standardize, categorical=defaults.categorical
+    )
+    if preprocessor.width > MAX_FEATURES:
+        raise driver_only(f"The features encode to {preprocessor.width} columns (one-hot), over the {MAX_FEATURES} Spark's trainers take here.")
+    frame = frame.withColumn(FEATURES, statistics.feature_vector(preprocessor))
+    task = Task(
+        kind=label.kind if label else family.target(model_type).value,
+        n_classes=len(label.classes) if label and label.kind != "regression" else 0,
+        feature_names=preprocessor.feature_names,
+    )
+    digest = frame.agg(F.bit_xor("__sqlml_hash")).first()[0]
+    split = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
+    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, f"{digest & (2**64 - 1):016x}-{rows}", cached)
+
+
+def driver_only(message: str) -> InvalidOptionError:
+    return InvalidOptionError(
+        message, option="spark_train", hint="Add OPTIONS(spark_train='driver') to train on the driver (the rows must fit in its memory)."
+    )
+
+
+def _query_frame(context: StatementContext, query: exp.Expression) -> tuple[DataFrame, pa.Schema]:
+    """The query as a Spark DataFrame (through a TEMP view the Spark cursor defines from sqlml's
+    SQL), and its columns' Arrow types as one process reads them."""
+    from pyspark.sql import SparkSession
+
+    executor, sources = context.executor, SourceSet()
+    name = f"__sqlml_training_{next(_views)}"
+    with executor.engine.lease():
+        try:
+            data = executor.renderer(context.params).data_input(exp.Subquery(this=query.copy()), None, sources)
+            schema = data.schema
+            data.cursor.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {data.sql}", data.params)
+        finally:
+            sources.close()
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    frame = spark.table(name)
+    frame = frame.select(*[frame[i].alias(n) for i, n in enumerate(schema.names)])
+    spark.catalog.dropTempView(name)  # the frame's plan is resolved already
+    return frame, schema
+
+
+def _label(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict) -> Label:
+    """The label column, checked and described as one process does (:func:`encode_label`),
+    from its distinct values; a NULL or non-finite label fails with one process's message."""
+    from pyspark.sql import functions as F
+
+    name = resolve_column(schema.empty_table(), (options.get("input_label_cols") or ["label"])[0], "label")
+    arrow_type = schema.field(name).type
+    column = F.col(f"`{name}`")
+    regression = family_of(model_type).target(model_type).value == "regression"
+    bad = column.isNull()
+    if regression and is_numeric_type(arrow_type):
+        bad = bad | F.isnan(column.cast("double")) | (F.abs(column.cast("double")) == float("inf"))
+    if frame.where(bad).limit(1).count():  # the whole column, for the exact message
+        encode_label(model_type, name, frame.select(column).toArrow().column(0).combine_chunks().cast(arrow_type))
+    if regression:
+        return encode_label(model_type, name, pa.array([], arrow_type))
+    distinct = frame.select(column).distinct().toArrow().column(0).combine_chunks().cast(arrow_type)
+    return encode_label(model_type, name, distinct)
+
+
+def _label_codes(label: Label | None):  # noqa: ANN202 - a pyspark Column
+    """The label as a number: the value (regression) or the class index (classes in ascending order)."""
+    from pyspark.sql import functions as F
+
+    if label is None:
+        return F.lit(None).cast("double")
+    column = F.col(f"`{label.name}`")
+    if label.kind == "regression":
+        return column.cast("double")
+    codes = F.lit(None).cast("double")
+    for index, value in enumerate(label.classes):
+        codes = F.when(column == F.lit(value), float(index)).otherwise(codes)
+    return codes
+
+
+def _weights(schema: pa.Schema, options: dict, label: Label | None):  # noqa: ANN202 - a pyspark Column
+    """Each row's weight: ``instance_weight_col``, a class's ``class_weights``, else 1."""
+    from pyspark.sql import functions as F
+
+    if options.get("auto_class_weights"):
+        raise driver_only("auto_class_weights is not applied by CREATE MODEL on Spark's workers yet.")
+    if label is not None and options.get("class_weights"):
+        weights = label.class_weights(options)
+        return F.element_at(F.array(*[F.lit(float(v)) for v in weights]), F.col(LABEL).cast("int") + 1)
+    if options.get("instance_weight_col"):
+        name = resolve_column(schema.empty_table(), options["instance_weight_col"], "instance_weight_col")
+        return F.col(f"`{name}`").cast("double")
+    return F.lit(1.0)
+
+
+def _split(frame: DataFrame, model_type: str, options: dict, rows: int):  # noqa: ANN202 - (method, a pyspark Column)
+    """BigQuery's data split on Spark (:mod:`sqlml.ml.training.split`'s rules): the rows with the
+    lowest hashes of their values evaluate — Spark's xxhash64, so not the rows one process picks."""
+    from pyspark.sql import functions as F
+
+    if not family_of(model_type).target(model_type).splits_rows:
+        return "NO_SPLIT", F.lit(False)
+    method = options.get("data_split_method", "NO_SPLIT")
+    if method in ("CUSTOM", "SEQ"):
+        raise driver_only(f"data_split_method='{method}' is not applied by CREATE MODEL on Spark's workers yet.")
+    if method == "NO_SPLIT" or (method == "AUTO_SPLIT" and rows < SMALL_DATA):
+        return method, F.lit(False)
+    if method == "AUTO_SPLIT":
+        count = LARGE_EVAL_ROWS if rows > LARGE_DATA else int(round(0.2 * rows))
+    else:
+        fraction = round(options.get("data_split_eval_fraction") or 0.2, 2)
+        count = int(round(fraction * rows))
+    if count >= rows:
+        raise InvalidOptionError(
+            f"The data split ({method}) leaves no training rows: all {rows} row(s) went to evaluation or test.",
+            option="data_split_eval_fraction", hint="Lower data_split_eval_fraction.",
+        )  # fmt: skip
+    if count == 0:
+        return method, F.lit(False)
+    threshold = frame.select("__sqlml_hash").orderBy("__sqlml_hash").limit(count).agg(F.max("__sqlml_hash")).first()[0]
+    return method, F.col("__sqlml_hash") <= F.lit(threshold)

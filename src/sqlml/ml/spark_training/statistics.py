@@ -1,0 +1,154 @@
+"""BigQuery's automatic preprocessing, learned in Spark SQL from the training rows where they are.
+
+https://cloud.google.com/bigquery/docs/auto-preprocessing — a numeric column is imputed with its
+training mean and (for linear models, k-means and PCA) standardized with its mean and sample
+standard deviation; a STRING or BOOL column is one-hot (or dummy) encoded over its training
+categories, NULL being the category ``_null_filler``. One aggregation pass gives every numeric
+column's statistics (and ML.FEATURE_INFO's), one GROUP BY per categorical column its vocabulary;
+the result is the same :class:`~sqlml.ml.preprocessing.automatic.preprocessor.Preprocessor`
+(encoders and their JSON state) that training in one process fits, so a model trained on Spark
+predicts on DuckDB with the same code.
+
+The feature vector MLlib trains on is written as Spark SQL from that preprocessor
+(:func:`feature_vector`): column for column what ``Preprocessor.transform`` computes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.preprocessing.automatic.encoders import NULL_CATEGORY, CategoricalEncoder, NumericEncoder
+from sqlml.ml.preprocessing.automatic.preprocessor import InputColumn, Preprocessor, is_numeric_type
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+#: The categorical encodings MLlib's trainers get as one-hot columns.
+ONE_HOT_METHODS = ("one_hot", "dummy")
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _finite(name: str):  # noqa: ANN202 - a pyspark Column
+    """The column as DOUBLE, NaN as NULL (NaN is missing, as in one process)."""
+    from pyspark.sql import functions as F
+
+    value = F.col(_quoted(name)).cast("double")
+    return F.nanvl(value, F.lit(None).cast("double"))
+
+
+def _category(name: str):  # noqa: ANN202 - a pyspark Column
+    """The column's category text: ``true``/``false`` for BOOL, ``_null_filler`` for NULL."""
+    from pyspark.sql import functions as F
+
+    return F.coalesce(F.col(_quoted(name)).cast("string"), F.lit(NULL_CATEGORY))
+
+
+def unsupported(arrow_type: pa.DataType, categorical: str) -> str | None:
+    """Why the column cannot be encoded on the workers (None: it can)."""
+    if is_numeric_type(arrow_type):
+        return None
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_boolean(arrow_type):
+        return None if categorical in ONE_HOT_METHODS else f"{categorical} encoding"
+    return f"a {arrow_type} column"
+
+
+def learn(frame: DataFrame, schema: pa.Schema, features: list[str], *, standardize: bool, categorical: str) -> tuple[Preprocessor, list[dict]]:
+    """The preprocessor of ``features`` learned from ``frame``'s rows, and ML.FEATURE_INFO's rows.
+
+    Args:
+        frame: the training rows (the training split only).
+        schema: the rows' Arrow types as one process reads them.
+        features: the input columns, in order.
+        standardize: z-score the numeric columns.
+        categorical: ``one_hot`` or ``dummy``.
+
+    Raises:
+        InvalidModelInputError: a numeric column is all NULL or has an infinite value (the
+            messages of one process's training).
+    """
+    from pyspark.sql import functions as F
+
+    numeric = [name for name in features if is_numeric_type(schema.field(name).type)]
+    aggregates = []
+    for index, name in enumerate(numeric):
+        value = _finite(name)
+        aggregates += [
+            F.avg(value).alias(f"mean_{index}"), F.stddev_samp(value).alias(f"std_{index}"), F.count(value).alias(f"n_{index}"),
+            F.min(value).alias(f"min_{index}"), F.max(value).alias(f"max_{index}"),
+            F.percentile_approx(value, F.lit(0.5), F.lit(100_000)).alias(f"median_{index}"),
+            F.count_if(F.isnull(F.col(_quoted(name)))).alias(f"nulls_{index}"),
+            F.count_if(F.abs(value) == float("inf")).alias(f"inf_{index}"),
+        ]  # fmt: skip
+    stats = frame.agg(*aggregates).first().asDict() if aggregates else {}
+    columns, encoders, info = [], [], []
+    for name in features:
+        arrow_type = schema.field(name).type
+        columns.append(InputColumn(name, str(arrow_type)))
+        if name in numeric:
+            suffix = f"_{numeric.index(name)}"
+            encoder, row = _numeric(name, standardize, {key.removesuffix(suffix): stats[key] for key in stats if key.endswith(suffix)})
+        else:
+            encoder, row = _categorical(frame, name, categorical)
+        encoders.append(encoder)
+        info.append(row)
+    return Preprocessor(columns, encoders), info
+
+
+def _numeric(name: str, standardize: bool, stats: dict) -> tuple[NumericEncoder, dict]:
+    if not stats["n"]:
+        raise InvalidModelInputError(
+            f"Failed to calculate mean since the entries in corresponding column '{name}' are all NULLs.",
+            column=name,
+            hint=f"Give {name} values, or leave it out with SELECT * EXCEPT({name}).",
+        )
+    if stats["inf"]:
+        raise InvalidModelInputError(
+            f"The column '{name}' has {stats['inf']} infinite value(s); a feature must be finite or NULL.",
+            column=name,
+            hint=f"Replace them in the query, e.g. IF(IS_INF({name}), NULL, {name}).",
+        )
+    std = stats["std"] if stats["n"] > 1 and stats["std"] else 0.0
+    encoder = NumericEncoder(name, standardize, float(stats["mean"]), std if std > 0 else 1.0)
+    row = {
+        "input": name, "min": stats["min"], "max": stats["max"], "mean": float(stats["mean"]), "median": stats["median"],
+        "stddev": stats["std"] if stats["n"] > 1 else None, "category_count": None, "null_count": int(stats["nulls"]), "dimension": None,
+    }  # fmt: skip
+    return encoder, row
+
+
+def _categorical(frame: DataFrame, name: str, method: str) -> tuple[CategoricalEncoder, dict]:
+    counts = {row[0]: row[1] for row in frame.groupBy(_category(name).alias("c")).count().collect()}
+    vocabulary = sorted(counts)
+    dropped = None
+    if method == "dummy" and len(vocabulary) > 1:
+        # BigQuery drops the most frequent category (ties: alphabetically first), as in one process
+        dropped = max(vocabulary, key=lambda c: (counts[c], -vocabulary.index(c)))
+    nulls = counts.get(NULL_CATEGORY, 0)
+    row = {
+        "input": name, "min": None, "max": None, "mean": None, "median": None, "stddev": None,
+        "category_count": len(vocabulary) - (1 if NULL_CATEGORY in counts and nulls else 0), "null_count": int(nulls), "dimension": None,
+    }  # fmt: skip
+    return CategoricalEncoder(name, method, vocabulary, dropped), row
+
+
+def feature_vector(preprocessor: Preprocessor) -> Column:
+    """The preprocessor's feature matrix row as an MLlib vector, in Spark SQL: the same columns,
+    in the same order, as :meth:`Preprocessor.transform` gives."""
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
+
+    cells = []
+    for column, encoder in zip(preprocessor.columns, preprocessor.encoders):
+        if isinstance(encoder, NumericEncoder):
+            value = F.coalesce(_finite(column.name), F.lit(encoder.mean))
+            cells.append((value - F.lit(encoder.mean)) / F.lit(encoder.std) if encoder.standardize else value)
+        else:
+            category = _category(column.name)
+            cells += [F.when(category == F.lit(value), 1.0).otherwise(0.0) for value in encoder.columns]
+    return array_to_vector(F.array(*cells))

@@ -1,0 +1,185 @@
+"""CREATE MODEL on Spark's workers (issue 22, point 3): LINEAR_REG, LOGISTIC_REG and KMEANS train
+with Spark MLlib on local[2], BigQuery's preprocessing statistics computed by Spark, and the stored
+model is sqlml's portable one — its weights agree with one process's training (or scikit-learn's)
+on the same rows, and ML.PREDICT of it on DuckDB equals ML.PREDICT on Spark.
+
+Tolerances: a linear regression is solved exactly on both sides (normal equations): weights within
+1e-8 relative. Logistic regression is an iterative fit on both sides (MLlib's L-BFGS, scikit-learn's
+lbfgs, each to its own stopping rule): weights within 1e-4 absolute. k-means stops at Lloyd's fixed
+point on both sides: centroids within 1e-9. Predictions of one stored model on either engine:
+1e-9 relative (the engines add a linear model's terms in their own order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sqlml
+from sqlml.errors import InvalidOptionError
+
+# 200 rows: numbers with a NULL (mean-imputed), a STRING category; a numeric, a binary and a 3-class label
+DATA = (
+    "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.t AS "
+    "SELECT x, IF(MOD(x, 17) = 0, NULL, MOD(x * 37, 101) / 10.0) AS z, CAST(MOD(x * 7, 4) AS STRING) AS s, "
+    "x * 0.5 + MOD(x * 37, 101) / 7.0 + MOD(x * 7, 4) * 3 + MOD(x * 13, 11) / 3.0 AS y, "
+    "MOD(x * 37, 101) / 10.0 + MOD(x * 13, 11) > 10 AS big, "
+    "CASE WHEN x < 70 THEN 'low' WHEN x < 140 + MOD(x, 9) THEN 'mid' ELSE 'high' END AS band "
+    "FROM UNNEST(GENERATE_ARRAY(1, 200)) AS x"
+)
+
+
+@pytest.fixture
+def both(spark_con, tmp_path):
+    """The Spark connection and a DuckDB one on the same model store, both holding DATA."""
+    spark_con.query(DATA)
+    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
+        duck.query(DATA)
+        yield spark_con, duck
+
+
+def _weights(con, model: str, standardize: bool = False) -> dict:
+    """ML.WEIGHTS as {processed input: weight}, categories as ``input=category``."""
+    weights = {}
+    query = f"SELECT processed_input, weight, category_weights FROM ML.WEIGHTS(MODEL {model}, STRUCT({standardize} AS standardize))"
+    for name, weight, categories in con.query(query).fetchall():
+        if categories:
+            weights.update({f"{name}={c['category']}": c["weight"] for c in categories})
+        else:
+            weights[name] = weight
+    return weights
+
+
+def _predictions(con, model: str, columns: str) -> list[tuple]:
+    return con.query(f"SELECT x, {columns} FROM ML.PREDICT(MODEL {model}, TABLE ds.t) ORDER BY x").fetchall()
+
+
+def test_linear_reg_on_spark_has_the_weights_of_training_in_one_process(both):
+    spark_con, duck = both
+    l2_reg = 0.5  # the penalty's scale differs between MLlib and sqlml (see sqlml.ml.spark_training.trainers)
+    statement = (
+        "CREATE MODEL ds.{name} OPTIONS(model_type='linear_reg', input_label_cols=['y'], "
+        f"category_encoding_method='DUMMY_ENCODING', l2_reg={l2_reg}) AS SELECT x, z, s, y FROM ds.t"
+    )
+    spark_con.query(statement.format(name="on_spark"))
+    duck.query(statement.format(name="in_process"))
+    on_spark, in_process = _weights(duck, "ds.on_spark"), _weights(duck, "ds.in_process")
+    assert on_spark.keys() == in_process.keys() == {"x", "z", "s=0", "s=1", "s=2", "s=3", "__INTERCEPT__"}
+    for name, weight in in_process.items():
+        assert on_spark[name] == pytest.approx(weight, rel=1e-8, abs=1e-10), name
+    # the stored model's description: the preprocessing Spark learned is one process's
+    info = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.on_spark)").fetchall()}
+    expected = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.in_process)").fetchall()}
+    assert_close(info, expected, rel=1e-12)
+    # one stored model, two engines: the same predictions
+    assert_close(_predictions(spark_con, "ds.on_spark", "predicted_y"), _predictions(duck, "ds.on_spark", "predicted_y"))
+    evaluated = "SELECT * FROM ML.EVALUATE(MODEL ds.on_spark, TABLE ds.t)"
+    assert_close(spark_con.query(evaluated).fetchall(), duck.query(evaluated).fetchall())
+
+
+def _standardized(duck, columns: list[str]) -> np.ndarray:
+    """The rows' features as BigQuery's preprocessing makes them: mean-imputed, z-scored (ddof 1)."""
+    table = duck.query(f"SELECT {', '.join(columns)} FROM ds.t ORDER BY x").arrow()
+    X = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(float) for c in columns])
+    means, stds = np.nanmean(X, axis=0), np.nanstd(X, axis=0, ddof=1)
+    X = np.where(np.isnan(X), means, X)
+    return (X - means) / stds
+
+
+@pytest.mark.parametrize(("label", "classes"), [("big", [False, True]), ("band", ["high", "low", "mid"])])
+def test_logistic_reg_on_spark_has_scikit_learns_weights(both, label, classes):
+    from sklearn.linear_model import LogisticRegression
+
+    spark_con, duck = both
+    l2_reg = 0.05
+    spark_con.query(
+        f"CREATE MODEL ds.c OPTIONS(model_type='logistic_reg', input_label_cols=['{label}'], l2_reg={l2_reg}, max_iterations=200) "
+        f"AS SELECT x, z, {label} FROM ds.t"
+    )
+    X = _standardized(duck, ["x", "z"])
+    y = np.array(duck.query(f"SELECT {label} FROM ds.t ORDER BY x").arrow().column(0).to_pylist())
+    # scikit-learn minimizes C·Σ log loss + ½‖β‖²: sqlml's mean log loss + l2_reg·‖β‖² when C = 1 / (2·l2_reg·n)
+    reference = LogisticRegression(C=1 / (2 * l2_reg * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+    assert list(reference.classes_) == classes
+    weights = _weights(duck, "ds.c", standardize=True)  # the weights of the standardized features
+    if len(classes) == 2:
+        got = np.array([weights["x"], weights["z"], weights["__INTERCEPT__"]])
+        np.testing.assert_allclose(got, [*reference.coef_[0], reference.intercept_[0]], atol=1e-4)
+    by_label = [{p["label"]: p["prob"] for p in row[1]} for row in _predictions(duck, "ds.c", f"predicted_{label}_probs")]
+    probabilities = [[row[c] for c in classes] for row in by_label]
+    np.testing.assert_allclose(probabilities, reference.predict_proba(X), atol=1e-4)
+    columns = f"predicted_{label}, predicted_{label}_probs"
+    assert_close(_predictions(spark_con, "ds.c", columns), _predictions(duck, "ds.c", columns))
+
+
+def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(both):
+    spark_con, duck = both
+    blobs = (
+        "CREATE OR REPLACE TABLE ds.blobs AS SELECT x, MOD(x, 3) * 10 + MOD(x * 7, 5) / 4.0 AS a, "
+        "MOD(x, 3) * -6 + MOD(x * 11, 7) / 5.0 AS b FROM UNNEST(GENERATE_ARRAY(1, 300)) AS x"
+    )
+    spark_con.query(blobs)
+    duck.query(blobs)
+    statement = "CREATE MODEL ds.{name} OPTIONS(model_type='kmeans', num_clusters=3, kmeans_init_method='KMEANS++') AS SELECT a, b FROM ds.blobs"
+    spark_con.query(statement.format(name="on_spark"))
+    duck.query(statement.format(name="in_process"))
+    centroids = "SELECT centroid_id, feature, numerical_value FROM ML.CENTROIDS(MODEL ds.{name}) ORDER BY centroid_id, feature"
+
+    def by_centroid(name: str) -> list[tuple]:
+        rows = duck.query(centroids.format(name=name)).fetchall()
+        return sorted(tuple(value for _, _, value in rows[i : i + 2]) for i in range(0, len(rows), 2))
+
+    np.testing.assert_allclose(by_centroid("on_spark"), by_centroid("in_process"), rtol=1e-9)
+    info = spark_con.query("SELECT cluster_info FROM ML.TRAINING_INFO(MODEL ds.on_spark)").fetchall()[-1][0]
+    assert sorted(c["cluster_size"] for c in info) == [100, 100, 100]
+    predicted = "SELECT a, b, centroid_id, nearest_centroids_distance FROM ML.PREDICT(MODEL ds.on_spark, TABLE ds.blobs) ORDER BY a, b"
+    assert_close(spark_con.query(predicted).fetchall(), duck.query(predicted).fetchall())
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            "CREATE MODEL ds.m TRANSFORM(x * 2 AS x2, y) OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, y FROM ds.t",
+            "CREATE MODEL with TRANSFORM(…) is not trained on Spark's workers yet.",
+        ),
+        (
+            "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], auto_class_weights=TRUE) AS SELECT x, big FROM ds.t",
+            "auto_class_weights is not applied by CREATE MODEL on Spark's workers yet.",
+        ),
+        (
+            "CREATE MODEL ds.m OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, DATE '2024-01-01' AS d FROM ds.t",
+            "d is a date32[day] column, which CREATE MODEL on Spark's workers does not encode yet.",
+        ),
+    ],
+    ids=["transform", "auto_class_weights", "date_feature"],
+)
+def test_what_the_workers_do_not_train_is_refused_and_names_the_driver(spark_con, statement, message):
+    spark_con.query(DATA)
+    with pytest.raises(InvalidOptionError) as refused:
+        spark_con.query(statement)
+    assert refused.value.message == message
+    assert refused.value.hint == "Add OPTIONS(spark_train='driver') to train on the driver (the rows must fit in its memory)."
+    assert spark_con.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS").fetchall() == [(0,)]
+
+
+def test_a_null_label_fails_with_the_message_of_training_in_one_process(spark_con):
+    spark_con.query(DATA)
+    with pytest.raises(sqlml.errors.InvalidModelInputError) as failed:
+        spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['z']) AS SELECT x, z FROM ds.t")
+    assert failed.value.message == "The label column z has 11 NULL value(s) in 200 rows; BigQuery ML does not train on NULL labels."
+
+
+def assert_close(got: object, expected: object, rel: float = 1e-9) -> None:
+    """Rows equal, floats within ``rel`` relative."""
+    assert _close(got, expected, rel), f"{got} != {expected}"
+
+
+def _close(got: object, expected: object, rel: float) -> bool:
+    if isinstance(expected, float):
+        return isinstance(got, float) and got == pytest.approx(expected, rel=rel, abs=1e-12)
+    if isinstance(expected, (list, tuple)):
+        return isinstance(got, type(expected)) and len(got) == len(expected) and all(_close(g, e, rel) for g, e in zip(got, expected))
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and got.keys() == expected.keys() and all(_close(got[k], expected[k], rel) for k in got)
+    return got == expected
