@@ -39,6 +39,7 @@ def _test_auc(con, model: str) -> float:
     return roc_auc_score([r["defaulted"] for r in rows], positive)
 
 
+@pytest.mark.slow  # trains four default models and a 7-second search: about 25 s
 def test_automl_reaches_the_best_default_family_on_a_small_table_with_few_positives(tmp_path):
     with sqlml.connect(tmp_path / "w", tmp_path / "m", idle_release=0) as con:
         con.register("frame", default_like(3000, seed=5))

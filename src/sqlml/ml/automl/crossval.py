@@ -9,7 +9,8 @@ cheapest first, and their out-of-fold outputs score them on every row instead of
 of the objective's values on each fold, as cross-validation scores are usually averaged).
 
 The choice then is the finalist best on its out-of-fold outputs; ensemble selection runs on the
-same outputs (an ensemble is kept only when it beats that finalist on the held-out folds). A
+same outputs, and an ensemble is kept only when it beats that finalist on the held-out folds by
+more than one standard error of the per-fold differences. A
 finalist the budget left no time to cross-validate can still be chosen, but only when it beats the
 cross-validated choice on the validation rows by more than one bootstrap standard error of their
 paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10):
@@ -120,3 +121,17 @@ def clearly_better(objective: Objective, sign: float, y: np.ndarray, challenger:
     if len(differences) < BOOTSTRAPS // 2:
         return False
     return float(np.mean(differences)) > float(np.std(differences))
+
+
+def clearly_better_on_folds(
+    objective: Objective, sign: float, y: np.ndarray, challenger: np.ndarray, incumbent: np.ndarray, folds: list[np.ndarray],
+) -> bool:  # fmt: skip
+    """Whether ``challenger``'s out-of-fold outputs beat ``incumbent``'s by more than one standard
+    error of the mean of their per-fold differences (an ensemble must earn its members so)."""
+    differences = []
+    for rows in folds:
+        a, b = score(objective, y[rows], challenger[rows]), score(objective, y[rows], incumbent[rows])
+        if a is None or b is None:
+            return False
+        differences.append(sign * (b - a))
+    return float(np.mean(differences)) > float(np.std(differences, ddof=1)) / np.sqrt(len(differences))

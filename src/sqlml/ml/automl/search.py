@@ -28,7 +28,10 @@ import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error, TrainingError
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
-from sqlml.ml.automl.crossval import CrossValidation, OutOfFold, clearly_better, estimated_seconds, finalists, fits_in, fold_splits
+from sqlml.ml.automl.crossval import (
+    CrossValidation, OutOfFold, clearly_better, clearly_better_on_folds, estimated_seconds, finalists, fits_in, fold_splits,
+)
+from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
 from sqlml.ml.automl.selection import POOL, select
 from sqlml.ml.models.catalog import family_of
@@ -287,6 +290,10 @@ def _model(
         pooled = sorted((t for t in kept if kept[t].prepared is prepared), key=rank)
         outputs, y = {t: kept[t].outputs for t in pooled}, prepared.eval_set.y
     weights, value = select(outputs, pooled, objective, y, prepared.task.kind, validated.folds if best in scores else None)
+    if best in scores and len(weights) > 1:  # an ensemble's gain on the folds must exceed their noise
+        mixed = combine([outputs[t] for t in weights], list(weights.values()), prepared.task.kind)
+        if not clearly_better_on_folds(objective, sign, y, mixed, outputs[best], validated.folds):
+            weights, value = {best: 1.0}, scores[best].value
     members = [(kept[t].model_type, kept[t].options, weight, kept[t].estimator) for t, weight in weights.items()]
     family = family_of(model_type)
     estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)

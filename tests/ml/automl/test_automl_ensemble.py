@@ -1,0 +1,124 @@
+"""An AUTOML model whose choice is an ensemble: ML.PREDICT, ML.EVALUATE, ML.EXPLAIN_PREDICT and
+ML.GLOBAL_EXPLAIN against its members trained directly, and the functions BigQuery refuses.
+
+The search is real; only its choice is fixed (the ensemble selection is replaced by a 1/4 + 3/4
+mix of the two best boosted-tree trials, the only family searched), so the test does not depend
+on which candidates a tiny budget happens to find. Expected values come from the same members as
+plain BOOSTED_TREE_REGRESSOR models: their predictions and attributions, mixed with the weights,
+and scikit-learn's metrics of the mix on the TEST rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+import sqlml
+from sqlml.ml.automl import search as automl_search
+from sqlml.ml.automl.family import AutoMLFamily
+
+FEATURES = "x1, x2, plan, active"
+
+
+@pytest.fixture(scope="module")
+def ensemble(automl_con):
+    def two_best(outputs, ranked, objective, y, kind, folds=None):
+        return {ranked[0]: 0.25, ranked[1]: 0.75}, 0.0
+
+    with pytest.MonkeyPatch.context() as patch:
+        only_trees = lambda self, model_type: [("BOOSTED_TREE_REGRESSOR", self.lookup("BOOSTED_TREE_REGRESSOR"))]  # noqa: E731
+        patch.setattr(AutoMLFamily, "searched", only_trees)
+        patch.setattr(automl_search, "select", two_best)
+        patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
+        patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least
+        automl_con.query(
+            "CREATE OR REPLACE MODEL ds.ens OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], budget_hours=0.002, "
+            f"data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"
+        )
+    rows = {r["trial_id"]: r for r in automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.ens)").arrow().to_pylist()}
+    optimal = next(r for r in rows.values() if r["is_optimal"])
+    assert optimal["model_type"] == "ENSEMBLE"
+    weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
+    assert sorted(weights.values()) == [0.25, 0.75]
+    for number, trial_id in enumerate(weights):
+        options = ", ".join(f"{k}={v!r}" for k, v in json.loads(rows[trial_id]["hyperparameters"]).items())
+        automl_con.query(
+            f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='BOOSTED_TREE_REGRESSOR', input_label_cols=['target'], "
+            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) "
+            f"AS SELECT {FEATURES}, target, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
+        )
+    return automl_con, [(f"ds.member{n}", w) for n, w in enumerate(weights.values())]
+
+
+def _predicted(con, model: str, rows: str) -> np.ndarray:
+    return con.query(f"SELECT predicted_target FROM ML.PREDICT(MODEL {model}, ({rows}))").df().predicted_target.to_numpy()
+
+
+def test_predict_and_evaluate_are_the_weighted_members(ensemble):
+    con, members = ensemble
+    test_rows = "SELECT * FROM ds.train WHERE part = 'TEST'"
+    mixed = sum(w * _predicted(con, m, test_rows) for m, w in members)
+    assert _predicted(con, "ds.ens", test_rows) == pytest.approx(mixed, rel=1e-9, abs=1e-9)
+    truth = con.query(f"SELECT target FROM ({test_rows})").df().target.to_numpy()
+    stored = con.query("SELECT * FROM ML.EVALUATE(MODEL ds.ens)").arrow().to_pylist()[0]
+    assert stored["mean_absolute_error"] == pytest.approx(metrics.mean_absolute_error(truth, mixed), rel=1e-9)
+    assert stored["mean_squared_error"] == pytest.approx(metrics.mean_squared_error(truth, mixed), rel=1e-9)
+    assert stored["r2_score"] == pytest.approx(metrics.r2_score(truth, mixed), rel=1e-9)
+
+
+def test_explain_predict_attributions_are_the_weighted_members_and_add_up(ensemble):
+    con, members = ensemble
+    query = "ML.EXPLAIN_PREDICT(MODEL {}, (SELECT * FROM ds.fresh LIMIT 25), STRUCT(4 AS top_k_features))"
+
+    def attributions(model):
+        rows = con.query(f"SELECT * FROM {query.format(model)}").arrow().to_pylist()
+        return [({a["feature"]: a["attribution"] for a in r["top_feature_attributions"]}, r) for r in rows]
+
+    mine = attributions("ds.ens")
+    theirs = [attributions(m) for m, _ in members]
+    for index, (by_feature, row) in enumerate(mine):
+        for feature in ("x1", "x2", "plan", "active"):
+            want = sum(w * theirs[k][index][0][feature] for k, (_, w) in enumerate(members))
+            assert by_feature[feature] == pytest.approx(want, abs=1e-9)
+        total = row["baseline_prediction_value"] + sum(by_feature.values())
+        assert total == pytest.approx(row["prediction_value"], abs=1e-9)
+        assert row["prediction_value"] == pytest.approx(row["predicted_target"], abs=1e-9)
+
+
+def test_global_explain_is_the_mean_absolute_attribution_over_the_validation_rows(ensemble):
+    con, _ = ensemble
+    explained = con.query(
+        "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.ens, (SELECT * FROM ds.train WHERE part = 'VALIDATE'), STRUCT(4 AS top_k_features))"
+    ).arrow().to_pylist()
+    mean_abs = {f: np.mean([abs(next(a["attribution"] for a in r["top_feature_attributions"] if a["feature"] == f)) for r in explained])
+                for f in ("x1", "x2", "plan", "active")}  # fmt: skip
+    table = con.query("SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL ds.ens)").arrow()
+    assert table.column_names == ["feature", "attribution"]
+    got = dict(zip(table.column("feature").to_pylist(), table.column("attribution").to_pylist()))
+    assert got == pytest.approx(mean_abs, rel=1e-9)
+    assert list(got) == sorted(got, key=lambda f: -got[f])
+
+
+def test_functions_bigquery_refuses_for_automl_are_clear_errors(ensemble, automl_con):
+    con, _ = ensemble
+    with pytest.raises(sqlml.ModelError) as caught:
+        con.query("SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL ds.ens)")
+    assert caught.value.message == (
+        "ML.FEATURE_IMPORTANCE does not support AUTOML_REGRESSOR models; it needs a boosted tree, random forest or "
+        "imported XGBOOST model. ds.ens is AUTOML_REGRESSOR."
+    )
+    automl_con.query(
+        "CREATE OR REPLACE MODEL ds.cls OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['tier'], budget_hours=0.0002) "
+        f"AS SELECT {FEATURES}, tier FROM ds.train"
+    )
+    with pytest.raises(sqlml.InvalidOptionError) as caught:
+        automl_con.query("SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL ds.cls, STRUCT(TRUE AS class_level_explain))")
+    assert caught.value.message == (
+        "class_level_explain applies only to non-AutoML classification models; AUTOML_CLASSIFIER models have "
+        "model-level global feature importance only."
+    )
+    overall = automl_con.query("SELECT feature FROM ML.GLOBAL_EXPLAIN(MODEL ds.cls)").arrow().column("feature").to_pylist()
+    assert sorted(overall) == ["active", "plan", "x1", "x2"]
