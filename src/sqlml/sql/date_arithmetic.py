@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import SqlglotError
+from sqlglot.serde import dump
 
 #: ``columns(dataset, table)``: the ``(column, engine type)`` pairs of a table or view (empty when
 #: unknown); ``dataset`` is None for an unqualified name.
@@ -33,6 +34,9 @@ TableColumns = Callable[[str | None, str], Iterable[tuple[str, str]]]
 
 _DONE = "sqlml_date_arithmetic"  # meta key of an Add/Sub already rewritten
 _UNQUALIFIED = ""  # the schema's dataset key for tables named without one
+_TYPED_SIZE = 256
+_TYPED: dict[tuple[str, str], exp.Expression | None] = {}  # (tree, column types) → rewritten tree, None: unchanged
+_UNSEEN = object()
 
 
 def date_arithmetic(tree: exp.Expression) -> exp.Expression:
@@ -62,8 +66,17 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expre
             schema.setdefault(dataset or _UNQUALIFIED, {})[name] = found
     if not schema or not _may_hold_dates(tree, schema):
         return tree
-    typed = tree.copy()
-    return typed if _rewrite(typed, schema) else tree
+    # the rewrite depends on the tree and the column types alone, so a statement run again over
+    # the same columns (a loop's statement) is not typed again; a changed column type is a new key
+    key = (repr(dump(tree)), repr(schema))
+    typed = _TYPED.get(key, _UNSEEN)
+    if typed is _UNSEEN:
+        typed = tree.copy()
+        typed = typed if _rewrite(typed, schema) else None
+        if len(_TYPED) >= _TYPED_SIZE:
+            _TYPED.clear()  # bounded; clear() is atomic where threads share the cache
+        _TYPED[key] = typed
+    return tree if typed is None else typed.copy()
 
 
 def _rewrite(tree: exp.Expression, schema: dict) -> bool:
