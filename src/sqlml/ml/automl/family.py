@@ -64,6 +64,8 @@ class AutoMLFamily(SupervisedFamily):
     regressor = ModelType.AUTOML_REGRESSOR
     classifier = ModelType.AUTOML_CLASSIFIER
     searches_families = True
+    # BigQuery's end-to-end journey page lists no manual (TRANSFORM) preprocessing for AutoML models:
+    # AutoML engineers its own features, so CREATE MODEL … TRANSFORM(…) with an AUTOML_* type is refused
     accepts_transform = False
 
     def __init__(self, lookup: Callable[[str], ModelFamily]):
