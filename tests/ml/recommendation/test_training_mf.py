@@ -102,6 +102,35 @@ def test_implicit_factors_are_the_librarys_on_the_same_confidences(implicit_con)
     np.testing.assert_allclose(info.loss.to_numpy(), losses, rtol=1e-5)
 
 
+def test_an_early_stop_keeps_the_factors_of_the_iteration_it_stops_at(implicit_con):
+    """With early_stop the loss is computed before the library goes on (not trailing it by an
+    iteration): the model is the library's fit of as many iterations as ML.TRAINING_INFO lists,
+    the last one the first whose loss improved by less than min_rel_progress."""
+    con, (user, item, rating) = implicit_con
+    con.query(
+        "CREATE MODEL ds.stopped OPTIONS(model_type='matrix_factorization', feedback_type='implicit', user_col='visitor', "
+        "item_col='content', rating_col='score', num_factors=4, l2_reg=2.0, wals_alpha=10, max_iterations=30, "
+        "early_stop=TRUE, min_rel_progress=0.02) AS SELECT * FROM ds.views"
+    )
+    info = con.query("SELECT iteration, loss, duration_ms FROM ML.TRAINING_INFO(MODEL ds.stopped) ORDER BY iteration").df()
+    losses = info.loss.to_numpy()
+    progress = -np.diff(losses) / losses[:-1]
+    assert 2 <= len(info) < 30 and progress[-1] < 0.02 and (progress[:-1] >= 0.02).all()
+    assert (info.duration_ms >= 0).all()
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    confidences = sparse.csr_matrix((1 + 10 * rating, (user, item)), shape=(60, 50)).astype(np.float32)
+    library_losses = []
+    with threadpool_limits(1, "blas"):
+        library = AlternatingLeastSquares(factors=4, regularization=2.0, iterations=len(info), random_state=wals.SEED, calculate_training_loss=True)
+        library.fit(confidences, show_progress=False, callback=lambda iteration, elapsed, loss: library_losses.append(loss))
+    np.testing.assert_allclose(losses, library_losses, rtol=1e-5)
+    store = con.models
+    factorization = factorization_of(Model.load(store.verified_files(store.resolve(ModelRef.parse("ds.stopped")))))
+    np.testing.assert_allclose(factorization.user_factors, library.user_factors, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("chunk", [3, 16_384])
 def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk):
     """Dislikes (negative confidences), users and items without ratings, and chunks that split a

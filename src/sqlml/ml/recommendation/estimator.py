@@ -83,11 +83,14 @@ class FactorizationEstimator(Estimator):
             held_out = wals.confidences_of(eval_rated, alpha)
             self._scored = (eval_codes, evaluation.y, eval_rated)
 
-        def on_iteration(model, loss: float) -> bool:
-            eval_loss = None if held_out is None else wals.weighted_error(model.user_factors, model.item_factors, held_out)
-            return monitor.iteration(loss, eval_loss)
+        def on_iteration(user_factors: np.ndarray, item_factors: np.ndarray, loss: float, duration_ms: int) -> bool:
+            eval_loss = None if held_out is None else wals.weighted_error(user_factors, item_factors, held_out)
+            return monitor.iteration(loss, eval_loss, duration_ms=duration_ms)
 
-        model = wals.fit(confidences, factors, self.options["l2_reg"], self.options["max_iterations"], on_iteration, self.options.get("_threads"))
+        # the losses can trail the fit by an iteration when they never stop it (no early stop, no pruning observer)
+        defer = not monitor.early_stop and monitor.observer is None
+        model = wals.fit(confidences, factors, self.options["l2_reg"], self.options["max_iterations"], on_iteration,
+                         self.options.get("_threads"), defer)  # fmt: skip
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float64)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
         self.user_intercepts_, self.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])

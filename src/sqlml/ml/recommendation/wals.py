@@ -23,6 +23,7 @@ ML.TRAINING_INFO's per-iteration loss is the library's ``calculate_loss`` comput
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -72,13 +73,18 @@ def library_model(factors: int, l2_reg: float, iterations: int, threads: int | N
 
 
 def fit(
-    confidences: sparse.csr_matrix, factors: int, l2_reg: float, iterations: int, on_iteration: Callable, threads: int | None = None
+    confidences: sparse.csr_matrix, factors: int, l2_reg: float, iterations: int, on_iteration: Callable,
+    threads: int | None = None, defer: bool = False,
 ) -> AlternatingLeastSquares:
-    """Fit weighted ALS; ``on_iteration(model, loss)`` is called after each iteration and returns
-    False to stop early (it may raise to cancel). Returns the library's fitted model.
+    """Fit weighted ALS; ``on_iteration(user_factors, item_factors, loss, duration_ms)`` is called
+    for each iteration (``duration_ms``: from the previous iteration's end to this one's) and
+    returns False to stop early (it may raise to cancel). Returns the library's fitted model.
 
     The loss is the library's (:class:`TrainingLoss`): the WALS objective divided by the total
-    confidence of every pair.
+    confidence of every pair. With ``defer`` (for fits that never stop early), an iteration's loss
+    is computed on the pool from copies of its factors while the library runs the next iteration,
+    and ``on_iteration`` is called for it once that iteration (or the fit) ends: the library's
+    threads go on instead of waiting for the loss (and, spinning, holding a core it needs).
     """
     import implicit.cpu.als  # noqa: F401 — loaded first, so that the limit reaches the BLAS it loads
     from threadpoolctl import threadpool_limits
@@ -87,13 +93,28 @@ def fit(
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
         model = library_model(factors, l2_reg, iterations, threads)
         loss = TrainingLoss(confidences, l2_reg, pool)
+        pending: list[tuple] = []  # deferred iterations: (user factors, item factors, loss waiter, duration_ms)
+        ended = [time.monotonic()]
+
+        def report(user_factors: np.ndarray, item_factors: np.ndarray, value: Callable[[], float], duration_ms: int) -> None:
+            if not on_iteration(user_factors, item_factors, value(), duration_ms):
+                raise _Stopped
 
         def callback(iteration: int, elapsed: float, _: None) -> None:
-            if not on_iteration(model, loss(model.user_factors, model.item_factors)):
-                raise _Stopped
+            now = time.monotonic()
+            duration_ms, ended[0] = int(round((now - ended[0]) * 1000)), now
+            if not defer:
+                report(model.user_factors, model.item_factors, loss.start(model.user_factors, model.item_factors), duration_ms)
+                return
+            users, items = model.user_factors.copy(), model.item_factors.copy()
+            pending.append((users, items, loss.start(users, items), duration_ms))
+            if len(pending) > 1:
+                report(*pending.pop(0))
 
         try:
             model.fit(confidences, show_progress=False, callback=callback)
+            for iteration in pending:
+                report(*iteration)
         except _Stopped:
             pass
     return model
@@ -129,10 +150,18 @@ class TrainingLoss:
 
     def __call__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
         """The loss of ``user_factors`` (users, k) and ``item_factors`` (items, k)."""
+        return self.start(user_factors, item_factors)()
+
+    def start(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Callable[[], float]:
+        """Start computing the loss on the pool; returns the function that waits for it."""
+        dense = self.pairs.pool.submit(self._dense, user_factors, item_factors)
         stored = self.pairs.submit(user_factors, item_factors, self._stored)
+        return lambda: (dense.result() + stored() + self.constant) / self.total
+
+    def _dense(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
+        """Σ_u x_uᵀ(YᵀY)x_u + λ(‖X‖² + ‖Y‖²)."""
         every_pair = row_dots(user_factors @ (item_factors.T @ item_factors), user_factors)
-        norms = row_dots(user_factors, user_factors) + row_dots(item_factors, item_factors)
-        return (every_pair + stored() + self.constant + self.l2_reg * norms) / self.total
+        return every_pair + self.l2_reg * (row_dots(user_factors, user_factors) + row_dots(item_factors, item_factors))
 
     def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
         """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1."""
