@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlml.errors import ExecutionError
+from sqlml.errors import SqlTypeError
 
 #: Starts a session of its own (Spark keeps one per process), with the warehouse given or in memory.
 _STARTED = textwrap.dedent(
@@ -37,3 +37,47 @@ def test_a_started_session_writes_nothing_in_the_current_directory(tmp_path, war
     if warehouse == "warehouse":  # Spark's tables, Hive's metastore and Derby's log under <warehouse>/spark
         spark = tmp_path / "warehouse" / "spark"
         assert {"ds.db", "metastore_db", "derby.log"} <= {path.name for path in spark.iterdir()}
+
+
+#: A query that fails mid-way on Spark: ANSI mode's CAST raises on the row with x = 900 while the
+#: tasks reading the source's other files write theirs.
+_FAILING = "SELECT x, CAST(IF(x = 900, 'nine hundred', CAST(x AS STRING)) AS INT64) AS y FROM ds.src"
+
+
+@pytest.fixture
+def source(spark_con, spark):
+    """``ds.src``: x = 0 … 999 in four Parquet files (four tasks read it), and ``ds.t``: one row."""
+    spark_con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x, 1 AS y")
+    spark.range(0, 1000, 1, 4).withColumnRenamed("id", "x").write.format("parquet").saveAsTable("ds.src")
+    return spark_con
+
+
+def _files(spark) -> set[str]:
+    """Every file and folder under the session's warehouse folder's ``ds.db``."""
+    folder = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")) / "ds.db"
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"CREATE TABLE ds.new AS {_FAILING}",
+        f"CREATE OR REPLACE TABLE ds.t AS {_FAILING}",
+        f"INSERT INTO ds.t (x, y) {_FAILING}",
+    ],
+    ids=["CREATE TABLE AS", "CREATE OR REPLACE TABLE AS", "INSERT"],
+)
+def test_a_statement_failing_mid_way_leaves_the_warehouse_as_it_was(source, spark, statement):
+    tables, files = [t.name for t in spark.catalog.listTables("ds")], _files(spark)
+    with pytest.raises(SqlTypeError, match=r"^\[CAST_INVALID_INPUT\] The value 'nine hundred' of the type \"STRING\" cannot be cast"):
+        source.query(statement)
+    assert [t.name for t in spark.catalog.listTables("ds")] == tables
+    assert _files(spark) == files
+    assert source.query("SELECT x, y FROM ds.t").fetchall() == [(1, 1)]
+
+
+def test_a_replaced_table_leaves_neither_staging_tables_nor_their_files(source, spark):
+    source.query("CREATE OR REPLACE TABLE ds.t AS SELECT x, x * 2 AS y FROM ds.src WHERE x < 3")
+    assert source.query("SELECT x, y FROM ds.t ORDER BY x").fetchall() == [(0, 0), (1, 2), (2, 4)]
+    assert sorted(t.name for t in spark.catalog.listTables("ds")) == ["src", "t"]
+    assert {path.split("/")[0] for path in _files(spark)} == {"src", "t"}

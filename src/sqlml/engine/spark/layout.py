@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sqlml.engine.spark.statements import replace_table_with
 from sqlml.engine.spark.translate import statements
+from sqlml.engine.spark.writes import replace_table_with
 from sqlml.sql.duckdb_names import META_SCHEMA
 
 if TYPE_CHECKING:

@@ -2,16 +2,15 @@
 the statements Spark's Parquet tables have no form for written as ones they have.
 
 * ``CREATE TABLE`` makes a Parquet table (``USING parquet``, whatever the cluster's default source);
-* ``CREATE OR REPLACE TABLE … AS`` (which Spark refuses on Parquet tables) writes the new table
-  under another name, then drops the old one and renames the new one: a failed query leaves the
-  old table as it was;
+* ``CREATE [OR REPLACE] TABLE … AS`` (Spark refuses OR REPLACE on Parquet tables) writes a
+  staging table swapped in once written (:mod:`.writes`): a failed query leaves the old table, or
+  none, and no files;
 * ``CREATE TEMP TABLE … AS`` (Spark has no TEMP tables) becomes a TEMP view of the query's rows,
   computed once (a local checkpoint), which is what a TEMP table is to its session.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -20,13 +19,12 @@ from sqlml.engine.base import EngineError, Parameters
 from sqlml.engine.spark.errors import engine_error
 from sqlml.engine.spark.files import read_files
 from sqlml.engine.spark.translate import parse, to_spark
+from sqlml.engine.spark.writes import create_table_as
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["replace_table_with", "run_statements"]
-
-_replacements = itertools.count()
+__all__ = ["run_statements"]
 
 
 def run_statements(spark: SparkSession, sql: str, parameters: Parameters = None) -> DataFrame:
@@ -62,8 +60,9 @@ def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> D
         if _is_temporary(tree):
             return _temp_table(spark, tree, parameters)
         tree = _as_parquet(tree)
-        if tree.args.get("replace") and tree.expression is not None:
-            return _replace_table(spark, tree, parameters)
+        if tree.expression is not None:
+            create_table_as(spark, tree, parameters)
+            return spark.createDataFrame([], "Count bigint")
         if tree.args.get("replace"):
             spark.sql(f"DROP TABLE IF EXISTS {to_spark(tree.find(exp.Table))}")
             tree.set("replace", False)
@@ -87,39 +86,6 @@ def _as_parquet(tree: exp.Create) -> exp.Create:
     else:
         properties.append("expressions", parquet)
     return tree
-
-
-def _replace_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
-    """CREATE OR REPLACE TABLE … AS: the new rows under another name, then swapped in."""
-    target = tree.this if isinstance(tree.this, exp.Table) else tree.this.this
-    staging = _staging(target)
-    staged = tree.copy()
-    staged.set("replace", False)
-    staged.find(exp.Table).replace(staging)
-    spark.sql(to_spark(staged, parameters))
-    _swap(spark, to_spark(staging), to_spark(target))
-    return spark.createDataFrame([], "Count bigint")
-
-
-def replace_table_with(spark: SparkSession, qualified: str, rows: DataFrame) -> None:
-    """Replace the table ``qualified`` (Spark SQL name) by a Parquet table of ``rows``, which may
-    read it: written under another name first, then swapped in."""
-    target = exp.to_table(qualified, dialect="spark")
-    staging = to_spark(_staging(target))
-    rows.write.format("parquet").saveAsTable(staging)
-    _swap(spark, staging, qualified)
-
-
-def _staging(target: exp.Table) -> exp.Table:
-    staging = target.copy()
-    staging.set("this", exp.to_identifier(f"__sqlml_replacing_{next(_replacements)}_{target.name}"))
-    return staging
-
-
-def _swap(spark: SparkSession, staging: str, target: str) -> None:
-    """Put the table ``staging`` in the place of ``target`` (both Spark SQL names)."""
-    spark.sql(f"DROP TABLE IF EXISTS {target}")
-    spark.sql(f"ALTER TABLE {staging} RENAME TO {target}")
 
 
 def _temp_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
