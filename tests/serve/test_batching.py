@@ -113,3 +113,24 @@ def test_requests_that_arrive_within_the_wait_share_the_batch():
 
     assert asyncio.run(run()) == [2, 4, 6]
     assert calls == [[3, 1, 2]]
+
+
+def test_a_request_alone_is_scored_at_once_and_a_burst_after_it_shares_a_batch():
+    calls: list[list[int]] = []
+
+    async def run():
+        batcher = MicroBatcher(doubled(calls), max_wait=1.0)
+        first = await batcher.submit(0, 1)  # a new batcher has seen no turn yet: the request queues
+        await asyncio.sleep(0)
+        pending = batcher.submit(1, 1)
+        with pytest.raises(StopIteration) as answered:  # alone after a lone turn: answered without suspending (no future)
+            pending.send(None)
+        await asyncio.sleep(0)
+        burst = await asyncio.gather(*(batcher.submit(i, 1) for i in range(2, 7)))  # the first of it is alone again
+        await asyncio.sleep(0)
+        after = await asyncio.gather(*(batcher.submit(i, 1) for i in range(7, 10)))  # the last turn had several: all queue
+        return [first, answered.value.value, *burst, *after], batcher.batches
+
+    results, batches = asyncio.run(run())
+    assert results == [i * 2 for i in range(10)]
+    assert calls == [[0], [1], [2], [3, 4, 5, 6], [7, 8, 9]] and batches == 5

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,7 +30,7 @@ from sqlml.errors import WarehouseError
 from sqlml.ml.runtime.predict import prediction_plan
 from sqlml.serve import scoring
 from sqlml.serve.batching import MAX_WAIT_SECONDS, MicroBatcher
-from sqlml.serve.bodies import PredictRequest, is_json
+from sqlml.serve.bodies import is_json
 from sqlml.serve.inputs import InputColumns, input_columns
 from sqlml.serve.middleware import error_response
 from sqlml.serve.outputs import RowOutputs
@@ -92,16 +91,17 @@ class BatchedPredictions:
             return
         with batcher.receiving():
             body = await _body(receive)
-            parsed = _parsed(body, scope) if body is not None else None
-            typed = _typed(served.model, parsed.instances) if parsed is not None else None
+            parsed = _parsed(body) if body is not None and _is_json(scope) else None
+            typed = _typed(served.model, parsed[0]) if parsed is not None else None
             started = time.perf_counter()
         if typed is None:
             await self.app(scope, _replay(body, receive), send)
             return
+        instances, echo_inputs = parsed
         try:
-            predicted = await batcher.submit(typed, len(parsed.instances))
-            rows = scoring.echoed(served.model, predicted, parsed.instances) if parsed.echo_inputs else predicted.rows
-            content = await self._answer(scope, served, parsed.instances, rows, started)
+            predicted = await batcher.submit(typed, len(instances))
+            rows = scoring.echoed(served.model, predicted, instances) if echo_inputs else predicted.rows
+            content = await self._answer(scope, served, instances, rows, started)
         except WarehouseError as error:  # the prediction log cannot be written
             await error_response(503, error.message, error.hint)(scope, _no_body, send)
             return
@@ -116,8 +116,10 @@ class BatchedPredictions:
         if scope["type"] != "http" or scope["method"] != "POST":
             return None, None
         match = PREDICT_PATH.fullmatch(scope["path"])
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if match is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        if match is None:
+            return None, None
+        length = next((value for key, value in scope["headers"] if key == b"content-length"), b"")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
             return None, None
         served = self.models.warm(match.group(1))
         return (served, self.batchers.get(served.model)) if served is not None else (None, None)
@@ -160,8 +162,6 @@ def _scorer(model: Model, columns: InputColumns) -> Callable[[list], list]:
 
 def _typed(model: Model, instances: list[dict]) -> tuple[list[list], int] | None:
     """A request's typed columns and row count, ready to join a batch; None for one the route answers."""
-    if len(instances) > MAX_INSTANCES:
-        return None
     try:
         typed = input_columns(model).typed(instances)
     except Exception:
@@ -169,13 +169,32 @@ def _typed(model: Model, instances: list[dict]) -> tuple[list[list], int] | None
     return (typed, len(instances)) if typed is not None else None
 
 
-def _parsed(body: bytes, scope: Scope) -> PredictRequest | None:
-    if not is_json(dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")):
-        return None
+def _is_json(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            return is_json(value.decode("latin-1"))
+    return False
+
+
+def _parsed(body: bytes) -> tuple[list[dict], bool] | None:
+    """The instances and ``echo_inputs`` of a body that is plainly a :class:`PredictRequest` (an
+    object whose ``instances`` is a list of 1 to :data:`MAX_INSTANCES` objects and whose
+    ``echo_inputs``, if given, is true or false); None for any other, which the route reads
+    with PredictRequest itself (and answers, or refuses with pydantic's words).
+
+    orjson rather than pydantic: a plain ``orjson.loads`` and these checks take a third of
+    ``PredictRequest.model_validate_json``'s time on a one-row body.
+    """
     try:
-        return PredictRequest.model_validate_json(body)
-    except ValidationError:
+        body = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
+    if type(body) is not dict:
+        return None
+    instances, echo_inputs = body.get("instances"), body.get("echo_inputs", False)
+    if type(instances) is not list or not 0 < len(instances) <= MAX_INSTANCES or type(echo_inputs) is not bool:
+        return None
+    return (instances, echo_inputs) if all(type(instance) is dict for instance in instances) else None
 
 
 async def _body(receive: Receive) -> bytes | None:

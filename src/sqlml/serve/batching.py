@@ -12,6 +12,11 @@ values are checked (:meth:`MicroBatcher.submit`); the queue is scored:
   request of the batch joined (the bound, 1 ms by default);
 * at once when it holds ``max_rows`` rows.
 
+A request alone — the last turn that had requests had only one, none has come in this turn, none
+is queued or being received — is scored at once, in its own task: no future, no wait for the end
+of the turn. A second request in the same turn (or once the last turn had several) queues, so a
+client alone pays nothing for batching and concurrent clients share batches.
+
 The batch is scored in the event loop's thread (batches are small: large requests take the
 per-request path in a worker thread) and each request gets its own rows back. A request that
 is refused never reaches the queue, so it fails alone; should scoring a whole batch fail, each
@@ -55,6 +60,8 @@ class MicroBatcher(Generic[Item, Result]):
         self._receiving = 0
         self._timer: asyncio.Handle | None = None
         self._timed = False  # the flush is waiting (call_later), not due at the end of this turn
+        self._turn = 0  # requests submitted in the event loop's current turn
+        self._last_turn = 2  # requests submitted in the last turn that had any (at first unknown: queue)
 
     @contextlib.contextmanager
     def receiving(self) -> Iterator[None]:
@@ -74,6 +81,13 @@ class MicroBatcher(Generic[Item, Result]):
         Raises:
             Exception: whatever scoring the item raised.
         """
+        alone = not self._turn and self._last_turn <= 1 and not self._queue and not self._receiving
+        if not self._turn:
+            asyncio.get_running_loop().call_soon(self._end_turn)
+        self._turn += 1
+        if alone:
+            self.batches += 1
+            return self.score([item])[0]
         future = asyncio.get_running_loop().create_future()
         self._queue.append((item, rows, future))
         self._rows += rows
@@ -82,6 +96,10 @@ class MicroBatcher(Generic[Item, Result]):
         elif self._timer is None:
             self._schedule(now=not self._receiving or self.max_wait <= 0)
         return await future
+
+    def _end_turn(self) -> None:
+        """Called once the tasks that were ready when this turn's first request came have run."""
+        self._last_turn, self._turn = self._turn, 0
 
     def _schedule(self, now: bool) -> None:
         if self._timer is not None:

@@ -78,10 +78,10 @@ class ModelSet:
         return served
 
     def warm(self, name: str) -> Served | None:
-        """The current model for ``name`` if it is loaded already (reads no file), else None."""
-        name = self._pick(name)
-        with self._lock:
-            return self._served.get(name)
+        """The current model for ``name`` if it is loaded already (reads no file), else None;
+        without the lock, as every small request asks (a dict lookup is atomic, and the dict is
+        only ever changed under the lock)."""
+        return self._served.get(self._pick(name))
 
     def _pick(self, name: str) -> str:
         if name in self.splits:
