@@ -10,7 +10,7 @@ of the objective's values on each fold, as cross-validation scores are usually a
 
 The choice then is the finalist best on its out-of-fold outputs; ensemble selection runs on the
 same outputs, and an ensemble is kept only when it beats that finalist on the held-out folds by
-more than one standard error of the per-fold differences. A
+more than one standard error of the per-fold differences and by at least 0.1%. A
 finalist the budget left no time to cross-validate can still be chosen, but only when it beats the
 cross-validated choice on the validation rows by more than one bootstrap standard error of their
 paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10):
@@ -37,6 +37,8 @@ MAX_ROWS = 100_000
 #: The most finalists cross-validated.
 FINALISTS = 6
 BOOTSTRAPS = 200
+#: The smallest relative gain on the folds that makes an ensemble worth its members.
+MIN_GAIN = 0.001
 SEED = 7
 
 
@@ -127,11 +129,15 @@ def clearly_better_on_folds(
     objective: Objective, sign: float, y: np.ndarray, challenger: np.ndarray, incumbent: np.ndarray, folds: list[np.ndarray],
 ) -> bool:  # fmt: skip
     """Whether ``challenger``'s out-of-fold outputs beat ``incumbent``'s by more than one standard
-    error of the mean of their per-fold differences (an ensemble must earn its members so)."""
-    differences = []
+    error of the mean of their per-fold differences and by at least :data:`MIN_GAIN` of the
+    incumbent's value (an ensemble must earn its members so: a smaller gain is below what a small
+    table's test rows resolve, and one model is simpler to explain and exports to ONNX)."""
+    differences, values = [], []
     for rows in folds:
         a, b = score(objective, y[rows], challenger[rows]), score(objective, y[rows], incumbent[rows])
         if a is None or b is None:
             return False
         differences.append(sign * (b - a))
-    return float(np.mean(differences)) > float(np.std(differences, ddof=1)) / np.sqrt(len(differences))
+        values.append(b)
+    gain = float(np.mean(differences))
+    return gain > float(np.std(differences, ddof=1)) / np.sqrt(len(differences)) and gain >= MIN_GAIN * abs(float(np.mean(values)))
