@@ -156,3 +156,23 @@ def test_files_load_through_sparks_own_readers(spark_con, tmp_path):
     assert spark_con.query("SELECT x, label FROM ds.points ORDER BY x").fetchall() == [(1, "a"), (2, None)]
     with pytest.raises(sqlml.Error, match="The file reader option"):
         spark_con.load("ds.other", path, all_varchar=True)
+
+
+def test_sql_functions_are_sparks_sql_functions(spark_con, spark):
+    spark_con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x FROM UNNEST([1, 2, 3]) AS x")
+    script = "CREATE TEMP FUNCTION add_tax(x INT64, rate FLOAT64) AS (x * (1 + rate)); SELECT x, add_tax(x, 0.5) AS y FROM ds.t ORDER BY x"
+    assert spark_con.query(script).fetchall() == [(1, 1.5), (2, 3.0), (3, 4.5)]
+    assert [f.name for f in spark.catalog.listFunctions() if f.name == "add_tax" and f.isTemporary] == ["add_tax"]
+    spark_con.query("CREATE FUNCTION ds.label(x INT64) AS (CONCAT('n', CAST(x AS STRING)))")
+    assert spark.catalog.functionExists("ds.label")
+    assert spark_con.query("SELECT ds.label(x) AS l FROM ds.t ORDER BY x").fetchall() == [("n1",), ("n2",), ("n3",)]
+    spark.sql("DROP TEMPORARY FUNCTION add_tax")
+
+
+def test_a_function_spark_has_no_form_for_is_refused_naming_the_change(spark_con):
+    with pytest.raises(sqlml.Error) as refused:
+        spark_con.query("CREATE TEMP FUNCTION twice(x ANY TYPE) AS (x * 2)")
+    assert refused.value.message == (
+        "CREATE FUNCTION twice: Spark's SQL functions need a type for every parameter, and x is ANY TYPE. "
+        "Declare the type (x INT64, …) to run it on the Spark engine."
+    )

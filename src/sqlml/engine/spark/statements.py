@@ -6,7 +6,10 @@ the statements Spark's Parquet tables have no form for written as ones they have
   staging table swapped in once written (:mod:`.writes`): a failed query leaves the old table, or
   none, and no files;
 * ``CREATE TEMP TABLE … AS`` (Spark has no TEMP tables) becomes a TEMP view of the query's rows,
-  computed once (a local checkpoint), which is what a TEMP table is to its session.
+  computed once (a local checkpoint), which is what a TEMP table is to its session;
+* ``CREATE [TEMP] FUNCTION f(x T) AS (expr)`` (a DuckDB macro) becomes Spark's SQL function
+  ``CREATE [TEMPORARY] FUNCTION f(x T) RETURN expr``; one Spark has no form for (a parameter of
+  ANY TYPE, a JavaScript body) is refused, naming what to change.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> D
             f"{verb} is not available on the Spark engine: its tables are Parquet files, which have no row-level "
             "writes. Write the table anew with CREATE OR REPLACE TABLE … AS SELECT (the rows to keep, changed)."
         )
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "FUNCTION":
+        return spark.sql(_function(tree))
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         if _is_temporary(tree):
             return _temp_table(spark, tree, parameters)
@@ -86,6 +91,31 @@ def _as_parquet(tree: exp.Create) -> exp.Create:
     else:
         properties.append("expressions", parquet)
     return tree
+
+
+def _function(tree: exp.Create) -> str:
+    """Spark's ``CREATE [OR REPLACE] [TEMPORARY] FUNCTION name(x T, …) RETURN body`` for DuckDB's
+    ``CREATE … FUNCTION name(x T, …) AS (body)`` (Spark takes ``AS`` for a class name)."""
+    signature = tree.this
+    name = to_spark(signature.this)
+    untyped = [parameter.name for parameter in signature.expressions if not isinstance(parameter, exp.ColumnDef)]
+    if untyped:
+        raise EngineError(
+            f"CREATE FUNCTION {name}: Spark's SQL functions need a type for every parameter, and "
+            f"{', '.join(untyped)} {'is' if len(untyped) == 1 else 'are'} ANY TYPE. Declare the type "
+            f"({untyped[0]} INT64, …) to run it on the Spark engine."
+        )
+    body = tree.expression
+    if body is None or (isinstance(body, exp.Literal) and body.is_string):
+        raise EngineError(f"CREATE FUNCTION {name}: the Spark engine runs SQL functions only (AS (expression)), not JavaScript.")
+    head = " ".join(
+        word
+        for word, present in (("OR REPLACE", tree.args.get("replace")), ("TEMPORARY", _is_temporary(tree)), ("FUNCTION", True))
+        if present
+    )
+    exists = " IF NOT EXISTS" if tree.args.get("exists") else ""
+    parameters = ", ".join(to_spark(parameter) for parameter in signature.expressions)
+    return f"CREATE {head}{exists} {name}({parameters}) RETURN {to_spark(body)}"
 
 
 def _temp_table(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> DataFrame:
