@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from sqlml.ml.automl.crossval import FOLDS, clearly_better, clearly_better_on_folds, finalists, fold_splits
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import average_precision, score
 from sqlml.ml.automl.selection import select
+from sqlml.ml.training.split import Split
 
 RNG = np.random.default_rng(3)
 
@@ -68,3 +70,31 @@ def test_selection_ensembles_complementary_candidates_and_keeps_a_lone_best_one(
     assert value < np.sqrt(np.mean(noise_a**2))
     exact = {1: y.copy(), 2: y + noise_b}
     assert select(exact, [1, 2], "MINIMIZE_RMSE", y, "regression") == ({1: 1.0}, 0.0)
+
+
+def test_folds_hold_out_each_training_and_validation_row_once_and_never_a_chronological_split():
+    split = Split(np.arange(0, 80), np.arange(80, 90), np.arange(90, 100), "CUSTOM")
+    folds = fold_splits(split, RNG.permutation(100).astype(np.uint64))
+    held_out = np.concatenate([f.evaluation for f in folds])
+    assert sorted(held_out.tolist()) == list(range(90)) and [len(f.evaluation) for f in folds] == [18] * FOLDS
+    for fold in folds:
+        assert sorted(np.concatenate([fold.train, fold.evaluation]).tolist()) == list(range(90)) and not len(fold.test)
+    assert fold_splits(Split(split.train, split.evaluation, split.test, "SEQ"), np.arange(100, dtype=np.uint64)) is None
+
+
+def test_finalists_are_measured_cheapest_first_and_at_most_six():
+    types = {1: "A", 2: "A", 3: "B", 4: "C", 5: "B"}
+    seconds = {1: 5.0, 2: 1.0, 3: 9.0, 4: 0.5, 5: 2.0}
+    assert finalists([2, 1, 3, 5, 4], types.get, seconds.get) == [4, 2, 5, 1, 3]  # all five, cheapest first
+    ranked = list(range(1, 10))  # 9 trials of 3 types: the best of each (1, 2, 3), then 4, 5, 6
+    assert sorted(finalists(ranked, lambda t: "ABC"[(t - 1) % 3], lambda t: -t)) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_challenger_must_beat_the_incumbent_by_more_than_the_noise():
+    y = RNG.normal(size=400)
+    close, far = y + RNG.normal(0, 1.0, 400), y + RNG.normal(0, 1.5, 400)
+    folds = [np.arange(i, 400, FOLDS) for i in range(FOLDS)]
+    assert clearly_better("MINIMIZE_RMSE", 1.0, y, close, far) and not clearly_better("MINIMIZE_RMSE", 1.0, y, far, close)
+    assert clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, close, far, folds)
+    nearly = far - 0.0001 * (far - y)  # better on every fold, by 0.01%: below MIN_GAIN
+    assert not clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, nearly, far, folds)
