@@ -12,6 +12,10 @@ Two places hold the warehouse (see :mod:`sqlml.engine.spark.engine`):
   schema (it needs transactions, ``UPDATE`` and keys, which Parquet tables lack), session
   settings, transactions, the catalog functions (``duckdb_tables()``…, answered from Spark's
   catalog: :mod:`sqlml.engine.spark.catalog`) and the TEMP views defined over them.
+
+Which side runs a statement is read from its tree as sqlglot parses it (:func:`side`): statement
+kinds, the relations it names, the functions it calls. Never from the text: a name in a string, a
+column or an alias is not a relation.
 """
 
 from __future__ import annotations
