@@ -15,7 +15,7 @@ factors and run 10 iterations (``early_stop=FALSE``). In the same run, alternate
 CREATE MODEL's time includes reading the rows out of the warehouse, encoding users and items,
 the stored metrics and saving the model. Target: ≤ 1.2× the direct fit. The implicit rows are
 also given in process CPU seconds (every thread), which other work on a shared machine inflates
-far less than wall time.
+far less than wall time; the load average before and after the runs is printed with them.
 
 Usage: python bench/bench_matrix_factorization.py [--ratings 1000000] [--pairs 2] [--feedback both|explicit|implicit]
 """
@@ -23,6 +23,7 @@ Usage: python bench/bench_matrix_factorization.py [--ratings 1000000] [--pairs 2
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--feedback", choices=("both", "explicit", "implicit"), default="both")
     args = parser.parse_args()
     user, item, explicit, implicit = ratings(args.ratings)
+    load_before = os.getloadavg()
     times: dict[str, list[float]] = {key: [] for key in ("sql explicit", "numpy ALS", "sql implicit", "implicit", "implicit + loss")}
     cpu: dict[str, list[float]] = {key: [] for key in ("sql implicit", "implicit", "implicit + loss")}
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(f"{folder}/w", f"{folder}/m", idle_release=0) as con:
@@ -118,6 +120,7 @@ def main() -> None:
     print_table(title, rows)
     print("all runs (s):", {key: [round(v, 2) for v in values] for key, values in times.items()})
     print("CPU (s):", {key: [round(v, 2) for v in values] for key, values in cpu.items()})
+    print(f"load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 if __name__ == "__main__":
     main()
