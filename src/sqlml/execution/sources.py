@@ -201,7 +201,10 @@ class Renderer:
         Each outermost ML call is evaluated and registered on ``cursor`` first (in a copy of
         ``tree``, which is left as it is).
         """
-        calls = _outermost_ml_calls(tree)
+        # one walk tells which of the steps below have work (most statements call no ML function
+        # and hold no + or -), instead of each step walking the whole tree to find out
+        present = {type(node) for node in tree.walk()}
+        calls = _outermost_ml_calls(tree) if any(issubclass(kind, MLFunction) for kind in present) else []
         if calls:
             tree = tree.copy()
             calls = _outermost_ml_calls(tree)
@@ -229,7 +232,8 @@ class Renderer:
         if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
             return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
-        if self.from_bigquery:  # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
+        if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in present)):
+            # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
             tree = with_table_columns(tree, functools.partial(_bound_columns, cursor))
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
