@@ -25,9 +25,27 @@ class PCA(Estimator):
     def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "PCA":
         X = train.X
         n, p = X.shape
+        self.check(n, p)
         k_requested = self.options["num_principal_components"]
-        ratio = self.options["pca_explained_variance_ratio"]
-        if (k_requested is None) == (ratio is None):
+        mean = X.mean(axis=0)
+        centered = X - mean
+        solver = self.options["pca_solver"]
+        if solver == "FULL" or (solver == "AUTO" and p <= FULL_SOLVER_LIMIT):
+            self.decompose(mean, centered.T @ centered / max(n - 1, 1))
+        else:
+            from sklearn.utils.extmath import randomized_svd
+
+            wanted = k_requested or min(n, p, 10_000)
+            _, singular, vectors = randomized_svd(centered, wanted, random_state=SEED)
+            self._keep(mean, singular**2 / max(n - 1, 1), vectors, float((centered**2).sum() / max(n - 1, 1)))
+        monitor.iteration(None)
+        return self
+
+    def check(self, n: int, p: int) -> None:
+        """The options fit ``n`` rows of ``p`` features: exactly one of num_principal_components
+        and pca_explained_variance_ratio, and no more components than min(n, p)."""
+        k_requested = self.options["num_principal_components"]
+        if (k_requested is None) == (self.options["pca_explained_variance_ratio"] is None):
             raise InvalidOptionError(
                 "PCA needs exactly one of num_principal_components and pca_explained_variance_ratio.",
                 option="num_principal_components",
@@ -36,28 +54,22 @@ class PCA(Estimator):
             raise InvalidModelInputError(
                 f"num_principal_components={k_requested} exceeds min(rows, features) = min({n}, {p}).",
             )
-        self.mean_ = X.mean(axis=0)
-        centered = X - self.mean_
-        solver = self.options["pca_solver"]
-        if solver == "FULL" or (solver == "AUTO" and p <= FULL_SOLVER_LIMIT):
-            covariance = centered.T @ centered / max(n - 1, 1)
-            eigenvalues, vectors = np.linalg.eigh(covariance)
-            order = np.argsort(eigenvalues)[::-1]
-            eigenvalues, vectors = np.maximum(eigenvalues[order], 0.0), vectors[:, order].T
-            total = float(eigenvalues.sum())
-        else:
-            from sklearn.utils.extmath import randomized_svd
 
-            wanted = k_requested or min(n, p, 10_000)
-            _, singular, vectors = randomized_svd(centered, wanted, random_state=SEED)
-            eigenvalues = singular**2 / max(n - 1, 1)
-            total = float((centered**2).sum() / max(n - 1, 1))
-        k = k_requested or _components_for_ratio(eigenvalues, total, ratio)
+    def decompose(self, mean: np.ndarray, covariance: np.ndarray) -> "PCA":
+        """The components of the (p, p) covariance matrix of rows whose mean is ``mean``: the FULL
+        solver (also what a distributed trainer computes the covariance for)."""
+        eigenvalues, vectors = np.linalg.eigh(covariance)
+        order = np.argsort(eigenvalues)[::-1]
+        eigenvalues, vectors = np.maximum(eigenvalues[order], 0.0), vectors[:, order].T
+        self._keep(mean, eigenvalues, vectors, float(eigenvalues.sum()))
+        return self
+
+    def _keep(self, mean: np.ndarray, eigenvalues: np.ndarray, vectors: np.ndarray, total: float) -> None:
+        k = self.options["num_principal_components"] or _components_for_ratio(eigenvalues, total, self.options["pca_explained_variance_ratio"])
+        self.mean_ = mean
         self.components_ = _fix_signs(vectors[:k])
         self.eigenvalues_ = eigenvalues[: max(k, len(eigenvalues))]
         self.total_variance_ = total
-        monitor.iteration(None)
-        return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Projections (n, k) onto the principal components."""
