@@ -107,11 +107,11 @@ def rows_at_most(argument: exp.Expression) -> int | None:
 def estimated_rows(data: DataInput) -> int | None:
     """DuckDB's estimated cardinality of ``data``'s query when its plan bounds it (only
     :data:`_BOUNDED_PLAN` operators, no filter), else None. ``EXPLAIN`` plans the input alone —
-    a few hundred microseconds for a table — and runs nothing; another engine (Spark) gets None."""
+    about what ``SELECT 1`` costs, for a table — and runs nothing; another engine (Spark) gets None."""
     if data.cursor.maps_batches:
         return None
     try:
-        [(_, text)] = data.cursor.sql(f"EXPLAIN (FORMAT JSON) {data.sql}", params=data.params).fetchall()
+        [(_, text)] = data.cursor.execute(f"EXPLAIN (FORMAT JSON) {data.sql}", data.params).fetchall()
         [root] = json.loads(text)
     except (EngineError, ValueError, TypeError):
         return None
