@@ -117,14 +117,27 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
             raise driver_only(f"{name} is {why}, which CREATE MODEL on Spark's workers does not encode yet.")
     row_hash = F.xxhash64(*[F.col(f"`{n}`") for n in schema.names])
     frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label)).withColumn("__sqlml_hash", row_hash)
-    cached = frame = frame.persist()
-    rows = frame.count()
+    cached = frame.persist()
+    try:
+        return _prepared(cached, schema, model_type, options, label, features)
+    except BaseException:
+        cached.unpersist()
+        raise
+
+
+def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: dict, label: Label | None, features: list[str]) -> TrainingRows:
+    """The cached rows split, their preprocessing learned, their feature vector added."""
+    from pyspark.sql import functions as F
+
+    family = family_of(model_type)
+    defaults = family.preprocessing(model_type, options)
+    rows, digest = cached.agg(F.count(F.lit(1)), F.bit_xor("__sqlml_hash")).first()
     if rows == 0:
         raise InvalidModelInputError(
             "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
         )
-    method, evaluation = _split(frame, model_type, options, rows)
-    frame = frame.withColumn(EVALUATION, evaluation)
+    method, evaluation = _split(cached, model_type, options, rows)
+    frame = cached.withColumn(EVALUATION, evaluation)
     eval_rows = frame.where(evaluation).count() if method != "NO_SPLIT" else 0
     preprocessor, info = statistics.learn(
         frame.where(~F.col(EVALUATION)), schema, features, standardize=defaults.standardize, categorical=defaults.categorical
@@ -137,10 +150,8 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
         n_classes=len(label.classes) if label and label.kind != "regression" else 0,
         feature_names=preprocessor.feature_names,
     )
-    digest = frame.agg(F.bit_xor("__sqlml_hash")).first()[0]
     split = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
-    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, f"{digest & (2**64 - 1):016x}-{rows}", cached)
-
+    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, f"{(digest or 0) & (2**64 - 1):016x}-{rows}", cached)
 
 def driver_only(message: str) -> InvalidOptionError:
     return InvalidOptionError(
