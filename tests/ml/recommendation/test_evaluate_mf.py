@@ -115,11 +115,8 @@ def test_many_users_rank_a_seeded_sample_and_keep_the_exact_squared_error(con):
     assert sampled["mean_average_precision"] != pytest.approx(full["mean_average_precision"], rel=1e-6)
 
 
-@pytest.mark.parametrize("chunk", [7, 16_384])
-def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only_higher_scores(monkeypatch, chunk):
-    from sqlml.ml.recommendation import pairs, ranking
-
-    monkeypatch.setattr(pairs, "CHUNK", chunk)  # the relevant pairs' scores in chunks that split users
+def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only_higher_scores():
+    from sqlml.ml.recommendation import ranking
 
     rng = np.random.default_rng(5)
     user_factors, item_factors = np.round(rng.normal(size=(30, 2))), np.round(rng.normal(size=(12, 2)))  # many tied scores

@@ -1,13 +1,15 @@
 """Sums over the stored pairs of a (users, items) CSR matrix of a function of their scores
 x_u·y_i, computed chunk by chunk on a pool's threads.
 
-Both the implicit model's training loss (:class:`~sqlml.ml.recommendation.wals.TrainingLoss`)
-and its stored squared error (:mod:`~sqlml.ml.recommendation.ranking`) need the scores of every
-stored pair, about a million a model: a sparse × dense product or a BLAS dot per pair costs
-2–3× the CPU of gathering each chunk's items' factors (``take`` with ``mode="clip"``, which
-skips the bounds check: the indices are valid), repeating its users' (rows are sorted by user)
-and one row-wise product. The stored pairs are split into one run of chunks per thread (NumPy's
-gathers and products release the GIL); each chunk holds two (:data:`CHUNK`, k) buffers.
+The implicit model's training loss (:class:`~sqlml.ml.recommendation.wals.TrainingLoss`) needs
+the scores of every stored pair, about a million a model, every iteration: with the library's
+float32 factors, a BLAS dot and axpy per pair (the library's ``calculate_loss``) costs ~2× the
+CPU of gathering each chunk's items' factors (``take`` with ``mode="clip"``, which skips the
+bounds check: the indices are valid), repeating its users' (rows are sorted by user) and one
+row-wise product. (With float64 factors, 256-byte rows, a sparse × dense product is cheaper:
+the stored squared error uses that.) The stored pairs are split into one run of chunks per
+thread (NumPy's gathers and products release the GIL); each chunk holds two (:data:`CHUNK`, k)
+buffers.
 """
 
 from __future__ import annotations

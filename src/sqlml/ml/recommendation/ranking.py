@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlml.ml.recommendation.pairs import PairSums
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -115,16 +114,23 @@ def _squared_error(
 ) -> Callable[[], float]:
     """Σ (p − x·y)² over every item of each evaluated user, p = 1 for the relevant pairs, over the
     number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u, plus Σ (1 − 2 x·y) over the relevant pairs,
-    whose scores are summed on ``pool`` (:class:`~sqlml.ml.recommendation.pairs.PairSums`);
-    returns the function that waits for them and gives the error."""
+    whose scores are summed on ``pool`` (a sparse × dense product per half of the users: SciPy
+    releases the GIL); returns the function that waits for them and gives the error."""
+    from scipy import sparse
+
     weights = relevant.astype(np.float64)
-    relevant_scores = PairSums(rated.indptr, rated.indices, pool).submit(
-        user_factors, item_factors, lambda first, last, scores: float(np.dot(weights[first:last], scores))
-    )
+    halves = np.linspace(0, len(user_factors), THREADS + 1).astype(np.int64)
+
+    def relevant_scores(first: int, last: int) -> float:
+        lo, hi = rated.indptr[first], rated.indptr[last]
+        indicator = sparse.csr_matrix((weights[lo:hi], rated.indices[lo:hi], rated.indptr[first : last + 1] - lo), shape=(last - first, len(item_factors)))
+        return float(np.sum(user_factors[first:last] * (indicator @ item_factors)))
+
+    parts = [pool.submit(relevant_scores, first, last) for first, last in zip(halves[:-1], halves[1:])]
     squares = np.einsum("ij,ij->i", user_factors @ (item_factors.T @ item_factors), user_factors)
     squares = float(np.sum(squares[evaluated]))
     count = np.count_nonzero(relevant)
-    return lambda: float((squares + count - 2.0 * relevant_scores()) / (len(evaluated) * len(item_factors)))
+    return lambda: float((squares + count - 2.0 * sum(part.result() for part in parts)) / (len(evaluated) * len(item_factors)))
 
 
 def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:
