@@ -60,11 +60,16 @@ def test_aggregates_and_window_functions_match_duckdb(spark_con):
 
 def test_views_are_spark_views(spark_con, spark):
     spark_con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x FROM UNNEST([1, 2, 3]) AS x")
-    spark_con.query("CREATE VIEW ds.v AS SELECT x * 10 AS y FROM ds.t WHERE x > 1")
+    spark_con.query("CREATE VIEW ds.v AS SELECT x * 10 AS y, SAFE_CAST('a' AS INT64) AS z FROM ds.t WHERE x > 1")
     assert spark_con.query("SELECT y FROM ds.v ORDER BY y").fetchall() == [(20,), (30,)]
     assert spark.catalog.getTable("ds.v").tableType == "VIEW"
     tables = spark_con.query("SELECT table_name, table_type FROM ds.INFORMATION_SCHEMA.TABLES ORDER BY table_name").fetchall()
     assert tables == [("t", "BASE TABLE"), ("v", "VIEW")]
+    with spark_con._warehouse.lease() as cursor:  # the query Spark keeps for the view, in DuckDB's SQL
+        # a CAST raises in Spark's ANSI mode as in DuckDB; SAFE_CAST is a TRY_CAST in both
+        assert cursor.view_definition("ds", "v") == (
+            "CREATE VIEW ds.v AS SELECT x * CAST(10 AS BIGINT) AS y, TRY_CAST('a' AS BIGINT) AS z FROM ds.t WHERE x > CAST(1 AS BIGINT)"
+        )
 
 
 def test_information_schema_columns_come_from_sparks_catalog(spark_con):

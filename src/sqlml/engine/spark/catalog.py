@@ -1,5 +1,5 @@
 """Catalog lookups on Spark: the datasets (Spark databases), their tables and views, and their
-columns, read from Spark's catalog (``spark.catalog``, ``SHOW CREATE TABLE``).
+columns, read from Spark's catalog (``spark.catalog``, ``DESCRIBE TABLE EXTENDED``).
 
 Two readers: the seam's cursor methods (:class:`~sqlml.engine.spark.cursor.SparkCursor`), and the
 SQL the layers above write over DuckDB's catalog functions (INFORMATION_SCHEMA is defined over
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import sqlglot
+from sqlglot import exp
 
 from sqlml.engine.base import CATALOG, Cursor
 from sqlml.engine.spark.translate import catalog_view_name
@@ -84,10 +85,20 @@ def view_definition(spark: SparkSession, dataset: str, name: str) -> str | None:
     query Spark keeps for the view; None if it is no view."""
     if relation_kind(spark, dataset, name) != "view":
         return None
-    statement = spark.sql(f"SHOW CREATE TABLE {_quoted(dataset, name)}").collect()[0][0]
-    query = statement[statement.index("\nAS ") + len("\nAS ") :]
-    duckdb_query = sqlglot.transpile(query, read="spark", write="duckdb")[0]
-    return f"CREATE VIEW {dataset}.{name} AS {duckdb_query}"
+    details = spark.sql(f"DESCRIBE TABLE EXTENDED {_quoted(dataset, name)}").collect()
+    query = next(row.data_type for row in details if row.col_name == "View Text")  # the query as Spark keeps it
+    tree = sqlglot.parse_one(query, read="spark")
+    if spark.conf.get("spark.sql.ansi.enabled").lower() == "true":  # its own default counts, not ours
+        tree = tree.transform(_strict_cast)
+    return f"CREATE VIEW {dataset}.{name} AS {tree.sql(dialect='duckdb')}"
+
+
+def _strict_cast(node: exp.Expression) -> exp.Expression:
+    """sqlglot reads Spark's ``CAST`` as a TRY_CAST (Spark's meaning before ANSI mode); in ANSI mode
+    (Spark 4's default) a failed ``CAST`` raises, as DuckDB's does. An explicit TRY_CAST stays."""
+    if isinstance(node, exp.TryCast) and not node.args.get("safe"):
+        return exp.Cast(this=node.this, to=node.args["to"])
+    return node
 
 
 def session_relations(spark: SparkSession) -> list[str]:
