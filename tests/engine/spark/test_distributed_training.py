@@ -6,7 +6,8 @@ on the same rows, and ML.PREDICT of it on DuckDB equals ML.PREDICT on Spark.
 Tolerances: a linear regression is solved exactly on both sides (normal equations): weights within
 1e-8 relative. Logistic regression is an iterative fit on both sides (MLlib's L-BFGS, scikit-learn's
 lbfgs, each to its own stopping rule): weights within 1e-4 absolute. k-means stops at Lloyd's fixed
-point on both sides: centroids within 1e-9. Predictions of one stored model on either engine:
+point on both sides: centroids within 1e-9. PCA decomposes the same covariance matrix (Spark's
+or NumPy's sums): components and eigenvalues within 1e-7 relative. Predictions of one stored model on either engine:
 1e-9 relative (the engines add a linear model's terms in their own order).
 """
 
@@ -183,3 +184,19 @@ def _close(got: object, expected: object, rel: float) -> bool:
     if isinstance(expected, dict):
         return isinstance(got, dict) and got.keys() == expected.keys() and all(_close(got[k], expected[k], rel) for k in got)
     return got == expected
+
+
+def test_pca_on_spark_has_the_components_of_training_in_one_process(both):
+    spark_con, duck = both
+    statement = (
+        "CREATE MODEL ds.{name} OPTIONS(model_type='pca', num_principal_components=2) AS SELECT x, z, y, s FROM ds.t"
+    )
+    spark_con.query(statement.format(name="on_spark"))
+    duck.query(statement.format(name="in_process"))
+    components = "SELECT principal_component_id, feature, numerical_value FROM ML.PRINCIPAL_COMPONENTS(MODEL ds.{name}) ORDER BY 1, 2"
+    info = "SELECT principal_component_id, eigenvalue, explained_variance_ratio FROM ML.PRINCIPAL_COMPONENT_INFO(MODEL ds.{name}) ORDER BY 1"
+    for query in (components, info):
+        assert_close(duck.query(query.format(name="on_spark")).fetchall(), duck.query(query.format(name="in_process")).fetchall(), rel=1e-7)
+    # (PCA's ML.PREDICT passes no input column through: rows in the order of their projections)
+    projected = "SELECT principal_component_1, principal_component_2 FROM ML.PREDICT(MODEL ds.on_spark, TABLE ds.t) ORDER BY 1, 2"
+    assert_close(spark_con.query(projected).fetchall(), duck.query(projected).fetchall())

@@ -11,6 +11,7 @@ estimators (the same arrays one process's training stores), with their ML.TRAINI
   runs up to ``max_iterations`` iterations.
 * KMEANS — ``KMeans`` (Lloyd's iterations on the executors): RANDOM or KMEANS++ (MLlib's
   k-means||) seeding, Euclidean or cosine distance, up to ``max_iterations`` iterations.
+* PCA — the covariance matrix by Spark, decomposed on the driver (every ``pca_solver``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from sqlml.ml.models.kmeans_estimator import SEED, KMeans, default_num_clusters
 from sqlml.ml.models.linear_estimator import LinearModel
+from sqlml.ml.models.pca_estimator import PCA
 from sqlml.ml.spark_training.rows import FEATURES, LABEL, WEIGHT, TrainingRows, driver_only
 
 if TYPE_CHECKING:
@@ -36,8 +38,10 @@ def _penalty(options: dict, loss_scale: float) -> dict:
     return {"regParam": total, "elasticNetParam": l1 / total if total else 0.0}
 
 
-def _row(iteration: int, loss: float, seconds: float, **extra: object) -> dict:
-    return {"training_run": 0, "iteration": iteration, "loss": float(loss), "eval_loss": None, "learning_rate": None,
+def _row(iteration: int, loss: float | None, seconds: float, **extra: object) -> dict:
+    """One ML.TRAINING_INFO row (a loss that is not a finite number is NULL, as in one process)."""
+    loss = float(loss) if loss is not None and np.isfinite(loss) else None
+    return {"training_run": 0, "iteration": iteration, "loss": loss, "eval_loss": None, "learning_rate": None,
             "duration_ms": int(round(seconds * 1000)), **extra}  # fmt: skip
 
 
@@ -69,7 +73,7 @@ def fit_linear(rows: TrainingRows, options: dict) -> tuple[Estimator, list[dict]
         else:
             estimator.coef_, estimator.intercept_ = fitted.coefficientMatrix.toArray(), fitted.interceptVector.toArray()
         estimator.strategy_ = "BATCH_GRADIENT_DESCENT"
-        history = list(fitted.summary.objectiveHistory) or [np.nan]
+        history = list(fitted.summary.objectiveHistory) or [None]
     seconds = (time.monotonic() - started) / len(history)
     return estimator, [_row(index, loss, seconds) for index, loss in enumerate(history)]
 
@@ -125,5 +129,22 @@ def _cluster_radii(predictions, estimator: KMeans, sizes: list[int]) -> np.ndarr
     return np.sqrt(np.array([sums.get(index, 0.0) / max(size, 1) for index, size in enumerate(sizes)]))
 
 
+def fit_pca(rows: TrainingRows, options: dict) -> tuple[Estimator, list[dict]]:
+    """A PCA estimator from the features' mean and covariance matrix, both computed by Spark
+    (MLlib's ``RowMatrix.computeCovariance``, p × p on the driver), decomposed as one process's
+    FULL solver does (:meth:`PCA.decompose`)."""
+    from pyspark.ml.stat import Summarizer
+    from pyspark.mllib.linalg import Vectors
+    from pyspark.mllib.linalg.distributed import RowMatrix
+
+    started, training = time.monotonic(), rows.part(False).select(FEATURES)
+    estimator = PCA(options=options, task=rows.task)
+    estimator.check(rows.split["training_rows"], len(rows.task.feature_names))
+    mean = training.select(Summarizer.mean(training[FEATURES])).first()[0].toArray()
+    covariance = RowMatrix(training.rdd.map(lambda row: Vectors.fromML(row[0]))).computeCovariance().toArray()
+    estimator.decompose(mean, covariance)
+    return estimator, [_row(0, None, time.monotonic() - started)]
+
+
 #: model type → its distributed trainer
-TRAINERS = {"LINEAR_REG": fit_linear, "LOGISTIC_REG": fit_linear, "KMEANS": fit_kmeans}
+TRAINERS = {"LINEAR_REG": fit_linear, "LOGISTIC_REG": fit_linear, "KMEANS": fit_kmeans, "PCA": fit_pca}
