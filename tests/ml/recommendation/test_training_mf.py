@@ -149,7 +149,7 @@ def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk):
     for dtype in (np.float32, np.float64):
         user_factors, item_factors = rng.normal(size=(70, 5)).astype(dtype), rng.normal(size=(45, 5)).astype(dtype)
         with ThreadPoolExecutor(2) as pool:
-            got = wals.TrainingLoss(confidences, 0.3, pool)(user_factors, item_factors)
+            got = wals.TrainingLoss(confidences, 0.3, pool, 2)(user_factors, item_factors)
         assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.3), rel=1e-5)
 
 

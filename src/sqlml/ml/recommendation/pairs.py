@@ -31,12 +31,13 @@ class PairSums:
         indptr: the CSR matrix's row starts (users).
         indices: its column indices (items).
         pool: the threads the runs of chunks go to.
+        threads: how many threads ``pool`` has (one run of chunks each).
     """
 
-    def __init__(self, indptr: np.ndarray, indices: np.ndarray, pool: ThreadPoolExecutor):
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, pool: ThreadPoolExecutor, threads: int):
         self.indptr, self.indices, self.pool = indptr, indices, pool
         bounds = np.r_[np.arange(0, len(indices), CHUNK), len(indices)]
-        starts = np.linspace(0, len(bounds) - 1, pool._max_workers + 1).astype(np.int64)  # each run's first and last chunk bound
+        starts = np.linspace(0, len(bounds) - 1, threads + 1).astype(np.int64)  # each run's first and last chunk bound
         self.runs = [bounds[first : last + 1] for first, last in zip(starts[:-1], starts[1:]) if last > first]
 
     def submit(self, user_factors: np.ndarray, item_factors: np.ndarray, combine: Callable[[int, int, np.ndarray], float]) -> Callable[[], float]:

@@ -92,7 +92,7 @@ def fit(
     threads = threads or os.cpu_count() or 1
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
         model = library_model(factors, l2_reg, iterations, threads)
-        loss = TrainingLoss(confidences, l2_reg, pool)
+        loss = TrainingLoss(confidences, l2_reg, pool, threads)
         pending: list[tuple] = []  # deferred iterations: (user factors, item factors, loss waiter, duration_ms)
         ended = [time.monotonic()]
 
@@ -135,13 +135,14 @@ class TrainingLoss:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
         l2_reg: λ.
         pool: the threads the stored pairs are scored on.
+        threads: how many threads ``pool`` has.
     """
 
-    def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, pool: ThreadPoolExecutor):
+    def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, pool: ThreadPoolExecutor, threads: int):
         data = confidences.data
         confidence = np.abs(data)
         self.l2_reg = l2_reg
-        self.pairs = PairSums(confidences.indptr, confidences.indices, pool)
+        self.pairs = PairSums(confidences.indptr, confidences.indices, pool, threads)
         self.square_weights = (confidence - 1).astype(np.float32)
         self.linear_weights = np.where(data > 0, 2 * confidence, 0).astype(np.float32)
         self.constant = float(np.sum(confidence, dtype=np.float64))
