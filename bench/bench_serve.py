@@ -14,7 +14,10 @@ over all three alike; medians of the per-round ratios are reported):
 
 * throughput: single-row requests from 32 connections at once, each sending its next request
   when the previous one is answered, for ``--seconds``;
-* latency: single-row requests from one connection, one after the other (p50, p99).
+* latency: single-row requests from one connection, one after the other (p50, p99);
+* CPU: each server process's own CPU time (user + system, from /proc) over its throughput run,
+  per request answered — what a request costs the server whatever else the machine runs (on a
+  shared machine the wall-clock rates follow the other users' load; the CPU per request much less).
 
 Targets (issue 19): throughput ≥ 1.0× the FastAPI + LightGBM app and ≥ 0.5× bare Starlette;
 p50 ≤ 0.5 ms for one client.
@@ -166,31 +169,49 @@ def main() -> None:
         # shared with the load generator costs the FastAPI app milliseconds per request (72 vs ~1,500
         # requests/s here); sqlml's estimator already predicts small batches on one thread.
         environment = {**os.environ, "BENCH_BOOSTER": str(booster), "BENCH_FEATURES": ",".join(NUMERIC), "OMP_NUM_THREADS": "1"}
+        load = os.getloadavg()
         with contextlib.ExitStack() as stack:
-            for command, port in zip(servers.values(), ports):
-                stack.enter_context(_server(command, port, environment))
+            processes = [stack.enter_context(_server(command, port, environment)) for command, port in zip(servers.values(), ports)]
             for port in ports:  # warm-up: sqlml serve compiles its forest in the background as it loads the model
                 measured(port, 4, args.warmup)
-            rates, p50s, p99s = {name: [] for name in servers}, {name: [] for name in servers}, {name: [] for name in servers}
+            rates, p50s, p99s, cpus = ({name: [] for name in servers} for _ in range(4))
             for _ in range(args.rounds):
-                for name, port in zip(servers, ports):
-                    rates[name].append(len(measured(port, 32, args.seconds)) / args.seconds)
+                for name, port, process in zip(servers, ports, processes):
+                    before = _cpu_seconds(process.pid)
+                    answered = len(measured(port, 32, args.seconds))
+                    cpus[name].append((_cpu_seconds(process.pid) - before) / answered * 1e6)
+                    rates[name].append(answered / args.seconds)
                     single = np.array(measured(port, 1, args.seconds)) * 1000
                     p50s[name].append(float(np.percentile(single, 50)))
                     p99s[name].append(float(np.percentile(single, 99)))
-    _report(rates, p50s, p99s, args)
+    _report(rates, p50s, p99s, cpus, args, (load, os.getloadavg()))
 
 
-def _report(rates: dict, p50s: dict, p99s: dict, args) -> None:
-    ours = rates["sqlml serve"]
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _report(rates: dict, p50s: dict, p99s: dict, cpus: dict, args, loads: tuple) -> None:
+    ours, our_cpu = rates["sqlml serve"], cpus["sqlml serve"]
     print(f"\n### Online serving (bench_serve.py, {args.rounds} rounds of {args.seconds:g} s, three servers in the same run)\n")
-    print("| server | single-row throughput, 32 connections | p50 / p99, 1 connection | sqlml serve's throughput ÷ this (median of rounds) |")
-    print("|---|---:|---:|---:|")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average (1 min) {loads[0][0]:.2f} at the start, {loads[1][0]:.2f} at the end.\n")
+    print(
+        "| server | single-row throughput, 32 connections | p50 / p99, 1 connection | sqlml serve's throughput ÷ this (median of rounds) "
+        "| server CPU per request, 32 connections | sqlml serve's requests per CPU-second ÷ this |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for name in rates:
         ratio = statistics.median(a / b for a, b in zip(ours, rates[name]))
-        print(f"| {name} | {statistics.median(rates[name]):,.0f} requests/s | {statistics.median(p50s[name]):.3f} / {statistics.median(p99s[name]):.3f} ms | {ratio:.2f}× |")
+        cpu_ratio = statistics.median(b / a for a, b in zip(our_cpu, cpus[name]))
+        print(
+            f"| {name} | {statistics.median(rates[name]):,.0f} requests/s | {statistics.median(p50s[name]):.3f} / {statistics.median(p99s[name]):.3f} ms "
+            f"| {ratio:.2f}× | {statistics.median(cpus[name]):.0f} µs | {cpu_ratio:.2f}× |"
+        )
     print("\nTargets: ≥ 1.0× FastAPI + Booster.predict, ≥ 0.5× bare Starlette, p50 ≤ 0.5 ms for sqlml serve.")
     print("Per-round throughputs:", {name: [round(r) for r in values] for name, values in rates.items()})
+    print("Per-round CPU µs per request:", {name: [round(c) for c in values] for name, values in cpus.items()})
 
 
 def _free_port() -> int:
