@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlml.errors import SqlTypeError
+from sqlml.errors import AlreadyExistsError, SqlTypeError
 
 #: Starts a session of its own (Spark keeps one per process), with the warehouse given or in memory.
 _STARTED = textwrap.dedent(
@@ -81,3 +81,12 @@ def test_a_replaced_table_leaves_neither_staging_tables_nor_their_files(source, 
     assert source.query("SELECT x, y FROM ds.t ORDER BY x").fetchall() == [(0, 0), (1, 2), (2, 4)]
     assert sorted(t.name for t in spark.catalog.listTables("ds")) == ["src", "t"]
     assert {path.split("/")[0] for path in _files(spark)} == {"src", "t"}
+
+
+def test_create_table_as_over_an_existing_table_writes_nothing(source, spark):
+    files = _files(spark)
+    source.query("CREATE TABLE IF NOT EXISTS ds.t AS SELECT x, x AS y FROM ds.src")
+    with pytest.raises(AlreadyExistsError, match="ds.t"):
+        source.query("CREATE TABLE ds.t AS SELECT x, x AS y FROM ds.src")
+    assert source.query("SELECT x, y FROM ds.t").fetchall() == [(1, 1)]
+    assert _files(spark) == files and sorted(t.name for t in spark.catalog.listTables("ds")) == ["src", "t"]
