@@ -84,10 +84,13 @@ class AccessLog:
             raise
         finally:
             if ACCESS_LOG.isEnabledFor(logging.INFO):
-                ACCESS_LOG.info(orjson.dumps({
+                line = orjson.dumps({
                     "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status.get("code"),
                     "ms": round((time.perf_counter() - started) * 1000, 3), "client": (scope.get("client") or [None])[0],
-                }).decode())  # fmt: skip
+                }).decode()  # fmt: skip
+                # The record made as Logger.info makes it, less the search of the stack for the
+                # caller's file and line (a quarter of its cost, paid on every request).
+                ACCESS_LOG.handle(ACCESS_LOG.makeRecord(ACCESS_LOG.name, logging.INFO, __file__, 0, line, None, None, "AccessLog"))
 
 
 class BearerAuth:
