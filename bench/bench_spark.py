@@ -12,13 +12,24 @@ The project, identical SQL on both engines:
 Rounds alternate the engines (DuckDB then Spark), so both run under the same machine load; the
 table prints each step's median. Spark's start (once per process) is reported apart.
 
+``--cluster``: ML.PREDICT (step 4) on a standalone cluster on loopback — a master and two workers
+of one core each (:mod:`sqlml.engine.spark.standalone`) — by an application allowed one core (one
+worker's executor) or two (both workers), rounds alternating; the ratio 1-worker / 2-workers is
+the scaling (2.0 = linear). Each measurement runs in its own driver process (one SparkContext per
+process), which builds the table and the model the first time (not timed).
+
 Usage: python bench/bench_spark.py [--rows 10000000] [--rounds 3]
+       python bench/bench_spark.py --cluster [--rows 2000000] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,11 +72,61 @@ def run_project(con: sqlml.Connection, rows: int, on_spark: bool) -> dict[str, f
     return times
 
 
+def predict_on_cluster(master: str, folder: Path, rows: int, repeats: int) -> None:
+    """In a driver process of its own: ML.PREDICT CTAS ``repeats`` times on the cluster (the
+    table and model made first if the warehouse has none); prints the seconds as JSON."""
+    con = sqlml.connect(folder / "warehouse", folder / "models", engine="spark", spark=master)
+    values = {"blocks": max(1, rows // 1000), "train": ", spark_train='driver'", "stride": max(1, rows // 20_000)}
+    con.query("CREATE SCHEMA IF NOT EXISTS ds")
+    if not con.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS").fetchall()[0][0]:
+        for step in ("partitioned table (CTAS)", "CREATE MODEL (20k sample)"):
+            con.query(STEPS[step].format(**values))
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        con.query(STEPS["ML.PREDICT CTAS (all rows)"].format(**values))
+        seconds.append(time.perf_counter() - started)
+    con.close()
+    print(json.dumps(seconds))
+
+
+def cluster_scaling(rows: int, rounds: int) -> None:
+    """ML.PREDICT by an application of one core (one worker) vs two (two workers), alternating."""
+    from sqlml.engine.spark.standalone import spark_environment, standalone_cluster
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-spark-cluster-"))
+    timings: dict[int, list[float]] = {1: [], 2: []}
+    with standalone_cluster(folder, workers=2, cores=1, memory="2g") as master:
+        for round_index in range(rounds):
+            for cores in (1, 2):
+                env = {**spark_environment(), "PYSPARK_SUBMIT_ARGS": f"--conf spark.cores.max={cores} --conf spark.executor.memory=1g pyspark-shell"}
+                child = [sys.executable, __file__, "--predict-on", master, "--folder", str(folder), "--rows", str(rows)]
+                done = subprocess.run(child, env=env, capture_output=True, text=True, check=True, cwd=os.path.dirname(__file__))
+                seconds = json.loads(done.stdout.strip().splitlines()[-1])
+                timings[cores].append(min(seconds))
+                print(f"round {round_index + 1}: {cores} worker(s) {min(seconds):.2f} s", flush=True)
+    one, two = statistics.median(timings[1]), statistics.median(timings[2])
+    print_table(
+        f"ML.PREDICT CTAS on a standalone cluster (loopback, 1-core workers), {rows:,} rows, {rounds} rounds alternating",
+        [Row("ML.PREDICT CTAS, 2 workers (sqlml) vs 1 worker (baseline)", two, one, f"scaling {one / two:.2f}x (2.0 = linear)")],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cluster", action="store_true", help="ML.PREDICT with 1 vs 2 standalone workers")
+    parser.add_argument("--predict-on", help=argparse.SUPPRESS)  # a --cluster measurement's own driver process
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.predict_on:
+        predict_on_cluster(args.predict_on, Path(args.folder), args.rows, repeats=2)
+        return
+    if args.cluster:
+        cluster_scaling(args.rows or 2_000_000, args.rounds)
+        return
+    args.rows = args.rows or 1_000_000
     folder = Path(tempfile.mkdtemp(prefix="bench-spark-"))
     started = time.perf_counter()
     spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
