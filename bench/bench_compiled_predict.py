@@ -6,8 +6,13 @@ boosted trees of 50 and 200 rounds (max_tree_depth 6, trained on the first 200k 
   * ML.PREDICT CTAS scoring through the compiled model (warm cache) vs ``Booster.predict`` on the
     model's own feature matrix of the same rows — target ≤ 0.6×, stretch ≤ 0.4×; and the same
     CTAS with SQLML_COMPILE=off (today's LightGBM path), in the same alternation;
-  * the first ML.PREDICT in a process whose cache is empty (it compiles in the background after
-    500k rows, at the lowest CPU priority) vs SQLML_COMPILE=off — must not be slower;
+  * the first ML.PREDICT in a process whose cache is empty (``--cold-rows``, each size a table of
+    the first rows): LightGBM scores until the rows scored repay compiling
+    (``BoosterScorer.repay_rows``), then compiles in the background while LightGBM scores on one
+    thread fewer, and switches — vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on
+    the model's matrix of those rows; the cold side's CPU includes the compile's, to its end;
+  * the cost model's constants (``--parts threshold``): CPU seconds to compile a leaf, and CPU
+    seconds the compiled forest saves over LightGBM per row and tree level (one thread each);
   * the bare kernels: the compiled forest vs ``Booster.predict`` on the matrix;
   * the largest difference between ML.PREDICT's probabilities and Booster.predict's;
   * peak memory (RSS) of the compiled CTAS in a child process per size (``--memory-rows``).
@@ -15,13 +20,15 @@ Ratios are medians of per-pair ratios, the runs alternating, in wall time and in
 threads of this process): on a machine other work shares, CPU time is what the load disturbs least.
 
 Usage: python bench/bench_compiled_predict.py [--rows 1000000] [--rounds 50,200] [--pairs 3]
-           [--parts first,warm,off,kernel] [--memory-rows 1000000,10000000,20000000]
+           [--parts first,warm,off,kernel,threshold] [--cold-rows 100000,1000000]
+           [--memory-rows 1000000,10000000,20000000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -34,11 +41,13 @@ import numpy as np
 import sqlml
 from bench_ml import create_data
 from harness import own_peak_rss_mib, peak_rss_of, reset_peak_rss
-from sqlml.ml.compiled import predictor
+from sqlml.ml.compiled import machine, predictor
+from sqlml.ml.compiled.codegen import forest_ir
+from sqlml.ml.compiled.forest import read_forest
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
-CTAS = "CREATE OR REPLACE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt{rounds}, TABLE ds.train)"
+CTAS = "CREATE OR REPLACE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt{rounds}, TABLE ds.{table})"
 
 
 def wait_for_compiler() -> None:
@@ -72,7 +81,7 @@ def off(work):
     return run
 
 
-def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str]) -> list[str]:
+def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str], cold_rows: list[int]) -> list[str]:
     con.query(
         f"""CREATE OR REPLACE MODEL ds.bt{rounds} OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['label'],
             data_split_method='NO_SPLIT', max_iterations={rounds}, early_stop=FALSE, max_tree_depth=6)
@@ -83,9 +92,16 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str]) 
     X = np.vstack([model.features(batch) for batch in con.query("SELECT * FROM ds.train").arrow().to_batches(max_chunksize=200_000)])
     lines, rows = [], f"{len(X):,} rows, {rounds} rounds"
 
+    if "threshold" in parts:
+        lines += threshold(booster, model.estimator.scorer_, X[:200_000])
     if "first" in parts:
-        first = first_statement(con, rounds, pairs, cache_root)
-        lines.append(f"| first ML.PREDICT CTAS, empty cache (compiles in the background) vs SQLML_COMPILE=off, {rows} | {first} |")
+        for count in cold_rows:
+            table = "train" if count >= len(X) else f"rows_{count}"
+            con.query(f"CREATE OR REPLACE TABLE ds.{table} AS SELECT * FROM ds.train LIMIT {count}")
+            versus_off, versus_raw = first_statement(con, rounds, pairs, cache_root, table, X[:count], booster)
+            what = f"{min(count, len(X)):,} rows, {rounds} rounds (repays from {model.estimator.scorer_.repay_rows():,} rows)"
+            lines.append(f"| first ML.PREDICT CTAS, empty cache, vs the same CTAS with SQLML_COMPILE=off, {what} | {versus_off} |")
+            lines.append(f"| first ML.PREDICT CTAS, empty cache, vs Booster.predict on the matrix, {what} | {versus_raw} |")
 
     started = time.perf_counter()
     compiled = predictor.build(booster, model.estimator.scorer_.text, model.estimator.scorer_.checksum + "-timing")
@@ -93,9 +109,9 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str]) 
     lines.append(f"| compiling {len(booster.dump_model()['tree_info'])} trees (cold) | {seconds:.2f} s | — | {seconds / rounds * 1000:.0f} ms/tree |")
 
     forget_compiled()  # a new process: the compiled form comes from the disk cache
-    con.query(CTAS.format(rounds=rounds))
+    con.query(CTAS.format(rounds=rounds, table="train"))
     wait_for_compiler()
-    sql = lambda: con.query(CTAS.format(rounds=rounds))  # noqa: E731
+    sql = lambda: con.query(CTAS.format(rounds=rounds, table="train"))  # noqa: E731
     raw = lambda: booster.predict(X)  # noqa: E731
     sql(), raw()  # warm-up
     compiled_pairs, off_pairs = [], []
@@ -125,19 +141,54 @@ def timed(work) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def first_statement(con, rounds: int, pairs: int, cache_root: str) -> str:
+def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X: np.ndarray, booster) -> tuple[str, str]:
     """A process's first ML.PREDICT of the model with nothing cached, bracketed by two runs with
-    SQLML_COMPILE=off (their mean is the pair's baseline, so the order favours neither side)."""
-    query, results = CTAS.format(rounds=rounds), []
+    SQLML_COMPILE=off (their mean is the pair's baseline, so the order favours neither side), and
+    Booster.predict on the matrix of the same rows. The cold run's wall time is the statement's;
+    its CPU time runs on until the compiler is done (a compile still running when the statement
+    ends is charged to it), and the run after it starts only then."""
+    query, results, raw = CTAS.format(rounds=rounds, table=table), [], []
     for _ in range(pairs):
         before = timed(off(lambda: con.query(query)))
+        bare = timed(lambda: booster.predict(X))
         os.environ["SQLML_COMPILE_CACHE"] = tempfile.mkdtemp(dir=cache_root)  # empty: this statement compiles
         forget_compiled()
-        cold = timed(lambda: con.query(query))
-        after = timed(off(lambda: con.query(query)))
+        cpu, wall = time.process_time(), time.perf_counter()
+        con.query(query)
+        wall = time.perf_counter() - wall
         wait_for_compiler()
+        cold = (wall, time.process_time() - cpu)
+        after = timed(off(lambda: con.query(query)))
         results.append((cold, tuple((x + y) / 2 for x, y in zip(before, after))))
-    return both(results)
+        raw.append((cold, bare))
+    return both(results), both(raw)
+
+
+def threshold(booster, scorer, X: np.ndarray) -> list[str]:
+    """The cost model's constants on this model, CPU time of one thread each: compiling (IR text
+    and code generation) per leaf, and LightGBM's minus the compiled kernel's time per row and
+    tree level (a tree of L leaves counted log2 L levels deep), then the rows that repay a compile."""
+    text = scorer.text
+    forest = read_forest(text)
+    leaves = [len(tree.leaf_value) for tree in forest.trees]
+    levels = sum(math.log2(max(n, 2)) for n in leaves)
+    started = time.thread_time()
+    objectcode = machine.compile_ir(forest_ir(forest, machine.process_triple()))
+    per_leaf = (time.thread_time() - started) / sum(leaves)
+    compiled = predictor.CompiledForest(forest, machine.Loaded(objectcode))
+    savings = []
+    for _ in range(3):
+        started = time.thread_time()
+        booster.predict(X, num_threads=1)
+        middle = time.thread_time()
+        compiled.predict(X, 1)
+        savings.append(((middle - started) - (time.thread_time() - middle)) / (len(X) * levels))
+    saved = statistics.median(savings)
+    return [
+        f"| cost model: compile CPU per leaf ({sum(leaves):,} leaves) | {per_leaf * 1e6:.0f} µs | — | constant {predictor.COMPILE_SECONDS_PER_LEAF * 1e6:.0f} µs |",
+        f"| cost model: CPU saved per row and tree level ({levels:,.0f} levels, {len(X):,} rows) | {saved * 1e9:.2f} ns | — | constant {predictor.SAVED_SECONDS_PER_ROW_LEVEL * 1e9:.2f} ns |",
+        f"| cost model: rows that repay compiling, measured / constants | {math.ceil(sum(leaves) * per_leaf / (levels * saved)):,} | — | {scorer.repay_rows():,} |",
+    ]
 
 
 def memory_child(rows: int) -> None:
@@ -153,7 +204,8 @@ def memory_child(rows: int) -> None:
                AS SELECT * FROM ds.train LIMIT 200000"""
         )  # fmt: skip
         scorer = CACHE.get(con.models, con.models.resolve(ModelRef.parse("ds.bt"))).estimator.scorer_
-        assert scorer.compiled(predictor.COMPILE_NOW_ROWS) is not None, "the model did not compile"
+        scorer.compiled(scorer.repay_rows())
+        assert scorer.wait() is not None, "the model did not compile"
         reset_peak_rss()  # the window covers the scoring only, not building the table, the model or its code
         before = own_peak_rss_mib()
         started = time.perf_counter()
@@ -176,7 +228,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", default="50,200")
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--parts", default="first,warm,off,kernel", help="comma-separated: first,warm,off,kernel")
+    parser.add_argument("--parts", default="first,warm,off,kernel", help="comma-separated: first,warm,off,kernel,threshold")
+    parser.add_argument("--cold-rows", default="", help="comma-separated row counts for the first statement (default: --rows)")
     parser.add_argument("--memory-rows", default="", help="comma-separated row counts for the peak-memory children")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -184,12 +237,13 @@ def main() -> None:
         memory_child(args.memory_child)
         return
     parts = set(args.parts.split(","))
+    cold_rows = [int(n) for n in args.cold_rows.split(",")] if args.cold_rows else [args.rows]
     with tempfile.TemporaryDirectory() as cache_root:
         con = sqlml.connect(":memory:")
         create_data(con, args.rows)
         print("| measurement | sqlml (wall / CPU) | baseline (wall / CPU) | ratio (wall / CPU) |\n|---|---:|---:|---:|")
         for rounds in map(int, filter(None, args.rounds.split(","))):
-            for line in bench_model(con, rounds, args.pairs, cache_root, parts):
+            for line in bench_model(con, rounds, args.pairs, cache_root, parts, cold_rows):
                 print(line, flush=True)
         con.close()
     if args.memory_rows:

@@ -51,10 +51,12 @@ if TYPE_CHECKING:
 #: CPU seconds compiling takes per leaf of the forest (IR text and LLVM's O2 code generation grow
 #: with the nodes), and CPU seconds the compiled forest saves over LightGBM per row and tree level
 #: a row descends: measured with ``bench_compiled_predict.py --parts threshold`` on depth-6 trees
-#: (see bench/README.md, issue 19). Their quotient is the rows a compile repays
-#: (:meth:`BoosterScorer.repay_rows`): ~300,000 for depth-6 trees, whatever their number.
-COMPILE_SECONDS_PER_LEAF = 170e-6
-SAVED_SECONDS_PER_ROW_LEVEL = 6e-9
+#: of 50 and 200 rounds (2026-12-03: 341–348 µs a leaf; 6.7 and 12.7 ns a level — the smaller,
+#: so a compile is started only where it repays; see bench/README.md, issue 19). Their quotient
+#: is the rows a compile repays (:meth:`BoosterScorer.repay_rows`): ~600,000 for depth-6 trees,
+#: whatever their number.
+COMPILE_SECONDS_PER_LEAF = 345e-6
+SAVED_SECONDS_PER_ROW_LEVEL = 6.7e-9
 #: While the compiler runs, LightGBM scores a call's rows in chunks of this many, so a large call
 #: switches to the compiled form as soon as it is ready.
 CHUNK_ROWS = 32_768
