@@ -1,6 +1,8 @@
 """Served instances typed without Arrow per request: each column a model reads is checked value by
 value in Python against the type it had in training, and the checked rows wait, as plain
-lists, until the rows of several requests become one Arrow batch (:mod:`.batching`).
+lists, until the rows of several requests are scored together (:mod:`.batching`): straight to the
+model's feature matrix (:func:`sqlml.serve.scoring.predict_batch`), or as one Arrow batch
+(:meth:`InputColumns.batch`) for a value or model the row encoding leaves to Arrow.
 
 What a request is worked out once per loaded model (:func:`input_columns`): the columns, their
 Arrow types and a cheap check per type. A value the check does not vouch for (a float for an

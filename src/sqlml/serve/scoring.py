@@ -1,11 +1,12 @@
 """JSON instances in, ML.PREDICT's (or ML.EXPLAIN_PREDICT's) rows out, without SQL; and
 ML.FORECAST's rows of a forecasting model.
 
-Instances become an Arrow batch whose columns have the types the model was trained on, so a
-value of the wrong type is refused with the column's name before any scoring — one request's
-batch (:func:`instances_batch`), or the typed columns of several requests scored at once
-(:func:`predict_batch`, values checked per request by :mod:`.inputs`). The batch goes through
-the prediction runtime ML.PREDICT and ML.EXPLAIN_PREDICT run (:mod:`sqlml.ml.runtime`), and the
+Instances are typed as the model was trained, so a value of the wrong type is refused with the
+column's name before any scoring: one request's Arrow batch (:func:`instances_batch`), which goes
+through the prediction runtime ML.PREDICT and ML.EXPLAIN_PREDICT run (:mod:`sqlml.ml.runtime`);
+or the typed rows of several small requests scored at once (:func:`predict_batch`, values
+checked per request by :mod:`.inputs`), which go through the same steps — the model's
+preprocessor, estimator and output columns — from Python values, without an Arrow batch. The
 rows come back as JSON-ready dicts: ML.PREDICT's output columns, followed by the input columns
 as ML.PREDICT passes them only when the request asks to have its inputs echoed. A model type
 the SQL function refuses is refused here too, by the runtime's own list of types.
