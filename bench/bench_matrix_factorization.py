@@ -15,7 +15,8 @@ factors and run 10 iterations (``early_stop=FALSE``). In the same run, alternate
 CREATE MODEL's time includes reading the rows out of the warehouse, encoding users and items,
 the stored metrics and saving the model. Target: ≤ 1.2× the direct fit. The implicit rows are
 also given in process CPU seconds (every thread), which other work on a shared machine inflates
-far less than wall time; the load average before and after the runs is printed with them.
+far less than wall time; the load average before and after the runs is printed with them, and
+the per-pair ratios' medians (each pair ran back to back, under the same minutes' load).
 
 Usage: python bench/bench_matrix_factorization.py [--ratings 1000000] [--pairs 2] [--feedback both|explicit|implicit]
 """
@@ -120,6 +121,11 @@ def main() -> None:
     print_table(title, rows)
     print("all runs (s):", {key: [round(v, 2) for v in values] for key, values in times.items()})
     print("CPU (s):", {key: [round(v, 2) for v in values] for key, values in cpu.items()})
+    if args.feedback != "explicit":  # each pair ran back to back: its ratio shares the load of its minutes
+        for baseline in ("implicit", "implicit + loss"):
+            for kind, values in (("wall", times), ("CPU", cpu)):
+                ratios = [a / b for a, b in zip(values["sql implicit"], values[baseline])]
+                print(f"per-pair {kind} ratios vs {baseline}: {[round(r, 2) for r in ratios]}, median {np.median(ratios):.2f}")
     print(f"load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 if __name__ == "__main__":
