@@ -78,14 +78,17 @@ def _metrics(user_factors: np.ndarray, item_factors: np.ndarray, rated: sparse.c
     relevant = rated.data > 0
     with ThreadPoolExecutor(THREADS) as pool:
         mse = _squared_error(user_factors, item_factors, rated, evaluated, relevant, pool)
-        owners = np.repeat(np.arange(len(user_factors)), np.diff(rated.indptr))
+        ranked = evaluated
         if max_users is not None and len(evaluated) > max_users:
-            chosen = np.zeros(len(user_factors), dtype=bool)
-            chosen[np.random.default_rng(SEED).choice(evaluated, max_users, replace=False)] = True
-            relevant = relevant & chosen[owners]
-        if not relevant.any():
+            ranked = np.sort(np.random.default_rng(SEED).choice(evaluated, max_users, replace=False))
+        counts = np.diff(rated.indptr)[ranked]
+        # the ranked users' stored pairs, in order: each user's run of positions in the matrix
+        positions = np.arange(counts.sum()) + np.repeat(rated.indptr[ranked] - np.cumsum(counts) + counts, counts)
+        owners = np.repeat(ranked, counts)
+        keep = relevant[positions]
+        if not keep.any():
             return {**dict.fromkeys(IMPLICIT_METRICS), "mean_squared_error": mse()}
-        owners, items, gains = owners[relevant], rated.indices[relevant], rated.data[relevant]
+        owners, items, gains = owners[keep], rated.indices[positions[keep]], rated.data[positions[keep]]
         ranks = _ranks(user_factors, item_factors, owners, items, pool)
         mse = mse()
     group = np.cumsum(np.r_[False, owners[1:] != owners[:-1]])
