@@ -46,6 +46,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_INSTANCES = 64
 PREDICT_PATH = re.compile(r"/v1/models/([^/:]+):predict")
 JSON_HEADER = (b"content-type", b"application/json")
+_UNKNOWN = object()
 
 
 class ModelBatchers:
@@ -61,11 +62,12 @@ class ModelBatchers:
 
     def get(self, model: Model) -> MicroBatcher | None:
         """The micro-batcher of a loaded model; None when its requests take the per-request path."""
-        if model not in self._batchers:
+        batcher = self._batchers.get(model, _UNKNOWN)
+        if batcher is _UNKNOWN:
             columns = input_columns(model)
             supported = columns is not None and model.family.supports("PREDICT", model.model_type)
-            self._batchers[model] = MicroBatcher(_scorer(model, columns), max_wait=self.max_wait) if supported else None
-        return self._batchers[model]
+            batcher = self._batchers[model] = MicroBatcher(_scorer(model, columns), max_wait=self.max_wait) if supported else None
+        return batcher
 
 
 class BatchedPredictions:

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -63,17 +62,19 @@ class MicroBatcher(Generic[Item, Result]):
         self._turn = 0  # requests submitted in the event loop's current turn
         self._last_turn = 2  # requests submitted in the last turn that had any (at first unknown: queue)
 
-    @contextlib.contextmanager
-    def receiving(self) -> Iterator[None]:
-        """Around reading and checking a request: while any is being received, a queued batch
-        waits for it (at most ``max_wait``)."""
+    def receiving(self) -> MicroBatcher:
+        """Around reading and checking a request (``with batcher.receiving():``): while any is
+        being received, a queued batch waits for it (at most ``max_wait``). The batcher is its own
+        context manager, which costs a request less than a generator-based one."""
+        return self
+
+    def __enter__(self) -> None:
         self._receiving += 1
-        try:
-            yield
-        finally:
-            self._receiving -= 1
-            if not self._receiving and self._queue:
-                self._schedule(now=True)
+
+    def __exit__(self, *error) -> None:
+        self._receiving -= 1
+        if not self._receiving and self._queue:
+            self._schedule(now=True)
 
     async def submit(self, item: Item, rows: int) -> Result:
         """Queue ``item`` (``rows`` rows) and return its result once its batch is scored.
