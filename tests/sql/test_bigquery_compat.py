@@ -2,7 +2,7 @@
 
 Each case is a statement and the rows BigQuery returns for it (from its documentation). Cases
 marked FIX are ones sqlglot's plain BigQuery → DuckDB translation gets wrong and
-``sqlml/sql/compat.py`` puts right.
+``sqlml/sql/compat.py`` (and, for DATE ± INT64, ``sqlml/sql/date_arithmetic.py``) puts right.
 """
 
 from __future__ import annotations
