@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlglot
 
 import sqlml
+from sqlml.sql.dialect import DIALECTS
 
 STATEMENT_HINT = "Start a statement with a keyword such as SELECT"
 
@@ -107,3 +109,30 @@ def test_a_lone_surrogate_is_not_valid_unicode_and_the_message_still_prints(con)
     assert (error.location.line, error.location.col) == (2, 10)
     assert "SELECT 'a?'" in str(error)
     str(error).encode("utf-8")  # printable: the excerpt has no surrogate left
+
+
+@pytest.mark.parametrize(
+    ("sql", "name", "place"),
+    [
+        ("SELECT 1 WHERE (EXISTS(SELECT DATE_ADD()))", "DATE_ADD", (1, 1, 31)),  # sqlglot's builder returned None
+        ("SELECT\n  REGEXP_EXTRACT('a')", "REGEXP_EXTRACT", (1, 2, 3)),  # … indexed past the argument list
+        ("SELECT WEEK()", "WEEK", (1, 1, 8)),  # … converted an empty name
+        ("SELECT TIMESTAMP_SUB(1)", "TIMESTAMP_SUB", (1, 1, 8)),
+    ],
+)
+def test_a_function_given_arguments_it_cannot_take_is_a_syntax_error_at_the_call(con, sql, name, place):
+    error = syntax_error(con, sql)
+    assert error.message == f"Syntax error: wrong number or kind of arguments for {name}(...)"
+    assert where(error) == place
+
+
+def test_every_builtin_function_given_odd_arguments_parses_or_is_a_syntax_error():
+    """No argument list makes a known function's parser fail with anything but a syntax error."""
+    odd_arguments = ["", "1", "1, 2", "x, 2, 3", "*", "DISTINCT 1", "1 AS a", "(SELECT 1)"]
+    for dialect in DIALECTS.values():
+        for name in sorted({*dialect.Parser.FUNCTIONS, *dialect.Parser.FUNCTION_PARSERS}):
+            for arguments in odd_arguments:
+                try:
+                    sqlglot.parse_one(f"SELECT {name}({arguments})", read=dialect)
+                except sqlglot.errors.ParseError:
+                    pass

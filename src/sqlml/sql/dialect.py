@@ -23,6 +23,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.helper import seq_get
 from sqlglot.tokens import TokenType
 
+from sqlml.sql.function_arguments import BadArguments, checked_builders, checked_parsers
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction, TrainingData
 
@@ -80,6 +81,13 @@ class _MLParser:
         node = self.expression(node_type(this=model, expressions=arguments))
         node.meta["prefix"] = spelled
         return _with_position(node, prefix, name_token, self.sql)
+
+    def _parse_function_call(self, *args, **kwargs):
+        first = self._curr
+        try:
+            return super()._parse_function_call(*args, **kwargs)
+        except BadArguments as error:  # DATE_ADD(), REGEXP_EXTRACT(): see function_arguments.py
+            self.raise_error(error.message, first)
 
     def _parse_ml_argument(self) -> exp.Expression:
         if self._match(TokenType.TABLE):
@@ -326,8 +334,9 @@ class Sqlml(BigQuery):
         KEYWORDS = {**BigQuery.Tokenizer.KEYWORDS, "BEGIN": TokenType.BEGIN}
 
     class Parser(_MLParser, BigQuery.Parser):
-        _BASE_FUNCTION_PARSERS = BigQuery.Parser.FUNCTION_PARSERS
-        FUNCTION_PARSERS = {**BigQuery.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+        _BASE_FUNCTION_PARSERS = checked_parsers(BigQuery.Parser.FUNCTION_PARSERS)
+        FUNCTION_PARSERS = {**_BASE_FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+        FUNCTIONS = checked_builders(BigQuery.Parser.FUNCTIONS)
 
     class Generator(BigQuery.Generator):
         TRANSFORMS = {**BigQuery.Generator.TRANSFORMS, **_ML_TRANSFORMS}
@@ -341,8 +350,9 @@ class SqlmlDuckdb(DuckDB):
         KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "MODEL": TokenType.MODEL, "EXPORT": TokenType.EXPORT}
 
     class Parser(_MLParser, DuckDB.Parser):
-        _BASE_FUNCTION_PARSERS = DuckDB.Parser.FUNCTION_PARSERS
-        FUNCTION_PARSERS = {**DuckDB.Parser.FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+        _BASE_FUNCTION_PARSERS = checked_parsers(DuckDB.Parser.FUNCTION_PARSERS)
+        FUNCTION_PARSERS = {**_BASE_FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+        FUNCTIONS = checked_builders(DuckDB.Parser.FUNCTIONS)
         STATEMENT_PARSERS = {
             **DuckDB.Parser.STATEMENT_PARSERS,
             TokenType.EXPORT: lambda self: self._parse_export_data(),
