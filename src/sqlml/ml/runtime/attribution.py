@@ -108,7 +108,7 @@ def input_groups(model: Model) -> dict[str, list[int]]:
     transform = model.spec.get("transform")
     if not transform:
         return groups
-    sources = _transform_sources(transform["clause"], tuple(transform["inputs"]))
+    sources = transform_sources(transform["clause"], tuple(transform["inputs"]))
     merged: dict[str, list[int]] = {}
     for output, indices in groups.items():
         origin = sources.get(output.lower(), ())
@@ -117,7 +117,7 @@ def input_groups(model: Model) -> dict[str, list[int]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _transform_sources(clause: str, inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+def transform_sources(clause: str, inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """TRANSFORM output (lower-case) → the input columns its expression reads."""
     known = {name.lower(): name for name in inputs}
     query = sqlglot.parse_one(f"SELECT {clause} FROM __input", read=DIALECTS["bigquery"])
