@@ -176,3 +176,35 @@ def test_transform_outputs_are_attributed_to_the_input_columns_they_come_from(pe
     assert_adds_up(rows)
     # scaled and squared both come from income; region_hot from region; crossed reads two columns
     assert {a["feature"] for a in rows[0]["top_feature_attributions"]} == {"income", "region", "crossed"}
+
+
+def test_feature_importance_of_a_transform_model_is_per_input_column(people):
+    # bigqueryml-syntax-importance: with TRANSFORM, "the information of the pre-transform columns"
+    people.query(
+        "CREATE MODEL ds.trbt TRANSFORM(ML.STANDARD_SCALER(income) OVER() AS scaled, income * age AS mixed, "
+        "ML.LABEL_ENCODER(region) OVER() AS region_code, spend) "
+        "OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['spend'], max_iterations=10, data_split_method='NO_SPLIT') "
+        "AS SELECT income, age, region, spend FROM ds.people"
+    )
+    table = people.query("SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL ds.trbt)").arrow()
+    assert table.schema.names == ["feature", "importance_weight", "importance_gain", "importance_cover"]
+    from sqlml.ml.runtime.model_cache import CACHE
+    from sqlml.store.records import ModelRef
+
+    model = CACHE.get(people.models, people.models.resolve(ModelRef("ds", "trbt")))
+    booster = model.estimator.booster_
+    splits, gains = booster.feature_importance("split"), booster.feature_importance("gain")
+    per_output = {name: (splits[i].sum(), gains[i].sum()) for name, i in model.preprocessor.groups.items()}
+    assert set(per_output) == {"scaled", "mixed", "region_code"}
+    lineage = {"income": ["scaled", "mixed"], "age": ["mixed"], "region": ["region_code"]}
+    rows = {r["feature"]: r for r in table.to_pylist()}
+    assert set(rows) == set(lineage)
+    for column, outputs in lineage.items():
+        weight = sum(per_output[o][0] for o in outputs)
+        assert rows[column]["importance_weight"] == weight
+        assert rows[column]["importance_gain"] * weight == pytest.approx(sum(per_output[o][1] for o in outputs), rel=1e-9)
+    assert rows["age"]["importance_weight"] > 0 and rows["income"]["importance_weight"] > rows["age"]["importance_weight"]
+    trees = booster.trees_to_dataframe()
+    used = trees[trees["split_feature"].notna()]
+    mixed = used["split_feature"] == booster.feature_name()[model.preprocessor.groups["mixed"][0]]
+    assert rows["age"]["importance_cover"] == pytest.approx(used.loc[mixed, "count"].mean())

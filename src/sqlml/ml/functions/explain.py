@@ -12,7 +12,8 @@ documentation leaves that column's name open; the API calls the field ``classLab
 
 FEATURE_IMPORTANCE (boosted trees and random forests): per input column, ``importance_weight``
 (how many splits use it), ``importance_gain`` (their average gain) and ``importance_cover``
-(the average number of training rows reaching them), from LightGBM's trees; for an imported
+(the average number of training rows reaching them), from LightGBM's trees — for a model with a
+TRANSFORM clause, per input column the TRANSFORM reads, as BigQuery reports them; for an imported
 XGBOOST model, XGBoost's own ``Booster.get_score`` of each kind
 (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-xgboost).
 """
@@ -20,6 +21,7 @@ XGBOOST model, XGBoost's own ``Booster.get_score`` of each kind
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -27,8 +29,12 @@ from sqlml.errors import InvalidOptionError
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.xgboost_file import feature_importance as xgboost_importance
+from sqlml.ml.runtime.attribution import transform_sources
 from sqlml.ml.runtime.explain import DEFAULT_TOP_K, explanation_reader
 from sqlml.ml.runtime.predict import prediction_estimator
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.model import Model
 
 CLASS_LEVEL_TOP = 10
 
@@ -91,18 +97,13 @@ def feature_importance(call: Call) -> pa.Table:
         return xgboost_importance(model)
     trees = model.estimator.booster_.trees_to_dataframe()
     splits = trees[trees["split_feature"].notna()]
-    feature_names = model.estimator.booster_.feature_name()
-    owner = {}
-    for column, indices in model.preprocessor.groups.items():
-        for index in indices:
-            owner[feature_names[index]] = column
-    names = list(model.preprocessor.groups)
+    names, owners = _importance_columns(model)
     weight, gain, cover = (dict.fromkeys(names, 0.0) for _ in range(3))
     for feature, split_gain, count in zip(splits["split_feature"], splits["split_gain"], splits["count"]):
-        column = owner[feature]
-        weight[column] += 1
-        gain[column] += split_gain
-        cover[column] += count
+        for column in owners[feature]:
+            weight[column] += 1
+            gain[column] += split_gain
+            cover[column] += count
     average = lambda total, column: total[column] / weight[column] if weight[column] else 0.0  # noqa: E731
     return pa.table({
         "feature": pa.array(names, pa.string()),
@@ -110,3 +111,24 @@ def feature_importance(call: Call) -> pa.Table:
         "importance_gain": pa.array([average(gain, c) for c in names], pa.float64()),
         "importance_cover": pa.array([average(cover, c) for c in names], pa.float64()),
     })  # fmt: skip
+
+
+def _importance_columns(model: Model) -> tuple[list[str], dict[str, list[str]]]:
+    """The columns importance is reported for, and each booster feature → the columns its splits count for.
+
+    Without TRANSFORM, the input column each processed feature comes from (a one-hot indicator
+    counts for its column). With TRANSFORM, BigQuery "returns the information of the pre-transform
+    columns from the query_statement clause"
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-importance): a
+    split on a TRANSFORM output counts for every input column the output's expression reads
+    (``a * b AS ab`` for both ``a`` and ``b``), and averages are over all splits counted for a column.
+    """
+    feature_names = model.estimator.booster_.feature_name()
+    groups = model.preprocessor.groups
+    transform = model.spec.get("transform")
+    sources = transform_sources(transform["clause"], tuple(transform["inputs"])) if transform else {}
+    owners = {}
+    for output, indices in groups.items():
+        columns = list(sources.get(output.lower(), ())) if transform else [output]
+        owners.update({feature_names[index]: columns for index in indices})
+    return (list(transform["inputs"]) if transform else list(groups)), owners
