@@ -70,29 +70,40 @@ def classification_metrics(y: np.ndarray, probabilities: np.ndarray, predicted: 
     if len(y) == 0:
         return dict.fromkeys(CLASSIFICATION_METRICS)
     y = np.asarray(y, dtype=np.int64)
-    matrix = confusion_counts(y, predicted, k)
+    found = matrix_metrics(confusion_counts(y, predicted, k))
+    found["log_loss"] = _clean(np.mean(log_loss_terms(y, probabilities)))
+    found["roc_auc"] = _clean(_roc_auc(y, probabilities))
+    return found
+
+
+def matrix_metrics(matrix: np.ndarray) -> dict:
+    """Precision, recall, accuracy and F1 of a (K, K) confusion matrix (row = expected class):
+    the positive class's for K = 2, else macro-averaged over every class."""
     hits = np.diag(matrix).astype(np.float64)
     predicted_as, actually = matrix.sum(axis=0), matrix.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         precisions = np.where(predicted_as > 0, hits / predicted_as, np.nan)  # NaN: nothing predicted as the class
         recalls = np.where(actually > 0, hits / actually, 0.0)  # scikit-learn's zero_division=0
-    if k == 2:
+    if len(matrix) == 2:
         precision, recall = float(precisions[1]), float(recalls[1])
         f1 = _f1(precision, recall)
     else:
         per_class = np.nan_to_num(precisions, nan=0.0)
         precision, recall = float(per_class.mean()), float(recalls.mean())
         f1 = float(np.mean([_f1(float(p), float(r)) for p, r in zip(per_class, recalls)]))
-    clipped = np.clip(probabilities, 1e-15, 1 - 1e-15)
-    truth = clipped[np.arange(len(y)), y] / clipped.sum(axis=1)
     return {
         "precision": _clean(precision),
         "recall": _clean(recall),
-        "accuracy": _clean(hits.sum() / len(y)),
+        "accuracy": _clean(hits.sum() / matrix.sum()),
         "f1_score": _clean(f1),
-        "log_loss": _clean(-np.mean(np.log(truth))),
-        "roc_auc": _clean(_roc_auc(y, probabilities)),
     }
+
+
+def log_loss_terms(y: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Each row's log loss, -log P(true class), probabilities clipped to [1e-15, 1 - 1e-15] and
+    renormalised as scikit-learn's log_loss does; their mean is the log_loss metric."""
+    clipped = np.clip(probabilities, 1e-15, 1 - 1e-15)
+    return -np.log(clipped[np.arange(len(y)), y] / clipped.sum(axis=1))
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -148,6 +159,10 @@ def confusion_counts(y: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray
     return np.bincount(cells, minlength=k * k).reshape(k, k)
 
 
+#: The percentiles (as fractions) :func:`default_thresholds` takes of the scores.
+PERCENTILES = np.linspace(0, 1, 101)
+
+
 def default_thresholds(scores: np.ndarray) -> np.ndarray:
     """Percentiles of the positive-class scores (0th … 100th), distinct, descending, below the
     highest score.
@@ -160,8 +175,12 @@ def default_thresholds(scores: np.ndarray) -> np.ndarray:
     """
     if len(scores) == 0:
         return np.array([0.5])
-    top = float(np.max(scores))
-    percentiles = np.unique(np.quantile(scores, np.linspace(0, 1, 101)))
+    return grid_thresholds(np.quantile(scores, PERCENTILES), float(np.max(scores)))
+
+
+def grid_thresholds(percentiles: np.ndarray, top: float) -> np.ndarray:
+    """:func:`default_thresholds` from the scores' :data:`PERCENTILES` and highest score ``top``."""
+    percentiles = np.unique(percentiles)
     below = percentiles[percentiles < top]
     return below[::-1] if len(below) else np.array([np.nextafter(top, -np.inf)])
 
@@ -172,20 +191,24 @@ def roc_points(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> dic
     sorted_scores, sorted_y = scores[order], y[order].astype(bool)
     positives_below = np.concatenate([[0], np.cumsum(sorted_y)])
     cut = np.searchsorted(sorted_scores, thresholds, side="right")
-    total_pos, total = int(sorted_y.sum()), len(y)
-    false_negatives = positives_below[cut]
-    true_negatives = cut - false_negatives
-    true_positives = total_pos - false_negatives
-    false_positives = (total - total_pos) - true_negatives
+    total_pos = int(sorted_y.sum())
+    true_positives = total_pos - positives_below[cut]
+    false_positives = (len(y) - cut) - true_positives
+    return roc_table(thresholds, true_positives, false_positives, total_pos, len(y) - total_pos)
+
+
+def roc_table(thresholds: np.ndarray, true_positives: np.ndarray, false_positives: np.ndarray, positives: int, negatives: int) -> dict[str, np.ndarray]:
+    """ML.ROC_CURVE's columns from the positives and negatives scored above each threshold."""
+    true_positives, false_positives = np.asarray(true_positives), np.asarray(false_positives)
     with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(total_pos > 0, true_positives / max(total_pos, 1), np.nan)
-        fpr = np.where(total - total_pos > 0, false_positives / max(total - total_pos, 1), np.nan)
+        recall = np.where(positives > 0, true_positives / max(positives, 1), np.nan)
+        fpr = np.where(negatives > 0, false_positives / max(negatives, 1), np.nan)
     return {
         "threshold": thresholds.astype(np.float64),
         "recall": recall.astype(np.float64),
         "false_positive_rate": fpr.astype(np.float64),
         "true_positives": true_positives.astype(np.int64),
         "false_positives": false_positives.astype(np.int64),
-        "true_negatives": true_negatives.astype(np.int64),
-        "false_negatives": false_negatives.astype(np.int64),
+        "true_negatives": (negatives - false_positives).astype(np.int64),
+        "false_negatives": (positives - true_positives).astype(np.int64),
     }
