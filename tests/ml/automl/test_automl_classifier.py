@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import sqlml
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
+from tests.ml.automl.members import refitted_members
 
 FEATURES = "x1, x2, plan, active"
 CREATE = (
@@ -69,14 +70,12 @@ def test_trial_info_has_exact_columns_and_every_familys_defaults_first(auto):
     )  # the best on the held-out folds; an ensemble only when it beats it there
 
 
-def _direct(con, number: int, model_type: str, hyperparameters: dict) -> np.ndarray:
+def _direct(con, number: int, model_type: str, options: str) -> np.ndarray:
     """The positive-class probabilities of ``model_type`` trained directly with these
-    hyperparameters on AutoML's training and validation rows, for ds.fresh."""
-    options = ", ".join(f"{name}={value!r}" for name, value in hyperparameters.items() if value is not None)
+    OPTIONS on AutoML's training and validation rows together, for ds.fresh."""
     con.query(
         f"CREATE OR REPLACE MODEL ds.direct{number} OPTIONS(model_type='{model_type}', input_label_cols=['churned'], "
-        f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) "
-        f"AS SELECT {FEATURES}, churned, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
+        f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, churned FROM ds.train WHERE part != 'TEST'"
     )
     return _positive(con, f"ds.direct{number}")
 
@@ -86,17 +85,18 @@ def _positive(con, model: str) -> np.ndarray:
     return np.array([next(p["prob"] for p in row["predicted_churned_probs"] if p["label"] is True) for row in rows])
 
 
-def test_predictions_equal_the_chosen_families_trained_directly(auto):
-    rows = {r["trial_id"]: r for r in trials(auto)}
-    optimal = next(r for r in rows.values() if r["is_optimal"])
+def test_predictions_equal_the_chosen_families_refitted_on_training_and_validation_rows(auto):
+    rows = trials(auto)
+    optimal = next(r for r in rows if r["is_optimal"])
+    members = refitted_members(auto, "ds.auto")
     if optimal["model_type"] == "ENSEMBLE":  # weights by trial: the members' logits are averaged
-        weights = {int(key.removeprefix("trial_")): w for key, w in json.loads(optimal["hyperparameters"]).items()}
+        assert sorted(w for *_, w in members) == sorted(json.loads(optimal["hyperparameters"]).values())
     else:
-        weights = {optimal["trial_id"]: 1.0}
-    logit = sum(
-        weight * np.log(np.clip(p, 1e-15, 1) / np.clip(1 - p, 1e-15, 1))
-        for weight, p in ((w, _direct(auto, t, rows[t]["model_type"], json.loads(rows[t]["hyperparameters"]))) for t, w in weights.items())
-    )
+        assert [(t, w) for t, _, w in members] == [(optimal["model_type"], 1.0)]
+    logit = 0.0
+    for number, (model_type, options, weight) in enumerate(members):
+        p = _direct(auto, number, model_type, options)
+        logit = logit + weight * np.log(np.clip(p, 1e-15, 1) / np.clip(1 - p, 1e-15, 1))
     assert _positive(auto, "ds.auto") == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-7)
 
 

@@ -4,7 +4,8 @@ ML.GLOBAL_EXPLAIN against its members trained directly, and the functions BigQue
 The search is real; only its choice is fixed (the ensemble selection is replaced by a 1/4 + 3/4
 mix of the two best boosted-tree trials, the only family searched), so the test does not depend
 on which candidates a tiny budget happens to find. Expected values come from the same members as
-plain BOOSTED_TREE_REGRESSOR models: their predictions and attributions, mixed with the weights,
+plain BOOSTED_TREE_REGRESSOR models refitted on the training and validation rows (as AutoML refits
+its choice): their predictions and attributions, mixed with the weights,
 and scikit-learn's metrics of the mix on the TEST rows.
 """
 
@@ -19,6 +20,7 @@ from sklearn import metrics
 import sqlml
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.family import AutoMLFamily
+from tests.ml.automl.members import refitted_members
 
 FEATURES = "x1, x2, plan, active"
 
@@ -34,6 +36,7 @@ def ensemble(automl_con):
         patch.setattr(automl_search, "select", two_best)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
         patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least
+        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 1.0)  # and another budget measures and refits
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.ens OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], budget_hours=0.002, "
             f"data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"
@@ -43,14 +46,14 @@ def ensemble(automl_con):
     assert optimal["model_type"] == "ENSEMBLE"
     weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
     assert sorted(weights.values()) == [0.25, 0.75]
-    for number, trial_id in enumerate(weights):
-        options = ", ".join(f"{k}={v!r}" for k, v in json.loads(rows[trial_id]["hyperparameters"]).items())
+    members = refitted_members(automl_con, "ds.ens")
+    assert sorted(w for *_, w in members) == sorted(weights.values())
+    for number, (model_type, options, _) in enumerate(members):
         automl_con.query(
-            f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='BOOSTED_TREE_REGRESSOR', input_label_cols=['target'], "
-            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) "
-            f"AS SELECT {FEATURES}, target, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
+            f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
+            f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, target FROM ds.train WHERE part != 'TEST'"
         )
-    return automl_con, [(f"ds.member{n}", w) for n, w in enumerate(weights.values())]
+    return automl_con, [(f"ds.member{n}", w) for n, (*_, w) in enumerate(members)]
 
 
 def _predicted(con, model: str, rows: str) -> np.ndarray:

@@ -1,5 +1,5 @@
 """AUTOML_REGRESSOR with MINIMIZE_MAE: every trial scored by the mean absolute error on the
-validation rows, the optimal one the lowest, predictions equal to the chosen members trained directly."""
+validation rows, the optimal one the lowest, predictions equal to the chosen members refitted directly on the training and validation rows."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+
+from tests.ml.automl.members import refitted_members
 
 FEATURES = "x1, x2, plan, active"
 
@@ -38,19 +40,18 @@ def test_trials_are_scored_by_mae_and_the_lowest_is_optimal(regressor):
     ]  # fmt: skip
 
 
-def test_predictions_equal_the_chosen_members_trained_directly(regressor):
-    rows = {r["trial_id"]: r for r in regressor.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.reg)").arrow().to_pylist()}
-    optimal = next(r for r in rows.values() if r["is_optimal"])
-    weights = {optimal["trial_id"]: 1.0}
-    if optimal["model_type"] == "ENSEMBLE":
-        weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
+def test_predictions_equal_the_chosen_members_refitted_on_training_and_validation_rows(regressor):
+    optimal = regressor.query("SELECT model_type, hyperparameters FROM ML.TRIAL_INFO(MODEL ds.reg) WHERE is_optimal").fetchall()[0]
+    members = refitted_members(regressor, "ds.reg")
+    if optimal[0] == "ENSEMBLE":
+        assert sorted(w for *_, w in members) == sorted(json.loads(optimal[1]).values())
+    else:
+        assert [(t, w) for t, _, w in members] == [(optimal[0], 1.0)]
     expected = 0.0
-    for trial_id, weight in weights.items():
-        options = ", ".join(f"{k}={v!r}" for k, v in json.loads(rows[trial_id]["hyperparameters"]).items() if v is not None)
+    for model_type, options, weight in members:
         regressor.query(
-            f"CREATE OR REPLACE MODEL ds.reg_direct OPTIONS(model_type='{rows[trial_id]['model_type']}', input_label_cols=['target'], "
-            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) "
-            f"AS SELECT {FEATURES}, target, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
+            f"CREATE OR REPLACE MODEL ds.reg_direct OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
+            f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, target FROM ds.train WHERE part != 'TEST'"
         )
         expected = expected + weight * _predicted(regressor, "ds.reg_direct")
     assert _predicted(regressor, "ds.reg") == pytest.approx(expected, rel=1e-9, abs=1e-9)

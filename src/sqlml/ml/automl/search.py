@@ -33,6 +33,7 @@ from sqlml.ml.automl.crossval import (
 )
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
+from sqlml.ml.automl.refit import Member, Refitted, refit, refit_split
 from sqlml.ml.automl.selection import POOL, select
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.estimator import Estimator, Task
@@ -140,7 +141,9 @@ def search(
             record.update(status="FAILED", error_message=f"{name_of(objective)} is undefined on the validation rows")
             raise optuna.TrialPruned()
         stop.armed = True
-        kept[record["trial_id"]] = Kept(candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared)
+        kept[record["trial_id"]] = Kept(
+            candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared, record["duration_ms"] / 1000
+        )  # fmt: skip
         _forget_worst(kept, records, sign)
         return value
 
@@ -170,7 +173,8 @@ def search(
     # it even when default trials ran past the search's share (they may: the defaults must be reached)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
     validated = _cross_validate(table, hashes, folds, kept, records, by_name, objective, description, _Stop(cancel, cv_end, armed=True))
-    return _model(model_type, options, objective, records, kept, validated, sign, time.monotonic() - started)
+    refitter = lambda weights: _refit(table, hashes, kept, weights, by_name, description, _Stop(cancel, cv_end, armed=True))  # noqa: E731
+    return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
 
 
 @dataclass
@@ -183,6 +187,10 @@ class Kept:
     outputs: np.ndarray
     training_info: list[dict]
     prepared: Prepared
+    #: its training time
+    seconds: float = 0.0
+    #: the model type whose preprocessing its rows have (None: its own)
+    rows_of: str | None = None
 
 
 def _first_task(searched: list[Candidate], rows: Rows, records: list[dict], failed: set[str]) -> Task:
@@ -273,12 +281,40 @@ def _forget_worst(kept: dict[int, Kept], records: list[dict], sign: float) -> No
             del kept[trial_id]
 
 
+def _refit(
+    table: pa.Table, hashes: np.ndarray, kept: dict[int, Kept], weights: dict[int, float], by_name: dict[str, Candidate],
+    description: str, stop: _Stop,
+) -> Refitted | None:  # fmt: skip
+    """The chosen members refitted on the training and validation rows (:mod:`sqlml.ml.automl.refit`)
+    when the model has test rows and the rest of the budget allows; None otherwise."""
+    first = kept[next(iter(weights))]
+    split = refit_split(first.prepared.split)
+    if split is None:
+        return None
+    growth = len(split.train) / max(len(first.prepared.split.train), 1)
+    if not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
+        return None
+    chosen = [
+        Member(by_name[kept[t].model_type], by_name[kept[t].rows_of or kept[t].model_type], kept[t].options, w, kept[t].training_info)
+        for t, w in weights.items()
+    ]  # fmt: skip
+    try:
+        return refit(table, hashes, split, chosen, lambda candidate, prepared, options: _fit(candidate, prepared, options, description, stop))
+    except Cancelled:
+        if stop.by_user():
+            raise
+        return None  # the budget ran out: the members stay as the search trained them
+    except Error:  # rows the refit's preprocessing cannot take (a class only in the validation rows…)
+        return None
+
+
 def _model(
     model_type: str, options: dict, objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated,
-    sign: float, seconds: float,
+    sign: float, refitter, started: float,
 ) -> Model:  # fmt: skip
     """The model of the chosen candidate, or of the ensemble that beats it on the held-out rows
-    (the folds when the finalists were cross-validated, else the validation rows)."""
+    (the folds when the finalists were cross-validated, else the validation rows), refitted on the
+    training and validation rows when ``refitter`` (→ :func:`_refit`) can."""
     best, scores = _choice(objective, records, kept, validated, sign), validated.scores
     prepared = kept[best].prepared
     if best in scores:
@@ -309,16 +345,22 @@ def _model(
         })  # fmt: skip
     for record in records:
         record["is_optimal"] = record["trial_id"] == chosen
+    training_info = kept[best].training_info
+    refitted = refitter(weights)
+    if refitted is not None:
+        prepared, training_info = refitted.prepared, refitted.training_info
+        estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=refitted.members)
     final = prepared.test_set if prepared.test_set is not None else prepared.eval_set
     raw = estimator.predict(final.X)
     spec = {
         **base_spec(prepared),
         "model_type": str(model_type),
         "options": options,
-        "training_info": [{"training_run": 0, **row} for row in kept[best].training_info] if len(weights) == 1 else [],
+        "training_info": [{"training_run": 0, **row} for row in training_info] if len(weights) == 1 else [],
         "metrics": family.metrics(model_type, estimator, final.y, raw),
         "automl": {"optimization_objective": objective, "trials": records, "optimal_trial_id": chosen,
-                   "search_seconds": round(seconds, 3), "chosen_by": "CROSS_VALIDATION" if best in scores else "VALIDATION_ROWS"},  # fmt: skip
+                   "search_seconds": round(time.monotonic() - started, 3), "refit_on_validation_rows": refitted is not None,
+                   "chosen_by": "CROSS_VALIDATION" if best in scores else "VALIDATION_ROWS"},  # fmt: skip
     }
     arrays = {"eval_output": np.asarray(raw), "eval_target": final.y} if prepared.task.is_classification else {}
     model = Model(spec, prepared.preprocessor, estimator, arrays)
