@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlml.engine.base import Cursor, EngineError
 from sqlml.errors import Location
 from sqlml.execution.sources import DataInput, SourceSet
+from sqlml.execution.survey import Survey
 from sqlml.result import Result
 from sqlml.sql.planner import Plan, StatementKind
 from sqlml.sql.script import Node, ScriptParser
@@ -74,8 +75,9 @@ class ScriptRun:
 
 #: Runs one planned statement of the kind it is registered for.
 Handler = Callable[[StatementContext], Result]
-#: Changes a statement's tree before it is planned (``rewrite(tree, executor)``).
-Rewrite = Callable[[exp.Expression, "Executor"], exp.Expression]
+#: Changes a statement's tree before it is planned (``rewrite(tree, executor, survey)``), looking
+#: for what it acts on in the :class:`~sqlml.execution.survey.Survey` of the tree, not by walking it.
+Rewrite = Callable[[exp.Expression, "Executor", Survey], exp.Expression]
 #: Evaluates one ML table-function call: ``(executor, call, data inputs, parameters)`` -> its rows.
 MLCallEvaluator = Callable[["Executor", "MLFunction", list[DataInput], Mapping | None], "pa.Table | pa.RecordBatchReader"]
 

@@ -21,6 +21,7 @@ from sqlml.errors import Error, Location, ParameterError
 from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, rollback
 from sqlml.execution.plain import positional_name, read_error, run_remembered, run_sql
 from sqlml.execution.sources import DataInput, Renderer, SqlOutput
+from sqlml.execution.survey import Survey
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.known_statements import text_alone_decides
@@ -128,8 +129,11 @@ class Executor:
         """
         location = location_of(node.first, run.parser.sql, node.number, run.parser.path)
         try:
+            survey = Survey(tree)  # what the rewrites look for, found in one walk for all of them
             for rewrite in self.table.rewrites:
-                tree = rewrite(tree, self)
+                rewritten = rewrite(tree, self, survey)
+                if rewritten is not tree or survey.stale:
+                    tree, survey = rewritten, Survey(rewritten)
             values = self._bind(tree, run, params)
             context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql)
             handler = self.table.handlers[context.plan.kind]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from sqlml.execution.survey import Survey, survey_of
+
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
 
@@ -28,15 +30,16 @@ def default_dataset(executor: Executor) -> str | None:
     return getattr(system, "dataset_id", None) or None
 
 
-def qualify(tree: exp.Expression, executor: Executor) -> exp.Expression:
+def qualify(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
     """``tree`` with its unqualified table and model names put in the default dataset."""
     dataset = default_dataset(executor)
     if dataset is None:
         return tree
-    targets = [table for table in tree.find_all(exp.Table) if _in_a_dataset(table, tree)]
+    survey = survey_of(tree, survey)
+    targets = [table for table in survey.tables if _in_a_dataset(table, tree)]
     if not targets:
         return tree
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    ctes = {cte.alias_or_name.lower() for cte in survey.ctes}
     session = _session_names(executor)
     for table in targets:
         if table.name.lower() not in ctes and table.name.lower() not in session:

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import CATALOG
 from sqlml.errors import NotFoundError
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL, COLUMNS_SQL
 from sqlml.warehouse.meta import COLUMN_TYPES, MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
@@ -110,9 +111,9 @@ _SCHEMA_COLUMN = {
 MODELS_RELATION = "__sqlml_information_schema_models"
 
 
-def rewrite(tree: exp.Expression, executor: Executor) -> exp.Expression:
-    """Replace every INFORMATION_SCHEMA view the statement reads with its subquery."""
-    if not any(_is_information_schema(t) for t in tree.find_all(exp.Table)):
+def rewrite(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
+    """Replace every INFORMATION_SCHEMA view the statement reads with its subquery (in a copy of the tree)."""
+    if not any(_is_information_schema(t) for t in survey_of(tree, survey).tables):
         return tree
     tree = tree.copy()
     for table in [t for t in tree.find_all(exp.Table) if _is_information_schema(t)]:

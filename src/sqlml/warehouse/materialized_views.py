@@ -32,6 +32,7 @@ from sqlglot import exp
 from sqlml.engine.base import CATALOG
 from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.result import Result
 from sqlml.sql.planner import is_materialized, plan
 from sqlml.warehouse import modification_log
@@ -131,11 +132,11 @@ def refresh_procedure(executor: Executor, arguments: list) -> None:
     refresh(executor, dataset, name)
 
 
-def refresh_stale_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
+def refresh_stale_views(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
     """Before a statement reads materialized views, refresh those whose base tables moved on."""
     if isinstance(tree, exp.Drop) or (isinstance(tree, exp.Create) and is_materialized(tree)):
         return tree
-    read = [t for t in tree.find_all(exp.Table) if t.db and t.name and not is_written_target(t)]
+    read = [t for t in survey_of(tree, survey).tables if t.db and t.name and not is_written_target(t)]
     if not read:
         return tree
     warehouse = executor.engine
@@ -149,7 +150,7 @@ def refresh_stale_views(tree: exp.Expression, executor: Executor) -> exp.Express
     return tree
 
 
-def refuse_writes(tree: exp.Expression, executor: Executor) -> exp.Expression:
+def refuse_writes(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
     """INSERT/UPDATE/DELETE/MERGE/TRUNCATE on a materialized view is an error, as on BigQuery."""
     target = write_target(tree)
     if target is None:

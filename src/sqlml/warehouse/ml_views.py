@@ -16,6 +16,7 @@ as silently empty.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -24,6 +25,7 @@ from sqlglot import exp
 from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 from sqlml.errors import SqlError
 from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
@@ -65,19 +67,21 @@ def create_ml_view(context: StatementContext, cursor: Cursor) -> Result:
     return Result.empty("CREATE VIEW")
 
 
-def expand_ml_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
-    """Put each ML view a statement reads in place as its query (CREATE VIEW keeps the name)."""
+def expand_ml_views(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
+    """Put each ML view a statement reads in place as its query (CREATE VIEW keeps the name), in
+    a copy of the tree."""
     if isinstance(tree, (exp.Drop, exp.Create)) and (tree.kind or "").upper() == "VIEW":
         return tree
-    if not any(t.db for t in tree.find_all(exp.Table)):
+    tables = survey_of(tree, survey).tables
+    if not any(t.db for t in tables):
         return tree
     warehouse = executor.engine
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, ML_VIEWS.name) or not _ml_views_read(warehouse, cursor, tree):
+        if not remembered_meta_table(warehouse, cursor, ML_VIEWS.name) or not _ml_views_read(warehouse, cursor, tables):
             return tree
         tree = tree.copy()
         for _ in range(MAX_DEPTH):
-            found = _ml_views_read(warehouse, cursor, tree)
+            found = _ml_views_read(warehouse, cursor, tree.find_all(exp.Table))
             if not found:
                 return tree
             for table, (query, dialect) in found:
@@ -87,13 +91,13 @@ def expand_ml_views(tree: exp.Expression, executor: Executor) -> exp.Expression:
     raise SqlError("Views calling ML functions refer to each other in a cycle.", hint="Check the views' FROM clauses.")
 
 
-def _ml_views_read(warehouse, cursor, tree: exp.Expression) -> list[tuple[exp.Table, tuple[str, str]]]:
-    """The ML views ``tree`` reads, each with its stored (query, dialect), remembered by ``warehouse``."""
+def _ml_views_read(warehouse, cursor, tables: Iterable[exp.Table]) -> list[tuple[exp.Table, tuple[str, str]]]:
+    """The ML views among ``tables``, each with its stored (query, dialect), remembered by ``warehouse``."""
 
     def stored(table: exp.Table):
         return warehouse.memo(("ml_view", table.db.lower(), table.name.lower()), lambda: _stored(cursor, table))
 
-    found = [(table, stored(table)) for table in tree.find_all(exp.Table) if table.db]
+    found = [(table, stored(table)) for table in tables if table.db]
     return [(table, stored) for table, stored in found if stored is not None]
 
 
@@ -102,7 +106,7 @@ def reads_ml(warehouse: SqlEngine, cursor: Cursor, query: exp.Expression) -> boo
     matching tables a view must list again each time it is read)."""
     if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
-    return remembered_meta_table(warehouse, cursor, ML_VIEWS.name) and bool(_ml_views_read(warehouse, cursor, query))
+    return remembered_meta_table(warehouse, cursor, ML_VIEWS.name) and bool(_ml_views_read(warehouse, cursor, query.find_all(exp.Table)))
 
 
 def _output_columns(context: StatementContext, query: exp.Expression) -> list[tuple[str, str]]:

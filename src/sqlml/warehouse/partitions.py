@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import CATALOG, Cursor, EngineError, SqlEngine
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.sql.planner import StatementKind, kind_of
 from sqlml.warehouse import meta
 from sqlml.warehouse.meta import has_meta_table, remembered_meta_table
@@ -200,12 +201,12 @@ def partition_id_sql(options: dict, column_type: str, column_sql: str | None = N
 # -- reads: require_partition_filter and expiration -------------------------------------------
 
 
-def check_partition_filters(tree: exp.Expression, executor: Executor) -> exp.Expression:
+def check_partition_filters(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
     """Refuse a statement reading a ``require_partition_filter`` table without filtering its
     partition column, and drop expired partitions of the tables it touches first."""
     if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)) or defines_view(tree):
         return tree
-    tables = [t for t in tree.find_all(exp.Table) if t.db and t.name and not t.name.upper().startswith("INFORMATION_SCHEMA.")]
+    tables = [t for t in survey_of(tree, survey).tables if t.db and t.name and not t.name.upper().startswith("INFORMATION_SCHEMA.")]
     tables = [t for t in tables if not is_written_target(t)]
     if not tables:
         return tree

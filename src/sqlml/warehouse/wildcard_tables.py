@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import CATALOG, EngineError
 from sqlml.errors import Error, NotFoundError, SqlTypeError, UnsupportedStatementError
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.sql.expressions import written_location
 from sqlml.sql.query_fixes import is_inside
 from sqlml.sql.transpile import to_duckdb
@@ -47,12 +48,12 @@ class _Match:
         return self.tables[max(self.tables)]
 
 
-def wildcard_tables(tree: exp.Expression) -> list[exp.Table]:
+def wildcard_tables(tree: exp.Expression, survey: Survey | None = None) -> list[exp.Table]:
     """The wildcard tables (``ds.prefix*``) ``tree`` reads."""
-    return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and t.name.endswith("*")]
+    return [t for t in survey_of(tree, survey).tables if isinstance(t.this, exp.Identifier) and t.name.endswith("*")]
 
 
-def expand(tree: exp.Expression, executor: Executor) -> exp.Expression:
+def expand(tree: exp.Expression, executor: Executor, survey: Survey | None = None) -> exp.Expression:
     """Replace each wildcard table of ``tree`` by the union of the tables it matches.
 
     A view's query is left as written: sqlml keeps such a view's query and expands it whenever
@@ -61,7 +62,8 @@ def expand(tree: exp.Expression, executor: Executor) -> exp.Expression:
     """
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "VIEW":
         return tree
-    for table in wildcard_tables(tree):
+    survey = survey_of(tree, survey)
+    for table in wildcard_tables(tree, survey):
         try:
             match = _match(table, executor)
             kept = _pruned(table, match, executor)
@@ -74,6 +76,7 @@ def expand(tree: exp.Expression, executor: Executor) -> exp.Expression:
         union = union_query.subquery(exp.to_identifier(alias, quoted=True))
         union.set("sample", table.args.get("sample"))  # FROM ds.events_* TABLESAMPLE SYSTEM (10 PERCENT)
         table.replace(union)
+        survey.changed()
     return tree
 
 

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import Cursor
 from sqlml.errors import SqlSyntaxError
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.ml.preprocessing.manual.library import Function, functions
 from sqlml.sql.templates import literal
 from sqlml.sql.transpile import to_duckdb
@@ -53,7 +54,7 @@ def calls(tree: exp.Expression, *, inside_transform: bool = False, nested: bool 
     """
     found = []
     for dot in tree.find_all(exp.Dot):
-        if not (isinstance(dot.this, exp.Identifier) and dot.this.name.upper() == "ML" and isinstance(dot.expression, exp.Func)):
+        if not _is_ml_call(dot):
             continue
         name = _name(dot.expression)
         function = library().get(name)
@@ -69,6 +70,11 @@ def calls(tree: exp.Expression, *, inside_transform: bool = False, nested: bool 
             raise SqlSyntaxError(f"ML.{name} takes {low}{'' if low == high else f' to {high}'} argument(s); got {len(args)}.")
         found.append(Call(window or dot, function, args))
     return found
+
+
+def _is_ml_call(dot: exp.Dot) -> bool:
+    """Whether ``dot`` is ``ML.<function>(…)``."""
+    return isinstance(dot.this, exp.Identifier) and dot.this.name.upper() == "ML" and isinstance(dot.expression, exp.Func)
 
 
 def _name(node: exp.Func) -> str:
@@ -96,13 +102,17 @@ def _over_all_rows(statistic: exp.Expression) -> exp.Expression:
     return statistic.transform(wrap, copy=True)
 
 
-def rewrite_standalone(tree: exp.Expression, executor: Executor | None = None) -> exp.Expression:
+def rewrite_standalone(tree: exp.Expression, executor: Executor | None = None, survey: Survey | None = None) -> exp.Expression:
     """Replace preprocessing calls outside TRANSFORM clauses (an executor rewrite hook)."""
+    survey = survey_of(tree, survey)
+    if not any(_is_ml_call(dot) for dot in survey.dots):  # the common case: no ML.<name>(…) at all
+        return tree
     # innermost calls first: ML.BUCKETIZE(ML.STANDARD_SCALER(x) OVER (), […]) scales, then buckets
     while found := [call for call in calls(tree) if call.is_innermost]:
         for call in found:
             statistics = [_over_all_rows(s) for s in call.function.statistics(call.args)] if call.function.analytic else []
             call.node.replace(call.function.output(call.args, statistics))
+        survey.changed()
     return tree
 
 

@@ -1,0 +1,57 @@
+"""What the statement table's rewrites look for in a statement, found in one walk of its tree.
+
+Every rewrite applied before a statement is planned (:data:`sqlml.statement_table.REWRITES`) acts
+on the tables the statement names, on its CTEs or on dotted ``ML.<function>(…)`` calls, and most
+statements give most of them nothing to do. Each walking the whole tree to find that out cost
+more than the rest of a short statement's planning (``bench/bench_startup.py``): the executor
+surveys the tree once, dispatching each node on its type, and hands the :class:`Survey` to every
+rewrite. A rewrite that changes the tree's shape in place says so (:meth:`Survey.changed`), or
+returns a new tree; either way the next rewrite gets a fresh survey.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+#: The node types a survey keeps, in the order of :class:`Survey`'s lists.
+_KEPT = (exp.Table, exp.CTE, exp.Dot)
+_SLOT: dict[type, int | None] = {}  # node type → index into _KEPT (subclasses included), None: not kept
+
+
+class Survey:
+    """The tables, CTEs and dotted names of a tree, each in :meth:`sqlglot.exp.Expression.find_all`'s
+    (breadth-first) order.
+
+    Args:
+        tree: the statement, walked once.
+
+    Attributes:
+        tables: every :class:`~sqlglot.exp.Table` node.
+        ctes: every :class:`~sqlglot.exp.CTE` node.
+        dots: every :class:`~sqlglot.exp.Dot` node (``ML.STANDARD_SCALER(x)`` is one).
+        stale: the tree changed shape since the walk (see :meth:`changed`).
+    """
+
+    __slots__ = ("tables", "ctes", "dots", "stale")
+
+    def __init__(self, tree: exp.Expression):
+        found: tuple[list, list, list] = ([], [], [])
+        for node in tree.walk():
+            kind = type(node)
+            slot = _SLOT.get(kind, -1)
+            if slot == -1:
+                slot = _SLOT[kind] = next((i for i, kept in enumerate(_KEPT) if issubclass(kind, kept)), None)
+            if slot is not None:
+                found[slot].append(node)
+        self.tables, self.ctes, self.dots = found
+        self.stale = False
+
+    def changed(self) -> None:
+        """Say that the tree was changed in place in a way that may add or drop nodes of the kept
+        types (a node replaced by a subquery or expression): the next rewrite walks it again."""
+        self.stale = True
+
+
+def survey_of(tree: exp.Expression, survey: Survey | None) -> Survey:
+    """``survey`` when it is given, else a new survey of ``tree`` (a rewrite called on its own)."""
+    return Survey(tree) if survey is None else survey
