@@ -1,5 +1,5 @@
-"""CREATE MODEL on Spark's workers (issue 22, point 3): LINEAR_REG, LOGISTIC_REG and KMEANS train
-with Spark MLlib on local[2], BigQuery's preprocessing statistics computed by Spark, and the stored
+"""CREATE MODEL on Spark's workers (issue 22, point 3): LINEAR_REG, LOGISTIC_REG, KMEANS, PCA and
+MATRIX_FACTORIZATION (ALS) train with Spark MLlib on local[2], BigQuery's preprocessing statistics computed by Spark, and the stored
 model is sqlml's portable one — its weights agree with one process's training (or scikit-learn's)
 on the same rows, and ML.PREDICT of it on DuckDB equals ML.PREDICT on Spark.
 
@@ -7,7 +7,8 @@ Tolerances: a linear regression is solved exactly on both sides (normal equation
 1e-8 relative. Logistic regression is an iterative fit on both sides (MLlib's L-BFGS, scikit-learn's
 lbfgs, each to its own stopping rule): weights within 1e-4 absolute. k-means stops at Lloyd's fixed
 point on both sides: centroids within 1e-9. PCA decomposes the same covariance matrix (Spark's
-or NumPy's sums): components and eigenvalues within 1e-7 relative. Predictions of one stored model on either engine:
+or NumPy's sums): components and eigenvalues within 1e-7 relative. ALS: the stored model's
+predictions on DuckDB and MLlib's ``ALSModel.transform`` within 1e-5 (MLlib's factors are float32). Predictions of one stored model on either engine:
 1e-9 relative (the engines add a linear model's terms in their own order).
 """
 
@@ -214,3 +215,54 @@ def test_the_auto_split_evaluates_the_rows_with_the_lowest_spark_hashes(spark_co
     assert_close(stored, spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE eval_rows)").fetchall())
     losses = spark_con.query("SELECT loss, eval_loss FROM ML.TRAINING_INFO(MODEL ds.m)").fetchall()
     assert len(losses) == 1 and losses[0][1] == pytest.approx(stored[0][1], rel=1e-12)  # eval_loss: the eval rows' mean squared error
+
+
+# 240 (user, item, rating) rows: 30 STRING users × 8 of 20 INT64 items each, ratings 1-5
+RATINGS = (
+    "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.r AS "
+    "SELECT CONCAT('u', CAST(u AS STRING)) AS user, MOD(u * 7 + j * 3, 20) AS item, "
+    "CAST(1 + MOD(u * 5 + j * 11 + DIV(u, 4), 5) AS FLOAT64) AS rating "
+    "FROM UNNEST(GENERATE_ARRAY(1, 30)) AS u, UNNEST(GENERATE_ARRAY(0, 7)) AS j"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "als"),
+    [
+        ("num_factors=3, l2_reg=0.1, max_iterations=8", {"rank": 3, "regParam": 0.1, "maxIter": 8}),
+        pytest.param("feedback_type='IMPLICIT', num_factors=4, l2_reg=0.5, wals_alpha=5, max_iterations=6",
+                     {"rank": 4, "regParam": 0.5, "maxIter": 6, "implicitPrefs": True, "alpha": 5.0}, marks=pytest.mark.slow),
+    ],
+    ids=["explicit", "implicit"],
+)
+def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, spark, options, als):
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from sqlml.ml.spark_training.als import SEED
+
+    spark_con, duck = both
+    spark_con.query(RATINGS)
+    duck.query(RATINGS)
+    spark_con.query(f"CREATE MODEL ds.mf OPTIONS(model_type='matrix_factorization', {options}) AS SELECT user, item, rating FROM ds.r")
+    # MLlib's ALS on the same rows, users and items coded by their sorted position
+    rows = spark.table("ds.r")
+    for name in ("user", "item"):
+        codes = rows.select(name).distinct().withColumn(f"{name}_id", F.row_number().over(Window.orderBy(name)) - 1)
+        rows = rows.join(codes, name)
+    fitted = ALS(userCol="user_id", itemCol="item_id", ratingCol="rating", seed=SEED, **als).fit(rows)
+    expected = {(r["user"], r["item"]): r["prediction"] for r in fitted.transform(rows).collect()}
+    # every (user, item) pair of the rows, scored by the stored model on DuckDB
+    column = "predicted_rating_confidence" if "IMPLICIT" in options else "predicted_rating"
+    got = dict(((u, i), p) for u, i, p in duck.query(f"SELECT user, item, {column} FROM ML.RECOMMEND(MODEL ds.mf, (SELECT user, item FROM ds.r))").fetchall())
+    assert got.keys() == expected.keys() and len(got) == 240
+    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), atol=1e-5, rtol=1e-5)
+    weights = duck.query("SELECT COUNT(*), SUM(ABS(intercept)) FROM ML.WEIGHTS(MODEL ds.mf)").fetchall()
+    assert weights == [(30 + 20 + 1, 0.0)]  # MLlib's ALS learns no intercepts
+    evaluated = "SELECT * FROM ML.EVALUATE(MODEL ds.mf, TABLE ds.r)"
+    on_duckdb = duck.query(evaluated).arrow().to_pylist()
+    if "IMPLICIT" not in options:  # explicit: the regression metrics of the pairs' predictions
+        errors = np.array([got[(r["user"], r["item"])] - r["rating"] for r in spark.table("ds.r").collect()])
+        assert on_duckdb[0]["mean_squared_error"] == pytest.approx(float(np.mean(errors**2)), rel=1e-9)
+    assert_close(spark_con.query(evaluated).arrow().to_pylist(), on_duckdb, rel=1e-6)

@@ -1,5 +1,5 @@
 """CREATE MODEL on Spark's executors: where a distributed trainer exists for the model type
-(Spark MLlib: :mod:`.trainers`), the training rows stay on the cluster — the label, the split and
+(Spark MLlib: :mod:`.trainers`, and ALS for MATRIX_FACTORIZATION: :mod:`.als`), the training rows stay on the cluster — the label, the split and
 BigQuery's preprocessing statistics are computed by Spark (:mod:`.rows`, :mod:`.statistics`) — and
 the fitted result is stored as sqlml's portable model, the same files one process's training
 writes, so that ML.PREDICT gives the same predictions on either engine.
@@ -18,6 +18,7 @@ from sqlml.ml.models.catalog import canonical_name, family_of
 from sqlml.ml.models.model import Model
 from sqlml.ml.monitoring.distributions import profile_table
 from sqlml.ml.spark_training import rows as training_rows
+from sqlml.ml.spark_training.als import train_factorization
 from sqlml.ml.spark_training.trainers import TRAINERS
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["train_on_workers", "trains_on_workers"]
 
+#: The model types trained on the workers: the prepared-rows trainers', and MATRIX_FACTORIZATION's
+#: ALS, which reads its (user, item, rating) rows itself.
+WORKER_TYPES = frozenset({*TRAINERS, "MATRIX_FACTORIZATION"})
 #: Options whose work the distributed trainers do not do; they train on the driver.
 _DRIVER_OPTIONS = ("num_trials", "warm_start", "enable_global_explain", "calculate_p_values")
 
@@ -35,7 +39,7 @@ _DRIVER_OPTIONS = ("num_trials", "warm_start", "enable_global_explain", "calcula
 def trains_on_workers(executor: Executor, model_type: str) -> bool:
     """Whether CREATE MODEL of ``model_type`` trains on the engine's workers: an engine that runs
     work where the data is (its cursors map batches: Spark) and a distributed trainer for the type."""
-    if canonical_name(model_type) not in TRAINERS:
+    if canonical_name(model_type) not in WORKER_TYPES:
         return False
     with executor.engine.lease() as cursor:
         return cursor.maps_batches
@@ -55,6 +59,8 @@ def train_on_workers(context: StatementContext, model_type: str, options: dict, 
     given = [name for name in _DRIVER_OPTIONS if options.get(name)]
     if given:
         raise training_rows.driver_only(f"{given[0]} is not applied by CREATE MODEL on Spark's workers yet.")
+    if canonical_name(model_type) == "MATRIX_FACTORIZATION":
+        return train_factorization(context, model_type, options, query)
     prepared = training_rows.read(context, model_type, options, query)
     try:
         model = _model(prepared, model_type, options)

@@ -103,7 +103,7 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
     """
     from pyspark.sql import functions as F
 
-    frame, schema = _query_frame(context, query)
+    frame, schema = query_frame(context, query)
     family = family_of(model_type)
     label = _label(frame, schema, model_type, options) if family.target(model_type).is_supervised else None
     excluded = excluded_columns(options, label.name if label else None)
@@ -151,15 +151,22 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
         feature_names=preprocessor.feature_names,
     )
     split = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
-    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, f"{(digest or 0) & (2**64 - 1):016x}-{rows}", cached)
+    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, fingerprint(digest, rows), cached)
+
+
+def fingerprint(digest: int | None, rows: int) -> str:
+    """The rows' fingerprint: Spark's xxhash64 of each row XOR-ed (``digest``), and the count."""
+    return f"{(digest or 0) & (2**64 - 1):016x}-{rows}"
+
 
 def driver_only(message: str) -> InvalidOptionError:
+    """The error of what CREATE MODEL on Spark's workers does not do; its hint names ``spark_train='driver'``."""
     return InvalidOptionError(
         message, option="spark_train", hint="Add OPTIONS(spark_train='driver') to train on the driver (the rows must fit in its memory)."
     )
 
 
-def _query_frame(context: StatementContext, query: exp.Expression) -> tuple[DataFrame, pa.Schema]:
+def query_frame(context: StatementContext, query: exp.Expression) -> tuple[DataFrame, pa.Schema]:
     """The query as a Spark DataFrame (through a TEMP view the Spark cursor defines from sqlml's
     SQL), and its columns' Arrow types as one process reads them."""
     from pyspark.sql import SparkSession

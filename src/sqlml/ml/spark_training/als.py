@@ -1,0 +1,156 @@
+"""MATRIX_FACTORIZATION trained on Spark's executors by Spark MLlib's ``ALS``, stored as sqlml's
+portable factorization (:class:`~sqlml.ml.recommendation.estimator.FactorizationEstimator`: the
+users and items as model arrays, their factors and intercepts), so that ML.RECOMMEND on DuckDB
+predicts what ``ALSModel.transform`` predicts on Spark.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-matrix-factorization —
+the options map onto ``ALS``'s parameters: ``num_factors`` → ``rank`` (default log2 of the
+training rows, as in one process), ``max_iterations`` → ``maxIter``, ``l2_reg`` → ``regParam``,
+``feedback_type='IMPLICIT'`` → ``implicitPrefs`` with ``wals_alpha`` → ``alpha``. MLlib's ALS
+learns no intercepts (it predicts ``user·item``), so the stored user, item and global intercepts
+are 0 — an explicit model trained here predicts the factors' product, which one process's ALS
+adds its intercepts to. MLlib scales ``regParam`` by each user's and item's rating count
+(ALS-WR), one process's ALS does not: the same ``l2_reg`` regularizes differently on each engine.
+
+MLlib's ALS takes integer ids: each user and item is coded by its position among the training
+rows' distinct users (items), sorted — the codes one process's training gives them
+(:mod:`sqlml.ml.recommendation.ratings`). Only the distinct users and items and the factors come
+to the driver (the model stores them), and a sample of the rows for the stored metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlml.errors import InvalidModelInputError
+from sqlml.ml.models.base import Target
+from sqlml.ml.models.catalog import family_of
+from sqlml.ml.models.estimator import Task
+from sqlml.ml.models.model import Model
+from sqlml.ml.recommendation.estimator import FactorizationEstimator, default_num_factors
+from sqlml.ml.recommendation.ratings import Ratings, rating_columns
+from sqlml.ml.spark_training.rows import SAMPLE_ROWS, driver_only, fingerprint, query_frame
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from sqlglot import exp
+
+    from sqlml.execution.context import StatementContext
+
+#: The coded columns MLlib's ALS reads.
+USER, ITEM, RATING = "__sqlml_user", "__sqlml_item", "__sqlml_rating"
+#: ALS's seed (its factors' random start), fixed so that a statement trains the same model twice.
+SEED = 20240601
+
+
+def train_factorization(context: StatementContext, model_type: str, options: dict, query: exp.Expression) -> Model:
+    """A MATRIX_FACTORIZATION model of the rows of ``query``, fitted by MLlib's ALS on the executors.
+
+    Raises:
+        InvalidModelInputError: the rows' columns, NULLs or ratings fail one process's checks
+            (with its messages), or there are no rows.
+        InvalidOptionError: a data split, which the workers do not apply (the hint names
+            ``spark_train='driver'``).
+    """
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    if options.get("data_split_method", "NO_SPLIT") != "NO_SPLIT":
+        raise driver_only(f"data_split_method='{options['data_split_method']}' is not applied by CREATE MODEL on Spark's workers yet.")
+    frame, schema = query_frame(context, query)
+    columns = rating_columns(options, schema.empty_table())  # names and types; the values are checked below
+    user, item, rating = (F.col(f"`{name}`") for name in columns)
+    value = rating.cast("double")
+    bad = user.isNull() | item.isNull() | value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
+    rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))).first()
+    if bad_rows:  # the columns on the driver, for one process's exact message
+        rating_columns(options, frame.select(*[f"`{n}`" for n in columns]).toArrow().cast(schema))
+    if rows == 0:
+        raise InvalidModelInputError(
+            "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
+        )
+    users, user_codes = _keys(frame, columns[0], schema.field(columns[0]).type, USER)
+    items, item_codes = _keys(frame, columns[1], schema.field(columns[1]).type, ITEM)
+    coded = (
+        frame.join(user_codes, frame[f"`{columns[0]}`"] == user_codes["__sqlml_key"]).drop("__sqlml_key")
+        .join(item_codes, frame[f"`{columns[1]}`"] == item_codes["__sqlml_key"]).drop("__sqlml_key")
+        .select(USER, ITEM, value.alias(RATING))
+        .persist()
+    )  # fmt: skip
+    try:
+        estimator = _fit(coded, options, Task(kind=Target.RECOMMENDATION.value, feature_names=list(columns[:2])), rows, (len(users), len(items)))
+        sample = coded.limit(SAMPLE_ROWS).toArrow()
+    finally:
+        coded.unpersist()
+    ratings = Ratings(columns, users, items, np.empty((0, 2), np.int64), np.empty(0))
+    codes = np.column_stack([sample.column(USER).to_numpy(), sample.column(ITEM).to_numpy()]).astype(np.int64)
+    y = sample.column(RATING).to_numpy()
+    family = family_of(model_type)
+    metrics = family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes))
+    loss = None if estimator.implicit else metrics["mean_squared_error"]
+    seconds = time.monotonic() - started
+    spec = {
+        "model_type": str(model_type),
+        "options": options,
+        "label": None,
+        "task": {"kind": estimator.task.kind, "n_classes": 0, "feature_names": estimator.task.feature_names, "categorical_features": [], "sparse": False},
+        "features": list(columns[:2]),
+        "feature_info": ratings.feature_info(),
+        "split": {"method": "NO_SPLIT", "training_rows": rows, "eval_rows": 0, "test_rows": 0},
+        "recommendation": ratings.describe(),
+        "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": loss, "eval_loss": None,
+                           "learning_rate": None, "duration_ms": int(round(seconds * 1000))}],  # fmt: skip
+        "metrics": metrics,
+        "trained_on": {"engine": "spark", "trainer": "Spark MLlib (ALS)", "sample_rows": SAMPLE_ROWS},
+        "training_distributions": {},
+        "lineage": {"fingerprint": fingerprint(digest, rows), "rows_read": rows},
+    }
+    model = Model(spec, None, estimator, ratings.key_arrays())
+    model.spec["training_seconds"] = round(time.monotonic() - started, 3)
+    return model
+
+
+def _keys(frame: DataFrame, name: str, arrow_type: pa.DataType, code: str) -> tuple[pa.Array, DataFrame]:
+    """The column's distinct values, sorted (with the training query's type, as one process reads
+    them), and a Spark frame of each value (``__sqlml_key``) and its position (``code``)."""
+    from pyspark.sql import SparkSession
+
+    distinct = frame.select(frame[f"`{name}`"].alias("__sqlml_key")).distinct().toArrow().column(0).combine_chunks()
+    distinct = distinct.take(pc.array_sort_indices(distinct))
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    codes = spark.createDataFrame(pa.table({"__sqlml_key": distinct, code: pa.array(np.arange(len(distinct), dtype=np.int32))}))
+    return distinct.cast(arrow_type), codes
+
+
+def _fit(coded: DataFrame, options: dict, task: Task, rows: int, shape: tuple[int, int]) -> FactorizationEstimator:
+    """The factors fitted by MLlib's ALS on ``coded`` (user code, item code, rating), as sqlml's estimator."""
+    from pyspark.ml.recommendation import ALS
+
+    implicit = options.get("feedback_type") == "IMPLICIT"
+    fitted = ALS(
+        rank=options.get("num_factors") or default_num_factors(rows), maxIter=options["max_iterations"], regParam=options["l2_reg"],
+        implicitPrefs=implicit, alpha=float(options["wals_alpha"]), userCol=USER, itemCol=ITEM, ratingCol=RATING,
+        seed=SEED, coldStartStrategy="nan",
+    ).fit(coded)  # fmt: skip
+    estimator = FactorizationEstimator(options=options, task=task)
+    estimator.user_factors_ = _factors(fitted.userFactors, shape[0])
+    estimator.item_factors_ = _factors(fitted.itemFactors, shape[1])
+    estimator.user_intercepts_, estimator.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])
+    estimator.global_intercept_ = 0.0
+    return estimator
+
+
+def _factors(factors: DataFrame, count: int) -> np.ndarray:
+    """MLlib's (id, features) rows as a (count, rank) array, row ``id`` the factors of code ``id``."""
+    table = factors.toArrow()
+    ids = table.column("id").to_numpy()
+    vectors = table.column("features").combine_chunks()
+    rank = len(vectors[0]) if len(vectors) else 0
+    matrix = np.zeros((count, rank), dtype=np.float64)
+    matrix[ids] = pc.list_flatten(vectors).to_numpy(zero_copy_only=False).astype(np.float64).reshape(len(ids), rank)
+    return matrix
