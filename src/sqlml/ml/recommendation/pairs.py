@@ -4,12 +4,12 @@ x_u·y_i, computed chunk by chunk on a pool's threads.
 The implicit model's training loss (:class:`~sqlml.ml.recommendation.wals.TrainingLoss`) needs
 the scores of every stored pair, about a million a model, every iteration: with the library's
 float32 factors, a BLAS dot and axpy per pair (the library's ``calculate_loss``) costs ~2× the
-CPU of gathering each chunk's items' factors (``take`` with ``mode="clip"``, which skips the
-bounds check: the indices are valid), repeating its users' (rows are sorted by user) and one
-row-wise product. (With float64 factors, 256-byte rows, a sparse × dense product is cheaper:
-the stored squared error uses that.) The stored pairs are split into one run of chunks per
-thread (NumPy's gathers and products release the GIL); each chunk holds two (:data:`CHUNK`, k)
-buffers.
+CPU of gathering each chunk's items' and users' factors (``take`` with ``mode="clip"``, which
+skips the bounds check: the indices are valid; the users by each pair's row, found once) into
+two (:data:`CHUNK`, k) buffers that a run reuses, and one row-wise product. (With float64
+factors, 256-byte rows, a sparse × dense product is cheaper: the stored squared error uses
+that.) The stored pairs are split into one run of chunks per thread (NumPy's gathers and
+products release the GIL).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ class PairSums:
     """
 
     def __init__(self, indptr: np.ndarray, indices: np.ndarray, pool: ThreadPoolExecutor, threads: int):
-        self.indptr, self.indices, self.pool = indptr, indices, pool
+        self.indices, self.pool = indices, pool
+        #: each stored pair's row (user), gathered by like the items
+        self.owners = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
         bounds = np.r_[np.arange(0, len(indices), CHUNK), len(indices)]
         starts = np.linspace(0, len(bounds) - 1, threads + 1).astype(np.int64)  # each run's first and last chunk bound
         self.runs = [bounds[first : last + 1] for first, last in zip(starts[:-1], starts[1:]) if last > first]
@@ -47,12 +49,14 @@ class PairSums:
 
     def _run(self, user_factors: np.ndarray, item_factors: np.ndarray, combine: Callable, bounds: np.ndarray) -> float:
         total = 0.0
+        size = int(np.max(np.diff(bounds)))
+        items = np.empty((size, item_factors.shape[1]), dtype=item_factors.dtype)
+        users = np.empty((size, user_factors.shape[1]), dtype=user_factors.dtype)
         for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            owner_first = int(np.searchsorted(self.indptr, first, side="right")) - 1
-            owner_last = int(np.searchsorted(self.indptr, last - 1, side="right"))  # one past the last pair's user
-            counts = np.diff(np.clip(self.indptr[owner_first : owner_last + 1], first, last))
-            users = np.repeat(user_factors[owner_first:owner_last], counts, axis=0)
-            total += combine(first, last, np.einsum("ij,ij->i", np.take(item_factors, self.indices[first:last], axis=0, mode="clip"), users))
+            count = last - first
+            np.take(item_factors, self.indices[first:last], axis=0, mode="clip", out=items[:count])
+            np.take(user_factors, self.owners[first:last], axis=0, mode="clip", out=users[:count])
+            total += combine(first, last, np.einsum("ij,ij->i", items[:count], users[:count]))
         return total
 
 
