@@ -25,9 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
+from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate, Rows
-from sqlml.ml.automl.objectives import Objective, score
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
+from sqlml.ml.automl.objectives import Objective, minimized, score
 from sqlml.ml.automl.selection import measure
 from sqlml.ml.training.split import Split
 
@@ -81,13 +84,15 @@ class CrossValidation:
         self.positions = [np.searchsorted(self.order, s.evaluation) for s in splits]
         self.y: np.ndarray | None = None
 
-    def run(self, candidate: Candidate, options: dict, fit: Callable, objective: Objective) -> OutOfFold | None:
+    def run(
+        self, candidate: Candidate, options: dict, fit: Callable, objective: Objective, rows_of: Candidate | None = None,
+    ) -> OutOfFold | None:  # fmt: skip
         """``candidate`` with ``options`` fitted on each fold's other rows (``fit(candidate,
-        prepared, options)`` → estimator) and scored on the fold; None when a fold could not be
-        prepared or the objective is undefined."""
+        prepared, options)`` → estimator), preprocessed as ``rows_of``'s (default: its own), and
+        scored on the fold; None when a fold could not be prepared or the objective is undefined."""
         outputs, y = None, np.empty(len(self.order))
         for rows, positions in zip(self.rows, self.positions):
-            prepared = rows.prepared(candidate)
+            prepared = rows.prepared(rows_of or candidate)
             estimator = fit(candidate, prepared, options)
             raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, prepared.eval_set.X))
             if outputs is None:
@@ -141,3 +146,45 @@ def clearly_better_on_folds(
         values.append(b)
     gain = float(np.mean(differences))
     return gain > float(np.std(differences, ddof=1)) / np.sqrt(len(differences)) and gain >= MIN_GAIN * abs(float(np.mean(values)))
+
+
+@dataclass
+class Validated:
+    """The cross-validated finalists' out-of-fold scores, the held-out rows' labels, each fold's
+    positions among them, and the folds' rows (prepared once per preprocessing, for further candidates)."""
+
+    scores: dict[int, OutOfFold]
+    y: np.ndarray | None
+    folds: list[np.ndarray] | None = None
+    crossval: CrossValidation | None = None
+
+
+def cross_validate(
+    table: pa.Table, hashes: np.ndarray, folds: list[Split] | None, kept: dict[int, Kept], records: list[dict], by_name: dict[str, Candidate],
+    objective: Objective, description: str, stop: Stop,
+) -> Validated:  # fmt: skip
+    """The finalists that fit in the rest of the budget, fitted on each fold, their out-of-fold
+    values recorded in their trials."""
+    if not folds or not kept:
+        return Validated({}, None)
+    crossval = CrossValidation(table, hashes, folds)
+    sign = 1.0 if minimized(objective) else -1.0
+    ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
+    scores = {}
+    for trial_id in finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"]):
+        if not fits_in(estimated_seconds(records[trial_id - 1]["duration_ms"], kept[trial_id].prepared.split), stop.deadline):
+            continue
+        trial = kept[trial_id]
+        fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop)[0]  # noqa: E731
+        try:
+            found = crossval.run(by_name[trial.model_type], trial.options, fit, objective)
+        except Cancelled:
+            if stop.by_user():
+                raise
+            break  # the budget ran out
+        except Error:  # a fold the family cannot learn (a class missing from its rows…)
+            continue
+        if found is not None:
+            scores[trial_id] = found
+            records[trial_id - 1]["cross_validation_objective_value"] = found.value
+    return Validated(scores, crossval.y, crossval.positions, crossval)

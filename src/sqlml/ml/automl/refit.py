@@ -2,27 +2,35 @@
 that is not a test row.
 
 The validation rows choose the candidate; once it is chosen they are more training rows (AutoGluon's
-``refit_full``, auto-sklearn's ``refit``, Vertex AI's final training on the training and validation
-splits). Each member is refitted with the options of its trial and the number of iterations it ran
+``refit_full``, auto-sklearn's ``refit``). Each member is refitted with the options of its trial and the number of iterations it ran
 (boosting rounds, epochs, descent steps, with ``early_stop`` off: the refit has no rows left to stop
 on), on rows preprocessed afresh over the training and validation rows. The refit happens only when
 the model has test rows (its metrics are computed there; on the validation rows they would be
-training metrics) and when it fits in the rest of the budget; otherwise the members stay as
-the search trained them.
+training metrics) and when it fits in the rest of the budget — or, past it, in :data:`SHARE` of the
+budget (a refit of small members is the search's last step, as a family's default trial may run
+past the budget); otherwise the members stay as the search trained them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate, Rows
+from sqlml.ml.automl.crossval import fits_in
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.training.preparation import Prepared
 from sqlml.ml.training.split import Split
+
+
+#: The share of the budget a refit may take past the budget's end.
+SHARE = 0.1
 
 
 @dataclass
@@ -63,7 +71,36 @@ def refit_options(options: dict, training_info: list[dict]) -> dict:
     return fixed
 
 
-def refit(table: pa.Table, hashes: np.ndarray, split: Split, chosen: list[Member], fit: Callable) -> Refitted | None:
+def refit_chosen(
+    table: pa.Table, hashes: np.ndarray, kept: dict[int, Kept], weights: dict[int, float], by_name: dict[str, Candidate],
+    description: str, budget: Stop, seconds: float,
+) -> Refitted | None:  # fmt: skip
+    """The chosen members (trial id → weight) refitted on the training and validation rows when
+    the model has test rows and the refit fits before ``budget``'s deadline, or within
+    :data:`SHARE` of the budget's ``seconds`` from now; None otherwise."""
+    first = kept[next(iter(weights))]
+    split = refit_split(first.prepared.split)
+    if split is None:
+        return None
+    stop = Stop(budget.cancel, max(budget.deadline, time.monotonic() + SHARE * seconds), armed=True)
+    growth = len(split.train) / max(len(first.prepared.split.train), 1)
+    if not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
+        return None
+    chosen = [
+        Member(by_name[kept[t].model_type], by_name[kept[t].rows_of or kept[t].model_type], kept[t].options, w, kept[t].training_info)
+        for t, w in weights.items()
+    ]  # fmt: skip
+    try:
+        return _refit(table, hashes, split, chosen, lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop))
+    except Cancelled:
+        if stop.by_user():
+            raise
+        return None  # the budget ran out: the members stay as the search trained them
+    except Error:  # rows the refit's preprocessing cannot take (a class only in the validation rows…)
+        return None
+
+
+def _refit(table: pa.Table, hashes: np.ndarray, split: Split, chosen: list[Member], fit: Callable) -> Refitted | None:
     """``chosen`` refitted on ``split`` (:func:`refit_split`) with ``fit(candidate, prepared, options)``
     → (estimator, training_info rows)."""
     rows = Rows(table, hashes, split)

@@ -21,26 +21,24 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error, TrainingError
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
-from sqlml.ml.automl.crossval import (
-    CrossValidation, OutOfFold, clearly_better, clearly_better_on_folds, estimated_seconds, finalists, fits_in, fold_splits,
-)
+from sqlml.ml.automl.crossval import Validated, clearly_better, clearly_better_on_folds, cross_validate, fold_splits
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
-from sqlml.ml.automl.refit import Member, Refitted, refit, refit_split
+from sqlml.ml.automl.refit import refit_chosen
 from sqlml.ml.automl.selection import POOL, select
 from sqlml.ml.models.catalog import family_of
-from sqlml.ml.models.estimator import Estimator, Task
+from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
-from sqlml.ml.training.preparation import Prepared, base_spec, monitor_for, resolve_label
+from sqlml.ml.training.preparation import base_spec, resolve_label
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import SEED, suggest
 from sqlml.progress import task
@@ -53,19 +51,6 @@ MIN_CROSS_VALIDATION_SHARE = 0.2
 #: The share of the budget a random forest's default trial may take; past it the forest keeps the
 #: trees it has grown (a forest of fewer trees is still a forest, and the time goes to measuring).
 FOREST_SHARE = 0.25
-
-
-class _Stop:
-    """The training monitors' cancel flag: the user's, or the budget once a trial has succeeded."""
-
-    def __init__(self, cancel: threading.Event | None, deadline: float, armed: bool = False):
-        self.cancel, self.deadline, self.armed = cancel, deadline, armed
-
-    def by_user(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
-
-    def is_set(self) -> bool:
-        return self.by_user() or (self.armed and time.monotonic() > self.deadline)
 
 
 def search(
@@ -96,7 +81,7 @@ def search(
     sign = 1.0 if minimized(objective) else -1.0
     budget = options["budget_hours"] * 3600
     folds = fold_splits(rows.split, hashes)
-    stop = _Stop(cancel, started + budget * (1 - CROSS_VALIDATION_SHARE if folds else 1))
+    stop = Stop(cancel, started + budget * (1 - CROSS_VALIDATION_SHARE if folds else 1))
     kept: dict[int, Kept] = {}
 
     def run(trial) -> float:
@@ -120,9 +105,9 @@ def search(
             prepared = rows.prepared(candidate)
             # a family's default trial, started within the budget, may run on to twice the budget:
             # the defaults are what AutoML must at least reach
-            budgeted = stop if not first else _Stop(stop.cancel, stop.deadline + budget, armed=stop.armed)
+            budgeted = stop if not first else Stop(stop.cancel, stop.deadline + budget, armed=stop.armed)
             cap = min(trial_started + FOREST_SHARE * budget, stop.deadline) if first else stop.deadline
-            estimator, monitor_rows = _fit(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
+            estimator, monitor_rows = fit_candidate(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
             if "num_parallel_tree" in params and candidate.family.name == "random_forest":  # the trees it grew
                 params["num_parallel_tree"] = estimator.booster_.current_iteration()
         except Cancelled:
@@ -172,25 +157,9 @@ def search(
     # the finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE of
     # it even when default trials ran past the search's share (they may: the defaults must be reached)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
-    validated = _cross_validate(table, hashes, folds, kept, records, by_name, objective, description, _Stop(cancel, cv_end, armed=True))
-    refitter = lambda weights: _refit(table, hashes, kept, weights, by_name, description, _Stop(cancel, cv_end, armed=True))  # noqa: E731
+    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, Stop(cancel, cv_end, armed=True))
+    refitter = lambda weights: refit_chosen(table, hashes, kept, weights, by_name, description, Stop(cancel, cv_end), budget)  # noqa: E731
     return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
-
-
-@dataclass
-class Kept:
-    """A successful trial kept for the final choice: its member and validation outputs."""
-
-    model_type: str
-    options: dict
-    estimator: Estimator
-    outputs: np.ndarray
-    training_info: list[dict]
-    prepared: Prepared
-    #: its training time
-    seconds: float = 0.0
-    #: the model type whose preprocessing its rows have (None: its own)
-    rows_of: str | None = None
 
 
 def _first_task(searched: list[Candidate], rows: Rows, records: list[dict], failed: set[str]) -> Task:
@@ -213,58 +182,6 @@ def _first_task(searched: list[Candidate], rows: Rows, records: list[dict], fail
     raise errors[0]
 
 
-def _fit(
-    candidate: Candidate, prepared: Prepared, options: dict, description: str, stop: _Stop, forest_cap: float | None = None,
-) -> tuple[Estimator, list]:  # fmt: skip
-    """One candidate fitted on the training rows, and its ML.TRAINING_INFO rows (a random
-    forest stops growing at ``forest_cap``)."""
-    estimator = candidate.family.estimator_class(candidate.model_type)(options=options, task=prepared.task)
-    with monitor_for(options, description, stop) as monitor:
-        monitor.forest_deadline = forest_cap
-        estimator.fit(prepared.train_set, prepared.eval_set, monitor)
-    return estimator, monitor.rows
-
-
-@dataclass
-class Validated:
-    """The cross-validated finalists' out-of-fold scores and the held-out rows' labels."""
-
-    scores: dict[int, OutOfFold]
-    y: np.ndarray | None
-    folds: list[np.ndarray] | None = None
-
-
-def _cross_validate(
-    table: pa.Table, hashes: np.ndarray, folds, kept: dict[int, Kept], records: list[dict], by_name: dict[str, Candidate],
-    objective: Objective, description: str, stop: _Stop,
-) -> Validated:  # fmt: skip
-    """The finalists that fit in the rest of the budget, fitted on each fold
-    (:mod:`sqlml.ml.automl.crossval`), their out-of-fold values recorded in their trials."""
-    if not folds or not kept:
-        return Validated({}, None)
-    crossval = CrossValidation(table, hashes, folds)
-    sign = 1.0 if minimized(objective) else -1.0
-    ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
-    scores = {}
-    for trial_id in finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"]):
-        if not fits_in(estimated_seconds(records[trial_id - 1]["duration_ms"], kept[trial_id].prepared.split), stop.deadline):
-            continue
-        trial = kept[trial_id]
-        fit = lambda candidate, prepared, options: _fit(candidate, prepared, options, description, stop)[0]  # noqa: E731
-        try:
-            found = crossval.run(by_name[trial.model_type], trial.options, fit, objective)
-        except Cancelled:
-            if stop.by_user():
-                raise
-            break  # the budget ran out
-        except Error:  # a fold the family cannot learn (a class missing from its rows…)
-            continue
-        if found is not None:
-            scores[trial_id] = found
-            records[trial_id - 1]["cross_validation_objective_value"] = found.value
-    return Validated(scores, crossval.y, crossval.positions)
-
-
 def _since_best(values: list[float], sign: float) -> int:
     """Trials since the best value so far was found."""
     best = int(np.argmin([sign * v for v in values]))
@@ -279,33 +196,6 @@ def _forget_worst(kept: dict[int, Kept], records: list[dict], sign: float) -> No
     for members in groups.values():
         for trial_id in sorted(members, key=lambda t: (sign * records[t - 1]["objective_value"], t))[POOL:]:
             del kept[trial_id]
-
-
-def _refit(
-    table: pa.Table, hashes: np.ndarray, kept: dict[int, Kept], weights: dict[int, float], by_name: dict[str, Candidate],
-    description: str, stop: _Stop,
-) -> Refitted | None:  # fmt: skip
-    """The chosen members refitted on the training and validation rows (:mod:`sqlml.ml.automl.refit`)
-    when the model has test rows and the rest of the budget allows; None otherwise."""
-    first = kept[next(iter(weights))]
-    split = refit_split(first.prepared.split)
-    if split is None:
-        return None
-    growth = len(split.train) / max(len(first.prepared.split.train), 1)
-    if not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
-        return None
-    chosen = [
-        Member(by_name[kept[t].model_type], by_name[kept[t].rows_of or kept[t].model_type], kept[t].options, w, kept[t].training_info)
-        for t, w in weights.items()
-    ]  # fmt: skip
-    try:
-        return refit(table, hashes, split, chosen, lambda candidate, prepared, options: _fit(candidate, prepared, options, description, stop))
-    except Cancelled:
-        if stop.by_user():
-            raise
-        return None  # the budget ran out: the members stay as the search trained them
-    except Error:  # rows the refit's preprocessing cannot take (a class only in the validation rows…)
-        return None
 
 
 def _model(
