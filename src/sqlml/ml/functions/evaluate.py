@@ -3,7 +3,9 @@
 Without input data they use what training kept: the metrics and the outputs on the evaluation
 split (or on the training rows when there was no split), as BigQuery does. With input data the
 rows are streamed through the model and compared with their label column (a linear model's
-outputs computed by DuckDB, :func:`~sqlml.ml.runtime.sql_prediction.scored_in_query`). A forecasting model
+outputs computed by DuckDB, :func:`~sqlml.ml.runtime.sql_prediction.scored_in_query`); on an engine
+that maps batches on its workers (Spark) they are scored there and only aggregates come back
+(:mod:`sqlml.ml.functions.distributed_evaluation`). A forecasting model
 (ARIMA_PLUS) is evaluated by forecasting and comparing with the input's actual values
 (:mod:`sqlml.ml.forecasting.evaluation`).
 """
@@ -20,11 +22,14 @@ from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.functions.arima_inspect import evaluation_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
+from sqlml.ml.functions.distributed_evaluation import evaluation_rows
+from sqlml.ml.functions.evaluation_rows import label_codes, label_name, no_labels_error, unseen_labels_error
 from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.models.model import Model
 from sqlml.ml.models.prediction_columns import predicted_class_index
+from sqlml.ml.models.supervised import SupervisedFamily
 from sqlml.ml.runtime.forecast import DEFAULT_CONFIDENCE, check_horizon, series_id_types
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.runtime.sql_prediction import scored_in_query
@@ -42,11 +47,7 @@ def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = Non
         targets.append(encode_labels(model, column.filter(pc.is_valid(column))))
         outputs.append(raw[keep])
     if not sum(len(t) for t in targets):
-        raise InvalidModelInputError(
-            f"{call.name} found no rows with a label: the input has no rows, or {name} is NULL in all of them.",
-            column=name,
-            hint=f"Evaluate on rows where {name} IS NOT NULL.",
-        )
+        raise no_labels_error(call.name, name)
     return np.concatenate(targets), np.concatenate(outputs)
 
 
@@ -57,29 +58,16 @@ def stored_outputs(model: Model) -> tuple[np.ndarray, np.ndarray]:
 
 def label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
     """The label column of input rows, found case-insensitively."""
-    for field_name in batch.schema.names:
-        if field_name.lower() == name.lower():
-            return batch.column(field_name)
-    raise InvalidModelInputError(
-        f"The evaluation data has no label column {name}.",
-        hint=f"Include {name} in the query you evaluate on.",
-    )
+    return batch.column(label_name(batch.schema, name))
 
 
 def encode_labels(model: Model, column: pa.Array) -> np.ndarray:
     """Labels as the model's class indices (a regressor's as floats); unseen classes are an error."""
     if model.target is Target.REGRESSION:
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    classes = model.classes()
-    if column.type != classes.type:
-        column = column.cast(classes.type)
-    codes = pc.index_in(column, value_set=classes)
+    codes, column = label_codes(model, column)
     if codes.null_count:
-        unseen = column.filter(pc.is_null(codes)).unique().to_pylist()[:5]
-        raise InvalidModelInputError(
-            f"The label column has values the model never saw in training: {unseen}.",
-            hint=f"The model knows: {model.label['classes']}.",
-        )
+        raise unseen_labels_error(model, column.filter(pc.is_null(codes)).unique().to_pylist()[:5])
     return codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -110,6 +98,8 @@ def evaluate(call: Call) -> pa.Table:
         scored = [family.metric_outputs(model.model_type, estimator, model.features(batch)) for batch in reader if batch.num_rows]
         outputs = np.concatenate(scored or [np.empty((0, 1))])
         row = family.metrics(model.model_type, estimator, None, outputs, threshold)
+    elif isinstance(family, SupervisedFamily) and (rows := evaluation_rows(call, model, settings.get("trial_id"), threshold)):
+        row = rows.metrics()  # aggregated where the data is (Spark)
     else:
         y, raw = labelled_outputs(call, model, estimator)
         row = family.metrics(model.model_type, estimator, y, raw, threshold)
@@ -210,10 +200,14 @@ def confusion_matrix(call: Call) -> pa.Table:
         raise InvalidOptionError("The threshold setting of ML.CONFUSION_MATRIX needs input data.", option="threshold")
     check_threshold(model, threshold, call.name)
     estimator = model.estimator_for(settings.get("trial_id"))
-    y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
     classes = model.classes()
     k = len(classes)
-    counts = metrics.confusion_counts(y, predicted_class_index(raw, threshold), k) if len(y) else np.zeros((k, k), np.int64)
+    rows = evaluation_rows(call, model, settings.get("trial_id"), threshold) if data is not None else None
+    if rows is not None:  # counted where the data is (Spark)
+        counts, _ = rows.confusion()
+    else:
+        y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
+        counts = metrics.confusion_counts(y, predicted_class_index(raw, threshold), k) if len(y) else np.zeros((k, k), np.int64)
     columns = {"expected_label": classes}
     for name, index in zip(column_names(classes.to_pylist()), range(k)):
         columns[name] = pa.array(counts[:, index], pa.int64())
@@ -246,18 +240,23 @@ def roc_curve(call: Call) -> pa.Table:
             f"{len(model.label['classes'])} classes.",
             hint="Use ML.CONFUSION_MATRIX for multiclass models.",
         )
-    estimator = model.estimator_for(call.settings({"trial_id": int}).get("trial_id"))
+    trial_id = call.settings({"trial_id": int}).get("trial_id")
+    estimator = model.estimator_for(trial_id)
     data = call.data(0, required=False)
+    rows = evaluation_rows(call, model, trial_id, None) if data is not None else None
+    if rows is not None:  # counted where the data is (Spark)
+        return pa.table(rows.roc(_given_thresholds(call)))
     y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
     scores = raw[:, 1] if len(raw) else np.array([])
-    thresholds = _thresholds(call, scores)
-    return pa.table(metrics.roc_points(np.asarray(y), scores, thresholds))
+    thresholds = _given_thresholds(call)
+    return pa.table(metrics.roc_points(np.asarray(y), scores, metrics.default_thresholds(scores) if thresholds is None else thresholds))
 
 
-def _thresholds(call: Call, scores: np.ndarray) -> np.ndarray:
+def _given_thresholds(call: Call) -> np.ndarray | None:
+    """The thresholds the call gives (its GENERATE_ARRAY(…) argument), None when it gives none."""
     others = call.node.other_arguments
     if not others:
-        return metrics.default_thresholds(scores)
+        return None
     values = constant_value(call, others[0])
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
         raise InvalidOptionError("ML.ROC_CURVE's thresholds must be an array of numbers, e.g. GENERATE_ARRAY(0, 1, 0.01).")
