@@ -278,6 +278,8 @@ class Connection:
             except EngineError as error:  # translate at the boundary
                 rollback(self._executor)  # as a failed statement does
                 raise Error(f"Cannot load {path} into {table}: {str(error).splitlines()[0]}") from None
+            finally:  # the table is new or replaced: what statements remembered of the catalog is out of date
+                self._warehouse.forget_memos()
 
     def relation_kind(self, name: str) -> str | None:
         """Whether ``dataset.name`` is a ``"table"``, a ``"view"`` or nothing (None) in the warehouse."""

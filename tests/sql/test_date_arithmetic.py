@@ -128,3 +128,54 @@ def test_the_data_argument_of_an_ml_function(con):
     """An ML function's query argument is rendered with the same typing as a statement."""
     got = con.query("SELECT name, min, max FROM ML.DESCRIBE_DATA((SELECT d + n AS later FROM ds.t), STRUCT(3 AS top_k))").fetchall()
     assert got == [("later", "2020-02-27", "2020-09-25")]
+
+
+def test_a_repeated_statement_binds_its_tables_once_until_the_catalog_changes(monkeypatch):
+    """The columns DATE arithmetic is typed from are remembered per table (issue 19, cheap
+    starts): a statement run again does not bind ``SELECT *`` on its tables again, until a
+    statement that may change the catalog (here an ALTER TABLE) runs."""
+    from sqlml.execution import sources
+
+    bound, real = [], sources._bound_columns
+    monkeypatch.setattr(sources, "_bound_columns", lambda cursor, dataset, name: bound.append((dataset, name)) or real(cursor, dataset, name))
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT DATE '2020-01-01' AS d, 2 AS n")
+        for _ in range(3):
+            assert _rows(con, "SELECT d + n AS a FROM ds.t") == ([("a", pa.date32())], [(D(2020, 1, 3),)])
+        con.query("INSERT INTO ds.t VALUES (DATE '2020-01-02', 1)")  # rows, not columns: still remembered
+        assert _rows(con, "SELECT d + n AS a FROM ds.t ORDER BY a") == ([("a", pa.date32())], [(D(2020, 1, 3),), (D(2020, 1, 3),)])
+        assert bound == [("ds", "t")]
+        con.query("ALTER TABLE ds.t ADD COLUMN e DATE")
+        assert _rows(con, "SELECT d + n AS a FROM ds.t LIMIT 1")[0] == [("a", pa.date32())]
+        assert bound == [("ds", "t"), ("ds", "t")]
+
+
+def test_remembered_columns_follow_a_table_replaced_by_ddl_or_load(tmp_path):
+    """A column that was INT64 and is a DATE after CREATE OR REPLACE or ``Connection.load``
+    is typed as a DATE at once (a stale INT64 would leave ``+(DATE, BIGINT)``, which DuckDB cannot bind)."""
+    csv = tmp_path / "days.csv"
+    csv.write_text("c\n2021-03-01\n")
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 41 AS c")
+        assert _rows(con, "SELECT c + 1 AS a FROM ds.t") == ([("a", pa.int64())], [(42,)])
+        con.query("CREATE OR REPLACE TABLE ds.t AS SELECT DATE '2020-01-01' AS c")
+        assert _rows(con, "SELECT c + 1 AS a FROM ds.t") == ([("a", pa.date32())], [(D(2020, 1, 2),)])
+        con.query("CREATE OR REPLACE TABLE ds.t AS SELECT 41 AS c")
+        assert _rows(con, "SELECT c + 1 AS a FROM ds.t") == ([("a", pa.int64())], [(42,)])
+        con.load("ds.t", csv)
+        assert _rows(con, "SELECT c + 1 AS a FROM ds.t") == ([("a", pa.date32())], [(D(2021, 3, 2),)])
+
+
+def test_a_transaction_s_uncommitted_table_is_not_remembered_for_other_sessions():
+    """Inside a transaction the columns are bound for each statement: the replaced table is
+    its own until COMMIT, while another session of the warehouse still reads the committed one."""
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 41 AS c")
+        other = con.cursor()
+        con.query("BEGIN TRANSACTION; CREATE OR REPLACE TABLE ds.t AS SELECT DATE '2020-01-01' AS c")
+        sql = "SELECT c + 1 AS a, c - c AS b FROM ds.t"
+        assert _rows(con, sql) == ([("a", pa.date32()), ("b", pa.month_day_nano_interval())], [(D(2020, 1, 2), _days(0))])
+        assert _rows(other, sql) == ([("a", pa.int64()), ("b", pa.int64())], [(42, 0)])
+        con.query("ROLLBACK")
+        assert _rows(con, sql) == ([("a", pa.int64()), ("b", pa.int64())], [(42, 0)])
+        other.close()

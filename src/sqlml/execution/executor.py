@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
 from sqlml.errors import Error, Location, ParameterError
-from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, rollback
+from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, in_transaction_block, rollback
 from sqlml.execution.plain import positional_name, read_error, run_remembered, run_sql
 from sqlml.execution.sources import DataInput, Renderer, SqlOutput
 from sqlml.execution.survey import Survey
@@ -188,6 +188,7 @@ class Executor:
         return Renderer(
             self.evaluate_ml_call, self.engine.new_cursor, params, from_bigquery=self.dialect == "bigquery",
             in_transaction=self.engine.in_transaction, session_cursor=self.engine.cursor,
+            memo=None if in_transaction_block(self) else self.engine.memo,
         )  # fmt: skip
 
     def evaluate_ml_call(self, node: MLFunction, inputs: list[DataInput], params: Mapping | None) -> pa.Table | pa.RecordBatchReader | SqlOutput:

@@ -19,7 +19,7 @@ import contextlib
 import contextvars
 import functools
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,9 @@ from sqlml.sql.transpile import parameter_names, to_duckdb
 
 if TYPE_CHECKING:
     import pyarrow as pa  # loaded when an ML function's rows are registered: a plain query needs no Arrow
+
+#: ``memo(key, compute)``: ``compute()``, remembered under ``key`` (:meth:`~sqlml.engine.base.SqlEngine.memo`).
+Memo = Callable[[Hashable, Callable[[], tuple]], tuple]
 
 _names = itertools.count(1)
 _DATA = "__sqlml_data_{}"
@@ -183,11 +186,16 @@ class Renderer:
         from_bigquery: the SQL was written for BigQuery (see :func:`~sqlml.sql.transpile.to_duckdb`).
         in_transaction: the statement runs in the session's open transaction (see :meth:`data_input`).
         session_cursor: the session's own cursor, for data that reads the session's TEMP tables or functions.
+        memo: remembers the columns of the tables DATE arithmetic is typed from (``memo(key,
+            compute)``, :meth:`~sqlml.engine.base.SqlEngine.memo`, forgotten after a statement that
+            may change the catalog); None to bind them for each statement (in a transaction, whose
+            uncommitted DDL other sessions must not see remembered).
     """
 
     def __init__(self, evaluate: Callable, new_cursor: Callable[[], Cursor], params: Mapping | None, *,
                  from_bigquery: bool = True, in_transaction: bool = False,
-                 session_cursor: Callable[[], Cursor] | None = None):  # fmt: skip
+                 session_cursor: Callable[[], Cursor] | None = None, memo: Memo | None = None):  # fmt: skip
+        self.memo = memo
         self.evaluate = evaluate
         self.new_cursor = new_cursor
         self.session_cursor = session_cursor
@@ -234,7 +242,8 @@ class Renderer:
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in present)):
             # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
-            tree = with_table_columns(tree, functools.partial(_bound_columns, cursor))
+            columns = functools.partial(_bound_columns, cursor)
+            tree = with_table_columns(tree, columns if self.memo is None else functools.partial(_remembered_columns, self.memo, columns))
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:
@@ -273,6 +282,16 @@ def _bound_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple
     except EngineError:
         return []
     return list(zip(relation.columns, relation.types))
+
+
+def _remembered_columns(memo: Memo, bound: Callable[[str | None, str], list], dataset: str | None, name: str) -> tuple[tuple[str, str], ...]:
+    """``bound(dataset, name)`` remembered under the table's name until the catalog may have
+    changed, so that a statement run again does not bind ``SELECT *`` on its tables again. An
+    unqualified name is bound each time: it may be a TEMP table or registered data of one session,
+    and what ``memo`` remembers is shared by the sessions of a warehouse."""
+    if dataset is None:
+        return tuple(bound(dataset, name))
+    return memo(("bound_columns", dataset, name), lambda: tuple(bound(dataset, name)))
 
 
 def _binds(cursor: Cursor, sql: str, values: Mapping) -> bool:
