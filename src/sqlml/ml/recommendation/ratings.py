@@ -56,6 +56,12 @@ class Ratings:
         """The users and items as pickle-free NumPy arrays (:func:`keys_to_numpy`)."""
         return {"users": keys_to_numpy(self.users)[0], "items": keys_to_numpy(self.items)[0]}
 
+    def rows(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The codes and ratings of the rows at ``positions``; the arrays themselves, not a copy,
+        when the positions are every row in order (NO_SPLIT's training rows)."""
+        every = len(positions) == len(self.values) and bool(np.all(positions[1:] > positions[:-1]))
+        return (self.codes, self.values) if every else (self.codes[positions], self.values[positions])
+
     def feature_info(self) -> list[dict]:
         """ML.FEATURE_INFO's rows: the user and item columns with their category counts only
         (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature)."""

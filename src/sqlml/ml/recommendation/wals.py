@@ -52,14 +52,20 @@ def confidence_matrix(user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.
 
 def confidences_of(rated: sparse.csr_matrix, alpha: float) -> sparse.csr_matrix:
     """:func:`confidence_matrix` of the pairs' summed ratings (``rated``, sorted, duplicates summed;
-    not modified): the pairs summing to 0 left out, the others' signed confidence in float32."""
+    not modified, its index arrays shared when no pair sums to 0): the pairs summing to 0 left
+    out, the others' signed confidence in float32."""
     from scipy import sparse
 
-    kept = rated.data != 0
-    values = rated.data[kept]
-    indptr = np.concatenate([[0], np.cumsum(kept)])[rated.indptr].astype(rated.indptr.dtype)
-    data = (np.sign(values) * (1.0 + alpha * np.abs(values))).astype(np.float32)
-    return sparse.csr_matrix((data, rated.indices[kept], indptr), shape=rated.shape)
+    values, indices, indptr = rated.data, rated.indices, rated.indptr
+    if np.count_nonzero(values) < len(values):
+        kept = values != 0
+        values, indices = values[kept], indices[kept]
+        indptr = np.concatenate([[0], np.cumsum(kept)])[indptr].astype(indptr.dtype)
+    confidence = np.abs(values)  # sign(r)·(1 + α|r|), in place: the same float64 steps, then float32
+    confidence *= alpha
+    confidence += 1.0
+    data = np.copysign(confidence, values, out=confidence).astype(np.float32)
+    return sparse.csr_matrix((data, indices, indptr), shape=rated.shape)
 
 
 def library_model(factors: int, l2_reg: float, iterations: int, threads: int | None = None) -> AlternatingLeastSquares:
@@ -92,7 +98,8 @@ def fit(
     threads = threads or os.cpu_count() or 1
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
         model = library_model(factors, l2_reg, iterations, threads)
-        loss = TrainingLoss(confidences, l2_reg, pool, threads)
+        # built on the pool while the library transposes the matrix (one thread) before its first iteration
+        building = pool.submit(TrainingLoss, confidences, l2_reg, pool, threads)
         pending: list[tuple] = []  # deferred iterations: (user factors, item factors, loss waiter, duration_ms)
         ended = [time.monotonic()]
 
@@ -103,6 +110,7 @@ def fit(
         def callback(iteration: int, elapsed: float, _: None) -> None:
             now = time.monotonic()
             duration_ms, ended[0] = int(round((now - ended[0]) * 1000)), now
+            loss = building.result()
             if not defer:
                 report(model.user_factors, model.item_factors, loss.start(model.user_factors, model.item_factors), duration_ms)
                 return

@@ -118,7 +118,7 @@ def _prepare_ratings(model_type: str, options: dict, table: pa.Table, hashes: np
     rating_rows.rating_columns(options, table)  # the columns are checked before the split reads its own
     split = split or split_for(model_type, options, table, hashes)
     encoded = rating_rows.encode(options, table, split.train)
-    part = lambda rows: Dataset(encoded.codes[rows], encoded.values[rows]) if len(rows) else None  # noqa: E731
+    part = lambda rows: Dataset(*encoded.rows(rows)) if len(rows) else None  # noqa: E731
     task = Task(kind=Target.RECOMMENDATION.value, feature_names=list(encoded.columns[:2]))
     return Prepared(
         model_type, options, None, list(encoded.columns[:2]), split, None, task,
