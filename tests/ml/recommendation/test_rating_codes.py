@@ -27,3 +27,15 @@ def test_integer_keys_by_range_equal_the_dictionary_encoding(monkeypatch, kind, 
     monkeypatch.setattr(ratings, "DENSE_SPAN", 0)  # the dictionary encoding
     dictionary_keys, dictionary_codes = ratings._keys_and_codes(column, train_rows)
     assert dictionary_keys.equals(keys) and np.array_equal(dictionary_codes, codes)
+
+
+def test_rows_of_every_row_in_order_are_the_encoded_arrays_and_other_rows_a_selection():
+    table = pa.table({"user": pa.array([5, 3, 5, 9]), "item": pa.array(["b", "a", "a", "c"]), "rating": pa.array([1.0, 2.0, 3.0, 4.0])})
+    encoded = ratings.encode({}, table, np.arange(4))
+    codes, values = encoded.rows(np.arange(4))
+    assert codes is encoded.codes and values is encoded.values  # NO_SPLIT's training rows: not copied
+    assert codes.tolist() == [[1, 1], [0, 0], [1, 0], [2, 2]]
+    for positions in (np.array([3, 0]), np.array([1, 0, 2, 3])):  # a part, and every row out of order
+        codes, values = encoded.rows(positions)
+        assert codes.tolist() == encoded.codes[positions].tolist() and values.tolist() == encoded.values[positions].tolist()
+        assert not np.shares_memory(codes, encoded.codes)

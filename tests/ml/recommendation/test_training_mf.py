@@ -157,3 +157,12 @@ def test_confidences_follow_bigquery_preference_and_weight():
     matrix = wals.confidence_matrix(np.array([0, 0, 1, 1, 1]), np.array([0, 1, 0, 1, 1]), np.array([2.0, 0.0, -1.0, 0.5, 0.5]), (2, 2), 40.0)
     # positive: 1 + α·r (duplicates add up); zero: left out (an unobserved pair); negative: p = 0 with 1 + α·|r|
     assert matrix.toarray().tolist() == [[81.0, 0.0], [-41.0, 41.0]]
+
+
+def test_confidences_without_zero_ratings_share_the_rated_pairs_indices_and_leave_them_unchanged():
+    rated = sparse.csr_matrix(np.array([[2.5, 0.0, -0.25], [0.0, 1.0, 0.0]]))
+    before = rated.copy()
+    matrix = wals.confidences_of(rated, 40.0)
+    assert matrix.dtype == np.float32 and matrix.toarray().tolist() == [[101.0, 0.0, -11.0], [0.0, 41.0, 0.0]]
+    assert np.shares_memory(matrix.indices, rated.indices)
+    assert (rated != before).nnz == 0 and rated.data.tolist() == [2.5, -0.25, 1.0]
