@@ -1,41 +1,76 @@
 """ML.EVALUATE, ML.CONFUSION_MATRIX and ML.ROC_CURVE over a Spark table give the DuckDB engine's
-answers on the same rows and the same stored model (floats within 1e-9)."""
+answers on the same rows and the same stored model (floats within 1e-9), computed as aggregations
+on Spark: the driver receives aggregate rows, never the input rows."""
 
 from __future__ import annotations
 
 import pytest
 
 import sqlml
+from sqlml.engine.spark.cursor import SparkRelation
 
 DATA = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.t AS "
-    "SELECT x, MOD(x * 7, 5) AS c, MOD(x * 13, 11) > 4 AS big FROM UNNEST(GENERATE_ARRAY(1, 60)) AS x"
+    "SELECT x, MOD(x * 7, 5) AS c, MOD(x * 13, 11) > 4 AS big FROM UNNEST(GENERATE_ARRAY(1, 600)) AS x"
+)
+MODELS = (
+    "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], spark_train='driver') AS SELECT x, c, big FROM ds.t",
+    "CREATE MODEL ds.r OPTIONS(model_type='linear_reg', input_label_cols=['x'], spark_train='driver') AS SELECT x, c FROM ds.t",
 )
 #: Each function over the table, ordered where it returns several rows.
 QUERIES = {
     "evaluate": "SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE ds.t)",
-    "evaluate at a threshold": "SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE ds.t, STRUCT(0.3 AS threshold))",
-    "confusion matrix": "SELECT * FROM ML.CONFUSION_MATRIX(MODEL ds.m, TABLE ds.t) ORDER BY expected_label",
+    "evaluate a regressor": "SELECT * FROM ML.EVALUATE(MODEL ds.r, TABLE ds.t)",
+    "confusion matrix at a threshold": "SELECT * FROM ML.CONFUSION_MATRIX(MODEL ds.m, TABLE ds.t, STRUCT(0.3 AS threshold)) ORDER BY expected_label",
     "roc curve": "SELECT * FROM ML.ROC_CURVE(MODEL ds.m, TABLE ds.t) ORDER BY threshold",
     "roc curve at thresholds": "SELECT * FROM ML.ROC_CURVE(MODEL ds.m, TABLE ds.t, GENERATE_ARRAY(0.1, 0.9, 0.2)) ORDER BY threshold",
 }
 
 
-def test_evaluation_functions_on_spark_equal_duckdbs(spark_con, tmp_path):
-    spark_con.query(DATA)
-    spark_con.query(
-        "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], spark_train='driver') AS SELECT x, c, big FROM ds.t"
-    )
-    on_spark = {name: spark_con.query(sql).arrow() for name, sql in QUERIES.items()}
-    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
+@pytest.fixture(scope="module")
+def answers(spark, tmp_path_factory):
+    """Each query's rows on Spark and on DuckDB (the same stored models), and the Arrow tables the
+    driver fetched from Spark while the Spark engine answered them."""
+    folder = tmp_path_factory.mktemp("evaluate")
+    fetched = []
+    read = SparkRelation.to_arrow_table
+
+    def spied(relation):
+        table = read(relation)
+        fetched.append(table)
+        return table
+
+    with sqlml.connect(folder / "warehouse", folder / "models", engine="spark", spark=spark, idle_release=0) as con:
+        con.query(DATA)
+        for statement in MODELS:
+            con.query(statement)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(SparkRelation, "to_arrow_table", spied)
+            on_spark = {name: con.query(sql).arrow() for name, sql in QUERIES.items()}
+        con.query("DROP SCHEMA ds CASCADE")
+    with sqlml.connect(folder / "duckdb-warehouse", folder / "models") as duck:
         duck.query(DATA)
         on_duckdb = {name: duck.query(sql).arrow() for name, sql in QUERIES.items()}
-    for name in QUERIES:
-        assert on_spark[name].schema == on_duckdb[name].schema, name
-        got, expected = on_spark[name].to_pylist(), on_duckdb[name].to_pylist()
-        assert len(got) == len(expected) > 0, name
-        for row, expected_row in zip(got, expected):
-            assert row.keys() == expected_row.keys()
-            for column, value in row.items():
-                want = expected_row[column]
-                assert value == (pytest.approx(want, rel=1e-9, abs=1e-12) if isinstance(want, float) else want), (name, column)
+    return on_spark, on_duckdb, fetched
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_evaluation_functions_on_spark_equal_duckdbs(answers, name):
+    on_spark, on_duckdb, _ = answers
+    assert on_spark[name].schema == on_duckdb[name].schema
+    got, expected = on_spark[name].to_pylist(), on_duckdb[name].to_pylist()
+    assert len(got) == len(expected) > 0
+    for row, expected_row in zip(got, expected):
+        assert row.keys() == expected_row.keys()
+        for column, value in row.items():
+            want = expected_row[column]
+            assert value == (pytest.approx(want, rel=1e-9, abs=1e-12) if isinstance(want, float) else want), column
+
+
+def test_the_driver_fetches_aggregates_not_the_input_rows(answers):
+    """The input (600 rows of x, c, big) stays on Spark's executors: what the driver fetches are
+    the aggregates (at most the 202 ranks of the ROC curve's percentile grid) and the answers."""
+    _, _, fetched = answers
+    assert fetched
+    assert not [table.column_names for table in fetched if {"x", "big"} & set(table.column_names)]
+    assert max(table.num_rows for table in fetched) <= 202
