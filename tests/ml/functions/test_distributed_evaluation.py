@@ -67,7 +67,7 @@ def test_roc_from_aggregates_equals_one_process():
     model, y, raw, labels = classifier(2)
     rows = aggregated(model, classification_rows(model, labels, raw, None))
     grid = metrics.default_thresholds(raw[:, 1])
-    for given in (None, np.array([0.9, 0.1, 0.5, 0.5])):
+    for given in (None, np.array([0.9, 0.1, 0.5, 0.5]), np.array([])):
         got, expected = rows.roc(given), metrics.roc_points(y, raw[:, 1], grid if given is None else given)
         assert got.keys() == expected.keys()
         for name in expected:

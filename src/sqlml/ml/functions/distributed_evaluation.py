@@ -156,7 +156,7 @@ class EvaluationRows:
         if thresholds is None:
             thresholds = self._grid(positives + negatives)
         values = ", ".join(f"({i}, CAST('{float(t)!r}' AS DOUBLE))" for i, t in enumerate(thresholds))
-        above = {i: (tp, fp) for i, tp, fp in self._rows(ABOVE, thresholds=values)}
+        above = {i: (tp, fp) for i, tp, fp in self._rows(ABOVE, thresholds=values)} if values else {}
         tp, fp = (np.array([above.get(i, (0, 0))[j] for i in range(len(thresholds))], np.int64) for j in (0, 1))
         return metrics.roc_table(np.asarray(thresholds, np.float64), tp, fp, positives, negatives)
 
