@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 import sqlml
-from harness import Row, alternate, print_table
+from harness import Row, alternate, network_inputs, print_table
 
 FEATURES = 20
 EPOCHS = 5
@@ -68,8 +68,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
     table = rows(args.rows)
-    X = np.column_stack([table.column(f"x{i}").to_numpy() for i in range(FEATURES)])
-    X = ((X - X.mean(axis=0)) / X.std(axis=0, ddof=1)).astype(np.float32)  # what sqlml's preprocessing gives the network
+    X = network_inputs(table, FEATURES)
     statement = (
         f"CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='autoencoder', hidden_units={LAYERS}, activation_fn='TANH', "
         f"max_iterations={EPOCHS}, early_stop=FALSE, batch_size={BATCH}) AS SELECT * FROM ds.t"

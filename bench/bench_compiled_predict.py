@@ -40,7 +40,7 @@ import numpy as np
 
 import sqlml
 from bench_ml import create_data
-from harness import own_peak_rss_mib, peak_rss_of, reset_peak_rss
+from harness import measure_peak, peak_rss_of
 from sqlml.ml.compiled import machine, predictor
 from sqlml.ml.compiled.codegen import forest_ir
 from sqlml.ml.compiled.forest import read_forest
@@ -206,14 +206,10 @@ def memory_child(rows: int) -> None:
         scorer = CACHE.get(con.models, con.models.resolve(ModelRef.parse("ds.bt"))).estimator.scorer_
         scorer.compiled(scorer.repay_rows())
         assert scorer.wait() is not None, "the model did not compile"
-        reset_peak_rss()  # the window covers the scoring only, not building the table, the model or its code
-        before = own_peak_rss_mib()
-        started = time.perf_counter()
-        con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)")
-        seconds = time.perf_counter() - started
-        peak = own_peak_rss_mib()
+        # the window covers the scoring only, not building the table, the model or its code
+        measured = measure_peak(lambda: con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)"))
         con.close()
-    print(json.dumps({"rows": rows, "peak_mib": peak, "before_mib": before, "seconds": seconds}))
+    print(json.dumps({"rows": rows, **measured}))
 
 
 def bench_memory(sizes: list[int]) -> None:

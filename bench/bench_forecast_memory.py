@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 import psutil
 
 import sqlml
-from harness import own_peak_rss_mib, peak_rss_of, reset_peak_rss
+from harness import measure_peak, peak_rss_of
 
 CREATE = """CREATE MODEL ds.m OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='y',
             time_series_id_col='id', auto_arima_max_order=1) AS SELECT id, day, y FROM ds.sales"""
@@ -40,15 +39,10 @@ def child(series: int, points: int) -> None:
                50 + 10 * (i % 7) + 4 * sin(2 * pi() * j / 7) + 0.02 * j + (hash(i * 100003 + j) % 1000) / 250.0 AS y
         FROM range({series}) s(i), range({points}) p(j)""")
     con.dialect = "bigquery"
-    reset_peak_rss()
-    before = own_peak_rss_mib()
-    started = time.perf_counter()
-    con.query(CREATE)
-    seconds = time.perf_counter() - started
-    peak = own_peak_rss_mib()
+    measured = measure_peak(lambda: con.query(CREATE))
     workers = [_peak_mib(process) for process in psutil.Process().children(recursive=True)]
     con.close()
-    print(json.dumps({"series": series, "before_mib": before, "peak_mib": peak, "workers_mib": workers, "seconds": seconds}))
+    print(json.dumps({"series": series, **measured, "workers_mib": workers}))
 
 
 def _peak_mib(process: psutil.Process) -> float:

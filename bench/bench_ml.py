@@ -30,7 +30,7 @@ import sqlml
 from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.statement_options import parse_model_type, resolve_options
 from sqlml.ml.models.tree_estimators import lightgbm_params
-from harness import Row, alternate, own_peak_rss_mib, peak_rss_of, print_table, reset_peak_rss
+from harness import Row, alternate, measure_peak, peak_rss_of, print_table
 
 NUMERIC = [f"f{i}" for i in range(20)]
 ROUNDS = 50
@@ -210,14 +210,10 @@ def memory_child(rows: int) -> None:
             """CREATE MODEL ds.bt OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['label'],
                data_split_method='NO_SPLIT', max_iterations=20) AS SELECT * FROM ds.train LIMIT 100000"""
         )
-        reset_peak_rss()  # the window covers the scoring only, not building the table or the model
-        before = own_peak_rss_mib()
-        started = time.perf_counter()
-        con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)")
-        seconds = time.perf_counter() - started
-        peak = own_peak_rss_mib()
+        # the window covers the scoring only, not building the table or the model
+        measured = measure_peak(lambda: con.query("CREATE TABLE ds.scored AS SELECT * FROM ML.PREDICT(MODEL ds.bt, TABLE ds.train)"))
         con.close()
-    print(json.dumps({"rows": rows, "peak_mib": peak, "before_mib": before, "seconds": seconds}))
+    print(json.dumps({"rows": rows, **measured}))
 
 
 def bench_memory(sizes: list[int]) -> None:

@@ -90,6 +90,26 @@ def own_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def measure_peak(work: Callable[[], object]) -> dict:
+    """Run ``work`` once in a fresh peak-memory window: its seconds, and this process's resident
+    memory before it and at its peak (MiB), as a child process of :func:`peak_rss_of` prints them."""
+    reset_peak_rss()
+    before = own_peak_rss_mib()
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    return {"before_mib": before, "peak_mib": own_peak_rss_mib(), "seconds": seconds}
+
+
+def network_inputs(table, features: int):
+    """The ``x0 … x{features-1}`` columns of ``table`` standardized as sqlml's preprocessing gives
+    them to a network (mean 0, sample standard deviation 1), as float32."""
+    import numpy as np
+
+    X = np.column_stack([table.column(f"x{i}").to_numpy() for i in range(features)])
+    return ((X - X.mean(axis=0)) / X.std(axis=0, ddof=1)).astype(np.float32)
+
+
 @dataclass
 class Row:
     """One comparison: what was measured, sqlml's time, the baseline's time, and the target."""
