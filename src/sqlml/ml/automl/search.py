@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error, TrainingError
+from sqlml.ml.automl.blend import transplant
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
 from sqlml.ml.automl.crossval import Validated, clearly_better, clearly_better_on_folds, cross_validate, fold_splits
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
@@ -157,7 +158,9 @@ def search(
     # the finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE of
     # it even when default trials ran past the search's share (they may: the defaults must be reached)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
-    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, Stop(cancel, cv_end, armed=True))
+    measuring = Stop(cancel, cv_end, armed=True)
+    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, measuring)
+    transplant(kept, records, by_name, validated, objective, description, measuring)
     refitter = lambda weights: refit_chosen(table, hashes, kept, weights, by_name, description, Stop(cancel, cv_end), budget)  # noqa: E731
     return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
 
@@ -206,20 +209,8 @@ def _model(
     (the folds when the finalists were cross-validated, else the validation rows), refitted on the
     training and validation rows when ``refitter`` (→ :func:`_refit`) can."""
     best, scores = _choice(objective, records, kept, validated, sign), validated.scores
-    prepared = kept[best].prepared
-    if best in scores:
-        rank = lambda t: (sign * scores[t].value, t)  # noqa: E731
-        pooled = sorted((t for t in scores if kept[t].prepared is prepared), key=rank)
-        outputs, y = {t: scores[t].outputs for t in pooled}, validated.y
-    else:
-        rank = lambda t: (sign * records[t - 1]["objective_value"], t)  # noqa: E731
-        pooled = sorted((t for t in kept if kept[t].prepared is prepared), key=rank)
-        outputs, y = {t: kept[t].outputs for t in pooled}, prepared.eval_set.y
-    weights, value = select(outputs, pooled, objective, y, prepared.task.kind, validated.folds if best in scores else None)
-    if best in scores and len(weights) > 1:  # an ensemble's gain on the folds must exceed their noise
-        mixed = combine([outputs[t] for t in weights], list(weights.values()), prepared.task.kind)
-        if not clearly_better_on_folds(objective, sign, y, mixed, outputs[best], validated.folds):
-            weights, value = {best: 1.0}, scores[best].value
+    weights, value = _weights(objective, records, kept, validated, sign, best)
+    prepared = kept[next(iter(weights))].prepared
     members = [(kept[t].model_type, kept[t].options, weight, kept[t].estimator) for t, weight in weights.items()]
     family = family_of(model_type)
     estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)
@@ -259,6 +250,35 @@ def _model(
     copies = max(2, prepared.task.n_classes)
     model.spec["global_explain"] = global_attributions(model, estimator, dense(prepared.eval_set.X, prepared.preprocessor, copies))
     return model
+
+
+def _weights(
+    objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated, sign: float, best: int,
+) -> tuple[dict[int, float], float | None]:  # fmt: skip
+    """The chosen members by trial id with their weights, and their value on the held-out rows.
+
+    Cross-validated: ensemble selection on the out-of-fold outputs of each preprocessing's
+    candidates (one feature matrix each), the best ensemble kept only when it beats ``best`` on
+    the folds by more than their noise. Otherwise: ensemble selection on the validation rows of
+    ``best``'s preprocessing."""
+    scores, kind = validated.scores, kept[best].prepared.task.kind
+    if best not in scores:
+        rank = lambda t: (sign * records[t - 1]["objective_value"], t)  # noqa: E731
+        pooled = sorted((t for t in kept if kept[t].prepared is kept[best].prepared), key=rank)
+        return select({t: kept[t].outputs for t in pooled}, pooled, objective, kept[best].prepared.eval_set.y, kind)
+    groups: dict[int, list[int]] = {}
+    for trial_id in sorted(scores, key=lambda t: (sign * scores[t].value, t)):
+        groups.setdefault(id(kept[trial_id].prepared), []).append(trial_id)
+    found = {best: 1.0}, scores[best].value
+    for pooled in groups.values():
+        outputs = {t: scores[t].outputs for t in pooled}
+        weights, value = select(outputs, pooled, objective, validated.y, kind, validated.folds)
+        if len(weights) < 2 or value is None or sign * value >= sign * found[1]:
+            continue
+        mixed = combine([outputs[t] for t in weights], list(weights.values()), kind)
+        if clearly_better_on_folds(objective, sign, validated.y, mixed, scores[best].outputs, validated.folds):  # gain > noise
+            found = weights, value
+    return found
 
 
 def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated, sign: float) -> int:
