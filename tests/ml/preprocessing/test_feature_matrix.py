@@ -84,12 +84,16 @@ def test_sparse_and_dense_training_agree(con, monkeypatch):
     assert overall[0] == pytest.approx(overall[1], rel=1e-9)
 
 
-def test_sparse_normal_equation_matches_scikit_learn_ridge(con):
+def test_sparse_normal_equation_matches_scikit_learn_ridge(con, monkeypatch):
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import OneHotEncoder
 
-    con.query("CREATE OR REPLACE TABLE ds.ridge_rows AS SELECT range AS i, 'k' || (range % 1200) AS key, cos(range) * 3 AS x, "
-              "(range % 1200) % 5 + 2.0 * cos(range) * 3 + sin(range * range) AS y FROM range(24000)")  # fmt: skip
+    # 151 processed features take the sparse path once the width threshold (1,000) is lowered below
+    # them: the same sparse code as 1,201 features, without solving a 1,202-wide dense system; 20 rows
+    # per key as before, so AUTO_STRATEGY (≥ 10 rows per feature) still picks the normal equation.
+    monkeypatch.setattr(feature_matrix, "SPARSE_MIN_FEATURES", 100)
+    con.query("CREATE OR REPLACE TABLE ds.ridge_rows AS SELECT range AS i, 'k' || (range % 150) AS key, cos(range) * 3 AS x, "
+              "(range % 150) % 5 + 2.0 * cos(range) * 3 + sin(range * range) AS y FROM range(3000)")  # fmt: skip
     con.query("CREATE OR REPLACE MODEL ds.ridge OPTIONS(model_type='linear_reg', input_label_cols=['y'], l2_reg=0.0005, "
               "data_split_method='NO_SPLIT') AS SELECT key, x, y FROM ds.ridge_rows")  # fmt: skip
     metadata = con.models.resolve(ModelRef("ds", "ridge")).metadata
