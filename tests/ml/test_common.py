@@ -24,6 +24,14 @@ METRICS = {
     "kmeans": ["davies_bouldin_index", "mean_squared_distance"],
     "pca": ["total_explained_variance_ratio"],
 }  # fmt: skip
+# Fewer trees than the defaults (100 forest trees, 20 rounds): the contract checked here (columns,
+# types, metrics, reload) does not depend on the count, and the default forests took ~15 s each.
+SMALLER = {
+    "boosted_tree_classifier": ", max_iterations=5",
+    "boosted_tree_regressor": ", max_iterations=5",
+    "random_forest_classifier": ", num_parallel_tree=10",
+    "random_forest_regressor": ", num_parallel_tree=10",
+}
 
 
 def _create(con, model_type: str) -> str:
@@ -34,7 +42,7 @@ def _create(con, model_type: str) -> str:
         con.query(f"CREATE OR REPLACE MODEL {name} OPTIONS(model_type='{model_type}'{extra}) AS SELECT x1, x2, plan FROM ds.train")
     else:
         con.query(
-            f"CREATE OR REPLACE MODEL {name} OPTIONS(model_type='{model_type}', input_label_cols=['{label}']) "
+            f"CREATE OR REPLACE MODEL {name} OPTIONS(model_type='{model_type}', input_label_cols=['{label}']{SMALLER.get(model_type, '')}) "
             f"AS SELECT x1, x2, plan, active, {label} FROM ds.train"
         )
     return name
