@@ -21,14 +21,14 @@ from sqlml.errors import Error, Location, ParameterError
 from sqlml.execution.context import ScriptRun, StatementContext, StatementTable, in_transaction_block, rollback
 from sqlml.execution.plain import positional_name, read_error, run_remembered, run_sql
 from sqlml.execution.sources import DataInput, Renderer, SqlOutput
-from sqlml.execution.survey import Survey
+from sqlml.execution.survey import Survey, survey_of
 from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.known_statements import text_alone_decides
 from sqlml.sql.parsed_scripts import parse_script
 from sqlml.sql.planner import StatementKind, node_kind, plan
 from sqlml.sql.script import Node, location_of
-from sqlml.sql.transpile import parameters
+from sqlml.sql.transpile import parameters_among
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -113,28 +113,31 @@ class Executor:
         if (kind is not None and kind.is_procedural) or self.table.script.needs(self, node):
             return self.table.script.run(self, node, run, keep_result)
         tree = run.parser.parse_statement(node)
-        if remember is not None and not text_alone_decides(tree):  # before the rewrites change it
+        survey = Survey(tree)
+        if remember is not None and not text_alone_decides(tree, survey.kinds):  # before the rewrites change it
             remember = None
-        return self.execute_tree(tree, node, run, keep_result, remember=remember)
+        return self.execute_tree(tree, node, run, keep_result, remember=remember, survey=survey)
 
     def execute_tree(
-        self, tree: exp.Expression, node: Node, run: ScriptRun, keep_result: bool, params: Mapping | None = None, remember: str | None = None
-    ) -> Result:
+        self, tree: exp.Expression, node: Node, run: ScriptRun, keep_result: bool, params: Mapping | None = None,
+        remember: str | None = None, survey: Survey | None = None,
+    ) -> Result:  # fmt: skip
         """Run one parsed statement; ``params`` adds named values (script variables).
 
         Args:
             remember: the whole script's text, when it is this one statement, which reads no
                 variable and whose DuckDB text its own text decides: a query then runs as
                 :func:`~sqlml.execution.plain.run_remembered`, which keeps that text for later runs.
+            survey: the :class:`~sqlml.execution.survey.Survey` of ``tree``, when the caller made one.
         """
         location = location_of(node.first, run.parser.sql, node.number, run.parser.path)
         try:
-            survey = Survey(tree)  # what the rewrites look for, found in one walk for all of them
+            survey = survey_of(tree, survey)  # what the rewrites look for, found in one walk for all of them
             for rewrite in self.table.rewrites:
                 rewritten = rewrite(tree, self, survey)
                 if rewritten is not tree or survey.stale:
                     tree, survey = rewritten, Survey(rewritten)
-            values = self._bind(tree, run, params)
+            values = self._bind(survey, run, params)
             context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql)
             handler = self.table.handlers[context.plan.kind]
             try:
@@ -158,9 +161,9 @@ class Executor:
         except Exception as error:  # a limit of a library underneath, or a bug: still a sqlml error
             raise translate_foreign(error, location) from error
 
-    def _bind(self, tree: exp.Expression, run: ScriptRun, extra: Mapping | None) -> dict:
+    def _bind(self, survey: Survey, run: ScriptRun, extra: Mapping | None) -> dict:
         values = dict(extra or {})
-        names, count = parameters(tree)
+        names, count = parameters_among(survey.parameters)
         for name in names:
             if name in values:
                 continue

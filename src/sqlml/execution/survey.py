@@ -1,12 +1,15 @@
-"""What the statement table's rewrites look for in a statement, found in one walk of its tree.
+"""What the executor and the statement table's rewrites look for in a statement, found in one
+walk of its tree.
 
 Every rewrite applied before a statement is planned (:data:`sqlml.statement_table.REWRITES`) acts
 on the tables the statement names, on its CTEs or on dotted ``ML.<function>(…)`` calls, and most
 statements give most of them nothing to do. Each walking the whole tree to find that out cost
-more than the rest of a short statement's planning (``bench/bench_startup.py``): the executor
-surveys the tree once, dispatching each node on its type, and hands the :class:`Survey` to every
-rewrite. A rewrite that changes the tree's shape in place says so (:meth:`Survey.changed`), or
-returns a new tree; either way the next rewrite gets a fresh survey.
+more than the rest of a short statement's planning (``bench/bench_statement_overhead.py``): the
+executor surveys the tree once, dispatching each node on its type, and hands the :class:`Survey`
+to every rewrite. A rewrite that changes the tree's shape in place says so (:meth:`Survey.changed`),
+or returns a new tree; either way the next rewrite gets a fresh survey. The same walk tells the
+executor the node types the statement holds (whether its text alone decides its DuckDB text,
+:func:`~sqlml.sql.known_statements.text_alone_decides`) and the parameters it binds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 #: The node types a survey keeps, in the order of :class:`Survey`'s lists.
-_KEPT = (exp.Table, exp.CTE, exp.Dot)
+_KEPT = (exp.Table, exp.CTE, exp.Dot, (exp.Parameter, exp.Placeholder))
 _SLOT: dict[type, int | None] = {}  # node type → index into _KEPT (subclasses included), None: not kept
 
 
@@ -29,21 +32,26 @@ class Survey:
         tables: every :class:`~sqlglot.exp.Table` node.
         ctes: every :class:`~sqlglot.exp.CTE` node.
         dots: every :class:`~sqlglot.exp.Dot` node (``ML.STANDARD_SCALER(x)`` is one).
+        parameters: every ``@name`` and ``?`` parameter node (see :func:`~sqlml.sql.transpile.parameters_among`).
+        kinds: the type of every node.
         stale: the tree changed shape since the walk (see :meth:`changed`).
     """
 
-    __slots__ = ("tables", "ctes", "dots", "stale")
+    __slots__ = ("tables", "ctes", "dots", "parameters", "kinds", "stale")
 
     def __init__(self, tree: exp.Expression):
-        found: tuple[list, list, list] = ([], [], [])
+        found: tuple[list, list, list, list] = ([], [], [], [])
+        kinds: set[type] = set()
         for node in tree.walk():
             kind = type(node)
+            kinds.add(kind)
             slot = _SLOT.get(kind, -1)
             if slot == -1:
                 slot = _SLOT[kind] = next((i for i, kept in enumerate(_KEPT) if issubclass(kind, kept)), None)
             if slot is not None:
                 found[slot].append(node)
-        self.tables, self.ctes, self.dots = found
+        self.tables, self.ctes, self.dots, self.parameters = found
+        self.kinds = kinds
         self.stale = False
 
     def changed(self) -> None:

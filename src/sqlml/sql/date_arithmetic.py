@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
@@ -41,7 +42,7 @@ _UNSEEN = object()
 
 def date_arithmetic(tree: exp.Expression) -> exp.Expression:
     """``tree`` (changed in place) with the date arithmetic its text alone types rewritten."""
-    if _may_hold_dates(tree, {}):
+    if _outline(tree).dated:
         _rewrite(tree, {})
     return tree
 
@@ -53,18 +54,18 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expre
     Only a statement with ``+`` or ``-`` that reads a table looks its columns up, and only one that
     may hold a DATE (a DATE column, a DATE-typed expression) is typed.
     """
-    if tree.find(exp.Add, exp.Sub) is None:
+    outline = _outline(tree)
+    if not outline.arithmetic:
         return tree
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     schema: dict[str, dict[str, dict[str, str]]] = {}
-    for table in tree.find_all(exp.Table):
+    for table in outline.tables:
         name, dataset = table.name.lower(), table.db.lower() or None
-        if not name or (dataset is None and name in ctes):
+        if not name or (dataset is None and name in outline.ctes):
             continue
         found = {column.lower(): kind for column, kind in columns(dataset, name)}
         if found:
             schema.setdefault(dataset or _UNQUALIFIED, {})[name] = found
-    if not schema or not _may_hold_dates(tree, schema):
+    if not schema or not (outline.dated or _has_date_column(schema)):
         return tree
     # the rewrite depends on the tree and the column types alone, so a statement run again over
     # the same columns (a loop's statement) is not typed again; a changed column type is a new key
@@ -77,6 +78,39 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expre
             _TYPED.clear()  # bounded; clear() is atomic where threads share the cache
         _TYPED[key] = typed
     return tree if typed is None else typed.copy()
+
+
+class _Outline(NamedTuple):
+    """What typing a tree's date arithmetic needs to know first, found in one walk (a walk of a
+    short statement costs about as much as typing it from remembered columns; most stop at
+    ``arithmetic``)."""
+
+    arithmetic: bool  # a + or -
+    dated: bool  # a DATE type or a function that may return a DATE
+    tables: list[exp.Table]
+    ctes: set[str]  # lower-case CTE names
+
+
+def _outline(tree: exp.Expression) -> _Outline:
+    arithmetic = dated = False
+    tables: list[exp.Table] = []
+    ctes: set[str] = set()
+    returns_date = _date_results()
+    for node in tree.walk():
+        if isinstance(node, (exp.Add, exp.Sub)):
+            arithmetic = True
+        elif isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name.lower())
+        elif isinstance(node, returns_date) or isinstance(node, exp.DataType) and node.this == exp.DType.DATE:
+            dated = True
+    return _Outline(arithmetic, dated and arithmetic, tables, ctes)
+
+
+def _has_date_column(schema: dict) -> bool:
+    """Whether a column in ``schema`` is a DATE."""
+    return any(kind.upper() == "DATE" for tables in schema.values() for cols in tables.values() for kind in cols.values())
 
 
 def _rewrite(tree: exp.Expression, schema: dict) -> bool:
@@ -158,18 +192,6 @@ def _as_query(tree: exp.Expression) -> exp.Expression:
         where=tree.args.get("where"),
         with_=tree.args.get("with_"),
     )
-
-
-def _may_hold_dates(tree: exp.Expression, schema: dict) -> bool:
-    """Whether an operand in ``tree`` can be a DATE: a DATE column in ``schema``, or a DATE type or
-    a function returning DATE in the text (a cheap test that keeps most statements untyped)."""
-    if any(kind.upper() == "DATE" for tables in schema.values() for cols in tables.values() for kind in cols.values()):
-        return True
-    returns_date = _date_results()
-    for node in tree.walk():
-        if isinstance(node, returns_date) or isinstance(node, exp.DataType) and node.this == exp.DType.DATE:
-            return True
-    return False
 
 
 @functools.cache

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,15 +52,19 @@ class Known:
     verb: str
 
 
-def text_alone_decides(tree: exp.Expression) -> bool:
+def text_alone_decides(tree: exp.Expression, kinds: Collection[type] | None = None) -> bool:
     """Whether ``tree``'s DuckDB text depends on nothing but the tree: it names no table or view
     (they may be materialized views, ML views, partitioned or wildcard tables), no function that
     may be the warehouse's (an unknown or dotted name), no parameter, no RAND() (seeded anew at
-    each generation) and none of sqlml's own nodes (ML functions and the like)."""
+    each generation) and none of sqlml's own nodes (ML functions and the like).
+
+    ``kinds``: the types of ``tree``'s nodes, when the caller has them (one walk fewer).
+    """
     from sqlglot import exp
 
     refused = (exp.Table, exp.Parameter, exp.Placeholder, exp.Anonymous, exp.Dot, exp.Rand, exp.Var, exp.UserDefinedFunction)
-    return not any(isinstance(node, refused) or type(node).__module__.startswith("sqlml.") for node in tree.walk())
+    kinds = {type(node) for node in tree.walk()} if kinds is None else kinds
+    return not any(issubclass(kind, refused) or kind.__module__.startswith("sqlml.") for kind in kinds)
 
 
 def lookup(sql: str, dialect: str) -> Known | None:

@@ -7,6 +7,8 @@ whose generator carries the per-function fixes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlglot import exp
 from sqlglot.serde import dump
 
@@ -31,9 +33,14 @@ def strip_project(tree: exp.Expression) -> exp.Expression:
 def parameters(tree: exp.Expression) -> tuple[list[str], int]:
     """The named parameters (``@name``) the statement reads, in order of first use, and how many
     positional ``?`` parameters it has (one walk over the tree for both)."""
+    return parameters_among(tree.find_all(exp.Parameter, exp.Placeholder))
+
+
+def parameters_among(nodes: Iterable[exp.Expression]) -> tuple[list[str], int]:
+    """:func:`parameters` from a statement's parameter nodes in the tree's (breadth-first) order."""
     names: list[str] = []
     positional = 0
-    for node in tree.find_all(exp.Parameter, exp.Placeholder):
+    for node in nodes:
         if isinstance(node, exp.Placeholder):
             positional += not node.this
         elif node.name and node.name not in names:
