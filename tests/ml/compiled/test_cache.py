@@ -165,10 +165,11 @@ def test_past_max_loaded_the_least_recently_used_forest_is_dropped_and_its_code_
 
 def test_forests_loaded_and_freed_many_times_keep_predicting_like_lightgbm(compile_state):
     """An execution engine frees the target machine it is made with: each gets its own, so freeing
-    one leaves compiling and the others working (a shared one crashed the next engine made)."""
+    one leaves compiling and the others working (a shared one crashed the next engine made, so a
+    few rounds of making and freeing show it; each costs ~0.5 s)."""
     objectcode = cache.read(scorer().checksum, machine.compiler_version()) if scorer().compiled(len(X)) else None
     forest = predictor.read_forest(TEXT)
-    for _ in range(20):
+    for _ in range(4):
         compiled = predictor.CompiledForest(forest, machine.Loaded(objectcode))
         np.testing.assert_allclose(compiled.predict(X, 2), BOOSTER.predict(X), rtol=0, atol=1e-12)
         del compiled
