@@ -10,6 +10,7 @@ from sklearn import metrics
 from sqlml.ml.automl.crossval import FOLDS, clearly_better, clearly_better_on_folds, finalists, fold_splits
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import average_precision, score
+from sqlml.ml.automl.refit import refit_options, refit_split
 from sqlml.ml.automl.selection import select
 from sqlml.ml.training.split import Split
 
@@ -98,3 +99,13 @@ def test_a_challenger_must_beat_the_incumbent_by_more_than_the_noise():
     assert clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, close, far, folds)
     nearly = far - 0.0001 * (far - y)  # better on every fold, by 0.01%: below MIN_GAIN
     assert not clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, nearly, far, folds)
+
+
+def test_the_refit_learns_from_training_and_validation_rows_for_the_iterations_the_trial_ran():
+    split = Split(np.array([0, 2, 4]), np.array([1, 3]), np.array([5]), "CUSTOM")
+    refitted = refit_split(split)
+    assert (refitted.train.tolist(), refitted.evaluation.tolist(), refitted.test.tolist()) == ([0, 1, 2, 3, 4], [1, 3], [5])
+    assert refit_split(Split(split.train, split.evaluation, np.array([], dtype=np.int64), "CUSTOM")) is None  # metrics need test rows
+    seven = [{"iteration": i} for i in range(7)]
+    assert refit_options({"max_iterations": 20, "early_stop": True, "l2_reg": 1.0}, seven) == {"max_iterations": 7, "early_stop": False, "l2_reg": 1.0}
+    assert refit_options({"num_parallel_tree": 50, "early_stop": True}, seven[:1]) == {"num_parallel_tree": 50, "early_stop": False}
