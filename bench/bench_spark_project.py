@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="8g")
     args = parser.parse_args()
     os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, which has sqlml
     folder = Path(tempfile.mkdtemp(prefix="bench-spark-project-"))
     started = time.perf_counter()
     spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
