@@ -100,9 +100,11 @@ _CHILD = textwrap.dedent("""
                 time.sleep(0.2)
         installed = reporting(Marker())
         installed.__enter__()
+    # Gradient descent: 500 iterations outlast the kill, and the child need not import LightGBM first.
     con = sqlml.connect(root + "/warehouse", root + "/models", idle_release=0)
-    con.query("CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y'], "
-              "max_iterations=500, early_stop=FALSE) AS SELECT x, 3 * x AS y FROM ds.t")
+    iterations = 500 if mode == "training" else 5
+    con.query("CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y'], optimize_strategy='BATCH_GRADIENT_DESCENT', "
+              f"max_iterations={iterations}, early_stop=FALSE) AS SELECT x, 3 * x AS y FROM ds.t")
 """)
 
 
