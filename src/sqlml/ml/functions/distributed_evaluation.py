@@ -35,16 +35,21 @@ _names = itertools.count()
 #: A classifier's confusion counts and summed log loss, per (label, predicted class); a label the
 #: model never saw comes as a NULL index with the label in ``unseen``.
 CONFUSION = "SELECT y, predicted, unseen, COUNT(*) AS n, SUM(loss) AS loss FROM {rows} WHERE row_head GROUP BY y, predicted, unseen"
-#: Per class: its rows (positives), the others (negatives), and twice the Mann-Whitney U of its
-#: scores (each positive counts the negatives scored below it, and half of those tied with it).
-AREA = """
-WITH counts AS (
-  SELECT c, score, SUM(CASE WHEN y = c THEN 1 ELSE 0 END) AS pos, SUM(CASE WHEN y = c THEN 0 ELSE 1 END) AS neg
-  FROM {rows} GROUP BY c, score),
+#: ML.EVALUATE's one pass over a classifier's rows: the :data:`CONFUSION` groups (``confusion`` = 1),
+#: and per class (``confusion`` = 0) its rows (positives), the others (negatives) and twice the
+#: Mann-Whitney U of its scores (each positive counts the negatives scored below it, and half of
+#: those tied with it), from which its area under the ROC curve follows.
+SUMMARY = """
+WITH grouped AS (
+  SELECT GROUPING(c) AS confusion, c, score, y, predicted, unseen,
+         SUM(CASE WHEN row_head THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN row_head THEN loss ELSE 0 END) AS loss,
+         SUM(CASE WHEN y = c THEN 1 ELSE 0 END) AS pos, SUM(CASE WHEN y = c THEN 0 ELSE 1 END) AS neg
+  FROM {rows} GROUP BY GROUPING SETS ((y, predicted, unseen), (c, score))),
 ranked AS (
-  SELECT c, pos, neg, SUM(neg) OVER (PARTITION BY c ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg AS lower
-  FROM counts)
-SELECT c, SUM(pos) AS positives, SUM(neg) AS negatives, SUM(2 * pos * lower + pos * neg) AS twice_u FROM ranked GROUP BY c
+  SELECT *, SUM(neg) OVER (PARTITION BY confusion, c ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg AS lower
+  FROM grouped)
+SELECT confusion, c, y, predicted, unseen, SUM(n), SUM(loss), SUM(pos), SUM(neg), SUM(2 * pos * lower + pos * neg)
+FROM ranked GROUP BY confusion, c, y, predicted, unseen
 """
 #: The sorted scores at the ranks (0-based) of ``wanted``.
 RANKED_SCORES = """
@@ -104,9 +109,12 @@ class EvaluationRows:
         Raises:
             InvalidModelInputError: a label the model never saw, or no row with a label.
         """
+        return self._matrix(self._rows(CONFUSION))
+
+    def _matrix(self, groups: list[tuple]) -> tuple[np.ndarray, float]:
+        """:meth:`confusion` from the rows of :data:`CONFUSION`."""
         k = len(self.model.label["classes"])
         matrix, loss = np.zeros((k, k), np.int64), 0.0
-        groups = self._rows(CONFUSION)
         unseen = sorted({value for y, _, value, _, _ in groups if y is None})
         if unseen:
             raise unseen_labels_error(self.model, unseen[:5])
@@ -120,15 +128,17 @@ class EvaluationRows:
         """ML.EVALUATE's metrics of the rows, as :meth:`SupervisedFamily.metrics` computes them."""
         if self.model.target is Target.REGRESSION:
             return self._regression()
-        matrix, loss = self.confusion()
+        summary = self._rows(SUMMARY)
+        matrix, loss = self._matrix([row[2:7] for row in summary if row[0]])
         found = metrics.matrix_metrics(matrix)
         found["log_loss"] = _finite(loss / matrix.sum())
-        found["roc_auc"] = _finite(self._area())
+        found["roc_auc"] = _finite(self._area([(row[1], *row[7:]) for row in summary if not row[0]]))
         return found
 
-    def _area(self) -> float | None:
-        """The binary AUC of the positive class, or the macro one-vs-rest AUC of the classes present."""
-        present = sorted((c, positives, negatives, twice_u) for c, positives, negatives, twice_u in self._rows(AREA) if positives)
+    def _area(self, classes: list[tuple]) -> float | None:
+        """The binary AUC of the positive class, or the macro one-vs-rest AUC of the classes
+        present, from (class, positives, negatives, twice U) of :data:`SUMMARY`."""
+        present = sorted((c, positives, negatives, twice_u) for c, positives, negatives, twice_u in classes if positives)
         if len(self.model.label["classes"]) == 2:
             present = [row for row in present if row[2]]
         elif len(present) < 2:

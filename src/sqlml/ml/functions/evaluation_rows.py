@@ -93,8 +93,8 @@ def evaluation_batches(
         yield pa.RecordBatch.from_pydict(rows, schema=schema)
 
 
-def regression_rows(column: pa.Array, raw: np.ndarray) -> dict[str, np.ndarray]:
-    """A regressor's errors; the squared log error is NULL (NaN masked) where a log is undefined."""
+def regression_rows(column: pa.Array, raw: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
+    """A regressor's errors; the squared log error is NULL where a log is undefined (a value ≤ -1)."""
     y = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     predicted = np.asarray(raw, dtype=np.float64).reshape(len(y))
     error = y - predicted
@@ -107,7 +107,7 @@ def regression_rows(column: pa.Array, raw: np.ndarray) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def classification_rows(model: Model, column: pa.Array, raw: np.ndarray, threshold: float | None) -> dict[str, np.ndarray]:
+def classification_rows(model: Model, column: pa.Array, raw: np.ndarray, threshold: float | None) -> dict[str, np.ndarray | pa.Array]:
     """A classifier's rows: per input row, the positive class's score (binary) or each class's
     (multiclass, ``row_head`` on class 0's), with the label index (NULL and the label in ``unseen``
     for a label the model never saw), the predicted index and the row's log loss."""
