@@ -12,6 +12,10 @@ formulas one process uses (:mod:`sqlml.ml.models.metrics`), so they equal DuckDB
 ML.ROC_CURVE's default thresholds are percentiles of the positive-class scores; the engine
 returns the few sorted scores at the ranks numpy's ``quantile`` interpolates between, and
 :func:`quantiles_of_sorted` repeats numpy's arithmetic on them, so the grid is DuckDB's exactly.
+
+Each query scores the rows anew (the engine keeps no scored rows between queries): ML.EVALUATE and
+ML.CONFUSION_MATRIX run one query, ML.ROC_CURVE two with given thresholds (the totals, then the
+counts above them) and three with the default grid (the percentiles' ranks in between).
 """
 
 from __future__ import annotations
