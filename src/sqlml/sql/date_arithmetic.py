@@ -27,7 +27,8 @@ from typing import NamedTuple
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import SqlglotError
-from sqlglot.serde import dump
+
+from sqlml.sql.passes_key import tree_key
 
 #: ``columns(dataset, table)``: the ``(column, engine type)`` pairs of a table or view (empty when
 #: unknown); ``dataset`` is None for an unqualified name.
@@ -36,7 +37,7 @@ TableColumns = Callable[[str | None, str], Iterable[tuple[str, str]]]
 _DONE = "sqlml_date_arithmetic"  # meta key of an Add/Sub already rewritten
 _UNQUALIFIED = ""  # the schema's dataset key for tables named without one
 _TYPED_SIZE = 256
-_TYPED: dict[tuple[str, str], exp.Expression | None] = {}  # (tree, column types) → rewritten tree, None: unchanged
+_TYPED: dict[tuple[bytes | str, str], exp.Expression | None] = {}  # (tree, column types) → rewritten tree, None: unchanged
 _UNSEEN = object()
 
 
@@ -69,7 +70,7 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expre
         return tree
     # the rewrite depends on the tree and the column types alone, so a statement run again over
     # the same columns (a loop's statement) is not typed again; a changed column type is a new key
-    key = (repr(dump(tree)), repr(schema))
+    key = (tree_key(tree), repr(schema))
     typed = _TYPED.get(key, _UNSEEN)
     if typed is _UNSEEN:
         typed = tree.copy()

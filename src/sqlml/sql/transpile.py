@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlglot import exp
-from sqlglot.serde import dump
 
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.passes import Pass, Passes
+from sqlml.sql.passes_key import tree_key
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
     """Drop the project part of ``project.dataset.table`` names: datasets are DuckDB schemas.
@@ -86,7 +86,7 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
     # (:func:`sqlml.sql.query_fixes.volatile_window_keys`), so each run orders rows anew.
     if tree.find(exp.Rand) is not None:
         return depth.call(_generate, tree, from_bigquery)
-    key = (repr(dump(tree)), from_bigquery)
+    key = (tree_key(tree), from_bigquery)
     text = _GENERATED.get(key)
     if text is None:
         text = depth.call(_generate, tree, from_bigquery)
@@ -97,7 +97,7 @@ def to_duckdb(tree: exp.Expression, *, from_bigquery: bool = True) -> str:
 
 
 _GENERATED_SIZE = 512
-_GENERATED: dict[tuple[str, bool], str] = {}
+_GENERATED: dict[tuple[bytes | str, bool], str] = {}
 
 
 #: What is done to a BigQuery statement's tree before DuckDB generation, in order.
