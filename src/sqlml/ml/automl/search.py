@@ -12,8 +12,11 @@ rows are few enough to cross-validate, after :data:`CROSS_VALIDATION_SHARE` of i
 training then stops, recorded as STOPPED, unless it is a family's default trial (those started
 within the budget may run on until twice the budget); or earlier when :data:`PATIENCE` trials in a
 row have not improved the best value (AutoML may end before its budget when training stops
-improving). The rest of the budget cross-validates the finalists and chooses among them
-(:mod:`sqlml.ml.automl.crossval`). The final metrics are computed on the test rows.
+improving). The rest of the budget cross-validates the finalists
+(:mod:`sqlml.ml.automl.crossval`), fits the best tree trials on the one-hot families' rows so they
+can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles; the
+choice is then refitted on the training and validation rows (:mod:`sqlml.ml.automl.refit`). The
+final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
