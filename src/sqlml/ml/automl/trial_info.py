@@ -5,7 +5,8 @@ BigQuery's AutoML models have no ML.TRIAL_INFO (Vertex AI keeps the search to it
 shows its search with the columns of a tuned model's ML.TRIAL_INFO
 (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info) where
 they apply, and its own where they do not: ``model_type`` (the family tried, or ``ENSEMBLE``),
-``hyperparameters`` as a JSON string (each family has its own), the value of the
+``hyperparameters`` as a JSON string (each family has its own; a tree trial fitted again on
+another family's rows for a blend names that family in ``features_of``), the value of the
 ``optimization_objective`` on the validation rows, ``cross_validation_objective_value`` — its value on
 the out-of-fold outputs of the training and validation rows for the finalists the search
 cross-validated (:mod:`sqlml.ml.automl.crossval`), NULL for the others — and the trial's training time.
