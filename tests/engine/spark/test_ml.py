@@ -18,9 +18,9 @@ DATA = (
 def test_create_model_without_a_place_to_train_is_refused(spark_con):
     spark_con.query(DATA)
     with pytest.raises(InvalidOptionError) as refused:
-        spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y']) AS SELECT x, y FROM ds.t")
+        spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='dnn_regressor', input_label_cols=['y']) AS SELECT x, y FROM ds.t")
     assert refused.value.message == (
-        "model_type='boosted_tree_regressor' has no distributed trainer on Spark yet; training would collect every training row "
+        "model_type='dnn_regressor' has no distributed trainer on Spark yet; training would collect every training row "
         "to the Spark driver."
     )
     assert refused.value.hint.startswith("Add OPTIONS(spark_train='driver')")

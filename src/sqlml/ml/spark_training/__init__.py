@@ -19,7 +19,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.monitoring.distributions import profile_table
 from sqlml.ml.spark_training import rows as training_rows
 from sqlml.ml.spark_training.als import train_factorization
-from sqlml.ml.spark_training.trainers import TRAINERS
+from sqlml.ml.spark_training.trainers import TRAINED_BY, TRAINERS
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -73,7 +73,8 @@ def train_on_workers(context: StatementContext, model_type: str, options: dict, 
 
 def _model(prepared: training_rows.TrainingRows, model_type: str, options: dict) -> Model:
     family = family_of(model_type)
-    estimator, info = TRAINERS[canonical_name(model_type)](prepared, options)
+    name = canonical_name(model_type)
+    estimator, info = TRAINERS[name](prepared, options)
     _, scored = prepared.sample(prepared.scored_part)
     raw = family.metric_outputs(model_type, estimator, scored.X)
     metrics = family.metrics(model_type, estimator, scored.y, raw)
@@ -91,7 +92,7 @@ def _model(prepared: training_rows.TrainingRows, model_type: str, options: dict)
         "split": prepared.split,
         "training_info": info,
         "metrics": metrics,
-        "trained_on": {"engine": "spark", "trainer": f"Spark MLlib ({estimator.__class__.__name__})", "sample_rows": training_rows.SAMPLE_ROWS},
+        "trained_on": {"engine": "spark", "trainer": TRAINED_BY.get(name, f"Spark MLlib ({estimator.__class__.__name__})"), "sample_rows": training_rows.SAMPLE_ROWS},
     }
     arrays = {"eval_output": raw, "eval_target": scored.y} if task.is_classification else {}
     sample, train = prepared.sample(False)

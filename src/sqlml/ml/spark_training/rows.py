@@ -149,6 +149,7 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
         kind=label.kind if label else family.target(model_type).value,
         n_classes=len(label.classes) if label and label.kind != "regression" else 0,
         feature_names=preprocessor.feature_names,
+        categorical_features=preprocessor.categorical_indices if defaults.native_categorical else [],
     )
     split = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
     return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, fingerprint(digest, rows), cached)

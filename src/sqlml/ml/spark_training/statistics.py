@@ -3,7 +3,8 @@
 https://cloud.google.com/bigquery/docs/auto-preprocessing — a numeric column is imputed with its
 training mean and (for linear models, k-means and PCA) standardized with its mean and sample
 standard deviation; a STRING or BOOL column is one-hot (or dummy) encoded over its training
-categories, NULL being the category ``_null_filler``. One aggregation pass gives every numeric
+categories (label encoded for tree models: the category's alphabetical position from 1, 0 for one
+unseen), NULL being the category ``_null_filler``. One aggregation pass gives every numeric
 column's statistics (and ML.FEATURE_INFO's), one GROUP BY per categorical column its vocabulary;
 the result is the same :class:`~sqlml.ml.preprocessing.automatic.preprocessor.Preprocessor`
 (encoders and their JSON state) that training in one process fits, so a model trained on Spark
@@ -26,8 +27,8 @@ from sqlml.ml.preprocessing.automatic.preprocessor import InputColumn, Preproces
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-#: The categorical encodings MLlib's trainers get as one-hot columns.
-ONE_HOT_METHODS = ("one_hot", "dummy")
+#: The categorical encodings the workers compute: one-hot columns, or a label code (tree models).
+ENCODED_METHODS = ("one_hot", "dummy", "label")
 
 
 def _quoted(name: str) -> str:
@@ -54,7 +55,7 @@ def unsupported(arrow_type: pa.DataType, categorical: str) -> str | None:
     if is_numeric_type(arrow_type):
         return None
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_boolean(arrow_type):
-        return None if categorical in ONE_HOT_METHODS else f"{categorical} encoding"
+        return None if categorical in ENCODED_METHODS else f"{categorical} encoding"
     return f"a {arrow_type} column"
 
 
@@ -66,7 +67,7 @@ def learn(frame: DataFrame, schema: pa.Schema, features: list[str], *, standardi
         schema: the rows' Arrow types as one process reads them.
         features: the input columns, in order.
         standardize: z-score the numeric columns.
-        categorical: ``one_hot`` or ``dummy``.
+        categorical: ``one_hot``, ``dummy`` or ``label``.
 
     Raises:
         InvalidModelInputError: a numeric column is all NULL or has an infinite value (the
@@ -148,6 +149,9 @@ def feature_vector(preprocessor: Preprocessor) -> Column:
         if isinstance(encoder, NumericEncoder):
             value = F.coalesce(_finite(column.name), F.lit(encoder.mean))
             cells.append((value - F.lit(encoder.mean)) / F.lit(encoder.std) if encoder.standardize else value)
+        elif encoder.method == "label":
+            codes = F.create_map(*[part for index, value in enumerate(encoder.vocabulary) for part in (F.lit(value), F.lit(float(index + 1)))])
+            cells.append(F.coalesce(F.try_element_at(codes, _category(column.name)), F.lit(0.0)))
         else:
             category = _category(column.name)
             cells += [F.when(category == F.lit(value), 1.0).otherwise(0.0) for value in encoder.columns]

@@ -12,6 +12,8 @@ estimators (the same arrays one process's training stores), with their ML.TRAINI
 * KMEANS — ``KMeans`` (Lloyd's iterations on the executors): RANDOM or KMEANS++ (MLlib's
   k-means||) seeding, Euclidean or cosine distance, up to ``max_iterations`` iterations.
 * PCA — the covariance matrix by Spark, decomposed on the driver (every ``pca_solver``).
+* BOOSTED_TREE_* and RANDOM_FOREST_* — LightGBM's own distributed mode in a Spark barrier stage
+  (:mod:`.trees`), not MLlib.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlml.ml.models.kmeans_estimator import SEED, KMeans, default_num_clusters
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.pca_estimator import PCA
 from sqlml.ml.spark_training.rows import FEATURES, LABEL, WEIGHT, TrainingRows, driver_only
+from sqlml.ml.spark_training.trees import fit_boosted_tree, fit_random_forest
 
 if TYPE_CHECKING:
     from sqlml.ml.models.estimator import Estimator
@@ -146,5 +149,11 @@ def fit_pca(rows: TrainingRows, options: dict) -> tuple[Estimator, list[dict]]:
     return estimator, [_row(0, None, time.monotonic() - started)]
 
 
-#: model type → its distributed trainer
-TRAINERS = {"LINEAR_REG": fit_linear, "LOGISTIC_REG": fit_linear, "KMEANS": fit_kmeans, "PCA": fit_pca}
+#: model type → its distributed trainer (the tree ensembles': LightGBM's distributed mode, :mod:`.trees`)
+TRAINERS = {
+    "LINEAR_REG": fit_linear, "LOGISTIC_REG": fit_linear, "KMEANS": fit_kmeans, "PCA": fit_pca,
+    "BOOSTED_TREE_REGRESSOR": fit_boosted_tree, "BOOSTED_TREE_CLASSIFIER": fit_boosted_tree,
+    "RANDOM_FOREST_REGRESSOR": fit_random_forest, "RANDOM_FOREST_CLASSIFIER": fit_random_forest,
+}  # fmt: skip
+#: what each model type's trainer is, for the stored model's description
+TRAINED_BY = {name: "LightGBM, distributed (tree_learner='data', a Spark barrier stage)" for name in TRAINERS if "TREE" in name or "FOREST" in name}
