@@ -1,7 +1,8 @@
 """CREATE MODEL on Spark's executors: where a distributed trainer exists for the model type
 (Spark MLlib: :mod:`.trainers`; ALS for MATRIX_FACTORIZATION: :mod:`.als`; LightGBM's distributed
-mode in a barrier stage for boosted trees and random forests: :mod:`.trees`), the training rows stay on the cluster — the label, the split and
-BigQuery's preprocessing statistics are computed by Spark (:mod:`.rows`, :mod:`.statistics`) — and
+mode in a barrier stage for boosted trees and random forests: :mod:`.trees`), the training rows
+stay on the cluster — the label, the split and BigQuery's preprocessing statistics are computed
+by Spark (:mod:`.rows`, :mod:`.statistics`) — and
 the fitted result is stored as sqlml's portable model, the same files one process's training
 writes, so that ML.PREDICT gives the same predictions on either engine.
 
