@@ -37,7 +37,7 @@ from sqlml.result import Result
 from sqlml.sql.planner import is_materialized, plan
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
-from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, may_hold_meta_table, relation_exists
 from sqlml.warehouse.partitions import is_written_target
 from sqlml.warehouse.tables import create_table, drop_table
 
@@ -140,9 +140,9 @@ def refresh_stale_views(tree: exp.Expression, executor: Executor, survey: Survey
     if not read:
         return tree
     warehouse = executor.engine
+    if not may_hold_meta_table(warehouse, MATERIALIZED_VIEWS.name):
+        return tree
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name):
-            return tree
         specs = [(t, _remembered_spec(warehouse, cursor, t)) for t in read]
         stale = [(t.db, t.name) for t, spec in specs if spec is not None and _is_stale(cursor, spec)]
     for dataset, name in dict.fromkeys(stale):
@@ -156,8 +156,10 @@ def refuse_writes(tree: exp.Expression, executor: Executor, survey: Survey | Non
     if target is None:
         return tree
     warehouse = executor.engine
+    if not may_hold_meta_table(warehouse, MATERIALIZED_VIEWS.name):
+        return tree
     with warehouse.lease() as cursor:
-        if remembered_meta_table(warehouse, cursor, MATERIALIZED_VIEWS.name) and _remembered_spec(warehouse, cursor, target) is not None:
+        if _remembered_spec(warehouse, cursor, target) is not None:
             raise MaterializedViewError(
                 f"Cannot modify materialized view {target.db}.{target.name}: its rows come from its query.",
                 hint=f"Write to its base tables, then CALL BQ.REFRESH_MATERIALIZED_VIEW('{target.db}.{target.name}').",

@@ -117,6 +117,18 @@ def remembered_meta_table(warehouse: SqlEngine, cursor: Cursor, name: str) -> bo
     return warehouse.memo(_meta_key(name), lambda: has_meta_table(cursor, name))
 
 
+def may_hold_meta_table(warehouse: SqlEngine, name: str) -> bool:
+    """:func:`remembered_meta_table`, leasing the warehouse only when it is not remembered: a
+    statement's rewrites ask for the tables of partitions, materialized views and ML views, which
+    most warehouses never get, without taking the file each time."""
+
+    def look() -> bool:
+        with warehouse.lease() as cursor:
+            return has_meta_table(cursor, name)
+
+    return warehouse.memo(_meta_key(name), look)
+
+
 def ensure_meta_table(warehouse: SqlEngine, cursor: Cursor, table: MetaTable) -> None:
     """Create ``table`` unless it is known to exist.
 

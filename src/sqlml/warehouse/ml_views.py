@@ -31,7 +31,7 @@ from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.expressions import MLFunction
 from sqlml.sql.planner import plan
-from sqlml.warehouse.meta import ML_VIEWS, has_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.meta import ML_VIEWS, has_meta_table, may_hold_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.wildcard_tables import expand, wildcard_tables
 
 if TYPE_CHECKING:
@@ -76,8 +76,10 @@ def expand_ml_views(tree: exp.Expression, executor: Executor, survey: Survey | N
     if not any(t.db for t in tables):
         return tree
     warehouse = executor.engine
+    if not may_hold_meta_table(warehouse, ML_VIEWS.name):
+        return tree
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, ML_VIEWS.name) or not _ml_views_read(warehouse, cursor, tables):
+        if not _ml_views_read(warehouse, cursor, tables):
             return tree
         tree = tree.copy()
         for _ in range(MAX_DEPTH):

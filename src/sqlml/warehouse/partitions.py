@@ -30,7 +30,7 @@ from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.execution.survey import Survey, survey_of
 from sqlml.sql.planner import StatementKind, kind_of
 from sqlml.warehouse import meta
-from sqlml.warehouse.meta import has_meta_table, remembered_meta_table
+from sqlml.warehouse.meta import has_meta_table
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
@@ -211,9 +211,9 @@ def check_partition_filters(tree: exp.Expression, executor: Executor, survey: Su
     if not tables:
         return tree
     warehouse = executor.engine
+    if not meta.may_hold_meta_table(warehouse, meta.TABLE_OPTIONS.name):
+        return tree
     with warehouse.lease() as cursor:
-        if not remembered_meta_table(warehouse, cursor, meta.TABLE_OPTIONS.name):
-            return tree
         for table in tables:
             options = remembered_options(warehouse, cursor, table)
             if options is not None and options["partition_column"] is not None and options["partition_expiration_days"]:
