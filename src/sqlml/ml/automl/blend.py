@@ -12,8 +12,9 @@ listed in ML.TRIAL_INFO as one more trial of its family, its hyperparameters nam
 family in ``features_of``, and ensemble selection may then mix it with the host's candidates — a
 weighted blend of a linear model or DNN and a boosted tree or forest, kept only when it beats the
 best single candidate on the folds by more than their noise (:mod:`sqlml.ml.automl.crossval`).
-Transplants run after the finalists' cross-validation, in time the cross-validation leaves them
-(:func:`reserve`).
+Transplants run after the finalists' cross-validation, in the time it leaves (setting time aside
+for them starved the finalists' cross-validation in a bench run under load: a tree trial not
+cross-validated then won on the small validation slice).
 """
 
 from __future__ import annotations
@@ -32,18 +33,6 @@ from sqlml.ml.automl.objectives import Objective, minimized, score
 def _native(candidate: Candidate) -> bool:
     """Whether the candidate's family reads label-encoded categories (the tree families)."""
     return candidate.family.preprocessing(candidate.model_type, candidate.defaults).native_categorical
-
-
-def reserve(kept: dict[int, Kept], by_name: dict[str, Candidate], objective: Objective, records: list[dict]) -> float:
-    """Seconds to set aside for transplanting the tree trial best on the validation rows (its fit
-    and its folds), when a one-hot trial could host it; 0 otherwise."""
-    sign = 1.0 if minimized(objective) else -1.0
-    ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
-    trees = [t for t in ranked if _native(by_name[kept[t].model_type])]
-    if not trees or all(_native(by_name[kept[t].model_type]) for t in ranked):
-        return 0.0
-    tree = kept[trees[0]]
-    return tree.seconds + estimated_seconds(int(tree.seconds * 1000), tree.prepared.split)
 
 
 def transplant(

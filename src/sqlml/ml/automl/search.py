@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error, TrainingError
-from sqlml.ml.automl.blend import reserve, transplant
+from sqlml.ml.automl.blend import transplant
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
 from sqlml.ml.automl.crossval import Validated, clearly_better, clearly_better_on_folds, cross_validate, fold_splits
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
@@ -161,10 +161,9 @@ def search(
     # the finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE of
     # it even when default trials ran past the search's share (they may: the defaults must be reached)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
-    set_aside = reserve(kept, by_name, objective, records) if folds else 0.0
-    finalists_end = max(cv_end - set_aside, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget / 2)
-    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, Stop(cancel, finalists_end, armed=True))
-    transplant(kept, records, by_name, validated, objective, description, Stop(cancel, cv_end, armed=True))
+    measuring = Stop(cancel, cv_end, armed=True)
+    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, measuring)
+    transplant(kept, records, by_name, validated, objective, description, measuring)
     refitter = lambda weights: refit_chosen(table, hashes, kept, weights, by_name, description, Stop(cancel, cv_end), budget)  # noqa: E731
     return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
 
