@@ -23,7 +23,7 @@ def _trained(folder: Path):
     con = sqlml.connect(folder / "wh", folder / "models", idle_release=0)
     con.query(
         "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT i, MOD(i * 37, 100) AS income, IF(MOD(i, 3) = 0, 'female', 'male') AS sex, "
-        "MOD(i * 37, 100) + MOD(i * 13, 40) - IF(MOD(i, 3) = 0, 10, 0) > 60 AS approved FROM UNNEST(GENERATE_ARRAY(1, 1500)) AS i"
+        "MOD(i * 37, 100) + MOD(i * 13, 40) - IF(MOD(i, 3) = 0, 10, 0) > 60 AS approved FROM UNNEST(GENERATE_ARRAY(1, 300)) AS i"
     )
     con.query(TRAIN.format(rounds=10))
     return con
