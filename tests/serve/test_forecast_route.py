@@ -14,9 +14,11 @@ from sqlml.serve.app import create_app
 from sqlml.serve.middleware import MAX_BODY_BYTES
 from sqlml.serve.models import ModelSet
 
+# auto_arima_max_order=1: the route serves whatever model ML.FORECAST reads, and the smaller order
+# search trains each of the three models in about a quarter of the default's time.
 CREATE = (
     "CREATE OR REPLACE MODEL ds.f OPTIONS(model_type='ARIMA_PLUS', time_series_timestamp_col='day', time_series_data_col='v', "
-    "time_series_id_col='store', horizon=8) AS SELECT store, day, v * {scale} AS v FROM ds.s"
+    "time_series_id_col='store', horizon=8, auto_arima_max_order=1) AS SELECT store, day, v * {scale} AS v FROM ds.s"
 )
 
 
@@ -33,7 +35,7 @@ def con(tmp_path_factory):
         connection.query(CREATE.format(scale=2))
         connection.query("ALTER MODEL `ds.f@1` SET OPTIONS(version_aliases=['production'])")
         connection.query(
-            "CREATE MODEL ds.x OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='day', time_series_data_col='v', horizon=5) "
+            "CREATE MODEL ds.x OPTIONS(model_type='ARIMA_PLUS_XREG', time_series_timestamp_col='day', time_series_data_col='v', horizon=5, auto_arima_max_order=1) "
             "AS SELECT day, v - 4 * price AS v, price FROM (SELECT day, v, 1 + (EXTRACT(DAY FROM day) % 4) / 2 AS price FROM ds.s "
             "WHERE store = 'north')"
         )
