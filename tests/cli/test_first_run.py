@@ -41,6 +41,8 @@ def test_a_first_query_that_names_no_model_leaves_the_model_store_unopened(tmp_p
     assert {"sqlglot", "sqlml.execution.executor"} <= set(report["modules"])  # parsed: a first run
     assert {"sqlml.store", "sqlml.store.catalog", "sqlite3", "psutil"} & set(report["modules"]) == set()
     assert (tmp_path / "models").is_dir() and not (tmp_path / "models" / "catalog.sqlite").exists()
+    # nor sqlglot's optimizer passes, which only typing a query that may hold a GEOGRAPHY uses
+    assert {"sqlglot.optimizer.qualify", "sqlglot.optimizer.simplify"} & set(report["modules"]) == set()
 
 
 def test_tables_written_and_read_leave_the_model_store_unopened(tmp_path):

@@ -16,7 +16,6 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
 
 from sqlml.engine.base import CATALOG, Cursor, SqlEngine
 from sqlml.warehouse.geography import RETURNS_GEOGRAPHY
@@ -80,6 +79,8 @@ def _inferred_types(warehouse, cursor, query: exp.Query) -> dict[str, str]:
         return {}  # nothing in it can be GEOGRAPHY
     for call in calls:  # typed as what they return, for sqlglot's inference
         call.replace(exp.cast(call.copy(), exp.DType.GEOGRAPHY))
+    from sqlglot.optimizer.qualify import qualify  # only a query that may hold a GEOGRAPHY needs the optimizer's passes
+
     schema: dict = {}
     for (db, name), types in known.items():
         schema.setdefault(db, {})[name] = {column: types.get(column.lower(), "UNKNOWN") for column, _ in cursor.table_columns(db, name)}
