@@ -35,7 +35,7 @@ def test_binary_classification_metrics_match_sklearn(ml_con):
 
 
 def test_multiclass_metrics_are_macro_averaged_like_sklearn(ml_con):
-    ml_con.query("CREATE OR REPLACE MODEL ds.multi OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['tier']) AS SELECT x1, x2, plan, active, tier FROM ds.train")
+    ml_con.query("CREATE OR REPLACE MODEL ds.multi OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['tier'], max_iterations=5) AS SELECT x1, x2, plan, active, tier FROM ds.train")
     truth, probs = _probabilities(ml_con, "ds.multi", "tier")
     classes = ["bronze", "gold", "silver"]
     y = np.array([classes.index(t) for t in truth])
@@ -56,7 +56,7 @@ def test_multiclass_metrics_are_macro_averaged_like_sklearn(ml_con):
 
 
 def test_regression_metrics_match_sklearn(ml_con):
-    ml_con.query("CREATE OR REPLACE MODEL ds.reg OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['target']) AS SELECT x1, x2, plan, target FROM ds.train")
+    ml_con.query("CREATE OR REPLACE MODEL ds.reg OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['target'], max_iterations=5) AS SELECT x1, x2, plan, target FROM ds.train")
     rows = ml_con.query("SELECT target, predicted_target FROM ML.PREDICT(MODEL ds.reg, TABLE ds.fresh)").fetchall()
     y, predicted = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     got = ml_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.reg, TABLE ds.fresh)").df().iloc[0]
