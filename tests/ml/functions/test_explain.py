@@ -112,7 +112,7 @@ def test_multiclass_attributions_explain_the_predicted_class(people):
 
 def test_global_explain_is_the_mean_absolute_attribution(people):
     create = (
-        "CREATE OR REPLACE MODEL ds.g OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['tier'], max_iterations=8, "
+        "CREATE OR REPLACE MODEL ds.g OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['tier'], max_iterations=4, "
         "data_split_method='NO_SPLIT'{extra}) AS SELECT income, age, region, tier FROM ds.people"
     )
     people.query(create.format(extra=""))
