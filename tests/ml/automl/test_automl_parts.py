@@ -83,10 +83,10 @@ def test_folds_hold_out_each_training_and_validation_row_once_and_never_a_chrono
     assert fold_splits(Split(split.train, split.evaluation, split.test, "SEQ"), np.arange(100, dtype=np.uint64)) is None
 
 
-def test_finalists_are_measured_cheapest_first_and_at_most_six():
+def test_finalists_are_the_best_of_each_type_then_the_next_cheapest_first_and_at_most_six():
     types = {1: "A", 2: "A", 3: "B", 4: "C", 5: "B"}
     seconds = {1: 5.0, 2: 1.0, 3: 9.0, 4: 0.5, 5: 2.0}
-    assert finalists([2, 1, 3, 5, 4], types.get, seconds.get) == [4, 2, 5, 1, 3]  # all five, cheapest first
+    assert finalists([2, 1, 3, 5, 4], types.get, seconds.get) == [4, 2, 3, 5, 1]  # the best of A, B, C, then the others
     ranked = list(range(1, 10))  # 9 trials of 3 types: the best of each (1, 2, 3), then 4, 5, 6
     assert sorted(finalists(ranked, lambda t: "ABC"[(t - 1) % 3], lambda t: -t)) == [1, 2, 3, 4, 5, 6]
 

@@ -12,9 +12,9 @@ listed in ML.TRIAL_INFO as one more trial of its family, its hyperparameters nam
 family in ``features_of``, and ensemble selection may then mix it with the host's candidates — a
 weighted blend of a linear model or DNN and a boosted tree or forest, kept only when it beats the
 best single candidate on the folds by more than their noise (:mod:`sqlml.ml.automl.crossval`).
-Transplants run after the finalists' cross-validation, in the time it leaves (setting time aside
-for them starved the finalists' cross-validation in a bench run under load: a tree trial not
-cross-validated then won on the small validation slice).
+Transplants run once the best trial of each model type is cross-validated, before the next best
+trials (a blend of two families is worth more than a second trial of one; measured after all the
+finalists, a bench run under load never had the time left for it).
 """
 
 from __future__ import annotations

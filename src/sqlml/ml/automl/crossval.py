@@ -68,9 +68,11 @@ def fold_splits(split: Split, hashes: np.ndarray) -> list[Split] | None:
 
 def finalists(ranked: list[int], model_type_of: Callable[[int], str], seconds_of: Callable[[int], float]) -> list[int]:
     """Trial ids to cross-validate: the best of each model type, then the next best, at most
-    :data:`FINALISTS`, the cheapest to fit first (so the budget's rest measures as many as it can)."""
+    :data:`FINALISTS`; the best of each type first, each part the cheapest to fit first (so the
+    budget's rest measures as many as it can)."""
     firsts = [t for i, t in enumerate(ranked) if model_type_of(t) not in {model_type_of(u) for u in ranked[:i]}]
-    return sorted((firsts + [t for t in ranked if t not in firsts])[:FINALISTS], key=seconds_of)
+    chosen = (firsts + [t for t in ranked if t not in firsts])[:FINALISTS]
+    return sorted(chosen[: len(firsts)], key=seconds_of) + sorted(chosen[len(firsts) :], key=seconds_of)
 
 
 class CrossValidation:
@@ -161,17 +163,26 @@ class Validated:
 
 def cross_validate(
     table: pa.Table, hashes: np.ndarray, folds: list[Split] | None, kept: dict[int, Kept], records: list[dict], by_name: dict[str, Candidate],
-    objective: Objective, description: str, stop: Stop,
+    objective: Objective, description: str, stop: Stop, between: Callable[[Validated], None] | None = None,
 ) -> Validated:  # fmt: skip
     """The finalists that fit in the rest of the budget, fitted on each fold, their out-of-fold
-    values recorded in their trials."""
+    values recorded in their trials; ``between`` is called once the best trial of each model type
+    has been measured, before the next best ones."""
     if not folds or not kept:
         return Validated({}, None)
     crossval = CrossValidation(table, hashes, folds)
     sign = 1.0 if minimized(objective) else -1.0
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}
-    for trial_id in finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"]):
+    validated = Validated(scores, None, crossval.positions, crossval)
+    measured = finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"])
+    firsts = len({kept[t].model_type for t in measured})
+    for index, trial_id in enumerate(measured + [None]):
+        if index == firsts and between is not None:
+            validated.y = crossval.y
+            between(validated)
+        if trial_id is None:
+            break
         if not fits_in(estimated_seconds(records[trial_id - 1]["duration_ms"], kept[trial_id].prepared.split), stop.deadline):
             continue
         trial = kept[trial_id]
@@ -187,4 +198,5 @@ def cross_validate(
         if found is not None:
             scores[trial_id] = found
             records[trial_id - 1]["cross_validation_objective_value"] = found.value
-    return Validated(scores, crossval.y, crossval.positions, crossval)
+    validated.y = crossval.y
+    return validated

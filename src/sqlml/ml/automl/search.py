@@ -162,8 +162,8 @@ def search(
     # it even when default trials ran past the search's share (they may: the defaults must be reached)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
     measuring = Stop(cancel, cv_end, armed=True)
-    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, measuring)
-    transplant(kept, records, by_name, validated, objective, description, measuring)
+    blend = lambda validated: transplant(kept, records, by_name, validated, objective, description, measuring)  # noqa: E731
+    validated = cross_validate(table, hashes, folds, kept, records, by_name, objective, description, measuring, between=blend)
     refitter = lambda weights: refit_chosen(table, hashes, kept, weights, by_name, description, Stop(cancel, cv_end), budget)  # noqa: E731
     return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
 
