@@ -37,15 +37,19 @@ def _predictions(con, column: str) -> list[tuple]:
 
 def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_engines(both):
     spark_con, duck = both
-    options = "max_iterations=12, learn_rate=0.2, max_tree_depth=3, l2_reg=0.5, subsample=1.0, early_stop=FALSE"
+    # early_stop: every machine stops at the same round, by the whole training set's loss (one process's rule)
+    options = "max_iterations=40, learn_rate=0.2, max_tree_depth=3, l2_reg=0.5, subsample=1.0, early_stop=TRUE, min_rel_progress=0.1"
     statement = "CREATE MODEL ds.{name} OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y'], {options}) AS SELECT x, z, s, y FROM ds.t"
     spark_con.query(statement.format(name="m", options=options))  # no spark_train: the workers train it
     on_spark, on_duckdb = _predictions(spark_con, "predicted_y"), _predictions(duck, "predicted_y")
     assert [row[0] for row in on_spark] == [row[0] for row in on_duckdb] == list(range(1, 401))
     np.testing.assert_allclose([row[1] for row in on_spark], [row[1] for row in on_duckdb], rtol=1e-6, atol=1e-6)
-    # ML.TRAINING_INFO: one row per round (max_iterations), the loss of every training row (not one machine's)
+    # ML.TRAINING_INFO: one row per round, the loss of every training row (not one machine's), up to the
+    # first round that improved it by less than min_rel_progress
     losses = duck.query("SELECT iteration, loss FROM ML.TRAINING_INFO(MODEL ds.m) ORDER BY iteration").fetchall()
-    assert [row[0] for row in losses] == list(range(12))
+    assert [row[0] for row in losses] == list(range(len(losses))) and 2 <= len(losses) < 40
+    progress = [(before[1] - after[1]) / before[1] for before, after in zip(losses, losses[1:])]
+    assert all(p >= 0.1 for p in progress[:-1]) and progress[-1] < 0.1
     y = np.array([row[0] for row in duck.query("SELECT y FROM ds.t ORDER BY x").fetchall()])
     # (LightGBM keeps its training scores in float32: 1e-6)
     assert losses[-1][1] == pytest.approx(float(np.mean((np.array([row[1] for row in on_duckdb]) - y) ** 2)), rel=1e-6)
