@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,30 +77,47 @@ def only_run(con: sqlml.Connection) -> tuple:
     return con.query(f"SELECT run_id, status, pid, host FROM {SCHEMA}.runs").fetchall()[0]
 
 
-def test_a_killed_run_shows_as_interrupted_in_sqlml_runs(tmp_path, project_files):
-    project_files(tmp_path, SLOW_PROJECT)
-    child = kill_during(tmp_path, "START data slow")
+@pytest.fixture(scope="module")
+def killed_project(tmp_path_factory) -> tuple[Path, int]:
+    """(folder, PID): SLOW_PROJECT after ``sqlml run`` was killed (SIGKILL) while `slow` ran; one
+    child process for the tests below, each of which works on its own copy of the folder."""
+    folder = tmp_path_factory.mktemp("killed")
+    for relative, text in {"sqlml_project.yml": "name: shop\n", **SLOW_PROJECT}.items():  # project_files is per test
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
+    child = kill_during(folder, "START data slow")
     assert child.returncode == -signal.SIGKILL
+    return folder, child.pid
+
+
+def copy_of(killed_project, tmp_path: Path) -> Path:
+    """A copy of the killed project's folder (project, warehouse, locks and model store)."""
+    target = tmp_path / "project"
+    shutil.copytree(killed_project[0], target)
+    return target
+
+
+def test_a_killed_run_shows_as_interrupted_in_sqlml_runs(tmp_path, killed_project):
+    tmp_path, pid = copy_of(killed_project, tmp_path), killed_project[1]
     runs = CliRunner().invoke(cli, ["runs", "--project", str(tmp_path), "--format", "json"])
     assert runs.exit_code == 0, runs.output
     [row] = json.loads(runs.stdout)  # stdout holds the table alone
     assert (row["status"], row["pid"], row["host"], row["nodes"], row["failures"]) == (
-        "interrupted", child.pid, socket.gethostname(), 1, 0)  # fmt: skip
+        "interrupted", pid, socket.gethostname(), 1, 0)  # fmt: skip
     assert f"Run {row['run_id']} (started " in runs.stderr
-    assert f"was interrupted: its process (PID {child.pid} on {socket.gethostname()}) died." in runs.stderr
+    assert f"was interrupted: its process (PID {pid} on {socket.gethostname()}) died." in runs.stderr
     nodes = CliRunner().invoke(cli, ["runs", "--project", str(tmp_path), "--run", row["run_id"], "--format", "json"])
     details = {r["node"]: (r["status"], r["detail"]) for r in json.loads(nodes.stdout)}
     assert details == {
         "a": ("success", None),
-        "slow": ("interrupted", f"its process (PID {child.pid} on {socket.gethostname()}) died while this node ran"),
-        "after": ("not_started", f"its process (PID {child.pid} on {socket.gethostname()}) died before this node started"),
+        "slow": ("interrupted", f"its process (PID {pid} on {socket.gethostname()}) died while this node ran"),
+        "after": ("not_started", f"its process (PID {pid} on {socket.gethostname()}) died before this node started"),
     }
     assert not list(lock_folder(tmp_path / "warehouse").glob("run-*.lock"))  # the dead run's lock file is gone
 
 
-def test_the_next_run_marks_the_killed_one_and_retry_failed_runs_what_did_not_succeed(tmp_path, project_files):
-    project_files(tmp_path, SLOW_PROJECT)
-    kill_during(tmp_path, "START data slow")
+def test_the_next_run_marks_the_killed_one_and_retry_failed_runs_what_did_not_succeed(tmp_path, killed_project):
+    tmp_path = copy_of(killed_project, tmp_path)
     lines = []
     with Runner(load_project(tmp_path, vars={"n": 2}), echo=lines.append) as runner:
         # the dead process's lock on `slow` does not make this run skip it
