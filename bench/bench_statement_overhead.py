@@ -4,7 +4,9 @@
 Each child process opens an in-memory connection and a raw DuckDB one holding the same tables,
 and times batches of ``query(sql).fetchall()`` against DuckDB's ``sql(text).fetchall()`` of the
 DuckDB text sqlml runs for the statement, alternately (CPU time of the process; the median
-batch); it prints each statement's overhead per call. With ``--before SRC`` (the ``src`` folder
+batch); it prints each statement's overhead per call, and the Python function calls one
+``query(sql).fetchall()`` makes (cProfile's count: the same under any load, where times on a
+shared machine move by ±50%). With ``--before SRC`` (the ``src`` folder
 of another checkout, e.g. ``git archive <commit> src | tar -x -C /tmp/before``), children of this
 checkout and of that one alternate round by round, so both are measured under the same load.
 
@@ -36,8 +38,11 @@ STATEMENTS = {
 }
 
 
-def child(calls: int, batches: int) -> dict[str, float]:
-    """Seconds of CPU per call over DuckDB's, per statement, in this process."""
+def child(calls: int, batches: int) -> dict[str, list[float]]:
+    """Per statement: [seconds of CPU per call over DuckDB's, Python calls per statement], in this process."""
+    import cProfile
+    import pstats
+
     import duckdb
 
     import sqlml
@@ -62,7 +67,9 @@ def child(calls: int, batches: int) -> dict[str, float]:
                 for _ in range(calls):
                     run()
                 times.append((time.process_time() - started) / calls)
-        overheads[label] = statistics.median(ours) - statistics.median(theirs)
+        profile = cProfile.Profile()
+        profile.runcall(lambda: [connection.query(sql).fetchall() for _ in range(100)])
+        overheads[label] = [statistics.median(ours) - statistics.median(theirs), pstats.Stats(profile).total_calls / 100]
     return overheads
 
 
@@ -79,7 +86,7 @@ def main() -> None:
         return
     here = str(Path(__file__).resolve().parent.parent / "src")
     sides = {"after": here, **({"before": args.before} if args.before else {})}
-    found: dict[str, list[dict]] = {side: [] for side in sides}
+    found: dict[str, list[dict[str, list[float]]]] = {side: [] for side in sides}
     started = time.perf_counter()
     for _ in range(args.rounds):
         for side, src in sides.items():
@@ -87,14 +94,16 @@ def main() -> None:
             command = [sys.executable, __file__, "--child", "--calls", str(args.calls), "--batches", str(args.batches)]
             found[side].append(json.loads(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout))
     load = os.getloadavg()[0]
-    print(f"Per-statement CPU overhead over DuckDB's, median of {args.rounds} rounds ({time.perf_counter() - started:.0f} s, load {load:.1f})\n")
-    print("| statement | " + " | ".join(sides) + (" | after ÷ before |" if args.before else " |"))
-    print("|---|" + "---:|" * (len(sides) + bool(args.before)))
-    for label in STATEMENTS:
-        medians = {side: statistics.median(r[label] for r in found[side]) for side in sides}
-        cells = " | ".join(f"{medians[side] * 1000:.3f} ms" for side in sides)
-        ratio = f" | {medians['after'] / medians['before']:.2f}×" if args.before and medians["before"] > 0 else (" | n/a" if args.before else "")
-        print(f"| {label} | {cells}{ratio} |")
+    print(f"Per statement, median of {args.rounds} rounds ({time.perf_counter() - started:.0f} s, load {load:.1f})\n")
+    for title, index, unit in (("CPU overhead over DuckDB's", 0, "ms"), ("Python calls", 1, "")):
+        print(f"| {title} | " + " | ".join(sides) + (" | after ÷ before |" if args.before else " |"))
+        print("|---|" + "---:|" * (len(sides) + bool(args.before)))
+        for label in STATEMENTS:
+            medians = {side: statistics.median(r[label][index] for r in found[side]) for side in sides}
+            cells = " | ".join(f"{medians[side] * 1000:.3f} ms" if unit else f"{medians[side]:.0f}" for side in sides)
+            ratio = f" | {medians['after'] / medians['before']:.2f}×" if args.before and medians["before"] > 0 else (" | n/a" if args.before else "")
+            print(f"| {label} | {cells}{ratio} |")
+        print()
 
 
 if __name__ == "__main__":
