@@ -14,7 +14,9 @@ one process. Each task holds its partition's rows (the training rows and the eva
 syncs the histograms; after every round each task computes its rows' weighted loss (the
 objective's metric: l2, binary or multi log loss) and the tasks sum them through the barrier, so
 every task sees the same global loss and makes the same early-stop decision (one process's rule,
-:class:`~sqlml.ml.models.estimator.Monitor`). The first task returns the booster and the
+:class:`~sqlml.ml.models.estimator.Monitor`); without early stop the tasks keep their rounds'
+sums and exchange them once, after the last round (a barrier round trip per round costs more than
+a small round's histograms). The first task returns the booster and the
 ML.TRAINING_INFO rows.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -32,7 +35,7 @@ from sqlml.ml.models.tree_estimators import BoostedTree, RandomForest, TreeEnsem
 from sqlml.ml.spark_training.rows import EVALUATION, FEATURES, LABEL, WEIGHT, TrainingRows
 
 if TYPE_CHECKING:
-    from sqlml.ml.models.estimator import Estimator
+    from sqlml.ml.models.estimator import Estimator, Monitor
 
 #: A LightGBM machine per this many training rows at least (and at most one per Spark core): each
 #: machine bins its own rows, so a machine with a handful of rows would skew the histogram bounds.
@@ -100,25 +103,41 @@ def train_machine(batches: Iterator[pa.RecordBatch], setting: dict) -> Iterator[
     def loss_sum(predictions: np.ndarray, data: lgb.Dataset) -> tuple[str, float, bool]:
         return "loss_sum", _loss_sum(objective, predictions, data.get_label(), data.get_weight()), False
 
+    deferred, clock = [], [time.monotonic()]
+
     def on_round(env) -> None:
         last = env.iteration == env.end_iteration - 1
         if setting["forest"] and not last:  # a forest is one iteration (see TreeEnsemble's callback)
             return
         local = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
         sums = [local.get("train", 0.0), float(w[~evaluation].sum()), local.get("eval", 0.0), float(w[evaluation].sum())]
+        if not monitor.early_stop:  # nothing to decide each round: the losses are summed once, after the last
+            now = time.monotonic()
+            deferred.append((sums, int(round((now - clock[0]) * 1000))))
+            clock[0] = now
+            return
         totals = np.sum([json.loads(text) for text in context.allGather(json.dumps(sums))], axis=0)
-        eval_loss = totals[2] / totals[3] if totals[3] else None
-        keep_going = monitor.iteration(totals[0] / totals[1], eval_loss, params.get("learning_rate"))
-        if not keep_going:
+        if not _record(monitor, totals, params.get("learning_rate")):
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
     on_round.order = 30
     booster = lgb.train(params, train, num_boost_round=setting["rounds"], valid_sets=valid_sets, valid_names=names,
                         feval=loss_sum, callbacks=[on_round])  # fmt: skip
+    if deferred:
+        gathered = [json.loads(text) for text in context.allGather(json.dumps([sums for sums, _ in deferred]))]
+        for index, (_, duration_ms) in enumerate(deferred):
+            _record(monitor, np.sum([machine[index] for machine in gathered], axis=0), params.get("learning_rate"), duration_ms=duration_ms)
     first = context.partitionId() == 0
     yield pa.RecordBatch.from_pylist(
         [{"booster": booster.model_to_string() if first else None, "rows": json.dumps(monitor.rows) if first else None}], schema=_RESULT
     )
+
+
+def _record(monitor: Monitor, totals: np.ndarray, learning_rate: float | None, **extra: object) -> bool:
+    """Record a round's global losses (train and eval: summed weighted losses and weights of every
+    machine); False when the round ends training (one process's early-stop rule)."""
+    eval_loss = totals[2] / totals[3] if totals[3] else None
+    return monitor.iteration(totals[0] / totals[1], eval_loss, learning_rate, **extra)
 
 
 def _arrays(batches: list[pa.RecordBatch], width: int) -> tuple[np.ndarray, ...]:
