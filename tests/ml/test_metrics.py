@@ -158,3 +158,21 @@ def test_metric_formulas_match_sklearn_with_ties_and_missing_classes(k):
         assert got["roc_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
     assert got["accuracy"] == pytest.approx(metrics.accuracy_score(y, predicted), abs=1e-12)
     assert got["log_loss"] == pytest.approx(metrics.log_loss(y, probabilities, labels=list(range(k))), abs=1e-9)
+
+
+@pytest.mark.parametrize("label", ["varied", "constant"])
+@pytest.mark.parametrize("exact", [False, True])
+def test_regression_formulas_match_sklearn_including_a_constant_label(label, exact):
+    """The NumPy regression formulas equal scikit-learn's functions, also where the label does not
+    vary (R² and explained variance: 1.0 when predicted exactly, else 0.0, scikit-learn's force_finite)."""
+    from sqlml.ml.models.metrics import regression_metrics
+
+    rng = np.random.default_rng(3)
+    y = rng.gamma(2.0, 3.0, 500) if label == "varied" else np.full(500, 4.0)
+    predicted = y.copy() if exact else y + rng.normal(0, 1.5, 500)
+    got = regression_metrics(y, predicted)
+    assert got["mean_absolute_error"] == pytest.approx(metrics.mean_absolute_error(y, predicted), abs=1e-12)
+    assert got["mean_squared_error"] == pytest.approx(metrics.mean_squared_error(y, predicted), abs=1e-12)
+    assert got["median_absolute_error"] == pytest.approx(metrics.median_absolute_error(y, predicted), abs=1e-12)
+    assert got["r2_score"] == pytest.approx(metrics.r2_score(y, predicted), abs=1e-12)
+    assert got["explained_variance"] == pytest.approx(metrics.explained_variance_score(y, predicted), abs=1e-12)

@@ -36,22 +36,35 @@ def _clean(value) -> float | None:
 
 
 def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
-    """The six regression metrics; MSLE is NULL when a value is below -1 (its log is undefined)."""
-    from sklearn import metrics
+    """The six regression metrics; MSLE is NULL when a value is below -1 (its log is undefined).
 
+    NumPy formulas equal to scikit-learn's metric functions (tests/ml/test_metrics.py), without
+    importing scikit-learn (seconds in every process that trains or evaluates a regressor).
+    """
     if len(y) == 0:
         return dict.fromkeys(REGRESSION_METRICS)
+    y = np.asarray(y, dtype=np.float64)
+    errors = y - np.asarray(predicted, dtype=np.float64)
     msle = None
     if np.all(y > -1) and np.all(predicted > -1):
         msle = float(np.mean((np.log1p(y) - np.log1p(predicted)) ** 2))
+    spread = np.mean((y - y.mean()) ** 2)
     return {
-        "mean_absolute_error": _clean(metrics.mean_absolute_error(y, predicted)),
-        "mean_squared_error": _clean(metrics.mean_squared_error(y, predicted)),
+        "mean_absolute_error": _clean(np.mean(np.abs(errors))),
+        "mean_squared_error": _clean(np.mean(errors**2)),
         "mean_squared_log_error": _clean(msle),
-        "median_absolute_error": _clean(metrics.median_absolute_error(y, predicted)),
-        "r2_score": _clean(metrics.r2_score(y, predicted)) if len(y) > 1 else None,
-        "explained_variance": _clean(metrics.explained_variance_score(y, predicted)) if len(y) > 1 else None,
+        "median_absolute_error": _clean(np.median(np.abs(errors))),
+        "r2_score": _clean(_explained(np.mean(errors**2), spread)) if len(y) > 1 else None,
+        "explained_variance": _clean(_explained(np.mean((errors - errors.mean()) ** 2), spread)) if len(y) > 1 else None,
     }
+
+
+def _explained(residual: float, spread: float) -> float:
+    """1 - residual / spread; for a constant label (spread 0) 1.0 when nothing is left unexplained
+    and 0.0 otherwise, as scikit-learn's r2_score and explained_variance_score (force_finite)."""
+    if spread == 0:
+        return 1.0 if residual == 0 else 0.0
+    return 1 - residual / spread
 
 
 def classification_metrics(y: np.ndarray, probabilities: np.ndarray, predicted: np.ndarray) -> dict:
