@@ -195,7 +195,7 @@ class LinearModel(Estimator):
             penalty[-1] = 0.0
         gram[np.diag_indices_from(gram)] += penalty
         rhs = weighted.T @ y
-        solution = np.linalg.lstsq(gram, rhs, rcond=None)[0]
+        solution = _solve_normal_equation(gram, rhs, positive_definite=self.options["l2_reg"] > 0)
         self.coef_ = solution[:-1] if fit_intercept else solution
         self.intercept_ = float(solution[-1]) if fit_intercept else 0.0
 
@@ -221,6 +221,21 @@ class LinearModel(Estimator):
         intercept = check_array(arrays, "intercept", (k,) if multiclass else (1,))
         estimator.intercept_ = intercept if multiclass else float(intercept[0])
         return estimator
+
+
+def _solve_normal_equation(gram: np.ndarray, rhs: np.ndarray, positive_definite: bool) -> np.ndarray:
+    """The weights solving ``gram @ w = rhs``. With an L2 penalty the matrix is positive definite
+    and a Cholesky solve is exact and ~10x faster than an SVD on a wide one-hot design; without
+    one it may be singular (one-hot columns sum to the intercept's), and the SVD's least-squares
+    solution of minimum norm is the answer."""
+    if positive_definite:
+        from scipy import linalg
+
+        try:
+            return linalg.cho_solve(linalg.cho_factor(gram), rhs)
+        except np.linalg.LinAlgError:  # positive definite on paper, not in floating point
+            pass
+    return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
 
 def _with_ones(X):
