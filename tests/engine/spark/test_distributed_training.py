@@ -229,10 +229,10 @@ RATINGS = (
 @pytest.mark.parametrize(
     ("options", "als"),
     [
-        ("num_factors=3, l2_reg=0.1, max_iterations=8", {"rank": 3, "regParam": 0.1, "maxIter": 8}),
+        pytest.param("num_factors=3, l2_reg=0.1, max_iterations=8", {"rank": 3, "regParam": 0.1, "maxIter": 8}, marks=pytest.mark.slow),
         pytest.param("feedback_type='IMPLICIT', num_factors=4, l2_reg=0.5, wals_alpha=5, max_iterations=6",
                      {"rank": 4, "regParam": 0.5, "maxIter": 6, "implicitPrefs": True, "alpha": 5.0}, marks=pytest.mark.slow),
-    ],
+    ],  # slow: ~25 s each on local[2] (ALS fitted twice, evaluated on both engines)
     ids=["explicit", "implicit"],
 )
 def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, spark, options, als):

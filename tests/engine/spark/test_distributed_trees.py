@@ -35,6 +35,7 @@ def _predictions(con, column: str) -> list[tuple]:
     return con.query(f"SELECT x, {column} FROM ML.PREDICT(MODEL ds.m, TABLE ds.t) ORDER BY x").fetchall()
 
 
+@pytest.mark.slow  # ~50 s on local[2] (CREATE MODEL's Spark passes, one process's model to compare)
 def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_engines(both):
     spark_con, duck = both
     # early_stop: every machine stops at the same round, by the whole training set's loss (one process's rule)
