@@ -50,3 +50,11 @@ def spark_con(spark, tmp_path):
     for table in spark.catalog.listTables():
         if table.isTemporary:
             spark.catalog.dropTempView(table.name)
+
+
+@pytest.fixture
+def duck(spark_con, tmp_path):
+    """A DuckDB connection (its own warehouse) on the Spark connection's model store: a model
+    trained on one engine predicts on the other."""
+    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as connection:
+        yield connection

@@ -32,12 +32,11 @@ DATA = (
 
 
 @pytest.fixture
-def both(spark_con, tmp_path):
+def both(spark_con, duck):
     """The Spark connection and a DuckDB one on the same model store, both holding DATA."""
     spark_con.query(DATA)
-    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
-        duck.query(DATA)
-        yield spark_con, duck
+    duck.query(DATA)
+    return spark_con, duck
 
 
 def _weights(con, model: str, standardize: bool = False) -> dict:

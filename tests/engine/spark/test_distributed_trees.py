@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sqlml
 
 # 400 rows (two LightGBM machines of ~200): two numeric features (one with NULLs), a STRING feature
 # (label encoded: a LightGBM categorical feature), a numeric label and a 3-class label
@@ -23,12 +22,11 @@ DATA = (
 
 
 @pytest.fixture
-def both(spark_con, tmp_path):
+def both(spark_con, duck):
     """The Spark connection and a DuckDB one on the same model store, both holding DATA."""
     spark_con.query(DATA)
-    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
-        duck.query(DATA)
-        yield spark_con, duck
+    duck.query(DATA)
+    return spark_con, duck
 
 
 def _predictions(con, column: str) -> list[tuple]:
