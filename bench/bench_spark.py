@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import sqlml
-from harness import Row, print_table
+from harness import Row, engine_rows, print_table
 
 STEPS = {
     "partitioned table (CTAS)": (
@@ -127,6 +127,7 @@ def main() -> None:
         cluster_scaling(args.rows or 2_000_000, args.rounds)
         return
     args.rows = args.rows or 1_000_000
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, which has sqlml
     folder = Path(tempfile.mkdtemp(prefix="bench-spark-"))
     started = time.perf_counter()
     spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
@@ -139,15 +140,10 @@ def main() -> None:
         for step in STEPS:
             timings[step].append((on_duckdb[step], on_spark[step]))
     # harness rows: "sqlml" is the project on Spark local[2], the baseline the same project on DuckDB
-    rows = [
-        Row(step, statistics.median(s for _, s in pairs), statistics.median(d for d, _ in pairs), "DuckDB wins on one machine")
-        for step, pairs in timings.items()
-    ]
-    rows.append(Row("whole project", sum(r.sqlml for r in rows), sum(r.baseline for r in rows), "ratio reported"))
     print_table(
         f"Spark local[2] (sqlml column) vs DuckDB (baseline), {args.rows:,} rows, {args.rounds} rounds alternating; "
         f"Spark session start {start_seconds:.1f} s",
-        rows,
+        engine_rows(timings, "DuckDB wins on one machine"),
     )
     duck.close()
     spark.close()

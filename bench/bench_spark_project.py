@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlml
-from harness import Row, print_table
+from harness import engine_rows, print_table
 
 STEPS = {
     "partitioned table (CTAS)": (
@@ -89,12 +88,10 @@ def main() -> None:
         for step in STEPS:
             timings[step].append((on_duckdb[step], on_spark[step]))
     # harness rows: "sqlml" is the project on Spark local[2], the baseline the same project on DuckDB
-    rows = [Row(step, statistics.median(s for _, s in pairs), statistics.median(d for d, _ in pairs), "ratio reported") for step, pairs in timings.items()]
-    rows.append(Row("whole project", sum(r.sqlml for r in rows), sum(r.baseline for r in rows), "ratio reported"))
     print_table(
         f"Spark local[2] (sqlml column) vs DuckDB (baseline), {args.rows:,} rows, {args.rounds} round(s) alternating; "
         f"Spark session start {start_seconds:.1f} s",
-        rows,
+        engine_rows(timings, "ratio reported"),
     )
     duck.close()
     spark.close()

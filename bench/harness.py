@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -124,6 +125,15 @@ class Row:
     def ratio(self) -> float:
         """sqlml's time over the baseline's time (1.00 = same speed, lower is better)."""
         return self.sqlml / self.baseline if self.baseline else float("inf")
+
+
+def engine_rows(timings: dict[str, list[tuple[float, float]]], target: str) -> list[Row]:
+    """Rows of a project's steps timed on DuckDB and on Spark (``step → [(duckdb, spark), …]`` over
+    alternating rounds): Spark as the "sqlml" column, DuckDB as the baseline, each the median, then
+    the whole project as the sum of the medians."""
+    rows = [Row(step, statistics.median(s for _, s in pairs), statistics.median(d for d, _ in pairs), target) for step, pairs in timings.items()]
+    rows.append(Row("whole project", sum(r.sqlml for r in rows), sum(r.baseline for r in rows), "ratio reported"))
+    return rows
 
 
 def print_table(title: str, rows: list[Row]) -> None:
