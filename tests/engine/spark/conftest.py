@@ -58,3 +58,12 @@ def duck(spark_con, tmp_path):
     trained on one engine predicts on the other."""
     with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as connection:
         yield connection
+
+
+@pytest.fixture
+def both(spark_con, duck, request):
+    """The Spark connection and a DuckDB one on the same model store, both holding the test
+    module's ``DATA`` (its setup statements)."""
+    spark_con.query(request.module.DATA)
+    duck.query(request.module.DATA)
+    return spark_con, duck

@@ -31,14 +31,6 @@ DATA = (
 )
 
 
-@pytest.fixture
-def both(spark_con, duck):
-    """The Spark connection and a DuckDB one on the same model store, both holding DATA."""
-    spark_con.query(DATA)
-    duck.query(DATA)
-    return spark_con, duck
-
-
 def _weights(con, model: str, standardize: bool = False) -> dict:
     """ML.WEIGHTS as {processed input: weight}, categories as ``input=category``."""
     weights = {}

@@ -21,14 +21,6 @@ DATA = (
 )
 
 
-@pytest.fixture
-def both(spark_con, duck):
-    """The Spark connection and a DuckDB one on the same model store, both holding DATA."""
-    spark_con.query(DATA)
-    duck.query(DATA)
-    return spark_con, duck
-
-
 def _predictions(con, column: str) -> list[tuple]:
     return con.query(f"SELECT x, {column} FROM ML.PREDICT(MODEL ds.m, TABLE ds.t) ORDER BY x").fetchall()
 
