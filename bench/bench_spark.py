@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import sqlml
-from harness import Row, engine_rows, print_table
+from harness import Row, engine_rows, print_table, time_on_engines
 
 STEPS = {
     "partitioned table (CTAS)": (
@@ -127,26 +127,13 @@ def main() -> None:
         cluster_scaling(args.rows or 2_000_000, args.rounds)
         return
     args.rows = args.rows or 1_000_000
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, which has sqlml
-    folder = Path(tempfile.mkdtemp(prefix="bench-spark-"))
-    started = time.perf_counter()
-    spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
-    spark.query("SELECT 1").arrow()
-    start_seconds = time.perf_counter() - started
-    duck = sqlml.connect(folder / "duckdb", folder / "models-duckdb")
-    timings: dict[str, list[tuple[float, float]]] = {step: [] for step in STEPS}
-    for _ in range(args.rounds):
-        on_duckdb, on_spark = run_project(duck, args.rows, False), run_project(spark, args.rows, True)
-        for step in STEPS:
-            timings[step].append((on_duckdb[step], on_spark[step]))
+    timings, start_seconds = time_on_engines("bench-spark-", args.rounds, lambda con, on_spark: run_project(con, args.rows, on_spark))
     # harness rows: "sqlml" is the project on Spark local[2], the baseline the same project on DuckDB
     print_table(
         f"Spark local[2] (sqlml column) vs DuckDB (baseline), {args.rows:,} rows, {args.rounds} rounds alternating; "
         f"Spark session start {start_seconds:.1f} s",
         engine_rows(timings, "DuckDB wins on one machine"),
     )
-    duck.close()
-    spark.close()
 
 
 if __name__ == "__main__":

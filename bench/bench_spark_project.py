@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import sqlml
-from harness import engine_rows, print_table
+from harness import engine_rows, print_table, time_on_engines
 
 STEPS = {
     "partitioned table (CTAS)": (
@@ -72,29 +69,13 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="8g")
     args = parser.parse_args()
     os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, which has sqlml
-    folder = Path(tempfile.mkdtemp(prefix="bench-spark-project-"))
-    started = time.perf_counter()
-    spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
-    spark.query("SELECT 1").arrow()
-    start_seconds = time.perf_counter() - started
-    duck = sqlml.connect(folder / "duckdb", folder / "models-duckdb")
-    timings: dict[str, list[tuple[float, float]]] = {step: [] for step in STEPS}
-    for round_index in range(args.rounds):
-        print(f"round {round_index + 1}: DuckDB", flush=True)
-        on_duckdb = run_project(duck, args.rows)
-        print(f"round {round_index + 1}: Spark local[2]", flush=True)
-        on_spark = run_project(spark, args.rows)
-        for step in STEPS:
-            timings[step].append((on_duckdb[step], on_spark[step]))
+    timings, start_seconds = time_on_engines("bench-spark-project-", args.rounds, lambda con, _: run_project(con, args.rows))
     # harness rows: "sqlml" is the project on Spark local[2], the baseline the same project on DuckDB
     print_table(
         f"Spark local[2] (sqlml column) vs DuckDB (baseline), {args.rows:,} rows, {args.rounds} round(s) alternating; "
         f"Spark session start {start_seconds:.1f} s",
         engine_rows(timings, "ratio reported"),
     )
-    duck.close()
-    spark.close()
 
 
 if __name__ == "__main__":

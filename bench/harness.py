@@ -127,6 +127,41 @@ class Row:
         return self.sqlml / self.baseline if self.baseline else float("inf")
 
 
+def time_on_engines(prefix: str, rounds: int, run: Callable[[object, bool], dict[str, float]]) -> tuple[dict[str, list[tuple[float, float]]], float]:
+    """Run a project on DuckDB and on Spark local[2], ``rounds`` times alternating (DuckDB first),
+    each engine with its own warehouse and model store in a new temporary folder.
+
+    ``run(connection, on_spark)`` returns each step's seconds. Returns ``step → [(duckdb, spark), …]``
+    (for :func:`engine_rows`) and the seconds Spark's session took to start (timed apart, once).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import sqlml
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, which has sqlml
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    started = time.perf_counter()
+    spark = sqlml.connect(folder / "spark", folder / "models-spark", engine="spark")
+    spark.query("SELECT 1").arrow()
+    start_seconds = time.perf_counter() - started
+    duck = sqlml.connect(folder / "duckdb", folder / "models-duckdb")
+    timings: dict[str, list[tuple[float, float]]] = {}
+    try:
+        for round_index in range(rounds):
+            print(f"round {round_index + 1}: DuckDB", flush=True)
+            on_duckdb = run(duck, False)
+            print(f"round {round_index + 1}: Spark local[2]", flush=True)
+            on_spark = run(spark, True)
+            for step, seconds in on_duckdb.items():
+                timings.setdefault(step, []).append((seconds, on_spark[step]))
+    finally:
+        duck.close()
+        spark.close()
+    return timings, start_seconds
+
+
 def engine_rows(timings: dict[str, list[tuple[float, float]]], target: str) -> list[Row]:
     """Rows of a project's steps timed on DuckDB and on Spark (``step → [(duckdb, spark), …]`` over
     alternating rounds): Spark as the "sqlml" column, DuckDB as the baseline, each the median, then
