@@ -153,9 +153,17 @@ def kmeans_metrics(distances: np.ndarray, centroids: np.ndarray) -> dict:
     assignment = distances.argmin(axis=1)
     nearest = distances[np.arange(len(distances)), assignment]
     k = len(centroids)
-    scatter = np.array([nearest[assignment == c].mean() if np.any(assignment == c) else 0.0 for c in range(k)])
+    counts = np.bincount(assignment, minlength=k)
+    scatter = np.array([nearest[assignment == c].mean() if counts[c] else 0.0 for c in range(k)])
+    return kmeans_metrics_of(counts, scatter, float(np.mean(nearest**2)), centroids)
+
+
+def kmeans_metrics_of(counts: np.ndarray, scatter: np.ndarray, mean_squared: float, centroids: np.ndarray) -> dict:
+    """:func:`kmeans_metrics` from each cluster's row count and mean distance (``scatter``) and
+    the rows' mean squared distance: what an engine that sums the rows where they are gives."""
+    k = len(centroids)
     separation = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
-    used = [c for c in range(k) if np.any(assignment == c)]
+    used = [c for c in range(k) if counts[c]]
     if len(used) < 2:
         dbi = None
     else:
@@ -163,7 +171,7 @@ def kmeans_metrics(distances: np.ndarray, centroids: np.ndarray) -> dict:
         for i in used:
             ratios.append(max((scatter[i] + scatter[j]) / separation[i, j] for j in used if j != i and separation[i, j] > 0))
         dbi = float(np.mean(ratios))
-    return {"davies_bouldin_index": _clean(dbi), "mean_squared_distance": _clean(float(np.mean(nearest**2)))}
+    return {"davies_bouldin_index": _clean(dbi), "mean_squared_distance": _clean(mean_squared)}
 
 
 def confusion_counts(y: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
