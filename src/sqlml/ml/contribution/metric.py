@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.columns import column_named
 
 
 class MetricKind(StrEnum):
@@ -181,14 +182,14 @@ def check_dimension_count(count: int, options: dict) -> None:
 
 
 def _find(names: list[str], name: str, option: str) -> str:
-    matches = [column for column in names if column.lower() == name.lower()]
-    if not matches:
+    found = column_named(names, name)
+    if found is None:
         raise InvalidModelInputError(
             f"The training query has no column {name}, which {option} names.",
             column=name,
             hint=f"Select {name} in the query, or name one of its columns: {', '.join(names)}.",
         )
-    return matches[0]
+    return found
 
 
 def _check_types(schema: pa.Schema, metric: Metric, is_test: str, dimensions: list[str]) -> None:

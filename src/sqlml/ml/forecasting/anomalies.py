@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from scipy.stats import norm
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.columns import column_named
 from sqlml.ml.forecasting.forecast import forecast_table
 from sqlml.ml.forecasting.frequency import NOMINAL_SECONDS, DataFrequency
 from sqlml.ml.forecasting.history import series_history
@@ -283,14 +284,14 @@ def _is_text(kind: pa.DataType) -> bool:
 
 
 def _find(schema: pa.Schema, name: str, option: str) -> str:
-    matches = [column for column in schema.names if column.lower() == name.lower()]
-    if not matches:
+    found = column_named(schema.names, name)
+    if found is None:
         raise InvalidModelInputError(
             f"ML.DETECT_ANOMALIES's input data has no column {name}, the model's {option}.",
             column=name,
             hint=f"Select {name} in the input query; it has: {', '.join(schema.names)}.",
         )
-    return matches[0]
+    return found
 
 
 def _mismatch(name: str, kind: pa.DataType, expected: str) -> InvalidModelInputError:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.columns import column_named
 from sqlml.ml.forecasting.parallel import map_series
 from sqlml.ml.forecasting.series import SeriesColumns, series_columns
 from sqlml.ml.forecasting.training import fit_table
@@ -316,14 +317,14 @@ def _encode(spec: dict, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _find(table: pa.Table, name: str, role: str) -> str:
-    matches = [column for column in table.column_names if column.lower() == name.lower()]
-    if not matches:
+    found = column_named(table.column_names, name)
+    if found is None:
         raise InvalidModelInputError(
             f"The input data has no column {name}, which the model was trained with ({role}).",
             column=name,
             hint=f"Select {name} in the query of future values; it has: {', '.join(table.column_names)}.",
         )
-    return matches[0]
+    return found
 
 
 def _check_future_type(name: str, trained: str, kind: pa.DataType) -> None:

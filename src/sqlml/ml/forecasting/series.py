@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError
+from sqlml.ml.columns import column_named
 
 
 @dataclass
@@ -133,14 +134,14 @@ def _plain(value: object) -> object:
 
 
 def _column(table: pa.Table, name: str, option: str, source: str) -> str:
-    matches = [column for column in table.column_names if column.lower() == name.lower()]
-    if not matches:
+    found = column_named(table.column_names, name)
+    if found is None:
         raise InvalidModelInputError(
             f"The {source} has no column {name}, which {option} names.",
             column=name,
             hint=f"Select {name} in the query, or set {option} to one of: {', '.join(table.column_names)}.",
         )
-    return matches[0]
+    return found
 
 
 def _wrong_type(name: str, kind: pa.DataType, option: str, expected: str, source: str) -> InvalidModelInputError:

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.columns import column_named
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.evaluate import encode_labels, label_column
 from sqlml.ml.models.base import Target
@@ -85,9 +86,9 @@ def _outcomes(call: Call, model, estimator, features: list[str], threshold) -> t
 
 
 def _sensitive_column(batch: pa.RecordBatch, name: str) -> pa.Array:
-    for field_name in batch.schema.names:
-        if field_name.lower() == name.lower():
-            return batch.column(field_name)
+    found = column_named(batch.schema.names, name)
+    if found is not None:
+        return batch.column(found)
     raise InvalidModelInputError(
         f"The input has no column {name}, the sensitive feature.", hint=f"Select {name} in the query you pass to ML.EVALUATE_FAIRNESS."
     )

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.columns import column_named
 from sqlml.ml.models import xgboost_file
 from sqlml.ml.models.base import ImportedModel
 
@@ -114,9 +115,9 @@ def _session(model: Model):
 
 
 def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
-    for field in batch.schema.names:
-        if field.lower() == name.lower():
-            return batch.column(field)
+    found = column_named(batch.schema.names, name)
+    if found is not None:
+        return batch.column(found)
     raise InvalidModelInputError(f"The input has no column {name}, which the imported model needs.")
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptionError, ModelError
+from sqlml.ml.columns import column_named
 from sqlml.ml.models.xgboost_check import InvalidModel, UnsupportedModel, check, decode
 
 if TYPE_CHECKING:
@@ -248,16 +249,17 @@ def check_columns(model: Model, schema: pa.Schema) -> None:
     """
     for spec in model.spec["imported"]["inputs"]:
         name, wanted = spec["name"], spec["type"]
-        field = next((f for f in schema if f.name.lower() == name.lower()), None)
-        if field is None:
+        found = column_named(schema.names, name)
+        if found is None:
             raise InvalidModelInputError(
                 f"The input has no column {name}, which the imported XGBoost model needs.",
                 column=name,
                 hint=f"Select {name} ({wanted}) in the query you pass to the model.",
             )
-        if not _is_numeric(field.type):
+        kind = schema.field(schema.names.index(found)).type
+        if not _is_numeric(kind):
             raise InvalidModelInputError(
-                f"The column {name} is {field.type}; the imported XGBoost model takes it as {wanted}.",
+                f"The column {name} is {kind}; the imported XGBoost model takes it as {wanted}.",
                 column=name,
                 hint=f"Cast it: CAST({name} AS {wanted}).",
             )
@@ -270,8 +272,7 @@ def _is_numeric(kind: pa.DataType) -> bool:
 
 
 def _feature(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    field = next(f for f in batch.schema.names if f.lower() == name.lower())
-    return pc.cast(batch.column(field), pa.float64()).to_numpy(zero_copy_only=False)
+    return pc.cast(batch.column(column_named(batch.schema.names, name)), pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def predictions_reader(model: Model, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:

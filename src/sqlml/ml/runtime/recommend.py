@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
+from sqlml.ml.columns import column_named
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.factors import Factorization
 from sqlml.ml.recommendation.recommend import (
@@ -157,7 +158,7 @@ def _pairs_table(factors: Factorization, pairs: list[dict]) -> pa.Table:
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     columns = {}
     for key, target in ((factors.user_col, factors.users.type), (factors.item_col, factors.items.type)):
-        found = next((name for name in names if name.lower() == key.lower()), None)
+        found = column_named(names, key)
         if found is None:
             raise InvalidModelInputError(
                 f"The pairs have no {key} field.", column=key, hint=f"Give every pair its {factors.user_col} and {factors.item_col}.",

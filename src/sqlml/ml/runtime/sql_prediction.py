@@ -36,6 +36,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.engine.base import EngineError
+from sqlml.ml.columns import column_named
 from sqlml.ml.models.linear_estimator import LinearModel
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.sql_features import CASE_CATEGORIES, NumericFeature, OneHotFeatures, SqlEncoding, number, sql_encodings
@@ -151,7 +152,7 @@ def scored_in_query(model: Model, estimator: object, data: object) -> Iterator[t
     if data.cursor.maps_batches or few_rows(data):  # an engine whose SQL is not DuckDB's (Spark), or a few rows
         return None
     schema = data.schema
-    label = next((name for name in schema.names if name.lower() == model.label["name"].lower()), None)
+    label = column_named(schema.names, model.label["name"])
     if label is None:
         return None
     query = linear_prediction_query(model, estimator, schema, exp.Table(this=exp.to_identifier("__data")))

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.columns import column_named
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
@@ -21,9 +22,9 @@ from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 
 def resolve_column(table: pa.Table, wanted: str, role: str) -> str:
     """The actual name of ``wanted`` in ``table`` (column names are case-insensitive)."""
-    for name in table.column_names:
-        if name.lower() == wanted.lower():
-            return name
+    found = column_named(table.column_names, wanted)
+    if found is not None:
+        return found
     hint = f"Columns: {', '.join(table.column_names)}."
     if role == "label":
         hint = f"Name the label with OPTIONS(input_label_cols=['…']) or alias a column AS label. {hint}"
