@@ -28,6 +28,33 @@ def metric_names(feedback_type: str) -> tuple[str, ...]:
     return ranking.IMPLICIT_METRICS if feedback_type == IMPLICIT else metrics.REGRESSION_METRICS
 
 
+def input_columns(factorization: Factorization, names: list[str], function: str = "ML.EVALUATE") -> tuple[str, str, str]:
+    """The input's names (``names``) of the model's user, item and rating columns, found case-insensitively.
+
+    Raises:
+        InvalidModelInputError: the input lacks one of them.
+    """
+    by_lower = {name.lower(): name for name in names}
+    wanted = (factorization.user_col, factorization.item_col, factorization.rating_col)
+    for name in wanted:
+        if name.lower() not in by_lower:
+            raise InvalidModelInputError(
+                f"{function} needs the columns {', '.join(wanted)} of the model's training; the input has no {name}.",
+                column=name,
+                hint=f"Select {name} in the query you evaluate on.",
+            )
+    return tuple(by_lower[name.lower()] for name in wanted)
+
+
+def no_ratings_error(function: str, name: str) -> InvalidModelInputError:
+    """The error of ``function`` for input without a row whose rating (column ``name``) is set."""
+    return InvalidModelInputError(
+        f"{function} found no rows with a rating: the input has no rows, or {name} is NULL in all of them.",
+        column=name,
+        hint=f"Evaluate on rows where {name} IS NOT NULL.",
+    )
+
+
 def evaluate_rows(factorization: Factorization, table: pa.Table, function: str = "ML.EVALUATE") -> dict:
     """The metrics of ``factorization`` on the input rows ``table``.
 
@@ -35,28 +62,25 @@ def evaluate_rows(factorization: Factorization, table: pa.Table, function: str =
         InvalidModelInputError: the rows lack the user, item or rating column, have no rating, or
             have users or items that do not convert to their training type (as for ML.RECOMMEND).
     """
-    by_lower = {name.lower(): name for name in table.column_names}
-    names = (factorization.user_col, factorization.item_col, factorization.rating_col)
-    for name in names:
-        if name.lower() not in by_lower:
-            raise InvalidModelInputError(
-                f"{function} needs the columns {', '.join(names)} of the model's training; the input has no {name}.",
-                column=name,
-                hint=f"Select {name} in the query you evaluate on.",
-            )
-    user, item, rating = (table.column(by_lower[name.lower()]) for name in names)
+    user, item, rating = (table.column(name) for name in input_columns(factorization, table.column_names, function))
     rated = pc.is_valid(rating)
     if not pc.any(rated).as_py():
-        raise InvalidModelInputError(
-            f"{function} found no rows with a rating: the input has no rows, or {names[2]} is NULL in all of them.",
-            column=names[2],
-            hint=f"Evaluate on rows where {names[2]} IS NOT NULL.",
-        )
+        raise no_ratings_error(function, factorization.rating_col)
     user, item, rating = user.filter(rated), item.filter(rated), rating.filter(rated)
-    user = coerced_keys(user, factorization.users.type, factorization.user_col)
-    item = coerced_keys(item, factorization.items.type, factorization.item_col)
-    users, items = factorization.user_index(user), factorization.item_index(item)
+    users, items = pair_rows(factorization, user, item)
     values = pc.cast(rating, pa.float64()).to_numpy()
     if factorization.feedback_type == IMPLICIT:
         return ranking.implicit_metrics(factorization.user_factors, factorization.item_factors, values, np.column_stack([users, items]))
     return metrics.regression_metrics(values, factorization.score_pairs(users, items))
+
+
+def pair_rows(factorization: Factorization, user: pa.Array | pa.ChunkedArray, item: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The input users' and items' rows in the model (-1: unseen in training), their values
+    coerced to the training types first.
+
+    Raises:
+        InvalidModelInputError: a type or value that does not convert (as for ML.RECOMMEND).
+    """
+    user = coerced_keys(user, factorization.users.type, factorization.user_col)
+    item = coerced_keys(item, factorization.items.type, factorization.item_col)
+    return factorization.user_index(user), factorization.item_index(item)
