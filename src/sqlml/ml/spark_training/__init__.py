@@ -21,7 +21,7 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.monitoring.distributions import profile_table
 from sqlml.ml.spark_training import rows as training_rows
 from sqlml.ml.spark_training.als import train_factorization
-from sqlml.ml.spark_training.trainers import TRAINED_BY, TRAINERS
+from sqlml.ml.spark_training.trainers import TRAINERS, trainer_description
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -94,7 +94,7 @@ def _model(prepared: training_rows.TrainingRows, model_type: str, options: dict)
         "split": prepared.split,
         "training_info": info,
         "metrics": metrics,
-        "trained_on": {"engine": "spark", "trainer": TRAINED_BY.get(name, f"Spark MLlib ({estimator.__class__.__name__})"), "sample_rows": training_rows.SAMPLE_ROWS},
+        "trained_on": {"engine": "spark", "trainer": trainer_description(name, estimator), "sample_rows": training_rows.SAMPLE_ROWS},
     }
     arrays = {"eval_output": raw, "eval_target": scored.y} if task.is_classification else {}
     sample, train = prepared.sample(False)

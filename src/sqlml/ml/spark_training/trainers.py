@@ -155,5 +155,15 @@ TRAINERS = {
     "BOOSTED_TREE_REGRESSOR": fit_boosted_tree, "BOOSTED_TREE_CLASSIFIER": fit_boosted_tree,
     "RANDOM_FOREST_REGRESSOR": fit_random_forest, "RANDOM_FOREST_CLASSIFIER": fit_random_forest,
 }  # fmt: skip
-#: what each model type's trainer is, for the stored model's description
-TRAINED_BY = {name: "LightGBM, distributed (tree_learner='data', a Spark barrier stage)" for name in TRAINERS if "TREE" in name or "FOREST" in name}
+_LIGHTGBM_TRAINERS = (fit_boosted_tree, fit_random_forest)
+
+
+def trainer_description(model_type: str, estimator: Estimator) -> str:
+    """What trained ``model_type`` (a key of :data:`TRAINERS`), for the stored model's description.
+
+    Decided by the trainer the exact model type maps to, never by a part of its name, so a model
+    type that merely contains "TREE" or "FOREST" is not described as LightGBM's.
+    """
+    if TRAINERS[model_type] in _LIGHTGBM_TRAINERS:
+        return "LightGBM, distributed (tree_learner='data', a Spark barrier stage)"
+    return f"Spark MLlib ({estimator.__class__.__name__})"
