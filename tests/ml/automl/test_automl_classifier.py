@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import sqlml
+from sqlml.ml.models.catalog import canonical_name
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
 from tests.ml.automl.members import refitted_members
@@ -20,11 +21,14 @@ CREATE = (
     "CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
     "budget_hours=0.002, data_split_col='part') AS SELECT {features}, churned, part FROM ds.train"
 )
+#: each family's first trial, in the order they run (the cheap DNN before the forest; the DNN when its extra is installed)
 DEFAULTS = [
     ("LOGISTIC_REG", {"l1_reg": 0.0, "l2_reg": 0.0}),
     ("BOOSTED_TREE_CLASSIFIER", {"l1_reg": 0.0, "l2_reg": 1.0, "learn_rate": 0.3, "max_iterations": 20, "max_tree_depth": 6, "subsample": 1.0}),
+    ("DNN_CLASSIFIER", {"batch_size": None, "dropout": 0.0, "l1_reg": 0.0, "l2_reg": 0.0, "learn_rate": 0.001}),
     ("RANDOM_FOREST_CLASSIFIER", {"l1_reg": 0.0, "l2_reg": 1.0, "max_tree_depth": 15, "num_parallel_tree": 100, "subsample": 0.8}),
 ]  # fmt: skip
+DEFAULTS = [(model_type, defaults) for model_type, defaults in DEFAULTS if canonical_name(model_type)]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,7 @@ def test_trial_info_has_exact_columns_and_every_familys_defaults_first(auto):
         ("cross_validation_objective_value", pa.float64()), ("duration_ms", pa.int64()), ("status", pa.string()), ("error_message", pa.string()), ("is_optimal", pa.bool_()),
     ])  # fmt: skip
     rows = table.to_pylist()
-    for (model_type, defaults), row in zip(DEFAULTS, rows[:3], strict=True):
+    for (model_type, defaults), row in zip(DEFAULTS, rows[: len(DEFAULTS)], strict=True):
         got = json.loads(row["hyperparameters"])
         if model_type == "RANDOM_FOREST_CLASSIFIER" and row["status"] == "SUCCEEDED":  # past a quarter of the budget
             assert 2 <= got.pop("num_parallel_tree") <= 100  # a default forest keeps the trees it grew

@@ -9,8 +9,9 @@ from sklearn import metrics
 
 from sqlml.ml.automl.crossval import FOLDS, clearly_better, clearly_better_on_folds, finalists, fold_splits
 from sqlml.ml.automl.ensemble import combine
+from sqlml.ml.automl.fitting import fixed_iterations
 from sqlml.ml.automl.objectives import average_precision, score
-from sqlml.ml.automl.refit import refit_options, refit_split
+from sqlml.ml.automl.refit import refit_split
 from sqlml.ml.automl.selection import select
 from sqlml.ml.training.split import Split
 
@@ -107,5 +108,5 @@ def test_the_refit_learns_from_training_and_validation_rows_for_the_iterations_t
     assert (refitted.train.tolist(), refitted.evaluation.tolist(), refitted.test.tolist()) == ([0, 1, 2, 3, 4], [1, 3], [5])
     assert refit_split(Split(split.train, split.evaluation, np.array([], dtype=np.int64), "CUSTOM")) is None  # metrics need test rows
     seven = [{"iteration": i} for i in range(7)]
-    assert refit_options({"max_iterations": 20, "early_stop": True, "l2_reg": 1.0}, seven) == {"max_iterations": 7, "early_stop": False, "l2_reg": 1.0}
-    assert refit_options({"num_parallel_tree": 50, "early_stop": True}, seven[:1]) == {"num_parallel_tree": 50, "early_stop": False}
+    assert fixed_iterations({"max_iterations": 20, "early_stop": True, "l2_reg": 1.0}, seven) == {"max_iterations": 7, "early_stop": False, "l2_reg": 1.0}
+    assert fixed_iterations({"num_parallel_tree": 50, "early_stop": True}, seven[:1]) == {"num_parallel_tree": 50, "early_stop": False}

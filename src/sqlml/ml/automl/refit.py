@@ -23,7 +23,7 @@ import pyarrow as pa
 from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate, Rows
 from sqlml.ml.automl.crossval import fits_in
-from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate, fixed_iterations
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.training.preparation import Prepared
 from sqlml.ml.training.split import Split
@@ -61,14 +61,6 @@ def refit_split(split: Split) -> Split | None:
     if not len(split.test):
         return None
     return Split(np.sort(np.concatenate([split.train, split.evaluation])), split.evaluation, split.test, split.method)
-
-
-def refit_options(options: dict, training_info: list[dict]) -> dict:
-    """A trial's options with its iteration count fixed and early stopping off."""
-    fixed = {**options, "early_stop": False}
-    if options.get("max_iterations") and training_info:
-        fixed["max_iterations"] = len(training_info)
-    return fixed
 
 
 def refit_chosen(
@@ -110,7 +102,7 @@ def _refit(table: pa.Table, hashes: np.ndarray, split: Split, chosen: list[Membe
         return None
     members, info = [], []
     for member in chosen:
-        options = refit_options(member.options, member.training_info)
+        options = fixed_iterations(member.options, member.training_info)
         estimator, rows = fit(member.candidate, prepared, options)
         members.append((member.candidate.model_type, options, member.weight, estimator))
         info = info or rows

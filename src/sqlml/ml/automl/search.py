@@ -286,7 +286,8 @@ def _weights(
 
 def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated, sign: float) -> int:
     """The chosen trial: the best cross-validated one, unless a trial not cross-validated is
-    clearly better on the validation rows (:func:`~sqlml.ml.automl.crossval.clearly_better`);
+    clearly better on the validation rows than the best of the search's trials there would be by
+    chance (:func:`~sqlml.ml.automl.crossval.clearly_better`);
     the best on the validation rows when none was cross-validated."""
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = validated.scores
@@ -294,7 +295,8 @@ def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], va
         return ranked[0]
     best = min(scores, key=lambda t: (sign * scores[t].value, t))
     y = kept[best].prepared.eval_set.y
+    measured = sum(r["objective_value"] is not None for r in records)  # every trial competed on the validation rows
     for trial_id in ranked[: ranked.index(best)]:
-        if trial_id not in scores and clearly_better(objective, sign, y, kept[trial_id].outputs, kept[best].outputs):
+        if trial_id not in scores and clearly_better(objective, sign, y, kept[trial_id].outputs, kept[best].outputs, measured):
             return trial_id
     return best
