@@ -93,7 +93,7 @@ def _inferred_types(warehouse, cursor, query: exp.Query) -> dict[str, str]:
 
 def _recorded(warehouse, cursor, dataset: str, table: str) -> dict[str, str]:
     """The recorded types of ``dataset.table``'s columns, by lower-cased column name."""
-    if not remembered_meta_table(warehouse, cursor, COLUMN_TYPES.name):
+    if not remembered_meta_table(warehouse, COLUMN_TYPES.name, cursor):
         return {}
     rows = cursor.execute(
         f"SELECT column_name, data_type FROM {CATALOG}.{TYPES_TABLE} WHERE table_schema = ? AND table_name = ?",

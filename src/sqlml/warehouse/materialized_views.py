@@ -37,7 +37,7 @@ from sqlml.result import Result
 from sqlml.sql.planner import is_materialized, plan
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
-from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, may_hold_meta_table, relation_exists
+from sqlml.warehouse.meta import MATERIALIZED_VIEWS, has_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.partitions import is_written_target
 from sqlml.warehouse.tables import create_table, drop_table
 
@@ -140,7 +140,7 @@ def refresh_stale_views(tree: exp.Expression, executor: Executor, survey: Survey
     if not read:
         return tree
     warehouse = executor.engine
-    if not may_hold_meta_table(warehouse, MATERIALIZED_VIEWS.name):
+    if not remembered_meta_table(warehouse, MATERIALIZED_VIEWS.name):
         return tree
     with warehouse.lease() as cursor:
         specs = [(t, _remembered_spec(warehouse, cursor, t)) for t in read]
@@ -156,7 +156,7 @@ def refuse_writes(tree: exp.Expression, executor: Executor, survey: Survey | Non
     if target is None:
         return tree
     warehouse = executor.engine
-    if not may_hold_meta_table(warehouse, MATERIALIZED_VIEWS.name):
+    if not remembered_meta_table(warehouse, MATERIALIZED_VIEWS.name):
         return tree
     with warehouse.lease() as cursor:
         if _remembered_spec(warehouse, cursor, target) is not None:

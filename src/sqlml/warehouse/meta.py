@@ -112,19 +112,20 @@ def relation_exists(cursor: Cursor, dataset: str, name: str, *, tables: bool = T
     return (kind == "table" and tables) or (kind == "view" and views)
 
 
-def remembered_meta_table(warehouse: SqlEngine, cursor: Cursor, name: str) -> bool:
-    """:func:`has_meta_table`, remembered by the warehouse until a statement may have changed it."""
-    return warehouse.memo(_meta_key(name), lambda: has_meta_table(cursor, name))
+def remembered_meta_table(warehouse: SqlEngine, name: str, cursor: Cursor | None = None) -> bool:
+    """:func:`has_meta_table`, remembered by the warehouse until a statement may have changed it.
 
-
-def may_hold_meta_table(warehouse: SqlEngine, name: str) -> bool:
-    """:func:`remembered_meta_table`, leasing the warehouse only when it is not remembered: a
-    statement's rewrites ask for the tables of partitions, materialized views and ML views, which
-    most warehouses never get, without taking the file each time."""
+    A caller that already holds the warehouse passes its ``cursor``, which is asked when the answer
+    is not remembered. Without one (a statement's rewrites ask for the tables of partitions,
+    materialized views and ML views, which most warehouses never get) the file is leased only
+    when the answer is not remembered, so a remembered answer costs no lease.
+    """
 
     def look() -> bool:
-        with warehouse.lease() as cursor:
+        if cursor is not None:
             return has_meta_table(cursor, name)
+        with warehouse.lease() as leased:
+            return has_meta_table(leased, name)
 
     return warehouse.memo(_meta_key(name), look)
 
@@ -135,7 +136,7 @@ def ensure_meta_table(warehouse: SqlEngine, cursor: Cursor, table: MetaTable) ->
     Its existence is not remembered at once: until the creating transaction commits, the other
     sessions cannot see the table, so the next statement looks again.
     """
-    if not remembered_meta_table(warehouse, cursor, table.name):
+    if not remembered_meta_table(warehouse, table.name, cursor):
         cursor.execute(table.create_sql)
         warehouse.forget(_meta_key(table.name))
 

@@ -31,7 +31,7 @@ from sqlml.result import Result
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.expressions import MLFunction
 from sqlml.sql.planner import plan
-from sqlml.warehouse.meta import ML_VIEWS, has_meta_table, may_hold_meta_table, relation_exists, remembered_meta_table
+from sqlml.warehouse.meta import ML_VIEWS, has_meta_table, relation_exists, remembered_meta_table
 from sqlml.warehouse.wildcard_tables import expand, wildcard_tables
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def expand_ml_views(tree: exp.Expression, executor: Executor, survey: Survey | N
     if not any(t.db for t in tables):
         return tree
     warehouse = executor.engine
-    if not may_hold_meta_table(warehouse, ML_VIEWS.name):
+    if not remembered_meta_table(warehouse, ML_VIEWS.name):
         return tree
     with warehouse.lease() as cursor:
         if not _ml_views_read(warehouse, cursor, tables):
@@ -108,7 +108,7 @@ def reads_ml(warehouse: SqlEngine, cursor: Cursor, query: exp.Expression) -> boo
     matching tables a view must list again each time it is read)."""
     if query.find(MLFunction) is not None or wildcard_tables(query):
         return True
-    return remembered_meta_table(warehouse, cursor, ML_VIEWS.name) and bool(_ml_views_read(warehouse, cursor, query.find_all(exp.Table)))
+    return remembered_meta_table(warehouse, ML_VIEWS.name, cursor) and bool(_ml_views_read(warehouse, cursor, query.find_all(exp.Table)))
 
 
 def _output_columns(context: StatementContext, query: exp.Expression) -> list[tuple[str, str]]:

@@ -211,7 +211,7 @@ def check_partition_filters(tree: exp.Expression, executor: Executor, survey: Su
     if not tables:
         return tree
     warehouse = executor.engine
-    if not meta.may_hold_meta_table(warehouse, meta.TABLE_OPTIONS.name):
+    if not meta.remembered_meta_table(warehouse, meta.TABLE_OPTIONS.name):
         return tree
     with warehouse.lease() as cursor:
         for table in tables:
