@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from sqlml.ml.automl.crossval import FOLDS, clearly_better, clearly_better_on_folds, finalists, fold_splits
+from sqlml.ml.automl.crossval import FOLDS, clearly_better, clearly_better_on_folds, finalists, fold_splits, noise_margin
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.fitting import fixed_iterations
 from sqlml.ml.automl.objectives import average_precision, score
@@ -100,6 +100,16 @@ def test_a_challenger_must_beat_the_incumbent_by_more_than_the_noise():
     assert clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, close, far, folds)
     nearly = far - 0.0001 * (far - y)  # better on every fold, by 0.01%: below MIN_GAIN
     assert not clearly_better_on_folds("MINIMIZE_RMSE", 1.0, y, nearly, far, folds)
+
+
+def test_a_challenger_chosen_as_the_best_of_many_trials_must_beat_the_noise_by_more():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=400)
+    close, far = y + rng.normal(0, 1.0, 400), y + rng.normal(0, 1.5, 400)
+    somewhat = np.concatenate([close[:20], far[20:]])  # closer on 20 of 400 rows: 1 to 2 standard errors better
+    assert clearly_better("MINIMIZE_RMSE", 1.0, y, somewhat, far, competitors=1)
+    assert not clearly_better("MINIMIZE_RMSE", 1.0, y, somewhat, far, competitors=10)  # sqrt(2 ln 10) = 2.15 of them
+    assert noise_margin(1) == 1.0 and noise_margin(10) == pytest.approx(np.sqrt(2 * np.log(10)))
 
 
 def test_the_refit_learns_from_training_and_validation_rows_for_the_iterations_the_trial_ran():
