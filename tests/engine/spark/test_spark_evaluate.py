@@ -1,6 +1,8 @@
 """ML.EVALUATE, ML.CONFUSION_MATRIX and ML.ROC_CURVE over a Spark table give the DuckDB engine's
 answers on the same rows and the same stored model (floats within 1e-9), computed as aggregations
-on Spark: the driver receives aggregate rows, never the input rows."""
+on Spark: the driver receives aggregate rows, never the input rows — for classifiers, regressors,
+k-means and explicit matrix factorization; an implicit one's ranking metrics receive the distinct
+(user, item) pairs (:mod:`sqlml.ml.functions.distributed_unsupervised`)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,27 @@ from sqlml.engine.spark.cursor import SparkRelation
 
 DATA = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.t AS "
-    "SELECT x, MOD(x * 7, 5) AS c, MOD(x * 13, 11) > 4 AS big FROM UNNEST(GENERATE_ARRAY(1, 600)) AS x"
+    "SELECT x, MOD(x * 7, 5) AS c, MOD(x * 13, 11) > 4 AS big FROM UNNEST(GENERATE_ARRAY(1, 600)) AS x; "
+    # 600 ratings of 10 users × 12 items (120 distinct pairs, each rated 5 times)
+    "CREATE OR REPLACE TABLE ds.r AS SELECT MOD(x, 10) AS u, MOD(x * 7, 12) AS i, 1 + MOD(x * 13, 5) AS rating FROM ds.t"
 )
+MF = "CREATE MODEL ds.{name} OPTIONS(model_type='matrix_factorization', user_col='u', item_col='i', {options} spark_train='driver') AS SELECT * FROM ds.r"
 MODELS = (
     "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], spark_train='driver') AS SELECT x, c, big FROM ds.t",
-    "CREATE MODEL ds.r OPTIONS(model_type='linear_reg', input_label_cols=['x'], spark_train='driver') AS SELECT x, c FROM ds.t",
+    "CREATE MODEL ds.l OPTIONS(model_type='linear_reg', input_label_cols=['x'], spark_train='driver') AS SELECT x, c FROM ds.t",
+    "CREATE MODEL ds.k OPTIONS(model_type='kmeans', num_clusters=3, spark_train='driver') AS SELECT x, c FROM ds.t",
+    MF.format(name="explicit", options="num_factors=2, max_iterations=3,"),
+    MF.format(name="implicit", options="feedback_type='IMPLICIT', num_factors=2, max_iterations=3,"),
 )
 #: Each function over the table, ordered where it returns several rows.
 QUERIES = {
     "evaluate": "SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE ds.t)",
-    "evaluate a regressor": "SELECT * FROM ML.EVALUATE(MODEL ds.r, TABLE ds.t)",
+    "evaluate a regressor": "SELECT * FROM ML.EVALUATE(MODEL ds.l, TABLE ds.t)",
+    "evaluate k-means": "SELECT * FROM ML.EVALUATE(MODEL ds.k, TABLE ds.t)",
+    "evaluate k-means on rows of one cluster": "SELECT * FROM ML.EVALUATE(MODEL ds.k, (SELECT * FROM ds.t WHERE x = 1))",
+    "evaluate explicit feedback": "SELECT * FROM ML.EVALUATE(MODEL ds.explicit, TABLE ds.r)",
+    "evaluate explicit feedback, an unseen user": "SELECT * FROM ML.EVALUATE(MODEL ds.explicit, (SELECT u + 5 AS u, i, rating FROM ds.r))",
+    "evaluate implicit feedback": "SELECT * FROM ML.EVALUATE(MODEL ds.implicit, TABLE ds.r)",
     "confusion matrix at a threshold": "SELECT * FROM ML.CONFUSION_MATRIX(MODEL ds.m, TABLE ds.t, STRUCT(0.3 AS threshold)) ORDER BY expected_label",
     "roc curve": "SELECT * FROM ML.ROC_CURVE(MODEL ds.m, TABLE ds.t) ORDER BY threshold",
     "roc curve at thresholds": "SELECT * FROM ML.ROC_CURVE(MODEL ds.m, TABLE ds.t, GENERATE_ARRAY(0.1, 0.9, 0.2)) ORDER BY threshold",

@@ -23,8 +23,11 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 
 from sqlml.ml.functions.call import Call
 from sqlml.ml.functions.evaluation_rows import evaluation_batches, evaluation_schema, label_name, no_labels_error, unseen_labels_error
@@ -32,7 +35,10 @@ from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Source, Target
 from sqlml.ml.models.model import Model
 
-__all__ = ["EvaluationRows", "evaluation_rows", "quantiles_of_sorted"]
+if TYPE_CHECKING:
+    from sqlml.engine.base import Relation
+
+__all__ = ["EvaluationRows", "evaluation_rows", "mapped_view", "quantiles_of_sorted"]
 
 _names = itertools.count()
 
@@ -86,10 +92,17 @@ def evaluation_rows(call: Call, model: Model, trial_id: int | None, threshold: f
     model.check_input(relation.arrow_schema)
     label_name(relation.arrow_schema, model.label["name"])
     schema = evaluation_schema(model)
+    return EvaluationRows(call, model, mapped_view(call, relation, functools.partial(evaluation_batches, trial_id=trial_id, threshold=threshold), schema))
+
+
+def mapped_view(call: Call, relation: Relation, function: Callable, schema: pa.Schema) -> str:
+    """A new view of ``relation``'s batches mapped on the engine's workers by
+    ``function(files, schema, batches)`` (``files``: the called model's verified files, each
+    worker loads the model from them) into rows of ``schema``; the view's name."""
     view = f"__sqlml_evaluated_{next(_names)}"
     paths = {key: str(path) for key, path in call.executor.models.verified_files(call.record).items()}
-    relation.map_batches(functools.partial(evaluation_batches, paths, trial_id, threshold, schema), schema, view)
-    return EvaluationRows(call, model, view)
+    relation.map_batches(functools.partial(function, paths, schema=schema), schema, view)
+    return view
 
 
 class EvaluationRows:
@@ -131,7 +144,10 @@ class EvaluationRows:
     def metrics(self) -> dict:
         """ML.EVALUATE's metrics of the rows, as :meth:`SupervisedFamily.metrics` computes them."""
         if self.model.target is Target.REGRESSION:
-            return self._regression()
+            found = self.regression()
+            if found is None:
+                raise no_labels_error(self.call.name, self.model.label["name"])
+            return found
         summary = self._rows(SUMMARY)
         matrix, loss = self._matrix([row[2:7] for row in summary if row[0]])
         found = metrics.matrix_metrics(matrix)
@@ -150,10 +166,12 @@ class EvaluationRows:
         areas = [(twice_u / 2) / (positives * negatives) for _, positives, negatives, twice_u in present]
         return float(np.mean(areas)) if areas else None
 
-    def _regression(self) -> dict:
+    def regression(self) -> dict | None:
+        """A regressor's metrics (:func:`~sqlml.ml.models.metrics.regression_metrics`' of the
+        rows), None for no rows."""
         [(n, absolute, squared, logged, squared_log, median, variance, error_variance)] = self._rows(REGRESSION)
         if not n:
-            raise no_labels_error(self.call.name, self.model.label["name"])
+            return None
         return {
             "mean_absolute_error": _finite(absolute / n),
             "mean_squared_error": _finite(squared / n),

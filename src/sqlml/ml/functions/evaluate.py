@@ -23,6 +23,7 @@ from sqlml.ml.functions.arima_inspect import evaluation_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.functions.distributed_evaluation import evaluation_rows
+from sqlml.ml.functions.distributed_unsupervised import factorization_metrics, output_metrics
 from sqlml.ml.functions.evaluation_rows import label_codes, label_name, no_labels_error, unseen_labels_error
 from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
@@ -92,6 +93,8 @@ def evaluate(call: Call) -> pa.Table:
     estimator = model.estimator_for(settings.get("trial_id"))
     if data is None or family.evaluation is Evaluation.STORED:
         row = _stored_metrics(model, settings.get("trial_id"))
+    elif family.evaluation is Evaluation.OUTPUTS and (summed := output_metrics(call, model, settings.get("trial_id"))) is not None:
+        row = summed  # summed where the data is (Spark)
     elif family.evaluation is Evaluation.OUTPUTS:
         reader = data.reader()
         model.check_input(reader.schema)
@@ -121,6 +124,8 @@ def evaluate_factorization(call: Call, model: Model) -> pa.Table:
             return _trials_table(model, columns)
         model.estimator_for(trial_id)  # an unknown trial_id is an error
         row = _stored_metrics(model, trial_id)
+    elif (summed := factorization_metrics(call, model, trial_id)) is not None:
+        row = summed  # aggregated where the data is (Spark)
     else:
         row = evaluation.evaluate_rows(factorization_of(model, trial_id), data.table(), call.name)
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})

@@ -76,7 +76,7 @@ def no_labels_error(function: str, name: str) -> InvalidModelInputError:
 
 
 def evaluation_batches(
-    files: dict[str, str], trial_id: int | None, threshold: float | None, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+    files: dict[str, str], batches: Iterator[pa.RecordBatch], *, schema: pa.Schema, trial_id: int | None, threshold: float | None
 ) -> Iterator[pa.RecordBatch]:
     """On a worker: the evaluation rows (:func:`evaluation_schema`) of each input batch's rows
     that have a label, scored by the stored model (its files at ``files``)."""
