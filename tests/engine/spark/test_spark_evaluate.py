@@ -6,6 +6,10 @@ k-means and explicit matrix factorization; an implicit one's ranking metrics rec
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import pyarrow as pa
 import pytest
 
 import sqlml
@@ -40,11 +44,9 @@ QUERIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def answers(spark, tmp_path_factory):
-    """Each query's rows on Spark and on DuckDB (the same stored models), and the Arrow tables the
-    driver fetched from Spark while the Spark engine answered them."""
-    folder = tmp_path_factory.mktemp("evaluate")
+@contextlib.contextmanager
+def spied_fetches() -> Iterator[list[pa.Table]]:
+    """The Arrow tables the driver fetches from Spark while the context is open."""
     fetched = []
     read = SparkRelation.to_arrow_table
 
@@ -53,12 +55,21 @@ def answers(spark, tmp_path_factory):
         fetched.append(table)
         return table
 
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SparkRelation, "to_arrow_table", spied)
+        yield fetched
+
+
+@pytest.fixture(scope="module")
+def answers(spark, tmp_path_factory):
+    """Each query's rows on Spark and on DuckDB (the same stored models), and the Arrow tables the
+    driver fetched from Spark while the Spark engine answered them."""
+    folder = tmp_path_factory.mktemp("evaluate")
     with sqlml.connect(folder / "warehouse", folder / "models", engine="spark", spark=spark, idle_release=0) as con:
         con.query(DATA)
         for statement in MODELS:
             con.query(statement)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(SparkRelation, "to_arrow_table", spied)
+        with spied_fetches() as fetched:
             on_spark = {name: con.query(sql).arrow() for name, sql in QUERIES.items()}
         con.query("DROP SCHEMA ds CASCADE")
     with sqlml.connect(folder / "duckdb-warehouse", folder / "models") as duck:
@@ -73,7 +84,12 @@ def test_evaluation_functions_on_spark_equal_duckdbs(answers, name):
     assert on_spark[name].schema == on_duckdb[name].schema
     got, expected = on_spark[name].to_pylist(), on_duckdb[name].to_pylist()
     assert len(got) == len(expected) > 0
-    for row, expected_row in zip(got, expected):
+    assert_rows_equal(got, expected)
+
+
+def assert_rows_equal(got: list[dict], expected: list[dict]) -> None:
+    """The same rows; floats within 1e-9 relative."""
+    for row, expected_row in zip(got, expected, strict=True):
         assert row.keys() == expected_row.keys()
         for column, value in row.items():
             want = expected_row[column]
@@ -87,3 +103,19 @@ def test_the_driver_fetches_aggregates_not_the_input_rows(answers):
     assert fetched
     assert not [table.column_names for table in fetched if {"x", "big"} & set(table.column_names)]
     assert max(table.num_rows for table in fetched) <= 202
+
+
+@pytest.mark.slow  # Keras on JAX: importing it and training the smallest autoencoder take seconds
+def test_an_autoencoders_evaluation_on_spark_equals_duckdbs_from_the_summed_losses(both):
+    spark_con, duck = both
+    spark_con.query(
+        "CREATE MODEL ds.a OPTIONS(model_type='autoencoder', hidden_units=[2], max_iterations=2, batch_size=64, spark_train='driver') "
+        "AS SELECT x, c FROM ds.t"
+    )
+    query = "SELECT * FROM ML.EVALUATE(MODEL ds.a, (SELECT x, c FROM ds.t WHERE x > 100))"
+    with spied_fetches() as fetched:
+        on_spark = spark_con.query(query).arrow().to_pylist()
+    on_duckdb = duck.query(query).arrow().to_pylist()
+    assert list(on_duckdb[0]) == ["mean_absolute_error", "mean_squared_error", "mean_squared_log_error"]
+    assert_rows_equal(on_spark, on_duckdb)
+    assert fetched and max(table.num_rows for table in fetched) == 1  # the sums' one row
