@@ -90,6 +90,15 @@ def _fractions(options: dict, n: int, tuning: bool, method: str) -> tuple[float,
 
 
 def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
+    return table.column(split_column_name(table.column_names, options, method)).combine_chunks()
+
+
+def split_column_name(names: list[str], options: dict, method: str) -> str:
+    """The training query's name (among ``names``) of a CUSTOM or SEQ split's ``data_split_col``.
+
+    Raises:
+        InvalidOptionError: the option is not set, or names no column.
+    """
     name = options.get("data_split_col")
     if not name:
         raise InvalidOptionError(
@@ -97,14 +106,14 @@ def _split_column(table: pa.Table, options: dict, method: str) -> pa.Array:
             option="data_split_col",
             hint="Name the column that decides the split, e.g. data_split_col='is_eval'.",
         )
-    by_lower = {c.lower(): c for c in table.column_names}
+    by_lower = {c.lower(): c for c in names}
     if name.lower() not in by_lower:
         raise InvalidOptionError(
             f"data_split_col '{name}' is not a column of the training query.",
             option="data_split_col",
-            hint=f"Columns: {', '.join(table.column_names)}.",
+            hint=f"Columns: {', '.join(names)}.",
         )
-    return table.column(by_lower[name.lower()]).combine_chunks()
+    return by_lower[name.lower()]
 
 
 def _custom(column: pa.Array) -> Split:

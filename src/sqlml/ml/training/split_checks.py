@@ -44,14 +44,18 @@ def split_for(model_type: str, options: dict, table: pa.Table, hashes: np.ndarra
     check_split_column(table, options, tuning)
     split = split_rows(table, hashes, options, tuning)
     if not len(split.train):
-        given = [key for key in ("data_split_col", "data_split_eval_fraction", "data_split_method") if options.get(key) is not None]
-        raise InvalidOptionError(
-            f"The data split ({split.method}) leaves no training rows: all {table.num_rows} row(s) "
-            "went to evaluation or test.",
-            option=given[0] if given else "data_split_method",
-            hint="Mark some rows for training, or lower data_split_eval_fraction.",
-        )
+        raise no_training_rows_error(split.method, table.num_rows, options)
     return split
+
+
+def no_training_rows_error(method: str, rows: int, options: dict) -> InvalidOptionError:
+    """The error of a split of ``rows`` rows that leaves none to train on, naming the first split option given."""
+    given = [key for key in ("data_split_col", "data_split_eval_fraction", "data_split_method") if options.get(key) is not None]
+    return InvalidOptionError(
+        f"The data split ({method}) leaves no training rows: all {rows} row(s) went to evaluation or test.",
+        option=given[0] if given else "data_split_method",
+        hint="Mark some rows for training, or lower data_split_eval_fraction.",
+    )
 
 
 def check_split_column(table: pa.Table, options: dict, tuning: bool) -> None:
