@@ -17,6 +17,9 @@ What the subclasses add:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
+
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.dialects.duckdb import DuckDB
@@ -342,40 +345,80 @@ class Sqlml(BigQuery):
         TRANSFORMS = {**BigQuery.Generator.TRANSFORMS, **_ML_TRANSFORMS}
 
 
-class SqlmlDuckdb(DuckDB):
-    """DuckDB's dialect with the same ML surface, for ``sqlml.connect(dialect="duckdb")``."""
-
-    class Tokenizer(DuckDB.Tokenizer):
-        COMMANDS = DuckDB.Tokenizer.COMMANDS - _SWALLOWING
-        KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "MODEL": TokenType.MODEL, "EXPORT": TokenType.EXPORT}
-
-    class Parser(_MLParser, DuckDB.Parser):
-        _BASE_FUNCTION_PARSERS = checked_parsers(DuckDB.Parser.FUNCTION_PARSERS)
-        FUNCTION_PARSERS = {**_BASE_FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
-        FUNCTIONS = checked_builders(DuckDB.Parser.FUNCTIONS)
-        STATEMENT_PARSERS = {
-            **DuckDB.Parser.STATEMENT_PARSERS,
-            TokenType.EXPORT: lambda self: self._parse_export_data(),
-        }
-        PROPERTY_PARSERS = {
-            **DuckDB.Parser.PROPERTY_PARSERS,
-            "OPTIONS": lambda self: self._parse_with_property(),
-        }
-
-    class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **_ML_TRANSFORMS}
-
-
-class BigQueryOnDuckdb(SqlmlDuckdb):
+class BigQueryOnDuckdb(DuckDB):
     """The output dialect for BigQuery input: DuckDB text with BigQuery's meaning kept.
 
-    Its generator carries :data:`sqlml.sql.generator_fixes.GENERATOR_FIXES`, which are right only for
-    trees parsed from BigQuery SQL (DuckDB input is generated with :class:`SqlmlDuckdb`).
+    Its generator is :class:`SqlmlDuckdb`'s plus :data:`sqlml.sql.generator_fixes.GENERATOR_FIXES`,
+    which are right only for trees parsed from BigQuery SQL (DuckDB input is generated with
+    :class:`SqlmlDuckdb`). It only generates, so its tokenizer and parser are DuckDB's own: a
+    sqlglot dialect class builds its tokenizers' keyword tries when it is made, and a process that
+    reads only BigQuery SQL (a first ``sqlml query``) then makes two dialects, not three.
     """
 
-    class Generator(SqlmlDuckdb.Generator):
-        TRANSFORMS = {**SqlmlDuckdb.Generator.TRANSFORMS, **GENERATOR_FIXES}
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **_ML_TRANSFORMS, **GENERATOR_FIXES}
+
+
+def _sqlml_duckdb() -> type[DuckDB]:
+    """:class:`SqlmlDuckdb`, made on first use (see the module's ``__getattr__``)."""
+
+    class SqlmlDuckdb(DuckDB):
+        """DuckDB's dialect with the same ML surface, for ``sqlml.connect(dialect="duckdb")``."""
+
+        class Tokenizer(DuckDB.Tokenizer):
+            COMMANDS = DuckDB.Tokenizer.COMMANDS - _SWALLOWING
+            KEYWORDS = {**DuckDB.Tokenizer.KEYWORDS, "MODEL": TokenType.MODEL, "EXPORT": TokenType.EXPORT}
+
+        class Parser(_MLParser, DuckDB.Parser):
+            _BASE_FUNCTION_PARSERS = checked_parsers(DuckDB.Parser.FUNCTION_PARSERS)
+            FUNCTION_PARSERS = {**_BASE_FUNCTION_PARSERS, **_ML_FUNCTION_PARSERS}
+            FUNCTIONS = checked_builders(DuckDB.Parser.FUNCTIONS)
+            STATEMENT_PARSERS = {
+                **DuckDB.Parser.STATEMENT_PARSERS,
+                TokenType.EXPORT: lambda self: self._parse_export_data(),
+            }
+            PROPERTY_PARSERS = {
+                **DuckDB.Parser.PROPERTY_PARSERS,
+                "OPTIONS": lambda self: self._parse_with_property(),
+            }
+
+        class Generator(DuckDB.Generator):
+            TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **_ML_TRANSFORMS}
+
+    SqlmlDuckdb.__qualname__ = SqlmlDuckdb.__name__
+    return SqlmlDuckdb
+
+
+_made = threading.Lock()
+
+
+def __getattr__(name: str) -> type[DuckDB]:
+    # PEP 562: ``SqlmlDuckdb`` is made when first asked for (``from sqlml.sql.dialect import
+    # SqlmlDuckdb`` included), once per process.
+    if name != "SqlmlDuckdb":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _made:
+        if name not in globals():
+            globals()[name] = _sqlml_duckdb()
+    return globals()[name]
+
+
+class _Dialects(Mapping):
+    """``{"bigquery": Sqlml, "duckdb": SqlmlDuckdb}``, making the DuckDB one only when it is asked for."""
+
+    def __getitem__(self, name: str) -> type:
+        if name == "bigquery":
+            return Sqlml
+        if name == "duckdb":
+            return __getattr__("SqlmlDuckdb")
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("bigquery", "duckdb"))
+
+    def __len__(self) -> int:
+        return 2
 
 
 #: Dialect classes by the name users pass to ``sqlml.connect(dialect=...)``.
-DIALECTS = {"bigquery": Sqlml, "duckdb": SqlmlDuckdb}
+DIALECTS: Mapping[str, type] = _Dialects()

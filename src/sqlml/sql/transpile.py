@@ -13,7 +13,8 @@ from sqlglot import exp
 
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
-from sqlml.sql.dialect import BigQueryOnDuckdb, SqlmlDuckdb
+from sqlml.sql import dialect as dialects
+from sqlml.sql.dialect import BigQueryOnDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
@@ -114,5 +115,5 @@ def _generate(tree: exp.Expression, from_bigquery: bool) -> str:
     # depth.call may run it again on a deeper stack; the generator need not copy it again.
     tree = tree.copy()
     if not from_bigquery:
-        return strip_project(tree).sql(dialect=SqlmlDuckdb, copy=False)
+        return strip_project(tree).sql(dialect=dialects.SqlmlDuckdb, copy=False)  # made on first use
     return BIGQUERY_PASSES.apply(tree).sql(dialect=BigQueryOnDuckdb, copy=False)
