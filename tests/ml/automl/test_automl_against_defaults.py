@@ -1,14 +1,17 @@
 """On a shared tabular dataset, AUTOML reaches the best single default model of the other
-families within 2%, given the time those default models took (slow: it trains every family).
+families, given the time those default models took (slow: it trains every family).
 
 bikeshare_hourly.csv (../shared/data, ISLP's BSD-style licence): ``bikers`` from the hour, day and
 weather columns (not its parts ``casual`` and ``registered``), every third row (2,882), split
 TRAIN / VALIDATE / TEST by a fingerprint of the row number. Each family's default model trains on
 the TRAIN rows (VALIDATE as its eval split); AUTOML gets the same split and, as ``budget_hours``,
-the time the default models took together. Both are scored by RMSE on the TEST rows, where AutoML's
-must not be above the best default's by more than 2% (:data:`TOLERANCE`): the TEST rows are ~290,
-and two models this close differ there by chance (a run measured an ensemble 2.3% better than the
-best default on the folds of 2,300 rows and 1.5% worse on the TEST rows).
+the time the default models took together. Both are scored by RMSE on the TEST rows (NumPy, from
+ML.PREDICT), where AutoML's must not be above the best default's by more than the noise of that
+comparison: one standard error of the two models' RMSE difference over paired bootstrap resamples
+of the ~290 TEST rows (:func:`_difference_se`). A fixed 1% is below that noise: under load
+(10–20) the search had time for the defaults only and chose the boosted tree's, refitted on the
+training and validation rows; that refit scored 41.94 against the same default trained on the
+training rows' 41.47 (+1.1%), with a standard error of the difference of 1.13 (2.7%).
 """
 
 from __future__ import annotations
@@ -27,12 +30,21 @@ BIKESHARE = Path("/work/shared/data/bikeshare_hourly.csv")
 SPLIT = "CASE MOD(ABS(FARM_FINGERPRINT(CAST(rid AS STRING))), 10) WHEN 0 THEN 'VALIDATE' WHEN 1 THEN 'TEST' ELSE 'TRAIN' END"
 FEATURES = "season, mnth, day, hr, holiday, weekday, workingday, weathersit, temp, atemp, hum, windspeed"
 FAMILIES = ("LINEAR_REG", "BOOSTED_TREE_REGRESSOR", "RANDOM_FOREST_REGRESSOR", "DNN_REGRESSOR")
-TOLERANCE = 1.02
 
 
-def _test_rmse(con, model: str) -> float:
-    rows = con.query(f"SELECT bikers, predicted_bikers FROM ML.PREDICT(MODEL {model}, (SELECT * FROM ds.p WHERE part = 'TEST'))").df()
-    return float(np.sqrt(np.mean((rows.bikers - rows.predicted_bikers) ** 2)))
+def _test_predictions(con, model: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = con.query(f"SELECT bikers, predicted_bikers FROM ML.PREDICT(MODEL {model}, (SELECT * FROM ds.p WHERE part = 'TEST')) ORDER BY rid").df()
+    return rows.bikers.to_numpy(float), rows.predicted_bikers.to_numpy(float)
+
+
+def _rmse(y: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y - predicted) ** 2)))
+
+
+def _difference_se(y: np.ndarray, automl: np.ndarray, best: np.ndarray) -> float:
+    """The standard deviation of RMSE(AUTOML) − RMSE(best default) over 1,000 paired bootstrap resamples of the rows."""
+    resamples = np.random.default_rng(0).integers(0, len(y), (1000, len(y)))
+    return float(np.std([_rmse(y[r], automl[r]) - _rmse(y[r], best[r]) for r in resamples]))
 
 
 @pytest.mark.slow
@@ -51,9 +63,14 @@ def test_automl_reaches_the_best_default_model_in_the_same_time(tmp_path):
                 "FROM ds.p WHERE part != 'TEST'"
             )
             seconds += time.perf_counter() - started
-            defaults[model_type] = _test_rmse(con, "ds.single")
+            defaults[model_type] = _test_predictions(con, "ds.single")
         con.query(
             f"CREATE MODEL ds.auto OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['bikers'], "
             f"budget_hours={max(seconds / 3600, 0.0001)!r}, data_split_col='part') AS SELECT {FEATURES}, bikers, part FROM ds.p"
         )
-        assert _test_rmse(con, "ds.auto") <= TOLERANCE * min(defaults.values()), defaults
+        y, automl = _test_predictions(con, "ds.auto")
+        rmse = {model_type: _rmse(*predicted) for model_type, predicted in defaults.items()}
+        best = min(rmse, key=rmse.get)
+        noise = _difference_se(y, automl, defaults[best][1])
+        shown = f"AUTOML {_rmse(y, automl):.2f}, defaults {rmse}, standard error of the difference {noise:.2f}"
+        assert _rmse(y, automl) <= rmse[best] + noise, shown

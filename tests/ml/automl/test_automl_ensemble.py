@@ -18,6 +18,7 @@ import pytest
 from sklearn import metrics
 
 import sqlml
+from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.family import AutoMLFamily
 from tests.ml.automl.members import refitted_members
@@ -37,6 +38,7 @@ def ensemble(automl_con):
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
         patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 1.0)  # and another budget measures and refits
+        patch.setattr(automl_crossval, "FINALISTS", 2)  # the two the ensemble takes: the rest would only cost time
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.ens OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], budget_hours=0.002, "
             f"data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"

@@ -60,7 +60,7 @@ def transplant(
         candidate = by_name[guest.model_type]
         if prepared.task.sparse and not candidate.family.estimator_class(candidate.model_type).accepts_sparse:
             continue
-        if not fits_in(guest.seconds + estimated_seconds(int(guest.seconds * 1000), prepared.split), stop.deadline):
+        if not fits_in(guest.seconds + estimated_seconds(guest.seconds, prepared.split), stop.deadline):
             continue
         started = time.monotonic()
         try:

@@ -109,10 +109,10 @@ class CrossValidation:
         return None if value is None else OutOfFold(outputs, value)
 
 
-def estimated_seconds(duration_ms: int, split: Split) -> float:
+def estimated_seconds(seconds: float, split: Split) -> float:
     """The time :data:`FOLDS` fits on the folds' rows take, from one fit on the training rows."""
     grown = (len(split.train) + len(split.evaluation)) * (FOLDS - 1) / FOLDS / max(len(split.train), 1)
-    return FOLDS * duration_ms / 1000 * grown
+    return FOLDS * seconds * grown
 
 
 def fits_in(seconds: float, deadline: float) -> bool:
@@ -189,7 +189,7 @@ def cross_validate(
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}
     validated = Validated(scores, None, crossval.positions, crossval)
-    measured = finalists(ranked, lambda t: kept[t].model_type, lambda t: records[t - 1]["duration_ms"])
+    measured = finalists(ranked, lambda t: kept[t].model_type, lambda t: kept[t].seconds)
     firsts = len({kept[t].model_type for t in measured})
     for index, trial_id in enumerate(measured + [None]):
         if index == firsts and between is not None:
@@ -197,7 +197,7 @@ def cross_validate(
             between(validated)
         if trial_id is None:
             break
-        if not fits_in(estimated_seconds(records[trial_id - 1]["duration_ms"], kept[trial_id].prepared.split), stop.deadline):
+        if not fits_in(estimated_seconds(kept[trial_id].seconds, kept[trial_id].prepared.split), stop.deadline):
             continue
         trial = kept[trial_id]
         fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop)[0]  # noqa: E731

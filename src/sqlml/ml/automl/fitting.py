@@ -38,7 +38,7 @@ class Kept:
     outputs: np.ndarray
     training_info: list[dict]
     prepared: Prepared
-    #: its training time
+    #: its fit's time (without the rows' preparation, which its family's first trial also paid)
     seconds: float = 0.0
     #: the model type whose preprocessing its rows have (None: its own)
     rows_of: str | None = None

@@ -111,7 +111,9 @@ def search(
             # the defaults are what AutoML must at least reach
             budgeted = stop if not first else Stop(stop.cancel, stop.deadline + budget, armed=stop.armed)
             cap = min(trial_started + FOREST_SHARE * budget, stop.deadline) if first else stop.deadline
+            fit_started = time.monotonic()  # the fit's time, not the rows' first preparation, predicts its refits
             estimator, monitor_rows = fit_candidate(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
+            fit_seconds = time.monotonic() - fit_started
             if "num_parallel_tree" in params and candidate.family.name == "random_forest":  # the trees it grew
                 params["num_parallel_tree"] = estimator.booster_.current_iteration()
         except Cancelled:
@@ -131,7 +133,7 @@ def search(
             raise optuna.TrialPruned()
         stop.armed = True
         kept[record["trial_id"]] = Kept(
-            candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared, record["duration_ms"] / 1000
+            candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared, fit_seconds
         )  # fmt: skip
         _forget_worst(kept, records, sign)
         return value
