@@ -131,15 +131,17 @@ def test_an_early_stop_keeps_the_factors_of_the_iteration_it_stops_at(implicit_c
     np.testing.assert_allclose(factorization.user_factors, library.user_factors, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("chunk", [3, 16_384])
-def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk):
-    """Dislikes (negative confidences), users and items without ratings, and chunks that split a
-    user's ratings (``pairs.CHUNK`` = 3) against ``implicit.cpu._als.calculate_loss``."""
+@pytest.mark.parametrize(("chunk", "gram_rows"), [(3, 8), (16_384, 8_192)])
+def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_rows):
+    """Dislikes (negative confidences), users and items without ratings, chunks that split a
+    user's ratings (``pairs.CHUNK`` = 3) and Gram matrices summed over blocks of rows
+    (``wals.GRAM_ROWS`` = 8) against ``implicit.cpu._als.calculate_loss``."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als
 
     monkeypatch.setattr(pairs, "CHUNK", chunk)
+    monkeypatch.setattr(wals, "GRAM_ROWS", gram_rows)
     rng = np.random.default_rng(3)
     user, item = np.nonzero(rng.random((70, 45)) < 0.2)
     keep = (user != 7) & (item != 12)  # user 7 and item 12 have no ratings
@@ -166,3 +168,19 @@ def test_confidences_without_zero_ratings_share_the_rated_pairs_indices_and_leav
     assert matrix.dtype == np.float32 and matrix.toarray().tolist() == [[101.0, 0.0, -11.0], [0.0, 41.0, 0.0]]
     assert np.shares_memory(matrix.indices, rated.indices)
     assert (rated != before).nnz == 0 and rated.data.tolist() == [2.5, -0.25, 1.0]
+
+
+def test_training_loss_of_float32_factors_over_many_gram_blocks_is_the_librarys():
+    """20,000 users (three blocks of ``wals.GRAM_ROWS``) with the library's float32 factors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from implicit.cpu import _als
+
+    rng = np.random.default_rng(5)
+    user, item = rng.integers(0, 20_000, 60_000), rng.integers(0, 300, 60_000)
+    confidences = wals.confidence_matrix(user, item, rng.exponential(1.0, 60_000), (20_000, 300), 40.0)
+    user_factors = rng.normal(0, 0.3, (20_000, 8)).astype(np.float32)
+    item_factors = rng.normal(0, 0.3, (300, 8)).astype(np.float32)
+    with ThreadPoolExecutor(2) as pool:
+        got = wals.TrainingLoss(confidences, 0.1, pool, 2)(user_factors, item_factors)
+    assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.1), rel=1e-5)

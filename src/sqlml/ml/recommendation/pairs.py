@@ -6,7 +6,8 @@ the scores of every stored pair, about a million a model, every iteration: with 
 float32 factors, a BLAS dot and axpy per pair (the library's ``calculate_loss``) costs ~2× the
 CPU of gathering each chunk's items' and users' factors (``take`` with ``mode="clip"``, which
 skips the bounds check: the indices are valid; the users by each pair's row, found once) into
-two (:data:`CHUNK`, k) buffers that a run reuses, and one row-wise product. (With float64
+two (:data:`CHUNK`, k) buffers that a run reuses, their product in place and one matrix-vector
+product with ones for the row sums (BLAS: ~15 % less CPU than a row-wise ``einsum``). (With float64
 factors, 256-byte rows, a sparse × dense product is cheaper: the stored squared error uses
 that.) The stored pairs are split into one run of chunks per thread (NumPy's gathers and
 products release the GIL).
@@ -52,14 +53,11 @@ class PairSums:
         size = int(np.max(np.diff(bounds)))
         items = np.empty((size, item_factors.shape[1]), dtype=item_factors.dtype)
         users = np.empty((size, user_factors.shape[1]), dtype=user_factors.dtype)
+        ones = np.ones(item_factors.shape[1], dtype=item_factors.dtype)
         for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             count = last - first
             np.take(item_factors, self.indices[first:last], axis=0, mode="clip", out=items[:count])
             np.take(user_factors, self.owners[first:last], axis=0, mode="clip", out=users[:count])
-            total += combine(first, last, np.einsum("ij,ij->i", items[:count], users[:count]))
+            products = np.multiply(items[:count], users[:count], out=items[:count])
+            total += combine(first, last, products @ ones)
         return total
-
-
-def row_dots(left: np.ndarray, right: np.ndarray) -> float:
-    """Σ_ij left_ij·right_ij: each row's products summed in the factors' dtype, the rows in float64."""
-    return float(np.sum(np.einsum("ij,ij->i", left, right), dtype=np.float64))

@@ -30,13 +30,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlml.ml.recommendation.pairs import PairSums, row_dots
+from sqlml.ml.recommendation.pairs import PairSums
 
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
     from scipy import sparse
 
 SEED = 20240601
+#: Rows of factors whose Gram matrix is summed in the factors' dtype (the blocks' sums in float64).
+GRAM_ROWS = 8_192
 
 
 class _Stopped(Exception):
@@ -133,11 +135,12 @@ class TrainingLoss:
     for any factors, in vectorized NumPy.
 
     Every pair has c = 1, p = 0 but the stored ones (c = |v|, p = [v > 0]), so with s = x_u·y_i
-    Σ_all c (p − s)² = Σ_u x_uᵀ(YᵀY)x_u + Σ_stored ((c − 1)s² − 2·c·p·s + c): one (users, k)·(k, k)
-    product and the stored pairs' scores (:class:`~sqlml.ml.recommendation.pairs.PairSums`),
-    O(users·k² + nnz·k), instead of a BLAS dot and axpy per rating. (Like the library, a dislike
-    adds its c, not only c·s².) Plus λ(‖X‖² + ‖Y‖²), over the total confidence
-    Σ c + (users·items − nnz).
+    Σ_all c (p − s)² = Σ_u x_uᵀ(YᵀY)x_u + Σ_stored ((c − 1)s² − 2·c·p·s + c), and
+    Σ_u x_uᵀ(YᵀY)x_u = ⟨XᵀX, YᵀY⟩ (the elementwise product of the two (k, k) Gram matrices,
+    summed): two Gram matrices and the stored pairs' scores
+    (:class:`~sqlml.ml.recommendation.pairs.PairSums`), O((users + items)·k² + nnz·k), instead of
+    a BLAS dot and axpy per rating. (Like the library, a dislike adds its c, not only c·s².) Plus
+    λ(‖X‖² + ‖Y‖²) = λ(tr XᵀX + tr YᵀY), over the total confidence Σ c + (users·items − nnz).
 
     Args:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
@@ -168,13 +171,23 @@ class TrainingLoss:
         return lambda: (dense.result() + stored() + self.constant) / self.total
 
     def _dense(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
-        """Σ_u x_uᵀ(YᵀY)x_u + λ(‖X‖² + ‖Y‖²)."""
-        every_pair = row_dots(user_factors @ (item_factors.T @ item_factors), user_factors)
-        return every_pair + self.l2_reg * (row_dots(user_factors, user_factors) + row_dots(item_factors, item_factors))
+        """Σ_u x_uᵀ(YᵀY)x_u + λ(‖X‖² + ‖Y‖²) from the Gram matrices XᵀX and YᵀY."""
+        users, items = gram(user_factors), gram(item_factors)
+        return float(np.sum(users * items)) + self.l2_reg * float(np.trace(users) + np.trace(items))
 
     def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
         """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1."""
         return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
+
+
+def gram(factors: np.ndarray) -> np.ndarray:
+    """FᵀF in float64: each block of :data:`GRAM_ROWS` rows' product in the factors' dtype (one
+    BLAS call, as the library forms YᵀY), the blocks summed in float64."""
+    total = np.zeros((factors.shape[1],) * 2)
+    for first in range(0, len(factors), GRAM_ROWS):
+        block = factors[first : first + GRAM_ROWS]
+        total += block.T @ block
+    return total
 
 
 def weighted_error(user_factors: np.ndarray, item_factors: np.ndarray, confidences: sparse.csr_matrix) -> float:
