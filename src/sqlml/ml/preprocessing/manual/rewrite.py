@@ -16,19 +16,22 @@ from sqlglot import exp
 from sqlml.engine.base import Cursor
 from sqlml.errors import SqlSyntaxError
 from sqlml.execution.survey import Survey, survey_of
-from sqlml.ml.preprocessing.manual.library import Function, functions
 from sqlml.sql.templates import literal
 from sqlml.sql.transpile import to_duckdb
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
+    from sqlml.ml.preprocessing.manual.library import Function
 
 _LIBRARY: dict[str, Function] = {}
 
 
 def library() -> dict[str, Function]:
-    """The preprocessing functions by name (built once)."""
+    """The preprocessing functions by name (built once, and imported then: a statement without an
+    ``ML.<name>(…)`` call, the statement table's common case, never loads them)."""
     if not _LIBRARY:
+        from sqlml.ml.preprocessing.manual.library import functions
+
         _LIBRARY.update(functions())
     return _LIBRARY
 
