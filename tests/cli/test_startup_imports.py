@@ -61,6 +61,8 @@ def test_a_query_run_before_loads_neither_sqlglot_nor_the_executor_nor_the_model
     again = loaded_after(code, SQLML_CACHE_DIR=str(tmp_path / "cache"))
     assert {"sqlglot", "sqlml.execution.executor"} <= first  # the first run parses it
     assert {"sqlml.store", "sqlite3", "psutil"} & first == set()  # but opens no model store: it names no model
+    # nor runs a script or an ML.<name>(…) preprocessing call: their modules stay unloaded
+    assert {"sqlml.script.interpreter", "sqlml.ml.preprocessing.manual.library"} & first == set()
     assert {"numpy", "pyarrow"} & first == set()  # but reads no Arrow: engine errors, sources and DML load it on need
     assert heavy_in(first) == []
     assert "duckdb" in again and "sqlml.execution.known" in again  # the query did run
