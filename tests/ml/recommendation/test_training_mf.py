@@ -135,13 +135,13 @@ def test_an_early_stop_keeps_the_factors_of_the_iteration_it_stops_at(implicit_c
 def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_rows):
     """Dislikes (negative confidences), users and items without ratings, chunks that split a
     user's ratings (``pairs.CHUNK`` = 3) and Gram matrices summed over blocks of rows
-    (``wals.GRAM_ROWS`` = 8) against ``implicit.cpu._als.calculate_loss``."""
+    (``pairs.GRAM_ROWS`` = 8) against ``implicit.cpu._als.calculate_loss``."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als
 
     monkeypatch.setattr(pairs, "CHUNK", chunk)
-    monkeypatch.setattr(wals, "GRAM_ROWS", gram_rows)
+    monkeypatch.setattr(pairs, "GRAM_ROWS", gram_rows)
     rng = np.random.default_rng(3)
     user, item = np.nonzero(rng.random((70, 45)) < 0.2)
     keep = (user != 7) & (item != 12)  # user 7 and item 12 have no ratings
@@ -171,7 +171,7 @@ def test_confidences_without_zero_ratings_share_the_rated_pairs_indices_and_leav
 
 
 def test_training_loss_of_float32_factors_over_many_gram_blocks_is_the_librarys():
-    """20,000 users (three blocks of ``wals.GRAM_ROWS``) with the library's float32 factors."""
+    """20,000 users (three blocks of ``pairs.GRAM_ROWS``) with the library's float32 factors."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sqlml.ml.recommendation.pairs import gram
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -116,7 +117,7 @@ def _squared_error(
     pool: ThreadPoolExecutor,
 ) -> Callable[[], float]:
     """Σ (p − x·y)² over every item of each evaluated user, p = 1 for the relevant pairs, over the
-    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u, plus Σ (1 − 2 x·y) over the relevant pairs,
+    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u = ⟨XᵀX, YᵀY⟩ over the evaluated users, plus Σ (1 − 2 x·y) over the relevant pairs,
     whose scores are summed on ``pool`` (a sparse × dense product per half of the users: SciPy
     releases the GIL); returns the function that waits for them and gives the error."""
     from scipy import sparse
@@ -130,8 +131,8 @@ def _squared_error(
         return float(np.sum(user_factors[first:last] * (indicator @ item_factors)))
 
     parts = [pool.submit(relevant_scores, first, last) for first, last in zip(halves[:-1], halves[1:])]
-    squares = np.einsum("ij,ij->i", user_factors @ (item_factors.T @ item_factors), user_factors)
-    squares = float(np.sum(squares[evaluated]))
+    evaluated_factors = user_factors if len(evaluated) == len(user_factors) else user_factors[evaluated]
+    squares = float(np.sum(gram(evaluated_factors) * gram(item_factors)))
     count = np.count_nonzero(relevant)
     return lambda: float((squares + count - 2.0 * sum(part.result() for part in parts)) / (len(evaluated) * len(item_factors)))
 

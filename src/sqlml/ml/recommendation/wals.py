@@ -30,15 +30,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlml.ml.recommendation.pairs import PairSums
+from sqlml.ml.recommendation.pairs import PairSums, gram
 
 if TYPE_CHECKING:
     from implicit.cpu.als import AlternatingLeastSquares
     from scipy import sparse
 
 SEED = 20240601
-#: Rows of factors whose Gram matrix is summed in the factors' dtype (the blocks' sums in float64).
-GRAM_ROWS = 8_192
 
 
 class _Stopped(Exception):
@@ -178,16 +176,6 @@ class TrainingLoss:
     def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
         """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1."""
         return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
-
-
-def gram(factors: np.ndarray) -> np.ndarray:
-    """FᵀF in float64: each block of :data:`GRAM_ROWS` rows' product in the factors' dtype (one
-    BLAS call, as the library forms YᵀY), the blocks summed in float64."""
-    total = np.zeros((factors.shape[1],) * 2)
-    for first in range(0, len(factors), GRAM_ROWS):
-        block = factors[first : first + GRAM_ROWS]
-        total += block.T @ block
-    return total
 
 
 def weighted_error(user_factors: np.ndarray, item_factors: np.ndarray, confidences: sparse.csr_matrix) -> float:
