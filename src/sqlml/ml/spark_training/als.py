@@ -34,7 +34,8 @@ from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.estimator import FactorizationEstimator, default_num_factors
 from sqlml.ml.recommendation.ratings import Ratings, rating_columns
-from sqlml.ml.spark_training.rows import SAMPLE_ROWS, driver_only, fingerprint, query_frame
+from sqlml.ml.spark_training.rows import EVALUATION, HASH, SAMPLE_ROWS, fingerprint, query_frame, split
+from sqlml.ml.training.split_checks import no_training_rows_error
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -51,49 +52,58 @@ SEED = 20240601
 def train_factorization(context: StatementContext, model_type: str, options: dict, query: exp.Expression) -> Model:
     """A MATRIX_FACTORIZATION model of the rows of ``query``, fitted by MLlib's ALS on the executors.
 
+    The data split is computed by Spark (:func:`~sqlml.ml.spark_training.rows.split`): ALS fits
+    the training rows, whose users and items the model keeps (an evaluation row of another user
+    or item is coded -1, as in one process), and the stored metrics score a sample of the
+    evaluation rows (the training rows without a split).
+
     Raises:
         InvalidModelInputError: the rows' columns, NULLs or ratings fail one process's checks
-            (with its messages), or there are no rows.
-        InvalidOptionError: a data split, which the workers do not apply (the hint names
-            ``spark_train='driver'``).
+            (with its messages), a split column of a type BigQuery does not allow, or no rows.
+        InvalidOptionError: a split without training rows, or a CUSTOM or SEQ split without
+            ``data_split_col``.
     """
     from pyspark.sql import functions as F
 
     started = time.monotonic()
-    if options.get("data_split_method", "NO_SPLIT") != "NO_SPLIT":
-        raise driver_only(f"data_split_method='{options['data_split_method']}' is not applied by CREATE MODEL on Spark's workers yet.")
     frame, schema = query_frame(context, query)
     columns = rating_columns(options, schema.empty_table())  # names and types; the values are checked below
     user, item, rating = (F.col(f"`{name}`") for name in columns)
     value = rating.cast("double")
     bad = user.isNull() | item.isNull() | value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
-    rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))).first()
+    frame = frame.withColumn(HASH, F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))
+    rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(HASH)).first()
     if bad_rows:  # the columns on the driver, for one process's exact message
         rating_columns(options, frame.select(*[f"`{n}`" for n in columns]).toArrow().cast(schema))
     if rows == 0:
         raise InvalidModelInputError(
             "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
         )
-    users, user_codes = _keys(frame, columns[0], schema.field(columns[0]).type, USER)
-    items, item_codes = _keys(frame, columns[1], schema.field(columns[1]).type, ITEM)
+    method, evaluation = split(frame, schema, model_type, options, rows)
+    frame = frame.withColumn(EVALUATION, evaluation)
+    eval_rows = frame.where(F.col(EVALUATION)).count() if method != "NO_SPLIT" else 0
+    if eval_rows == rows:
+        raise no_training_rows_error(method, rows, options)
+    training = frame.where(~F.col(EVALUATION))
+    users, user_codes = _keys(training, columns[0], schema.field(columns[0]).type, USER)
+    items, item_codes = _keys(training, columns[1], schema.field(columns[1]).type, ITEM)
     coded = (
-        frame.join(user_codes, frame[f"`{columns[0]}`"] == user_codes["__sqlml_key"]).drop("__sqlml_key")
-        .join(item_codes, frame[f"`{columns[1]}`"] == item_codes["__sqlml_key"]).drop("__sqlml_key")
-        .select(USER, ITEM, value.alias(RATING))
+        frame.join(user_codes, frame[f"`{columns[0]}`"] == user_codes["__sqlml_key"], "left").drop("__sqlml_key")
+        .join(item_codes, frame[f"`{columns[1]}`"] == item_codes["__sqlml_key"], "left").drop("__sqlml_key")
+        .select(F.coalesce(USER, F.lit(-1)).alias(USER), F.coalesce(ITEM, F.lit(-1)).alias(ITEM), value.alias(RATING), EVALUATION)
         .persist()
     )  # fmt: skip
     try:
-        estimator = _fit(coded, options, Task(kind=Target.RECOMMENDATION.value, feature_names=list(columns[:2])), rows, (len(users), len(items)))
-        sample = coded.limit(SAMPLE_ROWS).toArrow()
+        task = Task(kind=Target.RECOMMENDATION.value, feature_names=list(columns[:2]))
+        estimator = _fit(coded.where(~F.col(EVALUATION)), options, task, rows - eval_rows, (len(users), len(items)))
+        samples = [_sample(coded, part) for part in ([False, True] if eval_rows else [False])]
     finally:
         coded.unpersist()
-    ratings = Ratings(columns, users, items, np.empty((0, 2), np.int64), np.empty(0))
-    codes = np.column_stack([sample.column(USER).to_numpy(), sample.column(ITEM).to_numpy()]).astype(np.int64)
-    y = sample.column(RATING).to_numpy()
     family = family_of(model_type)
-    metrics = family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes))
-    loss = None if estimator.implicit else metrics["mean_squared_error"]
+    scored = [family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes)) for codes, y in samples]
+    losses = [None if estimator.implicit else found["mean_squared_error"] for found in scored]
     seconds = time.monotonic() - started
+    ratings = Ratings(columns, users, items, np.empty((0, 2), np.int64), np.empty(0))
     spec = {
         "model_type": str(model_type),
         "options": options,
@@ -101,11 +111,11 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
         "task": {"kind": estimator.task.kind, "n_classes": 0, "feature_names": estimator.task.feature_names, "categorical_features": [], "sparse": False},
         "features": list(columns[:2]),
         "feature_info": ratings.feature_info(),
-        "split": {"method": "NO_SPLIT", "training_rows": rows, "eval_rows": 0, "test_rows": 0},
+        "split": {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0},
         "recommendation": ratings.describe(),
-        "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": loss, "eval_loss": None,
+        "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": losses[0], "eval_loss": losses[1] if eval_rows else None,
                            "learning_rate": None, "duration_ms": int(round(seconds * 1000))}],  # fmt: skip
-        "metrics": metrics,
+        "metrics": scored[-1],
         "trained_on": {"engine": "spark", "trainer": "Spark MLlib (ALS)", "sample_rows": SAMPLE_ROWS},
         "training_distributions": {},
         "lineage": {"fingerprint": fingerprint(digest, rows), "rows_read": rows},
@@ -113,6 +123,16 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     model = Model(spec, None, estimator, ratings.key_arrays())
     model.spec["training_seconds"] = round(time.monotonic() - started, 3)
     return model
+
+
+def _sample(coded: DataFrame, evaluation: bool) -> tuple[np.ndarray, np.ndarray]:
+    """At most :data:`SAMPLE_ROWS` coded rows of the training or the evaluation part: their
+    (user, item) codes and ratings."""
+    from pyspark.sql import functions as F
+
+    sample = coded.where(F.col(EVALUATION) == F.lit(evaluation)).limit(SAMPLE_ROWS).toArrow()
+    codes = np.column_stack([sample.column(USER).to_numpy(), sample.column(ITEM).to_numpy()]).astype(np.int64)
+    return codes, sample.column(RATING).to_numpy()
 
 
 def _keys(frame: DataFrame, name: str, arrow_type: pa.DataType, code: str) -> tuple[pa.Array, DataFrame]:

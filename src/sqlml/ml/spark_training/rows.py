@@ -23,7 +23,8 @@ from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 from sqlml.ml.spark_training import statistics
 from sqlml.ml.training.labels import Label, encode_label, resolve_column
 from sqlml.ml.training.preparation import excluded_columns
-from sqlml.ml.training.split import LARGE_DATA, LARGE_EVAL_ROWS, SMALL_DATA
+from sqlml.ml.training.split import LARGE_DATA, LARGE_EVAL_ROWS, SMALL_DATA, split_column_name
+from sqlml.ml.training.split_checks import check_split_column, no_training_rows_error
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 100_000
 #: Columns the prepared frame adds: the feature vector, the encoded label, the row weight, the split.
 FEATURES, LABEL, WEIGHT, EVALUATION = "__sqlml_features", "__sqlml_label", "__sqlml_weight", "__sqlml_eval"
+#: The column of each row's hash (Spark's xxhash64 of its values): the fingerprint's, and the split's order.
+HASH = "__sqlml_hash"
 #: Spark's normal-equation solver and its Gram matrix take up to this many features; a model this
 #: wide trains on the driver (spark_train='driver'), sparse.
 MAX_FEATURES = 4_096
@@ -116,7 +119,7 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
         if why is not None:
             raise driver_only(f"{name} is {why}, which CREATE MODEL on Spark's workers does not encode yet.")
     row_hash = F.xxhash64(*[F.col(f"`{n}`") for n in schema.names])
-    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label)).withColumn("__sqlml_hash", row_hash)
+    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label)).withColumn(HASH, row_hash)
     cached = frame.persist()
     try:
         return _prepared(cached, schema, model_type, options, label, features)
@@ -131,14 +134,16 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
 
     family = family_of(model_type)
     defaults = family.preprocessing(model_type, options)
-    rows, digest = cached.agg(F.count(F.lit(1)), F.bit_xor("__sqlml_hash")).first()
+    rows, digest = cached.agg(F.count(F.lit(1)), F.bit_xor(HASH)).first()
     if rows == 0:
         raise InvalidModelInputError(
             "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
         )
-    method, evaluation = _split(cached, model_type, options, rows)
+    method, evaluation = split(cached, schema, model_type, options, rows)
     frame = cached.withColumn(EVALUATION, evaluation)
     eval_rows = frame.where(evaluation).count() if method != "NO_SPLIT" else 0
+    if eval_rows == rows:
+        raise no_training_rows_error(method, rows, options)
     preprocessor, info = statistics.learn(
         frame.where(~F.col(EVALUATION)), schema, features, standardize=defaults.standardize, categorical=defaults.categorical
     )
@@ -238,29 +243,53 @@ def _weights(schema: pa.Schema, options: dict, label: Label | None):  # noqa: AN
     return F.lit(1.0)
 
 
-def _split(frame: DataFrame, model_type: str, options: dict, rows: int):  # noqa: ANN202 - (method, a pyspark Column)
-    """BigQuery's data split on Spark (:mod:`sqlml.ml.training.split`'s rules): the rows with the
-    lowest hashes of their values evaluate — Spark's xxhash64, so not the rows one process picks."""
+def split(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, rows: int):  # noqa: ANN201 - (method, a pyspark Column)
+    """BigQuery's data split on Spark (:mod:`sqlml.ml.training.split`'s rules), as a column that
+    is TRUE on the evaluation rows of ``frame`` (which has :data:`HASH`).
+
+    CUSTOM evaluates the rows whose ``data_split_col`` is TRUE or NULL, as one process does. SEQ
+    evaluates the last ``data_split_eval_fraction`` of the rows ordered by ``data_split_col``
+    (NULLs first), as one process does where the column's values are distinct; rows that tie at
+    the cut are ordered by their hash (one process: by their position in the query's result).
+    RANDOM and AUTO_SPLIT evaluate the rows with the lowest hashes of their values — Spark's
+    xxhash64, so not the rows one process picks.
+
+    Raises:
+        InvalidOptionError: a CUSTOM or SEQ split without (an existing) ``data_split_col``.
+        InvalidModelInputError: a split column of a type BigQuery does not allow.
+    """
     from pyspark.sql import functions as F
 
     if not family_of(model_type).target(model_type).splits_rows:
         return "NO_SPLIT", F.lit(False)
     method = options.get("data_split_method", "NO_SPLIT")
     if method in ("CUSTOM", "SEQ"):
-        raise driver_only(f"data_split_method='{method}' is not applied by CREATE MODEL on Spark's workers yet.")
+        check_split_column(schema.empty_table(), options, tuning=False)
+        column = F.col(f"`{split_column_name(schema.names, options, method)}`")
+        if method == "CUSTOM":
+            return method, F.coalesce(column.cast("boolean"), F.lit(True))
+        return method, _last_rows(frame, column, int(round(round(options.get("data_split_eval_fraction") or 0.2, 2) * rows)))
     if method == "NO_SPLIT" or (method == "AUTO_SPLIT" and rows < SMALL_DATA):
         return method, F.lit(False)
     if method == "AUTO_SPLIT":
         count = LARGE_EVAL_ROWS if rows > LARGE_DATA else int(round(0.2 * rows))
     else:
-        fraction = round(options.get("data_split_eval_fraction") or 0.2, 2)
-        count = int(round(fraction * rows))
-    if count >= rows:
-        raise InvalidOptionError(
-            f"The data split ({method}) leaves no training rows: all {rows} row(s) went to evaluation or test.",
-            option="data_split_eval_fraction", hint="Lower data_split_eval_fraction.",
-        )  # fmt: skip
+        count = int(round(round(options.get("data_split_eval_fraction") or 0.2, 2) * rows))
     if count == 0:
         return method, F.lit(False)
-    threshold = frame.select("__sqlml_hash").orderBy("__sqlml_hash").limit(count).agg(F.max("__sqlml_hash")).first()[0]
-    return method, F.col("__sqlml_hash") <= F.lit(threshold)
+    threshold = frame.select(HASH).orderBy(HASH).limit(count).agg(F.max(HASH)).first()[0]
+    return method, F.col(HASH) <= F.lit(threshold)
+
+
+def _last_rows(frame: DataFrame, column, count: int):  # noqa: ANN001, ANN202 - pyspark Columns
+    """TRUE on the last ``count`` rows of ``frame`` ordered by ``column`` (NULLs first), then by :data:`HASH`."""
+    from pyspark.sql import functions as F
+
+    if count == 0:
+        return F.lit(False)
+    key = F.struct(column.alias("v"), F.col(HASH).alias("h"))
+    value, hashed = frame.select(key.alias("k")).orderBy(F.col("k").desc()).limit(count).agg(F.min("k")).first()[0]
+    at_or_after = F.col(HASH) >= F.lit(hashed)
+    if value is None:
+        return column.isNotNull() | at_or_after
+    return F.coalesce((column > F.lit(value)) | ((column == F.lit(value)) & at_or_after), F.lit(False))
