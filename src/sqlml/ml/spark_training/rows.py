@@ -156,8 +156,8 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
         feature_names=preprocessor.feature_names,
         categorical_features=preprocessor.categorical_indices if defaults.native_categorical else [],
     )
-    split = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
-    return TrainingRows(frame, schema, label, features, preprocessor, info, task, split, fingerprint(digest, rows), cached)
+    described = {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0}
+    return TrainingRows(frame, schema, label, features, preprocessor, info, task, described, fingerprint(digest, rows), cached)
 
 
 def fingerprint(digest: int | None, rows: int) -> str:
