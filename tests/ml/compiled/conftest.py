@@ -22,6 +22,7 @@ def compile_state(tmp_path, monkeypatch):
     monkeypatch.setattr(predictor, "_rows", {})
     monkeypatch.setattr(predictor, "_compiling", {})
     monkeypatch.setattr(predictor, "_looked_up", set())
+    monkeypatch.setattr(predictor, "_held", {})
     monkeypatch.setattr(predictor, "_used", {})
     monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 0)
     monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: IN_BACKGROUND(self, rows) or self.wait())

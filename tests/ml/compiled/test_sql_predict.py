@@ -12,6 +12,7 @@ import pytest
 
 import sqlml
 from sqlml.ml.compiled import predictor
+from sqlml.ml.functions import predict
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
 
@@ -97,7 +98,9 @@ def test_a_connection_opened_with_compile_false_keeps_lightgbm_while_another_com
 
 
 def test_below_the_row_threshold_lightgbm_scores_until_the_rows_add_up(tree_models, compiled_calls, monkeypatch, in_background):
+    """Statements whose rows DuckDB cannot bound (no estimate): rows are counted across them."""
     monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 500)
+    monkeypatch.setattr(predict, "estimated_rows", lambda data: None)
     query = QUERY.format(name="bt_class", label="tier")
 
     def predict_and_wait_for_the_compiler() -> pa.Table:
@@ -133,13 +136,18 @@ def test_a_statement_whose_estimated_rows_repay_compiling_starts_it_before_the_f
     started = []  # per LightGBM-or-compiled call: was a build under way or done already?
     original = predictor.BoosterScorer.compiled
     monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: started.append(self.checksum in predictor._compiling or self.checksum in predictor._ready) or original(self, rows))
-    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 300)  # ds.fresh's 300 rows, as DuckDB estimates them
+    # ds.fresh's 300 rows, as DuckDB estimates them, repay compiling in the statement's wall time
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 300)
     table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_reg"))).estimator.scorer_
     assert started == [True] and scorer.wait() is not None
     np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
-    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 301)  # one row short: nothing before the batch
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 301)  # one row short
     started.clear()
     tree_models.query(QUERY.format(name="bt_class", label="tier")).arrow()
+    # nothing before the batch, nor part-way through the statement, though its rows pass repay_rows (0 here)
     assert started == [False]
     assert [t for t in threading.enumerate() if t.name == "sqlml-compile"] == []
+    scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_class"))).estimator.scorer_
+    assert scorer.checksum not in predictor._ready and scorer.checksum not in predictor._compiling
+    assert scorer.compiled(1) is None and scorer.wait() is not None  # once its rows are scored, counted rows start it

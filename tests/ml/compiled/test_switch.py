@@ -99,3 +99,14 @@ def test_the_rows_that_repay_compiling_follow_the_leaves_and_depth_of_the_trees(
         levels = sum(math.log2(max(n, 2)) for n in leaves)
         expected = sum(leaves) * predictor.COMPILE_SECONDS_PER_LEAF / (levels * predictor.SAVED_SECONDS_PER_ROW_LEVEL)
         assert REPAY_ROWS(predictor.BoosterScorer(booster, booster.model_to_string())) == math.ceil(expected)
+
+
+def test_a_statement_repays_compiling_in_its_wall_time_from_more_rows_the_more_cores_lightgbm_would_use(monkeypatch):
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", REPAY_ROWS)  # the measured cost model
+    scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
+    repay = scorer.repay_rows()
+    # one thread: the compiler takes no core LightGBM uses, so the CPU break-even holds in wall time
+    assert predictor.BoosterScorer.statement_rows(scorer, 1) == repay
+    # two: while compiling, LightGBM scores on one core instead of two (1.76× the rows)
+    assert predictor.BoosterScorer.statement_rows(scorer, 2) == math.ceil(repay * (2 - predictor.COMPILED_SHARE))
+    assert predictor.BoosterScorer.statement_rows(scorer, 8) > predictor.BoosterScorer.statement_rows(scorer, 2)

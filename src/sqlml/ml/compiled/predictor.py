@@ -8,7 +8,10 @@ LightGBM scores while the rows scored so far are too few to repay compiling: onc
 constants are measured, see :data:`COMPILE_SECONDS_PER_LEAF`) a background thread compiles, and
 until it is done LightGBM scores in chunks of :data:`CHUNK_ROWS` on one thread fewer than it was
 given — the compiler has that core — switching to the compiled form at the first chunk after it
-is ready. The two give bitwise equal output, so where the switch falls changes nothing.
+is ready. The two give bitwise equal output, so where the switch falls changes nothing. A
+statement whose estimated rows repay the compile in its own wall time
+(:meth:`BoosterScorer.statement_rows`) starts it before its first batch; one whose rows do not
+starts none while it runs, so that no statement is slower than LightGBM alone.
 
 The compiling thread runs at normal priority: a thread at the lowest priority still takes the
 GIL for its Python steps (the IR text, the imports), and on a loaded machine the OS then left the
@@ -57,6 +60,10 @@ if TYPE_CHECKING:
 #: whatever their number.
 COMPILE_SECONDS_PER_LEAF = 345e-6
 SAVED_SECONDS_PER_ROW_LEVEL = 6.7e-9
+#: The compiled forest's CPU time a row over LightGBM's: 0.39 at 50 rounds, 0.24 at 200 (bare
+#: kernels, bench/README.md issue 19 part 2). The smaller, so that a statement compiles only where
+#: even that share repays the core the compiler takes (:meth:`BoosterScorer.statement_rows`).
+COMPILED_SHARE = 0.24
 #: While the compiler runs, LightGBM scores a call's rows in chunks of this many, so a large call
 #: switches to the compiled form as soon as it is ready.
 CHUNK_ROWS = 32_768
@@ -73,6 +80,7 @@ _ready: dict[str, CompiledForest | None] = {}  # None: failed or not compilable;
 _rows: dict[str, int] = {}
 _compiling: dict[str, bool] = {}  # models being made ready: True while compiling (it takes a core)
 _looked_up: set[str] = set()  # models whose disk cache entry was looked for
+_held: dict[str, int] = {}  # rows counted before which no compile starts (a statement too small to repay it)
 _used: dict[str, int] = {}  # when each entry of _ready was last asked for (a tick of _clock)
 _clock = itertools.count()
 _MISSING = object()
@@ -170,6 +178,15 @@ class BoosterScorer:
             self._repay_rows = math.ceil(sum(leaves) * COMPILE_SECONDS_PER_LEAF / (max(levels, 1.0) * SAVED_SECONDS_PER_ROW_LEVEL))
         return self._repay_rows
 
+    def statement_rows(self, threads: int) -> int:
+        """The rows one statement must score on ``threads`` threads for compiling while it runs to
+        cost it no wall time. For the compile's ``K`` CPU seconds the compiler holds a core and
+        LightGBM scores on the ``T - 1`` others; the rest go compiled, at ``r`` =
+        :data:`COMPILED_SHARE` of LightGBM's ``c`` seconds a row. Compiling is no slower when
+        ``K + (R - K(T-1)/c) rc/T <= Rc/T``, i.e. ``R >= K (T - (T-1)r) / (c (1 - r))``:
+        :meth:`repay_rows` times ``T - (T-1)r`` (1.76× on two cores)."""
+        return math.ceil(self.repay_rows() * (threads - (threads - 1) * COMPILED_SHARE))
+
     def predict(self, X: np.ndarray | scipy.sparse.spmatrix, threads: int) -> np.ndarray:
         """``booster.predict(X)`` on ``threads`` threads, compiled when available (dense ``X``);
         while the compiler runs, LightGBM in chunks on ``threads - 1`` threads until it is ready."""
@@ -201,8 +218,10 @@ class BoosterScorer:
         with _lock:
             if key in _ready:
                 return _ready[key]
-            seen = _rows[key] = _rows.get(key, 0) + rows
-            compile_missing = seen >= self.repay_rows()
+            before = _rows.get(key, 0)
+            seen = _rows[key] = before + rows
+            # rent paid, and no statement too small to repay a compile is still running
+            compile_missing = seen >= self.repay_rows() and before >= _held.get(key, 0)
             if key in _compiling or (key in _looked_up and not compile_missing):
                 return None
             _looked_up.add(key)
@@ -227,13 +246,20 @@ class BoosterScorer:
         take hours to reach :meth:`repay_rows`. With ``rows`` (a statement's estimate of the rows it
         is about to score, asked only when nothing is ready or being made), only when they repay
         compiling: the compile then overlaps LightGBM's first batches instead of waiting for
-        them. Nothing happens when compiling is off or the form is ready or being made."""
+        them (:meth:`statement_rows`, on this machine's cores) — and when they do not, no compile
+        starts before they are scored (counted rows would otherwise start one part-way through the
+        statement, whose remaining rows LightGBM then scores on a core fewer). Nothing happens when
+        compiling is off or the form is ready or being made."""
         key = self.checksum
         if not enabled() or key in _ready or key in _compiling:
             return
         if rows is not None:
             expected = rows()
-            if expected is None or expected < self.repay_rows():
+            if expected is None:
+                return
+            if expected < self.statement_rows(os.cpu_count() or 1):
+                with _lock:
+                    _held[key] = _rows.get(key, 0) + expected
                 return
         with _lock:
             if key in _ready or key in _compiling:
@@ -262,7 +288,7 @@ def _drop_least_used() -> None:
     loaded = [key for key, compiled in _ready.items() if compiled is not None]
     for key in sorted(loaded, key=lambda key: _used.get(key, -1))[: max(len(loaded) - MAX_LOADED, 0)]:
         del _ready[key]
-        _used.pop(key, None), _rows.pop(key, None)
+        _used.pop(key, None), _rows.pop(key, None), _held.pop(key, None)
         _looked_up.discard(key)
 
 
