@@ -57,7 +57,7 @@ def wait_for_compiler() -> None:
 
 def forget_compiled() -> None:
     """A new process's state: nothing compiled in memory (the disk cache is the caller's)."""
-    predictor._ready.clear(), predictor._rows.clear(), predictor._looked_up.clear(), predictor._used.clear()
+    predictor._ready.clear(), predictor._rows.clear(), predictor._looked_up.clear(), predictor._used.clear(), predictor._held.clear()
 
 
 def ratio(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
