@@ -14,6 +14,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+import sqlglot
 
 import sqlml
 
@@ -179,3 +180,41 @@ def test_a_transaction_s_uncommitted_table_is_not_remembered_for_other_sessions(
         con.query("ROLLBACK")
         assert _rows(con, sql) == ([("a", pa.int64()), ("b", pa.int64())], [(42, 0)])
         other.close()
+
+
+def test_a_date_cast_over_a_table_without_date_columns(con):
+    # no DATE column: the typing finds the DATE among the statement's types (the CAST), not the table's
+    con.query("CREATE TABLE ds.counts (n INT64)")
+    con.query("INSERT INTO ds.counts VALUES (3)")
+    assert _rows(con, "SELECT CAST('2020-09-22' AS DATE) + n AS later, n + 1 AS m FROM ds.counts") == (
+        [("later", pa.date32()), ("m", pa.int64())],
+        [(D(2020, 9, 25), 4)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "typed"),
+    [
+        ("SELECT d + n AS a, d - d AS b FROM ds.t", True),
+        ("SELECT CAST(s AS DATE) - n AS a FROM ds.u", True),
+        ("SELECT CURRENT_DATE() + n AS a FROM ds.u", True),
+        ("SELECT n + 1 AS a FROM ds.u", False),
+        ("WITH t AS (SELECT DATE '2020-01-01' AS e) SELECT e + n AS a FROM t, ds.u", True),  # t: the CTE, not ds.t
+        ("WITH t AS (SELECT 1 AS e) SELECT e + n AS a FROM t, ds.u", False),
+        ("SELECT n FROM ds.t", False),
+    ],
+)
+def test_a_survey_of_the_tree_types_it_as_the_tree_s_own_walk_does(sql, typed):
+    # the renderer hands its survey to with_table_columns instead of having it walk the tree again
+    from sqlml.execution.survey import Survey
+    from sqlml.sql.date_arithmetic import with_table_columns
+
+    tables = {"t": [("d", "DATE"), ("n", "BIGINT")], "u": [("s", "VARCHAR"), ("n", "BIGINT")]}
+
+    def columns(dataset, table):
+        return tables.get(table, []) if dataset == "ds" else []
+
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    walked = with_table_columns(tree, columns).sql("duckdb")
+    assert with_table_columns(tree, columns, Survey(tree)).sql("duckdb") == walked
+    assert (walked != tree.sql("duckdb")) is typed

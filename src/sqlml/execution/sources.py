@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
+from sqlml.execution.survey import Survey
 from sqlml.sql.date_arithmetic import with_table_columns
 from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
@@ -210,9 +211,10 @@ class Renderer:
         ``tree``, which is left as it is).
         """
         # one walk tells which of the steps below have work (most statements call no ML function
-        # and hold no + or -), instead of each step walking the whole tree to find out
-        present = {type(node) for node in tree.walk()}
-        calls = _outermost_ml_calls(tree) if any(issubclass(kind, MLFunction) for kind in present) else []
+        # and hold no + or -), and the date typing what it reads, instead of each step walking
+        # the whole tree to find out
+        survey = Survey(tree)
+        calls = _outermost_ml_calls(tree) if any(issubclass(kind, MLFunction) for kind in survey.kinds) else []
         if calls:
             tree = tree.copy()
             calls = _outermost_ml_calls(tree)
@@ -240,10 +242,12 @@ class Renderer:
         if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
             return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
-        if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in present)):
-            # DATE ± INT64 typed from the columns the statement reads (the cursor knows them)
+        if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in survey.kinds)):
+            # DATE ± INT64 typed from the columns the statement reads (the cursor knows them); the
+            # survey holds for the tree unless ML calls were replaced in it
             columns = functools.partial(_bound_columns, cursor)
-            tree = with_table_columns(tree, columns if self.memo is None else functools.partial(_remembered_columns, self.memo, columns))
+            columns = columns if self.memo is None else functools.partial(_remembered_columns, self.memo, columns)
+            tree = with_table_columns(tree, columns, None if calls else survey)
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:

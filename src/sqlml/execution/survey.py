@@ -14,11 +14,12 @@ executor the node types the statement holds (whether its text alone decides its 
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 
 #: The node types a survey keeps, in the order of :class:`Survey`'s lists.
 _KEPT = (exp.Table, exp.CTE, exp.Dot, (exp.Parameter, exp.Placeholder))
-_SLOT: dict[type, int | None] = {}  # node type → index into _KEPT (subclasses included), None: not kept
 
 
 class Survey:
@@ -33,24 +34,20 @@ class Survey:
         ctes: every :class:`~sqlglot.exp.CTE` node.
         dots: every :class:`~sqlglot.exp.Dot` node (``ML.STANDARD_SCALER(x)`` is one).
         parameters: every ``@name`` and ``?`` parameter node (see :func:`~sqlml.sql.transpile.parameters_among`).
-        kinds: the type of every node.
+        kinds: the type of every node (a frozenset).
         stale: the tree changed shape since the walk (see :meth:`changed`).
     """
 
     __slots__ = ("tables", "ctes", "dots", "parameters", "kinds", "stale")
 
     def __init__(self, tree: exp.Expression):
-        found: tuple[list, list, list, list] = ([], [], [], [])
-        kinds: set[type] = set()
-        for node in tree.walk():
-            kind = type(node)
-            kinds.add(kind)
-            slot = _SLOT.get(kind, -1)
-            if slot == -1:
-                slot = _SLOT[kind] = next((i for i, kept in enumerate(_KEPT) if issubclass(kind, kept)), None)
-            if slot is not None:
-                found[slot].append(node)
-        self.tables, self.ctes, self.dots, self.parameters = found
+        # the node types first, then one comprehension per kept type the tree holds: no call per
+        # node (a survey runs for every statement, twice for most: the executor's and the renderer's)
+        nodes = list(tree.walk())
+        kinds = frozenset({type(node) for node in nodes})
+        self.tables, self.ctes, self.dots, self.parameters = (
+            [node for node in nodes if type(node) in types] if types else [] for types in _kept(kinds)
+        )
         self.kinds = kinds
         self.stale = False
 
@@ -63,3 +60,11 @@ class Survey:
 def survey_of(tree: exp.Expression, survey: Survey | None) -> Survey:
     """``survey`` when it is given, else a new survey of ``tree`` (a rewrite called on its own)."""
     return Survey(tree) if survey is None else survey
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept(kinds: frozenset[type]) -> tuple[frozenset[type], ...]:
+    """The types among ``kinds`` each of :data:`_KEPT` keeps (subclasses included; a type in the
+    first that keeps it), worked out once per set of node types (statements share a few shapes)."""
+    slots = {kind: next((i for i, kept in enumerate(_KEPT) if issubclass(kind, kept)), None) for kind in kinds}
+    return tuple(frozenset(kind for kind, slot in slots.items() if slot == index) for index in range(len(_KEPT)))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
@@ -41,6 +41,20 @@ _TYPED: dict[tuple[bytes | str, str], exp.Expression | None] = {}  # (tree, colu
 _UNSEEN = object()
 
 
+class Surveyed(Protocol):
+    """What one walk of a tree found, so the tree need not be walked again here
+    (:class:`sqlml.execution.survey.Survey` is one)."""
+
+    @property
+    def tables(self) -> list[exp.Table]: ...  # every Table node, in walk order
+
+    @property
+    def ctes(self) -> list[exp.CTE]: ...  # every CTE node
+
+    @property
+    def kinds(self) -> frozenset[type]: ...  # the type of every node
+
+
 def date_arithmetic(tree: exp.Expression) -> exp.Expression:
     """``tree`` (changed in place) with the date arithmetic its text alone types rewritten."""
     if _outline(tree).dated:
@@ -48,14 +62,15 @@ def date_arithmetic(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expression:
+def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surveyed | None = None) -> exp.Expression:
     """``tree``, or a rewritten copy of it, with date arithmetic typed from the columns of the
     tables and views it reads (``tree`` itself is not changed).
 
     Only a statement with ``+`` or ``-`` that reads a table looks its columns up, and only one that
-    may hold a DATE (a DATE column, a DATE-typed expression) is typed.
+    may hold a DATE (a DATE column, a DATE-typed expression) is typed. ``survey``: what a walk of
+    ``tree`` already found (the renderer's); without it the tree is walked here.
     """
-    outline = _outline(tree)
+    outline = _outline(tree) if survey is None else _surveyed_outline(survey)
     if not outline.arithmetic:
         return tree
     schema: dict[str, dict[str, dict[str, str]]] = {}
@@ -66,7 +81,7 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns) -> exp.Expre
         found = {column.lower(): kind for column, kind in columns(dataset, name)}
         if found:
             schema.setdefault(dataset or _UNQUALIFIED, {})[name] = found
-    if not schema or not (outline.dated or _has_date_column(schema)):
+    if not schema or not (_has_date_column(schema) or _dated(outline, tree)):
         return tree
     # the rewrite depends on the tree and the column types alone, so a statement run again over
     # the same columns (a loop's statement) is not typed again; a changed column type is a new key
@@ -87,7 +102,7 @@ class _Outline(NamedTuple):
     ``arithmetic``)."""
 
     arithmetic: bool  # a + or -
-    dated: bool  # a DATE type or a function that may return a DATE
+    dated: bool | None  # a DATE type or a function that may return a DATE (None: a type, whether DATE not looked at)
     tables: list[exp.Table]
     ctes: set[str]  # lower-case CTE names
 
@@ -107,6 +122,24 @@ def _outline(tree: exp.Expression) -> _Outline:
         elif isinstance(node, returns_date) or isinstance(node, exp.DataType) and node.this == exp.DType.DATE:
             dated = True
     return _Outline(arithmetic, dated and arithmetic, tables, ctes)
+
+
+def _surveyed_outline(survey: Surveyed) -> _Outline:
+    """:func:`_outline` from what a survey found: its node types tell ``arithmetic`` and a
+    function that may return a DATE; whether a type in the tree is DATE is left to :func:`_dated`."""
+    kinds = survey.kinds
+    if not any(issubclass(kind, (exp.Add, exp.Sub)) for kind in kinds):
+        return _Outline(False, False, [], set())
+    returns_date = _date_results()
+    dated = True if any(issubclass(kind, returns_date) for kind in kinds) else None if any(issubclass(kind, exp.DataType) for kind in kinds) else False
+    return _Outline(True, dated, survey.tables, {cte.alias_or_name.lower() for cte in survey.ctes})
+
+
+def _dated(outline: _Outline, tree: exp.Expression) -> bool:
+    """``outline.dated``, looking for a DATE type among ``tree``'s types when the outline did not."""
+    if outline.dated is not None:
+        return outline.dated
+    return any(node.this == exp.DType.DATE for node in tree.find_all(exp.DataType))
 
 
 def _has_date_column(schema: dict) -> bool:
