@@ -7,9 +7,9 @@ boosted trees of 50 and 200 rounds (max_tree_depth 6, trained on the first 200k 
     model's own feature matrix of the same rows — target ≤ 0.6×, stretch ≤ 0.4×; and the same
     CTAS with SQLML_COMPILE=off (today's LightGBM path), in the same alternation;
   * the first ML.PREDICT in a process whose cache is empty (``--cold-rows``, each size a table of
-    the first rows): LightGBM scores until the rows scored repay compiling
-    (``BoosterScorer.repay_rows``), then compiles in the background while LightGBM scores on one
-    thread fewer, and switches — vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on
+    the first rows): a statement whose estimated rows repay compiling in its own wall time
+    (``BoosterScorer.statement_rows``) compiles in the background from its first batch while
+    LightGBM scores on one thread fewer, and switches; a smaller one scores with LightGBM alone — vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on
     the model's matrix of those rows; the cold side's CPU includes the compile's, to its end;
   * the cost model's constants (``--parts threshold``): CPU seconds to compile a leaf, and CPU
     seconds the compiled forest saves over LightGBM per row and tree level (one thread each);
@@ -99,7 +99,9 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str], 
             table = "train" if count >= len(X) else f"rows_{count}"
             con.query(f"CREATE OR REPLACE TABLE ds.{table} AS SELECT * FROM ds.train LIMIT {count}")
             versus_off, versus_raw = first_statement(con, rounds, pairs, cache_root, table, X[:count], booster)
-            what = f"{min(count, len(X)):,} rows, {rounds} rounds (repays from {model.estimator.scorer_.repay_rows():,} rows)"
+            scorer = model.estimator.scorer_
+            what = (f"{min(count, len(X)):,} rows, {rounds} rounds (repays from {scorer.repay_rows():,} rows; "
+                    f"a statement compiles from {scorer.statement_rows(os.cpu_count() or 1):,})")  # fmt: skip
             lines.append(f"| first ML.PREDICT CTAS, empty cache, vs the same CTAS with SQLML_COMPILE=off, {what} | {versus_off} |")
             lines.append(f"| first ML.PREDICT CTAS, empty cache, vs Booster.predict on the matrix, {what} | {versus_raw} |")
 
