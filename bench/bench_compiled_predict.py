@@ -9,8 +9,9 @@ boosted trees of 50 and 200 rounds (max_tree_depth 6, trained on the first 200k 
   * the first ML.PREDICT in a process whose cache is empty (``--cold-rows``, each size a table of
     the first rows): a statement whose estimated rows repay compiling in its own wall time
     (``BoosterScorer.statement_rows``) compiles in the background from its first batch while
-    LightGBM scores on one thread fewer, and switches; a smaller one scores with LightGBM alone — vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on
-    the model's matrix of those rows; the cold side's CPU includes the compile's, to its end;
+    LightGBM scores on one thread fewer, and switches; a smaller one scores with LightGBM alone —
+    vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on the model's matrix of those
+    rows; the cold side's CPU includes the compile's, to its end;
   * the cost model's constants (``--parts threshold``): CPU seconds to compile a leaf, and CPU
     seconds the compiled forest saves over LightGBM per row and tree level (one thread each);
   * the bare kernels: the compiled forest vs ``Booster.predict`` on the matrix;
