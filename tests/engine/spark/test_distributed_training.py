@@ -220,10 +220,10 @@ RATINGS = (
 @pytest.mark.parametrize(
     ("options", "als"),
     [
-        pytest.param("num_factors=3, l2_reg=0.1, max_iterations=8", {"rank": 3, "regParam": 0.1, "maxIter": 8}, marks=pytest.mark.slow),
-        pytest.param("feedback_type='IMPLICIT', num_factors=4, l2_reg=0.5, wals_alpha=5, max_iterations=6",
-                     {"rank": 4, "regParam": 0.5, "maxIter": 6, "implicitPrefs": True, "alpha": 5.0}, marks=pytest.mark.slow),
-    ],  # slow: ~25 s each on local[2] (ALS fitted twice, evaluated on both engines)
+        pytest.param("num_factors=3, l2_reg=0.1, max_iterations=3", {"rank": 3, "regParam": 0.1, "maxIter": 3}, marks=pytest.mark.slow),
+        pytest.param("feedback_type='IMPLICIT', num_factors=4, l2_reg=0.5, wals_alpha=5, max_iterations=2",
+                     {"rank": 4, "regParam": 0.5, "maxIter": 2, "implicitPrefs": True, "alpha": 5.0}, marks=pytest.mark.slow),
+    ],  # slow: ALS fitted twice on local[2], evaluated on both engines
     ids=["explicit", "implicit"],
 )
 def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, spark, options, als):
@@ -231,7 +231,7 @@ def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, s
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from sqlml.ml.spark_training.als import SEED
+    from sqlml.ml.spark_training.als import SEED, blocks_for
 
     spark_con, duck = both
     spark_con.query(RATINGS)
@@ -242,7 +242,8 @@ def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, s
     for name in ("user", "item"):
         codes = rows.select(name).distinct().withColumn(f"{name}_id", F.row_number().over(Window.orderBy(name)) - 1)
         rows = rows.join(codes, name)
-    fitted = ALS(userCol="user_id", itemCol="item_id", ratingCol="rating", seed=SEED, **als).fit(rows)
+    blocks = blocks_for(rows)
+    fitted = ALS(userCol="user_id", itemCol="item_id", ratingCol="rating", seed=SEED, numUserBlocks=blocks, numItemBlocks=blocks, **als).fit(rows)
     expected = {(r["user"], r["item"]): r["prediction"] for r in fitted.transform(rows).collect()}
     # every (user, item) pair of the rows, scored by the stored model on DuckDB
     column = "predicted_rating_confidence" if "IMPLICIT" in options else "predicted_rating"

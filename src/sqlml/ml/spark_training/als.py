@@ -152,10 +152,11 @@ def _fit(coded: DataFrame, options: dict, task: Task, rows: int, shape: tuple[in
     from pyspark.ml.recommendation import ALS
 
     implicit = options.get("feedback_type") == "IMPLICIT"
+    blocks = blocks_for(coded)
     fitted = ALS(
         rank=options.get("num_factors") or default_num_factors(rows), maxIter=options["max_iterations"], regParam=options["l2_reg"],
         implicitPrefs=implicit, alpha=float(options["wals_alpha"]), userCol=USER, itemCol=ITEM, ratingCol=RATING,
-        seed=SEED, coldStartStrategy="nan",
+        seed=SEED, coldStartStrategy="nan", numUserBlocks=blocks, numItemBlocks=blocks,
     ).fit(coded)  # fmt: skip
     estimator = FactorizationEstimator(options=options, task=task)
     estimator.user_factors_ = _factors(fitted.userFactors, shape[0])
@@ -163,6 +164,13 @@ def _fit(coded: DataFrame, options: dict, task: Task, rows: int, shape: tuple[in
     estimator.user_intercepts_, estimator.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])
     estimator.global_intercept_ = 0.0
     return estimator
+
+
+def blocks_for(frame: DataFrame) -> int:
+    """ALS's user and item blocks: one per core of the session (its default parallelism), at
+    least 2. MLlib's default, 10, is a cluster's; on ``local[2]`` each iteration would run five
+    times the tasks its two cores can run at once."""
+    return max(2, frame.sparkSession.sparkContext.defaultParallelism)
 
 
 def _factors(factors: DataFrame, count: int) -> np.ndarray:
