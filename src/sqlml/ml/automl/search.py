@@ -6,7 +6,10 @@ Each family's first trial is its BigQuery defaults (fast families first; one tha
 leaves no time for is listed as STOPPED; a random forest's default grows trees for at most
 :data:`FOREST_SHARE` of the budget and keeps those it has); later trials are drawn by Optuna's TPE
 sampler over the family (a categorical choice) and that family's hyperparameters
-(:mod:`sqlml.ml.automl.candidates`). Trials run one at a time on every core and are scored on the
+(:mod:`sqlml.ml.automl.candidates`); a drawn family whose default fit took longer than the
+search has left is not tried (the sampler marks it pruned and draws elsewhere: under load the
+seeded sampler's first free picks were tuned forests, 10–66 s each, that took the time of a dozen
+boosted-tree or DNN trials and were never chosen). Trials run one at a time on every core and are scored on the
 validation rows with ``optimization_objective``. The search ends at the budget — or, when the
 rows are few enough to cross-validate, after :data:`CROSS_VALIDATION_SHARE` of it — a trial still
 training then stops, recorded as STOPPED, unless it is a family's default trial (those started
@@ -87,6 +90,7 @@ def search(
     folds = fold_splits(rows.split, hashes)
     stop = Stop(cancel, started + budget * (1 - CROSS_VALIDATION_SHARE if folds else 1))
     kept: dict[int, Kept] = {}
+    default_seconds: dict[str, float] = {}  # each family's default fit: what one of its trials costs, roughly
 
     def run(trial) -> float:
         name = trial.suggest_categorical("model_type", list(by_name))
@@ -94,6 +98,8 @@ def search(
         if name in failed:  # its rows could not be prepared: nothing to try
             raise optuna.TrialPruned()
         first = not any(r["model_type"] == name for r in records)
+        if not first and default_seconds.get(name, 0.0) > stop.deadline - time.monotonic():
+            raise optuna.TrialPruned()  # a trial of a family slower than the search's time left: not tried, not listed
         if first:
             params = candidate.default_hyperparameters()
         else:
@@ -114,6 +120,8 @@ def search(
             fit_started = time.monotonic()  # the fit's time, not the rows' first preparation, predicts its refits
             estimator, monitor_rows = fit_candidate(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
             fit_seconds = time.monotonic() - fit_started
+            if first:
+                default_seconds[name] = fit_seconds
             if "num_parallel_tree" in params and candidate.family.name == "random_forest":  # the trees it grew
                 params["num_parallel_tree"] = estimator.booster_.current_iteration()
         except Cancelled:
@@ -142,6 +150,9 @@ def search(
         values = [r["objective_value"] for r in records if r["objective_value"] is not None]
         progress.advance(1, f"best {min(values, key=lambda v: sign * v):.4g}" if values else "")
         tried = {r["model_type"] for r in records}
+        left = stop.deadline - time.monotonic()
+        if len(tried) == len(searched) and all(n in failed or default_seconds.get(n, 0.0) > left for n in by_name):
+            study.stop()  # no family's trial fits in the search's time left: the rest of the budget measures
         if stop.by_user() or (len(tried) == len(searched) and (not values or time.monotonic() > stop.deadline or _since_best(values, sign) >= PATIENCE)):
             study.stop()
 
