@@ -79,20 +79,26 @@ def _standardized(duck, columns: list[str]) -> np.ndarray:
     return (X - means) / stds
 
 
-@pytest.mark.parametrize(("label", "classes"), [("big", [False, True]), ("band", ["high", "low", "mid"])])
-def test_logistic_reg_on_spark_has_scikit_learns_weights(both, label, classes):
+@pytest.mark.parametrize(
+    ("label", "classes", "weights"),
+    [("big", [False, True], ""), ("band", ["high", "low", "mid"], "auto_class_weights=TRUE, ")],
+    ids=["binary", "multiclass_auto_class_weights"],
+)
+def test_logistic_reg_on_spark_has_scikit_learns_weights(both, label, classes, weights):
     from sklearn.linear_model import LogisticRegression
 
     spark_con, duck = both
     l2_reg = 0.05
     spark_con.query(
-        f"CREATE MODEL ds.c OPTIONS(model_type='logistic_reg', input_label_cols=['{label}'], l2_reg={l2_reg}, max_iterations=200) "
+        f"CREATE MODEL ds.c OPTIONS(model_type='logistic_reg', input_label_cols=['{label}'], {weights}l2_reg={l2_reg}, max_iterations=200) "
         f"AS SELECT x, z, {label} FROM ds.t"
     )
     X = _standardized(duck, ["x", "z"])
     y = np.array(duck.query(f"SELECT {label} FROM ds.t ORDER BY x").arrow().column(0).to_pylist())
-    # scikit-learn minimizes C·Σ log loss + ½‖β‖²: sqlml's mean log loss + l2_reg·‖β‖² when C = 1 / (2·l2_reg·n)
-    reference = LogisticRegression(C=1 / (2 * l2_reg * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+    # scikit-learn minimizes C·Σ log loss + ½‖β‖²: sqlml's mean log loss + l2_reg·‖β‖² when C = 1 / (2·l2_reg·n);
+    # auto_class_weights is its 'balanced' class weight, n / (classes · the class's rows), whose sum over the rows is n
+    balanced = "balanced" if weights else None
+    reference = LogisticRegression(C=1 / (2 * l2_reg * len(y)), class_weight=balanced, tol=1e-10, max_iter=10_000).fit(X, y)
     assert list(reference.classes_) == classes
     weights = _weights(duck, "ds.c", standardize=True)  # the weights of the standardized features
     if len(classes) == 2:
@@ -137,15 +143,15 @@ def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(both):
             "CREATE MODEL with TRANSFORM(…) is not trained on Spark's workers yet.",
         ),
         (
-            "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], auto_class_weights=TRUE) AS SELECT x, big FROM ds.t",
-            "auto_class_weights is not applied by CREATE MODEL on Spark's workers yet.",
+            "CREATE MODEL ds.m OPTIONS(model_type='logistic_reg', input_label_cols=['big'], num_trials=2) AS SELECT x, big FROM ds.t",
+            "num_trials is not applied by CREATE MODEL on Spark's workers yet.",
         ),
         (
             "CREATE MODEL ds.m OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, DATE '2024-01-01' AS d FROM ds.t",
             "d is a date32[day] column, which CREATE MODEL on Spark's workers does not encode yet.",
         ),
     ],
-    ids=["transform", "auto_class_weights", "date_feature"],
+    ids=["transform", "num_trials", "date_feature"],
 )
 def test_what_the_workers_do_not_train_is_refused_and_names_the_driver(spark_con, statement, message):
     spark_con.query(DATA)

@@ -108,7 +108,7 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
 
     frame, schema = query_frame(context, query)
     family = family_of(model_type)
-    label = _label(frame, schema, model_type, options) if family.target(model_type).is_supervised else None
+    label, counts = _label(frame, schema, model_type, options) if family.target(model_type).is_supervised else (None, None)
     excluded = excluded_columns(options, label.name if label else None)
     features = [name for name in schema.names if name.lower() not in excluded]
     if not features:
@@ -119,7 +119,7 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
         if why is not None:
             raise driver_only(f"{name} is {why}, which CREATE MODEL on Spark's workers does not encode yet.")
     row_hash = F.xxhash64(*[F.col(f"`{n}`") for n in schema.names])
-    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label)).withColumn(HASH, row_hash)
+    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label, counts)).withColumn(HASH, row_hash)
     cached = frame.persist()
     try:
         return _prepared(cached, schema, model_type, options, label, features)
@@ -193,9 +193,10 @@ def query_frame(context: StatementContext, query: exp.Expression) -> tuple[DataF
     return frame, schema
 
 
-def _label(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict) -> Label:
+def _label(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict) -> tuple[Label, list[int] | None]:
     """The label column, checked and described as one process does (:func:`encode_label`),
-    from its distinct values; a NULL or non-finite label fails with one process's message."""
+    from its distinct values, and a classifier's rows per class (in class order); a NULL or
+    non-finite label fails with one process's message."""
     from pyspark.sql import functions as F
 
     name = resolve_column(schema.empty_table(), (options.get("input_label_cols") or ["label"])[0], "label")
@@ -208,9 +209,18 @@ def _label(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict) 
     if frame.where(bad).limit(1).count():  # the whole column, for the exact message
         encode_label(model_type, name, frame.select(column).toArrow().column(0).combine_chunks().cast(arrow_type))
     if regression:
-        return encode_label(model_type, name, pa.array([], arrow_type))
-    distinct = frame.select(column).distinct().toArrow().column(0).combine_chunks().cast(arrow_type)
-    return encode_label(model_type, name, distinct)
+        return encode_label(model_type, name, pa.array([], arrow_type)), None
+    counted = frame.groupBy(column.alias("value")).count().toArrow()
+    distinct = counted.column("value").combine_chunks().cast(arrow_type)
+    label = encode_label(model_type, name, distinct)
+    rows = dict(zip(distinct.to_pylist(), counted.column("count").to_pylist()))
+    return label, [rows[value] for value in label.classes]
+
+
+def auto_class_weights(counts: list[int]) -> list[float]:
+    """BigQuery's ``auto_class_weights`` from the query's rows per class, as one process's
+    :meth:`Label.class_weights` computes them: each class weighted by rows / (classes · its rows)."""
+    return [sum(counts) / (max(count, 1) * len(counts)) for count in counts]
 
 
 def _label_codes(label: Label | None):  # noqa: ANN202 - a pyspark Column
@@ -228,14 +238,13 @@ def _label_codes(label: Label | None):  # noqa: ANN202 - a pyspark Column
     return codes
 
 
-def _weights(schema: pa.Schema, options: dict, label: Label | None):  # noqa: ANN202 - a pyspark Column
-    """Each row's weight: ``instance_weight_col``, a class's ``class_weights``, else 1."""
+def _weights(schema: pa.Schema, options: dict, label: Label | None, counts: list[int] | None):  # noqa: ANN202 - a pyspark Column
+    """Each row's weight: ``instance_weight_col``, a class's ``class_weights`` or
+    ``auto_class_weights`` (from the rows per class, ``counts``), else 1."""
     from pyspark.sql import functions as F
 
-    if options.get("auto_class_weights"):
-        raise driver_only("auto_class_weights is not applied by CREATE MODEL on Spark's workers yet.")
-    if label is not None and options.get("class_weights"):
-        weights = label.class_weights(options)
+    if label is not None and (options.get("class_weights") or options.get("auto_class_weights")):
+        weights = label.class_weights(options) if options.get("class_weights") else auto_class_weights(counts)
         return F.element_at(F.array(*[F.lit(float(v)) for v in weights]), F.col(LABEL).cast("int") + 1)
     if options.get("instance_weight_col"):
         name = resolve_column(schema.empty_table(), options["instance_weight_col"], "instance_weight_col")
