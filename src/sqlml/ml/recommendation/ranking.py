@@ -117,9 +117,10 @@ def _squared_error(
     pool: ThreadPoolExecutor,
 ) -> Callable[[], float]:
     """Σ (p − x·y)² over every item of each evaluated user, p = 1 for the relevant pairs, over the
-    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u = ⟨XᵀX, YᵀY⟩ over the evaluated users, plus Σ (1 − 2 x·y) over the relevant pairs,
-    whose scores are summed on ``pool`` (a sparse × dense product per half of the users: SciPy
-    releases the GIL); returns the function that waits for them and gives the error."""
+    number of such pairs: Σ (x·y)² = Σ x_uᵀ(YᵀY)x_u = ⟨XᵀX, YᵀY⟩ over the evaluated users (two
+    Gram matrices), plus Σ (1 − 2 x·y) over the relevant pairs, whose scores are summed on
+    ``pool`` (a sparse × dense product per half of the users: SciPy releases the GIL); returns
+    the function that waits for them and gives the error."""
     from scipy import sparse
 
     weights = relevant.astype(np.float64)
