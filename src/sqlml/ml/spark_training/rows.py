@@ -145,7 +145,8 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
     if eval_rows == rows:
         raise no_training_rows_error(method, rows, options)
     preprocessor, info = statistics.learn(
-        frame.where(~F.col(EVALUATION)), schema, features, standardize=defaults.standardize, categorical=defaults.categorical
+        frame.where(~F.col(EVALUATION)), schema, features, standardize=defaults.standardize, categorical=defaults.categorical,
+        target=_target(label),
     )
     if preprocessor.width > MAX_FEATURES:
         raise driver_only(f"The features encode to {preprocessor.width} columns (one-hot), over the {MAX_FEATURES} Spark's trainers take here.")
@@ -221,6 +222,18 @@ def auto_class_weights(counts: list[int]) -> list[float]:
     """BigQuery's ``auto_class_weights`` from the query's rows per class, as one process's
     :meth:`Label.class_weights` computes them: each class weighted by rows / (classes · its rows)."""
     return [sum(counts) / (max(count, 1) * len(counts)) for count in counts]
+
+
+def _target(label: Label | None) -> list | None:
+    """What target encoding averages (one process's ``_target_for``): the label's code, or each
+    class's indicator for a multiclass label; None without a label."""
+    from pyspark.sql import functions as F
+
+    if label is None:
+        return None
+    if label.kind == "multiclass":
+        return [(F.col(LABEL) == F.lit(float(index))).cast("double") for index in range(len(label.classes))]
+    return [F.col(LABEL)]
 
 
 def _label_codes(label: Label | None):  # noqa: ANN202 - a pyspark Column

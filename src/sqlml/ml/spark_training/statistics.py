@@ -4,7 +4,9 @@ https://cloud.google.com/bigquery/docs/auto-preprocessing — a numeric column i
 training mean and (for linear models, k-means and PCA) standardized with its mean and sample
 standard deviation; a STRING or BOOL column is one-hot (or dummy) encoded over its training
 categories (label encoded for tree models: the category's alphabetical position from 1, 0 for one
-unseen), NULL being the category ``_null_filler``. One aggregation pass gives every numeric
+unseen; target encoded, for boosted trees' ``TARGET_ENCODING``: the category's mean label
+on the training rows, each class's share of them for a multiclass label, the training rows'
+overall mean for one unseen), NULL being the category ``_null_filler``. One aggregation pass gives every numeric
 column's statistics (and ML.FEATURE_INFO's), one GROUP BY per categorical column its vocabulary;
 the result is the same :class:`~sqlml.ml.preprocessing.automatic.preprocessor.Preprocessor`
 (encoders and their JSON state) that training in one process fits, so a model trained on Spark
@@ -27,8 +29,8 @@ from sqlml.ml.preprocessing.automatic.preprocessor import InputColumn, Preproces
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-#: The categorical encodings the workers compute: one-hot columns, or a label code (tree models).
-ENCODED_METHODS = ("one_hot", "dummy", "label")
+#: The categorical encodings the workers compute: one-hot columns, a label code or the label's mean (tree models).
+ENCODED_METHODS = ("one_hot", "dummy", "label", "target")
 
 
 def _quoted(name: str) -> str:
@@ -59,7 +61,9 @@ def unsupported(arrow_type: pa.DataType, categorical: str) -> str | None:
     return f"a {arrow_type} column"
 
 
-def learn(frame: DataFrame, schema: pa.Schema, features: list[str], *, standardize: bool, categorical: str) -> tuple[Preprocessor, list[dict]]:
+def learn(
+    frame: DataFrame, schema: pa.Schema, features: list[str], *, standardize: bool, categorical: str, target: list[Column] | None = None
+) -> tuple[Preprocessor, list[dict]]:
     """The preprocessor of ``features`` learned from ``frame``'s rows, and ML.FEATURE_INFO's rows.
 
     Args:
@@ -67,7 +71,9 @@ def learn(frame: DataFrame, schema: pa.Schema, features: list[str], *, standardi
         schema: the rows' Arrow types as one process reads them.
         features: the input columns, in order.
         standardize: z-score the numeric columns.
-        categorical: ``one_hot``, ``dummy`` or ``label``.
+        categorical: ``one_hot``, ``dummy``, ``label`` or ``target``.
+        target: for target encoding, the label as one process's encoder learns it: its code
+            (one column), or each class's indicator (a multiclass label).
 
     Raises:
         InvalidModelInputError: a numeric column is all NULL or has an infinite value (the
@@ -95,7 +101,7 @@ def learn(frame: DataFrame, schema: pa.Schema, features: list[str], *, standardi
             suffix = f"_{numeric.index(name)}"
             encoder, row = _numeric(name, standardize, {key.removesuffix(suffix): stats[key] for key in stats if key.endswith(suffix)})
         else:
-            encoder, row = _categorical(frame, name, categorical)
+            encoder, row = _categorical(frame, name, categorical, target or [])
         encoders.append(encoder)
         info.append(row)
     return Preprocessor(columns, encoders), info
@@ -123,19 +129,39 @@ def _numeric(name: str, standardize: bool, stats: dict) -> tuple[NumericEncoder,
     return encoder, row
 
 
-def _categorical(frame: DataFrame, name: str, method: str) -> tuple[CategoricalEncoder, dict]:
-    counts = {row[0]: row[1] for row in frame.groupBy(_category(name).alias("c")).count().collect()}
+def _categorical(frame: DataFrame, name: str, method: str, target: list[Column]) -> tuple[CategoricalEncoder, dict]:
+    from pyspark.sql import functions as F
+
+    sums = [F.sum(column).alias(f"s{j}") for j, column in enumerate(target)] if method == "target" else []
+    groups = {row[0]: row[1:] for row in frame.groupBy(_category(name).alias("c")).agg(F.count(F.lit(1)), *sums).collect()}
+    counts = {category: values[0] for category, values in groups.items()}
     vocabulary = sorted(counts)
+    if method == "target":
+        return _target_encoder(name, vocabulary, groups), _category_row(name, counts)
     dropped = None
     if method == "dummy" and len(vocabulary) > 1:
         # BigQuery drops the most frequent category (ties: alphabetically first), as in one process
         dropped = max(vocabulary, key=lambda c: (counts[c], -vocabulary.index(c)))
+    return CategoricalEncoder(name, method, vocabulary, dropped), _category_row(name, counts)
+
+
+def _target_encoder(name: str, vocabulary: list[str], groups: dict[str, tuple]) -> CategoricalEncoder:
+    """The target encoder of the categories' (rows, label sums…): each category's mean label
+    and the overall mean (the prior), as :meth:`CategoricalEncoder.fit` learns them."""
+    rows = sum(groups[category][0] for category in vocabulary)
+    width = len(groups[vocabulary[0]]) - 1
+    prior = [sum(float(groups[category][1 + j]) for category in vocabulary) / rows for j in range(width)]
+    means = [[float(value) / groups[category][0] for value in groups[category][1:]] for category in vocabulary]
+    return CategoricalEncoder(name, "target", vocabulary, None, means, prior)
+
+
+def _category_row(name: str, counts: dict[str, int]) -> dict:
+    """ML.FEATURE_INFO's row of a categorical column whose categories have ``counts`` rows."""
     nulls = counts.get(NULL_CATEGORY, 0)
-    row = {
+    return {
         "input": name, "min": None, "max": None, "mean": None, "median": None, "stddev": None,
-        "category_count": len(vocabulary) - (1 if NULL_CATEGORY in counts and nulls else 0), "null_count": int(nulls), "dimension": None,
+        "category_count": len(counts) - (1 if NULL_CATEGORY in counts and nulls else 0), "null_count": int(nulls), "dimension": None,
     }  # fmt: skip
-    return CategoricalEncoder(name, method, vocabulary, dropped), row
 
 
 def feature_vector(preprocessor: Preprocessor) -> Column:
@@ -152,6 +178,10 @@ def feature_vector(preprocessor: Preprocessor) -> Column:
         elif encoder.method == "label":
             codes = F.create_map(*[part for index, value in enumerate(encoder.vocabulary) for part in (F.lit(value), F.lit(float(index + 1)))])
             cells.append(F.coalesce(F.try_element_at(codes, _category(column.name)), F.lit(0.0)))
+        elif encoder.method == "target":
+            for j, prior in enumerate(encoder.prior):
+                means = F.create_map(*[part for value, row in zip(encoder.vocabulary, encoder.target_values) for part in (F.lit(value), F.lit(row[j]))])
+                cells.append(F.coalesce(F.try_element_at(means, _category(column.name)), F.lit(prior)))
         else:
             category = _category(column.name)
             cells += [F.when(category == F.lit(value), 1.0).otherwise(0.0) for value in encoder.columns]
