@@ -19,6 +19,8 @@ BOOSTER = train({"objective": "multiclass", "num_class": 3}, np.digitize(target(
 CHUNK = 200
 #: The measured cost model (the tests' fixture replaces it with 0 rows).
 REPAY_ROWS = predictor.BoosterScorer.repay_rows
+#: The machine's load check (the tests' fixture replaces it: the tests' machine may be busy).
+CORES_TO_SPARE = predictor.cores_to_spare
 
 
 class Recording:
@@ -110,3 +112,30 @@ def test_a_statement_repays_compiling_in_its_wall_time_from_more_rows_the_more_c
     # two: while compiling, LightGBM scores on one core instead of two (1.76× the rows)
     assert predictor.BoosterScorer.statement_rows(scorer, 2) == math.ceil(repay * (2 - predictor.COMPILED_SHARE))
     assert predictor.BoosterScorer.statement_rows(scorer, 8) > predictor.BoosterScorer.statement_rows(scorer, 2)
+
+
+def test_while_other_work_keeps_the_cores_busy_no_statement_compiles(monkeypatch, in_background):
+    monkeypatch.setattr(predictor, "cores_to_spare", lambda: False)
+    scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
+    scorer.prepare(lambda: len(X))  # rows that repay compiling (0 here), and rows counted past it
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))  # a call with no estimate: rows counted
+    assert [t for t in threading.enumerate() if t.name == "sqlml-compile"] == []
+    assert scorer.checksum not in predictor._ready and predictor._compiling == {}
+    monkeypatch.setattr(predictor, "cores_to_spare", lambda: True)
+    assert scorer.compiled(1) is None and scorer.wait() is not None  # cores free again: the next call starts it
+
+
+@pytest.mark.parametrize(("load", "spare"), [(0.3, True), (2.9, True), (3.0, False), (14.5, False)])
+def test_cores_are_to_spare_while_fewer_threads_run_than_cores_plus_one(monkeypatch, load, spare):
+    monkeypatch.setattr(predictor.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(predictor.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    assert CORES_TO_SPARE() is spare
+
+
+def test_without_a_load_average_cores_count_as_spare(monkeypatch):
+    def unknown():
+        raise OSError("load average unobtainable")
+
+    monkeypatch.setattr(predictor.os, "getloadavg", unknown)
+    assert CORES_TO_SPARE() is True
