@@ -3,7 +3,9 @@
 A validation slice of a small table is small (credit_default's 1,000 validation rows hold 30
 positives), and the candidate best on it is often best by chance. When the training and
 validation rows are at most :data:`MAX_ROWS` and not split by time, the finalists — the best trial
-of each model type, then the next best trials — are refitted on :data:`FOLDS` folds of those rows
+of each model type whose folds fit in what is left of the budget (a tuned DNN of small batches
+that would take it all gives way to its family's default), then the next best trials — are
+refitted on :data:`FOLDS` folds of those rows
 (each row held out once, folds drawn from the rows' hashes) within what is left of the budget,
 cheapest first, for the iterations their trial ran (early stopping off: a fold's held-out rows do
 not choose when its model stops), and their out-of-fold outputs score them on every row instead
@@ -189,7 +191,9 @@ def cross_validate(
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}
     validated = Validated(scores, None, crossval.positions, crossval)
-    measured = finalists(ranked, lambda t: kept[t].model_type, lambda t: kept[t].seconds)
+    left = stop.deadline - time.monotonic()  # a type's best trial too slow to measure gives way to its next best
+    affordable = [t for t in ranked if estimated_seconds(kept[t].seconds, kept[t].prepared.split) <= left]
+    measured = finalists(affordable, lambda t: kept[t].model_type, lambda t: kept[t].seconds)
     firsts = len({kept[t].model_type for t in measured})
     for index, trial_id in enumerate(measured + [None]):
         if index == firsts and between is not None:
