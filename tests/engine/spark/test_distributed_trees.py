@@ -2,6 +2,7 @@
 distributed mode on local[2] — two LightGBM machines, one per task of a barrier stage — stored as
 the LightGBM text one process stores, so ML.PREDICT on DuckDB equals ML.PREDICT on Spark (1e-6),
 and the losses ML.TRAINING_INFO records are the whole training set's (summed over the machines).
+The machines bin their rows as one process does, so the booster is one process's.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_eng
     y = np.array([row[0] for row in duck.query("SELECT y FROM ds.t ORDER BY x").fetchall()])
     # (LightGBM keeps its training scores in float32: 1e-6)
     assert losses[-1][1] == pytest.approx(float(np.mean((np.array([row[1] for row in on_duckdb]) - y) ** 2)), rel=1e-6)
-    # the options reach LightGBM as one process maps them: as good a fit as one process's training
+    # one process's model: the options reach LightGBM as one process maps them, and every machine bins
+    # its rows as one process does (from the same rows: all 400), so the machines' summed histograms
+    # grow one process's trees — the same losses round by round, the same predictions (each machine
+    # binning its own 200 rows, as LightGBM's distributed mode does by default, ended at loss 1.18 vs 1.13)
     duck.query(statement.format(name="in_process", options=options))
-    evaluate = "SELECT r2_score FROM ML.EVALUATE(MODEL ds.{name}, TABLE ds.t)"
-    distributed, in_process = duck.query(evaluate.format(name="m")).fetchall()[0][0], duck.query(evaluate.format(name="in_process")).fetchall()[0][0]
-    assert in_process > 0.9 and distributed == pytest.approx(in_process, abs=0.02)
+    in_process = duck.query("SELECT iteration, loss FROM ML.TRAINING_INFO(MODEL ds.in_process) ORDER BY iteration").fetchall()
+    assert [row[0] for row in in_process] == [row[0] for row in losses]
+    np.testing.assert_allclose([row[1] for row in losses], [row[1] for row in in_process], rtol=1e-9)
+    in_process_predictions = duck.query("SELECT x, predicted_y FROM ML.PREDICT(MODEL ds.in_process, TABLE ds.t) ORDER BY x").fetchall()
+    np.testing.assert_allclose([row[1] for row in on_duckdb], [row[1] for row in in_process_predictions], rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.slow
