@@ -4,12 +4,15 @@ makes the next one look again."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlglot
 from sqlglot import exp
 
 import sqlml
 from sqlml.execution import executor as executor_module
+from sqlml.execution import sources as sources_module
 from sqlml.execution.survey import Survey
 from sqlml.sql.transpile import parameters, parameters_among
 
@@ -67,3 +70,28 @@ def test_a_rewrite_that_changes_the_tree_makes_the_next_one_survey_it_again(surv
         got = con.query("SELECT ML.STANDARD_SCALER(x) OVER () AS s FROM ds.t WHERE x > @low ORDER BY s", params={"low": 0}).fetchall()
         assert [round(s, 6) for (s,) in got] == [-0.707107, 0.707107]
         assert len(surveys) == 2 and "STANDARD_SCALER" not in surveys[1]
+
+
+def test_the_renderer_and_date_typing_read_the_executor_s_survey_of_the_statement(monkeypatch):
+    """A plain statement is walked once before it becomes DuckDB SQL: the renderer (which steps
+    have work) and the DATE ± INT64 typing (which tables it reads) use the executor's survey."""
+    made = []
+
+    class Counting(Survey):
+        __slots__ = ()
+
+        def __init__(self, tree):
+            made.append(tree.sql(dialect="bigquery"))
+            super().__init__(tree)
+
+    monkeypatch.setattr(executor_module, "Survey", Counting)
+    monkeypatch.setattr(sources_module, "Survey", Counting)
+    typed_with = []
+    typing = sources_module.with_table_columns
+    monkeypatch.setattr(sources_module, "with_table_columns", lambda tree, columns, survey: typed_with.append(survey) or typing(tree, columns, survey))
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.d AS SELECT DATE '2020-09-22' AS d, 3 AS n")
+        made.clear()
+        assert con.query("SELECT d + n AS e, n - 1 AS m FROM ds.d").fetchall() == [(dt.date(2020, 9, 25), 2)]
+    assert made == ["SELECT d + n AS e, n - 1 AS m FROM ds.d"]
+    assert len(typed_with) == 1 and typed_with[0].tree.sql(dialect="bigquery") == made[0]

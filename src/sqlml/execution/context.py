@@ -46,6 +46,9 @@ class StatementContext:
             cursor (its returned rows) into the statement's result.
         script: the whole script text the statement's syntax tree positions refer to, so that
             a handler can point an error at the part of the statement at fault.
+        survey: the executor's :class:`~sqlml.execution.survey.Survey` of ``plan.tree``, which the
+            renderer reads instead of walking that same tree again (a handler that renders
+            another tree, or a copy, gets its own).
     """
 
     executor: Executor
@@ -56,6 +59,7 @@ class StatementContext:
     sources: SourceSet = field(default_factory=SourceSet)
     returning: Callable[[Cursor], Result] | None = None
     script: str = ""
+    survey: Survey | None = None
 
 
 @dataclass

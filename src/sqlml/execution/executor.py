@@ -138,7 +138,7 @@ class Executor:
                 if rewritten is not tree or survey.stale:
                     tree, survey = rewritten, Survey(rewritten)
             values = self._bind(survey, run, params)
-            context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql)
+            context = StatementContext(self, plan(tree), values, location, keep_result, script=run.parser.sql, survey=survey)
             handler = self.table.handlers[context.plan.kind]
             try:
                 if remember is not None and handler is run_sql and context.plan.kind is StatementKind.QUERY and keep_result:

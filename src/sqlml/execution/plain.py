@@ -47,7 +47,7 @@ def run_sql(context: StatementContext) -> Result:
         cursor = warehouse.cursor()
         # the executor gave the statement's ? parameters their names; without them it has none
         tree = to_duckdb_parameters(statement.tree) if positional_name(1) in context.params else statement.tree
-        sql, values = executor.renderer(context.params).render(tree, cursor, sources)
+        sql, values = executor.renderer(context.params).render(tree, cursor, sources, context.survey)
         values = values or None
         _stop_if_cancelled(context)
         if statement.returns_rows:
@@ -87,7 +87,7 @@ def run_remembered(context: StatementContext, script: str) -> Result:
     """
     executor = context.executor
     with executor.engine.lease() as cursor:  # rendered as run_sql renders it (no ML call: the cursor stays unused)
-        sql, _ = executor.renderer(context.params).render(context.plan.tree, cursor, context.sources)
+        sql, _ = executor.renderer(context.params).render(context.plan.tree, cursor, context.sources, context.survey)
     known = Known(sql, context.plan.verb)
     _stop_if_cancelled(context)
     result = run_known(executor.engine, known, lambda error: read_error(error, context.plan.tree, context.location))

@@ -204,16 +204,18 @@ class Renderer:
         self.from_bigquery = from_bigquery
         self.in_transaction = in_transaction
 
-    def render(self, tree: exp.Expression, cursor: Cursor, sources: SourceSet) -> tuple[str, dict]:
+    def render(self, tree: exp.Expression, cursor: Cursor, sources: SourceSet, survey: Survey | None = None) -> tuple[str, dict]:
         """DuckDB SQL for ``tree`` and the parameter values it reads.
 
         Each outermost ML call is evaluated and registered on ``cursor`` first (in a copy of
-        ``tree``, which is left as it is).
+        ``tree``, which is left as it is). ``survey``: the executor's survey of the statement,
+        used when it is of ``tree`` itself and still holds.
         """
         # one walk tells which of the steps below have work (most statements call no ML function
         # and hold no + or -), and the date typing what it reads, instead of each step walking
-        # the whole tree to find out
-        survey = Survey(tree)
+        # the whole tree to find out; the executor's walk of the statement, when this is its tree
+        if survey is None or survey.tree is not tree or survey.stale:
+            survey = Survey(tree)
         calls = _outermost_ml_calls(tree) if any(issubclass(kind, MLFunction) for kind in survey.kinds) else []
         if calls:
             tree = tree.copy()

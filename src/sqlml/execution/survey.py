@@ -30,6 +30,7 @@ class Survey:
         tree: the statement, walked once.
 
     Attributes:
+        tree: the tree walked.
         tables: every :class:`~sqlglot.exp.Table` node.
         ctes: every :class:`~sqlglot.exp.CTE` node.
         dots: every :class:`~sqlglot.exp.Dot` node (``ML.STANDARD_SCALER(x)`` is one).
@@ -38,11 +39,12 @@ class Survey:
         stale: the tree changed shape since the walk (see :meth:`changed`).
     """
 
-    __slots__ = ("tables", "ctes", "dots", "parameters", "kinds", "stale")
+    __slots__ = ("tree", "tables", "ctes", "dots", "parameters", "kinds", "stale")
 
     def __init__(self, tree: exp.Expression):
         # the node types first, then one comprehension per kept type the tree holds: no call per
         # node (a survey runs for every statement, twice for most: the executor's and the renderer's)
+        self.tree = tree
         nodes = list(tree.walk())
         kinds = frozenset({type(node) for node in nodes})
         self.tables, self.ctes, self.dots, self.parameters = (
