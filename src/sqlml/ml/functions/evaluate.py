@@ -5,7 +5,8 @@ split (or on the training rows when there was no split), as BigQuery does. With 
 rows are streamed through the model and compared with their label column (a linear model's
 outputs computed by DuckDB, :func:`~sqlml.ml.runtime.sql_prediction.scored_in_query`); on an engine
 that maps batches on its workers (Spark) they are scored there and only aggregates come back
-(:mod:`sqlml.ml.functions.distributed_evaluation`). A forecasting model
+(:mod:`sqlml.ml.functions.distributed_evaluation`; for k-means, autoencoders and matrix
+factorizations :mod:`sqlml.ml.functions.distributed_unsupervised`). A forecasting model
 (ARIMA_PLUS) is evaluated by forecasting and comparing with the input's actual values
 (:mod:`sqlml.ml.forecasting.evaluation`).
 """
