@@ -19,7 +19,10 @@ formulas, so they equal DuckDB's ML.EVALUATE of the same rows (within float summ
   pair's ratings (one process adds them up too), and only those pairs come to this process, where
   the ranking runs as on DuckDB — as many rows as distinct pairs, not the input's rows.
 
-PCA's ML.EVALUATE reads no input row (its stored metrics), so it needs nothing here.
+PCA's ML.EVALUATE reads no input row (its stored metrics), so it needs nothing here. A
+forecasting model's (ARIMA_PLUS, :func:`~sqlml.ml.functions.evaluate.evaluate_forecast`) still
+reads its input to the driver: it forecasts each series there and matches the input's points by
+series and timestamp (its per-point form returns a row per input row).
 """
 
 from __future__ import annotations
