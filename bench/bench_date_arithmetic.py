@@ -80,7 +80,7 @@ def _generated(con: sqlml.Connection, sql: str) -> str:
 
 def _untyped(con: sqlml.Connection, sql: str) -> None:
     """``sql`` run by sqlml with the renderer's typed pass switched off."""
-    sources.with_table_columns = lambda tree, columns: tree
+    sources.with_table_columns = lambda tree, columns, survey=None: tree
     try:
         con.query(sql).fetchall()
     finally:
