@@ -68,17 +68,7 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     started = time.monotonic()
     frame, schema = query_frame(context, query)
     columns = rating_columns(options, schema.empty_table())  # names and types; the values are checked below
-    user, item, rating = (F.col(f"`{name}`") for name in columns)
-    value = rating.cast("double")
-    bad = user.isNull() | item.isNull() | value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
-    frame = frame.withColumn(HASH, F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))
-    rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(HASH)).first()
-    if bad_rows:  # the columns on the driver, for one process's exact message
-        rating_columns(options, frame.select(*[f"`{n}`" for n in columns]).toArrow().cast(schema))
-    if rows == 0:
-        raise InvalidModelInputError(
-            "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
-        )
+    frame, rows, digest = _checked(frame, schema, options, columns)
     method, evaluation = split(frame, schema, model_type, options, rows)
     frame = frame.withColumn(EVALUATION, evaluation)
     eval_rows = frame.where(F.col(EVALUATION)).count() if method != "NO_SPLIT" else 0
@@ -90,7 +80,8 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     coded = (
         frame.join(user_codes, frame[f"`{columns[0]}`"] == user_codes["__sqlml_key"], "left").drop("__sqlml_key")
         .join(item_codes, frame[f"`{columns[1]}`"] == item_codes["__sqlml_key"], "left").drop("__sqlml_key")
-        .select(F.coalesce(USER, F.lit(-1)).alias(USER), F.coalesce(ITEM, F.lit(-1)).alias(ITEM), value.alias(RATING), EVALUATION)
+        .select(F.coalesce(USER, F.lit(-1)).alias(USER), F.coalesce(ITEM, F.lit(-1)).alias(ITEM),
+                F.col(f"`{columns[2]}`").cast("double").alias(RATING), EVALUATION)
         .persist()
     )  # fmt: skip
     try:
@@ -101,8 +92,7 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
         coded.unpersist()
     family = family_of(model_type)
     scored = [family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes)) for codes, y in samples]
-    losses = [None if estimator.implicit else found["mean_squared_error"] for found in scored]
-    seconds = time.monotonic() - started
+    losses = [None if estimator.implicit else found["mean_squared_error"] for found in scored] + [None]
     ratings = Ratings(columns, users, items, np.empty((0, 2), np.int64), np.empty(0))
     spec = {
         "model_type": str(model_type),
@@ -113,8 +103,8 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
         "feature_info": ratings.feature_info(),
         "split": {"method": method, "training_rows": rows - eval_rows, "eval_rows": eval_rows, "test_rows": 0},
         "recommendation": ratings.describe(),
-        "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": losses[0], "eval_loss": losses[1] if eval_rows else None,
-                           "learning_rate": None, "duration_ms": int(round(seconds * 1000))}],  # fmt: skip
+        "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": losses[0], "eval_loss": losses[1],
+                           "learning_rate": None, "duration_ms": int(round((time.monotonic() - started) * 1000))}],  # fmt: skip
         "metrics": scored[-1],
         "trained_on": {"engine": "spark", "trainer": "Spark MLlib (ALS)", "sample_rows": SAMPLE_ROWS},
         "training_distributions": {},
@@ -123,6 +113,30 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     model = Model(spec, None, estimator, ratings.key_arrays())
     model.spec["training_seconds"] = round(time.monotonic() - started, 3)
     return model
+
+
+def _checked(frame: DataFrame, schema: pa.Schema, options: dict, columns: tuple[str, str, str]) -> tuple[DataFrame, int, int | None]:
+    """The rows with their :data:`HASH`, their count and the hashes XOR-ed, after one process's
+    checks of the user, item and rating values (NULLs, non-finite ratings; its messages) and of
+    there being rows at all.
+
+    Raises:
+        InvalidModelInputError: a check fails.
+    """
+    from pyspark.sql import functions as F
+
+    user, item, rating = (F.col(f"`{name}`") for name in columns)
+    value = rating.cast("double")
+    bad = user.isNull() | item.isNull() | value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
+    frame = frame.withColumn(HASH, F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))
+    rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(HASH)).first()
+    if bad_rows:  # the columns on the driver, for one process's exact message
+        rating_columns(options, frame.select(*[f"`{n}`" for n in columns]).toArrow().cast(schema))
+    if rows == 0:
+        raise InvalidModelInputError(
+            "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
+        )
+    return frame, rows, digest
 
 
 def _sample(coded: DataFrame, evaluation: bool) -> tuple[np.ndarray, np.ndarray]:
