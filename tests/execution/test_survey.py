@@ -36,7 +36,7 @@ def test_a_survey_lists_what_find_all_finds_in_the_same_order():
 
 @pytest.fixture()
 def surveys(monkeypatch):
-    """The trees the executor surveyed while the test ran."""
+    """The trees the executor and the renderer surveyed while the test ran."""
     made = []
 
     class Counting(Survey):
@@ -47,6 +47,7 @@ def surveys(monkeypatch):
             super().__init__(tree)
 
     monkeypatch.setattr(executor_module, "Survey", Counting)
+    monkeypatch.setattr(sources_module, "Survey", Counting)
     return made
 
 
@@ -72,26 +73,15 @@ def test_a_rewrite_that_changes_the_tree_makes_the_next_one_survey_it_again(surv
         assert len(surveys) == 2 and "STANDARD_SCALER" not in surveys[1]
 
 
-def test_the_renderer_and_date_typing_read_the_executor_s_survey_of_the_statement(monkeypatch):
+def test_the_renderer_and_date_typing_read_the_executor_s_survey_of_the_statement(surveys, monkeypatch):
     """A plain statement is walked once before it becomes DuckDB SQL: the renderer (which steps
     have work) and the DATE ± INT64 typing (which tables it reads) use the executor's survey."""
-    made = []
-
-    class Counting(Survey):
-        __slots__ = ()
-
-        def __init__(self, tree):
-            made.append(tree.sql(dialect="bigquery"))
-            super().__init__(tree)
-
-    monkeypatch.setattr(executor_module, "Survey", Counting)
-    monkeypatch.setattr(sources_module, "Survey", Counting)
     typed_with = []
     typing = sources_module.with_table_columns
     monkeypatch.setattr(sources_module, "with_table_columns", lambda tree, columns, survey: typed_with.append(survey) or typing(tree, columns, survey))
     with sqlml.connect(":memory:") as con:
         con.query("CREATE SCHEMA ds; CREATE TABLE ds.d AS SELECT DATE '2020-09-22' AS d, 3 AS n")
-        made.clear()
+        surveys.clear()
         assert con.query("SELECT d + n AS e, n - 1 AS m FROM ds.d").fetchall() == [(dt.date(2020, 9, 25), 2)]
-    assert made == ["SELECT d + n AS e, n - 1 AS m FROM ds.d"]
-    assert len(typed_with) == 1 and typed_with[0].tree.sql(dialect="bigquery") == made[0]
+    assert surveys == ["SELECT d + n AS e, n - 1 AS m FROM ds.d"]
+    assert len(typed_with) == 1 and typed_with[0].tree.sql(dialect="bigquery") == surveys[0]
