@@ -372,7 +372,7 @@ def test_bigquery_ml_functions_not_supported_yet_say_so(con, call):
     assert error.location.length == len(name)
 
 
-@pytest.mark.parametrize("name", ["ML.DISTANCE", "ML.LP_NORM", "ML.DECODE_IMAGE", "ML.RESIZE_IMAGE", "ML.CONVERT_COLOR_SPACE", "ML.CONVERT_IMAGE_TYPE"])
+@pytest.mark.parametrize("name", ["ML.DECODE_IMAGE", "ML.RESIZE_IMAGE", "ML.CONVERT_COLOR_SPACE", "ML.CONVERT_IMAGE_TYPE"])
 def test_scalar_ml_functions_not_supported_yet_say_so(con, name):
     with pytest.raises(sqlml.UnsupportedStatementError, match=rf"^{name} is not supported yet") as caught:
         con.query(f"SELECT 1, {name}([1.0], [2.0])").fetchall()

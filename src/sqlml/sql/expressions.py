@@ -126,7 +126,7 @@ NOT_YET_SUPPORTED_NAMES = (
 )  # fmt: skip
 
 #: BigQuery's scalar ML functions sqlml has no implementation of yet.
-NOT_YET_SUPPORTED_SCALAR_NAMES = ("DISTANCE", "LP_NORM", "DECODE_IMAGE", "RESIZE_IMAGE", "CONVERT_COLOR_SPACE", "CONVERT_IMAGE_TYPE")
+NOT_YET_SUPPORTED_SCALAR_NAMES = ("DECODE_IMAGE", "RESIZE_IMAGE", "CONVERT_COLOR_SPACE", "CONVERT_IMAGE_TYPE")
 
 #: Every ML table-function node class by its upper-case name.
 ML_FUNCTIONS: dict[str, type[MLFunction]] = {

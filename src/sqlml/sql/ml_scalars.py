@@ -1,5 +1,13 @@
 """Scalar ML.* calls left after the preprocessing functions were expanded: ML.TFDV_VALIDATE becomes
-a call of its built-in macro, and BigQuery's scalar ML functions sqlml lacks say so.
+a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become DuckDB list arithmetic, and
+BigQuery's scalar ML functions sqlml lacks say so.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-distance —
+``ML.DISTANCE(vector1, vector2 [, type])``, type ``'EUCLIDEAN'`` (default), ``'MANHATTAN'`` or
+``'COSINE'`` (1 - cosine similarity); FLOAT64, NULL if either vector is NULL.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-lp-norm —
+``ML.LP_NORM(vector, degree)``, degree 0.0 (the count of non-zero elements), any value >= 1.0, or
+``CAST('INF' AS FLOAT64)`` (the largest magnitude); FLOAT64, NULL if the vector is NULL.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-tfdv-validate —
 ``ML.TFDV_VALIDATE(base_statistics, study_statistics [, detection_type] [,
@@ -29,15 +37,24 @@ def ml_scalars(tree: exp.Expression) -> exp.Expression:
         name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).upper()
         if name == "TFDV_VALIDATE":
             dot.replace(_tfdv_validate(call))
+        elif name == "DISTANCE":
+            dot.replace(_distance(call))
+        elif name == "LP_NORM":
+            dot.replace(_lp_norm(call))
         elif name in NOT_YET_SUPPORTED_SCALAR_NAMES:
             raise UnsupportedStatementError(f"ML.{name} is not supported yet", location=written_location(call))
     return tree
 
 
-def _tfdv_validate(call: exp.Expression) -> exp.Expression:
+def _arguments(call: exp.Expression, name: str, least: int, most: int) -> list[exp.Expression]:
     arguments = list(call.expressions) if isinstance(call, exp.Anonymous) else list(call.iter_expressions())
-    if not 2 <= len(arguments) <= 8:
-        raise SqlTypeError(f"No matching signature for function ML.TFDV_VALIDATE: it takes 2 to 8 arguments; got {len(arguments)}.")
+    if not least <= len(arguments) <= most:
+        raise SqlTypeError(f"No matching signature for function ML.{name}: it takes {least} to {most} arguments; got {len(arguments)}.")
+    return arguments
+
+
+def _tfdv_validate(call: exp.Expression) -> exp.Expression:
+    arguments = _arguments(call, "TFDV_VALIDATE", 2, 8)
     parts = {str(i): a for i, a in enumerate(arguments)}
     values = [f"__p_{i}" if i < len(arguments) else _TFDV_DEFAULTS[i - 2] for i in range(8)]
     thresholds = values[7] if values[7] == "NULL" else f"to_json({values[7]})"
@@ -46,3 +63,35 @@ def _tfdv_validate(call: exp.Expression) -> exp.Expression:
         f"CAST({values[3]} AS DOUBLE), {values[4]}, CAST({values[5]} AS DOUBLE), {values[6]}, CAST({thresholds} AS VARCHAR)) AS JSON)"
     )
     return build(template, **parts)
+
+
+# DuckDB's list functions need DOUBLE[]; vectors of different lengths are refused, as BigQuery does.
+_SAME_LENGTH = "CASE WHEN len(__p_a) <> len(__p_b) THEN error('ML.DISTANCE needs two vectors of the same length.') ELSE {} END"
+_DISTANCES = {
+    "EUCLIDEAN": "list_distance(CAST(__p_a AS DOUBLE[]), CAST(__p_b AS DOUBLE[]))",
+    "COSINE": "list_cosine_distance(CAST(__p_a AS DOUBLE[]), CAST(__p_b AS DOUBLE[]))",
+    "MANHATTAN": "list_sum(list_transform(list_zip(CAST(__p_a AS DOUBLE[]), CAST(__p_b AS DOUBLE[])), LAMBDA p : abs(p[1] - p[2])))",
+}
+
+_LP_NORM = (
+    "CASE WHEN __p_d = 0 THEN CAST(len(list_filter(CAST(__p_v AS DOUBLE[]), LAMBDA x : x <> 0)) AS DOUBLE) "
+    "WHEN isinf(__p_d) THEN list_aggregate(list_transform(CAST(__p_v AS DOUBLE[]), LAMBDA x : abs(x)), 'max') "
+    "WHEN __p_d >= 1 THEN power(list_sum(list_transform(CAST(__p_v AS DOUBLE[]), LAMBDA x : power(abs(x), __p_d))), 1 / __p_d) "
+    "ELSE error('The degree of ML.LP_NORM must be 0.0, at least 1.0, or CAST(''INF'' AS FLOAT64); got ' || CAST(__p_d AS VARCHAR) || '.') END"
+)
+
+
+def _distance(call: exp.Expression) -> exp.Expression:
+    arguments = _arguments(call, "DISTANCE", 2, 3)
+    kind = arguments[2] if len(arguments) == 3 else exp.Literal.string("EUCLIDEAN")
+    if not (isinstance(kind, exp.Literal) and kind.is_string and kind.name.upper() in _DISTANCES):
+        raise SqlTypeError(
+            f"The type argument of ML.DISTANCE must be 'EUCLIDEAN', 'MANHATTAN' or 'COSINE'. Got {kind.sql(dialect='bigquery')} instead.",
+            location=written_location(call),
+        )
+    return build(_SAME_LENGTH.format(_DISTANCES[kind.name.upper()]), a=arguments[0], b=arguments[1])
+
+
+def _lp_norm(call: exp.Expression) -> exp.Expression:
+    vector, degree = _arguments(call, "LP_NORM", 2, 2)
+    return build(_LP_NORM, v=vector, d=exp.cast(degree, "DOUBLE"))
