@@ -27,7 +27,7 @@ from sqlml.ml.training.split import LARGE_DATA, LARGE_EVAL_ROWS, SMALL_DATA, spl
 from sqlml.ml.training.split_checks import check_split_column, no_training_rows_error
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
     from sqlml.execution.context import StatementContext
     from sqlml.ml.preprocessing.automatic.preprocessor import Preprocessor
@@ -265,7 +265,7 @@ def _weights(schema: pa.Schema, options: dict, label: Label | None, counts: list
     return F.lit(1.0)
 
 
-def split(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, rows: int):  # noqa: ANN201 - (method, a pyspark Column)
+def split(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, rows: int) -> tuple[str, Column]:
     """BigQuery's data split on Spark (:mod:`sqlml.ml.training.split`'s rules), as a column that
     is TRUE on the evaluation rows of ``frame`` (which has :data:`HASH`).
 
