@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlml
 import sqlml.ml.functions.evaluate as evaluate_module
-from harness import Row, alternate, print_table
+from harness import Row, alternate, local_spark, print_table
 
 DATA = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.events AS "
@@ -36,14 +36,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from pyspark.sql import SparkSession
-
     folder = Path(tempfile.mkdtemp())
-    spark = (
-        SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(folder / "spark-warehouse")).config("spark.driver.memory", "2g").getOrCreate()
-    )  # fmt: skip
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark(folder)
     with sqlml.connect(folder / "warehouse", folder / "models", engine="spark", spark=spark) as con:
         con.query(DATA.format(blocks=args.rows // 1000))
         con.query(MODEL)

@@ -1,10 +1,6 @@
-"""ML.EVALUATE of KMEANS and explicit MATRIX_FACTORIZATION on Spark local[2] (issue 22.3): summed
-where the data is (:mod:`sqlml.ml.functions.distributed_unsupervised`: per-row terms on the
-executors by ``mapInArrow``, a GROUP BY of sums; a few rows reach the driver) against the path
-before it, which collected the input to the driver and scored it there.
-
-Runs alternate (aggregated, then collected) under the same machine load; the table prints each
-side's median and the ratio aggregated / collected (below 1: the aggregation is faster).
+"""ML.EVALUATE of KMEANS and explicit MATRIX_FACTORIZATION on Spark local[2] (issue 22.3), summed
+on the executors (:mod:`sqlml.ml.functions.distributed_unsupervised`) against the input collected
+to the driver, in alternating pairs; ratio = summed / collected (below 1: summing is faster).
 
 Usage: python bench/bench_spark_evaluate_unsupervised.py [--rows 1000000] [--rounds 3]
 """
@@ -18,7 +14,7 @@ from pathlib import Path
 
 import sqlml
 import sqlml.ml.functions.evaluate as evaluate_module
-from harness import Row, alternate, print_table
+from harness import Row, alternate, local_spark, print_table
 
 DATA = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.events AS "
@@ -45,14 +41,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from pyspark.sql import SparkSession
-
     folder = Path(tempfile.mkdtemp())
-    spark = (
-        SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(folder / "spark-warehouse")).config("spark.driver.memory", "2g").getOrCreate()
-    )  # fmt: skip
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark(folder)
     rows = []
     with sqlml.connect(folder / "warehouse", folder / "models", engine="spark", spark=spark) as con:
         con.query(DATA.format(blocks=args.rows // 1000))

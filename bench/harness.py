@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 
@@ -169,6 +170,18 @@ def engine_rows(timings: dict[str, list[tuple[float, float]]], target: str) -> l
     rows = [Row(step, statistics.median(s for _, s in pairs), statistics.median(d for d, _ in pairs), target) for step, pairs in timings.items()]
     rows.append(Row("whole project", sum(r.sqlml for r in rows), sum(r.baseline for r in rows), "ratio reported"))
     return rows
+
+
+def local_spark(folder: Path) -> object:
+    """A Spark ``local[2]`` session (no UI, 2 GB driver) with its warehouse in ``folder``."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(folder / "spark-warehouse")).config("spark.driver.memory", "2g").getOrCreate()
+    )  # fmt: skip
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def print_table(title: str, rows: list[Row]) -> None:
