@@ -335,3 +335,29 @@ def _with_found_examples(test):
 @_with_found_examples
 def test_only_sqlml_errors_escape(template, sql):
     run_script(template, sql)
+
+
+# -- fast regressions from the outside campaign (/work/notes/fuzz_campaign) ---------------------
+
+
+@pytest.fixture(scope="module")
+def memory():
+    """An in-memory warehouse with a small table ds.t."""
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x, CAST(x AS STRING) AS s FROM UNNEST([1, 2, 3]) AS x")
+        yield con
+
+
+def _error(con, sql: str) -> sqlml.Error:
+    with pytest.raises(sqlml.Error) as caught:
+        con.query(sql).fetchall()
+    return caught.value
+
+
+def test_a_builders_own_parse_error_in_a_script_condition_is_a_syntax_error_at_the_call(memory):
+    # sqlglot's DATE_ADD builder raises a ParseError without the parser's error record, which
+    # Parser.parse_into (an IF condition) indexed: an internal IndexError before
+    error = _error(memory, "IF DATE_ADD(DATE '2024-01-01', 'x') IS NULL THEN SELECT 1; END IF")
+    assert isinstance(error, sqlml.SqlSyntaxError)
+    assert error.message == "Syntax error: wrong number or kind of arguments for DATE_ADD(...): INTERVAL expression expected but got ''x''"
+    assert (error.location.line, error.location.col) == (1, 4)
