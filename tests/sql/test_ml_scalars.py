@@ -76,3 +76,23 @@ def test_lp_norm_refuses_a_degree_between_0_and_1(con):
 def test_wrong_argument_counts_say_so(con):
     with pytest.raises(sqlml.SqlTypeError, match=r"^No matching signature for function ML.LP_NORM: it takes 2 to 2 arguments; got 1\."):
         con.query("SELECT ML.LP_NORM([1.0])")
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        ("SELECT AI.GENERATE('Write a haiku', connection_id => 'us.c', endpoint => 'gemini-2.0-flash').result", "AI.GENERATE"),
+        ("SELECT AI.IF('Is it about cats?', connection_id => 'us.c')", "AI.IF"),
+        ("SELECT * FROM AI.FORECAST((SELECT 1 AS d, 2 AS v), data_col => 'v', timestamp_col => 'd', horizon => 10)", "AI.FORECAST"),
+        ("SELECT * FROM AI.DETECT_ANOMALIES((SELECT 1 AS a), (SELECT 1 AS a), data_col => 'a', timestamp_col => 'a')", "AI.DETECT_ANOMALIES"),
+    ],
+)
+def test_ai_functions_say_they_need_a_google_hosted_model(con, call, name):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate and
+    # bigqueryml-syntax-ai-forecast: Gemini / TimesFM calls, not "Unknown function forecast"
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query(call).fetchall()
+    assert caught.value.message == (
+        f"{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally."
+    )
+    assert "ML.FORECAST" in caught.value.hint

@@ -238,7 +238,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 #: (see :class:`~sqlml.sql.passes.Pass`; None: a template, which may add any).
 TREE_FIXES = (
     Pass(_functions, (exp.Anonymous,)),
-    Pass(ml_scalars, (exp.Dot,)),
+    Pass(ml_scalars, (exp.Dot, exp.Table)),  # exp.Table: FROM AI.FORECAST(…)
     Pass(geography, (exp.Anonymous, exp.StDistance)),
     Pass(array_struct_names, (exp.Array, exp.SetOperation), adds=(exp.PropertyEQ,)),
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),

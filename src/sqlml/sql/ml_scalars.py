@@ -1,6 +1,6 @@
 """Scalar ML.* calls left after the preprocessing functions were expanded: ML.TFDV_VALIDATE becomes
-a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become DuckDB list arithmetic, and
-BigQuery's scalar ML functions sqlml lacks say so.
+a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become DuckDB list arithmetic,
+BigQuery's scalar ML functions sqlml lacks say so, and so do the AI.* functions (Google-hosted models).
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-distance —
 ``ML.DISTANCE(vector1, vector2 [, type])``, type ``'EUCLIDEAN'`` (default), ``'MANHATTAN'`` or
@@ -29,12 +29,19 @@ _TFDV_DEFAULTS = ("'SKEW'", "0.3", "'L_INFTY'", "0.3", "'JENSEN_SHANNON_DIVERGEN
 
 
 def ml_scalars(tree: exp.Expression) -> exp.Expression:
-    """Replace ``ML.TFDV_VALIDATE(…)``; refuse the scalar ML functions sqlml does not have."""
+    """Replace ``ML.TFDV_VALIDATE(…)``, ``ML.DISTANCE(…)``, ``ML.LP_NORM(…)``; refuse the scalar ML
+    functions sqlml does not have, and every AI.* function (scalar or in FROM)."""
+    for table in tree.find_all(exp.Table):  # FROM AI.FORECAST(…): sqlglot keeps AI as the table's dataset
+        if table.db.upper() == "AI" and isinstance(table.this, exp.Func):
+            raise _generative_ai_error(_function_name(table.this), table.this)
     for dot in reversed(list(tree.find_all(exp.Dot, bfs=False))):  # innermost first, as arguments are copied
         call = dot.expression
-        if not (isinstance(dot.this, exp.Identifier) and dot.this.name.upper() == "ML" and isinstance(call, exp.Func)):
+        prefix = dot.this.name.upper() if isinstance(dot.this, exp.Identifier) else ""
+        if prefix not in ("ML", "AI") or not isinstance(call, exp.Func):
             continue
-        name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).upper()
+        name = _function_name(call)
+        if prefix == "AI":
+            raise _generative_ai_error(name, call)
         if name == "TFDV_VALIDATE":
             dot.replace(_tfdv_validate(call))
         elif name == "DISTANCE":
@@ -44,6 +51,22 @@ def ml_scalars(tree: exp.Expression) -> exp.Expression:
         elif name in NOT_YET_SUPPORTED_SCALAR_NAMES:
             raise UnsupportedStatementError(f"ML.{name} is not supported yet", location=written_location(call))
     return tree
+
+
+def _function_name(call: exp.Func) -> str:
+    return (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).upper()
+
+
+def _generative_ai_error(name: str, call: exp.Expression) -> UnsupportedStatementError:
+    # AI.GENERATE, AI.FORECAST (TimesFM), AI.EMBED, AI.IF, … call Google-hosted models.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate
+    name = name.removeprefix("A_I_")  # sqlglot's own AI.FORECAST node (AIForecast) is named A_I_FORECAST
+    return UnsupportedStatementError(
+        f"AI.{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally.",
+        hint="Forecast locally with CREATE MODEL … OPTIONS(model_type='ARIMA_PLUS') and ML.FORECAST, and detect "
+        "anomalies with ML.DETECT_ANOMALIES; the generative AI functions have no local counterpart.",
+        location=written_location(call),
+    )
 
 
 def _arguments(call: exp.Expression, name: str, least: int, most: int) -> list[exp.Expression]:

@@ -289,3 +289,19 @@ def test_training_prints_nothing_to_stderr(capfd, caplog, recwarn, tmp_path):
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
     assert "WITH c(a, y) AS" in statement
     assert statuses == ["FAILED", "SUCCEEDED"]
+
+
+def test_create_remote_model_says_sqlml_cannot_call_it_and_creates_nothing(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-remote-model
+    # (the generative AI tutorials' first statement): not "CREATE MODEL needs OPTIONS(model_type='…')"
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query("CREATE OR REPLACE MODEL ds.gemini_model\n  REMOTE WITH CONNECTION `us.bqml_tutorial`\n  OPTIONS (ENDPOINT = 'gemini-2.0-flash')")
+    error = caught.value
+    assert error.message == (
+        "CREATE MODEL … REMOTE WITH CONNECTION `us.bqml_tutorial` makes a remote model (Gemini, a Vertex AI endpoint "
+        "or a Cloud AI service), which sqlml cannot call: it runs models locally."
+    )
+    assert "model_type='ONNX' or 'XGBOOST'" in error.hint
+    assert (error.location.line, error.location.col) == (2, 26)
+    with pytest.raises(sqlml.ModelNotFoundError):
+        con.query("SELECT * FROM ML.FEATURE_INFO(MODEL ds.gemini_model)")

@@ -25,6 +25,7 @@ from sqlml.errors import (
     NotFoundError,
     SqlSyntaxError,
     TransactionError,
+    UnsupportedStatementError,
 )
 from sqlml.execution.context import Handler, StatementContext, in_transaction
 from sqlml.execution.sources import SourceSet
@@ -108,12 +109,28 @@ def created_ref(tree: exp.Expression, script: str) -> ModelRef:
     return ref
 
 
+def _refuse_remote_model(properties: list[exp.Expression], script: str) -> None:
+    # CREATE MODEL … REMOTE WITH CONNECTION c OPTIONS(endpoint=…) wraps a Google-hosted model (Gemini,
+    # a Vertex AI endpoint, a Cloud AI service): there is nothing to train, and nothing local to call.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-remote-model
+    remote = next((p for p in properties if isinstance(p, exp.RemoteWithConnectionModelProperty)), None)
+    if remote is not None:
+        raise UnsupportedStatementError(
+            f"CREATE MODEL … REMOTE WITH CONNECTION {remote.this.sql(dialect='bigquery')} makes a remote model "
+            "(Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot call: it runs models locally.",
+            hint="Train a local model with OPTIONS(model_type='…'), or import one with "
+            "OPTIONS(model_type='ONNX' or 'XGBOOST', model_path='<local file>').",
+            location=span(remote, script),
+        )
+
+
 def _create_model(context: StatementContext, properties: list[exp.Expression], transform) -> Result:
     executor, tree = context.executor, context.plan.tree
     ref = created_ref(tree, context.script)
     replace, if_not_exists = bool(tree.args.get("replace")), bool(tree.args.get("exists"))
     if replace and if_not_exists:
         raise SqlSyntaxError("CREATE OR REPLACE MODEL cannot be combined with IF NOT EXISTS.")
+    _refuse_remote_model(properties, context.script)
     raw = read_options(properties, context.params, context.script)
     on_workers = _check_training_place(context, raw)
     _check_custom_holiday(tree, raw.get("model_type"), transform, context.script)
