@@ -361,3 +361,12 @@ def test_a_builders_own_parse_error_in_a_script_condition_is_a_syntax_error_at_t
     assert isinstance(error, sqlml.SqlSyntaxError)
     assert error.message == "Syntax error: wrong number or kind of arguments for DATE_ADD(...): INTERVAL expression expected but got ''x''"
     assert (error.location.line, error.location.col) == (1, 4)
+
+
+def test_a_compat_function_given_the_wrong_number_of_arguments_names_its_signature(memory):
+    # ARRAY_INCLUDES() filled a two-placeholder DuckDB template with no parts: an internal KeyError before
+    error = _error(memory, "SELECT ARRAY_INCLUDES()")
+    assert isinstance(error, sqlml.SqlTypeError)
+    assert error.message == "No matching signature for function ARRAY_INCLUDES: it takes 2 arguments, not 0."
+    assert error.hint == "Call it as ARRAY_INCLUDES(arg1, arg2)."
+    assert error.location.statement == 1

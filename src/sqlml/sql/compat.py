@@ -15,7 +15,8 @@ from sqlml.sql.geography import STORAGE_TYPE as GEOGRAPHY_TYPE, geography
 from sqlml.sql.ml_scalars import ml_scalars
 from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
-from sqlml.sql.templates import build
+from sqlml.errors import SqlTypeError
+from sqlml.sql.templates import build, placeholders
 
 _names = itertools.count(1)
 
@@ -169,6 +170,7 @@ def _functions(tree: exp.Expression) -> exp.Expression:
     for call in list(tree.find_all(exp.Anonymous)):
         name = call.name.upper()
         if name in _FUNCTIONS:
+            _check_arity(name, call)
             built = build(_FUNCTIONS[name], **{str(i): a for i, a in enumerate(call.expressions)})
             if name == "IEEE_DIVIDE":
                 built.meta["ieee"] = True  # its division gives ±inf or NaN, never an error
@@ -179,6 +181,16 @@ def _functions(tree: exp.Expression) -> exp.Expression:
             fractions = exp.Array(expressions=[exp.Literal.number(k / n) for k in range(n + 1)])
             call.replace(build("quantile_disc(__p_x, __p_q)", x=call.expressions[0], q=fractions))
     return tree
+
+
+def _check_arity(name: str, call: exp.Anonymous) -> None:
+    """A function of :data:`_FUNCTIONS` given too few or too many arguments fails as BigQuery's does."""
+    wanted, given = len(placeholders(_FUNCTIONS[name])), len(call.expressions)
+    if given != wanted:
+        raise SqlTypeError(
+            f"No matching signature for function {name}: it takes {wanted} argument{'s' * (wanted != 1)}, not {given}.",
+            hint=f"Call it as {name}({', '.join(f'arg{i + 1}' for i in range(wanted))}).",
+        )
 
 
 def _any_type_parameters(tree: exp.Expression) -> exp.Expression:

@@ -21,6 +21,11 @@ def _parsed(template: str) -> exp.Expression:
     return parse_one(template, read="duckdb")
 
 
+def placeholders(template: str) -> set[str]:
+    """The names of the template's ``__p_<name>`` columns (the parts :func:`build` needs)."""
+    return {c.name[len(PLACEHOLDER) :] for c in _parsed(template).find_all(exp.Column) if c.name.startswith(PLACEHOLDER)}
+
+
 def build(template: str, **parts: exp.Expression) -> exp.Expression:
     """The template's tree with each ``__p_<name>`` column replaced by ``parts[name]``."""
 
