@@ -370,3 +370,14 @@ def test_a_compat_function_given_the_wrong_number_of_arguments_names_its_signatu
     assert error.message == "No matching signature for function ARRAY_INCLUDES: it takes 2 arguments, not 0."
     assert error.hint == "Call it as ARRAY_INCLUDES(arg1, arg2)."
     assert error.location.statement == 1
+
+
+def test_a_path_the_system_refuses_is_named_with_the_systems_reason(memory, tmp_path):
+    # EXPORT MODEL to a folder name longer than the file system allows: an internal OSError before
+    memory.query("CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['x']) AS SELECT x, x * 2 AS z FROM ds.t")
+    target = tmp_path / ("w" * 300)
+    error = _error(memory, f"EXPORT MODEL ds.m OPTIONS(uri='{target}')")
+    assert isinstance(error, sqlml.ExecutionError)
+    assert error.message == f"Could not use the file {str(target)!r}: File name too long."
+    assert error.hint == "Check the path the statement names (its uri or uris option): that it exists, is writable and is not too long."
+    assert not any(tmp_path.iterdir())  # no staging folder left behind

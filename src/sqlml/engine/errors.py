@@ -129,6 +129,13 @@ def translate_foreign(error: Exception, location: Location) -> Error:
         )
     if isinstance(error, MemoryError):
         return ExecutionError("The statement ran out of memory.", hint="Run it on less data, or in parts.", location=location)
+    if isinstance(error, OSError) and error.strerror:
+        # a file the statement names (EXPORT MODEL's uri, a LOAD DATA path) that the system refused
+        return ExecutionError(
+            f"Could not use the file {error.filename!r}: {error.strerror}." if error.filename else f"A file could not be used: {error.strerror}.",
+            hint="Check the path the statement names (its uri or uris option): that it exists, is writable and is not too long.",
+            location=location,
+        )
     return ExecutionError(
         f"Internal error: {type(error).__name__}: {_first_line(error)}",
         hint="This is a bug in sqlml, not in your SQL; please report it with the statement.",
