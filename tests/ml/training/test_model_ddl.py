@@ -305,3 +305,14 @@ def test_create_remote_model_says_sqlml_cannot_call_it_and_creates_nothing(con):
     assert (error.location.line, error.location.col) == (2, 26)
     with pytest.raises(sqlml.ModelNotFoundError):
         con.query("SELECT * FROM ML.FEATURE_INFO(MODEL ds.gemini_model)")
+
+
+@pytest.mark.parametrize("model_type", ["ONNX", "XGBOOST", "LIGHTGBM"])
+def test_an_imported_model_on_cloud_storage_says_to_copy_it_locally(con, model_type):
+    # the published imports (bigqueryml-syntax-create-onnx, -xgboost) name gs:// paths
+    with pytest.raises(sqlml.InvalidOptionError) as caught:
+        con.query(f"CREATE OR REPLACE MODEL ds.imported OPTIONS (MODEL_TYPE='{model_type}', MODEL_PATH='gs://mybucket/model.bin')")
+    assert caught.value.message == "model_path must be a local file; got gs://mybucket/model.bin."
+    assert caught.value.hint == (
+        "sqlml reads no cloud storage: copy the file to this machine (e.g. gcloud storage cp gs://mybucket/model.bin .) and give its local path."
+    )

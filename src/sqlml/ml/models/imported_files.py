@@ -46,7 +46,11 @@ def import_model(model_type: str, options: dict, file_format: str) -> ImportedMo
         raise InvalidOptionError(f"model_type='{model_type}' needs model_path='…'.", option="model_path")
     path = Path(raw_path.removeprefix("file://"))
     if raw_path.startswith(("gs://", "s3://", "http://", "https://")):
-        raise InvalidOptionError(f"model_path must be a local file; got {raw_path}.", option="model_path")
+        raise InvalidOptionError(
+            f"model_path must be a local file; got {raw_path}.",
+            option="model_path",
+            hint=f"sqlml reads no cloud storage: copy the file to this machine (e.g. gcloud storage cp {raw_path} .) and give its local path.",
+        )
     if file_format != "xgboost" and (options.get("_input") or options.get("_output")):
         # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx has no INPUT/OUTPUT
         raise InvalidOptionError(f"INPUT(…) OUTPUT(…) clauses are for model_type='XGBOOST', not '{model_type}'.", option="INPUT")
