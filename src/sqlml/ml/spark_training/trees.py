@@ -21,10 +21,12 @@ the label jumps between two bins' values).
 After every round each task computes its rows' weighted loss (the
 objective's metric: l2, binary or multi log loss) and the tasks sum them through the barrier, so
 every task sees the same global loss and makes the same early-stop decision (one process's rule,
-:class:`~sqlml.ml.models.estimator.Monitor`); without early stop the tasks keep their rounds'
-sums and exchange them once, after the last round (a barrier round trip per round costs more than
-a small round's histograms). The first task returns the booster and the
-ML.TRAINING_INFO rows.
+:class:`~sqlml.ml.models.estimator.Monitor`). A barrier round trip costs a second at least (Spark's
+task polls its barrier every second): so the tasks keep their rounds' sums and exchange them in
+batches — without early stop once, after the last round; with it after 1, 2, 4… rounds, as many as
+train in about that second — and when a batch shows that training stopped at an earlier round,
+every task keeps the trees up to that round (one process's model: the same trees, stopped there).
+The first task returns the booster and the ML.TRAINING_INFO rows.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ ROWS_PER_MACHINE = 100
 BIN_SAMPLE_ROWS = 200_000
 #: ... and at most this many values (rows × features), since every machine receives the sample.
 BIN_SAMPLE_VALUES = 10_000_000
+#: Seconds a barrier round trip (``allGather``) costs at least: Spark's task waits for the barrier in
+#: 1-second sleeps (``BarrierTaskContext.runBarrier``).
+BARRIER_SECONDS = 1.0
 #: Seconds a LightGBM machine waits for the others to connect.
 CONNECT_TIMEOUT = 120
 _RESULT = pa.schema([pa.field("booster", pa.string()), pa.field("rows", pa.string())])
@@ -120,7 +125,7 @@ def train_machine(batches: Iterator[pa.RecordBatch], setting: dict) -> Iterator[
     def loss_sum(predictions: np.ndarray, data: lgb.Dataset) -> tuple[str, float, bool]:
         return "loss_sum", _loss_sum(objective, predictions, data.get_label(), data.get_weight()), False
 
-    deferred, clock = [], [time.monotonic()]
+    deferred, clock, batch = [], [time.monotonic()], [1]
 
     def on_round(env) -> None:
         last = env.iteration == env.end_iteration - 1
@@ -128,22 +133,28 @@ def train_machine(batches: Iterator[pa.RecordBatch], setting: dict) -> Iterator[
             return
         local = {name: value for name, _metric, value, _higher in env.evaluation_result_list}
         sums = [local.get("train", 0.0), float(w[~evaluation].sum()), local.get("eval", 0.0), float(w[evaluation].sum())]
-        if not monitor.early_stop:  # nothing to decide each round: the losses are summed once, after the last
-            now = time.monotonic()
-            deferred.append((sums, int(round((now - clock[0]) * 1000))))
-            clock[0] = now
+        now = time.monotonic()
+        deferred.append((sums, now - clock[0]))
+        clock[0] = now
+        if not last and not (monitor.early_stop and len(deferred) >= batch[0]):
             return
-        totals = np.sum([json.loads(text) for text in context.allGather(json.dumps(sums))], axis=0)
-        if not _record(monitor, totals, params.get("learning_rate")):
-            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+        # each machine's rounds' sums and its seconds training them: the slowest machine's seconds size the next batch
+        message = [[sums for sums, _ in deferred], sum(seconds for _, seconds in deferred)]
+        gathered = [json.loads(text) for text in context.allGather(json.dumps(message))]
+        seconds = max(max(machine[1] for machine in gathered), 1e-6)
+        for index, (_, duration) in enumerate(deferred):
+            if not _record(monitor, np.sum([machine[0][index] for machine in gathered], axis=0), params.get("learning_rate"),
+                           duration_ms=int(round(duration * 1000))):  # fmt: skip
+                # every machine stops at the same round, keeping the trees up to it (the rounds after it are dropped)
+                raise lgb.callback.EarlyStopException(env.iteration - len(deferred) + 1 + index, env.evaluation_result_list)
+        # the next exchange after as many rounds as a barrier round trip costs (at most twice as many as this one)
+        batch[0] = max(1, min(2 * batch[0], int(BARRIER_SECONDS * len(deferred) / seconds)))
+        deferred.clear()
+        clock[0] = time.monotonic()
 
     on_round.order = 30
     booster = lgb.train(params, train, num_boost_round=setting["rounds"], valid_sets=valid_sets, valid_names=names,
                         feval=loss_sum, callbacks=[on_round])  # fmt: skip
-    if deferred:
-        gathered = [json.loads(text) for text in context.allGather(json.dumps([sums for sums, _ in deferred]))]
-        for index, (_, duration_ms) in enumerate(deferred):
-            _record(monitor, np.sum([machine[index] for machine in gathered], axis=0), params.get("learning_rate"), duration_ms=duration_ms)
     first = context.partitionId() == 0
     yield pa.RecordBatch.from_pylist(
         [{"booster": booster.model_to_string() if first else None, "rows": json.dumps(monitor.rows) if first else None}], schema=_RESULT
