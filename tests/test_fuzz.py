@@ -381,3 +381,12 @@ def test_a_path_the_system_refuses_is_named_with_the_systems_reason(memory, tmp_
     assert error.message == f"Could not use the file {str(target)!r}: File name too long."
     assert error.hint == "Check the path the statement names (its uri or uris option): that it exists, is writable and is not too long."
     assert not any(tmp_path.iterdir())  # no staging folder left behind
+
+
+def test_a_function_node_the_generator_cannot_write_is_unsupported_and_named(memory):
+    # MySQL's MATCH_AGAINST parses (sqlglot knows it) with a single node where the generator iterates
+    # a list: an internal TypeError before
+    error = _error(memory, "SELECT 1 + MATCH_AGAINST(1, 2)")
+    assert isinstance(error, sqlml.UnsupportedStatementError)
+    assert error.message == "DuckDB has no translation for MATCH_AGAINST(...): its arguments do not fit it."
+    assert error.location.statement == 1

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlglot import exp
 
+from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql import dialect as dialects
@@ -115,5 +116,23 @@ def _generate(tree: exp.Expression, from_bigquery: bool) -> str:
     # depth.call may run it again on a deeper stack; the generator need not copy it again.
     tree = tree.copy()
     if not from_bigquery:
-        return strip_project(tree).sql(dialect=dialects.SqlmlDuckdb, copy=False)  # made on first use
-    return BIGQUERY_PASSES.apply(tree).sql(dialect=BigQueryOnDuckdb, copy=False)
+        return _rendered(strip_project(tree), dialects.SqlmlDuckdb)  # made on first use
+    return _rendered(BIGQUERY_PASSES.apply(tree), BigQueryOnDuckdb)
+
+
+def _rendered(tree: exp.Expression, dialect) -> str:
+    """DuckDB text of ``tree``; a node sqlglot built but cannot write (another dialect's function
+    such as MATCH_AGAINST(1, 2), whose arguments fill slots of the wrong shape) is unsupported."""
+    try:
+        return tree.sql(dialect=dialect, copy=False)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
+        frames, node = error.__traceback__, None
+        while frames is not None:  # the innermost node the generator was writing
+            found = frames.tb_frame.f_locals.get("expression")
+            node = found if isinstance(found, exp.Func) else node
+            frames = frames.tb_next
+        name = f"{node.sql_name()}(...)" if node is not None else "this statement"
+        raise UnsupportedStatementError(
+            f"DuckDB has no translation for {name}: its arguments do not fit it.",
+            hint="Check the function's arguments against BigQuery's documentation, or rewrite the expression.",
+        ) from error
