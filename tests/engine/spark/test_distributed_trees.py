@@ -29,7 +29,9 @@ def _predictions(con, column: str) -> list[tuple]:
 @pytest.mark.slow  # ~50 s on local[2] (CREATE MODEL's Spark passes, one process's model to compare)
 def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_engines(both):
     spark_con, duck = both
-    # early_stop: every machine stops at the same round, by the whole training set's loss (one process's rule)
+    # early_stop: every machine stops at the same round, by the whole training set's loss (one process's rule);
+    # the machines exchange their losses in batches of rounds (1, 2, 4, …), so they train past the stop
+    # and drop those trees — compared below with one process's model, which stopped there
     options = "max_iterations=40, learn_rate=0.2, max_tree_depth=3, l2_reg=0.5, subsample=1.0, early_stop=TRUE, min_rel_progress=0.1"
     statement = "CREATE MODEL ds.{name} OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y'], {options}) AS SELECT x, z, s, y FROM ds.t"
     spark_con.query(statement.format(name="m", options=options))  # no spark_train: the workers train it
