@@ -356,8 +356,6 @@ NOT_YET = [
     "ML.ANNOTATE_IMAGE(MODEL ds.vision, TABLE ds.images, STRUCT(['label_detection'] AS vision_features))",
     "ML.PROCESS_DOCUMENT(MODEL ds.doc, TABLE ds.pdfs)",
     "ML.TRANSCRIBE(MODEL ds.speech, TABLE ds.audio)",
-    "ML.FEATURES_AT_TIME(TABLE ds.features, time => TIMESTAMP '2024-01-01', num_rows => 1)",
-    "ML.ENTITY_FEATURES_AT_TIME(TABLE ds.features, TABLE ds.entities, num_rows => 1)",
 ]
 
 

@@ -113,16 +113,15 @@ MODEL_FUNCTION_NAMES = (
 
 #: ML table functions whose first argument is data, not a model (ML.VALIDATE_DATA_DRIFT takes an
 #: optional ``MODEL m`` last, kept in ``this``).
-DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE")
+DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE", "FEATURES_AT_TIME", "ENTITY_FEATURES_AT_TIME")
 
 #: BigQuery's other ML table functions (generative AI,
-#: Cloud AI services, feature serving): they parse, so that running one
+#: Cloud AI services): they parse, so that running one
 #: says "ML.<NAME> is not supported yet" instead of a syntax error.
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
 NOT_YET_SUPPORTED_NAMES = (
     "GENERATE_TEXT", "GENERATE_TEXT_EMBEDDING", "TRANSLATE", "UNDERSTAND_TEXT",
-    "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE", "FEATURES_AT_TIME",
-    "ENTITY_FEATURES_AT_TIME",
+    "ANNOTATE_IMAGE", "PROCESS_DOCUMENT", "TRANSCRIBE",
 )  # fmt: skip
 
 #: BigQuery's scalar ML functions sqlml has no implementation of yet.

@@ -23,6 +23,7 @@ from sqlml.ml.functions import (
     explain,
     explain_forecast,
     fairness,
+    features_at_time,
     forecast,
     generate_embedding,
     get_insights,
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
     from sqlml.execution.sources import DataInput
 
 _MODULES: tuple[ModuleType, ...] = (predict, evaluate, inspect, trials, versions, explain, fairness, forecast, explain_forecast, detect_anomalies,
-    arima_inspect, recommend, generate_embedding, reconstruction_loss, data_checks, describe_data, tfdv_describe, get_insights)
+    arima_inspect, recommend, generate_embedding, reconstruction_loss, data_checks, describe_data, tfdv_describe, get_insights,
+    features_at_time)
 
 
 def _marked(modules: tuple[ModuleType, ...]) -> dict[str, Implementation]:
