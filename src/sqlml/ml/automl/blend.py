@@ -26,7 +26,7 @@ import numpy as np
 from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate
 from sqlml.ml.automl.crossval import Validated, estimated_seconds, fits_in
-from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate, fixed_iterations
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.objectives import Objective, minimized, score
 
 
@@ -68,7 +68,7 @@ def transplant(
             seconds = time.monotonic() - started
             raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, prepared.eval_set.X))
             fit = lambda c, p, o: fit_candidate(c, p, o, description, stop)[0]  # noqa: E731
-            found = crossval.run(candidate, fixed_iterations(guest.options, info), fit, objective, rows_of=by_name[host.model_type])
+            found = crossval.run(candidate, guest.options, fit, objective, rows_of=by_name[host.model_type])
         except Cancelled:
             if stop.by_user():
                 raise

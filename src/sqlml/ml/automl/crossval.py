@@ -7,10 +7,12 @@ of each model type whose folds fit in what is left of the budget (a tuned DNN of
 that would take it all gives way to its family's default), then the next best trials — are
 refitted on :data:`FOLDS` folds of those rows
 (each row held out once, folds drawn from the rows' hashes) within what is left of the budget,
-cheapest first, for the iterations their trial ran (early stopping off: a fold's held-out rows do
-not choose when its model stops), and their out-of-fold outputs score them on every row instead
-of a tenth (the mean of the objective's values on each fold, as cross-validation scores are
-usually averaged).
+cheapest first, with their trial's options (an early-stopping family stops on the held-out fold;
+fixing the trial's iteration count instead, chosen on the validation rows that are part of the
+folds, made a tuned boosted tree of 8 ms look best on the folds of a 3%-positive table, 0.942 vs
+the logistic default's 0.939, and score 0.89 vs 0.94 on its test rows), and their out-of-fold
+outputs score them on every row instead of a tenth (the mean of the objective's values on each
+fold, as cross-validation scores are usually averaged).
 
 The choice then is the finalist best on its out-of-fold outputs; ensemble selection runs on the
 same outputs, and an ensemble is kept only when it beats that finalist on the held-out folds by
@@ -34,7 +36,7 @@ import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate, Rows
-from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate, fixed_iterations
+from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.objectives import Objective, minimized, score
 from sqlml.ml.automl.selection import measure
 from sqlml.ml.training.split import Split
@@ -206,7 +208,7 @@ def cross_validate(
         trial = kept[trial_id]
         fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop)[0]  # noqa: E731
         try:
-            found = crossval.run(by_name[trial.model_type], fixed_iterations(trial.options, trial.training_info), fit, objective)
+            found = crossval.run(by_name[trial.model_type], trial.options, fit, objective)
         except Cancelled:
             if stop.by_user():
                 raise

@@ -58,9 +58,7 @@ def fit_candidate(
 
 def fixed_iterations(options: dict, training_info: list[dict]) -> dict:
     """A trial's options with the iteration count it ran fixed and early stopping off: what its
-    refit and its fits on the folds train with (a fold's held-out rows must not choose when its
-    model stops, or its out-of-fold outputs would have seen them — an early-stopping family would
-    be measured more kindly than one that trains a fixed number of iterations)."""
+    refit trains with (the refit has no rows left to stop on)."""
     fixed = {**options, "early_stop": False}
     if options.get("max_iterations") and training_info:
         fixed["max_iterations"] = len(training_info)
