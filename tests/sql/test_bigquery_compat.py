@@ -366,6 +366,9 @@ def test_bigquery_ml_functions_not_supported_yet_say_so(con, call):
         con.query(f"SELECT *\n  FROM {call}").fetchall()
     error = caught.value
     assert error.message == f"{name} is not supported yet"
+    assert error.hint == (
+        "It calls a remote model (Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot reach: sqlml trains and runs models locally."
+    )
     assert (error.location.statement, error.location.line, error.location.col) == (1, 2, 8)
     assert error.location.length == len(name)
 

@@ -116,7 +116,7 @@ MODEL_FUNCTION_NAMES = (
 DATA_FUNCTION_NAMES = ("DESCRIBE_DATA", "VALIDATE_DATA_DRIFT", "TFDV_DESCRIBE", "FEATURES_AT_TIME", "ENTITY_FEATURES_AT_TIME")
 
 #: BigQuery's other ML table functions (generative AI,
-#: Cloud AI services): they parse, so that running one
+#: Cloud AI services: remote models): they parse, so that running one
 #: says "ML.<NAME> is not supported yet" instead of a syntax error.
 #: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-e2e-journey
 NOT_YET_SUPPORTED_NAMES = (
@@ -141,9 +141,13 @@ def unsupported_function_error(node: MLFunction) -> UnsupportedStatementError:
     Every path that finds no implementation (a node marked unsupported, a name missing from the
     function table) raises this one, so that they all say it the same way.
     """
+    remote = node.function_name in NOT_YET_SUPPORTED_NAMES
     return UnsupportedStatementError(
         f"ML.{node.function_name} is not supported yet",
-        hint="sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
+        hint="It calls a remote model (Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot reach: "
+        "sqlml trains and runs models locally."
+        if remote
+        else "sqlml runs BigQuery ML's model, evaluation, explanation and data-quality functions; see README.md.",
         location=written_location(node),
     )
 
