@@ -390,3 +390,12 @@ def test_a_function_node_the_generator_cannot_write_is_unsupported_and_named(mem
     assert isinstance(error, sqlml.UnsupportedStatementError)
     assert error.message == "DuckDB has no translation for MATCH_AGAINST(...): its arguments do not fit it."
     assert error.location.statement == 1
+
+
+def test_a_script_ending_inside_a_statement_is_a_syntax_error_at_its_last_word(memory):
+    # the procedural parser read past the last token of "... DO FOR": an internal IndexError before
+    error = _error(memory, "FOR rr IN (SELECT 1) DO FOR")
+    assert isinstance(error, sqlml.SqlSyntaxError)
+    assert error.message == "The script ends after 'FOR'"
+    assert error.hint == "Finish the statement."
+    assert (error.location.line, error.location.col, error.location.length) == (1, 25, 3)

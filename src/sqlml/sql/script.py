@@ -176,6 +176,9 @@ class ScriptParser:
         return token.text.upper()
 
     def _advance(self) -> Token:
+        if self._i >= len(self.tokens):  # the script ends inside a statement (``FOR``)
+            at = self._prev_token()
+            raise SqlSyntaxError(f"The script ends after '{at.text}'", hint="Finish the statement.", location=self._location(at))
         token = self.tokens[self._i]
         self._i += 1
         return token
