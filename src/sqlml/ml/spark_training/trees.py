@@ -11,13 +11,14 @@ the options map through the same :func:`~sqlml.ml.models.tree_estimators.lightgb
 
 Label-encoded categories (BigQuery's default for trees) are LightGBM categorical features, as in
 one process. Each task holds its partition's rows (the training rows and the evaluation split's), LightGBM
-syncs the histograms. The histograms' bins are one process's: every machine bins its rows by a
-reference dataset built, before the network starts, from the same sample of the training rows —
-all of them up to LightGBM's ``bin_construct_sample_cnt`` (then the bins are exactly one process's),
-else a random sample of that many (:func:`_bin_sample`). Left to itself, LightGBM's distributed mode
-has each machine find the bins of its share of the features from its own rows only: coarser
-boundaries than one process's, which cost the fit (bench/README.md: training loss 0.22 vs 0.07 where
-the label jumps between two bins' values).
+syncs the histograms. The bins are one process's: every machine bins its rows by a reference
+dataset built, before the network starts, from the same sample of the training rows — all of them
+up to LightGBM's ``bin_construct_sample_cnt`` (then the bins are exactly one process's), else a
+random sample of that many (:func:`_bin_sample`). So a regressor's trees are one process's; a
+classifier's can differ where near-tied splits break otherwise (measured: as good a fit). Left to
+itself, LightGBM's distributed mode has each machine find the bins of its share of the features
+from its own rows only: other boundaries than one process's, which cost the fit (bench/README.md:
+training loss 0.22 vs 0.07 where the label jumps between two bins' values).
 After every round each task computes its rows' weighted loss (the
 objective's metric: l2, binary or multi log loss) and the tasks sum them through the barrier, so
 every task sees the same global loss and makes the same early-stop decision (one process's rule,
@@ -25,7 +26,7 @@ every task sees the same global loss and makes the same early-stop decision (one
 task polls its barrier every second): so the tasks keep their rounds' sums and exchange them in
 batches — without early stop once, after the last round; with it after 1, 2, 4… rounds, as many as
 train in about that second — and when a batch shows that training stopped at an earlier round,
-every task keeps the trees up to that round (one process's model: the same trees, stopped there).
+every task keeps the trees up to that round (the model it would have had, had it stopped there).
 The first task returns the booster and the ML.TRAINING_INFO rows.
 """
 
