@@ -1,6 +1,10 @@
 """On a small table with few positives — the case where the validation slice is too small to pick
 the best family reliably — AUTOML's ROC AUC on unseen rows reaches the best family's default
-model trained directly, within 0.005 (scikit-learn's roc_auc_score of both models' probabilities).
+model trained directly, within the noise of the comparison (scikit-learn's roc_auc_score of both
+models' probabilities): one standard error of the two AUCs' difference over paired bootstrap
+resamples of the TEST rows (about 27 positives: the difference moves by ~0.01 between resamples, so
+a fixed 0.005 failed about one run in nine when the budget under load let the search choose an
+ensemble that was better on the folds), and never by more than 0.02.
 
 The rows follow ISLR's Default data (balance, income, student; a logistic truth with about 3%
 positives, as shared/data's credit_default): 3,000 rows, 10% validation (about 10 positives), 60%
@@ -33,10 +37,17 @@ def default_like(n: int, seed: int) -> pd.DataFrame:
                          "defaulted": rng.random(n) < 1 / (1 + np.exp(-logit))})  # fmt: skip
 
 
-def _test_auc(con, model: str) -> float:
-    rows = con.query(f"SELECT defaulted, predicted_defaulted_probs FROM ML.PREDICT(MODEL {model}, (SELECT * FROM ds.d WHERE part = 'TEST'))").arrow().to_pylist()
+def _test_scores(con, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """The TEST rows' labels and the model's probability of the positive class for each."""
+    rows = con.query(f"SELECT defaulted, predicted_defaulted_probs FROM ML.PREDICT(MODEL {model}, (SELECT * FROM ds.d WHERE part = 'TEST')) ORDER BY rid").arrow().to_pylist()
     positive = [next(p["prob"] for p in r["predicted_defaulted_probs"] if p["label"] is True) for r in rows]
-    return roc_auc_score([r["defaulted"] for r in rows], positive)
+    return np.array([r["defaulted"] for r in rows]), np.array(positive)
+
+
+def _difference_se(labels: np.ndarray, automl: np.ndarray, best: np.ndarray) -> float:
+    """The standard deviation of AUC(AUTOML) − AUC(best default) over 1,000 paired bootstrap resamples."""
+    resamples = [r for r in np.random.default_rng(0).integers(0, len(labels), (1000, len(labels))) if 0 < labels[r].sum() < len(r)]
+    return float(np.std([roc_auc_score(labels[r], automl[r]) - roc_auc_score(labels[r], best[r]) for r in resamples]))
 
 
 @pytest.mark.slow  # trains four default models and a 7-second search: about 25 s
@@ -51,9 +62,13 @@ def test_automl_reaches_the_best_default_family_on_a_small_table_with_few_positi
                 f"data_split_method='CUSTOM', data_split_col='is_eval') AS SELECT {FEATURES}, defaulted, part = 'VALIDATE' AS is_eval "
                 "FROM ds.d WHERE part != 'TEST'"
             )
-            single[model_type] = _test_auc(con, "ds.single")
+            single[model_type] = _test_scores(con, "ds.single")
         con.query(
             "CREATE MODEL ds.auto OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['defaulted'], budget_hours=0.002, "
             f"data_split_col='part') AS SELECT {FEATURES}, defaulted, part FROM ds.d"
         )
-        assert _test_auc(con, "ds.auto") >= max(single.values()) - 0.005, single
+        labels, automl = _test_scores(con, "ds.auto")
+        aucs = {model_type: roc_auc_score(labels, scores) for model_type, (_, scores) in single.items()}
+        best = max(aucs, key=aucs.get)
+        noise = min(max(0.005, _difference_se(labels, automl, single[best][1])), 0.02)
+        assert roc_auc_score(labels, automl) >= aucs[best] - noise, (aucs, noise)
