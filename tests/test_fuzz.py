@@ -399,3 +399,12 @@ def test_a_script_ending_inside_a_statement_is_a_syntax_error_at_its_last_word(m
     assert error.message == "The script ends after 'FOR'"
     assert error.hint == "Finish the statement."
     assert (error.location.line, error.location.col, error.location.length) == (1, 25, 3)
+
+
+def test_raise_with_a_message_that_is_not_a_string_is_a_type_error(memory):
+    # the message was Python's str() of the value: RAISE USING MESSAGE = [1.5, NULL] said "[1.5, None]"
+    error = _error(memory, "RAISE USING MESSAGE = [1.5, NULL]")
+    assert isinstance(error, sqlml.SqlTypeError)
+    assert error.message == "RAISE USING MESSAGE needs a STRING, not ARRAY<FLOAT64>."
+    assert error.hint == "Convert the value: RAISE USING MESSAGE = FORMAT('%T', value)."
+    assert _error(memory, "RAISE USING MESSAGE = FORMAT('%T', [1.5, NULL])").message == "[1.5, NULL]"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqlml.engine.base import EngineError
-from sqlml.errors import Cancelled, Error, ScriptError
+from sqlml.errors import Cancelled, Error, ScriptError, SqlTypeError
 from sqlml.execution.context import ScriptRun, rollback
 from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
@@ -220,7 +220,11 @@ class Interpreter:
                 if not self._handling:
                     raise ScriptError("RAISE without a message is only allowed in an exception handler.", location=where)
                 raise self._handling[-1]
-            message, _ = self.evaluate(parsed.message, scope, node)
+            message, sql_type = self.evaluate(parsed.message, scope, node)
+            if message is not None and not isinstance(message, str):  # BigQuery takes a STRING only
+                written = sql_type.sql(dialect="bigquery") if sql_type is not None else type(message).__name__
+                raise SqlTypeError(f"RAISE USING MESSAGE needs a STRING, not {written}.",
+                                   hint="Convert the value: RAISE USING MESSAGE = FORMAT('%T', value).", location=where)
             raise ScriptError(str(message), location=where)
         elif isinstance(parsed, Jump):
             raise _Jump(parsed.leave, parsed.label, where)
