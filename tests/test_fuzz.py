@@ -408,3 +408,15 @@ def test_raise_with_a_message_that_is_not_a_string_is_a_type_error(memory):
     assert error.message == "RAISE USING MESSAGE needs a STRING, not ARRAY<FLOAT64>."
     assert error.hint == "Convert the value: RAISE USING MESSAGE = FORMAT('%T', value)."
     assert _error(memory, "RAISE USING MESSAGE = FORMAT('%T', [1.5, NULL])").message == "[1.5, NULL]"
+
+
+def test_a_search_space_without_num_trials_names_the_option(memory):
+    # HPARAM_CANDIDATES without num_trials reached LightGBM's parameters ('>' between a search space
+    # and an int): an internal TypeError before
+    sql = ("CREATE MODEL ds.h OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['s'], "
+           "num_parallel_tree=HPARAM_CANDIDATES([1, 2])) AS SELECT x, s FROM ds.t")
+    error = _error(memory, sql)
+    assert isinstance(error, sqlml.InvalidOptionError)
+    assert error.message == "num_parallel_tree=HPARAM_CANDIDATES(...) requires num_trials."
+    assert error.hint == "Set num_trials to tune hyperparameters, or give one value."
+    assert error.location.col == sql.index("num_parallel_tree") + 1

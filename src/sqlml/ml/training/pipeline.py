@@ -16,6 +16,7 @@ import pyarrow as pa
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.model import Model
+from sqlml.ml.models.options import HparamCandidates, HparamRange
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
 from sqlml.ml.training.preparation import Prepared, base_spec, fit_estimator, kept_outputs, monitor_for, prepare
@@ -37,6 +38,10 @@ def check_options(model_type: str, options: dict, given: set[str]) -> None:
     # (AutoML has no data_split_method: its data_split_col alone decides the split)
     if "data_split_col" in given and "data_split_method" in options and options["data_split_method"] not in ("CUSTOM", "SEQ"):
         fail("data_split_col applies only with data_split_method='CUSTOM' or 'SEQ'.", "data_split_col")
+    spaces = sorted(name for name, value in options.items() if isinstance(value, (HparamRange, HparamCandidates)))
+    if spaces and "num_trials" not in given:  # a search space with nothing to search it
+        kind = "HPARAM_RANGE" if isinstance(options[spaces[0]], HparamRange) else "HPARAM_CANDIDATES"
+        fail(f"{spaces[0]}={kind}(...) requires num_trials.", spaces[0], "Set num_trials to tune hyperparameters, or give one value.")
     tuning_options = {"max_parallel_trials", "hparam_tuning_algorithm", "hparam_tuning_objectives"} & given
     if tuning_options and "num_trials" not in given:
         fail(f"{sorted(tuning_options)[0]} requires num_trials.", sorted(tuning_options)[0],
