@@ -420,3 +420,13 @@ def test_a_search_space_without_num_trials_names_the_option(memory):
     assert error.message == "num_parallel_tree=HPARAM_CANDIDATES(...) requires num_trials."
     assert error.hint == "Set num_trials to tune hyperparameters, or give one value."
     assert error.location.col == sql.index("num_parallel_tree") + 1
+
+
+def test_lightgbms_own_check_on_the_training_rows_is_a_training_error(memory):
+    # a random forest on one row bags no row, and LightGBM's "Check failed" escaped as an internal error
+    memory.query("CREATE OR REPLACE TABLE ds.one AS SELECT 1 AS x, 2.0 AS label")
+    error = _error(memory, "CREATE MODEL ds.r OPTIONS(model_type='random_forest_regressor', input_label_cols=['label']) AS SELECT x, label FROM ds.one")
+    assert isinstance(error, sqlml.TrainingError)
+    assert error.message == "LightGBM could not train on 1 row(s): Check failed: (num_data) > (0)."
+    assert error.hint == "Train on more rows: a random forest samples a subsample of the rows for every tree."
+    assert memory.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS WHERE model_name = 'r'").fetchall() == [(0,)]

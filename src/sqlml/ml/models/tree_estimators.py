@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from sqlml.errors import CorruptModelError
+from sqlml.errors import CorruptModelError, TrainingError
 from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task
 
 _BINS = {"AUTO": 255, "HIST": 255, "APPROX": 63, "EXACT": 1023}
@@ -112,10 +112,16 @@ class TreeEnsemble(Estimator):
             else:
                 booster.eval_train(feval=keep_outputs)
 
-        self.booster_ = lgb.train(
-            params, train_set, num_boost_round=rounds, valid_sets=valid_sets, valid_names=names,
-            callbacks=[_monitor_callback(monitor, params.get("learning_rate"), self.random_forest, on_last_round)],
-        )  # fmt: skip
+        try:
+            self.booster_ = lgb.train(
+                params, train_set, num_boost_round=rounds, valid_sets=valid_sets, valid_names=names,
+                callbacks=[_monitor_callback(monitor, params.get("learning_rate"), self.random_forest, on_last_round)],
+            )  # fmt: skip
+        except lgb.basic.LightGBMError as error:  # its own checks on the data (a one-row random forest bags no row)
+            raise TrainingError(
+                f"LightGBM could not train on {train.X.shape[0]} row(s): {str(error).splitlines()[0].split(' at ')[0]}.",
+                hint="Train on more rows" + (": a random forest samples a subsample of the rows for every tree." if self.random_forest else "."),
+            ) from error
         self._fitted = self._as_outputs(outputs["last"]) if "last" in outputs else None
         return self
 
