@@ -342,3 +342,24 @@ def test_a_handler_that_is_only_a_string_is_a_syntax_error_not_a_crash(con):
     with pytest.raises(sqlml.SqlSyntaxError, match=r"^Syntax error: '' is an expression, not a statement"):
         con.query("BEGIN SELECT 1/0; EXCEPTION WHEN ERROR THEN ''; END")
     assert rows(con, "BEGIN SELECT 1/0; EXCEPTION WHEN ERROR THEN SELECT ''; END") == [("",)]
+
+
+@pytest.mark.parametrize(
+    ("script", "written"),
+    [
+        ("DECLARE i INT64 DEFAULT 0; REPEAT SET i = i + 1; UNTIL 1 END REPEAT", "INT64: 1"),
+        ("IF 'yes' THEN SELECT 1; END IF", "STRING: 'yes'"),
+        ("WHILE 2.5 DO SELECT 1; END WHILE", "FLOAT64: 2.5"),
+        ("ASSERT 5 AS 'five'", "INT64: 5"),
+    ],
+)
+def test_a_condition_that_is_not_a_bool_is_a_type_error(con, script, written):
+    # BigQuery requires BOOL conditions; taking 1 as "not TRUE" made `UNTIL 1` loop forever.
+    with pytest.raises(sqlml.SqlTypeError) as error:
+        con.query(script)
+    assert error.value.message == f"A condition must be a BOOL, not {written}"
+    assert error.value.hint == "Compare the value, e.g. `x != 0` or `x IS NOT NULL`."
+
+
+def test_a_null_condition_is_not_true(con):
+    assert rows(con, "DECLARE x INT64; IF x > 1 THEN SELECT 'yes' AS a; ELSE SELECT 'no' AS a; END IF") == [("no",)]

@@ -343,7 +343,15 @@ class Interpreter:
         return rows[0][0], _sql_type(rows[0][1])
 
     def _truth(self, condition: exp.Expression, scope: Scope, node: Node) -> bool:
-        value, _ = self.evaluate(condition, scope, node)
+        """Whether a condition (IF, ELSEIF, CASE's WHEN, WHILE, UNTIL, ASSERT) holds: only TRUE
+        does, NULL and FALSE do not. A condition must be a BOOL, as BigQuery requires — taking any
+        other value as not TRUE would make `REPEAT … UNTIL 1` loop forever."""
+        value, sql_type = self.evaluate(condition, scope, node)
+        if value is not None and not isinstance(value, bool):
+            written = sql_type.sql(dialect="bigquery") if sql_type is not None else type(value).__name__
+            raise SqlTypeError(f"A condition must be a BOOL, not {written}: {condition.sql(dialect='bigquery')}",
+                               hint="Compare the value, e.g. `x != 0` or `x IS NOT NULL`.",
+                               location=location_of(node.first, self.run.parser.sql, node.number, self.run.parser.path))
         return value is True
 
     def _rows(self, query: exp.Expression, scope: Scope, node: Node) -> list[dict]:
