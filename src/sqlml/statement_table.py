@@ -20,7 +20,9 @@ from sqlml.execution.plain import run_sql, run_transaction
 from sqlml.ml.preprocessing.manual.rewrite import rewrite_standalone
 from sqlml.script import RUNNER
 from sqlml.sql.planner import StatementKind as Kind
-from sqlml.warehouse import default_dataset, dml, information_schema, materialized_views, ml_views, partitions, tables, views, wildcard_tables
+from sqlml.warehouse import (
+    default_dataset, dml, export_data, information_schema, load_data, materialized_views, ml_views, partitions, tables, views, wildcard_tables,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -74,8 +76,8 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.QUERY: run_sql,
     Kind.DML: dml.write,
     Kind.TRUNCATE_TABLE: dml.write,
-    Kind.LOAD_DATA: run_sql,
-    Kind.EXPORT_DATA: run_sql,
+    Kind.LOAD_DATA: load_data.load_data,
+    Kind.EXPORT_DATA: export_data.export_data,
     Kind.TRANSACTION: run_transaction,
     Kind.CREATE_SCHEMA: run_sql,
     Kind.DROP_SCHEMA: run_sql,

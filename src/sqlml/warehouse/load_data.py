@@ -1,0 +1,124 @@
+"""``LOAD DATA {INTO|OVERWRITE} table [(schema)] FROM FILES(format=…, uris=[…], …)``: local files
+read by DuckDB's readers (``read_csv``, ``read_parquet``, ``read_json``) into a table.
+
+INTO creates the table or appends to it, OVERWRITE replaces its rows (and, with a schema, its
+columns). A CSV loaded into an existing table is read with that table's columns, as BigQuery
+reads it with the destination's schema. The whole load is one transaction in the table's write
+turn: a file that does not read leaves the table as it was.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/load-statements
+"""
+
+from __future__ import annotations
+
+import glob
+
+from sqlglot import exp
+
+from sqlml.engine.base import Cursor
+from sqlml.errors import InvalidOptionError, NotFoundError
+from sqlml.execution.context import StatementContext, atomic
+from sqlml.result import Result
+from sqlml.warehouse import modification_log, partitions
+from sqlml.warehouse.file_options import file_format, local_path, read_options
+
+STATEMENT = "LOAD DATA"
+#: The FILES(…) options sqlml reads (a subset of BigQuery's load_option_list on the page above).
+OPTIONS = frozenset({"format", "uris", "skip_leading_rows", "field_delimiter", "quote", "null_marker"})
+#: Options that apply to CSV only.
+_CSV_ONLY = ("skip_leading_rows", "field_delimiter", "quote", "null_marker")
+
+
+def load_data(context: StatementContext) -> Result:
+    """Run ``LOAD DATA {INTO|OVERWRITE} [TEMP TABLE] table [(columns)] FROM FILES(…)``.
+
+    Raises:
+        InvalidOptionError: an unknown option or format, a cloud uri, or no uris.
+        NotFoundError: a uri matches no file.
+    """
+    tree = context.plan.tree
+    schema = tree.this if isinstance(tree.this, exp.Schema) else None
+    ref = schema.this if schema is not None else tree.this
+    options = read_options(tree.args.get("files"), STATEMENT, OPTIONS)
+    fmt = file_format(options, STATEMENT)
+    if fmt == "AVRO":
+        raise InvalidOptionError(f"{STATEMENT} cannot read format 'AVRO' in sqlml.", option="format", hint="Convert the files to PARQUET, CSV or JSON.")
+    misplaced = next((name for name in _CSV_ONLY if name in options and fmt != "CSV"), None)
+    if misplaced:
+        raise InvalidOptionError(f"The '{misplaced}' option of {STATEMENT} applies to format='CSV' only (format is '{fmt}').", option=misplaced)
+    paths = _paths(options.get("uris"))
+    columns = [(c.name, c.args["kind"].sql(dialect="duckdb")) for c in schema.expressions] if schema is not None else None
+    load = _Load(context, ref, fmt, options, paths, columns)
+    if ref.db and not tree.args.get("temp"):
+        return modification_log.write_in_turn(context.executor, ref, load.run)
+    return load.run()
+
+
+def _paths(uris: object) -> list[str]:
+    if isinstance(uris, str):
+        uris = [uris]
+    if not isinstance(uris, list) or not uris:
+        raise InvalidOptionError(f"{STATEMENT} needs the option uris, a non-empty ARRAY of paths.", option="uris", hint="FROM FILES(format='CSV', uris=['/data/part-*.csv'])")
+    paths = [local_path(uri, STATEMENT, "uris") for uri in uris]
+    for path in paths:
+        if not glob.glob(path):
+            raise NotFoundError(f"{STATEMENT} found no file matching the uri '{path}'.", hint="Check the path (globs such as /data/part-*.csv are allowed).")
+    return paths
+
+
+class _Load:
+    """One LOAD DATA statement's write, run in the table's turn."""
+
+    def __init__(self, context: StatementContext, ref: exp.Table, fmt: str, options: dict, paths: list[str], columns: list[tuple[str, str]] | None):
+        self.context, self.ref, self.fmt, self.options, self.paths, self.columns = context, ref, fmt, options, paths, columns
+
+    def run(self) -> Result:
+        tree, executor = self.context.plan.tree, self.context.executor
+        temp, overwrite = bool(tree.args.get("temp")), bool(tree.args.get("overwrite"))
+        name = self.ref.sql(dialect="duckdb")
+        with executor.engine.lease() as cursor, atomic(executor, cursor):
+            existing = cursor.table_columns(self.ref.db, self.ref.name) if self.ref.db else _temp_columns(cursor, self.ref.name)
+            reader = self._reader(self.columns or existing or None)
+            replace = not existing or overwrite
+            if replace and self.columns:
+                definitions = ", ".join(f"{exp.to_identifier(c).sql(dialect='duckdb')} {t}" for c, t in self.columns)
+                cursor.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} ({definitions})")
+            if replace and not self.columns:
+                rows = cursor.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS SELECT * FROM {reader}").fetchall()
+            else:
+                rows = cursor.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {reader}").fetchall()
+            if self.ref.db and not temp:
+                if replace:
+                    partitions.record(cursor, self.ref.db, self.ref.name, None)  # a replaced table loses its old spec
+                modification_log.record(executor.engine, cursor, self.ref.db, self.ref.name, None if replace else [modification_log.WHOLE_TABLE])
+        return Result.empty(STATEMENT, rows[0][0] if rows and isinstance(rows[0][0], int) else -1)
+
+    def _reader(self, columns: list[tuple[str, str]] | None) -> str:
+        files = exp.Array(expressions=[exp.Literal.string(p) for p in self.paths]).sql(dialect="duckdb")
+        if self.fmt == "PARQUET":
+            return f"read_parquet({files})"
+        if self.fmt == "JSON":  # BigQuery's JSON is newline-delimited
+            return f"read_json({files}, format = 'newline_delimited')"
+        return f"read_csv({files}, {', '.join(self._csv_arguments(columns))})"
+
+    def _csv_arguments(self, columns: list[tuple[str, str]] | None) -> list[str]:
+        options, skip = self.options, self.options.get("skip_leading_rows")
+        if not isinstance(skip, (int, type(None))) or isinstance(skip, bool) or (skip or 0) < 0:
+            raise InvalidOptionError(f"The 'skip_leading_rows' option of {STATEMENT} must be an INT64 >= 0. Got {skip!r} instead.", option="skip_leading_rows")
+        if columns:  # the rows are read into the given (or the table's) columns; the header is skipped
+            types = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(c), expression=exp.Literal.string(t)) for c, t in columns])
+            arguments = [f"columns = {types.sql(dialect='duckdb')}", "header = false", f"skip = {skip or 0}"]
+        elif skip is None:
+            arguments = []  # DuckDB detects a header row, as BigQuery's schema auto-detection does
+        else:  # the last skipped row names the columns
+            arguments = [f"header = {'true' if skip else 'false'}", f"skip = {max(skip - 1, 0)}"]
+        text = {"field_delimiter": "delim", "quote": "quote", "null_marker": "nullstr"}
+        arguments += [f"{duck} = {exp.Literal.string(str(options[bq])).sql(dialect='duckdb')}" for bq, duck in text.items() if bq in options]
+        return arguments or ["auto_detect = true"]
+
+
+def _temp_columns(cursor: Cursor, name: str) -> list[tuple[str, str]]:
+    # an unqualified name is a session (TEMP) table; a registered view of the same name is no table
+    rows = cursor.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'temp' AND lower(table_name) = lower(?) ORDER BY column_index", [name]
+    ).fetchall()
+    return [(column, kind) for column, kind in rows]
