@@ -45,9 +45,7 @@ def load_data(context: StatementContext) -> Result:
     misplaced = next((name for name in _CSV_ONLY if name in options and fmt != "CSV"), None)
     if misplaced:
         raise InvalidOptionError(f"The '{misplaced}' option of {STATEMENT} applies to format='CSV' only (format is '{fmt}').", option=misplaced)
-    paths = _paths(options.get("uris"))
-    columns = [(c.name, c.args["kind"].sql(dialect="duckdb")) for c in schema.expressions] if schema is not None else None
-    load = _Load(context, ref, fmt, options, paths, columns)
+    load = _Load(context, ref, schema, fmt, options, _paths(options.get("uris")))
     if ref.db and not tree.args.get("temp"):
         return modification_log.write_in_turn(context.executor, ref, load.run)
     return load.run()
@@ -68,36 +66,44 @@ def _paths(uris: object) -> list[str]:
 class _Load:
     """One LOAD DATA statement's write, run in the table's turn."""
 
-    def __init__(self, context: StatementContext, ref: exp.Table, fmt: str, options: dict, paths: list[str], columns: list[tuple[str, str]] | None):
-        self.context, self.ref, self.fmt, self.options, self.paths, self.columns = context, ref, fmt, options, paths, columns
+    def __init__(self, context: StatementContext, ref: exp.Table, schema: exp.Schema | None, fmt: str, options: dict, paths: list[str]):
+        self.context, self.ref, self.schema, self.fmt, self.options, self.paths = context, ref, schema, fmt, options, paths
+        self.temp, self.overwrite = bool(context.plan.tree.args.get("temp")), bool(context.plan.tree.args.get("overwrite"))
 
     def run(self) -> Result:
-        tree, executor = self.context.plan.tree, self.context.executor
-        temp, overwrite = bool(tree.args.get("temp")), bool(tree.args.get("overwrite"))
+        executor = self.context.executor
         name = self.ref.sql(dialect="duckdb")
         with executor.engine.lease() as cursor, atomic(executor, cursor):
-            existing = cursor.table_columns(self.ref.db, self.ref.name) if self.ref.db else _temp_columns(cursor, self.ref.name)
-            reader = self._reader(self.columns or existing or None)
-            replace = not existing or overwrite
-            if replace and self.columns:
-                definitions = ", ".join(f"{exp.to_identifier(c).sql(dialect='duckdb')} {t}" for c, t in self.columns)
-                cursor.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} ({definitions})")
-            if replace and not self.columns:
-                rows = cursor.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS SELECT * FROM {reader}").fetchall()
+            existing = self._columns(cursor)
+            replace = not existing or self.overwrite
+            if replace and self.schema is not None:  # the given schema, typed as CREATE TABLE types it
+                create = exp.Create(this=self.schema.copy(), kind="TABLE", replace=True, properties=self._properties())
+                cursor.execute(executor.renderer(self.context.params).render(create, cursor, self.context.sources)[0])
+                existing = self._columns(cursor)
+            reader = self._reader(existing or None)
+            if replace and self.schema is None:
+                rows = cursor.execute(f"CREATE OR REPLACE {'TEMP ' if self.temp else ''}TABLE {name} AS SELECT * FROM {reader}").fetchall()
             else:
                 rows = cursor.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {reader}").fetchall()
-            if self.ref.db and not temp:
+            if self.ref.db and not self.temp:
                 if replace:
                     partitions.record(cursor, self.ref.db, self.ref.name, None)  # a replaced table loses its old spec
                 modification_log.record(executor.engine, cursor, self.ref.db, self.ref.name, None if replace else [modification_log.WHOLE_TABLE])
         return Result.empty(STATEMENT, rows[0][0] if rows and isinstance(rows[0][0], int) else -1)
+
+    def _columns(self, cursor: Cursor) -> list[tuple[str, str]]:
+        return cursor.table_columns(self.ref.db, self.ref.name) if self.ref.db else _temp_columns(cursor, self.ref.name)
+
+    def _properties(self) -> exp.Properties | None:
+        return exp.Properties(expressions=[exp.TemporaryProperty()]) if self.temp else None
 
     def _reader(self, columns: list[tuple[str, str]] | None) -> str:
         files = exp.Array(expressions=[exp.Literal.string(p) for p in self.paths]).sql(dialect="duckdb")
         if self.fmt == "PARQUET":
             return f"read_parquet({files})"
         if self.fmt == "JSON":  # BigQuery's JSON is newline-delimited
-            return f"read_json({files}, format = 'newline_delimited')"
+            typed = f", columns = {_struct(columns)}" if columns else ""
+            return f"read_json({files}, format = 'newline_delimited'{typed})"
         return f"read_csv({files}, {', '.join(self._csv_arguments(columns))})"
 
     def _csv_arguments(self, columns: list[tuple[str, str]] | None) -> list[str]:
@@ -105,8 +111,7 @@ class _Load:
         if not isinstance(skip, (int, type(None))) or isinstance(skip, bool) or (skip or 0) < 0:
             raise InvalidOptionError(f"The 'skip_leading_rows' option of {STATEMENT} must be an INT64 >= 0. Got {skip!r} instead.", option="skip_leading_rows")
         if columns:  # the rows are read into the given (or the table's) columns; the header is skipped
-            types = exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(c), expression=exp.Literal.string(t)) for c, t in columns])
-            arguments = [f"columns = {types.sql(dialect='duckdb')}", "header = false", f"skip = {skip or 0}"]
+            arguments = [f"columns = {_struct(columns)}", "header = false", f"skip = {skip or 0}"]
         elif skip is None:
             arguments = []  # DuckDB detects a header row, as BigQuery's schema auto-detection does
         else:  # the last skipped row names the columns
@@ -114,6 +119,12 @@ class _Load:
         text = {"field_delimiter": "delim", "quote": "quote", "null_marker": "nullstr"}
         arguments += [f"{duck} = {exp.Literal.string(str(options[bq])).sql(dialect='duckdb')}" for bq, duck in text.items() if bq in options]
         return arguments or ["auto_detect = true"]
+
+
+def _struct(columns: list[tuple[str, str]]) -> str:
+    # DuckDB readers take column types as {'name': 'TYPE', …}
+    pairs = [exp.PropertyEQ(this=exp.Literal.string(c), expression=exp.Literal.string(t)) for c, t in columns]
+    return exp.Struct(expressions=pairs).sql(dialect="duckdb")
 
 
 def _temp_columns(cursor: Cursor, name: str) -> list[tuple[str, str]]:

@@ -1,0 +1,155 @@
+"""EXPORT DATA and LOAD DATA on local files (sqlml.warehouse.export_data / load_data).
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
+https://cloud.google.com/bigquery/docs/reference/standard-sql/load-statements
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import sqlml
+from sqlml.errors import InvalidOptionError, NotFoundError, SqlError
+
+
+@pytest.fixture(scope="module")
+def con():
+    with sqlml.connect(":memory:") as connection:
+        connection.query("CREATE SCHEMA d")
+        connection.query(
+            "CREATE TABLE d.src AS SELECT * FROM UNNEST([STRUCT(1 AS id, 'a' AS name, 1.5 AS x), (2, 'b;c', 2.5), (3, NULL, -1.0)])"
+        )
+        yield connection
+
+
+def _export(con, folder, fmt, extra=""):
+    uri = f"{folder}/part-*.{fmt.lower()}"
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='{fmt}'{extra}) AS SELECT * FROM d.src ORDER BY id")
+    return uri
+
+
+def _schema(con, table):
+    return [(f.name, f.type) for f in con.query(f"SELECT * FROM {table}").schema]
+
+
+def test_export_data_csv_names_the_shard_as_bigquery_and_writes_header_and_delimiter(con, tmp_path):
+    _export(con, tmp_path, "CSV", ", header=true, field_delimiter=';'")
+    assert os.listdir(tmp_path) == ["part-000000000000.csv"]
+    lines = (tmp_path / "part-000000000000.csv").read_text().splitlines()
+    assert lines == ["id;name;x", "1;a;1.5", '2;"b;c";2.5', "3;;-1.0"]
+    back = duckdb.sql(f"SELECT * FROM read_csv('{tmp_path}/part-000000000000.csv', delim=';', header=true)").fetchall()
+    assert back == [(1, "a", 1.5), (2, "b;c", 2.5), (3, None, -1.0)]
+
+
+def test_export_data_csv_without_header_and_file_uri(con, tmp_path):
+    con.query(f"EXPORT DATA OPTIONS(uri='file://{tmp_path}/*.csv', format='CSV', header=false) AS SELECT id FROM d.src ORDER BY id")
+    assert (tmp_path / "000000000000.csv").read_text().splitlines() == ["1", "2", "3"]
+
+
+def test_export_data_parquet_and_json_read_back_directly(con, tmp_path):
+    _export(con, tmp_path, "PARQUET", ", compression='ZSTD'")
+    table = pq.read_table(tmp_path / "part-000000000000.parquet")
+    assert table.schema.names == ["id", "name", "x"] and table.schema.types == [pa.int64(), pa.string(), pa.float64()]
+    assert table.column("name").to_pylist() == ["a", "b;c", None]
+    _export(con, tmp_path, "JSON")
+    rows = [json.loads(line) for line in (tmp_path / "part-000000000000.json").read_text().splitlines()]
+    assert rows == [{"id": 1, "name": "a", "x": 1.5}, {"id": 2, "name": "b;c", "x": 2.5}, {"id": 3, "name": None, "x": -1.0}]
+
+
+def test_export_data_overwrite_false_refuses_existing_files_and_true_replaces_them(con, tmp_path):
+    uri = _export(con, tmp_path, "CSV")
+    with pytest.raises(InvalidOptionError, match=r"EXPORT DATA would overwrite 1 existing file\(s\) matching uri '.*/part-\*\.csv' .*, and overwrite is false\.") as error:
+        _export(con, tmp_path, "CSV")
+    assert error.value.option == "overwrite"
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT 7 AS id")
+    assert (tmp_path / "part-000000000000.csv").read_text().splitlines() == ["id", "7"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message", "option"),
+    [
+        ("uri='gs://bucket/x-*.csv', format='CSV'", r"EXPORT DATA reads and writes local files only; the 'uri' option names cloud storage: gs://bucket/x-\*\.csv\.", "uri"),
+        ("uri='s3://bucket/x-*.csv', format='CSV'", r"the 'uri' option names cloud storage: s3://", "uri"),
+        ("uri='{tmp}/x-*.avro', format='AVRO'", r"EXPORT DATA cannot write format 'AVRO': DuckDB has no Avro writer\.", "format"),
+        ("uri='{tmp}/x-*.orc', format='ORC'", r"The 'format' option of EXPORT DATA must be one of CSV, JSON, PARQUET, AVRO\. Got 'ORC' instead\.", "format"),
+        ("uri='{tmp}/x.csv', format='CSV'", r"The 'uri' option of EXPORT DATA must contain exactly one '\*' wildcard\. Got '.*/x\.csv' instead\.", "uri"),
+        ("uri='{tmp}/x-*.csv'", r"EXPORT DATA needs the option format\.", "format"),
+        ("uri='{tmp}/x-*.json', format='JSON', header=true", r"The 'header' option of EXPORT DATA applies to format='CSV' only \(format is 'JSON'\)\.", "header"),
+        ("uri='{tmp}/x-*.csv', format='CSV', compression='SNAPPY'", r"The 'compression' option of EXPORT DATA with format='CSV' must be one of NONE, GZIP\. Got 'SNAPPY' instead\.", "compression"),
+        ("uri='{tmp}/x-*.csv', format='CSV', colour='red'", r"EXPORT DATA has no option 'colour'\.", "colour"),
+    ],
+)
+def test_export_data_refuses_bad_options_by_name(con, tmp_path, options, message, option):
+    with pytest.raises(InvalidOptionError, match=message) as error:
+        con.query(f"EXPORT DATA OPTIONS({options.format(tmp=tmp_path)}) AS SELECT 1 AS a")
+    assert error.value.option == option
+    assert os.listdir(tmp_path) == []
+
+
+def test_export_data_with_connection_is_refused_naming_it(con, tmp_path):
+    with pytest.raises(InvalidOptionError, match=r"EXPORT DATA WITH CONNECTION myproject\.us\.conn writes to cloud storage, which sqlml cannot reach\.") as error:
+        con.query(f"EXPORT DATA WITH CONNECTION myproject.us.conn OPTIONS(uri='{tmp_path}/*.csv', format='CSV') AS SELECT 1 AS a")
+    assert error.value.option == "connection" and "export to a local path" in str(error.value)
+
+
+def test_export_data_into_a_missing_folder_is_not_found(con, tmp_path):
+    with pytest.raises(NotFoundError, match=r"EXPORT DATA cannot write '.*/no/000000000000\.csv': the folder '.*/no' does not exist\."):
+        con.query(f"EXPORT DATA OPTIONS(uri='{tmp_path}/no/*.csv', format='CSV') AS SELECT 1 AS a")
+
+
+def test_load_data_into_new_table_then_append_then_overwrite(con, tmp_path):
+    uri = _export(con, tmp_path, "CSV")
+    result = con.query(f"LOAD DATA INTO d.loaded FROM FILES(format='CSV', uris=['{uri}'], skip_leading_rows=1)")
+    assert result.rowcount == 3
+    assert _schema(con, "d.loaded") == [("id", pa.int64()), ("name", pa.string()), ("x", pa.float64())]
+    assert con.query("SELECT * FROM d.loaded ORDER BY id").fetchall() == [(1, "a", 1.5), (2, "b;c", 2.5), (3, None, -1.0)]
+    con.query(f"LOAD DATA INTO d.loaded FROM FILES(format='CSV', uris=['{uri}'], skip_leading_rows=1)")
+    assert con.query("SELECT id, COUNT(*) FROM d.loaded GROUP BY id ORDER BY id").fetchall() == [(1, 2), (2, 2), (3, 2)]
+    parquet = _export(con, tmp_path, "PARQUET")
+    con.query(f"LOAD DATA OVERWRITE d.loaded FROM FILES(format='PARQUET', uris=['file://{parquet}'])")
+    assert con.query("SELECT * FROM d.loaded ORDER BY id").fetchall() == [(1, "a", 1.5), (2, "b;c", 2.5), (3, None, -1.0)]
+
+
+def test_load_data_with_a_schema_uses_its_columns_and_types(con, tmp_path):
+    uri = _export(con, tmp_path, "CSV", ", field_delimiter='|'")
+    con.query(f"LOAD DATA INTO d.typed (id INT64, label STRING, x NUMERIC) FROM FILES(format='CSV', uris=['{uri}'], skip_leading_rows=1, field_delimiter='|')")
+    assert _schema(con, "d.typed") == [("id", pa.int64()), ("label", pa.string()), ("x", pa.decimal128(38, 9))]
+    assert con.query("SELECT label FROM d.typed ORDER BY id").fetchall() == [("a",), ("b;c",), (None,)]
+    json_uri = _export(con, tmp_path, "JSON")
+    con.query(f"LOAD DATA INTO TEMP TABLE tj (id INT64, x FLOAT64) FROM FILES(format='JSON', uris=['{json_uri}'])")
+    assert _schema(con, "tj") == [("id", pa.int64()), ("x", pa.float64())]
+
+
+def test_failed_load_leaves_the_table_as_it_was(con, tmp_path):
+    con.query("CREATE OR REPLACE TABLE d.kept (id INT64, name STRING)")
+    con.query("INSERT INTO d.kept VALUES (10, 'z')")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name\n1,a\nnot-a-number,b\n")
+    for verb in ("INTO", "OVERWRITE"):
+        with pytest.raises(SqlError):
+            con.query(f"LOAD DATA {verb} d.kept FROM FILES(format='CSV', uris=['{bad}'], skip_leading_rows=1)")
+        assert con.query("SELECT * FROM d.kept").fetchall() == [(10, "z")]
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "message"),
+    [
+        ("format='CSV', uris=['gs://bucket/a.csv']", InvalidOptionError, r"LOAD DATA reads and writes local files only; the 'uris' option names cloud storage: gs://bucket/a\.csv\."),
+        ("format='CSV', uris=['{tmp}/missing-*.csv']", NotFoundError, r"LOAD DATA found no file matching the uri '.*/missing-\*\.csv'\."),
+        ("format='XLSX', uris=['{tmp}/a.csv']", InvalidOptionError, r"The 'format' option of LOAD DATA must be one of CSV, JSON, PARQUET, AVRO\. Got 'XLSX' instead\."),
+        ("uris=['{tmp}/a.csv']", InvalidOptionError, r"LOAD DATA needs the option format\."),
+        ("format='CSV'", InvalidOptionError, r"LOAD DATA needs the option uris, a non-empty ARRAY of paths\."),
+        ("format='PARQUET', uris=['{tmp}/a.csv'], skip_leading_rows=1", InvalidOptionError, r"The 'skip_leading_rows' option of LOAD DATA applies to format='CSV' only \(format is 'PARQUET'\)\."),
+    ],
+)
+def test_load_data_errors_name_the_option_or_file(con, tmp_path, files, error, message):
+    (tmp_path / "a.csv").write_text("a\n1\n")
+    with pytest.raises(error, match=message):
+        con.query(f"LOAD DATA INTO d.never FROM FILES({files.format(tmp=tmp_path)})")
+    assert con.query("SELECT COUNT(*) FROM d.INFORMATION_SCHEMA.TABLES WHERE table_name = 'never'").scalar() == 0
