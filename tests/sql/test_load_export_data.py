@@ -13,9 +13,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlglot import parse_one
 
 import sqlml
 from sqlml.errors import InvalidOptionError, NotFoundError, SqlError
+from sqlml.sql.expressions import LoadDataFiles
+from sqlml.sql.planner import StatementKind, plan
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,40 @@ def test_load_data_errors_name_the_option_or_file(con, tmp_path, files, error, m
     with pytest.raises(error, match=message):
         con.query(f"LOAD DATA INTO d.never FROM FILES({files.format(tmp=tmp_path)})")
     assert con.query("SELECT COUNT(*) FROM d.INFORMATION_SCHEMA.TABLES WHERE table_name = 'never'").scalar() == 0
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "LOAD DATA INTO d.t (a INT64, b STRING) PARTITION BY a CLUSTER BY b OPTIONS (description='x') FROM FILES(FORMAT='CSV', uris=['/x/*.csv'], skip_leading_rows=1) WITH PARTITION COLUMNS (r STRING) WITH CONNECTION p.us.c",
+        "LOAD DATA OVERWRITE TEMP TABLE t FROM FILES(FORMAT='PARQUET', uris=['/x/a.parquet']) WITH PARTITION COLUMNS",
+    ],
+)
+def test_load_data_parses_every_clause_and_round_trips(sql):
+    tree = parse_one(sql, read="sqlml")
+    assert isinstance(tree, LoadDataFiles) and plan(tree).kind is StatementKind.LOAD_DATA
+    assert tree.sql(dialect="sqlml") == sql
+
+
+def test_load_data_partition_columns_and_partitioning_are_kept(con, tmp_path):
+    for region, rows in (("eu", "1,a\n2,b\n"), ("us", "3,c\n")):
+        (tmp_path / f"region={region}").mkdir()
+        (tmp_path / f"region={region}" / "f.csv").write_text("id,v\n" + rows)
+    con.query(
+        f"LOAD DATA OVERWRITE d.parts (id INT64, v STRING, region STRING) PARTITION BY RANGE_BUCKET(id, GENERATE_ARRAY(0, 10, 1)) "
+        f"CLUSTER BY v OPTIONS(require_partition_filter=true) FROM FILES(format='CSV', uris=['{tmp_path}/*/*.csv'], skip_leading_rows=1, "
+        f"hive_partition_uri_prefix='{tmp_path}') WITH PARTITION COLUMNS (region STRING)"
+    )
+    assert con.query("SELECT * FROM d.parts WHERE id > 0 ORDER BY id").fetchall() == [(1, "a", "eu"), (2, "b", "eu"), (3, "c", "us")]
+    assert con.query("SELECT partition_id, total_rows FROM d.INFORMATION_SCHEMA.PARTITIONS WHERE table_name = 'parts' ORDER BY 1").fetchall() == [
+        ("1", 1), ("2", 1), ("3", 1)
+    ]  # fmt: skip
+    # appending to a table that requires a partition filter is a write, not a read of it
+    con.query(f"LOAD DATA INTO d.parts FROM FILES(format='CSV', uris=['{tmp_path}/region=us/*.csv'], skip_leading_rows=1) WITH PARTITION COLUMNS (region STRING)")
+    assert con.query("SELECT COUNT(*) FROM d.parts WHERE id = 3").scalar() == 2
+
+
+def test_load_data_with_connection_is_refused_naming_it(con, tmp_path):
+    with pytest.raises(InvalidOptionError, match=r"LOAD DATA WITH CONNECTION p\.us\.c reads cloud storage, which sqlml cannot reach\.") as error:
+        con.query(f"LOAD DATA INTO d.never FROM FILES(format='CSV', uris=['{tmp_path}/*.csv']) WITH CONNECTION p.us.c")
+    assert error.value.option == "connection"

@@ -82,7 +82,7 @@ def test_every_tutorial_statement_has_a_kind_of_its_own(sql):
         ("INSERT INTO ds.t VALUES (1)", StatementKind.DML, "INSERT"),
         ("MERGE ds.t USING ds.s ON TRUE WHEN MATCHED THEN DELETE", StatementKind.DML, "MERGE"),
         ("TRUNCATE TABLE ds.t", StatementKind.TRUNCATE_TABLE, "TRUNCATETABLE"),
-        ("LOAD DATA INTO ds.t FROM FILES (format = 'CSV', uris = ['x.csv'])", StatementKind.LOAD_DATA, "LOADDATA"),
+        ("LOAD DATA INTO ds.t FROM FILES (format = 'CSV', uris = ['x.csv'])", StatementKind.LOAD_DATA, "LOAD DATA"),
         ("EXPORT DATA OPTIONS (uri = 'x/*.csv', format = 'CSV') AS SELECT 1", StatementKind.EXPORT_DATA, "EXPORT"),
         ("BEGIN TRANSACTION", StatementKind.TRANSACTION, "TRANSACTION"),
         ("COMMIT TRANSACTION", StatementKind.TRANSACTION, "COMMIT"),

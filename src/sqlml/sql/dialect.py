@@ -28,7 +28,7 @@ from sqlglot.tokens import TokenType
 
 from sqlml.sql.function_arguments import BadArguments, checked_builders, checked_parsers
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
-from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, MLFunction, TrainingData
+from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, LoadDataFiles, MLFunction, TrainingData
 
 # Names whose base-dialect parsers tell ML.NAME from a function of their own (sqlglot's
 # _parse_translate, _parse_forecast: TRANSLATE(s, a, b), AI.FORECAST(…)).
@@ -272,6 +272,29 @@ class _MLParser:
         options = self._parse_with_property() if self._match_text_seq("OPTIONS") else []
         return self.expression(ExportModel(this=model, expressions=options))
 
+    def _parse_load(self):
+        # BigQuery's LOAD DATA {INTO|OVERWRITE} …, with the clauses sqlglot's own LOAD DATA (Hive's) lacks;
+        # anything else (DuckDB's LOAD extension) stays the base dialect's.
+        index = self._index
+        if not (self._match_text_seq("DATA") and self._match_set((TokenType.INTO, TokenType.OVERWRITE))):
+            self._retreat(index)
+            return super()._parse_load()
+        overwrite = self._prev.token_type == TokenType.OVERWRITE
+        temp = self._match(TokenType.TEMPORARY) and self._match(TokenType.TABLE)
+        table = self._parse_schema(this=self._parse_table_parts(schema=True))
+        properties = self._parse_properties()
+        if not self._match_text_seq("FROM", "FILES"):
+            self.raise_error("Expected FROM FILES(format=…, uris=[…]) in LOAD DATA")
+        files = exp.Properties(expressions=self._parse_wrapped_properties())
+        partition_columns = connection = None
+        if self._match_text_seq("WITH", "PARTITION", "COLUMNS"):
+            columns = self._parse_wrapped_csv(self._parse_field_def) if self._match(TokenType.L_PAREN, advance=False) else []
+            partition_columns = exp.Schema(expressions=columns)
+        if self._match_text_seq("WITH", "CONNECTION"):
+            connection = self._parse_table_parts()
+        return self.expression(LoadDataFiles(this=table, overwrite=overwrite, temp=bool(temp), properties=properties, files=files,
+                                             partition_columns=partition_columns, connection=connection))  # fmt: skip
+
 
 def _with_position(node: exp.Expression, first, last, sql: str | None) -> exp.Expression:
     """``node`` with the span from token ``first`` to ``last`` in its meta (line, col, start,
@@ -321,7 +344,19 @@ def _export_model_sql(self, node: ExportModel) -> str:
     return f"EXPORT MODEL {self.sql(node, 'this')}{options}"
 
 
+def _load_data_files_sql(self, node: LoadDataFiles) -> str:
+    parts = ["LOAD DATA", "OVERWRITE" if node.args.get("overwrite") else "INTO", "TEMP TABLE" if node.args.get("temp") else ""]
+    parts += [self.sql(node, "this"), self.sql(node, "properties"), f"FROM FILES({self.expressions(node.args['files'], flat=True)})"]
+    if node.args.get("partition_columns") is not None:
+        columns = self.expressions(node.args["partition_columns"], flat=True)
+        parts.append("WITH PARTITION COLUMNS" + (f" ({columns})" if columns else ""))
+    if node.args.get("connection") is not None:
+        parts.append(f"WITH CONNECTION {self.sql(node, 'connection')}")
+    return " ".join(part for part in parts if part)
+
+
 _ML_TRANSFORMS = {
+    LoadDataFiles: _load_data_files_sql,
     **{node_type: _ml_function_sql for node_type in ML_FUNCTIONS.values()},
     AlterModel: _alter_model_sql,
     ExportModel: _export_model_sql,

@@ -198,3 +198,13 @@ def written_location(node: exp.Expression) -> Location | None:
         return None
     length = max(1, meta.get("end", meta["start"]) - meta["start"] + 1)
     return Location(line=meta["line"], col=meta["col"], source_line=meta["source_line"], length=length)
+
+
+class LoadDataFiles(exp.Expression):
+    """BigQuery's ``LOAD DATA {INTO|OVERWRITE} [TEMP TABLE] t [(columns)] [PARTITION BY …]
+    [CLUSTER BY …] [OPTIONS(…)] FROM FILES(…) [WITH PARTITION COLUMNS [(columns)]] [WITH CONNECTION c]``;
+    ``files`` holds FILES' options as Properties (as sqlglot's own LoadData keeps them).
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/load-statements"""
+
+    arg_types = {"this": True, "overwrite": False, "temp": False, "properties": False, "files": True,
+                 "partition_columns": False, "connection": False}  # fmt: skip

@@ -14,7 +14,7 @@ from enum import Enum
 from sqlglot import exp
 
 from sqlml.errors import UnsupportedStatementError
-from sqlml.sql.expressions import AlterModel, ExportModel, MLFunction
+from sqlml.sql.expressions import AlterModel, ExportModel, LoadDataFiles, MLFunction
 from sqlml.sql.nodes import Node, ProcedureDefinition, Statement
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
 
@@ -119,6 +119,7 @@ _BY_CLASS: dict[type, tuple[StatementKind, str | None]] = {
     exp.Merge: (StatementKind.DML, None),
     exp.TruncateTable: (StatementKind.TRUNCATE_TABLE, None),
     exp.LoadData: (StatementKind.LOAD_DATA, None),
+    LoadDataFiles: (StatementKind.LOAD_DATA, "LOAD DATA"),
     exp.Export: (StatementKind.EXPORT_DATA, None),
     exp.Declare: (StatementKind.DECLARE, None),
     exp.Set: (StatementKind.SET, None),

@@ -2,7 +2,9 @@
 read by DuckDB's readers (``read_csv``, ``read_parquet``, ``read_json``) into a table.
 
 INTO creates the table or appends to it, OVERWRITE replaces its rows (and, with a schema, its
-columns). A CSV loaded into an existing table is read with that table's columns, as BigQuery
+columns). A created or replaced table keeps its PARTITION BY / CLUSTER BY / OPTIONS as CREATE TABLE
+does (:mod:`~sqlml.warehouse.partitions`); ``WITH PARTITION COLUMNS`` reads the ``key=value``
+folders of the uris as columns (DuckDB's hive partitioning). A CSV loaded into an existing table is read with that table's columns, as BigQuery
 reads it with the destination's schema. The whole load is one transaction in the table's write
 turn: a file that does not read leaves the table as it was.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/load-statements
@@ -23,7 +25,7 @@ from sqlml.warehouse.file_options import file_format, local_path, read_options
 
 STATEMENT = "LOAD DATA"
 #: The FILES(…) options sqlml reads (a subset of BigQuery's load_option_list on the page above).
-OPTIONS = frozenset({"format", "uris", "skip_leading_rows", "field_delimiter", "quote", "null_marker"})
+OPTIONS = frozenset({"format", "uris", "skip_leading_rows", "field_delimiter", "quote", "null_marker", "hive_partition_uri_prefix"})
 #: Options that apply to CSV only.
 _CSV_ONLY = ("skip_leading_rows", "field_delimiter", "quote", "null_marker")
 
@@ -36,6 +38,13 @@ def load_data(context: StatementContext) -> Result:
         NotFoundError: a uri matches no file.
     """
     tree = context.plan.tree
+    connection = tree.args.get("connection")
+    if isinstance(connection, exp.Expression):
+        raise InvalidOptionError(
+            f"{STATEMENT} WITH CONNECTION {connection.sql(dialect='bigquery')} reads cloud storage, which sqlml cannot reach.",
+            option="connection",
+            hint="Remove WITH CONNECTION and load local files: FROM FILES(format=…, uris=['/data/part-*.csv']).",
+        )
     schema = tree.this if isinstance(tree.this, exp.Schema) else None
     ref = schema.this if schema is not None else tree.this
     options = read_options(tree.args.get("files"), STATEMENT, OPTIONS)
@@ -68,7 +77,13 @@ class _Load:
 
     def __init__(self, context: StatementContext, ref: exp.Table, schema: exp.Schema | None, fmt: str, options: dict, paths: list[str]):
         self.context, self.ref, self.schema, self.fmt, self.options, self.paths = context, ref, schema, fmt, options, paths
-        self.temp, self.overwrite = bool(context.plan.tree.args.get("temp")), bool(context.plan.tree.args.get("overwrite"))
+        tree = context.plan.tree
+        self.temp, self.overwrite = bool(tree.args.get("temp")), bool(tree.args.get("overwrite"))
+        # PARTITION BY / CLUSTER BY / OPTIONS as CREATE TABLE reads them, kept for a created table
+        create = exp.Create(this=(schema or ref).copy(), kind="TABLE", properties=tree.args["properties"].copy()) if tree.args.get("properties") else None
+        self.partitioning = partitions.take_partitioning(create) if create is not None else None
+        hive = tree.args.get("partition_columns")  # WITH PARTITION COLUMNS: key=value folders of the uris
+        self.hive = None if hive is None else [(c.name, c.args["kind"].sql(dialect="duckdb")) for c in hive.expressions]
 
     def run(self) -> Result:
         executor = self.context.executor
@@ -86,8 +101,8 @@ class _Load:
             else:
                 rows = cursor.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {reader}").fetchall()
             if self.ref.db and not self.temp:
-                if replace:
-                    partitions.record(cursor, self.ref.db, self.ref.name, None)  # a replaced table loses its old spec
+                if replace:  # a replaced table loses its old spec
+                    partitions.record(cursor, self.ref.db, self.ref.name, self.partitioning)
                 modification_log.record(executor.engine, cursor, self.ref.db, self.ref.name, None if replace else [modification_log.WHOLE_TABLE])
         return Result.empty(STATEMENT, rows[0][0] if rows and isinstance(rows[0][0], int) else -1)
 
@@ -99,12 +114,21 @@ class _Load:
 
     def _reader(self, columns: list[tuple[str, str]] | None) -> str:
         files = exp.Array(expressions=[exp.Literal.string(p) for p in self.paths]).sql(dialect="duckdb")
+        hive = self._hive_arguments()
+        if columns and self.hive:  # the partition columns come from the folder names, not the files
+            names = {name.lower() for name, _ in self.hive}
+            columns = [(c, t) for c, t in columns if c.lower() not in names]
         if self.fmt == "PARQUET":
-            return f"read_parquet({files})"
+            return f"read_parquet({files}{hive})"
         if self.fmt == "JSON":  # BigQuery's JSON is newline-delimited
             typed = f", columns = {_struct(columns)}" if columns else ""
-            return f"read_json({files}, format = 'newline_delimited'{typed})"
-        return f"read_csv({files}, {', '.join(self._csv_arguments(columns))})"
+            return f"read_json({files}, format = 'newline_delimited'{typed}{hive})"
+        return f"read_csv({files}, {', '.join(self._csv_arguments(columns))}{hive})"
+
+    def _hive_arguments(self) -> str:
+        if self.hive is None:
+            return ""
+        return ", hive_partitioning = true" + (f", hive_types = {_struct(self.hive)}" if self.hive else "")
 
     def _csv_arguments(self, columns: list[tuple[str, str]] | None) -> list[str]:
         options, skip = self.options, self.options.get("skip_leading_rows")

@@ -28,6 +28,7 @@ from sqlglot import exp
 from sqlml.engine.base import CATALOG, Cursor, EngineError, SqlEngine
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.execution.survey import Survey, survey_of
+from sqlml.sql.expressions import LoadDataFiles
 from sqlml.sql.planner import StatementKind, kind_of
 from sqlml.warehouse import meta
 from sqlml.warehouse.meta import has_meta_table
@@ -272,9 +273,9 @@ def defines_view(tree: exp.Expression) -> bool:
 
 
 def is_written_target(table: exp.Table) -> bool:
-    """The table a CREATE or INSERT writes, as opposed to the tables the statement reads."""
+    """The table a CREATE, INSERT or LOAD DATA writes, as opposed to the tables the statement reads."""
     parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
-    return isinstance(parent, (exp.Create, exp.Insert)) and parent.this in (table, table.parent)
+    return isinstance(parent, (exp.Create, exp.Insert, exp.LoadData, LoadDataFiles)) and parent.this in (table, table.parent)
 
 
 def _filters_column(tree: exp.Expression, table: exp.Table, column: str) -> bool:
