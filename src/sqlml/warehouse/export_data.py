@@ -66,7 +66,9 @@ def export_data(context: StatementContext) -> Result:
     path = pattern.replace("*", FIRST_SHARD)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise NotFoundError(f"{STATEMENT} cannot write '{path}': the folder '{folder}' does not exist.", hint="Create the folder first, or export to an existing one.")
+        raise NotFoundError(
+            f"{STATEMENT} cannot write '{path}': the folder '{folder}' does not exist.", hint="Create the folder first, or export to an existing one."
+        )
     executor = context.executor
     with executor.engine.lease() as cursor:
         try:

@@ -64,7 +64,9 @@ def _paths(uris: object) -> list[str]:
     if isinstance(uris, str):
         uris = [uris]
     if not isinstance(uris, list) or not uris:
-        raise InvalidOptionError(f"{STATEMENT} needs the option uris, a non-empty ARRAY of paths.", option="uris", hint="FROM FILES(format='CSV', uris=['/data/part-*.csv'])")
+        raise InvalidOptionError(
+            f"{STATEMENT} needs the option uris, a non-empty ARRAY of paths.", option="uris", hint="FROM FILES(format='CSV', uris=['/data/part-*.csv'])"
+        )
     paths = [local_path(uri, STATEMENT, "uris") for uri in uris]
     for path in paths:
         if not glob.glob(path):
@@ -80,8 +82,9 @@ class _Load:
         tree = context.plan.tree
         self.temp, self.overwrite = bool(tree.args.get("temp")), bool(tree.args.get("overwrite"))
         # PARTITION BY / CLUSTER BY / OPTIONS as CREATE TABLE reads them, kept for a created table
-        create = exp.Create(this=(schema or ref).copy(), kind="TABLE", properties=tree.args["properties"].copy()) if tree.args.get("properties") else None
-        self.partitioning = partitions.take_partitioning(create) if create is not None else None
+        properties = tree.args.get("properties")
+        target = (schema if schema is not None else ref).copy()
+        self.partitioning = partitions.take_partitioning(exp.Create(this=target, kind="TABLE", properties=properties.copy())) if properties else None
         hive = tree.args.get("partition_columns")  # WITH PARTITION COLUMNS: key=value folders of the uris
         self.hive = None if hive is None else [(c.name, c.args["kind"].sql(dialect="duckdb")) for c in hive.expressions]
 
