@@ -193,3 +193,13 @@ def test_load_data_with_connection_is_refused_naming_it(con, tmp_path):
     with pytest.raises(InvalidOptionError, match=r"LOAD DATA WITH CONNECTION p\.us\.c reads cloud storage, which sqlml cannot reach\.") as error:
         con.query(f"LOAD DATA INTO d.never FROM FILES(format='CSV', uris=['{tmp_path}/*.csv']) WITH CONNECTION p.us.c")
     assert error.value.option == "connection"
+
+
+def test_export_data_reads_parameters_and_load_data_rolls_back_with_its_transaction(con, tmp_path):
+    con.query(f"EXPORT DATA OPTIONS(uri='{tmp_path}/p-*.csv', format='CSV') AS SELECT id FROM d.src WHERE id > @low ORDER BY id", {"low": 1})
+    assert (tmp_path / "p-000000000000.csv").read_text().splitlines() == ["id", "2", "3"]
+    con.query("CREATE OR REPLACE TABLE d.tx (id INT64)")
+    con.query(f"BEGIN TRANSACTION; LOAD DATA INTO d.tx FROM FILES(format='CSV', uris=['{tmp_path}/p-*.csv'], skip_leading_rows=1); ROLLBACK")
+    assert con.query("SELECT COUNT(*) FROM d.tx").scalar() == 0
+    con.query(f"BEGIN TRANSACTION; LOAD DATA INTO d.tx FROM FILES(format='CSV', uris=['{tmp_path}/p-*.csv'], skip_leading_rows=1); COMMIT")
+    assert con.query("SELECT id FROM d.tx ORDER BY id").fetchall() == [(2,), (3,)]
