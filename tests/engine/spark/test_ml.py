@@ -67,6 +67,29 @@ def _close(got: object, expected: object) -> bool:
     return got == expected
 
 
+def test_explain_predict_detect_anomalies_and_forecast_on_spark_equal_duckdbs(both):
+    """The table functions beside ML.PREDICT run on the Spark engine too, with DuckDB's answers from
+    the same stored models (trained on Spark: MLlib for the linear model and k-means, the driver for
+    ARIMA_PLUS)."""
+    spark_con, duck = both
+    spark_con.query("CREATE MODEL ds.lin OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, c, y FROM ds.t")
+    spark_con.query("CREATE MODEL ds.k OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, y FROM ds.t")
+    spark_con.query(
+        "CREATE MODEL ds.ar OPTIONS(model_type='arima_plus', time_series_timestamp_col='d', time_series_data_col='y', "
+        "spark_train='driver') AS SELECT DATE_ADD(DATE '2024-01-01', INTERVAL x DAY) AS d, y FROM ds.t"
+    )
+    queries = (
+        "SELECT x, predicted_y, top_feature_attributions, baseline_prediction_value, prediction_value "
+        "FROM ML.EXPLAIN_PREDICT(MODEL ds.lin, TABLE ds.t, STRUCT(2 AS top_k_features)) ORDER BY x",
+        "SELECT x, is_anomaly, normalized_distance FROM ML.DETECT_ANOMALIES(MODEL ds.k, STRUCT(0.1 AS contamination), TABLE ds.t) ORDER BY x",
+        "SELECT * FROM ML.FORECAST(MODEL ds.ar, STRUCT(3 AS horizon)) ORDER BY forecast_timestamp",
+    )
+    for query in queries:
+        on_spark, on_duckdb = spark_con.query(query).arrow(), duck.query(query).arrow()
+        assert on_spark.num_rows in (3, 20) and on_spark.schema == on_duckdb.schema, query
+        assert _close(on_spark.to_pylist(), on_duckdb.to_pylist()), query
+
+
 def test_predictions_are_composable_in_spark_sql(spark_con, spark):
     spark_con.query(DATA)
     spark_con.query(
