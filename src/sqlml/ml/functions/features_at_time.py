@@ -20,6 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sqlml.errors import InvalidModelInputError, InvalidOptionError
+from sqlml.ml.columns import column_named
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.models.options import option_value
 
@@ -49,12 +50,10 @@ def entity_features_at_time(call: Call) -> pa.Table:
     features = call.data(0).table()
     frame = _feature_frame(call, features)
     entity_times = call.data(1).table().to_pandas()
-    names = {c.lower(): c for c in entity_times.columns}
-    if not {"entity_id", "time"} <= set(names):
-        raise InvalidModelInputError(f"The entity time table of {call.name} needs the columns entity_id and time; it has {', '.join(entity_times.columns)}.")
+    entity_column, time_column = _required_columns(call, list(entity_times.columns), ("entity_id", "time"), "entity time table")
     parts = [
         _latest(frame[frame[frame.attrs["entity"]] == entity], pd.Timestamp(time), arguments)
-        for entity, time in zip(entity_times[names["entity_id"]], entity_times[names["time"]])
+        for entity, time in zip(entity_times[entity_column], entity_times[time_column])
     ]
     rows = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0]
     return pa.Table.from_pandas(rows, schema=features.schema, preserve_index=False)
@@ -79,13 +78,21 @@ def _named_arguments(call: Call, allowed: dict[str, type]) -> dict:
 
 def _feature_frame(call: Call, features: pa.Table):
     frame = features.to_pandas()
-    names = {c.lower(): c for c in frame.columns}
-    if not {"entity_id", "feature_timestamp"} <= set(names):
-        raise InvalidModelInputError(
-            f"The feature table of {call.name} needs the columns entity_id and feature_timestamp; it has {', '.join(frame.columns)}."
-        )
-    frame.attrs.update(entity=names["entity_id"], timestamp=names["feature_timestamp"])
+    entity, timestamp = _required_columns(call, list(frame.columns), ("entity_id", "feature_timestamp"), "feature table")
+    frame.attrs.update(entity=entity, timestamp=timestamp)
     return frame
+
+
+def _required_columns(call: Call, columns: list[str], wanted: tuple[str, str], table: str) -> list[str]:
+    """The columns ``wanted`` names (BigQuery's case-insensitive rule), in its order.
+
+    Raises:
+        InvalidModelInputError: the table lacks one of them.
+    """
+    found = [column_named(columns, name) for name in wanted]
+    if None in found:
+        raise InvalidModelInputError(f"The {table} of {call.name} needs the columns {' and '.join(wanted)}; it has {', '.join(columns)}.")
+    return found
 
 
 def _latest(frame, time, arguments: dict):
