@@ -2,7 +2,7 @@
 
 Nodes follow sqlglot's own declarations (``exp.Predict`` in ``expressions/functions.py``):
 ``arg_types`` lists the children, ``True`` marks the required ones. They are generated back to
-text only through :mod:`sqlml.sql.dialect`'s ``TRANSFORMS`` (sqlglot ignores ``<key>_sql``
+text only through :data:`sqlml.sql.generator.SQLML_TRANSFORMS` (sqlglot ignores ``<key>_sql``
 methods for classes it does not know).
 """
 
