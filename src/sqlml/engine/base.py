@@ -137,6 +137,15 @@ class Relation(Protocol):
         side cursor: when the statement ends). DuckDB raises :class:`EngineError`: it has no
         workers, its callers score the batches in this process instead."""
 
+    def map_groups(self, function: Callable[[pa.Table], pa.Table], keys: Sequence[str], schema: pa.Schema, name: str) -> None:
+        """Define the session view ``name`` as ``function`` applied to each group of the rows that
+        share the values of the columns ``keys`` (NULL is a value like any other; no key: one
+        group of every row), one Arrow table per group in :attr:`arrow_schema`'s types, giving rows
+        of ``schema`` — work per time series where the data is. Spark runs the groups on its
+        executors (``groupBy(keys).applyInArrow``) when a statement reads the view, dropped when
+        the making cursor closes; DuckDB runs them in this process now and registers the rows on
+        the making cursor."""
+
 
 @runtime_checkable
 class Cursor(Protocol):

@@ -61,10 +61,11 @@ def engine_error(error: duckdb.Error) -> EngineError:
 class DuckDBRelation:
     """A pending DuckDB relation (``cursor.sql(...)``), run when first read."""
 
-    __slots__ = ("_relation",)
+    __slots__ = ("_cursor", "_relation")
 
-    def __init__(self, relation: duckdb.DuckDBPyRelation) -> None:
+    def __init__(self, relation: duckdb.DuckDBPyRelation, cursor: DuckDBCursor | None = None) -> None:
         self._relation = relation
+        self._cursor = cursor  # the making cursor, where map_groups registers its rows
 
     @property
     def columns(self) -> list[str]:
@@ -112,6 +113,29 @@ class DuckDBRelation:
         False); its callers read the rows in this process, where DuckDB runs."""
         raise EngineError(f"DuckDB maps no Arrow batches on workers (view {name}): read the rows in this process.")
 
+    def map_groups(self, function: Callable[[pa.Table], pa.Table], keys: Sequence[str], schema: pa.Schema, name: str) -> None:
+        """Run ``function`` on each group of rows sharing the ``keys`` columns' values here and now
+        (DuckDB runs in this process), and register the rows it gives, in ``schema``, as ``name``
+        on the making cursor."""
+        import pyarrow as pa
+
+        table = self.to_arrow_table()
+        parts = [function(table.take(rows)).select(schema.names).cast(schema) for rows in _group_rows(table, keys)]
+        self._cursor.register(name, pa.concat_tables(parts) if parts else schema.empty_table())
+
+
+def _group_rows(table: pa.Table, keys: Sequence[str]) -> list[pa.Array]:
+    """The row numbers of each group of ``table``'s rows sharing the ``keys`` columns' values."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = pa.array(np.arange(table.num_rows))
+    if not keys or not table.num_rows:
+        return [rows] if table.num_rows else []
+    numbered = table.select(list(keys)).append_column("__row", rows)
+    groups = numbered.group_by(list(keys), use_threads=False).aggregate([("__row", "list")]).column("__row_list")
+    return [group.values for group in groups]
+
 
 class DuckDBCursor:
     """A DuckDB cursor (a connection of one instance) as the seam's cursor.
@@ -145,7 +169,7 @@ class DuckDBCursor:
 
     def sql(self, query: str, params: Parameters = None) -> DuckDBRelation:
         """The rows of ``query``, run when first read."""
-        return DuckDBRelation(self._call(lambda text, values: self._cursor.sql(text, params=values), query, params))
+        return DuckDBRelation(self._call(lambda text, values: self._cursor.sql(text, params=values), query, params), self)
 
     def _call(self, method: Callable[[str, Any], Any], sql: str, parameters: Any) -> Any:
         """``method(sql, parameters)``, the built-in functions installed first if it names them,

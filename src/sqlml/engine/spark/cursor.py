@@ -10,6 +10,7 @@ kinds (:mod:`.errors`).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,22 @@ class SparkRelation:
         if self._mapped is not None:
             self._mapped.append(name)
 
+    def map_groups(self, function: Callable[[pa.Table], pa.Table], keys: Sequence[str], schema: pa.Schema, name: str) -> None:
+        """Define the Spark TEMP view ``name`` as ``function`` applied to each group of rows sharing
+        the ``keys`` columns' values, on the executors (``groupBy(keys).applyInArrow``), each
+        group's table in DuckDB's types (:attr:`arrow_schema`), giving rows of ``schema``. The
+        cursor that made this relation drops the view when it closes."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        grouped = functools.partial(_in_duckdb_types, function, self.arrow_schema)
+        try:
+            frame = self._frame.groupBy(*[self._frame[key] for key in keys])
+            frame.applyInArrow(grouped, from_arrow_schema(schema)).createOrReplaceTempView(name)
+        except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
+            raise engine_error(error) from error
+        if self._mapped is not None:
+            self._mapped.append(name)
+
     def fetchall(self) -> list[tuple]:
         """Run the query; every row."""
         return _rows(self.to_arrow_table())
@@ -106,6 +123,12 @@ class SparkRelation:
 
         table = self.to_arrow_table()
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_size))
+
+
+def _in_duckdb_types(function: Callable[[pa.Table], pa.Table], schema: pa.Schema, table: pa.Table) -> pa.Table:
+    """On an executor: ``function`` of a group's rows read in the types DuckDB gives them (as
+    :meth:`SparkRelation.to_arrow_table` reads a result)."""
+    return function(table.rename_columns(schema.names).cast(schema))
 
 
 def _rows(table: pa.Table) -> list[tuple]:
