@@ -22,9 +22,11 @@ from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
 from sqlml.script.procedures import call, define
 from sqlml.script.variables import Scope, SystemVariables, Variable
+from sqlml.sql.diagnostics import location_of
+from sqlml.sql.nodes import Block, Case, If, Loop, Node, ProcedureDefinition, Statement
 from sqlml.sql.planner import node_kind
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
-from sqlml.sql.script import Block, Case, If, Loop, Node, ProcedureDefinition, ScriptParser, Statement, location_of
+from sqlml.sql.script import ScriptParser
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor

@@ -23,10 +23,12 @@ from sqlml.errors import AlreadyExistsError, Error, NotFoundError, ScriptError, 
 from sqlml.execution.context import ScriptRun
 from sqlml.result import Result
 from sqlml.script.variables import Scope, Variable
+from sqlml.sql.diagnostics import location_of
 from sqlml.sql.dialect import DIALECTS
+from sqlml.sql.nodes import Node, ProcedureDefinition
 from sqlml.sql.procedural import TYPE_BRACKETS, split_tokens
 from sqlml.sql.procedural import Call
-from sqlml.sql.script import Node, ProcedureDefinition, ScriptParser, location_of
+from sqlml.sql.script import ScriptParser
 from sqlml.warehouse.routines import SYSTEM_PROCEDURES, known_procedures, store_procedure, stored_procedure
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ and :data:`DIALECTS`, the dialect classes by the name users pass to ``sqlml.conn
 Each dialect is its base dialect with :class:`sqlml.sql.parser.ParserAdditions` mixed into its
 parser, :data:`sqlml.sql.generator.SQLML_TRANSFORMS` in its generator, and a tokenizer that no longer
 swallows ``LOOP``/``BEGIN``/``CALL``/``EXECUTE …`` into one opaque string, so that
-:mod:`sqlml.sql.script` can see the blocks of procedural SQL. Like :mod:`sqlml.sql.parser`, it
+:mod:`sqlml.sql.blocks` can see the blocks of procedural SQL. Like :mod:`sqlml.sql.parser`, it
 uses sqlglot's private API (the parser tables), pinned by ``tests/sql/test_dialect.py``.
 """
 

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from sqlml.errors import Error, InvalidModelInputError, InvalidOptionError, Location
 from sqlml.ml.models.options import ALIASES
-from sqlml.sql.script import location_at
+from sqlml.sql.diagnostics import location_at
 
 
 def span(node: exp.Expression | None, script: str) -> Location | None:
