@@ -215,15 +215,19 @@ class Instance:
             if ticket is not None:
                 self._queue.leave(ticket)
         self.waited += time.monotonic() - started
-        self._attached = True
         self.generation += 1
         with self.lock:
             self.memos.clear()  # another process may have changed the file while it was released
+        # Noted last: an interrupt (KeyboardInterrupt) landing anywhere since DuckDB's ATTACH
+        # leaves the file attached but not noted, which the next attach finds and adopts.
+        self._attached = True
 
     def _try_attach(self, collect: bool) -> duckdb.Error | None:
         """Attach the file; the error when it is busy (None once attached)."""
         error = self._attach_once()
-        if error is not None and collect and "already attached" in str(error):
+        if error is not None and _is_in_this_process(error) and self._holds_catalog():
+            return None  # attached by this instance already, but an interrupt came before it was noted
+        if error is not None and collect and _is_in_this_process(error):
             # A finished query's result object (held, e.g., by a traceback) still pins the
             # detached file; once it is collected the file can be attached again.
             gc.collect()
@@ -241,6 +245,12 @@ class Instance:
             return error
         return None
 
+    def _holds_catalog(self) -> bool:
+        """Whether this instance's DuckDB has the warehouse attached (DuckDB's truth, which
+        :attr:`is_attached` notes)."""
+        query = "SELECT count(*) FROM duckdb_databases() WHERE database_name = $name"
+        return self.db.execute(query, {"name": CATALOG}).fetchall()[0][0] > 0
+
     def stop_waiting(self) -> None:
         """Give up waiting for the file (Ctrl-C): the waiting statement fails with Cancelled."""
         self._stop_waiting.set()
@@ -248,10 +258,14 @@ class Instance:
     def _detach(self) -> None:
         self._draining = False
         self._changed.notify_all()
-        if not self._attached or self.path is None:
+        if self.path is None:
             return
-        self.db.execute(f"DETACH {CATALOG}")
+        # Noted first, and detached even when not noted: an interrupt landing after DuckDB's
+        # DETACH must not leave the file noted attached (every later statement would fail on
+        # the missing catalog); one landing before it leaves the file attached but not noted,
+        # which the next attach adopts (see _try_attach) and close() still detaches.
         self._attached = False
+        self.db.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
 
     def _detach_if_idle(self) -> float:
         """Detach the file if it is idle and either someone waits for it or ``idle_release``
@@ -321,5 +335,10 @@ def _is_busy(error: duckdb.Error) -> bool:
     """
     if isinstance(error, duckdb.IOException):
         return "lock" in str(error).lower()
+    return _is_in_this_process(error)
+
+
+def _is_in_this_process(error: duckdb.Error) -> bool:
+    """The file is attached in this process already: by another instance, or by this one."""
     return "already attached" in str(error)
 

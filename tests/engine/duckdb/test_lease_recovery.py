@@ -1,0 +1,81 @@
+"""A connection's hold on the warehouse file survives statements that fail, are cancelled or are
+interrupted at any point: the next statement gets the file, and so does another process.
+
+Each test replays one class the outside fault campaign (/work/notes/fuzz_campaign) found on a disk
+warehouse, at the exact point its interrupt landed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlml.engine.duckdb.instance import Instance
+
+
+class _InterruptedAfter:
+    """A DuckDB connection on which Ctrl-C lands just after DuckDB ran the first statement
+    starting with ``verb`` (KeyboardInterrupt is raised between two Python instructions, so it
+    can come after DuckDB's work is done and before Python noted it)."""
+
+    def __init__(self, db, verb: str) -> None:
+        self._db, self._verb, self.fired = db, verb, False
+
+    def execute(self, sql, *args):
+        result = self._db.execute(sql, *args)
+        if not self.fired and sql.startswith(self._verb):
+            self.fired = True
+            raise KeyboardInterrupt
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+@pytest.fixture
+def instance(tmp_path):
+    held = Instance(tmp_path, read_only=False, lock_timeout=0.3, idle_release=0, config=None)
+    yield held
+    held.close()
+
+
+def _other_connection_attaches(folder) -> bool:
+    other = Instance(folder, read_only=False, lock_timeout=0.3, idle_release=0, config=None)
+    try:
+        other.acquire()
+        other.release()
+        return True
+    finally:
+        other.close()
+
+
+def test_an_interrupt_just_after_the_attach_leaves_the_file_usable(instance, tmp_path):
+    # Ctrl-C right after DuckDB attached the file, before the instance noted it: the next attach
+    # was refused ("already attached") and taken for another holder, so every later statement
+    # waited lock_timeout and failed with "... is in use by another process; waited 0.3 s."
+    instance.db = _InterruptedAfter(instance.db, "ATTACH")
+    with pytest.raises(KeyboardInterrupt):
+        instance.acquire()
+    assert instance.db.fired and not instance.is_attached
+    instance.acquire()  # adopts the attached file
+    assert instance.is_attached
+    assert instance.db.cursor().execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'warehouse'").fetchall() == [(0,)]
+    instance.release()
+    assert not instance.is_attached
+    assert _other_connection_attaches(tmp_path)  # it was really detached
+
+
+def test_an_interrupt_just_after_the_detach_leaves_the_file_usable(instance, tmp_path):
+    # Ctrl-C right after DuckDB detached the file at the end of a statement, before the instance
+    # noted it: the file stayed noted attached, and every later statement failed with
+    # 'Binder Error: Failed to detach database with name "warehouse": database not found'.
+    instance.acquire()
+    instance.db = _InterruptedAfter(instance.db, "DETACH")
+    with pytest.raises(KeyboardInterrupt):
+        instance.release()
+    assert not instance.is_attached
+    assert _other_connection_attaches(tmp_path)
+    instance.acquire()
+    assert instance.is_attached
+    instance.release()
+    assert not instance.is_attached
+
