@@ -50,18 +50,7 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
 }
 
 
-def _row_hash(node: exp.Anonymous) -> exp.Expression | None:
-    """DuckDB's ``hash(rel)`` of a whole row (sqlml's training reads hash ``__data``) as Spark's
-    ``XXHASH64(rel.*)``; None for a hash of anything else."""
-    (value,) = node.expressions or (None,)
-    if isinstance(value, exp.Column) and not value.table and value.name.startswith("__"):
-        return _call("XXHASH64", exp.Column(this=exp.Star(), table=exp.to_identifier(value.name)))
-    return None
-
-
 def _rewrite(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
-        return _row_hash(node) or node
     if isinstance(node, exp.Anonymous):
         rewrite = _CALLS.get(node.name.lower())
         if rewrite is not None:

@@ -7,7 +7,6 @@ failure or a kill at any point leaves the model store as it was.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import numpy as np
@@ -39,6 +38,7 @@ from sqlml.ml.spark_training import train_on_workers, trains_on_workers
 from sqlml.ml.training.io_clauses import CLAUSES, io_clauses
 from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
+from sqlml.ml.training.row_hash import row_hashes
 from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.result import Result
 from sqlml.sql.expressions import custom_holiday_query, training_query
@@ -46,7 +46,6 @@ from sqlml.store.records import ModelRef
 
 #: Options that describe the model in the registry rather than its training.
 MODEL_LEVEL_OPTIONS = ("description", "labels", "max_versions")
-HASH_COLUMN = "__sqlml_row_hash"
 
 
 def read_options(properties: list[exp.Expression], params: dict, script: str = "") -> dict:
@@ -310,13 +309,10 @@ def read_training_rows(context: StatementContext, query: exp.Expression) -> tupl
     with executor.engine.lease():
         try:
             data = executor.renderer(context.params).data_input(exp.Subquery(this=query.copy()), None, sources)
-            rows = data.relation(f"SELECT *, hash(__data) AS {HASH_COLUMN} FROM __data").to_arrow_table()
+            table = data.relation("SELECT * FROM __data").to_arrow_table()
         finally:
             sources.close()
-    hashes = rows.column(HASH_COLUMN).to_numpy(zero_copy_only=False).astype(np.uint64)
-    table = rows.drop_columns([HASH_COLUMN])
-    names_hash = np.uint64(int.from_bytes(hashlib.sha256("|".join(table.column_names).encode()).digest()[:8], "little"))
-    hashes = hashes ^ names_hash
+    hashes = row_hashes(table)  # over the Arrow rows, as Spark's executors compute it (sqlml.ml.training.row_hash)
     lineage = {
         "query": _text(query, executor),
         "tables": sorted(_tables_read(query)),

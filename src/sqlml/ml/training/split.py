@@ -5,7 +5,9 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 Random splits are deterministic — "different training runs produce the same split results if the
 same underlying training data is used" (the page above) — but BigQuery does not document how rows
 are drawn, so no local split can pick BigQuery's rows: rows are ranked by a hash of their values
-and column names (DuckDB's ``hash``), and the lowest-ranked rows go to evaluation. A split that
+and column names (:mod:`sqlml.ml.training.row_hash`, which Spark's executors compute alike), and
+the lowest-ranked rows go to evaluation; a SEQ split orders the rows that tie on its column by
+that hash too, so that neither split depends on the order the rows are read in. A split that
 must equal BigQuery's is written in SQL, ``MOD(ABS(FARM_FINGERPRINT(…)), 10)`` with
 ``data_split_method='CUSTOM'``: FARM_FINGERPRINT gives BigQuery's values (sqlml.warehouse.fingerprint).
 """
@@ -58,15 +60,25 @@ def split_rows(table: pa.Table, hashes: np.ndarray, options: dict, tuning: bool 
         column = _split_column(table, options, method)
         if method == "CUSTOM":
             return _custom(column)
-        return _sequential(column, options, tuning)
+        return _sequential(column, hashes, options, tuning)
     eval_fraction, test_fraction = _fractions(options, n, tuning, method)
     order = np.argsort(hashes, kind="stable")
-    n_eval = int(round(eval_fraction * n)) if eval_fraction < 1 else int(eval_fraction)
-    n_test = int(round(test_fraction * n))
+    n_eval, n_test = _count(eval_fraction, n), _count(test_fraction, n)
     evaluation = np.sort(order[:n_eval])
     test = np.sort(order[n_eval : n_eval + n_test])
     train = np.sort(order[n_eval + n_test :])
     return Split(train, evaluation, test, method)
+
+
+def eval_rows(options: dict, n: int) -> int:
+    """How many of ``n`` rows a RANDOM, AUTO_SPLIT or SEQ split (without tuning) evaluates."""
+    method = options.get("data_split_method", "NO_SPLIT")
+    return _count(_fractions(options, n, False, "RANDOM" if method == "SEQ" else method)[0], n)
+
+
+def _count(fraction: float, n: int) -> int:
+    """The rows of ``n`` a fraction takes; AUTO_SPLIT's large-data "fraction" is a row count."""
+    return int(round(fraction * n)) if fraction < 1 else int(fraction)
 
 
 def _fractions(options: dict, n: int, tuning: bool, method: str) -> tuple[float, float]:
@@ -126,12 +138,14 @@ def _custom(column: pa.Array) -> Split:
     return Split(np.nonzero(~is_eval)[0], np.nonzero(is_eval)[0], np.array([], dtype=np.int64), "CUSTOM")
 
 
-def _sequential(column: pa.Array, options: dict, tuning: bool) -> Split:
+def _sequential(column: pa.Array, hashes: np.ndarray, options: dict, tuning: bool) -> Split:
     n = len(column)
     eval_fraction, test_fraction = _fractions({**options, "data_split_method": "RANDOM"}, n, tuning, "RANDOM")
-    # NULLs sort first, so they always land in the training part, as BigQuery documents.
-    ranked = pc.array_sort_indices(column, null_placement="at_start").to_numpy(zero_copy_only=False)
-    n_eval, n_test = int(round(eval_fraction * n)), int(round(test_fraction * n))
+    # NULLs sort first, so they always land in the training part, as BigQuery documents; rows that
+    # tie on the column are ordered by their hash (their values), not by their place in the result.
+    keys = pa.table({"value": column, "hash": pa.array(hashes, pa.uint64())})
+    ranked = pc.sort_indices(keys, sort_keys=[("value", "ascending", "at_start"), ("hash", "ascending", "at_end")]).to_numpy(zero_copy_only=False)
+    n_eval, n_test = _count(eval_fraction, n), _count(test_fraction, n)
     cut_eval = n - n_eval - n_test
     train = np.sort(ranked[:cut_eval]).astype(np.int64)
     evaluation = np.sort(ranked[cut_eval : cut_eval + n_eval]).astype(np.int64)
