@@ -34,7 +34,8 @@ from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.estimator import FactorizationEstimator, default_num_factors
 from sqlml.ml.recommendation.ratings import Ratings, rating_columns
-from sqlml.ml.spark_training.rows import EVALUATION, HASH, SAMPLE_ROWS, fingerprint, query_frame, split
+from sqlml.ml.spark_training.implicit import ITEM, RATING, USER, implicit_results
+from sqlml.ml.spark_training.rows import EVALUATION, HASH, SAMPLE_ROWS, fingerprint, hashed, query_frame, split
 from sqlml.ml.training.split_checks import no_training_rows_error
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 
     from sqlml.execution.context import StatementContext
 
-#: The coded columns MLlib's ALS reads.
-USER, ITEM, RATING = "__sqlml_user", "__sqlml_item", "__sqlml_rating"
 #: ALS's seed (its factors' random start), fixed so that a statement trains the same model twice.
 SEED = 20240601
 
@@ -54,8 +53,9 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
 
     The data split is computed by Spark (:func:`~sqlml.ml.spark_training.rows.split`): ALS fits
     the training rows, whose users and items the model keeps (an evaluation row of another user
-    or item is coded -1, as in one process), and the stored metrics score a sample of the
-    evaluation rows (the training rows without a split).
+    or item is coded -1, as in one process), and the stored metrics score the evaluation rows (the
+    training rows without a split): an explicit model's a sample of them, an implicit model's
+    their distinct pairs (:mod:`.implicit`, which computes its losses too).
 
     Raises:
         InvalidModelInputError: the rows' columns, NULLs or ratings fail one process's checks
@@ -63,12 +63,21 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
         InvalidOptionError: a split without training rows, or a CUSTOM or SEQ split without
             ``data_split_col``.
     """
-    from pyspark.sql import functions as F
-
     started = time.monotonic()
     frame, schema = query_frame(context, query)
     columns = rating_columns(options, schema.empty_table())  # names and types; the values are checked below
-    frame, rows, digest = _checked(frame, schema, options, columns)
+    frame = hashed(frame, schema).persist()
+    try:
+        return _trained(frame, schema, model_type, options, columns, started)
+    finally:
+        frame.unpersist()
+
+
+def _trained(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, columns: tuple[str, str, str], started: float) -> Model:
+    """:func:`train_factorization` of the query's rows ``frame`` (cached, with their hash)."""
+    from pyspark.sql import functions as F
+
+    rows, digest = _checked(frame, schema, options, columns)
     method, evaluation = split(frame, schema, model_type, options, rows)
     frame = frame.withColumn(EVALUATION, evaluation)
     eval_rows = frame.where(F.col(EVALUATION)).count() if method != "NO_SPLIT" else 0
@@ -87,12 +96,12 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     try:
         task = Task(kind=Target.RECOMMENDATION.value, feature_names=list(columns[:2]))
         estimator = _fit(coded.where(~F.col(EVALUATION)), options, task, rows - eval_rows, (len(users), len(items)))
-        samples = [_sample(coded, part) for part in ([False, True] if eval_rows else [False])]
+        if estimator.implicit:
+            *losses, metrics = implicit_results(coded, estimator, eval_rows > 0)
+        else:
+            losses, metrics = _explicit_results(coded, model_type, estimator, eval_rows > 0)
     finally:
         coded.unpersist()
-    family = family_of(model_type)
-    scored = [family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes)) for codes, y in samples]
-    losses = [None if estimator.implicit else found["mean_squared_error"] for found in scored] + [None]
     ratings = Ratings(columns, users, items, np.empty((0, 2), np.int64), np.empty(0))
     spec = {
         "model_type": str(model_type),
@@ -105,7 +114,7 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
         "recommendation": ratings.describe(),
         "training_info": [{"training_run": 0, "iteration": options["max_iterations"] - 1, "loss": losses[0], "eval_loss": losses[1],
                            "learning_rate": None, "duration_ms": int(round((time.monotonic() - started) * 1000))}],  # fmt: skip
-        "metrics": scored[-1],
+        "metrics": metrics,
         "trained_on": {"engine": "spark", "trainer": "Spark MLlib (ALS)", "sample_rows": SAMPLE_ROWS},
         "training_distributions": {},
         "lineage": {"fingerprint": fingerprint(digest, rows), "rows_read": rows},
@@ -115,10 +124,9 @@ def train_factorization(context: StatementContext, model_type: str, options: dic
     return model
 
 
-def _checked(frame: DataFrame, schema: pa.Schema, options: dict, columns: tuple[str, str, str]) -> tuple[DataFrame, int, int | None]:
-    """The rows with their :data:`HASH`, their count and the hashes XOR-ed, after one process's
-    checks of the user, item and rating values (NULLs, non-finite ratings; its messages) and of
-    there being rows at all.
+def _checked(frame: DataFrame, schema: pa.Schema, options: dict, columns: tuple[str, str, str]) -> tuple[int, int | None]:
+    """The rows' count and their :data:`HASH` XOR-ed, after one process's checks of the user,
+    item and rating values (NULLs, non-finite ratings; its messages) and of there being rows at all.
 
     Raises:
         InvalidModelInputError: a check fails.
@@ -128,7 +136,6 @@ def _checked(frame: DataFrame, schema: pa.Schema, options: dict, columns: tuple[
     user, item, rating = (F.col(f"`{name}`") for name in columns)
     value = rating.cast("double")
     bad = user.isNull() | item.isNull() | value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
-    frame = frame.withColumn(HASH, F.xxhash64(*[F.col(f"`{n}`") for n in schema.names]))
     rows, bad_rows, digest = frame.agg(F.count(F.lit(1)), F.count_if(bad), F.bit_xor(HASH)).first()
     if bad_rows:  # the columns on the driver, for one process's exact message
         rating_columns(options, frame.select(*[f"`{n}`" for n in columns]).toArrow().cast(schema))
@@ -136,7 +143,16 @@ def _checked(frame: DataFrame, schema: pa.Schema, options: dict, columns: tuple[
         raise InvalidModelInputError(
             "The training query returned no rows.", hint="CREATE MODEL needs rows to train on: check the query's WHERE clause and joins."
         )
-    return frame, rows, digest
+    return rows, digest
+
+
+def _explicit_results(coded: DataFrame, model_type: str, estimator: FactorizationEstimator, evaluated: bool) -> tuple[list, dict]:
+    """An explicit model's loss and eval loss (the parts' mean squared errors; None without
+    evaluation rows) and its stored metrics (the scored part's), of samples of the parts."""
+    family = family_of(model_type)
+    samples = [_sample(coded, part) for part in ([False, True] if evaluated else [False])]
+    scored = [family.metrics(model_type, estimator, y, family.metric_outputs(model_type, estimator, codes)) for codes, y in samples]
+    return [found["mean_squared_error"] for found in scored] + [None] * (not evaluated), scored[-1]
 
 
 def _sample(coded: DataFrame, evaluation: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,9 @@ metrics, kept outputs and distributions the stored model records (:data:`SAMPLE_
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +25,8 @@ from sqlml.ml.preprocessing.automatic.preprocessor import is_numeric_type
 from sqlml.ml.spark_training import statistics
 from sqlml.ml.training.labels import Label, encode_label, resolve_column
 from sqlml.ml.training.preparation import excluded_columns
-from sqlml.ml.training.split import LARGE_DATA, LARGE_EVAL_ROWS, SMALL_DATA, split_column_name
+from sqlml.ml.training.row_hash import row_hashes
+from sqlml.ml.training.split import eval_rows, split_column_name
 from sqlml.ml.training.split_checks import check_split_column, no_training_rows_error
 
 if TYPE_CHECKING:
@@ -36,8 +39,15 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 100_000
 #: Columns the prepared frame adds: the feature vector, the encoded label, the row weight, the split.
 FEATURES, LABEL, WEIGHT, EVALUATION = "__sqlml_features", "__sqlml_label", "__sqlml_weight", "__sqlml_eval"
-#: The column of each row's hash (Spark's xxhash64 of its values): the fingerprint's, and the split's order.
+#: The column of each row's hash (:func:`~sqlml.ml.training.row_hash.row_hashes`, one process's,
+#: as a signed 64-bit integer): the fingerprint's, and the split's order.
 HASH = "__sqlml_hash"
+#: Each cached row's id (Spark's ``monotonically_increasing_id``): orders rows whose hashes tie —
+#: identical rows — so that a split takes exactly its count of them, as one process does.
+ROW = "__sqlml_row"
+#: A random split's cut is found by counting the rows in 2**BUCKET_BITS buckets of the hash's top
+#: bits, then sorting the rows of the one bucket the cut falls in (no sort of the whole data).
+BUCKET_BITS = 12
 #: Spark's normal-equation solver and its Gram matrix take up to this many features; a model this
 #: wide trains on the driver (spark_train='driver'), sparse.
 MAX_FEATURES = 4_096
@@ -57,7 +67,7 @@ class TrainingRows:
         feature_info: ML.FEATURE_INFO's rows.
         task: what the estimator learns.
         split: the split's description (method and row counts).
-        fingerprint: the rows' fingerprint (Spark's xxhash64 of each row, XOR-ed, and the count).
+        fingerprint: the rows' fingerprint (each row's hash, XOR-ed, and the count: one process's).
         cached: the cached rows :attr:`frame` reads, dropped by :meth:`close`.
     """
 
@@ -118,8 +128,7 @@ def read(context: StatementContext, model_type: str, options: dict, query: exp.E
         why = statistics.unsupported(schema.field(name).type, defaults.categorical)
         if why is not None:
             raise driver_only(f"{name} is {why}, which CREATE MODEL on Spark's workers does not encode yet.")
-    row_hash = F.xxhash64(*[F.col(f"`{n}`") for n in schema.names])
-    frame = frame.withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label, counts)).withColumn(HASH, row_hash)
+    frame = hashed(frame, schema).withColumn(LABEL, _label_codes(label)).withColumn(WEIGHT, _weights(schema, options, label, counts))
     cached = frame.persist()
     try:
         return _prepared(cached, schema, model_type, options, label, features)
@@ -162,8 +171,26 @@ def _prepared(cached: DataFrame, schema: pa.Schema, model_type: str, options: di
 
 
 def fingerprint(digest: int | None, rows: int) -> str:
-    """The rows' fingerprint: Spark's xxhash64 of each row XOR-ed (``digest``), and the count."""
+    """The rows' fingerprint: their :data:`HASH` XOR-ed (``digest``), and the count — one process's."""
     return f"{(digest or 0) & (2**64 - 1):016x}-{rows}"
+
+
+def hashed(frame: DataFrame, schema: pa.Schema) -> DataFrame:
+    """``frame`` (the query's columns) with :data:`HASH`, computed on the executors by one
+    process's :func:`~sqlml.ml.training.row_hash.row_hashes` of each batch as one process reads
+    it (cast to ``schema``), and :data:`ROW`."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    mapped = StructType([*frame.schema.fields, StructField(HASH, LongType(), False)])
+    return frame.mapInArrow(functools.partial(_hash_batches, schema=schema), mapped).withColumn(ROW, F.monotonically_increasing_id())
+
+
+def _hash_batches(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """On an executor: each batch with its rows' hashes (uint64 bits as int64) appended."""
+    for batch in batches:
+        rows = pa.Table.from_batches([batch]).cast(schema)
+        yield batch.append_column(HASH, pa.array(row_hashes(rows).view(np.int64)))
 
 
 def driver_only(message: str) -> InvalidOptionError:
@@ -266,15 +293,15 @@ def _weights(schema: pa.Schema, options: dict, label: Label | None, counts: list
 
 
 def split(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, rows: int) -> tuple[str, Column]:
-    """BigQuery's data split on Spark (:mod:`sqlml.ml.training.split`'s rules), as a column that
-    is TRUE on the evaluation rows of ``frame`` (which has :data:`HASH`).
+    """BigQuery's data split on Spark: the evaluation rows one process's
+    :func:`~sqlml.ml.training.split.split_rows` picks, as a column that is TRUE on them in
+    ``frame`` (which has :data:`HASH` and :data:`ROW`).
 
-    CUSTOM evaluates the rows whose ``data_split_col`` is TRUE or NULL, as one process does. SEQ
-    evaluates the last ``data_split_eval_fraction`` of the rows ordered by ``data_split_col``
-    (NULLs first), as one process does where the column's values are distinct; rows that tie at
-    the cut are ordered by their hash (one process: by their position in the query's result).
-    RANDOM and AUTO_SPLIT evaluate the rows with the lowest hashes of their values — Spark's
-    xxhash64, so not the rows one process picks.
+    CUSTOM evaluates the rows whose ``data_split_col`` is TRUE or NULL. SEQ evaluates the last
+    :func:`~sqlml.ml.training.split.eval_rows` of the rows ordered by ``data_split_col`` (NULLs
+    first), then by their hash. RANDOM and AUTO_SPLIT evaluate that many rows with the lowest
+    hashes (as unsigned integers). Rows that tie on all of that are identical: :data:`ROW` takes
+    as many of them as one process takes.
 
     Raises:
         InvalidOptionError: a CUSTOM or SEQ split without (an existing) ``data_split_col``.
@@ -290,28 +317,41 @@ def split(frame: DataFrame, schema: pa.Schema, model_type: str, options: dict, r
         column = F.col(f"`{split_column_name(schema.names, options, method)}`")
         if method == "CUSTOM":
             return method, F.coalesce(column.cast("boolean"), F.lit(True))
-        return method, _last_rows(frame, column, int(round(round(options.get("data_split_eval_fraction") or 0.2, 2) * rows)))
-    if method == "NO_SPLIT" or (method == "AUTO_SPLIT" and rows < SMALL_DATA):
-        return method, F.lit(False)
-    if method == "AUTO_SPLIT":
-        count = LARGE_EVAL_ROWS if rows > LARGE_DATA else int(round(0.2 * rows))
-    else:
-        count = int(round(round(options.get("data_split_eval_fraction") or 0.2, 2) * rows))
-    if count == 0:
-        return method, F.lit(False)
-    threshold = frame.select(HASH).orderBy(HASH).limit(count).agg(F.max(HASH)).first()[0]
-    return method, F.col(HASH) <= F.lit(threshold)
+        return method, _last_rows(frame, column, eval_rows(options, rows))
+    count = eval_rows(options, rows) if method in ("RANDOM", "AUTO_SPLIT") else 0
+    return method, _lowest_rows(frame, count) if count else F.lit(False)
 
 
-def _last_rows(frame: DataFrame, column, count: int):  # noqa: ANN001, ANN202 - pyspark Columns
-    """TRUE on the last ``count`` rows of ``frame`` ordered by ``column`` (NULLs first), then by :data:`HASH`."""
+def _lowest_rows(frame: DataFrame, count: int) -> Column:
+    """TRUE on the ``count`` rows of ``frame`` with the lowest :data:`HASH` as an unsigned integer
+    (then :data:`ROW`): the rows are counted per bucket of the hash's top :data:`BUCKET_BITS`
+    bits, and only the bucket the cut falls in is sorted."""
+    from pyspark.sql import functions as F
+
+    bucket = F.shiftrightunsigned(F.col(HASH), 64 - BUCKET_BITS)
+    below = 0
+    for value, rows in sorted(frame.groupBy(bucket.alias("b")).count().collect()):
+        if below + rows >= count:
+            break
+        below += rows
+    # in one bucket the hashes share their top bits: their signed order is the unsigned one
+    last = F.struct(F.col(HASH).alias("h"), F.col(ROW).alias("r"))
+    cut_hash, cut_row = frame.where(bucket == value).select(HASH, ROW).orderBy(HASH, ROW).limit(count - below).agg(F.max(last)).first()[0]
+    within = (F.col(HASH) < F.lit(cut_hash)) | ((F.col(HASH) == F.lit(cut_hash)) & (F.col(ROW) <= F.lit(cut_row)))
+    return (bucket < F.lit(value)) | ((bucket == F.lit(value)) & within)
+
+
+def _last_rows(frame: DataFrame, column: Column, count: int) -> Column:
+    """TRUE on the last ``count`` rows of ``frame`` ordered by ``column`` (NULLs first), then by
+    :data:`HASH` as an unsigned integer, then by :data:`ROW`."""
     from pyspark.sql import functions as F
 
     if count == 0:
         return F.lit(False)
-    key = F.struct(column.alias("v"), F.col(HASH).alias("h"))
-    value, hashed = frame.select(key.alias("k")).orderBy(F.col("k").desc()).limit(count).agg(F.min("k")).first()[0]
-    at_or_after = F.col(HASH) >= F.lit(hashed)
+    unsigned = F.col(HASH).bitwiseXOR(F.lit(-(2**63)))  # its signed order is the hash's unsigned order
+    key = F.struct(column.alias("v"), unsigned.alias("h"), F.col(ROW).alias("r"))
+    value, cut_hash, cut_row = frame.select(key.alias("k")).orderBy(F.col("k").desc()).limit(count).agg(F.min("k")).first()[0]
+    at_or_after = (unsigned > F.lit(cut_hash)) | ((unsigned == F.lit(cut_hash)) & (F.col(ROW) >= F.lit(cut_row)))
     if value is None:
         return column.isNotNull() | at_or_after
     return F.coalesce((column > F.lit(value)) | ((column == F.lit(value)) & at_or_after), F.lit(False))
