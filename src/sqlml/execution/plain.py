@@ -134,5 +134,7 @@ def _lazy_error(error: BaseException, sources: SourceSet, context: StatementCont
 
 
 def _finish(sources: SourceSet, warehouse: SqlEngine) -> None:
-    sources.close()
-    warehouse.release()
+    try:
+        sources.close()
+    finally:  # interrupted while closing them (Ctrl-C lands in DuckDB's unregister), the file is still given back
+        warehouse.release()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+import sqlml
+from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 
 
@@ -79,3 +81,40 @@ def test_an_interrupt_just_after_the_detach_leaves_the_file_usable(instance, tmp
     instance.release()
     assert not instance.is_attached
 
+
+
+@pytest.fixture
+def scored(tmp_path):
+    """A disk warehouse (idle_release=0: detached between statements) with ds.t and a model ds.m
+    (TRANSFORM only: its ML.TRANSFORM reads ds.t as a registered input, as ML.PREDICT does)."""
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0, lock_timeout=0.3) as con:
+        con.query(
+            "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT x, 2.0 * x AS label FROM UNNEST([1, 2, 3, 4]) AS x; "
+            "CREATE MODEL ds.m TRANSFORM(x * 2 AS x2, label) OPTIONS(model_type='transform_only') AS SELECT x, label FROM ds.t"
+        )
+        yield con
+
+
+def _other_process_reads(folder) -> list[tuple]:
+    with sqlml.connect(folder / "warehouse", folder / "models", idle_release=0, lock_timeout=0.3) as other:
+        return other.query("SELECT COUNT(*) FROM ds.t").fetchall()
+
+
+def test_an_interrupt_while_an_ml_statement_closes_its_inputs_gives_the_file_back(scored, tmp_path, monkeypatch):
+    # Ctrl-C while ML.TRANSFORM's (ML.PREDICT's…) input was being unregistered (DuckDB checks for it in that call):
+    # the lease was given back only after every input was closed, so it was never given back;
+    # the file stayed attached and every other connection waited lock_timeout for it and failed
+    # with "The warehouse ... is in use by another process; waited 0.3 s."
+    unregister = DuckDBCursor.unregister
+
+    def interrupted(cursor, name):
+        if not name.startswith("__sqlml_source"):  # the statement's inputs, closed as it ends
+            return unregister(cursor, name)
+        monkeypatch.setattr(DuckDBCursor, "unregister", unregister)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DuckDBCursor, "unregister", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scored.query("SELECT * FROM ML.TRANSFORM(MODEL ds.m, TABLE ds.t)").fetchall()
+    assert _other_process_reads(tmp_path) == [(4,)]
+    assert scored.query("SELECT COUNT(*) FROM ML.TRANSFORM(MODEL ds.m, TABLE ds.t)").fetchall() == [(4,)]
