@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.sql.uris import local_path_of
 
 #: The file formats both statements take, BigQuery's names (upper-case).
 FORMATS = ("CSV", "JSON", "PARQUET", "AVRO")
@@ -64,15 +65,14 @@ def local_path(uri: object, statement: str, option: str) -> str:
     """
     if not isinstance(uri, str) or not uri:
         raise InvalidOptionError(f"The '{option}' option of {statement} must be a non-empty STRING path. Got {uri!r} instead.", option=option)
-    if uri.startswith("file://"):
-        return uri[len("file://") :]
-    if "://" in uri:
+    path = local_path_of(uri)
+    if path is None:
         raise InvalidOptionError(
             f"{statement} reads and writes local files only; the '{option}' option names cloud storage: {uri}.",
             option=option,
             hint=f"Give a local path instead, e.g. {option}='/data/part-*.csv' or 'file:///data/part-*.csv'.",
         )
-    return uri
+    return path
 
 
 def _constant(node: exp.Expression, statement: str, name: str) -> object:

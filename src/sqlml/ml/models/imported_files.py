@@ -22,6 +22,7 @@ from sqlml.errors import CorruptModelError, InvalidModelInputError, InvalidOptio
 from sqlml.ml.columns import column_named
 from sqlml.ml.models import xgboost_file
 from sqlml.ml.models.base import ImportedModel
+from sqlml.sql.uris import local_path_of
 
 if TYPE_CHECKING:
     from sqlml.ml.models.model import Model
@@ -44,8 +45,8 @@ def import_model(model_type: str, options: dict, file_format: str) -> ImportedMo
     raw_path = options.get("model_path")
     if not raw_path:
         raise InvalidOptionError(f"model_type='{model_type}' needs model_path='…'.", option="model_path")
-    path = Path(raw_path.removeprefix("file://"))
-    if raw_path.startswith(("gs://", "s3://", "http://", "https://")):
+    local = local_path_of(raw_path)
+    if local is None:
         raise InvalidOptionError(
             f"model_path must be a local file; got {raw_path}.",
             option="model_path",
@@ -55,7 +56,7 @@ def import_model(model_type: str, options: dict, file_format: str) -> ImportedMo
         # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-onnx has no INPUT/OUTPUT
         raise InvalidOptionError(f"INPUT(…) OUTPUT(…) clauses are for model_type='XGBOOST', not '{model_type}'.", option="INPUT")
     locate, describe = _FORMATS[file_format]
-    path = locate(path)
+    path = locate(Path(local))
     if not path.is_file():
         raise InvalidOptionError(f"The model file {path} does not exist.", option="model_path")
     content = path.read_bytes()

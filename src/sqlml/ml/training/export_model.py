@@ -38,6 +38,7 @@ from sqlml.ml.models.model_types import ModelType
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.ml.training.model_ddl import named_model, read_options
 from sqlml.result import Result
+from sqlml.sql.uris import local_path_of
 from sqlml.store.records import VersionRecord, sha256_of
 
 MANIFEST = "manifest.json"
@@ -112,9 +113,10 @@ def _check_exportable(model: Model, name: str) -> None:
 def _target(uri) -> Path:
     if not isinstance(uri, str) or not uri:
         raise InvalidOptionError("EXPORT MODEL needs OPTIONS(uri='folder').", option="uri")
-    if "://" in uri and not uri.startswith("file://"):
+    path = local_path_of(uri)
+    if path is None:
         raise InvalidOptionError(f"EXPORT MODEL writes to local folders only; got {uri}.", option="uri")
-    return Path(uri.removeprefix("file://"))
+    return Path(path)
 
 
 def _with_trial(model, trial_id: int):
