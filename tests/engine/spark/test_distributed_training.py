@@ -200,20 +200,6 @@ def test_pca_on_spark_has_the_components_of_training_in_one_process(both):
     assert_close(spark_con.query(projected).fetchall(), duck.query(projected).fetchall())
 
 
-def test_the_auto_split_evaluates_the_rows_with_the_lowest_spark_hashes(spark_con, spark):
-    from pyspark.sql import functions as F
-
-    # 600 rows: AUTO_SPLIT keeps 20% (120 rows) for evaluation, as one process does
-    spark_con.query(DATA.replace("GENERATE_ARRAY(1, 200)", "GENERATE_ARRAY(1, 600)"))
-    spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, z, s, y FROM ds.t")
-    rows = spark.table("ds.t").select("x", "z", "s", "y")
-    rows.orderBy(F.xxhash64("x", "z", "s", "y")).limit(120).createOrReplaceTempView("eval_rows")
-    stored = spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.m)").fetchall()
-    assert_close(stored, spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE eval_rows)").fetchall())
-    losses = spark_con.query("SELECT loss, eval_loss FROM ML.TRAINING_INFO(MODEL ds.m)").fetchall()
-    assert len(losses) == 1 and losses[0][1] == pytest.approx(stored[0][1], rel=1e-12)  # eval_loss: the eval rows' mean squared error
-
-
 # 240 (user, item, rating) rows: 30 STRING users × 8 of 20 INT64 items each, ratings 1-5
 RATINGS = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.r AS "
