@@ -10,7 +10,6 @@ kinds (:mod:`.errors`).
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -95,7 +94,11 @@ class SparkRelation:
         cursor that made this relation drops the view when it closes."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        grouped = functools.partial(_in_duckdb_types, function, self.arrow_schema)
+        types = self.arrow_schema
+
+        def grouped(table):  # noqa: ANN001, ANN202 - no hints: applyInArrow picks its form by them and fails on unresolved ones
+            return function(table.rename_columns(types.names).cast(types))  # as to_arrow_table reads a result
+
         try:
             frame = self._frame.groupBy(*[self._frame[key] for key in keys])
             frame.applyInArrow(grouped, from_arrow_schema(schema)).createOrReplaceTempView(name)
@@ -123,12 +126,6 @@ class SparkRelation:
 
         table = self.to_arrow_table()
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_size))
-
-
-def _in_duckdb_types(function: Callable[[pa.Table], pa.Table], schema: pa.Schema, table: pa.Table) -> pa.Table:
-    """On an executor: ``function`` of a group's rows read in the types DuckDB gives them (as
-    :meth:`SparkRelation.to_arrow_table` reads a result)."""
-    return function(table.rename_columns(schema.names).cast(schema))
 
 
 def _rows(table: pa.Table) -> list[tuple]:
