@@ -91,6 +91,33 @@ def naive_scale(history: np.ndarray) -> float | None:
     return float(steps.mean()) if steps.size else None
 
 
+def evaluation_rows(
+    spec: dict, arrays: dict[str, np.ndarray], data: pa.Table, horizon: int, confidence: float, aggregate: bool, id_types: list[pa.DataType]
+) -> pa.Table:
+    """ML.EVALUATE's rows of ``data``: one row of metrics per series the model knows
+    (``aggregate``, :func:`aggregated_table`), else one row per input row (:func:`per_point_table`).
+    Each series' rows depend on that series alone, so the rows of a model cut down to some series
+    (:mod:`sqlml.ml.forecasting.subset`) and their input rows are the whole model's for them.
+
+    Args:
+        spec: the model's description.
+        arrays: the model's arrays.
+        data: the evaluation rows.
+        horizon: how many steps of each series are forecast.
+        confidence: the per-point rows' prediction interval level.
+        aggregate: ``perform_aggregation``.
+        id_types: the model's id column types.
+
+    Raises:
+        InvalidModelInputError: see :func:`matched_series`.
+    """
+    forecasts = model_forecasts(spec, arrays, data, horizon, confidence, id_types)
+    matched, columns = matched_series(spec, forecasts, data)
+    if not aggregate:
+        return per_point_table(matched, columns)
+    return aggregated_table(matched, spec["time_series"]["id_cols"], id_types, training_histories(spec, arrays))
+
+
 def model_forecasts(
     spec: dict, arrays: dict[str, np.ndarray], data: pa.Table, horizon: int, confidence: float, id_types: list[pa.DataType]
 ) -> pa.Table:

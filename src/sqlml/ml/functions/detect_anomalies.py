@@ -20,6 +20,7 @@ two forms, organised here by what the model learns (:data:`DETECTORS`):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,9 @@ from sqlml.ml.models.model import Model
 from sqlml.ml.runtime.feature_outputs import feature_outputs_reader
 from sqlml.ml.runtime.forecast import series_id_types
 
+if TYPE_CHECKING:
+    from sqlml.execution.sources import SqlOutput
+
 #: ``anomaly_prob_threshold``'s default.
 DEFAULT_THRESHOLD = 0.95
 #: The largest ``contamination`` (the smallest is 0).
@@ -44,7 +48,7 @@ RECONSTRUCTION_FIELDS = [pa.field("is_anomaly", pa.bool_()), pa.field("mean_squa
 
 
 @function("DETECT_ANOMALIES")
-def detect_anomalies(call: Call) -> pa.Table | pa.RecordBatchReader:
+def detect_anomalies(call: Call) -> pa.Table | pa.RecordBatchReader | SqlOutput:
     """``ML.DETECT_ANOMALIES(MODEL m [, STRUCT(…)] [, data])``: one row per point examined.
 
     Raises:
@@ -54,7 +58,7 @@ def detect_anomalies(call: Call) -> pa.Table | pa.RecordBatchReader:
     return DETECTORS[model.target](call, model)
 
 
-def time_series_anomalies(call: Call, model: Model) -> pa.Table:
+def time_series_anomalies(call: Call, model: Model) -> pa.Table | SqlOutput:
     """The forecasting models' form: the training history, or the new data's points.
 
     Raises:
@@ -64,6 +68,7 @@ def time_series_anomalies(call: Call, model: Model) -> pa.Table:
     """
     from sqlml.ml.forecasting.anomalies import detect_history, detect_new
     from sqlml.ml.forecasting.history import has_history
+    from sqlml.ml.functions.distributed_forecasting import anomaly_rows
 
     threshold = call.settings({"anomaly_prob_threshold": float}).get("anomaly_prob_threshold", DEFAULT_THRESHOLD)
     if not 0 <= threshold < 1:
@@ -75,7 +80,8 @@ def time_series_anomalies(call: Call, model: Model) -> pa.Table:
     id_types = series_id_types(model.spec)
     data = call.data(0, required=False)
     if data is not None:
-        return detect_new(model.spec, model.arrays, data.table(), threshold, id_types)
+        rows = anomaly_rows(call, model, threshold)  # per series where the data is (Spark)
+        return rows if rows is not None else detect_new(model.spec, model.arrays, data.table(), threshold, id_types)
     if not has_history(model.spec):  # reference §4.16: the history form needs DECOMPOSE_TIME_SERIES=TRUE
         raise call.trained_without(
             "decompose_time_series=TRUE, which keeps the training history",
@@ -162,7 +168,7 @@ def training_cutoff(call: Call, model: Model, contamination: float) -> float:
 
 #: Each model target's form of the function; the model types whose family lists DETECT_ANOMALIES
 #: (checked by :meth:`Call.require`) all have one.
-DETECTORS: dict[Target, Callable[[Call, Model], pa.Table | pa.RecordBatchReader]] = {
+DETECTORS: dict[Target, Callable[[Call, Model], pa.Table | pa.RecordBatchReader | SqlOutput]] = {
     Target.FORECASTING: time_series_anomalies,
     Target.CLUSTERING: cluster_anomalies,
     Target.DECOMPOSITION: reconstruction_anomalies,

@@ -8,12 +8,14 @@ that maps batches on its workers (Spark) they are scored there and only aggregat
 (:mod:`sqlml.ml.functions.distributed_evaluation`; for k-means, autoencoders and matrix
 factorizations :mod:`sqlml.ml.functions.distributed_unsupervised`). A forecasting model
 (ARIMA_PLUS) is evaluated by forecasting and comparing with the input's actual values
-(:mod:`sqlml.ml.forecasting.evaluation`).
+(:mod:`sqlml.ml.forecasting.evaluation`), on Spark one series at a time on its workers
+(:mod:`sqlml.ml.functions.distributed_forecasting`).
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +37,9 @@ from sqlml.ml.models.supervised import SupervisedFamily
 from sqlml.ml.runtime.forecast import DEFAULT_CONFIDENCE, check_horizon, series_id_types
 from sqlml.ml.runtime.predict import check_threshold, scored_batches
 from sqlml.ml.runtime.sql_prediction import scored_in_query
+
+if TYPE_CHECKING:
+    from sqlml.execution.sources import SqlOutput
 
 
 def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +137,7 @@ def evaluate_factorization(call: Call, model: Model) -> pa.Table:
     return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
 
 
-def evaluate_forecast(call: Call, model: Model) -> pa.Table:
+def evaluate_forecast(call: Call, model: Model) -> pa.Table | SqlOutput:
     """``ML.EVALUATE(MODEL m, data [, STRUCT(perform_aggregation, horizon, confidence_level)])``
     of a forecasting model.
 
@@ -143,6 +148,7 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table:
     with ML.ARIMA_EVALUATE's columns (but ``error_message``) for each fitted series.
     """
     from sqlml.ml.forecasting import evaluation
+    from sqlml.ml.functions.distributed_forecasting import evaluated_rows
 
     settings = call.settings({"perform_aggregation": bool, "horizon": int, "confidence_level": float})
     data = call.data(0, required=False)
@@ -157,14 +163,11 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table:
     aggregate = settings.get("perform_aggregation", True)
     horizon = settings.get("horizon", model.options["horizon"])
     _check_forecast_settings(call, horizon, model.options["horizon"], settings.get("confidence_level"), aggregate)
+    confidence = settings.get("confidence_level", DEFAULT_CONFIDENCE)
+    if (rows := evaluated_rows(call, model, horizon, confidence, aggregate)) is not None:
+        return rows  # per series where the data is (Spark)
     id_types = series_id_types(model.spec)
-    table = data.table()
-    forecasts = evaluation.model_forecasts(model.spec, model.arrays, table, horizon, settings.get("confidence_level", DEFAULT_CONFIDENCE), id_types)
-    matched, columns = evaluation.matched_series(model.spec, forecasts, table)
-    if not aggregate:
-        return evaluation.per_point_table(matched, columns)
-    histories = evaluation.training_histories(model.spec, model.arrays)
-    return evaluation.aggregated_table(matched, model.spec["time_series"]["id_cols"], id_types, histories)
+    return evaluation.evaluation_rows(model.spec, model.arrays, data.table(), horizon, confidence, aggregate, id_types)
 
 
 def _check_forecast_settings(call: Call, horizon: int, limit: int, confidence: float | None, aggregate: bool) -> None:
