@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.sql.constants import NotConstant, constant_value
 from sqlml.sql.uris import local_path_of
 
 #: The file formats both statements take, BigQuery's names (upper-case).
@@ -27,7 +28,8 @@ def read_options(properties: exp.Properties | None, statement: str, known: froze
     options: dict[str, object] = {}
     for prop in properties.expressions if properties else []:
         if isinstance(prop, exp.FileFormatProperty):
-            name, value = "format", str(_constant(prop.this, statement, "format")).upper()
+            name, value = "format", _constant(prop.this, statement, "format")
+            value = value.upper() if isinstance(value, str) else value
         elif type(prop) is exp.Property:
             name = prop.name.lower()
             value = _constant(prop.args["value"], statement, name)
@@ -76,18 +78,15 @@ def local_path(uri: object, statement: str, option: str) -> str:
 
 
 def _constant(node: exp.Expression, statement: str, name: str) -> object:
-    if isinstance(node, exp.Literal):
-        return node.this if node.is_string else (int(node.this) if node.this.lstrip("-").isdigit() else float(node.this))
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Array):
-        return [_constant(e, statement, name) for e in node.expressions]
-    if isinstance(node, exp.Neg):
-        value = _constant(node.this, statement, name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value
+    try:
+        return constant_value(node, other=_unquoted)
+    except NotConstant as error:
+        raise InvalidOptionError(
+            f"The '{name}' option of {statement} must be a constant. Got {error.node.sql(dialect='bigquery')} instead.", option=name
+        ) from None
+
+
+def _unquoted(node: exp.Expression) -> str:
     if isinstance(node, exp.Var):
         return node.name  # format=CSV written without quotes
-    raise InvalidOptionError(
-        f"The '{name}' option of {statement} must be a constant. Got {node.sql(dialect='bigquery')} instead.", option=name
-    )
+    raise NotConstant(node)

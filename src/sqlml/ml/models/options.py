@@ -8,13 +8,13 @@ with it. :mod:`sqlml.ml.models.statement_options` resolves a statement's options
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 
 from sqlglot import exp
 
 from sqlml.errors import InvalidOptionError
+from sqlml.sql.constants import NotConstant, constant_value
 
 
 class Kind(str, Enum):
@@ -247,45 +247,24 @@ def _show(value) -> str:
 
 
 def option_value(node: exp.Expression, params: dict | None = None) -> object:
-    """The Python value of an option's SQL expression (constants, arrays, pairs, HPARAM_*).
+    """The Python value of an option's SQL expression: a constant (:func:`sqlml.sql.constants.constant_value`)
+    or ``HPARAM_RANGE(…)``/``HPARAM_CANDIDATES(…)``.
 
     Raises:
         InvalidOptionError: the expression is not a constant sqlml can read.
     """
-    params = params or {}
-    if isinstance(node, exp.Literal):
-        return node.this if node.is_string else _literal_number(node.this)
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.Null):
-        return None
-    if isinstance(node, exp.Neg):
-        value = option_value(node.this, params)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value
-    if isinstance(node, exp.Paren):
-        return option_value(node.this, params)
-    if isinstance(node, exp.Array):
-        return [option_value(e, params) for e in node.expressions]
-    if isinstance(node, (exp.Tuple, exp.Struct)):
-        return tuple(option_value(e.this if isinstance(e, exp.PropertyEQ) else e, params) for e in node.expressions)
-    if isinstance(node, exp.Alias):
-        return option_value(node.this, params)
-    if isinstance(node, exp.Cast) and node.this.is_string and node.to.is_type(*exp.DataType.TEMPORAL_TYPES):
-        return node.this.this  # a typed literal such as TIMESTAMP '2030-01-01 00:00:00 UTC'
-    if isinstance(node, exp.Parameter) and node.name in params:
-        return params[node.name]
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Parameter) and node.this.name in params:
-        return params[node.this.name]  # a script variable, bound with its declared type
-    if isinstance(node, exp.Anonymous) and node.name.upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES"):
-        return _hparam(node, params)
-    raise InvalidOptionError(
-        f"Cannot read the option value {node.sql(dialect='bigquery')}: option values must be constants.",
-        hint="Write a literal (number, string, TRUE/FALSE, [array]) or a query parameter.",
-    )
+    try:
+        return constant_value(node, params, other=lambda part: _hparam(part, params or {}))
+    except NotConstant as error:
+        raise InvalidOptionError(
+            f"Cannot read the option value {error.node.sql(dialect='bigquery')}: option values must be constants.",
+            hint="Write a literal (number, string, TRUE/FALSE, [array]) or a query parameter.",
+        ) from None
 
 
 def _hparam(node: exp.Expression, params: dict):
+    if not (isinstance(node, exp.Anonymous) and node.name.upper() in ("HPARAM_RANGE", "HPARAM_CANDIDATES")):
+        raise NotConstant(node)
     name = node.name.upper()
     args = [option_value(a, params) for a in node.expressions]
     if name == "HPARAM_RANGE":
@@ -295,11 +274,3 @@ def _hparam(node: exp.Expression, params: dict):
     if len(args) != 1 or not isinstance(args[0], list):
         raise InvalidOptionError("HPARAM_CANDIDATES takes one array: HPARAM_CANDIDATES([v1, v2, …]).")
     return HparamCandidates(tuple(args[0]))
-
-
-def _literal_number(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        value = float(text)
-        return value if not math.isnan(value) else value
