@@ -58,7 +58,7 @@ def wait_for_compiler() -> None:
 
 def forget_compiled() -> None:
     """A new process's state: nothing compiled in memory (the disk cache is the caller's)."""
-    predictor._ready.clear(), predictor._rows.clear(), predictor._looked_up.clear(), predictor._used.clear(), predictor._held.clear()
+    predictor._ready.clear(), predictor._rows.clear(), predictor._looked_up.clear(), predictor._used.clear()
 
 
 def ratio(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
@@ -106,6 +106,8 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str], 
             lines.append(f"| first ML.PREDICT CTAS, empty cache, vs the same CTAS with SQLML_COMPILE=off, {what} | {versus_off} |")
             lines.append(f"| first ML.PREDICT CTAS, empty cache, vs Booster.predict on the matrix, {what} | {versus_raw} |")
 
+    if not parts & {"warm", "off", "kernel"}:
+        return lines
     started = time.perf_counter()
     compiled = predictor.build(booster, model.estimator.scorer_.text, model.estimator.scorer_.checksum + "-timing")
     seconds = time.perf_counter() - started
@@ -168,30 +170,37 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
 
 
 def threshold(booster, scorer, X: np.ndarray) -> list[str]:
-    """The cost model's constants on this model, CPU time of one thread each: compiling (IR text
-    and code generation) per leaf, and LightGBM's minus the compiled kernel's time per row and
-    tree level (a tree of L leaves counted log2 L levels deep), then the rows that repay a compile."""
-    text = scorer.text
-    forest = read_forest(text)
+    """The cost model's inputs on this model (``ml/compiled/decision.py``), CPU time: the whole
+    compile (``predictor.build`` of a key not cached: IR text, code generation, loading, the probe
+    check), and LightGBM's and the compiled kernel's time per row on one thread; then the rows a
+    compile repays and a statement needs, measured and from the constants."""
+    from sqlml.ml.compiled import decision
+
+    forest = read_forest(scorer.text)
     leaves = [len(tree.leaf_value) for tree in forest.trees]
     levels = sum(math.log2(max(n, 2)) for n in leaves)
-    started = time.thread_time()
-    objectcode = machine.compile_ir(forest_ir(forest, machine.process_triple()))
-    per_leaf = (time.thread_time() - started) / sum(leaves)
-    compiled = predictor.CompiledForest(forest, machine.Loaded(objectcode))
-    savings = []
+    started = time.process_time()
+    compiled = predictor.build(booster, scorer.text, f"{scorer.checksum}-threshold-{time.time()}")
+    compile_cpu = time.process_time() - started
+    lightgbm, kernel = [], []
     for _ in range(3):
         started = time.thread_time()
         booster.predict(X, num_threads=1)
         middle = time.thread_time()
         compiled.predict(X, 1)
-        savings.append(((middle - started) - (time.thread_time() - middle)) / (len(X) * levels))
-    saved = statistics.median(savings)
+        lightgbm.append((middle - started) / len(X))
+        kernel.append((time.thread_time() - middle) / len(X))
+    measured = decision.Costs(compile_cpu, statistics.median(lightgbm), statistics.median(kernel))
+    model = scorer.costs()
+    threads = os.cpu_count() or 1
     return [
-        f"| cost model: compile CPU per leaf ({sum(leaves):,} leaves) | {per_leaf * 1e6:.0f} µs | — | constant {predictor.COMPILE_SECONDS_PER_LEAF * 1e6:.0f} µs |",
-        f"| cost model: CPU saved per row and tree level ({levels:,.0f} levels, {len(X):,} rows) | {saved * 1e9:.2f} ns | — | constant {predictor.SAVED_SECONDS_PER_ROW_LEVEL * 1e9:.2f} ns |",
-        f"| cost model: rows that repay compiling, measured / constants | {math.ceil(sum(leaves) * per_leaf / (levels * saved)):,} | — | {scorer.repay_rows():,} |",
-    ]
+        f"| cost model: compile CPU, {sum(leaves):,} leaves | {measured.compile:.2f} s | — | constants {model.compile:.2f} s |",
+        f"| cost model: LightGBM CPU a row, one thread ({levels:,.0f} levels, {len(X):,} rows) | {measured.lightgbm * 1e6:.3f} µs | — | constants {model.lightgbm * 1e6:.3f} µs |",
+        f"| cost model: compiled CPU a row, one thread | {measured.compiled * 1e6:.3f} µs | — | constants {model.compiled * 1e6:.3f} µs |",
+        f"| cost model: rows a compile repays / a statement needs ({threads} threads), measured vs constants | "
+        f"{decision.repay_rows(measured):,} / {decision.statement_rows(measured, threads):,} | — | "
+        f"{decision.repay_rows(model):,} / {decision.statement_rows(model, threads):,} |",
+    ]  # fmt: skip
 
 
 def memory_child(rows: int) -> None:

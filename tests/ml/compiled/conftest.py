@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from sqlml.ml.compiled import predictor
+from sqlml.ml.compiled import background, predictor
 
 
 #: The scorer's own ``compiled``: it starts a build in the background and does not wait for it.
 IN_BACKGROUND = predictor.BoosterScorer.compiled
+#: The real background compiler (a child process); the tests' fixture compiles in this process.
+RUN_ELSEWHERE = background.run
+
+
+def run_here(text: str) -> str | None:
+    """What :func:`background.run` does, in this process (a child costs a second or more): compile,
+    check and cache ``text``; the reason on failure as the child's last line of error output."""
+    import lightgbm
+
+    try:
+        built = predictor.build(lightgbm.Booster(model_str=text), text, hashlib.sha256(text.encode()).hexdigest())
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return None if built is not None else background.NOT_REPRODUCED
 
 
 @pytest.fixture(autouse=True)
 def compile_state(tmp_path, monkeypatch):
     """Each test compiles into its own cache directory, from an empty in-process registry, and
     compiles at the first call whatever the row count, which waits for it (:func:`in_background`
-    lets calls go on with LightGBM while it runs, as outside tests)."""
+    lets calls go on with LightGBM while it runs, as outside tests); the background compiler
+    runs in this process (:func:`run_here`)."""
     monkeypatch.setenv("SQLML_COMPILE_CACHE", str(tmp_path / "compiled"))
     monkeypatch.delenv("SQLML_COMPILE", raising=False)
     monkeypatch.setattr(predictor, "_ready", {})
     monkeypatch.setattr(predictor, "_rows", {})
     monkeypatch.setattr(predictor, "_compiling", {})
     monkeypatch.setattr(predictor, "_looked_up", set())
-    monkeypatch.setattr(predictor, "_held", {})
     monkeypatch.setattr(predictor, "_used", {})
     monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 0)
     monkeypatch.setattr(predictor, "cores_to_spare", lambda: True)  # the tests' machine may be busy
+    monkeypatch.setattr(background, "run", run_here)
     monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: IN_BACKGROUND(self, rows) or self.wait())
     return tmp_path / "compiled"
 

@@ -4,14 +4,19 @@ a connection's compile=False keep LightGBM."""
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 import sqlml
-from sqlml.ml.compiled import predictor
+from sqlml.ml.compiled import background, machine, predictor
 from sqlml.ml.functions import predict
 from sqlml.ml.runtime.model_cache import CACHE
 from sqlml.store.records import ModelRef
@@ -132,22 +137,71 @@ def test_an_imported_lightgbm_model_scores_through_the_compiled_forest(ml_con, c
     np.testing.assert_allclose(got, booster.predict(X_back), rtol=0, atol=1e-12)
 
 
-def test_a_statement_whose_estimated_rows_repay_compiling_starts_it_before_the_first_batch(tree_models, monkeypatch, in_background):
-    started = []  # per LightGBM-or-compiled call: was a build under way or done already?
-    original = predictor.BoosterScorer.compiled
-    monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: started.append(self.checksum in predictor._compiling or self.checksum in predictor._ready) or original(self, rows))
+def test_a_statement_whose_estimated_rows_repay_compiling_within_it_compiles_here_else_in_the_background(tree_models, monkeypatch, in_background):
+    started = []  # per build started: (before a batch of the statement was scored?, compiled in this process?)
+    batches = []
+    original_start, original_compiled = predictor.BoosterScorer._start, predictor.BoosterScorer.compiled
+    monkeypatch.setattr(predictor.BoosterScorer, "_start", lambda self, key, compile_here=False, elsewhere=False: started.append((not batches, compile_here, elsewhere)) or original_start(self, key, compile_here, elsewhere))
+    monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: batches.append(rows) or original_compiled(self, rows))
     # ds.fresh's 300 rows, as DuckDB estimates them, repay compiling in the statement's wall time
     monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 300)
     table = tree_models.query(QUERY.format(name="bt_reg", label="target")).arrow().combine_chunks()
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_reg"))).estimator.scorer_
-    assert started == [True] and scorer.wait() is not None
+    assert started == [(True, True, False)] and scorer.wait() is not None  # before the first batch, in this process
     np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
     monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 301)  # one row short
-    started.clear()
+    started.clear(), batches.clear()
     tree_models.query(QUERY.format(name="bt_class", label="tier")).arrow()
-    # nothing before the batch, nor part-way through the statement, though its rows pass repay_rows (0 here)
-    assert started == [False]
-    assert [t for t in threading.enumerate() if t.name == "sqlml-compile"] == []
+    # its rows repay the compile's CPU (repay_rows: 0 here) but not within it: a background process
+    assert started == [(True, False, True)]
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_class"))).estimator.scorer_
-    assert scorer.checksum not in predictor._ready and scorer.checksum not in predictor._compiling
-    assert scorer.compiled(1) is None and scorer.wait() is not None  # once its rows are scored, counted rows start it
+    assert scorer.wait() is not None
+
+
+def test_nothing_executable_is_written_to_the_model_store(tree_models, compile_state):
+    for name, (_, label, _) in MODELS.items():
+        tree_models.query(QUERY.format(name=name, label=label)).arrow()  # compiled (the fixture: at the first call)
+    cached = sorted(compile_state.glob("*.o"))
+    assert len(cached) == len(MODELS) and all(path.read_bytes().startswith(b"sqlml-compiled-forest 1\n") for path in cached)
+    stored = [path for path in Path(tree_models.models_path).rglob("*") if path.is_file()]
+    assert stored, "the model store is empty"
+    for path in stored:
+        content = path.read_bytes()
+        assert not content.startswith((b"\x7fELF", b"sqlml-compiled-forest")), f"machine code in the model store: {path}"
+        assert path.suffix not in (".o", ".so") and not path.stat().st_mode & 0o111, f"an executable file in the model store: {path}"
+
+
+@pytest.mark.slow
+def test_a_background_process_fills_the_cache_and_the_next_statement_and_process_use_it(tree_models, compile_state, compiled_calls, monkeypatch, in_background):
+    """The real child process (the fixture otherwise compiles in this one): a statement whose rows
+    repay the compile's CPU but not within it scores with LightGBM on all its threads while an idle
+    process compiles into the cache; the next statement scores compiled, and so does a new process
+    (its registry empty) that loads the cached form without compiling."""
+    from tests.ml.compiled.conftest import RUN_ELSEWHERE
+
+    monkeypatch.setattr(background, "run", RUN_ELSEWHERE)
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 10**9)  # never within a statement
+    query = QUERY.format(name="rf_class", label="churned")
+    first = tree_models.query(query).arrow()
+    assert compiled_calls == []  # LightGBM scored the statement
+    scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.rf_class"))).estimator.scorer_
+    assert scorer.wait() is not None  # the child compiled, this process loaded what it cached
+    [entry] = compile_state.glob("*.o")
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600 and stat.S_IMODE(compile_state.stat().st_mode) == 0o700
+    assert tree_models.query(query).arrow().equals(first) and compiled_calls[-1:] == [300]
+    for name, empty in (("_ready", {}), ("_rows", {}), ("_looked_up", set()), ("_used", {})):  # a new process
+        monkeypatch.setattr(predictor, name, empty)
+    monkeypatch.setattr(background, "run", lambda text: pytest.fail("compiled again despite the cache"))
+    monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))
+    tree_models.query(query).arrow()  # its first statement loads the cached form while LightGBM scores
+    assert scorer.wait() is not None
+    assert tree_models.query(query).arrow().equals(first) and compiled_calls[-1:] == [300]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's idle scheduling class")
+def test_the_background_compiler_runs_in_the_idle_scheduling_class():
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; from sqlml.ml.compiled import child; child.lower_priority(); print(os.sched_getscheduler(0) == os.SCHED_IDLE)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert child.stdout.strip() == "True"

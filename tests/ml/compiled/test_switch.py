@@ -1,7 +1,7 @@
-"""A cold model: LightGBM scores while the compiler runs in the background (on one thread fewer),
-a call switches to the compiled form at the first chunk after it is ready with bitwise equal
-output, a compile that fails leaves LightGBM scoring, and below the rows that repay compiling
-nothing is started."""
+"""A cold model: a statement that compiles in this process has LightGBM score on one thread fewer
+until the compiled form is ready and switches at the first chunk after it with bitwise equal
+output; a compile that fails leaves LightGBM scoring; below the rows that repay compiling nothing
+is started, and past them a background process compiles while LightGBM keeps every thread."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from sqlml.ml.compiled import machine, predictor
+from sqlml.ml.compiled import background, decision, machine, predictor
 from tests.ml.compiled.forests import rows, target, train
 
 X = rows(1500)
@@ -40,7 +40,9 @@ class Recording:
 
 @pytest.fixture
 def chunked(monkeypatch, in_background):
+    """Chunks of 200 rows; a statement's rows (``prepare``) always repay compiling within it."""
     monkeypatch.setattr(predictor, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 0)
     compiled_rows = []
     original = predictor.CompiledForest.predict
     monkeypatch.setattr(predictor.CompiledForest, "predict", lambda self, data, threads: compiled_rows.append(len(data)) or original(self, data, threads))
@@ -50,6 +52,7 @@ def chunked(monkeypatch, in_background):
 def test_a_call_switches_to_the_compiled_form_when_it_is_ready_with_identical_output(chunked):
     scorer = predictor.BoosterScorer(None, BOOSTER.model_to_string())
     scorer.booster = Recording(BOOSTER, scorer.wait)
+    scorer.prepare(lambda: len(X))  # the statement's estimate: compiled here, from before its first batch
     got = scorer.predict(X, 2)
     np.testing.assert_array_equal(got, BOOSTER.predict(X))  # bitwise, across the switch
     assert scorer.booster.calls == [(CHUNK, 1), (CHUNK, 1)]  # LightGBM on one thread: the compiler had the other
@@ -68,6 +71,7 @@ def test_a_compile_that_fails_leaves_lightgbm_scoring_the_call_and_the_next(chun
     monkeypatch.setattr(machine, "compile_ir", failing)
     scorer = predictor.BoosterScorer(None, BOOSTER.model_to_string())
     scorer.booster = Recording(BOOSTER, lambda: (release.set(), scorer.wait()))
+    scorer.prepare(lambda: len(X))
     np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
     assert chunked == []
     assert scorer.booster.calls == [(CHUNK, 1), (CHUNK, 1), (len(X) - 2 * CHUNK, 2)]  # all its threads once the compiler stopped
@@ -80,50 +84,44 @@ def test_a_compile_that_fails_leaves_lightgbm_scoring_the_call_and_the_next(chun
     assert scorer.booster.calls == [(CHUNK, 2)]  # whole, on all its threads
 
 
-def test_below_the_rows_that_repay_compiling_nothing_is_started(monkeypatch, in_background):
+def test_below_the_rows_that_repay_compiling_nothing_starts_and_past_them_a_background_process(monkeypatch, in_background):
     monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: len(X) + 1)
     version = machine.compiler_version
-    loaded = []
+    loaded, elsewhere = [], []
     monkeypatch.setattr(machine, "compiler_version", lambda: loaded.append(1) or version())
+    run = background.run
+    monkeypatch.setattr(background, "run", lambda text: elsewhere.append(predictor._compiling.copy()) or run(text))
     scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
     np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
     assert not [t for t in threading.enumerate() if t.name == "sqlml-compile"]
     assert predictor._compiling == {} and scorer.checksum not in predictor._ready
-    assert loaded == []  # nothing cached for the model: LLVM not even loaded
-    assert scorer.compiled(1) is None  # the next row reaches the threshold: compiled in the background
+    assert loaded == [] and elsewhere == []  # nothing cached for the model: LLVM not even loaded
+    assert scorer.compiled(1) is None  # the next row reaches the threshold: a background process compiles
+    assert elsewhere == [{scorer.checksum: False}]  # no core taken: LightGBM keeps every thread meanwhile
     assert scorer.wait() is not None and loaded
 
 
-def test_the_rows_that_repay_compiling_follow_the_leaves_and_depth_of_the_trees():
+def test_the_cost_model_follows_the_leaves_and_depth_of_the_trees():
     for params, rounds in (({"num_leaves": 8}, 10), ({"num_leaves": 8}, 40), ({"num_leaves": 60, "min_data_in_leaf": 2}, 10)):
         booster = train({"objective": "regression", **params}, target(X), X, rounds=rounds)
         leaves = [tree["num_leaves"] for tree in booster.dump_model()["tree_info"]]
         levels = sum(math.log2(max(n, 2)) for n in leaves)
-        expected = sum(leaves) * predictor.COMPILE_SECONDS_PER_LEAF / (levels * predictor.SAVED_SECONDS_PER_ROW_LEVEL)
-        assert REPAY_ROWS(predictor.BoosterScorer(booster, booster.model_to_string())) == math.ceil(expected)
+        costs = predictor.BoosterScorer(booster, booster.model_to_string()).costs()
+        assert costs.compile == pytest.approx(decision.COMPILE_SECONDS + decision.COMPILE_SECONDS_PER_LEAF * sum(leaves), rel=1e-12)
+        assert costs.lightgbm == pytest.approx(decision.LIGHTGBM_SECONDS_PER_ROW + decision.LIGHTGBM_SECONDS_PER_ROW_LEVEL * levels, rel=1e-12)
+        assert costs.compiled == pytest.approx(decision.COMPILED_SECONDS_PER_ROW + decision.COMPILED_SECONDS_PER_ROW_LEVEL * levels, rel=1e-12)
+        assert REPAY_ROWS(predictor.BoosterScorer(booster, booster.model_to_string())) == math.ceil(costs.compile / costs.saved)
 
 
-def test_a_statement_repays_compiling_in_its_wall_time_from_more_rows_the_more_cores_lightgbm_would_use(monkeypatch):
-    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", REPAY_ROWS)  # the measured cost model
-    scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
-    repay = scorer.repay_rows()
-    # one thread: the compiler takes no core LightGBM uses, so the CPU break-even holds in wall time
-    assert predictor.BoosterScorer.statement_rows(scorer, 1) == repay
-    # two: while compiling, LightGBM scores on one core instead of two (1.76× the rows)
-    assert predictor.BoosterScorer.statement_rows(scorer, 2) == math.ceil(repay * (2 - predictor.COMPILED_SHARE))
-    assert predictor.BoosterScorer.statement_rows(scorer, 8) > predictor.BoosterScorer.statement_rows(scorer, 2)
-
-
-def test_while_other_work_keeps_the_cores_busy_no_statement_compiles(monkeypatch, in_background):
+def test_while_other_work_keeps_the_cores_busy_no_statement_compiles_in_its_process(monkeypatch, in_background):
     monkeypatch.setattr(predictor, "cores_to_spare", lambda: False)
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 0)
+    run, elsewhere = background.run, []
+    monkeypatch.setattr(background, "run", lambda text: elsewhere.append(predictor._compiling.copy()) or run(text))
     scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
-    scorer.prepare(lambda: len(X))  # rows that repay compiling (0 here), and rows counted past it
-    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
-    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))  # a call with no estimate: rows counted
-    assert [t for t in threading.enumerate() if t.name == "sqlml-compile"] == []
-    assert scorer.checksum not in predictor._ready and predictor._compiling == {}
-    monkeypatch.setattr(predictor, "cores_to_spare", lambda: True)
-    assert scorer.compiled(1) is None and scorer.wait() is not None  # cores free again: the next call starts it
+    scorer.prepare(lambda: len(X))  # rows that repay compiling within the statement, were a core free
+    assert scorer.wait() is not None
+    assert elsewhere == [{scorer.checksum: False}]  # compiled by the idle background process instead
 
 
 @pytest.mark.parametrize(("load", "spare"), [(0.3, True), (2.9, True), (3.0, False), (14.5, False)])

@@ -3,16 +3,19 @@
 A :class:`BoosterScorer` wraps one booster and its text. Its compiled form is shared per process
 by the text's SHA-256 (for a stored model, the checksum the catalog verified for booster.txt)
 and across processes by the disk cache (:mod:`sqlml.ml.compiled.cache`). When neither has it,
-LightGBM scores while the rows scored so far are too few to repay compiling: once they reach
-:meth:`BoosterScorer.repay_rows` (rent until renting has cost what buying does; the cost model's
-constants are measured, see :data:`COMPILE_SECONDS_PER_LEAF`) a background thread compiles, and
-until it is done LightGBM scores in chunks of :data:`CHUNK_ROWS` on one thread fewer than it was
-given — the compiler has that core — switching to the compiled form at the first chunk after it
-is ready. The two give bitwise equal output, so where the switch falls changes nothing. A
-statement whose estimated rows repay the compile in its own wall time
-(:meth:`BoosterScorer.statement_rows`) starts it before its first batch; one whose rows do not
-starts none while it runs, so that no statement is slower than LightGBM alone; neither does
-any statement while other work keeps the machine's cores busy (:func:`cores_to_spare`).
+:func:`sqlml.ml.compiled.decision.decide` chooses, from a cost model measured on the bench: a
+statement whose estimated rows repay a compile within its own wall and CPU time
+(:meth:`BoosterScorer.statement_rows`) compiles in this process from before its first batch, while
+LightGBM scores in chunks of :data:`CHUNK_ROWS` on one thread fewer than it was given — the
+compiler has that core — switching to the compiled form at the first chunk after it is ready (the
+two give bitwise equal output, so where the switch falls changes nothing); a statement whose rows
+do not, but whose rows with those this process scored before repay the compile's CPU
+(:meth:`BoosterScorer.repay_rows`), has a separate process at idle priority compile the model into
+the cache (:mod:`sqlml.ml.compiled.background`) while LightGBM scores it on all its threads, so it
+never waits for a compile that does not pay off within it; later calls load the cached form.
+Rows scored without an estimate are counted, and reaching :meth:`BoosterScorer.repay_rows` starts
+the background process. No statement compiles in this process while other work keeps the
+machine's cores busy (:func:`cores_to_spare`).
 
 The compiling thread runs at normal priority: a thread at the lowest priority still takes the
 GIL for its Python steps (the IR text, the imports), and on a loaded machine the OS then left the
@@ -42,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sqlml.ml.compiled import cache
+from sqlml.ml.compiled import cache, decision
 from sqlml.ml.compiled.forest import Forest, read_forest
 from sqlml.ml.compiled.switch import enabled
 
@@ -52,19 +55,6 @@ if TYPE_CHECKING:
 
     from sqlml.ml.compiled.machine import Loaded
 
-#: CPU seconds compiling takes per leaf of the forest (IR text and LLVM's O2 code generation grow
-#: with the nodes), and CPU seconds the compiled forest saves over LightGBM per row and tree level
-#: a row descends: measured with ``bench_compiled_predict.py --parts threshold`` on depth-6 trees
-#: of 50 and 200 rounds (2026-12-03: 341–348 µs a leaf; 6.7 and 12.7 ns a level — the smaller,
-#: so a compile is started only where it repays; see bench/README.md, issue 19). Their quotient
-#: is the rows a compile repays (:meth:`BoosterScorer.repay_rows`): ~600,000 for depth-6 trees,
-#: whatever their number.
-COMPILE_SECONDS_PER_LEAF = 345e-6
-SAVED_SECONDS_PER_ROW_LEVEL = 6.7e-9
-#: The compiled forest's CPU time a row over LightGBM's: 0.39 at 50 rounds, 0.24 at 200 (bare
-#: kernels, bench/README.md issue 19 part 2). The smaller, so that a statement compiles only where
-#: even that share repays the core the compiler takes (:meth:`BoosterScorer.statement_rows`).
-COMPILED_SHARE = 0.24
 #: While the compiler runs, LightGBM scores a call's rows in chunks of this many, so a large call
 #: switches to the compiled form as soon as it is ready.
 CHUNK_ROWS = 32_768
@@ -81,7 +71,6 @@ _ready: dict[str, CompiledForest | None] = {}  # None: failed or not compilable;
 _rows: dict[str, int] = {}
 _compiling: dict[str, bool] = {}  # models being made ready: True while compiling (it takes a core)
 _looked_up: set[str] = set()  # models whose disk cache entry was looked for
-_held: dict[str, int] = {}  # rows counted before which no compile starts (a statement too small to repay it)
 _used: dict[str, int] = {}  # when each entry of _ready was last asked for (a tick of _clock)
 _clock = itertools.count()
 _MISSING = object()
@@ -159,7 +148,7 @@ class BoosterScorer:
     def __init__(self, booster: lightgbm.Booster, text: str) -> None:
         self.booster, self.text = booster, text
         self._checksum: str | None = None
-        self._repay_rows: int | None = None
+        self._costs: decision.Costs | None = None
 
     @property
     def checksum(self) -> str:
@@ -168,29 +157,27 @@ class BoosterScorer:
             self._checksum = hashlib.sha256(self.text.encode()).hexdigest()
         return self._checksum
 
+    def costs(self) -> decision.Costs:
+        """The cost model's costs of this forest (:mod:`sqlml.ml.compiled.decision`), from the
+        ``num_leaves=`` line of each tree in the text."""
+        if self._costs is None:
+            self._costs = decision.costs([int(count) for count in _LEAVES.findall(self.text)])
+        return self._costs
+
     def repay_rows(self) -> int:
-        """The rows whose scoring by the compiled form instead of LightGBM saves the CPU time
-        compiling costs: the forest's leaves times :data:`COMPILE_SECONDS_PER_LEAF` over the rows'
-        tree levels (a tree of ``L`` leaves is ~log2 ``L`` deep) times
-        :data:`SAVED_SECONDS_PER_ROW_LEVEL`."""
-        if self._repay_rows is None:
-            leaves = [int(count) for count in _LEAVES.findall(self.text)]
-            levels = sum(math.log2(max(count, 2)) for count in leaves)
-            self._repay_rows = math.ceil(sum(leaves) * COMPILE_SECONDS_PER_LEAF / (max(levels, 1.0) * SAVED_SECONDS_PER_ROW_LEVEL))
-        return self._repay_rows
+        """The rows whose scoring compiled saves the CPU a compile costs
+        (:func:`sqlml.ml.compiled.decision.repay_rows`): from here on a compile for later
+        statements is worth starting, in the background."""
+        return decision.repay_rows(self.costs())
 
     def statement_rows(self, threads: int) -> int:
-        """The rows one statement must score on ``threads`` threads for compiling while it runs to
-        cost it no wall time. For the compile's ``K`` CPU seconds the compiler holds a core and
-        LightGBM scores on the ``T - 1`` others; the rest go compiled, at ``r`` =
-        :data:`COMPILED_SHARE` of LightGBM's ``c`` seconds a row. Compiling is no slower when
-        ``K + (R - K(T-1)/c) rc/T <= Rc/T``, i.e. ``R >= K (T - (T-1)r) / (c (1 - r))``:
-        :meth:`repay_rows` times ``T - (T-1)r`` (1.76× on two cores)."""
-        return math.ceil(self.repay_rows() * (threads - (threads - 1) * COMPILED_SHARE))
+        """The rows one statement must score on ``threads`` threads for compiling while it runs
+        to cost it no wall or CPU time (:func:`sqlml.ml.compiled.decision.statement_rows`)."""
+        return decision.statement_rows(self.costs(), threads)
 
     def predict(self, X: np.ndarray | scipy.sparse.spmatrix, threads: int) -> np.ndarray:
         """``booster.predict(X)`` on ``threads`` threads, compiled when available (dense ``X``);
-        while the compiler runs, LightGBM in chunks on ``threads - 1`` threads until it is ready."""
+        while this process compiles, LightGBM in chunks on ``threads - 1`` threads until it is ready."""
         if not (isinstance(X, np.ndarray) and enabled()):
             return self.booster.predict(X, num_threads=threads)
         compiled = self.compiled(X.shape[0])
@@ -208,9 +195,10 @@ class BoosterScorer:
 
     def compiled(self, rows: int) -> CompiledForest | None:
         """The compiled forest when ready, after counting ``rows`` towards compiling it; None
-        while LightGBM should score. The first call looks for a cached form (in the background
-        when there is one: loading it costs a tenth of a second), and once the rows counted reach
-        :meth:`repay_rows` a background thread compiles."""
+        while LightGBM should score. The first call looks for a cached form (loaded in a
+        background thread when there is one: a tenth of a second), and once the rows counted
+        reach :meth:`repay_rows` a background process compiles it (never this process: a call
+        part-way through a statement cannot know that a compile would repay within it)."""
         key = self.checksum
         ready = _ready.get(key, _MISSING)  # without the lock: a served row pays for none
         if ready is not _MISSING:
@@ -219,18 +207,18 @@ class BoosterScorer:
         with _lock:
             if key in _ready:
                 return _ready[key]
-            before = _rows.get(key, 0)
-            seen = _rows[key] = before + rows
-            # rent paid, and no statement too small to repay a compile is still running
-            compile_missing = seen >= self.repay_rows() and before >= _held.get(key, 0) and cores_to_spare()
-            if key in _compiling or (key in _looked_up and not compile_missing):
+            counted = _rows.get(key, 0) + rows
+            _rows[key] = counted
+            if key in _compiling:
                 return None
-            _looked_up.add(key)
-            if not compile_missing and not cache.has(key):
-                return None  # nothing cached: no thread, no LLVM
-            _compiling[key] = compile_missing
-        threading.Thread(target=self._build, args=(key, compile_missing), daemon=True, name="sqlml-compile").start()
-        return None
+            if key not in _looked_up:
+                _looked_up.add(key)
+                if cache.has(key):  # nothing cached: no thread, no LLVM
+                    self._start(key)
+                    return None
+            if decision.decide(None, counted, self.repay_rows(), 0, False) == decision.BACKGROUND:
+                self._start(key, elsewhere=True)
+            return None
 
     def wait(self) -> CompiledForest | None:
         """The compiled forest once the build in progress (if any) is done; None when LightGBM
@@ -240,47 +228,91 @@ class BoosterScorer:
         return _ready.get(self.checksum)
 
     def prepare(self, rows: Callable[[], int | None] | None = None) -> None:
-        """Start making the compiled form ready before rows arrive — read from the disk cache,
-        else compiled and cached — in a background thread; LightGBM scores until it is ready.
+        """Start making the compiled form ready before rows arrive, in the background.
 
-        Without ``rows``, what a server does with a model it loads: its few rows at a time would
-        take hours to reach :meth:`repay_rows`. With ``rows`` (a statement's estimate of the rows it
-        is about to score, asked only when nothing is ready or being made), only when they repay
-        compiling: the compile then overlaps LightGBM's first batches instead of waiting for
-        them (:meth:`statement_rows`, on this machine's cores) — and when they do not, no compile
-        starts before they are scored (counted rows would otherwise start one part-way through the
-        statement, whose remaining rows LightGBM then scores on a core fewer). Nothing happens when
+        Without ``rows``, what a server does with a model it loads (its few rows at a time would
+        take hours to reach :meth:`repay_rows`): read from the disk cache, else compiled in this
+        process and cached. With ``rows`` (a statement's estimate of the rows it is about to
+        score, asked only when nothing is ready or being made), what
+        :func:`sqlml.ml.compiled.decision.decide` says: compile in this process when the rows
+        repay it within the statement (:meth:`statement_rows`, on this machine's cores, while
+        :func:`cores_to_spare`) — the compile overlaps LightGBM's first batches — else in a
+        background process when the rows counted with these repay its CPU, else nothing. A
+        cached form is looked for first (loaded, never compiled again). Nothing happens when
         compiling is off or the form is ready or being made."""
         key = self.checksum
         if not enabled() or key in _ready or key in _compiling:
             return
-        if rows is not None:
-            expected = rows()
-            if expected is None:
-                return
-            if expected < self.statement_rows(os.cpu_count() or 1) or not cores_to_spare():
-                with _lock:
-                    _held[key] = _rows.get(key, 0) + expected
-                return
+        expected = None if rows is None else rows()
+        if rows is not None and expected is None:
+            return
         with _lock:
             if key in _ready or key in _compiling:
                 return
-            _compiling[key] = True
+            cached = key not in _looked_up and cache.has(key)
             _looked_up.add(key)
-        threading.Thread(target=self._build, args=(key, True), daemon=True, name="sqlml-compile").start()
+            if expected is None or cached:  # a server's model, or a cached form: loaded (else compiled) here
+                self._start(key, compile_here=expected is None)
+                return
+            how = decision.decide(expected, _rows.get(key, 0), self.repay_rows(), self.statement_rows(os.cpu_count() or 1), cores_to_spare())
+            if how == decision.NOW:
+                self._start(key, compile_here=True)
+            elif how == decision.BACKGROUND:
+                self._start(key, elsewhere=True)
+
+    def _start(self, key: str, compile_here: bool = False, elsewhere: bool = False) -> None:
+        """Start (the lock held) a thread that makes the form ready: it loads a cached form, and
+        when there is none compiles it here if ``compile_here`` (the compiler takes a core: a
+        call scores with LightGBM on one thread fewer meanwhile), or has a background process
+        compile it if ``elsewhere``."""
+        _compiling[key] = compile_here
+        target, args = (self._build_elsewhere, (key,)) if elsewhere else (self._build, (key, compile_here))
+        threading.Thread(target=target, args=args, daemon=True, name="sqlml-compile").start()
 
     def _build(self, key: str, compile_missing: bool) -> CompiledForest | None:
         try:
             compiled = build(self.booster, self.text, key, compile_missing)
         except Exception as error:  # llvmlite missing or LLVM failing: LightGBM keeps scoring
-            _log.warning("Compiled prediction is off for this model (LightGBM scores it): %s: %s", type(error).__name__, error)
-            compiled, compile_missing = None, True
+            self._give_up(key, f"{type(error).__name__}: {error}")
+            return None
         with _lock:
             if compiled is not None or compile_missing:
                 _ready[key], _used[key] = compiled, next(_clock)
                 _drop_least_used()
             _compiling.pop(key, None)
         return compiled
+
+    def _build_elsewhere(self, key: str) -> None:
+        """Compile in a background process (:mod:`sqlml.ml.compiled.background`), waiting for it
+        without the GIL, then load what it cached; LightGBM scores meanwhile on every thread.
+        Without a usable cache folder the child's work could not reach this process: the thread
+        compiles here instead."""
+        from sqlml.ml.compiled import background
+
+        if cache.cache_dir() is None:  # a child's work could not reach this process: compile here
+            self._build(key, True)
+            return
+        try:
+            failure = background.run(self.text)
+        except OSError as error:  # no process could be started
+            failure = f"{type(error).__name__}: {error}"
+        if failure == background.NOT_REPRODUCED:  # LightGBM scores this model, as for an in-process build
+            with _lock:
+                _ready[key] = None
+                _compiling.pop(key, None)
+            return
+        if failure is None:
+            if self._build(key, False) is not None or key in _ready:
+                return
+            failure = "the compiled form was not in the cache after compiling it (the cache folder is not usable)"
+        self._give_up(key, failure)
+
+    def _give_up(self, key: str, reason: str) -> None:
+        """LightGBM scores this model in this process from now on (logged once)."""
+        _log.warning("Compiled prediction is off for this model (LightGBM scores it): %s", reason)
+        with _lock:
+            _ready[key], _used[key] = None, next(_clock)
+            _compiling.pop(key, None)
 
 
 def cores_to_spare() -> bool:
@@ -302,7 +334,7 @@ def _drop_least_used() -> None:
     loaded = [key for key, compiled in _ready.items() if compiled is not None]
     for key in sorted(loaded, key=lambda key: _used.get(key, -1))[: max(len(loaded) - MAX_LOADED, 0)]:
         del _ready[key]
-        _used.pop(key, None), _rows.pop(key, None), _held.pop(key, None)
+        _used.pop(key, None), _rows.pop(key, None)
         _looked_up.discard(key)
 
 
