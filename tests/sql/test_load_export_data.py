@@ -74,6 +74,51 @@ def test_export_data_overwrite_false_refuses_existing_files_and_true_replaces_th
     assert (tmp_path / "part-000000000000.csv").read_text().splitlines() == ["id", "7"]
 
 
+def _files(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_export_data_overwrite_replaces_every_shard_the_uri_matches_and_nothing_else(con, tmp_path):
+    # a previous, larger export left three shards; "part-old.csv" matches the uri too
+    for name in ["part-000000000000.csv", "part-000000000001.csv", "part-000000000002.csv", "part-old.csv"]:
+        (tmp_path / name).write_text("id\n0\n")
+    for name in ["other.csv", "part-000000000001.json", "part.csv", ".part-000000000003.csv", "notes-part-1.csv"]:
+        (tmp_path / name).write_text("keep")
+    (tmp_path / "part-dir.csv").mkdir()  # a folder is not a file the uri matches
+    uri = f"{tmp_path}/part-*.csv"
+    with pytest.raises(InvalidOptionError, match=rf"EXPORT DATA would overwrite 4 existing file\(s\) matching uri '.*/part-\*\.csv' \(first: .*/part-000000000000\.csv\), and overwrite is false\."):
+        con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV') AS SELECT 7 AS id")
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT 7 AS id")
+    assert _files(tmp_path) == [".part-000000000003.csv", "notes-part-1.csv", "other.csv", "part-000000000000.csv",
+                                "part-000000000001.json", "part-dir.csv", "part.csv"]  # fmt: skip
+    assert (tmp_path / "part-000000000000.csv").read_text().splitlines() == ["id", "7"]
+    assert all((tmp_path / n).read_text() == "keep" for n in ["other.csv", "part-000000000001.json", "part.csv", "notes-part-1.csv"])
+
+
+def test_a_failed_export_leaves_the_previous_files_as_they_were(con, tmp_path):
+    uri = f"{tmp_path}/part-*.csv"
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV') AS SELECT 5 AS id")
+    (tmp_path / "part-000000000001.csv").write_text("id\n2\n")
+    with pytest.raises(SqlError) as error:  # the query fails after its first row
+        con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT IF(id > 1, ERROR('boom'), id) AS id FROM d.src")
+    assert error.value.message == "boom"
+    assert _files(tmp_path) == ["part-000000000000.csv", "part-000000000001.csv"]  # no staging file left either
+    assert (tmp_path / "part-000000000000.csv").read_text().splitlines() == ["id", "5"]
+
+
+def test_export_data_matches_brackets_in_the_uri_literally(con, tmp_path):
+    folder = tmp_path / "run[1]"  # a shell glob would read [1] as a character class and see no file
+    folder.mkdir()
+    uri = f"{folder}/p?rt-*.csv"
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV') AS SELECT 1 AS id")
+    (folder / "part-000000000001.csv").write_text("not matched: '?' is a plain character")
+    with pytest.raises(InvalidOptionError, match=r"EXPORT DATA would overwrite 1 existing file\(s\) matching uri '.*/run\[1\]/p\?rt-\*\.csv'"):
+        con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV') AS SELECT 2 AS id")
+    con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT 2 AS id")
+    assert _files(folder) == ["p?rt-000000000000.csv", "part-000000000001.csv"]
+    assert (folder / "p?rt-000000000000.csv").read_text().splitlines() == ["id", "2"]
+
+
 @pytest.mark.parametrize(
     ("options", "message", "option"),
     [
@@ -82,6 +127,7 @@ def test_export_data_overwrite_false_refuses_existing_files_and_true_replaces_th
         ("uri='{tmp}/x-*.avro', format='AVRO'", r"EXPORT DATA cannot write format 'AVRO': DuckDB has no Avro writer\.", "format"),
         ("uri='{tmp}/x-*.orc', format='ORC'", r"The 'format' option of EXPORT DATA must be one of CSV, JSON, PARQUET, AVRO\. Got 'ORC' instead\.", "format"),
         ("uri='{tmp}/x.csv', format='CSV'", r"The 'uri' option of EXPORT DATA must contain exactly one '\*' wildcard\. Got '.*/x\.csv' instead\.", "uri"),
+        ("uri='{tmp}/*/x.csv', format='CSV'", r"The 'uri' option of EXPORT DATA must have its '\*' wildcard in the file name, not in a folder\. Got '.*/\*/x\.csv' instead\.", "uri"),
         ("uri='{tmp}/x-*.csv'", r"EXPORT DATA needs the option format\.", "format"),
         ("uri='{tmp}/x-*.json', format='JSON', header=true", r"The 'header' option of EXPORT DATA applies to format='CSV' only \(format is 'JSON'\)\.", "header"),
         ("uri='{tmp}/x-*.csv', format='CSV', compression='SNAPPY'", r"The 'compression' option of EXPORT DATA with format='CSV' must be one of NONE, GZIP\. Got 'SNAPPY' instead\.", "compression"),

@@ -1,17 +1,23 @@
 """``EXPORT DATA OPTIONS(uri=…, format=…) AS query``: a query's rows written to a local file by
 DuckDB's ``COPY … TO``.
 
-BigQuery's uri holds one ``*``, which it replaces with a 12-digit shard number; sqlml writes one
-shard, ``000000000000``. ``overwrite`` defaults to false, and then an export onto files the uri
-already matches fails. Cloud storage (``gs://``, ``WITH CONNECTION``) cannot be reached from a
-local warehouse, and DuckDB has no Avro writer.
+BigQuery's uri holds one ``*`` in its file name, which it replaces with a 12-digit zero-padded
+shard number; sqlml writes one shard, ``000000000000``. The files the uri matches are those of its
+folder whose names fill the ``*`` with anything (hidden files aside, as a shell glob): with
+``overwrite=false`` (the default) an export onto any of them fails; with ``overwrite=true`` they
+are the previous export, and the new one replaces them all, so no shard of an older, larger export
+is left behind — and nothing else in the folder is touched. The shard is written beside its place
+under a hidden name and renamed into place only when the query has run, so a failed export leaves
+the previous files as they were. Cloud storage (``gs://``, ``WITH CONNECTION``) cannot be reached
+from a local warehouse, and DuckDB has no Avro writer.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
+import tempfile
 
 from sqlglot import exp
 
@@ -34,11 +40,12 @@ _COMPRESSIONS = {
 
 
 def export_data(context: StatementContext) -> Result:
-    """Run ``EXPORT DATA [WITH CONNECTION c] OPTIONS(…) AS query`` into one local file.
+    """Run ``EXPORT DATA [WITH CONNECTION c] OPTIONS(…) AS query`` into one local shard, which
+    replaces every file the uri matched when ``overwrite=true`` (the module docstring says how).
 
     Raises:
-        InvalidOptionError: a cloud uri or connection, a uri without one ``*``, an unknown
-            option or format, AVRO, or existing files under ``overwrite=false``.
+        InvalidOptionError: a cloud uri or connection, a uri without one ``*`` or with it in a
+            folder's name, an unknown option or format, AVRO, or existing files under ``overwrite=false``.
         NotFoundError: the uri's folder does not exist.
     """
     tree = context.plan.tree
@@ -56,39 +63,89 @@ def export_data(context: StatementContext) -> Result:
             f"{STATEMENT} cannot write format 'AVRO': DuckDB has no Avro writer.", option="format", hint="Use format='PARQUET', 'CSV' or 'JSON'."
         )
     pattern = local_path(options.get("uri"), STATEMENT, "uri")
-    if pattern.count("*") != 1:
-        raise InvalidOptionError(
-            f"The 'uri' option of {STATEMENT} must contain exactly one '*' wildcard. Got '{pattern}' instead.",
-            option="uri",
-            hint="BigQuery numbers the files it writes in place of the '*', e.g. uri='/data/part-*.csv'.",
-        )
-    _refuse_overwrite(pattern, bool(options.get("overwrite", False)))
+    _check_wildcard(pattern)
     path = pattern.replace("*", FIRST_SHARD)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise NotFoundError(
             f"{STATEMENT} cannot write '{path}': the folder '{folder}' does not exist.", hint="Create the folder first, or export to an existing one."
         )
+    previous = matching_files(pattern)
+    _refuse_overwrite(pattern, previous, bool(options.get("overwrite", False)))
+    copy_options = _copy_options(fmt, options)
     executor = context.executor
     with executor.engine.lease() as cursor:
         try:
             sql, values = executor.renderer(context.params).render(tree.this, cursor, context.sources)
-            target = exp.Literal.string(path).sql(dialect="duckdb")
-            cursor.execute(f"COPY ({sql}) TO {target} ({_copy_options(fmt, options)})", values or None)
+            _write_in_place_of(previous, path, lambda staging: cursor.execute(
+                f"COPY ({sql}) TO {exp.Literal.string(staging).sql(dialect='duckdb')} ({copy_options})", values or None
+            ))  # fmt: skip
         finally:
             context.sources.close()
     return Result.empty(STATEMENT)
 
 
-def _refuse_overwrite(pattern: str, overwrite: bool) -> None:
+def matching_files(pattern: str) -> list[str]:
+    """The files the uri ``pattern`` matches, sorted: those of its folder whose names are the
+    pattern's file name with anything in place of its one ``*`` (not hidden ones, unless the
+    pattern's name starts with a dot — as a shell glob; ``?`` and ``[`` are plain characters).
+
+    Args:
+        pattern: a local uri with one ``*``, in its file name.
+    """
+    folder, name = os.path.split(pattern)
+    prefix, suffix = name.split("*")
+    try:
+        names = os.listdir(folder or ".")
+    except FileNotFoundError:
+        return []
+    matched = [n for n in names if len(n) >= len(name) - 1 and n.startswith(prefix) and n.endswith(suffix)
+               and (prefix.startswith(".") or not n.startswith("."))]  # fmt: skip
+    return sorted(p for p in (os.path.join(folder, n) for n in matched) if os.path.isfile(p))
+
+
+def _check_wildcard(pattern: str) -> None:
+    if pattern.count("*") != 1:
+        raise InvalidOptionError(
+            f"The 'uri' option of {STATEMENT} must contain exactly one '*' wildcard. Got '{pattern}' instead.",
+            option="uri",
+            hint="BigQuery numbers the files it writes in place of the '*', e.g. uri='/data/part-*.csv'.",
+        )
+    if "*" in os.path.dirname(pattern):
+        raise InvalidOptionError(
+            f"The 'uri' option of {STATEMENT} must have its '*' wildcard in the file name, not in a folder. Got '{pattern}' instead.",
+            option="uri",
+            hint="Name an existing folder and number the files in it, e.g. uri='/data/export/part-*.csv'.",
+        )
+
+
+def _refuse_overwrite(pattern: str, existing: list[str], overwrite: bool) -> None:
     # BigQuery: "overwrite … if false and the destination is not empty, the statement fails"
-    existing = sorted(glob.glob(pattern))
     if existing and not overwrite:
         raise InvalidOptionError(
             f"{STATEMENT} would overwrite {len(existing)} existing file(s) matching uri '{pattern}' (first: {existing[0]}), and overwrite is false.",
             option="overwrite",
             hint="Set overwrite=true in OPTIONS, or export to another uri.",
         )
+
+
+def _write_in_place_of(previous: list[str], path: str, write) -> None:
+    """``write(staging)`` to a hidden file beside ``path``, then that file renamed to ``path`` and
+    the ``previous`` files removed: until the write has succeeded, nothing in the folder changes.
+    The staging name ends as ``path`` does, so DuckDB picks the same compression from its extension."""
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, staging = tempfile.mkstemp(prefix=".sqlml-export-", suffix=f"-{name}", dir=folder)
+    os.close(handle)
+    try:
+        write(staging)
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(staging)
+        raise
+    for old in previous:
+        if os.path.abspath(old) != os.path.abspath(path):
+            os.remove(old)
 
 
 def _copy_options(fmt: str, options: dict[str, object]) -> str:
