@@ -15,7 +15,8 @@ adds its intercepts to. MLlib scales ``regParam`` by each user's and item's rati
 MLlib's ALS takes integer ids: each user and item is coded by its position among the training
 rows' distinct users (items), sorted — the codes one process's training gives them
 (:mod:`sqlml.ml.recommendation.ratings`). Only the distinct users and items and the factors come
-to the driver (the model stores them), and a sample of the rows for the stored metrics.
+to the driver (the model stores them), and for the stored metrics a sample of the rows (explicit
+feedback) or the scored part's distinct (user, item) pairs (implicit feedback, :mod:`.implicit`).
 """
 
 from __future__ import annotations
