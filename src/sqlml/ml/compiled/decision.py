@@ -4,8 +4,8 @@ and the rule, as pure functions of a forest's shape and the rows a statement sco
 Costs are CPU seconds of one thread: compiling a forest of ``L`` leaves takes ``K = k0 + k1·L``
 (the whole build: LLVM's setup, the IR text, O2 code generation, loading and the probe check), and
 scoring a row that descends ``D`` tree levels in all (a tree of ``n`` leaves counted log2 ``n``
-deep) takes ``c = c0 + c1·D`` in LightGBM and ``v = v0 + v1·D`` compiled; ``S = c − v`` is what a
-compiled row saves. ``bench/bench_compiled_predict.py --parts threshold`` measures them on boosted
+deep) takes ``c = c1·D`` in LightGBM and ``v = v1·D`` compiled; ``S = c − v`` is what a compiled
+row saves. ``bench/bench_compiled_predict.py --parts threshold`` measures them on boosted
 trees of 10–500 rounds (bench/README.md, issue 19 part 5).
 
 * :func:`repay_rows` — ``K / S``: the rows whose savings repay the compile's CPU. Once a process
@@ -27,15 +27,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Compile CPU seconds: a fixed part and per leaf.
-COMPILE_SECONDS = 0.25
-COMPILE_SECONDS_PER_LEAF = 350e-6
-#: LightGBM's CPU seconds a row: a fixed part and per tree level descended.
-LIGHTGBM_SECONDS_PER_ROW = 0.3e-6
-LIGHTGBM_SECONDS_PER_ROW_LEVEL = 9e-9
-#: The compiled forest's CPU seconds a row, likewise.
-COMPILED_SECONDS_PER_ROW = 0.05e-6
-COMPILED_SECONDS_PER_ROW_LEVEL = 3e-9
+#: Compile CPU seconds: a fixed part and per leaf. Measured (2026-12-03, load 13–20): 0.52 s for
+#: 616 leaves (10 rounds, with LLVM's setup), 1.88 s for 3,050 (50), 8.97 s for 12,064 (200).
+COMPILE_SECONDS = 0.15
+COMPILE_SECONDS_PER_LEAF = 700e-6
+#: LightGBM's and the compiled forest's CPU seconds a row and tree level descended. Measured on one
+#: thread: 12, 14 and 24 ns (10, 50, 200 rounds: LightGBM's tree arrays leave the caches as the
+#: forest grows) and 5.1, 5.9, 6.1 ns; the constants hold for the smaller forests, so that the
+#: larger ones, which save more, compile no sooner than the model says.
+LIGHTGBM_SECONDS_PER_ROW_LEVEL = 13e-9
+COMPILED_SECONDS_PER_ROW_LEVEL = 5e-9
 #: Factor on the rows a statement must score to compile within it (see the module's docstring).
 MARGIN = 1.5
 
@@ -58,12 +59,12 @@ class Costs:
 
 
 def costs(leaves: Sequence[int]) -> Costs:
-    """The cost model's costs for a forest whose trees have ``leaves`` leaves each."""
-    levels = sum(math.log2(max(count, 2)) for count in leaves)
+    """The cost model's costs for a forest whose trees have ``leaves`` leaves each (counted one
+    level deep at least, so that a forest of no trees costs a row something)."""
+    levels = max(sum(math.log2(max(count, 2)) for count in leaves), 1.0)
     return Costs(
         compile=COMPILE_SECONDS + COMPILE_SECONDS_PER_LEAF * sum(leaves),
-        lightgbm=LIGHTGBM_SECONDS_PER_ROW + LIGHTGBM_SECONDS_PER_ROW_LEVEL * levels,
-        compiled=COMPILED_SECONDS_PER_ROW + COMPILED_SECONDS_PER_ROW_LEVEL * levels,
+        lightgbm=LIGHTGBM_SECONDS_PER_ROW_LEVEL * levels, compiled=COMPILED_SECONDS_PER_ROW_LEVEL * levels,
     )  # fmt: skip
 
 
