@@ -72,9 +72,11 @@ def compile_ahead(model: Model) -> Model:
 
 
 def compile_for_rows(estimator: object, rows: Callable[[], int | None]) -> None:
-    """Start compiling a tree estimator's forest now when the rows a statement is about to score
-    (``rows()``: DuckDB's estimate, asked only when nothing is compiled or being compiled) repay
-    it, so the compile overlaps LightGBM's first batches; other estimators are left alone."""
+    """Let a tree estimator's forest start compiling for the rows a statement is about to score
+    (``rows()``: DuckDB's estimate, asked only when nothing is compiled or being compiled): in
+    this process when they repay the compile within the statement (it overlaps LightGBM's first
+    batches), in an idle background process when they only repay its CPU
+    (:func:`sqlml.ml.compiled.decision.decide`); other estimators are left alone."""
     scorer = getattr(estimator, "scorer_", None)
     if scorer is not None:
         scorer.prepare(rows)
