@@ -131,17 +131,19 @@ def test_an_early_stop_keeps_the_factors_of_the_iteration_it_stops_at(implicit_c
     np.testing.assert_allclose(factorization.user_factors, library.user_factors, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(("chunk", "gram_rows"), [(3, 8), (16_384, 8_192)])
-def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_rows):
+@pytest.mark.parametrize(("chunk", "gram_rows", "band_bytes"), [(3, 8, 64), (16_384, 8_192, 256 << 10)])
+def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_rows, band_bytes):
     """Dislikes (negative confidences), users and items without ratings, chunks that split a
-    user's ratings (``pairs.CHUNK`` = 3) and Gram matrices summed over blocks of rows
-    (``pairs.GRAM_ROWS`` = 8) against ``implicit.cpu._als.calculate_loss``."""
+    user's ratings (``pairs.CHUNK`` = 3), bands of 3 items (``pairs.BAND_BYTES`` = 64 with 5
+    float32 factors) and Gram matrices summed over blocks of rows (``pairs.GRAM_ROWS`` = 8)
+    against ``implicit.cpu._als.calculate_loss``."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als
 
     monkeypatch.setattr(pairs, "CHUNK", chunk)
     monkeypatch.setattr(pairs, "GRAM_ROWS", gram_rows)
+    monkeypatch.setattr(pairs, "BAND_BYTES", band_bytes)
     rng = np.random.default_rng(3)
     user, item = np.nonzero(rng.random((70, 45)) < 0.2)
     keep = (user != 7) & (item != 12)  # user 7 and item 12 have no ratings
@@ -151,7 +153,7 @@ def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_r
     for dtype in (np.float32, np.float64):
         user_factors, item_factors = rng.normal(size=(70, 5)).astype(dtype), rng.normal(size=(45, 5)).astype(dtype)
         with ThreadPoolExecutor(2) as pool:
-            got = wals.TrainingLoss(confidences, 0.3, pool, 2)(user_factors, item_factors)
+            got = wals.TrainingLoss(confidences, 0.3, 5, pool, 2)(user_factors, item_factors)
         assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.3), rel=1e-5)
 
 
@@ -182,5 +184,5 @@ def test_training_loss_of_float32_factors_over_many_gram_blocks_is_the_librarys(
     user_factors = rng.normal(0, 0.3, (20_000, 8)).astype(np.float32)
     item_factors = rng.normal(0, 0.3, (300, 8)).astype(np.float32)
     with ThreadPoolExecutor(2) as pool:
-        got = wals.TrainingLoss(confidences, 0.1, pool, 2)(user_factors, item_factors)
+        got = wals.TrainingLoss(confidences, 0.1, 8, pool, 2)(user_factors, item_factors)
     assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.1), rel=1e-5)

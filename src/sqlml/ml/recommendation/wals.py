@@ -90,7 +90,9 @@ def fit(
     confidence of every pair. With ``defer`` (for fits that never stop early), an iteration's loss
     is computed on the pool from copies of its factors while the library runs the next iteration,
     and ``on_iteration`` is called for it once that iteration (or the fit) ends: the library's
-    threads go on instead of waiting for the loss (and, spinning, holding a core it needs).
+    threads go on instead of waiting for the loss (and, spinning, holding a core it needs). The
+    copies go to two pairs of buffers in turn (an iteration's are free once it is reported:
+    ``on_iteration`` keeps no reference to them), not to new arrays whose pages fault in each time.
     """
     import implicit.cpu.als  # noqa: F401 — loaded first, so that the limit reaches the BLAS it loads
     from threadpoolctl import threadpool_limits
@@ -99,8 +101,9 @@ def fit(
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
         model = library_model(factors, l2_reg, iterations, threads)
         # built on the pool while the library transposes the matrix (one thread) before its first iteration
-        building = pool.submit(TrainingLoss, confidences, l2_reg, pool, threads)
+        building = pool.submit(TrainingLoss, confidences, l2_reg, factors, pool, threads)
         pending: list[tuple] = []  # deferred iterations: (user factors, item factors, loss waiter, duration_ms)
+        spare: list[tuple[np.ndarray, np.ndarray]] = []  # the copies of reported iterations, written again
         ended = [time.monotonic()]
 
         def report(user_factors: np.ndarray, item_factors: np.ndarray, value: Callable[[], float], duration_ms: int) -> None:
@@ -114,10 +117,14 @@ def fit(
             if not defer:
                 report(model.user_factors, model.item_factors, loss.start(model.user_factors, model.item_factors), duration_ms)
                 return
-            users, items = model.user_factors.copy(), model.item_factors.copy()
+            users, items = spare.pop() if spare else (np.empty_like(model.user_factors), np.empty_like(model.item_factors))
+            np.copyto(users, model.user_factors)
+            np.copyto(items, model.item_factors)
             pending.append((users, items, loss.start(users, items), duration_ms))
             if len(pending) > 1:
-                report(*pending.pop(0))
+                reported = pending.pop(0)
+                report(*reported)
+                spare.append(reported[:2])
 
         try:
             model.fit(confidences, show_progress=False, callback=callback)
@@ -143,17 +150,18 @@ class TrainingLoss:
     Args:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
         l2_reg: λ.
+        factors: k, the number of the library's float32 factors (for the pairs' visiting order).
         pool: the threads the stored pairs are scored on.
         threads: how many threads ``pool`` has.
     """
 
-    def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, pool: ThreadPoolExecutor, threads: int):
+    def __init__(self, confidences: sparse.csr_matrix, l2_reg: float, factors: int, pool: ThreadPoolExecutor, threads: int):
         data = confidences.data
         confidence = np.abs(data)
         self.l2_reg = l2_reg
-        self.pairs = PairSums(confidences.indptr, confidences.indices, pool, threads)
-        self.square_weights = (confidence - 1).astype(np.float32)
-        self.linear_weights = np.where(data > 0, 2 * confidence, 0).astype(np.float32)
+        self.pairs = PairSums(confidences.indptr, confidences.indices, pool, threads, factors * np.dtype(np.float32).itemsize)
+        self.square_weights = self.pairs.arrange((confidence - 1).astype(np.float32))
+        self.linear_weights = self.pairs.arrange(np.where(data > 0, 2 * confidence, 0).astype(np.float32))
         self.constant = float(np.sum(confidence, dtype=np.float64))
         users, items = confidences.shape
         self.total = self.constant + float(users) * items - confidences.nnz
@@ -174,7 +182,7 @@ class TrainingLoss:
         return float(np.sum(users * items)) + self.l2_reg * float(np.trace(users) + np.trace(items))
 
     def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
-        """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1."""
+        """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1 of the pairs' visiting order."""
         return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
 
 
