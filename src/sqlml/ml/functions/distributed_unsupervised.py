@@ -20,9 +20,8 @@ formulas, so they equal DuckDB's ML.EVALUATE of the same rows (within float summ
   the ranking runs as on DuckDB — as many rows as distinct pairs, not the input's rows.
 
 PCA's ML.EVALUATE reads no input row (its stored metrics), so it needs nothing here. A
-forecasting model's (ARIMA_PLUS, :func:`~sqlml.ml.functions.evaluate.evaluate_forecast`) still
-reads its input to the driver: it forecasts each series there and matches the input's points by
-series and timestamp (its per-point form returns a row per input row).
+forecasting model's (ARIMA_PLUS) is computed one time series at a time on the workers
+(:mod:`sqlml.ml.functions.distributed_forecasting`).
 """
 
 from __future__ import annotations
