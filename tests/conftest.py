@@ -33,22 +33,54 @@ import sqlml  # noqa: E402
 
 #: The Spark engine's tests: one local[2] session (a JVM) per pytest process serves them all.
 SPARK_TESTS = "tests/engine/spark/"
+#: Spark tests that start JVMs of their own instead of using that session (a standalone cluster;
+#: sessions sqlml starts in child processes): units of their own, free to run on the other worker.
+OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py", "tests/engine/spark/test_started_session.py")
+#: The longest units, about their seconds in a full run on a quiet 2-core machine (``--durations``),
+#: handed out first, longest first: pytest-xdist orders units by their number of tests, which left
+#: these few-test units to the end, one worker running them while the other idled. Units not
+#: named here follow in pytest-xdist's order; a name gone stale only loses its place.
+LONGEST = {
+    SPARK_TESTS: 300,
+    "tests/engine/duckdb/test_concurrency.py": 72,
+    "tests/engine/spark/test_standalone_cluster.py": 67,
+    "tests/engine/spark/test_started_session.py": 40,
+    "tests/test_fuzz.py": 40,
+    "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 35,
+    "tests/ml/automl/test_automl_small_data.py": 25,
+    "tests/ml/deep/test_dnn_export.py": 25,
+    "tests/dbt/test_named_suites.py::TestSimpleSnapshot": 15,
+    "tests/dbt/test_incremental.py::TestIncrementalOnSchemaChange": 15,
+    "tests/serve/test_prediction_log.py": 12,
+    "tests/dbt/test_sqlml_adapter.py::TestBigQueryProject": 10,
+}
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """Under ``--dist loadscope`` (pyproject's addopts), every Spark engine test module goes to
-    one worker as one unit, so one JVM starts for them instead of one per worker: a second JVM
-    costs its start-up and, on two cores, CPU the other worker's tests need. Other ``--dist``
-    modes keep pytest-xdist's own scheduling."""
+    """Under ``--dist loadscope`` (pyproject's addopts), every Spark engine test module that uses
+    the shared session goes to one worker as one unit, so one JVM starts for them instead of one
+    per worker: a second JVM costs its start-up and, on two cores, CPU the other worker's tests
+    need. The units in :data:`LONGEST` go out first. Other ``--dist`` modes keep pytest-xdist's
+    own scheduling."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class SparkTogetherScheduling(LoadScopeScheduling):
+    class SparkTogetherLongestFirst(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return SPARK_TESTS if nodeid.startswith(SPARK_TESTS) else super()._split_scope(nodeid)
+            if nodeid.startswith(SPARK_TESTS) and not nodeid.startswith(OWN_JVMS):
+                return SPARK_TESTS
+            return super()._split_scope(nodeid)
 
-    return SparkTogetherScheduling(config, log)
+        def _assign_work_unit(self, node) -> None:
+            if not getattr(self, "longest_first", False):  # once, before the first unit goes out
+                ranked = sorted(self.workqueue.items(), key=lambda unit: -LONGEST.get(unit[0], 0))  # stable
+                self.workqueue.clear()
+                self.workqueue.update(ranked)
+                self.longest_first = True
+            super()._assign_work_unit(node)
+
+    return SparkTogetherLongestFirst(config, log)
 
 
 @pytest.fixture
