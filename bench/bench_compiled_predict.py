@@ -7,13 +7,14 @@ boosted trees of 50 and 200 rounds (max_tree_depth 6, trained on the first 200k 
     model's own feature matrix of the same rows — target ≤ 0.6×, stretch ≤ 0.4×; and the same
     CTAS with SQLML_COMPILE=off (today's LightGBM path), in the same alternation;
   * the first ML.PREDICT in a process whose cache is empty (``--cold-rows``, each size a table of
-    the first rows): a statement whose estimated rows repay compiling in its own wall time
-    (``BoosterScorer.statement_rows``) compiles in the background from its first batch while
-    LightGBM scores on one thread fewer, and switches; a smaller one scores with LightGBM alone —
-    vs the same CTAS with SQLML_COMPILE=off and vs Booster.predict on the model's matrix of those
-    rows; the cold side's CPU includes the compile's, to its end;
-  * the cost model's constants (``--parts threshold``): CPU seconds to compile a leaf, and CPU
-    seconds the compiled forest saves over LightGBM per row and tree level (one thread each);
+    the first rows), which takes the path ``ml/compiled/decision.py`` decides — compiled in the
+    statement's process (its estimated rows repay the whole compile within it), in an idle
+    background process (they repay its CPU only), or nothing — vs the same CTAS with
+    SQLML_COMPILE=off, and (``--parts firstraw``) vs Booster.predict on the model's matrix of those
+    rows; the compile's CPU after the statement (this process's, and the background child's) is
+    reported beside it;
+  * the cost model's inputs (``--parts threshold``): CPU seconds of the whole compile, and of
+    LightGBM and the compiled kernel per row (one thread each), against the constants;
   * the bare kernels: the compiled forest vs ``Booster.predict`` on the matrix;
   * the largest difference between ML.PREDICT's probabilities and Booster.predict's;
   * peak memory (RSS) of the compiled CTAS in a child process per size (``--memory-rows``).
@@ -21,7 +22,7 @@ Ratios are medians of per-pair ratios, the runs alternating, in wall time and in
 threads of this process): on a machine other work shares, CPU time is what the load disturbs least.
 
 Usage: python bench/bench_compiled_predict.py [--rows 1000000] [--rounds 50,200] [--pairs 3]
-           [--parts first,warm,off,kernel,threshold] [--cold-rows 100000,1000000]
+           [--parts first,firstraw,warm,off,kernel,threshold] [--cold-rows 100000,1000000]
            [--memory-rows 1000000,10000000,20000000]
 """
 
@@ -268,7 +269,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", default="50,200")
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--parts", default="first,warm,off,kernel", help="comma-separated: first,warm,off,kernel,threshold")
+    parser.add_argument("--parts", default="first,firstraw,warm,off,kernel", help="comma-separated: first,firstraw,warm,off,kernel,threshold")
     parser.add_argument("--cold-rows", default="", help="comma-separated row counts for the first statement (default: --rows)")
     parser.add_argument("--memory-rows", default="", help="comma-separated row counts for the peak-memory children")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)

@@ -213,7 +213,7 @@ class BoosterScorer:
                 return None
             if key not in _looked_up:
                 _looked_up.add(key)
-                if cache.has(key):  # nothing cached: no thread, no LLVM
+                if cache.has(key):  # loaded in a thread (nothing cached: no thread, no LLVM)
                     self._start(key)
                     return None
             if decision.decide(None, counted, self.repay_rows(), 0, False) == decision.BACKGROUND:
