@@ -118,3 +118,16 @@ def test_an_interrupt_while_an_ml_statement_closes_its_inputs_gives_the_file_bac
         scored.query("SELECT * FROM ML.TRANSFORM(MODEL ds.m, TABLE ds.t)").fetchall()
     assert _other_process_reads(tmp_path) == [(4,)]
     assert scored.query("SELECT COUNT(*) FROM ML.TRANSFORM(MODEL ds.m, TABLE ds.t)").fetchall() == [(4,)]
+
+
+def test_a_failed_ml_statements_error_kept_by_the_caller_does_not_keep_the_file(scored, tmp_path):
+    # ML.TRANSFORM opened a reader on its input, then refused it; the reader, a local of a frame
+    # of the error's traceback, kept the detached file open in DuckDB while the caller kept the
+    # error (an `except ... as error` stored, a REPL's sys.last_value): every later attach was
+    # refused "already attached", and the next statement failed with "The warehouse ... is in
+    # use by another process; waited 0.3 s."
+    with pytest.raises(sqlml.InvalidModelInputError, match="The input has no column x, which the model was trained on") as kept:
+        scored.query("SELECT * FROM ML.TRANSFORM(MODEL ds.m, (SELECT label FROM ds.t))").fetchall()
+    assert scored.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(4,)]
+    assert _other_process_reads(tmp_path) == [(4,)]
+    assert kept.value.__traceback__ is not None  # still kept

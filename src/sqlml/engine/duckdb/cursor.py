@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -100,11 +101,15 @@ class DuckDBRelation:
             raise engine_error(error) from error
 
     def to_arrow_reader(self, batch_size: int = BATCH_ROWS) -> pa.RecordBatchReader:
-        """Stream the relation's rows (DuckDB reports a failure while streaming as ``OSError``)."""
+        """Stream the relation's rows (DuckDB reports a failure while streaming as ``OSError``);
+        closed at the latest with the making cursor (see :meth:`DuckDBCursor.close`)."""
         try:
-            return self._relation.to_arrow_reader(batch_size)
+            reader = self._relation.to_arrow_reader(batch_size)
         except duckdb.Error as error:
             raise engine_error(error) from error
+        if self._cursor is not None:
+            self._cursor.opened(reader)
+        return reader
 
     def map_batches(
         self, function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema, name: str
@@ -146,11 +151,18 @@ class DuckDBCursor:
             needs them (see :class:`~sqlml.engine.duckdb.builtins.OnFirstNeed`); None if installed.
     """
 
-    __slots__ = ("_builtins", "_cursor")
+    __slots__ = ("_builtins", "_cursor", "_readers")
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, builtins: OnFirstNeed | None = None) -> None:
         self._cursor = cursor
         self._builtins = builtins
+        self._readers: weakref.WeakSet | None = None  # made with the first reader (few cursors stream)
+
+    def opened(self, reader: pa.RecordBatchReader) -> None:
+        """Note a reader streaming from this cursor, to be closed with it."""
+        if self._readers is None:
+            self._readers = weakref.WeakSet()
+        self._readers.add(reader)
 
     @property
     def maps_batches(self) -> bool:
@@ -243,7 +255,12 @@ class DuckDBCursor:
         self.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the cursor (DuckDB rolls back a transaction left open on it)."""
+        """Close the cursor (DuckDB rolls back a transaction left open on it) and the readers
+        still streaming from it: an open reader keeps the warehouse file open even once detached
+        (DuckDB then refuses to attach it again, "already attached"), and one kept by a failed
+        statement's traceback would otherwise keep it as long as the caller keeps the error."""
+        for reader in list(self._readers or ()):
+            reader.close()
         try:
             self._cursor.close()
         except duckdb.Error as error:
