@@ -131,3 +131,42 @@ def test_a_failed_ml_statements_error_kept_by_the_caller_does_not_keep_the_file(
     assert scored.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(4,)]
     assert _other_process_reads(tmp_path) == [(4,)]
     assert kept.value.__traceback__ is not None  # still kept
+
+
+def test_an_interrupt_just_after_begin_leaves_no_transaction_open(scored, tmp_path, monkeypatch):
+    # Ctrl-C inside DuckDB's BEGIN, after it ran: the session did not note the transaction, which
+    # stayed open on its cursor for good and kept the file open in DuckDB once detached, so the
+    # next statement failed with "The warehouse ... is in use by another process; waited 0.3 s."
+    begin = DuckDBCursor.begin
+
+    def interrupted(cursor):
+        begin(cursor)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DuckDBCursor, "begin", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scored.query("BEGIN TRANSACTION")
+    monkeypatch.setattr(DuckDBCursor, "begin", begin)
+    assert not scored.in_transaction
+    scored.query("INSERT INTO ds.t VALUES (5, 10.0)")  # not inside a forgotten transaction: kept
+    assert _other_process_reads(tmp_path) == [(5,)]
+
+
+def test_an_interrupt_inside_commit_leaves_no_transaction_open(scored, tmp_path, monkeypatch):
+    # Ctrl-C inside DuckDB's COMMIT, before it ran: the session forgot the transaction, still open
+    # on its cursor; the file stayed open in DuckDB once detached, as above.
+    scored.query("BEGIN TRANSACTION; INSERT INTO ds.t VALUES (5, 10.0)")
+    execute = DuckDBCursor.execute
+
+    def interrupted(cursor, sql, parameters=None):
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return execute(cursor, sql, parameters)
+
+    monkeypatch.setattr(DuckDBCursor, "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scored.query("COMMIT TRANSACTION")
+    monkeypatch.setattr(DuckDBCursor, "execute", execute)
+    assert not scored.in_transaction
+    assert _other_process_reads(tmp_path) == [(4,)]  # not committed: rolled back
+    assert scored.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(4,)]

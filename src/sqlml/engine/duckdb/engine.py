@@ -187,7 +187,11 @@ class DuckDBEngine:
         if self._transaction is not None:
             return False
         state = self._own_cursor()
-        state.wrapped.begin()
+        try:
+            state.wrapped.begin()
+        except BaseException:
+            _roll_back(state.cursor)  # Ctrl-C lands in DuckDB's call as often after its work as before
+            raise
         self.instance.acquire(pinned=True)
         self._transaction = state
         return True
@@ -200,6 +204,9 @@ class DuckDBEngine:
             return False
         try:
             state.wrapped.execute("COMMIT" if commit else "ROLLBACK")
+        except BaseException:
+            _roll_back(state.cursor)  # refused or interrupted: no transaction stays open unnoted
+            raise
         finally:
             self.instance.table_writes.give_back(self)  # the tables it wrote (see modification_log)
             self.instance.release(pinned=True)
@@ -378,8 +385,7 @@ class DuckDBEngine:
         self._closed = True
         state, self._transaction = self._transaction, None
         if state is not None:
-            with contextlib.suppress(duckdb.Error):
-                state.cursor.execute("ROLLBACK")
+            _roll_back(state.cursor)
             self.instance.table_writes.give_back(self)
             self.instance.release(pinned=True)
         if self._owns_instance:
@@ -389,3 +395,10 @@ class DuckDBEngine:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()  # a DuckDB cursor closed in a transaction rolls it back
 
+
+def _roll_back(cursor: duckdb.DuckDBPyConnection) -> None:
+    """End the transaction open on ``cursor``, if any. One left open unnoted (its BEGIN or COMMIT
+    interrupted) would keep the warehouse file open in DuckDB even once detached, and every later
+    attach would be refused ("already attached")."""
+    with contextlib.suppress(duckdb.Error):
+        cursor.execute("ROLLBACK")
