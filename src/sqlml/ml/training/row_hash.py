@@ -14,34 +14,28 @@ how Arrow carries it: an INT32 or INT64 column, ``string`` or ``large_string``, 
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 import pyarrow as pa
 
+from sqlml.engine.duckdb import scratch
 
-#: This process's in-memory DuckDB connection (and the process id it was made in), made on first
-#: use: a connection costs ~30 ms of CPU, a cursor on it nothing, and Spark hashes batch by batch.
-_connection: tuple[int, object] | None = None
+
+#: The name the rows are registered under on the scratch DuckDB.
+ROWS = "__rows"
 
 
 def row_hashes(rows: pa.Table | pa.RecordBatch) -> np.ndarray:
-    """The uint64 hash of each row of ``rows`` (see the module's description)."""
-    with _database().cursor() as cursor:
-        cursor.register("__rows", rows)
-        hashed = cursor.sql("SELECT hash(__data) FROM __rows AS __data").to_arrow_table().column(0)
-    hashes = hashed.to_numpy().astype(np.uint64, copy=False)
-    return hashes ^ _names_hash(rows.schema.names)
-
-
-def _database():  # noqa: ANN202 - a duckdb connection, imported lazily
-    """The process's connection; a new one in a forked child (a parent's connection is not its to use)."""
-    global _connection
-    if _connection is None or _connection[0] != os.getpid():
-        import duckdb
-
-        _connection = (os.getpid(), duckdb.connect())
-    return _connection[1]
+    """The uint64 hash of each row of ``rows`` (see the module's description), on the process's
+    scratch DuckDB (:mod:`sqlml.engine.duckdb.scratch`: made once, a cursor per thread — a new
+    connection costs ~30 ms of CPU, and Spark hashes batch by batch)."""
+    cursor = scratch.cursor()
+    cursor.register(ROWS, pa.Table.from_batches([rows]) if isinstance(rows, pa.RecordBatch) else rows)
+    try:
+        hashed = cursor.sql(f"SELECT hash(__data) FROM {ROWS} AS __data").to_arrow_table().column(0)
+    finally:
+        cursor.unregister(ROWS)
+    return hashed.to_numpy().astype(np.uint64, copy=False) ^ _names_hash(rows.schema.names)
 
 
 def _names_hash(names: list[str]) -> np.uint64:
