@@ -20,12 +20,13 @@ def test_integer_keys_by_range_equal_the_dictionary_encoding(monkeypatch, kind, 
     values = rng.integers(low, high, 1000, dtype=np.uint64 if kind == pa.uint64() else np.int64)
     column = pa.chunked_array([pa.array(values[:400], kind), pa.array(values[400:], kind)])
     train_rows = np.sort(rng.permutation(1000)[:40])
-    keys, codes = ratings._keys_and_codes(column, train_rows)
+    codes, dictionary_codes = np.full(1000, 7), np.full(1000, 7)
+    keys = ratings._keys_and_codes(column, train_rows, codes)
     expected_keys = np.unique(values[train_rows])
     assert keys.type == kind and keys.to_pylist() == expected_keys.tolist()
     assert np.array_equal(codes, np.where(np.isin(values, expected_keys), np.searchsorted(expected_keys, values), -1))
     monkeypatch.setattr(ratings, "DENSE_SPAN", 0)  # the dictionary encoding
-    dictionary_keys, dictionary_codes = ratings._keys_and_codes(column, train_rows)
+    dictionary_keys = ratings._keys_and_codes(column, train_rows, dictionary_codes)
     assert dictionary_keys.equals(keys) and np.array_equal(dictionary_codes, codes)
 
 
@@ -34,6 +35,7 @@ def test_rows_of_every_row_in_order_are_the_encoded_arrays_and_other_rows_a_sele
     encoded = ratings.encode({}, table, np.arange(4))
     codes, values = encoded.rows(np.arange(4))
     assert codes is encoded.codes and values is encoded.values  # NO_SPLIT's training rows: not copied
+    assert codes.flags.f_contiguous  # each column whole, as the pairs matrix reads it
     assert codes.tolist() == [[1, 1], [0, 0], [1, 0], [2, 2]]
     for positions in (np.array([3, 0]), np.array([1, 0, 2, 3])):  # a part, and every row out of order
         codes, values = encoded.rows(positions)

@@ -129,7 +129,7 @@ def _squared_error(
     def relevant_scores(first: int, last: int) -> float:
         lo, hi = rated.indptr[first], rated.indptr[last]
         indicator = sparse.csr_matrix((weights[lo:hi], rated.indices[lo:hi], rated.indptr[first : last + 1] - lo), shape=(last - first, len(item_factors)))
-        return float(np.sum(user_factors[first:last] * (indicator @ item_factors)))
+        return float(np.vdot(user_factors[first:last], indicator @ item_factors))  # no (users, k) product array
 
     parts = [pool.submit(relevant_scores, first, last) for first, last in zip(halves[:-1], halves[1:])]
     evaluated_factors = user_factors if len(evaluated) == len(user_factors) else user_factors[evaluated]

@@ -90,9 +90,10 @@ def encode(options: dict, table: pa.Table, train_rows: np.ndarray) -> Ratings:
     :func:`rating_columns` checked (called first)."""
     by_lower = {name.lower(): name for name in table.column_names}
     columns = tuple(_column(options, role, by_lower, table) for role in ROLES)
+    # column-major: each column is written in place by its encoder and read whole by the pairs matrix
+    codes = np.empty((table.num_rows, 2), dtype=np.int64, order="F")
     with ThreadPoolExecutor(2) as pool:  # the two columns at once (NumPy and Arrow release the GIL)
-        (users, user_codes), (items, item_codes) = pool.map(lambda name: _keys_and_codes(table.column(name), train_rows), columns[:2])
-    codes = np.column_stack([user_codes, item_codes])
+        users, items = pool.map(lambda side: _keys_and_codes(table.column(columns[side]), train_rows, codes[:, side]), (0, 1))
     values = pc.cast(table.column(columns[2]), pa.float64()).to_numpy()
     return Ratings(columns, users, items, codes, values)
 
@@ -156,15 +157,16 @@ def _check_no_nulls(column: pa.ChunkedArray, what: str, why: str, name: str) -> 
         )
 
 
-def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct values of the training rows, sorted, and every row's position among them (-1:
-    not among the training rows'): integers spanning at most :data:`DENSE_SPAN` values per row by
-    a lookup table over their range, other values from one dictionary encoding of the column."""
+def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray, out: np.ndarray) -> pa.Array:
+    """The distinct values of the training rows, sorted; every row's position among them (-1:
+    not among the training rows') is written to ``out`` (int64, one per row): integers spanning at
+    most :data:`DENSE_SPAN` values per row by a lookup table over their range, other values from
+    one dictionary encoding of the column."""
     if pa.types.is_integer(column.type) and len(column):
         values = column.to_numpy()
         low, high = int(values.min()), int(values.max())
         if high - low < DENSE_SPAN * len(values):
-            return _dense_keys_and_codes(column.type, values, low, high - low + 1, train_rows)
+            return _dense_keys_and_codes(column.type, values, low, high - low + 1, train_rows, out)
     encoded = pc.dictionary_encode(column.combine_chunks())
     indices = encoded.indices.to_numpy(zero_copy_only=False)
     seen = np.zeros(len(encoded.dictionary), dtype=bool)
@@ -174,10 +176,11 @@ def _keys_and_codes(column: pa.ChunkedArray, train_rows: np.ndarray) -> tuple[pa
     order = pc.array_sort_indices(keys).to_numpy()
     lookup = np.full(len(seen), -1, dtype=np.int64)
     lookup[kept[order]] = np.arange(len(kept))
-    return keys.take(pa.array(order)), lookup[indices]
+    np.take(lookup, indices, out=out, mode="clip")  # the indices are the dictionary's: in range
+    return keys.take(pa.array(order))
 
 
-def _dense_keys_and_codes(kind: pa.DataType, values: np.ndarray, low: int, span: int, train_rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+def _dense_keys_and_codes(kind: pa.DataType, values: np.ndarray, low: int, span: int, train_rows: np.ndarray, out: np.ndarray) -> pa.Array:
     """:func:`_keys_and_codes` of integers low … low + span − 1: a table of the span's values
     marks the training rows' (already in order), their running count is each one's position."""
     # values − low wraps around in a narrow type (int8: 127 − (−128)); as unsigned it is exact
@@ -187,4 +190,5 @@ def _dense_keys_and_codes(kind: pa.DataType, values: np.ndarray, low: int, span:
     kept = np.flatnonzero(seen)
     lookup = np.full(span, -1, dtype=np.int64)
     lookup[kept] = np.arange(len(kept))
-    return pa.array(kept.astype(values.dtype) + values.dtype.type(low), kind), lookup[offsets]
+    np.take(lookup, offsets, out=out, mode="clip")  # the offsets are below span
+    return pa.array(kept.astype(values.dtype) + values.dtype.type(low), kind)
