@@ -40,13 +40,17 @@ MODELS = (
     "time_series_id_col='s', horizon=6) AS SELECT s, d, y FROM ds.h",
     "CREATE MODEL ds.xr OPTIONS(model_type='arima_plus_xreg', time_series_timestamp_col='d', time_series_data_col='y', "
     "time_series_id_col='s', horizon=6) AS SELECT s, d, x, y FROM ds.h",
+    "CREATE MODEL ds.one OPTIONS(model_type='arima_plus', time_series_timestamp_col='d', time_series_data_col='y', horizon=6) "
+    "AS SELECT d, y FROM ds.h WHERE s = 'c'",
 )
 QUERIES = {
     "evaluate": "SELECT * FROM ML.EVALUATE(MODEL ds.ar, TABLE ds.e) ORDER BY s",
     "evaluate per point": "SELECT * FROM ML.EVALUATE(MODEL ds.ar, TABLE ds.e, STRUCT(FALSE AS perform_aggregation, "
     "4 AS horizon, 0.8 AS confidence_level)) ORDER BY s, d, y",
     "evaluate xreg": "SELECT * FROM ML.EVALUATE(MODEL ds.xr, TABLE ds.e) ORDER BY s",
-    "detect anomalies": "SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.ar, STRUCT(0.9 AS anomaly_prob_threshold), TABLE ds.e) ORDER BY s, d, y",
+    "detect anomalies": "SELECT * FROM ML.DETECT_ANOMALIES(MODEL ds.ar, STRUCT(0.99 AS anomaly_prob_threshold), TABLE ds.e) "
+    "ORDER BY s, d, y",
+    "evaluate one series": "SELECT * FROM ML.EVALUATE(MODEL ds.one, (SELECT d, y FROM ds.e WHERE s = 'c'))",
     "composed": "SELECT COUNT(*) AS n, SUM(mean_absolute_error) AS mae FROM ML.EVALUATE(MODEL ds.ar, (SELECT * FROM ds.e WHERE s <> 'a'))",
 }
 
@@ -123,6 +127,8 @@ def test_the_rows_are_what_the_functions_mean(answers):
                                       "mean_absolute_scaled_error"]  # fmt: skip
     assert evaluated.column("s").to_pylist() == ["a", "b", "c"]
     assert all(value > 0 for value in evaluated.column("mean_absolute_error").to_pylist())
+    single = on_spark["evaluate one series"]  # a model without id columns: one group of every row
+    assert single.column_names == evaluated.column_names[1:] and single.num_rows == 1
     points = on_spark["evaluate per point"].to_pylist()
     assert len(points) == 4 * 12 + 1
     # the 4 steps of the 3 known series, and the NULL value of a on its 4th step

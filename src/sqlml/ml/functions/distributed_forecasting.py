@@ -43,7 +43,7 @@ from sqlml.ml.runtime.forecast import series_id_types
 if TYPE_CHECKING:
     from sqlml.engine.base import Relation
 
-__all__ = ["anomaly_rows", "evaluated_rows", "series_rows", "stored_subsets"]
+__all__ = ["anomaly_rows", "evaluated_rows", "group_rows", "series_rows", "stored_subsets"]
 
 _names = itertools.count()
 
@@ -63,11 +63,11 @@ def evaluated_rows(call: Call, model: Model, horizon: int, confidence: float, ag
     if not data.cursor.maps_batches:
         return None
     columns = series_columns(data.schema.empty_table(), model.spec["options"], source=SOURCE)
-    relation = data.relation()
-    if not has_regressors(model.spec):  # the series' columns alone travel to the workers
-        used = [exp.column(name, quoted=True) for name in (*columns.ids, columns.timestamp, columns.data)]
-        relation = data.relation(exp.select(*used).from_("__data").sql(dialect="duckdb"))
-    rows = functools.partial(evaluation_rows, horizon=horizon, confidence=confidence, aggregate=aggregate, id_types=series_id_types(model.spec))
+    used = exp.select(*[exp.column(name, quoted=True) for name in (*columns.ids, columns.timestamp, columns.data)]).from_("__data")
+    # the series' columns alone travel to the workers (an XREG model's regressors too: every column)
+    relation = data.relation() if has_regressors(model.spec) else data.relation(used.sql(dialect="duckdb"))
+    id_types = series_id_types(model.spec)
+    rows = functools.partial(evaluation_rows, horizon=horizon, confidence=confidence, aggregate=aggregate, id_types=id_types)
     return series_rows(call, model, relation, columns.ids, rows)
 
 
@@ -104,7 +104,7 @@ def series_rows(call: Call, model: Model, relation: Relation, ids: list[str], ro
 
 def group_rows(files: tuple[tuple[str, str], ...], checksums: tuple, ids: list[str], rows: SeriesRows, table: pa.Table) -> pa.Table:
     """On a worker: ``rows`` of one series' input rows, with the stored model cut down to that series."""
-    key = tuple(table.column(name)[0].as_py() for name in ids) if table.num_rows else ()
+    key = tuple(table.column(name)[0].as_py() for name in ids)  # a group has rows
     return rows(*stored_subsets(files, checksums).model_of([key]), table)
 
 
