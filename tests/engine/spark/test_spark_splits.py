@@ -29,8 +29,7 @@ DUPLICATED = (
     "FROM range(602) AS r(i)"
 )
 SPLITS = {
-    "random": {"data_split_method": "RANDOM", "data_split_eval_fraction": 0.2},
-    "auto": {"data_split_method": "AUTO_SPLIT"},
+    "random": {"data_split_method": "RANDOM", "data_split_eval_fraction": 0.2},  # AUTO_SPLIT: the same cut (linear_reg below)
     "seq": {"data_split_method": "SEQ", "data_split_col": "t", "data_split_eval_fraction": 0.33},
 }
 
