@@ -36,10 +36,10 @@ SPARK_TESTS = "tests/engine/spark/"
 #: Spark tests that start JVMs of their own instead of using that session (a standalone cluster;
 #: sessions sqlml starts in child processes): units of their own, free to run on the other worker.
 OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py", "tests/engine/spark/test_started_session.py")
-#: The longest units, about their seconds in a full run on a quiet 2-core machine (``--durations``),
-#: handed out first, longest first: pytest-xdist orders units by their number of tests, which left
-#: these few-test units to the end, one worker running them while the other idled. Units not
-#: named here follow in pytest-xdist's order; a name gone stale only loses its place.
+#: The longest units, about their seconds on a quiet 2-core machine (``--durations``; the units' CPU
+#: seconds measured on a busy one), handed out first, longest first: pytest-xdist orders units by
+#: their number of tests, which left these few-test units to the end, one worker running them while
+#: the other idled. Units not named here follow in pytest-xdist's order; a stale name loses its place.
 LONGEST = {
     SPARK_TESTS: 300,
     "tests/engine/duckdb/test_concurrency.py": 72,
@@ -47,12 +47,21 @@ LONGEST = {
     "tests/engine/spark/test_started_session.py": 40,
     "tests/test_fuzz.py": 40,
     "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 35,
+    "tests/ml/deep/test_dnn_export.py": 28,
     "tests/ml/automl/test_automl_small_data.py": 25,
-    "tests/ml/deep/test_dnn_export.py": 25,
+    "tests/ml/automl/test_automl_against_defaults.py": 21,
+    "tests/ml/forecasting/test_parallel.py": 15,
     "tests/dbt/test_named_suites.py::TestSimpleSnapshot": 15,
     "tests/dbt/test_incremental.py::TestIncrementalOnSchemaChange": 15,
+    "tests/dbt/test_jaffle_vs_duckdb.py": 13,
     "tests/serve/test_prediction_log.py": 12,
+    "tests/dbt/test_sqlml_adapter.py::TestDuckDBDialectSnapshot": 12,
+    "tests/dbt/test_snapshot_configs.py::TestSnapshotNewRecordCheckMode": 12,
+    "tests/ml/automl/test_automl_objectives.py": 11,
+    "tests/dbt/test_basic.py::TestSnapshotCheckCols": 11,
     "tests/dbt/test_sqlml_adapter.py::TestBigQueryProject": 10,
+    "tests/serve/test_server_process.py": 10,
+    "tests/cli/test_shell_terminal.py": 10,
 }
 
 
