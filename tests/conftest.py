@@ -55,6 +55,7 @@ LONGEST = {
     "tests/dbt/test_incremental.py::TestIncrementalOnSchemaChange": 15,
     "tests/dbt/test_jaffle_vs_duckdb.py": 13,
     "tests/serve/test_prediction_log.py": 12,
+    "tests/serve/test_openapi_fuzz.py": 12,
     "tests/dbt/test_sqlml_adapter.py::TestDuckDBDialectSnapshot": 12,
     "tests/dbt/test_snapshot_configs.py::TestSnapshotNewRecordCheckMode": 12,
     "tests/ml/automl/test_automl_objectives.py": 11,
