@@ -170,3 +170,20 @@ def test_an_interrupt_inside_commit_leaves_no_transaction_open(scored, tmp_path,
     assert not scored.in_transaction
     assert _other_process_reads(tmp_path) == [(4,)]  # not committed: rolled back
     assert scored.query("SELECT COUNT(*) FROM ds.t").fetchall() == [(4,)]
+
+
+def test_a_result_an_interrupted_statement_left_pending_does_not_keep_the_file(instance, tmp_path):
+    # Ctrl-C between a query and the read of its rows left the result pending on the session's
+    # cursor, which keeps the detached file open in DuckDB until the cursor runs another query;
+    # but the cursor's next query needs the file first: the attach was refused "already attached"
+    # and failed with "The warehouse ... is in use by another process; waited 0.3 s."
+    cursor = instance.cursor()
+    instance.acquire()
+    cursor.execute("CREATE TABLE warehouse.t AS SELECT * FROM range(10000) AS r(a)")
+    cursor.execute("SELECT * FROM warehouse.t")  # the rows are never read
+    instance.release()
+    assert not instance.is_attached
+    instance.acquire()
+    assert cursor.execute("SELECT count(*) FROM warehouse.t").fetchall() == [(10000,)]
+    instance.release()
+    assert _other_connection_attaches(tmp_path)

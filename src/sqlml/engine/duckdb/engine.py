@@ -229,7 +229,7 @@ class DuckDBEngine:
     def _own_cursor(self) -> _Cursor:
         state = getattr(self._local, "cursor", None)
         if state is None:
-            cursor = self.instance.db.cursor()
+            cursor = self.instance.cursor()
             state = self._local.cursor = _Cursor(cursor, DuckDBCursor(cursor, self.instance.builtins))
             with self._lock:
                 self._cursors.add(state.cursor)
@@ -251,7 +251,7 @@ class DuckDBEngine:
 
     def new_cursor(self) -> Cursor:
         """A fresh cursor for a side job (reading an ML function's input); close it after use."""
-        cursor = DuckDBCursor(self.instance.db.cursor(), self.instance.builtins)
+        cursor = DuckDBCursor(self.instance.cursor(), self.instance.builtins)
         cursor.execute(f"USE {CATALOG}")
         self._sync_registrations(cursor)
         with self.instance.lock:

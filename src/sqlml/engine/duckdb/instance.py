@@ -89,12 +89,19 @@ class Instance:
         self.builtins = OnFirstNeed(self.db, functions)
         scratch.provide(functions)  # SQL over values outside the warehouse may call them too
         self._queue = None if folder is None else LeaseQueue(Path(folder))
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()  # see cursor()
         if self.path is None:
             self.db.execute(f"ATTACH ':memory:' AS {CATALOG}")
             self._attached = True
             self.generation = 1
         elif not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB cursor on the instance (a session's, or a side cursor of a statement)."""
+        cursor = self.db.cursor()
+        self._cursors.add(cursor)
+        return cursor
 
     @property
     def is_attached(self) -> bool:
@@ -228,9 +235,12 @@ class Instance:
         if error is not None and _is_in_this_process(error) and self._holds_catalog():
             return None  # attached by this instance already, but an interrupt came before it was noted
         if error is not None and collect and _is_in_this_process(error):
-            # A finished query's result object (held, e.g., by a traceback) still pins the
-            # detached file; once it is collected the file can be attached again.
+            # A finished query's result object still pins the detached file: one held (e.g., by
+            # a traceback) until it is collected, or the pending result an interrupted statement
+            # left on its cursor until the cursor runs another query. No cursor of this
+            # instance is in use while it attaches (no lease is out), so each may run one.
             gc.collect()
+            self._drop_results()
             error = self._attach_once()
         if error is not None and not _is_busy(error):
             hint = None if isinstance(error, duckdb.IOException) else "Check that the file is a DuckDB 2 database written by sqlml."
@@ -244,6 +254,11 @@ class Instance:
         except duckdb.Error as error:
             return error
         return None
+
+    def _drop_results(self) -> None:
+        for cursor in list(self._cursors):
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("SELECT 1")
 
     def _holds_catalog(self) -> bool:
         """Whether this instance's DuckDB has the warehouse attached (DuckDB's truth, which
