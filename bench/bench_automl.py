@@ -3,25 +3,30 @@
 On shared tabular datasets (../shared/data: credit_default — binary, ROC AUC; credit_scoring —
 binary with missing values and categories, ROC AUC; bikeshare_hourly — regression of ``bikers``
 without its two parts, RMSE), the rows are split 80/10/10 into TRAIN / VALIDATE / TEST by a
-fingerprint of the row number. Each searched family (LOGISTIC_REG or LINEAR_REG, BOOSTED_TREE_*,
+fingerprint of the row number (``--seeds``: other splits, the row number followed by the seed).
+For each split, in the same run: each searched family (LOGISTIC_REG or LINEAR_REG, BOOSTED_TREE_*,
 RANDOM_FOREST_*, DNN_* when registered) is trained directly at its defaults on the TRAIN rows
-(VALIDATE as its eval split) and scored on the TEST rows; the AutoML model gets as
-``budget_hours`` the time those default models took together — the time a user spends finding
-the best default family — and the same split through ``data_split_col``, and is scored on the
-same TEST rows. The libraries are imported (a small model of each family trained) before any
-timing. Printed per dataset: each default model's test metric and time, the best of them on the
-test rows and the one best on the validation rows (the one a user would pick), AutoML's test
-metric and chosen model, and both times, and AUTOML's difference from the best default with the
-standard error of that difference on the TEST rows (a paired bootstrap of both models' predictions:
-how far apart two models of equal quality land on that many rows by chance).
+(VALIDATE as its eval split) and scored on the TEST rows; then the AutoML model gets as
+``budget_hours`` the wall time those default models took together — the time a user spends
+finding the best default family, measured under the same load right before — and the same split
+through ``data_split_col``, and is scored on the same TEST rows (``--refit``: also the previous
+method, its choice refitted instead of its fold models bagged, the two alternating in order by
+seed). CPU seconds of this process are printed beside both wall times (the machine is shared).
+The libraries are imported (a small model of each family trained) before any timing. Printed
+per split: each default model's test metric and time, the best of them on the test rows, AutoML's
+test metric and chosen model, and AUTOML's difference from the best default with the standard
+error of that difference on the TEST rows (a paired bootstrap of both models' predictions: how
+far apart two models of equal quality land on that many rows by chance); per dataset, the mean
+and the minimum of that difference over the seeds.
 
-Usage: python bench/bench_automl.py [--datasets credit_default,credit_scoring,bikeshare_hourly]
+Usage: python bench/bench_automl.py [--datasets credit_default,credit_scoring,bikeshare_hourly] [--seeds 0,1,2] [--refit]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,10 +36,11 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 import sqlml
+from sqlml.ml.automl import search as search_module
 from sqlml.ml.models.catalog import canonical_name
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SPLIT = "CASE MOD(ABS(FARM_FINGERPRINT(CAST(rid AS STRING))), 10) WHEN 0 THEN 'VALIDATE' WHEN 1 THEN 'TEST' ELSE 'TRAIN' END"
+SPLIT = "CASE MOD(ABS(FARM_FINGERPRINT(CONCAT(CAST(rid AS STRING), '{salt}'))), 10) WHEN 0 THEN 'VALIDATE' WHEN 1 THEN 'TEST' ELSE 'TRAIN' END"
 #: dataset → (label, columns left out, classifier?)
 DATASETS = {
     "credit_default": ("default", [], True),
@@ -47,13 +53,14 @@ FAMILIES = {
 }
 
 
-def load(con: sqlml.Connection, name: str) -> tuple[str, str, bool]:
-    """ds.<name> with a row id and the split column ``part``; the label and the feature list."""
+def load(con: sqlml.Connection, name: str, seed: int = 0) -> tuple[str, str, bool]:
+    """ds.<name> with a row id and the split column ``part`` (seed 0: the fingerprint of the row
+    id, as earlier runs; seed s: of the row id followed by s); the label and the feature list."""
     label, dropped, classifier = DATASETS[name]
     frame = pd.read_csv(DATA / f"{name}.csv").drop(columns=dropped)
     frame.insert(0, "rid", range(len(frame)))
     con.register(f"{name}_frame", frame)
-    con.query(f"CREATE OR REPLACE TABLE ds.{name} AS SELECT *, {SPLIT} AS part FROM {name}_frame")
+    con.query(f"CREATE OR REPLACE TABLE ds.{name} AS SELECT *, {SPLIT.format(salt=seed or '')} AS part FROM {name}_frame")
     features = ", ".join(f"`{c}`" for c in frame.columns if c not in ("rid", label))
     return f"`{label}`", features, classifier
 
@@ -82,74 +89,105 @@ def difference_se(y: np.ndarray, automl: np.ndarray, best: np.ndarray, classifie
     return float(np.std([value(y[r], automl[r]) - value(y[r], best[r]) for r in resampled if len(set(y[r])) > 1]))
 
 
-def single(con: sqlml.Connection, model_type: str, table: str, label: str, features: str, rows: str = "part != 'TEST'") -> float:
-    """Seconds to train ``model_type`` at its defaults on the TRAIN rows, VALIDATE evaluating."""
-    started = time.perf_counter()
+def single(con: sqlml.Connection, model_type: str, table: str, label: str, features: str, rows: str = "part != 'TEST'") -> tuple[float, float]:
+    """Wall and CPU seconds to train ``model_type`` at its defaults on the TRAIN rows, VALIDATE evaluating."""
+    started, cpu = time.perf_counter(), time.process_time()
     con.query(
         f"CREATE OR REPLACE MODEL ds.single OPTIONS(model_type='{model_type}', input_label_cols=['{label.strip('`')}'], "
         f"data_split_method='CUSTOM', data_split_col='is_eval') AS SELECT {features}, {label}, part = 'VALIDATE' AS is_eval "
         f"FROM ds.{table} WHERE {rows}"
     )  # fmt: skip
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def run(con: sqlml.Connection, name: str, show_trials: bool = False) -> dict:
-    label, features, classifier = load(con, name)
-    families = [f for f in FAMILIES[classifier] if canonical_name(f)]
-    for model_type in families:  # import each family's library before timing
-        single(con, model_type, name, label, features, rows="part != 'TEST' AND MOD(rid, 20) = 0")
-    singles, scored = {}, {}
-    for model_type in families:
-        seconds = single(con, model_type, name, label, features)
-        singles[model_type] = (metric(con, "ds.single", name, classifier), seconds, metric(con, "ds.single", name, classifier, "VALIDATE"))
-        scored[model_type] = predictions(con, "ds.single", name, label, classifier)
-    budget = sum(seconds for _, seconds, _ in singles.values())
-    started = time.perf_counter()
-    con.query(
-        f"CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_{'CLASSIFIER' if classifier else 'REGRESSOR'}', "
-        f"input_label_cols=['{label.strip('`')}'], budget_hours={max(budget / 3600, 0.0001)!r}, data_split_col='part') "
-        f"AS SELECT {features}, {label}, part FROM ds.{name}"
-    )  # fmt: skip
-    automl_seconds = time.perf_counter() - started
+def automl(con: sqlml.Connection, name: str, label: str, features: str, classifier: bool, budget: float, bagged: bool) -> dict:
+    """AUTOML trained with ``budget`` seconds, its fold models bagged (sqlml's choice) or, with
+    ``bagged`` False, its choice refitted on the training and validation rows (the previous method)."""
+    saved = search_module._bagged
+    if not bagged:
+        search_module._bagged = lambda *_: None
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        con.query(
+            f"CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_{'CLASSIFIER' if classifier else 'REGRESSOR'}', "
+            f"input_label_cols=['{label.strip('`')}'], budget_hours={max(budget / 3600, 0.0001)!r}, data_split_col='part') "
+            f"AS SELECT {features}, {label}, part FROM ds.{name}"
+        )  # fmt: skip
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        search_module._bagged = saved
     trials = con.query("SELECT model_type, hyperparameters, status, is_optimal FROM ML.TRIAL_INFO(MODEL ds.auto)").fetchall()
-    if show_trials:
-        print(con.query("SELECT * EXCEPT (hparam_tuning_evaluation_metrics, error_message) FROM ML.TRIAL_INFO(MODEL ds.auto)").df().to_string(), flush=True)
     chosen = next(t for t in trials if t[3])
     described = chosen[0] if chosen[0] != "ENSEMBLE" else f"ENSEMBLE {json.loads(chosen[1])}"
+    return {
+        "metric": metric(con, "ds.auto", name, classifier), "chosen": described, "seconds": seconds, "cpu": cpu,
+        "trials": len(trials), "succeeded": sum(t[2] == "SUCCEEDED" for t in trials),
+        "predictions": predictions(con, "ds.auto", name, label, classifier),
+    }  # fmt: skip
+
+
+def run(con: sqlml.Connection, name: str, seed: int, variants: list[bool], warm: bool) -> dict:
+    """One split (``seed``) of ``name``: each default family, then AUTOML's variants in turn
+    (alternating order by seed), each given the defaults' wall time as its budget."""
+    label, features, classifier = load(con, name, seed)
+    families = [f for f in FAMILIES[classifier] if canonical_name(f)]
+    if not warm:
+        for model_type in families:  # import each family's library before timing
+            single(con, model_type, name, label, features, rows="part != 'TEST' AND MOD(rid, 20) = 0")
+    singles, scored = {}, {}
+    for model_type in families:
+        seconds, cpu = single(con, model_type, name, label, features)
+        singles[model_type] = (metric(con, "ds.single", name, classifier), seconds, metric(con, "ds.single", name, classifier, "VALIDATE"), cpu)
+        scored[model_type] = predictions(con, "ds.single", name, label, classifier)
+    budget = sum(s[1] for s in singles.values())
     pick = max if classifier else min
     best = pick(singles, key=lambda t: singles[t][0])
-    validated = pick(singles, key=lambda t: singles[t][2])  # the default a user would pick, not knowing the test rows
-    y, automl = predictions(con, "ds.auto", name, label, classifier)
-    se = difference_se(y, automl, scored[best][1], classifier)
+    order = variants if seed % 2 == 0 else variants[::-1]
+    results = {bagged: automl(con, name, label, features, classifier, budget, bagged) for bagged in order}
+    for result in results.values():
+        y, scores = result.pop("predictions")
+        result["se"] = difference_se(y, scores, scored[best][1], classifier)
     return {
-        "dataset": name, "metric": "test ROC AUC" if classifier else "test RMSE", "singles": singles, "best": best, "validated": validated,
-        "automl": metric(con, "ds.auto", name, classifier), "chosen": described, "budget": budget,
-        "automl_seconds": automl_seconds, "trials": len(trials), "succeeded": sum(t[2] == "SUCCEEDED" for t in trials), "se": se,
+        "dataset": name, "seed": seed, "singles": singles, "best": best, "budget": budget,
+        "cpu": sum(s[3] for s in singles.values()), "automl": results, "classifier": classifier,
     }  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--trials", action="store_true", help="print each AUTOML model's ML.TRIAL_INFO")
+    parser.add_argument("--seeds", default="0", help="split seeds, e.g. 0,1,2,3,4")
+    parser.add_argument("--refit", action="store_true", help="also run AUTOML with the previous refit instead of bagging, alternating")
     args = parser.parse_args()
+    variants = [True, False] if args.refit else [True]
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(Path(folder) / "w", Path(folder) / "m", idle_release=0) as con:
         con.query("CREATE SCHEMA ds")
         print(
-            "| dataset | metric | each default (metric, s) | best default on test | default best on validation | AUTOML | AUTOML − best "
-            "(± SE on TEST) | AUTOML chose | budget = defaults' time | AUTOML wall | trials |"
+            "| dataset | seed | load | each default (test metric, wall s) | best default on test | AUTOML variant | AUTOML | "
+            "AUTOML − best (± SE on TEST) | AUTOML chose | budget = defaults' wall (CPU) | AUTOML wall (CPU) | trials |"
         )
-        print("|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|")
+        print("|---|---:|---:|---|---:|---|---:|---:|---|---:|---:|---:|")
         for name in args.datasets.split(","):
-            r = run(con, name, args.trials)
-            each = "; ".join(f"{t.removesuffix('_CLASSIFIER').removesuffix('_REGRESSOR')} {m:.4f} ({s:.1f})" for t, (m, s, _) in r["singles"].items())
-            print(
-                f"| {r['dataset']} | {r['metric']} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
-                f"{r['singles'][r['validated']][0]:.4f} ({r['validated']}) | {r['automl']:.4f} | "
-                f"{r['automl'] - r['singles'][r['best']][0]:+.4f} ± {r['se']:.4f} | "
-                f"{r['chosen']} | {r['budget']:.1f} s | {r['automl_seconds']:.1f} s | {r['succeeded']}/{r['trials']} |",
-                flush=True,
-            )  # fmt: skip
+            differences: dict[bool, list[float]] = {v: [] for v in variants}
+            for index, seed in enumerate(int(s) for s in args.seeds.split(",")):
+                r = run(con, name, seed, variants, warm=index > 0)
+                sign = 1 if r["classifier"] else -1
+                each = "; ".join(f"{t.removesuffix('_CLASSIFIER').removesuffix('_REGRESSOR')} {m:.4f} ({s:.1f})" for t, (m, s, *_) in r["singles"].items())
+                for bagged, a in r["automl"].items():
+                    difference = a["metric"] - r["singles"][r["best"]][0]
+                    differences[bagged].append(sign * difference)
+                    print(
+                        f"| {name} | {seed} | {os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
+                        f"{'bagged folds' if bagged else 'refit'} | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
+                        f"{r['budget']:.1f} s ({r['cpu']:.1f}) | {a['seconds']:.1f} s ({a['cpu']:.1f}) | {a['succeeded']}/{a['trials']} |",
+                        flush=True,
+                    )  # fmt: skip
+            for bagged, found in differences.items():
+                print(
+                    f"{name} {'bagged folds' if bagged else 'refit'}: AUTOML − best default, better-is-positive, over {len(found)} seed(s): "
+                    f"mean {np.mean(found):+.4f}, min {np.min(found):+.4f}",
+                    flush=True,
+                )  # fmt: skip
 
 
 if __name__ == "__main__":

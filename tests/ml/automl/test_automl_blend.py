@@ -3,24 +3,28 @@
 
 The search is real (LOGISTIC_REG and BOOSTED_TREE_CLASSIFIER only); ensemble selection is fixed to
 ½ of the best logistic trial + ½ of the transplanted tree, so the test does not depend on which one a
-tiny budget finds best. Expected values come from the same two models trained directly on the
-training and validation rows (as AutoML refits its choice): LOGISTIC_REG, and BOOSTED_TREE_CLASSIFIER
-on the columns z-scored as the logistic model's rows are (numeric columns: x2's missing values are
-filled in the query, since the linear family imputes them and the tree family keeps them missing;
-a category is one 0/1 column, as one-hot encoding would make it).
+tiny budget finds best; every trial is its family's defaults.
+Expected values come from the same two models trained directly on each fold's rows, the fold
+evaluating (as AutoML bags its choice's fold models): LOGISTIC_REG, and BOOSTED_TREE_CLASSIFIER on
+the columns z-scored over the training and validation rows as the logistic model's rows are
+(numeric columns: x2's missing values are filled in the query; a category is one 0/1 column, as
+one-hot encoding would make it); the direct logistic model standardizes its fold's rows again, so
+it is only near its fold model (within 0.02 in probability; the trees are equal).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from sqlml.ml.automl import blend, crossval
 from sqlml.ml.automl import search as automl_search
+from sqlml.ml.automl.candidates import candidates
 from sqlml.ml.automl.family import AutoMLFamily
-from tests.ml.automl.members import refitted_members
+from tests.ml.automl.members import bagged_members, fold_table, recording_folds, trained
 
 FEATURES = "x1, COALESCE(x2, 0.0) AS x2, IF(plan = 'pro', 1.0, 0.0) AS pro, CAST(active AS INT64) AS active"
 COLUMNS = "x1, x2, pro, active"
@@ -48,14 +52,16 @@ def blended(automl_con):
         patch.setattr(automl_search, "transplant", recording)
         patch.setattr(automl_search, "select", host_and_guest)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
-        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 4.0)  # time to cross-validate both families,
+        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate both families under load,
         patch.setattr(crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(blend, "fits_in", lambda *args: True)
+        patch.setattr(automl_search, "candidates", lambda *args: [replace(c, spaces={}) for c in candidates(*args)])
+        folds = recording_folds(patch)
         automl_con.query(
-            "CREATE OR REPLACE MODEL ds.blend OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], budget_hours=0.0005, "
+            "CREATE OR REPLACE MODEL ds.blend OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], budget_hours=0.002, "
             f"data_split_col='part') AS SELECT {FEATURES}, churned, part FROM ds.train"
         )
-    return automl_con, added
+    return automl_con, added, folds
 
 
 def _positive(con, model: str, features: str = COLUMNS) -> np.ndarray:
@@ -66,7 +72,7 @@ def _positive(con, model: str, features: str = COLUMNS) -> np.ndarray:
 
 @pytest.mark.slow  # a search and the cross-validation of two families: about 5 s
 def test_a_tree_on_the_logistic_rows_is_a_trial_and_blends_with_the_logistic_model(blended):
-    con, added = blended
+    con, added, folds = blended
     rows = {r["trial_id"]: r for r in con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.blend)").arrow().to_pylist()}
     assert len(added) == 1
     guest = rows[added[0]]
@@ -76,15 +82,22 @@ def test_a_tree_on_the_logistic_rows_is_a_trial_and_blends_with_the_logistic_mod
     assert any(r["model_type"] == "BOOSTED_TREE_CLASSIFIER" and json.loads(r["hyperparameters"]) == hyperparameters for r in rows.values())
     optimal = next(r for r in rows.values() if r["is_optimal"])
     assert optimal["model_type"] == "ENSEMBLE" and f"trial_{added[0]}" in json.loads(optimal["hyperparameters"])
+    members = bagged_members(con, "ds.blend")
+    assert sorted(w for _, _, w, _ in members) == [0.1] * 10
+    stored = trained(con, "ds.blend")
+    X = stored.preprocessor.transform(con.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=False)
     logit = 0.0
-    for number, (model_type, options, weight) in enumerate(refitted_members(con, "ds.blend")):
-        # the tree read the logistic model's rows: each column z-scored with the training rows' mean and sample stddev
-        scaled = COLUMNS if model_type == "LOGISTIC_REG" else _standardized(con)
+    scaled = _standardized(con)  # each column z-scored with the training and validation rows' mean and sample stddev
+    for number, ((model_type, options, weight, fold), member) in enumerate(zip(members, stored.estimator.members, strict=True)):
+        fold_table(con, folds, f"SELECT {scaled}, churned FROM (SELECT {FEATURES}, churned, part FROM ds.train)", fold, "ds.fold")
         con.query(
             f"CREATE OR REPLACE MODEL ds.blend{number} OPTIONS(model_type='{model_type}', input_label_cols=['churned'], "
-            f"data_split_method='NO_SPLIT', {options}) AS SELECT {scaled}, churned FROM (SELECT {FEATURES}, churned, part FROM ds.train) WHERE part != 'TEST'"
+            f"data_split_method='CUSTOM', data_split_col='is_eval'{', ' * bool(options)}{options}) AS SELECT {COLUMNS}, churned, is_eval FROM ds.fold"
         )
-        p = _positive(con, f"ds.blend{number}", scaled)
+        p = member[3].predict(X)[:, 1]
+        # the tree read the logistic model's rows: exactly a tree on the z-scored columns; the direct
+        # logistic model z-scores its fold's rows again, and its descent stops elsewhere on them
+        assert p == pytest.approx(_positive(con, f"ds.blend{number}", scaled), abs=1e-9 if model_type != "LOGISTIC_REG" else 0.02)
         logit = logit + weight * np.log(p / (1 - p))
     assert _positive(con, "ds.blend") == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-9)
 

@@ -1,5 +1,5 @@
-"""AUTOML_CLASSIFIER end to end: the search's trials, the chosen model equal to its families
-trained directly, and every ML.* function and the server as for the chosen model."""
+"""AUTOML_CLASSIFIER end to end: the search's trials, the chosen model the average of its trials'
+fold models, and every ML.* function and the server as for the chosen model."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import sqlml
 from sqlml.ml.models.catalog import canonical_name
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
-from tests.ml.automl.members import refitted_members
+from sqlml.ml.automl.crossval import FOLDS
+from tests.ml.automl.members import bagged_members, trained
 
 FEATURES = "x1, x2, plan, active"
 CREATE = (
@@ -74,34 +75,28 @@ def test_trial_info_has_exact_columns_and_every_familys_defaults_first(auto):
     )  # the best on the held-out folds; an ensemble only when it beats it there
 
 
-def _direct(con, number: int, model_type: str, options: str) -> np.ndarray:
-    """The positive-class probabilities of ``model_type`` trained directly with these
-    OPTIONS on AutoML's training and validation rows together, for ds.fresh."""
-    con.query(
-        f"CREATE OR REPLACE MODEL ds.direct{number} OPTIONS(model_type='{model_type}', input_label_cols=['churned'], "
-        f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, churned FROM ds.train WHERE part != 'TEST'"
-    )
-    return _positive(con, f"ds.direct{number}")
-
-
 def _positive(con, model: str) -> np.ndarray:
     rows = con.query(f"SELECT predicted_churned_probs FROM ML.PREDICT(MODEL {model}, (SELECT * FROM ds.fresh))").arrow().to_pylist()
     return np.array([next(p["prob"] for p in row["predicted_churned_probs"] if p["label"] is True) for row in rows])
 
 
-def test_predictions_equal_the_chosen_families_refitted_on_training_and_validation_rows(auto):
+def test_predictions_average_the_fold_models_of_the_chosen_trials(auto):
     rows = trials(auto)
     optimal = next(r for r in rows if r["is_optimal"])
-    members = refitted_members(auto, "ds.auto")
-    if optimal["model_type"] == "ENSEMBLE":  # weights by trial: the members' logits are averaged
-        assert sorted(w for *_, w in members) == sorted(json.loads(optimal["hyperparameters"]).values())
-    else:
-        assert [(t, w) for t, _, w in members] == [(optimal["model_type"], 1.0)]
+    members = bagged_members(auto, "ds.auto")
+    chosen = json.loads(optimal["hyperparameters"]) if optimal["model_type"] == "ENSEMBLE" else {optimal["model_type"]: 1.0}
+    assert len(members) == FOLDS * len(chosen)  # each chosen trial's five fold models, its weight split evenly
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
+    assert [fold for *_, fold in members] == list(range(FOLDS)) * len(chosen)
+    stored = trained(auto, "ds.auto")
+    training_rows = auto.query("SELECT COUNT(*) FROM ds.train WHERE part != 'TEST'").fetchall()[0][0]
+    assert stored.spec["split"]["training_rows"] == training_rows  # the folds' rows: training and validation rows
+    X = stored.preprocessor.transform(auto.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=stored.estimator.task.sparse)
     logit = 0.0
-    for number, (model_type, options, weight) in enumerate(members):
-        p = _direct(auto, number, model_type, options)
+    for _, _, weight, estimator in stored.estimator.members:
+        p = estimator.predict(X)[:, 1]  # each fold model as its family predicts
         logit = logit + weight * np.log(np.clip(p, 1e-15, 1) / np.clip(1 - p, 1e-15, 1))
-    assert _positive(auto, "ds.auto") == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-7)
+    assert _positive(auto, "ds.auto") == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-9)
 
 
 def test_evaluate_reports_the_test_rows_metrics(auto):
@@ -157,14 +152,12 @@ def test_trial_info_of_a_model_that_is_neither_tuned_nor_automl_still_refuses(au
         auto.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.plain)")
 
 
-def test_export_writes_the_chosen_models_onnx_or_names_the_ensemble(auto, tmp_path):
-    optimal = next(r for r in trials(auto) if r["is_optimal"])
-    if optimal["model_type"] == "ENSEMBLE":
-        members = len(json.loads(optimal["hyperparameters"]))
-        auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")  # the model's own files, no ONNX
-        manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
-        assert manifest["onnx"] is None and not (tmp_path / "export" / "model.onnx").exists()
-        assert manifest["onnx_unavailable_because"] == f"AUTOML_CLASSIFIER model chose an ensemble of {members} models, which has no ONNX form."
-    else:
-        auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
-        assert (tmp_path / "export" / "model.onnx").stat().st_size > 0
+def test_export_writes_the_models_own_files_and_names_why_there_is_no_onnx(auto, tmp_path):
+    members = len(trained(auto, "ds.auto").estimator.members)  # a trial's fold models are averaged: no one ONNX graph
+    auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["onnx"] is None and not (tmp_path / "export" / "model.onnx").exists()
+    assert manifest["onnx_unavailable_because"] == (
+        f"AUTOML_CLASSIFIER model chose an ensemble of {members} models (each chosen trial's {FOLDS} fold models), "
+        "which has no ONNX form."
+    )

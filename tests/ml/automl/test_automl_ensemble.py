@@ -4,9 +4,10 @@ ML.GLOBAL_EXPLAIN against its members trained directly, and the functions BigQue
 The search is real; only its choice is fixed (the ensemble selection is replaced by a 1/4 + 3/4
 mix of the two best boosted-tree trials, the only family searched), so the test does not depend
 on which candidates a tiny budget happens to find. Expected values come from the same members as
-plain BOOSTED_TREE_REGRESSOR models refitted on the training and validation rows (as AutoML refits
-its choice): their predictions and attributions, mixed with the weights,
-and scikit-learn's metrics of the mix on the TEST rows.
+plain BOOSTED_TREE_REGRESSOR models trained on each fold's rows, the fold evaluating (as AutoML
+bags its choice's fold models): their predictions and attributions, mixed with the weights (each
+trial's split evenly among its five fold models), and scikit-learn's metrics of the mix on the
+TEST rows.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import sqlml
 from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.family import AutoMLFamily
-from tests.ml.automl.members import refitted_members
+from tests.ml.automl.members import bagged_members, fold_table, recording_folds
 
 FEATURES = "x1, x2, plan, active"
+#: x2's missing values filled in the query: the fold models' preprocessing imputes them with the
+#: mean of all training and validation rows, a direct model with the mean of its own rows
+FILLED = "x1, COALESCE(x2, 0.0) AS x2, plan, active"
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +41,28 @@ def ensemble(automl_con):
         patch.setattr(automl_search, "select", two_best)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
         patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least
-        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 1.0)  # and another budget measures and refits
+        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # and time to cross-validate both under load
+        patch.setattr(automl_crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(automl_crossval, "FINALISTS", 2)  # the two the ensemble takes: the rest would only cost time
+        folds = recording_folds(patch)
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.ens OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], budget_hours=0.002, "
-            f"data_split_col='part') AS SELECT {FEATURES}, target, part FROM ds.train"
+            f"data_split_col='part') AS SELECT {FILLED}, target, part FROM ds.train"
         )
     rows = {r["trial_id"]: r for r in automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.ens)").arrow().to_pylist()}
     optimal = next(r for r in rows.values() if r["is_optimal"])
     assert optimal["model_type"] == "ENSEMBLE"
     weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
     assert sorted(weights.values()) == [0.25, 0.75]
-    members = refitted_members(automl_con, "ds.ens")
-    assert sorted(w for *_, w in members) == sorted(weights.values())
-    for number, (model_type, options, _) in enumerate(members):
+    members = bagged_members(automl_con, "ds.ens")
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted([0.05] * 5 + [0.15] * 5))
+    for number, (model_type, options, _, fold) in enumerate(members):
+        fold_table(automl_con, folds, f"SELECT {FILLED}, target, part FROM ds.train", fold, "ds.fold")
         automl_con.query(
             f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
-            f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, target FROM ds.train WHERE part != 'TEST'"
+            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) AS SELECT {FEATURES}, target, is_eval FROM ds.fold"
         )
-    return automl_con, [(f"ds.member{n}", w) for n, (*_, w) in enumerate(members)]
+    return automl_con, [(f"ds.member{n}", w) for n, (_, _, w, _) in enumerate(members)]
 
 
 def _predicted(con, model: str, rows: str) -> np.ndarray:
@@ -64,7 +71,7 @@ def _predicted(con, model: str, rows: str) -> np.ndarray:
 
 def test_predict_and_evaluate_are_the_weighted_members(ensemble):
     con, members = ensemble
-    test_rows = "SELECT * FROM ds.train WHERE part = 'TEST'"
+    test_rows = f"SELECT {FILLED}, target FROM ds.train WHERE part = 'TEST'"
     mixed = sum(w * _predicted(con, m, test_rows) for m, w in members)
     assert _predicted(con, "ds.ens", test_rows) == pytest.approx(mixed, rel=1e-9, abs=1e-9)
     truth = con.query(f"SELECT target FROM ({test_rows})").df().target.to_numpy()
@@ -76,7 +83,7 @@ def test_predict_and_evaluate_are_the_weighted_members(ensemble):
 
 def test_explain_predict_attributions_are_the_weighted_members_and_add_up(ensemble):
     con, members = ensemble
-    query = "ML.EXPLAIN_PREDICT(MODEL {}, (SELECT * FROM ds.fresh LIMIT 25), STRUCT(4 AS top_k_features))"
+    query = f"ML.EXPLAIN_PREDICT(MODEL {{}}, (SELECT {FILLED} FROM ds.fresh LIMIT 25), STRUCT(4 AS top_k_features))"
 
     def attributions(model):
         rows = con.query(f"SELECT * FROM {query.format(model)}").arrow().to_pylist()
@@ -96,7 +103,7 @@ def test_explain_predict_attributions_are_the_weighted_members_and_add_up(ensemb
 def test_global_explain_is_the_mean_absolute_attribution_over_the_validation_rows(ensemble):
     con, _ = ensemble
     explained = con.query(
-        "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.ens, (SELECT * FROM ds.train WHERE part = 'VALIDATE'), STRUCT(4 AS top_k_features))"
+        f"SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.ens, (SELECT {FILLED} FROM ds.train WHERE part = 'VALIDATE'), STRUCT(4 AS top_k_features))"
     ).arrow().to_pylist()
     mean_abs = {f: np.mean([abs(next(a["attribution"] for a in r["top_feature_attributions"] if a["feature"] == f)) for r in explained])
                 for f in ("x1", "x2", "plan", "active")}  # fmt: skip

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from sqlml.ml.automl.crossval import FOLDS
 from sqlml.ml.models.catalog import canonical_name
-from tests.ml.automl.members import refitted_members
+from tests.ml.automl.members import bagged_members, refitted_members, trained
 
 FEATURES = "x1, x2, plan, active"
 
@@ -42,13 +43,19 @@ def test_trials_are_scored_by_mae_and_the_lowest_is_optimal(regressor):
     ]  # fmt: skip
 
 
-def test_predictions_equal_the_chosen_members_refitted_on_training_and_validation_rows(regressor):
+def test_predictions_are_the_chosen_members_bagged_or_refitted(regressor):
     optimal = regressor.query("SELECT model_type, hyperparameters FROM ML.TRIAL_INFO(MODEL ds.reg) WHERE is_optimal").fetchall()[0]
+    chosen = json.loads(optimal[1]) if optimal[0] == "ENSEMBLE" else {optimal[0]: 1.0}
+    stored = trained(regressor, "ds.reg")
+    if stored.spec["automl"]["bagged_folds"]:  # cross-validated in the budget (1 s: not under every load)
+        members = bagged_members(regressor, "ds.reg")
+        assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
+        X = stored.preprocessor.transform(regressor.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=stored.estimator.task.sparse)
+        expected = sum(weight * estimator.predict(X) for _, _, weight, estimator in stored.estimator.members)
+        assert _predicted(regressor, "ds.reg") == pytest.approx(expected, rel=1e-9, abs=1e-9)
+        return
     members = refitted_members(regressor, "ds.reg")
-    if optimal[0] == "ENSEMBLE":
-        assert sorted(w for *_, w in members) == sorted(json.loads(optimal[1]).values())
-    else:
-        assert [(t, w) for t, _, w in members] == [(optimal[0], 1.0)]
+    assert sorted(w for *_, w in members) == sorted(chosen.values())
     expected = 0.0
     for model_type, options, weight in members:
         regressor.query(

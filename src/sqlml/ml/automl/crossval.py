@@ -21,12 +21,14 @@ finalist the budget left no time to cross-validate can still be chosen, but only
 cross-validated choice on the validation rows by more than a bootstrap standard error of their
 paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10),
 times sqrt(2 ln k) when it is the best of k trials on those rows (:func:`noise_margin`):
-otherwise the better-measured candidate stays. The chosen members are the trials' own estimators
-(fitted on the training rows), as the search trained them.
+otherwise the better-measured candidate stays. The fold models are kept: a cross-validated choice
+serves them, averaged (:func:`sqlml.ml.automl.search._bagged`), so the folds' rows share one
+preprocessing fitted on all of them (:class:`CrossValidation`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from sqlml.ml.automl.candidates import Candidate, Rows
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.objectives import Objective, minimized, score
 from sqlml.ml.automl.selection import measure
+from sqlml.ml.models.estimator import Dataset
+from sqlml.ml.training.preparation import Prepared
 from sqlml.ml.training.split import Split
 
 FOLDS = 5
@@ -54,10 +58,13 @@ SEED = 7
 
 @dataclass
 class OutOfFold:
-    """A finalist's out-of-fold outputs over the training and validation rows, and their score."""
+    """A finalist's out-of-fold outputs over the training and validation rows, their score, and
+    the fold models that made them (on ``prepared``'s feature matrix) — the bag the model serves."""
 
     outputs: np.ndarray
     value: float
+    estimators: list
+    prepared: Prepared
 
 
 def fold_splits(split: Split, hashes: np.ndarray) -> list[Split] | None:
@@ -82,15 +89,32 @@ def finalists(ranked: list[int], model_type_of: Callable[[int], str], seconds_of
     return sorted(chosen[: len(firsts)], key=seconds_of) + sorted(chosen[len(firsts) :], key=seconds_of)
 
 
-class CrossValidation:
-    """The folds' rows, prepared per fold as the search prepares its rows (shared by candidates
-    of one preprocessing), and the labels of every held-out row."""
+def bagging_split(split: Split) -> Split:
+    """The rows the fold models' preprocessing is fitted on: the training and validation rows
+    (as training rows), the validation and test rows as they were."""
+    return Split(np.sort(np.concatenate([split.train, split.evaluation])), split.evaluation, split.test, split.method)
 
-    def __init__(self, table, hashes: np.ndarray, splits: list[Split]):
+
+def _subset(rows: Dataset, positions: np.ndarray) -> Dataset:
+    return Dataset(rows.X[positions], None if rows.y is None else rows.y[positions], None if rows.w is None else rows.w[positions])
+
+
+class CrossValidation:
+    """The training and validation rows prepared once per preprocessing (shared by candidates of
+    one preprocessing: its preprocessor is the bagged model's), each fold's training and held-out
+    rows taken from them, and the labels of every held-out row.
+
+    The preprocessing is fitted on all the folds' rows, as AutoGluon's bagging does: the fold
+    models then read one feature matrix and can be averaged. The automatic preprocessing does not
+    read the label (standardizing, one-hot and label encoding), so the held-out fold leaks nothing.
+    """
+
+    def __init__(self, table, hashes: np.ndarray, splits: list[Split], whole: Split):
         self.splits = splits
-        self.rows = [Rows(table, hashes, split) for split in splits]
+        self.whole = Rows(table, hashes, whole)
         self.order = np.sort(np.concatenate([s.evaluation for s in splits]))
         self.positions = [np.searchsorted(self.order, s.evaluation) for s in splits]
+        self.kept = [np.searchsorted(self.order, s.train) for s in splits]
         self.y: np.ndarray | None = None
 
     def run(
@@ -98,19 +122,23 @@ class CrossValidation:
     ) -> OutOfFold | None:  # fmt: skip
         """``candidate`` with ``options`` fitted on each fold's other rows (``fit(candidate,
         prepared, options)`` → estimator), preprocessed as ``rows_of``'s (default: its own), and
-        scored on the fold; None when a fold could not be prepared or the objective is undefined."""
-        outputs, y = None, np.empty(len(self.order))
-        for rows, positions in zip(self.rows, self.positions):
-            prepared = rows.prepared(rows_of or candidate)
-            estimator = fit(candidate, prepared, options)
-            raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, prepared.eval_set.X))
+        scored on the fold; None when the rows could not be prepared or the objective is undefined."""
+        outputs, y, estimators = None, np.empty(len(self.order)), []
+        whole = self.whole.prepared(rows_of or candidate)
+        for split, kept, positions in zip(self.splits, self.kept, self.positions):
+            fold = dataclasses.replace(
+                whole, split=split, train_set=_subset(whole.train_set, kept), eval_set=_subset(whole.train_set, positions), test_set=None
+            )  # fmt: skip
+            estimator = fit(candidate, fold, options)
+            estimators.append(estimator)
+            raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, fold.eval_set.X))
             if outputs is None:
                 outputs = np.empty((len(self.order), *raw.shape[1:]))
             outputs[positions] = raw
-            y[positions] = prepared.eval_set.y
+            y[positions] = fold.eval_set.y
         self.y = y
         value = measure(objective, y, outputs, self.positions)
-        return None if value is None else OutOfFold(outputs, value)
+        return None if value is None else OutOfFold(outputs, value, estimators, whole)
 
 
 def estimated_seconds(seconds: float, split: Split) -> float:
@@ -188,7 +216,7 @@ def cross_validate(
     has been measured, before the next best ones."""
     if not folds or not kept:
         return Validated({}, None)
-    crossval = CrossValidation(table, hashes, folds)
+    crossval = CrossValidation(table, hashes, folds, bagging_split(next(iter(kept.values())).prepared.split))
     sign = 1.0 if minimized(objective) else -1.0
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}

@@ -120,11 +120,12 @@ class AutoMLFamily(SupervisedFamily):
         return self._estimator
 
     def onnx_graph(self, graph: Graph, model: Model, features: str) -> Graph:
-        """The chosen candidate's ONNX form, as its family builds it; an ensemble has none."""
+        """The chosen candidate's ONNX form, as its family builds it; an ensemble (also of one
+        trial's fold models) has none."""
         members = model.estimator.members
         if len(members) != 1:
             raise ModelError(
-                f"{model.model_type} model chose an ensemble of {len(members)} models, which has no ONNX form.",
+                f"{model.model_type} model chose an ensemble of {len(members)} models{_bagged(model)}, which has no ONNX form.",
                 hint="Use ML.PREDICT or sqlml serve; a model of one chosen candidate exports to ONNX.",
             )
         model_type, options, _weight, estimator = members[0]
@@ -132,3 +133,9 @@ class AutoMLFamily(SupervisedFamily):
         chosen.spec = {**model.spec, "model_type": model_type, "options": options}
         chosen.estimator = estimator
         return self.lookup(model_type).onnx_graph(graph, chosen, features)
+
+
+def _bagged(model: Model) -> str:
+    """How the members of a bagged model came to be, for the error naming them."""
+    folds = model.spec.get("automl", {}).get("bagged_folds")
+    return f" (each chosen trial's {folds} fold models)" if folds else ""

@@ -17,9 +17,11 @@ within the budget may run on until twice the budget); or earlier when :data:`PAT
 row have not improved the best value (AutoML may end before its budget when training stops
 improving). The rest of the budget cross-validates the finalists
 (:mod:`sqlml.ml.automl.crossval`), fits the best tree trials on the one-hot families' rows so they
-can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles; the
-choice is then refitted on the training and validation rows (:mod:`sqlml.ml.automl.refit`). The
-final metrics are computed on the test rows.
+can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles
+(ensemble selection on the out-of-fold outputs). A cross-validated choice serves its trials' fold
+models, averaged (AutoGluon's bagging: no refit; each trial's weight split evenly among its
+folds); a choice made on the validation rows alone is refitted on the training and validation
+rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pyarrow as pa
 from sqlml.errors import Cancelled, Error, TrainingError
 from sqlml.ml.automl.blend import transplant
 from sqlml.ml.automl.candidates import Candidate, Rows, automl_split, candidates
-from sqlml.ml.automl.crossval import Validated, clearly_better, clearly_better_on_folds, cross_validate, fold_splits
+from sqlml.ml.automl.crossval import FOLDS, Validated, clearly_better, clearly_better_on_folds, cross_validate, fold_splits
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
@@ -45,7 +47,7 @@ from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
-from sqlml.ml.training.preparation import base_spec, resolve_label
+from sqlml.ml.training.preparation import Prepared, base_spec, resolve_label
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import SEED, suggest
 from sqlml.progress import task
@@ -222,8 +224,9 @@ def _model(
     sign: float, refitter, started: float,
 ) -> Model:  # fmt: skip
     """The model of the chosen candidate, or of the ensemble that beats it on the held-out rows
-    (the folds when the finalists were cross-validated, else the validation rows), refitted on the
-    training and validation rows when ``refitter`` (→ :func:`_refit`) can."""
+    (the folds when the finalists were cross-validated, else the validation rows): its trials'
+    fold models when cross-validated (:func:`_bagged`), else refitted on the training and
+    validation rows when ``refitter`` (→ :func:`~sqlml.ml.automl.refit.refit_chosen`) can."""
     best, scores = _choice(objective, records, kept, validated, sign), validated.scores
     weights, value = _weights(objective, records, kept, validated, sign, best)
     prepared = kept[next(iter(weights))].prepared
@@ -243,8 +246,12 @@ def _model(
     for record in records:
         record["is_optimal"] = record["trial_id"] == chosen
     training_info = kept[best].training_info
-    refitted = refitter(weights)
-    if refitted is not None:
+    bagged = _bagged(kept, weights, scores) if best in scores else None
+    refitted = refitter(weights) if bagged is None else None
+    if bagged is not None:
+        prepared, members = bagged
+        estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)
+    elif refitted is not None:
         prepared, training_info = refitted.prepared, refitted.training_info
         estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=refitted.members)
     final = prepared.test_set if prepared.test_set is not None else prepared.eval_set
@@ -257,6 +264,7 @@ def _model(
         "metrics": family.metrics(model_type, estimator, final.y, raw),
         "automl": {"optimization_objective": objective, "trials": records, "optimal_trial_id": chosen,
                    "search_seconds": round(time.monotonic() - started, 3), "refit_on_validation_rows": refitted is not None,
+                   "bagged_folds": FOLDS if bagged is not None else 0,
                    "chosen_by": "CROSS_VALIDATION" if best in scores else "VALIDATION_ROWS"},  # fmt: skip
     }
     arrays = {"eval_output": np.asarray(raw), "eval_target": final.y} if prepared.task.is_classification else {}
@@ -266,6 +274,21 @@ def _model(
     copies = max(2, prepared.task.n_classes)
     model.spec["global_explain"] = global_attributions(model, estimator, dense(prepared.eval_set.X, prepared.preprocessor, copies))
     return model
+
+
+def _bagged(kept: dict[int, Kept], weights: dict[int, float], scores: dict) -> tuple[Prepared, list] | None:
+    """The chosen trials' fold models, each weighted ``weight / FOLDS``, on the folds' shared
+    preprocessing — AutoGluon's bagging instead of one refit: averaging k models each trained on
+    (k-1)/k of the training and validation rows lowers the variance a single fit has (a DNN's
+    or a small table's). None when a member was not cross-validated, or without test rows (the
+    metrics are computed on the test rows; the validation rows trained most fold models)."""
+    if any(t not in scores for t in weights) or scores[next(iter(weights))].prepared.test_set is None:
+        return None
+    members = [
+        (kept[t].model_type, kept[t].options, weight / len(scores[t].estimators), estimator)
+        for t, weight in weights.items() for estimator in scores[t].estimators
+    ]  # fmt: skip
+    return scores[next(iter(weights))].prepared, members
 
 
 def _weights(
