@@ -66,7 +66,7 @@ def translate(
     """
     text = _first_line(error)
     if isinstance(error, EngineInterrupted):
-        return Cancelled("The statement was cancelled; nothing it started was kept.", location=location)
+        return _cancelled(location)
     if match := _MISSING.search(text):
         return _missing_object(match.group(1), match.group(2), tree, sql, location, known_tables)
     if match := _MISSING_COLUMN.search(str(error)):
@@ -101,12 +101,20 @@ def translate(
     return ExecutionError(_strip_kind(text), location=location)
 
 
+def _cancelled(location: Location) -> Cancelled:
+    return Cancelled("The statement was cancelled; nothing it started was kept.", location=location)
+
+
 def translate_foreign(error: Exception, location: Location) -> Error:
     """The sqlml error for an exception from neither sqlml nor the engine raised while a statement ran.
 
     The limits of the libraries underneath get their own message; anything else is a bug in
     sqlml, reported as one (the caller chains the original exception).
     """
+    if type(error) is RuntimeError and str(error) == "Query interrupted":
+        # DuckDB's Python layer raises a bare RuntimeError, not its InterruptException, when the
+        # interrupt lands while it hands a result over (found by the Ctrl-C fuzz campaign)
+        return _cancelled(location)
     if isinstance(error, RecursionError) or isinstance(error.__cause__, RecursionError):
         return nested_too_deeply(location)  # (sqlglot's tokenizer wraps a RecursionError in a TokenError)
     if isinstance(error, (ParseError, TokenError)):  # a handler parsing SQL it built from the statement
