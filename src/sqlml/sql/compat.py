@@ -100,6 +100,11 @@ def _unnest_offsets(tree: exp.Expression) -> exp.Expression:
             exp.Alias(this=build("unnest(range(0, len(__p_a)))", a=array), alias=exp.to_identifier(offset_name, quoted=True)),
         ).subquery(f"_unnest_{next(_names)}")
         unnest.replace(subquery)
+        join = subquery.parent
+        if isinstance(join, exp.Join) and join.side.upper() == "LEFT" and not join.args.get("on"):
+            # LEFT JOIN UNNEST(…) keeps a row whose array is empty or NULL (NULL value and offset);
+            # a LEFT JOIN of the subquery needs its ON to say so, else it is written as a comma join
+            join.set("on", exp.true())
     return tree
 
 
