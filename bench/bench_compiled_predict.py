@@ -67,7 +67,7 @@ def wait_for_compiler(timeout: float | None = None) -> bool:
 def forget_compiled() -> None:
     """A new process's state: nothing compiled in memory (the disk cache is the caller's)."""
     predictor._ready.clear(), predictor._rows.clear(), predictor._looked_up.clear(), predictor._used.clear()
-    predictor._compiling.clear()
+    predictor._compiling.clear(), predictor._start_after.clear(), predictor._cached_elsewhere.clear()
 
 
 def stop_background() -> None:
@@ -198,6 +198,7 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
             con.query(query)
             cold = (time.perf_counter() - wall, time.process_time() - cpu)
             unfinished += not wait_for_compiler(BACKGROUND_WAIT)
+            modes[-1] += ["cached for the next statement"] * len(predictor._cached_elsewhere)
             stop_background()
             after_cpu.append(time.process_time() - cpu - cold[1] + _children_cpu() - children)
             after = timed(off(lambda: con.query(query)))

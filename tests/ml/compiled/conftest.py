@@ -30,7 +30,7 @@ def run_here(text: str) -> str | None:
 @pytest.fixture(autouse=True)
 def compile_state(tmp_path, monkeypatch):
     """Each test compiles into its own cache directory, from an empty in-process registry, and
-    compiles at the first call whatever the row count, which waits for it (:func:`in_background`
+    compiles at the first call (or a statement's start) whatever the row count, which waits for it (:func:`in_background`
     lets calls go on with LightGBM while it runs, as outside tests); the background compiler
     runs in this process (:func:`run_here`)."""
     monkeypatch.setenv("SQLML_COMPILE_CACHE", str(tmp_path / "compiled"))
@@ -40,7 +40,10 @@ def compile_state(tmp_path, monkeypatch):
     monkeypatch.setattr(predictor, "_compiling", {})
     monkeypatch.setattr(predictor, "_looked_up", set())
     monkeypatch.setattr(predictor, "_used", {})
+    monkeypatch.setattr(predictor, "_start_after", {})
+    monkeypatch.setattr(predictor, "_cached_elsewhere", set())
     monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 0)
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 0)  # a statement compiles here
     monkeypatch.setattr(predictor, "cores_to_spare", lambda: True)  # the tests' machine may be busy
     monkeypatch.setattr(background, "run", run_here)
     monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: IN_BACKGROUND(self, rows) or self.wait())

@@ -151,11 +151,16 @@ def test_a_statement_whose_estimated_rows_repay_compiling_within_it_compiles_her
     np.testing.assert_array_equal(table.column("predicted_target").to_numpy(), lightgbm_scores(tree_models, "bt_reg", table))
     monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 301)  # one row short
     started.clear(), batches.clear()
-    tree_models.query(QUERY.format(name="bt_class", label="tier")).arrow()
-    # its rows repay the compile's CPU (repay_rows: 0 here) but not within it: a background process
-    assert started == [(True, False, True)]
+    query = QUERY.format(name="bt_class", label="tier")
+    first = tree_models.query(query).arrow()
+    # its rows repay the compile's CPU (repay_rows: 0 here) but not within it: a background
+    # process, started once the statement's 300 estimated rows are scored; its form is not loaded
+    assert started == [(False, False, True)] and sum(batches) == 300
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_class"))).estimator.scorer_
-    assert scorer.wait() is not None
+    assert scorer.wait() is None and scorer.checksum in predictor._cached_elsewhere
+    started.clear()
+    assert tree_models.query(query).arrow().equals(first)  # the next statement's start loads it
+    assert started == [(True, False, False)] and scorer.wait() is not None
 
 
 def test_nothing_executable_is_written_to_the_model_store(tree_models, compile_state):
@@ -174,8 +179,9 @@ def test_nothing_executable_is_written_to_the_model_store(tree_models, compile_s
 @pytest.mark.slow
 def test_a_background_process_fills_the_cache_and_the_next_statement_and_process_use_it(tree_models, compile_state, compiled_calls, monkeypatch, in_background):
     """The real child process (the fixture otherwise compiles in this one): a statement whose rows
-    repay the compile's CPU but not within it scores with LightGBM on all its threads while an idle
-    process compiles into the cache; the next statement scores compiled, and so does a new process
+    repay the compile's CPU but not within it scores with LightGBM on all its threads, then an idle
+    process compiles into the cache; the next statement loads it, the one after scores compiled,
+    and so does a new process
     (its registry empty) that loads the cached form without compiling."""
     from tests.ml.compiled.conftest import RUN_ELSEWHERE
 
@@ -185,11 +191,13 @@ def test_a_background_process_fills_the_cache_and_the_next_statement_and_process
     first = tree_models.query(query).arrow()
     assert compiled_calls == []  # LightGBM scored the statement
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.rf_class"))).estimator.scorer_
-    assert scorer.wait() is not None  # the child compiled, this process loaded what it cached
+    assert scorer.wait() is None  # the child compiled after the statement's rows; left to the next statement
     [entry] = compile_state.glob("*.o")
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600 and stat.S_IMODE(compile_state.stat().st_mode) == 0o700
+    assert tree_models.query(query).arrow().equals(first)  # its start loads the cached form while LightGBM scores
+    assert scorer.wait() is not None
     assert tree_models.query(query).arrow().equals(first) and compiled_calls[-1:] == [300]
-    for name, empty in (("_ready", {}), ("_rows", {}), ("_looked_up", set()), ("_used", {})):  # a new process
+    for name, empty in (("_ready", {}), ("_rows", {}), ("_looked_up", set()), ("_used", {}), ("_cached_elsewhere", set())):  # a new process
         monkeypatch.setattr(predictor, name, empty)
     monkeypatch.setattr(background, "run", lambda text: pytest.fail("compiled again despite the cache"))
     monkeypatch.setattr(machine, "compile_ir", lambda text: pytest.fail("compiled again despite the cache"))

@@ -97,8 +97,8 @@ def test_below_the_rows_that_repay_compiling_nothing_starts_and_past_them_a_back
     assert predictor._compiling == {} and scorer.checksum not in predictor._ready
     assert loaded == [] and elsewhere == []  # nothing cached for the model: LLVM not even loaded
     assert scorer.compiled(1) is None  # the next row reaches the threshold: a background process compiles
-    assert elsewhere == [{scorer.checksum: False}]  # no core taken: LightGBM keeps every thread meanwhile
-    assert scorer.wait() is not None and loaded
+    assert scorer.wait() is not None and loaded  # no estimate, no statement's end known: loaded when done
+    assert elsewhere == [{scorer.checksum: False}]  # no core taken: LightGBM kept every thread meanwhile
 
 
 def test_the_cost_model_follows_the_leaves_and_depth_of_the_trees():
@@ -120,8 +120,11 @@ def test_while_other_work_keeps_the_cores_busy_no_statement_compiles_in_its_proc
     monkeypatch.setattr(background, "run", lambda text: elsewhere.append(predictor._compiling.copy()) or run(text))
     scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
     scorer.prepare(lambda: len(X))  # rows that repay compiling within the statement, were a core free
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    assert scorer.wait() is None  # LightGBM scored the statement, then the idle background process compiled
+    assert elsewhere == [{scorer.checksum: False}]
+    scorer.prepare(lambda: len(X))  # the next statement loads it
     assert scorer.wait() is not None
-    assert elsewhere == [{scorer.checksum: False}]  # compiled by the idle background process instead
 
 
 @pytest.mark.parametrize(("load", "spare"), [(0.3, True), (2.9, True), (3.0, False), (14.5, False)])
@@ -137,3 +140,29 @@ def test_without_a_load_average_cores_count_as_spare(monkeypatch):
 
     monkeypatch.setattr(predictor.os, "getloadavg", unknown)
     assert CORES_TO_SPARE() is True
+
+
+def test_a_statement_below_its_rows_starts_the_background_compile_after_its_estimated_rows_and_the_next_statement_loads_it(monkeypatch, in_background):
+    """Exact boundary: the child starts after the call that brings the rows counted to the
+    statement's estimate, never before; the statement keeps LightGBM to its end (even rows past
+    the estimate after the child is done), and the next statement's start loads the cached form."""
+    monkeypatch.setattr(predictor.BoosterScorer, "repay_rows", lambda self: 500)
+    monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 10**9)  # never within it
+    run, elsewhere, compiled_rows = background.run, [], []
+    monkeypatch.setattr(background, "run", lambda text: elsewhere.append(1) or run(text))
+    original = predictor.CompiledForest.predict
+    monkeypatch.setattr(predictor.CompiledForest, "predict", lambda self, data, threads: compiled_rows.append(len(data)) or original(self, data, threads))
+    scorer = predictor.BoosterScorer(BOOSTER, BOOSTER.model_to_string())
+    scorer.prepare(lambda: 1000)  # the statement's estimate: repays the compile's CPU, not within it
+    assert predictor._start_after == {scorer.checksum: 1000} and predictor._compiling == {}
+    np.testing.assert_array_equal(scorer.predict(X[:999], 2), BOOSTER.predict(X[:999]))
+    assert predictor._compiling == {} and elsewhere == []  # one row short of the statement's end
+    np.testing.assert_array_equal(scorer.predict(X[999:1000], 2), BOOSTER.predict(X[999:1000]))
+    assert scorer.wait() is None and elsewhere == [1]  # its rows scored: the child ran, its form not loaded
+    assert scorer.checksum in predictor._cached_elsewhere and predictor._start_after == {}
+    np.testing.assert_array_equal(scorer.predict(X[1000:], 2), BOOSTER.predict(X[1000:]))  # past the estimate
+    assert compiled_rows == [256] and elsewhere == [1]  # the child's probe only: LightGBM to the end, no second child
+    scorer.prepare(lambda: 10)  # the next statement's start: loads the cached form
+    assert scorer.wait() is not None and elsewhere == [1]
+    np.testing.assert_array_equal(scorer.predict(X, 2), BOOSTER.predict(X))
+    assert compiled_rows == [256, 256, len(X)]  # the load's probe, then the statement compiled

@@ -11,8 +11,9 @@ trees of 10–500 rounds (bench/README.md, issue 19 part 5).
 * :func:`repay_rows` — ``K / S``: the rows whose savings repay the compile's CPU. Once a process
   has scored that many rows of a model (or a statement is about to), compiling it for later
   statements is worth its CPU (ski rental), so a compile starts *in the background*: a separate
-  process at idle priority (:mod:`sqlml.ml.compiled.background`) that takes nothing from the
-  statement running.
+  process at idle priority (:mod:`sqlml.ml.compiled.background`), started once the statement's
+  estimated rows are scored, whose result the next statement loads — so it takes nothing from
+  the statement that starts it, in CPU or wall time.
 * :func:`statement_rows` — the rows a statement must score for compiling *within it* to cost it
   neither wall nor CPU time on ``T`` threads. While the compile's ``K`` seconds run on one core,
   LightGBM scores ``K(T−1)/c`` rows on the others, and only the rows after them save ``S`` each:
@@ -81,8 +82,9 @@ def statement_rows(cost: Costs, threads: int) -> int:
 
 def decide(expected: int | None, counted: int, repay: int, statement: int, spare: bool) -> str:
     """What to do for a forest with nothing compiled or cached: :data:`NOW` (compile in this
-    process, overlapping the statement), :data:`BACKGROUND` (a separate idle process fills the
-    cache while LightGBM scores the statement on all its threads) or :data:`NOTHING`.
+    process, overlapping the statement), :data:`BACKGROUND` (LightGBM scores the statement on
+    all its threads, then a separate idle process fills the cache for the statements after it)
+    or :data:`NOTHING`.
 
     Args:
         expected: the rows the statement about to run will score (DuckDB's estimate), or None

@@ -5,11 +5,14 @@ booster sqlml loads goes through it first), so the format is not re-checked: thi
 only whether the model is one the generator reproduces exactly. It does not for linear trees
 (``is_linear=1``, which sqlml never trains) or an objective whose output transform is not listed
 in :data:`TRANSFORMS`; for those :func:`read_forest` returns None and LightGBM scores the model.
+:func:`probe_rows` draws the rows on which a compiled form is checked against LightGBM.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 #: The output transform of each objective LightGBM 4 writes in the model's ``objective=`` line
 #: (``ObjectiveFunction::ConvertOutput``): regression objectives return the raw score, binary and
@@ -110,3 +113,20 @@ def _tree(values: dict[str, str]) -> Tree | None:
         right_child=numbers("right_child", int), cat_boundaries=numbers("cat_boundaries", int) or [0],
         cat_threshold=numbers("cat_threshold", int),
     )  # fmt: skip
+
+
+def probe_rows(forest: Forest, rows: int = 256) -> np.ndarray:
+    """Rows that exercise each split's edge: values at, just below and just above thresholds,
+    NaN, zeros, tiny values, negatives and categories, drawn per feature."""
+    pools: list[set[float]] = [{0.0, -0.0, 1e-36, -1e-36, -0.5, float("nan"), 2.0**31, -(2.0**31) - 2} for _ in range(forest.features)]
+    for tree in forest.trees:
+        for feature, threshold, decision in zip(tree.split_feature, tree.threshold, tree.decision_type):
+            if decision & 1:  # the node's categories (a few), the first past its bitset, and fractions
+                words = tree.cat_threshold[tree.cat_boundaries[int(threshold)] : tree.cat_boundaries[int(threshold) + 1]]
+                members = [32 * i + bit for i, word in enumerate(words) for bit in range(32) if word >> bit & 1][:8]
+                pools[feature].update([*members, 32 * len(words), *(m + 0.5 for m in members)])
+            else:
+                pools[feature].update((threshold, np.nextafter(threshold, -np.inf), np.nextafter(threshold, np.inf)))
+    generator = np.random.default_rng(0)
+    columns = [generator.choice(np.array(sorted(pool, key=repr)), rows) for pool in pools]
+    return np.column_stack(columns) if columns else np.zeros((rows, 0))

@@ -10,11 +10,14 @@ LightGBM scores in chunks of :data:`CHUNK_ROWS` on one thread fewer than it was 
 compiler has that core — switching to the compiled form at the first chunk after it is ready (the
 two give bitwise equal output, so where the switch falls changes nothing); a statement whose rows
 do not, but whose rows with those this process scored before repay the compile's CPU
-(:meth:`BoosterScorer.repay_rows`), has a separate process at idle priority compile the model into
-the cache (:mod:`sqlml.ml.compiled.background`) while LightGBM scores it on all its threads, so it
-never waits for a compile that does not pay off within it; later calls load the cached form.
-Rows scored without an estimate are counted, and reaching :meth:`BoosterScorer.repay_rows` starts
-the background process. No statement compiles in this process while other work keeps the
+(:meth:`BoosterScorer.repay_rows`), is scored by LightGBM on all its threads alone: once its
+estimated rows are scored, a separate process at idle priority compiles the model into the cache
+(:mod:`sqlml.ml.compiled.background`), and the *next* statement's start loads the cached form —
+never the statement that started it, mid-way (the child beside the statement and the load's
+GIL-taking steps made a first 1M-row, 50-round CTAS 1.08× the wall time of LightGBM alone:
+bench/README.md, issue 19 parts 5–6). Rows scored without an estimate (no statement's end known)
+are counted, and reaching :meth:`BoosterScorer.repay_rows` starts the background process, whose
+form is loaded as soon as it is cached. No statement compiles in this process while other work keeps the
 machine's cores busy (:func:`cores_to_spare`).
 
 The compiling thread runs at normal priority: a thread at the lowest priority still takes the
@@ -46,7 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sqlml.ml.compiled import cache, decision
-from sqlml.ml.compiled.forest import Forest, read_forest
+from sqlml.ml.compiled.forest import Forest, probe_rows, read_forest
 from sqlml.ml.compiled.switch import enabled
 
 if TYPE_CHECKING:
@@ -71,6 +74,8 @@ _ready: dict[str, CompiledForest | None] = {}  # None: failed or not compilable;
 _rows: dict[str, int] = {}
 _compiling: dict[str, bool] = {}  # models being made ready: True while compiling (it takes a core)
 _looked_up: set[str] = set()  # models whose disk cache entry was looked for
+_start_after: dict[str, int] = {}  # models whose background compile starts once this many rows are counted
+_cached_elsewhere: set[str] = set()  # models a background process cached: loaded at the next statement
 _used: dict[str, int] = {}  # when each entry of _ready was last asked for (a tick of _clock)
 _clock = itertools.count()
 _MISSING = object()
@@ -183,6 +188,13 @@ class BoosterScorer:
         compiled = self.compiled(X.shape[0])
         if compiled is not None:
             return compiled.predict(X, threads)
+        scores = self._lightgbm(X, threads)
+        self._after_scoring()
+        return scores
+
+    def _lightgbm(self, X: np.ndarray, threads: int) -> np.ndarray:
+        """LightGBM's scores of ``X``, in chunks on one thread fewer while this process compiles,
+        switching to the compiled form at the first chunk after it is ready."""
         parts, start = [], 0
         while start < len(X) and _compiling.get(self.checksum):
             parts.append(self.booster.predict(X[start : start + CHUNK_ROWS], num_threads=max(threads - 1, 1)))
@@ -193,12 +205,26 @@ class BoosterScorer:
             parts.append(compiled.predict(rest, threads) if compiled is not None else self.booster.predict(rest, num_threads=threads))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def _after_scoring(self) -> None:
+        """Start the background compile a statement decided on (:meth:`prepare`) once the rows
+        counted reach the end of its estimated rows: the statement's scoring is done, so the
+        idle child shares no core with it; its result waits for the next statement."""
+        key = self.checksum
+        target = _start_after.get(key)
+        if target is None or _rows.get(key, 0) < target:
+            return
+        with _lock:
+            if _start_after.pop(key, None) is not None and key not in _compiling and key not in _ready:
+                self._start(key, elsewhere=True, load=False)
+
     def compiled(self, rows: int) -> CompiledForest | None:
         """The compiled forest when ready, after counting ``rows`` towards compiling it; None
         while LightGBM should score. The first call looks for a cached form (loaded in a
         background thread when there is one: a tenth of a second), and once the rows counted
         reach :meth:`repay_rows` a background process compiles it (never this process: a call
-        part-way through a statement cannot know that a compile would repay within it)."""
+        part-way through a statement cannot know that a compile would repay within it) — unless
+        a statement's estimate already scheduled it (:meth:`prepare`) or a background process
+        cached it for the next statement to load."""
         key = self.checksum
         ready = _ready.get(key, _MISSING)  # without the lock: a served row pays for none
         if ready is not _MISSING:
@@ -209,7 +235,7 @@ class BoosterScorer:
                 return _ready[key]
             counted = _rows.get(key, 0) + rows
             _rows[key] = counted
-            if key in _compiling:
+            if key in _compiling or key in _start_after or key in _cached_elsewhere:
                 return None
             if key not in _looked_up:
                 _looked_up.add(key)
@@ -236,13 +262,20 @@ class BoosterScorer:
         score, asked only when nothing is ready or being made), what
         :func:`sqlml.ml.compiled.decision.decide` says: compile in this process when the rows
         repay it within the statement (:meth:`statement_rows`, on this machine's cores, while
-        :func:`cores_to_spare`) — the compile overlaps LightGBM's first batches — else in a
-        background process when the rows counted with these repay its CPU, else nothing. A
-        cached form is looked for first (loaded, never compiled again). Nothing happens when
-        compiling is off or the form is ready or being made."""
+        :func:`cores_to_spare`) — the compile overlaps LightGBM's first batches — else, when the
+        rows counted with these repay its CPU, in a background process started once these rows
+        are scored (:meth:`_after_scoring`), else nothing. A statement's start (with an estimate
+        or not) loads a form a background process cached since the last; a cached form is looked
+        for first (loaded, never compiled again). Nothing happens when compiling is off or the
+        form is ready or being made."""
         key = self.checksum
         if not enabled() or key in _ready or key in _compiling:
             return
+        with _lock:
+            if key in _cached_elsewhere and key not in _compiling:  # cached by a child since the last statement
+                _cached_elsewhere.discard(key)
+                self._start(key)
+                return
         expected = None if rows is None else rows()
         if rows is not None and expected is None:
             return
@@ -255,18 +288,20 @@ class BoosterScorer:
                 self._start(key, compile_here=expected is None)
                 return
             how = decision.decide(expected, _rows.get(key, 0), self.repay_rows(), self.statement_rows(os.cpu_count() or 1), cores_to_spare())
+            _start_after.pop(key, None)
             if how == decision.NOW:
                 self._start(key, compile_here=True)
-            elif how == decision.BACKGROUND:
-                self._start(key, elsewhere=True)
+            elif how == decision.BACKGROUND:  # once this statement's rows are scored
+                _start_after[key] = _rows.get(key, 0) + expected
 
-    def _start(self, key: str, compile_here: bool = False, elsewhere: bool = False) -> None:
+    def _start(self, key: str, compile_here: bool = False, elsewhere: bool = False, load: bool = True) -> None:
         """Start (the lock held) a thread that makes the form ready: it loads a cached form, and
         when there is none compiles it here if ``compile_here`` (the compiler takes a core: a
         call scores with LightGBM on one thread fewer meanwhile), or has a background process
-        compile it if ``elsewhere``."""
+        compile it if ``elsewhere`` — loading its result when done if ``load``, else leaving it
+        to the next statement (:meth:`prepare`)."""
         _compiling[key] = compile_here
-        target, args = (self._build_elsewhere, (key,)) if elsewhere else (self._build, (key, compile_here))
+        target, args = (self._build_elsewhere, (key, load)) if elsewhere else (self._build, (key, compile_here))
         threading.Thread(target=target, args=args, daemon=True, name="sqlml-compile").start()
 
     def _build(self, key: str, compile_missing: bool) -> CompiledForest | None:
@@ -282,11 +317,11 @@ class BoosterScorer:
             _compiling.pop(key, None)
         return compiled
 
-    def _build_elsewhere(self, key: str) -> None:
+    def _build_elsewhere(self, key: str, load: bool) -> None:
         """Compile in a background process (:mod:`sqlml.ml.compiled.background`), waiting for it
-        without the GIL, then load what it cached; LightGBM scores meanwhile on every thread.
-        Without a usable cache folder the child's work could not reach this process: the thread
-        compiles here instead."""
+        without the GIL, then load what it cached (``load``) or mark it for the next statement to
+        load; LightGBM scores meanwhile on every thread. Without a usable cache folder the
+        child's work could not reach this process: the thread compiles here instead."""
         from sqlml.ml.compiled import background
 
         if cache.cache_dir() is None:  # a child's work could not reach this process: compile here
@@ -299,6 +334,11 @@ class BoosterScorer:
         if failure == background.NOT_REPRODUCED:  # LightGBM scores this model, as for an in-process build
             with _lock:
                 _ready[key] = None
+                _compiling.pop(key, None)
+            return
+        if failure is None and not load:
+            with _lock:
+                _cached_elsewhere.add(key)
                 _compiling.pop(key, None)
             return
         if failure is None:
@@ -367,19 +407,3 @@ def build(booster: lightgbm.Booster, text: str, key: str, compile_missing: bool 
         cache.write(key, version, objectcode)
     return compiled
 
-
-def probe_rows(forest: Forest, rows: int = 256) -> np.ndarray:
-    """Rows that exercise each split's edge: values at, just below and just above thresholds,
-    NaN, zeros, tiny values, negatives and categories, drawn per feature."""
-    pools: list[set[float]] = [{0.0, -0.0, 1e-36, -1e-36, -0.5, float("nan"), 2.0**31, -(2.0**31) - 2} for _ in range(forest.features)]
-    for tree in forest.trees:
-        for feature, threshold, decision in zip(tree.split_feature, tree.threshold, tree.decision_type):
-            if decision & 1:  # the node's categories (a few), the first past its bitset, and fractions
-                words = tree.cat_threshold[tree.cat_boundaries[int(threshold)] : tree.cat_boundaries[int(threshold) + 1]]
-                members = [32 * i + bit for i, word in enumerate(words) for bit in range(32) if word >> bit & 1][:8]
-                pools[feature].update([*members, 32 * len(words), *(m + 0.5 for m in members)])
-            else:
-                pools[feature].update((threshold, np.nextafter(threshold, -np.inf), np.nextafter(threshold, np.inf)))
-    generator = np.random.default_rng(0)
-    columns = [generator.choice(np.array(sorted(pool, key=repr)), rows) for pool in pools]
-    return np.column_stack(columns) if columns else np.zeros((rows, 0))
