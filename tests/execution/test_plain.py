@@ -50,6 +50,7 @@ def test_duckdbs_bare_query_interrupted_runtime_error_is_a_cancel(con, monkeypat
 
 def test_other_runtime_errors_stay_internal_errors(con, monkeypatch):
     """Only DuckDB's exact interrupt message is read as a cancel; any other RuntimeError is a bug."""
+    con.query("CREATE SCHEMA ds")  # a statement that writes is rendered each time (a SELECT may be remembered)
     renderer = type(con._executor.renderer(None))
 
     def broken(self, *args):
@@ -57,4 +58,4 @@ def test_other_runtime_errors_stay_internal_errors(con, monkeypatch):
 
     monkeypatch.setattr(renderer, "render", broken)
     with pytest.raises(sqlml.ExecutionError, match=r"Internal error: RuntimeError: Query interrupted by a bug"):
-        con.query("SELECT 1 AS x")
+        con.query("CREATE TABLE ds.broken AS SELECT 2 AS y")
