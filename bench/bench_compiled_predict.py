@@ -182,9 +182,9 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
     query, results, raw, modes, after_cpu, unfinished = CTAS.format(rounds=rounds, table=table), [], [], [], [], 0
     start = predictor.BoosterScorer._start
 
-    def spy(self, key, compile_here=False, elsewhere=False):
+    def spy(self, key, compile_here=False, elsewhere=False, load=True):
         modes[-1].append("background" if elsewhere else "now" if compile_here else "load")
-        return start(self, key, compile_here, elsewhere)
+        return start(self, key, compile_here, elsewhere, load)
 
     predictor.BoosterScorer._start = spy
     try:

@@ -141,7 +141,7 @@ def test_a_statement_whose_estimated_rows_repay_compiling_within_it_compiles_her
     started = []  # per build started: (before a batch of the statement was scored?, compiled in this process?)
     batches = []
     original_start, original_compiled = predictor.BoosterScorer._start, predictor.BoosterScorer.compiled
-    monkeypatch.setattr(predictor.BoosterScorer, "_start", lambda self, key, compile_here=False, elsewhere=False: started.append((not batches, compile_here, elsewhere)) or original_start(self, key, compile_here, elsewhere))
+    monkeypatch.setattr(predictor.BoosterScorer, "_start", lambda self, key, compile_here=False, elsewhere=False, load=True: started.append((not batches, compile_here, elsewhere)) or original_start(self, key, compile_here, elsewhere, load))
     monkeypatch.setattr(predictor.BoosterScorer, "compiled", lambda self, rows: batches.append(rows) or original_compiled(self, rows))
     # ds.fresh's 300 rows, as DuckDB estimates them, repay compiling in the statement's wall time
     monkeypatch.setattr(predictor.BoosterScorer, "statement_rows", lambda self, threads: 300)
@@ -158,7 +158,7 @@ def test_a_statement_whose_estimated_rows_repay_compiling_within_it_compiles_her
     assert started == [(False, False, True)] and sum(batches) == 300
     scorer = CACHE.get(tree_models.models, tree_models.models.resolve(ModelRef.parse("ds.bt_class"))).estimator.scorer_
     assert scorer.wait() is None and scorer.checksum in predictor._cached_elsewhere
-    started.clear()
+    started.clear(), batches.clear()
     assert tree_models.query(query).arrow().equals(first)  # the next statement's start loads it
     assert started == [(True, False, False)] and scorer.wait() is not None
 
