@@ -207,7 +207,8 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
                 raw.append((cold, baseline))
     finally:
         predictor.BoosterScorer._start = start
-    what = f"{len(X):,} rows, {rounds} rounds, compiled: {', '.join('+'.join(m) or 'nothing' for m in modes)}"
+    per_pair = ", ".join(f"{a[0] / b[0]:.2f}/{a[1] / b[1]:.2f}" for a, b in results)
+    what = f"{len(X):,} rows, {rounds} rounds, compiled: {', '.join('+'.join(m) or 'nothing' for m in modes)}; per pair wall/CPU {per_pair}"
     lines = [
         f"| first CTAS, empty cache, vs SQLML_COMPILE=off, {what} | {both(results)} |",
         f"| … its compile's CPU after the statement (this process + background child; {unfinished} of {pairs} not done within {BACKGROUND_WAIT} s) "
