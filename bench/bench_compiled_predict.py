@@ -179,7 +179,7 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
     until the build is done, and the background compiler's (a child process, counted once reaped)
     — is reported beside them, and the next run starts only once the build is done (waiting at
     most :data:`BACKGROUND_WAIT` seconds: an idle-priority child on a busy machine may not run)."""
-    query, results, raw, modes, after_cpu, unfinished = CTAS.format(rounds=rounds, table=table), [], [], [], [], 0
+    query, results, raw, modes, after_cpu, unfinished, seconds = CTAS.format(rounds=rounds, table=table), [], [], [], [], 0, []
     start = predictor.BoosterScorer._start
 
     def spy(self, key, compile_here=False, elsewhere=False, load=True):
@@ -201,6 +201,7 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
             modes[-1] += ["cached for the next statement"] * len(predictor._cached_elsewhere)
             stop_background()
             after_cpu.append(time.process_time() - cpu - cold[1] + _children_cpu() - children)
+            seconds.append(timed(lambda: con.query(query)))  # the next statement: loads what the child cached
             after = timed(off(lambda: con.query(query)))
             results.append((cold, tuple((x + y) / 2 for x, y in zip(before, after))))
             if bare:
@@ -213,6 +214,7 @@ def first_statement(con, rounds: int, pairs: int, cache_root: str, table: str, X
         f"| first CTAS, empty cache, vs SQLML_COMPILE=off, {what} | {both(results)} |",
         f"| … its compile's CPU after the statement (this process + background child; {unfinished} of {pairs} not done within {BACKGROUND_WAIT} s) "
         f"| {statistics.median(after_cpu):.2f} s | | |",
+        f"| … the statement after it (the same process), vs SQLML_COMPILE=off | {both([(s, b) for s, (_, b) in zip(seconds, results)])} |",
     ]  # fmt: skip
     if bare:
         lines.append(f"| first CTAS, empty cache, vs Booster.predict on the matrix, {what} | {both(raw)} |")
