@@ -301,22 +301,25 @@ def test_unnest_alias_that_shadows_the_unnested_column(con):
 
 _ARRAYS = "(SELECT 1 AS a, [10, 20] AS arr UNION ALL SELECT 2, CAST([] AS ARRAY<INT64>) UNION ALL SELECT 3, NULL)"
 
+#: Joins of UNNEST … WITH OFFSET and BigQuery's rows for ``SELECT t.a, x, o FROM _ARRAYS AS t <join>``:
+#: a LEFT JOIN keeps the rows whose array is empty or NULL, with NULL element and offset
+#: (https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator).
+UNNEST_JOINS = [
+    ("LEFT JOIN UNNEST(t.arr) AS x WITH OFFSET AS o", [(1, 10, 0), (1, 20, 1), (2, None, None), (3, None, None)]),
+    ("LEFT OUTER JOIN UNNEST(t.arr) AS x WITH OFFSET o ON o > 0", [(1, 20, 1), (2, None, None), (3, None, None)]),
+    ("CROSS JOIN UNNEST(t.arr) AS x WITH OFFSET AS o", [(1, 10, 0), (1, 20, 1)]),
+    ("JOIN UNNEST(t.arr) AS x WITH OFFSET AS o ON o > 0", [(1, 20, 1)]),
+]
 
-@pytest.mark.parametrize(
-    ("join", "expected"),
-    [
-        # https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator:
-        # a LEFT JOIN keeps the rows whose array is empty or NULL, with NULL element and offset
-        ("LEFT JOIN UNNEST(t.arr) AS x WITH OFFSET AS o", [(1, 10, 0), (1, 20, 1), (2, None, None), (3, None, None)]),
-        ("LEFT OUTER JOIN UNNEST(t.arr) AS x WITH OFFSET o ON o > 0", [(1, 20, 1), (2, None, None), (3, None, None)]),
-        ("CROSS JOIN UNNEST(t.arr) AS x WITH OFFSET AS o", [(1, 10, 0), (1, 20, 1)]),
-        ("JOIN UNNEST(t.arr) AS x WITH OFFSET AS o ON o > 0", [(1, 20, 1)]),
-    ],
-)
+
+def unnest_join_sql(join: str) -> str:
+    return f"SELECT t.a, x, o FROM {_ARRAYS} AS t {join} ORDER BY t.a, o"
+
+
+@pytest.mark.parametrize(("join", "expected"), UNNEST_JOINS)
 def test_a_left_join_of_unnest_with_offset_keeps_rows_with_empty_arrays(con, join, expected):
     # FIX: the WITH OFFSET subquery was written as a comma join, dropping rows 2 and 3
-    sql = f"SELECT t.a, x, o FROM {_ARRAYS} AS t {join} ORDER BY t.a, o"
-    assert con.query(sql).fetchall() == expected
+    assert con.query(unnest_join_sql(join)).fetchall() == expected
 
 
 def test_constant_expressions_as_preprocessing_arguments(con):

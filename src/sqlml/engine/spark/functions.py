@@ -38,6 +38,37 @@ def _count(values: exp.Expression) -> exp.Expression:
     return _call("SIZE", _call("FILTER", values, not_null))
 
 
+def _day_of_week(node: exp.DayOfWeek) -> exp.Expression:
+    # DuckDB's DAYOFWEEK counts from Sunday = 0 (the front end adds 1 for BigQuery's), Spark's from 1
+    return exp.paren(exp.Sub(this=node, expression=exp.Literal.number(1)))
+
+
+#: Date parts whose DuckDB DATE_DIFF counts boundaries crossed (BigQuery's rule) and the count as a
+#: serial number of that part; Spark's DATEDIFF(MONTH, …) counts whole months instead.
+#: https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#date_diff
+_SERIAL_PARTS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    "YEAR": lambda d: exp.Year(this=d),
+    "QUARTER": lambda d: exp.Add(this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(4)), expression=exp.Quarter(this=d.copy())),
+    "MONTH": lambda d: exp.Add(this=exp.Mul(this=exp.Year(this=d), expression=exp.Literal.number(12)), expression=exp.Month(this=d.copy())),
+}
+
+
+def _date_diff(node: exp.DateDiff) -> exp.Expression:
+    unit = node.args.get("unit")
+    serial = _SERIAL_PARTS.get(unit.name.upper() if unit is not None else "")
+    if serial is None or not node.args.get("date_part_boundary"):
+        return node
+    return exp.paren(exp.Sub(this=exp.paren(serial(node.this)), expression=exp.paren(serial(node.expression))))
+
+
+def _sunday_week(day: exp.Expression) -> exp.Expression:
+    # strftime's %U (BigQuery's WEEK): weeks start on Sunday, days before the first Sunday are week 0;
+    # Spark's DATE_FORMAT has no such pattern. Two digits, as strftime writes it.
+    days = exp.Sub(this=exp.Add(this=exp.DayOfYear(this=day), expression=exp.Literal.number(7)), expression=exp.DayOfWeek(this=day.copy()))
+    week = exp.Floor(this=exp.Div(this=exp.paren(days), expression=exp.Literal.number(7)))
+    return exp.Pad(this=exp.cast(week, "STRING"), expression=exp.Literal.number(2), fill_pattern=exp.Literal.string("0"), is_left=True)
+
+
 #: Anonymous DuckDB calls (lower-case name) and their Spark form from the call's arguments.
 _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "strlen": lambda value: _call("OCTET_LENGTH", value),
@@ -58,6 +89,12 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
                 return rewrite(*node.expressions)
             except TypeError:  # another arity than the front end writes: leave it to Spark
                 return node
+    if isinstance(node, exp.DayOfWeek):
+        return _day_of_week(node)
+    if isinstance(node, exp.DateDiff):
+        return _date_diff(node)
+    if isinstance(node, exp.TimeToStr) and node.args.get("format") is not None and node.args["format"].name == "%U":
+        return _sunday_week(node.this)
     if type(node).__name__ == "ArrayReverse":
         return _call("REVERSE", node.this)
     if isinstance(node, exp.Interval) and node.this is not None and not isinstance(node.this, exp.Literal):

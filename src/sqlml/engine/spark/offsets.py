@@ -1,0 +1,68 @@
+"""``UNNEST(a) AS x WITH OFFSET AS o`` on Spark: POSEXPLODE, in the FROM clause or as a LATERAL VIEW.
+
+The front end writes BigQuery's offset for DuckDB as a subquery of two UNNESTs, the elements and
+``RANGE(0, LEN(a))`` zipped (sql/compat.py). Spark allows one generator per SELECT and reads
+DuckDB's LEN of a list as a string length, so the subquery is written back here as the one
+generator Spark has for it: ``POSEXPLODE(a)``, whose (position, element) are 0-based like
+BigQuery's offset. A LEFT JOIN keeps rows with an empty or NULL array (LATERAL VIEW OUTER).
+https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+__all__ = ["posexplode_offsets"]
+
+
+def _offset_subquery(node: exp.Expression) -> tuple[exp.Expression, exp.Identifier, exp.Identifier] | None:
+    """(array, element name, offset name) of the front end's WITH OFFSET subquery, else None."""
+    if not isinstance(node, exp.Subquery) or not isinstance(node.this, exp.Select):
+        return None
+    select = node.this
+    if len(select.expressions) != 2 or any(select.args.get(key) for key in ("from_", "joins", "where")):
+        return None
+    values, offsets = select.expressions
+    if not all(isinstance(item, exp.Alias) and isinstance(item.this, exp.Explode) for item in (values, offsets)):
+        return None
+    array, series = values.this.this, offsets.this.this
+    if not (
+        isinstance(series, exp.GenerateSeries) and series.args.get("is_end_exclusive")
+        and isinstance(series.args.get("end"), exp.Length) and series.args["end"].this == array
+        and series.args.get("start") == exp.Literal.number(0)
+    ):
+        return None
+    return array, values.args["alias"], offsets.args["alias"]
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    parts = _offset_subquery(node)
+    if parts is None:
+        return node
+    array, value, offset = parts
+    alias = node.args["alias"].this
+    join = node.parent
+    if isinstance(node.parent, exp.From):
+        return exp.Unnest(expressions=[array.copy()], alias=exp.TableAlias(this=alias.copy(), columns=[value.copy()]), offset=offset.copy())
+    on = join.args.get("on") if isinstance(join, exp.Join) else None
+    select = join.parent if isinstance(join, exp.Join) else None
+    if not isinstance(select, exp.Select) or not (on is None or on == exp.true()) or join.kind.upper() in {"SEMI", "ANTI"}:
+        return node  # a join with a condition: no LATERAL VIEW form; Spark reports what it refuses
+    lateral = exp.Lateral(
+        this=exp.Posexplode(this=array.copy()),
+        view=True,
+        outer=join.side.upper() == "LEFT",
+        alias=exp.TableAlias(this=alias.copy(), columns=[offset.copy(), value.copy()]),
+    )
+    select.append("laterals", lateral)
+    join.pop()
+    return node
+
+
+def posexplode_offsets(tree: exp.Expression) -> exp.Expression:
+    """``tree`` (parsed DuckDB SQL, changed in place) with each WITH OFFSET subquery as POSEXPLODE."""
+    for subquery in list(tree.find_all(exp.Subquery)):
+        replacement = _rewrite(subquery)
+        if replacement is not subquery:
+            subquery.replace(replacement)
+    return tree
