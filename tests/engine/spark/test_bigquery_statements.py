@@ -18,7 +18,6 @@ from tests.sql.test_bigquery_compat import CASES, UNNEST_JOINS, unnest_join_sql
 GAPS = {
     "SELECT IEEE_DIVIDE(1, 0)": "Spark's ANSI mode raises on division by zero where IEEE_DIVIDE gives infinity",
     "SELECT LOG(100, 10)": "Spark's LOG10(1000) is 2.9999999999999996 and SIGN returns FLOAT64",
-    "SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x)": "ORDER BY inside an aggregate is lost on the way to Spark's COLLECT_LIST",
     "SELECT STRING_AGG(x, ',' ORDER BY x LIMIT 2)": "the front end writes DuckDB's LENGTH of a list, a string function in Spark",
     "SELECT APPROX_TOP_COUNT(x, 2)": "the front end writes DuckDB's HISTOGRAM, which Spark lacks",
     "SELECT [1, 2, 3][OFFSET(1)]": "SAFE_OFFSET past the end raises INVALID_ARRAY_INDEX in Spark's ANSI mode",
@@ -37,6 +36,7 @@ REWRITTEN = (
     "SELECT EXTRACT(WEEK FROM DATE '2020-01-05')",  # strftime's %U
     "SELECT x, o FROM UNNEST(['a', 'b', 'c']) AS x WITH OFFSET",  # POSEXPLODE (engine/spark/offsets.py)
     "SELECT SUM(x * o) FROM UNNEST([10, 20, 30]) AS x WITH OFFSET",
+    "SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x)",  # COLLECT_LIST sorted after (ordered_aggregates.py)
 )
 
 
@@ -80,3 +80,19 @@ def test_unnest_with_offset_joins_keep_bigquerys_rows_on_spark(spark_con, join, 
     """A LEFT JOIN is a LATERAL VIEW OUTER POSEXPLODE (rows with empty or NULL arrays kept), a cross
     join a LATERAL VIEW POSEXPLODE; a join with a condition has no Spark form yet."""
     assert spark_con.query(unnest_join_sql(join)).fetchall() == expected
+
+
+ORDERED_AGG = (
+    "SELECT ARRAY_AGG(x ORDER BY y DESC, x) FROM (SELECT 1 AS x, 2 AS y UNION ALL SELECT 2, 2 "
+    "UNION ALL SELECT 3, NULL UNION ALL SELECT 4, 5)"
+)
+
+
+def test_array_agg_orders_by_keys_directions_and_nulls_on_duckdb(con):
+    # BigQuery: DESC puts NULLs last; ties on y are ordered by x
+    assert con.query(ORDERED_AGG).fetchall() == [([4, 1, 2, 3],)]
+
+
+@pytest.mark.slow  # a Spark query
+def test_array_agg_orders_by_keys_directions_and_nulls_on_spark(spark_con):
+    assert spark_con.query(ORDERED_AGG).fetchall() == [([4, 1, 2, 3],)]
