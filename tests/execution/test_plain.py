@@ -31,31 +31,25 @@ def test_an_interrupt_that_arrives_before_the_statements_query_starts_still_canc
     assert con.query("SELECT 2 AS x").fetchall() == [(2,)]  # the next statement runs
 
 
-def test_duckdbs_bare_query_interrupted_runtime_error_is_a_cancel(con, monkeypatch):
+@pytest.mark.parametrize(
+    ("message", "error", "expected"),
+    [
+        ("Query interrupted", sqlml.Cancelled, r"^The statement was cancelled; nothing it started was kept\."),
+        ("Query interrupted by a bug", sqlml.ExecutionError, r"Internal error: RuntimeError: Query interrupted by a bug"),
+    ],
+)
+def test_duckdbs_bare_query_interrupted_runtime_error_and_only_it_is_a_cancel(con, monkeypatch, message, error, expected):
     """An interrupt landing while DuckDB hands a result to Python comes out as a bare
     ``RuntimeError('Query interrupted')``, not DuckDB's InterruptException; it is still the user's
-    Ctrl-C, not an internal error (found by the Ctrl-C fuzz campaign)."""
-    con.query("CREATE SCHEMA ds")
-    renderer = type(con._executor.renderer(None))
-
-    def interrupted(self, *args):
-        raise RuntimeError("Query interrupted")
-
-    monkeypatch.setattr(renderer, "render", interrupted)
-    with pytest.raises(sqlml.Cancelled, match=r"^The statement was cancelled; nothing it started was kept\."):
-        con.query("CREATE TABLE ds.t AS SELECT 1 AS x")
-    monkeypatch.undo()
-    assert con.query("SELECT 2 AS x").fetchall() == [(2,)]
-
-
-def test_other_runtime_errors_stay_internal_errors(con, monkeypatch):
-    """Only DuckDB's exact interrupt message is read as a cancel; any other RuntimeError is a bug."""
+    Ctrl-C (found by the Ctrl-C fuzz campaign). Any other RuntimeError stays an internal error."""
     con.query("CREATE SCHEMA ds")  # a statement that writes is rendered each time (a SELECT may be remembered)
     renderer = type(con._executor.renderer(None))
 
-    def broken(self, *args):
-        raise RuntimeError("Query interrupted by a bug")
+    def raising(self, *args):
+        raise RuntimeError(message)
 
-    monkeypatch.setattr(renderer, "render", broken)
-    with pytest.raises(sqlml.ExecutionError, match=r"Internal error: RuntimeError: Query interrupted by a bug"):
-        con.query("CREATE TABLE ds.broken AS SELECT 2 AS y")
+    monkeypatch.setattr(renderer, "render", raising)
+    with pytest.raises(error, match=expected):
+        con.query("CREATE TABLE ds.t AS SELECT 1 AS x")
+    monkeypatch.undo()
+    assert con.query("SELECT 2 AS x").fetchall() == [(2,)]
