@@ -35,34 +35,34 @@ def _offset_subquery(node: exp.Expression) -> tuple[exp.Expression, exp.Identifi
     return array, values.args["alias"], offsets.args["alias"]
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
-    parts = _offset_subquery(node)
+def _rewrite(subquery: exp.Subquery) -> None:
+    """Write one WITH OFFSET subquery as POSEXPLODE where Spark has a form for it (changes the tree)."""
+    parts = _offset_subquery(subquery)
     if parts is None:
-        return node
+        return
     array, value, offset = parts
-    alias = node.args["alias"].this
-    join = node.parent
-    if isinstance(node.parent, exp.From):
-        return exp.Unnest(expressions=[array.copy()], alias=exp.TableAlias(this=alias.copy(), columns=[value.copy()]), offset=offset.copy())
-    on = join.args.get("on") if isinstance(join, exp.Join) else None
-    select = join.parent if isinstance(join, exp.Join) else None
-    if not isinstance(select, exp.Select) or not (on is None or on == exp.true()) or join.kind.upper() in {"SEMI", "ANTI"}:
-        return node  # a join with a condition: no LATERAL VIEW form; Spark reports what it refuses
-    lateral = exp.Lateral(
+    alias = subquery.args["alias"].this
+    place = subquery.parent
+    if isinstance(place, exp.From):
+        subquery.replace(exp.Unnest(expressions=[array.copy()], alias=exp.TableAlias(this=alias.copy(), columns=[value.copy()]), offset=offset.copy()))
+        return
+    if not (
+        isinstance(place, exp.Join) and isinstance(place.parent, exp.Select)
+        and place.side.upper() in {"", "LEFT"} and place.kind.upper() in {"", "CROSS", "INNER", "OUTER"}
+        and place.args.get("on") in (None, exp.true())
+    ):
+        return  # a join with a condition (or RIGHT/FULL): no LATERAL VIEW form; Spark reports what it refuses
+    place.parent.append("laterals", exp.Lateral(
         this=exp.Posexplode(this=array.copy()),
         view=True,
-        outer=join.side.upper() == "LEFT",
+        outer=place.side.upper() == "LEFT",
         alias=exp.TableAlias(this=alias.copy(), columns=[offset.copy(), value.copy()]),
-    )
-    select.append("laterals", lateral)
-    join.pop()
-    return node
+    ))
+    place.pop()
 
 
 def posexplode_offsets(tree: exp.Expression) -> exp.Expression:
     """``tree`` (parsed DuckDB SQL, changed in place) with each WITH OFFSET subquery as POSEXPLODE."""
     for subquery in list(tree.find_all(exp.Subquery)):
-        replacement = _rewrite(subquery)
-        if replacement is not subquery:
-            subquery.replace(replacement)
+        _rewrite(subquery)
     return tree
