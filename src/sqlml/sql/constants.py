@@ -5,6 +5,7 @@ DATA, and the settings of the ML functions hold constants: literals, arrays and 
 negated number, a typed literal (``TIMESTAMP '2030-01-01'``) or a query parameter. This module reads
 them once for all of those readers; each reader adds the forms only it takes (``HPARAM_RANGE(…)``,
 ``format=CSV`` without quotes) through ``other`` and words its own error from :class:`NotConstant`.
+The scalar table and materialized view options take a literal of one type (:func:`literal_value`).
 https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#literals
 """
 
@@ -67,6 +68,29 @@ def constant_value(node: exp.Expression, params: dict | None = None, other: Call
     if other is not None:
         return other(node)
     raise NotConstant(node)
+
+
+def literal_value(node: exp.Expression, wanted: type) -> bool | float | str:
+    """The value of a literal of the SQL type ``wanted`` stands for, for the scalar ``OPTIONS(…)`` of
+    CREATE TABLE and CREATE MATERIALIZED VIEW, which take literals only.
+
+    Args:
+        node: the option's value.
+        wanted: ``bool`` (TRUE/FALSE), ``float`` (a number literal, read as float) or ``str`` (a
+            quoted string).
+
+    Returns:
+        the literal's value as ``wanted``.
+
+    Raises:
+        NotConstant: ``node`` is not a literal of that type.
+    """
+    value = constant_value(node) if isinstance(node, (exp.Literal, exp.Boolean)) else None
+    if wanted is float and type(value) is int:
+        value = float(value)
+    if type(value) is not wanted:
+        raise NotConstant(node)
+    return value
 
 
 def _number(text: str) -> int | float:

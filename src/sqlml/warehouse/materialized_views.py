@@ -34,6 +34,7 @@ from sqlml.errors import Error, InvalidOptionError, NotFoundError, SqlError
 from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.survey import Survey, survey_of
 from sqlml.result import Result
+from sqlml.sql.constants import NotConstant, literal_value
 from sqlml.sql.planner import is_materialized, plan
 from sqlml.warehouse import modification_log
 from sqlml.warehouse.dml import write_target
@@ -226,16 +227,16 @@ def _options(tree: exp.Create) -> tuple[dict, list[exp.Expression]]:
     return options, kept
 
 
-def _option_value(name: str, value: exp.Expression):
+def _option_value(name: str, value: exp.Expression) -> bool | float | str:
     if name == "max_staleness":
         return _interval_seconds(value)
     wanted = type(DEFAULTS[name]) if DEFAULTS[name] is not None else str
-    if wanted is bool and isinstance(value, exp.Boolean):
-        return value.this
-    if wanted is float and isinstance(value, exp.Literal) and not value.is_string and float(value.this) > 0:
-        return float(value.this)
-    if wanted is str and isinstance(value, exp.Literal) and value.is_string:
-        return value.this
+    try:
+        python = literal_value(value, wanted)
+        if wanted is not float or python > 0:
+            return python
+    except NotConstant:
+        pass
     expected = {bool: "a BOOL", float: "a positive number", str: "a STRING"}[wanted]
     raise InvalidOptionError(f"The materialized view option {name} takes {expected}.", option=name)
 

@@ -28,6 +28,7 @@ from sqlglot import exp
 from sqlml.engine.base import CATALOG, Cursor, EngineError, SqlEngine
 from sqlml.errors import InvalidOptionError, SqlError, SqlSyntaxError
 from sqlml.execution.survey import Survey, survey_of
+from sqlml.sql.constants import NotConstant, literal_value
 from sqlml.sql.expressions import LoadDataFiles
 from sqlml.sql.planner import StatementKind, kind_of
 from sqlml.warehouse import meta
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 OPTIONS_TABLE = meta.TABLE_OPTIONS.qualified
 #: Table options BigQuery's CREATE TABLE takes that mean something here, with their types.
-TABLE_OPTIONS = {"partition_expiration_days": (int, float), "require_partition_filter": bool, "description": str}
+TABLE_OPTIONS = {"partition_expiration_days": float, "require_partition_filter": bool, "description": str}
 _UNITS = {"DAY", "HOUR", "MONTH", "YEAR"}
 
 
@@ -123,19 +124,13 @@ def _partition_spec(expression: exp.Expression) -> tuple[exp.Expression, str, st
     )
 
 
-def _option_value(prop: exp.Property):
-    name, value = prop.name.lower(), prop.args.get("value")
-    wanted = TABLE_OPTIONS[name]
-    if isinstance(value, exp.Boolean):
-        python = value.this
-    elif isinstance(value, exp.Literal):
-        python = value.this if value.is_string else float(value.this)
-    else:
-        python = None
-    if isinstance(python, bool) != (wanted is bool) or not isinstance(python, wanted):
-        expected = {bool: "BOOL", str: "STRING"}.get(wanted, "FLOAT64")
-        raise InvalidOptionError(f"The table option {name} takes a {expected} literal.", option=name)
-    return python
+def _option_value(prop: exp.Property) -> bool | float | str:
+    name = prop.name.lower()
+    try:
+        return literal_value(prop.args.get("value"), TABLE_OPTIONS[name])
+    except NotConstant:
+        expected = {bool: "BOOL", str: "STRING"}.get(TABLE_OPTIONS[name], "FLOAT64")
+        raise InvalidOptionError(f"The table option {name} takes a {expected} literal.", option=name) from None
 
 
 def record(cursor: Cursor, dataset: str, table: str, partitioning: Partitioning | None) -> None:
