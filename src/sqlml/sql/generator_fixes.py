@@ -235,7 +235,20 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     return lambda self, node: render(self, node) if node.this else call
 
 
+def _safe_subscript(self, node: exp.Bracket) -> str:
+    """``a[SAFE_OFFSET(i)]`` / ``a[SAFE_ORDINAL(i)]``: NULL past either end. DuckDB's subscript counts
+    a negative index from the end (``SAFE_OFFSET(-2)`` read the last element); an index below 1 is
+    NULL here. Written as LIST_EXTRACT so that the Spark engine, which reads this SQL back, tells it
+    from OFFSET / ORDINAL, which fail past the end on Spark as on BigQuery.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator"""
+    if not node.args.get("safe") or len(node.expressions) != 1:
+        return self.bracket_sql(node)
+    position = exp.Add(this=exp.paren(node.expressions[0].copy()), expression=exp.Literal.number(1 - int(node.args.get("offset") or 0)))
+    return f"LIST_EXTRACT({self.sql(node, 'this')}, NULLIF(GREATEST({self.sql(position)}, 0), 0))"
+
+
 GENERATOR_FIXES: dict = {
+    exp.Bracket: _safe_subscript,
     exp.Div: _checked_division,
     exp.CountIf: _count_if,
     exp.GenerateSeries: _generate_array,
