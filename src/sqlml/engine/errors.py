@@ -105,15 +105,22 @@ def _cancelled(location: Location) -> Cancelled:
     return Cancelled("The statement was cancelled; nothing it started was kept.", location=location)
 
 
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is the user's cancel (Ctrl-C, :meth:`sqlml.Connection.interrupt`) landing
+    in an engine call rather than the engine refusing the call."""
+    # DuckDB's Python layer raises a bare RuntimeError, not its InterruptException, when the
+    # interrupt lands while it hands a result over (found by the Ctrl-C fuzz campaign)
+    duckdb_handover = type(error) is RuntimeError and str(error) == "Query interrupted"
+    return isinstance(error, (EngineInterrupted, KeyboardInterrupt)) or duckdb_handover
+
+
 def translate_foreign(error: Exception, location: Location) -> Error:
     """The sqlml error for an exception from neither sqlml nor the engine raised while a statement ran.
 
     The limits of the libraries underneath get their own message; anything else is a bug in
     sqlml, reported as one (the caller chains the original exception).
     """
-    if type(error) is RuntimeError and str(error) == "Query interrupted":
-        # DuckDB's Python layer raises a bare RuntimeError, not its InterruptException, when the
-        # interrupt lands while it hands a result over (found by the Ctrl-C fuzz campaign)
+    if is_interrupt(error):
         return _cancelled(location)
     if isinstance(error, RecursionError) or isinstance(error.__cause__, RecursionError):
         return nested_too_deeply(location)  # (sqlglot's tokenizer wraps a RecursionError in a TokenError)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlglot import exp
 
-from sqlml.engine.base import Cursor, EngineError
+from sqlml.engine.base import Cursor, EngineError, EngineTransactionError
+from sqlml.engine.errors import is_interrupt
 from sqlml.errors import Location
 from sqlml.execution.sources import DataInput, SourceSet
 from sqlml.execution.survey import Survey
@@ -131,22 +132,57 @@ def atomic(executor: Executor, cursor: Cursor) -> Iterator[None]:
     """Run a handler's several statements as one engine transaction: all of them or none.
 
     Inside the user's open transaction, or another handler's ``atomic`` block, the enclosing
-    transaction already covers them and nothing is started.
+    transaction already covers them and nothing is started. An interrupt (Ctrl-C, a cancel)
+    landing before the COMMIT has taken effect rolls everything back; one landing in the COMMIT
+    call after it took effect is too late to cancel the statement, which then completes (see
+    :func:`_commit`).
     """
     state = executor.thread_state
     if in_transaction_block(executor):
         yield
         return
     state.atomic = True
-    cursor.begin()
     try:
-        yield
-        cursor.commit()
-    except BaseException:
-        cursor.rollback()
-        raise
+        _begin(cursor)
+        try:
+            yield
+        except BaseException:
+            cursor.rollback()
+            raise
+        _commit(executor, cursor)
     finally:
         state.atomic = False
+
+
+def _begin(cursor: Cursor) -> None:
+    try:
+        cursor.begin()
+    except BaseException:
+        with contextlib.suppress(EngineError):
+            cursor.rollback()  # interrupted after DuckDB's BEGIN ran: no transaction stays open
+        raise
+
+
+def _commit(executor: Executor, cursor: Cursor) -> None:
+    """COMMIT the block's transaction, reporting what happened to it.
+
+    An interrupt can land in the COMMIT call after DuckDB committed (DuckDB then raises while it
+    hands the result over): the statement's work is kept, so the statement completes; the cancel
+    still stops the script's next statement. A COMMIT that failed before taking effect leaves the
+    transaction open and it is rolled back; one DuckDB refused (a write conflict) ended it and
+    raises as it is, not as the ROLLBACK's "no transaction is active".
+    """
+    try:
+        cursor.commit()
+    except BaseException as error:
+        try:
+            cursor.rollback()
+        except EngineTransactionError:  # no transaction is active: the COMMIT ended it
+            if not is_interrupt(error):
+                raise error from None
+            executor.cancel.set()
+            return
+        raise
 
 
 def rollback(executor: Executor) -> None:

@@ -3,7 +3,8 @@
 A new table gets its entry in the write log (:mod:`~sqlml.warehouse.modification_log`) and its
 GEOGRAPHY columns noted (:mod:`~sqlml.warehouse.column_types`); a table created with
 ``PARTITION BY``/``CLUSTER BY``/``OPTIONS`` is written in pruning order and its spec recorded by
-:mod:`~sqlml.warehouse.partitions`. The create is one transaction, in the table's write turn.
+:mod:`~sqlml.warehouse.partitions`. The create is one transaction, in the table's write turn; the
+drop is one transaction too.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_table_statement
 """
 
@@ -43,9 +44,11 @@ def _create_table(context: StatementContext, ref: exp.Table, partitioning: parti
 
 
 def drop_table(context: StatementContext) -> Result:
-    """DROP TABLE also forgets the table's partitioning, write log entries and column types."""
-    result = run_sql(context)
-    with context.executor.engine.lease() as cursor:
+    """DROP TABLE with forgetting the table's partitioning, write log entries and column types,
+    atomically: a failed or interrupted drop keeps the table and what is kept beside it."""
+    executor = context.executor
+    with executor.engine.lease() as cursor, atomic(executor, cursor):
+        result = run_sql(context)
         for ref in context.plan.tree.args.get("tables") or [context.plan.tree.this]:
             partitions.record(cursor, ref.db, ref.name, None)
             modification_log.forget(cursor, ref.db, ref.name)
