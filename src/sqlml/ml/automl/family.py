@@ -11,11 +11,10 @@ calls for a family that :attr:`~sqlml.ml.models.base.ModelFamily.searches_famili
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.errors import InvalidOptionError
 from sqlml.ml.automl.ensemble import Ensemble
 from sqlml.ml.automl.objectives import check_objective
 from sqlml.ml.models.base import ModelFamily, Target
@@ -120,22 +119,9 @@ class AutoMLFamily(SupervisedFamily):
         return self._estimator
 
     def onnx_graph(self, graph: Graph, model: Model, features: str) -> Graph:
-        """The chosen candidate's ONNX form, as its family builds it; an ensemble (also of one
-        trial's fold models) has none."""
-        members = model.estimator.members
-        if len(members) != 1:
-            raise ModelError(
-                f"{model.model_type} model chose an ensemble of {len(members)} models{_bagged(model)}, which has no ONNX form.",
-                hint="Use ML.PREDICT or sqlml serve; a model of one chosen candidate exports to ONNX.",
-            )
-        model_type, options, _weight, estimator = members[0]
-        chosen = copy.copy(model)
-        chosen.spec = {**model.spec, "model_type": model_type, "options": options}
-        chosen.estimator = estimator
-        return self.lookup(model_type).onnx_graph(graph, chosen, features)
+        """The chosen members as one ONNX model where that is exact
+        (:func:`~sqlml.ml.automl.onnx_form.automl_graph`: one candidate as its family builds it,
+        averaged linear members as one linear model, tree members as one tree ensemble)."""
+        from sqlml.ml.automl.onnx_form import automl_graph
 
-
-def _bagged(model: Model) -> str:
-    """How the members of a bagged model came to be, for the error naming them."""
-    folds = model.spec.get("automl", {}).get("bagged_folds")
-    return f" (each chosen trial's {folds} fold models)" if folds else ""
+        return automl_graph(graph, model, features, self.lookup)

@@ -188,19 +188,14 @@ def pca_graph(graph: Graph, model: Model, features: str) -> None:
     output(graph, projections, "principal_components", TensorProto.DOUBLE, [None, len(estimator.components_)])
 
 
-def _trees(preprocessing, model: Model):
-    """The preprocessing graph merged with onnxmltools' conversion of the LightGBM booster."""
+def _trees(preprocessing, model: Model, members: list[tuple[object, float]]):
+    """The preprocessing graph merged with onnxmltools' conversion of the members' LightGBM
+    boosters, summed as one ensemble with each member's leaves scaled by its weight."""
     import onnx
-    import onnxmltools
-    from onnxmltools.convert.common.data_types import FloatTensorType
 
-    booster = model.estimator.booster_
-    width = len(model.task.feature_names)
-    trees = onnxmltools.convert_lightgbm(
-        booster, initial_types=[("tree_features", FloatTensorType([None, width]))], zipmap=False, target_opset=OPSET
-    )
-    if model.estimator.random_forest:
-        _average_trees(trees, booster.current_iteration())
+    trees = _converted(model, *members[0])
+    for estimator, weight in members[1:]:
+        _append_trees(trees, _converted(model, estimator, weight))
     for opset in trees.opset_import:
         opset.version = ML_OPSET if opset.domain == "ai.onnx.ml" else OPSET
     trees.ir_version = preprocessing.ir_version
@@ -217,24 +212,69 @@ def _trees(preprocessing, model: Model):
     return graph
 
 
-def tree_graph(graph: Graph, model: Model, features: str) -> Graph:
-    """The preprocessing graph (``features`` cast to FLOAT) merged with the booster's trees."""
+def _converted(model: Model, estimator, weight: float):
+    """One LightGBM booster as onnxmltools converts it, its leaves scaled by ``weight`` (and by
+    1/trees for a random forest, which averages its trees where the converter sums them)."""
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    booster = estimator.booster_
+    width = len(model.task.feature_names)
+    trees = onnxmltools.convert_lightgbm(
+        booster, initial_types=[("tree_features", FloatTensorType([None, width]))], zipmap=False, target_opset=OPSET
+    )
+    scale = weight / booster.current_iteration() if estimator.random_forest else weight
+    if scale != 1.0:
+        _scale_trees(trees, scale)
+    return trees
+
+
+def _tree_node(trees):
+    return next(n for n in trees.graph.node if n.op_type in ("TreeEnsembleRegressor", "TreeEnsembleClassifier"))
+
+
+def _append_trees(trees, other) -> None:
+    """Add ``other``'s trees to ``trees``' ensemble (tree ids shifted past its own): the outputs
+    sum the two ensembles' leaf values before the shared post-transform (sigmoid, softmax or none).
+
+    Raises:
+        ModelError: the two ensembles' operators differ in what they predict (not one ensemble).
+    """
+    target, source = _tree_node(trees), _tree_node(other)
+    attributes = {a.name: a for a in target.attribute}
+    shift = max(attributes["nodes_treeids"].ints) + 1
+    for attribute in source.attribute:
+        mine = attributes.get(attribute.name)
+        if attribute.name.endswith("treeids"):
+            mine.ints.extend(i + shift for i in attribute.ints)
+        elif attribute.name.startswith("nodes_") or attribute.name.split("_")[0] in ("class", "target"):
+            (mine.ints if attribute.ints else mine.floats if attribute.floats else mine.strings).extend(
+                attribute.ints or attribute.floats or attribute.strings
+            )
+        elif attribute.name == "base_values":
+            mine.floats[:] = [a + b for a, b in zip(mine.floats, attribute.floats)]
+        elif mine is None or mine != attribute:
+            raise ModelError(f"The trees' ONNX operators differ in {attribute.name}: they cannot be one ensemble.")
+
+
+def _scale_trees(trees, scale: float) -> None:
+    """Multiply every leaf value (and base value) of the converted ensemble by ``scale``."""
+    for attribute in _tree_node(trees).attribute:
+        if attribute.name in ("target_weights", "class_weights", "base_values"):
+            scaled = [value * scale for value in attribute.floats]
+            del attribute.floats[:]
+            attribute.floats.extend(scaled)
+
+
+def tree_graph(graph: Graph, model: Model, features: str, members: list[tuple[object, float]] | None = None) -> Graph:
+    """The preprocessing graph (``features`` cast to FLOAT) merged with the booster's trees — or
+    with ``members``' boosters (estimator, weight) as one ensemble whose raw scores are their
+    weighted sum (an AutoML model's averaged tree members)."""
     import onnx
 
     graph.nodes.append(graph.helper.make_node("Cast", [features], ["features_float"], to=onnx.TensorProto.FLOAT))
     graph.outputs.append(graph.helper.make_tensor_value_info("features_float", onnx.TensorProto.FLOAT, [None, None]))
-    return _trees(_model_proto(graph), model)
-
-
-def _average_trees(trees, count: int) -> None:
-    """A LightGBM random forest averages its trees; the converter sums them, so scale each leaf."""
-    for node in trees.graph.node:
-        if node.op_type in ("TreeEnsembleRegressor", "TreeEnsembleClassifier"):
-            for attribute in node.attribute:
-                if attribute.name in ("target_weights", "class_weights"):
-                    scaled = [value / count for value in attribute.floats]
-                    del attribute.floats[:]
-                    attribute.floats.extend(scaled)
+    return _trees(_model_proto(graph), model, members or [(model.estimator, 1.0)])
 
 
 def to_onnx(model: Model) -> onnx.ModelProto:

@@ -1,0 +1,81 @@
+"""The ONNX form of an AutoML model: its chosen members as one ONNX model, where that is exact.
+
+The ensemble (:mod:`sqlml.ml.automl.ensemble`) averages its members' raw outputs with their
+weights — the prediction of a regressor, the logit of a binary classifier, the log-probabilities
+of a multiclass one (the class scores up to a per-row constant, which the softmax drops). So:
+
+- linear members (a bagged LINEAR_REG or LOGISTIC_REG: one trial's fold models, read from one
+  feature matrix) are one linear model whose coefficients and intercepts are the members'
+  weighted sums — Σ wᵢ(βᵢx + bᵢ) = (Σ wᵢβᵢ)x + Σ wᵢbᵢ, exact for the averaged prediction;
+- tree members (boosted trees and random forests) are one ONNX tree ensemble holding every
+  member's trees, each leaf scaled by its member's weight (and by 1/trees for a forest): the
+  ensemble sums the leaves before the sigmoid or softmax, as the members' weighted raw sum.
+
+Members of different kinds (a linear model with a DNN, a DNN bag, a linear + tree blend) have no
+one ONNX form sqlml writes: EXPORT MODEL names the model types and writes the model's own files.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sqlml.errors import ModelError
+
+if TYPE_CHECKING:
+    from sqlml.ml.models.base import ModelFamily
+    from sqlml.ml.models.model import Model
+    from sqlml.ml.models.onnx_graph import Graph
+
+#: The member families whose averaged members have one exact ONNX form, by how they are merged.
+LINEAR, TREES = ("linear",), ("boosted_tree", "random_forest")
+
+
+def automl_graph(graph: Graph, model: Model, features: str, lookup: Callable[[str], ModelFamily]) -> Graph:
+    """ML.PREDICT's outputs of the AutoML ``model``'s members as one ONNX graph on ``features``.
+
+    Raises:
+        ModelError: the members mix kinds that have no one exact ONNX form (naming them).
+    """
+    from sqlml.ml.models.onnx_graph import tree_graph
+
+    members = model.estimator.members
+    families = {lookup(model_type).name for model_type, *_ in members}
+    model_type, options, _weight, estimator = members[0]
+    chosen = copy.copy(model)
+    chosen.spec = {**model.spec, "model_type": model_type, "options": options}
+    if len(members) == 1:
+        chosen.estimator = estimator
+        return lookup(model_type).onnx_graph(graph, chosen, features)
+    if families <= set(LINEAR) and len({m[0] for m in members}) == 1:
+        chosen.estimator = _averaged_linear(members)
+        return lookup(model_type).onnx_graph(graph, chosen, features)
+    if families <= set(TREES):
+        chosen.estimator = estimator
+        return tree_graph(graph, chosen, features, [(member, weight) for *_, weight, member in members])
+    kinds = ", ".join(f"{count} {name}" for name, count in Counter(m[0] for m in members).items())
+    raise ModelError(
+        f"EXPORT MODEL's ONNX format has no exact form for this {model.model_type} model's average of {len(members)} "
+        f"members ({kinds}){_bagged(model)}: only members all of one linear model type, or all trees, average into one ONNX model.",
+        hint="Its own files are exported; use ML.PREDICT or sqlml serve. Averaged linear members "
+        "(LINEAR_REG, LOGISTIC_REG) or tree members (BOOSTED_TREE_*, RANDOM_FOREST_*) export to ONNX.",
+    )
+
+
+def _averaged_linear(members: list) -> object:
+    """One linear estimator whose coefficients and intercept are the members' weighted sums."""
+    averaged = copy.copy(members[0][3])
+    averaged.coef_ = sum(weight * np.asarray(estimator.coef_, dtype=np.float64) for _, _, weight, estimator in members)
+    intercept = sum(weight * np.asarray(estimator.intercept_, dtype=np.float64) for _, _, weight, estimator in members)
+    averaged.intercept_ = intercept if np.ndim(intercept) else float(intercept)
+    return averaged
+
+
+def _bagged(model: Model) -> str:
+    """How the members of a bagged model came to be, for the error naming them."""
+    folds = model.spec.get("automl", {}).get("bagged_folds")
+    return f", each chosen trial's {folds} fold models" if folds else ""
