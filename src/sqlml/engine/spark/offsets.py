@@ -1,16 +1,19 @@
-"""``UNNEST(a) AS x WITH OFFSET AS o`` on Spark: POSEXPLODE, in the FROM clause or as a LATERAL VIEW.
+"""``UNNEST(a) AS x WITH OFFSET AS o`` on Spark: a subquery of POSEXPLODE, LATERAL where it is joined.
 
 The front end writes BigQuery's offset for DuckDB as a subquery of two UNNESTs, the elements and
 ``RANGE(0, LEN(a))`` zipped (sql/compat.py). Spark allows one generator per SELECT and reads
 DuckDB's LEN of a list as a string length, so the subquery is written back here as the one
-generator Spark has for it: ``POSEXPLODE(a)``, whose (position, element) are 0-based like
-BigQuery's offset. A LEFT JOIN keeps rows with an empty or NULL array (LATERAL VIEW OUTER).
+generator Spark has for it: ``(SELECT POSEXPLODE(a) AS (o, x))``, whose (position, element) are
+0-based like BigQuery's offset. Joined to the row holding the array, it is a LATERAL subquery
+(:mod:`.laterals`): its ON condition and LEFT side keep BigQuery's rows.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnest_operator
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
+
+from sqlml.engine.spark.laterals import as_lateral
 
 __all__ = ["posexplode_offsets"]
 
@@ -36,29 +39,14 @@ def _offset_subquery(node: exp.Expression) -> tuple[exp.Expression, exp.Identifi
 
 
 def _rewrite(subquery: exp.Subquery) -> None:
-    """Write one WITH OFFSET subquery as POSEXPLODE where Spark has a form for it (changes the tree)."""
+    """Write one WITH OFFSET subquery as ``(SELECT POSEXPLODE(a) AS (o, x))`` (changes the tree)."""
     parts = _offset_subquery(subquery)
     if parts is None:
         return
     array, value, offset = parts
-    alias = subquery.args["alias"].this
-    place = subquery.parent
-    if isinstance(place, exp.From):
-        subquery.replace(exp.Unnest(expressions=[array.copy()], alias=exp.TableAlias(this=alias.copy(), columns=[value.copy()]), offset=offset.copy()))
-        return
-    if not (
-        isinstance(place, exp.Join) and isinstance(place.parent, exp.Select)
-        and place.side.upper() in {"", "LEFT"} and place.kind.upper() in {"", "CROSS", "INNER", "OUTER"}
-        and place.args.get("on") in (None, exp.true())
-    ):
-        return  # a join with a condition (or RIGHT/FULL): no LATERAL VIEW form; Spark reports what it refuses
-    place.parent.append("laterals", exp.Lateral(
-        this=exp.Posexplode(this=array.copy()),
-        view=True,
-        outer=place.side.upper() == "LEFT",
-        alias=exp.TableAlias(this=alias.copy(), columns=[offset.copy(), value.copy()]),
-    ))
-    place.pop()
+    generator = exp.Aliases(this=exp.Posexplode(this=array.copy()), expressions=[offset.copy(), value.copy()])
+    subquery.this.set("expressions", [generator])
+    as_lateral(subquery, array)
 
 
 def posexplode_offsets(tree: exp.Expression) -> exp.Expression:

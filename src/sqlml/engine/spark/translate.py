@@ -30,6 +30,8 @@ from sqlglot.errors import SqlglotError
 
 from sqlml.engine.base import EngineError
 from sqlml.engine.spark.functions import spark_functions
+from sqlml.engine.spark.inline import inline_structs
+from sqlml.engine.spark.laterals import lateral_unnest_joins
 from sqlml.engine.spark.offsets import posexplode_offsets
 from sqlml.engine.spark.ordered_aggregates import sorted_array_aggs
 from sqlml.sql.duckdb_names import CATALOG, META_SCHEMA
@@ -194,7 +196,8 @@ def to_spark(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]
     for table in tree.find_all(exp.Table):
         if table.catalog.lower() == CATALOG:  # Spark's session catalog holds the datasets
             table.set("catalog", None)
-    tree = spark_functions(sorted_array_aggs(posexplode_offsets(tree)))
+    tree = lateral_unnest_joins(inline_structs(posexplode_offsets(tree)))
+    tree = spark_functions(sorted_array_aggs(tree))
     if parameters:
         inline(tree, parameters)
     return tree.sql(dialect="spark")
