@@ -100,12 +100,16 @@ def _unnest_offsets(tree: exp.Expression) -> exp.Expression:
             exp.Alias(this=build("unnest(range(0, len(__p_a)))", a=array), alias=exp.to_identifier(offset_name, quoted=True)),
         ).subquery(f"_unnest_{next(_names)}")
         unnest.replace(subquery)
-        join = subquery.parent
-        if isinstance(join, exp.Join) and join.side.upper() == "LEFT" and not join.args.get("on"):
-            # LEFT JOIN UNNEST(…) keeps a row whose array is empty or NULL (NULL value and offset);
-            # a LEFT JOIN of the subquery needs its ON to say so, else it is written as a comma join
-            join.set("on", exp.true())
+        _keep_left_rows(subquery)
     return tree
+
+
+def _keep_left_rows(subquery: exp.Subquery) -> None:
+    """LEFT JOIN UNNEST(…) keeps a row whose array is empty or NULL (NULL values); a LEFT JOIN of
+    the subquery standing in for it needs an ON to say so, else it is written as a comma join."""
+    join = subquery.parent
+    if isinstance(join, exp.Join) and join.side.upper() == "LEFT" and not join.args.get("on"):
+        join.set("on", exp.true())
 
 
 def _array_agg_limits(tree: exp.Expression) -> exp.Expression:
@@ -237,7 +241,9 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
             continue
         depth = exp.Kwarg(this=exp.var("max_depth"), expression=exp.Literal.number(2))
         call = exp.Anonymous(this="UNNEST", expressions=[unnest.expressions[0].copy(), depth])
-        unnest.replace(exp.select(exp.alias_(call, "f0_")).subquery())
+        subquery = exp.select(exp.alias_(call, "f0_")).subquery()
+        unnest.replace(subquery)
+        _keep_left_rows(subquery)
     return tree
 
 
