@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "catalog_rows",
+    "column_names",
     "dataset_exists",
     "install_catalog_views",
     "list_tables",
@@ -78,6 +79,11 @@ def table_columns(spark: SparkSession, dataset: str | None, name: str) -> list[t
     else:
         qualified = _quoted(dataset, name)
     return [(field.name, duckdb_type(field.dataType)) for field in spark.table(qualified).schema.fields]
+
+
+def column_names(spark: SparkSession, dataset: str | None, name: str) -> list[str]:
+    """The column names of ``dataset.name`` (or of the TEMP view ``name``), in order; empty when there is none."""
+    return [column for column, _ in table_columns(spark, dataset, name)]
 
 
 def view_definition(spark: SparkSession, dataset: str, name: str) -> str | None:

@@ -14,13 +14,16 @@ the statements Spark's Parquet tables have no form for written as ones they have
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from sqlml.engine.base import EngineError, Parameters
+from sqlml.engine.spark.catalog import column_names
 from sqlml.engine.spark.errors import engine_error
 from sqlml.engine.spark.files import read_files
+from sqlml.engine.spark.stars import expand_star_replace
 from sqlml.engine.spark.translate import parse, to_spark
 from sqlml.engine.spark.writes import create_table_as
 
@@ -53,6 +56,7 @@ _ROW_WRITES = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}
 
 def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> DataFrame:
     tree, parameters = read_files(spark, tree, parameters)
+    tree = expand_star_replace(tree, functools.partial(column_names, spark))  # Spark SQL has no * REPLACE
     verb = _ROW_WRITES.get(type(tree))
     if verb is not None:
         raise EngineError(
