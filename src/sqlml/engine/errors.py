@@ -78,8 +78,9 @@ def translate(
             hint="Use CREATE OR REPLACE to replace it, or CREATE … IF NOT EXISTS to keep it.",
             location=_locate(tree, name, sql, location),
         )
+    hint = getattr(error, "hint", None)  # an engine's fix for a bad value (SAFE_CAST…), when it words one
     if isinstance(error, EngineConversionError):
-        return SqlTypeError(_strip_kind(text), location=location)
+        return SqlTypeError(_strip_kind(text), hint=hint, location=location)
     if isinstance(error, EngineBindError) and "No function matches" in text:
         return SqlTypeError(_strip_kind(text), hint=_detail(error), location=location)
     if isinstance(error, EngineTransactionError):
@@ -98,7 +99,7 @@ def translate(
             hint="This BigQuery construct has no DuckDB translation yet; rewrite it or report it.",
             location=location,
         )
-    return ExecutionError(_strip_kind(text), location=location)
+    return ExecutionError(_strip_kind(text), hint=hint, location=location)
 
 
 def _cancelled(location: Location) -> Cancelled:

@@ -4,7 +4,12 @@ The executor locates an engine error in the user's SQL by reading the engine's m
 object it names (:mod:`sqlml.engine.errors`, which reads DuckDB's shapes: ``Table with name t does
 not exist!``). Spark names the same failures with error classes (``TABLE_OR_VIEW_NOT_FOUND``), so a
 known class gets a first line in that shape, naming the same object, and Spark's own message
-follows unchanged on the next lines; any other error keeps Spark's message as it is.
+follows unchanged on the next lines.
+
+A bad value met on an executor (a string that does not cast, a division by zero, an offset past
+the end of an array, an INT64 overflow) is worded as DuckDB words it where DuckDB has a wording,
+so that a user reads one message on both engines, with BigQuery's SAFE_ form to use instead as
+the error's ``hint`` (:mod:`.values`). Any other error keeps Spark's message as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlml.engine.base import (
     EngineInterrupted,
     EngineIOError,
 )
+from sqlml.engine.spark.values import bad_value
 
 __all__ = ["engine_error"]
 
@@ -26,8 +32,7 @@ _KINDS: tuple[tuple[str, type[EngineError]], ...] = (
     ("CAST_INVALID_INPUT", EngineConversionError),
     ("DATATYPE_MISMATCH", EngineConversionError),
     ("INCOMPATIBLE_DATA_FOR_TABLE", EngineConversionError),
-    ("DIVIDE_BY_ZERO", EngineConversionError),
-    ("ARITHMETIC_OVERFLOW", EngineConversionError),
+    ("CAST_OVERFLOW", EngineConversionError),
     ("PATH_NOT_FOUND", EngineIOError),
     ("FAILED_READ_FILE", EngineIOError),
     ("TASK_WRITE_FAILED", EngineIOError),
@@ -61,6 +66,10 @@ def engine_error(error: Exception) -> EngineError:
             "This statement has no Spark translation yet (run it with engine='duckdb', or report it): "
             f"Spark could not parse the SQL written for it: {message}"
         )
+    if worded := bad_value(condition, message):
+        error = kind(worded.message)
+        error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)
+        return error
     for pattern, shape in _SHAPES:
         if match := pattern.search(message):
             return kind(f"{shape.format(match.group(1))}\n{message}")
