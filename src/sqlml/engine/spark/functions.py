@@ -4,7 +4,11 @@ as Spark's functions of the same meaning (before generation, on the parsed DuckD
 The front end writes some BigQuery functions as DuckDB functions sqlglot keeps as anonymous calls
 (``STRLEN`` for BYTE_LENGTH, ``error()`` for BigQuery's runtime errors, ``LIST_SLICE`` for
 ``ARRAY_AGG(… LIMIT n)``); each has a Spark counterpart here. A function with none reaches Spark
-as it is, and the user gets Spark's "cannot resolve routine" as an unknown function.
+as it is, and the user gets Spark's "cannot resolve routine" as an unknown function. List
+functions are in :mod:`~sqlml.engine.spark.lists`, arithmetic in :mod:`~sqlml.engine.spark.numbers`,
+functions giving a DATETIME in :mod:`~sqlml.engine.spark.datetimes`.
+
+Calls are rewritten innermost first, so that a call inside another's arguments is rewritten too.
 """
 
 from __future__ import annotations
@@ -13,29 +17,17 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from sqlml.engine.spark import lists, numbers
+from sqlml.engine.spark.build import call as _call
+from sqlml.engine.spark.datetimes import datetime_function
+
 __all__ = ["spark_functions"]
-
-
-def _call(name: str, *args: exp.Expression) -> exp.Expression:
-    return exp.Anonymous(this=name, expressions=list(args))
 
 
 def _finite(value: exp.Expression) -> exp.Expression:
     as_double = exp.cast(value, "DOUBLE")
     infinity = exp.cast(exp.Literal.string("Infinity"), "DOUBLE")
     return exp.and_(exp.not_(_call("ISNAN", as_double)), exp.NEQ(this=_call("ABS", as_double.copy()), expression=infinity))
-
-
-def _slice(values: exp.Expression, start: exp.Expression, end: exp.Expression) -> exp.Expression:
-    # DuckDB's LIST_SLICE(l, a, b) keeps elements a..b (1-based); Spark's SLICE(l, a, n) keeps n from a
-    length = exp.Add(this=exp.Sub(this=exp.paren(end), expression=exp.paren(start.copy())), expression=exp.Literal.number(1))
-    return _call("SLICE", values, start, length)
-
-
-def _count(values: exp.Expression) -> exp.Expression:
-    element = exp.to_identifier("__e")
-    not_null = exp.Lambda(this=exp.not_(exp.Is(this=exp.column(element.copy()), expression=exp.null())), expressions=[element])
-    return _call("SIZE", _call("FILTER", values, not_null))
 
 
 def _day_of_week(node: exp.DayOfWeek) -> exp.Expression:
@@ -74,8 +66,10 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "strlen": lambda value: _call("OCTET_LENGTH", value),
     "error": lambda message: _call("RAISE_ERROR", message),
     "isfinite": _finite,
-    "list_slice": _slice,
-    "list_count": _count,
+    "list_slice": lists.slice_,
+    "list_count": lists.count_not_null,
+    "list_extract": lists.get,
+    "histogram": lists.histogram,
     "row": lambda *values: exp.Struct(expressions=list(values)),
     "get_current_timestamp": lambda: exp.CurrentTimestamp(),
 }
@@ -95,6 +89,17 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _date_diff(node)
     if isinstance(node, exp.TimeToStr) and node.args.get("format") is not None and node.args["format"].name == "%U":
         return _sunday_week(node.this)
+    if isinstance(node, exp.Length) and lists.is_list(node.this):
+        return _call("SIZE", node.this)
+    if numbers.is_float_division(node):
+        return numbers.ieee_divide(node.this, node.expression)
+    if isinstance(node, exp.Log):
+        return numbers.log(node)
+    if isinstance(node, exp.Sign):
+        return numbers.sign(node)
+    datetime = datetime_function(node)
+    if datetime is not None:
+        return datetime
     if type(node).__name__ == "ArrayReverse":
         return _call("REVERSE", node.this)
     if isinstance(node, exp.Interval) and node.this is not None and not isinstance(node.this, exp.Literal):
@@ -106,4 +111,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 
 def spark_functions(tree: exp.Expression) -> exp.Expression:
     """``tree`` (parsed DuckDB SQL, changed in place) with the DuckDB calls above written as Spark's."""
-    return tree.transform(_rewrite, copy=False)
+    for node in reversed(list(tree.dfs())):  # every node after the nodes inside it
+        parent, key, index = node.parent, node.arg_key, node.index  # before a rewrite wraps the node
+        rewritten = _rewrite(node)
+        if rewritten is not node:
+            if parent is None:
+                return rewritten
+            parent.set(key, rewritten, index)
+    return tree

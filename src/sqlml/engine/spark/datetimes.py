@@ -1,0 +1,64 @@
+"""DuckDB functions giving a TIMESTAMP (BigQuery's DATETIME: no time zone) whose Spark function of
+the same name gives Spark's TIMESTAMP, an instant in the session's time zone; written so that
+Spark gives TIMESTAMP_NTZ, fetched as the same naive ``datetime`` DuckDB gives.
+
+sqlglot writes DuckDB's TIMESTAMP as Spark's TIMESTAMP_NTZ in casts and literals, but Spark's
+DATE_TRUNC, MAKE_TIMESTAMP and TO_TIMESTAMP return its zoned TIMESTAMP whatever they are given.
+So ``DATE_TRUNC`` of a zone-less value is cast back to TIMESTAMP_NTZ (the two casts go through the
+session zone, so the wall-clock time is kept), ``MAKE_TIMESTAMP`` is ``MAKE_TIMESTAMP_NTZ``, and
+``STRPTIME`` is cast back as well. The front end's PARSE_DATETIME prefixes ``'1970 '`` with a
+``%Y`` to give a format without a year BigQuery's default year; Spark's parser refuses a year
+given twice and already defaults it to 1970, so the prefix is dropped.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.engine.spark.build import call
+
+__all__ = ["datetime_function"]
+
+#: The front end's default-year prefix of PARSE_DATETIME's text and format.
+_YEAR_PREFIX = ("1970 ", "%Y ")
+
+
+def _is_datetime(node: exp.Expression) -> bool:
+    """Whether ``node`` is zone-less (DuckDB's TIMESTAMP): a cast to it, or it plus or minus an INTERVAL."""
+    while isinstance(node, (exp.Add, exp.Sub, exp.Paren)):
+        node = node.this
+    return node.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ)
+
+
+def _naive(node: exp.Expression) -> exp.Expression:
+    # DuckDB's TIMESTAMP, which sqlglot writes as Spark's TIMESTAMP_NTZ
+    return exp.Cast(this=node, to=exp.DataType.build("TIMESTAMP", dialect="duckdb"))
+
+
+def _without_year_prefix(node: exp.StrToTime) -> exp.StrToTime:
+    text, pattern = node.this, node.args.get("format")
+    if (
+        isinstance(text, exp.DPipe) and isinstance(pattern, exp.DPipe)
+        and (text.this.name, pattern.this.name) == _YEAR_PREFIX
+        and text.this.is_string and pattern.this.is_string
+    ):  # fmt: skip
+        return exp.StrToTime(this=text.expression, format=pattern.expression)
+    return node
+
+
+def _has_zone(pattern: exp.Expression | None) -> bool:
+    # STRPTIME with %z or %Z gives DuckDB's TIMESTAMP WITH TIME ZONE, Spark's TIMESTAMP as well
+    return pattern is None or any("%z" in part.name.lower() for part in pattern.find_all(exp.Literal))
+
+
+def datetime_function(node: exp.Expression) -> exp.Expression | None:
+    """The Spark form of ``node`` when it is one of the functions above giving a DATETIME, else None."""
+    if isinstance(node, exp.TimestampTrunc) and _is_datetime(node.this):
+        return _naive(node)
+    if isinstance(node, exp.TimestampFromParts) and node.args.get("zone") is None and node.args.get("sec") is not None:
+        parts = [node.args.get(part) for part in ("year", "month", "day", "hour", "min", "sec")]
+        return call("MAKE_TIMESTAMP_NTZ", *parts)
+    if isinstance(node, exp.StrToTime) and not _has_zone(node.args.get("format")):
+        return _naive(_without_year_prefix(node))
+    return None

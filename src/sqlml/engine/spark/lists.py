@@ -1,0 +1,76 @@
+"""DuckDB's list functions the front end writes, as Spark's array functions of the same meaning.
+
+* ``LENGTH(list)`` (DuckDB's LENGTH takes lists and strings; Spark's only strings): ``SIZE``. The
+  front end writes it for STRING_AGG's and ARRAY_AGG's ``LIMIT`` and for RANGE_BUCKET, always of a
+  list it builds there (BigQuery's own LENGTH takes no ARRAY), so the list is told by its node.
+* ``LIST_EXTRACT(list, i)``, the front end's SAFE_OFFSET / SAFE_ORDINAL: NULL past either end,
+  where Spark's ``list[i]`` (OFFSET, ORDINAL) raises in ANSI mode as BigQuery does. Spark's
+  ``GET`` is 0-based and NULL outside the array.
+* ``HISTOGRAM(x)``, the map of each non-NULL value to its count that APPROX_TOP_COUNT sorts: the
+  collected values sorted, each value's count the distance from its first position to the next
+  value's (linear after the sort, where counting each distinct value again would be quadratic).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.engine.spark.build import call
+
+__all__ = ["get", "histogram", "is_list", "slice_", "count_not_null"]
+
+#: Nodes that build a list in the DuckDB statement (or in its Spark form, rewritten first).
+_LIST_NODES = (exp.ArrayAgg, exp.Array, exp.ArrayFilter, exp.ArraySort, exp.ArrayConcat, exp.Filter)
+_LIST_CALLS = frozenset({"TRANSFORM", "FILTER", "SLICE", "COLLECT_LIST", "ARRAY_SORT", "SORT_ARRAY", "LIST_SLICE", "LIST_FILTER"})
+
+
+def is_list(node: exp.Expression) -> bool:
+    """Whether ``node`` builds a list (``ARRAY_AGG(x) FILTER (…)``, ``LIST_FILTER``, ``[…]``…)."""
+    if isinstance(node, exp.Filter):  # an aggregate's FILTER (WHERE …)
+        return is_list(node.this)
+    if isinstance(node, exp.Anonymous):
+        return node.name.upper() in _LIST_CALLS
+    return isinstance(node, _LIST_NODES)
+
+
+def get(values: exp.Expression, index: exp.Expression) -> exp.Expression:
+    """DuckDB's ``LIST_EXTRACT(values, index)`` (1-based) as Spark's 0-based ``GET``: NULL outside."""
+    return call("GET", values, exp.Sub(this=exp.paren(index), expression=exp.Literal.number(1)))
+
+
+def slice_(values: exp.Expression, start: exp.Expression, end: exp.Expression) -> exp.Expression:
+    """DuckDB's ``LIST_SLICE(l, a, b)`` keeps elements a..b (1-based); Spark's ``SLICE(l, a, n)`` n from a."""
+    length = exp.Add(this=exp.Sub(this=exp.paren(end), expression=exp.paren(start.copy())), expression=exp.Literal.number(1))
+    return call("SLICE", values, start, length)
+
+
+def count_not_null(values: exp.Expression) -> exp.Expression:
+    """DuckDB's ``LIST_COUNT``: the list's non-NULL elements."""
+    element = exp.to_identifier("__e")
+    not_null = exp.Lambda(this=exp.not_(exp.Is(this=exp.column(element.copy()), expression=exp.null())), expressions=[element])
+    return call("SIZE", call("FILTER", values, not_null))
+
+
+def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(name) for name in names])
+
+
+def _bind(value: exp.Expression, name: str, body: exp.Expression) -> exp.Expression:
+    # ``body`` reading ``value`` as the lambda parameter ``name``, ``value`` computed once
+    return call("ELEMENT_AT", call("TRANSFORM", exp.Array(expressions=[value]), _lambda(body, name)), exp.Literal.number(1))
+
+
+def histogram(value: exp.Expression) -> exp.Expression:
+    """DuckDB's ``HISTOGRAM(value)``: MAP<value, BIGINT> of the group's non-NULL values, NULL when none."""
+    sorted_values, starts = exp.column("__hs"), exp.column("__hp")
+    # positions (0-based) where a run of equal values begins in the sorted values
+    previous = call("GET", sorted_values.copy(), exp.Sub(this=exp.column("__i"), expression=exp.Literal.number(1)))
+    begins = exp.or_(exp.EQ(this=exp.column("__i"), expression=exp.Literal.number(0)), exp.NEQ(this=exp.column("__v"), expression=previous))
+    marks = call("TRANSFORM", sorted_values.copy(), _lambda(exp.If(this=begins, true=exp.column("__i"), false=exp.Literal.number(-1)), "__v", "__i"))
+    run_starts = call("FILTER", marks, _lambda(exp.GTE(this=exp.column("__p"), expression=exp.Literal.number(0)), "__p"))
+    keys = call("TRANSFORM", starts.copy(), _lambda(call("GET", sorted_values.copy(), exp.column("__p")), "__p"))
+    next_start = exp.Coalesce(this=call("GET", starts.copy(), exp.Add(this=exp.column("__j"), expression=exp.Literal.number(1))), expressions=[call("SIZE", sorted_values.copy())])
+    counts = call("TRANSFORM", starts.copy(), _lambda(exp.cast(exp.Sub(this=next_start, expression=exp.column("__p")), "BIGINT"), "__p", "__j"))
+    counted = _bind(run_starts, starts.name, call("MAP_FROM_ARRAYS", keys, counts))
+    non_empty = exp.GT(this=call("SIZE", sorted_values.copy()), expression=exp.Literal.number(0))
+    return _bind(call("ARRAY_SORT", call("COLLECT_LIST", value)), sorted_values.name, exp.Case(ifs=[exp.If(this=non_empty, true=counted)]))

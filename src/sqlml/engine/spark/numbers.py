@@ -1,0 +1,68 @@
+"""DuckDB arithmetic whose Spark function of the same name gives another number or type, written as
+Spark expressions giving DuckDB's (and so BigQuery's) answer, on the parsed DuckDB statement.
+
+* A division of two DOUBLEs (the front end's IEEE_DIVIDE, and DuckDB's ``/`` on floats) follows
+  IEEE 754 on DuckDB: ``x / 0`` is ±inf, ``0 / 0`` NaN. Spark's ANSI mode raises DIVIDE_BY_ZERO
+  instead, so a zero divisor is answered by ``x * inf`` (±inf, and NaN for 0 and NaN), as DuckDB
+  does without looking at the sign of a zero divisor. A BigQuery ``/`` reaches here already
+  guarded by the front end (its zero divisor is BigQuery's "division by zero" error).
+* ``LOG(b, x)`` is ``log10(x) / log10(b)`` in DuckDB (``LOG(10, 1000)`` is exactly 3); Spark's
+  ``LOG(b, x)`` divides natural logarithms (2.9999999999999996). DuckDB's one-argument ``LOG`` is
+  base 10, Spark's the natural logarithm.
+* ``SIGN`` is of the argument's type in BigQuery (INT64 for INT64, NaN for NaN); Spark's always
+  returns DOUBLE.
+
+https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
+https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.engine.spark.build import call, once
+
+__all__ = ["ieee_divide", "is_float_division", "log", "sign"]
+
+_FLOATS = (exp.DType.DOUBLE, exp.DType.FLOAT)
+
+
+def _infinity() -> exp.Expression:
+    return exp.cast(exp.Literal.string("Infinity"), "DOUBLE")
+
+
+def is_float_division(node: exp.Expression) -> bool:
+    """Whether ``node`` divides two values typed as floats (``CAST(x AS DOUBLE) / CAST(y AS DOUBLE)``)."""
+    return isinstance(node, exp.Div) and node.this.is_type(*_FLOATS) and node.expression.is_type(*_FLOATS)
+
+
+def _divide(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    zero = exp.EQ(this=b, expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=zero, true=exp.Mul(this=a, expression=_infinity()))], default=exp.Div(this=a.copy(), expression=b.copy()))
+
+
+def ieee_divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+    """``numerator / denominator`` with IEEE 754's answer for a zero divisor instead of an error."""
+    return once([numerator, denominator], _divide)
+
+
+def log(node: exp.Log) -> exp.Expression:
+    """DuckDB's ``LOG(b, x)`` (``log10(x) / log10(b)``, ±inf for base 1) and ``LOG(x)`` (base 10)."""
+    if node.expression is None:
+        return call("LOG10", node.this)
+    return once([node.expression, node.this], lambda x, base: _divide(call("LOG10", x), call("LOG10", base)))
+
+
+def sign(node: exp.Sign) -> exp.Expression:
+    """BigQuery's SIGN: -1, 0 or 1 of the argument's own type, NaN for NaN, NULL for NULL.
+
+    The CASE takes the argument's type from its ELSE branch (the argument itself, reached for 0,
+    NaN and NULL); Spark orders NaN above every number, so ``x > 0`` alone would call NaN positive.
+    """
+
+    def signum(x: exp.Expression) -> exp.Expression:
+        negative = exp.If(this=exp.LT(this=x, expression=exp.Literal.number(0)), true=exp.Literal.number(-1))
+        positive = exp.and_(exp.GT(this=x.copy(), expression=exp.Literal.number(0)), exp.not_(call("ISNAN", x.copy())))
+        return exp.Case(ifs=[negative, exp.If(this=positive, true=exp.Literal.number(1))], default=x.copy())
+
+    return once([node.this], signum)

@@ -1,0 +1,90 @@
+"""BigQuery functions whose Spark function of the same name answers differently (engine/spark/
+functions.py, numbers.py, lists.py, datetimes.py): each class of them gives BigQuery's answer on
+Spark as on DuckDB. One query per class, run on both engines."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import pytest
+
+import sqlml
+
+ENGINES = ["con", pytest.param("spark_con", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_ieee_divide_gives_infinities_and_nan_for_a_zero_divisor(engine):
+    (row,) = engine.query(
+        "SELECT IEEE_DIVIDE(x, 0), IEEE_DIVIDE(-x, 0.0), IEEE_DIVIDE(0, 0), IEEE_DIVIDE(2.5, 0.5), "
+        "IEEE_DIVIDE(CAST(NULL AS INT64), 0), IEEE_DIVIDE(RAND() + 1, 0) FROM (SELECT 3 AS x)"
+    ).fetchall()
+    assert (row[0], row[1], row[3], row[4], row[5]) == (math.inf, -math.inf, 5.0, None, math.inf)
+    assert math.isnan(row[2])
+
+
+def test_sign_keeps_its_argument_type_and_log_is_exact_in_base_10(engine):
+    (row,) = engine.query(
+        "SELECT SIGN(x), SIGN(-x), SIGN(0), SIGN(-2.5), SIGN(CAST(NULL AS INT64)), "
+        "LOG(1000, 10), LOG10(0.001), LOG(8, 2), LOG10(100000) FROM (SELECT 7 AS x)"
+    ).fetchall()
+    assert row == (1, -1, 0, -1.0, None, 3.0, -3.0, 3.0, 5.0)
+    assert [type(value) for value in row[:3]] == [int, int, int]  # INT64 for INT64, not Spark's DOUBLE
+
+
+def test_safe_subscripts_are_null_outside_the_array(engine):
+    (row,) = engine.query(
+        "SELECT a[SAFE_OFFSET(3)], a[SAFE_ORDINAL(0)], a[SAFE_OFFSET(-1)], a[SAFE_OFFSET(-2)], "
+        "a[SAFE_ORDINAL(3)], a[SAFE_OFFSET(i)], a[OFFSET(1)], a[ORDINAL(1)] FROM (SELECT [10, 20, 30] AS a, 2 AS i)"
+    ).fetchall()
+    assert row == (None, None, None, None, 30, 30, 20, 10)
+
+
+@pytest.mark.slow  # a Spark query
+def test_offset_past_the_end_fails_on_spark(spark_con):
+    with pytest.raises(sqlml.Error, match=r"INVALID_ARRAY_INDEX\] The index 3 is out of bounds\. The array has 2 elements\."):
+        spark_con.query("SELECT a[OFFSET(3)] FROM (SELECT [1, 2] AS a)").fetchall()
+
+
+def test_limited_aggregates_and_range_bucket_count_list_elements(engine):
+    rows = engine.query(
+        "SELECT STRING_AGG(x, '-' ORDER BY x DESC LIMIT 2), ARRAY_AGG(x ORDER BY x LIMIT 2), "
+        "RANGE_BUCKET(20, [0, 10, 20, 30]), RANGE_BUCKET(-1, [0, 10]) FROM UNNEST(['c', 'a', 'b']) AS x"
+    ).fetchall()
+    assert rows == [("c-b", ["a", "b"], 3, 0)]
+
+
+def test_approx_top_count_counts_per_group_most_frequent_first(engine):
+    # ties are ordered by value, greatest first, as the DuckDB front end sorts them
+    rows = engine.query(
+        "SELECT g, APPROX_TOP_COUNT(x, 2), APPROX_TOP_COUNT(n, 1) FROM UNNEST([STRUCT(1 AS g, 'b' AS x, 5 AS n), "
+        "(1, 'a', 5), (1, 'b', 6), (1, 'a', 5), (1, 'c', 6), (2, 'z', 7)]) GROUP BY g ORDER BY g"
+    ).fetchall()
+    assert rows == [
+        (1, [{"value": "b", "count": 2}, {"value": "a", "count": 2}], [{"value": 5, "count": 3}]),
+        (2, [{"value": "z", "count": 1}], [{"value": 7, "count": 1}]),
+    ]
+
+
+def test_datetime_functions_give_datetimes_without_a_time_zone(engine):
+    (row,) = engine.query(
+        "SELECT DATETIME_TRUNC(d, HOUR), DATETIME_TRUNC(d, WEEK), DATETIME_TRUNC(d, MONTH), DATETIME(2020, 5, 17, 1, 2, 3), "
+        "PARSE_DATETIME('%Y-%m-%d %H:%M', '2020-05-17 13:45'), PARSE_DATETIME('%H:%M', '13:45'), DATETIME_ADD(d, INTERVAL 1 HOUR), "
+        "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-17 13:45:12+00', HOUR) FROM (SELECT DATETIME '2020-05-17 13:45:12' AS d)"
+    ).fetchall()
+    assert row == (
+        datetime(2020, 5, 17, 13),
+        datetime(2020, 5, 17),
+        datetime(2020, 5, 1),
+        datetime(2020, 5, 17, 1, 2, 3),
+        datetime(2020, 5, 17, 13, 45),
+        datetime(1970, 1, 1, 13, 45),
+        datetime(2020, 5, 17, 14, 45, 12),
+        datetime(2020, 5, 17, 13, tzinfo=timezone.utc),
+    )
+    assert [value.tzinfo for value in row[:-1]] == [None] * 7
