@@ -91,7 +91,7 @@ def _sources(select: exp.Select, columns: Columns) -> list[tuple[str, list[str]]
         raise _Unknown(select)
     joins = select.args.get("joins") or []
     if any(join.args.get("using") for join in joins):
-        raise _Unknown(joins[0].this)  # USING merges the join's columns: BigQuery's order is not read here
+        raise _Unknown(select)  # USING merges the join's columns: BigQuery's order is not read here
     return [(relation.alias_or_name, _columns_of(relation, select, columns)) for relation in (from_.this, *(j.this for j in joins))]
 
 

@@ -1,0 +1,44 @@
+"""Bad values met on Spark's executors (engine/spark/values.py): DuckDB's wording where it has one,
+BigQuery's SAFE_ function as the fix, never Spark's error text."""
+
+from __future__ import annotations
+
+import pytest
+
+import sqlml
+from sqlml.engine.spark.values import bad_value
+
+#: (statement over a column, so that executors compute it; error kind; message; hint)
+CASES = [
+    ("SELECT CAST(s AS INT64) FROM UNNEST(['12', 'x']) AS s", sqlml.SqlTypeError, "Could not convert string 'x' to INT64",
+     "Use SAFE_CAST to get NULL for a value that does not convert."),
+    ("SELECT CAST(x AS INT64) FROM UNNEST([1e20]) AS x", sqlml.SqlTypeError,
+     "Type DOUBLE with value 1.0E20 can't be cast because the value is out of range for the destination type INT64",
+     "Use SAFE_CAST to get NULL for a value that does not convert."),
+    ("SELECT x / (x - 1) FROM UNNEST([1]) AS x", sqlml.ExecutionError, "division by zero: 1 / 0", None),  # sqlml's own check
+    ("SELECT DIV(x, x - 1) FROM UNNEST([1]) AS x", sqlml.ExecutionError, "division by zero", "Use SAFE_DIVIDE to get NULL where the divisor is 0."),
+    ("SELECT [1, 2][OFFSET(x)] FROM UNNEST([5]) AS x", sqlml.ExecutionError, "Array offset 5 is out of bounds: the array has 2 elements",
+     "Use SAFE_OFFSET to get NULL instead."),
+    ("SELECT x * x FROM UNNEST([9223372036854775807]) AS x", sqlml.ExecutionError, "Overflow in multiplication of INT64",
+     "Use SAFE_MULTIPLY to get NULL instead, or cast the values to NUMERIC or FLOAT64 first."),
+]
+
+
+@pytest.mark.slow  # 6 Spark queries
+@pytest.mark.parametrize(("sql", "kind", "message", "hint"), CASES, ids=[case[2][:30] for case in CASES])
+def test_a_bad_value_on_an_executor_is_a_clear_error(spark_con, sql, kind, message, hint):
+    with pytest.raises(kind) as caught:
+        spark_con.query(sql).fetchall()
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+@pytest.mark.parametrize("sql", [CASES[0][0], CASES[2][0]])
+def test_duckdb_words_the_same_bad_values_alike(con, sql):
+    # the message each engine shows starts the same (DuckDB adds the column it cast)
+    with pytest.raises(sqlml.Error) as caught:
+        con.query(sql).fetchall()
+    assert caught.value.message.startswith(next(message for case_sql, _, message, _ in CASES if case_sql == sql))
+
+
+def test_other_errors_are_not_worded_as_bad_values():
+    assert bad_value("TABLE_OR_VIEW_NOT_FOUND", "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found.") is None
