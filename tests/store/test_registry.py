@@ -125,3 +125,71 @@ def test_killed_training_leaves_the_previous_model_and_no_debris(store_con, tmp_
         staging = Path(after.models_path) / ".staging"
         assert not staging.exists() or not any(staging.iterdir())
         assert sorted(p.name for p in (Path(after.models_path) / "ds" / "m").iterdir()) == ["1"]
+
+
+class _CommitInterrupted:
+    """The catalog's SQLite connection, with Ctrl-C landing at the publishing COMMIT: after SQLite
+    ran it (``after=True``) or before (``after=False``); armed by the version's insert."""
+
+    armed = False
+
+    def __init__(self, db, after: bool):
+        self._db, self._after = db, after
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def execute(self, sql, *args):
+        if sql != "COMMIT" or not _CommitInterrupted.armed:
+            return self._db.execute(sql, *args)
+        _CommitInterrupted.armed = False
+        if self._after:
+            self._db.execute(sql, *args)
+        raise KeyboardInterrupt
+
+
+@pytest.fixture
+def interrupt_commit(monkeypatch):
+    from sqlml.store import catalog
+
+    def arm(after: bool) -> None:
+        connect, insert = catalog.Catalog._connect, catalog.insert_version
+
+        def armed_insert(*args, **kwargs):
+            insert(*args, **kwargs)
+            _CommitInterrupted.armed = True
+
+        monkeypatch.setattr(catalog.Catalog, "_connect", lambda self: _CommitInterrupted(connect(self), after))
+        monkeypatch.setattr(catalog, "insert_version", armed_insert)
+
+    yield arm
+    _CommitInterrupted.armed = False
+
+
+def _version_folders(tmp_path):
+    return sorted(p.name for p in (tmp_path / "models" / "ds" / "m").iterdir()) if (tmp_path / "models" / "ds" / "m").exists() else []
+
+
+def test_create_model_interrupted_before_the_catalog_commit_leaves_the_store_unchanged(store_con, tmp_path, interrupt_commit):
+    store_con.query(TRAIN.format(verb="", b=1))
+    interrupt_commit(after=False)
+    with pytest.raises(KeyboardInterrupt):
+        store_con.query(TRAIN.format(verb="OR REPLACE", b=5))
+    assert [v.version for v in store_con.models.versions("ds", "m")] == [1]
+    assert _intercept(store_con) == pytest.approx(1)
+    assert _version_folders(tmp_path) == ["1"]  # the staged version 2 did not stay in place
+    assert not list((tmp_path / "models" / ".staging").iterdir())
+
+
+def test_create_model_interrupted_after_the_catalog_commit_took_effect_completes(store_con, tmp_path, interrupt_commit):
+    """Too late to cancel: the version is published, the statement succeeds and the interrupt
+    stops the script's next statement (it reported an internal error: SQLite's "cannot rollback -
+    no transaction is active")."""
+    store_con.query(TRAIN.format(verb="", b=1))
+    interrupt_commit(after=True)
+    with pytest.raises(sqlml.Cancelled, match=r"The statement was cancelled; nothing it started was kept\.") as cancelled:
+        store_con.query(TRAIN.format(verb="OR REPLACE", b=5) + "; SELECT 1 AS x")
+    assert cancelled.value.location.statement == 2
+    assert [v.version for v in store_con.models.versions("ds", "m")] == [1, 2]
+    assert _intercept(store_con) == pytest.approx(5)
+    assert _version_folders(tmp_path) == ["1", "2"]

@@ -77,14 +77,17 @@ class Catalog:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock (other writers wait)."""
+        """A write transaction holding SQLite's write lock (other writers wait). An exception that
+        leaves no transaction open (Ctrl-C landing once SQLite's COMMIT took effect) is raised as
+        it is, not as the ROLLBACK's "no transaction is active"."""
         with self.read() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
 

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,8 +166,14 @@ class ModelStore:
         *,
         replace: bool,
         options: dict | None = None,
+        cancel: threading.Event | None = None,
     ) -> VersionRecord:
         """Publish a staged folder as the next version of ``ref`` and move ``default`` to it.
+
+        An exception before the catalog's commit took effect leaves the store as it was (the folder
+        goes back to ``staged``); a Ctrl-C (KeyboardInterrupt) landing once it took effect comes too
+        late: the version is published, the call returns it, and ``cancel`` is set, so that the
+        caller stops what it runs next.
 
         Args:
             ref: the model's dataset and name.
@@ -174,32 +181,45 @@ class ModelStore:
             metadata: JSON-serialisable description of the model (type, options, schema…).
             replace: CREATE OR REPLACE; without it an existing model is an error.
             options: model-level settings from OPTIONS (description, labels, max_versions).
+            cancel: set when an interrupt landed after the version was published.
 
         Raises:
             AlreadyExistsError: the model exists and ``replace`` is false.
         """
         checksums = {p.name: sha256_of(p) for p in sorted(staged.iterdir()) if p.is_file()}
         options = options or {}
-        with self._catalog.write() as db:
-            existing = db.execute("SELECT 1 FROM models WHERE dataset = ? AND name = ?", (ref.dataset, ref.name)).fetchone()
-            if existing and not replace:
-                raise AlreadyExistsError(
-                    f"Model {ref.dataset}.{ref.name} already exists.",
-                    hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
-                )
-            version = catalog.next_version(db, ref)
-            folder = model_folder(ref.dataset, ref.name) / str(version)
-            target = self.root / folder
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(target, ignore_errors=True)  # debris of a crashed commit
-            os.rename(staged, target)
-            try:
+        version = target = None
+        try:
+            with self._catalog.write() as db:
+                existing = db.execute("SELECT 1 FROM models WHERE dataset = ? AND name = ?", (ref.dataset, ref.name)).fetchone()
+                if existing and not replace:
+                    raise AlreadyExistsError(
+                        f"Model {ref.dataset}.{ref.name} already exists.",
+                        hint="Use CREATE OR REPLACE MODEL to train a new version, or CREATE MODEL IF NOT EXISTS.",
+                    )
+                version = catalog.next_version(db, ref)
+                folder = model_folder(ref.dataset, ref.name) / str(version)
+                target = self.root / folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(target, ignore_errors=True)  # debris of a crashed commit
+                os.rename(staged, target)
                 catalog.insert_version(db, ref, version, folder, checksums, metadata, existing is None, options)
-            except BaseException:
-                os.rename(target, staged)
+        except BaseException as error:
+            if version is None or not self._names(ref, version):
+                if target is not None and target.is_dir() and not staged.exists():
+                    os.rename(target, staged)  # not published: the folder goes back, and is removed with the staging
                 raise
+            if cancel is not None and isinstance(error, KeyboardInterrupt):
+                cancel.set()  # published before the interrupt landed: too late to cancel this statement
         self._apply_retention(ref)
         return self.resolve(ModelRef(ref.dataset, ref.name, str(version)))
+
+    def _names(self, ref: ModelRef, version: int) -> bool:
+        with self._catalog.read() as db:
+            found = db.execute(
+                "SELECT 1 FROM versions WHERE dataset = ? AND name = ? AND version = ?", (ref.dataset, ref.name, version)
+            ).fetchone()
+            return found is not None
 
     def set_aliases(self, ref: ModelRef, aliases: list[str]) -> VersionRecord:
         """Move each alias to the version ``ref`` names (an alias lives on one version at a time).

@@ -7,6 +7,7 @@ failure or a kill at any point leaves the model store as it was.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -153,7 +154,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
         statement=_text(tree, executor),
         parameters={k: v for k, v in context.params.items() if isinstance(v, (str, int, float, bool, type(None)))},
     )
-    _publish(store, ref, model, replace, options)
+    _publish(store, ref, model, replace, options, cancel=executor.cancel)
     return Result.empty("CREATE MODEL")
 
 
@@ -356,12 +357,12 @@ def _check_dataset(executor, ref: ModelRef) -> None:
         )
 
 
-def _publish(store, ref: ModelRef, model: Model, replace: bool, options: dict) -> None:
+def _publish(store, ref: ModelRef, model: Model, replace: bool, options: dict, cancel: threading.Event) -> None:
     catalog_spec = {k: v for k, v in model.spec.items() if k not in ("preprocessing", "estimator_params")}
     with store.staging() as folder:
         model.save(folder)
         settings = {key: options.get(key) for key in MODEL_LEVEL_OPTIONS}
-        store.commit(ref, folder, catalog_spec, replace=replace, options=settings)
+        store.commit(ref, folder, catalog_spec, replace=replace, options=settings, cancel=cancel)
 
 
 def drop_model(context: StatementContext) -> Result:
