@@ -249,3 +249,49 @@ def test_export_data_reads_parameters_and_load_data_rolls_back_with_its_transact
     assert con.query("SELECT COUNT(*) FROM d.tx").scalar() == 0
     con.query(f"BEGIN TRANSACTION; LOAD DATA INTO d.tx FROM FILES(format='CSV', uris=['{tmp_path}/p-*.csv'], skip_leading_rows=1); COMMIT")
     assert con.query("SELECT id FROM d.tx ORDER BY id").fetchall() == [(2,), (3,)]
+
+
+def _two_shard_export(tmp_path):
+    """A previous export of two shards (ids 5 and 6), which overwrite=true replaces."""
+    (tmp_path / "part-000000000000.csv").write_text("id\n5\n")
+    (tmp_path / "part-000000000001.csv").write_text("id\n6\n")
+    return f"{tmp_path}/part-*.csv"
+
+
+def test_an_export_interrupted_as_its_shard_goes_into_place_leaves_the_previous_files(con, tmp_path, monkeypatch):
+    """Ctrl-C landing once the new shard is renamed into place, before the statement ends: the
+    previous export's shards are all put back (part-000000000001.csv was left beside the new one)."""
+    from sqlml.warehouse import export_data
+
+    uri, replace = _two_shard_export(tmp_path), os.replace
+
+    def replace_then_interrupt(source, target):
+        replace(source, target)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_data.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT 7 AS id")
+    monkeypatch.undo()
+    assert _files(tmp_path) == ["part-000000000000.csv", "part-000000000001.csv"]  # no hidden file left either
+    assert [(tmp_path / n).read_text() for n in _files(tmp_path)] == ["id\n5\n", "id\n6\n"]
+
+
+def test_an_export_interrupted_once_its_shard_is_in_place_completes(con, tmp_path, monkeypatch):
+    """Ctrl-C landing while the previous shards, moved aside, are removed: the export is complete,
+    the statement succeeds and the interrupt stops the script's next statement."""
+    from sqlml.warehouse import export_data
+
+    uri, remove = _two_shard_export(tmp_path), os.remove
+
+    def remove_then_interrupt(path):
+        remove(path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_data.os, "remove", remove_then_interrupt)
+    with pytest.raises(sqlml.Cancelled, match=r"The statement was cancelled; nothing it started was kept\.") as cancelled:
+        con.query(f"EXPORT DATA OPTIONS(uri='{uri}', format='CSV', overwrite=true) AS SELECT 7 AS id; SELECT 1 AS x")
+    monkeypatch.undo()
+    assert cancelled.value.location.statement == 2
+    assert _files(tmp_path) == ["part-000000000000.csv"]
+    assert (tmp_path / "part-000000000000.csv").read_text().splitlines() == ["id", "7"]

@@ -7,9 +7,10 @@ folder whose names fill the ``*`` with anything (hidden files aside, as a shell 
 ``overwrite=false`` (the default) an export onto any of them fails; with ``overwrite=true`` they
 are the previous export, and the new one replaces them all, so no shard of an older, larger export
 is left behind — and nothing else in the folder is touched. The shard is written beside its place
-under a hidden name and renamed into place only when the query has run, so a failed export leaves
-the previous files as they were. Cloud storage (``gs://``, ``WITH CONNECTION``) cannot be reached
-from a local warehouse, and DuckDB has no Avro writer.
+under a hidden name and renamed into place only when the query has run, the previous files moved
+aside just before, so a failed or interrupted export leaves the previous files as they were.
+Cloud storage (``gs://``, ``WITH CONNECTION``) cannot be reached from a local warehouse, and
+DuckDB has no Avro writer.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
 """
 
@@ -18,9 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 
 from sqlglot import exp
 
+from sqlml.engine.errors import is_interrupt
 from sqlml.errors import InvalidOptionError, NotFoundError
 from sqlml.execution.context import StatementContext
 from sqlml.result import Result
@@ -79,7 +83,7 @@ def export_data(context: StatementContext) -> Result:
             sql, values = executor.renderer(context.params).render(tree.this, cursor, context.sources)
             _write_in_place_of(previous, path, lambda staging: cursor.execute(
                 f"COPY ({sql}) TO {exp.Literal.string(staging).sql(dialect='duckdb')} ({copy_options})", values or None
-            ))  # fmt: skip
+            ), executor.cancel)  # fmt: skip
         finally:
             context.sources.close()
     return Result.empty(STATEMENT)
@@ -129,23 +133,47 @@ def _refuse_overwrite(pattern: str, existing: list[str], overwrite: bool) -> Non
         )
 
 
-def _write_in_place_of(previous: list[str], path: str, write) -> None:
-    """``write(staging)`` to a hidden file beside ``path``, then that file renamed to ``path`` and
-    the ``previous`` files removed: until the write has succeeded, nothing in the folder changes.
+def _write_in_place_of(previous: list[str], path: str, write: Callable[[str], object], cancel: threading.Event) -> None:
+    """``write(staging)`` to a hidden file beside ``path``, then the ``previous`` files moved aside
+    under hidden names and the staging file renamed to ``path``. Until that rename has taken
+    effect, an exception (a failed query, Ctrl-C) puts every file back as it was; after it the
+    export is complete: the files moved aside are removed, and an interrupt landing meanwhile is
+    too late to cancel the statement (``cancel`` is set instead, which stops the script's next one).
     The staging name ends as ``path`` does, so DuckDB picks the same compression from its extension."""
     folder, name = os.path.split(os.path.abspath(path))
     handle, staging = tempfile.mkstemp(prefix=".sqlml-export-", suffix=f"-{name}", dir=folder)
     os.close(handle)
+    aside = [(old, f"{staging}.replaced-{number}") for number, old in enumerate(previous)]  # hidden: the uri matches none
     try:
         write(staging)
+        for old, hidden in aside:
+            os.rename(old, hidden)
         os.replace(staging, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(staging)
+        _put_back(staging, path, aside)
         raise
-    for old in previous:
-        if os.path.abspath(old) != os.path.abspath(path):
-            os.remove(old)
+    interrupted = False
+    for _, hidden in aside:
+        try:
+            os.remove(hidden)
+        except OSError:
+            pass  # a hidden leftover does not change the export
+        except BaseException as error:
+            if not is_interrupt(error):
+                raise
+            interrupted = True  # the rest is still removed
+    if interrupted:
+        cancel.set()
+
+
+def _put_back(staging: str, path: str, aside: list[tuple[str, str]]) -> None:
+    """Undo :func:`_write_in_place_of` up to wherever it stopped: the new shard removed (it is at
+    ``path`` once the staging file is gone) and the files moved aside renamed back."""
+    with contextlib.suppress(OSError):
+        os.remove(staging if os.path.exists(staging) else path)
+    for old, hidden in aside:
+        if os.path.exists(hidden):
+            os.rename(hidden, old)
 
 
 def _copy_options(fmt: str, options: dict[str, object]) -> str:
