@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("dbt.adapters.duckdb", reason="dbt-duckdb is not installed: pip install -e '.[test]'")
 
 import duckdb  # noqa: E402
+from dbt.adapters.factory import reset_adapters  # noqa: E402
 from dbt.cli.main import dbtRunner  # noqa: E402
 
 import sqlml  # noqa: E402
@@ -66,8 +67,18 @@ def write_project(root: Path) -> None:
 
 
 def dbt(root: Path, *args: str) -> None:
-    """One dbt invocation in this process; it must succeed."""
-    result = dbtRunner().invoke([*args, "--project-dir", str(root), "--profiles-dir", str(root)])
+    """One dbt invocation in this process; it must succeed.
+
+    dbt leaves the adapters an invocation registered in its process-wide factory; they are
+    cleared here. dbt-tests-adapter's ``adapter`` fixture registers a test class's target with
+    ``register_adapter``, which keeps an adapter already registered under the type: a later class
+    on this pytest worker would run its setup SQL (``project.run_sql``) on this project's target,
+    in its warehouse and schema ``main``, instead of the class's own.
+    """
+    try:
+        result = dbtRunner().invoke([*args, "--project-dir", str(root), "--profiles-dir", str(root)])
+    finally:
+        reset_adapters()
     assert result.success, f"dbt {' '.join(args)} failed: {result.exception or result.result}"
 
 
