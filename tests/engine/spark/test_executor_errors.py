@@ -16,7 +16,8 @@ CASES = [
      "Type DOUBLE with value 1.0E20 can't be cast because the value is out of range for the destination type INT64",
      "Use SAFE_CAST to get NULL for a value that does not convert."),
     ("SELECT x / (x - 1) FROM UNNEST([1]) AS x", sqlml.ExecutionError, "division by zero: 1 / 0", None),  # sqlml's own check
-    ("SELECT DIV(x, x - 1) FROM UNNEST([1]) AS x", sqlml.ExecutionError, "division by zero", "Use SAFE_DIVIDE to get NULL where the divisor is 0."),
+    ("SELECT DIV(x, y) FROM (SELECT 1 AS x, 0 AS y)", sqlml.ExecutionError, "division by zero", "Use SAFE_DIVIDE to get NULL where the divisor is 0."),
+    ("SELECT MOD(x, x - 1) FROM UNNEST([1]) AS x", sqlml.ExecutionError, "division by zero", "Use SAFE.MOD to get NULL where the divisor is 0."),
     ("SELECT [1, 2][OFFSET(x)] FROM UNNEST([5]) AS x", sqlml.ExecutionError, "Array offset 5 is out of bounds: the array has 2 elements",
      "Use SAFE_OFFSET to get NULL instead."),
     ("SELECT x * x FROM UNNEST([9223372036854775807]) AS x", sqlml.ExecutionError, "Overflow in multiplication of INT64",
@@ -24,7 +25,7 @@ CASES = [
 ]
 
 
-@pytest.mark.slow  # 6 Spark queries
+@pytest.mark.slow  # 7 Spark queries
 @pytest.mark.parametrize(("sql", "kind", "message", "hint"), CASES, ids=[case[2][:30] for case in CASES])
 def test_a_bad_value_on_an_executor_is_a_clear_error(spark_con, sql, kind, message, hint):
     with pytest.raises(kind) as caught:

@@ -45,6 +45,10 @@ def test_unnest_of_structs_and_joins_on_spark(spark_con):
         ("SELECT a FROM t JOIN (SELECT UNNEST(t.arr, max_depth => 2) AS f0_) ON a > 1", "SELECT a FROM t JOIN LATERAL (SELECT INLINE(t.arr)) ON a > 1"),
         ("SELECT s FROM t LEFT JOIN UNNEST(t.arr) AS u(s) ON TRUE", "SELECT s FROM t LATERAL VIEW OUTER EXPLODE(t.arr) u AS s"),
         ("SELECT s FROM t LEFT JOIN UNNEST(t.arr) AS u(s) ON s > 1", "SELECT s FROM t LEFT JOIN LATERAL (SELECT EXPLODE(t.arr) AS s) AS u ON s > 1"),
+        (
+            "SELECT o FROM t LEFT JOIN (SELECT UNNEST(t.arr) AS x, UNNEST(RANGE(0, LENGTH(t.arr))) AS o) AS u ON TRUE",
+            "SELECT o FROM t LATERAL VIEW OUTER POSEXPLODE(t.arr) u AS o, x",
+        ),
         # constants: a plain subquery, which Spark joins on any side
         ("SELECT s FROM t RIGHT JOIN UNNEST([1]) AS u(s) ON s = t.x", "SELECT s FROM t RIGHT JOIN (SELECT EXPLODE(ARRAY(1)) AS s) AS u ON s = t.x"),
     ],

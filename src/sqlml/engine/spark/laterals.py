@@ -49,7 +49,8 @@ def _lateral_view(generator: exp.Expression, alias: exp.TableAlias | None) -> ex
     else:
         columns = []  # INLINE: the STRUCT's fields name the columns
     name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier(f"_lateral_{next(_names)}")
-    return exp.Lateral(this=generator.unalias().copy(), view=True, outer=True, alias=exp.TableAlias(this=name, columns=columns))
+    call = generator.this if isinstance(generator, (exp.Alias, exp.Aliases)) else generator
+    return exp.Lateral(this=call.copy(), view=True, outer=True, alias=exp.TableAlias(this=name, columns=columns))
 
 
 def lateral_unnest_joins(tree: exp.Expression) -> exp.Expression:
