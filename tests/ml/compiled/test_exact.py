@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlml.ml.compiled import predictor
+from sqlml.ml.compiled import codegen, predictor
 from sqlml.ml.compiled.forest import read_forest
 from tests.ml.compiled.forests import rows, target, train
 
@@ -67,3 +67,29 @@ def test_a_linear_tree_model_is_not_compiled_and_lightgbm_scores_it():
     assert read_forest(scorer.text) is None
     assert scorer.compiled(len(X)) is None
     np.testing.assert_array_equal(scorer.predict(X, 2), booster.predict(X))
+
+
+@pytest.mark.parametrize(("case", "per_level", "shapes"), [("binary", 1.6, {True, False}), ("missing as zero", 0, {False})])
+def test_branching_and_branchless_trees_equal_lightgbm(monkeypatch, case, per_level, shapes):
+    """At 1.6 splits per level the binary case's 7-split trees of depth 4 branch and those of
+    depth 5 do not (both code shapes in one forest, with categorical and NaN splits; a bitset of
+    two words is looked up row by row); at 0 every tree branches (the zero-as-missing decision on
+    one row at a time)."""
+    monkeypatch.setattr(codegen, "BRANCHLESS_SPLITS_PER_LEVEL", per_level)
+    monkeypatch.setattr(codegen, "VECTOR_BITSET_WORDS", 1)
+    params, label = CASES[case]
+    booster = train(params, label, X)
+    assert {codegen.is_branchless(tree) for tree in read_forest(booster.model_to_string()).trees} == shapes
+    got, expected = compiled_and_lightgbm(booster, rows(1001, seed=6))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_rows_in_either_layout_or_strided_or_float32_equal_lightgbm():
+    """The kernel reads rows through their strides: the preprocessor's column-major matrix,
+    a row-major one, every other row of one, and float32 (converted) score alike."""
+    booster = train(*CASES["multiclass"], X)
+    data = rows(1203, seed=7)
+    compiled_and_lightgbm(booster, data[:5])
+    scorer = predictor.BoosterScorer(booster, booster.model_to_string())
+    for layout in (np.asfortranarray(data), np.ascontiguousarray(data), data[::2], np.asfortranarray(data)[1::3], data.astype(np.float32)):
+        np.testing.assert_allclose(scorer.predict(layout, 2), booster.predict(layout), rtol=0, atol=1e-12)

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 #: leaves, the O1 pipeline took 8× longer to compile and predicted no faster (it inlines every
 #: tree into the row loop); code generation at O2 predicted ~1.5× faster than O0 for 2× the time.
 CODEGEN_OPT = 2
-#: ``void sqlml_forest(double*, double*, i64, i64)``; ctypes releases the GIL during the call.
-ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+#: ``void sqlml_forest(double* rows, i64 row_stride, i64 feature_stride, double* out, i64 start,
+#: i64 end)``; ctypes releases the GIL during the call.
+ENTRY_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
 @functools.cache

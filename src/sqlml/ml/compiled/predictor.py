@@ -101,18 +101,19 @@ class CompiledForest:
         releases the GIL): on a busy machine a thread the OS holds back leaves its remaining
         chunks to the others instead of making the whole batch wait for its half.
         """
-        rows = np.ascontiguousarray(X, dtype=np.float64)
-        out = np.zeros((len(rows), self.outputs))
+        rows = X if X.dtype == np.float64 and not any(stride % 8 for stride in X.strides) else np.ascontiguousarray(X, np.float64)
+        out = np.empty((len(rows), self.outputs))
         function, data, target, count = self.loaded.function, rows.ctypes.data, out.ctypes.data, len(rows)
+        strides = [stride // 8 for stride in rows.strides]  # either layout: the preprocessor's is column-major
         if threads <= 1 or count < PARALLEL_MIN_ROWS:
-            function(data, target, 0, count)
+            function(data, *strides, target, 0, count)
             return out
         step = max(PARALLEL_MIN_ROWS // 2, math.ceil(count / (threads * CHUNKS_PER_THREAD)))
         starts = iter(range(0, count, step))  # shared: next() on it is atomic under the GIL
 
         def work() -> None:
             for start in starts:
-                function(data, target, start, min(start + step, count))
+                function(data, *strides, target, start, min(start + step, count))
 
         helpers = [_executor().submit(work) for _ in range(threads - 1)]
         work()
