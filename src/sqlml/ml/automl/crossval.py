@@ -14,9 +14,12 @@ the logistic default's 0.939, and score 0.89 vs 0.94 on its test rows), and thei
 outputs score them on every row instead of a tenth (the mean of the objective's values on each
 fold, as cross-validation scores are usually averaged).
 
-The choice then is the finalist best on its out-of-fold outputs; ensemble selection runs on the
-same outputs, and an ensemble is kept only when it beats that finalist on the held-out folds by
-more than one standard error of the per-fold differences and by at least 0.1%. A
+Every family's default trial is a finalist, measured before any tuned trial. The choice then is
+the default best on its out-of-fold outputs — the fallback — unless a tuned finalist beats it on
+the held-out folds by more than one standard error of the per-fold differences and by at least
+0.1% (choosing the best of several tuned trials on the folds overstates its gain: on
+credit_scoring such gains within noise lost to the defaults on the test rows); ensemble selection
+runs on the same outputs, and an ensemble is kept only when it beats the choice by as much. A
 finalist the budget left no time to cross-validate can still be chosen, but only when it beats the
 cross-validated choice on the validation rows by more than a bootstrap standard error of their
 paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10),
@@ -80,13 +83,19 @@ def fold_splits(split: Split, hashes: np.ndarray) -> list[Split] | None:
     return [Split(rows[fold != i], rows[fold == i], empty, "CROSS_VALIDATION") for i in range(FOLDS)]
 
 
-def finalists(ranked: list[int], model_type_of: Callable[[int], str], seconds_of: Callable[[int], float]) -> list[int]:
-    """Trial ids to cross-validate: the best of each model type, then the next best, at most
-    :data:`FINALISTS`; the best of each type first, each part the cheapest to fit first (so the
+def finalists(
+    ranked: list[int], model_type_of: Callable[[int], str], seconds_of: Callable[[int], float], defaults: frozenset[int] = frozenset(),
+) -> list[int]:  # fmt: skip
+    """Trial ids to cross-validate: the families' ``defaults`` first (the choice's fallback: each
+    is measured before any tuned trial), then the best of each model type, then the next best, at
+    most :data:`FINALISTS` in all beyond the defaults; each part the cheapest to fit first (so the
     budget's rest measures as many as it can)."""
-    firsts = [t for i, t in enumerate(ranked) if model_type_of(t) not in {model_type_of(u) for u in ranked[:i]}]
-    chosen = (firsts + [t for t in ranked if t not in firsts])[:FINALISTS]
-    return sorted(chosen[: len(firsts)], key=seconds_of) + sorted(chosen[len(firsts) :], key=seconds_of)
+    own = sorted((t for t in ranked if t in defaults), key=seconds_of)
+    others = [t for t in ranked if t not in defaults]
+    firsts = [t for i, t in enumerate(others) if model_type_of(t) not in {model_type_of(u) for u in others[:i]}]
+    chosen = (firsts + [t for t in others if t not in firsts])[: max(FINALISTS - len(own), 0)]
+    leading = sum(t in firsts for t in chosen)
+    return own + sorted(chosen[:leading], key=seconds_of) + sorted(chosen[leading:], key=seconds_of)
 
 
 def bagging_split(split: Split) -> Split:
@@ -223,7 +232,8 @@ def cross_validate(
     validated = Validated(scores, None, crossval.positions, crossval)
     left = stop.deadline - time.monotonic()  # a type's best trial too slow to measure gives way to its next best
     affordable = [t for t in ranked if estimated_seconds(kept[t].seconds, kept[t].prepared.split) <= left]
-    measured = finalists(affordable, lambda t: kept[t].model_type, lambda t: kept[t].seconds)
+    defaults = frozenset(t for t in affordable if kept[t].default)
+    measured = finalists(affordable, lambda t: kept[t].model_type, lambda t: kept[t].seconds, defaults)
     firsts = len({kept[t].model_type for t in measured})
     for index, trial_id in enumerate(measured + [None]):
         if index == firsts and between is not None:

@@ -42,6 +42,8 @@ class Kept:
     seconds: float = 0.0
     #: the model type whose preprocessing its rows have (None: its own)
     rows_of: str | None = None
+    #: whether it is its family's default trial (always kept, cross-validated first: the choice's fallback)
+    default: bool = False
 
 
 def fit_candidate(

@@ -18,7 +18,9 @@ row have not improved the best value (AutoML may end before its budget when trai
 improving). The rest of the budget cross-validates the finalists
 (:mod:`sqlml.ml.automl.crossval`), fits the best tree trials on the one-hot families' rows so they
 can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles
-(ensemble selection on the out-of-fold outputs). A cross-validated choice serves its trials' fold
+(ensemble selection on the out-of-fold outputs): the family default best on the folds unless a
+tuned trial or an ensemble beats it by more than the folds' noise (every default trial is kept
+and cross-validated first). A cross-validated choice serves its trials' fold
 models, averaged (AutoGluon's bagging: no refit; each trial's weight split evenly among its
 folds); a choice made on the validation rows alone is refitted on the training and validation
 rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test rows.
@@ -143,7 +145,7 @@ def search(
             raise optuna.TrialPruned()
         stop.armed = True
         kept[record["trial_id"]] = Kept(
-            candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared, fit_seconds
+            candidate.model_type, {**candidate.defaults, **params}, estimator, raw, monitor_rows, prepared, fit_seconds, default=first
         )  # fmt: skip
         _forget_worst(kept, records, sign)
         return value
@@ -210,10 +212,12 @@ def _since_best(values: list[float], sign: float) -> int:
 
 
 def _forget_worst(kept: dict[int, Kept], records: list[dict], sign: float) -> None:
-    """Keep the estimators of the best :data:`POOL` trials per preprocessing (the ensemble's pool)."""
+    """Keep the estimators of the best :data:`POOL` tuned trials per preprocessing (the ensemble's
+    pool), and every family's default trial (the choice falls back to the best of them)."""
     groups: dict[int, list[int]] = {}
     for trial_id, trial in kept.items():
-        groups.setdefault(id(trial.prepared), []).append(trial_id)
+        if not trial.default:
+            groups.setdefault(id(trial.prepared), []).append(trial_id)
     for members in groups.values():
         for trial_id in sorted(members, key=lambda t: (sign * records[t - 1]["objective_value"], t))[POOL:]:
             del kept[trial_id]
@@ -321,15 +325,26 @@ def _weights(
 
 
 def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], validated: Validated, sign: float) -> int:
-    """The chosen trial: the best cross-validated one, unless a trial not cross-validated is
-    clearly better on the validation rows than the best of the search's trials there would be by
-    chance (:func:`~sqlml.ml.automl.crossval.clearly_better`);
-    the best on the validation rows when none was cross-validated."""
+    """The chosen trial: the family default best on the folds (what a user comparing the families'
+    defaults by cross-validation picks: the fallback), replaced by a tuned trial only when that
+    trial's out-of-fold outputs beat it by more than their noise
+    (:func:`~sqlml.ml.automl.crossval.clearly_better_on_folds`: a tuned trial best of several on
+    the folds overstates its gain, and a gain within the folds' noise lost to the defaults on
+    credit_scoring's test rows), or by a trial not cross-validated that is clearly better on the
+    validation rows than the best of the search's trials there would be by chance
+    (:func:`~sqlml.ml.automl.crossval.clearly_better`); the best on the validation rows when none
+    was cross-validated."""
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = validated.scores
     if not scores:
         return ranked[0]
-    best = min(scores, key=lambda t: (sign * scores[t].value, t))
+    on_folds = sorted(scores, key=lambda t: (sign * scores[t].value, t))
+    defaults = [t for t in on_folds if kept[t].default]
+    best = defaults[0] if defaults else on_folds[0]
+    for trial_id in on_folds[: on_folds.index(best)]:
+        if clearly_better_on_folds(objective, sign, validated.y, scores[trial_id].outputs, scores[best].outputs, validated.folds):
+            best = trial_id
+            break
     y = kept[best].prepared.eval_set.y
     measured = sum(r["objective_value"] is not None for r in records)  # every trial competed on the validation rows
     for trial_id in ranked[: ranked.index(best)]:

@@ -1,0 +1,111 @@
+"""AutoML's fallback to the family defaults (ml/automl/search.py ``_choice`` and ``_weights``,
+ml/automl/crossval.py ``finalists``): every family's default trial is cross-validated first and
+is the choice unless a tuned trial or an ensemble beats it on the out-of-fold outputs by more than
+their noise — the choice that made AUTOML lose to the best default on some of credit_scoring's
+splits was a tuned trial or an ensemble best on the folds by a gain within noise.
+
+Out-of-fold outputs are generated here (600 rows, 5 folds, a binary label), so the gains are known."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from sqlml.ml.automl import crossval as automl_crossval
+from sqlml.ml.automl import search as automl_search
+from sqlml.ml.automl.crossval import FOLDS, OutOfFold, Validated, finalists
+from sqlml.ml.automl.fitting import Kept
+from sqlml.ml.automl.family import AutoMLFamily
+
+ROWS = 600
+OBJECTIVE = "MAXIMIZE_AU_ROC"
+SIGN = -1.0  # maximized
+
+
+def _probabilities(score: np.ndarray) -> np.ndarray:
+    positive = 1 / (1 + np.exp(-score))
+    return np.column_stack([1 - positive, positive])
+
+
+def _auc_on_folds(y, outputs, folds) -> float:
+    """The objective as cross-validation scores it, computed with scikit-learn: the mean of each fold's ROC AUC."""
+    return float(np.mean([roc_auc_score(y[f], outputs[f][:, 1]) for f in folds]))
+
+
+def _trials(models: dict[int, tuple[float, float]], defaults: set[int], seed: int = 0):
+    """Trials by id whose out-of-fold scores are the label's signal, plus one shared noise times
+    the trial's first number (less: a better model), plus its second number on the positive rows
+    (a push that raises the AUC on every fold a little), all on one preprocessing; with their
+    records and Validated."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(ROWS) < 0.3).astype(np.int64)
+    signal, noise = 1.5 * y + rng.normal(0, 1, ROWS), rng.normal(0, 1, ROWS)
+    folds = [np.arange(i, ROWS, FOLDS) for i in range(FOLDS)]
+    prepared = SimpleNamespace(task=SimpleNamespace(kind="binary"), eval_set=SimpleNamespace(y=y[:60]))
+    kept, scores, records = {}, {}, []
+    for trial_id, (size, push) in models.items():
+        outputs = _probabilities(signal + size * noise + push * y)
+        value = _auc_on_folds(y, outputs, folds)
+        records.append({"trial_id": trial_id, "objective_value": value})  # the validation rows' value, as good as the folds'
+        kept[trial_id] = Kept("LOGISTIC_REG", {}, None, outputs[:60], [], prepared, 0.1, default=trial_id in defaults)
+        scores[trial_id] = OutOfFold(outputs, value, [], prepared)
+    return kept, records, Validated(scores, y, folds)
+
+
+def _close_challenger():
+    """Default 1 and a tuned trial 2 pushed a hair: better on the folds by less than their noise."""
+    kept, records, validated = _trials({1: (1.0, 0.0), 2: (1.0, 0.004)}, defaults={1})
+    assert validated.scores[2].value > validated.scores[1].value  # the best on the folds is the tuned trial
+    return kept, records, validated
+
+
+def test_a_tuned_trial_within_the_folds_noise_falls_back_to_the_best_default():
+    kept, records, validated = _close_challenger()
+    gain = validated.scores[2].value - validated.scores[1].value
+    assert 0 < gain < automl_crossval.MIN_GAIN * validated.scores[1].value  # within noise by the 0.1% rule alone
+    assert automl_search._choice(OBJECTIVE, records, kept, validated, SIGN) == 1
+    weights, value = automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, 1)
+    assert weights == {1: 1.0} and value == pytest.approx(_auc_on_folds(validated.y, validated.scores[1].outputs, validated.folds))
+
+
+def test_a_tuned_trial_clearly_better_on_every_fold_replaces_the_default():
+    kept, records, validated = _trials({1: (1.5, 0.0), 2: (0.3, 0.0)}, defaults={1})
+    assert automl_search._choice(OBJECTIVE, records, kept, validated, SIGN) == 2
+
+
+def test_the_best_default_on_the_folds_is_chosen_among_defaults_and_an_ensemble_needs_a_clear_gain():
+    kept, records, validated = _trials({1: (1.2, 0.0), 2: (1.0, 0.0), 3: (1.0, 0.004)}, defaults={1, 2})  # 3: tuned, a hair better than default 2
+    assert automl_search._choice(OBJECTIVE, records, kept, validated, SIGN) == 2
+    with pytest.MonkeyPatch.context() as patch:  # an ensemble better on the folds, by a gain within noise
+        patch.setattr(automl_search, "select", lambda *args: ({2: 0.5, 3: 0.5}, validated.scores[3].value + 1e-4))
+        assert automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, 2)[0] == {2: 1.0}
+
+
+def test_defaults_are_cross_validated_first_however_they_rank():
+    types = {1: "A", 2: "B", 3: "A", 4: "B", 5: "C"}
+    seconds = {1: 3.0, 2: 1.0, 3: 0.5, 4: 0.2, 5: 9.0}
+    assert finalists([3, 4, 5, 2, 1], types.get, seconds.get, frozenset({1, 2, 5})) == [2, 1, 5, 4, 3]
+    assert finalists([3, 4, 5, 2, 1], types.get, seconds.get) == [4, 3, 5, 2, 1]  # without defaults: the best of each type first
+
+
+def test_automl_keeps_and_cross_validates_every_familys_default(automl_con):
+    searched = ("LOGISTIC_REG", "BOOSTED_TREE_CLASSIFIER")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(name, self.lookup(name)) for name in searched])
+        patch.setattr(automl_search, "POOL", 1)  # a tuned trial better on the validation rows would evict a default
+        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate under load
+        patch.setattr(automl_crossval, "fits_in", lambda *args: True)
+        patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: False)  # no gain beats the folds' noise
+        automl_con.query(
+            "CREATE OR REPLACE MODEL ds.fallback OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
+            "budget_hours=0.0004, data_split_col='part') AS SELECT x1, x2, plan, active, churned, part FROM ds.train"
+        )  # fmt: skip
+    rows = automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.fallback)").arrow().to_pylist()
+    defaults = rows[: len(searched)]
+    assert [r["model_type"] for r in defaults] == list(searched)
+    assert all(r["cross_validation_objective_value"] is not None for r in defaults)
+    best = max(defaults, key=lambda r: r["cross_validation_objective_value"])
+    assert [r["trial_id"] for r in rows if r["is_optimal"]] == [best["trial_id"]]
