@@ -169,6 +169,8 @@ def main() -> None:
         print("|---|---:|---:|---|---:|---|---:|---:|---|---:|---:|---:|")
         for name in args.datasets.split(","):
             differences: dict[bool, list[float]] = {v: [] for v in variants}
+            errors: dict[bool, list[float]] = {v: [] for v in variants}
+            against_pick: dict[bool, list[float]] = {v: [] for v in variants}
             for index, seed in enumerate(int(s) for s in args.seeds.split(",")):
                 r = run(con, name, seed, variants, warm=index > 0)
                 sign = 1 if r["classifier"] else -1
@@ -176,6 +178,9 @@ def main() -> None:
                 for bagged, a in r["automl"].items():
                     difference = a["metric"] - r["singles"][r["best"]][0]
                     differences[bagged].append(sign * difference)
+                    errors[bagged].append(a["se"])
+                    picked = max(r["singles"], key=lambda t: sign * r["singles"][t][2])  # the default best on VALIDATE
+                    against_pick[bagged].append(sign * (a["metric"] - r["singles"][picked][0]))
                     print(
                         f"| {name} | {seed} | {os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
                         f"{'bagged folds' if bagged else 'refit'} | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
@@ -185,7 +190,10 @@ def main() -> None:
             for bagged, found in differences.items():
                 print(
                     f"{name} {'bagged folds' if bagged else 'refit'}: AUTOML − best default, better-is-positive, over {len(found)} seed(s): "
-                    f"mean {np.mean(found):+.4f}, min {np.min(found):+.4f}",
+                    f"mean {np.mean(found):+.4f}, min {np.min(found):+.4f}; within one SE of the TEST rows' paired difference "
+                    f"{sum(d >= -e for d, e in zip(found, errors[bagged]))}/{len(found)}, smallest d/SE "
+                    f"{min(d / e for d, e in zip(found, errors[bagged])):+.2f}; against the default best on VALIDATE "
+                    f"mean {np.mean(against_pick[bagged]):+.4f}, min {np.min(against_pick[bagged]):+.4f}",
                     flush=True,
                 )  # fmt: skip
 
