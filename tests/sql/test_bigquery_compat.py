@@ -159,6 +159,7 @@ CASES = [
     ("SELECT JSON_VALUE('{\"a\": {\"b\": 3}}', '$.a.b'), JSON_EXTRACT_SCALAR('{\"a\": \"x\"}', '$.a')", [("3", "x")]),
     # -- naming of anonymous columns
     ("SELECT 1 + 1, 'x'", [(2, "x")]),
+    ("SELECT DIV(7, 5 - 2), DIV(-7, 2) * 2, MOD(7, 5 - 2)", [(2, -6, 1)]),  # DIV's arguments stay grouped
 ]
 
 

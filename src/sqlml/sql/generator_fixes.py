@@ -264,6 +264,8 @@ GENERATOR_FIXES: dict = {
     # calls grew 2^depth (12 levels: 844 MB of SQL). BigQuery: NULL where the division fails.
     exp.SafeDivide: lambda self, e: f"({self.sql(e, 'this')}) / NULLIF({self.sql(e, 'expression')}, 0)",
     exp.ApproxTopK: _approx_top_count,
+    # DIV(a, b - c) is an IntDiv node, not text: sqlglot wrote 'a // b - c', read back as (a // b) - c
+    exp.IntDiv: lambda self, e: f"({self.sql(e, 'this')}) // ({self.sql(e, 'expression')})",
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
     **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, *CHECKED_MATH)},
