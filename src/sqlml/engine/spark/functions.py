@@ -27,7 +27,8 @@ __all__ = ["spark_functions"]
 def _finite(value: exp.Expression) -> exp.Expression:
     as_double = exp.cast(value, "DOUBLE")
     infinity = exp.cast(exp.Literal.string("Infinity"), "DOUBLE")
-    return exp.and_(exp.not_(_call("ISNAN", as_double)), exp.NEQ(this=_call("ABS", as_double.copy()), expression=infinity))
+    # parenthesized: the front end writes NOT isfinite(x), which must negate both conditions
+    return exp.paren(exp.and_(exp.not_(_call("ISNAN", as_double)), exp.NEQ(this=_call("ABS", as_double.copy()), expression=infinity)))
 
 
 def _day_of_week(node: exp.DayOfWeek) -> exp.Expression:
@@ -95,6 +96,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return numbers.ieee_divide(node.this, node.expression)
     if isinstance(node, exp.Log):
         return numbers.log(node)
+    if isinstance(node, exp.Ln):
+        return numbers.ln(node)
     if isinstance(node, exp.Sign):
         return numbers.sign(node)
     datetime = datetime_function(node)

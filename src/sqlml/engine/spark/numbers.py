@@ -8,7 +8,8 @@ Spark expressions giving DuckDB's (and so BigQuery's) answer, on the parsed Duck
   guarded by the front end (its zero divisor is BigQuery's "division by zero" error).
 * ``LOG(b, x)`` is ``log10(x) / log10(b)`` in DuckDB (``LOG(10, 1000)`` is exactly 3); Spark's
   ``LOG(b, x)`` divides natural logarithms (2.9999999999999996). DuckDB's one-argument ``LOG`` is
-  base 10, Spark's the natural logarithm.
+  base 10, Spark's the natural logarithm. Spark's logarithms are NULL for x <= 0, DuckDB's -inf
+  and NaN, which the front end reports as BigQuery's error.
 * ``SIGN`` is of the argument's type in BigQuery (INT64 for INT64, NaN for NaN); Spark's always
   returns DOUBLE.
 
@@ -22,7 +23,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark.build import call, once
 
-__all__ = ["ieee_divide", "is_float_division", "log", "sign"]
+__all__ = ["ieee_divide", "is_float_division", "ln", "log", "sign"]
 
 _FLOATS = (exp.DType.DOUBLE, exp.DType.FLOAT)
 
@@ -46,11 +47,24 @@ def ieee_divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.E
     return once([numerator, denominator], _divide)
 
 
+def _logarithm(name: str, x: exp.Expression) -> exp.Expression:
+    # Spark's LN and LOG10 are NULL for x <= 0; DuckDB's -inf at 0 and NaN below, which the front
+    # end's check turns into BigQuery's error (a NULL passed it silently)
+    zero = exp.If(this=exp.EQ(this=x, expression=exp.Literal.number(0)), true=exp.Neg(this=_infinity()))
+    negative = exp.If(this=exp.LT(this=x.copy(), expression=exp.Literal.number(0)), true=exp.cast(exp.Literal.string("NaN"), "DOUBLE"))
+    return exp.Case(ifs=[zero, negative], default=call(name, x.copy()))
+
+
+def ln(node: exp.Ln) -> exp.Expression:
+    """DuckDB's ``LN(x)``: -inf at 0, NaN below."""
+    return once([node.this], lambda x: _logarithm("LN", x))
+
+
 def log(node: exp.Log) -> exp.Expression:
     """DuckDB's ``LOG(b, x)`` (``log10(x) / log10(b)``, ±inf for base 1) and ``LOG(x)`` (base 10)."""
     if node.expression is None:
-        return call("LOG10", node.this)
-    return once([node.expression, node.this], lambda x, base: _divide(call("LOG10", x), call("LOG10", base)))
+        return once([node.this], lambda x: _logarithm("LOG10", x))
+    return once([node.expression, node.this], lambda x, base: _divide(_logarithm("LOG10", x), _logarithm("LOG10", base)))
 
 
 def sign(node: exp.Sign) -> exp.Expression:
