@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlglot import parse_one
 
+import sqlml
+
 from sqlml.engine.spark.translate import to_spark
 
 _ROWS = "(SELECT 1 AS id, [STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')] AS arr UNION ALL SELECT 2, [] UNION ALL SELECT 3, NULL)"
@@ -30,9 +32,16 @@ def test_unnest_of_structs_and_joins_on_duckdb(con, sql, expected):
     assert con.query(sql).fetchall() == expected
 
 
-@pytest.mark.slow  # 8 Spark queries
+@pytest.mark.slow  # 9 Spark queries
 def test_unnest_of_structs_and_joins_on_spark(spark_con):
     assert [spark_con.query(sql).fetchall() for sql, _ in CASES] == [expected for _, expected in CASES]
+    # a column's element type is not known before Spark reads it: an unaliased UNNEST of scalars says what to write
+    with pytest.raises(sqlml.Error) as caught:
+        spark_con.query("SELECT t.id FROM (SELECT 1 AS id, [1, 2] AS arr) AS t, UNNEST(t.arr)").fetchall()
+    assert caught.value.message == (
+        "UNNEST(t.arr) without an alias makes the fields of its STRUCT elements columns, and on the Spark engine t.arr "
+        "must hold STRUCTs: it holds BIGINT. Give it an alias to read each element as one column: UNNEST(t.arr) AS x."
+    )
 
 
 @pytest.mark.parametrize(

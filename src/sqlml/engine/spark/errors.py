@@ -23,6 +23,7 @@ from sqlml.engine.base import (
     EngineInterrupted,
     EngineIOError,
 )
+from sqlml.engine.spark.inline import scalar_elements_error
 from sqlml.engine.spark.values import bad_value
 
 __all__ = ["engine_error"]
@@ -66,6 +67,8 @@ def engine_error(error: Exception) -> EngineError:
             "This statement has no Spark translation yet (run it with engine='duckdb', or report it): "
             f"Spark could not parse the SQL written for it: {message}"
         )
+    if condition.startswith("DATATYPE_MISMATCH") and (refused := scalar_elements_error(message)):
+        return kind(refused)
     if worded := bad_value(condition, message):
         error = kind(worded.message)
         error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)

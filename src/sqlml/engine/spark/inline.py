@@ -12,15 +12,20 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#unnes
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from sqlml.engine.spark.laterals import as_lateral
 
-__all__ = ["inline_structs"]
+__all__ = ["inline_structs", "scalar_elements_error"]
 
 #: The front end's column name for an element that is no STRUCT (BigQuery's name for it).
 _SCALAR = "f0_"
+#: Spark's refusal of INLINE over an array of scalars: the array (``outer(t.arr)`` in a LATERAL
+#: subquery) and its element type.
+_NOT_STRUCTS = re.compile(r'Cannot resolve "inline(?:_outer)?\(.*however "(?:outer\()?([^"]+?)\)?" has the type "ARRAY<([^"]+)>"')
 
 
 def _unnest_fields(subquery: exp.Subquery) -> exp.Expression | None:
@@ -58,3 +63,16 @@ def inline_structs(tree: exp.Expression) -> exp.Expression:
         subquery.this.set("expressions", [generator])
         as_lateral(subquery, array)
     return tree
+
+
+def scalar_elements_error(message: str) -> str | None:
+    """The message for Spark's refusal to INLINE an array read as STRUCTs that holds none, else None."""
+    match = _NOT_STRUCTS.search(message)
+    if match is None:
+        return None
+    array, element = match.groups()
+    return (
+        f"UNNEST({array}) without an alias makes the fields of its STRUCT elements columns, and on the Spark engine "
+        f"{array} must hold STRUCTs: it holds {element}. Give it an alias to read each element as one column: "
+        f"UNNEST({array}) AS x."
+    )
