@@ -53,3 +53,27 @@ def test_duckdbs_bare_query_interrupted_runtime_error_and_only_it_is_a_cancel(co
         con.query("CREATE TABLE ds.t AS SELECT 1 AS x")
     monkeypatch.undo()
     assert con.query("SELECT 2 AS x").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize(
+    "statement", ["ALTER TABLE ds.t ADD COLUMN y INT64", "CREATE SCHEMA other", "CREATE FUNCTION ds.twice(x INT64) AS (2 * x)"]
+)
+def test_ddl_interrupted_after_duckdb_ran_it_is_undone(con, monkeypatch, statement):
+    """DuckDB's autocommit ran these before an interrupt landing as it handed the result over:
+    the statement reported a cancel with its change kept. Each runs in a transaction of its own."""
+    from sqlml.engine.duckdb.cursor import DuckDBCursor
+
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.t (x INT64)")
+    execute = DuckDBCursor.execute
+
+    def run_then_interrupt(self, sql, parameters=None):
+        execute(self, sql, parameters)
+        if sql.startswith(statement.split()[0]):
+            raise RuntimeError("Query interrupted")
+        return self
+
+    monkeypatch.setattr(DuckDBCursor, "execute", run_then_interrupt)
+    with pytest.raises(sqlml.Cancelled, match=r"^The statement was cancelled; nothing it started was kept\."):
+        con.query(statement)
+    monkeypatch.undo()
+    assert con.query(statement).statement  # runs again: the interrupted one left no column, schema or function

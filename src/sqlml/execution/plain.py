@@ -3,12 +3,14 @@ one other handlers call for the statement itself (after or around their own book
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlglot import exp
 
-from sqlml.engine.base import EngineError, SqlEngine
+from sqlml.engine.base import Cursor, EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
 from sqlml.errors import Cancelled, Error, Location, TransactionError
-from sqlml.execution.context import StatementContext
+from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.known import run_known
 from sqlml.execution.sources import SourceSet
 from sqlml.result import Result
@@ -66,7 +68,8 @@ def run_sql(context: StatementContext) -> Result:
             return Result.empty(statement.verb)
         if context.returning is not None:
             return context.returning(cursor.execute(sql, values))
-        rows = cursor.execute(sql, values).fetchall()
+        with _own_transaction(context, cursor):
+            rows = cursor.execute(sql, values).fetchall()
         rowcount = rows[0][0] if statement.kind is StatementKind.DML and rows and isinstance(rows[0][0], int) else -1
         return Result.empty(statement.verb, rowcount)
     except EngineError as error:
@@ -102,6 +105,17 @@ def read_error(error: BaseException, tree: exp.Expression, location: Location) -
     if isinstance(error, EngineError):
         return translate(error, tree, location.source_line or "", location)
     return translate_foreign(error, location)
+
+
+def _own_transaction(context: StatementContext, cursor: Cursor) -> contextlib.AbstractContextManager:
+    """A write outside any transaction (ALTER TABLE, CREATE SCHEMA, CREATE FUNCTION, a write to a
+    TEMP table…) runs in a transaction of its own rather than DuckDB's autocommit, whose commit an
+    interrupt can follow before the call returns: the statement would report a cancel with its
+    change kept. :func:`~sqlml.execution.context.atomic` undoes it or completes the statement.
+    The engine's own statements (ATTACH, CHECKPOINT…) keep autocommit: DuckDB refuses some inside one."""
+    if context.plan.kind is StatementKind.ENGINE_NATIVE:
+        return contextlib.nullcontext()
+    return atomic(context.executor, cursor)
 
 
 def _stop_if_cancelled(context: StatementContext) -> None:
