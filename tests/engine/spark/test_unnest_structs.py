@@ -24,6 +24,9 @@ CASES = [
     (f"SELECT t.id, s.b, o FROM {_ROWS} AS t LEFT JOIN UNNEST(t.arr) AS s WITH OFFSET AS o ON o > 5 ORDER BY t.id",
      [(1, None, None), (2, None, None), (3, None, None)]),
     (f"SELECT t.id, s FROM {_ROWS} AS t LEFT JOIN UNNEST([10, 20]) AS s ON s > t.id * 10 ORDER BY t.id, s", [(1, 20), (2, None), (3, None)]),
+    # a later join reads the elements: the UNNEST stays in its place among the joins
+    (f"SELECT t.id, s.a, u.k FROM {_ROWS} AS t LEFT JOIN UNNEST(t.arr) AS s LEFT JOIN (SELECT 2 AS k) AS u ON u.k = s.a ORDER BY t.id, s.a",
+     [(1, 1, None), (1, 2, 2), (2, None, None), (3, None, None)]),
 ]
 
 
@@ -32,7 +35,7 @@ def test_unnest_of_structs_and_joins_on_duckdb(con, sql, expected):
     assert con.query(sql).fetchall() == expected
 
 
-@pytest.mark.slow  # 9 Spark queries
+@pytest.mark.slow  # 10 Spark queries
 def test_unnest_of_structs_and_joins_on_spark(spark_con):
     assert [spark_con.query(sql).fetchall() for sql, _ in CASES] == [expected for _, expected in CASES]
     # a column's element type is not known before Spark reads it: an unaliased UNNEST of scalars says what to write

@@ -30,14 +30,21 @@ def as_lateral(subquery: exp.Subquery, array: exp.Expression) -> None:
     if not isinstance(join, exp.Join) or array.find(exp.Column) is None:
         return
     alias = subquery.args.get("alias")
-    if join.side.upper() == "LEFT" and join.args.get("on") in (None, exp.true()) and isinstance(join.parent, exp.Select):
+    if join.side.upper() == "LEFT" and join.args.get("on") in (None, exp.true()) and _is_last_join(join):
         # Spark plans a LEFT JOIN LATERAL … ON TRUE as a join on the array's value (and drops the
-        # empty arrays' rows without the ON): LATERAL VIEW OUTER generates the rows in place
+        # empty arrays' rows without the ON): LATERAL VIEW OUTER generates the rows in place. A
+        # LATERAL VIEW follows every join, so only the last join can become one (a later join's ON
+        # may read the elements)
         join.parent.append("laterals", _lateral_view(subquery.this.expressions[0], alias))
         join.pop()
         return
     subquery.set("alias", None)
     subquery.replace(exp.Lateral(this=subquery.copy(), alias=alias))
+
+
+def _is_last_join(join: exp.Join) -> bool:
+    select = join.parent
+    return isinstance(select, exp.Select) and select.args["joins"][-1] is join
 
 
 def _lateral_view(generator: exp.Expression, alias: exp.TableAlias | None) -> exp.Lateral:
