@@ -29,6 +29,8 @@ REWRITTEN = (
     "SELECT x, o FROM UNNEST(['a', 'b', 'c']) AS x WITH OFFSET",  # POSEXPLODE (engine/spark/offsets.py)
     "SELECT SUM(x * o) FROM UNNEST([10, 20, 30]) AS x WITH OFFSET",
     "SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x)",  # COLLECT_LIST sorted after (ordered_aggregates.py)
+    "SELECT ARRAY_AGG(DISTINCT x ORDER BY x)",  # COLLECT_SET sorted after
+    "SELECT STRING_AGG(DISTINCT x ORDER BY x LIMIT 2)",
     "SELECT a, b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')])",  # INLINE (inline.py)
     "SELECT s.b FROM UNNEST([STRUCT(1 AS a, 'x' AS b), STRUCT(2, 'y')]) AS s",
     "SELECT * REPLACE(a * 10 AS a)",  # the star's column list (stars.py)

@@ -53,10 +53,10 @@ def test_offset_past_the_end_fails_on_spark(spark_con):
 
 def test_limited_aggregates_and_range_bucket_count_list_elements(engine):
     rows = engine.query(
-        "SELECT STRING_AGG(x, '-' ORDER BY x DESC LIMIT 2), ARRAY_AGG(x ORDER BY x LIMIT 2), "
-        "RANGE_BUCKET(20, [0, 10, 20, 30]), RANGE_BUCKET(-1, [0, 10]) FROM UNNEST(['c', 'a', 'b']) AS x"
+        "SELECT STRING_AGG(x, '-' ORDER BY x DESC LIMIT 2), STRING_AGG(DISTINCT x ORDER BY x LIMIT 2), ARRAY_AGG(x ORDER BY x LIMIT 2), "
+        "RANGE_BUCKET(20, [0, 10, 20, 30]), RANGE_BUCKET(-1, [0, 10]) FROM UNNEST(['c', 'a', 'b', 'a']) AS x"
     ).fetchall()
-    assert rows == [("c-b", ["a", "b"], 3, 0)]
+    assert rows == [("c-b", "a,b", ["a", "a"], 3, 0)]
 
 
 def test_approx_top_count_counts_per_group_most_frequent_first(engine):

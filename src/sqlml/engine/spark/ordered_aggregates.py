@@ -45,9 +45,10 @@ def _sorted(aggregate: exp.ArrayAgg, where: exp.Where | None) -> exp.Expression:
     order: exp.Order = aggregate.this
     keys = list(order.expressions)
     fields = [exp.alias_(key.this.copy(), f"__k{index}") for index, key in enumerate(keys)]
-    collected: exp.Expression = exp.Anonymous(
-        this="COLLECT_LIST", expressions=[exp.Struct(expressions=[*fields, exp.alias_(order.this.copy(), _VALUE)])]
-    )
+    value, collect = order.this, "COLLECT_LIST"
+    if isinstance(value, exp.Distinct):  # DISTINCT is ordered by the value itself: a set of its structs
+        value, collect = value.expressions[0], "COLLECT_SET"
+    collected: exp.Expression = exp.Anonymous(this=collect, expressions=[exp.Struct(expressions=[*fields, exp.alias_(value.copy(), _VALUE)])])
     if where is not None:
         collected = exp.Filter(this=collected, expression=where.copy())
     comparator = exp.Lambda(this=_compare(keys), expressions=[exp.to_identifier("l"), exp.to_identifier("r")])
