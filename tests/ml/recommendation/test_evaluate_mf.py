@@ -143,6 +143,17 @@ def test_implicit_metrics_add_up_duplicate_pairs_skip_unseen_ones_and_count_only
     np.testing.assert_allclose([got[name] for name in ranking.IMPLICIT_METRICS], expected, rtol=1e-12)
 
 
+def test_ranks_count_items_scoring_higher_by_less_than_float32_resolves():
+    from sqlml.ml.recommendation import ranking
+
+    # scores 1, 1 + 1e-12, 1 - 1e-12, 1 + 1e-12, 2: one float32 key for the first four
+    user_factors, item_factors = np.ones((1, 1)), np.array([[1.0], [1.0 + 1e-12], [1.0 - 1e-12], [1.0 + 1e-12], [2.0]])
+    got = ranking.implicit_metrics(user_factors, item_factors, np.ones(3), np.array([[0, 0], [0, 1], [0, 2]]))
+    ranks = np.array([4, 2, 5])  # 1 + the items scoring strictly higher in float64
+    assert got["average_rank"] == pytest.approx(np.mean((ranks - 1) / 4), rel=1e-12)
+    assert got["mean_average_precision"] == pytest.approx(np.mean(np.arange(1, 4) / np.sort(ranks)), rel=1e-12)
+
+
 def test_users_or_items_of_another_type_are_a_clear_error_as_in_ml_recommend(con):
     # the items were trained as INT64; a STRING item column converts no more than in ML.RECOMMEND
     with pytest.raises(sqlml.InvalidModelInputError, match=r"^The column item has type string, which does not convert to the type the model was trained on \(int64\)\.") as caught:

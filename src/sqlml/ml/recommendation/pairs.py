@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 #: Stored pairs scored at once.
-CHUNK = 4_096
+CHUNK = 8_192
 #: Bytes of item factors in one band of items (about half a core's L2 cache).
 BAND_BYTES = 256 << 10
 #: Rows of factors whose Gram matrix is summed in the factors' dtype (the blocks' sums in float64).
