@@ -76,6 +76,19 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
 }
 
 
+#: DuckDB's TYPEOF names the front end compares with, as Spark's TYPEOF spells them.
+_TYPE_NAMES = {"BLOB": "binary", "VARCHAR": "string"}
+
+
+def _spark_type_names(node: exp.Case) -> exp.Case:
+    # CASE TYPEOF(x) WHEN 'BLOB' …: the front end's BYTE_LENGTH dispatch on BYTES or STRING
+    for branch in node.args.get("ifs") or []:
+        name = branch.this
+        if isinstance(name, exp.Literal) and name.is_string and name.this in _TYPE_NAMES:
+            branch.set("this", exp.Literal.string(_TYPE_NAMES[name.this]))
+    return node
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         rewrite = _CALLS.get(node.name.lower())
@@ -90,6 +103,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _date_diff(node)
     if isinstance(node, exp.TimeToStr) and node.args.get("format") is not None and node.args["format"].name == "%U":
         return _sunday_week(node.this)
+    if lists.is_indexed_lambda(node):
+        return lists.one_based_index(node)
+    if isinstance(node, exp.Case) and isinstance(node.this, exp.Typeof):
+        return _spark_type_names(node)
     if isinstance(node, exp.Length) and lists.is_list(node.this):
         return _call("SIZE", node.this)
     if numbers.is_float_division(node):

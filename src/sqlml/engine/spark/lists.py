@@ -6,6 +6,8 @@
 * ``LIST_EXTRACT(list, i)``, the front end's SAFE_OFFSET / SAFE_ORDINAL: NULL past either end,
   where Spark's ``list[i]`` (OFFSET, ORDINAL) raises in ANSI mode as BigQuery does. Spark's
   ``GET`` is 0-based and NULL outside the array.
+* ``LIST_TRANSFORM`` / ``LIST_FILTER`` with a lambda of an element and its index: DuckDB counts
+  the index from 1, Spark's TRANSFORM and FILTER from 0 (the front end's INITCAP reads it).
 * ``HISTOGRAM(x)``, the map of each non-NULL value to its count that APPROX_TOP_COUNT sorts: the
   collected values sorted, each value's count the distance from its first position to the next
   value's (linear after the sort, where counting each distinct value again would be quadratic).
@@ -17,7 +19,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark.build import call
 
-__all__ = ["get", "histogram", "is_list", "slice_", "count_not_null"]
+__all__ = ["count_not_null", "get", "histogram", "is_indexed_lambda", "is_list", "one_based_index", "slice_"]
 
 #: Nodes that build a list in the DuckDB statement (or in its Spark form, rewritten first).
 _LIST_NODES = (exp.ArrayAgg, exp.Array, exp.ArrayFilter, exp.ArraySort, exp.ArrayConcat, exp.Filter)
@@ -49,6 +51,31 @@ def count_not_null(values: exp.Expression) -> exp.Expression:
     element = exp.to_identifier("__e")
     not_null = exp.Lambda(this=exp.not_(exp.Is(this=exp.column(element.copy()), expression=exp.null())), expressions=[element])
     return call("SIZE", call("FILTER", values, not_null))
+
+
+#: Nodes naming something with an identifier, and the argument that holds a value instead (a
+#: field after a dot, an alias, a struct key spell a name, not the lambda's parameter).
+_VALUE_ARGUMENT = {exp.Dot: "this", exp.Alias: "this", exp.PropertyEQ: "expression", exp.Column: None, exp.Table: None}
+
+
+def _is_parameter_read(name: exp.Identifier, parameter: str) -> bool:
+    value_argument = _VALUE_ARGUMENT.get(type(name.parent), name.arg_key)
+    return name.name == parameter and name.arg_key == value_argument
+
+
+def is_indexed_lambda(node: exp.Expression) -> bool:
+    """Whether ``node`` is the (element, index) lambda of DuckDB's LIST_TRANSFORM or LIST_FILTER."""
+    return isinstance(node, exp.Lambda) and isinstance(node.parent, (exp.Transform, exp.ArrayFilter)) and len(node.expressions) == 2
+
+
+def one_based_index(node: exp.Lambda) -> exp.Lambda:
+    """``node`` reading Spark's 0-based index as DuckDB's 1-based one (``i`` → ``(i + 1)``)."""
+    index = node.expressions[1].name
+    # sqlglot reads a lambda's parameters in its body as bare identifiers
+    reads = [name for name in node.this.find_all(exp.Identifier) if _is_parameter_read(name, index)]
+    for read in reads:
+        read.replace(exp.paren(exp.Add(this=read.copy(), expression=exp.Literal.number(1))))
+    return node
 
 
 def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
