@@ -24,6 +24,11 @@ def _expanded(sql: str) -> str:
         ("WITH w AS (SELECT * FROM d.t) SELECT * REPLACE ('z' AS b) FROM w", 'WITH w AS (SELECT * FROM d.t) SELECT "a", \'z\' AS b, "c" FROM w'),
         ("SELECT t.* REPLACE (t.a + u.k AS a), u.k FROM d.t JOIN (SELECT 1 AS k) AS u ON TRUE", 'SELECT t.a + u.k AS a, t."b", t."c", u.k FROM d.t JOIN (SELECT 1 AS k) AS u ON TRUE'),
         ("SELECT * EXCLUDE (b) FROM d.t", "SELECT * EXCLUDE (b) FROM d.t"),  # Spark has * EXCEPT
+        # FROM UNNEST(structs): the STRUCT's fields
+        (
+            "SELECT * REPLACE (a + 1 AS a) FROM (SELECT UNNEST([{'a': 1, 'b': 'x'}], max_depth => 2) AS f0_)",
+            "SELECT a + 1 AS a, \"b\" FROM (SELECT UNNEST([{'a': 1, 'b': 'x'}], max_depth => 2) AS f0_)",
+        ),
     ],
 )
 def test_star_replace_is_its_column_list(sql, expected):

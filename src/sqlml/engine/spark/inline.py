@@ -19,7 +19,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 
 from sqlml.engine.spark.laterals import as_lateral
 
-__all__ = ["inline_structs", "scalar_elements_error"]
+__all__ = ["inline_structs", "scalar_elements_error", "unnest_columns"]
 
 #: The front end's column name for an element that is no STRUCT (BigQuery's name for it).
 _SCALAR = "f0_"
@@ -42,12 +42,31 @@ def _unnest_fields(subquery: exp.Subquery) -> exp.Expression | None:
     return call.this
 
 
-def _holds_scalars(array: exp.Expression) -> bool:
-    """Whether ``array``'s elements are known to be no STRUCTs (from its literal or function)."""
+def _element_type(array: exp.Expression) -> exp.DataType | None:
+    """The type of ``array``'s elements where its literal or function says it, else None."""
     kind = annotate_types(array.copy(), dialect="duckdb").type
-    if kind is None or not kind.is_type(exp.DType.ARRAY) or not kind.expressions:
-        return False
-    return not kind.expressions[0].is_type(exp.DType.STRUCT, exp.DType.UNKNOWN)
+    if kind is None or not kind.is_type(exp.DType.ARRAY) or not kind.expressions or kind.expressions[0].is_type(exp.DType.UNKNOWN):
+        return None
+    return kind.expressions[0]
+
+
+def _holds_scalars(array: exp.Expression) -> bool:
+    """Whether ``array``'s elements are known to be no STRUCTs."""
+    element = _element_type(array)
+    return element is not None and not element.is_type(exp.DType.STRUCT)
+
+
+def unnest_columns(subquery: exp.Subquery) -> list[str] | None:
+    """The columns of the front end's ``(SELECT UNNEST(a, max_depth => 2) AS f0_)``: the STRUCT's
+    fields, or ``f0_`` for scalars; empty when ``a``'s element type is not known here; None when
+    ``subquery`` is no such UNNEST."""
+    array = _unnest_fields(subquery)
+    if array is None:
+        return None
+    element = _element_type(array)
+    if element is None:
+        return []
+    return [field.name for field in element.expressions] if element.is_type(exp.DType.STRUCT) else [_SCALAR]
 
 
 def inline_structs(tree: exp.Expression) -> exp.Expression:

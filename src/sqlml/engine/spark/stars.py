@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from sqlml.engine.base import EngineBindError, EngineError
+from sqlml.engine.spark.inline import unnest_columns
 
 __all__ = ["expand_star_replace"]
 
@@ -97,7 +98,10 @@ def _sources(select: exp.Select, columns: Columns) -> list[tuple[str, list[str]]
 
 def _columns_of(relation: exp.Expression, select: exp.Select, columns: Columns) -> list[str]:
     if isinstance(relation, exp.Subquery):
-        return _query_columns(relation.this, columns)
+        unnested = unnest_columns(relation)  # FROM UNNEST(structs): the fields, which no SELECT list names
+        if unnested == []:
+            raise _Unknown(relation)
+        return unnested or _query_columns(relation.this, columns)
     if isinstance(relation, exp.Unnest) and relation.args.get("alias") is not None and relation.args["alias"].columns:
         return [column.name for column in relation.args["alias"].columns]  # UNNEST(a) AS x: the element's column
     if not isinstance(relation, exp.Table) or not isinstance(relation.this, exp.Identifier):
