@@ -14,7 +14,7 @@ from enum import Enum
 from sqlglot import exp
 
 from sqlml.errors import UnsupportedStatementError
-from sqlml.sql.expressions import AlterModel, ExportModel, LoadDataFiles, MLFunction
+from sqlml.sql.expressions import AlterModel, ExportModel, LoadDataFiles
 from sqlml.sql.nodes import Node, ProcedureDefinition, Statement
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
 
@@ -93,11 +93,6 @@ class Plan:
     def returns_rows(self) -> bool:
         """Whether the statement produces a result set."""
         return self.kind is StatementKind.QUERY
-
-    @property
-    def has_ml(self) -> bool:
-        """Whether the statement calls ML table functions."""
-        return self.tree.find(MLFunction) is not None
 
 
 #: Statements sqlglot parses but sqlml does not run (access control has no meaning in a local file).
