@@ -10,10 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
 
 from sqlml.errors import (
     AlreadyExistsError,
@@ -28,7 +26,6 @@ from sqlml.errors import (
     UnsupportedStatementError,
 )
 from sqlml.execution.context import Handler, StatementContext, in_transaction
-from sqlml.execution.sources import SourceSet
 from sqlml.ml.models.base import Source, Target
 from sqlml.ml.models.catalog import canonical_name, family_of, model_types
 from sqlml.ml.models.model import Model
@@ -39,7 +36,7 @@ from sqlml.ml.spark_training import train_on_workers, trains_on_workers
 from sqlml.ml.training.io_clauses import CLAUSES, io_clauses
 from sqlml.ml.training.locate import locate, span
 from sqlml.ml.training.pipeline import check_options, train
-from sqlml.ml.training.row_hash import row_hashes
+from sqlml.ml.training.training_rows import statement_text, tables_read, training_rows
 from sqlml.ml.training.with_transform import train_with_transform
 from sqlml.result import Result
 from sqlml.sql.expressions import custom_holiday_query, training_query
@@ -151,7 +148,7 @@ def _create_model(context: StatementContext, properties: list[exp.Expression], t
     model = _build_model(context, ref, model_type, options, training_query(tree), transform, on_workers)
     # lineage: enough to re-train this version exactly (the statement as run, with its values)
     model.spec.setdefault("lineage", {}).update(
-        statement=_text(tree, executor),
+        statement=statement_text(tree, executor),
         parameters={k: v for k, v in context.params.items() if isinstance(v, (str, int, float, bool, type(None)))},
     )
     _publish(store, ref, model, replace, options, cancel=executor.cancel)
@@ -230,10 +227,10 @@ def _build_model(context, ref, model_type, options, query, transform, on_workers
         )
     if on_workers:
         model = train_on_workers(context, model_type, options, query, transform is not None)
-        model.spec["lineage"].update(query=_text(query, context.executor), tables=sorted(_tables_read(query)))
+        model.spec["lineage"].update(query=statement_text(query, context.executor), tables=sorted(tables_read(query)))
         return model
     started = time.monotonic()
-    table, hashes, lineage = read_training_rows(context, query)
+    table, hashes, lineage = training_rows(context, query)
     read_seconds = time.monotonic() - started
     if table.num_rows == 0:
         # Every model type trains on at least one row; failing here keeps the previous version.
@@ -293,52 +290,11 @@ def _fit_series(context: StatementContext, model_type: str, options: dict, table
     if transform is not None:
         raise SqlSyntaxError(f"model_type='{model_type}' takes no TRANSFORM clause.", hint="Compute the columns in the training query.")
     holidays = custom_holiday_query(context.plan.tree)
-    holiday_rows = read_training_rows(context, holidays)[0] if holidays is not None else None
+    holiday_rows = training_rows(context, holidays)[0] if holidays is not None else None
     spec, arrays = family_of(model_type).fit_series(model_type, options, table, holiday_rows)
     # every row trains a time-series model (no data split), as NO_SPLIT records it for the others
     spec["split"] = {"method": "NO_SPLIT", "training_rows": table.num_rows, "eval_rows": 0, "test_rows": 0}
     return Model(spec, None, None, arrays)
-
-
-def read_training_rows(context: StatementContext, query: exp.Expression) -> tuple[pa.Table, np.ndarray, dict]:
-    """The training rows as Arrow, a per-row hash (values and column names) and the lineage.
-
-    The warehouse is held only while the rows are read; training runs without it.
-    """
-    executor = context.executor
-    sources = SourceSet()
-    with executor.engine.lease():
-        try:
-            data = executor.renderer(context.params).data_input(exp.Subquery(this=query.copy()), None, sources)
-            table = data.relation("SELECT * FROM __data").to_arrow_table()
-        finally:
-            sources.close()
-    hashes = row_hashes(table)  # over the Arrow rows, as Spark's executors compute it (sqlml.ml.training.row_hash)
-    lineage = {
-        "query": _text(query, executor),
-        "tables": sorted(_tables_read(query)),
-        "fingerprint": f"{int(np.bitwise_xor.reduce(hashes)) if len(hashes) else 0:016x}-{len(hashes)}",
-        "rows_read": table.num_rows,
-    }
-    return table, hashes, lineage
-
-
-def _text(node: exp.Expression, executor) -> str:
-    """A statement's text for the lineage, in the dialect it was written in.
-
-    Rendering it in another dialect could lose what that one cannot say, and sqlglot would log
-    a warning about it on stderr; a record of the statement must be written silently.
-    """
-    return node.sql(dialect=executor.dialect_class, unsupported_level=ErrorLevel.IGNORE)
-
-
-def _tables_read(query: exp.Expression) -> set[str]:
-    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
-    names = set()
-    for table in query.find_all(exp.Table):
-        if isinstance(table.this, exp.Identifier) and not (not table.db and table.name.lower() in ctes):
-            names.add(".".join(part.name for part in table.parts[-2:]))
-    return names
 
 
 def _check_dataset(executor, ref: ModelRef) -> None:
