@@ -205,7 +205,7 @@ class ModelStore:
                 os.rename(staged, target)
                 catalog.insert_version(db, ref, version, folder, checksums, metadata, existing is None, options)
         except BaseException as error:
-            if version is None or not self._names(ref, version):
+            if version is None or not self._has_version(ref, version):
                 if target is not None and target.is_dir() and not staged.exists():
                     os.rename(target, staged)  # not published: the folder goes back, and is removed with the staging
                 raise
@@ -214,7 +214,7 @@ class ModelStore:
         self._apply_retention(ref)
         return self.resolve(ModelRef(ref.dataset, ref.name, str(version)))
 
-    def _names(self, ref: ModelRef, version: int) -> bool:
+    def _has_version(self, ref: ModelRef, version: int) -> bool:
         with self._catalog.read() as db:
             found = db.execute(
                 "SELECT 1 FROM versions WHERE dataset = ? AND name = ? AND version = ?", (ref.dataset, ref.name, version)
