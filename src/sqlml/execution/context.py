@@ -22,8 +22,9 @@ from sqlml.errors import Location
 from sqlml.execution.sources import DataInput, SourceSet
 from sqlml.execution.survey import Survey
 from sqlml.result import Result
+from sqlml.sql.nodes import Node
 from sqlml.sql.planner import Plan, StatementKind
-from sqlml.sql.script import Node, ScriptParser
+from sqlml.sql.script import ScriptParser
 
 if TYPE_CHECKING:
     import pyarrow as pa

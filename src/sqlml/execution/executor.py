@@ -23,11 +23,12 @@ from sqlml.execution.plain import positional_name, read_error, run_remembered, r
 from sqlml.execution.sources import DataInput, Renderer, SqlOutput
 from sqlml.execution.survey import Survey, survey_of
 from sqlml.result import Result
+from sqlml.sql.diagnostics import location_of
 from sqlml.sql.dialect import DIALECTS
 from sqlml.sql.known_statements import text_alone_decides
+from sqlml.sql.nodes import Node
 from sqlml.sql.parsed_scripts import parse_script
 from sqlml.sql.planner import StatementKind, node_kind, plan
-from sqlml.sql.script import Node, location_of
 from sqlml.sql.transpile import parameters_among
 
 if TYPE_CHECKING:

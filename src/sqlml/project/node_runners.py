@@ -18,7 +18,8 @@ from sqlml.project.history import NodeRun
 from sqlml.project.kinds import Materialization, NodeKind, NodeStatus, RelationKind
 from sqlml.project.nodes import Node
 from sqlml.sql.dialect import Sqlml
-from sqlml.sql.script import ScriptParser, Statement
+from sqlml.sql.nodes import Statement
+from sqlml.sql.script import ScriptParser
 from sqlml.store.records import ModelRef
 
 if TYPE_CHECKING:

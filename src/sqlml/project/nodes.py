@@ -23,7 +23,8 @@ from sqlml.project.kinds import Materialization, NodeKind
 from sqlml.project.templating import PARSE_REF_PREFIX, RenderContext, Templates, default_schema_name, node_error
 from sqlml.project.unsupported import check_template, config_call_line, unsupported
 from sqlml.sql.dialect import DIALECTS, Sqlml
-from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser, Statement
+from sqlml.sql.nodes import Statement
+from sqlml.sql.script import PROCEDURAL_VERBS, ScriptParser
 
 _WRITES = (exp.Create, exp.Insert, exp.Merge)
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlml.execution.context import ScriptRun
     from sqlml.execution.executor import Executor
     from sqlml.result import Result
-    from sqlml.sql.script import Node
+    from sqlml.sql.nodes import Node
 
 
 class ScriptRunner:
