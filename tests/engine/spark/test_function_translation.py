@@ -112,3 +112,11 @@ def test_string_functions_written_with_list_lambdas_and_type_dispatch(engine):
         "FROM (SELECT 'hello wörld' AS s, FROM_BASE64('qrs=') AS b)"
     ).fetchall()
     assert rows == [("Hello Wörld", "-Hello Wörld", 12, 2, 2)]
+
+
+def test_regexp_extract_and_date_parts_spark_spells_otherwise(engine):
+    rows = engine.query(
+        "SELECT REGEXP_EXTRACT('abc123def', r'([a-z]+)\\d'), REGEXP_EXTRACT('abc', r'\\d'), EXTRACT(DAYOFYEAR FROM d), "
+        "EXTRACT(ISOYEAR FROM d), EXTRACT(ISOWEEK FROM d) FROM (SELECT DATE '2021-01-01' AS d)"
+    ).fetchall()
+    assert rows == [("abc", None, 1, 2020, 53)]

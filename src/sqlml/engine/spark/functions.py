@@ -70,11 +70,15 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "list_slice": lists.slice_,
     "list_count": lists.count_not_null,
     "list_extract": lists.get,
+    "array_extract": lists.get,
     "histogram": lists.histogram,
     "row": lambda *values: exp.Struct(expressions=list(values)),
     "get_current_timestamp": lambda: exp.CurrentTimestamp(),
 }
 
+
+#: DuckDB's EXTRACT parts Spark spells otherwise (DAYOFYEAR, ISOYEAR: the ISO week-numbering year).
+_EXTRACT_PARTS = {"DAYOFYEAR": "DOY", "ISOYEAR": "YEAROFWEEK"}
 
 #: DuckDB's TYPEOF names the front end compares with, as Spark's TYPEOF spells them.
 _TYPE_NAMES = {"BLOB": "binary", "VARCHAR": "string"}
@@ -103,6 +107,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _date_diff(node)
     if isinstance(node, exp.TimeToStr) and node.args.get("format") is not None and node.args["format"].name == "%U":
         return _sunday_week(node.this)
+    if isinstance(node, exp.Extract) and node.this.name.upper() in _EXTRACT_PARTS:
+        return exp.Extract(this=exp.var(_EXTRACT_PARTS[node.this.name.upper()]), expression=node.expression)
     if lists.is_indexed_lambda(node):
         return lists.one_based_index(node)
     if isinstance(node, exp.Case) and isinstance(node.this, exp.Typeof):
