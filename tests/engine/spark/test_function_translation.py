@@ -5,7 +5,7 @@ Spark as on DuckDB. One query per class, run on both engines."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -75,7 +75,8 @@ def test_datetime_functions_give_datetimes_without_a_time_zone(engine):
     (row,) = engine.query(
         "SELECT DATETIME_TRUNC(d, HOUR), DATETIME_TRUNC(d, WEEK), DATETIME_TRUNC(d, MONTH), DATETIME(2020, 5, 17, 1, 2, 3), "
         "PARSE_DATETIME('%Y-%m-%d %H:%M', '2020-05-17 13:45'), PARSE_DATETIME('%H:%M', '13:45'), DATETIME_ADD(d, INTERVAL 1 HOUR), "
-        "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-17 13:45:12+00', HOUR) FROM (SELECT DATETIME '2020-05-17 13:45:12' AS d)"
+        "TIMESTAMP_TRUNC(TIMESTAMP '2020-05-17 13:45:12+00', HOUR), SAFE.PARSE_DATETIME('%Y-%m-%d', 'nope'), "
+        "SAFE.PARSE_DATE('%Y%m%d', '20210102') FROM (SELECT DATETIME '2020-05-17 13:45:12' AS d)"
     ).fetchall()
     assert row == (
         datetime(2020, 5, 17, 13),
@@ -86,8 +87,10 @@ def test_datetime_functions_give_datetimes_without_a_time_zone(engine):
         datetime(1970, 1, 1, 13, 45),
         datetime(2020, 5, 17, 14, 45, 12),
         datetime(2020, 5, 17, 13, tzinfo=timezone.utc),
+        None,
+        date(2021, 1, 2),
     )
-    assert [value.tzinfo for value in row[:-1]] == [None] * 7
+    assert [value.tzinfo for value in row[:7]] == [None] * 7
 
 
 @pytest.mark.parametrize(

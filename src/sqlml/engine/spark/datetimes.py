@@ -8,12 +8,14 @@ So ``DATE_TRUNC`` of a zone-less value is cast back to TIMESTAMP_NTZ (the two ca
 session zone, so the wall-clock time is kept), ``MAKE_TIMESTAMP`` is ``MAKE_TIMESTAMP_NTZ``, and
 ``STRPTIME`` is cast back as well. The front end's PARSE_DATETIME prefixes ``'1970 '`` with a
 ``%Y`` to give a format without a year BigQuery's default year; Spark's parser refuses a year
-given twice and already defaults it to 1970, so the prefix is dropped.
+given twice and already defaults it to 1970, so the prefix is dropped. The front end's SAFE.PARSE_*
+(DuckDB's ``TRY(STRPTIME(…))``, whose TRY sqlglot drops for Spark) is ``TRY_TO_TIMESTAMP``.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions
 """
 
 from __future__ import annotations
 
+import sqlglot
 from sqlglot import exp
 
 from sqlml.engine.spark.build import call
@@ -52,8 +54,22 @@ def _has_zone(pattern: exp.Expression | None) -> bool:
     return pattern is None or any("%z" in part.name.lower() for part in pattern.find_all(exp.Literal))
 
 
+def _try_parse(node: exp.Try) -> exp.Expression | None:
+    # TRY(CAST(STRPTIME(s, f) AS …)): TRY_TO_TIMESTAMP is NULL where TO_TIMESTAMP fails
+    inner = node.this
+    while isinstance(inner, exp.Cast):
+        inner = inner.this
+    if not isinstance(inner, exp.StrToTime) or not isinstance(inner.args.get("format"), exp.Literal):
+        return None
+    pattern = sqlglot.parse_one(sqlglot.Dialect.get_or_raise("spark").generator().format_time(inner), read="spark")
+    inner.replace(call("TRY_TO_TIMESTAMP", inner.this, pattern))
+    return node.this
+
+
 def datetime_function(node: exp.Expression) -> exp.Expression | None:
     """The Spark form of ``node`` when it is one of the functions above giving a DATETIME, else None."""
+    if isinstance(node, exp.Try):
+        return _try_parse(node)
     if isinstance(node, exp.TimestampTrunc) and _is_datetime(node.this):
         return _naive(node)
     if isinstance(node, exp.TimestampFromParts) and node.args.get("zone") is None and node.args.get("sec") is not None:
