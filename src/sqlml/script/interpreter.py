@@ -21,7 +21,7 @@ from sqlml.execution.context import ScriptRun, rollback
 from sqlml.result import Result
 from sqlml.script.binding import bind_variables, system_variable_path
 from sqlml.script.procedures import call, define
-from sqlml.script.variables import Scope, SystemVariables, Variable
+from sqlml.script.variables import Scope, SystemVariables, Variable, value_type
 from sqlml.sql.diagnostics import location_of
 from sqlml.sql.nodes import Block, Case, If, Loop, Node, ProcedureDefinition, Statement
 from sqlml.sql.planner import node_kind
@@ -30,9 +30,6 @@ from sqlml.sql.script import ScriptParser
 
 if TYPE_CHECKING:
     from sqlml.execution.executor import Executor
-
-#: sqlglot types DuckDB reports for values that BigQuery would type as INT64 / FLOAT64.
-_WIDENED = {exp.DType.TINYINT: "BIGINT", exp.DType.SMALLINT: "BIGINT", exp.DType.INT: "BIGINT", exp.DType.FLOAT: "DOUBLE"}
 
 
 class _Jump(Exception):
@@ -342,7 +339,7 @@ class Interpreter:
             result.close()
         if len(rows) != 1:
             raise ScriptError(f"The expression returned {len(rows)} rows; a variable holds one value.")
-        return rows[0][0], _sql_type(rows[0][1])
+        return rows[0][0], value_type(rows[0][1])
 
     def _truth(self, condition: exp.Expression, scope: Scope, node: Node) -> bool:
         """Whether a condition (IF, ELSEIF, CASE's WHEN, WHILE, UNTIL, ASSERT) holds: only TRUE
@@ -395,15 +392,3 @@ class Interpreter:
             return None
         tokens = self._current.tokens
         return self.run.parser.sql[tokens[0].start : tokens[-1].end + 1]
-
-
-def _sql_type(name: str | None) -> exp.DataType | None:
-    """The sqlglot type of a DuckDB type name, widened to what BigQuery would give the value."""
-    if not name or name == '"NULL"' or name == "NULL":
-        return None
-    try:
-        sql_type = exp.DataType.build(name, dialect="duckdb")
-    except Exception:  # noqa: BLE001 - an unparseable type name leaves the variable untyped
-        return None
-    widened = _WIDENED.get(sql_type.this)
-    return exp.DataType.build(widened) if widened else sql_type

@@ -150,3 +150,20 @@ _NAMES = {"row_count", "error", "script", "time_zone", "project_id", "dataset_id
           "dataset_project_id", "location", "query_label", "reservation"}  # fmt: skip
 #: The variables SET may assign (the rest are read-only), per the reference above.
 _WRITABLE = {"dataset_id", "dataset_project_id", "location", "query_label", "reservation", "time_zone"}
+
+
+#: DuckDB's narrower types of a computed value, as BigQuery types it (INT64, FLOAT64).
+_WIDENED = {exp.DType.TINYINT: "BIGINT", exp.DType.SMALLINT: "BIGINT", exp.DType.INT: "BIGINT", exp.DType.FLOAT: "DOUBLE"}
+
+
+def value_type(name: str | None) -> exp.DataType | None:
+    """The SQL type a variable keeps for a value DuckDB typed ``name`` (its ``typeof``), widened to
+    what BigQuery would give the value (INT64, FLOAT64); None for NULL or a name sqlglot cannot read."""
+    if not name or name == '"NULL"' or name == "NULL":
+        return None
+    try:
+        sql_type = exp.DataType.build(name, dialect="duckdb")
+    except Exception:  # noqa: BLE001 - an unparseable type name leaves the variable untyped
+        return None
+    widened = _WIDENED.get(sql_type.this)
+    return exp.DataType.build(widened) if widened else sql_type
