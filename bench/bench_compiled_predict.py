@@ -114,7 +114,7 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str], 
     )  # fmt: skip
     model = CACHE.get(con.models, con.models.resolve(ModelRef.parse(f"ds.bt{rounds}")))
     booster = lgb.Booster(model_str=model.estimator.scorer_.text)
-    X = np.vstack([model.features(batch) for batch in con.query("SELECT * FROM ds.train").arrow().to_batches(max_chunksize=200_000)])
+    X = feature_matrix(con, model)
     lines, rows = [], f"{len(X):,} rows, {rounds} rounds"
 
     if "threshold" in parts:
@@ -158,10 +158,24 @@ def bench_model(con, rounds: int, pairs: int, cache_root: str, parts: set[str], 
     if "kernel" in parts:
         kernel = [(timed(lambda: compiled.predict(X, os.cpu_count())), timed(raw)) for _ in range(pairs)]
         lines.append(f"| bare kernel: compiled forest vs Booster.predict on the matrix, {rows} | {both(kernel)} |")
-    scored = con.query("SELECT predicted_label_probs FROM ds.scored").arrow().column(0).to_pylist()
-    probability = np.array([next(p["prob"] for p in row if p["label"] in (True, "true")) for row in scored])
+    first, second = (f"predicted_label_probs[OFFSET({i})]" for i in (0, 1))  # row by row: a subquery's join would reorder the rows
+    probability = con.query(f"SELECT IF({first}.label, {first}.prob, {second}.prob) FROM ds.scored").arrow().column(0).to_numpy()
     lines.append(f"| max \\|ML.PREDICT − Booster.predict\\| | {np.abs(probability - booster.predict(X)).max():.1e} | | |")
     return lines
+
+
+def feature_matrix(con, model) -> np.ndarray:
+    """The model's feature matrix of ds.train (what Booster.predict is given), filled batch by
+    batch: at 10M rows neither the table nor the matrix is held twice."""
+    rows = con.query("SELECT COUNT(*) FROM ds.train").scalar()
+    X, start = None, 0
+    for batch in con.query("SELECT * FROM ds.train").reader(200_000):
+        features = model.features(batch)
+        if X is None:
+            X = np.empty((rows, features.shape[1]))
+        X[start : start + len(features)] = features
+        start += len(features)
+    return X
 
 
 def timed(work) -> tuple[float, float]:
