@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import sqlml
+from sqlml.engine.base import EngineInterrupted
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 
 _CANCELLED = r"The statement was cancelled; nothing it started was kept\."
@@ -37,8 +38,22 @@ def _interrupt_after(monkeypatch, method: str, statement: str | None = None) -> 
     monkeypatch.setattr(DuckDBCursor, method, run_then_interrupt)
 
 
-def test_drop_table_interrupted_after_duckdbs_drop_keeps_the_table(partitioned, monkeypatch):
-    _interrupt_after(monkeypatch, "execute", statement="DROP TABLE")
+def _interrupt_before_commit(monkeypatch) -> None:
+    """DuckDBCursor.commit interrupted before DuckDB ran it."""
+
+    def interrupted(self):
+        raise EngineInterrupted("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(DuckDBCursor, "commit", interrupted)
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [lambda monkeypatch: _interrupt_after(monkeypatch, "execute", statement="DROP TABLE"), _interrupt_before_commit],
+    ids=["after DuckDB's drop", "in the COMMIT before it took effect"],
+)
+def test_drop_table_interrupted_before_its_commit_took_effect_keeps_the_table(partitioned, monkeypatch, interrupt):
+    interrupt(monkeypatch)
     with pytest.raises(sqlml.Cancelled, match=_CANCELLED):
         partitioned.query("DROP TABLE ds.t")
     monkeypatch.undo()
@@ -57,15 +72,3 @@ def test_drop_table_interrupted_after_its_commit_took_effect_reports_success(par
     assert partitioned.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.TABLES").fetchall() == [(0,)]
     partitioned.query("CREATE TABLE ds.t (day DATE, x INT64)")  # a new table of that name has no old partitioning
     assert partitioned.query(_PARTITIONS).fetchall() == [("t", None, 0)]
-
-
-def test_drop_table_interrupted_in_its_commit_before_it_took_effect_keeps_the_table(partitioned, monkeypatch):
-    def interrupted(self):
-        raise sqlml.engine.base.EngineInterrupted("INTERRUPT Error: Interrupted!")
-
-    monkeypatch.setattr(DuckDBCursor, "commit", interrupted)
-    with pytest.raises(sqlml.Cancelled, match=_CANCELLED):
-        partitioned.query("DROP TABLE ds.t")
-    monkeypatch.undo()
-    assert partitioned.query("SELECT x FROM ds.t").fetchall() == [(1,)]
-    assert partitioned.query(_PARTITIONS).fetchall() == [("t", "20260101", 1)]
