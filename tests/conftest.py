@@ -42,10 +42,10 @@ OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py", "tests/engine/spark
 #: the other idled. Units not named here follow in pytest-xdist's order; a stale name loses its place.
 LONGEST = {
     SPARK_TESTS: 300,
-    "tests/engine/duckdb/test_concurrency.py": 72,
+    "tests/engine/duckdb/test_concurrency.py": 35,
     "tests/engine/spark/test_standalone_cluster.py": 67,
     "tests/engine/spark/test_started_session.py": 40,
-    "tests/test_fuzz.py": 40,
+    "tests/test_fuzz.py": 30,
     "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 35,
     "tests/ml/deep/test_dnn_export.py": 28,
     "tests/ml/automl/test_automl_small_data.py": 25,
