@@ -44,7 +44,7 @@ LONGEST = {
     SPARK_TESTS: 300,
     "tests/engine/duckdb/test_concurrency.py": 35,
     "tests/engine/spark/test_standalone_cluster.py": 67,
-    "tests/engine/spark/test_started_session.py": 40,
+    "tests/engine/spark/test_started_session.py": 22,
     "tests/test_fuzz.py": 30,
     "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 35,
     "tests/ml/deep/test_dnn_export.py": 28,

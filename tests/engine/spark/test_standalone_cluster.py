@@ -4,6 +4,13 @@ started from pyspark's own jars (:mod:`sqlml.engine.spark.standalone`), and a sm
 SparkContext, and the other tests' is local[2]): seed → partitioned table → CREATE MODEL (trained
 by MLlib on the workers) → ML.PREDICT CTAS → a model gated on ML.EVALUATE. The model it stored
 then predicts on DuckDB, in this process, with the same answers as the cluster wrote.
+
+The driver is a Spark session sqlml starts for a warehouse folder (Hive's metastore, Derby), run
+from an empty current directory: it writes everything under ``<warehouse>/spark`` — tables,
+metastore, Derby's log — and nothing in the current directory (Spark's defaults would put
+``spark-warehouse/``, ``metastore_db/`` and ``derby.log`` there). Checked here rather than in a
+session of its own (test_started_session.py checks an in-memory warehouse's): that session's JVM
+and metastore are most of a minute of CPU on two cores.
 """
 
 from __future__ import annotations
@@ -43,12 +50,17 @@ def write_project(folder: Path) -> None:
 def test_a_project_runs_on_a_standalone_cluster_and_its_model_predicts_the_same_on_duckdb(tmp_path):
     project = tmp_path / "project"
     write_project(project)
+    current = tmp_path / "current"
+    current.mkdir()
     with standalone_cluster(tmp_path, workers=2) as master:
         run = subprocess.run(
             [sys.executable, "-m", "sqlml", "run", "--project", str(project), "--engine", "spark", "--master", master],
-            env=spark_environment(), capture_output=True, text=True, timeout=900,
+            cwd=current, env=spark_environment(), capture_output=True, text=True, timeout=900,
         )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # the driver's session wrote under the warehouse folder, nothing where it ran
+    assert not list(current.iterdir())
+    assert {"lake.db", "metastore_db", "derby.log"} <= {path.name for path in (project / "warehouse" / "spark").iterdir()}
     # the cluster's ML.PREDICT table, as Parquet files the workers wrote
     scored_files = sorted((project / "warehouse" / "spark").glob("lake.db/scored/*.parquet"))
     assert scored_files
