@@ -123,3 +123,10 @@ def test_regexp_extract_and_date_parts_spark_spells_otherwise(engine):
         "EXTRACT(ISOYEAR FROM d), EXTRACT(ISOWEEK FROM d) FROM (SELECT DATE '2021-01-01' AS d)"
     ).fetchall()
     assert rows == [("abc", None, 1, 2020, 53)]
+
+
+def test_bytes_literals_and_percentile_cont_window(engine):
+    rows = engine.query(
+        "SELECT LENGTH(b'\\xaa\\xbb'), BYTE_LENGTH(b'ab'), b'\\x00a', PERCENTILE_CONT(x, 0.5) OVER () FROM UNNEST([1, 2, 3, 10]) AS x LIMIT 1"
+    ).fetchall()
+    assert rows == [(2, 2, b"\x00a", 2.5)]

@@ -80,6 +80,23 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
 #: DuckDB's EXTRACT parts Spark spells otherwise (DAYOFYEAR, ISOYEAR: the ISO week-numbering year).
 _EXTRACT_PARTS = {"DAYOFYEAR": "DOY", "ISOYEAR": "YEAROFWEEK"}
 
+_BINARY = (exp.DType.BLOB, exp.DType.VARBINARY, exp.DType.BINARY)
+
+
+def _blob_literal(text: str) -> exp.Expression:
+    # DuckDB's BLOB text spells a byte as \xHH and others as their ASCII character; Spark's
+    # CAST(text AS BINARY) would keep the backslashes as bytes, so the bytes are a hex literal
+    data, position = bytearray(), 0
+    while position < len(text):
+        if text.startswith("\\x", position) and len(text) >= position + 4:
+            data.append(int(text[position + 2 : position + 4], 16))
+            position += 4
+        else:
+            data.extend(text[position].encode())
+            position += 1
+    return exp.HexString(this=data.hex())
+
+
 #: DuckDB's TYPEOF names the front end compares with, as Spark's TYPEOF spells them.
 _TYPE_NAMES = {"BLOB": "binary", "VARCHAR": "string"}
 
@@ -107,6 +124,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _date_diff(node)
     if isinstance(node, exp.TimeToStr) and node.args.get("format") is not None and node.args["format"].name == "%U":
         return _sunday_week(node.this)
+    if isinstance(node, exp.Cast) and node.to.is_type(*_BINARY) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        return _blob_literal(node.this.this)
+    if isinstance(node, exp.PercentileCont) and node.expression is not None and not isinstance(node.expression, exp.Array):
+        return _call("PERCENTILE", node.this, node.expression)  # DuckDB's QUANTILE_CONT(x, q): aggregate and window
     if isinstance(node, exp.Extract) and node.this.name.upper() in _EXTRACT_PARTS:
         return exp.Extract(this=exp.var(_EXTRACT_PARTS[node.this.name.upper()]), expression=node.expression)
     if lists.is_indexed_lambda(node):

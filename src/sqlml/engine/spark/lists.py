@@ -3,7 +3,8 @@
 * ``LENGTH(list)`` (DuckDB's LENGTH takes lists and strings; Spark's only strings): ``SIZE``. The
   front end writes it for STRING_AGG's and ARRAY_AGG's ``LIMIT`` and for RANGE_BUCKET, always of a
   list it builds there (BigQuery's own LENGTH takes no ARRAY), so the list is told by its node.
-* ``LIST_EXTRACT(list, i)``, the front end's SAFE_OFFSET / SAFE_ORDINAL: NULL past either end,
+* ``LIST_EXTRACT(list, i)`` (the front end's SAFE_OFFSET / SAFE_ORDINAL; ``ARRAY_EXTRACT`` the same
+  for REGEXP_EXTRACT's first match): NULL past either end,
   where Spark's ``list[i]`` (OFFSET, ORDINAL) raises in ANSI mode as BigQuery does. Spark's
   ``GET`` is 0-based and NULL outside the array.
 * ``LIST_TRANSFORM`` / ``LIST_FILTER`` with a lambda of an element and its index: DuckDB counts
