@@ -17,7 +17,9 @@ from sklearn.metrics import roc_auc_score
 from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.crossval import FOLDS, OutOfFold, Validated, finalists
+from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.fitting import Kept
+from sqlml.ml.automl.selection import cross_fitted, select
 from sqlml.ml.automl.family import AutoMLFamily
 
 ROWS = 600
@@ -84,6 +86,29 @@ def test_the_best_default_on_the_folds_is_chosen_among_defaults_and_an_ensemble_
         assert automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, 2)[0] == {2: 1.0}
 
 
+def test_an_ensemble_clearly_better_on_its_own_rows_is_kept_only_when_its_cross_fitted_outputs_are_too():
+    kept, records, validated = _trials({1: (1.0, 0.0), 2: (0.2, 0.0)}, defaults={1})  # 2: a much better tuned trial
+    mix = ({1: 0.5, 2: 0.5}, validated.scores[2].value)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(automl_search, "select", lambda *args: mix)
+        assert automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, 1)[0] == {1: 0.5, 2: 0.5}
+        patch.setattr(automl_search, "cross_fitted", lambda *args: validated.scores[1].outputs)  # the other folds' weights gain nothing
+        assert automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, 1)[0] == {1: 1.0}
+
+
+def test_an_ensemble_is_judged_on_each_fold_with_the_weights_selected_on_the_other_folds():
+    _, _, validated = _trials({1: (1.0, 0.0), 2: (0.8, 0.2), 3: (1.3, 0.1)}, defaults={1})
+    outputs = {t: found.outputs for t, found in validated.scores.items()}
+    y, folds = validated.y, validated.folds
+    mixed = cross_fitted(outputs, OBJECTIVE, y, "binary", folds)
+    for index, rows in enumerate(folds):
+        others = np.sort(np.concatenate([f for i, f in enumerate(folds) if i != index]))  # folds are strided: sorted rows keep their order
+        inner = [np.searchsorted(others, f) for i, f in enumerate(folds) if i != index]
+        ranked = sorted(outputs, key=lambda t: -np.mean([roc_auc_score(y[others][f], outputs[t][others][f][:, 1]) for f in inner]))
+        weights, _ = select({t: o[others] for t, o in outputs.items()}, ranked, OBJECTIVE, y[others], "binary", inner)
+        np.testing.assert_allclose(mixed[rows], combine([outputs[t][rows] for t in weights], list(weights.values()), "binary"), rtol=0, atol=1e-12)
+
+
 def test_defaults_are_cross_validated_first_however_they_rank():
     types = {1: "A", 2: "B", 3: "A", 4: "B", 5: "C"}
     seconds = {1: 3.0, 2: 1.0, 3: 0.5, 4: 0.2, 5: 9.0}
@@ -96,6 +121,7 @@ def test_automl_keeps_and_cross_validates_every_familys_default(automl_con):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(name, self.lookup(name)) for name in searched])
         patch.setattr(automl_search, "POOL", 1)  # a tuned trial better on the validation rows would evict a default
+        patch.setattr(automl_search, "PATIENCE", 4)  # a few tuned trials, not the whole search half
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate under load
         patch.setattr(automl_crossval, "fits_in", lambda *args: True)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: False)  # no gain beats the folds' noise

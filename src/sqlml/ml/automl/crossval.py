@@ -189,11 +189,14 @@ def noise_margin(competitors: int) -> float:
 
 def clearly_better_on_folds(
     objective: Objective, sign: float, y: np.ndarray, challenger: np.ndarray, incumbent: np.ndarray, folds: list[np.ndarray],
+    competitors: int = 1,
 ) -> bool:  # fmt: skip
-    """Whether ``challenger``'s out-of-fold outputs beat ``incumbent``'s by more than one standard
-    error of the mean of their per-fold differences and by at least :data:`MIN_GAIN` of the
-    incumbent's value (an ensemble must earn its members so: a smaller gain is below what a small
-    table's test rows resolve, and one model is simpler to explain and exports to ONNX)."""
+    """Whether ``challenger``'s out-of-fold outputs beat ``incumbent``'s by more than
+    :func:`noise_margin` standard errors of the mean of their per-fold differences (one for a lone
+    challenger, more for the best of ``competitors`` measured on the same folds) and by at least
+    :data:`MIN_GAIN` of the incumbent's value (an ensemble must earn its members so: a smaller gain
+    is below what a small table's test rows resolve, and one model is simpler to explain and
+    exports to ONNX)."""
     differences, values = [], []
     for rows in folds:
         a, b = score(objective, y[rows], challenger[rows]), score(objective, y[rows], incumbent[rows])
@@ -202,7 +205,8 @@ def clearly_better_on_folds(
         differences.append(sign * (b - a))
         values.append(b)
     gain = float(np.mean(differences))
-    return gain > float(np.std(differences, ddof=1)) / np.sqrt(len(differences)) and gain >= MIN_GAIN * abs(float(np.mean(values)))
+    error = float(np.std(differences, ddof=1)) / np.sqrt(len(differences))
+    return gain > noise_margin(competitors) * error and gain >= MIN_GAIN * abs(float(np.mean(values)))
 
 
 @dataclass

@@ -43,7 +43,7 @@ from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
 from sqlml.ml.automl.refit import refit_chosen
-from sqlml.ml.automl.selection import POOL, select
+from sqlml.ml.automl.selection import POOL, cross_fitted, select
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
@@ -301,8 +301,9 @@ def _weights(
     """The chosen members by trial id with their weights, and their value on the held-out rows.
 
     Cross-validated: ensemble selection on the out-of-fold outputs of each preprocessing's
-    candidates (one feature matrix each), the best ensemble kept only when it beats ``best`` on
-    the folds by more than their noise. Otherwise: ensemble selection on the validation rows of
+    candidates (one feature matrix each), the best ensemble kept only when the selection's
+    cross-fitted outputs (each fold mixed with the weights chosen on the other folds:
+    :func:`~sqlml.ml.automl.selection.cross_fitted`) beat ``best`` on the folds by more than their noise. Otherwise: ensemble selection on the validation rows of
     ``best``'s preprocessing."""
     scores, kind = validated.scores, kept[best].prepared.task.kind
     if best not in scores:
@@ -318,8 +319,10 @@ def _weights(
         weights, value = select(outputs, pooled, objective, validated.y, kind, validated.folds)
         if len(weights) < 2 or value is None or sign * value >= sign * found[1]:
             continue
-        mixed = combine([outputs[t] for t in weights], list(weights.values()), kind)
-        if clearly_better_on_folds(objective, sign, validated.y, mixed, scores[best].outputs, validated.folds):  # gain > noise
+        clear = lambda mixed: clearly_better_on_folds(objective, sign, validated.y, mixed, scores[best].outputs, validated.folds)  # noqa: E731
+        if not clear(combine([outputs[t] for t in weights], list(weights.values()), kind)):  # gain within noise even on its own rows
+            continue
+        if clear(cross_fitted(outputs, objective, validated.y, kind, validated.folds)):  # weights chosen on the other folds
             found = weights, value
     return found
 
@@ -328,9 +331,9 @@ def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], va
     """The chosen trial: the family default best on the folds (what a user comparing the families'
     defaults by cross-validation picks: the fallback), replaced by a tuned trial only when that
     trial's out-of-fold outputs beat it by more than their noise
-    (:func:`~sqlml.ml.automl.crossval.clearly_better_on_folds`: a tuned trial best of several on
-    the folds overstates its gain, and a gain within the folds' noise lost to the defaults on
-    credit_scoring's test rows), or by a trial not cross-validated that is clearly better on the
+    (:func:`~sqlml.ml.automl.crossval.clearly_better_on_folds`, by sqrt(2 ln k) standard errors
+    as the best of k: a tuned trial best of several on the folds overstates its gain, and gains
+    within the folds' noise lost to the defaults on credit_scoring's test rows), or by a trial not cross-validated that is clearly better on the
     validation rows than the best of the search's trials there would be by chance
     (:func:`~sqlml.ml.automl.crossval.clearly_better`); the best on the validation rows when none
     was cross-validated."""
@@ -341,8 +344,9 @@ def _choice(objective: Objective, records: list[dict], kept: dict[int, Kept], va
     on_folds = sorted(scores, key=lambda t: (sign * scores[t].value, t))
     defaults = [t for t in on_folds if kept[t].default]
     best = defaults[0] if defaults else on_folds[0]
-    for trial_id in on_folds[: on_folds.index(best)]:
-        if clearly_better_on_folds(objective, sign, validated.y, scores[trial_id].outputs, scores[best].outputs, validated.folds):
+    challengers = on_folds[: on_folds.index(best)]
+    for trial_id in challengers:
+        if clearly_better_on_folds(objective, sign, validated.y, scores[trial_id].outputs, scores[best].outputs, validated.folds, len(challengers)):
             best = trial_id
             break
     y = kept[best].prepared.eval_set.y

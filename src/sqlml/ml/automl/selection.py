@@ -5,6 +5,12 @@ libraries of models"), as auto-sklearn and AutoGluon use it: start from the best
 the candidate (possibly one already in) whose addition improves the objective most, stop when no
 addition improves it. Weights are how often each candidate was added. Only candidates of one
 preprocessing are pooled, so the ensemble reads one feature matrix.
+
+The selection's own value on the out-of-fold outputs it chose the weights on is optimistic (it is
+the best of many mixtures measured on the same rows: on credit_scoring and credit_default such
+ensembles beat the best default on the folds by more than one standard error and lost to it on
+the test rows), so :func:`cross_fitted` gives each fold's rows the mixture selected on the other
+folds — the selection's honest out-of-fold outputs, which decide whether an ensemble is kept.
 """
 
 from __future__ import annotations
@@ -69,3 +75,23 @@ def _value(chosen: list[int], outputs: dict[int, np.ndarray], objective: Objecti
 def _weights(chosen: list[int]) -> dict[int, float]:
     counts = Counter(chosen)
     return {trial_id: count / len(chosen) for trial_id, count in counts.items()}
+
+
+def cross_fitted(
+    outputs: dict[int, np.ndarray], objective: Objective, y: np.ndarray, kind: str, folds: list[np.ndarray],
+) -> np.ndarray:  # fmt: skip
+    """Each fold's rows mixed with the weights :func:`select` chooses on the other folds' rows (the
+    candidates ranked on those rows): the out-of-fold outputs of the selection itself."""
+    sign = 1.0 if minimized(objective) else -1.0
+    mixed = np.empty_like(next(iter(outputs.values())))
+    for index, rows in enumerate(folds):
+        others = [fold for i, fold in enumerate(folds) if i != index]
+        positions = np.concatenate(others)
+        bounds = np.cumsum([0] + [len(fold) for fold in others])
+        inner = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(others))]
+        subset = {t: out[positions] for t, out in outputs.items()}
+        values = {t: measure(objective, y[positions], out, inner) for t, out in subset.items()}
+        ranked = sorted((t for t in subset if values[t] is not None), key=lambda t: (sign * values[t], t))
+        weights, _ = select(subset, ranked, objective, y[positions], kind, inner) if ranked else ({next(iter(outputs)): 1.0}, None)
+        mixed[rows] = combine([outputs[t][rows] for t in weights], list(weights.values()), kind)
+    return mixed
