@@ -46,6 +46,7 @@ from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
+from sqlml.engine.errors import is_interrupt
 from sqlml.errors import InvalidOptionError, WarehouseError
 
 if TYPE_CHECKING:
@@ -197,16 +198,23 @@ class DuckDBEngine:
         return True
 
     def end(self, commit: bool) -> bool:
-        """COMMIT or ROLLBACK the session's transaction, from any thread; False if none is open."""
+        """COMMIT or ROLLBACK the session's transaction, from any thread; False if none is open.
+
+        An interrupt (:meth:`interrupt`) can land in the COMMIT call after DuckDB committed: the
+        work is kept, so the COMMIT completes (the interrupt's cancel flag stops the script's next
+        statement). A Ctrl-C there (KeyboardInterrupt) still propagates, as Python's own, claiming
+        nothing; a COMMIT interrupted before it took effect is rolled back and raises.
+        """
         self._turns.take()
         state, self._transaction = self._transaction, None
         if state is None:
             return False
         try:
             state.wrapped.execute("COMMIT" if commit else "ROLLBACK")
-        except BaseException:
-            _roll_back(state.cursor)  # refused or interrupted: no transaction stays open unnoted
-            raise
+        except BaseException as error:
+            was_open = _roll_back(state.cursor)  # refused or interrupted: no transaction stays open unnoted
+            if was_open or not commit or not is_interrupt(error) or isinstance(error, KeyboardInterrupt):
+                raise  # not committed, refused by DuckDB (which ended it), or Python's own Ctrl-C
         finally:
             self.instance.table_writes.give_back(self)  # the tables it wrote (see modification_log)
             self.instance.release(pinned=True)
@@ -396,9 +404,15 @@ class DuckDBEngine:
                 cursor.close()  # a DuckDB cursor closed in a transaction rolls it back
 
 
-def _roll_back(cursor: duckdb.DuckDBPyConnection) -> None:
-    """End the transaction open on ``cursor``, if any. One left open unnoted (its BEGIN or COMMIT
+def _roll_back(cursor: duckdb.DuckDBPyConnection) -> bool:
+    """End the transaction open on ``cursor``, if any; False only when DuckDB says none was active
+    (a COMMIT that took effect, or one it refused). One left open unnoted (its BEGIN or COMMIT
     interrupted) would keep the warehouse file open in DuckDB even once detached, and every later
     attach would be refused ("already attached")."""
-    with contextlib.suppress(duckdb.Error):
+    try:
         cursor.execute("ROLLBACK")
+    except duckdb.TransactionException:  # no transaction is active
+        return False
+    except duckdb.Error:
+        pass
+    return True
