@@ -61,3 +61,18 @@ def test_create_table_as_over_an_existing_table_writes_nothing(source, spark):
         source.query("CREATE TABLE ds.t AS SELECT x, x AS y FROM ds.src")
     assert source.query("SELECT x, y FROM ds.t").fetchall() == [(1, 1)]
     assert _files(spark) == files and sorted(t.name for t in spark.catalog.listTables("ds")) == ["src", "t"]
+
+
+def test_a_failed_insert_deletes_what_its_killed_tasks_left_in_the_table(source, spark):
+    """A task killed mid-write after the job's abort can leave the committer's folders behind
+    (flaky before); a failed INSERT waits for its tasks, then deletes them — here one planted as
+    such a task would leave it."""
+    left = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")) / "ds.db" / "t" / ".spark-staging-killed"
+    (left / "part").mkdir(parents=True)
+    (left / "part" / "file.parquet").write_bytes(b"half")
+    with pytest.raises(SqlTypeError, match=r"^Could not convert string 'nine hundred' to INT64\n"):
+        source.query(f"INSERT INTO ds.t {_FAILING}")
+    assert not left.exists()
+    assert source.query("SELECT x, y FROM ds.t").fetchall() == [(1, 1)]
+    source.query("INSERT INTO ds.t (x, y) SELECT 2, 4")  # the group is the statement's, not the session's
+    assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None

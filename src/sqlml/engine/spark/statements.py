@@ -25,7 +25,7 @@ from sqlml.engine.spark.errors import engine_error
 from sqlml.engine.spark.files import read_files
 from sqlml.engine.spark.stars import expand_star_replace
 from sqlml.engine.spark.translate import parse, to_spark
-from sqlml.engine.spark.writes import create_table_as
+from sqlml.engine.spark.writes import create_table_as, insert_into
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -75,6 +75,9 @@ def _run(spark: SparkSession, tree: exp.Expression, parameters: Parameters) -> D
         if tree.args.get("replace"):
             spark.sql(f"DROP TABLE IF EXISTS {to_spark(tree.find(exp.Table))}")
             tree.set("replace", False)
+    if isinstance(tree, exp.Insert):
+        insert_into(spark, tree, parameters)
+        return spark.createDataFrame([], "Count bigint")
     return spark.sql(to_spark(tree, parameters))
 
 

@@ -8,12 +8,16 @@ database; only once it is written does it take the target's place, by renames in
 (the old table is renamed aside, the new one into its name, then the old one dropped; a failed
 rename puts the old one back). A failed write drops the staging table and deletes its folder.
 
-``INSERT`` needs none of this: Spark's file committer writes a job's files to a temporary folder
-and moves them into the table only when every task has succeeded (tested).
+``INSERT`` needs no staging table: Spark's file committer writes a job's files to a temporary folder
+(``_temporary``, or ``.spark-staging-<job>`` for dynamic partitions) and moves them into the table
+only when every task has succeeded. But a failed job deletes that folder while its other tasks are
+still being killed, and a task killed mid-write can recreate it; so a failed ``INSERT`` waits for
+its own tasks to end and then deletes what they left (:func:`insert_into`).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -25,7 +29,7 @@ from sqlml.engine.spark.translate import to_spark
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["create_table_as", "replace_table_with"]
+__all__ = ["create_table_as", "insert_into", "replace_table_with"]
 
 
 def create_table_as(spark: SparkSession, tree: exp.Create, parameters: Parameters) -> None:
@@ -48,6 +52,52 @@ def replace_table_with(spark: SparkSession, qualified: str, rows: DataFrame) -> 
     target = exp.to_table(qualified, dialect="spark")
     staging = _staging(target, "staging")
     _write_and_swap(spark, staging, target, lambda: rows.write.format("parquet").saveAsTable(to_spark(staging)))
+
+
+def insert_into(spark: SparkSession, tree: exp.Insert, parameters: Parameters) -> None:
+    """Run ``INSERT INTO table …`` as a job group of its own; if it fails, wait until the group's
+    tasks have ended, then delete the committer's folders they may have left in the table's."""
+    context = spark.sparkContext
+    group, before = f"sqlml-insert-{uuid.uuid4().hex}", context.getLocalProperty("spark.jobGroup.id")
+    context.setJobGroup(group, "sqlml INSERT", interruptOnCancel=True)
+    try:
+        spark.sql(to_spark(tree, parameters))
+    except BaseException:
+        context.cancelJobGroup(group)
+        _wait_for_tasks(context, group)
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        _delete_committer_folders(spark, target)
+        raise
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", before)
+
+
+#: How long a failed INSERT waits for its killed tasks to end before cleaning up after them.
+_TASKS_END_WITHIN_SECONDS = 30.0
+
+
+def _wait_for_tasks(context, group: str) -> None:  # noqa: ANN001 - pyspark's SparkContext
+    tracker, deadline = context.statusTracker(), time.monotonic() + _TASKS_END_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        jobs = [tracker.getJobInfo(job) for job in tracker.getJobIdsForGroup(group)]
+        stages = [tracker.getStageInfo(stage) for job in jobs if job is not None for stage in job.stageIds]
+        if not any(stage is not None and stage.numActiveTasks > 0 for stage in stages):
+            return
+        time.sleep(0.05)
+
+
+def _delete_committer_folders(spark: SparkSession, table: exp.Table) -> None:
+    """Delete the ``_temporary`` and ``.spark-staging-*`` folders in ``table``'s location."""
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {to_spark(table)}").collect()
+    location = next((row.data_type for row in rows if row.col_name == "Location"), None)
+    if location is None:
+        return
+    jvm = spark._jvm
+    folder = jvm.org.apache.hadoop.fs.Path(location)
+    files = folder.getFileSystem(spark._jsc.hadoopConfiguration())
+    for pattern in ("_temporary", ".spark-staging-*"):
+        for status in files.globStatus(jvm.org.apache.hadoop.fs.Path(folder, pattern)) or []:
+            files.delete(status.getPath(), True)
 
 
 def _write_and_swap(spark: SparkSession, staging: exp.Table, target: exp.Table, write) -> None:  # noqa: ANN001 - a callable writing staging
