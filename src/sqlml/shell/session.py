@@ -3,7 +3,8 @@
 Statements run on one worker thread while the calling thread waits, draws progress and catches
 Ctrl-C: the first Ctrl-C interrupts the statement (DuckDB's interrupt; training stops between
 iterations; a wait for a warehouse file another process holds ends), which then fails and leaves
-the warehouse and the model store as they were.
+the warehouse and the model store as they were — unless it had already completed (its COMMIT
+took effect): then its result is shown, saying the Ctrl-C came too late.
 Errors print as sqlml's one message with its caret excerpt, never a traceback.
 """
 
@@ -78,8 +79,8 @@ class Session:
         except sqlml.Error as error:
             self.error(str(error))
             return False
-        except KeyboardInterrupt:
-            self.error("Cancelled; nothing was changed.")
+        except KeyboardInterrupt as interrupt:
+            self.error(_cancelled(interrupt.__cause__))
             return False
         finally:
             self.catalog_changed = True
@@ -89,7 +90,9 @@ class Session:
         return True
 
     def call(self, work):
-        """``work()`` on the session's worker thread; Ctrl-C interrupts it and re-raises once it stopped."""
+        """``work()`` on the session's worker thread; Ctrl-C interrupts it and, once it stopped,
+        raises KeyboardInterrupt (caused by the error it failed with) — or returns what it
+        returned, when it completed all the same."""
         future = self.worker.submit(work)
         started = time.monotonic()
         busy_shown = False
@@ -105,10 +108,11 @@ class Session:
         except KeyboardInterrupt:
             self.connection.interrupt()
             try:
-                future.result()
-            except (sqlml.Error, KeyboardInterrupt):
-                pass
-            raise KeyboardInterrupt from None
+                result = future.result()
+            except (sqlml.Error, KeyboardInterrupt) as error:
+                raise KeyboardInterrupt from error
+            self.message("Ctrl-C came too late: the statement had already completed.")
+            return result
         finally:
             if busy_shown:
                 self.err.write("\r\033[K")
@@ -203,6 +207,15 @@ class _TrackedBar(ProgressBar):
 
 
 _ACTIVE: set[int] = set()
+
+
+def _cancelled(error: BaseException | None) -> str:
+    """The message for input a Ctrl-C stopped with ``error``: nothing changed when its first
+    statement was stopped; a later one is named, as the statements before it had run."""
+    location = error.location if isinstance(error, sqlml.Error) else None
+    if location is not None and location.statement is not None and location.statement > 1:
+        return f"Cancelled at statement {location.statement}; nothing it started was kept."
+    return "Cancelled; nothing was changed."
 
 
 def _training_shown() -> bool:
