@@ -301,7 +301,10 @@ class Connection:
         """Ask the statements running on this connection and its sessions to stop (Ctrl-C).
 
         DuckDB queries are interrupted at once; training stops at its next iteration. Either way
-        the statement fails with :class:`~sqlml.errors.Cancelled` and changes nothing.
+        the statement fails with :class:`~sqlml.errors.Cancelled` and changes nothing — unless the
+        interrupt comes too late: a statement whose commit already took effect (a COMMIT, a
+        statement's own transaction, a published model version) completes and returns its result,
+        and the script's next statement is the one cancelled.
         """
         for connection in [self, *self._sessions]:
             connection._executor.cancel.set()
