@@ -217,10 +217,13 @@ def _array_offsets(tree: exp.Expression) -> exp.Expression:
     """``arr[OFFSET(i)]`` / ``arr[ORDINAL(i)]`` with a computed ``i``: sqlglot shifts the index to
     DuckDB's 1-based arrays only when it can tell the index is an integer, so ``arr[OFFSET(MOD(i,
     3))]`` read element 0 — NULL — instead of the first. BigQuery requires an INT64 index, so the
-    cast that lets the shift happen changes nothing else."""
+    cast that lets the shift happen changes nothing else. Each such subscript the user wrote is
+    marked for the generator's bounds check (sqlglot builds subscripts of its own while generating,
+    which must stay unchecked)."""
     for bracket in tree.find_all(exp.Bracket):
         if bracket.args.get("offset") is None or len(bracket.expressions) != 1:
             continue
+        bracket.meta["checked"] = not bracket.args.get("safe")
         index = bracket.expressions[0]
         if not (isinstance(index, exp.Literal) or isinstance(index, exp.Cast)):
             index.replace(exp.Cast(this=index.copy(), to=exp.DataType.build("BIGINT")))

@@ -183,11 +183,12 @@ def _safe_call(self, node: exp.SafeFunc) -> str:
 
 #: Nodes whose DuckDB text holds an operand more than once: sqlml's division check, sqlglot's
 #: NULL checks (GREATEST, LEAST), type dispatch (LENGTH, BYTE_LENGTH), domain checks (LN, SQRT…), position arithmetic (INSTR, REGEXP_INSTR),
-#: case splitting (INITCAP), weekday arithmetic (LAST_DAY(d, WEEK)) and GENERATE_ARRAY's bounds.
+#: case splitting (INITCAP), weekday arithmetic (LAST_DAY(d, WEEK)), GENERATE_ARRAY's bounds and the
+#: bounds check of a[OFFSET(i)] / a[ORDINAL(i)].
 #: Nested in each other, they doubled (or tripled) the text at every level: 12 levels of
 #: GREATEST made 266 KB of SQL, 14 divisions 466 MB.
 REPEATING = (exp.Div, exp.Greatest, exp.Least, exp.Length, exp.ByteLength, exp.StrPosition, exp.RegexpInstr,
-             exp.Initcap, exp.LastDay, exp.GenerateSeries, *CHECKED_MATH)  # fmt: skip
+             exp.Initcap, exp.LastDay, exp.GenerateSeries, exp.Bracket, *CHECKED_MATH)  # fmt: skip
 
 
 def operands_once(self, node: exp.Expression, render, bound: tuple[type, ...] = REPEATING) -> str:
@@ -217,7 +218,7 @@ def operands_once(self, node: exp.Expression, render, bound: tuple[type, ...] = 
 
 
 #: Nodes whose DuckDB text can raise an error or vary from call to call.
-_RAISING = (exp.Div, exp.Rand, *CHECKED_MATH)
+_RAISING = (exp.Div, exp.Bracket, exp.Rand, *CHECKED_MATH)
 
 
 def _once(node_type: type[exp.Expression]):
@@ -235,20 +236,33 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     return lambda self, node: render(self, node) if node.this else call
 
 
-def _safe_subscript(self, node: exp.Bracket) -> str:
-    """``a[SAFE_OFFSET(i)]`` / ``a[SAFE_ORDINAL(i)]``: NULL past either end. DuckDB's subscript counts
-    a negative index from the end (``SAFE_OFFSET(-2)`` read the last element); an index below 1 is
-    NULL here. Written as LIST_EXTRACT so that the Spark engine, which reads this SQL back, tells it
-    from OFFSET / ORDINAL, which fail past the end on Spark as on BigQuery.
+def _subscript(self, node: exp.Bracket) -> str:
+    """``a[OFFSET(i)]`` / ``a[ORDINAL(i)]`` fail past either end, as in BigQuery; DuckDB's subscript
+    gave NULL (and counted a negative index from the end). The message is the Spark engine's
+    (:mod:`sqlml.engine.spark.values`); a NULL array or index still gives NULL.
+    ``a[SAFE_OFFSET(i)]`` / ``a[SAFE_ORDINAL(i)]``: NULL past either end, written as LIST_EXTRACT
+    so that the Spark engine, which reads this SQL back, tells it from OFFSET / ORDINAL.
     https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator"""
+    if node.meta.get("checked"):  # marked by sqlml.sql.compat on the user's own subscripts
+        return operands_once(self, node, _checked_subscript)
     if not node.args.get("safe") or len(node.expressions) != 1:
-        return self.bracket_sql(node)
+        return self.bracket_sql(node)  # a JSON, STRUCT or MAP subscript, a bare a[i], sqlglot's own
     position = exp.Add(this=exp.paren(node.expressions[0].copy()), expression=exp.Literal.number(1 - int(node.args.get("offset") or 0)))
     return f"LIST_EXTRACT({self.sql(node, 'this')}, NULLIF(GREATEST({self.sql(position)}, 0), 0))"
 
 
+def _checked_subscript(self, node: exp.Bracket) -> str:
+    # the in-range read stays sqlglot's a[i + 1], which the Spark engine reads as its own a[i]
+    values, index, base = self.sql(node, "this"), self.sql(node.expressions[0]), int(node.args["offset"])
+    position = "ordinal" if base else "offset"
+    length = f"ARRAY_LENGTH({values})"  # not LEN, which the Spark engine reads as a string's length
+    message = f"'Array {position} ' || CAST({index} AS VARCHAR) || ' is out of bounds: the array has ' || CAST({length} AS VARCHAR) || ' elements'"
+    in_range = f"{index} >= 1 AND {index} <= {length}" if base else f"{index} >= 0 AND {index} < {length}"
+    return f"CASE WHEN NOT ({in_range}) THEN error({message}) ELSE {self.bracket_sql(node)} END"
+
+
 GENERATOR_FIXES: dict = {
-    exp.Bracket: _safe_subscript,
+    exp.Bracket: _subscript,
     exp.Div: _checked_division,
     exp.CountIf: _count_if,
     exp.GenerateSeries: _generate_array,
@@ -268,5 +282,5 @@ GENERATOR_FIXES: dict = {
     exp.IntDiv: lambda self, e: f"({self.sql(e, 'this')}) // ({self.sql(e, 'expression')})",
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
-    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, *CHECKED_MATH)},
+    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, *CHECKED_MATH)},
 }
