@@ -46,6 +46,9 @@ _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 _CANDIDATES = re.compile(r'Candidate bindings: (.*)')
 _TOO_DEEP = re.compile(r"Max expression depth limit of (\d+) exceeded")
 _EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?([^\s\"]+)\"? already exists")
+#: sqlml's own bounds check of a[OFFSET(i)] / a[ORDINAL(i)] (sqlml.sql.generator_fixes), raised
+#: through the engine's error() on either engine, whose SAFE_ form gives NULL instead.
+_OUT_OF_BOUNDS = re.compile(r"Array (offset|ordinal) -?\d+ is out of bounds: the array has \d+ elements")
 
 
 def translate(
@@ -79,6 +82,8 @@ def translate(
             location=_locate(tree, name, sql, location),
         )
     hint = getattr(error, "hint", None)  # an engine's fix for a bad value (SAFE_CAST…), when it words one
+    if hint is None and (match := _OUT_OF_BOUNDS.search(text)):
+        hint = f"Use SAFE_{match.group(1).upper()} to get NULL instead."
     if isinstance(error, EngineConversionError):
         return SqlTypeError(_strip_kind(text), hint=hint, location=location)
     if isinstance(error, EngineBindError) and "No function matches" in text:

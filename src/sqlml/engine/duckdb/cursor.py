@@ -1,6 +1,7 @@
 """DuckDB's cursor and relation as the seam's :class:`~sqlml.engine.base.Cursor` and
 :class:`~sqlml.engine.base.Relation`: the same calls, with DuckDB's exceptions turned into the
-seam's :class:`~sqlml.engine.base.EngineError` kinds (the message kept as DuckDB wrote it).
+seam's :class:`~sqlml.engine.base.EngineError` kinds (the message kept as DuckDB wrote it, but
+for a bad value's: :mod:`.values`).
 
 Each method is one call into DuckDB inside a ``try``: the statement path pays one Python frame per
 call, nothing per row or per batch.
@@ -27,6 +28,7 @@ from sqlml.engine.base import (
     Parameters,
 )
 from sqlml.engine.duckdb import catalog
+from sqlml.engine.duckdb.values import bad_value
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +54,12 @@ BATCH_ROWS = 122_880
 
 
 def engine_error(error: duckdb.Error) -> EngineError:
-    """The seam's exception for a DuckDB exception, with DuckDB's message unchanged."""
+    """The seam's exception for a DuckDB exception, with DuckDB's message unchanged but for a bad
+    value's, worded as on the Spark engine with BigQuery's fix as its ``hint`` (:mod:`.values`)."""
+    if worded := bad_value(str(error)):
+        seam_error = EngineError(worded.message)
+        seam_error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)
+        return seam_error
     for kinds, kind in _KINDS:
         if isinstance(error, kinds):
             return kind(str(error))
