@@ -1,0 +1,31 @@
+"""DuckDB's bad-value errors in BigQuery's words (sqlml.engine.duckdb.values), the same message and
+hint as the Spark engine's (tests/engine/spark/test_executor_errors.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+import sqlml
+from sqlml.engine.duckdb.values import bad_value
+
+CASES = [
+    ("SELECT DIV(x, y) FROM (SELECT 1 AS x, 0 AS y)", "Use SAFE_DIVIDE to get NULL where the divisor is 0."),
+    ("SELECT MOD(x, x - 1) FROM UNNEST([1]) AS x", "Use SAFE.MOD to get NULL where the divisor is 0."),
+    ("SELECT MOD(DIV(x, 1), x - 1) FROM UNNEST([1]) AS x", "Use SAFE.MOD to get NULL where the divisor is 0."),  # the failing one
+]
+
+
+@pytest.mark.parametrize(("sql", "hint"), CASES, ids=["div", "mod", "mod_of_div"])
+def test_division_by_zero_names_the_safe_form(con, sql, hint):
+    with pytest.raises(sqlml.ExecutionError) as caught:
+        con.query(sql).fetchall()
+    assert (caught.value.message, caught.value.hint) == ("division by zero", hint)
+
+
+def test_an_unreadable_expression_names_both_safe_forms():
+    message = "Invalid Input Error: Division by zero in expression ((x. Use TRY(...) to return NULL for this expression"
+    assert bad_value(message) == ("division by zero", "Use SAFE_DIVIDE or SAFE.MOD to get NULL where the divisor is 0.")
+
+
+def test_other_errors_are_not_bad_values():
+    assert bad_value("Catalog Error: Table with name t does not exist!") is None
