@@ -1,6 +1,6 @@
 """Where the Spark engine writes: a failed statement leaves the warehouse as it was — the old
 table's rows, and no files of the failed write. (Where a session sqlml starts writes:
-test_started_session.py.)"""
+test_started_session.py for an in-memory warehouse, test_standalone_cluster.py for a warehouse folder.)"""
 
 from __future__ import annotations
 
