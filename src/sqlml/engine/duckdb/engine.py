@@ -46,7 +46,6 @@ from sqlml.engine.duckdb.builtins import Installer
 from sqlml.engine.duckdb.cursor import DuckDBCursor
 from sqlml.engine.duckdb.instance import Instance
 from sqlml.engine.duckdb.turns import Turns
-from sqlml.engine.errors import is_interrupt
 from sqlml.errors import InvalidOptionError, WarehouseError
 
 if TYPE_CHECKING:
@@ -212,6 +211,9 @@ class DuckDBEngine:
         try:
             state.wrapped.execute("COMMIT" if commit else "ROLLBACK")
         except BaseException as error:
+            # here, not at the top: engine.errors imports sqlglot, which a remembered query's process never loads
+            from sqlml.engine.errors import is_interrupt
+
             was_open = _roll_back(state.cursor)  # refused or interrupted: no transaction stays open unnoted
             if was_open or not commit or not is_interrupt(error) or isinstance(error, KeyboardInterrupt):
                 raise  # not committed, refused by DuckDB (which ended it), or Python's own Ctrl-C
