@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlml.ml.compiled import codegen, predictor
+from sqlml.ml.compiled import codegen, forest, predictor
 from sqlml.ml.compiled.forest import read_forest
 from tests.ml.compiled.forests import rows, target, train
 
@@ -61,6 +61,16 @@ def test_a_one_row_call_and_a_single_leaf_model_equal_lightgbm():
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
+def test_a_model_wider_than_the_compiled_limit_is_scored_by_lightgbm(monkeypatch):
+    """The generated code copies blocks of rows onto the stack: wider rows are LightGBM's."""
+    monkeypatch.setattr(forest, "MAX_FEATURES", 5)
+    booster = train(*CASES["regression"], X)
+    scorer = predictor.BoosterScorer(booster, booster.model_to_string())
+    assert read_forest(scorer.text) is None
+    assert scorer.compiled(len(X)) is None
+    np.testing.assert_array_equal(scorer.predict(X, 2), booster.predict(X))
+
+
 def test_a_linear_tree_model_is_not_compiled_and_lightgbm_scores_it():
     booster = train({"objective": "regression", "linear_tree": True}, Y, np.nan_to_num(X), categorical=[])
     scorer = predictor.BoosterScorer(booster, booster.model_to_string())
@@ -87,7 +97,7 @@ def test_branching_and_branchless_trees_equal_lightgbm(monkeypatch, case, per_le
 def test_rows_in_either_layout_or_strided_or_float32_equal_lightgbm():
     """The kernel reads rows through their strides: the preprocessor's column-major matrix,
     a row-major one, every other row of one, and float32 (converted) score alike."""
-    booster = train(*CASES["multiclass"], X)
+    booster = train(*CASES["binary"], X)
     data = rows(1203, seed=7)
     compiled_and_lightgbm(booster, data[:5])
     scorer = predictor.BoosterScorer(booster, booster.model_to_string())

@@ -28,6 +28,10 @@ TRANSFORMS = {
     **dict.fromkeys(("poisson", "gamma", "tweedie"), "exp"),
 }
 
+#: The widest rows compiled: the generated code copies a block of at least 8 rows onto its thread's
+#: stack (:func:`sqlml.ml.compiled.codegen.block_rows`), 1 MiB at this width.
+MAX_FEATURES = 16_384
+
 
 @dataclass(frozen=True)
 class Tree:
@@ -66,9 +70,12 @@ class Forest:
 
 def read_forest(text: str) -> Forest | None:
     """The forest of a checked LightGBM text model, or None when it is not one the generator
-    reproduces exactly (linear trees, an unlisted objective, ``regression sqrt``)."""
+    reproduces exactly (linear trees, an unlisted objective, ``regression sqrt``) or has more
+    than :data:`MAX_FEATURES` features."""
     head, _, body = text.partition("\nTree=")
     header = _pairs(head.split("\n"))
+    if int(header["max_feature_idx"]) >= MAX_FEATURES:
+        return None
     objective = header.get("objective", "regression").split()
     transform = TRANSFORMS.get(objective[0]) if objective else None
     if transform is None or "sqrt" in objective:
