@@ -136,6 +136,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _spark_type_names(node)
     if isinstance(node, exp.Length) and lists.is_list(node.this):
         return _call("SIZE", node.this)
+    if numbers.is_integer_cast(node):
+        return numbers.rounded_cast(node)
     if numbers.is_float_division(node):
         return numbers.ieee_divide(node.this, node.expression)
     if isinstance(node, exp.Log):

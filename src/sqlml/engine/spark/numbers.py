@@ -12,9 +12,13 @@ Spark expressions giving DuckDB's (and so BigQuery's) answer, on the parsed Duck
   and NaN, which the front end reports as BigQuery's error.
 * ``SIGN`` is of the argument's type in BigQuery (INT64 for INT64, NaN for NaN); Spark's always
   returns DOUBLE.
+* ``CAST(x AS INT64)`` (and SAFE_CAST) of a FLOAT64 or NUMERIC rounds half away from zero in
+  BigQuery (``CAST(3.7 AS INT64)`` is 4); Spark's cast truncates (3), a silent wrong answer. Spark's
+  ``ROUND`` rounds half away from zero (HALF_UP), so the value is rounded before the cast.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
 https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
+https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark.build import call, once
 
-__all__ = ["ieee_divide", "is_float_division", "ln", "log", "sign"]
+__all__ = ["ieee_divide", "is_float_division", "is_integer_cast", "ln", "log", "rounded_cast", "sign"]
 
 _FLOATS = (exp.DType.DOUBLE, exp.DType.FLOAT)
 
@@ -80,3 +84,57 @@ def sign(node: exp.Sign) -> exp.Expression:
         return exp.Case(ifs=[negative, exp.If(this=positive, true=exp.Literal.number(1))], default=x.copy())
 
     return once([node.this], signum)
+
+
+_INTEGERS = (exp.DType.BIGINT, exp.DType.INT, exp.DType.SMALLINT, exp.DType.TINYINT)
+_FRACTIONS = (*_FLOATS, exp.DType.DECIMAL)
+_NOT_FRACTIONS = (*_INTEGERS, exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.BOOLEAN)
+
+
+def is_integer_cast(node: exp.Expression) -> bool:
+    """Whether ``node`` is a ``CAST`` or ``TRY_CAST`` to an integer type."""
+    return isinstance(node, exp.Cast) and node.to.is_type(*_INTEGERS)
+
+
+def _is_fraction(node: exp.Expression) -> bool | None:
+    # True for a FLOAT64 or NUMERIC, False for a type that is neither, None when the SQL does not say
+    while isinstance(node, (exp.Neg, exp.Paren)):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return node.is_number and not node.is_int
+    if node.is_type(*_FRACTIONS):
+        return True
+    if isinstance(node, (exp.Boolean, exp.Null)) or node.is_type(*_NOT_FRACTIONS):
+        return False
+    return None
+
+
+def _cast(node: exp.Cast, value: exp.Expression, to: exp.DataType | None = None) -> exp.Expression:
+    # a CAST or TRY_CAST (SAFE_CAST: a TryCast with ``safe`` set) as ``node`` is
+    return type(node)(this=value, to=to or node.to.copy(), safe=node.args.get("safe"))
+
+
+def _by_type(node: exp.Cast, x: exp.Expression) -> exp.Expression:
+    # Spark analyzes every branch for the operand's type: each rounds a cast of it (valid for
+    # strings and booleans too); DECIMAL(38, 18) holds every INT64 with NUMERIC's scale and more
+    floats = exp.In(this=exp.Typeof(this=x), expressions=[exp.Literal.string("double"), exp.Literal.string("float")])
+    decimals = call("STARTSWITH", exp.Typeof(this=x.copy()), exp.Literal.string("decimal"))
+    as_double = _cast(node, x.copy(), exp.DataType.build("DOUBLE"))
+    as_decimal = _cast(node, x.copy(), exp.DataType.build("DECIMAL(38, 18)"))
+    return exp.Case(
+        ifs=[exp.If(this=floats, true=_cast(node, call("ROUND", as_double))), exp.If(this=decimals, true=_cast(node, call("ROUND", as_decimal)))],
+        default=_cast(node, x.copy()),
+    )
+
+
+def rounded_cast(node: exp.Cast) -> exp.Expression:
+    """BigQuery's ``CAST(x AS INT64)``: a FLOAT64 or NUMERIC ``x`` rounded half away from zero.
+
+    Where the SQL does not tell ``x``'s type (a column), Spark's ``TYPEOF(x)`` chooses at run time.
+    """
+    fraction = _is_fraction(node.this)
+    if fraction is None:
+        return once([node.this], lambda x: _by_type(node, x))
+    if fraction:
+        return _cast(node, call("ROUND", node.this))
+    return node
