@@ -13,10 +13,6 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-
 __all__ = ["Worded", "bad_value"]
 
 
@@ -40,7 +36,13 @@ def bad_value(message: str) -> Worded | None:
 
 
 def _safe_form(expression: str) -> str:
-    # DuckDB names the failing operation itself: (x % y) or mod(x, y) for MOD, (x // y) for DIV
+    # DuckDB names the failing operation itself: (x % y) or mod(x, y) for MOD, (x // y) for DIV.
+    # sqlglot is imported here, on a failure, not with the module: every connection imports this
+    # one, and a remembered statement's process runs without sqlglot.
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
     try:
         node = sqlglot.parse_one(expression, read="duckdb").unnest()
     except (ParseError, TokenError):
