@@ -122,6 +122,7 @@ def test_automl_keeps_and_cross_validates_every_familys_default(automl_con):
         patch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(name, self.lookup(name)) for name in searched])
         patch.setattr(automl_search, "POOL", 1)  # a tuned trial better on the validation rows would evict a default
         patch.setattr(automl_search, "PATIENCE", 4)  # a few tuned trials, not the whole search half
+        patch.setattr(automl_crossval, "FINALISTS", 2)  # the two defaults only: tuned finalists would only cost time
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate under load
         patch.setattr(automl_crossval, "fits_in", lambda *args: True)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: False)  # no gain beats the folds' noise
