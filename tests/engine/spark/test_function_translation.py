@@ -130,3 +130,12 @@ def test_bytes_literals_and_percentile_cont_window(engine):
         "SELECT LENGTH(b'\\xaa\\xbb'), BYTE_LENGTH(b'ab'), b'\\x00a', PERCENTILE_CONT(x, 0.5) OVER () FROM UNNEST([1, 2, 3, 10]) AS x LIMIT 1"
     ).fetchall()
     assert rows == [(2, 2, b"\x00a", 2.5)]
+
+
+def test_json_value_is_null_for_objects_arrays_and_json_null(engine):
+    (row,) = engine.query(
+        "SELECT JSON_VALUE(j, '$.a.b'), JSON_VALUE(j, '$.a'), JSON_VALUE(j, '$.c'), JSON_VALUE(j, '$.d'), "
+        "JSON_VALUE(j, '$.e'), JSON_VALUE(j, '$.f'), JSON_VALUE(j, '$.g') "
+        "FROM (SELECT '{\"a\": {\"b\": 3}, \"c\": [1], \"d\": null, \"e\": \"x\", \"f\": \"{\\\\\"k\\\\\": 1}\"}' AS j)"
+    ).fetchall()
+    assert row == ("3", None, None, None, "x", '{"k": 1}', None)

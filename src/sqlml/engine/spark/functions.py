@@ -3,8 +3,8 @@ as Spark's functions of the same meaning (before generation, on the parsed DuckD
 
 The front end writes some BigQuery functions as DuckDB functions sqlglot keeps as anonymous calls
 (``STRLEN`` for BYTE_LENGTH, ``error()`` for BigQuery's runtime errors, ``LIST_SLICE`` for
-``ARRAY_AGG(… LIMIT n)``); each has a Spark counterpart here. A function with none reaches Spark
-as it is, and the user gets Spark's "cannot resolve routine" as an unknown function. List
+``ARRAY_AGG(… LIMIT n)``, ``JSON_VALUE``, which Spark lacks); each has a Spark counterpart here.
+A function with none reaches Spark as it is, and the user gets Spark's "cannot resolve routine" as an unknown function. List
 functions are in :mod:`~sqlml.engine.spark.lists`, arithmetic in :mod:`~sqlml.engine.spark.numbers`,
 functions giving a DATETIME in :mod:`~sqlml.engine.spark.datetimes`.
 
@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark import lists, numbers
 from sqlml.engine.spark.build import call as _call
+from sqlml.engine.spark.build import once
 from sqlml.engine.spark.datetimes import datetime_function
 
 __all__ = ["spark_functions"]
@@ -62,6 +63,19 @@ def _sunday_week(day: exp.Expression) -> exp.Expression:
     return exp.Pad(this=exp.cast(week, "STRING"), expression=exp.Literal.number(2), fill_pattern=exp.Literal.string("0"), is_left=True)
 
 
+def _json_scalar(text: exp.Expression, path: exp.Expression) -> exp.Expression:
+    # the JSON text of the scalar at ``path`` (the front end unquotes it with ->> '$', Spark's
+    # GET_JSON_OBJECT); NULL for an object, an array or JSON null, as BigQuery's JSON_VALUE is.
+    # Spark has no JSON_VALUE, and GET_JSON_OBJECT alone gives an object's text.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_value
+    def scalar(text: exp.Expression, path: exp.Expression) -> exp.Expression:
+        value = _call("VARIANT_GET", _call("PARSE_JSON", text), path)
+        not_scalar = exp.RegexpLike(this=_call("SCHEMA_OF_VARIANT", value), expression=exp.Literal.string("^(VOID|OBJECT|ARRAY)"))
+        return exp.Case(ifs=[exp.If(this=not_scalar, true=exp.null())], default=_call("TO_JSON", value.copy()))
+
+    return once([text, path], scalar)
+
+
 #: Anonymous DuckDB calls (lower-case name) and their Spark form from the call's arguments.
 _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "strlen": lambda value: _call("OCTET_LENGTH", value),
@@ -74,6 +88,7 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "histogram": lists.histogram,
     "row": lambda *values: exp.Struct(expressions=list(values)),
     "get_current_timestamp": lambda: exp.CurrentTimestamp(),
+    "json_value": _json_scalar,
 }
 
 
