@@ -139,3 +139,10 @@ def test_json_value_is_null_for_objects_arrays_and_json_null(engine):
         "FROM (SELECT '{\"a\": {\"b\": 3}, \"c\": [1], \"d\": null, \"e\": \"x\", \"f\": \"{\\\\\"k\\\\\": 1}\"}' AS j)"
     ).fetchall()
     assert row == ("3", None, None, None, "x", '{"k": 1}', None)
+
+
+def test_datetime_of_a_date_and_a_time_is_the_dates_wall_clock_time(engine):
+    assert engine.query(
+        "SELECT DATETIME(DATE '2020-01-01', TIME '01:02:03.25'), DATETIME(d, CAST(t AS TIME)) "
+        "FROM (SELECT DATE '2021-03-04' AS d, '23:59:59' AS t)"
+    ).fetchall() == [(datetime(2020, 1, 1, 1, 2, 3, 250000), datetime(2021, 3, 4, 23, 59, 59))]

@@ -10,6 +10,9 @@ session zone, so the wall-clock time is kept), ``MAKE_TIMESTAMP`` is ``MAKE_TIME
 ``%Y`` to give a format without a year BigQuery's default year; Spark's parser refuses a year
 given twice and already defaults it to 1970, so the prefix is dropped. The front end's SAFE.PARSE_*
 (DuckDB's ``TRY(STRPTIME(…))``, whose TRY sqlglot drops for Spark) is ``TRY_TO_TIMESTAMP``.
+The front end's ``DATETIME(date, time)`` is DuckDB's ``date + time``; Spark has no TIME type (its
+generator writes TIME as TIMESTAMP), so the time is cast to an ``INTERVAL HOUR TO SECOND`` added
+to the date's midnight.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions
 """
 
@@ -66,10 +69,20 @@ def _try_parse(node: exp.Try) -> exp.Expression | None:
     return node.this
 
 
+def _date_plus_time(node: exp.Add) -> exp.Expression:
+    time = node.expression.this  # the text or value cast to TIME
+    if not (isinstance(time, exp.Literal) and time.is_string):
+        time = exp.cast(time, "STRING")
+    interval = exp.Cast(this=time, to=exp.DataType.build("INTERVAL HOUR TO SECOND", dialect="spark"))
+    return exp.Add(this=_naive(node.this), expression=interval)
+
+
 def datetime_function(node: exp.Expression) -> exp.Expression | None:
     """The Spark form of ``node`` when it is one of the functions above giving a DATETIME, else None."""
     if isinstance(node, exp.Try):
         return _try_parse(node)
+    if isinstance(node, exp.Add) and node.this.is_type(exp.DType.DATE) and isinstance(node.expression, exp.Cast) and node.expression.is_type(exp.DType.TIME):
+        return _date_plus_time(node)
     if isinstance(node, exp.TimestampTrunc) and _is_datetime(node.this):
         return _naive(node)
     if isinstance(node, exp.TimestampFromParts) and node.args.get("zone") is None and node.args.get("sec") is not None:
