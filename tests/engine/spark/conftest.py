@@ -67,3 +67,9 @@ def both(spark_con, duck, request):
     spark_con.query(request.module.DATA)
     duck.query(request.module.DATA)
     return spark_con, duck
+
+
+@pytest.fixture(params=["con", pytest.param("spark_con", marks=pytest.mark.slow)])
+def engine(request):
+    """The same statement on both engines: DuckDB's ``con``, then Spark's ``spark_con`` (slow)."""
+    return request.getfixturevalue(request.param)

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-ENGINES = ["con", pytest.param("spark_con", marks=pytest.mark.slow)]
 
 DATA = """
 CREATE SCHEMA c;
 CREATE TABLE c.t (f FLOAT64, n NUMERIC, s STRING, i INT64, b BOOL);
 INSERT INTO c.t VALUES (3.7, 2.5, '12', 7, TRUE), (-3.5, -2.5, 'x', -7, FALSE), (1.5, 3.49, '-3', NULL, NULL)
 """
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    return request.getfixturevalue(request.param)
 
 
 def test_cast_of_a_literal_to_int64_rounds_half_away_from_zero(engine):

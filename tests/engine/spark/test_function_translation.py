@@ -11,13 +11,6 @@ import pytest
 
 import sqlml
 
-ENGINES = ["con", pytest.param("spark_con", marks=pytest.mark.slow)]
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    return request.getfixturevalue(request.param)
-
 
 def test_ieee_divide_gives_infinities_and_nan_for_a_zero_divisor(engine):
     (row,) = engine.query(
