@@ -92,11 +92,9 @@ def _delete_committer_folders(spark: SparkSession, table: exp.Table) -> None:
     location = next((row.data_type for row in rows if row.col_name == "Location"), None)
     if location is None:
         return
-    jvm = spark._jvm
-    folder = jvm.org.apache.hadoop.fs.Path(location)
-    files = folder.getFileSystem(spark._jsc.hadoopConfiguration())
+    folder, files = _hadoop_path(spark, location)
     for pattern in ("_temporary", ".spark-staging-*"):
-        for status in files.globStatus(jvm.org.apache.hadoop.fs.Path(folder, pattern)) or []:
+        for status in files.globStatus(spark._jvm.org.apache.hadoop.fs.Path(folder, pattern)) or []:
             files.delete(status.getPath(), True)
 
 
@@ -141,6 +139,11 @@ def _discard(spark: SparkSession, staging: exp.Table) -> None:
     spark.sql(f"DROP TABLE IF EXISTS {to_spark(staging)}")
     database = staging.db or spark.catalog.currentDatabase()
     location = f"{spark.catalog.getDatabase(database).locationUri.rstrip('/')}/{staging.name.lower()}"
-    jvm = spark._jvm  # Hadoop's file system API: the location may be any Hadoop-compatible URI
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    path.getFileSystem(spark._jsc.hadoopConfiguration()).delete(path, True)
+    path, files = _hadoop_path(spark, location)
+    files.delete(path, True)
+
+
+def _hadoop_path(spark: SparkSession, location: str):  # noqa: ANN202 - py4j's Path and FileSystem
+    """Hadoop's Path of ``location`` and its file system: a location may be any Hadoop-compatible URI."""
+    path = spark._jvm.org.apache.hadoop.fs.Path(location)
+    return path, path.getFileSystem(spark._jsc.hadoopConfiguration())
