@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT
+from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
 
 
 def _count_if(self, node: exp.CountIf) -> str:
@@ -256,7 +257,8 @@ def _checked_subscript(self, node: exp.Bracket) -> str:
     values, index, base = self.sql(node, "this"), self.sql(node.expressions[0]), int(node.args["offset"])
     position = "ordinal" if base else "offset"
     length = f"ARRAY_LENGTH({values})"  # not LEN, which the Spark engine reads as a string's length
-    message = f"'Array {position} ' || CAST({index} AS VARCHAR) || ' is out of bounds: the array has ' || CAST({length} AS VARCHAR) || ' elements'"
+    pieces = {"position": position, "index": f"' || CAST({index} AS VARCHAR) || '", "length": f"' || CAST({length} AS VARCHAR) || '"}
+    message = f"'{ARRAY_OUT_OF_BOUNDS.format(**pieces)}'"
     in_range = f"{index} >= 1 AND {index} <= {length}" if base else f"{index} >= 0 AND {index} < {length}"
     return f"CASE WHEN NOT ({in_range}) THEN error({message}) ELSE {self.bracket_sql(node)} END"
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
+
 __all__ = ["Worded", "bad_value"]
 
 
@@ -60,7 +62,7 @@ def bad_value(condition: str, message: str) -> Worded | None:
     if condition.startswith("INVALID_ARRAY_INDEX") and (match := _INDEX.search(head)):
         index, length = match.groups()
         position, safe = ("ordinal", "SAFE_ORDINAL") if condition.endswith("IN_ELEMENT_AT") else ("offset", "SAFE_OFFSET")
-        return Worded(f"Array {position} {index} is out of bounds: the array has {length} elements", f"Use {safe} to get NULL instead.")  # ORDINAL(n) is offset n - 1 by now
+        return Worded(ARRAY_OUT_OF_BOUNDS.format(position=position, index=index, length=length), f"Use {safe} to get NULL instead.")  # ORDINAL(n) is offset n - 1 by now
     if condition == "ARITHMETIC_OVERFLOW":
         operation, safe = next((words for function, words in _OPERATIONS.items() if function in head), ("arithmetic", None))
         fix = f"Use {safe} to get NULL instead, or" if safe else "Use"
