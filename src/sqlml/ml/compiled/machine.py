@@ -88,11 +88,12 @@ def compile_ir(text: str) -> bytes:
 
 
 class Loaded:
-    """Object code loaded into this process: ``function`` calls its entry point. The machine
+    """Object code loaded into this process: ``function`` calls its entry point (``entry``, a
+    ``ctypes`` function type ``entry_type``; a forest's by default). The machine
     code is freed with this object (its execution engine is disposed of when collected), so a
     caller keeps it alive while ``function`` may run."""
 
-    def __init__(self, objectcode: bytes) -> None:
+    def __init__(self, objectcode: bytes, entry: str = ENTRY, entry_type: type = ENTRY_TYPE) -> None:
         import llvmlite.binding as llvm
 
         empty = llvm.parse_assembly("")
@@ -100,7 +101,7 @@ class Loaded:
         self._engine = llvm.create_mcjit_compiler(empty, new_target_machine())
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(objectcode))  # the engine takes the code
         self._engine.finalize_object()
-        address = self._engine.get_function_address(ENTRY)
+        address = self._engine.get_function_address(entry)
         if not address:
-            raise RuntimeError(f"the object code has no {ENTRY} function")
-        self.function: Callable = ENTRY_TYPE(address)
+            raise RuntimeError(f"the object code has no {entry} function")
+        self.function: Callable = entry_type(address)
