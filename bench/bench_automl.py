@@ -129,6 +129,7 @@ def automl(con: sqlml.Connection, name: str, label: str, features: str, classifi
 def run(con: sqlml.Connection, name: str, seed: int, variants: list[bool], warm: bool) -> dict:
     """One split (``seed``) of ``name``: each default family, then AUTOML's variants in turn
     (alternating order by seed), each given the defaults' wall time as its budget."""
+    load_at_start = os.getloadavg()[0]
     label, features, classifier = load(con, name, seed)
     families = [f for f in FAMILIES[classifier] if canonical_name(f)]
     if not warm:
@@ -149,7 +150,7 @@ def run(con: sqlml.Connection, name: str, seed: int, variants: list[bool], warm:
         result["se"] = difference_se(y, scores, scored[best][1], classifier)
     return {
         "dataset": name, "seed": seed, "singles": singles, "best": best, "budget": budget,
-        "cpu": sum(s[3] for s in singles.values()), "automl": results, "classifier": classifier,
+        "cpu": sum(s[3] for s in singles.values()), "automl": results, "classifier": classifier, "load": load_at_start,
     }  # fmt: skip
 
 
@@ -163,7 +164,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(Path(folder) / "w", Path(folder) / "m", idle_release=0) as con:
         con.query("CREATE SCHEMA ds")
         print(
-            "| dataset | seed | load | each default (test metric, wall s) | best default on test | AUTOML variant | AUTOML | "
+            "| dataset | seed | load (split's start→end) | each default (test metric, wall s) | best default on test | AUTOML variant | AUTOML | "
             "AUTOML − best (± SE on TEST) | AUTOML chose | budget = defaults' wall (CPU) | AUTOML wall (CPU) | trials |"
         )
         print("|---|---:|---:|---|---:|---|---:|---:|---|---:|---:|---:|")
@@ -182,7 +183,7 @@ def main() -> None:
                     picked = max(r["singles"], key=lambda t: sign * r["singles"][t][2])  # the default best on VALIDATE
                     against_pick[bagged].append(sign * (a["metric"] - r["singles"][picked][0]))
                     print(
-                        f"| {name} | {seed} | {os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
+                        f"| {name} | {seed} | {r['load']:.1f}→{os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
                         f"{'bagged folds' if bagged else 'refit'} | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
                         f"{r['budget']:.1f} s ({r['cpu']:.1f}) | {a['seconds']:.1f} s ({a['cpu']:.1f}) | {a['succeeded']}/{a['trials']} |",
                         flush=True,

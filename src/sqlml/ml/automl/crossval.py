@@ -2,19 +2,20 @@
 
 A validation slice of a small table is small (credit_default's 1,000 validation rows hold 30
 positives), and the candidate best on it is often best by chance. When the training and
-validation rows are at most :data:`MAX_ROWS` and not split by time, the finalists — the best trial
-of each model type whose folds fit in what is left of the budget (a tuned DNN of small batches
-that would take it all gives way to its family's default), then the next best trials — are
-refitted on :data:`FOLDS` folds of those rows
-(each row held out once, folds drawn from the rows' hashes) within what is left of the budget,
-cheapest first, with their trial's options (an early-stopping family stops on the held-out fold;
+validation rows are at most :data:`MAX_ROWS` and not split by time, the finalists — every family's
+default trial, then the best tuned trial of each model type whose folds fit in what is left of the
+budget (a tuned DNN of small batches that would take it all is left out), then the next best
+trials — are refitted on :data:`FOLDS` folds of those rows
+(each row held out once, folds drawn from the rows' hashes), cheapest first, with their trial's options (an early-stopping family stops on the held-out fold;
 fixing the trial's iteration count instead, chosen on the validation rows that are part of the
 folds, made a tuned boosted tree of 8 ms look best on the folds of a 3%-positive table, 0.942 vs
 the logistic default's 0.939, and score 0.89 vs 0.94 on its test rows), and their out-of-fold
 outputs score them on every row instead of a tenth (the mean of the objective's values on each
 fold, as cross-validation scores are usually averaged).
 
-Every family's default trial is a finalist, measured before any tuned trial. The choice then is
+Every family's default trial is a finalist, measured before any tuned trial and whatever the
+budget (past its end if need be: a choice must not lose to a default it never measured); tuned
+finalists are measured only while they fit in the budget's rest. The choice then is
 the default best on its out-of-fold outputs — the fallback — unless a tuned finalist beats it on
 the held-out folds by more than one standard error of the per-fold differences and by at least
 0.1% (choosing the best of several tuned trials on the folds overstates its gain: on
@@ -32,6 +33,7 @@ preprocessing fitted on all of them (:class:`CrossValidation`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,27 +236,29 @@ def cross_validate(
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}
     validated = Validated(scores, None, crossval.positions, crossval)
-    left = stop.deadline - time.monotonic()  # a type's best trial too slow to measure gives way to its next best
-    affordable = [t for t in ranked if estimated_seconds(kept[t].seconds, kept[t].prepared.split) <= left]
-    defaults = frozenset(t for t in affordable if kept[t].default)
+    defaults = frozenset(t for t in ranked if kept[t].default)  # measured whatever the budget: the choice's fallback
+    left = stop.deadline - time.monotonic()  # a type's best tuned trial too slow to measure gives way to its next best
+    affordable = [t for t in ranked if t in defaults or estimated_seconds(kept[t].seconds, kept[t].prepared.split) <= left]
     measured = finalists(affordable, lambda t: kept[t].model_type, lambda t: kept[t].seconds, defaults)
     firsts = len({kept[t].model_type for t in measured})
+    unbounded = Stop(stop.cancel, math.inf)  # the defaults' folds: only the user's cancel stops them
     for index, trial_id in enumerate(measured + [None]):
         if index == firsts and between is not None:
             validated.y = crossval.y
             between(validated)
         if trial_id is None:
             break
-        if not fits_in(estimated_seconds(kept[trial_id].seconds, kept[trial_id].prepared.split), stop.deadline):
+        trial, default = kept[trial_id], trial_id in defaults
+        if not default and not fits_in(estimated_seconds(trial.seconds, trial.prepared.split), stop.deadline):
             continue
-        trial = kept[trial_id]
-        fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop)[0]  # noqa: E731
+        budgeted = unbounded if default else stop
+        fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, budgeted)[0]  # noqa: E731
         try:
             found = crossval.run(by_name[trial.model_type], trial.options, fit, objective)
         except Cancelled:
             if stop.by_user():
                 raise
-            break  # the budget ran out
+            break  # the budget ran out (on a tuned finalist: the defaults come first)
         except Error:  # a fold the family cannot learn (a class missing from its rows…)
             continue
         if found is not None:

@@ -2,25 +2,30 @@
 and their hyperparameters, then a cross-validated choice of the best candidate or an ensemble,
 within ``budget_hours``.
 
-Each family's first trial is its BigQuery defaults (fast families first; one that the budget
-leaves no time for is listed as STOPPED; a random forest's default grows trees for at most
-:data:`FOREST_SHARE` of the budget and keeps those it has); later trials are drawn by Optuna's TPE
+The budget rule: every family's default is trained and — when the rows are few enough to
+cross-validate — cross-validated whatever the budget (only the user's cancel stops them), so the
+choice can never lose to a default it did not evaluate; ``budget_hours`` bounds what comes after
+the defaults (tuned trials, their cross-validation, blends and ensembles). BigQuery's budget is a
+target, not a guarantee; a budget smaller than the defaults take is exceeded by the defaults' time
+(about 5.5 times their fits with the folds: a small table's defaults take seconds).
+
+Each family's first trial is its BigQuery defaults (fast families first; a random forest's default
+grows all its trees); later trials are drawn by Optuna's TPE
 sampler over the family (a categorical choice) and that family's hyperparameters
 (:mod:`sqlml.ml.automl.candidates`); a drawn family whose default fit took longer than the
 search has left is not tried (the sampler marks it pruned and draws elsewhere: under load the
 seeded sampler's first free picks were tuned forests, 10–66 s each, that took the time of a dozen
 boosted-tree or DNN trials and were never chosen). Trials run one at a time on every core and are scored on the
-validation rows with ``optimization_objective``. The search ends at the budget — or, when the
-rows are few enough to cross-validate, after :data:`CROSS_VALIDATION_SHARE` of it — a trial still
-training then stops, recorded as STOPPED, unless it is a family's default trial (those started
-within the budget may run on until twice the budget); or earlier when :data:`PATIENCE` trials in a
-row have not improved the best value (AutoML may end before its budget when training stops
-improving). The rest of the budget cross-validates the finalists
-(:mod:`sqlml.ml.automl.crossval`), fits the best tree trials on the one-hot families' rows so they
+validation rows with ``optimization_objective``. The tuned trials end at the budget — or, when the
+rows are few enough to cross-validate, after :data:`CROSS_VALIDATION_SHARE` of it — a tuned trial
+still training then stops, recorded as STOPPED (a tuned forest keeps the trees it has grown); or
+earlier when :data:`PATIENCE` trials in a row have not improved the best value (AutoML may end
+before its budget when training stops improving). The rest of the budget cross-validates the
+finalists (:mod:`sqlml.ml.automl.crossval`: every default first, past the budget if need be, then
+tuned finalists while they fit), fits the best tree trials on the one-hot families' rows so they
 can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles
 (ensemble selection on the out-of-fold outputs): the family default best on the folds unless a
-tuned trial or an ensemble beats it by more than the folds' noise (every default trial is kept
-and cross-validated first). A cross-validated choice serves its trials' fold
+tuned trial or an ensemble beats it by more than the folds' noise. A cross-validated choice serves its trials' fold
 models, averaged (AutoGluon's bagging: no refit; each trial's weight split evenly among its
 folds); a choice made on the validation rows alone is refitted on the training and validation
 rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test rows.
@@ -28,6 +33,7 @@ rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -59,9 +65,6 @@ PATIENCE = 40
 #: The share of the budget left to cross-validating the finalists (when the rows are few enough).
 CROSS_VALIDATION_SHARE = 0.5
 MIN_CROSS_VALIDATION_SHARE = 0.2
-#: The share of the budget a random forest's default trial may take; past it the forest keeps the
-#: trees it has grown (a forest of fewer trees is still a forest, and the time goes to measuring).
-FOREST_SHARE = 0.25
 
 
 def search(
@@ -112,15 +115,11 @@ def search(
                   "error_message": None, "objective_value": None, "eval_metrics": None, "duration_ms": 0}  # fmt: skip
         records.append(record)
         trial_started = time.monotonic()
-        if stop.is_set():  # a family's first trial after the budget is listed, not trained
-            record.update(status="STOPPED", error_message="budget_hours ran out before it started")
-            raise optuna.TrialPruned()
         try:
             prepared = rows.prepared(candidate)
-            # a family's default trial, started within the budget, may run on to twice the budget:
-            # the defaults are what AutoML must at least reach
-            budgeted = stop if not first else Stop(stop.cancel, stop.deadline + budget, armed=stop.armed)
-            cap = min(trial_started + FOREST_SHARE * budget, stop.deadline) if first else stop.deadline
+            # a family's default trial runs to its end whatever the budget (the user's cancel stops
+            # it): the defaults are what AutoML must at least reach; a tuned forest stops growing at the deadline
+            budgeted, cap = (Stop(stop.cancel, math.inf), None) if first else (stop, stop.deadline)
             fit_started = time.monotonic()  # the fit's time, not the rows' first preparation, predicts its refits
             estimator, monitor_rows = fit_candidate(candidate, prepared, {**candidate.defaults, **params}, description, budgeted, cap)
             fit_seconds = time.monotonic() - fit_started
@@ -175,8 +174,8 @@ def search(
     if not kept:
         errors = "; ".join(f"{r['model_type']}: {r['error_message']}" for r in records if r["error_message"])[:500]
         raise TrainingError(f"The AutoML search found no model: all {len(records)} trial(s) failed. {errors}")
-    # the finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE of
-    # it even when default trials ran past the search's share (they may: the defaults must be reached)
+    # the tuned finalists are measured until the budget's end, and for at least MIN_CROSS_VALIDATION_SHARE
+    # of it even when the default trials ran past the search's share (the defaults' folds take what they need)
     cv_end = max(started + budget, time.monotonic() + MIN_CROSS_VALIDATION_SHARE * budget)
     measuring = Stop(cancel, cv_end, armed=True)
     blend = lambda validated: transplant(kept, records, by_name, validated, objective, description, measuring)  # noqa: E731
