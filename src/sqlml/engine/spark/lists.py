@@ -48,10 +48,9 @@ def slice_(values: exp.Expression, start: exp.Expression, end: exp.Expression) -
 
 
 def count_not_null(values: exp.Expression) -> exp.Expression:
-    """DuckDB's ``LIST_COUNT``: the list's non-NULL elements."""
-    element = exp.to_identifier("__e")
-    not_null = exp.Lambda(this=exp.not_(exp.Is(this=exp.column(element.copy()), expression=exp.null())), expressions=[element])
-    return call("SIZE", call("FILTER", values, not_null))
+    """DuckDB's ``LIST_COUNT``: the list's non-NULL elements (ARRAY_COMPACT drops NULLs; not a
+    lambda, which Spark refuses around a subquery such as an ARRAY subquery's)."""
+    return call("SIZE", call("ARRAY_COMPACT", values))
 
 
 #: Nodes naming something with an identifier, and the argument that holds a value instead (a

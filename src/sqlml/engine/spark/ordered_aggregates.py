@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-__all__ = ["sorted_array_aggs"]
+__all__ = ["element", "sorted_array_aggs", "sorted_values"]
 
 _VALUE = "__v"
 
@@ -44,17 +44,29 @@ def _compare(keys: list[exp.Ordered]) -> exp.Expression:
 def _sorted(aggregate: exp.ArrayAgg, where: exp.Where | None) -> exp.Expression:
     order: exp.Order = aggregate.this
     keys = list(order.expressions)
-    fields = [exp.alias_(key.this.copy(), f"__k{index}") for index, key in enumerate(keys)]
     value, collect = order.this, "COLLECT_LIST"
     if isinstance(value, exp.Distinct):  # DISTINCT is ordered by the value itself: a set of its structs
         value, collect = value.expressions[0], "COLLECT_SET"
-    collected: exp.Expression = exp.Anonymous(this=collect, expressions=[exp.Struct(expressions=[*fields, exp.alias_(value.copy(), _VALUE)])])
+    collected: exp.Expression = exp.Anonymous(this=collect, expressions=[element([key.this for key in keys], value)])
     if where is not None:
         collected = exp.Filter(this=collected, expression=where.copy())
-    comparator = exp.Lambda(this=_compare(keys), expressions=[exp.to_identifier("l"), exp.to_identifier("r")])
-    ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[collected, comparator])
+    return sorted_values(collected, keys)
+
+
+def element(keys: list[exp.Expression], value: exp.Expression) -> exp.Struct:
+    """``STRUCT(k0 AS __k0, …, value AS __v)``: what :func:`sorted_values` sorts (copies of the operands)."""
+    fields = [exp.alias_(key.copy(), f"__k{index}") for index, key in enumerate(keys)]
+    return exp.Struct(expressions=[*fields, exp.alias_(value.copy(), _VALUE)])
+
+
+def sorted_values(collected: exp.Expression, keys: list[exp.Ordered]) -> exp.Expression:
+    """The ``__v`` fields of ``collected``, a list of :func:`element` structs, sorted by the keys'
+    directions and NULL placements (``keys``: the ORDER BY items ``__k0``… were computed from)."""
     value = exp.Lambda(this=_field("s", _VALUE), expressions=[exp.to_identifier("s")])
-    return exp.Anonymous(this="TRANSFORM", expressions=[ordered, value])
+    if keys:
+        comparator = exp.Lambda(this=_compare(keys), expressions=[exp.to_identifier("l"), exp.to_identifier("r")])
+        collected = exp.Anonymous(this="ARRAY_SORT", expressions=[collected, comparator])
+    return exp.Anonymous(this="TRANSFORM", expressions=[collected, value])
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:

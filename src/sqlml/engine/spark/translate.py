@@ -29,6 +29,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from sqlml.engine.base import EngineError
+from sqlml.engine.spark.array_subqueries import array_subqueries
 from sqlml.engine.spark.functions import spark_functions
 from sqlml.engine.spark.inline import inline_structs
 from sqlml.engine.spark.laterals import lateral_unnest_joins
@@ -196,7 +197,7 @@ def to_spark(tree: exp.Expression, parameters: Mapping[str, Any] | Sequence[Any]
     for table in tree.find_all(exp.Table):
         if table.catalog.lower() == CATALOG:  # Spark's session catalog holds the datasets
             table.set("catalog", None)
-    tree = lateral_unnest_joins(inline_structs(posexplode_offsets(tree)))
+    tree = lateral_unnest_joins(inline_structs(posexplode_offsets(array_subqueries(tree))))
     tree = spark_functions(sorted_array_aggs(tree))
     if parameters:
         inline(tree, parameters)
