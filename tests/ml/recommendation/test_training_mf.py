@@ -131,17 +131,15 @@ def test_an_early_stop_keeps_the_factors_of_the_iteration_it_stops_at(implicit_c
     np.testing.assert_allclose(factorization.user_factors, library.user_factors, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(("chunk", "gram_rows", "band_bytes"), [(3, 8, 64), (16_384, 8_192, 256 << 10)])
-def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, chunk, gram_rows, band_bytes):
-    """Dislikes (negative confidences), users and items without ratings, chunks that split a
-    user's ratings (``pairs.CHUNK`` = 3), bands of 3 items (``pairs.BAND_BYTES`` = 64 with 5
-    float32 factors) and Gram matrices summed over blocks of rows (``pairs.GRAM_ROWS`` = 8)
-    against ``implicit.cpu._als.calculate_loss``."""
+@pytest.mark.parametrize(("gram_rows", "band_bytes"), [(8, 64), (8_192, 256 << 10)])
+def test_training_loss_is_the_librarys_calculate_loss(monkeypatch, gram_rows, band_bytes):
+    """Dislikes (negative confidences), users and items without ratings, bands of 3 items
+    (``pairs.BAND_BYTES`` = 64 with 5 float32 factors) and Gram matrices summed over blocks of
+    rows (``pairs.GRAM_ROWS`` = 8) against ``implicit.cpu._als.calculate_loss``."""
     from concurrent.futures import ThreadPoolExecutor
 
     from implicit.cpu import _als
 
-    monkeypatch.setattr(pairs, "CHUNK", chunk)
     monkeypatch.setattr(pairs, "GRAM_ROWS", gram_rows)
     monkeypatch.setattr(pairs, "BAND_BYTES", band_bytes)
     rng = np.random.default_rng(3)

@@ -1,18 +1,14 @@
-"""Sums over the stored pairs of a (users, items) CSR matrix of a function of their scores
-x_u·y_i, computed chunk by chunk on a pool's threads.
+"""Σ a·s² − b·s over the stored pairs of a (users, items) CSR matrix, s = x_u·y_i, for any
+factors, on a pool's threads; and the Gram matrices of factors.
 
 The implicit model's training loss (:class:`~sqlml.ml.recommendation.wals.TrainingLoss`) needs
-the scores of every stored pair, about a million a model, every iteration: with the library's
-float32 factors, a BLAS dot and axpy per pair (the library's ``calculate_loss``) costs ~2× the
-CPU of gathering each chunk's items' and users' factors (``take`` with ``mode="clip"``, which
-skips the bounds check: the indices are valid) into two (:data:`CHUNK`, k) buffers that a run
-reuses, their product in place and one matrix-vector product with ones for the row sums (BLAS:
-~15 % less CPU than a row-wise ``einsum``). (With float64 factors, 256-byte rows, a sparse ×
-dense product is cheaper: the stored squared error uses that.) The pairs are visited by bands
-of items whose factors fit a core's L2 cache (:data:`BAND_BYTES`), by user within a band: the
-random gathers of the items' rows then hit that cache instead of L3 (~40 % less CPU a pass at
-1M ratings × 10,000 items); the indices are kept as ``intp``, so that ``take`` converts none.
-The runs of chunks are split between the threads (NumPy's gathers and products release the GIL).
+the scores of every stored pair, about a million a model, every iteration: a compiled loop
+(:mod:`sqlml.ml.recommendation.pair_kernel`) reads each pair's two factor rows and sums its
+term in float64. The pairs are visited by bands of items whose factors fit a core's L2 cache
+(:data:`BAND_BYTES`), by user within a band: the random reads of the items' rows then hit that
+cache instead of L3 (7 against 10 CPU-ms a pass at 1M ratings × 10,000 items × 32 float32
+factors). The visiting order is cut into one run of pairs per thread (the compiled loop runs
+without the GIL).
 
 The sum over every pair of the squared score, Σ_u x_uᵀ(YᵀY)x_u, is ⟨XᵀX, YᵀY⟩: the elementwise
 product of two (k, k) Gram matrices (:func:`gram`), summed.
@@ -25,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-#: Stored pairs scored at once.
-CHUNK = 8_192
+from sqlml.ml.recommendation import pair_kernel
+
 #: Bytes of item factors in one band of items (about half a core's L2 cache).
 BAND_BYTES = 256 << 10
 #: Rows of factors whose Gram matrix is summed in the factors' dtype (the blocks' sums in float64).
@@ -34,55 +30,41 @@ GRAM_ROWS = 8_192
 
 
 class PairSums:
-    """Σ over chunks of ``combine(first, last, scores)`` — the scores of the stored pairs first …
-    last − 1 in :attr:`order` — for any factors, over the pairs of a matrix's ``indptr`` and ``indices``.
+    """Σ ``square``·s² − ``linear``·s over the stored pairs of a CSR matrix's ``indptr`` and
+    ``indices``, for any factors: float32 ones (the library's) as they are, others as float64.
 
     Args:
         indptr: the CSR matrix's row starts (users).
         indices: its column indices (items).
-        pool: the threads the runs of chunks go to.
-        threads: how many threads ``pool`` has (one run of chunks each).
-        item_bytes: the bytes of one item's factors (k × the factors' itemsize), for the bands.
-
-    Attributes:
-        order: the stored pairs' positions in the visiting order (bands of items, then users):
-            ``combine``'s ``first … last`` index arrays permuted by it (:meth:`arrange`).
+        square: each stored pair's weight of s², in the matrix's order (held as float32).
+        linear: each stored pair's weight of −s, likewise.
+        pool: the threads the runs of pairs go to.
+        threads: how many threads ``pool`` has (one run of pairs each).
+        factors: k, the number of factors (for the bands; the float32 loop is compiled here).
     """
 
-    def __init__(self, indptr: np.ndarray, indices: np.ndarray, pool: ThreadPoolExecutor, threads: int, item_bytes: int):
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, square: np.ndarray, linear: np.ndarray,
+                 pool: ThreadPoolExecutor, threads: int, factors: int) -> None:  # fmt: skip
         self.pool = pool
-        band = np.asarray(indices) // max(1, BAND_BYTES // max(item_bytes, 1))
+        band = np.asarray(indices) // max(1, BAND_BYTES // max(4 * factors, 1))
         # a stable sort of small integers is a radix sort; within a band the pairs stay by user
-        self.order = np.argsort(band.astype(np.min_scalar_type(int(band.max(initial=0)))), kind="stable")
-        self.indices = np.asarray(indices).take(self.order).astype(np.intp)
-        #: each stored pair's row (user), gathered by like the items
-        self.owners = np.repeat(np.arange(len(indptr) - 1, dtype=np.intp), np.diff(indptr)).take(self.order)
-        bounds = np.r_[np.arange(0, len(indices), CHUNK), len(indices)]
-        starts = np.linspace(0, len(bounds) - 1, threads + 1).astype(np.int64)  # each run's first and last chunk bound
-        self.runs = [bounds[first : last + 1] for first, last in zip(starts[:-1], starts[1:]) if last > first]
+        order = np.argsort(band.astype(np.min_scalar_type(int(band.max(initial=0)))), kind="stable")
+        self.items = np.asarray(indices).take(order).astype(np.int32)
+        self.users = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr)).take(order)
+        self.square = np.asarray(square, dtype=np.float32).take(order)
+        self.linear = np.asarray(linear, dtype=np.float32).take(order)
+        bounds = np.linspace(0, len(order), threads + 1).astype(np.int64).tolist()
+        self.runs = [(first, last) for first, last in zip(bounds[:-1], bounds[1:]) if last > first]
+        pair_kernel.pair_loss(factors, np.dtype(np.float32))
 
-    def arrange(self, values: np.ndarray) -> np.ndarray:
-        """Per-pair ``values`` (in the matrix's order) in the visiting order :attr:`order`."""
-        return values.take(self.order)
-
-    def submit(self, user_factors: np.ndarray, item_factors: np.ndarray, combine: Callable[[int, int, np.ndarray], float]) -> Callable[[], float]:
+    def submit(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Callable[[], float]:
         """Start the runs; returns the function that waits for them and gives the sum."""
-        runs = [self.pool.submit(self._run, user_factors, item_factors, combine, bounds) for bounds in self.runs]
+        single = user_factors.dtype == item_factors.dtype == np.float32
+        dtype = np.dtype(np.float32 if single else np.float64)
+        users, items = np.ascontiguousarray(user_factors, dtype=dtype), np.ascontiguousarray(item_factors, dtype=dtype)
+        loop = pair_kernel.pair_loss(users.shape[1], dtype)
+        runs = [self.pool.submit(loop, self.users, self.items, self.square, self.linear, users, items, first, last) for first, last in self.runs]
         return lambda: sum(run.result() for run in runs)
-
-    def _run(self, user_factors: np.ndarray, item_factors: np.ndarray, combine: Callable, bounds: np.ndarray) -> float:
-        total = 0.0
-        size = int(np.max(np.diff(bounds)))
-        items = np.empty((size, item_factors.shape[1]), dtype=item_factors.dtype)
-        users = np.empty((size, user_factors.shape[1]), dtype=user_factors.dtype)
-        ones = np.ones(item_factors.shape[1], dtype=item_factors.dtype)
-        for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            count = last - first
-            np.take(item_factors, self.indices[first:last], axis=0, mode="clip", out=items[:count])
-            np.take(user_factors, self.owners[first:last], axis=0, mode="clip", out=users[:count])
-            products = np.multiply(items[:count], users[:count], out=items[:count])
-            total += combine(first, last, products @ ones)
-        return total
 
 
 def gram(factors: np.ndarray) -> np.ndarray:

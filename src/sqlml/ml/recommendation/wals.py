@@ -17,7 +17,7 @@ pairs add their ratings. The library's CG solver and float32 factors (its defaul
 seeded, one BLAS thread (threadpoolctl) and the library's own threads for the users and items.
 
 ML.TRAINING_INFO's per-iteration loss is the library's ``calculate_loss`` computed by
-:class:`TrainingLoss` in NumPy (the library's own costs ~2× as much CPU: a BLAS call per rating).
+:class:`TrainingLoss` (the library's own costs ~10× as much CPU: a BLAS call per rating).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class TrainingLoss:
     Every pair has c = 1, p = 0 but the stored ones (c = |v|, p = [v > 0]), so with s = x_u·y_i
     Σ_all c (p − s)² = Σ_u x_uᵀ(YᵀY)x_u + Σ_stored ((c − 1)s² − 2·c·p·s + c), and
     Σ_u x_uᵀ(YᵀY)x_u = ⟨XᵀX, YᵀY⟩ (the elementwise product of the two (k, k) Gram matrices,
-    summed): two Gram matrices and the stored pairs' scores
+    summed): two Gram matrices and the stored pairs' terms, summed in float64 by a compiled loop
     (:class:`~sqlml.ml.recommendation.pairs.PairSums`), O((users + items)·k² + nnz·k), instead of
     a BLAS dot and axpy per rating. (Like the library, a dislike adds its c, not only c·s².) Plus
     λ(‖X‖² + ‖Y‖²) = λ(tr XᵀX + tr YᵀY), over the total confidence Σ c + (users·items − nnz).
@@ -150,7 +150,8 @@ class TrainingLoss:
     Args:
         confidences: the matrix the library trains on (:func:`confidence_matrix`).
         l2_reg: λ.
-        factors: k, the number of the library's float32 factors (for the pairs' visiting order).
+        factors: k, the number of the library's float32 factors (for the pairs' visiting order
+            and the loop compiled for them).
         pool: the threads the stored pairs are scored on.
         threads: how many threads ``pool`` has.
     """
@@ -159,9 +160,9 @@ class TrainingLoss:
         data = confidences.data
         confidence = np.abs(data)
         self.l2_reg = l2_reg
-        self.pairs = PairSums(confidences.indptr, confidences.indices, pool, threads, factors * np.dtype(np.float32).itemsize)
-        self.square_weights = self.pairs.arrange((confidence - 1).astype(np.float32))
-        self.linear_weights = self.pairs.arrange(np.where(data > 0, 2 * confidence, 0).astype(np.float32))
+        self.pool = pool
+        square, linear = confidence - 1, np.where(data > 0, 2 * confidence, 0)  # float32: exact (c ≥ 1)
+        self.pairs = PairSums(confidences.indptr, confidences.indices, square, linear, pool, threads, factors)
         self.constant = float(np.sum(confidence, dtype=np.float64))
         users, items = confidences.shape
         self.total = self.constant + float(users) * items - confidences.nnz
@@ -172,18 +173,14 @@ class TrainingLoss:
 
     def start(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Callable[[], float]:
         """Start computing the loss on the pool; returns the function that waits for it."""
-        dense = self.pairs.pool.submit(self._dense, user_factors, item_factors)
-        stored = self.pairs.submit(user_factors, item_factors, self._stored)
+        dense = self.pool.submit(self._dense, user_factors, item_factors)
+        stored = self.pairs.submit(user_factors, item_factors)
         return lambda: (dense.result() + stored() + self.constant) / self.total
 
     def _dense(self, user_factors: np.ndarray, item_factors: np.ndarray) -> float:
         """Σ_u x_uᵀ(YᵀY)x_u + λ(‖X‖² + ‖Y‖²) from the Gram matrices XᵀX and YᵀY."""
         users, items = gram(user_factors), gram(item_factors)
         return float(np.sum(users * items)) + self.l2_reg * float(np.trace(users) + np.trace(items))
-
-    def _stored(self, first: int, last: int, scores: np.ndarray) -> float:
-        """Σ (c − 1)s² − 2·c·p·s over the stored ratings first … last − 1 of the pairs' visiting order."""
-        return float(np.dot(self.square_weights[first:last], scores * scores)) - float(np.dot(self.linear_weights[first:last], scores))
 
 
 def weighted_error(user_factors: np.ndarray, item_factors: np.ndarray, confidences: sparse.csr_matrix) -> float:
