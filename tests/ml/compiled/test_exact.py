@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightgbm
 import numpy as np
 import pytest
 
@@ -43,12 +44,49 @@ def test_compiled_predictions_equal_lightgbm(case):
 
 
 def test_the_decision_types_of_every_case_are_covered():
-    """The cases reach categorical splits and the three missing types with both defaults."""
+    """The cases reach categorical splits (missing type None and NaN) and numerical splits of the
+    three missing types, Zero and NaN with either default direction."""
     seen = set()
     for params, label in CASES.values():
         for tree in read_forest(train(params, label, X).model_to_string()).trees:
-            seen.update((d & 1, (d >> 2) & 3) for d in tree.decision_type)
-    assert {(1, 0), (0, 0), (0, 1), (0, 2)} <= seen
+            seen.update((d & 1, (d >> 2) & 3, bool(d & 2)) for d in tree.decision_type)
+    both = {(0, missing, default_left) for missing in (1, 2) for default_left in (False, True)}
+    assert {(1, 0, False), (1, 2, False), (0, 0, True)} | both <= seen
+
+
+def test_an_input_of_minus_k_zero_threshold_and_a_nan_category_decide_as_in_lightgbm_4():
+    """A split between negatives and zeros has the threshold -kZeroThreshold, and an input of
+    exactly that is zeroed by LightGBM's predictor (it goes right, as 0 does); a NaN category
+    goes right even where category 0 goes left (LightGBM 4 tests NaN before casting to int)."""
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(3000, 3))
+    data[:, 0], data[:, 2] = rng.choice([-1.0, 0.0, 1.0], 3000), rng.integers(0, 6, 3000)
+    data[rng.random(3000) < 0.15, 2] = np.nan
+    label = (data[:, 0] < 0) * 2.0 + (data[:, 2] == 0) * 3.0 + rng.normal(0, 0.1, 3000)
+    booster = train({"objective": "regression", "num_leaves": 4, "use_missing": False}, label, data, rounds=5)
+    edges = np.array([[-1.0, 0, 5], [-codegen.ZERO, 0, 5], [0.0, 0, 5], [-1e-36, 0, 5], [-1.0, 0, np.nan], [-1.0, 0, 0], [-1.0, 0, -0.5]])
+    expected = booster.predict(edges)
+    assert expected[1] == expected[2] == expected[3] != expected[0]  # -kZeroThreshold scores as 0.0
+    assert expected[4] == expected[0] != expected[5] == expected[6]  # NaN goes right, category 0 (and -0.5) left
+    got, expected = compiled_and_lightgbm(booster, np.vstack([edges, rows(997, features=3, seed=8)]))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_the_generated_code_is_the_same_for_every_target():
+    """Nothing in the code depends on the machine (a NaN category goes right everywhere): the
+    modules for x86-64 and AArch64 differ in their target triple only."""
+    model = read_forest(train(*CASES["no missing values"], X).model_to_string())
+    x86, arm = (codegen.forest_ir(model, triple).split("\n", 1) for triple in ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"))
+    assert x86[0] != arm[0] and x86[1] == arm[1]
+
+
+def test_rows_of_another_width_get_lightgbm_s_error_and_are_not_read_past():
+    booster = train(*CASES["binary"], X)
+    scorer = predictor.BoosterScorer(booster, booster.model_to_string())
+    assert scorer.compiled(len(X)) is not None
+    for narrow in (X[:, :5], np.ascontiguousarray(X[:, :5])):  # a view of wider rows, and rows of 5
+        with pytest.raises(lightgbm.basic.LightGBMError, match=r"The number of features in data \(5\) is not the same as it was in training data \(6\)"):
+            scorer.predict(narrow, 2)
 
 
 def test_a_one_row_call_and_a_single_leaf_model_equal_lightgbm():

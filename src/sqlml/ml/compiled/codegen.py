@@ -15,12 +15,15 @@ It differs from lleaves where exactness needs it: each output adds its trees one
 LightGBM's order onto a running sum starting at 0.0 (lleaves sums a block of trees first and so
 rounds differently), and every decision is LightGBM 4's (``Tree::NumericalDecision``,
 ``Tree::CategoricalDecision`` in include/LightGBM/tree.h) including the predictor zeroing inputs
-with ``|x| <= kZeroThreshold`` (``RowPairFunctionFromDenseMatric`` in src/c_api.cpp).
+with ``|x| <= kZeroThreshold`` (``RowPairFunctionFromDenseMatric`` in src/c_api.cpp). Each split's
+decision is one function of the node and the rows it sees (:func:`_decision`), the same for a
+branch-free tree's vectors and a branching tree's single row.
 
 The IR is written as text (LLVM 15+ opaque pointers): llvmlite's IR builder costs as much time
-per tree as compiling it. The entry point is ``void sqlml_forest(ptr rows, ptr out, i64 start,
-i64 end)``: rows are C-ordered ``features`` doubles each; the raw sums of rows [start, end) are
-written to ``out`` (``outputs`` doubles a row, C-ordered). The output transform (sigmoid,
+per tree as compiling it. The entry point is ``void sqlml_forest(ptr rows, i64 row_stride,
+i64 feature_stride, ptr out, i64 start, i64 end)``: feature ``f`` of row ``r`` is the double at
+``rows + r·row_stride + f·feature_stride`` (strides in doubles: either layout, or a strided view);
+the raw sums of rows [start, end) are written to ``out`` (``outputs`` doubles a row, C-ordered). The output transform (sigmoid,
 softmax, averaging) is the caller's.
 """
 
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from sqlml.ml.compiled.forest import Forest, Tree
 
 #: Bumped whenever generated code changes: part of every cache key.
-CODEGEN_VERSION = "2"
+CODEGEN_VERSION = "3"
 ENTRY = "sqlml_forest"
 #: Rows a tree scores per call: one AVX2 register of doubles (narrower machines split it).
 LANES = 4
@@ -52,10 +55,9 @@ _VECTOR = f"<{LANES} x double>"
 def forest_ir(forest: Forest, triple: str) -> str:
     """The LLVM IR module (text) scoring ``forest``, for the target ``triple``.
 
-    On x86 LightGBM's ``static_cast<int>`` of NaN is INT_MIN, so a NaN category goes right; on
-    other targets it is 0, and a NaN then goes right only for missing type NaN (else category 0).
+    The code is the same on every target: LightGBM 4 sends a NaN category right before it casts
+    the value to int, so the cast's platform-dependent result for NaN never matters.
     """
-    nan_is_category_zero = not triple.startswith(("x86_64", "i386", "i686"))
     block = block_rows(forest.features)
     lines = [
         f'target triple = "{triple}"', "declare double @llvm.fabs.f64(double)",
@@ -63,9 +65,9 @@ def forest_ir(forest: Forest, triple: str) -> str:
     ]  # fmt: skip
     for index, tree in enumerate(forest.trees):
         if is_branchless(tree):
-            lines += _branchless_tree(index, tree, block, nan_is_category_zero)
+            lines += _branchless_tree(index, tree, block)
         else:
-            lines += _branching_tree(index, tree, block, nan_is_category_zero) + _lanes_of(index, block)
+            lines += _branching_tree(index, tree, block) + _lanes_of(index, block)
     lines += _root_function(len(forest.trees), forest.features, forest.outputs, block)
     return "\n".join(lines) + "\n"
 
@@ -78,7 +80,8 @@ def block_rows(features: int) -> int:
 
 def is_branchless(tree: Tree) -> bool:
     """Whether evaluating every split of ``tree`` costs less than mispredicted branches down one
-    path: at most :data:`BRANCHLESS_SPLITS_PER_LEVEL` splits per level of its depth."""
+    path: at most :data:`BRANCHLESS_SPLITS_PER_LEVEL` splits per level of its depth (a tree of
+    one leaf, no splits, always is)."""
     return len(tree.left_child) <= BRANCHLESS_SPLITS_PER_LEVEL * _depth(tree)
 
 
@@ -109,13 +112,24 @@ def _bitset(tree: Tree, node: int) -> list[int]:
     return tree.cat_threshold[tree.cat_boundaries[slot] : tree.cat_boundaries[slot + 1]] or [0]
 
 
-def _bitset_global(index: int, tree: Tree, node: int) -> tuple[str, int, str]:
-    """The name, length and definition of a categorical split's constant bitset."""
-    name, words = f"@t{index}_cats{node}", _bitset(tree, node)
-    return name, len(words), f"{name} = private unnamed_addr constant [{len(words)} x i32] [{', '.join(f'i32 {w}' for w in words)}]"
+def _decision(index: int, tree: Tree, node: int, x: str, lanes: int) -> tuple[list[str], list[str]]:
+    """The constants (a categorical split's bitset) and the lines computing ``%go<node>``: whether
+    split ``node`` of tree ``index`` sends ``x`` (one row, or a vector of :data:`LANES`) left. A
+    categorical split of a few words decides a vector with selects (:func:`_categorical`); of
+    more, it looks its bitset up row by row (:func:`_categorical_lanes`)."""
+    decision = tree.decision_type[node]
+    if not decision & 1:
+        return [], _numerical(str(node), x, tree.threshold[node], decision, lanes)
+    words = _bitset(tree, node)
+    if lanes > 1 and len(words) <= VECTOR_BITSET_WORDS:
+        return [], _categorical(str(node), x, words, None, lanes)
+    name = f"@t{index}_cats{node}"
+    definition = f"{name} = private unnamed_addr constant [{len(words)} x i32] [{', '.join(f'i32 {w}' for w in words)}]"
+    lines = _categorical(str(node), x, words, name, 1) if lanes == 1 else _categorical_lanes(str(node), x, words, name)
+    return [definition], lines
 
 
-def _branchless_tree(index: int, tree: Tree, block: int, nan_is_category_zero: bool) -> list[str]:
+def _branchless_tree(index: int, tree: Tree, block: int) -> list[str]:
     """``<LANES x double> @tree_<index>(ptr %c)``: the tree's leaf values for the :data:`LANES`
     rows at ``%c`` of a block buffer (feature ``f`` at ``%c + f·block``). Every split's
     ``%go<node>`` is computed, then each node's value is its left or right child's, children
@@ -127,15 +141,9 @@ def _branchless_tree(index: int, tree: Tree, block: int, nan_is_category_zero: b
     for feature in sorted(set(tree.split_feature)):
         body += [f"  %pf{feature} = getelementptr double, ptr %c, i64 {feature * block}", f"  %f{feature} = load {_VECTOR}, ptr %pf{feature}, align 32"]
     for node, feature in enumerate(tree.split_feature):
-        x = f"%f{feature}"
-        if tree.decision_type[node] & 1 and len(_bitset(tree, node)) <= VECTOR_BITSET_WORDS:
-            body += _categorical_vector(str(node), x, _bitset(tree, node), (tree.decision_type[node] >> 2) & 3, nan_is_category_zero)
-        elif tree.decision_type[node] & 1:
-            name, words, definition = _bitset_global(index, tree, node)
-            globals_.append(definition)
-            body += _categorical_lanes(str(node), x, name, words, (tree.decision_type[node] >> 2) & 3, nan_is_category_zero)
-        else:
-            body += _numerical(str(node), x, tree.threshold[node], tree.decision_type[node], LANES)
+        constants, lines = _decision(index, tree, node, f"%f{feature}", LANES)
+        globals_ += constants
+        body += lines
 
     def value(child: int) -> str:
         return f"%v{child}" if child >= 0 else _splat("double", double(tree.leaf_value[~child]), LANES)
@@ -156,26 +164,21 @@ def _children_first(tree: Tree) -> list[int]:
     return order[::-1]
 
 
-def _branching_tree(index: int, tree: Tree, block: int, nan_is_category_zero: bool) -> list[str]:
+def _branching_tree(index: int, tree: Tree, block: int) -> list[str]:
     """``double @tree_<index>_row(ptr %row)``: the tree's leaf value for the row at ``%row`` of a
     block buffer (feature ``f`` at ``%row + f·block``), one branch per level, with the constant
-    bitsets of its categorical splits before it."""
+    bitsets of its categorical splits before it. (A tree of one leaf is branch-free.)"""
     globals_, body = [], [f"define private double @tree_{index}_row(ptr %row) {{"]
-    if len(tree.leaf_value) == 1:
-        return body + ["n0:", f"  ret double {double(tree.leaf_value[0])}", "}"]
     pending = [0]
     while pending:
         node = pending.pop()
-        body.append(f"n{node}:")
         left, right = tree.left_child[node], tree.right_child[node]
-        x = f"%x{node}"
-        body += [f"  %p{node} = getelementptr double, ptr %row, i64 {tree.split_feature[node] * block}", f"  {x} = load double, ptr %p{node}"]
-        if tree.decision_type[node] & 1:
-            name, words, definition = _bitset_global(index, tree, node)
-            globals_.append(definition)
-            body += _categorical(str(node), x, name, words, (tree.decision_type[node] >> 2) & 3, nan_is_category_zero)
-        else:
-            body += _numerical(str(node), x, tree.threshold[node], tree.decision_type[node], 1)
+        constants, lines = _decision(index, tree, node, f"%x{node}", 1)
+        globals_ += constants
+        body += [
+            f"n{node}:", f"  %p{node} = getelementptr double, ptr %row, i64 {tree.split_feature[node] * block}",
+            f"  %x{node} = load double, ptr %p{node}", *lines,
+        ]  # fmt: skip
         if left < 0 and right < 0:
             leaf_left, leaf_right = double(tree.leaf_value[~left]), double(tree.leaf_value[~right])
             body += [f"  %v{node} = select i1 %go{node}, double {leaf_left}, double {leaf_right}", f"  ret double %v{node}"]
@@ -234,74 +237,71 @@ def _numerical(node: str, x: str, threshold: float, decision: int, lanes: int) -
     return lines + [f"  %go{node} = fcmp {'ule' if default_left else 'ole'} {kind} {x}, {limit}"]
 
 
-def _categorical_lanes(node: str, x: str, bitset: str, words: int, missing: int, nan_is_category_zero: bool) -> list[str]:
+def _categorical_lanes(node: str, x: str, words: list[int], bitset: str) -> list[str]:
     """``%go<node>`` of a categorical split for the :data:`LANES` rows of ``x``: the scalar
     decision on each row (a bitset look-up has no vector form), gathered into a vector."""
     lines, flags = [], "poison"
     for lane in range(LANES):
         name = f"{node}_{lane}"
         lines.append(f"  %x{name} = extractelement {_VECTOR} {x}, i32 {lane}")
-        lines += _categorical(name, f"%x{name}", bitset, words, missing, nan_is_category_zero)
-        lines.append(f"  %gl{name} = insertelement <{LANES} x i1> {flags}, i1 %go{name}, i32 {lane}")
-        flags = f"%gl{name}"
-    return lines + [f"  %go{node} = or <{LANES} x i1> {flags}, {_splat('i1', 'false', LANES)}"]
+        lines += _categorical(name, f"%x{name}", words, bitset, 1)
+        gathered = f"%go{node}" if lane == LANES - 1 else f"%gl{name}"
+        lines.append(f"  {gathered} = insertelement <{LANES} x i1> {flags}, i1 %go{name}, i32 {lane}")
+        flags = gathered
+    return lines
 
 
-def _categorical_vector(node: str, x: str, words: list[int], missing: int, nan_is_category_zero: bool) -> list[str]:
-    """``%go<node>`` of a categorical split for the :data:`LANES` rows of ``x``, as
-    :func:`_categorical` decides it, the bitset's word chosen by selects among its few words."""
-    kind, ints, flags = _VECTOR, f"<{LANES} x i32>", f"<{LANES} x i1>"
-    zero, lines = "zeroinitializer", []
-    if nan_is_category_zero and missing != _MISSING_NAN:
-        lines = [f"  %nan{node} = fcmp uno {kind} {x}, {zero}", f"  %y{node} = select {flags} %nan{node}, {kind} {zero}, {kind} {x}"]
-        x = f"%y{node}"
-    lines += [
-        f"  %gt{node} = fcmp ogt {kind} {x}, {_splat('double', '-1.0', LANES)}",
-        f"  %lt{node} = fcmp olt {kind} {x}, {_splat('double', double(2.0**31), LANES)}",
-        f"  %ok{node} = and {flags} %gt{node}, %lt{node}", f"  %safe{node} = select {flags} %ok{node}, {kind} {x}, {kind} {zero}",
-        f"  %cat{node} = fptosi {kind} %safe{node} to {ints}", f"  %in{node} = icmp ult {ints} %cat{node}, {_splat('i32', str(32 * len(words)), LANES)}",
-        f"  %hi{node} = lshr {ints} %cat{node}, {_splat('i32', '5', LANES)}",
+def _categorical(node: str, x: str, words: list[int], bitset: str | None, lanes: int) -> list[str]:
+    """``%go<node>``: where ``Tree::CategoricalDecision`` goes left for ``x`` of ``lanes`` rows —
+    the value truncated to an int is a category in the node's bitset ``words``. NaN, ±inf and
+    values whose int is negative (<= -1) or past INT_MAX go right. The bitset's word is loaded
+    from the constant ``bitset`` (one row), or, when ``bitset`` is None, chosen by selects among
+    the few ``words``."""
+    kind, ints, flags = _type("double", lanes), _type("i32", lanes), _type("i1", lanes)
+    lines = [
+        f"  %gt{node} = fcmp ogt {kind} {x}, {_splat('double', '-1.0', lanes)}",  # false for NaN
+        f"  %lt{node} = fcmp olt {kind} {x}, {_splat('double', double(2.0**31), lanes)}",
+        f"  %ok{node} = and {flags} %gt{node}, %lt{node}",
+        f"  %safe{node} = select {flags} %ok{node}, {kind} {x}, {kind} {_splat('double', '0.0', lanes)}",
+        f"  %cat{node} = fptosi {kind} %safe{node} to {ints}",
+        f"  %in{node} = icmp ult {ints} %cat{node}, {_splat('i32', str(32 * len(words)), lanes)}",
+        f"  %hi{node} = lshr {ints} %cat{node}, {_splat('i32', '5', lanes)}",
     ]  # fmt: skip
-    word = _splat("i32", str(words[-1]), LANES)
-    for position in reversed(range(len(words) - 1)):  # a word past the last is outside the bitset: %in is false
+    if bitset is None:  # a word past the last is outside the bitset: %in is false there
+        word = _splat("i32", str(words[-1]), lanes)
+        for position in reversed(range(len(words) - 1)):
+            lines += [
+                f"  %is{node}_{position} = icmp eq {ints} %hi{node}, {_splat('i32', str(position), lanes)}",
+                f"  %word{node}_{position} = select {flags} %is{node}_{position}, {ints} {_splat('i32', str(words[position]), lanes)}, {ints} {word}",
+            ]  # fmt: skip
+            word = f"%word{node}_{position}"
+    else:
         lines += [
-            f"  %is{node}_{position} = icmp eq {ints} %hi{node}, {_splat('i32', str(position), LANES)}",
-            f"  %word{node}_{position} = select {flags} %is{node}_{position}, {ints} {_splat('i32', str(words[position]), LANES)}, {ints} {word}",
+            f"  %w{node} = select i1 %in{node}, i32 %hi{node}, i32 0",
+            f"  %wp{node} = getelementptr [{len(words)} x i32], ptr {bitset}, i32 0, i32 %w{node}",
+            f"  %word{node} = load i32, ptr %wp{node}",
         ]  # fmt: skip
-        word = f"%word{node}_{position}"
+        word = f"%word{node}"
     return lines + [
-        f"  %lo{node} = and {ints} %cat{node}, {_splat('i32', '31', LANES)}", f"  %sh{node} = lshr {ints} {word}, %lo{node}",
+        f"  %lo{node} = and {ints} %cat{node}, {_splat('i32', '31', lanes)}", f"  %sh{node} = lshr {ints} {word}, %lo{node}",
         f"  %bit{node} = trunc {ints} %sh{node} to {flags}", f"  %okin{node} = and {flags} %ok{node}, %in{node}",
         f"  %go{node} = and {flags} %okin{node}, %bit{node}",
     ]  # fmt: skip
 
 
-def _categorical(node: str, x: str, bitset: str, words: int, missing: int, nan_is_category_zero: bool) -> list[str]:
-    """``%go<node>``: where ``Tree::CategoricalDecision`` goes left — the value ``x`` truncated to
-    an int is a category in the node's bitset; a negative int (NaN, on x86) goes right."""
-    lines = []
-    if nan_is_category_zero and missing != _MISSING_NAN:
-        lines = [f"  %nan{node} = fcmp uno double {x}, 0.0", f"  %y{node} = select i1 %nan{node}, double 0.0, double {x}"]
-        x = f"%y{node}"
-    return lines + [
-        f"  %gt{node} = fcmp ogt double {x}, -1.0", f"  %lt{node} = fcmp olt double {x}, {double(2.0**31)}",
-        f"  %ok{node} = and i1 %gt{node}, %lt{node}", f"  %safe{node} = select i1 %ok{node}, double {x}, double 0.0",
-        f"  %cat{node} = fptosi double %safe{node} to i32", f"  %in{node} = icmp ult i32 %cat{node}, {32 * words}",
-        f"  %hi{node} = lshr i32 %cat{node}, 5", f"  %w{node} = select i1 %in{node}, i32 %hi{node}, i32 0",
-        f"  %wp{node} = getelementptr [{words} x i32], ptr {bitset}, i32 0, i32 %w{node}",
-        f"  %word{node} = load i32, ptr %wp{node}", f"  %lo{node} = and i32 %cat{node}, 31",
-        f"  %sh{node} = lshr i32 %word{node}, %lo{node}", f"  %bit{node} = trunc i32 %sh{node} to i1",
-        f"  %okin{node} = and i1 %ok{node}, %in{node}", f"  %go{node} = and i1 %okin{node}, %bit{node}",
-    ]  # fmt: skip
-
-
 def _root_function(trees: int, features: int, outputs: int, block: int) -> list[str]:
     """``@sqlml_forest``: for each block of rows in [start, end), copy it column-major into
-    ``%buf`` (rows past ``end`` up to a multiple of :data:`LANES` as zeros), then for each tree in
-    order, for each :data:`LANES` rows, add its values onto their output's running sums in
-    ``%acc`` (column-major, from 0.0), then store the sums into ``out``."""
-    sums = f"{outputs * block * 8}"
-    lines = [
+    ``%buf`` (:func:`_copy_block`), add each tree's values onto the running sums in ``%acc``
+    (:func:`_sum_trees`), then store the sums into ``out`` (:func:`_write_sums`)."""
+    last = f"t{trees - 1}" if trees else "zero"
+    return _copy_block(features, outputs, block) + _sum_trees(trees, outputs, block) + _write_sums(outputs, block, last)
+
+
+def _copy_block(features: int, outputs: int, block: int) -> list[str]:
+    """The blocks' loop head: ``%n`` rows from ``%b`` (the last block's ``%lanes`` rounded up to a
+    multiple of :data:`LANES`) copied column-major into ``%buf`` — padding rows as zeros, read
+    from the buffer rather than past the rows — and ``%acc`` zeroed (LightGBM's sums start at 0.0)."""
+    return [
         f"define void @{ENTRY}(ptr %rows, i64 %rs, i64 %fs, ptr %out, i64 %start, i64 %end) {{", "entry:",
         f"  %buf = alloca [{features * block} x double], align 32", f"  %acc = alloca [{outputs * block} x double], align 32",
         "  br label %block",
@@ -315,14 +315,18 @@ def _root_function(trees: int, features: int, outputs: int, block: int) -> list[
         "  %dst = getelementptr double, ptr %buf, i64 %doff", "  br label %row",
         "row:", "  %r = phi i64 [0, %copy], [%rnext, %row]", "  %valid = icmp slt i64 %r, %n", "  %srow = add i64 %b, %r",
         "  %soff = mul i64 %srow, %rs", "  %sp = getelementptr double, ptr %column, i64 %soff",
-        "  %from = select i1 %valid, ptr %sp, ptr %buf", "  %xv = load double, ptr %from",  # a padding row reads the buffer, not past the rows
+        "  %from = select i1 %valid, ptr %sp, ptr %buf", "  %xv = load double, ptr %from",
         "  %xs = select i1 %valid, double %xv, double 0.0", "  %dp = getelementptr double, ptr %dst, i64 %r", "  store double %xs, ptr %dp",
         "  %rnext = add i64 %r, 1", "  %rmore = icmp slt i64 %rnext, %lanes", "  br i1 %rmore, label %row, label %copied",
         "copied:", "  %fnext = add i64 %f, 1", f"  %fmore = icmp slt i64 %fnext, {features}", "  br i1 %fmore, label %copy, label %zero",
-        "zero:", f"  call void @llvm.memset.p0.i64(ptr align 32 %acc, i8 0, i64 {sums}, i1 false)",
+        "zero:", f"  call void @llvm.memset.p0.i64(ptr align 32 %acc, i8 0, i64 {outputs * block * 8}, i1 false)",
     ]  # fmt: skip
-    previous = "zero"
-    lines.append("  br label %t0" if trees else "  br label %write")
+
+
+def _sum_trees(trees: int, outputs: int, block: int) -> list[str]:
+    """For each tree in LightGBM's order (tree ``i`` adds to output ``i % outputs``), a loop over
+    the block's rows :data:`LANES` at a time adding its values onto their output's sums."""
+    lines, previous = ["  br label %t0" if trees else "  br label %write"], "zero"
     for tree in range(trees):
         t, following = f"%t{tree}_", f"t{tree + 1}" if tree + 1 < trees else "write"
         lines += [
@@ -334,7 +338,13 @@ def _root_function(trees: int, features: int, outputs: int, block: int) -> list[
             f"  {t}more = icmp slt i64 {t}next, %lanes", f"  br i1 {t}more, label %t{tree}, label %{following}",
         ]  # fmt: skip
         previous = f"t{tree}"
-    lines += ["write:", f"  %w = phi i64 [0, %{previous}], [%wnext, %write]", "  %wrow = add i64 %b, %w", f"  %wo = mul i64 %wrow, {outputs}"]
+    return lines
+
+
+def _write_sums(outputs: int, block: int, previous: str) -> list[str]:
+    """The block's ``%n`` rows of sums from ``%acc`` (column-major) into ``out`` (row-major),
+    after the block ``previous``; then the next block."""
+    lines = ["write:", f"  %w = phi i64 [0, %{previous}], [%wnext, %write]", "  %wrow = add i64 %b, %w", f"  %wo = mul i64 %wrow, {outputs}"]
     for output in range(outputs):
         o = f"%o{output}_"
         lines += [

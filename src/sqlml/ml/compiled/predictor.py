@@ -81,6 +81,7 @@ _clock = itertools.count()
 _MISSING = object()
 _pool: list[concurrent.futures.ThreadPoolExecutor] = []
 _LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
+_FEATURES = re.compile(r"^max_feature_idx=(\d+)$", re.MULTILINE)
 
 
 class CompiledForest:
@@ -153,6 +154,7 @@ class BoosterScorer:
 
     def __init__(self, booster: lightgbm.Booster, text: str) -> None:
         self.booster, self.text = booster, text
+        self.features = int(_FEATURES.search(text).group(1)) + 1  # the columns of a row
         self._checksum: str | None = None
         self._costs: decision.Costs | None = None
 
@@ -183,8 +185,10 @@ class BoosterScorer:
 
     def predict(self, X: np.ndarray | scipy.sparse.spmatrix, threads: int) -> np.ndarray:
         """``booster.predict(X)`` on ``threads`` threads, compiled when available (dense ``X``);
-        while this process compiles, LightGBM in chunks on ``threads - 1`` threads until it is ready."""
-        if not (isinstance(X, np.ndarray) and enabled()):
+        while this process compiles, LightGBM in chunks on ``threads - 1`` threads until it is ready.
+        Rows of another width than the model's are LightGBM's (its error), never the compiled
+        code's (it would read past them)."""
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == self.features and enabled()):
             return self.booster.predict(X, num_threads=threads)
         compiled = self.compiled(X.shape[0])
         if compiled is not None:
