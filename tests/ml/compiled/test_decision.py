@@ -35,6 +35,19 @@ def test_the_costs_grow_with_the_leaves_compiled_and_the_levels_a_row_descends()
 
 
 @pytest.mark.parametrize(
+    ("rounds", "leaves", "measured"),
+    [(10, 61.6, 883_050), (50, 61.0, 374_143), (200, 60.3, 239_312)],
+)
+def test_the_constants_repay_a_compile_no_sooner_than_measured_and_at_most_3x_later(rounds, leaves, measured):
+    """``bench_compiled_predict.py --parts threshold`` (bench/README.md, issue 19 status): the rows
+    whose savings repaid the compile of depth-6 forests of 10, 50 and 200 rounds (measured CPU
+    of the compile, LightGBM and the kernel). The model never compiles before that, nor at more
+    than three times it (the per-level constants are the smallest forest's)."""
+    modelled = decision.repay_rows(decision.costs([round(leaves)] * rounds))
+    assert measured <= modelled <= 3 * measured
+
+
+@pytest.mark.parametrize(
     ("expected", "counted", "spare", "how"),
     [
         (900, 0, True, NOW),  # the statement's rows repay a compile within it

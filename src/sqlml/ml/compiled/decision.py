@@ -28,16 +28,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Compile CPU seconds: a fixed part and per leaf. Measured (2026-12-03, load 13–20): 0.52 s for
-#: 616 leaves (10 rounds, with LLVM's setup), 1.88 s for 3,050 (50), 8.97 s for 12,064 (200).
-COMPILE_SECONDS = 0.15
-COMPILE_SECONDS_PER_LEAF = 700e-6
+#: Compile CPU seconds: a fixed part and per leaf. Measured with the block kernel (CODEGEN_VERSION 2,
+#: 2026-12-03, load 4–14, ``--parts threshold``): 0.27 s for 616 leaves (10 rounds), 1.01 s for
+#: 3,050 (50), 4.12 s for 12,064 (200) — a fit of 0.06 s + 0.34 ms a leaf, rounded up.
+COMPILE_SECONDS = 0.1
+COMPILE_SECONDS_PER_LEAF = 350e-6
 #: LightGBM's and the compiled forest's CPU seconds a row and tree level descended. Measured on one
-#: thread: 12, 14 and 24 ns (10, 50, 200 rounds: LightGBM's tree arrays leave the caches as the
-#: forest grows) and 5.1, 5.9, 6.1 ns; the constants hold for the smaller forests, so that the
-#: larger ones, which save more, compile no sooner than the model says.
-LIGHTGBM_SECONDS_PER_ROW_LEVEL = 13e-9
-COMPILED_SECONDS_PER_ROW_LEVEL = 5e-9
+#: thread in the same run: 7.9, 10.7 and 16.3 ns (10, 50, 200 rounds: LightGBM's tree arrays leave
+#: the caches as the forest grows; 12–24 ns at load 13–20 before) and 2.6, 1.6, 1.7 ns (the block
+#: copy weighs more on a small forest). The constants are the smallest forest's, so that no forest
+#: compiles sooner than it repays, and the larger ones, which save more, compile late by at most
+#: ~3× (tests/ml/compiled/test_decision.py holds the model to these measurements).
+LIGHTGBM_SECONDS_PER_ROW_LEVEL = 8e-9
+COMPILED_SECONDS_PER_ROW_LEVEL = 2.5e-9
 #: Factor on the rows a statement must score to compile within it (see the module's docstring).
 MARGIN = 1.5
 
