@@ -21,7 +21,7 @@ from sqlml.engine.spark.errors import engine_error
 from sqlml.engine.spark.layout import is_options_write, lay_out
 from sqlml.engine.spark.statements import run_statements
 from sqlml.engine.spark.translate import META, reads_meta_catalog, side, with_catalog_views
-from sqlml.engine.spark.types import arrow_schema, duckdb_type
+from sqlml.engine.spark.types import arrow_schema, duckdb_type, intervals_as_parts, parts_as_intervals
 from sqlml.sql.duckdb_names import META_SCHEMA
 
 if TYPE_CHECKING:
@@ -115,10 +115,10 @@ class SparkRelation:
         """Run the query; its rows as one Arrow table."""
         schema = self.arrow_schema
         try:
-            table = self._frame.toArrow()
+            table = intervals_as_parts(self._frame).toArrow()
         except Exception as error:  # noqa: BLE001 - Spark's and py4j's exceptions share no base
             raise engine_error(error) from error
-        return table.rename_columns(schema.names).cast(schema)
+        return parts_as_intervals(table, self._frame.schema).rename_columns(schema.names).cast(schema)
 
     def to_arrow_reader(self, batch_size: int = BATCH_ROWS) -> pa.RecordBatchReader:
         """The rows as a stream of Arrow batches (Spark collects them to the driver first)."""

@@ -12,7 +12,9 @@ given twice and already defaults it to 1970, so the prefix is dropped. The front
 (DuckDB's ``TRY(STRPTIME(…))``, whose TRY sqlglot drops for Spark) is ``TRY_TO_TIMESTAMP``.
 The front end's ``DATETIME(date, time)`` is DuckDB's ``date + time``; Spark has no TIME type (its
 generator writes TIME as TIMESTAMP), so the time is cast to an ``INTERVAL HOUR TO SECOND`` added
-to the date's midnight.
+to the date's midnight, and ``TIME(h, m, s)`` there is ``MAKE_DT_INTERVAL(0, h, m, s)``. Elsewhere a
+TIME is a timestamp whose time of day functions read (as sqlglot writes a TIME literal), and a TIME
+result column is refused with an error naming it (the timestamp would be a wrong answer).
 https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
+from sqlml.engine.base import EngineError
 from sqlml.engine.spark.build import call
 
 __all__ = ["datetime_function"]
@@ -69,20 +72,57 @@ def _try_parse(node: exp.Try) -> exp.Expression | None:
     return node.this
 
 
+def _is_date_plus_time(node: exp.Expression | None) -> bool:
+    """Whether ``node`` is the front end's ``DATETIME(date, time)``: ``date + CAST(time AS TIME)``."""
+    return (
+        isinstance(node, exp.Add) and node.this.is_type(exp.DType.DATE)
+        and isinstance(node.expression, exp.Cast) and node.expression.is_type(exp.DType.TIME)
+    )  # fmt: skip
+
+
 def _date_plus_time(node: exp.Add) -> exp.Expression:
-    time = node.expression.this  # the text or value cast to TIME
-    if not (isinstance(time, exp.Literal) and time.is_string):
+    time = node.expression.this  # the text, parts or value cast to TIME
+    while isinstance(time, exp.Cast) and time.is_type(exp.DType.TIME):  # TIME(datetime) is cast twice
+        time = time.this
+    if isinstance(time, exp.TimeFromParts):  # TIME(hour, minute, second)
+        interval = call("MAKE_DT_INTERVAL", exp.Literal.number(0), time.args["hour"], time.args["min"], time.args["sec"])
+        return exp.Add(this=_naive(node.this), expression=interval)
+    if time.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMPTZ):  # TIME(datetime): its time of day
+        time = call("DATE_FORMAT", time, exp.Literal.string("HH:mm:ss.SSSSSS"))
+    elif not (isinstance(time, exp.Literal) and time.is_string):
         time = exp.cast(time, "STRING")
     interval = exp.Cast(this=time, to=exp.DataType.build("INTERVAL HOUR TO SECOND", dialect="spark"))
     return exp.Add(this=_naive(node.this), expression=interval)
+
+
+def _is_result_column(node: exp.Expression) -> bool:
+    # a column of the statement's result or of the table it writes
+    select = node.parent.parent if isinstance(node.parent, exp.Alias) else node.parent
+    return isinstance(select, exp.Select) and (select.parent is None or isinstance(select.parent, (exp.Create, exp.Insert)))
+
+
+def _refuse_time_result() -> exp.Expression:
+    # Spark's TIME type is off (UNSUPPORTED_TIME_TYPE): sqlglot writes TIME as TIMESTAMP, today's
+    # date at that time — a wrong answer as a result column
+    raise EngineError(
+        "A TIME result column has no Spark translation yet (Spark has no TIME values; a TIME read by DATETIME(date, "
+        "time), EXTRACT or FORMAT_TIME is fine): return FORMAT_TIME('%T', …) as a STRING, or run it with engine='duckdb'."
+    )
 
 
 def datetime_function(node: exp.Expression) -> exp.Expression | None:
     """The Spark form of ``node`` when it is one of the functions above giving a DATETIME, else None."""
     if isinstance(node, exp.Try):
         return _try_parse(node)
-    if isinstance(node, exp.Add) and node.this.is_type(exp.DType.DATE) and isinstance(node.expression, exp.Cast) and node.expression.is_type(exp.DType.TIME):
+    if _is_date_plus_time(node):
         return _date_plus_time(node)
+    is_time = isinstance(node, exp.TimeFromParts) or (isinstance(node, exp.Cast) and node.is_type(exp.DType.TIME))
+    if is_time and _is_result_column(node):
+        return _refuse_time_result()
+    if isinstance(node, exp.TimeFromParts) and not _is_date_plus_time(node.parent.parent if node.parent else None):
+        # a time of day read by another function (FORMAT_TIME, EXTRACT): a timestamp, as sqlglot writes a TIME literal
+        parts = [node.args[part] for part in ("hour", "min", "sec")]
+        return call("MAKE_TIMESTAMP_NTZ", exp.Literal.number(1970), exp.Literal.number(1), exp.Literal.number(1), *parts)
     if isinstance(node, exp.TimestampTrunc) and _is_datetime(node.this):
         return _naive(node)
     if isinstance(node, exp.TimestampFromParts) and node.args.get("zone") is None and node.args.get("sec") is not None:
