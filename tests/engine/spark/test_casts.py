@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+import sqlml
+
 
 DATA = """
 CREATE SCHEMA c;
@@ -46,3 +48,16 @@ def test_cast_of_a_double_half_to_int64_rounds_away_from_zero(request, name):
         "SELECT CAST(-2.5 AS INT64), CAST(-0.5 AS INT64), SAFE_CAST(-2.5 AS INT64), CAST(CAST(2.5 AS FLOAT64) AS INT64)"
     ).fetchall()
     assert row == (-3, -1, -3, 3)
+
+
+def test_cast_to_int64_of_strings_numerics_nulls_and_non_finite_floats(engine):
+    (row,) = engine.query(
+        "SELECT CAST('12' AS INT64), SAFE_CAST(' 12' AS INT64), SAFE_CAST('+5' AS INT64), SAFE_CAST('3.7' AS INT64), "
+        "CAST(NUMERIC '-2.5' AS INT64), CAST(BIGNUMERIC '-0.5' AS INT64), CAST(NULL AS INT64), CAST(CAST(NULL AS FLOAT64) AS INT64), "
+        "SAFE_CAST(CAST('NaN' AS FLOAT64) AS INT64), SAFE_CAST(CAST('-inf' AS FLOAT64) AS INT64), SAFE_CAST(x AS INT64) "
+        "FROM UNNEST([CAST('inf' AS FLOAT64)]) AS x"
+    ).fetchall()
+    assert row == (12, 12, 5, None, -3, -1, None, None, None, None, None)
+    for value in ("CAST('NaN' AS FLOAT64)", "CAST('-inf' AS FLOAT64)", "'3.7'"):  # BigQuery: an error, not a number
+        with pytest.raises(sqlml.Error, match=r"(can't be cast because the value is out of range for the destination type INT64|^Bad int64 value: 3\.7)"):
+            engine.query(f"SELECT CAST(x AS INT64) FROM UNNEST([{value}]) AS x").fetchall()

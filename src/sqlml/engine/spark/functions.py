@@ -112,17 +112,43 @@ def _blob_literal(text: str) -> exp.Expression:
     return exp.HexString(this=data.hex())
 
 
-#: DuckDB's TYPEOF names the front end compares with, as Spark's TYPEOF spells them.
-_TYPE_NAMES = {"BLOB": "binary", "VARCHAR": "string"}
+#: DuckDB's TYPEOF names Spark's TYPEOF spells otherwise than in lower case (DOUBLE is double,
+#: DECIMAL(38,9) decimal(38,9)).
+_TYPE_NAMES = {
+    "BLOB": "binary",
+    "VARCHAR": "string",
+    "INTEGER": "int",
+    "TIMESTAMP": "timestamp_ntz",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+}
 
 
-def _spark_type_names(node: exp.Case) -> exp.Case:
-    # CASE TYPEOF(x) WHEN 'BLOB' …: the front end's BYTE_LENGTH dispatch on BYTES or STRING
-    for branch in node.args.get("ifs") or []:
-        name = branch.this
-        if isinstance(name, exp.Literal) and name.is_string and name.this in _TYPE_NAMES:
-            branch.set("this", exp.Literal.string(_TYPE_NAMES[name.this]))
-    return node
+def _is_type_name(node: exp.Expression) -> bool:
+    # a string compared with DuckDB's TYPEOF(x): the front end's dispatch on a column's type
+    # (CASE TYPEOF(x) WHEN 'BLOB' for BYTE_LENGTH, TYPEOF(x) IN ('DOUBLE', 'FLOAT') for casts and MOD)
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        return False
+    parent = node.parent
+    if isinstance(parent, exp.If) and node.arg_key == "this":  # CASE TYPEOF(x) WHEN 'name' (not a THEN 'value')
+        return isinstance(parent.parent, exp.Case) and isinstance(parent.parent.this, exp.Typeof)
+    if isinstance(parent, exp.In) and node.arg_key == "expressions":
+        return isinstance(parent.this, exp.Typeof)
+    return isinstance(parent, (exp.EQ, exp.NEQ)) and any(isinstance(side, exp.Typeof) for side in (parent.this, parent.expression))
+
+
+def _spark_type_name(node: exp.Literal) -> exp.Expression:
+    return exp.Literal.string(_TYPE_NAMES.get(node.this, node.this.lower()))
+
+
+def _full_match(node: exp.RegexpFullMatch) -> exp.Expression:
+    # DuckDB's REGEXP_FULL_MATCH (the front end's check of a STRING cast to INT64) as Spark's
+    # RLIKE, which finds the pattern anywhere: anchored at both ends (\z: not before a final newline)
+    pattern = node.expression
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        anchored: exp.Expression = exp.Literal.string(f"^(?:{pattern.this})\\z")
+    else:
+        anchored = exp.DPipe(this=exp.DPipe(this=exp.Literal.string("^(?:"), expression=pattern), expression=exp.Literal.string(")\\z"))
+    return exp.RegexpLike(this=node.this, expression=anchored)
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
@@ -147,8 +173,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Extract(this=exp.var(_EXTRACT_PARTS[node.this.name.upper()]), expression=node.expression)
     if lists.is_indexed_lambda(node):
         return lists.one_based_index(node)
-    if isinstance(node, exp.Case) and isinstance(node.this, exp.Typeof):
-        return _spark_type_names(node)
+    if _is_type_name(node):
+        return _spark_type_name(node)
+    if isinstance(node, exp.RegexpFullMatch):
+        return _full_match(node)
     if isinstance(node, exp.Length) and lists.is_list(node.this):
         return _call("SIZE", node.this)
     if numbers.is_integer_cast(node):
