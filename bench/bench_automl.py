@@ -116,9 +116,16 @@ def automl(con: sqlml.Connection, name: str, label: str, features: str, classifi
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         search_module._bagged = saved
-    trials = con.query("SELECT model_type, hyperparameters, status, is_optimal FROM ML.TRIAL_INFO(MODEL ds.auto)").fetchall()
+    trials = con.query(
+        "SELECT model_type, hyperparameters, status, is_optimal, cross_validation_objective_value FROM ML.TRIAL_INFO(MODEL ds.auto)"
+    ).fetchall()
     chosen = next(t for t in trials if t[3])
     described = chosen[0] if chosen[0] != "ENSEMBLE" else f"ENSEMBLE {json.loads(chosen[1])}"
+    first = {}  # each family's first trial: its default, cross-validated whatever the budget
+    for model_type, _, _, _, folds in trials:
+        first.setdefault(model_type, folds)
+    shown = ", ".join(f"{t.split('_')[0]} {'-' if v is None else f'{v:.4f}'}" for t, v in first.items() if t != "ENSEMBLE")
+    described += f" (folds: chosen {'-' if chosen[4] is None else f'{chosen[4]:.4f}'}; defaults {shown})"
     return {
         "metric": metric(con, "ds.auto", name, classifier), "chosen": described, "seconds": seconds, "cpu": cpu,
         "trials": len(trials), "succeeded": sum(t[2] == "SUCCEEDED" for t in trials),
