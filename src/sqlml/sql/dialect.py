@@ -20,6 +20,7 @@ from sqlglot.tokens import TokenType
 from sqlml.sql.function_arguments import checked_builders, checked_parsers
 from sqlml.sql.generator import SQLML_TRANSFORMS
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
+from sqlml.sql.numbers import NUMBER_FIXES
 from sqlml.sql.parser import ML_FUNCTION_PARSERS, ParserAdditions
 
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
@@ -32,7 +33,13 @@ class Sqlml(BigQuery):
 
     class Tokenizer(BigQuery.Tokenizer):
         COMMANDS = BigQuery.Tokenizer.COMMANDS - _SWALLOWING
-        KEYWORDS = {**BigQuery.Tokenizer.KEYWORDS, "BEGIN": TokenType.BEGIN}
+        # INT, INTEGER, SMALLINT, TINYINT and BYTEINT are INT64 in BigQuery (DuckDB's INT overflowed at 2**31)
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#integer_types
+        KEYWORDS = {
+            **BigQuery.Tokenizer.KEYWORDS,
+            "BEGIN": TokenType.BEGIN,
+            **dict.fromkeys(("INT", "INTEGER", "SMALLINT", "TINYINT", "BYTEINT"), TokenType.BIGINT),
+        }
 
     class Parser(ParserAdditions, BigQuery.Parser):
         _BASE_FUNCTION_PARSERS = checked_parsers(BigQuery.Parser.FUNCTION_PARSERS)
@@ -46,7 +53,8 @@ class Sqlml(BigQuery):
 class BigQueryOnDuckdb(DuckDB):
     """The output dialect for BigQuery input: DuckDB text with BigQuery's meaning kept.
 
-    Its generator is :class:`SqlmlDuckdb`'s plus :data:`sqlml.sql.generator_fixes.GENERATOR_FIXES`,
+    Its generator is :class:`SqlmlDuckdb`'s plus :data:`sqlml.sql.generator_fixes.GENERATOR_FIXES`
+    and :data:`sqlml.sql.numbers.NUMBER_FIXES`,
     which are right only for trees parsed from BigQuery SQL (DuckDB input is generated with
     :class:`SqlmlDuckdb`). It only generates, so its tokenizer and parser are DuckDB's own: a
     sqlglot dialect class builds its tokenizers' keyword tries when it is made, and a process that
@@ -54,7 +62,7 @@ class BigQueryOnDuckdb(DuckDB):
     """
 
     class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES}
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES}
 
 
 def _sqlml_duckdb() -> type[DuckDB]:

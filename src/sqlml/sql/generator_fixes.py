@@ -46,7 +46,7 @@ def _is_number(node) -> bool:
     return isinstance(node, (exp.Column, exp.Binary, exp.Neg, exp.Paren)) and not isinstance(node, exp.Interval)
 
 
-def _duckdb_rendering(node_type: type[exp.Expression]):
+def duckdb_rendering(node_type: type[exp.Expression]):
     """sqlglot's own DuckDB rendering of ``node_type``, as ``render(generator, node)``."""
     transform = DuckDB.Generator.TRANSFORMS.get(node_type)
     if transform is not None:
@@ -54,7 +54,7 @@ def _duckdb_rendering(node_type: type[exp.Expression]):
     return getattr(DuckDB.Generator, f"{node_type.key}_sql", DuckDB.Generator.function_fallback_sql)
 
 
-_DEFAULT_SERIES = _duckdb_rendering(exp.GenerateSeries)  # dates, intervals
+_DEFAULT_SERIES = duckdb_rendering(exp.GenerateSeries)  # dates, intervals
 
 
 def _conversions(pattern: str) -> list[str]:
@@ -150,7 +150,7 @@ _OVERFLOWING = (exp.Cosh, exp.Sinh, exp.Tan)
 
 def _math_case(self, node: exp.Expression, safe: bool = False) -> str:
     # sqlglot's own rendering, computed once more for the check; under SAFE. the failure is NULL
-    result = _duckdb_rendering(type(node))(self, node)
+    result = duckdb_rendering(type(node))(self, node)
     name = CHECKED_MATH[type(node)]
     # BigQuery's LOG(X, Y) is sqlglot's Log(this=Y, expression=X)
     operands = [node.expression, node.this] if isinstance(node, exp.Log) and node.expression else [node.this, node.expression]
@@ -224,7 +224,7 @@ _RAISING = (exp.Div, exp.Bracket, exp.Rand, *CHECKED_MATH)
 
 def _once(node_type: type[exp.Expression]):
     """sqlglot's DuckDB rendering of ``node_type``, with its repeated operands generated once."""
-    render = _duckdb_rendering(node_type)
+    render = duckdb_rendering(node_type)
     return lambda self, node: operands_once(self, node, render)
 
 
@@ -233,7 +233,7 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     keywords sqlglot writes as a column first, so ``SELECT CURRENT_TIMESTAMP() AS
     current_timestamp, CURRENT_TIMESTAMP AS b`` (dbt's current_timestamp test) named the alias
     ("referenced before it is defined"). With a time zone, sqlglot's rendering is kept."""
-    render = _duckdb_rendering(node_type)
+    render = duckdb_rendering(node_type)
     return lambda self, node: render(self, node) if node.this else call
 
 

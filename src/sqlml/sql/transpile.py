@@ -17,6 +17,7 @@ from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql import dialect as dialects
 from sqlml.sql.dialect import BigQueryOnDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
+from sqlml.sql.numbers import float_mods, rounded_casts
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
 
@@ -105,6 +106,9 @@ _GENERATED: dict[tuple[bytes | str, bool], str] = {}
 #: What is done to a BigQuery statement's tree before DuckDB generation, in order.
 BIGQUERY_PASSES = Passes(
     Pass(strip_project, (exp.Table,), adds=()),
+    # on the user's own casts and MODs, before other passes add theirs (to BIGINT, of INT64 values)
+    Pass(rounded_casts, (exp.Cast,), adds=(exp.Round,)),
+    Pass(float_mods, (exp.Mod,), adds=()),
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
