@@ -3,7 +3,7 @@ factors, on a pool's threads; and the Gram matrices of factors.
 
 The implicit model's training loss (:class:`~sqlml.ml.recommendation.wals.TrainingLoss`) needs
 the scores of every stored pair, about a million a model, every iteration: a compiled loop
-(:mod:`sqlml.ml.recommendation.pair_kernel`) reads each pair's two factor rows and sums its
+(:mod:`sqlml.ml.recommendation.kernels`) reads each pair's two factor rows and sums its
 term in float64. The pairs are visited by bands of items whose factors fit a core's L2 cache
 (:data:`BAND_BYTES`), by user within a band: the random reads of the items' rows then hit that
 cache instead of L3 (7 against 10 CPU-ms a pass at 1M ratings × 10,000 items × 32 float32
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from sqlml.ml.recommendation import pair_kernel
+from sqlml.ml.recommendation import kernels
 
 #: Bytes of item factors in one band of items (about half a core's L2 cache).
 BAND_BYTES = 256 << 10
@@ -55,14 +55,14 @@ class PairSums:
         self.linear = np.asarray(linear, dtype=np.float32).take(order)
         bounds = np.linspace(0, len(order), threads + 1).astype(np.int64).tolist()
         self.runs = [(first, last) for first, last in zip(bounds[:-1], bounds[1:]) if last > first]
-        pair_kernel.pair_loss(factors, np.dtype(np.float32))
+        kernels.pair_loss(factors, np.dtype(np.float32))
 
     def submit(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Callable[[], float]:
         """Start the runs; returns the function that waits for them and gives the sum."""
         single = user_factors.dtype == item_factors.dtype == np.float32
         dtype = np.dtype(np.float32 if single else np.float64)
         users, items = np.ascontiguousarray(user_factors, dtype=dtype), np.ascontiguousarray(item_factors, dtype=dtype)
-        loop = pair_kernel.pair_loss(users.shape[1], dtype)
+        loop = kernels.pair_loss(users.shape[1], dtype)
         runs = [self.pool.submit(loop, self.users, self.items, self.square, self.linear, users, items, first, last) for first, last in self.runs]
         return lambda: sum(run.result() for run in runs)
 

@@ -16,8 +16,8 @@ API's RankingMetrics (https://cloud.google.com/bigquery/docs/reference/rest/v2/m
 
 Users and items unseen in training are left out; an evaluated pair's ratings are added up. A
 pair's score is its factors' product (an implicit model's prediction). A rank counts the items
-scored strictly higher, plus one: one matmul and one sort per block of users, the blocks on two
-threads. Ranking every item for every user costs users × items scores: the metrics training
+scored strictly higher, plus one: one matmul and one compiled count per block of users, the
+blocks on two threads. Ranking every item for every user costs users × items scores: the metrics training
 stores and tuning compares (``max_users``) rank :data:`RANKED_USERS` users when there are more,
 ``default_rng(SEED).choice`` of the evaluated users in ascending order (a deterministic sample);
 the mean squared error is always exact, from ‖Y x_u‖² = x_uᵀ(YᵀY)x_u and the relevant pairs'
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sqlml.ml.recommendation import kernels
 from sqlml.ml.recommendation.pairs import gram
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ BLOCK_CELLS = 1_000_000
 #: Threads that rank blocks of users.
 THREADS = 2
 #: Users ranked for the stored and tuning metrics (see the module's description): 1,000 users
-#: × 10,000 items take ≈0.15 CPU-s to rank, a few percent of a 1M-rating fit.
+#: × 10,000 items take ≈0.06 CPU-s to rank, a few percent of a 1M-rating fit.
 RANKED_USERS = 1_000
 SEED = 20240601
 
@@ -140,8 +141,8 @@ def _squared_error(
 
 def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray, items: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:
     """1 + the number of items each (user, item) pair's user scores strictly higher than the item
-    (``users`` sorted). Blocks of users are scored and sorted on ``pool``'s threads (NumPy's
-    sort and BLAS release the GIL), each filling its own pairs' ranks (:func:`_rank_rows`)."""
+    (``users`` sorted). Blocks of users are scored and counted on ``pool``'s threads (BLAS and
+    the compiled count release the GIL), each filling its own pairs' ranks (:func:`_rank_rows`)."""
     ranks = np.empty(len(users), dtype=np.float64)
     bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
     block = max(1, BLOCK_CELLS // max(len(item_factors), 1))
@@ -156,24 +157,12 @@ def _ranks(user_factors: np.ndarray, item_factors: np.ndarray, users: np.ndarray
 
 
 def _rank_rows(scores: np.ndarray, items: np.ndarray, edges: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` with the ranks of the pairs ``items[edges[r]:edges[r + 1]]`` of score row r.
-
-    The rows are sorted as float32 keys (a float32 sort costs ~60 % of a float64 one) and the
-    ranks stay exact: rounding to float32 is monotone, so every item whose key is above a pair's
-    key scores strictly higher, and every item scoring strictly higher has a key at least as
-    high. Only items sharing the pair's key (besides the item itself, rare: float32 keeps 24
-    bits) are compared again in float64."""
+    """Fill ``out`` with the ranks of the pairs ``items[edges[r]:edges[r + 1]]`` of score row r:
+    1 + how many of the row's scores are strictly above the pair's, counted by a compiled loop
+    (:func:`~sqlml.ml.recommendation.kernels.rank_counts`; a user has a few relevant items, so
+    counting past each is ~4× cheaper than sorting the row)."""
     own = scores[np.repeat(np.arange(len(scores)), np.diff(edges)), items]
-    own_keys = own.astype(np.float32)
-    keys = scores.astype(np.float32)
-    keys.sort(axis=1)
-    width = scores.shape[1]
-    for row, (lo, hi) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
-        at_most = np.searchsorted(keys[row], own_keys[lo:hi], side="right")
-        out[lo:hi] = 1 + width - at_most
-        shared = at_most - np.searchsorted(keys[row], own_keys[lo:hi], side="left") > 1
-        for pair in np.flatnonzero(shared).tolist():
-            out[lo + pair] = 1 + np.count_nonzero(scores[row] > own[lo + pair])
+    np.add(kernels.rank_counts()(scores, own, edges), 1, out=out)
 
 
 def _average_precisions(group: np.ndarray, ranks: np.ndarray) -> np.ndarray:
