@@ -29,7 +29,7 @@ from sqlml.engine.spark.cursor import Shared, SparkCursor, register_frame
 from sqlml.engine.spark.session import spark_session
 from sqlml.engine.spark.statements import run_statements
 from sqlml.engine.spark.translate import META, reads_catalog, side, with_catalog_views
-from sqlml.errors import InvalidOptionError
+from sqlml.errors import Cancelled, InvalidOptionError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,8 +134,27 @@ class SparkEngine:
         return self.meta.begin()
 
     def end(self, commit: bool) -> bool:
-        """COMMIT or ROLLBACK the bookkeeping's transaction."""
-        return self.meta.end(commit)
+        """COMMIT or ROLLBACK the bookkeeping's transaction.
+
+        An interrupt landing in the COMMIT after it took effect completes it, as on DuckDB (see
+        :meth:`DuckDBEngine.end`). One landing before rolls the bookkeeping back, but the rows the
+        transaction's Spark statements wrote were committed by each statement: the error says so,
+        where DuckDB's "nothing it started was kept" would be false.
+
+        Raises:
+            Cancelled: the COMMIT was interrupted before it took effect.
+        """
+        try:
+            return self.meta.end(commit)
+        except Exception as error:  # a KeyboardInterrupt stays Python's own, which claims nothing
+            from sqlml.engine.errors import is_interrupt  # imports sqlglot: not at the top (see DuckDBEngine.end)
+
+            if not (commit and is_interrupt(error)):
+                raise
+            raise Cancelled(
+                "The COMMIT was cancelled before it took effect: sqlml's bookkeeping of the transaction was rolled "
+                "back, but the rows its Spark statements wrote are kept (Spark commits each statement on its own)."
+            ) from error
 
     # -- cursors and registered data ---------------------------------------------------------
 
