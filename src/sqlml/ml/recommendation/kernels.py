@@ -7,16 +7,17 @@ through large temporaries: the training loss's stored pairs and the ranking metr
   rows into buffers, a product and a row sum per chunk (~25 CPU-ms a pass at 1M ratings × 32
   factors, the floor of that shape); this loop reads each pair's two rows in place and keeps the
   score in registers (~7 CPU-ms). It is exact in float64: each factor is widened to double
-  before the product (a product of two float32 values is exact in double), the k products are
-  summed in double lanes and the pairs' terms in one double — the float64 value of the factors'
-  sum to ~1e-14 (the float32 chunk sums it replaces were within ~1e-8). Entry point: ``double
+  before the product (a product of two float32 values is exact in double, so fusing it with its
+  sum where the CPU has FMA rounds the same), the k products are summed in double lanes and the
+  pairs' terms in one double — the float64 value of the factors' sum to ~1e-14 (the float32
+  chunk sums it replaces were within ~1e-8). Entry point: ``double
   sqlml_pair_loss(ptr X, ptr Y, ptr users, ptr items, ptr square, ptr linear, i64 first, i64
   last)``: C-ordered (rows, k) factors X and Y, i32 pair rows and columns, float32 weights;
   pairs first … last − 1. Generated for one factor count and dtype (the dot product unrolled
   over vectors of :data:`LANES`).
 * :func:`rank_counts` — for each row of a C-ordered score matrix and each of its thresholds,
   how many scores are strictly above it (:mod:`sqlml.ml.recommendation.ranking`'s ranks): a
-  vector compare and add per 4 scores, ~10 µs a 10,000-item row with 20 relevant items, where
+  vector compare and add per 4 scores, ~25 µs a 10,000-item row with 20 relevant items, where
   sorting the row cost ~80 µs. Entry point: ``void sqlml_rank_counts(ptr scores, i64 width,
   i64 rows, ptr thresholds, ptr edges, ptr out)``: row r's thresholds (and i64 counts out) are
   edges[r] … edges[r + 1] − 1.
@@ -87,7 +88,7 @@ def pair_loss_ir(factors: int, element: str, triple: str) -> str:
     body, sums = [], ["zeroinitializer", "zeroinitializer"]  # two chains of vector sums, alternating
     for block in range(factors // LANES):
         body += widened(f"x{block}", "%x", block * LANES, True) + widened(f"y{block}", "%y", block * LANES, True)
-        body += [f"  %m{block} = fmul {wide} %x{block}, %y{block}", f"  %a{block} = fadd {wide} {sums[block % 2]}, %m{block}"]
+        body += [f"  %m{block} = fmul contract {wide} %x{block}, %y{block}", f"  %a{block} = fadd contract {wide} {sums[block % 2]}, %m{block}"]
         sums[block % 2] = f"%a{block}"
     body += [f"  %lanes = fadd {wide} {sums[0]}, {sums[1]}"]
     score = "0.0"
