@@ -44,6 +44,20 @@ def test_star_replace_over_unknown_columns_is_a_clear_error():
     )
 
 
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT * REPLACE (1 AS q) FROM d.t", r"^Column q in SELECT \* REPLACE list does not exist\. The star's columns: a, b, c\.$"),
+        ("SELECT * EXCLUDE (q) REPLACE (1 AS a) FROM d.t", r"^Column q in SELECT \* EXCEPT list does not exist\."),
+        # both relations have a: Spark would replace both, BigQuery refuses
+        ("SELECT * REPLACE (1 AS a) FROM d.t JOIN (SELECT 2 AS a) AS u ON TRUE", r"^Column a in SELECT \* REPLACE list is ambiguous: .* Qualify the star"),
+    ],
+)
+def test_star_replace_names_must_be_the_stars_once(sql, message):
+    with pytest.raises(EngineError, match=message):
+        _expanded(sql)
+
+
 @pytest.mark.slow  # 4 Spark queries
 def test_star_replace_on_spark_keeps_bigquerys_columns(spark_con):
     spark_con.query("CREATE SCHEMA d; CREATE TABLE d.t AS SELECT 1 AS a, 'x' AS b, 2.5 AS c")

@@ -73,16 +73,36 @@ def _expanded(item: exp.Expression, select: exp.Select, columns: Columns) -> lis
     computed = {alias.alias.lower(): alias for alias in replace}
     sources = _sources(select, columns)
     qualify = len(sources) > 1 and not qualifier
-    listed = []
-    for alias, names in sources:
+    listed, names = [], []
+    for alias, source_names in sources:
         if qualifier and alias.lower() != qualifier.lower():
             continue
-        for name in names:
+        for name in source_names:
+            names.append(name)
             if name.lower() in dropped:
                 continue
             column = exp.column(exp.to_identifier(name, quoted=True), table=alias if (qualify or qualifier) and alias else None)
             listed.append(computed[name.lower()].copy() if name.lower() in computed else column)
+    _check_names(names, dropped, computed)
     return listed
+
+
+def _check_names(names: list[str], dropped: set[str], computed: dict[str, exp.Expression]) -> None:
+    """Refuse an EXCEPT or REPLACE name the star has not (Spark would ignore it) and a REPLACE name
+    it has twice (Spark would replace both), as BigQuery does."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    for clause, listed in (("EXCEPT", dropped), ("REPLACE", computed)):
+        missing = next((name for name in listed if name not in counts), None)
+        if missing is not None:
+            raise EngineBindError(f"Column {missing} in SELECT * {clause} list does not exist. The star's columns: {', '.join(names)}.")
+    ambiguous = next((name for name in computed if counts[name] > 1), None)
+    if ambiguous is not None:
+        raise EngineBindError(
+            f"Column {ambiguous} in SELECT * REPLACE list is ambiguous: the star has it from more than one relation. "
+            f"Qualify the star (t.* REPLACE …) or list the columns."
+        )
 
 
 def _sources(select: exp.Select, columns: Columns) -> list[tuple[str, list[str]]]:
