@@ -20,6 +20,24 @@ def dbt_profile_target(tmpdir_factory):
     return {"type": "sqlml", "threads": 2, "warehouse": str(root / "warehouse"), "models": str(root / "models")}
 
 
+#: Tests that read dbt's JSON artifacts (manifest.json, run_results.json, catalog.json): dbt writes
+#: them for these alone.
+READ_JSON_ARTIFACTS = ("tests/dbt/test_docs.py", "tests/dbt/test_basic.py::TestEmpty", "tests/dbt/test_basic.py::TestEphemeral")
+
+
+@pytest.fixture(scope="class", autouse=True)
+def no_json_artifacts(request):
+    """``DBT_WRITE_JSON=false`` (``--no-write-json``) for the tests that read no JSON artifact: dbt
+    then skips writing manifest.json and run_results.json after every invocation, ~13 % of an
+    invocation's CPU time (two snapshot classes: 12.2 s instead of 14.1 s over nine invocations)."""
+    if request.node.nodeid.startswith(READ_JSON_ARTIFACTS):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_WRITE_JSON", "false")
+        yield
+
+
 @pytest.fixture(scope="class")
 def logs_dir(tmpdir_factory):
     """dbt's logs in a temporary folder (dbt-tests-adapter writes them under the repository)."""
