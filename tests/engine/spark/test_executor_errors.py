@@ -43,3 +43,17 @@ def test_duckdb_words_the_same_bad_values_alike(con, sql):
 
 def test_other_errors_are_not_worded_as_bad_values():
     assert bad_value("TABLE_OR_VIEW_NOT_FOUND", "[TABLE_OR_VIEW_NOT_FOUND] The table or view `t` cannot be found.") is None
+
+
+def test_a_java_failure_without_an_error_class_names_its_innermost_cause():
+    from sqlml.engine.spark.errors import engine_error
+
+    raised = Exception(
+        "An error occurred while calling o724.getResult.\n: org.apache.spark.SparkException: Exception thrown in awaitResult: \n"
+        "\tat org.apache.spark.util.SparkThreadUtils$.awaitResult(SparkThreadUtils.scala:56)\n"
+        "Caused by: java.util.NoSuchElementException: key not found: arr#1531\n\tat scala.collection.MapOps.default(Map.scala:289)"
+    )
+    assert str(engine_error(raised)) == (
+        "Spark failed internally running this statement (java.util.NoSuchElementException: key not found: arr#1531): a Spark "
+        "bug or limit its translation does not avoid yet (run it with engine='duckdb', or report it)."
+    )

@@ -56,6 +56,12 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: py4j's message for a Java exception Spark raised without an error class (a planner bug such as
+#: SPARK's correlated subquery over a UNION ALL: ``java.util.NoSuchElementException: key not found``).
+_JAVA_FAILURE = re.compile(r"An error occurred while calling [\w.]+\.\n: ([\w.$]+(?:Exception|Error)[^\n]*)")
+_JAVA_CAUSE = re.compile(r"\nCaused by: ([^\n]+)")
+
+
 def engine_error(error: Exception) -> EngineError:
     """The seam's exception for an exception Spark (or py4j) raised, Spark's message kept."""
     message = str(error).strip()
@@ -66,6 +72,14 @@ def engine_error(error: Exception) -> EngineError:
         return kind(
             "This statement has no Spark translation yet (run it with engine='duckdb', or report it): "
             f"Spark could not parse the SQL written for it: {message}"
+        )
+    if not condition and (java := _JAVA_FAILURE.match(message)):
+        # a Java exception without an error class: py4j's first line names only the call that failed;
+        # the innermost cause names what went wrong
+        cause = ([java.group(1)] + _JAVA_CAUSE.findall(message))[-1].strip()
+        return kind(
+            f"Spark failed internally running this statement ({cause}): a Spark bug or limit its translation "
+            "does not avoid yet (run it with engine='duckdb', or report it)."
         )
     if condition.startswith("DATATYPE_MISMATCH") and (refused := scalar_elements_error(message)):
         return kind(refused)
