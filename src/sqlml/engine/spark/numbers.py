@@ -102,6 +102,8 @@ def _is_fraction(node: exp.Expression) -> bool | None:
         node = node.this
     if isinstance(node, exp.Literal):
         return node.is_number and not node.is_int
+    if isinstance(node, exp.Round) and node.args.get("decimals") is None:
+        return False  # rounded to a whole number already (the front end's own rounding of a FLOAT64)
     if node.is_type(*_FRACTIONS):
         return True
     if isinstance(node, (exp.Boolean, exp.Null)) or node.is_type(*_NOT_FRACTIONS):
