@@ -47,13 +47,19 @@ def _as_select(query: exp.Query) -> exp.Select:
 
 
 def _key(key: exp.Expression, projection: exp.Expression) -> exp.Expression:
-    """An ORDER BY item as an expression over the FROM clause: ``ORDER BY 1`` and ``ORDER BY alias``
-    name the projection, whose alias the derived table's new projections replace."""
+    """An ORDER BY item as an expression over the FROM clause: ``ORDER BY 1`` and the projection's
+    alias (``ORDER BY z``, ``ORDER BY z * 2``) name the projection, whose alias the derived table's
+    new projections replace."""
     if isinstance(key, exp.Literal) and key.is_int and int(key.name) == 1:
         return projection.unalias().copy()
-    if isinstance(key, exp.Column) and not key.table and isinstance(projection, exp.Alias) and key.name == projection.alias:
-        return projection.this.copy()
-    return key
+    if not isinstance(projection, exp.Alias):
+        return key
+
+    def named(node: exp.Expression) -> exp.Expression:
+        is_alias = isinstance(node, exp.Column) and not node.table and node.name == projection.alias
+        return projection.this.copy() if is_alias else node
+
+    return key.transform(named)
 
 
 def _collected(query: exp.Query) -> exp.Expression | None:
