@@ -66,9 +66,13 @@ class PairLoss:
         )  # fmt: skip
 
 
-@functools.cache
 def pair_loss(factors: int, dtype: np.dtype) -> PairLoss:
     """The process's :class:`PairLoss` for ``factors`` factors of ``dtype`` (compiled on first use)."""
+    return _pair_loss(factors, np.dtype(dtype).name)  # one key per dtype, however it is named
+
+
+@functools.cache
+def _pair_loss(factors: int, dtype: str) -> PairLoss:
     return PairLoss(factors, np.dtype(dtype))
 
 
