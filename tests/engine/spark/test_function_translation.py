@@ -139,3 +139,11 @@ def test_datetime_of_a_date_and_a_time_is_the_dates_wall_clock_time(engine):
         "SELECT DATETIME(DATE '2020-01-01', TIME '01:02:03.25'), DATETIME(d, CAST(t AS TIME)) "
         "FROM (SELECT DATE '2021-03-04' AS d, '23:59:59' AS t)"
     ).fetchall() == [(datetime(2020, 1, 1, 1, 2, 3, 250000), datetime(2021, 3, 4, 23, 59, 59))]
+
+
+def test_list_concat_reads_a_null_list_as_empty_on_spark():
+    # DuckDB's LIST_CONCAT skips a NULL list (the front end's APPROX_TOP_COUNT appends its NULLs' count so); Spark's CONCAT is NULL
+    from sqlml.engine.spark.translate import parse, to_spark
+
+    (tree,) = parse("SELECT LIST_CONCAT(a, [1], b) FROM t")
+    assert to_spark(tree) == "SELECT CONCAT(COALESCE(a, ARRAY()), ARRAY(1), COALESCE(b, ARRAY())) FROM t"

@@ -177,6 +177,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _spark_type_name(node)
     if isinstance(node, exp.RegexpFullMatch):
         return _full_match(node)
+    if isinstance(node, exp.ArrayConcat):
+        return lists.concat(node)
     if isinstance(node, exp.Length) and lists.is_list(node.this):
         return _call("SIZE", node.this)
     if numbers.is_integer_cast(node):

@@ -9,6 +9,8 @@
   ``GET`` is 0-based and NULL outside the array.
 * ``LIST_TRANSFORM`` / ``LIST_FILTER`` with a lambda of an element and its index: DuckDB counts
   the index from 1, Spark's TRANSFORM and FILTER from 0 (the front end's INITCAP reads it).
+* ``LIST_CONCAT(a, b)`` skips a NULL list (the front end's APPROX_TOP_COUNT appends its NULLs'
+  count this way); Spark's ``CONCAT`` of arrays is NULL if one is: each NULL list is an empty one.
 * ``HISTOGRAM(x)``, the map of each non-NULL value to its count that APPROX_TOP_COUNT sorts: the
   collected values sorted, each value's count the distance from its first position to the next
   value's (linear after the sort, where counting each distinct value again would be quadratic).
@@ -20,7 +22,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark.build import call
 
-__all__ = ["count_not_null", "get", "histogram", "is_indexed_lambda", "is_list", "one_based_index", "slice_"]
+__all__ = ["concat", "count_not_null", "get", "histogram", "is_indexed_lambda", "is_list", "one_based_index", "slice_"]
 
 #: Nodes that build a list in the DuckDB statement (or in its Spark form, rewritten first).
 _LIST_NODES = (exp.ArrayAgg, exp.Array, exp.ArrayFilter, exp.ArraySort, exp.ArrayConcat, exp.Filter)
@@ -45,6 +47,14 @@ def slice_(values: exp.Expression, start: exp.Expression, end: exp.Expression) -
     """DuckDB's ``LIST_SLICE(l, a, b)`` keeps elements a..b (1-based); Spark's ``SLICE(l, a, n)`` n from a."""
     length = exp.Add(this=exp.Sub(this=exp.paren(end), expression=exp.paren(start.copy())), expression=exp.Literal.number(1))
     return call("SLICE", values, start, length)
+
+
+def concat(node: exp.ArrayConcat) -> exp.Expression:
+    """DuckDB's ``LIST_CONCAT``: NULL lists are empty ones (``node`` itself where NULL propagates)."""
+    if node.args.get("null_propagation"):
+        return node
+    lists = [node.this, *node.expressions]
+    return call("CONCAT", *(value if isinstance(value, exp.Array) else exp.Coalesce(this=value, expressions=[exp.Array()]) for value in lists))
 
 
 def count_not_null(values: exp.Expression) -> exp.Expression:
