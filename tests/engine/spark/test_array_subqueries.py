@@ -12,7 +12,7 @@ def test_array_subqueries_keep_order_nulls_and_give_empty_arrays(engine):
     rows = engine.query(
         "WITH t AS (SELECT * FROM UNNEST([STRUCT(1 AS id, [3, 1, 2] AS arr), (2, []), (3, NULL)])), "
         "u AS (SELECT * FROM UNNEST([STRUCT(1 AS id, 10 AS v, 'a' AS w), (1, 5, 'b'), (2, 7, 'c'), (1, NULL, 'd')])) "
-        "SELECT id, ARRAY(SELECT x * 2 FROM UNNEST(arr) AS x ORDER BY x DESC), "
+        "SELECT id, ARRAY(SELECT x * 2 AS d FROM UNNEST(arr) AS x ORDER BY -d), "
         "ARRAY(SELECT v FROM u WHERE u.id = t.id ORDER BY v DESC), "
         "ARRAY(SELECT AS STRUCT w, v AS z FROM u WHERE u.id = t.id ORDER BY v LIMIT 2), "
         "ARRAY(SELECT 1 UNION ALL SELECT 2 ORDER BY 1 DESC) "
