@@ -6,6 +6,8 @@ fetched. The classes run dbt several times each, so the heavier ones are marked 
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 pytest.importorskip("dbt.adapters.sqlml", reason="the dbt extra is not installed: pip install -e '.[dbt]'")
@@ -18,6 +20,33 @@ def dbt_profile_target(tmpdir_factory):
     """A ``type: sqlml`` target on a fresh warehouse and model store."""
     root = tmpdir_factory.mktemp("sqlml")
     return {"type": "sqlml", "threads": 2, "warehouse": str(root / "warehouse"), "models": str(root / "models")}
+
+
+def _calling_module() -> str:
+    """The module of the nearest frame outside dbt_common.behavior_flags: what
+    ``BehaviorFlagRendered._default_source`` finds, read from the frames' globals instead of
+    ``inspect.stack()``, which reads every frame's source line and searches sys.modules for each
+    frame's file."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != "dbt_common.behavior_flags":
+            return name
+        frame = frame.f_back
+    return "Unknown"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def behavior_flag_source_from_frames():
+    """dbt names the source of each behavior flag of every adapter it creates (the fixtures' one and
+    one per invocation) with ``inspect.stack()``: under pytest's deep stack and the suite's
+    thousands of modules that was ~75 ms of CPU per adapter, nearly all of ``register_adapter``.
+    The same name (only a field of dbt's behavior-change log event) comes from the frames' globals."""
+    from dbt_common.behavior_flags import BehaviorFlagRendered
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BehaviorFlagRendered, "_default_source", staticmethod(_calling_module))
+        yield
 
 
 #: Tests that read dbt's JSON artifacts (manifest.json, run_results.json, catalog.json): dbt writes
