@@ -1,9 +1,12 @@
-"""A real Spark cluster (issue 22, point 4): a standalone master and two workers on 127.0.0.1,
+"""A real Spark cluster (issue 22, point 4): a standalone master and a worker of two cores on 127.0.0.1,
 started from pyspark's own jars (:mod:`sqlml.engine.spark.standalone`), and a small project run on it end to end with
 ``sqlml run --engine spark --master spark://…`` (in its own process: a Python process holds one
 SparkContext, and the other tests' is local[2]): seed → partitioned table → CREATE MODEL (trained
-by MLlib on the workers) → ML.PREDICT CTAS → a model gated on ML.EVALUATE. The model it stored
-then predicts on DuckDB, in this process, with the same answers as the cluster wrote.
+by MLlib on the executor) → ML.PREDICT CTAS → a model gated on ML.EVALUATE. The model it stored
+then predicts on DuckDB, in this process, with the same answers as the cluster wrote. One worker
+(one executor JVM, two tasks at a time) shows all of that as two would: the rows and the tasks
+are still in another JVM than the driver's, and every JVM less is a start-up and a warm-up of its
+own less (two workers: ten JVM starts counting spark-class's launchers, one worker: seven).
 
 The driver is a Spark session sqlml starts for a warehouse folder (Hive's metastore, Derby), run
 from an empty current directory: it writes everything under ``<warehouse>/spark`` — tables,
@@ -52,7 +55,7 @@ def test_a_project_runs_on_a_standalone_cluster_and_its_model_predicts_the_same_
     write_project(project)
     current = tmp_path / "current"
     current.mkdir()
-    with standalone_cluster(tmp_path, workers=2) as master:
+    with standalone_cluster(tmp_path, workers=1, cores=2) as master:
         run = subprocess.run(
             [sys.executable, "-m", "sqlml", "run", "--project", str(project), "--engine", "spark", "--master", master],
             cwd=current, env=spark_environment(), capture_output=True, text=True, timeout=900,

@@ -84,7 +84,7 @@ def standalone_cluster(folder: Path, workers: int = 2, *, cores: int = 1, memory
                     f"The standalone Spark cluster's {workers} worker(s) did not register within {timeout:.0f} s.",
                     hint=f"See the logs in {folder}: {(folder / 'master.log').read_text()[-500:]}",
                 )
-            time.sleep(1)
+            time.sleep(0.25)  # a worker registers a few seconds after its start: poll often, answer soon
         yield master
     finally:
         for process in reversed(started):
