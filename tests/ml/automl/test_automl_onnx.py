@@ -14,7 +14,6 @@ import onnxruntime
 import pytest
 
 import sqlml
-from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.candidates import candidates
 from sqlml.ml.automl.crossval import FOLDS
@@ -44,9 +43,7 @@ def _bagged(con, name: str, automl_type: str, searched: str, label: str) -> None
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(searched, self.lookup(searched))])
         patch.setattr(automl_search, "candidates", lambda *args: [replace(c, spaces={}) for c in candidates(*args)])
-        patch.setattr(automl_search, "PATIENCE", 0)  # the default trial only
-        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate it under load
-        patch.setattr(automl_crossval, "fits_in", lambda *args: True)
+        patch.setattr(automl_search, "PATIENCE", 0)  # the default trial only (cross-validated whatever the budget)
         con.query(
             f"CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='{automl_type}', input_label_cols=['{label}'], "
             f"budget_hours=0.0003, data_split_col='part') AS SELECT {FEATURES}, {label}, part FROM ds.train"
@@ -100,6 +97,16 @@ def test_bagged_boosted_tree_members_export_as_one_tree_ensemble(automl_con, bag
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
 
 
+def test_bagged_boosted_tree_classifier_members_sum_their_logits_before_the_sigmoid(automl_con, bagged, tmp_path):
+    name = bagged("AUTOML_CLASSIFIER", "BOOSTED_TREE_CLASSIFIER", "churned")
+    got = _onnx_outputs(automl_con, name, tmp_path / "export")
+    predicted = automl_con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").arrow().to_pylist()
+    classes = trained(automl_con, f"ds.{name}").label["classes"]
+    want = np.array([[next(p["prob"] for p in r["predicted_churned_probs"] if p["label"] == c) for c in classes] for r in predicted])
+    np.testing.assert_allclose(got["predicted_churned_probs"], want, rtol=0, atol=1e-6)  # FLOAT leaves, probabilities in [0, 1]
+    assert list(got["predicted_churned"][:, 0]) == [r["predicted_churned"] for r in predicted]
+
+
 def test_members_of_different_kinds_are_a_clear_error(automl_con, bagged):
     linear, trees = bagged("AUTOML_REGRESSOR", "LINEAR_REG", "target"), bagged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
     mixed = copy.copy(trained(automl_con, f"ds.{linear}"))
@@ -109,6 +116,6 @@ def test_members_of_different_kinds_are_a_clear_error(automl_con, bagged):
         to_onnx(mixed)
     assert raised.value.message == (
         "EXPORT MODEL's ONNX format has no exact form for this AUTOML_REGRESSOR model's average of 3 members "
-        f"(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR), each chosen trial's {FOLDS} fold models: only members all of one linear "
-        "model type, or all trees, average into one ONNX model."
+        f"(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR), each chosen trial's {FOLDS} fold models: only linear members, or only tree "
+        "members, average into one ONNX model."
     )

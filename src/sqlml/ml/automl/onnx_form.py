@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sqlml.ml.models.onnx_graph import Graph
 
 #: The member families whose averaged members have one exact ONNX form, by how they are merged.
-LINEAR, TREES = ("linear",), ("boosted_tree", "random_forest")
+LINEAR, TREES = frozenset({"linear"}), frozenset({"boosted_tree", "random_forest"})
 
 
 def automl_graph(graph: Graph, model: Model, features: str, lookup: Callable[[str], ModelFamily]) -> Graph:
@@ -45,25 +45,23 @@ def automl_graph(graph: Graph, model: Model, features: str, lookup: Callable[[st
 
     members = model.estimator.members
     families = {lookup(model_type).name for model_type, *_ in members}
+    if families <= TREES and len(members) > 1:  # the AutoML model's own task and label: its members share them
+        return tree_graph(graph, model, features, [(estimator, weight) for *_, weight, estimator in members])
+    if len(members) > 1 and not families <= LINEAR:
+        kinds = ", ".join(f"{count} {name}" for name, count in Counter(m[0] for m in members).items())
+        raise ModelError(
+            f"EXPORT MODEL's ONNX format has no exact form for this {model.model_type} model's average of {len(members)} "
+            f"members ({kinds}){_fold_models(model)}: only linear members, or only tree members, average into one ONNX model.",
+            hint="Its own files are exported; use ML.PREDICT or sqlml serve. Averaged linear members "
+            "(LINEAR_REG, LOGISTIC_REG) or tree members (BOOSTED_TREE_*, RANDOM_FOREST_*) export to ONNX.",
+        )
+    # one member, or linear members (one model type: an AutoML model has one linear family member type):
+    # the first member's model as its family writes it, with the averaged coefficients
     model_type, options, _weight, estimator = members[0]
     chosen = copy.copy(model)
     chosen.spec = {**model.spec, "model_type": model_type, "options": options}
-    if len(members) == 1:
-        chosen.estimator = estimator
-        return lookup(model_type).onnx_graph(graph, chosen, features)
-    if families <= set(LINEAR) and len({m[0] for m in members}) == 1:
-        chosen.estimator = _averaged_linear(members)
-        return lookup(model_type).onnx_graph(graph, chosen, features)
-    if families <= set(TREES):
-        chosen.estimator = estimator
-        return tree_graph(graph, chosen, features, [(member, weight) for *_, weight, member in members])
-    kinds = ", ".join(f"{count} {name}" for name, count in Counter(m[0] for m in members).items())
-    raise ModelError(
-        f"EXPORT MODEL's ONNX format has no exact form for this {model.model_type} model's average of {len(members)} "
-        f"members ({kinds}){_bagged(model)}: only members all of one linear model type, or all trees, average into one ONNX model.",
-        hint="Its own files are exported; use ML.PREDICT or sqlml serve. Averaged linear members "
-        "(LINEAR_REG, LOGISTIC_REG) or tree members (BOOSTED_TREE_*, RANDOM_FOREST_*) export to ONNX.",
-    )
+    chosen.estimator = estimator if len(members) == 1 else _averaged_linear(members)
+    return lookup(model_type).onnx_graph(graph, chosen, features)
 
 
 def _averaged_linear(members: list) -> object:
@@ -75,7 +73,7 @@ def _averaged_linear(members: list) -> object:
     return averaged
 
 
-def _bagged(model: Model) -> str:
-    """How the members of a bagged model came to be, for the error naming them."""
+def _fold_models(model: Model) -> str:
+    """How a bagged model's members came to be, for the error naming them ('' when not bagged)."""
     folds = model.spec.get("automl", {}).get("bagged_folds")
     return f", each chosen trial's {folds} fold models" if folds else ""
