@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import sqlml
+from sqlml.ml.automl.family import AutoMLFamily
 from tests.ml.conftest import make_frame
 
 SPLIT = (
@@ -33,3 +34,15 @@ def automl_con(automl_root):
             "CREATE TABLE ds.fresh AS SELECT * FROM fresh_frame"
         )
         yield con
+
+
+@pytest.fixture
+def only_families(monkeypatch):
+    """``only_families(*model_types)``: this test's searches try only these model types — every
+    default is trained and cross-validated whatever the budget, and a test about something else
+    need not pay for every family's."""
+
+    def only(*model_types: str) -> None:
+        monkeypatch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(name, self.lookup(name)) for name in model_types])
+
+    return only

@@ -56,6 +56,7 @@ def blended(automl_con):
         patch.setattr(crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(blend, "fits_in", lambda *args: True)
         patch.setattr(automl_search, "candidates", lambda *args: [replace(c, spaces={}) for c in candidates(*args)])
+        patch.setattr(automl_search, "PATIENCE", 0)  # the defaults only: more trials would repeat them
         folds = recording_folds(patch)
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.blend OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], budget_hours=0.002, "

@@ -20,7 +20,7 @@ from tests.ml.automl.members import bagged_members, trained
 FEATURES = "x1, x2, plan, active"
 CREATE = (
     "CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
-    "budget_hours=0.002, data_split_col='part') AS SELECT {features}, churned, part FROM ds.train"
+    "budget_hours=0.0005, data_split_col='part') AS SELECT {features}, churned, part FROM ds.train"
 )
 #: each family's first trial, in the order they run (the cheap DNN before the forest; the DNN when its extra is installed)
 DEFAULTS = [
@@ -51,14 +51,11 @@ def test_trial_info_has_exact_columns_and_every_familys_defaults_first(auto):
         ("cross_validation_objective_value", pa.float64()), ("duration_ms", pa.int64()), ("status", pa.string()), ("error_message", pa.string()), ("is_optimal", pa.bool_()),
     ])  # fmt: skip
     rows = table.to_pylist()
-    for (model_type, defaults), row in zip(DEFAULTS, rows[: len(DEFAULTS)], strict=True):
-        got = json.loads(row["hyperparameters"])
-        if model_type == "RANDOM_FOREST_CLASSIFIER" and row["status"] == "SUCCEEDED":  # past a quarter of the budget
-            assert 2 <= got.pop("num_parallel_tree") <= 100  # a default forest keeps the trees it grew
-            defaults = {k: v for k, v in defaults.items() if k != "num_parallel_tree"}
-        assert (row["model_type"], got) == (model_type, defaults)
+    for (model_type, defaults), row in zip(DEFAULTS, rows[: len(DEFAULTS)], strict=True):  # a default forest grows all its trees
+        assert (row["model_type"], json.loads(row["hyperparameters"])) == (model_type, defaults)
+        # every default trains and is cross-validated, whatever the budget: the choice's fallback
+        assert row["status"] == "SUCCEEDED" and row["cross_validation_objective_value"] is not None, row
     assert [r["trial_id"] for r in rows] == list(range(1, len(rows) + 1))
-    assert rows[0]["status"] == "SUCCEEDED"  # the first family always trains, whatever the budget
     assert {r["status"] for r in rows} <= {"SUCCEEDED", "STOPPED", "FAILED"}
     assert sum(r["is_optimal"] for r in rows) == 1
     for row in rows:
@@ -68,11 +65,8 @@ def test_trial_info_has_exact_columns_and_every_familys_defaults_first(auto):
         else:
             assert row["optimization_objective_value"] is None and row["error_message"]
     optimal = next(r for r in rows if r["is_optimal"])
-    single = [r["cross_validation_objective_value"] for r in rows if r["model_type"] != "ENSEMBLE" and r["cross_validation_objective_value"]]
-    assert single, "1,080 training and validation rows: the finalists are cross-validated"
-    assert optimal["cross_validation_objective_value"] == max(single) or (
-        optimal["model_type"] == "ENSEMBLE" and optimal["cross_validation_objective_value"] > max(single)
-    )  # the best on the held-out folds; an ensemble only when it beats it there
+    best_default = max(r["cross_validation_objective_value"] for r in rows[: len(DEFAULTS)])
+    assert optimal["cross_validation_objective_value"] >= best_default  # never worse on the folds than the best default
 
 
 def _positive(con, model: str) -> np.ndarray:

@@ -40,7 +40,8 @@ def ensemble(automl_con):
         patch.setattr(AutoMLFamily, "searched", only_trees)
         patch.setattr(automl_search, "select", two_best)
         patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
-        patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least
+        patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least,
+        patch.setattr(automl_search, "PATIENCE", 2)  # and ends two trials after the best (three at least), not forty
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # and time to cross-validate both under load
         patch.setattr(automl_crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(automl_crossval, "FINALISTS", 2)  # the two the ensemble takes: the rest would only cost time
@@ -114,7 +115,7 @@ def test_global_explain_is_the_mean_absolute_attribution_over_the_validation_row
     assert list(got) == sorted(got, key=lambda f: -got[f])
 
 
-def test_functions_bigquery_refuses_for_automl_are_clear_errors(ensemble, automl_con):
+def test_functions_bigquery_refuses_for_automl_are_clear_errors(ensemble, automl_con, only_families):
     con, _ = ensemble
     with pytest.raises(sqlml.ModelError) as caught:
         con.query("SELECT * FROM ML.FEATURE_IMPORTANCE(MODEL ds.ens)")
@@ -122,6 +123,7 @@ def test_functions_bigquery_refuses_for_automl_are_clear_errors(ensemble, automl
         "ML.FEATURE_IMPORTANCE does not support AUTOML_REGRESSOR models; it needs a boosted tree, random forest or "
         "imported XGBOOST model. ds.ens is AUTOML_REGRESSOR."
     )
+    only_families("LOGISTIC_REG")
     automl_con.query(
         "CREATE OR REPLACE MODEL ds.cls OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['tier'], budget_hours=0.0002) "
         f"AS SELECT {FEATURES}, tier FROM ds.train"

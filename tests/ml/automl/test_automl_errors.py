@@ -106,7 +106,8 @@ def test_options_of_other_model_types_and_a_transform_are_refused(automl_con):
     assert caught.value.message == "model_type='AUTOML_CLASSIFIER' takes no TRANSFORM clause."
 
 
-def test_a_failed_create_or_replace_keeps_the_previous_model(automl_con):
+def test_a_failed_create_or_replace_keeps_the_previous_model(automl_con, only_families):
+    only_families("LOGISTIC_REG")
     create(automl_con, "AUTOML_CLASSIFIER", "input_label_cols=['tier'], budget_hours=0.0002", name="kept")
     before = automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.kept)").arrow()
     predicted = automl_con.query("SELECT * FROM ML.PREDICT(MODEL ds.kept, (SELECT * FROM ds.fresh))").arrow()

@@ -11,7 +11,8 @@ from sklearn import metrics
 FEATURES = "x1, x2, plan, active"
 
 
-def test_precision_at_recall_scores_the_default_logistic_trial_as_scikit_learn_does(automl_con):
+def test_precision_at_recall_scores_the_default_logistic_trial_as_scikit_learn_does(automl_con, only_families):
+    only_families("LOGISTIC_REG")  # the first trial is the one compared
     automl_con.query(
         "CREATE OR REPLACE MODEL ds.par OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], budget_hours=0.0003, "
         f"optimization_objective=STRUCT('MAXIMIZE_PRECISION_AT_RECALL', 0.5), data_split_col='part') AS SELECT {FEATURES}, churned, part FROM ds.train"
