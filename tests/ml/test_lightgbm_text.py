@@ -48,7 +48,7 @@ def stores(tmp_path_factory):
             con.query("CREATE SCHEMA ds")
             label = "c" if kind.endswith("classifier") else "y"
             con.query(f"CREATE MODEL ds.m OPTIONS(model_type='{kind}', input_label_cols=['{label}'], max_iterations=3) "
-                      "AS SELECT CAST(range AS DOUBLE) AS x, ['a', 'b', 'c'][range % 3 + 1] AS s, range % 3 AS c, "
+                      "AS SELECT CAST(range AS DOUBLE) AS x, ['a', 'b', 'c'][OFFSET(range % 3)] AS s, range % 3 AS c, "
                       "2.0 * range AS y FROM range(90)")  # fmt: skip
         made[kind] = root / kind
     return made

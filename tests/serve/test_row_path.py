@@ -45,7 +45,7 @@ def store(tmp_path_factory):
     with sqlml.connect(folder / "wh", folder / "models", idle_release=0) as con:
         con.query(
             "CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT (i % 17) / 4.0 - 1 AS x1, CAST(i % 13 AS BIGINT) AS x2, "
-            "['a', 'b', 'c'][i % 3 + 1] AS cat, i % 5 = 0 AS flag, (i % 17) / 4.0 + (i % 13) / 3.0 + IF(i % 3 = 0, 2, 0) AS y, "
+            "['a', 'b', 'c'][OFFSET(i % 3)] AS cat, i % 5 = 0 AS flag, (i % 17) / 4.0 + (i % 13) / 3.0 + IF(i % 3 = 0, 2, 0) AS y, "
             "(i % 17) / 4.0 + (i % 13) / 3.0 + IF(i % 3 = 0, 2, 0) > 4 AS label FROM range(300) AS r(i)"
         )
         for name, options in MODELS.items():

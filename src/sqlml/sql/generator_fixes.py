@@ -13,6 +13,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT
 from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
+from sqlml.sql.subscripts import BARE
 
 
 def _count_if(self, node: exp.CountIf) -> str:
@@ -92,12 +93,16 @@ def _format(self, node: exp.Format) -> str:
 
 def _approx_top_count(self, node: exp.ApproxTopK) -> str:
     # APPROX_TOP_COUNT(x, k) is ARRAY<STRUCT<value, count INT64>>, most frequent first (exact
-    # here); sqlglot's DuckDB twin returns the values alone.
+    # here); sqlglot's DuckDB twin returns the values alone. It "doesn't ignore NULLs in the input"
+    # (NULL is a value with its count), which DuckDB's histogram skips; NULL for no rows.
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_top_count
-    counts = f"map_entries(histogram({self.sql(node, 'this')}))"
-    by_count = f"list_reverse_sort(list_transform({counts}, LAMBDA __e : {{'count': CAST(__e.value AS BIGINT), 'value': __e.key}}))"
+    value = self.sql(node, "this")
+    counts = f"list_transform(map_entries(histogram({value})), LAMBDA __e : {{'count': CAST(__e.value AS BIGINT), 'value': __e.key}})"
+    nulls = f"CAST(COUNT_IF({value} IS NULL) AS BIGINT)"
+    with_nulls = f"list_concat({counts}, CASE WHEN {nulls} > 0 THEN [{{'count': {nulls}, 'value': NULL}}] END)"
+    by_count = f"list_reverse_sort({with_nulls})"
     top = f"list_slice({by_count}, 1, {self.sql(node, 'expression')})"
-    return f"list_transform({top}, LAMBDA __e : {{'value': __e.value, 'count': __e.count}})"
+    return f"CASE WHEN COUNT(*) > 0 THEN list_transform({top}, LAMBDA __e : {{'value': __e.value, 'count': __e.count}}) END"
 
 
 _BYTES_TYPES = (exp.DType.BINARY, exp.DType.VARBINARY, exp.DType.BLOB)
@@ -237,6 +242,20 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     return lambda self, node: render(self, node) if node.this else call
 
 
+def _now_in_zone(type_name: str):
+    """CURRENT_DATETIME([time_zone]) / CURRENT_TIME([time_zone]): the DATETIME (DuckDB's TIMESTAMP)
+    or TIME now in the time zone, UTC by default. DuckDB has no CURRENT_DATETIME, and sqlglot's
+    CURRENT_TIME dropped the zone (the session's time of day instead of Los Angeles's).
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions#current_datetime
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#current_time"""
+
+    def render(self, node: exp.Expression) -> str:
+        zone = self.sql(node, "this") or "'UTC'"
+        return f"CAST(GET_CURRENT_TIMESTAMP() AT TIME ZONE {zone} AS {type_name})"
+
+    return render
+
+
 def _subscript(self, node: exp.Bracket) -> str:
     """``a[OFFSET(i)]`` / ``a[ORDINAL(i)]`` fail past either end, as in BigQuery; DuckDB's subscript
     gave NULL (and counted a negative index from the end). The message is the Spark engine's
@@ -246,10 +265,20 @@ def _subscript(self, node: exp.Bracket) -> str:
     https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator"""
     if node.meta.get("checked"):  # marked by sqlml.sql.compat on the user's own subscripts
         return operands_once(self, node, _checked_subscript)
+    if node.meta.get(BARE):  # x[i] of sqlml.sql.subscripts
+        return operands_once(self, node, _bare_subscript)
     if not node.args.get("safe") or len(node.expressions) != 1:
         return self.bracket_sql(node)  # a JSON, STRUCT or MAP subscript, a bare a[i], sqlglot's own
     position = exp.Add(this=exp.paren(node.expressions[0].copy()), expression=exp.Literal.number(1 - int(node.args.get("offset") or 0)))
     return f"LIST_EXTRACT({self.sql(node, 'this')}, NULLIF(GREATEST({self.sql(position)}, 0), 0))"
+
+
+def _bare_subscript(self, node: exp.Bracket) -> str:
+    # a JSON value's elements count from 0 in DuckDB as in BigQuery; a list's from 1
+    values, index = self.sql(node, "this"), self.sql(node.expressions[0])
+    if node.meta[BARE] == "json":
+        return f"{values}[{index}]"
+    return f"CASE WHEN TYPEOF({values}) = 'JSON' THEN {values}[{index}] ELSE {values}[({index}) + 1] END"
 
 
 def _checked_subscript(self, node: exp.Bracket) -> str:
@@ -284,5 +313,7 @@ GENERATOR_FIXES: dict = {
     exp.IntDiv: lambda self, e: f"({self.sql(e, 'this')}) // ({self.sql(e, 'expression')})",
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
+    exp.CurrentDatetime: _now_in_zone("TIMESTAMP"),
+    exp.CurrentTime: _now_in_zone("TIME"),
     **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, *CHECKED_MATH)},
 }

@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from sqlml.errors import SqlTypeError
 from sqlml.sql.generator_fixes import REPEATING, duckdb_rendering, operands_once
+from sqlml.sql.templates import DUCKDB_OWN
 
 _INTEGERS = (exp.DType.INT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.BIGINT)
 _FLOATS = (exp.DType.DOUBLE, exp.DType.FLOAT)
@@ -63,7 +64,7 @@ def rounded_casts(tree: exp.Expression) -> exp.Expression:
     """CAST / SAFE_CAST to INT64 of a FLOAT64 rounds it first; of a STRING or a value of unknown
     type, is marked for :func:`_int64_cast` to check or dispatch on its type."""
     for cast in list(tree.find_all(exp.Cast)):
-        if not cast.to.is_type(exp.DType.BIGINT):
+        if not cast.to.is_type(exp.DType.BIGINT) or cast.meta.get(DUCKDB_OWN):  # a template's: DuckDB's cast
             continue
         kind = _kind(cast.this)
         if kind == "float":

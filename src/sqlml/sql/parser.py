@@ -74,6 +74,24 @@ class ParserAdditions:
         node.meta["prefix"] = spelled
         return _with_position(node, prefix, name_token, self.sql)
 
+    def _parse_bracket(self, this=None):
+        # sqlglot's BigQuery parser reads OFFSET(i) / ORDINAL(i) / SAFE_… in the outermost
+        # subscript of a chain only: the inner one of a[OFFSET(0)][OFFSET(1)] stayed a call of a
+        # function OFFSET, which DuckDB could not run
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator
+        bracket = super()._parse_bracket(this)
+        offsets = getattr(self, "BRACKET_OFFSETS", {})
+        inner = bracket.this if isinstance(bracket, exp.Bracket) else None
+        while isinstance(inner, exp.Bracket) and offsets:
+            position = inner.expressions[0] if len(inner.expressions) == 1 else None
+            if isinstance(position, exp.Anonymous) and position.name.upper() in offsets and len(position.expressions) == 1:
+                offset, safe = offsets[position.name.upper()]
+                inner.set("offset", offset)
+                inner.set("safe", safe)
+                position.replace(position.expressions[0])
+            inner = inner.this
+        return bracket
+
     def _parse_function_call(self, *args, **kwargs):
         first = self._curr
         try:

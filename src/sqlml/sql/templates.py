@@ -16,9 +16,18 @@ from sqlglot import exp, parse_one
 PLACEHOLDER = "__p_"
 
 
+#: The meta key marking a template's own subscripts and casts: DuckDB's (1-based lists, DuckDB's
+#: cast), which the passes giving BigQuery's meaning to the user's (sqlml.sql.subscripts,
+#: sqlml.sql.numbers) leave as they are; copies keep it.
+DUCKDB_OWN = "sqlml_duckdb_own"
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(template: str) -> exp.Expression:
-    return parse_one(template, read="duckdb")
+    tree = parse_one(template, read="duckdb")
+    for node in tree.find_all(exp.Bracket, exp.Cast):
+        node.meta[DUCKDB_OWN] = True
+    return tree
 
 
 def placeholders(template: str) -> set[str]:

@@ -20,6 +20,7 @@ from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.numbers import float_mods, rounded_casts
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
+from sqlml.sql.subscripts import bare_subscripts
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
     """Drop the project part of ``project.dataset.table`` names: datasets are DuckDB schemas.
@@ -109,6 +110,7 @@ BIGQUERY_PASSES = Passes(
     # on the user's own casts and MODs, before other passes add theirs (to BIGINT, of INT64 values)
     Pass(rounded_casts, (exp.Cast,), adds=(exp.Round,)),
     Pass(float_mods, (exp.Mod,), adds=()),
+    Pass(bare_subscripts, (exp.Bracket,), adds=()),
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),

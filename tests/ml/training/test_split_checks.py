@@ -8,7 +8,7 @@ import sqlml
 from sqlml.store.records import ModelRef
 
 TABLE = """CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x, 2.0 * range + 1 AS y,
-    ['TRAIN', 'train', 'Eval', 'TEST'][range % 4 + 1] AS part, ['TRAIN', 'EVAL', 'other'][range % 3 + 1] AS odd,
+    ['TRAIN', 'train', 'Eval', 'TEST'][OFFSET(range % 4)] AS part, ['TRAIN', 'EVAL', 'other'][OFFSET(range % 3)] AS odd,
     range % 5 = 0 AS is_eval, range AS n, 'k' || lpad(CAST(range AS VARCHAR), 3, '0') AS key,
     DATE '2024-01-01' + CAST(range AS INTEGER) AS day, [range] AS arr FROM range(200)"""
 CREATE = "CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y'], {options}) AS SELECT x, y, {column} FROM ds.t"
