@@ -18,17 +18,23 @@ Measures, in one run:
     batches): ``Connection.query("SELECT 1").fetchall()`` (remembered after its first call), and
     a query reading a one-row table, which is never remembered (``SELECT x FROM ds.t WHERE x = 1``).
 
+``--instructions`` instead counts the instructions (user space, valgrind's cachegrind without its
+cache simulation) each process executes, the measure a shared machine does not disturb at all: two
+runs of the same command agree within 0.3% (bench/README.md, cheap starts part 7). It needs
+``valgrind`` and takes ~30 s a process.
+
 Child processes get bytecode caches (in a temporary ``PYTHONPYCACHEPREFIX``, warmed by one
 untimed run), as an installed package has: without them every start recompiles sqlml's sources;
 their statement cache is a temporary ``SQLML_CACHE_DIR``.
 
-Usage: python bench/bench_startup.py [--pairs 11] [--calls 2000]
+Usage: python bench/bench_startup.py [--pairs 11] [--calls 2000] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -114,10 +120,32 @@ def per_statement(calls: int, pairs: int, ours_sql: str, theirs_sql: str, setup:
             Row(f"same, CPU time (overhead {(ours_cpu - theirs_cpu) * 1000:.2f} ms)", ours_cpu, theirs_cpu, "overhead ≤ 0.5 ms")]  # fmt: skip
 
 
+def instructions(command: list[str], env: dict, cwd: str) -> int:
+    """The instructions ``command`` executes in user space (valgrind's cachegrind, no cache simulation)."""
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    if command[0] != sys.executable:  # the console script: its interpreter runs under valgrind
+        command = [sys.executable, *command]
+    report = subprocess.run([*valgrind, *command], env=env, cwd=cwd, check=True, capture_output=True, text=True).stderr
+    return int(re.search(r"I\s+refs:\s+([\d,]+)", report).group(1).replace(",", ""))
+
+
+def instruction_rows(commands: dict[str, tuple[list[str], dict]], baseline: tuple[list[str], dict], cwd: str) -> None:
+    """Print each command's instructions and their ratio to ``baseline``'s (each run once untimed
+    first, so bytecode and statement caches are as the row says)."""
+    subprocess.run(baseline[0], env=baseline[1], cwd=cwd, check=True, capture_output=True)
+    base = instructions(*baseline, cwd)
+    print(f"| process | instructions | ratio to `{' '.join(DUCKDB[1:])}` ({base / 1e6:,.0f} M) | target |\n|---|---:|---:|---|")
+    for name, (command, env) in commands.items():
+        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+        count = instructions(command, env, cwd)
+        print(f"| {name} | {count / 1e6:,.0f} M | **{count / base:.2f}×** | ≤ 1.5× |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=11)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind) instead of timing")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="sqlml-bench-startup-")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "SQLML_STATEMENT_CACHE")}
@@ -130,6 +158,14 @@ def main() -> None:
     try:
         command = sqlml_command()
         disk, memory = [*command, "query", "SELECT 1"], [*command, "query", "SELECT 1", "--warehouse", ":memory:"]
+        if args.instructions:
+            instruction_rows({
+                '`sqlml query "SELECT 1"`, repeated (on-disk warehouse)': (disk, env),
+                '`sqlml query "SELECT 1"`, first run (on-disk warehouse)': (disk, first_run),
+                '`sqlml query "SELECT 1" --warehouse :memory:`, first run': (memory, first_run),
+                "floor of a first run: DuckDB + sqlglot translating `SELECT 1`, no sqlml": (LIBRARIES_FLOOR, env),
+            }, (DUCKDB, env), work)  # fmt: skip
+            return
         baseline = runner(DUCKDB, env, work)
         started = time.perf_counter()
         rows = [
