@@ -58,3 +58,12 @@ def test_bare_subscripts_of_arrays_and_json(con):
     assert [str(value) if value is not None else None for value in rows[0]] == ["coffee", "20", "10", "10", "20", None, "5"]
     with pytest.raises(sqlml.ExecutionError, match=r"^Array offset 6 is out of bounds: the array has 3 elements\n"):
         con.query("SELECT ['coffee', 'tea', 'milk'][6]").fetchall()
+
+
+def test_array_slice_takes_zero_based_inclusive_offsets(con):
+    # the reference's examples: 0-based, inclusive, negative from the end, out of bounds moved or empty
+    row = con.query(
+        "SELECT ARRAY_SLICE(a, 1, 3), ARRAY_SLICE(a, -1, 3), ARRAY_SLICE(a, 1, -3), ARRAY_SLICE(a, -3, -1), ARRAY_SLICE(a, 3, 3), "
+        "ARRAY_SLICE(a, 1, 30), ARRAY_SLICE(a, 5, 30), ARRAY_SLICE(a, -30, 0), ARRAY_SLICE(a, NULL, 1) FROM (SELECT ['a', 'b', 'c', 'd', 'e'] AS a)"
+    ).fetchall()
+    assert row == [(["b", "c", "d"], [], ["b", "c"], ["c", "d", "e"], ["d"], ["b", "c", "d", "e"], [], ["a"], None)]

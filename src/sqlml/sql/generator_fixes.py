@@ -194,7 +194,7 @@ def _safe_call(self, node: exp.SafeFunc) -> str:
 #: Nested in each other, they doubled (or tripled) the text at every level: 12 levels of
 #: GREATEST made 266 KB of SQL, 14 divisions 466 MB.
 REPEATING = (exp.Div, exp.Greatest, exp.Least, exp.Length, exp.ByteLength, exp.StrPosition, exp.RegexpInstr,
-             exp.Initcap, exp.LastDay, exp.GenerateSeries, exp.Bracket, *CHECKED_MATH)  # fmt: skip
+             exp.Initcap, exp.LastDay, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, *CHECKED_MATH)  # fmt: skip
 
 
 def operands_once(self, node: exp.Expression, render, bound: tuple[type, ...] = REPEATING) -> str:
@@ -240,6 +240,21 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     ("referenced before it is defined"). With a time zone, sqlglot's rendering is kept."""
     render = duckdb_rendering(node_type)
     return lambda self, node: render(self, node) if node.this else call
+
+
+def _array_slice(self, node: exp.ArraySlice) -> str:
+    """ARRAY_SLICE(a, start, end): 0-based inclusive offsets, a negative one counted from the end,
+    an out-of-bounds one moved to the nearest end; DuckDB's list_slice counts from 1, so the
+    slice started one element early (['a'…'e'], 1, 3 gave [a, b, c], BigQuery [b, c, d]).
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_slice"""
+    values = self.sql(node, "this")
+    length = f"LEN({values})"
+
+    # a start past the end, or an end before the start, leaves nothing (['a'…'e'], 5, 30 is [])
+    start, end = self.sql(node, "start"), self.sql(node, "end")  # NULL for a NULL offset, as list_slice's
+    first = f"(CASE WHEN {start} >= 0 THEN {start} WHEN {start} < 0 THEN GREATEST({length} + {start}, 0) END + 1)"
+    last = f"(CASE WHEN {end} >= 0 THEN LEAST({end}, {length} - 1) WHEN {end} < 0 THEN GREATEST({length} + {end}, -1) END + 1)"
+    return f"LIST_SLICE({values}, {first}, {last})"  # [] where first > last, or last is 0
 
 
 def _now_in_zone(type_name: str):
@@ -313,7 +328,8 @@ GENERATOR_FIXES: dict = {
     exp.IntDiv: lambda self, e: f"({self.sql(e, 'this')}) // ({self.sql(e, 'expression')})",
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
+    exp.ArraySlice: lambda self, e: operands_once(self, e, _array_slice),
     exp.CurrentDatetime: _now_in_zone("TIMESTAMP"),
     exp.CurrentTime: _now_in_zone("TIME"),
-    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, *CHECKED_MATH)},
+    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, *CHECKED_MATH)},
 }
