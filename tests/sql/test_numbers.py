@@ -91,3 +91,14 @@ def test_mod_of_a_float64_column_fails_and_integers_keep_their_answers(con):
         con.query("SELECT MOD(f, 2) FROM n.t").fetchall()
     # "Returned value has the same sign as X"; NUMERIC stays NUMERIC
     assert con.query("SELECT MOD(25, 12), MOD(-25, 12), MOD(d, 2) FROM n.t WHERE f = 2.5").fetchall() == [(1, -1, Decimal("0.5"))]
+
+
+def test_safe_arithmetic_is_int64_and_null_on_overflow(con):
+    # SAFE_ADD(5, 4) = 9, SAFE_SUBTRACT(5, 4) = 1, SAFE_MULTIPLY(20, 4) = 80, SAFE_NEGATE(+1) = -1; NULL on INT64 overflow
+    row = con.query(
+        "SELECT SAFE_ADD(5, 4), SAFE_SUBTRACT(5, 4), SAFE_MULTIPLY(20, 4), SAFE_NEGATE(1), SAFE_ADD(2000000000, 2000000000), "
+        "SAFE_ADD(9223372036854775807, 1), SAFE_MULTIPLY(9223372036854775807, 2), SAFE_SUBTRACT(-9223372036854775807, 2)"
+    ).fetchall()
+    assert row == [(9, 1, 80, -1, 4000000000, None, None, None)]
+    with pytest.raises(sqlml.ExecutionError, match=r"^division by zero: 1 / 0\n"):  # its arguments' errors still raise
+        con.query("SELECT SAFE_ADD(1, 1 / 0)").fetchall()

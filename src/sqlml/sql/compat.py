@@ -50,6 +50,10 @@ def _typed_literals(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+#: SAFE_ADD(x, y) … compute in INT64 as x + y does (not in the INTEGER DuckDB reads 5 as).
+_SAFE_ARITHMETIC = (exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply, exp.SafeNegate)
+
+
 def _literal_type(literal: exp.Literal) -> str | None:
     """The DuckDB type a numeric literal is cast to, or None where it stays as written."""
     if literal.is_string:
@@ -64,7 +68,7 @@ def _literal_type(literal: exp.Literal) -> str | None:
     # integer arguments of functions (ROUND's digits, LPAD's length…) stay DuckDB INTEGERs,
     # which its functions require; everywhere else an integer literal is INT64
     holder = parent.parent if isinstance(parent, exp.Neg) else parent
-    if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case)):
+    if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case, *_SAFE_ARITHMETIC)):
         return None
     return "BIGINT"
 
@@ -170,7 +174,6 @@ _FUNCTIONS = {
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
     "IEEE_DIVIDE": "CAST(__p_0 AS DOUBLE) / CAST(__p_1 AS DOUBLE)",
     "ARRAY_INCLUDES": "list_contains(__p_0, __p_1)",
-    "SAFE_NEGATE": "-__p_0",
 }
 
 

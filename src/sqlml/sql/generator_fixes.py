@@ -185,6 +185,20 @@ def _safe_call(self, node: exp.SafeFunc) -> str:
     return operands_once(self, function, lambda self, f: f"TRY({self.sql(f)})", bound=_RAISING)
 
 
+def _safe_arithmetic(operator: str):
+    """SAFE_ADD / SAFE_SUBTRACT / SAFE_MULTIPLY / SAFE_NEGATE: NULL where the operation overflows;
+    DuckDB has no such functions (sqlglot passed them through by name). TRY turns DuckDB's INT64
+    overflow error into NULL; operands that can raise are computed outside it, as for SAFE.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#safe_add"""
+
+    def render(self, node: exp.Expression) -> str:
+        if node.expression is None:
+            return f"TRY({operator}({self.sql(node, 'this')}))"
+        return f"TRY(({self.sql(node, 'this')}) {operator} ({self.sql(node, 'expression')}))"
+
+    return lambda self, node: operands_once(self, node, render, bound=_RAISING)
+
+
 # -- operands rendered once ------------------------------------------------------------------
 
 #: Nodes whose DuckDB text holds an operand more than once: sqlml's division check, sqlglot's
@@ -329,6 +343,10 @@ GENERATOR_FIXES: dict = {
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
     exp.ArraySlice: lambda self, e: operands_once(self, e, _array_slice),
+    exp.SafeAdd: _safe_arithmetic("+"),
+    exp.SafeSubtract: _safe_arithmetic("-"),
+    exp.SafeMultiply: _safe_arithmetic("*"),
+    exp.SafeNegate: _safe_arithmetic("-"),
     exp.CurrentDatetime: _now_in_zone("TIMESTAMP"),
     exp.CurrentTime: _now_in_zone("TIME"),
     **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, *CHECKED_MATH)},
