@@ -67,3 +67,22 @@ def test_array_slice_takes_zero_based_inclusive_offsets(con):
         "ARRAY_SLICE(a, 1, 30), ARRAY_SLICE(a, 5, 30), ARRAY_SLICE(a, -30, 0), ARRAY_SLICE(a, NULL, 1) FROM (SELECT ['a', 'b', 'c', 'd', 'e'] AS a)"
     ).fetchall()
     assert row == [(["b", "c", "d"], [], ["b", "c"], ["c", "d", "e"], ["d"], ["b", "c", "d", "e"], [], ["a"], None)]
+
+
+def test_array_concat_agg_keeps_order_and_limit(con):
+    arrays = "(SELECT [1, 2, 3, 4] AS x UNION ALL SELECT [5, 6] UNION ALL SELECT [7, 8, 9])"
+    row = con.query(
+        f"SELECT (SELECT ARRAY_CONCAT_AGG(x ORDER BY ARRAY_LENGTH(x) DESC LIMIT 2) FROM {arrays}), "
+        f"(SELECT ARRAY_CONCAT_AGG(x ORDER BY ARRAY_LENGTH(x) LIMIT 2) FROM {arrays}), "
+        f"(SELECT ARRAY_CONCAT_AGG(x ORDER BY ARRAY_LENGTH(x)) FROM {arrays})"
+    ).fetchall()
+    # the reference: [5, 6, 7, 8, 9] for ORDER BY ARRAY_LENGTH(x) LIMIT 2 (sqlglot dropped both clauses)
+    assert row == [([1, 2, 3, 4, 7, 8, 9], [5, 6, 7, 8, 9], [5, 6, 7, 8, 9, 1, 2, 3, 4])]
+
+
+def test_corr_of_fewer_than_two_pairs_is_null(con):
+    # "If there are fewer than two input pairs without NULL values, this function returns NULL" (DuckDB: NaN)
+    row = con.query("SELECT CORR(y, x) FROM UNNEST([STRUCT(1.0 AS y, NULL AS x), (9.0, 3.0)])").fetchall()
+    assert row == [(None,)]
+    (value,) = con.query("SELECT CORR(y, x) FROM UNNEST([STRUCT(1.0 AS y, 5.0 AS x), (3.0, 6.0), (9.0, 3.0)])").fetchall()[0]
+    assert value == pytest.approx(-0.8386278693775344)  # numpy.corrcoef([1, 3, 9], [5, 6, 3])

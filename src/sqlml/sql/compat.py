@@ -126,6 +126,24 @@ def _array_agg_limits(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _array_concat_agg(tree: exp.Expression) -> exp.Expression:
+    """``ARRAY_CONCAT_AGG(x ORDER BY y LIMIT n)`` concatenates the first n arrays in that order;
+    sqlglot's DuckDB rendering dropped the ORDER BY and the LIMIT (all arrays, in any order).
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#array_concat_agg
+    """
+    for aggregate in list(tree.find_all(exp.ArrayConcatAgg)):
+        limit = aggregate.this if isinstance(aggregate.this, exp.Limit) else None
+        ordered = limit.this if limit is not None else aggregate.this
+        if limit is None and not isinstance(ordered, exp.Order):
+            continue
+        value = ordered.this if isinstance(ordered, exp.Order) else ordered
+        listed = exp.Filter(this=exp.ArrayAgg(this=ordered.copy()), expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        if limit is not None:
+            listed = build("list_slice(__p_list, 1, __p_n)", list=listed, n=limit.expression)
+        aggregate.replace(build("flatten(__p_list)", list=listed))
+    return tree
+
+
 def _string_agg_limits(tree: exp.Expression) -> exp.Expression:
     """``STRING_AGG(x, sep ORDER BY y LIMIT n)`` → the first n non-NULL values of the ordered list,
     joined (DuckDB has no LIMIT there); NULL when no value is left, as STRING_AGG of no rows.
@@ -273,6 +291,7 @@ TREE_FIXES = (
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),
     Pass(_unnest_offsets, (exp.Unnest,)),
     Pass(_array_agg_limits, (exp.ArrayAgg,)),
+    Pass(_array_concat_agg, (exp.ArrayConcatAgg,)),
     Pass(_string_agg_limits, (exp.GroupConcat,)),
     Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
     Pass(_extracts, (exp.Extract,)),

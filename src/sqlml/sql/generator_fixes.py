@@ -343,6 +343,9 @@ GENERATOR_FIXES: dict = {
     exp.CurrentTimestamp: _now_as_call(exp.CurrentTimestamp, "GET_CURRENT_TIMESTAMP()"),
     exp.CurrentDate: _now_as_call(exp.CurrentDate, "CAST(GET_CURRENT_TIMESTAMP() AS DATE)"),
     exp.ArraySlice: lambda self, e: operands_once(self, e, _array_slice),
+    # CORR of fewer than two non-NULL pairs is NULL (DuckDB: NaN for one pair)
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/statistical_aggregate_functions#corr
+    exp.Corr: lambda self, e: f"CASE WHEN REGR_COUNT({self.sql(e, 'this')}, {self.sql(e, 'expression')}) >= 2 THEN {duckdb_rendering(exp.Corr)(self, e)} END",
     exp.SafeAdd: _safe_arithmetic("+"),
     exp.SafeSubtract: _safe_arithmetic("-"),
     exp.SafeMultiply: _safe_arithmetic("*"),
