@@ -29,6 +29,6 @@ def test_interval_results_are_months_days_and_nanoseconds_and_time_results_are_r
     )
     assert result.arrow().schema.types == [pa.month_day_nano_interval()] * 5
     assert [tuple(value) if value else None for value in result.fetchall()[0]] == [(14, 0, 0), (0, 2, 0), (0, 2, 11_045_500_000_000), (-3, 0, 0), None]
-    for sql in ("SELECT TIME(1, 2, 3)", "SELECT TIME '01:02:03' AS t"):
+    for sql in ("SELECT TIME(1, 2, 3)", "SELECT TIME '01:02:03' AS t UNION ALL SELECT TIME '04:05:06'"):
         with pytest.raises(sqlml.Error, match=r"^A TIME result column has no Spark translation yet \(Spark has no TIME values"):
             spark_con.query(sql)

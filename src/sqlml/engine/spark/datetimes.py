@@ -98,7 +98,12 @@ def _date_plus_time(node: exp.Add) -> exp.Expression:
 def _is_result_column(node: exp.Expression) -> bool:
     # a column of the statement's result or of the table it writes
     select = node.parent.parent if isinstance(node.parent, exp.Alias) else node.parent
-    return isinstance(select, exp.Select) and (select.parent is None or isinstance(select.parent, (exp.Create, exp.Insert)))
+    if not isinstance(select, exp.Select):
+        return False
+    outer = select.parent
+    while isinstance(outer, exp.SetOperation):  # a branch of a UNION gives the result's columns too
+        outer = outer.parent
+    return outer is None or isinstance(outer, (exp.Create, exp.Insert))
 
 
 def _refuse_time_result() -> exp.Expression:
