@@ -17,7 +17,7 @@ pairs add their ratings. The library's CG solver and float32 factors (its defaul
 seeded, one BLAS thread (threadpoolctl) and the library's own threads for the users and items.
 
 ML.TRAINING_INFO's per-iteration loss is the library's ``calculate_loss`` computed by
-:class:`TrainingLoss` (the library's own costs ~10× as much CPU: a BLAS call per rating).
+:class:`TrainingLoss` (the library's own costs ~5× as much CPU: a BLAS call per rating).
 """
 
 from __future__ import annotations
