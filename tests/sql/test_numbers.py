@@ -102,3 +102,12 @@ def test_safe_arithmetic_is_int64_and_null_on_overflow(con):
     assert row == [(9, 1, 80, -1, 4000000000, None, None, None)]
     with pytest.raises(sqlml.ExecutionError, match=r"^division by zero: 1 / 0\n"):  # its arguments' errors still raise
         con.query("SELECT SAFE_ADD(1, 1 / 0)").fetchall()
+
+
+def test_create_table_as_rounds_the_same_way(con):
+    # CREATE TABLE AS goes through the same front end (so does a model's TRANSFORM, not trained here: too slow)
+    con.query(
+        "CREATE SCHEMA m; CREATE TABLE m.t AS SELECT x, CAST(x AS INT64) AS a "
+        "FROM UNNEST([2.5, -2.5, 0.5, -0.5, 1.5]) AS x"
+    )
+    assert con.query("SELECT a FROM m.t").fetchall() == [(3,), (-3,), (1,), (-1,), (2,)]
