@@ -86,3 +86,9 @@ def test_corr_of_fewer_than_two_pairs_is_null(con):
     assert row == [(None,)]
     (value,) = con.query("SELECT CORR(y, x) FROM UNNEST([STRUCT(1.0 AS y, 5.0 AS x), (3.0, 6.0), (9.0, 3.0)])").fetchall()[0]
     assert value == pytest.approx(-0.8386278693775344)  # numpy.corrcoef([1, 3, 9], [5, 6, 3])
+
+
+def test_code_points_to_string_of_a_null_code_point_is_null(con):
+    # the reference: CODE_POINTS_TO_STRING([65, 255, NULL, 1024]) is NULL
+    row = con.query("SELECT CODE_POINTS_TO_STRING([65, 255, NULL, 1024]), CODE_POINTS_TO_STRING([65, 255, 513, 1024])").fetchall()
+    assert row == [(None, "AÿȁЀ")]

@@ -208,7 +208,7 @@ def _safe_arithmetic(operator: str):
 #: Nested in each other, they doubled (or tripled) the text at every level: 12 levels of
 #: GREATEST made 266 KB of SQL, 14 divisions 466 MB.
 REPEATING = (exp.Div, exp.Greatest, exp.Least, exp.Length, exp.ByteLength, exp.StrPosition, exp.RegexpInstr,
-             exp.Initcap, exp.LastDay, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, *CHECKED_MATH)  # fmt: skip
+             exp.Initcap, exp.LastDay, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, exp.CodePointsToString, *CHECKED_MATH)  # fmt: skip
 
 
 def operands_once(self, node: exp.Expression, render, bound: tuple[type, ...] = REPEATING) -> str:
@@ -254,6 +254,14 @@ def _now_as_call(node_type: type[exp.Expression], call: str):
     ("referenced before it is defined"). With a time zone, sqlglot's rendering is kept."""
     render = duckdb_rendering(node_type)
     return lambda self, node: render(self, node) if node.this else call
+
+
+def _code_points_to_string(self, node: exp.CodePointsToString) -> str:
+    # NULL if any code point is NULL (ARRAY_TO_STRING skipped it: [65, 255, NULL, 1024] gave 'AÿЀ')
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#code_points_to_string
+    points = self.sql(node, "this")
+    text = f"ARRAY_TO_STRING(LIST_TRANSFORM({points}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')"
+    return f"CASE WHEN LIST_COUNT({points}) = LEN({points}) THEN {text} END"
 
 
 def _array_slice(self, node: exp.ArraySlice) -> str:
@@ -328,7 +336,7 @@ GENERATOR_FIXES: dict = {
     exp.GenerateSeries: _generate_array,
     exp.Format: _format,
     exp.ByteLength: lambda self, e: operands_once(self, e, _byte_length),
-    exp.CodePointsToString: lambda self, e: f"ARRAY_TO_STRING(LIST_TRANSFORM({self.sql(e, 'this')}, LAMBDA __c : CHR(CAST(__c AS INTEGER))), '')",
+    exp.CodePointsToString: lambda self, e: operands_once(self, e, _code_points_to_string),
     # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.warehouse.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
     exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
@@ -352,5 +360,5 @@ GENERATOR_FIXES: dict = {
     exp.SafeNegate: _safe_arithmetic("-"),
     exp.CurrentDatetime: _now_in_zone("TIMESTAMP"),
     exp.CurrentTime: _now_in_zone("TIME"),
-    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, *CHECKED_MATH)},
+    **{node_type: _once(node_type) for node_type in REPEATING if node_type not in (exp.Div, exp.ByteLength, exp.GenerateSeries, exp.Bracket, exp.ArraySlice, exp.CodePointsToString, *CHECKED_MATH)},
 }
