@@ -20,14 +20,20 @@ import pytest
 import sqlml
 from sqlml.errors import InvalidOptionError
 
-# 200 rows: numbers with a NULL (mean-imputed), a STRING category; a numeric, a binary and a 3-class label
+# 200 rows: numbers with a NULL (mean-imputed), a STRING category; a numeric, a binary and a 3-class label;
+# and 240 (user, item, rating) rows: 30 STRING users × 8 of 20 INT64 items each, ratings 1-5 — made once
+# for the module's tests (shared_both), which name their models apart
 DATA = (
     "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.t AS "
     "SELECT x, IF(MOD(x, 17) = 0, NULL, MOD(x * 37, 101) / 10.0) AS z, CAST(MOD(x * 7, 4) AS STRING) AS s, "
     "x * 0.5 + MOD(x * 37, 101) / 7.0 + MOD(x * 7, 4) * 3 + MOD(x * 13, 11) / 3.0 AS y, "
     "MOD(x * 37, 101) / 10.0 + MOD(x * 13, 11) > 10 AS big, "
     "CASE WHEN x < 70 THEN 'low' WHEN x < 140 + MOD(x, 9) THEN 'mid' ELSE 'high' END AS band "
-    "FROM UNNEST(GENERATE_ARRAY(1, 200)) AS x"
+    "FROM UNNEST(GENERATE_ARRAY(1, 200)) AS x; "
+    "CREATE OR REPLACE TABLE ds.r AS "
+    "SELECT CONCAT('u', CAST(u AS STRING)) AS user, MOD(u * 7 + j * 3, 20) AS item, "
+    "CAST(1 + MOD(u * 5 + j * 11 + DIV(u, 4), 5) AS FLOAT64) AS rating "
+    "FROM UNNEST(GENERATE_ARRAY(1, 30)) AS u, UNNEST(GENERATE_ARRAY(0, 7)) AS j"
 )
 
 
@@ -47,26 +53,26 @@ def _predictions(con, model: str, columns: str) -> list[tuple]:
     return con.query(f"SELECT x, {columns} FROM ML.PREDICT(MODEL {model}, TABLE ds.t) ORDER BY x").fetchall()
 
 
-def test_linear_reg_on_spark_has_the_weights_of_training_in_one_process(both):
-    spark_con, duck = both
+def test_linear_reg_on_spark_has_the_weights_of_training_in_one_process(shared_both):
+    spark_con, duck = shared_both
     l2_reg = 0.5  # the penalty's scale differs between MLlib and sqlml (see sqlml.ml.spark_training.trainers)
     statement = (
         "CREATE MODEL ds.{name} OPTIONS(model_type='linear_reg', input_label_cols=['y'], "
         f"category_encoding_method='DUMMY_ENCODING', l2_reg={l2_reg}) AS SELECT x, z, s, y FROM ds.t"
     )
-    spark_con.query(statement.format(name="on_spark"))
-    duck.query(statement.format(name="in_process"))
-    on_spark, in_process = _weights(duck, "ds.on_spark"), _weights(duck, "ds.in_process")
+    spark_con.query(statement.format(name="linear_on_spark"))
+    duck.query(statement.format(name="linear_in_process"))
+    on_spark, in_process = _weights(duck, "ds.linear_on_spark"), _weights(duck, "ds.linear_in_process")
     assert on_spark.keys() == in_process.keys() == {"x", "z", "s=0", "s=1", "s=2", "s=3", "__INTERCEPT__"}
     for name, weight in in_process.items():
         assert on_spark[name] == pytest.approx(weight, rel=1e-8, abs=1e-10), name
     # the stored model's description: the preprocessing Spark learned is one process's
-    info = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.on_spark)").fetchall()}
-    expected = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.in_process)").fetchall()}
+    info = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.linear_on_spark)").fetchall()}
+    expected = {row[0]: row[1:] for row in duck.query("SELECT input, mean, stddev, null_count FROM ML.FEATURE_INFO(MODEL ds.linear_in_process)").fetchall()}
     assert_close(info, expected, rel=1e-12)
     # one stored model, two engines: the same predictions
-    assert_close(_predictions(spark_con, "ds.on_spark", "predicted_y"), _predictions(duck, "ds.on_spark", "predicted_y"))
-    evaluated = "SELECT * FROM ML.EVALUATE(MODEL ds.on_spark, TABLE ds.t)"
+    assert_close(_predictions(spark_con, "ds.linear_on_spark", "predicted_y"), _predictions(duck, "ds.linear_on_spark", "predicted_y"))
+    evaluated = "SELECT * FROM ML.EVALUATE(MODEL ds.linear_on_spark, TABLE ds.t)"
     assert_close(spark_con.query(evaluated).fetchall(), duck.query(evaluated).fetchall())
 
 
@@ -84,13 +90,13 @@ def _standardized(duck, columns: list[str]) -> np.ndarray:
     [("big", [False, True], ""), ("band", ["high", "low", "mid"], "auto_class_weights=TRUE, ")],
     ids=["binary", "multiclass_auto_class_weights"],
 )
-def test_logistic_reg_on_spark_has_scikit_learns_weights(both, label, classes, weights):
+def test_logistic_reg_on_spark_has_scikit_learns_weights(shared_both, label, classes, weights):
     from sklearn.linear_model import LogisticRegression
 
-    spark_con, duck = both
+    spark_con, duck = shared_both
     l2_reg = 0.05
     spark_con.query(
-        f"CREATE MODEL ds.c OPTIONS(model_type='logistic_reg', input_label_cols=['{label}'], {weights}l2_reg={l2_reg}, max_iterations=200) "
+        f"CREATE MODEL ds.c_{label} OPTIONS(model_type='logistic_reg', input_label_cols=['{label}'], {weights}l2_reg={l2_reg}, max_iterations=200) "
         f"AS SELECT x, z, {label} FROM ds.t"
     )
     X = _standardized(duck, ["x", "z"])
@@ -100,19 +106,19 @@ def test_logistic_reg_on_spark_has_scikit_learns_weights(both, label, classes, w
     balanced = "balanced" if weights else None
     reference = LogisticRegression(C=1 / (2 * l2_reg * len(y)), class_weight=balanced, tol=1e-10, max_iter=10_000).fit(X, y)
     assert list(reference.classes_) == classes
-    weights = _weights(duck, "ds.c", standardize=True)  # the weights of the standardized features
+    weights = _weights(duck, f"ds.c_{label}", standardize=True)  # the weights of the standardized features
     if len(classes) == 2:
         got = np.array([weights["x"], weights["z"], weights["__INTERCEPT__"]])
         np.testing.assert_allclose(got, [*reference.coef_[0], reference.intercept_[0]], atol=1e-4)
-    by_label = [{p["label"]: p["prob"] for p in row[1]} for row in _predictions(duck, "ds.c", f"predicted_{label}_probs")]
+    by_label = [{p["label"]: p["prob"] for p in row[1]} for row in _predictions(duck, f"ds.c_{label}", f"predicted_{label}_probs")]
     probabilities = [[row[c] for c in classes] for row in by_label]
     np.testing.assert_allclose(probabilities, reference.predict_proba(X), atol=1e-4)
     columns = f"predicted_{label}, predicted_{label}_probs"
-    assert_close(_predictions(spark_con, "ds.c", columns), _predictions(duck, "ds.c", columns))
+    assert_close(_predictions(spark_con, f"ds.c_{label}", columns), _predictions(duck, f"ds.c_{label}", columns))
 
 
-def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(both):
-    spark_con, duck = both
+def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(shared_both):
+    spark_con, duck = shared_both
     blobs = (
         "CREATE OR REPLACE TABLE ds.blobs AS SELECT x, MOD(x, 3) * 10 + MOD(x * 7, 5) / 4.0 AS a, "
         "MOD(x, 3) * -6 + MOD(x * 11, 7) / 5.0 AS b FROM UNNEST(GENERATE_ARRAY(1, 300)) AS x"
@@ -120,18 +126,18 @@ def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(both):
     spark_con.query(blobs)
     duck.query(blobs)
     statement = "CREATE MODEL ds.{name} OPTIONS(model_type='kmeans', num_clusters=3, kmeans_init_method='KMEANS++') AS SELECT a, b FROM ds.blobs"
-    spark_con.query(statement.format(name="on_spark"))
-    duck.query(statement.format(name="in_process"))
+    spark_con.query(statement.format(name="kmeans_on_spark"))
+    duck.query(statement.format(name="kmeans_in_process"))
     centroids = "SELECT centroid_id, feature, numerical_value FROM ML.CENTROIDS(MODEL ds.{name}) ORDER BY centroid_id, feature"
 
     def by_centroid(name: str) -> list[tuple]:
         rows = duck.query(centroids.format(name=name)).fetchall()
         return sorted(tuple(value for _, _, value in rows[i : i + 2]) for i in range(0, len(rows), 2))
 
-    np.testing.assert_allclose(by_centroid("on_spark"), by_centroid("in_process"), rtol=1e-9)
-    info = spark_con.query("SELECT cluster_info FROM ML.TRAINING_INFO(MODEL ds.on_spark)").fetchall()[-1][0]
+    np.testing.assert_allclose(by_centroid("kmeans_on_spark"), by_centroid("kmeans_in_process"), rtol=1e-9)
+    info = spark_con.query("SELECT cluster_info FROM ML.TRAINING_INFO(MODEL ds.kmeans_on_spark)").fetchall()[-1][0]
     assert sorted(c["cluster_size"] for c in info) == [100, 100, 100]
-    predicted = "SELECT a, b, centroid_id, nearest_centroids_distance FROM ML.PREDICT(MODEL ds.on_spark, TABLE ds.blobs) ORDER BY a, b"
+    predicted = "SELECT a, b, centroid_id, nearest_centroids_distance FROM ML.PREDICT(MODEL ds.kmeans_on_spark, TABLE ds.blobs) ORDER BY a, b"
     assert_close(spark_con.query(predicted).fetchall(), duck.query(predicted).fetchall())
 
 
@@ -153,17 +159,19 @@ def test_kmeans_on_spark_has_the_centroids_of_training_in_one_process(both):
     ],
     ids=["transform", "num_trials", "date_feature"],
 )
-def test_what_the_workers_do_not_train_is_refused_and_names_the_driver(spark_con, statement, message):
-    spark_con.query(DATA)
+def test_what_the_workers_do_not_train_is_refused_and_names_the_driver(shared_both, statement, message):
+    spark_con, _ = shared_both
+    models = "SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS"
+    before = spark_con.query(models).fetchall()
     with pytest.raises(InvalidOptionError) as refused:
         spark_con.query(statement)
     assert refused.value.message == message
     assert refused.value.hint == "Add OPTIONS(spark_train='driver') to train on the driver (the rows must fit in its memory)."
-    assert spark_con.query("SELECT COUNT(*) FROM ds.INFORMATION_SCHEMA.MODELS").fetchall() == [(0,)]
+    assert spark_con.query(models).fetchall() == before  # no model stored
 
 
-def test_a_null_label_fails_with_the_message_of_training_in_one_process(spark_con):
-    spark_con.query(DATA)
+def test_a_null_label_fails_with_the_message_of_training_in_one_process(shared_both):
+    spark_con, _ = shared_both
     with pytest.raises(sqlml.errors.InvalidModelInputError) as failed:
         spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['z']) AS SELECT x, z FROM ds.t")
     assert failed.value.message == "The label column z has 11 NULL value(s) in 200 rows; BigQuery ML does not train on NULL labels."
@@ -184,29 +192,22 @@ def _close(got: object, expected: object, rel: float) -> bool:
     return got == expected
 
 
-def test_pca_on_spark_has_the_components_of_training_in_one_process(both):
-    spark_con, duck = both
+def test_pca_on_spark_has_the_components_of_training_in_one_process(shared_both):
+    spark_con, duck = shared_both
     statement = (
         "CREATE MODEL ds.{name} OPTIONS(model_type='pca', num_principal_components=2) AS SELECT x, z, y, s FROM ds.t"
     )
-    spark_con.query(statement.format(name="on_spark"))
-    duck.query(statement.format(name="in_process"))
+    spark_con.query(statement.format(name="pca_on_spark"))
+    duck.query(statement.format(name="pca_in_process"))
     components = "SELECT principal_component_id, feature, numerical_value FROM ML.PRINCIPAL_COMPONENTS(MODEL ds.{name}) ORDER BY 1, 2"
     info = "SELECT principal_component_id, eigenvalue, explained_variance_ratio FROM ML.PRINCIPAL_COMPONENT_INFO(MODEL ds.{name}) ORDER BY 1"
     for query in (components, info):
-        assert_close(duck.query(query.format(name="on_spark")).fetchall(), duck.query(query.format(name="in_process")).fetchall(), rel=1e-7)
+        assert_close(duck.query(query.format(name="pca_on_spark")).fetchall(), duck.query(query.format(name="pca_in_process")).fetchall(), rel=1e-7)
     # (PCA's ML.PREDICT passes no input column through: rows in the order of their projections)
-    projected = "SELECT principal_component_1, principal_component_2 FROM ML.PREDICT(MODEL ds.on_spark, TABLE ds.t) ORDER BY 1, 2"
+    projected = "SELECT principal_component_1, principal_component_2 FROM ML.PREDICT(MODEL ds.pca_on_spark, TABLE ds.t) ORDER BY 1, 2"
     assert_close(spark_con.query(projected).fetchall(), duck.query(projected).fetchall())
 
 
-# 240 (user, item, rating) rows: 30 STRING users × 8 of 20 INT64 items each, ratings 1-5
-RATINGS = (
-    "CREATE SCHEMA IF NOT EXISTS ds; CREATE OR REPLACE TABLE ds.r AS "
-    "SELECT CONCAT('u', CAST(u AS STRING)) AS user, MOD(u * 7 + j * 3, 20) AS item, "
-    "CAST(1 + MOD(u * 5 + j * 11 + DIV(u, 4), 5) AS FLOAT64) AS rating "
-    "FROM UNNEST(GENERATE_ARRAY(1, 30)) AS u, UNNEST(GENERATE_ARRAY(0, 7)) AS j"
-)
 
 
 @pytest.mark.parametrize(
@@ -218,17 +219,16 @@ RATINGS = (
     ],  # slow: ALS fitted twice on local[2], evaluated on both engines
     ids=["explicit", "implicit"],
 )
-def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, spark, options, als):
+def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(shared_both, spark, request, options, als):
     from pyspark.ml.recommendation import ALS
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from sqlml.ml.spark_training.als import SEED, blocks_for
 
-    spark_con, duck = both
-    spark_con.query(RATINGS)
-    duck.query(RATINGS)
-    spark_con.query(f"CREATE MODEL ds.mf OPTIONS(model_type='matrix_factorization', {options}) AS SELECT user, item, rating FROM ds.r")
+    spark_con, duck = shared_both
+    model = f"ds.mf_{request.node.callspec.id}"
+    spark_con.query(f"CREATE MODEL {model} OPTIONS(model_type='matrix_factorization', {options}) AS SELECT user, item, rating FROM ds.r")
     # MLlib's ALS on the same rows, users and items coded by their sorted position
     rows = spark.table("ds.r")
     for name in ("user", "item"):
@@ -239,12 +239,12 @@ def test_matrix_factorization_on_spark_predicts_what_mllibs_als_predicts(both, s
     expected = {(r["user"], r["item"]): r["prediction"] for r in fitted.transform(rows).collect()}
     # every (user, item) pair of the rows, scored by the stored model on DuckDB
     column = "predicted_rating_confidence" if "IMPLICIT" in options else "predicted_rating"
-    got = dict(((u, i), p) for u, i, p in duck.query(f"SELECT user, item, {column} FROM ML.RECOMMEND(MODEL ds.mf, (SELECT user, item FROM ds.r))").fetchall())
+    got = dict(((u, i), p) for u, i, p in duck.query(f"SELECT user, item, {column} FROM ML.RECOMMEND(MODEL {model}, (SELECT user, item FROM ds.r))").fetchall())
     assert got.keys() == expected.keys() and len(got) == 240
     np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), atol=1e-5, rtol=1e-5)
-    weights = duck.query("SELECT COUNT(*), SUM(ABS(intercept)) FROM ML.WEIGHTS(MODEL ds.mf)").fetchall()
+    weights = duck.query(f"SELECT COUNT(*), SUM(ABS(intercept)) FROM ML.WEIGHTS(MODEL {model})").fetchall()
     assert weights == [(30 + 20 + 1, 0.0)]  # MLlib's ALS learns no intercepts
-    evaluated = "SELECT * FROM ML.EVALUATE(MODEL ds.mf, TABLE ds.r)"
+    evaluated = f"SELECT * FROM ML.EVALUATE(MODEL {model}, TABLE ds.r)"
     on_duckdb = duck.query(evaluated).arrow().to_pylist()
     if "IMPLICIT" not in options:  # explicit: the regression metrics of the pairs' predictions
         errors = np.array([got[(r["user"], r["item"])] - r["rating"] for r in spark.table("ds.r").collect()])

@@ -27,8 +27,8 @@ def _predictions(con, column: str) -> list[tuple]:
 
 
 @pytest.mark.slow  # ~50 s on local[2] (CREATE MODEL's Spark passes, one process's model to compare)
-def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_engines(both):
-    spark_con, duck = both
+def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_engines(shared):
+    spark_con, duck = shared
     # early_stop: every machine stops at the same round, by the whole training set's loss (one process's rule);
     # the machines exchange their losses in batches of rounds (1, 2, 4, …), so they train past the stop
     # and drop those trees — compared below with one process's model, which stopped there
@@ -60,8 +60,8 @@ def test_a_boosted_tree_regressor_trained_on_spark_predicts_the_same_on_both_eng
 
 
 @pytest.mark.slow
-def test_a_random_forest_classifier_trained_on_spark_predicts_the_same_on_both_engines(both):
-    spark_con, duck = both
+def test_a_random_forest_classifier_trained_on_spark_predicts_the_same_on_both_engines(shared):
+    spark_con, duck = shared
     spark_con.query(
         "CREATE MODEL ds.m OPTIONS(model_type='random_forest_classifier', input_label_cols=['band'], num_parallel_tree=8, "
         "max_tree_depth=4, subsample=0.8) AS SELECT x, z, s, band FROM ds.t"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import sqlml
 from sqlml.engine.spark.cursor import SparkRelation
 from sqlml.errors import InvalidOptionError
 
@@ -15,8 +14,8 @@ DATA = (
 )
 
 
-def test_create_model_without_a_place_to_train_is_refused(spark_con):
-    spark_con.query(DATA)
+def test_create_model_without_a_place_to_train_is_refused(shared):
+    spark_con, _ = shared
     with pytest.raises(InvalidOptionError) as refused:
         spark_con.query("CREATE MODEL ds.m OPTIONS(model_type='dnn_regressor', input_label_cols=['y']) AS SELECT x, y FROM ds.t")
     assert refused.value.message == (
@@ -37,8 +36,8 @@ def test_spark_train_is_refused_on_duckdb(con):
     ("model_type", "label", "prediction"),
     [("linear_reg", "y", "predicted_y"), ("boosted_tree_classifier", "big", "predicted_big_probs")],
 )
-def test_a_model_trained_on_spark_predicts_the_same_on_duckdb(spark_con, tmp_path, model_type, label, prediction):
-    spark_con.query(DATA)
+def test_a_model_trained_on_spark_predicts_the_same_on_duckdb(shared, model_type, label, prediction):
+    spark_con, duck = shared
     spark_con.query(
         f"CREATE MODEL ds.m OPTIONS(model_type='{model_type}', input_label_cols=['{label}'], spark_train='driver') "
         f"AS SELECT x, c, {label} FROM ds.t"
@@ -47,9 +46,7 @@ def test_a_model_trained_on_spark_predicts_the_same_on_duckdb(spark_con, tmp_pat
     evaluate = "SELECT * FROM ML.EVALUATE(MODEL ds.m, TABLE ds.t)"
     on_spark, evaluated_on_spark = spark_con.query(predict).arrow(), spark_con.query(evaluate).arrow()
     # the same model store, another engine: DuckDB holding the same rows
-    with sqlml.connect(tmp_path / "duckdb-warehouse", spark_con.models_path) as duck:
-        duck.query(DATA)
-        on_duckdb, evaluated_on_duckdb = duck.query(predict).arrow(), duck.query(evaluate).arrow()
+    on_duckdb, evaluated_on_duckdb = duck.query(predict).arrow(), duck.query(evaluate).arrow()
     assert on_spark.num_rows == 20 and on_spark.schema == on_duckdb.schema
     assert _close(on_spark.to_pylist(), on_duckdb.to_pylist())
     assert evaluated_on_spark.column_names == evaluated_on_duckdb.column_names
@@ -67,11 +64,11 @@ def _close(got: object, expected: object) -> bool:
     return got == expected
 
 
-def test_explain_predict_detect_anomalies_and_forecast_on_spark_equal_duckdbs(both):
+def test_explain_predict_detect_anomalies_and_forecast_on_spark_equal_duckdbs(shared):
     """The table functions beside ML.PREDICT run on the Spark engine too, with DuckDB's answers from
     the same stored models (trained on Spark: MLlib for the linear model and k-means, the driver for
     ARIMA_PLUS)."""
-    spark_con, duck = both
+    spark_con, duck = shared
     spark_con.query("CREATE MODEL ds.lin OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, c, y FROM ds.t")
     spark_con.query("CREATE MODEL ds.k OPTIONS(model_type='kmeans', num_clusters=2) AS SELECT x, y FROM ds.t")
     spark_con.query(
@@ -90,8 +87,8 @@ def test_explain_predict_detect_anomalies_and_forecast_on_spark_equal_duckdbs(bo
         assert _close(on_spark.to_pylist(), on_duckdb.to_pylist()), query
 
 
-def test_predictions_are_composable_in_spark_sql(spark_con, spark):
-    spark_con.query(DATA)
+def test_predictions_are_composable_in_spark_sql(shared, spark):
+    spark_con, _ = shared
     spark_con.query(
         "CREATE MODEL ds.b OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['big'], max_iterations=5, "
         "spark_train='driver') AS SELECT x, c, big FROM ds.t"
@@ -108,9 +105,9 @@ def _predicted_views(spark) -> list[str]:
 
 
 def test_ml_predict_scores_on_the_executors_with_map_in_arrow_and_drops_its_view_when_the_statement_ends(
-    spark_con, spark, monkeypatch
+    shared, spark, monkeypatch
 ):
-    spark_con.query(DATA)
+    spark_con, _ = shared
     spark_con.query(
         "CREATE MODEL ds.b OPTIONS(model_type='boosted_tree_classifier', input_label_cols=['big'], max_iterations=5, "
         "spark_train='driver') AS SELECT x, c, big FROM ds.t"

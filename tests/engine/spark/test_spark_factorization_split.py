@@ -35,8 +35,8 @@ KEYS = "SELECT processed_input, feature FROM ML.WEIGHTS(MODEL ds.mf) WHERE proce
     ],
     ids=["custom", "seq"],
 )
-def test_a_split_factorization_on_spark_keeps_the_training_rows_keys_and_scores_the_evaluation_rows(both, split, column, evaluated, users):
-    spark_con, duck = both
+def test_a_split_factorization_on_spark_keeps_the_training_rows_keys_and_scores_the_evaluation_rows(shared, split, column, evaluated, users):
+    spark_con, duck = shared
     statement = MF.format(split=split, column=column)
     spark_con.query(statement)
     keys_on_spark = duck.query(KEYS).fetchall()
@@ -62,8 +62,8 @@ FAILING = {
 }
 
 
-def test_a_split_that_cannot_train_fails_on_spark_as_in_one_process(both):
-    spark_con, duck = both
+def test_a_split_that_cannot_train_fails_on_spark_as_in_one_process(shared):
+    spark_con, duck = shared
     for case, (split, column) in FAILING.items():
         statement = MF.format(split=split, column=column)
         with pytest.raises(sqlml.errors.Error) as in_process:
@@ -103,8 +103,8 @@ def _summed(rows: pa.Table) -> dict:
 
 
 @pytest.mark.slow  # ALS on local[2]: ~10 s a model
-def test_a_random_split_factorization_on_spark_evaluates_the_rows_one_process_evaluates(both, spark):
-    spark_con, duck = both
+def test_a_random_split_factorization_on_spark_evaluates_the_rows_one_process_evaluates(shared, spark):
+    spark_con, duck = shared
     _, evaluation = _evaluation_rows(duck, spark)
     spark_con.query(f"CREATE MODEL ds.mf OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=2, data_split_method='RANDOM', data_split_eval_fraction=0.25) AS {RATINGS}")
     stored = spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf)").arrow().to_pylist()[0]
@@ -117,8 +117,8 @@ def test_a_random_split_factorization_on_spark_evaluates_the_rows_one_process_ev
 
 
 @pytest.mark.slow  # ALS on local[2]
-def test_an_implicit_factorization_on_spark_has_one_process_losses_and_ranking_metrics(both, spark):
-    spark_con, duck = both
+def test_an_implicit_factorization_on_spark_has_one_process_losses_and_ranking_metrics(shared, spark):
+    spark_con, duck = shared
     training, evaluation = _evaluation_rows(duck, spark)
     alpha, l2_reg = 5.0, 0.5
     spark_con.query(

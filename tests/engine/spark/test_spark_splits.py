@@ -105,8 +105,8 @@ def _options(split: dict) -> str:
         pytest.param("logistic_reg", "big", {"data_split_method": "RANDOM", "data_split_eval_fraction": 0.3}, 180, marks=pytest.mark.slow),
     ],
 )
-def test_a_model_trained_by_mllib_scores_the_rows_one_process_evaluates(both, spark, model_type, label, split, evaluated):
-    spark_con, duck = both
+def test_a_model_trained_by_mllib_scores_the_rows_one_process_evaluates(shared, spark, model_type, label, split, evaluated):
+    spark_con, duck = shared
     query = f"SELECT x, z, s, {label} FROM ds.t"
     statement = f"CREATE MODEL ds.{{name}} OPTIONS(model_type='{model_type}', input_label_cols=['{label}'], {_options(split)}) AS {query}"
     assert _evaluation_rows(duck, spark, query, split, "eval_rows").num_rows == evaluated
@@ -122,8 +122,8 @@ def test_a_model_trained_by_mllib_scores_the_rows_one_process_evaluates(both, sp
 
 
 @pytest.mark.slow  # LightGBM's distributed mode in a barrier stage on local[2], and one process's model
-def test_a_boosted_tree_trained_on_spark_has_one_process_eval_losses(both, spark):
-    spark_con, duck = both
+def test_a_boosted_tree_trained_on_spark_has_one_process_eval_losses(shared, spark):
+    spark_con, duck = shared
     query, split = "SELECT x, z, s, y FROM ds.t", {"data_split_method": "RANDOM", "data_split_eval_fraction": 0.25}
     statement = (
         "CREATE MODEL ds.{name} OPTIONS(model_type='boosted_tree_regressor', input_label_cols=['y'], max_iterations=6, "
