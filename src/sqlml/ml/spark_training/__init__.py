@@ -77,7 +77,9 @@ def _model(prepared: training_rows.TrainingRows, model_type: str, options: dict)
     family = family_of(model_type)
     name = canonical_name(model_type)
     estimator, info = TRAINERS[name](prepared, options)
-    _, scored = prepared.sample(prepared.scored_part)
+    sample, train = prepared.sample(False)
+    # without a split the scored part is the training part: its sample is fetched once, not twice
+    scored = prepared.sample(True)[1] if prepared.scored_part else train
     raw = family.metric_outputs(model_type, estimator, scored.X)
     metrics = family.metrics(model_type, estimator, scored.y, raw)
     if prepared.scored_part and family.reports_eval_loss:
@@ -97,7 +99,6 @@ def _model(prepared: training_rows.TrainingRows, model_type: str, options: dict)
         "trained_on": {"engine": "spark", "trainer": trainer_description(name, estimator), "sample_rows": training_rows.SAMPLE_ROWS},
     }
     arrays = {"eval_output": raw, "eval_target": scored.y} if task.is_classification else {}
-    sample, train = prepared.sample(False)
     arrays.update(family.fitted_arrays(model_type, estimator, train, prepared.preprocessor, options))
     model = Model(spec, prepared.preprocessor, estimator, arrays)
     inputs = {name.lower() for name in model.required_columns()}
