@@ -23,7 +23,7 @@ threads of this process): on a machine other work shares, CPU time is what the l
 
 Usage: python bench/bench_compiled_predict.py [--rows 1000000] [--rounds 50,200] [--pairs 3]
            [--parts first,firstraw,warm,off,kernel,threshold] [--cold-rows 100000,1000000]
-           [--memory-rows 1000000,10000000,20000000]
+           [--memory-rows 1000000,10000000,20000000] [--assume-spare-core]
 """
 
 from __future__ import annotations
@@ -311,7 +311,13 @@ def main() -> None:
     parser.add_argument("--cold-rows", default="", help="comma-separated row counts for the first statement (default: --rows)")
     parser.add_argument("--memory-rows", default="", help="comma-separated row counts for the peak-memory children")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--assume-spare-core", action="store_true",
+        help="take the machine's cores as free (cores_to_spare), so a loaded machine's first statement takes the quiet path: its CPU ratio",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.assume_spare_core:
+        predictor.cores_to_spare = lambda: True
     if args.memory_child:
         memory_child(args.memory_child)
         return
