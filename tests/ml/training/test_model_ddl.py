@@ -46,6 +46,12 @@ CASES = {
 }
 
 
+#: The previous version of a case, where not the case itself: an AutoML search trains several
+#: families even on 80 rows (8-18 s of CPU each), and the rows are checked before the model type
+#: matters (sqlml.ml.training.model_ddl), so a linear model stands in as the version to keep.
+PREVIOUS = {"AUTOML_CLASSIFIER": "LOGISTIC_REG", "AUTOML_REGRESSOR": "LINEAR_REG"}
+
+
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     root = tmp_path_factory.mktemp("statements")
@@ -62,7 +68,7 @@ def test_every_trained_model_type_is_covered():
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_training_query_without_rows_fails_and_keeps_the_previous_model(con, case):
     name = "ds.empty_" + case.lower().replace(" ", "_")
-    con.query(f"CREATE OR REPLACE MODEL {name} " + CASES[case].format(q="SELECT * FROM ds.t"))
+    con.query(f"CREATE OR REPLACE MODEL {name} " + CASES[PREVIOUS.get(case, case)].format(q="SELECT * FROM ds.t"))
     empty = f"CREATE OR REPLACE MODEL {name} " + CASES[case].format(q="SELECT * FROM ds.t WHERE x < 0")
     with pytest.raises(sqlml.InvalidModelInputError, match=r"^The training query returned no rows\.\n") as info:
         con.query(empty)
