@@ -1,5 +1,6 @@
 """One local[2] Spark session for every Spark engine test (Spark starts in 5-10 s), and a
-connection per test on it whose datasets are dropped afterwards.
+connection per test on it whose datasets are dropped afterwards — or, for the modules that train
+models, one Spark and one DuckDB connection per module holding its tables (``shared_both``).
 
 The tests are skipped, saying why, only where Java or pyspark is missing (``.ci/run`` installs
 both: Java 17 from the system's package manager, pyspark from the ``spark`` extra).
