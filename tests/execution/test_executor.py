@@ -44,7 +44,7 @@ def test_unknown_table_and_column_suggest_the_nearest(con):
 
 
 def test_duckdb_errors_are_wrapped_with_the_statement_position(con):
-    with pytest.raises(sqlml.SqlTypeError, match=r"(?s)Could not convert string 'abc'.*at statement 2, line 1"):
+    with pytest.raises(sqlml.SqlTypeError, match=r"(?s)Bad int64 value: abc.*at statement 2, line 1"):
         con.query("SELECT 1; SELECT CAST('abc' AS INT64)").fetchall()
     with pytest.raises(sqlml.AlreadyExistsError, match=r"(?s)already exists.*CREATE OR REPLACE"):
         con.query("CREATE TABLE dup AS SELECT 1 AS x; CREATE TABLE dup AS SELECT 1 AS x")

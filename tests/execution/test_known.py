@@ -70,7 +70,7 @@ def test_a_failure_while_reading_a_remembered_statement_is_the_first_runs_error(
         con.query(sql).fetchall()
     assert type(again.value) is type(first.value)
     assert (str(again.value), again.value.location) == (str(first.value), first.value.location)
-    assert str(again.value).startswith("Could not convert string 'x' to INT64")
+    assert str(again.value).startswith("Bad int64 value: x")
 
 
 def test_it_is_not_used_with_parameters_variables_or_an_open_transaction(con, lookups):

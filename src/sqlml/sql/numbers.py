@@ -25,6 +25,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import SqlTypeError
+from sqlml.sql.messages import BAD_INT64
 from sqlml.sql.generator_fixes import REPEATING, duckdb_rendering, operands_once
 from sqlml.sql.templates import DUCKDB_OWN
 
@@ -103,7 +104,7 @@ def _from_string(value: str, cast: str, to: str) -> str:
     text = f"CAST({value} AS VARCHAR)"
     trimmed = f"TRIM({text})"
     hexadecimal = f"CASE WHEN STARTS_WITH({trimmed}, '-') THEN -{cast}(LTRIM({trimmed}, '-') AS {to}) ELSE {cast}(LTRIM({trimmed}, '+') AS {to}) END"
-    bad = "NULL" if cast == "TRY_CAST" else f"error('Bad int64 value: ' || {text})"
+    bad = "NULL" if cast == "TRY_CAST" else f"error('{BAD_INT64}' || {text})"
     return (
         f"CASE WHEN REGEXP_FULL_MATCH({text}, {_DECIMAL_DIGITS}) THEN {cast}({text} AS {to}) "
         f"WHEN REGEXP_FULL_MATCH({text}, {_HEX_DIGITS}) THEN {hexadecimal} ELSE {bad} END"

@@ -57,7 +57,7 @@ def engine_error(error: duckdb.Error) -> EngineError:
     """The seam's exception for a DuckDB exception, with DuckDB's message unchanged but for a bad
     value's, worded as on the Spark engine with BigQuery's fix as its ``hint`` (:mod:`.values`)."""
     if worded := bad_value(str(error)):
-        seam_error = EngineError(worded.message)
+        seam_error = (EngineConversionError if worded.conversion else EngineError)(worded.message)
         seam_error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)
         return seam_error
     for kinds, kind in _KINDS:

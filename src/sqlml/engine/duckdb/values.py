@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from sqlml.sql.messages import BAD_INT64, SAFE_CAST_HINT
+
 __all__ = ["Worded", "bad_value"]
 
 
 class Worded(NamedTuple):
-    """An error's message and hint."""
+    """An error's message and hint, and whether it is a value that does not convert (a type error)."""
 
     message: str
     hint: str
+    conversion: bool = False
 
 
 #: DuckDB's message for a zero divisor; the expression it names is read back with sqlglot.
@@ -28,7 +31,10 @@ _DIVISION = re.compile(r"Division by zero in expression (.*)\. Use TRY\(", re.DO
 
 
 def bad_value(message: str) -> Worded | None:
-    """BigQuery's message and hint for DuckDB's error ``message``, if it is a zero divisor's; else None."""
+    """BigQuery's message and hint for DuckDB's error ``message``, if it is a zero divisor's or a
+    STRING that holds no INT64 (the front end's ``error()``, :mod:`sqlml.sql.numbers`); else None."""
+    if (start := message.find(BAD_INT64)) >= 0:
+        return Worded(message[start:], SAFE_CAST_HINT, conversion=True)
     match = _DIVISION.search(message)
     if match is None:
         return None

@@ -84,7 +84,7 @@ def engine_error(error: Exception) -> EngineError:
     if condition.startswith("DATATYPE_MISMATCH") and (refused := scalar_elements_error(message)):
         return kind(refused)
     if worded := bad_value(condition, message):
-        error = kind(worded.message)
+        error = (EngineConversionError if worded.conversion else kind)(worded.message)
         error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)
         return error
     for pattern, shape in _SHAPES:

@@ -17,16 +17,17 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
+from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS, BAD_INT64, SAFE_CAST_HINT
 
 __all__ = ["Worded", "bad_value"]
 
 
 class Worded(NamedTuple):
-    """An error's message and hint."""
+    """An error's message and hint, and whether it is a value that does not convert (a type error)."""
 
     message: str
     hint: str | None
+    conversion: bool = False
 
 
 #: Spark's type names and DuckDB's in its conversion messages (BigQuery's INT64 among them).
@@ -36,7 +37,6 @@ _INDEX = re.compile(r"The index (-?\d+) is out of bounds\. The array has (\d+) e
 _RAISED = re.compile(r"\[USER_RAISED_EXCEPTION\] (.*?)(?: SQLSTATE: \w+)?$", re.DOTALL)
 #: Spark's try_ function named in an overflow message, DuckDB's word for the operation, BigQuery's SAFE_ function.
 _OPERATIONS = {"try_add": ("addition", "SAFE_ADD"), "try_subtract": ("subtraction", "SAFE_SUBTRACT"), "try_multiply": ("multiplication", "SAFE_MULTIPLY")}
-_SAFE_CAST = "Use SAFE_CAST to get NULL for a value that does not convert."
 
 
 def bad_value(condition: str, message: str) -> Worded | None:
@@ -44,17 +44,20 @@ def bad_value(condition: str, message: str) -> Worded | None:
     bad value's; else None."""
     head = message.split("\n", 1)[0]
     if condition == "USER_RAISED_EXCEPTION" and (match := _RAISED.match(head)):
+        if match.group(1).startswith(BAD_INT64):  # the front end's check of a STRING cast to INT64
+            return Worded(match.group(1), SAFE_CAST_HINT, conversion=True)
         return Worded(match.group(1), None)  # sqlml's own message, as on DuckDB
     if condition == "CAST_INVALID_INPUT" and (match := _CAST.search(head)):
         value, source, target = match.groups()
         kind = "string" if source == "STRING" else _TYPES.get(source, source)
-        return Worded(f"Could not convert {kind} {_value(value)} to {_TYPES.get(target, target)}", _SAFE_CAST)
+        return Worded(f"Could not convert {kind} {_value(value)} to {_TYPES.get(target, target)}", SAFE_CAST_HINT, conversion=True)
     if condition == "CAST_OVERFLOW" and (match := _CAST.search(head)):
         value, source, target = match.groups()
         return Worded(
             f"Type {_TYPES.get(source, source)} with value {_value(value)} can't be cast because the value is out of "
             f"range for the destination type {_TYPES.get(target, target)}",
-            _SAFE_CAST,
+            SAFE_CAST_HINT,
+            conversion=True,
         )
     if condition in ("DIVIDE_BY_ZERO", "REMAINDER_BY_ZERO"):
         safe = "SAFE_DIVIDE" if condition == "DIVIDE_BY_ZERO" else "SAFE.MOD"
