@@ -61,6 +61,21 @@ def test_cast_of_strings_takes_decimal_and_hex_digits_only(con):
     assert con.query("SELECT SAFE_CAST('2.5' AS INT64), SAFE_CAST('1e3' AS INT64), SAFE_CAST('1_000' AS INT64)").fetchall() == [(None, None, None)]
 
 
+def test_a_string_literal_is_checked_when_translated():
+    # a literal's digits are known: the SQL DuckDB (and a view's stored definition) gets is a plain cast
+    import sqlglot
+
+    from sqlml.sql.dialect import Sqlml
+    from sqlml.sql.transpile import to_duckdb
+
+    sql = "SELECT SAFE_CAST(' 12 ' AS INT64), CAST('-0x1A' AS INT64), SAFE_CAST('2.5' AS INT64), SAFE_CAST('0x8000000000000000' AS INT64)"
+    written = to_duckdb(sqlglot.parse_one(sql, read=Sqlml))
+    assert written == (
+        "SELECT TRY_CAST(' 12 ' AS BIGINT) AS f0_, CAST(-26 AS BIGINT) AS f1_, TRY_CAST(NULL AS BIGINT) AS f2_, "
+        "TRY_CAST(NULL AS BIGINT) AS f3_"
+    )
+
+
 @pytest.mark.parametrize("sql", ["SELECT CAST('2.5' AS INT64)", "SELECT CAST(s AS INT64) FROM UNNEST(['1e3']) AS s"])
 def test_cast_of_a_string_with_a_fraction_fails(con, sql):
     with pytest.raises(sqlml.Error, match=r"^Bad int64 value: (2\.5|1e3)\n"):

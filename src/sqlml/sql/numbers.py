@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from sqlml.errors import SqlTypeError
@@ -68,11 +70,29 @@ def rounded_casts(tree: exp.Expression) -> exp.Expression:
         if not cast.to.is_type(exp.DType.BIGINT) or cast.meta.get(DUCKDB_OWN):  # a template's: DuckDB's cast
             continue
         kind = _kind(cast.this)
+        if kind == "string" and cast.this.is_string:
+            kind = _string_literal(cast)
         if kind == "float":
             cast.set("this", exp.Round(this=cast.this.copy()))
         elif kind != "exact":
             cast.meta[_DISPATCH] = kind or "any"
     return tree
+
+
+def _string_literal(cast: exp.Cast) -> str:
+    """A cast of a STRING literal checked now rather than in the SQL: digits stay DuckDB's cast,
+    hex digits become their number, and SAFE_CAST of anything else is NULL ("exact" for each);
+    a CAST of anything else is left to fail when run ("string"), with BigQuery's words."""
+    text = cast.this.name
+    if re.fullmatch(_DECIMAL_DIGITS.strip("'"), text):
+        return "exact"
+    if re.fullmatch(_HEX_DIGITS.strip("'"), text) and abs(number := int(text.strip(), 16)) < 2**63:
+        cast.set("this", exp.Literal.number(number))
+        return "exact"
+    if isinstance(cast, exp.TryCast):
+        cast.set("this", exp.Null())
+        return "exact"
+    return "string"
 
 
 def _int64_cast(self, node: exp.Cast) -> str:

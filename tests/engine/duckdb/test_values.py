@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import sqlml
-from sqlml.engine.duckdb.values import bad_value
+from sqlml.engine.duckdb.values import Worded, bad_value
+from sqlml.sql.messages import SAFE_CAST_HINT
 
 CASES = [
     ("SELECT DIV(x, y) FROM (SELECT 1 AS x, 0 AS y)", "Use SAFE_DIVIDE to get NULL where the divisor is 0."),
@@ -24,7 +25,13 @@ def test_division_by_zero_names_the_safe_form(con, sql, hint):
 
 def test_an_unreadable_expression_names_both_safe_forms():
     message = "Invalid Input Error: Division by zero in expression ((x. Use TRY(...) to return NULL for this expression"
-    assert bad_value(message) == ("division by zero", "Use SAFE_DIVIDE or SAFE.MOD to get NULL where the divisor is 0.")
+    assert bad_value(message) == Worded("division by zero", "Use SAFE_DIVIDE or SAFE.MOD to get NULL where the divisor is 0.")
+
+
+def test_a_string_that_holds_no_int64_is_a_conversion_with_the_safe_cast_fix():
+    # the front end's error() for CAST(s AS INT64) of a STRING that is not digits (sqlml.sql.numbers)
+    worded = bad_value("Invalid Input Error: Bad int64 value: 2.5")
+    assert worded == Worded("Bad int64 value: 2.5", SAFE_CAST_HINT, conversion=True)
 
 
 def test_other_errors_are_not_bad_values():
