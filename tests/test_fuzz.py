@@ -24,7 +24,7 @@ import sqlml
 from sqlml.ml.models.catalog import OPTIONS_BY_TYPE
 from sqlml.sql.expressions import ML_FUNCTIONS
 
-EXAMPLES = int(os.environ.get("SQLML_FUZZ_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("SQLML_FUZZ_EXAMPLES", "175"))
 #: A script still running after this many seconds is interrupted (a runaway loop is a finding).
 TIMEOUT = 20.0
 #: Where each script's copy of the warehouse goes: memory-backed where there is one, since a
