@@ -11,19 +11,9 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_funct
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-
-from sqlml.sql.messages import BAD_INT64, SAFE_CAST_HINT
+from sqlml.sql.messages import BAD_INT64, SAFE_CAST_HINT, Worded
 
 __all__ = ["Worded", "bad_value"]
-
-
-class Worded(NamedTuple):
-    """An error's message and hint, and whether it is a value that does not convert (a type error)."""
-
-    message: str
-    hint: str
-    conversion: bool = False
 
 
 #: DuckDB's message for a zero divisor; the expression it names is read back with sqlglot.

@@ -15,19 +15,9 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/functions-referenc
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-
-from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS, BAD_INT64, SAFE_CAST_HINT
+from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS, BAD_INT64, SAFE_CAST_HINT, Worded
 
 __all__ = ["Worded", "bad_value"]
-
-
-class Worded(NamedTuple):
-    """An error's message and hint, and whether it is a value that does not convert (a type error)."""
-
-    message: str
-    hint: str | None
-    conversion: bool = False
 
 
 #: Spark's type names and DuckDB's in its conversion messages (BigQuery's INT64 among them).
