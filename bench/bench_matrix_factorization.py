@@ -1,46 +1,63 @@
-"""CREATE MODEL … MATRIX_FACTORIZATION vs the same fit called directly, explicit and implicit.
+"""CREATE MODEL … MATRIX_FACTORIZATION vs the same fit called directly, explicit and implicit,
+each side in its own child process with the same pinned thread settings.
 
 Ratings: N (default 1,000,000) of 50,000 users × 10,000 items, a rank-8 structure plus noise
 (explicit: ratings around 3; implicit: positive interaction strengths). Both models have 32
-factors and run 10 iterations (``early_stop=FALSE``). In the same run, alternately:
+factors and run 10 iterations (``early_stop=FALSE``). The sides:
 
-  * explicit: ``CREATE OR REPLACE MODEL … OPTIONS(model_type='matrix_factorization', …)`` vs
-    sqlml's own NumPy ALS (:class:`sqlml.ml.recommendation.als.ExplicitALS`, 10 sweeps) on the
-    codes and ratings already in memory — the ``implicit`` library has no explicit ALS with
-    intercepts to compare with;
-  * implicit: the same statement with ``feedback_type='implicit'`` vs
-    ``implicit.cpu.als.AlternatingLeastSquares.fit`` on the confidence matrix 1 + 40·r, with and
-    without the library's own per-iteration loss (CREATE MODEL records it in ML.TRAINING_INFO).
+  * ``sql implicit``: ``CREATE OR REPLACE MODEL … OPTIONS(model_type='matrix_factorization',
+    feedback_type='implicit', …)`` — reading the rows out of the warehouse, encoding users and
+    items, ML.TRAINING_INFO's per-iteration loss, the stored metrics and saving included;
+  * ``implicit``: ``implicit.cpu.als.AlternatingLeastSquares.fit`` on the confidence matrix
+    1 + 40·r built from the arrays in memory, the library's defaults (``num_threads=0``: every
+    core) and the one-thread BLAS it asks for (``threadpool_limits(1, "blas")``);
+  * ``implicit + loss``: the same with the library's own per-iteration loss
+    (``calculate_training_loss=True``: the work ML.TRAINING_INFO needs);
+  * ``sql explicit`` vs ``numpy ALS``: the explicit statement vs sqlml's own NumPy ALS
+    (:class:`sqlml.ml.recommendation.als.ExplicitALS`, 10 sweeps) — ``implicit`` has no explicit
+    ALS with intercepts to compare with.
 
-CREATE MODEL's time includes reading the rows out of the warehouse, encoding users and items,
-the stored metrics and saving the model. Target: ≤ 1.2× the direct fit. The implicit rows are
-also given in process CPU seconds (every thread), which other work on a shared machine inflates
-far less than wall time; the load average before and after the runs is printed with them, and
-the per-pair ratios' medians (each pair ran back to back, under the same minutes' load); the
-explicit rows likewise (both sides are NumPy in this process).
+Why child processes: in one process the statement and the bare fit share libgomp's and OpenBLAS's
+thread pools (whoever starts them first owns them) and one heap. Here each side is a long-lived
+child started with the same environment, which fixes the thread counts to what an unconfigured
+user gets — ``OMP_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` set to the core
+count, their defaults, written out so the caller's shell cannot change them; sqlml is measured as
+its users run it (it passes ``num_threads`` = the core count to the library and limits BLAS to one
+thread during the fit, as the bare side does). ``--wait-policy passive`` adds
+``OMP_WAIT_POLICY=PASSIVE`` (libgomp's idle threads sleep at once instead of spinning; sqlml does
+not set it: it is process-wide and LightGBM's OpenMP loops in the same process want the spin) to
+both children, to show how much of the bare fit's spread is spinning. Each child runs one untimed
+warm-up (JIT kernels, libgomp's pool, page cache), then the parent asks for one run of each side
+per pair, rotating which side goes first, ``--pairs`` times. A child times its own run: wall
+seconds and process CPU seconds (every thread of that child, spinning included).
 
-Usage: python bench/bench_matrix_factorization.py [--ratings 1000000] [--pairs 2] [--feedback both|explicit|implicit]
+Printed: every run, each side's median and spread (max ÷ min) in wall and CPU, the per-pair ratios
+of the statement to each baseline with their median, and the load average before and after. On a
+loaded machine CPU is the figure that matters (wall waits for other work); target ≤ 1.2× the bare
+fit, judged by the per-pair median.
+
+Usage: python bench/bench_matrix_factorization.py [--ratings 1000000] [--pairs 11]
+       [--feedback implicit|explicit|both] [--wait-policy default|passive]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
-import pandas as pd
-from scipy import sparse
-from threadpoolctl import threadpool_limits
-
-import sqlml
-from harness import Row, print_table
-from sqlml.ml.recommendation import als, wals
 
 USERS, ITEMS, FACTORS, ITERATIONS, ALPHA = 50_000, 10_000, 32, 10, 40.0
 CREATE = ("CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='matrix_factorization', feedback_type='{feedback}', "
           "num_factors={factors}, max_iterations={iterations}, early_stop=FALSE) AS SELECT user, item, rating FROM ds.{table}")  # fmt: skip
+#: (statement, baselines) per feedback type; a side's name is also its child's role.
+COMPARED = {"implicit": ("sql implicit", ("implicit", "implicit + loss")), "explicit": ("sql explicit", ("numpy ALS",))}
 
 
 def ratings(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -56,82 +73,134 @@ def ratings(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return user, item, explicit, implicit
 
 
-def direct_explicit(user, item, rating) -> None:
-    model = als.ExplicitALS(user, item, rating, (USERS, ITEMS), FACTORS, 1.0)
-    for _ in range(ITERATIONS):
-        model.sweep()
+def child_environment(wait_policy: str) -> dict[str, str]:
+    """The environment both children start with: thread counts fixed at their defaults (the core
+    count), libgomp's wait policy left to its default or made passive."""
+    cores = str(os.cpu_count() or 1)
+    env = {**os.environ, "OMP_NUM_THREADS": cores, "OPENBLAS_NUM_THREADS": cores, "MKL_NUM_THREADS": cores}
+    env.pop("OMP_WAIT_POLICY", None)
+    env.pop("GOMP_SPINCOUNT", None)
+    if wait_policy == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
 
 
-def direct_implicit(user, item, strength, with_loss: bool) -> None:
+def work_of(side: str, n: int, folder: str):
+    """The function one run of ``side`` calls (its data made here, outside the timings)."""
+    from scipy import sparse
+    from threadpoolctl import threadpool_limits
+
+    user, item, explicit, implicit = ratings(n)
+    if side.startswith("sql "):
+        import pandas as pd
+
+        import sqlml
+
+        feedback = side.split()[1]
+        con = sqlml.connect(f"{folder}/w", f"{folder}/m", idle_release=0)
+        con.query("CREATE SCHEMA ds")
+        con.register("r", pd.DataFrame({"user": user, "item": item, "rating": explicit if feedback == "explicit" else implicit}))
+        con.query("CREATE TABLE ds.r AS SELECT * FROM r")
+        sql = CREATE.format(name="m", feedback=feedback, table="r", factors=FACTORS, iterations=ITERATIONS)
+        return lambda: con.query(sql)
+    if side == "numpy ALS":
+        from sqlml.ml.recommendation import als
+
+        def explicit_fit() -> None:
+            model = als.ExplicitALS(user, item, explicit, (USERS, ITEMS), FACTORS, 1.0)
+            for _ in range(ITERATIONS):
+                model.sweep()
+
+        return explicit_fit
     from implicit.cpu.als import AlternatingLeastSquares
 
-    confidences = sparse.csr_matrix((1 + ALPHA * strength, (user, item)), shape=(USERS, ITEMS)).astype(np.float32)
-    with threadpool_limits(1, "blas"):
-        model = AlternatingLeastSquares(factors=FACTORS, regularization=1.0, iterations=ITERATIONS,
-                                        calculate_training_loss=with_loss, random_state=wals.SEED)  # fmt: skip
-        model.fit(confidences, show_progress=False)
+    from sqlml.ml.recommendation import wals
+
+    def implicit_fit() -> None:
+        confidences = sparse.csr_matrix((1 + ALPHA * implicit, (user, item)), shape=(USERS, ITEMS)).astype(np.float32)
+        with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(factors=FACTORS, regularization=1.0, iterations=ITERATIONS,
+                                            calculate_training_loss=side == "implicit + loss", random_state=wals.SEED)  # fmt: skip
+            model.fit(confidences, show_progress=False)
+
+    return implicit_fit
 
 
-def timed(work, cpu: list[float] | None = None) -> float:
-    """Wall seconds of ``work()``; its process CPU seconds (every thread) appended to ``cpu``."""
-    started, used = time.perf_counter(), time.process_time()
-    work()
-    if cpu is not None:
-        cpu.append(time.process_time() - used)
-    return time.perf_counter() - started
+def child(side: str, n: int) -> None:
+    """Serve runs of ``side``: one untimed warm-up, then a JSON line {wall, cpu} per line read."""
+    import gc
+
+    with tempfile.TemporaryDirectory() as folder:
+        work = work_of(side, n, folder)
+        work()
+        print("ready", flush=True)
+        for _ in sys.stdin:
+            gc.collect()
+            started, used = time.perf_counter(), time.process_time()
+            work()
+            print(json.dumps({"wall": time.perf_counter() - started, "cpu": time.process_time() - used}), flush=True)
+
+
+def start(side: str, n: int, env: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, __file__, "--child", side, "--ratings", str(n)], env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    return process
+
+
+def run(process: subprocess.Popen) -> dict[str, float]:
+    process.stdin.write("run\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
+
+
+def summary(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f}, min {min(values):.2f}, max {max(values):.2f} (spread {max(values) / min(values):.2f}×)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ratings", type=int, default=1_000_000)
-    parser.add_argument("--pairs", type=int, default=2)
-    parser.add_argument("--feedback", choices=("both", "explicit", "implicit"), default="both")
+    parser.add_argument("--pairs", type=int, default=11)
+    parser.add_argument("--feedback", choices=("both", "explicit", "implicit"), default="implicit")
+    parser.add_argument("--wait-policy", choices=("default", "passive"), default="default")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    user, item, explicit, implicit = ratings(args.ratings)
-    load_before = os.getloadavg()
-    times: dict[str, list[float]] = {key: [] for key in ("sql explicit", "numpy ALS", "sql implicit", "implicit", "implicit + loss")}
-    cpu: dict[str, list[float]] = {key: [] for key in ("sql explicit", "numpy ALS", "sql implicit", "implicit", "implicit + loss")}
-    with tempfile.TemporaryDirectory() as folder, sqlml.connect(f"{folder}/w", f"{folder}/m", idle_release=0) as con:
-        con.query("CREATE SCHEMA ds")
-        con.register("e", pd.DataFrame({"user": user, "item": item, "rating": explicit}))
-        con.register("i", pd.DataFrame({"user": user, "item": item, "rating": implicit}))
-        con.query("CREATE TABLE ds.explicit AS SELECT * FROM e; CREATE TABLE ds.implicit AS SELECT * FROM i")
-        common = {"factors": FACTORS, "iterations": ITERATIONS}
-        for _ in range(args.pairs):
-            if args.feedback != "implicit":
-                times["sql explicit"].append(timed(lambda: con.query(CREATE.format(name="e", feedback="explicit", table="explicit", **common)), cpu["sql explicit"]))
-                times["numpy ALS"].append(timed(lambda: direct_explicit(user, item, explicit), cpu["numpy ALS"]))
-            if args.feedback != "explicit":
-                sql = CREATE.format(name="i", feedback="implicit", table="implicit", **common)
-                times["sql implicit"].append(timed(lambda: con.query(sql), cpu["sql implicit"]))
-                times["implicit"].append(timed(lambda: direct_implicit(user, item, implicit, False), cpu["implicit"]))
-                times["implicit + loss"].append(timed(lambda: direct_implicit(user, item, implicit, True), cpu["implicit + loss"]))
-    rows = []
-    if args.feedback != "implicit":
-        rows.append(Row("explicit: CREATE MODEL vs NumPy ALS", min(times["sql explicit"]), min(times["numpy ALS"]), "≤ 1.2×"))
-        rows.append(Row("explicit, process CPU seconds: CREATE MODEL vs NumPy ALS", min(cpu["sql explicit"]), min(cpu["numpy ALS"]), "report"))
-    if args.feedback != "explicit":
-        kinds = ("sql implicit", "implicit", "implicit + loss")
-        best, least = {key: min(times[key]) for key in kinds}, {key: min(cpu[key]) for key in kinds}
-        rows += [
-            Row("implicit: CREATE MODEL vs implicit (no loss)", best["sql implicit"], best["implicit"], "≤ 1.2×"),
-            Row("implicit: CREATE MODEL vs implicit + its loss", best["sql implicit"], best["implicit + loss"], "≤ 1.2×"),
-            Row("implicit, process CPU seconds: CREATE MODEL vs implicit (no loss)", least["sql implicit"], least["implicit"], "report"),
-            Row("implicit, process CPU seconds: CREATE MODEL vs implicit + its loss", least["sql implicit"], least["implicit + loss"], "report"),
-        ]
-    title = (f"MATRIX_FACTORIZATION, {args.ratings:,} ratings of {USERS:,} users × {ITEMS:,} items, {FACTORS} factors, "
-             f"{ITERATIONS} iterations, best of {args.pairs}")  # fmt: skip
-    print_table(title, rows)
-    print("all runs (s):", {key: [round(v, 2) for v in values] for key, values in times.items()})
-    print("CPU (s):", {key: [round(v, 2) for v in values] for key, values in cpu.items()})
-    # each pair ran back to back: its ratio shares the load of its minutes
-    compared = [("sql explicit", "numpy ALS")] if args.feedback != "implicit" else []
-    compared += [("sql implicit", "implicit"), ("sql implicit", "implicit + loss")] if args.feedback != "explicit" else []
-    for measured, baseline in compared:
-        for kind, values in (("wall", times), ("CPU", cpu)):
-            ratios = [a / b for a, b in zip(values[measured], values[baseline])]
-            print(f"per-pair {kind} ratios, {measured} vs {baseline}: {[round(r, 2) for r in ratios]}, median {np.median(ratios):.2f}")
-    print(f"load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}; {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    if args.child:
+        child(args.child, args.ratings)
+        return
+    feedbacks = ("implicit", "explicit") if args.feedback == "both" else (args.feedback,)
+    env = child_environment(args.wait_policy)
+    load_before, began = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for feedback in feedbacks:
+        measured, baselines = COMPARED[feedback]
+        sides = (measured, *baselines)
+        children = {side: start(side, args.ratings, env) for side in sides}
+        try:
+            for process in children.values():  # started together, warmed up each in turn as they come ready
+                if process.stdout.readline().strip() != "ready":
+                    raise SystemExit(f"a child failed to start (exit code {process.wait()})")
+            runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+            for pair in range(args.pairs):
+                shift = pair % len(sides)  # each side goes first in turn
+                for side in sides[shift:] + sides[:shift]:
+                    runs[side].append(run(children[side]))
+        finally:
+            for process in children.values():
+                process.stdin.close()
+                process.wait()
+        print(f"\nMATRIX_FACTORIZATION {feedback}, {args.ratings:,} ratings of {USERS:,} users × {ITEMS:,} items, {FACTORS} factors, "
+              f"{ITERATIONS} iterations; {args.pairs} pairs, a child process per side, OMP_WAIT_POLICY {args.wait_policy}")  # fmt: skip
+        for side in sides:
+            for kind in ("wall", "cpu"):
+                values = [r[kind] for r in runs[side]]
+                print(f"  {side:>16} {kind:>4} s: {summary(values)}; runs {[round(v, 2) for v in values]}")
+        for baseline in baselines:
+            for kind in ("wall", "cpu"):
+                ratios = [a[kind] / b[kind] for a, b in zip(runs[measured], runs[baseline])]
+                print(f"  per-pair {kind} ratios, {measured} / {baseline}: {[round(r, 2) for r in ratios]}, "
+                      f"median {statistics.median(ratios):.2f}×")  # fmt: skip
+    print(f"\n{began} → {time.strftime('%H:%M UTC', time.gmtime())}; load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()}")
+
 
 if __name__ == "__main__":
     main()
