@@ -18,6 +18,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.tokens import TokenType
 
 from sqlml.sql.function_arguments import checked_builders, checked_parsers
+from sqlml.sql.function_gaps import FUNCTION_GAPS
 from sqlml.sql.generator import SQLML_TRANSFORMS
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.numbers import NUMBER_FIXES
@@ -62,7 +63,7 @@ class BigQueryOnDuckdb(DuckDB):
     """
 
     class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES}
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES, **FUNCTION_GAPS}
 
 
 def _sqlml_duckdb() -> type[DuckDB]:

@@ -1,0 +1,141 @@
+"""BigQuery functions that sqlglot parses but DuckDB lacks or computes otherwise, written as DuckDB
+SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.functions`).
+
+* SEC, CSC, COTH, SECH and CSCH: reciprocals of COS, SIN, TANH, COSH and SINH; a result that is not
+  finite from a finite operand (CSC(0), COTH(0), CSCH(0)) is BigQuery's "Floating point error", as
+  for COT. https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sec
+* PARSE_NUMERIC / PARSE_BIGNUMERIC: a STRING with spaces around it and between the sign and the
+  number, the sign before or after the number, an exponent; rounded half away from zero to the
+  type's scale (DuckDB's DECIMAL cast does so). BIGNUMERIC is sqlml's DECIMAL(38, 9), as everywhere.
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#parse_numeric
+* ARRAY_FIRST / ARRAY_LAST: an error for an empty array, NULL for a NULL one.
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_first
+* ARRAY_CONCAT: "The function returns NULL if any input argument is NULL" (DuckDB's LIST_CONCAT
+  read a NULL list as an empty one).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_concat
+* FORMAT_TIME of a TIME (DuckDB's STRFTIME takes no TIME: it formats the TIME on 1970-01-01).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
+* TIMESTAMP(string, time_zone): the civil time in the zone (DuckDB has no TIMESTAMP function).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp
+* GENERATE_TIMESTAMP_ARRAY of STRING bounds: TIMESTAMPs read in UTC (sqlglot cast them to naive ones).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.sql.generator_fixes import GENERATOR_FIXES, duckdb_rendering, operands_once
+
+#: BigQuery's reciprocal functions: their name and the DuckDB function they are 1 / of.
+_RECIPROCALS = {exp.Sec: ("SEC", "COS"), exp.Csc: ("CSC", "SIN"), exp.Coth: ("COTH", "TANH"), exp.Sech: ("SECH", "COSH"), exp.Csch: ("CSCH", "SINH")}
+
+
+def _failing(message: str, safe: bool) -> str:
+    # what a failed call gives: BigQuery's error, or NULL under the SAFE. prefix
+    return "NULL" if safe else f"error({message})"
+
+
+def _reciprocal(self, node: exp.Expression, safe: bool = False) -> str:
+    # 1 / f(x) as DOUBLEs: IEEE's inf for a zero divisor (checked below) on both engines
+    name, base = _RECIPROCALS[type(node)]
+    x = self.sql(node, "this")
+    result = f"CAST(1 AS DOUBLE) / CAST({base}({x}) AS DOUBLE)"
+    message = f"'Floating point error in function: {name}(' || CAST({x} AS VARCHAR) || ')'"
+    return f"CASE WHEN NOT isfinite({result}) AND isfinite({x}) THEN {_failing(message, safe)} ELSE {result} END"
+
+
+#: What PARSE_NUMERIC reads: spaces, a sign, spaces, digits with a point, an exponent, spaces, a
+#: sign, spaces (groups: 1 the sign before, 2 the digits, 3 the exponent, 4 the sign after).
+_NUMERIC_TEXT = r"'^\s*([+-]?)\s*([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*([+-]?)\s*$'"
+
+
+def _parse_numeric(type_name: str):
+    def render(self, node: exp.Expression, safe: bool = False) -> str:
+        text = self.sql(node, "this")
+        group = lambda index: f"REGEXP_EXTRACT({text}, {_NUMERIC_TEXT}, {index})"  # noqa: E731
+        bad = f"NOT REGEXP_FULL_MATCH({text}, {_NUMERIC_TEXT}) OR ({group(1)} <> '' AND {group(4)} <> '')"
+        message = f"'Invalid {type_name} value: ' || {text}"
+        number = f"{group(1)} || {group(4)} || {group(2)} || {group(3)}"
+        return f"CASE WHEN {bad} THEN {_failing(message, safe)} ELSE CAST({number} AS DECIMAL(38, 9)) END"
+
+    return render
+
+
+def _array_end(name: str, last: bool):
+    def render(self, node: exp.Expression, safe: bool = False) -> str:
+        values = self.sql(node, "this")
+        # ARRAY_LENGTH, not LEN, which the Spark engine reads as a string's length
+        index = f"ARRAY_LENGTH({values})" if last else "1"
+        message = f"'{name} cannot get the {'last' if last else 'first'} element of an empty array'"
+        return f"CASE WHEN ARRAY_LENGTH({values}) = 0 THEN {_failing(message, safe)} ELSE ({values})[{index}] END"
+
+    return render
+
+
+def _array_concat(self, node: exp.ArrayConcat) -> str:
+    # an array literal is never NULL: only the other arguments are checked
+    concat = duckdb_rendering(exp.ArrayConcat)(self, node)
+    checked = [argument for argument in (node.this, *node.expressions) if not isinstance(argument, exp.Array)]
+    if not checked:
+        return concat
+    nulls = " OR ".join(f"({self.sql(argument)}) IS NULL" for argument in checked)
+    return f"CASE WHEN {nulls} THEN NULL ELSE {concat} END"
+
+
+def _format_time(self, node: exp.TimeToStr) -> str:
+    if isinstance(node.this, exp.TsOrDsToTime) or node.this.is_type(exp.DType.TIME):
+        node = node.copy()
+        node.set("this", exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=node.this))
+    return duckdb_rendering(exp.TimeToStr)(self, node)
+
+
+def _timestamp(self, node: exp.Timestamp) -> str:
+    zone = node.args.get("zone")
+    if zone is None:
+        return duckdb_rendering(exp.Timestamp)(self, node)
+    # a naive TIMESTAMP AT TIME ZONE z is the instant whose civil time in z it is
+    return f"(CAST({self.sql(node, 'this')} AS TIMESTAMP) AT TIME ZONE {self.sql(zone)})"
+
+
+def _timestamp_array(self, node: exp.GenerateTimestampArray) -> str:
+    node = node.copy()
+    for key in ("start", "end"):
+        bound = node.args[key]
+        if isinstance(bound, exp.Literal) and bound.is_string:
+            node.set(key, exp.cast(bound, "TIMESTAMPTZ"))
+    return duckdb_rendering(exp.GenerateTimestampArray)(self, node)
+
+
+#: The renderings above that can fail, as ``render(generator, node, safe)``.
+_FAILING = {
+    **dict.fromkeys(_RECIPROCALS, _reciprocal),
+    exp.ParseNumeric: _parse_numeric("NUMERIC"),
+    exp.ParseBignumeric: _parse_numeric("BIGNUMERIC"),
+    exp.ArrayFirst: _array_end("ARRAY_FIRST", last=False),
+    exp.ArrayLast: _array_end("ARRAY_LAST", last=True),
+}
+_SAFE_CALL = GENERATOR_FIXES[exp.SafeFunc]
+
+
+def _safe_call(self, node: exp.SafeFunc) -> str:
+    # SAFE.f(...) of a function above: NULL where it fails (DuckDB's TRY refuses the error() call)
+    render = _FAILING.get(type(node.this))
+    if render is None:
+        return _SAFE_CALL(self, node)
+    return operands_once(self, node.this, lambda self, call: render(self, call, safe=True))
+
+
+def _once(render):
+    return lambda self, node: operands_once(self, node, render)
+
+
+#: Generator TRANSFORMS for the nodes above, merged into BigQueryOnDuckdb's generator.
+FUNCTION_GAPS = {
+    **{node_type: _once(render) for node_type, render in _FAILING.items()},
+    exp.SafeFunc: _safe_call,
+    exp.ArrayConcat: _once(_array_concat),
+    exp.TimeToStr: _format_time,
+    exp.Timestamp: _timestamp,
+    exp.GenerateTimestampArray: _timestamp_array,
+}
