@@ -192,6 +192,10 @@ _FUNCTIONS = {
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
     "IEEE_DIVIDE": "CAST(__p_0 AS DOUBLE) / CAST(__p_1 AS DOUBLE)",
     "ARRAY_INCLUDES": "list_contains(__p_0, __p_1)",
+    # π as a NUMERIC; BIGNUMERIC is DECIMAL(38, 9) too (_data_types), so it holds the same digits
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#pi_numeric
+    "PI_NUMERIC": "CAST(3.141592654 AS DECIMAL(38, 9))",
+    "PI_BIGNUMERIC": "CAST(3.141592654 AS DECIMAL(38, 9))",
 }
 
 
