@@ -19,9 +19,17 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
   https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp
 * GENERATE_TIMESTAMP_ARRAY of STRING bounds: TIMESTAMPs read in UTC (sqlglot cast them to naive ones).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
+* FORMAT_TIMESTAMP(format, ts, time_zone) formats the civil time in the zone (sqlglot dropped the zone).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#format_timestamp
+* A time zone written as an offset from UTC ('-08', '+05:30', 'UTC-8'): DuckDB knows zone names only
+  ("Unknown TimeZone '-08'") and read 'UTC+05:30' as +05:00; :func:`time_zone_offsets` spells a
+  zone argument GMT+05:30 and a TIMESTAMP literal's offset +05:30, which both engines read.
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlglot import exp
 
@@ -84,9 +92,13 @@ def _array_concat(self, node: exp.ArrayConcat) -> str:
 
 
 def _format_time(self, node: exp.TimeToStr) -> str:
+    zone = node.args.get("zone")
     if isinstance(node.this, exp.TsOrDsToTime) or node.this.is_type(exp.DType.TIME):
         node = node.copy()
         node.set("this", exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=node.this))
+    elif zone is not None:  # FORMAT_TIMESTAMP's zone: the civil time there (a naive TIMESTAMP)
+        node = node.copy()
+        node.set("this", exp.AtTimeZone(this=exp.cast(node.this, "TIMESTAMPTZ"), zone=zone.copy()))
     return duckdb_rendering(exp.TimeToStr)(self, node)
 
 
@@ -105,6 +117,35 @@ def _timestamp_array(self, node: exp.GenerateTimestampArray) -> str:
         if isinstance(bound, exp.Literal) and bound.is_string:
             node.set(key, exp.cast(bound, "TIMESTAMPTZ"))
     return duckdb_rendering(exp.GenerateTimestampArray)(self, node)
+
+
+#: A time zone that is an offset from UTC: (+|-)H[H][:M[M]], UTC or GMT before it allowed.
+_OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+#: A TIMESTAMP literal's text ending in such an offset (after a time of day, not a date's -01).
+_OFFSET_AFTER_TIME = re.compile(r"(.*\d:\d\d(?::\d\d(?:\.\d*)?)?)\s*(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+#: Calls whose only argument is a time zone.
+_NOW_IN_ZONE = (exp.CurrentDatetime, exp.CurrentTime, exp.CurrentTimestamp, exp.CurrentDate)
+
+
+def time_zone_offsets(tree: exp.Expression) -> exp.Expression:
+    """Time zones written as offsets from UTC, spelt as DuckDB and Spark read them: a zone argument
+    (FORMAT_TIMESTAMP's, AT TIME ZONE's, TIMESTAMP(s, zone)'s…) as GMT+05:30, the zone at the end of
+    a TIMESTAMP literal as +05:30."""
+    for literal in tree.find_all(exp.Literal):
+        if not literal.is_string:
+            continue
+        parent = literal.parent
+        if literal.arg_key == "zone" or (isinstance(parent, _NOW_IN_ZONE) and literal.arg_key == "this"):
+            offset = _OFFSET.fullmatch(literal.this.strip())
+            if offset:
+                sign, hours, minutes = offset.groups()
+                literal.set("this", f"GMT{sign}{int(hours):02d}:{minutes or '00'}")
+        elif isinstance(parent, exp.Cast) and parent.to.is_type(exp.DType.TIMESTAMPTZ):
+            offset = _OFFSET_AFTER_TIME.fullmatch(literal.this.strip())
+            if offset:
+                time, sign, hours, minutes = offset.groups()
+                literal.set("this", f"{time}{sign}{int(hours):02d}:{minutes or '00'}")
+    return tree
 
 
 #: The renderings above that can fail, as ``render(generator, node, safe)``.

@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
+from sqlml.sql.function_gaps import time_zone_offsets
 from sqlml.sql import dialect as dialects
 from sqlml.sql.dialect import BigQueryOnDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
@@ -112,6 +113,7 @@ BIGQUERY_PASSES = Passes(
     Pass(float_mods, (exp.Mod,), adds=()),
     Pass(bare_subscripts, (exp.Bracket,), adds=()),
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
+    Pass(time_zone_offsets, (exp.Literal,), adds=()),
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
 )
