@@ -1,0 +1,98 @@
+"""BigQuery functions DuckDB lacked or answered otherwise (:mod:`sqlml.sql.function_gaps`), each with
+the result BigQuery's reference documents; the Spark engine runs the same battery in
+tests/engine/spark/test_spark_function_gaps.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from decimal import Decimal
+
+import pytest
+
+import sqlml
+
+UTC = datetime.timezone.utc
+
+
+def test_reciprocal_trigonometric_functions(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sec (and #csc, #coth, #sech, #csch)
+    row = con.query("SELECT SEC(1.0), CSC(1.0), COTH(1.0), SECH(1.0), CSCH(1.0), SEC(CAST('inf' AS FLOAT64)), SECH(CAST('-inf' AS FLOAT64)), COTH(CAST('-inf' AS FLOAT64)), CSCH(1000.0)").fetchall()[0]
+    expected = [1 / math.cos(1), 1 / math.sin(1), 1 / math.tanh(1), 1 / math.cosh(1), 1 / math.sinh(1)]
+    assert row[:5] == pytest.approx(expected, rel=1e-12)
+    assert math.isnan(row[5]) and row[6:] == (0.0, -1.0, 0.0)  # SEC(±inf) NaN, SECH(±inf) 0, COTH(-inf) -1
+
+
+@pytest.mark.parametrize("call", ["CSC(0)", "COTH(0.0)", "CSCH(0)"])
+def test_reciprocal_of_zero_is_an_error_and_safe_null(con, call):
+    # "X = 0: Error"; the SAFE. prefix returns NULL instead
+    name = call.split("(")[0]
+    with pytest.raises(sqlml.ExecutionError, match=rf"^Floating point error in function: {name}\(0"):
+        con.query(f"SELECT {call}").fetchall()
+    assert con.query(f"SELECT SAFE.{call}").fetchall() == [(None,)]
+
+
+def test_parse_numeric(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#parse_numeric
+    row = con.query(
+        "SELECT PARSE_NUMERIC('123.45'), PARSE_NUMERIC('  -  12.34 '), PARSE_NUMERIC('12.34e-1-'), PARSE_NUMERIC('1.0123456789'), "
+        "PARSE_NUMERIC('.1'), PARSE_NUMERIC('12.34E27'), PARSE_BIGNUMERIC('+1.5e3'), PARSE_NUMERIC(NULL), SAFE.PARSE_NUMERIC('1 2')"
+    ).fetchall()[0]
+    assert row == (Decimal("123.45"), Decimal("-12.34"), Decimal("-1.234"), Decimal("1.012345679"), Decimal("0.1"), Decimal("12340000000000000000000000000"), Decimal("1500"), None, None)
+
+
+@pytest.mark.parametrize("text", ["1 2", "- 1 -", "1.2.3", "e1", "--1", ""])
+def test_parse_numeric_refuses_malformed_text(con, text):
+    with pytest.raises(sqlml.ExecutionError, match=rf"^Invalid NUMERIC value: {text}\n"):
+        con.query(f"SELECT PARSE_NUMERIC('{text}')").fetchall()
+
+
+def test_pi(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#pi
+    assert con.query("SELECT PI(), PI_NUMERIC(), PI_BIGNUMERIC()").fetchall() == [(math.pi, Decimal("3.141592654"), Decimal("3.141592654"))]
+
+
+def test_array_first_and_last(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_first
+    rows = con.query("SELECT ARRAY_FIRST(a), ARRAY_LAST(a), SAFE.ARRAY_LAST(CAST([] AS ARRAY<STRING>)) FROM UNNEST([STRUCT(['a', 'b', 'c'] AS a), (NULL)]) ORDER BY 1").fetchall()
+    assert rows == [(None, None, None), ("a", "c", None)]
+    with pytest.raises(sqlml.ExecutionError, match=r"^ARRAY_LAST cannot get the last element of an empty array\n"):
+        con.query("SELECT ARRAY_LAST(CAST([] AS ARRAY<INT64>))").fetchall()
+
+
+def test_array_concat_of_a_null_array_is_null(con):
+    # "The function returns NULL if any input argument is NULL."
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_concat
+    rows = con.query("SELECT ARRAY_CONCAT([1, 2], a), ARRAY_CONCAT([1], [2], [3]) FROM UNNEST([STRUCT([3] AS a), (NULL)]) ORDER BY 1").fetchall()
+    assert rows == [(None, [1, 2, 3]), ([1, 2, 3], [1, 2, 3])]
+
+
+def test_format_time_of_a_time(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
+    assert con.query("SELECT FORMAT_TIME('%T', TIME '12:34:56'), FORMAT_TIME('%H', t) FROM (SELECT TIME '01:02:03' AS t)").fetchall() == [("12:34:56", "01")]
+
+
+def test_time_zone_offsets(con):
+    # "(+|-)H[H][:M[M]]" offsets name time zones too
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones
+    row = con.query(
+        "SELECT TIMESTAMP '2020-01-01 00:00:00-08', TIMESTAMP '2020-01-01 00:00:00 UTC+05:30', TIMESTAMP('2020-01-01 00:00:00', '+05:30'), "
+        "TIMESTAMP('2020-01-01 00:00:00', 'UTC-8'), TIMESTAMP('2020-01-01', 'America/Los_Angeles'), "
+        "FORMAT_TIMESTAMP('%H:%M', TIMESTAMP '2020-01-01 12:00:00+00', '+05:30'), DATE(TIMESTAMP '2020-01-01 03:00:00+00', '-08'), "
+        "EXTRACT(HOUR FROM TIMESTAMP '2020-01-01 12:00:00+00' AT TIME ZONE '-8')"
+    ).fetchall()[0]
+    eight, half_past_six = datetime.datetime(2020, 1, 1, 8, tzinfo=UTC), datetime.datetime(2019, 12, 31, 18, 30, tzinfo=UTC)
+    assert row == (eight, half_past_six, half_past_six, eight, eight, "17:30", datetime.date(2019, 12, 31), 4)
+
+
+def test_generate_timestamp_array_of_strings_is_in_utc(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
+    rows = con.query("SELECT GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-07 00:00:00', INTERVAL 1 DAY)").fetchall()
+    assert rows == [([datetime.datetime(2016, 10, day, tzinfo=UTC) for day in (5, 6, 7)],)]
+
+
+def test_hex_strings_cast_to_int64(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64
+    rows = con.query("SELECT SAFE_CAST('0x1A' AS INT64), SAFE_CAST('-0x1A' AS INT64), CAST(s AS INT64) FROM UNNEST([' 0x1a', '-0X1A']) AS s ORDER BY 3").fetchall()
+    assert rows == [(26, -26, -26), (26, -26, 26)]
