@@ -115,8 +115,19 @@ def _refuse_time_result() -> exp.Expression:
     )
 
 
+def _civil_time_in_zone(node: exp.AtTimeZone) -> exp.Expression | None:
+    # DuckDB's naive TIMESTAMP AT TIME ZONE z is the instant whose civil time in z it is (the front
+    # end's TIMESTAMP(string, zone)); sqlglot writes every AT TIME ZONE as FROM_UTC_TIMESTAMP, the
+    # other direction (the civil time in z of an instant), so +05:30 moved the time forward
+    if isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMP):
+        return call("TO_UTC_TIMESTAMP", node.this, node.args["zone"])
+    return None
+
+
 def datetime_function(node: exp.Expression) -> exp.Expression | None:
     """The Spark form of ``node`` when it is one of the functions above giving a DATETIME, else None."""
+    if isinstance(node, exp.AtTimeZone):
+        return _civil_time_in_zone(node)
     if isinstance(node, exp.Try):
         return _try_parse(node)
     if _is_date_plus_time(node):
