@@ -73,6 +73,17 @@ def test_format_time_of_a_time(con):
     assert con.query("SELECT FORMAT_TIME('%T', TIME '12:34:56'), FORMAT_TIME('%H', t) FROM (SELECT TIME '01:02:03' AS t)").fetchall() == [("12:34:56", "01")]
 
 
+def test_format_t_writes_literals(con):
+    # "%T: Produces a string that is a valid GoogleSQL constant" (a quoted STRING, DATE "…", b"…")
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
+    row = con.query(
+        "SELECT FORMAT('%T', 'abc'), FORMAT('%t', 'abc'), FORMAT('%T', 'a\"b\\\\c'), FORMAT('%T', DATE '2020-01-01'), FORMAT('%T', b'ab'), "
+        "FORMAT('%T', CAST(NULL AS STRING)), FORMAT('%T', 5), FORMAT('%T', TIMESTAMP '2011-02-03 04:05:06+00'), FORMAT('%T | %t | %T', s, s, d) "
+        "FROM (SELECT 'x' AS s, DATETIME '2011-02-03 04:05:06' AS d)"
+    ).fetchall()[0]
+    assert row == ('"abc"', "abc", '"a\\"b\\\\c"', 'DATE "2020-01-01"', 'b"ab"', "NULL", "5", 'TIMESTAMP "2011-02-03 04:05:06+00"', '"x" | x | DATETIME "2011-02-03 04:05:06"')
+
+
 def test_time_zone_offsets(con):
     # "(+|-)H[H][:M[M]]" offsets name time zones too
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones

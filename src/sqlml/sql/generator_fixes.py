@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT
+from sqlml.sql.literal_text import literal_text
 from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
 from sqlml.sql.subscripts import BARE
 
@@ -79,14 +80,16 @@ def _conversions(pattern: str) -> list[str]:
 
 def _format(self, node: exp.Format) -> str:
     # BigQuery's FORMAT is printf-style (DuckDB's FORMAT is not); %t prints any value as text,
-    # NULL as 'NULL'. https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
+    # NULL as 'NULL', %T as a literal (sqlml.sql.literal_text). https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
     pattern = node.this
     args = [self.sql(a) for a in node.expressions]
     if not (isinstance(pattern, exp.Literal) and pattern.is_string):
         return f"PRINTF({', '.join([self.sql(pattern), *args])})"
     for index, letter in enumerate(_conversions(pattern.this)):
-        if letter in "tT" and index < len(args):
+        if letter == "t" and index < len(args):
             args[index] = f"COALESCE(CAST({args[index]} AS VARCHAR), 'NULL')"
+        elif letter == "T" and index < len(args):
+            args[index] = literal_text(node.expressions[index], args[index])
     text = pattern.this.replace("%t", "%s").replace("%T", "%s")
     return f"PRINTF({', '.join([self.sql(exp.Literal.string(text)), *args])})"
 
