@@ -107,3 +107,21 @@ def test_hex_strings_cast_to_int64(con):
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_as_int64
     rows = con.query("SELECT SAFE_CAST('0x1A' AS INT64), SAFE_CAST('-0x1A' AS INT64), CAST(s AS INT64) FROM UNNEST([' 0x1a', '-0X1A']) AS s ORDER BY 3").fetchall()
     assert rows == [(26, -26, -26), (26, -26, 26)]
+
+
+def test_cast_to_string_with_a_format(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/format-elements#format_date_time_as_string
+    row = con.query(
+        "SELECT CAST(DATE '2020-01-02' AS STRING FORMAT 'YYYY/MM/DD'), CAST(DATE '2020-01-02' AS STRING FORMAT 'MON DD, YYYY'), "
+        "CAST(DATE '2020-01-02' AS STRING FORMAT 'Month dy'), CAST(TIMESTAMP '2020-01-02 13:04:05.123456+00' AS STRING FORMAT 'HH24:MI:SS.FF3 AM \"at\" HH12'), "
+        "CAST(TIME '13:04:05' AS STRING FORMAT 'HH24:MI'), SAFE_CAST(d AS STRING FORMAT 'DD.MM.YY'), CAST('2020-01-02' AS DATE FORMAT 'YYYY-MM-DD') "
+        "FROM (SELECT DATETIME '2021-03-04 05:06:07' AS d)"
+    ).fetchall()[0]
+    assert row == ("2020/01/02", "JAN 02, 2020", "January thu", "13:04:05.123 PM at 01", "13:04", "04.03.21", datetime.date(2020, 1, 2))
+
+
+def test_cast_format_without_translation_is_a_clear_error(con):
+    with pytest.raises(sqlml.UnsupportedStatementError, match=r"^CAST\(number AS STRING FORMAT '999.99'\) has no translation yet\."):
+        con.query("SELECT CAST(12.5 AS STRING FORMAT '999.99')")
+    with pytest.raises(sqlml.UnsupportedStatementError, match=r"^The format element at 'Q' of CAST\(\.\.\. FORMAT 'YYYY Q'\) has no translation yet\."):
+        con.query("SELECT CAST(DATE '2020-01-02' AS STRING FORMAT 'YYYY Q')")

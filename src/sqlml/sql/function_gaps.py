@@ -33,7 +33,9 @@ import re
 
 from sqlglot import exp
 
+from sqlml.sql.cast_formats import formatted_cast
 from sqlml.sql.generator_fixes import GENERATOR_FIXES, duckdb_rendering, operands_once
+from sqlml.sql.numbers import NUMBER_FIXES
 
 #: BigQuery's reciprocal functions: their name and the DuckDB function they are 1 / of.
 _RECIPROCALS = {exp.Sec: ("SEC", "COS"), exp.Csc: ("CSC", "SIN"), exp.Coth: ("COTH", "TANH"), exp.Sech: ("SECH", "COSH"), exp.Csch: ("CSCH", "SINH")}
@@ -167,6 +169,12 @@ def _safe_call(self, node: exp.SafeFunc) -> str:
     return operands_once(self, node.this, lambda self, call: render(self, call, safe=True))
 
 
+def _cast(node_type: type[exp.Cast]):
+    # CAST(x AS STRING FORMAT '...'): sqlml.sql.cast_formats
+    plain = NUMBER_FIXES[node_type]
+    return lambda self, node: formatted_cast(self, node) if node.args.get("format") is not None else plain(self, node)
+
+
 def _once(render):
     return lambda self, node: operands_once(self, node, render)
 
@@ -175,6 +183,8 @@ def _once(render):
 FUNCTION_GAPS = {
     **{node_type: _once(render) for node_type, render in _FAILING.items()},
     exp.SafeFunc: _safe_call,
+    exp.Cast: _cast(exp.Cast),
+    exp.TryCast: _cast(exp.TryCast),
     exp.ArrayConcat: _once(_array_concat),
     exp.TimeToStr: _format_time,
     exp.Timestamp: _timestamp,

@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
+from sqlml.sql.cast_formats import refuse_untranslated_formats
 from sqlml.sql.function_gaps import time_zone_offsets
 from sqlml.sql import dialect as dialects
 from sqlml.sql.dialect import BigQueryOnDuckdb
@@ -114,6 +115,7 @@ BIGQUERY_PASSES = Passes(
     Pass(bare_subscripts, (exp.Bracket,), adds=()),
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     Pass(time_zone_offsets, (exp.Literal,), adds=()),
+    Pass(refuse_untranslated_formats, (exp.Cast,), adds=()),
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
 )
