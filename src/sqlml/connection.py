@@ -209,18 +209,30 @@ class Connection:
 
     def _known_result(self, sql: str, params: Mapping | Sequence | None, path: str | None) -> Result | None:
         """The rows of a statement whose DuckDB text is remembered (:mod:`sqlml.sql.known_statements`),
-        run without parsing it; None when it is not, or when this session's state could change what
-        it means (parameters, script variables, an open transaction)."""
+        run without parsing it — or, on its first run, whose DuckDB text DuckDB's own parser decides
+        (:mod:`sqlml.sql.duckdb_alike`); None when neither, or when this session's state could change
+        what it means (parameters, script variables, an open transaction)."""
         made = self._made_executor
         if params is not None or not isinstance(sql, str) or self._warehouse.transaction_open or (made is not None and not made.runs_known_statements()):
             return None
-        known = known_statements.lookup(sql, self._dialect)
+        known, first = known_statements.lookup(sql, self._dialect), False
+        if known is None and self._dialect == "bigquery" and isinstance(self._warehouse, DuckDBEngine):
+            from sqlml.sql.duckdb_alike import translate  # a first run that DuckDB's parser can decide
+
+            try:
+                with self._warehouse.lease() as cursor:
+                    known, first = translate(sql, cursor), True
+            except EngineError:
+                return None
         if known is None:
             return None
         try:
-            return run_known(self._warehouse, known, lambda error: self._executor.read_error(sql, path, error))
+            result = run_known(self._warehouse, known, lambda error: self._executor.read_error(sql, path, error))
         except EngineError:
             return None  # the full path runs it again and says why
+        if first:
+            known_statements.remember(sql, self._dialect, known)  # as the full path's first run does
+        return result
 
     def register(self, name: str, data: pd.DataFrame | pa.Table | pa.RecordBatch) -> None:
         """Make a pandas DataFrame or Arrow table/batch readable as ``name`` in later queries."""

@@ -47,11 +47,12 @@ def test_the_query_command_imports_no_ml_project_or_dataframe_code(tmp_path):
 
 
 def test_a_query_run_before_loads_neither_sqlglot_nor_the_executor_nor_the_model_store(tmp_path):
-    """The second process finds the statement's DuckDB text in the per-user cache (sqlml.sql.known_statements)."""
+    """The second process finds the statement's DuckDB text in the per-user cache (sqlml.sql.known_statements);
+    the first parses it (a CAST: not a statement DuckDB's parser decides, sqlml.sql.duckdb_alike)."""
     code = (
         "import sys\n"
         "from sqlml.cli.main import main\n"
-        f"sys.argv = ['sqlml', 'query', 'SELECT 1 AS x', '--warehouse', ':memory:', '--models', {str(tmp_path / 'm')!r}]\n"
+        f"sys.argv = ['sqlml', 'query', 'SELECT CAST(1 AS INT64) AS x', '--warehouse', ':memory:', '--models', {str(tmp_path / 'm')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code in (0, None), exit.code\n"
         # BigQuery SQL is read with Sqlml and written with BigQueryOnDuckdb: the dialect that reads
         # DuckDB SQL (three more keyword tries to build) is made only when asked for
