@@ -125,3 +125,13 @@ def test_cast_format_without_translation_is_a_clear_error(con):
         con.query("SELECT CAST(12.5 AS STRING FORMAT '999.99')")
     with pytest.raises(sqlml.UnsupportedStatementError, match=r"^The format element at 'Q' of CAST\(\.\.\. FORMAT 'YYYY Q'\) has no translation yet\."):
         con.query("SELECT CAST(DATE '2020-01-02' AS STRING FORMAT 'YYYY Q')")
+
+
+def test_cast_of_an_interval_to_string_is_canonical(con):
+    # "[sign]Y-M [sign]D [sign]H:M:S[.F]"
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#interval_type
+    row = con.query(
+        "SELECT CAST(INTERVAL 1 DAY AS STRING), CAST(INTERVAL -1 MONTH AS STRING), CAST(INTERVAL -90 MINUTE AS STRING), CAST(INTERVAL 14 MONTH AS STRING), "
+        "CAST(INTERVAL 1 DAY + INTERVAL 1500 MILLISECOND AS STRING), CAST(CAST(NULL AS INTERVAL) AS STRING)"
+    ).fetchall()[0]
+    assert row == ("0-0 1 0:0:0", "-0-1 0 0:0:0", "0-0 0 -1:30:0", "1-2 0 0:0:0", "0-0 1 0:0:1.5", None)

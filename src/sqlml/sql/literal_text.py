@@ -3,6 +3,10 @@ conversions shows — a STRING quoted ("abc", its quotes and backslashes escaped
 DATE "2011-02-03", DATETIME "…", TIME "…", TIMESTAMP "2011-02-03 04:05:06+00", NULL as NULL. Other
 types keep their ``%t`` text. (DuckDB's text of a STRING was unquoted, of a DATE without its type.)
 https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
+
+And an INTERVAL's text, as ``CAST(i AS STRING)`` writes it: BigQuery's canonical ``[-]Y-M [-]D
+[-]H:M:S[.F]`` (``0-0 1 0:0:0`` for one day), not DuckDB's ``1 day``.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#interval_type
 """
 
 from __future__ import annotations
@@ -40,3 +44,20 @@ def literal_text(node: exp.Expression, value: str) -> str:
         branches = " ".join(f"WHEN '{name}' THEN {_of_type(name, text)}" for name in ("VARCHAR", "BLOB", *_TYPED))
         literal = f"CASE TYPEOF({value}) {branches} ELSE {text} END"
     return f"COALESCE({literal}, 'NULL')"
+
+
+def interval_text(value: str) -> str:
+    """DuckDB SQL for the canonical text of the INTERVAL ``value``: months, days and the time of
+    day each signed on their own, fractional seconds without trailing zeros."""
+    months = f"(DATE_PART('year', {value}) * 12 + DATE_PART('month', {value}))"
+    hours, minutes, micros = (f"DATE_PART('{part}', {value})" for part in ("hour", "minute", "microsecond"))
+    fraction = f"ABS({micros}) % 1000000"
+    parts = [
+        f"CASE WHEN {months} < 0 THEN '-' ELSE '' END",
+        f"CAST(ABS({months}) // 12 AS VARCHAR)", "'-'", f"CAST(ABS({months}) % 12 AS VARCHAR)", "' '",
+        f"CAST(DATE_PART('day', {value}) AS VARCHAR)", "' '",
+        f"CASE WHEN {hours} < 0 OR {minutes} < 0 OR {micros} < 0 THEN '-' ELSE '' END",
+        f"CAST(ABS({hours}) AS VARCHAR)", "':'", f"CAST(ABS({minutes}) AS VARCHAR)", "':'", f"CAST(ABS({micros}) // 1000000 AS VARCHAR)",
+        f"CASE WHEN {fraction} > 0 THEN '.' || RTRIM(LPAD(CAST({fraction} AS VARCHAR), 6, '0'), '0') ELSE '' END",
+    ]  # fmt: skip
+    return f"CASE WHEN {value} IS NOT NULL THEN {' || '.join(parts)} END"
