@@ -1,4 +1,4 @@
-"""ML.DISTANCE and ML.LP_NORM, BigQuery's vector functions, on dense ARRAY<numeric> vectors.
+"""ML.DISTANCE and ML.LP_NORM, BigQuery's vector functions, on dense ARRAY<numeric> vectors (sparse ones: test_tutorials_sweep).
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-distance and
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-lp-norm (the
