@@ -50,3 +50,11 @@ def test_time_zones(spark_con):
     eight, half_past_six = datetime.datetime(2020, 1, 1, 8, tzinfo=UTC), datetime.datetime(2019, 12, 31, 18, 30, tzinfo=UTC)
     days = [datetime.datetime(2016, 10, day, tzinfo=UTC) for day in (5, 6)]
     assert row == (eight, half_past_six, half_past_six, eight, "17:30", datetime.date(2019, 12, 31), days)
+
+
+def test_texts(spark_con):
+    row = spark_con.query(
+        "SELECT FORMAT('%T | %t | %T', 'a\"b', 'x', DATE '2020-01-01'), CAST(DATE '2020-01-02' AS STRING FORMAT 'MON DD, YYYY'), "
+        "CAST(INTERVAL -90 MINUTE AS STRING), CAST(INTERVAL 14 MONTH AS STRING), FORMAT_TIME('%T', TIME '12:34:56')"
+    ).fetchall()[0]
+    assert row == ('"a\\"b" | x | DATE "2020-01-01"', "JAN 02, 2020", "0-0 0 -1:30:0", "1-2 0 0:0:0", "12:34:56")

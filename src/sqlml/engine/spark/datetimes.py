@@ -26,7 +26,7 @@ from sqlglot import exp
 from sqlml.engine.base import EngineError
 from sqlml.engine.spark.build import call
 
-__all__ = ["datetime_function"]
+__all__ = ["datetime_function", "interval_part"]
 
 #: The front end's default-year prefix of PARSE_DATETIME's text and format.
 _YEAR_PREFIX = ("1970 ", "%Y ")
@@ -113,6 +113,40 @@ def _refuse_time_result() -> exp.Expression:
         "A TIME result column has no Spark translation yet (Spark has no TIME values; a TIME read by DATETIME(date, "
         "time), EXTRACT or FORMAT_TIME is fine): return FORMAT_TIME('%T', …) as a STRING, or run it with engine='duckdb'."
     )
+
+
+#: Interval units of Spark's YEAR TO MONTH intervals (the others make DAY TO SECOND ones).
+_YEAR_MONTH_UNITS = {"YEAR", "QUARTER", "MONTH"}
+
+
+def _interval_kind(node: exp.Expression) -> str | None:
+    # "year-month" or "day-time" for an interval literal or a sum of them, None otherwise
+    if isinstance(node, (exp.Add, exp.Sub)):
+        kinds = {_interval_kind(node.this), _interval_kind(node.expression)}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(node, (exp.Paren, exp.Neg)):
+        return _interval_kind(node.this)
+    if isinstance(node, exp.Interval) and node.args.get("unit") is not None:
+        return "year-month" if node.args["unit"].name.upper() in _YEAR_MONTH_UNITS else "day-time"
+    return None
+
+
+def interval_part(part: exp.Expression, value: exp.Expression) -> exp.Expression:
+    """DuckDB's ``DATE_PART(part, value)``; of an interval (the front end's canonical INTERVAL text,
+    :func:`sqlml.sql.literal_text.interval_text`) as Spark reads its two interval types: a part the
+    interval's type lacks is 0 (Spark: INVALID_EXTRACT_FIELD), DuckDB's microsecond part (seconds
+    and microseconds of the minute) is Spark's SECOND times a million."""
+    kind, name = _interval_kind(value), part.name.lower() if isinstance(part, exp.Literal) else ""
+    if kind is None or not name:
+        return exp.Anonymous(this="DATE_PART", expressions=[part, value])
+    if (name in ("year", "month")) != (kind == "year-month"):
+        return exp.Literal.number(0)
+    # widened to its type's full span: Spark cannot EXTRACT(DAY FROM INTERVAL '-90' MINUTE)
+    value = exp.cast(value, exp.DataType.build("INTERVAL YEAR TO MONTH" if kind == "year-month" else "INTERVAL DAY TO SECOND", dialect="spark"))
+    if name == "microsecond":
+        seconds = exp.Extract(this=exp.var("SECOND"), expression=value)
+        return exp.cast(exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000)), "BIGINT")
+    return exp.Extract(this=exp.var(name.upper()), expression=value)
 
 
 def _civil_time_in_zone(node: exp.AtTimeZone) -> exp.Expression | None:

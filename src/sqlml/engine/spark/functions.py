@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlml.engine.spark import lists, numbers
 from sqlml.engine.spark.build import call as _call
 from sqlml.engine.spark.build import once
-from sqlml.engine.spark.datetimes import datetime_function
+from sqlml.engine.spark.datetimes import datetime_function, interval_part
 
 __all__ = ["spark_functions"]
 
@@ -89,6 +89,7 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "row": lambda *values: exp.Struct(expressions=list(values)),
     "get_current_timestamp": lambda: exp.CurrentTimestamp(),
     "json_value": _json_scalar,
+    "date_part": interval_part,
 }
 
 
