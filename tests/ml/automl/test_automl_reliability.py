@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.stats
 from sklearn.metrics import roc_auc_score
 
 from sqlml.ml.automl import crossval as automl_crossval
@@ -130,7 +131,53 @@ def test_a_budget_too_small_for_the_defaults_still_cross_validates_every_default
     rows = automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.fallback)").arrow().to_pylist()
     defaults = rows[: len(searched)]
     assert [(r["model_type"], r["status"]) for r in defaults] == [(name, "SUCCEEDED") for name in searched]
-    assert all(r["cross_validation_objective_value"] is not None for r in defaults)
+    assert all(r["cross_validation_objective_value"] is not None and 2 <= r["cross_validation_folds"] <= FOLDS for r in defaults)
     [chosen] = [r for r in rows if r["is_optimal"]]
-    best = max(r["cross_validation_objective_value"] for r in defaults)
-    assert chosen["cross_validation_objective_value"] >= best, (chosen, best)
+    best = max(r["cross_validation_objective_value"] for r in defaults if r["cross_validation_folds"] == FOLDS)
+    assert chosen["cross_validation_folds"] == FOLDS and chosen["cross_validation_objective_value"] >= best, (chosen, best)
+
+
+def _race(values: list[float], leader: list[float]) -> int:
+    """How many of ``values``' folds a finalist is fitted on against ``leader``'s (maximized):
+    :class:`~sqlml.ml.automl.crossval.CrossValidation` asks :func:`clearly_worse` after each fold."""
+    for count in range(1, len(values) + 1):
+        if automl_crossval.clearly_worse(leader, values[:count], SIGN):
+            return count
+    return len(values)
+
+
+def test_racing_stops_a_finalist_whose_folds_are_clearly_worse_by_the_corrected_t_bound():
+    leader = [0.95, 0.951, 0.949, 0.948, 0.94]
+    worse = [0.943, 0.938, 0.939, 0.9465, 0.939]  # credit_default seed 6's forest default against its logistic one
+    shortfall = np.array(leader[:3]) - np.array(worse[:3])  # after three folds: mean 0.0100, sd 0.0035
+    bound = shortfall.mean() - scipy.stats.t.ppf(0.95, 2) * shortfall.std(ddof=1) * np.sqrt(1 / 3 + 1 / 4)  # Nadeau–Bengio's variance
+    assert bound > 0 and _race(worse, leader) == 3
+    assert not automl_crossval.clearly_worse(leader, worse[:2], SIGN)  # two folds: 6.3 corrected standard errors needed
+    assert _race([v - 0.02 for v in leader[:1]] + leader[1:], leader) == 5  # worse on one fold only: fitted on all
+    assert _race([v + 0.001 for v in leader], leader) == 5  # better: never stopped
+    assert automl_crossval.clearly_worse(leader, [v - 0.01 for v in leader[:2]], SIGN)  # the same shortfall on both folds: no doubt
+    assert automl_crossval.clearly_worse([1.0, 1.1, 1.2, 1.3, 1.4], [1.5, 1.61, 1.69], 1.0)  # RMSE 0.5 higher on every fold
+    assert not automl_crossval.clearly_worse([1.0, 1.1, 1.2, 1.3, 1.4], [0.5, 0.61, 0.69], 1.0)
+
+
+def test_cross_validation_fits_a_raced_finalist_only_until_it_is_clearly_worse(automl_con, only_families):
+    only_families("LOGISTIC_REG", "BOOSTED_TREE_CLASSIFIER")
+    fits = []
+    with pytest.MonkeyPatch.context() as patch:
+        real = automl_crossval.CrossValidation.run
+
+        def run(self, candidate, options, fit, objective, rows_of=None, race=None):
+            counted = lambda *args: fits.append(candidate.model_type) or fit(*args)  # noqa: E731
+            judged = race and (lambda values: len(values) >= 2)  # the leader's folds: any two make it "clearly worse"
+            return real(self, candidate, options, counted, objective, rows_of, judged)
+
+        patch.setattr(automl_crossval.CrossValidation, "run", run)
+        automl_con.query(
+            "CREATE OR REPLACE MODEL ds.raced OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
+            "budget_hours=0.0001, data_split_col='part') AS SELECT x1, x2, plan, active, churned, part FROM ds.train"
+        )  # fmt: skip
+    rows = {r["model_type"]: r for r in automl_con.query("SELECT * FROM ML.TRIAL_INFO(MODEL ds.raced) WHERE trial_id <= 2").arrow().to_pylist()}
+    first, second = fits[0], fits[FOLDS]  # the defaults, cheapest first: the first is measured on every fold, the leader
+    assert fits[: FOLDS + 2] == [first] * FOLDS + [second] * 2 and fits.count(second) == 2
+    assert (rows[first]["cross_validation_folds"], rows[second]["cross_validation_folds"], rows[first]["is_optimal"]) == (FOLDS, 2, True)
+    assert rows[second]["cross_validation_objective_value"] is not None

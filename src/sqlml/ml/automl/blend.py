@@ -83,6 +83,7 @@ def transplant(
             "trial_id": trial_id, "model_type": guest.model_type, "status": "SUCCEEDED", "error_message": None,
             "hyperparameters": {**records[guest_id - 1]["hyperparameters"], "features_of": host.model_type},
             "objective_value": value, "cross_validation_objective_value": found.value,
+            "cross_validation_folds": len(found.fold_values),
             "eval_metrics": candidate.family.metrics(candidate.model_type, estimator, prepared.eval_set.y, raw),
             "duration_ms": int(round((time.monotonic() - started) * 1000)),
         })  # fmt: skip

@@ -7,7 +7,9 @@ cross-validate — cross-validated whatever the budget (only the user's cancel s
 choice can never lose to a default it did not evaluate; ``budget_hours`` bounds what comes after
 the defaults (tuned trials, their cross-validation, blends and ensembles). BigQuery's budget is a
 target, not a guarantee; a budget smaller than the defaults take is exceeded by the defaults' time
-(about 5.5 times their fits with the folds: a small table's defaults take seconds).
+(up to about 5.5 times their fits with the folds, less when a slow default is raced out after two
+to four folds as clearly worse than the leader: :func:`~sqlml.ml.automl.crossval.clearly_worse`;
+a small table's defaults take seconds).
 
 Each family's first trial is its BigQuery defaults (fast families first; a random forest's default
 grows all its trees); later trials are drawn by Optuna's TPE
@@ -243,7 +245,8 @@ def _model(
         records.append({
             "trial_id": chosen, "model_type": "ENSEMBLE", "hyperparameters": {f"trial_{t}": w for t, w in weights.items()},
             "status": "SUCCEEDED", "error_message": None, "objective_value": score(objective, prepared.eval_set.y, raw),
-            "cross_validation_objective_value": value if best in scores else None, "duration_ms": 0,
+            "cross_validation_objective_value": value if best in scores else None,
+            "cross_validation_folds": FOLDS if best in scores else None, "duration_ms": 0,
             "eval_metrics": family.metrics(model_type, estimator, prepared.eval_set.y, raw),
         })  # fmt: skip
     for record in records:

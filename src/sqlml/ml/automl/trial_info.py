@@ -9,7 +9,9 @@ they apply, and its own where they do not: ``model_type`` (the family tried, or 
 another family's rows for a blend names that family in ``features_of``), the value of the
 ``optimization_objective`` on the validation rows, ``cross_validation_objective_value`` — its value on
 the out-of-fold outputs of the training and validation rows for the finalists the search
-cross-validated (:mod:`sqlml.ml.automl.crossval`), NULL for the others — and the trial's training time.
+cross-validated (:mod:`sqlml.ml.automl.crossval`), NULL for the others — ``cross_validation_folds``,
+how many folds that value averages (5; fewer for a finalist stopped early as clearly worse than
+the leader on its first folds: :func:`~sqlml.ml.automl.crossval.clearly_worse`) — and the trial's training time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import pyarrow as pa
 
 COLUMNS = ("trial_id", "model_type", "hyperparameters", "hparam_tuning_evaluation_metrics", "optimization_objective_value",
-           "cross_validation_objective_value", "duration_ms", "status", "error_message", "is_optimal")  # fmt: skip
+           "cross_validation_objective_value", "cross_validation_folds", "duration_ms", "status", "error_message", "is_optimal")  # fmt: skip
 
 
 def automl_trial_info(search: dict) -> pa.Table:
@@ -37,6 +39,7 @@ def automl_trial_info(search: dict) -> pa.Table:
         "hparam_tuning_evaluation_metrics": metrics,
         "optimization_objective_value": pa.array([t.get("objective_value") for t in trials], pa.float64()),
         "cross_validation_objective_value": pa.array([t.get("cross_validation_objective_value") for t in trials], pa.float64()),
+        "cross_validation_folds": pa.array([t.get("cross_validation_folds") for t in trials], pa.int64()),
         "duration_ms": pa.array([t.get("duration_ms") for t in trials], pa.int64()),
         "status": pa.array([t["status"] for t in trials], pa.string()),
         "error_message": pa.array([t.get("error_message") for t in trials], pa.string()),
