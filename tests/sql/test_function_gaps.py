@@ -68,6 +68,23 @@ def test_array_concat_of_a_null_array_is_null(con):
     assert rows == [(None, [1, 2, 3]), ([1, 2, 3], [1, 2, 3])]
 
 
+def test_approx_top_sum(con):
+    # the reference's three examples: NULL values and NULL weights are not ignored; NULL for no rows
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_top_sum
+    examples = [
+        "STRUCT('apple' AS x, 3 AS weight), ('pear', 2), ('apple', 0), ('banana', 5), ('pear', 4)",
+        "STRUCT('apple' AS x, NULL AS weight), ('pear', 0), ('pear', NULL)",
+        "STRUCT('apple' AS x, 0 AS weight), (NULL, 2)",
+    ]
+    rows = [con.query(f"SELECT APPROX_TOP_SUM(x, weight, 2) FROM UNNEST([{rows}])").fetchall()[0][0] for rows in examples]
+    assert rows == [
+        [{"value": "pear", "sum": 6}, {"value": "banana", "sum": 5}],
+        [{"value": "pear", "sum": 0}, {"value": "apple", "sum": None}],
+        [{"value": None, "sum": 2}, {"value": "apple", "sum": 0}],
+    ]
+    assert con.query("SELECT APPROX_TOP_SUM(x, 1.5, 2) FROM UNNEST(CAST([] AS ARRAY<STRING>)) AS x").fetchall() == [(None,)]
+
+
 def test_format_time_of_a_time(con):
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
     assert con.query("SELECT FORMAT_TIME('%T', TIME '12:34:56'), FORMAT_TIME('%H', t) FROM (SELECT TIME '01:02:03' AS t)").fetchall() == [("12:34:56", "01")]

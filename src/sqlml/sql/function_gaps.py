@@ -13,6 +13,10 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
 * ARRAY_CONCAT: "The function returns NULL if any input argument is NULL" (DuckDB's LIST_CONCAT
   read a NULL list as an empty one).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#array_concat
+* APPROX_TOP_SUM(x, weight, n): ARRAY<STRUCT<value, sum>> by descending sum (exact here), which
+  "doesn't ignore NULL values for the expression and weight parameters": NULL is a value with its
+  sum, a value whose weights are all NULL has a NULL sum (last); NULL for no rows. DuckDB has none.
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_top_sum
 * FORMAT_TIME of a TIME (DuckDB's STRFTIME takes no TIME: it formats the TIME on 1970-01-01).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
 * TIMESTAMP(string, time_zone): the civil time in the zone (DuckDB has no TIMESTAMP function).
@@ -92,6 +96,21 @@ def _array_concat(self, node: exp.ArrayConcat) -> str:
         return concat
     nulls = " OR ".join(f"({self.sql(argument)}) IS NULL" for argument in checked)
     return f"CASE WHEN {nulls} THEN NULL ELSE {concat} END"
+
+
+def _approx_top_sum(self, node: exp.ApproxTopSum) -> str:
+    # the group's (value, weight) pairs and distinct values, bound once; each value's sum adds its
+    # non-NULL weights in their own type (LIST_REDUCE; LIST_SUM would widen INT64 to HUGEINT). Sorted
+    # as structs: sums present first, then by descending sum (-s). O(rows x values) per group.
+    value, weight, count = self.sql(node, "this"), self.sql(node, "expression"), self.sql(node, "count")
+    group = f"{{'pairs': LIST({{'v': {value}, 'w': {weight}}}), 'keys': LIST_DISTINCT(LIST({value})), 'nulls': COUNT_IF({value} IS NULL), 'n': COUNT(*)}}"
+    weights = "LIST_TRANSFORM(LIST_FILTER(__g.pairs, LAMBDA __p : __p.v IS NOT DISTINCT FROM __k AND __p.w IS NOT NULL), LAMBDA __p : __p.w)"
+    total = "CASE WHEN LEN(__w) > 0 THEN LIST_REDUCE(__w, LAMBDA __a, __b : __a + __b) END"
+    entry = f"LIST_TRANSFORM([{weights}], LAMBDA __w : LIST_TRANSFORM([{total}], LAMBDA __s : {{'o1': __s IS NULL, 'o2': -__s, 'value': __k, 'sum': __s}})[1])[1]"
+    keys = "LIST_CONCAT(__g.keys, CASE WHEN __g.nulls > 0 THEN [NULL] END)"
+    top = f"LIST_SLICE(LIST_SORT(LIST_TRANSFORM({keys}, LAMBDA __k : {entry})), 1, {count})"
+    body = f"CASE WHEN __g.n > 0 THEN LIST_TRANSFORM({top}, LAMBDA __e : {{'value': __e.value, 'sum': __e.sum}}) END"
+    return f"LIST_TRANSFORM([{group}], LAMBDA __g : {body})[1]"
 
 
 def _format_time(self, node: exp.TimeToStr) -> str:
@@ -204,6 +223,7 @@ FUNCTION_GAPS = {
     exp.Cast: _cast(exp.Cast),
     exp.TryCast: _cast(exp.TryCast),
     exp.ArrayConcat: _once(_array_concat),
+    exp.ApproxTopSum: _approx_top_sum,
     exp.TimeToStr: _format_time,
     exp.Timestamp: _timestamp,
     exp.GenerateTimestampArray: _timestamp_array,
