@@ -12,25 +12,35 @@ through large temporaries: the training loss's stored pairs and the ranking metr
   pairs' terms in one double — the float64 value of the factors' sum to ~1e-14 (the float32
   chunk sums it replaces were within ~1e-8). Entry point: ``double
   sqlml_pair_loss(ptr X, ptr Y, ptr users, ptr items, ptr square, ptr linear, i64 first, i64
-  last)``: C-ordered (rows, k) factors X and Y, i32 pair rows and columns, float32 weights;
-  pairs first … last − 1. Generated for one factor count and dtype (the dot product unrolled
-  over vectors of :data:`LANES`).
+  last)``: C-ordered (rows, k) factors X and Y, the pairs' rows and columns (int32, or int64
+  past 2³¹ − 1 rows), float32 weights; pairs first … last − 1. Generated for one factor count,
+  dtype and index width (the dot product unrolled over vectors of :data:`LANES`); row offsets
+  are 64-bit. NaN or infinite factors give a NaN or infinite sum, as NumPy's would.
 * :func:`rank_counts` — for each row of a C-ordered score matrix and each of its thresholds,
   how many scores are strictly above it (:mod:`sqlml.ml.recommendation.ranking`'s ranks): a
   vector compare and add per 4 scores, ~25 µs a 10,000-item row with 20 relevant items, where
   sorting the row cost ~80 µs. Entry point: ``void sqlml_rank_counts(ptr scores, i64 width,
   i64 rows, ptr thresholds, ptr edges, ptr out)``: row r's thresholds (and i64 counts out) are
-  edges[r] … edges[r + 1] − 1.
+  edges[r] … edges[r + 1] − 1. A NaN compares false, as in NumPy: a NaN score is above no
+  threshold and nothing is above a NaN threshold.
 
 Both are JIT-compiled in this process with llvmlite (:mod:`sqlml.ml.compiled.machine`, ~15 ms
-each after LLVM's ~90 ms start), once per process and shape; nothing is written to disk, so
-there is no cache to trust. ctypes releases the GIL while they run.
+each after LLVM's ~90 ms start), once per process and shape, under a lock (two statements
+training at once compile a loop once; llvmlite serialises its own LLVM calls); nothing is
+written to disk, so there is no cache to trust. ctypes releases the GIL while they run, and the
+loops only read their inputs and write their own output, so any number of threads may call
+one. Where LLVM cannot compile or load code at run time, the same sums are computed by NumPy
+(:class:`NumpyPairLoss`, :func:`numpy_rank_counts`; float64 throughout, equal to rounding, a
+few times slower) and a warning says why, once per loop: training and ML.EVALUATE still work.
+Each call checks its arrays' types and shapes first (a wrong one would read out of bounds).
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import logging
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -42,6 +52,16 @@ RANK_COUNTS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctype
 #: Factors multiplied per vector instruction: one AVX2 register of doubles (narrower machines split it).
 LANES = 4
 _TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_INDEX_TYPES = {np.dtype(np.int32): "i32", np.dtype(np.int64): "i64"}
+#: Pairs a NumPy pair loss scores at once (two (pairs, k) float64 gathers: 4 MB at k = 32).
+NUMPY_CHUNK = 8_192
+_compiling = threading.Lock()
+_log = logging.getLogger(__name__)
+
+
+def index_dtype(rows: int) -> np.dtype:
+    """The codes' dtype for factors of ``rows`` rows: int32 while every code fits, else int64."""
+    return np.dtype(np.int32 if rows <= np.iinfo(np.int32).max else np.int64)
 
 
 def _loaded(ir: Callable[[str], str], entry: str, entry_type: type):
@@ -52,33 +72,88 @@ def _loaded(ir: Callable[[str], str], entry: str, entry_type: type):
 
 
 class PairLoss:
-    """The compiled loop for ``factors`` factors of ``dtype`` (float32 or float64)."""
+    """The compiled loop for ``factors`` factors of ``dtype`` (float32 or float64) and codes of ``index`` (int32 or int64)."""
 
-    def __init__(self, factors: int, dtype: np.dtype) -> None:
-        self._loaded = _loaded(functools.partial(pair_loss_ir, factors, _TYPES[np.dtype(dtype)]), PAIR_LOSS, PAIR_LOSS_TYPE)
+    def __init__(self, factors: int, dtype: np.dtype, index: np.dtype = np.dtype(np.int32)) -> None:
+        self.factors, self.dtype, self.index = factors, np.dtype(dtype), np.dtype(index)
+        ir = functools.partial(pair_loss_ir, factors, _TYPES[self.dtype], index=_INDEX_TYPES[self.index])
+        self._loaded = _loaded(ir, PAIR_LOSS, PAIR_LOSS_TYPE)
 
     def __call__(self, users: np.ndarray, items: np.ndarray, square: np.ndarray, linear: np.ndarray,
                  user_factors: np.ndarray, item_factors: np.ndarray, first: int, last: int) -> float:  # fmt: skip
-        """Σ square·s² − linear·s over pairs ``first`` … ``last`` − 1 (the arrays as :func:`pair_loss` says)."""
+        """Σ square·s² − linear·s over pairs ``first`` … ``last`` − 1 (the arrays as :func:`pair_loss`
+        says; the codes must index the factors' rows, which :class:`~sqlml.ml.recommendation.pairs.PairSums` checks).
+
+        Raises:
+            ValueError: an array of another dtype, shape or layout than the loop's, or pairs out of range.
+        """
+        _check_pairs(self, users, items, square, linear, user_factors, item_factors, first, last)
         return self._loaded.function(
             user_factors.ctypes.data, item_factors.ctypes.data, users.ctypes.data, items.ctypes.data,
             square.ctypes.data, linear.ctypes.data, first, last,
         )  # fmt: skip
 
 
-def pair_loss(factors: int, dtype: np.dtype) -> PairLoss:
-    """The process's :class:`PairLoss` for ``factors`` factors of ``dtype`` (compiled on first use)."""
-    return _pair_loss(factors, np.dtype(dtype).name)  # one key per dtype, however it is named
+class NumpyPairLoss:
+    """:class:`PairLoss` in NumPy, where LLVM fails: each chunk of :data:`NUMPY_CHUNK` pairs'
+    factor rows gathered as float64, their row products and terms summed in float64."""
+
+    def __init__(self, factors: int, dtype: np.dtype, index: np.dtype = np.dtype(np.int32)) -> None:
+        self.factors, self.dtype, self.index = factors, np.dtype(dtype), np.dtype(index)
+
+    def __call__(self, users: np.ndarray, items: np.ndarray, square: np.ndarray, linear: np.ndarray,
+                 user_factors: np.ndarray, item_factors: np.ndarray, first: int, last: int) -> float:  # fmt: skip
+        """As :meth:`PairLoss.__call__`."""
+        _check_pairs(self, users, items, square, linear, user_factors, item_factors, first, last)
+        total = 0.0
+        for start in range(first, last, NUMPY_CHUNK):
+            chunk = slice(start, min(start + NUMPY_CHUNK, last))
+            x = user_factors.take(users[chunk], axis=0).astype(np.float64)
+            y = item_factors.take(items[chunk], axis=0).astype(np.float64)
+            scores = np.einsum("ij,ij->i", x, y)
+            total += float(np.sum(square[chunk] * scores * scores - linear[chunk] * scores, dtype=np.float64))
+        return total
 
 
-@functools.cache
-def _pair_loss(factors: int, dtype: str) -> PairLoss:
-    return PairLoss(factors, np.dtype(dtype))
+def _check_pairs(loop: PairLoss | NumpyPairLoss, users, items, square, linear, user_factors, item_factors, first: int, last: int) -> None:
+    """Raise ValueError unless the arrays are what ``loop`` reads (see :meth:`PairLoss.__call__`)."""
+    for name, factors in (("user_factors", user_factors), ("item_factors", item_factors)):
+        if factors.dtype != loop.dtype or factors.ndim != 2 or factors.shape[1] != loop.factors or not factors.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-ordered (rows, {loop.factors}) {loop.dtype}, not {factors.dtype} {factors.shape}")
+    for name, array, dtype in (("users", users, loop.index), ("items", items, loop.index), ("square", square, np.float32), ("linear", linear, np.float32)):
+        if array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous or len(array) < last:
+            raise ValueError(f"{name} must be a contiguous {np.dtype(dtype)} vector of at least {last} values, not {array.dtype} {array.shape}")
+    if first < 0:
+        raise ValueError(f"the first pair must be 0 or more, not {first}")
 
 
-def pair_loss_ir(factors: int, element: str, triple: str) -> str:
+def pair_loss(factors: int, dtype: np.dtype, index: np.dtype = np.dtype(np.int32)) -> PairLoss | NumpyPairLoss:
+    """The process's :class:`PairLoss` for ``factors`` factors of ``dtype`` and codes of
+    ``index`` (compiled on first use; :class:`NumpyPairLoss` if LLVM fails)."""
+    dtype, index = np.dtype(dtype), np.dtype(index)  # one key per dtype, however it is named
+    return _once(("pair_loss", factors, dtype.name, index.name), functools.partial(PairLoss, factors, dtype, index),
+                 functools.partial(NumpyPairLoss, factors, dtype, index), "the training loss's pairs")  # fmt: skip
+
+
+_loops: dict[tuple, Callable] = {}
+
+
+def _once(key: tuple, compiled: Callable, fallback: Callable, what: str) -> Callable:
+    """The process's loop ``key``: made by ``compiled()`` on first use, under a lock (once
+    however many threads ask at once), else by ``fallback()`` with a warning saying why."""
+    with _compiling:
+        if key not in _loops:
+            try:
+                _loops[key] = compiled()
+            except Exception as error:  # llvmlite missing or LLVM failing here: NumPy computes the same sums
+                _log.warning("sqlml computes %s with NumPy: LLVM could not compile its loop (%s: %s)", what, type(error).__name__, error)
+                _loops[key] = fallback()
+        return _loops[key]
+
+
+def pair_loss_ir(factors: int, element: str, triple: str, index: str = "i32") -> str:
     """The LLVM IR module (text) of ``sqlml_pair_loss`` for ``factors`` factors of ``element``
-    (``float`` or ``double``)."""
+    (``float`` or ``double``) and codes of ``index`` (``i32`` or ``i64``)."""
     vector, wide = f"<{LANES} x {element}>", f"<{LANES} x double>"
 
     def widened(name: str, row: str, offset: int, lanes: bool) -> list[str]:
@@ -113,8 +188,8 @@ def pair_loss_ir(factors: int, element: str, triple: str) -> str:
         "pair:",
         "  %j = phi i64 [%first, %entry], [%next, %pair]",
         "  %total = phi double [0.0, %entry], [%sum, %pair]",
-        *_row("x", "users", "X", factors, element),
-        *_row("y", "items", "Y", factors, element),
+        *_row("x", "users", "X", factors, element, index),
+        *_row("y", "items", "Y", factors, element, index),
         *body,
         *_weight("square"), *_weight("linear"),
         f"  %ss = fmul double {score}, {score}",
@@ -132,12 +207,14 @@ def pair_loss_ir(factors: int, element: str, triple: str) -> str:
     ]) + "\n"  # fmt: skip
 
 
-def _row(name: str, codes: str, factors_pointer: str, factors: int, element: str) -> list[str]:
-    """``%name``: the address of the factors row of pair ``%j``'s code in ``codes``."""
-    return [
-        f"  %{name}.cp = getelementptr i32, ptr %{codes}, i64 %j", f"  %{name}.c32 = load i32, ptr %{name}.cp",
-        f"  %{name}.c = zext i32 %{name}.c32 to i64", f"  %{name}.o = mul i64 %{name}.c, {factors}",
-        f"  %{name} = getelementptr {element}, ptr %{factors_pointer}, i64 %{name}.o",
+def _row(name: str, codes: str, factors_pointer: str, factors: int, element: str, index: str) -> list[str]:
+    """``%name``: the address of the factors row of pair ``%j``'s code (of type ``index``) in
+    ``codes``; the row's offset is computed in 64 bits (an int32 code times k passes 2³¹)."""
+    code = f"%{name}.c" if index == "i64" else f"%{name}.cw"
+    load = [f"  %{name}.cp = getelementptr {index}, ptr %{codes}, i64 %j", f"  {code} = load {index}, ptr %{name}.cp"]
+    widen = [f"  %{name}.c = zext i32 %{name}.cw to i64"] if index == "i32" else []
+    return load + widen + [
+        f"  %{name}.o = mul i64 %{name}.c, {factors}", f"  %{name} = getelementptr {element}, ptr %{factors_pointer}, i64 %{name}.o",
     ]  # fmt: skip
 
 
@@ -154,19 +231,45 @@ class RankCounts:
 
     def __call__(self, scores: np.ndarray, thresholds: np.ndarray, edges: np.ndarray) -> np.ndarray:
         """For each threshold of row r of the C-ordered float64 ``scores`` (``thresholds[edges[r]
-        : edges[r + 1]]``, float64), the number of that row's scores strictly above it (int64)."""
-        scores = np.ascontiguousarray(scores, dtype=np.float64)
-        thresholds = np.ascontiguousarray(thresholds, dtype=np.float64)
-        edges = np.ascontiguousarray(edges, dtype=np.int64)
+        : edges[r + 1]]``, float64), the number of that row's scores strictly above it (int64).
+
+        Raises:
+            ValueError: ``edges`` are not rows + 1 ascending bounds from 0 to ``len(thresholds)``.
+        """
+        scores, thresholds, edges = _rank_arrays(scores, thresholds, edges)
         out = np.empty(len(thresholds), dtype=np.int64)
         self._loaded.function(scores.ctypes.data, scores.shape[1], scores.shape[0], thresholds.ctypes.data, edges.ctypes.data, out.ctypes.data)
         return out
 
 
-@functools.cache
-def rank_counts() -> RankCounts:
-    """The process's :class:`RankCounts` (compiled on first use)."""
-    return RankCounts()
+def numpy_rank_counts(scores: np.ndarray, thresholds: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """:class:`RankCounts` in NumPy, where LLVM fails: each row with thresholds sorted once, its
+    thresholds' counts from ``searchsorted`` (its NaN scores, sorted last, left out)."""
+    scores, thresholds, edges = _rank_arrays(scores, thresholds, edges)
+    out = np.empty(len(thresholds), dtype=np.int64)
+    for row in np.flatnonzero(np.diff(edges)):
+        ordered = np.sort(scores[row])
+        ordered = ordered[: len(ordered) - np.count_nonzero(np.isnan(ordered))]
+        part = slice(edges[row], edges[row + 1])
+        out[part] = len(ordered) - np.searchsorted(ordered, thresholds[part], side="right")
+    return out
+
+
+def _rank_arrays(scores, thresholds, edges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The counting loops' arrays as they read them, checked (see :meth:`RankCounts.__call__`)."""
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    thresholds = np.ascontiguousarray(thresholds, dtype=np.float64)
+    edges = np.ascontiguousarray(edges, dtype=np.int64)
+    if scores.ndim != 2 or thresholds.ndim != 1 or edges.shape != (len(scores) + 1,):
+        raise ValueError(f"need (rows, items) scores, thresholds and rows + 1 edges, not {scores.shape}, {thresholds.shape}, {edges.shape}")
+    if edges[0] != 0 or edges[-1] != len(thresholds) or np.any(np.diff(edges) < 0):
+        raise ValueError(f"edges must ascend from 0 to the {len(thresholds)} thresholds")
+    return scores, thresholds, edges
+
+
+def rank_counts() -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The process's :class:`RankCounts` (compiled on first use; :func:`numpy_rank_counts` if LLVM fails)."""
+    return _once(("rank_counts",), RankCounts, lambda: numpy_rank_counts, "the ranking metrics' counts")
 
 
 def rank_counts_ir(triple: str) -> str:

@@ -49,20 +49,29 @@ class PairSums:
         band = np.asarray(indices) // max(1, BAND_BYTES // max(4 * factors, 1))
         # a stable sort of small integers is a radix sort; within a band the pairs stay by user
         order = np.argsort(band.astype(np.min_scalar_type(int(band.max(initial=0)))), kind="stable")
-        self.items = np.asarray(indices).take(order).astype(np.int32)
-        self.users = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr)).take(order)
+        # the factor rows the codes index (checked against each call's factors: the loop reads them unchecked)
+        self.rows = (len(indptr) - 1, int(np.max(indices, initial=-1)) + 1)
+        index = kernels.index_dtype(max(self.rows))  # int32 codes, int64 past 2³¹ − 1 rows
+        self.items = np.asarray(indices).take(order).astype(index)
+        self.users = np.repeat(np.arange(len(indptr) - 1, dtype=index), np.diff(indptr)).take(order)
         self.square = np.asarray(square, dtype=np.float32).take(order)
         self.linear = np.asarray(linear, dtype=np.float32).take(order)
         bounds = np.linspace(0, len(order), threads + 1).astype(np.int64).tolist()
         self.runs = [(first, last) for first, last in zip(bounds[:-1], bounds[1:]) if last > first]
-        kernels.pair_loss(factors, np.dtype(np.float32))
+        kernels.pair_loss(factors, np.dtype(np.float32), index)
 
     def submit(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Callable[[], float]:
-        """Start the runs; returns the function that waits for them and gives the sum."""
+        """Start the runs; returns the function that waits for them and gives the sum.
+
+        Raises:
+            ValueError: fewer factor rows than the matrix's users or items, or factor counts that differ.
+        """
+        if len(user_factors) < self.rows[0] or len(item_factors) < self.rows[1] or user_factors.shape[1:] != item_factors.shape[1:]:
+            raise ValueError(f"factors {user_factors.shape} and {item_factors.shape} do not cover {self.rows[0]} users and {self.rows[1]} items")
         single = user_factors.dtype == item_factors.dtype == np.float32
         dtype = np.dtype(np.float32 if single else np.float64)
         users, items = np.ascontiguousarray(user_factors, dtype=dtype), np.ascontiguousarray(item_factors, dtype=dtype)
-        loop = kernels.pair_loss(users.shape[1], dtype)
+        loop = kernels.pair_loss(users.shape[1], dtype, self.items.dtype)
         runs = [self.pool.submit(loop, self.users, self.items, self.square, self.linear, users, items, first, last) for first, last in self.runs]
         return lambda: sum(run.result() for run in runs)
 
