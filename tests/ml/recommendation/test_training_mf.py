@@ -4,6 +4,8 @@ sweep against scipy's least squares per user and item, and an implicit model aga
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,3 +186,20 @@ def test_training_loss_of_float32_factors_over_many_gram_blocks_is_the_librarys(
     with ThreadPoolExecutor(2) as pool:
         got = wals.TrainingLoss(confidences, 0.1, 8, pool, 2)(user_factors, item_factors)
     assert got == pytest.approx(_als.calculate_loss(confidences, user_factors, item_factors, 0.1), rel=1e-5)
+
+
+@pytest.mark.parametrize(("feedback", "huge", "scale"), [
+    ("implicit", 1e20, ", each confidence 1 + wals_alpha·rating with wals_alpha = 40"),
+    ("explicit", 1e200, ""),
+])  # fmt: skip
+def test_ratings_that_make_the_factors_diverge_are_the_users_error_naming_the_column(implicit_con, feedback, huge, scale):
+    """implicit's float32 solver turns NaN from ratings ~1e19 up (the library's ModelFitError, an
+    internal error before); explicit ALS overflowed to NaN factors silently at 1e200."""
+    con, (user, item, rating) = implicit_con
+    con.register("huge", pd.DataFrame({"visitor": user, "content": item, "score": np.r_[huge, rating[1:]]}))
+    message = f"MATRIX_FACTORIZATION training diverged: the factors became NaN or infinite with ratings up to {huge:g} in score{scale}.\n"
+    with pytest.raises(sqlml.InvalidModelInputError, match="^" + re.escape(message)) as caught:
+        con.query(f"CREATE MODEL ds.diverged OPTIONS(model_type='matrix_factorization', feedback_type='{feedback}', user_col='visitor', "
+                  "item_col='content', rating_col='score', num_factors=3, max_iterations=3) AS SELECT * FROM huge")  # fmt: skip
+    assert caught.value.hint == "Scale the ratings down in the training query, e.g. LOG(1 + score)." and caught.value.column == "score"
+    assert "diverged" not in con.query("SELECT model_name FROM ds.INFORMATION_SCHEMA.MODELS").df().to_string()

@@ -49,7 +49,21 @@ class FactorizationEstimator(Estimator):
             self._fit_implicit(codes, train.y, shape, factors, evaluation, monitor)
         else:
             self._fit_explicit(codes, train.y, shape, factors, evaluation, monitor)
+        if not (np.isfinite(self.user_factors_).all() and np.isfinite(self.item_factors_).all()):
+            raise self._diverged(train.y)
         return self
+
+    def _diverged(self, ratings: np.ndarray) -> InvalidModelInputError:
+        """The error of a fit whose factors became NaN or infinite: ratings too large for the
+        solver (implicit's float32 confidences 1 + wals_alpha·r overflow from r ≈ 1e19 at α = 40)."""
+        name = self.options.get("rating_col") or "rating"
+        scale = f", each confidence 1 + wals_alpha·rating with wals_alpha = {self.options['wals_alpha']:g}" if self.implicit else ""
+        return InvalidModelInputError(
+            f"MATRIX_FACTORIZATION training diverged: the factors became NaN or infinite with ratings up to "
+            f"{float(np.max(np.abs(ratings))):g} in {name}{scale}.",
+            column=name,
+            hint=f"Scale the ratings down in the training query, e.g. LOG(1 + {name}).",
+        )
 
     def _fit_explicit(self, codes, ratings, shape, factors, evaluation, monitor) -> None:
         model = als.ExplicitALS(codes[:, 0], codes[:, 1], ratings, shape, factors, self.options["l2_reg"])
@@ -89,8 +103,13 @@ class FactorizationEstimator(Estimator):
 
         # the losses can trail the fit by an iteration when they never stop it (no early stop, no pruning observer)
         defer = not monitor.early_stop and monitor.observer is None
-        model = wals.fit(confidences, factors, self.options["l2_reg"], self.options["max_iterations"], on_iteration,
-                         self.options.get("_threads"), defer)  # fmt: skip
+        from implicit.recommender_base import ModelFitError
+
+        try:
+            model = wals.fit(confidences, factors, self.options["l2_reg"], self.options["max_iterations"], on_iteration,
+                             self.options.get("_threads"), defer)  # fmt: skip
+        except ModelFitError as error:  # the library's check: NaN factors
+            raise self._diverged(ratings) from error
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float64)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
         self.user_intercepts_, self.item_intercepts_ = np.zeros(shape[0]), np.zeros(shape[1])
