@@ -58,3 +58,8 @@ def test_texts(spark_con):
         "CAST(INTERVAL -90 MINUTE AS STRING), CAST(INTERVAL 14 MONTH AS STRING), FORMAT_TIME('%T', TIME '12:34:56')"
     ).fetchall()[0]
     assert row == ('"a\\"b" | x | DATE "2020-01-01"', "JAN 02, 2020", "0-0 0 -1:30:0", "1-2 0 0:0:0", "12:34:56")
+
+
+def test_approx_top_sum(spark_con):
+    rows = spark_con.query("SELECT APPROX_TOP_SUM(x, weight, 3) FROM UNNEST([STRUCT('apple' AS x, 3 AS weight), ('pear', NULL), (NULL, 2), ('apple', 1)])").fetchall()
+    assert rows == [([{"value": "apple", "sum": 4}, {"value": None, "sum": 2}, {"value": "pear", "sum": None}],)]

@@ -76,6 +76,16 @@ def _json_scalar(text: exp.Expression, path: exp.Expression) -> exp.Expression:
     return once([text, path], scalar)
 
 
+def _reduce(values: exp.Expression, merge: exp.Expression) -> exp.Expression:
+    # DuckDB's LIST_REDUCE(l, (a, b) -> …) starts from the first element (the front end calls it on
+    # a non-empty list: APPROX_TOP_SUM's sums); Spark's AGGREGATE takes the start apart
+    def reduce(values: exp.Expression) -> exp.Expression:
+        rest = _call("SLICE", values, exp.Literal.number(2), _call("SIZE", values.copy()))
+        return _call("AGGREGATE", rest, _call("ELEMENT_AT", values.copy(), exp.Literal.number(1)), merge)
+
+    return once([values], reduce)
+
+
 #: Anonymous DuckDB calls (lower-case name) and their Spark form from the call's arguments.
 _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "strlen": lambda value: _call("OCTET_LENGTH", value),
@@ -90,6 +100,7 @@ _CALLS: dict[str, Callable[..., exp.Expression]] = {
     "get_current_timestamp": lambda: exp.CurrentTimestamp(),
     "json_value": _json_scalar,
     "date_part": interval_part,
+    "list_reduce": _reduce,
 }
 
 
