@@ -85,3 +85,54 @@ def test_duplicate_identifiers_are_an_error(con):
 def test_vectors_of_other_types_are_refused(con, sql, message):
     with pytest.raises(sqlml.Error, match=message):
         con.query(sql).fetchall()
+
+
+# VECTOR_SEARCH — https://cloud.google.com/bigquery/docs/reference/standard-sql/search_functions#vector_search:
+# the ML embedding tutorials search ML.GENERATE_EMBEDDING output with it (exact here: no vector index).
+BASE = {1: [1.0, 0.0], 2: [0.0, 1.0], 3: [1.0, 1.0], 4: None}
+QUERIES = {"x": [0.9, 0.1], "y": [0.1, 2.0]}
+
+
+@pytest.fixture(scope="module")
+def vectors(con):
+    rows = ", ".join(f"({i}, {'NULL' if v is None else v}, 'n{i}')" for i, v in BASE.items())
+    con.query(f"CREATE SCHEMA vs; CREATE TABLE vs.base AS SELECT * FROM UNNEST([STRUCT(0 AS id, [0.0] AS embedding, '' AS name), {rows}]) WHERE id > 0")
+    con.query(f"CREATE TABLE vs.q AS SELECT * FROM UNNEST([STRUCT('x' AS qid, {QUERIES['x']} AS embedding), ('y', {QUERIES['y']})])")
+    return con
+
+
+def _nearest(query, metric, k):
+    def score(v):
+        a, b = np.array(v), np.array(query)
+        return {"EUCLIDEAN": distance.euclidean(a, b), "COSINE": distance.cosine(a, b), "DOT_PRODUCT": -float(a @ b)}[metric]
+    return sorted(((score(v), i) for i, v in BASE.items() if v is not None))[:k]
+
+
+def test_vector_search_returns_query_base_distance(vectors):
+    result = vectors.query("SELECT * FROM VECTOR_SEARCH(TABLE vs.base, 'embedding', TABLE vs.q, top_k => 2)")
+    assert [(f.name, str(f.type)) for f in result.arrow().schema] == [
+        ("query", "struct<qid: string, embedding: list<l: double>>"),
+        ("base", "struct<id: int64, embedding: list<l: double>, name: string>"),
+        ("distance", "double"),
+    ]
+    rows = sorted((r["query"]["qid"], r["distance"], r["base"]["id"]) for r in result.arrow().to_pylist())
+    expected = sorted((q, d, i) for q, v in QUERIES.items() for d, i in _nearest(v, "EUCLIDEAN", 2))
+    assert [(q, i) for q, _, i in rows] == [(q, i) for q, _, i in expected]
+    assert [d for _, d, _ in rows] == pytest.approx([d for _, d, _ in expected])
+
+
+@pytest.mark.parametrize("metric", ["COSINE", "DOT_PRODUCT"])
+def test_vector_search_query_column_and_distance_type(vectors, metric):
+    rows = vectors.query(
+        "SELECT query.qid, base.id, distance FROM VECTOR_SEARCH((SELECT id, embedding FROM vs.base WHERE id > 1), 'embedding', "
+        f"(SELECT qid, embedding AS e FROM vs.q), 'e', top_k => 1, distance_type => '{metric}', "
+        """options => '{"fraction_lists_to_search": 0.5}') ORDER BY 1"""
+    ).fetchall()
+    nearest = {q: min((d, i) for d, i in _nearest(v, metric, 4) if i > 1) for q, v in QUERIES.items()}
+    assert [(q, i) for q, i, _ in rows] == [(q, nearest[q][1]) for q in sorted(QUERIES)]
+    assert [d for _, _, d in rows] == pytest.approx([nearest[q][0] for q in sorted(QUERIES)])
+
+
+def test_vector_search_distance_type_is_checked(vectors):
+    with pytest.raises(sqlml.SqlTypeError, match=r"^The distance_type of VECTOR_SEARCH must be 'EUCLIDEAN', 'COSINE' or 'DOT_PRODUCT'\. Got 'HAMMING' instead\."):
+        vectors.query("SELECT * FROM VECTOR_SEARCH(TABLE vs.base, 'embedding', TABLE vs.q, distance_type => 'HAMMING')")

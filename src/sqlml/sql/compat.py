@@ -17,6 +17,7 @@ from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
 from sqlml.errors import SqlTypeError
 from sqlml.sql.templates import build, placeholders
+from sqlml.sql.vector_search import vector_search
 
 _names = itertools.count(1)
 
@@ -290,6 +291,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 TREE_FIXES = (
     Pass(_functions, (exp.Anonymous,)),
     Pass(ml_scalars, (exp.Dot, exp.Table)),  # exp.Table: FROM AI.FORECAST(…)
+    Pass(vector_search, (exp.VectorSearch,), adds=None),
     Pass(geography, (exp.Anonymous, exp.StDistance)),
     Pass(array_struct_names, (exp.Array, exp.SetOperation), adds=(exp.PropertyEQ,)),
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),
