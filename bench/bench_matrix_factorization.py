@@ -184,6 +184,8 @@ def main() -> None:
                 shift = pair % len(sides)  # each side goes first in turn
                 for side in sides[shift:] + sides[:shift]:
                     runs[side].append(run(children[side]))
+                done = ", ".join(f"{side} {runs[side][-1]['wall']:.2f} s / {runs[side][-1]['cpu']:.2f} CPU-s" for side in sides)
+                print(f"  pair {pair + 1}: {done}; load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
         finally:
             for process in children.values():
                 process.stdin.close()
