@@ -152,3 +152,13 @@ def test_cast_of_an_interval_to_string_is_canonical(con):
         "CAST(INTERVAL 1 DAY + INTERVAL 1500 MILLISECOND AS STRING), CAST(CAST(NULL AS INTERVAL) AS STRING)"
     ).fetchall()[0]
     assert row == ("0-0 1 0:0:0", "-0-1 0 0:0:0", "0-0 0 -1:30:0", "1-2 0 0:0:0", "0-0 1 0:0:1.5", None)
+
+
+def test_star_replace_of_an_ambiguous_column_is_an_error(con):
+    # ZetaSQL: "Column x in SELECT * REPLACE list is ambiguous" (DuckDB kept one x silently); USING merges it
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#select_replace
+    with pytest.raises(sqlml.ExecutionError, match=r"^Ambiguous reference to column name \"x\" \(use: 'a\.x' or 'b\.x'\)"):
+        con.query("SELECT * REPLACE (1 AS x) FROM (SELECT 1 AS x, 2 AS y) a JOIN (SELECT 3 AS x, 4 AS z) b ON TRUE").fetchall()
+    rows = con.query("SELECT * REPLACE (5 AS y) FROM (SELECT 1 AS x, 2 AS y) a JOIN (SELECT 3 AS x, 4 AS z) b ON a.x < b.x").fetchall()
+    assert rows == [(1, 5, 3, 4)]
+    assert con.query("SELECT * REPLACE (5 AS x) FROM (SELECT 1 AS x, 2 AS y) a JOIN (SELECT 1 AS x) b USING (x)").fetchall() == [(5, 2)]

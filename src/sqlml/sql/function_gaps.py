@@ -29,6 +29,9 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
   ("Unknown TimeZone '-08'") and read 'UTC+05:30' as +05:00; :func:`time_zone_offsets` spells a
   zone argument GMT+05:30 and a TIMESTAMP literal's offset +05:30, which both engines read.
   https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#time_zones
+* ``SELECT * REPLACE (e AS x)`` over a join whose sides both have ``x``: BigQuery's "Column x in SELECT
+  * REPLACE list is ambiguous"; DuckDB silently kept one ``x`` (:func:`ambiguous_replacements`).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#select_replace
 """
 
 from __future__ import annotations
@@ -168,6 +171,22 @@ def time_zone_offsets(tree: exp.Expression) -> exp.Expression:
             if offset:
                 time, sign, hours, minutes = offset.groups()
                 literal.set("this", f"{time}{sign}{int(hours):02d}:{minutes or '00'}")
+    return tree
+
+
+def ambiguous_replacements(tree: exp.Expression) -> exp.Expression:
+    """``SELECT * REPLACE (… AS x)`` over a join fails, as BigQuery's does, where ``x`` is ambiguous:
+    the query also reads the bare ``x`` in a WHERE condition that is always true, which DuckDB's
+    (and Spark's) binder refuses as an ambiguous reference naming both sides. USING (x) merges it."""
+    for select in tree.find_all(exp.Select):
+        if not select.args.get("joins"):
+            continue
+        for star in select.expressions:
+            if not isinstance(star, exp.Star) or not star.args.get("replace"):
+                continue
+            for replacement in star.args["replace"]:
+                reference = exp.column(replacement.alias_or_name, quoted=True)
+                select.where(exp.or_(exp.Is(this=reference, expression=exp.null()), exp.true()), copy=False)
     return tree
 
 

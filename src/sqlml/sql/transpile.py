@@ -15,7 +15,7 @@ from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql.cast_formats import refuse_untranslated_formats
-from sqlml.sql.function_gaps import time_zone_offsets
+from sqlml.sql.function_gaps import ambiguous_replacements, time_zone_offsets
 from sqlml.sql import dialect as dialects
 from sqlml.sql.dialect import BigQueryOnDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
@@ -116,6 +116,7 @@ BIGQUERY_PASSES = Passes(
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     Pass(time_zone_offsets, (exp.Literal,), adds=()),
     Pass(refuse_untranslated_formats, (exp.Cast,), adds=()),
+    Pass(ambiguous_replacements, (exp.Star,), adds=(exp.Where, exp.Or, exp.Is, exp.Column, exp.Identifier, exp.Null, exp.Boolean, exp.Paren, exp.And)),
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
 )

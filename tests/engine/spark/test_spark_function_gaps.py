@@ -26,6 +26,8 @@ def test_numbers(spark_con):
     expected = [1 / math.cos(1), 1 / math.sin(1), 1 / math.tanh(1), 1 / math.cosh(1), 1 / math.sinh(1)]
     assert row[:5] == pytest.approx(expected, rel=1e-12)
     assert row[5:] == (0.0, -1.0, None, math.pi, Decimal("3.141592654"), Decimal("-12.34"), Decimal("-1.234"), Decimal("1.012345679"), None, 26, -26)
+    hex_rows = spark_con.query("SELECT CAST(a AS INT64), SAFE_CAST(b AS INT64) FROM UNNEST([STRUCT(' 0x1a' AS a, '0x' AS b), ('-0X1A', '0x1A')]) ORDER BY 1")
+    assert hex_rows.fetchall() == [(-26, 26), (26, None)]  # hex digits of a column, as DuckDB reads them
     with pytest.raises(sqlml.Error, match=r"Floating point error in function: CSCH\(0"):
         spark_con.query("SELECT CSCH(0)").fetchall()
     with pytest.raises(sqlml.Error, match=r"Invalid NUMERIC value: 1 2"):
@@ -39,6 +41,8 @@ def test_arrays(spark_con):
     assert rows == [(None, None, None, [1, 2]), ("a", "c", ["z", "a", "b", "c"], [1, 2])]
     with pytest.raises(sqlml.Error, match=r"ARRAY_FIRST cannot get the first element of an empty array"):
         spark_con.query("SELECT ARRAY_FIRST(CAST([] AS ARRAY<INT64>))").fetchall()
+    with pytest.raises(sqlml.Error, match=r"(?i)ambiguous"):  # SELECT * REPLACE of a column both sides have
+        spark_con.query("SELECT * REPLACE (1 AS x) FROM (SELECT 1 AS x, 2 AS y) a JOIN (SELECT 3 AS x, 4 AS z) b ON TRUE").fetchall()
 
 
 def test_time_zones(spark_con):

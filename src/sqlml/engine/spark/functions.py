@@ -193,6 +193,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return lists.concat(node)
     if isinstance(node, exp.Length) and lists.is_list(node.this):
         return _call("SIZE", node.this)
+    if numbers.is_hex_cast(node):
+        return numbers.hex_cast(node)
     if numbers.is_integer_cast(node):
         return numbers.rounded_cast(node)
     if numbers.is_float_division(node):

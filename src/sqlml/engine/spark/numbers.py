@@ -15,6 +15,9 @@ Spark expressions giving DuckDB's (and so BigQuery's) answer, on the parsed Duck
 * ``CAST(x AS INT64)`` (and SAFE_CAST) of a FLOAT64 or NUMERIC rounds half away from zero in
   BigQuery (``CAST(3.7 AS INT64)`` is 4); Spark's cast truncates (3), a silent wrong answer. Spark's
   ``ROUND`` rounds half away from zero (HALF_UP), so the value is rounded before the cast.
+* The front end casts a STRING of 0x hex digits (its check matched them) as DuckDB reads them:
+  ``CAST(LTRIM(TRIM(text), '-') AS BIGINT)``, the sign handled outside; Spark's cast refuses
+  '0x1a' ("Could not convert"), so the digits after 0x are read by ``CONV(…, 16, 10)``.
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#ieee_divide
 https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
@@ -27,7 +30,7 @@ from sqlglot import exp
 
 from sqlml.engine.spark.build import call, once
 
-__all__ = ["ieee_divide", "is_float_division", "is_integer_cast", "ln", "log", "rounded_cast", "sign"]
+__all__ = ["hex_cast", "ieee_divide", "is_float_division", "is_hex_cast", "is_integer_cast", "ln", "log", "rounded_cast", "sign"]
 
 _FLOATS = (exp.DType.DOUBLE, exp.DType.FLOAT)
 
@@ -127,6 +130,24 @@ def _by_type(node: exp.Cast, x: exp.Expression) -> exp.Expression:
         ifs=[exp.If(this=floats, true=_cast(node, call("ROUND", as_double))), exp.If(this=decimals, true=_cast(node, call("ROUND", as_decimal)))],
         default=_cast(node, x.copy()),
     )
+
+
+def is_hex_cast(node: exp.Expression) -> bool:
+    """Whether ``node`` is the front end's cast of a STRING's hex digits to INT64:
+    ``CAST(LTRIM(TRIM(CAST(x AS VARCHAR)), '-' or '+') AS BIGINT)`` (:mod:`sqlml.sql.numbers`)."""
+    if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DType.BIGINT)):
+        return False
+    sign, text = node.this, node.this.this
+    return (
+        isinstance(sign, exp.Trim) and sign.args.get("position") == "LEADING" and sign.expression is not None and sign.expression.name in "+-"
+        and isinstance(text, exp.Trim) and text.args.get("position") is None and isinstance(text.this, exp.Cast)
+    )  # fmt: skip
+
+
+def hex_cast(node: exp.Cast) -> exp.Expression:
+    """:func:`is_hex_cast`'s cast on Spark: the digits after 0x (or 0X) read in base 16."""
+    digits = exp.Substring(this=node.this, start=exp.Literal.number(3))
+    return _cast(node, call("CONV", digits, exp.Literal.number(16), exp.Literal.number(10)))
 
 
 def rounded_cast(node: exp.Cast) -> exp.Expression:
