@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 _KEYWORDS = frozenset({"SELECT", "AS", "AND", "OR", "NOT", "TRUE", "FALSE", "NULL"})
 _OPERATORS = frozenset({"+", "-", "*", "=", "<>", "!=", "<", "<=", ">", ">=", ",", ";"})
 _INT64_MAX = 2**63 - 1
+#: Longer statements take the full path: the tree's depth stays far from Python's recursion limit.
+_MAX_TOKENS = 100
 #: DuckDB's parse of the statement, and whether an identifier is one of DuckDB's keywords (of any
 #: category: its tokenizer calls the unreserved ones identifiers; the transpiler quotes them as aliases).
 _PARSE = "SELECT json_serialize_sql($1), list_has_any($2::VARCHAR[], (SELECT list(keyword_name) FROM duckdb_keywords()))"
@@ -104,7 +106,7 @@ def translate(sql: str, cursor: Cursor | duckdb.DuckDBPyConnection) -> Known | N
             raise _Refused
         return Known(_statement(json.loads(serialized), source, identifiers), "SELECT")
     # a serialization not shaped as this module expects (another DuckDB version) is refused too
-    except (_Refused, duckdb.Error, UnicodeError, KeyError, TypeError, ValueError, IndexError):
+    except (_Refused, duckdb.Error, UnicodeError, KeyError, TypeError, ValueError, IndexError, RecursionError):
         return None
 
 
@@ -112,10 +114,16 @@ def _check_tokens(source: bytes) -> list[str]:
     """Refuse any token outside the whitelist (DuckDB's tokenizer; positions are byte offsets);
     the identifiers, in order."""
     tokens, identifiers = duckdb.tokenize(source.decode("utf-8")), []
+    if len(tokens) > _MAX_TOKENS:
+        raise _Refused
     ends = [position for position, _ in tokens[1:]] + [len(source)]
+    spaced = True
     for index, ((position, kind), end) in enumerate(zip(tokens, ends)):
-        text = source[position:end].rstrip().decode("utf-8")
-        name = kind.name
+        span = source[position:end]
+        text, name = span.rstrip().decode("utf-8"), kind.name
+        if name != "operator" and not spaced:
+            raise _Refused  # two words written together: DuckDB reads '0x1F' as 0 AS x1F, BigQuery as 31
+        spaced = name == "operator" or text != span.decode("utf-8")
         if name == "keyword":
             ok = text.upper() in _KEYWORDS
         elif name == "identifier":
