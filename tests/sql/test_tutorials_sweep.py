@@ -126,7 +126,7 @@ def test_vector_search_query_column_and_distance_type(vectors, metric):
     rows = vectors.query(
         "SELECT query.qid, base.id, distance FROM VECTOR_SEARCH((SELECT id, embedding FROM vs.base WHERE id > 1), 'embedding', "
         f"(SELECT qid, embedding AS e FROM vs.q), 'e', top_k => 1, distance_type => '{metric}', "
-        """options => '{"fraction_lists_to_search": 0.5}') ORDER BY 1"""
+        """options => '{"fraction_lists_to_search": 0.5}') ORDER BY qid"""
     ).fetchall()
     nearest = {q: min((d, i) for d, i in _nearest(v, metric, 4) if i > 1) for q, v in QUERIES.items()}
     assert [(q, i) for q, i, _ in rows] == [(q, nearest[q][1]) for q in sorted(QUERIES)]
@@ -136,3 +136,26 @@ def test_vector_search_query_column_and_distance_type(vectors, metric):
 def test_vector_search_distance_type_is_checked(vectors):
     with pytest.raises(sqlml.SqlTypeError, match=r"^The distance_type of VECTOR_SEARCH must be 'EUCLIDEAN', 'COSINE' or 'DOT_PRODUCT'\. Got 'HAMMING' instead\."):
         vectors.query("SELECT * FROM VECTOR_SEARCH(TABLE vs.base, 'embedding', TABLE vs.q, distance_type => 'HAMMING')")
+
+
+# Implicit aliases — https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#implicit_aliases:
+# GA tutorials select RECORD fields (device.operatingSystem) and group or order by the field's name.
+@pytest.fixture(scope="module")
+def sessions(con):
+    con.query(
+        "CREATE SCHEMA ga; CREATE TABLE ga.sessions AS SELECT * FROM UNNEST([STRUCT(STRUCT('ios' AS operatingSystem) AS device, 1 AS visits), "
+        "(STRUCT('android'), 2), (STRUCT('ios'), 5)])"
+    )
+    return con
+
+
+def test_group_and_order_by_a_record_fields_implicit_alias(sessions):
+    result = sessions.query(
+        "SELECT device.operatingSystem, SUM(visits) AS visits FROM ga.sessions GROUP BY operatingSystem HAVING SUM(visits) > 0 ORDER BY operatingSystem"
+    )
+    assert result.arrow().schema.names == ["operatingSystem", "visits"]
+    assert result.fetchall() == [("android", 2), ("ios", 6)]
+
+
+def test_order_by_a_qualified_paths_implicit_alias(sessions):
+    assert sessions.query("SELECT s.device.operatingSystem FROM ga.sessions AS s ORDER BY operatingSystem DESC").fetchall() == [("ios",), ("ios",), ("android",)]

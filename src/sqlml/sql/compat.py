@@ -14,7 +14,7 @@ from sqlglot import exp
 from sqlml.sql.geography import STORAGE_TYPE as GEOGRAPHY_TYPE, geography
 from sqlml.sql.ml_scalars import ml_scalars
 from sqlml.sql.passes import Pass
-from sqlml.sql.query_fixes import array_struct_names, unnest_aliases, volatile_window_keys
+from sqlml.sql.query_fixes import array_struct_names, implicit_aliases, unnest_aliases, volatile_window_keys
 from sqlml.errors import SqlTypeError
 from sqlml.sql.templates import build, placeholders
 from sqlml.sql.vector_search import vector_search
@@ -292,6 +292,7 @@ TREE_FIXES = (
     Pass(_functions, (exp.Anonymous,)),
     Pass(ml_scalars, (exp.Dot, exp.Table)),  # exp.Table: FROM AI.FORECAST(…)
     Pass(vector_search, (exp.VectorSearch,), adds=None),
+    Pass(implicit_aliases, (exp.Group, exp.Order, exp.Having, exp.Qualify), adds=(exp.Alias,)),
     Pass(geography, (exp.Anonymous, exp.StDistance)),
     Pass(array_struct_names, (exp.Array, exp.SetOperation), adds=(exp.PropertyEQ,)),
     Pass(unnest_aliases, (exp.Unnest,), adds=(exp.Identifier, exp.Alias, exp.Column)),

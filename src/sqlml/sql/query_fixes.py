@@ -199,3 +199,25 @@ def is_inside(node: exp.Expression, ancestor: exp.Expression | None) -> bool:
             return True
         parent = parent.parent
     return False
+
+
+def implicit_aliases(tree: exp.Expression) -> exp.Expression:
+    """``SELECT device.os … GROUP BY os ORDER BY os``: a path's last name is its column's implicit
+    alias in BigQuery, which GROUP BY, ORDER BY, HAVING and QUALIFY may name
+    (https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#implicit_aliases);
+    DuckDB gives a struct field's projection no name they can use ("Referenced column "os" not
+    found"). A path projection named that way gets its implicit alias written out."""
+    for select in tree.find_all(exp.Select):
+        clauses = [select.args.get(key) for key in ("group", "order", "having", "qualify")]
+        named = {
+            column.name.lower()
+            for clause in clauses if clause is not None
+            for column in clause.find_all(exp.Column) if not column.table
+        }  # fmt: skip
+        if not named:
+            continue
+        for projection in select.expressions:
+            is_path = isinstance(projection, exp.Dot) or (isinstance(projection, exp.Column) and projection.table)
+            if is_path and projection.output_name.lower() in named:
+                projection.replace(exp.alias_(projection.copy(), projection.output_name))
+    return tree
