@@ -55,6 +55,7 @@ def blended(automl_con):
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # time to cross-validate both families under load,
         patch.setattr(crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(blend, "fits_in", lambda *args: True)
+        patch.setattr(crossval, "clearly_worse", lambda *args: False)  # the tree is cross-validated on every fold, however it races
         patch.setattr(automl_search, "candidates", lambda *args: [replace(c, spaces={}) for c in candidates(*args)])
         patch.setattr(automl_search, "PATIENCE", 0)  # the defaults only: more trials would repeat them
         folds = recording_folds(patch)

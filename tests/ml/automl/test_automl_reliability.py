@@ -20,7 +20,7 @@ from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.crossval import FOLDS, OutOfFold, Validated, finalists
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.fitting import Kept
-from sqlml.ml.automl.selection import cross_fitted, select
+from sqlml.ml.automl.selection import cross_fitted, near_tied, select
 from sqlml.ml.automl.family import AutoMLFamily
 from tests.ml.automl.members import trained
 
@@ -181,3 +181,28 @@ def test_cross_validation_fits_a_raced_finalist_only_until_it_is_clearly_worse(a
     assert fits[: FOLDS + 2] == [first] * FOLDS + [second] * 2 and fits.count(second) == 2
     assert (rows[first]["cross_validation_folds"], rows[second]["cross_validation_folds"], rows[first]["is_optimal"]) == (FOLDS, 2, True)
     assert rows[second]["cross_validation_objective_value"] is not None
+
+
+def test_defaults_within_the_folds_noise_of_the_chosen_one_are_averaged_equally():
+    rng = np.random.default_rng(3)
+    y = (rng.random(ROWS) < 0.3).astype(np.int64)
+    signal = 1.5 * y + rng.normal(0, 1, ROWS)
+    folds = [np.arange(i, ROWS, FOLDS) for i in range(FOLDS)]
+    outputs = {t: _probabilities(signal + size * rng.normal(0, 1, ROWS)) for t, size in ((1, 1.0), (2, 1.05), (3, 4.0))}  # 3: far worse
+    values = {t: _auc_on_folds(y, out, folds) for t, out in outputs.items()}
+    ranked = sorted(outputs, key=lambda t: -values[t])
+    assert ranked[-1] == 3
+    weights, value = near_tied(outputs, ranked, OBJECTIVE, y, "binary", folds)
+    mixed = combine([outputs[1], outputs[2]], [0.5, 0.5], "binary")
+    assert weights == {ranked[0]: 0.5, ranked[1]: 0.5} and value == pytest.approx(_auc_on_folds(y, mixed, folds), abs=1e-12)
+    assert value > max(values.values())  # two near-equal models with independent errors: their average is better on the folds
+    assert near_tied({t: outputs[t] for t in (1, 3)}, [1, 3], OBJECTIVE, y, "binary", folds) == ({1: 1.0}, pytest.approx(values[1]))
+    kept = {t: Kept("LOGISTIC_REG", {}, None, outputs[t][:60], [], SimpleNamespace(task=SimpleNamespace(kind="binary")), 0.1, default=True) for t in outputs}
+    shared = next(iter(kept.values())).prepared
+    for trial in kept.values():
+        trial.prepared = shared  # one preprocessing
+    validated = Validated({t: OutOfFold(out, values[t], [], shared) for t, out in outputs.items()}, y, folds)
+    records = [{"trial_id": t, "objective_value": values[t]} for t in sorted(outputs)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(automl_search, "select", lambda outputs, ranked, *args: ({ranked[0]: 1.0}, None))  # no selected ensemble
+        assert automl_search._weights(OBJECTIVE, records, kept, validated, SIGN, ranked[0])[0] == weights

@@ -51,7 +51,7 @@ from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.ensemble import combine
 from sqlml.ml.automl.objectives import Objective, minimized, name_of, objective_for, score
 from sqlml.ml.automl.refit import refit_chosen
-from sqlml.ml.automl.selection import POOL, cross_fitted, select
+from sqlml.ml.automl.selection import POOL, cross_fitted, near_tied, select
 from sqlml.ml.models.catalog import family_of
 from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
@@ -306,7 +306,8 @@ def _weights(
     candidates (one feature matrix each), the best ensemble kept only when the selection's
     cross-fitted outputs (each fold mixed with the weights chosen on the other folds:
     :func:`~sqlml.ml.automl.selection.cross_fitted`) beat ``best`` on the folds by more than their noise. Otherwise: ensemble selection on the validation rows of
-    ``best``'s preprocessing."""
+    ``best``'s preprocessing. A default chosen alone is averaged with the defaults within the
+    folds' noise of it (:func:`~sqlml.ml.automl.selection.near_tied`)."""
     scores, kind = validated.scores, kept[best].prepared.task.kind
     if best not in scores:
         rank = lambda t: (sign * records[t - 1]["objective_value"], t)  # noqa: E731
@@ -326,6 +327,9 @@ def _weights(
             continue
         if clear(cross_fitted(outputs, objective, validated.y, kind, validated.folds)):  # weights chosen on the other folds
             found = weights, value
+    if len(found[0]) == 1 and kept[best].default:  # no clear ensemble: the defaults within the folds' noise of it, averaged
+        tied = [t for t in groups[id(kept[best].prepared)] if kept[t].default]
+        found = near_tied({t: scores[t].outputs for t in tied}, tied, objective, validated.y, kind, validated.folds)
     return found
 
 
