@@ -159,3 +159,17 @@ def test_group_and_order_by_a_record_fields_implicit_alias(sessions):
 
 def test_order_by_a_qualified_paths_implicit_alias(sessions):
     assert sessions.query("SELECT s.device.operatingSystem FROM ga.sessions AS s ORDER BY operatingSystem DESC").fetchall() == [("ios",), ("ios",), ("android",)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "statement"),
+    [
+        ("CREATE VECTOR INDEX my_index ON vs.base(embedding) OPTIONS(index_type = 'IVF', distance_type = 'COSINE')", "CREATE VECTOR INDEX"),
+        ("CREATE OR REPLACE VECTOR INDEX my_index ON vs.base(embedding) OPTIONS(index_type = 'TREE_AH')", "CREATE VECTOR INDEX"),
+        ("DROP VECTOR INDEX my_index ON vs.base", "DROP VECTOR INDEX"),
+    ],
+)
+def test_vector_indexes_are_refused_with_the_reason(vectors, sql, statement):
+    with pytest.raises(sqlml.UnsupportedStatementError, match=rf"^sqlml does not support the statement {statement} …") as caught:
+        vectors.query(sql)
+    assert caught.value.hint == "sqlml keeps no indexes: VECTOR_SEARCH reads every row (an exact search), so remove the statement."

@@ -22,6 +22,18 @@ from sqlml.sql.nodes import Node, Statement
 from sqlml.sql.procedural import SQLGLOT_PARSED, parse_procedural
 
 #: Statements handled by the scripting interpreter rather than by sqlglot's statement parser.
+# CREATE [OR REPLACE] {VECTOR | SEARCH} INDEX, DROP … INDEX, ALTER VECTOR INDEX: BigQuery's indexes only
+# speed searches up (https://cloud.google.com/bigquery/docs/vector-index); sqlml's VECTOR_SEARCH reads
+# every row, as BigQuery's does without an index.
+_INDEX_HINT = "sqlml keeps no indexes: VECTOR_SEARCH reads every row (an exact search), so remove the statement."
+
+
+def _index_kind(tokens: list[Token]) -> str | None:
+    words = [token.text.upper() for token in tokens[1:5]]
+    words = words[2:] if words[:2] == ["OR", "REPLACE"] else words
+    return words[0] if words[:2] in (["VECTOR", "INDEX"], ["SEARCH", "INDEX"]) else None
+
+
 PROCEDURAL_VERBS = {"DECLARE", "SET", "RAISE", "ASSERT", "BREAK", "LEAVE", "CONTINUE", "ITERATE", "RETURN", "CALL", "EXECUTE"}
 
 
@@ -80,9 +92,10 @@ class ScriptParser:
         trees = self._parse(statement.tokens, statement.number, lambda parser: parser.parse(statement.tokens, self.sql))
         tree = trees[0] if trees else None
         if isinstance(tree, exp.Command):
+            index = _index_kind(statement.tokens)
             raise UnsupportedStatementError(
-                f"sqlml does not support the statement {statement.verb} …",
-                hint="See README.md for the statements sqlml runs.",
+                f"sqlml does not support the statement {statement.verb} {index} INDEX …" if index else f"sqlml does not support the statement {statement.verb} …",
+                hint=_INDEX_HINT if index else "See README.md for the statements sqlml runs.",
                 location=location_of(statement.first, self.sql, statement.number, self.path),
             )
         check_statement(tree, statement.tokens, self.dialect.parser_class.STATEMENT_PARSERS, self.sql, statement.number, self.path)
