@@ -140,7 +140,7 @@ def test_a_budget_too_small_for_the_defaults_still_cross_validates_every_default
 def _race(values: list[float], leader: list[float]) -> int:
     """How many of ``values``' folds a finalist is fitted on against ``leader``'s (maximized):
     :class:`~sqlml.ml.automl.crossval.CrossValidation` asks :func:`clearly_worse` after each fold."""
-    for count in range(1, len(values) + 1):
+    for count in range(1, len(values)):  # after the last fold nothing is left to save
         if automl_crossval.clearly_worse(leader, values[:count], SIGN):
             return count
     return len(values)
