@@ -114,6 +114,16 @@ def test_time_zone_offsets(con):
     assert row == (eight, half_past_six, half_past_six, eight, eight, "17:30", datetime.date(2019, 12, 31), 4)
 
 
+def test_datetime_of_a_timestamp_column_in_a_time_zone(con):
+    # DATETIME(timestamp_expression[, time_zone]); DATETIME(date, time) stays itself
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions#datetime
+    row = con.query(
+        "SELECT DATETIME(ts, 'America/Los_Angeles'), DATETIME(ts, '+05:30'), DATETIME(ts), DATETIME(d, '01:02:03') "
+        "FROM (SELECT TIMESTAMP '2020-01-01 12:00:00+00' AS ts, DATE '2020-01-01' AS d)"
+    ).fetchall()[0]
+    assert row == tuple(datetime.datetime(2020, 1, 1, *time) for time in ((4, 0), (17, 30), (12, 0), (1, 2, 3)))
+
+
 def test_generate_timestamp_array_of_strings_is_in_utc(con):
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
     rows = con.query("SELECT GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-07 00:00:00', INTERVAL 1 DAY)").fetchall()

@@ -21,6 +21,9 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
   https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
 * TIMESTAMP(string, time_zone): the civil time in the zone (DuckDB has no TIMESTAMP function).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp
+* DATETIME(timestamp, time_zone) of a column: the civil time in the zone (sqlglot read a zone such
+  as 'America/New_York' as a TIME of DATETIME(date, time) where the tree does not show a TIMESTAMP).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions#datetime
 * GENERATE_TIMESTAMP_ARRAY of STRING bounds: TIMESTAMPs read in UTC (sqlglot cast them to naive ones).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
 * FORMAT_TIMESTAMP(format, ts, time_zone) formats the civil time in the zone (sqlglot dropped the zone).
@@ -136,6 +139,15 @@ def _timestamp(self, node: exp.Timestamp) -> str:
     return f"(CAST({self.sql(node, 'this')} AS TIMESTAMP) AT TIME ZONE {self.sql(zone)})"
 
 
+def _datetime(self, node: exp.Datetime) -> str:
+    # a second argument naming a time zone starts with a letter (offsets are GMT+hh:mm by now:
+    # time_zone_offsets), a time of day with a digit
+    zone = node.expression
+    if not (isinstance(zone, exp.Literal) and zone.is_string and zone.this.strip()[:1].isalpha()):
+        return duckdb_rendering(exp.Datetime)(self, node)
+    return f"CAST(CAST({self.sql(node, 'this')} AS TIMESTAMPTZ) AT TIME ZONE {self.sql(zone)} AS TIMESTAMP)"
+
+
 def _timestamp_array(self, node: exp.GenerateTimestampArray) -> str:
     node = node.copy()
     for key in ("start", "end"):
@@ -161,7 +173,7 @@ def time_zone_offsets(tree: exp.Expression) -> exp.Expression:
         if not literal.is_string:
             continue
         parent = literal.parent
-        if literal.arg_key == "zone" or (isinstance(parent, _NOW_IN_ZONE) and literal.arg_key == "this"):
+        if literal.arg_key == "zone" or (isinstance(parent, _NOW_IN_ZONE) and literal.arg_key == "this") or (isinstance(parent, exp.Datetime) and literal.arg_key == "expression"):
             offset = _OFFSET.fullmatch(literal.this.strip())
             if offset:
                 sign, hours, minutes = offset.groups()
@@ -246,5 +258,6 @@ FUNCTION_GAPS = {
     exp.ApproxTopSum: _approx_top_sum,
     exp.TimeToStr: _format_time,
     exp.Timestamp: _timestamp,
+    exp.Datetime: _datetime,
     exp.GenerateTimestampArray: _timestamp_array,
 }
