@@ -109,8 +109,8 @@ def _approx_top_sum(self, node: exp.ApproxTopSum) -> str:
     # non-NULL weights in their own type (LIST_REDUCE; LIST_SUM would widen INT64 to HUGEINT). Sorted
     # as structs: sums present first, then by descending sum (-s). O(rows x values) per group.
     value, weight, count = self.sql(node, "this"), self.sql(node, "expression"), self.sql(node, "count")
-    keys = f"LIST_DISTINCT(LIST({value}) FILTER (WHERE {value} IS NOT NULL))"  # Spark's ARRAY_DISTINCT keeps a NULL
-    group = f"{{'pairs': LIST({{'v': {value}, 'w': {weight}}}), 'keys': {keys}, 'nulls': COUNT_IF({value} IS NULL), 'n': COUNT(*)}}"
+    distinct = f"LIST_DISTINCT(LIST({value}) FILTER (WHERE {value} IS NOT NULL))"  # Spark's ARRAY_DISTINCT keeps a NULL
+    group = f"{{'pairs': LIST({{'v': {value}, 'w': {weight}}}), 'keys': {distinct}, 'nulls': COUNT_IF({value} IS NULL), 'n': COUNT(*)}}"
     weights = "LIST_TRANSFORM(LIST_FILTER(__g.pairs, LAMBDA __p : __p.v IS NOT DISTINCT FROM __k AND __p.w IS NOT NULL), LAMBDA __p : __p.w)"
     total = "CASE WHEN ARRAY_LENGTH(__w) > 0 THEN LIST_REDUCE(__w, LAMBDA __a, __b : __a + __b) END"
     entry = f"LIST_TRANSFORM([{weights}], LAMBDA __w : LIST_TRANSFORM([{total}], LAMBDA __s : {{'o1': __s IS NULL, 'o2': -__s, 'value': __k, 'sum': __s}})[1])[1]"
