@@ -124,6 +124,16 @@ def test_datetime_of_a_timestamp_column_in_a_time_zone(con):
     assert row == tuple(datetime.datetime(2020, 1, 1, *time) for time in ((4, 0), (17, 30), (12, 0), (1, 2, 3)))
 
 
+def test_parse_timestamp_gives_an_instant_in_its_time_zone(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#parse_timestamp
+    row = con.query(
+        "SELECT PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03'), PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03', 'America/Los_Angeles'), "
+        "PARSE_TIMESTAMP('%Y-%m-%d %H%z', '2020-01-02 03+0100'), SAFE.PARSE_TIMESTAMP('%Y', 'x'), PARSE_DATETIME('%Y', '2020')"
+    ).fetchall()[0]
+    at = lambda hour: datetime.datetime(2020, 1, 2, hour, tzinfo=UTC)  # noqa: E731
+    assert row == (at(3), at(11), at(2), None, datetime.datetime(2020, 1, 1))
+
+
 def test_generate_timestamp_array_of_strings_is_in_utc(con):
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
     rows = con.query("SELECT GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-07 00:00:00', INTERVAL 1 DAY)").fetchall()

@@ -21,6 +21,9 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
   https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#format_time
 * TIMESTAMP(string, time_zone): the civil time in the zone (DuckDB has no TIMESTAMP function).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp
+* PARSE_TIMESTAMP gives a TIMESTAMP (an instant), read in its time zone argument, UTC by default;
+  DuckDB's STRPTIME gave a naive one and sqlglot dropped the zone.
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#parse_timestamp
 * DATETIME(timestamp, time_zone) of a column: the civil time in the zone (sqlglot read a zone such
   as 'America/New_York' as a TIME of DATETIME(date, time) where the tree does not show a TIMESTAMP).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions#datetime
@@ -148,6 +151,19 @@ def _datetime(self, node: exp.Datetime) -> str:
     return f"CAST(CAST({self.sql(node, 'this')} AS TIMESTAMPTZ) AT TIME ZONE {self.sql(zone)} AS TIMESTAMP)"
 
 
+def _parse_timestamp(self, node: exp.StrToTime) -> str:
+    # PARSE_TIMESTAMP is the StrToTime with BigQuery's default year (CAST(s AS DATETIME FORMAT …)
+    # and CAST(s AS TIMESTAMP FORMAT …) make the same node without it: left naive); a format with
+    # %z / %Z already gives DuckDB's TIMESTAMPTZ
+    pattern, zone = node.args.get("format"), node.args.get("zone")
+    if node.args.get("default_year") is None or not isinstance(pattern, exp.Literal) or "%z" in pattern.this.lower():
+        return duckdb_rendering(exp.StrToTime)(self, node)
+    node = node.copy()
+    node.set("zone", None)
+    naive = f"CAST({duckdb_rendering(exp.StrToTime)(self, node)} AS TIMESTAMP)"
+    return f"({naive} AT TIME ZONE {self.sql(zone)})" if zone is not None else f"CAST({naive} AS TIMESTAMPTZ)"
+
+
 def _timestamp_array(self, node: exp.GenerateTimestampArray) -> str:
     node = node.copy()
     for key in ("start", "end"):
@@ -259,5 +275,6 @@ FUNCTION_GAPS = {
     exp.TimeToStr: _format_time,
     exp.Timestamp: _timestamp,
     exp.Datetime: _datetime,
+    exp.StrToTime: _parse_timestamp,
     exp.GenerateTimestampArray: _timestamp_array,
 }

@@ -54,8 +54,12 @@ def test_time_zones(spark_con):
     eight, half_past_six = datetime.datetime(2020, 1, 1, 8, tzinfo=UTC), datetime.datetime(2019, 12, 31, 18, 30, tzinfo=UTC)
     days = [datetime.datetime(2016, 10, day, tzinfo=UTC) for day in (5, 6)]
     assert row == (eight, half_past_six, half_past_six, eight, "17:30", datetime.date(2019, 12, 31), days)
-    zoned = spark_con.query("SELECT DATETIME(ts, 'America/Los_Angeles'), DATETIME(ts, '+05:30') FROM (SELECT TIMESTAMP '2020-01-01 12:00:00+00' AS ts)")
-    assert zoned.fetchall() == [(datetime.datetime(2020, 1, 1, 4), datetime.datetime(2020, 1, 1, 17, 30))]
+    zoned = spark_con.query(
+        "SELECT DATETIME(ts, 'America/Los_Angeles'), DATETIME(ts, '+05:30'), PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03'), "
+        "PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03', 'America/Los_Angeles'), SAFE.PARSE_TIMESTAMP('%Y', 'x') FROM (SELECT TIMESTAMP '2020-01-01 12:00:00+00' AS ts)"
+    )
+    parsed = [datetime.datetime(2020, 1, 2, hour, tzinfo=UTC) for hour in (3, 11)]
+    assert zoned.fetchall() == [(datetime.datetime(2020, 1, 1, 4), datetime.datetime(2020, 1, 1, 17, 30), *parsed, None)]
 
 
 def test_texts(spark_con):
