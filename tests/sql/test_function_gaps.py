@@ -134,6 +134,13 @@ def test_parse_timestamp_gives_an_instant_in_its_time_zone(con):
     assert row == (at(3), at(11), at(2), None, datetime.datetime(2020, 1, 1))
 
 
+def test_string_of_a_timestamp_in_a_time_zone_ends_in_its_offset(con):
+    # STRING(TIMESTAMP "2008-12-25 15:30:00+00", "America/Los_Angeles") is "2008-12-25 07:30:00-08"
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#string
+    row = con.query("SELECT STRING(ts), STRING(ts, 'America/Los_Angeles'), STRING(ts, '+05:30'), STRING(ts + INTERVAL 200 DAY, 'America/Los_Angeles') FROM (SELECT TIMESTAMP '2008-12-25 15:30:00+00' AS ts)")
+    assert row.fetchall() == [("2008-12-25 15:30:00+00", "2008-12-25 07:30:00-08", "2008-12-25 21:00:00+05:30", "2009-07-13 08:30:00-07")]
+
+
 def test_generate_timestamp_array_of_strings_is_in_utc(con):
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions#generate_timestamp_array
     rows = con.query("SELECT GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-07 00:00:00', INTERVAL 1 DAY)").fetchall()

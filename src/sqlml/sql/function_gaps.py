@@ -24,6 +24,9 @@ SQL made of calls the Spark engine reads back too (:mod:`sqlml.engine.spark.func
 * PARSE_TIMESTAMP gives a TIMESTAMP (an instant), read in its time zone argument, UTC by default;
   DuckDB's STRPTIME gave a naive one and sqlglot dropped the zone.
   https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#parse_timestamp
+* STRING(timestamp, time_zone) ends in the zone's offset ('2008-12-25 07:30:00-08'), as without a
+  zone it ends in +00 (sqlglot wrote the civil time alone).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#string
 * DATETIME(timestamp, time_zone) of a column: the civil time in the zone (sqlglot read a zone such
   as 'America/New_York' as a TIME of DATETIME(date, time) where the tree does not show a TIMESTAMP).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/datetime_functions#datetime
@@ -164,6 +167,23 @@ def _parse_timestamp(self, node: exp.StrToTime) -> str:
     return f"({naive} AT TIME ZONE {self.sql(zone)})" if zone is not None else f"CAST({naive} AS TIMESTAMPTZ)"
 
 
+def _string(self, node: exp.String) -> str:
+    zone = node.args.get("zone")
+    if zone is None:
+        return duckdb_rendering(exp.String)(self, node)
+    return operands_once(self, node, lambda self, node: _zoned_text(self.sql(node, "this"), self.sql(zone)))
+
+
+def _zoned_text(value: str, zone: str) -> str:
+    # the civil time in the zone and its offset from UTC: ±hh, and :mm where the zone has minutes
+    local = f"(CAST({value} AS TIMESTAMPTZ) AT TIME ZONE {zone})"
+    minutes = f"DATE_DIFF('minute', CAST({value} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', {local})"
+    sign = f"CASE WHEN {minutes} < 0 THEN '-' ELSE '+' END"
+    hours = f"LPAD(CAST(ABS({minutes}) // 60 AS VARCHAR), 2, '0')"
+    rest = f"CASE WHEN ABS({minutes}) % 60 > 0 THEN ':' || LPAD(CAST(ABS({minutes}) % 60 AS VARCHAR), 2, '0') ELSE '' END"
+    return f"CAST({local} AS VARCHAR) || {sign} || {hours} || {rest}"
+
+
 def _timestamp_array(self, node: exp.GenerateTimestampArray) -> str:
     node = node.copy()
     for key in ("start", "end"):
@@ -275,6 +295,7 @@ FUNCTION_GAPS = {
     exp.TimeToStr: _format_time,
     exp.Timestamp: _timestamp,
     exp.Datetime: _datetime,
+    exp.String: _string,
     exp.StrToTime: _parse_timestamp,
     exp.GenerateTimestampArray: _timestamp_array,
 }

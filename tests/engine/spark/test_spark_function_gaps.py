@@ -56,10 +56,12 @@ def test_time_zones(spark_con):
     assert row == (eight, half_past_six, half_past_six, eight, "17:30", datetime.date(2019, 12, 31), days)
     zoned = spark_con.query(
         "SELECT DATETIME(ts, 'America/Los_Angeles'), DATETIME(ts, '+05:30'), PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03'), "
-        "PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03', 'America/Los_Angeles'), SAFE.PARSE_TIMESTAMP('%Y', 'x') FROM (SELECT TIMESTAMP '2020-01-01 12:00:00+00' AS ts)"
+        "PARSE_TIMESTAMP('%Y-%m-%d %H', '2020-01-02 03', 'America/Los_Angeles'), SAFE.PARSE_TIMESTAMP('%Y', 'x'), STRING(ts, 'America/Los_Angeles'), "
+        "STRING(ts, '+05:30') FROM (SELECT TIMESTAMP '2020-01-01 12:00:00+00' AS ts)"
     )
     parsed = [datetime.datetime(2020, 1, 2, hour, tzinfo=UTC) for hour in (3, 11)]
-    assert zoned.fetchall() == [(datetime.datetime(2020, 1, 1, 4), datetime.datetime(2020, 1, 1, 17, 30), *parsed, None)]
+    texts = ("2020-01-01 04:00:00-08", "2020-01-01 17:30:00+05:30")
+    assert zoned.fetchall() == [(datetime.datetime(2020, 1, 1, 4), datetime.datetime(2020, 1, 1, 17, 30), *parsed, None, *texts)]
 
 
 def test_texts(spark_con):
