@@ -35,9 +35,9 @@ import sqlml  # noqa: E402
 
 #: The Spark engine's tests: one local[2] session (a JVM) per pytest process serves them all.
 SPARK_TESTS = "tests/engine/spark/"
-#: Spark tests that start JVMs of their own instead of using that session (a standalone cluster;
-#: sessions sqlml starts in child processes): units of their own, free to run on the other worker.
-OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py", "tests/engine/spark/test_started_session.py")
+#: Spark tests that start JVMs of their own instead of using that session (a standalone cluster and
+#: the `sqlml run` driver on it): units of their own, free to run on the other worker.
+OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py",)
 #: The longest units, about their seconds on a quiet 2-core machine (``--durations``; the units' CPU
 #: seconds measured on a busy one), handed out first, longest first: pytest-xdist orders units by
 #: their number of tests, which left these few-test units to the end, one worker running them while
@@ -46,7 +46,6 @@ LONGEST = {
     SPARK_TESTS: 240,
     "tests/engine/duckdb/test_concurrency.py": 29,
     "tests/engine/spark/test_standalone_cluster.py": 50,
-    "tests/engine/spark/test_started_session.py": 19,
     "tests/test_fuzz.py": 30,
     "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 30,
     "tests/ml/deep/test_dnn_export.py": 28,

@@ -20,21 +20,25 @@ if shutil.which("java") is None:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
-    """A local[2] Spark session with its tables in a temporary folder, for the whole run."""
-    from pyspark.sql import SparkSession
+def started_in(tmp_path_factory):
+    """The empty folder the tests' session is started from (test_started_session.py checks it stays empty)."""
+    return tmp_path_factory.mktemp("started-in")
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("sqlml-tests")
-        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+
+@pytest.fixture(scope="session")
+def spark(started_in):
+    """The session sqlml starts for an in-memory warehouse (:func:`~sqlml.engine.spark.session.spark_session`:
+    local[2], its tables in a temporary folder, Spark's in-memory catalog), started from
+    ``started_in``, for the whole run — so that test_started_session.py checks a started session
+    without starting a JVM of its own (~20 s of CPU). The tests' own settings: no web UI (static,
+    handed to the JVM's spark-submit) and two shuffle partitions."""
+    from sqlml.engine.spark.session import spark_session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(started_in)
+        patch.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.enabled=false pyspark-shell")
+        session = spark_session(None, None)
+    session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     session.stop()
 
