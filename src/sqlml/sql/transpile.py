@@ -15,7 +15,7 @@ from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
 from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql.cast_formats import refuse_untranslated_formats
-from sqlml.sql.function_gaps import ambiguous_replacements, time_zone_offsets
+from sqlml.sql.function_gaps import ambiguous_replacements
 from sqlml.sql import dialect as dialects
 from sqlml.sql.dialect import BigQueryOnDuckdb
 from sqlml.sql.duckdb_names import ENGINE_CATALOGS
@@ -23,6 +23,7 @@ from sqlml.sql.numbers import float_mods, rounded_casts
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
 from sqlml.sql.subscripts import bare_subscripts
+from sqlml.sql.time_zones import time_zone_offsets
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
     """Drop the project part of ``project.dataset.table`` names: datasets are DuckDB schemas.
