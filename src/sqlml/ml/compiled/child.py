@@ -29,12 +29,12 @@ def main() -> None:
     generator does not reproduce the model, 1 with the reason on standard error when it fails)."""
     lower_priority()
     text = sys.stdin.buffer.read().decode()
-    import lightgbm
-
     from sqlml.ml.compiled.predictor import build
+    from sqlml.ml.models.lightgbm_import import import_lightgbm
 
+    lgb = import_lightgbm()
     key = hashlib.sha256(text.encode()).hexdigest()
-    if build(lightgbm.Booster(model_str=text), text, key) is None:
+    if build(lgb.Booster(model_str=text), text, key) is None:
         sys.exit(NOT_REPRODUCED_STATUS)
 
 

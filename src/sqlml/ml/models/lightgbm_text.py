@@ -69,10 +69,10 @@ def load_booster(text: str, *, features: int | None = None, classes: int | None 
     Raises:
         CorruptModelError: the text is malformed or does not fit the description.
     """
-    import lightgbm as lgb
+    from sqlml.ml.models.lightgbm_import import import_lightgbm
 
     check_model_text(text, features=features, classes=classes)
-    return lgb.Booster(model_str=text)
+    return import_lightgbm().Booster(model_str=text)
 
 
 def _sections(text: str) -> tuple[dict, list[str]]:

@@ -32,6 +32,7 @@ import numpy as np
 
 from sqlml.errors import CorruptModelError, TrainingError
 from sqlml.ml.models.estimator import Dataset, Estimator, EstimatorState, Monitor, Task
+from sqlml.ml.models.lightgbm_import import import_lightgbm
 
 _BINS = {"AUTO": 255, "HIST": 255, "APPROX": 63, "EXACT": 1023}
 _OBJECTIVE = {"regression": ("regression", "l2"), "binary": ("binary", "binary_logloss"), "multiclass": ("multiclass", "multi_logloss")}
@@ -88,7 +89,7 @@ class TreeEnsemble(Estimator):
     random_forest = False
 
     def fit(self, train: Dataset, evaluation: Dataset | None, monitor: Monitor) -> "TreeEnsemble":
-        import lightgbm as lgb
+        lgb = import_lightgbm()
 
         params, rounds = lightgbm_params(self.options, self.task, self.random_forest, train.X.shape[0])
         categorical = self.task.categorical_features or "auto"
@@ -184,7 +185,7 @@ def _monitor_callback(monitor: Monitor, learning_rate: float | None, forest: boo
     """Report each boosting round and call ``on_last_round(booster)`` after the model's last one
     (the budget's end or an early stop). A random forest is one iteration (XGBoost grows all its
     trees in a single round), so its trees only advance progress and the last one records the row."""
-    import lightgbm as lgb
+    lgb = import_lightgbm()
 
     def callback(env) -> None:
         last = env.iteration == env.end_iteration - 1
