@@ -15,7 +15,7 @@ through large temporaries: the training loss's stored pairs and the ranking metr
   last)``: C-ordered (rows, k) factors X and Y, the pairs' rows and columns (int32, or int64
   past 2³¹ − 1 rows), float32 weights; pairs first … last − 1. Generated for one factor count,
   dtype and index width (the dot product unrolled over vectors of :data:`LANES`); row offsets
-  are 64-bit. NaN or infinite factors give a NaN or infinite sum, as NumPy's would.
+  are 64-bit. NaN or infinite factors give a NaN (or infinite) sum, as NumPy's would.
 * :func:`rank_counts` — for each row of a C-ordered score matrix and each of its thresholds,
   how many scores are strictly above it (:mod:`sqlml.ml.recommendation.ranking`'s ranks): a
   vector compare and add per 4 scores, ~25 µs a 10,000-item row with 20 relevant items, where
