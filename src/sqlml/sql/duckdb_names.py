@@ -22,6 +22,9 @@ META_SCHEMA = "sqlml_meta"
 FARM_FINGERPRINT = "memory.main.farm_fingerprint"
 #: ML.TFDV_VALIDATE (see :mod:`sqlml.sql.ml_scalars`).
 TFDV_VALIDATE = "memory.main.ml_tfdv_validate"
+#: ML.DISTANCE's macro for each distance type, and ML.LP_NORM's (see :mod:`sqlml.warehouse.vectors`).
+VECTOR_DISTANCE = {kind: f"memory.main.ml_distance_{kind.lower()}" for kind in ("EUCLIDEAN", "MANHATTAN", "COSINE")}
+LP_NORM = "memory.main.ml_lp_norm"
 #: The macro each supported BigQuery geography function calls (see :mod:`sqlml.warehouse.geography`).
 GEOGRAPHY = {
     name: f"memory.main.{name.lower()}"

@@ -1,5 +1,5 @@
 """Scalar ML.* calls left after the preprocessing functions were expanded: ML.TFDV_VALIDATE becomes
-a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become DuckDB list arithmetic,
+a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become calls of theirs,
 BigQuery's scalar ML functions sqlml lacks say so, and so do the AI.* functions (Google-hosted models).
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-distance —
@@ -8,7 +8,8 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-
 ``ARRAY<numeric>`` (dense: one element a dimension, both vectors of one length) or
 ``ARRAY<STRUCT<STRING|INT64, numeric>>`` (sparse: "values are matched by the identifier rather than
 by their position", duplicate identifiers are an error); a dimension one sparse vector lacks is 0
-in it, as in ML.BAG_OF_WORDS and ML.TF_IDF output.
+in it, as in ML.BAG_OF_WORDS and ML.TF_IDF output. Both become calls of the macros of
+:mod:`sqlml.warehouse.vectors`, which take either form.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-lp-norm —
 ``ML.LP_NORM(vector, degree)``, degree 0.0 (the count of non-zero elements), any value >= 1.0, or
 ``CAST('INF' AS FLOAT64)`` (the largest magnitude); FLOAT64, NULL if the vector is NULL; the
@@ -26,7 +27,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
-from sqlml.sql.duckdb_names import TFDV_VALIDATE
+from sqlml.sql.duckdb_names import LP_NORM, TFDV_VALIDATE, VECTOR_DISTANCE
 from sqlml.sql.expressions import NOT_YET_SUPPORTED_SCALAR_NAMES, written_location
 from sqlml.sql.templates import build
 
@@ -93,77 +94,17 @@ def _tfdv_validate(call: exp.Expression) -> exp.Expression:
     return build(template, **parts)
 
 
-# DuckDB's list functions need DOUBLE[]. DuckDB binds every branch of a CASE, so a sparse vector
-# (a list of (identifier, value) structs) is read through its JSON, which binds for any type, and a
-# dense one with TRY_CAST; typeof() is a constant, so each call keeps one branch when bound.
-_IS_SPARSE = "regexp_matches(typeof(__p_{v}), '^(STRUCT|TUPLE)\\(.*\\[\\]$')"
-_IS_DENSE = (
-    "(regexp_matches(typeof(__p_{v}), '^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\\(\\d+,\\d+\\))\\[\\]$') "
-    "OR typeof(__p_{v}) = '\"NULL\"')"
-)
-_DENSE = "TRY_CAST(__p_{v} AS DOUBLE[])"
-# Each element as [identifier, value] text: a named STRUCT is a JSON object, an unnamed one an array.
-_PAIRS = (
-    "list_transform(CAST(to_json(__p_{v}) AS JSON[]), LAMBDA e : CASE WHEN json_type(e) = 'ARRAY' "
-    "THEN CAST(e AS VARCHAR[]) ELSE map_values(CAST(e AS MAP(VARCHAR, VARCHAR))) END)"
-)
-_IDS = "list_transform(" + _PAIRS + ", LAMBDA p : p[1])"
-_VALUES = "list_transform(" + _PAIRS + ", LAMBDA p : CAST(p[2] AS DOUBLE))"
-_UNION = "list_distinct(list_concat(" + _IDS.format(v="a") + ", " + _IDS.format(v="b") + "))"
-# The sparse vector's value at each identifier of both vectors, 0 where it has none.
-_ALIGNED = (
-    "list_transform(" + _UNION + ", LAMBDA k : coalesce(map_from_entries(list_transform(" + _PAIRS
-    + ", LAMBDA p : {{'k': p[1], 'v': CAST(p[2] AS DOUBLE)}}))[k], 0))"
-)
-_DUPLICATES = "len(list_distinct({ids})) <> len({ids})"
-_DISTANCES = {
-    "EUCLIDEAN": "list_distance({a}, {b})",
-    "COSINE": "list_cosine_distance({a}, {b})",
-    "MANHATTAN": "list_sum(list_transform(list_zip({a}, {b}), LAMBDA p : abs(p[1] - p[2])))",
-}
-_SIGNATURE = (
-    "error('No matching signature for function ML.DISTANCE for argument types: ' || typeof(__p_a) || ', ' || typeof(__p_b) "
-    "|| '. Supported: two ARRAY<numeric> of one length, or two ARRAY<STRUCT<STRING or INT64, numeric>>.')"
-)
-
-
-def _distance_template(kind: str) -> str:
-    dense = _DISTANCES[kind].format(a=_DENSE.format(v="a"), b=_DENSE.format(v="b"))
-    sparse = _DISTANCES[kind].format(a=_ALIGNED.format(v="a"), b=_ALIGNED.format(v="b"))
-    duplicates = " OR ".join(_DUPLICATES.format(ids=_IDS.format(v=v)) for v in "ab")
-    return (
-        f"CASE WHEN {_IS_SPARSE.format(v='a')} AND {_IS_SPARSE.format(v='b')} THEN CASE WHEN __p_a IS NULL OR __p_b IS NULL THEN NULL "
-        f"WHEN {duplicates} THEN error('ML.DISTANCE got a vector with duplicate identifiers.') ELSE {sparse} END "
-        f"WHEN {_IS_DENSE.format(v='a')} AND {_IS_DENSE.format(v='b')} THEN CASE WHEN len(__p_a) <> len(__p_b) "
-        f"THEN error('ML.DISTANCE needs two vectors of the same length.') ELSE {dense} END ELSE {_SIGNATURE} END"
-    )
-
-
 def _distance(call: exp.Expression) -> exp.Expression:
     arguments = _arguments(call, "DISTANCE", 2, 3)
     kind = arguments[2] if len(arguments) == 3 else exp.Literal.string("EUCLIDEAN")
-    if not (isinstance(kind, exp.Literal) and kind.is_string and kind.name.upper() in _DISTANCES):
+    if not (isinstance(kind, exp.Literal) and kind.is_string and kind.name.upper() in VECTOR_DISTANCE):
         raise SqlTypeError(
             f"The type argument of ML.DISTANCE must be 'EUCLIDEAN', 'MANHATTAN' or 'COSINE'. Got {kind.sql(dialect='bigquery')} instead.",
             location=written_location(call),
         )
-    return build(_distance_template(kind.name.upper()), a=arguments[0], b=arguments[1])
-
-
-_LP_NORM = (
-    "CASE WHEN __p_d = 0 THEN CAST(len(list_filter({v}, LAMBDA x : x <> 0)) AS DOUBLE) "
-    "WHEN isinf(__p_d) THEN list_aggregate(list_transform({v}, LAMBDA x : abs(x)), 'max') "
-    "WHEN __p_d >= 1 THEN power(list_sum(list_transform({v}, LAMBDA x : power(abs(x), __p_d))), 1 / __p_d) "
-    "ELSE error('The degree of ML.LP_NORM must be 0.0, at least 1.0, or CAST(''INF'' AS FLOAT64); got ' || CAST(__p_d AS VARCHAR) || '.') END"
-)
-_LP_NORM_ANY = (
-    f"CASE WHEN {_IS_SPARSE.format(v='v')} THEN {_LP_NORM.format(v=_VALUES.format(v='v'))} "
-    f"WHEN {_IS_DENSE.format(v='v')} THEN {_LP_NORM.format(v=_DENSE.format(v='v'))} "
-    "ELSE error('No matching signature for function ML.LP_NORM for argument type: ' || typeof(__p_v) "
-    "|| '. Supported: ARRAY<numeric> or ARRAY<STRUCT<STRING or INT64, numeric>>.') END"
-)
+    return build(f"{VECTOR_DISTANCE[kind.name.upper()]}(__p_a, __p_b)", a=arguments[0], b=arguments[1])
 
 
 def _lp_norm(call: exp.Expression) -> exp.Expression:
     vector, degree = _arguments(call, "LP_NORM", 2, 2)
-    return build(_LP_NORM_ANY, v=vector, d=exp.cast(degree, "DOUBLE"))
+    return build(f"{LP_NORM}(__p_v, __p_d)", v=vector, d=exp.cast(degree, "DOUBLE"))
