@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -58,13 +59,13 @@ LOOP = textwrap.dedent("""
     report = {"done": done, "by_phase": by_phase, "errors": errors, "longest": longest, "waits": waits, "last": time.time()}
     print(json.dumps(report), flush=True)
 """)
-#: Holds the file in an open transaction for argv[2] seconds.
+#: Holds the file in an open transaction until a line arrives on its standard input.
 HOLDER = textwrap.dedent("""
-    import sys, time, sqlml
+    import sys, sqlml
     con = sqlml.connect(sys.argv[1] + "/warehouse", sys.argv[1] + "/models")
     con.query("BEGIN TRANSACTION; INSERT INTO ds.t VALUES (-1, 'holder')")
     print("holding", flush=True)
-    time.sleep(float(sys.argv[2]))
+    sys.stdin.readline()
     con.query("COMMIT")
 """)
 #: Waits for the file (to be killed while it waits).
@@ -153,7 +154,7 @@ def test_a_busy_holder_yields_between_its_statements(folder):
 
 @pytest.mark.slow
 def test_a_dead_waiters_ticket_blocks_nobody(folder):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder), "3"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     waiter = subprocess.Popen([sys.executable, "-c", WAITER, str(folder)])
     queue = LeaseQueue(folder / "warehouse")
@@ -165,11 +166,22 @@ def test_a_dead_waiters_ticket_blocks_nobody(folder):
     os.kill(waiter.pid, signal.SIGKILL)  # dies in the queue, its ticket left behind
     waiter.wait()
     assert any(name.endswith(WRITE) for name in _tickets(queue))
+    # The holder commits once this process's own ticket is queued behind it (and the dead one).
+    threading.Thread(target=_release_when_queued, args=(holder, queue, os.getpid()), daemon=True).start()
     with sqlml.connect(folder / "warehouse", folder / "models", lock_timeout=20) as con:
         con.query("INSERT INTO ds.t VALUES (0, 'after')")  # in turn after the holder, not after the dead
         assert con._warehouse.waited < 10
     holder.wait(timeout=30)
     assert _tickets(queue) == []
+
+
+def _release_when_queued(holder: subprocess.Popen, queue: LeaseQueue, pid: int) -> None:
+    """Tell ``holder`` to commit once process ``pid`` has a ticket in ``queue`` (or after 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(name.split("-")[1] == str(pid) and not name.startswith(".") for name in _tickets(queue)):
+        time.sleep(0.02)
+    holder.stdin.write("\n")
+    holder.stdin.flush()
 
 
 def _tickets(queue: LeaseQueue) -> list[str]:
