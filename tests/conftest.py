@@ -44,7 +44,7 @@ OWN_JVMS = ("tests/engine/spark/test_standalone_cluster.py",)
 #: the other idled. Units not named here follow in pytest-xdist's order; a stale name loses its place.
 LONGEST = {
     SPARK_TESTS: 240,
-    "tests/engine/duckdb/test_concurrency.py": 29,
+    "tests/engine/duckdb/test_concurrency.py": 12,
     "tests/engine/spark/test_standalone_cluster.py": 50,
     "tests/test_fuzz.py": 30,
     "tests/dbt/test_incremental.py::TestIncrementalUniqueKey": 30,
