@@ -102,24 +102,14 @@ def _summed(rows: pa.Table) -> dict:
     return pairs
 
 
-@pytest.mark.slow  # ALS on local[2]: ~10 s a model
-def test_a_random_split_factorization_on_spark_evaluates_the_rows_one_process_evaluates(shared, spark):
-    spark_con, duck = shared
-    _, evaluation = _evaluation_rows(duck, spark)
-    spark_con.query(f"CREATE MODEL ds.mf OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=2, data_split_method='RANDOM', data_split_eval_fraction=0.25) AS {RATINGS}")
-    stored = spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf)").arrow().to_pylist()[0]
-    on_rows = spark_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.mf, TABLE eval_rows)").arrow().to_pylist()[0]
-    assert evaluation.num_rows == 30 and stored.keys() == on_rows.keys()
-    for name, value in on_rows.items():
-        assert stored[name] == (None if value is None else pytest.approx(value, rel=1e-9)), name
-    [(eval_loss,)] = spark_con.query("SELECT eval_loss FROM ML.TRAINING_INFO(MODEL ds.mf)").fetchall()
-    assert eval_loss == pytest.approx(stored["mean_squared_error"], rel=1e-12)
-
-
 @pytest.mark.slow  # ALS on local[2]
 def test_an_implicit_factorization_on_spark_has_one_process_losses_and_ranking_metrics(shared, spark):
+    """A RANDOM split too: Spark evaluates the rows one process's split evaluates (the stored ranking
+    metrics are ML.EVALUATE's of those rows, and eval_loss is theirs); an explicit model's stored
+    metrics of its evaluation rows are checked for CUSTOM and SEQ above, on the same split code."""
     spark_con, duck = shared
     training, evaluation = _evaluation_rows(duck, spark)
+    assert evaluation.num_rows == 30
     alpha, l2_reg = 5.0, 0.5
     spark_con.query(
         "CREATE MODEL ds.mf OPTIONS(model_type='matrix_factorization', feedback_type='IMPLICIT', num_factors=3, max_iterations=3, "
