@@ -172,6 +172,7 @@ def test_cross_validation_fits_a_raced_finalist_only_until_it_is_clearly_worse(a
             return real(self, candidate, options, counted, objective, rows_of, judged)
 
         patch.setattr(automl_crossval.CrossValidation, "run", run)
+        patch.setattr(automl_search, "PATIENCE", 0)  # the defaults only: a quiet machine's tuned trials would race too
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.raced OPTIONS(model_type='AUTOML_CLASSIFIER', input_label_cols=['churned'], "
             "budget_hours=0.0001, data_split_col='part') AS SELECT x1, x2, plan, active, churned, part FROM ds.train"
