@@ -7,7 +7,7 @@ Measures, in one run:
     each side over ``--pairs`` runs. Twice: *repeated* — the statement's DuckDB text is in the
     per-user statement cache (:mod:`sqlml.sql.known_statements`), as from the second run on —
     and *first run* — the cache turned off (``SQLML_STATEMENT_CACHE=off``): DuckDB's own parser
-    decides ``SELECT 1``'s text (:mod:`sqlml.sql.duckdb_alike`); and a first run of a statement
+    decides ``SELECT 1``'s text (:mod:`sqlml.engine.duckdb.bigquery_alike`); and a first run of a statement
     off that whitelist (:data:`PARSED`), which sqlglot parses and transpiles;
   * the floor of a parsed first run — DuckDB and sqlglot alone, translating BigQuery's ``SELECT 1``
     to DuckDB's and running it, no sqlml — against the same baseline: what a first run that parses

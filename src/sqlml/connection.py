@@ -210,14 +210,14 @@ class Connection:
     def _known_result(self, sql: str, params: Mapping | Sequence | None, path: str | None) -> Result | None:
         """The rows of a statement whose DuckDB text is remembered (:mod:`sqlml.sql.known_statements`),
         run without parsing it — or, on its first run, whose DuckDB text DuckDB's own parser decides
-        (:mod:`sqlml.sql.duckdb_alike`); None when neither, or when this session's state could change
+        (:mod:`sqlml.engine.duckdb.bigquery_alike`); None when neither, or when this session's state could change
         what it means (parameters, script variables, an open transaction)."""
         made = self._made_executor
         if params is not None or not isinstance(sql, str) or self._warehouse.transaction_open or (made is not None and not made.runs_known_statements()):
             return None
         known, first = known_statements.lookup(sql, self._dialect), False
         if known is None and self._dialect == "bigquery" and isinstance(self._warehouse, DuckDBEngine):
-            from sqlml.sql.duckdb_alike import translate  # a first run that DuckDB's parser can decide
+            from sqlml.engine.duckdb.bigquery_alike import translate  # a first run that DuckDB's parser can decide
 
             try:
                 with self._warehouse.lease() as cursor:

@@ -36,7 +36,7 @@ def run_sqlml(tmp_path, *args: str) -> tuple[dict, str, str]:
 
 
 def test_a_first_query_that_names_no_model_leaves_the_model_store_unopened(tmp_path):
-    # a CAST: not a statement DuckDB's parser decides (sqlml.sql.duckdb_alike), so it is parsed
+    # a CAST: not a statement DuckDB's parser decides (sqlml.engine.duckdb.bigquery_alike), so it is parsed
     sql = "SELECT CAST(1 AS INT64) AS x"
     report, out, _ = run_sqlml(tmp_path, "query", sql, "--warehouse", ":memory:", "--models", str(tmp_path / "models"), "--format", "csv")
     assert (report["status"], out) == (0, "x\n1\n")

@@ -48,7 +48,7 @@ def test_the_query_command_imports_no_ml_project_or_dataframe_code(tmp_path):
 
 def test_a_query_run_before_loads_neither_sqlglot_nor_the_executor_nor_the_model_store(tmp_path):
     """The second process finds the statement's DuckDB text in the per-user cache (sqlml.sql.known_statements);
-    the first parses it (a CAST: not a statement DuckDB's parser decides, sqlml.sql.duckdb_alike)."""
+    the first parses it (a CAST: not a statement DuckDB's parser decides, sqlml.engine.duckdb.bigquery_alike)."""
     code = (
         "import sys\n"
         "from sqlml.cli.main import main\n"

@@ -1,4 +1,4 @@
-"""A first run decided by DuckDB's parser (:mod:`sqlml.sql.duckdb_alike`) writes the transpiler's
+"""A first run decided by DuckDB's parser (:mod:`sqlml.engine.duckdb.bigquery_alike`) writes the transpiler's
 text exactly, gives the full path's names, types, values and errors, and refuses everything else."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import sqlml
 from sqlml.errors import Error
 from sqlml.sql import known_statements
-from sqlml.sql.duckdb_alike import translate
+from sqlml.engine.duckdb.bigquery_alike import translate
 
 ACCEPTED = [
     "SELECT 1",

@@ -7,7 +7,7 @@ than a first ``sqlml query "SELECT 1"`` may cost in all (1.5×). DuckDB is loade
 parser is a real one: :func:`translate` has it parse the statement (``json_serialize_sql``, plus its
 tokenizer for what the tree does not keep — quoting and spelling) and, when every token and node is
 on a small whitelist on which BigQuery and DuckDB agree, writes the DuckDB text the transpiler
-writes for it, character for character (``tests/sql/test_duckdb_alike.py`` compares the two over
+writes for it, character for character (``tests/engine/duckdb/test_bigquery_alike.py`` compares the two over
 a battery of statements). The same text runs the same way, so the rows, column names, types and
 errors are the full path's; anything else — or any doubt — returns None and the full path runs.
 
