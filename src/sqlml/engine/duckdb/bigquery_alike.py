@@ -40,7 +40,7 @@ import duckdb
 from sqlml.sql.known_statements import Known
 
 if TYPE_CHECKING:
-    from sqlml.engine.base import Cursor  # not imported: the front end sits below the engine
+    from sqlml.engine.base import Cursor  # for the annotation only
 
 _KEYWORDS = frozenset({"SELECT", "AS", "AND", "OR", "NOT", "TRUE", "FALSE", "NULL"})
 _OPERATORS = frozenset({"+", "-", "*", "=", "<>", "!=", "<", "<=", ">", ">=", ",", ";"})
