@@ -258,6 +258,8 @@ class ParserAdditions:
         table = super()._parse_table_parts(schema, is_db_reference, wildcard, fast)
         if isinstance(table, exp.Table) and table.name.endswith("*") and first is not None:
             _with_position(table, first, self._prev, self.sql)
+        if is_db_reference and isinstance(table, exp.Table):
+            _split_quoted_dataset(table)
         return table
 
     def _parse_alter(self):
@@ -314,6 +316,19 @@ def _with_position(node: exp.Expression, first, last, sql: str | None) -> exp.Ex
         node.meta["source_line"] = sql[line_start : line_end if line_end >= 0 else len(sql)]
         node.meta["col"] = first.start - line_start + 1  # a token's own col is where it ends
     return node
+
+
+def _split_quoted_dataset(table: exp.Table) -> None:
+    """Split a dataset named in one pair of backticks, ``CREATE SCHEMA `project.dataset```, into
+    project and dataset, as BigQuery reads it and as sqlglot already splits `project.dataset.table`
+    (its BigQuery parser leaves a dataset reference whole, so the schema was named "project.dataset").
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_schema_statement
+    """
+    db = table.args.get("db")
+    if table.this is None and table.args.get("catalog") is None and isinstance(db, exp.Identifier) and db.name.count(".") == 1:
+        project, dataset = db.name.split(".")
+        table.set("catalog", exp.to_identifier(project, quoted=True).update_positions(db))
+        table.set("db", exp.to_identifier(dataset, quoted=True).update_positions(db))
 
 
 #: ``FUNCTION_PARSERS`` entries for the ML table functions, by bare name (the parser checks the ``ML.`` prefix).
