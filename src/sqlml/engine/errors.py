@@ -46,9 +46,9 @@ _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 _CANDIDATES = re.compile(r'Candidate bindings: (.*)')
 _TOO_DEEP = re.compile(r"Max expression depth limit of (\d+) exceeded")
 _EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?([^\s\"]+)\"? already exists")
-#: sqlml's own bounds check of a[OFFSET(i)] / a[ORDINAL(i)] (sqlml.sql.generator_fixes), raised
+#: sqlml's own bounds check of a[OFFSET(i)] / a[ORDINAL(i)] / a[i] (sqlml.sql.generator_fixes), raised
 #: through the engine's error() on either engine, whose SAFE_ form gives NULL instead.
-_OUT_OF_BOUNDS = re.compile(r"Array (offset|ordinal) -?\d+ is out of bounds: the array has \d+ elements")
+_OUT_OF_BOUNDS = re.compile(r"Array (offset|ordinal|index) -?\d+ is out of bounds: the array has \d+ elements")
 
 
 def translate(
@@ -83,7 +83,7 @@ def translate(
         )
     hint = getattr(error, "hint", None)  # an engine's fix for a bad value (SAFE_CAST…), when it words one
     if hint is None and (match := _OUT_OF_BOUNDS.search(text)):
-        hint = f"Use SAFE_{match.group(1).upper()} to get NULL instead."
+        hint = f"Use SAFE_{match.group(1).upper().replace('INDEX', 'OFFSET')} to get NULL instead."  # a bare a[i] is a[OFFSET(i)]
     if isinstance(error, EngineConversionError):
         return SqlTypeError(_strip_kind(text), hint=hint, location=location)
     if isinstance(error, EngineBindError) and "No function matches" in text:
@@ -104,7 +104,19 @@ def translate(
             hint="This BigQuery construct has no DuckDB translation yet; rewrite it or report it.",
             location=location,
         )
+    if _raised_by_error_function(error, tree):
+        # ERROR(message) fails with its message whole, newlines included: the tutorials' alerts start with '\n\n'
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/debugging_functions#error
+        return ExecutionError(_strip_kind(str(error)), location=location)
     return ExecutionError(_strip_kind(text), hint=hint, location=location)
+
+
+def _raised_by_error_function(error: EngineError, tree: exp.Expression | None) -> bool:
+    # DuckDB's error(message) raises 'Invalid Input Error: <message>' with nothing appended.
+    text = str(error)
+    return "\n" in text and text.startswith("Invalid Input Error: ") and tree is not None and any(
+        call.name.upper() == "ERROR" for call in tree.find_all(exp.Anonymous)
+    )
 
 
 def _cancelled(location: Location) -> Cancelled:
