@@ -22,6 +22,7 @@ from sqlml.sql.duckdb_names import ENGINE_CATALOGS
 from sqlml.sql.numbers import float_mods, rounded_casts
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
+from sqlml.sql.struct_fields import expanded_struct_stars, named_return_fields
 from sqlml.sql.subscripts import bare_subscripts
 from sqlml.sql.time_zones import time_zone_offsets
 
@@ -118,8 +119,10 @@ BIGQUERY_PASSES = Passes(
     Pass(time_zone_offsets, (exp.Literal,), adds=()),
     Pass(refuse_untranslated_formats, (exp.Cast,), adds=()),
     Pass(ambiguous_replacements, (exp.Star,), adds=(exp.Where, exp.Or, exp.Is, exp.Column, exp.Identifier, exp.Null, exp.Boolean, exp.Paren, exp.And)),
+    Pass(named_return_fields, (exp.ReturnsProperty,), adds=(exp.PropertyEQ, exp.Identifier)),
     *compat.TREE_FIXES,
     Pass(name_anonymous_columns, (exp.Select,), adds=(exp.Alias, exp.Identifier)),
+    Pass(expanded_struct_stars, (exp.Star,), adds=(exp.Anonymous,)),  # after naming: UNNEST(s) names its own columns
 )
 
 
