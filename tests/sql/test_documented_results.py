@@ -56,7 +56,7 @@ def test_bare_subscripts_of_arrays_and_json(con):
         "FROM (SELECT [10, 20, 30] AS a, 1 AS i, JSON '[10, 20]' AS j, JSON '{\"x\": [5]}' AS k)"
     ).fetchall()
     assert [str(value) if value is not None else None for value in rows[0]] == ["coffee", "20", "10", "10", "20", None, "5"]
-    with pytest.raises(sqlml.ExecutionError, match=r"^Array offset 6 is out of bounds: the array has 3 elements\n"):
+    with pytest.raises(sqlml.ExecutionError, match=r"^Array index 6 is out of bounds: the array has 3 elements\n"):  # the reference: "Array index 6 is out of bounds"
         con.query("SELECT ['coffee', 'tea', 'milk'][6]").fetchall()
 
 

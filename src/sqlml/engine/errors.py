@@ -38,6 +38,7 @@ from sqlml.errors import (
 )
 from sqlml.sql.depth import nested_too_deeply
 from sqlml.sql.diagnostics import location_at
+from sqlml.sql.struct_subscripts import COLUMN_HINT
 
 # The engine's message shapes (DuckDB's today), e.g. 'Catalog Error: Table with name nope does not exist!'.
 # These patterns read DuckDB's error messages, never SQL text.
@@ -46,6 +47,12 @@ _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 _CANDIDATES = re.compile(r'Candidate bindings: (.*)')
 _TOO_DEEP = re.compile(r"Max expression depth limit of (\d+) exceeded")
 _EXISTS = re.compile(r"(Table|View|Schema|Macro|Function|Catalog) with name \"?([^\s\"]+)\"? already exists")
+#: DuckDB's and Spark's refusals of a named STRUCT's positional subscript, which sqlml translates
+#: only for STRUCT(...) values in the statement (sqlml.sql.struct_subscripts).
+_STRUCT_BY_POSITION = re.compile(
+    r"struct_extract with an integer key can only be used on unnamed structs|INVALID_EXTRACT_FIELD_TYPE|"
+    r"argument types '(len|array_length)\(STRUCT\("
+)
 #: sqlml's own bounds check of a[OFFSET(i)] / a[ORDINAL(i)] / a[i] (sqlml.sql.generator_fixes), raised
 #: through the engine's error() on either engine, whose SAFE_ form gives NULL instead.
 _OUT_OF_BOUNDS = re.compile(r"Array (offset|ordinal|index) -?\d+ is out of bounds: the array has \d+ elements")
@@ -80,6 +87,12 @@ def translate(
             f"A {kind} named {name} already exists.",
             hint="Use CREATE OR REPLACE to replace it, or CREATE … IF NOT EXISTS to keep it.",
             location=_locate(tree, name, sql, location),
+        )
+    if _STRUCT_BY_POSITION.search(text):
+        return SqlTypeError(
+            "A STRUCT column cannot be subscripted by position (s[0], s[OFFSET(0)], s[ORDINAL(1)]) yet.",
+            hint=COLUMN_HINT,
+            location=location,
         )
     hint = getattr(error, "hint", None)  # an engine's fix for a bad value (SAFE_CAST…), when it words one
     if hint is None and (match := _OUT_OF_BOUNDS.search(text)):

@@ -22,7 +22,7 @@ from sqlml.sql.function_gaps import FUNCTION_GAPS
 from sqlml.sql.generator import SQLML_TRANSFORMS
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.numbers import NUMBER_FIXES
-from sqlml.sql.parser import ML_FUNCTION_PARSERS, ParserAdditions
+from sqlml.sql.parser import ML_FUNCTION_PARSERS, JSON_LITERAL_PARSER, ParserAdditions
 
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
 # Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
@@ -46,6 +46,7 @@ class Sqlml(BigQuery):
         _BASE_FUNCTION_PARSERS = checked_parsers(BigQuery.Parser.FUNCTION_PARSERS)
         FUNCTION_PARSERS = {**_BASE_FUNCTION_PARSERS, **ML_FUNCTION_PARSERS}
         FUNCTIONS = checked_builders(BigQuery.Parser.FUNCTIONS)
+        TYPE_LITERAL_PARSERS = {**BigQuery.Parser.TYPE_LITERAL_PARSERS, **JSON_LITERAL_PARSER}
 
     class Generator(BigQuery.Generator):
         TRANSFORMS = {**BigQuery.Generator.TRANSFORMS, **SQLML_TRANSFORMS}

@@ -138,7 +138,20 @@ def _division_case(self, node: exp.Div) -> str:
     # would render a chain a / b / c without checking a / b: 1 / 0 / 2 gave inf).
     numerator, denominator = self.sql(node, "this"), self.sql(node, "expression")
     message = f"'division by zero: ' || CAST({numerator} AS VARCHAR) || ' / ' || CAST({denominator} AS VARCHAR)"
-    return f"CASE WHEN {denominator} = 0 THEN error({message}) ELSE {numerator} / {denominator} END"
+    quotient = f"{numerator} / {denominator}"
+    if _is_numeric_division(node):
+        quotient = f"CAST({quotient} AS DECIMAL(38, 9))"
+    return f"CASE WHEN {denominator} = 0 THEN error({message}) ELSE {quotient} END"
+
+
+def _is_numeric_division(node: exp.Div) -> bool:
+    # NUMERIC / NUMERIC and NUMERIC / INT64 are NUMERIC in BigQuery (a FLOAT64 operand makes it
+    # FLOAT64); DuckDB divides decimals as doubles, so the quotient is cast back.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#arithmetic_operators
+    operands = (node.this, node.expression)
+    return any(operand.is_type(exp.DataType.Type.DECIMAL) for operand in operands) and all(
+        operand.is_type(exp.DataType.Type.DECIMAL, *exp.DataType.INTEGER_TYPES) for operand in operands
+    )
 
 
 # -- math functions that fail in BigQuery -----------------------------------------------------
@@ -314,22 +327,35 @@ def _subscript(self, node: exp.Bracket) -> str:
 
 
 def _bare_subscript(self, node: exp.Bracket) -> str:
-    # a JSON value's elements count from 0 in DuckDB as in BigQuery; a list's from 1
+    # a JSON value's elements count from 0 in DuckDB as in BigQuery (NULL when missing); a list's
+    # from 1, and BigQuery's bare a[i] fails past either end as a[OFFSET(i)] does. Both branches
+    # bind whatever x holds, so the list's length is LEN (a JSON value's text length binds too,
+    # ARRAY_LENGTH would not); the Spark engine, which has no JSON values, keeps the ELSE branch
+    # and reads that LEN as SIZE (sqlml.engine.spark.functions).
     values, index = self.sql(node, "this"), self.sql(node.expressions[0])
+    element = f"{values}[CASE WHEN ({index}) >= 0 THEN {index} END]"  # DuckDB counts j[-1] from the end: NULL in BigQuery
     if node.meta[BARE] == "json":
-        return f"{values}[{index}]"
-    return f"CASE WHEN TYPEOF({values}) = 'JSON' THEN {values}[{index}] ELSE {values}[({index}) + 1] END"
+        return element
+    # CAST: the Spark engine's reader shifts an index it knows to be an integer back to 0-based
+    checked = _bounds_check(values, index, "index", f"LEN({values})", f"{values}[CAST({index} AS BIGINT) + 1]")
+    return f"CASE WHEN TYPEOF({values}) = 'JSON' THEN {element} ELSE {checked} END"
 
 
 def _checked_subscript(self, node: exp.Bracket) -> str:
     # the in-range read stays sqlglot's a[i + 1], which the Spark engine reads as its own a[i]
     values, index, base = self.sql(node, "this"), self.sql(node.expressions[0]), int(node.args["offset"])
-    position = "ordinal" if base else "offset"
+    # BigQuery words a bare a[i] "Array index i is out of bounds" (the operators page above)
+    position = "ordinal" if base else "index" if node.meta.get(BARE) == "array" else "offset"
     length = f"ARRAY_LENGTH({values})"  # not LEN, which the Spark engine reads as a string's length
+    return _bounds_check(values, index, position, length, self.bracket_sql(node), first=base)
+
+
+def _bounds_check(values: str, index: str, position: str, length: str, read: str, first: int = 0) -> str:
+    # error(...) past either end, the message of sqlml.sql.messages; else the in-range read
     pieces = {"position": position, "index": f"' || CAST({index} AS VARCHAR) || '", "length": f"' || CAST({length} AS VARCHAR) || '"}
     message = f"'{ARRAY_OUT_OF_BOUNDS.format(**pieces)}'"
-    in_range = f"{index} >= 1 AND {index} <= {length}" if base else f"{index} >= 0 AND {index} < {length}"
-    return f"CASE WHEN NOT ({in_range}) THEN error({message}) ELSE {self.bracket_sql(node)} END"
+    in_range = f"{index} >= 1 AND {index} <= {length}" if first else f"{index} >= 0 AND {index} < {length}"
+    return f"CASE WHEN NOT ({in_range}) THEN error({message}) ELSE {read} END"
 
 
 GENERATOR_FIXES: dict = {

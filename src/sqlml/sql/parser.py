@@ -39,6 +39,25 @@ _AI_SPELLED = {"GENERATE_EMBEDDING"}
 _TRAINING_DATA_PARTS = ("TRAINING_DATA", "CUSTOM_HOLIDAY")
 
 
+def json_literal(_parser, this: exp.Expression, _data_type: exp.DataType) -> exp.Expression:
+    """``JSON '…'`` followed by subscripts or field accesses (``JSON '[1]'[0]``, ``JSON '{…}'.a``):
+    sqlglot applies them to the string before it makes the JSON literal, reading JSON('[1]'[0]);
+    they apply to the JSON value, as BigQuery's operators do.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#json_subscript_operator"""
+    string = this
+    while isinstance(string, (exp.Bracket, exp.Dot)):
+        string = string.this
+    literal = exp.ParseJSON(this=string.copy(), is_literal=True)
+    if string is this:
+        return literal
+    string.replace(literal)
+    return this
+
+
+#: BigQuery's TYPE_LITERAL_PARSERS entry for ``JSON '…'`` (sqlml.sql.dialect merges it).
+JSON_LITERAL_PARSER = {exp.DType.JSON: json_literal}
+
+
 class ParserAdditions:
     """Parser additions shared by both dialects (mixed in before the dialect's own Parser)."""
 

@@ -18,7 +18,8 @@ from sqlglot import exp
 
 from sqlml.sql.templates import DUCKDB_OWN
 
-#: The meta key marking a bare subscript for the generator: "json", or "any" (dispatch on TYPEOF).
+#: The meta key marking a bare subscript for the generator: "array" (checked as x[OFFSET(i)]),
+#: "json", or "any" (dispatch on TYPEOF).
 BARE = "sqlml_bare_subscript"
 
 _ARRAYS = (exp.Array, exp.Split, exp.ArrayAgg, exp.GenerateSeries, exp.ArrayConcat, exp.RegexpExtractAll)
@@ -39,6 +40,7 @@ def bare_subscripts(tree: exp.Expression) -> exp.Expression:
         if isinstance(base, _ARRAYS) or base.is_type(exp.DType.ARRAY):
             bracket.set("offset", 0)  # as x[OFFSET(i)]: checked, and shifted by the generator
             bracket.set("safe", False)
+            bracket.meta[BARE] = "array"  # worded "Array index i" when out of bounds
         else:
             bracket.meta[BARE] = "json" if isinstance(base, _JSON) or base.is_type(exp.DType.JSON) else "any"
     return tree

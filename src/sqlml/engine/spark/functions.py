@@ -163,7 +163,25 @@ def _full_match(node: exp.RegexpFullMatch) -> exp.Expression:
     return exp.RegexpLike(this=node.this, expression=anchored)
 
 
+def _array_branch(node: exp.Case) -> exp.Expression | None:
+    # the front end's bare x[i] of a column it cannot type (sqlml.sql.generator_fixes):
+    # CASE WHEN TYPEOF(x) = 'JSON' THEN x[i] ELSE <x[i] checked against LEN(x)> END. Spark has
+    # no JSON values, so the array's branch alone, its LEN a list's SIZE: Spark folds TYPEOF, but
+    # also folded the JSON branch's x[i - 1] of a literal array, failing on x[0] with index -1.
+    ifs = node.args.get("ifs") or []
+    test = ifs[0].this if len(ifs) == 1 else None
+    if not (isinstance(test, exp.EQ) and isinstance(test.this, exp.Typeof) and test.expression.name.upper() == "JSON"):
+        return None
+    values, branch = test.this.this, node.args.get("default")
+    for length in list(branch.find_all(exp.Length)) if branch is not None else ():
+        if length.this == values:
+            length.replace(_call("SIZE", length.this.copy()))
+    return branch
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Case) and (branch := _array_branch(node)) is not None:
+        return branch
     if isinstance(node, exp.Anonymous):
         rewrite = _CALLS.get(node.name.lower())
         if rewrite is not None:

@@ -1,0 +1,71 @@
+"""BigQuery's STRUCT subscript ``s[i]`` / ``s[OFFSET(i)]`` / ``s[ORDINAL(i)]``: the field at a
+position, the index an integer literal, an out-of-range index an error when the query is compiled,
+no SAFE_ forms. https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#struct_subscript_operator
+
+Where the tree shows the STRUCT's fields (a ``STRUCT(…)`` constructor, typed or not), the subscript
+becomes that field's value — on either engine, neither of which reads a named field by position
+(DuckDB's ``s[1]`` is for unnamed structs only, Spark's ``s[…]`` takes a name). A STRUCT column's
+positional subscript is left to the engine, which refuses it (:data:`COLUMN_HINT` says what to do).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlml.errors import SqlTypeError, UnsupportedStatementError
+
+#: The fix for a positional subscript of a STRUCT whose fields the statement does not show.
+COLUMN_HINT = "Name the field instead (s.field_name): positional STRUCT subscripts are translated only for STRUCT(...) values written in the statement."
+
+
+def struct_subscripts(tree: exp.Expression) -> exp.Expression:
+    """Each subscript of a ``STRUCT(…)`` value replaced by the field it selects (see the module)."""
+    for bracket in list(tree.find_all(exp.Bracket)):
+        fields, typed = _fields(bracket.this)
+        if fields is None or len(bracket.expressions) != 1:
+            continue
+        position = _position(bracket, len(fields))
+        value = fields[position].copy()
+        if isinstance(value, (exp.PropertyEQ, exp.Alias)):  # STRUCT(1 AS x) / STRUCT(x := 1): the value
+            value = value.expression if isinstance(value, exp.PropertyEQ) else value.this
+        if typed is not None:  # STRUCT<INT64, STRING>(…): the field's declared type
+            kind = typed[position]
+            value = exp.Cast(this=value, to=(kind.args.get("kind") or kind).copy())
+        bracket.replace(exp.paren(value, copy=False))
+    return tree
+
+
+def _fields(node: exp.Expression) -> tuple[list[exp.Expression] | None, list[exp.Expression] | None]:
+    # the (values, declared types or None) of a STRUCT constructor, else (None, None)
+    if isinstance(node, (exp.Struct, exp.Tuple)):  # STRUCT(1, 'a') / (1, 'a')
+        return node.expressions, None
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Struct) and node.to.is_type(exp.DType.STRUCT):
+        return node.this.expressions, node.to.expressions
+    return None, None
+
+
+def _position(bracket: exp.Bracket, count: int) -> int:
+    # the 0-based field position, or BigQuery's error
+    keyword = {None: "", 0: "OFFSET", 1: "ORDINAL"}[bracket.args.get("offset")]
+    if bracket.args.get("safe"):
+        raise UnsupportedStatementError(
+            f"The STRUCT subscript operator does not support SAFE_{keyword}.",
+            hint=f"Use {keyword}(i): a STRUCT's fields are known when the query is compiled, so an index out of range is an error, not NULL.",
+        )
+    index = bracket.expressions[0]
+    if isinstance(index, exp.Neg) and isinstance(index.this, exp.Literal):
+        number = -int(index.this.this) if index.this.is_int else None
+    else:
+        number = int(index.this) if isinstance(index, exp.Literal) and index.is_int else None
+    if number is None:
+        raise SqlTypeError(
+            f"The index of a STRUCT subscript must be an integer literal; got {index.sql('bigquery')}.",
+            hint="Write the field's position as a number (s[0], s[OFFSET(0)], s[ORDINAL(1)]) or name the field.",
+        )
+    position = number - (1 if keyword == "ORDINAL" else 0)
+    if not 0 <= position < count:
+        raise SqlTypeError(
+            f"Field ordinal {number} is out of bounds in STRUCT",
+            hint=f"The STRUCT has {count} fields: use OFFSET(0) to OFFSET({count - 1}), or ORDINAL(1) to ORDINAL({count}).",
+        )
+    return position
