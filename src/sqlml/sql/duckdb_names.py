@@ -28,5 +28,5 @@ LP_NORM = "memory.main.ml_lp_norm"
 #: The macro each supported BigQuery geography function calls (see :mod:`sqlml.warehouse.geography`).
 GEOGRAPHY = {
     name: f"memory.main.{name.lower()}"
-    for name in ("ST_GEOGPOINT", "ST_GEOGFROMTEXT", "ST_ASTEXT", "ST_X", "ST_Y", "ST_DISTANCE", "ST_DWITHIN")
+    for name in ("ST_GEOGPOINT", "ST_GEOGFROMTEXT", "ST_ASTEXT", "ST_X", "ST_Y", "ST_DISTANCE", "ST_DWITHIN", "ST_SNAPTOGRID")
 }

@@ -17,7 +17,7 @@ from sqlml.sql.templates import build
 # Positional arguments each function takes (fewest, most) and the defaults of optional ones.
 _ARITY = {
     "ST_GEOGPOINT": (2, 2), "ST_GEOGFROMTEXT": (1, 1), "ST_ASTEXT": (1, 1), "ST_X": (1, 1), "ST_Y": (1, 1),
-    "ST_DISTANCE": (2, 3), "ST_DWITHIN": (3, 4),
+    "ST_DISTANCE": (2, 3), "ST_DWITHIN": (3, 4), "ST_SNAPTOGRID": (2, 2),
 }  # fmt: skip
 _DEFAULTS = {"ST_DISTANCE": [exp.false()], "ST_DWITHIN": [exp.false()]}
 

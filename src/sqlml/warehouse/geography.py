@@ -17,6 +17,9 @@ as macros in the instance's ``memory`` catalog (:data:`MACROS`, called by the SQ
   ``ST_DISTANCE(ST_GEOGPOINT(139.7454316, 35.658584), ST_GEOGPOINT(139.8108103, 35.7100069))`` is
   8219.632821167155 m, which this radius gives (6371008.8 m gives 8219.6313). An empty geography
   gives NULL; ``use_spheroid => TRUE`` is refused, as BigQuery refuses it.
+* ``ST_SNAPTOGRID(point, grid_size)``: the point with its longitude and latitude rounded to the
+  grid, whose size BigQuery rounds to 10^n degrees, -10 < n < 0 (points only here: the BigQuery ML
+  courses snap pickup and dropoff points so, to cross them as a feature).
 
 Every function returns NULL when an argument is NULL, as all of BigQuery's geography functions do.
 """
@@ -322,6 +325,10 @@ _MACRO_BODIES = {
     "ELSE coalesce(sqlml_geog_distance(a, b), error('ST_DISTANCE in sqlml measures between points only; got '''"
     " || a || ''' and ''' || b || '''')) END",
     "ST_DWITHIN": f"(a, b, meters, use_spheroid) AS {MACROS['ST_DISTANCE']}(a, b, use_spheroid) <= meters",
+    # the grid size is rounded to 10^n, -10 < n < 0 (BigQuery's rule): a point's coordinates round to -n digits
+    "ST_SNAPTOGRID": f"(g, grid) AS CASE WHEN g IS NULL OR grid IS NULL THEN NULL WHEN g = '{EMPTY}' THEN g "
+    "WHEN sqlml_geog_x(g) IS NULL THEN error('ST_SNAPTOGRID in sqlml snaps points only; got ''' || g || '''') "
+    "ELSE sqlml_geog_point(round(sqlml_geog_x(g), least(9, greatest(1, CAST(-round(log10(grid)) AS INTEGER)))), round(sqlml_geog_y(g), least(9, greatest(1, CAST(-round(log10(grid)) AS INTEGER))))) END",
 }
 
 
