@@ -1,12 +1,17 @@
-"""BigQuery's bare subscripts, JSON subscripts and JSON literals on DuckDB (sqlml.sql.subscripts,
+"""BigQuery's bare subscripts, JSON subscripts and JSON literals, STRUCT subscripts, INTERVAL literals
+with a span and casts with a format and a time zone on DuckDB (sqlml.sql.subscripts,
 sqlml.sql.generator_fixes, sqlml.sql.parser): a bare ``a[i]`` is ``a[OFFSET(i)]``, an error past
 either end worded "Array index i"; ``j[i]`` of a JSON array is NULL past either end (DuckDB counted
-``j[-1]`` from the end); ``JSON '[1]'[0]`` subscripts the JSON value, not the string.
+``j[-1]`` from the end); ``JSON '[1]'[0]`` subscripts the JSON value, not the string; a STRUCT(...)
+value's ``s[0]`` is its first field (sqlml.sql.struct_subscripts); ``INTERVAL '1 2:3:4' DAY TO
+SECOND`` is a value (sqlml.sql.interval_literals; DuckDB's parser refused it).
 https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#array_subscript_operator
 https://cloud.google.com/bigquery/docs/reference/standard-sql/operators#json_subscript_operator
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -99,3 +104,38 @@ def test_fields_of_array_elements_and_arrays_of_struct_fields(con):
         "(SELECT [STRUCT(1 AS x), STRUCT(2 AS x)] AS a, STRUCT([STRUCT(1 AS c), STRUCT(2 AS c)] AS b) AS s)"
     ).fetchall()
     assert row == [(1, 2, 2, 1)]
+
+
+def test_interval_literals_with_a_span_are_bigquerys_values(con):
+    # the reference's canonical text: [-]Y-M [-]D [-]H:M:S[.F], each group signed on its own
+    row = con.query(
+        "SELECT CAST(INTERVAL '1 2:3:4' DAY TO SECOND AS STRING), CAST(INTERVAL '1-2' YEAR TO MONTH AS STRING), "
+        "CAST(INTERVAL '10:20:30.5' HOUR TO SECOND AS STRING), CAST(INTERVAL '-1-2 3 -4:5:6.25' YEAR TO SECOND AS STRING), "
+        "CAST(INTERVAL '0-0' YEAR TO MONTH AS STRING), CAST(INTERVAL '5 -3' DAY TO HOUR AS STRING), "
+        "CAST(INTERVAL '1:2:3' HOUR TO SECOND * 10 AS STRING), DATE '2020-01-31' + INTERVAL '0-1' YEAR TO MONTH"
+    ).fetchall()
+    assert row == [("0-0 1 2:3:4", "1-2 0 0:0:0", "0-0 0 10:20:30.5", "-1-2 3 -4:5:6.25", "0-0 0 0:0:0", "0-0 5 -3:0:0", "0-0 0 10:20:30",
+                    datetime(2020, 2, 29))]  # fmt: skip
+
+
+def test_interval_literal_not_matching_its_span_is_refused(con):
+    with pytest.raises(sqlml.SqlSyntaxError) as caught:
+        con.query("SELECT INTERVAL '1 2' DAY TO SECOND")
+    assert (caught.value.message, caught.value.hint) == (
+        "Invalid INTERVAL value '1 2' for DAY TO SECOND.",
+        "Write the parts from the first to the last unit as Y-M D H:M:S (e.g. INTERVAL '1 2:3:4' DAY TO SECOND, INTERVAL '1-2' YEAR TO MONTH).",
+    )
+
+
+def test_casts_with_a_format_and_a_time_zone(con):
+    # CAST(s AS TIMESTAMP FORMAT … AT TIME ZONE z) reads s as z's civil time; without one, UTC's; a
+    # DATETIME's stays civil. https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions
+    row = con.query(
+        "SELECT CAST('2020-01-02 03:04:05' AS TIMESTAMP FORMAT 'YYYY-MM-DD HH24:MI:SS' AT TIME ZONE 'America/Los_Angeles'), "
+        "CAST('2020-01-02 03:04:05' AS TIMESTAMP FORMAT 'YYYY-MM-DD HH24:MI:SS'), "
+        "CAST('2020-01-02 03:04:05' AS DATETIME FORMAT 'YYYY-MM-DD HH24:MI:SS'), "
+        "CAST(ts AS STRING FORMAT 'YYYY-MM-DD HH24:MI' AT TIME ZONE 'Asia/Kolkata'), CAST(ts AS STRING FORMAT 'HH24:MI'), "
+        "TIMESTAMP_TRUNC(ts, DAY, 'America/Los_Angeles') FROM (SELECT TIMESTAMP '2020-01-02 03:04:05+00' AS ts)"
+    ).fetchall()
+    assert row == [(datetime(2020, 1, 2, 11, 4, 5, tzinfo=UTC), datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2020, 1, 2, 3, 4, 5),
+                    "2020-01-02 08:34", "03:04", datetime(2020, 1, 1, 8, tzinfo=UTC))]  # fmt: skip

@@ -63,6 +63,8 @@ def refuse_untranslated_formats(tree: exp.Expression) -> exp.Expression:
         pattern = node.args.get("format")
         if pattern is None:
             continue
+        if isinstance(pattern, exp.AtTimeZone):  # CAST(ts AS STRING FORMAT '…' AT TIME ZONE z)
+            pattern = pattern.this
         if not (isinstance(pattern, exp.Literal) and pattern.is_string) or not node.to.is_type(*exp.DataType.TEXT_TYPES):
             raise UnsupportedStatementError(
                 f"CAST(... AS {node.to.sql('bigquery')} FORMAT ...) has no translation yet: only a DATE, DATETIME, TIME or TIMESTAMP cast to STRING with a literal format.",
@@ -80,12 +82,14 @@ def refuse_untranslated_formats(tree: exp.Expression) -> exp.Expression:
 def formatted_cast(self, node: exp.Cast) -> str:
     """DuckDB SQL for ``CAST(x AS STRING FORMAT pattern)`` (``node`` has the format, checked by
     :func:`refuse_untranslated_formats`)."""
-    value = node.this
+    value, pattern = node.this, node.args["format"]
     text = self.sql(value)
+    if isinstance(pattern, exp.AtTimeZone):  # the TIMESTAMP's civil time in that zone (else UTC's)
+        text, pattern = f"({text} AT TIME ZONE {self.sql(pattern, 'zone')})", pattern.this
     if value.is_type(exp.DType.TIME):  # STRFTIME takes no TIME: the time on 1970-01-01
         text = f"(DATE '1970-01-01' + {text})"
     parts = []
-    for specifiers, case in _pieces(node.args["format"].this):
+    for specifiers, case in _pieces(pattern.this):
         part = f"STRFTIME({text}, {self.sql(exp.Literal.string(specifiers))})"
         parts.append(f"{case.upper()}({part})" if case else part)
     return " || ".join(parts) or "''"

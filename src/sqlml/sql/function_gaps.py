@@ -144,7 +144,7 @@ def _is_interval(node: exp.Expression) -> bool:
     # an INTERVAL as far as the tree tells (a column's type it does not: DuckDB's own text stays)
     if isinstance(node, (exp.Add, exp.Sub)):
         return _is_interval(node.this) and _is_interval(node.expression)
-    if isinstance(node, (exp.Paren, exp.Neg)):
+    if isinstance(node, (exp.Paren, exp.Neg, exp.Mul, exp.Div)):  # interval * / INT64 is an INTERVAL
         return _is_interval(node.this)
     return isinstance(node, exp.Interval) or node.is_type(exp.DType.INTERVAL)
 

@@ -201,6 +201,30 @@ class ParserAdditions:
             self._failed_types.add(key)
         return parsed
 
+    def _parse_cast(self, strict, safe=None):
+        # CAST(s AS TIMESTAMP FORMAT '…' [AT TIME ZONE z]) and CAST(s AS DATETIME FORMAT '…') both
+        # become sqlglot's StrToTime, which then gave a DATETIME for either; a TIMESTAMP's is marked
+        # with its target type (sqlml.sql.time_zones reads the civil time in z, UTC by default).
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_functions#cast_string_as_timestamp
+        start = self._index
+        parsed = super()._parse_cast(strict, safe)
+        if isinstance(parsed, exp.StrToTime) and self._cast_type(start) == TokenType.TIMESTAMPTZ:
+            parsed.set("target_type", exp.DataType.build("TIMESTAMPTZ"))
+        return parsed
+
+    def _cast_type(self, start: int):
+        # the token type after the cast's own AS: the first AS outside brackets from its start
+        depth = 0
+        for position in range(start, self._index - 1):
+            kind = self._tokens[position].token_type
+            if kind in (TokenType.L_PAREN, TokenType.L_BRACKET):
+                depth += 1
+            elif kind in (TokenType.R_PAREN, TokenType.R_BRACKET):
+                depth -= 1
+            elif depth == 0 and kind == TokenType.ALIAS:
+                return self._tokens[position + 1].token_type
+        return None
+
     # sqlglot records positions for identifiers and literals only. The spans of an option's
     # ``name = value`` are recorded too, and in CREATE MODEL those of a query and of each
     # select-list item (``expr AS name``), so that errors about an option or a training column

@@ -66,12 +66,23 @@ def _parse_timestamp(self, node: exp.StrToTime) -> str:
     # and CAST(s AS TIMESTAMP FORMAT …) make the same node without it: left naive); a format with
     # %z / %Z already gives DuckDB's TIMESTAMPTZ
     pattern, zone = node.args.get("format"), node.args.get("zone")
+    if _is_timestamp_cast(node) and zone is not None:  # CAST(s AS TIMESTAMP FORMAT … AT TIME ZONE z): s's civil time in z
+        node = node.copy()
+        node.set("zone", None)
+        node.set("target_type", None)
+        return f"({duckdb_rendering(exp.StrToTime)(self, node)} AT TIME ZONE {self.sql(zone)})"
     if node.args.get("default_year") is None or not isinstance(pattern, exp.Literal) or "%z" in pattern.this.lower():
         return duckdb_rendering(exp.StrToTime)(self, node)
     node = node.copy()
     node.set("zone", None)
     naive = f"CAST({duckdb_rendering(exp.StrToTime)(self, node)} AS TIMESTAMP)"
     return f"({naive} AT TIME ZONE {self.sql(zone)})" if zone is not None else f"CAST({naive} AS TIMESTAMPTZ)"
+
+
+def _is_timestamp_cast(node: exp.StrToTime) -> bool:
+    # marked by sqlml.sql.parser; a format with an offset (%z) already gives the instant
+    target, pattern = node.args.get("target_type"), node.args.get("format")
+    return target is not None and target.is_type(exp.DType.TIMESTAMPTZ) and isinstance(pattern, exp.Literal) and "%z" not in pattern.this.lower()
 
 
 def _string(self, node: exp.String) -> str:

@@ -23,6 +23,7 @@ from sqlml.sql.numbers import float_mods, rounded_casts
 from sqlml.sql.passes import Pass, Passes
 from sqlml.sql.passes_key import tree_key
 from sqlml.sql.struct_fields import expanded_struct_stars, named_return_fields
+from sqlml.sql.interval_literals import interval_spans
 from sqlml.sql.struct_subscripts import struct_subscripts
 from sqlml.sql.subscripts import bare_subscripts
 from sqlml.sql.time_zones import time_zone_offsets
@@ -117,6 +118,7 @@ BIGQUERY_PASSES = Passes(
     Pass(float_mods, (exp.Mod,), adds=()),
     Pass(struct_subscripts, (exp.Bracket,), adds=(exp.Paren, exp.Cast, exp.DataType)),
     Pass(bare_subscripts, (exp.Bracket,), adds=()),
+    Pass(interval_spans, (exp.Interval,), adds=(exp.Interval, exp.Add, exp.Paren, exp.Var, exp.Literal)),
     Pass(date_arithmetic, (exp.Add, exp.Sub), adds=(exp.Cast, exp.DataType, exp.ToDays)),  # typed on BigQuery's own tree
     Pass(time_zone_offsets, (exp.Literal,), adds=()),
     Pass(refuse_untranslated_formats, (exp.Cast,), adds=()),

@@ -155,7 +155,24 @@ def _civil_time_in_zone(node: exp.AtTimeZone) -> exp.Expression | None:
     # other direction (the civil time in z of an instant), so +05:30 moved the time forward
     if isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMP):
         return call("TO_UTC_TIMESTAMP", node.this, node.args["zone"])
+    if _is_truncated_civil_time(node.this):
+        return call("TO_UTC_TIMESTAMP", node.this, node.args["zone"])
     return None
+
+
+def _is_truncated_civil_time(node: exp.Expression) -> bool:
+    # the front end's TIMESTAMP_TRUNC(ts, part, zone): DATE_TRUNC of ts's civil time in the zone
+    # (a WEEK's shifted a day each way), whose AT TIME ZONE makes it an instant again; Spark moved it
+    # the other way (2020-01-02 03:04:05+00 truncated to the day in Los Angeles gave 2019-12-31 16:00)
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp_trunc
+    while isinstance(node, (exp.Add, exp.Sub, exp.Paren)):
+        node = node.this
+    if not isinstance(node, exp.TimestampTrunc):
+        return False
+    value = node.this
+    while isinstance(value, (exp.Add, exp.Sub, exp.Paren)):
+        value = value.this
+    return isinstance(value, exp.AtTimeZone)
 
 
 def datetime_function(node: exp.Expression) -> exp.Expression | None:
