@@ -217,3 +217,25 @@ def test_snap_to_grid_values_and_refusals(con):
     with pytest.raises(sqlml.ExecutionError) as raised:
         con.query("SELECT ST_SNAPTOGRID(ST_GEOGFROMTEXT('LINESTRING(1 2, 3 4)'), 0.1)").fetchall()
     assert raised.value.message == "ST_SNAPTOGRID in sqlml snaps points only; got 'LINESTRING(1 2, 3 4)'"
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate-bool (and _int, _double):
+        # the scalar form was a syntax error ("unexpected '=>'"): sqlglot reads only the (MODEL m, (query)) form
+        ("SELECT AI.GENERATE_BOOL(('Is this about cats? ', 'x'), connection_id => 'us.conn', endpoint => 'gemini-2.0-flash').result", "AI.GENERATE_BOOL"),
+        ("SELECT AI.GENERATE_INT('How many legs?', connection_id => 'us.conn', endpoint => 'gemini-2.0-flash')", "AI.GENERATE_INT"),
+        ("SELECT AI.GENERATE_DOUBLE('Pi?', connection_id => 'us.conn')", "AI.GENERATE_DOUBLE"),
+        ("SELECT * FROM AI.GENERATE_BOOL(MODEL `bqml_tutorial.gemini`, (SELECT 'x' AS prompt))", "AI.GENERATE_BOOL"),
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate: without a
+        # field access sqlglot's own node is named AI_GENERATE, and the message said AI.AI_GENERATE
+        ("SELECT AI.GENERATE('Write a haiku', connection_id => 'us.conn', endpoint => 'gemini-2.0-flash')", "AI.GENERATE"),
+    ],
+)
+def test_generative_ai_calls_are_refused_by_their_own_name(con, call, name):
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query(call).fetchall()
+    assert caught.value.message == (
+        f"{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally."
+    )

@@ -66,7 +66,8 @@ def _function_name(call: exp.Func) -> str:
 def _generative_ai_error(name: str, call: exp.Expression) -> UnsupportedStatementError:
     # AI.GENERATE, AI.FORECAST (TimesFM), AI.EMBED, AI.IF, … call Google-hosted models.
     # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate
-    name = name.removeprefix("A_I_")  # sqlglot's own AI.FORECAST node (AIForecast) is named A_I_FORECAST
+    # sqlglot's own AI.FORECAST node (AIForecast) is named A_I_FORECAST, its AI.GENERATE node AI_GENERATE
+    name = name.removeprefix("A_I_").removeprefix("AI_")
     return UnsupportedStatementError(
         f"AI.{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally.",
         hint="Forecast locally with CREATE MODEL … OPTIONS(model_type='ARIMA_PLUS') and ML.FORECAST, and detect "

@@ -93,6 +93,12 @@ class ParserAdditions:
         node.meta["prefix"] = spelled
         return _with_position(node, prefix, name_token, self.sql)
 
+    def _parse_generate_scalar(self) -> exp.Expression:
+        name = self._tokens[self._index - 2].text
+        if self._match_text_seq("MODEL", advance=False):
+            return self._BASE_FUNCTION_PARSERS[name.upper()](self)
+        return self.expression(exp.Anonymous(this=name, expressions=self._parse_csv(self._parse_lambda)))
+
     def _parse_bracket(self, this=None):
         # sqlglot's BigQuery parser reads OFFSET(i) / ORDINAL(i) / SAFE_… in the outermost
         # subscript of a chain only: the inner one of a[OFFSET(0)][OFFSET(1)] stayed a call of a
@@ -379,3 +385,7 @@ ML_FUNCTION_PARSERS = {
     name: (lambda node_type: lambda self: self._parse_ml_function(node_type))(node_type)
     for name, node_type in ML_FUNCTIONS.items()
 }
+# AI.GENERATE_BOOL / _INT / _DOUBLE(prompt, connection_id => …, endpoint => …), BigQuery's scalar
+# form, which sqlglot reads only as the (MODEL m, (query)) table form: "unexpected '=>'"
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate-bool
+ML_FUNCTION_PARSERS.update({name: lambda self: self._parse_generate_scalar() for name in ("GENERATE_BOOL", "GENERATE_INT", "GENERATE_DOUBLE")})
