@@ -139,3 +139,15 @@ def test_casts_with_a_format_and_a_time_zone(con):
     ).fetchall()
     assert row == [(datetime(2020, 1, 2, 11, 4, 5, tzinfo=UTC), datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2020, 1, 2, 3, 4, 5),
                     "2020-01-02 08:34", "03:04", datetime(2020, 1, 1, 8, tzinfo=UTC))]  # fmt: skip
+
+
+def test_format_t_writes_float_json_and_interval_literals(con):
+    # "%T": CAST("nan" AS <type>) for non-finite floats, JSON '…', INTERVAL "…" YEAR TO SECOND
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
+    row = con.query(
+        "SELECT FORMAT('%T', f), FORMAT('%T', CAST('inf' AS FLOAT64)), FORMAT('%T', CAST('-inf' AS FLOAT64)), FORMAT('%T', 1.5), "
+        "FORMAT('%T', 1e20), FORMAT('%T', j), FORMAT('%T', JSON '{\"a\": \"it\\'s\"}'), FORMAT('%T', INTERVAL '1-2 3 4:5:6.5' YEAR TO SECOND), "
+        "FORMAT('%T', CAST(NULL AS FLOAT64)) FROM (SELECT CAST('nan' AS FLOAT64) AS f, JSON '[1]' AS j)"
+    ).fetchall()
+    assert row == [('CAST("nan" AS FLOAT64)', 'CAST("inf" AS FLOAT64)', 'CAST("-inf" AS FLOAT64)', "1.5", "1e+20", "JSON '[1]'",
+                    "JSON '{\"a\":\"it\\'s\"}'", 'INTERVAL "1-2 3 4:5:6.5" YEAR TO SECOND', "NULL")]  # fmt: skip

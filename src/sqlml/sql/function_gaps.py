@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from sqlml.sql.cast_formats import formatted_cast
 from sqlml.sql.generator_fixes import GENERATOR_FIXES, duckdb_rendering, operands_once
-from sqlml.sql.literal_text import interval_text
+from sqlml.sql.literal_text import interval_text, is_interval
 from sqlml.sql.numbers import NUMBER_FIXES
 from sqlml.sql.time_zones import TIME_FIXES
 
@@ -140,15 +140,6 @@ def _safe_call(self, node: exp.SafeFunc) -> str:
     return operands_once(self, node.this, lambda self, call: render(self, call, safe=True))
 
 
-def _is_interval(node: exp.Expression) -> bool:
-    # an INTERVAL as far as the tree tells (a column's type it does not: DuckDB's own text stays)
-    if isinstance(node, (exp.Add, exp.Sub)):
-        return _is_interval(node.this) and _is_interval(node.expression)
-    if isinstance(node, (exp.Paren, exp.Neg, exp.Mul, exp.Div)):  # interval * / INT64 is an INTERVAL
-        return _is_interval(node.this)
-    return isinstance(node, exp.Interval) or node.is_type(exp.DType.INTERVAL)
-
-
 def _cast(node_type: type[exp.Cast]):
     # CAST(x AS STRING FORMAT '...'): sqlml.sql.cast_formats; CAST(interval AS STRING): its canonical text
     plain = NUMBER_FIXES[node_type]
@@ -156,7 +147,7 @@ def _cast(node_type: type[exp.Cast]):
     def render(self, node: exp.Cast) -> str:
         if node.args.get("format") is not None:
             return formatted_cast(self, node)
-        if node.to.is_type(*exp.DataType.TEXT_TYPES) and _is_interval(node.this):
+        if node.to.is_type(*exp.DataType.TEXT_TYPES) and is_interval(node.this):
             return operands_once(self, node, lambda self, cast: interval_text(self.sql(cast, "this")))
         return plain(self, node)
 

@@ -1,7 +1,9 @@
 """The text FORMAT's ``%T`` gives a value: a GoogleSQL literal of it, as BigQuery's table of
 conversions shows — a STRING quoted ("abc", its quotes and backslashes escaped), BYTES as b"…",
 DATE "2011-02-03", DATETIME "…", TIME "…", TIMESTAMP "2011-02-03 04:05:06+00", NULL as NULL. Other
-types keep their ``%t`` text. (DuckDB's text of a STRING was unquoted, of a DATE without its type.)
+FLOAT64 NaN and infinities as CAST("nan" AS FLOAT64), JSON as JSON '…', INTERVAL as INTERVAL "Y-M D
+H:M:S" YEAR TO SECOND (where the tree tells an INTERVAL). Other types keep their ``%t`` text.
+(DuckDB's text of a STRING was unquoted, of a DATE without its type, of NaN 'nan'.)
 https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
 
 And an INTERVAL's text, as ``CAST(i AS STRING)`` writes it: BigQuery's canonical ``[-]Y-M [-]D
@@ -16,7 +18,8 @@ from sqlglot import exp
 #: The GoogleSQL type name a literal of each DuckDB type (its TYPEOF) starts with.
 _TYPED = {"DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
 _KNOWN = {exp.DType.DATE: "DATE", exp.DType.TIME: "TIME", exp.DType.TIMESTAMP: "TIMESTAMP", exp.DType.TIMESTAMPNTZ: "TIMESTAMP",
-          exp.DType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE", exp.DType.BLOB: "BLOB", exp.DType.VARBINARY: "BLOB"}  # fmt: skip
+          exp.DType.TIMESTAMPTZ: "TIMESTAMP WITH TIME ZONE", exp.DType.BLOB: "BLOB", exp.DType.VARBINARY: "BLOB",
+          exp.DType.DOUBLE: "DOUBLE", exp.DType.FLOAT: "FLOAT", exp.DType.JSON: "JSON"}  # fmt: skip
 
 
 def _quoted(text: str) -> str:
@@ -24,9 +27,15 @@ def _quoted(text: str) -> str:
 
 
 def _of_type(type_name: str, text: str) -> str:
-    # the literal's text for a value of DuckDB's type ``type_name`` whose text is ``text``
+    # the literal's text for a value of DuckDB's type ``type_name`` whose text is ``text``; string
+    # operations only, so that each branch of the TYPEOF dispatch below binds for any value
     if type_name == "VARCHAR":
         return _quoted(text)
+    if type_name in ("DOUBLE", "FLOAT"):  # DuckDB writes them nan, inf, -inf; Spark NaN, Infinity, -Infinity
+        special = f"CASE LOWER({text}) WHEN 'nan' THEN 'nan' WHEN 'inf' THEN 'inf' WHEN 'infinity' THEN 'inf' WHEN '-inf' THEN '-inf' WHEN '-infinity' THEN '-inf' END"
+        return f"""COALESCE('CAST("' || {special} || '" AS FLOAT64)', {text})"""
+    if type_name == "JSON":  # in a BigQuery string literal: its quotes and backslashes escaped
+        return "'JSON ''' || " + f"REPLACE(REPLACE({text}, '\\', '\\\\'), '''', '\\''')" + " || ''''"
     if type_name == "BLOB":  # DuckDB's text of BYTES already escapes other bytes as \xHH
         return f"""'b"' || {text} || '"'"""
     return f"""'{_TYPED[type_name]} "' || {text} || '"'"""
@@ -38,12 +47,24 @@ def literal_text(node: exp.Expression, value: str) -> str:
     known = next((name for kind, name in _KNOWN.items() if node.is_type(kind)), None)
     if node.is_string or node.is_type(*exp.DataType.TEXT_TYPES):
         literal = _of_type("VARCHAR", text)
+    elif is_interval(node):
+        literal = f"""'INTERVAL "' || {interval_text(value)} || '" YEAR TO SECOND'"""
     elif known is not None:
         literal = _of_type(known, text)
     else:  # the tree does not tell the type: DuckDB's TYPEOF, folded when the query is bound
-        branches = " ".join(f"WHEN '{name}' THEN {_of_type(name, text)}" for name in ("VARCHAR", "BLOB", *_TYPED))
+        branches = " ".join(f"WHEN '{name}' THEN {_of_type(name, text)}" for name in ("VARCHAR", "BLOB", "DOUBLE", "FLOAT", "JSON", *_TYPED))
         literal = f"CASE TYPEOF({value}) {branches} ELSE {text} END"
     return f"COALESCE({literal}, 'NULL')"
+
+
+def is_interval(node: exp.Expression) -> bool:
+    """Whether ``node`` is an INTERVAL as far as the tree tells (a column's type it does not: such
+    a column keeps DuckDB's own text)."""
+    if isinstance(node, (exp.Add, exp.Sub)):
+        return is_interval(node.this) and is_interval(node.expression)
+    if isinstance(node, (exp.Paren, exp.Neg, exp.Mul, exp.Div)):  # interval * / INT64 is an INTERVAL
+        return is_interval(node.this)
+    return isinstance(node, exp.Interval) or node.is_type(exp.DType.INTERVAL)
 
 
 def interval_text(value: str) -> str:

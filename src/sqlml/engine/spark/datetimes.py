@@ -124,7 +124,7 @@ def _interval_kind(node: exp.Expression) -> str | None:
     if isinstance(node, (exp.Add, exp.Sub)):
         kinds = {_interval_kind(node.this), _interval_kind(node.expression)}
         return kinds.pop() if len(kinds) == 1 else None
-    if isinstance(node, (exp.Paren, exp.Neg)):
+    if isinstance(node, (exp.Paren, exp.Neg, exp.Mul, exp.Div)):  # interval * / INT64: the same kind
         return _interval_kind(node.this)
     if isinstance(node, exp.Interval) and node.args.get("unit") is not None:
         return "year-month" if node.args["unit"].name.upper() in _YEAR_MONTH_UNITS else "day-time"
