@@ -75,7 +75,7 @@ def test_columns_types_and_order(con):
     expected = [("time_series_timestamp", TIMESTAMP), ("time_series_type", pa.string()), *((name, pa.float64()) for name in float_columns)]
     assert [(f.name, f.type) for f in table.schema][: len(expected)] == expected
     holidays = table.schema.names[len(expected) :]
-    assert "holiday_effect_Thanksgiving_Day" in holidays and "holiday_effect_Christmas_Day" in holidays
+    assert "holiday_effect_Thanksgiving_Day" in holidays and "holiday_effect_Christmas" in holidays
     assert all(name.startswith("holiday_effect_") and table.schema.field(name).type == pa.float64() for name in holidays)
     frame = table.to_pandas()
     assert list(frame["time_series_type"]) == ["history"] * N + ["forecast"] * 3  # the default horizon is 3

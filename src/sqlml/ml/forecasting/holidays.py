@@ -51,6 +51,13 @@ BUILTIN_POSTHOLIDAY_DAYS = 0
 
 CALENDAR_COLUMNS = ("region", "holiday_name", "primary_date", "preholiday_days", "postholiday_days")
 
+#: The library's names of the holidays whose BigQuery name is published: the custom holidays tutorial
+#: selects holiday_effect_US_Juneteenth, holiday_effect_Christmas and holiday_effect_NewYear from
+#: ML.EXPLAIN_FORECAST of a holiday_region='US' model
+#: (https://cloud.google.com/bigquery/docs/time-series-forecasting-holidays-tutorial). The others keep
+#: the library's English names.
+BIGQUERY_NAMES = {"New Year's Day": "NewYear", "Christmas Day": "Christmas", "Juneteenth National Independence Day": "US_Juneteenth"}
+
 
 def parse_regions(value: str | Sequence[str] | None) -> tuple[str, ...]:
     """Read ``holiday_region`` (a string or an array of them; None means no holiday modelling).
@@ -172,7 +179,7 @@ def _country_holidays(code: str, years: tuple[int, ...]) -> tuple[tuple[pd.Times
     import holidays  # noqa: PLC0415 - imported when a model asks for holidays
 
     calendar = holidays.country_holidays(code, years=years, language="en_US")
-    return tuple((pd.Timestamp(day), name) for day in sorted(calendar) for name in calendar.get_list(day))
+    return tuple((pd.Timestamp(day), BIGQUERY_NAMES.get(name, name)) for day in sorted(calendar) for name in calendar.get_list(day))
 
 
 @functools.lru_cache(maxsize=64)
