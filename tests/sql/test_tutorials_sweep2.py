@@ -239,3 +239,77 @@ def test_generative_ai_calls_are_refused_by_their_own_name(con, call, name):
     assert caught.value.message == (
         f"{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally."
     )
+
+
+GOOGLE_IO_DAYS = ["2017-05-17", "2018-05-08", "2019-05-07", "2021-05-18", "2022-05-11"]
+
+
+@pytest.mark.slow  # ~5.5 s: ARIMA_PLUS over four years of days, with holidays
+def test_custom_holiday_tutorial_selects_bigquery_holiday_names(con):
+    # https://cloud.google.com/bigquery/docs/time-series-forecasting-holidays-tutorial (and MLUTILS
+    # bqml-arima-plus-custom-holiday.ipynb, cells 15 and 21): the built-in US holidays are named as
+    # BigQuery names them (US_Juneteenth, Christmas, NewYear), which the published SELECT asks for
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2018-01-01", "2021-12-31", freq="D")
+    views = 200 + 40 * np.sin(np.arange(len(days)) * 2 * np.pi / 7) + rng.normal(0, 5, len(days))
+    views[days.isin(pd.to_datetime(GOOGLE_IO_DAYS))] += 2000
+    con.query("CREATE SCHEMA IF NOT EXISTS bqml_tutorial")
+    con.register("page_views", pd.DataFrame({"date": days, "views": views.round()}))
+    con.query("CREATE OR REPLACE TABLE bqml_tutorial.googleio_page_views AS SELECT CAST(date AS DATETIME) AS date, CAST(views AS INT64) AS views FROM page_views")
+    con.query("""CREATE OR REPLACE MODEL `bqml_tutorial.forecast_googleio_with_custom_holiday`
+  OPTIONS (
+    model_type = 'ARIMA_PLUS',
+    holiday_region = 'US',
+    time_series_timestamp_col = 'date',
+    time_series_data_col = 'views',
+    data_frequency = 'DAILY',
+    horizon = 365)
+AS (
+  training_data AS (
+      SELECT
+        *
+      FROM
+        `bqml_tutorial.googleio_page_views`
+      WHERE
+        date < '2022-01-01'
+    ),
+  custom_holiday AS (
+      SELECT
+        'US' AS region,
+        'GoogleIO' AS holiday_name,
+        primary_date,
+        1 AS preholiday_days,
+        2 AS postholiday_days
+      FROM
+        UNNEST(
+          [
+            DATE('2017-05-17'),
+            DATE('2018-05-08'),
+            DATE('2019-05-07'),
+            -- cancelled in 2020 due to pandemic
+            DATE('2021-05-18'),
+            DATE('2022-05-11')])
+          AS primary_date
+    )
+);""")
+    effects = con.query("""SELECT
+  time_series_timestamp,
+  holiday_effect_GoogleIO,
+  holiday_effect_US_Juneteenth,
+  holiday_effect_Christmas,
+  holiday_effect_NewYear
+FROM
+  ML.EXPLAIN_FORECAST(
+    model
+      `bqml_tutorial.forecast_googleio_with_custom_holiday`,
+    STRUCT(365 AS horizon))
+WHERE holiday_effect != 0;""").arrow()
+    assert effects.schema.names == ["time_series_timestamp", "holiday_effect_GoogleIO", "holiday_effect_US_Juneteenth",
+                                    "holiday_effect_Christmas", "holiday_effect_NewYear"]  # fmt: skip
+    assert all(str(t) == "double" for t in effects.schema.types[1:])
+    frame = effects.to_pandas()
+    io_days = frame.loc[frame["holiday_effect_GoogleIO"].fillna(0) != 0, "time_series_timestamp"].dt.date
+    windows = {(pd.Timestamp(day) + pd.Timedelta(days=k)).date() for day in GOOGLE_IO_DAYS for k in range(-1, 3)}
+    assert len(io_days) > 0 and set(io_days) <= windows
+    juneteenth = frame.loc[frame["holiday_effect_US_Juneteenth"].fillna(0) != 0, "time_series_timestamp"].dt.strftime("%m-%d")
+    assert set(juneteenth) <= {"06-18", "06-19", "06-20"}  # the day or its observed Friday / Monday
