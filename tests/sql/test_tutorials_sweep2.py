@@ -313,3 +313,24 @@ WHERE holiday_effect != 0;""").arrow()
     assert len(io_days) > 0 and set(io_days) <= windows
     juneteenth = frame.loc[frame["holiday_effect_US_Juneteenth"].fillna(0) != 0, "time_series_timestamp"].dt.strftime("%m-%d")
     assert set(juneteenth) <= {"06-18", "06-19", "06-20"}  # the day or its observed Friday / Monday
+
+
+@pytest.mark.slow  # a child process's first LightGBM import, ~3 s
+def test_parallel_trials_share_one_lightgbm_import():
+    # TDA quests/vertex-ai/vertex-bqml/lab_exercise.ipynb, cell 64 (num_trials=8, max_parallel_trials=4):
+    # in a process that had not imported LightGBM, trials starting together read the module while
+    # the first one imported it, and 7 of 8 failed with "partially initialized module 'lightgbm'
+    # has no attribute 'Dataset'". A child process starts with LightGBM not imported.
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from sqlml.ml.models.lightgbm_import import import_lightgbm\n"
+        "seen = []\n"
+        "threads = [threading.Thread(target=lambda: seen.append(hasattr(import_lightgbm(), 'Booster'))) for _ in range(4)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(seen)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert child.stdout.strip() == "[True, True, True, True]"

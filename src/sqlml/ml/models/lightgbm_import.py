@@ -21,14 +21,19 @@ import threading
 from types import ModuleType
 
 _lock = threading.Lock()
+_imported: list[ModuleType] = []  # the module once an import here finished
 
 
 def import_lightgbm() -> ModuleType:
     """The ``lightgbm`` module, imported without scikit-learn unless that is already imported."""
-    module = sys.modules.get("lightgbm")
-    if module is not None:
-        return module
+    # Not sys.modules["lightgbm"]: it is there from the start of an import, so a thread that read it
+    # while another imported got a partly initialized module (parallel tuning trials: "partially
+    # initialized module 'lightgbm' has no attribute 'Dataset'"). The import statement waits instead.
+    if _imported:
+        return _imported[0]
     with _lock:
+        if _imported:
+            return _imported[0]
         hide = "sklearn" not in sys.modules
         if hide:
             sys.modules["sklearn"] = None  # type: ignore[assignment]  # lightgbm.compat: ImportError, no wrappers
@@ -37,4 +42,5 @@ def import_lightgbm() -> ModuleType:
         finally:
             if hide and sys.modules.get("sklearn", ModuleType("absent")) is None:
                 del sys.modules["sklearn"]
+        _imported.append(module)
     return module
