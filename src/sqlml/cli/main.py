@@ -172,9 +172,47 @@ def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, 
         path = None
     values = dict(parse_param(p) for p in params)
     show = sys.stderr.isatty() if progress is None else progress
-    with open_connection(warehouse, models, dialect, lock_timeout) as connection, progress_reporting(show):
-        result = connection.query(sql, values or None, path=path)
-        emit(result, fmt, output)
+    with open_connection(warehouse, models, dialect, lock_timeout) as connection:
+
+        def work() -> None:
+            with progress_reporting(show):
+                emit(connection.query(sql, values or None, path=path), fmt, output)
+
+        interruptible(connection, work)
+
+
+def interruptible(connection: Connection, work) -> None:
+    """``work()`` on a worker thread, so that Ctrl-C stops the statement at once.
+
+    On the main thread, Python hands Ctrl-C over only between bytecodes, and DuckDB asks for it
+    only between its tasks — one task of a large join runs for minutes. Here the main thread
+    waits; at Ctrl-C it interrupts the connection (DuckDB's interrupt; training stops at its next
+    iteration), waits for the statement to stop cleanly (it changed nothing) and raises
+    KeyboardInterrupt ("Cancelled.", status 130) — unless it had completed all the same.
+    """
+    import threading
+
+    outcome: list = []
+    done = threading.Event()  # not Thread.join: on 3.11 a join that Ctrl-C interrupts marks the thread ended
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 - handed back to the main thread
+            outcome.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="sqlml-query", daemon=True).start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        connection.interrupt()
+        done.wait()
+        if outcome:
+            raise KeyboardInterrupt from outcome[0]
+    if outcome:
+        raise outcome[0]
 
 
 def progress_reporting(show: bool):
