@@ -56,6 +56,14 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: Spark's refusal of a subscript or field of a STRING (a JSON value: Spark keeps JSON as STRING),
+#: and of the size the front end's bare x[i] checks against (sqlml.engine.spark.functions).
+_JSON_SUBSCRIPT = re.compile(
+    r'\[INVALID_EXTRACT_BASE_FIELD_TYPE\] Can\'t extract a value from .* but got "STRING"'
+    r'|\[DATATYPE_MISMATCH\.UNEXPECTED_INPUT_TYPE\] Cannot resolve "size\(.*requires the \("ARRAY" or "MAP"\) type, however .* has the type "STRING"'
+)
+_JSON_REFUSED = "A JSON value's subscript or field (j[0], j['a'], j.a) has no Spark translation yet: Spark keeps JSON values as STRING."
+
 #: py4j's message for a Java exception Spark raised without an error class (a planner bug such as
 #: SPARK's correlated subquery over a UNION ALL: ``java.util.NoSuchElementException: key not found``).
 _JAVA_FAILURE = re.compile(r"An error occurred while calling [\w.]+\.\n: ([\w.$]+(?:Exception|Error)[^\n]*)")
@@ -83,6 +91,10 @@ def engine_error(error: Exception) -> EngineError:
         )
     if condition.startswith("DATATYPE_MISMATCH") and (refused := scalar_elements_error(message)):
         return kind(refused)
+    if _JSON_SUBSCRIPT.search(message):
+        error = EngineConversionError(_JSON_REFUSED)
+        error.hint = "Use JSON_VALUE(j, '$.a') for a scalar or JSON_QUERY(j, '$[0]') for JSON, or run the statement with engine='duckdb'."
+        return error
     if worded := bad_value(condition, message):
         error = (EngineConversionError if worded.conversion else kind)(worded.message)
         error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)

@@ -76,6 +76,33 @@ def _json_scalar(text: exp.Expression, path: exp.Expression) -> exp.Expression:
     return once([text, path], scalar)
 
 
+def _json_query(node: exp.JSONExtract) -> exp.Expression:
+    # DuckDB's j -> path (the front end's JSON_QUERY / JSON_EXTRACT): the JSON text of the value at
+    # path, a string quoted ("x"); Spark's GET_JSON_OBJECT, which sqlglot writes, unquoted it.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_query
+    return _call("TO_JSON", _call("VARIANT_GET", _call("PARSE_JSON", node.this), node.expression))
+
+
+def _json_array(node: exp.Cast) -> exp.Expression | None:
+    # DuckDB's CAST(j -> path AS JSON[] | VARCHAR[]) (the front end's JSON_QUERY_ARRAY and
+    # JSON_VALUE_ARRAY), its j -> path already _json_query's TO_JSON(VARIANT_GET(…)): Spark casts no
+    # string to an array, so the array is read from the variant, its elements JSON text or strings.
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions#json_query_array
+    text, kind = node.this, node.to
+    if not (isinstance(text, exp.Anonymous) and text.name.upper() == "TO_JSON" and kind.is_type(exp.DType.ARRAY) and kind.expressions):
+        return None
+    value = text.expressions[0] if text.expressions else None
+    if not (isinstance(value, exp.Anonymous) and value.name.upper() == "VARIANT_GET" and len(value.expressions) == 2):
+        return None
+    if kind.expressions[0].is_type(exp.DType.JSON):
+        elements = _call("VARIANT_GET", *value.expressions, exp.Literal.string("ARRAY<VARIANT>"))
+        element = exp.to_identifier("__e")
+        return _call("TRANSFORM", elements, exp.Lambda(this=_call("TO_JSON", exp.column(element.copy())), expressions=[element]))
+    if kind.expressions[0].is_type(*exp.DataType.TEXT_TYPES):
+        return _call("VARIANT_GET", *value.expressions, exp.Literal.string("ARRAY<STRING>"))
+    return None
+
+
 def _reduce(values: exp.Expression, merge: exp.Expression) -> exp.Expression:
     # DuckDB's LIST_REDUCE(l, (a, b) -> …) starts from the first element (the front end calls it on
     # a non-empty list: APPROX_TOP_SUM's sums); Spark's AGGREGATE takes the start apart
@@ -182,6 +209,10 @@ def _array_branch(node: exp.Case) -> exp.Expression | None:
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Case) and (branch := _array_branch(node)) is not None:
         return branch
+    if type(node) is exp.JSONExtract:
+        return _json_query(node)
+    if isinstance(node, exp.Cast) and (array := _json_array(node)) is not None:
+        return array
     if isinstance(node, exp.Anonymous):
         rewrite = _CALLS.get(node.name.lower())
         if rewrite is not None:
