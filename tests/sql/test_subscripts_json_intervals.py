@@ -151,3 +151,14 @@ def test_format_t_writes_float_json_and_interval_literals(con):
     ).fetchall()
     assert row == [('CAST("nan" AS FLOAT64)', 'CAST("inf" AS FLOAT64)', 'CAST("-inf" AS FLOAT64)', "1.5", "1e+20", "JSON '[1]'",
                     "JSON '{\"a\":\"it\\'s\"}'", 'INTERVAL "1-2 3 4:5:6.5" YEAR TO SECOND', "NULL")]  # fmt: skip
+
+
+def test_field_of_an_array_of_structs_is_refused_with_the_unnest_fix(con):
+    # BigQuery: "Cannot access field x on a value with type ARRAY<STRUCT<x INT64>>"
+    with pytest.raises(sqlml.SqlTypeError) as caught:
+        con.query("SELECT a.x FROM (SELECT [STRUCT(1 AS x), STRUCT(2 AS x)] AS a)").fetchall()
+    assert (caught.value.message, caught.value.hint) == (
+        "Cannot access field x of a: it is not a STRUCT or JSON value.",
+        "If a is an ARRAY of STRUCTs, read each element's field through UNNEST: ARRAY(SELECT e.x FROM UNNEST(a) AS e).",
+    )
+    assert con.query("SELECT ARRAY(SELECT e.x FROM UNNEST(a) AS e) FROM (SELECT [STRUCT(1 AS x), STRUCT(2 AS x)] AS a)").fetchall() == [([1, 2],)]

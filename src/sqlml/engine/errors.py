@@ -53,6 +53,9 @@ _STRUCT_BY_POSITION = re.compile(
     r"struct_extract with an integer key can only be used on unnamed structs|INVALID_EXTRACT_FIELD_TYPE|"
     r"argument types '(len|array_length)\(STRUCT\("
 )
+#: DuckDB's refusal of x.field where x is no STRUCT or JSON value (BigQuery: "Cannot access field
+#: x on a value with type ARRAY<STRUCT<x INT64>>"), most often an ARRAY of STRUCTs.
+_FIELD_OF_NON_STRUCT = re.compile(r"Cannot extract field '([^']+)' from expression \"([^\"]+)\" because it is not a struct")
 #: sqlml's own bounds check of a[OFFSET(i)] / a[ORDINAL(i)] / a[i] (sqlml.sql.generator_fixes), raised
 #: through the engine's error() on either engine, whose SAFE_ form gives NULL instead.
 _OUT_OF_BOUNDS = re.compile(r"Array (offset|ordinal|index) -?\d+ is out of bounds: the array has \d+ elements")
@@ -93,6 +96,13 @@ def translate(
             "A STRUCT column cannot be subscripted by position (s[0], s[OFFSET(0)], s[ORDINAL(1)]) yet.",
             hint=COLUMN_HINT,
             location=location,
+        )
+    if match := _FIELD_OF_NON_STRUCT.search(text):
+        field, value = match.groups()
+        return SqlTypeError(
+            f"Cannot access field {field} of {value}: it is not a STRUCT or JSON value.",
+            hint=f"If {value} is an ARRAY of STRUCTs, read each element's field through UNNEST: ARRAY(SELECT e.{field} FROM UNNEST({value}) AS e).",
+            location=_locate(tree, field, sql, location),
         )
     hint = getattr(error, "hint", None)  # an engine's fix for a bad value (SAFE_CAST…), when it words one
     if hint is None and (match := _OUT_OF_BOUNDS.search(text)):
