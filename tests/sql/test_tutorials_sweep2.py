@@ -334,3 +334,14 @@ def test_parallel_trials_share_one_lightgbm_import():
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert child.stdout.strip() == "[True, True, True, True]"
+
+
+def test_dataset_options_are_accepted_without_warnings(con, caplog):
+    # MLUTILS bqml-model-monitoring-tutorial.ipynb, cell 25, and the DDL reference's dataset options:
+    # DuckDB has no place for them, and sqlglot warned "Unsupported property locationproperty"
+    caplog.set_level("WARNING")
+    con.query("CREATE SCHEMA IF NOT EXISTS options_demo OPTIONS(location = 'US', description = 'demo', "
+              "default_table_expiration_days = 3.75, labels = [('org_unit', 'development')])")  # fmt: skip
+    con.query("CREATE TABLE options_demo.t AS SELECT 1 AS x")
+    assert con.query("SELECT x FROM options_demo.t").fetchall() == [(1,)]
+    assert [record.getMessage() for record in caplog.records] == []

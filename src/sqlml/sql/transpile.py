@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
+from sqlml.sql.dataset_options import dropped_dataset_options
 from sqlml.sql.date_arithmetic import date_arithmetic
 from sqlml.sql.cast_formats import refuse_untranslated_formats
 from sqlml.sql.function_gaps import ambiguous_replacements
@@ -113,6 +114,7 @@ _GENERATED: dict[tuple[bytes | str, bool], str] = {}
 #: What is done to a BigQuery statement's tree before DuckDB generation, in order.
 BIGQUERY_PASSES = Passes(
     Pass(strip_project, (exp.Table,), adds=()),
+    Pass(dropped_dataset_options, (exp.Properties,), adds=()),
     # on the user's own casts and MODs, before other passes add theirs (to BIGINT, of INT64 values)
     Pass(rounded_casts, (exp.Cast,), adds=(exp.Round,)),
     Pass(float_mods, (exp.Mod,), adds=()),
