@@ -162,3 +162,14 @@ def test_field_of_an_array_of_structs_is_refused_with_the_unnest_fix(con):
         "If a is an ARRAY of STRUCTs, read each element's field through UNNEST: ARRAY(SELECT e.x FROM UNNEST(a) AS e).",
     )
     assert con.query("SELECT ARRAY(SELECT e.x FROM UNNEST(a) AS e) FROM (SELECT [STRUCT(1 AS x), STRUCT(2 AS x)] AS a)").fetchall() == [([1, 2],)]
+
+
+def test_format_t_writes_array_and_struct_literals(con):
+    # "%T": ARRAY [v, …], STRUCT (v, …), STRUCT() and STRUCT(v), each value a literal; the
+    # array's elements of their common type (FLOAT64 for [1.5, 2])
+    row = con.query(
+        "SELECT FORMAT('%T', [1.5, 2]), FORMAT('%T', ['a', NULL]), FORMAT('%T', STRUCT(1 AS a, 'x' AS b)), FORMAT('%T', STRUCT(1.5)), "
+        "FORMAT('%T', STRUCT<FLOAT64, STRING>(2, 'y')), FORMAT('%T', STRUCT([1, 2] AS a, STRUCT(DATE '2020-01-01' AS d) AS s)), "
+        "FORMAT('%T', CAST(NULL AS ARRAY<INT64>)), FORMAT('%T', ARRAY<INT64>[]), FORMAT('%T', STRUCT())"
+    ).fetchall()
+    assert row == [("[1.5, 2.0]", '["a", NULL]', '(1, "x")', "STRUCT(1.5)", '(2.0, "y")', '([1, 2], STRUCT(DATE "2020-01-01"))', "NULL", "[]", "STRUCT()")]

@@ -12,7 +12,7 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
 from sqlml.sql.duckdb_names import FARM_FINGERPRINT
-from sqlml.sql.literal_text import literal_text
+from sqlml.sql.literal_text import composite_text, literal_text
 from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
 from sqlml.sql.subscripts import BARE
 
@@ -89,7 +89,8 @@ def _format(self, node: exp.Format) -> str:
         if letter == "t" and index < len(args):
             args[index] = f"COALESCE(CAST({args[index]} AS VARCHAR), 'NULL')"
         elif letter == "T" and index < len(args):
-            args[index] = literal_text(node.expressions[index], args[index])
+            value = node.expressions[index]
+            args[index] = composite_text(value, args[index], self.sql) or literal_text(value, args[index])
     text = pattern.this.replace("%t", "%s").replace("%T", "%s")
     return f"PRINTF({', '.join([self.sql(exp.Literal.string(text)), *args])})"
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from sqlml.sql.struct_subscripts import constructor_fields
+
 #: The GoogleSQL type name a literal of each DuckDB type (its TYPEOF) starts with.
 _TYPED = {"DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
 _KNOWN = {exp.DType.DATE: "DATE", exp.DType.TIME: "TIME", exp.DType.TIMESTAMP: "TIMESTAMP", exp.DType.TIMESTAMPNTZ: "TIMESTAMP",
@@ -82,3 +84,22 @@ def interval_text(value: str) -> str:
         f"CASE WHEN {fraction} > 0 THEN '.' || RTRIM(LPAD(CAST({fraction} AS VARCHAR), 6, '0'), '0') ELSE '' END",
     ]  # fmt: skip
     return f"CASE WHEN {value} IS NOT NULL THEN {' || '.join(parts)} END"
+
+
+def composite_text(node: exp.Expression, value: str, field_sql) -> str | None:
+    """DuckDB SQL for ``%T`` of an ARRAY or a STRUCT the tree shows (else None): ``[v, v, …]`` and
+    ``(v, v, …)`` — ``STRUCT()`` and ``STRUCT(v)`` for zero and one field — each value a literal.
+    An array's elements are read from the list DuckDB built (so [1.5, 2] is [1.5, 2.0], its
+    elements FLOAT64 as in BigQuery); a STRUCT's fields from the tree, ``field_sql(node)``
+    generating each (a typed STRUCT<…>(…) casts each to its declared type). A STRUCT element of
+    an ARRAY keeps DuckDB's text: SQL cannot walk the fields of a STRUCT it is not shown."""
+    if isinstance(node, exp.Array) or (node.is_type(exp.DType.ARRAY) and not isinstance(node, exp.Null)):
+        element = literal_text(exp.column("__v"), "__v")
+        return f"COALESCE('[' || ARRAY_TO_STRING(LIST_TRANSFORM({value}, LAMBDA __v : {element}), ', ') || ']', 'NULL')"
+    fields = constructor_fields(node)
+    if fields is None:
+        return None
+    texts = [composite_text(field, field_sql(field), field_sql) or literal_text(field, field_sql(field)) for field in fields]
+    if not texts:
+        return "'STRUCT()'"
+    return " || ".join(["'('" if len(texts) > 1 else "'STRUCT('", " || ', ' || ".join(texts), "')'"])

@@ -21,27 +21,32 @@ COLUMN_HINT = "Name the field instead (s.field_name): positional STRUCT subscrip
 def struct_subscripts(tree: exp.Expression) -> exp.Expression:
     """Each subscript of a ``STRUCT(…)`` value replaced by the field it selects (see the module)."""
     for bracket in list(tree.find_all(exp.Bracket)):
-        fields, typed = _fields(bracket.this)
+        fields = constructor_fields(bracket.this)
         if fields is None or len(bracket.expressions) != 1:
             continue
-        position = _position(bracket, len(fields))
-        value = fields[position].copy()
-        if isinstance(value, (exp.PropertyEQ, exp.Alias)):  # STRUCT(1 AS x) / STRUCT(x := 1): the value
-            value = value.expression if isinstance(value, exp.PropertyEQ) else value.this
-        if typed is not None:  # STRUCT<INT64, STRING>(…): the field's declared type
-            kind = typed[position]
-            value = exp.Cast(this=value, to=(kind.args.get("kind") or kind).copy())
-        bracket.replace(exp.paren(value, copy=False))
+        bracket.replace(exp.paren(fields[_position(bracket, len(fields))], copy=False))
     return tree
 
 
-def _fields(node: exp.Expression) -> tuple[list[exp.Expression] | None, list[exp.Expression] | None]:
-    # the (values, declared types or None) of a STRUCT constructor, else (None, None)
-    if isinstance(node, (exp.Struct, exp.Tuple)):  # STRUCT(1, 'a') / (1, 'a')
-        return node.expressions, None
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Struct) and node.to.is_type(exp.DType.STRUCT):
-        return node.this.expressions, node.to.expressions
-    return None, None
+def constructor_fields(node: exp.Expression) -> list[exp.Expression] | None:
+    """The field values of a STRUCT constructor (``STRUCT(1 AS x, 'a')``, ``(1, 'a')``), each cast to
+    its declared type in a typed one (``STRUCT<INT64, STRING>(…)``), as copies; None for any other node."""
+    if isinstance(node, (exp.Struct, exp.Tuple)):
+        values, types = node.expressions, None
+    elif isinstance(node, exp.Cast) and isinstance(node.this, exp.Struct) and node.to.is_type(exp.DType.STRUCT):
+        values, types = node.this.expressions, node.to.expressions
+    else:
+        return None
+    fields = []
+    for position, value in enumerate(values):
+        if isinstance(value, (exp.PropertyEQ, exp.Alias)):  # STRUCT(1 AS x) / STRUCT(x := 1): the value
+            value = value.expression if isinstance(value, exp.PropertyEQ) else value.this
+        value = value.copy()
+        if types is not None:  # STRUCT<INT64, b STRING>(…): the field's declared type
+            declared = types[position]
+            value = exp.Cast(this=value, to=(declared.args.get("kind") or declared).copy())
+        fields.append(value)
+    return fields
 
 
 def _position(bracket: exp.Bracket, count: int) -> int:

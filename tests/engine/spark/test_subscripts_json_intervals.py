@@ -26,7 +26,8 @@ STATEMENT = (
     "TIMESTAMP_TRUNC(ts, DAY, 'America/Los_Angeles'), TIMESTAMP_TRUNC(ts, WEEK, 'Asia/Kolkata'), "
     "FORMAT('%T', CAST('nan' AS FLOAT64)), FORMAT('%T', INTERVAL 1 DAY), "
     "JSON_QUERY(j, '$.a[1].b'), JSON_EXTRACT(j, '$.a'), JSON_QUERY(j, '$.n'), JSON_QUERY(j, '$.z'), JSON_QUERY('{\"a.b\": 1}', '$.\"a.b\"'), "
-    "JSON_QUERY_ARRAY(j, '$.a'), JSON_VALUE_ARRAY(JSON '{\"s\": [\"x\", 2]}', '$.s') "
+    "JSON_QUERY_ARRAY(j, '$.a'), JSON_VALUE_ARRAY(JSON '{\"s\": [\"x\", 2]}', '$.s'), "
+    "FORMAT('%T', [1.5, 2]), FORMAT('%T', STRUCT(1 AS a, 'x' AS b, [DATE '2020-01-01'] AS c)) "
     "FROM (SELECT [1, 2] AS a, 1 AS i, TIMESTAMP '2020-01-02 03:04:05+00' AS ts, JSON '{\"a\": [1, {\"b\": \"x\"}], \"n\": null}' AS j)"
 )
 EXPECTED = (
@@ -36,6 +37,7 @@ EXPECTED = (
     'CAST("nan" AS FLOAT64)', 'INTERVAL "0-0 1 0:0:0" YEAR TO SECOND',
     '"x"', '[1,{"b":"x"}]', "null", None, "1",  # JSON_QUERY's string is JSON text, quoted (Spark's GET_JSON_OBJECT unquoted it)
     ["1", '{"b":"x"}'], ["x", "2"],  # Spark had refused CAST(… AS ARRAY<JSON>)
+    "[1.5, 2.0]", '(1, "x", [DATE "2020-01-01"])',
 )  # fmt: skip
 
 
