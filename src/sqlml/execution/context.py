@@ -187,7 +187,23 @@ def _commit(executor: Executor, cursor: Cursor) -> None:
 
 
 def rollback(executor: Executor) -> None:
-    """Roll back the open transaction after a statement in it failed (no-op outside one)."""
+    """Roll back the open transaction after a statement in it failed (no-op outside one).
+
+    DuckDB cannot keep a transaction one of whose statements failed, so it ends here, where
+    BigQuery leaves it to the script's exception handler to commit or roll back. The handler's
+    ROLLBACK TRANSACTION (as BigQuery's documentation writes it) then finds it ended by the error
+    (:func:`ended_by_error`) instead of failing for want of a transaction.
+    https://cloud.google.com/bigquery/docs/transactions#transaction_scope
+    """
     if in_transaction(executor):
+        executor.thread_state.ended_by_error = True
         with contextlib.suppress(EngineError):
             executor.engine.end(commit=False)
+
+
+def ended_by_error(executor: Executor) -> bool:
+    """Whether this script's transaction was rolled back by a failed statement and no
+    ROLLBACK, COMMIT or BEGIN has come since (each of which forgets it)."""
+    state = executor.thread_state
+    ended, state.ended_by_error = getattr(state, "ended_by_error", False), False
+    return ended

@@ -83,6 +83,7 @@ class Executor:
             Error: the first statement that fails, with its number, line and column.
         """
         self.cancel.clear()
+        self.thread_state.ended_by_error = False  # see context.rollback: a new script's transactions
         if not isinstance(sql, str):
             hint = "Decode it first: sql.decode('utf-8')." if isinstance(sql, (bytes, bytearray)) else None
             raise ParameterError(f"The SQL must be text (a str), not {type(sql).__name__}.", hint=hint)

@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqlml.engine.base import Cursor, EngineError, SqlEngine
 from sqlml.engine.errors import translate, translate_foreign
 from sqlml.errors import Cancelled, Error, Location, TransactionError
-from sqlml.execution.context import StatementContext, atomic
+from sqlml.execution.context import StatementContext, atomic, ended_by_error
 from sqlml.execution.known import run_known
 from sqlml.execution.sources import SourceSet
 from sqlml.result import Result
@@ -135,15 +135,30 @@ def run_transaction(context: StatementContext) -> Result:
     warehouse, tree = context.executor.engine, context.plan.tree
     warehouse.acquire()
     try:
+        rolled_back = ended_by_error(context.executor)
         if isinstance(tree, exp.Transaction):
             if not warehouse.begin():
                 raise TransactionError("A transaction is already open; transactions do not nest.", hint="COMMIT or ROLLBACK it first.")
         elif not warehouse.end(commit=isinstance(tree, exp.Commit)):
-            verb = "COMMIT" if isinstance(tree, exp.Commit) else "ROLLBACK"
-            raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
+            _refuse_end(isinstance(tree, exp.Commit), rolled_back)
     finally:
         _finish(context.sources, warehouse)
     return Result.empty(context.plan.verb)
+
+
+def _refuse_end(commit: bool, rolled_back: bool) -> None:
+    # A ROLLBACK after the statement whose failure rolled the transaction back (an exception
+    # handler's) has nothing left to do; a COMMIT there would keep what BigQuery keeps, the
+    # statements before the failed one, which DuckDB has dropped.
+    if rolled_back and not commit:
+        return
+    if rolled_back:
+        raise TransactionError(
+            "COMMIT after a failed statement: its failure rolled the transaction back, so nothing is left to commit.",
+            hint="ROLLBACK TRANSACTION in the exception handler, or run the statements again in a new transaction.",
+        )
+    verb = "COMMIT" if commit else "ROLLBACK"
+    raise TransactionError(f"{verb} without an open transaction.", hint="Start one with BEGIN TRANSACTION.")
 
 
 def _lazy_error(error: BaseException, sources: SourceSet, context: StatementContext) -> BaseException:
