@@ -231,6 +231,10 @@ def test_snap_to_grid_values_and_refusals(con):
         # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate: without a
         # field access sqlglot's own node is named AI_GENERATE, and the message said AI.AI_GENERATE
         ("SELECT AI.GENERATE('Write a haiku', connection_id => 'us.conn', endpoint => 'gemini-2.0-flash')", "AI.GENERATE"),
+        # AI.GENERATE_TEXT(MODEL m, (query), STRUCT(…)) was "unexpected ')'": sqlml's parser read the
+        # AI. spelling of an ML table function as a plain call
+        ("SELECT * FROM AI.GENERATE_TEXT(MODEL `bqml_tutorial.gemini`, (SELECT 'Hi' AS prompt), STRUCT(0.2 AS temperature))", "AI.GENERATE_TEXT"),
+        ("SELECT * FROM AI.GENERATE_TEXT_EMBEDDING(MODEL `bqml_tutorial.embedding`, TABLE bqml_tutorial.docs)", "AI.GENERATE_TEXT_EMBEDDING"),
     ],
 )
 def test_generative_ai_calls_are_refused_by_their_own_name(con, call, name):
@@ -345,3 +349,13 @@ def test_dataset_options_are_accepted_without_warnings(con, caplog):
     con.query("CREATE TABLE options_demo.t AS SELECT 1 AS x")
     assert con.query("SELECT x FROM options_demo.t").fetchall() == [(1,)]
     assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_ai_spelling_of_a_cloud_ai_function_is_named_as_written(con):
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query("SELECT * FROM AI.UNDERSTAND_TEXT(MODEL `bqml_tutorial.nl`, (SELECT 'x' AS text_content), "
+                  "STRUCT('analyze_sentiment' AS nlu_option))").fetchall()  # fmt: skip
+    assert caught.value.message == "AI.UNDERSTAND_TEXT is not supported yet"
+    assert caught.value.hint == (
+        "It calls a remote model (Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot reach: sqlml trains and runs models locally."
+    )

@@ -143,7 +143,7 @@ def unsupported_function_error(node: MLFunction) -> UnsupportedStatementError:
     """
     remote = node.function_name in NOT_YET_SUPPORTED_NAMES
     return UnsupportedStatementError(
-        f"ML.{node.function_name} is not supported yet",
+        f"{node.meta.get('prefix') or 'ML'}.{node.function_name} is not supported yet",  # AI.UNDERSTAND_TEXT as written
         hint="It calls a remote model (Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot reach: "
         "sqlml trains and runs models locally."
         if remote

@@ -60,6 +60,8 @@ def ml_scalars(tree: exp.Expression) -> exp.Expression:
 
 
 def _function_name(call: exp.Func) -> str:
+    if isinstance(call, exp.GenerateEmbedding) and call.args.get("is_text"):
+        return "GENERATE_TEXT_EMBEDDING"  # sqlglot's one node for both spellings
     return (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).upper()
 
 

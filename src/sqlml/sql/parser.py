@@ -69,10 +69,14 @@ class ParserAdditions:
         name_token = self._tokens[self._index - 2]
         spelled = prefix.text.upper() if prefix else ""
         if not (spelled == "ML" or (spelled == "AI" and node_type.function_name in _AI_SPELLED)):
-            own = self._BASE_FUNCTION_PARSERS.get(name_token.text.upper()) if name_token.text.upper() in _PREFIX_AWARE else None
+            # AI.GENERATE_TEXT(MODEL m, …) and the other AI.<ML function>(MODEL m, …) spellings: the base
+            # dialect's node when it has one, else ours; either way they parse, and are refused as calls
+            # of Google-hosted models (they were "unexpected ')'")
+            own = self._BASE_FUNCTION_PARSERS.get(name_token.text.upper()) if name_token.text.upper() in _PREFIX_AWARE or spelled == "AI" else None
             if own is not None:
                 return own(self)
-            return self.expression(exp.Anonymous(this=name_token.text, expressions=self._parse_csv(self._parse_lambda)))
+            if not (spelled == "AI" and self._match_text_seq("MODEL", advance=False)):
+                return self.expression(exp.Anonymous(this=name_token.text, expressions=self._parse_csv(self._parse_lambda)))
 
         model = None
         if self._match_text_seq("MODEL"):
