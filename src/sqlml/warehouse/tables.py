@@ -35,11 +35,28 @@ def _create_table(context: StatementContext, ref: exp.Table, partitioning: parti
     executor, tree = context.executor, context.plan.tree
     with executor.engine.lease() as cursor, atomic(executor, cursor):
         existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
-        result = run_sql(context)
+        result = _run_create(context, existed)
         partitions.record(cursor, ref.db, ref.name, partitioning)  # a replaced table loses its old spec
         if ref.db and not existed:
             modification_log.record(executor.engine, cursor, ref.db, ref.name, None)
             column_types.record(executor.engine, cursor, ref, tree)
+    return result
+
+
+def _run_create(context: StatementContext, existed: bool) -> Result:
+    # CREATE TABLE t (columns) AS query: BigQuery fills the listed columns from the query's by
+    # position (what dbt-bigquery writes for a model with an enforced contract). DuckDB takes no
+    # column list with AS: the table is created empty, then the rows inserted, in the caller's
+    # one transaction (none under IF NOT EXISTS when the table exists).
+    tree = context.plan.tree
+    query = tree.expression
+    if not isinstance(tree.this, exp.Schema) or query is None:
+        return run_sql(context)
+    empty = tree.copy()
+    empty.set("expression", None)
+    result = run_sql(dataclasses.replace(context, plan=plan(empty)))
+    if not existed:
+        run_sql(dataclasses.replace(context, plan=plan(exp.insert(query.copy(), tree.this.this.copy()))))
     return result
 
 
