@@ -2,8 +2,8 @@
 
 The project is written the way jaffle_shop and dbt's docs write one: raw tables in their own dataset
 read as sources (with freshness), seeds with ``column_types``, staging views, an ephemeral model,
-incremental facts (``merge`` and ``delete+insert`` on a ``unique_key``), snapshots (timestamp and
-check strategies), generic and singular tests, a macro chosen by ``adapter.dispatch``, BigQuery ML
+a mart with an enforced contract, incremental facts (``merge`` and ``delete+insert`` on a
+``unique_key``), snapshots (timestamp and check strategies), generic, singular and unit tests, a macro chosen by ``adapter.dispatch``, BigQuery ML
 models (dbt_ml's ``materialized='model'`` and a post-hook CREATE MODEL) and ``ref``/``source``
 across datasets. A loader fills ``raw_shop``; ``dbt build`` runs; the loader brings changed and new
 rows; ``dbt build`` runs again, incrementally. Every table is then compared exactly with what the
@@ -206,7 +206,8 @@ def shop(tmp_path_factory):
     }
     first["order_status_history"] = read(root, "SELECT order_id, status, dbt_valid_from FROM analytics_snapshots.order_status_history ORDER BY 1")
     load(root, CUSTOMERS_2, ORDERS_2)
-    dbt(root, "build")
+    second = dbt(root, "build")
+    first["second build"] = sorted((r.node.resource_type, r.node.name, str(r.status)) for r in second.results)
     return root, first
 
 
@@ -237,6 +238,27 @@ def test_tables_and_views_are_rebuilt_from_the_new_load(shop):
     assert read(root, "SELECT customer_id, customer_name, country_code FROM analytics_staging.stg_customers ORDER BY 1") == [
         (c, name, country) for c, (name, country, _) in sorted(stg_customers(CUSTOMERS_2).items())
     ]
+
+
+def test_every_node_of_the_second_build_ran(shop):
+    _, first = shop
+    counts: dict[tuple[str, str], int] = {}
+    for kind, _, status in first["second build"]:
+        counts[str(kind), status] = counts.get((str(kind), status), 0) + 1
+    assert counts == {
+        ("model", "success"): 8, ("seed", "success"): 2, ("snapshot", "success"): 2, ("test", "pass"): 16,
+        ("unit_test", "pass"): 1,
+    }  # fmt: skip  (nine models, the ephemeral one compiled into its users)
+
+
+def test_the_contracted_mart_has_its_declared_columns(shop):
+    root, _ = shop
+    assert read_columns(root, "analytics", "dim_customers") == [
+        ("customer_id", "INT64"), ("customer_name", "STRING"), ("country_code", "STRING"), ("country_name", "STRING"),
+        ("order_count", "INT64"), ("lifetime_value", "NUMERIC"), ("first_order_date", "DATE"), ("last_order_date", "DATE"),
+    ]  # fmt: skip
+    nullable = read(root, "SELECT column_name FROM analytics.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'dim_customers' AND is_nullable = 'NO'")
+    assert nullable == [("customer_id",)]
 
 
 def test_relations_land_in_their_datasets_with_their_kinds(shop):
