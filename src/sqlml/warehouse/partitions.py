@@ -66,7 +66,10 @@ def take_partitioning(tree: exp.Create) -> Partitioning | None:
     if partitioning is not None and isinstance(query, exp.Query):
         keys = [partitioning.expression.copy()] if partitioning.expression is not None else []
         keys += [exp.column(name) for name in partitioning.cluster]
-        tree.set("expression", exp.select("*").from_(query.subquery("_sqlml_rows")).order_by(*keys))
+        # a column list (CREATE TABLE t (a, b) PARTITION BY b AS query) names the query's columns by position
+        names = [column.this.copy() for column in tree.this.expressions] if isinstance(tree.this, exp.Schema) else []
+        rows = query.subquery(exp.TableAlias(this=exp.to_identifier("_sqlml_rows"), columns=names))
+        tree.set("expression", exp.select("*").from_(rows).order_by(*keys))
     return partitioning
 
 
