@@ -2,7 +2,7 @@
 
 The project is written the way jaffle_shop and dbt's docs write one: raw tables in their own dataset
 read as sources (with freshness), seeds with ``column_types``, staging views, an ephemeral model,
-a mart with an enforced contract, incremental facts (``merge`` and ``delete+insert`` on a
+a partitioned and clustered mart with an enforced contract, incremental facts (``merge`` and ``delete+insert`` on a
 ``unique_key``), snapshots (timestamp and check strategies), generic, singular and unit tests, a macro chosen by ``adapter.dispatch``, BigQuery ML
 models (dbt_ml's ``materialized='model'`` and a post-hook CREATE MODEL) and ``ref``/``source``
 across datasets. A loader fills ``raw_shop``; ``dbt build`` runs; the loader brings changed and new
@@ -251,14 +251,19 @@ def test_every_node_of_the_second_build_ran(shop):
     }  # fmt: skip  (nine models, the ephemeral one compiled into its users)
 
 
-def test_the_contracted_mart_has_its_declared_columns(shop):
+def test_the_contracted_partitioned_mart_has_its_declared_columns(shop):
     root, _ = shop
     assert read_columns(root, "analytics", "dim_customers") == [
         ("customer_id", "INT64"), ("customer_name", "STRING"), ("country_code", "STRING"), ("country_name", "STRING"),
         ("order_count", "INT64"), ("lifetime_value", "NUMERIC"), ("first_order_date", "DATE"), ("last_order_date", "DATE"),
     ]  # fmt: skip
-    nullable = read(root, "SELECT column_name FROM analytics.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'dim_customers' AND is_nullable = 'NO'")
-    assert nullable == [("customer_id",)]
+    flags = read(
+        root,
+        "SELECT column_name, is_nullable, is_partitioning_column, clustering_ordinal_position "
+        "FROM analytics.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'dim_customers' "
+        "AND (is_nullable = 'NO' OR is_partitioning_column = 'YES' OR clustering_ordinal_position IS NOT NULL) ORDER BY 1",
+    )
+    assert flags == [("country_code", "YES", "NO", 1), ("customer_id", "NO", "NO", None), ("first_order_date", "YES", "YES", None)]
 
 
 def test_relations_land_in_their_datasets_with_their_kinds(shop):

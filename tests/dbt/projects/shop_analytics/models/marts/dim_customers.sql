@@ -1,3 +1,5 @@
+{{ config(partition_by={'field': 'first_order_date', 'data_type': 'date', 'granularity': 'month'}, cluster_by=['country_code']) }}
+
 with customers as (
     select * from {{ ref('stg_customers') }}
 ),
