@@ -235,6 +235,8 @@ def test_snap_to_grid_values_and_refusals(con):
         # AI. spelling of an ML table function as a plain call
         ("SELECT * FROM AI.GENERATE_TEXT(MODEL `bqml_tutorial.gemini`, (SELECT 'Hi' AS prompt), STRUCT(0.2 AS temperature))", "AI.GENERATE_TEXT"),
         ("SELECT * FROM AI.GENERATE_TEXT_EMBEDDING(MODEL `bqml_tutorial.embedding`, TABLE bqml_tutorial.docs)", "AI.GENERATE_TEXT_EMBEDDING"),
+        # AI.SEARCH(TABLE t, …) was a syntax error: a plain call cannot take a TABLE argument
+        ("SELECT * FROM AI.SEARCH(TABLE bqml_tutorial.docs, 'content', 'cats', top_k => 3)", "AI.SEARCH"),
     ],
 )
 def test_generative_ai_calls_are_refused_by_their_own_name(con, call, name):

@@ -103,6 +103,12 @@ class ParserAdditions:
             return self._BASE_FUNCTION_PARSERS[name.upper()](self)
         return self.expression(exp.Anonymous(this=name, expressions=self._parse_csv(self._parse_lambda)))
 
+    def _parse_ai_table_call(self) -> exp.Expression:
+        name = self._tokens[self._index - 2].text
+        prefix = seq_get(self._tokens, self._index - 4)
+        argument = self._parse_ml_argument if prefix and prefix.text.upper() == "AI" else self._parse_lambda
+        return self.expression(exp.Anonymous(this=name, expressions=self._parse_csv(argument)))
+
     def _parse_bracket(self, this=None):
         # sqlglot's BigQuery parser reads OFFSET(i) / ORDINAL(i) / SAFE_… in the outermost
         # subscript of a chain only: the inner one of a[OFFSET(0)][OFFSET(1)] stayed a call of a
@@ -393,3 +399,7 @@ ML_FUNCTION_PARSERS = {
 # form, which sqlglot reads only as the (MODEL m, (query)) table form: "unexpected '=>'"
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate-bool
 ML_FUNCTION_PARSERS.update({name: lambda self: self._parse_generate_scalar() for name in ("GENERATE_BOOL", "GENERATE_INT", "GENERATE_DOUBLE")})
+# AI.SEARCH(TABLE t, column, query, …) takes a TABLE argument, which a plain call cannot hold: a
+# syntax error instead of the refusal of a Google-hosted call; SEARCH(…) alone is text search
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/search_functions#ai_search
+ML_FUNCTION_PARSERS["SEARCH"] = lambda self: self._parse_ai_table_call()
