@@ -50,7 +50,9 @@ class SqlmlAdapter(SQLAdapter):
 
     @classmethod
     def is_cancelable(cls) -> bool:
-        return False
+        """Ctrl-C interrupts the running statements (SqlmlConnectionManager.cancel), which change
+        nothing; without it, dbt waited for them to finish before exiting."""
+        return True
 
     @classmethod
     def quote(cls, identifier: str) -> str:
