@@ -361,3 +361,24 @@ def test_ai_spelling_of_a_cloud_ai_function_is_named_as_written(con):
     assert caught.value.hint == (
         "It calls a remote model (Gemini, a Vertex AI endpoint or a Cloud AI service), which sqlml cannot reach: sqlml trains and runs models locally."
     )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # https://cloud.google.com/bigquery/docs/object-table-introduction, as BigQuery ML's image tutorials create one
+        "CREATE OR REPLACE EXTERNAL TABLE `bqml_tutorial.product_images` WITH CONNECTION `us.bqml_tutorial` "
+        "OPTIONS (object_metadata = 'SIMPLE', uris = ['gs://cloud-samples-data/bigquery/tutorials/cymbal-pets/images/*.png'])",
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_external_table_statement
+        "CREATE EXTERNAL TABLE bqml_tutorial.sales OPTIONS (format = 'CSV', uris = ['gs://mybucket/sales/*.csv'])",
+    ],
+)
+def test_external_tables_are_refused_with_the_reason(con, statement):
+    # they said "Unknown table option ." or "sqlml does not support the statement CREATE …"
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query(statement)
+    assert caught.value.message == (
+        "sqlml does not support CREATE EXTERNAL TABLE: external and object tables read files where they live "
+        "(Cloud Storage, Drive, Bigtable), which sqlml does not reach."
+    )
+    assert caught.value.hint == "Load local files into a table with LOAD DATA INTO dataset.table FROM FILES(format = 'CSV', uris = ['<local path>'])."

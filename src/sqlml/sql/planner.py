@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from sqlml.errors import UnsupportedStatementError
 from sqlml.sql.expressions import AlterModel, ExportModel, LoadDataFiles
+from sqlml.sql.external_tables import creates_external_table, external_table_error
 from sqlml.sql.nodes import Node, ProcedureDefinition, Statement
 from sqlml.sql.procedural import Assert, Call, ExecuteImmediate, Jump, Raise, Return
 
@@ -155,6 +156,8 @@ def plan(tree: exp.Expression) -> Plan:
             f"sqlml does not support the statement {verb} …",
             hint="Access control (GRANT/REVOKE) does not apply to a local warehouse; remove the statement.",
         )
+    if creates_external_table(tree):
+        raise external_table_error()
     kind, verb = _classify(tree)
     return Plan(kind, tree, verb or _ddl_verb(tree))
 

@@ -18,6 +18,7 @@ from sqlml.errors import Location, SqlSyntaxError, UnsupportedStatementError
 from sqlml.sql import depth
 from sqlml.sql.blocks import BlockReader
 from sqlml.sql.diagnostics import check_characters, check_nesting, check_statement, check_unicode, location_of, parse_error, token_error
+from sqlml.sql.external_tables import external_table_error, is_external_table
 from sqlml.sql.nodes import Node, Statement
 from sqlml.sql.procedural import SQLGLOT_PARSED, parse_procedural
 
@@ -91,6 +92,8 @@ class ScriptParser:
             return parse_procedural(self, statement)
         trees = self._parse(statement.tokens, statement.number, lambda parser: parser.parse(statement.tokens, self.sql))
         tree = trees[0] if trees else None
+        if isinstance(tree, exp.Command) and is_external_table(statement.tokens):  # … WITH CONNECTION
+            raise external_table_error(location_of(statement.first, self.sql, statement.number, self.path))
         if isinstance(tree, exp.Command):
             index = _index_kind(statement.tokens)
             raise UnsupportedStatementError(
