@@ -382,3 +382,13 @@ def test_external_tables_are_refused_with_the_reason(con, statement):
         "(Cloud Storage, Drive, Bigtable), which sqlml does not reach."
     )
     assert caught.value.hint == "Load local files into a table with LOAD DATA INTO dataset.table FROM FILES(format = 'CSV', uris = ['<local path>'])."
+
+
+def test_object_ref_functions_are_refused_with_the_reason(con):
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/objectref_functions: it said "Unknown function make_ref"
+    with pytest.raises(sqlml.UnsupportedStatementError) as caught:
+        con.query("SELECT OBJ.GET_ACCESS_URL(OBJ.MAKE_REF('gs://mybucket/images/cat.png', 'us.bqml_tutorial'), 'r') AS url").fetchall()
+    assert caught.value.message == "OBJ.MAKE_REF works on Cloud Storage objects (ObjectRef values), which sqlml does not reach."
+    con.query("CREATE SCHEMA IF NOT EXISTS obj")
+    con.query("CREATE OR REPLACE FUNCTION obj.twice(x INT64) AS (2 * x)")
+    assert con.query("SELECT obj.twice(21) AS v").fetchall() == [(42,)]  # a dataset named obj keeps its functions

@@ -31,6 +31,8 @@ from sqlml.sql.duckdb_names import LP_NORM, TFDV_VALIDATE, VECTOR_DISTANCE
 from sqlml.sql.expressions import NOT_YET_SUPPORTED_SCALAR_NAMES, written_location
 from sqlml.sql.templates import build
 
+#: BigQuery's ObjectRef functions (https://cloud.google.com/bigquery/docs/reference/standard-sql/objectref_functions).
+_OBJECT_REF_FUNCTIONS = ("MAKE_REF", "FETCH_METADATA", "GET_ACCESS_URL")
 _TFDV_DEFAULTS = ("'SKEW'", "0.3", "'L_INFTY'", "0.3", "'JENSEN_SHANNON_DIVERGENCE'", "NULL")
 
 
@@ -43,11 +45,15 @@ def ml_scalars(tree: exp.Expression) -> exp.Expression:
     for dot in reversed(list(tree.find_all(exp.Dot, bfs=False))):  # innermost first, as arguments are copied
         call = dot.expression
         prefix = dot.this.name.upper() if isinstance(dot.this, exp.Identifier) else ""
-        if prefix not in ("ML", "AI") or not isinstance(call, exp.Func):
+        if prefix not in ("ML", "AI", "OBJ") or not isinstance(call, exp.Func):
             continue
         name = _function_name(call)
         if prefix == "AI":
             raise _generative_ai_error(name, call)
+        if prefix == "OBJ":
+            if name in _OBJECT_REF_FUNCTIONS:  # another OBJ.f(…) is a function of a dataset named obj
+                raise _object_ref_error(name, call)
+            continue
         if name == "TFDV_VALIDATE":
             dot.replace(_tfdv_validate(call))
         elif name == "DISTANCE":
@@ -74,6 +80,17 @@ def _generative_ai_error(name: str, call: exp.Expression) -> UnsupportedStatemen
         f"AI.{name} calls a Google-hosted model (Gemini, TimesFM, a Vertex AI endpoint), which sqlml cannot reach: it runs models locally.",
         hint="Forecast locally with CREATE MODEL … OPTIONS(model_type='ARIMA_PLUS') and ML.FORECAST, and detect "
         "anomalies with ML.DETECT_ANOMALIES; the generative AI functions have no local counterpart.",
+        location=written_location(call),
+    )
+
+
+def _object_ref_error(name: str, call: exp.Expression) -> UnsupportedStatementError:
+    # OBJ.MAKE_REF, OBJ.FETCH_METADATA, OBJ.GET_ACCESS_URL: ObjectRef values point at Cloud Storage
+    # objects through a connection (the multimodal tutorials); they said "Unknown function make_ref".
+    # https://cloud.google.com/bigquery/docs/reference/standard-sql/objectref_functions
+    return UnsupportedStatementError(
+        f"OBJ.{name} works on Cloud Storage objects (ObjectRef values), which sqlml does not reach.",
+        hint="Load the data the objects hold into a table with LOAD DATA … FROM FILES(uris = ['<local path>']).",
         location=written_location(call),
     )
 
