@@ -1,6 +1,7 @@
 """Scalar ML.* calls left after the preprocessing functions were expanded: ML.TFDV_VALIDATE becomes
 a call of its built-in macro, ML.DISTANCE and ML.LP_NORM become calls of theirs,
-BigQuery's scalar ML functions sqlml lacks say so, and so do the AI.* functions (Google-hosted models).
+BigQuery's scalar ML functions sqlml lacks say so, and so do the AI.* functions (Google-hosted models)
+and the OBJ.* ObjectRef functions (Cloud Storage objects).
 
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-distance —
 ``ML.DISTANCE(vector1, vector2 [, type])``, type ``'EUCLIDEAN'`` (default), ``'MANHATTAN'`` or
