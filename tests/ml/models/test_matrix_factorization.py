@@ -123,12 +123,33 @@ def test_transform_clause_is_refused(mf_con):
                      "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
 
 
-def test_predict_is_refused_and_recommend_named(mf_con):
+def test_predict_scores_the_given_pairs_as_recommend_does(mf_con):
+    # BigQuery ML's first recommendation tutorials scored chosen pairs with ML.PREDICT (training-data-analyst
+    # courses/machine_learning/deepdive2/recommendation_systems/solutions/als_bqml.ipynb:
+    # ML.PREDICT(MODEL movielens.recommender, (SELECT movieId, title, 903 AS userId FROM …))):
+    # predicted_<rating_col> first, then the input's columns in their order
     mf_con.query("CREATE OR REPLACE MODEL ds.p OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
                  "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
-    with pytest.raises(sqlml.errors.ModelError, match=r"ML.PREDICT does not support MATRIX_FACTORIZATION models") as refused:
-        mf_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p, (SELECT user, item FROM ds.ratings))")
-    assert refused.value.hint == "Ask ML.RECOMMEND(MODEL ds.p) instead."
+    pairs = "SELECT item, 'x' AS note, user FROM ds.ratings ORDER BY user, item LIMIT 7"
+    predicted = mf_con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.p, ({pairs}))").arrow()
+    assert predicted.schema.names == ["predicted_rating", "item", "note", "user"]
+    assert predicted.schema.field("predicted_rating").type == pa.float64()
+    recommended = mf_con.query(f"SELECT user, item, predicted_rating FROM ML.RECOMMEND(MODEL ds.p, ({pairs}))").arrow()
+    by_pair = {(u, i): r for u, i, r in zip(*(recommended.column(c).to_pylist() for c in ("user", "item", "predicted_rating")))}
+    rows = zip(*(predicted.column(c).to_pylist() for c in ("user", "item", "predicted_rating")))
+    assert sorted((u, i, r) for u, i, r in rows) == sorted((u, i, r) for (u, i), r in by_pair.items())
+    assert predicted.num_rows == 7
+
+
+def test_predict_without_the_item_column_names_it(mf_con):
+    mf_con.query("CREATE OR REPLACE MODEL ds.p2 OPTIONS(model_type='matrix_factorization', num_factors=2, max_iterations=1) "
+                 "AS SELECT user, item, rating FROM ds.ratings")  # fmt: skip
+    with pytest.raises(sqlml.errors.InvalidModelInputError) as refused:
+        mf_con.query("SELECT * FROM ML.PREDICT(MODEL ds.p2, (SELECT user FROM ds.ratings))")
+    assert str(refused.value).splitlines()[0].endswith(
+        "ML.PREDICT of matrix factorization model ds.p2 needs the user and item columns; the input has no item."
+    )
+    assert refused.value.hint == "Select item in the input query, or ask ML.RECOMMEND(MODEL ds.p2) for every pair."
 
 
 def test_weights_have_a_row_per_user_and_item_and_the_global_intercept(mf_con):

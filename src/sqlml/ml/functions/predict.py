@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlml.errors import ModelError
+from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.execution.sources import SqlOutput, data_table
 from sqlml.ml.functions.call import Call, function
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.distributed import mapped_prediction
 from sqlml.ml.runtime.model_cache import compile_for_rows
 from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
+from sqlml.ml.runtime.recommend import model_factorization, recommendations
 from sqlml.ml.runtime.sql_prediction import estimated_rows, few_rows, has_sql_form, linear_prediction_query, sql_path_enabled
 
 @function("PREDICT")
 def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
+    if call.model.model_type == "MATRIX_FACTORIZATION":
+        return _factorization_prediction(call)
     model = call.require(what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
     threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
@@ -41,6 +44,32 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
         return mapped
     compile_for_rows(estimator, lambda: estimated_rows(data))  # a tree model's, when the rows repay it
     return prediction_reader(model, data.reader(), threshold, keep, estimator)
+
+
+def _factorization_prediction(call: Call) -> pa.RecordBatchReader:
+    """A matrix factorization model's ``predicted_<rating_col>`` for each input (user, item) pair, then
+    the input's columns: ML.RECOMMEND's rows for pairs, in ML.PREDICT's column order.
+
+    BigQuery ML's first recommendation tutorials scored chosen pairs so (``ML.PREDICT(MODEL
+    movielens.recommender_16, (SELECT movieId, title, 903 AS userId …)) ORDER BY predicted_rating``,
+    the training-data-analyst ``als_bqml`` notebooks); ML.RECOMMEND took that role later.
+    """
+    settings = call.settings({"trial_id": int})
+    factors = model_factorization(call.model, f"{call.record.dataset}.{call.record.name}", settings.get("trial_id"))
+    data = call.data(0)
+    given = {name.lower() for name in data.schema.names}
+    missing = [column for column in (factors.user_col, factors.item_col) if column.lower() not in given]
+    if missing:
+        raise InvalidModelInputError(
+            f"ML.PREDICT of matrix factorization model {call.record.dataset}.{call.record.name} needs the "
+            f"{factors.user_col} and {factors.item_col} columns; the input has no {' or '.join(missing)}.",
+            hint=f"Select {', '.join(missing)} in the input query, or ask ML.RECOMMEND(MODEL {call.ref}) for every pair.",
+        )
+    reader = recommendations(factors, data.reader())
+    produced = {name.lower(): name for name in reader.schema.names}
+    order = [factors.prediction_column, *(produced[name.lower()] for name in data.schema.names)]  # the input's order
+    schema = pa.schema([reader.schema.field(name) for name in order])
+    return pa.RecordBatchReader.from_batches(schema, (batch.select(order) for batch in reader))
 
 
 @function("TRANSFORM")
