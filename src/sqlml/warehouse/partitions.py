@@ -40,6 +40,14 @@ if TYPE_CHECKING:
 OPTIONS_TABLE = meta.TABLE_OPTIONS.qualified
 #: Table options BigQuery's CREATE TABLE takes that mean something here, with their types.
 TABLE_OPTIONS = {"partition_expiration_days": float, "require_partition_filter": bool, "description": str}
+#: BigQuery's other table options (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#table_option_list):
+#: labels, names, encryption and storage settings of BigQuery's service, with nothing to act on in a local
+#: warehouse. The statement runs with them (dbt-bigquery writes ``labels``; tutorials ``expiration_timestamp``)
+#: and they are not kept.
+SERVICE_OPTIONS = frozenset({
+    "labels", "friendly_name", "expiration_timestamp", "kms_key_name", "max_staleness", "default_rounding_mode",
+    "enable_change_history", "enable_fine_grained_mutations", "tags", "default_collate",
+})  # fmt: skip
 _UNITS = {"DAY", "HOUR", "MONTH", "YEAR"}
 
 
@@ -66,6 +74,8 @@ def take_partitioning(tree: exp.Create) -> Partitioning | None:
     if partitioning is not None and isinstance(query, exp.Query):
         keys = [partitioning.expression.copy()] if partitioning.expression is not None else []
         keys += [exp.column(name) for name in partitioning.cluster]
+        if not keys:  # options alone: nothing to order the rows by
+            return partitioning
         # a column list (CREATE TABLE t (a, b) PARTITION BY b AS query) names the query's columns by position
         names = [column.this.copy() for column in tree.this.expressions] if isinstance(tree.this, exp.Schema) else []
         rows = query.subquery(exp.TableAlias(this=exp.to_identifier("_sqlml_rows"), columns=names))
@@ -89,20 +99,23 @@ def _partitioning(tree: exp.Create) -> Partitioning | None:
                 raise SqlSyntaxError("CLUSTER BY takes at most four columns.", hint="Keep the four most filtered-on columns.")
         elif isinstance(prop, exp.Property) and prop.name.lower() in TABLE_OPTIONS:
             found.options[prop.name.lower()] = _option_value(prop)
+        elif isinstance(prop, exp.Property) and prop.name.lower() in SERVICE_OPTIONS:
+            continue
         elif isinstance(prop, exp.Property) and not isinstance(prop, exp.TemporaryProperty):
             raise InvalidOptionError(
-                f"Unknown table option {prop.name}.", option=prop.name, hint=f"Table options: {', '.join(TABLE_OPTIONS)}."
-            )
+                f"Unknown table option {prop.name}.", option=prop.name,
+                hint=f"Table options: {', '.join([*TABLE_OPTIONS, *sorted(SERVICE_OPTIONS)])}.",
+            )  # fmt: skip
         else:
             kept.append(prop)
-    if found.expression is None and not found.cluster and not found.options:
-        return None
     if found.options.get("require_partition_filter") and found.column is None:
         raise InvalidOptionError("require_partition_filter needs a PARTITION BY clause.", option="require_partition_filter")
     if kept:
         properties.set("expressions", kept)
     else:
         tree.set("properties", None)
+    if found.expression is None and not found.cluster and not found.options:
+        return None
     return found
 
 
