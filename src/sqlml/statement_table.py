@@ -21,7 +21,7 @@ from sqlml.ml.preprocessing.manual.rewrite import rewrite_standalone
 from sqlml.script import RUNNER
 from sqlml.sql.planner import StatementKind as Kind
 from sqlml.warehouse import (
-    default_dataset, dml, export_data, information_schema, load_data, materialized_views, ml_views, partitions, tables, views, wildcard_tables,
+    alter_options, default_dataset, dml, export_data, information_schema, load_data, materialized_views, ml_views, partitions, tables, views, wildcard_tables,
 )  # fmt: skip
 
 if TYPE_CHECKING:
@@ -81,12 +81,13 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.TRANSACTION: run_transaction,
     Kind.CREATE_SCHEMA: run_sql,
     Kind.DROP_SCHEMA: run_sql,
+    Kind.ALTER_SCHEMA: alter_options.alter,
     Kind.CREATE_TABLE: tables.create_table,
     Kind.DROP_TABLE: tables.drop_table,
-    Kind.ALTER_TABLE: run_sql,
+    Kind.ALTER_TABLE: alter_options.alter,
     Kind.CREATE_VIEW: views.create_view,
     Kind.DROP_VIEW: views.drop_view,
-    Kind.ALTER_VIEW: run_sql,
+    Kind.ALTER_VIEW: alter_options.alter,
     Kind.CREATE_MATERIALIZED_VIEW: materialized_views.create_materialized_view,
     Kind.DROP_MATERIALIZED_VIEW: materialized_views.drop_materialized_view,
     Kind.CREATE_FUNCTION: run_sql,

@@ -7,7 +7,7 @@ pinned by ``tests/sql/test_dialect.py``'s round-trip corpus. What :class:`Parser
 * the ML table functions (``ML.EVALUATE(MODEL m [, TABLE t | (query)] [, STRUCT(...)])`` and the
   rest of :data:`sqlml.sql.expressions.ML_FUNCTIONS`) with optional data arguments, which
   sqlglot's ``_parse_ml`` cannot express;
-* ``ALTER MODEL … SET OPTIONS(...)``, ``EXPORT MODEL … OPTIONS(...)``, BigQuery's ``LOAD DATA`` and
+* ``ALTER MODEL … SET OPTIONS(...)``, ``ALTER {MATERIALIZED VIEW | SCHEMA} … SET OPTIONS(...)``, ``ALTER COLUMN … SET OPTIONS(...)``, ``EXPORT MODEL … OPTIONS(...)``, BigQuery's ``LOAD DATA`` and
   CREATE MODEL's ``AS (training_data AS (query), custom_holiday AS (query))``;
 * BigQuery's ``SET x = expression``;
 * the spans of options, queries and select-list items of CREATE MODEL, so that errors point at them;
@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlglot.helper import seq_get
 from sqlglot.tokens import TokenType
 
+from sqlml.sql.alter_options import AlterColumnOptions
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, LoadDataFiles, MLFunction, TrainingData
 from sqlml.sql.function_arguments import BadArguments
 
@@ -322,6 +323,10 @@ class ParserAdditions:
         return table
 
     def _parse_alter(self):
+        if self._match_text_seq("MATERIALIZED", "VIEW"):
+            return self._parse_alter_set_options("MATERIALIZED VIEW")
+        if self._match(TokenType.SCHEMA):
+            return self._parse_alter_set_options("SCHEMA")
         if not self._match_text_seq("MODEL"):
             return super()._parse_alter()
         exists = self._parse_exists()
@@ -330,6 +335,31 @@ class ParserAdditions:
             self.raise_error("Expected SET OPTIONS(...) after ALTER MODEL <name>")
         options = self._parse_with_property()
         return self.expression(AlterModel(this=model, exists=exists, expressions=options))
+
+    def _parse_alter_set_options(self, kind: str):
+        # ALTER {MATERIALIZED VIEW | SCHEMA} [IF EXISTS] name SET OPTIONS(…), which sqlglot leaves a
+        # Command: the same tree as ALTER TABLE … SET OPTIONS. Other ALTER SCHEMA forms stay Commands.
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_schema_set_options_statement
+        start = self._tokens[self._index - (3 if kind == "MATERIALIZED VIEW" else 2)]
+        exists = self._parse_exists()
+        this = self._parse_table_parts(is_db_reference=kind == "SCHEMA")
+        if not (self._match(TokenType.SET) and self._match_text_seq("OPTIONS")):
+            return self._parse_as_command(start)
+        options = exp.Properties(expressions=self._parse_with_property())
+        return self.expression(exp.Alter(this=this, kind=kind, exists=exists, actions=[exp.AlterSet(expressions=[options])]))
+
+    def _parse_alter_table_alter(self):
+        # ALTER COLUMN [IF EXISTS] c SET OPTIONS(description=…), which sqlglot reads as a Command
+        # https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_column_set_options_statement
+        index = self._index
+        self._match(TokenType.COLUMN)
+        exists = self._parse_exists()
+        column = self._parse_field(any_token=True)
+        if self._match(TokenType.SET) and self._match_text_seq("OPTIONS"):
+            options = exp.Properties(expressions=self._parse_with_property())
+            return self.expression(AlterColumnOptions(this=column, exists=exists, expressions=[options]))
+        self._retreat(index)
+        return super()._parse_alter_table_alter()
 
     def _parse_export_data(self):
         if not self._match_text_seq("MODEL"):

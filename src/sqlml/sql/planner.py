@@ -34,12 +34,13 @@ class StatementKind(str, Enum):
     # warehouse objects
     CREATE_SCHEMA = "CREATE_SCHEMA"
     DROP_SCHEMA = "DROP_SCHEMA"
+    ALTER_SCHEMA = "ALTER_SCHEMA"  #: ALTER SCHEMA … SET OPTIONS
     CREATE_TABLE = "CREATE_TABLE"
     DROP_TABLE = "DROP_TABLE"
     ALTER_TABLE = "ALTER_TABLE"
     CREATE_VIEW = "CREATE_VIEW"
     DROP_VIEW = "DROP_VIEW"
-    ALTER_VIEW = "ALTER_VIEW"
+    ALTER_VIEW = "ALTER_VIEW"  #: ALTER VIEW and ALTER MATERIALIZED VIEW
     CREATE_MATERIALIZED_VIEW = "CREATE_MATERIALIZED_VIEW"
     DROP_MATERIALIZED_VIEW = "DROP_MATERIALIZED_VIEW"
     CREATE_FUNCTION = "CREATE_FUNCTION"  #: SQL and table functions (DuckDB macros)
@@ -126,7 +127,8 @@ _CREATE = {"SCHEMA": StatementKind.CREATE_SCHEMA, "TABLE": StatementKind.CREATE_
            "FUNCTION": StatementKind.CREATE_FUNCTION, "MODEL": StatementKind.CREATE_MODEL}  # fmt: skip
 _DROP = {"SCHEMA": StatementKind.DROP_SCHEMA, "TABLE": StatementKind.DROP_TABLE, "VIEW": StatementKind.DROP_VIEW,
          "FUNCTION": StatementKind.DROP_FUNCTION, "MODEL": StatementKind.DROP_MODEL}  # fmt: skip
-_ALTER = {"TABLE": StatementKind.ALTER_TABLE, "VIEW": StatementKind.ALTER_VIEW}
+_ALTER = {"TABLE": StatementKind.ALTER_TABLE, "VIEW": StatementKind.ALTER_VIEW,
+          "MATERIALIZED VIEW": StatementKind.ALTER_VIEW, "SCHEMA": StatementKind.ALTER_SCHEMA}  # fmt: skip
 
 #: Records of :mod:`sqlml.sql.procedural` (statements sqlglot does not parse) -> kind.
 _PROCEDURAL_RECORDS: dict[type, StatementKind] = {

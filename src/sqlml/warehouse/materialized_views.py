@@ -223,11 +223,12 @@ def _options(tree: exp.Create) -> tuple[dict, list[exp.Expression]]:
             raise InvalidOptionError(
                 f"Unknown materialized view option {prop.name}.", option=prop.name, hint=f"{nearest}Valid options: {', '.join(valid)}."
             )
-        options[name] = _option_value(name, prop.args.get("value"))
+        options[name] = option_value(name, prop.args.get("value"))
     return options, kept
 
 
-def _option_value(name: str, value: exp.Expression) -> bool | float | str:
+def option_value(name: str, value: exp.Expression) -> bool | float | str:
+    """The value of the materialized view option ``name`` (one of :data:`DEFAULTS`), checked as CREATE checks it."""
     if name == "max_staleness":
         return _interval_seconds(value)
     wanted = type(DEFAULTS[name]) if DEFAULTS[name] is not None else str

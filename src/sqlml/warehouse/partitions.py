@@ -98,7 +98,7 @@ def _partitioning(tree: exp.Create) -> Partitioning | None:
             if len(found.cluster) > 4:
                 raise SqlSyntaxError("CLUSTER BY takes at most four columns.", hint="Keep the four most filtered-on columns.")
         elif isinstance(prop, exp.Property) and prop.name.lower() in TABLE_OPTIONS:
-            found.options[prop.name.lower()] = _option_value(prop)
+            found.options[prop.name.lower()] = option_value(prop)
         elif isinstance(prop, exp.Property) and prop.name.lower() in SERVICE_OPTIONS:
             continue
         elif isinstance(prop, exp.Property) and not isinstance(prop, exp.TemporaryProperty):
@@ -140,7 +140,8 @@ def _partition_spec(expression: exp.Expression) -> tuple[exp.Expression, str, st
     )
 
 
-def _option_value(prop: exp.Property) -> bool | float | str:
+def option_value(prop: exp.Property) -> bool | float | str:
+    """The value of the table option ``prop`` (one of :data:`TABLE_OPTIONS`), checked to be a literal of its type."""
     name = prop.name.lower()
     try:
         return literal_value(prop.args.get("value"), TABLE_OPTIONS[name])
