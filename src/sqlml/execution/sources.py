@@ -29,6 +29,7 @@ from sqlml.engine.base import Cursor, EngineError, Relation
 from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
 from sqlml.execution.survey import Survey
 from sqlml.sql.date_arithmetic import with_table_columns
+from sqlml.sql.typed_columns import has_candidates
 from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
 
@@ -244,7 +245,7 @@ class Renderer:
         if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
             return self.render(tree, cursor, sources)
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
-        if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in survey.kinds)):
+        if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in survey.kinds) or has_candidates(survey.kinds)):
             # DATE ± INT64 typed from the columns the statement reads (the cursor knows them); the
             # survey holds for the tree unless ML calls were replaced in it
             columns = functools.partial(_bound_columns, cursor)

@@ -15,6 +15,10 @@ BigQuery dialect) over a throwaway copy of the tree: in the transpile passes fro
 (literals, casts, date functions, through CTEs and subqueries: :func:`date_arithmetic`), and where
 the statement runs, also from the columns of the tables and views it reads
 (:func:`with_table_columns`). A rewritten node is marked, so the passes leave it as it is.
+
+That typing of a statement from its tables' columns is also the one the column-typed rewrites of
+:mod:`sqlml.sql.typed_columns` read (an INTERVAL column cast to STRING, a STRUCT column's
+positional subscript, FORMAT('%T', …) of ARRAY and STRUCT columns): one copy typed once for both.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import SqlglotError
 
+from sqlml.sql import typed_columns
 from sqlml.sql.passes_key import tree_key
 
 #: ``columns(dataset, table)``: the ``(column, engine type)`` pairs of a table or view (empty when
@@ -66,12 +71,15 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
     """``tree``, or a rewritten copy of it, with date arithmetic typed from the columns of the
     tables and views it reads (``tree`` itself is not changed).
 
-    Only a statement with ``+`` or ``-`` that reads a table looks its columns up, and only one that
-    may hold a DATE (a DATE column, a DATE-typed expression) is typed. ``survey``: what a walk of
+    Only a statement with ``+`` or ``-`` (or a construct :mod:`sqlml.sql.typed_columns` rewrites)
+    that reads a table looks its columns up, and only one that may hold a DATE (a DATE column, a
+    DATE-typed expression) or a column of a type that construct depends on is typed. ``survey``: what a walk of
     ``tree`` already found (the renderer's); without it the tree is walked here.
     """
     outline = _outline(tree) if survey is None else _surveyed_outline(survey)
-    if not outline.arithmetic:
+    if outline.columns and not typed_columns.candidates(tree):  # a walk costs less than binding tables
+        outline = outline._replace(columns=False)
+    if not (outline.arithmetic or outline.columns):
         return tree
     schema: dict[str, dict[str, dict[str, str]]] = {}
     for table in outline.tables:
@@ -81,7 +89,8 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
         found = {column.lower(): kind for column, kind in columns(dataset, name)}
         if found:
             schema.setdefault(dataset or _UNQUALIFIED, {})[name] = found
-    if not schema or not (_has_date_column(schema) or _dated(outline, tree)):
+    dated = outline.arithmetic and (_has_date_column(schema) or _dated(outline, tree))
+    if not schema or not (dated or outline.columns and typed_columns.wanted(_types(schema))):
         return tree
     # the rewrite depends on the tree and the column types alone, so a statement run again over
     # the same columns (a loop's statement) is not typed again; a changed column type is a new key
@@ -89,7 +98,7 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
     typed = _TYPED.get(key, _UNSEEN)
     if typed is _UNSEEN:
         typed = tree.copy()
-        typed = typed if _rewrite(typed, schema) else None
+        typed = typed if _rewrite(typed, schema, outline.columns) else None
         if len(_TYPED) >= _TYPED_SIZE:
             _TYPED.clear()  # bounded; clear() is atomic where threads share the cache
         _TYPED[key] = typed
@@ -102,13 +111,14 @@ class _Outline(NamedTuple):
     ``arithmetic``)."""
 
     arithmetic: bool  # a + or -
+    columns: bool  # a node of a construct typed_columns rewrites (a CAST, FORMAT or subscript)
     dated: bool | None  # a DATE type or a function that may return a DATE (None: a type, whether DATE not looked at)
     tables: list[exp.Table]
     ctes: set[str]  # lower-case CTE names
 
 
 def _outline(tree: exp.Expression) -> _Outline:
-    arithmetic = dated = False
+    arithmetic = dated = columns = False
     tables: list[exp.Table] = []
     ctes: set[str] = set()
     returns_date = _date_results()
@@ -117,22 +127,25 @@ def _outline(tree: exp.Expression) -> _Outline:
             arithmetic = True
         elif isinstance(node, exp.Table):
             tables.append(node)
+        elif isinstance(node, (exp.Cast, exp.Format, exp.Bracket)):
+            columns = True
         elif isinstance(node, exp.CTE):
             ctes.add(node.alias_or_name.lower())
         elif isinstance(node, returns_date) or isinstance(node, exp.DataType) and node.this == exp.DType.DATE:
             dated = True
-    return _Outline(arithmetic, dated and arithmetic, tables, ctes)
+    return _Outline(arithmetic, columns, dated and arithmetic, tables, ctes)
 
 
 def _surveyed_outline(survey: Surveyed) -> _Outline:
     """:func:`_outline` from what a survey found: its node types tell ``arithmetic`` and a
     function that may return a DATE; whether a type in the tree is DATE is left to :func:`_dated`."""
     kinds = survey.kinds
-    if not any(issubclass(kind, (exp.Add, exp.Sub)) for kind in kinds):
-        return _Outline(False, False, [], set())
+    arithmetic, columns = any(issubclass(kind, (exp.Add, exp.Sub)) for kind in kinds), typed_columns.has_candidates(kinds)
+    if not (arithmetic or columns):
+        return _Outline(False, False, False, [], set())
     returns_date = _date_results()
     dated = True if any(issubclass(kind, returns_date) for kind in kinds) else None if any(issubclass(kind, exp.DataType) for kind in kinds) else False
-    return _Outline(True, dated, survey.tables, {cte.alias_or_name.lower() for cte in survey.ctes})
+    return _Outline(arithmetic, columns, dated and arithmetic, survey.tables, {cte.alias_or_name.lower() for cte in survey.ctes})
 
 
 def _dated(outline: _Outline, tree: exp.Expression) -> bool:
@@ -147,16 +160,23 @@ def _has_date_column(schema: dict) -> bool:
     return any(kind.upper() == "DATE" for tables in schema.values() for cols in tables.values() for kind in cols.values())
 
 
-def _rewrite(tree: exp.Expression, schema: dict) -> bool:
-    """Rewrite, in place, each DATE ± integer and DATE − DATE of ``tree``; whether one was."""
+def _types(schema: dict) -> list[str]:
+    """The engine type names of the columns in ``schema``."""
+    return [kind for tables in schema.values() for cols in tables.values() for kind in cols.values()]
+
+
+def _rewrite(tree: exp.Expression, schema: dict, columns: bool = False) -> bool:
+    """Rewrite, in place, each DATE ± integer and DATE − DATE of ``tree`` and, with ``columns``,
+    the constructs :mod:`sqlml.sql.typed_columns` types; whether one was."""
     nodes = [node for node in tree.find_all(exp.Add, exp.Sub) if not node.meta.get(_DONE)]
-    if not nodes:
+    typed = typed_columns.candidates(tree) if columns else []
+    if not (nodes or typed):
         return False
-    twins = _typed_twins(tree, schema, len(nodes))
-    changed = False
+    twins = _typed_twins(tree, schema, len(nodes), columns)
+    changed = typed_columns.rewrite(list(zip(typed, twins[len(nodes):])))
     # innermost first (a node's descendants come after it in find_all's order), so that an outer
     # node sees an inner DATE − DATE as the INTERVAL it has become
-    for node, twin in reversed(list(zip(nodes, twins))):
+    for node, twin in reversed(list(zip(nodes, twins[: len(nodes)]))):
         left, right = _type(twin.this), _type(twin.expression)
         if left.is_type(exp.DType.DATE) and right.is_type(*exp.DataType.INTEGER_TYPES):
             node.set("expression", exp.cast(node.expression, exp.DType.INT))
@@ -182,9 +202,10 @@ def _type(operand: exp.Expression) -> exp.DataType:
     return operand.type or exp.DataType.build("UNKNOWN")
 
 
-def _typed_twins(tree: exp.Expression, schema: dict, count: int) -> list[exp.Expression]:
-    """The not yet rewritten Add/Sub nodes of a copy of ``tree``, in the order ``tree`` lists
-    them, annotated with sqlglot's types (UNKNOWN where it cannot tell)."""
+def _typed_twins(tree: exp.Expression, schema: dict, count: int, columns: bool = False) -> list[exp.Expression]:
+    """The not yet rewritten Add/Sub nodes of a copy of ``tree``, then (with ``columns``) its
+    :func:`sqlml.sql.typed_columns.candidates`, in the order ``tree`` lists them, annotated with
+    sqlglot's types (UNKNOWN where it cannot tell)."""
     # imported here: only statements with date arithmetic need sqlglot's optimizer
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
@@ -193,12 +214,13 @@ def _typed_twins(tree: exp.Expression, schema: dict, count: int) -> list[exp.Exp
     typed = tree.copy()
     twins = [node for node in typed.find_all(exp.Add, exp.Sub) if not node.meta.get(_DONE)]
     assert len(twins) == count  # the copy lists the same nodes in the same order
+    twins += typed_columns.candidates(typed) if columns else []
     for identifier in typed.find_all(exp.Identifier):  # DuckDB resolves names case-insensitively
         identifier.set("this", identifier.this.lower())
     typed = _as_query(typed)
     mapping = MappingSchema(schema, dialect="duckdb", normalize=False)
     try:
-        typed = qualify(typed, dialect="bigquery", schema=mapping, expand_alias_refs=False, expand_stars=False,
+        typed = qualify(typed, dialect="bigquery", schema=mapping, expand_alias_refs=False, expand_stars=True,
                         validate_qualify_columns=False, quote_identifiers=False, identify=False)
         annotate_types(typed, schema=mapping, dialect="bigquery")
     except SqlglotError:  # a statement sqlglot cannot scope: types from the text alone, if it can

@@ -17,6 +17,9 @@ from sqlglot import exp
 
 from sqlml.sql.struct_subscripts import constructor_fields
 
+#: The meta key of a STRUCT constructor made of a STRUCT column's fields
+#: (:mod:`sqlml.sql.typed_columns`): that column, whose NULL prints as NULL.
+STRUCT_COLUMN = "sqlml_struct_column"
 #: The GoogleSQL type name a literal of each DuckDB type (its TYPEOF) starts with.
 _TYPED = {"DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
 _KNOWN = {exp.DType.DATE: "DATE", exp.DType.TIME: "TIME", exp.DType.TIMESTAMP: "TIMESTAMP", exp.DType.TIMESTAMPNTZ: "TIMESTAMP",
@@ -102,4 +105,6 @@ def composite_text(node: exp.Expression, value: str, field_sql) -> str | None:
     texts = [composite_text(field, field_sql(field), field_sql) or literal_text(field, field_sql(field)) for field in fields]
     if not texts:
         return "'STRUCT()'"
-    return " || ".join(["'('" if len(texts) > 1 else "'STRUCT('", " || ', ' || ".join(texts), "')'"])
+    text = " || ".join(["'('" if len(texts) > 1 else "'STRUCT('", " || ', ' || ".join(texts), "')'"])
+    column = node.meta.get(STRUCT_COLUMN)  # the fields of a STRUCT column: NULL when it is
+    return f"COALESCE(CASE WHEN {field_sql(column)} IS NOT NULL THEN {text} END, 'NULL')" if column is not None else text

@@ -24,7 +24,7 @@ def struct_subscripts(tree: exp.Expression) -> exp.Expression:
         fields = constructor_fields(bracket.this)
         if fields is None or len(bracket.expressions) != 1:
             continue
-        bracket.replace(exp.paren(fields[_position(bracket, len(fields))], copy=False))
+        bracket.replace(exp.paren(fields[field_position(bracket, len(fields))], copy=False))
     return tree
 
 
@@ -49,8 +49,9 @@ def constructor_fields(node: exp.Expression) -> list[exp.Expression] | None:
     return fields
 
 
-def _position(bracket: exp.Bracket, count: int) -> int:
-    # the 0-based field position, or BigQuery's error
+def field_position(bracket: exp.Bracket, count: int) -> int:
+    """The 0-based position of the field the subscript ``bracket`` of a STRUCT of ``count`` fields
+    selects; BigQuery's error for a SAFE_ form, an index not an integer literal or out of range."""
     keyword = {None: "", 0: "OFFSET", 1: "ORDINAL"}[bracket.args.get("offset")]
     if bracket.args.get("safe"):
         raise UnsupportedStatementError(
