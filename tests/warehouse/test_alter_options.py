@@ -129,3 +129,30 @@ def test_alter_materialized_view_set_options(con):
         con.query("ALTER MATERIALIZED VIEW ds.t SET OPTIONS(description='x')")
     assert error.value.message == "Unknown materialized view ds.t."
     assert con.query(view).fetchall() == [(True, 30.0, None, None)]
+
+
+def test_information_schema_table_options_lists_the_kept_options_as_bigquery_writes_them(con):
+    # https://cloud.google.com/bigquery/docs/information-schema-table-options
+    view = "SELECT * FROM ds.INFORMATION_SCHEMA.TABLE_OPTIONS ORDER BY table_name, option_name"
+    assert con.query(view).fetchall() == [("warehouse", "ds", "t", "description", "STRING", '"orders"')]
+    con.query("""ALTER TABLE ds.p SET OPTIONS(description='say "hi"\\\\now', require_partition_filter=TRUE, partition_expiration_days=30,
+                 labels=[('a', 'b')])""")
+    con.query("ALTER TABLE ds.t SET OPTIONS(description=NULL)")
+    con.query("CREATE MATERIALIZED VIEW ds.mv OPTIONS(description='e') AS SELECT d FROM ds.p WHERE d > DATE '2025-01-01'")
+    assert con.query(view).fetchall() == [
+        ("warehouse", "ds", "mv", "description", "STRING", '"e"'),
+        ("warehouse", "ds", "mv", "enable_refresh", "BOOL", "true"),
+        ("warehouse", "ds", "mv", "refresh_interval_minutes", "FLOAT64", "30.0"),
+        ("warehouse", "ds", "p", "description", "STRING", '"say \\"hi\\"\\\\now"'),
+        ("warehouse", "ds", "p", "partition_expiration_days", "FLOAT64", "30.0"),
+        ("warehouse", "ds", "p", "require_partition_filter", "BOOL", "true"),
+    ]
+    assert con.query("SELECT * FROM other.INFORMATION_SCHEMA.TABLE_OPTIONS").fetchall() == []
+
+
+def test_information_schema_table_options_of_a_warehouse_without_options():
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE SCHEMA ds")
+        result = con.query("SELECT * FROM ds.INFORMATION_SCHEMA.TABLE_OPTIONS")
+        assert result.fetchall() == []
+        assert result.schema.names == ["table_catalog", "table_schema", "table_name", "option_name", "option_type", "option_value"]

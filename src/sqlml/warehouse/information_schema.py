@@ -5,7 +5,8 @@ column names for what has a meaning here. A reference is rewritten into a subque
 that the session defines as a TEMP view (built from DuckDB's own
 ``duckdb_tables()``, ``duckdb_columns()``… and sqlml's routine table), filtered to the dataset;
 ``INFORMATION_SCHEMA.MODELS`` reads the model registry and is registered as an Arrow table;
-``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.warehouse.partitions_view`).
+``PARTITIONS`` aggregates each table's rows (:mod:`~sqlml.warehouse.partitions_view`); ``TABLE_OPTIONS``
+unpivots the kept options (:mod:`~sqlml.warehouse.table_options_view`).
 ``region-<name>.INFORMATION_SCHEMA.<view>`` (no dataset) lists every dataset.
 """
 
@@ -24,6 +25,7 @@ from sqlml.warehouse.column_types import BIGQUERY_TYPE_SQL, COLUMNS_SQL
 from sqlml.warehouse.meta import COLUMN_TYPES, MATERIALIZED_VIEWS, META_SCHEMA, ML_VIEWS, MODIFICATIONS, TABLE_OPTIONS, has_meta_table
 from sqlml.warehouse.partitions_view import partitions_definition
 from sqlml.warehouse.routines import ROUTINES_TABLE, has_routines_table
+from sqlml.warehouse.table_options_view import table_options_definition
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -107,6 +109,7 @@ _PROCEDURES = f"""
 _SCHEMA_COLUMN = {
     "TABLES": "table_schema", "COLUMNS": "table_schema", "VIEWS": "table_schema", "ROUTINES": "routine_schema",
     "MODELS": "model_schema", "PARTITIONS": "table_schema", "MATERIALIZED_VIEWS": "table_schema",
+    "TABLE_OPTIONS": "table_schema",
 }  # fmt: skip
 MODELS_RELATION = "__sqlml_information_schema_models"
 
@@ -150,6 +153,8 @@ def _source(view: str, executor, dataset: str | None) -> exp.Table:
             definition = partitions_definition(cursor, dataset)
         elif view == "MATERIALIZED_VIEWS":
             definition = _MATERIALIZED_VIEWS if materialized else _NO_MATERIALIZED_VIEWS
+        elif view == "TABLE_OPTIONS":
+            definition = table_options_definition(cursor)
         else:
             definition = _VIEWS[view]
         if view == "VIEWS" and has_meta_table(cursor, ML_VIEWS.name):
