@@ -9,9 +9,10 @@ RANDOM_FOREST_*, DNN_* when registered) is trained directly at its defaults on t
 (VALIDATE as its eval split) and scored on the TEST rows; then the AutoML model gets as
 ``budget_hours`` the wall time those default models took together — the time a user spends
 finding the best default family, measured under the same load right before — and the same split
-through ``data_split_col``, and is scored on the same TEST rows (``--refit``: also the previous
-method, its choice refitted instead of its fold models bagged, the two alternating in order by
-seed). CPU seconds of this process are printed beside both wall times (the machine is shared).
+through ``data_split_col``, and is scored on the same TEST rows (``--serving-probe``: also the
+TEST value of the same chosen members served three ways — as the search trained them, which
+AUTOML serves; as their five fold models averaged, the bagging served before session 36; refitted
+on TRAIN + VALIDATE). CPU seconds of this process are printed beside both wall times (the machine is shared).
 The libraries are imported (a small model of each family trained) before any timing. Printed
 per split: each default model's test metric and time, the best of them on the test rows, AutoML's
 test metric and chosen model, and AUTOML's difference from the best default with the standard
@@ -19,7 +20,7 @@ error of that difference on the TEST rows (a paired bootstrap of both models' pr
 far apart two models of equal quality land on that many rows by chance); per dataset, the mean
 and the minimum of that difference over the seeds.
 
-Usage: python bench/bench_automl.py [--datasets credit_default,credit_scoring,bikeshare_hourly] [--seeds 0,1,2] [--refit]
+Usage: python bench/bench_automl.py [--datasets credit_default,credit_scoring,bikeshare_hourly] [--seeds 0,1,2] [--serving-probe]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -36,8 +38,10 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 import sqlml
+from sqlml.ml.automl import crossval as crossval_module
 from sqlml.ml.automl import search as search_module
-from sqlml.ml.models.catalog import canonical_name
+from sqlml.ml.automl.fitting import Stop
+from sqlml.ml.models.catalog import canonical_name, family_of
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPLIT = "CASE MOD(ABS(FARM_FINGERPRINT(CONCAT(CAST(rid AS STRING), '{salt}'))), 10) WHEN 0 THEN 'VALIDATE' WHEN 1 THEN 'TEST' ELSE 'TRAIN' END"
@@ -100,22 +104,74 @@ def single(con: sqlml.Connection, model_type: str, table: str, label: str, featu
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def automl(con: sqlml.Connection, name: str, label: str, features: str, classifier: bool, budget: float, bagged: bool) -> dict:
-    """AUTOML trained with ``budget`` seconds, its fold models bagged (sqlml's choice) or, with
-    ``bagged`` False, its choice refitted on the training and validation rows (the previous method)."""
-    saved = search_module._bagged
-    if not bagged:
-        search_module._bagged = lambda *_: None
+#: --serving-probe: per AUTOML statement, the TEST value of each way to serve its chosen members
+SERVINGS: list[dict] = []
+#: --serving-dump: each served member's TEST outputs, for mixing the servings offline
+SERVED: list = []
+
+
+def _test_value(model_type: str, options: dict, prepared, members: list) -> float:
+    """The TEST rows' ROC AUC or RMSE of ``members`` averaged on ``prepared``'s feature matrix."""
+    family = family_of(model_type)
+    estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)
+    outputs = [e.predict(prepared.test_set.X) for *_, e in members]
+    SERVED.append(([(m[0], m[2]) for m in members], outputs, prepared.test_set.y))
+    found = family.metrics(model_type, estimator, prepared.test_set.y, estimator.predict(prepared.test_set.X))
+    return found["roc_auc"] if "roc_auc" in found else float(np.sqrt(found["mean_squared_error"]))
+
+
+def _probed_model(model_type, options, objective, records, kept, validated, sign, refitter, started):
+    """search._model, after recording the TEST value of the same chosen members served three ways:
+    as the search trained them (TRAIN rows, early stopping on VALIDATE), as their bagged fold
+    models, and refitted on TRAIN + VALIDATE (no deadline)."""
+    best = search_module._choice(objective, records, kept, validated, sign)
+    weights, _ = search_module._weights(objective, records, kept, validated, sign, best)
+    trained = [(kept[t].model_type, kept[t].options, w, kept[t].estimator) for t, w in weights.items()]
+    found = {"trained": _test_value(model_type, options, kept[next(iter(weights))].prepared, trained)}
+    if all(t in validated.scores for t in weights):  # the chosen trials' fold models, each weight split evenly
+        bag = [(kept[t].model_type, kept[t].options, w / len(validated.scores[t].estimators), e) for t, w in weights.items() for e in validated.scores[t].estimators]
+        found["bagged"] = _test_value(model_type, options, validated.scores[next(iter(weights))].prepared, bag)
+    refit = search_module.refit_chosen
+    search_module.refit_chosen = lambda table, hashes, kept, weights, by_name, description, stop, seconds: refit(
+        table, hashes, kept, weights, by_name, description, Stop(stop.cancel, float("inf")), seconds
+    )  # fmt: skip
     try:
-        started, cpu = time.perf_counter(), time.process_time()
-        con.query(
-            f"CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_{'CLASSIFIER' if classifier else 'REGRESSOR'}', "
-            f"input_label_cols=['{label.strip('`')}'], budget_hours={max(budget / 3600, 0.0001)!r}, data_split_col='part') "
-            f"AS SELECT {features}, {label}, part FROM ds.{name}"
-        )  # fmt: skip
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        refitted = refitter(weights)
     finally:
-        search_module._bagged = saved
+        search_module.refit_chosen = refit
+    if refitted is not None:
+        found["refit"] = _test_value(model_type, options, refitted.prepared, refitted.members)
+    SERVINGS.append(found)
+    if DUMP:
+        with open(DUMP, "ab") as out:
+            pickle.dump({"servings": list(SERVED[-len(found):]), "names": list(found)}, out)
+    SERVED.clear()
+    return _model(model_type, options, objective, records, kept, validated, sign, refitter, started)
+
+
+_model = search_module._model
+_run = crossval_module.CrossValidation.run
+
+
+def _keeping_fold_models(self, candidate, options, fit, objective, rows_of=None, race=None):
+    """CrossValidation.run, its fold models and their rows kept on the result (for the probe's bagging)."""
+    estimators = []
+    found = _run(self, candidate, options, lambda c, p, o: estimators.append(fit(c, p, o)) or estimators[-1], objective, rows_of, race)
+    if isinstance(found, crossval_module.OutOfFold):
+        found.estimators, found.prepared = estimators, self.whole.prepared(rows_of or candidate)
+    return found
+DUMP: str | None = None
+
+
+def automl(con: sqlml.Connection, name: str, label: str, features: str, classifier: bool, budget: float) -> dict:
+    """AUTOML trained with ``budget`` seconds."""
+    started, cpu = time.perf_counter(), time.process_time()
+    con.query(
+        f"CREATE OR REPLACE MODEL ds.auto OPTIONS(model_type='AUTOML_{'CLASSIFIER' if classifier else 'REGRESSOR'}', "
+        f"input_label_cols=['{label.strip('`')}'], budget_hours={max(budget / 3600, 0.0001)!r}, data_split_col='part') "
+        f"AS SELECT {features}, {label}, part FROM ds.{name}"
+    )  # fmt: skip
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     trials = con.query(
         "SELECT model_type, hyperparameters, status, is_optimal, cross_validation_objective_value FROM ML.TRIAL_INFO(MODEL ds.auto)"
     ).fetchall()
@@ -133,9 +189,9 @@ def automl(con: sqlml.Connection, name: str, label: str, features: str, classifi
     }  # fmt: skip
 
 
-def run(con: sqlml.Connection, name: str, seed: int, variants: list[bool], warm: bool) -> dict:
-    """One split (``seed``) of ``name``: each default family, then AUTOML's variants in turn
-    (alternating order by seed), each given the defaults' wall time as its budget."""
+def run(con: sqlml.Connection, name: str, seed: int, warm: bool) -> dict:
+    """One split (``seed``) of ``name``: each default family, then AUTOML given the defaults' wall
+    time as its budget."""
     load_at_start = os.getloadavg()[0]
     label, features, classifier = load(con, name, seed)
     families = [f for f in FAMILIES[classifier] if canonical_name(f)]
@@ -150,14 +206,12 @@ def run(con: sqlml.Connection, name: str, seed: int, variants: list[bool], warm:
     budget = sum(s[1] for s in singles.values())
     pick = max if classifier else min
     best = pick(singles, key=lambda t: singles[t][0])
-    order = variants if seed % 2 == 0 else variants[::-1]
-    results = {bagged: automl(con, name, label, features, classifier, budget, bagged) for bagged in order}
-    for result in results.values():
-        y, scores = result.pop("predictions")
-        result["se"] = difference_se(y, scores, scored[best][1], classifier)
+    result = automl(con, name, label, features, classifier, budget)
+    y, scores = result.pop("predictions")
+    result["se"] = difference_se(y, scores, scored[best][1], classifier)
     return {
         "dataset": name, "seed": seed, "singles": singles, "best": best, "budget": budget,
-        "cpu": sum(s[3] for s in singles.values()), "automl": results, "classifier": classifier, "load": load_at_start,
+        "cpu": sum(s[3] for s in singles.values()), "automl": result, "classifier": classifier, "load": load_at_start,
     }  # fmt: skip
 
 
@@ -165,9 +219,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0", help="split seeds, e.g. 0,1,2,3,4")
-    parser.add_argument("--refit", action="store_true", help="also run AUTOML with the previous refit instead of bagging, alternating")
+    parser.add_argument("--serving-probe", action="store_true", help="print the TEST value of the chosen members served three ways")
+    parser.add_argument("--serving-dump", default=None, help="with --serving-probe: append each served member's TEST outputs to this pickle")
     args = parser.parse_args()
-    variants = [True, False] if args.refit else [True]
+    if args.serving_probe:
+        global DUMP
+        DUMP = args.serving_dump
+        search_module._model = _probed_model
+        crossval_module.CrossValidation.run = _keeping_fold_models
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(Path(folder) / "w", Path(folder) / "m", idle_release=0) as con:
         con.query("CREATE SCHEMA ds")
         print(
@@ -176,34 +235,35 @@ def main() -> None:
         )
         print("|---|---:|---:|---|---:|---|---:|---:|---|---:|---:|---:|")
         for name in args.datasets.split(","):
-            differences: dict[bool, list[float]] = {v: [] for v in variants}
-            errors: dict[bool, list[float]] = {v: [] for v in variants}
-            against_pick: dict[bool, list[float]] = {v: [] for v in variants}
+            differences, errors, against_pick = [], [], []
             for index, seed in enumerate(int(s) for s in args.seeds.split(",")):
-                r = run(con, name, seed, variants, warm=index > 0)
+                r = run(con, name, seed, warm=index > 0)
                 sign = 1 if r["classifier"] else -1
                 each = "; ".join(f"{t.removesuffix('_CLASSIFIER').removesuffix('_REGRESSOR')} {m:.4f} ({s:.1f})" for t, (m, s, *_) in r["singles"].items())
-                for bagged, a in r["automl"].items():
-                    difference = a["metric"] - r["singles"][r["best"]][0]
-                    differences[bagged].append(sign * difference)
-                    errors[bagged].append(a["se"])
-                    picked = max(r["singles"], key=lambda t: sign * r["singles"][t][2])  # the default best on VALIDATE
-                    against_pick[bagged].append(sign * (a["metric"] - r["singles"][picked][0]))
-                    print(
-                        f"| {name} | {seed} | {r['load']:.1f}→{os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
-                        f"{'bagged folds' if bagged else 'refit'} | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
-                        f"{r['budget']:.1f} s ({r['cpu']:.1f}) | {a['seconds']:.1f} s ({a['cpu']:.1f}) | {a['succeeded']}/{a['trials']} |",
-                        flush=True,
-                    )  # fmt: skip
-            for bagged, found in differences.items():
+                a = r["automl"]
+                difference = a["metric"] - r["singles"][r["best"]][0]
+                differences.append(sign * difference)
+                errors.append(a["se"])
+                picked = max(r["singles"], key=lambda t: sign * r["singles"][t][2])  # the default best on VALIDATE
+                against_pick.append(sign * (a["metric"] - r["singles"][picked][0]))
                 print(
-                    f"{name} {'bagged folds' if bagged else 'refit'}: AUTOML − best default, better-is-positive, over {len(found)} seed(s): "
-                    f"mean {np.mean(found):+.4f}, min {np.min(found):+.4f}; within one SE of the TEST rows' paired difference "
-                    f"{sum(d >= -e for d, e in zip(found, errors[bagged]))}/{len(found)}, smallest d/SE "
-                    f"{min(d / e for d, e in zip(found, errors[bagged])):+.2f}; against the default best on VALIDATE "
-                    f"mean {np.mean(against_pick[bagged]):+.4f}, min {np.min(against_pick[bagged]):+.4f}",
+                    f"| {name} | {seed} | {r['load']:.1f}→{os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
+                    f"as trained | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
+                    f"{r['budget']:.1f} s ({r['cpu']:.1f}) | {a['seconds']:.1f} s ({a['cpu']:.1f}) | {a['succeeded']}/{a['trials']} |",
                     flush=True,
                 )  # fmt: skip
+                if args.serving_probe:
+                    found = SERVINGS.pop()
+                    shown = ", ".join(f"{k} {v:.4f} ({sign * (v - r['singles'][r['best']][0]):+.4f})" for k, v in found.items())
+                    print(f"serving probe {name} seed {seed}: {shown} (value, better-is-positive vs the best default)", flush=True)
+            print(
+                f"{name}: AUTOML − best default, better-is-positive, over {len(differences)} seed(s): "
+                f"mean {np.mean(differences):+.4f}, min {np.min(differences):+.4f}; within one SE of the TEST rows' paired difference "
+                f"{sum(d >= -e for d, e in zip(differences, errors))}/{len(differences)}, smallest d/SE "
+                f"{min(d / e for d, e in zip(differences, errors)):+.2f}; against the default best on VALIDATE "
+                f"mean {np.mean(against_pick):+.4f}, min {np.min(against_pick):+.4f}",
+                flush=True,
+            )  # fmt: skip
 
 
 if __name__ == "__main__":
