@@ -156,3 +156,38 @@ def test_information_schema_table_options_of_a_warehouse_without_options():
         result = con.query("SELECT * FROM ds.INFORMATION_SCHEMA.TABLE_OPTIONS")
         assert result.fetchall() == []
         assert result.schema.names == ["table_catalog", "table_schema", "table_name", "option_name", "option_type", "option_value"]
+
+
+def descriptions(con) -> list[tuple]:
+    return con.query("SELECT table_name, column_name, description FROM sqlml_meta.column_options ORDER BY 1, 2").fetchall()
+
+
+def test_column_descriptions_of_create_table_and_alter_column_are_kept_without_warnings(con, capfd):
+    con.query("CREATE TABLE ds.c (x INT64 OPTIONS(description='the x'), Y STRING NOT NULL OPTIONS(description=NULL), z INT64)")
+    con.query("ALTER TABLE ds.c ALTER COLUMN y SET OPTIONS(description='the y')")
+    con.query("ALTER TABLE ds.c ALTER COLUMN x SET OPTIONS(description=NULL)")
+    con.query("ALTER TABLE ds.c ALTER COLUMN IF EXISTS nope SET OPTIONS(description='n')")
+    assert descriptions(con) == [("c", "y", "the y")]
+    assert con.query("SELECT column_name, is_nullable FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'c'").fetchall() == [
+        ("x", "YES"), ("Y", "NO"), ("z", "YES"),
+    ]  # fmt: skip
+    assert capfd.readouterr().err == ""  # sqlglot's "Unsupported property property"
+    con.query("CREATE OR REPLACE TABLE ds.c (x INT64 OPTIONS(description='new x'))")
+    assert descriptions(con) == [("c", "x", "new x")]
+    con.query("DROP TABLE ds.c")
+    assert descriptions(con) == []
+
+
+def test_column_option_errors_change_nothing(con):
+    con.query("CREATE TABLE ds.c (x INT64 OPTIONS(description='the x'))")
+    with pytest.raises(NotFoundError) as error:
+        con.query("ALTER TABLE ds.c ALTER COLUMN nope SET OPTIONS(description='n')")
+    assert error.value.message == "Unknown column nope in table ds.c."
+    assert error.value.hint == "Its columns: x."
+    with pytest.raises(InvalidOptionError) as error:
+        con.query("ALTER TABLE ds.c ALTER COLUMN x SET OPTIONS(description='y', rounding_mode='ROUND_HALF_EVEN')")
+    assert error.value.message == "Unknown column option rounding_mode."
+    with pytest.raises(InvalidOptionError) as error:
+        con.query("CREATE OR REPLACE TABLE ds.c (x INT64 OPTIONS(description=1))")
+    assert error.value.message == "The column option description takes a STRING literal."
+    assert descriptions(con) == [("c", "x", "the x")]

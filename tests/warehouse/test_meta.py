@@ -39,7 +39,7 @@ def test_only_the_meta_module_names_the_sqlml_meta_schema():
 def test_every_table_the_warehouse_keeps_is_defined_in_meta(con):
     con.query("""
         CREATE SCHEMA ds;
-        CREATE TABLE ds.t (x FLOAT64, y FLOAT64, d DATE, g GEOGRAPHY) PARTITION BY d;
+        CREATE TABLE ds.t (x FLOAT64 OPTIONS(description='x'), y FLOAT64, d DATE, g GEOGRAPHY) PARTITION BY d;
         INSERT INTO ds.t VALUES (1, 2, DATE '2024-01-01', NULL), (2, 3, DATE '2024-01-02', NULL), (3, 5, NULL, NULL);
         CREATE MATERIALIZED VIEW ds.mv AS SELECT x FROM ds.t;
         CREATE PROCEDURE ds.p() BEGIN SELECT 1; END;

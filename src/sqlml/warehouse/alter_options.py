@@ -6,7 +6,8 @@ takes its default again, as in BigQuery; options not named keep their values. Bi
 options (labels, expiration_timestamp…) are accepted and not kept, as CREATE TABLE accepts them.
 A materialized view's options change in its record (:mod:`~sqlml.warehouse.materialized_views`).
 A view's and a dataset's options have nothing to act on locally: the statement checks the object
-exists and changes nothing. The change is one transaction: a failed ALTER changes nothing.
+exists and changes nothing. ``ALTER TABLE … ALTER COLUMN c SET OPTIONS(description=…)`` changes the
+column's description (:mod:`~sqlml.warehouse.column_options`). The change is one transaction: a failed ALTER changes nothing.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_set_options_statement
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_view_set_options_statement
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_schema_set_options_statement
@@ -17,12 +18,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlml.engine.base import CATALOG, Cursor
-from sqlml.errors import InvalidOptionError, NotFoundError, SqlSyntaxError
+from sqlml.errors import InvalidOptionError, NotFoundError
 from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.alter_options import AlterColumnOptions
-from sqlml.warehouse import materialized_views, meta, partitions
+from sqlml.warehouse import column_options, materialized_views, meta, partitions
 
 #: BigQuery's view options (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_option_list),
 #: none of which a local view acts on.
@@ -47,16 +48,17 @@ def alter(context: StatementContext) -> Result:
         return run_sql(context)
     verb = context.plan.verb
     kind, ref, options = tree.args["kind"].upper(), tree.this, _options_of(actions[0])
-    if isinstance(actions[0], AlterColumnOptions):
-        raise SqlSyntaxError(f"{verb} … ALTER COLUMN … SET OPTIONS is not supported yet.", hint="Leave column descriptions out.")
-    changes = _checked(kind, options)
+    column = actions[0] if isinstance(actions[0], AlterColumnOptions) else None
+    changes = _checked(kind, options) if column is None else {"description": column_options.description_option(options)}
     executor = context.executor
     with executor.engine.lease() as cursor, atomic(executor, cursor):
         if not _exists(cursor, kind, ref):
             if tree.args.get("exists"):
                 return Result.empty(verb)
             raise _not_found(kind, ref)
-        if kind == "TABLE":
+        if column is not None:
+            column_options.set_description(executor.engine, cursor, ref, column.name, changes["description"], if_exists=bool(column.args.get("exists")))
+        elif kind == "TABLE":
             set_table_options(cursor, ref, changes)
         if kind == "MATERIALIZED VIEW":
             set_table_options(cursor, ref, {k: v for k, v in changes.items() if k in _VIEW_TABLE_OPTIONS})

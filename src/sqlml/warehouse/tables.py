@@ -18,7 +18,7 @@ from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.planner import plan
-from sqlml.warehouse import column_types, modification_log, partitions
+from sqlml.warehouse import column_options, column_types, modification_log, partitions
 from sqlml.warehouse.meta import relation_exists
 
 
@@ -26,12 +26,13 @@ def create_table(context: StatementContext) -> Result:
     """Run CREATE TABLE in the table's write turn, with its bookkeeping, atomically."""
     tree = context.plan.tree.copy()
     partitioning = partitions.take_partitioning(tree)
+    descriptions = column_options.take_descriptions(tree)
     ref = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     create = dataclasses.replace(context, plan=plan(tree))
-    return modification_log.write_in_turn(context.executor, ref, lambda: _create_table(create, ref, partitioning))
+    return modification_log.write_in_turn(context.executor, ref, lambda: _create_table(create, ref, partitioning, descriptions))
 
 
-def _create_table(context: StatementContext, ref: exp.Table, partitioning: partitions.Partitioning | None) -> Result:
+def _create_table(context: StatementContext, ref: exp.Table, partitioning: partitions.Partitioning | None, descriptions: dict) -> Result:
     executor, tree = context.executor, context.plan.tree
     with executor.engine.lease() as cursor, atomic(executor, cursor):
         existed = bool(tree.args.get("exists")) and relation_exists(cursor, ref.db, ref.name, views=False)
@@ -40,6 +41,7 @@ def _create_table(context: StatementContext, ref: exp.Table, partitioning: parti
         if ref.db and not existed:
             modification_log.record(executor.engine, cursor, ref.db, ref.name, None)
             column_types.record(executor.engine, cursor, ref, tree)
+            column_options.record(executor.engine, cursor, ref, descriptions)
     return result
 
 
@@ -70,4 +72,5 @@ def drop_table(context: StatementContext) -> Result:
             partitions.record(cursor, ref.db, ref.name, None)
             modification_log.forget(cursor, ref.db, ref.name)
             column_types.forget(cursor, ref.db, ref.name)
+            column_options.forget(cursor, ref.db, ref.name)
     return result
