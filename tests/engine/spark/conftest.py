@@ -8,7 +8,9 @@ both: Java 17 from the system's package manager, pyspark from the ``spark`` extr
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,10 @@ import sqlml
 pytest.importorskip("pyspark", reason='the Spark engine needs pyspark: pip install "sqlml[spark]"')
 if shutil.which("java") is None:
     pytest.skip("the Spark engine needs Java 17 (apt-get install openjdk-17-jre-headless)", allow_module_level=True)
+
+# Every Spark JVM the tests start reads spark_conf/spark-defaults.conf (its comments say why each
+# setting): spark-submit reads SPARK_CONF_DIR, and the processes the tests start inherit it.
+os.environ["SPARK_CONF_DIR"] = str(Path(__file__).parent / "spark_conf")
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +36,12 @@ def spark(started_in):
     """The session sqlml starts for an in-memory warehouse (:func:`~sqlml.engine.spark.session.spark_session`:
     local[2], its tables in a temporary folder, Spark's in-memory catalog), started from
     ``started_in``, for the whole run — so that test_started_session.py checks a started session
-    without starting a JVM of its own (~20 s of CPU). The tests' own settings: no web UI (static,
-    handed to the JVM's spark-submit) and two shuffle partitions."""
+    without starting a JVM of its own (~20 s of CPU). The tests' own settings: spark_conf's (no web
+    UI, no whole-stage code generation, no adaptive execution) and two shuffle partitions."""
     from sqlml.engine.spark.session import spark_session
 
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(started_in)
-        patch.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.enabled=false pyspark-shell")
         session = spark_session(None, None)
     session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
