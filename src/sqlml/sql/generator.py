@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from sqlml.sql.alter_options import AlterColumnOptions
 from sqlml.sql.expressions import ML_FUNCTIONS, AlterModel, ExportModel, LoadDataFiles, MLFunction, TrainingData
 
 
@@ -34,6 +35,11 @@ def _alter_model_sql(self, node: AlterModel) -> str:
     return f"ALTER MODEL{exists} {self.sql(node, 'this')} SET {_options_sql(self, node.expressions)}"
 
 
+def _alter_column_options_sql(self, node: AlterColumnOptions) -> str:
+    exists = " IF EXISTS" if node.args.get("exists") else ""
+    return f"ALTER COLUMN{exists} {self.sql(node, 'this')} SET {_options_sql(self, node.expressions[0].expressions)}"
+
+
 def _export_model_sql(self, node: ExportModel) -> str:
     options = f" {_options_sql(self, node.expressions)}" if node.expressions else ""
     return f"EXPORT MODEL {self.sql(node, 'this')}{options}"
@@ -55,6 +61,7 @@ SQLML_TRANSFORMS = {
     LoadDataFiles: _load_data_files_sql,
     **{node_type: _ml_function_sql for node_type in ML_FUNCTIONS.values()},
     AlterModel: _alter_model_sql,
+    AlterColumnOptions: _alter_column_options_sql,
     ExportModel: _export_model_sql,
     TrainingData: _training_data_sql,
 }
