@@ -191,3 +191,12 @@ def test_column_option_errors_change_nothing(con):
         con.query("CREATE OR REPLACE TABLE ds.c (x INT64 OPTIONS(description=1))")
     assert error.value.message == "The column option description takes a STRING literal."
     assert descriptions(con) == [("c", "x", "the x")]
+
+
+def test_alter_set_options_in_a_rolled_back_transaction_and_with_a_default_dataset(con):
+    con.query("SET @@dataset_id = 'ds'")
+    con.query("ALTER TABLE t ALTER COLUMN x SET OPTIONS(description='the x')")
+    con.query("""BEGIN TRANSACTION; ALTER TABLE t SET OPTIONS(description='gone'); ALTER TABLE t ALTER COLUMN x SET OPTIONS(description=NULL);
+                 ROLLBACK TRANSACTION""")
+    assert kept(con) == [("p", False, None, None), ("t", False, None, "orders")]
+    assert descriptions(con) == [("t", "x", "the x")]
