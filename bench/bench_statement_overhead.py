@@ -35,6 +35,7 @@ STATEMENTS = {
     "`SELECT x FROM ds.t WHERE x = 1`": "SELECT x FROM ds.t WHERE x = 1",
     "`SELECT x + 1 AS y FROM ds.t WHERE x = 1` (+: columns looked up)": "SELECT x + 1 AS y FROM ds.t WHERE x = 1",
     "`SELECT d + n AS e FROM ds.d WHERE n = 1` (DATE + INT64 typed)": "SELECT d + n AS e FROM ds.d WHERE n = 1",
+    "`SELECT CAST(x AS STRING) AS s FROM ds.t WHERE x = 1` (a column cast to STRING: columns looked up)": "SELECT CAST(x AS STRING) AS s FROM ds.t WHERE x = 1",
 }
 
 

@@ -76,12 +76,23 @@ def test_array_subscripts_and_other_casts_are_unchanged(con):
     assert rows == [(2, "1", "1", "1")]
 
 
-def test_a_statement_without_such_a_construct_binds_no_table(monkeypatch, con):
-    bound, remembered = [], sources._remembered_columns
-    monkeypatch.setattr(sources, "_remembered_columns", lambda *args: bound.append(args) or remembered(*args))
-    assert _rows(con, "SELECT CAST(k AS FLOAT64), k * 2 FROM ds.t WHERE k = 1") == [(1.0, 2)]
-    assert _rows(con, "SELECT l[OFFSET(0)] FROM ds.t WHERE k = 1") == [(1,)]  # a subscript: its table is bound
-    assert len(bound) == 1
+def test_only_a_statement_with_such_a_construct_looks_its_tables_up(monkeypatch, con):
+    looked_up, remembered = [], sources._remembered_columns
+    monkeypatch.setattr(sources, "_remembered_columns", lambda *args: looked_up.append(args[2:]) or remembered(*args))
+    assert _rows(con, "SELECT k * 2, s.a, CAST(k AS FLOAT64), DATE '2020-01-01' FROM ds.t WHERE k = 1")[0][:3] == (2, 1, 1.0)
+    assert _rows(con, "SELECT l[OFFSET(0)] FROM ds.t WHERE k = 1") == [(1,)]  # a subscript: its table is looked up
+    assert looked_up == [("ds", "t")]
+
+
+def test_an_unqualified_table_is_bound_only_for_a_column_such_a_construct_reads(monkeypatch):
+    with sqlml.connect(":memory:") as con:
+        con.query("CREATE TEMP TABLE u AS SELECT 1 AS k, INTERVAL 3 HOUR AS i")
+        bound, binding = [], sources._bound_columns
+        monkeypatch.setattr(sources, "_bound_columns", lambda *args: bound.append(args[1:]) or binding(*args))
+        assert con.query("SELECT CAST(k AS FLOAT64) FROM u").fetchall() == [(1.0,)]
+        assert bound == []
+        assert con.query("SELECT CAST(i AS STRING) FROM u").fetchall() == [("0-0 0 3:0:0",)]
+        assert bound == [(None, "u")]
 
 
 def test_typed_once_for_date_arithmetic_and_columns_together():

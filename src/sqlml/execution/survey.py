@@ -36,10 +36,11 @@ class Survey:
         dots: every :class:`~sqlglot.exp.Dot` node (``ML.STANDARD_SCALER(x)`` is one).
         parameters: every ``@name`` and ``?`` parameter node (see :func:`~sqlml.sql.transpile.parameters_among`).
         kinds: the type of every node (a frozenset).
+        nodes: every node, in walk order.
         stale: the tree changed shape since the walk (see :meth:`changed`).
     """
 
-    __slots__ = ("tree", "tables", "ctes", "dots", "parameters", "kinds", "stale")
+    __slots__ = ("tree", "tables", "ctes", "dots", "parameters", "kinds", "nodes", "stale")
 
     def __init__(self, tree: exp.Expression):
         # the node types first, then one comprehension per kept type the tree holds: no call per
@@ -50,7 +51,7 @@ class Survey:
         self.tables, self.ctes, self.dots, self.parameters = (
             [node for node in nodes if type(node) in types] if types else [] for types in _kept(kinds)
         )
-        self.kinds = kinds
+        self.kinds, self.nodes = kinds, nodes
         self.stale = False
 
     def changed(self) -> None:

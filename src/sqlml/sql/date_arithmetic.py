@@ -59,6 +59,9 @@ class Surveyed(Protocol):
     @property
     def kinds(self) -> frozenset[type]: ...  # the type of every node
 
+    @property
+    def nodes(self) -> list[exp.Expression]: ...  # every node, in walk order
+
 
 def date_arithmetic(tree: exp.Expression) -> exp.Expression:
     """``tree`` (changed in place) with the date arithmetic its text alone types rewritten."""
@@ -73,11 +76,11 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
 
     Only a statement with ``+`` or ``-`` (or a construct :mod:`sqlml.sql.typed_columns` rewrites)
     that reads a table looks its columns up, and only one that may hold a DATE (a DATE column, a
-    DATE-typed expression) or a column of a type that construct depends on is typed. ``survey``: what a walk of
-    ``tree`` already found (the renderer's); without it the tree is walked here.
+    DATE-typed expression) or a column of a type that construct depends on is typed. ``survey``:
+    what a walk of ``tree`` already found (the renderer's); without it the tree is walked here.
     """
     outline = _outline(tree) if survey is None else _surveyed_outline(survey)
-    if outline.columns and not typed_columns.candidates(tree):  # a walk costs less than binding tables
+    if outline.columns and not (typed_columns.candidates(tree) if survey is None else typed_columns.candidates_among(survey.nodes)):
         outline = outline._replace(columns=False)
     if not (outline.arithmetic or outline.columns):
         return tree

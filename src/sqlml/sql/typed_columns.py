@@ -19,6 +19,8 @@ then writes each one's type into the tree, where the text-only translations alre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlglot import exp
 
 from sqlml.sql.literal_text import STRUCT_COLUMN
@@ -40,7 +42,12 @@ def has_candidates(kinds: frozenset[type] | set[type]) -> bool:
 def candidates(tree: exp.Expression) -> list[exp.Column]:
     """The columns of ``tree`` whose translation depends on their type (see the module), in
     ``find_all`` order: the operand of a CAST to STRING, an argument of FORMAT, a subscripted one."""
-    return [column for column in tree.find_all(exp.Column) if _candidate(column)]
+    return candidates_among(tree.find_all(exp.Column))
+
+
+def candidates_among(nodes: Iterable[exp.Expression]) -> list[exp.Column]:
+    """:func:`candidates` among ``nodes`` (a tree's nodes, already walked)."""
+    return [node for node in nodes if type(node) is exp.Column and _candidate(node)]
 
 
 def _candidate(column: exp.Column) -> bool:
