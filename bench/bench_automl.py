@@ -10,9 +10,10 @@ RANDOM_FOREST_*, DNN_* when registered) is trained directly at its defaults on t
 ``budget_hours`` the wall time those default models took together — the time a user spends
 finding the best default family, measured under the same load right before — and the same split
 through ``data_split_col``, and is scored on the same TEST rows (``--serving-probe``: also the
-TEST value of the same chosen members served three ways — as the search trained them, which
-AUTOML serves; as their five fold models averaged, the bagging served before session 36; refitted
-on TRAIN + VALIDATE). CPU seconds of this process are printed beside both wall times (the machine is shared).
+TEST value of the same chosen members served three ways — as their five fold models averaged,
+the bagging AUTOML serves; as the search trained them (TRAIN rows, early stopping on VALIDATE);
+refitted on TRAIN + VALIDATE; ``--serving-dump``: each member's TEST outputs to a pickle, to mix
+the servings offline). CPU seconds of this process are printed beside both wall times (the machine is shared).
 The libraries are imported (a small model of each family trained) before any timing. Printed
 per split: each default model's test metric and time, the best of them on the test rows, AutoML's
 test metric and chosen model, and AUTOML's difference from the best default with the standard
@@ -38,7 +39,6 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 import sqlml
-from sqlml.ml.automl import crossval as crossval_module
 from sqlml.ml.automl import search as search_module
 from sqlml.ml.automl.fitting import Stop
 from sqlml.ml.models.catalog import canonical_name, family_of
@@ -150,17 +150,6 @@ def _probed_model(model_type, options, objective, records, kept, validated, sign
 
 
 _model = search_module._model
-_run = crossval_module.CrossValidation.run
-
-
-def _keeping_fold_models(self, candidate, options, fit, objective, rows_of=None, race=None):
-    """CrossValidation.run, its fold models and their rows kept on the result (for the probe's bagging)."""
-    estimators = []
-    found = _run(self, candidate, options, lambda c, p, o: estimators.append(fit(c, p, o)) or estimators[-1], objective, rows_of, race)
-    if isinstance(found, crossval_module.OutOfFold):
-        found.estimators, found.prepared = estimators, self.whole.prepared(rows_of or candidate)
-    return found
-DUMP: str | None = None
 
 
 def automl(con: sqlml.Connection, name: str, label: str, features: str, classifier: bool, budget: float) -> dict:
@@ -226,7 +215,6 @@ def main() -> None:
         global DUMP
         DUMP = args.serving_dump
         search_module._model = _probed_model
-        crossval_module.CrossValidation.run = _keeping_fold_models
     with tempfile.TemporaryDirectory() as folder, sqlml.connect(Path(folder) / "w", Path(folder) / "m", idle_release=0) as con:
         con.query("CREATE SCHEMA ds")
         print(
@@ -248,7 +236,7 @@ def main() -> None:
                 against_pick.append(sign * (a["metric"] - r["singles"][picked][0]))
                 print(
                     f"| {name} | {seed} | {r['load']:.1f}→{os.getloadavg()[0]:.1f} | {each} | {r['singles'][r['best']][0]:.4f} ({r['best']}) | "
-                    f"as trained | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
+                    f"bagged folds | {a['metric']:.4f} | {difference:+.4f} ± {a['se']:.4f} | {a['chosen']} | "
                     f"{r['budget']:.1f} s ({r['cpu']:.1f}) | {a['seconds']:.1f} s ({a['cpu']:.1f}) | {a['succeeded']}/{a['trials']} |",
                     flush=True,
                 )  # fmt: skip
@@ -260,7 +248,7 @@ def main() -> None:
                 f"{name}: AUTOML − best default, better-is-positive, over {len(differences)} seed(s): "
                 f"mean {np.mean(differences):+.4f}, min {np.min(differences):+.4f}; within one SE of the TEST rows' paired difference "
                 f"{sum(d >= -e for d, e in zip(differences, errors))}/{len(differences)}, smallest d/SE "
-                f"{min(d / e for d, e in zip(differences, errors)):+.2f}; against the default best on VALIDATE "
+                f"{min(d / e if e else 0.0 for d, e in zip(differences, errors)):+.2f}; against the default best on VALIDATE "
                 f"mean {np.mean(against_pick):+.4f}, min {np.min(against_pick):+.4f}",
                 flush=True,
             )  # fmt: skip

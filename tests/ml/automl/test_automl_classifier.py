@@ -1,6 +1,5 @@
-"""AUTOML_CLASSIFIER end to end: the search's trials, the chosen model its trials as the search
-trained them (each the model a user trains directly with its options), and every ML.* function and
-the server as for the chosen model."""
+"""AUTOML_CLASSIFIER end to end: the search's trials, the chosen model the average of its trials'
+fold models, and every ML.* function and the server as for the chosen model."""
 
 from __future__ import annotations
 
@@ -15,7 +14,8 @@ import sqlml
 from sqlml.ml.models.catalog import canonical_name
 from sqlml.serve.app import create_app
 from sqlml.serve.models import ModelSet
-from tests.ml.automl.members import served_members, trained
+from sqlml.ml.automl.crossval import FOLDS
+from tests.ml.automl.members import bagged_members, trained
 
 FEATURES = "x1, x2, plan, active"
 CREATE = (
@@ -77,19 +77,21 @@ def _positive(con, model: str) -> np.ndarray:
     return np.array([next(p["prob"] for p in row["predicted_churned_probs"] if p["label"] is True) for row in rows])
 
 
-def test_predictions_are_the_chosen_trials_as_a_direct_model_of_each_would_predict(auto):
+def test_predictions_average_the_fold_models_of_the_chosen_trials(auto):
     rows = trials(auto)
     optimal = next(r for r in rows if r["is_optimal"])
+    members = bagged_members(auto, "ds.auto")
     chosen = json.loads(optimal["hyperparameters"]) if optimal["model_type"] == "ENSEMBLE" else {optimal["model_type"]: 1.0}
-    members = served_members(auto, "ds.auto")  # one member per chosen trial, with its weight
-    assert sorted(w for *_, w in members) == pytest.approx(sorted(chosen.values()))
+    assert len(members) == FOLDS * len(chosen)  # each chosen trial's five fold models, its weight split evenly
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
+    assert [fold for *_, fold in members] == list(range(FOLDS)) * len(chosen)
+    stored = trained(auto, "ds.auto")
+    training_rows = auto.query("SELECT COUNT(*) FROM ds.train WHERE part != 'TEST'").fetchall()[0][0]
+    assert stored.spec["split"]["training_rows"] == training_rows  # the folds' rows: training and validation rows
+    X = stored.preprocessor.transform(auto.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=stored.estimator.task.sparse)
     logit = 0.0
-    for model_type, options, weight in members:  # trained on TRAIN, VALIDATE evaluating (stopping early), as the search did
-        auto.query(
-            f"CREATE OR REPLACE MODEL ds.direct OPTIONS(model_type='{model_type}', input_label_cols=['churned'], data_split_method='CUSTOM', "
-            f"data_split_col='is_eval'{', ' * bool(options)}{options}) AS SELECT {FEATURES}, churned, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
-        )  # fmt: skip
-        p = _positive(auto, "ds.direct")
+    for _, _, weight, estimator in stored.estimator.members:
+        p = estimator.predict(X)[:, 1]  # each fold model as its family predicts
         logit = logit + weight * np.log(np.clip(p, 1e-15, 1) / np.clip(1 - p, 1e-15, 1))
     assert _positive(auto, "ds.auto") == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-9)
 
@@ -148,7 +150,7 @@ def test_trial_info_of_a_model_that_is_neither_tuned_nor_automl_still_refuses(au
 
 
 def test_export_writes_onnx_for_linear_or_tree_members_and_names_why_not_for_others(auto, tmp_path):
-    members = trained(auto, "ds.auto").estimator.members  # the chosen trials, averaged
+    members = trained(auto, "ds.auto").estimator.members  # the chosen trials' fold models, averaged
     kinds = {m[0] for m in members}
     auto.query(f"EXPORT MODEL ds.auto OPTIONS(uri='{tmp_path}/export')")
     manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())

@@ -4,9 +4,10 @@ ML.GLOBAL_EXPLAIN against its members trained directly, and the functions BigQue
 The search is real; only its choice is fixed (the ensemble selection is replaced by a 1/4 + 3/4
 mix of the two best boosted-tree trials, the only family searched), so the test does not depend
 on which candidates a tiny budget happens to find. Expected values come from the same members as
-plain BOOSTED_TREE_REGRESSOR models trained on the TRAIN rows, the VALIDATE rows evaluating (as
-AutoML serves its choice's trials as the search trained them): their predictions and
-attributions, mixed with the weights, and scikit-learn's metrics of the mix on the TEST rows.
+plain BOOSTED_TREE_REGRESSOR models trained on each fold's rows, the fold evaluating (as AutoML
+bags its choice's fold models): their predictions and attributions, mixed with the weights (each
+trial's split evenly among its five fold models), and scikit-learn's metrics of the mix on the
+TEST rows.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import sqlml
 from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.family import AutoMLFamily
-from tests.ml.automl.members import served_members
+from tests.ml.automl.members import bagged_members, fold_table, recording_folds
 
 FEATURES = "x1, x2, plan, active"
-#: x2's missing values filled in the query (the members' and the direct models' rows alike)
+#: x2's missing values filled in the query: the fold models' preprocessing imputes them with the
+#: mean of all training and validation rows, a direct model with the mean of its own rows
 FILLED = "x1, COALESCE(x2, 0.0) AS x2, plan, active"
 
 
@@ -43,6 +45,7 @@ def ensemble(automl_con):
         patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # and time to cross-validate both under load
         patch.setattr(automl_crossval, "fits_in", lambda *args: True)  # whatever the machine's load makes of the estimates
         patch.setattr(automl_crossval, "FINALISTS", 2)  # the two the ensemble takes: the rest would only cost time
+        folds = recording_folds(patch)
         automl_con.query(
             "CREATE OR REPLACE MODEL ds.ens OPTIONS(model_type='AUTOML_REGRESSOR', input_label_cols=['target'], budget_hours=0.002, "
             f"data_split_col='part') AS SELECT {FILLED}, target, part FROM ds.train"
@@ -52,15 +55,15 @@ def ensemble(automl_con):
     assert optimal["model_type"] == "ENSEMBLE"
     weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
     assert sorted(weights.values()) == [0.25, 0.75]
-    members = served_members(automl_con, "ds.ens")
-    assert sorted(w for *_, w in members) == [0.25, 0.75]
-    for number, (model_type, options, _) in enumerate(members):
+    members = bagged_members(automl_con, "ds.ens")
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted([0.05] * 5 + [0.15] * 5))
+    for number, (model_type, options, _, fold) in enumerate(members):
+        fold_table(automl_con, folds, f"SELECT {FILLED}, target, part FROM ds.train", fold, "ds.fold")
         automl_con.query(
             f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
-            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) AS SELECT {FILLED}, target, part = 'VALIDATE' AS is_eval "
-            "FROM ds.train WHERE part != 'TEST'"
-        )  # fmt: skip
-    return automl_con, [(f"ds.member{n}", w) for n, (*_, w) in enumerate(members)]
+            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) AS SELECT {FEATURES}, target, is_eval FROM ds.fold"
+        )
+    return automl_con, [(f"ds.member{n}", w) for n, (_, _, w, _) in enumerate(members)]
 
 
 def _predicted(con, model: str, rows: str) -> np.ndarray:

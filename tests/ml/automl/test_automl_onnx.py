@@ -1,5 +1,5 @@
-"""EXPORT MODEL's ONNX form of an AUTOML model averaging two trials of one family
-(ml/automl/onnx_form.py) — linear members as one linear model of averaged coefficients, tree members
+"""EXPORT MODEL's ONNX form of a bagged AUTOML model (ml/automl/onnx_form.py): one trial's five
+fold models averaged — linear members as one linear model of averaged coefficients, tree members
 as one tree ensemble of every member's trees with scaled leaves — predicts what ML.PREDICT does,
 computed by onnxruntime on the model's raw input columns; members of different kinds are a clear error."""
 
@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import copy
 import json
-import math
+from dataclasses import replace
 
 import numpy as np
 import onnxruntime
 import pytest
 
 import sqlml
-from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
+from sqlml.ml.automl.candidates import candidates
+from sqlml.ml.automl.crossval import FOLDS
 from sqlml.ml.automl.family import AutoMLFamily
-from sqlml.ml.automl.objectives import minimized
 from sqlml.ml.models.onnx_graph import to_onnx
 from tests.ml.automl.members import trained
 
@@ -25,37 +25,28 @@ FEATURES = "x1, x2, plan, active"
 
 
 @pytest.fixture(scope="module")
-def averaged(automl_con):
-    """``averaged(automl_type, searched, label)`` → the name of an AUTOML model (trained once per
-    module) serving ``searched``'s default trial and its first tuned trial, half each."""
+def bagged(automl_con):
+    """``bagged(automl_type, searched, label)`` → the name of an AUTOML model (trained once per
+    module) of ``searched``'s default trial alone, served as its five fold models."""
     made: dict[tuple, str] = {}
 
     def make(automl_type: str, searched: str, label: str) -> str:
         if (automl_type, searched, label) not in made:
             made[automl_type, searched, label] = f"bag{len(made)}"
-            _averaged(automl_con, made[automl_type, searched, label], automl_type, searched, label)
+            _bagged(automl_con, made[automl_type, searched, label], automl_type, searched, label)
         return made[automl_type, searched, label]
 
     return make
 
 
-def _averaged(con, name: str, automl_type: str, searched: str, label: str) -> None:
-    def two_best(outputs, ranked, objective, y, kind, folds=None):
-        return {ranked[0]: 0.5, ranked[1]: 0.5}, -math.inf if minimized(objective) else math.inf  # beats any value
-
+def _bagged(con, name: str, automl_type: str, searched: str, label: str) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AutoMLFamily, "searched", lambda self, model_type: [(searched, self.lookup(searched))])
-        patch.setattr(automl_search, "select", two_best)
-        patch.setattr(automl_search, "clearly_better_on_folds", lambda *args: True)
-        patch.setattr(automl_search, "CROSS_VALIDATION_SHARE", 0.0)  # the whole budget searches: two trials at least,
-        patch.setattr(automl_search, "PATIENCE", 1)  # ending a trial after the best, not forty
-        patch.setattr(automl_search, "MIN_CROSS_VALIDATION_SHARE", 40.0)  # and time to cross-validate both under load
-        patch.setattr(automl_crossval, "fits_in", lambda *args: True)
-        patch.setattr(automl_crossval, "FINALISTS", 2)  # the default and the best tuned trial
-        patch.setattr(automl_crossval, "clearly_worse", lambda *args: False)  # both on every fold, however they race
+        patch.setattr(automl_search, "candidates", lambda *args: [replace(c, spaces={}) for c in candidates(*args)])
+        patch.setattr(automl_search, "PATIENCE", 0)  # the default trial only (cross-validated whatever the budget)
         con.query(
             f"CREATE OR REPLACE MODEL ds.{name} OPTIONS(model_type='{automl_type}', input_label_cols=['{label}'], "
-            f"budget_hours=0.001, data_split_col='part') AS SELECT {FEATURES}, {label}, part FROM ds.train"
+            f"budget_hours=0.0003, data_split_col='part') AS SELECT {FEATURES}, {label}, part FROM ds.train"
         )  # fmt: skip
 
 
@@ -80,11 +71,12 @@ def _onnx_outputs(con, name: str, folder) -> dict[str, np.ndarray]:
     ("automl_type", "searched", "label"),
     [("AUTOML_REGRESSOR", "LINEAR_REG", "target"), ("AUTOML_CLASSIFIER", "LOGISTIC_REG", "churned"), ("AUTOML_CLASSIFIER", "LOGISTIC_REG", "tier")],
 )  # fmt: skip
-def test_averaged_linear_members_export_as_one_model_of_averaged_coefficients(automl_con, averaged, tmp_path, automl_type, searched, label):
-    name = averaged(automl_type, searched, label)
+def test_bagged_linear_members_export_as_one_model_of_averaged_coefficients(automl_con, bagged, tmp_path, automl_type, searched, label):
+    name = bagged(automl_type, searched, label)
     members = trained(automl_con, f"ds.{name}").estimator.members
-    assert [(m[0], m[2]) for m in members] == [(searched, 0.5)] * 2
-    assert not np.array_equal(np.asarray(members[0][3].coef_), np.asarray(members[1][3].coef_))  # two different fits, averaged
+    assert [m[0] for m in members] == [searched] * FOLDS and len({id(m[3]) for m in members}) == FOLDS
+    coefficients = [np.asarray(m[3].coef_) for m in members]
+    assert not all(np.array_equal(c, coefficients[0]) for c in coefficients)  # five different fits, averaged
     got = _onnx_outputs(automl_con, name, tmp_path / "export")
     predicted = automl_con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").arrow().to_pylist()
     if automl_type == "AUTOML_REGRESSOR":
@@ -96,17 +88,17 @@ def test_averaged_linear_members_export_as_one_model_of_averaged_coefficients(au
     assert list(got[f"predicted_{label}"][:, 0]) == [r[f"predicted_{label}"] for r in predicted]
 
 
-def test_averaged_boosted_tree_members_export_as_one_tree_ensemble(automl_con, averaged, tmp_path):
-    name = averaged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
-    assert [m[0] for m in trained(automl_con, f"ds.{name}").estimator.members] == ["BOOSTED_TREE_REGRESSOR"] * 2
+def test_bagged_boosted_tree_members_export_as_one_tree_ensemble(automl_con, bagged, tmp_path):
+    name = bagged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
+    assert [m[0] for m in trained(automl_con, f"ds.{name}").estimator.members] == ["BOOSTED_TREE_REGRESSOR"] * FOLDS
     got = _onnx_outputs(automl_con, name, tmp_path / "export")["predicted_target"][:, 0]
     want = automl_con.query(f"SELECT predicted_target FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").df().predicted_target
     # ONNX tree ensembles compare and sum in FLOAT (onnxmltools' form of LightGBM trees): 1e-5 of the targets' scale
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
 
 
-def test_averaged_boosted_tree_classifier_members_sum_their_logits_before_the_sigmoid(automl_con, averaged, tmp_path):
-    name = averaged("AUTOML_CLASSIFIER", "BOOSTED_TREE_CLASSIFIER", "churned")
+def test_bagged_boosted_tree_classifier_members_sum_their_logits_before_the_sigmoid(automl_con, bagged, tmp_path):
+    name = bagged("AUTOML_CLASSIFIER", "BOOSTED_TREE_CLASSIFIER", "churned")
     got = _onnx_outputs(automl_con, name, tmp_path / "export")
     predicted = automl_con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").arrow().to_pylist()
     classes = trained(automl_con, f"ds.{name}").label["classes"]
@@ -115,15 +107,15 @@ def test_averaged_boosted_tree_classifier_members_sum_their_logits_before_the_si
     assert list(got["predicted_churned"][:, 0]) == [r["predicted_churned"] for r in predicted]
 
 
-def test_members_of_different_kinds_are_a_clear_error(automl_con, averaged):
-    linear, trees = averaged("AUTOML_REGRESSOR", "LINEAR_REG", "target"), averaged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
+def test_members_of_different_kinds_are_a_clear_error(automl_con, bagged):
+    linear, trees = bagged("AUTOML_REGRESSOR", "LINEAR_REG", "target"), bagged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
     mixed = copy.copy(trained(automl_con, f"ds.{linear}"))
     mixed.estimator = copy.copy(mixed.estimator)
-    mixed.estimator.members = mixed.estimator.members + trained(automl_con, f"ds.{trees}").estimator.members[:1]
+    mixed.estimator.members = mixed.estimator.members[:2] + trained(automl_con, f"ds.{trees}").estimator.members[:1]
     with pytest.raises(sqlml.ModelError) as raised:
         to_onnx(mixed)
     assert raised.value.message == (
         "EXPORT MODEL's ONNX format has no exact form for this AUTOML_REGRESSOR model's average of 3 members "
-        "(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR): only linear members, or only tree "
+        f"(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR), each chosen trial's {FOLDS} fold models: only linear members, or only tree "
         "members, average into one ONNX model."
     )

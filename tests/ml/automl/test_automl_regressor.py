@@ -1,7 +1,5 @@
 """AUTOML_REGRESSOR with MINIMIZE_MAE: every trial scored by the mean absolute error on the
-validation rows, the optimal one the lowest, predictions equal to the chosen members trained
-directly: as the search trained them (a cross-validated choice), or refitted on the training and
-validation rows (a choice made on the validation rows alone)."""
+validation rows, the optimal one the lowest, predictions equal to the chosen members refitted directly on the training and validation rows."""
 
 from __future__ import annotations
 
@@ -10,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from sqlml.ml.automl.crossval import FOLDS
 from sqlml.ml.automl.family import AutoMLFamily
 from sqlml.ml.models.catalog import canonical_name, family_of
-from tests.ml.automl.members import refitted_members, served_members, trained
+from tests.ml.automl.members import bagged_members, refitted_members, trained
 
 FEATURES = "x1, x2, plan, active"
 
@@ -60,22 +59,24 @@ def test_trials_are_scored_by_mae_and_the_lowest_is_optimal(regressor):
     ]  # fmt: skip
 
 
-def test_predictions_are_the_chosen_members_as_trained_or_refitted(regressor):
+def test_predictions_are_the_chosen_members_bagged_or_refitted(regressor):
     optimal = regressor.query("SELECT model_type, hyperparameters FROM ML.TRIAL_INFO(MODEL ds.reg) WHERE is_optimal").fetchall()[0]
     chosen = json.loads(optimal[1]) if optimal[0] == "ENSEMBLE" else {optimal[0]: 1.0}
-    if trained(regressor, "ds.reg").spec["automl"]["chosen_by"] == "CROSS_VALIDATION":  # in the budget (1 s: not under every load)
-        members = served_members(regressor, "ds.reg")  # trained on TRAIN, VALIDATE evaluating, as the search did
-        rows = f"SELECT {FEATURES}, target, part = 'VALIDATE' AS is_eval FROM ds.train WHERE part != 'TEST'"
-        split = "data_split_method='CUSTOM', data_split_col='is_eval'"
-    else:
-        members = refitted_members(regressor, "ds.reg")
-        rows, split = f"SELECT {FEATURES}, target FROM ds.train WHERE part != 'TEST'", "data_split_method='NO_SPLIT'"
-    assert sorted(w for *_, w in members) == pytest.approx(sorted(chosen.values()))
+    stored = trained(regressor, "ds.reg")
+    if stored.spec["automl"]["bagged_folds"]:  # cross-validated in the budget (1 s: not under every load)
+        members = bagged_members(regressor, "ds.reg")
+        assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
+        X = stored.preprocessor.transform(regressor.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=stored.estimator.task.sparse)
+        expected = sum(weight * estimator.predict(X) for _, _, weight, estimator in stored.estimator.members)
+        assert _predicted(regressor, "ds.reg") == pytest.approx(expected, rel=1e-9, abs=1e-9)
+        return
+    members = refitted_members(regressor, "ds.reg")
+    assert sorted(w for *_, w in members) == sorted(chosen.values())
     expected = 0.0
     for model_type, options, weight in members:
         regressor.query(
             f"CREATE OR REPLACE MODEL ds.reg_direct OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
-            f"{split}{', ' * bool(options)}{options}) AS {rows}"
+            f"data_split_method='NO_SPLIT', {options}) AS SELECT {FEATURES}, target FROM ds.train WHERE part != 'TEST'"
         )
         expected = expected + weight * _predicted(regressor, "ds.reg_direct")
     assert _predicted(regressor, "ds.reg") == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -55,7 +55,7 @@ def _trials(models: dict[int, tuple[float, float]], defaults: set[int], seed: in
         value = _auc_on_folds(y, outputs, folds)
         records.append({"trial_id": trial_id, "objective_value": value})  # the validation rows' value, as good as the folds'
         kept[trial_id] = Kept("LOGISTIC_REG", {}, None, outputs[:60], [], prepared, 0.1, default=trial_id in defaults)
-        scores[trial_id] = OutOfFold(outputs, value)
+        scores[trial_id] = OutOfFold(outputs, value, [], prepared)
     return kept, records, Validated(scores, y, folds)
 
 
@@ -202,7 +202,7 @@ def test_defaults_within_the_folds_noise_of_the_chosen_one_are_averaged_equally(
     shared = next(iter(kept.values())).prepared
     for trial in kept.values():
         trial.prepared = shared  # one preprocessing
-    validated = Validated({t: OutOfFold(out, values[t]) for t, out in outputs.items()}, y, folds)
+    validated = Validated({t: OutOfFold(out, values[t], [], shared) for t, out in outputs.items()}, y, folds)
     records = [{"trial_id": t, "objective_value": values[t]} for t in sorted(outputs)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(automl_search, "select", lambda outputs, ranked, *args: ({ranked[0]: 1.0}, None))  # no selected ensemble

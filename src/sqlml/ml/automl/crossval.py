@@ -37,8 +37,9 @@ finalist the budget left no time to cross-validate can still be chosen, but only
 cross-validated choice on the validation rows by more than a bootstrap standard error of their
 paired difference (the "one standard error" rule of Hastie, Tibshirani and Friedman, ESL §7.10),
 times sqrt(2 ln k) when it is the best of k trials on those rows (:func:`noise_margin`):
-otherwise the better-measured candidate stays. The fold models only measure: a cross-validated
-choice serves its members as the search trained them (:mod:`sqlml.ml.automl.search` says why).
+otherwise the better-measured candidate stays. The fold models are kept: a cross-validated choice
+serves them, averaged (:func:`sqlml.ml.automl.search._bagged`), so the folds' rows share one
+preprocessing fitted on all of them (:class:`CrossValidation`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from sqlml.ml.automl.candidates import Candidate, Rows
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate
 from sqlml.ml.automl.objectives import Objective, minimized, score
 from sqlml.ml.models.estimator import Dataset
+from sqlml.ml.training.preparation import Prepared
 from sqlml.ml.training.split import Split
 
 FOLDS = 5
@@ -75,10 +77,13 @@ RACE_LEVEL = 0.05
 
 @dataclass
 class OutOfFold:
-    """A finalist's out-of-fold outputs over the training and validation rows and their score."""
+    """A finalist's out-of-fold outputs over the training and validation rows, their score, and
+    the fold models that made them (on ``prepared``'s feature matrix) — the bag the model serves."""
 
     outputs: np.ndarray
     value: float
+    estimators: list
+    prepared: Prepared
     #: the objective's value on each fold (``value`` is their mean)
     fold_values: list[float] = dataclasses.field(default_factory=list)
 
@@ -124,9 +129,9 @@ def finalists(
     return own + sorted(chosen[:leading], key=seconds_of) + sorted(chosen[leading:], key=seconds_of)
 
 
-def pooled_split(split: Split) -> Split:
-    """The training and validation rows as training rows, the validation and test rows as they
-    were: the rows the folds' shared preprocessing is fitted on, and a refit's rows."""
+def bagging_split(split: Split) -> Split:
+    """The rows the fold models' preprocessing is fitted on: the training and validation rows
+    (as training rows), the validation and test rows as they were."""
     return Split(np.sort(np.concatenate([split.train, split.evaluation])), split.evaluation, split.test, split.method)
 
 
@@ -136,11 +141,11 @@ def _subset(rows: Dataset, positions: np.ndarray) -> Dataset:
 
 class CrossValidation:
     """The training and validation rows prepared once per preprocessing (shared by candidates of
-    one preprocessing), each fold's training and held-out rows taken from them, and the labels of
-    every held-out row.
+    one preprocessing: its preprocessor is the bagged model's), each fold's training and held-out
+    rows taken from them, and the labels of every held-out row.
 
-    The preprocessing is fitted once on all the folds' rows, as AutoGluon's bagging does (one
-    preparation per preprocessing instead of one per fold). The automatic preprocessing does not
+    The preprocessing is fitted on all the folds' rows, as AutoGluon's bagging does: the fold
+    models then read one feature matrix and can be averaged. The automatic preprocessing does not
     read the label (standardizing, one-hot and label encoding), so the held-out fold leaks nothing.
     """
 
@@ -161,13 +166,14 @@ class CrossValidation:
         scored on the fold; None when the rows could not be prepared or the objective is undefined;
         :class:`RacedOut` when ``race`` says, after a fold, that the values so far are clearly
         worse than the leader's (its later folds are not fitted)."""
-        outputs, y, values = None, np.empty(len(self.order)), []
+        outputs, y, estimators, values = None, np.empty(len(self.order)), [], []
         whole = self.whole.prepared(rows_of or candidate)
         for split, kept, positions in zip(self.splits, self.kept, self.positions):
             fold = dataclasses.replace(
                 whole, split=split, train_set=_subset(whole.train_set, kept), eval_set=_subset(whole.train_set, positions), test_set=None
             )  # fmt: skip
             estimator = fit(candidate, fold, options)
+            estimators.append(estimator)
             raw = np.asarray(candidate.family.metric_outputs(candidate.model_type, estimator, fold.eval_set.X))
             if outputs is None:
                 outputs = np.empty((len(self.order), *raw.shape[1:]))
@@ -179,7 +185,7 @@ class CrossValidation:
         self.y = y
         if None in values:
             return None
-        return OutOfFold(outputs, float(np.mean(values)), values)
+        return OutOfFold(outputs, float(np.mean(values)), estimators, whole, values)
 
 
 def estimated_seconds(seconds: float, split: Split) -> float:
@@ -282,7 +288,7 @@ def cross_validate(
     has been measured, before the next best ones."""
     if not folds or not kept:
         return Validated({}, None)
-    crossval = CrossValidation(table, hashes, folds, pooled_split(next(iter(kept.values())).prepared.split))
+    crossval = CrossValidation(table, hashes, folds, bagging_split(next(iter(kept.values())).prepared.split))
     sign = 1.0 if minimized(objective) else -1.0
     ranked = sorted(kept, key=lambda t: (sign * records[t - 1]["objective_value"], t))
     scores = {}

@@ -4,14 +4,14 @@ The ensemble (:mod:`sqlml.ml.automl.ensemble`) averages its members' raw outputs
 weights — the prediction of a regressor, the logit of a binary classifier, the log-probabilities
 of a multiclass one (the class scores up to a per-row constant, which the softmax drops). So:
 
-- linear members (an ensemble of LINEAR_REG or LOGISTIC_REG trials, read from one feature
-  matrix) are one linear model whose coefficients and intercepts are the members'
+- linear members (a bagged LINEAR_REG or LOGISTIC_REG: one trial's fold models, read from one
+  feature matrix) are one linear model whose coefficients and intercepts are the members'
   weighted sums — Σ wᵢ(βᵢx + bᵢ) = (Σ wᵢβᵢ)x + Σ wᵢbᵢ, exact for the averaged prediction;
 - tree members (boosted trees and random forests) are one ONNX tree ensemble holding every
   member's trees, each leaf scaled by its member's weight (and by 1/trees for a forest): the
   ensemble sums the leaves before the sigmoid or softmax, as the members' weighted raw sum.
 
-Members of different kinds (a linear model with a DNN, several DNNs, a linear + tree blend) have no
+Members of different kinds (a linear model with a DNN, a DNN bag, a linear + tree blend) have no
 one ONNX form sqlml writes: EXPORT MODEL names the model types and writes the model's own files.
 """
 
@@ -51,7 +51,7 @@ def automl_graph(graph: Graph, model: Model, features: str, lookup: Callable[[st
         kinds = ", ".join(f"{count} {name}" for name, count in Counter(m[0] for m in members).items())
         raise ModelError(
             f"EXPORT MODEL's ONNX format has no exact form for this {model.model_type} model's average of {len(members)} "
-            f"members ({kinds}): only linear members, or only tree members, average into one ONNX model.",
+            f"members ({kinds}){_fold_models(model)}: only linear members, or only tree members, average into one ONNX model.",
             hint="Its own files are exported; use ML.PREDICT or sqlml serve. Averaged linear members "
             "(LINEAR_REG, LOGISTIC_REG) or tree members (BOOSTED_TREE_*, RANDOM_FOREST_*) export to ONNX.",
         )
@@ -72,3 +72,8 @@ def _averaged_linear(members: list) -> object:
     averaged.intercept_ = intercept if np.ndim(intercept) else float(intercept)
     return averaged
 
+
+def _fold_models(model: Model) -> str:
+    """How a bagged model's members came to be, for the error naming them ('' when not bagged)."""
+    folds = model.spec.get("automl", {}).get("bagged_folds")
+    return f", each chosen trial's {folds} fold models" if folds else ""

@@ -1,8 +1,7 @@
 """Refit on the training and validation rows: the chosen members, once chosen, learn from every row
 that is not a test row — for a choice made on the validation rows alone (more than
 :data:`~sqlml.ml.automl.crossval.MAX_ROWS` rows, a split by time, or no time left to cross-validate
-it); a cross-validated choice serves its members as the search trained them (:mod:`sqlml.ml.automl.search`
-says why).
+it); a cross-validated choice serves its fold models instead (:mod:`sqlml.ml.automl.search`).
 
 The validation rows choose the candidate; once it is chosen they are more training rows (AutoGluon's
 ``refit_full``, auto-sklearn's ``refit``). Each member is refitted with the options of its trial and the number of iterations it ran
@@ -25,7 +24,7 @@ import pyarrow as pa
 
 from sqlml.errors import Cancelled, Error
 from sqlml.ml.automl.candidates import Candidate, Rows
-from sqlml.ml.automl.crossval import fits_in, pooled_split
+from sqlml.ml.automl.crossval import bagging_split, fits_in
 from sqlml.ml.automl.fitting import Kept, Stop, fit_candidate, fixed_iterations
 from sqlml.ml.models.estimator import Estimator
 from sqlml.ml.training.preparation import Prepared
@@ -61,7 +60,7 @@ class Refitted:
 def refit_split(split: Split) -> Split | None:
     """Training rows = training + validation rows, the validation and test rows as they were; None
     without test rows."""
-    return pooled_split(split) if len(split.test) else None
+    return bagging_split(split) if len(split.test) else None
 
 
 def refit_chosen(

@@ -27,20 +27,10 @@ finalists (:mod:`sqlml.ml.automl.crossval`: every default first, past the budget
 tuned finalists while they fit), fits the best tree trials on the one-hot families' rows so they
 can blend with them (:mod:`sqlml.ml.automl.blend`), and chooses among them and their ensembles
 (ensemble selection on the out-of-fold outputs): the family default best on the folds unless a
-tuned trial or an ensemble beats it by more than the folds' noise. A cross-validated choice serves its members
-as the search trained them (on the training rows, an early-stopping family stopped on the
-validation rows: for a family default chosen alone, exactly the model a user trains at that
-family's defaults); a choice made on the validation rows alone is refitted on the training and
-validation rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test rows.
-
-Why not the fold models, averaged (AutoGluon's bagging, served before), or a refit: the same
-chosen members served the three ways (bench/README.md's AUTOML section, session 36) differ on the
-test rows within their noise, each way ahead on some splits — on credit_default seeds 0 and 6 as
-trained by about 0.002 of ROC AUC over the others, on credit_scoring seeds 1 and 4 the refit by
-about 0.007 — so the choice rests on what they cost and what they are: the trained members need
-no fold models kept and no refit (a refit fits each member again, past a budget the defaults'
-folds already exceed), a family default chosen alone is then exactly the model the user would
-have trained, and each chosen trial is one member (its ONNX form and ML.TRAINING_INFO are its own).
+tuned trial or an ensemble beats it by more than the folds' noise. A cross-validated choice serves its trials' fold
+models, averaged (AutoGluon's bagging: no refit; each trial's weight split evenly among its
+folds); a choice made on the validation rows alone is refitted on the training and validation
+rows (:mod:`sqlml.ml.automl.refit`). The final metrics are computed on the test rows.
 """
 
 from __future__ import annotations
@@ -67,7 +57,7 @@ from sqlml.ml.models.estimator import Task
 from sqlml.ml.models.model import Model
 from sqlml.ml.preprocessing.automatic.feature_matrix import dense
 from sqlml.ml.runtime.attribution import global_attributions
-from sqlml.ml.training.preparation import base_spec, resolve_label
+from sqlml.ml.training.preparation import Prepared, base_spec, resolve_label
 from sqlml.ml.training.split import Split
 from sqlml.ml.training.tuning import SEED, suggest
 from sqlml.progress import task
@@ -239,9 +229,9 @@ def _model(
     sign: float, refitter, started: float,
 ) -> Model:  # fmt: skip
     """The model of the chosen candidate, or of the ensemble that beats it on the held-out rows
-    (the folds when the finalists were cross-validated, else the validation rows): its members as
-    the search trained them when cross-validated, else refitted on the training and validation
-    rows when ``refitter`` (→ :func:`~sqlml.ml.automl.refit.refit_chosen`) can."""
+    (the folds when the finalists were cross-validated, else the validation rows): its trials'
+    fold models when cross-validated (:func:`_bagged`), else refitted on the training and
+    validation rows when ``refitter`` (→ :func:`~sqlml.ml.automl.refit.refit_chosen`) can."""
     best, scores = _choice(objective, records, kept, validated, sign), validated.scores
     weights, value = _weights(objective, records, kept, validated, sign, best)
     prepared = kept[next(iter(weights))].prepared
@@ -262,8 +252,12 @@ def _model(
     for record in records:
         record["is_optimal"] = record["trial_id"] == chosen
     training_info = kept[best].training_info
-    refitted = refitter(weights) if best not in scores else None
-    if refitted is not None:
+    bagged = _bagged(kept, weights, scores) if best in scores else None
+    refitted = refitter(weights) if bagged is None else None
+    if bagged is not None:
+        prepared, members = bagged
+        estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=members)
+    elif refitted is not None:
         prepared, training_info = refitted.prepared, refitted.training_info
         estimator = family.estimator_class(model_type)(options=options, task=prepared.task, members=refitted.members)
     final = prepared.test_set if prepared.test_set is not None else prepared.eval_set
@@ -276,6 +270,7 @@ def _model(
         "metrics": family.metrics(model_type, estimator, final.y, raw),
         "automl": {"optimization_objective": objective, "trials": records, "optimal_trial_id": chosen,
                    "search_seconds": round(time.monotonic() - started, 3), "refit_on_validation_rows": refitted is not None,
+                   "bagged_folds": FOLDS if bagged is not None else 0,
                    "chosen_by": "CROSS_VALIDATION" if best in scores else "VALIDATION_ROWS"},  # fmt: skip
     }
     arrays = {"eval_output": np.asarray(raw), "eval_target": final.y} if prepared.task.is_classification else {}
@@ -285,6 +280,21 @@ def _model(
     copies = max(2, prepared.task.n_classes)
     model.spec["global_explain"] = global_attributions(model, estimator, dense(prepared.eval_set.X, prepared.preprocessor, copies))
     return model
+
+
+def _bagged(kept: dict[int, Kept], weights: dict[int, float], scores: dict) -> tuple[Prepared, list] | None:
+    """The chosen trials' fold models, each weighted ``weight / FOLDS``, on the folds' shared
+    preprocessing — AutoGluon's bagging instead of one refit: averaging k models each trained on
+    (k-1)/k of the training and validation rows lowers the variance a single fit has (a DNN's
+    or a small table's). None when a member was not cross-validated, or without test rows (the
+    metrics are computed on the test rows; the validation rows trained most fold models)."""
+    if any(t not in scores for t in weights) or scores[next(iter(weights))].prepared.test_set is None:
+        return None
+    members = [
+        (kept[t].model_type, kept[t].options, weight / len(scores[t].estimators), estimator)
+        for t, weight in weights.items() for estimator in scores[t].estimators
+    ]  # fmt: skip
+    return scores[next(iter(weights))].prepared, members
 
 
 def _weights(

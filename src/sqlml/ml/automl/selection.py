@@ -16,7 +16,7 @@ When no selected ensemble is clearly better, the family defaults not clearly wor
 chosen one on the folds are averaged with equal weights (:func:`near_tied`): which of two
 near-tied models is better on new rows is a coin flip the folds cannot call (credit_default seed
 6: the logistic default best on the folds, 0.9476 vs the DNN's 0.9465, the DNN better on the TEST
-rows; their average 0.9593 there against the logistic default's 0.9566), and an
+rows; their average 0.9578 there against the logistic default's 0.9565), and an
 equal average of models of similar accuracy whose errors differ is usually at least as good as
 each (the variance reduction bagging and model averaging rest on), with no weights fitted to the
 folds to overstate it.
