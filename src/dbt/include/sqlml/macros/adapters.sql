@@ -74,7 +74,7 @@
   {%- if config.get('partition_expiration_days') is not none -%}
     {%- do opts.update({'partition_expiration_days': config.get('partition_expiration_days')}) -%}
   {%- endif -%}
-  {#- labels: sqlml keeps no labels (InvalidOptionError); they are left out. -#}
+  {#- labels: sqlml takes them and keeps none (partitions.SERVICE_OPTIONS), so they are left out. -#}
   {%- if opts -%}
   options({% for key, value in opts.items() %}{{ key }}={{ value }}{{ ', ' if not loop.last }}{% endfor %})
   {%- endif -%}
