@@ -78,7 +78,7 @@ def test_the_renderer_and_date_typing_read_the_executor_s_survey_of_the_statemen
     have work) and the DATE ± INT64 typing (which tables it reads) use the executor's survey."""
     typed_with = []
     typing = sources_module.with_table_columns
-    monkeypatch.setattr(sources_module, "with_table_columns", lambda tree, columns, survey: typed_with.append(survey) or typing(tree, columns, survey))
+    monkeypatch.setattr(sources_module, "with_table_columns", lambda tree, columns, survey, **options: typed_with.append(survey) or typing(tree, columns, survey, **options))
     with sqlml.connect(":memory:") as con:
         con.query("CREATE SCHEMA ds; CREATE TABLE ds.d AS SELECT DATE '2020-09-22' AS d, 3 AS n")
         surveys.clear()

@@ -70,7 +70,7 @@ def date_arithmetic(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surveyed | None = None) -> exp.Expression:
+def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surveyed | None = None, *, intervals: bool = True) -> exp.Expression:
     """``tree``, or a rewritten copy of it, with date arithmetic typed from the columns of the
     tables and views it reads (``tree`` itself is not changed).
 
@@ -78,6 +78,7 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
     that reads a table looks its columns up, and only one that may hold a DATE (a DATE column, a
     DATE-typed expression) or a column of a type that construct depends on is typed. ``survey``:
     what a walk of ``tree`` already found (the renderer's); without it the tree is walked here.
+    ``intervals``: type INTERVAL columns (see :func:`sqlml.sql.typed_columns.rewrite`).
     """
     outline = _outline(tree) if survey is None else _surveyed_outline(survey)
     if outline.columns and not (typed_columns.candidates(tree) if survey is None else typed_columns.candidates_among(survey.nodes)):
@@ -97,11 +98,11 @@ def with_table_columns(tree: exp.Expression, columns: TableColumns, survey: Surv
         return tree
     # the rewrite depends on the tree and the column types alone, so a statement run again over
     # the same columns (a loop's statement) is not typed again; a changed column type is a new key
-    key = (tree_key(tree), repr(schema))
+    key = (tree_key(tree), repr(schema) + ("" if intervals else " no intervals"))
     typed = _TYPED.get(key, _UNSEEN)
     if typed is _UNSEEN:
         typed = tree.copy()
-        typed = typed if _rewrite(typed, schema, outline.columns) else None
+        typed = typed if _rewrite(typed, schema, outline.columns, intervals) else None
         if len(_TYPED) >= _TYPED_SIZE:
             _TYPED.clear()  # bounded; clear() is atomic where threads share the cache
         _TYPED[key] = typed
@@ -168,7 +169,7 @@ def _types(schema: dict) -> list[str]:
     return [kind for tables in schema.values() for cols in tables.values() for kind in cols.values()]
 
 
-def _rewrite(tree: exp.Expression, schema: dict, columns: bool = False) -> bool:
+def _rewrite(tree: exp.Expression, schema: dict, columns: bool = False, intervals: bool = True) -> bool:
     """Rewrite, in place, each DATE ± integer and DATE − DATE of ``tree`` and, with ``columns``,
     the constructs :mod:`sqlml.sql.typed_columns` types; whether one was."""
     nodes = [node for node in tree.find_all(exp.Add, exp.Sub) if not node.meta.get(_DONE)]
@@ -176,7 +177,7 @@ def _rewrite(tree: exp.Expression, schema: dict, columns: bool = False) -> bool:
     if not (nodes or typed):
         return False
     twins = _typed_twins(tree, schema, len(nodes), columns)
-    changed = typed_columns.rewrite(list(zip(typed, twins[len(nodes):])))
+    changed = typed_columns.rewrite(list(zip(typed, twins[len(nodes):])), intervals=intervals)
     # innermost first (a node's descendants come after it in find_all's order), so that an outer
     # node sees an inner DATE − DATE as the INTERVAL it has become
     for node, twin in reversed(list(zip(nodes, twins[: len(nodes)]))):

@@ -4,11 +4,11 @@ The typing pass of :mod:`sqlml.sql.date_arithmetic` (sqlglot's ``annotate_types`
 columns, through CTEs and subqueries) types the columns :func:`candidates` picks; :func:`rewrite`
 then writes each one's type into the tree, where the text-only translations already act on it:
 
-- ``CAST(interval_column AS STRING)`` and ``FORMAT('%T', interval_column)``: the column becomes
-  ``CAST(c AS INTERVAL)``, which :mod:`sqlml.sql.literal_text` writes as BigQuery's canonical
-  ``0-0 1 0:0:0`` (not DuckDB's ``1 day``).
+- ``CAST(interval_column AS STRING)`` and ``FORMAT('%T', interval_column)``: the column is typed
+  INTERVAL, which :mod:`sqlml.sql.literal_text` writes as BigQuery's canonical ``0-0 1 0:0:0``
+  (not DuckDB's ``1 day``).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#interval_type
-- ``FORMAT('%T', c)`` of an ARRAY column: ``CAST(c AS <its type>)``, printed ``[v, v]``; of a
+- ``FORMAT('%T', c)`` of an ARRAY column: the column typed, printed ``[v, v]``; of a
   STRUCT column: the typed constructor of its fields (``STRUCT<…>(c.a, c.b)``), printed
   ``(v, v)`` with each field a literal (DuckDB printed ``{'a': 1, …}``), a NULL one ``NULL``.
   https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#format_string
@@ -27,6 +27,7 @@ from sqlml.sql.literal_text import STRUCT_COLUMN
 from sqlml.sql.struct_subscripts import field_position
 
 _TYPES = (exp.DType.INTERVAL, exp.DType.ARRAY, exp.DType.STRUCT)
+_TYPED = "sqlml_column_type"  # meta key of a column whose type is set from the catalog
 
 
 def wanted(engine_types) -> bool:
@@ -59,24 +60,33 @@ def _candidate(column: exp.Column) -> bool:
     return isinstance(parent, exp.Bracket) and parent.this is column and len(parent.expressions) == 1
 
 
-def rewrite(pairs: list[tuple[exp.Column, exp.Column]]) -> bool:
+def rewrite(pairs: list[tuple[exp.Column, exp.Column]], *, intervals: bool = True) -> bool:
     """Rewrite, in place, each column of ``(column, typed twin)`` whose twin's type asks for it;
-    whether one was."""
+    whether one was. ``intervals``: INTERVAL columns too (not on Spark, whose two interval types
+    take different parts, which the catalog's ``INTERVAL`` does not tell apart)."""
     changed = False
     for column, twin in pairs:
         kind = twin.type
-        if kind is None or not kind.is_type(*_TYPES) or column.parent is None:
+        if kind is None or not kind.is_type(*_TYPES) or column.parent is None or not intervals and kind.is_type(exp.DType.INTERVAL):
             continue
         parent = column.parent
         if isinstance(parent, exp.Bracket):
             changed |= _subscript(parent, column, kind)
-        elif kind.is_type(exp.DType.INTERVAL):
-            column.replace(exp.cast(column.copy(), exp.DType.INTERVAL))
+        elif kind.is_type(exp.DType.INTERVAL) or isinstance(parent, exp.Format) and kind.is_type(exp.DType.ARRAY):
+            _typed(column, kind)
             changed = True
         elif isinstance(parent, exp.Format):
-            column.replace(_composite(column, kind))
+            column.replace(_struct(column, kind))
             changed = True
     return changed
+
+
+def _typed(column: exp.Column, kind: exp.DataType) -> None:
+    # the type on the column node, which the translations read (a CAST would be one more
+    # conversion, which Spark refuses from its INTERVAL DAY TO SECOND to INTERVAL); in its meta
+    # too, so that the tree's cache key (sqlml.sql.passes_key) tells it from the untyped one
+    column.type = kind.copy()
+    column.meta[_TYPED] = kind.sql("duckdb")
 
 
 def _fields(kind: exp.DataType) -> list[str]:
@@ -95,10 +105,10 @@ def _subscript(bracket: exp.Bracket, column: exp.Column, kind: exp.DataType) -> 
     return True
 
 
-def _composite(column: exp.Column, kind: exp.DataType) -> exp.Expression:
-    if kind.is_type(exp.DType.STRUCT) and kind.expressions:
-        values = [_field(column, name) for name in _fields(kind)]
-        struct = exp.Cast(this=exp.Struct(expressions=values), to=kind.copy())
-        struct.meta[STRUCT_COLUMN] = column.copy()
-        return struct
-    return exp.Cast(this=column.copy(), to=kind.copy())
+def _struct(column: exp.Column, kind: exp.DataType) -> exp.Expression:
+    if not kind.expressions:
+        return column.copy()
+    values = [_field(column, name) for name in _fields(kind)]
+    struct = exp.Cast(this=exp.Struct(expressions=values), to=kind.copy())
+    struct.meta[STRUCT_COLUMN] = column.copy()
+    return struct
