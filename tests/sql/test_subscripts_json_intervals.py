@@ -94,7 +94,7 @@ def test_struct_column_subscript_by_position_is_refused_clearly(con, subscript):
         con.query(f"SELECT s{subscript} FROM (SELECT STRUCT(1 AS x, 2 AS y) AS s)").fetchall()
     assert (caught.value.message, caught.value.hint) == (
         "A STRUCT column cannot be subscripted by position (s[0], s[OFFSET(0)], s[ORDINAL(1)]) yet.",
-        "Name the field instead (s.field_name): positional STRUCT subscripts are translated only for STRUCT(...) values written in the statement.",
+        "Name the field instead (s.field_name): positional STRUCT subscripts are translated for STRUCT(...) values written in the statement and STRUCT columns of tables, not for a STRUCT the statement computes.",
     )
 
 

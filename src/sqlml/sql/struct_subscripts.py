@@ -4,7 +4,8 @@ no SAFE_ forms. https://cloud.google.com/bigquery/docs/reference/standard-sql/op
 
 Where the tree shows the STRUCT's fields (a ``STRUCT(…)`` constructor, typed or not), the subscript
 becomes that field's value — on either engine, neither of which reads a named field by position
-(DuckDB's ``s[1]`` is for unnamed structs only, Spark's ``s[…]`` takes a name). A STRUCT column's
+(DuckDB's ``s[1]`` is for unnamed structs only, Spark's ``s[…]`` takes a name). A STRUCT column of
+a table is typed from the catalog (:mod:`sqlml.sql.typed_columns`); another STRUCT column's
 positional subscript is left to the engine, which refuses it (:data:`COLUMN_HINT` says what to do).
 """
 
@@ -15,7 +16,7 @@ from sqlglot import exp
 from sqlml.errors import SqlTypeError, UnsupportedStatementError
 
 #: The fix for a positional subscript of a STRUCT whose fields the statement does not show.
-COLUMN_HINT = "Name the field instead (s.field_name): positional STRUCT subscripts are translated only for STRUCT(...) values written in the statement."
+COLUMN_HINT = "Name the field instead (s.field_name): positional STRUCT subscripts are translated for STRUCT(...) values written in the statement and STRUCT columns of tables, not for a STRUCT the statement computes."
 
 
 def struct_subscripts(tree: exp.Expression) -> exp.Expression:
