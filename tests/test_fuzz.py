@@ -342,7 +342,7 @@ def test_only_sqlml_errors_escape(template, sql):
     run_script(template, sql)
 
 
-# -- fast regressions from the outside campaign (/work/notes/fuzz_campaign) ---------------------
+# -- fast regressions from the outside fault campaign ---------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """A connection's hold on the warehouse file survives statements that fail, are cancelled or are
 interrupted at any point: the next statement gets the file, and so does another process.
 
-Each test replays one class the outside fault campaign (/work/notes/fuzz_campaign) found on a disk
+Each test replays one class the outside fault campaign found on a disk
 warehouse, at the exact point its interrupt landed.
 """
 

@@ -118,7 +118,7 @@ def test_the_known_parts_are_recovered(explained, known):
     _check_recovered(explained[explained["time_series_type"] == "history"].reset_index(drop=True), known)
 
 
-@pytest.mark.xfail(strict=True, reason="preparation with a YEARLY period over three years flags noise as spikes (see /work/notes/request_A.md)")
+@pytest.mark.xfail(strict=True, reason="preparation with a YEARLY period over three years flags noise as spikes — a known limit of the spike-and-dip cleaning, kept visible by strict xfail")
 def test_a_yearly_seasonality_is_recovered_with_the_other_parts(con):
     known = _known(YEARS, yearly=15.0)
     con.register("three_years", pd.DataFrame({"d": DAYS.date, "y": sum(known.values())}))
