@@ -176,6 +176,13 @@ class Cursor(Protocol):
         over their Arrow batches on the engine's workers, so that rows never travel to this
         process (Spark's ``mapInArrow``: True). DuckDB: False, it runs in this process already."""
 
+    @property
+    def types_intervals(self) -> bool:
+        """Whether the column types this cursor reports tell an INTERVAL YEAR TO MONTH from a DAY TO
+        SECOND one, so that BigQuery's typed rewrites (``CAST(interval_column AS STRING)``) may read
+        their parts. DuckDB: True (one INTERVAL type holds both). Spark: False, its catalog calls
+        both ``INTERVAL``, and each exposes only its own fields."""
+
     def fetchall(self) -> list[tuple]:
         """Every row of the last executed statement."""
 

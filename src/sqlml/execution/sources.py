@@ -250,9 +250,7 @@ class Renderer:
             # survey holds for the tree unless ML calls were replaced in it
             columns = functools.partial(_bound_columns, cursor)
             columns = columns if self.memo is None else functools.partial(_remembered_columns, self.memo, columns)
-            # not INTERVAL columns on Spark: its catalog does not tell YEAR TO MONTH from DAY TO SECOND
-            spark = type(cursor).__module__.startswith("sqlml.engine.spark")
-            tree = with_table_columns(tree, columns, None if calls else survey, intervals=not spark)
+            tree = with_table_columns(tree, columns, None if calls else survey, intervals=cursor.types_intervals)
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:

@@ -176,6 +176,11 @@ class DuckDBCursor:
         """False: DuckDB runs in this process, so there are no workers to map batches on."""
         return False
 
+    @property
+    def types_intervals(self) -> bool:
+        """True: DuckDB's one INTERVAL type holds months, days and microseconds alike."""
+        return True
+
     def execute(self, sql: str, parameters: Parameters = None) -> DuckDBCursor:
         """Run one statement now; read its rows with the fetch methods."""
         self._call(self._cursor.execute, sql, parameters)

@@ -151,6 +151,11 @@ class SparkCursor:
         """True: its relations map Arrow batches on Spark's executors (:meth:`SparkRelation.map_batches`)."""
         return True
 
+    @property
+    def types_intervals(self) -> bool:
+        """False: Spark's catalog calls YEAR TO MONTH and DAY TO SECOND intervals both ``INTERVAL``."""
+        return False
+
     # -- running statements ------------------------------------------------------------------
 
     def _on_meta(self, sql: str) -> str | None:
