@@ -24,7 +24,7 @@ from sqlml.ml.automl import blend, crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.candidates import candidates
 from sqlml.ml.automl.family import AutoMLFamily
-from tests.ml.automl.members import bagged_members, fold_table, recording_folds, trained
+from tests.ml.automl.members import bagged_members, direct_split, fold_table, recording_folds, trained
 
 FEATURES = "x1, COALESCE(x2, 0.0) AS x2, IF(plan = 'pro', 1.0, 0.0) AS pro, CAST(active AS INT64) AS active"
 COLUMNS = "x1, x2, pro, active"
@@ -85,16 +85,17 @@ def test_a_tree_on_the_logistic_rows_is_a_trial_and_blends_with_the_logistic_mod
     optimal = next(r for r in rows.values() if r["is_optimal"])
     assert optimal["model_type"] == "ENSEMBLE" and f"trial_{added[0]}" in json.loads(optimal["hyperparameters"])
     members = bagged_members(con, "ds.blend")
-    assert sorted(w for _, _, w, _ in members) == [0.1] * 10
+    assert sorted(w for _, _, w, _ in members) == pytest.approx([0.05] * 10 + [0.25] * 2)  # two trials' fold models, then their refits
     stored = trained(con, "ds.blend")
     X = stored.preprocessor.transform(con.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=False)
     logit = 0.0
     scaled = _standardized(con)  # each column z-scored with the training and validation rows' mean and sample stddev
     for number, ((model_type, options, weight, fold), member) in enumerate(zip(members, stored.estimator.members, strict=True)):
         fold_table(con, folds, f"SELECT {scaled}, churned FROM (SELECT {FEATURES}, churned, part FROM ds.train)", fold, "ds.fold")
+        split, is_eval = direct_split(fold)
         con.query(
             f"CREATE OR REPLACE MODEL ds.blend{number} OPTIONS(model_type='{model_type}', input_label_cols=['churned'], "
-            f"data_split_method='CUSTOM', data_split_col='is_eval'{', ' * bool(options)}{options}) AS SELECT {COLUMNS}, churned, is_eval FROM ds.fold"
+            f"{split}{', ' * bool(options)}{options}) AS SELECT {COLUMNS}, churned{is_eval} FROM ds.fold"
         )
         p = member[3].predict(X)[:, 1]
         # the tree read the logistic model's rows: exactly a tree on the z-scored columns; the direct

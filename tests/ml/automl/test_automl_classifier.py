@@ -77,14 +77,16 @@ def _positive(con, model: str) -> np.ndarray:
     return np.array([next(p["prob"] for p in row["predicted_churned_probs"] if p["label"] is True) for row in rows])
 
 
-def test_predictions_average_the_fold_models_of_the_chosen_trials(auto):
+def test_predictions_average_the_fold_models_and_the_refit_of_the_chosen_trials(auto):
     rows = trials(auto)
     optimal = next(r for r in rows if r["is_optimal"])
     members = bagged_members(auto, "ds.auto")
     chosen = json.loads(optimal["hyperparameters"]) if optimal["model_type"] == "ENSEMBLE" else {optimal["model_type"]: 1.0}
-    assert len(members) == FOLDS * len(chosen)  # each chosen trial's five fold models, its weight split evenly
-    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
-    assert [fold for *_, fold in members] == list(range(FOLDS)) * len(chosen)
+    # each chosen trial's five fold models (half its weight, split evenly) and its refit (the other half)
+    assert len(members) == (FOLDS + 1) * len(chosen)
+    expected = [w / 2 / FOLDS for w in chosen.values() for _ in range(FOLDS)] + [w / 2 for w in chosen.values()]
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(expected))
+    assert [fold for *_, fold in members] == list(range(FOLDS)) * len(chosen) + [None] * len(chosen)
     stored = trained(auto, "ds.auto")
     training_rows = auto.query("SELECT COUNT(*) FROM ds.train WHERE part != 'TEST'").fetchall()[0][0]
     assert stored.spec["split"]["training_rows"] == training_rows  # the folds' rows: training and validation rows

@@ -5,9 +5,10 @@ The search is real; only its choice is fixed (the ensemble selection is replaced
 mix of the two best boosted-tree trials, the only family searched), so the test does not depend
 on which candidates a tiny budget happens to find. Expected values come from the same members as
 plain BOOSTED_TREE_REGRESSOR models trained on each fold's rows, the fold evaluating (as AutoML
-bags its choice's fold models): their predictions and attributions, mixed with the weights (each
-trial's split evenly among its five fold models), and scikit-learn's metrics of the mix on the
-TEST rows.
+bags its choice's fold models), and on all the folds' rows for the iterations the trial ran (as
+AutoML refits its choice): their predictions and attributions, mixed with the weights (half of
+each trial's split evenly among its five fold models, half its refit's), and scikit-learn's
+metrics of the mix on the TEST rows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sqlml
 from sqlml.ml.automl import crossval as automl_crossval
 from sqlml.ml.automl import search as automl_search
 from sqlml.ml.automl.family import AutoMLFamily
-from tests.ml.automl.members import bagged_members, fold_table, recording_folds
+from tests.ml.automl.members import bagged_members, direct_split, fold_table, recording_folds
 
 FEATURES = "x1, x2, plan, active"
 #: x2's missing values filled in the query: the fold models' preprocessing imputes them with the
@@ -56,12 +57,14 @@ def ensemble(automl_con):
     weights = {int(k.removeprefix("trial_")): w for k, w in json.loads(optimal["hyperparameters"]).items()}
     assert sorted(weights.values()) == [0.25, 0.75]
     members = bagged_members(automl_con, "ds.ens")
-    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted([0.05] * 5 + [0.15] * 5))
+    # each trial's five fold models share half its weight, its refit on all their rows the other half
+    assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted([0.025] * 5 + [0.075] * 5 + [0.125, 0.375]))
     for number, (model_type, options, _, fold) in enumerate(members):
         fold_table(automl_con, folds, f"SELECT {FILLED}, target, part FROM ds.train", fold, "ds.fold")
+        split, is_eval = direct_split(fold)
         automl_con.query(
             f"CREATE OR REPLACE MODEL ds.member{number} OPTIONS(model_type='{model_type}', input_label_cols=['target'], "
-            f"data_split_method='CUSTOM', data_split_col='is_eval', {options}) AS SELECT {FEATURES}, target, is_eval FROM ds.fold"
+            f"{split}, {options}) AS SELECT {FEATURES}, target{is_eval} FROM ds.fold"
         )
     return automl_con, [(f"ds.member{n}", w) for n, (_, _, w, _) in enumerate(members)]
 
@@ -101,11 +104,15 @@ def test_explain_predict_attributions_are_the_weighted_members_and_add_up(ensemb
         assert row["prediction_value"] == pytest.approx(row["predicted_target"], abs=1e-9)
 
 
-def test_global_explain_is_the_mean_absolute_attribution_over_the_validation_rows(ensemble):
+def test_global_explain_is_the_mean_absolute_attribution_over_evenly_spaced_validation_rows(ensemble):
     con, _ = ensemble
     explained = con.query(
         f"SELECT * FROM ML.EXPLAIN_PREDICT(MODEL ds.ens, (SELECT {FILLED} FROM ds.train WHERE part = 'VALIDATE'), STRUCT(4 AS top_k_features))"
     ).arrow().to_pylist()
+    # twelve members attribute EXPLAINED_MEMBER_ROWS / 12 = 100 of the ~120 validation rows, evenly spaced
+    keep = max(automl_search.MIN_EXPLAINED_ROWS, automl_search.EXPLAINED_MEMBER_ROWS // 12)
+    assert len(explained) > keep
+    explained = [explained[i] for i in np.linspace(0, len(explained) - 1, keep).round().astype(int)]
     mean_abs = {f: np.mean([abs(next(a["attribution"] for a in r["top_feature_attributions"] if a["feature"] == f)) for r in explained])
                 for f in ("x1", "x2", "plan", "active")}  # fmt: skip
     table = con.query("SELECT * FROM ML.GLOBAL_EXPLAIN(MODEL ds.ens)").arrow()

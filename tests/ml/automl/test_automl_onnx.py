@@ -1,5 +1,5 @@
 """EXPORT MODEL's ONNX form of a bagged AUTOML model (ml/automl/onnx_form.py): one trial's five
-fold models averaged — linear members as one linear model of averaged coefficients, tree members
+fold models and its refit averaged — linear members as one linear model of averaged coefficients, tree members
 as one tree ensemble of every member's trees with scaled leaves — predicts what ML.PREDICT does,
 computed by onnxruntime on the model's raw input columns; members of different kinds are a clear error."""
 
@@ -74,9 +74,10 @@ def _onnx_outputs(con, name: str, folder) -> dict[str, np.ndarray]:
 def test_bagged_linear_members_export_as_one_model_of_averaged_coefficients(automl_con, bagged, tmp_path, automl_type, searched, label):
     name = bagged(automl_type, searched, label)
     members = trained(automl_con, f"ds.{name}").estimator.members
-    assert [m[0] for m in members] == [searched] * FOLDS and len({id(m[3]) for m in members}) == FOLDS
+    # five fold models and the refit on all their rows
+    assert [m[0] for m in members] == [searched] * (FOLDS + 1) and len({id(m[3]) for m in members}) == FOLDS + 1
     coefficients = [np.asarray(m[3].coef_) for m in members]
-    assert not all(np.array_equal(c, coefficients[0]) for c in coefficients)  # five different fits, averaged
+    assert not all(np.array_equal(c, coefficients[0]) for c in coefficients)  # six different fits, averaged
     got = _onnx_outputs(automl_con, name, tmp_path / "export")
     predicted = automl_con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").arrow().to_pylist()
     if automl_type == "AUTOML_REGRESSOR":
@@ -90,7 +91,7 @@ def test_bagged_linear_members_export_as_one_model_of_averaged_coefficients(auto
 
 def test_bagged_boosted_tree_members_export_as_one_tree_ensemble(automl_con, bagged, tmp_path):
     name = bagged("AUTOML_REGRESSOR", "BOOSTED_TREE_REGRESSOR", "target")
-    assert [m[0] for m in trained(automl_con, f"ds.{name}").estimator.members] == ["BOOSTED_TREE_REGRESSOR"] * FOLDS
+    assert [m[0] for m in trained(automl_con, f"ds.{name}").estimator.members] == ["BOOSTED_TREE_REGRESSOR"] * (FOLDS + 1)
     got = _onnx_outputs(automl_con, name, tmp_path / "export")["predicted_target"][:, 0]
     want = automl_con.query(f"SELECT predicted_target FROM ML.PREDICT(MODEL ds.{name}, (SELECT {FEATURES} FROM ds.fresh))").df().predicted_target
     # ONNX tree ensembles compare and sum in FLOAT (onnxmltools' form of LightGBM trees): 1e-5 of the targets' scale
@@ -116,6 +117,6 @@ def test_members_of_different_kinds_are_a_clear_error(automl_con, bagged):
         to_onnx(mixed)
     assert raised.value.message == (
         "EXPORT MODEL's ONNX format has no exact form for this AUTOML_REGRESSOR model's average of 3 members "
-        f"(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR), each chosen trial's {FOLDS} fold models: only linear members, or only tree "
-        "members, average into one ONNX model."
+        f"(2 LINEAR_REG, 1 BOOSTED_TREE_REGRESSOR), each chosen trial's {FOLDS} fold models and its refit on all their rows: "
+        "only linear members, or only tree members, average into one ONNX model."
     )

@@ -65,7 +65,8 @@ def test_predictions_are_the_chosen_members_bagged_or_refitted(regressor):
     stored = trained(regressor, "ds.reg")
     if stored.spec["automl"]["bagged_folds"]:  # cross-validated in the budget (1 s: not under every load)
         members = bagged_members(regressor, "ds.reg")
-        assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(w / FOLDS for w in chosen.values() for _ in range(FOLDS)))
+        expected = [w / 2 / FOLDS for w in chosen.values() for _ in range(FOLDS)] + [w / 2 for w in chosen.values()]  # the bag and the refit
+        assert sorted(w for _, _, w, _ in members) == pytest.approx(sorted(expected))
         X = stored.preprocessor.transform(regressor.query(f"SELECT {FEATURES} FROM ds.fresh").arrow(), sparse=stored.estimator.task.sparse)
         expected = sum(weight * estimator.predict(X) for _, _, weight, estimator in stored.estimator.members)
         assert _predicted(regressor, "ds.reg") == pytest.approx(expected, rel=1e-9, abs=1e-9)

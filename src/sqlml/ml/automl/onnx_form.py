@@ -4,7 +4,7 @@ The ensemble (:mod:`sqlml.ml.automl.ensemble`) averages its members' raw outputs
 weights — the prediction of a regressor, the logit of a binary classifier, the log-probabilities
 of a multiclass one (the class scores up to a per-row constant, which the softmax drops). So:
 
-- linear members (a bagged LINEAR_REG or LOGISTIC_REG: one trial's fold models, read from one
+- linear members (a bagged LINEAR_REG or LOGISTIC_REG: one trial's fold models and its refit, read from one
   feature matrix) are one linear model whose coefficients and intercepts are the members'
   weighted sums — Σ wᵢ(βᵢx + bᵢ) = (Σ wᵢβᵢ)x + Σ wᵢbᵢ, exact for the averaged prediction;
 - tree members (boosted trees and random forests) are one ONNX tree ensemble holding every
@@ -75,5 +75,7 @@ def _averaged_linear(members: list) -> object:
 
 def _fold_models(model: Model) -> str:
     """How a bagged model's members came to be, for the error naming them ('' when not bagged)."""
-    folds = model.spec.get("automl", {}).get("bagged_folds")
-    return f", each chosen trial's {folds} fold models" if folds else ""
+    automl = model.spec.get("automl", {})
+    folds = automl.get("bagged_folds")
+    refit = " and its refit on all their rows" if automl.get("refit_on_validation_rows") else ""
+    return f", each chosen trial's {folds} fold models{refit}" if folds else ""

@@ -1,7 +1,8 @@
 """Refit on the training and validation rows: the chosen members, once chosen, learn from every row
-that is not a test row — for a choice made on the validation rows alone (more than
+that is not a test row. A choice made on the validation rows alone (more than
 :data:`~sqlml.ml.automl.crossval.MAX_ROWS` rows, a split by time, or no time left to cross-validate
-it); a cross-validated choice serves its fold models instead (:mod:`sqlml.ml.automl.search`).
+it) serves the refit; a cross-validated choice serves its fold models and the refit, half each
+(:mod:`sqlml.ml.automl.search`), the refit then reading the fold models' feature matrix.
 
 The validation rows choose the candidate; once it is chosen they are more training rows (AutoGluon's
 ``refit_full``, auto-sklearn's ``refit``). Each member is refitted with the options of its trial and the number of iterations it ran
@@ -15,6 +16,7 @@ past the budget); otherwise the members stay as the search trained them.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,25 +67,34 @@ def refit_split(split: Split) -> Split | None:
 
 def refit_chosen(
     table: pa.Table, hashes: np.ndarray, kept: dict[int, Kept], weights: dict[int, float], by_name: dict[str, Candidate],
-    description: str, budget: Stop, seconds: float,
+    description: str, budget: Stop, seconds: float, bag: Rows | None = None,
 ) -> Refitted | None:  # fmt: skip
     """The chosen members (trial id → weight) refitted on the training and validation rows when
     the model has test rows and the refit fits before ``budget``'s deadline, or within
-    :data:`SHARE` of the budget's ``seconds`` from now; None otherwise."""
+    :data:`SHARE` of the budget's ``seconds`` from now; None otherwise.
+
+    With ``bag`` (the rows the chosen trials' fold models were fitted on, one preprocessing of the
+    training and validation rows: the same rows the refit learns from) the refit reads them, so
+    its members join the fold models on one feature matrix, and runs whatever the budget (only the
+    user's cancel stops it): it is one more fit of each member on about 5/4 of a fold's rows, after
+    the five the cross-validation made."""
     first = kept[next(iter(weights))]
     split = refit_split(first.prepared.split)
     if split is None:
         return None
     stop = Stop(budget.cancel, max(budget.deadline, time.monotonic() + SHARE * seconds), armed=True)
     growth = len(split.train) / max(len(first.prepared.split.train), 1)
-    if not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
+    if bag is not None:
+        stop = Stop(budget.cancel, math.inf)
+    elif not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
         return None
     chosen = [
         Member(by_name[kept[t].model_type], by_name[kept[t].rows_of or kept[t].model_type], kept[t].options, w, kept[t].training_info)
         for t, w in weights.items()
     ]  # fmt: skip
     try:
-        return _refit(table, hashes, split, chosen, lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop))
+        fit = lambda candidate, prepared, options: fit_candidate(candidate, prepared, options, description, stop)  # noqa: E731
+        return _refit(bag or Rows(table, hashes, split), chosen, fit)
     except Cancelled:
         if stop.by_user():
             raise
@@ -92,10 +103,9 @@ def refit_chosen(
         return None
 
 
-def _refit(table: pa.Table, hashes: np.ndarray, split: Split, chosen: list[Member], fit: Callable) -> Refitted | None:
-    """``chosen`` refitted on ``split`` (:func:`refit_split`) with ``fit(candidate, prepared, options)``
-    → (estimator, training_info rows)."""
-    rows = Rows(table, hashes, split)
+def _refit(rows: Rows, chosen: list[Member], fit: Callable) -> Refitted | None:
+    """``chosen`` refitted on ``rows`` (split by :func:`refit_split`) with ``fit(candidate, prepared,
+    options)`` → (estimator, training_info rows)."""
     dense_first = sorted(chosen, key=lambda m: m.rows_of.family.estimator_class(m.rows_of.model_type).accepts_sparse)
     prepared = rows.prepared(dense_first[0].rows_of)
     if any(rows.prepared(m.rows_of) is not prepared for m in chosen):  # members on one feature matrix, as searched
@@ -103,7 +113,7 @@ def _refit(table: pa.Table, hashes: np.ndarray, split: Split, chosen: list[Membe
     members, info = [], []
     for member in chosen:
         options = fixed_iterations(member.options, member.training_info)
-        estimator, rows = fit(member.candidate, prepared, options)
+        estimator, training_info = fit(member.candidate, prepared, options)
         members.append((member.candidate.model_type, options, member.weight, estimator))
-        info = info or rows
+        info = info or training_info
     return Refitted(prepared, members, info)
