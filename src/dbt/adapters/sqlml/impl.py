@@ -139,12 +139,40 @@ class SqlmlAdapter(SQLAdapter):
             )
         names = ["table_database", "table_schema", "table_name", "table_type", "table_comment", "table_owner",
                  "column_name", "column_index", "column_type", "column_comment"]  # fmt: skip
+        described, columns_described = self._descriptions(schemas)
         data = [
-            dict(zip(names, (database, schema, table, _RELATION_TYPES.get(kind, "table"), None, None, column, index, dtype, None)))
+            dict(zip(names, (
+                database, schema, table, _RELATION_TYPES.get(kind, "table"), described.get((schema, table)), None,
+                column, index, dtype, columns_described.get((schema, table, column)),
+            )))  # fmt: skip
             for schema, table, kind, column, index, dtype in rows
             if tables is None or table.lower() in tables
         ]
         return table_from_data_flat(data, names)
+
+    def _descriptions(self, schemas: list[str]) -> tuple[dict[tuple, str], dict[tuple, str]]:
+        """The descriptions persist_docs wrote in ``schemas``: by (dataset, table) and by (dataset,
+        table, column), from the records the warehouse keeps them in (BigQuery's catalog reads them
+        from TABLE_OPTIONS and COLUMN_FIELD_PATHS; sqlml has no COLUMN_FIELD_PATHS)."""
+        kept = {name for (name,) in self._metadata(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'sqlml_meta' "
+            "AND table_name IN ('table_options', 'column_options')", dialect="duckdb",
+        )}  # fmt: skip
+        within = ", ".join("'" + schema.replace("'", "''") + "'" for schema in schemas) or "NULL"
+        tables, columns = {}, {}
+        if "table_options" in kept:
+            for schema, table, text in self._metadata(
+                "SELECT table_schema, table_name, description FROM sqlml_meta.table_options "
+                f"WHERE description IS NOT NULL AND table_schema IN ({within})", dialect="duckdb",
+            ):  # fmt: skip
+                tables[schema, table] = text
+        if "column_options" in kept:
+            for schema, table, column, text in self._metadata(
+                f"SELECT table_schema, table_name, column_name, description FROM sqlml_meta.column_options WHERE table_schema IN ({within})",
+                dialect="duckdb",
+            ):
+                columns[schema, table, column] = text
+        return tables, columns
 
     @available
     def parse_partition_by(self, raw_partition_by: Any) -> PartitionConfig | None:

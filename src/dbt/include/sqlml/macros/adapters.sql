@@ -66,7 +66,7 @@
 {% macro sqlml_options(config, model, temporary=False) -%}
   {%- set opts = {} -%}
   {%- if config.persist_relation_docs() and model.description -%}
-    {%- do opts.update({'description': dbt.string_literal(model.description | replace("'", "\\'"))}) -%}
+    {%- do opts.update({'description': sqlml_string_literal(model.description)}) -%}
   {%- endif -%}
   {%- if config.get('require_partition_filter') is not none -%}
     {%- do opts.update({'require_partition_filter': config.get('require_partition_filter') | lower}) -%}
@@ -77,6 +77,26 @@
   {#- labels: sqlml takes them and keeps none (partitions.SERVICE_OPTIONS), so they are left out. -#}
   {%- if opts -%}
   options({% for key, value in opts.items() %}{{ key }}={{ value }}{{ ', ' if not loop.last }}{% endfor %})
+  {%- endif -%}
+{%- endmacro %}
+
+{#- A BigQuery string literal of ``text``: backslashes, quotes and line breaks escaped (a YAML
+    description may span lines, which a quoted literal may not). -#}
+{% macro sqlml_string_literal(text) -%}
+  '{{ text | replace('\\', '\\\\') | replace("'", "\\'") | replace('\n', '\\n') | replace('\r', '\\r') }}'
+{%- endmacro %}
+
+{#- persist_docs as dbt-bigquery does it: the relation's description is an OPTION of its CREATE
+    (sqlml_options); the columns' descriptions are set on the columns the relation has (a
+    documented column it lacks is skipped, as dbt-bigquery's update_columns skips it).
+    https://docs.getdbt.com/reference/resource-configs/persist_docs -#}
+{% macro sqlml__persist_docs(relation, model, for_relation, for_columns) -%}
+  {%- if for_columns and config.persist_column_docs() and model.columns -%}
+    {%- set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set kind = 'view' if relation.is_view else 'table' -%}
+    {%- for name, column in model.columns.items() if column.description and name | lower in existing -%}
+      {%- do run_query('alter ' ~ kind ~ ' ' ~ relation ~ ' alter column ' ~ adapter.quote(name) ~ ' set options(description=' ~ sqlml_string_literal(column.description) ~ ')') -%}
+    {%- endfor -%}
   {%- endif -%}
 {%- endmacro %}
 

@@ -19,7 +19,7 @@
     {%- endcall -%}
   {%- else -%}
     {%- set temp_relation = make_temp_relation(target_relation) -%}
-    {% do run_query(create_table_as(True, temp_relation, compiled_code)) %}
+    {% do run_query(sqlml_declare_dbt_max_partition(compiled_code) ~ create_table_as(True, temp_relation, compiled_code)) %}
     {%- set dest_columns = process_schema_changes(on_schema_change, temp_relation, existing_relation) -%}
     {%- if not dest_columns -%}
       {%- set dest_columns = adapter.get_columns_in_relation(existing_relation) -%}
@@ -40,6 +40,21 @@
   {% do persist_docs(target_relation, model) %}
   {{ return({'relations': [target_relation]}) }}
 {%- endmaterialization %}
+
+{#- dbt-bigquery's _dbt_max_partition: a model's incremental SQL may compare its rows with the
+    latest partition value the table holds, a script variable declared before the model's SQL.
+    https://docs.getdbt.com/reference/resource-configs/bigquery-configs#the-insert_overwrite-strategy -#}
+{% macro sqlml_declare_dbt_max_partition(compiled_code) -%}
+  {%- set partition_by = adapter.parse_partition_by(config.get('partition_by', none)) -%}
+  {%- if '_dbt_max_partition' in compiled_code -%}
+    {%- if partition_by is none -%}
+      {% do exceptions.raise_compiler_error("Model " ~ model.name ~ " reads _dbt_max_partition, which needs the partition_by config: add partition_by={'field': ..., 'data_type': ...}.") %}
+    {%- endif -%}
+    declare _dbt_max_partition {{ partition_by.data_type_for_partition() }} default (
+      select max({{ partition_by.field }}) from {{ this }} where {{ partition_by.field }} is not null
+    );
+  {%- endif -%}
+{%- endmacro %}
 
 {#- insert_overwrite: the partitions the new rows fall in are replaced whole, in one transaction.
     https://docs.getdbt.com/reference/resource-configs/bigquery-configs#the-insert_overwrite-strategy -#}

@@ -1,0 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by={'field': 'event_date', 'data_type': 'date', 'granularity': 'day'},
+        cluster_by=['event_name'],
+        require_partition_filter=true,
+        partition_expiration_days=3650
+    )
+}}
+
+-- Events per day and name. A late event's day is computed again: the run replaces the partitions
+-- from the day before the latest one it holds (_dbt_max_partition, declared by the materialization).
+select
+    event_date,
+    event_name,
+    count(*) as events,
+    count(distinct user_pseudo_id) as users,
+    sum(coalesce(purchase_value, 0)) as revenue
+from {{ ref('stg_events') }}
+{% if is_incremental() %}
+where event_date >= date_sub(_dbt_max_partition, interval 1 day)
+{% endif %}
+group by event_date, event_name
