@@ -39,9 +39,10 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     family = family_of(model_type)
     classifier = family.target(model_type) is Target.CLASSIFICATION
     if classifier:
-        report.confusion = con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL {name})").arrow()
+        # a tuned model's start with the served trial's trial_id, which the charts do not draw
+        report.confusion = _without_trial(con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL {name})").arrow())
         if len((record.metadata.get("label") or {}).get("classes") or []) == 2:
-            report.roc = con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL {name}) ORDER BY threshold DESC").arrow()
+            report.roc = _without_trial(con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL {name}) ORDER BY threshold DESC").arrow())
     if family.supports("FEATURE_IMPORTANCE", model_type):
         report.importance = con.query(f"SELECT feature, importance_gain AS value FROM ML.FEATURE_IMPORTANCE(MODEL {name})").arrow()
         report.importance_kind = "average split gain (ML.FEATURE_IMPORTANCE)"
@@ -67,6 +68,10 @@ def collect(con: sqlml.Connection, model: str, data: str | None = None, sensitiv
     elif sensitive_feature:
         report.notes.append("Fairness applies to binary classifiers.")
     return report
+
+
+def _without_trial(table: pa.Table) -> pa.Table:
+    return table.drop_columns(["trial_id"]) if "trial_id" in table.column_names else table
 
 
 def _evaluation(con: sqlml.Connection, name: str) -> dict:

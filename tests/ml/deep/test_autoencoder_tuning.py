@@ -64,7 +64,7 @@ def test_each_trial_embeds_with_its_own_latent_width_and_predict_names_the_optim
     optimal = next(trial for trial, _, best in info if best)
     other = next(trial for trial, _, best in info if not best)
     columns = con.query("SELECT * FROM ML.PREDICT(MODEL ds.tuned, TABLE ds.t)").arrow().column_names
-    assert columns == [f"latent_col_{i}" for i in range(1, widths[optimal] + 1)] + ["a", "b", "c"]
+    assert columns == ["trial_id"] + [f"latent_col_{i}" for i in range(1, widths[optimal] + 1)] + ["a", "b", "c"]
     with pytest.raises(ModelError) as error:
         con.query(f"SELECT * FROM ML.PREDICT(MODEL ds.tuned, TABLE ds.t, STRUCT({other} AS trial_id))").arrow()
     assert error.value.message == (

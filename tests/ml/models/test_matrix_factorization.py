@@ -206,7 +206,7 @@ def test_tuning_records_trials_and_serves_any_of_them(mf_con):
         chosen = factorization_of(model, trial)
         assert chosen.num_factors == trials.column("hyperparameters").to_pylist()[trial - 1]["num_factors"]
         one = mf_con.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.tuned, STRUCT({trial} AS trial_id))").arrow()
-        assert one.to_pylist()[0] == {k: v for k, v in evaluated.to_pylist()[trial - 1].items() if k != "trial_id"}
+        assert one.to_pylist() == [evaluated.to_pylist()[trial - 1]]  # trial_id first: the trial asked for
     assert factorization_of(model).num_factors == factorization_of(model, optimal).num_factors
     with pytest.raises(sqlml.errors.InvalidOptionError, match=r"The model has no successful trial 9\."):
         mf_con.query("SELECT * FROM ML.EVALUATE(MODEL ds.tuned, STRUCT(9 AS trial_id))")

@@ -43,7 +43,7 @@ def test_evaluate_without_data_returns_every_trial_and_predict_serves_the_optima
     different = tuned.query(f"SELECT predicted_churned_probs[1].prob FROM ML.PREDICT(MODEL ds.tuned, TABLE ds.fresh, STRUCT({other} AS trial_id)) ORDER BY x1").fetchall()
     assert default == chosen != different
     one = tuned.query(f"SELECT * FROM ML.EVALUATE(MODEL ds.tuned, TABLE ds.fresh, STRUCT({other} AS trial_id))").arrow()
-    assert one.num_rows == 1 and "trial_id" not in one.column_names
+    assert one.num_rows == 1 and one.column_names[0] == "trial_id" and one.column("trial_id").to_pylist() == [other]  # the served trial
     with pytest.raises(sqlml.InvalidOptionError, match=r"The model has no successful trial 99"):
         tuned.query("SELECT * FROM ML.PREDICT(MODEL ds.tuned, TABLE ds.fresh, STRUCT(99 AS trial_id))")
     with pytest.raises(sqlml.ModelError, match=r"(?s)ML.TRAINING_INFO does not support models trained with num_trials.*ML.TRIAL_INFO"):

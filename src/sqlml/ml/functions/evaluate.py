@@ -28,6 +28,7 @@ from sqlml.ml.functions.constants import constant_value
 from sqlml.ml.functions.distributed_evaluation import evaluation_rows
 from sqlml.ml.functions.distributed_unsupervised import factorization_metrics, output_metrics
 from sqlml.ml.functions.evaluation_rows import label_codes, label_name, no_labels_error, unseen_labels_error
+from sqlml.ml.functions.trial_column import served_trial, with_trial_table
 from sqlml.ml.models import metrics
 from sqlml.ml.models.base import Evaluation, Target
 from sqlml.ml.models.estimator import Estimator
@@ -58,9 +59,12 @@ def labelled_outputs(call: Call, model: Model, estimator: Estimator | None = Non
     return np.concatenate(targets), np.concatenate(outputs)
 
 
-def stored_outputs(model: Model) -> tuple[np.ndarray, np.ndarray]:
-    """The labels and outputs training kept for its evaluation rows."""
-    return model.arrays["eval_target"], model.arrays["eval_output"]
+def stored_outputs(model: Model, trial_id: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and outputs training kept for its evaluation rows (a tuned model's: for its test
+    rows, by the optimal trial or the one ``trial_id`` names)."""
+    if trial_id is None or trial_id == model.spec.get("optimal_trial_id"):
+        return model.arrays["eval_target"], model.arrays["eval_output"]
+    return model.arrays["eval_target"], model.arrays[f"eval_output_trial_{trial_id}"]
 
 
 def label_column(batch: pa.RecordBatch, name: str) -> pa.Array:
@@ -112,7 +116,8 @@ def evaluate(call: Call) -> pa.Table:
     else:
         y, raw = labelled_outputs(call, model, estimator)
         row = family.metrics(model.model_type, estimator, y, raw, threshold)
-    return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+    table = pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+    return with_trial_table(table, served_trial(model, settings.get("trial_id")))
 
 
 def evaluate_factorization(call: Call, model: Model) -> pa.Table:
@@ -134,7 +139,8 @@ def evaluate_factorization(call: Call, model: Model) -> pa.Table:
         row = summed  # aggregated where the data is (Spark)
     else:
         row = evaluation.evaluate_rows(factorization_of(model, trial_id), data.table(), call.name)
-    return pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+    table = pa.table({name: pa.array([row.get(name)], pa.float64()) for name in columns})
+    return with_trial_table(table, served_trial(model, trial_id))
 
 
 def evaluate_forecast(call: Call, model: Model) -> pa.Table | SqlOutput:
@@ -200,7 +206,8 @@ def _stored_metrics(model: Model, trial_id: int | None) -> dict:
 
 @function("CONFUSION_MATRIX")
 def confusion_matrix(call: Call) -> pa.Table:
-    """``ML.CONFUSION_MATRIX(MODEL m [, data] [, STRUCT(threshold)])``: expected_label, one count per class."""
+    """``ML.CONFUSION_MATRIX(MODEL m [, data] [, STRUCT(threshold, trial_id)])``: expected_label, one
+    count per class ([``trial_id``] first for a tuned model, :mod:`sqlml.ml.functions.trial_column`)."""
     model = call.require(what="a classification model")
     settings = call.settings({"threshold": float, "trial_id": int})
     threshold = settings.get("threshold")
@@ -215,12 +222,12 @@ def confusion_matrix(call: Call) -> pa.Table:
     if rows is not None:  # counted where the data is (Spark)
         counts, _ = rows.confusion()
     else:
-        y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
+        y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model, settings.get("trial_id"))
         counts = metrics.confusion_counts(y, predicted_class_index(raw, threshold), k) if len(y) else np.zeros((k, k), np.int64)
     columns = {"expected_label": classes}
     for name, index in zip(column_names(classes.to_pylist()), range(k)):
         columns[name] = pa.array(counts[:, index], pa.int64())
-    return pa.table(columns)
+    return with_trial_table(pa.table(columns), served_trial(model, settings.get("trial_id")))
 
 
 def column_names(classes: list) -> list[str]:
@@ -253,12 +260,14 @@ def roc_curve(call: Call) -> pa.Table:
     estimator = model.estimator_for(trial_id)
     data = call.data(0, required=False)
     rows = evaluation_rows(call, model, trial_id, None) if data is not None else None
+    trial = served_trial(model, trial_id)
     if rows is not None:  # counted where the data is (Spark)
-        return pa.table(rows.roc(_given_thresholds(call)))
-    y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model)
+        return with_trial_table(pa.table(rows.roc(_given_thresholds(call))), trial)
+    y, raw = labelled_outputs(call, model, estimator) if data is not None else stored_outputs(model, trial_id)
     scores = raw[:, 1] if len(raw) else np.array([])
     thresholds = _given_thresholds(call)
-    return pa.table(metrics.roc_points(np.asarray(y), scores, metrics.default_thresholds(scores) if thresholds is None else thresholds))
+    points = metrics.roc_points(np.asarray(y), scores, metrics.default_thresholds(scores) if thresholds is None else thresholds)
+    return with_trial_table(pa.table(points), trial)
 
 
 def _given_thresholds(call: Call) -> np.ndarray | None:

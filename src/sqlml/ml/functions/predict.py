@@ -12,11 +12,14 @@ batch is scored as it arrives, so memory stays bounded whatever the table's size
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from sqlml.errors import InvalidModelInputError, ModelError
 from sqlml.execution.sources import SqlOutput, data_table
 from sqlml.ml.functions.call import Call, function
+from sqlml.ml.functions.trial_column import served_trial, with_trial_rows
 from sqlml.ml.preprocessing.frozen_transform import apply_transform
 from sqlml.ml.runtime.distributed import mapped_prediction
 from sqlml.ml.runtime.model_cache import compile_for_rows
@@ -24,13 +27,23 @@ from sqlml.ml.runtime.predict import prediction_estimator, prediction_reader
 from sqlml.ml.runtime.recommend import model_factorization, recommendations
 from sqlml.ml.runtime.sql_prediction import estimated_rows, few_rows, has_sql_form, linear_prediction_query, sql_path_enabled
 
+if TYPE_CHECKING:
+    from sqlml.ml.models.model import Model
+
 @function("PREDICT")
 def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
-    """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``."""
+    """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``;
+    a tuned model's rows start with the served trial's ``trial_id`` (:mod:`sqlml.ml.functions.trial_column`)."""
     if call.model.model_type == "MATRIX_FACTORIZATION":
         return _factorization_prediction(call)
     model = call.require(what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
+    return with_trial_rows(_predicted_rows(call, model, settings), served_trial(model, settings.get("trial_id")))
+
+
+def _predicted_rows(call: Call, model: Model, settings: dict) -> pa.RecordBatchReader | SqlOutput:
+    """The model's outputs then the input's columns: a query DuckDB runs (a linear model's), the
+    engine's mapped batches (Spark), or batches scored here."""
     threshold, keep = settings.get("threshold"), settings.get("keep_original_columns", False)
     estimator = prediction_estimator(model, threshold, settings.get("trial_id"), call.name)
     data = call.data(0)

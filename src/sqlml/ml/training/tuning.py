@@ -267,4 +267,8 @@ def _tuned_model(prepared, spec, records, estimators, objective_name, direction,
     family = family_of(prepared.model_type)
     model.arrays.update(family.fitted_arrays(prepared.model_type, best, prepared.train_set, prepared.preprocessor, best.options))
     model.arrays.update(kept_outputs(prepared, lambda: best.predict(prepared.scored.X)))
+    if "eval_output" in model.arrays:  # each other trial's too: ML.CONFUSION_MATRIX / ML.ROC_CURVE with STRUCT(n AS trial_id)
+        for trial_id, estimator in estimators.items():
+            if trial_id != optimal:
+                model.arrays[f"eval_output_trial_{trial_id}"] = np.asarray(estimator.predict(prepared.scored.X))
     return model

@@ -1,0 +1,102 @@
+"""Statements from BigQuery ML's official tutorial and how-to pages that a third sweep found
+failing, run as published on small generated stand-ins for their tables.
+
+Each test names the page it copies; numbers are checked against scikit-learn / NumPy on the same
+stand-in rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+import sqlml
+
+DOCS = "https://cloud.google.com/bigquery/docs/"
+
+
+@pytest.fixture(scope="module")
+def con():
+    with sqlml.connect(":memory:") as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def tuned(con):
+    """A tuned binary classifier (logistic regression, l1_reg searched) over generated rows."""
+    rng = np.random.default_rng(7)
+    n = 300
+    frame = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "tier": rng.choice(["a", "b"], n)})
+    frame["label"] = ((frame.x1 - 0.5 * frame.x2 + rng.normal(0, 0.8, n)) > 0).astype(np.int64)
+    con.register("tuned_frame", frame)
+    con.query("CREATE SCHEMA IF NOT EXISTS bqml_tutorial; CREATE TABLE bqml_tutorial.clf_input AS SELECT * FROM tuned_frame")
+    con.query("""CREATE MODEL `bqml_tutorial.hp_clf`
+        OPTIONS (MODEL_TYPE = 'LOGISTIC_REG', NUM_TRIALS = 4, L1_REG = HPARAM_RANGE(0, 20)) AS
+        SELECT * FROM `bqml_tutorial.clf_input`""")
+    trials = con.query("SELECT trial_id, is_optimal FROM ML.TRIAL_INFO(MODEL `bqml_tutorial.hp_clf`) ORDER BY trial_id").fetchall()
+    optimal = min(t for t, best in trials if best)
+    other = next(t for t, best in trials if t != optimal)
+    return con, frame, optimal, other
+
+
+def test_tuned_predict_starts_with_the_served_trial(tuned):
+    # DOCS hyperparameter-tuning-tutorial "Use the tuned model to predict taxi tips": SELECT * FROM
+    # ML.PREDICT of the tuned model shows `trial_id | predicted_label | vendor_id | …`, the optimal trial's id on each row
+    con, frame, optimal, other = tuned
+    result = con.query("""SELECT *
+        FROM
+          ML.PREDICT(
+            MODEL `bqml_tutorial.hp_clf`,
+            (
+              SELECT
+                *
+              FROM
+                `bqml_tutorial.clf_input`
+              LIMIT 5
+            ));""").arrow()
+    assert result.column_names == ["trial_id", "predicted_label", "predicted_label_probs", "x1", "x2", "tier", "label"]
+    assert str(result.schema.field("trial_id").type) == "int64" and result.column("trial_id").to_pylist() == [optimal] * 5
+    chosen = con.query(f"SELECT trial_id, predicted_label FROM ML.PREDICT(MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input, STRUCT({other} AS trial_id))").df()
+    assert (chosen["trial_id"] == other).all() and len(chosen) == len(frame)
+
+
+def test_tuned_evaluate_confusion_and_roc_with_input_name_their_trial(tuned):
+    # DOCS reference/standard-sql/bigqueryml-syntax-evaluate#output: `trial_id` first, "only returned
+    # if you ran hyperparameter tuning"; with input data one trial is served (hp-tuning-overview
+    # "Model serving functions"): the optimal one, or the STRUCT's trial_id
+    con, frame, optimal, other = tuned
+    for trial, settings in ((optimal, ""), (other, f", STRUCT({other} AS trial_id)")):
+        scored = con.query(f"SELECT label, predicted_label, predicted_label_probs[OFFSET(0)] AS first FROM ML.PREDICT("
+                           f"MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input{settings})").df()  # fmt: skip
+        p1 = np.where(scored["first"].map(lambda s: s["label"]) == 1, scored["first"].map(lambda s: s["prob"]), 1 - scored["first"].map(lambda s: s["prob"]))
+        evaluated = con.query(f"SELECT * FROM ML.EVALUATE(MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input{settings})").arrow()
+        assert evaluated.column_names == ["trial_id", "precision", "recall", "accuracy", "f1_score", "log_loss", "roc_auc"]
+        row = evaluated.to_pylist()[0]
+        assert row["trial_id"] == trial
+        assert row["accuracy"] == pytest.approx(skm.accuracy_score(scored["label"], scored["predicted_label"]))
+        assert row["roc_auc"] == pytest.approx(skm.roc_auc_score(scored["label"], p1))
+        matrix = con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input{settings})").arrow()
+        assert matrix.column_names == ["trial_id", "expected_label", "_0", "_1"]
+        assert matrix.column("trial_id").to_pylist() == [trial, trial]
+        expected = skm.confusion_matrix(scored["label"], scored["predicted_label"], labels=[0, 1])
+        assert np.array([matrix.column("_0").to_pylist(), matrix.column("_1").to_pylist()]).T.tolist() == expected.tolist()
+        roc = con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input, GENERATE_ARRAY(0.5, 0.5, 1){settings})").arrow()
+        assert roc.column_names[:2] == ["trial_id", "threshold"] and roc.column("trial_id").to_pylist() == [trial]
+        assert roc.column("true_positives").to_pylist() == [int(expected[1, 1])]
+
+
+def test_tuned_confusion_matrix_without_input_is_the_asked_trials(tuned):
+    # without input data the STRUCT's trial_id still chooses the trial: each trial's outputs on the
+    # test rows are kept (here all 300 rows: AUTO_SPLIT does not split under 500 rows)
+    con, _, optimal, other = tuned
+    for trial, settings in ((optimal, ""), (other, f", STRUCT({other} AS trial_id)")):
+        matrix = con.query(f"SELECT * FROM ML.CONFUSION_MATRIX(MODEL bqml_tutorial.hp_clf{settings})").df()
+        assert list(matrix.columns) == ["trial_id", "expected_label", "_0", "_1"] and (matrix["trial_id"] == trial).all()
+        scored = con.query(f"SELECT label, predicted_label FROM ML.PREDICT(MODEL bqml_tutorial.hp_clf, TABLE bqml_tutorial.clf_input{settings})").df()
+        assert matrix[["_0", "_1"]].to_numpy().tolist() == skm.confusion_matrix(scored["label"], scored["predicted_label"]).tolist()
+        roc = con.query(f"SELECT * FROM ML.ROC_CURVE(MODEL bqml_tutorial.hp_clf, GENERATE_ARRAY(0.5, 0.5, 1){settings})").df()
+        assert roc["trial_id"].tolist() == [trial] and roc["true_positives"].tolist() == [matrix.loc[matrix["expected_label"] == 1, "_1"].item()]
+        evaluated = con.query(f"SELECT trial_id, accuracy FROM ML.EVALUATE(MODEL bqml_tutorial.hp_clf, STRUCT({trial} AS trial_id))").fetchall()
+        assert evaluated == [(trial, pytest.approx(skm.accuracy_score(scored["label"], scored["predicted_label"])))]
