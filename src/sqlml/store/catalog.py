@@ -17,7 +17,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlml.errors import ModelNotFoundError
+from sqlml.errors import CorruptModelError, ModelNotFoundError
+from sqlml.store.faults import catalog_failed
 from sqlml.store.records import ModelRecord, ModelRef, VersionRecord
 
 FILE = "catalog.sqlite"
@@ -60,7 +61,14 @@ class Catalog:
             db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.root / FILE, timeout=self.busy_timeout, isolation_level=None)
+        path = self.root / FILE
+        if path.is_file() and not os.access(self.root, os.W_OK):
+            # A read-only store (a read-only mount, another user's folder): SQLite cannot create the
+            # WAL's shared-memory file beside it, so it is read as immutable; a write fails as read-only.
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            return db
+        db = sqlite3.connect(path, timeout=self.busy_timeout, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
@@ -68,10 +76,20 @@ class Catalog:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for reading (each statement sees a consistent state)."""
-        db = self._connect()
+        """A connection for reading (each statement sees a consistent state).
+
+        Raises:
+            sqlml.Error: the catalog is busy, damaged or cannot be written (:func:`~sqlml.store.faults.catalog_failed`).
+        """
+        path = self.root / FILE
+        try:
+            db = self._connect()
+        except sqlite3.Error as error:
+            raise catalog_failed(error, path, self.busy_timeout) from error
         try:
             yield db
+        except sqlite3.Error as error:
+            raise catalog_failed(error, path, self.busy_timeout) from error
         finally:
             db.close()
 
@@ -87,7 +105,8 @@ class Catalog:
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
-                    db.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # a failed ROLLBACK rolls back when the file closes
+                        db.execute("ROLLBACK")
                 raise
 
 
@@ -148,6 +167,7 @@ def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row, aliases
             "SELECT alias FROM aliases WHERE dataset = ? AND name = ? AND version = ? ORDER BY alias",
             (row["dataset"], row["name"], row["version"]),
         )]  # fmt: skip
+    label = f"{row['dataset']}.{row['name']}@{row['version']}"
     return VersionRecord(
         dataset=row["dataset"],
         name=row["name"],
@@ -156,10 +176,27 @@ def version_record(db: sqlite3.Connection, root: Path, row: sqlite3.Row, aliases
         created_at=row["created_at"],
         creator=row["creator"],
         folder=root / row["folder"],
-        checksums=json.loads(row["checksums"]),
-        metadata=json.loads(row["metadata"]),
+        checksums=_json_field(row, "checksums", label, dict),
+        metadata=_json_field(row, "metadata", label, dict),
         aliases=aliases,
     )
+
+
+def _json_field(row: sqlite3.Row, column: str, label: str, kind: type) -> object:
+    """A JSON column of a catalog row; a damaged one is the model's error, not a JSONDecodeError."""
+    try:
+        value = json.loads(row[column])
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, kind):
+        raise CorruptModelError(
+            f"Model {label}: its catalog entry is damaged (the {column} recorded for it are not readable), "
+            "so it will not be loaded.",
+            model=label,
+            version=row["version"] if "version" in row.keys() else None,
+            hint=f"Restore {FILE} from a backup, or re-train the model with CREATE OR REPLACE MODEL.",
+        )
+    return value
 
 
 def model_record(db: sqlite3.Connection, row: sqlite3.Row, versions: list[int] | None = None, aliases: dict[str, int] | None = None) -> ModelRecord:
@@ -175,7 +212,7 @@ def model_record(db: sqlite3.Connection, row: sqlite3.Row, versions: list[int] |
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         description=row["description"],
-        labels=json.loads(row["labels"]) if row["labels"] else {},
+        labels=_json_field(row, "labels", str(ref), dict) if row["labels"] else {},
         max_versions=row["max_versions"],
         versions=version_numbers(db, ref) if versions is None else versions,
         aliases=aliases,

@@ -23,10 +23,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlml.errors import AlreadyExistsError, CorruptModelError, InvalidOptionError, ModelError, ModelNotFoundError
+from sqlml.errors import AlreadyExistsError, CorruptModelError, Error, InvalidOptionError, ModelError, ModelNotFoundError
 from sqlml.store import catalog
 from sqlml.store.catalog import Catalog, now
-from sqlml.store.layout import model_folder, new_staging_folder, remove_dead_staging, remove_orphan_versions
+from sqlml.store.faults import write_failed
+from sqlml.store.layout import STAGING, model_folder, new_staging_folder, remove_dead_staging, remove_orphan_versions
 from sqlml.store.records import ALIAS_RULE, ModelRecord, ModelRef, VersionRecord, alias_problem, sha256_of
 
 
@@ -40,7 +41,10 @@ class ModelStore:
 
     def __init__(self, root: str | os.PathLike, busy_timeout: float = 60.0):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise write_failed(error, self.root, "its folder") from error
         self._catalog = Catalog(self.root, busy_timeout)
         self._cleaned = False
         remove_dead_staging(self.root)
@@ -123,28 +127,47 @@ class ModelStore:
         """The version's files after checking each against its recorded checksum.
 
         Raises:
-            CorruptModelError: a file is missing or was changed since it was written.
+            ModelNotFoundError: the version was dropped (DROP MODEL, ``max_versions``) after
+                ``record`` was read: its files are gone or belong to a newer version now.
+            CorruptModelError: a file is missing, unreadable or was changed since it was written.
         """
         files = {}
         for filename, digest in record.checksums.items():
             path = record.folder / filename
-            if not path.is_file():
+            try:
+                problem = None if sha256_of(path) == digest else "does not match its recorded checksum; it was changed after training"
+            except FileNotFoundError:
+                problem = "is missing"
+            except OSError as error:
+                problem = f"cannot be read ({error.strerror or error})"
+            if problem is not None:
+                if not self._is_current(record):
+                    raise ModelNotFoundError(
+                        f"Model {record.label} was dropped while this statement was reading it.",
+                        model=record.label,
+                        version=record.version,
+                        hint="Run the statement again: it reads the model's current version.",
+                    )
                 raise CorruptModelError(
-                    f"Model {record.label} is missing its file {filename}.",
+                    f"Model {record.label}: the file {filename} {problem}, so the model will not be loaded.",
                     model=record.label,
                     version=record.version,
-                    hint="Re-train it with CREATE OR REPLACE MODEL, or drop this version.",
-                )
-            if sha256_of(path) != digest:
-                raise CorruptModelError(
-                    f"Model {record.label}: the file {filename} does not match its recorded checksum; "
-                    "it was changed after training and will not be loaded.",
-                    model=record.label,
-                    version=record.version,
-                    hint="Re-train it with CREATE OR REPLACE MODEL, or drop this version.",
+                    hint=f"Re-train it with CREATE OR REPLACE MODEL, restore {path} from a backup, "
+                    f"or drop this version with DROP MODEL `{record.label}`.",
                 )
             files[filename] = path
         return files
+
+    def _is_current(self, record: VersionRecord) -> bool:
+        """Whether the catalog still holds ``record``'s version with the same files."""
+        with self._catalog.read() as db:
+            row = db.execute(
+                "SELECT checksums FROM versions WHERE dataset = ? AND name = ? AND version = ?",
+                (record.dataset, record.name, record.version),
+            ).fetchone()
+        with contextlib.suppress(ValueError):
+            return row is not None and json.loads(row[0]) == record.checksums
+        return True  # a damaged row: the version is there, and its files are what is wrong
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -152,9 +175,16 @@ class ModelStore:
     def staging(self) -> Iterator[Path]:
         """A fresh folder to write a version's files in; removed unless committed."""
         self._clean_debris_once()
-        folder = new_staging_folder(self.root)
+        try:
+            folder = new_staging_folder(self.root)
+        except OSError as error:
+            raise write_failed(error, self.root / STAGING, "a new model version") from error
         try:
             yield folder
+        except OSError as error:
+            if isinstance(error, Error):  # CorruptModelError, WarehouseLockedError: already said
+                raise
+            raise write_failed(error, folder, "the model's files") from error
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

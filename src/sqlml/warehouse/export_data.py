@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlglot import exp
 
+from sqlml.engine.base import EngineError
 from sqlml.engine.errors import is_interrupt
-from sqlml.errors import InvalidOptionError, NotFoundError
+from sqlml.errors import Error, ExecutionError, InvalidOptionError, NotFoundError
 from sqlml.execution.context import StatementContext
 from sqlml.result import Result
+from sqlml.store.faults import cause_of
 from sqlml.warehouse.file_options import file_format, local_path, read_options
 
 STATEMENT = "EXPORT DATA"
@@ -84,9 +88,28 @@ def export_data(context: StatementContext) -> Result:
             _write_in_place_of(previous, path, lambda staging: cursor.execute(
                 f"COPY ({sql}) TO {exp.Literal.string(staging).sql(dialect='duckdb')} ({copy_options})", values or None
             ), executor.cancel)  # fmt: skip
+        except (OSError, EngineError) as error:
+            if isinstance(error, Error) or (failed := _write_failure(error, path)) is None:
+                raise
+            raise failed from error
         finally:
             context.sources.close()
     return Result.empty(STATEMENT)
+
+
+def _write_failure(error: OSError | EngineError, path: str) -> ExecutionError | None:
+    """The error for a shard the file system refused (full disk, read-only or foreign folder),
+    naming the uri's file rather than the hidden staging file; None for any other failure."""
+    if isinstance(error, EngineError):
+        # DuckDB's write errors end in its JSON detail: …"exception_message":"Could not write file …","errno":"28"}
+        found = re.search(r'"errno"\s*:\s*"(\d+)"', str(error))
+        if "Could not write file" not in str(error) or found is None:
+            return None
+        error = OSError(int(found.group(1)), os.strerror(int(found.group(1))))
+    return ExecutionError(
+        f"{STATEMENT} could not write '{path}': {cause_of(error, Path(path).parent)}.",
+        hint="The files the uri matched are as they were. Free disk space or export to a writable folder, then run it again.",
+    )
 
 
 def matching_files(pattern: str) -> list[str]:
