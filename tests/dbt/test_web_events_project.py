@@ -59,6 +59,8 @@ EVENTS_2 = [
     ("e10", "u1", 3, "page_view", "01-08 09:00", "/home", None, ("google", "cpc")),
     ("e11", "u5", 1, "page_view", "01-09 14:00", "/pricing", None, ("google", "cpc")),
 ]
+#: The microbatch model's window, both builds (a backfill: its begin is far from today).
+BACKFILL = ("--event-time-start", "2024-01-01", "--event-time-end", "2024-01-15")
 CHANNELS = {("google", "organic"): "Organic Search", ("google", "cpc"): "Paid Search", ("newsletter", "email"): "Email", ("(direct)", "(none)"): "Direct"}
 
 
@@ -169,13 +171,15 @@ def web(tmp_path_factory):
         f"    dev: {{type: sqlml, warehouse: '{root / 'warehouse'}', models: '{root / 'model_store'}', project: acme-web, dataset: analytics, threads: 2}}\n"
     )
     load(root, EVENTS_1)
-    dbt(root, "build")
+    dbt(root, "build", *BACKFILL)
     first = {
         name: read(root, f"SELECT * FROM analytics.{name} {where} ORDER BY 1, 2")
         for name, where in (("fct_daily_events", "WHERE event_date IS NOT NULL"), ("dim_users", ""), ("weekly_activity", ""))
     }  # fct_daily_events requires a partition filter
     load(root, EVENTS_2)
-    dbt(root, "build")
+    second = dbt(root, "build", *BACKFILL)
+    (microbatch,) = [r for r in second.results if r.node.name == "fct_hourly_page_views"]
+    first["batches"] = sorted(start for start, _ in microbatch.batch_results.successful)
     return root, first
 
 
@@ -231,6 +235,7 @@ def test_partitioning_clustering_and_options_reach_the_catalog(web):
     assert flags == [
         ("dim_users", "first_channel", "NO", 1), ("dim_users", "user_pseudo_id", "NO", 2),
         ("fct_daily_events", "event_date", "YES", None), ("fct_daily_events", "event_name", "NO", 1),
+        ("fct_hourly_page_views", "event_hour", "YES", None),
     ]  # fmt: skip
     options = read(root, "SELECT table_name, option_name, option_value FROM analytics.INFORMATION_SCHEMA.TABLE_OPTIONS ORDER BY 1, 2")
     assert options == [
@@ -267,3 +272,15 @@ def test_docs_generate_reads_the_persisted_descriptions(web):
     assert columns["sessions"]["comment"] is None
     assert nodes["fct_daily_events"]["columns"]["revenue"]["comment"] == "Sum of the purchase events' values."
     assert not catalog["errors"]
+
+
+def test_microbatch_replaces_each_days_partition(web):
+    root, first = web
+    assert first["batches"] == [ts("01-01 00:00") + timedelta(days=n) for n in range(14)]
+    hours: dict[tuple, int] = {}
+    for e in EVENTS_2:
+        if e[3] == "page_view":
+            key = (ts(e[4]).replace(minute=0), e[5])
+            hours[key] = hours.get(key, 0) + 1
+    rows = read(root, "SELECT * FROM analytics.fct_hourly_page_views ORDER BY 1, 2")
+    assert rows == [(*key, count) for key, count in sorted(hours.items())]

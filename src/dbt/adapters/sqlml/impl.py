@@ -210,7 +210,7 @@ class SqlmlAdapter(SQLAdapter):
         return self.connections.get_response(cursor)
 
     def valid_incremental_strategies(self) -> list[str]:
-        return ["append", "merge", "delete+insert", "insert_overwrite"]
+        return ["append", "merge", "delete+insert", "insert_overwrite", "microbatch"]
 
     def debug_query(self) -> None:
         self.execute("SELECT 1 AS id")

@@ -79,3 +79,16 @@
   {%- if partitions %} where {{ partition_by.render_wrapped() }} in ({{ partitions | join(', ') }}){%- endif -%};
   commit transaction
 {% endmacro %}
+
+{#- microbatch as dbt-bigquery runs it: each batch (its input refs filtered by dbt on event_time)
+    replaces the partitions its rows fall in (insert_overwrite), so partition_by is required and its
+    granularity is the batch_size.
+    https://docs.getdbt.com/docs/build/incremental-microbatch -#}
+{% macro sqlml__get_incremental_microbatch_sql(arg_dict) %}
+  {%- set partition_by = adapter.parse_partition_by(config.get('partition_by', none)) -%}
+  {%- if partition_by is none or partition_by.granularity != config.get('batch_size') -%}
+    {% do exceptions.raise_compiler_error("Model " ~ model.name ~ ": the 'microbatch' strategy requires a partition_by config whose granularity is the batch_size ("
+       ~ config.get('batch_size') ~ "), as dbt-bigquery does; got partition_by=" ~ config.get('partition_by', none) ~ ".") %}
+  {%- endif -%}
+  {{ sqlml__get_incremental_insert_overwrite_sql(arg_dict) }}
+{% endmacro %}
