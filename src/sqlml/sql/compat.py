@@ -51,6 +51,15 @@ def _typed_literals(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _hex_integers(tree: exp.Expression) -> exp.Expression:
+    """A hexadecimal integer literal (0xF001) is an INT64 like a decimal one (DuckDB read INTEGER:
+    BIT_AND(x) of the reference's 0xF001 and 0x00A1 was an INT32), typed by ``_typed_literals``."""
+    for hexadecimal in list(tree.find_all(exp.HexString)):
+        if hexadecimal.args.get("is_integer"):
+            hexadecimal.replace(exp.Literal.number(int(hexadecimal.this, 16)))
+    return tree
+
+
 #: SAFE_ADD(x, y) … compute in INT64 as x + y does (not in the INTEGER DuckDB reads 5 as).
 _SAFE_ARITHMETIC = (exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply, exp.SafeNegate)
 
@@ -303,6 +312,7 @@ TREE_FIXES = (
     Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
     Pass(_extracts, (exp.Extract,)),
     Pass(_data_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
+    Pass(_hex_integers, (exp.HexString,), adds=(exp.Literal,)),
     Pass(_typed_literals, (exp.Literal,), adds=(exp.Cast, exp.DataType)),
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),

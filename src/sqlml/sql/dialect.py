@@ -18,11 +18,14 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.tokens import TokenType
 
 from sqlml.sql.function_arguments import checked_builders, checked_parsers
+from sqlml.sql.format_elements import format_element_fixes
 from sqlml.sql.function_gaps import FUNCTION_GAPS
 from sqlml.sql.generator import SQLML_TRANSFORMS
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
+from sqlml.sql.json_conversions import json_conversions
 from sqlml.sql.numbers import NUMBER_FIXES
 from sqlml.sql.parser import ML_FUNCTION_PARSERS, JSON_LITERAL_PARSER, ParserAdditions
+from sqlml.sql.time_parts import time_part_fixes
 
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
 # Procedural statements (LOOP, WHILE, BEGIN … END, CALL, EXECUTE IMMEDIATE) must stay tokens.
@@ -65,6 +68,7 @@ class BigQueryOnDuckdb(DuckDB):
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES, **FUNCTION_GAPS}
+        TRANSFORMS.update({**time_part_fixes(TRANSFORMS), **json_conversions(TRANSFORMS), **format_element_fixes(TRANSFORMS)})
 
 
 def _sqlml_duckdb() -> type[DuckDB]:

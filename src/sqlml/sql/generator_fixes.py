@@ -15,6 +15,7 @@ from sqlml.sql.duckdb_names import FARM_FINGERPRINT
 from sqlml.sql.literal_text import composite_text, literal_text
 from sqlml.sql.messages import ARRAY_OUT_OF_BOUNDS
 from sqlml.sql.subscripts import BARE
+from sqlml.sql.window_keys import UNCHECKED
 
 
 def _count_if(self, node: exp.CountIf) -> str:
@@ -129,7 +130,7 @@ def _byte_length(self, node: exp.ByteLength) -> str:
 def _checked_division(self, node: exp.Div) -> str:
     """BigQuery's ``a / b`` fails on ``b = 0`` ("division by zero"); DuckDB gives inf. SAFE_DIVIDE
     and IEEE_DIVIDE stay the forgiving ones. A NULL divisor still gives NULL."""
-    if node.args.get("safe") or node.meta.get("ieee"):
+    if node.args.get("safe") or node.meta.get("ieee") or node.meta.get(UNCHECKED):
         return self.div_sql(node)
     return operands_once(self, node, _division_case)
 

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from sqlml.errors import SqlTypeError
 from sqlml.sql.messages import BAD_INT64
+from sqlml.sql.window_keys import UNCHECKED
 from sqlml.sql.generator_fixes import REPEATING, duckdb_rendering, operands_once
 from sqlml.sql.templates import DUCKDB_OWN
 
@@ -168,7 +169,7 @@ def _mod(self, node: exp.Mod) -> str:
     # a column's type is known when DuckDB binds: a FLOAT64 one fails at run time instead
     a, b = self.sql(node, "this"), self.sql(node, "expression")
     plain = duckdb_rendering(exp.Mod)(self, node)
-    if _is_float(node.this) is False and _is_float(node.expression) is False:
+    if _is_float(node.this) is False and _is_float(node.expression) is False or node.meta.get(UNCHECKED):
         return plain
     message = f"'No matching signature for function MOD for argument types: FLOAT64. Supported signatures: {_MOD_SIGNATURES}.'"
     return f"CASE WHEN TYPEOF({a}) IN {_FLOAT_NAMES} OR TYPEOF({b}) IN {_FLOAT_NAMES} THEN error({message}) ELSE {plain} END"

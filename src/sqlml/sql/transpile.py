@@ -28,6 +28,7 @@ from sqlml.sql.interval_literals import interval_spans
 from sqlml.sql.struct_subscripts import struct_subscripts
 from sqlml.sql.subscripts import bare_subscripts
 from sqlml.sql.time_zones import time_zone_offsets
+from sqlml.sql.window_keys import unchecked_window_keys
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
     """Drop the project part of ``project.dataset.table`` names: datasets are DuckDB schemas.
@@ -118,6 +119,7 @@ BIGQUERY_PASSES = Passes(
     # on the user's own casts and MODs, before other passes add theirs (to BIGINT, of INT64 values)
     Pass(rounded_casts, (exp.Cast,), adds=(exp.Round,)),
     Pass(float_mods, (exp.Mod,), adds=()),
+    Pass(unchecked_window_keys, (exp.Window,), adds=()),
     Pass(struct_subscripts, (exp.Bracket,), adds=(exp.Paren, exp.Cast, exp.DataType)),
     Pass(bare_subscripts, (exp.Bracket,), adds=()),
     Pass(interval_spans, (exp.Interval,), adds=(exp.Interval, exp.Add, exp.Paren, exp.Var, exp.Literal)),

@@ -1,0 +1,128 @@
+"""Examples from BigQuery's function reference, run as the pages write them, against the results
+the pages document (values and types), where sqlml's translation gave another value, a naive
+type or an error: week parts, LAST_DAY of an ISO year, TIME_TRUNC, Unix-time conversions, format
+elements, JSON_TYPE and the JSON converters, window keys that divide, hexadecimal literals.
+https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions
+https://cloud.google.com/bigquery/docs/reference/standard-sql/format-elements
+https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pyarrow as pa
+import pytest
+
+import sqlml
+
+UTC = datetime.timezone.utc
+
+
+def _row(con, sql):
+    table = con.query(sql).arrow()
+    return [field.type for field in table.schema], table.to_pylist()[0]
+
+
+def test_extract_week_starting_on_a_weekday(con):
+    # the EXTRACT example: 2017-11-05 is a Sunday, in week 45 of weeks starting on Sunday, 44 of Monday's
+    rows = con.query(
+        "SELECT EXTRACT(WEEK(SUNDAY) FROM date) AS week_sunday, EXTRACT(WEEK(MONDAY) FROM date) AS week_monday, "
+        "EXTRACT(WEEK(FRIDAY) FROM date) AS week_friday "
+        "FROM UNNEST([DATE '2017-11-05', DATE '2017-01-01', DATE '2017-01-02', DATE '2016-12-31']) AS date"
+    ).fetchall()
+    # 2017-01-01 (Sunday) is before 2017's first Monday and Friday: week 0 there; 2016 starts on a
+    # Friday, so its 53rd Friday (30 December) starts week 53
+    assert rows == [(45, 44, 44), (1, 0, 0), (1, 1, 0), (52, 52, 53)]
+    with pytest.raises(sqlml.ExecutionError, match=r"^A valid date part name is required but found WEEK\(FOO\)"):
+        con.query("SELECT EXTRACT(WEEK(FOO) FROM DATE '2017-01-01')").fetchall()
+
+
+def test_last_day_of_week_and_iso_year(con):
+    types, row = _row(con, "SELECT LAST_DAY(DATE '2008-11-10', WEEK(MONDAY)) AS a, LAST_DAY(DATE '2008-11-25', ISOYEAR) AS b, "
+                           "LAST_DAY(DATE '2015-06-15', ISOYEAR) AS c")  # fmt: skip
+    assert types == [pa.date32()] * 3
+    # ISO 2009 starts on Monday 2008-12-29; ISO 2015 has 53 weeks and ends on 2016-01-03
+    assert row == {"a": datetime.date(2008, 11, 16), "b": datetime.date(2008, 12, 28), "c": datetime.date(2016, 1, 3)}
+
+
+def test_time_and_timestamp_trunc(con):
+    types, row = _row(con, "SELECT TIME_TRUNC(TIME '15:30:00', HOUR) AS t, TIMESTAMP_TRUNC('2015-06-15 00:00:00+00', ISOYEAR) AS iso, "
+                           "TIMESTAMP_TRUNC(TIMESTAMP '2017-11-06 00:00:00+12', WEEK(MONDAY), 'Pacific/Auckland') AS nz")  # fmt: skip
+    assert types == [pa.time64("us"), pa.timestamp("us", tz="Etc/UTC"), pa.timestamp("us", tz="Etc/UTC")]
+    assert row["t"] == datetime.time(15, 0)
+    assert row["iso"] == datetime.datetime(2014, 12, 29, tzinfo=UTC)
+    assert row["nz"] == datetime.datetime(2017, 11, 5, 11, 0, tzinfo=UTC)  # Monday 00:00 in Auckland (UTC+13)
+
+
+def test_unix_conversions_have_bigquery_types(con):
+    types, row = _row(con, "SELECT DATE_FROM_UNIX_DATE(14238) AS d, TIMESTAMP_MILLIS(1230219000000) AS ms, TIMESTAMP_MICROS(1230219000000000) AS us")
+    assert types == [pa.date32(), pa.timestamp("us", tz="Etc/UTC"), pa.timestamp("us", tz="Etc/UTC")]
+    instant = datetime.datetime(2008, 12, 25, 15, 30, tzinfo=UTC)
+    assert row == {"d": datetime.date(2008, 12, 25), "ms": instant, "us": instant}
+
+
+def test_format_elements_duckdb_lacks_or_reads_otherwise(con):
+    row = con.query(
+        "SELECT FORMAT_DATE('%j %U %W %u %w %e %y %C %G %V %Q %g', DATE '2008-12-05'), FORMAT_DATE('[%e]', DATE '2008-12-05'), "
+        "FORMAT_DATETIME('%c', DATETIME '2008-12-25 15:30:00'), FORMAT_DATETIME('%c', DATETIME '2008-12-05 15:30:00'), "
+        "FORMAT_TIMESTAMP('%b %Y %Ez', TIMESTAMP '2050-12-25 15:30:55+00'), FORMAT_TIME('%R', TIME '15:30:00'), "
+        "FORMAT_TIMESTAMP('%k|%l|%P|%E3S|%E4Y|%%|%n', TIMESTAMP '2050-12-25 05:30:55.123456+00'), "
+        "FORMAT_TIMESTAMP('%F %T %z|%Ez', TIMESTAMP '2050-12-25 15:30:55+00', 'America/Los_Angeles'), "
+        "FORMAT_TIMESTAMP('%T%Ez', TIMESTAMP '2050-12-25 15:30:55+00', 'Asia/Kolkata')"
+    ).fetchall()[0]
+    assert row == (
+        "340 48 48 5 5  5 08 20 2008 49 4 08", "[ 5]", "Thu Dec 25 15:30:00 2008", "Fri Dec  5 15:30:00 2008",
+        "Dec 2050 +00:00", "15:30", " 5| 5|am|55.123|2050|%|\n", "2050-12-25 07:30:55 -0800|-08:00", "21:00:55+05:30",
+    )  # fmt: skip
+
+
+def test_parse_with_format_elements_duckdb_lacks(con):
+    row = con.query(
+        "SELECT PARSE_DATETIME('%c', 'Thu Dec 25 07:30:00 2008'), PARSE_DATETIME('%a %b %e %I:%M:%S %Y', 'Thu Dec 25 07:30:00 2008'), "
+        "PARSE_TIME('%R', '15:30'), PARSE_DATE('%e/%m/%Y', ' 5/12/2008'), PARSE_TIMESTAMP('%c', 'Thu Dec 25 07:30:00 2008')"
+    ).fetchall()[0]
+    assert row[:4] == (datetime.datetime(2008, 12, 25, 7, 30), datetime.datetime(2008, 12, 25, 7, 30), datetime.time(15, 30), datetime.date(2008, 12, 5))
+    assert row[4] == datetime.datetime(2008, 12, 25, 7, 30, tzinfo=UTC)
+
+
+def test_json_type_names(con):
+    rows = con.query(
+        "SELECT JSON_TYPE(json_val) FROM UNNEST([JSON '\"apple\"', JSON '10', JSON '3.14', JSON 'null', "
+        "JSON '{\"city\": \"New York\", \"State\": \"NY\"}', JSON '[\"apple\", \"banana\"]', JSON 'false', NULL]) AS json_val WITH OFFSET AS o ORDER BY o"
+    ).fetchall()
+    assert [value for (value,) in rows] == ["string", "number", "number", "null", "object", "array", "boolean", None]
+
+
+def test_json_converters(con):
+    types, row = _row(con, "SELECT INT64(JSON '2005') AS i, FLOAT64(JSON '9.8') AS f, BOOL(JSON 'true') AS b, STRING(JSON '\"purple\"') AS s, "
+                           "STRING(TIMESTAMP '2008-12-25 15:30:00+00') AS t")  # fmt: skip
+    assert types == [pa.int64(), pa.float64(), pa.bool_(), pa.string(), pa.string()]
+    assert row == {"i": 2005, "f": 9.8, "b": True, "s": "purple", "t": "2008-12-25 15:30:00+00"}
+
+
+def test_lax_converters(con):
+    row = con.query(
+        "SELECT LAX_INT64(JSON '\"10\"'), LAX_INT64(JSON 'true'), LAX_INT64(JSON '10.6'), LAX_INT64(JSON '\"foo\"'), LAX_INT64(JSON '\"1e2\"'), "
+        "LAX_FLOAT64(JSON '\"1.5\"'), LAX_FLOAT64(JSON 'true'), LAX_BOOL(JSON '\"TRUE\"'), LAX_BOOL(JSON '10'), LAX_BOOL(JSON '0'), "
+        "LAX_BOOL(JSON '\"foo\"'), LAX_STRING(JSON '123'), LAX_STRING(JSON 'true'), LAX_STRING(JSON '\"purple\"'), LAX_INT64(JSON '[1]')"
+    ).fetchall()[0]
+    assert row == (10, 1, 11, None, 100, 1.5, None, True, True, False, None, "123", "true", "purple", None)
+
+
+def test_division_and_mod_in_window_keys(con):
+    # the COUNT example: COUNT(*) OVER (PARTITION BY MOD(x, 3)) was "cannot be volatile"
+    rows = con.query(
+        "SELECT x, COUNT(*) OVER (PARTITION BY MOD(x, 3)) AS count_star, COUNT(DISTINCT x) OVER (PARTITION BY MOD(x, 3)) AS count_dist_x, "
+        "ROW_NUMBER() OVER (ORDER BY 10 / x DESC) AS r FROM UNNEST([1, 4, 4, 5]) AS x ORDER BY x"
+    ).fetchall()
+    assert [row[:3] for row in rows] == [(1, 3, 2), (4, 3, 2), (4, 3, 2), (5, 1, 1)]
+    assert [row[3] for row in rows][0] == 1
+    with pytest.raises(sqlml.ExecutionError, match=r"^division by zero: 1 / 0"):  # outside a window key, still checked
+        con.query("SELECT x / 0 FROM UNNEST([1]) AS x").fetchall()
+
+
+def test_hexadecimal_literals_are_int64(con):
+    types, row = _row(con, "SELECT BIT_AND(x) AS bit_and, BIT_OR(x) AS bit_or, BIT_XOR(x) AS bit_xor FROM UNNEST([0xF001, 0x00A1]) AS x")
+    assert types == [pa.int64()] * 3
+    assert row == {"bit_and": 1, "bit_or": 61601, "bit_xor": 61600}
