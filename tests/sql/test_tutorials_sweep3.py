@@ -100,3 +100,23 @@ def test_tuned_confusion_matrix_without_input_is_the_asked_trials(tuned):
         assert roc["trial_id"].tolist() == [trial] and roc["true_positives"].tolist() == [matrix.loc[matrix["expected_label"] == 1, "_1"].item()]
         evaluated = con.query(f"SELECT trial_id, accuracy FROM ML.EVALUATE(MODEL bqml_tutorial.hp_clf, STRUCT({trial} AS trial_id))").fetchall()
         assert evaluated == [(trial, pytest.approx(skm.accuracy_score(scored["label"], scored["predicted_label"])))]
+
+
+def test_tuned_matrix_factorization_predict_names_its_trial(con):
+    # ML.PREDICT of a matrix factorization scores chosen (user, item) pairs; a tuned one's rows start
+    # with the served trial's id like every model's (DOCS hyperparameter-tuning-tutorial), with the
+    # ratings ML.RECOMMEND gives the same trial
+    rng = np.random.default_rng(3)
+    ratings = pd.DataFrame({"user": rng.integers(0, 12, 200), "item": rng.integers(0, 9, 200), "rating": rng.integers(1, 6, 200).astype(float)})
+    con.register("ratings_frame", ratings.drop_duplicates(["user", "item"]))
+    con.query("CREATE SCHEMA IF NOT EXISTS movielens; CREATE TABLE movielens.ratings AS SELECT * FROM ratings_frame")
+    con.query("""CREATE MODEL movielens.mf_tuned OPTIONS(model_type='matrix_factorization', user_col='user', item_col='item',
+        rating_col='rating', feedback_type='explicit', num_trials=2, max_iterations=3, num_factors=HPARAM_CANDIDATES([2, 4])) AS
+        SELECT * FROM movielens.ratings""")
+    optimal = con.query("SELECT trial_id FROM ML.TRIAL_INFO(MODEL movielens.mf_tuned) WHERE is_optimal ORDER BY 1 LIMIT 1").fetchall()[0][0]
+    for trial, settings in ((optimal, ""), (3 - optimal, f", STRUCT({3 - optimal} AS trial_id)")):
+        predicted = con.query(f"SELECT * FROM ML.PREDICT(MODEL movielens.mf_tuned, (SELECT 3 AS user, item FROM UNNEST([1, 2]) AS item){settings})").df()
+        assert list(predicted.columns) == ["trial_id", "predicted_rating", "user", "item"] and predicted["trial_id"].tolist() == [trial, trial]
+        recommended = con.query(f"SELECT item, predicted_rating FROM ML.RECOMMEND(MODEL movielens.mf_tuned, (SELECT 3 AS user){settings}) "
+                                "WHERE item IN (1, 2) ORDER BY item").fetchall()  # fmt: skip
+        assert recommended == [(i, pytest.approx(r)) for i, r in zip(predicted["item"], predicted["predicted_rating"])]

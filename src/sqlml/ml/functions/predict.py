@@ -35,7 +35,7 @@ def predict(call: Call) -> pa.RecordBatchReader | SqlOutput:
     """``ML.PREDICT(MODEL m, {TABLE t | (query)} [, STRUCT(threshold, keep_original_columns, trial_id)])``;
     a tuned model's rows start with the served trial's ``trial_id`` (:mod:`sqlml.ml.functions.trial_column`)."""
     if call.model.model_type == "MATRIX_FACTORIZATION":
-        return _factorization_prediction(call)
+        return with_trial_rows(_factorization_prediction(call), served_trial(call.model, call.settings({"trial_id": int}).get("trial_id")))
     model = call.require(what="a trained or imported model")
     settings = call.settings({"threshold": float, "keep_original_columns": bool, "trial_id": int})
     return with_trial_rows(_predicted_rows(call, model, settings), served_trial(model, settings.get("trial_id")))
