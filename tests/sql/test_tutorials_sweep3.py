@@ -120,3 +120,23 @@ def test_tuned_matrix_factorization_predict_names_its_trial(con):
         recommended = con.query(f"SELECT item, predicted_rating FROM ML.RECOMMEND(MODEL movielens.mf_tuned, (SELECT 3 AS user){settings}) "
                                 "WHERE item IN (1, 2) ORDER BY item").fetchall()  # fmt: skip
         assert recommended == [(i, pytest.approx(r)) for i, r in zip(predicted["item"], predicted["predicted_rating"])]
+
+
+def test_tuned_linear_predict_over_many_rows_names_its_trial_in_the_query_path(con):
+    # over more than sql_prediction.FEW_ROWS rows a linear model's ML.PREDICT is a query DuckDB runs;
+    # the trial_id column is added there too, INT64 like the Python path's
+    rng = np.random.default_rng(11)
+    n = 12_000
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    frame["label"] = 2 * frame["x"] + rng.normal(0, 0.5, n)
+    con.register("many_frame", frame)
+    con.query("CREATE SCHEMA IF NOT EXISTS many; CREATE TABLE many.t AS SELECT * FROM many_frame")
+    con.query("CREATE MODEL many.m OPTIONS(model_type='linear_reg', num_trials=2, l1_reg=HPARAM_RANGE(0, 5)) AS SELECT * FROM many.t")
+    weights = con.query("SELECT trial_id, processed_input, weight FROM ML.WEIGHTS(MODEL many.m)").df()
+    for trial in (1, 2):
+        result = con.query(f"SELECT * FROM ML.PREDICT(MODEL many.m, TABLE many.t, STRUCT({trial} AS trial_id))").arrow()
+        assert result.schema.names == ["trial_id", "predicted_label", "x", "z", "label"] and str(result.schema.field("trial_id").type) == "int64"
+        assert set(result.column("trial_id").to_pylist()) == {trial} and result.num_rows == n
+        w = weights[weights["trial_id"] == trial].set_index("processed_input")["weight"]
+        expected = w["__INTERCEPT__"] + w["x"] * result.column("x").to_numpy() + w["z"] * result.column("z").to_numpy()
+        np.testing.assert_allclose(result.column("predicted_label").to_numpy(), expected, rtol=1e-9, atol=1e-9)
