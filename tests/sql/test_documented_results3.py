@@ -126,3 +126,37 @@ def test_hexadecimal_literals_are_int64(con):
     types, row = _row(con, "SELECT BIT_AND(x) AS bit_and, BIT_OR(x) AS bit_or, BIT_XOR(x) AS bit_xor FROM UNNEST([0xF001, 0x00A1]) AS x")
     assert types == [pa.int64()] * 3
     assert row == {"bit_and": 1, "bit_or": 61601, "bit_xor": 61600}
+
+
+def test_instr_with_position_and_occurrence(con):
+    # the INSTR reference's table: overlapping matches count, a negative position searches backwards
+    rows = con.query(
+        "SELECT INSTR(source_value, search_value, position, occurrence) FROM UNNEST(["
+        "STRUCT('banana' AS source_value, 'an' AS search_value, 1 AS position, 1 AS occurrence), ('banana', 'an', 1, 2), "
+        "('banana', 'an', 1, 3), ('banana', 'an', 3, 1), ('banana', 'an', -1, 1), ('banana', 'an', -3, 1), ('banana', 'ann', 1, 1), "
+        "('helloooo', 'oo', 1, 1), ('helloooo', 'oo', 1, 2)]) WITH OFFSET AS o ORDER BY o"
+    ).fetchall()
+    assert [value for (value,) in rows] == [2, 4, 0, 4, 4, 4, 0, 5, 6]
+    assert con.query("SELECT INSTR('banana', 'an', -1), INSTR(NULL, 'a', 1, 1), INSTR('abc', 'b', 1, NULL)").fetchall() == [(4, None, None)]
+    with pytest.raises(sqlml.ExecutionError, match=r"^Position must be non-zero"):
+        con.query("SELECT INSTR('banana', 'an', 0, 1)").fetchall()
+
+
+def test_what_duckdb_lacks_is_refused_not_approximated(con):
+    # sqlglot wrote SHA512 as SHA256 and dropped RESPECT NULLS, each with a warning on standard error
+    with pytest.raises(sqlml.UnsupportedStatementError, match=r"^sqlml cannot translate this statement to DuckDB: DuckDB only supports SHA256 hashing algorithm\.\n  at statement 1, line 1"):
+        con.query("SELECT SHA512('abc')").fetchall()
+    with pytest.raises(sqlml.UnsupportedStatementError, match=r"RESPECT NULLS is not supported"):
+        con.query("SELECT PERCENTILE_CONT(x, 0.5 RESPECT NULLS) OVER () FROM UNNEST([0, 3, NULL, 1, 2]) AS x").fetchall()
+
+
+def test_unnest_of_structs_with_offset_and_no_alias_has_the_fields_as_columns(con):
+    rows = con.query("SELECT a, b, o FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')]) WITH OFFSET AS o ORDER BY o").fetchall()
+    assert rows == [(1, "x", 0), (2, "y", 1)]
+    assert con.query("SELECT f0_, o FROM UNNEST([10, 20]) WITH OFFSET AS o ORDER BY o").fetchall() == [(10, 0), (20, 1)]
+
+
+def test_range_bucket_of_null_is_null(con):
+    # "If the point is NULL, returns NULL"
+    rows = con.query("SELECT RANGE_BUCKET(x, [0, 10, 20, 30, 40]) FROM UNNEST([20, NULL]) AS x WITH OFFSET AS o ORDER BY o").fetchall()
+    assert rows == [(3,), (None,)]

@@ -109,8 +109,12 @@ def _unnest_offsets(tree: exp.Expression) -> exp.Expression:
         alias = unnest.args.get("alias")
         value_name = alias.columns[0].name if alias and alias.columns else "value"
         offset_name = offset.name if isinstance(offset, exp.Identifier) else "offset"
+        # without an alias, STRUCT elements' fields are columns of the row (as in _unnest_fields)
+        fields = not alias and isinstance(unnest.parent, (exp.From, exp.Join))
+        depth = [exp.Kwarg(this=exp.var("max_depth"), expression=exp.Literal.number(2))] if fields else []
+        values = exp.Anonymous(this="UNNEST", expressions=[array.copy(), *depth]) if fields else exp.Unnest(expressions=[array.copy()])
         subquery = exp.select(
-            exp.Alias(this=exp.Unnest(expressions=[array.copy()]), alias=exp.to_identifier(value_name, quoted=True)),
+            exp.Alias(this=values, alias=exp.to_identifier("f0_" if fields else value_name, quoted=True)),
             exp.Alias(this=build("unnest(range(0, len(__p_a)))", a=array), alias=exp.to_identifier(offset_name, quoted=True)),
         ).subquery(f"_unnest_{next(_names)}")
         unnest.replace(subquery)

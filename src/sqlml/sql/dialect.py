@@ -25,6 +25,7 @@ from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.json_conversions import json_conversions
 from sqlml.sql.numbers import NUMBER_FIXES
 from sqlml.sql.parser import ML_FUNCTION_PARSERS, JSON_LITERAL_PARSER, ParserAdditions
+from sqlml.sql.string_search import string_search_fixes
 from sqlml.sql.time_parts import time_part_fixes
 
 # Tokens after which BigQuery's tokenizer swallows the rest of a statement as one string.
@@ -68,7 +69,7 @@ class BigQueryOnDuckdb(DuckDB):
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES, **FUNCTION_GAPS}
-        TRANSFORMS.update({**time_part_fixes(TRANSFORMS), **json_conversions(TRANSFORMS), **format_element_fixes(TRANSFORMS)})
+        TRANSFORMS.update({**time_part_fixes(TRANSFORMS), **json_conversions(TRANSFORMS), **format_element_fixes(TRANSFORMS), **string_search_fixes(TRANSFORMS)})
 
 
 def _sqlml_duckdb() -> type[DuckDB]:

@@ -370,7 +370,8 @@ GENERATOR_FIXES: dict = {
     exp.CodePointsToString: lambda self, e: operands_once(self, e, _code_points_to_string),
     # FARM_FINGERPRINT is FarmHash Fingerprint64, installed by sqlml.warehouse.fingerprint (DuckDB has none).
     exp.FarmFingerprint: lambda self, e: f"{FARM_FINGERPRINT}({self.sql(e.expressions[0] if e.expressions else e.this)})",
-    exp.RangeBucket: lambda self, e: f"LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')}))",
+    # "If the point is NULL, returns NULL" (the count of bounds below NULL was 0)
+    exp.RangeBucket: lambda self, e: operands_once(self, e, lambda self, e: f"CASE WHEN {self.sql(e, 'this')} IS NULL THEN NULL ELSE LENGTH(LIST_FILTER({self.sql(e, 'expression')}, LAMBDA __e : __e <= {self.sql(e, 'this')})) END"),
     exp.SafeFunc: _safe_call,
     **{node_type: lambda self, e: operands_once(self, e, _math_case) for node_type in CHECKED_MATH},
     # SAFE_DIVIDE's divisor once: sqlglot's IF(d <> 0, n / d, NULL) generates it twice, so nested
