@@ -120,6 +120,14 @@ def test_tuned_matrix_factorization_predict_names_its_trial(con):
         recommended = con.query(f"SELECT item, predicted_rating FROM ML.RECOMMEND(MODEL movielens.mf_tuned, (SELECT 3 AS user){settings}) "
                                 "WHERE item IN (1, 2) ORDER BY item").fetchall()  # fmt: skip
         assert recommended == [(i, pytest.approx(r)) for i, r in zip(predicted["item"], predicted["predicted_rating"])]
+        # DOCS reference/standard-sql/bigqueryml-syntax-generate-embedding#matrix_factorization: trial_id "only
+        # returned if you ran hyperparameter tuning"; the embedding is ML.WEIGHTS' factor weights, intercept last
+        embedded = con.query(f"SELECT * FROM ML.GENERATE_EMBEDDING(MODEL movielens.mf_tuned{settings}) WHERE processed_input = 'user' AND feature = '3'").df()
+        assert list(embedded.columns) == ["trial_id", "processed_input", "feature", "ml_generate_embedding_result"] and embedded["trial_id"].tolist() == [trial]
+        weights = con.query(f"SELECT factor_weights, intercept FROM ML.WEIGHTS(MODEL movielens.mf_tuned) WHERE trial_id = {trial} "
+                            "AND processed_input = 'user' AND feature = '3'").fetchall()[0]  # fmt: skip
+        expected = [w["weight"] for w in sorted(weights[0], key=lambda w: w["factor"])] + [weights[1]]
+        np.testing.assert_allclose(embedded["ml_generate_embedding_result"].iloc[0], expected)
 
 
 def test_tuned_linear_predict_over_many_rows_names_its_trial_in_the_query_path(con):

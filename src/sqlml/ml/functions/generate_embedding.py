@@ -11,7 +11,9 @@ AI.GENERATE_EMBEDDING "offers the same functionality with simplified column name
 output": ``embedding``
 (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-ai-generate-embedding).
 The status column these pages list reports a remote model's API response, which a model computed
-here has none of. ``STRUCT(n AS trial_id)`` picks a tuned model's trial.
+here has none of. ``STRUCT(n AS trial_id)`` picks a tuned model's trial, whose id leads the output
+(the page's autoencoder and matrix factorization outputs: "``trial_id`` … only returned if you ran
+hyperparameter tuning").
 
 A matrix factorization model is embedded without input data
 (``ML.GENERATE_EMBEDDING(MODEL m [, STRUCT(n AS trial_id)])``): "the same factor weights and
@@ -32,6 +34,7 @@ import pyarrow as pa
 
 from sqlml.errors import UnsupportedStatementError
 from sqlml.ml.functions.call import Call, function
+from sqlml.ml.functions.trial_column import served_trial, with_trial_rows, with_trial_table
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model
 from sqlml.ml.recommendation.stored import entity_labels, factorization_of
@@ -49,7 +52,10 @@ def generate_embedding(call: Call) -> pa.Table | pa.RecordBatchReader:
         ModelError: the model's type embeds nothing.
     """
     model = call.require()
-    return EMBEDDERS[model.target](call, model, call.settings({"trial_id": int}).get("trial_id"))
+    trial_id = call.settings({"trial_id": int}).get("trial_id")
+    embedded = EMBEDDERS[model.target](call, model, trial_id)
+    trial = served_trial(model, trial_id)
+    return with_trial_table(embedded, trial) if isinstance(embedded, pa.Table) else with_trial_rows(embedded, trial)
 
 
 def row_embeddings(call: Call, model: Model, trial_id: int | None) -> pa.RecordBatchReader:
