@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -155,3 +156,21 @@ def test_a_version_dropped_while_a_statement_reads_it_says_so_not_corrupt(tmp_pa
         "Model ds.m@1 was dropped while this statement was reading it.\n"
         "Run the statement again: it reads the model's current version."
     )
+
+
+def test_a_model_created_while_a_drop_of_its_name_finishes_keeps_its_files(tmp_path, monkeypatch):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con, con.cursor() as other:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x FROM range(5)")
+        train = "CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, {a} * x AS y FROM ds.t"
+        con.query(train.format(a=2))
+        remove = shutil.rmtree
+
+        def land_a_create_first(path, *args, **kwargs):  # another process's CREATE lands once the DROP committed
+            monkeypatch.setattr(shutil, "rmtree", remove)
+            other.query(train.format(a=3))
+            remove(path, *args, **kwargs)
+
+        monkeypatch.setattr(shutil, "rmtree", land_a_create_first)
+        con.query("DROP MODEL ds.m")
+        assert [r.version for r in con.models.versions("ds", "m")] == [1]
+        assert con.query("SELECT SUM(predicted_y) FROM ML.PREDICT(MODEL ds.m, TABLE ds.t)").fetchall() == [(pytest.approx(30.0),)]

@@ -285,13 +285,34 @@ class ModelStore:
         """Drop a whole model (``ds.m``) or one version (``ds.m@2``, refused if it holds an alias)."""
         if ref.selector is None:
             self.resolve(ref)  # raises if missing
-            with self._catalog.write() as db:
-                for table in ("aliases", "versions", "models", "counters"):
-                    db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
-            shutil.rmtree(self.root / model_folder(ref.dataset, ref.name), ignore_errors=True)
+            self._drop_model(ref)
             return
         record = self.resolve(ref)
         self._drop_version(record)
+
+    def _drop_model(self, ref: ModelRef) -> None:
+        # The model's folder is moved aside while the catalog's write lock is held: a model of the
+        # same name created by another process right after the drop starts again at version 1, in
+        # the same folder, and removing the folder after the commit could take its files with it.
+        folder = self.root / model_folder(ref.dataset, ref.name)
+        try:
+            trash = new_staging_folder(self.root)  # removed below, or by the next writer if this process dies
+        except OSError as error:
+            raise write_failed(error, self.root / STAGING, "a folder to drop the model in") from error
+        moved = trash / "dropped"
+        try:
+            try:
+                with self._catalog.write() as db:
+                    for table in ("aliases", "versions", "models", "counters"):
+                        db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
+                    if folder.is_dir():
+                        os.rename(folder, moved)
+            except BaseException:
+                if moved.is_dir() and self.exists(ref.dataset, ref.name):  # not dropped: the folder goes back
+                    os.rename(moved, folder)
+                raise
+        finally:
+            shutil.rmtree(trash, ignore_errors=True)
 
     def _drop_version(self, record: VersionRecord) -> None:
         with self._catalog.write() as db:
