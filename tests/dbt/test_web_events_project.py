@@ -177,7 +177,7 @@ def web(tmp_path_factory):
         for name, where in (("fct_daily_events", "WHERE event_date IS NOT NULL"), ("dim_users", ""), ("weekly_activity", ""))
     }  # fct_daily_events requires a partition filter
     load(root, EVENTS_2)
-    second = dbt(root, "build", *BACKFILL)
+    second = dbt(root, "build", *BACKFILL, "--vars", "{with_pages: true}")  # a later deploy adds fct_daily_events.pages
     (microbatch,) = [r for r in second.results if r.node.name == "fct_hourly_page_views"]
     first["batches"] = sorted(start for start, _ in microbatch.batch_results.successful)
     return root, first
@@ -200,12 +200,20 @@ def test_first_build(web):
     assert first["weekly_activity"] == weekly_activity(EVENTS_1)
 
 
+def pages(events, day, name):
+    """fct_daily_events.pages of a day and event name: STRUCT(distinct_pages, pages)."""
+    own = sorted({e[5] for e in events if ts(e[4]).date() == day and e[3] == name})
+    return {"distinct_pages": len(own), "pages": own}
+
+
 def test_insert_overwrite_replaces_the_partitions_from_the_day_before_the_latest(web):
+    """The second build's rows also have the new STRUCT column pages (on_schema_change:
+    append_new_columns); the partitions it did not replace have NULL there."""
     root, _ = web
-    rows = daily_events(EVENTS_1)
+    rows = {key: (*row, None) for key, row in daily_events(EVENTS_1).items()}
     latest = max(day for day, _ in rows)  # _dbt_max_partition of the second build
     rows = {key: row for key, row in rows.items() if key[0] < latest - timedelta(days=1)}
-    rows.update(daily_events(EVENTS_2, since=latest - timedelta(days=1)))
+    rows.update({key: (*row, pages(EVENTS_2, *key)) for key, row in daily_events(EVENTS_2, since=latest - timedelta(days=1)).items()})
     assert read(root, "SELECT * FROM analytics.fct_daily_events WHERE event_date IS NOT NULL ORDER BY 1, 2") == [rows[key] for key in sorted(rows)]
     # the late page view of 01-01 (before the lookback) is not counted
     assert rows[date(2024, 1, 1), "page_view"][2] == 1
@@ -271,6 +279,13 @@ def test_docs_generate_reads_the_persisted_descriptions(web):
     assert columns["user_pseudo_id"]["comment"] == "The tracker's pseudonymous user id."
     assert columns["sessions"]["comment"] is None
     assert nodes["fct_daily_events"]["columns"]["revenue"]["comment"] == "Sum of the purchase events' values."
+    # nested types as BigQuery spells them (the warehouse reports DuckDB's STRUCT(… VARCHAR)[])
+    assert nodes["fct_daily_events"]["columns"]["pages"]["type"] == "STRUCT<distinct_pages INT64, pages ARRAY<STRING>>"
+    assert nodes["weekly_activity"]["columns"]["event_names"]["type"] == "ARRAY<STRING>"
+    source = catalog["sources"]["source.web_events.web.events"]["columns"]
+    assert {name: source[name]["type"] for name in ("event_params", "traffic_source")} == {
+        "event_params": "ARRAY<STRUCT<key STRING, value STRING>>", "traffic_source": "STRUCT<source STRING, medium STRING>",
+    }  # fmt: skip
     assert not catalog["errors"]
 
 

@@ -7,6 +7,32 @@ from typing import ClassVar
 
 from dbt.adapters.base.column import Column
 
+#: What a nested type's text starts with when the warehouse reports DuckDB's spelling of it.
+_DUCKDB_NESTED = ("STRUCT(", "MAP(", "UNION(")
+
+
+def bigquery_type_text(text: str) -> str:
+    """BigQuery's spelling of a column type: ``ARRAY<STRUCT<key STRING, value STRING>>`` for the
+    ``STRUCT("key" VARCHAR, "value" VARCHAR)[]`` sqlml's INFORMATION_SCHEMA.COLUMNS reports for a
+    nested column (its scalar types are BigQuery's already). dbt writes these types back into DDL
+    (on_schema_change's ADD COLUMN) and shows them in the docs catalog."""
+    if not (text.endswith("]") or text.upper().startswith(_DUCKDB_NESTED)):
+        return text
+    from sqlglot import exp
+
+    try:
+        tree = exp.DataType.build(text, dialect="duckdb")
+    except Exception:  # not a type sqlglot reads: shown as the warehouse spells it
+        return text
+    for node in tree.find_all(exp.Identifier):
+        node.set("quoted", False)
+    for node in tree.find_all(exp.DataType):
+        if node.this == exp.DataType.Type.DECIMAL:
+            precision, scale = (int(p.name) for p in node.expressions) if len(node.expressions) == 2 else (38, 9)
+            numeric = scale <= 9 and precision - scale <= 29
+            node.replace(exp.DataType.build("NUMERIC" if numeric else "BIGNUMERIC", dialect="bigquery"))
+    return tree.sql("bigquery")
+
 
 @dataclass
 class SqlmlColumn(Column):

@@ -9,7 +9,7 @@ from dbt.adapters.base import AdapterConfig, available
 from dbt.adapters.base.relation import BaseRelation
 from dbt.adapters.sql import SQLAdapter
 
-from dbt.adapters.sqlml.column import SqlmlColumn
+from dbt.adapters.sqlml.column import SqlmlColumn, bigquery_type_text
 from dbt.adapters.sqlml.connections import SqlmlConnectionManager
 from dbt.adapters.sqlml.partition import PartitionConfig
 from dbt.adapters.sqlml.relation import SqlmlRelation, use_dialect
@@ -123,7 +123,7 @@ class SqlmlAdapter(SQLAdapter):
             "WHERE table_name = @name ORDER BY ordinal_position",
             {"name": relation.identifier},
         )
-        return [SqlmlColumn(name, data_type) for name, data_type in rows]
+        return [SqlmlColumn(name, bigquery_type_text(data_type)) for name, data_type in rows]
 
     @available
     def catalog_table(self, database: str, schemas: list[str], tables: list[str] | None = None) -> Any:
@@ -143,7 +143,7 @@ class SqlmlAdapter(SQLAdapter):
         data = [
             dict(zip(names, (
                 database, schema, table, _RELATION_TYPES.get(kind, "table"), described.get((schema, table)), None,
-                column, index, dtype, columns_described.get((schema, table, column)),
+                column, index, bigquery_type_text(dtype), columns_described.get((schema, table, column)),
             )))  # fmt: skip
             for schema, table, kind, column, index, dtype in rows
             if tables is None or table.lower() in tables

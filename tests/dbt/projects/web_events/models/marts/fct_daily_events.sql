@@ -5,7 +5,8 @@
         partition_by={'field': 'event_date', 'data_type': 'date', 'granularity': 'day'},
         cluster_by=['event_name'],
         require_partition_filter=true,
-        partition_expiration_days=3650
+        partition_expiration_days=3650,
+        on_schema_change='append_new_columns'
     )
 }}
 
@@ -17,6 +18,10 @@ select
     count(*) as events,
     count(distinct user_pseudo_id) as users,
     sum(coalesce(purchase_value, 0)) as revenue
+    {%- if var('with_pages', false) %},
+    -- added by a later deploy: the partitions it replaces have it, older ones keep NULL
+    struct(count(distinct page) as distinct_pages, array_agg(distinct page order by page) as pages) as pages
+    {%- endif %}
 from {{ ref('stg_events') }}
 {% if is_incremental() %}
 where event_date >= date_sub(_dbt_max_partition, interval 1 day)
