@@ -160,3 +160,13 @@ def test_range_bucket_of_null_is_null(con):
     # "If the point is NULL, returns NULL"
     rows = con.query("SELECT RANGE_BUCKET(x, [0, 10, 20, 30, 40]) FROM UNNEST([20, NULL]) AS x WITH OFFSET AS o ORDER BY o").fetchall()
     assert rows == [(3,), (None,)]
+
+
+def test_functions_returning_an_integer_literal_argument_are_int64(con):
+    # MAX(1), ABS(-5), ARRAY_AGG(1)…: INT64 as in BigQuery (DuckDB read the literal as INTEGER)
+    table = con.query(
+        "SELECT ABS(-5) AS a, GREATEST(1, 2) AS b, NULLIF(1, 2) AS c, MAX(1) AS d, ANY_VALUE(1) AS e, ARRAY_AGG(1) AS f, "
+        "SIGN(-3) AS g, LAG(1, 1, 0) OVER () AS h, NTH_VALUE(5, 1) OVER () AS i, LPAD('a', 3) AS j"
+    ).arrow()
+    assert [field.type for field in table.schema] == [pa.int64()] * 5 + [pa.list_(pa.field("l", pa.int64()))] + [pa.int64()] * 3 + [pa.string()]
+    assert table.to_pylist() == [{"a": 5, "b": 2, "c": 1, "d": 1, "e": 1, "f": [1], "g": -1, "h": 0, "i": 5, "j": "  a"}]

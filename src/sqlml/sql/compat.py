@@ -79,8 +79,21 @@ def _literal_type(literal: exp.Literal) -> str | None:
     # which its functions require; everywhere else an integer literal is INT64
     holder = parent.parent if isinstance(parent, exp.Neg) else parent
     if isinstance(holder, exp.Func) and not isinstance(holder, (exp.Binary, exp.Array, exp.Coalesce, exp.If, exp.Case, *_SAFE_ARITHMETIC)):
-        return None
+        return "BIGINT" if _is_value_argument(holder, parent if holder is not parent else literal) else None
     return "BIGINT"
+
+
+#: Functions whose result is one of their arguments' values (MAX(1) is an INT64, not DuckDB's
+#: INTEGER): an integer literal there is an INT64 like one outside a function.
+_RETURNING_AN_ARGUMENT = (exp.Abs, exp.Greatest, exp.Least, exp.Nullif, exp.Max, exp.Min, exp.AnyValue, exp.ArrayAgg,
+                          exp.Sign, exp.FirstValue, exp.LastValue, exp.Lag, exp.Lead, exp.NthValue)  # fmt: skip
+
+
+def _is_value_argument(holder: exp.Func, argument: exp.Expression) -> bool:
+    # LAG(x, 1, 0)'s offset and NTH_VALUE's n stay DuckDB's integers; LAG's default is a value
+    if not isinstance(holder, _RETURNING_AN_ARGUMENT):
+        return False
+    return argument.arg_key in ("this", "expressions", "default") or not isinstance(holder, (exp.Lag, exp.Lead, exp.NthValue))
 
 
 def _data_types(tree: exp.Expression) -> exp.Expression:
