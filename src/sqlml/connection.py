@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlml.engine.base import EngineError, SqlEngine
 from sqlml.engine.duckdb.engine import DuckDBEngine
-from sqlml.errors import Error, ParameterError, SqlSyntaxError
+from sqlml.errors import Error, ModelError, ParameterError, SqlSyntaxError, WarehouseError
 from sqlml.execution.known import run_known
 from sqlml.ml.compiled.switch import compiling
 from sqlml.result import Result
@@ -93,7 +93,10 @@ class Connection:
             models = tempfile.mkdtemp(prefix="sqlml-models-")
         self.warehouse_path = None if in_memory else Path(warehouse)
         self.models_path = Path(models)
-        self.models_path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.models_path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _folder_error(error, self.models_path, "model store", ModelError) from None
         if engine not in ("duckdb", "spark"):
             raise Error(f"Unknown engine {engine!r}.", hint='Use engine="duckdb" (the default) or engine="spark".')
         if engine == "spark":
@@ -102,14 +105,19 @@ class Connection:
             make_engine = functools.partial(SparkEngine, spark=spark)
         else:
             make_engine = DuckDBEngine
-        self._warehouse = make_engine(
-            None if in_memory else warehouse,
-            read_only=read_only,
-            lock_timeout=lock_timeout,
-            idle_release=idle_release,
-            config=config,
-            functions=duckdb_installers(),
-        )
+        try:
+            self._warehouse = make_engine(
+                None if in_memory else warehouse,
+                read_only=read_only,
+                lock_timeout=lock_timeout,
+                idle_release=idle_release,
+                config=config,
+                functions=duckdb_installers(),
+            )
+        except OSError as error:
+            if isinstance(error, Error):  # WarehouseLockedError: already said
+                raise
+            raise _folder_error(error, Path(warehouse), "warehouse", WarehouseError) from None
         self._models: ModelStore | None = None
         self._made_executor: Executor | None = None
         self._dialect = dialect
@@ -338,6 +346,17 @@ class Connection:
     def __repr__(self) -> str:
         where = self.warehouse_path or MEMORY
         return f"<sqlml.Connection warehouse={str(where)!r} models={str(self.models_path)!r} dialect={self.dialect!r}>"
+
+
+def _folder_error(error: OSError, folder: Path, what: str, kind: type[Error]) -> Error:
+    """The error for a warehouse or model store folder the system refused (full disk, read-only)."""
+    from sqlml.store.faults import cause_of  # sqlite3 loads only when a folder is refused
+
+    option = "warehouse" if what == "warehouse" else "models"
+    return kind(
+        f"Cannot create the {what} folder {error.filename or folder}: {cause_of(error, folder)}.",
+        hint=f"Choose a folder this user can write: sqlml.connect({option}=…) or --{option} DIR.",
+    )
 
 
 def _remove_folder(folder: Path | None) -> None:

@@ -137,3 +137,17 @@ def test_export_data_onto_a_full_disk_names_the_uri_file_and_keeps_the_previous_
         f"EXPORT DATA could not write '{out}/part-000000000000.csv': the disk is full (no space left on device)."
     )
     assert {p.name: p.read_text() for p in out.iterdir()} == before == {"part-000000000000.csv": "x\n1\n"}
+
+
+@pytest.mark.parametrize(("folder", "kind", "what"), [("models", sqlml.ModelError, "model store"), ("warehouse", sqlml.WarehouseError, "warehouse")])
+def test_connecting_to_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path, monkeypatch, folder, kind, what):
+    refused = tmp_path / "read-only" / folder
+    make = Path.mkdir
+    monkeypatch.setattr(Path, "mkdir", lambda path, *a, **k: _refuse(errno.EROFS)(path) if "read-only" in str(path) else make(path, *a, **k))
+    paths = {"warehouse": tmp_path / "warehouse", "models": tmp_path / "models", folder: refused}
+    with pytest.raises(kind) as caught:
+        sqlml.connect(paths["warehouse"], paths["models"])
+    assert str(caught.value) == (
+        f"Cannot create the {what} folder {refused}: the file system is read-only.\n"
+        f"Choose a folder this user can write: sqlml.connect({folder}=…) or --{folder} DIR."
+    )
