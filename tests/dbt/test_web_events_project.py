@@ -277,7 +277,9 @@ def test_docs_generate_reads_the_persisted_descriptions(web):
     columns = nodes["dim_users"]["columns"]
     assert columns["first_channel"]["comment"] == "The channel group of the user's first event ('Other' when unknown)."
     assert columns["user_pseudo_id"]["comment"] == "The tracker's pseudonymous user id."
-    assert columns["sessions"]["comment"] is None
+    # a YAML block: its line breaks, quote and backslash reach the warehouse as written
+    assert columns["sessions"]["comment"] == "Distinct sessions (user and session number) so far.\nUpdated by every merge; C:\\ paths are not tracked.\n"
+    assert columns["purchases"]["comment"] is None
     assert nodes["fct_daily_events"]["columns"]["revenue"]["comment"] == "Sum of the purchase events' values."
     # nested types as BigQuery spells them (the warehouse reports DuckDB's STRUCT(… VARCHAR)[])
     assert nodes["fct_daily_events"]["columns"]["pages"]["type"] == "STRUCT<distinct_pages INT64, pages ARRAY<STRING>>"
@@ -299,3 +301,30 @@ def test_microbatch_replaces_each_days_partition(web):
             hours[key] = hours.get(key, 0) + 1
     rows = read(root, "SELECT * FROM analytics.fct_hourly_page_views ORDER BY 1, 2")
     assert rows == [(*key, count) for key, count in sorted(hours.items())]
+
+
+def test_microbatch_without_partitions_is_a_clear_error(web):
+    """A microbatch model needs partition_by at the batch_size's granularity (as on dbt-bigquery):
+    the run says so, naming the model, before its first batch."""
+    root, _ = web
+    model = root / "models" / "marts" / "bad_microbatch.sql"
+    model.write_text(
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_ts', begin='2024-01-01', batch_size='day') }}\n"
+        "select event_ts from {{ ref('stg_events') }}\n"
+    )
+    logged: list[str] = []
+    try:
+        result = dbtRunner(callbacks=[lambda event: logged.append(event.info.msg)]).invoke(
+            ["run", "--select", "bad_microbatch", *BACKFILL[:2], "--event-time-end", "2024-01-02", "--project-dir", str(root), "--profiles-dir", str(root)]
+        )
+    finally:
+        reset_adapters()
+        model.unlink()
+    (run,) = result.result.results
+    assert str(run.status) == "error"
+    message = (
+        "Model bad_microbatch: the 'microbatch' strategy requires a partition_by config whose granularity is the batch_size (day), "
+        "as dbt-bigquery does; got partition_by=None."
+    )
+    assert any(message in text for text in logged)  # the batch's error; the model's result says ERROR
+    assert read(root, "SELECT count(*) FROM analytics.INFORMATION_SCHEMA.TABLES WHERE table_name = 'bad_microbatch'") == [(0,)]

@@ -8,6 +8,7 @@
   {%- set strategy = config.get('incremental_strategy') or 'merge' -%}
   {#- resolved before the first run too, as dbt's default materialization does: an unknown strategy fails at once -#}
   {%- set strategy_func = adapter.get_incremental_strategy_macro(context, strategy) -%}
+  {%- if strategy == 'microbatch' -%}{% do sqlml_validate_microbatch() %}{%- endif -%}
   {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
   {{ run_hooks(pre_hooks) }}
   {%- if existing_relation is none or existing_relation.is_view or should_full_refresh() -%}
@@ -85,10 +86,14 @@
     granularity is the batch_size.
     https://docs.getdbt.com/docs/build/incremental-microbatch -#}
 {% macro sqlml__get_incremental_microbatch_sql(arg_dict) %}
+  {{ sqlml__get_incremental_insert_overwrite_sql(arg_dict) }}
+{% endmacro %}
+
+{#- Checked before the first batch too (which creates the table without the strategy). -#}
+{% macro sqlml_validate_microbatch() %}
   {%- set partition_by = adapter.parse_partition_by(config.get('partition_by', none)) -%}
   {%- if partition_by is none or partition_by.granularity != config.get('batch_size') -%}
     {% do exceptions.raise_compiler_error("Model " ~ model.name ~ ": the 'microbatch' strategy requires a partition_by config whose granularity is the batch_size ("
        ~ config.get('batch_size') ~ "), as dbt-bigquery does; got partition_by=" ~ config.get('partition_by', none) ~ ".") %}
   {%- endif -%}
-  {{ sqlml__get_incremental_insert_overwrite_sql(arg_dict) }}
 {% endmacro %}
