@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ import pytest
 
 import sqlml
 from sqlml.store.records import ModelRef
+from sqlml.store.registry import ModelStore
 
 SQLML = str(Path(sys.executable).with_name("sqlml"))
 ROWS = 20
@@ -174,3 +176,23 @@ def test_a_model_created_while_a_drop_of_its_name_finishes_keeps_its_files(tmp_p
         con.query("DROP MODEL ds.m")
         assert [r.version for r in con.models.versions("ds", "m")] == [1]
         assert con.query("SELECT SUM(predicted_y) FROM ML.PREDICT(MODEL ds.m, TABLE ds.t)").fetchall() == [(pytest.approx(30.0),)]
+
+
+def test_a_catalog_another_process_holds_too_long_is_a_busy_error_and_changes_nothing(tmp_path):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x FROM range(5)")
+        con.query("CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, 2 * x AS y FROM ds.t")
+    store = ModelStore(tmp_path / "models", busy_timeout=0.2)
+    holder = sqlite3.connect(tmp_path / "models" / "catalog.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        with pytest.raises(sqlml.WarehouseLockedError) as caught:
+            store.set_model_options(ModelRef("ds", "m"), description="new")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert str(caught.value) == (
+        f"The model store's catalog {tmp_path / 'models' / 'catalog.sqlite'} is busy: another process has held it for more than 0.2 s.\n"
+        "Wait for the other process's statement to finish, then run this one again. The model store is as it was before the statement."
+    )
+    assert store.models("ds")[0].description is None
