@@ -51,6 +51,7 @@ import numpy as np
 from sqlml.ml.compiled import cache, decision
 from sqlml.ml.compiled.forest import Forest, probe_rows, read_forest
 from sqlml.ml.compiled.switch import enabled
+from sqlml.ml.compiled.transforms import transform
 
 if TYPE_CHECKING:
     import lightgbm
@@ -127,13 +128,8 @@ class CompiledForest:
         scores = self.raw(X, threads)
         if self.iterations:
             scores /= self.iterations  # GBDT::Predict averages a random forest's sums
-        if self.transform == "sigmoid":
-            scores = 1.0 / (1.0 + np.exp(-self.sigmoid * scores))
-        elif self.transform == "exp":
-            scores = np.exp(scores)
-        elif self.transform == "softmax":  # Common::Softmax
-            scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-            scores /= scores.sum(axis=1, keepdims=True)
+        if self.transform != "identity":  # LightGBM's ConvertOutput, with its exp (NumPy's differs on some CPUs)
+            transform(scores, self.transform, self.sigmoid)
         return scores[:, 0] if self.outputs == 1 else scores
 
 
