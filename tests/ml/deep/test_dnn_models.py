@@ -85,7 +85,9 @@ def test_predictions_equal_the_keras_network_called_directly(dnn):
     model = _load(dnn, "ds.reg")
     z = _keras_outputs(dnn, "ds.reg")[:, 0]
     predicted = dnn.query("SELECT predicted_target FROM ML.PREDICT(MODEL ds.reg, TABLE ds.fresh)").arrow().column(0).to_numpy()
-    np.testing.assert_allclose(predicted, z * model.estimator.label_scale_ + model.estimator.label_mean_, rtol=1e-9)
+    # float32 networks: XLA's kernels for another batch shape (the last, partial batch) may round an
+    # output differently on some CPUs (AVX-512: 3.7e-8 relative on one of 300 rows), as for the probabilities
+    np.testing.assert_allclose(predicted, z * model.estimator.label_scale_ + model.estimator.label_mean_, rtol=1e-6)
 
     logits = _keras_outputs(dnn, "ds.wide")
     softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
