@@ -170,3 +170,16 @@ def test_functions_returning_an_integer_literal_argument_are_int64(con):
     ).arrow()
     assert [field.type for field in table.schema] == [pa.int64()] * 5 + [pa.list_(pa.field("l", pa.int64()))] + [pa.int64()] * 3 + [pa.string()]
     assert table.to_pylist() == [{"a": 5, "b": 2, "c": 1, "d": 1, "e": 1, "f": [1], "g": -1, "h": 0, "i": 5, "j": "  a"}]
+
+
+def test_json_functions_not_translated_are_refused_by_name(con):
+    for call, name in (("JSON_KEYS(JSON '{\"a\": {\"b\": 1}}')", "JSON_KEYS"), ("JSON_ARRAY_APPEND(JSON '[1]', '$', 2)", "JSON_ARRAY_APPEND"),
+                       ("TO_JSON_STRING(STRUCT(1 AS id), true)", "TO_JSON_STRING with pretty_print")):  # fmt: skip
+        with pytest.raises(sqlml.UnsupportedStatementError, match=rf"^sqlml cannot translate this statement to DuckDB: {name} is not supported yet\."):
+            con.query(f"SELECT {call}").fetchall()
+    assert con.query("SELECT TO_JSON_STRING(STRUCT(1 AS id), false)").fetchall() == [('{"id":1}',)]
+
+
+def test_delete_without_from(con):
+    con.query("CREATE TEMP TABLE t (id INT64); INSERT t VALUES (1), (2), (3); DELETE t WHERE id = 2; DELETE t AS x WHERE x.id = 3")
+    assert con.query("SELECT id FROM t").fetchall() == [(1,)]

@@ -302,6 +302,17 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _delete_without_from(tree: exp.Expression) -> exp.Expression:
+    """``DELETE t WHERE …``: BigQuery's FROM is optional; sqlglot read the table as a multi-table
+    DELETE's, written back without FROM ("syntax error at or near t").
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement"""
+    tables = tree.args.get("tables") if isinstance(tree, exp.Delete) else None
+    if tables and len(tables) == 1 and not tree.this:
+        tree.set("this", tables[0])
+        tree.set("tables", None)
+    return tree
+
+
 def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
     """``MERGE … WHEN NOT MATCHED THEN INSERT ROW`` inserts the source row's columns by position,
     which DuckDB spells ``INSERT *``."""
@@ -333,6 +344,7 @@ TREE_FIXES = (
     Pass(_typed_literals, (exp.Literal,), adds=(exp.Cast, exp.DataType)),
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
+    Pass(_delete_without_from, (exp.Delete,), adds=()),
     Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),
     Pass(_unnest_fields, (exp.Unnest,)),
     Pass(volatile_window_keys, (exp.Rand,)),  # RAND() in a window's keys
