@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -165,14 +164,13 @@ def test_a_model_created_while_a_drop_of_its_name_finishes_keeps_its_files(tmp_p
         con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x FROM range(5)")
         train = "CREATE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y']) AS SELECT x, {a} * x AS y FROM ds.t"
         con.query(train.format(a=2))
-        remove = shutil.rmtree
+        remove = ModelStore._remove_dropped
 
-        def land_a_create_first(path, *args, **kwargs):  # another process's CREATE lands once the DROP committed
-            monkeypatch.setattr(shutil, "rmtree", remove)
+        def land_a_create_first(store, ref):  # another process's CREATE lands once the DROP committed
             other.query(train.format(a=3))
-            remove(path, *args, **kwargs)
+            remove(store, ref)
 
-        monkeypatch.setattr(shutil, "rmtree", land_a_create_first)
+        monkeypatch.setattr(ModelStore, "_remove_dropped", land_a_create_first)
         con.query("DROP MODEL ds.m")
         assert [r.version for r in con.models.versions("ds", "m")] == [1]
         assert con.query("SELECT SUM(predicted_y) FROM ML.PREDICT(MODEL ds.m, TABLE ds.t)").fetchall() == [(pytest.approx(30.0),)]

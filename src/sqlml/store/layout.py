@@ -66,10 +66,11 @@ def remove_dead_staging(root: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def remove_orphan_versions(root: Path, known: set[str]) -> None:
-    """Remove version folders (``<dataset>/<model>/<version>``) that no catalog row names: the
-    debris of a commit that crashed after moving the folder into place."""
-    for folder in root.glob("*/*/*"):
+def remove_orphan_versions(root: Path, known: set[str], pattern: str = "*/*/*") -> None:
+    """Remove version folders (``<dataset>/<model>/<version>``, those ``pattern`` matches) that no
+    catalog row names: the debris of a commit that crashed after moving the folder into place, or
+    of a dropped model."""
+    for folder in root.glob(pattern):
         relative = folder.relative_to(root).as_posix()
         if folder.is_dir() and not relative.startswith(STAGING) and relative not in known:
             shutil.rmtree(folder, ignore_errors=True)

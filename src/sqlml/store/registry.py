@@ -291,28 +291,21 @@ class ModelStore:
         self._drop_version(record)
 
     def _drop_model(self, ref: ModelRef) -> None:
-        # The model's folder is moved aside while the catalog's write lock is held: a model of the
-        # same name created by another process right after the drop starts again at version 1, in
-        # the same folder, and removing the folder after the commit could take its files with it.
-        folder = self.root / model_folder(ref.dataset, ref.name)
-        try:
-            trash = new_staging_folder(self.root)  # removed below, or by the next writer if this process dies
-        except OSError as error:
-            raise write_failed(error, self.root / STAGING, "a folder to drop the model in") from error
-        moved = trash / "dropped"
-        try:
-            try:
-                with self._catalog.write() as db:
-                    for table in ("aliases", "versions", "models", "counters"):
-                        db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
-                    if folder.is_dir():
-                        os.rename(folder, moved)
-            except BaseException:
-                if moved.is_dir() and self.exists(ref.dataset, ref.name):  # not dropped: the folder goes back
-                    os.rename(moved, folder)
-                raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
+        with self._catalog.write() as db:
+            for table in ("aliases", "versions", "models", "counters"):
+                db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
+        self._remove_dropped(ref)
+
+    def _remove_dropped(self, ref: ModelRef) -> None:
+        # Under the catalog's write lock, the folders no version names: a model of the same name
+        # that another process created once the drop was committed starts again at version 1, in
+        # the same folder, and keeps its files. A kill before this leaves orphans for the next clean-up.
+        folder = model_folder(ref.dataset, ref.name)
+        with self._catalog.write() as db:
+            named = db.execute("SELECT folder FROM versions WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
+            remove_orphan_versions(self.root, {row[0] for row in named}, f"{folder.as_posix()}/*")
+            with contextlib.suppress(OSError):  # not empty: the new model's
+                (self.root / folder).rmdir()
 
     def _drop_version(self, record: VersionRecord) -> None:
         with self._catalog.write() as db:
