@@ -31,7 +31,6 @@ from sqlml.engine.errors import is_interrupt
 from sqlml.errors import Error, ExecutionError, InvalidOptionError, NotFoundError
 from sqlml.execution.context import StatementContext
 from sqlml.result import Result
-from sqlml.store.faults import cause_of
 from sqlml.warehouse.file_options import file_format, local_path, read_options
 
 STATEMENT = "EXPORT DATA"
@@ -106,6 +105,8 @@ def _write_failure(error: OSError | EngineError, path: str) -> ExecutionError | 
         if "Could not write file" not in str(error) or found is None:
             return None
         error = OSError(int(found.group(1)), os.strerror(int(found.group(1))))
+    from sqlml.store.faults import cause_of  # the model store's package (sqlite3, psutil) loads only on a refused write
+
     return ExecutionError(
         f"{STATEMENT} could not write '{path}': {cause_of(error, Path(path).parent)}.",
         hint="The files the uri matched are as they were. Free disk space or export to a writable folder, then run it again.",
