@@ -23,7 +23,7 @@ import pytest
 
 import sqlml
 from sqlml.store.records import ModelRef
-from sqlml.store.registry import ModelStore
+from sqlml.store.registry import READ_GRACE, ModelStore
 
 SQLML = str(Path(sys.executable).with_name("sqlml"))
 ROWS = 20
@@ -194,3 +194,19 @@ def test_a_catalog_another_process_holds_too_long_is_a_busy_error_and_changes_no
         "Wait for the other process's statement to finish, then run this one again. The model store is as it was before the statement."
     )
     assert store.models("ds")[0].description is None
+
+
+def test_a_version_retention_drops_stays_readable_for_a_statement_that_resolved_it(tmp_path):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con:
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT CAST(range AS DOUBLE) AS x FROM range(5)")
+        train = "CREATE OR REPLACE MODEL ds.m OPTIONS(model_type='linear_reg', input_label_cols=['y'], max_versions=1) AS SELECT x, {a} * x AS y FROM ds.t"
+        con.query(train.format(a=2))
+        read = con.models.resolve(ModelRef("ds", "m"))  # another process's statement resolved version 1 …
+        con.query(train.format(a=3))  # … and version 2 replaced it, the cap of one version dropping 1
+        assert [r.version for r in con.models.versions("ds", "m")] == [2]
+        assert sorted(con.models.verified_files(read)) == sorted(read.checksums)  # its files are still there
+        past = time.time() - READ_GRACE - 1
+        os.utime(read.folder, (past, past))  # the grace period has passed
+        con.query(train.format(a=4))
+        folders = sorted(p.name for p in (tmp_path / "models" / "ds" / "m").iterdir())
+    assert folders == ["2", "3"]  # 1 is gone; 2, dropped just now, stays for its readers

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import shutil
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -66,14 +67,21 @@ def remove_dead_staging(root: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def remove_orphan_versions(root: Path, known: set[str], pattern: str = "*/*/*") -> None:
+def remove_orphan_versions(root: Path, known: set[str], pattern: str = "*/*/*", min_age: float = 0.0) -> None:
     """Remove version folders (``<dataset>/<model>/<version>``, those ``pattern`` matches) that no
-    catalog row names: the debris of a commit that crashed after moving the folder into place, or
-    of a dropped model."""
+    catalog row names and that were last changed ``min_age`` seconds ago or more: the debris of a
+    commit that crashed after moving the folder into place, and dropped versions."""
     for folder in root.glob(pattern):
         relative = folder.relative_to(root).as_posix()
-        if folder.is_dir() and not relative.startswith(STAGING) and relative not in known:
+        if folder.is_dir() and not relative.startswith(STAGING) and relative not in known and _age(folder) >= min_age:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _age(folder: Path) -> float:
+    try:
+        return time.time() - folder.stat().st_mtime
+    except OSError:  # removed meanwhile
+        return 0.0
 
 
 def _writer_is_gone(name: str) -> bool:

@@ -31,6 +31,11 @@ from sqlml.store.layout import STAGING, model_folder, new_staging_folder, remove
 from sqlml.store.records import ALIAS_RULE, ModelRecord, ModelRef, VersionRecord, alias_problem, sha256_of
 
 
+#: Seconds the files of a dropped version stay (DROP MODEL `ds.m@2`, ``max_versions``): a statement
+#: that resolved the version just before the drop still reads it, the old model rather than an error.
+READ_GRACE = 60.0
+
+
 class ModelStore:
     """Versioned models under one folder.
 
@@ -296,14 +301,14 @@ class ModelStore:
                 db.execute(f"DELETE FROM {table} WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
         self._remove_dropped(ref)
 
-    def _remove_dropped(self, ref: ModelRef) -> None:
+    def _remove_dropped(self, ref: ModelRef, min_age: float = 0.0) -> None:
         # Under the catalog's write lock, the folders no version names: a model of the same name
         # that another process created once the drop was committed starts again at version 1, in
         # the same folder, and keeps its files. A kill before this leaves orphans for the next clean-up.
         folder = model_folder(ref.dataset, ref.name)
         with self._catalog.write() as db:
             named = db.execute("SELECT folder FROM versions WHERE dataset = ? AND name = ?", (ref.dataset, ref.name))
-            remove_orphan_versions(self.root, {row[0] for row in named}, f"{folder.as_posix()}/*")
+            remove_orphan_versions(self.root, {row[0] for row in named}, f"{folder.as_posix()}/*", min_age)
             with contextlib.suppress(OSError):  # not empty: the new model's
                 (self.root / folder).rmdir()
 
@@ -323,7 +328,11 @@ class ModelStore:
                 )
             db.execute("DELETE FROM versions WHERE dataset = ? AND name = ? AND version = ?",
                        (record.dataset, record.name, record.version))  # fmt: skip
-        shutil.rmtree(record.folder, ignore_errors=True)
+        # The files stay READ_GRACE seconds more (from now: the folder's time is the drop's), for
+        # statements of other processes that resolved this version just before and read it now.
+        with contextlib.suppress(OSError):
+            os.utime(record.folder)
+        self._remove_dropped(record.ref.base, READ_GRACE)
 
     def _apply_retention(self, ref: ModelRef) -> None:
         with self._catalog.read() as db:
@@ -348,4 +357,4 @@ class ModelStore:
         self._cleaned = True
         remove_dead_staging(self.root)
         with self._catalog.write() as db:  # no commit moves a folder into place meanwhile
-            remove_orphan_versions(self.root, {r[0] for r in db.execute("SELECT folder FROM versions")})
+            remove_orphan_versions(self.root, {r[0] for r in db.execute("SELECT folder FROM versions")}, min_age=READ_GRACE)
