@@ -183,3 +183,17 @@ def test_json_functions_not_translated_are_refused_by_name(con):
 def test_delete_without_from(con):
     con.query("CREATE TEMP TABLE t (id INT64); INSERT t VALUES (1), (2), (3); DELETE t WHERE id = 2; DELETE t AS x WHERE x.id = 3")
     assert con.query("SELECT id FROM t").fetchall() == [(1,)]
+
+
+def test_extract_parts_within_a_second_and_civil_parts(con):
+    # MILLISECOND is 0-999 and MICROSECOND 0-999999 (DuckDB's counted the whole seconds too: 5123, 5123456)
+    types, row = _row(con, "SELECT EXTRACT(MICROSECOND FROM TIMESTAMP '2008-12-25 15:30:05.123456+00') AS us, "
+                           "EXTRACT(MILLISECOND FROM DATETIME '2008-12-25 15:30:05.123456') AS ms, EXTRACT(MICROSECOND FROM TIME '15:30:05.000001') AS t, "
+                           "EXTRACT(DATETIME FROM TIMESTAMP '2008-12-25 15:30:00+00') AS dt, EXTRACT(TIME FROM DATETIME '2008-12-25 15:30:00') AS tm")  # fmt: skip
+    assert types == [pa.int64()] * 3 + [pa.timestamp("us"), pa.time64("us")]
+    assert row == {"us": 123456, "ms": 123, "t": 1, "dt": datetime.datetime(2008, 12, 25, 15, 30), "tm": datetime.time(15, 30)}
+
+
+def test_approximations_that_keep_the_answer_still_run(con):
+    # sqlglot also warns for EXTRACT from a TIMESTAMP WITH TIME ZONE; sqlml's session zone is UTC, as BigQuery's
+    assert con.query("SELECT EXTRACT(HOUR FROM TIMESTAMP '2008-12-25 15:30:00+00')").fetchall() == [(15,)]

@@ -198,9 +198,15 @@ def _date_results(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+#: Parts counted within the second: MILLISECOND is 0-999, MICROSECOND 0-999999.
+_WITHIN_A_SECOND = {"MILLISECOND": 1000, "MICROSECOND": 1000000}
+
+
 def _extracts(tree: exp.Expression) -> exp.Expression:
     """EXTRACT parts whose numbering differs: DAYOFWEEK is 1 (Sunday) to 7; WEEK counts weeks that
-    start on Sunday; ISOWEEK is ISO 8601's; DATE FROM a timestamp is a cast."""
+    start on Sunday; ISOWEEK is ISO 8601's; MILLISECOND and MICROSECOND count within the second;
+    DATE, DATETIME and TIME FROM a timestamp are casts.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#extract"""
     for extract in list(tree.find_all(exp.Extract)):
         part = extract.name.upper()
         value = extract.expression
@@ -212,6 +218,11 @@ def _extracts(tree: exp.Expression) -> exp.Expression:
             extract.replace(build("CAST(weekofyear(__p_v) AS BIGINT)", v=value))
         elif part == "DATE":
             extract.replace(exp.cast(value.copy(), "DATE"))
+        elif part in ("DATETIME", "TIME"):  # a TIMESTAMP's civil time in UTC, sqlml's session zone
+            civil = exp.cast(value.copy(), "TIMESTAMP")
+            extract.replace(civil if part == "DATETIME" else exp.cast(civil, "TIME"))
+        elif part in _WITHIN_A_SECOND:  # DuckDB's count the second's whole seconds too (5.123 s: 5123 ms)
+            extract.replace(build(f"CAST({part.lower()}(__p_v) - second(__p_v) * {_WITHIN_A_SECOND[part]} AS BIGINT)", v=value))
     return tree
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlglot import ErrorLevel, exp
-from sqlglot.errors import UnsupportedError
+from sqlglot import exp
 
 from sqlml.errors import UnsupportedStatementError
 from sqlml.sql import compat, depth
@@ -29,6 +28,7 @@ from sqlml.sql.interval_literals import interval_spans
 from sqlml.sql.struct_subscripts import struct_subscripts
 from sqlml.sql.subscripts import bare_subscripts
 from sqlml.sql.time_zones import time_zone_offsets
+from sqlml.sql.unsupported import generated
 from sqlml.sql.window_keys import unchecked_window_keys
 
 def strip_project(tree: exp.Expression) -> exp.Expression:
@@ -148,14 +148,9 @@ def _rendered(tree: exp.Expression, dialect) -> str:
     """DuckDB text of ``tree``; a node sqlglot built but cannot write (another dialect's function
     such as MATCH_AGAINST(1, 2), whose arguments fill slots of the wrong shape) is unsupported."""
     try:
-        # sqlglot writes what DuckDB lacks as something else with a warning on standard error
-        # (SHA512 as SHA256, INSTR's occurrence dropped): a silently different answer, refused here
-        return tree.sql(dialect=dialect, copy=False, unsupported_level=ErrorLevel.RAISE)
-    except UnsupportedError as error:
-        raise UnsupportedStatementError(
-            f"sqlml cannot translate this statement to DuckDB: {_first_line(error)}",
-            hint="Rewrite the expression with functions sqlml translates, or report it as missing.",
-        ) from error
+        return generated(tree, dialect)  # approximations that change the answer are refused there
+    except UnsupportedStatementError:
+        raise
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
         frames, node = error.__traceback__, None
         while frames is not None:  # the innermost node the generator was writing
@@ -167,9 +162,3 @@ def _rendered(tree: exp.Expression, dialect) -> str:
             f"DuckDB has no translation for {name}: its arguments do not fit it.",
             hint="Check the function's arguments against BigQuery's documentation, or rewrite the expression.",
         ) from error
-
-
-def _first_line(error: UnsupportedError) -> str:
-    # sqlglot joins every unsupported construct's message, one a line; the first names one
-    message = str(error).strip().splitlines()[0].rstrip(".")
-    return message + "."
