@@ -197,3 +197,12 @@ def test_extract_parts_within_a_second_and_civil_parts(con):
 def test_approximations_that_keep_the_answer_still_run(con):
     # sqlglot also warns for EXTRACT from a TIMESTAMP WITH TIME ZONE; sqlml's session zone is UTC, as BigQuery's
     assert con.query("SELECT EXTRACT(HOUR FROM TIMESTAMP '2008-12-25 15:30:00+00')").fetchall() == [(15,)]
+
+
+def test_net_host_as_the_reference_table(con):
+    inputs = ["", "http://abc.xyz", "//user:password@a.b:80/path?query", "https://[::1]:80", "http://例子.卷筒纸.中国",
+              "    www.Example.Co.UK    ", "mailto:?to=&subject=&body=", None]  # fmt: skip
+    rows = con.query("SELECT NET.HOST(input) FROM UNNEST(@inputs) AS input WITH OFFSET AS o ORDER BY o", params={"inputs": inputs}).fetchall()
+    assert [host for (host,) in rows] == [None, "abc.xyz", "a.b", "[::1]", "例子.卷筒纸.中国", "www.Example.Co.UK", "mailto", None]
+    with pytest.raises(sqlml.UnsupportedStatementError, match=r"^sqlml cannot translate this statement to DuckDB: NET\.REG_DOMAIN is not supported yet\."):
+        con.query("SELECT NET.REG_DOMAIN('https://www.google.co.uk')").fetchall()

@@ -23,6 +23,7 @@ from sqlml.sql.function_gaps import FUNCTION_GAPS
 from sqlml.sql.generator import SQLML_TRANSFORMS
 from sqlml.sql.generator_fixes import GENERATOR_FIXES
 from sqlml.sql.json_conversions import json_conversions
+from sqlml.sql.net_functions import NET_FUNCTIONS
 from sqlml.sql.numbers import NUMBER_FIXES
 from sqlml.sql.parser import ML_FUNCTION_PARSERS, JSON_LITERAL_PARSER, ParserAdditions
 from sqlml.sql.string_search import string_search_fixes
@@ -69,7 +70,7 @@ class BigQueryOnDuckdb(DuckDB):
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, **SQLML_TRANSFORMS, **GENERATOR_FIXES, **NUMBER_FIXES, **FUNCTION_GAPS}
-        TRANSFORMS.update({**time_part_fixes(TRANSFORMS), **json_conversions(TRANSFORMS), **format_element_fixes(TRANSFORMS), **string_search_fixes(TRANSFORMS)})
+        TRANSFORMS.update({**time_part_fixes(TRANSFORMS), **json_conversions(TRANSFORMS), **format_element_fixes(TRANSFORMS), **string_search_fixes(TRANSFORMS), **NET_FUNCTIONS})
 
 
 def _sqlml_duckdb() -> type[DuckDB]:
