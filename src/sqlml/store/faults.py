@@ -28,12 +28,12 @@ def cause_of(error: BaseException, path: Path) -> str:
     """Why ``error`` happened at ``path``, in words: a full disk, a read-only file system,
     missing permissions, or the system's own words for anything else."""
     code = getattr(error, "errno", None)
-    if code in _FULL or _free_bytes(path) < NEARLY_FULL:
-        return "the disk is full (no space left on device)"
     if code == errno.EROFS:
         return "the file system is read-only"
     if code in _DENIED:
         return "permission denied (the folder is read-only or belongs to another user)"
+    if code in _FULL or _free_bytes(path) < NEARLY_FULL:  # SQLite says "disk I/O error" for a full disk
+        return "the disk is full (no space left on device)"
     name = getattr(error, "sqlite_errorname", "")
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and not _is_writable(path):
         return "the folder is read-only"
