@@ -151,7 +151,8 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table | SqlOutput:
     ``perform_aggregation`` defaults to TRUE (one row of metrics per series), ``horizon`` to the
     model's ``horizon`` option (at most that), ``confidence_level`` (default 0.95, in [0, 1))
     applies to the per-point rows only. Without input data the page's deprecated form answers
-    with ML.ARIMA_EVALUATE's columns (but ``error_message``) for each fitted series.
+    with ML.ARIMA_EVALUATE's columns (but ``error_message``) for each fitted series, ``AIC``
+    spelled ``aic`` as that page lists it.
     """
     from sqlml.ml.forecasting import evaluation
     from sqlml.ml.functions.distributed_forecasting import evaluated_rows
@@ -165,7 +166,8 @@ def evaluate_forecast(call: Call, model: Model) -> pa.Table | SqlOutput:
                                      hint=f"Give the actual values to compare with: {call.name}(MODEL {call.ref}, (SELECT …), STRUCT(…)).")  # fmt: skip
         # the page's deprecated form: ML.ARIMA_EVALUATE's columns for each fitted series' chosen model
         table = evaluation_table(model.spec, show_all=False)
-        return table.filter(pc.is_null(table.column("error_message"))).drop_columns(["error_message"])
+        table = table.filter(pc.is_null(table.column("error_message"))).drop_columns(["error_message"])
+        return table.rename_columns(["aic" if name == "AIC" else name for name in table.column_names])
     aggregate = settings.get("perform_aggregation", True)
     horizon = settings.get("horizon", model.options["horizon"])
     _check_forecast_settings(call, horizon, model.options["horizon"], settings.get("confidence_level"), aggregate)

@@ -42,7 +42,11 @@ class ModelType(StrEnum):
 
 #: BigQuery model types sqlml does not train, with the reason shown to the user.
 UNSUPPORTED = {
-    "ARIMA": "time-series models are not implemented yet",
     "TENSORFLOW": "TensorFlow SavedModels need TensorFlow; export to ONNX and import with model_type='ONNX'",
     "TENSORFLOW_LITE": "TensorFlow Lite models need TensorFlow",
 }
+
+#: Older spellings BigQuery still accepts, trained as the model type they name now: ``ARIMA`` is
+#: ARIMA_PLUS's name before its 2021 rename, which notebooks of that time write
+#: (GoogleCloudPlatform/analytics-componentized-patterns bqml_retail_demand_forecasting.ipynb).
+RENAMED = {"ARIMA": ModelType.ARIMA_PLUS.value}

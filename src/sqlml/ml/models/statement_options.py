@@ -12,7 +12,7 @@ import difflib
 
 from sqlml.errors import InvalidOptionError
 from sqlml.ml.models.catalog import OPTIONS_BY_TYPE, all_option_names, canonical_name, model_types
-from sqlml.ml.models.model_types import UNSUPPORTED
+from sqlml.ml.models.model_types import RENAMED, UNSUPPORTED
 from sqlml.ml.models.option_groups import ALTER_OPTIONS
 from sqlml.ml.models.options import ALIASES, check_value
 
@@ -31,7 +31,7 @@ def parse_model_type(raw: dict) -> str:
         )
     if not isinstance(value, str):
         raise InvalidOptionError(f"model_type must be a string. Got {value!r} instead.", option="model_type")
-    name = value.upper()
+    name = RENAMED.get(value.upper(), value.upper())
     if name in UNSUPPORTED:
         raise InvalidOptionError(
             f"model_type='{value}' is not supported by sqlml: {UNSUPPORTED[name]}.",
