@@ -206,3 +206,15 @@ def test_net_host_as_the_reference_table(con):
     assert [host for (host,) in rows] == [None, "abc.xyz", "a.b", "[::1]", "例子.卷筒纸.中国", "www.Example.Co.UK", "mailto", None]
     with pytest.raises(sqlml.UnsupportedStatementError, match=r"^sqlml cannot translate this statement to DuckDB: NET\.REG_DOMAIN is not supported yet\."):
         con.query("SELECT NET.REG_DOMAIN('https://www.google.co.uk')").fetchall()
+
+
+def test_substr_positions_as_bigquery_counts_them(con):
+    row = con.query(
+        "SELECT SUBSTR('apple', 2), SUBSTR('apple', 2, 2), SUBSTR('apple', -2), SUBSTR('apple', 1, 123), SUBSTR('apple', 123), "
+        "SUBSTR('apple', -7, 3), SUBSTRING('apple', 0, 2), SUBSTR('apple', -123)"
+    ).fetchall()[0]
+    assert row == ("pple", "pp", "le", "apple", "", "app", "ap", "apple")
+    rows = con.query("SELECT SUBSTR(s, p, 1) FROM UNNEST([STRUCT('apple' AS s, -2 AS p), ('apple', 0)]) WITH OFFSET AS o ORDER BY o").fetchall()
+    assert rows == [("l",), ("a",)]
+    with pytest.raises(sqlml.ExecutionError, match=r"^Third argument in SUBSTR\(\) cannot be negative"):
+        con.query("SELECT SUBSTR('apple', 1, -1)").fetchall()
