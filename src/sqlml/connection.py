@@ -96,7 +96,9 @@ class Connection:
         try:
             self.models_path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise _folder_error(error, self.models_path, "model store", ModelError) from None
+            from sqlml.store.faults import folder_failed  # sqlite3 loads only when a folder is refused
+
+            raise folder_failed(error, self.models_path, "model store", ModelError) from None
         if engine not in ("duckdb", "spark"):
             raise Error(f"Unknown engine {engine!r}.", hint='Use engine="duckdb" (the default) or engine="spark".')
         if engine == "spark":
@@ -117,7 +119,9 @@ class Connection:
         except OSError as error:
             if isinstance(error, Error):  # WarehouseLockedError: already said
                 raise
-            raise _folder_error(error, Path(warehouse), "warehouse", WarehouseError) from None
+            from sqlml.store.faults import folder_failed
+
+            raise folder_failed(error, Path(warehouse), "warehouse", WarehouseError) from None
         self._models: ModelStore | None = None
         self._made_executor: Executor | None = None
         self._dialect = dialect
@@ -346,17 +350,6 @@ class Connection:
     def __repr__(self) -> str:
         where = self.warehouse_path or MEMORY
         return f"<sqlml.Connection warehouse={str(where)!r} models={str(self.models_path)!r} dialect={self.dialect!r}>"
-
-
-def _folder_error(error: OSError, folder: Path, what: str, kind: type[Error]) -> Error:
-    """The error for a warehouse or model store folder the system refused (full disk, read-only)."""
-    from sqlml.store.faults import cause_of  # sqlite3 loads only when a folder is refused
-
-    option = "warehouse" if what == "warehouse" else "models"
-    return kind(
-        f"Cannot create the {what} folder {error.filename or folder}: {cause_of(error, folder)}.",
-        hint=f"Choose a folder this user can write: sqlml.connect({option}=…) or --{option} DIR.",
-    )
 
 
 def _remove_folder(folder: Path | None) -> None:

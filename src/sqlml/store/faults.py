@@ -49,6 +49,15 @@ def write_failed(error: OSError, path: Path, what: str) -> ModelError:
     )
 
 
+def folder_failed(error: OSError, folder: Path, what: str, kind: type[Error]) -> Error:
+    """The ``kind`` of error for a ``what`` ("warehouse", "model store") folder that could not be created."""
+    option = "warehouse" if what == "warehouse" else "models"
+    return kind(
+        f"Cannot create the {what} folder {error.filename or folder}: {cause_of(error, folder)}.",
+        hint=f"Choose a folder this user can write: sqlml.connect({option}=…) or --{option} DIR.",
+    )
+
+
 def catalog_failed(error: sqlite3.Error, path: Path, busy_timeout: float) -> Error:
     """The error for a failure of the catalog file ``path`` (busy, damaged, or unwritable)."""
     name = getattr(error, "sqlite_errorname", "")
