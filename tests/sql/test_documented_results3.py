@@ -218,3 +218,11 @@ def test_substr_positions_as_bigquery_counts_them(con):
     assert rows == [("l",), ("a",)]
     with pytest.raises(sqlml.ExecutionError, match=r"^Third argument in SUBSTR\(\) cannot be negative"):
         con.query("SELECT SUBSTR('apple', 1, -1)").fetchall()
+
+
+def test_date_trunc_of_a_datetime_or_timestamp_keeps_its_type(con):
+    con.query("CREATE TEMP TABLE times AS SELECT DATETIME '2020-05-17 13:45:12' AS dt")
+    types, row = _row(con, "SELECT DATE_TRUNC(dt, HOUR) AS h, DATE_TRUNC(TIMESTAMP '2020-05-17 13:45:12+00', MONTH) AS m, "
+                           "DATE_TRUNC(DATETIME '2020-05-17 13:45:12', DAY) AS d, DATE_TRUNC(DATE '2020-05-17', WEEK(MONDAY)) AS w FROM times")  # fmt: skip
+    assert types == [pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC"), pa.timestamp("us"), pa.date32()]
+    assert row == {"h": datetime.datetime(2020, 5, 17, 13), "m": datetime.datetime(2020, 5, 1, tzinfo=UTC), "d": datetime.datetime(2020, 5, 17), "w": datetime.date(2020, 5, 11)}

@@ -190,11 +190,22 @@ def _string_agg_limits(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+#: Parts finer than a day, which DATE_TRUNC takes only of a DATETIME or TIMESTAMP.
+_TIME_PARTS = {"HOUR", "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND"}
+_TIMES = (exp.DType.DATETIME, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ)
+
+
 def _date_results(tree: exp.Expression) -> exp.Expression:
-    """DATE_ADD, DATE_SUB and DATE_TRUNC of a DATE return a DATE (DuckDB returns a TIMESTAMP)."""
+    """DATE_ADD, DATE_SUB and DATE_TRUNC of a DATE return a DATE (DuckDB returns a TIMESTAMP).
+    DATE_TRUNC of a DATETIME or TIMESTAMP keeps its type: one the tree shows (a literal, a cast)
+    or one a part finer than a day tells (DATE_TRUNC(datetime_column, HOUR) lost its hour).
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#date_trunc"""
     for node in list(tree.find_all(exp.DateAdd, exp.DateSub, exp.DateTrunc)):
-        if not isinstance(node.parent, exp.Cast):
-            node.replace(exp.cast(node.copy(), "DATE"))
+        if isinstance(node.parent, exp.Cast):
+            continue
+        if isinstance(node, exp.DateTrunc) and (node.this.is_type(*_TIMES) or node.text("unit").upper() in _TIME_PARTS):
+            continue
+        node.replace(exp.cast(node.copy(), "DATE"))
     return tree
 
 
