@@ -151,3 +151,20 @@ def test_connecting_to_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path
         f"Cannot create the {what} folder {refused}: the file system is read-only.\n"
         f"Choose a folder this user can write: sqlml.connect({folder}=…) or --{folder} DIR."
     )
+
+
+def test_on_a_disk_too_full_for_sqlites_shared_memory_models_still_predict_and_writes_fail_clearly(con, monkeypatch):
+    from sqlml.store.catalog import Catalog
+
+    def full(self):
+        raise sqlite3.OperationalError("disk I/O error")  # SQLite cannot create catalog.sqlite-shm
+
+    before = _state(con)
+    CACHE._models.clear()
+    monkeypatch.setattr(Catalog, "_connect", full)
+    assert con.query(PREDICT).fetchall() == [(pytest.approx(90.0),)]  # read from the catalog file as it is
+    with pytest.raises(sqlml.ModelError) as caught:
+        con.query(TRAIN.format(a=3))
+    assert str(caught.value).splitlines()[0] == f"The model store could not use its catalog {con.models_path / 'catalog.sqlite'}: disk I/O error."
+    monkeypatch.undo()
+    assert _state(con) == before

@@ -65,40 +65,61 @@ class Catalog:
         if path.is_file() and not os.access(self.root, os.W_OK):
             # A read-only store (a read-only mount, another user's folder): SQLite cannot create the
             # WAL's shared-memory file beside it, so it is read as immutable; a write fails as read-only.
-            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            return db
+            return self._immutable()
         db = sqlite3.connect(path, timeout=self.busy_timeout, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         return db
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for reading (each statement sees a consistent state).
+    def _immutable(self) -> sqlite3.Connection:
+        uri = f"{(self.root / FILE).resolve().as_uri()}?mode=ro&immutable=1"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
 
-        Raises:
-            sqlml.Error: the catalog is busy, damaged or cannot be written (:func:`~sqlml.store.faults.catalog_failed`).
-        """
+    def _open(self, reading: bool) -> sqlite3.Connection:
         path = self.root / FILE
         try:
-            db = self._connect()
+            return self._connect()
         except sqlite3.Error as error:
+            wal = path.with_name(f"{FILE}-wal")
+            if reading and path.is_file() and (not wal.exists() or wal.stat().st_size == 0):
+                # A full disk refuses the WAL's shared-memory file even to readers; with no write in
+                # the WAL (nobody is writing, and none can), the file alone is the whole catalog.
+                with contextlib.suppress(sqlite3.Error):
+                    return self._immutable()
             raise catalog_failed(error, path, self.busy_timeout) from error
+
+    @contextlib.contextmanager
+    def _session(self, reading: bool) -> Iterator[sqlite3.Connection]:
+        db = self._open(reading)
         try:
             yield db
         except sqlite3.Error as error:
-            raise catalog_failed(error, path, self.busy_timeout) from error
+            raise catalog_failed(error, self.root / FILE, self.busy_timeout) from error
         finally:
             db.close()
+
+    def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A connection for reading (each statement sees a consistent state); on a full disk, or
+        in a read-only folder, the catalog file read as it is.
+
+        Raises:
+            sqlml.Error: the catalog is busy, damaged or cannot be read (:func:`~sqlml.store.faults.catalog_failed`).
+        """
+        return self._session(reading=True)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding SQLite's write lock (other writers wait). An exception that
         leaves no transaction open (Ctrl-C landing once SQLite's COMMIT took effect) is raised as
-        it is, not as the ROLLBACK's "no transaction is active"."""
-        with self.read() as db:
+        it is, not as the ROLLBACK's "no transaction is active".
+
+        Raises:
+            sqlml.Error: the catalog is busy, damaged or cannot be written (:func:`~sqlml.store.faults.catalog_failed`).
+        """
+        with self._session(reading=False) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
