@@ -72,11 +72,22 @@ class SqlmlCursor:
         self.rowcount = -1
 
     def execute(self, sql: str, bindings: Any = None) -> None:
-        """Run ``sql`` (one statement or a script) and keep the last statement's rows."""
-        result = self._session.query(sql, bindings or None)
-        schema = result.schema
-        self.description = [(f.name, bigquery_type_name(f.type), None, None, None, None, True) for f in schema]
-        self._rows = result.fetchall() if schema.names else []
+        """Run ``sql`` (one statement or a script) and keep the last statement's rows.
+
+        Each runs in a session of its own, ended after it: dbt-bigquery runs every statement as a
+        BigQuery job of its own, whose TEMP functions and tables end with it. A model's
+        ``sql_header`` (``CREATE TEMP FUNCTION f …``) is in both the statement that builds its
+        scratch table and its MERGE, and in every model that shares the header; on one session
+        the second failed with 'A function named f already exists'. (~0.1 ms a statement.)
+        """
+        script = self._session.cursor()
+        try:
+            result = script.query(sql, bindings or None)
+            schema = result.schema
+            self.description = [(f.name, bigquery_type_name(f.type), None, None, None, None, True) for f in schema]
+            self._rows = result.fetchall() if schema.names else []
+        finally:
+            script.close()
         self.rowcount = len(self._rows) if schema.names else -1
 
     def fetchall(self) -> list[tuple]:

@@ -8,6 +8,11 @@
     )
 }}
 
+{% call set_sql_header(config) %}
+-- a BigQuery temporary function: the header comes before each statement that builds the model
+create temp function channel_or_other(channel string) returns string as (coalesce(channel, 'Other'));
+{%- endcall %}
+
 -- Users as first seen (kept by later merges: only the merge_update_columns change) and their
 -- activity so far.
 with events as (
@@ -23,7 +28,7 @@ first_touch as (
 select
     first_touch.user_pseudo_id,
     first_touch.event_ts as first_seen_at,
-    coalesce(channels.channel_group, 'Other') as first_channel,
+    channel_or_other(channels.channel_group) as first_channel,
     max(events.event_ts) as last_seen_at,
     count(distinct events.session_key) as sessions,
     countif(events.event_name = 'purchase') as purchases
