@@ -226,3 +226,12 @@ def test_date_trunc_of_a_datetime_or_timestamp_keeps_its_type(con):
                            "DATE_TRUNC(DATETIME '2020-05-17 13:45:12', DAY) AS d, DATE_TRUNC(DATE '2020-05-17', WEEK(MONDAY)) AS w FROM times")  # fmt: skip
     assert types == [pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC"), pa.timestamp("us"), pa.date32()]
     assert row == {"h": datetime.datetime(2020, 5, 17, 13), "m": datetime.datetime(2020, 5, 1, tzinfo=UTC), "d": datetime.datetime(2020, 5, 17), "w": datetime.date(2020, 5, 11)}
+
+
+def test_date_trunc_of_datetime_and_timestamp_columns_keeps_their_types(con):
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT DATETIME '2020-05-20 13:45:12' AS dt, TIMESTAMP '2020-05-20 13:45:12+00' AS ts, DATE '2020-05-20' AS d")
+    types, row = _row(con, "WITH x AS (SELECT * FROM ds.t) SELECT DATE_TRUNC(dt, WEEK) AS a, DATE_TRUNC(ts, WEEK(MONDAY)) AS b, DATE_TRUNC(d, WEEK) AS c, "
+                           "DATE_TRUNC(x.dt, MONTH) AS e, DATE_TRUNC(ts, DAY) AS f FROM x")  # fmt: skip
+    assert types == [pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC"), pa.date32(), pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC")]
+    assert row == {"a": datetime.datetime(2020, 5, 17), "b": datetime.datetime(2020, 5, 18, tzinfo=UTC), "c": datetime.date(2020, 5, 17),
+                   "e": datetime.datetime(2020, 5, 1), "f": datetime.datetime(2020, 5, 20, tzinfo=UTC)}  # fmt: skip

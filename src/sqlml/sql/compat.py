@@ -192,7 +192,7 @@ def _string_agg_limits(tree: exp.Expression) -> exp.Expression:
 
 #: Parts finer than a day, which DATE_TRUNC takes only of a DATETIME or TIMESTAMP.
 _TIME_PARTS = {"HOUR", "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND"}
-_TIMES = (exp.DType.DATETIME, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ)
+_TIMES = (exp.DType.DATETIME, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMPTZ)
 
 
 def _date_results(tree: exp.Expression) -> exp.Expression:

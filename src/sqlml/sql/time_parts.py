@@ -10,6 +10,9 @@ or an error, each written as DuckDB SQL from BigQuery's documented definition.
   https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#last_day
 * TIME_TRUNC: DuckDB has no DATE_TRUNC of a TIME (it was "Unknown function time_trunc").
   https://cloud.google.com/bigquery/docs/reference/standard-sql/time_functions#time_trunc
+* DATE_TRUNC(datetime_or_timestamp, WEEK[(<WEEKDAY>)]) keeps its type (sqlglot cast the week's
+  first day to a DATE).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#date_trunc
 * TIMESTAMP_TRUNC of a STRING literal truncates the TIMESTAMP it spells (DuckDB could not choose
   between DATE_TRUNC's signatures).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp_trunc
@@ -82,6 +85,20 @@ def _timestamp_trunc(base):
     return render
 
 
+_TIMES = (exp.DType.DATETIME, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMPTZ)
+
+
+def _date_trunc(base, datetime_trunc, timestamp_trunc):
+    def render(self, node: exp.DateTrunc) -> str:
+        if not (isinstance(node.args.get("unit"), exp.WeekStart) and node.this.is_type(*_TIMES)):
+            return base(self, node)
+        zoned = node.this.is_type(exp.DType.TIMESTAMPTZ)
+        trunc = (exp.TimestampTrunc if zoned else exp.DatetimeTrunc)(this=node.this.copy(), unit=node.args["unit"].copy())
+        return (timestamp_trunc if zoned else datetime_trunc)(self, trunc)
+
+    return render
+
+
 def _typed(base, type_name: str, applies=lambda node: True):
     return lambda self, node: f"CAST({base(self, node)} AS {type_name})" if applies(node) else base(self, node)
 
@@ -109,6 +126,7 @@ def time_part_fixes(transforms: Mapping[type, object]) -> dict[type, object]:
         exp.Extract: _extract(base(exp.Extract)),
         exp.LastDay: _last_day(base(exp.LastDay)),
         exp.TimeTrunc: _time_trunc,
+        exp.DateTrunc: _date_trunc(base(exp.DateTrunc), base(exp.DatetimeTrunc), _timestamp_trunc(base(exp.TimestampTrunc))),
         exp.TimestampTrunc: _timestamp_trunc(base(exp.TimestampTrunc)),
         exp.DateFromUnixDate: _typed(base(exp.DateFromUnixDate), "DATE"),
         exp.UnixToTime: _typed(base(exp.UnixToTime), "TIMESTAMPTZ", _milli_or_microseconds),
