@@ -6,8 +6,8 @@ export: raw events with an ARRAY of STRUCT parameters and a STRUCT traffic sourc
 repeating an event_id; a staging view that de-duplicates with QUALIFY, unnests the parameters,
 PARSE_DATEs the day and SAFE_CASTs the value, keyed by a vendored dbt_utils
 generate_surrogate_key; date-partitioned facts written with ``insert_overwrite`` and
-``_dbt_max_partition`` (require_partition_filter, partition_expiration_days, cluster_by), to which
-a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
+``_dbt_max_partition`` (require_partition_filter, partition_expiration_days, cluster_by, a scripted
+post-hook), to which a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
 ``microbatch`` as a backfill; a user dimension merged with ``merge_update_columns``; a weekly
 report over a GENERATE_DATE_ARRAY spine with DATE_TRUNC(…, WEEK(MONDAY)), ARRAY_AGG and a
 three-part backticked name; daily counts from vendored dbt_utils date_spine, get_column_values and
@@ -219,6 +219,16 @@ def test_insert_overwrite_replaces_the_partitions_from_the_day_before_the_latest
     assert read(root, "SELECT * FROM analytics.fct_daily_events WHERE event_date IS NOT NULL ORDER BY 1, 2") == [rows[key] for key in sorted(rows)]
     # the late page view of 01-01 (before the lookback) is not counted
     assert rows[date(2024, 1, 1), "page_view"][2] == 1
+
+
+def test_post_hook_script_audits_each_build(web):
+    """fct_daily_events' post-hook is a script (DECLARE, CREATE TABLE IF NOT EXISTS, INSERT) naming
+    its dataset by {{ this.project }}.{{ this.dataset }}, as dbt-bigquery's relations spell them."""
+    root, _ = web
+    partitions = lambda events: len({ts(e[4]).date() for e in events})  # noqa: E731
+    assert read(root, "SELECT model, partitions FROM analytics.build_audit ORDER BY at") == [
+        ("fct_daily_events", partitions(EVENTS_1)), ("fct_daily_events", partitions(EVENTS_2)),
+    ]  # fmt: skip
 
 
 def test_merge_updates_only_the_merge_update_columns(web):

@@ -32,6 +32,16 @@ class SqlmlRelation(BaseRelation):
         quote = self.dialect_quote
         return f"{quote}{identifier}{quote}"
 
+    @property
+    def project(self) -> str | None:
+        """dbt-bigquery's name of the database: models write ``{{ this.project }}``."""
+        return self.database
+
+    @property
+    def dataset(self) -> str | None:
+        """dbt-bigquery's name of the schema: ``{{ this.dataset }}``."""
+        return self.schema
+
 
 def use_dialect(dialect: str) -> None:
     """Quote every relation for ``dialect`` from now on (one target per dbt invocation)."""

@@ -1,3 +1,5 @@
+{#- The post-hook's variable is not named like the audit's column (partitions): sqlml then read
+    the column, not the variable, in INSERT ... VALUES (a sqlml scripting gap worked around here). -#}
 {{
     config(
         materialized='incremental',
@@ -6,7 +8,12 @@
         cluster_by=['event_name'],
         require_partition_filter=true,
         partition_expiration_days=3650,
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "declare partition_count int64 default (select count(distinct event_date) from {{ this }} where event_date is not null);
+             create table if not exists `{{ this.project }}`.`{{ this.dataset }}`.build_audit (model string, partitions int64, at timestamp);
+             insert into `{{ this.project }}`.`{{ this.dataset }}`.build_audit values ('{{ this.identifier }}', partition_count, current_timestamp())"
+        ]
     )
 }}
 
