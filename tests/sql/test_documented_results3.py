@@ -235,3 +235,9 @@ def test_date_trunc_of_datetime_and_timestamp_columns_keeps_their_types(con):
     assert types == [pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC"), pa.date32(), pa.timestamp("us"), pa.timestamp("us", tz="Etc/UTC")]
     assert row == {"a": datetime.datetime(2020, 5, 17), "b": datetime.datetime(2020, 5, 18, tzinfo=UTC), "c": datetime.date(2020, 5, 17),
                    "e": datetime.datetime(2020, 5, 1), "f": datetime.datetime(2020, 5, 20, tzinfo=UTC)}  # fmt: skip
+
+
+def test_array_agg_respect_nulls_is_its_default(con):
+    rows = con.query("SELECT ARRAY_AGG(x RESPECT NULLS ORDER BY x NULLS FIRST), ARRAY_AGG(x IGNORE NULLS ORDER BY x) FROM UNNEST([2, NULL, 1]) AS x").fetchall()
+    assert rows == [([None, 1, 2], [1, 2])]
+    assert con.query("SELECT ARRAY_AGG(x RESPECT NULLS) OVER () FROM UNNEST([2, NULL]) AS x WITH OFFSET AS o ORDER BY o").fetchall() == [([2, None],), ([2, None],)]

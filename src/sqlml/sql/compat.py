@@ -324,6 +324,15 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _default_respect_nulls(tree: exp.Expression) -> exp.Expression:
+    """``ARRAY_AGG(x RESPECT NULLS)`` is ARRAY_AGG's default, as DuckDB's: the words are dropped
+    (sqlml refuses other aggregates' RESPECT NULLS, which sqlglot dropped, changing the answer)."""
+    for respect in list(tree.find_all(exp.RespectNulls)):
+        if isinstance(respect.this, exp.ArrayAgg):
+            respect.replace(respect.this)
+    return tree
+
+
 def _delete_without_from(tree: exp.Expression) -> exp.Expression:
     """``DELETE t WHERE …``: BigQuery's FROM is optional; sqlglot read the table as a multi-table
     DELETE's, written back without FROM ("syntax error at or near t").
@@ -367,6 +376,7 @@ TREE_FIXES = (
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
     Pass(_delete_without_from, (exp.Delete,), adds=()),
+    Pass(_default_respect_nulls, (exp.RespectNulls,), adds=()),
     Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),
     Pass(_unnest_fields, (exp.Unnest,)),
     Pass(volatile_window_keys, (exp.Rand,)),  # RAND() in a window's keys
