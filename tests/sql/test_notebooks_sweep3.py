@@ -449,3 +449,50 @@ ORDER BY normalized_distance DESC;""").arrow()
     assert anomalies.column_names == ["is_anomaly", "normalized_distance", "centroid_id", *logs.columns]
     every = con.query("SELECT normalized_distance FROM ML.DETECT_ANOMALIES(MODEL audit_ds.kmeans_model, STRUCT(0.001 AS contamination), TABLE audit_ds.training_data)").df()
     assert anomalies.num_rows >= 1 and min(anomalies.column("normalized_distance").to_pylist()) > every.normalized_distance.median()
+
+
+LTV_HISTOGRAM = """
+WITH
+  min_max AS (
+  SELECT
+    MIN(qty) min_qty,
+    MAX(qty) max_qty,
+    CEIL((MAX(qty) - MIN(qty)) / 100) step
+  FROM
+    `ltv_ecommerce.10_orders` 
+)
+SELECT
+  COUNT(1) c,
+  bucket_same_size AS bucket
+FROM (
+  SELECT
+    -- Creates (1000-100)/100 + 1 buckets of data.
+    ML.BUCKETIZE(qty, GENERATE_ARRAY(min_qty, max_qty, step)) AS bucket_same_size,
+    -- Creates custom ranges.
+    ML.BUCKETIZE(qty, [-1, -1, -2, -3, -4, -5, 0, 1, 2, 3, 4, 5]) AS bucket_specific,
+  FROM
+    `ltv_ecommerce.10_orders`, min_max )
+  # WHERE bucket != "bin_1" and bucket != "bin_2"
+GROUP BY
+  bucket
+  -- Ohterwise, orders bin_10 before bin_2
+ORDER BY CAST(SPLIT(bucket, "_")[OFFSET(1)] AS INT64)
+"""
+
+
+def test_ltv_histogram_buckets_by_split_points_each_row_computes(con):
+    # ACP retail/ltv/bqml/notebooks/bqml_automl_ltv_activate_lookalike.ipynb cell 28 (its output
+    # is plotted by cell 29): the split points are GENERATE_ARRAY over the joined CTE's columns, and
+    # the unsorted custom points of a column no query reads raise nothing
+    rng = np.random.default_rng(9)
+    qty = rng.integers(-5, 300, 500)
+    con.register("orders_frame", pd.DataFrame({"qty": qty}))
+    con.query("CREATE SCHEMA ltv_ecommerce; CREATE TABLE ltv_ecommerce.`10_orders` AS SELECT * FROM orders_frame")
+    got = con.query(LTV_HISTOGRAM).fetchall()
+    step = np.ceil((qty.max() - qty.min()) / 100)
+    points = np.arange(qty.min(), qty.max() + step / 2, step)
+    index = (points[None, :] <= qty[:, None]).sum(axis=1)
+    counts = pd.Series(index).value_counts().sort_index()
+    assert got == [(int(n), f"bin_{i + 1}") for i, n in counts.items()]
+    with pytest.raises(sqlml.ExecutionError, match=r"ML\.BUCKETIZE's split points must be in ascending order\."):
+        con.query("SELECT ML.BUCKETIZE(qty, [-1, -1, -2, -3, -4, -5, 0, 1, 2, 3, 4, 5]) FROM ltv_ecommerce.`10_orders`").fetchall()

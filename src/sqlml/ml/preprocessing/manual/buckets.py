@@ -48,16 +48,33 @@ def bucket(value: exp.Expression, points: exp.Expression, output_format: str) ->
 
 
 def _bucketize_output(args, stats):
+    exclude = optional_argument(args, 2, False, "exclude_boundaries of ML.BUCKETIZE")
+    output_format = optional_argument(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
+    if args[1].find(exp.Column) is not None:
+        return bucket(as_number(args[0]), _row_points(args[1], exclude), output_format)
     points = constant(args[1], "array_split_points of ML.BUCKETIZE")
     if not isinstance(points, list) or any(not isinstance(p, (int, float)) or isinstance(p, bool) for p in points):
         raise InvalidOptionError("ML.BUCKETIZE's split points must be an array of numbers.")
-    if points != sorted(points):
-        raise InvalidOptionError("ML.BUCKETIZE's split points must be in ascending order.")
-    if optional_argument(args, 2, False, "exclude_boundaries of ML.BUCKETIZE"):
+    if exclude:
         points = points[1:-1]
-    output_format = optional_argument(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
+    if points != sorted(points):
+        return build("CASE WHEN __p_v IS NULL THEN NULL ELSE error(__p_m) END", v=as_number(args[0]), m=literal(_UNSORTED))
     # typed even when empty (exclude_boundaries of two points leaves none)
     return bucket(as_number(args[0]), build("CAST(__p_p AS DOUBLE[])", p=literal([float(p) for p in points])), output_format)
+
+
+#: Unsorted split points fail where a row is bucketed, not when the statement is read: a column
+#: no query reads is never computed (analytics-componentized-patterns' LTV notebook selects
+#: ``ML.BUCKETIZE(qty, [-1, -1, -2, …]) AS bucket_specific`` in a subquery and groups by another column).
+_UNSORTED = "ML.BUCKETIZE's split points must be in ascending order."
+
+
+def _row_points(points: exp.Expression, exclude: bool) -> exp.Expression:
+    """Split points that read columns, used as each row gives them: ``GENERATE_ARRAY(min_qty,
+    max_qty, step)`` over a joined one-row CTE of a column's range (analytics-componentized-patterns
+    bqml_automl_ltv_activate_lookalike.ipynb, which BigQuery runs)."""
+    typed = build("CAST(__p_p AS DOUBLE[])", p=points)
+    return build("list_slice(__p_p, 2, len(__p_p) - 1)", p=typed) if exclude else typed
 
 
 def _quantile_statistics(args):
