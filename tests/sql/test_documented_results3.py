@@ -241,3 +241,10 @@ def test_array_agg_respect_nulls_is_its_default(con):
     rows = con.query("SELECT ARRAY_AGG(x RESPECT NULLS ORDER BY x NULLS FIRST), ARRAY_AGG(x IGNORE NULLS ORDER BY x) FROM UNNEST([2, NULL, 1]) AS x").fetchall()
     assert rows == [([None, 1, 2], [1, 2])]
     assert con.query("SELECT ARRAY_AGG(x RESPECT NULLS) OVER () FROM UNNEST([2, NULL]) AS x WITH OFFSET AS o ORDER BY o").fetchall() == [([2, None],), ([2, None],)]
+
+
+def test_ignore_nulls_that_is_kept_or_is_the_default(con):
+    # ARRAY_AGG(… IGNORE NULLS … LIMIT n) leaves the NULLs out before taking n (sqlglot dropped the words)
+    assert con.query("SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x LIMIT 3) FROM UNNEST([1, NULL, 2]) AS x").fetchall() == [([1, 2],)]
+    rows = con.query("SELECT PERCENTILE_CONT(x, 0.5 IGNORE NULLS) OVER (), PERCENTILE_DISC(x, 0.5 IGNORE NULLS) OVER () FROM UNNEST([1, NULL, 2]) AS x").fetchall()
+    assert set(rows) == {(1.5, 1)}

@@ -149,7 +149,9 @@ def _array_agg_limits(tree: exp.Expression) -> exp.Expression:
         limit = aggregate.this
         if isinstance(limit, exp.Limit):
             aggregate.set("this", limit.this)
-            aggregate.replace(build("list_slice(__p_agg, 1, __p_n)", agg=aggregate.copy(), n=limit.expression))
+            # ARRAY_AGG(x IGNORE NULLS … LIMIT n): the NULLs are left out before the first n are taken
+            listed = aggregate.parent if isinstance(aggregate.parent, exp.IgnoreNulls) else aggregate
+            listed.replace(build("list_slice(__p_agg, 1, __p_n)", agg=listed.copy(), n=limit.expression))
     return tree
 
 
@@ -324,12 +326,18 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _default_respect_nulls(tree: exp.Expression) -> exp.Expression:
-    """``ARRAY_AGG(x RESPECT NULLS)`` is ARRAY_AGG's default, as DuckDB's: the words are dropped
-    (sqlml refuses other aggregates' RESPECT NULLS, which sqlglot dropped, changing the answer)."""
-    for respect in list(tree.find_all(exp.RespectNulls)):
-        if isinstance(respect.this, exp.ArrayAgg):
-            respect.replace(respect.this)
+#: Functions whose NULL handling is by default what the words say: ARRAY_AGG keeps NULLs,
+#: PERCENTILE_CONT and PERCENTILE_DISC ignore them.
+_DEFAULT_NULLS = {exp.RespectNulls: (exp.ArrayAgg,), exp.IgnoreNulls: (exp.PercentileCont, exp.PercentileDisc)}
+
+
+def _default_null_handling(tree: exp.Expression) -> exp.Expression:
+    """``ARRAY_AGG(x RESPECT NULLS)`` and ``PERCENTILE_CONT(x, p IGNORE NULLS)`` say their
+    function's default, as DuckDB's: the words are dropped (sqlml refuses the RESPECT or IGNORE
+    NULLS sqlglot drops elsewhere, which changes the answer: sqlml.sql.unsupported)."""
+    for words in list(tree.find_all(exp.RespectNulls, exp.IgnoreNulls)):
+        if isinstance(words.this, _DEFAULT_NULLS[type(words)]):
+            words.replace(words.this)
     return tree
 
 
@@ -376,7 +384,7 @@ TREE_FIXES = (
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
     Pass(_delete_without_from, (exp.Delete,), adds=()),
-    Pass(_default_respect_nulls, (exp.RespectNulls,), adds=()),
+    Pass(_default_null_handling, (exp.RespectNulls, exp.IgnoreNulls), adds=()),
     Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),
     Pass(_unnest_fields, (exp.Unnest,)),
     Pass(volatile_window_keys, (exp.Rand,)),  # RAND() in a window's keys
