@@ -248,3 +248,9 @@ def test_ignore_nulls_that_is_kept_or_is_the_default(con):
     assert con.query("SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x LIMIT 3) FROM UNNEST([1, NULL, 2]) AS x").fetchall() == [([1, 2],)]
     rows = con.query("SELECT PERCENTILE_CONT(x, 0.5 IGNORE NULLS) OVER (), PERCENTILE_DISC(x, 0.5 IGNORE NULLS) OVER () FROM UNNEST([1, NULL, 2]) AS x").fetchall()
     assert set(rows) == {(1.5, 1)}
+
+
+def test_format_date_every_date_element_as_bigquery_prints_it(con):
+    # BigQuery's own output for this call, recorded in Apache Calcite's CALCITE-6253 ("checked in the BigQuery playground")
+    text = con.query("SELECT format_date('%A,%a,%B,%b,%C,%D,%d,%e,%F,%G,%g,%h,%j,%m,%U,%u,%V,%W,%w,%x,%Y,%y,%t,%%','2024-02-07')").fetchall()[0][0]
+    assert text == "Wednesday,Wed,February,Feb,20,02/07/24,07, 7,2024-02-07,2024,24,Feb,038,02,05,3,06,06,3,02/07/24,2024,24,\t,%"
