@@ -496,3 +496,68 @@ def test_ltv_histogram_buckets_by_split_points_each_row_computes(con):
     assert got == [(int(n), f"bin_{i + 1}") for i, n in counts.items()]
     with pytest.raises(sqlml.ExecutionError, match=r"ML\.BUCKETIZE's split points must be in ascending order\."):
         con.query("SELECT ML.BUCKETIZE(qty, [-1, -1, -2, -3, -4, -5, 0, 1, 2, 3, 4, 5]) FROM ltv_ecommerce.`10_orders`").fetchall()
+
+
+TRAIN_ITEM_MATCHING = """CREATE OR REPLACE PROCEDURE recommendations.sp_TrainItemMatchingModel(
+  IN dimensions INT64
+)
+
+BEGIN
+
+  CREATE OR REPLACE MODEL recommendations.item_matching_model
+  OPTIONS(
+    MODEL_TYPE='matrix_factorization', 
+    FEEDBACK_TYPE='implicit',
+    WALS_ALPHA=1,
+    NUM_FACTORS=(dimensions),
+    USER_COL='item1_Id', 
+    ITEM_COL='item2_Id',
+    RATING_COL='score',
+    DATA_SPLIT_METHOD='no_split'
+  )
+  AS
+  SELECT 
+    item1_Id, 
+    item2_Id, 
+    cooc *  pmi AS score
+  FROM recommendations.item_cooc;
+
+END"""
+
+
+def test_item_matching_model_trained_by_a_procedure(con):
+    # ACP retail/recommendation-system/bqml-scann: 00_prep_bq_procedures.ipynb cells 10-11 (the
+    # placeholder table and one-row model), sql_scripts/sp_TrainItemMatchingModel.sql with
+    # @DATASET_NAME replaced as cell 14 does, 01_train_bqml_mf_pmi.ipynb cells 17 and 32
+    con.query("CREATE SCHEMA recommendations")
+    con.query("""CREATE TABLE IF NOT EXISTS recommendations.item_cooc
+AS SELECT 0 AS item1_Id, 0 AS item2_Id, 0 AS cooc, 0 AS pmi;""")
+    con.query("""CREATE MODEL IF NOT EXISTS recommendations.item_matching_model
+OPTIONS(
+    MODEL_TYPE='matrix_factorization', 
+    USER_COL='item1_Id', 
+    ITEM_COL='item2_Id',
+    RATING_COL='score'
+)
+AS
+SELECT 0 AS item1_Id, 0 AS item2_Id, 0 AS score;""")
+    rng = np.random.default_rng(8)
+    cooc = pd.DataFrame({"item1_Id": rng.integers(1, 30, 400), "item2_Id": rng.integers(1, 30, 400)}).drop_duplicates()
+    cooc = cooc.assign(cooc=rng.integers(1, 20, len(cooc)), pmi=rng.uniform(0.1, 3, len(cooc)))
+    con.register("cooc_frame", cooc)
+    con.query("CREATE OR REPLACE TABLE recommendations.item_cooc AS SELECT * FROM cooc_frame")
+    con.query(TRAIN_ITEM_MATCHING)
+    con.query("""DECLARE dimensions INT64 DEFAULT 50;
+CALL recommendations.sp_TrainItemMatchingModel(dimensions)""")
+    weights = con.query("""SELECT processed_input, feature, ARRAY_LENGTH(factor_weights) AS factors
+        FROM ML.WEIGHTS(MODEL recommendations.item_matching_model) WHERE processed_input IS NOT NULL""").df()
+    assert set(weights.factors) == {50}
+    assert weights.groupby("processed_input").size().to_dict() == {"item1_Id": cooc.item1_Id.nunique(), "item2_Id": cooc.item2_Id.nunique()}
+    # cell 17: ML.BUCKETIZE of an aggregate, grouped by its bucket
+    con.register("groups_frame", pd.DataFrame({"group_Id": rng.integers(1, 40, 600), "item_Id": rng.integers(1, 30, 600)}))
+    sizes = con.query("""SELECT group_size, COUNT(group_Id) AS group_count FROM (
+        SELECT group_Id, ML.BUCKETIZE(COUNT(item_Id), [10, 20, 30, 40, 50, 101]) AS group_size
+        FROM groups_frame GROUP BY group_Id) GROUP BY group_size ORDER BY group_size""").fetchall()
+    counts = con.query("SELECT COUNT(*) AS n FROM groups_frame GROUP BY group_Id").df().n.to_numpy()
+    expected = pd.Series(np.searchsorted([10, 20, 30, 40, 50, 101], counts, side="right") + 1).value_counts()
+    assert sizes == sorted((f"bin_{b}", int(n)) for b, n in expected.items())
