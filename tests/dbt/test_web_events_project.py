@@ -315,31 +315,41 @@ def test_microbatch_replaces_each_days_partition(web):
     assert rows == [(*key, count) for key, count in sorted(hours.items())]
 
 
-def test_microbatch_without_partitions_is_a_clear_error(web):
+def test_microbatch_without_partitions_and_python_models_are_clear_errors(web):
     """A microbatch model needs partition_by at the batch_size's granularity (as on dbt-bigquery):
-    the run says so, naming the model, before its first batch."""
+    the run says so, naming the model, before its first batch. A Python model is refused by name."""
     root, _ = web
-    model = root / "models" / "marts" / "bad_microbatch.sql"
-    model.write_text(
-        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_ts', begin='2024-01-01', batch_size='day') }}\n"
-        "select event_ts from {{ ref('stg_events') }}\n"
-    )
+    models = {
+        root / "models" / "marts" / "bad_microbatch.sql": (
+            "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_ts', begin='2024-01-01', batch_size='day') }}\n"
+            "select event_ts from {{ ref('stg_events') }}\n"
+        ),
+        root / "models" / "marts" / "bad_python.py": "def model(dbt, session):\n    return dbt.ref('stg_events')\n",
+    }
+    for path, text in models.items():
+        path.write_text(text)
     logged: list[str] = []
     try:
         result = dbtRunner(callbacks=[lambda event: logged.append(event.info.msg)]).invoke(
-            ["run", "--select", "bad_microbatch", *BACKFILL[:2], "--event-time-end", "2024-01-02", "--project-dir", str(root), "--profiles-dir", str(root)]
-        )
+            ["run", "--select", "bad_microbatch", "bad_python", *BACKFILL[:2], "--event-time-end", "2024-01-02",
+             "--project-dir", str(root), "--profiles-dir", str(root)]
+        )  # fmt: skip
     finally:
         reset_adapters()
-        model.unlink()
-    (run,) = result.result.results
-    assert str(run.status) == "error"
+        for path in models:
+            path.unlink()
+    runs = {r.node.name: r for r in result.result.results}
+    assert {name: str(run.status) for name, run in runs.items()} == {"bad_microbatch": "error", "bad_python": "error"}
     message = (
         "Model bad_microbatch: the 'microbatch' strategy requires a partition_by config whose granularity is the batch_size (day), "
         "as dbt-bigquery does; got partition_by=None."
     )
     assert any(message in text for text in logged)  # the batch's error; the model's result says ERROR
-    assert read(root, "SELECT count(*) FROM analytics.INFORMATION_SCHEMA.TABLES WHERE table_name = 'bad_microbatch'") == [(0,)]
+    assert (
+        "Model bad_python is a Python model: sqlml runs SQL models only (dbt-bigquery runs Python models on Dataproc or "
+        "BigQuery DataFrames); write it as a .sql model or disable it for this target."
+    ) in runs["bad_python"].message
+    assert read(root, "SELECT count(*) FROM analytics.INFORMATION_SCHEMA.TABLES WHERE table_name LIKE 'bad_%'") == [(0,)]
 
 
 def test_vendored_date_spine_and_pivot(web):

@@ -2,7 +2,8 @@
     strategy (merge by default, append, delete+insert, insert_overwrite) writes them into the target.
     https://docs.getdbt.com/reference/resource-configs/bigquery-configs#merge-behavior-incremental-models -#}
 
-{% materialization incremental, adapter='sqlml', supported_languages=['sql'] -%}
+{% materialization incremental, adapter='sqlml', supported_languages=['sql', 'python'] -%}
+  {% do sqlml_refuse_python() %}
   {%- set existing_relation = load_relation(this) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set strategy = config.get('incremental_strategy') or 'merge' -%}
