@@ -561,3 +561,55 @@ CALL recommendations.sp_TrainItemMatchingModel(dimensions)""")
     counts = con.query("SELECT COUNT(*) AS n FROM groups_frame GROUP BY group_Id").df().n.to_numpy()
     expected = pd.Series(np.searchsorted([10, 20, 30, 40, 50, 101], counts, side="right") + 1).value_counts()
     assert sizes == sorted((f"bin_{b}", int(n)) for b, n in expected.items())
+
+
+def test_abalone_custom_split_on_a_case_expression(con):
+    # VAS official/pipelines/rapid_prototyping_bqml_automl.ipynb cell 41 (_query_create_model,
+    # formatted with its defaults): DATA_SPLIT_METHOD='CUSTOM' on a BOOL the query computes, TRUE
+    # rows evaluating; the metrics are those of the TEST rows
+    rng = np.random.default_rng(13)
+    n = 300
+    f = pd.DataFrame({"Sex": rng.choice(["M", "F", "I"], n)})
+    for column in ["Length", "Diameter", "Height", "Whole_weight", "Shucked_weight", "Viscera_weight", "Shell_weight"]:
+        f[column] = rng.uniform(0.1, 1, n)
+    f["Rings"] = (5 + 10 * f.Shell_weight + rng.normal(0, 1, n)).round().astype(int)
+    f["split_col"] = rng.choice(["TRAIN", "TEST"], n, p=[0.8, 0.2])
+    con.register("abalone_frame", f)
+    con.query("CREATE SCHEMA abalone; CREATE TABLE abalone.dataset AS SELECT * FROM abalone_frame")
+    con.query("""
+    CREATE OR REPLACE MODEL
+      `proj.abalone.linear_regression_model_prototyping`
+      OPTIONS
+      ( MODEL_TYPE='LINEAR_REG',
+        input_label_cols=['Rings'],
+         DATA_SPLIT_METHOD='CUSTOM',
+        DATA_SPLIT_COL='split_col'
+        )
+        
+     AS
+    SELECT
+      Sex,
+      Length,
+      Diameter,
+      Height,
+      Whole_weight,
+      Shucked_weight,
+      Viscera_weight,
+      Shell_weight,
+      Rings,
+      CASE(split_col)
+        WHEN 'TEST' THEN TRUE
+      ELSE
+      FALSE
+    END
+      AS split_col
+    FROM
+      `proj.abalone.dataset`;
+    """)
+    metrics = con.query("SELECT * FROM ML.EVALUATE(MODEL `proj.abalone.linear_regression_model_prototyping`)").df()
+    design = np.column_stack([pd.get_dummies(f.Sex).to_numpy(float), f.iloc[:, 1:8].to_numpy()])
+    train, test = (f.split_col == "TRAIN").to_numpy(), (f.split_col == "TEST").to_numpy()
+    coefficients = np.linalg.lstsq(design[train], f.Rings[train].to_numpy(float), rcond=None)[0]
+    errors = design[test] @ coefficients - f.Rings[test].to_numpy()
+    assert metrics.mean_squared_error[0] == pytest.approx(np.mean(errors**2), rel=1e-6)
+    assert metrics.mean_absolute_error[0] == pytest.approx(np.mean(np.abs(errors)), rel=1e-6)
