@@ -254,3 +254,9 @@ def test_format_date_every_date_element_as_bigquery_prints_it(con):
     # BigQuery's own output for this call, recorded in Apache Calcite's CALCITE-6253 ("checked in the BigQuery playground")
     text = con.query("SELECT format_date('%A,%a,%B,%b,%C,%D,%d,%e,%F,%G,%g,%h,%j,%m,%U,%u,%V,%W,%w,%x,%Y,%y,%t,%%','2024-02-07')").fetchall()[0][0]
     assert text == "Wednesday,Wed,February,Feb,20,02/07/24,07, 7,2024-02-07,2024,24,Feb,038,02,05,3,06,06,3,02/07/24,2024,24,\t,%"
+
+
+def test_a_null_literal_concatenated_is_a_string(con):
+    types, row = _row(con, "SELECT CONCAT('a', NULL) AS a, 'a' || NULL AS b, CONCAT(NULL, NULL) AS c, CONCAT('x', 'y') AS d")
+    assert types == [pa.string()] * 4
+    assert row == {"a": None, "b": None, "c": None, "d": "xy"}

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from sqlml.sql.geography import STORAGE_TYPE as GEOGRAPHY_TYPE, geography
 from sqlml.sql.ml_scalars import ml_scalars
+from sqlml.sql.nulls import default_null_handling, string_concat_nulls
 from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, implicit_aliases, unnest_aliases, volatile_window_keys
 from sqlml.errors import SqlTypeError
@@ -326,21 +327,6 @@ def _unnest_fields(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-#: Functions whose NULL handling is by default what the words say: ARRAY_AGG keeps NULLs,
-#: PERCENTILE_CONT and PERCENTILE_DISC ignore them.
-_DEFAULT_NULLS = {exp.RespectNulls: (exp.ArrayAgg,), exp.IgnoreNulls: (exp.PercentileCont, exp.PercentileDisc)}
-
-
-def _default_null_handling(tree: exp.Expression) -> exp.Expression:
-    """``ARRAY_AGG(x RESPECT NULLS)`` and ``PERCENTILE_CONT(x, p IGNORE NULLS)`` say their
-    function's default, as DuckDB's: the words are dropped (sqlml refuses the RESPECT or IGNORE
-    NULLS sqlglot drops elsewhere, which changes the answer: sqlml.sql.unsupported)."""
-    for words in list(tree.find_all(exp.RespectNulls, exp.IgnoreNulls)):
-        if isinstance(words.this, _DEFAULT_NULLS[type(words)]):
-            words.replace(words.this)
-    return tree
-
-
 def _delete_without_from(tree: exp.Expression) -> exp.Expression:
     """``DELETE t WHERE …``: BigQuery's FROM is optional; sqlglot read the table as a multi-table
     DELETE's, written back without FROM ("syntax error at or near t").
@@ -384,7 +370,8 @@ TREE_FIXES = (
     Pass(_any_type_parameters, (exp.UserDefinedFunction,), adds=()),
     Pass(_merge_insert_row, (exp.Merge,), adds=(exp.Star,)),
     Pass(_delete_without_from, (exp.Delete,), adds=()),
-    Pass(_default_null_handling, (exp.RespectNulls, exp.IgnoreNulls), adds=()),
+    Pass(string_concat_nulls, (exp.Null,), adds=(exp.Cast, exp.DataType)),
+    Pass(default_null_handling, (exp.RespectNulls, exp.IgnoreNulls), adds=()),
     Pass(_array_offsets, (exp.Bracket,), adds=(exp.Cast, exp.DataType)),
     Pass(_unnest_fields, (exp.Unnest,)),
     Pass(volatile_window_keys, (exp.Rand,)),  # RAND() in a window's keys
