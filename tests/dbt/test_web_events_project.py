@@ -7,7 +7,7 @@ repeating an event_id; a staging view that de-duplicates with QUALIFY, unnests t
 PARSE_DATEs the day and SAFE_CASTs the value, keyed by a vendored dbt_utils
 generate_surrogate_key; date-partitioned facts written with ``insert_overwrite`` and
 ``_dbt_max_partition`` (require_partition_filter, partition_expiration_days, cluster_by, a scripted
-post-hook), to which a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
+post-hook) or static ``partitions``, to which a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
 ``microbatch`` as a backfill; a user dimension merged with ``merge_update_columns``; a weekly
 report over a GENERATE_DATE_ARRAY spine with DATE_TRUNC(…, WEEK(MONDAY)), ARRAY_AGG and a
 three-part backticked name; daily counts from vendored dbt_utils date_spine, get_column_values and
@@ -221,6 +221,15 @@ def test_insert_overwrite_replaces_the_partitions_from_the_day_before_the_latest
     assert rows[date(2024, 1, 1), "page_view"][2] == 1
 
 
+def test_static_insert_overwrite_replaces_the_listed_partitions_and_inserts_every_new_row(web):
+    root, _ = web
+    users = lambda events, day: len({e[1] for e in events if ts(e[4]).date() == day})  # noqa: E731
+    days = sorted({ts(e[4]).date() for e in EVENTS_2})
+    expected = [(day, users(EVENTS_1 if day < date(2024, 1, 2) else EVENTS_2, day)) for day in days]
+    assert read(root, "SELECT * FROM analytics.fct_daily_users ORDER BY 1") == expected
+    assert expected[0] == (date(2024, 1, 1), 1)  # u1 only: the late e9 was not read again
+
+
 def test_post_hook_script_audits_each_build(web):
     """fct_daily_events' post-hook is a script (DECLARE, CREATE TABLE IF NOT EXISTS, INSERT) naming
     its dataset by {{ this.project }}.{{ this.dataset }}, as dbt-bigquery's relations spell them."""
@@ -255,7 +264,7 @@ def test_partitioning_clustering_and_options_reach_the_catalog(web):
     assert flags == [
         ("dim_users", "first_channel", "NO", 1), ("dim_users", "user_pseudo_id", "NO", 2),
         ("fct_daily_events", "event_date", "YES", None), ("fct_daily_events", "event_name", "NO", 1),
-        ("fct_hourly_page_views", "event_hour", "YES", None),
+        ("fct_daily_users", "event_date", "YES", None), ("fct_hourly_page_views", "event_hour", "YES", None),
     ]  # fmt: skip
     options = read(root, "SELECT table_name, option_name, option_value FROM analytics.INFORMATION_SCHEMA.TABLE_OPTIONS ORDER BY 1, 2")
     assert options == [

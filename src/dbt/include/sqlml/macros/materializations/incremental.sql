@@ -77,8 +77,10 @@
       select distinct {{ partition_by.render_wrapped() }} from {{ source }}
     {%- endif -%}
   );
+  {#- Static partitions: every new row is inserted, in or out of them, as dbt-bigquery's MERGE does;
+      with copy_partitions only the listed partitions are copied from the scratch table. -#}
   insert into {{ target }} ({{ columns }}) select {{ columns }} from {{ source }}
-  {%- if partitions %} where {{ partition_by.render_wrapped() }} in ({{ partitions | join(', ') }}){%- endif -%};
+  {%- if partitions and partition_by.copy_partitions %} where {{ partition_by.render_wrapped() }} in ({{ partitions | join(', ') }}){%- endif -%};
   commit transaction
 {% endmacro %}
 
