@@ -55,7 +55,12 @@ BATCH_ROWS = 122_880
 
 def engine_error(error: duckdb.Error) -> EngineError:
     """The seam's exception for a DuckDB exception, with DuckDB's message unchanged but for a bad
-    value's, worded as on the Spark engine with BigQuery's fix as its ``hint`` (:mod:`.values`)."""
+    value's, worded as on the Spark engine with BigQuery's fix as its ``hint`` (:mod:`.values`), and
+    a write of the warehouse file the system refused (a full disk…: :mod:`.file_faults`)."""
+    from sqlml.engine.duckdb.file_faults import write_refused  # loaded on a failure only
+
+    if refusal := write_refused(str(error)):
+        return refusal
     if worded := bad_value(str(error)):
         seam_error = (EngineConversionError if worded.conversion else EngineError)(worded.message)
         seam_error.hint = worded.hint  # read by the executor's translation (sqlml.engine.errors)

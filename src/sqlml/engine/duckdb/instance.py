@@ -243,6 +243,10 @@ class Instance:
             self._drop_results()
             error = self._attach_once()
         if error is not None and not _is_busy(error):
+            from sqlml.engine.duckdb.file_faults import open_refused  # loaded on a failure only
+
+            if not self.read_only and (refusal := open_refused(self.path, str(error))):
+                raise refusal from None
             hint = None if isinstance(error, duckdb.IOException) else "Check that the file is a DuckDB 2 database written by sqlml."
             raise WarehouseError(f"Cannot open the warehouse {self.path}: {error}", hint=hint) from None
         return error
