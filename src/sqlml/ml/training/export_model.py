@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from sqlml.errors import InvalidOptionError, ModelError
+from sqlml.errors import ExecutionError, InvalidOptionError, ModelError
 from sqlml.execution.context import StatementContext
 from sqlml.ml.models.base import Target
 from sqlml.ml.models.model import Model
@@ -80,8 +80,24 @@ def export_model(context: StatementContext) -> Result:
     trial_id = raw.get("trial_id")
     if trial_id is not None:
         model = _with_trial(model, trial_id)
-    write_export(model, record, store.verified_files(record), target)
+    files = store.verified_files(record)
+    try:
+        write_export(model, record, files, target)
+    except OSError as error:
+        raise _write_failure(error, target) from error
     return Result.empty("EXPORT MODEL")
+
+
+def _write_failure(error: OSError, target: Path) -> ExecutionError:
+    """The error for an export the file system refused (a full disk, a read-only or foreign folder):
+    it names the target folder, not the model store's file being copied or the hidden staging folder."""
+    from sqlml.store.faults import cause_of  # the model store's faults load only on a refused write
+
+    return ExecutionError(
+        f"EXPORT MODEL could not write the folder {target}: {cause_of(error, target.parent)}.",
+        hint="Nothing was exported: the folder is as it was. Free disk space or export to a folder this user can write "
+        "(OPTIONS(uri=…)), then run it again.",
+    )
 
 
 def _refuse_format(properties: list[exp.Expression]) -> None:
@@ -127,9 +143,12 @@ def _with_trial(model, trial_id: int):
 
 
 def write_export(model: Model, record: VersionRecord, files: dict[str, Path], target: Path) -> None:
-    """Write the export folder atomically (built aside, then renamed into place)."""
+    """Write the export folder atomically: built aside, then renamed into place; a previous export
+    is renamed aside first and removed only once the new one is in place, so a failure at any step
+    leaves the target as it was (and no staging folder behind)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    previous = staging.with_name(f"{staging.name}-previous")
     try:
         for name, path in files.items():
             shutil.copyfile(path, staging / name)
@@ -138,11 +157,17 @@ def write_export(model: Model, record: VersionRecord, files: dict[str, Path], ta
         manifest["files"] = {p.name: sha256_of(p) for p in sorted(staging.iterdir())}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         if target.exists():
-            shutil.rmtree(target)
-        os.rename(staging, target)
+            os.rename(target, previous)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            if previous.exists():
+                os.rename(previous, target)
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _write_onnx(model, folder: Path) -> tuple[str | None, str | None]:
