@@ -613,3 +613,87 @@ def test_abalone_custom_split_on_a_case_expression(con):
     errors = design[test] @ coefficients - f.Rings[test].to_numpy()
     assert metrics.mean_squared_error[0] == pytest.approx(np.mean(errors**2), rel=1e-6)
     assert metrics.mean_absolute_error[0] == pytest.approx(np.mean(np.abs(errors)), rel=1e-6)
+
+
+FLIGHTS = """
+SELECT
+  IF(arr_delay < 15, 'ontime', 'late') AS ontime,
+  dep_delay,
+  taxi_out,
+  distance
+FROM dsongcp.flights_tzcorr f
+JOIN dsongcp.trainday t
+ON f.FL_DATE = t.FL_DATE
+WHERE
+  f.CANCELLED = False AND
+  f.DIVERTED = False AND
+    is_train_day = 'False'
+"""
+
+
+def test_flights_logistic_with_a_custom_split_and_a_threshold(con):
+    # GoogleCloudPlatform/data-science-on-gcp 08_bqml/bqml_logistic.ipynb cells 7, 11, 13: string
+    # labels ('ontime' > 'late', so 'ontime' is the positive class), the BOOL split column of a
+    # join, ML.EVALUATE and ML.PREDICT with STRUCT(0.7 AS threshold)
+    rng = np.random.default_rng(14)
+    n = 1200
+    days = pd.date_range("2015-01-01", periods=40)
+    f = pd.DataFrame({"FL_DATE": rng.choice(days, n), "dep_delay": rng.normal(10, 20, n), "taxi_out": rng.uniform(5, 40, n),
+                      "distance": rng.uniform(100, 2500, n), "CANCELLED": rng.random(n) < 0.02, "DIVERTED": rng.random(n) < 0.01})  # fmt: skip
+    f["arr_delay"] = f.dep_delay + f.taxi_out / 4 - 8 + rng.normal(0, 8, n)
+    f["FL_DATE"] = f.FL_DATE.dt.date
+    con.register("flights_frame", f)
+    con.register("days_frame", pd.DataFrame({"FL_DATE": days.date, "is_train_day": np.where(rng.random(len(days)) < 0.7, "True", "False")}))
+    con.query("CREATE SCHEMA dsongcp; CREATE TABLE dsongcp.flights_tzcorr AS SELECT * FROM flights_frame; CREATE TABLE dsongcp.trainday AS SELECT * FROM days_frame")
+    con.query("""CREATE OR REPLACE MODEL dsongcp.arr_delay_lm
+OPTIONS(input_label_cols=['ontime'], 
+        model_type='logistic_reg', 
+        data_split_method='custom',
+        data_split_col='is_eval_day')
+AS
+SELECT
+  IF(arr_delay < 15, 'ontime', 'late') AS ontime,
+  dep_delay,
+  taxi_out,
+  distance,
+  IF(is_train_day = 'True', False, True) AS is_eval_day
+FROM dsongcp.flights_tzcorr f
+JOIN dsongcp.trainday t
+ON f.FL_DATE = t.FL_DATE
+WHERE
+  f.CANCELLED = False AND
+  f.DIVERTED = False""")
+    evaluated = con.query(f"SELECT * FROM ML.EVALUATE(MODEL dsongcp.arr_delay_lm, ({FLIGHTS}), STRUCT(0.7 AS threshold))").df()
+    scored = con.query(f"SELECT * FROM ML.PREDICT(MODEL dsongcp.arr_delay_lm, ({FLIGHTS}), STRUCT(0.7 AS threshold))").df()
+    p_ontime = scored.predicted_ontime_probs.map(lambda probs: next(p["prob"] for p in probs if p["label"] == "ontime"))
+    assert ((scored.predicted_ontime == "ontime") == (p_ontime > 0.7)).all() and 0 < (p_ontime > 0.7).sum() < len(scored)
+    truth, predicted = scored.ontime == "ontime", scored.predicted_ontime == "ontime"
+    assert evaluated.accuracy[0] == pytest.approx((truth == predicted).mean())
+    assert evaluated.precision[0] == pytest.approx((truth & predicted).sum() / predicted.sum())
+    assert evaluated.recall[0] == pytest.approx((truth & predicted).sum() / truth.sum())
+    stats = con.query(f"""WITH predictions AS (
+SELECT 
+  *
+FROM ML.PREDICT(MODEL dsongcp.arr_delay_lm,
+                 ({FLIGHTS}),
+                 STRUCT(0.7 AS threshold))),
+stats AS (
+SELECT 
+  COUNTIF(ontime != 'ontime' AND ontime = predicted_ontime) AS correct_cancel
+  , COUNTIF(predicted_ontime = 'ontime') AS total_noncancel
+  , COUNTIF(ontime = 'ontime' AND ontime = predicted_ontime) AS correct_noncancel
+  , COUNTIF(ontime != 'ontime') AS total_cancel
+  , SQRT(SUM((IF(ontime = 'ontime', 1, 0) - p.prob) * (IF(ontime = 'ontime', 1, 0) - p.prob))/COUNT(*)) AS rmse
+FROM predictions, UNNEST(predicted_ontime_probs) p
+WHERE p.label = 'ontime'
+)
+SELECT
+   correct_cancel / total_cancel AS correct_cancel
+   , total_noncancel
+   , correct_noncancel / total_noncancel AS correct_noncancel
+   , total_cancel
+   , rmse
+FROM stats""").fetchall()[0]
+    assert stats[1] == predicted.sum() and stats[3] == (~truth).sum()
+    assert stats[0] == pytest.approx((~truth & ~predicted).sum() / (~truth).sum())
+    assert stats[4] == pytest.approx(np.sqrt(np.mean((truth.astype(float) - p_ontime) ** 2)))
