@@ -10,6 +10,7 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/json_functions
 from __future__ import annotations
 
 import datetime
+import decimal
 
 import pyarrow as pa
 import pytest
@@ -260,3 +261,12 @@ def test_a_null_literal_concatenated_is_a_string(con):
     types, row = _row(con, "SELECT CONCAT('a', NULL) AS a, 'a' || NULL AS b, CONCAT(NULL, NULL) AS c, CONCAT('x', 'y') AS d")
     assert types == [pa.string()] * 4
     assert row == {"a": None, "b": None, "c": None, "d": "xy"}
+
+
+def test_avg_of_a_numeric_is_a_numeric(con):
+    # "NUMERIC input → NUMERIC output" (AVG's return type table); DuckDB's average is a DOUBLE
+    con.query("CREATE SCHEMA ds; CREATE TABLE ds.amounts AS SELECT * FROM UNNEST([NUMERIC '1.5', NUMERIC '2.25']) AS x")
+    types, row = _row(con, "WITH c AS (SELECT x FROM ds.amounts) SELECT (SELECT AVG(x) FROM c) AS a, (SELECT AVG(CAST(1 AS NUMERIC))) AS b, "
+                           "(SELECT AVG(y) FROM UNNEST([1, 2]) AS y) AS f")  # fmt: skip
+    assert types == [pa.decimal128(38, 9), pa.decimal128(38, 9), pa.float64()]
+    assert row == {"a": decimal.Decimal("1.875"), "b": decimal.Decimal(1), "f": 1.5}

@@ -15,6 +15,9 @@
   https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#integer_types
 * ``SIGN(x)`` is of ``x``'s type, NaN for NaN (DuckDB: TINYINT, 0 for NaN).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#sign
+* ``AVG`` of a NUMERIC is a NUMERIC (DuckDB's is a DOUBLE), where the tree or the column-typed
+  rewrites (:mod:`sqlml.sql.typed_columns`) show the NUMERIC (not yet AVG(…) OVER (…)).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#avg
 * ``MOD`` takes INT64, NUMERIC and BIGNUMERIC only: a FLOAT64 operand is an error (DuckDB's ``%``
   gave NaN for ``MOD(1.5, 0)``).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#mod
@@ -175,8 +178,16 @@ def _mod(self, node: exp.Mod) -> str:
     return f"CASE WHEN TYPEOF({a}) IN {_FLOAT_NAMES} OR TYPEOF({b}) IN {_FLOAT_NAMES} THEN error({message}) ELSE {plain} END"
 
 
+def _avg(self, node: exp.Avg) -> str:
+    # not in a window, where the cast would come between AVG(…) and its OVER (…)
+    plain = duckdb_rendering(exp.Avg)(self, node)
+    numeric = node.this.is_type(exp.DType.DECIMAL) and not isinstance(node.parent, exp.Window)
+    return f"CAST({plain} AS DECIMAL(38, 9))" if numeric else plain
+
+
 #: Generator TRANSFORMS for the nodes above, merged into BigQueryOnDuckdb's generator.
 NUMBER_FIXES = {
+    exp.Avg: _avg,
     exp.Cast: _int64_cast,
     exp.TryCast: _int64_cast,
     exp.Sign: lambda self, e: operands_once(self, e, _sign, bound=(*REPEATING, exp.Sign, exp.Mod)),

@@ -18,6 +18,9 @@ then writes each one's type into the tree, where the text-only translations alre
 - ``DATE_TRUNC(c, MONTH)`` of a DATETIME or TIMESTAMP column: the column typed, so that the result
   keeps its type (:mod:`sqlml.sql.compat` casts DATE_TRUNC of a DATE to a DATE).
   https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#date_trunc
+- ``AVG(c)`` of a NUMERIC column: the column typed, so that the average is a NUMERIC
+  (:mod:`sqlml.sql.numbers`; DuckDB's is a DOUBLE).
+  https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#avg
 """
 
 from __future__ import annotations
@@ -30,24 +33,26 @@ from sqlml.sql.literal_text import STRUCT_COLUMN
 from sqlml.sql.struct_subscripts import field_position
 
 _TIMES = (exp.DType.DATETIME, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.TIMESTAMPTZ)
-_TYPES = (exp.DType.INTERVAL, exp.DType.ARRAY, exp.DType.STRUCT, *_TIMES)
+_TYPES = (exp.DType.INTERVAL, exp.DType.ARRAY, exp.DType.STRUCT, exp.DType.DECIMAL, *_TIMES)
+#: The functions whose result type follows their argument's: the column they take is typed.
+_TYPE_FOLLOWING = {exp.DateTrunc: _TIMES, exp.Avg: (exp.DType.DECIMAL,)}
 _TYPED = "sqlml_column_type"  # meta key of a column whose type is set from the catalog
 
 
 def wanted(engine_types) -> bool:
     """Whether any of the engine type names ``engine_types`` is one :func:`rewrite` acts on."""
-    return any(("INTERVAL" in kind or "STRUCT" in kind or "TIMESTAMP" in kind or kind.endswith("]")) for kind in map(str, engine_types))
+    return any(("INTERVAL" in kind or "STRUCT" in kind or "TIMESTAMP" in kind or "DECIMAL" in kind or kind.endswith("]")) for kind in map(str, engine_types))
 
 
 def has_candidates(kinds: frozenset[type] | set[type]) -> bool:
     """Whether a tree with nodes of these types may hold a construct :func:`candidates` picks."""
-    return exp.Format in kinds or exp.Bracket in kinds or exp.Cast in kinds or exp.DateTrunc in kinds
+    return exp.Format in kinds or exp.Bracket in kinds or exp.Cast in kinds or any(kind in kinds for kind in _TYPE_FOLLOWING)
 
 
 def candidates(tree: exp.Expression) -> list[exp.Column]:
     """The columns of ``tree`` whose translation depends on their type (see the module), in
     ``find_all`` order: the operand of a CAST to STRING, an argument of FORMAT, a subscripted one,
-    the one DATE_TRUNC truncates."""
+    the one DATE_TRUNC truncates or AVG averages."""
     return candidates_among(tree.find_all(exp.Column))
 
 
@@ -62,7 +67,7 @@ def _candidate(column: exp.Column) -> bool:
         return parent.this is column and parent.to.is_type(*exp.DataType.TEXT_TYPES)
     if isinstance(parent, exp.Format):
         return column.arg_key == "expressions"
-    if isinstance(parent, exp.DateTrunc):
+    if type(parent) in _TYPE_FOLLOWING:
         return parent.this is column
     return isinstance(parent, exp.Bracket) and parent.this is column and len(parent.expressions) == 1
 
@@ -77,8 +82,8 @@ def rewrite(pairs: list[tuple[exp.Column, exp.Column]], *, intervals: bool = Tru
         if kind is None or not kind.is_type(*_TYPES) or column.parent is None or not intervals and kind.is_type(exp.DType.INTERVAL):
             continue
         parent = column.parent
-        if isinstance(parent, exp.DateTrunc) or kind.is_type(*_TIMES):
-            if isinstance(parent, exp.DateTrunc) and kind.is_type(*_TIMES):
+        if type(parent) in _TYPE_FOLLOWING or kind.is_type(*_TIMES, exp.DType.DECIMAL):
+            if kind.is_type(*_TYPE_FOLLOWING.get(type(parent), ())):
                 _typed(column, kind)
                 changed = True
         elif isinstance(parent, exp.Bracket):
