@@ -47,6 +47,12 @@ def bucket(value: exp.Expression, points: exp.Expression, output_format: str) ->
     return build("CASE WHEN __p_v IS NULL THEN NULL ELSE __p_name END", v=value, name=name)
 
 
+#: Unsorted split points fail where a row is bucketed, not when the statement is read: a column
+#: no query reads is never computed (analytics-componentized-patterns' LTV notebook selects
+#: ``ML.BUCKETIZE(qty, [-1, -1, -2, …]) AS bucket_specific`` in a subquery and groups by another column).
+_UNSORTED = "ML.BUCKETIZE's split points must be in ascending order."
+
+
 def _bucketize_output(args, stats):
     exclude = optional_argument(args, 2, False, "exclude_boundaries of ML.BUCKETIZE")
     output_format = optional_argument(args, 3, "bucket_names", "output_format of ML.BUCKETIZE")
@@ -55,18 +61,12 @@ def _bucketize_output(args, stats):
     points = constant(args[1], "array_split_points of ML.BUCKETIZE")
     if not isinstance(points, list) or any(not isinstance(p, (int, float)) or isinstance(p, bool) for p in points):
         raise InvalidOptionError("ML.BUCKETIZE's split points must be an array of numbers.")
-    if exclude:
-        points = points[1:-1]
     if points != sorted(points):
         return build("CASE WHEN __p_v IS NULL THEN NULL ELSE error(__p_m) END", v=as_number(args[0]), m=literal(_UNSORTED))
+    if exclude:
+        points = points[1:-1]
     # typed even when empty (exclude_boundaries of two points leaves none)
     return bucket(as_number(args[0]), build("CAST(__p_p AS DOUBLE[])", p=literal([float(p) for p in points])), output_format)
-
-
-#: Unsorted split points fail where a row is bucketed, not when the statement is read: a column
-#: no query reads is never computed (analytics-componentized-patterns' LTV notebook selects
-#: ``ML.BUCKETIZE(qty, [-1, -1, -2, …]) AS bucket_specific`` in a subquery and groups by another column).
-_UNSORTED = "ML.BUCKETIZE's split points must be in ascending order."
 
 
 def _row_points(points: exp.Expression, exclude: bool) -> exp.Expression:
