@@ -7,7 +7,7 @@ repeating an event_id; a staging view that de-duplicates with QUALIFY, unnests t
 PARSE_DATEs the day and SAFE_CASTs the value, keyed by a vendored dbt_utils
 generate_surrogate_key; date-partitioned facts written with ``insert_overwrite`` and
 ``_dbt_max_partition`` (require_partition_filter, partition_expiration_days, cluster_by, a scripted
-post-hook) or static ``partitions``, to which a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
+post-hook) or static ``partitions`` or an int64 range, to which a later deploy adds a STRUCT column (on_schema_change: append_new_columns); hourly facts built by
 ``microbatch`` as a backfill; a user dimension merged with ``merge_update_columns``; a weekly
 report over a GENERATE_DATE_ARRAY spine with DATE_TRUNC(…, WEEK(MONDAY)), ARRAY_AGG and a
 three-part backticked name; daily counts from vendored dbt_utils date_spine, get_column_values and
@@ -230,6 +230,17 @@ def test_static_insert_overwrite_replaces_the_listed_partitions_and_inserts_ever
     assert expected[0] == (date(2024, 1, 1), 1)  # u1 only: the late e9 was not read again
 
 
+def test_int64_range_insert_overwrite_replaces_the_new_rows_values(web):
+    root, _ = web
+    count = lambda events, user: sum(e[1] == user for e in events)  # noqa: E731
+    recounted = {e[1] for e in EVENTS_2 if ts(e[4]).date() >= date(2024, 1, 8)}  # u1, u5 (u2, u3 share their range)
+    users = sorted({e[1] for e in EVENTS_2}, key=lambda user: int(user[1:]))
+    expected = [(int(user[1:]), count(EVENTS_2 if user in recounted else EVENTS_1, user)) for user in users]
+    assert read(root, "SELECT * FROM analytics.user_event_counts ORDER BY 1") == expected
+    partitions = read(root, "SELECT partition_id FROM analytics.INFORMATION_SCHEMA.PARTITIONS WHERE table_name = 'user_event_counts'")
+    assert partitions == [("0",)]  # RANGE_BUCKET(user_number, GENERATE_ARRAY(0, 100, 10)): one range
+
+
 def test_post_hook_script_audits_each_build(web):
     """fct_daily_events' post-hook is a script (DECLARE, CREATE TABLE IF NOT EXISTS, INSERT) naming
     its dataset by {{ this.project }}.{{ this.dataset }}, as dbt-bigquery's relations spell them."""
@@ -265,6 +276,7 @@ def test_partitioning_clustering_and_options_reach_the_catalog(web):
         ("dim_users", "first_channel", "NO", 1), ("dim_users", "user_pseudo_id", "NO", 2),
         ("fct_daily_events", "event_date", "YES", None), ("fct_daily_events", "event_name", "NO", 1),
         ("fct_daily_users", "event_date", "YES", None), ("fct_hourly_page_views", "event_hour", "YES", None),
+        ("user_event_counts", "user_number", "YES", None),
     ]  # fmt: skip
     options = read(root, "SELECT table_name, option_name, option_value FROM analytics.INFORMATION_SCHEMA.TABLE_OPTIONS ORDER BY 1, 2")
     assert options == [

@@ -41,13 +41,19 @@ class PartitionConfig:
         return column
 
     def render_wrapped(self, alias: str | None = None) -> str:
-        """The partition of a row, for insert_overwrite's replaced-partition list."""
-        if self.data_type == "int64" and self.range is not None:
-            column, start, interval = self.render(alias), self.range["start"], self.range["interval"]
-            return f"({column} - MOD({column} - {start}, {interval}))"
+        """The value insert_overwrite compares to pick the rows it replaces: as dbt-bigquery's, a
+        time partition, or an int64 column's own value (not its range bucket: dbt-bigquery's
+        MERGE deletes the rows whose value a new row has, and keeps the bucket's others)."""
         if self.data_type in _TIME_TYPES and not self.data_type_should_be_truncated():
             return f"{self.data_type}({self.render(alias)})"
         return self.render(alias)
+
+    def render_clause(self) -> str:
+        """The expression of CREATE TABLE's PARTITION BY, as dbt-bigquery's partition_by macro writes
+        it: RANGE_BUCKET(column, GENERATE_ARRAY(start, end, interval)) for an int64 range."""
+        if self.data_type == "int64":
+            return f"range_bucket({self.field}, generate_array({self.range['start']}, {self.range['end']}, {self.range['interval']}))"
+        return self.render()
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> PartitionConfig | None:
@@ -61,6 +67,10 @@ class PartitionConfig:
         if unknown:
             raise CompilationError(f"partition_by has unknown keys {sorted(unknown)}: dbt-bigquery's are field, data_type, granularity, range.")
         config = cls(**values)
+        if config.data_type == "int64" and not (isinstance(config.range, dict) and {"start", "end", "interval"} <= set(config.range)):
+            raise CompilationError(
+                f"partition_by {raw!r}: an int64 partition needs a range: write 'range': {{'start': 0, 'end': 100, 'interval': 10}}."
+            )
         if config.data_type not in (*_TIME_TYPES, "int64") or config.granularity not in _GRANULARITIES:
             raise CompilationError(
                 f"partition_by data_type {config.data_type!r} / granularity {config.granularity!r}: "

@@ -113,7 +113,7 @@
     {%- set compiled_code = get_select_subquery(compiled_code) %}
   {%- endif %}
   {%- if partition_config is not none and not temporary %}
-  partition by {{ partition_config.render() }}
+  partition by {{ partition_config.render_clause() }}
   {%- endif %}
   {%- if cluster_by and not temporary %}
   cluster by {{ [cluster_by] | join(', ') if cluster_by is string else cluster_by | join(', ') }}

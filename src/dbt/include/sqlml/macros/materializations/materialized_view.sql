@@ -12,7 +12,7 @@
     {{ config.get('sql_header') or '' }}
     create or replace materialized view {{ target_relation }}
     {%- set partition_config = adapter.parse_partition_by(config.get('partition_by', none)) %}
-    {%- if partition_config is not none %} partition by {{ partition_config.render() }}{% endif %}
+    {%- if partition_config is not none %} partition by {{ partition_config.render_clause() }}{% endif %}
     {%- set cluster_by = config.get('cluster_by', none) %}
     {%- if cluster_by %} cluster by {{ [cluster_by] | join(', ') if cluster_by is string else cluster_by | join(', ') }}{% endif %}
     as {{ compiled_code }}
