@@ -166,3 +166,43 @@ def test_connecting_for_writing_on_a_read_only_file_system_suggests_read_only(tm
     )
     with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", read_only=True) as con:
         assert con.query("SELECT * FROM ds.t").fetchall() == [(1,)]
+
+
+# -- a checkpoint refused as the warehouse is detached ---------------------------------------
+
+
+class _CheckpointRefused:
+    """A DuckDB connection whose DETACH detaches, then reports the failed checkpoint as DuckDB does."""
+
+    def __init__(self, db, file):
+        self.db, self.file = db, file
+
+    def execute(self, sql, *args):
+        result = self.db.execute(sql, *args)
+        if sql.startswith("DETACH"):
+            raise duckdb.IOException(
+                "IO Error: Detached database 'warehouse', but CHECKPOINT during DETACH failed. \n"
+                'Checkpoint failed for database "warehouse". The database has been invalidated. '
+                f'Original error: Could not write file "{self.file}": No space left on device'
+            )
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_a_checkpoint_the_full_disk_refuses_is_logged_once_and_the_committed_statements_stand(tmp_path, caplog):
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models", idle_release=0) as con:
+        instance = con._warehouse.instance
+        file = con.warehouse_path / "warehouse.duckdb"
+        instance.db = _CheckpointRefused(instance.db, file)
+        con.query("CREATE SCHEMA ds; CREATE TABLE ds.t AS SELECT 1 AS x")
+        con.query("INSERT INTO ds.t VALUES (2)")
+        assert con.query("SELECT x FROM ds.t ORDER BY x").fetchall() == [(1,), (2,)]
+        instance.db = instance.db.db
+    assert [r.getMessage() for r in caplog.records] == [
+        f"The warehouse {file} could not be checkpointed: {FULL}. Committed changes are kept in its write-ahead log "
+        "and applied when it is next opened; free disk space, or the next write will fail."
+    ]
+    with sqlml.connect(tmp_path / "warehouse", tmp_path / "models") as con:
+        assert con.query("SELECT x FROM ds.t ORDER BY x").fetchall() == [(1,), (2,)]

@@ -5,13 +5,17 @@ DuckDB reports such a refusal as text only: ``IO Error: Could not write file "..
 No space left on device``, at a commit ``TransactionContext Error: Failed to commit: Could not write
 file ".../warehouse.duckdb.wal": No space left on device``, and when attaching ``IO Error: Cannot
 open file ".../warehouse.duckdb": Read-only file system``. A statement that fails so is rolled back
-by DuckDB: its tables are as they were. The causes are worded as the model store words them
+by DuckDB: its tables are as they were. A checkpoint that fails as the file is detached
+(``Detached database 'warehouse', but CHECKPOINT during DETACH failed``) loses nothing: the
+committed changes stay in the write-ahead log, which DuckDB applies when the file is next attached,
+so it is logged (once) rather than failing a statement that succeeded. The causes are worded as the model store words them
 (:func:`sqlml.store.faults.cause_of`, a layer above the engine seam, so not imported here).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 
@@ -30,6 +34,8 @@ _CAUSES = {
     errno.EPERM: "permission denied (the folder is read-only or belongs to another user)",
 }
 _BY_REASON = {os.strerror(code): cause for code, cause in _CAUSES.items()}
+#: The warehouses whose failed checkpoint was logged: once per process (a session detaches often).
+_LOGGED: set[str] = set()
 
 
 def refused(message: str) -> tuple[str, str] | None:
@@ -64,3 +70,22 @@ def open_refused(warehouse: object, message: str) -> WarehouseError | None:
         f"Cannot open the warehouse {warehouse} for writing: {found[1]}.",
         hint="Open it for reading with sqlml.connect(..., read_only=True), or copy it to a writable folder to change it.",
     )
+
+
+def checkpoint_failed(warehouse: object, message: str) -> bool:
+    """Whether DuckDB's ``message`` (from a DETACH) is a checkpoint the system refused after the
+    file was detached; if so, log it: the statement succeeded and its changes are in the
+    write-ahead log, but the disk needs space before the log can be folded into the file."""
+    if "CHECKPOINT during DETACH failed" not in message:
+        return False
+    if str(warehouse) in _LOGGED:
+        return True
+    _LOGGED.add(str(warehouse))
+    cause = found[1] if (found := refused(message)) else message.rsplit("Original error: ", 1)[-1]
+    logging.getLogger(__name__).warning(
+        "The warehouse %s could not be checkpointed: %s. Committed changes are kept in its write-ahead log "
+        "and applied when it is next opened; free disk space, or the next write will fail.",
+        warehouse,
+        cause,
+    )
+    return True

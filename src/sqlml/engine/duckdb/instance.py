@@ -284,7 +284,13 @@ class Instance:
         # the missing catalog); one landing before it leaves the file attached but not noted,
         # which the next attach adopts (see _try_attach) and close() still detaches.
         self._attached = False
-        self.db.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+        try:
+            self.db.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+        except duckdb.IOException as error:
+            from sqlml.engine.duckdb.file_faults import checkpoint_failed  # loaded on a failure only
+
+            if not checkpoint_failed(self.path, str(error)):
+                raise
 
     def _detach_if_idle(self) -> float:
         """Detach the file if it is idle and either someone waits for it or ``idle_release``
