@@ -92,11 +92,11 @@ def test_export_model_to_a_refusing_folder_names_the_folder_and_cause_and_keeps_
 
 def test_export_model_that_fails_before_any_export_leaves_no_folder(con, tmp_path, monkeypatch):
     con.query(TRAIN)
-    out = tmp_path / "exports" / "m"
+    out = tmp_path / "exports" / "new" / "m"
     monkeypatch.setattr(shutil, "copyfile", _refuse(errno.ENOSPC, lambda source, destination: source))
     with pytest.raises(sqlml.ExecutionError, match=f"^EXPORT MODEL could not write the folder {out}: {FULL[:12]}"):
         con.query(f"EXPORT MODEL ds.m OPTIONS(uri='{out}')")
-    assert os.listdir(out.parent) == []
+    assert sorted(os.listdir(tmp_path)) == ["models", "warehouse"]  # not even the exports/new/ folders it made
 
 
 # -- a warehouse write on a full disk ------------------------------------------------------

@@ -22,6 +22,7 @@ with its own file (``xgboost.json`` or ``xgboost.ubj``), which XGBoost loads as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -145,8 +146,20 @@ def _with_trial(model, trial_id: int):
 def write_export(model: Model, record: VersionRecord, files: dict[str, Path], target: Path) -> None:
     """Write the export folder atomically: built aside, then renamed into place; a previous export
     is renamed aside first and removed only once the new one is in place, so a failure at any step
-    leaves the target as it was (and no staging folder behind)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    leaves the target as it was (and no staging folder, nor a parent folder it made, behind)."""
+    made = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]  # deepest first
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_and_swap(model, record, files, target)
+    except BaseException:
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _write_and_swap(model: Model, record: VersionRecord, files: dict[str, Path], target: Path) -> None:
+    """Build the export in a hidden folder beside ``target``, then swap it in for any previous one."""
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
     previous = staging.with_name(f"{staging.name}-previous")
     try:
