@@ -270,3 +270,9 @@ def test_avg_of_a_numeric_is_a_numeric(con):
                            "(SELECT AVG(y) FROM UNNEST([1, 2]) AS y) AS f")  # fmt: skip
     assert types == [pa.decimal128(38, 9), pa.decimal128(38, 9), pa.float64()]
     assert row == {"a": decimal.Decimal("1.875"), "b": decimal.Decimal(1), "f": 1.5}
+
+
+def test_approx_quantiles_of_distinct_values(con):
+    # the reference's example: [1, 6, 10] (was "bucket count must be a positive integer")
+    rows = con.query("SELECT APPROX_QUANTILES(DISTINCT x, 2) AS approx_quantiles FROM UNNEST([1, 1, 1, 4, 5, 6, 7, 8, 9, 10]) AS x").fetchall()
+    assert rows == [([1, 6, 10],)]

@@ -269,6 +269,20 @@ def _functions(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _distinct_quantiles(tree: exp.Expression) -> exp.Expression:
+    """``APPROX_QUANTILES(DISTINCT x, n)``: the n + 1 boundaries of x's distinct values (exact here);
+    sqlglot read the DISTINCT's n as missing ("bucket count must be a positive integer").
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/approximate_aggregate_functions#approx_quantiles"""
+    for call in list(tree.find_all(exp.ApproxQuantiles)):
+        distinct = call.this
+        if isinstance(distinct, exp.Distinct) and len(distinct.expressions) == 2 and distinct.expressions[1].is_int:
+            value, count = distinct.expressions
+            n = int(count.this)
+            fractions = exp.Array(expressions=[exp.Literal.number(k / n) for k in range(n + 1)])
+            call.replace(build("quantile_disc(DISTINCT __p_x, __p_q)", x=value, q=fractions))
+    return tree
+
+
 def _check_arity(name: str, call: exp.Anonymous) -> None:
     """A function of :data:`_FUNCTIONS` given too few or too many arguments fails as BigQuery's does."""
     wanted, given = len(placeholders(_FUNCTIONS[name])), len(call.expressions)
@@ -352,6 +366,7 @@ def _merge_insert_row(tree: exp.Expression) -> exp.Expression:
 #: (see :class:`~sqlml.sql.passes.Pass`; None: a template, which may add any).
 TREE_FIXES = (
     Pass(_functions, (exp.Anonymous,)),
+    Pass(_distinct_quantiles, (exp.ApproxQuantiles,), adds=None),
     Pass(ml_scalars, (exp.Dot, exp.Table)),  # exp.Table: FROM AI.FORECAST(…)
     Pass(vector_search, (exp.VectorSearch,), adds=None),
     Pass(implicit_aliases, (exp.Group, exp.Order, exp.Having, exp.Qualify), adds=(exp.Alias,)),
