@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import pyarrow as pa
 import pytest
 
 import sqlml
@@ -95,3 +96,16 @@ def test_information_schema_names_decimals_as_bigquery_would_type_them(con):
     con.query("CREATE SCHEMA ds; CREATE TABLE ds.amounts (a NUMERIC, b NUMERIC(28, 6), c BIGNUMERIC(38, 20), d DECIMAL(38, 0))")
     rows = con.query("SELECT column_name, data_type FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'amounts' ORDER BY ordinal_position").fetchall()
     assert rows == [("a", "NUMERIC"), ("b", "NUMERIC"), ("c", "BIGNUMERIC"), ("d", "BIGNUMERIC")]
+
+
+def test_a_sum_of_integers_stored_by_create_table_as_is_an_int64_column(con):
+    """DuckDB's SUM of integers is a HUGEINT; BigQuery's is INT64, as INFORMATION_SCHEMA and the
+    values read back say (a dbt model's ``sum(case when … then 1 else 0 end)``)."""
+    con.query(
+        "CREATE SCHEMA ds; CREATE TABLE ds.counts AS "
+        "SELECT k, SUM(CASE WHEN v > 1 THEN 1 ELSE 0 END) AS n FROM UNNEST([STRUCT(1 AS k, 2 AS v), (1, 3), (2, 0)]) GROUP BY k"
+    )
+    rows = con.query("SELECT column_name, data_type FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'counts' ORDER BY ordinal_position").fetchall()
+    assert rows == [("k", "INT64"), ("n", "INT64")]
+    table = con.query("SELECT k, n FROM ds.counts ORDER BY k").arrow()
+    assert table.schema.field("n").type == pa.int64() and table.column("n").to_pylist() == [2, 0]

@@ -26,7 +26,7 @@ TYPES_TABLE = COLUMN_TYPES.qualified
 #: A decimal is NUMERIC where BigQuery's NUMERIC(P, S) could hold it (S ≤ 9, P − S ≤ 29), BIGNUMERIC
 #: otherwise: https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#parameterized_decimal_type
 BIGQUERY_TYPE_SQL = """CASE
-    WHEN data_type = 'BIGINT' THEN 'INT64' WHEN data_type IN ('INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
+    WHEN data_type IN ('BIGINT', 'HUGEINT', 'INTEGER', 'SMALLINT', 'TINYINT') THEN 'INT64'
     WHEN data_type IN ('DOUBLE', 'FLOAT') THEN 'FLOAT64' WHEN data_type = 'VARCHAR' THEN 'STRING'
     WHEN data_type = 'BOOLEAN' THEN 'BOOL' WHEN data_type = 'BLOB' THEN 'BYTES'
     WHEN data_type LIKE 'DECIMAL(%' AND numeric_scale <= 9 AND numeric_precision - numeric_scale <= 29 THEN 'NUMERIC'
