@@ -363,3 +363,17 @@ def test_a_condition_that_is_not_a_bool_is_a_type_error(con, script, written):
 
 def test_a_null_condition_is_not_true(con):
     assert rows(con, "DECLARE x INT64; IF x > 1 THEN SELECT 'yes' AS a; ELSE SELECT 'no' AS a; END IF") == [("no",)]
+
+
+def test_insert_values_read_a_variable_named_like_a_column_of_the_target(con):
+    """The target's columns are not in scope in INSERT … VALUES (dbt-bigquery projects declare
+    such variables in hooks): n is the variable; a SELECT from the table still reads its column."""
+    con.query("CREATE SCHEMA ds")
+    script = """
+    DECLARE n INT64 DEFAULT 3;
+    CREATE TEMP TABLE t (n INT64);
+    INSERT INTO t VALUES (n), (n + 1);
+    INSERT INTO t (n) VALUES (n * 10);
+    SELECT n FROM t ORDER BY n;
+    """
+    assert con.query(script).fetchall() == [(3,), (4,), (30,)]

@@ -70,7 +70,8 @@ def _real_columns(tree: exp.Expression, columns_of: Callable[[exp.Table], set[st
     scope (or an enclosing one), which shadows a variable of the same name.
 
     Scopes come from sqlglot's optimizer (``traverse_scope``); columns outside any query scope
-    (UPDATE/DELETE conditions, DDL) are resolved against every table the statement names.
+    (UPDATE/DELETE conditions, DDL) are resolved against every table the statement names but an
+    INSERT's target (``INSERT INTO t VALUES (n)`` reads the variable n whatever t's columns are).
     """
     real: set[int] = set()
     placed: set[int] = set()
@@ -90,7 +91,8 @@ def _real_columns(tree: exp.Expression, columns_of: Callable[[exp.Table], set[st
             in_output_clause = column.find_ancestor(exp.Order, exp.Qualify, exp.Having) is not None
             if _resolves(column, aliases, names | selected if in_output_clause else names):
                 real.add(id(column))
-    tables = [t for t in tree.find_all(exp.Table) if t.name]
+    target = {id(t) for t in tree.this.find_all(exp.Table)} if isinstance(tree, exp.Insert) and tree.this else set()
+    tables = [t for t in tree.find_all(exp.Table) if t.name and id(t) not in target]  # INSERT's rows never read its target
     aliases = {t.alias_or_name.lower() for t in tables}
     names = set().union(*(columns_of(t) for t in tables)) if tables else set()
     for column in tree.find_all(exp.Column):
