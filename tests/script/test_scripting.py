@@ -377,3 +377,12 @@ def test_insert_values_read_a_variable_named_like_a_column_of_the_target(con):
     SELECT n FROM t ORDER BY n;
     """
     assert con.query(script).fetchall() == [(3,), (4,), (30,)]
+
+
+def test_a_temp_function_parameter_is_not_the_variable_of_the_same_name(con):
+    script = """
+    DECLARE y INT64 DEFAULT 100;
+    CREATE TEMP FUNCTION plus_one(y INT64) AS (y + 1);
+    SELECT plus_one(5) AS a, plus_one(y) AS b;
+    """
+    assert con.query(script).fetchall() == [(6, 101)]

@@ -34,7 +34,7 @@ def bind_variables(
     candidates = [(column, found) for column in tree.find_all(exp.Column) if (found := _variable_of(column, scope))]
     if not candidates:
         return tree, values
-    shadowed = _real_columns(tree, columns_of)
+    shadowed = _real_columns(tree, columns_of) | _function_parameters(tree)
     for column, (variable, name, field_name) in candidates:
         if id(column) in shadowed:
             continue
@@ -99,6 +99,16 @@ def _real_columns(tree: exp.Expression, columns_of: Callable[[exp.Table], set[st
         if id(column) not in placed and _resolves(column, aliases, names):
             real.add(id(column))
     return real
+
+
+def _function_parameters(tree: exp.Expression) -> set[int]:
+    """Ids of the Column nodes of a CREATE FUNCTION's body that name one of its parameters: in
+    ``CREATE TEMP FUNCTION f(y INT64) AS (y + 1)`` y is the argument, whatever variable y holds."""
+    if not (isinstance(tree, exp.Create) and tree.kind == "FUNCTION" and isinstance(tree.this, exp.UserDefinedFunction)):
+        return set()
+    parameters = {p.name.lower() for p in tree.this.expressions if isinstance(p, exp.ColumnDef)}
+    body = tree.expression
+    return {id(c) for c in body.find_all(exp.Column) if not c.table and c.name.lower() in parameters} if body else set()
 
 
 def _source_columns(source, columns_of: Callable[[exp.Table], set[str]]) -> set[str]:
