@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlml.sql.geography import STORAGE_TYPE as GEOGRAPHY_TYPE, geography
 from sqlml.sql.ml_scalars import ml_scalars
 from sqlml.sql.nulls import default_null_handling, string_concat_nulls
+from sqlml.sql.parameter_types import TYPED_BY_NAME, date_parameters
 from sqlml.sql.passes import Pass
 from sqlml.sql.query_fixes import array_struct_names, implicit_aliases, unnest_aliases, volatile_window_keys
 from sqlml.errors import SqlTypeError
@@ -377,6 +378,7 @@ TREE_FIXES = (
     Pass(_array_agg_limits, (exp.ArrayAgg,)),
     Pass(_array_concat_agg, (exp.ArrayConcatAgg,)),
     Pass(_string_agg_limits, (exp.GroupConcat,)),
+    Pass(date_parameters, tuple(TYPED_BY_NAME), adds=(exp.Cast, exp.DataType)),
     Pass(_date_results, (exp.DateAdd, exp.DateSub, exp.DateTrunc), adds=(exp.Cast, exp.DataType)),
     Pass(_extracts, (exp.Extract,)),
     Pass(_data_types, (exp.DataType,), adds=(exp.DataTypeParam, exp.Literal)),
