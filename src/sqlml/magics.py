@@ -68,8 +68,9 @@ def run(sql: str, namespace: dict) -> pd.DataFrame | None:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register ``%sqlml``, ``%%sqlml`` and ``%sqlml_connect``."""
-    from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+    """Register ``%sqlml``, ``%%sqlml``, ``%sqlml_connect`` and BigQuery's ``%%bigquery`` /
+    ``%%bqsql`` (:mod:`sqlml.magics_bigquery`)."""
+    from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class, no_var_expand
 
     @magics_class
     class SqlmlMagics(Magics):
@@ -82,6 +83,24 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
             except Error as error:
                 print(f"Error: {error}")  # one clear message in the notebook, not a traceback
                 return None
+
+        @no_var_expand  # --params $dict_var and a $query_var cell are looked up by the magic itself
+        @cell_magic
+        def bigquery(self, line: str, cell: str) -> pd.DataFrame | None:
+            """BigQuery's ``%%bigquery [destination_var] [--params …]`` cell magic, run on the sqlml warehouse."""
+            from sqlml.magics_bigquery import run_bigquery_cell
+
+            try:
+                return run_bigquery_cell(_connection or default_connection(), line, cell, self.shell.user_ns)
+            except Error as error:
+                print(f"Error: {error}")
+                return None
+
+        @no_var_expand
+        @cell_magic
+        def bqsql(self, line: str, cell: str) -> pd.DataFrame | None:
+            """``%%bqsql``: bigquery-magics' other name for ``%%bigquery``."""
+            return self.bigquery(line, cell)
 
         @line_magic
         def sqlml_connect(self, line: str) -> None:
