@@ -35,7 +35,7 @@ LAYERS = (
     ("sqlml.ml", "sqlml.script"),
     ("sqlml.statement_table", "sqlml.udfs"),
     ("sqlml.connection", "sqlml.api"),
-    ("sqlml", "sqlml.__main__", "sqlml.cli", "sqlml.shell", "sqlml.serve", "sqlml.report", "sqlml.project", "sqlml.magics", "sqlml.ui"),
+    ("sqlml", "sqlml.__main__", "sqlml.cli", "sqlml.shell", "sqlml.serve", "sqlml.report", "sqlml.project", "sqlml.magics", "sqlml.magics_bigquery", "sqlml.ui"),
 )  # fmt: skip
 
 
