@@ -220,7 +220,7 @@ def check_partition_filters(tree: exp.Expression, executor: Executor, survey: Su
     if isinstance(tree, (exp.Drop, exp.Alter, exp.TruncateTable)) or defines_view(tree):
         return tree
     tables = [t for t in survey_of(tree, survey).tables if t.db and t.name and not t.name.upper().startswith("INFORMATION_SCHEMA.")]
-    tables = [t for t in tables if not is_written_target(t)]
+    tables = [t for t in tables if not is_written_target(t) and not isinstance(t.parent, exp.Clone)]  # a clone copies its source whole
     if not tables:
         return tree
     warehouse = executor.engine

@@ -18,12 +18,15 @@ from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.planner import plan
-from sqlml.warehouse import column_options, column_types, modification_log, partitions
+from sqlml.warehouse import column_options, column_types, modification_log, partitions, table_clones
 from sqlml.warehouse.meta import relation_exists
 
 
 def create_table(context: StatementContext) -> Result:
-    """Run CREATE TABLE in the table's write turn, with its bookkeeping, atomically."""
+    """Run CREATE TABLE in the table's write turn, with its bookkeeping, atomically (a CLONE or COPY
+    of a table: :mod:`~sqlml.warehouse.table_clones`)."""
+    if context.plan.tree.args.get("clone") is not None:
+        return table_clones.create_copy(context)
     tree = context.plan.tree.copy()
     partitioning = partitions.take_partitioning(tree)
     descriptions = column_options.take_descriptions(tree)
