@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from sqlml.engine.base import Cursor, EngineError, Relation
-from sqlml.errors import SqlSyntaxError, UnsupportedStatementError
+from sqlml.errors import Error as SqlmlError, SqlSyntaxError, UnsupportedStatementError
 from sqlml.execution.survey import Survey
 from sqlml.sql.date_arithmetic import with_table_columns
 from sqlml.sql.typed_columns import has_candidates
 from sqlml.sql.expressions import MLFunction, unsupported_function_error, written_location
 from sqlml.sql.transpile import parameter_names, to_duckdb
+from sqlml.sql.unnest_columns import qualify_unnest_fields
 
 if TYPE_CHECKING:
     import pyarrow as pa  # loaded when an ML function's rows are registered: a plain query needs no Arrow
@@ -244,13 +245,19 @@ class Renderer:
             holder.set("catalog", None)
         if calls and _outermost_ml_calls(tree):  # ML calls inside data arguments an SqlOutput put in place
             return self.render(tree, cursor, sources)
+        if self.from_bigquery and exp.Unnest in survey.kinds:
+            # an aliased UNNEST's STRUCT fields named without the alias, told from the bound types
+            qualified = qualify_unnest_fields(tree, functools.partial(_bound_query, cursor))
+            stale, tree = qualified is not tree, qualified  # the survey does not hold for a qualified copy
+        else:
+            stale = False
         values = {name: self.params[name] for name in parameter_names(tree) if name in self.params} if self.params else {}
         if self.from_bigquery and (calls or any(issubclass(kind, (exp.Add, exp.Sub)) for kind in survey.kinds) or has_candidates(survey.kinds)):
             # DATE ± INT64 typed from the columns the statement reads (the cursor knows them); the
             # survey holds for the tree unless ML calls were replaced in it
             columns = functools.partial(_bound_columns, cursor)
             columns = columns if self.memo is None else functools.partial(_remembered_columns, self.memo, columns)
-            tree = with_table_columns(tree, columns, None if calls else survey, intervals=cursor.types_intervals)
+            tree = with_table_columns(tree, columns, None if calls or stale else survey, intervals=cursor.types_intervals)
         return to_duckdb(tree, from_bigquery=self.from_bigquery), values
 
     def data_input(self, argument: exp.Expression, call: MLFunction | None, sources: SourceSet, cursor: Cursor | None = None) -> DataInput:
@@ -289,6 +296,16 @@ def _bound_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple
     except EngineError:
         return []
     return list(zip(relation.columns, relation.types))
+
+
+def _bound_query(cursor: Cursor, query: exp.Select) -> list[tuple[str, str]] | None:
+    """``(column, engine type)`` of the BigQuery ``query`` as ``cursor`` binds it (nothing runs);
+    None when it does not bind."""
+    try:
+        relation = cursor.sql(to_duckdb(query))
+    except (EngineError, SqlmlError):
+        return None
+    return list(zip(relation.columns, map(str, relation.types)))
 
 
 def _remembered_columns(memo: Memo, bound: Callable[[str | None, str], list], dataset: str | None, name: str) -> tuple[tuple[str, str], ...]:
