@@ -7,8 +7,9 @@ BigQuery ML notebooks start with ``CREATE SCHEMA IF NOT EXISTS `project.dataset`
 = 'US')``. https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#schema_option_list
 
 A (not materialized) view's options (``description``, ``friendly_name``, ``labels``, ``expiration_timestamp``
-…) and its columns' ``OPTIONS(description = …)`` are the same: nothing keeps them, and the generator warned
-"Unsupported property property" for each (dbt-bigquery writes a view's description and labels).
+…) and its columns' ``OPTIONS(description = …)`` are the same: the engine's view has none, and the generator
+warned "Unsupported property property" for each (dbt-bigquery writes a view's description and labels). The
+view's description is kept beside it, read from the BigQuery tree before generation (:mod:`sqlml.warehouse.view_options`).
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_option_list
 A materialized view's options are its own (:mod:`sqlml.warehouse.materialized_views`) and stay.
 """

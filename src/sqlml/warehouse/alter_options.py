@@ -5,8 +5,8 @@ change in ``sqlml_meta.table_options`` (:mod:`~sqlml.warehouse.partitions`); an 
 takes its default again, as in BigQuery; options not named keep their values. BigQuery's service
 options (labels, expiration_timestamp…) are accepted and not kept, as CREATE TABLE accepts them.
 A materialized view's options change in its record (:mod:`~sqlml.warehouse.materialized_views`).
-A view's and a dataset's options have nothing to act on locally: the statement checks the object
-exists and changes nothing. ``ALTER TABLE … ALTER COLUMN c SET OPTIONS(description=…)`` changes the
+A view's description changes in ``sqlml_meta.view_options`` (:mod:`~sqlml.warehouse.view_options`); its
+other options and a dataset's have nothing to act on locally: the statement checks the object exists. ``ALTER TABLE … ALTER COLUMN c SET OPTIONS(description=…)`` changes the
 column's description (:mod:`~sqlml.warehouse.column_options`). The change is one transaction: a failed ALTER changes nothing.
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_table_set_options_statement
 https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#alter_view_set_options_statement
@@ -23,10 +23,10 @@ from sqlml.execution.context import StatementContext, atomic
 from sqlml.execution.plain import run_sql
 from sqlml.result import Result
 from sqlml.sql.alter_options import AlterColumnOptions
-from sqlml.warehouse import column_options, materialized_views, meta, partitions
+from sqlml.warehouse import column_options, materialized_views, meta, partitions, view_options
 
-#: BigQuery's view options (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_option_list),
-#: none of which a local view acts on.
+#: BigQuery's view options (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#view_option_list);
+#: a local view keeps its description only.
 VIEW_OPTIONS = frozenset({"description", "friendly_name", "labels", "expiration_timestamp", "privacy_policy"})
 #: The table options a materialized view takes (its other options are its own).
 _VIEW_TABLE_OPTIONS = frozenset({"partition_expiration_days", "require_partition_filter"})
@@ -60,6 +60,8 @@ def alter(context: StatementContext) -> Result:
             column_options.set_description(executor.engine, cursor, ref, column.name, changes["description"], if_exists=bool(column.args.get("exists")))
         elif kind == "TABLE":
             set_table_options(cursor, ref, changes)
+        elif kind == "VIEW" and "description" in changes:
+            view_options.record(executor.engine, cursor, ref, changes["description"])
         if kind == "MATERIALIZED VIEW":
             set_table_options(cursor, ref, {k: v for k, v in changes.items() if k in _VIEW_TABLE_OPTIONS})
             _set_view_options(cursor, ref, {k: v for k, v in changes.items() if k in materialized_views.DEFAULTS})
@@ -94,6 +96,8 @@ def _checked(kind: str, options: list[exp.Property]) -> dict:
             continue  # dataset options: accepted, as CREATE SCHEMA's (sqlml.sql.dataset_options)
         if kind == "VIEW" and name not in VIEW_OPTIONS:
             raise InvalidOptionError(f"Unknown view option {prop.name}.", option=prop.name, hint=f"View options: {', '.join(sorted(VIEW_OPTIONS))}.")
+        if kind == "VIEW" and name == "description":
+            changes[name] = view_options.description_value(value)
         if kind == "MATERIALIZED VIEW" and name in materialized_views.DEFAULTS:
             changes[name] = materialized_views.DEFAULTS[name] if isinstance(value, exp.Null) else materialized_views.option_value(name, value)
         elif kind == "MATERIALIZED VIEW" and name not in _VIEW_TABLE_OPTIONS | partitions.SERVICE_OPTIONS:

@@ -54,6 +54,11 @@ COLUMN_OPTIONS = MetaTable("column_options", """
     table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
     description VARCHAR NOT NULL, PRIMARY KEY (table_schema, table_name, column_name)
 """)
+#: View descriptions, from CREATE VIEW's and ALTER VIEW's OPTIONS(description=…) (:mod:`sqlml.warehouse.view_options`).
+VIEW_OPTIONS = MetaTable("view_options", """
+    table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, description VARCHAR NOT NULL,
+    PRIMARY KEY (table_schema, table_name)
+""")
 #: Views that call ML functions, kept as their query (:mod:`sqlml.warehouse.ml_views`).
 ML_VIEWS = MetaTable("ml_views", """
     table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, query VARCHAR NOT NULL,
@@ -79,7 +84,7 @@ ROUTINES = MetaTable("routines", """
     last_altered TIMESTAMPTZ NOT NULL, PRIMARY KEY (routine_schema, routine_name)
 """)
 #: Every table the warehouse objects keep, in the engine's SQL.
-TABLES = (TABLE_OPTIONS, COLUMN_TYPES, COLUMN_OPTIONS, ML_VIEWS, MATERIALIZED_VIEWS, MODIFICATIONS, ROUTINES)
+TABLES = (TABLE_OPTIONS, COLUMN_TYPES, COLUMN_OPTIONS, VIEW_OPTIONS, ML_VIEWS, MATERIALIZED_VIEWS, MODIFICATIONS, ROUTINES)
 
 # Tables written through sqlml's own SQL (BigQuery's dialect), by the front doors above the warehouse.
 
