@@ -80,3 +80,35 @@ def test_field_of_two_unnests_stays_an_error(wh):
 def test_name_that_is_no_field_stays_an_error(wh):
     with pytest.raises(sqlml.NotFoundError, match=r"^Unknown column z\."):
         wh.query("SELECT z FROM ds.tbl, UNNEST(arr) AS a").fetchall()
+
+
+@pytest.fixture
+def ga(con):
+    con.query("CREATE SCHEMA ds").fetchall()
+    con.query(
+        "CREATE TABLE ds.ga AS SELECT 7 AS visitId, [STRUCT(1 AS hitNumber, STRUCT('/a' AS pagePath) AS page, 70 AS visitId), "
+        "STRUCT(2 AS hitNumber, STRUCT('/b' AS pagePath) AS page, 71 AS visitId)] AS hits"
+    ).fetchall()
+    return con
+
+
+def test_path_through_a_field_unqualified(ga):
+    sql = "SELECT hitNumber, page.pagePath, h.page.pagePath FROM ds.ga, UNNEST(hits) AS h ORDER BY hitNumber"
+    assert ga.query(sql).fetchall() == [(1, "/a", "/a"), (2, "/b", "/b")]
+
+
+def test_alias_named_as_the_array(ga):
+    assert ga.query("SELECT hitNumber FROM ds.ga, UNNEST(hits) AS hits ORDER BY 1").fetchall() == [(1,), (2,)]
+
+
+def test_correlated_subquery_reads_the_fields(ga):
+    sql = (
+        "SELECT visitId, (SELECT MAX(hitNumber) FROM UNNEST(hits) AS h), "
+        "(SELECT COUNT(*) FROM UNNEST(g.hits) AS h WHERE page.pagePath = '/b') FROM ds.ga AS g"
+    )
+    assert ga.query(sql).fetchall() == [(7, 2, 1)]
+
+
+def test_inner_field_wins_over_an_outer_column(ga):
+    # name resolution starts in the innermost scope: the element's visitId, not ga's
+    assert ga.query("SELECT (SELECT SUM(visitId) FROM UNNEST(hits) AS h) FROM ds.ga").fetchall() == [(141,)]

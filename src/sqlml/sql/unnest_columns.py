@@ -32,9 +32,9 @@ def qualify_unnest_fields(tree: exp.Expression, bind: Bind) -> exp.Expression:
     plans = []
     for index, select in enumerate(tree.find_all(exp.Select)):
         unnests = _aliased_unnests(select)
-        names = _unqualified(select) if unnests else []
+        names = {name for _, name in _references(select)} if unnests else set()
         if names:
-            owners = _owners(select, unnests, {column.name.lower() for column in names}, bind)
+            owners = _owners(select, unnests, names, bind)
             if owners:
                 plans.append((index, owners))
     if not plans:
@@ -42,37 +42,76 @@ def qualify_unnest_fields(tree: exp.Expression, bind: Bind) -> exp.Expression:
     tree = tree.copy()
     selects = list(tree.find_all(exp.Select))  # the copy lists the same selects in the same order
     for index, owners in plans:
-        for column in _unqualified(selects[index]):
-            alias = owners.get(column.name.lower())
-            if alias is not None:
+        for column, name in _references(selects[index]):
+            alias = owners.get(name)
+            if alias is not None and column.table:  # field.path → alias.field.path
+                column.set("db", exp.to_identifier(alias))
+            elif alias is not None:
                 column.set("table", exp.to_identifier(alias))
     return tree
 
 
 def _aliased_unnests(select: exp.Select) -> list[exp.Unnest]:
-    sources = [select.args.get("from_"), *(select.args.get("joins") or [])]
     unnests = []
-    for source in sources:
-        node = source.this if source is not None else None
+    for source in _sources(select):
+        node = source.this
         alias = node.args.get("alias") if isinstance(node, exp.Unnest) else None
         if alias is not None and not alias.this and len(alias.columns) == 1 and len(node.expressions) == 1:
             unnests.append(node)
     return unnests
 
 
-def _unqualified(select: exp.Select) -> list[exp.Column]:
-    """The one-part column names of ``select``'s own clauses and join conditions (not of its
-    subqueries, nor of the sources themselves), less its projections' aliases that a later
-    clause may name."""
+def _sources(select: exp.Select) -> list[exp.From | exp.Join]:
+    source = select.args.get("from_")
+    return [*([source] if source is not None else []), *(select.args.get("joins") or [])]
+
+
+def _outer(select: exp.Select) -> list[exp.Select]:
+    """The selects whose sources ``select``'s clauses may name (it is in their clauses, not
+    their sources), outermost first."""
+    outer = []
+    node = select.parent
+    while node is not None:
+        if isinstance(node, exp.Select):
+            clauses = [*node.expressions, *(node.args.get(key) for key in _CLAUSES), *(join.args.get("on") for join in node.args.get("joins") or [])]
+            if not any(clause is not None and is_inside(select, clause) for clause in clauses):
+                break  # in a source or CTE: no correlation
+            outer.insert(0, node)
+        node = node.parent
+    return outer
+
+
+def _ranges(select: exp.Select) -> set[str]:
+    """The lower-case names that ``select``'s clauses may read as a table, not a column: its and
+    its outer selects' sources, the visible CTEs."""
+    names = {cte.alias.lower() for cte in _visible_ctes(select)}
+    for scope in [*_outer(select), select]:
+        for source in _sources(scope):
+            node = source.this
+            alias = node.args.get("alias") if isinstance(node, exp.Unnest) else None
+            names.add((alias.columns[0].name if alias is not None and alias.columns else node.alias_or_name).lower())
+    return names
+
+
+def _references(select: exp.Select) -> list[tuple[exp.Column, str]]:
+    """The columns of ``select``'s own clauses and join conditions (not of its subqueries, nor of
+    the sources themselves) that a field may be named by, each with that lower-case name: ``x``
+    (less its projections' aliases that a later clause may name), ``x.path`` where ``x`` is no
+    table."""
     aliases = {projection.alias.lower() for projection in select.expressions if isinstance(projection, exp.Alias)}
     later = [select.args.get(key) for key in _CLAUSES] + [join.args.get("on") for join in select.args.get("joins") or []]
+    ranges: set[str] | None = None
     found = []
     for clause, projected in [*((p, True) for p in select.expressions), *((c, False) for c in later)]:
         for column in clause.find_all(exp.Column) if clause is not None else ():
-            if column.table or column.find_ancestor(exp.Select) is not select or not isinstance(column.this, exp.Identifier):
+            if column.find_ancestor(exp.Select) is not select or not isinstance(column.this, exp.Identifier) or column.args.get("db"):
                 continue
-            if projected or column.name.lower() not in aliases:
-                found.append(column)
+            if column.table:
+                ranges = _ranges(select) if ranges is None else ranges
+                if column.table.lower() not in ranges:
+                    found.append((column, column.table.lower()))
+            elif projected or column.name.lower() not in aliases:
+                found.append((column, column.name.lower()))
     return found
 
 
@@ -80,10 +119,17 @@ def _owners(select: exp.Select, unnests: list[exp.Unnest], names: set[str], bind
     """``{name: alias}`` for each of ``names`` that is a field of exactly one of ``unnests``'
     STRUCT elements and no column of ``select``'s sources."""
     aliases = [unnest.args["alias"].columns[0].name for unnest in unnests]
-    bound = bind(_probe(select, aliases))
-    if not bound or len(bound) < len(aliases):
+    outer = _outer(select)
+    skipped = 0
+    if outer:  # a correlated subquery: bound with the sources it reads from outside, whose columns come first
+        around = bind(_probe([], outer, select))
+        if around is None:
+            return {}
+        skipped = len(around)
+    bound = bind(_probe(aliases, [*outer, select], select))
+    if not bound or len(bound) < len(aliases) + skipped:
         return {}
-    elements, columns = bound[: len(aliases)], [name.lower() for name, _ in bound[len(aliases) :]]
+    elements, columns = bound[: len(aliases)], {name.lower() for name, _ in bound[len(aliases) + skipped :]}
     fields: dict[str, list[str]] = {}
     for alias, (_, kind) in zip(aliases, elements):
         for field in _struct_fields(kind):
@@ -101,19 +147,19 @@ def _struct_fields(kind: str) -> list[str]:
     return [field.name.lower() for field in built.expressions]
 
 
-def _probe(select: exp.Select, aliases: list[str]) -> exp.Select:
-    """``SELECT a, b, * FROM <select's sources>``: the UNNESTs' elements, then every column of the
-    sources, with the CTEs that precede ``select`` in scope."""
+def _probe(aliases: list[str], scopes: list[exp.Select], select: exp.Select) -> exp.Select:
+    """``SELECT a, b, * FROM <the sources of scopes>``: the UNNESTs' elements, then every column
+    of the sources, with the CTEs that precede ``select`` in scope."""
     joins = []
-    for join in select.args.get("joins") or []:
-        join = join.copy()
+    for source in [item for scope in scopes for item in _sources(scope)]:
+        join = source.copy() if isinstance(source, exp.Join) else exp.Join(this=source.this.copy())
         if join.args.get("on") is not None:
             join.set("on", exp.true())  # the condition may name the very fields being resolved
         joins.append(join)
     probe = exp.Select(
         expressions=[*(exp.column(exp.to_identifier(alias)) for alias in aliases), exp.Star()],
-        from_=select.args["from_"].copy(),
-        joins=joins,
+        from_=exp.From(this=joins[0].this),
+        joins=joins[1:],
     )
     ctes = _visible_ctes(select)
     if ctes:
