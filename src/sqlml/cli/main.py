@@ -1,7 +1,7 @@
 """The ``sqlml`` command: a thin front door over :class:`sqlml.Connection`.
 
 Every command that opens a warehouse takes ``--warehouse``, ``--models`` and ``--lock-timeout``
-(:func:`warehouse_options`). Errors print as
+(:func:`warehouse_options`); ``query`` takes ``--read-only`` too (:func:`read_only_option`). Errors print as
 ``Error: <message>`` on stderr with exit status 1; ``--debug`` adds the traceback.
 """
 
@@ -110,6 +110,26 @@ def engine_options(func):
     )(wrapper)
 
 
+def read_only_option(func):
+    """``--read-only``: open the warehouse read-only (:func:`sqlml.connect`'s ``read_only``), so a
+    statement that writes fails instead of changing it. Kept in click's context for
+    :func:`open_connection` (:func:`read_only_choice`), as ``--engine`` is, so the command's own
+    parameters stay as they are."""
+
+    @functools.wraps(func)
+    def wrapper(*args, read_only, **kwargs):
+        click.get_current_context().meta["sqlml.read_only"] = read_only
+        return func(*args, **kwargs)
+
+    return click.option("--read-only", is_flag=True, help="Open the warehouse read-only: statements that write fail.")(wrapper)
+
+
+def read_only_choice() -> bool:
+    """Whether the running command was given ``--read-only``."""
+    context = click.get_current_context(silent=True)
+    return bool(context.meta.get("sqlml.read_only")) if context is not None else False
+
+
 def engine_choice() -> tuple[str | None, str | None]:
     """``(--engine, --master)`` of the running command, ``(None, None)`` when not given."""
     context = click.get_current_context(silent=True)
@@ -121,6 +141,8 @@ def open_connection(warehouse: str, models: str, dialect: str, lock_timeout: flo
     engine, master = engine_choice()
     if engine == "spark":
         options.update(engine="spark", spark=master)
+    if read_only_choice():
+        options.update(read_only=True)
     return sqlml.connect(warehouse, models, dialect, lock_timeout=lock_timeout, **options)
 
 
@@ -157,6 +179,7 @@ def cli(debug: bool) -> None:
 @click.option("--progress/--no-progress", default=None, help="Show training progress (default: when stderr is a terminal).")
 @data_options
 @engine_options
+@read_only_option
 @error_handler
 def query(sql, file, fmt, output, params, progress, warehouse, models, dialect, lock_timeout):
     """Run SQL (a statement or a whole script) and print the last statement's result."""
