@@ -112,3 +112,17 @@ def test_correlated_subquery_reads_the_fields(ga):
 def test_inner_field_wins_over_an_outer_column(ga):
     # name resolution starts in the innermost scope: the element's visitId, not ga's
     assert ga.query("SELECT (SELECT SUM(visitId) FROM UNNEST(hits) AS h) FROM ds.ga").fetchall() == [(141,)]
+
+
+def test_unnest_of_a_query_parameter(con):
+    sql = "SELECT x FROM UNNEST(@rows) AS r WHERE y = 2"
+    assert con.query(sql, params={"rows": [{"x": 1, "y": 2}, {"x": 3, "y": 4}]}).fetchall() == [(1,)]
+
+
+def test_inside_a_transaction_sees_its_own_rows(wh):
+    result = wh.query(
+        "BEGIN TRANSACTION; INSERT ds.tbl (id, arr) VALUES (2, [STRUCT(5 AS x, 6 AS y)]); "
+        "CREATE TEMP TABLE r AS SELECT id, x FROM ds.tbl, UNNEST(arr) AS a WHERE y > 2; COMMIT TRANSACTION; "
+        "SELECT * FROM r ORDER BY x"
+    )
+    assert result.fetchall() == [(1, 3), (2, 5)]

@@ -247,7 +247,7 @@ class Renderer:
             return self.render(tree, cursor, sources)
         if self.from_bigquery and exp.Unnest in survey.kinds:
             # an aliased UNNEST's STRUCT fields named without the alias, told from the bound types
-            qualified = qualify_unnest_fields(tree, functools.partial(_bound_query, cursor))
+            qualified = qualify_unnest_fields(tree, functools.partial(_bound_query, cursor, self.params))
             stale, tree = qualified is not tree, qualified  # the survey does not hold for a qualified copy
         else:
             stale = False
@@ -298,11 +298,12 @@ def _bound_columns(cursor: Cursor, dataset: str | None, name: str) -> list[tuple
     return list(zip(relation.columns, relation.types))
 
 
-def _bound_query(cursor: Cursor, query: exp.Select) -> list[tuple[str, str]] | None:
-    """``(column, engine type)`` of the BigQuery ``query`` as ``cursor`` binds it (nothing runs);
-    None when it does not bind."""
+def _bound_query(cursor: Cursor, params: Mapping, query: exp.Select) -> list[tuple[str, str]] | None:
+    """``(column, engine type)`` of the BigQuery ``query`` (with the values of the parameters it
+    reads) as ``cursor`` binds it (nothing runs); None when it does not bind."""
+    values = {name: params[name] for name in parameter_names(query) if name in params} if params else {}
     try:
-        relation = cursor.sql(to_duckdb(query))
+        relation = cursor.sql(to_duckdb(query), params=values or None)
     except (EngineError, SqlmlError):
         return None
     return list(zip(relation.columns, map(str, relation.types)))
