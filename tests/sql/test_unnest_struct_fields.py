@@ -20,7 +20,9 @@ def wh(con):
 
 
 def test_field_of_an_inline_array_unqualified(con):
-    assert con.query(f"SELECT id, x FROM {INLINE}, UNNEST(arr) AS a").fetchall() == [(1, 1)]
+    result = con.query(f"SELECT id, x FROM {INLINE}, UNNEST(arr) AS a")
+    assert [column.name for column in result.schema] == ["id", "x"]
+    assert result.fetchall() == [(1, 1)]
 
 
 def test_field_of_a_table_column_unqualified_and_qualified(wh):
@@ -93,12 +95,21 @@ def ga(con):
 
 
 def test_path_through_a_field_unqualified(ga):
-    sql = "SELECT hitNumber, page.pagePath, h.page.pagePath FROM ds.ga, UNNEST(hits) AS h ORDER BY hitNumber"
-    assert ga.query(sql).fetchall() == [(1, "/a", "/a"), (2, "/b", "/b")]
+    result = ga.query("SELECT hitNumber, page.pagePath, h.page.pagePath AS p FROM ds.ga, UNNEST(hits) AS h ORDER BY hitNumber")
+    assert [column.name for column in result.schema] == ["hitNumber", "pagePath", "p"]
+    assert result.fetchall() == [(1, "/a", "/a"), (2, "/b", "/b")]
 
 
 def test_alias_named_as_the_array(ga):
     assert ga.query("SELECT hitNumber FROM ds.ga, UNNEST(hits) AS hits ORDER BY 1").fetchall() == [(1,), (2,)]
+
+
+def test_later_unnest_of_a_field_unqualified(con):
+    sql = (
+        "SELECT hitNumber, v2ProductName, p FROM (SELECT [STRUCT(1 AS hitNumber, [STRUCT('p' AS v2ProductName)] AS product)] AS hits) t, "
+        "UNNEST(hits) AS h, UNNEST(product) AS p"
+    )
+    assert con.query(sql).fetchall() == [(1, "p", {"v2ProductName": "p"})]
 
 
 def test_correlated_subquery_reads_the_fields(ga):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from sqlml.sql.query_fixes import is_inside
 
@@ -29,31 +30,46 @@ _CLAUSES = ("where", "group", "having", "qualify", "order")  # after the project
 def qualify_unnest_fields(tree: exp.Expression, bind: Bind) -> exp.Expression:
     """``tree``, or a copy of it with the unqualified names of aliased UNNESTs' STRUCT fields
     qualified by the UNNEST's alias (``tree`` itself is not changed; see the module)."""
-    plans = []
-    for index, select in enumerate(tree.find_all(exp.Select)):
-        unnests = _aliased_unnests(select)
-        names = {name for _, name in _references(select)} if unnests else set()
-        if names:
-            owners = _owners(select, unnests, names, bind)
-            if owners:
-                plans.append((index, owners))
-    if not plans:
+    if not any(_aliased_unnests(select) and (_references(select) or any(_arrays(select))) for select in tree.find_all(exp.Select)):
         return tree
-    tree = tree.copy()
-    selects = list(tree.find_all(exp.Select))  # the copy lists the same selects in the same order
-    for index, owners in plans:
-        for column, name in _references(selects[index]):
-            alias = owners.get(name)
-            if alias is not None and column.table:  # field.path → alias.field.path
-                column.set("db", exp.to_identifier(alias))
-            elif alias is not None:
-                column.set("table", exp.to_identifier(alias))
-    return tree
+    copy = tree.copy()
+    changed = False
+    for select in copy.find_all(exp.Select):
+        # a later UNNEST's array may be a field of an earlier one's (UNNEST(hits) AS h, UNNEST(product))
+        for count, references in enumerate(_arrays(select), 1):
+            changed |= _qualify(select, references, count, bind)
+        changed |= _qualify(select, _references(select), len(_sources(select)), bind)
+    return copy if changed else tree
 
 
-def _aliased_unnests(select: exp.Select) -> list[exp.Unnest]:
+def _arrays(select: exp.Select) -> list[list[tuple[exp.Column, str]]]:
+    """For each source of ``select`` after the first, the names in it that a field may be (an
+    UNNEST's array; none in a table or subquery)."""
+    sources = _sources(select)[1:]
+    return [_columns(select, [(source.this, True)]) if isinstance(source.this, exp.Unnest) else [] for source in sources]
+
+
+def _qualify(select: exp.Select, references: list[tuple[exp.Column, str]], count: int, bind: Bind) -> bool:
+    """Qualify ``references`` that name fields of the aliased UNNESTs among ``select``'s first
+    ``count`` sources; whether one was."""
+    unnests = _aliased_unnests(select, count)
+    if not references or not unnests:
+        return False
+    owners = _owners(select, unnests, {name for _, name in references}, count, bind)
+    changed = False
+    for column, name in references:
+        alias = owners.get(name)
+        if alias is not None and column.table:  # field.path → alias.field.path
+            column.set("db", exp.to_identifier(alias))
+        elif alias is not None:
+            column.set("table", exp.to_identifier(alias))
+        changed |= alias is not None
+    return changed
+
+
+def _aliased_unnests(select: exp.Select, count: int | None = None) -> list[exp.Unnest]:
     unnests = []
-    for source in _sources(select):
+    for source in _sources(select)[:count]:
         node = source.this
         alias = node.args.get("alias") if isinstance(node, exp.Unnest) else None
         if alias is not None and not alias.this and len(alias.columns) == 1 and len(node.expressions) == 1:
@@ -94,15 +110,20 @@ def _ranges(select: exp.Select) -> set[str]:
 
 
 def _references(select: exp.Select) -> list[tuple[exp.Column, str]]:
-    """The columns of ``select``'s own clauses and join conditions (not of its subqueries, nor of
-    the sources themselves) that a field may be named by, each with that lower-case name: ``x``
-    (less its projections' aliases that a later clause may name), ``x.path`` where ``x`` is no
-    table."""
-    aliases = {projection.alias.lower() for projection in select.expressions if isinstance(projection, exp.Alias)}
+    """The columns of ``select``'s own clauses and join conditions that a field may be named by
+    (see :func:`_columns`), less its projections' aliases that a later clause may name."""
     later = [select.args.get(key) for key in _CLAUSES] + [join.args.get("on") for join in select.args.get("joins") or []]
+    return _columns(select, [*((p, True) for p in select.expressions), *((c, False) for c in later)])
+
+
+def _columns(select: exp.Select, clauses: list[tuple[exp.Expression | None, bool]]) -> list[tuple[exp.Column, str]]:
+    """The columns of ``clauses`` (each with whether it is a projection) that are ``select``'s
+    own (not of its subqueries) and that a field may be named by, each with that lower-case name:
+    ``x`` (not a projection's alias outside the projections), ``x.path`` where ``x`` is no table."""
+    aliases = {projection.alias.lower() for projection in select.expressions if isinstance(projection, exp.Alias)}
     ranges: set[str] | None = None
     found = []
-    for clause, projected in [*((p, True) for p in select.expressions), *((c, False) for c in later)]:
+    for clause, projected in clauses:
         for column in clause.find_all(exp.Column) if clause is not None else ():
             if column.find_ancestor(exp.Select) is not select or not isinstance(column.this, exp.Identifier) or column.args.get("db"):
                 continue
@@ -115,18 +136,18 @@ def _references(select: exp.Select) -> list[tuple[exp.Column, str]]:
     return found
 
 
-def _owners(select: exp.Select, unnests: list[exp.Unnest], names: set[str], bind: Bind) -> dict[str, str]:
+def _owners(select: exp.Select, unnests: list[exp.Unnest], names: set[str], count: int, bind: Bind) -> dict[str, str]:
     """``{name: alias}`` for each of ``names`` that is a field of exactly one of ``unnests``'
-    STRUCT elements and no column of ``select``'s sources."""
+    STRUCT elements and no column of ``select``'s first ``count`` sources."""
     aliases = [unnest.args["alias"].columns[0].name for unnest in unnests]
-    outer = _outer(select)
+    outer = [source for scope in _outer(select) for source in _sources(scope)]
     skipped = 0
     if outer:  # a correlated subquery: bound with the sources it reads from outside, whose columns come first
         around = bind(_probe([], outer, select))
         if around is None:
             return {}
         skipped = len(around)
-    bound = bind(_probe(aliases, [*outer, select], select))
+    bound = bind(_probe(aliases, [*outer, *_sources(select)[:count]], select))
     if not bound or len(bound) < len(aliases) + skipped:
         return {}
     elements, columns = bound[: len(aliases)], {name.lower() for name, _ in bound[len(aliases) + skipped :]}
@@ -142,16 +163,16 @@ def _struct_fields(kind: str) -> list[str]:
         return []
     try:
         built = exp.DataType.build(str(kind), dialect="duckdb")
-    except Exception:  # a type sqlglot cannot read: no fields known, nothing qualified  # noqa: BLE001
+    except (SqlglotError, ValueError):  # a type sqlglot cannot read: no fields known, nothing qualified
         return []
     return [field.name.lower() for field in built.expressions]
 
 
-def _probe(aliases: list[str], scopes: list[exp.Select], select: exp.Select) -> exp.Select:
-    """``SELECT a, b, * FROM <the sources of scopes>``: the UNNESTs' elements, then every column
-    of the sources, with the CTEs that precede ``select`` in scope."""
+def _probe(aliases: list[str], sources: list[exp.From | exp.Join], select: exp.Select) -> exp.Select:
+    """``SELECT a, b, * FROM <sources>``: the UNNESTs' elements, then every column of the
+    sources, with the CTEs that precede ``select`` in scope."""
     joins = []
-    for source in [item for scope in scopes for item in _sources(scope)]:
+    for source in sources:
         join = source.copy() if isinstance(source, exp.Join) else exp.Join(this=source.this.copy())
         if join.args.get("on") is not None:
             join.set("on", exp.true())  # the condition may name the very fields being resolved
