@@ -44,7 +44,7 @@ def test_every_table_the_warehouse_keeps_is_defined_in_meta(con):
         CREATE MATERIALIZED VIEW ds.mv AS SELECT x FROM ds.t;
         CREATE PROCEDURE ds.p() BEGIN SELECT 1; END;
         CREATE MODEL ds.m OPTIONS (model_type = 'linear_reg', input_label_cols = ['y']) AS SELECT x, y FROM ds.t;
-        CREATE VIEW ds.v AS SELECT * FROM ML.PREDICT(MODEL ds.m, (SELECT 4.0 AS x))
+        CREATE VIEW ds.v OPTIONS(description='v') AS SELECT * FROM ML.PREDICT(MODEL ds.m, (SELECT 4.0 AS x))
     """)
     assert [row[0] for row in con.query(META_TABLES).fetchall()] == sorted(table.name for table in meta.TABLES)
 
