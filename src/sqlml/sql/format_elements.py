@@ -12,11 +12,12 @@ https://cloud.google.com/bigquery/docs/reference/standard-sql/format-elements#fo
 
 from __future__ import annotations
 
+import functools
 import re
 
 from sqlglot import exp
 
-from sqlml.sql.generator_fixes import duckdb_rendering, operands_once
+from sqlml.sql.generator_fixes import operands_once, rendering_in
 
 #: One element: %E followed by digits or * and S, %E4Y, %Ez, or % and one character.
 _ELEMENT = re.compile(r"%(E[0-9*]S|E4Y|Ez|-?.)", re.DOTALL)
@@ -131,8 +132,7 @@ def format_element_fixes(transforms) -> dict[type, object]:
         The transforms to merge.
     """
 
-    def base(node_type):
-        return transforms.get(node_type) or duckdb_rendering(node_type)
+    base = functools.partial(rendering_in, transforms)
 
     return {
         exp.TimeToStr: _formatted(base(exp.TimeToStr)),

@@ -57,6 +57,12 @@ def duckdb_rendering(node_type: type[exp.Expression]):
     return getattr(DuckDB.Generator, f"{node_type.key}_sql", DuckDB.Generator.function_fallback_sql)
 
 
+def rendering_in(transforms, node_type: type[exp.Expression]):
+    """``transforms``' rendering of ``node_type`` (a generator's TRANSFORMS a fix is merged over),
+    else sqlglot's DuckDB one: what a fix falls back on for the forms it leaves as they are."""
+    return transforms.get(node_type) or duckdb_rendering(node_type)
+
+
 _DEFAULT_SERIES = duckdb_rendering(exp.GenerateSeries)  # dates, intervals
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlml.sql.generator_fixes import duckdb_rendering, operands_once
+from sqlml.sql.generator_fixes import operands_once, rendering_in
 
 
 def _instr(self, node: exp.StrPosition) -> str:
@@ -67,7 +67,7 @@ def string_search_fixes(transforms) -> dict[type, object]:
         The transforms to merge.
     """
     base = transforms[exp.StrPosition]
-    substring = transforms.get(exp.Substring) or duckdb_rendering(exp.Substring)
+    substring = rendering_in(transforms, exp.Substring)
     return {
         exp.StrPosition: lambda self, node: base(self, node) if _is_plain(node) else operands_once(self, node, _instr),
         exp.Substring: lambda self, node: substring(self, node) if _is_counted_from_one(node) else operands_once(self, node, _substr),

@@ -24,11 +24,12 @@ or an error, each written as DuckDB SQL from BigQuery's documented definition.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from sqlglot import exp
 
-from sqlml.sql.generator_fixes import duckdb_rendering, operands_once
+from sqlml.sql.generator_fixes import operands_once, rendering_in
 
 #: DuckDB's DAYOFWEEK of each weekday a BigQuery WEEK(<WEEKDAY>) may start on.
 _WEEKDAYS = {"SUNDAY": 0, "MONDAY": 1, "TUESDAY": 2, "WEDNESDAY": 3, "THURSDAY": 4, "FRIDAY": 5, "SATURDAY": 6}
@@ -119,8 +120,7 @@ def time_part_fixes(transforms: Mapping[type, object]) -> dict[type, object]:
         The transforms to merge.
     """
 
-    def base(node_type):
-        return transforms.get(node_type) or duckdb_rendering(node_type)
+    base = functools.partial(rendering_in, transforms)
 
     return {
         exp.Extract: _extract(base(exp.Extract)),
