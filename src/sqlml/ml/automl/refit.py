@@ -82,12 +82,13 @@ def refit_chosen(
     split = refit_split(first.prepared.split)
     if split is None:
         return None
-    stop = Stop(budget.cancel, max(budget.deadline, time.monotonic() + SHARE * seconds), armed=True)
-    growth = len(split.train) / max(len(first.prepared.split.train), 1)
     if bag is not None:
         stop = Stop(budget.cancel, math.inf)
-    elif not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
-        return None
+    else:
+        stop = Stop(budget.cancel, max(budget.deadline, time.monotonic() + SHARE * seconds), armed=True)
+        growth = len(split.train) / max(len(first.prepared.split.train), 1)
+        if not fits_in(growth * sum(kept[t].seconds for t in weights), stop.deadline):
+            return None
     chosen = [
         Member(by_name[kept[t].model_type], by_name[kept[t].rows_of or kept[t].model_type], kept[t].options, w, kept[t].training_info)
         for t, w in weights.items()
