@@ -29,11 +29,10 @@ import pytest
 
 pytest.importorskip("dbt.adapters.sqlml", reason="the dbt extra is not installed: pip install -e '.[dbt]'")
 
-from dbt.adapters.factory import reset_adapters  # noqa: E402
-from dbt.cli.main import dbtRunner  # noqa: E402
 from dbt_common.tests import enable_test_caching  # noqa: E402
 
 import sqlml  # noqa: E402
+from tests.dbt.project_runs import dbt, read  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -94,22 +93,6 @@ def load(root: Path, customers: list[tuple], orders: list[tuple]) -> None:
             f"INSERT INTO raw_shop.orders VALUES {values(orders)}"
         )
 
-
-def dbt(root: Path, *args: str):
-    """One dbt invocation in this process; it must succeed. Its adapters are cleared after (see
-    test_jaffle_vs_duckdb.dbt)."""
-    try:
-        result = dbtRunner().invoke([*args, "--project-dir", str(root), "--profiles-dir", str(root)])
-    finally:
-        reset_adapters()
-    failed = [(r.node.name, str(r.status), r.message) for r in getattr(result.result, "results", []) if str(r.status) not in ("success", "pass", "warn")]
-    assert result.success and not failed, f"dbt {' '.join(args)} failed: {result.exception or failed}"
-    return result.result
-
-
-def read(root: Path, sql: str) -> list[tuple]:
-    with sqlml.connect(root / "warehouse", root / "model_store", idle_release=0) as con:
-        return con.query(sql).fetchall()
 
 
 def read_columns(root: Path, dataset: str, table: str) -> list[tuple]:

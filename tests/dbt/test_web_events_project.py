@@ -36,6 +36,7 @@ from dbt.cli.main import dbtRunner  # noqa: E402
 from dbt_common.tests import enable_test_caching  # noqa: E402
 
 import sqlml  # noqa: E402
+from tests.dbt.project_runs import dbt, read  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -93,21 +94,6 @@ def load(root: Path, events: list[tuple]) -> None:
             f"INSERT INTO raw_web.events VALUES {', '.join(values)}"
         )
 
-
-def dbt(root: Path, *args: str):
-    """One dbt invocation in this process; it must succeed (see test_jaffle_vs_duckdb.dbt)."""
-    try:
-        result = dbtRunner().invoke([*args, "--project-dir", str(root), "--profiles-dir", str(root)])
-    finally:
-        reset_adapters()
-    failed = [(r.node.name, str(r.status), r.message) for r in getattr(result.result, "results", []) if str(r.status) not in ("success", "pass", "warn")]
-    assert result.success and not failed, f"dbt {' '.join(args)} failed: {result.exception or failed}"
-    return result.result
-
-
-def read(root: Path, sql: str) -> list[tuple]:
-    with sqlml.connect(root / "warehouse", root / "model_store", idle_release=0) as con:
-        return con.query(sql).fetchall()
 
 
 # -- what the project's SQL means, computed from the raw rows ------------------------------------
