@@ -17,7 +17,9 @@ writes the result to that table (replacing it). The options about Google's servi
 
 from __future__ import annotations
 
+import argparse
 import ast
+import functools
 import shlex
 from typing import TYPE_CHECKING
 
@@ -29,13 +31,13 @@ if TYPE_CHECKING:
     from sqlml.connection import Connection
 
 #: Options taking a value that only Google's services read.
-_IGNORED_VALUES = {
+_IGNORED_VALUES = (
     "--project", "--location", "--progress_bar_type", "--maximum_bytes_billed", "--bigquery_api_endpoint",
     "--bqstorage_api_endpoint", "--use_geodataframe",
-}  # fmt: skip
+)  # fmt: skip
 #: Flags that only Google's services read.
-_IGNORED_FLAGS = {"--use_rest_api", "--use_bqstorage_api", "--verbose", "--no_query_cache"}
-#: Options sqlml refuses, with why.
+_IGNORED_FLAGS = ("--use_rest_api", "--use_bqstorage_api", "--verbose", "--no_query_cache")
+#: Flags sqlml refuses, with why.
 _REFUSED = {
     "--use_legacy_sql": "legacy SQL is not supported; sqlml runs GoogleSQL (standard SQL).",
     "--dry_run": "a dry run estimates BigQuery's billed bytes; sqlml bills nothing. Run the query, or EXPLAIN it.",
@@ -43,66 +45,65 @@ _REFUSED = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a sqlml error instead of exiting the kernel."""
+
+    def error(self, message: str):
+        raise Error(f"%%bigquery: {message}.", hint="See %%bigquery's options in sqlml's README.")
+
+
+@functools.cache
+def _parser() -> _Parser:
+    parser = _Parser(prog="%%bigquery", add_help=False)
+    parser.add_argument("destination_var", nargs="?")
+    parser.add_argument("--destination_table")
+    parser.add_argument("--max_results", type=int)
+    parser.add_argument("--engine", default="pandas")
+    for option in _IGNORED_VALUES:
+        parser.add_argument(option)
+    for flag in (*_IGNORED_FLAGS, *_REFUSED):
+        parser.add_argument(flag, action="store_true")
+    return parser
+
+
 class MagicLine:
     """The parsed ``%%bigquery`` line: destination variable, parameters, destination table, row limit."""
 
     def __init__(self, line: str, namespace: dict) -> None:
-        self.destination_var: str | None = None
-        self.destination_table: str | None = None
-        self.max_results: int | None = None
         self.params: dict = {}
         params_at = line.find("--params")
-        if params_at >= 0:
-            self.params, line = _params(line[params_at + len("--params") :], namespace), line[:params_at]
-        words = shlex.split(line)
-        index = 0
-        while index < len(words):
-            word, value = words[index], words[index + 1] if index + 1 < len(words) else None
-            name = word.split("=", 1)[0]
-            if "=" in word:
-                value, step = word.split("=", 1)[1], 1
-            else:
-                step = 2
-            if name in _REFUSED:
-                raise Error(f"%%bigquery {name}: {_REFUSED[name]}")
-            if name == "--engine":
-                if value != "pandas":
-                    raise Error(f"%%bigquery --engine {value}: sqlml returns pandas DataFrames (--engine pandas).")
-            elif name == "--destination_table":
-                self.destination_table = value
-            elif name == "--max_results":
-                self.max_results = int(value) if value is not None and value.isdigit() else _bad(word, "a row count")
-            elif name in _IGNORED_FLAGS:
-                step = 1
-            elif name not in _IGNORED_VALUES:
-                if name.startswith("-") or self.destination_var is not None or not word.isidentifier():
-                    raise Error(f"%%bigquery: unrecognized argument {word!r}.", hint="See %%bigquery's options in sqlml's README.")
-                self.destination_var, step = word, 1
-            if step == 2 and value is None:
-                _bad(word, "a value")
-            index += step
+        if params_at >= 0:  # a dict literal is no shell word: taken out before the rest is split
+            self.params, rest = _params(line[params_at + len("--params") :], namespace)
+            line = f"{line[:params_at]} {rest}"
+        parsed = _parser().parse_args(shlex.split(line))
+        for flag, why in _REFUSED.items():
+            if getattr(parsed, flag.removeprefix("--")):
+                raise Error(f"%%bigquery {flag}: {why}")
+        if parsed.engine != "pandas":
+            raise Error(f"%%bigquery --engine {parsed.engine}: sqlml returns pandas DataFrames (--engine pandas).")
+        if parsed.destination_var is not None and not parsed.destination_var.isidentifier():
+            raise Error(f"%%bigquery: the destination variable {parsed.destination_var!r} is not a Python name.")
+        self.destination_var: str | None = parsed.destination_var
+        self.destination_table: str | None = parsed.destination_table
+        self.max_results: int | None = parsed.max_results
 
 
-def _bad(word: str, wanted: str):
-    raise Error(f"%%bigquery {word} needs {wanted}.")
-
-
-def _params(text: str, namespace: dict) -> dict:
-    """The ``--params`` value at the start of ``text``: ``$name`` of a dict, or a dict literal (the
-    shortest prefix that reads as one, so options may follow it)."""
+def _params(text: str, namespace: dict) -> tuple[dict, str]:
+    """The ``--params`` value at the start of ``text`` — ``$name`` of a dict, or a dict literal (the
+    shortest prefix that reads as one) — and the rest of ``text`` after it."""
     text = text.strip()
     if text.startswith("$"):
-        name = text[1:].split()[0] if text[1:].split() else ""
+        name, _, rest = text[1:].partition(" ")
         if not isinstance(namespace.get(name), dict):
             raise ParameterError(f"--params ${name} names no dict variable of the notebook.", hint=f"Define {name} = {{…}} first.")
-        return namespace[name]
+        return namespace[name], rest
     for end in (i + 1 for i, char in enumerate(text) if char == "}"):
         try:
             found = ast.literal_eval(text[:end])
         except (ValueError, SyntaxError):
             continue
         if isinstance(found, dict):
-            return found
+            return found, text[end:]
     raise ParameterError("--params is not a dict literal such as {\"min_count\": 10} or a $variable holding one.")
 
 

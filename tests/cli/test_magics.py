@@ -66,6 +66,8 @@ def test_bigquery_cell_magic_runs_notebook_cells_as_written(ip, capsys):
     assert ip.user_ns["df"].to_dict("records") == [{"n": 3, "label": "a b"}]
     ip.user_ns["query_params"] = {"low": 4}
     assert ip.run_cell_magic("bqsql", "--params $query_params", "SELECT x FROM ds.t WHERE x >= @low")["x"].tolist() == [4]
+    # options after the --params dict still act
+    assert ip.run_cell_magic("bigquery", '--params {"low": 2} --max_results 1', "SELECT x FROM ds.t WHERE x >= @low ORDER BY x")["x"].tolist() == [2]
     # a cell without whitespace is a table id; a $variable cell is that variable's query; --max_results
     assert ip.run_cell_magic("bigquery", "--max_results 2", "ds.t")["x"].tolist() == [1, 2]
     ip.user_ns["sql"] = "SELECT COUNT(*) AS n FROM ds.t WHERE even"
